@@ -1,0 +1,46 @@
+import { InvalidInputError } from '../errors.ts';
+
+/** Option parsers: bad values become InvalidInputError (exit code 2) before anything runs. */
+export function positiveInt(name: string, max = Number.MAX_SAFE_INTEGER): (raw: string) => number {
+  return (raw) => {
+    const value = Number(raw);
+    if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(value) || value <= 0 || value > max) {
+      throw new InvalidInputError(
+        'invalid_argument',
+        `${name} must be a whole number from 1 to ${max}, got "${raw}"`,
+      );
+    }
+    return value;
+  };
+}
+
+export function nonNegativeNumber(name: string): (raw: string) => number {
+  return (raw) => {
+    const value = Number(raw);
+    if (raw.trim() === '' || !Number.isFinite(value) || value < 0) {
+      throw new InvalidInputError('invalid_argument', `${name} must be a number >= 0, got "${raw}"`);
+    }
+    return value;
+  };
+}
+
+export function oneOf<T extends string>(name: string, allowed: readonly T[]): (raw: string) => T {
+  return (raw) => {
+    if (!allowed.includes(raw as T)) {
+      throw new InvalidInputError(
+        'invalid_argument',
+        `${name} must be one of ${allowed.join(', ')}, got "${raw}"`,
+      );
+    }
+    return raw as T;
+  };
+}
+
+/** `--filter column=value`, repeatable; the core checks the column against the entity registry. */
+export function collectFilter(raw: string, previous: Record<string, string> = {}): Record<string, string> {
+  const eq = raw.indexOf('=');
+  if (eq <= 0) {
+    throw new InvalidInputError('invalid_filter', `--filter must look like column=value, got "${raw}"`);
+  }
+  return { ...previous, [raw.slice(0, eq).trim()]: raw.slice(eq + 1) };
+}

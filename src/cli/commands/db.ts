@@ -1,0 +1,72 @@
+import type { Command } from 'commander';
+import { loadConfig } from '../../config.ts';
+import { migrateSchema, schemaStatus, seedDemo } from '../../db/index.ts';
+import { nonNegativeNumber, positiveInt } from '../args.ts';
+import { type GlobalOptions, openDatabaseFor, withContext } from '../context.ts';
+import { formatTable, printJson, startProgress } from '../output.ts';
+
+export function registerDb(program: Command): void {
+  const db = program.command('db').description('schema management');
+
+  db.command('migrate')
+    .description('apply pending schema versions (every command also does this on start)')
+    .action(async (_opts: unknown, cmd: Command) => {
+      const globals = cmd.optsWithGlobals<GlobalOptions>();
+      const database = await openDatabaseFor(loadConfig(), globals);
+      try {
+        const result = await migrateSchema(database);
+        if (globals.json) printJson(result);
+        else if (result.applied.length === 0) process.stdout.write(`schema is current (${result.current})\n`);
+        else process.stdout.write(`applied ${result.applied.join(', ')}; schema is now ${result.current}\n`);
+      } finally {
+        await database.close();
+      }
+    });
+
+  db.command('status')
+    .description('show the current schema version and pending ones, without applying them')
+    .action(async (_opts: unknown, cmd: Command) => {
+      const globals = cmd.optsWithGlobals<GlobalOptions>();
+      const database = await openDatabaseFor(loadConfig(), globals);
+      try {
+        const status = await schemaStatus(database);
+        if (globals.json) printJson(status);
+        else
+          process.stdout.write(
+            `current: ${status.current ?? 'none'}; pending: ${status.pending.join(', ') || 'none'}\n`,
+          );
+      } finally {
+        await database.close();
+      }
+    });
+
+  program
+    .command('seed')
+    .description('fill the demo domain (customers, orders, order_items, documents) with set-based inserts')
+    .option(
+      '--rows <n>',
+      'scale: number of customers (orders and items scale with it)',
+      positiveInt('--rows', 10_000_000),
+      10_000,
+    )
+    .option(
+      '--legacy-fraction <f>',
+      'fraction of rows flagged only by the legacy is_deleted column',
+      nonNegativeNumber('--legacy-fraction'),
+    )
+    .action(async (opts: { rows: number; legacyFraction?: number }, cmd: Command) => {
+      await withContext(cmd.optsWithGlobals<GlobalOptions>(), async (ctx) => {
+        const bar = startProgress('seed', undefined);
+        const counts = await seedDemo(ctx.db, {
+          rows: opts.rows,
+          legacyDeletedFraction: opts.legacyFraction,
+          onProgress: (p) => bar.update(p.inserted, p.total),
+        }).finally(() => bar.stop());
+        if (ctx.json) printJson(counts);
+        else
+          process.stdout.write(
+            `${formatTable(Object.entries(counts).map(([table, rows]) => ({ table, rows })))}\n`,
+          );
+      });
+    });
+}

@@ -1,0 +1,162 @@
+import type { Command } from 'commander';
+import { InvalidInputError } from '../../errors.ts';
+import type { OperationResult, ProgressEvent, Target } from '../../soft-delete/index.ts';
+import { collectFilter, nonNegativeNumber, positiveInt } from '../args.ts';
+import { type GlobalOptions, withContext } from '../context.ts';
+import { startProgress } from '../output.ts';
+import { printResult } from '../report.ts';
+
+const MAX_BATCH_SIZE = 100_000;
+
+interface TargetOptions {
+  filter?: Record<string, string>;
+  batchSize?: number;
+}
+
+function targetFrom(ids: string[], opts: TargetOptions): Target {
+  const hasFilter = opts.filter !== undefined && Object.keys(opts.filter).length > 0;
+  if (ids.length > 0 && hasFilter) {
+    throw new InvalidInputError('invalid_target', 'give ids or --filter, not both');
+  }
+  if (ids.length === 1) return { id: ids[0]! };
+  if (ids.length > 1) return { ids };
+  if (hasFilter) return { filter: opts.filter! };
+  throw new InvalidInputError('invalid_target', 'give at least one id or a --filter column=value');
+}
+
+/** Runs an operation with a progress bar fed by the core's per-batch progress events. */
+async function withProgress(
+  label: string,
+  run: (onProgress: (e: ProgressEvent) => void) => Promise<OperationResult>,
+): Promise<OperationResult> {
+  const bar = startProgress(label, undefined);
+  try {
+    return await run((e) => bar.update(e.processed, e.total));
+  } finally {
+    bar.stop();
+  }
+}
+
+function globals(cmd: Command): GlobalOptions {
+  return cmd.optsWithGlobals<GlobalOptions>();
+}
+
+export function registerEntityOps(program: Command): void {
+  program
+    .command('delete')
+    .description('soft-delete rows by id(s) or by filter; customers and orders cascade to their children')
+    .argument('<entity>', 'entity name (customers, orders, order_items, documents)')
+    .argument('[ids...]', 'row ids')
+    .option('--filter <column=value>', 'select rows by a registry column (repeatable)', collectFilter)
+    .option('--reason <text>', 'why the rows are deleted (stored in delete_reason)')
+    .option('--by <actor>', 'who deletes (stored in deleted_by)', 'sdops-cli')
+    .option(
+      '--batch-size <n>',
+      'rows per transaction for bulk work',
+      positiveInt('--batch-size', MAX_BATCH_SIZE),
+    )
+    .option('--no-cascade', 'do not soft-delete children')
+    .action(
+      async (
+        entity: string,
+        ids: string[],
+        opts: TargetOptions & { reason?: string; by: string; cascade: boolean },
+        cmd: Command,
+      ) => {
+        const g = globals(cmd);
+        await withContext(g, async (ctx) => {
+          const target = targetFrom(ids, opts);
+          const result = await withProgress(`delete ${entity}`, (onProgress) =>
+            ctx.softDelete.softDelete(entity, target, {
+              deletedBy: opts.by,
+              reason: opts.reason,
+              batchSize: opts.batchSize,
+              cascade: opts.cascade,
+              onProgress,
+            }),
+          );
+          printResult(result, ctx.json);
+        });
+      },
+    );
+
+  program
+    .command('restore')
+    .description('restore soft-deleted rows by id(s) or filter, with the children their cascade deleted')
+    .argument('<entity>', 'entity name')
+    .argument('[ids...]', 'row ids')
+    .option('--filter <column=value>', 'select rows by a registry column (repeatable)', collectFilter)
+    .option(
+      '--batch-size <n>',
+      'rows per transaction for bulk work',
+      positiveInt('--batch-size', MAX_BATCH_SIZE),
+    )
+    .option('--no-cascade', 'do not restore children deleted by the same cascade')
+    .action(
+      async (entity: string, ids: string[], opts: TargetOptions & { cascade: boolean }, cmd: Command) => {
+        await withContext(globals(cmd), async (ctx) => {
+          const target = targetFrom(ids, opts);
+          const result = await withProgress(`restore ${entity}`, (onProgress) =>
+            ctx.softDelete.restore(entity, target, {
+              batchSize: opts.batchSize,
+              cascade: opts.cascade,
+              onProgress,
+            }),
+          );
+          printResult(result, ctx.json);
+        });
+      },
+    );
+
+  program
+    .command('purge')
+    .description("hard-delete rows soft-deleted longer than the entity's retention")
+    .argument('<entity>', 'entity name')
+    .option(
+      '--older-than-days <days>',
+      'override the retention (days)',
+      nonNegativeNumber('--older-than-days'),
+    )
+    .option('--batch-size <n>', 'rows per transaction', positiveInt('--batch-size', MAX_BATCH_SIZE))
+    .option('--max-rows <n>', 'stop after this many rows', positiveInt('--max-rows'))
+    .action(
+      async (
+        entity: string,
+        opts: { olderThanDays?: number; batchSize?: number; maxRows?: number },
+        cmd: Command,
+      ) => {
+        await withContext(globals(cmd), async (ctx) => {
+          const result = await withProgress(`purge ${entity}`, (onProgress) =>
+            ctx.softDelete.purge(entity, { ...opts, onProgress }),
+          );
+          printResult(result, ctx.json);
+        });
+      },
+    );
+
+  program
+    .command('archive')
+    .description('move rows soft-deleted more than N days ago into the archive table')
+    .argument('<entity>', 'entity name')
+    .requiredOption(
+      '--older-than-days <days>',
+      'only rows deleted at least this long ago',
+      nonNegativeNumber('--older-than-days'),
+    )
+    .option('--batch-size <n>', 'rows per transaction', positiveInt('--batch-size', MAX_BATCH_SIZE))
+    .option('--max-rows <n>', 'stop after this many rows', positiveInt('--max-rows'))
+    .action(
+      async (
+        entity: string,
+        opts: { olderThanDays: number; batchSize?: number; maxRows?: number },
+        cmd: Command,
+      ) => {
+        await withContext(globals(cmd), async (ctx) => {
+          const result = await withProgress(`archive ${entity}`, (onProgress) =>
+            ctx.softDelete.archive(entity, { ...opts, onProgress }),
+          );
+          printResult(result, ctx.json);
+        });
+      },
+    );
+}

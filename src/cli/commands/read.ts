@@ -1,0 +1,37 @@
+import type { Command } from 'commander';
+import type { Scope } from '../../soft-delete/index.ts';
+import { oneOf, positiveInt } from '../args.ts';
+import { type GlobalOptions, withContext } from '../context.ts';
+import { type Cell, formatTable, printJson } from '../output.ts';
+
+const SCOPES: readonly Scope[] = ['live', 'deleted', 'all'];
+
+function cell(value: unknown): Cell {
+  if (value instanceof Date) return value.toISOString();
+  if (value === null || value === undefined) return '';
+  return typeof value === 'object' ? JSON.stringify(value) : (value as Cell);
+}
+
+export function registerRead(program: Command): void {
+  program
+    .command('list')
+    .description('list rows of an entity, live ones by default, in keyset pages')
+    .argument('<entity>', 'entity name')
+    .option('--scope <scope>', 'live | deleted | all', oneOf('--scope', SCOPES), 'live')
+    .option('--limit <n>', 'rows per page', positiveInt('--limit', 1000), 20)
+    .option('--after <id>', 'cursor: show rows after this id (from the previous page)')
+    .action(async (entity: string, opts: { scope: Scope; limit: number; after?: string }, cmd: Command) => {
+      await withContext(cmd.optsWithGlobals<GlobalOptions>(), async (ctx) => {
+        const page = await ctx.softDelete.list(entity, opts);
+        if (ctx.json) {
+          printJson(page);
+          return;
+        }
+        const rows = page.rows.map((r) =>
+          Object.fromEntries(Object.entries(r).map(([k, v]) => [k, cell(v)])),
+        );
+        process.stdout.write(rows.length ? `${formatTable(rows)}\n` : `no ${opts.scope} rows\n`);
+        if (page.nextCursor) process.stdout.write(`next page: --after ${page.nextCursor}\n`);
+      });
+    });
+}

@@ -1,0 +1,22 @@
+import { Command } from 'commander';
+import { registerDb } from './commands/db.ts';
+import { registerDemo } from './commands/demo.ts';
+import { registerEntityOps } from './commands/entity-ops.ts';
+import { registerRead } from './commands/read.ts';
+
+export function buildProgram(version: string): Command {
+  const program = new Command('sdops')
+    .description('soft-delete operations: delete, restore, purge, archive, migrate and observe')
+    .version(version)
+    .option('--memory', 'use an in-memory embedded database (nothing is kept)')
+    .option('--data-dir <dir>', 'embedded database directory (default: $SDOPS_DATA_DIR or ./.sdops/data)')
+    .option('--json', 'print machine-readable JSON on stdout')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  registerEntityOps(program);
+  registerRead(program);
+  registerDb(program);
+  registerDemo(program);
+  for (const cmd of program.commands) cmd.exitOverride();
+  return program;
+}
