@@ -1,0 +1,68 @@
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+
+/**
+ * Benchmarks run against a real PostgreSQL: DATABASE_URL when set, otherwise a throwaway cluster
+ * started by scripts/test-postgres.sh for this run. Each benchmark gets a fresh database.
+ */
+export interface BenchDatabase {
+  readonly url: string;
+  drop(): Promise<void>;
+}
+
+let server: { url: string; dir?: string } | undefined;
+
+function serverUrl(): string {
+  if (server) return server.url;
+  if (process.env.DATABASE_URL) {
+    server = { url: process.env.DATABASE_URL };
+  } else {
+    const out = execFileSync('bash', ['scripts/test-postgres.sh', 'start'], { encoding: 'utf8' });
+    const url = /SDOPS_TEST_PG_URL=(\S+)/.exec(out)?.[1];
+    const dir = /SDOPS_TEST_PG_DIR=(\S+)/.exec(out)?.[1];
+    if (!url) throw new Error(`bench: could not start PostgreSQL:\n${out}`);
+    server = { url, dir };
+  }
+  return server.url;
+}
+
+export function stopBenchServer(): void {
+  if (server?.dir) execFileSync('bash', ['scripts/test-postgres.sh', 'stop', server.dir]);
+  server = undefined;
+}
+
+export async function createBenchDatabase(): Promise<BenchDatabase> {
+  const admin = new pg.Client({ connectionString: serverUrl() });
+  await admin.connect();
+  const name = `sdops_bench_${randomBytes(4).toString('hex')}`;
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(serverUrl());
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    async drop() {
+      const c = new pg.Client({ connectionString: serverUrl() });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
+
+/** Runs fn `repeats` times and keeps the best (least disturbed) wall time in seconds. */
+export async function bestOf(repeats: number, fn: () => Promise<void>): Promise<number> {
+  let best = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < repeats; i++) {
+    const started = process.hrtime.bigint();
+    await fn();
+    best = Math.min(best, Number(process.hrtime.bigint() - started) / 1e9);
+  }
+  return best;
+}
+
+export function printRows(title: string, rows: readonly Record<string, string | number>[]): void {
+  process.stdout.write(`\n${title}\n`);
+  console.table(rows);
+}
