@@ -1,0 +1,138 @@
+import { expect } from 'chai';
+import pg from 'pg';
+import { tableChecksums } from '../../support/checksum.ts';
+import { runCli } from '../../support/cli.ts';
+import { createTestDatabase, type TestDatabase } from '../../support/postgres.ts';
+
+describe('sdops CLI on PostgreSQL', function () {
+  this.timeout(120_000);
+  let db: TestDatabase;
+  let env: Record<string, string>;
+
+  async function scalar(sql: string, params: unknown[] = []): Promise<string> {
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    try {
+      const { rows } = await client.query(sql, params);
+      return String(Object.values(rows[0] as object)[0]);
+    } finally {
+      await client.end();
+    }
+  }
+
+  before(async () => {
+    db = await createTestDatabase();
+    env = { DATABASE_URL: db.url };
+    const seeded = await runCli(['seed', '--rows', '500', '--json'], env);
+    expect(seeded.code, seeded.stderr).to.equal(0);
+  });
+
+  after(async () => {
+    await db?.drop();
+  });
+
+  it('prints help for every command and exits 0', async () => {
+    for (const args of [
+      ['--help'],
+      ['delete', '--help'],
+      ['restore', '--help'],
+      ['purge', '--help'],
+      ['archive', '--help'],
+      ['list', '--help'],
+      ['seed', '--help'],
+      ['db', 'migrate', '--help'],
+      ['demo', '--help'],
+    ]) {
+      const r = await runCli(args, env);
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).to.equal(0);
+      expect(r.stdout).to.match(/Usage: sdops/);
+    }
+  });
+
+  it('reports that the schema is current when db migrate runs twice', async () => {
+    const r = await runCli(['db', 'migrate'], env);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stdout).to.match(/schema is current/);
+  });
+
+  it('soft-deletes a customer with its orders and restores exactly those', async () => {
+    const id = await scalar(
+      'SELECT c.id FROM customers c WHERE c.deleted_at IS NULL AND EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = c.id) ORDER BY id LIMIT 1',
+    );
+    const del = await runCli(['delete', 'customers', id, '--reason', 'gdpr request', '--json'], env);
+    expect(del.code, del.stderr).to.equal(0);
+    const result = JSON.parse(del.stdout);
+    expect(result.counts).to.deep.equal({ success: 1, noop: 0, failure: 0 });
+    expect(result.cascaded.orders).to.be.greaterThan(0);
+    expect(await scalar('SELECT delete_reason FROM customers WHERE id = $1', [id])).to.equal('gdpr request');
+
+    const again = await runCli(['delete', 'customers', id, '--json'], env);
+    expect(JSON.parse(again.stdout).counts).to.deep.equal({ success: 0, noop: 1, failure: 0 });
+
+    const restored = await runCli(['restore', 'customers', id, '--json'], env);
+    expect(restored.code, restored.stderr).to.equal(0);
+    expect(
+      await scalar('SELECT count(*) FROM orders WHERE customer_id = $1 AND deleted_at IS NOT NULL', [id]),
+    ).to.equal('0');
+  });
+
+  it('lists deleted rows only when asked with --scope deleted', async () => {
+    const id = await scalar('SELECT id FROM documents WHERE deleted_at IS NULL ORDER BY id LIMIT 1');
+    expect((await runCli(['delete', 'documents', id], env)).code).to.equal(0);
+    const deleted = JSON.parse(
+      (await runCli(['list', 'documents', '--scope', 'deleted', '--limit', '1000', '--json'], env)).stdout,
+    );
+    expect(deleted.rows.map((r: { id: string }) => String(r.id))).to.include(id);
+    const live = JSON.parse((await runCli(['list', 'documents', '--limit', '1000', '--json'], env)).stdout);
+    expect(live.rows.map((r: { id: string }) => String(r.id))).not.to.include(id);
+  });
+
+  const badInputs: [string, string[], RegExp][] = [
+    ['an unknown entity', ['delete', 'invoices', '1'], /invoices/],
+    ['a malformed id', ['delete', 'customers', '12abc'], /12abc/],
+    ['an injection-shaped id', ['delete', 'customers', '1;DROP TABLE customers'], /id/],
+    ['a negative batch size', ['delete', 'customers', '1', '2', '--batch-size=-5'], /--batch-size/],
+    ['a zero batch size', ['purge', 'customers', '--batch-size', '0'], /--batch-size/],
+    [
+      'a filter on a column that is not allowed',
+      ['delete', 'customers', '--filter', 'email=x'],
+      /email|filter/,
+    ],
+    ['a malformed filter', ['delete', 'customers', '--filter', 'nonsense'], /--filter/],
+    ['ids and a filter together', ['delete', 'orders', '1', '--filter', 'customer_id=1'], /not both/],
+    ['no target at all', ['restore', 'orders'], /id/],
+    ['an unknown option', ['delete', 'customers', '1', '--bogus'], /bogus/],
+    ['a negative retention', ['purge', 'orders', '--older-than-days=-1'], /older-than-days/],
+    ['an unknown scope', ['list', 'orders', '--scope', 'gone'], /scope/],
+  ];
+  for (const [what, args, mentions] of badInputs) {
+    it(`exits 2 with one line naming the problem and changes nothing on ${what}`, async () => {
+      const before = await tableChecksums(db.url);
+      const r = await runCli(args, env);
+      expect(r.code, r.stderr).to.equal(2);
+      const firstLine = r.stderr.trim().split('\n')[0] ?? '';
+      expect(firstLine).to.match(mentions);
+      expect(await tableChecksums(db.url)).to.deep.equal(before);
+    });
+  }
+
+  it('exits 1 and changes nothing when the id does not exist', async () => {
+    const before = await tableChecksums(db.url);
+    const r = await runCli(['delete', 'customers', '999999999'], env);
+    expect(r.code).to.equal(1);
+    expect(r.stderr).to.match(/not found|999999999/);
+    expect(await tableChecksums(db.url)).to.deep.equal(before);
+  });
+});
+
+describe('sdops demo on the embedded database', function () {
+  this.timeout(180_000);
+
+  it('runs the whole sequence in memory and prints the summary table', async () => {
+    const r = await runCli(['--memory', 'demo', '--rows', '2000'], { DATABASE_URL: '' });
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stdout).to.match(/Soft-delete demo summary/);
+    for (const op of ['delete', 'restore', 'archive', 'purge']) expect(r.stdout).to.include(op);
+    expect(r.stdout).to.match(/delete it again \(noop\)\s+customers\s+delete\s+0\s+1\s+0/);
+  });
+});
