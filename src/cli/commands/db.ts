@@ -60,7 +60,7 @@ export function registerDb(program: Command): void {
         const counts = await seedDemo(ctx.db, {
           rows: opts.rows,
           legacyDeletedFraction: opts.legacyFraction,
-          onProgress: (p) => bar.update(p.inserted, p.total),
+          onProgress: (p) => bar.update(p.done, p.total),
         }).finally(() => bar.stop());
         if (ctx.json) printJson(counts);
         else

@@ -44,7 +44,7 @@ async function runSequence(ctx: CliContext, opts: DemoOptions): Promise<Step[]> 
   const bar = startProgress('seed', undefined);
   const seeded = await seedDemo(ctx.db, {
     rows: opts.rows,
-    onProgress: (p) => bar.update(p.inserted, p.total),
+    onProgress: (p) => bar.update(p.done, p.total),
   }).finally(() => bar.stop());
   if (!ctx.json)
     process.stdout.write(
