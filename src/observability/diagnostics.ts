@@ -1,0 +1,90 @@
+import { type DiagLogger, DiagLogLevel, diag } from '@opentelemetry/api';
+import { setGlobalErrorHandler } from '@opentelemetry/core';
+import { warnConsoleOnly } from './logger.ts';
+import { redactString } from './redact.ts';
+
+/**
+ * Problems of the telemetry machinery itself (export failures, bad metric input). They are warned
+ * about once each and never thrown: telemetry must not break or slow the business operation.
+ */
+
+const MAX_KEYS = 1000;
+const warned = new Set<string>();
+
+/** Logs `message` once per `key` for the life of the process; later calls are dropped. */
+export function warnOnce(key: string, message: string, fields: Record<string, string | number> = {}): void {
+  if (warned.has(key)) return;
+  // A flood of distinct keys (e.g. many unknown attribute values) must not grow memory either.
+  if (warned.size >= MAX_KEYS) return;
+  warned.add(key);
+  warnConsoleOnly(message, fields);
+}
+
+/** Tests only: forget which warnings were given. */
+export function resetWarnings(): void {
+  warned.clear();
+}
+
+interface ExportErrorState {
+  endpoint: string;
+  suppressed: number;
+  warned: boolean;
+}
+
+let exportState: ExportErrorState | undefined;
+
+function describe(error: unknown): string {
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    return redactString(typeof code === 'string' ? `${code}: ${error.message}` : error.message);
+  }
+  return redactString(typeof error === 'string' ? error : (JSON.stringify(error) ?? String(error)));
+}
+
+/**
+ * Every export failure of every signal lands here, whichever path reported it (the processors call
+ * the global error handler; exporters and the metric reader write to diag). One warning per
+ * telemetry session; the rest are counted so shutdown can report how many were suppressed.
+ */
+export function reportExportError(error: unknown): void {
+  const s = exportState;
+  if (!s) return;
+  if (s.warned) {
+    s.suppressed += 1;
+    return;
+  }
+  s.warned = true;
+  warnConsoleOnly('telemetry export failed; the program continues, further export errors are suppressed', {
+    endpoint: s.endpoint,
+    reason: describe(error),
+  });
+}
+
+function diagMessage(message: string, args: unknown[]): string {
+  const first = args.find((a) => a instanceof Error);
+  return first ? `${message} ${describe(first)}` : message;
+}
+
+const diagLogger: DiagLogger = {
+  error: (message, ...args) => reportExportError(diagMessage(message, args)),
+  warn: (message, ...args) => reportExportError(diagMessage(message, args)),
+  info: () => {},
+  debug: () => {},
+  verbose: () => {},
+};
+
+/** Routes OTel diag (warn and above) and the global error handler into reportExportError. */
+export function installExportErrorHandler(endpoint: string): void {
+  exportState = { endpoint, suppressed: 0, warned: false };
+  diag.setLogger(diagLogger, { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true });
+  setGlobalErrorHandler((error) => reportExportError(error));
+}
+
+/** Returns how many export errors were suppressed, and stops listening. */
+export function uninstallExportErrorHandler(): number {
+  const suppressed = exportState?.suppressed ?? 0;
+  exportState = undefined;
+  diag.disable();
+  setGlobalErrorHandler(() => {});
+  return suppressed;
+}

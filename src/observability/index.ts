@@ -1,0 +1,75 @@
+export {
+  type AttributeValueSets,
+  defineAttributeValues,
+  type Operation,
+  OPERATION_STATUSES,
+  type OperationStatus,
+  OPERATIONS,
+  OTHER,
+  type Outcome,
+  OUTCOMES,
+  type RegisteredAttribute,
+} from './attributes.ts';
+export {
+  DURATION_BUCKETS_SECONDS,
+  INSTRUMENT_DEFINITIONS,
+  INSTRUMENTS,
+  type InstrumentDefinition,
+  type InstrumentKind,
+} from './instruments.ts';
+export {
+  type ConsoleDestination,
+  configureLogging,
+  getLogger,
+  type LogFields,
+  type LogFieldValue,
+  type Logger,
+  type LoggingOptions,
+  type LogLevel,
+  parseLogLevel,
+} from './logger.ts';
+export {
+  METER_NAME,
+  migrationMetrics,
+  type OperationCall,
+  type OperationRows,
+  softDeleteMetrics,
+  workerMetrics,
+} from './metrics.ts';
+export { REDACTED, redactString } from './redact.ts';
+export {
+  operationSpanName,
+  SPAN_ATTRIBUTE_KEYS,
+  SPAN_DEFINITIONS,
+  SPANS,
+  type SpanAttributeKey,
+  type SpanAttributes,
+  type SpanDefinition,
+  type SpanName,
+} from './span-names.ts';
+export {
+  activeTelemetry,
+  DEFAULT_ENDPOINT,
+  DEFAULT_METRIC_EXPORT_INTERVAL_MS,
+  DEFAULT_SHUTDOWN_TIMEOUT_MS,
+  installShutdownHooks,
+  MAX_QUEUE_SIZE,
+  type ProcessRole,
+  startTelemetry,
+  type Telemetry,
+  type TelemetryOptions,
+  type TestExporters,
+} from './telemetry.ts';
+export {
+  activeTraceIds,
+  captureTraceContext,
+  type DbSpanInput,
+  type SpanHandle,
+  type SpanKindName,
+  spanContextFromCarrier,
+  type TraceCarrier,
+  TRACER_NAME,
+  type WithSpanOptions,
+  withDbSpan,
+  withSpan,
+} from './tracing.ts';

@@ -1,0 +1,111 @@
+/**
+ * Every metric instrument the product emits, as data. metrics.ts creates instruments from this list
+ * and test/unit/telemetry-catalog.test.ts compares it with docs/telemetry.md, so the catalog and the
+ * code cannot drift apart.
+ */
+
+export type InstrumentKind = 'counter' | 'histogram' | 'gauge';
+
+/** Attribute keys a metric may carry. Values always come from closed sets (see attributes.ts). */
+export type MetricAttributeKey = 'entity' | 'operation' | 'status' | 'job_type' | 'migration';
+
+export interface InstrumentDefinition {
+  readonly name: string;
+  readonly kind: InstrumentKind;
+  readonly unit: string;
+  readonly description: string;
+  readonly attributes: readonly MetricAttributeKey[];
+}
+
+/**
+ * Bucket boundaries in seconds from 1 ms to 5 min. Roughly x2.5 steps keep the bucket count small
+ * (cardinality is buckets x attribute combinations) while separating "one row" from "big batch".
+ */
+export const DURATION_BUCKETS_SECONDS: readonly number[] = [
+  0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300,
+];
+
+export const INSTRUMENTS = {
+  softDeleteOperations: {
+    name: 'soft_delete.operations.total',
+    kind: 'counter',
+    unit: '{row}',
+    description:
+      'Rows affected by soft-delete operations (a no-op call adds its requested rows with status noop).',
+    attributes: ['entity', 'operation', 'status'],
+  },
+  softDeleteDuration: {
+    name: 'soft_delete.operations.duration_seconds',
+    kind: 'histogram',
+    unit: 's',
+    description: 'Duration of one soft-delete operation call; status is the overall outcome of the call.',
+    attributes: ['entity', 'operation', 'status'],
+  },
+  workerJobsProcessed: {
+    name: 'cleanup.worker.jobs_processed',
+    kind: 'counter',
+    unit: '{job}',
+    description: 'Cleanup job attempts the worker finished, whatever the outcome.',
+    attributes: ['job_type'],
+  },
+  workerJobFailures: {
+    name: 'cleanup.worker.job_failures',
+    kind: 'counter',
+    unit: '{job}',
+    description: 'Finished cleanup job attempts that failed (failure ratio = job_failures / jobs_processed).',
+    attributes: ['job_type'],
+  },
+  workerQueueLength: {
+    name: 'cleanup.worker.queue_length',
+    kind: 'gauge',
+    unit: '{job}',
+    description: 'Cleanup jobs waiting in the queue, as last sampled by the worker.',
+    attributes: ['job_type'],
+  },
+  workerJobDuration: {
+    name: 'cleanup.worker.job.duration_seconds',
+    kind: 'histogram',
+    unit: 's',
+    description: 'Duration of one cleanup job attempt.',
+    attributes: ['job_type', 'status'],
+  },
+  workerQueueWait: {
+    name: 'cleanup.worker.queue_wait_seconds',
+    kind: 'histogram',
+    unit: 's',
+    description: 'Time a cleanup job waited between being enqueued and being started.',
+    attributes: ['job_type'],
+  },
+  migrationRunSuccess: {
+    name: 'migration.run.success',
+    kind: 'counter',
+    unit: '{run}',
+    description: 'Migration runs that ended successfully.',
+    attributes: ['migration'],
+  },
+  migrationRunFailure: {
+    name: 'migration.run.failure',
+    kind: 'counter',
+    unit: '{run}',
+    description: 'Migration runs that ended in failure.',
+    attributes: ['migration'],
+  },
+  migrationRowsProcessed: {
+    name: 'migration.rows_processed',
+    kind: 'counter',
+    unit: '{row}',
+    description: 'Rows processed by migration batches, by batch outcome.',
+    attributes: ['migration', 'status'],
+  },
+  migrationBatchDuration: {
+    name: 'migration.batch.duration_seconds',
+    kind: 'histogram',
+    unit: 's',
+    description: 'Duration of one migration batch.',
+    attributes: ['migration', 'status'],
+  },
+} as const satisfies Record<string, InstrumentDefinition>;
+
+export type InstrumentId = keyof typeof INSTRUMENTS;
+
+export const INSTRUMENT_DEFINITIONS: readonly InstrumentDefinition[] = Object.values(INSTRUMENTS);

@@ -1,0 +1,215 @@
+import { context, isSpanContextValid, trace } from '@opentelemetry/api';
+import { OpenTelemetryTransportV3 } from '@opentelemetry/winston-transport';
+import winston from 'winston';
+import type Transport from 'winston-transport';
+import { redactValue, serializeError } from './redact.ts';
+
+export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
+const LOG_LEVELS: readonly LogLevel[] = ['error', 'warn', 'info', 'debug'];
+const SEVERITY: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3 };
+
+/** Only scalars and scalar lists: the type itself keeps row objects out of logs. */
+export type LogFieldValue = string | number | boolean | null | undefined | readonly (string | number)[];
+
+/** The documented fields (docs/telemetry.md "Log fields") plus free scalar fields. */
+export interface LogFields {
+  readonly [key: string]: LogFieldValue;
+  readonly run_id?: string;
+  readonly entity?: string;
+  readonly count?: number;
+  /** Seconds. */
+  readonly duration?: number;
+  readonly status?: string;
+}
+
+export interface Logger {
+  debug(message: string, fields?: LogFields): void;
+  info(message: string, fields?: LogFields): void;
+  warn(message: string, fields?: LogFields, error?: unknown): void;
+  error(message: string, fields?: LogFields, error?: unknown): void;
+  /** A logger that adds `fields` to every record (e.g. run_id for one run). */
+  child(fields: LogFields): Logger;
+}
+
+export type ConsoleDestination = 'stdout' | 'stderr' | 'none' | NodeJS.WritableStream;
+
+export interface LoggingOptions {
+  /** Level for OTLP and the default console level. Default: LOG_LEVEL, else 'info'. */
+  readonly level?: LogLevel;
+  /** Where JSON lines go. serve/worker: stdout; CLI commands: stderr so `--json` stdout stays clean. */
+  readonly console?: ConsoleDestination;
+  /** Quieter console level (e.g. 'warn' for the CLI). Ignored when LOG_LEVEL is set explicitly. */
+  readonly consoleLevel?: LogLevel;
+}
+
+/** The winston symbol the OTel transport reads the emitting context from (see its utils.js). */
+const OTEL_CONTEXT = Symbol.for('opentelemetry.js.contrib.winston.context');
+
+interface State {
+  root: winston.Logger;
+  consoleOnly: winston.Logger;
+  console: Transport | undefined;
+  otlp: Transport | undefined;
+  level: LogLevel;
+  consoleLevel: LogLevel;
+  options: LoggingOptions;
+}
+
+let state: State | undefined;
+
+export function parseLogLevel(raw: string | undefined): LogLevel | undefined {
+  const value = raw?.trim().toLowerCase();
+  return LOG_LEVELS.find((l) => l === value);
+}
+
+function moreVerbose(a: LogLevel, b: LogLevel): LogLevel {
+  return SEVERITY[a] >= SEVERITY[b] ? a : b;
+}
+
+function consoleTransport(destination: ConsoleDestination, level: LogLevel): Transport | undefined {
+  if (destination === 'none') return undefined;
+  const stream =
+    destination === 'stdout' ? process.stdout : destination === 'stderr' ? process.stderr : destination;
+  return new winston.transports.Stream({
+    stream,
+    level,
+    format: winston.format.combine(winston.format.timestamp(), winston.format.json()),
+  });
+}
+
+function build(options: LoggingOptions, keepOtlp: boolean): State {
+  const envLevel = parseLogLevel(process.env.LOG_LEVEL);
+  const level = options.level ?? envLevel ?? 'info';
+  const consoleLevel = envLevel ?? options.consoleLevel ?? level;
+  const console = consoleTransport(options.console ?? 'stdout', consoleLevel);
+  const otlp = keepOtlp ? new OpenTelemetryTransportV3({ level }) : undefined;
+  const transports = [console, otlp].filter((t): t is Transport => t !== undefined);
+  const root = winston.createLogger({
+    levels: SEVERITY,
+    level: moreVerbose(level, consoleLevel),
+    transports,
+    exitOnError: false,
+  });
+  const consoleOnly = winston.createLogger({
+    levels: SEVERITY,
+    level: consoleLevel,
+    transports: console ? [consoleTransport(options.console ?? 'stdout', consoleLevel) as Transport] : [],
+    silent: console === undefined,
+    exitOnError: false,
+  });
+  return { root, consoleOnly, console, otlp, level, consoleLevel, options };
+}
+
+function current(): State {
+  state ??= build({}, false);
+  return state;
+}
+
+/** Reconfigures every logger (existing getLogger() handles included). Call once at process start. */
+export function configureLogging(options: LoggingOptions): void {
+  const keepOtlp = state?.otlp !== undefined;
+  closeState();
+  state = build(options, keepOtlp);
+}
+
+function closeState(): void {
+  if (!state) return;
+  // Transports are not closed: the stream ones wrap process.stdout/stderr, which must stay open.
+  state.root.clear();
+  state.consoleOnly.clear();
+  state = undefined;
+}
+
+/**
+ * Internal: telemetry.ts attaches the OTLP transport after the global LoggerProvider is registered
+ * (the transport resolves its OTel logger at construction) and detaches it at shutdown.
+ */
+export function setOtlpLogging(enabled: boolean): void {
+  const options = state?.options ?? {};
+  closeState();
+  state = build(options, enabled);
+}
+
+function record(
+  component: string,
+  base: LogFields,
+  fields: LogFields | undefined,
+): Record<string | symbol, unknown> {
+  const out: Record<string | symbol, unknown> = { component };
+  const span = trace.getSpan(context.active());
+  const spanContext = span?.spanContext();
+  if (spanContext && isSpanContextValid(spanContext)) {
+    out.trace_id = spanContext.traceId;
+    out.span_id = spanContext.spanId;
+  }
+  for (const source of [base, fields]) {
+    if (!source) continue;
+    for (const key of Object.keys(source)) {
+      const value = redactValue(key, source[key]);
+      if (value !== undefined) out[key] = value;
+    }
+  }
+  // Winston may hand records to transports asynchronously; pin the context the call was made in.
+  out[OTEL_CONTEXT] = context.active();
+  return out;
+}
+
+class ComponentLogger implements Logger {
+  constructor(
+    private readonly component: string,
+    private readonly base: LogFields,
+  ) {}
+
+  private write(level: LogLevel, message: string, fields: LogFields | undefined, error?: unknown): void {
+    try {
+      const { root } = current();
+      if (!root.isLevelEnabled(level)) return;
+      const info = record(this.component, this.base, fields);
+      if (error !== undefined) {
+        const e = serializeError(error);
+        info.error = {
+          name: e.type,
+          message: e.message,
+          ...(e.code ? { code: e.code } : {}),
+          stack: e.stack,
+        };
+      }
+      root.log({ level, message, ...info } as winston.LogEntry);
+    } catch {
+      // Logging must never break the operation that logs.
+    }
+  }
+
+  debug(message: string, fields?: LogFields): void {
+    this.write('debug', message, fields);
+  }
+  info(message: string, fields?: LogFields): void {
+    this.write('info', message, fields);
+  }
+  warn(message: string, fields?: LogFields, error?: unknown): void {
+    this.write('warn', message, fields, error);
+  }
+  error(message: string, fields?: LogFields, error?: unknown): void {
+    this.write('error', message, fields, error);
+  }
+  child(fields: LogFields): Logger {
+    return new ComponentLogger(this.component, { ...this.base, ...fields });
+  }
+}
+
+export function getLogger(component: string): Logger {
+  return new ComponentLogger(component, {});
+}
+
+/**
+ * Internal: a warning about telemetry itself. Goes to the console only, never over OTLP: when the
+ * collector is down the warning must still be seen, and it must not feed the failing pipeline.
+ */
+export function warnConsoleOnly(message: string, fields: LogFields): void {
+  try {
+    const { consoleOnly } = current();
+    consoleOnly.log({ level: 'warn', message, component: 'telemetry', ...fields });
+  } catch {
+    // see ComponentLogger.write
+  }
+}

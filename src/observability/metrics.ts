@@ -1,0 +1,228 @@
+import { type Counter, type Gauge, type Histogram, type MeterProvider, metrics } from '@opentelemetry/api';
+import {
+  isOneOf,
+  normalizeRegistered,
+  OPERATION_STATUSES,
+  OPERATIONS,
+  type Operation,
+  type OperationStatus,
+  OTHER,
+  OUTCOMES,
+  type Outcome,
+  allowedValues,
+} from './attributes.ts';
+import { warnOnce } from './diagnostics.ts';
+import {
+  DURATION_BUCKETS_SECONDS,
+  INSTRUMENTS,
+  type InstrumentId,
+  type InstrumentKind,
+} from './instruments.ts';
+
+/**
+ * Typed metric facades. Call sites never see instrument names or raw attributes, and nothing here
+ * throws: bad input is warned about once and dropped, because a metric must never fail an operation.
+ * Works before/without startTelemetry (no-op) and follows the global MeterProvider when it changes.
+ */
+
+export const METER_NAME = 'soft-delete-ops';
+
+type InstrumentFor<K extends InstrumentKind> = K extends 'counter'
+  ? Counter
+  : K extends 'histogram'
+    ? Histogram
+    : Gauge;
+type Instruments = { [I in InstrumentId]: InstrumentFor<(typeof INSTRUMENTS)[I]['kind']> };
+
+let cache: { provider: MeterProvider; instruments: Instruments } | undefined;
+
+function create(provider: MeterProvider): Instruments {
+  const meter = provider.getMeter(METER_NAME);
+  const out: Partial<Record<InstrumentId, Counter | Histogram | Gauge>> = {};
+  for (const id of Object.keys(INSTRUMENTS) as InstrumentId[]) {
+    const def = INSTRUMENTS[id];
+    const options = { unit: def.unit, description: def.description };
+    if (def.kind === 'counter') out[id] = meter.createCounter(def.name, options);
+    else if (def.kind === 'gauge') out[id] = meter.createGauge(def.name, options);
+    else {
+      out[id] = meter.createHistogram(def.name, {
+        ...options,
+        advice: { explicitBucketBoundaries: [...DURATION_BUCKETS_SECONDS] },
+      });
+    }
+  }
+  return out as Instruments;
+}
+
+function instruments(): Instruments {
+  // The metrics API has no proxy provider: instruments made before startTelemetry would stay no-ops.
+  const provider = metrics.getMeterProvider();
+  if (cache?.provider !== provider) cache = { provider, instruments: create(provider) };
+  return cache.instruments;
+}
+
+function guard(what: string, fn: () => void): void {
+  try {
+    fn();
+  } catch (error) {
+    warnOnce(`metric-error:${what}`, `recording ${what} failed; measurement dropped`, {
+      reason: error instanceof Error ? error.message : String(error),
+    });
+  }
+}
+
+function validCount(what: string, value: unknown): value is number {
+  if (typeof value === 'number' && Number.isInteger(value) && value >= 0) return true;
+  warnOnce(`bad-count:${what}`, `${what} must be a non-negative integer; measurement dropped`, {
+    value: String(value),
+  });
+  return false;
+}
+
+function validSeconds(what: string, value: unknown): value is number {
+  if (typeof value === 'number' && Number.isFinite(value) && value >= 0) return true;
+  warnOnce(`bad-seconds:${what}`, `${what} must be a finite number of seconds >= 0; measurement dropped`, {
+    value: String(value),
+  });
+  return false;
+}
+
+function validEnum<T extends string>(what: string, allowed: readonly T[], value: unknown): value is T {
+  if (isOneOf(allowed, value)) return true;
+  warnOnce(
+    `bad-enum:${what}:${String(value)}`,
+    `${what} must be one of ${allowed.join('|')}; measurement dropped`,
+    {
+      value: String(value).slice(0, 64),
+    },
+  );
+  return false;
+}
+
+export interface OperationRows {
+  readonly entity: string;
+  readonly operation: Operation;
+  readonly status: OperationStatus;
+  readonly rows: number;
+}
+
+export interface OperationCall {
+  readonly entity: string;
+  readonly operation: Operation;
+  /** Overall outcome of the call. */
+  readonly status: OperationStatus;
+  readonly durationSeconds: number;
+}
+
+export const softDeleteMetrics = {
+  /** soft_delete.operations.total += rows. Call once per status if one call had mixed outcomes. */
+  recordRows(input: OperationRows): void {
+    guard('soft_delete rows', () => {
+      if (!validEnum('operation', OPERATIONS, input.operation)) return;
+      if (!validEnum('status', OPERATION_STATUSES, input.status)) return;
+      if (!validCount('rows', input.rows)) return;
+      const entity = normalizeRegistered('entity', input.entity);
+      instruments().softDeleteOperations.add(input.rows, {
+        entity,
+        operation: input.operation,
+        status: input.status,
+      });
+    });
+  },
+  /** One soft_delete.operations.duration_seconds observation per operation call. */
+  recordCall(input: OperationCall): void {
+    guard('soft_delete duration', () => {
+      if (!validEnum('operation', OPERATIONS, input.operation)) return;
+      if (!validEnum('status', OPERATION_STATUSES, input.status)) return;
+      if (!validSeconds('durationSeconds', input.durationSeconds)) return;
+      const entity = normalizeRegistered('entity', input.entity);
+      instruments().softDeleteDuration.record(input.durationSeconds, {
+        entity,
+        operation: input.operation,
+        status: input.status,
+      });
+    });
+  },
+  /** The common case: one call, one outcome. Same as recordRows + recordCall. */
+  recordOperation(input: OperationRows & OperationCall): void {
+    softDeleteMetrics.recordRows(input);
+    softDeleteMetrics.recordCall(input);
+  },
+};
+
+export const workerMetrics = {
+  /** At the start of an attempt: queue wait = started - enqueued. */
+  jobStarted(input: { readonly jobType: string; readonly queueWaitSeconds: number }): void {
+    guard('worker job start', () => {
+      if (!validSeconds('queueWaitSeconds', input.queueWaitSeconds)) return;
+      const jobType = normalizeRegistered('job_type', input.jobType);
+      instruments().workerQueueWait.record(input.queueWaitSeconds, { job_type: jobType });
+    });
+  },
+  /** Once per finished attempt, whatever the outcome. */
+  jobFinished(input: {
+    readonly jobType: string;
+    readonly status: Outcome;
+    readonly durationSeconds: number;
+  }): void {
+    guard('worker job end', () => {
+      if (!validEnum('status', OUTCOMES, input.status)) return;
+      const jobType = normalizeRegistered('job_type', input.jobType);
+      const i = instruments();
+      i.workerJobsProcessed.add(1, { job_type: jobType });
+      if (input.status === 'failure') i.workerJobFailures.add(1, { job_type: jobType });
+      if (validSeconds('durationSeconds', input.durationSeconds)) {
+        i.workerJobDuration.record(input.durationSeconds, { job_type: jobType, status: input.status });
+      }
+    });
+  },
+  /**
+   * Sets cleanup.worker.queue_length from one sample (e.g. one GROUP BY query). Every registered
+   * job type missing from `lengths` is set to 0 so an emptied queue does not keep its old value.
+   */
+  setQueueLengths(lengths: Readonly<Record<string, number>>): void {
+    guard('worker queue length', () => {
+      const totals = new Map<string, number>(allowedValues('job_type').map((t) => [t, 0]));
+      for (const [jobType, length] of Object.entries(lengths)) {
+        if (!validCount('queue length', length)) continue;
+        const key = normalizeRegistered('job_type', jobType);
+        totals.set(key, (totals.get(key) ?? 0) + length);
+      }
+      const gauge = instruments().workerQueueLength;
+      for (const [jobType, length] of totals) {
+        if (jobType === OTHER && length === 0) continue;
+        gauge.record(length, { job_type: jobType });
+      }
+    });
+  },
+};
+
+export const migrationMetrics = {
+  runEnded(input: { readonly migration: string; readonly status: Outcome }): void {
+    guard('migration run', () => {
+      if (!validEnum('status', OUTCOMES, input.status)) return;
+      const migration = normalizeRegistered('migration', input.migration);
+      const counter =
+        input.status === 'success' ? instruments().migrationRunSuccess : instruments().migrationRunFailure;
+      counter.add(1, { migration });
+    });
+  },
+  /** Once per batch: rows it processed and how long it took. */
+  batchProcessed(input: {
+    readonly migration: string;
+    readonly status: Outcome;
+    readonly rows: number;
+    readonly durationSeconds: number;
+  }): void {
+    guard('migration batch', () => {
+      if (!validEnum('status', OUTCOMES, input.status)) return;
+      const migration = normalizeRegistered('migration', input.migration);
+      const i = instruments();
+      if (validCount('rows', input.rows))
+        i.migrationRowsProcessed.add(input.rows, { migration, status: input.status });
+      if (validSeconds('durationSeconds', input.durationSeconds)) {
+        i.migrationBatchDuration.record(input.durationSeconds, { migration, status: input.status });
+      }
+    });
+  },
+};

@@ -1,0 +1,68 @@
+/**
+ * Log redaction. Logs leave the process (OTLP -> Loki), so secrets and row contents must be removed
+ * before a record reaches any transport, not by the collector.
+ */
+
+export const REDACTED = '[REDACTED]';
+export const OMITTED = '[OMITTED]';
+
+const SECRET_KEY =
+  /password|passwd|^pass$|_pass$|secret|token|authorization|api[-_]?key|cookie|credential|private[-_]?key|database[-_]?url|connection[-_]?string|conn[-_]?str|^dsn$/i;
+
+/** Keys that carry row data; a row may hold personal data, so only counts and ids are loggable. */
+const ROW_KEY = /^(row|rows|record|records|before|after|payload|body|data|values)$/i;
+
+/** user:password@ inside any URL-looking string (postgres://u:p@h/db, https://u:p@h). */
+const URL_CREDENTIALS = /([a-z][a-z0-9+.-]*:\/\/)([^:/@\s]+):([^@/\s]+)@/gi;
+const BEARER = /\b(bearer|basic)\s+[a-z0-9._~+/=-]+/gi;
+
+const MAX_DEPTH = 4;
+
+export function redactString(value: string): string {
+  return value.replace(URL_CREDENTIALS, `$1$2:${REDACTED}@`).replace(BEARER, `$1 ${REDACTED}`);
+}
+
+export function isSecretKey(key: string): boolean {
+  return SECRET_KEY.test(key);
+}
+
+/** Returns a copy safe to log; never mutates the input. */
+export function redactValue(key: string, value: unknown, depth = 0): unknown {
+  if (isSecretKey(key)) return REDACTED;
+  if (ROW_KEY.test(key)) return OMITTED;
+  if (value === null || value === undefined) return value;
+  if (typeof value === 'string') return redactString(value);
+  if (typeof value === 'number' || typeof value === 'boolean') return value;
+  if (typeof value === 'bigint') return value.toString();
+  if (value instanceof Error) return serializeError(value);
+  if (depth >= MAX_DEPTH) return OMITTED;
+  if (Array.isArray(value)) return value.map((item) => redactValue('', item, depth + 1));
+  if (typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+      out[k] = redactValue(k, v, depth + 1);
+    }
+    return out;
+  }
+  return undefined;
+}
+
+export interface SerializedError {
+  readonly type: string;
+  readonly message: string;
+  readonly code?: string;
+  readonly stack?: string;
+}
+
+export function serializeError(error: unknown): SerializedError {
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    return {
+      type: error.name,
+      message: redactString(error.message),
+      ...(typeof code === 'string' || typeof code === 'number' ? { code: String(code) } : {}),
+      ...(error.stack ? { stack: redactString(error.stack) } : {}),
+    };
+  }
+  return { type: typeof error, message: redactString(String(error)) };
+}

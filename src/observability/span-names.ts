@@ -1,0 +1,119 @@
+import type { Operation } from './attributes.ts';
+
+/**
+ * Span names and attribute keys as data: tracing.ts types its API with them and
+ * test/unit/telemetry-catalog.test.ts compares them with docs/telemetry.md.
+ */
+
+export const SPAN_ATTRIBUTE_KEYS = [
+  'entity',
+  'operation',
+  'status',
+  'count',
+  'batch.size',
+  'run_id',
+  'job_type',
+  'migration',
+  'job.id',
+  'attempt',
+  'error.type',
+  'db.system.name',
+  'db.operation.name',
+  'db.collection.name',
+  'db.query.text',
+  'http.request.method',
+  'http.route',
+  'http.response.status_code',
+  'url.path',
+] as const;
+export type SpanAttributeKey = (typeof SPAN_ATTRIBUTE_KEYS)[number];
+
+export type SpanAttributes = { readonly [K in SpanAttributeKey]?: string | number | boolean };
+
+export interface SpanDefinition {
+  /** Literal name, or a pattern with {placeholders} for names built from attributes. */
+  readonly name: string;
+  readonly kind: 'internal' | 'server' | 'client' | 'consumer';
+  readonly attributes: readonly SpanAttributeKey[];
+  readonly description: string;
+}
+
+const OP_ATTRS = ['entity', 'operation', 'status', 'count', 'run_id'] as const;
+
+export const SPANS = {
+  delete: {
+    name: 'soft_delete.delete',
+    kind: 'internal',
+    attributes: OP_ATTRS,
+    description: 'One soft-delete core call (single row or id list).',
+  },
+  restore: {
+    name: 'soft_delete.restore',
+    kind: 'internal',
+    attributes: OP_ATTRS,
+    description: 'One restore core call.',
+  },
+  purge: {
+    name: 'soft_delete.purge',
+    kind: 'internal',
+    attributes: OP_ATTRS,
+    description: 'One purge (hard delete of soft-deleted rows) core call.',
+  },
+  archive: {
+    name: 'soft_delete.archive',
+    kind: 'internal',
+    attributes: OP_ATTRS,
+    description: 'One archival call (copy soft-deleted rows to the archive, then remove them).',
+  },
+  bulk: {
+    name: 'soft_delete.bulk',
+    kind: 'internal',
+    attributes: ['entity', 'operation', 'status', 'count', 'batch.size', 'run_id'],
+    description: 'A bulk operation; parent of one soft_delete.batch span per batch.',
+  },
+  batch: {
+    name: 'soft_delete.batch',
+    kind: 'internal',
+    attributes: ['entity', 'operation', 'status', 'count', 'batch.size', 'run_id'],
+    description: 'One batch of a bulk operation (child of soft_delete.bulk).',
+  },
+  migrationRun: {
+    name: 'migration.run',
+    kind: 'internal',
+    attributes: ['migration', 'run_id', 'status', 'count'],
+    description: 'One migration run; a resumed run links to the trace of the run it resumes.',
+  },
+  migrationBatch: {
+    name: 'migration.batch',
+    kind: 'internal',
+    attributes: ['migration', 'run_id', 'status', 'count', 'batch.size'],
+    description: 'One migration batch (child of migration.run).',
+  },
+  cleanupJob: {
+    name: 'cleanup.job',
+    kind: 'consumer',
+    attributes: ['job_type', 'job.id', 'attempt', 'status', 'count', 'entity'],
+    description: 'One cleanup job attempt; links to the trace that enqueued the job.',
+  },
+  httpServer: {
+    name: '{http.request.method} {http.route}',
+    kind: 'server',
+    attributes: ['http.request.method', 'http.route', 'http.response.status_code', 'url.path'],
+    description: 'One HTTP request handled by the API (semantic conventions for HTTP server spans).',
+  },
+  dbQuery: {
+    name: '{db.operation.name} {db.collection.name}',
+    kind: 'client',
+    attributes: ['db.system.name', 'db.operation.name', 'db.collection.name', 'db.query.text'],
+    description: 'One SQL statement (semantic conventions for database client spans; no parameter values).',
+  },
+} as const satisfies Record<string, SpanDefinition>;
+
+export const SPAN_DEFINITIONS: readonly SpanDefinition[] = Object.values(SPANS);
+
+type LiteralSpan = Exclude<keyof typeof SPANS, 'httpServer' | 'dbQuery'>;
+export type SpanName = (typeof SPANS)[LiteralSpan]['name'];
+
+export function operationSpanName(operation: Operation): SpanName {
+  return `soft_delete.${operation}`;
+}

@@ -1,0 +1,213 @@
+import {
+  context,
+  type Link,
+  ROOT_CONTEXT,
+  type Span,
+  type SpanContext,
+  SpanKind,
+  SpanStatusCode,
+  isSpanContextValid,
+  trace,
+} from '@opentelemetry/api';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import type { SpanAttributes, SpanName } from './span-names.ts';
+
+export const TRACER_NAME = 'soft-delete-ops';
+
+/** W3C trace context as a plain object, so a job row or a run record can carry it as JSON. */
+export interface TraceCarrier {
+  readonly traceparent: string;
+  readonly tracestate?: string;
+}
+
+export type SpanKindName = 'internal' | 'server' | 'client' | 'producer' | 'consumer';
+
+export interface WithSpanOptions {
+  readonly kind?: SpanKindName;
+  /** Links to other traces: the enqueuing trace of a job, the previous run of a resumed migration. */
+  readonly links?: readonly (TraceCarrier | SpanContext | undefined)[];
+  /** Start a new trace instead of a child of the active span (a job or run is its own trace). */
+  readonly root?: boolean;
+  /** Continue a remote trace (e.g. an incoming traceparent header). Ignored when root is true. */
+  readonly parent?: TraceCarrier;
+}
+
+/** What fn may do to its span; attribute keys are the catalog's, so typos do not compile. */
+export interface SpanHandle {
+  setAttributes(attributes: SpanAttributes): void;
+  addEvent(name: string, attributes?: SpanAttributes): void;
+  readonly traceId: string;
+  readonly spanId: string;
+}
+
+const KINDS: Record<SpanKindName, SpanKind> = {
+  internal: SpanKind.INTERNAL,
+  server: SpanKind.SERVER,
+  client: SpanKind.CLIENT,
+  producer: SpanKind.PRODUCER,
+  consumer: SpanKind.CONSUMER,
+};
+
+const propagator = new W3CTraceContextPropagator();
+
+type Carrier = Record<string, string>;
+const carrierGetter = {
+  get: (carrier: Carrier, key: string) => carrier[key],
+  keys: (carrier: Carrier) => Object.keys(carrier),
+};
+const carrierSetter = {
+  set: (carrier: Carrier, key: string, value: string) => {
+    carrier[key] = value;
+  },
+};
+
+/** The active span's context as a carrier; undefined when there is no (sampled or not) span. */
+export function captureTraceContext(): TraceCarrier | undefined {
+  const carrier: Carrier = {};
+  propagator.inject(context.active(), carrier, carrierSetter);
+  if (!carrier.traceparent) return undefined;
+  return carrier.tracestate
+    ? { traceparent: carrier.traceparent, tracestate: carrier.tracestate }
+    : { traceparent: carrier.traceparent };
+}
+
+/** Parses a carrier (possibly from untrusted JSON); undefined when it is not valid W3C context. */
+export function spanContextFromCarrier(carrier: TraceCarrier | undefined): SpanContext | undefined {
+  if (!carrier || typeof carrier.traceparent !== 'string') return undefined;
+  const plain: Carrier = { traceparent: carrier.traceparent };
+  if (typeof carrier.tracestate === 'string') plain.tracestate = carrier.tracestate;
+  const spanContext = trace.getSpanContext(propagator.extract(ROOT_CONTEXT, plain, carrierGetter));
+  return spanContext && isSpanContextValid(spanContext) ? spanContext : undefined;
+}
+
+function toLinks(links: WithSpanOptions['links']): Link[] {
+  const out: Link[] = [];
+  for (const link of links ?? []) {
+    const spanContext = link && 'traceparent' in link ? spanContextFromCarrier(link) : link;
+    if (spanContext && isSpanContextValid(spanContext)) out.push({ context: spanContext });
+  }
+  return out;
+}
+
+class Handle implements SpanHandle {
+  statusSet: boolean;
+  constructor(
+    readonly span: Span,
+    initial: SpanAttributes,
+  ) {
+    this.statusSet = initial.status !== undefined;
+  }
+  get traceId(): string {
+    return this.span.spanContext().traceId;
+  }
+  get spanId(): string {
+    return this.span.spanContext().spanId;
+  }
+  setAttributes(attributes: SpanAttributes): void {
+    if (attributes.status !== undefined) this.statusSet = true;
+    this.span.setAttributes(attributes);
+  }
+  addEvent(name: string, attributes?: SpanAttributes): void {
+    this.span.addEvent(name, attributes);
+  }
+}
+
+function fail(handle: Handle, error: unknown): void {
+  const err = error instanceof Error ? error : new Error(String(error));
+  handle.span.recordException(err);
+  const code = (error as { code?: unknown } | null)?.code;
+  handle.span.setAttribute('error.type', typeof code === 'string' ? code : err.name);
+  if (!handle.statusSet) handle.span.setAttribute('status', 'failure');
+  handle.span.setStatus({ code: SpanStatusCode.ERROR, message: err.message });
+  handle.span.end();
+}
+
+function succeed(handle: Handle): void {
+  handle.span.setStatus({ code: SpanStatusCode.OK });
+  handle.span.end();
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
+}
+
+/**
+ * Runs fn inside an active span and returns what fn returns (sync value or promise). The span ends
+ * on every path; a throw or rejection records the exception, sets status ERROR and, unless fn set
+ * one, the `status` attribute to `failure`; the error is rethrown unchanged.
+ */
+export function withSpan<T>(
+  name: SpanName | `${string} ${string}`,
+  attributes: SpanAttributes,
+  fn: (span: SpanHandle) => T,
+  options: WithSpanOptions = {},
+): T {
+  const tracer = trace.getTracer(TRACER_NAME);
+  let parent = context.active();
+  if (options.root) parent = trace.deleteSpan(parent);
+  else if (options.parent) {
+    const remote = spanContextFromCarrier(options.parent);
+    if (remote) parent = trace.setSpanContext(parent, remote);
+  }
+  const spanOptions = {
+    kind: KINDS[options.kind ?? 'internal'],
+    attributes,
+    links: toLinks(options.links),
+    root: options.root === true,
+  };
+  return tracer.startActiveSpan(name, spanOptions, parent, (span) => {
+    const handle = new Handle(span, attributes);
+    let result: T;
+    try {
+      result = fn(handle);
+    } catch (error) {
+      fail(handle, error);
+      throw error;
+    }
+    if (isPromiseLike(result)) {
+      return Promise.resolve(result).then(
+        (value) => {
+          succeed(handle);
+          return value;
+        },
+        (error: unknown) => {
+          fail(handle, error);
+          throw error;
+        },
+      ) as T;
+    }
+    succeed(handle);
+    return result;
+  });
+}
+
+export interface DbSpanInput {
+  /** SQL verb: SELECT, INSERT, UPDATE, DELETE, ... */
+  readonly operation: string;
+  /** Table name. */
+  readonly collection: string;
+  /** Parameterised SQL only; never inline values. */
+  readonly queryText?: string;
+}
+
+/** A database client span named `{db.operation.name} {db.collection.name}` per semantic conventions. */
+export function withDbSpan<T>(input: DbSpanInput, fn: (span: SpanHandle) => T): T {
+  const attributes: SpanAttributes = {
+    'db.system.name': 'postgresql',
+    'db.operation.name': input.operation,
+    'db.collection.name': input.collection,
+    ...(input.queryText ? { 'db.query.text': input.queryText } : {}),
+  };
+  return withSpan(`${input.operation} ${input.collection}`, attributes, fn, { kind: 'client' });
+}
+
+/** trace_id/span_id of the active span, for callers that store them (e.g. a run record). */
+export function activeTraceIds(): { traceId: string; spanId: string } | undefined {
+  const spanContext = trace.getSpanContext(context.active());
+  if (!spanContext || !isSpanContextValid(spanContext)) return undefined;
+  return { traceId: spanContext.traceId, spanId: spanContext.spanId };
+}
