@@ -1,0 +1,19 @@
+export type {
+  Database,
+  OpenDatabaseOptions,
+  Queryable,
+  QueryResult,
+  TransactionClient,
+} from './database.ts';
+export { ident, openDatabase, sqlState, violatedConstraint } from './database.ts';
+export type { SchemaFile } from './schema.ts';
+export {
+  migrateSchema,
+  SCHEMA_LOCK_KEY,
+  SCHEMA_TABLE,
+  SchemaChecksumError,
+  schemaFiles,
+  schemaStatus,
+} from './schema.ts';
+export type { SeedCounts, SeedOptions, SeedProgress } from './seed.ts';
+export { MAX_SEED_ROWS, seedDemo } from './seed.ts';

@@ -1,0 +1,117 @@
+import { createHash } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
+import { SdopsError } from '../errors.ts';
+import type { Database, TransactionClient } from './database.ts';
+
+/**
+ * Versioned schema. Each file src/db/schema/NNN_name.sql is immutable once released: its version is
+ * the file name without `.sql`, and its sha256 is recorded so an edited file is caught instead of
+ * silently diverging from databases that applied the old text.
+ */
+export const SCHEMA_TABLE = 'sdops_schema_migrations';
+
+/** Fixed pg_advisory_xact_lock key shared by every process: the ASCII bytes of "sdopssch" as an int8. */
+export const SCHEMA_LOCK_KEY = '8314893340796740456';
+
+const SCHEMA_DIR = new URL('./schema/', import.meta.url);
+
+export interface SchemaFile {
+  readonly version: string;
+  readonly sql: string;
+  readonly checksum: string;
+}
+
+export class SchemaChecksumError extends SdopsError {
+  constructor(version: string) {
+    super(
+      'schema_checksum_mismatch',
+      `schema version ${version} was changed after it was applied; add a new numbered file instead`,
+      'internal',
+    );
+  }
+}
+
+let cachedFiles: Promise<SchemaFile[]> | undefined;
+
+export function schemaFiles(): Promise<SchemaFile[]> {
+  cachedFiles ??= (async () => {
+    const names = (await readdir(SCHEMA_DIR)).filter((n) => /^\d{3}_[a-z0-9_]+\.sql$/.test(n)).sort();
+    return Promise.all(
+      names.map(async (name) => {
+        const sql = await readFile(new URL(name, SCHEMA_DIR), 'utf8');
+        return {
+          version: name.slice(0, -'.sql'.length),
+          sql,
+          checksum: createHash('sha256').update(sql).digest('hex'),
+        };
+      }),
+    );
+  })();
+  return cachedFiles;
+}
+
+const CREATE_TABLE_SQL = `CREATE TABLE IF NOT EXISTS ${SCHEMA_TABLE} (
+  version    text PRIMARY KEY,
+  checksum   text NOT NULL,
+  applied_at timestamptz NOT NULL DEFAULT now()
+)`;
+
+async function appliedVersions(q: Pick<TransactionClient, 'query'>): Promise<Map<string, string>> {
+  const exists = await q.query<{ t: string | null }>(`SELECT to_regclass($1)::text AS t`, [SCHEMA_TABLE]);
+  if (!exists.rows[0]?.t) return new Map();
+  const res = await q.query<{ version: string; checksum: string }>(
+    `SELECT version, checksum FROM ${SCHEMA_TABLE} ORDER BY version`,
+  );
+  return new Map(res.rows.map((r) => [r.version, r.checksum]));
+}
+
+function verify(files: readonly SchemaFile[], applied: Map<string, string>): void {
+  for (const f of files) {
+    const sum = applied.get(f.version);
+    if (sum !== undefined && sum !== f.checksum) throw new SchemaChecksumError(f.version);
+  }
+}
+
+function latest(versions: Iterable<string>): string | undefined {
+  return [...versions].sort().at(-1);
+}
+
+/**
+ * Applies pending schema versions, each in one transaction under a fixed advisory lock. The applied
+ * set is read again after the lock is taken, so two processes starting together apply each version
+ * exactly once: the loser of the race waits, then sees the version as applied and skips it.
+ */
+export async function migrateSchema(db: Database): Promise<{ applied: string[]; current: string }> {
+  const files = await schemaFiles();
+  const applied: string[] = [];
+  verify(files, await appliedVersions(db));
+  for (const file of files) {
+    const didApply = await db.transaction(async (tx) => {
+      await tx.query(`SELECT pg_advisory_xact_lock(${SCHEMA_LOCK_KEY})`);
+      await tx.exec(CREATE_TABLE_SQL);
+      const now = await appliedVersions(tx);
+      verify(files, now);
+      if (now.has(file.version)) return false;
+      await tx.exec(file.sql);
+      await tx.query(`INSERT INTO ${SCHEMA_TABLE} (version, checksum) VALUES ($1, $2)`, [
+        file.version,
+        file.checksum,
+      ]);
+      return true;
+    });
+    if (didApply) applied.push(file.version);
+  }
+  const current = latest((await appliedVersions(db)).keys());
+  if (current === undefined) throw new SdopsError('schema_empty', 'no schema versions found', 'internal');
+  return { applied, current };
+}
+
+/** Applied version (the highest) and the versions this code knows that the database lacks. */
+export async function schemaStatus(db: Database): Promise<{ current: string | undefined; pending: string[] }> {
+  const files = await schemaFiles();
+  const applied = await appliedVersions(db);
+  return {
+    current: latest(applied.keys()),
+    pending: files.filter((f) => !applied.has(f.version)).map((f) => f.version),
+  };
+}
