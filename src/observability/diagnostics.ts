@@ -80,6 +80,11 @@ export function installExportErrorHandler(endpoint: string): void {
   setGlobalErrorHandler((error) => reportExportError(error));
 }
 
+/** True once an export failed in this session: shutdown then stops waiting on retries. */
+export function exportFailing(): boolean {
+  return exportState?.warned === true;
+}
+
 /** Returns how many export errors were suppressed, and stops listening. */
 export function uninstallExportErrorHandler(): number {
   const suppressed = exportState?.suppressed ?? 0;

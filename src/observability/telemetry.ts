@@ -20,8 +20,14 @@ import {
   type SpanExporter,
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
-import { installExportErrorHandler, uninstallExportErrorHandler, warnOnce } from './diagnostics.ts';
+import {
+  exportFailing,
+  installExportErrorHandler,
+  uninstallExportErrorHandler,
+  warnOnce,
+} from './diagnostics.ts';
 import { setOtlpLogging } from './logger.ts';
+import { withCircuitBreaker } from './circuit.ts';
 
 export type ProcessRole = 'api' | 'worker' | 'migrate' | 'cli';
 
@@ -65,6 +71,13 @@ export const DEFAULT_METRIC_EXPORT_INTERVAL_MS = 10_000;
 export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 5_000;
 /** Bounded queues: with the collector down, at most this many spans/log records wait in memory. */
 export const MAX_QUEUE_SIZE = 2048;
+/**
+ * Shutdown budget once exports are known to fail: waiting for retries against a dead collector
+ * would only delay exit (a CLI command would hang for the whole budget) without saving data.
+ */
+export const FAILING_SHUTDOWN_TIMEOUT_MS = 250;
+/** Per export, retries included, unless OTEL_EXPORTER_OTLP_TIMEOUT says otherwise. */
+export const EXPORT_TIMEOUT_MS = 3_000;
 
 let active: Telemetry | undefined;
 
@@ -123,23 +136,28 @@ function noopTelemetry(serviceName: string): Telemetry {
 
 function pipelines(options: TelemetryOptions, endpoint: string, intervalMs: number) {
   const test = options.testExporters;
+  // The SDK default (10 s, with retries) would hold a CLI's exit that long when the collector hangs.
+  const timeout = envValue('OTEL_EXPORTER_OTLP_TIMEOUT') ? {} : { timeoutMillis: EXPORT_TIMEOUT_MS };
   const spanProcessor: SpanProcessor = test?.spanExporter
     ? new SimpleSpanProcessor(test.spanExporter)
-    : new BatchSpanProcessor(new OTLPTraceExporter({ url: `${endpoint}/v1/traces` }), {
-        maxQueueSize: MAX_QUEUE_SIZE,
-      });
+    : new BatchSpanProcessor(
+        withCircuitBreaker(new OTLPTraceExporter({ url: `${endpoint}/v1/traces`, ...timeout })),
+        {
+          maxQueueSize: MAX_QUEUE_SIZE,
+        },
+      );
   const logProcessor: LogRecordProcessor = test?.logExporter
     ? new SimpleLogRecordProcessor({ exporter: test.logExporter })
     : new BatchLogRecordProcessor({
-        exporter: new OTLPLogExporter({ url: `${endpoint}/v1/logs` }),
+        exporter: withCircuitBreaker(new OTLPLogExporter({ url: `${endpoint}/v1/logs`, ...timeout })),
         maxQueueSize: MAX_QUEUE_SIZE,
       });
   const metricReader: IMetricReader =
     test?.metricReader ??
     new PeriodicExportingMetricReader({
-      exporter: new OTLPMetricExporter({ url: `${endpoint}/v1/metrics` }),
+      exporter: withCircuitBreaker(new OTLPMetricExporter({ url: `${endpoint}/v1/metrics`, ...timeout })),
       exportIntervalMillis: intervalMs,
-      exportTimeoutMillis: Math.min(intervalMs, 10_000),
+      exportTimeoutMillis: Math.min(intervalMs, EXPORT_TIMEOUT_MS),
     });
   return { spanProcessor, logProcessor, metricReader };
 }
@@ -201,7 +219,10 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
         removeHooks();
         // Detach first so log lines written during shutdown go to the console only.
         setOtlpLogging(false);
-        await withTimeout(sdk.shutdown(), timeoutMs);
+        await withTimeout(
+          sdk.shutdown(),
+          exportFailing() ? Math.min(timeoutMs, FAILING_SHUTDOWN_TIMEOUT_MS) : timeoutMs,
+        );
         // Unregister so later calls are no-ops and a new startTelemetry (tests) can register again.
         trace.disable();
         metrics.disable();

@@ -1,0 +1,76 @@
+import { Writable } from 'node:stream';
+import { InMemoryLogRecordExporter, type ReadableLogRecord } from '@opentelemetry/sdk-logs';
+import {
+  AggregationTemporality,
+  InMemoryMetricExporter,
+  type MetricData,
+  PeriodicExportingMetricReader,
+} from '@opentelemetry/sdk-metrics';
+import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import {
+  configureLogging,
+  type LoggingOptions,
+  startTelemetry,
+  type Telemetry,
+} from '../../../src/observability/index.ts';
+
+/** Collects the JSON lines the console transport writes. */
+export class LineSink extends Writable {
+  readonly lines: string[] = [];
+  override _write(chunk: Buffer, _enc: BufferEncoding, done: () => void): void {
+    for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) this.lines.push(line);
+    done();
+  }
+  records(): Record<string, unknown>[] {
+    return this.lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+  }
+}
+
+export interface InMemoryTelemetry {
+  readonly telemetry: Telemetry;
+  readonly console: LineSink;
+  /** Flushes first: the processors wait for async resource attributes before exporting. */
+  spans(): Promise<ReadableSpan[]>;
+  logs(): Promise<ReadableLogRecord[]>;
+  /** Flushes and returns every metric data point set of the last collection, by instrument name. */
+  metrics(): Promise<Map<string, MetricData>>;
+}
+
+export function startInMemoryTelemetry(logging: LoggingOptions = {}): InMemoryTelemetry {
+  const spanExporter = new InMemorySpanExporter();
+  const logExporter = new InMemoryLogRecordExporter();
+  const metricExporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
+  // A long interval: tests collect explicitly through forceFlush, never by waiting.
+  const metricReader = new PeriodicExportingMetricReader({
+    exporter: metricExporter,
+    exportIntervalMillis: 3_600_000,
+  });
+  const console = new LineSink();
+  configureLogging({ level: 'debug', ...logging, console });
+  const telemetry = startTelemetry({
+    role: 'cli',
+    testExporters: { spanExporter, metricReader, logExporter },
+  });
+  return {
+    telemetry,
+    console,
+    spans: async () => {
+      await telemetry.forceFlush();
+      return spanExporter.getFinishedSpans();
+    },
+    logs: async () => {
+      await telemetry.forceFlush();
+      return logExporter.getFinishedLogRecords();
+    },
+    metrics: async () => {
+      metricExporter.reset();
+      await telemetry.forceFlush();
+      const byName = new Map<string, MetricData>();
+      const last = metricExporter.getMetrics().at(-1);
+      for (const scope of last?.scopeMetrics ?? []) {
+        for (const metric of scope.metrics) byName.set(metric.descriptor.name, metric);
+      }
+      return byName;
+    },
+  };
+}

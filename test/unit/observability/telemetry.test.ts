@@ -1,0 +1,260 @@
+import { expect } from 'chai';
+import type { HistogramMetricData, MetricData } from '@opentelemetry/sdk-metrics';
+import {
+  captureTraceContext,
+  defineAttributeValues,
+  getLogger,
+  migrationMetrics,
+  softDeleteMetrics,
+  spanContextFromCarrier,
+  withDbSpan,
+  withSpan,
+  workerMetrics,
+} from '../../../src/observability/index.ts';
+import { resetAttributeValues } from '../../../src/observability/attributes.ts';
+import { resetWarnings } from '../../../src/observability/diagnostics.ts';
+import { type InMemoryTelemetry, startInMemoryTelemetry } from './harness.ts';
+
+function points(metric: MetricData | undefined): { attributes: Record<string, unknown>; value: unknown }[] {
+  expect(metric, 'metric was exported').to.not.equal(undefined);
+  return (metric as MetricData).dataPoints.map((p) => ({ attributes: p.attributes, value: p.value }));
+}
+
+describe('observability with in-memory exporters', () => {
+  let t: InMemoryTelemetry;
+
+  beforeEach(() => {
+    resetWarnings();
+    resetAttributeValues();
+    defineAttributeValues({ entity: ['orders'], job_type: ['purge', 'archive'], migration: ['0001_init'] });
+    t = startInMemoryTelemetry();
+  });
+
+  afterEach(async () => {
+    await t.telemetry.shutdown();
+  });
+
+  it('counts soft-delete rows and records one duration per call with the exact name, unit and attributes', async () => {
+    softDeleteMetrics.recordOperation({
+      entity: 'orders',
+      operation: 'delete',
+      status: 'success',
+      rows: 7,
+      durationSeconds: 0.02,
+    });
+    softDeleteMetrics.recordOperation({
+      entity: 'orders',
+      operation: 'delete',
+      status: 'success',
+      rows: 3,
+      durationSeconds: 0.2,
+    });
+    const m = await t.metrics();
+    const counter = m.get('soft_delete.operations.total');
+    expect(counter?.descriptor.unit).to.equal('{row}');
+    expect(points(counter)).to.deep.equal([
+      { attributes: { entity: 'orders', operation: 'delete', status: 'success' }, value: 10 },
+    ]);
+    const histogram = m.get('soft_delete.operations.duration_seconds') as HistogramMetricData;
+    expect(histogram.descriptor.unit).to.equal('s');
+    const point = histogram.dataPoints[0]!;
+    expect(point.attributes).to.deep.equal({ entity: 'orders', operation: 'delete', status: 'success' });
+    expect(point.value.count).to.equal(2);
+    expect(point.value.buckets.boundaries[0]).to.equal(0.001);
+    expect(point.value.buckets.boundaries.at(-1)).to.equal(300);
+  });
+
+  it('records unregistered entity names as other and drops invalid input without throwing', async () => {
+    softDeleteMetrics.recordOperation({
+      entity: 'user-42',
+      operation: 'purge',
+      status: 'noop',
+      rows: 1,
+      durationSeconds: 0,
+    });
+    softDeleteMetrics.recordRows({ entity: 'orders', operation: 'delete', status: 'success', rows: -1 });
+    softDeleteMetrics.recordRows({
+      entity: 'orders',
+      operation: 'explode' as 'delete',
+      status: 'success',
+      rows: 1,
+    });
+    softDeleteMetrics.recordCall({
+      entity: 'orders',
+      operation: 'delete',
+      status: 'success',
+      durationSeconds: Number.NaN,
+    });
+    const m = await t.metrics();
+    expect(points(m.get('soft_delete.operations.total'))).to.deep.equal([
+      { attributes: { entity: 'other', operation: 'purge', status: 'noop' }, value: 1 },
+    ]);
+    const warnings = t.console.records().filter((r) => r.level === 'warn');
+    expect(warnings.map((w) => w.message)).to.have.length(4);
+  });
+
+  it('counts worker attempts, failures, durations, queue wait and queue length per job type', async () => {
+    workerMetrics.jobStarted({ jobType: 'purge', queueWaitSeconds: 1.5 });
+    workerMetrics.jobFinished({ jobType: 'purge', status: 'success', durationSeconds: 0.5 });
+    workerMetrics.jobFinished({ jobType: 'purge', status: 'failure', durationSeconds: 0.1 });
+    workerMetrics.setQueueLengths({ purge: 4 });
+    const m = await t.metrics();
+    expect(points(m.get('cleanup.worker.jobs_processed'))).to.deep.equal([
+      { attributes: { job_type: 'purge' }, value: 2 },
+    ]);
+    expect(points(m.get('cleanup.worker.job_failures'))).to.deep.equal([
+      { attributes: { job_type: 'purge' }, value: 1 },
+    ]);
+    expect(points(m.get('cleanup.worker.queue_length'))).to.deep.equal([
+      { attributes: { job_type: 'purge' }, value: 4 },
+      { attributes: { job_type: 'archive' }, value: 0 },
+    ]);
+    const duration = m.get('cleanup.worker.job.duration_seconds') as HistogramMetricData;
+    expect(duration.dataPoints.map((p) => p.attributes)).to.deep.equal([
+      { job_type: 'purge', status: 'success' },
+      { job_type: 'purge', status: 'failure' },
+    ]);
+    const wait = m.get('cleanup.worker.queue_wait_seconds') as HistogramMetricData;
+    expect(wait.dataPoints[0]?.value.sum).to.equal(1.5);
+  });
+
+  it('counts migration runs by outcome and batch rows by status', async () => {
+    migrationMetrics.runEnded({ migration: '0001_init', status: 'success' });
+    migrationMetrics.runEnded({ migration: '0001_init', status: 'failure' });
+    migrationMetrics.batchProcessed({
+      migration: '0001_init',
+      status: 'success',
+      rows: 500,
+      durationSeconds: 0.3,
+    });
+    const m = await t.metrics();
+    expect(points(m.get('migration.run.success'))).to.deep.equal([
+      { attributes: { migration: '0001_init' }, value: 1 },
+    ]);
+    expect(points(m.get('migration.run.failure'))).to.deep.equal([
+      { attributes: { migration: '0001_init' }, value: 1 },
+    ]);
+    expect(points(m.get('migration.rows_processed'))).to.deep.equal([
+      { attributes: { migration: '0001_init', status: 'success' }, value: 500 },
+    ]);
+    expect(m.get('migration.batch.duration_seconds')?.descriptor.unit).to.equal('s');
+  });
+
+  it('nests one soft_delete.batch span per batch under soft_delete.bulk and returns the function result', async () => {
+    const result = await withSpan(
+      'soft_delete.bulk',
+      { entity: 'orders', operation: 'delete', run_id: 'r1' },
+      async (bulk) => {
+        for (let i = 0; i < 2; i++) {
+          await withSpan('soft_delete.batch', { entity: 'orders', 'batch.size': 100 }, async () => {
+            withDbSpan({ operation: 'UPDATE', collection: 'orders' }, () => 1);
+          });
+        }
+        bulk.setAttributes({ count: 200, status: 'success' });
+        return 'done';
+      },
+    );
+    expect(result).to.equal('done');
+    const spans = await t.spans();
+    const bulk = spans.find((s) => s.name === 'soft_delete.bulk')!;
+    const batches = spans.filter((s) => s.name === 'soft_delete.batch');
+    expect(batches).to.have.length(2);
+    for (const b of batches) expect(b.parentSpanContext?.spanId).to.equal(bulk.spanContext().spanId);
+    expect(bulk.attributes).to.include({ entity: 'orders', count: 200, status: 'success', run_id: 'r1' });
+    const db = spans.find((s) => s.name === 'UPDATE orders')!;
+    expect(db.attributes).to.include({
+      'db.system.name': 'postgresql',
+      'db.operation.name': 'UPDATE',
+      'db.collection.name': 'orders',
+    });
+    expect(batches.map((b) => b.spanContext().spanId)).to.include(db.parentSpanContext?.spanId);
+  });
+
+  it('ends a failing span with status ERROR, the exception event and status=failure, and rethrows', async () => {
+    const boom = new Error('boom');
+    expect(() =>
+      withSpan('soft_delete.purge', { entity: 'orders' }, () => {
+        throw boom;
+      }),
+    ).to.throw(boom);
+    const span = (await t.spans()).find((s) => s.name === 'soft_delete.purge')!;
+    expect(span.status.code).to.equal(2);
+    expect(span.attributes.status).to.equal('failure');
+    expect(span.events.map((e) => e.name)).to.include('exception');
+    expect(span.ended).to.equal(true);
+  });
+
+  it('starts a job as a new root trace linked to the trace that enqueued it', async () => {
+    const carrier = withSpan('soft_delete.delete', { entity: 'orders' }, () => captureTraceContext());
+    expect(carrier?.traceparent).to.match(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+    await withSpan('migration.run', { migration: '0001_init' }, () =>
+      withSpan('cleanup.job', { job_type: 'purge', 'job.id': 'j1', attempt: 1 }, async () => {}, {
+        root: true,
+        kind: 'consumer',
+        links: [carrier],
+      }),
+    );
+    const enqueuer = (await t.spans()).find((s) => s.name === 'soft_delete.delete')!;
+    const job = (await t.spans()).find((s) => s.name === 'cleanup.job')!;
+    const run = (await t.spans()).find((s) => s.name === 'migration.run')!;
+    expect(job.parentSpanContext).to.equal(undefined);
+    expect(job.spanContext().traceId).to.not.equal(run.spanContext().traceId);
+    expect(job.links[0]?.context.spanId).to.equal(enqueuer.spanContext().spanId);
+    expect(spanContextFromCarrier({ traceparent: 'garbage' })).to.equal(undefined);
+  });
+
+  it('writes JSON log lines and OTLP log records that carry the trace_id and span_id of the active span', async () => {
+    const log = getLogger('core');
+    const ids = withSpan('soft_delete.delete', { entity: 'orders' }, (span) => {
+      log.info('deleted', { run_id: 'r1', entity: 'orders', count: 1, duration: 0.004, status: 'success' });
+      return { traceId: span.traceId, spanId: span.spanId };
+    });
+    const line = t.console.records().find((r) => r.message === 'deleted')!;
+    expect(line).to.include({
+      component: 'core',
+      run_id: 'r1',
+      entity: 'orders',
+      count: 1,
+      duration: 0.004,
+      status: 'success',
+    });
+    expect(line).to.include({ trace_id: ids.traceId, span_id: ids.spanId });
+    const record = (await t.logs()).find((r) => r.body === 'deleted')!;
+    expect(record.spanContext?.traceId).to.equal(ids.traceId);
+    expect(record.spanContext?.spanId).to.equal(ids.spanId);
+    expect(record.attributes).to.include({ run_id: 'r1', entity: 'orders', count: 1, status: 'success' });
+    expect(record.severityText).to.equal('info');
+  });
+
+  it('redacts secrets and connection-string credentials in console and OTLP logs', async () => {
+    getLogger('cli').warn('connecting', {
+      password: 'hunter2',
+      DATABASE_URL: 'postgres://u:hunter2@db/x',
+      target: 'postgres://app:hunter2@db:5432/app',
+      authorization: 'Bearer abc',
+    });
+    const text = t.console.lines.join('\n') + JSON.stringify((await t.logs()).map((r) => r.attributes));
+    expect(text).to.not.include('hunter2');
+    expect(text).to.not.include('abc');
+    expect(t.console.records().find((r) => r.message === 'connecting')).to.include({
+      target: 'postgres://app:[REDACTED]@db:5432/app',
+    });
+  });
+
+  it('turns every call into a no-op after shutdown, and shutdown is idempotent', async () => {
+    await Promise.all([t.telemetry.shutdown(), t.telemetry.shutdown()]);
+    const before = (await t.spans()).length;
+    withSpan('soft_delete.restore', { entity: 'orders' }, () => 1);
+    softDeleteMetrics.recordOperation({
+      entity: 'orders',
+      operation: 'restore',
+      status: 'success',
+      rows: 1,
+      durationSeconds: 0.1,
+    });
+    getLogger('x').info('after shutdown');
+    expect((await t.spans()).length).to.equal(before);
+    expect((await t.logs()).some((r) => r.body === 'after shutdown')).to.equal(false);
+    await t.telemetry.shutdown();
+  });
+});
