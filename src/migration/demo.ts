@@ -1,0 +1,93 @@
+import type { Database } from '../db/index.ts';
+import { MigrationRunner, type SessionOptions } from './runner.ts';
+import type { RunnerOptions } from './options.ts';
+import type { RunState } from './types.ts';
+
+export interface DemoMigrationOptions {
+  /** Legacy rows to create when the database has none to backfill (documents flagged is_deleted). */
+  readonly legacyRows?: number;
+  /** Batches in the run (roughly); the stop comes after about half of them. */
+  readonly batches?: number;
+  readonly runner?: Partial<RunnerOptions>;
+  readonly onProgress?: SessionOptions['onProgress'];
+}
+
+export interface DemoMigrationSummary {
+  readonly runId: string;
+  readonly migration: string;
+  /** Legacy rows the demo flagged itself (0 when the seed already had some). */
+  readonly legacyRowsCreated: number;
+  readonly total: number;
+  readonly rowsAtStop: number;
+  readonly stateAfterStop: RunState;
+  readonly finalState: RunState;
+  readonly rowsProcessed: number;
+  readonly rowsFailed: number;
+  readonly batches: number;
+  /** One trace per session; the second links to the first. */
+  readonly traceIds: readonly string[];
+  readonly durationMs: number;
+}
+
+/**
+ * `sdops demo`'s migration act: backfill-deleted-at started, stopped halfway (as `sdops migrate stop`
+ * would), then resumed to the end from its checkpoint.
+ */
+export async function runDemoMigration(
+  db: Database,
+  opts: DemoMigrationOptions = {},
+): Promise<DemoMigrationSummary> {
+  const started = performance.now();
+  const runner = new MigrationRunner(db, opts.runner);
+  const migration = 'backfill-deleted-at';
+  let created = 0;
+  const pending = await db.query<{ n: string }>(
+    'SELECT count(*) AS n FROM documents WHERE is_deleted AND deleted_at IS NULL',
+  );
+  if (Number(pending.rows[0]?.n ?? 0) === 0) {
+    const res = await db.query(
+      `UPDATE documents SET is_deleted = true, updated_at = now() - interval '400 days'
+        WHERE id IN (SELECT id FROM documents WHERE deleted_at IS NULL AND NOT is_deleted ORDER BY id LIMIT $1)`,
+      [opts.legacyRows ?? 2_000],
+    );
+    created = res.rowCount;
+  }
+  const total = Number(
+    (
+      await db.query<{ n: string }>(
+        `SELECT (SELECT count(*) FROM customers WHERE is_deleted AND deleted_at IS NULL)
+              + (SELECT count(*) FROM orders WHERE is_deleted AND deleted_at IS NULL)
+              + (SELECT count(*) FROM order_items WHERE is_deleted AND deleted_at IS NULL)
+              + (SELECT count(*) FROM documents WHERE is_deleted AND deleted_at IS NULL) AS n`,
+      )
+    ).rows[0]?.n ?? 0,
+  );
+  const batchSize = Math.max(1, Math.ceil(total / (opts.batches ?? 10)));
+  const first = await runner.start(
+    migration,
+    { batchSize },
+    {
+      onProgress: (e) => {
+        opts.onProgress?.(e);
+        if (e.processed >= total / 2) first.stop();
+      },
+    },
+  );
+  const stopped = await first.done;
+  const second = await runner.resume(first.runId, { onProgress: opts.onProgress });
+  const finished = await second.done;
+  return {
+    runId: first.runId,
+    migration,
+    legacyRowsCreated: created,
+    total,
+    rowsAtStop: stopped.rowsProcessed,
+    stateAfterStop: stopped.state,
+    finalState: finished.state,
+    rowsProcessed: finished.rowsProcessed,
+    rowsFailed: finished.rowsFailed,
+    batches: finished.batchesDone + finished.batchesFailed,
+    traceIds: [stopped.traceId, finished.traceId].filter((t): t is string => t !== null),
+    durationMs: performance.now() - started,
+  };
+}

@@ -1,0 +1,55 @@
+import { ConflictError, InvalidInputError, NotFoundError, SdopsError } from '../errors.ts';
+
+export class UnknownMigrationError extends InvalidInputError {
+  constructor(name: string, known: readonly string[]) {
+    super('unknown_migration', `unknown migration "${name}"; known: ${known.join(', ')}`);
+  }
+}
+
+export class InvalidMigrationParamError extends InvalidInputError {
+  constructor(message: string) {
+    super('invalid_migration_param', message);
+  }
+}
+
+export class RunNotFoundError extends NotFoundError {
+  constructor(runId: string) {
+    super('run_not_found', `no migration run with run_id ${runId}`);
+  }
+}
+
+/** Another live runner holds the run's lease: two runners never work on one run. */
+export class RunLockedError extends ConflictError {
+  constructor(
+    readonly runId: string,
+    readonly owner: string,
+    readonly leaseExpiresInMs: number,
+  ) {
+    super(
+      'run_locked',
+      `run ${runId} is being processed by ${owner}; its lease expires in ${Math.max(0, Math.ceil(leaseExpiresInMs / 1000))}s ` +
+        'unless that runner keeps its heartbeat (stop it with `sdops migrate stop`)',
+    );
+  }
+}
+
+/** The run's state does not allow the requested operation (e.g. resuming a succeeded run). */
+export class RunStateError extends ConflictError {
+  constructor(runId: string, state: string, operation: string, hint = '') {
+    super('run_state_conflict', `cannot ${operation} run ${runId}: it is ${state}${hint ? `; ${hint}` : ''}`);
+  }
+}
+
+/** The runner's lease was taken over (its heartbeat went stale); its batch in flight was rolled back. */
+export class LeaseLostError extends SdopsError {
+  constructor(runId: string) {
+    super('lease_lost', `lost the lease on run ${runId} to another runner`, 'conflict');
+  }
+}
+
+/** Raised by the test-only fault injection (see faults.ts). */
+export class InjectedBatchFault extends SdopsError {
+  constructor(migration: string, batchNo: number) {
+    super('injected_fault', `injected failure of ${migration} batch ${batchNo} (SDOPS_MIGRATION_FAIL_BATCH)`);
+  }
+}

@@ -1,0 +1,39 @@
+export { runDemoMigration, type DemoMigrationSummary } from './demo.ts';
+export {
+  InjectedBatchFault,
+  InvalidMigrationParamError,
+  LeaseLostError,
+  RunLockedError,
+  RunNotFoundError,
+  RunStateError,
+  UnknownMigrationError,
+} from './errors.ts';
+export {
+  backoffMs,
+  type BatchFault,
+  DEFAULT_RUNNER_OPTIONS,
+  MAX_BATCH_SIZE,
+  MIGRATION_ENV_VARS,
+  parseFaults,
+  type RetryPolicy,
+  type RunnerOptions,
+  runnerOptionsFromEnv,
+} from './options.ts';
+export { getMigration, MIGRATIONS, migrationNames } from './registry.ts';
+export { formatDuration, runStatus, type RunStatus } from './report.ts';
+export { MigrationRunner, type RunHandle, type SessionOptions, type StartRequest } from './runner.ts';
+export { getRun, listBatches, listRuns } from './store.ts';
+export {
+  type BatchPlan,
+  type BatchRecord,
+  type BatchStatus,
+  type KeyRange,
+  type Migration,
+  type ProgressEvent,
+  RUN_STATES,
+  type RunRecord,
+  type RunSettings,
+  type RunState,
+  type RunSummary,
+  TERMINAL_STATES,
+} from './types.ts';

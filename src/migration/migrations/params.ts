@@ -1,0 +1,62 @@
+import { getEntity } from '../../soft-delete/index.ts';
+import { InvalidMigrationParamError } from '../errors.ts';
+
+/**
+ * Parameter parsing shared by the shipped migrations. Raw values come from the CLI (strings or
+ * already-parsed numbers) or from JSON bodies, so every helper accepts both and names the parameter.
+ */
+export type RawParams = Readonly<Record<string, unknown>>;
+
+export function rejectUnknown(migration: string, raw: RawParams, allowed: readonly string[]): void {
+  for (const key of Object.keys(raw)) {
+    if (raw[key] !== undefined && !allowed.includes(key)) {
+      throw new InvalidMigrationParamError(
+        `${migration} does not take parameter "${key}"${allowed.length ? ` (it takes: ${allowed.join(', ')})` : ''}`,
+      );
+    }
+  }
+}
+
+/** entities: an array or a comma list of registry names; default all of `fallback`. Order is `fallback`'s. */
+export function entitiesParam(raw: unknown, fallback: readonly string[]): string[] {
+  if (raw === undefined || raw === null) return [...fallback];
+  const list = Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split(',') : undefined;
+  if (!list || list.length === 0) {
+    throw new InvalidMigrationParamError('entities must be a non-empty list of entity names');
+  }
+  const names = list.map((v) => String(v).trim()).filter((v) => v !== '');
+  for (const name of names) {
+    try {
+      getEntity(name);
+    } catch {
+      throw new InvalidMigrationParamError(`unknown entity "${name}"; known: ${fallback.join(', ')}`);
+    }
+  }
+  if (names.length === 0) throw new InvalidMigrationParamError('entities must name at least one entity');
+  return fallback.filter((e) => names.includes(e));
+}
+
+/** A number of days >= 0 (fractions allowed: tests use tiny windows). */
+export function daysParam(name: string, raw: unknown): number | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  const value =
+    typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : Number.NaN;
+  if (!Number.isFinite(value) || value < 0 || value > 36_500) {
+    throw new InvalidMigrationParamError(
+      `${name} must be a number of days from 0 to 36500, got "${String(raw)}"`,
+    );
+  }
+  return value;
+}
+
+/** Children before parents, so a parent is handled after the rows that reference it. */
+export function childrenFirst(names: readonly string[]): string[] {
+  const out: string[] = [];
+  const visit = (name: string) => {
+    if (out.includes(name)) return;
+    for (const child of getEntity(name).children) visit(child.entity);
+    out.push(name);
+  };
+  for (const name of names) visit(name);
+  return out;
+}

@@ -1,0 +1,61 @@
+import { ident } from '../../db/index.ts';
+import { entityNames, getEntity } from '../../soft-delete/index.ts';
+import type { BatchPlan, KeyRange, Migration } from '../types.ts';
+import { daysParam, entitiesParam, type RawParams, rejectUnknown } from './params.ts';
+
+export interface PurgeArchivedParams {
+  readonly entities: readonly string[];
+  /** Overrides every entity's retentionDays when set. */
+  readonly olderThanDays: number | null;
+}
+
+function target(entity: string, params: PurgeArchivedParams) {
+  const def = getEntity(entity);
+  return { t: ident(def.archiveTable), days: params.olderThanDays ?? def.retentionDays };
+}
+
+const WHERE = 'archived_at < now() - make_interval(secs => $D * 86400)';
+
+/** Archived rows are kept for the entity's retention, then hard-deleted for good. */
+export const purgeArchived: Migration<PurgeArchivedParams> = {
+  name: 'purge-archived',
+  version: 1,
+  description: "hard-delete archived rows older than the entity's retention (or olderThanDays)",
+  paramNames: ['entities', 'olderThanDays'],
+  parseParams(raw: RawParams): PurgeArchivedParams {
+    rejectUnknown(this.name, raw, this.paramNames);
+    return {
+      entities: entitiesParam(raw.entities, entityNames()),
+      olderThanDays: daysParam('olderThanDays', raw.olderThanDays) ?? null,
+    };
+  },
+  entities: (params) => params.entities,
+  async count(q, entity, params) {
+    const { t, days } = target(entity, params);
+    const { rows } = await q.query<{ n: string }>(
+      `SELECT count(*) AS n FROM ${t} WHERE ${WHERE.replace('$D', () => '$1')}`,
+      [days],
+    );
+    return Number(rows[0]?.n ?? 0);
+  },
+  async plan(q, entity, after, limit, params): Promise<BatchPlan | undefined> {
+    const { t, days } = target(entity, params);
+    const { rows } = await q.query<{ n: string; last: string | null }>(
+      `SELECT count(*) AS n, max(id)::text AS last FROM (
+         SELECT id FROM ${t} WHERE ($1::bigint IS NULL OR id > $1::bigint) AND ${WHERE.replace('$D', () => '$3')}
+          ORDER BY id LIMIT $2) s`,
+      [after, limit, days],
+    );
+    const last = rows[0]?.last;
+    return last == null ? undefined : { lastKey: last, rows: Number(rows[0]?.n ?? 0) };
+  },
+  async apply(tx, entity, range: KeyRange, params): Promise<number> {
+    const { t, days } = target(entity, params);
+    const res = await tx.query(
+      `DELETE FROM ${t} WHERE ($1::bigint IS NULL OR id > $1::bigint) AND id <= $2::bigint
+          AND ${WHERE.replace('$D', () => '$3')}`,
+      [range.from, range.to, days],
+    );
+    return res.rowCount;
+  },
+};

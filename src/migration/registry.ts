@@ -1,0 +1,22 @@
+import { UnknownMigrationError } from './errors.ts';
+import { archiveSoftDeleted } from './migrations/archive-soft-deleted.ts';
+import { backfillDeletedAt } from './migrations/backfill-deleted-at.ts';
+import { purgeArchived } from './migrations/purge-archived.ts';
+import type { Migration } from './types.ts';
+
+/** Every migration the runner knows. Adding one = one file under migrations/ + one line here. */
+export const MIGRATIONS: readonly Migration[] = Object.freeze([
+  backfillDeletedAt as Migration,
+  archiveSoftDeleted as Migration,
+  purgeArchived as Migration,
+]);
+
+export function migrationNames(): string[] {
+  return MIGRATIONS.map((m) => m.name);
+}
+
+export function getMigration(name: string): Migration {
+  const found = MIGRATIONS.find((m) => m.name === name);
+  if (!found) throw new UnknownMigrationError(name, migrationNames());
+  return found;
+}

@@ -1,0 +1,75 @@
+import type { RunRecord } from './types.ts';
+
+/** Derived figures for `status`/`list` and the API: what an operator asks of a run at a glance. */
+export interface RunStatus {
+  readonly runId: string;
+  readonly migration: string;
+  readonly state: RunRecord['state'];
+  readonly dryRun: boolean;
+  readonly rowsProcessed: number;
+  readonly rowsFailed: number;
+  readonly totalEstimate: number | null;
+  /** 0..100, null when the total is unknown. */
+  readonly percent: number | null;
+  /** Rows per second over the current (or last) session. */
+  readonly rowsPerSecond: number;
+  /** Seconds left at the current rate; null when not running or the rate is 0. */
+  readonly etaSeconds: number | null;
+  readonly batchesDone: number;
+  readonly batchesFailed: number;
+  readonly cursor: string | null;
+  readonly owner: string | null;
+  readonly ownerAlive: boolean;
+  readonly heartbeatAgeSeconds: number | null;
+  readonly lastError: string | null;
+  readonly traceId: string | null;
+  readonly createdAt: string;
+  readonly finishedAt: string | null;
+}
+
+export function runStatus(run: RunRecord, now = new Date()): RunStatus {
+  const done = run.rowsProcessed + run.rowsFailed;
+  const total = run.totalEstimate;
+  const percent =
+    total === null ? null : total === 0 ? 100 : Math.min(100, Math.round((done / total) * 1000) / 10);
+  const end = run.finishedAt ?? (run.ownerAlive ? now : run.updatedAt);
+  const seconds = Math.max(0.001, (end.getTime() - run.sessionStartedAt.getTime()) / 1000);
+  const rate = Math.round((run.rowsProcessed - run.sessionStartRows) / seconds);
+  const live = run.state === 'running' || run.state === 'stopping';
+  const left = total === null ? null : Math.max(0, total - done);
+  return {
+    runId: run.runId,
+    migration: run.migration,
+    state: run.state,
+    dryRun: run.dryRun,
+    rowsProcessed: run.rowsProcessed,
+    rowsFailed: run.rowsFailed,
+    totalEstimate: total,
+    percent,
+    rowsPerSecond: rate,
+    etaSeconds: live && rate > 0 && left !== null ? Math.round(left / rate) : null,
+    batchesDone: run.batchesDone,
+    batchesFailed: run.batchesFailed,
+    cursor: run.scanComplete
+      ? 'complete'
+      : run.cursorEntity
+        ? `${run.cursorEntity}:${run.cursorKey ?? 'start'}`
+        : null,
+    owner: run.owner,
+    ownerAlive: run.ownerAlive,
+    heartbeatAgeSeconds: run.heartbeatAt
+      ? Math.round((now.getTime() - run.heartbeatAt.getTime()) / 100) / 10
+      : null,
+    lastError: run.lastError,
+    traceId: run.traceId,
+    createdAt: run.createdAt.toISOString(),
+    finishedAt: run.finishedAt?.toISOString() ?? null,
+  };
+}
+
+export function formatDuration(seconds: number | null): string {
+  if (seconds === null) return '-';
+  if (seconds < 60) return `${seconds}s`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)}m${String(seconds % 60).padStart(2, '0')}s`;
+  return `${Math.floor(seconds / 3600)}h${String(Math.floor((seconds % 3600) / 60)).padStart(2, '0')}m`;
+}

@@ -1,0 +1,191 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { v7 as uuidv7 } from 'uuid';
+import type { Database } from '../db/index.ts';
+import { InvalidInputError } from '../errors.ts';
+import { RunLockedError, RunNotFoundError, RunStateError } from './errors.ts';
+import {
+  DEFAULT_RUNNER_OPTIONS,
+  MAX_BATCH_SIZE,
+  type RunnerOptions,
+  validateRunnerOptions,
+} from './options.ts';
+import { getMigration, migrationNames } from './registry.ts';
+import { Session, type SessionMode } from './session.ts';
+import * as store from './store.ts';
+import { registerMigrationAttributes } from './telemetry.ts';
+import type { BatchRecord, ProgressEvent, RunRecord, RunSettings, RunState, RunSummary } from './types.ts';
+
+export interface StartRequest {
+  /** Migration parameters (validated by the migration; unknown ones are refused). */
+  readonly params?: Readonly<Record<string, unknown>>;
+  readonly batchSize?: number;
+  readonly maxRowsPerSecond?: number | null;
+  readonly dryRun?: boolean;
+  readonly maxFailedBatches?: number;
+}
+
+export interface SessionOptions {
+  readonly onProgress?: (e: ProgressEvent) => void;
+}
+
+/** A session running in the background: the run is persisted and leased when you get this. */
+export interface RunHandle {
+  readonly runId: string;
+  readonly run: RunRecord;
+  /** Resolves when the session ends: finished, stopped, failed, or lease lost. Never rejects for batch errors. */
+  readonly done: Promise<RunSummary>;
+  /** Same as `sdops migrate stop`, but local: finish the batch in flight, park the run `stopped`. */
+  stop(): void;
+}
+
+const RESUMABLE: readonly RunState[] = ['running', 'stopping', 'stopped', 'failed'];
+const RETRYABLE: readonly RunState[] = ['running', 'stopping', 'stopped', 'failed', 'partially_failed'];
+
+function defaultOwner(): string {
+  return `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+}
+
+/**
+ * The programmatic API behind `sdops migrate` (and the HTTP API): start, resume, retry-failed run a
+ * session in the background and hand back a RunHandle; stop/status/list are plain queries.
+ */
+export class MigrationRunner {
+  readonly options: RunnerOptions & { owner: string };
+
+  constructor(
+    private readonly db: Database,
+    options: Partial<RunnerOptions> = {},
+  ) {
+    this.options = {
+      ...validateRunnerOptions({ ...DEFAULT_RUNNER_OPTIONS, ...options }),
+      owner: options.owner ?? defaultOwner(),
+    };
+    registerMigrationAttributes(migrationNames());
+  }
+
+  async start(name: string, request: StartRequest = {}, session: SessionOptions = {}): Promise<RunHandle> {
+    const migration = getMigration(name);
+    const params = migration.parseParams(request.params ?? {});
+    const settings = this.settings(request);
+    const entities = migration.entities(params);
+    let total = 0;
+    for (const entity of entities) total += await migration.count(this.db, entity, params);
+    const run = await store.insertRun(this.db, {
+      runId: uuidv7(),
+      migration: migration.name,
+      migrationVersion: migration.version,
+      params: params as Record<string, unknown>,
+      settings,
+      firstEntity: entities[0] ?? null,
+      totalEstimate: total,
+      owner: this.options.owner,
+      leaseTimeoutMs: this.options.leaseTimeoutMs,
+    });
+    return this.launch(run, 'start', session);
+  }
+
+  /** Continues from the checkpoint; also takes over a run whose owner's heartbeat went stale. */
+  async resume(runId: string, session: SessionOptions = {}): Promise<RunHandle> {
+    const run = await this.lease(runId, RESUMABLE, 'resume');
+    return this.launch(run, 'resume', session);
+  }
+
+  /** Reprocesses only the batches recorded as failed. */
+  async retryFailed(runId: string, session: SessionOptions = {}): Promise<RunHandle> {
+    const before = await this.get(runId);
+    if (before.batchesFailed === 0) {
+      throw new RunStateError(runId, before.state, 'retry-failed', 'it has no failed batches');
+    }
+    const run = await this.lease(runId, RETRYABLE, 'retry-failed');
+    return this.launch(run, 'retry-failed', session);
+  }
+
+  /** Sets `stopping` (the live runner parks the run `stopped` after its batch in flight). */
+  async stop(runId: string): Promise<RunRecord> {
+    const updated = await store.requestStop(this.db, runId);
+    if (updated) return updated;
+    const run = await this.get(runId);
+    throw new RunStateError(runId, run.state, 'stop', 'only running runs can be stopped');
+  }
+
+  async get(runId: string): Promise<RunRecord> {
+    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(runId)) {
+      throw new InvalidInputError('invalid_run_id', `run_id must be a UUID, got "${runId}"`);
+    }
+    const run = await store.getRun(this.db, runId);
+    if (!run) throw new RunNotFoundError(runId);
+    return run;
+  }
+
+  list(opts: { limit?: number; states?: readonly RunState[] } = {}): Promise<RunRecord[]> {
+    return store.listRuns(this.db, opts);
+  }
+
+  async batches(
+    runId: string,
+    opts: { status?: 'succeeded' | 'failed'; limit?: number } = {},
+  ): Promise<BatchRecord[]> {
+    await this.get(runId);
+    return store.listBatches(this.db, runId, opts);
+  }
+
+  private settings(request: StartRequest): RunSettings {
+    const batchSize = request.batchSize ?? this.options.defaultBatchSize;
+    if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > MAX_BATCH_SIZE) {
+      throw new InvalidInputError(
+        'invalid_batch_size',
+        `batch size must be 1..${MAX_BATCH_SIZE}, got ${batchSize}`,
+      );
+    }
+    const maxFailedBatches = request.maxFailedBatches ?? this.options.defaultMaxFailedBatches;
+    if (!Number.isInteger(maxFailedBatches) || maxFailedBatches < 0) {
+      throw new InvalidInputError(
+        'invalid_argument',
+        `max failed batches must be >= 0, got ${maxFailedBatches}`,
+      );
+    }
+    const rate = request.maxRowsPerSecond ?? null;
+    if (rate !== null && !(Number.isFinite(rate) && rate > 0)) {
+      throw new InvalidInputError('invalid_argument', `max rows per second must be > 0, got ${rate}`);
+    }
+    return { batchSize, maxFailedBatches, maxRowsPerSecond: rate, dryRun: request.dryRun === true };
+  }
+
+  private async lease(runId: string, from: readonly RunState[], operation: string): Promise<RunRecord> {
+    const before = await this.get(runId);
+    getMigration(before.migration);
+    const leased = await store.acquireLease(
+      this.db,
+      runId,
+      this.options.owner,
+      this.options.leaseTimeoutMs,
+      from,
+    );
+    if (leased) return leased;
+    const now = await this.get(runId);
+    if (now.ownerAlive && now.owner) {
+      const expires = (now.heartbeatAt?.getTime() ?? Date.now()) + now.leaseTimeoutMs - Date.now();
+      throw new RunLockedError(runId, now.owner, expires);
+    }
+    const hint =
+      now.state === 'succeeded'
+        ? 'nothing left to do'
+        : now.state === 'partially_failed'
+          ? 'use retry-failed to reprocess its failed batches'
+          : '';
+    throw new RunStateError(runId, now.state, operation, hint);
+  }
+
+  private launch(run: RunRecord, mode: SessionMode, opts: SessionOptions): RunHandle {
+    const session = new Session(
+      this.db,
+      getMigration(run.migration),
+      run,
+      this.options,
+      mode,
+      opts.onProgress,
+    );
+    return { runId: run.runId, run, done: session.execute(), stop: () => session.requestStop() };
+  }
+}

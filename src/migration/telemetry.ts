@@ -1,0 +1,106 @@
+import { type SpanContext, TraceFlags, trace } from '@opentelemetry/api';
+import {
+  defineAttributeValues,
+  getLogger,
+  type Logger,
+  migrationMetrics,
+  type SpanHandle,
+  withSpan,
+} from '../observability/index.ts';
+import { entityNames } from '../soft-delete/index.ts';
+import type { RunState } from './types.ts';
+
+/**
+ * The runner's only door to src/observability: spans, metrics and logs are shaped here so the
+ * runner reads as bookkeeping, and the catalog (docs/telemetry.md) has one place to check against.
+ */
+
+export const log: Logger = getLogger('migration');
+
+let registered = false;
+export function registerMigrationAttributes(names: readonly string[]): void {
+  if (registered) return;
+  registered = true;
+  defineAttributeValues({ migration: names, entity: entityNames() });
+}
+
+/** Attributes outside the shared span catalog (keys listed in the report for docs/telemetry.md). */
+function setExtra(attributes: Record<string, string | number | boolean>): void {
+  trace.getActiveSpan()?.setAttributes(attributes);
+}
+
+function previousSpan(traceId: string | null, spanId: string | null): SpanContext | undefined {
+  if (!traceId || !spanId) return undefined;
+  return { traceId, spanId, traceFlags: TraceFlags.SAMPLED, isRemote: true };
+}
+
+export interface RunSpanInput {
+  readonly runId: string;
+  readonly migration: string;
+  readonly dryRun: boolean;
+  readonly session: number;
+  readonly mode: 'start' | 'resume' | 'retry-failed';
+  readonly previousTraceId: string | null;
+  readonly previousSpanId: string | null;
+}
+
+/** Root span `migration.run`: each session is its own trace, linked to the previous session's. */
+export function withRunSpan<T>(input: RunSpanInput, fn: (span: SpanHandle) => Promise<T>): Promise<T> {
+  const link = previousSpan(input.previousTraceId, input.previousSpanId);
+  return withSpan(
+    'migration.run',
+    { run_id: input.runId, migration: input.migration },
+    (span) => {
+      setExtra({ dry_run: input.dryRun, 'migration.session': input.session, 'migration.mode': input.mode });
+      return fn(span);
+    },
+    { root: true, links: link ? [link] : [] },
+  );
+}
+
+export interface BatchSpanInput {
+  readonly runId: string;
+  readonly migration: string;
+  readonly entity: string;
+  readonly batchNo: number;
+  readonly batchSize: number;
+  readonly attempt: number;
+  readonly cursorFrom: string | null;
+}
+
+export function withBatchSpan<T>(input: BatchSpanInput, fn: (span: SpanHandle) => Promise<T>): Promise<T> {
+  return withSpan(
+    'migration.batch',
+    {
+      run_id: input.runId,
+      migration: input.migration,
+      entity: input.entity,
+      attempt: input.attempt,
+      'batch.size': input.batchSize,
+    },
+    (span) => {
+      setExtra({ 'migration.batch_no': input.batchNo, 'cursor.from': input.cursorFrom ?? '' });
+      return fn(span);
+    },
+  );
+}
+
+export function setBatchRange(cursorTo: string, rows: number): void {
+  setExtra({ 'cursor.to': cursorTo, count: rows });
+}
+
+export function recordBatch(migration: string, ok: boolean, rows: number, seconds: number): void {
+  migrationMetrics.batchProcessed({
+    migration,
+    status: ok ? 'success' : 'failure',
+    rows,
+    durationSeconds: seconds,
+  });
+}
+
+/** Run counters only for runs that ended; partially_failed counts as a failure. */
+export function recordRunEnd(migration: string, state: RunState): void {
+  if (state === 'succeeded') migrationMetrics.runEnded({ migration, status: 'success' });
+  else if (state === 'failed' || state === 'partially_failed')
+    migrationMetrics.runEnded({ migration, status: 'failure' });
+}
