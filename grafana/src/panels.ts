@@ -1,0 +1,102 @@
+import {
+  DashboardLinkBuilder,
+  ThresholdsConfigBuilder,
+  ThresholdsMode,
+} from '@grafana/grafana-foundation-sdk/dashboard';
+import type { DataSourceRef, Threshold } from '@grafana/grafana-foundation-sdk/dashboard';
+import { DataqueryBuilder as LokiQuery } from '@grafana/grafana-foundation-sdk/loki';
+import { DataqueryBuilder as PromQuery, PromQueryFormat } from '@grafana/grafana-foundation-sdk/prometheus';
+import {
+  DataqueryBuilder as TempoQuery,
+  SearchTableType,
+  TempoQueryType,
+} from '@grafana/grafana-foundation-sdk/tempo';
+
+/**
+ * Small helpers over the Foundation SDK so every panel is built the same way: data source from the
+ * dashboard's data-source variable, explicit id and grid position (ids are what alert links point
+ * at, so they must never be renumbered by accident), description and unit always given.
+ */
+
+/** Dashboard variables holding the data-source UIDs; every query goes through one of these. */
+export const DS_VARS = { prometheus: 'datasource', loki: 'loki', tempo: 'tempo' } as const;
+
+/** A Grafana template variable reference, `${name}` (kept out of JS template syntax on purpose). */
+export function gvar(name: string): string {
+  return `$\{${name}}`;
+}
+
+export const PROMETHEUS: DataSourceRef = { type: 'prometheus', uid: `\${${DS_VARS.prometheus}}` };
+export const LOKI: DataSourceRef = { type: 'loki', uid: `\${${DS_VARS.loki}}` };
+export const TEMPO: DataSourceRef = { type: 'tempo', uid: `\${${DS_VARS.tempo}}` };
+
+export interface GridPos {
+  readonly x: number;
+  readonly y: number;
+  readonly w: number;
+  readonly h: number;
+}
+
+/** Threshold steps: the base colour, then [value, colour] pairs in ascending order. */
+export function thresholds(base: string, ...steps: readonly [number, string][]): ThresholdsConfigBuilder {
+  const list: Threshold[] = [
+    { value: null, color: base },
+    ...steps.map(([value, color]) => ({ value, color })),
+  ];
+  return new ThresholdsConfigBuilder().mode(ThresholdsMode.Absolute).steps(list);
+}
+
+export interface PromTarget {
+  readonly expr: string;
+  readonly legend: string;
+  /** Show exemplars (only meaningful on a _bucket histogram query). */
+  readonly exemplar?: boolean;
+  readonly heatmap?: boolean;
+  readonly instant?: boolean;
+}
+
+export function promTarget(refId: string, t: PromTarget): PromQuery {
+  const q = new PromQuery()
+    .refId(refId)
+    .datasource(PROMETHEUS)
+    .expr(t.expr)
+    .legendFormat(t.legend)
+    .exemplar(t.exemplar ?? false);
+  if (t.heatmap) q.format(PromQueryFormat.Heatmap);
+  if (t.instant) q.instant();
+  else q.range();
+  return q;
+}
+
+export function lokiTarget(refId: string, expr: string): LokiQuery {
+  return new LokiQuery().refId(refId).datasource(LOKI).expr(expr).maxLines(500);
+}
+
+export function tempoTarget(refId: string, traceql: string): TempoQuery {
+  return new TempoQuery()
+    .refId(refId)
+    .datasource(TEMPO)
+    .queryType(TempoQueryType.Traceql)
+    .query(traceql)
+    .tableType(SearchTableType.Traces)
+    .limit(20);
+}
+
+/**
+ * A link to Grafana Explore running a TraceQL query on the Tempo variable's data source.
+ * `${run_id}` and `${tempo}` stay in the URL: Grafana interpolates panel-link URLs when clicked.
+ */
+export function tempoExploreLink(title: string, traceql: string): DashboardLinkBuilder {
+  const pane = {
+    datasource: `\${${DS_VARS.tempo}}`,
+    queries: [{ refId: 'A', datasource: TEMPO, queryType: 'traceql', query: traceql }],
+    range: { from: gvar('__from'), to: gvar('__to') },
+  };
+  // Variables must survive the encoding: Grafana looks for a literal `${name}` in link URLs.
+  const encoded = encodeURIComponent(JSON.stringify({ run: pane })).replace(
+    /%24%7B([A-Za-z0-9_]+)%7D/g,
+    (_match, name: string) => `\${${name}}`,
+  );
+  const url = `/explore?schemaVersion=1&panes=${encoded}`;
+  return new DashboardLinkBuilder(title).url(url).targetBlank(true).tooltip('Open in Explore (Tempo)');
+}
