@@ -1,0 +1,314 @@
+import { context, trace } from '@opentelemetry/api';
+import { SeverityNumber } from '@opentelemetry/api-logs';
+import { expect } from 'chai';
+import {
+  COLLECTOR_CONFIG,
+  COLLECTOR_OVERLAY,
+  collectorTargets,
+  createTestTelemetry,
+  PROMETHEUS_CONFIG,
+  pollUntil,
+  promExemplars,
+  promQuery,
+  promSeries,
+  promtoolCheckConfig,
+  startCollector,
+  startPrometheus,
+  type TestCollector,
+  type TestPrometheus,
+  type TestTelemetry,
+  validateCollectorConfig,
+} from './support/index.ts';
+
+/**
+ * OTel instrument name + unit -> the Prometheus name the collector's `prometheus` exporter
+ * (translation_strategy UnderscoreEscapingWithSuffixes) exposes, as observed on collector v0.165.0.
+ * Annotation units such as {row} add no suffix; counters gain `_total` once; `s` becomes `_seconds`
+ * unless the name already ends with it.
+ */
+const TRANSLATIONS = [
+  {
+    otel: 'soft_delete.operations.total',
+    kind: 'counter',
+    unit: '{row}',
+    prom: 'soft_delete_operations_total',
+  },
+  {
+    otel: 'soft_delete.operations.duration_seconds',
+    kind: 'histogram',
+    unit: 's',
+    prom: 'soft_delete_operations_duration_seconds',
+  },
+  {
+    otel: 'cleanup.worker.jobs_processed',
+    kind: 'counter',
+    unit: '{job}',
+    prom: 'cleanup_worker_jobs_processed_total',
+  },
+  {
+    otel: 'cleanup.worker.job_failures',
+    kind: 'counter',
+    unit: '{job}',
+    prom: 'cleanup_worker_job_failures_total',
+  },
+  { otel: 'cleanup.worker.queue_length', kind: 'gauge', unit: '{job}', prom: 'cleanup_worker_queue_length' },
+  {
+    otel: 'cleanup.worker.job.duration_seconds',
+    kind: 'histogram',
+    unit: 's',
+    prom: 'cleanup_worker_job_duration_seconds',
+  },
+  {
+    otel: 'cleanup.worker.queue_wait_seconds',
+    kind: 'histogram',
+    unit: 's',
+    prom: 'cleanup_worker_queue_wait_seconds',
+  },
+  { otel: 'migration.run.success', kind: 'counter', unit: '{run}', prom: 'migration_run_success_total' },
+  { otel: 'migration.run.failure', kind: 'counter', unit: '{run}', prom: 'migration_run_failure_total' },
+  {
+    otel: 'migration.rows_processed',
+    kind: 'counter',
+    unit: '{row}',
+    prom: 'migration_rows_processed_total',
+  },
+  {
+    otel: 'migration.batch.duration_seconds',
+    kind: 'histogram',
+    unit: 's',
+    prom: 'migration_batch_duration_seconds',
+  },
+] as const;
+
+/** A fresh service.name per test keeps each test's series apart inside one collector + Prometheus. */
+let serviceCounter = 0;
+function uniqueService(): string {
+  serviceCounter += 1;
+  return `sdops-pipeline-test-${process.pid}-${serviceCounter}`;
+}
+
+describe('the collector pipeline (real otelcol-sdops, Debian Prometheus)', function () {
+  // Cold collector builds take minutes; every assertion below polls with its own deadline.
+  this.timeout(900_000);
+
+  let collector: TestCollector;
+  let prometheus: TestPrometheus;
+  const telemetries: TestTelemetry[] = [];
+
+  before(async () => {
+    collector = await startCollector();
+    prometheus = await startPrometheus((port) => collectorTargets(collector.ports, port));
+  });
+
+  afterEach(async () => {
+    await Promise.all(telemetries.splice(0).map((t) => t.shutdown().catch(() => undefined)));
+  });
+
+  after(async () => {
+    await prometheus?.stop();
+    await collector?.close();
+  });
+
+  function telemetryFor(service: string): TestTelemetry {
+    const telemetry = createTestTelemetry(collector.otlpHttpEndpoint, {
+      'service.name': service,
+      'service.namespace': 'sdops',
+      'service.instance.id': `${service}-instance`,
+    });
+    telemetries.push(telemetry);
+    return telemetry;
+  }
+
+  async function singleValue(expr: string): Promise<number | undefined> {
+    const result = await promQuery(prometheus.url, expr);
+    return result.length === 1 ? result[0]?.value : undefined;
+  }
+
+  it('otelcol validate accepts otel-collector/config.yaml with its env defaults', async () => {
+    const { code, output } = await validateCollectorConfig([COLLECTOR_CONFIG]);
+    expect(code, output).to.equal(0);
+  });
+
+  it('otelcol validate accepts config.yaml layered with the test overlay', async () => {
+    const { code, output } = await validateCollectorConfig([COLLECTOR_CONFIG, COLLECTOR_OVERLAY], {
+      SDOPS_TEST_SINK_ENDPOINT: 'http://127.0.0.1:4318',
+    });
+    expect(code, output).to.equal(0);
+  });
+
+  it('otelcol validate rejects a config with an unknown component, so the checks above can fail', async () => {
+    const { code, output } = await validateCollectorConfig([
+      COLLECTOR_CONFIG,
+      'yaml:exporters::no_such_exporter: {}',
+    ]);
+    expect(code, output).to.not.equal(0);
+  });
+
+  it('promtool check config accepts prometheus/prometheus.yml', async () => {
+    const { code, output } = await promtoolCheckConfig(PROMETHEUS_CONFIG);
+    expect(code, output).to.equal(0);
+  });
+
+  it('the test Prometheus scrapes every job of prometheus.yml successfully', async () => {
+    const up = await pollUntil('all scrape targets up', async () => {
+      const samples = await promQuery(prometheus.url, 'up');
+      return samples.length === 3 && samples.every((s) => s.value === 1) ? samples : undefined;
+    });
+    expect(up.map((s) => s.metric.job).sort()).to.deep.equal([
+      'otel-collector',
+      'otel-collector-exporter',
+      'prometheus',
+    ]);
+  });
+
+  it('OTLP metrics reach Prometheus under their translated names with exact values', async () => {
+    const service = uniqueService();
+    const telemetry = telemetryFor(service);
+    const meter = telemetry.meterProvider.getMeter('pipeline-test');
+    const attrs = { entity: 'customer', operation: 'delete', status: 'success' };
+    for (const t of TRANSLATIONS) {
+      if (t.kind === 'counter') meter.createCounter(t.otel, { unit: t.unit }).add(7, attrs);
+      if (t.kind === 'histogram') {
+        const histogram = meter.createHistogram(t.otel, {
+          unit: t.unit,
+          advice: { explicitBucketBoundaries: [0.025, 0.5] },
+        });
+        histogram.record(0.02, attrs);
+        histogram.record(0.3, attrs);
+      }
+      if (t.kind === 'gauge') meter.createGauge(t.otel, { unit: t.unit }).record(42, attrs);
+    }
+    await telemetry.flush();
+
+    for (const t of TRANSLATIONS) {
+      const selector = `{job="sdops/${service}",entity="customer",operation="delete",status="success"}`;
+      if (t.kind === 'histogram') {
+        const count = await pollUntil(`${t.prom}_count`, () => singleValue(`${t.prom}_count${selector}`));
+        expect(count, `${t.otel} -> ${t.prom}_count`).to.equal(2);
+        expect(await singleValue(`${t.prom}_sum${selector}`)).to.be.closeTo(0.32, 1e-9);
+        expect(await singleValue(`${t.prom}_bucket${selector.replace('}', ',le="0.025"}')}`)).to.equal(1);
+      } else {
+        const value = await pollUntil(`${t.prom}`, () => singleValue(`${t.prom}${selector}`));
+        expect(value, `${t.otel} -> ${t.prom}`).to.equal(t.kind === 'gauge' ? 42 : 7);
+      }
+    }
+  });
+
+  it('span-metrics histograms reach Prometheus with exemplars whose trace ids are in the exported traces', async () => {
+    const service = uniqueService();
+    const telemetry = telemetryFor(service);
+    const tracer = telemetry.tracerProvider.getTracer('pipeline-test');
+    const traceIds: string[] = [];
+    for (const status of ['success', 'success', 'failure']) {
+      const span = tracer.startSpan('soft_delete.bulk', {
+        attributes: { entity: 'invoice', operation: 'delete', status, count: 3, run_id: 'run-1' },
+      });
+      traceIds.push(span.spanContext().traceId);
+      span.end();
+    }
+    await telemetry.flush();
+
+    const selector = `{service_name="${service}",span_name="soft_delete.bulk",entity="invoice"}`;
+    const count = await pollUntil('span-metrics call counts', async () => {
+      const samples = await promQuery(prometheus.url, `sum(traces_span_metrics_calls_total${selector})`);
+      return samples[0]?.value === 3 ? 3 : undefined;
+    });
+    expect(count).to.equal(3);
+    const series = await promSeries(prometheus.url, `traces_span_metrics_duration_seconds_bucket${selector}`);
+    expect(series.map((s) => s.status).sort()).to.include.members(['failure', 'success']);
+    expect(series.every((s) => s.operation === 'delete')).to.equal(true);
+
+    const exemplarTraceIds = await pollUntil('exemplars on the span-metrics histogram', async () => {
+      const result = await promExemplars(
+        prometheus.url,
+        `traces_span_metrics_duration_seconds_bucket${selector}`,
+      );
+      const ids = result.flatMap((s) => s.exemplars.map((e) => e.labels.trace_id ?? ''));
+      return ids.length > 0 ? ids : undefined;
+    });
+    const exported = new Set(collector.readSpans().map((s) => s.traceId));
+    for (const id of exemplarTraceIds) {
+      expect(exported.has(id), `exemplar trace id ${id} is in the exported traces`).to.equal(true);
+      expect(traceIds).to.include(id);
+    }
+  });
+
+  it('logs reach the log sink with their attributes and the trace context of their span', async () => {
+    const service = uniqueService();
+    const telemetry = telemetryFor(service);
+    const tracer = telemetry.tracerProvider.getTracer('pipeline-test');
+    const logger = telemetry.loggerProvider.getLogger('pipeline-test');
+    const span = tracer.startSpan('migration.batch', { attributes: { run_id: 'run-42', migration: 'm1' } });
+    logger.emit({
+      body: 'batch done',
+      severityNumber: SeverityNumber.INFO,
+      severityText: 'info',
+      attributes: { run_id: 'run-42', entity: 'customer', count: 10, duration: 0.25, status: 'success' },
+      context: trace.setSpan(context.active(), span),
+    });
+    span.end();
+    await telemetry.flush();
+
+    const record = await pollUntil('the log record in the sink', async () =>
+      collector.readLogs().find((r) => r.resource['service.name'] === service),
+    );
+    expect(record.body).to.equal('batch done');
+    expect(record.attributes).to.deep.include({
+      run_id: 'run-42',
+      entity: 'customer',
+      count: 10,
+      duration: 0.25,
+      status: 'success',
+    });
+    expect(record.traceId).to.equal(span.spanContext().traceId);
+    expect(record.spanId).to.equal(span.spanContext().spanId);
+  });
+
+  it('stopping and restarting the collector while the app keeps counting loses no increments', async () => {
+    const service = uniqueService();
+    const telemetry = telemetryFor(service);
+    const counter = telemetry.meterProvider
+      .getMeter('pipeline-test')
+      .createCounter('cleanup.worker.jobs_processed');
+    const expr = `cleanup_worker_jobs_processed_total{job="sdops/${service}",job_type="purge"}`;
+    let produced = 0;
+    const produce = setInterval(() => {
+      counter.add(1, { job_type: 'purge' });
+      produced += 1;
+    }, 20);
+    try {
+      await pollUntil(
+        'the first increments in Prometheus',
+        async () => ((await singleValue(expr)) ?? 0) > 0 || undefined,
+      );
+      await collector.stop();
+      // Keep producing while the collector is down: at least several failed export rounds.
+      const producedAtStop = produced;
+      await pollUntil('increments made while the collector is down', async () =>
+        produced >= producedAtStop + 100 ? true : undefined,
+      );
+      expect(collector.isRunning()).to.equal(false);
+      await collector.start();
+      const producedAtRestart = produced;
+      await pollUntil(
+        'Prometheus to see increments made after the restart',
+        async () => ((await singleValue(expr)) ?? 0) >= producedAtRestart || undefined,
+      );
+    } finally {
+      clearInterval(produce);
+    }
+    await telemetry.flush();
+    const total = produced;
+    const seen = await pollUntil(
+      `Prometheus to reach exactly ${total}`,
+      async () => {
+        const value = await singleValue(expr);
+        return value === total ? value : undefined;
+      },
+      { timeoutMs: 20_000 },
+    ).catch(async (error: Error) => {
+      throw new Error(`${error.message}; last value ${await singleValue(expr)}`);
+    });
+    expect(seen).to.equal(total);
+  });
+});

@@ -1,0 +1,8 @@
+import { fileURLToPath } from 'node:url';
+
+/** Absolute path of the repository root (this file lives in test/pipeline/support). */
+export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+export const COLLECTOR_CONFIG = `${REPO_ROOT}otel-collector/config.yaml`;
+export const COLLECTOR_OVERLAY = `${REPO_ROOT}test/pipeline/collector-overlay.yaml`;
+export const PROMETHEUS_CONFIG = `${REPO_ROOT}prometheus/prometheus.yml`;

@@ -1,0 +1,113 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+
+/** A port the OS just handed out; good enough for one test process at a time. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => {
+        if (address !== null && typeof address === 'object') resolve(address.port);
+        else reject(new Error('could not obtain a free port'));
+      });
+    });
+  });
+}
+
+/** Polls `probe` until it returns a value or the deadline passes; the error names what was awaited. */
+export async function pollUntil<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  { timeoutMs = 20_000, intervalMs = 100 }: { timeoutMs?: number; intervalMs?: number } = {},
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (error) {
+      lastError = error;
+    }
+    if (Date.now() > deadline) {
+      const cause = lastError instanceof Error ? ` (last error: ${lastError.message})` : '';
+      throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}${cause}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
+
+/** Resolves true when GET url answers 2xx. */
+export async function httpOk(url: string): Promise<true | undefined> {
+  const response = await fetch(url, { signal: AbortSignal.timeout(2_000) });
+  await response.arrayBuffer();
+  return response.ok ? true : undefined;
+}
+
+export interface ManagedProcess {
+  readonly child: ChildProcess;
+  readonly logFile: string;
+  /** Last lines of the process output, for failure messages. */
+  logTail(lines?: number): string;
+  exited(): boolean;
+  stop(): Promise<void>;
+}
+
+/** Spawns a long-running binary with its output captured to logFile. */
+export function startProcess(
+  command: string,
+  args: readonly string[],
+  options: { env?: NodeJS.ProcessEnv; cwd?: string; logFile: string },
+): ManagedProcess {
+  const log = createWriteStream(options.logFile, { flags: 'a' });
+  const child = spawn(command, args, {
+    cwd: options.cwd,
+    env: options.env ?? process.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout?.pipe(log, { end: false });
+  child.stderr?.pipe(log, { end: false });
+  let exitedFlag = false;
+  const exitPromise = new Promise<void>((resolve) => {
+    child.once('exit', () => {
+      exitedFlag = true;
+      resolve();
+    });
+    child.once('error', (error) => {
+      log.write(`spawn error: ${error.message}\n`);
+      exitedFlag = true;
+      resolve();
+    });
+  });
+  const logTail = (lines = 30): string => {
+    try {
+      return readFileSync(options.logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+    } catch {
+      return '(no output)';
+    }
+  };
+  return {
+    child,
+    logFile: options.logFile,
+    logTail,
+    exited: () => exitedFlag,
+    async stop() {
+      if (!exitedFlag) {
+        child.kill('SIGTERM');
+        const killed = await Promise.race([
+          exitPromise.then(() => true),
+          new Promise<false>((resolve) => setTimeout(() => resolve(false), 10_000)),
+        ]);
+        if (!killed) {
+          child.kill('SIGKILL');
+          await exitPromise;
+        }
+      }
+      log.end();
+    },
+  };
+}

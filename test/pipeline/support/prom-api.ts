@@ -1,0 +1,79 @@
+/** Thin typed helpers over the Prometheus HTTP API (v1), shared by the pipeline tests. */
+
+export type Labels = Readonly<Record<string, string>>;
+
+export interface InstantSample {
+  readonly metric: Labels;
+  readonly value: number;
+}
+
+export interface Exemplar {
+  readonly labels: Labels;
+  readonly value: number;
+  readonly timestamp: number;
+}
+
+export interface ExemplarSeries {
+  readonly seriesLabels: Labels;
+  readonly exemplars: readonly Exemplar[];
+}
+
+interface ApiResponse<T> {
+  status: 'success' | 'error';
+  data: T;
+  error?: string;
+  errorType?: string;
+}
+
+async function api<T>(baseUrl: string, path: string, params: Record<string, string | string[]>): Promise<T> {
+  const query = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) {
+    for (const v of Array.isArray(value) ? value : [value]) query.append(key, v);
+  }
+  const response = await fetch(`${baseUrl}${path}?${query.toString()}`, {
+    signal: AbortSignal.timeout(10_000),
+  });
+  const body = (await response.json()) as ApiResponse<T>;
+  if (body.status !== 'success') {
+    throw new Error(
+      `Prometheus ${path} failed: ${body.errorType ?? ''} ${body.error ?? response.statusText}`,
+    );
+  }
+  return body.data;
+}
+
+/** Instant query; returns the vector (scalars and matrices are rejected: tests should not need them). */
+export async function promQuery(baseUrl: string, expr: string): Promise<InstantSample[]> {
+  const data = await api<{ resultType: string; result: { metric: Labels; value: [number, string] }[] }>(
+    baseUrl,
+    '/api/v1/query',
+    { query: expr },
+  );
+  if (data.resultType !== 'vector')
+    throw new Error(`expected a vector from '${expr}', got ${data.resultType}`);
+  return data.result.map((r) => ({ metric: r.metric, value: Number(r.value[1]) }));
+}
+
+/** Label sets of all series matching the selector. */
+export async function promSeries(baseUrl: string, match: string): Promise<Labels[]> {
+  return api<Labels[]>(baseUrl, '/api/v1/series', { 'match[]': match });
+}
+
+/** Metric names currently known to Prometheus. */
+export async function promMetricNames(baseUrl: string): Promise<string[]> {
+  return api<string[]>(baseUrl, '/api/v1/label/__name__/values', {});
+}
+
+/** Exemplars stored for the query within the last `lookbackSeconds`. */
+export async function promExemplars(
+  baseUrl: string,
+  expr: string,
+  lookbackSeconds = 600,
+): Promise<ExemplarSeries[]> {
+  const end = Date.now() / 1000;
+  return api<ExemplarSeries[]>(baseUrl, '/api/v1/query_exemplars', {
+    query: expr,
+    start: String(end - lookbackSeconds),
+    end: String(end),
+  });
+}
