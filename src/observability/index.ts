@@ -21,6 +21,7 @@ export {
   type ConsoleDestination,
   configureLogging,
   getLogger,
+  LOG_FIELDS,
   type LogFields,
   type LogFieldValue,
   type Logger,

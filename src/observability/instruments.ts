@@ -31,7 +31,7 @@ export const INSTRUMENTS = {
     kind: 'counter',
     unit: '{row}',
     description:
-      'Rows affected by soft-delete operations (a no-op call adds its requested rows with status noop).',
+      'Rows handled by soft-delete operations, by outcome (noop = row already in the requested state).',
     attributes: ['entity', 'operation', 'status'],
   },
   softDeleteDuration: {

@@ -31,6 +31,22 @@ export interface Logger {
   child(fields: LogFields): Logger;
 }
 
+/** Fields a record can carry by design; docs/telemetry.md "Log fields" is checked against this. */
+export const LOG_FIELDS = [
+  'timestamp',
+  'level',
+  'message',
+  'component',
+  'trace_id',
+  'span_id',
+  'run_id',
+  'entity',
+  'count',
+  'duration',
+  'status',
+  'error',
+] as const;
+
 export type ConsoleDestination = 'stdout' | 'stderr' | 'none' | NodeJS.WritableStream;
 
 export interface LoggingOptions {

@@ -1,0 +1,73 @@
+import { readFileSync } from 'node:fs';
+import { expect } from 'chai';
+import {
+  INSTRUMENT_DEFINITIONS,
+  type InstrumentDefinition,
+  LOG_FIELDS,
+  SPAN_DEFINITIONS,
+} from '../../src/observability/index.ts';
+
+const catalog = readFileSync(new URL('../../docs/telemetry.md', import.meta.url), 'utf8');
+
+/** Rows of the markdown table whose header's first cell is `firstHeader`, as arrays of cells. */
+function table(firstHeader: string): string[][] {
+  const lines = catalog.split('\n');
+  const start = lines.findIndex((l) => l.startsWith(`| ${firstHeader} |`));
+  expect(start, `docs/telemetry.md has a table starting with "| ${firstHeader} |"`).to.be.greaterThan(-1);
+  const rows: string[][] = [];
+  for (const line of lines.slice(start + 2)) {
+    if (!line.startsWith('|')) break;
+    rows.push(
+      line
+        .slice(1, -1)
+        .split(' | ')
+        .map((c) => c.trim()),
+    );
+  }
+  return rows;
+}
+
+function codes(cell: string | undefined): string[] {
+  return [...(cell ?? '').matchAll(/`([^`]+)`/g)].map((m) => m[1]!);
+}
+
+/** The collector prometheus exporter's naming rules as this project understands them. */
+function prometheusNames(def: InstrumentDefinition): string[] {
+  let name = def.name.replace(/\./g, '_');
+  if (def.unit === 's' && !name.endsWith('_seconds')) name += '_seconds';
+  if (def.kind === 'counter' && !name.endsWith('_total')) name += '_total';
+  return def.kind === 'histogram' ? [`${name}_bucket`, `${name}_sum`, `${name}_count`] : [name];
+}
+
+describe('the telemetry catalog (docs/telemetry.md)', () => {
+  it('lists exactly the metric instruments the code creates', () => {
+    const documented = table('OTel name').map((row) => codes(row[0])[0]);
+    expect(documented.sort()).to.deep.equal(INSTRUMENT_DEFINITIONS.map((d) => d.name).sort());
+  });
+
+  it('documents each instrument with its type, unit, attributes and Prometheus name', () => {
+    const rows = new Map(table('OTel name').map((row) => [codes(row[0])[0], row]));
+    for (const def of INSTRUMENT_DEFINITIONS) {
+      const row = rows.get(def.name);
+      expect(row, def.name).to.not.equal(undefined);
+      expect(codes(row![1]), `${def.name} Prometheus name`).to.deep.equal(prometheusNames(def));
+      expect(row![2], `${def.name} type`).to.equal(def.kind);
+      expect(codes(row![3]), `${def.name} unit`).to.deep.equal([def.unit]);
+      expect(codes(row![4]), `${def.name} attributes`).to.deep.equal([...def.attributes]);
+    }
+  });
+
+  it('lists exactly the span names of the code with the same kinds and attributes', () => {
+    const rows = table('Span name');
+    expect(rows.map((r) => codes(r[0])[0]).sort()).to.deep.equal(SPAN_DEFINITIONS.map((s) => s.name).sort());
+    for (const def of SPAN_DEFINITIONS) {
+      const row = rows.find((r) => codes(r[0])[0] === def.name)!;
+      expect(row[1], `${def.name} kind`).to.equal(def.kind);
+      expect(codes(row[2]), `${def.name} attributes`).to.deep.equal([...def.attributes]);
+    }
+  });
+
+  it('lists exactly the log fields the logger writes by design', () => {
+    expect(table('Field').map((r) => codes(r[0])[0])).to.deep.equal([...LOG_FIELDS]);
+  });
+});
