@@ -2,7 +2,9 @@ import { Command } from 'commander';
 import { registerDb } from './commands/db.ts';
 import { registerDemo } from './commands/demo.ts';
 import { registerEntityOps } from './commands/entity-ops.ts';
+import { registerMigrate } from './commands/migrate.ts';
 import { registerRead } from './commands/read.ts';
+import { registerServe } from './commands/serve.ts';
 
 export function buildProgram(version: string): Command {
   const program = new Command('sdops')
@@ -17,6 +19,8 @@ export function buildProgram(version: string): Command {
   registerRead(program);
   registerDb(program);
   registerDemo(program);
+  registerMigrate(program);
+  registerServe(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }

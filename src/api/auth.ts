@@ -1,0 +1,107 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { isIP } from 'node:net';
+import { ConfigError } from '../errors.ts';
+import { forbidden, unauthorized } from './errors.ts';
+
+export type Role = 'read' | 'admin';
+/** What a route needs: public routes skip authentication entirely. */
+export type Access = 'public' | Role;
+
+export interface ApiToken {
+  readonly role: Role;
+  readonly token: string;
+}
+
+/** Tokens shorter than this are refused at start: a short bearer token is guessable. */
+export const MIN_TOKEN_LENGTH = 16;
+
+/**
+ * Parses `admin:<token>,read:<token>` (SDOPS_API_TOKENS). The value never appears in an error
+ * message: a typo in it must not print the other tokens.
+ */
+export function parseApiTokens(raw: string | undefined): ApiToken[] {
+  if (raw === undefined || raw.trim() === '') return [];
+  const tokens: ApiToken[] = [];
+  raw.split(',').forEach((entry, index) => {
+    const item = entry.trim();
+    const colon = item.indexOf(':');
+    const role = colon > 0 ? item.slice(0, colon).trim() : '';
+    const token = colon > 0 ? item.slice(colon + 1).trim() : '';
+    if (role !== 'admin' && role !== 'read') {
+      throw new ConfigError(
+        `SDOPS_API_TOKENS entry ${index + 1} must look like admin:<token> or read:<token>`,
+      );
+    }
+    if (token.length < MIN_TOKEN_LENGTH || /\s/.test(token)) {
+      throw new ConfigError(
+        `SDOPS_API_TOKENS entry ${index + 1} (${role}) must be at least ${MIN_TOKEN_LENGTH} characters without spaces`,
+      );
+    }
+    tokens.push({ role, token });
+  });
+  return tokens;
+}
+
+function digest(value: string): Buffer {
+  return createHash('sha256').update(value, 'utf8').digest();
+}
+
+/**
+ * Checks bearer tokens in constant time: the presented token and every configured one are hashed to
+ * equal-length digests and all are compared (no early exit), so timing reveals neither which entry
+ * matched nor how much of a token was right.
+ */
+export class TokenVerifier {
+  private readonly entries: readonly { role: Role; hash: Buffer }[];
+
+  constructor(tokens: readonly ApiToken[]) {
+    this.entries = tokens.map((t) => ({ role: t.role, hash: digest(t.token) }));
+  }
+
+  /** No token configured: the server only listens on loopback and lets every local caller in. */
+  get open(): boolean {
+    return this.entries.length === 0;
+  }
+
+  roleOf(token: string): Role | undefined {
+    const presented = digest(token);
+    let found: Role | undefined;
+    for (const entry of this.entries) {
+      // admin wins if the same token were configured twice with different roles.
+      if (timingSafeEqual(presented, entry.hash) && found !== 'admin') found = entry.role;
+    }
+    return found;
+  }
+
+  /** Throws 401/403 ApiErrors; returns the caller's role. */
+  authorize(authorization: string | undefined, access: Role): Role {
+    if (this.open) return 'admin';
+    const match = /^Bearer[ ]+(\S+)\s*$/i.exec(authorization ?? '');
+    if (!match?.[1]) throw unauthorized('send Authorization: Bearer <token>');
+    const role = this.roleOf(match[1]);
+    if (!role) throw unauthorized('the bearer token is not valid');
+    if (access === 'admin' && role !== 'admin')
+      throw forbidden('this operation needs a token with the admin role');
+    return role;
+  }
+}
+
+export function isLoopbackHost(host: string): boolean {
+  const h = host
+    .trim()
+    .toLowerCase()
+    .replace(/^\[|\]$/g, '');
+  if (h === 'localhost') return true;
+  if (isIP(h) === 4) return h.startsWith('127.');
+  if (isIP(h) === 6) return h === '::1' || /^::ffff:127\./.test(h);
+  return false;
+}
+
+/** Refuses an unauthenticated server on anything but loopback, with a message that says what to do. */
+export function assertSafeBinding(host: string, tokens: readonly ApiToken[]): void {
+  if (tokens.length > 0 || isLoopbackHost(host)) return;
+  throw new ConfigError(
+    `refusing to listen on ${host} without authentication: set SDOPS_API_TOKENS="admin:<token>,read:<token>" ` +
+      'or listen on 127.0.0.1',
+  );
+}

@@ -1,0 +1,137 @@
+import type { FastifyError } from 'fastify';
+import { SdopsError } from '../errors.ts';
+
+/**
+ * The one error shape of the API: `{ "error": { "code", "message" } }`. Codes are stable and
+ * documented in the OpenAPI document; clients branch on them, never on messages.
+ */
+export interface ErrorBody {
+  readonly error: { readonly code: string; readonly message: string };
+}
+
+export const ERROR_CODES = [
+  'unauthorized',
+  'forbidden',
+  'unknown_entity',
+  'invalid_id',
+  'invalid_params',
+  'invalid_query',
+  'invalid_body',
+  'invalid_filter',
+  'invalid_target',
+  'not_found',
+  'route_not_found',
+  'conflict',
+  'payload_too_large',
+  'unsupported_media_type',
+  'uri_too_long',
+  'unavailable',
+  'internal_error',
+] as const;
+
+/** An error raised by the API layer itself (auth, request shape) with its HTTP status. */
+export class ApiError extends SdopsError {
+  constructor(
+    readonly status: number,
+    code: string,
+    message: string,
+  ) {
+    super(code, message, status >= 500 ? 'internal' : 'invalid_input');
+  }
+}
+
+export function unauthorized(message: string): ApiError {
+  return new ApiError(401, 'unauthorized', message);
+}
+
+export function forbidden(message: string): ApiError {
+  return new ApiError(403, 'forbidden', message);
+}
+
+export interface MappedError {
+  readonly status: number;
+  readonly body: ErrorBody;
+  /** Set for 5xx: the error to record on the span and in the log (never sent to the caller). */
+  readonly internal?: unknown;
+}
+
+function body(code: string, message: string): ErrorBody {
+  return { error: { code, message } };
+}
+
+const KIND_STATUS: Record<SdopsError['kind'], number> = {
+  invalid_input: 400,
+  not_found: 404,
+  conflict: 409,
+  unavailable: 503,
+  internal: 500,
+};
+
+/** Codes whose natural HTTP status differs from their kind's. */
+const CODE_STATUS: Readonly<Record<string, number>> = { unknown_entity: 404 };
+
+function validationCode(error: FastifyError): { status: number; code: string } {
+  const where = error.validationContext;
+  if (where === 'params') {
+    const path = error.validation?.[0]?.instancePath ?? '';
+    if (path === '/entity') return { status: 404, code: 'unknown_entity' };
+    if (path === '/id') return { status: 400, code: 'invalid_id' };
+    return { status: 400, code: 'invalid_params' };
+  }
+  if (where === 'querystring') return { status: 400, code: 'invalid_query' };
+  return { status: 400, code: 'invalid_body' };
+}
+
+function fastifyMessage(error: FastifyError): string {
+  // Validation messages name the field ("body/ids must NOT have more than 1000 items"); they never
+  // echo the value, so they are safe to return.
+  return error.message.length > 300 ? `${error.message.slice(0, 300)}...` : error.message;
+}
+
+/**
+ * Maps anything a handler or fastify itself throws to a status and the error body. Unknown errors
+ * become a generic 500: their messages can carry SQL or internals and are not for callers.
+ */
+export function mapError(error: unknown): MappedError {
+  if (error instanceof ApiError) return { status: error.status, body: body(error.code, error.message) };
+  if (error instanceof SdopsError) {
+    const status = CODE_STATUS[error.code] ?? KIND_STATUS[error.kind];
+    if (status >= 500) {
+      return {
+        status,
+        body: body(error.kind === 'unavailable' ? 'unavailable' : 'internal_error', 'internal error'),
+        internal: error,
+      };
+    }
+    return { status, body: body(error.code, error.message) };
+  }
+  const fe = error as Partial<FastifyError> | null;
+  if (fe && typeof fe === 'object') {
+    if (fe.validation) {
+      const { status, code } = validationCode(fe as FastifyError);
+      return { status, body: body(code, fastifyMessage(fe as FastifyError)) };
+    }
+    switch (fe.code) {
+      case 'FST_ERR_CTP_BODY_TOO_LARGE':
+        return { status: 413, body: body('payload_too_large', 'request body is larger than the limit') };
+      case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+        return { status: 415, body: body('unsupported_media_type', 'send the body as application/json') };
+      case 'FST_ERR_MAX_PARAM_LENGTH':
+        return { status: 414, body: body('uri_too_long', 'a path parameter is too long') };
+      case 'FST_ERR_BAD_URL':
+        return { status: 400, body: body('invalid_params', 'the URL is not valid') };
+      default:
+        break;
+    }
+    const status = typeof fe.statusCode === 'number' ? fe.statusCode : 500;
+    if (status === 413)
+      return { status, body: body('payload_too_large', 'request body is larger than the limit') };
+    if (status === 415)
+      return { status, body: body('unsupported_media_type', 'send the body as application/json') };
+    if (status >= 400 && status < 500) {
+      // Malformed JSON, empty JSON body, bad content-length: all are a bad body.
+      return { status: 400, body: body('invalid_body', fastifyMessage(fe as FastifyError)) };
+    }
+  }
+  return { status: 500, body: body('internal_error', 'internal error'), internal: error };
+}

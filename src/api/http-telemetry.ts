@@ -1,0 +1,147 @@
+import {
+  type Context,
+  context,
+  type Histogram,
+  type MeterProvider,
+  metrics,
+  propagation,
+  ROOT_CONTEXT,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+} from '@opentelemetry/api';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { getLogger, METER_NAME, TRACER_NAME } from '../observability/index.ts';
+
+/**
+ * HTTP server telemetry done by hand in fastify hooks rather than by require-hook instrumentation,
+ * which does not see ESM imports: one SERVER span per request (HTTP semantic conventions, named by
+ * route template), the caller's W3C traceparent honoured, the span made active around the handler
+ * so the core's spans and any job it enqueues belong to the request's trace, an
+ * http.server.request.duration histogram and one access log line per request.
+ */
+
+const log = getLogger('api');
+
+/** Semantic-convention bucket boundaries for http.server.request.duration (seconds). */
+const HTTP_DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
+
+interface RequestTelemetry {
+  readonly span: Span;
+  readonly context: Context;
+  readonly started: bigint;
+  ended: boolean;
+}
+
+const state = new WeakMap<FastifyRequest, RequestTelemetry>();
+
+let histogramCache: { provider: MeterProvider; histogram: Histogram } | undefined;
+
+function durationHistogram(): Histogram {
+  // Follow the global provider: it changes when startTelemetry runs after this module loaded.
+  const provider = metrics.getMeterProvider();
+  if (histogramCache?.provider !== provider) {
+    const histogram = provider.getMeter(METER_NAME).createHistogram('http.server.request.duration', {
+      unit: 's',
+      description: 'Duration of HTTP server requests.',
+      advice: { explicitBucketBoundaries: HTTP_DURATION_BUCKETS },
+    });
+    histogramCache = { provider, histogram };
+  }
+  return histogramCache.histogram;
+}
+
+function routeOf(request: FastifyRequest): string | undefined {
+  // routeOptions.url is the template (/v1/:entity/:id); undefined when no route matched (404).
+  return request.routeOptions?.url;
+}
+
+function pathOf(request: FastifyRequest): string {
+  const q = request.url.indexOf('?');
+  return q === -1 ? request.url : request.url.slice(0, q);
+}
+
+export function spanName(method: string, route: string | undefined): string {
+  return route ? `${method} ${route}` : method;
+}
+
+export function onRequestTelemetry(request: FastifyRequest): void {
+  const parent = propagation.extract(ROOT_CONTEXT, request.headers);
+  const route = routeOf(request);
+  const span = trace.getTracer(TRACER_NAME).startSpan(
+    spanName(request.method, route),
+    {
+      kind: SpanKind.SERVER,
+      attributes: {
+        'http.request.method': request.method,
+        ...(route ? { 'http.route': route } : {}),
+        'url.path': pathOf(request),
+        'url.scheme': request.protocol,
+        'network.protocol.version': request.raw.httpVersion,
+        ...(request.ip ? { 'client.address': request.ip } : {}),
+        ...(typeof request.headers['user-agent'] === 'string'
+          ? { 'user_agent.original': request.headers['user-agent'] }
+          : {}),
+      },
+    },
+    parent,
+  );
+  state.set(request, {
+    span,
+    context: trace.setSpan(parent, span),
+    started: process.hrtime.bigint(),
+    ended: false,
+  });
+}
+
+/** The context handlers run in: the request's server span (ROOT_CONTEXT if none was started). */
+export function requestContext(request: FastifyRequest): Context {
+  return state.get(request)?.context ?? context.active();
+}
+
+/** Records the error behind a 5xx on the server span; the caller only sees a generic body. */
+export function recordInternalError(request: FastifyRequest, error: unknown): void {
+  const span = state.get(request)?.span;
+  if (!span) return;
+  span.recordException(error instanceof Error ? error : new Error(String(error)));
+}
+
+function finish(request: FastifyRequest, status: number, aborted: boolean): void {
+  const t = state.get(request);
+  if (!t || t.ended) return;
+  t.ended = true;
+  const seconds = Number(process.hrtime.bigint() - t.started) / 1e9;
+  const route = routeOf(request);
+  const errorType = aborted ? 'aborted' : status >= 500 ? String(status) : undefined;
+  if (!aborted) t.span.setAttribute('http.response.status_code', status);
+  if (errorType) {
+    t.span.setAttribute('error.type', errorType);
+    t.span.setStatus({ code: SpanStatusCode.ERROR });
+  }
+  t.span.end();
+  durationHistogram().record(seconds, {
+    'http.request.method': request.method,
+    ...(route ? { 'http.route': route } : {}),
+    ...(aborted ? {} : { 'http.response.status_code': status }),
+    'url.scheme': request.protocol,
+    ...(errorType ? { 'error.type': errorType } : {}),
+  });
+  context.with(t.context, () => {
+    log.info(aborted ? 'request aborted' : 'request', {
+      method: request.method,
+      route: route ?? null,
+      path: pathOf(request),
+      status_code: aborted ? null : status,
+      duration: Math.round(seconds * 1e6) / 1e6,
+    });
+  });
+}
+
+export function onResponseTelemetry(request: FastifyRequest, reply: FastifyReply): void {
+  finish(request, reply.statusCode, false);
+}
+
+export function onAbortTelemetry(request: FastifyRequest): void {
+  finish(request, 0, true);
+}

@@ -1,0 +1,143 @@
+import type { RouteOptions } from 'fastify';
+import type { Access } from './auth.ts';
+import { ERROR_CODES } from './errors.ts';
+
+/**
+ * A small OpenAPI 3.1 generator fed by fastify's onRoute hook: the route schemas fastify validates
+ * and serialises with are the document, so the two cannot drift. (Written here instead of taking a
+ * plugin dependency: the document needs only paths, parameters, bodies and responses.)
+ */
+
+type JsonSchema = Record<string, unknown>;
+
+export interface RouteDoc {
+  readonly summary?: string;
+  readonly description?: string;
+  readonly tags?: readonly string[];
+}
+
+interface CollectedRoute {
+  readonly method: string;
+  readonly url: string;
+  readonly schema: JsonSchema;
+  readonly access: Access;
+}
+
+export interface OpenApiInfo {
+  readonly title: string;
+  readonly version: string;
+}
+
+const STATUS_TEXT: Readonly<Record<string, string>> = {
+  '200': 'OK',
+  '202': 'Accepted: the work was queued as a job',
+  '400': 'Bad request',
+  '401': 'Missing or invalid bearer token',
+  '403': 'The token lacks the needed role',
+  '404': 'Not found',
+  '409': 'Conflict',
+  '413': 'Body too large',
+  '415': 'Unsupported media type',
+  '503': 'Not ready',
+};
+
+function toOpenApiPath(url: string): string {
+  return url.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
+}
+
+function parameters(schema: JsonSchema | undefined, where: 'path' | 'query'): JsonSchema[] {
+  const props = (schema?.properties ?? {}) as Record<string, JsonSchema>;
+  const required = new Set((schema?.required ?? []) as string[]);
+  return Object.entries(props).map(([name, s]) => {
+    const { description, ...rest } = s;
+    return {
+      name,
+      in: where,
+      required: where === 'path' || required.has(name),
+      ...(description ? { description } : {}),
+      schema: rest,
+    };
+  });
+}
+
+export class OpenApiCollector {
+  private readonly routes: CollectedRoute[] = [];
+
+  /** Call from an onRoute hook. HEAD twins of GET routes are left out. */
+  add(route: RouteOptions, access: Access): void {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    const schema = (route.schema ?? {}) as JsonSchema;
+    if (schema.hide === true) return;
+    for (const method of methods) {
+      if (method === 'HEAD') continue;
+      this.routes.push({ method: method.toLowerCase(), url: route.url, schema, access });
+    }
+  }
+
+  document(info: OpenApiInfo): JsonSchema {
+    const paths: Record<string, Record<string, JsonSchema>> = {};
+    for (const r of this.routes) {
+      const path = toOpenApiPath(r.url);
+      paths[path] ??= {};
+      const s = r.schema;
+      const responses: Record<string, JsonSchema> = {};
+      for (const [status, schema] of Object.entries((s.response ?? {}) as Record<string, JsonSchema>)) {
+        responses[status] = {
+          description: (schema.description as string | undefined) ?? STATUS_TEXT[status] ?? 'Response',
+          content: { 'application/json': { schema } },
+        };
+      }
+      const op: JsonSchema = {
+        operationId: `${r.method}${path.replace(/[{}]/g, '').replace(/[^A-Za-z0-9]+(.)?/g, (_m, c?: string) => (c ? c.toUpperCase() : ''))}`,
+        ...(s.summary ? { summary: s.summary } : {}),
+        ...(s.description ? { description: s.description } : {}),
+        ...(s.tags ? { tags: s.tags } : {}),
+        parameters: [
+          ...parameters(s.params as JsonSchema | undefined, 'path'),
+          ...parameters(s.querystring as JsonSchema | undefined, 'query'),
+        ],
+        ...(s.body
+          ? {
+              requestBody: {
+                required: !(s.bodyOptional === true),
+                content: { 'application/json': { schema: s.body } },
+              },
+            }
+          : {}),
+        responses,
+        security: r.access === 'public' ? [] : [{ bearerAuth: [] }],
+        'x-required-role': r.access,
+      };
+      paths[path][r.method] = op;
+    }
+    return {
+      openapi: '3.1.0',
+      info: {
+        ...info,
+        description:
+          'Soft delete, restore, migrations and cleanup queue over HTTP. Errors are always ' +
+          '{"error":{"code","message"}} with one of the codes in components.schemas.Error.',
+      },
+      paths,
+      components: {
+        securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } },
+        schemas: {
+          Error: {
+            type: 'object',
+            required: ['error'],
+            properties: {
+              error: {
+                type: 'object',
+                required: ['code', 'message'],
+                properties: {
+                  code: { type: 'string', description: `Stable code, e.g. ${ERROR_CODES.join(', ')}` },
+                  message: { type: 'string' },
+                },
+              },
+            },
+          },
+        },
+      },
+    };
+  }
+}

@@ -1,0 +1,22 @@
+import type { MigrationRunner } from '../migration/index.ts';
+import type { RetryOutcome } from '../cleanup/dead-letter.ts';
+import type { QueueStatusRow } from '../cleanup/queue.ts';
+
+/**
+ * What the API needs from the cleanup queue: CleanupQueue satisfies it; tests may pass a stub.
+ * enqueue captures the active trace context into the job, so calling it inside the request's server
+ * span is what links the job to the request.
+ */
+export interface ApiQueue {
+  readonly jobTypes: readonly string[];
+  enqueue(jobType: string, payload: Record<string, unknown>): Promise<string>;
+  status(): Promise<readonly QueueStatusRow[]>;
+  retry(jobId: string): Promise<RetryOutcome>;
+  retryDead(): Promise<{ retried: number }>;
+}
+
+/** What the API needs from the migration runner: MigrationRunner satisfies it. */
+export type ApiMigrations = Pick<
+  MigrationRunner,
+  'start' | 'resume' | 'retryFailed' | 'stop' | 'get' | 'list' | 'batches'
+>;

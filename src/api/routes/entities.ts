@@ -1,0 +1,254 @@
+import type { FastifyInstance } from 'fastify';
+import { InvalidInputError, NotFoundError } from '../../errors.ts';
+import {
+  entityNames,
+  type Filter,
+  getEntity,
+  type OperationResult,
+  parseId,
+  type Scope,
+  type Target,
+} from '../../soft-delete/index.ts';
+import {
+  acceptedSchema,
+  entityParam,
+  errorResponses,
+  idSchema,
+  operationResultSchema,
+  reasonSchema,
+  rowSchema,
+} from '../schemas.ts';
+import type { RouteContext } from '../server.ts';
+
+const READ = { access: 'read' } as const;
+const ADMIN = { access: 'admin' } as const;
+const SCOPES: readonly Scope[] = ['live', 'deleted', 'all'];
+const TAGS = ['entities'];
+
+interface EntityParams {
+  entity: string;
+}
+interface RowParams extends EntityParams {
+  id: string;
+}
+interface BulkBody {
+  ids?: string[];
+  filter?: Filter;
+  reason?: string;
+  cascade?: boolean;
+}
+
+function toBody(result: OperationResult, job?: { id: string; type: string }) {
+  return job ? { ...result, job } : result;
+}
+
+export function registerEntityRoutes(app: FastifyInstance, ctx: RouteContext): void {
+  const names = entityNames();
+  const entityParams = {
+    type: 'object',
+    required: ['entity'],
+    additionalProperties: false,
+    properties: { entity: entityParam(names) },
+  } as const;
+  const rowParams = {
+    type: 'object',
+    required: ['entity', 'id'],
+    additionalProperties: false,
+    properties: { entity: entityParam(names), id: idSchema },
+  } as const;
+  const scopeQuery = { type: 'string', enum: [...SCOPES], default: 'live' } as const;
+
+  app.get<{ Params: EntityParams; Querystring: { scope: Scope; after?: string; limit: number } }>(
+    '/v1/:entity',
+    {
+      config: READ,
+      schema: {
+        summary: 'List rows in keyset pages (pass nextCursor back as after)',
+        tags: TAGS,
+        params: entityParams,
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            scope: scopeQuery,
+            after: {
+              type: 'string',
+              pattern: '^(0|[1-9][0-9]{0,18})$',
+              maxLength: 19,
+              description: 'cursor',
+            },
+            limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
+          },
+        },
+        response: {
+          200: {
+            type: 'object',
+            required: ['rows'],
+            properties: { rows: { type: 'array', items: rowSchema }, nextCursor: { type: 'string' } },
+          },
+          ...errorResponses(404),
+        },
+      },
+    },
+    async (request) => {
+      const { scope, after, limit } = request.query;
+      return ctx.softDelete.list(request.params.entity, { scope, limit, ...(after ? { after } : {}) });
+    },
+  );
+
+  app.get<{ Params: RowParams; Querystring: { scope: Scope } }>(
+    '/v1/:entity/:id',
+    {
+      config: READ,
+      schema: {
+        summary: 'One row; scope=all also finds soft-deleted rows',
+        tags: TAGS,
+        params: rowParams,
+        querystring: { type: 'object', additionalProperties: false, properties: { scope: scopeQuery } },
+        response: { 200: rowSchema, ...errorResponses(404) },
+      },
+    },
+    async (request) => {
+      const { entity, id } = request.params;
+      const row = await ctx.softDelete.get(entity, parseId(id), { scope: request.query.scope });
+      if (!row) throw notFound(entity, id, request.query.scope);
+      return row;
+    },
+  );
+
+  app.delete<{ Params: RowParams; Querystring: { reason?: string }; Body: { reason?: string } | undefined }>(
+    '/v1/:entity/:id',
+    {
+      config: ADMIN,
+      schema: {
+        summary: 'Soft-delete one row; its children are soft-deleted by a cascade_soft_delete job',
+        description:
+          'Already deleted rows answer 200 with counts.noop = 1. With a cleanup queue, the children of ' +
+          'customers and orders are deleted by a cascade_soft_delete job (returned as job); without one, ' +
+          'in the same request.',
+        tags: TAGS,
+        params: rowParams,
+        querystring: { type: 'object', additionalProperties: false, properties: { reason: reasonSchema } },
+        body: { type: 'object', additionalProperties: false, properties: { reason: reasonSchema } },
+        bodyOptional: true,
+        response: { 200: operationResultSchema, ...errorResponses(404, 409, 413, 415) },
+      },
+    },
+    async (request) => {
+      const { entity, id } = request.params;
+      const reason = request.body?.reason ?? request.query.reason;
+      const def = getEntity(entity);
+      const viaJob = ctx.queue !== undefined && def.children.length > 0;
+      const result = await ctx.softDelete.softDelete(
+        entity,
+        { id: parseId(id) },
+        { deletedBy: ctx.actor, ...(reason ? { reason } : {}), cascade: !viaJob },
+      );
+      if (!viaJob || !ctx.queue || result.counts.success === 0) return result;
+      const job = await ctx.queue.enqueue('cascade_soft_delete', {
+        entity,
+        id,
+        ...(result.opId ? { opId: result.opId } : {}),
+        deletedBy: ctx.actor,
+        ...(reason ? { reason } : {}),
+      });
+      return toBody(result, { id: job, type: 'cascade_soft_delete' });
+    },
+  );
+
+  app.post<{ Params: RowParams; Body: { cascade?: boolean } | undefined }>(
+    '/v1/:entity/:id/restore',
+    {
+      config: ADMIN,
+      schema: {
+        summary: 'Restore one soft-deleted row and the children its delete took with it',
+        tags: TAGS,
+        params: rowParams,
+        body: { type: 'object', additionalProperties: false, properties: { cascade: { type: 'boolean' } } },
+        bodyOptional: true,
+        response: { 200: operationResultSchema, ...errorResponses(404, 409, 413, 415) },
+      },
+    },
+    async (request) => {
+      const { entity, id } = request.params;
+      return ctx.softDelete.restore(entity, { id: parseId(id) }, { cascade: request.body?.cascade ?? true });
+    },
+  );
+
+  for (const operation of ['delete', 'restore'] as const) {
+    app.post<{ Params: EntityParams; Body: BulkBody }>(
+      `/v1/:entity/bulk-${operation}`,
+      {
+        config: ADMIN,
+        schema: {
+          summary: `${operation === 'delete' ? 'Soft-delete' : 'Restore'} rows by ids or by a filter`,
+          description:
+            `Give ids (at most ${ctx.bulk.maxIds}) or a filter of registry columns (null = IS NULL). ` +
+            'Children are included unless cascade is false.',
+          tags: TAGS,
+          params: entityParams,
+          body: bulkBodySchema(ctx.bulk.maxIds, operation === 'delete'),
+          response: {
+            200: operationResultSchema,
+            202: acceptedSchema,
+            ...errorResponses(404, 409, 413, 415),
+          },
+        },
+      },
+      async (request) => {
+        const { entity } = request.params;
+        const body = request.body;
+        const target = bulkTarget(body);
+        const cascade = body.cascade ?? true;
+        if (operation === 'delete') {
+          return ctx.softDelete.softDelete(entity, target, {
+            deletedBy: ctx.actor,
+            ...(body.reason ? { reason: body.reason } : {}),
+            cascade,
+          });
+        }
+        return ctx.softDelete.restore(entity, target, { cascade });
+      },
+    );
+  }
+}
+
+function bulkBodySchema(maxIds: number, withReason: boolean) {
+  return {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      ids: { type: 'array', minItems: 1, maxItems: maxIds, items: idSchema },
+      filter: {
+        type: 'object',
+        minProperties: 1,
+        maxProperties: 16,
+        propertyNames: { pattern: '^[A-Za-z_][A-Za-z0-9_]{0,62}$' },
+        additionalProperties: {
+          anyOf: [
+            { type: 'string', maxLength: 500 },
+            { type: 'number' },
+            { type: 'boolean' },
+            { type: 'null' },
+          ],
+        },
+      },
+      ...(withReason ? { reason: reasonSchema } : {}),
+      cascade: { type: 'boolean' },
+    },
+  } as const;
+}
+
+function bulkTarget(body: BulkBody): Target {
+  if (body.ids && body.filter) throw new InvalidInputError('invalid_target', 'give ids or filter, not both');
+  if (body.ids) return { ids: body.ids };
+  if (body.filter) return { filter: body.filter };
+  throw new InvalidInputError('invalid_target', 'give ids or filter');
+}
+
+function notFound(entity: string, id: string, scope: Scope): NotFoundError {
+  return new NotFoundError(
+    'not_found',
+    `${entity} ${id} does not exist${scope === 'live' ? ' or is deleted' : ''}`,
+  );
+}

@@ -1,0 +1,230 @@
+import type { FastifyInstance } from 'fastify';
+import { getLogger } from '../../observability/index.ts';
+import { MIGRATIONS, RUN_STATES, type RunState, runStatus } from '../../migration/index.ts';
+import type { ApiMigrations } from '../ports.ts';
+import { errorResponses } from '../schemas.ts';
+
+const TAGS = ['migrations'];
+const log = getLogger('api');
+
+const runSchema = {
+  type: 'object',
+  required: ['runId', 'migration', 'state'],
+  additionalProperties: true,
+  properties: {
+    runId: { type: 'string' },
+    migration: { type: 'string' },
+    state: { type: 'string', enum: [...RUN_STATES] },
+    rowsProcessed: { type: 'integer' },
+    rowsFailed: { type: 'integer' },
+    batchesDone: { type: 'integer' },
+    batchesFailed: { type: 'integer' },
+  },
+} as const;
+
+const runBody = { type: 'object', required: ['run'], properties: { run: runSchema } } as const;
+const runIdParams = {
+  type: 'object',
+  required: ['runId'],
+  additionalProperties: false,
+  properties: { runId: { type: 'string', format: 'uuid', maxLength: 36 } },
+} as const;
+
+interface RunIdParams {
+  runId: string;
+}
+
+/**
+ * The migration runner over HTTP with the CLI's semantics. start/resume/retry-failed launch a
+ * session in this process and answer 202 with the run as persisted; follow it with GET .../runs/:runId.
+ * Sessions still running when the server closes are stopped (parked `stopped`, resumable).
+ */
+export function registerMigrationRoutes(app: FastifyInstance, runner: ApiMigrations): void {
+  const running = new Map<string, { stop(): void; done: Promise<unknown> }>();
+  const track = (handle: Awaited<ReturnType<ApiMigrations['start']>>) => {
+    running.set(handle.runId, handle);
+    handle.done.then(
+      () => running.delete(handle.runId),
+      (error: unknown) => {
+        running.delete(handle.runId);
+        log.error('migration session failed', { run_id: handle.runId }, error);
+      },
+    );
+    return { run: handle.run };
+  };
+  app.addHook('onClose', async () => {
+    for (const handle of running.values()) handle.stop();
+    await Promise.allSettled([...running.values()].map((h) => h.done));
+  });
+
+  app.get<{ Querystring: { limit: number; state?: RunState } }>(
+    '/v1/migrations',
+    {
+      config: { access: 'read' },
+      schema: {
+        summary: 'Known migrations and the most recent runs',
+        tags: TAGS,
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 },
+            state: { type: 'string', enum: [...RUN_STATES] },
+          },
+        },
+        response: {
+          200: {
+            type: 'object',
+            required: ['migrations', 'runs'],
+            properties: {
+              migrations: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  properties: {
+                    name: { type: 'string' },
+                    version: { type: 'integer' },
+                    description: { type: 'string' },
+                    params: { type: 'array', items: { type: 'string' } },
+                  },
+                },
+              },
+              runs: { type: 'array', items: runSchema },
+            },
+          },
+          ...errorResponses(),
+        },
+      },
+    },
+    async (request) => ({
+      migrations: MIGRATIONS.map((m) => ({
+        name: m.name,
+        version: m.version,
+        description: m.description,
+        params: [...m.paramNames],
+      })),
+      runs: await runner.list({
+        limit: request.query.limit,
+        ...(request.query.state ? { states: [request.query.state] } : {}),
+      }),
+    }),
+  );
+
+  app.post<{
+    Params: { name: string };
+    Body: {
+      params?: Record<string, unknown>;
+      batchSize?: number;
+      maxRowsPerSecond?: number | null;
+      dryRun?: boolean;
+      maxFailedBatches?: number;
+    };
+  }>(
+    '/v1/migrations/:name/start',
+    {
+      config: { access: 'admin' },
+      schema: {
+        summary: 'Start a run of a migration in the background',
+        tags: TAGS,
+        params: {
+          type: 'object',
+          required: ['name'],
+          additionalProperties: false,
+          properties: { name: { type: 'string', enum: MIGRATIONS.map((m) => m.name) } },
+        },
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            params: {
+              type: 'object',
+              maxProperties: 32,
+              additionalProperties: { type: ['string', 'number', 'boolean', 'null'] },
+            },
+            batchSize: { type: 'integer', minimum: 1, maximum: 100_000 },
+            maxRowsPerSecond: { type: ['integer', 'null'], minimum: 1 },
+            dryRun: { type: 'boolean' },
+            maxFailedBatches: { type: 'integer', minimum: 0, maximum: 1_000_000 },
+          },
+        },
+        bodyOptional: true,
+        response: { 202: runBody, ...errorResponses(404, 409, 413, 415) },
+      },
+    },
+    async (request, reply) => {
+      const body = request.body ?? {};
+      const handle = await runner.start(request.params.name, body);
+      return reply.code(202).send(track(handle));
+    },
+  );
+
+  app.get<{ Params: RunIdParams }>(
+    '/v1/migrations/runs/:runId',
+    {
+      config: { access: 'read' },
+      schema: {
+        summary: 'Status of one run, with its failed batches',
+        tags: TAGS,
+        params: runIdParams,
+        response: {
+          200: {
+            type: 'object',
+            required: ['run', 'progress', 'failedBatches'],
+            properties: {
+              run: runSchema,
+              progress: {
+                type: 'object',
+                additionalProperties: true,
+                description: 'as `sdops migrate status`',
+              },
+              failedBatches: { type: 'array', items: { type: 'object', additionalProperties: true } },
+            },
+          },
+          ...errorResponses(404),
+        },
+      },
+    },
+    async (request) => {
+      const run = await runner.get(request.params.runId);
+      const failedBatches = await runner.batches(run.runId, { status: 'failed', limit: 100 });
+      return { run, progress: runStatus(run), failedBatches };
+    },
+  );
+
+  app.post<{ Params: RunIdParams }>(
+    '/v1/migrations/runs/:runId/stop',
+    {
+      config: { access: 'admin' },
+      schema: {
+        summary: 'Ask the run to stop after its batch in flight (state stopping, then stopped)',
+        tags: TAGS,
+        params: runIdParams,
+        response: { 200: runBody, ...errorResponses(404, 409) },
+      },
+    },
+    async (request) => ({ run: await runner.stop(request.params.runId) }),
+  );
+
+  for (const action of ['resume', 'retry-failed'] as const) {
+    app.post<{ Params: RunIdParams }>(
+      `/v1/migrations/runs/:runId/${action}`,
+      {
+        config: { access: 'admin' },
+        schema: {
+          summary:
+            action === 'resume'
+              ? 'Continue a run from its checkpoint in the background'
+              : 'Reprocess only the batches of a run recorded as failed',
+          tags: TAGS,
+          params: runIdParams,
+          response: { 202: runBody, ...errorResponses(404, 409) },
+        },
+      },
+      async (request, reply) => {
+        const { runId } = request.params;
+        const handle = action === 'resume' ? await runner.resume(runId) : await runner.retryFailed(runId);
+        return reply.code(202).send(track(handle));
+      },
+    );
+  }
+}

@@ -1,0 +1,88 @@
+import type { FastifyInstance } from 'fastify';
+import type { ApiQueue } from '../ports.ts';
+import { errorResponses } from '../schemas.ts';
+
+const TAGS = ['queue'];
+
+const statusRowSchema = {
+  type: 'object',
+  required: [
+    'jobType',
+    'waiting',
+    'retrying',
+    'active',
+    'completed',
+    'failed',
+    'dead',
+    'oldestWaitingSeconds',
+  ],
+  properties: {
+    jobType: { type: 'string' },
+    waiting: { type: 'integer' },
+    retrying: { type: 'integer' },
+    active: { type: 'integer' },
+    completed: { type: 'integer' },
+    failed: { type: 'integer' },
+    dead: { type: 'integer' },
+    oldestWaitingSeconds: { type: 'number' },
+  },
+} as const;
+
+/** The cleanup queue, as `sdops queue status` and `sdops queue retry` show and do it. */
+export function registerQueueRoutes(app: FastifyInstance, queue: ApiQueue): void {
+  app.get(
+    '/v1/queue',
+    {
+      config: { access: 'read' },
+      schema: {
+        summary: 'Jobs per type and state, dead-letter copies and the oldest waiting job',
+        tags: TAGS,
+        response: {
+          200: {
+            type: 'object',
+            required: ['jobTypes'],
+            properties: { jobTypes: { type: 'array', items: statusRowSchema } },
+          },
+          ...errorResponses(),
+        },
+      },
+    },
+    async () => ({ jobTypes: await queue.status() }),
+  );
+
+  app.post<{ Body: { jobId?: string; dead?: boolean } }>(
+    '/v1/queue/retry',
+    {
+      config: { access: 'admin' },
+      schema: {
+        summary: 'Retry one failed or dead job by id, or every dead job with {"dead": true}',
+        tags: TAGS,
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            jobId: { type: 'string', format: 'uuid', maxLength: 36 },
+            dead: { type: 'boolean', const: true },
+          },
+          oneOf: [{ required: ['jobId'] }, { required: ['dead'] }],
+        },
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              jobId: { type: 'string' },
+              jobType: { type: 'string' },
+              action: { type: 'string', enum: ['revived', 'requeued', 'already_waiting'] },
+              retried: { type: 'integer' },
+            },
+          },
+          ...errorResponses(404, 409, 413, 415),
+        },
+      },
+    },
+    async (request) => {
+      if (request.body.jobId) return queue.retry(request.body.jobId);
+      return queue.retryDead();
+    },
+  );
+}

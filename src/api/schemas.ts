@@ -1,0 +1,77 @@
+/**
+ * JSON schemas shared by the routes. fastify validates requests and serialises responses with them,
+ * and the OpenAPI document is generated from them.
+ */
+
+export const MAX_ID_LENGTH = 19;
+/** A positive bigint in decimal; the core re-checks the range (parseId). */
+export const ID_PATTERN = '^[1-9][0-9]{0,18}$';
+
+export const errorSchema = {
+  type: 'object',
+  required: ['error'],
+  properties: {
+    error: {
+      type: 'object',
+      required: ['code', 'message'],
+      properties: { code: { type: 'string' }, message: { type: 'string' } },
+    },
+  },
+} as const;
+
+/** Error responses every authenticated route can give, plus the route-specific ones. */
+export function errorResponses(...statuses: number[]): Record<string, typeof errorSchema> {
+  const out: Record<string, typeof errorSchema> = {};
+  for (const s of [400, 401, 403, ...statuses]) out[String(s)] = errorSchema;
+  return out;
+}
+
+export const idSchema = {
+  type: 'string',
+  pattern: ID_PATTERN,
+  maxLength: MAX_ID_LENGTH,
+  description: 'Row id (positive 64-bit integer, decimal)',
+} as const;
+
+export function entityParam(names: readonly string[]) {
+  return { type: 'string', enum: [...names], description: 'Entity name' } as const;
+}
+
+/** Rows differ per entity; ids and bigints are strings, timestamps ISO strings. */
+export const rowSchema = { type: 'object', additionalProperties: true } as const;
+
+export const countsSchema = {
+  type: 'object',
+  required: ['success', 'noop', 'failure'],
+  properties: { success: { type: 'integer' }, noop: { type: 'integer' }, failure: { type: 'integer' } },
+} as const;
+
+export const jobRefSchema = {
+  type: 'object',
+  required: ['id', 'type'],
+  properties: { id: { type: 'string' }, type: { type: 'string' } },
+} as const;
+
+export const operationResultSchema = {
+  type: 'object',
+  required: ['entity', 'operation', 'counts', 'cascaded'],
+  properties: {
+    entity: { type: 'string' },
+    operation: { type: 'string' },
+    counts: countsSchema,
+    cascaded: { type: 'object', additionalProperties: { type: 'integer' } },
+    batches: { type: 'integer' },
+    durationMs: { type: 'number' },
+    opId: { type: 'string' },
+    job: jobRefSchema,
+  },
+} as const;
+
+export const acceptedSchema = {
+  type: 'object',
+  required: ['job'],
+  description: 'The work was queued; follow it with GET /v1/queue',
+  properties: { job: jobRefSchema },
+} as const;
+
+export const reasonSchema = { type: 'string', minLength: 1, maxLength: 500 } as const;

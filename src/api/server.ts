@@ -1,0 +1,186 @@
+import { context } from '@opentelemetry/api';
+import fastify, {
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
+import type { Database } from '../db/index.ts';
+import { getLogger } from '../observability/index.ts';
+import { SoftDeleteService } from '../soft-delete/index.ts';
+import { type Access, type ApiToken, TokenVerifier } from './auth.ts';
+import { mapError } from './errors.ts';
+import {
+  onAbortTelemetry,
+  onRequestTelemetry,
+  onResponseTelemetry,
+  recordInternalError,
+  requestContext,
+} from './http-telemetry.ts';
+import { OpenApiCollector } from './openapi.ts';
+import type { ApiMigrations, ApiQueue } from './ports.ts';
+import { registerEntityRoutes } from './routes/entities.ts';
+import { registerHealthRoutes } from './routes/health.ts';
+import { registerMigrationRoutes } from './routes/migrations.ts';
+import { registerQueueRoutes } from './routes/queue.ts';
+
+export const DEFAULT_BODY_LIMIT = 1024 * 1024;
+
+export interface BulkLimits {
+  /** Most ids one bulk request may name (larger bodies are refused with invalid_body). */
+  readonly maxIds: number;
+  /** Up to this many ids run in the request; more (or any filter) become a job when a queue exists. */
+  readonly syncIds: number;
+}
+
+export const DEFAULT_BULK_LIMITS: BulkLimits = { maxIds: 10_000, syncIds: 1_000 };
+
+export interface ApiServerOptions {
+  readonly db: Database;
+  /** Bearer tokens (parseApiTokens(SDOPS_API_TOKENS)); empty = unauthenticated, loopback only. */
+  readonly tokens: readonly ApiToken[];
+  /** Default: new SoftDeleteService(db). */
+  readonly softDelete?: SoftDeleteService;
+  /** Cleanup queue: cascades and large bulk operations become jobs. Without it they run in the request. */
+  readonly queue?: ApiQueue;
+  /** Migration runner operations; without it the /v1/migrations routes are not registered. */
+  readonly migrations?: ApiMigrations;
+  /** Default 1 MiB. */
+  readonly bodyLimit?: number;
+  readonly bulk?: Partial<BulkLimits>;
+  /** Recorded as deleted_by. Default 'sdops-api'. */
+  readonly actor?: string;
+  /** OpenAPI info.version. Default '0.0.0'. */
+  readonly version?: string;
+}
+
+/** What route modules receive. */
+export interface RouteContext {
+  readonly db: Database;
+  readonly softDelete: SoftDeleteService;
+  readonly queue: ApiQueue | undefined;
+  readonly migrations: ApiMigrations | undefined;
+  readonly bulk: BulkLimits;
+  readonly actor: string;
+}
+
+declare module 'fastify' {
+  /** OpenAPI-only keys; fastify ignores them, openapi.ts reads them. */
+  interface FastifySchema {
+    summary?: string;
+    description?: string;
+    tags?: readonly string[];
+    hide?: boolean;
+    /** The body may be omitted entirely (DELETE with only a query string). */
+    bodyOptional?: boolean;
+  }
+  interface FastifyContextConfig {
+    /** Who may call the route; routes without it are treated as admin-only. */
+    access?: Access;
+  }
+}
+
+const log = getLogger('api');
+
+function sendError(request: FastifyRequest, reply: FastifyReply, error: unknown): void {
+  const mapped = mapError(error);
+  if (mapped.internal !== undefined) {
+    recordInternalError(request, mapped.internal);
+    context.with(requestContext(request), () =>
+      log.error(
+        'request failed',
+        { method: request.method, route: request.routeOptions?.url ?? null },
+        mapped.internal,
+      ),
+    );
+  }
+  void reply.code(mapped.status).type('application/json').send(mapped.body);
+}
+
+/**
+ * The API as a fastify instance, not yet listening: tests drive it with inject(), `sdops serve`
+ * calls listen() through startApiServer.
+ */
+export async function buildServer(options: ApiServerOptions): Promise<FastifyInstance> {
+  const verifier = new TokenVerifier(options.tokens);
+  const openapi = new OpenApiCollector();
+  const app = fastify({
+    logger: false,
+    bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
+    exposeHeadRoutes: false,
+    return503OnClosing: true,
+    // Fail on unknown properties instead of silently dropping them: a typo in "reason" must not
+    // turn into a delete without a reason.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
+    frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) =>
+      sendError(request, reply, error),
+  });
+  // Only JSON bodies: text/plain would reach the schema as a string and blur "wrong media type".
+  app.removeContentTypeParser('text/plain');
+
+  app.addHook('onRoute', (route) => {
+    const access = route.config?.access ?? 'admin';
+    openapi.add(route, access);
+    const handler = route.handler;
+    // Run the handler inside the request's server span, whatever context fastify's body parsing
+    // left active, so the core's spans and enqueued jobs join the request's trace.
+    route.handler = function traced(this: FastifyInstance, request: FastifyRequest, reply: FastifyReply) {
+      return context.with(requestContext(request), () => handler.call(this, request, reply));
+    };
+  });
+  app.addHook('onRequest', (request, _reply, done) => {
+    onRequestTelemetry(request);
+    done();
+  });
+  app.addHook('onRequest', (request, _reply, done) => {
+    const access = request.routeOptions.config?.access;
+    if (access === undefined || access === 'public') {
+      done();
+      return;
+    }
+    try {
+      verifier.authorize(request.headers.authorization, access);
+      done();
+    } catch (error) {
+      done(error as FastifyError);
+    }
+  });
+  app.addHook('preValidation', (request, _reply, done) => {
+    // An omitted optional body (DELETE with ?reason=, restore without options) validates as {}.
+    if (request.body === undefined && request.routeOptions.schema?.bodyOptional === true) request.body = {};
+    done();
+  });
+  app.addHook('onResponse', (request, reply, done) => {
+    onResponseTelemetry(request, reply);
+    done();
+  });
+  app.addHook('onRequestAbort', (request, done) => {
+    onAbortTelemetry(request);
+    done();
+  });
+  app.setErrorHandler((error, request, reply) => sendError(request, reply, error));
+  app.setNotFoundHandler((request, reply) => {
+    void reply.code(404).send({
+      error: {
+        code: 'route_not_found',
+        message: `no route ${request.method} ${request.url.split('?')[0]}`,
+      },
+    });
+  });
+
+  const ctx: RouteContext = {
+    db: options.db,
+    softDelete: options.softDelete ?? new SoftDeleteService(options.db),
+    queue: options.queue,
+    migrations: options.migrations,
+    bulk: { ...DEFAULT_BULK_LIMITS, ...options.bulk },
+    actor: options.actor ?? 'sdops-api',
+  };
+  registerHealthRoutes(app, ctx, () =>
+    openapi.document({ title: 'soft-delete-ops API', version: options.version ?? '0.0.0' }),
+  );
+  registerEntityRoutes(app, ctx);
+  if (ctx.migrations) registerMigrationRoutes(app, ctx.migrations);
+  if (ctx.queue) registerQueueRoutes(app, ctx.queue);
+  return app;
+}

@@ -1,0 +1,76 @@
+import type { Command } from 'commander';
+import { assertSafeBinding, parseApiTokens, startApiServer } from '../../api/index.ts';
+import { CleanupQueue } from '../../cleanup/queue.ts';
+import { MigrationRunner } from '../../migration/index.ts';
+import { configureLogging, getLogger, startTelemetry } from '../../observability/index.ts';
+import { positiveInt } from '../args.ts';
+import { type GlobalOptions, withContext } from '../context.ts';
+
+interface ServeOptions {
+  host: string;
+  port: number;
+}
+
+function untilSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const on = (signal: NodeJS.Signals) => {
+      process.off('SIGINT', on);
+      process.off('SIGTERM', on);
+      resolve(signal);
+    };
+    process.on('SIGINT', on);
+    process.on('SIGTERM', on);
+  });
+}
+
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description('run the HTTP API (bearer tokens from SDOPS_API_TOKENS="admin:<t>,read:<t>")')
+    .option('--host <host>', 'address to listen on (non-loopback needs SDOPS_API_TOKENS)', '127.0.0.1')
+    .option(
+      '--port <port>',
+      'TCP port (0 = any free port)',
+      (raw) => (raw === '0' ? 0 : positiveInt('--port', 65_535)(raw)),
+      8080,
+    )
+    .action(async (opts: ServeOptions, cmd: Command) => {
+      const tokens = parseApiTokens(process.env.SDOPS_API_TOKENS);
+      // Before opening anything: an unsafe binding is refused with nothing started.
+      assertSafeBinding(opts.host, tokens);
+      configureLogging({ console: 'stdout' });
+      const telemetry = startTelemetry({ role: 'api' });
+      const log = getLogger('api');
+      try {
+        await withContext(cmd.optsWithGlobals<GlobalOptions>(), async (ctx) => {
+          const queue = await CleanupQueue.open(ctx.db, { role: 'client' });
+          try {
+            const api = await startApiServer({
+              db: ctx.db,
+              softDelete: ctx.softDelete,
+              tokens,
+              queue,
+              migrations: new MigrationRunner(ctx.db),
+              host: opts.host,
+              port: opts.port,
+            });
+            if (tokens.length === 0) {
+              log.warn(
+                'no SDOPS_API_TOKENS configured: authentication is off, listening on loopback only',
+                {},
+              );
+            }
+            log.info('api listening', { url: api.url });
+            process.stderr.write(`sdops api listening on ${api.url}\n`);
+            const signal = await untilSignal();
+            log.info('api shutting down', { signal });
+            await api.close();
+          } finally {
+            await queue.close();
+          }
+        });
+      } finally {
+        await telemetry.shutdown();
+      }
+    });
+}
