@@ -76,7 +76,9 @@ export class Session {
         previousSpanId: run.spanId,
       },
       async (span) => {
-        await store.setRunTrace(this.db, run.runId, span.traceId, span.spanId);
+        // With telemetry off the span context is all zeros: keep the previous ids rather than store those.
+        if (!/^0+$/.test(span.traceId))
+          await store.setRunTrace(this.db, run.runId, span.traceId, span.spanId);
         const runLog = log.child({ run_id: run.runId, migration: run.migration });
         runLog.info(`migration ${this.mode}`, {
           entity: run.cursorEntity ?? this.entities[0],
@@ -129,7 +131,7 @@ export class Session {
           batchesDone: final?.batchesDone ?? 0,
           batchesFailed: final?.batchesFailed ?? this.batchesFailed,
           durationMs,
-          traceId: span.traceId,
+          traceId: /^0+$/.test(span.traceId) ? null : span.traceId,
           leaseLost: this.leaseLost,
         };
       },

@@ -1,0 +1,276 @@
+import type { Command } from 'commander';
+import { SdopsError } from '../../errors.ts';
+import {
+  formatDuration,
+  MAX_BATCH_SIZE,
+  MigrationRunner,
+  migrationNames,
+  RUN_STATES,
+  type RunHandle,
+  type RunRecord,
+  type RunState,
+  type RunSummary,
+  runnerOptionsFromEnv,
+  runStatus,
+} from '../../migration/index.ts';
+import { activeTelemetry, configureLogging, startTelemetry } from '../../observability/index.ts';
+import { nonNegativeNumber, oneOf, positiveInt } from '../args.ts';
+import { type CliContext, type GlobalOptions, withContext } from '../context.ts';
+import { type Cell, formatTable, printJson, startProgress } from '../output.ts';
+
+interface StartOptions {
+  batchSize?: number;
+  maxRowsPerSecond?: number;
+  dryRun?: boolean;
+  maxFailedBatches?: number;
+  olderThanDays?: number;
+  entity?: string[];
+}
+
+class RunEndedBadly extends SdopsError {
+  constructor(summary: RunSummary) {
+    super(
+      summary.leaseLost ? 'lease_lost' : `run_${summary.state}`,
+      summary.leaseLost
+        ? `run ${summary.runId}: another runner took the run over; this one stopped`
+        : `run ${summary.runId} ended ${summary.state} (${summary.batchesFailed} failed batches, ${summary.rowsFailed} rows); ` +
+            `see \`sdops migrate status ${summary.runId}\` and \`sdops migrate retry-failed ${summary.runId}\``,
+    );
+  }
+}
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, ...value.split(',')];
+}
+
+function statusRow(run: RunRecord): Record<string, Cell> {
+  const s = runStatus(run);
+  return {
+    run_id: s.runId,
+    migration: s.migration,
+    state: s.dryRun ? `${s.state} (dry-run)` : s.state,
+    progress: `${s.rowsProcessed}/${s.totalEstimate ?? '?'}${s.percent === null ? '' : ` (${s.percent}%)`}`,
+    'rows/s': s.rowsPerSecond,
+    eta: formatDuration(s.etaSeconds),
+    'failed batches': s.batchesFailed,
+    'failed rows': s.rowsFailed,
+    owner: s.owner ? `${s.owner}${s.ownerAlive ? '' : ' (stale)'}` : '-',
+  };
+}
+
+/**
+ * Runs one runner session in this process: progress bar on a TTY, SIGINT/SIGTERM = `stop` (finish the
+ * batch in flight, park `stopped`), telemetry flushed before the command returns.
+ */
+async function runSession(
+  ctx: CliContext,
+  label: string,
+  begin: (
+    r: MigrationRunner,
+    onProgress: (p: { processed: number; failed: number; total?: number }) => void,
+  ) => Promise<RunHandle>,
+): Promise<void> {
+  configureLogging({ console: 'stderr', consoleLevel: 'warn' });
+  const ownTelemetry = activeTelemetry() === undefined ? startTelemetry({ role: 'migrate' }) : undefined;
+  try {
+    const runner = new MigrationRunner(ctx.db, runnerOptionsFromEnv(process.env));
+    const bar = startProgress(label, undefined);
+    const handle = await begin(runner, (p) => bar.update(p.processed + p.failed, p.total));
+    if (!ctx.json)
+      process.stderr.write(`run ${handle.runId}: ${label} (${handle.run.totalEstimate ?? '?'} rows to do)\n`);
+    let signals = 0;
+    const onSignal = (signal: NodeJS.Signals) => {
+      signals++;
+      if (signals > 1) process.exit(signal === 'SIGINT' ? 130 : 143);
+      process.stderr.write(
+        `\n${signal}: stopping run ${handle.runId} after the batch in flight (again to abort)\n`,
+      );
+      handle.stop();
+    };
+    process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
+    let summary: RunSummary;
+    try {
+      summary = await handle.done;
+    } finally {
+      process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+      bar.stop();
+    }
+    if (ctx.json) printJson(summary);
+    else {
+      process.stdout.write(
+        `${formatTable([
+          {
+            run_id: summary.runId,
+            migration: summary.migration,
+            state: summary.dryRun ? `${summary.state} (dry-run)` : summary.state,
+            rows: summary.rowsProcessed,
+            'failed rows': summary.rowsFailed,
+            'failed batches': summary.batchesFailed,
+            'time (s)': Math.round(summary.durationMs) / 1000,
+            trace_id: summary.traceId ?? '-',
+          },
+        ])}\n`,
+      );
+      if (summary.dryRun)
+        process.stdout.write(`dry run: ${summary.rowsProcessed} rows would change; nothing was written\n`);
+    }
+    if (summary.leaseLost || summary.state === 'failed' || summary.state === 'partially_failed') {
+      throw new RunEndedBadly(summary);
+    }
+  } finally {
+    await ownTelemetry?.shutdown();
+  }
+}
+
+function globals(cmd: Command): GlobalOptions {
+  return cmd.optsWithGlobals<GlobalOptions>();
+}
+
+export function registerMigrate(program: Command): void {
+  const migrate = program
+    .command('migrate')
+    .description(`resumable data migrations with a run_id (${migrationNames().join(', ')})`);
+
+  migrate
+    .command('start')
+    .description('start a migration run; Ctrl-C/SIGTERM stop it cleanly (resume later)')
+    .argument('<migration>', migrationNames().join(' | '))
+    .option(
+      '--batch-size <n>',
+      'rows per batch (one transaction each)',
+      positiveInt('--batch-size', MAX_BATCH_SIZE),
+    )
+    .option('--max-rows-per-second <n>', 'throttle', positiveInt('--max-rows-per-second'))
+    .option('--dry-run', 'count what would change; write nothing')
+    .option(
+      '--max-failed-batches <n>',
+      'more failed batches than this and the run ends failed',
+      nonNegativeIntParser,
+    )
+    .option(
+      '--older-than-days <days>',
+      'archive-soft-deleted / purge-archived: age cutoff',
+      nonNegativeNumber('--older-than-days'),
+    )
+    .option('--entity <name>', 'limit to these entities (repeatable or comma list)', collect)
+    .action(async (name: string, opts: StartOptions, cmd: Command) => {
+      await withContext(globals(cmd), (ctx) =>
+        runSession(ctx, `migrate ${name}`, (runner, onProgress) =>
+          runner.start(
+            name,
+            {
+              params: { olderThanDays: opts.olderThanDays, entities: opts.entity },
+              batchSize: opts.batchSize,
+              maxRowsPerSecond: opts.maxRowsPerSecond ?? null,
+              dryRun: opts.dryRun === true,
+              maxFailedBatches: opts.maxFailedBatches,
+            },
+            { onProgress },
+          ),
+        ),
+      );
+    });
+
+  migrate
+    .command('resume')
+    .description('continue a stopped, failed or abandoned (stale heartbeat) run from its checkpoint')
+    .argument('<run_id>')
+    .action(async (runId: string, _opts: unknown, cmd: Command) => {
+      await withContext(globals(cmd), (ctx) =>
+        runSession(ctx, 'resume', (runner, onProgress) => runner.resume(runId, { onProgress })),
+      );
+    });
+
+  migrate
+    .command('retry-failed')
+    .description('reprocess only the batches a run recorded as failed')
+    .argument('<run_id>')
+    .action(async (runId: string, _opts: unknown, cmd: Command) => {
+      await withContext(globals(cmd), (ctx) =>
+        runSession(ctx, 'retry-failed', (runner, onProgress) => runner.retryFailed(runId, { onProgress })),
+      );
+    });
+
+  migrate
+    .command('stop')
+    .description('ask the runner to finish its batch in flight and park the run as stopped')
+    .argument('<run_id>')
+    .option('--wait', 'wait until the run is parked')
+    .action(async (runId: string, opts: { wait?: boolean }, cmd: Command) => {
+      await withContext(globals(cmd), async (ctx) => {
+        const runner = new MigrationRunner(ctx.db, runnerOptionsFromEnv(process.env));
+        let run = await runner.stop(runId);
+        while (opts.wait && run.state === 'stopping') {
+          await new Promise((r) => setTimeout(r, 200));
+          run = await runner.get(runId);
+        }
+        if (ctx.json) printJson(runStatus(run));
+        else process.stdout.write(`run ${runId}: ${run.state}\n`);
+      });
+    });
+
+  migrate
+    .command('status')
+    .description('state, progress, rate, ETA and failures of one run (or of recent runs)')
+    .argument('[run_id]')
+    .action(async (runId: string | undefined, _opts: unknown, cmd: Command) => {
+      await withContext(globals(cmd), async (ctx) => {
+        const runner = new MigrationRunner(ctx.db, runnerOptionsFromEnv(process.env));
+        if (runId === undefined) {
+          const runs = await runner.list({ limit: 20 });
+          if (ctx.json) printJson(runs.map((r) => runStatus(r)));
+          else
+            process.stdout.write(
+              runs.length ? `${formatTable(runs.map(statusRow))}\n` : 'no migration runs\n',
+            );
+          return;
+        }
+        const run = await runner.get(runId);
+        const failed = await runner.batches(runId, { status: 'failed', limit: 100 });
+        if (ctx.json) {
+          printJson({ ...runStatus(run), params: run.params, failedBatches: failed });
+          return;
+        }
+        const s = runStatus(run);
+        process.stdout.write(`${formatTable([statusRow(run)])}\n`);
+        process.stdout.write(
+          `params: ${JSON.stringify(run.params)}  batch size: ${run.batchSize}  cursor: ${s.cursor ?? '-'}  ` +
+            `sessions: ${run.sessions}  trace: ${s.traceId ?? '-'}\n`,
+        );
+        if (s.lastError) process.stdout.write(`last error: ${s.lastError}\n`);
+        if (failed.length > 0) {
+          process.stdout.write(
+            `\nfailed batches\n${formatTable(
+              failed.map((b) => ({
+                batch: b.batchNo,
+                entity: b.entity,
+                range: `(${b.keyFrom ?? 'start'}, ${b.keyTo}]`,
+                rows: b.rows,
+                attempts: b.attempts,
+                error: b.error,
+              })),
+            )}\n`,
+          );
+        }
+      });
+    });
+
+  migrate
+    .command('list')
+    .description('migration runs, newest first')
+    .option('--limit <n>', 'how many', positiveInt('--limit', 1000), 50)
+    .option('--state <state>', 'only runs in this state', oneOf('--state', RUN_STATES))
+    .action(async (opts: { limit: number; state?: RunState }, cmd: Command) => {
+      await withContext(globals(cmd), async (ctx) => {
+        const runner = new MigrationRunner(ctx.db, runnerOptionsFromEnv(process.env));
+        const runs = await runner.list({ limit: opts.limit, states: opts.state ? [opts.state] : undefined });
+        if (ctx.json) printJson(runs.map((r) => runStatus(r)));
+        else
+          process.stdout.write(runs.length ? `${formatTable(runs.map(statusRow))}\n` : 'no migration runs\n');
+      });
+    });
+}
+
+function nonNegativeIntParser(raw: string): number {
+  return raw.trim() === '0' ? 0 : positiveInt('--max-failed-batches')(raw);
+}
