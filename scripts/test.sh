@@ -33,4 +33,5 @@ fi
 unset DATABASE_URL
 
 step "mocha: unit, integration, alerts and pipeline tests"
+if [ "$#" -eq 0 ]; then set -- "test/**/*.test.ts"; fi
 npx mocha "$@"
