@@ -1,0 +1,42 @@
+/**
+ * Child process of bench/telemetry.ts: telemetry is read once per process, so "on" and "off" each
+ * get a fresh process. Resets the documents table, runs one workload, prints {"seconds": n}.
+ *   mode=bulk   one bulk soft delete of every document id
+ *   mode=single one soft delete call per id, for the first SINGLE_COUNT ids
+ */
+import pg from 'pg';
+import { openDatabase } from '../../src/db/index.ts';
+import { configureLogging, defineAttributeValues, startTelemetry } from '../../src/observability/index.ts';
+import { entityNames, SoftDeleteService } from '../../src/soft-delete/index.ts';
+
+const url = process.env.DATABASE_URL!;
+const mode = process.env.BENCH_MODE ?? 'bulk';
+const singleCount = Number(process.env.SINGLE_COUNT ?? 10_000);
+
+configureLogging({ console: 'none' });
+const telemetry = startTelemetry({ role: 'cli' });
+defineAttributeValues({ entity: entityNames() });
+
+const raw = new pg.Client({ connectionString: url });
+await raw.connect();
+await raw.query(
+  'UPDATE documents SET deleted_at = NULL, deleted_by = NULL, delete_reason = NULL, delete_op_id = NULL WHERE deleted_at IS NOT NULL',
+);
+await raw.query('VACUUM ANALYZE documents');
+const { rows } = await raw.query<{ id: string }>('SELECT id::text FROM documents ORDER BY id');
+await raw.end();
+const ids = rows.map((r) => r.id);
+
+const db = await openDatabase({ url, poolSize: 4 });
+const service = new SoftDeleteService(db);
+const started = process.hrtime.bigint();
+if (mode === 'bulk') {
+  await service.softDelete('documents', { ids }, { reason: 'bench' });
+} else {
+  for (const id of ids.slice(0, singleCount))
+    await service.softDelete('documents', { id }, { reason: 'bench' });
+}
+const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+await db.close();
+await telemetry.shutdown();
+process.stdout.write(`${JSON.stringify({ seconds, enabled: telemetry.enabled })}\n`);
