@@ -1,0 +1,20 @@
+# The sdops app image: one image for every role (serve, worker, demo, migrate), chosen by
+# the compose command. TypeScript runs through tsx (a runtime dependency), so there is no
+# build step and the SQL schema files under src/ ship as they are.
+FROM node:20-slim
+
+ENV NODE_ENV=production
+WORKDIR /app
+
+# Dependencies first so source edits reuse the cached npm layer.
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
+
+COPY bin ./bin
+COPY src ./src
+COPY tsconfig.json ./
+
+# Run as the image's unprivileged user; nothing is written under /app at runtime.
+USER node
+ENTRYPOINT ["node", "bin/sdops.js"]
+CMD ["--help"]
