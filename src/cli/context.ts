@@ -1,6 +1,13 @@
 import { type Config, loadConfig } from '../config.ts';
 import { type Database, migrateSchema, openDatabase } from '../db/index.ts';
-import { SoftDeleteService } from '../soft-delete/index.ts';
+import {
+  configureLogging,
+  defineAttributeValues,
+  type ProcessRole,
+  startTelemetry,
+  type Telemetry,
+} from '../observability/index.ts';
+import { entityNames, SoftDeleteService } from '../soft-delete/index.ts';
 
 /** Options every command accepts (declared on the root program). */
 export interface GlobalOptions {
@@ -13,7 +20,15 @@ export interface CliContext {
   readonly config: Config;
   readonly db: Database;
   readonly softDelete: SoftDeleteService;
+  readonly telemetry: Telemetry;
   readonly json: boolean;
+}
+
+export interface ContextOptions {
+  /** Process role: sets service.name (sdops-cli, sdops-migrate, sdops-worker, sdops-api). */
+  role?: ProcessRole;
+  /** Long-running roles log to stdout at LOG_LEVEL; one-shot commands keep stdout for their output. */
+  logToStdout?: boolean;
 }
 
 export async function openDatabaseFor(config: Config, globals: GlobalOptions): Promise<Database> {
@@ -22,20 +37,45 @@ export async function openDatabaseFor(config: Config, globals: GlobalOptions): P
   return openDatabase({ dataDir: globals.dataDir ?? config.dataDir });
 }
 
+/** Logging and telemetry for one command: started before any work, flushed after it. */
+export function startCommandTelemetry(config: Config, options: ContextOptions): Telemetry {
+  configureLogging(
+    options.logToStdout
+      ? { level: config.logLevel, console: 'stdout' }
+      : { level: config.logLevel, console: 'stderr', consoleLevel: 'warn' },
+  );
+  const telemetry = startTelemetry({ role: options.role ?? 'cli', environment: config.environment });
+  defineAttributeValues({ entity: entityNames() });
+  return telemetry;
+}
+
 /**
  * Opens the database, applies pending schema versions (every command does, so a fresh data
- * directory just works) and hands the command what it needs; always closes what it opened.
+ * directory just works) and hands the command what it needs; always closes what it opened and
+ * flushes telemetry, also when the command fails.
  */
 export async function withContext<T>(
   globals: GlobalOptions,
   fn: (ctx: CliContext) => Promise<T>,
+  options: ContextOptions = {},
 ): Promise<T> {
   const config = loadConfig();
-  const db = await openDatabaseFor(config, globals);
+  const telemetry = startCommandTelemetry(config, options);
   try {
-    await migrateSchema(db);
-    return await fn({ config, db, softDelete: new SoftDeleteService(db), json: globals.json === true });
+    const db = await openDatabaseFor(config, globals);
+    try {
+      await migrateSchema(db);
+      return await fn({
+        config,
+        db,
+        softDelete: new SoftDeleteService(db),
+        telemetry,
+        json: globals.json === true,
+      });
+    } finally {
+      await db.close();
+    }
   } finally {
-    await db.close();
+    await telemetry.shutdown();
   }
 }
