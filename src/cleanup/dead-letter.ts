@@ -1,0 +1,109 @@
+import type PgBoss from 'pg-boss';
+import type { Database } from '../db/index.ts';
+import { BOSS_SCHEMA } from './boss.ts';
+import { InvalidJobIdError, JobNotFoundError, JobNotRetryableError } from './errors.ts';
+import { DEAD_LETTER_QUEUE, parseEnvelope, queueName, UUID } from './job-types.ts';
+
+/**
+ * Retrying dead jobs. pg-boss copies a job whose retries are exhausted into the dead-letter queue
+ * (new id, same data) and leaves the original in state `failed`. Our envelope keeps the original id
+ * in meta.jobId, so a retry revives the original (same id, its history and attempt count intact) and
+ * removes its dead-letter copies. When the original is gone (archived by pg-boss maintenance, or a
+ * cron job whose data has no id) the copy's data is enqueued again under the original id.
+ */
+
+export interface RetryOutcome {
+  readonly jobId: string;
+  readonly jobType: string;
+  /** revived: the failed job runs again; requeued: enqueued again from its dead-letter copy. */
+  readonly action: 'revived' | 'requeued' | 'already_waiting';
+}
+
+interface QueueHandle {
+  readonly db: Database;
+  readonly boss: PgBoss;
+  readonly jobTypes: readonly string[];
+}
+
+interface JobRow extends Record<string, unknown> {
+  name: string;
+  id: string;
+  state: string;
+  data: unknown;
+}
+
+async function findJob(db: Database, names: readonly string[], id: string): Promise<JobRow | undefined> {
+  const { rows } = await db.query<JobRow>(
+    `SELECT name, id::text AS id, state::text AS state, data FROM ${BOSS_SCHEMA}.job
+      WHERE id = $1::uuid AND name = ANY($2::text[])`,
+    [id, names],
+  );
+  return rows[0];
+}
+
+async function dropDeadCopies(db: Database, originalId: string): Promise<void> {
+  await db.query(
+    `DELETE FROM ${BOSS_SCHEMA}.job WHERE name = $1 AND state < 'active' AND data->'meta'->>'jobId' = $2`,
+    [DEAD_LETTER_QUEUE, originalId],
+  );
+}
+
+async function reviveOriginal(q: QueueHandle, name: string, id: string): Promise<void> {
+  await q.boss.retry(name, id);
+  await dropDeadCopies(q.db, id);
+}
+
+/** Handles one dead-letter copy: revive its original, or enqueue its data again. */
+async function retryDeadCopy(q: QueueHandle, copy: JobRow): Promise<RetryOutcome> {
+  const envelope = parseEnvelope(copy.data);
+  if (!envelope || !q.jobTypes.includes(envelope.jobType)) {
+    throw new JobNotRetryableError(copy.id, `a dead-letter entry of an unknown job type`);
+  }
+  const name = queueName(envelope.jobType);
+  const originalId = envelope.meta.jobId;
+  const original = originalId ? await findJob(q.db, [name], originalId) : undefined;
+  if (original?.state === 'failed') {
+    await reviveOriginal(q, name, original.id);
+    return { jobId: original.id, jobType: envelope.jobType, action: 'revived' };
+  }
+  if (original) {
+    // Already revived by an earlier retry (or a concurrent operator): only the stale copy remains.
+    await q.db.query(`DELETE FROM ${BOSS_SCHEMA}.job WHERE name = $1 AND id = $2::uuid`, [
+      DEAD_LETTER_QUEUE,
+      copy.id,
+    ]);
+    return { jobId: original.id, jobType: envelope.jobType, action: 'already_waiting' };
+  }
+  const id = originalId ?? copy.id;
+  await q.boss.insert([{ id, name, data: copy.data as object }]);
+  await q.db.query(`DELETE FROM ${BOSS_SCHEMA}.job WHERE name = $1 AND id = $2::uuid`, [
+    DEAD_LETTER_QUEUE,
+    copy.id,
+  ]);
+  return { jobId: id, jobType: envelope.jobType, action: 'requeued' };
+}
+
+export async function retryJob(q: QueueHandle, jobId: string): Promise<RetryOutcome> {
+  if (!UUID.test(jobId)) throw new InvalidJobIdError(jobId);
+  const names = [...q.jobTypes.map(queueName), DEAD_LETTER_QUEUE];
+  const job = await findJob(q.db, names, jobId);
+  if (!job) throw new JobNotFoundError(jobId);
+  if (job.name === DEAD_LETTER_QUEUE) return retryDeadCopy(q, job);
+  if (job.state !== 'failed') throw new JobNotRetryableError(jobId, job.state);
+  await reviveOriginal(q, job.name, job.id);
+  return { jobId: job.id, jobType: job.name.slice(queueName('').length), action: 'revived' };
+}
+
+export async function retryDeadJobs(q: QueueHandle): Promise<{ retried: number }> {
+  const { rows } = await q.db.query<JobRow>(
+    `SELECT name, id::text AS id, state::text AS state, data FROM ${BOSS_SCHEMA}.job
+      WHERE name = $1 AND state < 'active' ORDER BY created_on`,
+    [DEAD_LETTER_QUEUE],
+  );
+  let retried = 0;
+  for (const copy of rows) {
+    const outcome = await retryDeadCopy(q, copy);
+    if (outcome.action !== 'already_waiting') retried += 1;
+  }
+  return { retried };
+}

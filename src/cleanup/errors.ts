@@ -1,0 +1,45 @@
+import { ConflictError, InvalidInputError, NotFoundError, SdopsError } from '../errors.ts';
+
+export class UnknownJobTypeError extends InvalidInputError {
+  constructor(name: string, known: readonly string[]) {
+    super('unknown_job_type', `unknown job type "${name}" (known: ${known.join(', ')})`);
+  }
+}
+
+export class InvalidPayloadError extends InvalidInputError {
+  constructor(jobType: string, message: string) {
+    super('invalid_payload', `invalid ${jobType} payload: ${message}`);
+  }
+}
+
+export class InvalidJobIdError extends InvalidInputError {
+  constructor(raw: string) {
+    super('invalid_job_id', `malformed job id ${JSON.stringify(raw)}: expected a UUID`);
+  }
+}
+
+export class JobNotFoundError extends NotFoundError {
+  constructor(id: string) {
+    super('job_not_found', `job ${id} does not exist (it may have been archived)`);
+  }
+}
+
+export class JobNotRetryableError extends ConflictError {
+  constructor(id: string, state: string) {
+    super('job_not_retryable', `job ${id} is ${state}; only failed or dead jobs can be retried`);
+  }
+}
+
+/** The handler ran past the job's lease: the attempt counts as failed and the job is retried. */
+export class JobTimeoutError extends SdopsError {
+  constructor(seconds: number) {
+    super('job_timeout', `job did not finish within its ${seconds}s lease`, 'unavailable');
+  }
+}
+
+/** The worker stopped before the job finished; the job is handed back for another attempt. */
+export class WorkerShutdownError extends SdopsError {
+  constructor() {
+    super('worker_shutdown', 'the worker shut down before the job finished', 'unavailable');
+  }
+}

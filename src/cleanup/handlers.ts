@@ -1,0 +1,165 @@
+import {
+  entityNames,
+  getEntity,
+  type OperationResult,
+  type ProgressListener,
+  type SoftDeleteService,
+} from '../soft-delete/index.ts';
+import type { HandlerRegistry, JobContext, JobHandler, JobResult } from './handlers-types.ts';
+import { type BuiltinJobType, type JobPayloads, parsePayload, type RetentionPayload } from './job-types.ts';
+
+export interface HandlerSettings {
+  /** archive_entity without olderThanDays. */
+  readonly archiveAfterDays: number;
+  readonly batchSize: number;
+  /** Rows one purge/archive job handles before it hands the rest to a follow-up job. */
+  readonly maxRowsPerJob: number;
+}
+
+function changed(result: OperationResult): number {
+  return result.counts.success + Object.values(result.cascaded).reduce((a, b) => a + b, 0);
+}
+
+/** Lets a long purge/archive stop between batches when the lease ends or the worker hands it back. */
+function stopOnAbort(signal: AbortSignal): ProgressListener {
+  return () => signal.throwIfAborted();
+}
+
+function typed<K extends BuiltinJobType>(
+  jobType: K,
+  run: (payload: JobPayloads[K], ctx: JobContext) => Promise<JobResult>,
+): JobHandler {
+  return (raw, ctx) => run(parsePayload(jobType, raw), ctx);
+}
+
+/**
+ * purge_expired / archive_entity. Without an entity the job fans out one job per entity. A job that
+ * used its whole row budget enqueues a follow-up with the same payload, so a large backlog is
+ * worked through in lease-sized pieces instead of one job that outlives its lease. Idempotent:
+ * a second run finds no rows past the cutoff that the first run left.
+ */
+function retentionHandler(
+  jobType: 'purge_expired' | 'archive_entity',
+  sd: SoftDeleteService,
+  settings: HandlerSettings,
+): JobHandler {
+  return typed(jobType, async (payload: RetentionPayload, ctx): Promise<JobResult> => {
+    if (payload.entity === undefined) {
+      const ids = await ctx.queue.enqueueMany(
+        jobType,
+        entityNames().map((entity) => ({ ...payload, entity })),
+      );
+      return { count: ids.length, detail: { fanned_out: ids.length } };
+    }
+    const batchSize = payload.batchSize ?? settings.batchSize;
+    const maxRows = payload.maxRows ?? settings.maxRowsPerJob;
+    const opts = {
+      batchSize,
+      maxRows,
+      ...(maxRows > batchSize ? { onProgress: stopOnAbort(ctx.signal) } : {}),
+    };
+    const result =
+      jobType === 'purge_expired'
+        ? await sd.purge(payload.entity, {
+            ...opts,
+            ...(payload.olderThanDays === undefined ? {} : { olderThanDays: payload.olderThanDays }),
+          })
+        : await sd.archive(payload.entity, {
+            ...opts,
+            olderThanDays: payload.olderThanDays ?? settings.archiveAfterDays,
+          });
+    const seen = result.counts.success + result.counts.noop + result.counts.failure;
+    // An explicit maxRows is the caller's bound for this job: only the default budget chains.
+    const followUp = payload.maxRows === undefined && seen >= maxRows;
+    if (followUp) await ctx.queue.enqueue(jobType, payload);
+    return {
+      count: changed(result),
+      entity: payload.entity,
+      detail: {
+        success: result.counts.success,
+        noop: result.counts.noop,
+        batches: result.batches,
+        follow_up: followUp,
+      },
+    };
+  });
+}
+
+/**
+ * cascade_soft_delete: the API soft-deleted a parent without its children and left them to this
+ * job. Idempotent and order-safe: children are deleted only while the parent is still deleted (by
+ * the same operation when opId is given); already deleted children are untouched (noop).
+ */
+function cascadeHandler(sd: SoftDeleteService): JobHandler {
+  return typed('cascade_soft_delete', async (p, ctx) => {
+    const parent = await sd.get(p.entity, p.id, { scope: 'all' });
+    const skip = (reason: string): JobResult => ({ count: 0, entity: p.entity, detail: { skipped: reason } });
+    if (!parent) return skip('parent_missing');
+    if (parent.deleted_at === null || parent.deleted_at === undefined) return skip('parent_live');
+    if (p.opId !== undefined && parent.delete_op_id !== p.opId) return skip('parent_deleted_again');
+    const deletedBy = p.deletedBy ?? (typeof parent.deleted_by === 'string' ? parent.deleted_by : undefined);
+    const reason = p.reason ?? (typeof parent.delete_reason === 'string' ? parent.delete_reason : undefined);
+    let count = 0;
+    for (const child of getEntity(p.entity).children) {
+      ctx.signal.throwIfAborted();
+      const result = await sd.softDelete(
+        child.entity,
+        { filter: { [child.foreignKey]: p.id } },
+        { cascade: true, ...(deletedBy ? { deletedBy } : {}), ...(reason ? { reason } : {}) },
+      );
+      count += changed(result);
+    }
+    return { count, entity: p.entity };
+  });
+}
+
+/**
+ * restore_cascade: the API restored a parent; this job restores the children its deletion took
+ * with it: those deleted at or after `deletedAt` (the parent's former deleted_at), each with its own
+ * cascade. Without deletedAt every deleted child is restored. Idempotent: restored rows are noop;
+ * nothing happens if the parent is deleted again meanwhile.
+ */
+function restoreCascadeHandler(sd: SoftDeleteService): JobHandler {
+  return typed('restore_cascade', async (p, ctx) => {
+    const parent = await sd.get(p.entity, p.id, { scope: 'all' });
+    if (!parent) return { count: 0, entity: p.entity, detail: { skipped: 'parent_missing' } };
+    if (parent.deleted_at !== null && parent.deleted_at !== undefined) {
+      return { count: 0, entity: p.entity, detail: { skipped: 'parent_deleted' } };
+    }
+    let count = 0;
+    for (const child of getEntity(p.entity).children) {
+      ctx.signal.throwIfAborted();
+      const filter = { [child.foreignKey]: p.id, ...(p.deletedAt ? { deletedAfter: p.deletedAt } : {}) };
+      count += changed(await sd.restore(child.entity, { filter }, { cascade: true }));
+    }
+    return { count, entity: p.entity };
+  });
+}
+
+const noopHandler: JobHandler = typed('noop', async (p, ctx) => {
+  if (p.sleepMs) {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(resolve, p.sleepMs);
+      ctx.signal.addEventListener(
+        'abort',
+        () => {
+          clearTimeout(timer);
+          reject(ctx.signal.reason);
+        },
+        { once: true },
+      );
+    });
+  }
+  return { count: 0 };
+});
+
+/** Handlers of the built-in job types over the soft-delete core. */
+export function builtinHandlers(sd: SoftDeleteService, settings: HandlerSettings): HandlerRegistry {
+  return {
+    purge_expired: retentionHandler('purge_expired', sd, settings),
+    archive_entity: retentionHandler('archive_entity', sd, settings),
+    cascade_soft_delete: cascadeHandler(sd),
+    restore_cascade: restoreCascadeHandler(sd),
+    noop: noopHandler,
+  };
+}

@@ -1,0 +1,43 @@
+export { BOSS_SCHEMA, bossDbAdapter, createBoss } from './boss.ts';
+export type { RetryOutcome } from './dead-letter.ts';
+export { type DemoJob, type DemoWorkerOptions, type DemoWorkerSummary, runDemoWorker } from './demo.ts';
+export {
+  InvalidJobIdError,
+  InvalidPayloadError,
+  JobNotFoundError,
+  JobNotRetryableError,
+  JobTimeoutError,
+  UnknownJobTypeError,
+  WorkerShutdownError,
+} from './errors.ts';
+export { builtinHandlers, type HandlerSettings } from './handlers.ts';
+export type { HandlerRegistry, JobContext, JobHandler, JobResult } from './handlers-types.ts';
+export {
+  BUILTIN_JOB_TYPES,
+  type BuiltinJobType,
+  type CascadePayload,
+  DEAD_LETTER_QUEUE,
+  type JobEnvelope,
+  type JobPayloads,
+  type NoopPayload,
+  parsePayload,
+  queueName,
+  type RestoreCascadePayload,
+  type RetentionPayload,
+  SCHEDULED_JOB_TYPES,
+} from './job-types.ts';
+export {
+  CleanupQueue,
+  type CleanupQueueOptions,
+  DEFAULT_POLICY,
+  type EnqueueOptions,
+  type QueueStatusRow,
+} from './queue.ts';
+export { type CleanupRuntime, type RuntimeOptions, startCleanupRuntime, untilSignal } from './runtime.ts';
+export {
+  CLEANUP_ENV_VARS,
+  type CleanupSettings,
+  type QueuePolicy,
+  readCleanupSettings,
+} from './settings.ts';
+export { CleanupWorker, type StopResult, type WorkerOptions, type WorkerStats } from './worker.ts';

@@ -1,0 +1,229 @@
+import type { TraceCarrier } from '../observability/index.ts';
+import { getEntity } from '../soft-delete/index.ts';
+import { InvalidPayloadError, UnknownJobTypeError } from './errors.ts';
+
+/**
+ * Job types and their payloads. Payloads are checked when a job is enqueued (a bad one is refused
+ * with InvalidPayloadError, exit code 2 / HTTP 400) and again when it runs, because a job row can
+ * also come from an operator's `sdops queue enqueue` or an older version of the product.
+ */
+export const BUILTIN_JOB_TYPES = [
+  'purge_expired',
+  'archive_entity',
+  'cascade_soft_delete',
+  'restore_cascade',
+  'noop',
+] as const;
+export type BuiltinJobType = (typeof BUILTIN_JOB_TYPES)[number];
+
+/** The types the scheduler enqueues on a cron; without an entity they fan out to every entity. */
+export const SCHEDULED_JOB_TYPES = ['purge_expired', 'archive_entity'] as const;
+
+export interface RetentionPayload {
+  /** Omitted: one job per registered entity is enqueued (fan-out). */
+  readonly entity?: string;
+  /** purge: default the entity's retentionDays; archive: default SDOPS_ARCHIVE_AFTER_DAYS. */
+  readonly olderThanDays?: number;
+  readonly batchSize?: number;
+  /** Rows one job handles at most; the rest goes to a follow-up job. */
+  readonly maxRows?: number;
+}
+
+export interface CascadePayload {
+  readonly entity: string;
+  readonly id: string;
+  /** delete_op_id of the parent's delete; the job does nothing if the parent was deleted again since. */
+  readonly opId?: string;
+  readonly deletedBy?: string;
+  readonly reason?: string;
+}
+
+export interface RestoreCascadePayload {
+  readonly entity: string;
+  readonly id: string;
+  /** The parent's deleted_at before it was restored (ISO 8601): children deleted since are restored. */
+  readonly deletedAt?: string;
+}
+
+export interface NoopPayload {
+  /** Pretend work (tests, smoke checks). */
+  readonly sleepMs?: number;
+}
+
+export interface JobPayloads {
+  purge_expired: RetentionPayload;
+  archive_entity: RetentionPayload;
+  cascade_soft_delete: CascadePayload;
+  restore_cascade: RestoreCascadePayload;
+  noop: NoopPayload;
+}
+
+/** What travels in pg-boss's `data` column: the payload plus where and when it came from. */
+export interface JobEnvelope {
+  readonly jobType: string;
+  readonly payload: Record<string, unknown>;
+  readonly meta: {
+    /** The job id we chose at enqueue; dead-letter copies keep it, so a dead job finds its original. */
+    readonly jobId?: string;
+    readonly enqueuedAt?: string;
+    /** W3C context of whoever enqueued the job; the job's span links to it. */
+    readonly trace?: TraceCarrier;
+  };
+}
+
+export const QUEUE_PREFIX = 'cleanup.';
+export const DEAD_LETTER_QUEUE = 'cleanup.dead_letter';
+
+export function queueName(jobType: string): string {
+  return `${QUEUE_PREFIX}${jobType}`;
+}
+
+export function assertJobType(name: string, known: readonly string[]): void {
+  if (!known.includes(name)) throw new UnknownJobTypeError(name, known);
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+export function parseEnvelope(data: unknown): JobEnvelope | undefined {
+  if (!isRecord(data) || typeof data.jobType !== 'string' || !isRecord(data.payload)) return undefined;
+  const meta = isRecord(data.meta) ? data.meta : {};
+  const trace = isRecord(meta.trace) && typeof meta.trace.traceparent === 'string' ? meta.trace : undefined;
+  return {
+    jobType: data.jobType,
+    payload: data.payload,
+    meta: {
+      ...(typeof meta.jobId === 'string' ? { jobId: meta.jobId } : {}),
+      ...(typeof meta.enqueuedAt === 'string' ? { enqueuedAt: meta.enqueuedAt } : {}),
+      ...(trace ? { trace: trace as unknown as TraceCarrier } : {}),
+    },
+  };
+}
+
+/** Field readers that name the job type and field in their error. */
+class Fields {
+  constructor(
+    private readonly jobType: string,
+    private readonly raw: Record<string, unknown>,
+    allowed: readonly string[],
+  ) {
+    for (const key of Object.keys(raw)) {
+      if (!allowed.includes(key)) throw new InvalidPayloadError(jobType, `unknown field "${key}"`);
+    }
+  }
+
+  private fail(key: string, expected: string): never {
+    throw new InvalidPayloadError(
+      this.jobType,
+      `${key} must be ${expected}, got ${JSON.stringify(this.raw[key])}`,
+    );
+  }
+
+  optString(key: string, maxLength = 500): string | undefined {
+    const v = this.raw[key];
+    if (v === undefined) return undefined;
+    if (typeof v !== 'string' || v.length === 0 || v.length > maxLength) {
+      this.fail(key, `a non-empty string of at most ${maxLength} characters`);
+    }
+    return v;
+  }
+
+  entity(key: string, required: boolean): string | undefined {
+    const v = required ? this.string(key) : this.optString(key, 100);
+    if (v !== undefined) getEntity(v);
+    return v;
+  }
+
+  string(key: string): string {
+    const v = this.optString(key);
+    if (v === undefined) this.fail(key, 'present');
+    return v;
+  }
+
+  id(key: string): string {
+    const v = this.raw[key];
+    const s = typeof v === 'number' && Number.isSafeInteger(v) ? String(v) : v;
+    if (typeof s !== 'string' || !/^[1-9]\d{0,18}$/.test(s)) this.fail(key, 'a positive integer id');
+    return s;
+  }
+
+  optUuid(key: string): string | undefined {
+    const v = this.optString(key, 36);
+    if (v !== undefined && !UUID.test(v)) this.fail(key, 'a UUID');
+    return v;
+  }
+
+  optTimestamp(key: string): string | undefined {
+    const v = this.optString(key, 40);
+    if (v !== undefined && Number.isNaN(Date.parse(v))) this.fail(key, 'an ISO 8601 timestamp');
+    return v;
+  }
+
+  optInt(key: string, min: number, max: number): number | undefined {
+    const v = this.raw[key];
+    if (v === undefined) return undefined;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+      this.fail(key, `an integer from ${min} to ${max}`);
+    }
+    return v;
+  }
+}
+
+export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function retention(jobType: string, raw: Record<string, unknown>): RetentionPayload {
+  const f = new Fields(jobType, raw, ['entity', 'olderThanDays', 'batchSize', 'maxRows']);
+  const out: { -readonly [K in keyof RetentionPayload]: RetentionPayload[K] } = {};
+  const entity = f.entity('entity', false);
+  const olderThanDays = f.optInt('olderThanDays', 0, 36_500);
+  const batchSize = f.optInt('batchSize', 1, 100_000);
+  const maxRows = f.optInt('maxRows', 1, 100_000_000);
+  if (entity !== undefined) out.entity = entity;
+  if (olderThanDays !== undefined) out.olderThanDays = olderThanDays;
+  if (batchSize !== undefined) out.batchSize = batchSize;
+  if (maxRows !== undefined) out.maxRows = maxRows;
+  return out;
+}
+
+type Parsers = { [K in BuiltinJobType]: (raw: Record<string, unknown>) => JobPayloads[K] };
+
+const PARSERS: Parsers = {
+  purge_expired: (raw) => retention('purge_expired', raw),
+  archive_entity: (raw) => retention('archive_entity', raw),
+  cascade_soft_delete(raw) {
+    const f = new Fields('cascade_soft_delete', raw, ['entity', 'id', 'opId', 'deletedBy', 'reason']);
+    const out: CascadePayload = { entity: f.entity('entity', true) as string, id: f.id('id') };
+    const opId = f.optUuid('opId');
+    const deletedBy = f.optString('deletedBy');
+    const reason = f.optString('reason');
+    return {
+      ...out,
+      ...(opId ? { opId } : {}),
+      ...(deletedBy ? { deletedBy } : {}),
+      ...(reason ? { reason } : {}),
+    };
+  },
+  restore_cascade(raw) {
+    const f = new Fields('restore_cascade', raw, ['entity', 'id', 'deletedAt']);
+    const entity = f.entity('entity', true) as string;
+    const id = f.id('id');
+    const deletedAt = f.optTimestamp('deletedAt');
+    return deletedAt ? { entity, id, deletedAt } : { entity, id };
+  },
+  noop(raw) {
+    const f = new Fields('noop', raw, ['sleepMs']);
+    const sleepMs = f.optInt('sleepMs', 0, 600_000);
+    return sleepMs === undefined ? {} : { sleepMs };
+  },
+};
+
+export function isBuiltinJobType(name: string): name is BuiltinJobType {
+  return (BUILTIN_JOB_TYPES as readonly string[]).includes(name);
+}
+
+/** Validates and normalises a built-in job's payload (unknown fields are refused, ids become strings). */
+export function parsePayload<K extends BuiltinJobType>(jobType: K, raw: unknown): JobPayloads[K] {
+  if (!isRecord(raw)) throw new InvalidPayloadError(jobType, 'must be a JSON object');
+  return PARSERS[jobType](raw) as JobPayloads[K];
+}

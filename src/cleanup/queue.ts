@@ -1,0 +1,241 @@
+import { randomUUID } from 'node:crypto';
+import type PgBoss from 'pg-boss';
+import type { Database } from '../db/index.ts';
+import { captureTraceContext, getLogger } from '../observability/index.ts';
+import { BOSS_SCHEMA, createBoss } from './boss.ts';
+import { retryDeadJobs, retryJob, type RetryOutcome } from './dead-letter.ts';
+import {
+  assertJobType,
+  BUILTIN_JOB_TYPES,
+  DEAD_LETTER_QUEUE,
+  isBuiltinJobType,
+  type JobEnvelope,
+  type JobPayloads,
+  parsePayload,
+  queueName,
+} from './job-types.ts';
+import type { QueuePolicy } from './settings.ts';
+
+export const DEFAULT_POLICY: QueuePolicy = { retryLimit: 3, retryDelaySeconds: 5, expireSeconds: 900 };
+
+export interface CleanupQueueOptions {
+  /** worker: runs pg-boss maintenance (lease expiry) and cron, and applies `policy` to the queues. */
+  readonly role: 'client' | 'worker';
+  /** Default: the built-in types. Extra types need handlers in the worker. */
+  readonly jobTypes?: readonly string[];
+  readonly policy?: QueuePolicy;
+  readonly maintenanceIntervalSeconds?: number;
+}
+
+export interface EnqueueOptions {
+  /** Seconds to wait before the job may start. */
+  readonly startAfterSeconds?: number;
+}
+
+export interface QueueStatusRow {
+  readonly jobType: string;
+  /** created or waiting for a retry (backing off). */
+  readonly waiting: number;
+  /** Of waiting: jobs that failed at least once and wait for their next attempt. */
+  readonly retrying: number;
+  readonly active: number;
+  readonly completed: number;
+  /** Retries exhausted (kept until pg-boss archives them). */
+  readonly failed: number;
+  /** Copies in the dead-letter queue waiting for `sdops queue retry`. */
+  readonly dead: number;
+  /** Seconds since the oldest waiting job was enqueued; 0 when none waits. */
+  readonly oldestWaitingSeconds: number;
+}
+
+type Payload<T extends string> = T extends keyof JobPayloads ? JobPayloads[T] : Record<string, unknown>;
+
+/**
+ * The cleanup queue over pg-boss: enqueue (with the caller's trace context), status, retry of dead
+ * jobs, cron schedules. One queue per job type (`cleanup.<type>`) plus a shared dead-letter queue.
+ */
+export class CleanupQueue {
+  private readonly log = getLogger('cleanup.queue');
+
+  private constructor(
+    readonly boss: PgBoss,
+    readonly db: Database,
+    readonly jobTypes: readonly string[],
+    readonly policy: QueuePolicy,
+  ) {}
+
+  static async open(db: Database, options: CleanupQueueOptions): Promise<CleanupQueue> {
+    const jobTypes = [...(options.jobTypes ?? BUILTIN_JOB_TYPES)];
+    const policy = options.policy ?? DEFAULT_POLICY;
+    const worker = options.role === 'worker';
+    const boss = createBoss(db, {
+      supervise: worker,
+      schedule: worker,
+      maintenanceIntervalSeconds: options.maintenanceIntervalSeconds ?? 30,
+    });
+    const queue = new CleanupQueue(boss, db, jobTypes, policy);
+    boss.on('error', (error) => queue.log.warn('queue background task failed', {}, error));
+    await boss.start();
+    await queue.ensureQueues(worker);
+    return queue;
+  }
+
+  private queueOptions(): Omit<PgBoss.Queue, 'name'> {
+    return {
+      retryLimit: this.policy.retryLimit,
+      retryDelay: this.policy.retryDelaySeconds,
+      retryBackoff: true,
+      expireInSeconds: this.policy.expireSeconds,
+      deadLetter: DEAD_LETTER_QUEUE,
+    };
+  }
+
+  /** Creates missing queues; a worker also applies its policy to existing ones (it owns the policy). */
+  private async ensureQueues(applyPolicy: boolean): Promise<void> {
+    await this.boss.createQueue(DEAD_LETTER_QUEUE);
+    for (const type of this.jobTypes) {
+      const name = queueName(type);
+      await this.boss.createQueue(name, { name, ...this.queueOptions() });
+      if (applyPolicy) await this.boss.updateQueue(name, { name, ...this.queueOptions() });
+    }
+  }
+
+  private envelope(jobType: string, payload: unknown, jobId: string | undefined): JobEnvelope {
+    assertJobType(jobType, this.jobTypes);
+    const checked = isBuiltinJobType(jobType) ? parsePayload(jobType, payload) : payload;
+    const trace = captureTraceContext();
+    return {
+      jobType,
+      payload: { ...(checked as Record<string, unknown>) },
+      meta: {
+        ...(jobId ? { jobId } : {}),
+        enqueuedAt: new Date().toISOString(),
+        ...(trace ? { trace } : {}),
+      },
+    };
+  }
+
+  /**
+   * Validates the payload, captures the CURRENT trace context into the job and enqueues it.
+   * Returns the job id. Throws UnknownJobTypeError / InvalidPayloadError on bad input.
+   */
+  async enqueue<T extends string>(
+    jobType: T,
+    payload: Payload<T>,
+    options: EnqueueOptions = {},
+  ): Promise<string> {
+    const id = randomUUID();
+    const data = this.envelope(jobType, payload, id);
+    await this.boss.send(queueName(jobType), data as unknown as object, {
+      id,
+      ...(options.startAfterSeconds ? { startAfter: options.startAfterSeconds } : {}),
+    });
+    this.log.debug('job enqueued', { job_type: jobType, job_id: id });
+    return id;
+  }
+
+  /** Bulk enqueue in chunks of one INSERT each (benchmarks, fan-out). Returns the job ids. */
+  async enqueueMany<T extends string>(jobType: T, payloads: readonly Payload<T>[]): Promise<string[]> {
+    const ids: string[] = [];
+    const chunk = 1000;
+    for (let i = 0; i < payloads.length; i += chunk) {
+      const jobs = payloads.slice(i, i + chunk).map((p) => {
+        const id = randomUUID();
+        ids.push(id);
+        return { id, name: queueName(jobType), data: this.envelope(jobType, p, id) as unknown as object };
+      });
+      await this.boss.insert(jobs);
+    }
+    return ids;
+  }
+
+  /** Waiting jobs per type in ONE grouped query (the queue_length gauge's sample). */
+  async queueLengths(): Promise<Record<string, number>> {
+    const { rows } = await this.db.query<{ name: string; n: number }>(
+      `SELECT name, count(*)::int AS n FROM ${BOSS_SCHEMA}.job
+        WHERE name = ANY($1::text[]) AND state < 'active' GROUP BY name`,
+      [this.jobTypes.map(queueName)],
+    );
+    const out: Record<string, number> = Object.fromEntries(this.jobTypes.map((t) => [t, 0]));
+    for (const r of rows) out[r.name.slice(queueName('').length)] = Number(r.n);
+    return out;
+  }
+
+  async status(): Promise<QueueStatusRow[]> {
+    const { rows } = await this.db.query<{
+      job_type: string;
+      state: string;
+      n: number;
+      oldest: number | null;
+    }>(
+      `SELECT substr(name, $3::int) AS job_type, state::text AS state, count(*)::int AS n,
+              extract(epoch FROM now() - min(created_on))::float8 AS oldest
+         FROM ${BOSS_SCHEMA}.job WHERE name = ANY($1::text[]) GROUP BY name, state
+       UNION ALL
+       SELECT data->>'jobType', 'dead', count(*)::int, NULL
+         FROM ${BOSS_SCHEMA}.job WHERE name = $2 AND state < 'active' GROUP BY 1`,
+      [this.jobTypes.map(queueName), DEAD_LETTER_QUEUE, queueName('').length + 1],
+    );
+    const blank = {
+      waiting: 0,
+      retrying: 0,
+      active: 0,
+      completed: 0,
+      failed: 0,
+      dead: 0,
+      oldestWaitingSeconds: 0,
+    };
+    const byType = new Map<string, { -readonly [K in keyof QueueStatusRow]: QueueStatusRow[K] }>(
+      this.jobTypes.map((t) => [t, { jobType: t, ...blank }]),
+    );
+    for (const r of rows) {
+      const row = byType.get(r.job_type) ?? { jobType: r.job_type, ...blank };
+      byType.set(r.job_type, row);
+      const n = Number(r.n);
+      if (r.state === 'created' || r.state === 'retry') {
+        row.waiting += n;
+        if (r.state === 'retry') row.retrying += n;
+        row.oldestWaitingSeconds = Math.max(row.oldestWaitingSeconds, Math.round(Number(r.oldest ?? 0)));
+      } else if (
+        r.state === 'active' ||
+        r.state === 'completed' ||
+        r.state === 'failed' ||
+        r.state === 'dead'
+      ) {
+        row[r.state] += n;
+      }
+    }
+    return [...byType.values()];
+  }
+
+  /** Brings a failed job (by its id, or its dead-letter copy's id) back for one more attempt. */
+  retry(jobId: string): Promise<RetryOutcome> {
+    return retryJob(this, jobId);
+  }
+
+  /** Retries every job in the dead-letter queue; returns how many were brought back. */
+  retryDead(): Promise<{ retried: number }> {
+    return retryDeadJobs(this);
+  }
+
+  /** Saves (or with cron undefined removes) the cron schedule that enqueues `jobType` with `payload`. */
+  async schedule(
+    jobType: string,
+    cron: string | undefined,
+    payload: Record<string, unknown> = {},
+  ): Promise<void> {
+    const name = queueName(jobType);
+    if (cron === undefined) {
+      await this.boss.unschedule(name);
+      return;
+    }
+    const data = this.envelope(jobType, payload, undefined);
+    // A saved schedule replays the same data on every tick: it must not carry one trace forever.
+    const { trace: _trace, ...meta } = data.meta;
+    await this.boss.schedule(name, cron, { ...data, meta } as unknown as object, { tz: 'UTC' });
+  }
+
+  async close(): Promise<void> {
+    await this.boss.stop({ graceful: false, close: false });
+  }
+}

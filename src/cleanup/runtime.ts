@@ -1,0 +1,83 @@
+import type { Database } from '../db/index.ts';
+import { getLogger } from '../observability/index.ts';
+import { SoftDeleteService } from '../soft-delete/index.ts';
+import type { HandlerRegistry } from './handlers-types.ts';
+import { builtinHandlers } from './handlers.ts';
+import { BUILTIN_JOB_TYPES } from './job-types.ts';
+import { CleanupQueue } from './queue.ts';
+import type { CleanupSettings } from './settings.ts';
+import { CleanupWorker, type StopResult } from './worker.ts';
+
+export interface RuntimeOptions {
+  readonly settings: CleanupSettings;
+  /** Overrides settings.concurrency / settings.jobTypes (CLI flags). */
+  readonly concurrency?: number;
+  readonly jobTypes?: readonly string[];
+  /** Handlers for extra job types (tests, extensions); their queues are created too. */
+  readonly extraHandlers?: HandlerRegistry;
+  /** Save the purge/archive cron schedules and run pg-boss's cron in this process. Default true. */
+  readonly schedule?: boolean;
+}
+
+export interface CleanupRuntime {
+  readonly queue: CleanupQueue;
+  readonly worker: CleanupWorker;
+  /** Graceful: stop taking jobs, finish running ones within the shutdown timeout, close the queue. */
+  stop(): Promise<StopResult>;
+}
+
+/** Opens the queue in the worker role, saves the cron schedules and starts a worker. */
+export async function startCleanupRuntime(db: Database, options: RuntimeOptions): Promise<CleanupRuntime> {
+  const { settings } = options;
+  const handlers: HandlerRegistry = {
+    ...builtinHandlers(new SoftDeleteService(db, { defaultBatchSize: settings.batchSize }), settings),
+    ...options.extraHandlers,
+  };
+  const queue = await CleanupQueue.open(db, {
+    role: 'worker',
+    jobTypes: [...BUILTIN_JOB_TYPES, ...Object.keys(options.extraHandlers ?? {})],
+    policy: settings.policy,
+    maintenanceIntervalSeconds: settings.maintenanceIntervalSeconds,
+  });
+  try {
+    if (options.schedule !== false) {
+      await queue.schedule('purge_expired', settings.purgeCron);
+      await queue.schedule('archive_entity', settings.archiveCron);
+    }
+    const jobTypes = options.jobTypes ?? settings.jobTypes;
+    const worker = new CleanupWorker(queue, handlers, {
+      concurrency: options.concurrency ?? settings.concurrency,
+      ...(jobTypes && jobTypes.length > 0 ? { jobTypes } : {}),
+      pollIntervalMs: settings.pollIntervalMs,
+      queueSampleIntervalMs: settings.queueSampleIntervalMs,
+      shutdownTimeoutMs: settings.shutdownTimeoutMs,
+    });
+    worker.start();
+    let stopped: Promise<StopResult> | undefined;
+    return {
+      queue,
+      worker,
+      stop: () => {
+        stopped ??= worker.stop().finally(() => queue.close());
+        return stopped;
+      },
+    };
+  } catch (error) {
+    await queue.close();
+    throw error;
+  }
+}
+
+/** Resolves with the first of the signals received; the default handlers (exit) are replaced. */
+export function untilSignal(
+  signals: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT'],
+): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const on = (signal: NodeJS.Signals) => {
+      for (const s of signals) process.off(s, on);
+      getLogger('cleanup.worker').info('shutdown requested', { signal });
+      resolve(signal);
+    };
+    for (const s of signals) process.on(s, on);
+  });
+}

@@ -1,0 +1,271 @@
+import type PgBoss from 'pg-boss';
+import { defineAttributeValues, getLogger, workerMetrics, withSpan } from '../observability/index.ts';
+import { InvalidPayloadError, JobTimeoutError, UnknownJobTypeError, WorkerShutdownError } from './errors.ts';
+import type { HandlerRegistry, JobContext, JobResult } from './handlers-types.ts';
+import { parseEnvelope, queueName } from './job-types.ts';
+import type { CleanupQueue } from './queue.ts';
+
+export interface WorkerOptions {
+  /** Jobs run at a time in this process. */
+  readonly concurrency: number;
+  /** Job types this worker takes. Default: every type the queue knows that has a handler. */
+  readonly jobTypes?: readonly string[];
+  readonly pollIntervalMs: number;
+  /** cleanup.worker.queue_length sampling period; 0 disables sampling. */
+  readonly queueSampleIntervalMs: number;
+  readonly shutdownTimeoutMs: number;
+}
+
+export interface WorkerStats {
+  processed: number;
+  failed: number;
+  byType: Record<string, { processed: number; failed: number; rows: number }>;
+}
+
+export interface StopResult {
+  /** True when every running job finished within the shutdown timeout. */
+  readonly drained: boolean;
+  /** Jobs handed back (failed with worker_shutdown, so another attempt follows). */
+  readonly handedBack: number;
+}
+
+type Job = PgBoss.JobWithMetadata<unknown>;
+
+const toMs = (value: unknown): number => new Date(value as string | Date).getTime();
+
+function errorOutput(error: unknown): Record<string, string> {
+  const err = error instanceof Error ? error : new Error(String(error));
+  const code = (error as { code?: unknown } | null)?.code;
+  return { message: err.message, name: err.name, ...(typeof code === 'string' ? { code } : {}) };
+}
+
+/**
+ * The cleanup worker: `concurrency` slots, each fetching one job at a time (FOR UPDATE SKIP LOCKED
+ * inside pg-boss, so processes never take the same job), running its handler in a `cleanup.job`
+ * span linked to the enqueuing trace, then completing or failing it. Failed attempts are retried by
+ * pg-boss with exponential backoff; after the retry limit the job is dead (dead-letter queue).
+ */
+export class CleanupWorker {
+  private readonly log = getLogger('cleanup.worker');
+  private readonly types: readonly string[];
+  private readonly inFlight = new Map<string, AbortController>();
+  private readonly wakers = new Set<() => void>();
+  private slots: Promise<void>[] = [];
+  private sampler: NodeJS.Timeout | undefined;
+  private sampling = false;
+  private stopping = false;
+  private readonly counters: WorkerStats = { processed: 0, failed: 0, byType: {} };
+
+  constructor(
+    private readonly queue: CleanupQueue,
+    private readonly handlers: HandlerRegistry,
+    private readonly options: WorkerOptions,
+  ) {
+    const wanted = options.jobTypes ?? queue.jobTypes.filter((t) => handlers[t] !== undefined);
+    for (const t of wanted) {
+      if (!queue.jobTypes.includes(t) || handlers[t] === undefined) {
+        throw new UnknownJobTypeError(
+          t,
+          queue.jobTypes.filter((k) => handlers[k] !== undefined),
+        );
+      }
+    }
+    this.types = wanted;
+    defineAttributeValues({ job_type: queue.jobTypes });
+  }
+
+  get jobTypes(): readonly string[] {
+    return this.types;
+  }
+
+  start(): void {
+    if (this.slots.length > 0) return;
+    this.log.info('worker started', { concurrency: this.options.concurrency, job_types: [...this.types] });
+    for (let i = 0; i < this.options.concurrency; i++) this.slots.push(this.runSlot(i));
+    if (this.options.queueSampleIntervalMs > 0) {
+      void this.sample();
+      this.sampler = setInterval(() => void this.sample(), this.options.queueSampleIntervalMs);
+    }
+  }
+
+  stats(): WorkerStats {
+    return structuredClone(this.counters);
+  }
+
+  /** Jobs running right now in this process. */
+  get active(): number {
+    return this.inFlight.size;
+  }
+
+  /** Samples waiting jobs per type with one query and records cleanup.worker.queue_length. */
+  async sample(): Promise<void> {
+    if (this.sampling) return;
+    this.sampling = true;
+    try {
+      workerMetrics.setQueueLengths(await this.queue.queueLengths());
+    } catch (error) {
+      this.log.warn('queue length sample failed', {}, error);
+    } finally {
+      this.sampling = false;
+    }
+  }
+
+  /**
+   * Stops taking jobs, waits up to timeoutMs for running ones, hands back the rest (they fail with
+   * worker_shutdown and are retried by another worker), and records a last queue_length sample.
+   */
+  async stop(timeoutMs = this.options.shutdownTimeoutMs): Promise<StopResult> {
+    this.stopping = true;
+    for (const wake of this.wakers) wake();
+    if (this.sampler) clearInterval(this.sampler);
+    const all = Promise.all(this.slots).then(() => true);
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), timeoutMs);
+    });
+    const drained = await Promise.race([all, expired]);
+    clearTimeout(timer);
+    const handedBack = drained ? 0 : this.inFlight.size;
+    if (!drained) {
+      for (const abort of this.inFlight.values()) abort.abort(new WorkerShutdownError());
+      await all;
+    }
+    if (this.options.queueSampleIntervalMs > 0) await this.sample();
+    this.log.info('worker stopped', { drained, handed_back: handedBack, processed: this.counters.processed });
+    return { drained, handedBack };
+  }
+
+  private idle(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        this.wakers.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      this.wakers.add(wake);
+    });
+  }
+
+  private async runSlot(index: number): Promise<void> {
+    const n = this.types.length;
+    let cursor = index % n;
+    while (!this.stopping) {
+      let found = false;
+      for (let k = 0; k < n && !this.stopping; k++) {
+        const type = this.types[(cursor + k) % n]!;
+        const jobs = await this.queue.boss.fetch<unknown>(queueName(type), {
+          includeMetadata: true,
+          batchSize: 1,
+        });
+        const job = jobs[0];
+        if (job) {
+          cursor = (cursor + k) % n;
+          found = true;
+          await this.runJob(type, job);
+          break;
+        }
+      }
+      if (!found && !this.stopping) await this.idle(this.options.pollIntervalMs);
+    }
+  }
+
+  private count(type: string, ok: boolean, rows: number): void {
+    const t = this.counters.byType[type] ?? { processed: 0, failed: 0, rows: 0 };
+    this.counters.byType[type] = t;
+    t.processed += 1;
+    t.rows += rows;
+    this.counters.processed += 1;
+    if (!ok) {
+      t.failed += 1;
+      this.counters.failed += 1;
+    }
+  }
+
+  private async runJob(type: string, job: Job): Promise<void> {
+    const name = queueName(type);
+    const attempt = job.retryCount + 1;
+    const eligibleAt = Math.max(toMs(job.createdOn), toMs(job.startAfter));
+    workerMetrics.jobStarted({
+      jobType: type,
+      queueWaitSeconds: Math.max(0, (toMs(job.startedOn) - eligibleAt) / 1000),
+    });
+    const envelope = parseEnvelope(job.data);
+    const abort = new AbortController();
+    this.inFlight.set(job.id, abort);
+    const started = performance.now();
+    let ok = false;
+    let rows = 0;
+    try {
+      await withSpan(
+        'cleanup.job',
+        { job_type: type, 'job.id': job.id, attempt },
+        async (span) => {
+          const log = this.log.child({ job_type: type, job_id: job.id, attempt });
+          const seconds = () => (performance.now() - started) / 1000;
+          try {
+            if (!envelope || envelope.jobType !== type) {
+              throw new InvalidPayloadError(type, 'job data is not a cleanup job envelope');
+            }
+            const ctx: JobContext = {
+              jobId: job.id,
+              jobType: type,
+              attempt,
+              signal: abort.signal,
+              queue: this.queue,
+              log,
+            };
+            const result = await this.withDeadline(this.handlers[type]!(envelope.payload, ctx), job, abort);
+            rows = result.count;
+            span.setAttributes({
+              status: 'success',
+              count: result.count,
+              ...(result.entity ? { entity: result.entity } : {}),
+            });
+            await this.queue.boss.complete(name, job.id, { count: result.count, ...result.detail });
+            ok = true;
+            log.info('cleanup job finished', { count: result.count, duration: seconds(), status: 'success' });
+          } catch (error) {
+            await this.queue.boss.fail(name, job.id, errorOutput(error)).catch((failError: unknown) => {
+              log.warn('could not mark the job failed; its lease will expire instead', {}, failError);
+            });
+            const last = attempt > job.retryLimit;
+            log.warn(
+              last ? 'cleanup job failed, retries exhausted: dead' : 'cleanup job failed, will be retried',
+              { count: 0, duration: seconds(), status: 'failure', dead: last },
+              error,
+            );
+            throw error;
+          }
+        },
+        { kind: 'consumer', root: true, links: [envelope?.meta.trace] },
+      );
+    } catch {
+      // Recorded on the span, in the log and as a failed attempt; the queue owns the retry.
+    } finally {
+      this.inFlight.delete(job.id);
+      this.count(type, ok, rows);
+      workerMetrics.jobFinished({
+        jobType: type,
+        status: ok ? 'success' : 'failure',
+        durationSeconds: (performance.now() - started) / 1000,
+      });
+    }
+  }
+
+  /** Races the handler against the job's lease and the shutdown hand-back; the handler sees the abort. */
+  private withDeadline(work: Promise<JobResult>, job: Job, abort: AbortController): Promise<JobResult> {
+    return new Promise<JobResult>((resolve, reject) => {
+      const timer = setTimeout(
+        () => abort.abort(new JobTimeoutError(job.expireInSeconds)),
+        job.expireInSeconds * 1000,
+      );
+      const onAbort = () => reject(abort.signal.reason);
+      abort.signal.addEventListener('abort', onAbort, { once: true });
+      work.then(resolve, reject).finally(() => {
+        clearTimeout(timer);
+        abort.signal.removeEventListener('abort', onAbort);
+      });
+    });
+  }
+}

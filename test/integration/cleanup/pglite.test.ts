@@ -1,0 +1,51 @@
+import { expect } from 'chai';
+import { CleanupQueue, startCleanupRuntime } from '../../../src/cleanup/index.ts';
+import { readCleanupSettings } from '../../../src/cleanup/settings.ts';
+import { type Database, migrateSchema, openDatabase } from '../../../src/db/index.ts';
+import { waitFor } from './support.ts';
+
+describe('cleanup queue on the embedded PGlite database', function () {
+  this.timeout(60_000);
+  let db: Database;
+
+  before(async () => {
+    db = await openDatabase({ memory: true });
+    await migrateSchema(db);
+  });
+  after(async () => {
+    await db?.close();
+  });
+
+  it('installs pg-boss through the executeSql adapter and a worker completes an enqueued job', async () => {
+    const settings = { ...readCleanupSettings({}), pollIntervalMs: 50, queueSampleIntervalMs: 0 };
+    const runtime = await startCleanupRuntime(db, { settings, concurrency: 2 });
+    try {
+      const id = await runtime.queue.enqueue('noop', {});
+      const purge = await runtime.queue.enqueue('purge_expired', { entity: 'documents' });
+      await waitFor('both jobs to complete', async () => {
+        const states = await db.query<{ state: string }>(
+          `SELECT state::text AS state FROM pgboss.job WHERE id = ANY($1::uuid[])`,
+          [[id, purge]],
+        );
+        return states.rows.length === 2 && states.rows.every((r) => r.state === 'completed');
+      });
+      expect(runtime.worker.stats().processed).to.equal(2);
+      expect(runtime.worker.stats().failed).to.equal(0);
+    } finally {
+      await runtime.stop();
+    }
+  });
+
+  it('reports status per job type and retries nothing when nothing is dead', async () => {
+    const queue = await CleanupQueue.open(db, { role: 'client' });
+    try {
+      const rows = await queue.status();
+      const noop = rows.find((r) => r.jobType === 'noop');
+      expect(noop?.completed).to.equal(1);
+      expect(noop?.waiting).to.equal(0);
+      expect(await queue.retryDead()).to.deep.equal({ retried: 0 });
+    } finally {
+      await queue.close();
+    }
+  });
+});
