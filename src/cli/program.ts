@@ -4,7 +4,9 @@ import { registerDemo } from './commands/demo.ts';
 import { registerEntityOps } from './commands/entity-ops.ts';
 import { registerMigrate } from './commands/migrate.ts';
 import { registerRead } from './commands/read.ts';
+import { registerQueue } from './commands/queue.ts';
 import { registerServe } from './commands/serve.ts';
+import { registerWorker } from './commands/worker.ts';
 
 export function buildProgram(version: string): Command {
   const program = new Command('sdops')
@@ -21,6 +23,8 @@ export function buildProgram(version: string): Command {
   registerDemo(program);
   registerMigrate(program);
   registerServe(program);
+  registerWorker(program);
+  registerQueue(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }

@@ -1,0 +1,84 @@
+import type { Command } from 'commander';
+import { CleanupQueue, readCleanupSettings } from '../../cleanup/index.ts';
+import { InvalidInputError } from '../../errors.ts';
+import { type CliContext, type GlobalOptions, withContext } from '../context.ts';
+import { formatTable, printJson } from '../output.ts';
+
+async function withQueue<T>(
+  cmd: Command,
+  fn: (queue: CleanupQueue, ctx: CliContext) => Promise<T>,
+): Promise<T> {
+  const settings = readCleanupSettings();
+  return withContext(cmd.optsWithGlobals<GlobalOptions>(), async (ctx) => {
+    const queue = await CleanupQueue.open(ctx.db, { role: 'client', policy: settings.policy });
+    try {
+      return await fn(queue, ctx);
+    } finally {
+      await queue.close();
+    }
+  });
+}
+
+function parseJson(raw: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    throw new InvalidInputError('invalid_payload', `--payload must be JSON, got ${JSON.stringify(raw)}`);
+  }
+}
+
+export function registerQueue(program: Command): void {
+  const queue = program.command('queue').description('inspect and operate the cleanup job queue');
+
+  queue
+    .command('status')
+    .description('waiting, active, failed and dead jobs per type, and the oldest waiting age')
+    .action(async (_opts: unknown, cmd: Command) => {
+      await withQueue(cmd, async (q, ctx) => {
+        const rows = await q.status();
+        if (ctx.json) {
+          printJson(rows);
+          return;
+        }
+        const table = rows.map((r) => ({
+          job_type: r.jobType,
+          waiting: r.waiting,
+          retrying: r.retrying,
+          active: r.active,
+          completed: r.completed,
+          failed: r.failed,
+          dead: r.dead,
+          'oldest waiting (s)': r.oldestWaitingSeconds,
+        }));
+        process.stdout.write(`${formatTable(table)}\n`);
+      });
+    });
+
+  queue
+    .command('retry [job_id]')
+    .description('run a failed or dead job again (by id), or every dead job with --dead')
+    .option('--dead', 'retry every job in the dead-letter queue')
+    .action(async (jobId: string | undefined, opts: { dead?: boolean }, cmd: Command) => {
+      if ((jobId === undefined) === (opts.dead !== true)) {
+        throw new InvalidInputError('invalid_argument', 'give either a job id or --dead');
+      }
+      await withQueue(cmd, async (q, ctx) => {
+        const result = jobId === undefined ? await q.retryDead() : await q.retry(jobId);
+        if (ctx.json) printJson(result);
+        else if ('retried' in result) process.stdout.write(`retried ${result.retried} dead job(s)\n`);
+        else process.stdout.write(`${result.action} ${result.jobType} job ${result.jobId}\n`);
+      });
+    });
+
+  queue
+    .command('enqueue <job_type>')
+    .description('enqueue one job, e.g. sdops queue enqueue purge_expired --payload \'{"entity":"orders"}\'')
+    .option('--payload <json>', 'job payload as a JSON object', parseJson, {})
+    .action(async (jobType: string, opts: { payload: unknown }, cmd: Command) => {
+      await withQueue(cmd, async (q, ctx) => {
+        const id = await q.enqueue(jobType, opts.payload as Record<string, unknown>);
+        if (ctx.json) printJson({ jobId: id, jobType });
+        else process.stdout.write(`enqueued ${jobType} job ${id}\n`);
+      });
+    });
+}

@@ -1,0 +1,53 @@
+import type { Command } from 'commander';
+import { readCleanupSettings, startCleanupRuntime, untilSignal } from '../../cleanup/index.ts';
+import { getLogger } from '../../observability/index.ts';
+import { positiveInt } from '../args.ts';
+import { type GlobalOptions, withContext } from '../context.ts';
+
+interface WorkerCliOptions {
+  concurrency?: number;
+  jobTypes?: string[];
+  schedule: boolean;
+}
+
+function jobTypeList(raw: string): string[] {
+  return raw
+    .split(',')
+    .map((t) => t.trim())
+    .filter((t) => t !== '');
+}
+
+export function registerWorker(program: Command): void {
+  program
+    .command('worker')
+    .description('run the cleanup worker until SIGTERM/SIGINT (then finish running jobs and exit)')
+    .option(
+      '--concurrency <n>',
+      'jobs run at a time (default: $SDOPS_WORKER_CONCURRENCY or 4)',
+      positiveInt('--concurrency', 256),
+    )
+    .option('--job-types <list>', 'comma-separated job types to take (default: all)', jobTypeList)
+    .option('--no-schedule', 'do not save the purge/archive cron schedules or run cron in this process')
+    .action(async (opts: WorkerCliOptions, cmd: Command) => {
+      const settings = readCleanupSettings();
+      await withContext(
+        cmd.optsWithGlobals<GlobalOptions>(),
+        async (ctx) => {
+          const runtime = await startCleanupRuntime(ctx.db, {
+            settings,
+            schedule: opts.schedule,
+            ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
+            ...(opts.jobTypes ? { jobTypes: opts.jobTypes } : {}),
+          });
+          const signal = await untilSignal();
+          const result = await runtime.stop();
+          getLogger('cleanup.worker').info('worker exiting', {
+            signal,
+            drained: result.drained,
+            handed_back: result.handedBack,
+          });
+        },
+        { role: 'worker', logToStdout: true },
+      );
+    });
+}
