@@ -6,6 +6,7 @@
 --   delete_reason  why (free text).
 --   delete_op_id   the operation that deleted the row. A cascade gives parent and children the same
 --                  id, so restoring the parent restores exactly the children that cascade deleted.
+--                  Set only while the row is deleted (CHECK constraint).
 -- plus two legacy columns an older version of the product used (the backfill-deleted-at data
 -- migration reads them): is_deleted and updated_at.
 --
@@ -25,7 +26,8 @@ CREATE TABLE customers (
   deleted_at    timestamptz,
   deleted_by    text,
   delete_reason text,
-  delete_op_id  uuid
+  delete_op_id  uuid,
+  CONSTRAINT customers_delete_op_only_when_deleted CHECK (delete_op_id IS NULL OR deleted_at IS NOT NULL)
 );
 CREATE UNIQUE INDEX customers_email_live_key ON customers (lower(email)) WHERE deleted_at IS NULL;
 CREATE INDEX customers_deleted_at_idx ON customers (deleted_at, id) WHERE deleted_at IS NOT NULL;
@@ -42,7 +44,8 @@ CREATE TABLE orders (
   deleted_at    timestamptz,
   deleted_by    text,
   delete_reason text,
-  delete_op_id  uuid
+  delete_op_id  uuid,
+  CONSTRAINT orders_delete_op_only_when_deleted CHECK (delete_op_id IS NULL OR deleted_at IS NOT NULL)
 );
 CREATE INDEX orders_customer_id_idx ON orders (customer_id);
 CREATE INDEX orders_deleted_at_idx ON orders (deleted_at, id) WHERE deleted_at IS NOT NULL;
@@ -59,7 +62,8 @@ CREATE TABLE order_items (
   deleted_at       timestamptz,
   deleted_by       text,
   delete_reason    text,
-  delete_op_id     uuid
+  delete_op_id     uuid,
+  CONSTRAINT order_items_delete_op_only_when_deleted CHECK (delete_op_id IS NULL OR deleted_at IS NOT NULL)
 );
 CREATE INDEX order_items_order_id_idx ON order_items (order_id);
 CREATE INDEX order_items_deleted_at_idx ON order_items (deleted_at, id) WHERE deleted_at IS NOT NULL;
@@ -78,10 +82,13 @@ CREATE TABLE documents (
   deleted_at        timestamptz,
   deleted_by        text,
   delete_reason     text,
-  delete_op_id      uuid
+  delete_op_id      uuid,
+  CONSTRAINT documents_delete_op_only_when_deleted CHECK (delete_op_id IS NULL OR deleted_at IS NOT NULL)
 );
 CREATE UNIQUE INDEX documents_owner_title_live_key ON documents (owner_customer_id, lower(title))
   WHERE deleted_at IS NULL;
+-- Serves the ON DELETE SET NULL check when a customer is purged or archived.
+CREATE INDEX documents_owner_customer_id_idx ON documents (owner_customer_id);
 CREATE INDEX documents_deleted_at_idx ON documents (deleted_at, id) WHERE deleted_at IS NOT NULL;
 
 -- Archive tables: the same columns as the live table plus archived_at. No foreign keys (an archived

@@ -1,0 +1,33 @@
+export {
+  InvalidArgumentError,
+  InvalidBatchSizeError,
+  InvalidFilterError,
+  InvalidIdError,
+  RestoreConflictError,
+  RowNotFoundError,
+  UnknownEntityError,
+} from './errors.ts';
+export type { CascadeNode } from './registry.ts';
+export { cascadeTree, ENTITIES, entityNames, getEntity } from './registry.ts';
+export type { BatchInfo, OperationContext, OperationOutcome, TargetKind } from './run.ts';
+export { runBatch, runOperation } from './run.ts';
+export { DEFAULT_BATCH_SIZE, DEFAULT_ID_BATCH_SIZE, SoftDeleteService } from './service.ts';
+export type {
+  ArchiveOptions,
+  ColumnType,
+  EntityDefinition,
+  Filter,
+  OperationCounts,
+  OperationName,
+  OperationResult,
+  ProgressEvent,
+  ProgressListener,
+  PurgeOptions,
+  RestoreOptions,
+  Row,
+  Scope,
+  ServiceOptions,
+  SoftDeleteOptions,
+  Target,
+} from './types.ts';
+export { FILTER_KEYS, MAX_BATCH_SIZE, MAX_LIST_LIMIT, parseId } from './validate.ts';

@@ -1,0 +1,184 @@
+import { randomUUID } from 'node:crypto';
+import { type Database, ident, sqlState, type TransactionClient, violatedConstraint } from '../db/index.ts';
+import { RestoreConflictError, RowNotFoundError } from './errors.ts';
+import { type CascadeNode, cascadeTree } from './registry.ts';
+import {
+  emptyCounts,
+  type OperationContext,
+  type OperationOutcome,
+  reportProgress,
+  runBatch,
+} from './run.ts';
+import { missingIdsSql, restoreSql, softDeleteSql } from './sql.ts';
+import type { EntityDefinition, ProgressListener } from './types.ts';
+import { compileFilter, type ParsedTarget, Params } from './validate.ts';
+
+export type Mode = 'delete' | 'restore';
+
+export interface MutationPlan {
+  readonly db: Database;
+  readonly entity: EntityDefinition;
+  readonly mode: Mode;
+  readonly target: ParsedTarget;
+  readonly batchSize: number;
+  readonly cascade: boolean;
+  readonly deletedBy: string | null;
+  readonly reason: string | null;
+  readonly onProgress: ProgressListener | undefined;
+}
+
+const SAMPLE = 100;
+
+type MissingPolicy = 'throw' | 'failure' | 'noop';
+const UNIQUE_VIOLATION = '23505';
+
+interface Tally {
+  success: number;
+  noop: number;
+  failure: number;
+  cascaded: number[];
+  notFound: string[];
+  conflicts: string[];
+}
+
+class Mutation {
+  readonly nodes: CascadeNode[];
+  readonly sql: string;
+  readonly opId = randomUUID();
+  readonly tally: Tally;
+
+  constructor(
+    readonly plan: MutationPlan,
+    readonly op: OperationContext,
+  ) {
+    this.nodes = plan.cascade ? cascadeTree(plan.entity) : cascadeTree(plan.entity).slice(0, 1);
+    this.sql = plan.mode === 'delete' ? softDeleteSql(this.nodes) : restoreSql(this.nodes);
+    this.tally = { ...emptyCounts(), cascaded: this.nodes.map(() => 0), notFound: [], conflicts: [] };
+  }
+
+  private async apply(tx: TransactionClient, ids: readonly string[]): Promise<number[]> {
+    const { mode, deletedBy, reason } = this.plan;
+    const params = mode === 'delete' ? [ids, deletedBy, reason, this.opId] : [ids];
+    const row = (await tx.query<Record<string, number>>(this.sql, params)).rows[0] ?? {};
+    return this.nodes.map((_, i) => Number(row[`c${i}`] ?? 0));
+  }
+
+  private add(changed: number[]): void {
+    this.tally.success += changed[0] ?? 0;
+    changed.forEach((n, i) => {
+      if (i > 0) this.tally.cascaded[i] = (this.tally.cascaded[i] ?? 0) + n;
+    });
+  }
+
+  /**
+   * One batch of ids. Ids that changed are success; ids that exist but were already in the requested
+   * state are noop. Ids that do not exist: 'throw' (a single id: NotFoundError), 'failure' (an ids
+   * list: the caller named them), or 'noop' (a filter page: the row was purged after it was selected).
+   */
+  async idBatch(ids: readonly string[], missingIs: MissingPolicy, rowByRowOnConflict = true): Promise<void> {
+    const { db, entity } = this.plan;
+    try {
+      const { changed, missing } = await runBatch(db, this.op, { size: ids.length }, async (tx) => {
+        const changed = await this.apply(tx, ids);
+        // Only an incomplete batch pays for the existence check, so the common path stays one statement.
+        const missing =
+          changed[0]! < ids.length
+            ? (await tx.query<{ id: string }>(missingIdsSql(entity.table), [ids])).rows.map((r) => r.id)
+            : [];
+        if (missingIs === 'throw' && missing.length > 0) throw new RowNotFoundError(entity.name, ids[0]!);
+        return { changed, missing };
+      });
+      this.add(changed);
+      this.tally.noop += ids.length - changed[0]! - missing.length;
+      if (missingIs === 'noop') {
+        this.tally.noop += missing.length;
+      } else {
+        this.tally.failure += missing.length;
+        this.tally.notFound.push(...missing.slice(0, Math.max(0, SAMPLE - this.tally.notFound.length)));
+      }
+    } catch (err) {
+      if (this.plan.mode !== 'restore' || sqlState(err) !== UNIQUE_VIOLATION || !rowByRowOnConflict)
+        throw err;
+      if (missingIs === 'throw')
+        throw new RestoreConflictError(entity.name, ids[0]!, violatedConstraint(err));
+      // One conflicting row must not block the rest: redo this batch row by row.
+      for (const id of ids) await this.conflictTolerant(id, missingIs);
+    }
+  }
+
+  private async conflictTolerant(id: string, missingIs: MissingPolicy): Promise<void> {
+    try {
+      await this.idBatch([id], missingIs, false);
+    } catch (err) {
+      if (sqlState(err) !== UNIQUE_VIOLATION) throw err;
+      this.tally.failure += 1;
+      if (this.tally.conflicts.length < SAMPLE) this.tally.conflicts.push(id);
+    }
+  }
+
+  /** Rows a filter selects, page by page in id order; rows already in the requested state are noop. */
+  async filterBatches(filter: Parameters<typeof compileFilter>[1]): Promise<void> {
+    const { db, entity, batchSize, onProgress, mode } = this.plan;
+    const params = new Params();
+    const where = compileFilter(entity, filter, params);
+    const table = ident(entity.table);
+    const total = onProgress
+      ? Number(
+          (
+            await db.query<{ n: number }>(
+              `SELECT count(*)::int AS n FROM ${table} WHERE ${where}`,
+              params.values,
+            )
+          ).rows[0]?.n ?? 0,
+        )
+      : undefined;
+    const cursorAt = params.add('0');
+    const limitAt = params.add(batchSize);
+    // ORDER BY t.id, not the text alias: the cursor is compared as a number.
+    const pageSql = `SELECT t.id::text AS id, (t.deleted_at IS NULL) AS live FROM ${table} AS t
+      WHERE ${where} AND t.id > ${cursorAt}::bigint ORDER BY t.id LIMIT ${limitAt}`;
+    const values = params.values;
+    const cursorIndex = values.length - 2;
+    let processed = 0;
+    for (;;) {
+      const page = (await db.query<{ id: string; live: boolean }>(pageSql, values)).rows;
+      if (page.length === 0) break;
+      const todo = page.filter((r) => (mode === 'delete' ? r.live : !r.live)).map((r) => r.id);
+      this.tally.noop += page.length - todo.length;
+      if (todo.length > 0) await this.idBatch(todo, 'noop');
+      processed += page.length;
+      reportProgress(onProgress, this.op, processed, total);
+      if (page.length < batchSize) break;
+      values[cursorIndex] = page.at(-1)!.id;
+    }
+  }
+
+  outcome(): OperationOutcome {
+    const { success, noop, failure, cascaded, notFound, conflicts } = this.tally;
+    return {
+      counts: { success, noop, failure },
+      cascaded: Object.fromEntries(this.nodes.slice(1).map((n, i) => [n.entity.name, cascaded[i + 1] ?? 0])),
+      ...(this.plan.mode === 'delete' ? { opId: this.opId } : {}),
+      ...(notFound.length > 0 ? { notFoundIds: notFound } : {}),
+      ...(conflicts.length > 0 ? { conflictIds: conflicts } : {}),
+    };
+  }
+}
+
+export async function executeMutation(plan: MutationPlan, op: OperationContext): Promise<OperationOutcome> {
+  const m = new Mutation(plan, op);
+  const { target, batchSize, onProgress } = plan;
+  if (target.kind === 'filter') {
+    await m.filterBatches(target.filter);
+  } else {
+    const missingIs: MissingPolicy = target.kind === 'id' ? 'throw' : 'failure';
+    let processed = 0;
+    for (let i = 0; i < target.ids.length; i += batchSize) {
+      const ids = target.ids.slice(i, i + batchSize);
+      await m.idBatch(ids, missingIs);
+      processed += ids.length;
+      reportProgress(onProgress, op, processed, target.ids.length);
+    }
+  }
+  return m.outcome();
+}

@@ -1,0 +1,49 @@
+import { type Database, ident } from '../db/index.ts';
+import type { EntityDefinition, Row, Scope } from './types.ts';
+
+const SCOPE_SQL: Readonly<Record<Scope, string>> = {
+  live: 'deleted_at IS NULL',
+  deleted: 'deleted_at IS NOT NULL',
+  all: 'TRUE',
+};
+
+function toRow(raw: Record<string, unknown>): Row {
+  return { ...raw, id: String(raw.id) };
+}
+
+export async function getRow(
+  db: Database,
+  entity: EntityDefinition,
+  id: string,
+  scope: Scope,
+): Promise<Row | undefined> {
+  const res = await db.query(
+    `SELECT * FROM ${ident(entity.table)} WHERE id = $1::bigint AND ${SCOPE_SQL[scope]}`,
+    [id],
+  );
+  const row = res.rows[0];
+  return row ? toRow(row) : undefined;
+}
+
+/** Keyset page in id order; nextCursor is set when another page may follow. */
+export async function listRows(
+  db: Database,
+  entity: EntityDefinition,
+  scope: Scope,
+  after: string,
+  limit: number,
+): Promise<{ rows: Row[]; nextCursor?: string }> {
+  const res = await db.query(
+    `SELECT * FROM ${ident(entity.table)} WHERE ${SCOPE_SQL[scope]} AND id > $1::bigint ORDER BY id LIMIT $2`,
+    [after, limit + 1],
+  );
+  const rows = res.rows.slice(0, limit).map(toRow);
+  return res.rows.length > limit ? { rows, nextCursor: rows.at(-1)!.id } : { rows };
+}
+
+export async function countRows(db: Database, entity: EntityDefinition, scope: Scope): Promise<number> {
+  const res = await db.query<{ n: string | number }>(
+    `SELECT count(*) AS n FROM ${ident(entity.table)} WHERE ${SCOPE_SQL[scope]}`,
+  );
+  return Number(res.rows[0]?.n ?? 0);
+}

@@ -1,0 +1,179 @@
+import type { Database } from '../db/index.ts';
+import { executeMutation, type Mode } from './mutate.ts';
+import { countRows, getRow, listRows } from './read.ts';
+import { getEntity } from './registry.ts';
+import { executeRetention, loadArchiveColumns } from './retention.ts';
+import { type OperationContext, runOperation, type TargetKind } from './run.ts';
+import type {
+  ArchiveOptions,
+  EntityDefinition,
+  OperationResult,
+  ProgressListener,
+  PurgeOptions,
+  RestoreOptions,
+  Row,
+  Scope,
+  ServiceOptions,
+  SoftDeleteOptions,
+  Target,
+} from './types.ts';
+import {
+  parseBatchSize,
+  parseBoolean,
+  parseCursor,
+  parseId,
+  parseLimit,
+  parseMaxRows,
+  parseOlderThanDays,
+  parseScope,
+  parseTarget,
+  parseText,
+} from './validate.ts';
+
+export const DEFAULT_BATCH_SIZE = 1000;
+export const DEFAULT_ID_BATCH_SIZE = 5000;
+
+function targetKind(target: Target): TargetKind {
+  if (typeof target === 'object' && target !== null) {
+    if ('id' in target) return 'id';
+    if ('filter' in target) return 'filter';
+  }
+  return 'ids';
+}
+
+function listener(raw: ProgressListener | undefined): ProgressListener | undefined {
+  return typeof raw === 'function' ? raw : undefined;
+}
+
+/**
+ * The soft-delete core. Every public method validates all of its input before the first write;
+ * bad input raises an InvalidInputError subclass and changes nothing.
+ */
+export class SoftDeleteService {
+  private readonly defaultBatchSize: number;
+  private readonly defaultIdBatchSize: number;
+  private readonly archiveColumnCache = new Map<string, Promise<string[]>>();
+
+  constructor(
+    private readonly db: Database,
+    options: ServiceOptions = {},
+  ) {
+    this.defaultBatchSize = parseBatchSize(options.defaultBatchSize, DEFAULT_BATCH_SIZE);
+    this.defaultIdBatchSize = parseBatchSize(options.defaultIdBatchSize, DEFAULT_ID_BATCH_SIZE);
+  }
+
+  softDelete(entity: string, target: Target, opts: SoftDeleteOptions = {}): Promise<OperationResult> {
+    const def = getEntity(entity);
+    return runOperation(def.name, 'delete', targetKind(target), (op) =>
+      this.mutate(
+        def,
+        'delete',
+        target,
+        opts,
+        op,
+        parseText('deletedBy', opts.deletedBy),
+        parseText('reason', opts.reason),
+      ),
+    );
+  }
+
+  restore(entity: string, target: Target, opts: RestoreOptions = {}): Promise<OperationResult> {
+    const def = getEntity(entity);
+    return runOperation(def.name, 'restore', targetKind(target), (op) =>
+      this.mutate(def, 'restore', target, opts, op, null, null),
+    );
+  }
+
+  purge(entity: string, opts: PurgeOptions = {}): Promise<OperationResult> {
+    const def = getEntity(entity);
+    return runOperation(def.name, 'purge', 'retention', (op) =>
+      executeRetention(
+        {
+          db: this.db,
+          entity: def,
+          mode: 'purge',
+          olderThanDays: parseOlderThanDays(opts.olderThanDays, def.retentionDays),
+          batchSize: parseBatchSize(opts.batchSize, this.defaultBatchSize),
+          maxRows: parseMaxRows(opts.maxRows),
+          onProgress: listener(opts.onProgress),
+          archiveColumns: this.archiveColumns,
+        },
+        op,
+      ),
+    );
+  }
+
+  archive(entity: string, opts: ArchiveOptions): Promise<OperationResult> {
+    const def = getEntity(entity);
+    return runOperation(def.name, 'archive', 'retention', (op) =>
+      executeRetention(
+        {
+          db: this.db,
+          entity: def,
+          mode: 'archive',
+          olderThanDays: parseOlderThanDays(opts?.olderThanDays, undefined),
+          batchSize: parseBatchSize(opts.batchSize, this.defaultBatchSize),
+          maxRows: parseMaxRows(opts.maxRows),
+          onProgress: listener(opts.onProgress),
+          archiveColumns: this.archiveColumns,
+        },
+        op,
+      ),
+    );
+  }
+
+  async get(entity: string, id: string, opts: { scope?: Scope } = {}): Promise<Row | undefined> {
+    const def = getEntity(entity);
+    return getRow(this.db, def, parseId(id), parseScope(opts.scope));
+  }
+
+  async list(
+    entity: string,
+    opts: { scope?: Scope; after?: string; limit?: number } = {},
+  ): Promise<{ rows: Row[]; nextCursor?: string }> {
+    const def = getEntity(entity);
+    return listRows(this.db, def, parseScope(opts.scope), parseCursor(opts.after), parseLimit(opts.limit));
+  }
+
+  async count(entity: string, opts: { scope?: Scope } = {}): Promise<number> {
+    const def = getEntity(entity);
+    return countRows(this.db, def, parseScope(opts.scope));
+  }
+
+  private async mutate(
+    def: EntityDefinition,
+    mode: Mode,
+    target: Target,
+    opts: { batchSize?: number; cascade?: boolean; onProgress?: ProgressListener },
+    op: OperationContext,
+    deletedBy: string | null,
+    reason: string | null,
+  ) {
+    const parsed = parseTarget(def, target);
+    const fallback = parsed.kind === 'filter' ? this.defaultBatchSize : this.defaultIdBatchSize;
+    return executeMutation(
+      {
+        db: this.db,
+        entity: def,
+        mode,
+        target: parsed,
+        batchSize: parseBatchSize(opts.batchSize, fallback),
+        cascade: parseBoolean('cascade', opts.cascade, true),
+        deletedBy,
+        reason,
+        onProgress: listener(opts.onProgress),
+      },
+      op,
+    );
+  }
+
+  private readonly archiveColumns = (db: Database, entity: EntityDefinition): Promise<string[]> => {
+    let cached = this.archiveColumnCache.get(entity.archiveTable);
+    if (!cached) {
+      cached = loadArchiveColumns(db, entity);
+      cached.catch(() => this.archiveColumnCache.delete(entity.archiveTable));
+      this.archiveColumnCache.set(entity.archiveTable, cached);
+    }
+    return cached;
+  };
+}

@@ -1,0 +1,140 @@
+import { ident } from '../db/index.ts';
+import type { CascadeNode } from './registry.ts';
+
+/**
+ * SQL text built from the registry only. Every value is a parameter; every identifier comes from an
+ * EntityDefinition. Bulk statements are set based (one statement per batch, however many rows).
+ */
+
+const DELETE_SET = `deleted_at = now(), deleted_by = $2, delete_reason = $3, delete_op_id = $4::uuid,
+    is_deleted = true, updated_at = now()`;
+const RESTORE_SET = `deleted_at = NULL, deleted_by = NULL, delete_reason = NULL, delete_op_id = NULL,
+    is_deleted = false, updated_at = now()`;
+
+function countsSelect(nodes: readonly CascadeNode[]): string {
+  return `SELECT ${nodes.map((_, i) => `(SELECT count(*) FROM n${i})::int AS c${i}`).join(', ')}`;
+}
+
+/*
+ * Descendant levels are matched with `fk = ANY(ARRAY(SELECT id FROM <parent level>))`: the parent set
+ * is materialised once and looked up through the foreign-key index. A join against the CTE instead
+ * lets stale statistics (right after a bulk change the planner believes no row is deleted) pick a
+ * nested loop over every deleted row per parent, which is quadratic.
+ */
+
+/**
+ * Soft-deletes live rows with ids $1 (bigint[]) and, in the same statement, their live descendants,
+ * all stamped with op id $4. Params: $1 ids, $2 deleted_by, $3 delete_reason, $4 op id.
+ * Returns one row: c0 = roots changed, cN = rows changed in nodes[N].
+ */
+export function softDeleteSql(nodes: readonly CascadeNode[]): string {
+  const ctes = nodes.map((node, i) => {
+    const t = ident(node.entity.table);
+    const where =
+      i === 0
+        ? `id = ANY($1::bigint[])`
+        : `${ident(node.foreignKey!)} = ANY(ARRAY(SELECT id FROM n${node.parent}))`;
+    return `n${i} AS (UPDATE ${t} SET ${DELETE_SET}
+    WHERE ${where} AND deleted_at IS NULL RETURNING id)`;
+  });
+  return `WITH ${ctes.join(',\n')}\n${countsSelect(nodes)}`;
+}
+
+/**
+ * Restores deleted rows with ids $1 and, in the same statement, exactly the descendants deleted by the
+ * same operations: a descendant comes back when its parent came back and its delete_op_id is one of
+ * the restored roots' op ids (read through a self-join, as they were before this statement cleared
+ * them). Pairing parent and op separately is exact because an operation targets one entity and only
+ * cascades downwards: a child carrying op X under a restored parent was deleted by X via that parent.
+ * delete_op_id is set only on deleted rows (CHECK constraint), so it alone marks the children.
+ */
+export function restoreSql(nodes: readonly CascadeNode[]): string {
+  const ctes = nodes.map((node, i) => {
+    const t = ident(node.entity.table);
+    if (i === 0) {
+      return `n0 AS (UPDATE ${t} AS t SET ${RESTORE_SET}
+    FROM ${t} AS before
+    WHERE before.id = t.id AND t.id = ANY($1::bigint[]) AND t.deleted_at IS NOT NULL
+    RETURNING t.id, before.delete_op_id AS op)`;
+    }
+    return `n${i} AS (UPDATE ${t} SET ${RESTORE_SET}
+    WHERE ${ident(node.foreignKey!)} = ANY(ARRAY(SELECT id FROM n${node.parent}))
+      AND delete_op_id = ANY(ARRAY(SELECT op FROM n0 WHERE op IS NOT NULL))
+    RETURNING id)`;
+  });
+  return `WITH ${ctes.join(',\n')}\n${countsSelect(nodes)}`;
+}
+
+/** Ids (text) from $1 that do not exist in the table. */
+export function missingIdsSql(table: string): string {
+  return `SELECT x.id::text AS id FROM unnest($1::bigint[]) AS x(id)
+    WHERE NOT EXISTS (SELECT 1 FROM ${ident(table)} t WHERE t.id = x.id) ORDER BY x.id`;
+}
+
+/**
+ * Rows of node i that purge/archive may consider in this batch: for the root, candidates ($1) deleted
+ * before the cutoff ($2); for a descendant, rows under such a root (removeSql checks they are deleted). Each level is
+ * materialised once with ANY(ARRAY(subquery)) so the planner drives it through the foreign-key index
+ * from the (small) parent set instead of re-running a scan of every deleted row per parent.
+ */
+function scopeSql(nodes: readonly CascadeNode[], i: number): string {
+  const node = nodes[i]!;
+  const t = ident(node.entity.table);
+  if (i === 0) return `SELECT id FROM ${t} WHERE id = ANY($1::bigint[]) AND deleted_at < $2::timestamptz`;
+  return `SELECT id FROM ${t} WHERE ${ident(node.foreignKey!)} = ANY(ARRAY(${scopeSql(nodes, node.parent)}))`;
+}
+
+/**
+ * DELETE of node i's rows in scope that are past the cutoff themselves and no longer have any
+ * referencing child row. Run for the deepest nodes first: descendants that qualify are gone by the
+ * time their parent is considered, and a parent with a child that must stay (live, or deleted after
+ * the cutoff) is kept.
+ */
+export function removeSql(nodes: readonly CascadeNode[], i: number): string {
+  const node = nodes[i]!;
+  const t = ident(node.entity.table);
+  const own =
+    i === 0
+      ? `id = ANY($1::bigint[]) AND deleted_at < $2::timestamptz`
+      : `id = ANY(ARRAY(${scopeSql(nodes, i)})) AND deleted_at < $2::timestamptz`;
+  const keep = nodes
+    .filter((child) => child.parent === i)
+    .map(
+      (child) =>
+        `NOT EXISTS (SELECT 1 FROM ${ident(child.entity.table)} c WHERE c.${ident(child.foreignKey!)} = ${t}.id)`,
+    );
+  return `DELETE FROM ${t} WHERE ${[own, ...keep].join(' AND ')}`;
+}
+
+/** purge: hard delete. */
+export function purgeSql(nodes: readonly CascadeNode[], i: number): string {
+  return removeSql(nodes, i);
+}
+
+/** archive: move (delete + insert in one statement) into the archive table, keeping every column. */
+export function archiveSql(nodes: readonly CascadeNode[], i: number, columns: readonly string[]): string {
+  const node = nodes[i]!;
+  const cols = columns.map(ident).join(', ');
+  return `WITH moved AS (${removeSql(nodes, i)} RETURNING *)
+    INSERT INTO ${ident(node.entity.archiveTable)} (${cols}) SELECT ${cols} FROM moved`;
+}
+
+/**
+ * Next page of purge/archive candidates, oldest deletion first. $1 cutoff, $2 limit, then the cursor
+ * ($3 deleted_at as text, exact to the microsecond; $4 id). ORDER BY names the table's columns, not
+ * the text aliases, so the order is by time and number.
+ */
+export function candidatesSql(table: string, withCursor: boolean): string {
+  const after = withCursor ? `AND (t.deleted_at, t.id) > ($3::timestamptz, $4::bigint)` : '';
+  return `SELECT t.id::text AS id, t.deleted_at::text AS deleted_at FROM ${ident(table)} AS t
+    WHERE t.deleted_at < $1::timestamptz ${after}
+    ORDER BY t.deleted_at, t.id LIMIT $2`;
+}
+
+/** Columns present in both the live and the archive table (archived_at takes its default). */
+export const ARCHIVE_COLUMNS_SQL = `SELECT a.column_name::text AS name
+  FROM information_schema.columns a
+  JOIN information_schema.columns l
+    ON l.table_schema = a.table_schema AND l.table_name = $2 AND l.column_name = a.column_name
+  WHERE a.table_schema = current_schema() AND a.table_name = $1
+  ORDER BY a.ordinal_position`;

@@ -1,0 +1,111 @@
+export type ColumnType = 'text' | 'bigint' | 'boolean' | 'uuid';
+
+export interface EntityDefinition {
+  name: string;
+  table: string;
+  primaryKey: string;
+  /** Days a soft-deleted row is kept before purge may hard-delete it. */
+  retentionDays: number;
+  archiveTable: string;
+  /** Child entities soft-deleted (and restored) with this one, by their foreign key to it. */
+  children: readonly { entity: string; foreignKey: string }[];
+  /** Columns a Filter may name (besides the special keys in FILTER_KEYS). */
+  filterColumns: readonly string[];
+  /** SQL type of each filter column, so filter values are checked before any SQL runs. */
+  columnTypes: Readonly<Record<string, ColumnType>>;
+}
+
+export type OperationName = 'delete' | 'restore' | 'purge' | 'archive';
+
+/**
+ * Rows to act on. A filter maps registry filter columns to values (null = IS NULL) and may add the
+ * special time keys createdBefore / createdAfter / deletedBefore / deletedAfter (ISO 8601 timestamps,
+ * before = strictly earlier, after = at or later). A filter needs at least one key.
+ */
+export type Target = { id: string } | { ids: readonly string[] } | { filter: Filter };
+
+export interface Filter {
+  [column: string]: string | number | boolean | null;
+}
+
+export type Scope = 'live' | 'deleted' | 'all';
+
+export type Row = Record<string, unknown> & { id: string };
+
+/**
+ * success: rows changed. noop: rows already in the requested state (or, for purge/archive,
+ * candidates kept because they still have children). failure: ids in a list that do not exist, and
+ * rows a bulk restore could not bring back because a live row now holds their unique key.
+ */
+export interface OperationCounts {
+  success: number;
+  noop: number;
+  failure: number;
+}
+
+export interface OperationResult {
+  entity: string;
+  operation: OperationName;
+  counts: OperationCounts;
+  /** Descendant rows changed by the cascade, by entity name. */
+  cascaded: Record<string, number>;
+  batches: number;
+  durationMs: number;
+  /** delete: the delete_op_id given to every row this call deleted (parents and cascaded children). */
+  opId?: string;
+  /** purge/archive: rows deleted before this instant (ISO 8601) were eligible. */
+  cutoff?: string;
+  /** Up to 100 ids from an ids list that do not exist (counted as failure). */
+  notFoundIds?: string[];
+  /** Up to 100 ids a bulk restore left deleted because of a unique conflict (counted as failure). */
+  conflictIds?: string[];
+}
+
+export interface ProgressEvent {
+  entity: string;
+  operation: OperationName;
+  /** Target rows handled so far (changed, noop or failed), cascaded children not included. */
+  processed: number;
+  total?: number;
+  batch: number;
+}
+
+export type ProgressListener = (e: ProgressEvent) => void;
+
+export interface SoftDeleteOptions {
+  deletedBy?: string;
+  reason?: string;
+  batchSize?: number;
+  /** Default true. */
+  cascade?: boolean;
+  onProgress?: ProgressListener;
+}
+
+export interface RestoreOptions {
+  batchSize?: number;
+  /** Default true: restore the children deleted by the same operation. */
+  cascade?: boolean;
+  onProgress?: ProgressListener;
+}
+
+export interface PurgeOptions {
+  /** Default: the entity's retentionDays. */
+  olderThanDays?: number;
+  batchSize?: number;
+  maxRows?: number;
+  onProgress?: ProgressListener;
+}
+
+export interface ArchiveOptions {
+  olderThanDays: number;
+  batchSize?: number;
+  maxRows?: number;
+  onProgress?: ProgressListener;
+}
+
+export interface ServiceOptions {
+  /** Batch size for filters, purge and archive. Default 1000. */
+  defaultBatchSize?: number;
+  /** Batch size for id lists (cheap primary-key batches, so larger). Default 5000. */
+  defaultIdBatchSize?: number;
+}

@@ -1,0 +1,205 @@
+import { InvalidArgumentError, InvalidBatchSizeError, InvalidFilterError, InvalidIdError } from './errors.ts';
+import type { EntityDefinition, Filter, Scope, Target } from './types.ts';
+
+export const MAX_BATCH_SIZE = 100_000;
+export const MAX_LIST_LIMIT = 1000;
+export const DEFAULT_LIST_LIMIT = 100;
+const MAX_TEXT = 1000;
+const INT8_MAX = 9223372036854775807n;
+
+/** A positive int8 as its canonical decimal string; anything else is InvalidIdError. */
+export function parseId(raw: string): string {
+  const value: unknown = raw;
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value > 0) return String(value);
+  if (typeof value !== 'string' || !/^[1-9][0-9]{0,18}$/.test(value) || BigInt(value) > INT8_MAX) {
+    throw new InvalidIdError(value);
+  }
+  return value;
+}
+
+/** Validated, de-duplicated and ascending, so batches are keyset ranges and lock in a stable order. */
+export function parseIdList(raw: readonly string[]): string[] {
+  if (!Array.isArray(raw)) throw new InvalidArgumentError('invalid_target', 'ids must be an array');
+  const unique = [...new Set(raw.map(parseId))];
+  return unique.sort((a, b) => a.length - b.length || (a < b ? -1 : a > b ? 1 : 0));
+}
+
+export function parseBatchSize(raw: number | undefined, fallback: number): number {
+  if (raw === undefined) return fallback;
+  if (typeof raw !== 'number' || !Number.isInteger(raw) || raw <= 0 || raw > MAX_BATCH_SIZE) {
+    throw new InvalidBatchSizeError(raw, MAX_BATCH_SIZE);
+  }
+  return raw;
+}
+
+export function parseOlderThanDays(raw: number | undefined, fallback: number | undefined): number {
+  const value = raw ?? fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new InvalidArgumentError(
+      'invalid_older_than_days',
+      `olderThanDays must be a non-negative number, got ${JSON.stringify(value)}`,
+    );
+  }
+  return value;
+}
+
+export function parseMaxRows(raw: number | undefined): number {
+  if (raw === undefined) return Number.POSITIVE_INFINITY;
+  if (typeof raw !== 'number' || !Number.isInteger(raw) || raw <= 0) {
+    throw new InvalidArgumentError(
+      'invalid_max_rows',
+      `maxRows must be a positive integer, got ${JSON.stringify(raw)}`,
+    );
+  }
+  return raw;
+}
+
+export function parseScope(raw: Scope | undefined): Scope {
+  const value = raw ?? 'live';
+  if (value !== 'live' && value !== 'deleted' && value !== 'all') {
+    throw new InvalidArgumentError(
+      'invalid_scope',
+      `scope must be live, deleted or all, got ${JSON.stringify(raw)}`,
+    );
+  }
+  return value;
+}
+
+export function parseLimit(raw: number | undefined): number {
+  if (raw === undefined) return DEFAULT_LIST_LIMIT;
+  if (typeof raw !== 'number' || !Number.isInteger(raw) || raw <= 0 || raw > MAX_LIST_LIMIT) {
+    throw new InvalidArgumentError(
+      'invalid_limit',
+      `limit must be an integer from 1 to ${MAX_LIST_LIMIT}, got ${JSON.stringify(raw)}`,
+    );
+  }
+  return raw;
+}
+
+/** A list cursor is the last id seen; "0" starts from the beginning. */
+export function parseCursor(raw: string | undefined): string {
+  if (raw === undefined || raw === '0') return '0';
+  return parseId(raw);
+}
+
+export function parseText(name: string, raw: string | undefined): string | null {
+  if (raw === undefined) return null;
+  if (typeof raw !== 'string' || raw.length > MAX_TEXT) {
+    throw new InvalidArgumentError(
+      'invalid_option',
+      `${name} must be a string of at most ${MAX_TEXT} characters`,
+    );
+  }
+  return raw;
+}
+
+export function parseBoolean(name: string, raw: boolean | undefined, fallback: boolean): boolean {
+  if (raw === undefined) return fallback;
+  if (typeof raw !== 'boolean')
+    throw new InvalidArgumentError('invalid_option', `${name} must be true or false`);
+  return raw;
+}
+
+/** Collects positional parameters; add() returns the placeholder to splice into SQL. */
+export class Params {
+  readonly values: unknown[] = [];
+  add(value: unknown): string {
+    this.values.push(value);
+    return `$${this.values.length}`;
+  }
+}
+
+/** Special filter keys: a column compared with a timestamp. */
+export const FILTER_KEYS: Readonly<Record<string, { column: string; op: '<' | '>=' }>> = {
+  createdBefore: { column: 'created_at', op: '<' },
+  createdAfter: { column: 'created_at', op: '>=' },
+  deletedBefore: { column: 'deleted_at', op: '<' },
+  deletedAfter: { column: 'deleted_at', op: '>=' },
+};
+
+const ISO_TIMESTAMP = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function filterValue(entity: EntityDefinition, column: string, raw: unknown): unknown {
+  const type = entity.columnTypes[column];
+  const bad = (why: string) => new InvalidFilterError(`filter ${column}: ${why}, got ${JSON.stringify(raw)}`);
+  if (raw === null) return null;
+  switch (type) {
+    case 'text':
+      if (typeof raw !== 'string' || raw.length > MAX_TEXT) throw bad('expected a string');
+      return raw;
+    case 'bigint':
+      try {
+        return parseId(raw as string); // numbers are accepted too
+      } catch {
+        throw bad('expected a positive integer id');
+      }
+    case 'boolean':
+      if (raw === true || raw === 'true') return true;
+      if (raw === false || raw === 'false') return false;
+      throw bad('expected true or false');
+    case 'uuid':
+      if (typeof raw !== 'string' || !UUID.test(raw)) throw bad('expected a UUID');
+      return raw.toLowerCase();
+    default:
+      throw bad('unsupported column');
+  }
+}
+
+/**
+ * Turns a Filter into a SQL condition on the entity's table (alias-free), adding values to params.
+ * Column names are looked up in the registry and only the registry's spelling reaches the SQL.
+ */
+export function compileFilter(entity: EntityDefinition, filter: Filter, params: Params): string {
+  if (typeof filter !== 'object' || filter === null || Array.isArray(filter)) {
+    throw new InvalidFilterError('filter must be an object of column: value');
+  }
+  const keys = Object.keys(filter);
+  if (keys.length === 0)
+    throw new InvalidFilterError('filter needs at least one column (an empty filter would match every row)');
+  const clauses: string[] = [];
+  for (const key of keys) {
+    const raw = filter[key];
+    const special = Object.hasOwn(FILTER_KEYS, key) ? FILTER_KEYS[key] : undefined;
+    if (special) {
+      if (typeof raw !== 'string' || !ISO_TIMESTAMP.test(raw) || Number.isNaN(Date.parse(raw))) {
+        throw new InvalidFilterError(
+          `filter ${key}: expected an ISO 8601 timestamp, got ${JSON.stringify(raw)}`,
+        );
+      }
+      clauses.push(`${special.column} ${special.op} ${params.add(raw)}::timestamptz`);
+      continue;
+    }
+    const column = entity.filterColumns.find((c) => c === key);
+    if (!column) {
+      throw new InvalidFilterError(
+        `cannot filter ${entity.name} by ${JSON.stringify(key)}; allowed: ${[...entity.filterColumns, ...Object.keys(FILTER_KEYS)].join(', ')}`,
+      );
+    }
+    const value = filterValue(entity, column, raw);
+    clauses.push(value === null ? `${column} IS NULL` : `${column} = ${params.add(value)}`);
+  }
+  return clauses.join(' AND ');
+}
+
+export type ParsedTarget =
+  | { kind: 'id'; ids: [string] }
+  | { kind: 'ids'; ids: string[] }
+  | { kind: 'filter'; filter: Filter };
+
+export function parseTarget(entity: EntityDefinition, target: Target): ParsedTarget {
+  if (typeof target !== 'object' || target === null) {
+    throw new InvalidArgumentError('invalid_target', 'target must be { id }, { ids } or { filter }');
+  }
+  const keys = Object.keys(target).filter((k) => (target as Record<string, unknown>)[k] !== undefined);
+  if (keys.length !== 1) {
+    throw new InvalidArgumentError('invalid_target', 'target must have exactly one of id, ids, filter');
+  }
+  if ('id' in target && target.id !== undefined) return { kind: 'id', ids: [parseId(target.id)] };
+  if ('ids' in target && target.ids !== undefined) return { kind: 'ids', ids: parseIdList(target.ids) };
+  if ('filter' in target && target.filter !== undefined) {
+    compileFilter(entity, target.filter, new Params()); // validate now, before any write
+    return { kind: 'filter', filter: target.filter };
+  }
+  throw new InvalidArgumentError('invalid_target', 'target must be { id }, { ids } or { filter }');
+}
