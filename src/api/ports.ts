@@ -1,6 +1,5 @@
 import type { MigrationRunner } from '../migration/index.ts';
-import type { RetryOutcome } from '../cleanup/dead-letter.ts';
-import type { QueueStatusRow } from '../cleanup/queue.ts';
+import type { QueueStatusRow, RetryOutcome } from '../cleanup/index.ts';
 
 /**
  * What the API needs from the cleanup queue: CleanupQueue satisfies it; tests may pass a stub.

@@ -120,6 +120,10 @@ export async function buildServer(options: ApiServerOptions): Promise<FastifyIns
 
   app.addHook('onRoute', (route) => {
     const access = route.config?.access ?? 'admin';
+    // Unknown query parameters are refused, not ignored, on routes that take none.
+    if (route.schema && route.schema.querystring === undefined) {
+      route.schema = { ...route.schema, querystring: { type: 'object', additionalProperties: false } };
+    }
     openapi.add(route, access);
     const handler = route.handler;
     // Run the handler inside the request's server span, whatever context fastify's body parsing

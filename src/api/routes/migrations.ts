@@ -139,10 +139,17 @@ export function registerMigrationRoutes(app: FastifyInstance, runner: ApiMigrati
             params: {
               type: 'object',
               maxProperties: 32,
-              additionalProperties: { type: ['string', 'number', 'boolean', 'null'] },
+              additionalProperties: {
+                anyOf: [
+                  { type: 'string', maxLength: 1000 },
+                  { type: 'number' },
+                  { type: 'boolean' },
+                  { type: 'null' },
+                ],
+              },
             },
             batchSize: { type: 'integer', minimum: 1, maximum: 100_000 },
-            maxRowsPerSecond: { type: ['integer', 'null'], minimum: 1 },
+            maxRowsPerSecond: { anyOf: [{ type: 'integer', minimum: 1 }, { type: 'null' }] },
             dryRun: { type: 'boolean' },
             maxFailedBatches: { type: 'integer', minimum: 0, maximum: 1_000_000 },
           },

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { assertSafeBinding, parseApiTokens, startApiServer } from '../../api/index.ts';
-import { CleanupQueue } from '../../cleanup/queue.ts';
+import { CleanupQueue } from '../../cleanup/index.ts';
 import { MigrationRunner } from '../../migration/index.ts';
 import { configureLogging, getLogger, startTelemetry } from '../../observability/index.ts';
 import { positiveInt } from '../args.ts';

@@ -1,0 +1,354 @@
+import { randomUUID } from 'node:crypto';
+import { expect } from 'chai';
+import { AS_ADMIN, AS_READ, type ApiFixture, expectErrorShape, inject, startFixture } from './support.ts';
+
+type Method = 'GET' | 'POST' | 'DELETE';
+interface RouteCase {
+  readonly method: Method;
+  readonly url: string;
+  readonly body?: Record<string, unknown>;
+}
+
+const RUN = randomUUID();
+const READS: RouteCase[] = [
+  { method: 'GET', url: '/v1/customers' },
+  { method: 'GET', url: '/v1/customers/1?scope=all' },
+  { method: 'GET', url: '/v1/migrations' },
+  { method: 'GET', url: `/v1/migrations/runs/${RUN}` },
+  { method: 'GET', url: '/v1/queue' },
+];
+const MUTATIONS: RouteCase[] = [
+  { method: 'DELETE', url: '/v1/documents/1' },
+  { method: 'POST', url: '/v1/documents/1/restore' },
+  { method: 'POST', url: '/v1/documents/bulk-delete', body: { ids: ['1'] } },
+  { method: 'POST', url: '/v1/documents/bulk-restore', body: { ids: ['1'] } },
+  { method: 'POST', url: '/v1/migrations/backfill-deleted-at/start', body: { dryRun: true } },
+  { method: 'POST', url: `/v1/migrations/runs/${RUN}/stop` },
+  { method: 'POST', url: `/v1/migrations/runs/${RUN}/resume` },
+  { method: 'POST', url: `/v1/migrations/runs/${RUN}/retry-failed` },
+  { method: 'POST', url: '/v1/queue/retry', body: { jobId: RUN } },
+];
+
+function call(f: ApiFixture, c: RouteCase, headers: Record<string, string> = {}) {
+  return inject(f.app, {
+    method: c.method,
+    url: c.url,
+    headers,
+    ...(c.body ? { payload: c.body } : {}),
+  });
+}
+
+describe('HTTP API routes', () => {
+  let f: ApiFixture;
+  before(async () => {
+    f = await startFixture();
+  });
+  after(async () => {
+    await f?.close();
+  });
+
+  async function liveId(table: string, where = 'true'): Promise<string> {
+    const { rows } = await f.db.query<{ id: string }>(
+      `SELECT id FROM ${table} WHERE deleted_at IS NULL AND NOT is_deleted AND ${where} ORDER BY id LIMIT 1`,
+    );
+    if (!rows[0]) throw new Error(`the seed has no live ${table} row (${where})`);
+    return rows[0].id;
+  }
+
+  describe('public routes', () => {
+    it('answers /healthz, /readyz and /openapi.json without a token', async () => {
+      const health = await inject(f.app, { method: 'GET', url: '/healthz' });
+      expect(health.statusCode).to.equal(200);
+      expect(health.json()).to.deep.equal({ status: 'ok' });
+      const ready = await inject(f.app, { method: 'GET', url: '/readyz' });
+      expect(ready.statusCode).to.equal(200);
+      expect(ready.json()).to.include({ status: 'ready' });
+      const doc = await inject(f.app, { method: 'GET', url: '/openapi.json' });
+      expect(doc.statusCode).to.equal(200);
+      expect(doc.json()).to.have.property('openapi', '3.1.0');
+    });
+
+    it('documents every route with its parameters, body and error responses', async () => {
+      const doc = (await inject(f.app, { method: 'GET', url: '/openapi.json' })).json() as {
+        paths: Record<string, Record<string, { responses: Record<string, unknown>; security: unknown[] }>>;
+      };
+      expect(Object.keys(doc.paths)).to.include.members([
+        '/healthz',
+        '/readyz',
+        '/v1/{entity}',
+        '/v1/{entity}/{id}',
+        '/v1/{entity}/{id}/restore',
+        '/v1/{entity}/bulk-delete',
+        '/v1/{entity}/bulk-restore',
+        '/v1/migrations',
+        '/v1/migrations/{name}/start',
+        '/v1/migrations/runs/{runId}',
+        '/v1/migrations/runs/{runId}/stop',
+        '/v1/migrations/runs/{runId}/resume',
+        '/v1/migrations/runs/{runId}/retry-failed',
+        '/v1/queue',
+        '/v1/queue/retry',
+      ]);
+      const del = doc.paths['/v1/{entity}/{id}']?.delete;
+      expect(del?.responses).to.include.keys('200', '401', '403', '404');
+      expect(del?.security).to.deep.equal([{ bearerAuth: [] }]);
+      expect(doc.paths['/healthz']?.get?.security).to.deep.equal([]);
+    });
+
+    it('answers an unknown route with 404 route_not_found in the error shape', async () => {
+      const res = await inject(f.app, { method: 'GET', url: '/v2/nothing' });
+      expect(res.statusCode).to.equal(404);
+      expectErrorShape(res, 'route_not_found');
+    });
+  });
+
+  describe('without a valid token', () => {
+    for (const c of [...READS, ...MUTATIONS]) {
+      it(`refuses ${c.method} ${c.url} with 401 unauthorized`, async () => {
+        const none = await call(f, c);
+        expect(none.statusCode).to.equal(401);
+        expectErrorShape(none, 'unauthorized');
+        const bad = await call(f, c, { authorization: 'Bearer not-a-configured-token-at-all' });
+        expect(bad.statusCode).to.equal(401);
+        expectErrorShape(bad, 'unauthorized');
+      });
+    }
+  });
+
+  describe('with a read token', () => {
+    for (const c of READS) {
+      it(`allows ${c.method} ${c.url}`, async () => {
+        const res = await call(f, c, AS_READ);
+        if (c.url.includes(RUN)) {
+          expect(res.statusCode).to.equal(404);
+          expectErrorShape(res, 'run_not_found');
+        } else {
+          expect(res.statusCode, res.body).to.equal(200);
+        }
+      });
+    }
+    for (const c of MUTATIONS) {
+      it(`refuses ${c.method} ${c.url} with 403 forbidden`, async () => {
+        const res = await call(f, c, AS_READ);
+        expect(res.statusCode).to.equal(403);
+        expectErrorShape(res, 'forbidden');
+      });
+    }
+  });
+
+  describe('with an admin token', () => {
+    it('soft-deletes a customer, answers with the result and enqueues a cascade_soft_delete job for its orders', async () => {
+      const id = await liveId('customers', 'id IN (SELECT customer_id FROM orders WHERE deleted_at IS NULL)');
+      const res = await inject(f.app, {
+        method: 'DELETE',
+        url: `/v1/customers/${id}?reason=gdpr`,
+        headers: AS_ADMIN,
+      });
+      expect(res.statusCode, res.body).to.equal(200);
+      const body = res.json() as {
+        counts: { success: number };
+        opId: string;
+        job: { id: string; type: string };
+      };
+      expect(body.counts.success).to.equal(1);
+      expect(body.job.type).to.equal('cascade_soft_delete');
+      const { rows } = await f.db.query<{ data: { payload: Record<string, unknown> } }>(
+        'SELECT data FROM pgboss.job WHERE id = $1',
+        [body.job.id],
+      );
+      expect(rows[0]?.data.payload).to.deep.include({
+        entity: 'customers',
+        id,
+        opId: body.opId,
+        reason: 'gdpr',
+      });
+      const row = await inject(f.app, {
+        method: 'GET',
+        url: `/v1/customers/${id}?scope=deleted`,
+        headers: AS_READ,
+      });
+      expect(row.json()).to.include({ id, delete_reason: 'gdpr' });
+      const again = await inject(f.app, { method: 'DELETE', url: `/v1/customers/${id}`, headers: AS_ADMIN });
+      expect(again.statusCode).to.equal(200);
+      expect(again.json()).to.deep.include({ counts: { success: 0, noop: 1, failure: 0 } });
+      expect(again.json()).to.not.have.property('job');
+    });
+
+    it('soft-deletes a childless entity in the request, without a job, and restores it', async () => {
+      const id = await liveId('documents');
+      const del = await inject(f.app, {
+        method: 'DELETE',
+        url: `/v1/documents/${id}`,
+        headers: AS_ADMIN,
+        payload: { reason: 'duplicate' },
+      });
+      expect(del.statusCode, del.body).to.equal(200);
+      expect(del.json()).to.not.have.property('job');
+      const live = await inject(f.app, { method: 'GET', url: `/v1/documents/${id}`, headers: AS_READ });
+      expect(live.statusCode).to.equal(404);
+      expectErrorShape(live, 'not_found');
+      const restored = await inject(f.app, {
+        method: 'POST',
+        url: `/v1/documents/${id}/restore`,
+        headers: AS_ADMIN,
+      });
+      expect(restored.statusCode, restored.body).to.equal(200);
+      expect(restored.json()).to.deep.include({ counts: { success: 1, noop: 0, failure: 0 } });
+    });
+
+    it('answers 404 not_found for a row that does not exist', async () => {
+      for (const [method, url] of [
+        ['DELETE', '/v1/documents/999999999'],
+        ['POST', '/v1/documents/999999999/restore'],
+        ['GET', '/v1/documents/999999999?scope=all'],
+      ] as const) {
+        const res = await inject(f.app, { method, url, headers: AS_ADMIN });
+        expect(res.statusCode, `${method} ${url}: ${res.body}`).to.equal(404);
+        expectErrorShape(res, 'not_found');
+      }
+    });
+
+    it('bulk-deletes and bulk-restores by ids and by filter, with bounded id lists', async () => {
+      const { rows } = await f.db.query<{ id: string }>(
+        'SELECT id FROM order_items WHERE deleted_at IS NULL AND NOT is_deleted ORDER BY id LIMIT 3',
+      );
+      const ids = rows.map((r) => r.id);
+      const del = await inject(f.app, {
+        method: 'POST',
+        url: '/v1/order_items/bulk-delete',
+        headers: AS_ADMIN,
+        payload: { ids, reason: 'bulk' },
+      });
+      expect(del.statusCode, del.body).to.equal(200);
+      expect(del.json()).to.deep.include({ counts: { success: 3, noop: 0, failure: 0 } });
+      const restore = await inject(f.app, {
+        method: 'POST',
+        url: '/v1/order_items/bulk-restore',
+        headers: AS_ADMIN,
+        payload: { filter: { deleted_by: 'sdops-api' } },
+      });
+      expect(restore.statusCode, restore.body).to.equal(200);
+      expect((restore.json() as { counts: { success: number } }).counts.success).to.be.at.least(3);
+      const tooMany = await inject(f.app, {
+        method: 'POST',
+        url: '/v1/order_items/bulk-delete',
+        headers: AS_ADMIN,
+        payload: { ids: Array.from({ length: 51 }, (_, i) => String(i + 1)) },
+      });
+      expect(tooMany.statusCode).to.equal(400);
+      expectErrorShape(tooMany, 'invalid_body');
+      const both = await inject(f.app, {
+        method: 'POST',
+        url: '/v1/order_items/bulk-delete',
+        headers: AS_ADMIN,
+        payload: { ids: ['1'], filter: { sku: 'x' } },
+      });
+      expect(both.statusCode).to.equal(400);
+      expectErrorShape(both, 'invalid_target');
+      const badColumn = await inject(f.app, {
+        method: 'POST',
+        url: '/v1/order_items/bulk-delete',
+        headers: AS_ADMIN,
+        payload: { filter: { not_a_column: 'x' } },
+      });
+      expect(badColumn.statusCode).to.equal(400);
+      expectErrorShape(badColumn, 'invalid_filter');
+    });
+
+    it('lists rows in keyset pages with scope', async () => {
+      const first = await inject(f.app, {
+        method: 'GET',
+        url: '/v1/orders?limit=5&scope=all',
+        headers: AS_READ,
+      });
+      expect(first.statusCode).to.equal(200);
+      const page1 = first.json() as { rows: { id: string }[]; nextCursor?: string };
+      expect(page1.rows).to.have.length(5);
+      expect(page1.nextCursor).to.be.a('string');
+      const second = await inject(f.app, {
+        method: 'GET',
+        url: `/v1/orders?limit=5&scope=all&after=${page1.nextCursor}`,
+        headers: AS_READ,
+      });
+      const page2 = second.json() as { rows: { id: string }[] };
+      expect(BigInt(page2.rows[0]?.id ?? '0') > BigInt(page1.rows[4]?.id ?? '0')).to.equal(true);
+      const deleted = await inject(f.app, {
+        method: 'GET',
+        url: '/v1/orders?scope=deleted',
+        headers: AS_READ,
+      });
+      for (const r of (deleted.json() as { rows: { deleted_at: unknown }[] }).rows) {
+        expect(r.deleted_at).to.not.equal(null);
+      }
+      const badScope = await inject(f.app, { method: 'GET', url: '/v1/orders?scope=gone', headers: AS_READ });
+      expect(badScope.statusCode).to.equal(400);
+      expectErrorShape(badScope, 'invalid_query');
+    });
+
+    it('starts a migration run, reports its status and refuses actions its state does not allow', async () => {
+      const start = await inject(f.app, {
+        method: 'POST',
+        url: '/v1/migrations/backfill-deleted-at/start',
+        headers: AS_ADMIN,
+        payload: { dryRun: true, batchSize: 10 },
+      });
+      expect(start.statusCode, start.body).to.equal(202);
+      const runId = (start.json() as { run: { runId: string } }).run.runId;
+      const deadline = Date.now() + 10_000;
+      let state = '';
+      while (Date.now() < deadline) {
+        const status = await inject(f.app, {
+          method: 'GET',
+          url: `/v1/migrations/runs/${runId}`,
+          headers: AS_READ,
+        });
+        expect(status.statusCode).to.equal(200);
+        state = (status.json() as { run: { state: string } }).run.state;
+        if (state === 'succeeded') break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(state).to.equal('succeeded');
+      const list = await inject(f.app, { method: 'GET', url: '/v1/migrations', headers: AS_READ });
+      expect((list.json() as { runs: { runId: string }[] }).runs.map((r) => r.runId)).to.include(runId);
+      for (const action of ['stop', 'resume', 'retry-failed']) {
+        const res = await inject(f.app, {
+          method: 'POST',
+          url: `/v1/migrations/runs/${runId}/${action}`,
+          headers: AS_ADMIN,
+        });
+        expect(res.statusCode, `${action}: ${res.body}`).to.equal(409);
+        expectErrorShape(res, 'run_state_conflict');
+      }
+      const unknown = await inject(f.app, {
+        method: 'POST',
+        url: '/v1/migrations/no-such-migration/start',
+        headers: AS_ADMIN,
+      });
+      expect(unknown.statusCode).to.equal(400);
+      expectErrorShape(unknown, 'invalid_params');
+    });
+
+    it('shows queue status per job type and answers 404 when retrying an unknown job', async () => {
+      const status = await inject(f.app, { method: 'GET', url: '/v1/queue', headers: AS_ADMIN });
+      expect(status.statusCode).to.equal(200);
+      const types = (status.json() as { jobTypes: { jobType: string; waiting: number }[] }).jobTypes;
+      expect(types.find((t) => t.jobType === 'cascade_soft_delete')?.waiting).to.be.at.least(1);
+      const retry = await inject(f.app, {
+        method: 'POST',
+        url: '/v1/queue/retry',
+        headers: AS_ADMIN,
+        payload: { jobId: randomUUID() },
+      });
+      expect(retry.statusCode).to.equal(404);
+      expectErrorShape(retry, 'job_not_found');
+      const dead = await inject(f.app, {
+        method: 'POST',
+        url: '/v1/queue/retry',
+        headers: AS_ADMIN,
+        payload: { dead: true },
+      });
+      expect(dead.statusCode, dead.body).to.equal(200);
+      expect(dead.json()).to.deep.equal({ retried: 0 });
+    });
+  });
+});
