@@ -1,0 +1,135 @@
+import { expect } from 'chai';
+import { CleanupWorker, builtinHandlers } from '../../../src/cleanup/index.ts';
+import { SoftDeleteService } from '../../../src/soft-delete/index.ts';
+import { type InMemoryTelemetry, startInMemoryTelemetry } from '../../unit/observability/harness.ts';
+import { AS_ADMIN, type ApiFixture, inject, startFixture } from './support.ts';
+
+const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
+const CALLER_SPAN = '00f067aa0ba902b7';
+
+describe('HTTP API telemetry', () => {
+  let t: InMemoryTelemetry;
+  let f: ApiFixture;
+  before(async () => {
+    // Telemetry first: the API resolves the global tracer and meter per request.
+    t = startInMemoryTelemetry();
+    f = await startFixture(30);
+  });
+  after(async () => {
+    await f?.close();
+    await t?.telemetry.shutdown();
+  });
+
+  it('continues the caller trace: a server span named by route template, core spans beneath, and a cascade job that links back', async function () {
+    this.timeout(30_000);
+    const { rows } = await f.db.query<{ id: string }>(
+      `SELECT c.id FROM customers c WHERE c.deleted_at IS NULL AND NOT c.is_deleted
+          AND EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = c.id AND o.deleted_at IS NULL) ORDER BY c.id LIMIT 1`,
+    );
+    const id = rows[0]?.id;
+    if (!id) throw new Error('the seed has no live customer with live orders');
+    const res = await inject(f.app, {
+      method: 'DELETE',
+      url: `/v1/customers/${id}`,
+      headers: { ...AS_ADMIN, traceparent: `00-${TRACE_ID}-${CALLER_SPAN}-01` },
+    });
+    expect(res.statusCode, res.body).to.equal(200);
+    const jobId = (res.json() as { job: { id: string } }).job.id;
+
+    const spans = await t.spans();
+    const server = spans.find((s) => s.name === 'DELETE /v1/:entity/:id');
+    expect(server, spans.map((s) => s.name).join(', ')).to.not.equal(undefined);
+    if (!server) return;
+    expect(server.spanContext().traceId).to.equal(TRACE_ID);
+    expect(server.parentSpanContext?.spanId).to.equal(CALLER_SPAN);
+    expect(server.kind).to.equal(1); // SpanKind.SERVER
+    expect(server.attributes).to.include({
+      'http.request.method': 'DELETE',
+      'http.route': '/v1/:entity/:id',
+      'http.response.status_code': 200,
+      'url.path': `/v1/customers/${id}`,
+    });
+    // Whatever the core and the database layer trace during the request hangs under the server span.
+    const ids = new Set([server.spanContext().spanId]);
+    for (const s of spans.filter((x) => x.spanContext().traceId === TRACE_ID && x !== server)) {
+      expect(
+        ids.has(s.parentSpanContext?.spanId ?? '') || s.parentSpanContext?.spanId !== CALLER_SPAN,
+        s.name,
+      ).to.equal(true);
+      ids.add(s.spanContext().spanId);
+    }
+
+    const job = await f.db.query<{ data: { meta: { trace?: { traceparent: string } } } }>(
+      'SELECT data FROM pgboss.job WHERE id = $1',
+      [jobId],
+    );
+    expect(job.rows[0]?.data.meta.trace?.traceparent).to.equal(
+      `00-${TRACE_ID}-${server.spanContext().spanId}-01`,
+    );
+
+    // The worker's span for that job is a new trace linked to the request's server span.
+    const worker = new CleanupWorker(
+      f.queue,
+      builtinHandlers(new SoftDeleteService(f.db), {
+        archiveAfterDays: 30,
+        batchSize: 100,
+        maxRowsPerJob: 1000,
+      }),
+      {
+        concurrency: 1,
+        jobTypes: ['cascade_soft_delete'],
+        pollIntervalMs: 100,
+        queueSampleIntervalMs: 0,
+        shutdownTimeoutMs: 5000,
+      },
+    );
+    worker.start();
+    try {
+      const deadline = Date.now() + 20_000;
+      let jobSpan: (typeof spans)[number] | undefined;
+      while (!jobSpan && Date.now() < deadline) {
+        jobSpan = (await t.spans()).find((s) => s.name === 'cleanup.job' && s.attributes['job.id'] === jobId);
+        if (!jobSpan) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(jobSpan, 'the worker never ran the cascade job').to.not.equal(undefined);
+      expect(jobSpan?.spanContext().traceId).to.not.equal(TRACE_ID);
+      expect(jobSpan?.links.map((l) => l.context.spanId)).to.include(server.spanContext().spanId);
+      expect(jobSpan?.links.map((l) => l.context.traceId)).to.include(TRACE_ID);
+    } finally {
+      await worker.stop();
+    }
+  });
+
+  it('writes one access log line per request with route, status, duration and trace ids, and never the token', async () => {
+    const before = t.console.lines.length;
+    const res = await inject(f.app, {
+      method: 'GET',
+      url: '/v1/orders?limit=1',
+      headers: { ...AS_ADMIN, traceparent: `00-${TRACE_ID}-${CALLER_SPAN}-01` },
+    });
+    expect(res.statusCode).to.equal(200);
+    const lines = t.console.lines.slice(before);
+    const access = lines
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((r) => r.message === 'request');
+    expect(access).to.have.length(1);
+    expect(access[0]).to.include({
+      method: 'GET',
+      route: '/v1/:entity',
+      status_code: 200,
+      trace_id: TRACE_ID,
+    });
+    expect(access[0]?.duration).to.be.a('number');
+    expect(lines.join('\n')).to.not.include(AS_ADMIN.authorization.slice('Bearer '.length));
+  });
+
+  it('records http.server.request.duration by route template and status', async () => {
+    await inject(f.app, { method: 'GET', url: '/v1/orders/1', headers: AS_ADMIN });
+    const metrics = await t.metrics();
+    const duration = metrics.get('http.server.request.duration');
+    expect(duration, [...metrics.keys()].join(', ')).to.not.equal(undefined);
+    const points = (duration?.dataPoints ?? []) as { attributes: Record<string, unknown> }[];
+    expect(points.map((p) => p.attributes['http.route'])).to.include('/v1/:entity/:id');
+    for (const p of points) expect(String(p.attributes['http.route'] ?? '')).to.not.match(/\/\d+/);
+  });
+});
