@@ -24,6 +24,11 @@ export interface AlertRuleDefinition {
   readonly uid: string;
   /** PromQL whose value is the live value quoted in the description; one series per alert. */
   readonly valueExpr: string;
+  /**
+   * valueExpr without its guards (e.g. the minimum job volume): what must return data from a
+   * Prometheus that saw a small real workload. Defaults to valueExpr.
+   */
+  readonly probeExpr?: string;
   /** The rule fires while valueExpr > threshold (for `for`). */
   readonly threshold: number;
   readonly for: string;
@@ -47,6 +52,7 @@ export const ALERT_RULES: readonly AlertRuleDefinition[] = [
     name: 'CleanupJobFailureRatioHigh',
     uid: 'sdops-cleanup-job-failure-ratio',
     valueExpr: `(${failuresInWindow} / ${processedInWindow}) and on (job_type) (${processedInWindow} >= ${MIN_JOBS_PER_HOUR})`,
+    probeExpr: `${failuresInWindow} / ${processedInWindow}`,
     threshold: FAILURE_RATIO_THRESHOLD,
     for: '5m',
     severity: 'warning',

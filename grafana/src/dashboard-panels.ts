@@ -340,9 +340,10 @@ export function migrationPanels(y: number): cog.Builder<Panel>[] {
       .id(PANEL_IDS.runTraces)
       .title('Traces of run $run_id')
       .description(
-        'Traces in Tempo with a span whose run_id attribute is the selected run (TraceQL). Click a trace id to open it; the panel link opens the same search in Explore.',
+        'Traces in Tempo with a span whose run_id attribute is the selected run (TraceQL), with their duration in ms (orange from 5 s, red from 30 s). Click a trace id to open it; the panel link opens the same search in Explore.',
       )
       .unit('ms')
+      .thresholds(thresholds('green', [5000, 'orange'], [30000, 'red']))
       .datasource(TEMPO)
       .gridPos(at(0, y + 26, 24, 8))
       .links([tempoExploreLink(`Traces of run ${gvar('run_id')} in Tempo`, RUN_TRACES_TRACEQL)])

@@ -82,5 +82,13 @@ export async function writeGeneratedFiles(root: string = REPO_ROOT): Promise<str
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
-  for (const path of await writeGeneratedFiles()) console.log(`generated ${path}`);
+  writeGeneratedFiles().then(
+    (paths) => {
+      for (const path of paths) console.log(`generated ${path}`);
+    },
+    (error: unknown) => {
+      console.error(error);
+      process.exitCode = 1;
+    },
+  );
 }

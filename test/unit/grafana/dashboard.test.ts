@@ -1,0 +1,156 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: these strings hold Grafana variables, not JS templates
+import { expect } from 'chai';
+import {
+  buildDashboard,
+  DASHBOARD_TITLE,
+  DASHBOARD_UID,
+  type DashboardJson,
+  lintDashboard,
+  lintPanel,
+  PANEL_IDS,
+  type PanelJson,
+} from '../../../grafana/src/index.ts';
+
+const dashboard = buildDashboard() as unknown as DashboardJson & {
+  links?: { url?: string }[];
+  templating: { list: { name: string; type: string; query?: unknown }[] };
+};
+const panels = (dashboard.panels ?? []).filter((p) => p.type !== 'row') as (PanelJson & {
+  fieldConfig: { defaults: { unit?: string; thresholds?: { steps: { value: number | null }[] } } };
+  links?: { url?: string }[];
+})[];
+
+function panel(id: number) {
+  const found = panels.find((p) => p.id === id);
+  if (!found) throw new Error(`panel ${id} is missing`);
+  return found;
+}
+function exprs(id: number): string[] {
+  return (panel(id).targets ?? []).map((t) => t.expr ?? t.query ?? '');
+}
+
+describe('the Soft Delete Operations dashboard', () => {
+  it('has the fixed uid and title the alerts and links use', () => {
+    expect(dashboard.uid).to.equal(DASHBOARD_UID);
+    expect(dashboard.title).to.equal(DASHBOARD_TITLE);
+  });
+
+  it('passes our dashboard lint (title, description, unit, data-source variable, rate windows, no raw counters)', () => {
+    expect(lintDashboard(dashboard)).to.deep.equal([]);
+  });
+
+  it('offers data-source variables and entity, job_type and run_id variables', () => {
+    const vars = Object.fromEntries(dashboard.templating.list.map((v) => [v.name, v.type]));
+    expect(vars).to.include({
+      datasource: 'datasource',
+      loki: 'datasource',
+      tempo: 'datasource',
+      entity: 'query',
+      job_type: 'query',
+      run_id: 'textbox',
+    });
+  });
+
+  it('has unique panel ids, every one listed in PANEL_IDS', () => {
+    const ids = panels.map((p) => p.id);
+    expect(new Set(ids).size).to.equal(ids.length);
+    expect([...ids].sort((a, b) => Number(a) - Number(b))).to.deep.equal(
+      Object.values(PANEL_IDS).sort((a, b) => a - b),
+    );
+  });
+
+  it('gives every metric panel thresholds', () => {
+    for (const p of panels.filter((x) => x.type !== 'logs')) {
+      expect(p.fieldConfig.defaults.thresholds?.steps.length ?? 0, String(p.title)).to.be.greaterThan(0);
+    }
+  });
+
+  it('shows throughput by entity and status, and an error rate', () => {
+    expect(exprs(PANEL_IDS.throughput)[0]).to.match(
+      /sum by \(entity, status\) \(rate\(soft_delete_operations_total/,
+    );
+    expect(exprs(PANEL_IDS.errorRate)[0]).to.include('status="failure"');
+    expect(panel(PANEL_IDS.errorRate).fieldConfig.defaults.unit).to.equal('percentunit');
+  });
+
+  it('shows the duration as a heatmap and as p50/p95/p99', () => {
+    expect(panel(PANEL_IDS.durationHeatmap).type).to.equal('heatmap');
+    const qs = exprs(PANEL_IDS.durationQuantiles);
+    expect(qs.map((q) => /histogram_quantile\((0\.\d+)/.exec(q)?.[1])).to.deep.equal(['0.5', '0.95', '0.99']);
+  });
+
+  it('shows span-metrics latency with exemplars enabled', () => {
+    const target = panel(PANEL_IDS.spanLatency).targets?.[0] as { exemplar?: boolean; expr?: string };
+    expect(target.exemplar).to.equal(true);
+    expect(target.expr).to.include('traces_span_metrics_duration_seconds_bucket');
+  });
+
+  it('marks the alert thresholds on the queue and failure-ratio panels', () => {
+    const queueSteps = panel(PANEL_IDS.queueLength).fieldConfig.defaults.thresholds?.steps ?? [];
+    expect(queueSteps.map((s) => s.value)).to.deep.equal([null, 101]);
+    const ratioSteps = panel(PANEL_IDS.jobFailureRatio).fieldConfig.defaults.thresholds?.steps ?? [];
+    expect(ratioSteps.map((s) => s.value)).to.deep.equal([null, 0.05]);
+  });
+
+  it('shows the selected run logs from Loki and links the run traces in Tempo', () => {
+    expect(exprs(PANEL_IDS.runLogs)).to.deep.equal(['{service_name=~"sdops.*"} | run_id="$run_id"']);
+    expect(exprs(PANEL_IDS.runTraces)).to.deep.equal(['{ span.run_id = "${run_id}" }']);
+    const url = panel(PANEL_IDS.runTraces).links?.[0]?.url ?? '';
+    expect(url).to.match(/^\/explore\?/);
+    expect(url).to.include('${run_id}').and.include('${tempo}');
+    const pane = JSON.parse(decodeURIComponent(url.split('panes=')[1] ?? '')) as {
+      run: { queries: { query: string }[] };
+    };
+    expect(pane.run.queries[0]?.query).to.equal('{ span.run_id = "${run_id}" }');
+    expect(dashboard.links?.[0]?.url).to.equal(url);
+  });
+});
+
+describe('the dashboard linter', () => {
+  const good: PanelJson = {
+    id: 1,
+    type: 'timeseries',
+    title: 'T',
+    description: 'D',
+    datasource: { type: 'prometheus', uid: '${datasource}' },
+    fieldConfig: { defaults: { unit: 's' } },
+    targets: [{ expr: 'sum(rate(x_total[$__rate_interval]))', datasource: { uid: '${datasource}' } }],
+  };
+  const rules = (p: PanelJson) => lintPanel(p).map((v) => v.rule);
+
+  it('accepts a well-formed panel', () => {
+    expect(lintPanel(good)).to.deep.equal([]);
+  });
+
+  it('reports a missing title, description or unit', () => {
+    expect(rules({ ...good, title: '', description: ' ', fieldConfig: { defaults: {} } })).to.deep.equal([
+      'title',
+      'description',
+      'unit',
+    ]);
+  });
+
+  it('reports a hard-coded data-source uid', () => {
+    expect(rules({ ...good, datasource: { type: 'prometheus', uid: 'prometheus' } })).to.deep.equal([
+      'datasource-variable',
+    ]);
+  });
+
+  it('reports a counter graphed raw, including inside sum() or with a range but no rate', () => {
+    for (const expr of ['x_total', 'sum(x_total{a="b"})', 'max_over_time(x_total[5m])', 'h_bucket']) {
+      expect(rules({ ...good, targets: [{ expr }] }), expr).to.include('raw-counter');
+    }
+  });
+
+  it('ignores counter-like words inside label values', () => {
+    expect(
+      rules({ ...good, targets: [{ expr: 'sum(rate(x_total{kind="y_total"}[$__rate_interval]))' }] }),
+    ).to.deep.equal([]);
+  });
+
+  it('requires a fixed rate window to be named in the description', () => {
+    const target = { expr: 'sum(increase(x_total[1h]))' };
+    expect(rules({ ...good, targets: [target] })).to.deep.equal(['rate-window']);
+    expect(rules({ ...good, description: 'over a 1h window', targets: [target] })).to.deep.equal([]);
+  });
+});
