@@ -21,8 +21,8 @@ const MULTIPLE_COMMANDS = /multiple commands/i;
 /**
  * pg-boss's executeSql over our Database. Parameterless SQL may be a multi-statement script
  * (pg-boss's `BEGIN; SET LOCAL ...; COMMIT` maintenance and schema scripts): PGlite's `query`
- * path is a prepared statement and rejects those, so scripts go through `exec`. Scripts return no
- * rows, which is fine: pg-boss reads rows only from single-statement queries.
+ * path is a prepared statement and rejects those, so scripts go through `exec` on both drivers.
+ * Scripts return no rows, which is fine: pg-boss reads rows only from single-statement queries.
  */
 export function bossDbAdapter(db: Database): PgBoss.Db {
   const runScript = async (text: string) => {
@@ -35,7 +35,9 @@ export function bossDbAdapter(db: Database): PgBoss.Db {
         const res = await db.query(text, values);
         return { rows: res.rows };
       }
-      if (db.kind === 'pglite' && /^\s*BEGIN\b/i.test(text)) return runScript(text);
+      // Every pg-boss script is wrapped in BEGIN ... COMMIT (plans.locked); `query` would hand back
+      // one result per statement on pg and refuse the script on PGlite.
+      if (/^\s*BEGIN\b/i.test(text)) return runScript(text);
       try {
         const res = await db.query(text);
         return { rows: res.rows };

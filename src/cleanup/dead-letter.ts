@@ -2,7 +2,7 @@ import type PgBoss from 'pg-boss';
 import type { Database } from '../db/index.ts';
 import { BOSS_SCHEMA } from './boss.ts';
 import { InvalidJobIdError, JobNotFoundError, JobNotRetryableError } from './errors.ts';
-import { DEAD_LETTER_QUEUE, parseEnvelope, queueName, UUID } from './job-types.ts';
+import { DEAD_LETTER_QUEUE, parseEnvelope, QUEUE_PREFIX, queueName, UUID } from './job-types.ts';
 
 /**
  * Retrying dead jobs. pg-boss copies a job whose retries are exhausted into the dead-letter queue
@@ -22,7 +22,6 @@ export interface RetryOutcome {
 interface QueueHandle {
   readonly db: Database;
   readonly boss: PgBoss;
-  readonly jobTypes: readonly string[];
 }
 
 interface JobRow extends Record<string, unknown> {
@@ -32,11 +31,12 @@ interface JobRow extends Record<string, unknown> {
   data: unknown;
 }
 
-async function findJob(db: Database, names: readonly string[], id: string): Promise<JobRow | undefined> {
+/** A job of any cleanup queue (extension job types included), or undefined. */
+async function findJob(db: Database, id: string, name?: string): Promise<JobRow | undefined> {
   const { rows } = await db.query<JobRow>(
     `SELECT name, id::text AS id, state::text AS state, data FROM ${BOSS_SCHEMA}.job
-      WHERE id = $1::uuid AND name = ANY($2::text[])`,
-    [id, names],
+      WHERE id = $1::uuid AND name LIKE $2`,
+    [id, name ?? `${QUEUE_PREFIX}%`],
   );
   return rows[0];
 }
@@ -56,12 +56,12 @@ async function reviveOriginal(q: QueueHandle, name: string, id: string): Promise
 /** Handles one dead-letter copy: revive its original, or enqueue its data again. */
 async function retryDeadCopy(q: QueueHandle, copy: JobRow): Promise<RetryOutcome> {
   const envelope = parseEnvelope(copy.data);
-  if (!envelope || !q.jobTypes.includes(envelope.jobType)) {
-    throw new JobNotRetryableError(copy.id, `a dead-letter entry of an unknown job type`);
+  const name = envelope ? queueName(envelope.jobType) : undefined;
+  if (!envelope || !name || !(await q.boss.getQueue(name))) {
+    throw new JobNotRetryableError(copy.id, 'a dead-letter entry of an unknown job type');
   }
-  const name = queueName(envelope.jobType);
   const originalId = envelope.meta.jobId;
-  const original = originalId ? await findJob(q.db, [name], originalId) : undefined;
+  const original = originalId ? await findJob(q.db, originalId, name) : undefined;
   if (original?.state === 'failed') {
     await reviveOriginal(q, name, original.id);
     return { jobId: original.id, jobType: envelope.jobType, action: 'revived' };
@@ -85,8 +85,7 @@ async function retryDeadCopy(q: QueueHandle, copy: JobRow): Promise<RetryOutcome
 
 export async function retryJob(q: QueueHandle, jobId: string): Promise<RetryOutcome> {
   if (!UUID.test(jobId)) throw new InvalidJobIdError(jobId);
-  const names = [...q.jobTypes.map(queueName), DEAD_LETTER_QUEUE];
-  const job = await findJob(q.db, names, jobId);
+  const job = await findJob(q.db, jobId);
   if (!job) throw new JobNotFoundError(jobId);
   if (job.name === DEAD_LETTER_QUEUE) return retryDeadCopy(q, job);
   if (job.state !== 'failed') throw new JobNotRetryableError(jobId, job.state);

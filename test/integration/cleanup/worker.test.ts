@@ -1,0 +1,188 @@
+import { expect } from 'chai';
+import { BUILTIN_JOB_TYPES, CleanupQueue, type QueuePolicy } from '../../../src/cleanup/index.ts';
+import { type Database, migrateSchema, openDatabase } from '../../../src/db/index.ts';
+import { runCli } from '../../support/cli.ts';
+import { createTestDatabase, type TestDatabase } from '../../support/postgres.ts';
+import { OtlpListener } from './otlp-listener.ts';
+import { spawnWorker, type WorkerChild, within } from './processes.ts';
+import { waitFor } from './support.ts';
+
+const TEST_TYPES = ['test_effect', 'test_fail', 'test_block'] as const;
+const POLICY: QueuePolicy = { retryLimit: 2, retryDelaySeconds: 1, expireSeconds: 3 };
+
+describe('cleanup worker processes on PostgreSQL', function () {
+  this.timeout(120_000);
+  let tdb: TestDatabase;
+  let db: Database;
+  let queue: CleanupQueue;
+  const otlp = new OtlpListener();
+  const children: WorkerChild[] = [];
+
+  const env = (): Record<string, string> => ({
+    DATABASE_URL: tdb.url,
+    OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
+    OTEL_METRIC_EXPORT_INTERVAL: '300',
+    OTEL_SDK_DISABLED: 'false',
+    SDOPS_WORKER_CONCURRENCY: '4',
+    SDOPS_QUEUE_POLL_INTERVAL_MS: '50',
+    SDOPS_QUEUE_SAMPLE_INTERVAL_MS: '200',
+    SDOPS_JOB_RETRY_LIMIT: String(POLICY.retryLimit),
+    SDOPS_JOB_RETRY_DELAY_SECONDS: String(POLICY.retryDelaySeconds),
+    SDOPS_JOB_EXPIRE_SECONDS: String(POLICY.expireSeconds),
+    SDOPS_QUEUE_MAINTENANCE_INTERVAL_SECONDS: '1',
+    SDOPS_WORKER_SHUTDOWN_TIMEOUT_MS: '10000',
+  });
+
+  const startWorker = async (): Promise<WorkerChild> => {
+    const w = spawnWorker(env());
+    children.push(w);
+    await within(30_000, `worker ${w.pid} to start:\n${w.output()}`, w.ready);
+    return w;
+  };
+
+  const stopWorker = async (w: WorkerChild): Promise<number | null> => {
+    w.child.kill('SIGTERM');
+    return within(20_000, `worker ${w.pid} to exit after SIGTERM`, w.exited);
+  };
+
+  const effects = async (jobIds?: string[]) =>
+    (
+      await db.query<{ job_id: string; pid: number; attempt: number }>(
+        `SELECT job_id::text AS job_id, pid, attempt FROM cleanup_test_effects
+          WHERE $1::uuid[] IS NULL OR job_id = ANY($1::uuid[])`,
+        [jobIds ?? null],
+      )
+    ).rows;
+
+  before(async () => {
+    tdb = await createTestDatabase();
+    db = await openDatabase({ url: tdb.url });
+    await migrateSchema(db);
+    await db.exec(`CREATE TABLE cleanup_test_effects (job_id uuid NOT NULL, pid int NOT NULL, attempt int NOT NULL);
+                   CREATE TABLE cleanup_test_started (job_id uuid NOT NULL, pid int NOT NULL);`);
+    queue = await CleanupQueue.open(db, {
+      role: 'client',
+      jobTypes: [...BUILTIN_JOB_TYPES, ...TEST_TYPES],
+      policy: POLICY,
+    });
+    await otlp.start();
+  });
+
+  after(async () => {
+    for (const w of children)
+      if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
+    await queue?.close();
+    await db?.close();
+    await otlp.stop();
+    await tdb?.drop();
+  });
+
+  it('drains 2,000 jobs with two worker processes: each effect once, counters equal the jobs, queue_length 0', async () => {
+    const [a, b] = await Promise.all([startWorker(), startWorker()]);
+    const ids = await queue.enqueueMany(
+      'test_effect',
+      Array.from({ length: 2000 }, () => ({})),
+    );
+    await waitFor('2,000 effects', async () => (await effects(ids)).length >= 2000, { timeoutMs: 90_000 });
+    await waitFor('both workers to sample an empty test_effect queue', () => {
+      const gauges = otlp.latestPerInstance('cleanup.worker.queue_length', { job_type: 'test_effect' });
+      return gauges.size === 2 && [...gauges.values()].every((v) => v === 0);
+    });
+    expect(await stopWorker(a!)).to.equal(0);
+    expect(await stopWorker(b!)).to.equal(0);
+
+    const rows = await effects(ids);
+    expect(rows).to.have.length(2000);
+    expect(new Set(rows.map((r) => r.job_id)).size).to.equal(2000);
+    const byPid = new Set(rows.map((r) => r.pid));
+    expect(byPid).to.have.property('size', 2);
+    expect(otlp.latestSum('cleanup.worker.jobs_processed', { job_type: 'test_effect' })).to.equal(2000);
+    expect(otlp.latestSum('cleanup.worker.job_failures', { job_type: 'test_effect' })).to.equal(0);
+    expect(otlp.latestSum('cleanup.worker.job.duration_seconds#count', { job_type: 'test_effect' })).to.equal(
+      2000,
+    );
+    expect(otlp.latestSum('cleanup.worker.queue_wait_seconds#count', { job_type: 'test_effect' })).to.equal(
+      2000,
+    );
+    expect((await queue.queueLengths()).test_effect).to.equal(0);
+  });
+
+  it('retries a failing job with backoff, then dead; counts each failed attempt; `queue retry --dead` revives it', async () => {
+    const w = await startWorker();
+    const id = await queue.enqueue('test_fail', {});
+    await waitFor('the job to be dead', async () => {
+      const row = (await queue.status()).find((r) => r.jobType === 'test_fail');
+      return row?.dead === 1 && row.failed === 1;
+    });
+    await waitFor('three attempt spans', () => otlp.jobSpans(id).length === 3);
+    const starts = otlp
+      .jobSpans(id)
+      .map((s) => ({
+        attempt: Number(s.attributes.attempt),
+        t: Number(BigInt(s.startTimeUnixNano) / 1_000_000n),
+      }))
+      .sort((x, y) => x.attempt - y.attempt);
+    expect(starts.map((s) => s.attempt)).to.deep.equal([1, 2, 3]);
+    // Backoff with retry delay 1 s: the 1st retry waits 1-2 s, the 2nd 2-4 s (exponential, with jitter).
+    expect(starts[1]!.t - starts[0]!.t).to.be.at.least(900);
+    expect(starts[2]!.t - starts[1]!.t).to.be.at.least(1900);
+
+    await waitFor(
+      'job_failures = 3 exported',
+      () => otlp.latestSum('cleanup.worker.job_failures', { job_type: 'test_fail' }) === 3,
+    );
+    expect(otlp.latestSum('cleanup.worker.jobs_processed', { job_type: 'test_fail' })).to.equal(3);
+
+    const retried = await runCli(['--json', 'queue', 'retry', '--dead'], {
+      ...env(),
+      OTEL_SDK_DISABLED: 'true',
+    });
+    expect(retried.code, retried.stderr).to.equal(0);
+    expect(JSON.parse(retried.stdout)).to.deep.equal({ retried: 1 });
+    await waitFor('a fourth attempt after the retry', () => otlp.jobSpans(id).length === 4);
+    await waitFor(
+      'job_failures = 4 exported',
+      () => otlp.latestSum('cleanup.worker.job_failures', { job_type: 'test_fail' }) === 4,
+    );
+
+    await waitFor('the job to be dead again', async () => {
+      const row = (await queue.status()).find((r) => r.jobType === 'test_fail');
+      return row?.dead === 1 && row.failed === 1 && row.waiting === 0;
+    });
+    const status = await runCli(['--json', 'queue', 'status'], { ...env(), OTEL_SDK_DISABLED: 'true' });
+    expect(status.code, status.stderr).to.equal(0);
+    const rows = JSON.parse(status.stdout) as { jobType: string }[];
+    expect(rows.find((r) => r.jobType === 'test_fail')).to.include({ dead: 1 });
+    expect(rows.find((r) => r.jobType === 'purge_expired')).to.include({ waiting: 0, active: 0, dead: 0 });
+    expect(await stopWorker(w)).to.equal(0);
+  });
+
+  it('runs a job again on another worker after its worker is SIGKILLed mid-job, with the effect applied once', async () => {
+    const a = await startWorker();
+    const id = await queue.enqueue('test_block', {});
+    await waitFor('worker A to start the job', async () => {
+      const { rows } = await db.query<{ pid: number }>(
+        'SELECT pid FROM cleanup_test_started WHERE job_id = $1',
+        [id],
+      );
+      return rows[0]?.pid === a.pid;
+    });
+    a.child.kill('SIGKILL');
+    expect(await within(10_000, 'worker A to die', a.exited)).to.equal(null);
+    const b = await startWorker();
+    await waitFor('the job to complete on worker B', async () => (await effects([id])).length > 0, {
+      timeoutMs: 30_000,
+    });
+    const rows = await effects([id]);
+    expect(rows).to.have.length(1);
+    expect(rows[0]).to.include({ pid: b.pid, attempt: 2 });
+    await waitFor('the job to be completed', async () => {
+      const { rows: s } = await db.query<{ state: string }>(
+        `SELECT state::text AS state FROM pgboss.job WHERE id = $1`,
+        [id],
+      );
+      return s[0]?.state === 'completed';
+    });
+    expect(await stopWorker(b)).to.equal(0);
+  });
+});
