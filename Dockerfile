@@ -8,7 +8,7 @@ WORKDIR /app
 
 # Dependencies first so source edits reuse the cached npm layer.
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
+RUN npm ci --omit=dev && npm cache clean --force
 
 COPY bin ./bin
 COPY src ./src
