@@ -62,7 +62,8 @@ export class SoftDeleteService {
     this.defaultIdBatchSize = parseBatchSize(options.defaultIdBatchSize, DEFAULT_ID_BATCH_SIZE);
   }
 
-  softDelete(entity: string, target: Target, opts: SoftDeleteOptions = {}): Promise<OperationResult> {
+  // async everywhere: even a bad entity name is a rejected promise, never a synchronous throw.
+  async softDelete(entity: string, target: Target, opts: SoftDeleteOptions = {}): Promise<OperationResult> {
     const def = getEntity(entity);
     return runOperation(def.name, 'delete', targetKind(target), (op) =>
       this.mutate(
@@ -77,14 +78,14 @@ export class SoftDeleteService {
     );
   }
 
-  restore(entity: string, target: Target, opts: RestoreOptions = {}): Promise<OperationResult> {
+  async restore(entity: string, target: Target, opts: RestoreOptions = {}): Promise<OperationResult> {
     const def = getEntity(entity);
     return runOperation(def.name, 'restore', targetKind(target), (op) =>
       this.mutate(def, 'restore', target, opts, op, null, null),
     );
   }
 
-  purge(entity: string, opts: PurgeOptions = {}): Promise<OperationResult> {
+  async purge(entity: string, opts: PurgeOptions = {}): Promise<OperationResult> {
     const def = getEntity(entity);
     return runOperation(def.name, 'purge', 'retention', (op) =>
       executeRetention(
@@ -103,7 +104,7 @@ export class SoftDeleteService {
     );
   }
 
-  archive(entity: string, opts: ArchiveOptions): Promise<OperationResult> {
+  async archive(entity: string, opts: ArchiveOptions): Promise<OperationResult> {
     const def = getEntity(entity);
     return runOperation(def.name, 'archive', 'retention', (op) =>
       executeRetention(

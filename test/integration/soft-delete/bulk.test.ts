@@ -1,0 +1,168 @@
+import { expect } from 'chai';
+import { InvalidInputError } from '../../../src/errors.ts';
+import { type ProgressEvent, SoftDeleteService } from '../../../src/soft-delete/index.ts';
+import {
+  type Backend,
+  checksum,
+  liveCount,
+  makeDocuments,
+  makeFamily,
+  openTestDb,
+  type TestDb,
+} from './support.ts';
+
+for (const backend of ['postgres', 'pglite'] as Backend[]) {
+  describe(`soft-delete bulk operations on ${backend}`, () => {
+    let t: TestDb;
+    let sd: SoftDeleteService;
+
+    before(async () => {
+      t = await openTestDb(backend);
+      sd = new SoftDeleteService(t.db);
+    });
+    after(async () => t?.close());
+
+    it('deletes and restores 10,500 ids in batches of 1000, one transaction each, reporting progress', async () => {
+      const docs = await makeDocuments(t.db, 10_500);
+      const events: ProgressEvent[] = [];
+      const del = await sd.softDelete(
+        'documents',
+        { ids: docs },
+        { batchSize: 1000, onProgress: (e) => events.push(e) },
+      );
+      expect(del.counts).to.deep.equal({ success: 10_500, noop: 0, failure: 0 });
+      expect(del.batches).to.equal(11);
+      expect(events.map((e) => e.processed)).to.deep.equal([
+        ...Array.from({ length: 10 }, (_, i) => (i + 1) * 1000),
+        10_500,
+      ]);
+      expect(events.every((e) => e.total === 10_500 && e.operation === 'delete')).to.equal(true);
+      expect(await liveCount(t.db, 'documents', docs)).to.equal(0);
+
+      const again = await sd.softDelete('documents', { ids: docs }, { batchSize: 5000 });
+      expect(again.counts).to.deep.equal({ success: 0, noop: 10_500, failure: 0 });
+      expect(again.batches).to.equal(3);
+
+      const res = await sd.restore('documents', { ids: docs }, { batchSize: 2500 });
+      expect(res.counts).to.deep.equal({ success: 10_500, noop: 0, failure: 0 });
+      expect(res.batches).to.equal(5);
+      expect(await liveCount(t.db, 'documents', docs)).to.equal(10_500);
+    });
+
+    it('counts ids of a list that do not exist as failure and names them, without failing the rest', async () => {
+      const docs = await makeDocuments(t.db, 3);
+      await sd.softDelete('documents', { id: docs[0]! });
+      const res = await sd.softDelete('documents', { ids: [...docs, '999999999', '999999998', docs[1]!] });
+      expect(res.counts).to.deep.equal({ success: 2, noop: 1, failure: 2 });
+      expect(res.notFoundIds).to.deep.equal(['999999998', '999999999']);
+    });
+
+    it('deletes by filter in keyset batches, counting already deleted matches as noop', async () => {
+      const f = await makeFamily(t.db, { orders: 25, items: 1 });
+      await t.db.query(`UPDATE orders SET status = 'stale' WHERE customer_id = $1::bigint`, [f.customer]);
+      await sd.softDelete('orders', { id: f.orders[0]! });
+      const events: ProgressEvent[] = [];
+      const res = await sd.softDelete(
+        'orders',
+        { filter: { customer_id: f.customer, status: 'stale' } },
+        { batchSize: 10, onProgress: (e) => events.push(e) },
+      );
+      expect(res.counts).to.deep.equal({ success: 24, noop: 1, failure: 0 });
+      expect(res.cascaded).to.deep.equal({ order_items: 24 });
+      expect(res.batches).to.equal(3);
+      expect(events.at(-1)).to.include({ processed: 25, total: 25 });
+
+      const back = await sd.restore('orders', { filter: { delete_op_id: res.opId! } }, { batchSize: 7 });
+      expect(back.counts).to.deep.equal({ success: 24, noop: 0, failure: 0 });
+      expect(back.cascaded).to.deep.equal({ order_items: 24 });
+      expect(await liveCount(t.db, 'orders', f.orders)).to.equal(24);
+    });
+
+    it('restores the rest of a bulk list when some rows collide with a live unique value', async () => {
+      const emails = [0, 1, 2, 3].map((i) => `bulk-conflict-${i}-${backend}@example.com`);
+      const fams = [];
+      for (const email of emails) fams.push(await makeFamily(t.db, { email, orders: 1, items: 1 }));
+      const ids = fams.map((f) => f.customer);
+      await sd.softDelete('customers', { ids });
+      await makeFamily(t.db, { email: emails[2]! });
+      const res = await sd.restore('customers', { ids }, { batchSize: 10 });
+      expect(res.counts).to.deep.equal({ success: 3, noop: 0, failure: 1 });
+      expect(res.conflictIds).to.deep.equal([ids[2]]);
+      expect(res.cascaded).to.deep.equal({ orders: 3, order_items: 3 });
+      expect(await liveCount(t.db, 'customers', ids)).to.equal(3);
+    });
+
+    describe('bad input', () => {
+      const cases: [string, () => Promise<unknown>, string][] = [
+        ['an unknown entity', () => sd.softDelete('users', { id: '1' }), 'unknown_entity'],
+        [
+          'an injection-shaped entity',
+          () => sd.softDelete('documents; DROP TABLE documents', { id: '1' }),
+          'unknown_entity',
+        ],
+        ['a malformed id', () => sd.softDelete('documents', { id: 'abc' }), 'invalid_id'],
+        ['an injection-shaped id', () => sd.softDelete('documents', { id: "1' OR '1'='1" }), 'invalid_id'],
+        [
+          'one malformed id in a long list',
+          () =>
+            sd.softDelete('documents', {
+              ids: [...Array.from({ length: 3000 }, (_, i) => String(i + 1)), '-4'],
+            }),
+          'invalid_id',
+        ],
+        [
+          'a negative batch size',
+          () => sd.softDelete('documents', { ids: ['1', '2'] }, { batchSize: -1 }),
+          'invalid_batch_size',
+        ],
+        [
+          'a batch size above 100000',
+          () => sd.restore('documents', { ids: ['1'] }, { batchSize: 100_001 }),
+          'invalid_batch_size',
+        ],
+        [
+          'a filter on an unlisted column',
+          () => sd.softDelete('documents', { filter: { body: 'x' } }),
+          'invalid_filter',
+        ],
+        [
+          'an injection-shaped filter column',
+          () => sd.softDelete('documents', { filter: { '1=1 OR title': 'x' } }),
+          'invalid_filter',
+        ],
+        ['an empty filter', () => sd.softDelete('documents', { filter: {} }), 'invalid_filter'],
+        [
+          'a negative olderThanDays',
+          () => sd.purge('documents', { olderThanDays: -1 }),
+          'invalid_older_than_days',
+        ],
+        ['a bad purge batch size', () => sd.purge('documents', { batchSize: 0 }), 'invalid_batch_size'],
+        [
+          'a bad archive maxRows',
+          () => sd.archive('documents', { olderThanDays: 0, maxRows: -3 }),
+          'invalid_max_rows',
+        ],
+        ['a bad list scope', () => sd.list('documents', { scope: 'gone' as never }), 'invalid_scope'],
+        ['a bad get id', () => sd.get('documents', '0'), 'invalid_id'],
+        [
+          'a target with both id and filter',
+          () => sd.softDelete('documents', { id: '1', filter: { title: 'x' } } as never),
+          'invalid_target',
+        ],
+      ];
+      for (const [what, call, code] of cases) {
+        it(`rejects ${what} with ${code} and changes nothing`, async () => {
+          const docs = await makeDocuments(t.db, 2);
+          await sd.softDelete('documents', { id: docs[0]! });
+          const before = await checksum(t.db);
+          const err = await call().then(
+            () => undefined,
+            (e: unknown) => e,
+          );
+          expect(err).to.be.instanceOf(InvalidInputError).with.property('code', code);
+          expect(await checksum(t.db)).to.equal(before);
+        });
+      }
+    });
+  });
+}
