@@ -3,7 +3,14 @@ import { ident } from '../../db/index.ts';
 import { entityNames, getEntity } from '../../soft-delete/index.ts';
 import { InvalidMigrationParamError } from '../errors.ts';
 import type { BatchPlan, KeyRange, Migration } from '../types.ts';
-import { childrenFirst, daysParam, entitiesParam, type RawParams, rejectUnknown } from './params.ts';
+import {
+  childrenFirst,
+  daysParam,
+  entitiesParam,
+  type RawParams,
+  rejectUnknown,
+  keyAfter,
+} from './params.ts';
 
 export interface ArchiveParams {
   readonly entities: readonly string[];
@@ -73,9 +80,9 @@ export const archiveSoftDeleted: Migration<ArchiveParams> = {
     const { rows } = await q.query<{ n: string; last: string | null }>(
       `SELECT count(*) AS n, max(k)::text AS last FROM (
          SELECT ${pk} AS k FROM ${t}
-          WHERE ($1::bigint IS NULL OR ${pk} > $1::bigint) AND ${where.replaceAll('$OLDER', () => '$3')}
+          WHERE ${pk} > $1::bigint AND ${where.replaceAll('$OLDER', () => '$3')}
           ORDER BY ${pk} LIMIT $2) s`,
-      [after, limit, params.olderThanDays],
+      [keyAfter(after), limit, params.olderThanDays],
     );
     const last = rows[0]?.last;
     return last == null ? undefined : { lastKey: last, rows: Number(rows[0]?.n ?? 0) };
@@ -88,11 +95,11 @@ export const archiveSoftDeleted: Migration<ArchiveParams> = {
     const res = await tx.query(
       `WITH moved AS (
          DELETE FROM ${t}
-          WHERE ($1::bigint IS NULL OR ${pk} > $1::bigint) AND ${pk} <= $2::bigint
+          WHERE ${pk} > $1::bigint AND ${pk} <= $2::bigint
             AND ${where.replaceAll('$OLDER', () => '$3')}
           RETURNING ${cols})
        INSERT INTO ${ident(def.archiveTable)} (${cols}, archived_at) SELECT ${cols}, now() FROM moved`,
-      [range.from, range.to, params.olderThanDays],
+      [keyAfter(range.from), range.to, params.olderThanDays],
     );
     return res.rowCount;
   },

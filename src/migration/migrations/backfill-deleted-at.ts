@@ -2,7 +2,7 @@ import type { Queryable } from '../../db/index.ts';
 import { ident } from '../../db/index.ts';
 import { entityNames, getEntity } from '../../soft-delete/index.ts';
 import type { BatchPlan, KeyRange, Migration } from '../types.ts';
-import { entitiesParam, type RawParams, rejectUnknown } from './params.ts';
+import { entitiesParam, type RawParams, rejectUnknown, keyAfter } from './params.ts';
 
 export interface BackfillParams {
   readonly entities: readonly string[];
@@ -45,9 +45,9 @@ export const backfillDeletedAt: Migration<BackfillParams> = {
     const { t, pk } = table(entity);
     const { rows } = await q.query<{ n: string; last: string | null }>(
       `SELECT count(*) AS n, max(k)::text AS last FROM (
-         SELECT ${pk} AS k FROM ${t} WHERE ($1::bigint IS NULL OR ${pk} > $1::bigint) AND ${NEEDS}
+         SELECT ${pk} AS k FROM ${t} WHERE ${pk} > $1::bigint AND ${NEEDS}
           ORDER BY ${pk} LIMIT $2) s`,
-      [after, limit],
+      [keyAfter(after), limit],
     );
     const last = rows[0]?.last;
     return last == null ? undefined : { lastKey: last, rows: Number(rows[0]?.n ?? 0) };
@@ -56,8 +56,8 @@ export const backfillDeletedAt: Migration<BackfillParams> = {
     const { t, pk } = table(entity);
     const res = await tx.query(
       `UPDATE ${t} SET deleted_at = COALESCE(updated_at, now()), delete_reason = 'legacy'
-        WHERE ($1::bigint IS NULL OR ${pk} > $1::bigint) AND ${pk} <= $2::bigint AND ${NEEDS}`,
-      [range.from, range.to],
+        WHERE ${pk} > $1::bigint AND ${pk} <= $2::bigint AND ${NEEDS}`,
+      [keyAfter(range.from), range.to],
     );
     return res.rowCount;
   },

@@ -60,3 +60,11 @@ export function childrenFirst(names: readonly string[]): string[] {
   for (const name of names) visit(name);
   return out;
 }
+
+/**
+ * The exclusive lower key as a bigint literal. "No lower bound" is the smallest bigint rather than
+ * `$1 IS NULL OR id > $1`: that OR defeats the primary-key range scan and makes every batch a full scan.
+ */
+export function keyAfter(after: string | null): string {
+  return after ?? '-9223372036854775808';
+}

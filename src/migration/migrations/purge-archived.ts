@@ -1,7 +1,7 @@
 import { ident } from '../../db/index.ts';
 import { entityNames, getEntity } from '../../soft-delete/index.ts';
 import type { BatchPlan, KeyRange, Migration } from '../types.ts';
-import { daysParam, entitiesParam, type RawParams, rejectUnknown } from './params.ts';
+import { daysParam, entitiesParam, type RawParams, rejectUnknown, keyAfter } from './params.ts';
 
 export interface PurgeArchivedParams {
   readonly entities: readonly string[];
@@ -42,9 +42,9 @@ export const purgeArchived: Migration<PurgeArchivedParams> = {
     const { t, days } = target(entity, params);
     const { rows } = await q.query<{ n: string; last: string | null }>(
       `SELECT count(*) AS n, max(id)::text AS last FROM (
-         SELECT id FROM ${t} WHERE ($1::bigint IS NULL OR id > $1::bigint) AND ${WHERE.replace('$D', () => '$3')}
+         SELECT id FROM ${t} WHERE id > $1::bigint AND ${WHERE.replace('$D', () => '$3')}
           ORDER BY id LIMIT $2) s`,
-      [after, limit, days],
+      [keyAfter(after), limit, days],
     );
     const last = rows[0]?.last;
     return last == null ? undefined : { lastKey: last, rows: Number(rows[0]?.n ?? 0) };
@@ -52,9 +52,9 @@ export const purgeArchived: Migration<PurgeArchivedParams> = {
   async apply(tx, entity, range: KeyRange, params): Promise<number> {
     const { t, days } = target(entity, params);
     const res = await tx.query(
-      `DELETE FROM ${t} WHERE ($1::bigint IS NULL OR id > $1::bigint) AND id <= $2::bigint
+      `DELETE FROM ${t} WHERE id > $1::bigint AND id <= $2::bigint
           AND ${WHERE.replace('$D', () => '$3')}`,
-      [range.from, range.to, days],
+      [keyAfter(range.from), range.to, days],
     );
     return res.rowCount;
   },

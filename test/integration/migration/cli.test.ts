@@ -1,0 +1,163 @@
+import { expect } from 'chai';
+import { MigrationRunner, RunLockedError } from '../../../src/migration/index.ts';
+import {
+  type MigrationTestDb,
+  openMigrationTestDb,
+  recordBackfillSource,
+  runCli,
+  scalar,
+  seedDocuments,
+  spawnCli,
+  tableChecksum,
+  waitFor,
+} from './support.ts';
+
+/**
+ * The runner as operators use it: `sdops migrate ...` child processes against real PostgreSQL over
+ * 200k legacy rows, including a SIGKILL mid-run. Correctness is checked against the source data (a
+ * snapshot and a trigger logging every deleted_at change), never against the runner's own counters.
+ */
+describe('sdops migrate over 200k legacy rows (child processes)', function () {
+  this.timeout(60_000);
+  let t: MigrationTestDb;
+  let url: string;
+  let runId: string;
+  const LEGACY = 200_000;
+  const ARGS = ['migrate', 'start', 'backfill-deleted-at', '--entity', 'documents', '--batch-size', '2000'];
+
+  const run = async () => {
+    const { rows } = await t.db.query<{ state: string; rows_processed: string; owner: string | null }>(
+      'SELECT state, rows_processed, owner FROM sdops_migration_runs WHERE run_id = $1',
+      [runId],
+    );
+    return rows[0] as { state: string; rows_processed: string; owner: string | null };
+  };
+
+  before(async () => {
+    t = await openMigrationTestDb();
+    url = t.test.url;
+    await seedDocuments(t.db, { legacy: LEGACY, deleted: 20_000, live: 30_000 });
+    await recordBackfillSource(t.db);
+  });
+  after(async () => {
+    await t?.close();
+  });
+
+  it('rejects unknown migrations and parameters with exit code 2 before touching anything', async () => {
+    const unknown = await runCli(url, ['migrate', 'start', 'no-such-migration']);
+    expect(unknown.code).to.equal(2);
+    expect(unknown.stderr).to.contain('unknown migration');
+    const badParam = await runCli(url, [...ARGS, '--older-than-days', '3']);
+    expect(badParam.code).to.equal(2);
+    expect(badParam.stderr).to.contain('does not take parameter');
+    expect(await scalar(t.db, 'SELECT count(*) AS v FROM sdops_migration_runs')).to.equal('0');
+  });
+
+  it('--dry-run reports the rows that would change and changes nothing', async () => {
+    const before = await tableChecksum(t.db, 'documents');
+    const res = await runCli(url, ['--json', ...ARGS, '--dry-run']);
+    expect(res.code, res.stderr).to.equal(0);
+    const summary = JSON.parse(res.stdout) as { state: string; dryRun: boolean; rowsProcessed: number };
+    expect(summary).to.include({ state: 'succeeded', dryRun: true, rowsProcessed: LEGACY });
+    expect(await tableChecksum(t.db, 'documents')).to.equal(before);
+    expect(await scalar(t.db, 'SELECT count(*) AS v FROM touches')).to.equal('0');
+  });
+
+  it('a runner killed with SIGKILL mid-run can be resumed only after its heartbeat goes stale', async () => {
+    const child = spawnCli(url, [...ARGS, '--max-rows-per-second', '25000']);
+    runId = await waitFor('the run to make progress', async () => {
+      const { rows } = await t.db.query<{ id: string }>(
+        `SELECT run_id::text AS id FROM sdops_migration_runs WHERE NOT dry_run AND rows_processed >= 40000`,
+      );
+      return rows[0]?.id;
+    });
+    child.kill('SIGKILL');
+    const killed = await child.result;
+    expect(killed.signal).to.equal('SIGKILL');
+    const atKill = await run();
+    expect(atKill.state).to.equal('running');
+    expect(Number(atKill.rows_processed)).to.be.lessThan(LEGACY);
+
+    // The dead owner's lease (1.5 s) has not expired yet: taking the run over now must be refused.
+    // (In-process: a CLI child needs longer than the lease just to start.)
+    const error = await new MigrationRunner(t.db).resume(runId).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).to.be.instanceOf(RunLockedError);
+    expect((error as Error).message).to.contain('is being processed by');
+    expect((await run()).rows_processed).to.equal(atKill.rows_processed);
+  });
+
+  it('a second resume is refused while one runs, and `migrate stop` parks the run as stopped', async () => {
+    const dead = (await run()).owner;
+    await waitFor("the killed owner's lease to go stale", async () => {
+      const stale = await scalar(
+        t.db,
+        `SELECT heartbeat_at < now() - lease_timeout_ms * interval '1 millisecond' AS v
+           FROM sdops_migration_runs WHERE run_id = $1`,
+        [runId],
+      );
+      return stale === 'true' ? true : undefined;
+    });
+    // The run keeps its 25k rows/s throttle, so this resume runs for seconds.
+    const first = spawnCli(url, ['--json', 'migrate', 'resume', runId]);
+    const before = Number((await run()).rows_processed);
+    await waitFor('the resume to take over and make progress', async () => {
+      const r = await run();
+      return r.owner !== null && r.owner !== dead && Number(r.rows_processed) > before ? true : undefined;
+    });
+    // Whether the stop lands first or not, the second resume meets a live owner.
+    const [second, stop] = await Promise.all([
+      runCli(url, ['migrate', 'resume', runId]),
+      runCli(url, ['migrate', 'stop', runId]),
+    ]);
+    expect(second.code, second.stderr).to.equal(1);
+    expect(second.stderr).to.contain('is being processed by');
+    expect(stop.code, stop.stderr).to.equal(0);
+    const firstResult = await first.result;
+    expect(firstResult.code, firstResult.stderr).to.equal(0);
+    expect(JSON.parse(firstResult.stdout).state).to.equal('stopped');
+    const parked = await run();
+    expect(parked.state).to.equal('stopped');
+    expect(parked.owner).to.equal(null);
+    expect(Number(parked.rows_processed)).to.be.lessThan(LEGACY);
+  });
+
+  it('resume finishes from the checkpoint: every legacy row migrated exactly once, no other row changed', async () => {
+    const res = await runCli(url, ['--json', 'migrate', 'resume', runId]);
+    expect(res.code, res.stderr).to.equal(0);
+    expect(JSON.parse(res.stdout).state).to.equal('succeeded');
+    const wrong = await scalar(
+      t.db,
+      `SELECT count(*) AS v FROM legacy_source s JOIN documents d USING (id)
+        WHERE d.deleted_at IS DISTINCT FROM s.updated_at OR d.delete_reason IS DISTINCT FROM 'legacy'`,
+    );
+    expect(wrong, 'legacy rows without deleted_at = updated_at').to.equal('0');
+    expect(await scalar(t.db, 'SELECT count(*) AS v FROM touches')).to.equal(String(LEGACY));
+    expect(await scalar(t.db, 'SELECT count(DISTINCT id) AS v FROM touches')).to.equal(String(LEGACY));
+    const othersChanged = await scalar(
+      t.db,
+      `SELECT count(*) AS v FROM other_source o JOIN documents d USING (id) WHERE d::text <> o::text`,
+    );
+    expect(othersChanged).to.equal('0');
+    // The run's own bookkeeping agrees: contiguous batch ranges, rows summing to the source count.
+    const { rows } = await t.db.query<{
+      key_from: string | null;
+      key_to: string;
+      rows: string;
+      status: string;
+    }>(
+      'SELECT key_from, key_to, rows, status FROM sdops_migration_batches WHERE run_id = $1 ORDER BY batch_no',
+      [runId],
+    );
+    let previous: string | null = null;
+    for (const b of rows) {
+      expect(b.key_from).to.equal(previous);
+      expect(b.status).to.equal('succeeded');
+      previous = b.key_to;
+    }
+    expect(rows.reduce((n, b) => n + Number(b.rows), 0)).to.equal(LEGACY);
+    expect(Number((await run()).rows_processed)).to.equal(LEGACY);
+  });
+});
