@@ -1,0 +1,108 @@
+import { expect } from 'chai';
+import { SoftDeleteService } from '../../../src/soft-delete/index.ts';
+import { backdate, type Backend, makeDocuments, makeFamily, openTestDb, type TestDb } from './support.ts';
+
+async function exists(t: TestDb, table: string, ids: readonly string[]): Promise<number> {
+  const res = await t.db.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM ${table} WHERE id = ANY($1::bigint[])`,
+    [ids],
+  );
+  return res.rows[0]!.n;
+}
+
+for (const backend of ['postgres', 'pglite'] as Backend[]) {
+  describe(`soft-delete purge and archive on ${backend}`, () => {
+    let t: TestDb;
+    let sd: SoftDeleteService;
+
+    before(async () => {
+      t = await openTestDb(backend);
+      sd = new SoftDeleteService(t.db);
+    });
+    after(async () => t?.close());
+
+    it('purges only rows soft-deleted longer ago than the retention, never live rows', async () => {
+      const [old, recent, live] = await makeDocuments(t.db, 3);
+      await sd.softDelete('documents', { ids: [old!, recent!] });
+      await backdate(t.db, 'documents', [old!], 91); // documents keep deleted rows 90 days
+      await backdate(t.db, 'documents', [recent!], 89);
+      const res = await sd.purge('documents');
+      expect(res.counts.success).to.be.at.least(1);
+      expect(await exists(t, 'documents', [old!])).to.equal(0);
+      expect(await exists(t, 'documents', [recent!, live!])).to.equal(2);
+      expect(res.cutoff).to.match(/^\d{4}-\d{2}-\d{2}T/);
+    });
+
+    it('purges a customer together with the children its cascade deleted, children first', async () => {
+      const f = await makeFamily(t.db, { orders: 2, items: 3 });
+      await sd.softDelete('customers', { id: f.customer });
+      await backdate(t.db, 'customers', [f.customer], 31);
+      await backdate(t.db, 'orders', f.orders, 31);
+      await backdate(t.db, 'order_items', f.items, 31);
+      const res = await sd.purge('customers');
+      expect(res.counts).to.deep.equal({ success: 1, noop: 0, failure: 0 });
+      expect(res.cascaded).to.deep.equal({ orders: 2, order_items: 6 });
+      expect(await exists(t, 'customers', [f.customer])).to.equal(0);
+      expect(await exists(t, 'orders', f.orders)).to.equal(0);
+      expect(await exists(t, 'order_items', f.items)).to.equal(0);
+    });
+
+    it('keeps a parent that still has a live child and counts it as noop', async () => {
+      const f = await makeFamily(t.db, { orders: 2, items: 1 });
+      await sd.softDelete('customers', { id: f.customer }, { cascade: false });
+      await sd.softDelete('orders', { id: f.orders[0]! });
+      const res = await sd.purge('customers', { olderThanDays: 0 });
+      expect(res.counts.noop).to.be.at.least(1);
+      expect(await exists(t, 'customers', [f.customer])).to.equal(1);
+      expect(await exists(t, 'orders', f.orders)).to.equal(1); // the deleted order went, the live one stayed
+    });
+
+    it('stops after maxRows candidates, oldest deletions first', async () => {
+      const docs = await makeDocuments(t.db, 5);
+      await sd.softDelete('documents', { ids: docs });
+      for (let i = 0; i < docs.length; i++) await backdate(t.db, 'documents', [docs[i]!], 1000 - i);
+      const res = await sd.purge('documents', { olderThanDays: 500, maxRows: 2, batchSize: 1 });
+      expect(res.counts.success).to.equal(2);
+      expect(res.batches).to.equal(2);
+      expect(await exists(t, 'documents', docs)).to.equal(3);
+      expect(await exists(t, 'documents', docs.slice(0, 2))).to.equal(0);
+    });
+
+    it('archives soft-deleted rows with every column, in batches, and removes them from the live table', async () => {
+      const f = await makeFamily(t.db, { orders: 3, items: 2 });
+      const del = await sd.softDelete(
+        'customers',
+        { id: f.customer },
+        { deletedBy: 'ops', reason: 'archive me' },
+      );
+      const before = (await t.db.query(`SELECT * FROM orders WHERE id = $1::bigint`, [f.orders[0]])).rows[0]!;
+      await backdate(t.db, 'customers', [f.customer], 10);
+      await backdate(t.db, 'orders', f.orders, 10);
+      await backdate(t.db, 'order_items', f.items, 10);
+      const res = await sd.archive('customers', { olderThanDays: 7, batchSize: 1 });
+      expect(res.counts.success).to.equal(1);
+      expect(res.cascaded).to.deep.equal({ orders: 3, order_items: 6 });
+      expect(await exists(t, 'customers', [f.customer])).to.equal(0);
+      expect(await exists(t, 'customers_archive', [f.customer])).to.equal(1);
+      expect(await exists(t, 'orders_archive', f.orders)).to.equal(3);
+      expect(await exists(t, 'order_items_archive', f.items)).to.equal(6);
+      const archived = (await t.db.query(`SELECT * FROM orders_archive WHERE id = $1::bigint`, [f.orders[0]]))
+        .rows[0]!;
+      expect(archived).to.include({
+        id: before.id,
+        customer_id: before.customer_id,
+        delete_op_id: del.opId,
+        deleted_by: 'ops',
+      });
+      expect(archived.archived_at).to.be.instanceOf(Date);
+    });
+
+    it('leaves rows deleted more recently than olderThanDays where they are', async () => {
+      const [doc] = await makeDocuments(t.db, 1);
+      await sd.softDelete('documents', { id: doc! });
+      await sd.archive('documents', { olderThanDays: 1 });
+      expect(await exists(t, 'documents', [doc!])).to.equal(1);
+      expect(await exists(t, 'documents_archive', [doc!])).to.equal(0);
+    });
+  });
+}
