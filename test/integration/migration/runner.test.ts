@@ -1,0 +1,217 @@
+import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
+import type { MetricData } from '@opentelemetry/sdk-metrics';
+import { expect } from 'chai';
+import { MigrationRunner, RunStateError } from '../../../src/migration/index.ts';
+import { type InMemoryTelemetry, startInMemoryTelemetry } from '../../unit/observability/harness.ts';
+import {
+  type MigrationTestDb,
+  openMigrationTestDb,
+  recordBackfillSource,
+  scalar,
+  seedDocuments,
+  tableChecksum,
+  waitFor,
+} from './support.ts';
+
+const FAST = {
+  heartbeatIntervalMs: 50,
+  leaseTimeoutMs: 500,
+  retry: { attempts: 3, baseDelayMs: 1, maxDelayMs: 4 },
+};
+
+function counterValue(metrics: Map<string, MetricData>, name: string, attrs: Record<string, string>): number {
+  const points = metrics.get(name)?.dataPoints ?? [];
+  return points
+    .filter((p) => Object.entries(attrs).every(([k, v]) => p.attributes[k] === v))
+    .reduce((n, p) => n + (p.value as number), 0);
+}
+
+const rejection = (p: Promise<unknown>) =>
+  p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+
+const attr = (r: ReadableLogRecord, key: string) => (r.attributes as Record<string, unknown>)[key];
+
+describe('MigrationRunner in process (real PostgreSQL, in-memory telemetry)', function () {
+  this.timeout(30_000);
+  let t: MigrationTestDb;
+  let tel: InMemoryTelemetry;
+
+  before(async () => {
+    tel = startInMemoryTelemetry({ console: 'none' });
+    t = await openMigrationTestDb();
+    await seedDocuments(t.db, { legacy: 8_000, deleted: 1_000, live: 1_000 });
+    await recordBackfillSource(t.db);
+  });
+  after(async () => {
+    await t?.close();
+    await tel?.telemetry.shutdown();
+  });
+
+  it('a batch that keeps failing is recorded with its range, the run ends partially_failed, and retry-failed completes it', async () => {
+    const failing = new MigrationRunner(t.db, {
+      ...FAST,
+      faults: [{ migration: 'backfill-deleted-at', batchNo: 2 }],
+    });
+    const handle = await failing.start('backfill-deleted-at', {
+      batchSize: 1_000,
+      params: { entities: 'documents' },
+    });
+    const first = await handle.done;
+    expect(first).to.include({
+      state: 'partially_failed',
+      batchesFailed: 1,
+      rowsFailed: 1_000,
+      rowsProcessed: 7_000,
+    });
+    const [failed] = await failing.batches(handle.runId, { status: 'failed' });
+    expect(failed).to.include({ batchNo: 2, entity: 'documents', rows: 1_000, attempts: 3 });
+    expect(failed?.error).to.contain('injected failure');
+    // The failed range really was left alone, and nothing else was.
+    const pendingInRange = await scalar(
+      t.db,
+      'SELECT count(*) AS v FROM documents WHERE is_deleted AND deleted_at IS NULL AND id > $1 AND id <= $2',
+      [failed?.keyFrom, failed?.keyTo],
+    );
+    expect(pendingInRange).to.equal('1000');
+    expect(await scalar(t.db, 'SELECT count(*) AS v FROM touches')).to.equal('7000');
+
+    const fixed = await new MigrationRunner(t.db, FAST).retryFailed(handle.runId);
+    const second = await fixed.done;
+    expect(second).to.include({ state: 'succeeded', batchesFailed: 0, rowsFailed: 0, rowsProcessed: 8_000 });
+    expect(await scalar(t.db, 'SELECT count(DISTINCT id) AS v FROM touches')).to.equal('8000');
+    expect(await scalar(t.db, 'SELECT count(*) AS v FROM touches')).to.equal('8000');
+    expect(await rejection(new MigrationRunner(t.db, FAST).retryFailed(handle.runId))).to.be.instanceOf(
+      RunStateError,
+    );
+
+    // Counters and logs tell the same story as the run record.
+    const metrics = await tel.metrics();
+    expect(counterValue(metrics, 'migration.run.failure', { migration: 'backfill-deleted-at' })).to.equal(1);
+    expect(counterValue(metrics, 'migration.run.success', { migration: 'backfill-deleted-at' })).to.equal(1);
+    expect(
+      counterValue(metrics, 'migration.rows_processed', {
+        migration: 'backfill-deleted-at',
+        status: 'success',
+      }),
+    ).to.equal(8_000);
+    const logs = (await tel.logs()).filter((r) => attr(r, 'run_id') === handle.runId);
+    const failedLogs = logs.filter((r) => r.body === 'migration batch failed; recorded and skipped');
+    expect(failedLogs).to.have.length(1);
+    expect(attr(failedLogs[0] as ReadableLogRecord, 'cursor_to')).to.equal(failed?.keyTo);
+    const ends = logs.filter((r) => r.body === 'migration ended').map((r) => attr(r, 'status'));
+    expect(ends).to.deep.equal(['partially_failed', 'succeeded']);
+  });
+
+  it('spans, metrics and logs of a run share its run_id; a resumed session is a new trace linked to the previous one', async () => {
+    await t.db.query(
+      "UPDATE documents SET deleted_at = NULL, delete_reason = NULL WHERE delete_reason = 'legacy'",
+    );
+    const runner = new MigrationRunner(t.db, FAST);
+    const handle = await runner.start(
+      'backfill-deleted-at',
+      { batchSize: 500, params: { entities: ['documents'] } },
+      { onProgress: (e) => e.processed >= 2_000 && handle.stop() },
+    );
+    const stopped = await handle.done;
+    expect(stopped.state).to.equal('stopped');
+    const resumed = await (await runner.resume(handle.runId)).done;
+    expect(resumed.state).to.equal('succeeded');
+    expect(resumed.traceId).to.not.equal(stopped.traceId);
+
+    const spans = (await tel.spans()).filter((s) => s.attributes.run_id === handle.runId);
+    const roots = spans.filter((s) => s.name === 'migration.run');
+    expect(roots.map((s) => s.spanContext().traceId)).to.deep.equal([stopped.traceId, resumed.traceId]);
+    expect(roots[0]?.attributes.dry_run).to.equal(false);
+    const [firstRoot, secondRoot] = roots;
+    expect(secondRoot?.links.map((l) => l.context.spanId)).to.deep.equal([firstRoot?.spanContext().spanId]);
+    const batches = spans.filter((s) => s.name === 'migration.batch' && s.attributes.count !== 0);
+    expect(batches.length).to.equal(16);
+    for (const b of batches) {
+      const root = roots.find((r) => r.spanContext().traceId === b.spanContext().traceId);
+      expect(b.parentSpanContext?.spanId).to.equal(root?.spanContext().spanId);
+      expect(b.attributes).to.include.keys('cursor.from', 'cursor.to', 'attempt');
+    }
+    const run = await runner.get(handle.runId);
+    expect(run.traceId).to.equal(resumed.traceId);
+
+    const batchLogs = (await tel.logs()).filter(
+      (r) => attr(r, 'run_id') === handle.runId && r.body === 'migration batch committed',
+    );
+    expect(batchLogs.length).to.equal(16);
+    for (const log of batchLogs) {
+      const span = batches.find((b) => b.spanContext().spanId === log.spanContext?.spanId);
+      expect(span, 'every batch log is emitted inside its batch span').to.not.equal(undefined);
+      expect(log.spanContext?.traceId).to.equal(span?.spanContext().traceId);
+    }
+  });
+
+  it('a run past --max-failed-batches ends failed, and stop on a finished run is refused', async () => {
+    const runner = new MigrationRunner(t.db, {
+      ...FAST,
+      faults: [1, 2].map((batchNo) => ({ migration: '*', batchNo })),
+    });
+    await t.db.query(
+      "UPDATE documents SET deleted_at = NULL, delete_reason = NULL WHERE delete_reason = 'legacy'",
+    );
+    const handle = await runner.start('backfill-deleted-at', { batchSize: 1_000, maxFailedBatches: 1 });
+    const summary = await handle.done;
+    expect(summary).to.include({ state: 'failed', batchesFailed: 2, rowsProcessed: 0 });
+    expect((await runner.get(handle.runId)).lastError).to.contain('exceed --max-failed-batches 1');
+    expect(await rejection(runner.stop(handle.runId))).to.be.instanceOf(RunStateError);
+  });
+
+  it('archive-soft-deleted moves old soft-deleted rows to the archive, purge-archived removes them after retention', async () => {
+    const runner = new MigrationRunner(t.db, FAST);
+    const deletedOld = await scalar(
+      t.db,
+      "SELECT count(*) AS v FROM documents WHERE deleted_at < now() - interval '100 days'",
+    );
+    expect(Number(deletedOld)).to.be.greaterThan(0);
+    const dry = await (
+      await runner.start('archive-soft-deleted', { dryRun: true, params: { olderThanDays: 100 } })
+    ).done;
+    expect(dry.rowsProcessed).to.equal(Number(deletedOld));
+    const archived = await (await runner.start('archive-soft-deleted', { params: { olderThanDays: 100 } }))
+      .done;
+    expect(archived).to.include({ state: 'succeeded', rowsProcessed: Number(deletedOld) });
+    expect(await scalar(t.db, 'SELECT count(*) AS v FROM documents_archive')).to.equal(deletedOld);
+    expect(
+      await scalar(
+        t.db,
+        "SELECT count(*) AS v FROM documents WHERE deleted_at < now() - interval '100 days'",
+      ),
+    ).to.equal('0');
+
+    const before = await tableChecksum(t.db, 'documents_archive');
+    const kept = await (await runner.start('purge-archived', { params: {} })).done;
+    expect(kept.rowsProcessed, 'freshly archived rows are within retention').to.equal(0);
+    expect(await tableChecksum(t.db, 'documents_archive')).to.equal(before);
+    await t.db.query("UPDATE documents_archive SET archived_at = now() - interval '91 days'");
+    const purged = await (await runner.start('purge-archived', { params: { entities: 'documents' } })).done;
+    expect(purged.rowsProcessed).to.equal(Number(deletedOld));
+    expect(await scalar(t.db, 'SELECT count(*) AS v FROM documents_archive')).to.equal('0');
+  });
+
+  it('stop from another runner (the CLI path) parks a live run as stopped after its batch in flight', async () => {
+    await t.db.query(
+      "UPDATE documents SET deleted_at = NULL, delete_reason = NULL WHERE delete_reason = 'legacy'",
+    );
+    const runner = new MigrationRunner(t.db, FAST);
+    const handle = await runner.start('backfill-deleted-at', { batchSize: 200, maxRowsPerSecond: 2_000 });
+    await waitFor('some progress', async () =>
+      (await runner.get(handle.runId)).rowsProcessed > 0 ? true : undefined,
+    );
+    const asked = await new MigrationRunner(t.db, FAST).stop(handle.runId);
+    expect(asked.state).to.equal('stopping');
+    const summary = await handle.done;
+    expect(summary.state).to.equal('stopped');
+    const run = await runner.get(handle.runId);
+    expect(run.owner).to.equal(null);
+    expect(run.rowsProcessed).to.equal(
+      Number(await scalar(t.db, "SELECT count(*) AS v FROM documents WHERE delete_reason = 'legacy'")),
+    );
+  });
+});
