@@ -124,7 +124,8 @@ async function openPglite(dataDir: string | undefined): Promise<Database> {
     params?: readonly unknown[],
   ): Promise<QueryResult<R>> => {
     const res = await runner.query<R>(sql, params ? [...params] : undefined);
-    return toResult(res.rows, res.affectedRows ?? res.rowCount);
+    // rowCount is per statement; affectedRows would add up the parts of a data-modifying CTE.
+    return toResult(res.rows, res.rowCount ?? res.affectedRows);
   };
 
   return {

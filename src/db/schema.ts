@@ -107,7 +107,9 @@ export async function migrateSchema(db: Database): Promise<{ applied: string[]; 
 }
 
 /** Applied version (the highest) and the versions this code knows that the database lacks. */
-export async function schemaStatus(db: Database): Promise<{ current: string | undefined; pending: string[] }> {
+export async function schemaStatus(
+  db: Database,
+): Promise<{ current: string | undefined; pending: string[] }> {
   const files = await schemaFiles();
   const applied = await appliedVersions(db);
   return {

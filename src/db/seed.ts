@@ -109,11 +109,17 @@ async function maxId(tx: TransactionClient, table: string): Promise<number> {
 export async function seedDemo(db: Database, opts: SeedOptions): Promise<SeedCounts> {
   const n = opts.rows;
   if (!Number.isInteger(n) || n <= 0 || n > MAX_SEED_ROWS) {
-    throw new InvalidInputError('invalid_rows', `rows must be an integer between 1 and ${MAX_SEED_ROWS}, got ${n}`);
+    throw new InvalidInputError(
+      'invalid_rows',
+      `rows must be an integer between 1 and ${MAX_SEED_ROWS}, got ${n}`,
+    );
   }
   const fraction = opts.legacyDeletedFraction ?? 0;
   if (!(fraction >= 0 && fraction <= 1)) {
-    throw new InvalidInputError('invalid_fraction', `legacyDeletedFraction must be between 0 and 1, got ${fraction}`);
+    throw new InvalidInputError(
+      'invalid_fraction',
+      `legacyDeletedFraction must be between 0 and 1, got ${fraction}`,
+    );
   }
   const permille = Math.round(fraction * 1000);
   const steps = plans(n);
