@@ -45,25 +45,25 @@ export const SPANS = {
     name: 'soft_delete.delete',
     kind: 'internal',
     attributes: OP_ATTRS,
-    description: 'One soft-delete core call (single row or id list).',
+    description: 'One soft-delete core call for a single row (id lists and filters: soft_delete.bulk).',
   },
   restore: {
     name: 'soft_delete.restore',
     kind: 'internal',
     attributes: OP_ATTRS,
-    description: 'One restore core call.',
+    description: 'One restore core call for a single row (id lists and filters: soft_delete.bulk).',
   },
   purge: {
     name: 'soft_delete.purge',
     kind: 'internal',
     attributes: OP_ATTRS,
-    description: 'One purge (hard delete of soft-deleted rows) core call.',
+    description: 'One purge (hard delete of rows soft-deleted past retention); parent of its soft_delete.batch spans.',
   },
   archive: {
     name: 'soft_delete.archive',
     kind: 'internal',
     attributes: OP_ATTRS,
-    description: 'One archival call (copy soft-deleted rows to the archive, then remove them).',
+    description: 'One archival call (move old soft-deleted rows to the archive table); parent of its soft_delete.batch spans.',
   },
   bulk: {
     name: 'soft_delete.bulk',
@@ -74,8 +74,8 @@ export const SPANS = {
   batch: {
     name: 'soft_delete.batch',
     kind: 'internal',
-    attributes: ['entity', 'operation', 'status', 'count', 'batch.size', 'run_id'],
-    description: 'One batch of a bulk operation (child of soft_delete.bulk).',
+    attributes: ['entity', 'operation', 'batch.size', 'run_id'],
+    description: 'One batch (one transaction) of a bulk, purge or archive call; child of that call.',
   },
   migrationRun: {
     name: 'migration.run',

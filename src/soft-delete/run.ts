@@ -1,9 +1,19 @@
 import type { Database, TransactionClient } from '../db/index.ts';
+import {
+  getLogger,
+  type OperationStatus,
+  type SpanHandle,
+  type SpanName,
+  softDeleteMetrics,
+  withSpan,
+} from '../observability/index.ts';
 import type { OperationCounts, OperationName, OperationResult, ProgressListener } from './types.ts';
 
 /**
- * The two choke points every mutation goes through, so telemetry (spans soft_delete.<operation>,
- * one child span per batch, the per-operation counter/histogram and log line) is added in one place.
+ * The two choke points every mutation goes through, so telemetry lives in one place: a span per
+ * call (soft_delete.<operation> for one row, soft_delete.bulk for id lists and filters,
+ * soft_delete.purge / soft_delete.archive for retention work) with one soft_delete.batch child per
+ * batch, the per-operation row counter and duration histogram, and one log line per call.
  */
 
 export type TargetKind = 'id' | 'ids' | 'filter' | 'retention';
@@ -18,13 +28,44 @@ export interface OperationContext {
 
 export type OperationOutcome = Omit<OperationResult, 'entity' | 'operation' | 'batches' | 'durationMs'>;
 
+const log = getLogger('soft-delete');
+
 export function emptyCounts(): OperationCounts {
   return { success: 0, noop: 0, failure: 0 };
 }
 
+function spanNameFor(operation: OperationName, targetKind: TargetKind): SpanName {
+  if (targetKind === 'id') return `soft_delete.${operation}`;
+  if (targetKind === 'retention')
+    return operation === 'archive' ? 'soft_delete.archive' : 'soft_delete.purge';
+  return 'soft_delete.bulk';
+}
+
+/** The outcome of a whole call: any failed row makes it a failure; nothing changed makes it a noop. */
+function callStatus(counts: OperationCounts): OperationStatus {
+  if (counts.failure > 0) return 'failure';
+  if (counts.success === 0 && counts.noop > 0) return 'noop';
+  return 'success';
+}
+
+function record(
+  op: OperationContext,
+  counts: OperationCounts,
+  status: OperationStatus,
+  seconds: number,
+): void {
+  const { entity, operation } = op;
+  for (const rowStatus of ['success', 'noop', 'failure'] as const) {
+    if (counts[rowStatus] > 0)
+      softDeleteMetrics.recordRows({ entity, operation, status: rowStatus, rows: counts[rowStatus] });
+  }
+  softDeleteMetrics.recordCall({ entity, operation, status, durationSeconds: seconds });
+}
+
 /**
  * Runs one public operation. `entity` is already validated (a registry name, safe as a label); other
- * input is validated inside fn before its first write, so a bad-input error also passes through here.
+ * input is validated inside fn before its first write, so a bad-input error also passes through here
+ * and is recorded as a failed call (a single id that failed counts as one failed row).
  */
 export async function runOperation(
   entity: string,
@@ -32,16 +73,46 @@ export async function runOperation(
   targetKind: TargetKind,
   fn: (op: OperationContext) => Promise<OperationOutcome>,
 ): Promise<OperationResult> {
-  const started = performance.now();
   const op: OperationContext = { entity, operation, targetKind, batches: 0 };
-  const outcome = await fn(op);
-  return {
-    entity,
-    operation,
-    ...outcome,
-    batches: op.batches,
-    durationMs: Math.round((performance.now() - started) * 1000) / 1000,
-  };
+  return withSpan(spanNameFor(operation, targetKind), { entity, operation }, async (span: SpanHandle) => {
+    const started = performance.now();
+    let outcome: OperationOutcome;
+    try {
+      outcome = await fn(op);
+    } catch (error) {
+      const seconds = (performance.now() - started) / 1000;
+      const failed = { ...emptyCounts(), failure: targetKind === 'id' ? 1 : 0 };
+      record(op, failed, 'failure', seconds);
+      span.setAttributes({ status: 'failure', count: 0 });
+      log.warn(
+        'soft_delete operation failed',
+        { entity, operation, count: 0, duration: seconds, status: 'failure' },
+        error,
+      );
+      throw error;
+    }
+    const seconds = (performance.now() - started) / 1000;
+    const status = callStatus(outcome.counts);
+    record(op, outcome.counts, status, seconds);
+    span.setAttributes({ status, count: outcome.counts.success });
+    log.info('soft_delete operation', {
+      entity,
+      operation,
+      count: outcome.counts.success,
+      noop: outcome.counts.noop,
+      failure: outcome.counts.failure,
+      batches: op.batches,
+      duration: seconds,
+      status,
+    });
+    return {
+      entity,
+      operation,
+      ...outcome,
+      batches: op.batches,
+      durationMs: Math.round(seconds * 1e6) / 1000,
+    };
+  });
 }
 
 export interface BatchInfo {
@@ -49,16 +120,27 @@ export interface BatchInfo {
   readonly size: number;
 }
 
-/** Runs one batch in its own transaction; counted in op.batches once committed. */
+/**
+ * Runs one batch in its own transaction; counted in op.batches once committed. A single-row call
+ * has no batch span of its own: its operation span already is the one unit of work.
+ */
 export async function runBatch<T>(
   db: Database,
   op: OperationContext,
-  _info: BatchInfo,
+  info: BatchInfo,
   fn: (tx: TransactionClient) => Promise<T>,
 ): Promise<T> {
-  const result = await db.transaction(fn);
-  op.batches += 1;
-  return result;
+  const commit = async () => {
+    const result = await db.transaction(fn);
+    op.batches += 1;
+    return result;
+  };
+  if (op.targetKind === 'id') return commit();
+  return withSpan(
+    'soft_delete.batch',
+    { entity: op.entity, operation: op.operation, 'batch.size': info.size },
+    commit,
+  );
 }
 
 export function reportProgress(

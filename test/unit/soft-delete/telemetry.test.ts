@@ -1,0 +1,126 @@
+import { expect } from 'chai';
+import type { DataPoint, Histogram, MetricData } from '@opentelemetry/sdk-metrics';
+import { type Database, migrateSchema, openDatabase } from '../../../src/db/index.ts';
+import { defineAttributeValues } from '../../../src/observability/index.ts';
+import { entityNames, SoftDeleteService } from '../../../src/soft-delete/index.ts';
+import { type InMemoryTelemetry, startInMemoryTelemetry } from '../observability/harness.ts';
+
+function points(metric: MetricData | undefined): DataPoint<number | Histogram>[] {
+  return (metric?.dataPoints ?? []) as DataPoint<number | Histogram>[];
+}
+
+function counter(metrics: Map<string, MetricData>, attrs: Record<string, string>): number {
+  return points(metrics.get('soft_delete.operations.total'))
+    .filter((p) => Object.entries(attrs).every(([k, v]) => p.attributes[k] === v))
+    .reduce((sum, p) => sum + (p.value as number), 0);
+}
+
+describe('soft-delete core telemetry', function () {
+  this.timeout(60_000);
+  let db: Database;
+  let sd: SoftDeleteService;
+  let t: InMemoryTelemetry;
+
+  before(async () => {
+    t = startInMemoryTelemetry();
+    defineAttributeValues({ entity: entityNames() });
+    db = await openDatabase({ memory: true });
+    await migrateSchema(db);
+    await db.exec(`INSERT INTO documents (title, body) SELECT 'doc ' || g, 'b' FROM generate_series(1, 2500) g;
+      INSERT INTO customers (email, name) VALUES ('a@example.com', 'A');
+      INSERT INTO orders (customer_id, status, total_cents) SELECT id, 'paid', 100 FROM customers;`);
+    sd = new SoftDeleteService(db);
+  });
+
+  after(async () => {
+    await db?.close();
+    await t?.telemetry.shutdown();
+  });
+
+  it('counts exactly the rows each operation reports, by entity, operation and status', async () => {
+    const before = await t.metrics();
+    const bulk = await sd.softDelete('documents', { ids: ['1', '2', '3', '999999'] }, { reason: 'test' });
+    const again = await sd.softDelete('documents', { id: '1' });
+    const after = await t.metrics();
+    const delta = (status: string) =>
+      counter(after, { entity: 'documents', operation: 'delete', status }) -
+      counter(before, { entity: 'documents', operation: 'delete', status });
+    expect(delta('success')).to.equal(bulk.counts.success).and.to.equal(3);
+    expect(delta('failure')).to.equal(bulk.counts.failure).and.to.equal(1);
+    expect(delta('noop')).to.equal(again.counts.noop).and.to.equal(1);
+  });
+
+  it('records one duration per call with the unit s and the call outcome as status', async () => {
+    await sd.restore('documents', { id: '2' });
+    const histogram = (await t.metrics()).get('soft_delete.operations.duration_seconds');
+    expect(histogram?.descriptor.unit).to.equal('s');
+    const restore = points(histogram).find(
+      (p) => p.attributes.operation === 'restore' && p.attributes.status === 'success',
+    );
+    expect(restore, 'a restore/success data point').to.exist;
+    expect((restore!.value as Histogram).count).to.equal(1);
+  });
+
+  it('wraps a bulk operation in soft_delete.bulk with one soft_delete.batch child per batch', async () => {
+    const ids = Array.from({ length: 2000 }, (_, i) => String(i + 100));
+    const result = await sd.softDelete('documents', { ids }, { batchSize: 500 });
+    const spans = await t.spans();
+    const bulk = spans.filter((s) => s.name === 'soft_delete.bulk').at(-1)!;
+    expect(bulk.attributes).to.include({
+      entity: 'documents',
+      operation: 'delete',
+      status: 'success',
+      count: 2000,
+    });
+    const batches = spans.filter(
+      (s) => s.name === 'soft_delete.batch' && s.parentSpanContext?.spanId === bulk.spanContext().spanId,
+    );
+    expect(batches).to.have.length(result.batches).and.to.have.length(4);
+    expect(batches[0]!.attributes['batch.size']).to.equal(500);
+  });
+
+  it('names single-row calls soft_delete.<operation> and retention calls purge/archive', async () => {
+    await sd.softDelete('customers', { id: '1' });
+    await sd.archive('orders', { olderThanDays: 0 });
+    await sd.purge('documents', { olderThanDays: 0 });
+    const names = new Set((await t.spans()).map((s) => s.name));
+    for (const name of [
+      'soft_delete.delete',
+      'soft_delete.restore',
+      'soft_delete.archive',
+      'soft_delete.purge',
+    ]) {
+      expect(names, name).to.include(name);
+    }
+  });
+
+  it('writes one log line per call carrying the trace and span ids of its operation span', async () => {
+    await sd.softDelete('documents', { id: '50' }, { reason: 'log test' });
+    const span = (await t.spans()).filter((s) => s.name === 'soft_delete.delete').at(-1)!;
+    const record = t.console
+      .records()
+      .filter((r) => r.message === 'soft_delete operation')
+      .at(-1)!;
+    expect(record).to.include({ entity: 'documents', count: 1, status: 'success' });
+    expect(record.trace_id).to.equal(span.spanContext().traceId);
+    expect(record.span_id).to.equal(span.spanContext().spanId);
+    expect(record.duration).to.be.a('number');
+  });
+
+  it('records a failed call when a single id does not exist, and rethrows', async () => {
+    const before = counter(await t.metrics(), {
+      entity: 'documents',
+      operation: 'delete',
+      status: 'failure',
+    });
+    let error: unknown;
+    try {
+      await sd.softDelete('documents', { id: '8888888' });
+    } catch (e) {
+      error = e;
+    }
+    expect((error as { code?: string }).code).to.equal('not_found');
+    const after = counter(await t.metrics(), { entity: 'documents', operation: 'delete', status: 'failure' });
+    expect(after - before).to.equal(1);
+  });
+});
