@@ -10,7 +10,10 @@ const CALLER_SPAN = '00f067aa0ba902b7';
 describe('HTTP API telemetry', () => {
   let t: InMemoryTelemetry;
   let f: ApiFixture;
+  const savedLevel = process.env.LOG_LEVEL;
   before(async () => {
+    // The access-log assertions need info lines, whatever LOG_LEVEL the suite runs with.
+    delete process.env.LOG_LEVEL;
     // Telemetry first: the API resolves the global tracer and meter per request.
     t = startInMemoryTelemetry();
     f = await startFixture(30);
@@ -18,6 +21,7 @@ describe('HTTP API telemetry', () => {
   after(async () => {
     await f?.close();
     await t?.telemetry.shutdown();
+    if (savedLevel !== undefined) process.env.LOG_LEVEL = savedLevel;
   });
 
   it('continues the caller trace: a server span named by route template, core spans beneath, and a cascade job that links back', async function () {

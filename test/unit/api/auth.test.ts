@@ -1,0 +1,63 @@
+import { expect } from 'chai';
+import {
+  assertSafeBinding,
+  isLoopbackHost,
+  mapError,
+  parseApiTokens,
+  TokenVerifier,
+} from '../../../src/api/index.ts';
+import { SdopsError } from '../../../src/errors.ts';
+
+const ADMIN = 'a'.repeat(24);
+const READ = 'r'.repeat(24);
+
+describe('API auth and error mapping', () => {
+  it('parses SDOPS_API_TOKENS into roles and refuses malformed entries without echoing tokens', () => {
+    expect(parseApiTokens(` admin:${ADMIN} , read:${READ}`)).to.deep.equal([
+      { role: 'admin', token: ADMIN },
+      { role: 'read', token: READ },
+    ]);
+    expect(parseApiTokens(undefined)).to.deep.equal([]);
+    for (const bad of [`root:${ADMIN}`, 'admin:short', ADMIN, `admin:${ADMIN},read`]) {
+      expect(() => parseApiTokens(bad))
+        .to.throw(/SDOPS_API_TOKENS/)
+        .that.satisfies((e: Error) => !e.message.includes(ADMIN));
+    }
+  });
+
+  it('gives 401 for a missing or wrong token and 403 for a read token on an admin route', () => {
+    const v = new TokenVerifier(parseApiTokens(`admin:${ADMIN},read:${READ}`));
+    expect(v.authorize(`Bearer ${ADMIN}`, 'admin')).to.equal('admin');
+    expect(v.authorize(`bearer ${READ}`, 'read')).to.equal('read');
+    const status = (fn: () => unknown) => {
+      try {
+        fn();
+        return 0;
+      } catch (e) {
+        return mapError(e).status;
+      }
+    };
+    expect(status(() => v.authorize(undefined, 'read'))).to.equal(401);
+    expect(status(() => v.authorize(`Bearer ${ADMIN}x`, 'read'))).to.equal(401);
+    expect(status(() => v.authorize(`Basic ${ADMIN}`, 'read'))).to.equal(401);
+    expect(status(() => v.authorize(`Bearer ${READ}`, 'admin'))).to.equal(403);
+  });
+
+  it('refuses to bind beyond loopback without tokens', () => {
+    for (const h of ['127.0.0.1', '::1', 'localhost', '[::1]', '127.1.2.3'])
+      expect(isLoopbackHost(h), h).to.equal(true);
+    for (const h of ['0.0.0.0', '::', '10.0.0.1', 'example.com'])
+      expect(isLoopbackHost(h), h).to.equal(false);
+    expect(() => assertSafeBinding('0.0.0.0', [])).to.throw(/refusing to listen on 0.0.0.0/);
+    expect(() => assertSafeBinding('0.0.0.0', [{ role: 'admin', token: ADMIN }])).to.not.throw();
+    expect(() => assertSafeBinding('127.0.0.1', [])).to.not.throw();
+  });
+
+  it('maps error kinds to statuses and hides internal messages', () => {
+    expect(mapError(new SdopsError('conflict', 'x', 'conflict')).status).to.equal(409);
+    expect(mapError(new SdopsError('unknown_entity', 'x', 'invalid_input')).status).to.equal(404);
+    const internal = mapError(new Error('password=hunter2 in SQL'));
+    expect(internal.status).to.equal(500);
+    expect(internal.body).to.deep.equal({ error: { code: 'internal_error', message: 'internal error' } });
+  });
+});
