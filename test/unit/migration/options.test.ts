@@ -1,0 +1,103 @@
+import { expect } from 'chai';
+import { ConfigError } from '../../../src/errors.ts';
+import {
+  backoffMs,
+  getMigration,
+  InvalidMigrationParamError,
+  parseFaults,
+  type RunRecord,
+  runnerOptionsFromEnv,
+  runStatus,
+  UnknownMigrationError,
+} from '../../../src/migration/index.ts';
+
+describe('migration runner options and parameters', () => {
+  it('reads SDOPS_MIGRATION_* variables and names a bad one', () => {
+    const o = runnerOptionsFromEnv({
+      SDOPS_MIGRATION_HEARTBEAT_MS: '100',
+      SDOPS_MIGRATION_LEASE_TIMEOUT_MS: '300',
+    });
+    expect(o).to.include({ heartbeatIntervalMs: 100, leaseTimeoutMs: 300, defaultBatchSize: 5000 });
+    expect(() => runnerOptionsFromEnv({ SDOPS_MIGRATION_RETRY_ATTEMPTS: 'x' })).to.throw(
+      ConfigError,
+      /RETRY_ATTEMPTS/,
+    );
+    expect(() =>
+      runnerOptionsFromEnv({
+        SDOPS_MIGRATION_HEARTBEAT_MS: '1000',
+        SDOPS_MIGRATION_LEASE_TIMEOUT_MS: '1500',
+      }),
+    ).to.throw(ConfigError, /twice the heartbeat/);
+  });
+
+  it('parses the test-only fault spec and rejects a malformed one', () => {
+    expect(parseFaults('backfill-deleted-at:3,*:7')).to.deep.equal([
+      { migration: 'backfill-deleted-at', batchNo: 3 },
+      { migration: '*', batchNo: 7 },
+    ]);
+    expect(parseFaults(undefined)).to.deep.equal([]);
+    expect(() => parseFaults('three')).to.throw(ConfigError);
+  });
+
+  it('backs off exponentially within +-20% and never beyond the cap', () => {
+    const policy = { attempts: 5, baseDelayMs: 100, maxDelayMs: 300 };
+    expect(backoffMs(policy, 1, () => 0.5)).to.equal(100);
+    expect(backoffMs(policy, 2, () => 0.5)).to.equal(200);
+    expect(backoffMs(policy, 5, () => 0.5)).to.equal(300);
+    expect(backoffMs(policy, 1, () => 0)).to.equal(80);
+    expect(backoffMs(policy, 1, () => 1)).to.equal(120);
+  });
+
+  it('validates each migration its own parameters as invalid input', () => {
+    expect(() => getMigration('nope')).to.throw(UnknownMigrationError);
+    expect(() => getMigration('archive-soft-deleted').parseParams({})).to.throw(InvalidMigrationParamError);
+    expect(() => getMigration('archive-soft-deleted').parseParams({ olderThanDays: -1 })).to.throw(
+      InvalidMigrationParamError,
+    );
+    expect(() => getMigration('backfill-deleted-at').parseParams({ entities: 'customers,nope' })).to.throw(
+      InvalidMigrationParamError,
+      /unknown entity "nope"/,
+    );
+    // Children first, so a parent is archived after the rows that reference it.
+    expect(
+      getMigration('archive-soft-deleted').parseParams({
+        olderThanDays: '30',
+        entities: 'customers,order_items,orders',
+      }),
+    ).to.deep.equal({
+      entities: ['order_items', 'orders', 'customers'],
+      olderThanDays: 30,
+    });
+  });
+
+  it('derives progress, rate and ETA of a running run from its record', () => {
+    const now = new Date('2026-01-01T00:01:40Z');
+    const run = {
+      runId: '01900000-0000-7000-8000-000000000000',
+      migration: 'backfill-deleted-at',
+      state: 'running',
+      dryRun: false,
+      rowsProcessed: 1_500,
+      rowsFailed: 500,
+      totalEstimate: 10_000,
+      sessionStartedAt: new Date('2026-01-01T00:00:00Z'),
+      sessionStartRows: 500,
+      ownerAlive: true,
+      heartbeatAt: new Date('2026-01-01T00:01:39Z'),
+      updatedAt: now,
+      finishedAt: null,
+      createdAt: new Date('2026-01-01T00:00:00Z'),
+      scanComplete: false,
+      cursorEntity: 'documents',
+      cursorKey: '42',
+    } as unknown as RunRecord;
+    const s = runStatus(run, now);
+    expect(s).to.include({
+      percent: 20,
+      rowsPerSecond: 10,
+      etaSeconds: 800,
+      cursor: 'documents:42',
+      heartbeatAgeSeconds: 1,
+    });
+  });
+});
