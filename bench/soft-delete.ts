@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { migrateSchema, openDatabase } from '../src/db/index.ts';
+import { configureLogging } from '../src/observability/index.ts';
 import { SoftDeleteService } from '../src/soft-delete/index.ts';
 import { bestOf, createBenchDatabase, printRows } from './support.ts';
 
@@ -12,6 +13,7 @@ export default async function run(args: string[]): Promise<void> {
   const rows = Number(args[0] ?? 100_000);
   const repeats = Number(args[1] ?? 3);
   process.env.OTEL_SDK_DISABLED = 'true';
+  configureLogging({ console: 'none' });
   const bench = await createBenchDatabase();
   const db = await openDatabase({ url: bench.url, poolSize: 4 });
   const raw = new pg.Client({ connectionString: bench.url });
@@ -54,7 +56,8 @@ export default async function run(args: string[]): Promise<void> {
         rawSeconds,
         await bestOf(1, async () => {
           const r = await raw.query(
-            `UPDATE documents SET deleted_at = now(), deleted_by = $2, delete_reason = $3
+            `UPDATE documents SET deleted_at = now(), deleted_by = $2, delete_reason = $3,
+                delete_op_id = gen_random_uuid(), is_deleted = true, updated_at = now()
               WHERE id = ANY($1::bigint[]) AND deleted_at IS NULL`,
             [ids, 'bench', 'bench'],
           );
