@@ -104,6 +104,8 @@ function build(options: LoggingOptions, keepOtlp: boolean): State {
     levels: SEVERITY,
     level: moreVerbose(level, consoleLevel),
     transports,
+    // With no console and no OTLP, winston would warn on every record about having no transports.
+    silent: transports.length === 0,
     exitOnError: false,
   });
   const consoleOnly = winston.createLogger({
