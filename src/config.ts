@@ -2,54 +2,124 @@ import { ConfigError } from './errors.ts';
 
 /**
  * The one home of configuration. Every environment variable the product reads is declared here with
- * its default and meaning; README's configuration table is checked against ENV_VARS by a test.
- * OTEL_* variables are read by the OpenTelemetry SDK itself; they are listed so operators find them.
+ * its default and meaning; README's configuration table is checked against ENV_VARS by a test
+ * (test/unit/docs/config.test.ts), and so is every variable name the code, the collector config and
+ * the Grafana provisioning mention. `readBy` says who reads it: variables of the OTel SDK, the
+ * collector or Grafana are listed so operators find them in one place.
  */
+export type EnvReader = 'sdops' | 'otel-sdk' | 'collector' | 'grafana' | 'compose';
+
 export interface EnvVarSpec {
   readonly name: string;
   /** Default as an operator would write it; undefined means "unset". */
   readonly default: string | undefined;
   readonly description: string;
+  /** Default 'sdops'. */
+  readonly readBy?: EnvReader;
 }
 
+const v = (name: string, def: string | undefined, description: string, readBy?: EnvReader): EnvVarSpec =>
+  readBy ? { name, default: def, description, readBy } : { name, default: def, description };
+
+// biome-ignore format: one variable per line keeps this readable as a table
 export const ENV_VARS: readonly EnvVarSpec[] = [
-  {
-    name: 'DATABASE_URL',
-    default: undefined,
-    description: 'PostgreSQL connection string. Unset: the embedded PGlite database in SDOPS_DATA_DIR.',
-  },
-  {
-    name: 'SDOPS_DATA_DIR',
-    default: './.sdops/data',
-    description: 'Where the embedded PGlite database keeps its files (ignored when DATABASE_URL is set).',
-  },
-  { name: 'SDOPS_DB_POOL_SIZE', default: '10', description: 'Maximum connections in the PostgreSQL pool.' },
-  { name: 'LOG_LEVEL', default: 'info', description: 'Log level: error, warn, info, debug.' },
-  {
-    name: 'SDOPS_ENVIRONMENT',
-    default: 'development',
-    description: 'Value of the deployment.environment.name resource attribute.',
-  },
-  {
-    name: 'OTEL_EXPORTER_OTLP_ENDPOINT',
-    default: 'http://localhost:4318',
-    description: 'OTLP/HTTP endpoint of the collector for traces, metrics and logs.',
-  },
-  {
-    name: 'OTEL_SERVICE_NAME',
-    default: undefined,
-    description: 'Overrides service.name (default: sdops-api, sdops-worker, sdops-migrate or sdops-cli by role).',
-  },
-  { name: 'OTEL_RESOURCE_ATTRIBUTES', default: undefined, description: 'Extra resource attributes, k=v,k=v.' },
-  {
-    name: 'OTEL_METRIC_EXPORT_INTERVAL',
-    default: '10000',
-    description: 'Milliseconds between metric exports.',
-  },
-  { name: 'OTEL_SDK_DISABLED', default: 'false', description: 'true turns all telemetry into no-ops.' },
+  v('DATABASE_URL', undefined, 'PostgreSQL connection string. Unset: the embedded PGlite database in SDOPS_DATA_DIR.'),
+  v('SDOPS_DATA_DIR', './.sdops/data', 'Where the embedded PGlite database keeps its files (ignored when DATABASE_URL is set).'),
+  v('SDOPS_DB_POOL_SIZE', '10', 'Maximum connections in the PostgreSQL pool.'),
+  v('LOG_LEVEL', 'info', 'Log level: error, warn, info, debug.'),
+  v('SDOPS_ENVIRONMENT', 'development', 'Value of the deployment.environment.name resource attribute.'),
+  v('SDOPS_API_TOKENS', undefined, 'API bearer tokens, `admin:<token>,read:<token>` (each at least 16 characters). Unset: no authentication and `sdops serve` binds to loopback only.'),
+  // Worker and queue (src/cleanup).
+  v('SDOPS_WORKER_CONCURRENCY', '4', 'Jobs one worker process runs at a time (`sdops worker --concurrency` overrides).'),
+  v('SDOPS_WORKER_JOB_TYPES', undefined, 'Comma-separated job types a worker takes (unset: all).'),
+  v('SDOPS_QUEUE_POLL_INTERVAL_MS', '1000', 'How long an idle worker slot waits before asking the queue again.'),
+  v('SDOPS_QUEUE_SAMPLE_INTERVAL_MS', '5000', 'How often a worker samples waiting jobs per type for cleanup.worker.queue_length.'),
+  v('SDOPS_JOB_RETRY_LIMIT', '3', 'Retries after a failed attempt before a job is dead (moved to the dead-letter queue).'),
+  v('SDOPS_JOB_RETRY_DELAY_SECONDS', '5', 'Base of the exponential retry backoff: attempt n waits about delay * 2^(n-1) (with jitter).'),
+  v('SDOPS_JOB_EXPIRE_SECONDS', '900', "A job's lease: an attempt running longer fails, and a crashed worker's job runs again after it."),
+  v('SDOPS_QUEUE_MAINTENANCE_INTERVAL_SECONDS', '30', 'How often workers reclaim expired leases and archive finished jobs.'),
+  v('SDOPS_WORKER_SHUTDOWN_TIMEOUT_MS', '30000', 'On SIGTERM/SIGINT, how long a worker waits for running jobs before handing them back.'),
+  v('SDOPS_PURGE_CRON', '0 * * * *', 'Cron (UTC) on which purge_expired runs for every entity; "off" disables it.'),
+  v('SDOPS_ARCHIVE_CRON', '30 2 * * *', 'Cron (UTC) on which archive_entity runs for every entity; "off" disables it.'),
+  v('SDOPS_ARCHIVE_AFTER_DAYS', '30', 'Scheduled archive_entity moves rows soft-deleted more than this many days ago.'),
+  v('SDOPS_CLEANUP_BATCH_SIZE', '1000', 'Rows per batch in purge_expired and archive_entity jobs.'),
+  v('SDOPS_CLEANUP_MAX_ROWS_PER_JOB', '50000', 'Rows one purge/archive job handles at most; the rest is enqueued as a follow-up job.'),
+  // Migration runner (src/migration).
+  v('SDOPS_MIGRATION_BATCH_SIZE', '5000', 'Default rows per migration batch (at most 100000).'),
+  v('SDOPS_MIGRATION_MAX_FAILED_BATCHES', '10', 'Default failed batches a migration run tolerates before it ends failed.'),
+  v('SDOPS_MIGRATION_HEARTBEAT_MS', '5000', 'How often a migration runner refreshes the heartbeat of its run lease.'),
+  v('SDOPS_MIGRATION_LEASE_TIMEOUT_MS', '30000', 'Heartbeat age after which a run counts as abandoned and may be resumed elsewhere (at least 2x the heartbeat).'),
+  v('SDOPS_MIGRATION_RETRY_ATTEMPTS', '3', 'Attempts per migration batch, the first included.'),
+  v('SDOPS_MIGRATION_RETRY_BASE_MS', '200', 'First backoff delay between batch attempts (doubles per attempt).'),
+  v('SDOPS_MIGRATION_RETRY_MAX_MS', '5000', 'Largest backoff delay between batch attempts.'),
+  v('SDOPS_MIGRATION_FAIL_BATCH', undefined, 'TEST ONLY fault injection: `migration:batchNo[,...]` batches always fail (until retry-failed). Never set in production.'),
+  // OpenTelemetry SDK (src/observability passes some of them on, the SDK reads the rest itself).
+  v('OTEL_SDK_DISABLED', 'false', 'true turns all telemetry into no-ops (console logs stay).', 'otel-sdk'),
+  v('OTEL_EXPORTER_OTLP_ENDPOINT', 'http://localhost:4318', 'OTLP/HTTP endpoint of the collector for traces, metrics and logs.', 'otel-sdk'),
+  v('OTEL_EXPORTER_OTLP_TIMEOUT', '3000', 'Milliseconds per OTLP export, retries included. Unset: sdops uses 3000 (the SDK alone would use 10000).', 'otel-sdk'),
+  v('OTEL_SERVICE_NAME', undefined, 'Overrides service.name (default: sdops-api, sdops-worker, sdops-migrate or sdops-cli by role).', 'otel-sdk'),
+  v('OTEL_RESOURCE_ATTRIBUTES', undefined, 'Extra resource attributes, k=v,k=v.', 'otel-sdk'),
+  v('OTEL_METRIC_EXPORT_INTERVAL', '10000', 'Milliseconds between metric exports.', 'otel-sdk'),
+  // OpenTelemetry Collector (otel-collector/config.yaml, `${env:NAME:-default}`).
+  v('OTELCOL_OTLP_GRPC_ENDPOINT', '0.0.0.0:4317', 'Collector OTLP/gRPC receiver address.', 'collector'),
+  v('OTELCOL_OTLP_HTTP_ENDPOINT', '0.0.0.0:4318', 'Collector OTLP/HTTP receiver address.', 'collector'),
+  v('OTELCOL_HEALTH_ENDPOINT', '0.0.0.0:13133', 'Collector health_check extension address (GET / answers 200).', 'collector'),
+  v('OTELCOL_PROMETHEUS_ENDPOINT', '0.0.0.0:8889', 'Where the collector exposes application and span metrics for Prometheus to scrape.', 'collector'),
+  v('OTELCOL_TELEMETRY_HOST', '0.0.0.0', "Host of the collector's own metrics endpoint.", 'collector'),
+  v('OTELCOL_TELEMETRY_PORT', '8888', "Port of the collector's own metrics (otelcol_*).", 'collector'),
+  v('OTELCOL_LOG_LEVEL', 'info', "The collector's own log level.", 'collector'),
+  v('OTELCOL_SPANMETRICS_FLUSH_INTERVAL', '15s', 'How often the span_metrics connector emits (keep it at the Prometheus scrape interval).', 'collector'),
+  v('TEMPO_OTLP_GRPC_ENDPOINT', 'tempo:4317', 'Where the collector sends traces (Tempo OTLP/gRPC).', 'collector'),
+  v('LOKI_OTLP_ENDPOINT', 'http://loki:3100/otlp', "Where the collector sends logs (Loki's native OTLP endpoint).", 'collector'),
+  // Grafana provisioning and compose.
+  v('SDOPS_ALERT_WEBHOOK_URL', undefined, 'Webhook the Grafana contact point "sdops-webhook" posts alerts to (grafana/provisioning/alerting).', 'grafana'),
+  v('GRAFANA_ADMIN_PASSWORD', 'admin', "Password of Grafana's admin user in compose.yaml.", 'compose'),
 ];
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
+
+/** Same shape as src/cleanup's CleanupSettings, so `loadConfig().worker` can replace readCleanupSettings(). */
+export interface WorkerConfig {
+  readonly concurrency: number;
+  /** undefined: every known job type. */
+  readonly jobTypes: readonly string[] | undefined;
+  readonly pollIntervalMs: number;
+  readonly queueSampleIntervalMs: number;
+  readonly policy: {
+    readonly retryLimit: number;
+    readonly retryDelaySeconds: number;
+    readonly expireSeconds: number;
+  };
+  readonly maintenanceIntervalSeconds: number;
+  readonly shutdownTimeoutMs: number;
+  /** undefined: not scheduled. */
+  readonly purgeCron: string | undefined;
+  readonly archiveCron: string | undefined;
+  readonly archiveAfterDays: number;
+  readonly batchSize: number;
+  readonly maxRowsPerJob: number;
+}
+
+/** Same shape as src/migration's RunnerOptions, so `loadConfig().migration` can replace runnerOptionsFromEnv(). */
+export interface MigrationConfig {
+  readonly heartbeatIntervalMs: number;
+  readonly leaseTimeoutMs: number;
+  readonly retry: { readonly attempts: number; readonly baseDelayMs: number; readonly maxDelayMs: number };
+  readonly defaultBatchSize: number;
+  readonly defaultMaxFailedBatches: number;
+  /** TEST ONLY (SDOPS_MIGRATION_FAIL_BATCH). */
+  readonly faults: readonly { readonly migration: string; readonly batchNo: number }[];
+}
+
+export interface TelemetryConfig {
+  readonly disabled: boolean;
+  readonly endpoint: string;
+  /** undefined: service.name by process role. */
+  readonly serviceName: string | undefined;
+  readonly metricExportIntervalMs: number;
+  /** undefined when OTEL_EXPORTER_OTLP_TIMEOUT is unset: sdops then passes its own 3000 ms. */
+  readonly exportTimeoutMs: number | undefined;
+}
 
 export interface Config {
   readonly databaseUrl: string | undefined;
@@ -57,21 +127,32 @@ export interface Config {
   readonly dbPoolSize: number;
   readonly logLevel: LogLevel;
   readonly environment: string;
+  /** Raw SDOPS_API_TOKENS; src/api's parseApiTokens validates it. Never log it. */
+  readonly apiTokens: string | undefined;
+  readonly worker: WorkerConfig;
+  readonly migration: MigrationConfig;
+  readonly telemetry: TelemetryConfig;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
 
+export const MAX_MIGRATION_BATCH_SIZE = 100_000;
+
 function read(env: Env, name: string): string | undefined {
   const value = env[name];
   if (value !== undefined && value.trim() !== '') return value.trim();
-  return ENV_VARS.find((v) => v.name === name)?.default;
+  return ENV_VARS.find((s) => s.name === name)?.default;
 }
 
 export function readPositiveInt(env: Env, name: string): number {
+  return readInt(env, name, 1);
+}
+
+function readInt(env: Env, name: string, min: number): number {
   const raw = read(env, name);
   const value = Number(raw);
-  if (!Number.isInteger(value) || value <= 0) {
-    throw new ConfigError(`${name} must be a positive integer, got "${raw}"`);
+  if (raw === undefined || !/^\d+$/.test(raw) || !Number.isSafeInteger(value) || value < min) {
+    throw new ConfigError(`${name} must be a whole number >= ${min}, got "${raw}"`);
   }
   return value;
 }
@@ -82,6 +163,91 @@ function readEnum<T extends string>(env: Env, name: string, allowed: readonly T[
     throw new ConfigError(`${name} must be one of ${allowed.join(', ')}, got "${raw}"`);
   }
   return raw as T;
+}
+
+function readCron(env: Env, name: string): string | undefined {
+  const text = read(env, name);
+  if (text === undefined || /^(off|none|disabled)$/i.test(text)) return undefined;
+  // pg-boss validates the expression itself when the schedule is saved.
+  if (text.split(/\s+/).length < 5)
+    throw new ConfigError(`${name} must be a 5-field cron expression or "off"`);
+  return text;
+}
+
+function readFaults(env: Env): MigrationConfig['faults'] {
+  const raw = read(env, 'SDOPS_MIGRATION_FAIL_BATCH');
+  if (raw === undefined) return [];
+  return raw.split(',').map((part) => {
+    const m = /^\s*([a-z0-9*-]+):(\d+)\s*$/.exec(part);
+    if (!m)
+      throw new ConfigError(`SDOPS_MIGRATION_FAIL_BATCH must look like migration:batchNo, got "${part}"`);
+    return { migration: m[1] as string, batchNo: Number(m[2]) };
+  });
+}
+
+function workerConfig(env: Env): WorkerConfig {
+  return {
+    concurrency: readInt(env, 'SDOPS_WORKER_CONCURRENCY', 1),
+    jobTypes: read(env, 'SDOPS_WORKER_JOB_TYPES')
+      ?.split(',')
+      .map((t) => t.trim())
+      .filter((t) => t !== ''),
+    pollIntervalMs: readInt(env, 'SDOPS_QUEUE_POLL_INTERVAL_MS', 10),
+    queueSampleIntervalMs: readInt(env, 'SDOPS_QUEUE_SAMPLE_INTERVAL_MS', 100),
+    policy: {
+      retryLimit: readInt(env, 'SDOPS_JOB_RETRY_LIMIT', 0),
+      retryDelaySeconds: readInt(env, 'SDOPS_JOB_RETRY_DELAY_SECONDS', 1),
+      expireSeconds: readInt(env, 'SDOPS_JOB_EXPIRE_SECONDS', 1),
+    },
+    maintenanceIntervalSeconds: readInt(env, 'SDOPS_QUEUE_MAINTENANCE_INTERVAL_SECONDS', 1),
+    shutdownTimeoutMs: readInt(env, 'SDOPS_WORKER_SHUTDOWN_TIMEOUT_MS', 0),
+    purgeCron: readCron(env, 'SDOPS_PURGE_CRON'),
+    archiveCron: readCron(env, 'SDOPS_ARCHIVE_CRON'),
+    archiveAfterDays: readInt(env, 'SDOPS_ARCHIVE_AFTER_DAYS', 0),
+    batchSize: readInt(env, 'SDOPS_CLEANUP_BATCH_SIZE', 1),
+    maxRowsPerJob: readInt(env, 'SDOPS_CLEANUP_MAX_ROWS_PER_JOB', 1),
+  };
+}
+
+function migrationConfig(env: Env): MigrationConfig {
+  const heartbeatIntervalMs = readInt(env, 'SDOPS_MIGRATION_HEARTBEAT_MS', 10);
+  const leaseTimeoutMs = readInt(env, 'SDOPS_MIGRATION_LEASE_TIMEOUT_MS', 20);
+  // A lease shorter than two heartbeats would let a healthy runner lose its run to a resume.
+  if (leaseTimeoutMs < 2 * heartbeatIntervalMs) {
+    throw new ConfigError(
+      `SDOPS_MIGRATION_LEASE_TIMEOUT_MS (${leaseTimeoutMs}) must be at least twice SDOPS_MIGRATION_HEARTBEAT_MS (${heartbeatIntervalMs})`,
+    );
+  }
+  return {
+    heartbeatIntervalMs,
+    leaseTimeoutMs,
+    retry: {
+      attempts: readInt(env, 'SDOPS_MIGRATION_RETRY_ATTEMPTS', 1),
+      baseDelayMs: readInt(env, 'SDOPS_MIGRATION_RETRY_BASE_MS', 0),
+      maxDelayMs: readInt(env, 'SDOPS_MIGRATION_RETRY_MAX_MS', 0),
+    },
+    defaultBatchSize: Math.min(MAX_MIGRATION_BATCH_SIZE, readInt(env, 'SDOPS_MIGRATION_BATCH_SIZE', 1)),
+    defaultMaxFailedBatches: readInt(env, 'SDOPS_MIGRATION_MAX_FAILED_BATCHES', 0),
+    faults: readFaults(env),
+  };
+}
+
+/**
+ * Never throws: telemetry must not stop a command from running, so a bad value falls back to its
+ * default here, as src/observability does (it warns once about it).
+ */
+function telemetryConfig(env: Env): TelemetryConfig {
+  const positive = (name: string): number | undefined => {
+    const raw = env[name]?.trim();
+    return raw && /^\d+$/.test(raw) && Number(raw) > 0 ? Number(raw) : undefined;
+  };
+  return {
+    disabled: /^(true|1)$/i.test(read(env, 'OTEL_SDK_DISABLED') ?? ''),
+    endpoint: (read(env, 'OTEL_EXPORTER_OTLP_ENDPOINT') as string).replace(/\/+$/, ''),
+    serviceName: read(env, 'OTEL_SERVICE_NAME'),
+    metricExportIntervalMs: positive('OTEL_METRIC_EXPORT_INTERVAL') ?? 10_000,
+    exportTimeoutMs: positive('OTEL_EXPORTER_OTLP_TIMEOUT'),
+  };
 }
 
 /** Reads and validates the environment once at start; throws ConfigError naming the bad variable. */
@@ -96,5 +262,9 @@ export function loadConfig(env: Env = process.env): Config {
     dbPoolSize: readPositiveInt(env, 'SDOPS_DB_POOL_SIZE'),
     logLevel: readEnum(env, 'LOG_LEVEL', ['error', 'warn', 'info', 'debug'] as const),
     environment: read(env, 'SDOPS_ENVIRONMENT') as string,
+    apiTokens: read(env, 'SDOPS_API_TOKENS'),
+    worker: workerConfig(env),
+    migration: migrationConfig(env),
+    telemetry: telemetryConfig(env),
   };
 }
