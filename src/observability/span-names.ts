@@ -57,13 +57,15 @@ export const SPANS = {
     name: 'soft_delete.purge',
     kind: 'internal',
     attributes: OP_ATTRS,
-    description: 'One purge (hard delete of rows soft-deleted past retention); parent of its soft_delete.batch spans.',
+    description:
+      'One purge (hard delete of rows soft-deleted past retention); parent of its soft_delete.batch spans.',
   },
   archive: {
     name: 'soft_delete.archive',
     kind: 'internal',
     attributes: OP_ATTRS,
-    description: 'One archival call (move old soft-deleted rows to the archive table); parent of its soft_delete.batch spans.',
+    description:
+      'One archival call (move old soft-deleted rows to the archive table); parent of its soft_delete.batch spans.',
   },
   bulk: {
     name: 'soft_delete.bulk',

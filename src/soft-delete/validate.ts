@@ -13,7 +13,11 @@ export function parseId(raw: string): string {
   const value: unknown = raw;
   if (typeof value === 'number' && Number.isSafeInteger(value) && value > 0) return String(value);
   // BigInt only for 19-digit values: bulk lists of 100k ids are parsed on the hot path.
-  if (typeof value !== 'string' || !ID_PATTERN.test(value) || (value.length === 19 && BigInt(value) > INT8_MAX)) {
+  if (
+    typeof value !== 'string' ||
+    !ID_PATTERN.test(value) ||
+    (value.length === 19 && BigInt(value) > INT8_MAX)
+  ) {
     throw new InvalidIdError(value);
   }
   return value;
