@@ -1,0 +1,98 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO_ROOT } from '../support/paths.ts';
+import { pollUntil } from '../support/process.ts';
+import { promQuery } from '../support/prom-api.ts';
+import type { Expected } from './expected.ts';
+
+/** Series of the app (not the collector's own metrics or span metrics). */
+export const APP = 'job=~"sdops-.*"';
+/** Long enough to cover the whole file's run: finished CLI processes keep their last sample. */
+export const WINDOW = '30m';
+
+/**
+ * Totals over every process: each sdops process is its own series (instance = service.instance.id),
+ * and a finished process's series keeps its last cumulative value, so sum its last sample.
+ */
+export async function totals(baseUrl: string, metric: string, by: readonly string[]): Promise<Expected> {
+  const expr = `sum by (${by.join(', ')}) (last_over_time(${metric}{${APP}}[${WINDOW}]))`;
+  const out: Expected = {};
+  for (const s of await promQuery(baseUrl, expr)) {
+    if (s.value !== 0) out[by.map((l) => s.metric[l] ?? '').join('|')] = s.value;
+  }
+  return out;
+}
+
+/** Polls until Prometheus shows exactly `expected`; rejects with both maps when the deadline passes. */
+export async function untilExact(
+  baseUrl: string,
+  metric: string,
+  by: readonly string[],
+  expected: Expected,
+  timeoutMs = 45_000,
+): Promise<Expected> {
+  let last: Expected = {};
+  const same = (a: Expected, b: Expected) =>
+    Object.keys(a).length === Object.keys(b).length && Object.entries(a).every(([k, v]) => b[k] === v);
+  return pollUntil(
+    `${metric} by (${by.join(',')}) to equal the database`,
+    async () => {
+      last = await totals(baseUrl, metric, by);
+      return same(last, expected) ? last : undefined;
+    },
+    { timeoutMs, intervalMs: 500 },
+  ).catch(() => last);
+}
+
+interface RangeResult {
+  status: string;
+  error?: string;
+  data: { resultType: string; result: { metric: Record<string, string>; values: [number, string][] }[] };
+}
+
+/** A range query as Grafana sends for time-series panels; resolves with the number of series. */
+export async function promRangeSeries(baseUrl: string, expr: string, startMs: number, stepSeconds = 2): Promise<number> {
+  const params = new URLSearchParams({
+    query: expr,
+    start: String(startMs / 1000),
+    end: String(Date.now() / 1000),
+    step: String(stepSeconds),
+  });
+  const response = await fetch(`${baseUrl}/api/v1/query_range?${params}`, { signal: AbortSignal.timeout(10_000) });
+  const body = (await response.json()) as RangeResult;
+  if (body.status !== 'success') throw new Error(`query_range failed for ${expr}: ${body.error}`);
+  return body.data.result.filter((r) => r.values.length > 0).length;
+}
+
+export interface CatalogMetric {
+  readonly otel: string;
+  /** Prometheus names (histograms: _bucket, _sum, _count). */
+  readonly prom: readonly string[];
+  readonly type: string;
+  readonly attributes: readonly string[];
+}
+
+const ticked = (cell: string): string[] => [...cell.matchAll(/`([^`]+)`/g)].map((m) => m[1] as string);
+
+/** The metrics table of docs/telemetry.md. */
+export function catalogMetrics(file = join(REPO_ROOT, 'docs/telemetry.md')): CatalogMetric[] {
+  const text = readFileSync(file, 'utf8');
+  const section = text.slice(text.indexOf('## Metrics'), text.indexOf('### Metric attribute values'));
+  const out: CatalogMetric[] = [];
+  for (const line of section.split('\n')) {
+    const cells = line.split('|').map((c) => c.trim());
+    if (cells.length < 8 || !cells[1]?.startsWith('`')) continue;
+    out.push({
+      otel: ticked(cells[1])[0] as string,
+      prom: ticked(cells[2] ?? ''),
+      type: cells[3] ?? '',
+      attributes: ticked(cells[5] ?? ''),
+    });
+  }
+  return out;
+}
+
+/** Labels the exporter adds to every series: not attributes. */
+export function isInfrastructureLabel(label: string): boolean {
+  return ['__name__', 'job', 'instance', 'le'].includes(label) || label.startsWith('otel_scope_');
+}
