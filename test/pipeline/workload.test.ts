@@ -17,8 +17,16 @@ import {
 } from './support/index.ts';
 import { appEnvironment, type LongRunning, sqlClient, startLongRunning } from './workload/app.ts';
 import { Ledger } from './workload/ledger.ts';
+import type { World } from './workload/world.ts';
 import { apiPhase, outagePhase, retentionJobs } from './workload/service-phase.ts';
-import { backdate, cliPhase, type Ctx, migrationPhase, retentionPhase, seedPhase } from './workload/scenario.ts';
+import {
+  backdate,
+  cliPhase,
+  type Ctx,
+  migrationPhase,
+  retentionPhase,
+  seedPhase,
+} from './workload/scenario.ts';
 import { registerMetricTests } from './workload/metric-tests.ts';
 import { registerSignalTests } from './workload/signal-tests.ts';
 import { registerGrafanaTests } from './workload/grafana-tests.ts';
@@ -29,20 +37,6 @@ import { registerGrafanaTests } from './workload/grafana-tests.ts';
  * test overlay), which Prometheus (prometheus/prometheus.yml) scrapes. The workload runs once in
  * before(); every test then compares what the pipeline shows with what the database says.
  */
-
-export interface World {
-  collector: TestCollector;
-  prometheus: TestPrometheus;
-  db: TestDatabase;
-  sql: pg.Pool;
-  ledger: Ledger;
-  /** Epoch ms when the workload started (range queries start here). */
-  startedAt: number;
-  /** Exit codes of serve and worker after SIGTERM. */
-  exitCodes: Record<string, number | null>;
-  /** Console logs of serve and worker. */
-  serviceLogs: Record<string, string>;
-}
 
 describe('the pipeline under the real workload (CLI, API, worker, migrations -> collector -> Prometheus)', function () {
   this.timeout(900_000);
@@ -61,9 +55,21 @@ describe('the pipeline under the real workload (CLI, API, worker, migrations -> 
     const ctx: Ctx = { env, sql: world.sql, ledger: world.ledger };
 
     await seedPhase(ctx);
-    const worker = await startLongRunning('worker', env, ['worker', '--no-schedule', '--concurrency', '2'], /worker started/, dir);
+    const worker = await startLongRunning(
+      'worker',
+      env,
+      ['worker', '--no-schedule', '--concurrency', '2'],
+      /worker started/,
+      dir,
+    );
     services.push(worker);
-    const serve = await startLongRunning('serve', env, ['serve', '--port', '0'], /sdops api listening on (http:\S+)/, dir);
+    const serve = await startLongRunning(
+      'serve',
+      env,
+      ['serve', '--port', '0'],
+      /sdops api listening on (http:\S+)/,
+      dir,
+    );
     services.push(serve);
     const base = serve.match[1] as string;
 
@@ -106,7 +112,10 @@ describe('the pipeline under the real workload (CLI, API, worker, migrations -> 
   it('serve and worker exit 0 on SIGTERM, and no API call failed while the collector was down', () => {
     expect(world.exitCodes).to.deep.equal({ worker: 0, serve: 0 });
     expect(world.ledger.outageStatuses.length).to.be.greaterThan(0);
-    expect(world.ledger.outageStatuses.every((s) => s === 200), String(world.ledger.outageStatuses)).to.equal(true);
+    expect(
+      world.ledger.outageStatuses.every((s) => s === 200),
+      String(world.ledger.outageStatuses),
+    ).to.equal(true);
   });
 
   registerMetricTests(world);

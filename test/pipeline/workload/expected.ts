@@ -78,7 +78,8 @@ export async function expectedCalls(sql: pg.Pool, ledger: Ledger): Promise<Expec
   for (const job of await finishedJobs(sql)) {
     if (job.state !== 'completed') continue;
     // A cascade job on a customer makes one core call on its child entity, orders.
-    if (job.name === 'cleanup.cascade_soft_delete' && job.output?.skipped === undefined) put(out, 'orders|delete', 1);
+    if (job.name === 'cleanup.cascade_soft_delete' && job.output?.skipped === undefined)
+      put(out, 'orders|delete', 1);
     const entity = job.entity ?? '';
     if (job.name === 'cleanup.purge_expired') put(out, `${entity}|purge`, 1);
     if (job.name === 'cleanup.archive_entity') put(out, `${entity}|archive`, 1);
@@ -111,7 +112,11 @@ export interface MigrationExpected {
 }
 
 /** Run outcomes per session end, rows and batch attempts, from sdops_migration_runs / _batches. */
-export async function expectedMigration(sql: pg.Pool, ledger: Ledger, attempts: number): Promise<MigrationExpected> {
+export async function expectedMigration(
+  sql: pg.Pool,
+  ledger: Ledger,
+  attempts: number,
+): Promise<MigrationExpected> {
   const runs: Expected = {};
   const batches: Expected = {};
   for (const s of ledger.sessions) {

@@ -5,7 +5,7 @@ import { parse } from 'yaml';
 import { listQueries } from '../../../grafana/src/index.ts';
 import { REPO_ROOT } from '../support/paths.ts';
 import { promQuery } from '../support/prom-api.ts';
-import type { World } from '../workload.test.ts';
+import type { World } from './world.ts';
 import { promRangeSeries } from './prom.ts';
 import { checkLogQL, checkTraceQL, lokiIndexLabels } from './query-syntax.ts';
 
@@ -39,7 +39,9 @@ export function registerGrafanaTests(world: World): void {
     });
 
     it('the MigrationRunFailed probe shows the failed runs of the workload', async () => {
-      const probe = queries().find((q) => q.source === 'alert-probe' && q.origin.startsWith('MigrationRunFailed'));
+      const probe = queries().find(
+        (q) => q.source === 'alert-probe' && q.origin.startsWith('MigrationRunFailed'),
+      );
       const result = await promQuery(world.prometheus.url, probe!.query);
       expect(result.map((s) => [s.metric.migration, s.value])).to.deep.equal([['backfill-deleted-at', 2]]);
     });
@@ -51,7 +53,9 @@ export function registerGrafanaTests(world: World): void {
       const resourceLabels = new Set(
         records.flatMap((r) => Object.keys(r.resource).map((k) => k.replace(/[.-]/g, '_'))),
       );
-      const metadata = new Set(records.flatMap((r) => Object.keys(r.attributes).map((k) => k.replace(/[.-]/g, '_'))));
+      const metadata = new Set(
+        records.flatMap((r) => Object.keys(r.attributes).map((k) => k.replace(/[.-]/g, '_'))),
+      );
       const logql = queries().filter((q) => q.language === 'logql');
       expect(logql.length).to.be.greaterThan(0);
       const problems: string[] = [];
@@ -63,7 +67,8 @@ export function registerGrafanaTests(world: World): void {
         }
         for (const l of parsed.streamLabels) {
           if (!indexLabels.has(l)) problems.push(`${q.origin}: ${l} is not a Loki index label`);
-          if (!resourceLabels.has(l)) problems.push(`${q.origin}: no exported log has resource attribute ${l}`);
+          if (!resourceLabels.has(l))
+            problems.push(`${q.origin}: no exported log has resource attribute ${l}`);
         }
         for (const l of parsed.filterLabels) {
           if (indexLabels.has(l)) continue;
@@ -73,7 +78,8 @@ export function registerGrafanaTests(world: World): void {
         if (selector) {
           const services = [...new Set(records.map((r) => String(r.resource['service.name'])))];
           const re = new RegExp(`^(?:${selector.value})$`);
-          if (!services.some((s) => re.test(s))) problems.push(`${q.origin}: service_name matches no exported service`);
+          if (!services.some((s) => re.test(s)))
+            problems.push(`${q.origin}: service_name matches no exported service`);
         }
       }
       expect(problems).to.deep.equal([]);
@@ -93,8 +99,10 @@ export function registerGrafanaTests(world: World): void {
           continue;
         }
         for (const a of parsed.attributes) {
-          const known = a.scope === 'resource' ? resourceAttributes : a.scope === 'span' ? spanAttributes : undefined;
-          if (known && !known.has(a.name)) problems.push(`${q.origin}: no exported span has ${a.scope}.${a.name}`);
+          const known =
+            a.scope === 'resource' ? resourceAttributes : a.scope === 'span' ? spanAttributes : undefined;
+          if (known && !known.has(a.name))
+            problems.push(`${q.origin}: no exported span has ${a.scope}.${a.name}`);
         }
         const runId = world.ledger.sessions[0]?.runId;
         if (runId && q.query.includes(runId) && !spans.some((s) => s.attributes.run_id === runId)) {

@@ -50,6 +50,10 @@ export class Ledger {
   readonly outageExitCodes: number[] = [];
   jobIds: Record<string, string> = {};
 
+  markRestored(entity: string, id: string): void {
+    this.restored[entity] = [...(this.restored[entity] ?? []), id];
+  }
+
   add(result: ResultJson): ResultJson {
     this.results.push(result);
     return result;

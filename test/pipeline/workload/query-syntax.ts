@@ -68,7 +68,9 @@ export function checkLogQL(query: string): LogQLCheck {
     }
     streamMatchers.push({ label: mm[1] as string, op: mm[2] as string, value });
   }
-  if (!streamMatchers.some((x) => x.op === '=' || (x.op === '=~' && !new RegExp(`^(?:${x.value})$`).test('')))) {
+  if (
+    !streamMatchers.some((x) => x.op === '=' || (x.op === '=~' && !new RegExp(`^(?:${x.value})$`).test('')))
+  ) {
     return { error: 'a stream selector needs at least one matcher that does not match the empty string' };
   }
   const filterLabels: string[] = [];
@@ -90,7 +92,16 @@ export function checkLogQL(query: string): LogQLCheck {
 
 export type TraceQLCheck = { attributes: { scope: string; name: string }[] } | { error: string };
 
-const INTRINSICS = new Set(['name', 'status', 'kind', 'duration', 'statusMessage', 'rootName', 'rootServiceName', 'traceDuration']);
+const INTRINSICS = new Set([
+  'name',
+  'status',
+  'kind',
+  'duration',
+  'statusMessage',
+  'rootName',
+  'rootServiceName',
+  'traceDuration',
+]);
 
 /** `{ cond (&& | ||) cond ... }` with cond `[span|resource]?.attr op value` or an intrinsic. */
 export function checkTraceQL(query: string): TraceQLCheck {
@@ -151,7 +162,8 @@ interface LokiConfig {
 export function lokiIndexLabels(raw: unknown): Set<string> {
   const config = (raw ?? {}) as LokiConfig;
   const resource = config.limits_config?.otlp_config?.resource_attributes;
-  const defaults = config.distributor?.otlp_config?.default_resource_attributes_as_index_labels ?? LOKI_DEFAULT_INDEX;
+  const defaults =
+    config.distributor?.otlp_config?.default_resource_attributes_as_index_labels ?? LOKI_DEFAULT_INDEX;
   const out = new Set(resource?.ignore_defaults ? [] : defaults);
   for (const c of resource?.attributes_config ?? []) {
     for (const a of c.attributes ?? []) {

@@ -139,14 +139,21 @@ export async function cliPhase(ctx: Ctx): Promise<void> {
     `SELECT owner_customer_id::text AS owner FROM documents WHERE owner_customer_id IS NOT NULL
       GROUP BY owner_customer_id HAVING count(*) >= 2 ORDER BY count(*) DESC, 1 LIMIT 1`,
   );
-  await cli(ctx, ['delete', 'documents', '--filter', `owner_customer_id=${owner!.owner}`, '--batch-size', '1']);
+  await cli(ctx, [
+    'delete',
+    'documents',
+    '--filter',
+    `owner_customer_id=${owner!.owner}`,
+    '--batch-size',
+    '1',
+  ]);
   // cascades: customers -> orders -> order_items
   await cli(ctx, ['delete', 'customers', cascadeA, cascadeB]);
   await cli(ctx, ['delete', 'orders', '--filter', `customer_id=${restoreRoot}`]);
   await cli(ctx, ['delete', 'customers', restoreRoot]);
   // restore with its cascade
   const restored = await cli(ctx, ['restore', 'customers', restoreRoot]);
-  if (restored.counts.success === 1) (ledger.restored.customers ??= []).push(restoreRoot);
+  if (restored.counts.success === 1) ledger.markRestored('customers', restoreRoot);
 
   // restore conflicts: a live row now holds the deleted row's unique email
   const conflictIds = await ids(
@@ -171,7 +178,7 @@ export async function cliPhase(ctx: Ctx): Promise<void> {
   }
   ledger.failedCalls.push({ entity: 'customers', operation: 'restore' });
   const mixed = await cli(ctx, ['restore', 'customers', bulk, conflictPartner]);
-  if (mixed.counts.success === 1) (ledger.restored.customers ??= []).push(conflictPartner);
+  if (mixed.counts.success === 1) ledger.markRestored('customers', conflictPartner);
 }
 
 /** Every cleanup job attempt is finished: nothing waiting, retrying or active in cleanup.* queues. */

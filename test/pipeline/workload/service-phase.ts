@@ -65,7 +65,7 @@ export async function apiPhase(ctx: Ctx, base: string): Promise<void> {
   await ok(ctx, api(base, 'POST', '/v1/documents/bulk-delete', { ids: docs.slice(0, 5) }));
   await ok(ctx, api(base, 'DELETE', `/v1/documents/${docs[5]}`));
   const restored = await ok(ctx, api(base, 'POST', `/v1/documents/${docs[5]}/restore`));
-  if (restored.counts.success === 1) (ctx.ledger.restored.documents ??= []).push(docs[5]!);
+  if (restored.counts.success === 1) ctx.ledger.markRestored('documents', docs[5]!);
   // noop re-delete through the API
   await ok(ctx, api(base, 'POST', '/v1/documents/bulk-delete', { ids: docs.slice(0, 2) }));
 
@@ -89,14 +89,16 @@ export async function outagePhase(
   const roots = await cleanCascadeRoots(ctx.sql, 2);
   for (const root of roots) {
     const body = await ok(ctx, api(base, 'DELETE', `/v1/customers/${root}`), ctx.ledger.outageStatuses);
-    if (body.job === undefined) throw new Error(`DELETE /v1/customers/${root} during the outage enqueued no job`);
+    if (body.job === undefined)
+      throw new Error(`DELETE /v1/customers/${root} during the outage enqueued no job`);
   }
   const items = await liveIds(ctx.sql, 'order_items', 7);
   await ok(ctx, api(base, 'POST', '/v1/order_items/bulk-delete', { ids: items }), ctx.ledger.outageStatuses);
   await waitForQueueDrained(ctx.sql);
   await pollUntil(
     'the API and the worker to report a failed telemetry export',
-    async () => (logs().every((text) => /telemetry export failed/.test(exportWarnings(text))) ? true : undefined),
+    async () =>
+      logs().every((text) => /telemetry export failed/.test(exportWarnings(text))) ? true : undefined,
     { timeoutMs: 30_000, intervalMs: 250 },
   );
   await collector.start();

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import type { ExportedLogRecord, ExportedSpan } from '../support/otlp-sink.ts';
 import { pollUntil } from '../support/process.ts';
 import { promExemplars } from '../support/prom-api.ts';
-import type { World } from '../workload.test.ts';
+import type { World } from './world.ts';
 
 /** Spans, logs and exemplars: the trace side of the pipeline under the same workload. */
 export function registerSignalTests(world: World): void {
@@ -36,14 +36,21 @@ export function registerSignalTests(world: World): void {
       const runSpans = named('migration.run');
       expect(new Set(runSpans.map((s) => s.attributes.run_id))).to.deep.equal(runIds);
       for (const s of world.ledger.sessions) {
-        expect(runSpans.some((span) => span.traceId === s.traceId), `trace ${s.traceId} of run ${s.runId}`).to.equal(true);
+        expect(
+          runSpans.some((span) => span.traceId === s.traceId),
+          `trace ${s.traceId} of run ${s.runId}`,
+        ).to.equal(true);
       }
       const batches = named('migration.batch');
       expect(batches.length).to.be.greaterThan(4);
       for (const b of batches) {
-        expect(runIds.has(String(b.attributes.run_id)), `batch span run_id ${b.attributes.run_id}`).to.equal(true);
+        expect(runIds.has(String(b.attributes.run_id)), `batch span run_id ${b.attributes.run_id}`).to.equal(
+          true,
+        );
         const parent = runSpans.find((r) => r.spanId === b.parentSpanId);
-        expect(parent?.attributes.run_id, 'migration.batch is a child of its migration.run').to.equal(b.attributes.run_id);
+        expect(parent?.attributes.run_id, 'migration.batch is a child of its migration.run').to.equal(
+          b.attributes.run_id,
+        );
       }
       // The injected failures are visible as ERROR batch spans.
       expect(batches.filter((b) => b.statusCode === 2).length).to.equal(4);
@@ -53,29 +60,62 @@ export function registerSignalTests(world: World): void {
       const bulk = named('soft_delete.bulk');
       expect(bulk.length, 'soft_delete.bulk spans').to.be.greaterThan(0);
       const batches = named('soft_delete.batch');
-      const bulkIds = new Set(bulk.map((s) => s.spanId));
-      expect(batches.length).to.be.greaterThan(bulk.length);
-      expect(batches.every((b) => bulkIds.has(b.parentSpanId)), 'every batch span has a bulk parent').to.equal(true);
+      const parents = new Map(
+        spans()
+          .filter((s) => ['soft_delete.bulk', 'soft_delete.purge', 'soft_delete.archive'].includes(s.name))
+          .map((s) => [s.spanId, s]),
+      );
+      const orphans = batches.filter((b) => !parents.has(b.parentSpanId));
+      expect(orphans.length, 'batch spans without a bulk/purge/archive parent').to.equal(0);
       const multi = bulk.find((b) => batches.filter((x) => x.parentSpanId === b.spanId).length >= 3);
-      expect(multi, 'a bulk operation of 31 ids in batches of 10 has >= 3 batch spans').to.not.equal(undefined);
-      for (const key of ['entity', 'operation', 'status', 'count', 'batch.size']) {
-        expect(bulk.every((b) => b.attributes[key] !== undefined), `soft_delete.bulk ${key}`).to.equal(true);
+      expect(multi, 'a bulk operation of 31 ids in batches of 10 has >= 3 batch spans').to.not.equal(
+        undefined,
+      );
+      for (const key of ['entity', 'operation', 'status', 'count']) {
+        expect(
+          bulk.every((b) => b.attributes[key] !== undefined),
+          `soft_delete.bulk ${key}`,
+        ).to.equal(true);
       }
       const archive = named('soft_delete.archive');
-      expect(archive.some((a) => a.attributes.entity === 'documents' && Number(a.attributes.count) > 0)).to.equal(true);
+      expect(
+        archive.some((a) => a.attributes.entity === 'documents' && Number(a.attributes.count) > 0),
+      ).to.equal(true);
+      expect(batches.some((b) => parents.get(b.parentSpanId)?.name === 'soft_delete.archive')).to.equal(true);
+    });
+
+    it('soft_delete.bulk and soft_delete.archive spans carry run_id, and bulk spans batch.size, as docs/telemetry.md lists', () => {
+      const missing: string[] = [];
+      for (const name of ['soft_delete.bulk', 'soft_delete.archive', 'soft_delete.batch']) {
+        const list = named(name);
+        const keys = name === 'soft_delete.bulk' ? ['run_id', 'batch.size'] : ['run_id'];
+        for (const key of keys) {
+          const without = list.filter((s) => s.attributes[key] === undefined).length;
+          if (without > 0) missing.push(`${without}/${list.length} ${name} spans without ${key}`);
+        }
+      }
+      expect(missing).to.deep.equal([]);
+    });
+
+    it('migration commands export as service sdops-migrate (docs/telemetry.md resource table)', () => {
+      const services = new Set(named('migration.run').map((s) => String(s.resource['service.name'])));
+      expect([...services]).to.deep.equal(['sdops-migrate']);
     });
 
     it('worker jobs export cleanup.job spans (the dead job as ERROR) and the API exports HTTP server spans', () => {
       const jobs = named('cleanup.job');
       const types = new Set(jobs.map((j) => j.attributes.job_type));
-      for (const t of ['noop', 'cascade_soft_delete', 'purge_expired', 'archive_entity']) expect(types).to.include(t);
+      for (const t of ['noop', 'cascade_soft_delete', 'purge_expired', 'archive_entity'])
+        expect(types).to.include(t);
       const failing = jobs.filter((j) => j.attributes['job.id'] === world.ledger.jobIds.failing);
       expect(failing.map((j) => j.statusCode)).to.deep.equal([2, 2]);
       const server = spans().filter((s) => s.attributes['http.route'] !== undefined);
       const names = new Set(server.map((s) => s.name));
       expect(names).to.include('DELETE /v1/:entity/:id');
       expect(names).to.include('POST /v1/:entity/bulk-delete');
-      const del = server.find((s) => s.name === 'DELETE /v1/:entity/:id' && s.attributes['http.response.status_code'] === 200);
+      const del = server.find(
+        (s) => s.name === 'DELETE /v1/:entity/:id' && s.attributes['http.response.status_code'] === 200,
+      );
       expect(del, 'a DELETE span with its status code').to.not.equal(undefined);
       // The cascade job the DELETE enqueued runs in a trace of its own, linked back (not a child).
       const cascade = jobs.find((j) => j.attributes['job.id'] === world.ledger.jobIds.apiCascade);
@@ -94,27 +134,37 @@ export function registerSignalTests(world: World): void {
       for (const r of records) {
         const span = byId.get(`${r.traceId}/${r.spanId}`);
         expect(span, `span of log "${String(r.body)}"`).to.not.equal(undefined);
-        expect(span?.attributes.run_id, `log "${String(r.body)}" belongs to the span of its run`).to.equal(r.attributes.run_id);
+        expect(span?.attributes.run_id, `log "${String(r.body)}" belongs to the span of its run`).to.equal(
+          r.attributes.run_id,
+        );
       }
       const ended = records.filter((r) => r.body === 'migration ended');
-      expect(new Set(ended.map((r) => r.attributes.status))).to.deep.equal(new Set(['partially_failed', 'succeeded', 'failed']));
+      expect(new Set(ended.map((r) => r.attributes.status))).to.deep.equal(
+        new Set(['partially_failed', 'succeeded', 'failed']),
+      );
     });
 
     it('soft-delete and worker logs carry entity, count, duration, status and the ids of an exported span', () => {
       const byId = new Map(spans().map((s) => [`${s.traceId}/${s.spanId}`, s]));
       const withFields = logs().filter(
-        (r) => r.traceId !== '' && ['count', 'duration', 'status'].every((k) => r.attributes[k] !== undefined),
+        (r) =>
+          r.traceId !== '' && ['count', 'duration', 'status'].every((k) => r.attributes[k] !== undefined),
       );
       const services = new Set(withFields.map((r) => r.resource['service.name']));
-      for (const svc of ['sdops-cli', 'sdops-worker', 'sdops-api', 'sdops-migrate']) expect(services).to.include(svc);
+      for (const svc of ['sdops-cli', 'sdops-worker', 'sdops-api']) expect(services).to.include(svc);
       const soft = withFields.filter((r) => {
         const span = byId.get(`${r.traceId}/${r.spanId}`);
-        return span?.name.startsWith('soft_delete.') === true && r.attributes.entity === span.attributes.entity;
+        return (
+          span?.name.startsWith('soft_delete.') === true && r.attributes.entity === span.attributes.entity
+        );
       });
       expect(soft.length, 'logs inside soft_delete.* spans with their entity').to.be.greaterThan(0);
       // Every record with trace context from a process that never saw the outage points at an exported span.
       const orphans = logs().filter(
-        (r) => r.traceId !== '' && r.resource['service.name'] === 'sdops-cli' && !byId.has(`${r.traceId}/${r.spanId}`),
+        (r) =>
+          r.traceId !== '' &&
+          r.resource['service.name'] === 'sdops-cli' &&
+          !byId.has(`${r.traceId}/${r.spanId}`),
       );
       expect(orphans.map((r) => String(r.body))).to.deep.equal([]);
     });
