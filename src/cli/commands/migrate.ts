@@ -13,7 +13,6 @@ import {
   runnerOptionsFromEnv,
   runStatus,
 } from '../../migration/index.ts';
-import { activeTelemetry, configureLogging, startTelemetry } from '../../observability/index.ts';
 import { nonNegativeNumber, oneOf, positiveInt } from '../args.ts';
 import { type CliContext, type GlobalOptions, withContext } from '../context.ts';
 import { type Cell, formatTable, printJson, startProgress } from '../output.ts';
@@ -70,60 +69,59 @@ async function runSession(
     onProgress: (p: { processed: number; failed: number; total?: number }) => void,
   ) => Promise<RunHandle>,
 ): Promise<void> {
-  configureLogging({ console: 'stderr', consoleLevel: 'warn' });
-  const ownTelemetry = activeTelemetry() === undefined ? startTelemetry({ role: 'migrate' }) : undefined;
+  const runner = new MigrationRunner(ctx.db, runnerOptionsFromEnv(process.env));
+  const bar = startProgress(label, undefined);
+  const handle = await begin(runner, (p) => bar.update(p.processed + p.failed, p.total));
+  if (!ctx.json)
+    process.stderr.write(`run ${handle.runId}: ${label} (${handle.run.totalEstimate ?? '?'} rows to do)\n`);
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals++;
+    if (signals > 1) process.exit(signal === 'SIGINT' ? 130 : 143);
+    process.stderr.write(
+      `\n${signal}: stopping run ${handle.runId} after the batch in flight (again to abort)\n`,
+    );
+    handle.stop();
+  };
+  process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
+  let summary: RunSummary;
   try {
-    const runner = new MigrationRunner(ctx.db, runnerOptionsFromEnv(process.env));
-    const bar = startProgress(label, undefined);
-    const handle = await begin(runner, (p) => bar.update(p.processed + p.failed, p.total));
-    if (!ctx.json)
-      process.stderr.write(`run ${handle.runId}: ${label} (${handle.run.totalEstimate ?? '?'} rows to do)\n`);
-    let signals = 0;
-    const onSignal = (signal: NodeJS.Signals) => {
-      signals++;
-      if (signals > 1) process.exit(signal === 'SIGINT' ? 130 : 143);
-      process.stderr.write(
-        `\n${signal}: stopping run ${handle.runId} after the batch in flight (again to abort)\n`,
-      );
-      handle.stop();
-    };
-    process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
-    let summary: RunSummary;
-    try {
-      summary = await handle.done;
-    } finally {
-      process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
-      bar.stop();
-    }
-    if (ctx.json) printJson(summary);
-    else {
-      process.stdout.write(
-        `${formatTable([
-          {
-            run_id: summary.runId,
-            migration: summary.migration,
-            state: summary.dryRun ? `${summary.state} (dry-run)` : summary.state,
-            rows: summary.rowsProcessed,
-            'failed rows': summary.rowsFailed,
-            'failed batches': summary.batchesFailed,
-            'time (s)': Math.round(summary.durationMs) / 1000,
-            trace_id: summary.traceId ?? '-',
-          },
-        ])}\n`,
-      );
-      if (summary.dryRun)
-        process.stdout.write(`dry run: ${summary.rowsProcessed} rows would change; nothing was written\n`);
-    }
-    if (summary.leaseLost || summary.state === 'failed' || summary.state === 'partially_failed') {
-      throw new RunEndedBadly(summary);
-    }
+    summary = await handle.done;
   } finally {
-    await ownTelemetry?.shutdown();
+    process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+    bar.stop();
+  }
+  if (ctx.json) printJson(summary);
+  else {
+    process.stdout.write(
+      `${formatTable([
+        {
+          run_id: summary.runId,
+          migration: summary.migration,
+          state: summary.dryRun ? `${summary.state} (dry-run)` : summary.state,
+          rows: summary.rowsProcessed,
+          'failed rows': summary.rowsFailed,
+          'failed batches': summary.batchesFailed,
+          'time (s)': Math.round(summary.durationMs) / 1000,
+          trace_id: summary.traceId ?? '-',
+        },
+      ])}\n`,
+    );
+    if (summary.dryRun)
+      process.stdout.write(`dry run: ${summary.rowsProcessed} rows would change; nothing was written\n`);
+  }
+  if (summary.leaseLost || summary.state === 'failed' || summary.state === 'partially_failed') {
+    throw new RunEndedBadly(summary);
   }
 }
 
 function globals(cmd: Command): GlobalOptions {
   return cmd.optsWithGlobals<GlobalOptions>();
+}
+
+/** Every migrate command reports as service sdops-migrate. */
+function withMigrateContext<T>(cmd: Command, fn: (ctx: CliContext) => Promise<T>): Promise<T> {
+  return withContext(globals(cmd), fn, { role: 'migrate' });
 }
 
 export function registerMigrate(program: Command): void {
@@ -154,7 +152,7 @@ export function registerMigrate(program: Command): void {
     )
     .option('--entity <name>', 'limit to these entities (repeatable or comma list)', collect)
     .action(async (name: string, opts: StartOptions, cmd: Command) => {
-      await withContext(globals(cmd), (ctx) =>
+      await withMigrateContext(cmd, (ctx) =>
         runSession(ctx, `migrate ${name}`, (runner, onProgress) =>
           runner.start(
             name,
@@ -176,7 +174,7 @@ export function registerMigrate(program: Command): void {
     .description('continue a stopped, failed or abandoned (stale heartbeat) run from its checkpoint')
     .argument('<run_id>')
     .action(async (runId: string, _opts: unknown, cmd: Command) => {
-      await withContext(globals(cmd), (ctx) =>
+      await withMigrateContext(cmd, (ctx) =>
         runSession(ctx, 'resume', (runner, onProgress) => runner.resume(runId, { onProgress })),
       );
     });
@@ -186,7 +184,7 @@ export function registerMigrate(program: Command): void {
     .description('reprocess only the batches a run recorded as failed')
     .argument('<run_id>')
     .action(async (runId: string, _opts: unknown, cmd: Command) => {
-      await withContext(globals(cmd), (ctx) =>
+      await withMigrateContext(cmd, (ctx) =>
         runSession(ctx, 'retry-failed', (runner, onProgress) => runner.retryFailed(runId, { onProgress })),
       );
     });
@@ -197,7 +195,7 @@ export function registerMigrate(program: Command): void {
     .argument('<run_id>')
     .option('--wait', 'wait until the run is parked')
     .action(async (runId: string, opts: { wait?: boolean }, cmd: Command) => {
-      await withContext(globals(cmd), async (ctx) => {
+      await withMigrateContext(cmd, async (ctx) => {
         const runner = new MigrationRunner(ctx.db, runnerOptionsFromEnv(process.env));
         let run = await runner.stop(runId);
         while (opts.wait && run.state === 'stopping') {
@@ -214,7 +212,7 @@ export function registerMigrate(program: Command): void {
     .description('state, progress, rate, ETA and failures of one run (or of recent runs)')
     .argument('[run_id]')
     .action(async (runId: string | undefined, _opts: unknown, cmd: Command) => {
-      await withContext(globals(cmd), async (ctx) => {
+      await withMigrateContext(cmd, async (ctx) => {
         const runner = new MigrationRunner(ctx.db, runnerOptionsFromEnv(process.env));
         if (runId === undefined) {
           const runs = await runner.list({ limit: 20 });
@@ -261,7 +259,7 @@ export function registerMigrate(program: Command): void {
     .option('--limit <n>', 'how many', positiveInt('--limit', 1000), 50)
     .option('--state <state>', 'only runs in this state', oneOf('--state', RUN_STATES))
     .action(async (opts: { limit: number; state?: RunState }, cmd: Command) => {
-      await withContext(globals(cmd), async (ctx) => {
+      await withMigrateContext(cmd, async (ctx) => {
         const runner = new MigrationRunner(ctx.db, runnerOptionsFromEnv(process.env));
         const runs = await runner.list({ limit: opts.limit, states: opts.state ? [opts.state] : undefined });
         if (ctx.json) printJson(runs.map((r) => runStatus(r)));

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { assertSafeBinding, parseApiTokens, startApiServer } from '../../api/index.ts';
 import { CleanupQueue } from '../../cleanup/index.ts';
 import { MigrationRunner } from '../../migration/index.ts';
-import { configureLogging, getLogger, startTelemetry } from '../../observability/index.ts';
+import { getLogger } from '../../observability/index.ts';
 import { positiveInt } from '../args.ts';
 import { type GlobalOptions, withContext } from '../context.ts';
 
@@ -38,11 +38,10 @@ export function registerServe(program: Command): void {
       const tokens = parseApiTokens(process.env.SDOPS_API_TOKENS);
       // Before opening anything: an unsafe binding is refused with nothing started.
       assertSafeBinding(opts.host, tokens);
-      configureLogging({ console: 'stdout' });
-      const telemetry = startTelemetry({ role: 'api' });
       const log = getLogger('api');
-      try {
-        await withContext(cmd.optsWithGlobals<GlobalOptions>(), async (ctx) => {
+      await withContext(
+        cmd.optsWithGlobals<GlobalOptions>(),
+        async (ctx) => {
           const queue = await CleanupQueue.open(ctx.db, { role: 'client' });
           try {
             const api = await startApiServer({
@@ -68,9 +67,8 @@ export function registerServe(program: Command): void {
           } finally {
             await queue.close();
           }
-        });
-      } finally {
-        await telemetry.shutdown();
-      }
+        },
+        { role: 'api', logToStdout: true },
+      );
     });
 }
