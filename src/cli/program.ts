@@ -15,7 +15,6 @@ export function buildProgram(version: string): Command {
     .option('--memory', 'use an in-memory embedded database (nothing is kept)')
     .option('--data-dir <dir>', 'embedded database directory (default: $SDOPS_DATA_DIR or ./.sdops/data)')
     .option('--json', 'print machine-readable JSON on stdout')
-    .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   registerEntityOps(program);
   registerRead(program);

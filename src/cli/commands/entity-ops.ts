@@ -108,55 +108,49 @@ export function registerEntityOps(program: Command): void {
       },
     );
 
-  program
-    .command('purge')
-    .description("hard-delete rows soft-deleted longer than the entity's retention")
-    .argument('<entity>', 'entity name')
-    .option(
-      '--older-than-days <days>',
-      'override the retention (days)',
-      nonNegativeNumber('--older-than-days'),
-    )
-    .option('--batch-size <n>', 'rows per transaction', positiveInt('--batch-size', MAX_BATCH_SIZE))
-    .option('--max-rows <n>', 'stop after this many rows', positiveInt('--max-rows'))
-    .action(
-      async (
-        entity: string,
-        opts: { olderThanDays?: number; batchSize?: number; maxRows?: number },
-        cmd: Command,
-      ) => {
-        await withContext(globals(cmd), async (ctx) => {
-          const result = await withProgress(`purge ${entity}`, (onProgress) =>
-            ctx.softDelete.purge(entity, { ...opts, onProgress }),
-          );
-          printResult(result, ctx.json);
-        });
-      },
-    );
+  registerRetention(
+    program,
+    'purge',
+    "hard-delete rows soft-deleted longer than the entity's retention",
+    false,
+  );
+  registerRetention(
+    program,
+    'archive',
+    'move rows soft-deleted more than N days ago into the archive table',
+    true,
+  );
+}
 
-  program
-    .command('archive')
-    .description('move rows soft-deleted more than N days ago into the archive table')
-    .argument('<entity>', 'entity name')
-    .requiredOption(
-      '--older-than-days <days>',
-      'only rows deleted at least this long ago',
-      nonNegativeNumber('--older-than-days'),
-    )
+interface RetentionOptions {
+  olderThanDays?: number;
+  batchSize?: number;
+  maxRows?: number;
+}
+
+/** purge and archive take the same options; archive needs an explicit age, purge defaults to retention. */
+function registerRetention(
+  program: Command,
+  operation: 'purge' | 'archive',
+  description: string,
+  ageRequired: boolean,
+): void {
+  const cmd = program.command(operation).description(description).argument('<entity>', 'entity name');
+  const age = nonNegativeNumber('--older-than-days');
+  if (ageRequired)
+    cmd.requiredOption('--older-than-days <days>', 'only rows deleted at least this long ago', age);
+  else cmd.option('--older-than-days <days>', 'override the retention (days)', age);
+  cmd
     .option('--batch-size <n>', 'rows per transaction', positiveInt('--batch-size', MAX_BATCH_SIZE))
     .option('--max-rows <n>', 'stop after this many rows', positiveInt('--max-rows'))
-    .action(
-      async (
-        entity: string,
-        opts: { olderThanDays: number; batchSize?: number; maxRows?: number },
-        cmd: Command,
-      ) => {
-        await withContext(globals(cmd), async (ctx) => {
-          const result = await withProgress(`archive ${entity}`, (onProgress) =>
-            ctx.softDelete.archive(entity, { ...opts, onProgress }),
-          );
-          printResult(result, ctx.json);
-        });
-      },
-    );
+    .action(async (entity: string, opts: RetentionOptions, command: Command) => {
+      await withContext(globals(command), async (ctx) => {
+        const result = await withProgress(`${operation} ${entity}`, (onProgress) =>
+          operation === 'purge'
+            ? ctx.softDelete.purge(entity, { ...opts, onProgress })
+            : ctx.softDelete.archive(entity, { ...opts, olderThanDays: opts.olderThanDays!, onProgress }),
+        );
+        printResult(result, ctx.json);
+      });
+    });
 }
