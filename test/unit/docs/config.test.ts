@@ -1,0 +1,159 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { parse } from 'yaml';
+import { parseApiTokens } from '../../../src/api/index.ts';
+import { CLEANUP_ENV_VARS, type CleanupSettings, readCleanupSettings } from '../../../src/cleanup/index.ts';
+import { ENV_VARS, loadConfig } from '../../../src/config.ts';
+import { ConfigError } from '../../../src/errors.ts';
+import {
+  MIGRATION_ENV_VARS,
+  type RunnerOptions,
+  runnerOptionsFromEnv,
+} from '../../../src/migration/index.ts';
+import { codeSpans, readDoc, ROOT, tableRows } from './support/markdown.ts';
+
+const readme = readDoc('README.md');
+const byName = new Map(ENV_VARS.map((v) => [v.name, v]));
+
+function files(dir: string, pattern: RegExp): string[] {
+  return readdirSync(join(ROOT, dir), { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile() && pattern.test(e.name))
+    .map((e) => join(e.parentPath, e.name));
+}
+
+/** `| `NAME` | `default` or (unset) | read by | meaning |` */
+function readmeTable(): Map<string, { default: string | undefined; readBy: string }> {
+  const out = new Map<string, { default: string | undefined; readBy: string }>();
+  for (const row of tableRows(readme, 'Variable')) {
+    const name = codeSpans(row[0] ?? '')[0];
+    expect(name, `README configuration row ${row.join(' | ')}`).to.be.a('string');
+    const cell = row[1] ?? '';
+    out.set(name as string, {
+      default: cell === '(unset)' ? undefined : codeSpans(cell)[0],
+      readBy: row[2] ?? '',
+    });
+  }
+  return out;
+}
+
+function expectConfigError(env: Record<string, string>, variable: string): void {
+  expect(() => loadConfig(env), variable)
+    .to.throw(ConfigError)
+    .with.property('message')
+    .that.includes(variable);
+}
+
+describe('configuration (src/config.ts ENV_VARS and the README table)', () => {
+  it('documents in README exactly the variables of ENV_VARS, with the same defaults and readers', () => {
+    const table = readmeTable();
+    expect([...table.keys()].sort()).to.deep.equal(ENV_VARS.map((v) => v.name).sort());
+    for (const v of ENV_VARS) {
+      expect(table.get(v.name)?.default, `${v.name} default`).to.equal(v.default);
+      expect(table.get(v.name)?.readBy, `${v.name} read by`).to.equal(v.readBy ?? 'sdops');
+    }
+  });
+
+  it('declares every variable name that src/ mentions', () => {
+    const constants = new Set<string>();
+    const mentioned = new Set<string>();
+    for (const file of files('src', /\.ts$/)) {
+      const text = readFileSync(file, 'utf8');
+      for (const m of text.matchAll(/\bconst ([A-Z][A-Z0-9_]*)\b/g)) constants.add(m[1] as string);
+      for (const m of text.matchAll(/\b(?:(?:SDOPS|OTEL)_[A-Z0-9_]*[A-Z0-9]|DATABASE_URL|LOG_LEVEL)\b/g)) {
+        mentioned.add(m[0]);
+      }
+    }
+    const undeclared = [...mentioned].filter((n) => !constants.has(n) && !byName.has(n));
+    expect(mentioned.size).to.be.greaterThan(20);
+    expect(undeclared, 'variables src/ reads that ENV_VARS does not declare').to.deep.equal([]);
+  });
+
+  it('declares every ${env:NAME:-default} of the collector config with the same default', () => {
+    const text = readFileSync(join(ROOT, 'otel-collector/config.yaml'), 'utf8');
+    const refs = [...text.matchAll(/\$\{env:([A-Z0-9_]+)(?::-([^}]*))?\}/g)];
+    expect(refs.length).to.be.greaterThan(5);
+    for (const [, name, def] of refs) {
+      expect(byName.get(name as string), `${name} in ENV_VARS`).to.include({
+        readBy: 'collector',
+        default: def,
+      });
+    }
+  });
+
+  it('declares every variable the Grafana provisioning and compose.yaml interpolate', () => {
+    const grafana = files('grafana/provisioning', /\.ya?ml$/).flatMap((f) => [
+      ...readFileSync(f, 'utf8').matchAll(/\$\{?([A-Z][A-Z0-9_]+)/g),
+    ]);
+    expect(grafana.length).to.be.greaterThan(0);
+    for (const [, name] of grafana) expect(byName.get(name as string)?.readBy, name).to.equal('grafana');
+    const compose = readFileSync(join(ROOT, 'compose.yaml'), 'utf8');
+    for (const [, name, def] of compose.matchAll(/\$\{([A-Z][A-Z0-9_]*)(?::-([^}]*))?\}/g)) {
+      const spec = byName.get(name as string);
+      expect(spec, `${name} (compose.yaml) in ENV_VARS`).to.not.equal(undefined);
+      if (spec?.readBy === 'compose') expect(spec.default, name).to.equal(def);
+    }
+  });
+
+  it("keeps the worker's and the runner's own variable lists in step with ENV_VARS", () => {
+    for (const v of [...CLEANUP_ENV_VARS, ...MIGRATION_ENV_VARS]) {
+      expect(byName.get(v.name)?.default, v.name).to.equal(v.default);
+    }
+  });
+
+  it("reads the same worker settings and runner options as src/cleanup's and src/migration's readers", () => {
+    const env = {
+      SDOPS_WORKER_CONCURRENCY: '7',
+      SDOPS_WORKER_JOB_TYPES: 'noop, purge_expired',
+      SDOPS_PURGE_CRON: 'off',
+      SDOPS_JOB_RETRY_LIMIT: '0',
+      SDOPS_MIGRATION_HEARTBEAT_MS: '200',
+      SDOPS_MIGRATION_LEASE_TIMEOUT_MS: '1500',
+      SDOPS_MIGRATION_BATCH_SIZE: '500000',
+      SDOPS_MIGRATION_FAIL_BATCH: 'backfill-deleted-at:2,*:5',
+    };
+    for (const e of [{}, env]) {
+      const config = loadConfig(e);
+      const worker: CleanupSettings = config.worker;
+      const migration: RunnerOptions = config.migration;
+      expect(worker).to.deep.equal(readCleanupSettings(e));
+      expect(migration).to.deep.equal(runnerOptionsFromEnv(e));
+    }
+  });
+
+  it('refuses bad values and names the variable', () => {
+    expectConfigError({ SDOPS_WORKER_CONCURRENCY: '0' }, 'SDOPS_WORKER_CONCURRENCY');
+    expectConfigError({ SDOPS_DB_POOL_SIZE: 'ten' }, 'SDOPS_DB_POOL_SIZE');
+    expectConfigError({ SDOPS_ARCHIVE_CRON: '* *' }, 'SDOPS_ARCHIVE_CRON');
+    expectConfigError({ SDOPS_MIGRATION_FAIL_BATCH: 'nonsense' }, 'SDOPS_MIGRATION_FAIL_BATCH');
+    expectConfigError(
+      { SDOPS_MIGRATION_HEARTBEAT_MS: '1000', SDOPS_MIGRATION_LEASE_TIMEOUT_MS: '1500' },
+      'SDOPS_MIGRATION_LEASE_TIMEOUT_MS',
+    );
+    expectConfigError({ LOG_LEVEL: 'verbose' }, 'LOG_LEVEL');
+    expectConfigError({ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL');
+  });
+
+  it('never refuses to start over telemetry settings: a bad one falls back to its default', () => {
+    const t = loadConfig({ OTEL_METRIC_EXPORT_INTERVAL: 'soon', OTEL_EXPORTER_OTLP_TIMEOUT: '-1' }).telemetry;
+    expect(t).to.deep.include({
+      metricExportIntervalMs: 10_000,
+      exportTimeoutMs: undefined,
+      disabled: false,
+    });
+    expect(loadConfig({ OTEL_SDK_DISABLED: 'TRUE' }).telemetry.disabled).to.equal(true);
+    expect(loadConfig({}).telemetry.endpoint).to.equal('http://localhost:4318');
+  });
+
+  it('documents the API tokens compose.yaml really sets, and the server accepts them', () => {
+    const compose = parse(readFileSync(join(ROOT, 'compose.yaml'), 'utf8')) as {
+      'x-app': { environment: Record<string, string> };
+    };
+    const raw = compose['x-app'].environment.SDOPS_API_TOKENS as string;
+    const tokens = /^\$\{SDOPS_API_TOKENS:-(.*)\}$/.exec(raw)?.[1];
+    expect(tokens, 'compose.yaml gives SDOPS_API_TOKENS a default').to.be.a('string');
+    expect(readme).to.include(`\`${tokens}\``);
+    // sdops serve exits at start when the tokens do not parse, and the whole stack waits for the API.
+    expect(() => parseApiTokens(tokens), 'compose default tokens pass parseApiTokens').to.not.throw();
+  });
+});
