@@ -69,7 +69,7 @@ describe('configuration (src/config.ts ENV_VARS and the README table)', () => {
     expect(undeclared, 'variables src/ reads that ENV_VARS does not declare').to.deep.equal([]);
   });
 
-  it('declares every ${env:NAME:-default} of the collector config with the same default', () => {
+  it('declares every env:NAME:-default reference of the collector config with the same default', () => {
     const text = readFileSync(join(ROOT, 'otel-collector/config.yaml'), 'utf8');
     const refs = [...text.matchAll(/\$\{env:([A-Z0-9_]+)(?::-([^}]*))?\}/g)];
     expect(refs.length).to.be.greaterThan(5);
