@@ -1,7 +1,14 @@
 import { expect } from 'chai';
+import pg from 'pg';
 import { type CliResult, runCli } from '../../support/cli.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/postgres.ts';
-import { type DocCommand, RUNBOOK_PATH, readDoc, sdopsCommands } from '../../unit/docs/support/markdown.ts';
+import {
+  codeBlocks,
+  type DocCommand,
+  RUNBOOK_PATH,
+  readDoc,
+  sdopsCommands,
+} from '../../unit/docs/support/markdown.ts';
 import { checkAgainstHelp, type Help, parseHelp } from './help.ts';
 
 /**
@@ -50,7 +57,7 @@ function describeRun(args: readonly string[], r: CliResult): string {
 }
 
 describe('the sdops commands in README.md and the runbook', function () {
-  this.timeout(300_000);
+  this.timeout(600_000);
   let db: TestDatabase;
   let root: Help;
   /** Help per command (its first two words: commands are at most two levels deep). */
@@ -148,6 +155,25 @@ describe('the sdops commands in README.md and the runbook', function () {
       .filter(([, r]) => r.code !== 0)
       .map(([k, r]) => describeRun(JSON.parse(k) as string[], r));
     expect(failures, failures.join('\n\n')).to.deep.equal([]);
+  });
+
+  it('runs the SQL of the runbook on the schema the commands created (tables and columns exist)', async () => {
+    const statements = codeBlocks(readDoc(RUNBOOK_PATH))
+      .filter((b) => b.lang === 'sql')
+      // psql's :'run_id' variable, as the runbook tells the reader to \set it.
+      .map((b) => b.text.replaceAll(":'run_id'", "'00000000-0000-0000-0000-000000000000'"));
+    expect(statements.length).to.be.greaterThan(3);
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    try {
+      for (const sql of statements) {
+        await client.query(sql).catch((error: unknown) => {
+          throw new Error(`runbook SQL fails: ${(error as Error).message}\n${sql}`);
+        });
+      }
+    } finally {
+      await client.end();
+    }
   });
 
   it('reports what a documented dry run would change and writes nothing', async () => {
