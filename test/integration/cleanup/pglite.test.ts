@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { CleanupQueue, startCleanupRuntime } from '../../../src/cleanup/index.ts';
+import { CleanupQueue, runDemoWorker, startCleanupRuntime } from '../../../src/cleanup/index.ts';
 import { readCleanupSettings } from '../../../src/cleanup/settings.ts';
 import { type Database, migrateSchema, openDatabase } from '../../../src/db/index.ts';
 import { waitFor } from './support.ts';
@@ -47,5 +47,13 @@ describe('cleanup queue on the embedded PGlite database', function () {
     } finally {
       await queue.close();
     }
+  });
+
+  it('runs the demo worker until the fanned-out purge and archive jobs are drained', async () => {
+    const summary = await runDemoWorker(db, { concurrency: 2, timeoutMs: 30_000 });
+    expect(summary.drained).to.equal(true);
+    // purge_expired and archive_entity fan out to one job per entity (4 each), plus the noop.
+    expect(summary.stats.processed).to.equal(3 + 8);
+    expect(summary.stats.failed).to.equal(0);
   });
 });
