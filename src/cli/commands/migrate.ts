@@ -10,7 +10,6 @@ import {
   type RunRecord,
   type RunState,
   type RunSummary,
-  runnerOptionsFromEnv,
   runStatus,
 } from '../../migration/index.ts';
 import { nonNegativeNumber, oneOf, positiveInt } from '../args.ts';
@@ -69,7 +68,7 @@ async function runSession(
     onProgress: (p: { processed: number; failed: number; total?: number }) => void,
   ) => Promise<RunHandle>,
 ): Promise<void> {
-  const runner = new MigrationRunner(ctx.db, runnerOptionsFromEnv(process.env));
+  const runner = new MigrationRunner(ctx.db, ctx.config.migration);
   const bar = startProgress(label, undefined);
   const handle = await begin(runner, (p) => bar.update(p.processed + p.failed, p.total));
   if (!ctx.json)
@@ -196,7 +195,7 @@ export function registerMigrate(program: Command): void {
     .option('--wait', 'wait until the run is parked')
     .action(async (runId: string, opts: { wait?: boolean }, cmd: Command) => {
       await withMigrateContext(cmd, async (ctx) => {
-        const runner = new MigrationRunner(ctx.db, runnerOptionsFromEnv(process.env));
+        const runner = new MigrationRunner(ctx.db, ctx.config.migration);
         let run = await runner.stop(runId);
         while (opts.wait && run.state === 'stopping') {
           await new Promise((r) => setTimeout(r, 200));
@@ -213,7 +212,7 @@ export function registerMigrate(program: Command): void {
     .argument('[run_id]')
     .action(async (runId: string | undefined, _opts: unknown, cmd: Command) => {
       await withMigrateContext(cmd, async (ctx) => {
-        const runner = new MigrationRunner(ctx.db, runnerOptionsFromEnv(process.env));
+        const runner = new MigrationRunner(ctx.db, ctx.config.migration);
         if (runId === undefined) {
           const runs = await runner.list({ limit: 20 });
           if (ctx.json) printJson(runs.map((r) => runStatus(r)));
@@ -260,7 +259,7 @@ export function registerMigrate(program: Command): void {
     .option('--state <state>', 'only runs in this state', oneOf('--state', RUN_STATES))
     .action(async (opts: { limit: number; state?: RunState }, cmd: Command) => {
       await withMigrateContext(cmd, async (ctx) => {
-        const runner = new MigrationRunner(ctx.db, runnerOptionsFromEnv(process.env));
+        const runner = new MigrationRunner(ctx.db, ctx.config.migration);
         const runs = await runner.list({ limit: opts.limit, states: opts.state ? [opts.state] : undefined });
         if (ctx.json) printJson(runs.map((r) => runStatus(r)));
         else

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { CleanupQueue, readCleanupSettings } from '../../cleanup/index.ts';
+import { CleanupQueue } from '../../cleanup/index.ts';
 import { InvalidInputError } from '../../errors.ts';
 import { type CliContext, type GlobalOptions, withContext } from '../context.ts';
 import { formatTable, printJson } from '../output.ts';
@@ -8,9 +8,8 @@ async function withQueue<T>(
   cmd: Command,
   fn: (queue: CleanupQueue, ctx: CliContext) => Promise<T>,
 ): Promise<T> {
-  const settings = readCleanupSettings();
   return withContext(cmd.optsWithGlobals<GlobalOptions>(), async (ctx) => {
-    const queue = await CleanupQueue.open(ctx.db, { role: 'client', policy: settings.policy });
+    const queue = await CleanupQueue.open(ctx.db, { role: 'client', policy: ctx.config.worker.policy });
     try {
       return await fn(queue, ctx);
     } finally {

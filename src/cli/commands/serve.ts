@@ -1,3 +1,4 @@
+import { loadConfig } from '../../config.ts';
 import type { Command } from 'commander';
 import { assertSafeBinding, parseApiTokens, startApiServer } from '../../api/index.ts';
 import { CleanupQueue } from '../../cleanup/index.ts';
@@ -35,7 +36,7 @@ export function registerServe(program: Command): void {
       8080,
     )
     .action(async (opts: ServeOptions, cmd: Command) => {
-      const tokens = parseApiTokens(process.env.SDOPS_API_TOKENS);
+      const tokens = parseApiTokens(loadConfig().apiTokens);
       // Before opening anything: an unsafe binding is refused with nothing started.
       assertSafeBinding(opts.host, tokens);
       const log = getLogger('api');

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { readCleanupSettings, startCleanupRuntime, untilSignal } from '../../cleanup/index.ts';
+import { startCleanupRuntime, untilSignal } from '../../cleanup/index.ts';
 import { getLogger } from '../../observability/index.ts';
 import { positiveInt } from '../args.ts';
 import { type GlobalOptions, withContext } from '../context.ts';
@@ -29,12 +29,11 @@ export function registerWorker(program: Command): void {
     .option('--job-types <list>', 'comma-separated job types to take (default: all)', jobTypeList)
     .option('--no-schedule', 'do not save the purge/archive cron schedules or run cron in this process')
     .action(async (opts: WorkerCliOptions, cmd: Command) => {
-      const settings = readCleanupSettings();
       await withContext(
         cmd.optsWithGlobals<GlobalOptions>(),
         async (ctx) => {
           const runtime = await startCleanupRuntime(ctx.db, {
-            settings,
+            settings: ctx.config.worker,
             schedule: opts.schedule,
             ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
             ...(opts.jobTypes ? { jobTypes: opts.jobTypes } : {}),
