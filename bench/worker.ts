@@ -39,16 +39,21 @@ async function child(mode: Mode, kind: Kind, concurrency: number): Promise<void>
   const handlers = builtinHandlers(sd, settings);
   const worker = new CleanupWorker(queue, handlers, { ...settings, concurrency, jobTypes: [jobType] });
   let stop = false;
+  // The baseline claims like the worker (one fetch for all free slots) and completes job by job.
   const raw = async () => {
     const name = queueName(jobType);
     while (!stop) {
-      const [job] = await queue.boss.fetch(name, { includeMetadata: true, batchSize: 1 });
-      if (!job) {
+      const jobs = await queue.boss.fetch(name, { includeMetadata: true, batchSize: concurrency });
+      if (jobs.length === 0) {
         await new Promise((r) => setTimeout(r, 20));
         continue;
       }
-      if (kind === 'purge') await sd.purge('documents', { batchSize: PURGE_BATCH, maxRows: PURGE_BATCH });
-      await queue.boss.complete(name, job.id);
+      await Promise.all(
+        jobs.map(async (job) => {
+          if (kind === 'purge') await sd.purge('documents', { batchSize: PURGE_BATCH, maxRows: PURGE_BATCH });
+          await queue.boss.complete(name, job.id);
+        }),
+      );
     }
   };
   process.stdout.write('READY\n');
@@ -56,7 +61,7 @@ async function child(mode: Mode, kind: Kind, concurrency: number): Promise<void>
   process.stdin.destroy();
   const loops: Promise<void>[] = [];
   if (mode === 'worker') worker.start();
-  else for (let i = 0; i < concurrency; i++) loops.push(raw());
+  else loops.push(raw());
   await new Promise<void>((resolve) => process.once('SIGTERM', () => resolve()));
   stop = true;
   if (mode === 'worker') await worker.stop();

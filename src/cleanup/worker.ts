@@ -40,8 +40,9 @@ function errorOutput(error: unknown): Record<string, string> {
 }
 
 /**
- * The cleanup worker: `concurrency` slots, each fetching one job at a time (FOR UPDATE SKIP LOCKED
- * inside pg-boss, so processes never take the same job), running its handler in a `cleanup.job`
+ * The cleanup worker: one fetch loop claims as many jobs as it has free slots (up to `concurrency`)
+ * in one pg-boss fetch (FOR UPDATE SKIP LOCKED, so processes never take the same job; one claim
+ * query per batch because its cost grows with the backlog), runs each running its handler in a `cleanup.job`
  * span linked to the enqueuing trace, then completing or failing it. Failed attempts are retried by
  * pg-boss with exponential backoff; after the retry limit the job is dead (dead-letter queue).
  */
@@ -50,7 +51,8 @@ export class CleanupWorker {
   private readonly types: readonly string[];
   private readonly inFlight = new Map<string, AbortController>();
   private readonly wakers = new Set<() => void>();
-  private slots: Promise<void>[] = [];
+  private loop: Promise<void> | undefined;
+  private readonly running = new Set<Promise<void>>();
   private sampler: NodeJS.Timeout | undefined;
   private sampling = false;
   private stopping = false;
@@ -79,9 +81,9 @@ export class CleanupWorker {
   }
 
   start(): void {
-    if (this.slots.length > 0) return;
+    if (this.loop) return;
     this.log.info('worker started', { concurrency: this.options.concurrency, job_types: [...this.types] });
-    for (let i = 0; i < this.options.concurrency; i++) this.slots.push(this.runSlot(i));
+    this.loop = this.fetchLoop();
     if (this.options.queueSampleIntervalMs > 0) {
       void this.sample();
       this.sampler = setInterval(() => void this.sample(), this.options.queueSampleIntervalMs);
@@ -118,7 +120,11 @@ export class CleanupWorker {
     this.stopping = true;
     for (const wake of this.wakers) wake();
     if (this.sampler) clearInterval(this.sampler);
-    const all = Promise.all(this.slots).then(() => true);
+    const all = (async () => {
+      await this.loop;
+      while (this.running.size > 0) await Promise.all([...this.running]);
+      return true;
+    })();
     let timer: NodeJS.Timeout | undefined;
     const expired = new Promise<false>((resolve) => {
       timer = setTimeout(() => resolve(false), timeoutMs);
@@ -147,26 +153,40 @@ export class CleanupWorker {
     });
   }
 
-  private async runSlot(index: number): Promise<void> {
+  private async fetchLoop(): Promise<void> {
     const n = this.types.length;
-    let cursor = index % n;
+    let cursor = 0;
     while (!this.stopping) {
-      let found = false;
-      for (let k = 0; k < n && !this.stopping; k++) {
-        const type = this.types[(cursor + k) % n]!;
-        const jobs = await this.queue.boss.fetch<unknown>(queueName(type), {
-          includeMetadata: true,
-          batchSize: 1,
-        });
-        const job = jobs[0];
-        if (job) {
-          cursor = (cursor + k) % n;
-          found = true;
-          await this.runJob(type, job);
-          break;
+      const free = this.options.concurrency - this.running.size;
+      if (free <= 0) {
+        await Promise.race(this.running);
+        continue;
+      }
+      let claimed = 0;
+      // Round robin over the types, starting where the last claim came from, until the slots are full.
+      for (let k = 0; k < n && claimed < free && !this.stopping; k++) {
+        const index = (cursor + k) % n;
+        const type = this.types[index]!;
+        const jobs = await this.queue.boss
+          .fetch<unknown>(queueName(type), { includeMetadata: true, batchSize: free - claimed })
+          .catch((error: unknown) => {
+            this.log.warn(
+              'fetching jobs failed; retrying after the poll interval',
+              { job_type: type },
+              error,
+            );
+            return [];
+          });
+        if (jobs.length > 0) cursor = index;
+        claimed += jobs.length;
+        for (const job of jobs) {
+          const run: Promise<void> = this.runJob(type, job).finally(() => this.running.delete(run));
+          this.running.add(run);
         }
       }
-      if (!found && !this.stopping) await this.idle(this.options.pollIntervalMs);
+      if (this.stopping) break;
+      if (claimed === 0) await this.idle(this.options.pollIntervalMs);
+      else if (this.running.size >= this.options.concurrency) await Promise.race(this.running);
     }
   }
 
