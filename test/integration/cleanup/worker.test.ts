@@ -1,7 +1,8 @@
+import { spawn } from 'node:child_process';
 import { expect } from 'chai';
 import { BUILTIN_JOB_TYPES, CleanupQueue, type QueuePolicy } from '../../../src/cleanup/index.ts';
 import { type Database, migrateSchema, openDatabase } from '../../../src/db/index.ts';
-import { runCli } from '../../support/cli.ts';
+import { REPO_ROOT, runCli, SDOPS_BIN } from '../../support/cli.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/postgres.ts';
 import { OtlpListener } from './otlp-listener.ts';
 import { spawnWorker, type WorkerChild, within } from './processes.ts';
@@ -184,5 +185,39 @@ describe('cleanup worker processes on PostgreSQL', function () {
       return s[0]?.state === 'completed';
     });
     expect(await stopWorker(b)).to.equal(0);
+  });
+
+  it('`sdops worker` runs jobs enqueued with `sdops queue enqueue` and exits 0 on SIGTERM; a bad --job-types exits 2', async () => {
+    const cliEnv = { ...env(), OTEL_SDK_DISABLED: 'true' };
+    const bad = await runCli(['worker', '--job-types', 'noop,bogus'], cliEnv);
+    expect(bad.code).to.equal(2);
+    expect(bad.stderr).to.match(/unknown job type "bogus"/);
+
+    const proc = spawn(
+      process.execPath,
+      [SDOPS_BIN, 'worker', '--concurrency', '2', '--job-types', 'noop', '--no-schedule'],
+      {
+        cwd: REPO_ROOT,
+        env: { ...process.env, ...cliEnv, LOG_LEVEL: 'info' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let out = '';
+    proc.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    const exited = new Promise<number | null>((resolve) => proc.on('close', (code) => resolve(code)));
+    try {
+      await waitFor('the worker to start', () => out.includes('worker started'));
+      const enqueued = await runCli(['--json', 'queue', 'enqueue', 'noop', '--payload', '{}'], cliEnv);
+      expect(enqueued.code, enqueued.stderr).to.equal(0);
+      const { jobId } = JSON.parse(enqueued.stdout) as { jobId: string };
+      await waitFor('the job to finish', () => out.includes(jobId) && out.includes('cleanup job finished'));
+      proc.kill('SIGTERM');
+      expect(await within(20_000, 'sdops worker to exit', exited)).to.equal(0);
+      expect(out).to.include('worker stopped');
+    } finally {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+    }
   });
 });
