@@ -56,4 +56,39 @@ describe('cleanup queue on the embedded PGlite database', function () {
     expect(summary.stats.processed).to.equal(3 + 8);
     expect(summary.stats.failed).to.equal(0);
   });
+
+  it('moves a job that fails its only attempt to the dead-letter queue, and `retry <job_id>` revives it', async () => {
+    const settings = {
+      ...readCleanupSettings({}),
+      pollIntervalMs: 50,
+      queueSampleIntervalMs: 0,
+      policy: { retryLimit: 0, retryDelaySeconds: 1, expireSeconds: 60 },
+    };
+    let runs = 0;
+    const runtime = await startCleanupRuntime(db, {
+      settings,
+      schedule: false,
+      extraHandlers: {
+        always_fail: async () => {
+          runs += 1;
+          throw new Error('always fails');
+        },
+      },
+    });
+    try {
+      const id = await runtime.queue.enqueue('always_fail', {});
+      const dead = async () =>
+        (await runtime.queue.status()).find((r) => r.jobType === 'always_fail')?.dead === 1;
+      await waitFor('the job to be dead', dead);
+      expect(await runtime.queue.retry(id)).to.deep.equal({
+        jobId: id,
+        jobType: 'always_fail',
+        action: 'revived',
+      });
+      await waitFor('the revived job to run and die again', async () => runs === 2 && (await dead()));
+      expect(runtime.worker.stats().failed).to.equal(2);
+    } finally {
+      await runtime.stop();
+    }
+  });
 });
