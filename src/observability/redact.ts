@@ -18,7 +18,11 @@ const BEARER = /\b(bearer|basic)\s+[a-z0-9._~+/=-]+/gi;
 
 const MAX_DEPTH = 4;
 
+/** Both patterns need an '@' or whitespace; most logged strings (names, statuses) have neither. */
+const MAY_HOLD_CREDENTIALS = /[@\s]/;
+
 export function redactString(value: string): string {
+  if (!MAY_HOLD_CREDENTIALS.test(value)) return value;
   return value.replace(URL_CREDENTIALS, `$1$2:${REDACTED}@`).replace(BEARER, `$1 ${REDACTED}`);
 }
 
