@@ -29,6 +29,7 @@ const ids = rows.map((r) => r.id);
 
 const db = await openDatabase({ url, poolSize: 4 });
 const service = new SoftDeleteService(db);
+const cpuBefore = process.cpuUsage();
 const started = process.hrtime.bigint();
 if (mode === 'bulk') {
   await service.softDelete('documents', { ids }, { reason: 'bench' });
@@ -37,6 +38,8 @@ if (mode === 'bulk') {
     await service.softDelete('documents', { id }, { reason: 'bench' });
 }
 const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+const cpu = process.cpuUsage(cpuBefore);
+const cpuSeconds = (cpu.user + cpu.system) / 1e6;
 await db.close();
 await telemetry.shutdown();
-process.stdout.write(`${JSON.stringify({ seconds, enabled: telemetry.enabled })}\n`);
+process.stdout.write(`${JSON.stringify({ seconds, cpuSeconds, enabled: telemetry.enabled })}\n`);
