@@ -2,8 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import type pg from 'pg';
-import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
+import { createTestDatabase } from '../support/postgres.ts';
 import {
   COLLECTOR_CONFIG,
   collectorTargets,
@@ -11,8 +10,6 @@ import {
   promtoolCheckConfig,
   startCollector,
   startPrometheus,
-  type TestCollector,
-  type TestPrometheus,
   validateCollectorConfig,
 } from './support/index.ts';
 import { appEnvironment, type LongRunning, sqlClient, startLongRunning } from './workload/app.ts';

@@ -24,6 +24,7 @@ const INJECTION = [
   '../../etc/passwd',
   '__proto__',
   'constructor',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a template-injection probe, meant literally
   '${7*7}',
   '<script>alert(1)</script>',
   '1 UNION SELECT * FROM pg_user',
