@@ -12,6 +12,7 @@ import {
 } from './options.ts';
 import { getMigration, migrationNames } from './registry.ts';
 import { Session, type SessionMode } from './session.ts';
+import * as leases from './lease-store.ts';
 import * as store from './store.ts';
 import { registerMigrationAttributes } from './telemetry.ts';
 import type { BatchRecord, ProgressEvent, RunRecord, RunSettings, RunState, RunSummary } from './types.ts';
@@ -103,7 +104,7 @@ export class MigrationRunner {
 
   /** Sets `stopping` (the live runner parks the run `stopped` after its batch in flight). */
   async stop(runId: string): Promise<RunRecord> {
-    const updated = await store.requestStop(this.db, runId);
+    const updated = await leases.requestStop(this.db, runId);
     if (updated) return updated;
     const run = await this.get(runId);
     throw new RunStateError(runId, run.state, 'stop', 'only running runs can be stopped');
@@ -155,7 +156,7 @@ export class MigrationRunner {
   private async lease(runId: string, from: readonly RunState[], operation: string): Promise<RunRecord> {
     const before = await this.get(runId);
     getMigration(before.migration);
-    const leased = await store.acquireLease(
+    const leased = await leases.acquireLease(
       this.db,
       runId,
       this.options.owner,

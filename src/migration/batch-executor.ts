@@ -1,0 +1,192 @@
+import type { Database } from '../db/index.ts';
+import * as checkpoints from './checkpoint-store.ts';
+import { InjectedBatchFault, LeaseLostError } from './errors.ts';
+import type { Lease } from './lease.ts';
+import { backoffMs, type RunnerOptions } from './options.ts';
+import type { Pacer } from './pacer.ts';
+import type { BatchRef, SessionTelemetry } from './session-telemetry.ts';
+import type { Tally } from './tally.ts';
+import { setBatchRange, withBatchSpan } from './telemetry.ts';
+import type { BatchRecord, Migration, RunRecord } from './types.ts';
+
+export type BatchResult =
+  | { kind: 'stop' }
+  | { kind: 'exhausted' }
+  | { kind: 'done'; lastKey: string; rows: number }
+  | { kind: 'failed'; lastKey: string; rows: number };
+
+export interface BatchContext {
+  readonly db: Database;
+  readonly migration: Migration;
+  readonly run: RunRecord;
+  readonly params: object;
+  readonly options: RunnerOptions;
+  readonly lease: Lease;
+  readonly pacer: Pacer;
+  readonly tally: Tally;
+  readonly telemetry: SessionTelemetry;
+}
+
+export const errorMessage = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
+/**
+ * One batch with retries and backoff. Every attempt is one transaction that (1) re-proves the lease
+ * and locks the run row, (2) changes the rows, (3) writes the batch record and checkpoint, so a
+ * crash anywhere rolls all three back together and a takeover waits on the run-row lock.
+ */
+export class BatchExecutor {
+  constructor(private readonly c: BatchContext) {}
+
+  /** One batch of the main scan; a batch that keeps failing is recorded and skipped. */
+  async scanBatch(entity: string, after: string | null, nextEntity: string | null): Promise<BatchResult> {
+    const { db, migration, run, params, lease, tally, telemetry } = this.c;
+    const ref: BatchRef = { entity, batchNo: tally.nextBatchNo, cursorFrom: after };
+    const t0 = performance.now();
+    let planned: { lastKey: string; rows: number } | undefined;
+    let lastError: unknown;
+    let lastAttemptSeconds = 0;
+    const { attempts } = this.c.options.retry;
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      const a0 = performance.now();
+      try {
+        return await withBatchSpan(this.spanInput(ref, attempt), async (span) => {
+          const r = await db.transaction(async (tx): Promise<BatchResult> => {
+            const state = await lease.claim(tx);
+            if (state === 'stopping') return { kind: 'stop' };
+            const plan = await migration.plan(tx, entity, after, run.batchSize, params);
+            if (!plan) {
+              await checkpoints.advanceEntity(tx, run.runId, nextEntity);
+              return { kind: 'exhausted' };
+            }
+            planned = plan;
+            this.injectFault(ref.batchNo);
+            const rows = run.dryRun
+              ? plan.rows
+              : await migration.apply(tx, entity, { from: after, to: plan.lastKey }, params);
+            await checkpoints.checkpointBatch(tx, run.runId, {
+              batchNo: ref.batchNo,
+              entity,
+              keyFrom: after,
+              keyTo: plan.lastKey,
+              status: 'succeeded',
+              rows,
+              attempts: attempt,
+              durationMs: performance.now() - t0,
+              error: null,
+              session: run.sessions,
+            });
+            return { kind: 'done', lastKey: plan.lastKey, rows };
+          });
+          if (r.kind === 'done') {
+            setBatchRange(r.lastKey, r.rows);
+            span.setAttributes({ status: 'success', count: r.rows });
+            telemetry.batchCommitted(ref, r.lastKey, r.rows, attempt, a0);
+            tally.committed(r.rows, true);
+          } else span.setAttributes({ status: r.kind, count: 0 });
+          return r;
+        });
+      } catch (error) {
+        if (error instanceof LeaseLostError) throw error;
+        lastError = error;
+        lastAttemptSeconds = (performance.now() - a0) / 1000;
+        telemetry.attemptFailed(ref, planned?.lastKey, attempt, a0, error);
+        telemetry.failedAttemptMetric(0, lastAttemptSeconds);
+        if (attempt < attempts) await this.c.pacer.backoff(backoffMs(this.c.options.retry, attempt));
+      }
+    }
+    // Without a planned range there is nothing to record and skip: the run cannot go on safely.
+    if (!planned) throw lastError;
+    const range = planned;
+    await db.transaction(async (tx) => {
+      await lease.claim(tx);
+      await checkpoints.checkpointBatch(tx, run.runId, {
+        batchNo: ref.batchNo,
+        entity,
+        keyFrom: after,
+        keyTo: range.lastKey,
+        status: 'failed',
+        rows: range.rows,
+        attempts,
+        durationMs: performance.now() - t0,
+        error: errorMessage(lastError),
+        session: run.sessions,
+      });
+    });
+    telemetry.batchSkipped(ref, range.lastKey, range.rows, attempts, t0, lastError);
+    tally.skipped(range.rows);
+    return { kind: 'failed', lastKey: range.lastKey, rows: range.rows };
+  }
+
+  /** retry-failed: reprocesses exactly the recorded failed range; fault injection does not apply. */
+  async retryBatch(batch: BatchRecord): Promise<void> {
+    const { db, migration, run, params, lease, tally, telemetry } = this.c;
+    const ref: BatchRef = { entity: batch.entity, batchNo: batch.batchNo, cursorFrom: batch.keyFrom };
+    const t0 = performance.now();
+    const { attempts } = this.c.options.retry;
+    let lastError: unknown;
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      const a0 = performance.now();
+      try {
+        const rows = await withBatchSpan(this.spanInput(ref, batch.attempts + attempt), async (span) => {
+          const n = await db.transaction(async (tx) => {
+            await lease.claim(tx);
+            const changed = run.dryRun
+              ? ((await migration.plan(tx, batch.entity, batch.keyFrom, run.batchSize, params))?.rows ?? 0)
+              : await migration.apply(tx, batch.entity, { from: batch.keyFrom, to: batch.keyTo }, params);
+            await checkpoints.markBatchRetried(tx, run.runId, batch, {
+              status: 'succeeded',
+              rows: changed,
+              attempts: attempt,
+              durationMs: performance.now() - t0,
+              error: null,
+            });
+            return changed;
+          });
+          setBatchRange(batch.keyTo, n);
+          span.setAttributes({ status: 'success', count: n });
+          return n;
+        });
+        tally.recovered(batch.rows);
+        telemetry.batchCommitted(ref, batch.keyTo, rows, attempt, a0);
+        tally.committed(rows, false);
+        return;
+      } catch (error) {
+        if (error instanceof LeaseLostError) throw error;
+        lastError = error;
+        // Its rows were counted as failed when the batch first failed; failing again adds none.
+        telemetry.failedAttemptMetric(0, (performance.now() - a0) / 1000);
+        if (attempt < attempts) await this.c.pacer.backoff(backoffMs(this.c.options.retry, attempt));
+      }
+    }
+    await db.transaction(async (tx) => {
+      await lease.claim(tx);
+      await checkpoints.markBatchRetried(tx, run.runId, batch, {
+        status: 'failed',
+        rows: batch.rows,
+        attempts,
+        durationMs: performance.now() - t0,
+        error: errorMessage(lastError),
+      });
+    });
+    telemetry.retryFailedAgain(ref, batch.rows, lastError);
+  }
+
+  private spanInput(ref: BatchRef, attempt: number) {
+    return {
+      runId: this.c.run.runId,
+      migration: this.c.run.migration,
+      entity: ref.entity,
+      batchNo: ref.batchNo,
+      batchSize: this.c.run.batchSize,
+      attempt,
+      cursorFrom: ref.cursorFrom,
+    };
+  }
+
+  private injectFault(batchNo: number): void {
+    const hit = this.c.options.faults?.some(
+      (f) => f.batchNo === batchNo && (f.migration === '*' || f.migration === this.c.run.migration),
+    );
+    if (hit) throw new InjectedBatchFault(this.c.run.migration, batchNo);
+  }
+}

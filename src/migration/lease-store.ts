@@ -1,0 +1,86 @@
+import type { Queryable } from '../db/index.ts';
+import { RUN_COLUMNS, toRun } from './store-rows.ts';
+import type { RunRecord, RunState } from './types.ts';
+
+/**
+ * Who may work on a run: taking, proving, giving up and revoking the lease. Liveness is judged by the
+ * database clock (now()), never by the caller's, so runners on skewed hosts agree.
+ */
+
+/**
+ * Takes the lease for a new session if the run is in one of `from` states and nobody live holds it.
+ * A concurrent taker blocks on the row lock and then re-checks the condition, so exactly one wins.
+ */
+export async function acquireLease(
+  q: Queryable,
+  runId: string,
+  owner: string,
+  leaseTimeoutMs: number,
+  from: readonly RunState[],
+): Promise<RunRecord | undefined> {
+  const { rows } = await q.query(
+    `UPDATE sdops_migration_runs
+        SET owner = $2, heartbeat_at = now(), lease_timeout_ms = $3, state = 'running',
+            sessions = sessions + 1, session_started_at = now(), session_start_rows = rows_processed,
+            finished_at = NULL, updated_at = now()
+      WHERE run_id = $1 AND state = ANY($4::text[])
+        AND (owner IS NULL OR heartbeat_at < now() - lease_timeout_ms * interval '1 millisecond')
+      RETURNING ${RUN_COLUMNS}`,
+    [runId, owner, leaseTimeoutMs, [...from]],
+  );
+  return rows[0] ? toRun(rows[0]) : undefined;
+}
+
+/**
+ * First statement of every batch transaction: proves we still own the lease, refreshes the heartbeat
+ * and locks the run row, so a takeover waits for the batch in flight instead of racing it.
+ * Returns the state (to see `stopping`), or undefined when the lease is gone.
+ */
+export async function claimBatch(q: Queryable, runId: string, owner: string): Promise<RunState | undefined> {
+  const { rows } = await q.query<{ state: RunState }>(
+    `UPDATE sdops_migration_runs SET heartbeat_at = now()
+      WHERE run_id = $1 AND owner = $2 RETURNING state`,
+    [runId, owner],
+  );
+  return rows[0]?.state;
+}
+
+export const heartbeat = claimBatch;
+
+/** Ends a session: sets the state and gives the lease up (only if we still hold it). */
+export async function releaseRun(
+  q: Queryable,
+  runId: string,
+  owner: string,
+  state: RunState,
+  error: string | null = null,
+): Promise<RunRecord | undefined> {
+  const terminal = state === 'succeeded' || state === 'failed' || state === 'partially_failed';
+  const { rows } = await q.query(
+    `UPDATE sdops_migration_runs
+        SET state = $3, owner = NULL, heartbeat_at = NULL, last_error = COALESCE($4, last_error),
+            finished_at = CASE WHEN $5 THEN now() END, updated_at = now()
+      WHERE run_id = $1 AND owner = $2
+      RETURNING ${RUN_COLUMNS}`,
+    [runId, owner, state, error, terminal],
+  );
+  return rows[0] ? toRun(rows[0]) : undefined;
+}
+
+/**
+ * Asks a run to stop. A live runner sees `stopping` at its next batch and parks the run `stopped`;
+ * a run whose owner is dead is parked right here, since nobody else would.
+ */
+export async function requestStop(q: Queryable, runId: string): Promise<RunRecord | undefined> {
+  const { rows } = await q.query(
+    `UPDATE sdops_migration_runs
+        SET state = CASE WHEN owner IS NOT NULL AND heartbeat_at >= now() - lease_timeout_ms * interval '1 millisecond'
+                         THEN 'stopping' ELSE 'stopped' END,
+            owner = CASE WHEN heartbeat_at >= now() - lease_timeout_ms * interval '1 millisecond' THEN owner END,
+            updated_at = now()
+      WHERE run_id = $1 AND state IN ('running', 'stopping')
+      RETURNING ${RUN_COLUMNS}`,
+    [runId],
+  );
+  return rows[0] ? toRun(rows[0]) : undefined;
+}

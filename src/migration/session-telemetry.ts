@@ -1,0 +1,134 @@
+import { log, recordBatch } from './telemetry.ts';
+import type { RunRecord, RunState } from './types.ts';
+
+/**
+ * The log lines and batch metrics of one session, shaped in one place so their fields stay the same
+ * across the scan and retry-failed paths (docs/telemetry.md lists them).
+ */
+
+const seconds = (since: number) => (performance.now() - since) / 1000;
+
+export interface BatchRef {
+  readonly entity: string;
+  readonly batchNo: number;
+  readonly cursorFrom: string | null;
+}
+
+export class SessionTelemetry {
+  readonly runLog: typeof log;
+
+  constructor(private readonly run: RunRecord) {
+    this.runLog = log.child({ run_id: run.runId, migration: run.migration });
+  }
+
+  started(mode: string, entity: string | undefined): void {
+    this.runLog.info(`migration ${mode}`, {
+      entity,
+      count: this.run.totalEstimate ?? 0,
+      status: 'running',
+      dry_run: this.run.dryRun,
+      session: this.run.sessions,
+      batch_size: this.run.batchSize,
+    });
+  }
+
+  sessionFailed(error: unknown): void {
+    this.runLog.error('migration session failed', { status: 'failure' }, error);
+  }
+
+  ended(
+    leaseLost: boolean,
+    state: RunState,
+    fields: {
+      entity: string;
+      count: number;
+      rows_failed: number;
+      batches_failed: number;
+      duration: number;
+    },
+  ): void {
+    const all = { ...fields, status: leaseLost ? 'lease_lost' : state };
+    if (leaseLost) this.runLog.warn('migration lease lost to another runner; session ended', all);
+    else if (state === 'failed' || state === 'partially_failed') this.runLog.warn('migration ended', all);
+    else this.runLog.info(state === 'stopped' ? 'migration stopped' : 'migration ended', all);
+  }
+
+  batchCommitted(b: BatchRef, cursorTo: string, rows: number, attempt: number, attemptStart: number): void {
+    const duration = seconds(attemptStart);
+    recordBatch(this.run.migration, true, rows, duration);
+    log.info('migration batch committed', {
+      run_id: this.run.runId,
+      migration: this.run.migration,
+      entity: b.entity,
+      batch: b.batchNo,
+      cursor_from: b.cursorFrom,
+      cursor_to: cursorTo,
+      count: rows,
+      attempt,
+      duration,
+      status: 'success',
+    });
+  }
+
+  attemptFailed(
+    b: BatchRef,
+    cursorTo: string | undefined,
+    attempt: number,
+    attemptStart: number,
+    error: unknown,
+  ): void {
+    log.warn(
+      'migration batch attempt failed',
+      {
+        run_id: this.run.runId,
+        entity: b.entity,
+        batch: b.batchNo,
+        attempt,
+        cursor_from: b.cursorFrom,
+        cursor_to: cursorTo,
+        status: 'failure',
+        duration: seconds(attemptStart),
+      },
+      error,
+    );
+  }
+
+  /** One failed attempt in the batch metrics. */
+  failedAttemptMetric(rows: number, attemptSeconds: number): void {
+    recordBatch(this.run.migration, false, rows, attemptSeconds);
+  }
+
+  batchSkipped(
+    b: BatchRef,
+    cursorTo: string,
+    rows: number,
+    attempts: number,
+    batchStart: number,
+    error: unknown,
+  ) {
+    log.error(
+      'migration batch failed; recorded and skipped',
+      {
+        run_id: this.run.runId,
+        migration: this.run.migration,
+        entity: b.entity,
+        batch: b.batchNo,
+        cursor_from: b.cursorFrom,
+        cursor_to: cursorTo,
+        count: rows,
+        attempts,
+        status: 'failure',
+        duration: seconds(batchStart),
+      },
+      error,
+    );
+  }
+
+  retryFailedAgain(b: BatchRef, rows: number, error: unknown): void {
+    log.error(
+      'migration batch failed again in retry-failed',
+      { run_id: this.run.runId, entity: b.entity, batch: b.batchNo, count: rows, status: 'failure' },
+      error,
+    );
+  }
+}
