@@ -90,28 +90,40 @@ export class BatchExecutor {
         lastError = error;
         lastAttemptSeconds = (performance.now() - a0) / 1000;
         telemetry.attemptFailed(ref, planned?.lastKey, attempt, a0, error);
-        telemetry.failedAttemptMetric(0, lastAttemptSeconds);
-        if (attempt < attempts) await this.c.pacer.backoff(backoffMs(this.c.options.retry, attempt));
+        if (attempt < attempts) {
+          telemetry.failedAttemptMetric(0, lastAttemptSeconds);
+          await this.c.pacer.backoff(backoffMs(this.c.options.retry, attempt));
+        }
       }
     }
     // Without a planned range there is nothing to record and skip: the run cannot go on safely.
-    if (!planned) throw lastError;
+    if (!planned) {
+      telemetry.failedAttemptMetric(0, lastAttemptSeconds);
+      throw lastError;
+    }
     const range = planned;
-    await db.transaction(async (tx) => {
-      await lease.claim(tx);
-      await checkpoints.checkpointBatch(tx, run.runId, {
-        batchNo: ref.batchNo,
-        entity,
-        keyFrom: after,
-        keyTo: range.lastKey,
-        status: 'failed',
-        rows: range.rows,
-        attempts,
-        durationMs: performance.now() - t0,
-        error: errorMessage(lastError),
-        session: run.sessions,
+    // The last attempt's metric waits for the failed batch to be recorded, so its rows count once.
+    let failedRows = 0;
+    try {
+      await db.transaction(async (tx) => {
+        await lease.claim(tx);
+        await checkpoints.checkpointBatch(tx, run.runId, {
+          batchNo: ref.batchNo,
+          entity,
+          keyFrom: after,
+          keyTo: range.lastKey,
+          status: 'failed',
+          rows: range.rows,
+          attempts,
+          durationMs: performance.now() - t0,
+          error: errorMessage(lastError),
+          session: run.sessions,
+        });
       });
-    });
+      failedRows = range.rows;
+    } finally {
+      telemetry.failedAttemptMetric(failedRows, lastAttemptSeconds);
+    }
     telemetry.batchSkipped(ref, range.lastKey, range.rows, attempts, t0, lastError);
     tally.skipped(range.rows);
     return { kind: 'failed', lastKey: range.lastKey, rows: range.rows };

@@ -93,7 +93,11 @@ export class SessionTelemetry {
     );
   }
 
-  /** One failed attempt in the batch metrics. */
+  /**
+   * One failed attempt in the batch metrics. `rows` is the batch's planned row count only for the
+   * attempt after which the batch was recorded as failed, so failure rows add up to the runs'
+   * rows_failed; earlier attempts count 0 rows but still their duration.
+   */
   failedAttemptMetric(rows: number, attemptSeconds: number): void {
     recordBatch(this.run.migration, false, rows, attemptSeconds);
   }

@@ -66,6 +66,18 @@ describe('MigrationRunner in process (real PostgreSQL, in-memory telemetry)', fu
       rowsFailed: 1_000,
       rowsProcessed: 7_000,
     });
+    // A batch that finally failed counts its planned rows as failed, once, however many attempts it took.
+    const failureRows = () =>
+      tel
+        .metrics()
+        .then((m) =>
+          counterValue(m, 'migration.rows_processed', {
+            migration: 'backfill-deleted-at',
+            status: 'failure',
+          }),
+        );
+    expect(await failureRows()).to.equal(1_000);
+    expect(await scalar(t.db, 'SELECT sum(rows_failed) AS v FROM sdops_migration_runs')).to.equal('1000');
     const [failed] = await failing.batches(handle.runId, { status: 'failed' });
     expect(failed).to.include({ batchNo: 2, entity: 'documents', rows: 1_000, attempts: 3 });
     expect(failed?.error).to.contain('injected failure');
@@ -97,6 +109,8 @@ describe('MigrationRunner in process (real PostgreSQL, in-memory telemetry)', fu
         status: 'success',
       }),
     ).to.equal(8_000);
+    // Reprocessed rows count as success; the earlier failure stays counted (a counter never goes down).
+    expect(await failureRows()).to.equal(1_000);
     const logs = (await tel.logs()).filter((r) => attr(r, 'run_id') === handle.runId);
     const failedLogs = logs.filter((r) => r.body === 'migration batch failed; recorded and skipped');
     expect(failedLogs).to.have.length(1);
