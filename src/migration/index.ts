@@ -21,7 +21,13 @@ export {
 } from './options.ts';
 export { getMigration, MIGRATIONS, migrationNames } from './registry.ts';
 export { formatDuration, runStatus, type RunStatus } from './report.ts';
-export { MigrationRunner, type RunHandle, type SessionOptions, type StartRequest } from './runner.ts';
+export {
+  MigrationRunner,
+  type ResumeOptions,
+  type RunHandle,
+  type SessionOptions,
+  type StartRequest,
+} from './runner.ts';
 export { getRun, listBatches, listRuns } from './store.ts';
 export {
   type BatchPlan,

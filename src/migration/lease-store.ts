@@ -17,16 +17,19 @@ export async function acquireLease(
   owner: string,
   leaseTimeoutMs: number,
   from: readonly RunState[],
+  /** A new throttle for this and later sessions (null lifts it); undefined keeps the run's. */
+  maxRowsPerSecond?: number | null,
 ): Promise<RunRecord | undefined> {
   const { rows } = await q.query(
     `UPDATE sdops_migration_runs
         SET owner = $2, heartbeat_at = now(), lease_timeout_ms = $3, state = 'running',
             sessions = sessions + 1, session_started_at = now(), session_start_rows = rows_processed,
+            max_rows_per_second = CASE WHEN $5 THEN $6::double precision ELSE max_rows_per_second END,
             finished_at = NULL, updated_at = now()
       WHERE run_id = $1 AND state = ANY($4::text[])
         AND (owner IS NULL OR heartbeat_at < now() - lease_timeout_ms * interval '1 millisecond')
       RETURNING ${RUN_COLUMNS}`,
-    [runId, owner, leaseTimeoutMs, [...from]],
+    [runId, owner, leaseTimeoutMs, [...from], maxRowsPerSecond !== undefined, maxRowsPerSecond ?? null],
   );
   return rows[0] ? toRun(rows[0]) : undefined;
 }

@@ -30,6 +30,11 @@ export interface SessionOptions {
   readonly onProgress?: (e: ProgressEvent) => void;
 }
 
+export interface ResumeOptions extends SessionOptions {
+  /** Replaces the run's throttle from this session on (persisted); null lifts it, undefined keeps it. */
+  readonly maxRowsPerSecond?: number | null;
+}
+
 /** A session running in the background: the run is persisted and leased when you get this. */
 export interface RunHandle {
   readonly runId: string;
@@ -42,6 +47,13 @@ export interface RunHandle {
 
 const RESUMABLE: readonly RunState[] = ['running', 'stopping', 'stopped', 'failed'];
 const RETRYABLE: readonly RunState[] = ['running', 'stopping', 'stopped', 'failed', 'partially_failed'];
+
+function validRate(rate: number | null): number | null {
+  if (rate !== null && !(Number.isFinite(rate) && rate > 0)) {
+    throw new InvalidInputError('invalid_argument', `max rows per second must be > 0, got ${rate}`);
+  }
+  return rate;
+}
 
 function defaultOwner(): string {
   return `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
@@ -87,8 +99,9 @@ export class MigrationRunner {
   }
 
   /** Continues from the checkpoint; also takes over a run whose owner's heartbeat went stale. */
-  async resume(runId: string, session: SessionOptions = {}): Promise<RunHandle> {
-    const run = await this.lease(runId, RESUMABLE, 'resume');
+  async resume(runId: string, session: ResumeOptions = {}): Promise<RunHandle> {
+    if (session.maxRowsPerSecond !== undefined) validRate(session.maxRowsPerSecond);
+    const run = await this.lease(runId, RESUMABLE, 'resume', session.maxRowsPerSecond);
     return this.launch(run, 'resume', session);
   }
 
@@ -146,14 +159,16 @@ export class MigrationRunner {
         `max failed batches must be >= 0, got ${maxFailedBatches}`,
       );
     }
-    const rate = request.maxRowsPerSecond ?? null;
-    if (rate !== null && !(Number.isFinite(rate) && rate > 0)) {
-      throw new InvalidInputError('invalid_argument', `max rows per second must be > 0, got ${rate}`);
-    }
+    const rate = validRate(request.maxRowsPerSecond ?? null);
     return { batchSize, maxFailedBatches, maxRowsPerSecond: rate, dryRun: request.dryRun === true };
   }
 
-  private async lease(runId: string, from: readonly RunState[], operation: string): Promise<RunRecord> {
+  private async lease(
+    runId: string,
+    from: readonly RunState[],
+    operation: string,
+    maxRowsPerSecond?: number | null,
+  ): Promise<RunRecord> {
     const before = await this.get(runId);
     getMigration(before.migration);
     const leased = await leases.acquireLease(
@@ -162,6 +177,7 @@ export class MigrationRunner {
       this.options.owner,
       this.options.leaseTimeoutMs,
       from,
+      maxRowsPerSecond,
     );
     if (leased) return leased;
     const now = await this.get(runId);
