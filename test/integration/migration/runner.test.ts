@@ -68,14 +68,12 @@ describe('MigrationRunner in process (real PostgreSQL, in-memory telemetry)', fu
     });
     // A batch that finally failed counts its planned rows as failed, once, however many attempts it took.
     const failureRows = () =>
-      tel
-        .metrics()
-        .then((m) =>
-          counterValue(m, 'migration.rows_processed', {
-            migration: 'backfill-deleted-at',
-            status: 'failure',
-          }),
-        );
+      tel.metrics().then((m) =>
+        counterValue(m, 'migration.rows_processed', {
+          migration: 'backfill-deleted-at',
+          status: 'failure',
+        }),
+      );
     expect(await failureRows()).to.equal(1_000);
     expect(await scalar(t.db, 'SELECT sum(rows_failed) AS v FROM sdops_migration_runs')).to.equal('1000');
     const [failed] = await failing.batches(handle.runId, { status: 'failed' });
