@@ -18,6 +18,7 @@ export const METRICS = {
   migrationRunFailure: 'migration_run_failure_total',
   migrationRowsProcessed: 'migration_rows_processed_total',
   migrationBatchDuration: 'migration_batch_duration_seconds',
+  httpServerDuration: 'http_server_request_duration_seconds',
   /** span_metrics connector (otel-collector/config.yaml): namespace traces.span.metrics, unit s. */
   spanDuration: 'traces_span_metrics_duration_seconds',
 } as const;

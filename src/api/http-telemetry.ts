@@ -1,9 +1,6 @@
 import {
   type Context,
   context,
-  type Histogram,
-  type MeterProvider,
-  metrics,
   propagation,
   ROOT_CONTEXT,
   type Span,
@@ -12,7 +9,7 @@ import {
   trace,
 } from '@opentelemetry/api';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { getLogger, METER_NAME, TRACER_NAME } from '../observability/index.ts';
+import { getLogger, httpMetrics, TRACER_NAME } from '../observability/index.ts';
 
 /**
  * HTTP server telemetry done by hand in fastify hooks rather than by require-hook instrumentation,
@@ -24,9 +21,6 @@ import { getLogger, METER_NAME, TRACER_NAME } from '../observability/index.ts';
 
 const log = getLogger('api');
 
-/** Semantic-convention bucket boundaries for http.server.request.duration (seconds). */
-const HTTP_DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
-
 interface RequestTelemetry {
   readonly span: Span;
   readonly context: Context;
@@ -35,22 +29,6 @@ interface RequestTelemetry {
 }
 
 const state = new WeakMap<FastifyRequest, RequestTelemetry>();
-
-let histogramCache: { provider: MeterProvider; histogram: Histogram } | undefined;
-
-function durationHistogram(): Histogram {
-  // Follow the global provider: it changes when startTelemetry runs after this module loaded.
-  const provider = metrics.getMeterProvider();
-  if (histogramCache?.provider !== provider) {
-    const histogram = provider.getMeter(METER_NAME).createHistogram('http.server.request.duration', {
-      unit: 's',
-      description: 'Duration of HTTP server requests.',
-      advice: { explicitBucketBoundaries: HTTP_DURATION_BUCKETS },
-    });
-    histogramCache = { provider, histogram };
-  }
-  return histogramCache.histogram;
-}
 
 function routeOf(request: FastifyRequest): string | undefined {
   // routeOptions.url is the template (/v1/:entity/:id); undefined when no route matched (404).
@@ -120,12 +98,11 @@ function finish(request: FastifyRequest, status: number, aborted: boolean): void
     t.span.setStatus({ code: SpanStatusCode.ERROR });
   }
   t.span.end();
-  durationHistogram().record(seconds, {
-    'http.request.method': request.method,
-    ...(route ? { 'http.route': route } : {}),
-    ...(aborted ? {} : { 'http.response.status_code': status }),
-    'url.scheme': request.protocol,
-    ...(errorType ? { 'error.type': errorType } : {}),
+  httpMetrics.requestFinished({
+    method: request.method,
+    route,
+    statusCode: aborted ? undefined : status,
+    durationSeconds: seconds,
   });
   context.with(t.context, () => {
     log.info(aborted ? 'request aborted' : 'request', {

@@ -30,6 +30,7 @@ export {
   parseLogLevel,
 } from './logger.ts';
 export {
+  httpMetrics,
   METER_NAME,
   migrationMetrics,
   type OperationCall,

@@ -7,7 +7,15 @@
 export type InstrumentKind = 'counter' | 'histogram' | 'gauge';
 
 /** Attribute keys a metric may carry. Values always come from closed sets (see attributes.ts). */
-export type MetricAttributeKey = 'entity' | 'operation' | 'status' | 'job_type' | 'migration';
+export type MetricAttributeKey =
+  | 'entity'
+  | 'operation'
+  | 'status'
+  | 'job_type'
+  | 'migration'
+  | 'http.request.method'
+  | 'http.route'
+  | 'http.response.status_code';
 
 export interface InstrumentDefinition {
   readonly name: string;
@@ -15,6 +23,8 @@ export interface InstrumentDefinition {
   readonly unit: string;
   readonly description: string;
   readonly attributes: readonly MetricAttributeKey[];
+  /** Histogram bucket boundaries when DURATION_BUCKETS_SECONDS does not fit (semantic conventions). */
+  readonly buckets?: readonly number[];
 }
 
 /**
@@ -103,6 +113,15 @@ export const INSTRUMENTS = {
     unit: 's',
     description: 'Duration of one migration batch.',
     attributes: ['migration', 'status'],
+  },
+  httpServerDuration: {
+    name: 'http.server.request.duration',
+    kind: 'histogram',
+    unit: 's',
+    description:
+      'Duration of HTTP server requests (semantic conventions; route template, never the raw path).',
+    attributes: ['http.request.method', 'http.route', 'http.response.status_code'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10],
   },
 } as const satisfies Record<string, InstrumentDefinition>;
 

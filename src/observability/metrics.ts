@@ -14,6 +14,7 @@ import {
 import { warnOnce } from './diagnostics.ts';
 import {
   DURATION_BUCKETS_SECONDS,
+  type InstrumentDefinition,
   INSTRUMENTS,
   type InstrumentId,
   type InstrumentKind,
@@ -40,14 +41,14 @@ function create(provider: MeterProvider): Instruments {
   const meter = provider.getMeter(METER_NAME);
   const out: Partial<Record<InstrumentId, Counter | Histogram | Gauge>> = {};
   for (const id of Object.keys(INSTRUMENTS) as InstrumentId[]) {
-    const def = INSTRUMENTS[id];
+    const def: InstrumentDefinition = INSTRUMENTS[id];
     const options = { unit: def.unit, description: def.description };
     if (def.kind === 'counter') out[id] = meter.createCounter(def.name, options);
     else if (def.kind === 'gauge') out[id] = meter.createGauge(def.name, options);
     else {
       out[id] = meter.createHistogram(def.name, {
         ...options,
-        advice: { explicitBucketBoundaries: [...DURATION_BUCKETS_SECONDS] },
+        advice: { explicitBucketBoundaries: [...(def.buckets ?? DURATION_BUCKETS_SECONDS)] },
       });
     }
   }
@@ -223,6 +224,26 @@ export const migrationMetrics = {
       if (validSeconds('durationSeconds', input.durationSeconds)) {
         i.migrationBatchDuration.record(input.durationSeconds, { migration, status: input.status });
       }
+    });
+  },
+};
+
+export const httpMetrics = {
+  /** One finished request; route is the template (or undefined when no route matched). */
+  requestFinished(input: {
+    readonly method: string;
+    readonly route: string | undefined;
+    /** Undefined when the client went away before a response. */
+    readonly statusCode: number | undefined;
+    readonly durationSeconds: number;
+  }): void {
+    guard('http request', () => {
+      if (!validSeconds('durationSeconds', input.durationSeconds)) return;
+      instruments().httpServerDuration.record(input.durationSeconds, {
+        'http.request.method': input.method,
+        ...(input.route ? { 'http.route': input.route } : {}),
+        ...(input.statusCode === undefined ? {} : { 'http.response.status_code': input.statusCode }),
+      });
     });
   },
 };
