@@ -63,6 +63,7 @@ export {
   type TestExporters,
 } from './telemetry.ts';
 export {
+  activeRunId,
   activeTraceIds,
   captureTraceContext,
   type DbSpanInput,
@@ -73,5 +74,6 @@ export {
   TRACER_NAME,
   type WithSpanOptions,
   withDbSpan,
+  withRunId,
   withSpan,
 } from './tracing.ts';

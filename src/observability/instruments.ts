@@ -41,7 +41,7 @@ export const INSTRUMENTS = {
     kind: 'counter',
     unit: '{row}',
     description:
-      'Rows handled by soft-delete operations, by outcome (noop = row already in the requested state).',
+      'Rows handled by soft-delete operations, by outcome (noop = row already in the requested state); rows a cascade changed count under their own entity.',
     attributes: ['entity', 'operation', 'status'],
   },
   softDeleteDuration: {

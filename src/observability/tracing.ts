@@ -1,5 +1,6 @@
 import {
   context,
+  createContextKey,
   type Link,
   ROOT_CONTEXT,
   type Span,
@@ -210,4 +211,20 @@ export function activeTraceIds(): { traceId: string; spanId: string } | undefine
   const spanContext = trace.getSpanContext(context.active());
   if (!spanContext || !isSpanContextValid(spanContext)) return undefined;
   return { traceId: spanContext.traceId, spanId: spanContext.spanId };
+}
+
+const RUN_ID = createContextKey('soft-delete-ops.run_id');
+
+/**
+ * Runs fn with `runId` as the current run: spans and log lines of the soft-delete core made inside
+ * (a migration batch calling the core, say) carry it as run_id. Needs the context manager that
+ * startTelemetry installs; with telemetry disabled it only runs fn.
+ */
+export function withRunId<T>(runId: string, fn: () => T): T {
+  return context.with(context.active().setValue(RUN_ID, runId), fn);
+}
+
+export function activeRunId(): string | undefined {
+  const value = context.active().getValue(RUN_ID);
+  return typeof value === 'string' ? value : undefined;
 }

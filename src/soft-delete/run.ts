@@ -1,5 +1,7 @@
+import { v7 as uuidv7 } from 'uuid';
 import type { Database, TransactionClient } from '../db/index.ts';
 import {
+  activeRunId,
   getLogger,
   type OperationStatus,
   type SpanHandle,
@@ -24,6 +26,10 @@ export interface OperationContext {
   readonly targetKind: TargetKind;
   /** Write batches committed so far. */
   batches: number;
+  /** Rows per batch, as the first batch showed it (bulk, purge and archive calls). */
+  batchSize?: number;
+  /** run_id of the call's spans and log lines: the surrounding run's, or the call's own when batched. */
+  readonly runId: string | undefined;
 }
 
 export type OperationOutcome = Omit<OperationResult, 'entity' | 'operation' | 'batches' | 'durationMs'>;
@@ -48,9 +54,15 @@ function callStatus(counts: OperationCounts): OperationStatus {
   return 'success';
 }
 
+/**
+ * The row counter counts every row a call changed under that row's own entity: descendants a
+ * cascade deleted, restored, purged or archived count as success of their entity, so the counter
+ * agrees with what the tables show. The duration is one per call, under the called entity.
+ */
 function record(
   op: OperationContext,
   counts: OperationCounts,
+  cascaded: Readonly<Record<string, number>>,
   status: OperationStatus,
   seconds: number,
 ): void {
@@ -59,7 +71,14 @@ function record(
     if (counts[rowStatus] > 0)
       softDeleteMetrics.recordRows({ entity, operation, status: rowStatus, rows: counts[rowStatus] });
   }
+  for (const [child, rows] of Object.entries(cascaded)) {
+    if (rows > 0) softDeleteMetrics.recordRows({ entity: child, operation, status: 'success', rows });
+  }
   softDeleteMetrics.recordCall({ entity, operation, status, durationSeconds: seconds });
+}
+
+function runIdFor(targetKind: TargetKind): string | undefined {
+  return activeRunId() ?? (targetKind === 'id' ? undefined : uuidv7());
 }
 
 /**
@@ -73,8 +92,10 @@ export async function runOperation(
   targetKind: TargetKind,
   fn: (op: OperationContext) => Promise<OperationOutcome>,
 ): Promise<OperationResult> {
-  const op: OperationContext = { entity, operation, targetKind, batches: 0 };
-  return withSpan(spanNameFor(operation, targetKind), { entity, operation }, async (span: SpanHandle) => {
+  const runId = runIdFor(targetKind);
+  const op: OperationContext = { entity, operation, targetKind, batches: 0, runId };
+  const attributes = runId === undefined ? { entity, operation } : { entity, operation, run_id: runId };
+  return withSpan(spanNameFor(operation, targetKind), attributes, async (span: SpanHandle) => {
     const started = performance.now();
     let outcome: OperationOutcome;
     try {
@@ -82,20 +103,25 @@ export async function runOperation(
     } catch (error) {
       const seconds = (performance.now() - started) / 1000;
       const failed = { ...emptyCounts(), failure: targetKind === 'id' ? 1 : 0 };
-      record(op, failed, 'failure', seconds);
+      record(op, failed, {}, 'failure', seconds);
       span.setAttributes({ status: 'failure', count: 0 });
       log.warn(
         'soft_delete operation failed',
-        { entity, operation, count: 0, duration: seconds, status: 'failure' },
+        { run_id: runId, entity, operation, count: 0, duration: seconds, status: 'failure' },
         error,
       );
       throw error;
     }
     const seconds = (performance.now() - started) / 1000;
     const status = callStatus(outcome.counts);
-    record(op, outcome.counts, status, seconds);
-    span.setAttributes({ status, count: outcome.counts.success });
+    record(op, outcome.counts, outcome.cascaded, status, seconds);
+    span.setAttributes({
+      status,
+      count: outcome.counts.success,
+      ...(op.batchSize === undefined ? {} : { 'batch.size': op.batchSize }),
+    });
     log.info('soft_delete operation', {
+      run_id: runId,
       entity,
       operation,
       count: outcome.counts.success,
@@ -108,6 +134,7 @@ export async function runOperation(
     return {
       entity,
       operation,
+      ...(runId === undefined ? {} : { runId }),
       ...outcome,
       batches: op.batches,
       durationMs: Math.round(seconds * 1e6) / 1000,
@@ -136,9 +163,15 @@ export async function runBatch<T>(
     return result;
   };
   if (op.targetKind === 'id') return commit();
+  op.batchSize ??= info.size;
   return withSpan(
     'soft_delete.batch',
-    { entity: op.entity, operation: op.operation, 'batch.size': info.size },
+    {
+      entity: op.entity,
+      operation: op.operation,
+      'batch.size': info.size,
+      ...(op.runId === undefined ? {} : { run_id: op.runId }),
+    },
     commit,
   );
 }

@@ -51,6 +51,11 @@ export interface OperationResult {
   cascaded: Record<string, number>;
   batches: number;
   durationMs: number;
+  /**
+   * Bulk, purge and archive calls: the run the call's spans and log lines carry as run_id (the
+   * surrounding migration run, or an id of the call's own). Absent on single-row calls outside a run.
+   */
+  runId?: string;
   /** delete: the delete_op_id given to every row this call deleted (parents and cascaded children). */
   opId?: string;
   /** purge/archive: rows deleted before this instant (ISO 8601) were eligible. */

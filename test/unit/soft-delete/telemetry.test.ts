@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import type { DataPoint, Histogram, MetricData } from '@opentelemetry/sdk-metrics';
 import { type Database, migrateSchema, openDatabase } from '../../../src/db/index.ts';
-import { defineAttributeValues } from '../../../src/observability/index.ts';
+import { defineAttributeValues, withRunId } from '../../../src/observability/index.ts';
 import { entityNames, SoftDeleteService } from '../../../src/soft-delete/index.ts';
 import { type InMemoryTelemetry, startInMemoryTelemetry } from '../observability/harness.ts';
 
@@ -122,5 +122,42 @@ describe('soft-delete core telemetry', function () {
     expect((error as { code?: string }).code).to.equal('not_found');
     const after = counter(await t.metrics(), { entity: 'documents', operation: 'delete', status: 'failure' });
     expect(after - before).to.equal(1);
+  });
+
+  it('counts rows a cascade changed under their own entity, so the counter matches the tables', async () => {
+    const { rows } = await db.query<{ id: string }>(
+      `WITH c AS (INSERT INTO customers (email, name) VALUES ('cascade@example.com', 'C') RETURNING id),
+            o AS (INSERT INTO orders (customer_id, status, total_cents) SELECT id, 'paid', 1 FROM c, generate_series(1, 2) RETURNING id)
+       SELECT id::text FROM c`,
+    );
+    const before = await t.metrics();
+    const deleted = await sd.softDelete('customers', { ids: [rows[0]!.id] });
+    const after = await t.metrics();
+    const delta = (entity: string) =>
+      counter(after, { entity, operation: 'delete', status: 'success' }) -
+      counter(before, { entity, operation: 'delete', status: 'success' });
+    expect(deleted.cascaded.orders).to.equal(2);
+    expect(delta('customers')).to.equal(1);
+    expect(delta('orders')).to.equal(2);
+  });
+
+  it('gives a bulk call a run_id of its own on its span, its batches, its log line and its result', async () => {
+    const result = await sd.softDelete('documents', { ids: ['2300', '2301', '2302'] }, { batchSize: 2 });
+    expect(result.runId).to.match(/^[0-9a-f-]{36}$/);
+    const spans = await t.spans();
+    const bulk = spans.find((s) => s.name === 'soft_delete.bulk' && s.attributes.run_id === result.runId)!;
+    expect(bulk.attributes['batch.size']).to.equal(2);
+    const batches = spans.filter((s) => s.parentSpanContext?.spanId === bulk.spanContext().spanId);
+    expect(batches.map((b) => b.attributes.run_id)).to.deep.equal([result.runId, result.runId]);
+    const line = t.console.records().find((r) => r.run_id === result.runId);
+    expect(line).to.include({ entity: 'documents', count: 3 });
+  });
+
+  it('carries the surrounding run_id when called inside withRunId, also for a single row', async () => {
+    const runId = '01890a5d-ac96-774b-bcce-b302099a8057';
+    const result = await withRunId(runId, () => sd.softDelete('documents', { id: '2400' }));
+    expect(result.runId).to.equal(runId);
+    const span = (await t.spans()).filter((s) => s.name === 'soft_delete.delete').at(-1)!;
+    expect(span.attributes.run_id).to.equal(runId);
   });
 });
