@@ -39,6 +39,7 @@ export interface SpanDefinition {
 }
 
 const OP_ATTRS = ['entity', 'operation', 'status', 'count', 'run_id'] as const;
+const BATCHED_OP_ATTRS = ['entity', 'operation', 'status', 'count', 'batch.size', 'run_id'] as const;
 
 export const SPANS = {
   delete: {
@@ -56,14 +57,14 @@ export const SPANS = {
   purge: {
     name: 'soft_delete.purge',
     kind: 'internal',
-    attributes: OP_ATTRS,
+    attributes: BATCHED_OP_ATTRS,
     description:
       'One purge (hard delete of rows soft-deleted past retention); parent of its soft_delete.batch spans.',
   },
   archive: {
     name: 'soft_delete.archive',
     kind: 'internal',
-    attributes: OP_ATTRS,
+    attributes: BATCHED_OP_ATTRS,
     description:
       'One archival call (move old soft-deleted rows to the archive table); parent of its soft_delete.batch spans.',
   },
