@@ -15,7 +15,7 @@ import { SoftDeleteService } from '../src/soft-delete/index.ts';
 import { createBenchDatabase, printRows } from './support.ts';
 
 /**
- * `npm run bench -- worker [jobs=10000] [concurrency=4] [noop|purge|all] [processes] [repeats=2]`: jobs/s of the cleanup worker against pg-boss's raw
+ * `npm run bench -- worker [jobs=10000] [concurrency=4] [noop|purge|all] [processes] [repeats=2] [telemetry on|off]`: jobs/s of the cleanup worker against pg-boss's raw
  * claim loop (fetch -> complete, no handler, no telemetry) in the same run, for no-op jobs and for
  * purge_expired batches (raw = fetch -> SoftDeleteService.purge -> complete), with 1 and 2 processes.
  * Worker children run with telemetry on (exporting to a local sink) and per-job info logs.
@@ -73,7 +73,14 @@ async function child(mode: Mode, kind: Kind, concurrency: number): Promise<void>
 
 // ---- parent ----
 
-function spawnChild(url: string, sink: string, mode: Mode, kind: Kind, concurrency: number) {
+function spawnChild(
+  url: string,
+  sink: string,
+  mode: Mode,
+  kind: Kind,
+  concurrency: number,
+  telemetry: boolean,
+) {
   const file = fileURLToPath(import.meta.url);
   const proc: ChildProcess = spawn(
     process.execPath,
@@ -83,8 +90,8 @@ function spawnChild(url: string, sink: string, mode: Mode, kind: Kind, concurren
         ...process.env,
         DATABASE_URL: url,
         OTEL_EXPORTER_OTLP_ENDPOINT: sink,
-        OTEL_SDK_DISABLED: mode === 'raw' ? 'true' : 'false',
-        LOG_LEVEL: 'info',
+        OTEL_SDK_DISABLED: mode === 'raw' || !telemetry ? 'true' : 'false',
+        LOG_LEVEL: telemetry ? 'info' : 'warn',
         SDOPS_PURGE_CRON: 'off',
         SDOPS_ARCHIVE_CRON: 'off',
       },
@@ -117,7 +124,7 @@ async function run(
   queue: CleanupQueue,
   url: string,
   sink: string,
-  spec: { mode: Mode; kind: Kind; processes: number; jobs: number; concurrency: number },
+  spec: { mode: Mode; kind: Kind; processes: number; jobs: number; concurrency: number; telemetry: boolean },
 ): Promise<number> {
   await db.query(`DELETE FROM pgboss.job WHERE name LIKE 'cleanup.%'`);
   if (spec.kind === 'purge') {
@@ -135,7 +142,7 @@ async function run(
   }
   await db.query('VACUUM ANALYZE pgboss.job');
   const children = Array.from({ length: spec.processes }, () =>
-    spawnChild(url, sink, spec.mode, spec.kind, spec.concurrency),
+    spawnChild(url, sink, spec.mode, spec.kind, spec.concurrency, spec.telemetry),
   );
   await Promise.all(children.map((c) => c.ready));
   const started = process.hrtime.bigint();
@@ -168,6 +175,8 @@ export default async function workerBench(args: string[]): Promise<void> {
   const kinds: readonly Kind[] = args[2] === 'noop' || args[2] === 'purge' ? [args[2]] : ['noop', 'purge'];
   const processCounts = args[3] ? [Number(args[3])] : [1, 2];
   const repeats = Number(args[4] ?? 2);
+  // Worker children export spans/metrics/logs and log every job at info unless "off".
+  const telemetry = args[5] !== 'off';
   const bench = await createBenchDatabase();
   const sink = await startSink();
   const db = await openDatabase({ url: bench.url });
@@ -181,7 +190,7 @@ export default async function workerBench(args: string[]): Promise<void> {
         let raw = 0;
         let worker = 0;
         for (let rep = 0; rep < repeats; rep++) {
-          const spec = { kind, processes, jobs, concurrency };
+          const spec = { kind, processes, jobs, concurrency, telemetry };
           raw = Math.max(raw, await run(db, queue, bench.url, sink.url, { ...spec, mode: 'raw' }));
           worker = Math.max(worker, await run(db, queue, bench.url, sink.url, { ...spec, mode: 'worker' }));
         }

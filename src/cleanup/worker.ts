@@ -156,12 +156,24 @@ export class CleanupWorker {
   private async fetchLoop(): Promise<void> {
     const n = this.types.length;
     let cursor = 0;
+    let lastClaim = 0;
+    let refillDue: Promise<void> = Promise.resolve();
     while (!this.stopping) {
       const free = this.options.concurrency - this.running.size;
-      if (free <= 0) {
+      // Claim for all slots at once: claiming one job per finished job would run pg-boss's claim
+      // query (its cost grows with the backlog) once per job instead of once per batch. A slow job
+      // delays the refill of the other slots by at most one poll interval.
+      if (free === 0) {
         await Promise.race(this.running);
         continue;
       }
+      const waited = Date.now() - lastClaim;
+      if (this.running.size > 0 && waited < this.options.pollIntervalMs) {
+        await Promise.race([...this.running, refillDue]);
+        continue;
+      }
+      lastClaim = Date.now();
+      refillDue = this.idle(this.options.pollIntervalMs);
       let claimed = 0;
       // Round robin over the types, starting where the last claim came from, until the slots are full.
       for (let k = 0; k < n && claimed < free && !this.stopping; k++) {
@@ -186,7 +198,6 @@ export class CleanupWorker {
       }
       if (this.stopping) break;
       if (claimed === 0) await this.idle(this.options.pollIntervalMs);
-      else if (this.running.size >= this.options.concurrency) await Promise.race(this.running);
     }
   }
 
