@@ -168,6 +168,7 @@ class Mutation {
 export async function executeMutation(plan: MutationPlan, op: OperationContext): Promise<OperationOutcome> {
   const m = new Mutation(plan, op);
   const { target, batchSize, onProgress } = plan;
+  if (target.kind !== 'id') op.batchSize = batchSize;
   if (target.kind === 'filter') {
     await m.filterBatches(target.filter);
   } else {

@@ -35,6 +35,7 @@ export async function loadArchiveColumns(db: Database, entity: EntityDefinition)
  */
 export async function executeRetention(plan: RetentionPlan, op: OperationContext): Promise<OperationOutcome> {
   const { db, entity, mode, batchSize, maxRows, onProgress } = plan;
+  op.batchSize = batchSize;
   const nodes = cascadeTree(entity);
   const statements: string[] = [];
   for (let i = nodes.length - 1; i >= 0; i--) {

@@ -26,7 +26,7 @@ export interface OperationContext {
   readonly targetKind: TargetKind;
   /** Write batches committed so far. */
   batches: number;
-  /** Rows per batch, as the first batch showed it (bulk, purge and archive calls). */
+  /** Rows per batch of a bulk, purge or archive call (set by the call before its first batch). */
   batchSize?: number;
   /** run_id of the call's spans and log lines: the surrounding run's, or the call's own when batched. */
   readonly runId: string | undefined;
@@ -163,7 +163,6 @@ export async function runBatch<T>(
     return result;
   };
   if (op.targetKind === 'id') return commit();
-  op.batchSize ??= info.size;
   return withSpan(
     'soft_delete.batch',
     {
