@@ -173,7 +173,7 @@ export default async function workerBench(args: string[]): Promise<void> {
   const jobs = Number(args[0] ?? 10_000);
   const concurrency = Number(args[1] ?? 4);
   const kinds: readonly Kind[] = args[2] === 'noop' || args[2] === 'purge' ? [args[2]] : ['noop', 'purge'];
-  const processCounts = args[3] ? [Number(args[3])] : [1, 2];
+  const processCounts = Number(args[3]) > 0 ? [Number(args[3])] : [1, 2];
   const repeats = Number(args[4] ?? 2);
   // Worker children export spans/metrics/logs and log every job at info unless "off".
   const telemetry = args[5] !== 'off';
