@@ -124,6 +124,10 @@ export async function expectedMigration(
     if (status) put(runs, `${s.migration}|${status}`, 1);
     put(batches, `${s.migration}|failure`, s.newlyFailedBatches * attempts);
   }
+  const rows: Expected = {};
+  for (const s of ledger.sessions) {
+    if (s.newlyFailedRows > 0) put(rows, `${s.migration}|failure`, s.newlyFailedRows);
+  }
   const byMigration = await sqlRows<{ migration: string; rows: string; ok: string }>(
     sql,
     `SELECT r.migration, sum(r.rows_processed)::text AS rows,
@@ -131,7 +135,6 @@ export async function expectedMigration(
               WHERE r2.migration = r.migration AND b.status = 'succeeded')::text AS ok
        FROM sdops_migration_runs r WHERE NOT r.dry_run GROUP BY r.migration`,
   );
-  const rows: Expected = {};
   for (const m of byMigration) {
     put(rows, `${m.migration}|success`, Number(m.rows));
     put(batches, `${m.migration}|success`, Number(m.ok));

@@ -30,6 +30,8 @@ export interface MigrationSession {
   readonly batchesFailed: number;
   /** Batches that failed in this session (each failed every configured attempt). */
   readonly newlyFailedBatches: number;
+  /** Planned rows of the batches that failed in this session (migration.rows_processed{status=failure}). */
+  readonly newlyFailedRows: number;
   readonly traceId: string | null;
 }
 

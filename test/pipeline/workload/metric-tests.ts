@@ -24,7 +24,8 @@ export function registerMetricTests(world: World): void {
           const labels = new Set(
             series.flatMap((s) => Object.keys(s).filter((l) => !isInfrastructureLabel(l))),
           );
-          const want = [...metric.attributes].sort();
+          // The exporter turns dots in attribute names into underscores (http.route -> http_route).
+          const want = metric.attributes.map((a) => a.replaceAll('.', '_')).sort();
           if (JSON.stringify([...labels].sort()) !== JSON.stringify(want)) {
             problems.push(`${name}: labels ${[...labels].sort().join(',')} != catalog ${want.join(',')}`);
           }

@@ -59,9 +59,9 @@ async function recordSession(
   mode: 'start' | 'retry-failed',
   failedBefore: number,
 ): Promise<void> {
-  const [run] = await sqlRows<{ state: string; batches_failed: number }>(
+  const [run] = await sqlRows<{ state: string; batches_failed: number; rows_failed: string }>(
     ctx.sql,
-    'SELECT state, batches_failed FROM sdops_migration_runs WHERE run_id = $1',
+    'SELECT state, batches_failed, rows_failed::text FROM sdops_migration_runs WHERE run_id = $1',
     [summary.runId],
   );
   if (!run) throw new Error(`run ${summary.runId} is not in sdops_migration_runs`);
@@ -73,6 +73,8 @@ async function recordSession(
     state: run.state,
     batchesFailed,
     newlyFailedBatches: Math.max(0, batchesFailed - failedBefore),
+    // A run's failed rows are counted when its batches first fail; retry-failed adds none.
+    newlyFailedRows: mode === 'start' ? Number(run.rows_failed) : 0,
     traceId: summary.traceId,
   });
 }
