@@ -1,16 +1,12 @@
-import { type Context, context, isSpanContextValid, trace } from '@opentelemetry/api';
-import { type AnyValueMap, type Logger as OtelLogger, logs, SeverityNumber } from '@opentelemetry/api-logs';
+import { context, isSpanContextValid, trace } from '@opentelemetry/api';
+import { OpenTelemetryTransportV3 } from '@opentelemetry/winston-transport';
+import winston from 'winston';
+import type Transport from 'winston-transport';
 import { redactValue, serializeError } from './redact.ts';
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
 const LOG_LEVELS: readonly LogLevel[] = ['error', 'warn', 'info', 'debug'];
 const SEVERITY: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3 };
-const OTEL_SEVERITY: Record<LogLevel, SeverityNumber> = {
-  error: SeverityNumber.ERROR,
-  warn: SeverityNumber.WARN,
-  info: SeverityNumber.INFO,
-  debug: SeverityNumber.DEBUG,
-};
 
 /** Only scalars and scalar lists: the type itself keeps row objects out of logs. */
 export type LogFieldValue = string | number | boolean | null | undefined | readonly (string | number)[];
@@ -62,27 +58,17 @@ export interface LoggingOptions {
   readonly consoleLevel?: LogLevel;
 }
 
-/**
- * The instrumentation scope OTLP log records have always carried (they used to be emitted through
- * @opentelemetry/winston-transport 0.34.0); kept so a Loki query or dashboard filtering on it is
- * unaffected by the records now being emitted directly.
- */
-const OTLP_SCOPE = { name: '@opentelemetry/winston-transport', version: '0.34.0' } as const;
+/** The winston symbol the OTel transport reads the emitting context from (see its utils.js). */
+const OTEL_CONTEXT = Symbol.for('opentelemetry.js.contrib.winston.context');
 
-/**
- * Records are written straight to the console stream and to the OTel logs API rather than through
- * winston: its stream pipeline and the winston OTLP transport's per-record normalisation were most
- * of the per-call cost of telemetry (bench/telemetry.ts). Output is unchanged: console lines are
- * the JSON winston's timestamp()+json() formats produced (keys sorted), OTLP records have the body,
- * severity, attributes, exception and context the transport gave them.
- */
 interface State {
-  readonly console: NodeJS.WritableStream | undefined;
-  readonly otlp: OtelLogger | undefined;
-  /** Most verbose severity each destination takes (-1: none). */
-  readonly consoleMax: number;
-  readonly otlpMax: number;
-  readonly options: LoggingOptions;
+  root: winston.Logger;
+  consoleOnly: winston.Logger;
+  console: Transport | undefined;
+  otlp: Transport | undefined;
+  level: LogLevel;
+  consoleLevel: LogLevel;
+  options: LoggingOptions;
 }
 
 let state: State | undefined;
@@ -92,25 +78,44 @@ export function parseLogLevel(raw: string | undefined): LogLevel | undefined {
   return LOG_LEVELS.find((l) => l === value);
 }
 
-function consoleStream(destination: ConsoleDestination): NodeJS.WritableStream | undefined {
-  if (destination === 'none') return undefined;
-  if (destination === 'stdout') return process.stdout;
-  if (destination === 'stderr') return process.stderr;
-  return destination;
+function moreVerbose(a: LogLevel, b: LogLevel): LogLevel {
+  return SEVERITY[a] >= SEVERITY[b] ? a : b;
 }
 
-function build(options: LoggingOptions, otlp: boolean): State {
+function consoleTransport(destination: ConsoleDestination, level: LogLevel): Transport | undefined {
+  if (destination === 'none') return undefined;
+  const stream =
+    destination === 'stdout' ? process.stdout : destination === 'stderr' ? process.stderr : destination;
+  return new winston.transports.Stream({
+    stream,
+    level,
+    format: winston.format.combine(winston.format.timestamp(), winston.format.json()),
+  });
+}
+
+function build(options: LoggingOptions, keepOtlp: boolean): State {
   const envLevel = parseLogLevel(process.env.LOG_LEVEL);
   const level = options.level ?? envLevel ?? 'info';
   const consoleLevel = envLevel ?? options.consoleLevel ?? level;
-  const console = consoleStream(options.console ?? 'stdout');
-  return {
-    console,
-    otlp: otlp ? logs.getLogger(OTLP_SCOPE.name, OTLP_SCOPE.version) : undefined,
-    consoleMax: console ? SEVERITY[consoleLevel] : -1,
-    otlpMax: otlp ? SEVERITY[level] : -1,
-    options,
-  };
+  const console = consoleTransport(options.console ?? 'stdout', consoleLevel);
+  const otlp = keepOtlp ? new OpenTelemetryTransportV3({ level }) : undefined;
+  const transports = [console, otlp].filter((t): t is Transport => t !== undefined);
+  const root = winston.createLogger({
+    levels: SEVERITY,
+    level: moreVerbose(level, consoleLevel),
+    transports,
+    // With no console and no OTLP, winston would warn on every record about having no transports.
+    silent: transports.length === 0,
+    exitOnError: false,
+  });
+  const consoleOnly = winston.createLogger({
+    levels: SEVERITY,
+    level: consoleLevel,
+    transports: console ? [consoleTransport(options.console ?? 'stdout', consoleLevel) as Transport] : [],
+    silent: console === undefined,
+    exitOnError: false,
+  });
+  return { root, consoleOnly, console, otlp, level, consoleLevel, options };
 }
 
 function current(): State {
@@ -120,47 +125,51 @@ function current(): State {
 
 /** Reconfigures every logger (existing getLogger() handles included). Call once at process start. */
 export function configureLogging(options: LoggingOptions): void {
-  state = build(options, state?.otlp !== undefined);
+  const keepOtlp = state?.otlp !== undefined;
+  closeState();
+  state = build(options, keepOtlp);
+}
+
+function closeState(): void {
+  if (!state) return;
+  // Transports are not closed: the stream ones wrap process.stdout/stderr, which must stay open.
+  state.root.clear();
+  state.consoleOnly.clear();
+  state = undefined;
 }
 
 /**
- * Internal: telemetry.ts turns OTLP records on after the global LoggerProvider is registered (the
- * OTel logger is resolved here, once) and off at shutdown.
+ * Internal: telemetry.ts attaches the OTLP transport after the global LoggerProvider is registered
+ * (the transport resolves its OTel logger at construction) and detaches it at shutdown.
  */
 export function setOtlpLogging(enabled: boolean): void {
-  state = build(state?.options ?? {}, enabled);
+  const options = state?.options ?? {};
+  closeState();
+  state = build(options, enabled);
 }
 
-type Json = string | number | boolean | null | readonly Json[] | { readonly [key: string]: Json | undefined };
-
-/** JSON with object keys sorted at every level, as safe-stable-stringify (winston's json()) writes it. */
-function stableJson(value: Json): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map((v) => stableJson(v as Json)).join(',')}]`;
-  const object = value as { readonly [key: string]: Json | undefined };
-  let out = '';
-  for (const key of Object.keys(object).sort()) {
-    const v = object[key];
-    if (v === undefined) continue;
-    out += `${out ? ',' : ''}${JSON.stringify(key)}:${stableJson(v)}`;
+function record(
+  component: string,
+  base: LogFields,
+  fields: LogFields | undefined,
+): Record<string | symbol, unknown> {
+  const out: Record<string | symbol, unknown> = { component };
+  const span = trace.getSpan(context.active());
+  const spanContext = span?.spanContext();
+  if (spanContext && isSpanContextValid(spanContext)) {
+    out.trace_id = spanContext.traceId;
+    out.span_id = spanContext.spanId;
   }
-  return `{${out}}`;
-}
-
-function writeLine(stream: NodeJS.WritableStream, line: Record<string, Json | undefined>): void {
-  stream.write(`${stableJson(line)}\n`);
-}
-
-interface ErrorFields {
-  readonly name: string;
-  readonly message: string;
-  readonly code?: string;
-  readonly stack?: string;
-}
-
-function errorFields(error: unknown): ErrorFields {
-  const e = serializeError(error);
-  return { name: e.type, message: e.message, ...(e.code ? { code: e.code } : {}), stack: e.stack };
+  for (const source of [base, fields]) {
+    if (!source) continue;
+    for (const key of Object.keys(source)) {
+      const value = redactValue(key, source[key]);
+      if (value !== undefined) out[key] = value;
+    }
+  }
+  // Winston may hand records to transports asynchronously; pin the context the call was made in.
+  out[OTEL_CONTEXT] = context.active();
+  return out;
 }
 
 class ComponentLogger implements Logger {
@@ -169,45 +178,21 @@ class ComponentLogger implements Logger {
     private readonly base: LogFields,
   ) {}
 
-  /** component, then base and call fields redacted; undefined values dropped. */
-  private fields(fields: LogFields | undefined): Record<string, Json> {
-    const out: Record<string, Json> = { component: this.component };
-    for (const source of [this.base, fields]) {
-      if (!source) continue;
-      for (const key of Object.keys(source)) {
-        // level and message are the record's own; a field must not overwrite them.
-        if (key === 'level' || key === 'message') continue;
-        const value = redactValue(key, source[key]);
-        if (value !== undefined) out[key] = value as Json;
-      }
-    }
-    return out;
-  }
-
   private write(level: LogLevel, message: string, fields: LogFields | undefined, error?: unknown): void {
     try {
-      const s = current();
-      const severity = SEVERITY[level];
-      const toConsole = severity <= s.consoleMax;
-      const toOtlp = severity <= s.otlpMax;
-      // The common case for debug lines and, under LOG_LEVEL=warn, for info: nothing is built.
-      if (!toConsole && !toOtlp) return;
-      const attributes = this.fields(fields);
-      const err = error === undefined ? undefined : errorFields(error);
-      const active = context.active();
-      if (toOtlp) emitOtlp(s.otlp as OtelLogger, level, message, attributes, err, active);
-      if (toConsole) {
-        const spanContext = trace.getSpan(active)?.spanContext();
-        const traced = spanContext && isSpanContextValid(spanContext);
-        writeLine(s.console as NodeJS.WritableStream, {
-          ...attributes,
-          ...(traced ? { trace_id: spanContext.traceId, span_id: spanContext.spanId } : {}),
-          ...(err ? { error: err as unknown as Json } : {}),
-          level,
-          message,
-          timestamp: new Date().toISOString(),
-        });
+      const { root } = current();
+      if (!root.isLevelEnabled(level)) return;
+      const info = record(this.component, this.base, fields);
+      if (error !== undefined) {
+        const e = serializeError(error);
+        info.error = {
+          name: e.type,
+          message: e.message,
+          ...(e.code ? { code: e.code } : {}),
+          stack: e.stack,
+        };
       }
+      root.log({ level, message, ...info } as winston.LogEntry);
     } catch {
       // Logging must never break the operation that logs.
     }
@@ -230,28 +215,6 @@ class ComponentLogger implements Logger {
   }
 }
 
-/**
- * One OTLP record: the trace context comes from `active` (not from trace_id/span_id attributes),
- * and an error becomes the record's exception (exception.type/message/stacktrace attributes).
- */
-function emitOtlp(
-  logger: OtelLogger,
-  level: LogLevel,
-  message: string,
-  attributes: Record<string, Json>,
-  error: ErrorFields | undefined,
-  active: Context,
-): void {
-  logger.emit({
-    severityNumber: OTEL_SEVERITY[level],
-    severityText: level,
-    body: message,
-    attributes: attributes as AnyValueMap,
-    context: active,
-    ...(error ? { exception: error } : {}),
-  });
-}
-
 export function getLogger(component: string): Logger {
   return new ComponentLogger(component, {});
 }
@@ -262,16 +225,8 @@ export function getLogger(component: string): Logger {
  */
 export function warnConsoleOnly(message: string, fields: LogFields): void {
   try {
-    const s = current();
-    if (SEVERITY.warn > s.consoleMax) return;
-    const line: Record<string, Json | undefined> = { component: 'telemetry' };
-    for (const key of Object.keys(fields)) line[key] = fields[key] as Json | undefined;
-    writeLine(s.console as NodeJS.WritableStream, {
-      ...line,
-      level: 'warn',
-      message,
-      timestamp: new Date().toISOString(),
-    });
+    const { consoleOnly } = current();
+    consoleOnly.log({ level: 'warn', message, component: 'telemetry', ...fields });
   } catch {
     // see ComponentLogger.write
   }
