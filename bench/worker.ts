@@ -90,7 +90,8 @@ function spawnChild(
         ...process.env,
         DATABASE_URL: url,
         OTEL_EXPORTER_OTLP_ENDPOINT: sink,
-        OTEL_SDK_DISABLED: mode === 'raw' || !telemetry ? 'true' : 'false',
+        // purge baselines keep telemetry on: the core's own spans/metrics/logs are part of the purge work.
+        OTEL_SDK_DISABLED: (mode === 'raw' && kind === 'noop') || !telemetry ? 'true' : 'false',
         LOG_LEVEL: telemetry ? 'info' : 'warn',
         SDOPS_PURGE_CRON: 'off',
         SDOPS_ARCHIVE_CRON: 'off',
