@@ -24,6 +24,8 @@ export interface MutationPlan {
   readonly cascade: boolean;
   readonly deletedBy: string | null;
   readonly reason: string | null;
+  /** delete: the delete_op_id to stamp; undefined = a new one. */
+  readonly opId?: string | undefined;
   readonly onProgress: ProgressListener | undefined;
 }
 
@@ -44,7 +46,7 @@ interface Tally {
 class Mutation {
   readonly nodes: CascadeNode[];
   readonly sql: string;
-  readonly opId = randomUUID();
+  readonly opId: string;
   readonly tally: Tally;
 
   constructor(
@@ -53,6 +55,7 @@ class Mutation {
   ) {
     this.nodes = plan.cascade ? cascadeTree(plan.entity) : cascadeTree(plan.entity).slice(0, 1);
     this.sql = plan.mode === 'delete' ? softDeleteSql(this.nodes) : restoreSql(this.nodes);
+    this.opId = plan.opId ?? randomUUID();
     this.tally = { ...emptyCounts(), cascaded: this.nodes.map(() => 0), notFound: [], conflicts: [] };
   }
 

@@ -1,4 +1,5 @@
 import type { Database } from '../db/index.ts';
+import { InvalidArgumentError } from './errors.ts';
 import { executeMutation, type Mode } from './mutate.ts';
 import { countRows, getRow, listRows } from './read.ts';
 import { getEntity } from './registry.ts';
@@ -41,6 +42,17 @@ function targetKind(target: Target): TargetKind {
   return 'ids';
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function parseOpId(raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  if (typeof raw !== 'string' || !UUID.test(raw)) {
+    throw new InvalidArgumentError('invalid_op_id', `opId must be a UUID, got ${JSON.stringify(raw)}`);
+  }
+  // Lower case: delete_op_id is compared as uuid, but results and logs should show one spelling.
+  return raw.toLowerCase();
+}
+
 function listener(raw: ProgressListener | undefined): ProgressListener | undefined {
   return typeof raw === 'function' ? raw : undefined;
 }
@@ -74,6 +86,7 @@ export class SoftDeleteService {
         op,
         parseText('deletedBy', opts.deletedBy),
         parseText('reason', opts.reason),
+        parseOpId(opts.opId),
       ),
     );
   }
@@ -123,6 +136,11 @@ export class SoftDeleteService {
     );
   }
 
+  /** Validates a target without touching any row: callers that queue the work refuse bad input first. */
+  async checkTarget(entity: string, target: Target): Promise<void> {
+    parseTarget(getEntity(entity), target);
+  }
+
   async get(entity: string, id: string, opts: { scope?: Scope } = {}): Promise<Row | undefined> {
     const def = getEntity(entity);
     return getRow(this.db, def, parseId(id), parseScope(opts.scope));
@@ -149,6 +167,7 @@ export class SoftDeleteService {
     op: OperationContext,
     deletedBy: string | null,
     reason: string | null,
+    opId?: string,
   ) {
     const parsed = parseTarget(def, target);
     const fallback = parsed.kind === 'filter' ? this.defaultBatchSize : this.defaultIdBatchSize;
@@ -162,6 +181,7 @@ export class SoftDeleteService {
         cascade: parseBoolean('cascade', opts.cascade, true),
         deletedBy,
         reason,
+        opId,
         onProgress: listener(opts.onProgress),
       },
       op,

@@ -83,6 +83,12 @@ export interface SoftDeleteOptions {
   batchSize?: number;
   /** Default true. */
   cascade?: boolean;
+  /**
+   * delete_op_id to stamp on the rows this call deletes (a UUID). Default: a new one. A cascade job
+   * passes its parent's so a later restore of the parent brings back exactly these children, and a
+   * retried bulk job passes the same one on every attempt.
+   */
+  opId?: string;
   onProgress?: ProgressListener;
 }
 

@@ -49,6 +49,30 @@ for (const backend of ['postgres', 'pglite'] as Backend[]) {
       expect(await liveCount(t.db, 'documents', docs)).to.equal(10_500);
     });
 
+    it('stamps the rows it deletes with a given opId, and refuses an opId that is not a UUID before any write', async () => {
+      const docs = await makeDocuments(t.db, 3);
+      const opId = '0E3A4B5C-1D2E-4F60-8A9B-0C1D2E3F4A5B';
+      const del = await sd.softDelete('documents', { ids: docs }, { batchSize: 2, opId });
+      expect(del.opId).to.equal(opId.toLowerCase());
+      const { rows } = await t.db.query<{ op: string }>(
+        'SELECT DISTINCT delete_op_id::text AS op FROM documents WHERE id = ANY($1::bigint[])',
+        [docs],
+      );
+      expect(rows).to.deep.equal([{ op: opId.toLowerCase() }]);
+
+      const more = await makeDocuments(t.db, 2);
+      const before = await checksum(t.db);
+      for (const bad of ['not-a-uuid', `${opId}0`, '']) {
+        const err = await sd.softDelete('documents', { ids: more }, { opId: bad }).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(err, bad).to.be.instanceOf(InvalidInputError);
+        expect((err as InvalidInputError).code).to.equal('invalid_op_id');
+      }
+      expect(await checksum(t.db)).to.equal(before);
+    });
+
     it('counts ids of a list that do not exist as failure and names them, without failing the rest', async () => {
       const docs = await makeDocuments(t.db, 3);
       await sd.softDelete('documents', { id: docs[0]! });
