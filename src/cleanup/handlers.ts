@@ -4,9 +4,16 @@ import {
   type OperationResult,
   type ProgressListener,
   type SoftDeleteService,
+  type Target,
 } from '../soft-delete/index.ts';
 import type { HandlerRegistry, JobContext, JobHandler, JobResult } from './handlers-types.ts';
-import { type BuiltinJobType, type JobPayloads, parsePayload, type RetentionPayload } from './job-types.ts';
+import {
+  type BuiltinJobType,
+  type BulkPayload,
+  type JobPayloads,
+  parsePayload,
+  type RetentionPayload,
+} from './job-types.ts';
 
 export interface HandlerSettings {
   /** archive_entity without olderThanDays. */
@@ -99,13 +106,20 @@ function cascadeHandler(sd: SoftDeleteService): JobHandler {
     if (p.opId !== undefined && parent.delete_op_id !== p.opId) return skip('parent_deleted_again');
     const deletedBy = p.deletedBy ?? (typeof parent.deleted_by === 'string' ? parent.deleted_by : undefined);
     const reason = p.reason ?? (typeof parent.delete_reason === 'string' ? parent.delete_reason : undefined);
+    // The parent's op id on the children: restoring the parent then restores exactly these.
+    const opId = typeof parent.delete_op_id === 'string' ? parent.delete_op_id : p.opId;
     let count = 0;
     for (const child of getEntity(p.entity).children) {
       ctx.signal.throwIfAborted();
       const result = await sd.softDelete(
         child.entity,
         { filter: { [child.foreignKey]: p.id } },
-        { cascade: true, ...(deletedBy ? { deletedBy } : {}), ...(reason ? { reason } : {}) },
+        {
+          cascade: true,
+          ...(opId ? { opId } : {}),
+          ...(deletedBy ? { deletedBy } : {}),
+          ...(reason ? { reason } : {}),
+        },
       );
       count += changed(result);
     }
@@ -136,6 +150,39 @@ function restoreCascadeHandler(sd: SoftDeleteService): JobHandler {
   });
 }
 
+/**
+ * bulk_soft_delete / bulk_restore: a bulk API request too large to run in the request. Idempotent:
+ * rows already in the requested state are noop, so a re-run changes nothing; a delete re-run stamps
+ * the same opId the payload carries, so a partly done first attempt and its retry are one operation.
+ */
+function bulkHandler(jobType: 'bulk_soft_delete' | 'bulk_restore', sd: SoftDeleteService): JobHandler {
+  return typed(jobType, async (p: BulkPayload, ctx): Promise<JobResult> => {
+    const target: Target = p.ids ? { ids: p.ids } : { filter: p.filter ?? {} };
+    const onProgress = stopOnAbort(ctx.signal);
+    const cascade = p.cascade ?? true;
+    const result =
+      jobType === 'bulk_soft_delete'
+        ? await sd.softDelete(p.entity, target, {
+            cascade,
+            onProgress,
+            ...(p.opId ? { opId: p.opId } : {}),
+            ...(p.deletedBy ? { deletedBy: p.deletedBy } : {}),
+            ...(p.reason ? { reason: p.reason } : {}),
+          })
+        : await sd.restore(p.entity, target, { cascade, onProgress });
+    return {
+      count: changed(result),
+      entity: p.entity,
+      detail: {
+        success: result.counts.success,
+        noop: result.counts.noop,
+        failure: result.counts.failure,
+        batches: result.batches,
+      },
+    };
+  });
+}
+
 const noopHandler: JobHandler = typed('noop', async (p, ctx) => {
   if (p.sleepMs) {
     await new Promise<void>((resolve, reject) => {
@@ -160,6 +207,8 @@ export function builtinHandlers(sd: SoftDeleteService, settings: HandlerSettings
     archive_entity: retentionHandler('archive_entity', sd, settings),
     cascade_soft_delete: cascadeHandler(sd),
     restore_cascade: restoreCascadeHandler(sd),
+    bulk_soft_delete: bulkHandler('bulk_soft_delete', sd),
+    bulk_restore: bulkHandler('bulk_restore', sd),
     noop: noopHandler,
   };
 }

@@ -12,6 +12,8 @@ export const BUILTIN_JOB_TYPES = [
   'archive_entity',
   'cascade_soft_delete',
   'restore_cascade',
+  'bulk_soft_delete',
+  'bulk_restore',
   'noop',
 ] as const;
 export type BuiltinJobType = (typeof BUILTIN_JOB_TYPES)[number];
@@ -45,6 +47,23 @@ export interface RestoreCascadePayload {
   readonly deletedAt?: string;
 }
 
+/** Most ids one bulk job may carry (the API's own cap, bulk.maxIds, is usually far lower). */
+export const MAX_BULK_JOB_IDS = 100_000;
+
+/** bulk_soft_delete / bulk_restore: exactly one of ids and filter. */
+export interface BulkPayload {
+  readonly entity: string;
+  readonly ids?: readonly string[];
+  /** Registry filter columns and time keys; checked against the entity by the core when the job runs. */
+  readonly filter?: Readonly<Record<string, string | number | boolean | null>>;
+  /** Default true. */
+  readonly cascade?: boolean;
+  /** bulk_soft_delete only: the delete_op_id every attempt stamps (the API picks it at enqueue). */
+  readonly opId?: string;
+  readonly deletedBy?: string;
+  readonly reason?: string;
+}
+
 export interface NoopPayload {
   /** Pretend work (tests, smoke checks). */
   readonly sleepMs?: number;
@@ -55,6 +74,8 @@ export interface JobPayloads {
   archive_entity: RetentionPayload;
   cascade_soft_delete: CascadePayload;
   restore_cascade: RestoreCascadePayload;
+  bulk_soft_delete: BulkPayload;
+  bulk_restore: BulkPayload;
   noop: NoopPayload;
 }
 
@@ -154,6 +175,34 @@ class Fields {
     return v;
   }
 
+  optBoolean(key: string): boolean | undefined {
+    const v = this.raw[key];
+    if (v !== undefined && typeof v !== 'boolean') this.fail(key, 'a boolean');
+    return v;
+  }
+
+  optIds(key: string, max: number): string[] | undefined {
+    const v = this.raw[key];
+    if (v === undefined) return undefined;
+    if (!Array.isArray(v) || v.length === 0 || v.length > max) this.fail(key, `an array of 1 to ${max} ids`);
+    return v.map((id: unknown) => {
+      const s = typeof id === 'number' && Number.isSafeInteger(id) ? String(id) : id;
+      if (typeof s !== 'string' || !/^[1-9]\d{0,18}$/.test(s))
+        this.fail(key, 'an array of positive integer ids');
+      return s;
+    });
+  }
+
+  optFilter(key: string): Record<string, string | number | boolean | null> | undefined {
+    const v = this.raw[key];
+    if (v === undefined) return undefined;
+    const scalar = (x: unknown) => x === null || ['string', 'number', 'boolean'].includes(typeof x);
+    if (!isRecord(v) || Object.keys(v).length === 0 || !Object.values(v).every(scalar)) {
+      this.fail(key, 'a non-empty object of string, number, boolean or null values');
+    }
+    return v as Record<string, string | number | boolean | null>;
+  }
+
   optTimestamp(key: string): string | undefined {
     const v = this.optString(key, 40);
     if (v !== undefined && Number.isNaN(Date.parse(v))) this.fail(key, 'an ISO 8601 timestamp');
@@ -186,6 +235,37 @@ function retention(jobType: string, raw: Record<string, unknown>): RetentionPayl
   return out;
 }
 
+function bulk(jobType: 'bulk_soft_delete' | 'bulk_restore', raw: Record<string, unknown>): BulkPayload {
+  const isDelete = jobType === 'bulk_soft_delete';
+  const allowed = [
+    'entity',
+    'ids',
+    'filter',
+    'cascade',
+    ...(isDelete ? ['opId', 'deletedBy', 'reason'] : []),
+  ];
+  const f = new Fields(jobType, raw, allowed);
+  const entity = f.entity('entity', true) as string;
+  const ids = f.optIds('ids', MAX_BULK_JOB_IDS);
+  const filter = f.optFilter('filter');
+  if ((ids === undefined) === (filter === undefined)) {
+    throw new InvalidPayloadError(jobType, 'give exactly one of ids and filter');
+  }
+  const cascade = f.optBoolean('cascade');
+  const opId = f.optUuid('opId');
+  const deletedBy = f.optString('deletedBy');
+  const reason = f.optString('reason');
+  return {
+    entity,
+    ...(ids ? { ids } : {}),
+    ...(filter ? { filter } : {}),
+    ...(cascade === undefined ? {} : { cascade }),
+    ...(opId ? { opId } : {}),
+    ...(deletedBy ? { deletedBy } : {}),
+    ...(reason ? { reason } : {}),
+  };
+}
+
 type Parsers = { [K in BuiltinJobType]: (raw: Record<string, unknown>) => JobPayloads[K] };
 
 const PARSERS: Parsers = {
@@ -211,6 +291,8 @@ const PARSERS: Parsers = {
     const deletedAt = f.optTimestamp('deletedAt');
     return deletedAt ? { entity, id, deletedAt } : { entity, id };
   },
+  bulk_soft_delete: (raw) => bulk('bulk_soft_delete', raw),
+  bulk_restore: (raw) => bulk('bulk_restore', raw),
   noop(raw) {
     const f = new Fields('noop', raw, ['sleepMs']);
     const sleepMs = f.optInt('sleepMs', 0, 600_000);

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { InvalidInputError, NotFoundError } from '../../errors.ts';
 import {
@@ -184,7 +185,9 @@ export function registerEntityRoutes(app: FastifyInstance, ctx: RouteContext): v
           summary: `${operation === 'delete' ? 'Soft-delete' : 'Restore'} rows by ids or by a filter`,
           description:
             `Give ids (at most ${ctx.bulk.maxIds}) or a filter of registry columns (null = IS NULL). ` +
-            'Children are included unless cascade is false.',
+            'Children are included unless cascade is false. With a cleanup queue, a filter or more than ' +
+            `${ctx.bulk.syncIds} ids become a bulk_${operation === 'delete' ? 'soft_delete' : 'restore'} ` +
+            'job (202 with the job); otherwise the work runs in the request (200).',
           tags: TAGS,
           params: entityParams,
           body: bulkBodySchema(ctx.bulk.maxIds, operation === 'delete'),
@@ -195,11 +198,28 @@ export function registerEntityRoutes(app: FastifyInstance, ctx: RouteContext): v
           },
         },
       },
-      async (request) => {
+      async (request, reply) => {
         const { entity } = request.params;
         const body = request.body;
         const target = bulkTarget(body);
         const cascade = body.cascade ?? true;
+        const large = 'filter' in target || ('ids' in target && target.ids.length > ctx.bulk.syncIds);
+        if (large && ctx.queue) {
+          // Bad filters answer 400 now, not as a failed job later.
+          await ctx.softDelete.checkTarget(entity, target);
+          const type = operation === 'delete' ? 'bulk_soft_delete' : 'bulk_restore';
+          const payload = {
+            entity,
+            ...target,
+            cascade,
+            // One op id for every attempt of the job, so a retried delete is still one operation.
+            ...(operation === 'delete'
+              ? { opId: randomUUID(), deletedBy: ctx.actor, ...(body.reason ? { reason: body.reason } : {}) }
+              : {}),
+          };
+          const id = await ctx.queue.enqueue(type, payload);
+          return reply.code(202).send({ job: { id, type } });
+        }
         if (operation === 'delete') {
           return ctx.softDelete.softDelete(entity, target, {
             deletedBy: ctx.actor,

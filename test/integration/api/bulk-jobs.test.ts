@@ -1,0 +1,226 @@
+import { expect } from 'chai';
+import { builtinHandlers, CleanupWorker } from '../../../src/cleanup/index.ts';
+import { SoftDeleteService } from '../../../src/soft-delete/index.ts';
+import { waitFor } from '../cleanup/support.ts';
+import { AS_ADMIN, type ApiFixture, inject, startFixture } from './support.ts';
+
+type JobRow = {
+  state: string;
+  output: Record<string, unknown> | null;
+};
+
+async function jobRow(f: ApiFixture, id: string): Promise<JobRow | undefined> {
+  const { rows } = await f.db.query<JobRow>('SELECT state, output FROM pgboss.job WHERE id = $1', [id]);
+  return rows[0];
+}
+
+async function completed(f: ApiFixture, id: string): Promise<JobRow> {
+  await waitFor(`job ${id} to complete`, async () => (await jobRow(f, id))?.state === 'completed', {
+    timeoutMs: 20_000,
+  });
+  return (await jobRow(f, id)) as JobRow;
+}
+
+async function deletedState(f: ApiFixture, table: string, ids: readonly string[]) {
+  const { rows } = await f.db.query<{ id: string; deleted_at: Date | null; delete_op_id: string | null }>(
+    `SELECT id::text AS id, deleted_at, delete_op_id::text AS delete_op_id FROM ${table}
+      WHERE id = ANY($1::bigint[]) ORDER BY id`,
+    [ids],
+  );
+  return rows;
+}
+
+// The fixture runs bulk requests with syncIds = 20 and maxIds = 50.
+describe('HTTP API bulk jobs and cascade op ids', () => {
+  let f: ApiFixture;
+  let worker: CleanupWorker;
+  before(async function () {
+    this.timeout(60_000);
+    f = await startFixture(60);
+    worker = new CleanupWorker(
+      f.queue,
+      builtinHandlers(new SoftDeleteService(f.db, { defaultIdBatchSize: 7 }), {
+        archiveAfterDays: 30,
+        batchSize: 100,
+        maxRowsPerJob: 1000,
+      }),
+      {
+        concurrency: 1,
+        jobTypes: ['cascade_soft_delete', 'bulk_soft_delete', 'bulk_restore'],
+        pollIntervalMs: 50,
+        queueSampleIntervalMs: 0,
+        shutdownTimeoutMs: 5000,
+      },
+    );
+    worker.start();
+  });
+  after(async () => {
+    await worker?.stop();
+    await f?.close();
+  });
+
+  it('answers a bulk-delete of more than syncIds ids with 202 and a job that deletes the rows under one op id, and re-running it changes nothing', async function () {
+    this.timeout(30_000);
+    const { rows } = await f.db.query<{ id: string }>(
+      'SELECT id::text AS id FROM order_items WHERE deleted_at IS NULL AND NOT is_deleted ORDER BY id LIMIT 30',
+    );
+    const ids = rows.map((r) => r.id);
+    expect(ids, 'the seed has too few live order_items').to.have.length(30);
+    const res = await inject(f.app, {
+      method: 'POST',
+      url: '/v1/order_items/bulk-delete',
+      headers: AS_ADMIN,
+      payload: { ids, reason: 'big cleanup' },
+    });
+    expect(res.statusCode, res.body).to.equal(202);
+    const body = res.json() as { job: { id: string; type: string } };
+    expect(Object.keys(body)).to.deep.equal(['job']);
+    expect(body.job.type).to.equal('bulk_soft_delete');
+    expect(body.job.id).to.be.a('string').that.is.not.empty;
+
+    const first = await completed(f, body.job.id);
+    expect(first.output).to.deep.include({ count: 30 });
+    const after = await deletedState(f, 'order_items', ids);
+    expect(after.map((r) => r.id)).to.deep.equal(ids);
+    for (const r of after) expect(r.deleted_at, `order_item ${r.id}`).to.not.equal(null);
+    // Batches of 7 ids, yet one operation: every row carries the op id the API put in the job payload.
+    expect(new Set(after.map((r) => r.delete_op_id)).size).to.equal(1);
+    const { rows: reasons } = await f.db.query<{ delete_reason: string; deleted_by: string }>(
+      'SELECT DISTINCT delete_reason, deleted_by FROM order_items WHERE id = ANY($1::bigint[])',
+      [ids],
+    );
+    expect(reasons).to.deep.equal([{ delete_reason: 'big cleanup', deleted_by: 'sdops-api' }]);
+
+    const { rows: job } = await f.db.query<{ data: { payload: { entity: string; ids: string[] } } }>(
+      'SELECT data FROM pgboss.job WHERE id = $1',
+      [body.job.id],
+    );
+    const payload = job[0]?.data.payload;
+    if (!payload) throw new Error(`job ${body.job.id} has no payload`);
+    const again = await f.queue.enqueue('bulk_soft_delete', payload);
+    const second = await completed(f, again);
+    expect(second.output).to.deep.include({ count: 0 });
+    expect(await deletedState(f, 'order_items', ids)).to.deep.equal(after);
+  });
+
+  it('answers a bulk-restore by filter with 202 and a bulk_restore job that restores the rows', async function () {
+    this.timeout(30_000);
+    const { rows } = await f.db.query<{ id: string }>(
+      "SELECT id::text AS id FROM order_items WHERE delete_reason = 'big cleanup' ORDER BY id",
+    );
+    expect(rows, 'the previous test left no rows to restore').to.have.length(30);
+    const res = await inject(f.app, {
+      method: 'POST',
+      url: '/v1/order_items/bulk-restore',
+      headers: AS_ADMIN,
+      payload: { filter: { deleted_by: 'sdops-api' } },
+    });
+    expect(res.statusCode, res.body).to.equal(202);
+    const job = (res.json() as { job: { id: string; type: string } }).job;
+    expect(job.type).to.equal('bulk_restore');
+    await completed(f, job.id);
+    const restored = await deletedState(
+      f,
+      'order_items',
+      rows.map((r) => r.id),
+    );
+    for (const r of restored) expect(r.deleted_at, `order_item ${r.id}`).to.equal(null);
+  });
+
+  it('runs a bulk-delete of at most syncIds ids in the request and answers 200 with the result', async () => {
+    const { rows } = await f.db.query<{ id: string }>(
+      'SELECT id::text AS id FROM order_items WHERE deleted_at IS NULL AND NOT is_deleted ORDER BY id DESC LIMIT 20',
+    );
+    const res = await inject(f.app, {
+      method: 'POST',
+      url: '/v1/order_items/bulk-delete',
+      headers: AS_ADMIN,
+      payload: { ids: rows.map((r) => r.id) },
+    });
+    expect(res.statusCode, res.body).to.equal(200);
+    expect(res.json()).to.deep.include({ counts: { success: 20, noop: 0, failure: 0 } });
+    expect(res.json()).to.not.have.property('job');
+  });
+
+  it('refuses a bulk filter naming an unknown column with 400 before queueing anything', async () => {
+    const res = await inject(f.app, {
+      method: 'POST',
+      url: '/v1/order_items/bulk-delete',
+      headers: AS_ADMIN,
+      payload: { filter: { not_a_column: 'x' } },
+    });
+    expect(res.statusCode).to.equal(400);
+    expect((res.json() as { error: { code: string } }).error.code).to.equal('invalid_filter');
+  });
+
+  it('documents the 202 job answer of both bulk routes in /openapi.json', async () => {
+    const res = await inject(f.app, { method: 'GET', url: '/openapi.json' });
+    const doc = res.json() as {
+      paths: Record<string, { post?: { responses: Record<string, unknown> } }>;
+    };
+    for (const path of ['/v1/{entity}/bulk-delete', '/v1/{entity}/bulk-restore']) {
+      expect(doc.paths[path]?.post?.responses, path).to.include.keys('200', '202');
+    }
+  });
+
+  it("stamps a customer's cascaded children with its delete_op_id, so restoring it restores exactly those children", async function () {
+    this.timeout(30_000);
+    const { rows } = await f.db.query<{ id: string }>(
+      `SELECT c.id::text AS id FROM customers c WHERE c.deleted_at IS NULL AND NOT c.is_deleted
+          AND (SELECT count(*) FROM orders o
+                WHERE o.customer_id = c.id AND o.deleted_at IS NULL AND NOT o.is_deleted) >= 2
+          AND NOT EXISTS (SELECT 1 FROM orders o
+                WHERE o.customer_id = c.id AND (o.deleted_at IS NOT NULL OR o.is_deleted))
+        ORDER BY c.id LIMIT 1`,
+    );
+    const customer = rows[0]?.id;
+    if (!customer) throw new Error('the seed has no live customer with two live orders');
+    const { rows: orderRows } = await f.db.query<{ id: string }>(
+      `SELECT id::text AS id FROM orders WHERE customer_id = $1 AND deleted_at IS NULL AND NOT is_deleted
+        ORDER BY id`,
+      [customer],
+    );
+    const [alone, ...cascaded] = orderRows.map((r) => r.id) as [string, ...string[]];
+
+    // One order is deleted on its own first: the customer's restore must leave it deleted.
+    const own = await inject(f.app, { method: 'DELETE', url: `/v1/orders/${alone}`, headers: AS_ADMIN });
+    expect(own.statusCode, own.body).to.equal(200);
+    const ownJob = (own.json() as { job?: { id: string } }).job;
+    if (ownJob) await completed(f, ownJob.id);
+
+    const del = await inject(f.app, {
+      method: 'DELETE',
+      url: `/v1/customers/${customer}`,
+      headers: AS_ADMIN,
+    });
+    expect(del.statusCode, del.body).to.equal(200);
+    const body = del.json() as { opId: string; job: { id: string; type: string } };
+    expect(body.job.type).to.equal('cascade_soft_delete');
+    const { rows: job } = await f.db.query<{ data: { payload: { opId?: string } } }>(
+      'SELECT data FROM pgboss.job WHERE id = $1',
+      [body.job.id],
+    );
+    expect(job[0]?.data.payload.opId).to.equal(body.opId);
+    await completed(f, body.job.id);
+
+    const children = await deletedState(f, 'orders', cascaded);
+    expect(children.map((r) => r.delete_op_id)).to.deep.equal(cascaded.map(() => body.opId));
+    const [aloneBefore] = await deletedState(f, 'orders', [alone]);
+    expect(aloneBefore?.delete_op_id).to.be.a('string').and.not.equal(body.opId);
+
+    const restore = await inject(f.app, {
+      method: 'POST',
+      url: `/v1/customers/${customer}/restore`,
+      headers: AS_ADMIN,
+    });
+    expect(restore.statusCode, restore.body).to.equal(200);
+    expect(restore.json()).to.deep.include({ counts: { success: 1, noop: 0, failure: 0 } });
+    expect((restore.json() as { cascaded: Record<string, number> }).cascaded.orders).to.equal(
+      cascaded.length,
+    );
+    for (const r of await deletedState(f, 'orders', cascaded)) {
+      expect(r.deleted_at, `order ${r.id}`).to.equal(null);
+    }
+    expect(await deletedState(f, 'orders', [alone])).to.deep.equal([aloneBefore]);
+  });
+});
