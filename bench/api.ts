@@ -1,9 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import { Writable } from 'node:stream';
-import { createBenchDatabase, printRows } from './support.ts';
+import { createBenchDatabase, printRows, startOtlpSink } from './support.ts';
 
 /**
  * `npm run bench -- api [seconds] [connections]`: autocannon against DELETE /v1/documents/{id}, a
@@ -60,23 +58,6 @@ async function child(): Promise<void> {
       .then(() => telemetry.shutdown())
       .then(() => process.exit(0));
   });
-}
-
-async function startSink(): Promise<{ server: Server; url: string; requests: () => number }> {
-  let requests = 0;
-  const server = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      requests++;
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    server,
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    requests: () => requests,
-  };
 }
 
 async function spawnServer(
@@ -155,7 +136,7 @@ export default async function run(args: string[]): Promise<void> {
   const seconds = Number(args[0] ?? 8);
   const connections = Number(args[1] ?? 16);
   const bench = await createBenchDatabase();
-  const sink = await startSink();
+  const sink = await startOtlpSink();
   try {
     const { migrateSchema, openDatabase } = await import('../src/db/index.ts');
     const db = await openDatabase({ url: bench.url });

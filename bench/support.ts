@@ -1,5 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import pg from 'pg';
 
 /**
@@ -65,4 +67,22 @@ export async function bestOf(repeats: number, fn: () => Promise<void>): Promise<
 export function printRows(title: string, rows: readonly Record<string, string | number>[]): void {
   process.stdout.write(`\n${title}\n`);
   console.table(rows);
+}
+
+/** A local OTLP/HTTP sink: accepts every export, so "telemetry on" pays the full export cost. */
+export async function startOtlpSink(): Promise<{ server: Server; url: string; requests: () => number }> {
+  let requests = 0;
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      requests++;
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    server,
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    requests: () => requests,
+  };
 }

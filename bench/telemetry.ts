@@ -1,33 +1,13 @@
 import { execFile } from 'node:child_process';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { migrateSchema, openDatabase } from '../src/db/index.ts';
-import { createBenchDatabase, printRows } from './support.ts';
+import { createBenchDatabase, printRows, startOtlpSink } from './support.ts';
 
 const run$ = promisify(execFile);
 
 /** Must match SINGLE_COUNT's default in bench/workloads/soft-delete-workload.ts. */
 const SINGLE_CALLS = 10_000;
-
-/** A local OTLP/HTTP sink: accepts every export, so "telemetry on" pays the full export cost. */
-async function startSink(): Promise<{ server: Server; url: string; requests: () => number }> {
-  let requests = 0;
-  const server = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      requests++;
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    server,
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    requests: () => requests,
-  };
-}
 
 /** Wall time of the workload and the child's CPU time (user + system) over the same span. */
 interface Sample {
@@ -73,7 +53,7 @@ export default async function run(args: string[]): Promise<void> {
   const rows = Number(args[0] ?? 100_000);
   const repeats = Number(args[1] ?? 3);
   const bench = await createBenchDatabase();
-  const sink = await startSink();
+  const sink = await startOtlpSink();
   try {
     const db = await openDatabase({ url: bench.url });
     await migrateSchema(db);

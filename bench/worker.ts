@@ -2,13 +2,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import {
-  builtinHandlers,
-  CleanupQueue,
-  CleanupWorker,
-  queueName,
-  readCleanupSettings,
-} from '../src/cleanup/index.ts';
+import { builtinHandlers, CleanupQueue, CleanupWorker, queueName } from '../src/cleanup/index.ts';
+import { loadConfig } from '../src/config.ts';
 import { type Database, migrateSchema, openDatabase } from '../src/db/index.ts';
 import { configureLogging, startTelemetry } from '../src/observability/index.ts';
 import { SoftDeleteService } from '../src/soft-delete/index.ts';
@@ -33,7 +28,7 @@ async function child(mode: Mode, kind: Kind, concurrency: number): Promise<void>
   const telemetry = startTelemetry({ role: 'worker' });
   const db = await openDatabase({ url: process.env.DATABASE_URL as string, poolSize: concurrency + 4 });
   const jobType = kind === 'noop' ? 'noop' : 'purge_expired';
-  const settings = { ...readCleanupSettings(), pollIntervalMs: 20, queueSampleIntervalMs: 1000 };
+  const settings = { ...loadConfig().worker, pollIntervalMs: 20, queueSampleIntervalMs: 1000 };
   const queue = await CleanupQueue.open(db, { role: mode === 'worker' ? 'worker' : 'client' });
   const sd = new SoftDeleteService(db);
   const handlers = builtinHandlers(sd, settings);

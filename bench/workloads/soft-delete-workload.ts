@@ -4,10 +4,10 @@
  *   mode=bulk   one bulk soft delete of every document id
  *   mode=single one soft delete call per id, for the first SINGLE_COUNT ids
  */
-import pg from 'pg';
 import { openDatabase } from '../../src/db/index.ts';
 import { configureLogging, defineAttributeValues, startTelemetry } from '../../src/observability/index.ts';
 import { entityNames, SoftDeleteService } from '../../src/soft-delete/index.ts';
+import { resetDocuments } from './documents.ts';
 
 const url = process.env.DATABASE_URL!;
 const mode = process.env.BENCH_MODE ?? 'bulk';
@@ -17,15 +17,7 @@ configureLogging({ console: 'none' });
 const telemetry = startTelemetry({ role: 'cli' });
 defineAttributeValues({ entity: entityNames() });
 
-const raw = new pg.Client({ connectionString: url });
-await raw.connect();
-await raw.query(
-  'UPDATE documents SET deleted_at = NULL, deleted_by = NULL, delete_reason = NULL, delete_op_id = NULL WHERE deleted_at IS NOT NULL',
-);
-await raw.query('VACUUM ANALYZE documents');
-const { rows } = await raw.query<{ id: string }>('SELECT id::text FROM documents ORDER BY id');
-await raw.end();
-const ids = rows.map((r) => r.id);
+const ids = await resetDocuments(url);
 
 const db = await openDatabase({ url, poolSize: 4 });
 const service = new SoftDeleteService(db);

@@ -7,10 +7,10 @@
  *     node --import tsx bench/workloads/telemetry-paired.ts     (K=1000 R=10 by default)
  * Prints per-call wall and CPU microseconds (min and median per side) and the on/off ratios.
  */
-import pg from 'pg';
 import { openDatabase } from '../../src/db/index.ts';
 import { configureLogging, defineAttributeValues, startTelemetry } from '../../src/observability/index.ts';
 import { entityNames, SoftDeleteService } from '../../src/soft-delete/index.ts';
+import { resetDocuments } from './documents.ts';
 
 interface Chunk {
   readonly wall: number;
@@ -24,15 +24,7 @@ const R = Number(process.env.R ?? 10);
 configureLogging({ console: 'none' });
 defineAttributeValues({ entity: entityNames() });
 
-const raw = new pg.Client({ connectionString: url });
-await raw.connect();
-await raw.query(
-  'UPDATE documents SET deleted_at = NULL, deleted_by = NULL, delete_reason = NULL, delete_op_id = NULL WHERE deleted_at IS NOT NULL',
-);
-await raw.query('VACUUM ANALYZE documents');
-const { rows } = await raw.query<{ id: string }>('SELECT id::text FROM documents ORDER BY id');
-await raw.end();
-const ids = rows.map((r) => r.id);
+const ids = await resetDocuments(url);
 if (ids.length < (2 * R + 2) * K) throw new Error(`need ${(2 * R + 2) * K} documents, found ${ids.length}`);
 let next = 0;
 
