@@ -78,7 +78,7 @@ export const ENV_VARS: readonly EnvVarSpec[] = [
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
 
-/** Same shape as src/cleanup's CleanupSettings, so `loadConfig().worker` can replace readCleanupSettings(). */
+/** Same shape as src/cleanup's CleanupSettings: the worker takes `loadConfig().worker` as it is. */
 export interface WorkerConfig {
   readonly concurrency: number;
   /** undefined: every known job type. */
@@ -100,7 +100,7 @@ export interface WorkerConfig {
   readonly maxRowsPerJob: number;
 }
 
-/** Same shape as src/migration's RunnerOptions, so `loadConfig().migration` can replace runnerOptionsFromEnv(). */
+/** Same shape as src/migration's RunnerOptions: the runner takes `loadConfig().migration` as it is. */
 export interface MigrationConfig {
   readonly heartbeatIntervalMs: number;
   readonly leaseTimeoutMs: number;

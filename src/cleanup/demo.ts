@@ -1,6 +1,6 @@
+import { loadConfig } from '../config.ts';
 import type { Database } from '../db/index.ts';
 import { startCleanupRuntime } from './runtime.ts';
-import { readCleanupSettings } from './settings.ts';
 import type { WorkerStats } from './worker.ts';
 
 export interface DemoJob {
@@ -38,7 +38,7 @@ export async function runDemoWorker(
   options: DemoWorkerOptions = {},
 ): Promise<DemoWorkerSummary> {
   const started = Date.now();
-  const base = readCleanupSettings();
+  const base = loadConfig().worker;
   const settings = { ...base, pollIntervalMs: Math.min(base.pollIntervalMs, 100) };
   const runtime = await startCleanupRuntime(db, {
     settings,

@@ -34,10 +34,5 @@ export {
   type QueueStatusRow,
 } from './queue.ts';
 export { type CleanupRuntime, type RuntimeOptions, startCleanupRuntime, untilSignal } from './runtime.ts';
-export {
-  CLEANUP_ENV_VARS,
-  type CleanupSettings,
-  type QueuePolicy,
-  readCleanupSettings,
-} from './settings.ts';
+export type { CleanupSettings, QueuePolicy } from './settings.ts';
 export { CleanupWorker, type StopResult, type WorkerOptions, type WorkerStats } from './worker.ts';

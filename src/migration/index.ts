@@ -13,11 +13,8 @@ export {
   type BatchFault,
   DEFAULT_RUNNER_OPTIONS,
   MAX_BATCH_SIZE,
-  MIGRATION_ENV_VARS,
-  parseFaults,
   type RetryPolicy,
   type RunnerOptions,
-  runnerOptionsFromEnv,
 } from './options.ts';
 export { getMigration, MIGRATIONS, migrationNames } from './registry.ts';
 export { formatDuration, runStatus, type RunStatus } from './report.ts';

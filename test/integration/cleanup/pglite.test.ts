@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { CleanupQueue, runDemoWorker, startCleanupRuntime } from '../../../src/cleanup/index.ts';
-import { readCleanupSettings } from '../../../src/cleanup/settings.ts';
+import { loadConfig } from '../../../src/config.ts';
 import { type Database, migrateSchema, openDatabase } from '../../../src/db/index.ts';
 import { waitFor } from './support.ts';
 
@@ -17,7 +17,7 @@ describe('cleanup queue on the embedded PGlite database', function () {
   });
 
   it('installs pg-boss through the executeSql adapter and a worker completes an enqueued job', async () => {
-    const settings = { ...readCleanupSettings({}), pollIntervalMs: 50, queueSampleIntervalMs: 0 };
+    const settings = { ...loadConfig({}).worker, pollIntervalMs: 50, queueSampleIntervalMs: 0 };
     const runtime = await startCleanupRuntime(db, { settings, concurrency: 2 });
     try {
       const id = await runtime.queue.enqueue('noop', {});
@@ -59,7 +59,7 @@ describe('cleanup queue on the embedded PGlite database', function () {
 
   it('moves a job that fails its only attempt to the dead-letter queue, and `retry <job_id>` revives it', async () => {
     const settings = {
-      ...readCleanupSettings({}),
+      ...loadConfig({}).worker,
       pollIntervalMs: 50,
       queueSampleIntervalMs: 0,
       policy: { retryLimit: 0, retryDelaySeconds: 1, expireSeconds: 60 },

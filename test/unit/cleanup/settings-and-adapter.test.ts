@@ -1,7 +1,6 @@
 import { expect } from 'chai';
-import { bossDbAdapter, CLEANUP_ENV_VARS, readCleanupSettings } from '../../../src/cleanup/index.ts';
+import { bossDbAdapter } from '../../../src/cleanup/index.ts';
 import type { Database } from '../../../src/db/index.ts';
-import { ConfigError } from '../../../src/errors.ts';
 
 function fakeDb(kind: 'postgres' | 'pglite') {
   const calls: string[] = [];
@@ -26,34 +25,6 @@ function fakeDb(kind: 'postgres' | 'pglite') {
   };
   return { db, calls };
 }
-
-describe('cleanup settings', () => {
-  it('uses the documented defaults when nothing is set', () => {
-    const s = readCleanupSettings({});
-    expect(s).to.deep.include({
-      concurrency: 4,
-      pollIntervalMs: 1000,
-      purgeCron: '0 * * * *',
-      jobTypes: undefined,
-    });
-    expect(s.policy).to.deep.equal({ retryLimit: 3, retryDelaySeconds: 5, expireSeconds: 900 });
-    for (const spec of CLEANUP_ENV_VARS) expect(spec.description).to.not.equal('');
-  });
-
-  it('turns a cron off with "off", splits job types and refuses bad numbers naming the variable', () => {
-    const s = readCleanupSettings({ SDOPS_PURGE_CRON: 'off', SDOPS_WORKER_JOB_TYPES: 'noop, purge_expired' });
-    expect(s.purgeCron).to.equal(undefined);
-    expect(s.jobTypes).to.deep.equal(['noop', 'purge_expired']);
-    expect(() => readCleanupSettings({ SDOPS_WORKER_CONCURRENCY: '0' })).to.throw(
-      ConfigError,
-      /SDOPS_WORKER_CONCURRENCY/,
-    );
-    expect(() => readCleanupSettings({ SDOPS_ARCHIVE_CRON: 'daily' })).to.throw(
-      ConfigError,
-      /SDOPS_ARCHIVE_CRON/,
-    );
-  });
-});
 
 describe('pg-boss executeSql adapter', () => {
   it('sends BEGIN scripts through exec and parameterised SQL through query, on both drivers', async () => {

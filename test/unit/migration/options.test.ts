@@ -1,44 +1,14 @@
 import { expect } from 'chai';
-import { ConfigError } from '../../../src/errors.ts';
 import {
   backoffMs,
   getMigration,
   InvalidMigrationParamError,
-  parseFaults,
   type RunRecord,
-  runnerOptionsFromEnv,
   runStatus,
   UnknownMigrationError,
 } from '../../../src/migration/index.ts';
 
-describe('migration runner options and parameters', () => {
-  it('reads SDOPS_MIGRATION_* variables and names a bad one', () => {
-    const o = runnerOptionsFromEnv({
-      SDOPS_MIGRATION_HEARTBEAT_MS: '100',
-      SDOPS_MIGRATION_LEASE_TIMEOUT_MS: '300',
-    });
-    expect(o).to.include({ heartbeatIntervalMs: 100, leaseTimeoutMs: 300, defaultBatchSize: 5000 });
-    expect(() => runnerOptionsFromEnv({ SDOPS_MIGRATION_RETRY_ATTEMPTS: 'x' })).to.throw(
-      ConfigError,
-      /RETRY_ATTEMPTS/,
-    );
-    expect(() =>
-      runnerOptionsFromEnv({
-        SDOPS_MIGRATION_HEARTBEAT_MS: '1000',
-        SDOPS_MIGRATION_LEASE_TIMEOUT_MS: '1500',
-      }),
-    ).to.throw(ConfigError, /twice the heartbeat/);
-  });
-
-  it('parses the test-only fault spec and rejects a malformed one', () => {
-    expect(parseFaults('backfill-deleted-at:3,*:7')).to.deep.equal([
-      { migration: 'backfill-deleted-at', batchNo: 3 },
-      { migration: '*', batchNo: 7 },
-    ]);
-    expect(parseFaults(undefined)).to.deep.equal([]);
-    expect(() => parseFaults('three')).to.throw(ConfigError);
-  });
-
+describe('migration runner backoff and parameters', () => {
   it('backs off exponentially within +-20% and never beyond the cap', () => {
     const policy = { attempts: 5, baseDelayMs: 100, maxDelayMs: 300 };
     expect(backoffMs(policy, 1, () => 0.5)).to.equal(100);

@@ -1,0 +1,89 @@
+import { expect } from 'chai';
+import type { CleanupSettings } from '../../src/cleanup/index.ts';
+import { loadConfig } from '../../src/config.ts';
+import { ConfigError } from '../../src/errors.ts';
+import { DEFAULT_RUNNER_OPTIONS, type RunnerOptions } from '../../src/migration/index.ts';
+
+function configError(env: Record<string, string>): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    expect(err).to.be.instanceOf(ConfigError);
+    return err as ConfigError;
+  }
+  expect.fail(`loadConfig(${JSON.stringify(env)}) accepted a bad value`);
+}
+
+describe('loadConfig: worker settings', () => {
+  it('uses the documented defaults when nothing is set', () => {
+    // Typed as the worker's own settings: the worker takes loadConfig().worker as it is.
+    const s: CleanupSettings = loadConfig({}).worker;
+    expect(s).to.deep.include({
+      concurrency: 4,
+      pollIntervalMs: 1000,
+      purgeCron: '0 * * * *',
+      archiveCron: '30 2 * * *',
+      jobTypes: undefined,
+    });
+    expect(s.policy).to.deep.equal({ retryLimit: 3, retryDelaySeconds: 5, expireSeconds: 900 });
+  });
+
+  it('turns a cron off with "off" and splits job types, ignoring blanks', () => {
+    const s = loadConfig({ SDOPS_PURGE_CRON: 'off', SDOPS_WORKER_JOB_TYPES: 'noop, purge_expired,' }).worker;
+    expect(s.purgeCron).to.equal(undefined);
+    expect(s.jobTypes).to.deep.equal(['noop', 'purge_expired']);
+  });
+
+  it('refuses a bad number or cron as invalid input naming the variable', () => {
+    for (const [name, value] of [
+      ['SDOPS_WORKER_CONCURRENCY', '0'],
+      ['SDOPS_QUEUE_POLL_INTERVAL_MS', 'soon'],
+      ['SDOPS_JOB_RETRY_LIMIT', '-1'],
+      ['SDOPS_ARCHIVE_CRON', 'daily'],
+    ] as const) {
+      const err = configError({ [name]: value });
+      expect(err.message, name).to.include(name);
+      expect(err, name).to.include({ code: 'invalid_config', kind: 'invalid_input' });
+    }
+  });
+});
+
+describe('loadConfig: migration runner options', () => {
+  it('defaults to the runner defaults and reads SDOPS_MIGRATION_* variables', () => {
+    const defaults: RunnerOptions = loadConfig({}).migration;
+    expect(defaults).to.deep.equal({ ...DEFAULT_RUNNER_OPTIONS, faults: [] });
+    const o = loadConfig({
+      SDOPS_MIGRATION_HEARTBEAT_MS: '100',
+      SDOPS_MIGRATION_LEASE_TIMEOUT_MS: '300',
+    }).migration;
+    expect(o).to.include({ heartbeatIntervalMs: 100, leaseTimeoutMs: 300, defaultBatchSize: 5000 });
+  });
+
+  it('caps the default batch size at the largest batch the runner accepts', () => {
+    expect(loadConfig({ SDOPS_MIGRATION_BATCH_SIZE: '500000' }).migration.defaultBatchSize).to.equal(100_000);
+  });
+
+  it('refuses a non-number and a lease shorter than two heartbeats, naming the variables', () => {
+    expect(configError({ SDOPS_MIGRATION_RETRY_ATTEMPTS: 'x' }).message).to.match(/RETRY_ATTEMPTS/);
+    expect(configError({ SDOPS_MIGRATION_RETRY_ATTEMPTS: '0' }).message).to.match(/RETRY_ATTEMPTS/);
+    const lease = configError({
+      SDOPS_MIGRATION_HEARTBEAT_MS: '1000',
+      SDOPS_MIGRATION_LEASE_TIMEOUT_MS: '1500',
+    });
+    expect(lease.message).to.match(/SDOPS_MIGRATION_LEASE_TIMEOUT_MS.*twice SDOPS_MIGRATION_HEARTBEAT_MS/);
+    expect(lease).to.include({ code: 'invalid_config', kind: 'invalid_input' });
+  });
+
+  it('parses the test-only fault spec and rejects a malformed one', () => {
+    expect(
+      loadConfig({ SDOPS_MIGRATION_FAIL_BATCH: 'backfill-deleted-at:3,*:7' }).migration.faults,
+    ).to.deep.equal([
+      { migration: 'backfill-deleted-at', batchNo: 3 },
+      { migration: '*', batchNo: 7 },
+    ]);
+    expect(loadConfig({ SDOPS_MIGRATION_FAIL_BATCH: ' ' }).migration.faults).to.deep.equal([]);
+    const err = configError({ SDOPS_MIGRATION_FAIL_BATCH: 'three' });
+    expect(err.message).to.include('SDOPS_MIGRATION_FAIL_BATCH');
+    expect(err).to.include({ kind: 'invalid_input' });
+  });
+});
