@@ -3,6 +3,7 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import { migrateSchema, openDatabase } from '../src/db/index.ts';
 import { createBenchDatabase, printRows, startOtlpSink } from './support.ts';
+import { WARMUP_IDS } from './workloads/documents.ts';
 
 const run$ = promisify(execFile);
 
@@ -62,7 +63,7 @@ export default async function run(args: string[]): Promise<void> {
     await client.connect();
     await client.query(
       `INSERT INTO documents (title, body) SELECT 'doc ' || g, repeat('x', 200) FROM generate_series(1, $1) g`,
-      [rows],
+      [rows + WARMUP_IDS],
     );
     await client.end();
 

@@ -1,5 +1,8 @@
 import pg from 'pg';
 
+/** Extra documents a workload process spends, untimed, on warming its code paths up. */
+export const WARMUP_IDS = 1000;
+
 /**
  * Puts every document back to live and vacuums, so each workload run starts from identical data;
  * returns the document ids in order.
