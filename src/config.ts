@@ -78,7 +78,7 @@ export const ENV_VARS: readonly EnvVarSpec[] = [
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
 
-/** Same shape as src/cleanup's CleanupSettings: the worker takes `loadConfig().worker` as it is. */
+/** The cleanup worker's settings (src/cleanup calls them CleanupSettings). */
 export interface WorkerConfig {
   readonly concurrency: number;
   /** undefined: every known job type. */
