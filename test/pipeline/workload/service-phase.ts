@@ -1,4 +1,7 @@
 import type pg from 'pg';
+import { CleanupQueue } from '../../../src/cleanup/index.ts';
+import { loadConfig } from '../../../src/config.ts';
+import { openDatabase } from '../../../src/db/index.ts';
 import type { TestCollector } from '../support/collector.ts';
 import { pollUntil } from '../support/process.ts';
 import { sdopsJson, sqlRows } from './app.ts';
@@ -44,6 +47,24 @@ async function enqueue(ctx: Ctx, jobType: string, payload: object): Promise<stri
   return jobId;
 }
 
+/** Enqueues n one-second noop jobs in one go (one CLI process per job would trickle them in). */
+async function enqueueBurst(ctx: Ctx, n: number): Promise<void> {
+  const db = await openDatabase({ url: ctx.env.DATABASE_URL! });
+  try {
+    const queue = await CleanupQueue.open(db, { role: 'client', policy: loadConfig(ctx.env).worker.policy });
+    try {
+      await queue.enqueueMany(
+        'noop',
+        Array.from({ length: n }, () => ({ sleepMs: 1000 })),
+      );
+    } finally {
+      await queue.close();
+    }
+  } finally {
+    await db.close();
+  }
+}
+
 async function liveIds(sql: pg.Pool, table: string, n: number): Promise<string[]> {
   const rows = await sqlRows<{ id: string }>(
     sql,
@@ -72,6 +93,9 @@ export async function apiPhase(ctx: Ctx, base: string): Promise<void> {
   ctx.ledger.jobIds.noop = await enqueue(ctx, 'noop', {});
   // Sleeps past its 2 s lease on every attempt: fails, is retried once, then is dead.
   ctx.ledger.jobIds.failing = await enqueue(ctx, 'noop', { sleepMs: 8000 });
+  // More one-second jobs than the worker has free slots: some wait for at least a second, several of
+  // its 300 ms queue_length samples, so the gauge is seen above 0 however fast the machine is.
+  await enqueueBurst(ctx, 8);
   await waitForQueueDrained(ctx.sql);
 }
 
