@@ -3,18 +3,8 @@ import type { BatchRecord, BatchStatus } from './types.ts';
 
 /** Per-batch writes: each runs inside the batch's own transaction, after the lease was proven. */
 
-export interface BatchOutcome {
-  readonly batchNo: number;
-  readonly entity: string;
-  readonly keyFrom: string | null;
-  readonly keyTo: string;
-  readonly status: BatchStatus;
-  readonly rows: number;
-  readonly attempts: number;
-  readonly durationMs: number;
-  readonly error: string | null;
-  readonly session: number;
-}
+/** A batch as the runner records it; the store stamps run id and timestamps. */
+export type BatchOutcome = Omit<BatchRecord, 'runId' | 'createdAt' | 'updatedAt'>;
 
 /** Records a batch and moves the checkpoint past it, in the caller's (the batch's) transaction. */
 export async function checkpointBatch(q: Queryable, runId: string, b: BatchOutcome): Promise<void> {

@@ -1,4 +1,5 @@
 import { ConfigError } from '../errors.ts';
+import { MAX_MIGRATION_BATCH_SIZE } from '../config.ts';
 
 /**
  * Runner tuning. The runner never reads the environment itself: callers pass RunnerOptions, and the
@@ -39,7 +40,8 @@ export const DEFAULT_RUNNER_OPTIONS: RunnerOptions = {
   defaultMaxFailedBatches: 10,
 };
 
-export const MAX_BATCH_SIZE = 100_000;
+/** The config's bound for SDOPS_MIGRATION_BATCH_SIZE is also the bound for --batch-size. */
+export const MAX_BATCH_SIZE = MAX_MIGRATION_BATCH_SIZE;
 
 export function validateRunnerOptions(o: RunnerOptions): RunnerOptions {
   if (o.leaseTimeoutMs < 2 * o.heartbeatIntervalMs) {

@@ -1,12 +1,15 @@
 import type { Command } from 'commander';
 import { InvalidInputError } from '../../errors.ts';
-import type { OperationResult, ProgressEvent, Target } from '../../soft-delete/index.ts';
+import {
+  MAX_BATCH_SIZE,
+  type OperationResult,
+  type ProgressEvent,
+  type Target,
+} from '../../soft-delete/index.ts';
 import { collectFilter, nonNegativeNumber, positiveInt } from '../args.ts';
 import { type GlobalOptions, withContext } from '../context.ts';
 import { startProgress } from '../output.ts';
 import { printResult } from '../report.ts';
-
-const MAX_BATCH_SIZE = 100_000;
 
 interface TargetOptions {
   filter?: Record<string, string>;
