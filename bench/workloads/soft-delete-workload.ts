@@ -1,10 +1,9 @@
 /**
- * Child process of bench/telemetry.ts: telemetry is read once per process, so "on" and "off" each
- * get a fresh process. Resets the documents table, warms the code paths up on the last WARMUP ids
- * (untimed: a fresh process would otherwise charge JIT compilation of the telemetry code to the
- * "on" side), then times one workload and prints {"seconds": n}.
- *   mode=bulk   one bulk soft delete of every other document id
- *   mode=single one soft delete call per id, for the first SINGLE_COUNT ids
+ * Child process of bench/telemetry.ts for the bulk workload: telemetry is read once per process, so
+ * "on" and "off" each get a fresh process. Resets the documents table, warms the code paths up on the
+ * last WARMUP ids (untimed: a fresh process would otherwise charge JIT compilation of the telemetry
+ * code to the "on" side), then times one bulk soft delete of every other document id and prints
+ * {"seconds": n, "cpuSeconds": n, "enabled": bool}.
  */
 import { openDatabase } from '../../src/db/index.ts';
 import { configureLogging, defineAttributeValues, startTelemetry } from '../../src/observability/index.ts';
@@ -12,8 +11,6 @@ import { entityNames, SoftDeleteService } from '../../src/soft-delete/index.ts';
 import { resetDocuments, WARMUP_IDS } from './documents.ts';
 
 const url = process.env.DATABASE_URL!;
-const mode = process.env.BENCH_MODE ?? 'bulk';
-const singleCount = Number(process.env.SINGLE_COUNT ?? 10_000);
 const warmup = Number(process.env.WARMUP ?? WARMUP_IDS);
 
 configureLogging({ console: 'none' });
@@ -31,12 +28,7 @@ for (const id of warm.slice(0, warm.length / 2))
 await service.softDelete('documents', { ids: warm.slice(warm.length / 2) }, { reason: 'warm-up' });
 const cpuBefore = process.cpuUsage();
 const started = process.hrtime.bigint();
-if (mode === 'bulk') {
-  await service.softDelete('documents', { ids }, { reason: 'bench' });
-} else {
-  for (const id of ids.slice(0, singleCount))
-    await service.softDelete('documents', { id }, { reason: 'bench' });
-}
+await service.softDelete('documents', { ids }, { reason: 'bench' });
 const seconds = Number(process.hrtime.bigint() - started) / 1e9;
 const cpu = process.cpuUsage(cpuBefore);
 const cpuSeconds = (cpu.user + cpu.system) / 1e6;

@@ -93,6 +93,8 @@ function consoleTransport(destination: ConsoleDestination, level: LogLevel): Tra
   });
 }
 
+const passThrough = winston.format((info) => info)();
+
 function build(options: LoggingOptions, keepOtlp: boolean): State {
   const envLevel = parseLogLevel(process.env.LOG_LEVEL);
   const level = options.level ?? envLevel ?? 'info';
@@ -103,6 +105,9 @@ function build(options: LoggingOptions, keepOtlp: boolean): State {
   const root = winston.createLogger({
     levels: SEVERITY,
     level: moreVerbose(level, consoleLevel),
+    // Each transport formats for itself; winston's default logger-level json() would stringify
+    // every record once more for nobody (the OTLP transport reads fields, not the string).
+    format: passThrough,
     transports,
     // With no console and no OTLP, winston would warn on every record about having no transports.
     silent: transports.length === 0,
@@ -111,6 +116,7 @@ function build(options: LoggingOptions, keepOtlp: boolean): State {
   const consoleOnly = winston.createLogger({
     levels: SEVERITY,
     level: consoleLevel,
+    format: passThrough,
     transports: console ? [consoleTransport(options.console ?? 'stdout', consoleLevel) as Transport] : [],
     silent: console === undefined,
     exitOnError: false,
@@ -148,12 +154,15 @@ export function setOtlpLogging(enabled: boolean): void {
   state = build(options, enabled);
 }
 
+/** The winston info object for one record: level, message, component, trace ids, redacted fields. */
 function record(
+  level: LogLevel,
+  message: string,
   component: string,
   base: LogFields,
   fields: LogFields | undefined,
-): Record<string | symbol, unknown> {
-  const out: Record<string | symbol, unknown> = { component };
+): winston.LogEntry {
+  const out: winston.LogEntry & { [OTEL_CONTEXT]?: unknown } = { level, message, component };
   const span = trace.getSpan(context.active());
   const spanContext = span?.spanContext();
   if (spanContext && isSpanContextValid(spanContext)) {
@@ -163,6 +172,7 @@ function record(
   for (const source of [base, fields]) {
     if (!source) continue;
     for (const key of Object.keys(source)) {
+      if (key === 'level' || key === 'message') continue;
       const value = redactValue(key, source[key]);
       if (value !== undefined) out[key] = value;
     }
@@ -182,7 +192,7 @@ class ComponentLogger implements Logger {
     try {
       const { root } = current();
       if (!root.isLevelEnabled(level)) return;
-      const info = record(this.component, this.base, fields);
+      const info = record(level, message, this.component, this.base, fields);
       if (error !== undefined) {
         const e = serializeError(error);
         info.error = {
@@ -192,7 +202,8 @@ class ComponentLogger implements Logger {
           stack: e.stack,
         };
       }
-      root.log({ level, message, ...info } as winston.LogEntry);
+      // Handed over as is: winston's one-argument log() is its hot path and copies nothing.
+      root.log(info);
     } catch {
       // Logging must never break the operation that logs.
     }

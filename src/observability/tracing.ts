@@ -8,6 +8,9 @@ import {
   SpanKind,
   SpanStatusCode,
   isSpanContextValid,
+  ProxyTracerProvider,
+  type Tracer,
+  type TracerProvider,
   trace,
 } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
@@ -136,6 +139,19 @@ function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
   );
 }
 
+let cached: { delegate: TracerProvider; tracer: Tracer } | undefined;
+
+/**
+ * The tracer of the registered provider, looked up again only when the provider changes (a restart
+ * of telemetry in tests): trace.getTracer() builds a lookup key on every call of the hottest path.
+ */
+function currentTracer(): Tracer {
+  const global = trace.getTracerProvider();
+  const delegate = global instanceof ProxyTracerProvider ? global.getDelegate() : global;
+  if (cached?.delegate !== delegate) cached = { delegate, tracer: delegate.getTracer(TRACER_NAME) };
+  return cached.tracer;
+}
+
 /**
  * Runs fn inside an active span and returns what fn returns (sync value or promise). The span ends
  * on every path; a throw or rejection records the exception, sets status ERROR and, unless fn set
@@ -147,7 +163,7 @@ export function withSpan<T>(
   fn: (span: SpanHandle) => T,
   options: WithSpanOptions = {},
 ): T {
-  const tracer = trace.getTracer(TRACER_NAME);
+  const tracer = currentTracer();
   let parent = context.active();
   if (options.root) parent = trace.deleteSpan(parent);
   else if (options.parent) {

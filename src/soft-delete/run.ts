@@ -120,17 +120,24 @@ export async function runOperation(
       count: outcome.counts.success,
       ...(op.batchSize === undefined ? {} : { 'batch.size': op.batchSize }),
     });
-    log.info('soft_delete operation', {
-      run_id: runId,
-      entity,
-      operation,
-      count: outcome.counts.success,
-      noop: outcome.counts.noop,
-      failure: outcome.counts.failure,
-      batches: op.batches,
-      duration: seconds,
-      status,
-    });
+    // A single-row call's status already says whether its row was changed; the row breakdown and
+    // batch count only add information (and cost, on the hottest path) for batched calls.
+    log.info(
+      'soft_delete operation',
+      targetKind === 'id'
+        ? { run_id: runId, entity, operation, count: outcome.counts.success, duration: seconds, status }
+        : {
+            run_id: runId,
+            entity,
+            operation,
+            count: outcome.counts.success,
+            noop: outcome.counts.noop,
+            failure: outcome.counts.failure,
+            batches: op.batches,
+            duration: seconds,
+            status,
+          },
+    );
     return {
       entity,
       operation,
