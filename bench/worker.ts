@@ -10,7 +10,7 @@ import { SoftDeleteService } from '../src/soft-delete/index.ts';
 import { createBenchDatabase, printRows } from './support.ts';
 
 /**
- * `npm run bench -- worker [jobs=10000] [concurrency=4] [noop|purge|all] [processes] [repeats=2] [telemetry on|off]`: jobs/s of the cleanup worker against pg-boss's raw
+ * `npm run bench -- worker [jobs=10000] [concurrency=4] [noop|purge|all] [processes] [rounds=5] [telemetry on|off]`: jobs/s of the cleanup worker against pg-boss's raw
  * claim loop (fetch -> complete, no handler, no telemetry) in the same run, for no-op jobs and for
  * purge_expired batches (raw = fetch -> SoftDeleteService.purge -> complete), with 1 and 2 processes.
  * Worker children run with telemetry on (exporting to a local sink) and per-job info logs.
@@ -153,7 +153,7 @@ async function run(
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   for (const c of children) c.proc.kill('SIGTERM');
   await Promise.all(children.map((c) => c.exited));
-  return spec.jobs / seconds;
+  return seconds;
 }
 
 async function startSink(): Promise<{ url: string; close(): void }> {
@@ -170,7 +170,7 @@ export default async function workerBench(args: string[]): Promise<void> {
   const concurrency = Number(args[1] ?? 4);
   const kinds: readonly Kind[] = args[2] === 'noop' || args[2] === 'purge' ? [args[2]] : ['noop', 'purge'];
   const processCounts = Number(args[3]) > 0 ? [Number(args[3])] : [1, 2];
-  const repeats = Number(args[4] ?? 2);
+  const rounds = Number(args[4] ?? 5);
   // Worker children export spans/metrics/logs and log every job at info unless "off".
   const telemetry = args[5] !== 'off';
   const bench = await createBenchDatabase();
@@ -180,23 +180,32 @@ export default async function workerBench(args: string[]): Promise<void> {
     await migrateSchema(db);
     const queue = await CleanupQueue.open(db, { role: 'client' });
     const rows: Record<string, string | number>[] = [];
+    const perRound = Math.ceil(jobs / rounds);
     for (const kind of kinds) {
       for (const processes of processCounts) {
-        // Interleaved and repeated, best of each kept: on a shared machine one run is mostly noise.
-        let raw = 0;
-        let worker = 0;
-        for (let rep = 0; rep < repeats; rep++) {
-          const spec = { kind, processes, jobs, concurrency, telemetry };
-          raw = Math.max(raw, await run(db, queue, bench.url, sink.url, { ...spec, mode: 'raw' }));
-          worker = Math.max(worker, await run(db, queue, bench.url, sink.url, { ...spec, mode: 'worker' }));
+        // The jobs of each side are split into rounds that alternate raw/worker order: on a shared
+        // machine load drifts by tens of percent within minutes, and short alternating rounds make
+        // that drift land on both sides alike.
+        const seconds = { raw: [] as number[], worker: [] as number[] };
+        for (let round = 0; round < rounds; round++) {
+          const spec = { kind, processes, jobs: perRound, concurrency, telemetry };
+          for (const mode of round % 2 === 0 ? (['raw', 'worker'] as const) : (['worker', 'raw'] as const))
+            seconds[mode].push(await run(db, queue, bench.url, sink.url, { ...spec, mode }));
         }
+        const total = (values: number[]) => values.reduce((a, b) => a + b, 0);
+        const raw = (perRound * rounds) / total(seconds.raw);
+        const worker = (perRound * rounds) / total(seconds.worker);
+        const pairs = seconds.worker.map((w, i) => w / (seconds.raw[i] as number)).sort((a, b) => a - b);
         rows.push({
-          jobs: `${jobs} ${kind === 'noop' ? 'noop' : `purge_expired (batch ${PURGE_BATCH})`}`,
+          jobs: `${perRound * rounds} ${kind === 'noop' ? 'noop' : `purge_expired (batch ${PURGE_BATCH})`}`,
           processes,
           'concurrency/process': concurrency,
           'raw pg-boss jobs/s': Math.round(raw),
           'worker jobs/s': Math.round(worker),
           'overhead %': Number(((raw / worker - 1) * 100).toFixed(1)),
+          'median round overhead %': Number(
+            (((pairs[Math.floor(pairs.length / 2)] as number) - 1) * 100).toFixed(1),
+          ),
         });
       }
     }
