@@ -2,6 +2,7 @@ import { context, isSpanContextValid, trace } from '@opentelemetry/api';
 import { OpenTelemetryTransportV3 } from '@opentelemetry/winston-transport';
 import winston from 'winston';
 import type Transport from 'winston-transport';
+import { batchedStdio } from './line-batching-stream.ts';
 import { redactValue, serializeError } from './redact.ts';
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
@@ -85,13 +86,33 @@ function moreVerbose(a: LogLevel, b: LogLevel): LogLevel {
 function consoleTransport(destination: ConsoleDestination, level: LogLevel): Transport | undefined {
   if (destination === 'none') return undefined;
   const stream =
-    destination === 'stdout' ? process.stdout : destination === 'stderr' ? process.stderr : destination;
+    destination === 'stdout' ? batchedStdio(1) : destination === 'stderr' ? batchedStdio(2) : destination;
   return new winston.transports.Stream({
     stream,
     level,
-    format: winston.format.combine(winston.format.timestamp(), winston.format.json()),
+    format: jsonLine,
   });
 }
+
+/** winston reads a transport's finished line from this symbol (triple-beam's MESSAGE). */
+const LINE = Symbol.for('message');
+
+/**
+ * timestamp() + json() in one step. Records hold only scalars and the serialised error (record()
+ * guarantees it), so plain JSON.stringify is enough; logform's json() pays for a cycle-safe,
+ * BigInt-safe stringify on every line. Symbol keys (the OTel context) are skipped by JSON itself.
+ */
+const jsonLine = winston.format((info) => {
+  info.timestamp = new Date().toISOString();
+  let line: string;
+  try {
+    line = JSON.stringify(info);
+  } catch {
+    line = JSON.stringify({ level: info.level, message: info.message, timestamp: info.timestamp });
+  }
+  (info as Record<symbol, unknown>)[LINE] = line;
+  return info;
+})();
 
 const passThrough = winston.format((info) => info)();
 

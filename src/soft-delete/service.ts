@@ -1,8 +1,9 @@
 import type { Database } from '../db/index.ts';
+import { defineAttributeValues } from '../observability/index.ts';
 import { InvalidArgumentError } from './errors.ts';
 import { executeMutation, type Mode } from './mutate.ts';
 import { countRows, getRow, listRows } from './read.ts';
-import { getEntity } from './registry.ts';
+import { entityNames, getEntity } from './registry.ts';
 import { executeRetention, loadArchiveColumns } from './retention.ts';
 import { type OperationContext, runOperation, type TargetKind } from './run.ts';
 import type {
@@ -72,6 +73,9 @@ export class SoftDeleteService {
   ) {
     this.defaultBatchSize = parseBatchSize(options.defaultBatchSize, DEFAULT_BATCH_SIZE);
     this.defaultIdBatchSize = parseBatchSize(options.defaultIdBatchSize, DEFAULT_ID_BATCH_SIZE);
+    // The registry is the closed set of entity label values: without this, a program that uses the
+    // core without the CLI's start-up would record every operation under entity="other".
+    defineAttributeValues({ entity: entityNames() });
   }
 
   // async everywhere: even a bad entity name is a rejected promise, never a synchronous throw.
