@@ -44,7 +44,10 @@ function startChild(url: string, on: boolean, sink: string, workload: Workload, 
       OTEL_EXPORTER_OTLP_ENDPOINT: sink,
       OTEL_METRIC_EXPORT_INTERVAL: '1000',
       WORKLOAD: workload.name,
-      ID_OFFSET: String(side * (WARMUP_IDS + workload.rowsPerSide)),
+      // Bulk turns put their rows back and never overlap, so both sides work on the very same rows
+      // (no bias from where in the table a range lies); single-row turns use rows up, so each side
+      // has its own range.
+      ID_OFFSET: String(workload.name === 'bulk' ? 0 : side * (WARMUP_IDS + workload.rowsPerSide)),
       ID_COUNT: String(WARMUP_IDS + workload.rowsPerSide),
       WARMUP: String(WARMUP_IDS),
     },
