@@ -1,6 +1,6 @@
 import type { Database } from '../db/index.ts';
-import { defineAttributeValues, getLogger } from '../observability/index.ts';
-import { entityNames, SoftDeleteService } from '../soft-delete/index.ts';
+import { getLogger } from '../observability/index.ts';
+import { SoftDeleteService } from '../soft-delete/index.ts';
 import type { HandlerRegistry } from './handlers-types.ts';
 import { builtinHandlers } from './handlers.ts';
 import { BUILTIN_JOB_TYPES } from './job-types.ts';
@@ -29,8 +29,6 @@ export interface CleanupRuntime {
 /** Opens the queue in the worker role, saves the cron schedules and starts a worker. */
 export async function startCleanupRuntime(db: Database, options: RuntimeOptions): Promise<CleanupRuntime> {
   const { settings } = options;
-  // The core's soft_delete.* metrics label entities; a worker started outside the CLI registers them too.
-  defineAttributeValues({ entity: entityNames() });
   const handlers: HandlerRegistry = {
     ...builtinHandlers(new SoftDeleteService(db, { defaultBatchSize: settings.batchSize }), settings),
     ...options.extraHandlers,

@@ -2,12 +2,11 @@ import { type Config, loadConfig } from '../config.ts';
 import { type Database, migrateSchema, openDatabase } from '../db/index.ts';
 import {
   configureLogging,
-  defineAttributeValues,
   type ProcessRole,
   startTelemetry,
   type Telemetry,
 } from '../observability/index.ts';
-import { entityNames, SoftDeleteService } from '../soft-delete/index.ts';
+import { SoftDeleteService } from '../soft-delete/index.ts';
 
 /** Options every command accepts (declared on the root program). */
 export interface GlobalOptions {
@@ -45,7 +44,6 @@ export function startCommandTelemetry(config: Config, options: ContextOptions): 
       : { level: config.logLevel, console: 'stderr', consoleLevel: 'warn' },
   );
   const telemetry = startTelemetry({ role: options.role ?? 'cli', environment: config.environment });
-  defineAttributeValues({ entity: entityNames() });
   return telemetry;
 }
 

@@ -7,7 +7,6 @@ import {
   type SpanHandle,
   withSpan,
 } from '../observability/index.ts';
-import { entityNames } from '../soft-delete/index.ts';
 import type { RunState } from './types.ts';
 
 /**
@@ -21,7 +20,7 @@ let registered = false;
 export function registerMigrationAttributes(names: readonly string[]): void {
   if (registered) return;
   registered = true;
-  defineAttributeValues({ migration: names, entity: entityNames() });
+  defineAttributeValues({ migration: names });
 }
 
 /** Attributes outside the shared span catalog (keys listed in the report for docs/telemetry.md). */

@@ -122,21 +122,19 @@ export async function runOperation(
     });
     // A single-row call's status already says whether its row was changed; the row breakdown and
     // batch count only add information (and cost, on the hottest path) for batched calls.
+    const fields = {
+      run_id: runId,
+      entity,
+      operation,
+      count: outcome.counts.success,
+      duration: seconds,
+      status,
+    };
     log.info(
       'soft_delete operation',
       targetKind === 'id'
-        ? { run_id: runId, entity, operation, count: outcome.counts.success, duration: seconds, status }
-        : {
-            run_id: runId,
-            entity,
-            operation,
-            count: outcome.counts.success,
-            noop: outcome.counts.noop,
-            failure: outcome.counts.failure,
-            batches: op.batches,
-            duration: seconds,
-            status,
-          },
+        ? fields
+        : { ...fields, noop: outcome.counts.noop, failure: outcome.counts.failure, batches: op.batches },
     );
     return {
       entity,
