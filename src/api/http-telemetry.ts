@@ -9,7 +9,7 @@ import {
   trace,
 } from '@opentelemetry/api';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { getLogger, httpMetrics, TRACER_NAME } from '../observability/index.ts';
+import { currentTracer, getLogger, httpMetrics } from '../observability/index.ts';
 
 /**
  * HTTP server telemetry done by hand in fastify hooks rather than by require-hook instrumentation,
@@ -47,7 +47,7 @@ export function spanName(method: string, route: string | undefined): string {
 export function onRequestTelemetry(request: FastifyRequest): void {
   const parent = propagation.extract(ROOT_CONTEXT, request.headers);
   const route = routeOf(request);
-  const span = trace.getTracer(TRACER_NAME).startSpan(
+  const span = currentTracer().startSpan(
     spanName(request.method, route),
     {
       kind: SpanKind.SERVER,

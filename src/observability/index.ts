@@ -66,6 +66,7 @@ export {
   activeRunId,
   activeTraceIds,
   captureTraceContext,
+  currentTracer,
   type DbSpanInput,
   type SpanHandle,
   type SpanKindName,

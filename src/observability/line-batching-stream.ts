@@ -22,11 +22,11 @@ class LineBatchingStream extends Writable {
   private bytes = 0;
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(
-    private readonly target: NodeJS.WriteStream,
-    private readonly fd: number,
-  ) {
+  private readonly target: NodeJS.WriteStream;
+
+  constructor(private readonly fd: 1 | 2) {
     super({ decodeStrings: false });
+    this.target = fd === 1 ? process.stdout : process.stderr;
     process.once('exit', () => this.flushSync());
   }
 
@@ -72,7 +72,7 @@ const streams = new Map<1 | 2, LineBatchingStream>();
 export function batchedStdio(fd: 1 | 2): Writable {
   let stream = streams.get(fd);
   if (!stream) {
-    stream = new LineBatchingStream(fd === 1 ? process.stdout : process.stderr, fd);
+    stream = new LineBatchingStream(fd);
     streams.set(fd, stream);
   }
   return stream;

@@ -142,10 +142,11 @@ function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
 let cached: { delegate: TracerProvider; tracer: Tracer } | undefined;
 
 /**
- * The tracer of the registered provider, looked up again only when the provider changes (a restart
- * of telemetry in tests): trace.getTracer() builds a lookup key on every call of the hottest path.
+ * The product's tracer from the registered provider, looked up again only when the provider changes
+ * (a restart of telemetry in tests): trace.getTracer() builds a lookup key on every call, and this
+ * is on the path of every operation and request.
  */
-function currentTracer(): Tracer {
+export function currentTracer(): Tracer {
   const global = trace.getTracerProvider();
   const delegate = global instanceof ProxyTracerProvider ? global.getDelegate() : global;
   if (cached?.delegate !== delegate) cached = { delegate, tracer: delegate.getTracer(TRACER_NAME) };
