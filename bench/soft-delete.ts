@@ -3,6 +3,7 @@ import { migrateSchema, openDatabase } from '../src/db/index.ts';
 import { configureLogging } from '../src/observability/index.ts';
 import { SoftDeleteService } from '../src/soft-delete/index.ts';
 import { bestOf, createBenchDatabase, printRows } from './support.ts';
+import { resetDocuments } from './workloads/documents.ts';
 
 /**
  * Bulk soft delete of N ids through the core versus one raw `UPDATE ... WHERE id = ANY($1)` on the
@@ -27,12 +28,7 @@ export default async function run(args: string[]): Promise<void> {
     );
     const { rows: idRows } = await raw.query<{ id: string }>('SELECT id::text FROM documents ORDER BY id');
     const ids = idRows.map((r) => r.id);
-    const reset = async () => {
-      await raw.query(
-        'UPDATE documents SET deleted_at = NULL, deleted_by = NULL, delete_reason = NULL, delete_op_id = NULL WHERE deleted_at IS NOT NULL',
-      );
-      await raw.query('VACUUM ANALYZE documents');
-    };
+    const reset = () => resetDocuments(bench.url);
     const service = new SoftDeleteService(db);
     let coreSeconds = Number.POSITIVE_INFINITY;
     let rawSeconds = Number.POSITIVE_INFINITY;

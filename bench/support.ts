@@ -64,6 +64,12 @@ export async function bestOf(repeats: number, fn: () => Promise<void>): Promise<
   return best;
 }
 
+/** The middle value (the upper one of the two middles for an even count). */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] as number;
+}
+
 export function printRows(title: string, rows: readonly Record<string, string | number>[]): void {
   process.stdout.write(`\n${title}\n`);
   console.table(rows);

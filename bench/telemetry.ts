@@ -2,7 +2,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { once } from 'node:events';
 import pg from 'pg';
 import { migrateSchema, openDatabase } from '../src/db/index.ts';
-import { createBenchDatabase, printRows, startOtlpSink } from './support.ts';
+import { createBenchDatabase, median, printRows, startOtlpSink } from './support.ts';
 import { resetDocuments, WARMUP_IDS } from './workloads/documents.ts';
 
 const SINGLE_CALLS = 10_000;
@@ -75,11 +75,6 @@ async function settle(url: string): Promise<void> {
   } finally {
     await client.end();
   }
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] as number;
 }
 
 /**

@@ -1,13 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { builtinHandlers, CleanupQueue, CleanupWorker, queueName } from '../src/cleanup/index.ts';
 import { loadConfig } from '../src/config.ts';
 import { type Database, migrateSchema, openDatabase } from '../src/db/index.ts';
 import { configureLogging, startTelemetry } from '../src/observability/index.ts';
 import { SoftDeleteService } from '../src/soft-delete/index.ts';
-import { createBenchDatabase, printRows } from './support.ts';
+import { createBenchDatabase, median, printRows, startOtlpSink } from './support.ts';
 
 /**
  * `npm run bench -- worker [jobs=10000] [concurrency=4] [noop|purge|all] [processes] [rounds=5] [telemetry on|off]`: jobs/s of the cleanup worker against pg-boss's raw
@@ -156,15 +154,6 @@ async function run(
   return seconds;
 }
 
-async function startSink(): Promise<{ url: string; close(): void }> {
-  const server = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end('{}'));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => server.close() };
-}
-
 export default async function workerBench(args: string[]): Promise<void> {
   const jobs = Number(args[0] ?? 10_000);
   const concurrency = Number(args[1] ?? 4);
@@ -174,7 +163,7 @@ export default async function workerBench(args: string[]): Promise<void> {
   // Worker children export spans/metrics/logs and log every job at info unless "off".
   const telemetry = args[5] !== 'off';
   const bench = await createBenchDatabase();
-  const sink = await startSink();
+  const sink = await startOtlpSink();
   const db = await openDatabase({ url: bench.url });
   try {
     await migrateSchema(db);
@@ -195,7 +184,7 @@ export default async function workerBench(args: string[]): Promise<void> {
         const total = (values: number[]) => values.reduce((a, b) => a + b, 0);
         const raw = (perRound * rounds) / total(seconds.raw);
         const worker = (perRound * rounds) / total(seconds.worker);
-        const pairs = seconds.worker.map((w, i) => w / (seconds.raw[i] as number)).sort((a, b) => a - b);
+        const roundRatio = median(seconds.worker.map((w, i) => w / (seconds.raw[i] as number)));
         rows.push({
           jobs: `${perRound * rounds} ${kind === 'noop' ? 'noop' : `purge_expired (batch ${PURGE_BATCH})`}`,
           processes,
@@ -203,9 +192,7 @@ export default async function workerBench(args: string[]): Promise<void> {
           'raw pg-boss jobs/s': Math.round(raw),
           'worker jobs/s': Math.round(worker),
           'overhead %': Number(((raw / worker - 1) * 100).toFixed(1)),
-          'median round overhead %': Number(
-            (((pairs[Math.floor(pairs.length / 2)] as number) - 1) * 100).toFixed(1),
-          ),
+          'median round overhead %': Number(((roundRatio - 1) * 100).toFixed(1)),
         });
       }
     }
@@ -213,7 +200,7 @@ export default async function workerBench(args: string[]): Promise<void> {
     printRows('cleanup worker vs raw pg-boss claim loop (overhead = raw/worker - 1; target < 20%)', rows);
   } finally {
     await db.close();
-    sink.close();
+    sink.server.close();
     await bench.drop();
   }
 }

@@ -3,6 +3,10 @@ import pg from 'pg';
 /** Extra documents a workload process spends, untimed, on warming its code paths up. */
 export const WARMUP_IDS = 1000;
 
+/** Puts soft-deleted documents back to live; callers add the WHERE clause. */
+export const UNDELETE_DOCUMENTS =
+  'UPDATE documents SET deleted_at = NULL, deleted_by = NULL, delete_reason = NULL, delete_op_id = NULL';
+
 async function withClient<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
@@ -29,9 +33,7 @@ export function documentIds(url: string): Promise<string[]> {
  */
 export function resetDocuments(url: string): Promise<string[]> {
   return withClient(url, async (client) => {
-    await client.query(
-      'UPDATE documents SET deleted_at = NULL, deleted_by = NULL, delete_reason = NULL, delete_op_id = NULL WHERE deleted_at IS NOT NULL',
-    );
+    await client.query(`${UNDELETE_DOCUMENTS} WHERE deleted_at IS NOT NULL`);
     await client.query('VACUUM ANALYZE documents');
     return idsInOrder(client);
   });

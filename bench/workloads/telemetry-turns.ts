@@ -14,7 +14,7 @@
 import { openDatabase } from '../../src/db/index.ts';
 import { configureLogging, startTelemetry } from '../../src/observability/index.ts';
 import { SoftDeleteService } from '../../src/soft-delete/index.ts';
-import { documentIds } from './documents.ts';
+import { documentIds, UNDELETE_DOCUMENTS } from './documents.ts';
 
 interface Turn {
   /** single: calls in this turn. */
@@ -56,10 +56,7 @@ async function runTurn(turn: Turn): Promise<void> {
 }
 
 async function undoBulk(): Promise<void> {
-  await db.query(
-    'UPDATE documents SET deleted_at = NULL, deleted_by = NULL, delete_reason = NULL, delete_op_id = NULL WHERE id = ANY($1::bigint[])',
-    [work],
-  );
+  await db.query(`${UNDELETE_DOCUMENTS} WHERE id = ANY($1::bigint[])`, [work]);
 }
 
 process.on('message', (turn: Turn | 'exit') => {
