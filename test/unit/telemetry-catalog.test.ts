@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { expect } from 'chai';
 import {
   INSTRUMENT_DEFINITIONS,
@@ -6,30 +5,11 @@ import {
   LOG_FIELDS,
   SPAN_DEFINITIONS,
 } from '../../src/observability/index.ts';
+import { codeSpans, readDoc, tableRows } from './docs/support/markdown.ts';
 
-const catalog = readFileSync(new URL('../../docs/telemetry.md', import.meta.url), 'utf8');
-
-/** Rows of the markdown table whose header's first cell is `firstHeader`, as arrays of cells. */
-function table(firstHeader: string): string[][] {
-  const lines = catalog.split('\n');
-  const start = lines.findIndex((l) => l.startsWith(`| ${firstHeader} |`));
-  expect(start, `docs/telemetry.md has a table starting with "| ${firstHeader} |"`).to.be.greaterThan(-1);
-  const rows: string[][] = [];
-  for (const line of lines.slice(start + 2)) {
-    if (!line.startsWith('|')) break;
-    rows.push(
-      line
-        .slice(1, -1)
-        .split(' | ')
-        .map((c) => c.trim()),
-    );
-  }
-  return rows;
-}
-
-function codes(cell: string | undefined): string[] {
-  return [...(cell ?? '').matchAll(/`([^`]+)`/g)].map((m) => m[1]!);
-}
+const catalog = readDoc('docs/telemetry.md');
+const table = (firstHeader: string): string[][] => tableRows(catalog, firstHeader);
+const codes = (cell: string | undefined): string[] => codeSpans(cell ?? '');
 
 /** The collector prometheus exporter's naming rules as this project understands them. */
 function prometheusNames(def: InstrumentDefinition): string[] {
