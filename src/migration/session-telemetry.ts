@@ -56,9 +56,7 @@ export class SessionTelemetry {
   batchCommitted(b: BatchRef, cursorTo: string, rows: number, attempt: number, attemptStart: number): void {
     const duration = seconds(attemptStart);
     recordBatch(this.run.migration, true, rows, duration);
-    log.info('migration batch committed', {
-      run_id: this.run.runId,
-      migration: this.run.migration,
+    this.runLog.info('migration batch committed', {
       entity: b.entity,
       batch: b.batchNo,
       cursor_from: b.cursorFrom,
@@ -110,11 +108,9 @@ export class SessionTelemetry {
     batchStart: number,
     error: unknown,
   ) {
-    log.error(
+    this.runLog.error(
       'migration batch failed; recorded and skipped',
       {
-        run_id: this.run.runId,
-        migration: this.run.migration,
         entity: b.entity,
         batch: b.batchNo,
         cursor_from: b.cursorFrom,
