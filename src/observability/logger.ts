@@ -2,6 +2,7 @@ import { context, isSpanContextValid, trace } from '@opentelemetry/api';
 import { OpenTelemetryTransportV3 } from '@opentelemetry/winston-transport';
 import winston from 'winston';
 import type Transport from 'winston-transport';
+import { defer } from './deferred.ts';
 import { batchedStdio } from './line-batching-stream.ts';
 import { redactValue, serializeError } from './redact.ts';
 
@@ -96,6 +97,8 @@ function consoleTransport(destination: ConsoleDestination, level: LogLevel): Tra
 
 /** winston reads a transport's finished line from this symbol (triple-beam's MESSAGE). */
 const LINE = Symbol.for('message');
+/** When the record was made (ms since the epoch); it reaches winston a little later (deferred.ts). */
+const MADE_AT = Symbol('sdops.log.madeAt');
 
 /**
  * timestamp() + json() in one step. Records hold only scalars and the serialised error (record()
@@ -103,7 +106,8 @@ const LINE = Symbol.for('message');
  * BigInt-safe stringify on every line. Symbol keys (the OTel context) are skipped by JSON itself.
  */
 const jsonLine = winston.format((info) => {
-  info.timestamp = new Date().toISOString();
+  const madeAt = (info as Record<symbol, unknown>)[MADE_AT];
+  info.timestamp = new Date(typeof madeAt === 'number' ? madeAt : Date.now()).toISOString();
   let line: string;
   try {
     line = JSON.stringify(info);
@@ -183,7 +187,12 @@ function record(
   base: LogFields,
   fields: LogFields | undefined,
 ): winston.LogEntry {
-  const out: winston.LogEntry & { [OTEL_CONTEXT]?: unknown } = { level, message, component };
+  const out: winston.LogEntry & { [OTEL_CONTEXT]?: unknown; [MADE_AT]?: number } = {
+    level,
+    message,
+    component,
+  };
+  out[MADE_AT] = Date.now();
   const span = trace.getSpan(context.active());
   const spanContext = span?.spanContext();
   if (spanContext && isSpanContextValid(spanContext)) {
@@ -223,8 +232,9 @@ class ComponentLogger implements Logger {
           stack: e.stack,
         };
       }
-      // Handed over as is: winston's one-argument log() is its hot path and copies nothing.
-      root.log(info);
+      // Everything the record needs (fields, trace ids, context, time) is in `info` already; winston
+      // and its transports run off the caller's path. One-argument log() is winston's hot path.
+      defer(() => root.log(info));
     } catch {
       // Logging must never break the operation that logs.
     }

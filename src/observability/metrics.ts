@@ -11,6 +11,7 @@ import {
   type Outcome,
   allowedValues,
 } from './attributes.ts';
+import { defer } from './deferred.ts';
 import { warnOnce } from './diagnostics.ts';
 import {
   DURATION_BUCKETS_SECONDS,
@@ -24,6 +25,8 @@ import {
  * Typed metric facades. Call sites never see instrument names or raw attributes, and nothing here
  * throws: bad input is warned about once and dropped, because a metric must never fail an operation.
  * Works before/without startTelemetry (no-op) and follows the global MeterProvider when it changes.
+ * Input is checked on the caller's path (so a warning names the call that caused it); the points
+ * themselves are recorded later, off that path (deferred.ts), and always before a flush reads them.
  */
 
 export const METER_NAME = 'soft-delete-ops';
@@ -70,6 +73,11 @@ function guard(what: string, fn: () => void): void {
       reason: error instanceof Error ? error.message : String(error),
     });
   }
+}
+
+/** Records checked points off the caller's path; instruments are looked up when they are recorded. */
+function recordLater(what: string, fn: (i: Instruments) => void): void {
+  defer(() => guard(what, () => fn(instruments())));
 }
 
 function validCount(what: string, value: unknown): value is number {
@@ -122,12 +130,12 @@ export const softDeleteMetrics = {
       if (!validEnum('operation', OPERATIONS, input.operation)) return;
       if (!validEnum('status', OPERATION_STATUSES, input.status)) return;
       if (!validCount('rows', input.rows)) return;
-      const entity = normalizeRegistered('entity', input.entity);
-      instruments().softDeleteOperations.add(input.rows, {
-        entity,
+      const attributes = {
+        entity: normalizeRegistered('entity', input.entity),
         operation: input.operation,
         status: input.status,
-      });
+      };
+      recordLater('soft_delete rows', (i) => i.softDeleteOperations.add(input.rows, attributes));
     });
   },
   /** One soft_delete.operations.duration_seconds observation per operation call. */
@@ -136,12 +144,14 @@ export const softDeleteMetrics = {
       if (!validEnum('operation', OPERATIONS, input.operation)) return;
       if (!validEnum('status', OPERATION_STATUSES, input.status)) return;
       if (!validSeconds('durationSeconds', input.durationSeconds)) return;
-      const entity = normalizeRegistered('entity', input.entity);
-      instruments().softDeleteDuration.record(input.durationSeconds, {
-        entity,
+      const attributes = {
+        entity: normalizeRegistered('entity', input.entity),
         operation: input.operation,
         status: input.status,
-      });
+      };
+      recordLater('soft_delete duration', (i) =>
+        i.softDeleteDuration.record(input.durationSeconds, attributes),
+      );
     });
   },
   /** The common case: one call, one outcome. Same as recordRows + recordCall. */
@@ -156,8 +166,8 @@ export const workerMetrics = {
   jobStarted(input: { readonly jobType: string; readonly queueWaitSeconds: number }): void {
     guard('worker job start', () => {
       if (!validSeconds('queueWaitSeconds', input.queueWaitSeconds)) return;
-      const jobType = normalizeRegistered('job_type', input.jobType);
-      instruments().workerQueueWait.record(input.queueWaitSeconds, { job_type: jobType });
+      const attributes = { job_type: normalizeRegistered('job_type', input.jobType) };
+      recordLater('worker job start', (i) => i.workerQueueWait.record(input.queueWaitSeconds, attributes));
     });
   },
   /** Once per finished attempt, whatever the outcome. */
@@ -169,12 +179,13 @@ export const workerMetrics = {
     guard('worker job end', () => {
       if (!validEnum('status', OUTCOMES, input.status)) return;
       const jobType = normalizeRegistered('job_type', input.jobType);
-      const i = instruments();
-      i.workerJobsProcessed.add(1, { job_type: jobType });
-      if (input.status === 'failure') i.workerJobFailures.add(1, { job_type: jobType });
-      if (validSeconds('durationSeconds', input.durationSeconds)) {
-        i.workerJobDuration.record(input.durationSeconds, { job_type: jobType, status: input.status });
-      }
+      const { status, durationSeconds } = input;
+      const timed = validSeconds('durationSeconds', durationSeconds);
+      recordLater('worker job end', (i) => {
+        i.workerJobsProcessed.add(1, { job_type: jobType });
+        if (status === 'failure') i.workerJobFailures.add(1, { job_type: jobType });
+        if (timed) i.workerJobDuration.record(durationSeconds, { job_type: jobType, status });
+      });
     });
   },
   /**
@@ -189,11 +200,12 @@ export const workerMetrics = {
         const key = normalizeRegistered('job_type', jobType);
         totals.set(key, (totals.get(key) ?? 0) + length);
       }
-      const gauge = instruments().workerQueueLength;
-      for (const [jobType, length] of totals) {
-        if (jobType === OTHER && length === 0) continue;
-        gauge.record(length, { job_type: jobType });
-      }
+      recordLater('worker queue length', (i) => {
+        for (const [jobType, length] of totals) {
+          if (jobType === OTHER && length === 0) continue;
+          i.workerQueueLength.record(length, { job_type: jobType });
+        }
+      });
     });
   },
 };
@@ -202,10 +214,11 @@ export const migrationMetrics = {
   runEnded(input: { readonly migration: string; readonly status: Outcome }): void {
     guard('migration run', () => {
       if (!validEnum('status', OUTCOMES, input.status)) return;
-      const migration = normalizeRegistered('migration', input.migration);
-      const counter =
-        input.status === 'success' ? instruments().migrationRunSuccess : instruments().migrationRunFailure;
-      counter.add(1, { migration });
+      const attributes = { migration: normalizeRegistered('migration', input.migration) };
+      const { status } = input;
+      recordLater('migration run', (i) =>
+        (status === 'success' ? i.migrationRunSuccess : i.migrationRunFailure).add(1, attributes),
+      );
     });
   },
   /** Once per batch: rows it processed and how long it took. */
@@ -217,13 +230,17 @@ export const migrationMetrics = {
   }): void {
     guard('migration batch', () => {
       if (!validEnum('status', OUTCOMES, input.status)) return;
-      const migration = normalizeRegistered('migration', input.migration);
-      const i = instruments();
-      if (validCount('rows', input.rows))
-        i.migrationRowsProcessed.add(input.rows, { migration, status: input.status });
-      if (validSeconds('durationSeconds', input.durationSeconds)) {
-        i.migrationBatchDuration.record(input.durationSeconds, { migration, status: input.status });
-      }
+      const attributes = {
+        migration: normalizeRegistered('migration', input.migration),
+        status: input.status,
+      };
+      const { rows, durationSeconds } = input;
+      const counted = validCount('rows', rows);
+      const timed = validSeconds('durationSeconds', durationSeconds);
+      recordLater('migration batch', (i) => {
+        if (counted) i.migrationRowsProcessed.add(rows, attributes);
+        if (timed) i.migrationBatchDuration.record(durationSeconds, attributes);
+      });
     });
   },
 };
@@ -239,11 +256,12 @@ export const httpMetrics = {
   }): void {
     guard('http request', () => {
       if (!validSeconds('durationSeconds', input.durationSeconds)) return;
-      instruments().httpServerDuration.record(input.durationSeconds, {
+      const attributes = {
         'http.request.method': input.method,
         ...(input.route ? { 'http.route': input.route } : {}),
         ...(input.statusCode === undefined ? {} : { 'http.response.status_code': input.statusCode }),
-      });
+      };
+      recordLater('http request', (i) => i.httpServerDuration.record(input.durationSeconds, attributes));
     });
   },
 };

@@ -26,6 +26,7 @@ import {
   uninstallExportErrorHandler,
   warnOnce,
 } from './diagnostics.ts';
+import { drainDeferred } from './deferred.ts';
 import { setOtlpLogging } from './logger.ts';
 import { withCircuitBreaker } from './circuit.ts';
 
@@ -208,6 +209,7 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
     serviceName,
     forceFlush: async () => {
       if (stopped) return;
+      drainDeferred();
       await Promise.allSettled([
         spanProcessor.forceFlush(),
         metricReader.forceFlush(),
@@ -217,6 +219,7 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
     shutdown: (timeoutMs = DEFAULT_SHUTDOWN_TIMEOUT_MS) => {
       stopped ??= (async () => {
         removeHooks();
+        drainDeferred();
         // Detach first so log lines written during shutdown go to the console only.
         setOtlpLogging(false);
         await withTimeout(

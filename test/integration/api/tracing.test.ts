@@ -112,6 +112,7 @@ describe('HTTP API telemetry', () => {
       headers: { ...AS_ADMIN, traceparent: `00-${TRACE_ID}-${CALLER_SPAN}-01` },
     });
     expect(res.statusCode).to.equal(200);
+    await t.telemetry.forceFlush();
     const lines = t.console.lines.slice(before);
     const access = lines
       .map((l) => JSON.parse(l) as Record<string, unknown>)

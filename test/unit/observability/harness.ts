@@ -32,6 +32,8 @@ export interface InMemoryTelemetry {
   /** Flushes first: the processors wait for async resource attributes before exporting. */
   spans(): Promise<ReadableSpan[]>;
   logs(): Promise<ReadableLogRecord[]>;
+  /** Flushes first: log records reach winston, and so the console, off the caller's path. */
+  consoleRecords(): Promise<Record<string, unknown>[]>;
   /** Flushes and returns every metric data point set of the last collection, by instrument name. */
   metrics(): Promise<Map<string, MetricData>>;
 }
@@ -61,6 +63,10 @@ export function startInMemoryTelemetry(logging: LoggingOptions = {}): InMemoryTe
     logs: async () => {
       await telemetry.forceFlush();
       return logExporter.getFinishedLogRecords();
+    },
+    consoleRecords: async () => {
+      await telemetry.forceFlush();
+      return console.records();
     },
     metrics: async () => {
       metricExporter.reset();

@@ -89,7 +89,7 @@ describe('observability with in-memory exporters', () => {
     expect(points(m.get('soft_delete.operations.total'))).to.deep.equal([
       { attributes: { entity: 'other', operation: 'purge', status: 'noop' }, value: 1 },
     ]);
-    const warnings = t.console.records().filter((r) => r.level === 'warn');
+    const warnings = (await t.consoleRecords()).filter((r) => r.level === 'warn');
     expect(warnings.map((w) => w.message)).to.have.length(4);
   });
 
@@ -209,7 +209,7 @@ describe('observability with in-memory exporters', () => {
       log.info('deleted', { run_id: 'r1', entity: 'orders', count: 1, duration: 0.004, status: 'success' });
       return { traceId: span.traceId, spanId: span.spanId };
     });
-    const line = t.console.records().find((r) => r.message === 'deleted')!;
+    const line = (await t.consoleRecords()).find((r) => r.message === 'deleted')!;
     expect(line).to.include({
       component: 'core',
       run_id: 'r1',
@@ -233,7 +233,8 @@ describe('observability with in-memory exporters', () => {
       target: 'postgres://app:hunter2@db:5432/app',
       authorization: 'Bearer abc',
     });
-    const text = t.console.lines.join('\n') + JSON.stringify((await t.logs()).map((r) => r.attributes));
+    const otlp = JSON.stringify((await t.logs()).map((r) => r.attributes));
+    const text = t.console.lines.join('\n') + otlp;
     expect(text).to.not.include('hunter2');
     expect(text).to.not.include('abc');
     expect(t.console.records().find((r) => r.message === 'connecting')).to.include({

@@ -149,7 +149,7 @@ describe('soft-delete core telemetry', function () {
     expect(bulk.attributes['batch.size']).to.equal(2);
     const batches = spans.filter((s) => s.parentSpanContext?.spanId === bulk.spanContext().spanId);
     expect(batches.map((b) => b.attributes.run_id)).to.deep.equal([result.runId, result.runId]);
-    const line = t.console.records().find((r) => r.run_id === result.runId);
+    const line = (await t.consoleRecords()).find((r) => r.run_id === result.runId);
     expect(line).to.include({ entity: 'documents', count: 3 });
   });
 

@@ -1,0 +1,39 @@
+/**
+ * Telemetry work that need not happen on the caller's path: handing a finished log record to winston
+ * and recording metric points. Everything such work needs (the record, its trace ids and context,
+ * the measured values) is captured by the caller; the work itself runs in the event loop's next
+ * check phase, which for an operation awaiting the database is time the process would spend idle.
+ * Tasks run in the order they were deferred. forceFlush/shutdown drain first (telemetry.ts), and so
+ * does process exit, so nothing deferred is lost when a program ends.
+ */
+
+/** Past this many waiting tasks (a synchronous loop that never yields), run them inline. */
+export const MAX_PENDING = 4096;
+
+const pending: Array<() => void> = [];
+let scheduled = false;
+
+/** Runs every waiting task now, in order, including tasks they defer themselves. Never throws. */
+export function drainDeferred(): void {
+  scheduled = false;
+  for (let i = 0; i < pending.length; i++) {
+    try {
+      pending[i]?.();
+    } catch {
+      // A task is telemetry: its failure must not stop the others (each task guards itself too).
+    }
+  }
+  pending.length = 0;
+}
+
+export function defer(task: () => void): void {
+  pending.push(task);
+  if (pending.length >= MAX_PENDING) drainDeferred();
+  else if (!scheduled) {
+    scheduled = true;
+    setImmediate(drainDeferred);
+  }
+}
+
+// First among 'exit' listeners: the console's batching stream writes what this hands it after.
+process.prependListener('exit', drainDeferred);
