@@ -1,14 +1,18 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { Writable } from 'node:stream';
-import { createBenchDatabase, printRows, startOtlpSink } from './support.ts';
+import { createBenchDatabase, median, printRows, startOtlpSink } from './support.ts';
+
+type Side = 'on' | 'off';
 
 /**
- * `npm run bench -- api [seconds] [connections]`: autocannon against DELETE /v1/documents/{id}, a
- * distinct id per request, with the API's telemetry exporting to a local OTLP sink versus
- * OTEL_SDK_DISABLED=true. Each server runs in a child process of its own (clean SDK state); the two
- * modes alternate for ROUNDS rounds on the same database and the best round of each is reported.
- * This file is also the child's entry point (SDOPS_BENCH_API_CHILD=1).
+ * `npm run bench -- api [seconds=16] [connections=16] [rounds=8]`: autocannon against
+ * DELETE /v1/documents/{id}, a distinct id per request, with the API's telemetry exporting to a
+ * local OTLP sink versus OTEL_SDK_DISABLED=true. Each side is a server process of its own (clean SDK
+ * state); both stay up the whole run and take turns under load, `seconds / rounds` each, in
+ * alternating order, so a drift in machine load (tens of percent on a shared VM) lands on both. The
+ * ratio is of requests summed over each side's rounds. This file is also the child's entry point
+ * (SDOPS_BENCH_API_CHILD=1).
  */
 /** The slice of autocannon's API used here (the package ships no type declarations). */
 interface AutocannonRequest {
@@ -17,8 +21,9 @@ interface AutocannonRequest {
   setupRequest?: (req: AutocannonRequest) => AutocannonRequest;
 }
 interface AutocannonResult {
-  requests: { average: number };
+  requests: { total: number };
   latency: { p99: number };
+  duration: number;
   non2xx: number;
   errors: number;
 }
@@ -32,7 +37,6 @@ type Autocannon = (opts: {
 const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
 
 const TOKEN = 'bench-admin-token-0123456789';
-const ROUNDS = 2;
 const ROWS = 600_000;
 
 async function child(): Promise<void> {
@@ -98,7 +102,8 @@ async function stopServer(proc: ChildProcess): Promise<void> {
 }
 
 interface Round {
-  readonly reqPerSec: number;
+  readonly requests: number;
+  readonly seconds: number;
   readonly p99: number;
   readonly non2xx: number;
 }
@@ -124,7 +129,8 @@ async function load(
   });
   return {
     round: {
-      reqPerSec: result.requests.average,
+      requests: result.requests.total,
+      seconds: result.duration,
       p99: result.latency.p99,
       non2xx: result.non2xx + result.errors,
     },
@@ -133,10 +139,13 @@ async function load(
 }
 
 export default async function run(args: string[]): Promise<void> {
-  const seconds = Number(args[0] ?? 8);
+  const seconds = Number(args[0] ?? 16);
   const connections = Number(args[1] ?? 16);
+  const rounds = Number(args[2] ?? 8);
+  const roundSeconds = Math.max(1, Math.round(seconds / rounds));
   const bench = await createBenchDatabase();
   const sink = await startOtlpSink();
+  const servers: Partial<Record<Side, { proc: ChildProcess; url: string }>> = {};
   try {
     const { migrateSchema, openDatabase } = await import('../src/db/index.ts');
     const db = await openDatabase({ url: bench.url });
@@ -145,35 +154,44 @@ export default async function run(args: string[]): Promise<void> {
       ROWS,
     ]);
     await db.close();
+    servers.off = await spawnServer(bench.url, false, sink.url);
+    servers.on = await spawnServer(bench.url, true, sink.url);
     let nextId = 1;
-    const best: Record<'on' | 'off', Round | undefined> = { on: undefined, off: undefined };
-    for (let r = 0; r < ROUNDS; r++) {
-      for (const mode of r % 2 === 0 ? (['off', 'on'] as const) : (['on', 'off'] as const)) {
-        const server = await spawnServer(bench.url, mode === 'on', sink.url);
-        try {
-          // Warm-up (JIT, pool connections) on ids of its own.
-          nextId += (await load(server.url, nextId, 1, connections)).used;
-          const { round, used } = await load(server.url, nextId, seconds, connections);
-          nextId += used;
-          if (nextId > ROWS) throw new Error(`ran out of seeded documents (${ROWS}); lower the duration`);
-          if (round.non2xx > 0) throw new Error(`${round.non2xx} requests failed in mode ${mode}`);
-          if (!best[mode] || round.reqPerSec > (best[mode]?.reqPerSec ?? 0)) best[mode] = round;
-        } finally {
-          await stopServer(server.proc);
-        }
+    const take = async (side: Side, duration: number): Promise<Round> => {
+      const { round, used } = await load(servers[side]!.url, nextId, duration, connections);
+      nextId += used;
+      if (nextId > ROWS) throw new Error(`ran out of seeded documents (${ROWS}); lower the duration`);
+      if (round.non2xx > 0) throw new Error(`${round.non2xx} requests failed with telemetry ${side}`);
+      return round;
+    };
+    // Warm-up (JIT, pool connections), untimed.
+    for (const side of ['off', 'on'] as const) await take(side, 1);
+    const taken: Record<Side, Round[]> = { on: [], off: [] };
+    for (let r = 0; r < rounds; r++) {
+      for (const side of r % 2 === 0 ? (['off', 'on'] as const) : (['on', 'off'] as const)) {
+        taken[side].push(await take(side, roundSeconds));
       }
     }
-    const on = best.on as Round;
-    const off = best.off as Round;
-    printRows(`DELETE /v1/documents/{id}: ${connections} connections, ${seconds}s, best of ${ROUNDS}`, [
-      { telemetry: 'OTEL_SDK_DISABLED=true', 'req/s': Math.round(off.reqPerSec), 'p99 ms': off.p99 },
-      { telemetry: 'on (OTLP to local sink)', 'req/s': Math.round(on.reqPerSec), 'p99 ms': on.p99 },
-    ]);
-    const ratio = on.reqPerSec / off.reqPerSec;
+    const rate = (side: Side) =>
+      taken[side].reduce((t, x) => t + x.requests, 0) / taken[side].reduce((t, x) => t + x.seconds, 0);
+    const p99 = (side: Side) => median(taken[side].map((x) => x.p99));
+    const rows = (['off', 'on'] as const).map((side) => ({
+      telemetry: side === 'off' ? 'OTEL_SDK_DISABLED=true' : 'on (OTLP to local sink)',
+      'req/s': Math.round(rate(side)),
+      'median round p99 ms': p99(side),
+    }));
+    printRows(
+      `DELETE /v1/documents/{id}: ${connections} connections, ${rounds} rounds of ${roundSeconds}s per side`,
+      rows,
+    );
+    const roundRatios = taken.on.map(
+      (x, i) => x.requests / x.seconds / (taken.off[i]!.requests / taken.off[i]!.seconds),
+    );
     process.stdout.write(
-      `throughput ratio on/off: ${ratio.toFixed(3)} (target >= 0.9); OTLP exports received: ${sink.requests()}\n`,
+      `throughput ratio on/off: ${(rate('on') / rate('off')).toFixed(3)} (target >= 0.9); median round ratio ${median(roundRatios).toFixed(3)}; OTLP exports received: ${sink.requests()}\n`,
     );
   } finally {
+    await Promise.all(Object.values(servers).map((s) => stopServer(s.proc)));
     sink.server.close();
     await bench.drop();
   }
