@@ -14,6 +14,7 @@ import {
   trace,
 } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { defer } from './deferred.ts';
 import type { SpanAttributes, SpanName } from './span-names.ts';
 
 export const TRACER_NAME = 'soft-delete-ops';
@@ -116,19 +117,32 @@ class Handle implements SpanHandle {
   }
 }
 
+/**
+ * Ending a span is handed over off the caller's path (deferred.ts) with the time it really ended:
+ * the span processor's work, and the export a full batch starts, then run while the caller waits
+ * for I/O. Children end before parents because tasks run in order; a flush drains them first.
+ */
 function fail(handle: Handle, error: unknown): void {
-  const err = error instanceof Error ? error : new Error(String(error));
-  handle.span.recordException(err);
-  const code = (error as { code?: unknown } | null)?.code;
-  handle.span.setAttribute('error.type', typeof code === 'string' ? code : err.name);
-  if (!handle.statusSet) handle.span.setAttribute('status', 'failure');
-  handle.span.setStatus({ code: SpanStatusCode.ERROR, message: err.message });
-  handle.span.end();
+  const endTime = performance.now();
+  const { span, statusSet } = handle;
+  defer(() => {
+    const err = error instanceof Error ? error : new Error(String(error));
+    span.recordException(err, endTime);
+    const code = (error as { code?: unknown } | null)?.code;
+    span.setAttribute('error.type', typeof code === 'string' ? code : err.name);
+    if (!statusSet) span.setAttribute('status', 'failure');
+    span.setStatus({ code: SpanStatusCode.ERROR, message: err.message });
+    span.end(endTime);
+  });
 }
 
 function succeed(handle: Handle): void {
-  handle.span.setStatus({ code: SpanStatusCode.OK });
-  handle.span.end();
+  const endTime = performance.now();
+  const { span } = handle;
+  defer(() => {
+    span.setStatus({ code: SpanStatusCode.OK });
+    span.end(endTime);
+  });
 }
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
