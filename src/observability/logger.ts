@@ -2,7 +2,7 @@ import { context, isSpanContextValid, trace } from '@opentelemetry/api';
 import { OpenTelemetryTransportV3 } from '@opentelemetry/winston-transport';
 import winston from 'winston';
 import type Transport from 'winston-transport';
-import { defer } from './deferred.ts';
+import { defer, drainDeferred } from './deferred.ts';
 import { batchedStdio } from './line-batching-stream.ts';
 import { redactValue, serializeError } from './redact.ts';
 
@@ -163,6 +163,8 @@ export function configureLogging(options: LoggingOptions): void {
 
 function closeState(): void {
   if (!state) return;
+  // Records made under this configuration go out through it, before its transports are detached.
+  drainDeferred();
   // Transports are not closed: the stream ones wrap process.stdout/stderr, which must stay open.
   state.root.clear();
   state.consoleOnly.clear();

@@ -1,5 +1,7 @@
 import { expect } from 'chai';
 import { defer, drainDeferred, MAX_PENDING } from '../../../src/observability/deferred.ts';
+import { configureLogging, getLogger } from '../../../src/observability/index.ts';
+import { LineSink } from './harness.ts';
 
 /** Log records and metric points are handed over off the caller's path (see deferred.ts). */
 describe('deferred telemetry work', () => {
@@ -33,5 +35,17 @@ describe('deferred telemetry work', () => {
     expect(ran).to.equal(MAX_PENDING);
     defer(() => ran++);
     expect(ran).to.equal(MAX_PENDING);
+  });
+
+  it('sends a record made just before logging is reconfigured to the console it was made for', () => {
+    const first = new LineSink();
+    const second = new LineSink();
+    configureLogging({ console: first, level: 'info' });
+    getLogger('test').info('made under the first configuration');
+    configureLogging({ console: second, level: 'info' });
+    drainDeferred();
+    expect(first.records().map((r) => r.message)).to.deep.equal(['made under the first configuration']);
+    expect(second.lines).to.deep.equal([]);
+    configureLogging({ console: 'none' });
   });
 });
