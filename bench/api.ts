@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { Writable } from 'node:stream';
-import { createBenchDatabase, median, printRows, startOtlpSink } from './support.ts';
+import { alternatingTurns, createBenchDatabase, median, printRows, startOtlpSink } from './support.ts';
 
 type Side = 'on' | 'off';
 
@@ -166,12 +166,7 @@ export default async function run(args: string[]): Promise<void> {
     };
     // Warm-up (JIT, pool connections), untimed.
     for (const side of ['off', 'on'] as const) await take(side, 1);
-    const taken: Record<Side, Round[]> = { on: [], off: [] };
-    for (let r = 0; r < rounds; r++) {
-      for (const side of r % 2 === 0 ? (['off', 'on'] as const) : (['on', 'off'] as const)) {
-        taken[side].push(await take(side, roundSeconds));
-      }
-    }
+    const taken = await alternatingTurns(rounds, ['off', 'on'], (side) => take(side, roundSeconds));
     const rate = (side: Side) =>
       taken[side].reduce((t, x) => t + x.requests, 0) / taken[side].reduce((t, x) => t + x.seconds, 0);
     const p99 = (side: Side) => median(taken[side].map((x) => x.p99));

@@ -64,6 +64,26 @@ export async function bestOf(repeats: number, fn: () => Promise<void>): Promise<
   return best;
 }
 
+/**
+ * Gives each side one turn per round, the order alternating from round to round, and returns each
+ * side's results in round order. On a shared VM load drifts by tens of percent within minutes;
+ * short alternating turns make that drift land on both sides alike.
+ */
+export async function alternatingTurns<S extends string, T>(
+  rounds: number,
+  sides: readonly [S, S],
+  turn: (side: S) => Promise<T>,
+): Promise<Record<S, T[]>> {
+  const [first, second] = sides;
+  const results = { [first]: [], [second]: [] } as unknown as Record<S, T[]>;
+  for (let round = 0; round < rounds; round++) {
+    for (const side of round % 2 === 0 ? [first, second] : [second, first]) {
+      results[side].push(await turn(side));
+    }
+  }
+  return results;
+}
+
 /** The middle value (the upper one of the two middles for an even count). */
 export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);

@@ -2,7 +2,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { once } from 'node:events';
 import pg from 'pg';
 import { migrateSchema, openDatabase } from '../src/db/index.ts';
-import { createBenchDatabase, median, printRows, startOtlpSink } from './support.ts';
+import { alternatingTurns, createBenchDatabase, median, printRows, startOtlpSink } from './support.ts';
 import { resetDocuments, WARMUP_IDS } from './workloads/documents.ts';
 
 const SINGLE_CALLS = 10_000;
@@ -92,14 +92,11 @@ async function measure(url: string, sink: string, workload: Workload): Promise<R
     await Promise.all([once(children.on, 'message'), once(children.off, 'message')]);
     // The reset and the warm-ups leave dead tuples too; clear them before the first timed turn.
     if (workload.name === 'bulk') await settle(url);
-    const turns = { on: [] as Sample[], off: [] as Sample[] };
-    for (let i = 0; i < workload.turns; i++) {
-      for (const on of i % 2 === 0 ? [false, true] : [true, false]) {
-        const side = on ? 'on' : 'off';
-        turns[side].push(await turn(children[side], workload.turn, on));
-        if (workload.name === 'bulk') await settle(url);
-      }
-    }
+    const turns = await alternatingTurns(workload.turns, ['off', 'on'], async (side) => {
+      const sample = await turn(children[side], workload.turn, side === 'on');
+      if (workload.name === 'bulk') await settle(url);
+      return sample;
+    });
     const sum = (samples: Sample[]) => ({
       seconds: samples.reduce((t, s) => t + s.seconds, 0),
       cpuSeconds: samples.reduce((t, s) => t + s.cpuSeconds, 0),

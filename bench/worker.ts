@@ -5,7 +5,7 @@ import { loadConfig } from '../src/config.ts';
 import { type Database, migrateSchema, openDatabase } from '../src/db/index.ts';
 import { configureLogging, startTelemetry } from '../src/observability/index.ts';
 import { SoftDeleteService } from '../src/soft-delete/index.ts';
-import { createBenchDatabase, median, printRows, startOtlpSink } from './support.ts';
+import { alternatingTurns, createBenchDatabase, median, printRows, startOtlpSink } from './support.ts';
 
 /**
  * `npm run bench -- worker [jobs=10000] [concurrency=4] [noop|purge|all] [processes] [rounds=5] [telemetry on|off]`: jobs/s of the cleanup worker against pg-boss's raw
@@ -172,15 +172,11 @@ export default async function workerBench(args: string[]): Promise<void> {
     const perRound = Math.ceil(jobs / rounds);
     for (const kind of kinds) {
       for (const processes of processCounts) {
-        // The jobs of each side are split into rounds that alternate raw/worker order: on a shared
-        // machine load drifts by tens of percent within minutes, and short alternating rounds make
-        // that drift land on both sides alike.
-        const seconds = { raw: [] as number[], worker: [] as number[] };
-        for (let round = 0; round < rounds; round++) {
-          const spec = { kind, processes, jobs: perRound, concurrency, telemetry };
-          for (const mode of round % 2 === 0 ? (['raw', 'worker'] as const) : (['worker', 'raw'] as const))
-            seconds[mode].push(await run(db, queue, bench.url, sink.url, { ...spec, mode }));
-        }
+        // Each side's jobs are split into rounds of alternating order (see alternatingTurns).
+        const spec = { kind, processes, jobs: perRound, concurrency, telemetry };
+        const seconds = await alternatingTurns(rounds, ['raw', 'worker'], (mode) =>
+          run(db, queue, bench.url, sink.url, { ...spec, mode }),
+        );
         const total = (values: number[]) => values.reduce((a, b) => a + b, 0);
         const raw = (perRound * rounds) / total(seconds.raw);
         const worker = (perRound * rounds) / total(seconds.worker);
