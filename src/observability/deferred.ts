@@ -1,10 +1,11 @@
 /**
- * Telemetry work that need not happen on the caller's path: handing a finished log record to winston
- * and recording metric points. Everything such work needs (the record, its trace ids and context,
- * the measured values) is captured by the caller; the work itself runs in the event loop's next
- * check phase, which for an operation awaiting the database is time the process would spend idle.
- * Tasks run in the order they were deferred. forceFlush/shutdown drain first (telemetry.ts), and so
- * does process exit, so nothing deferred is lost when a program ends.
+ * Telemetry work that need not happen on the caller's path: handing a finished log record to winston,
+ * recording metric points and ending a withSpan span. Everything such work needs (the record, its
+ * trace ids and context, the measured values, the end time) is captured by the caller; the work
+ * itself runs in the event loop's next check phase, which for an operation awaiting the database is
+ * time the process would spend idle. Tasks run in the order they were deferred. forceFlush/shutdown
+ * (telemetry.ts), a logging reconfiguration (logger.ts) and process exit drain first, so nothing
+ * deferred is lost.
  */
 
 /** Past this many waiting tasks (a synchronous loop that never yields), run them inline. */
