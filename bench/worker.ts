@@ -8,18 +8,32 @@ import { SoftDeleteService } from '../src/soft-delete/index.ts';
 import { alternatingTurns, createBenchDatabase, median, printRows, startOtlpSink } from './support.ts';
 
 /**
- * `npm run bench -- worker [jobs=10000] [concurrency=4] [noop|purge|all] [processes] [rounds=5] [telemetry on|off]`: jobs/s of the cleanup worker against pg-boss's raw
- * claim loop (fetch -> complete, no handler, no telemetry) in the same run, for no-op jobs and for
- * purge_expired batches (raw = fetch -> SoftDeleteService.purge -> complete), with 1 and 2 processes.
- * Worker children run with telemetry on (exporting to a local sink) and per-job info logs.
+ * `npm run bench -- worker [jobs=10000] [concurrency=4] [noop|purge|all] [processes] [rounds=5] [telemetry on|off]`:
+ * jobs/s of the cleanup worker against pg-boss's raw claim loop (fetch -> complete, no handler, no
+ * telemetry) in the same run, for no-op jobs and for purge_expired batches (raw = fetch ->
+ * SoftDeleteService.purge -> complete), with 1 and 2 processes. Worker children run with telemetry
+ * on (exporting to a local sink) and per-job info logs on stdout, which the parent drains.
+ *
+ * Steady state is measured: each side's processes stay alive for the whole run and first drain one
+ * untimed warm-up round, so neither process start-up, JIT warm-up nor pg-boss's start-up work
+ * (migration check, first maintenance) is charged to a round; a worker runs for days. A round ends
+ * when every child has stopped after the last job, and stopping includes a telemetry flush, so all
+ * the export work a round caused is charged to it.
  */
 
 type Mode = 'raw' | 'worker';
 type Kind = 'noop' | 'purge';
 const PURGE_BATCH = 10;
 const PURGE_PAYLOAD = { entity: 'documents', batchSize: PURGE_BATCH, maxRows: PURGE_BATCH };
+/** Jobs of the untimed warm-up round (at most; fewer when a round has fewer). */
+const WARMUP_JOBS = 1000;
+/** How often a child reports its completed-job count. */
+const REPORT_INTERVAL_MS = 5;
 
-// ---- child process: waits for "go" on stdin, then drains its share of the queue ----
+type ToChild = 'go' | 'stop' | 'exit';
+type FromChild = 'ready' | 'stopped' | { readonly done: number };
+
+// ---- child process: drains the queue between "go" and "stop", as often as the parent asks ----
 
 async function child(mode: Mode, kind: Kind, concurrency: number): Promise<void> {
   configureLogging({ console: 'stdout' });
@@ -30,52 +44,105 @@ async function child(mode: Mode, kind: Kind, concurrency: number): Promise<void>
   const queue = await CleanupQueue.open(db, { role: mode === 'worker' ? 'worker' : 'client' });
   const sd = new SoftDeleteService(db);
   const handlers = builtinHandlers(sd, settings);
-  const worker = new CleanupWorker(queue, handlers, { ...settings, concurrency, jobTypes: [jobType] });
-  let stop = false;
+  const send = (message: FromChild) => process.send?.(message);
+
   // The baseline claims like the worker (one fetch for all free slots) and completes job by job.
-  const raw = async () => {
+  const startRaw = () => {
     const name = queueName(jobType);
-    while (!stop) {
-      const jobs = await queue.boss.fetch(name, { includeMetadata: true, batchSize: concurrency });
-      if (jobs.length === 0) {
-        await new Promise((r) => setTimeout(r, 20));
-        continue;
+    let stop = false;
+    let done = 0;
+    const loop = (async () => {
+      while (!stop) {
+        const jobs = await queue.boss.fetch(name, { includeMetadata: true, batchSize: concurrency });
+        if (jobs.length === 0) {
+          await new Promise((r) => setTimeout(r, 20));
+          continue;
+        }
+        await Promise.all(
+          jobs.map(async (job) => {
+            if (kind === 'purge')
+              await sd.purge('documents', { batchSize: PURGE_BATCH, maxRows: PURGE_BATCH });
+            await queue.boss.complete(name, job.id);
+            done++;
+          }),
+        );
       }
-      await Promise.all(
-        jobs.map(async (job) => {
-          if (kind === 'purge') await sd.purge('documents', { batchSize: PURGE_BATCH, maxRows: PURGE_BATCH });
-          await queue.boss.complete(name, job.id);
-        }),
-      );
-    }
+    })();
+    return {
+      done: () => done,
+      stop: () => {
+        stop = true;
+        return loop;
+      },
+    };
   };
-  process.stdout.write('READY\n');
-  await new Promise<void>((resolve) => process.stdin.once('data', () => resolve()));
-  process.stdin.destroy();
-  const loops: Promise<void>[] = [];
-  if (mode === 'worker') worker.start();
-  else loops.push(raw());
-  await new Promise<void>((resolve) => process.once('SIGTERM', () => resolve()));
-  stop = true;
-  if (mode === 'worker') await worker.stop();
-  await Promise.all(loops);
-  await queue.close();
-  await db.close();
-  await telemetry.shutdown();
+  const startWorker = () => {
+    const worker = new CleanupWorker(queue, handlers, { ...settings, concurrency, jobTypes: [jobType] });
+    worker.start();
+    return { done: () => worker.stats().processed, stop: () => worker.stop().then(() => undefined) };
+  };
+
+  let running: { done(): number; stop(): Promise<void> } | undefined;
+  let reported = 0;
+  const reporter = setInterval(() => {
+    const done = running?.done() ?? 0;
+    if (done === reported) return;
+    reported = done;
+    send({ done });
+  }, REPORT_INTERVAL_MS);
+  process.on('message', (command: ToChild) => {
+    void (async () => {
+      if (command === 'go') {
+        reported = 0;
+        running = mode === 'worker' ? startWorker() : startRaw();
+      } else if (command === 'stop') {
+        await running?.stop();
+        running = undefined;
+        await telemetry.forceFlush();
+        send('stopped');
+      } else {
+        clearInterval(reporter);
+        await queue.close();
+        await db.close();
+        await telemetry.shutdown();
+        process.disconnect();
+      }
+    })();
+  });
+  send('ready');
 }
 
 // ---- parent ----
 
-function spawnChild(
+interface Child {
+  readonly proc: ChildProcess;
+  /** Jobs this child completed in the current round, as last reported. */
+  done: number;
+  readonly exited: Promise<void>;
+}
+
+function next(c: Child, want: 'ready' | 'stopped'): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onMessage = (m: FromChild) => {
+      if (m !== want) return;
+      c.proc.off('message', onMessage);
+      resolve();
+    };
+    c.proc.on('message', onMessage);
+    c.proc.once('exit', (code) => reject(new Error(`bench child exited early (${code})`)));
+  });
+}
+
+async function spawnChild(
   url: string,
   sink: string,
   mode: Mode,
   kind: Kind,
   concurrency: number,
   telemetry: boolean,
-) {
+): Promise<Child> {
   const file = fileURLToPath(import.meta.url);
-  const proc: ChildProcess = spawn(
+  const proc = spawn(
     process.execPath,
     ['--import', 'tsx', file, '--child', mode, kind, String(concurrency)],
     {
@@ -89,19 +156,17 @@ function spawnChild(
         SDOPS_PURGE_CRON: 'off',
         SDOPS_ARCHIVE_CRON: 'off',
       },
-      stdio: ['pipe', 'pipe', 'inherit'],
+      stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
     },
   );
-  let out = '';
-  const ready = new Promise<void>((resolve, reject) => {
-    proc.stdout?.on('data', (d: Buffer) => {
-      if (out.length < 10_000) out += d.toString();
-      if (out.includes('READY')) resolve();
-    });
-    proc.once('exit', (code) => reject(new Error(`bench child exited early (${code}): ${out}`)));
+  // The worker's per-job log lines are read, as a log shipper would.
+  proc.stdout?.resume();
+  const c: Child = { proc, done: 0, exited: new Promise((resolve) => proc.once('exit', () => resolve())) };
+  proc.on('message', (m: FromChild) => {
+    if (typeof m === 'object') c.done = m.done;
   });
-  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-  return { proc, ready, exited };
+  await next(c, 'ready');
+  return c;
 }
 
 async function seedDeletedDocuments(db: Database, rows: number): Promise<void> {
@@ -113,45 +178,39 @@ async function seedDeletedDocuments(db: Database, rows: number): Promise<void> {
   );
 }
 
-async function run(
-  db: Database,
-  queue: CleanupQueue,
-  url: string,
-  sink: string,
-  spec: { mode: Mode; kind: Kind; processes: number; jobs: number; concurrency: number; telemetry: boolean },
-): Promise<number> {
+/** Enqueues `jobs` (untimed), lets `children` drain them and returns the seconds that took. */
+async function round(db: Database, queue: CleanupQueue, children: Child[], kind: Kind, jobs: number) {
   await db.query(`DELETE FROM pgboss.job WHERE name LIKE 'cleanup.%'`);
-  if (spec.kind === 'purge') {
+  if (kind === 'purge') {
     await db.query('DELETE FROM documents');
-    await seedDeletedDocuments(db, spec.jobs * PURGE_BATCH);
+    await seedDeletedDocuments(db, jobs * PURGE_BATCH);
     await queue.enqueueMany(
       'purge_expired',
-      Array.from({ length: spec.jobs }, () => PURGE_PAYLOAD),
+      Array.from({ length: jobs }, () => PURGE_PAYLOAD),
     );
   } else {
     await queue.enqueueMany(
       'noop',
-      Array.from({ length: spec.jobs }, () => ({})),
+      Array.from({ length: jobs }, () => ({})),
     );
   }
   await db.query('VACUUM ANALYZE pgboss.job');
-  const children = Array.from({ length: spec.processes }, () =>
-    spawnChild(url, sink, spec.mode, spec.kind, spec.concurrency, spec.telemetry),
-  );
-  await Promise.all(children.map((c) => c.ready));
+  for (const c of children) c.done = 0;
   const started = process.hrtime.bigint();
-  for (const c of children) c.proc.stdin?.end('go\n');
-  for (;;) {
-    const { rows } = await db.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM pgboss.job WHERE name LIKE 'cleanup.%' AND state = 'completed'`,
-    );
-    if (Number(rows[0]?.n) >= spec.jobs) break;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  for (const c of children) c.proc.kill('SIGTERM');
-  await Promise.all(children.map((c) => c.exited));
-  return seconds;
+  for (const c of children) c.proc.send('go');
+  const total = () => children.reduce((sum, c) => sum + c.done, 0);
+  await new Promise<void>((resolve) => {
+    const check = () => (total() >= jobs ? resolve() : setTimeout(check, 1));
+    check();
+  });
+  await Promise.all(
+    children.map((c) => {
+      const stopped = next(c, 'stopped');
+      c.proc.send('stop');
+      return stopped;
+    }),
+  );
+  return Number(process.hrtime.bigint() - started) / 1e9;
 }
 
 export default async function workerBench(args: string[]): Promise<void> {
@@ -173,10 +232,30 @@ export default async function workerBench(args: string[]): Promise<void> {
     for (const kind of kinds) {
       for (const processes of processCounts) {
         // Each side's jobs are split into rounds of alternating order (see alternatingTurns).
-        const spec = { kind, processes, jobs: perRound, concurrency, telemetry };
-        const seconds = await alternatingTurns(rounds, ['raw', 'worker'], (mode) =>
-          run(db, queue, bench.url, sink.url, { ...spec, mode }),
-        );
+        const sides = {
+          raw: await Promise.all(
+            Array.from({ length: processes }, () =>
+              spawnChild(bench.url, sink.url, 'raw', kind, concurrency, telemetry),
+            ),
+          ),
+          worker: await Promise.all(
+            Array.from({ length: processes }, () =>
+              spawnChild(bench.url, sink.url, 'worker', kind, concurrency, telemetry),
+            ),
+          ),
+        };
+        let seconds: Record<Mode, number[]>;
+        try {
+          for (const mode of ['raw', 'worker'] as const)
+            await round(db, queue, sides[mode], kind, Math.min(WARMUP_JOBS, perRound));
+          seconds = await alternatingTurns(rounds, ['raw', 'worker'], (mode) =>
+            round(db, queue, sides[mode], kind, perRound),
+          );
+        } finally {
+          const all = [...sides.raw, ...sides.worker];
+          for (const c of all) if (c.proc.connected) c.proc.send('exit');
+          await Promise.all(all.map((c) => c.exited));
+        }
         const total = (values: number[]) => values.reduce((a, b) => a + b, 0);
         const raw = (perRound * rounds) / total(seconds.raw);
         const worker = (perRound * rounds) / total(seconds.worker);
