@@ -79,7 +79,7 @@ async function child(mode: Mode, kind: Kind, concurrency: number): Promise<void>
   const startWorker = () => {
     const worker = new CleanupWorker(queue, handlers, { ...settings, concurrency, jobTypes: [jobType] });
     worker.start();
-    return { done: () => worker.stats().processed, stop: () => worker.stop().then(() => undefined) };
+    return { done: () => worker.processed, stop: () => worker.stop().then(() => undefined) };
   };
 
   let running: { done(): number; stop(): Promise<void> } | undefined;

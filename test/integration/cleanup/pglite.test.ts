@@ -30,6 +30,7 @@ describe('cleanup queue on the embedded PGlite database', function () {
         return states.rows.length === 2 && states.rows.every((r) => r.state === 'completed');
       });
       expect(runtime.worker.stats().processed).to.equal(2);
+      expect(runtime.worker.processed).to.equal(2);
       expect(runtime.worker.stats().failed).to.equal(0);
     } finally {
       await runtime.stop();
