@@ -123,13 +123,15 @@ interface Child {
 
 function next(c: Child, want: 'ready' | 'stopped'): Promise<void> {
   return new Promise((resolve, reject) => {
+    const onExit = (code: number | null) => reject(new Error(`bench child exited early (${code})`));
     const onMessage = (m: FromChild) => {
       if (m !== want) return;
       c.proc.off('message', onMessage);
+      c.proc.off('exit', onExit);
       resolve();
     };
     c.proc.on('message', onMessage);
-    c.proc.once('exit', (code) => reject(new Error(`bench child exited early (${code})`)));
+    c.proc.once('exit', onExit);
   });
 }
 
