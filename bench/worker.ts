@@ -200,10 +200,14 @@ async function round(db: Database, queue: CleanupQueue, children: Child[], kind:
   for (const c of children) c.done = 0;
   const started = process.hrtime.bigint();
   for (const c of children) c.proc.send('go');
-  const total = () => children.reduce((sum, c) => sum + c.done, 0);
+  // Each progress report is checked as it arrives (spawnChild's listener has updated c.done first).
   await new Promise<void>((resolve) => {
-    const check = () => (total() >= jobs ? resolve() : setTimeout(check, 1));
-    check();
+    const onReport = () => {
+      if (children.reduce((sum, c) => sum + c.done, 0) < jobs) return;
+      for (const c of children) c.proc.off('message', onReport);
+      resolve();
+    };
+    for (const c of children) c.proc.on('message', onReport);
   });
   await Promise.all(
     children.map((c) => {
@@ -234,18 +238,13 @@ export default async function workerBench(args: string[]): Promise<void> {
     for (const kind of kinds) {
       for (const processes of processCounts) {
         // Each side's jobs are split into rounds of alternating order (see alternatingTurns).
-        const sides = {
-          raw: await Promise.all(
+        const spawnSide = (mode: Mode) =>
+          Promise.all(
             Array.from({ length: processes }, () =>
-              spawnChild(bench.url, sink.url, 'raw', kind, concurrency, telemetry),
+              spawnChild(bench.url, sink.url, mode, kind, concurrency, telemetry),
             ),
-          ),
-          worker: await Promise.all(
-            Array.from({ length: processes }, () =>
-              spawnChild(bench.url, sink.url, 'worker', kind, concurrency, telemetry),
-            ),
-          ),
-        };
+          );
+        const sides = { raw: await spawnSide('raw'), worker: await spawnSide('worker') };
         let seconds: Record<Mode, number[]>;
         try {
           for (const mode of ['raw', 'worker'] as const)

@@ -14,7 +14,7 @@
 import { openDatabase } from '../../src/db/index.ts';
 import { configureLogging, startTelemetry } from '../../src/observability/index.ts';
 import { SoftDeleteService } from '../../src/soft-delete/index.ts';
-import { documentIds, UNDELETE_DOCUMENTS } from './documents.ts';
+import { documentIds, UNDELETE_DOCUMENTS, WARMUP_IDS } from './documents.ts';
 
 interface Turn {
   /** single: calls in this turn. */
@@ -25,7 +25,7 @@ const url = process.env.DATABASE_URL as string;
 const workload = process.env.WORKLOAD === 'bulk' ? 'bulk' : 'single';
 const offset = Number(process.env.ID_OFFSET ?? 0);
 const count = Number(process.env.ID_COUNT ?? 0);
-const warmup = Number(process.env.WARMUP ?? 1000);
+const warmup = Number(process.env.WARMUP ?? WARMUP_IDS);
 
 configureLogging({ console: 'none' });
 const telemetry = startTelemetry({ role: 'cli' });
