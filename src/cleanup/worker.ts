@@ -2,6 +2,7 @@ import type PgBoss from 'pg-boss';
 import { defineAttributeValues, getLogger, workerMetrics, withSpan } from '../observability/index.ts';
 import { InvalidPayloadError, JobTimeoutError, UnknownJobTypeError, WorkerShutdownError } from './errors.ts';
 import type { HandlerRegistry, JobContext, JobResult } from './handlers-types.ts';
+import { JobAbort } from './job-abort.ts';
 import { parseEnvelope, queueName } from './job-types.ts';
 import type { CleanupQueue } from './queue.ts';
 
@@ -49,8 +50,11 @@ function errorOutput(error: unknown): Record<string, string> {
 export class CleanupWorker {
   private readonly log = getLogger('cleanup.worker');
   private readonly types: readonly string[];
-  private readonly inFlight = new Map<string, AbortController>();
+  private readonly inFlight = new Map<string, JobAbort>();
+  /** Sleepers of the fetch loop that stop() wakes. */
   private readonly wakers = new Set<() => void>();
+  /** Who waits for the next job to finish (the fetch loop, for a free slot). */
+  private finishWaiters: Array<() => void> = [];
   private loop: Promise<void> | undefined;
   private readonly running = new Set<Promise<void>>();
   private sampler: NodeJS.Timeout | undefined;
@@ -124,6 +128,7 @@ export class CleanupWorker {
   async stop(timeoutMs = this.options.shutdownTimeoutMs): Promise<StopResult> {
     this.stopping = true;
     for (const wake of this.wakers) wake();
+    this.notifyFinish();
     if (this.sampler) clearInterval(this.sampler);
     const all = (async () => {
       await this.loop;
@@ -169,12 +174,12 @@ export class CleanupWorker {
       // query (its cost grows with the backlog) once per job instead of once per batch. A slow job
       // delays the refill of the other slots by at most one poll interval.
       if (free === 0) {
-        await Promise.race(this.running);
+        await this.nextFinish();
         continue;
       }
       const waited = Date.now() - lastClaim;
       if (this.running.size > 0 && waited < this.options.pollIntervalMs) {
-        await Promise.race([...this.running, refillDue]);
+        await Promise.race([this.nextFinish(), refillDue]);
         continue;
       }
       lastClaim = Date.now();
@@ -197,13 +202,30 @@ export class CleanupWorker {
         if (jobs.length > 0) cursor = index;
         claimed += jobs.length;
         for (const job of jobs) {
-          const run: Promise<void> = this.runJob(type, job).finally(() => this.running.delete(run));
+          const finished = () => {
+            this.running.delete(run);
+            this.notifyFinish();
+          };
+          // runJob settles every outcome itself; this only tracks the slot.
+          const run: Promise<void> = this.runJob(type, job).then(finished, finished);
           this.running.add(run);
         }
       }
       if (this.stopping) break;
       if (claimed === 0) await this.idle(this.options.pollIntervalMs);
     }
+  }
+
+  /** Resolves when the next running job finishes; one promise per wait instead of a race over all. */
+  private nextFinish(): Promise<void> {
+    return new Promise((resolve) => this.finishWaiters.push(resolve));
+  }
+
+  private notifyFinish(): void {
+    const waiters = this.finishWaiters;
+    if (waiters.length === 0) return;
+    this.finishWaiters = [];
+    for (const wake of waiters) wake();
   }
 
   private count(type: string, ok: boolean, rows: number): void {
@@ -227,7 +249,7 @@ export class CleanupWorker {
       queueWaitSeconds: Math.max(0, (toMs(job.startedOn) - eligibleAt) / 1000),
     });
     const envelope = parseEnvelope(job.data);
-    const abort = new AbortController();
+    const abort = new JobAbort();
     this.inFlight.set(job.id, abort);
     const started = performance.now();
     let ok = false;
@@ -247,7 +269,9 @@ export class CleanupWorker {
               jobId: job.id,
               jobType: type,
               attempt,
-              signal: abort.signal,
+              get signal() {
+                return abort.signal;
+              },
               queue: this.queue,
               log,
             };
@@ -290,18 +314,27 @@ export class CleanupWorker {
   }
 
   /** Races the handler against the job's lease and the shutdown hand-back; the handler sees the abort. */
-  private withDeadline(work: Promise<JobResult>, job: Job, abort: AbortController): Promise<JobResult> {
+  private withDeadline(work: Promise<JobResult>, job: Job, abort: JobAbort): Promise<JobResult> {
     return new Promise<JobResult>((resolve, reject) => {
       const timer = setTimeout(
         () => abort.abort(new JobTimeoutError(job.expireInSeconds)),
         job.expireInSeconds * 1000,
       );
-      const onAbort = () => reject(abort.signal.reason);
-      abort.signal.addEventListener('abort', onAbort, { once: true });
-      work.then(resolve, reject).finally(() => {
+      const settle = () => {
         clearTimeout(timer);
-        abort.signal.removeEventListener('abort', onAbort);
-      });
+        abort.onAbort(undefined);
+      };
+      abort.onAbort(reject);
+      work.then(
+        (result) => {
+          settle();
+          resolve(result);
+        },
+        (error: unknown) => {
+          settle();
+          reject(error);
+        },
+      );
     });
   }
 }

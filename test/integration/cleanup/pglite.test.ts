@@ -92,4 +92,48 @@ describe('cleanup queue on the embedded PGlite database', function () {
       await runtime.stop();
     }
   });
+
+  it('hands a job that outlives the shutdown timeout back: its handler sees the abort and it fails with worker_shutdown', async () => {
+    const settings = {
+      ...loadConfig({}).worker,
+      pollIntervalMs: 50,
+      queueSampleIntervalMs: 0,
+      policy: { retryLimit: 2, retryDelaySeconds: 60, expireSeconds: 60 },
+    };
+    let started = false;
+    let sawReason: unknown;
+    const runtime = await startCleanupRuntime(db, {
+      settings,
+      schedule: false,
+      extraHandlers: {
+        wait_for_abort: (_payload, ctx) => {
+          started = true;
+          return new Promise((_resolve, reject) => {
+            ctx.signal.addEventListener('abort', () => {
+              sawReason = ctx.signal.reason;
+              reject(ctx.signal.reason);
+            });
+          });
+        },
+      },
+    });
+    let stopped = false;
+    try {
+      const id = await runtime.queue.enqueue('wait_for_abort', {});
+      await waitFor('the handler to start', async () => started);
+      expect(await runtime.worker.stop(100)).to.deep.equal({ drained: false, handedBack: 1 });
+      stopped = true;
+      expect((sawReason as { code?: string }).code).to.equal('worker_shutdown');
+      const job = await db.query<{ state: string; output: { code?: string } }>(
+        `SELECT state::text AS state, output FROM pgboss.job WHERE id = $1`,
+        [id],
+      );
+      // Failed with attempts left: pg-boss puts it back to wait for its retry.
+      expect(job.rows[0]?.state).to.equal('retry');
+      expect(job.rows[0]?.output.code).to.equal('worker_shutdown');
+    } finally {
+      if (!stopped) await runtime.worker.stop(100);
+      await runtime.stop();
+    }
+  });
 });
