@@ -1,7 +1,14 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { Writable } from 'node:stream';
-import { alternatingTurns, createBenchDatabase, median, printRows, startOtlpSink } from './support.ts';
+import {
+  alternatingTurns,
+  createBenchDatabase,
+  median,
+  printRows,
+  profilerArgs,
+  startOtlpSink,
+} from './support.ts';
 
 type Side = 'on' | 'off';
 
@@ -69,7 +76,7 @@ async function spawnServer(
   telemetryOn: boolean,
   sink: string,
 ): Promise<{ proc: ChildProcess; url: string }> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'bench/api.ts'], {
+  const proc = spawn(process.execPath, [...profilerArgs(), '--import', 'tsx', 'bench/api.ts'], {
     env: {
       ...process.env,
       SDOPS_BENCH_API_CHILD: '1',

@@ -95,6 +95,15 @@ export function printRows(title: string, rows: readonly Record<string, string | 
   console.table(rows);
 }
 
+/**
+ * Extra node flags for the benchmark's child processes, from BENCH_NODE_ARGS (space-separated), so
+ * the processes being measured can be profiled: BENCH_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/p'.
+ * NODE_OPTIONS cannot carry --cpu-prof.
+ */
+export function profilerArgs(): string[] {
+  return (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter((arg) => arg.length > 0);
+}
+
 /** A local OTLP/HTTP sink: accepts every export, so "telemetry on" pays the full export cost. */
 export async function startOtlpSink(): Promise<{ server: Server; url: string; requests: () => number }> {
   let requests = 0;

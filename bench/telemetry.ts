@@ -2,7 +2,14 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { once } from 'node:events';
 import pg from 'pg';
 import { migrateSchema, openDatabase } from '../src/db/index.ts';
-import { alternatingTurns, createBenchDatabase, median, printRows, startOtlpSink } from './support.ts';
+import {
+  alternatingTurns,
+  createBenchDatabase,
+  median,
+  printRows,
+  profilerArgs,
+  startOtlpSink,
+} from './support.ts';
 import { resetDocuments, WARMUP_IDS } from './workloads/documents.ts';
 
 const SINGLE_CALLS = 10_000;
@@ -36,7 +43,7 @@ interface Result {
 
 function startChild(url: string, on: boolean, sink: string, workload: Workload, side: number): ChildProcess {
   return fork('bench/workloads/telemetry-turns.ts', [], {
-    execArgv: ['--import', 'tsx'],
+    execArgv: [...profilerArgs(), '--import', 'tsx'],
     env: {
       ...process.env,
       DATABASE_URL: url,

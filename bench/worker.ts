@@ -5,7 +5,14 @@ import { loadConfig } from '../src/config.ts';
 import { type Database, migrateSchema, openDatabase } from '../src/db/index.ts';
 import { configureLogging, startTelemetry } from '../src/observability/index.ts';
 import { SoftDeleteService } from '../src/soft-delete/index.ts';
-import { alternatingTurns, createBenchDatabase, median, printRows, startOtlpSink } from './support.ts';
+import {
+  alternatingTurns,
+  createBenchDatabase,
+  median,
+  printRows,
+  profilerArgs,
+  startOtlpSink,
+} from './support.ts';
 
 /**
  * `npm run bench -- worker [jobs=10000] [concurrency=4] [noop|purge|all] [processes] [rounds=5] [telemetry on|off]`:
@@ -19,6 +26,11 @@ import { alternatingTurns, createBenchDatabase, median, printRows, startOtlpSink
  * (migration check, first maintenance) is charged to a round; a worker runs for days. A round ends
  * when every child has stopped after the last job, and stopping includes a telemetry flush, so all
  * the export work a round caused is charged to it.
+ *
+ * The CPU columns are the children's own CPU time (user + system) per job, flush included: steadier
+ * than throughput on a shared VM, so they are what to compare when changing the worker's code. With
+ * 2 processes the 2-vCPU machine is saturated (children, PostgreSQL, this parent), and throughput
+ * then follows CPU per job.
  */
 
 type Mode = 'raw' | 'worker';
@@ -31,7 +43,8 @@ const WARMUP_JOBS = 1000;
 const REPORT_INTERVAL_MS = 5;
 
 type ToChild = 'go' | 'stop' | 'exit';
-type FromChild = 'ready' | 'stopped' | { readonly done: number };
+/** `cpuMicros`: the child's CPU time (user + system) from 'go' to the end of its flush, sent on stop. */
+type FromChild = 'ready' | 'stopped' | { readonly done: number; readonly cpuMicros?: number };
 
 // ---- child process: drains the queue between "go" and "stop", as often as the parent asks ----
 
@@ -84,6 +97,7 @@ async function child(mode: Mode, kind: Kind, concurrency: number): Promise<void>
 
   let running: { done(): number; stop(): Promise<void> } | undefined;
   let reported = 0;
+  let cpuAtGo = process.cpuUsage();
   const reporter = setInterval(() => {
     const done = running?.done() ?? 0;
     if (done === reported) return;
@@ -94,11 +108,15 @@ async function child(mode: Mode, kind: Kind, concurrency: number): Promise<void>
     void (async () => {
       if (command === 'go') {
         reported = 0;
+        cpuAtGo = process.cpuUsage();
         running = mode === 'worker' ? startWorker() : startRaw();
       } else if (command === 'stop') {
         await running?.stop();
+        const done = running?.done() ?? 0;
         running = undefined;
         await telemetry.forceFlush();
+        const cpu = process.cpuUsage(cpuAtGo);
+        send({ done, cpuMicros: cpu.user + cpu.system });
         send('stopped');
       } else {
         clearInterval(reporter);
@@ -118,6 +136,8 @@ interface Child {
   readonly proc: ChildProcess;
   /** Jobs this child completed in the current round, as last reported. */
   done: number;
+  /** CPU microseconds of the current round, once the child has stopped. */
+  cpuMicros: number;
   readonly exited: Promise<void>;
 }
 
@@ -146,7 +166,7 @@ async function spawnChild(
   const file = fileURLToPath(import.meta.url);
   const proc = spawn(
     process.execPath,
-    ['--import', 'tsx', file, '--child', mode, kind, String(concurrency)],
+    [...profilerArgs(), '--import', 'tsx', file, '--child', mode, kind, String(concurrency)],
     {
       env: {
         ...process.env,
@@ -163,9 +183,16 @@ async function spawnChild(
   );
   // The worker's per-job log lines are read, as a log shipper would.
   proc.stdout?.resume();
-  const c: Child = { proc, done: 0, exited: new Promise((resolve) => proc.once('exit', () => resolve())) };
+  const c: Child = {
+    proc,
+    done: 0,
+    cpuMicros: 0,
+    exited: new Promise((resolve) => proc.once('exit', () => resolve())),
+  };
   proc.on('message', (m: FromChild) => {
-    if (typeof m === 'object') c.done = m.done;
+    if (typeof m !== 'object') return;
+    c.done = m.done;
+    if (m.cpuMicros !== undefined) c.cpuMicros = m.cpuMicros;
   });
   await next(c, 'ready');
   return c;
@@ -216,7 +243,10 @@ async function round(db: Database, queue: CleanupQueue, children: Child[], kind:
       return stopped;
     }),
   );
-  return Number(process.hrtime.bigint() - started) / 1e9;
+  return {
+    seconds: Number(process.hrtime.bigint() - started) / 1e9,
+    cpuMicros: children.reduce((sum, c) => sum + c.cpuMicros, 0),
+  };
 }
 
 export default async function workerBench(args: string[]): Promise<void> {
@@ -245,11 +275,11 @@ export default async function workerBench(args: string[]): Promise<void> {
             ),
           );
         const sides = { raw: await spawnSide('raw'), worker: await spawnSide('worker') };
-        let seconds: Record<Mode, number[]>;
+        let results: Record<Mode, { seconds: number; cpuMicros: number }[]>;
         try {
           for (const mode of ['raw', 'worker'] as const)
             await round(db, queue, sides[mode], kind, Math.min(WARMUP_JOBS, perRound));
-          seconds = await alternatingTurns(rounds, ['raw', 'worker'], (mode) =>
+          results = await alternatingTurns(rounds, ['raw', 'worker'], (mode) =>
             round(db, queue, sides[mode], kind, perRound),
           );
         } finally {
@@ -257,10 +287,14 @@ export default async function workerBench(args: string[]): Promise<void> {
           for (const c of all) if (c.proc.connected) c.proc.send('exit');
           await Promise.all(all.map((c) => c.exited));
         }
-        const total = (values: number[]) => values.reduce((a, b) => a + b, 0);
-        const raw = (perRound * rounds) / total(seconds.raw);
-        const worker = (perRound * rounds) / total(seconds.worker);
-        const roundRatio = median(seconds.worker.map((w, i) => w / (seconds.raw[i] as number)));
+        const done = perRound * rounds;
+        const total = (mode: Mode, key: 'seconds' | 'cpuMicros') =>
+          results[mode].reduce((sum, r) => sum + r[key], 0);
+        const raw = done / total('raw', 'seconds');
+        const worker = done / total('worker', 'seconds');
+        const roundRatio = median(
+          results.worker.map((w, i) => w.seconds / (results.raw[i] as { seconds: number }).seconds),
+        );
         rows.push({
           jobs: `${perRound * rounds} ${kind === 'noop' ? 'noop' : `purge_expired (batch ${PURGE_BATCH})`}`,
           processes,
@@ -269,6 +303,8 @@ export default async function workerBench(args: string[]): Promise<void> {
           'worker jobs/s': Math.round(worker),
           'overhead %': Number(((raw / worker - 1) * 100).toFixed(1)),
           'median round overhead %': Number(((roundRatio - 1) * 100).toFixed(1)),
+          'raw cpu µs/job': Math.round(total('raw', 'cpuMicros') / done),
+          'worker cpu µs/job': Math.round(total('worker', 'cpuMicros') / done),
         });
       }
     }
