@@ -5,8 +5,8 @@ import {
   alternatingTurns,
   createBenchDatabase,
   median,
+  nodeArgs,
   printRows,
-  profilerArgs,
   startOtlpSink,
 } from './support.ts';
 
@@ -76,7 +76,7 @@ async function spawnServer(
   telemetryOn: boolean,
   sink: string,
 ): Promise<{ proc: ChildProcess; url: string }> {
-  const proc = spawn(process.execPath, [...profilerArgs(), '--import', 'tsx', 'bench/api.ts'], {
+  const proc = spawn(process.execPath, [...nodeArgs(), '--import', 'tsx', 'bench/api.ts'], {
     env: {
       ...process.env,
       SDOPS_BENCH_API_CHILD: '1',

@@ -100,7 +100,7 @@ export function printRows(title: string, rows: readonly Record<string, string | 
  * the processes being measured can be profiled: BENCH_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/p'.
  * NODE_OPTIONS cannot carry --cpu-prof.
  */
-export function profilerArgs(): string[] {
+export function nodeArgs(): string[] {
   return (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter((arg) => arg.length > 0);
 }
 

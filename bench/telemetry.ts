@@ -6,8 +6,8 @@ import {
   alternatingTurns,
   createBenchDatabase,
   median,
+  nodeArgs,
   printRows,
-  profilerArgs,
   startOtlpSink,
 } from './support.ts';
 import { resetDocuments, WARMUP_IDS } from './workloads/documents.ts';
@@ -43,7 +43,7 @@ interface Result {
 
 function startChild(url: string, on: boolean, sink: string, workload: Workload, side: number): ChildProcess {
   return fork('bench/workloads/telemetry-turns.ts', [], {
-    execArgv: [...profilerArgs(), '--import', 'tsx'],
+    execArgv: [...nodeArgs(), '--import', 'tsx'],
     env: {
       ...process.env,
       DATABASE_URL: url,

@@ -9,8 +9,8 @@ import {
   alternatingTurns,
   createBenchDatabase,
   median,
+  nodeArgs,
   printRows,
-  profilerArgs,
   startOtlpSink,
 } from './support.ts';
 
@@ -166,7 +166,7 @@ async function spawnChild(
   const file = fileURLToPath(import.meta.url);
   const proc = spawn(
     process.execPath,
-    [...profilerArgs(), '--import', 'tsx', file, '--child', mode, kind, String(concurrency)],
+    [...nodeArgs(), '--import', 'tsx', file, '--child', mode, kind, String(concurrency)],
     {
       env: {
         ...process.env,

@@ -4,6 +4,18 @@ import { loadConfig } from '../../../src/config.ts';
 import { type Database, migrateSchema, openDatabase } from '../../../src/db/index.ts';
 import { waitFor } from './support.ts';
 
+type WorkerSettings = ReturnType<typeof loadConfig>['worker'];
+
+/** Settings that poll every 50 ms and sample no queue length; `policy` replaces the retry policy. */
+function fastSettings(policy?: WorkerSettings['policy']): WorkerSettings {
+  return {
+    ...loadConfig({}).worker,
+    pollIntervalMs: 50,
+    queueSampleIntervalMs: 0,
+    ...(policy ? { policy } : {}),
+  };
+}
+
 describe('cleanup queue on the embedded PGlite database', function () {
   this.timeout(60_000);
   let db: Database;
@@ -17,7 +29,7 @@ describe('cleanup queue on the embedded PGlite database', function () {
   });
 
   it('installs pg-boss through the executeSql adapter and a worker completes an enqueued job', async () => {
-    const settings = { ...loadConfig({}).worker, pollIntervalMs: 50, queueSampleIntervalMs: 0 };
+    const settings = fastSettings();
     const runtime = await startCleanupRuntime(db, { settings, concurrency: 2 });
     try {
       const id = await runtime.queue.enqueue('noop', {});
@@ -59,12 +71,7 @@ describe('cleanup queue on the embedded PGlite database', function () {
   });
 
   it('moves a job that fails its only attempt to the dead-letter queue, and `retry <job_id>` revives it', async () => {
-    const settings = {
-      ...loadConfig({}).worker,
-      pollIntervalMs: 50,
-      queueSampleIntervalMs: 0,
-      policy: { retryLimit: 0, retryDelaySeconds: 1, expireSeconds: 60 },
-    };
+    const settings = fastSettings({ retryLimit: 0, retryDelaySeconds: 1, expireSeconds: 60 });
     let runs = 0;
     const runtime = await startCleanupRuntime(db, {
       settings,
@@ -94,12 +101,7 @@ describe('cleanup queue on the embedded PGlite database', function () {
   });
 
   it('hands a job that outlives the shutdown timeout back: its handler sees the abort and it fails with worker_shutdown', async () => {
-    const settings = {
-      ...loadConfig({}).worker,
-      pollIntervalMs: 50,
-      queueSampleIntervalMs: 0,
-      policy: { retryLimit: 2, retryDelaySeconds: 60, expireSeconds: 60 },
-    };
+    const settings = fastSettings({ retryLimit: 2, retryDelaySeconds: 60, expireSeconds: 60 });
     let started = false;
     let sawReason: unknown;
     const runtime = await startCleanupRuntime(db, {
