@@ -1,9 +1,9 @@
-import type PgBoss from 'pg-boss';
-import { defineAttributeValues, getLogger, workerMetrics, withSpan } from '../observability/index.ts';
-import { InvalidPayloadError, JobTimeoutError, UnknownJobTypeError, WorkerShutdownError } from './errors.ts';
-import type { HandlerRegistry, JobContext, JobResult } from './handlers-types.ts';
+import { defineAttributeValues, getLogger, workerMetrics } from '../observability/index.ts';
+import { UnknownJobTypeError, WorkerShutdownError } from './errors.ts';
+import type { HandlerRegistry } from './handlers-types.ts';
 import { JobAbort } from './job-abort.ts';
-import { parseEnvelope, queueName } from './job-types.ts';
+import { type AttemptDeps, type Job, runAttempt } from './job-attempt.ts';
+import { queueName } from './job-types.ts';
 import type { CleanupQueue } from './queue.ts';
 
 export interface WorkerOptions {
@@ -30,22 +30,13 @@ export interface StopResult {
   readonly handedBack: number;
 }
 
-type Job = PgBoss.JobWithMetadata<unknown>;
-
-const toMs = (value: unknown): number => new Date(value as string | Date).getTime();
-
-function errorOutput(error: unknown): Record<string, string> {
-  const err = error instanceof Error ? error : new Error(String(error));
-  const code = (error as { code?: unknown } | null)?.code;
-  return { message: err.message, name: err.name, ...(typeof code === 'string' ? { code } : {}) };
-}
-
 /**
  * The cleanup worker: one fetch loop claims as many jobs as it has free slots (up to `concurrency`)
  * in one pg-boss fetch (FOR UPDATE SKIP LOCKED, so processes never take the same job; one claim
- * query per batch because its cost grows with the backlog), runs each running its handler in a `cleanup.job`
- * span linked to the enqueuing trace, then completing or failing it. Failed attempts are retried by
- * pg-boss with exponential backoff; after the retry limit the job is dead (dead-letter queue).
+ * query per batch because its cost grows with the backlog) and runs each as one attempt
+ * (job-attempt.ts): its handler in a `cleanup.job` span linked to the enqueuing trace, then complete
+ * or fail. Failed attempts are retried by pg-boss with exponential backoff; after the retry limit the
+ * job is dead (dead-letter queue).
  */
 export class CleanupWorker {
   private readonly log = getLogger('cleanup.worker');
@@ -61,10 +52,11 @@ export class CleanupWorker {
   private sampling = false;
   private stopping = false;
   private readonly counters: WorkerStats = { processed: 0, failed: 0, byType: {} };
+  private readonly attemptDeps: AttemptDeps;
 
   constructor(
     private readonly queue: CleanupQueue,
-    private readonly handlers: HandlerRegistry,
+    handlers: HandlerRegistry,
     private readonly options: WorkerOptions,
   ) {
     const wanted = options.jobTypes ?? queue.jobTypes.filter((t) => handlers[t] !== undefined);
@@ -77,6 +69,7 @@ export class CleanupWorker {
       }
     }
     this.types = wanted;
+    this.attemptDeps = { queue, handlers, log: this.log };
     defineAttributeValues({ job_type: queue.jobTypes });
   }
 
@@ -250,100 +243,13 @@ export class CleanupWorker {
   }
 
   private async runJob(type: string, job: Job): Promise<void> {
-    const name = queueName(type);
-    const attempt = job.retryCount + 1;
-    const eligibleAt = Math.max(toMs(job.createdOn), toMs(job.startAfter));
-    workerMetrics.jobStarted({
-      jobType: type,
-      queueWaitSeconds: Math.max(0, (toMs(job.startedOn) - eligibleAt) / 1000),
-    });
-    const envelope = parseEnvelope(job.data);
     const abort = new JobAbort();
     this.inFlight.set(job.id, abort);
-    const started = performance.now();
-    let ok = false;
-    let rows = 0;
     try {
-      await withSpan(
-        'cleanup.job',
-        { job_type: type, 'job.id': job.id, attempt },
-        async (span) => {
-          const log = this.log.child({ job_type: type, job_id: job.id, attempt });
-          const seconds = () => (performance.now() - started) / 1000;
-          try {
-            if (!envelope || envelope.jobType !== type) {
-              throw new InvalidPayloadError(type, 'job data is not a cleanup job envelope');
-            }
-            const ctx: JobContext = {
-              jobId: job.id,
-              jobType: type,
-              attempt,
-              get signal() {
-                return abort.signal;
-              },
-              queue: this.queue,
-              log,
-            };
-            const result = await this.withDeadline(this.handlers[type]!(envelope.payload, ctx), job, abort);
-            rows = result.count;
-            span.setAttributes({
-              status: 'success',
-              count: result.count,
-              ...(result.entity ? { entity: result.entity } : {}),
-            });
-            await this.queue.boss.complete(name, job.id, { count: result.count, ...result.detail });
-            ok = true;
-            log.info('cleanup job finished', { count: result.count, duration: seconds(), status: 'success' });
-          } catch (error) {
-            await this.queue.boss.fail(name, job.id, errorOutput(error)).catch((failError: unknown) => {
-              log.warn('could not mark the job failed; its lease will expire instead', {}, failError);
-            });
-            const last = attempt > job.retryLimit;
-            log.warn(
-              last ? 'cleanup job failed, retries exhausted: dead' : 'cleanup job failed, will be retried',
-              { count: 0, duration: seconds(), status: 'failure', dead: last },
-              error,
-            );
-            throw error;
-          }
-        },
-        { kind: 'consumer', root: true, links: [envelope?.meta.trace] },
-      );
-    } catch {
-      // Recorded on the span, in the log and as a failed attempt; the queue owns the retry.
+      const { ok, rows } = await runAttempt(this.attemptDeps, type, job, abort);
+      this.count(type, ok, rows);
     } finally {
       this.inFlight.delete(job.id);
-      this.count(type, ok, rows);
-      workerMetrics.jobFinished({
-        jobType: type,
-        status: ok ? 'success' : 'failure',
-        durationSeconds: (performance.now() - started) / 1000,
-      });
     }
-  }
-
-  /** Races the handler against the job's lease and the shutdown hand-back; the handler sees the abort. */
-  private withDeadline(work: Promise<JobResult>, job: Job, abort: JobAbort): Promise<JobResult> {
-    return new Promise<JobResult>((resolve, reject) => {
-      const timer = setTimeout(
-        () => abort.abort(new JobTimeoutError(job.expireInSeconds)),
-        job.expireInSeconds * 1000,
-      );
-      const settle = () => {
-        clearTimeout(timer);
-        abort.onAbort(undefined);
-      };
-      abort.onAbort(reject);
-      work.then(
-        (result) => {
-          settle();
-          resolve(result);
-        },
-        (error: unknown) => {
-          settle();
-          reject(error);
-        },
-      );
-    });
   }
 }

@@ -1,0 +1,138 @@
+import type PgBoss from 'pg-boss';
+import { type Logger, workerMetrics, withSpan } from '../observability/index.ts';
+import { InvalidPayloadError, JobTimeoutError } from './errors.ts';
+import type { HandlerRegistry, JobContext, JobResult } from './handlers-types.ts';
+import type { JobAbort } from './job-abort.ts';
+import { parseEnvelope, queueName } from './job-types.ts';
+import type { CleanupQueue } from './queue.ts';
+
+export type Job = PgBoss.JobWithMetadata<unknown>;
+
+/** What an attempt needs from the worker that claimed its job. */
+export interface AttemptDeps {
+  readonly queue: CleanupQueue;
+  readonly handlers: HandlerRegistry;
+  readonly log: Logger;
+}
+
+export interface AttemptOutcome {
+  /** The handler succeeded and the job was marked complete. */
+  readonly ok: boolean;
+  /** Rows (or jobs, for a fan-out) the attempt changed. */
+  readonly rows: number;
+}
+
+const toMs = (value: unknown): number => new Date(value as string | Date).getTime();
+
+function errorOutput(error: unknown): Record<string, string> {
+  const err = error instanceof Error ? error : new Error(String(error));
+  const code = (error as { code?: unknown } | null)?.code;
+  return { message: err.message, name: err.name, ...(typeof code === 'string' ? { code } : {}) };
+}
+
+/** Races the handler against the job's lease and the shutdown hand-back; the handler sees the abort. */
+function withDeadline(work: Promise<JobResult>, job: Job, abort: JobAbort): Promise<JobResult> {
+  return new Promise<JobResult>((resolve, reject) => {
+    const timer = setTimeout(
+      () => abort.abort(new JobTimeoutError(job.expireInSeconds)),
+      job.expireInSeconds * 1000,
+    );
+    const settle = () => {
+      clearTimeout(timer);
+      abort.onAbort(undefined);
+    };
+    abort.onAbort(reject);
+    work.then(
+      (result) => {
+        settle();
+        resolve(result);
+      },
+      (error: unknown) => {
+        settle();
+        reject(error);
+      },
+    );
+  });
+}
+
+/**
+ * One attempt of one claimed job, in a `cleanup.job` span that links to the enqueuing trace: the
+ * handler runs under the job's lease, then the job is marked complete, or failed (pg-boss retries it
+ * with backoff, or it is dead after its retry limit). Records the queue-wait and duration histograms
+ * and the processed/failure counters, and logs the outcome. Never throws: a failure is recorded on
+ * the span, in the log and in the metrics, and the queue owns the retry.
+ */
+export async function runAttempt(
+  deps: AttemptDeps,
+  type: string,
+  job: Job,
+  abort: JobAbort,
+): Promise<AttemptOutcome> {
+  const name = queueName(type);
+  const attempt = job.retryCount + 1;
+  const eligibleAt = Math.max(toMs(job.createdOn), toMs(job.startAfter));
+  workerMetrics.jobStarted({
+    jobType: type,
+    queueWaitSeconds: Math.max(0, (toMs(job.startedOn) - eligibleAt) / 1000),
+  });
+  const envelope = parseEnvelope(job.data);
+  const started = performance.now();
+  let ok = false;
+  let rows = 0;
+  try {
+    await withSpan(
+      'cleanup.job',
+      { job_type: type, 'job.id': job.id, attempt },
+      async (span) => {
+        const log = deps.log.child({ job_type: type, job_id: job.id, attempt });
+        const seconds = () => (performance.now() - started) / 1000;
+        try {
+          if (!envelope || envelope.jobType !== type) {
+            throw new InvalidPayloadError(type, 'job data is not a cleanup job envelope');
+          }
+          const ctx: JobContext = {
+            jobId: job.id,
+            jobType: type,
+            attempt,
+            get signal() {
+              return abort.signal;
+            },
+            queue: deps.queue,
+            log,
+          };
+          const result = await withDeadline(deps.handlers[type]!(envelope.payload, ctx), job, abort);
+          rows = result.count;
+          span.setAttributes({
+            status: 'success',
+            count: result.count,
+            ...(result.entity ? { entity: result.entity } : {}),
+          });
+          await deps.queue.boss.complete(name, job.id, { count: result.count, ...result.detail });
+          ok = true;
+          log.info('cleanup job finished', { count: result.count, duration: seconds(), status: 'success' });
+        } catch (error) {
+          await deps.queue.boss.fail(name, job.id, errorOutput(error)).catch((failError: unknown) => {
+            log.warn('could not mark the job failed; its lease will expire instead', {}, failError);
+          });
+          const last = attempt > job.retryLimit;
+          log.warn(
+            last ? 'cleanup job failed, retries exhausted: dead' : 'cleanup job failed, will be retried',
+            { count: 0, duration: seconds(), status: 'failure', dead: last },
+            error,
+          );
+          throw error;
+        }
+      },
+      { kind: 'consumer', root: true, links: [envelope?.meta.trace] },
+    );
+  } catch {
+    // Recorded on the span, in the log and as a failed attempt; the queue owns the retry.
+  } finally {
+    workerMetrics.jobFinished({
+      jobType: type,
+      status: ok ? 'success' : 'failure',
+      durationSeconds: (performance.now() - started) / 1000,
+    });
+  }
+  return { ok, rows };
+}
