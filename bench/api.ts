@@ -5,9 +5,9 @@ import {
   alternatingTurns,
   createBenchDatabase,
   median,
-  nodeArgs,
   printRows,
   startOtlpSink,
+  tsxArgs,
 } from './support.ts';
 
 type Side = 'on' | 'off';
@@ -76,7 +76,7 @@ async function spawnServer(
   telemetryOn: boolean,
   sink: string,
 ): Promise<{ proc: ChildProcess; url: string }> {
-  const proc = spawn(process.execPath, [...nodeArgs(), '--import', 'tsx', 'bench/api.ts'], {
+  const proc = spawn(process.execPath, [...tsxArgs(), 'bench/api.ts'], {
     env: {
       ...process.env,
       SDOPS_BENCH_API_CHILD: '1',

@@ -96,12 +96,13 @@ export function printRows(title: string, rows: readonly Record<string, string | 
 }
 
 /**
- * Extra node flags for the benchmark's child processes, from BENCH_NODE_ARGS (space-separated), so
- * the processes being measured can be profiled: BENCH_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/p'.
- * NODE_OPTIONS cannot carry --cpu-prof.
+ * Node flags for a measured child process: the tsx loader, after any flags from BENCH_NODE_ARGS
+ * (space-separated), so the processes being measured can be profiled:
+ * BENCH_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/p'. NODE_OPTIONS cannot carry --cpu-prof.
  */
-export function nodeArgs(): string[] {
-  return (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter((arg) => arg.length > 0);
+export function tsxArgs(): string[] {
+  const extra = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter((arg) => arg.length > 0);
+  return [...extra, '--import', 'tsx'];
 }
 
 /** A local OTLP/HTTP sink: accepts every export, so "telemetry on" pays the full export cost. */

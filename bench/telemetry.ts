@@ -6,9 +6,9 @@ import {
   alternatingTurns,
   createBenchDatabase,
   median,
-  nodeArgs,
   printRows,
   startOtlpSink,
+  tsxArgs,
 } from './support.ts';
 import { resetDocuments, WARMUP_IDS } from './workloads/documents.ts';
 
@@ -43,7 +43,7 @@ interface Result {
 
 function startChild(url: string, on: boolean, sink: string, workload: Workload, side: number): ChildProcess {
   return fork('bench/workloads/telemetry-turns.ts', [], {
-    execArgv: [...nodeArgs(), '--import', 'tsx'],
+    execArgv: tsxArgs(),
     env: {
       ...process.env,
       DATABASE_URL: url,

@@ -9,9 +9,9 @@ import {
   alternatingTurns,
   createBenchDatabase,
   median,
-  nodeArgs,
   printRows,
   startOtlpSink,
+  tsxArgs,
 } from './support.ts';
 
 /**
@@ -164,23 +164,19 @@ async function spawnChild(
   telemetry: boolean,
 ): Promise<Child> {
   const file = fileURLToPath(import.meta.url);
-  const proc = spawn(
-    process.execPath,
-    [...nodeArgs(), '--import', 'tsx', file, '--child', mode, kind, String(concurrency)],
-    {
-      env: {
-        ...process.env,
-        DATABASE_URL: url,
-        OTEL_EXPORTER_OTLP_ENDPOINT: sink,
-        // purge baselines keep telemetry on: the core's own spans/metrics/logs are part of the purge work.
-        OTEL_SDK_DISABLED: (mode === 'raw' && kind === 'noop') || !telemetry ? 'true' : 'false',
-        LOG_LEVEL: telemetry ? 'info' : 'warn',
-        SDOPS_PURGE_CRON: 'off',
-        SDOPS_ARCHIVE_CRON: 'off',
-      },
-      stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+  const proc = spawn(process.execPath, [...tsxArgs(), file, '--child', mode, kind, String(concurrency)], {
+    env: {
+      ...process.env,
+      DATABASE_URL: url,
+      OTEL_EXPORTER_OTLP_ENDPOINT: sink,
+      // purge baselines keep telemetry on: the core's own spans/metrics/logs are part of the purge work.
+      OTEL_SDK_DISABLED: (mode === 'raw' && kind === 'noop') || !telemetry ? 'true' : 'false',
+      LOG_LEVEL: telemetry ? 'info' : 'warn',
+      SDOPS_PURGE_CRON: 'off',
+      SDOPS_ARCHIVE_CRON: 'off',
     },
-  );
+    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+  });
   // The worker's per-job log lines are read, as a log shipper would.
   proc.stdout?.resume();
   const c: Child = {
