@@ -195,7 +195,8 @@ function record(
     component,
   };
   out[MADE_AT] = Date.now();
-  const span = trace.getSpan(context.active());
+  const active = context.active();
+  const span = trace.getSpan(active);
   const spanContext = span?.spanContext();
   if (spanContext && isSpanContextValid(spanContext)) {
     out.trace_id = spanContext.traceId;
@@ -210,7 +211,7 @@ function record(
     }
   }
   // Winston may hand records to transports asynchronously; pin the context the call was made in.
-  out[OTEL_CONTEXT] = context.active();
+  out[OTEL_CONTEXT] = active;
   return out;
 }
 
