@@ -65,19 +65,20 @@ export async function bestOf(repeats: number, fn: () => Promise<void>): Promise<
 }
 
 /**
- * Gives each side one turn per round, the order alternating from round to round, and returns each
- * side's results in round order. On a shared VM load drifts by tens of percent within minutes;
- * short alternating turns make that drift land on both sides alike.
+ * Gives each side one turn per round and returns each side's results in round order. The order
+ * rotates from round to round (for two sides it alternates), so every side takes every position
+ * equally often. On a shared VM load drifts by tens of percent within minutes; short rotating turns
+ * make that drift land on all sides alike.
  */
 export async function alternatingTurns<S extends string, T>(
   rounds: number,
-  sides: readonly [S, S],
+  sides: readonly S[],
   turn: (side: S) => Promise<T>,
 ): Promise<Record<S, T[]>> {
-  const [first, second] = sides;
-  const results = { [first]: [], [second]: [] } as unknown as Record<S, T[]>;
+  const results = Object.fromEntries(sides.map((side) => [side, []])) as unknown as Record<S, T[]>;
   for (let round = 0; round < rounds; round++) {
-    for (const side of round % 2 === 0 ? [first, second] : [second, first]) {
+    for (let k = 0; k < sides.length; k++) {
+      const side = sides[(k + round) % sides.length] as S;
       results[side].push(await turn(side));
     }
   }

@@ -32,12 +32,21 @@ interface Workload {
   readonly rowsPerSide: number;
   readonly turns: number;
   readonly turn: { calls?: number };
+  /**
+   * Pairs of children (one on, one off) taking turns in one run. Identical processes differ by up
+   * to ~15% in one run (memory layout, JIT decisions), so one pair's ratio is partly luck; pooling
+   * several pairs, each running the whole loop, averages that out.
+   */
+  readonly pairs: number;
 }
 
 interface Result {
+  /** Each side's samples summed over all its children. */
   readonly on: Sample;
   readonly off: Sample;
-  /** Median over turns of on/off wall time. */
+  /** on/off wall time of each pair. */
+  readonly pairRatios: number[];
+  /** Median over all pairs' turns of on/off wall time. */
   readonly medianTurnRatio: number;
 }
 
@@ -84,49 +93,63 @@ async function settle(url: string): Promise<void> {
   }
 }
 
+const sum = (samples: readonly Sample[]): Sample => ({
+  seconds: samples.reduce((t, s) => t + s.seconds, 0),
+  cpuSeconds: samples.reduce((t, s) => t + s.cpuSeconds, 0),
+});
+
 /**
- * One workload with telemetry on and off: a child process per side stays alive and the two take
- * turns in alternating order, so a change in machine load lands on both sides; each side's turns
- * are summed.
+ * One workload with telemetry on and off: `pairs` children per side stay alive and all of them take
+ * turns in rotating order, so a change in machine load lands on every child; each side's turns are
+ * summed over its children.
  */
 async function measure(url: string, sink: string, workload: Workload): Promise<Result> {
   await resetDocuments(url);
-  const children = {
-    on: startChild(url, true, sink, workload, 0),
-    off: startChild(url, false, sink, workload, 1),
-  };
+  const children = Array.from({ length: workload.pairs }, (_, pair) =>
+    [false, true].map((on) => {
+      const index = 2 * pair + (on ? 1 : 0);
+      return { name: `${on ? 'on' : 'off'}${pair}`, on, child: startChild(url, on, sink, workload, index) };
+    }),
+  ).flat();
+  const byName = new Map(children.map((c) => [c.name, c]));
   try {
-    await Promise.all([once(children.on, 'message'), once(children.off, 'message')]);
+    await Promise.all(children.map((c) => once(c.child, 'message')));
     // The reset and the warm-ups leave dead tuples too; clear them before the first timed turn.
     if (workload.name === 'bulk') await settle(url);
-    const turns = await alternatingTurns(workload.turns, ['off', 'on'], async (side) => {
-      const sample = await turn(children[side], workload.turn, side === 'on');
+    const names = children.map((c) => c.name);
+    const turns = await alternatingTurns(workload.turns, names, async (name) => {
+      const c = byName.get(name) as (typeof children)[number];
+      const sample = await turn(c.child, workload.turn, c.on);
       if (workload.name === 'bulk') await settle(url);
       return sample;
     });
-    const sum = (samples: Sample[]) => ({
-      seconds: samples.reduce((t, s) => t + s.seconds, 0),
-      cpuSeconds: samples.reduce((t, s) => t + s.cpuSeconds, 0),
-    });
+    const pairs = Array.from({ length: workload.pairs }, (_, pair) => ({
+      on: turns[`on${pair}`] ?? [],
+      off: turns[`off${pair}`] ?? [],
+    }));
     return {
-      on: sum(turns.on),
-      off: sum(turns.off),
-      medianTurnRatio: median(turns.on.map((s, i) => s.seconds / (turns.off[i] as Sample).seconds)),
+      on: sum(pairs.flatMap((p) => p.on)),
+      off: sum(pairs.flatMap((p) => p.off)),
+      pairRatios: pairs.map((p) => sum(p.on).seconds / sum(p.off).seconds),
+      medianTurnRatio: median(
+        pairs.flatMap((p) => p.on.map((s, i) => s.seconds / (p.off[i] as Sample).seconds)),
+      ),
     };
   } finally {
-    for (const child of Object.values(children)) {
+    for (const { child } of children) {
       if (child.connected) child.send('exit');
     }
-    await Promise.all(Object.values(children).map((c) => (c.exitCode === null ? once(c, 'exit') : null)));
+    await Promise.all(children.map(({ child }) => (child.exitCode === null ? once(child, 'exit') : null)));
   }
 }
 
 /**
  * The cost of telemetry on the core, telemetry exporting to a local OTLP sink versus
  * OTEL_SDK_DISABLED=true, in one run:
- *   bulk    one soft delete of `rows` ids per turn, `bulkTurns` turns per side
- *   single  10k single-row soft deletes per side, in turns of 500
- *   npm run bench -- telemetry [rows=100000] [bulkTurns=5] [bulk|single|all]
+ *   bulk    one soft delete of `rows` ids per turn, `bulkTurns` turns per side (one pair)
+ *   single  10k single-row soft deletes per child, in turns of 500, in `pairs` pairs of children
+ *   npm run bench -- telemetry [rows=100000] [bulkTurns=5] [bulk|single|all] [pairs=3]
+ * The ratio pools all pairs; the per-pair ratios show how far one pair alone could have strayed.
  * The CPU column (the child's own user + system time) is less sensitive to other load on a shared
  * machine than wall time.
  */
@@ -134,8 +157,11 @@ export default async function run(args: string[]): Promise<void> {
   const rows = Number(args[0] ?? 100_000);
   const bulkTurns = Number(args[1] ?? 5);
   const only = args[2] ?? 'all';
+  const pairs = Number(args[3] ?? 3);
   if (!['bulk', 'single', 'all'].includes(only))
     throw new Error(`workload must be bulk|single|all, got ${only}`);
+  if (!Number.isInteger(pairs) || pairs < 1)
+    throw new Error(`pairs must be a positive integer, got ${args[3]}`);
   const all: Workload[] = [
     {
       name: 'bulk',
@@ -145,15 +171,18 @@ export default async function run(args: string[]): Promise<void> {
       rowsPerSide: rows,
       turns: bulkTurns,
       turn: {},
+      // Bulk is far from its target and each turn rewrites 100k rows; one pair is enough.
+      pairs: 1,
     },
     {
       name: 'single',
-      ops: `${SINGLE_CALLS} calls of 1 row (${SINGLE_CALLS / SINGLE_TURN_CALLS} turns per side)`,
+      ops: `${SINGLE_CALLS} calls of 1 row per child (${SINGLE_CALLS / SINGLE_TURN_CALLS} turns), ${pairs} pair(s)`,
       calls: SINGLE_CALLS,
       target: 1.1,
       rowsPerSide: SINGLE_CALLS,
       turns: SINGLE_CALLS / SINGLE_TURN_CALLS,
       turn: { calls: SINGLE_TURN_CALLS },
+      pairs,
     },
   ];
   const workloads = all.filter((w) => only === 'all' || w.name === only);
@@ -165,7 +194,10 @@ export default async function run(args: string[]): Promise<void> {
     await db.close();
     const client = new pg.Client({ connectionString: bench.url });
     await client.connect();
-    const needed = 2 * (WARMUP_IDS + Math.max(...workloads.map((w) => w.rowsPerSide)));
+    // Single-row children each use up their own range; bulk children share one.
+    const needed = Math.max(
+      ...workloads.map((w) => (w.name === 'bulk' ? 1 : 2 * w.pairs) * (WARMUP_IDS + w.rowsPerSide)),
+    );
     await client.query(
       `INSERT INTO documents (title, body) SELECT 'doc ' || g, repeat('x', 200) FROM generate_series(1, $1) g`,
       [needed],
@@ -178,7 +210,7 @@ export default async function run(args: string[]): Promise<void> {
 
     const rowsOut: Record<string, string | number>[] = [];
     for (const workload of workloads) {
-      const { on, off, medianTurnRatio } = await measure(bench.url, sink.url, workload);
+      const { on, off, pairRatios, medianTurnRatio } = await measure(bench.url, sink.url, workload);
       rowsOut.push({
         workload: workload.name,
         ops: workload.ops,
@@ -186,8 +218,12 @@ export default async function run(args: string[]): Promise<void> {
         'on (s)': +on.seconds.toFixed(3),
         'on/off time ratio': +(on.seconds / off.seconds).toFixed(3),
         target: `<= ${workload.target}`,
+        'pair ratios': pairRatios.map((r) => r.toFixed(3)).join(' '),
         'median turn ratio': +medianTurnRatio.toFixed(3),
-        'cpu us/call added': +(((on.cpuSeconds - off.cpuSeconds) / workload.calls) * 1e6).toFixed(1),
+        'cpu us/call added': +(
+          ((on.cpuSeconds - off.cpuSeconds) / (workload.calls * workload.pairs)) *
+          1e6
+        ).toFixed(1),
       });
     }
     printRows(
