@@ -7,7 +7,7 @@ ENV NODE_ENV=production
 WORKDIR /app
 
 # Dependencies first so source edits reuse the cached npm layer.
-COPY package.json package-lock.json ./
+COPY package.json package-lock.json .npmrc ./
 RUN npm ci --omit=dev && npm cache clean --force
 
 COPY bin ./bin
