@@ -292,7 +292,7 @@ export default async function workerBench(args: string[]): Promise<void> {
           results.worker.map((w, i) => w.seconds / (results.raw[i] as { seconds: number }).seconds),
         );
         rows.push({
-          jobs: `${perRound * rounds} ${kind === 'noop' ? 'noop' : `purge_expired (batch ${PURGE_BATCH})`}`,
+          jobs: `${done} ${kind === 'noop' ? 'noop' : `purge_expired (batch ${PURGE_BATCH})`}`,
           processes,
           'concurrency/process': concurrency,
           'raw pg-boss jobs/s': Math.round(raw),

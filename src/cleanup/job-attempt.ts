@@ -77,6 +77,7 @@ export async function runAttempt(
   });
   const envelope = parseEnvelope(job.data);
   const started = performance.now();
+  const seconds = () => (performance.now() - started) / 1000;
   let ok = false;
   let rows = 0;
   try {
@@ -85,7 +86,6 @@ export async function runAttempt(
       { job_type: type, 'job.id': job.id, attempt },
       async (span) => {
         const log = deps.log.child({ job_type: type, job_id: job.id, attempt });
-        const seconds = () => (performance.now() - started) / 1000;
         try {
           if (!envelope || envelope.jobType !== type) {
             throw new InvalidPayloadError(type, 'job data is not a cleanup job envelope');
@@ -131,7 +131,7 @@ export async function runAttempt(
     workerMetrics.jobFinished({
       jobType: type,
       status: ok ? 'success' : 'failure',
-      durationSeconds: (performance.now() - started) / 1000,
+      durationSeconds: seconds(),
     });
   }
   return { ok, rows };
