@@ -21,11 +21,11 @@ import {
  * SoftDeleteService.purge -> complete), with 1 and 2 processes. Worker children run with telemetry
  * on (exporting to a local sink) and per-job info logs on stdout, which the parent drains.
  *
- * Steady state is measured: each side's processes stay alive for the whole run and first drain one
- * untimed warm-up round, so neither process start-up, JIT warm-up nor pg-boss's start-up work
- * (migration check, first maintenance) is charged to a round; a worker runs for days. A round ends
- * when every child has stopped after the last job, and stopping includes a telemetry flush, so all
- * the export work a round caused is charged to it.
+ * Steady state is measured: each side's processes stay alive for the whole run and first drain
+ * WARMUP_ROUNDS untimed rounds (taking turns like the timed ones), so neither process start-up, JIT
+ * warm-up nor pg-boss's start-up work (migration check, first maintenance) is charged to a round; a
+ * worker runs for days. A round ends when every child has stopped after the last job, and stopping
+ * includes a telemetry flush, so all the export work a round caused is charged to it.
  *
  * The CPU columns are the children's own CPU time (user + system) per job, flush included: steadier
  * than throughput on a shared VM, so they are what to compare when changing the worker's code. With
@@ -37,8 +37,13 @@ type Mode = 'raw' | 'worker';
 type Kind = 'noop' | 'purge';
 const PURGE_BATCH = 10;
 const PURGE_PAYLOAD = { entity: 'documents', batchSize: PURGE_BATCH, maxRows: PURGE_BATCH };
-/** Jobs of the untimed warm-up round (at most; fewer when a round has fewer). */
-const WARMUP_JOBS = 1000;
+/**
+ * Untimed warm-up rounds, as large as a timed one and taking turns like them. Both sides' children
+ * keep getting cheaper for a few thousand jobs after start (per-round CPU per job, 2 processes:
+ * raw 366, 246, 264, 170; worker 777, 716, 475, 438 after a 500-job warm-up, then flat), the
+ * worker's more in absolute terms; one 500-job round left that in the first timed rounds.
+ */
+const WARMUP_ROUNDS = 3;
 /** How often a child reports its completed-job count. */
 const REPORT_INTERVAL_MS = 5;
 
@@ -203,8 +208,20 @@ async function seedDeletedDocuments(db: Database, rows: number): Promise<void> {
   );
 }
 
+interface RoundResult {
+  readonly seconds: number;
+  /** The children's CPU time over the round, flush included. */
+  readonly cpuMicros: number;
+}
+
 /** Enqueues `jobs` (untimed), lets `children` drain them and returns the seconds that took. */
-async function round(db: Database, queue: CleanupQueue, children: Child[], kind: Kind, jobs: number) {
+async function round(
+  db: Database,
+  queue: CleanupQueue,
+  children: Child[],
+  kind: Kind,
+  jobs: number,
+): Promise<RoundResult> {
   await db.query(`DELETE FROM pgboss.job WHERE name LIKE 'cleanup.%'`);
   if (kind === 'purge') {
     await db.query('DELETE FROM documents');
@@ -271,10 +288,11 @@ export default async function workerBench(args: string[]): Promise<void> {
             ),
           );
         const sides = { raw: await spawnSide('raw'), worker: await spawnSide('worker') };
-        let results: Record<Mode, { seconds: number; cpuMicros: number }[]>;
+        let results: Record<Mode, RoundResult[]>;
         try {
-          for (const mode of ['raw', 'worker'] as const)
-            await round(db, queue, sides[mode], kind, Math.min(WARMUP_JOBS, perRound));
+          await alternatingTurns(WARMUP_ROUNDS, ['raw', 'worker'], (mode) =>
+            round(db, queue, sides[mode], kind, perRound),
+          );
           results = await alternatingTurns(rounds, ['raw', 'worker'], (mode) =>
             round(db, queue, sides[mode], kind, perRound),
           );
