@@ -24,6 +24,14 @@ export interface AttemptOutcome {
 
 const toMs = (value: unknown): number => new Date(value as string | Date).getTime();
 
+const secondsSince = (started: number): number => (performance.now() - started) / 1000;
+
+/** Ends the deadline race: the timer and the abort listener go. */
+function settle(timer: NodeJS.Timeout, abort: JobAbort): void {
+  clearTimeout(timer);
+  abort.onAbort(undefined);
+}
+
 function errorOutput(error: unknown): Record<string, string> {
   const err = error instanceof Error ? error : new Error(String(error));
   const code = (error as { code?: unknown } | null)?.code;
@@ -37,18 +45,14 @@ function withDeadline(work: Promise<JobResult>, job: Job, abort: JobAbort): Prom
       () => abort.abort(new JobTimeoutError(job.expireInSeconds)),
       job.expireInSeconds * 1000,
     );
-    const settle = () => {
-      clearTimeout(timer);
-      abort.onAbort(undefined);
-    };
     abort.onAbort(reject);
     work.then(
       (result) => {
-        settle();
+        settle(timer, abort);
         resolve(result);
       },
       (error: unknown) => {
-        settle();
+        settle(timer, abort);
         reject(error);
       },
     );
@@ -77,7 +81,6 @@ export async function runAttempt(
   });
   const envelope = parseEnvelope(job.data);
   const started = performance.now();
-  const seconds = () => (performance.now() - started) / 1000;
   let ok = false;
   let rows = 0;
   try {
@@ -109,7 +112,11 @@ export async function runAttempt(
           });
           await deps.queue.boss.complete(name, job.id, { count: result.count, ...result.detail });
           ok = true;
-          log.info('cleanup job finished', { count: result.count, duration: seconds(), status: 'success' });
+          log.info('cleanup job finished', {
+            count: result.count,
+            duration: secondsSince(started),
+            status: 'success',
+          });
         } catch (error) {
           await deps.queue.boss.fail(name, job.id, errorOutput(error)).catch((failError: unknown) => {
             log.warn('could not mark the job failed; its lease will expire instead', {}, failError);
@@ -117,7 +124,7 @@ export async function runAttempt(
           const last = attempt > job.retryLimit;
           log.warn(
             last ? 'cleanup job failed, retries exhausted: dead' : 'cleanup job failed, will be retried',
-            { count: 0, duration: seconds(), status: 'failure', dead: last },
+            { count: 0, duration: secondsSince(started), status: 'failure', dead: last },
             error,
           );
           throw error;
@@ -131,7 +138,7 @@ export async function runAttempt(
     workerMetrics.jobFinished({
       jobType: type,
       status: ok ? 'success' : 'failure',
-      durationSeconds: seconds(),
+      durationSeconds: secondsSince(started),
     });
   }
   return { ok, rows };

@@ -6,6 +6,8 @@ import { type AttemptDeps, type Job, runAttempt } from './job-attempt.ts';
 import { queueName } from './job-types.ts';
 import type { CleanupQueue } from './queue.ts';
 
+const ignore = (): void => undefined;
+
 export interface WorkerOptions {
   /** Jobs run at a time in this process. */
   readonly concurrency: number;
@@ -195,12 +197,12 @@ export class CleanupWorker {
         if (jobs.length > 0) cursor = index;
         claimed += jobs.length;
         for (const job of jobs) {
-          const finished = () => {
-            this.running.delete(run);
-            this.notifyFinish();
-          };
-          // runJob settles every outcome itself; this only tracks the slot.
-          const run: Promise<void> = this.runJob(type, job).then(finished, finished);
+          // runJob settles every outcome itself; this only tracks the slot. (Inline arrows, not a
+          // named one: tsx keeps function names, which costs an Object.defineProperty per job.)
+          const run: Promise<void> = this.runJob(type, job).then(
+            () => this.release(run),
+            () => this.release(run),
+          );
           this.running.add(run);
         }
       }
@@ -215,13 +217,18 @@ export class CleanupWorker {
    */
   private nextFinish(): Promise<void> {
     if (!this.nextFinished) {
-      let resolve: () => void = () => undefined;
+      let resolve = ignore;
       const promise = new Promise<void>((r) => {
         resolve = r;
       });
       this.nextFinished = { promise, resolve };
     }
     return this.nextFinished.promise;
+  }
+
+  private release(run: Promise<void>): void {
+    this.running.delete(run);
+    this.notifyFinish();
   }
 
   private notifyFinish(): void {
