@@ -3,7 +3,8 @@ import { OpenTelemetryTransportV3 } from '@opentelemetry/winston-transport';
 import winston from 'winston';
 import type Transport from 'winston-transport';
 import { defer, drainDeferred } from './deferred.ts';
-import { batchedStdio } from './line-batching-stream.ts';
+import { JsonLinesTransport, MADE_AT } from './json-lines-transport.ts';
+import { batchedStdio, streamSink } from './line-sink.ts';
 import { redactValue, serializeError } from './redact.ts';
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
@@ -86,37 +87,14 @@ function moreVerbose(a: LogLevel, b: LogLevel): LogLevel {
 
 function consoleTransport(destination: ConsoleDestination, level: LogLevel): Transport | undefined {
   if (destination === 'none') return undefined;
-  const stream =
-    destination === 'stdout' ? batchedStdio(1) : destination === 'stderr' ? batchedStdio(2) : destination;
-  return new winston.transports.Stream({
-    stream,
-    level,
-    format: jsonLine,
-  });
+  const sink =
+    destination === 'stdout'
+      ? batchedStdio(1)
+      : destination === 'stderr'
+        ? batchedStdio(2)
+        : streamSink(destination);
+  return new JsonLinesTransport({ level }, sink);
 }
-
-/** winston reads a transport's finished line from this symbol (triple-beam's MESSAGE). */
-const LINE = Symbol.for('message');
-/** When the record was made (ms since the epoch); it reaches winston a little later (deferred.ts). */
-const MADE_AT = Symbol('sdops.log.madeAt');
-
-/**
- * timestamp() + json() in one step. Records hold only scalars and the serialised error (record()
- * guarantees it), so plain JSON.stringify is enough; logform's json() pays for a cycle-safe,
- * BigInt-safe stringify on every line. Symbol keys (the OTel context) are skipped by JSON itself.
- */
-const jsonLine = winston.format((info) => {
-  const madeAt = (info as Record<symbol, unknown>)[MADE_AT];
-  info.timestamp = new Date(typeof madeAt === 'number' ? madeAt : Date.now()).toISOString();
-  let line: string;
-  try {
-    line = JSON.stringify(info);
-  } catch {
-    line = JSON.stringify({ level: info.level, message: info.message, timestamp: info.timestamp });
-  }
-  (info as Record<symbol, unknown>)[LINE] = line;
-  return info;
-})();
 
 const passThrough = winston.format((info) => info)();
 

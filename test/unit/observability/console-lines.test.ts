@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { runFixture } from './child-process.ts';
 
-/** Console lines are written in batches (see line-batching-stream.ts); none may be lost or reordered. */
+/** Console lines are written in batches (see line-sink.ts); none may be lost or reordered. */
 describe('console log lines on stdout', () => {
   for (const exit of ['return', 'exit', 'throw'] as const) {
     it(`all arrive, in order, when the process ends by ${exit}`, async () => {

@@ -1,37 +1,39 @@
 import { writeSync } from 'node:fs';
-import { Writable } from 'node:stream';
 
 /** Longest a line waits in the buffer. */
 export const LINE_FLUSH_INTERVAL_MS = 20;
 /** A buffer this large is written at once, without waiting for the interval. */
 export const LINE_FLUSH_BYTES = 64 * 1024;
 
+/** Where finished console lines go (each ends in a newline). */
+export interface LineSink {
+  writeLine(line: string): void;
+}
+
 /**
  * Console log lines for stdout/stderr, handed to the real stream in batches instead of one line at
  * a time. When stdout is a pipe (a container runtime, a supervisor, a parent process) Node writes it
  * synchronously on Linux, one system call per line; at a line per job or request that cost more CPU
  * than building the line itself (measured in `npm run bench -- worker`). Pino's async destinations
- * batch the same way.
+ * batch the same way. Not a Writable: a stream's per-write bookkeeping cost more per line than the
+ * batching saved.
  *
  * Lines keep their order and wait at most LINE_FLUSH_INTERVAL_MS. Whatever is still buffered when
  * the process exits (normal end, process.exit, an uncaught exception) is written synchronously from
  * the 'exit' handler, so only a SIGKILL can lose lines, and then at most one interval's worth.
  */
-class LineBatchingStream extends Writable {
+class BatchedStdio implements LineSink {
   private pending: string[] = [];
   private bytes = 0;
   private timer: NodeJS.Timeout | undefined;
-
   private readonly target: NodeJS.WriteStream;
 
   constructor(private readonly fd: 1 | 2) {
-    super({ decodeStrings: false });
     this.target = fd === 1 ? process.stdout : process.stderr;
     process.once('exit', () => this.flushSync());
   }
 
-  override _write(chunk: string | Buffer, _encoding: BufferEncoding, done: (error?: Error) => void): void {
-    const line = typeof chunk === 'string' ? chunk : chunk.toString('utf8');
+  writeLine(line: string): void {
     this.pending.push(line);
     this.bytes += line.length;
     if (this.bytes >= LINE_FLUSH_BYTES) this.flush();
@@ -40,7 +42,6 @@ class LineBatchingStream extends Writable {
       // A pending flush must not keep an otherwise finished process alive; 'exit' writes the rest.
       this.timer.unref();
     }
-    done();
   }
 
   private take(): string {
@@ -66,14 +67,19 @@ class LineBatchingStream extends Writable {
   }
 }
 
-const streams = new Map<1 | 2, LineBatchingStream>();
+const sinks = new Map<1 | 2, BatchedStdio>();
 
-/** The one batching stream in front of process.stdout (1) or process.stderr (2). */
-export function batchedStdio(fd: 1 | 2): Writable {
-  let stream = streams.get(fd);
-  if (!stream) {
-    stream = new LineBatchingStream(fd);
-    streams.set(fd, stream);
+/** The one batching sink in front of process.stdout (1) or process.stderr (2). */
+export function batchedStdio(fd: 1 | 2): LineSink {
+  let sink = sinks.get(fd);
+  if (!sink) {
+    sink = new BatchedStdio(fd);
+    sinks.set(fd, sink);
   }
-  return stream;
+  return sink;
+}
+
+/** Lines written straight to a stream the caller owns (tests, embedding applications). */
+export function streamSink(stream: NodeJS.WritableStream): LineSink {
+  return { writeLine: (line) => void stream.write(line) };
 }
