@@ -290,12 +290,9 @@ export default async function workerBench(args: string[]): Promise<void> {
         const sides = { raw: await spawnSide('raw'), worker: await spawnSide('worker') };
         let results: Record<Mode, RoundResult[]>;
         try {
-          await alternatingTurns(WARMUP_ROUNDS, ['raw', 'worker'], (mode) =>
-            round(db, queue, sides[mode], kind, perRound),
-          );
-          results = await alternatingTurns(rounds, ['raw', 'worker'], (mode) =>
-            round(db, queue, sides[mode], kind, perRound),
-          );
+          const turn = (mode: Mode) => round(db, queue, sides[mode], kind, perRound);
+          await alternatingTurns(WARMUP_ROUNDS, ['raw', 'worker'], turn);
+          results = await alternatingTurns(rounds, ['raw', 'worker'], turn);
         } finally {
           const all = [...sides.raw, ...sides.worker];
           for (const c of all) if (c.proc.connected) c.proc.send('exit');
