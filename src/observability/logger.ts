@@ -1,10 +1,10 @@
 import { context, isSpanContextValid, trace } from '@opentelemetry/api';
-import { OpenTelemetryTransportV3 } from '@opentelemetry/winston-transport';
 import winston from 'winston';
 import type Transport from 'winston-transport';
 import { defer, drainDeferred } from './deferred.ts';
 import { JsonLinesTransport, MADE_AT } from './json-lines-transport.ts';
 import { batchedStdio, streamSink } from './line-sink.ts';
+import { EMIT_CONTEXT, OtlpLogTransport } from './otlp-log-transport.ts';
 import { redactValue, serializeError } from './redact.ts';
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
@@ -61,9 +61,6 @@ export interface LoggingOptions {
   readonly consoleLevel?: LogLevel;
 }
 
-/** The winston symbol the OTel transport reads the emitting context from (see its utils.js). */
-const OTEL_CONTEXT = Symbol.for('opentelemetry.js.contrib.winston.context');
-
 interface State {
   root: winston.Logger;
   consoleOnly: winston.Logger;
@@ -103,7 +100,7 @@ function build(options: LoggingOptions, keepOtlp: boolean): State {
   const level = options.level ?? envLevel ?? 'info';
   const consoleLevel = envLevel ?? options.consoleLevel ?? level;
   const console = consoleTransport(options.console ?? 'stdout', consoleLevel);
-  const otlp = keepOtlp ? new OpenTelemetryTransportV3({ level }) : undefined;
+  const otlp = keepOtlp ? new OtlpLogTransport({ level }) : undefined;
   const transports = [console, otlp].filter((t): t is Transport => t !== undefined);
   const root = winston.createLogger({
     levels: SEVERITY,
@@ -167,7 +164,7 @@ function record(
   base: LogFields,
   fields: LogFields | undefined,
 ): winston.LogEntry {
-  const out: winston.LogEntry & { [OTEL_CONTEXT]?: unknown; [MADE_AT]?: number } = {
+  const out: winston.LogEntry & { [EMIT_CONTEXT]?: unknown; [MADE_AT]?: number } = {
     level,
     message,
     component,
@@ -189,15 +186,18 @@ function record(
     }
   }
   // Winston may hand records to transports asynchronously; pin the context the call was made in.
-  out[OTEL_CONTEXT] = active;
+  out[EMIT_CONTEXT] = active;
   return out;
 }
 
 class ComponentLogger implements Logger {
-  constructor(
-    private readonly component: string,
-    private readonly base: LogFields,
-  ) {}
+  private readonly component: string;
+  private readonly base: LogFields;
+
+  constructor(component: string, base: LogFields) {
+    this.component = component;
+    this.base = base;
+  }
 
   private write(level: LogLevel, message: string, fields: LogFields | undefined, error?: unknown): void {
     try {

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { context, metrics, propagation, trace } from '@opentelemetry/api';
-import { logs } from '@opentelemetry/api-logs';
+import { context, logs, metrics, propagation, trace } from '@opentelemetry/api';
 import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-http';
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
@@ -13,13 +12,13 @@ import {
   SimpleLogRecordProcessor,
 } from '@opentelemetry/sdk-logs';
 import { type IMetricReader, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
-import { NodeSDK, type NodeSDKConfiguration } from '@opentelemetry/sdk-node';
+import { NodeSDK } from '@opentelemetry/sdk-node';
 import {
   BatchSpanProcessor,
   SimpleSpanProcessor,
   type SpanExporter,
   type SpanProcessor,
-} from '@opentelemetry/sdk-trace-base';
+} from '@opentelemetry/sdk-trace';
 import {
   exportFailing,
   installExportErrorHandler,
@@ -140,13 +139,11 @@ function pipelines(options: TelemetryOptions, endpoint: string, intervalMs: numb
   // The SDK default (10 s, with retries) would hold a CLI's exit that long when the collector hangs.
   const timeout = envValue('OTEL_EXPORTER_OTLP_TIMEOUT') ? {} : { timeoutMillis: EXPORT_TIMEOUT_MS };
   const spanProcessor: SpanProcessor = test?.spanExporter
-    ? new SimpleSpanProcessor(test.spanExporter)
-    : new BatchSpanProcessor(
-        withCircuitBreaker(new OTLPTraceExporter({ url: `${endpoint}/v1/traces`, ...timeout })),
-        {
-          maxQueueSize: MAX_QUEUE_SIZE,
-        },
-      );
+    ? new SimpleSpanProcessor({ exporter: test.spanExporter })
+    : new BatchSpanProcessor({
+        exporter: withCircuitBreaker(new OTLPTraceExporter({ url: `${endpoint}/v1/traces`, ...timeout })),
+        maxQueueSize: MAX_QUEUE_SIZE,
+      });
   const logProcessor: LogRecordProcessor = test?.logExporter
     ? new SimpleLogRecordProcessor({ exporter: test.logExporter })
     : new BatchLogRecordProcessor({
@@ -194,8 +191,7 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
     // processDetector is left out on purpose: process.command_args can contain credentials.
     resourceDetectors: [envDetector, hostDetector],
     spanProcessors: [spanProcessor],
-    // sdk-node bundles its own sdk-metrics copy; the reader interface is the same at runtime.
-    metricReaders: [metricReader as unknown as NonNullable<NodeSDKConfiguration['metricReaders']>[number]],
+    metricReaders: [metricReader],
     logRecordProcessors: [logProcessor],
     instrumentations: [],
   });

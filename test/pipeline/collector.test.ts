@@ -1,5 +1,5 @@
 import { context, trace } from '@opentelemetry/api';
-import { SeverityNumber } from '@opentelemetry/api-logs';
+import { SeverityNumber } from '@opentelemetry/api';
 import { expect } from 'chai';
 import {
   COLLECTOR_CONFIG,

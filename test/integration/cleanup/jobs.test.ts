@@ -1,4 +1,4 @@
-import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
+import { InMemorySpanExporter } from '@opentelemetry/sdk-trace';
 import { expect } from 'chai';
 import { CleanupQueue } from '../../../src/cleanup/index.ts';
 import { type Database, migrateSchema, openDatabase } from '../../../src/db/index.ts';

@@ -5,7 +5,7 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { LoggerProvider, SimpleLogRecordProcessor } from '@opentelemetry/sdk-logs';
 import { MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
-import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { TracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
 
 /**
  * Private OTel JS providers pointed at one collector, as the app's SDK would be (OTLP/HTTP,
@@ -13,7 +13,7 @@ import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-tra
  */
 export interface TestTelemetry {
   readonly meterProvider: MeterProvider;
-  readonly tracerProvider: BasicTracerProvider;
+  readonly tracerProvider: TracerProvider;
   readonly loggerProvider: LoggerProvider;
   /** Exports pending metrics, spans and logs now. */
   flush(): Promise<void>;
@@ -36,10 +36,10 @@ export function createTestTelemetry(
       }),
     ],
   });
-  const tracerProvider = new BasicTracerProvider({
+  const tracerProvider = new TracerProvider({
     resource: res,
     spanProcessors: [
-      new SimpleSpanProcessor(new OTLPTraceExporter({ url: `${otlpHttpEndpoint}/v1/traces` })),
+      new SimpleSpanProcessor({ exporter: new OTLPTraceExporter({ url: `${otlpHttpEndpoint}/v1/traces` }) }),
     ],
   });
   const loggerProvider = new LoggerProvider({
