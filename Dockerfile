@@ -1,12 +1,13 @@
 # The sdops app image: one image for every role (serve, worker, demo, migrate), chosen by
-# the compose command. TypeScript runs through tsx (a runtime dependency), so there is no
-# build step and the SQL schema files under src/ ship as they are.
-FROM node:20-slim
+# the compose command. Node 24 runs the TypeScript sources natively (type stripping), so there
+# is no build step and the SQL schema files under src/ ship as they are.
+FROM node:24.21.0-slim
 
 ENV NODE_ENV=production
 WORKDIR /app
 
-# Dependencies first so source edits reuse the cached npm layer.
+# Dependencies first so source edits reuse the cached npm layer. --omit=dev also leaves out the
+# `node` package (the pinned Node for machines whose system Node is older): the image is Node 24.
 COPY package.json package-lock.json .npmrc ./
 RUN npm ci --omit=dev && npm cache clean --force
 

@@ -7,7 +7,7 @@ import {
   median,
   printRows,
   startOtlpSink,
-  tsxArgs,
+  childNodeArgs,
 } from './support.ts';
 
 type Side = 'on' | 'off';
@@ -76,7 +76,7 @@ async function spawnServer(
   telemetryOn: boolean,
   sink: string,
 ): Promise<{ proc: ChildProcess; url: string }> {
-  const proc = spawn(process.execPath, [...tsxArgs(), 'bench/api.ts'], {
+  const proc = spawn(process.execPath, [...childNodeArgs(), 'bench/api.ts'], {
     env: {
       ...process.env,
       SDOPS_BENCH_API_CHILD: '1',

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { migrateSchema, openDatabase } from '../src/db/index.ts';
-import { createBenchDatabase, printRows } from './support.ts';
+import { childNodeArgs, createBenchDatabase, printRows } from './support.ts';
 
 /**
  * backfill-deleted-at over N legacy rows through the runner (checkpoint + batch record per batch,
@@ -63,7 +63,7 @@ export default async function run(args: string[]): Promise<void> {
       await reset();
       const { stdout } = await promisify(execFile)(
         process.execPath,
-        ['--import', 'tsx', '--input-type=module', '-e', CHILD],
+        [...childNodeArgs(), '--input-type=module', '-e', CHILD],
         {
           cwd: new URL('../', import.meta.url),
           env: {

@@ -97,13 +97,12 @@ export function printRows(title: string, rows: readonly Record<string, string | 
 }
 
 /**
- * Node flags for a measured child process: the tsx loader, after any flags from BENCH_NODE_ARGS
- * (space-separated), so the processes being measured can be profiled:
- * BENCH_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/p'. NODE_OPTIONS cannot carry --cpu-prof.
+ * Node flags for a measured child process, from BENCH_NODE_ARGS (space-separated), so the
+ * processes being measured can be profiled: BENCH_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/p'.
+ * NODE_OPTIONS cannot carry --cpu-prof. Children run the .ts sources natively, like the CLI.
  */
-export function tsxArgs(): string[] {
-  const extra = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter((arg) => arg.length > 0);
-  return [...extra, '--import', 'tsx'];
+export function childNodeArgs(): string[] {
+  return (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter((arg) => arg.length > 0);
 }
 
 /** A local OTLP/HTTP sink: accepts every export, so "telemetry on" pays the full export cost. */

@@ -8,7 +8,7 @@ import {
   median,
   printRows,
   startOtlpSink,
-  tsxArgs,
+  childNodeArgs,
 } from './support.ts';
 import { resetDocuments, WARMUP_IDS } from './workloads/documents.ts';
 
@@ -52,7 +52,7 @@ interface Result {
 
 function startChild(url: string, on: boolean, sink: string, workload: Workload, side: number): ChildProcess {
   return fork('bench/workloads/telemetry-turns.ts', [], {
-    execArgv: tsxArgs(),
+    execArgv: childNodeArgs(),
     env: {
       ...process.env,
       DATABASE_URL: url,

@@ -11,7 +11,7 @@ import {
   median,
   printRows,
   startOtlpSink,
-  tsxArgs,
+  childNodeArgs,
 } from './support.ts';
 
 /**
@@ -169,19 +169,23 @@ async function spawnChild(
   telemetry: boolean,
 ): Promise<Child> {
   const file = fileURLToPath(import.meta.url);
-  const proc = spawn(process.execPath, [...tsxArgs(), file, '--child', mode, kind, String(concurrency)], {
-    env: {
-      ...process.env,
-      DATABASE_URL: url,
-      OTEL_EXPORTER_OTLP_ENDPOINT: sink,
-      // purge baselines keep telemetry on: the core's own spans/metrics/logs are part of the purge work.
-      OTEL_SDK_DISABLED: (mode === 'raw' && kind === 'noop') || !telemetry ? 'true' : 'false',
-      LOG_LEVEL: telemetry ? 'info' : 'warn',
-      SDOPS_PURGE_CRON: 'off',
-      SDOPS_ARCHIVE_CRON: 'off',
+  const proc = spawn(
+    process.execPath,
+    [...childNodeArgs(), file, '--child', mode, kind, String(concurrency)],
+    {
+      env: {
+        ...process.env,
+        DATABASE_URL: url,
+        OTEL_EXPORTER_OTLP_ENDPOINT: sink,
+        // purge baselines keep telemetry on: the core's own spans/metrics/logs are part of the purge work.
+        OTEL_SDK_DISABLED: (mode === 'raw' && kind === 'noop') || !telemetry ? 'true' : 'false',
+        LOG_LEVEL: telemetry ? 'info' : 'warn',
+        SDOPS_PURGE_CRON: 'off',
+        SDOPS_ARCHIVE_CRON: 'off',
+      },
+      stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
     },
-    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
-  });
+  );
   // The worker's per-job log lines are read, as a log shipper would.
   proc.stdout?.resume();
   const c: Child = {

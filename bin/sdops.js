@@ -1,7 +1,28 @@
 #!/usr/bin/env node
-// The CLI ships as TypeScript and runs through tsx, so `npm ci` is the only install step
-// and the SQL schema files are read from src/ as they are.
-import { register } from 'tsx/esm/api';
+// The CLI ships as TypeScript that Node runs natively (type stripping, Node >= 22.18), so
+// `npm ci` is the only install step and the SQL schema files are read from src/ as they are.
+// The project pins its runtime: `npm run`/`npx` put node_modules/.bin (the `node` dev dependency,
+// Node 24) first on PATH. Started by an older Node some other way, this re-runs itself with that
+// pinned Node, or says in one line what is missing.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
-register();
-await import('../src/cli/main.ts');
+const MIN = [22, 18];
+const [major, minor] = process.versions.node.split('.').map(Number);
+if (major > MIN[0] || (major === MIN[0] && minor >= MIN[1])) {
+  await import('../src/cli/main.ts');
+} else {
+  const pinned = fileURLToPath(new URL('../node_modules/node/bin/node', import.meta.url));
+  if (!existsSync(pinned)) {
+    process.stderr.write(
+      `sdops: needs Node.js >= ${MIN.join('.')} (this is ${process.version}); run \`npm ci\` in ${fileURLToPath(new URL('..', import.meta.url))} to install the project's Node 24\n`,
+    );
+    process.exit(2);
+  }
+  const child = spawnSync(pinned, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
+    stdio: 'inherit',
+  });
+  if (child.signal) process.kill(process.pid, child.signal);
+  process.exit(child.status ?? 1);
+}

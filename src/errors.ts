@@ -5,13 +5,13 @@
 export type ErrorKind = 'invalid_input' | 'not_found' | 'conflict' | 'unavailable' | 'internal';
 
 export class SdopsError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-    readonly kind: ErrorKind = 'internal',
-    options?: { cause?: unknown },
-  ) {
+  readonly code: string;
+  readonly kind: ErrorKind;
+
+  constructor(code: string, message: string, kind: ErrorKind = 'internal', options?: { cause?: unknown }) {
     super(message, options);
+    this.code = code;
+    this.kind = kind;
     this.name = new.target.name;
   }
 }

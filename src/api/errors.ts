@@ -31,12 +31,11 @@ export const ERROR_CODES = [
 
 /** An error raised by the API layer itself (auth, request shape) with its HTTP status. */
 export class ApiError extends SdopsError {
-  constructor(
-    readonly status: number,
-    code: string,
-    message: string,
-  ) {
+  readonly status: number;
+
+  constructor(status: number, code: string, message: string) {
     super(code, message, status >= 500 ? 'internal' : 'invalid_input');
+    this.status = status;
   }
 }
 

@@ -124,11 +124,12 @@ export function parseEnvelope(data: unknown): JobEnvelope | undefined {
 
 /** Field readers that name the job type and field in their error. */
 class Fields {
-  constructor(
-    private readonly jobType: string,
-    private readonly raw: Record<string, unknown>,
-    allowed: readonly string[],
-  ) {
+  private readonly jobType: string;
+  private readonly raw: Record<string, unknown>;
+
+  constructor(jobType: string, raw: Record<string, unknown>, allowed: readonly string[]) {
+    this.jobType = jobType;
+    this.raw = raw;
     for (const key of Object.keys(raw)) {
       if (!allowed.includes(key)) throw new InvalidPayloadError(jobType, `unknown field "${key}"`);
     }

@@ -57,12 +57,17 @@ type Payload<T extends string> = T extends keyof JobPayloads ? JobPayloads[T] : 
 export class CleanupQueue {
   private readonly log = getLogger('cleanup.queue');
 
-  private constructor(
-    readonly boss: PgBoss,
-    readonly db: Database,
-    readonly jobTypes: readonly string[],
-    readonly policy: QueuePolicy,
-  ) {}
+  readonly boss: PgBoss;
+  readonly db: Database;
+  readonly jobTypes: readonly string[];
+  readonly policy: QueuePolicy;
+
+  private constructor(boss: PgBoss, db: Database, jobTypes: readonly string[], policy: QueuePolicy) {
+    this.boss = boss;
+    this.db = db;
+    this.jobTypes = jobTypes;
+    this.policy = policy;
+  }
 
   static async open(db: Database, options: CleanupQueueOptions): Promise<CleanupQueue> {
     const jobTypes = [...(options.jobTypes ?? BUILTIN_JOB_TYPES)];

@@ -56,11 +56,12 @@ export class CleanupWorker {
   private readonly counters: WorkerStats = { processed: 0, failed: 0, byType: {} };
   private readonly attemptDeps: AttemptDeps;
 
-  constructor(
-    private readonly queue: CleanupQueue,
-    handlers: HandlerRegistry,
-    private readonly options: WorkerOptions,
-  ) {
+  private readonly queue: CleanupQueue;
+  private readonly options: WorkerOptions;
+
+  constructor(queue: CleanupQueue, handlers: HandlerRegistry, options: WorkerOptions) {
+    this.queue = queue;
+    this.options = options;
     const wanted = options.jobTypes ?? queue.jobTypes.filter((t) => handlers[t] !== undefined);
     for (const t of wanted) {
       if (!queue.jobTypes.includes(t) || handlers[t] === undefined) {

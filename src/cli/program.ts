@@ -11,7 +11,11 @@ import { registerWorker } from './commands/worker.ts';
 export function buildProgram(version: string): Command {
   const program = new Command('sdops')
     .description('soft-delete operations: delete, restore, purge, archive, migrate and observe')
-    .version(version)
+    .version(
+      `sdops ${version} (Node.js ${process.version})`,
+      '-V, --version',
+      'output the version number and the Node.js runtime',
+    )
     .option('--memory', 'use an in-memory embedded database (nothing is kept)')
     .option('--data-dir <dir>', 'embedded database directory (default: $SDOPS_DATA_DIR or ./.sdops/data)')
     .option('--json', 'print machine-readable JSON on stdout')

@@ -35,7 +35,11 @@ export const errorMessage = (e: unknown) => (e instanceof Error ? e.message : St
  * crash anywhere rolls all three back together and a takeover waits on the run-row lock.
  */
 export class BatchExecutor {
-  constructor(private readonly c: BatchContext) {}
+  private readonly c: BatchContext;
+
+  constructor(c: BatchContext) {
+    this.c = c;
+  }
 
   /** One batch of the main scan; a batch that keeps failing is recorded and skipped. */
   async scanBatch(entity: string, after: string | null, nextEntity: string | null): Promise<BatchResult> {

@@ -20,16 +20,19 @@ export class RunNotFoundError extends NotFoundError {
 
 /** Another live runner holds the run's lease: two runners never work on one run. */
 export class RunLockedError extends ConflictError {
-  constructor(
-    readonly runId: string,
-    readonly owner: string,
-    readonly leaseExpiresInMs: number,
-  ) {
+  readonly runId: string;
+  readonly owner: string;
+  readonly leaseExpiresInMs: number;
+
+  constructor(runId: string, owner: string, leaseExpiresInMs: number) {
     super(
       'run_locked',
       `run ${runId} is being processed by ${owner}; its lease expires in ${Math.max(0, Math.ceil(leaseExpiresInMs / 1000))}s ` +
         'unless that runner keeps its heartbeat (stop it with `sdops migrate stop`)',
     );
+    this.runId = runId;
+    this.owner = owner;
+    this.leaseExpiresInMs = leaseExpiresInMs;
   }
 }
 

@@ -14,14 +14,26 @@ export class Lease {
   private timer: NodeJS.Timeout | undefined;
   private busy = false;
 
+  private readonly db: Database;
+  private readonly runId: string;
+  private readonly owner: string;
+  private readonly intervalMs: number;
+  private readonly onStop: () => void;
+
   constructor(
-    private readonly db: Database,
-    private readonly runId: string,
-    private readonly owner: string,
-    private readonly intervalMs: number,
+    db: Database,
+    runId: string,
+    owner: string,
+    intervalMs: number,
     /** Called when the run must stop: lease lost, or someone asked for `stopping`. */
-    private readonly onStop: () => void,
-  ) {}
+    onStop: () => void,
+  ) {
+    this.db = db;
+    this.runId = runId;
+    this.owner = owner;
+    this.intervalMs = intervalMs;
+    this.onStop = onStop;
+  }
 
   /** Re-proves the lease and locks the run row; returns the run state (to see `stopping`). */
   async claim(tx: Queryable): Promise<RunState> {

@@ -6,7 +6,11 @@ export class Pacer {
   private wake: (() => void) | undefined;
   private readonly started = performance.now();
 
-  constructor(private readonly maxRowsPerSecond: number | null) {}
+  private readonly maxRowsPerSecond: number | null;
+
+  constructor(maxRowsPerSecond: number | null) {
+    this.maxRowsPerSecond = maxRowsPerSecond;
+  }
 
   /** Ends a throttle wait now, so a stop request does not wait out the throttle. */
   interrupt(): void {

@@ -66,10 +66,10 @@ function defaultOwner(): string {
 export class MigrationRunner {
   readonly options: RunnerOptions & { owner: string };
 
-  constructor(
-    private readonly db: Database,
-    options: Partial<RunnerOptions> = {},
-  ) {
+  private readonly db: Database;
+
+  constructor(db: Database, options: Partial<RunnerOptions> = {}) {
+    this.db = db;
     this.options = {
       ...validateRunnerOptions({ ...DEFAULT_RUNNER_OPTIONS, ...options }),
       owner: options.owner ?? defaultOwner(),

@@ -17,7 +17,10 @@ export interface BatchRef {
 export class SessionTelemetry {
   readonly runLog: typeof log;
 
-  constructor(private readonly run: RunRecord) {
+  private readonly run: RunRecord;
+
+  constructor(run: RunRecord) {
+    this.run = run;
     this.runLog = log.child({ run_id: run.runId, migration: run.migration });
   }
 

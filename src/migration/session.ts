@@ -35,14 +35,23 @@ export class Session {
   private readonly batches: BatchExecutor;
   private readonly started = performance.now();
 
+  private readonly db: Database;
+  private readonly run: RunRecord;
+  private readonly options: RunnerOptions & { owner: string };
+  private readonly mode: SessionMode;
+
   constructor(
-    private readonly db: Database,
+    db: Database,
     migration: Migration,
-    private readonly run: RunRecord,
-    private readonly options: RunnerOptions & { owner: string },
-    private readonly mode: SessionMode,
+    run: RunRecord,
+    options: RunnerOptions & { owner: string },
+    mode: SessionMode,
     onProgress: ((e: ProgressEvent) => void) | undefined,
   ) {
+    this.db = db;
+    this.run = run;
+    this.options = options;
+    this.mode = mode;
     const params = migration.parseParams(run.params);
     this.entities = migration.entities(params);
     this.lease = new Lease(db, run.runId, options.owner, options.heartbeatIntervalMs, () =>

@@ -13,10 +13,12 @@ export class Tally {
   /** Rows committed by this session alone (what the throttle paces). */
   sessionRows = 0;
 
-  constructor(
-    private readonly run: RunRecord,
-    private readonly onProgress: ((e: ProgressEvent) => void) | undefined,
-  ) {
+  private readonly run: RunRecord;
+  private readonly onProgress: ((e: ProgressEvent) => void) | undefined;
+
+  constructor(run: RunRecord, onProgress: ((e: ProgressEvent) => void) | undefined) {
+    this.run = run;
+    this.onProgress = onProgress;
     this.processed = run.rowsProcessed;
     this.failed = run.rowsFailed;
     this.batchesFailed = run.batchesFailed;

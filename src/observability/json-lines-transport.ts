@@ -32,11 +32,11 @@ export function formatLine(info: Info): string {
  * 'logged' event, a Writable write), about 40 µs of CPU per job in `npm run bench -- worker`.
  */
 export class JsonLinesTransport extends TransportStream {
-  constructor(
-    options: { readonly level: string },
-    private readonly sink: LineSink,
-  ) {
+  private readonly sink: LineSink;
+
+  constructor(options: { readonly level: string }, sink: LineSink) {
     super(options);
+    this.sink = sink;
   }
 
   override log(info: Info, callback: () => void): void {

@@ -28,7 +28,10 @@ class BatchedStdio implements LineSink {
   private timer: NodeJS.Timeout | undefined;
   private readonly target: NodeJS.WriteStream;
 
-  constructor(private readonly fd: 1 | 2) {
+  private readonly fd: 1 | 2;
+
+  constructor(fd: 1 | 2) {
+    this.fd = fd;
     this.target = fd === 1 ? process.stdout : process.stderr;
     process.once('exit', () => this.flushSync());
   }

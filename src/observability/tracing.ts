@@ -96,10 +96,10 @@ function toLinks(links: WithSpanOptions['links']): Link[] {
 
 class Handle implements SpanHandle {
   statusSet: boolean;
-  constructor(
-    readonly span: Span,
-    initial: SpanAttributes,
-  ) {
+  readonly span: Span;
+
+  constructor(span: Span, initial: SpanAttributes) {
+    this.span = span;
     this.statusSet = initial.status !== undefined;
   }
   get traceId(): string {

@@ -49,10 +49,12 @@ class Mutation {
   readonly opId: string;
   readonly tally: Tally;
 
-  constructor(
-    readonly plan: MutationPlan,
-    readonly op: OperationContext,
-  ) {
+  readonly plan: MutationPlan;
+  readonly op: OperationContext;
+
+  constructor(plan: MutationPlan, op: OperationContext) {
+    this.plan = plan;
+    this.op = op;
     this.nodes = plan.cascade ? cascadeTree(plan.entity) : cascadeTree(plan.entity).slice(0, 1);
     this.sql = plan.mode === 'delete' ? softDeleteSql(this.nodes) : restoreSql(this.nodes);
     this.opId = plan.opId ?? randomUUID();

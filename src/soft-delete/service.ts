@@ -67,10 +67,10 @@ export class SoftDeleteService {
   private readonly defaultIdBatchSize: number;
   private readonly archiveColumnCache = new Map<string, Promise<string[]>>();
 
-  constructor(
-    private readonly db: Database,
-    options: ServiceOptions = {},
-  ) {
+  private readonly db: Database;
+
+  constructor(db: Database, options: ServiceOptions = {}) {
+    this.db = db;
     this.defaultBatchSize = parseBatchSize(options.defaultBatchSize, DEFAULT_BATCH_SIZE);
     this.defaultIdBatchSize = parseBatchSize(options.defaultIdBatchSize, DEFAULT_ID_BATCH_SIZE);
     // The registry is the closed set of entity label values: without this, a program that uses the

@@ -1,5 +1,5 @@
 /**
- * `npx tsx test/alerts/pint-offline.ts`: pint's offline checks on prometheus/rules/ with .pint.hcl.
+ * `node test/alerts/pint-offline.ts`: pint's offline checks on prometheus/rules/ with .pint.hcl.
  * Not a mocha spec because pint must be installable first (scripts/ensure-pint.sh needs the Go
  * module proxy to serve github.com/cloudflare/pint, or SDOPS_PINT_BIN set to a pint binary).
  */

@@ -15,7 +15,7 @@ const FIXTURE = fileURLToPath(new URL('./fixtures/worker-child.ts', import.meta.
 
 /** Starts a worker child process (fixtures/worker-child.ts) with the given environment. */
 export function spawnWorker(env: Record<string, string>): WorkerChild {
-  const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE], {
+  const child = spawn(process.execPath, [FIXTURE], {
     env: { ...process.env, LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -78,7 +78,7 @@ export interface CliProcess {
 
 /** `sdops ...` as a child process against `url`, telemetry off, fast lease settings. */
 export function spawnCli(url: string, args: readonly string[], env: Record<string, string> = {}): CliProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+  const child = spawn(process.execPath, ['src/cli/main.ts', ...args], {
     cwd: new URL('../../../', import.meta.url),
     env: {
       ...process.env,

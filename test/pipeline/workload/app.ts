@@ -39,11 +39,13 @@ export function appEnvironment(databaseUrl: string, collectorEnv: Env): Env {
 }
 
 export class CliFailure extends Error {
-  constructor(
-    readonly args: readonly string[],
-    readonly result: CliResult,
-  ) {
+  readonly args: readonly string[];
+  readonly result: CliResult;
+
+  constructor(args: readonly string[], result: CliResult) {
     super(`sdops ${args.join(' ')} exited ${result.code}:\n${result.stderr.slice(-2000)}`);
+    this.args = args;
+    this.result = result;
   }
 }
 

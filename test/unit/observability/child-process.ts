@@ -8,7 +8,7 @@ export interface ChildResult {
   readonly stderr: string;
 }
 
-/** Runs a fixture under tsx with extra env; fails (rejects) when it outlives timeoutMs. */
+/** Runs a fixture with extra env; fails (rejects) when it outlives timeoutMs. */
 export function runFixture(
   name: string,
   env: Record<string, string>,
@@ -16,7 +16,7 @@ export function runFixture(
 ): Promise<ChildResult> {
   const file = fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', file], {
+    const child = spawn(process.execPath, ['--expose-gc', file], {
       env: { ...process.env, LOG_LEVEL: '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

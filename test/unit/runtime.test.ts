@@ -1,0 +1,85 @@
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { promisify } from 'node:util';
+import { expect } from 'chai';
+import semver from 'semver';
+import { REPO_ROOT, SDOPS_BIN } from '../support/cli.ts';
+
+/**
+ * The project pins its runtime: the `node` dev dependency puts Node 24 in node_modules/.bin, which
+ * `npm run`, `npm test` and `npx` put first on PATH, whatever the system Node is. These tests fail
+ * when anything runs on another Node, and they stand in for npm's engine-strict (off, because npm
+ * itself may run on an older system Node): every installed package must accept the pinned Node.
+ */
+
+const execFileAsync = promisify(execFile);
+
+interface PackageJson {
+  engines?: { node?: string };
+  devDependencies?: Record<string, string>;
+}
+interface LockFile {
+  packages: Record<string, { version?: string; engines?: { node?: string } | string[]; dev?: boolean }>;
+}
+
+const pkg = JSON.parse(readFileSync(`${REPO_ROOT}/package.json`, 'utf8')) as PackageJson;
+const lock = JSON.parse(readFileSync(`${REPO_ROOT}/package-lock.json`, 'utf8')) as LockFile;
+const pinned = pkg.devDependencies?.node ?? '';
+
+function runtimeOf(output: string): string {
+  const match = /\(Node\.js (v[\d.]+)\)/.exec(output);
+  if (!match?.[1]) throw new Error(`no runtime in: ${output}`);
+  return match[1];
+}
+
+describe('the pinned runtime', () => {
+  it('pins one exact Node version in package.json, the Dockerfile and the engines range', () => {
+    expect(semver.valid(pinned), 'devDependencies.node is an exact version').to.equal(pinned);
+    expect(semver.satisfies(pinned, pkg.engines?.node ?? '')).to.equal(true);
+    const dockerfile = readFileSync(`${REPO_ROOT}/Dockerfile`, 'utf8');
+    expect(dockerfile).to.match(new RegExp(`^FROM node:${pinned.replaceAll('.', '\\.')}-slim$`, 'm'));
+  });
+
+  it('runs this suite on the pinned Node', () => {
+    expect(process.version, 'mocha runs on node_modules/.bin/node (npm test puts it first on PATH)').to.equal(
+      `v${pinned}`,
+    );
+  });
+
+  it('satisfies the engines range of every installed package', () => {
+    const refused = Object.entries(lock.packages)
+      .filter(([path, entry]) => path !== '' && !Array.isArray(entry.engines) && entry.engines?.node)
+      .filter(([, entry]) => {
+        const range = (entry.engines as { node: string }).node;
+        return !semver.satisfies(pinned, range, { includePrerelease: true });
+      })
+      .map(
+        ([path, entry]) => `${path}@${entry.version} needs node ${(entry.engines as { node: string }).node}`,
+      );
+    expect(refused).to.deep.equal([]);
+  });
+
+  it('runs `sdops` on the pinned Node through npm and npx, with an older system Node first on PATH', async () => {
+    const system = ['/usr/bin/node', '/usr/local/bin/node'].find((p) => existsSync(p));
+    const path = `${system ? `${system.replace(/\/node$/, '')}:` : ''}${process.env.PATH ?? ''}`;
+    const env = { ...process.env, PATH: path, OTEL_SDK_DISABLED: 'true' };
+    const viaNpm = await execFileAsync('npm', ['run', '--silent', 'sdops', '--', '--version'], {
+      cwd: REPO_ROOT,
+      env,
+    });
+    expect(runtimeOf(viaNpm.stdout)).to.equal(`v${pinned}`);
+    const viaNpx = await execFileAsync('npx', ['--no-install', 'sdops', '--version'], {
+      cwd: REPO_ROOT,
+      env,
+    });
+    expect(runtimeOf(viaNpx.stdout)).to.equal(`v${pinned}`);
+  });
+
+  it('re-runs bin/sdops.js on the pinned Node when the system Node starts it', async () => {
+    const system = ['/usr/bin/node', '/usr/local/bin/node'].find((p) => existsSync(p)) ?? process.execPath;
+    const { stdout } = await execFileAsync(system, [SDOPS_BIN, '--version'], {
+      env: { ...process.env, OTEL_SDK_DISABLED: 'true' },
+    });
+    expect(runtimeOf(stdout)).to.equal(`v${pinned}`);
+  });
+});
