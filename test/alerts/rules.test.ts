@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -12,20 +11,9 @@ import {
   RUNBOOK_ANCHORS,
   RUNBOOK_PATH,
 } from '../../grafana/src/index.ts';
+import { promtool } from '../support/prometheus-bin.ts';
 
 const TEST_DIR = 'test/alerts';
-
-function promtool(args: string[]): Promise<{ code: number; output: string }> {
-  return new Promise((resolve, reject) => {
-    execFile('promtool', args, { cwd: REPO_ROOT }, (error, stdout, stderr) => {
-      if (error && (error as NodeJS.ErrnoException).code === 'ENOENT') {
-        reject(new Error('promtool is not on PATH: run `bash scripts/ensure-prometheus.sh` (npm test does)'));
-      } else {
-        resolve({ code: error ? Number(error.code ?? 1) : 0, output: `${stdout}${stderr}` });
-      }
-    });
-  });
-}
 
 async function testFiles(): Promise<string[]> {
   const names = await readdir(join(REPO_ROOT, TEST_DIR));

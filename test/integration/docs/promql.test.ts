@@ -1,17 +1,14 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { expect } from 'chai';
 import { stringify } from 'yaml';
+import { promtool } from '../../support/prometheus-bin.ts';
 import { codeBlocks, RUNBOOK_PATH, readDoc } from '../../unit/docs/support/markdown.ts';
-
-const run = promisify(execFile);
 
 /**
  * Every PromQL query of the runbook parses: each becomes a recording rule in a scratch rules file
- * that `promtool check rules` validates (npm test installs promtool; see scripts/ensure-prometheus.sh).
+ * that `promtool check rules` validates (promtool of the release compose runs; see scripts/prometheus-build.sh).
  */
 describe('the PromQL in the runbook', function () {
   this.timeout(60_000);
@@ -26,19 +23,9 @@ describe('the PromQL in the runbook', function () {
       const file = join(dir, 'runbook.rules.yml');
       const rules = queries.map((expr, i) => ({ record: `runbook_query_${i + 1}`, expr }));
       await writeFile(file, stringify({ groups: [{ name: 'runbook', rules }] }));
-      let result: { stdout: string; stderr: string };
-      try {
-        result = await run('promtool', ['check', 'rules', file]);
-      } catch (error) {
-        const e = error as NodeJS.ErrnoException & { stdout?: string; stderr?: string };
-        if (e.code === 'ENOENT') {
-          throw new Error(
-            'promtool is not on PATH: run through `npm test` or `bash scripts/ensure-prometheus.sh`',
-          );
-        }
-        throw new Error(`promtool rejects a runbook query:\n${e.stdout ?? ''}${e.stderr ?? ''}`);
-      }
-      expect(`${result.stdout}${result.stderr}`).to.include(`${queries.length} rules found`);
+      const { code, output } = await promtool(['check', 'rules', file]);
+      expect(code, `promtool rejects a runbook query:\n${output}`).to.equal(0);
+      expect(output).to.include(`${queries.length} rules found`);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

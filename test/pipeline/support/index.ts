@@ -30,7 +30,6 @@ export {
 export {
   collectorTargets,
   deriveTestConfig,
-  ensurePrometheus,
   promtoolCheckConfig,
   startPrometheus,
   type TargetOverrides,

@@ -5,7 +5,8 @@ import { dirname, isAbsolute, join } from 'node:path';
 import { promisify } from 'node:util';
 import { parse, stringify } from 'yaml';
 import type { CollectorPorts } from './collector.ts';
-import { PROMETHEUS_CONFIG, REPO_ROOT } from './paths.ts';
+import { prometheusTool, promtool } from '../../support/prometheus-bin.ts';
+import { PROMETHEUS_CONFIG } from './paths.ts';
 import { freePort, httpOk, type ManagedProcess, pollUntil, startProcess } from './process.ts';
 
 const execFileAsync = promisify(execFile);
@@ -69,16 +70,6 @@ export interface TestPrometheus {
   stop(): Promise<void>;
 }
 
-/** Debian's (or any PATH) prometheus; installs it via scripts/ensure-prometheus.sh when missing. */
-export async function ensurePrometheus(): Promise<void> {
-  try {
-    await execFileAsync('bash', [join(REPO_ROOT, 'scripts/ensure-prometheus.sh')]);
-  } catch (error) {
-    const stderr = (error as { stderr?: string }).stderr ?? '';
-    throw new Error(`Prometheus is required for the pipeline tests:\n${stderr.trim()}`);
-  }
-}
-
 /**
  * Starts Prometheus on a free port with exemplar storage and a temp TSDB, scraping the given
  * targets every second, and waits for /-/ready.
@@ -87,14 +78,14 @@ export async function startPrometheus(
   targets: (port: number) => TargetOverrides,
   { interval = '1s' }: { interval?: string } = {},
 ): Promise<TestPrometheus> {
-  await ensurePrometheus();
+  const binary = await prometheusTool('prometheus');
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'sdops-prometheus-'));
   const configFile = join(dir, 'prometheus.yml');
   writeFileSync(configFile, stringify(deriveTestConfig(targets(port), { interval })));
   mkdirSync(join(dir, 'data'));
   const proc: ManagedProcess = startProcess(
-    'prometheus',
+    binary,
     [
       `--config.file=${configFile}`,
       `--storage.tsdb.path=${join(dir, 'data')}`,
@@ -127,13 +118,6 @@ export async function startPrometheus(
   };
 }
 
-export async function promtoolCheckConfig(file: string): Promise<{ code: number; output: string }> {
-  await ensurePrometheus();
-  try {
-    const { stdout, stderr } = await execFileAsync('promtool', ['check', 'config', file]);
-    return { code: 0, output: stdout + stderr };
-  } catch (error) {
-    const failure = error as { code?: number; stdout?: string; stderr?: string };
-    return { code: failure.code ?? 1, output: (failure.stdout ?? '') + (failure.stderr ?? '') };
-  }
+export function promtoolCheckConfig(file: string): Promise<{ code: number; output: string }> {
+  return promtool(['check', 'config', file]);
 }

@@ -1,0 +1,52 @@
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { REPO_ROOT } from './cli.ts';
+
+const execFileAsync = promisify(execFile);
+
+let binDir: Promise<string> | undefined;
+
+/**
+ * The folder holding the `prometheus` and `promtool` of the release compose.yaml runs:
+ * SDOPS_PROMETHEUS_BIN_DIR (scripts/test.sh sets it), else whatever scripts/prometheus-build.sh
+ * prints (a cache hit is instant; a cold build takes 10-16 minutes).
+ */
+export function prometheusBinDir(): Promise<string> {
+  binDir ??= (async () => {
+    const fromEnv = process.env.SDOPS_PROMETHEUS_BIN_DIR;
+    if (fromEnv) return fromEnv;
+    try {
+      const { stdout } = await execFileAsync('bash', [join(REPO_ROOT, 'scripts/prometheus-build.sh')], {
+        cwd: REPO_ROOT,
+        maxBuffer: 64 * 1024 * 1024,
+      });
+      return stdout.trim().split('\n').at(-1) ?? '';
+    } catch (error) {
+      const stderr = (error as { stderr?: string }).stderr ?? '';
+      throw new Error(
+        `building Prometheus failed (bash scripts/prometheus-build.sh):\n${stderr.slice(-2000)}`,
+      );
+    }
+  })();
+  return binDir;
+}
+
+export async function prometheusTool(name: 'prometheus' | 'promtool'): Promise<string> {
+  const path = join(await prometheusBinDir(), name);
+  if (!existsSync(path)) throw new Error(`${path} is missing: run bash scripts/prometheus-build.sh`);
+  return path;
+}
+
+/** Runs promtool; resolves with its exit code and combined output, never rejects on a non-zero exit. */
+export async function promtool(args: readonly string[]): Promise<{ code: number; output: string }> {
+  const binary = await prometheusTool('promtool');
+  try {
+    const { stdout, stderr } = await execFileAsync(binary, [...args], { cwd: REPO_ROOT });
+    return { code: 0, output: stdout + stderr };
+  } catch (error) {
+    const failure = error as { code?: number; stdout?: string; stderr?: string };
+    return { code: Number(failure.code ?? 1), output: (failure.stdout ?? '') + (failure.stderr ?? '') };
+  }
+}
