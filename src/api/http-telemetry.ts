@@ -9,14 +9,22 @@ import {
   trace,
 } from '@opentelemetry/api';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { currentTracer, getLogger, httpMetrics } from '../observability/index.ts';
+import {
+  CanonicalLine,
+  currentTracer,
+  getLogger,
+  httpMetrics,
+  withCanonicalLine,
+} from '../observability/index.ts';
 
 /**
  * HTTP server telemetry done by hand in fastify hooks rather than by require-hook instrumentation,
  * which does not see ESM imports: one SERVER span per request (HTTP semantic conventions, named by
  * route template), the caller's W3C traceparent honoured, the span made active around the handler
  * so the core's spans and any job it enqueues belong to the request's trace, an
- * http.server.request.duration histogram and one access log line per request.
+ * http.server.request.duration histogram and one canonical log line per request: the access line,
+ * which also carries the fields of the soft-delete operation the request ran (entity, operation,
+ * count, status), so the core does not write a line of its own inside a request.
  */
 
 const log = getLogger('api');
@@ -25,6 +33,7 @@ interface RequestTelemetry {
   readonly span: Span;
   readonly context: Context;
   readonly started: bigint;
+  readonly line: CanonicalLine;
   ended: boolean;
 }
 
@@ -65,10 +74,12 @@ export function onRequestTelemetry(request: FastifyRequest): void {
     },
     parent,
   );
+  const line = new CanonicalLine();
   state.set(request, {
     span,
-    context: trace.setSpan(parent, span),
+    context: withCanonicalLine(trace.setSpan(parent, span), line),
     started: process.hrtime.bigint(),
+    line,
     ended: false,
   });
 }
@@ -104,14 +115,21 @@ function finish(request: FastifyRequest, status: number, aborted: boolean): void
     statusCode: aborted ? undefined : status,
     durationSeconds: seconds,
   });
+  const operation = t.line.close();
+  const fields = {
+    ...operation.fields,
+    method: request.method,
+    route: route ?? null,
+    path: pathOf(request),
+    status_code: aborted ? null : status,
+    duration: Math.round(seconds * 1e6) / 1e6,
+  };
+  const message = aborted ? 'request aborted' : 'request';
   context.with(t.context, () => {
-    log.info(aborted ? 'request aborted' : 'request', {
-      method: request.method,
-      route: route ?? null,
-      path: pathOf(request),
-      status_code: aborted ? null : status,
-      duration: Math.round(seconds * 1e6) / 1e6,
-    });
+    // A failed operation behind a 5xx is worth a warning with its error; a 4xx is the caller's.
+    if (operation.error !== undefined && (aborted || status >= 500))
+      log.warn(message, fields, operation.error);
+    else log.info(message, fields);
   });
 }
 

@@ -10,6 +10,7 @@ export {
   OUTCOMES,
   type RegisteredAttribute,
 } from './attributes.ts';
+export { addToCanonicalLine, CanonicalLine, withCanonicalLine } from './canonical-line.ts';
 export {
   DURATION_BUCKETS_SECONDS,
   INSTRUMENT_DEFINITIONS,

@@ -2,6 +2,7 @@ import { v7 as uuidv7 } from 'uuid';
 import type { Database, TransactionClient } from '../db/index.ts';
 import {
   activeRunId,
+  addToCanonicalLine,
   getLogger,
   type OperationStatus,
   type SpanHandle,
@@ -15,7 +16,8 @@ import type { OperationCounts, OperationName, OperationResult, ProgressListener 
  * The two choke points every mutation goes through, so telemetry lives in one place: a span per
  * call (soft_delete.<operation> for one row, soft_delete.bulk for id lists and filters,
  * soft_delete.purge / soft_delete.archive for retention work) with one soft_delete.batch child per
- * batch, the per-operation row counter and duration histogram, and one log line per call.
+ * batch, the per-operation row counter and duration histogram, and one log line per call (inside an
+ * API request, the call's fields go on the request's access line instead).
  */
 
 export type TargetKind = 'id' | 'ids' | 'filter' | 'retention';
@@ -105,11 +107,8 @@ export async function runOperation(
       const failed = { ...emptyCounts(), failure: targetKind === 'id' ? 1 : 0 };
       record(op, failed, {}, 'failure', seconds);
       span.setAttributes({ status: 'failure', count: 0 });
-      log.warn(
-        'soft_delete operation failed',
-        { run_id: runId, entity, operation, count: 0, duration: seconds, status: 'failure' },
-        error,
-      );
+      const fields = { run_id: runId, entity, operation, count: 0, duration: seconds, status: 'failure' };
+      if (!addToCanonicalLine(fields, error)) log.warn('soft_delete operation failed', fields, error);
       throw error;
     }
     const seconds = (performance.now() - started) / 1000;
@@ -130,12 +129,12 @@ export async function runOperation(
       duration: seconds,
       status,
     };
-    log.info(
-      'soft_delete operation',
+    const line =
       targetKind === 'id'
         ? fields
-        : { ...fields, noop: outcome.counts.noop, failure: outcome.counts.failure, batches: op.batches },
-    );
+        : { ...fields, noop: outcome.counts.noop, failure: outcome.counts.failure, batches: op.batches };
+    // Inside an API request the access line carries these fields: one line per request.
+    if (!addToCanonicalLine(line)) log.info('soft_delete operation', line);
     return {
       entity,
       operation,

@@ -128,6 +128,36 @@ describe('HTTP API telemetry', () => {
     expect(lines.join('\n')).to.not.include(AS_ADMIN.authorization.slice('Bearer '.length));
   });
 
+  it('writes one canonical line for a request that soft-deletes: the access line with the operation fields, no core line', async () => {
+    const { rows } = await f.db.query<{ id: string }>(
+      'SELECT id FROM documents WHERE deleted_at IS NULL ORDER BY id LIMIT 1',
+    );
+    const id = rows[0]?.id;
+    if (!id) throw new Error('the seed has no live document');
+    const traceId = '5cf92f3577b34da6a3ce929d0e0e4737';
+    const res = await inject(f.app, {
+      method: 'DELETE',
+      url: `/v1/documents/${id}`,
+      headers: { ...AS_ADMIN, traceparent: `00-${traceId}-${CALLER_SPAN}-01` },
+    });
+    expect(res.statusCode, res.body).to.equal(200);
+    await t.telemetry.forceFlush();
+    const records = (await t.consoleRecords()).filter((r) => r.trace_id === traceId);
+    expect(records.map((r) => r.message)).to.deep.equal(['request']);
+    expect(records[0]).to.include({
+      method: 'DELETE',
+      route: '/v1/:entity/:id',
+      status_code: 200,
+      entity: 'documents',
+      operation: 'delete',
+      count: 1,
+      status: 'success',
+    });
+    expect(records[0]?.duration).to.be.a('number');
+    const otlp = (await t.logs()).filter((r) => r.spanContext?.traceId === traceId);
+    expect(otlp.map((r) => r.body)).to.deep.equal(['request']);
+  });
+
   it('records http.server.request.duration by route template and status', async () => {
     await inject(f.app, { method: 'GET', url: '/v1/orders/1', headers: AS_ADMIN });
     const metrics = await t.metrics();

@@ -1,15 +1,11 @@
-import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join } from 'node:path';
-import { promisify } from 'node:util';
 import { parse, stringify } from 'yaml';
 import type { CollectorPorts } from './collector.ts';
 import { prometheusTool, promtool } from '../../support/prometheus-bin.ts';
 import { PROMETHEUS_CONFIG } from './paths.ts';
 import { freePort, httpOk, type ManagedProcess, pollUntil, startProcess } from './process.ts';
-
-const execFileAsync = promisify(execFile);
 
 interface ScrapeConfig {
   job_name: string;
