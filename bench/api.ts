@@ -53,7 +53,7 @@ async function child(): Promise<void> {
   // Access log lines are formatted in both modes but discarded, so terminal I/O does not blur the
   // comparison; with telemetry on they are also exported over OTLP.
   configureLogging({ console: new Writable({ write: (_chunk, _enc, done) => done() }) });
-  const telemetry = startTelemetry({ role: 'api' });
+  const telemetry = await startTelemetry({ role: 'api' });
   const db = await openDatabase({ url: process.env.DATABASE_URL as string, poolSize: 10 });
   const api = await startApiServer({
     db,

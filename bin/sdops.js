@@ -6,11 +6,15 @@
 // pinned Node, or says in one line what is missing.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import module from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 const MIN = [22, 18];
 const [major, minor] = process.versions.node.split('.').map(Number);
 if (major > MIN[0] || (major === MIN[0] && minor >= MIN[1])) {
+  // Every invocation compiles the same sources again; Node's on-disk compile cache (in the OS temp
+  // folder unless NODE_COMPILE_CACHE says otherwise) skips that after the first run.
+  module.enableCompileCache?.();
   await import('../src/cli/main.ts');
 } else {
   const pinned = fileURLToPath(new URL('../node_modules/node/bin/node', import.meta.url));

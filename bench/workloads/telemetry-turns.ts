@@ -28,7 +28,7 @@ const count = Number(process.env.ID_COUNT ?? 0);
 const warmup = Number(process.env.WARMUP ?? WARMUP_IDS);
 
 configureLogging({ console: 'none' });
-const telemetry = startTelemetry({ role: 'cli' });
+const telemetry = await startTelemetry({ role: 'cli' });
 
 const ids = (await documentIds(url)).slice(offset, offset + count);
 if (ids.length < count) throw new Error(`need ${offset + count} documents, found fewer`);

@@ -37,13 +37,13 @@ export async function openDatabaseFor(config: Config, globals: GlobalOptions): P
 }
 
 /** Logging and telemetry for one command: started before any work, flushed after it. */
-export function startCommandTelemetry(config: Config, options: ContextOptions): Telemetry {
+export async function startCommandTelemetry(config: Config, options: ContextOptions): Promise<Telemetry> {
   configureLogging(
     options.logToStdout
       ? { level: config.logLevel, console: 'stdout' }
       : { level: config.logLevel, console: 'stderr', consoleLevel: 'warn' },
   );
-  const telemetry = startTelemetry({ role: options.role ?? 'cli', environment: config.environment });
+  const telemetry = await startTelemetry({ role: options.role ?? 'cli', environment: config.environment });
   return telemetry;
 }
 
@@ -58,7 +58,7 @@ export async function withContext<T>(
   options: ContextOptions = {},
 ): Promise<T> {
   const config = loadConfig();
-  const telemetry = startCommandTelemetry(config, options);
+  const telemetry = await startCommandTelemetry(config, options);
   try {
     const db = await openDatabaseFor(config, globals);
     try {

@@ -52,17 +52,19 @@ export {
 } from './span-names.ts';
 export {
   activeTelemetry,
-  DEFAULT_ENDPOINT,
-  DEFAULT_METRIC_EXPORT_INTERVAL_MS,
-  DEFAULT_SHUTDOWN_TIMEOUT_MS,
   installShutdownHooks,
-  MAX_QUEUE_SIZE,
-  type ProcessRole,
   startTelemetry,
   type Telemetry,
   type TelemetryOptions,
-  type TestExporters,
 } from './telemetry.ts';
+export {
+  DEFAULT_ENDPOINT,
+  DEFAULT_METRIC_EXPORT_INTERVAL_MS,
+  DEFAULT_SHUTDOWN_TIMEOUT_MS,
+  MAX_QUEUE_SIZE,
+  type ProcessRole,
+  type TestExporters,
+} from './telemetry-settings.ts';
 export {
   activeRunId,
   activeTraceIds,

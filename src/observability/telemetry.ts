@@ -1,44 +1,21 @@
-import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { context, logs, metrics, propagation, trace } from '@opentelemetry/api';
-import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-http';
-import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { defaultResource, envDetector, hostDetector, resourceFromAttributes } from '@opentelemetry/resources';
-import {
-  BatchLogRecordProcessor,
-  type LogRecordExporter,
-  type LogRecordProcessor,
-  SimpleLogRecordProcessor,
-} from '@opentelemetry/sdk-logs';
-import { type IMetricReader, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
-import { NodeSDK } from '@opentelemetry/sdk-node';
-import {
-  BatchSpanProcessor,
-  SimpleSpanProcessor,
-  type SpanExporter,
-  type SpanProcessor,
-} from '@opentelemetry/sdk-trace';
+import { drainDeferred } from './deferred.ts';
 import {
   exportFailing,
   installExportErrorHandler,
   uninstallExportErrorHandler,
   warnOnce,
 } from './diagnostics.ts';
-import { drainDeferred } from './deferred.ts';
 import { setOtlpLogging } from './logger.ts';
-import { withCircuitBreaker } from './circuit.ts';
-
-export type ProcessRole = 'api' | 'worker' | 'migrate' | 'cli';
-
-export interface TestExporters {
-  /** Spans are handed over synchronously on end (SimpleSpanProcessor). */
-  readonly spanExporter?: SpanExporter;
-  /** e.g. a PeriodicExportingMetricReader over an InMemoryMetricExporter; read it via forceFlush(). */
-  readonly metricReader?: IMetricReader;
-  /** Log records are handed over synchronously (SimpleLogRecordProcessor). */
-  readonly logExporter?: LogRecordExporter;
-}
+import {
+  DEFAULT_ENDPOINT,
+  DEFAULT_METRIC_EXPORT_INTERVAL_MS,
+  DEFAULT_SHUTDOWN_TIMEOUT_MS,
+  EXPORT_TIMEOUT_MS,
+  FAILING_SHUTDOWN_TIMEOUT_MS,
+  type ProcessRole,
+  type TestExporters,
+} from './telemetry-settings.ts';
 
 export interface TelemetryOptions {
   readonly role: ProcessRole;
@@ -66,30 +43,7 @@ export interface Telemetry {
   shutdown(timeoutMs?: number): Promise<void>;
 }
 
-export const DEFAULT_ENDPOINT = 'http://localhost:4318';
-export const DEFAULT_METRIC_EXPORT_INTERVAL_MS = 10_000;
-export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 5_000;
-/** Bounded queues: with the collector down, at most this many spans/log records wait in memory. */
-export const MAX_QUEUE_SIZE = 2048;
-/**
- * Shutdown budget once exports are known to fail: waiting for retries against a dead collector
- * would only delay exit (a CLI command would hang for the whole budget) without saving data.
- */
-export const FAILING_SHUTDOWN_TIMEOUT_MS = 250;
-/** Per export, retries included, unless OTEL_EXPORTER_OTLP_TIMEOUT says otherwise. */
-export const EXPORT_TIMEOUT_MS = 3_000;
-
 let active: Telemetry | undefined;
-
-function packageVersion(): string {
-  try {
-    const raw = readFileSync(new URL('../../package.json', import.meta.url), 'utf8');
-    const version = (JSON.parse(raw) as { version?: unknown }).version;
-    return typeof version === 'string' ? version : '0.0.0';
-  } catch {
-    return '0.0.0';
-  }
-}
 
 function envValue(name: string): string | undefined {
   const value = process.env[name]?.trim();
@@ -134,38 +88,13 @@ function noopTelemetry(serviceName: string): Telemetry {
   return { enabled: false, serviceName, forceFlush: async () => {}, shutdown: async () => {} };
 }
 
-function pipelines(options: TelemetryOptions, endpoint: string, intervalMs: number) {
-  const test = options.testExporters;
-  // The SDK default (10 s, with retries) would hold a CLI's exit that long when the collector hangs.
-  const timeout = envValue('OTEL_EXPORTER_OTLP_TIMEOUT') ? {} : { timeoutMillis: EXPORT_TIMEOUT_MS };
-  const spanProcessor: SpanProcessor = test?.spanExporter
-    ? new SimpleSpanProcessor({ exporter: test.spanExporter })
-    : new BatchSpanProcessor({
-        exporter: withCircuitBreaker(new OTLPTraceExporter({ url: `${endpoint}/v1/traces`, ...timeout })),
-        maxQueueSize: MAX_QUEUE_SIZE,
-      });
-  const logProcessor: LogRecordProcessor = test?.logExporter
-    ? new SimpleLogRecordProcessor({ exporter: test.logExporter })
-    : new BatchLogRecordProcessor({
-        exporter: withCircuitBreaker(new OTLPLogExporter({ url: `${endpoint}/v1/logs`, ...timeout })),
-        maxQueueSize: MAX_QUEUE_SIZE,
-      });
-  const metricReader: IMetricReader =
-    test?.metricReader ??
-    new PeriodicExportingMetricReader({
-      exporter: withCircuitBreaker(new OTLPMetricExporter({ url: `${endpoint}/v1/metrics`, ...timeout })),
-      exportIntervalMillis: intervalMs,
-      exportTimeoutMillis: Math.min(intervalMs, EXPORT_TIMEOUT_MS),
-    });
-  return { spanProcessor, logProcessor, metricReader };
-}
-
 /**
  * Starts traces, metrics and logs for this process and registers them globally, so getLogger(),
  * withSpan() and the metric facades created anywhere start exporting. Call once, first thing in
- * main. A second call while one is active returns the active handle.
+ * main, and await it before the work it should observe. A second call while one is active returns
+ * the active handle.
  */
-export function startTelemetry(options: TelemetryOptions): Telemetry {
+export async function startTelemetry(options: TelemetryOptions): Promise<Telemetry> {
   const serviceName = envValue('OTEL_SERVICE_NAME') ?? `sdops-${options.role}`;
   if (active) return active;
   if (/^(true|1)$/i.test(envValue('OTEL_SDK_DISABLED') ?? '')) return noopTelemetry(serviceName);
@@ -174,28 +103,21 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
     /\/+$/,
     '',
   );
+  // The SDK is loaded here, not at import: it is most of a CLI command's start-up time, and a
+  // command that never starts telemetry (--version, --help, a rejected argument) need not pay it.
+  const { startSdk } = await import('./sdk-wiring.ts');
+  // A concurrent call may have won while the SDK loaded.
+  if (active) return active;
   installExportErrorHandler(endpoint);
-  const { spanProcessor, logProcessor, metricReader } = pipelines(options, endpoint, exportInterval(options));
-  const resource = defaultResource().merge(
-    resourceFromAttributes({
-      'service.name': `sdops-${options.role}`,
-      'service.version': options.serviceVersion ?? packageVersion(),
-      'deployment.environment.name': options.environment ?? envValue('SDOPS_ENVIRONMENT') ?? 'development',
-      'service.instance.id': randomUUID(),
-      'process.pid': process.pid,
-    }),
-  );
-  const sdk = new NodeSDK({
-    resource,
-    // envDetector applies OTEL_SERVICE_NAME / OTEL_RESOURCE_ATTRIBUTES on top of the defaults above.
-    // processDetector is left out on purpose: process.command_args can contain credentials.
-    resourceDetectors: [envDetector, hostDetector],
-    spanProcessors: [spanProcessor],
-    metricReaders: [metricReader],
-    logRecordProcessors: [logProcessor],
-    instrumentations: [],
+  const { sdk, spanProcessor, logProcessor, metricReader } = startSdk({
+    role: options.role,
+    endpoint,
+    metricExportIntervalMs: exportInterval(options),
+    exportTimeoutMs: envValue('OTEL_EXPORTER_OTLP_TIMEOUT') ? undefined : EXPORT_TIMEOUT_MS,
+    environment: options.environment ?? envValue('SDOPS_ENVIRONMENT') ?? 'development',
+    ...(options.serviceVersion === undefined ? {} : { serviceVersion: options.serviceVersion }),
+    ...(options.testExporters === undefined ? {} : { testExporters: options.testExporters }),
   });
-  sdk.start();
   setOtlpLogging(true);
 
   let stopped: Promise<void> | undefined;

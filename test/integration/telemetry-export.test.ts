@@ -49,7 +49,7 @@ describe('OTLP/HTTP export to a local listener', () => {
   it('sends traces, metrics and logs as OTLP/HTTP POSTs to /v1/traces, /v1/metrics and /v1/logs', async () => {
     const { port } = server.address() as AddressInfo;
     configureLogging({ console: new LineSink(), level: 'info' });
-    const telemetry = startTelemetry({
+    const telemetry = await startTelemetry({
       role: 'api',
       endpoint: `http://127.0.0.1:${port}`,
       metricExportIntervalMs: 200,

@@ -1,6 +1,5 @@
 import { loadConfig } from '../../config.ts';
 import type { Command } from 'commander';
-import { assertSafeBinding, parseApiTokens, startApiServer } from '../../api/index.ts';
 import { CleanupQueue } from '../../cleanup/index.ts';
 import { MigrationRunner } from '../../migration/index.ts';
 import { getLogger } from '../../observability/index.ts';
@@ -36,6 +35,8 @@ export function registerServe(program: Command): void {
       8080,
     )
     .action(async (opts: ServeOptions, cmd: Command) => {
+      // fastify and the routes load only for this command: every other command starts faster.
+      const { assertSafeBinding, parseApiTokens, startApiServer } = await import('../../api/index.ts');
       const tokens = parseApiTokens(loadConfig().apiTokens);
       // Before opening anything: an unsafe binding is refused with nothing started.
       assertSafeBinding(opts.host, tokens);

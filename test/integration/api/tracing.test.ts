@@ -15,7 +15,7 @@ describe('HTTP API telemetry', () => {
     // The access-log assertions need info lines, whatever LOG_LEVEL the suite runs with.
     delete process.env.LOG_LEVEL;
     // Telemetry first: the API resolves the global tracer and meter per request.
-    t = startInMemoryTelemetry();
+    t = await startInMemoryTelemetry();
     f = await startFixture(30);
   });
   after(async () => {

@@ -48,7 +48,7 @@ describe('cleanup jobs over the soft-delete core, traced end to end (PostgreSQL)
     db = await openDatabase({ url: tdb.url });
     await migrateSchema(db);
     await otlp.start();
-    telemetry = startTelemetry({
+    telemetry = await startTelemetry({
       role: 'api',
       endpoint: otlp.url,
       testExporters: { spanExporter: new InMemorySpanExporter() },

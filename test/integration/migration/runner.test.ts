@@ -40,7 +40,7 @@ describe('MigrationRunner in process (real PostgreSQL, in-memory telemetry)', fu
   let tel: InMemoryTelemetry;
 
   before(async () => {
-    tel = startInMemoryTelemetry({ console: 'none' });
+    tel = await startInMemoryTelemetry({ console: 'none' });
     t = await openMigrationTestDb();
     await seedDocuments(t.db, { legacy: 8_000, deleted: 1_000, live: 1_000 });
     await recordBackfillSource(t.db);

@@ -38,7 +38,7 @@ export interface InMemoryTelemetry {
   metrics(): Promise<Map<string, MetricData>>;
 }
 
-export function startInMemoryTelemetry(logging: LoggingOptions = {}): InMemoryTelemetry {
+export async function startInMemoryTelemetry(logging: LoggingOptions = {}): Promise<InMemoryTelemetry> {
   const spanExporter = new InMemorySpanExporter();
   const logExporter = new InMemoryLogRecordExporter();
   const metricExporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
@@ -49,7 +49,7 @@ export function startInMemoryTelemetry(logging: LoggingOptions = {}): InMemoryTe
   });
   const console = new LineSink();
   configureLogging({ level: 'debug', ...logging, console });
-  const telemetry = startTelemetry({
+  const telemetry = await startTelemetry({
     role: 'cli',
     testExporters: { spanExporter, metricReader, logExporter },
   });

@@ -23,11 +23,11 @@ function points(metric: MetricData | undefined): { attributes: Record<string, un
 describe('observability with in-memory exporters', () => {
   let t: InMemoryTelemetry;
 
-  beforeEach(() => {
+  beforeEach(async () => {
     resetWarnings();
     resetAttributeValues();
     defineAttributeValues({ entity: ['orders'], job_type: ['purge', 'archive'], migration: ['0001_init'] });
-    t = startInMemoryTelemetry();
+    t = await startInMemoryTelemetry();
   });
 
   afterEach(async () => {

@@ -22,7 +22,7 @@ describe('soft-delete core telemetry', function () {
   let t: InMemoryTelemetry;
 
   before(async () => {
-    t = startInMemoryTelemetry();
+    t = await startInMemoryTelemetry();
     defineAttributeValues({ entity: entityNames() });
     db = await openDatabase({ memory: true });
     await migrateSchema(db);

@@ -1,0 +1,107 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-http';
+import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { defaultResource, envDetector, hostDetector, resourceFromAttributes } from '@opentelemetry/resources';
+import {
+  BatchLogRecordProcessor,
+  type LogRecordProcessor,
+  SimpleLogRecordProcessor,
+} from '@opentelemetry/sdk-logs';
+import { type IMetricReader, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
+import { NodeSDK } from '@opentelemetry/sdk-node';
+import { BatchSpanProcessor, SimpleSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace';
+import { withCircuitBreaker } from './circuit.ts';
+import {
+  EXPORT_TIMEOUT_MS,
+  MAX_QUEUE_SIZE,
+  type ProcessRole,
+  type TestExporters,
+} from './telemetry-settings.ts';
+
+/**
+ * The OpenTelemetry SDK wiring, in its own module so telemetry.ts can load it only when a process
+ * starts telemetry: the SDK packages are most of a CLI command's start-up time.
+ */
+
+export interface SdkSettings {
+  readonly role: ProcessRole;
+  /** OTLP/HTTP base URL without a trailing slash. */
+  readonly endpoint: string;
+  readonly metricExportIntervalMs: number;
+  /** Per export, retries included; undefined leaves it to OTEL_EXPORTER_OTLP_TIMEOUT. */
+  readonly exportTimeoutMs: number | undefined;
+  readonly environment: string;
+  readonly serviceVersion?: string;
+  readonly testExporters?: TestExporters;
+}
+
+export interface StartedSdk {
+  readonly sdk: NodeSDK;
+  readonly spanProcessor: SpanProcessor;
+  readonly logProcessor: LogRecordProcessor;
+  readonly metricReader: IMetricReader;
+}
+
+function packageVersion(): string {
+  try {
+    const raw = readFileSync(new URL('../../package.json', import.meta.url), 'utf8');
+    const version = (JSON.parse(raw) as { version?: unknown }).version;
+    return typeof version === 'string' ? version : '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}
+
+function pipelines(settings: SdkSettings) {
+  const { endpoint, testExporters: test } = settings;
+  // The SDK default (10 s, with retries) would hold a CLI's exit that long when the collector hangs.
+  const timeout = settings.exportTimeoutMs === undefined ? {} : { timeoutMillis: settings.exportTimeoutMs };
+  const spanProcessor: SpanProcessor = test?.spanExporter
+    ? new SimpleSpanProcessor({ exporter: test.spanExporter })
+    : new BatchSpanProcessor({
+        exporter: withCircuitBreaker(new OTLPTraceExporter({ url: `${endpoint}/v1/traces`, ...timeout })),
+        maxQueueSize: MAX_QUEUE_SIZE,
+      });
+  const logProcessor: LogRecordProcessor = test?.logExporter
+    ? new SimpleLogRecordProcessor({ exporter: test.logExporter })
+    : new BatchLogRecordProcessor({
+        exporter: withCircuitBreaker(new OTLPLogExporter({ url: `${endpoint}/v1/logs`, ...timeout })),
+        maxQueueSize: MAX_QUEUE_SIZE,
+      });
+  const metricReader: IMetricReader =
+    test?.metricReader ??
+    new PeriodicExportingMetricReader({
+      exporter: withCircuitBreaker(new OTLPMetricExporter({ url: `${endpoint}/v1/metrics`, ...timeout })),
+      exportIntervalMillis: settings.metricExportIntervalMs,
+      exportTimeoutMillis: Math.min(settings.metricExportIntervalMs, EXPORT_TIMEOUT_MS),
+    });
+  return { spanProcessor, logProcessor, metricReader };
+}
+
+/** Builds and starts the SDK; it registers the global providers, so facades start exporting. */
+export function startSdk(settings: SdkSettings): StartedSdk {
+  const { spanProcessor, logProcessor, metricReader } = pipelines(settings);
+  const resource = defaultResource().merge(
+    resourceFromAttributes({
+      'service.name': `sdops-${settings.role}`,
+      'service.version': settings.serviceVersion ?? packageVersion(),
+      'deployment.environment.name': settings.environment,
+      'service.instance.id': randomUUID(),
+      'process.pid': process.pid,
+    }),
+  );
+  const sdk = new NodeSDK({
+    resource,
+    // envDetector applies OTEL_SERVICE_NAME / OTEL_RESOURCE_ATTRIBUTES on top of the defaults above.
+    // processDetector is left out on purpose: process.command_args can contain credentials.
+    resourceDetectors: [envDetector, hostDetector],
+    spanProcessors: [spanProcessor],
+    metricReaders: [metricReader],
+    logRecordProcessors: [logProcessor],
+    instrumentations: [],
+  });
+  sdk.start();
+  return { sdk, spanProcessor, logProcessor, metricReader };
+}
