@@ -5,7 +5,7 @@ import { stopBenchServer } from './support.ts';
  * the same run (raw SQL, telemetry disabled) and prints the ratio. Names map to bench/<name>.ts, whose
  * default export runs it.
  */
-const BENCHES = ['soft-delete', 'telemetry', 'migration', 'worker', 'api'] as const;
+const BENCHES = ['soft-delete', 'telemetry', 'migration', 'worker', 'api', 'cli'] as const;
 
 const [name, ...args] = process.argv.slice(2);
 if (!name || !BENCHES.includes(name as (typeof BENCHES)[number])) {
