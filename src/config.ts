@@ -69,10 +69,13 @@ export const ENV_VARS: readonly EnvVarSpec[] = [
   v('OTELCOL_TELEMETRY_PORT', '8888', "Port of the collector's own metrics (otelcol_*).", 'collector'),
   v('OTELCOL_LOG_LEVEL', 'info', "The collector's own log level.", 'collector'),
   v('OTELCOL_SPANMETRICS_FLUSH_INTERVAL', '15s', 'How often the span_metrics connector emits (keep it at the Prometheus scrape interval).', 'collector'),
+  v('OTELCOL_MEMORY_LIMIT_MIB', '410', "memory_limiter hard limit: 80% of the collector container's memory limit (compose: 512 MiB).", 'collector'),
+  v('OTELCOL_MEMORY_SPIKE_LIMIT_MIB', '100', 'memory_limiter spike headroom: it refuses data from limit minus spike (about 20% of the container limit).', 'collector'),
   v('TEMPO_OTLP_GRPC_ENDPOINT', 'tempo:4317', 'Where the collector sends traces (Tempo OTLP/gRPC).', 'collector'),
   v('LOKI_OTLP_ENDPOINT', 'http://loki:3100/otlp', "Where the collector sends logs (Loki's native OTLP endpoint).", 'collector'),
   // Grafana provisioning and compose.
   v('SDOPS_ALERT_WEBHOOK_URL', undefined, 'Webhook the Grafana contact point "sdops-webhook" posts alerts to (grafana/provisioning/alerting).', 'grafana'),
+  v('SDOPS_GRAFANA_URL', 'http://localhost:3000', "Grafana's external URL: the base of every alert's runbook_url and dashboard_url (and Grafana's root_url in compose).", 'grafana'),
   v('GRAFANA_ADMIN_PASSWORD', 'admin', "Password of Grafana's admin user in compose.yaml.", 'compose'),
 ];
 

@@ -1,6 +1,6 @@
 import { stringify } from 'yaml';
 import { type AlertRuleDefinition, ALERT_RULES, panelUrl, prometheusExpr, runbookUrl } from './alerts.ts';
-import { DASHBOARD_UID, DATASOURCE_UIDS } from './catalog.ts';
+import { DASHBOARD_UID, DATASOURCE_UIDS, GRAFANA_URL_ENV } from './catalog.ts';
 
 /** Renders ALERT_RULES for Prometheus (rule file) and Grafana (alerting provisioning files). */
 
@@ -18,13 +18,31 @@ function renderValue(rule: AlertRuleDefinition, value: string): string {
   return rule.description.replaceAll('{{VALUE}}', formatted);
 }
 
-function annotations(rule: AlertRuleDefinition, value: string): Record<string, string> {
+function annotations(rule: AlertRuleDefinition, value: string, base?: string): Record<string, string> {
   return {
     summary: rule.summary,
     description: renderValue(rule, value),
-    runbook_url: runbookUrl(rule),
-    dashboard_url: panelUrl(rule),
+    runbook_url: runbookUrl(rule, base),
+    dashboard_url: panelUrl(rule, base),
   };
+}
+
+/**
+ * Grafana expands environment variables in every provisioned string with os.ExpandEnv, after
+ * splitting on `$$` (pkg/services/provisioning/values): an unescaped `{{ $labels.x }}` would
+ * lose `$labels`. So every template `$` is written `$$`, and the one intended variable, the
+ * link base, is `${SDOPS_GRAFANA_URL}`.
+ */
+export const GRAFANA_LINK_BASE = `\${${GRAFANA_URL_ENV}}`;
+
+const LINK_BASE_PLACEHOLDER = '\u0000link-base\u0000';
+
+function grafanaAnnotations(rule: AlertRuleDefinition): Record<string, string> {
+  const escaped: Record<string, string> = {};
+  for (const [key, text] of Object.entries(annotations(rule, '$values.A.Value', LINK_BASE_PLACEHOLDER))) {
+    escaped[key] = text.replaceAll('$', '$$$$').replaceAll(LINK_BASE_PLACEHOLDER, GRAFANA_LINK_BASE);
+  }
+  return escaped;
 }
 
 export interface PrometheusRule {
@@ -87,8 +105,7 @@ function grafanaRule(rule: AlertRuleDefinition): Record<string, unknown> {
     noDataState: 'OK',
     execErrState: 'Error',
     for: rule.for,
-    // Annotations are not env-interpolated by Grafana, so `{{ $values.A.Value }}` needs no `$$`.
-    annotations: annotations(rule, '$values.A.Value'),
+    annotations: grafanaAnnotations(rule),
     labels: { severity: rule.severity },
     isPaused: false,
   };

@@ -1,4 +1,4 @@
-import { DASHBOARD_UID, GRAFANA_URL, METRICS, RUNBOOK_PATH } from './catalog.ts';
+import { DASHBOARD_UID, GRAFANA_URL_DEFAULT, METRICS, RUNBOOK_URL_PATH } from './catalog.ts';
 import { PANEL_IDS } from './dashboard-panels.ts';
 import {
   FAILURE_RATIO_THRESHOLD,
@@ -104,12 +104,17 @@ export const ALERT_RULES: readonly AlertRuleDefinition[] = [
 /** Runbook anchors the rules link to; the runbook test checks each heading exists. */
 export const RUNBOOK_ANCHORS: readonly string[] = ALERT_RULES.map((r) => r.runbookAnchor);
 
-export function runbookUrl(rule: AlertRuleDefinition): string {
-  return `${RUNBOOK_PATH}#${rule.runbookAnchor}`;
+/**
+ * The rule's runbook section as an absolute URL under `base` (Grafana's external URL, which
+ * serves the rendered runbook): the notification's link opens the right section.
+ */
+export function runbookUrl(rule: AlertRuleDefinition, base: string = GRAFANA_URL_DEFAULT): string {
+  return `${base}${RUNBOOK_URL_PATH}#${rule.runbookAnchor}`;
 }
 
-export function panelUrl(rule: AlertRuleDefinition): string {
-  return `${GRAFANA_URL}/d/${DASHBOARD_UID}/soft-delete-operations?viewPanel=${rule.panelId}`;
+/** The rule's dashboard panel as an absolute URL under `base` (Grafana's external URL). */
+export function panelUrl(rule: AlertRuleDefinition, base: string = GRAFANA_URL_DEFAULT): string {
+  return `${base}/d/${DASHBOARD_UID}/soft-delete-operations?viewPanel=${rule.panelId}`;
 }
 
 /**

@@ -19,8 +19,35 @@ export const METRICS = {
   migrationRowsProcessed: 'migration_rows_processed_total',
   migrationBatchDuration: 'migration_batch_duration_seconds',
   httpServerDuration: 'http_server_request_duration_seconds',
-  /** span_metrics connector (otel-collector/config.yaml): namespace traces.span.metrics, unit s. */
-  spanDuration: 'traces_span_metrics_duration_seconds',
+  /** Span-metrics latency histogram (seconds): SPAN_METRICS.latency, see below. */
+  spanDuration: 'traces_spanmetrics_latency',
+  /** Span-metrics call counter: SPAN_METRICS.calls. */
+  spanCalls: 'traces_spanmetrics_calls_total',
+} as const;
+
+/**
+ * The span-metrics family: ONE name for every consumer (dashboard, alert rules, the Tempo data
+ * source's traces-to-metrics links, docs, tests). It is the family Grafana's Tempo service-graph
+ * view (the span table under the node graph) queries: `traces_spanmetrics_calls_total` for rate
+ * and errors, `traces_spanmetrics_latency_bucket` for the p90 column, filtered by `span_name`,
+ * `span_kind="SPAN_KIND_SERVER"` and `status_code="STATUS_CODE_ERROR"`. The collector's
+ * span_metrics connector makes them (namespace `traces.spanmetrics`); its duration histogram is
+ * renamed to `traces.spanmetrics.latency` and its unit moved into the description by the
+ * transform/spanmetrics_names processor (otel-collector/config.yaml), so the Prometheus exporter
+ * neither calls it `duration` nor appends `_seconds`. Values are seconds. Tempo's own generator
+ * makes only the service graph (`traces_service_graph_*`), so no series is produced twice.
+ */
+export const SPAN_METRICS = {
+  /** span_metrics connector `namespace` (OTel name prefix before Prometheus translation). */
+  namespace: 'traces.spanmetrics',
+  /** Counter of spans (calls), labels service_name, span_name, span_kind, status_code + dimensions. */
+  calls: METRICS.spanCalls,
+  /** Histogram of span durations in seconds: `_bucket`, `_sum`, `_count`. */
+  latency: METRICS.spanDuration,
+  /** OTel name of the histogram after the collector's rename (before Prometheus translation). */
+  latencyOtelName: 'traces.spanmetrics.latency',
+  /** OTel name the connector gives it (what the rename matches). */
+  durationOtelName: 'traces.spanmetrics.duration',
 } as const;
 
 export type MetricId = keyof typeof METRICS;
@@ -33,10 +60,23 @@ export const DASHBOARD_TITLE = 'Soft Delete Operations';
 export const DASHBOARD_FILE = 'soft-delete-operations.json';
 
 /**
- * Where Grafana is reached by whoever receives an alert (compose publishes it on :3000). Prometheus
- * rules cannot know Grafana's address, so their dashboard links are absolute URLs built from this.
+ * The one base of every link an alert carries: Grafana's external URL. Grafana reads it from its
+ * environment (SDOPS_GRAFANA_URL, also its GF_SERVER_ROOT_URL in compose.yaml) when it loads the
+ * provisioned rules, so a notification's runbook and dashboard links open wherever Grafana is
+ * published. Prometheus cannot read the environment: its copies of the rules carry
+ * GRAFANA_URL_DEFAULT, the compose default (Prometheus does not notify; Grafana does).
  */
-export const GRAFANA_URL = 'http://localhost:3000';
+export const GRAFANA_URL_ENV = 'SDOPS_GRAFANA_URL';
+export const GRAFANA_URL_DEFAULT = 'http://localhost:3000';
+/** Kept for callers of the old name: the default base. */
+export const GRAFANA_URL = GRAFANA_URL_DEFAULT;
+
+/**
+ * Where Grafana serves the runbook (compose mounts grafana/public on Grafana's static folder):
+ * the rendered HTML of docs/operational/soft-delete-runbook.md with GitHub-style heading anchors.
+ */
+export const RUNBOOK_HTML_FILE = 'grafana/public/soft-delete-runbook.html';
+export const RUNBOOK_URL_PATH = '/public/sdops/soft-delete-runbook.html';
 
 /** Log streams of every sdops role (service.name = sdops-<role> becomes Loki's service_name label). */
 export const LOKI_SERVICE_SELECTOR = '{service_name=~"sdops.*"}';

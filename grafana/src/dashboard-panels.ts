@@ -54,7 +54,11 @@ const ENTITY = 'entity=~"$entity"';
 const JOB_TYPE = 'job_type=~"$job_type"';
 const RATE = '[$__rate_interval]';
 export const RUN_TRACES_TRACEQL = `{ span.run_id = "${gvar('run_id')}" }`;
-export const RUN_LOGS_LOGQL = `${LOKI_SERVICE_SELECTOR} | run_id="$run_id"`;
+/**
+ * `run_id!=""` first: with no run chosen the variable is empty, and `run_id=""` alone would match
+ * every record WITHOUT a run_id (the panel would show unrelated logs instead of none).
+ */
+export const RUN_LOGS_LOGQL = `${LOKI_SERVICE_SELECTOR} | run_id!="" | run_id="${gvar('run_id')}"`;
 
 const at = (x: number, y: number, w: number, h: number): GridPos => ({ x, y, w, h });
 
@@ -328,7 +332,7 @@ export function migrationPanels(y: number): cog.Builder<Panel>[] {
       .id(PANEL_IDS.runLogs)
       .title('Migration run logs for run $run_id')
       .description(
-        'Log records of every sdops service that carry the selected run_id (structured metadata in Loki, not an index label). Each record links to its trace through the trace_id derived field.',
+        'Log records of every sdops service that carry the selected run_id (structured metadata in Loki, not an index label); empty until a run id is entered. Each record links to its trace (trace_id) and to all logs of its run (run_id).',
       )
       .datasource(LOKI)
       .gridPos(at(0, y + 16, 24, 10))

@@ -10,8 +10,14 @@ import {
   VariableSort,
 } from '@grafana/grafana-foundation-sdk/dashboard';
 import { DASHBOARD_TITLE, DASHBOARD_UID, METRICS } from './catalog.ts';
-import { migrationPanels, operationPanels, RUN_TRACES_TRACEQL, workerPanels } from './dashboard-panels.ts';
-import { DS_VARS, gvar, PROMETHEUS, tempoExploreLink } from './panels.ts';
+import {
+  migrationPanels,
+  operationPanels,
+  RUN_LOGS_LOGQL,
+  RUN_TRACES_TRACEQL,
+  workerPanels,
+} from './dashboard-panels.ts';
+import { DS_VARS, gvar, lokiExploreLink, PROMETHEUS, tempoExploreLink } from './panels.ts';
 
 /** Label-value variables: name, the metric whose label feeds it, and what an operator reads. */
 const LABEL_VARIABLES = [
@@ -74,6 +80,11 @@ export function buildDashboard(): Dashboard {
       tempoExploreLink(`Traces of run ${gvar('run_id')}`, RUN_TRACES_TRACEQL)
         .includeVars(true)
         .keepTime(true),
+    )
+    .link(
+      lokiExploreLink(`Logs of run ${gvar('run_id')}`, RUN_LOGS_LOGQL)
+        .includeVars(true)
+        .keepTime(true),
     );
 
   // Rows stay expanded: a collapsed row would hide its panels from anyone skimming the JSON.
@@ -83,7 +94,11 @@ export function buildDashboard(): Dashboard {
   for (const panel of workerPanels(26)) builder.withPanel(panel);
   builder.withRow(new RowBuilder('Migrations').id(102).gridPos({ x: 0, y: 42, w: 24, h: 1 }));
   for (const panel of migrationPanels(43)) builder.withPanel(panel);
-  return builder.build();
+  const dashboard = builder.build();
+  // The SDK's link builder places links in the controls menu; without `placement` Grafana shows
+  // them in the dashboard's top bar, where an operator sees them.
+  for (const link of dashboard.links ?? []) delete link.placement;
+  return dashboard;
 }
 
 /** The dashboard file's exact text: stable key order from the builder, two-space indent, final newline. */

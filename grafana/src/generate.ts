@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -8,9 +9,10 @@ import {
   renderPrometheusRules,
   renderYaml,
 } from './alert-render.ts';
-import { DASHBOARD_FILE } from './catalog.ts';
+import { DASHBOARD_FILE, RUNBOOK_HTML_FILE, RUNBOOK_PATH } from './catalog.ts';
 import { renderDashboard } from './dashboard.ts';
 import { datasources } from './datasources.ts';
+import { renderRunbookHtml } from './runbook-html.ts';
 
 /**
  * Every generated file, as (repo-relative path, exact content). `npm run generate` writes them;
@@ -27,6 +29,8 @@ export interface GeneratedFile {
 export const GRAFANA_MOUNTS = {
   provisioning: { source: './grafana/provisioning', target: '/etc/grafana/provisioning' },
   dashboards: { source: './grafana/dashboards', target: '/var/lib/grafana/dashboards/soft-delete-ops' },
+  /** Grafana serves its static folder under /public/: RUNBOOK_URL_PATH lives here. */
+  public: { source: './grafana/public', target: '/usr/share/grafana/public/sdops' },
 } as const;
 
 export const PROMETHEUS_RULES_FILE = 'prometheus/rules/soft-delete.rules.yml';
@@ -51,7 +55,9 @@ function dashboardProviders(): Record<string, unknown> {
 }
 
 export function generatedFiles(): GeneratedFile[] {
+  const runbook = readFileSync(join(REPO_ROOT, RUNBOOK_PATH), 'utf8');
   return [
+    { path: RUNBOOK_HTML_FILE, content: renderRunbookHtml(runbook, 'Soft-delete operations runbook') },
     { path: `grafana/dashboards/${DASHBOARD_FILE}`, content: renderDashboard() },
     { path: 'grafana/provisioning/datasources/datasources.yaml', content: renderYaml(datasources()) },
     { path: 'grafana/provisioning/dashboards/dashboards.yaml', content: renderYaml(dashboardProviders()) },

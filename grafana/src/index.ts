@@ -14,6 +14,7 @@ export {
   grafanaContactPoints,
   grafanaNotificationPolicies,
   prometheusRules,
+  GRAFANA_LINK_BASE,
   WEBHOOK_URL_ENV,
 } from './alert-render.ts';
 export {
@@ -22,13 +23,27 @@ export {
   DASHBOARD_UID,
   DATASOURCE_UIDS,
   GRAFANA_URL,
+  GRAFANA_URL_DEFAULT,
+  GRAFANA_URL_ENV,
   LOKI_SERVICE_SELECTOR,
   METRICS,
+  RUNBOOK_HTML_FILE,
   RUNBOOK_PATH,
+  RUNBOOK_URL_PATH,
+  SPAN_METRICS,
 } from './catalog.ts';
 export { buildDashboard, renderDashboard, variableQueries } from './dashboard.ts';
 export { PANEL_IDS, RUN_LOGS_LOGQL, RUN_TRACES_TRACEQL } from './dashboard-panels.ts';
-export { DATASOURCE_URLS, datasources, EXEMPLAR_TRACE_ID_LABEL } from './datasources.ts';
+export {
+  DATASOURCE_URLS,
+  datasources,
+  EXEMPLAR_TRACE_ID_LABEL,
+  RUN_LOGS_FROM_RECORD_LOGQL,
+  RUN_OR_TRACE_LOGS_LOGQL,
+  TRACE_TO_LOGS_TAGS,
+  TRACE_TO_METRICS_QUERIES,
+} from './datasources.ts';
+export { headingSlug, renderRunbookHtml } from './runbook-html.ts';
 export type { GeneratedFile } from './generate.ts';
 export {
   GRAFANA_MOUNTS,

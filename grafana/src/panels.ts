@@ -82,21 +82,33 @@ export function tempoTarget(refId: string, traceql: string): TempoQuery {
     .limit(20);
 }
 
-/**
- * A link to Grafana Explore running a TraceQL query on the Tempo variable's data source.
- * `${run_id}` and `${tempo}` stay in the URL: Grafana interpolates panel-link URLs when clicked.
- */
-export function tempoExploreLink(title: string, traceql: string): DashboardLinkBuilder {
-  const pane = {
-    datasource: `\${${DS_VARS.tempo}}`,
-    queries: [{ refId: 'A', datasource: TEMPO, queryType: 'traceql', query: traceql }],
-    range: { from: gvar('__from'), to: gvar('__to') },
-  };
+/** An Explore URL with one pane; `${name}` variables stay literal for Grafana to fill on click. */
+export function explorePaneUrl(
+  datasource: string,
+  query: Record<string, unknown>,
+  range: { readonly from: string; readonly to: string } = { from: gvar('__from'), to: gvar('__to') },
+): string {
+  const pane = { datasource, queries: [{ refId: 'A', ...query }], range };
   // Variables must survive the encoding: Grafana looks for a literal `${name}` in link URLs.
   const encoded = encodeURIComponent(JSON.stringify({ run: pane })).replace(
-    /%24%7B([A-Za-z0-9_]+)%7D/g,
+    /%24%7B([A-Za-z0-9_.]+)%7D/g,
     (_match, name: string) => `\${${name}}`,
   );
-  const url = `/explore?schemaVersion=1&panes=${encoded}`;
+  return `/explore?schemaVersion=1&panes=${encoded}`;
+}
+
+/** A link to Grafana Explore running a TraceQL query on the Tempo variable's data source. */
+export function tempoExploreLink(title: string, traceql: string): DashboardLinkBuilder {
+  const url = explorePaneUrl(`\${${DS_VARS.tempo}}`, {
+    datasource: TEMPO,
+    queryType: 'traceql',
+    query: traceql,
+  });
   return new DashboardLinkBuilder(title).url(url).targetBlank(true).tooltip('Open in Explore (Tempo)');
+}
+
+/** A link to Grafana Explore running a LogQL query on the Loki variable's data source. */
+export function lokiExploreLink(title: string, logql: string): DashboardLinkBuilder {
+  const url = explorePaneUrl(`\${${DS_VARS.loki}}`, { datasource: LOKI, expr: logql });
+  return new DashboardLinkBuilder(title).url(url).targetBlank(true).tooltip('Open in Explore (Loki)');
 }

@@ -1,5 +1,8 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
 import { expect } from 'chai';
-import { METRICS } from '../../../grafana/src/index.ts';
+import { METRICS, REPO_ROOT, SPAN_METRICS } from '../../../grafana/src/index.ts';
 import { INSTRUMENTS } from '../../../src/observability/instruments.ts';
 
 /**
@@ -23,6 +26,27 @@ describe('metric names used by the dashboard and alerts', () => {
 
   it('knows no instrument the product does not emit, besides the collector span metrics', () => {
     const extra = Object.keys(METRICS).filter((id) => !(id in INSTRUMENTS));
-    expect(extra).to.deep.equal(['spanDuration']);
+    expect(extra).to.deep.equal(['spanDuration', 'spanCalls']);
+  });
+
+  it("names the span metrics as Grafana's Tempo service-graph view queries them, and the collector makes them so", () => {
+    // Grafana's service-graph table: rate/errors from traces_spanmetrics_calls_total, the p90
+    // column from traces_spanmetrics_latency_bucket (public/app/plugins/datasource/tempo).
+    expect(SPAN_METRICS.calls).to.equal('traces_spanmetrics_calls_total');
+    expect(`${SPAN_METRICS.latency}_bucket`).to.equal('traces_spanmetrics_latency_bucket');
+    const config = parse(readFileSync(join(REPO_ROOT, 'otel-collector/config.yaml'), 'utf8')) as {
+      connectors: { span_metrics: { namespace: string } };
+      processors: Record<string, { metric_statements?: { conditions?: string[]; statements: string[] }[] }>;
+      service: { pipelines: { metrics: { processors: string[] } } };
+    };
+    expect(config.connectors.span_metrics.namespace).to.equal(SPAN_METRICS.namespace);
+    const rename = config.processors['transform/spanmetrics_names']?.metric_statements?.[0];
+    expect(rename?.conditions).to.deep.equal([`metric.name == "${SPAN_METRICS.durationOtelName}"`]);
+    expect(rename?.statements).to.include(`set(metric.name, "${SPAN_METRICS.latencyOtelName}")`);
+    expect(rename?.statements).to.include('set(metric.unit, "")');
+    expect(config.service.pipelines.metrics.processors).to.include('transform/spanmetrics_names');
+    // The Prometheus translation of the connector's counter and of the renamed, unit-less histogram.
+    expect(`${SPAN_METRICS.namespace.replaceAll('.', '_')}_calls_total`).to.equal(SPAN_METRICS.calls);
+    expect(SPAN_METRICS.latencyOtelName.replaceAll('.', '_')).to.equal(SPAN_METRICS.latency);
   });
 });

@@ -9,10 +9,13 @@ import {
   lintPanel,
   PANEL_IDS,
   type PanelJson,
+  SPAN_METRICS,
 } from '../../../grafana/src/index.ts';
+import { explorePanes, fillLinkVariables } from '../../support/grafana-interpolation.ts';
+import { logqlUse, syntaxErrors } from '../../support/query-grammar.ts';
 
 const dashboard = buildDashboard() as unknown as DashboardJson & {
-  links?: { url?: string }[];
+  links?: { url?: string; title?: string }[];
   templating: { list: { name: string; type: string; query?: unknown }[] };
 };
 const panels = (dashboard.panels ?? []).filter((p) => p.type !== 'row') as (PanelJson & {
@@ -82,7 +85,7 @@ describe('the Soft Delete Operations dashboard', () => {
   it('shows span-metrics latency with exemplars enabled', () => {
     const target = panel(PANEL_IDS.spanLatency).targets?.[0] as { exemplar?: boolean; expr?: string };
     expect(target.exemplar).to.equal(true);
-    expect(target.expr).to.include('traces_span_metrics_duration_seconds_bucket');
+    expect(target.expr).to.include(`${SPAN_METRICS.latency}_bucket`);
   });
 
   it('marks the alert thresholds on the queue and failure-ratio panels', () => {
@@ -92,8 +95,29 @@ describe('the Soft Delete Operations dashboard', () => {
     expect(ratioSteps.map((s) => s.value)).to.deep.equal([null, 0.05]);
   });
 
+  it('shows no logs in the run-logs panel until a run is chosen (an empty run_id matches no record)', () => {
+    const [expr] = exprs(PANEL_IDS.runLogs);
+    expect(expr).to.equal('{service_name=~"sdops.*"} | run_id!="" | run_id="${run_id}"');
+    // With the variable empty the two filters contradict: run_id!="" and run_id="".
+    const empty = fillLinkVariables(expr ?? '', { run_id: '' });
+    expect(logqlUse(empty).filterLabels).to.deep.equal(['run_id']);
+    expect(syntaxErrors('logql', empty)).to.deep.equal([]);
+    expect(empty).to.include('| run_id!="" | run_id=""');
+  });
+
+  it('puts its links in the top bar (no placement), opening the run traces in Tempo and the run logs in Loki', () => {
+    expect(dashboard.links?.map((l) => [l.title, (l as { placement?: string }).placement])).to.deep.equal([
+      ['Traces of run ${run_id}', undefined],
+      ['Logs of run ${run_id}', undefined],
+    ]);
+    const [traces, logs] = (dashboard.links ?? []).map((l) => explorePanes(l.url ?? '')[0]);
+    expect(traces?.datasource).to.equal('${tempo}');
+    expect(traces?.queries[0]?.query).to.equal('{ span.run_id = "${run_id}" }');
+    expect(logs?.datasource).to.equal('${loki}');
+    expect(logs?.queries[0]?.expr).to.equal(exprs(PANEL_IDS.runLogs)[0]);
+  });
+
   it('shows the selected run logs from Loki and links the run traces in Tempo', () => {
-    expect(exprs(PANEL_IDS.runLogs)).to.deep.equal(['{service_name=~"sdops.*"} | run_id="$run_id"']);
     expect(exprs(PANEL_IDS.runTraces)).to.deep.equal(['{ span.run_id = "${run_id}" }']);
     const url = panel(PANEL_IDS.runTraces).links?.[0]?.url ?? '';
     expect(url).to.match(/^\/explore\?/);

@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: these strings hold Grafana variables, not JS templates
 import { expect } from 'chai';
 import { parse } from 'yaml';
 import {
@@ -10,8 +11,20 @@ import {
   grafanaContactPoints,
   prometheusExpr,
   prometheusRules,
+  GRAFANA_URL_DEFAULT,
+  GRAFANA_URL_ENV,
+  panelUrl,
+  RUN_LOGS_FROM_RECORD_LOGQL,
+  RUN_OR_TRACE_LOGS_LOGQL,
+  RUNBOOK_URL_PATH,
+  runbookUrl,
+  TRACE_TO_METRICS_QUERIES,
   WEBHOOK_URL_ENV,
 } from '../../../grafana/src/index.ts';
+import { explorePanes, fillLinkVariables, grafanaProvisioned } from '../../support/grafana-interpolation.ts';
+import { logqlUse, promqlUse, syntaxErrors } from '../../support/query-grammar.ts';
+
+const RUN = '0192f3a4-5b6c-7d8e-9f00-112233445566';
 
 interface Ds {
   name: string;
@@ -47,31 +60,102 @@ describe('Grafana data-source provisioning', () => {
     ]);
   });
 
-  it('links Tempo spans to their Loki logs by trace id, to metrics and to the service map', () => {
-    const j = byUid('tempo').jsonData as Record<string, { datasourceUid?: string; query?: string }>;
-    expect(j.tracesToLogsV2?.datasourceUid).to.equal('loki');
-    // `$$` in the file is Grafana's escape for a literal `$`.
-    expect(j.tracesToLogsV2?.query).to.equal('{service_name=~"sdops.*"} | trace_id="$${__trace.traceId}"');
-    expect(j.tracesToMetrics?.datasourceUid).to.equal('prometheus');
-    expect(j.serviceMap?.datasourceUid).to.equal('prometheus');
+  it('keeps Prometheus rules out of Grafana alerting: Grafana-managed rules notify (manageAlerts false)', () => {
+    expect(byUid('prometheus').jsonData.manageAlerts).to.equal(false);
+    expect(byUid('loki').jsonData.manageAlerts).to.equal(false);
   });
 
-  it('turns Loki trace_id into a Tempo link and run_id into the logs of the same run', () => {
-    const fields = byUid('loki').jsonData.derivedFields as {
-      name: string;
+  it('links a Tempo span to the logs of its whole run, and a span without run_id to its trace logs', () => {
+    const j = byUid('tempo').jsonData as Record<string, Record<string, unknown>>;
+    const logs = j.tracesToLogsV2 as {
       datasourceUid: string;
-      url: string;
-    }[];
-    expect(fields.map((f) => [f.name, f.datasourceUid, f.url])).to.deep.equal([
-      ['trace_id', 'tempo', '$${__value.raw}'],
-      ['run_id', 'loki', '{service_name=~"sdops.*"} | run_id="$${__value.raw}"'],
+      query: string;
+      tags: unknown;
+      customQuery: boolean;
+    };
+    expect(logs.datasourceUid).to.equal('loki');
+    expect(logs.customQuery).to.equal(true);
+    expect(logs.tags).to.deep.equal([{ key: 'run_id', value: 'run_id' }]);
+    const query = grafanaProvisioned(logs.query);
+    expect(query).to.equal(RUN_OR_TRACE_LOGS_LOGQL);
+    // Grafana fills ${__tags} with the configured tags the span has, `key="value"`, or nothing.
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const spanOfRun = fillLinkVariables(query, { __tags: `run_id="${RUN}"`, '__trace.traceId': traceId });
+    const spanWithoutRun = fillLinkVariables(query, { __tags: '', '__trace.traceId': traceId });
+    for (const q of [spanOfRun, spanWithoutRun]) {
+      expect(syntaxErrors('logql', q), q).to.deep.equal([]);
+      const use = logqlUse(q);
+      expect(use.streamMatchers).to.deep.equal([{ label: 'service_name', op: '=~', value: 'sdops.*' }]);
+      expect(use.filterLabels.sort()).to.deep.equal(['run_match', 'trace_id']);
+      expect(use.createdLabels).to.deep.equal(['run_match']);
+    }
+    // The label_format template renders a record's run_id exactly as Grafana renders the tag.
+    const template = /label_format run_match=`([^`]*)`/.exec(query)?.[1] ?? '';
+    const runMatch = (record: { run_id?: string }) => template.replace('{{.run_id}}', record.run_id ?? '');
+    const selects = (tags: string, record: { run_id?: string; trace_id: string }) =>
+      runMatch(record) === tags || record.trace_id === traceId;
+    const otherTraceOfRun = { run_id: RUN, trace_id: 'ffffffffffffffffffffffffffffffff' };
+    const sameTraceNoRun = { trace_id: traceId };
+    const unrelated = { trace_id: 'eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee' };
+    expect(
+      [otherTraceOfRun, sameTraceNoRun, unrelated].map((r) => selects(`run_id="${RUN}"`, r)),
+    ).to.deep.equal([true, true, false]);
+    expect([otherTraceOfRun, sameTraceNoRun, unrelated].map((r) => selects('', r))).to.deep.equal([
+      false,
+      true,
+      false,
     ]);
   });
 
-  it('escapes every Grafana link variable in provisioning files as $$', () => {
+  it('links Tempo spans to span metrics under the one span-metrics name, and to the service map', () => {
+    const j = byUid('tempo').jsonData as Record<
+      string,
+      { datasourceUid?: string; queries?: { query: string }[] }
+    >;
+    expect(j.tracesToMetrics?.datasourceUid).to.equal('prometheus');
+    const queries = (j.tracesToMetrics?.queries ?? []).map((q) => grafanaProvisioned(q.query));
+    expect(queries).to.deep.equal(TRACE_TO_METRICS_QUERIES.map((q) => q.query));
+    for (const q of queries) {
+      const filled = fillLinkVariables(q, { __tags: 'service_name="sdops-api"' });
+      expect(syntaxErrors('promql', filled), filled).to.deep.equal([]);
+      expect(promqlUse(filled).metrics.every((m) => m.startsWith('traces_spanmetrics_'))).to.equal(true);
+    }
+    expect(j.serviceMap?.datasourceUid).to.equal('prometheus');
+  });
+
+  it('turns Loki trace_id into a Tempo link, and run_id into an Explore link whose Loki query is in expr', () => {
+    const fields = byUid('loki').jsonData.derivedFields as {
+      name: string;
+      datasourceUid?: string;
+      url: string;
+    }[];
+    expect(fields.map((f) => [f.name, f.datasourceUid])).to.deep.equal([
+      ['trace_id', 'tempo'],
+      ['run_id', undefined],
+    ]);
+    expect(grafanaProvisioned(fields[0]?.url ?? '')).to.equal('${__value.raw}');
+    const url = grafanaProvisioned(fields[1]?.url ?? '');
+    expect(url).to.match(/^\/explore\?schemaVersion=1&panes=/);
+    const [pane] = explorePanes(url);
+    expect(pane?.datasource).to.equal('loki');
+    const query = pane?.queries[0] as { expr?: string; query?: string; datasource?: { uid: string } };
+    expect(query.datasource?.uid).to.equal('loki');
+    expect(query.query, 'Loki reads expr, not query').to.equal(undefined);
+    expect(query.expr).to.equal(RUN_LOGS_FROM_RECORD_LOGQL);
+    const filled = fillLinkVariables(query.expr ?? '', { '__value.raw': RUN });
+    expect(syntaxErrors('logql', filled)).to.deep.equal([]);
+    expect(logqlUse(filled).filterLabels).to.deep.equal(['run_id']);
+  });
+
+  it('leaves only the documented environment variables for Grafana to expand in provisioning files', () => {
+    const allowed = new Set([WEBHOOK_URL_ENV, GRAFANA_URL_ENV]);
     for (const f of generatedFiles().filter((g) => g.path.startsWith('grafana/provisioning/'))) {
-      // A `${` not preceded by `$` would be eaten by Grafana's environment-variable interpolation.
-      expect(f.content, f.path).to.not.match(/(^|[^$])\$\{/m);
+      // Split like Grafana: `$$` is a literal `$`; any other `$NAME`/`${NAME}` is an env variable.
+      for (const part of f.content.split('$$')) {
+        for (const m of part.matchAll(/\$\{?([A-Za-z0-9_]*)/g)) {
+          expect(allowed.has(m[1] as string), `${f.path}: $${m[1]}`).to.equal(true);
+        }
+      }
     }
   });
 
@@ -121,8 +205,23 @@ describe('alert rules generated for Grafana and for Prometheus', () => {
       expect(g.labels).to.deep.equal(p?.labels);
       expect(g.dashboardUid).to.equal(DASHBOARD_UID);
       expect(g.panelId).to.equal(rule.panelId);
-      expect(g.annotations.runbook_url).to.equal(p?.annotations.runbook_url);
-      expect(g.annotations.description).to.include('$values.A.Value');
+      // What Grafana makes of the provisioned annotations: templates intact, links absolute.
+      const env = { [GRAFANA_URL_ENV]: 'https://grafana.example.com' };
+      const ga = Object.fromEntries(
+        Object.entries(g.annotations).map(([k, v]) => [k, grafanaProvisioned(v, env)]),
+      );
+      expect(ga.runbook_url).to.equal(`https://grafana.example.com${RUNBOOK_URL_PATH}#${rule.runbookAnchor}`);
+      expect(ga.dashboard_url).to.equal(
+        `https://grafana.example.com/d/${DASHBOARD_UID}/soft-delete-operations?viewPanel=${rule.panelId}`,
+      );
+      expect(ga.description).to.include('{{ $values.A.Value');
+      expect(`${ga.summary} ${ga.description}`).to.match(/\{\{ \$labels\.(job_type|migration) \}\}/);
+      // Prometheus cannot read the environment: its copies carry the compose default base.
+      expect(p?.annotations.runbook_url).to.equal(runbookUrl(rule, GRAFANA_URL_DEFAULT));
+      expect(p?.annotations.dashboard_url).to.equal(panelUrl(rule, GRAFANA_URL_DEFAULT));
+      expect(p?.annotations.runbook_url).to.match(
+        /^http:\/\/localhost:3000\/public\/sdops\/soft-delete-runbook\.html#alert-/,
+      );
       expect(p?.annotations.description).to.include('$value');
     });
   }

@@ -28,7 +28,7 @@ describe('listing every query for the pipeline test', () => {
 
   it('includes the run logs LogQL and the run traces TraceQL with the given run id', () => {
     expect(queries.filter((q) => q.language === 'logql').map((q) => q.query)).to.deep.equal([
-      '{service_name=~"sdops.*"} | run_id="r-1"',
+      '{service_name=~"sdops.*"} | run_id!="" | run_id="r-1"',
     ]);
     expect(queries.filter((q) => q.language === 'traceql').map((q) => q.query)).to.deep.equal([
       '{ span.run_id = "r-1" }',
