@@ -5,7 +5,8 @@ export type {
   QueryResult,
   TransactionClient,
 } from './database.ts';
-export { ident, openDatabase, sqlState, violatedConstraint } from './database.ts';
+export { ident, sqlState, violatedConstraint } from './database.ts';
+export { type DbTarget, describeStatement, openDatabase, traceDatabase } from './traced.ts';
 export type { SchemaFile } from './schema.ts';
 export {
   migrateSchema,

@@ -18,9 +18,12 @@ export const SPAN_ATTRIBUTE_KEYS = [
   'attempt',
   'error.type',
   'db.system.name',
+  'db.namespace',
   'db.operation.name',
   'db.collection.name',
   'db.query.text',
+  'server.address',
+  'server.port',
   'http.request.method',
   'http.route',
   'http.response.status_code',
@@ -107,8 +110,17 @@ export const SPANS = {
   dbQuery: {
     name: '{db.operation.name} {db.collection.name}',
     kind: 'client',
-    attributes: ['db.system.name', 'db.operation.name', 'db.collection.name', 'db.query.text'],
-    description: 'One SQL statement (semantic conventions for database client spans; no parameter values).',
+    attributes: [
+      'db.system.name',
+      'db.namespace',
+      'db.operation.name',
+      'db.collection.name',
+      'db.query.text',
+      'server.address',
+      'server.port',
+    ],
+    description:
+      "One SQL statement run inside an operation's span, its child (semantic conventions for database client spans; no parameter values).",
   },
 } as const satisfies Record<string, SpanDefinition>;
 

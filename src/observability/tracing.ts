@@ -217,24 +217,52 @@ export function withSpan<T>(
   });
 }
 
-export interface DbSpanInput {
-  /** SQL verb: SELECT, INSERT, UPDATE, DELETE, ... */
-  readonly operation: string;
-  /** Table name. */
-  readonly collection: string;
-  /** Parameterised SQL only; never inline values. */
-  readonly queryText?: string;
+/**
+ * A database client span's name and attributes, built once per distinct statement and database
+ * (src/db/traced.ts caches them) so a statement costs no parsing or object building.
+ */
+export interface DbSpanInfo {
+  /** `{db.operation.name} {db.collection.name}`, or what of it is known. */
+  readonly name: string;
+  readonly attributes: SpanAttributes;
+  /** The tracer's start options, built once with the attributes. */
+  readonly options: { readonly kind: SpanKind; readonly attributes: SpanAttributes };
 }
 
-/** A database client span named `{db.operation.name} {db.collection.name}` per semantic conventions. */
-export function withDbSpan<T>(input: DbSpanInput, fn: (span: SpanHandle) => T): T {
-  const attributes: SpanAttributes = {
-    'db.system.name': 'postgresql',
-    'db.operation.name': input.operation,
-    'db.collection.name': input.collection,
-    ...(input.queryText ? { 'db.query.text': input.queryText } : {}),
-  };
-  return withSpan(`${input.operation} ${input.collection}`, attributes, fn, { kind: 'client' });
+export function dbSpanInfo(name: string, attributes: SpanAttributes): DbSpanInfo {
+  return { name, attributes, options: { kind: SpanKind.CLIENT, attributes } };
+}
+
+/**
+ * Runs one statement as a CLIENT span that is a child of the active span; with no recording span
+ * active (no operation around it, or telemetry off) it just runs it: statements outside an
+ * operation would each be a one-span trace. The span is not made active (nothing nests inside a
+ * statement) and ends off the caller's path; a failure records the exception and error.type
+ * (SQLSTATE) and rethrows unchanged.
+ */
+export function withDbSpan<T>(info: DbSpanInfo, run: () => Promise<T>): Promise<T> {
+  const parent = context.active();
+  if (trace.getSpan(parent)?.isRecording() !== true) return run();
+  const span = currentTracer().startSpan(info.name, info.options, parent);
+  return run().then(
+    (value) => {
+      const endTime = performance.now();
+      defer(() => span.end(endTime));
+      return value;
+    },
+    (error: unknown) => {
+      const endTime = performance.now();
+      defer(() => {
+        const err = error instanceof Error ? error : new Error(String(error));
+        span.recordException(err, endTime);
+        const code = (error as { code?: unknown } | null)?.code;
+        span.setAttribute('error.type', typeof code === 'string' ? code : err.name);
+        span.setStatus({ code: SpanStatusCode.ERROR, message: err.message });
+        span.end(endTime);
+      });
+      throw error;
+    },
+  );
 }
 
 /** trace_id/span_id of the active span, for callers that store them (e.g. a run record). */

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import type { HistogramMetricData, MetricData } from '@opentelemetry/sdk-metrics';
 import {
   captureTraceContext,
+  dbSpanInfo,
   defineAttributeValues,
   getLogger,
   migrationMetrics,
@@ -147,7 +148,14 @@ describe('observability with in-memory exporters', () => {
       async (bulk) => {
         for (let i = 0; i < 2; i++) {
           await withSpan('soft_delete.batch', { entity: 'orders', 'batch.size': 100 }, async () => {
-            withDbSpan({ operation: 'UPDATE', collection: 'orders' }, () => 1);
+            await withDbSpan(
+              dbSpanInfo('UPDATE orders', {
+                'db.system.name': 'postgresql',
+                'db.operation.name': 'UPDATE',
+                'db.collection.name': 'orders',
+              }),
+              async () => 1,
+            );
           });
         }
         bulk.setAttributes({ count: 200, status: 'success' });
