@@ -1,4 +1,5 @@
 import { context, trace } from '@opentelemetry/api';
+import { SPAN_METRICS } from '../../grafana/src/index.ts';
 import { SeverityNumber } from '@opentelemetry/api';
 import { expect } from 'chai';
 import {
@@ -210,19 +211,16 @@ describe('the collector pipeline (real otelcol-sdops, Debian Prometheus)', funct
 
     const selector = `{service_name="${service}",span_name="soft_delete.bulk",entity="invoice"}`;
     const count = await pollUntil('span-metrics call counts', async () => {
-      const samples = await promQuery(prometheus.url, `sum(traces_span_metrics_calls_total${selector})`);
+      const samples = await promQuery(prometheus.url, `sum(${SPAN_METRICS.calls}${selector})`);
       return samples[0]?.value === 3 ? 3 : undefined;
     });
     expect(count).to.equal(3);
-    const series = await promSeries(prometheus.url, `traces_span_metrics_duration_seconds_bucket${selector}`);
+    const series = await promSeries(prometheus.url, `${SPAN_METRICS.latency}_bucket${selector}`);
     expect(series.map((s) => s.status).sort()).to.include.members(['failure', 'success']);
     expect(series.every((s) => s.operation === 'delete')).to.equal(true);
 
     const exemplarTraceIds = await pollUntil('exemplars on the span-metrics histogram', async () => {
-      const result = await promExemplars(
-        prometheus.url,
-        `traces_span_metrics_duration_seconds_bucket${selector}`,
-      );
+      const result = await promExemplars(prometheus.url, `${SPAN_METRICS.latency}_bucket${selector}`);
       const ids = result.flatMap((s) => s.exemplars.map((e) => e.labels.trace_id ?? ''));
       return ids.length > 0 ? ids : undefined;
     });

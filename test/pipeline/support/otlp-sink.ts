@@ -18,6 +18,8 @@ export interface ExportedSpan {
   readonly parentSpanId: string;
   readonly name: string;
   readonly statusCode: number;
+  /** OTLP SpanKind: 1 internal, 2 server, 3 client, 4 producer, 5 consumer. */
+  readonly kind: number;
   readonly attributes: Attributes;
   readonly resource: Attributes;
   readonly scope: string;
@@ -67,6 +69,7 @@ interface OtlpSpan {
   parentSpanId?: string;
   name: string;
   status?: { code?: number };
+  kind?: number;
   attributes?: OtlpKeyValue[];
 }
 interface OtlpLogRecord {
@@ -125,6 +128,7 @@ export function parseSpans(file: string): ExportedSpan[] {
           parentSpanId: span.parentSpanId ?? '',
           name: span.name,
           statusCode: span.status?.code ?? 0,
+          kind: span.kind ?? 0,
           attributes: attributes(span.attributes),
           resource: attributes(rs.resource?.attributes),
           scope: ss.scope?.name ?? '',

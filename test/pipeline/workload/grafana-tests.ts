@@ -7,7 +7,7 @@ import { REPO_ROOT } from '../support/paths.ts';
 import { promQuery } from '../support/prom-api.ts';
 import type { World } from './world.ts';
 import { promRangeSeries } from './prom.ts';
-import { checkLogQL, checkTraceQL, lokiIndexLabels } from './query-syntax.ts';
+import { logqlUse, lokiIndexLabels, syntaxErrors, traceqlUse } from '../../support/query-grammar.ts';
 
 /** The dashboard's and alert rules' queries against the data the workload produced. */
 export function registerGrafanaTests(world: World): void {
@@ -48,8 +48,11 @@ export function registerGrafanaTests(world: World): void {
 
     it('every LogQL query is well-formed and uses only index labels Loki makes and attributes the logs carry', () => {
       const lokiConfig = parse(readFileSync(join(REPO_ROOT, 'loki/loki.yaml'), 'utf8')) as unknown;
-      const indexLabels = lokiIndexLabels(lokiConfig);
       const records = world.collector.readLogs();
+      const indexLabels = lokiIndexLabels(
+        lokiConfig,
+        new Set(records.flatMap((r) => Object.keys(r.resource))),
+      );
       const resourceLabels = new Set(
         records.flatMap((r) => Object.keys(r.resource).map((k) => k.replace(/[.-]/g, '_'))),
       );
@@ -60,18 +63,19 @@ export function registerGrafanaTests(world: World): void {
       expect(logql.length).to.be.greaterThan(0);
       const problems: string[] = [];
       for (const q of logql) {
-        const parsed = checkLogQL(q.query);
-        if ('error' in parsed) {
-          problems.push(`${q.origin}: ${parsed.error}`);
+        const errors = syntaxErrors('logql', q.query);
+        if (errors.length > 0) {
+          problems.push(`${q.origin}: ${errors.join('; ')}`);
           continue;
         }
-        for (const l of parsed.streamLabels) {
+        const parsed = logqlUse(q.query);
+        for (const l of parsed.streamMatchers.map((m) => m.label)) {
           if (!indexLabels.has(l)) problems.push(`${q.origin}: ${l} is not a Loki index label`);
           if (!resourceLabels.has(l))
             problems.push(`${q.origin}: no exported log has resource attribute ${l}`);
         }
         for (const l of parsed.filterLabels) {
-          if (indexLabels.has(l)) continue;
+          if (indexLabels.has(l) || parsed.createdLabels.includes(l)) continue;
           if (!metadata.has(l)) problems.push(`${q.origin}: no exported log has attribute ${l}`);
         }
         const selector = parsed.streamMatchers.find((m) => m.label === 'service_name');
@@ -93,12 +97,12 @@ export function registerGrafanaTests(world: World): void {
       expect(traceql.length).to.be.greaterThan(0);
       const problems: string[] = [];
       for (const q of traceql) {
-        const parsed = checkTraceQL(q.query);
-        if ('error' in parsed) {
-          problems.push(`${q.origin}: ${parsed.error}`);
+        const errors = syntaxErrors('traceql', q.query);
+        if (errors.length > 0) {
+          problems.push(`${q.origin}: ${errors.join('; ')}`);
           continue;
         }
-        for (const a of parsed.attributes) {
+        for (const a of traceqlUse(q.query)) {
           const known =
             a.scope === 'resource' ? resourceAttributes : a.scope === 'span' ? spanAttributes : undefined;
           if (known && !known.has(a.name))

@@ -40,7 +40,7 @@ export function registerMetricTests(world: World): void {
       const undocumented: string[] = [];
       for (const name of names) {
         // Span metrics are the collector's (job = the span's service), not instruments of the app.
-        if (documented.has(name) || name === 'target_info' || name.startsWith('traces_span_metrics_'))
+        if (documented.has(name) || name === 'target_info' || name.startsWith('traces_spanmetrics_'))
           continue;
         if ((await promSeries(world.prometheus.url, `${name}{${APP}}`)).length > 0) undocumented.push(name);
       }

@@ -1,11 +1,20 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
 import { expect } from 'chai';
 import type { ExportedLogRecord, ExportedSpan } from '../support/otlp-sink.ts';
 import { pollUntil } from '../support/process.ts';
 import { promExemplars } from '../support/prom-api.ts';
+import { SPAN_METRICS } from '../../../grafana/src/index.ts';
+import { REPO_ROOT } from '../support/paths.ts';
 import type { World } from './world.ts';
+
+const SERVER = 2;
+const CLIENT = 3;
 
 /** Spans, logs and exemplars: the trace side of the pipeline under the same workload. */
 export function registerSignalTests(world: World): void {
+  const dbName = (): string => decodeURIComponent(new URL(world.db.url).pathname.slice(1));
   const spans = (): ExportedSpan[] => world.collector.readSpans();
   const logs = (): ExportedLogRecord[] => world.collector.readLogs();
   const named = (name: string) => spans().filter((s) => s.name === name);
@@ -15,11 +24,11 @@ export function registerSignalTests(world: World): void {
       const exported = new Set(spans().map((s) => s.traceId));
       for (const spanName of ['migration.batch', 'migration.run', 'cleanup.job', 'soft_delete.bulk']) {
         const ids = await pollUntil(
-          `exemplars on traces_span_metrics_duration_seconds_bucket{span_name="${spanName}"}`,
+          `exemplars on ${SPAN_METRICS.latency}_bucket{span_name="${spanName}"}`,
           async () => {
             const series = await promExemplars(
               world.prometheus.url,
-              `traces_span_metrics_duration_seconds_bucket{span_name="${spanName}"}`,
+              `${SPAN_METRICS.latency}_bucket{span_name="${spanName}"}`,
               1800,
             );
             const found = series.flatMap((s) => s.exemplars.map((e) => e.labels.trace_id ?? ''));
@@ -120,6 +129,71 @@ export function registerSignalTests(world: World): void {
       // The cascade job the DELETE enqueued runs in a trace of its own, linked back (not a child).
       const cascade = jobs.find((j) => j.attributes['job.id'] === world.ledger.jobIds.apiCascade);
       expect(cascade, 'the API cascade job span').to.not.equal(undefined);
+    });
+
+    it('database client spans arrive for each SQL statement of an operation, with the semantic-convention attributes, as children of the operation span', () => {
+      const all = spans();
+      const byId = new Map(all.map((s) => [`${s.traceId}/${s.spanId}`, s]));
+      const db = all.filter((s) => s.kind === CLIENT && s.attributes['db.system.name'] !== undefined);
+      expect(db.length, 'database client spans').to.be.greaterThan(50);
+      const missing: string[] = [];
+      for (const s of db) {
+        for (const key of [
+          'db.system.name',
+          'db.namespace',
+          'db.operation.name',
+          'db.query.text',
+          'server.address',
+          'server.port',
+        ]) {
+          if (s.attributes[key] === undefined) missing.push(`${s.name} without ${key}`);
+        }
+        const parent = byId.get(`${s.traceId}/${s.parentSpanId}`);
+        if (parent === undefined) missing.push(`${s.name}: parent ${s.parentSpanId} not exported`);
+        else if (parent.kind === CLIENT) missing.push(`${s.name}: parent is another client span`);
+        const name =
+          s.attributes['db.collection.name'] === undefined
+            ? s.attributes['db.operation.name']
+            : `${s.attributes['db.operation.name']} ${s.attributes['db.collection.name']}`;
+        if (s.name !== name) missing.push(`span name ${s.name} is not ${name}`);
+        if (
+          /\$[0-9]/.test(String(s.attributes['db.query.text'])) === false &&
+          /VALUES \(/i.test(String(s.attributes['db.query.text']))
+        )
+          missing.push(`${s.name}: query text with inline values`);
+      }
+      expect([...new Set(missing)].slice(0, 20)).to.deep.equal([]);
+      expect(new Set(db.map((s) => s.attributes['db.system.name']))).to.deep.equal(new Set(['postgresql']));
+      expect(new Set(db.map((s) => s.attributes['db.namespace']))).to.deep.equal(new Set([dbName()]));
+      // Under the product's operation spans: soft-delete calls, migration batches, jobs, requests.
+      const parents = new Set(db.map((s) => byId.get(`${s.traceId}/${s.parentSpanId}`)?.name ?? ''));
+      for (const name of ['soft_delete.delete', 'soft_delete.batch', 'migration.batch']) {
+        expect([...parents], `a database span under ${name}`).to.include(name);
+      }
+    });
+
+    it("gives Tempo's service graph its inputs: client spans to the database and server spans of the API", () => {
+      const tempo = parse(readFileSync(join(REPO_ROOT, 'tempo/tempo.yaml'), 'utf8')) as {
+        metrics_generator: { processor: { service_graphs: { database_name_attributes: string[] } } };
+        overrides: { defaults: { metrics_generator: { processors: string[] } } };
+      };
+      expect(tempo.overrides.defaults.metrics_generator.processors).to.include('service-graphs');
+      const dbAttributes = tempo.metrics_generator.processor.service_graphs.database_name_attributes;
+      // Tempo pairs a CLIENT span carrying a database name attribute with a database node named by
+      // server.address (modules/generator/processor/servicegraphs upsertDatabaseRequest).
+      const edges = new Set(
+        spans()
+          .filter((s) => s.kind === CLIENT && dbAttributes.some((a) => s.attributes[a] !== undefined))
+          .map((s) => `${s.resource['service.name']} -> ${s.attributes['server.address']}`),
+      );
+      const host = new URL(world.db.url).hostname || 'localhost';
+      for (const service of ['sdops-api', 'sdops-worker', 'sdops-cli', 'sdops-migrate']) {
+        expect([...edges], `${service} -> database edge`).to.include(`${service} -> ${host}`);
+      }
+      // The API's SERVER spans are the other side Tempo pairs (with the caller's CLIENT span, or
+      // a virtual client node when the caller is not traced).
+      const servers = spans().filter((s) => s.kind === SERVER && s.resource['service.name'] === 'sdops-api');
+      expect(servers.length, 'SERVER spans of sdops-api').to.be.greaterThan(5);
     });
 
     it('migration logs carry run_id, entity, count, duration, status and the trace and span ids of their spans', () => {

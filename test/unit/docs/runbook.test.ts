@@ -13,7 +13,19 @@ import {
   ROOT,
   tableRows,
 } from './support/markdown.ts';
-import { logqlNames, promqlNames, traceqlNames } from './support/queries.ts';
+import {
+  GRAFANA_LINK_BASE,
+  GRAFANA_URL_DEFAULT,
+  RUNBOOK_HTML_FILE,
+  RUNBOOK_URL_PATH,
+} from '../../../grafana/src/index.ts';
+import {
+  lokiIndexLabels,
+  logqlUse,
+  promqlUse,
+  syntaxErrors,
+  traceqlUse,
+} from '../../support/query-grammar.ts';
 
 const runbook = readDoc(RUNBOOK_PATH);
 const catalog = readDoc('docs/telemetry.md');
@@ -37,10 +49,12 @@ const CATALOG = {
  */
 const PIPELINE_METRICS = new Map<string, string>([
   ['up', 'Prometheus scrape health of each scrape job'],
-  ['traces_span_metrics_duration_seconds_bucket', 'span_metrics connector (otel-collector/config.yaml)'],
-  ['traces_span_metrics_duration_seconds_count', 'span_metrics connector'],
-  ['traces_span_metrics_duration_seconds_sum', 'span_metrics connector'],
-  ['traces_span_metrics_calls_total', 'span_metrics connector'],
+  ['traces_spanmetrics_latency_bucket', 'span_metrics connector + rename (otel-collector/config.yaml)'],
+  ['traces_spanmetrics_latency_count', 'span_metrics connector'],
+  ['traces_spanmetrics_latency_sum', 'span_metrics connector'],
+  ['traces_spanmetrics_calls_total', 'span_metrics connector'],
+  ['traces_service_graph_request_total', "Tempo's service-graph processor (remote write)"],
+  ['traces_service_graph_request_failed_total', "Tempo's service-graph processor"],
   // The collector's own metrics (service.telemetry, :8888). Collector 0.165 exposes counters
   // without a _total suffix (seen on its /metrics endpoint).
   ['otelcol_exporter_queue_size', 'collector: batches in an exporter sending queue'],
@@ -65,15 +79,10 @@ const PIPELINE_LABELS = new Map<string, string>([
   ['receiver', 'collector internal metrics'],
   ['data_type', 'collector internal metrics'],
   ['transport', 'collector internal metrics'],
+  ['client', 'service graph: calling service'],
+  ['server', 'service graph: called service or database (server.address)'],
+  ['connection_type', 'service graph: database, messaging_system, virtual_node'],
 ]);
-
-/** Loki's default OTLP resource attributes that become index labels (Loki 3 distributor defaults). */
-const LOKI_DEFAULT_INDEX = [
-  'service.name',
-  'service.namespace',
-  'service.instance.id',
-  'deployment.environment.name',
-];
 
 /**
  * Log attributes the runbook filters on that docs/telemetry.md does not list as fields: logged by
@@ -93,8 +102,6 @@ const LOKI_OTLP_FIELDS = new Map<string, string>([
   ['exception_message', 'exception.message, set by sdk-logs from the logged error'],
   ['exception_type', 'exception.type, set by sdk-logs from the logged error'],
 ]);
-
-const TRACEQL_INTRINSICS = new Set(['name', 'status', 'kind', 'duration']);
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(join(ROOT, dir), { recursive: true, withFileTypes: true })
@@ -123,7 +130,8 @@ describe('the runbook (docs/operational/soft-delete-runbook.md)', () => {
     expect(queries.length).to.be.greaterThan(10);
     const problems: string[] = [];
     for (const q of queries) {
-      const { metrics, labels, unknownFunctions } = promqlNames(q);
+      expect(syntaxErrors('promql', q), q).to.deep.equal([]);
+      const { metrics, labels } = promqlUse(q);
       expect(metrics, q).to.not.be.empty;
       for (const m of metrics) {
         if (!CATALOG.metrics.has(m) && !PIPELINE_METRICS.has(m)) problems.push(`metric ${m} in ${q}`);
@@ -131,7 +139,6 @@ describe('the runbook (docs/operational/soft-delete-runbook.md)', () => {
       for (const l of labels) {
         if (!CATALOG.metricLabels.has(l) && !PIPELINE_LABELS.has(l)) problems.push(`label ${l} in ${q}`);
       }
-      for (const f of unknownFunctions) problems.push(`function ${f} in ${q}`);
     }
     expect(problems, problems.join('\n')).to.deep.equal([]);
   });
@@ -149,19 +156,16 @@ describe('the runbook (docs/operational/soft-delete-runbook.md)', () => {
   });
 
   it('selects Loki streams by index labels the OTLP resource really has and filters on fields the code logs', () => {
-    const loki = parse(readFileSync(join(ROOT, 'loki/loki.yaml'), 'utf8')) as {
-      limits_config?: { otlp_config?: { resource_attributes?: { ignore_defaults?: boolean } } };
-    };
-    expect(loki.limits_config?.otlp_config?.resource_attributes?.ignore_defaults ?? false).to.equal(false);
-    const indexLabels = new Set(
-      LOKI_DEFAULT_INDEX.filter((a) => CATALOG.resourceAttributes.has(a)).map((a) => a.replace(/\./g, '_')),
-    );
-    expect([...indexLabels]).to.include('service_name');
+    const loki = parse(readFileSync(join(ROOT, 'loki/loki.yaml'), 'utf8')) as unknown;
+    const indexLabels = lokiIndexLabels(loki, CATALOG.resourceAttributes);
+    expect([...indexLabels].sort()).to.deep.equal(['deployment_environment_name', 'service_name']);
     const fields = new Set([...CATALOG.logFields, ...LOG_FIELDS_FROM_CODE, ...LOKI_OTLP_FIELDS.keys()]);
     const queries = blocksOf('logql');
     expect(queries.length).to.be.greaterThan(3);
     for (const q of queries) {
-      const { streamLabels, filterLabels } = logqlNames(q);
+      expect(syntaxErrors('logql', q.replaceAll('$RUN_ID', 'r')), q).to.deep.equal([]);
+      const { streamMatchers, filterLabels } = logqlUse(q.replaceAll('$RUN_ID', 'r'));
+      const streamLabels = streamMatchers.map((m) => m.label);
       expect(streamLabels, q).to.not.be.empty;
       for (const l of streamLabels) expect(indexLabels.has(l), `stream label ${l} in ${q}`).to.equal(true);
       for (const l of filterLabels) expect(fields.has(l), `field ${l} in ${q}`).to.equal(true);
@@ -181,9 +185,10 @@ describe('the runbook (docs/operational/soft-delete-runbook.md)', () => {
     const queries = blocksOf('traceql');
     expect(queries.some((q) => q.includes('span.run_id'))).to.equal(true);
     for (const q of queries) {
-      const { attributes, intrinsics } = traceqlNames(q);
-      for (const i of intrinsics) expect(TRACEQL_INTRINSICS.has(i), `intrinsic ${i} in ${q}`).to.equal(true);
-      for (const a of attributes) {
+      const text = q.replaceAll('$RUN_ID', 'r');
+      // Intrinsics (name, status, kind, duration) are known to the grammar; anything else is an error.
+      expect(syntaxErrors('traceql', text), q).to.deep.equal([]);
+      for (const a of traceqlUse(text)) {
         const known = a.scope === 'resource' ? CATALOG.resourceAttributes : CATALOG.spanAttributes;
         expect(known.has(a.name), `${a.scope}.${a.name} in ${q}`).to.equal(true);
       }
@@ -213,12 +218,15 @@ describe('the runbook (docs/operational/soft-delete-runbook.md)', () => {
     }
     expect(urls.filter((u) => u.origin.startsWith('prometheus'))).to.have.length(ALERT_RULES.length);
     expect(urls.filter((u) => u.origin.startsWith('grafana'))).to.have.length(ALERT_RULES.length);
+    const html = readFileSync(join(ROOT, RUNBOOK_HTML_FILE), 'utf8');
     for (const { origin, url } of urls) {
       const [path, anchor] = url.split('#');
-      expect(path, origin).to.equal(RUNBOOK_PATH);
+      const base = origin.startsWith('grafana') ? GRAFANA_LINK_BASE : GRAFANA_URL_DEFAULT;
+      expect(path, origin).to.equal(`${base}${RUNBOOK_URL_PATH}`);
       expect(targets.has(anchor ?? ''), `${origin}: #${anchor} is not a heading of the runbook`).to.equal(
         true,
       );
+      expect(html, `${origin}: the served runbook has id="${anchor}"`).to.include(`id="${anchor}"`);
     }
     for (const anchor of RUNBOOK_ANCHORS) expect(targets.has(anchor), anchor).to.equal(true);
   });
