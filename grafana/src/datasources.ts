@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: these strings hold Grafana variables, not JS templates
 import { DATASOURCE_UIDS, LOKI_SERVICE_SELECTOR, SPAN_METRICS } from './catalog.ts';
 import { explorePaneUrl } from './panels.ts';
 
