@@ -5,6 +5,17 @@ import type { Operation } from './attributes.ts';
  * test/unit/telemetry-catalog.test.ts compares them with docs/telemetry.md.
  */
 
+/** Database client span attributes (semantic conventions), in the catalog's order. */
+const DB_ATTRS = [
+  'db.system.name',
+  'db.namespace',
+  'db.operation.name',
+  'db.collection.name',
+  'db.query.text',
+  'server.address',
+  'server.port',
+] as const;
+
 export const SPAN_ATTRIBUTE_KEYS = [
   'entity',
   'operation',
@@ -17,13 +28,7 @@ export const SPAN_ATTRIBUTE_KEYS = [
   'job.id',
   'attempt',
   'error.type',
-  'db.system.name',
-  'db.namespace',
-  'db.operation.name',
-  'db.collection.name',
-  'db.query.text',
-  'server.address',
-  'server.port',
+  ...DB_ATTRS,
   'http.request.method',
   'http.route',
   'http.response.status_code',
@@ -110,15 +115,7 @@ export const SPANS = {
   dbQuery: {
     name: '{db.operation.name} {db.collection.name}',
     kind: 'client',
-    attributes: [
-      'db.system.name',
-      'db.namespace',
-      'db.operation.name',
-      'db.collection.name',
-      'db.query.text',
-      'server.address',
-      'server.port',
-    ],
+    attributes: DB_ATTRS,
     description:
       "One SQL statement run inside an operation's span, its child (semantic conventions for database client spans; no parameter values).",
   },

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { headingSlug } from '../../../../grafana/src/runbook-html.ts';
 
 /** Markdown reading for the doc tests: fenced code blocks, heading anchors, tables, sdops commands. */
 
@@ -54,15 +55,8 @@ export function prose(md: string): string {
     .join('\n');
 }
 
-/** GitHub's heading anchor: lower case, punctuation dropped, spaces to hyphens, -1/-2 for repeats. */
-export function slug(heading: string): string {
-  return heading
-    .trim()
-    .toLowerCase()
-    .replace(/`/g, '')
-    .replace(/[^\p{L}\p{N}\s_-]/gu, '')
-    .replace(/\s/g, '-');
-}
+/** GitHub's heading anchor (the served runbook uses the same): see grafana/src/runbook-html.ts. */
+export const slug = headingSlug;
 
 export function anchors(md: string): Set<string> {
   const seen = new Map<string, number>();
