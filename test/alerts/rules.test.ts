@@ -4,12 +4,13 @@ import { expect } from 'chai';
 import { parse } from 'yaml';
 import {
   ALERT_RULES,
+  GRAFANA_URL_DEFAULT,
   PINT_VERSION,
   PROMETHEUS_RULES_FILE,
   prometheusRules,
   REPO_ROOT,
   RUNBOOK_ANCHORS,
-  RUNBOOK_PATH,
+  RUNBOOK_URL_PATH,
 } from '../../grafana/src/index.ts';
 import { promtool } from '../support/prometheus-bin.ts';
 
@@ -74,10 +75,11 @@ describe('alert rule policy (the same policy .pint.hcl enforces)', () => {
       expect(rule.annotations.summary).to.be.a('string').and.not.equal('');
       expect(rule.annotations.description).to.include('$value');
       const [path, anchor] = (rule.annotations.runbook_url ?? '').split('#');
-      expect(path).to.equal(RUNBOOK_PATH);
+      // Absolute, under Grafana's URL (compose default for Prometheus's copies): the served runbook.
+      expect(path).to.equal(`${GRAFANA_URL_DEFAULT}${RUNBOOK_URL_PATH}`);
       expect(RUNBOOK_ANCHORS).to.include(anchor);
       expect(anchor).to.equal(`alert-${rule.alert.toLowerCase()}`);
-      expect(rule.annotations.dashboard_url).to.match(/\/d\/soft-delete-ops\/.+viewPanel=\d+$/);
+      expect(rule.annotations.dashboard_url).to.match(/^http:\/\/localhost:3000\/d\/soft-delete-ops\/.+viewPanel=\d+$/);
     });
   }
 
