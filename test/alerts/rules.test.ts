@@ -79,7 +79,9 @@ describe('alert rule policy (the same policy .pint.hcl enforces)', () => {
       expect(path).to.equal(`${GRAFANA_URL_DEFAULT}${RUNBOOK_URL_PATH}`);
       expect(RUNBOOK_ANCHORS).to.include(anchor);
       expect(anchor).to.equal(`alert-${rule.alert.toLowerCase()}`);
-      expect(rule.annotations.dashboard_url).to.match(/^http:\/\/localhost:3000\/d\/soft-delete-ops\/.+viewPanel=\d+$/);
+      expect(rule.annotations.dashboard_url).to.match(
+        /^http:\/\/localhost:3000\/d\/soft-delete-ops\/.+viewPanel=\d+$/,
+      );
     });
   }
 
