@@ -37,7 +37,7 @@ export const ENV_VARS: readonly EnvVarSpec[] = [
   v('SDOPS_JOB_RETRY_LIMIT', '3', 'Retries after a failed attempt before a job is dead (moved to the dead-letter queue).'),
   v('SDOPS_JOB_RETRY_DELAY_SECONDS', '5', 'Base of the exponential retry backoff: attempt n waits about delay * 2^(n-1) (with jitter).'),
   v('SDOPS_JOB_EXPIRE_SECONDS', '900', "A job's lease: an attempt running longer fails, and a crashed worker's job runs again after it."),
-  v('SDOPS_QUEUE_MAINTENANCE_INTERVAL_SECONDS', '30', 'How often workers reclaim expired leases and archive finished jobs.'),
+  v('SDOPS_QUEUE_MAINTENANCE_INTERVAL_SECONDS', '30', 'How often workers fail jobs whose lease expired (they are retried) and delete finished jobs past their 7-day retention.'),
   v('SDOPS_WORKER_SHUTDOWN_TIMEOUT_MS', '30000', 'On SIGTERM/SIGINT, how long a worker waits for running jobs before handing them back.'),
   v('SDOPS_PURGE_CRON', '0 * * * *', 'Cron (UTC) on which purge_expired runs for every entity; "off" disables it.'),
   v('SDOPS_ARCHIVE_CRON', '30 2 * * *', 'Cron (UTC) on which archive_entity runs for every entity; "off" disables it.'),

@@ -1,5 +1,5 @@
-import PgBoss from 'pg-boss';
-import { type Database, sqlState } from '../db/index.ts';
+import { type Db, PgBoss } from 'pg-boss';
+import type { Database } from '../db/index.ts';
 
 /**
  * pg-boss wiring. pg-boss owns its own schema (`pgboss`) and migrates it on start under an advisory
@@ -9,59 +9,55 @@ import { type Database, sqlState } from '../db/index.ts';
 export const BOSS_SCHEMA = 'pgboss';
 
 export interface BossTuning {
-  /** Seconds between pg-boss maintenance runs; maintenance is what reclaims expired leases. */
+  /**
+   * Seconds between pg-boss supervision passes: each one fails the jobs whose lease expired (so
+   * they are retried) and deletes finished jobs past their retention.
+   */
   readonly maintenanceIntervalSeconds: number;
   /** Run maintenance and cron in this process (workers); clients only enqueue and read. */
   readonly supervise: boolean;
   readonly schedule: boolean;
 }
 
-const MULTIPLE_COMMANDS = /multiple commands/i;
-
 /**
- * pg-boss's executeSql over our Database. Parameterless SQL may be a multi-statement script
- * (pg-boss's `BEGIN; SET LOCAL ...; COMMIT` maintenance and schema scripts): PGlite's `query`
- * path is a prepared statement and rejects those, so scripts go through `exec` on both drivers.
- * Scripts return no rows, which is fine: pg-boss reads rows only from single-statement queries.
+ * pg-boss's executeSql over our Database. Parameterised SQL is one statement (our `query`);
+ * parameterless SQL may be a multi-statement script (pg-boss's `BEGIN; ... RETURNING ...; COMMIT`
+ * plans), and pg-boss reads the rows of every statement in it, so it goes through `exec`, which
+ * returns them on both drivers.
  */
-export function bossDbAdapter(db: Database): PgBoss.Db {
-  const runScript = async (text: string) => {
-    await db.exec(text);
-    return { rows: [] };
-  };
+export function bossDbAdapter(db: Database): Db {
   return {
     async executeSql(text: string, values?: unknown[]) {
-      if (values !== undefined && values.length > 0) {
-        const res = await db.query(text, values);
-        return { rows: res.rows };
-      }
-      // Every pg-boss script is wrapped in BEGIN ... COMMIT (plans.locked); `query` would hand back
-      // one result per statement on pg and refuse the script on PGlite.
-      if (/^\s*BEGIN\b/i.test(text)) return runScript(text);
-      try {
-        const res = await db.query(text);
-        return { rows: res.rows };
-      } catch (err) {
-        // A script that does not start with BEGIN (future pg-boss plans): retry it as a script.
-        if (db.kind === 'pglite' && sqlState(err) === '42601' && MULTIPLE_COMMANDS.test(String(err))) {
-          return runScript(text);
-        }
-        throw err;
-      }
+      if (values !== undefined && values.length > 0) return { rows: (await db.query(text, values)).rows };
+      return { rows: await db.exec(text) };
     },
   };
 }
 
 export function createBoss(db: Database, tuning: BossTuning): PgBoss {
+  const interval = tuning.maintenanceIntervalSeconds;
   return new PgBoss({
     db: bossDbAdapter(db),
+    backend: db.kind === 'pglite' ? 'pglite' : 'postgres',
     schema: BOSS_SCHEMA,
     supervise: tuning.supervise,
     schedule: tuning.schedule,
     migrate: true,
-    maintenanceIntervalSeconds: tuning.maintenanceIntervalSeconds,
+    // Lease expiry runs in the monitor step of a supervision pass, deletion of finished jobs in its
+    // maintenance step; each is claimed per queue for its interval, so one setting drives all three.
+    superviseIntervalSeconds: interval,
+    monitorIntervalSeconds: interval,
+    maintenanceIntervalSeconds: interval,
     // Cron ticks are checked every 30 s by default; 10 s keeps a "* * * * *" schedule punctual.
     cronMonitorIntervalSeconds: 10,
     cronWorkerIntervalSeconds: 2,
+    // Our own spans and metrics describe every job (docs/telemetry.md); pg-boss's would be a second,
+    // uncatalogued set in the same pipeline.
+    openTelemetry: { enabled: false },
+    // The instance registry is a heartbeat write per process every 30 s that nothing of ours reads.
+    registerInstance: false,
+    // REINDEX CONCURRENTLY of bloated job indexes is a DBA's call on a shared PostgreSQL, and
+    // PGlite (one session) cannot build an index concurrently.
+    reindex: false,
   });
 }

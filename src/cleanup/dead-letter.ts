@@ -1,4 +1,4 @@
-import type PgBoss from 'pg-boss';
+import type { PgBoss } from 'pg-boss';
 import type { Database } from '../db/index.ts';
 import { BOSS_SCHEMA } from './boss.ts';
 import { InvalidJobIdError, JobNotFoundError, JobNotRetryableError } from './errors.ts';
@@ -75,7 +75,7 @@ async function retryDeadCopy(q: QueueHandle, copy: JobRow): Promise<RetryOutcome
     return { jobId: original.id, jobType: envelope.jobType, action: 'already_waiting' };
   }
   const id = originalId ?? copy.id;
-  await q.boss.insert([{ id, name, data: copy.data as object }]);
+  await q.boss.insert(name, [{ id, data: copy.data as object }]);
   await q.db.query(`DELETE FROM ${BOSS_SCHEMA}.job WHERE name = $1 AND id = $2::uuid`, [
     DEAD_LETTER_QUEUE,
     copy.id,

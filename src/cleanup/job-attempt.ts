@@ -1,4 +1,4 @@
-import type PgBoss from 'pg-boss';
+import type { JobWithMetadata } from 'pg-boss';
 import { type Logger, workerMetrics, withSpan } from '../observability/index.ts';
 import { InvalidPayloadError, JobTimeoutError } from './errors.ts';
 import type { HandlerRegistry, JobContext, JobResult } from './handlers-types.ts';
@@ -6,7 +6,7 @@ import type { JobAbort } from './job-abort.ts';
 import { parseEnvelope, queueName } from './job-types.ts';
 import type { CleanupQueue } from './queue.ts';
 
-export type Job = PgBoss.JobWithMetadata<unknown>;
+export type Job = JobWithMetadata<unknown>;
 
 /** What an attempt needs from the worker that claimed its job. */
 export interface AttemptDeps {
@@ -21,6 +21,8 @@ export interface AttemptOutcome {
   /** Rows (or jobs, for a fan-out) the attempt changed. */
   readonly rows: number;
 }
+
+const attemptOf = (job: Job) => ({ id: job.id, retryCount: job.retryCount });
 
 const toMs = (value: unknown): number => new Date(value as string | Date).getTime();
 
@@ -110,7 +112,9 @@ export async function runAttempt(
             count: result.count,
             ...(result.entity ? { entity: result.entity } : {}),
           });
-          await deps.queue.boss.complete(name, job.id, { count: result.count, ...result.detail });
+          // The attempt ({ id, retryCount }), not the id: if this attempt's lease ran out and the job
+          // was claimed again, the late outcome leaves the newer attempt alone.
+          await deps.queue.boss.complete(name, attemptOf(job), { count: result.count, ...result.detail });
           ok = true;
           log.info('cleanup job finished', {
             count: result.count,
@@ -118,7 +122,7 @@ export async function runAttempt(
             status: 'success',
           });
         } catch (error) {
-          await deps.queue.boss.fail(name, job.id, errorOutput(error)).catch((failError: unknown) => {
+          await deps.queue.boss.fail(name, attemptOf(job), errorOutput(error)).catch((failError: unknown) => {
             log.warn('could not mark the job failed; its lease will expire instead', {}, failError);
           });
           const last = attempt > job.retryLimit;

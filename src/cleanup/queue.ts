@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import type PgBoss from 'pg-boss';
+import type { PgBoss, Queue } from 'pg-boss';
 import type { Database } from '../db/index.ts';
 import { captureTraceContext, getLogger } from '../observability/index.ts';
 import { BOSS_SCHEMA, createBoss } from './boss.ts';
+import { carryOverLegacyJobs, setAsideLegacySchema } from './boss-upgrade.ts';
 import { retryDeadJobs, retryJob, type RetryOutcome } from './dead-letter.ts';
 import {
   assertJobType,
@@ -15,6 +16,9 @@ import {
   queueName,
 } from './job-types.ts';
 import type { QueuePolicy } from './settings.ts';
+
+/** How long a dead-letter copy waits for a retry before pg-boss deletes it: 365 days, its maximum. */
+export const DEAD_LETTER_RETENTION_SECONDS = 365 * 24 * 3600;
 
 export const DEFAULT_POLICY: QueuePolicy = { retryLimit: 3, retryDelaySeconds: 5, expireSeconds: 900 };
 
@@ -40,7 +44,7 @@ export interface QueueStatusRow {
   readonly retrying: number;
   readonly active: number;
   readonly completed: number;
-  /** Retries exhausted (kept until pg-boss archives them). */
+  /** Retries exhausted (kept until pg-boss deletes finished jobs, 7 days after they end). */
   readonly failed: number;
   /** Copies in the dead-letter queue waiting for `sdops queue retry`. */
   readonly dead: number;
@@ -80,12 +84,14 @@ export class CleanupQueue {
     });
     const queue = new CleanupQueue(boss, db, jobTypes, policy);
     boss.on('error', (error) => queue.log.warn('queue background task failed', {}, error));
+    await setAsideLegacySchema(db, queue.log);
     await boss.start();
     await queue.ensureQueues(worker);
+    await carryOverLegacyJobs(db, boss, [DEAD_LETTER_QUEUE, ...jobTypes.map(queueName)], queue.log);
     return queue;
   }
 
-  private queueOptions(): Omit<PgBoss.Queue, 'name'> {
+  private queueOptions(): Omit<Queue, 'name'> {
     return {
       retryLimit: this.policy.retryLimit,
       retryDelay: this.policy.retryDelaySeconds,
@@ -97,11 +103,15 @@ export class CleanupQueue {
 
   /** Creates missing queues; a worker also applies its policy to existing ones (it owns the policy). */
   private async ensureQueues(applyPolicy: boolean): Promise<void> {
-    await this.boss.createQueue(DEAD_LETTER_QUEUE);
+    // A dead-letter copy waits in state `created` for `sdops queue retry`; pg-boss deletes a created
+    // job after its queue's retention (14 days by default), so the copies get pg-boss's longest.
+    const deadLetter = { retentionSeconds: DEAD_LETTER_RETENTION_SECONDS };
+    await this.boss.createQueue(DEAD_LETTER_QUEUE, deadLetter);
+    if (applyPolicy) await this.boss.updateQueue(DEAD_LETTER_QUEUE, deadLetter);
     for (const type of this.jobTypes) {
       const name = queueName(type);
-      await this.boss.createQueue(name, { name, ...this.queueOptions() });
-      if (applyPolicy) await this.boss.updateQueue(name, { name, ...this.queueOptions() });
+      await this.boss.createQueue(name, this.queueOptions());
+      if (applyPolicy) await this.boss.updateQueue(name, this.queueOptions());
     }
   }
 
@@ -147,9 +157,9 @@ export class CleanupQueue {
       const jobs = payloads.slice(i, i + chunk).map((p) => {
         const id = randomUUID();
         ids.push(id);
-        return { id, name: queueName(jobType), data: this.envelope(jobType, p, id) as unknown as object };
+        return { id, data: this.envelope(jobType, p, id) as unknown as object };
       });
-      await this.boss.insert(jobs);
+      await this.boss.insert(queueName(jobType), jobs);
     }
     return ids;
   }

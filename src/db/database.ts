@@ -19,12 +19,19 @@ export interface TransactionClient extends Queryable {
   exec(sql: string): Promise<void>;
 }
 
+/** A row of any statement of a script. */
+export type ScriptRow = Record<string, unknown>;
+
 export interface Database extends Queryable {
   readonly kind: 'postgres' | 'pglite';
   /** BEGIN ... COMMIT around fn; ROLLBACK and rethrow when fn throws. */
   transaction<T>(fn: (tx: TransactionClient) => Promise<T>): Promise<T>;
-  /** Runs a parameterless, possibly multi-statement script. */
-  exec(sql: string): Promise<void>;
+  /**
+   * Runs a parameterless, possibly multi-statement script (simple query protocol) and resolves with
+   * the rows of all its statements in order (pg-boss reads a RETURNING in the middle of its scripts).
+   * A script that fails leaves no transaction open behind it.
+   */
+  exec(sql: string): Promise<ScriptRow[]>;
   close(): Promise<void>;
 }
 
@@ -78,7 +85,10 @@ function openPostgres(url: string, poolSize: number): Database {
     kind: 'postgres',
     query: (sql, params) => queryOn(pool, sql, params),
     async exec(sql) {
-      await pool.query(sql);
+      // A multi-statement script answers with one result per statement. On failure pool.query
+      // destroys the connection, so an aborted BEGIN in the script never returns to the pool.
+      const res: pg.QueryResult<ScriptRow> | pg.QueryResult<ScriptRow>[] = await pool.query(sql);
+      return Array.isArray(res) ? res.flatMap((r) => r.rows ?? []) : (res.rows ?? []);
     },
     async transaction(fn) {
       const client = await pool.connect();
@@ -128,11 +138,17 @@ async function openPglite(dataDir: string | undefined): Promise<Database> {
     return toResult(res.rows, res.rowCount ?? res.affectedRows);
   };
 
+  const scriptRows = (results: readonly { rows?: ScriptRow[] }[]) => results.flatMap((r) => r.rows ?? []);
   return {
     kind: 'pglite',
     query: (sql, params) => queryOn(db, sql, params),
     async exec(sql) {
-      await db.exec(sql);
+      // PGlite is one session: a script whose own BEGIN ... COMMIT fails half way would leave that
+      // session in an aborted transaction for every later statement. Inside db.transaction the
+      // ROLLBACK runs under PGlite's lock, before anything else can reach the session (the script's
+      // BEGIN and COMMIT only warn about the transaction already open / already ended).
+      if (/^\s*BEGIN\b/i.test(sql)) return db.transaction(async (tx) => scriptRows(await tx.exec(sql)));
+      return scriptRows(await db.exec(sql));
     },
     transaction: (fn) =>
       db.transaction((tx) =>

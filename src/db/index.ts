@@ -3,6 +3,7 @@ export type {
   OpenDatabaseOptions,
   Queryable,
   QueryResult,
+  ScriptRow,
   TransactionClient,
 } from './database.ts';
 export { ident, sqlState, violatedConstraint } from './database.ts';

@@ -28,7 +28,7 @@ export async function startFixture(rows = 40): Promise<ApiFixture> {
   const db = await openDatabase({ url: testDb.url, poolSize: 4 });
   await migrateSchema(db);
   await seedDemo(db, { rows, legacyDeletedFraction: 0.2 });
-  const queue = await CleanupQueue.open(withScripts(db), { role: 'client' });
+  const queue = await CleanupQueue.open(db, { role: 'client' });
   const app = await buildServer({
     db,
     tokens: TOKENS,
@@ -47,27 +47,6 @@ export async function startFixture(rows = 40): Promise<ApiFixture> {
       await testDb.drop();
     },
   };
-}
-
-/**
- * Workaround (reported to the db/cleanup owners): on PostgreSQL, pg-boss's parameterless
- * multi-statement scripts reach Database.query, where pg answers with an array of results that
- * toResult cannot read. Scripts are sent through exec instead.
- */
-function withScripts(db: Database): Database {
-  return {
-    kind: db.kind,
-    transaction: (fn) => db.transaction(fn),
-    exec: (sql) => db.exec(sql),
-    close: () => db.close(),
-    async query(sql, params) {
-      if ((params === undefined || params.length === 0) && /;\s*\S/.test(sql.trim().replace(/;$/, ''))) {
-        await db.exec(sql);
-        return { rows: [], rowCount: 0 };
-      }
-      return db.query(sql, params);
-    },
-  } as Database;
 }
 
 export function expectErrorShape(res: LightMyRequestResponse, code?: string): void {

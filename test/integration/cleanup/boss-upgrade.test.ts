@@ -1,0 +1,104 @@
+import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { expect } from 'chai';
+import { CleanupQueue, startCleanupRuntime } from '../../../src/cleanup/index.ts';
+import { loadConfig } from '../../../src/config.ts';
+import { type Database, migrateSchema, openDatabase } from '../../../src/db/index.ts';
+import { createTestDatabase, type TestDatabase } from '../../support/postgres.ts';
+import { waitFor } from './support.ts';
+
+const V10_SCHEMA = new URL('./fixtures/pgboss-10.4.2-schema.sql', import.meta.url);
+
+/** A job row as pg-boss 10 stored it: our envelope in `data`. */
+function envelope(jobType: string, jobId: string) {
+  return { jobType, payload: {}, meta: { jobId, enqueuedAt: new Date().toISOString() } };
+}
+
+describe('carrying a database over from pg-boss 10 (schema 24) to pg-boss 12 (PostgreSQL)', function () {
+  this.timeout(90_000);
+  let tdb: TestDatabase;
+  let db: Database;
+  const waiting = randomUUID();
+  const wasActive = randomUUID();
+  const completed = randomUUID();
+  const deadOriginal = randomUUID();
+  const deadCopy = randomUUID();
+
+  before(async () => {
+    tdb = await createTestDatabase();
+    db = await openDatabase({ url: tdb.url, poolSize: 4 });
+    await migrateSchema(db);
+    await db.exec(await readFile(V10_SCHEMA, 'utf8'));
+    for (const name of ['cleanup.dead_letter', 'cleanup.noop', 'cleanup.purge_expired']) {
+      await db.query(`SELECT pgboss.create_queue($1, '{"policy":"standard"}'::json)`, [name]);
+    }
+    const insert = (id: string, name: string, state: string, data: object) =>
+      db.query(`INSERT INTO pgboss.job (id, name, state, data) VALUES ($1, $2, $3::pgboss.job_state, $4)`, [
+        id,
+        name,
+        state,
+        data,
+      ]);
+    await insert(waiting, 'cleanup.noop', 'created', envelope('noop', waiting));
+    await insert(wasActive, 'cleanup.noop', 'active', envelope('noop', wasActive));
+    await insert(completed, 'cleanup.noop', 'completed', envelope('noop', completed));
+    await insert(deadOriginal, 'cleanup.purge_expired', 'failed', envelope('purge_expired', deadOriginal));
+    await insert(deadCopy, 'cleanup.dead_letter', 'created', envelope('purge_expired', deadOriginal));
+  });
+  after(async () => {
+    await db?.close();
+    await tdb?.drop();
+  });
+
+  it('sets the old schema aside, installs pg-boss 12 and copies the waiting, active and dead-letter jobs with their ids', async () => {
+    const queue = await CleanupQueue.open(db, { role: 'client' });
+    await queue.close();
+    const version = await db.query<{ v: number }>('SELECT max(version) AS v FROM pgboss.version');
+    expect(Number(version.rows[0]?.v)).to.be.at.least(46);
+    const { rows } = await db.query<{ id: string; name: string; state: string }>(
+      `SELECT id::text AS id, name, state::text AS state FROM pgboss.job ORDER BY name, id`,
+    );
+    expect(rows.map((r) => [r.id, r.name, r.state]).sort()).to.deep.equal(
+      [
+        [deadCopy, 'cleanup.dead_letter', 'created'],
+        [waiting, 'cleanup.noop', 'created'],
+        [wasActive, 'cleanup.noop', 'created'],
+      ].sort(),
+    );
+    // The history stays readable where it was, marked as carried over.
+    const old = await db.query<{ n: number; mark: string }>(
+      `SELECT (SELECT count(*)::int FROM pgboss_v10.job) AS n,
+              obj_description('pgboss_v10'::regnamespace, 'pg_namespace') AS mark`,
+    );
+    expect(old.rows[0]).to.deep.equal({ n: 5, mark: 'sdops: pending jobs carried over to pgboss' });
+  });
+
+  it('copies nothing twice when the next process starts', async () => {
+    const queue = await CleanupQueue.open(db, { role: 'client' });
+    await queue.close();
+    const { rows } = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM pgboss.job`);
+    expect(rows[0]?.n).to.equal(3);
+  });
+
+  it('runs the carried-over jobs and retries the carried-over dead job from its copy', async () => {
+    const settings = { ...loadConfig({}).worker, pollIntervalMs: 50, queueSampleIntervalMs: 0 };
+    const runtime = await startCleanupRuntime(db, { settings, schedule: false });
+    try {
+      const state = async (id: string) =>
+        (await db.query<{ s: string }>(`SELECT state::text AS s FROM pgboss.job WHERE id = $1`, [id])).rows[0]
+          ?.s;
+      await waitFor('both noop jobs to complete', async () =>
+        (await Promise.all([state(waiting), state(wasActive)])).every((s) => s === 'completed'),
+      );
+      // The original of the dead copy stayed behind in pgboss_v10, so the retry enqueues its data again.
+      expect(await runtime.queue.retryDead()).to.deep.equal({ retried: 1 });
+      await waitFor(
+        'the requeued purge to complete',
+        async () => (await state(deadOriginal)) === 'completed',
+      );
+      expect(await state(deadCopy)).to.equal(undefined);
+    } finally {
+      await runtime.stop();
+    }
+  });
+});
