@@ -95,6 +95,8 @@ describe('cleanup jobs over the soft-delete core, traced end to end (PostgreSQL)
           { id: customerId },
           { cascade: false, reason: 'closed' },
         );
+        // Checked before the job exists: the worker polls every 50 ms and may run it at once.
+        expect(await liveOrders()).to.equal(3);
         const id = await queue.enqueue('cascade_soft_delete', {
           entity: 'customers',
           id: customerId,
@@ -104,7 +106,6 @@ describe('cleanup jobs over the soft-delete core, traced end to end (PostgreSQL)
       },
       { kind: 'server' },
     );
-    expect(await liveOrders()).to.equal(3);
     await waitFor(
       'the cascade job to delete the orders and items',
       async () => (await liveOrders()) === 0 && (await liveItems()) === 0,
