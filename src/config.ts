@@ -73,6 +73,13 @@ export const ENV_VARS: readonly EnvVarSpec[] = [
   v('OTELCOL_MEMORY_SPIKE_LIMIT_MIB', '100', 'memory_limiter spike headroom: it refuses data from limit minus spike (about 20% of the container limit).', 'collector'),
   v('TEMPO_OTLP_GRPC_ENDPOINT', 'tempo:4317', 'Where the collector sends traces (Tempo OTLP/gRPC).', 'collector'),
   v('LOKI_OTLP_ENDPOINT', 'http://loki:3100/otlp', "Where the collector sends logs (Loki's native OTLP endpoint).", 'collector'),
+  // The opt-in two-tier layout: agents (otel-collector/agent.yaml) and gateways (gateway.yaml).
+  v('OTELCOL_GATEWAYS', '[otel-gateway-1:4317, otel-gateway-2:4317]', "Agent: the gateways' OTLP/gRPC addresses, a YAML list (load_balancing static resolver).", 'collector'),
+  v('OTELCOL_GATEWAY_QUEUE_SIZE', '50000', 'Agent: spans (log records, metric points) queued per gateway while it is unreachable; beyond that they are dropped.', 'collector'),
+  v('OTELCOL_SAMPLING_API_PERCENT', '10', 'Gateway: percent of ok, fast API traces that tail sampling keeps (failed, slow, job, migration and non-API traces are always kept).', 'collector'),
+  v('OTELCOL_SAMPLING_SLOW_MS', '1000', 'Gateway: a trace with a span longer than this many milliseconds is always kept.', 'collector'),
+  v('OTELCOL_SAMPLING_DECISION_WAIT', '10s', "Gateway: how long tail sampling waits after a trace's first span before deciding.", 'collector'),
+  v('OTELCOL_SAMPLING_MAX_TRACES', '50000', 'Gateway: traces tail sampling holds while they wait (at least traces/s x the decision wait).', 'collector'),
   // Grafana provisioning and compose.
   v('SDOPS_ALERT_WEBHOOK_URL', undefined, 'Webhook the Grafana contact point "sdops-webhook" posts alerts to (grafana/provisioning/alerting).', 'grafana'),
   v('SDOPS_GRAFANA_URL', 'http://localhost:3000', "Grafana's external URL: the base of every alert's runbook_url and dashboard_url (and Grafana's root_url in compose).", 'grafana'),

@@ -63,15 +63,17 @@ describe('configuration (src/config.ts ENV_VARS and the README table)', () => {
     expect(undeclared, 'variables src/ reads that ENV_VARS does not declare').to.deep.equal([]);
   });
 
-  it('declares every env:NAME:-default reference of the collector config with the same default', () => {
-    const text = readFileSync(join(ROOT, 'otel-collector/config.yaml'), 'utf8');
-    const refs = [...text.matchAll(/\$\{env:([A-Z0-9_]+)(?::-([^}]*))?\}/g)];
-    expect(refs.length).to.be.greaterThan(5);
-    for (const [, name, def] of refs) {
-      expect(byName.get(name as string), `${name} in ENV_VARS`).to.include({
-        readBy: 'collector',
-        default: def,
-      });
+  it('declares every env:NAME:-default reference of the collector configs with the same default', () => {
+    for (const file of ['config.yaml', 'agent.yaml', 'gateway.yaml']) {
+      const text = readFileSync(join(ROOT, 'otel-collector', file), 'utf8');
+      const refs = [...text.matchAll(/\$\{env:([A-Z0-9_]+)(?::-([^}]*))?\}/g)];
+      expect(refs.length, file).to.be.greaterThan(3);
+      for (const [, name, def] of refs) {
+        expect(byName.get(name as string), `${name} (${file}) in ENV_VARS`).to.include({
+          readBy: 'collector',
+          default: def,
+        });
+      }
     }
   });
 
