@@ -52,6 +52,8 @@ export interface CollectorPorts {
 
 export interface TestCollector {
   readonly binary: string;
+  /** What the collector is called in failure messages (`collector`, `agent-1`, `gateway-2` ...). */
+  readonly name: string;
   readonly ports: CollectorPorts;
   /** OTLP/HTTP base URL for SDK exporters (append /v1/traces, /v1/metrics, /v1/logs). */
   readonly otlpHttpEndpoint: string;
@@ -63,6 +65,8 @@ export interface TestCollector {
   readLogs(): ExportedLogRecord[];
   logTail(lines?: number): string;
   isRunning(): boolean;
+  /** Process id while running (for /proc CPU and memory readings). */
+  pid(): number | undefined;
   /** Starts the collector again on the same ports after stop(). */
   start(): Promise<void>;
   /** Stops the collector process; the sink and temp dir stay (use close() for everything). */
@@ -70,13 +74,25 @@ export interface TestCollector {
   close(): Promise<void>;
 }
 
-/** Args and env that make a binary run config.yaml + the test overlay on the given ports. */
+/** The single collector as the tests run it: config.yaml + the test overlay. */
+export const SINGLE_COLLECTOR_CONFIGS: readonly string[] = [COLLECTOR_CONFIG, COLLECTOR_OVERLAY];
+
+export interface CollectorOptions {
+  /** Config files layered in this order (default: SINGLE_COLLECTOR_CONFIGS). */
+  readonly configs?: readonly string[];
+  /** Env beside the ports, e.g. OTELCOL_GATEWAYS for an agent. */
+  readonly env?: Record<string, string>;
+  readonly name?: string;
+}
+
+/** Args and env that make a binary run the configs (default: the single collector) on the given ports. */
 export function collectorRunSpec(
   ports: CollectorPorts,
   sinkEndpoint: string,
+  configs: readonly string[] = SINGLE_COLLECTOR_CONFIGS,
 ): { args: string[]; env: Record<string, string> } {
   return {
-    args: ['--config', COLLECTOR_CONFIG, '--config', COLLECTOR_OVERLAY],
+    args: configs.flatMap((config) => ['--config', config]),
     env: {
       OTELCOL_OTLP_GRPC_ENDPOINT: `127.0.0.1:${ports.otlpGrpc}`,
       OTELCOL_OTLP_HTTP_ENDPOINT: `127.0.0.1:${ports.otlpHttp}`,
@@ -90,12 +106,14 @@ export function collectorRunSpec(
 }
 
 /**
- * Runs the real collector (otel-collector/config.yaml + test/pipeline/collector-overlay.yaml) on free
- * ports, with traces and logs going to a local OTLP JSON sink, and waits for its health check.
+ * Runs the real collector on free ports (default: otel-collector/config.yaml +
+ * test/pipeline/collector-overlay.yaml), with traces and logs going to its own local OTLP JSON sink,
+ * and waits for its health check.
  */
-export async function startCollector(): Promise<TestCollector> {
+export async function startCollector(options: CollectorOptions = {}): Promise<TestCollector> {
+  const name = options.name ?? 'collector';
   const binary = await collectorBinary();
-  const dir = mkdtempSync(join(tmpdir(), 'sdops-otelcol-'));
+  const dir = mkdtempSync(join(tmpdir(), `sdops-otelcol-${name}-`));
   const sink = await startOtlpSink(dir);
   const ports: CollectorPorts = {
     otlpGrpc: await freePort(),
@@ -104,28 +122,27 @@ export async function startCollector(): Promise<TestCollector> {
     telemetry: await freePort(),
     health: await freePort(),
   };
-  const spec = collectorRunSpec(ports, sink.endpoint);
+  const spec = collectorRunSpec(ports, sink.endpoint, options.configs);
+  const env = { ...process.env, ...spec.env, ...options.env };
   const logFile = join(dir, 'collector.log');
   let proc: ManagedProcess | undefined;
 
   const start = async (): Promise<void> => {
     if (proc !== undefined && !proc.exited()) throw new Error('the test collector is already running');
-    const current = startProcess(binary, spec.args, { env: { ...process.env, ...spec.env }, logFile });
+    const current = startProcess(binary, spec.args, { env, logFile });
     proc = current;
     try {
       await pollUntil(
-        `the collector health check on :${ports.health}`,
+        `the ${name} health check on :${ports.health}`,
         async () => {
-          if (current.exited()) throw new Error('the collector exited');
+          if (current.exited()) throw new Error(`the ${name} exited`);
           return httpOk(`http://127.0.0.1:${ports.health}/`);
         },
         { timeoutMs: 30_000 },
       );
     } catch (error) {
       await current.stop();
-      throw new Error(
-        `${(error as Error).message}\n--- collector log (${logFile}) ---\n${current.logTail()}`,
-      );
+      throw new Error(`${(error as Error).message}\n--- ${name} log (${logFile}) ---\n${current.logTail()}`);
     }
   };
   const stop = async (): Promise<void> => {
@@ -135,6 +152,7 @@ export async function startCollector(): Promise<TestCollector> {
   await start();
   return {
     binary,
+    name,
     ports,
     otlpHttpEndpoint: `http://127.0.0.1:${ports.otlpHttp}`,
     appEnv: { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${ports.otlpHttp}` },
@@ -144,6 +162,7 @@ export async function startCollector(): Promise<TestCollector> {
     readLogs: () => sink.readLogs(),
     logTail: (lines) => proc?.logTail(lines) ?? '',
     isRunning: () => proc !== undefined && !proc.exited(),
+    pid: () => (proc !== undefined && !proc.exited() ? proc.child.pid : undefined),
     start,
     stop,
     async close() {

@@ -1,7 +1,9 @@
 export {
+  type CollectorOptions,
   type CollectorPorts,
   collectorBinary,
   collectorRunSpec,
+  SINGLE_COLLECTOR_CONFIGS,
   startCollector,
   type TestCollector,
   validateCollectorConfig,
@@ -15,7 +17,15 @@ export {
   parseSpans,
   startOtlpSink,
 } from './otlp-sink.ts';
-export { COLLECTOR_CONFIG, COLLECTOR_OVERLAY, PROMETHEUS_CONFIG, REPO_ROOT } from './paths.ts';
+export {
+  AGENT_CONFIG,
+  COLLECTOR_CONFIG,
+  COLLECTOR_OVERLAY,
+  GATEWAY_CONFIG,
+  GATEWAY_OVERLAY,
+  PROMETHEUS_CONFIG,
+  REPO_ROOT,
+} from './paths.ts';
 export { freePort, httpOk, pollUntil } from './process.ts';
 export {
   type Exemplar,
@@ -26,6 +36,11 @@ export {
   promMetricNames,
   promQuery,
   promSeries,
+  promTotals,
+  promUntilTotals,
+  sameTotals,
+  type Totals,
+  type TotalsOptions,
 } from './prom-api.ts';
 export {
   collectorTargets,
@@ -35,4 +50,9 @@ export {
   type TargetOverrides,
   type TestPrometheus,
 } from './prometheus.ts';
-export { createTestTelemetry, type TestTelemetry } from './otel-sdk.ts';
+export {
+  createTestTelemetry,
+  type ExportCounts,
+  type TestTelemetry,
+  type TestTelemetryOptions,
+} from './otel-sdk.ts';

@@ -1,5 +1,7 @@
 /** Thin typed helpers over the Prometheus HTTP API (v1), shared by the pipeline tests. */
 
+import { pollUntil } from './process.ts';
+
 export type Labels = Readonly<Record<string, string>>;
 
 export interface InstantSample {
@@ -76,4 +78,52 @@ export async function promExemplars(
     start: String(end - lookbackSeconds),
     end: String(end),
   });
+}
+
+/** label values joined by "|" -> value; zero values are left out so "no series" and "0" compare equal. */
+export type Totals = Record<string, number>;
+
+export interface TotalsOptions {
+  /** Label matchers inside the braces, e.g. `job=~"sdops-.*"`. */
+  readonly selector: string;
+  /** Long enough to cover the test: a finished process's (or restarted collector's) series keeps its last sample. */
+  readonly window?: string;
+}
+
+/** `sum by (labels) (last_over_time(metric{selector}[window]))`: totals over every series, ended ones included. */
+export async function promTotals(
+  baseUrl: string,
+  metric: string,
+  by: readonly string[],
+  { selector, window = '30m' }: TotalsOptions,
+): Promise<Totals> {
+  const expr = `sum by (${by.join(', ')}) (last_over_time(${metric}{${selector}}[${window}]))`;
+  const out: Totals = {};
+  for (const s of await promQuery(baseUrl, expr)) {
+    if (s.value !== 0) out[by.map((l) => s.metric[l] ?? '').join('|')] = s.value;
+  }
+  return out;
+}
+
+export function sameTotals(a: Totals, b: Totals): boolean {
+  return Object.keys(a).length === Object.keys(b).length && Object.entries(a).every(([k, v]) => b[k] === v);
+}
+
+/** Polls until promTotals equals `expected`; resolves with what Prometheus last showed either way. */
+export async function promUntilTotals(
+  baseUrl: string,
+  metric: string,
+  by: readonly string[],
+  expected: Totals,
+  { timeoutMs = 45_000, ...options }: TotalsOptions & { timeoutMs?: number },
+): Promise<Totals> {
+  let last: Totals = {};
+  return pollUntil(
+    `${metric} by (${by.join(',')}) to equal the expected totals`,
+    async () => {
+      last = await promTotals(baseUrl, metric, by, options);
+      return sameTotals(last, expected) ? last : undefined;
+    },
+    { timeoutMs, intervalMs: 500 },
+  ).catch(() => last);
 }

@@ -52,6 +52,8 @@ export function deriveTestConfig(
       throw new Error(`prometheus.yml job '${job.job_name}' has no test target; add it to the overrides`);
     }
     job.static_configs = [{ targets: [...override] }];
+    // Compose's DNS names (the two-tier collectors) do not exist here.
+    delete job.dns_sd_configs;
     delete job.scrape_interval;
     delete job.scrape_timeout;
   }

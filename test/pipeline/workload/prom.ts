@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../support/paths.ts';
-import { pollUntil } from '../support/process.ts';
-import { promQuery } from '../support/prom-api.ts';
+import { promTotals, promUntilTotals } from '../support/prom-api.ts';
 import type { Expected } from './expected.ts';
 
 /** Series of the app (not the collector's own metrics or span metrics). */
@@ -14,34 +13,19 @@ export const WINDOW = '30m';
  * Totals over every process: each sdops process is its own series (instance = service.instance.id),
  * and a finished process's series keeps its last cumulative value, so sum its last sample.
  */
-export async function totals(baseUrl: string, metric: string, by: readonly string[]): Promise<Expected> {
-  const expr = `sum by (${by.join(', ')}) (last_over_time(${metric}{${APP}}[${WINDOW}]))`;
-  const out: Expected = {};
-  for (const s of await promQuery(baseUrl, expr)) {
-    if (s.value !== 0) out[by.map((l) => s.metric[l] ?? '').join('|')] = s.value;
-  }
-  return out;
+export function totals(baseUrl: string, metric: string, by: readonly string[]): Promise<Expected> {
+  return promTotals(baseUrl, metric, by, { selector: APP, window: WINDOW });
 }
 
-/** Polls until Prometheus shows exactly `expected`; rejects with both maps when the deadline passes. */
-export async function untilExact(
+/** Polls until Prometheus shows exactly `expected`; resolves with what it last showed either way. */
+export function untilExact(
   baseUrl: string,
   metric: string,
   by: readonly string[],
   expected: Expected,
   timeoutMs = 45_000,
 ): Promise<Expected> {
-  let last: Expected = {};
-  const same = (a: Expected, b: Expected) =>
-    Object.keys(a).length === Object.keys(b).length && Object.entries(a).every(([k, v]) => b[k] === v);
-  return pollUntil(
-    `${metric} by (${by.join(',')}) to equal the database`,
-    async () => {
-      last = await totals(baseUrl, metric, by);
-      return same(last, expected) ? last : undefined;
-    },
-    { timeoutMs, intervalMs: 500 },
-  ).catch(() => last);
+  return promUntilTotals(baseUrl, metric, by, expected, { selector: APP, window: WINDOW, timeoutMs });
 }
 
 interface RangeResult {
