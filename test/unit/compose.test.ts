@@ -16,6 +16,7 @@ interface HealthCheck {
 }
 interface ComposeService {
   image?: string;
+  profiles?: string[];
   build?: string | { context: string; dockerfile?: string };
   command?: string[];
   restart?: string;
@@ -127,11 +128,63 @@ describe('compose.yaml', () => {
     expect(compose.services.prometheus?.command).to.include('--enable-feature=exemplar-storage');
   });
 
-  it('runs the same collector release the ocb manifest builds', () => {
+  it('runs the same collector release the ocb manifest builds, in every collector service', () => {
     const manifest = readYaml<{ dist: { version: string } }>('otel-collector/builder-config.yaml');
-    expect(compose.services['otel-collector']?.image).to.equal(
-      `otel/opentelemetry-collector-contrib:${manifest.dist.version}`,
+    const collectors = services.filter(([, s]) => s.image?.startsWith('otel/opentelemetry-collector'));
+    expect(collectors.map(([name]) => name).sort()).to.deep.equal([
+      'otel-agent-1',
+      'otel-agent-2',
+      'otel-collector',
+      'otel-gateway-1',
+      'otel-gateway-2',
+    ]);
+    for (const [name, service] of collectors) {
+      expect(service.image, name).to.equal(`otel/opentelemetry-collector-contrib:${manifest.dist.version}`);
+    }
+  });
+
+  it('adds two agents, two gateways and app services spread over the agents only in the scale profile', () => {
+    const scale = services.filter(([, s]) => s.profiles?.includes('scale')).map(([name]) => name);
+    expect(scale.sort()).to.deep.equal([
+      'otel-agent-1',
+      'otel-agent-2',
+      'otel-gateway-1',
+      'otel-gateway-2',
+      'sdops-api-scale',
+      'sdops-worker-scale',
+    ]);
+    const gateways = ['otel-gateway-1:4317', 'otel-gateway-2:4317'];
+    for (const name of ['otel-agent-1', 'otel-agent-2']) {
+      const agent = compose.services[name];
+      expect(agent?.command, name).to.deep.equal(['--config=/etc/otelcol/agent.yaml']);
+      expect(parse(agent?.environment?.OTELCOL_GATEWAYS ?? ''), name).to.deep.equal(gateways);
+    }
+    for (const name of ['otel-gateway-1', 'otel-gateway-2']) {
+      expect(compose.services[name]?.command, name).to.deep.equal([
+        '--config=/etc/otelcol/config.yaml',
+        '--config=/etc/otelcol/gateway.yaml',
+      ]);
+    }
+    const endpoints = ['sdops-api-scale', 'sdops-worker-scale'].map(
+      (name) => compose.services[name]?.environment?.OTEL_EXPORTER_OTLP_ENDPOINT,
     );
+    expect(endpoints).to.deep.equal(['http://otel-agent-1:4318', 'http://otel-agent-2:4318']);
+  });
+
+  it('has Prometheus discover the gateways and every tier collector by their compose names', () => {
+    interface Job {
+      job_name: string;
+      dns_sd_configs?: { names: string[]; port: number }[];
+    }
+    const jobs = readYaml<{ scrape_configs: Job[] }>('prometheus/prometheus.yml').scrape_configs;
+    const names = (job: string, port: number) =>
+      (jobs.find((j) => j.job_name === job)?.dns_sd_configs ?? [])
+        .filter((d) => d.port === port)
+        .flatMap((d) => d.names)
+        .sort();
+    const tier = services.filter(([, s]) => s.profiles?.includes('scale') && s.image?.includes('collector'));
+    expect(names('otel-collector', 8888)).to.deep.equal(tier.map(([name]) => name).sort());
+    expect(names('otel-collector-exporter', 8889)).to.deep.equal(['otel-gateway-1', 'otel-gateway-2']);
   });
 });
 
@@ -140,10 +193,13 @@ const COMPONENT_MODULES: Record<string, string> = {
   otlp: 'go.opentelemetry.io/collector/receiver/otlpreceiver',
   memory_limiter: 'go.opentelemetry.io/collector/processor/memorylimiterprocessor',
   batch: 'go.opentelemetry.io/collector/processor/batchprocessor',
+  tail_sampling: 'github.com/open-telemetry/opentelemetry-collector-contrib/processor/tailsamplingprocessor',
+  transform: 'github.com/open-telemetry/opentelemetry-collector-contrib/processor/transformprocessor',
   span_metrics: 'github.com/open-telemetry/opentelemetry-collector-contrib/connector/spanmetricsconnector',
   prometheus: 'github.com/open-telemetry/opentelemetry-collector-contrib/exporter/prometheusexporter',
   otlp_grpc: 'go.opentelemetry.io/collector/exporter/otlpexporter',
   otlp_http: 'go.opentelemetry.io/collector/exporter/otlphttpexporter',
+  load_balancing: 'github.com/open-telemetry/opentelemetry-collector-contrib/exporter/loadbalancingexporter',
   health_check: 'github.com/open-telemetry/opentelemetry-collector-contrib/extension/healthcheckextension',
 };
 
@@ -155,11 +211,14 @@ type Manifest = { dist: { version: string } } & Partial<Record<Section, { gomod:
 describe('otel-collector/builder-config.yaml', () => {
   const manifest = readYaml<Manifest>('otel-collector/builder-config.yaml');
   const configs = [
-    readYaml<CollectorConfig>('otel-collector/config.yaml'),
-    readYaml<CollectorConfig>('test/pipeline/collector-overlay.yaml'),
-  ];
+    'otel-collector/config.yaml',
+    'otel-collector/agent.yaml',
+    'otel-collector/gateway.yaml',
+    'test/pipeline/collector-overlay.yaml',
+    'test/pipeline/gateway-overlay.yaml',
+  ].map((file) => readYaml<CollectorConfig>(file));
 
-  it('builds exactly the components the production config and the test overlay use', () => {
+  it('builds exactly the components the production configs (single, agent, gateway) and the test overlays use', () => {
     for (const section of SECTIONS) {
       const used = new Set(
         configs.flatMap((config) => Object.keys(config[section] ?? {}).map((id) => id.split('/')[0] ?? '')),
