@@ -114,6 +114,24 @@ describe('the two-tier collector layout (2 agents, 2 gateways, real otelcol-sdop
     expect(problemsOf(must).slice(0, 20)).to.deep.equal([]);
   });
 
+  it('the gateways decided every trace: none dropped before its decision, no rule failed to evaluate', async () => {
+    for (const gateway of tiers.gateways) {
+      const total = (metric: string) => exposedTotal(gateway.ports.telemetry, metric);
+      expect(
+        await total('otelcol_processor_tail_sampling_global_count_traces_sampled'),
+        gateway.name,
+      ).to.be.greaterThan(0);
+      expect(
+        await total('otelcol_processor_tail_sampling_sampling_trace_dropped_too_early'),
+        gateway.name,
+      ).to.equal(0);
+      expect(
+        await total('otelcol_processor_tail_sampling_sampling_policy_evaluation_error'),
+        gateway.name,
+      ).to.equal(0);
+    }
+  });
+
   it(`the kept share of ok-and-fast API traces is within 5 standard deviations of the configured ${API_SHARE_PERCENT} %, and exactly the traces the trace-id rule selects`, () => {
     const byTrace = delivered();
     const ok = run.traces.filter((t) => t.cls === 'ok');
