@@ -141,21 +141,29 @@ describe('Tempo and Loki configs against their pinned releases', () => {
     expect(keys.filter((k) => !LOKI_3_7_6_TOP_LEVEL.includes(k))).to.deep.equal([]);
   });
 
-  it('gives the collector container a memory limit and derives the memory_limiter from it', () => {
-    const svc = compose.services['otel-collector'] as unknown as {
-      mem_limit: string;
-      environment: Record<string, string>;
+  it('gives every collector container a memory limit and derives the memory_limiter from it', () => {
+    // The gateways layer gateway.yaml on config.yaml, so config.yaml's memory_limiter is theirs too.
+    const collectors = {
+      'otel-collector': 'config.yaml',
+      'otel-gateway-1': 'config.yaml',
+      'otel-agent-1': 'agent.yaml',
     };
-    const limitMib = Number(/^(\d+)m$/.exec(svc.mem_limit)?.[1]);
-    expect(limitMib).to.equal(512);
-    const hard = Number(svc.environment.OTELCOL_MEMORY_LIMIT_MIB);
-    const spike = Number(svc.environment.OTELCOL_MEMORY_SPIKE_LIMIT_MIB);
-    expect(hard).to.equal(Math.round(limitMib * 0.8));
-    expect(spike).to.be.within(Math.floor(hard * 0.15), Math.ceil(hard * 0.3));
-    expect(svc.environment.GOMEMLIMIT).to.equal(`${hard}MiB`);
-    const config = readFileSync(join(REPO_ROOT, 'otel-collector/config.yaml'), 'utf8');
-    expect(config).to.include(`limit_mib: \${env:OTELCOL_MEMORY_LIMIT_MIB:-${hard}}`);
-    expect(config).to.include(`spike_limit_mib: \${env:OTELCOL_MEMORY_SPIKE_LIMIT_MIB:-${spike}}`);
-    expect(config).to.not.match(/limit_percentage/);
+    for (const [name, file] of Object.entries(collectors)) {
+      const svc = compose.services[name] as unknown as {
+        mem_limit: string;
+        environment: Record<string, string>;
+      };
+      const limitMib = Number(/^(\d+)m$/.exec(svc.mem_limit)?.[1]);
+      expect(limitMib, name).to.equal(512);
+      const hard = Number(svc.environment.OTELCOL_MEMORY_LIMIT_MIB);
+      const spike = Number(svc.environment.OTELCOL_MEMORY_SPIKE_LIMIT_MIB);
+      expect(hard, name).to.equal(Math.round(limitMib * 0.8));
+      expect(spike, name).to.be.within(Math.floor(hard * 0.15), Math.ceil(hard * 0.3));
+      expect(svc.environment.GOMEMLIMIT, name).to.equal(`${hard}MiB`);
+      const config = readFileSync(join(REPO_ROOT, 'otel-collector', file), 'utf8');
+      expect(config, file).to.include(`limit_mib: \${env:OTELCOL_MEMORY_LIMIT_MIB:-${hard}}`);
+      expect(config, file).to.include(`spike_limit_mib: \${env:OTELCOL_MEMORY_SPIKE_LIMIT_MIB:-${spike}}`);
+      expect(config, file).to.not.match(/limit_percentage/);
+    }
   });
 });

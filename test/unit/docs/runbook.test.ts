@@ -65,8 +65,14 @@ const PIPELINE_METRICS = new Map<string, string>([
   ['otelcol_exporter_enqueue_failed_log_records', 'collector: log records dropped, sending queue full'],
   ['otelcol_receiver_refused_spans', 'collector: spans refused (memory limiter)'],
   ['otelcol_receiver_refused_log_records', 'collector: log records refused (memory limiter)'],
-  ['otelcol_loadbalancer_backend_outcome', 'agent (two-tier layout): batches handed to a gateway queue, by success'],
-  ['otelcol_processor_tail_sampling_sampling_trace_dropped_too_early', 'gateway: traces dropped before a decision'],
+  [
+    'otelcol_loadbalancer_backend_outcome',
+    'agent (two-tier layout): batches handed to a gateway queue, by success',
+  ],
+  [
+    'otelcol_processor_tail_sampling_sampling_trace_dropped_too_early',
+    'gateway: traces dropped before a decision',
+  ],
 ]);
 
 const PIPELINE_LABELS = new Map<string, string>([
