@@ -40,8 +40,10 @@ export interface Run {
   usageAtStart: ProcessUsage[];
   /** Instances whose application counter each gateway's prometheus exporter showed after the steady burst. */
   exposedInstances: Set<string>[];
-  /** Spans gateway-2 had accepted when it was stopped. */
+  /** Spans gateway-2 had accepted just before it was stopped. */
   stoppedGatewayAccepted: number;
+  /** When gateway-2 was sent SIGTERM (epoch ms). */
+  stoppedAt: number;
 }
 
 export function roleSpecs(agents: readonly TestCollector[]): RoleSpec[][] {
@@ -146,6 +148,7 @@ export async function runWorkload(tiers: Tiers): Promise<{ run: Run; workload: W
       { timeoutMs: 60_000 },
     );
     run.stoppedGatewayAccepted = await gatewayAccepted(stopped);
+    run.stoppedAt = Date.now();
     await stopped.stop();
     workload.stream('down', STREAM_RATE);
     await pause(OUTAGE_MS); // the outage itself, not a synchronisation

@@ -40,6 +40,8 @@ export interface LedgerTrace {
   readonly service: string;
   readonly instance: string;
   readonly phase: string;
+  /** When it was emitted (epoch ms). */
+  readonly at: number;
   readonly spans: readonly LedgerSpan[];
 }
 

@@ -81,7 +81,8 @@ function emitOne(l: Live): void {
   const cls = traceClass(l.spec.role, l.emitted);
   l.emitted += 1;
   const tracer = l.telemetry.tracerProvider.getTracer('soft-delete-ops');
-  const { root, spans } = emitTrace(tracer, cls);
+  const at = Date.now();
+  const { root, spans } = emitTrace(tracer, cls, at);
   const { traceId } = root.spanContext();
   ledger.traces.push({
     traceId,
@@ -89,6 +90,7 @@ function emitOne(l: Live): void {
     service: l.report.service,
     instance: l.report.instance,
     phase: l.report.phase,
+    at,
     spans,
   });
   l.counter.add(1, { class: cls });
