@@ -5,6 +5,7 @@ import {
   COLLECTOR_CONFIG,
   GATEWAY_CONFIG,
   promExemplars,
+  promQuery,
   promTotals,
   promUntilTotals,
   type Totals,
@@ -207,6 +208,22 @@ describe('the two-tier collector layout (2 agents, 2 gateways, real otelcol-sdop
     }
     for (const [instance, set] of gatewaysOf)
       expect(set.size, `gateways with ${instance}'s logs`).to.equal(1);
+  });
+
+  it('Prometheus ingests every gateway without a sample conflict (no two gateways write one series at once)', async () => {
+    const conflicts = await promQuery(
+      tiers.prometheus.url,
+      'sum(prometheus_target_scrapes_sample_out_of_order_total) + sum(prometheus_target_scrapes_sample_duplicate_timestamp_total)',
+    );
+    expect(conflicts.map((c) => c.value)).to.deep.equal([0]);
+    const writers = await promQuery(
+      tiers.prometheus.url,
+      `count(count by (collector_instance_id) (last_over_time(${METRICS.spanCalls}[30m])))`,
+    );
+    expect(
+      writers[0]?.value,
+      'span-metric writers: gateway-1, gateway-2 before and after its restart',
+    ).to.equal(3);
   });
 
   it(`stopping gateway-2 for ${OUTAGE_MS / 1000} s mid-workload loses nothing sent while it was down: the agents queue it and deliver it after the restart`, async () => {
