@@ -21,7 +21,7 @@ export function reportCost(run: Run, tiers: Tiers): string[] {
   const tiersCpu = { agents: sum(busy.slice(0, nAgents)), gateways: sum(busy.slice(nAgents)) };
   const rate = run.steadySpans / run.steadyEmitSeconds;
   const lines = [
-    `steady burst: ${run.steadySpans} spans in ${run.traces.length === 0 ? 0 : run.steady.length} traces, ` +
+    `steady burst: ${run.steadySpans} spans in ${run.steady.length} traces, ` +
       `emitted at ${rate.toFixed(0)} spans/s; all phases: ${run.traces.reduce((n, t) => n + t.spans.length, 0)} spans ` +
       `in ${run.traces.length} traces`,
     `idle CPU per collector: ${idleRate.map((r) => `${(100 * r).toFixed(1)} %`).join(', ')} of a core (agents, then gateways)`,
