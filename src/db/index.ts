@@ -7,6 +7,8 @@ export type {
   TransactionClient,
 } from './database.ts';
 export { ident, sqlState, violatedConstraint } from './database.ts';
+export { DataDirLockedError } from './dir-lock.ts';
+export { DatabaseUnavailableError, isDatabaseUnavailable } from './errors.ts';
 export { type DbTarget, describeStatement, openDatabase, traceDatabase } from './traced.ts';
 export type { SchemaFile } from './schema.ts';
 export {

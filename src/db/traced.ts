@@ -137,6 +137,7 @@ export function traceDatabase(db: Database, target: DbTarget): Database {
     query: (sql, params) => withDbSpan(infos.get(sql), () => db.query(sql, params)),
     exec: (sql) => withDbSpan(infos.get(sql), () => db.exec(sql)),
     transaction: (fn) => db.transaction((tx) => fn(new TracedTransaction(tx, infos))),
+    withLock: (key, fn) => db.withLock(key, fn),
     close: () => db.close(),
   };
 }

@@ -17,6 +17,7 @@ function fakeDb() {
     transaction: async () => {
       throw new Error('unused');
     },
+    withLock: (_key, fn) => fn(),
     close: async () => {},
   };
   return { db, calls };

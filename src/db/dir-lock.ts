@@ -1,0 +1,104 @@
+import { createHash } from 'node:crypto';
+import { realpath, unlink } from 'node:fs/promises';
+import { connect, createServer, type Server } from 'node:net';
+import { ConflictError } from '../errors.ts';
+
+/**
+ * One process per embedded database directory. PGlite has no lock of its own: two processes on one
+ * directory each run their own PostgreSQL over the same files, which loses writes or corrupts the
+ * directory. The process that opens a directory listens on a Unix socket named after it; the kernel
+ * closes that socket when the process ends, however it ends, so the lock dies with its holder. On
+ * Linux the socket is in the abstract namespace (no file, nothing stale); elsewhere it is the file
+ * `<dir>.lock`, and a leftover file nobody answers on is removed.
+ */
+export class DataDirLockedError extends ConflictError {
+  constructor(dataDir: string, holder: Holder) {
+    super(
+      'data_dir_locked',
+      `the embedded database in ${dataDir} is in use by process ${holder.pid} (since ${holder.since}); ` +
+        'it serves one process at a time: stop that process, or run several processes on PostgreSQL (DATABASE_URL)',
+    );
+  }
+}
+
+interface Holder {
+  readonly pid: number;
+  readonly since: string;
+}
+
+export interface DirLock {
+  release(): Promise<void>;
+}
+
+const ASK_TIMEOUT_MS = 2000;
+
+async function socketPath(dataDir: string): Promise<{ path: string; file: boolean }> {
+  const real = await realpath(dataDir);
+  if (process.platform === 'linux') {
+    const hash = createHash('sha256').update(real).digest('hex').slice(0, 32);
+    return { path: `\0sdops-pglite-${hash}`, file: false };
+  }
+  return { path: `${real}.lock`, file: true };
+}
+
+function listen(path: string, holder: Holder): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = createServer((socket) => socket.end(`${JSON.stringify(holder)}\n`));
+    server.once('error', reject);
+    server.listen(path, () => {
+      server.off('error', reject);
+      // Never keeps the process alive by itself, and a broken peer cannot crash it.
+      server.on('error', () => undefined);
+      server.unref();
+      resolve(server);
+    });
+  });
+}
+
+/** The holder's answer, or undefined when nobody listens (a stale socket file). */
+function ask(path: string): Promise<Holder | undefined> {
+  return new Promise((resolve) => {
+    let text = '';
+    const socket = connect(path);
+    const done = (holder: Holder | undefined) => {
+      socket.destroy();
+      resolve(holder);
+    };
+    socket.setTimeout(ASK_TIMEOUT_MS, () => done({ pid: 0, since: 'unknown (it did not answer)' }));
+    socket.on('data', (chunk) => {
+      text += chunk.toString('utf8');
+    });
+    socket.on('end', () => {
+      try {
+        done(JSON.parse(text) as Holder);
+      } catch {
+        done({ pid: 0, since: 'unknown' });
+      }
+    });
+    socket.on('error', () => done(undefined));
+  });
+}
+
+/** Takes the directory's lock or throws DataDirLockedError naming the process that holds it. */
+export async function lockDataDir(dataDir: string): Promise<DirLock> {
+  const { path, file } = await socketPath(dataDir);
+  const holder: Holder = { pid: process.pid, since: new Date().toISOString() };
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const server = await listen(path, holder);
+      return {
+        release: () =>
+          new Promise<void>((resolve) => {
+            server.close(() => resolve());
+          }),
+      };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+      const other = await ask(path);
+      if (other) throw new DataDirLockedError(dataDir, other);
+      // A socket file left by a process that died: nobody answers on it.
+      if (!file || attempt > 0) throw error;
+      await unlink(path).catch(() => undefined);
+    }
+  }
+}

@@ -1,0 +1,62 @@
+import { SdopsError } from '../errors.ts';
+
+/**
+ * The database cannot be reached right now: it is restarting, stopped, or the network is gone. Kind
+ * `unavailable` (HTTP 503, CLI exit 1): the same request may well succeed a few seconds later, and
+ * services that can wait (the worker, a migration run) retry it instead of failing the work.
+ */
+export class DatabaseUnavailableError extends SdopsError {
+  constructor(cause: unknown) {
+    super('database_unavailable', `the database is unavailable (${describe(cause)})`, 'unavailable', {
+      cause,
+    });
+  }
+}
+
+/** Socket-level failures of the driver (Node's errno codes). */
+const SOCKET_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
+
+/**
+ * SQLSTATEs that mean "not now" rather than "not this": class 08 (connection exception), 57P01-03
+ * (the server is shutting down, crashed or still starting), 53300 (too many connections).
+ */
+const UNAVAILABLE_SQLSTATE = /^(08...|57P0[123]|53300)$/;
+
+/** pg's own messages for a connection that died or never came (they carry no code). */
+const DRIVER_MESSAGES =
+  /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|not queryable|Client was closed/i;
+
+function describe(cause: unknown): string {
+  const message = cause instanceof Error ? cause.message : String(cause);
+  // AggregateError (every address of a host refused) has an empty message but a code.
+  const code = (cause as { code?: unknown } | null)?.code;
+  return message || (typeof code === 'string' ? code : 'connection failed');
+}
+
+/** True for an error that says the database is unreachable (ours, or the driver's own). */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  if (error instanceof DatabaseUnavailableError) return true;
+  if (error instanceof SdopsError || typeof error !== 'object' || error === null) return false;
+  const code = (error as { code?: unknown }).code;
+  // Also ours copied into a plain object (pg-boss re-emits some errors as `{ ...error, message }`).
+  if (code === 'database_unavailable') return true;
+  if (typeof code === 'string' && (SOCKET_CODES.has(code) || UNAVAILABLE_SQLSTATE.test(code))) return true;
+  const message = (error as { message?: unknown }).message;
+  return typeof message === 'string' && DRIVER_MESSAGES.test(message);
+}
+
+/** The driver's error as callers should see it: connection failures become DatabaseUnavailableError. */
+export function databaseError(error: unknown): unknown {
+  if (!isDatabaseUnavailable(error) || error instanceof DatabaseUnavailableError) return error;
+  return new DatabaseUnavailableError(error);
+}

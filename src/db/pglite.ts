@@ -1,0 +1,87 @@
+import { mkdir } from 'node:fs/promises';
+import { PGlite } from '@electric-sql/pglite';
+import type { Database, QueryResult, ScriptRow } from './database.ts';
+import { lockDataDir } from './dir-lock.ts';
+
+const INT8_OID = 20;
+const NUMERIC_OID = 1700;
+
+/**
+ * pg returns int8/numeric as strings (they do not fit a JS number); PGlite would return numbers and
+ * silently lose precision above 2^53. Making PGlite return strings too keeps ids identical on both.
+ */
+const PGLITE_PARSERS = {
+  [INT8_OID]: (value: string) => value,
+  [NUMERIC_OID]: (value: string) => value,
+};
+
+type PgliteRunner = Pick<PGlite, 'query' | 'exec'>;
+
+const scriptRows = (results: readonly { rows?: ScriptRow[] }[]) => results.flatMap((r) => r.rows ?? []);
+
+/**
+ * The embedded PGlite: one PostgreSQL session in this process. A data directory is locked for as
+ * long as it is open (dir-lock.ts): a second process is refused instead of running a second
+ * PostgreSQL over the same files.
+ */
+export async function openPglite(dataDir: string | undefined): Promise<Database> {
+  let lock: Awaited<ReturnType<typeof lockDataDir>> | undefined;
+  if (dataDir) {
+    await mkdir(dataDir, { recursive: true });
+    lock = await lockDataDir(dataDir);
+  }
+  let db: PGlite;
+  try {
+    db = await PGlite.create({ ...(dataDir ? { dataDir } : {}), parsers: PGLITE_PARSERS });
+  } catch (error) {
+    await lock?.release();
+    throw error;
+  }
+
+  const queryOn = async <R extends Record<string, unknown>>(
+    runner: PgliteRunner,
+    sql: string,
+    params?: readonly unknown[],
+  ): Promise<QueryResult<R>> => {
+    const res = await runner.query<R>(sql, params ? [...params] : undefined);
+    // rowCount is per statement; affectedRows would add up the parts of a data-modifying CTE.
+    return { rows: res.rows, rowCount: res.rowCount ?? res.affectedRows ?? res.rows.length };
+  };
+
+  // withLock: one process owns the directory, so an in-process queue is the whole lock.
+  let locked: Promise<unknown> = Promise.resolve();
+
+  return {
+    kind: 'pglite',
+    query: (sql, params) => queryOn(db, sql, params),
+    async exec(sql) {
+      // PGlite is one session: a script whose own BEGIN ... COMMIT fails half way would leave that
+      // session in an aborted transaction for every later statement. Inside db.transaction the
+      // ROLLBACK runs under PGlite's lock, before anything else can reach the session (the script's
+      // BEGIN and COMMIT only warn about the transaction already open / already ended).
+      if (/^\s*BEGIN\b/i.test(sql)) return db.transaction(async (tx) => scriptRows(await tx.exec(sql)));
+      return scriptRows(await db.exec(sql));
+    },
+    transaction: (fn) =>
+      db.transaction((tx) =>
+        fn({
+          query: (sql, params) => queryOn(tx, sql, params),
+          exec: async (sql) => {
+            await tx.exec(sql);
+          },
+        }),
+      ),
+    withLock(_key, fn) {
+      const run = locked.then(fn, fn);
+      locked = run.catch(() => undefined);
+      return run;
+    },
+    async close() {
+      try {
+        await db.close();
+      } finally {
+        await lock?.release();
+      }
+    },
+  };
+}

@@ -1,0 +1,115 @@
+import pg from 'pg';
+import type { Database, QueryResult, ScriptRow, TransactionClient } from './database.ts';
+import { databaseError } from './errors.ts';
+
+/**
+ * PostgreSQL through a pg pool. Built to ride out a server restart or outage: no connection error
+ * can crash the process (idle, checked-out and lock connections all have an 'error' listener),
+ * connection failures reach callers as DatabaseUnavailableError (HTTP 503, retried by the worker and
+ * the migration runner), a connection attempt gives up after CONNECT_TIMEOUT_MS instead of waiting
+ * on a dead host, and the pool opens fresh connections as soon as the server is back.
+ */
+const CONNECT_TIMEOUT_MS = 5000;
+/** How long a process waits for another one's session lock (withLock) before giving up. */
+const LOCK_TIMEOUT = '60s';
+
+const ignore = (): void => undefined;
+
+function toResult<R>(rows: R[], rowCount: number | null | undefined): QueryResult<R> {
+  return { rows, rowCount: rowCount ?? rows.length };
+}
+
+/** Runs fn and rethrows its failure as the caller should see it (databaseError). */
+async function mapped<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (error) {
+    throw databaseError(error);
+  }
+}
+
+export function openPostgres(url: string, poolSize: number): Database {
+  const settings = { connectionString: url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, keepAlive: true };
+  const pool = new pg.Pool({ ...settings, max: poolSize });
+  // An idle client losing its connection (server restart) must not crash the process; the next
+  // query gets a fresh connection or a real error.
+  pool.on('error', ignore);
+
+  const queryOn = <R extends Record<string, unknown>>(
+    runner: pg.Pool | pg.PoolClient,
+    sql: string,
+    params?: readonly unknown[],
+  ): Promise<QueryResult<R>> =>
+    mapped(async () => {
+      const res = await runner.query<R>(sql, params ? [...params] : undefined);
+      return toResult(res.rows, res.rowCount);
+    });
+
+  return {
+    kind: 'postgres',
+    query: (sql, params) => queryOn(pool, sql, params),
+    exec: (sql) =>
+      mapped(async () => {
+        // A multi-statement script answers with one result per statement. On failure pool.query
+        // destroys the connection, so an aborted BEGIN in the script never returns to the pool.
+        const res: pg.QueryResult<ScriptRow> | pg.QueryResult<ScriptRow>[] = await pool.query(sql);
+        return Array.isArray(res) ? res.flatMap((r) => r.rows ?? []) : (res.rows ?? []);
+      }),
+    async transaction(fn) {
+      const client = await mapped(() => pool.connect());
+      // The pool stops listening on a client it hands out: without this, the server closing the
+      // connection between two statements of the transaction is an uncaught 'error' event.
+      let lost: Error | undefined;
+      const onError = (error: Error) => {
+        lost = error;
+      };
+      client.on('error', onError);
+      let broken: Error | undefined;
+      try {
+        await queryOn(client, 'BEGIN');
+        const tx: TransactionClient = {
+          query: (sql, params) => queryOn(client, sql, params),
+          exec: async (sql) => {
+            await mapped(() => client.query(sql));
+          },
+        };
+        const result = await fn(tx);
+        await queryOn(client, 'COMMIT');
+        return result;
+      } catch (err) {
+        try {
+          if (lost) throw lost;
+          await client.query('ROLLBACK');
+        } catch (rollbackErr) {
+          // A connection that cannot roll back must not go back into the pool.
+          broken = rollbackErr as Error;
+        }
+        throw err;
+      } finally {
+        client.off('error', onError);
+        client.release(broken ?? lost);
+      }
+    },
+    async withLock(key, fn) {
+      // Its own connection, outside the pool: fn's statements never wait behind it, and a pool of
+      // any size cannot be starved by it. The lock ends with the connection if the process dies.
+      const client = new pg.Client(settings);
+      client.on('error', ignore);
+      await mapped(() => client.connect());
+      try {
+        await mapped(() => client.query(`SET lock_timeout = '${LOCK_TIMEOUT}'`));
+        await mapped(() => client.query('SELECT pg_advisory_lock($1::bigint)', [key]));
+        try {
+          return await fn();
+        } finally {
+          await client.query('SELECT pg_advisory_unlock($1::bigint)', [key]).catch(ignore);
+        }
+      } finally {
+        await client.end().catch(ignore);
+      }
+    },
+    async close() {
+      await pool.end();
+    },
+  };
+}

@@ -1,0 +1,59 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { runCli } from '../support/cli.ts';
+import { spawnSdops } from './support/sdops-process.ts';
+
+/**
+ * Two processes on one embedded (PGlite) data directory used to run two PostgreSQL instances over
+ * the same files: lost writes, or a directory that no longer opened. The process that opens the
+ * directory holds its lock; a second one is refused at once with one line naming the holder.
+ */
+describe('fault suite: two processes on one PGlite data directory', function () {
+  this.timeout(120_000);
+  let dir: string;
+  const data = () => join(dir, 'data');
+  const env = { DATABASE_URL: undefined, SDOPS_API_TOKENS: undefined };
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'sdops-lock-'));
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('refuses the second process at once with one line naming the holder, and the directory still opens afterwards', async () => {
+    const serve = spawnSdops(['--data-dir', data(), 'serve', '--port', '0'], env);
+    try {
+      await serve.waitFor(/listening on http/);
+      const started = Date.now();
+      const second = await runCli(['--data-dir', data(), 'delete', 'documents', '1'], env);
+      const tookMs = Date.now() - started;
+      expect(second.code).to.equal(1);
+      const lines = second.stderr.trim().split('\n');
+      expect(lines, second.stderr).to.have.length(1);
+      expect(lines[0]).to.match(
+        new RegExp(`^sdops: the embedded database in \\S+ is in use by process ${serve.pid} `),
+      );
+      expect(lines[0]).to.include('DATABASE_URL');
+      expect(tookMs, 'refused at once').to.be.below(10_000);
+      expect(serve.alive()).to.equal(true);
+    } finally {
+      expect(await serve.stop()).to.equal(0);
+    }
+    const after = await runCli(['--data-dir', data(), 'list', 'documents', '--limit', '1'], env);
+    expect(after.code, after.stderr).to.equal(0);
+  });
+
+  it('lets the next process in when the holder was SIGKILLed: the lock dies with its process', async () => {
+    const seeded = await runCli(['--data-dir', data(), 'seed', '--rows', '20'], env);
+    expect(seeded.code, seeded.stderr).to.equal(0);
+    const worker = spawnSdops(['--data-dir', data(), 'worker'], env);
+    await worker.waitFor(/worker started/);
+    expect(await worker.stop('SIGKILL')).to.equal(null);
+    const next = await runCli(['--data-dir', data(), '--json', 'list', 'documents', '--limit', '3'], env);
+    expect(next.code, next.stderr).to.equal(0);
+    expect((JSON.parse(next.stdout) as { rows: unknown[] }).rows).to.have.length(3);
+  });
+});
