@@ -1,5 +1,5 @@
 import type { MigrationRunner } from '../migration/index.ts';
-import type { QueueStatusRow, RetryOutcome } from '../cleanup/index.ts';
+import type { QueueStatusRow, RetryDeadOutcome, RetryOutcome } from '../cleanup/index.ts';
 
 /**
  * What the API needs from the cleanup queue: CleanupQueue satisfies it; tests may pass a stub.
@@ -11,7 +11,7 @@ export interface ApiQueue {
   enqueue(jobType: string, payload: Record<string, unknown>): Promise<string>;
   status(): Promise<readonly QueueStatusRow[]>;
   retry(jobId: string): Promise<RetryOutcome>;
-  retryDead(): Promise<{ retried: number }>;
+  retryDead(): Promise<RetryDeadOutcome>;
 }
 
 /** What the API needs from the migration runner: MigrationRunner satisfies it. */

@@ -1,5 +1,5 @@
 import type { PgBoss } from 'pg-boss';
-import type { Database } from '../db/index.ts';
+import { type Database, isDatabaseUnavailable } from '../db/index.ts';
 import { BOSS_SCHEMA } from './boss.ts';
 import { InvalidJobIdError, JobNotFoundError, JobNotRetryableError } from './errors.ts';
 import { DEAD_LETTER_QUEUE, parseEnvelope, QUEUE_PREFIX, queueName, UUID } from './job-types.ts';
@@ -93,16 +93,39 @@ export async function retryJob(q: QueueHandle, jobId: string): Promise<RetryOutc
   return { jobId: job.id, jobType: job.name.slice(queueName('').length), action: 'revived' };
 }
 
-export async function retryDeadJobs(q: QueueHandle): Promise<{ retried: number }> {
+/** A dead-letter entry `retry --dead` could not retry, and why. */
+export interface SkippedDeadJob {
+  readonly jobId: string;
+  readonly reason: string;
+}
+
+export interface RetryDeadOutcome {
+  readonly retried: number;
+  /** Entries left in the dead-letter queue because they cannot be retried (malformed, unknown type). */
+  readonly skipped: readonly SkippedDeadJob[];
+}
+
+/**
+ * Retries every dead-letter copy. One entry that cannot be retried (its data is not one of our job
+ * envelopes, its job type is unknown) is skipped and reported, so it does not block the others; it
+ * stays in the queue for `sdops queue retry <id>` or removal. A database outage stops the whole call.
+ */
+export async function retryDeadJobs(q: QueueHandle): Promise<RetryDeadOutcome> {
   const { rows } = await q.db.query<JobRow>(
     `SELECT name, id::text AS id, state::text AS state, data FROM ${BOSS_SCHEMA}.job
       WHERE name = $1 AND state < 'active' ORDER BY created_on`,
     [DEAD_LETTER_QUEUE],
   );
   let retried = 0;
+  const skipped: SkippedDeadJob[] = [];
   for (const copy of rows) {
-    const outcome = await retryDeadCopy(q, copy);
-    if (outcome.action !== 'already_waiting') retried += 1;
+    try {
+      const outcome = await retryDeadCopy(q, copy);
+      if (outcome.action !== 'already_waiting') retried += 1;
+    } catch (error) {
+      if (isDatabaseUnavailable(error)) throw error;
+      skipped.push({ jobId: copy.id, reason: error instanceof Error ? error.message : String(error) });
+    }
   }
-  return { retried };
+  return { retried, skipped };
 }

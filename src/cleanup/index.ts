@@ -1,5 +1,5 @@
 export { BOSS_SCHEMA, bossDbAdapter, createBoss } from './boss.ts';
-export type { RetryOutcome } from './dead-letter.ts';
+export type { RetryDeadOutcome, RetryOutcome, SkippedDeadJob } from './dead-letter.ts';
 export { type DemoJob, type DemoWorkerOptions, type DemoWorkerSummary, runDemoWorker } from './demo.ts';
 export {
   InvalidJobIdError,

@@ -1,4 +1,5 @@
 import type { JobWithMetadata } from 'pg-boss';
+import { isDatabaseUnavailable } from '../db/index.ts';
 import { type Logger, workerMetrics, withSpan } from '../observability/index.ts';
 import { InvalidPayloadError, JobTimeoutError } from './errors.ts';
 import type { HandlerRegistry, JobContext, JobResult } from './handlers-types.ts';
@@ -23,6 +24,27 @@ export interface AttemptOutcome {
 }
 
 const attemptOf = (job: Job) => ({ id: job.id, retryCount: job.retryCount });
+
+const SETTLE_RETRY_MAX_MS = 2000;
+
+/**
+ * Marks the attempt complete or failed. While the database is unreachable (a restart, an outage) the
+ * call is repeated with backoff until the attempt's lease would have run out: a finished job is
+ * recorded as soon as the database is back instead of waiting out its lease to run again. Fenced to
+ * the attempt, so a late call after the lease ran out changes nothing.
+ */
+async function recordOutcome(outcome: () => Promise<unknown>, job: Job, started: number): Promise<void> {
+  const deadline = started + job.expireInSeconds * 1000;
+  for (let wait = 100; ; wait = Math.min(SETTLE_RETRY_MAX_MS, wait * 2)) {
+    try {
+      await outcome();
+      return;
+    } catch (error) {
+      if (!isDatabaseUnavailable(error) || performance.now() + wait > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+  }
+}
 
 const toMs = (value: unknown): number => new Date(value as string | Date).getTime();
 
@@ -114,7 +136,8 @@ export async function runAttempt(
           });
           // The attempt ({ id, retryCount }), not the id: if this attempt's lease ran out and the job
           // was claimed again, the late outcome leaves the newer attempt alone.
-          await deps.queue.boss.complete(name, attemptOf(job), { count: result.count, ...result.detail });
+          const output = { count: result.count, ...result.detail };
+          await recordOutcome(() => deps.queue.boss.complete(name, attemptOf(job), output), job, started);
           ok = true;
           log.info('cleanup job finished', {
             count: result.count,
@@ -122,9 +145,12 @@ export async function runAttempt(
             status: 'success',
           });
         } catch (error) {
-          await deps.queue.boss.fail(name, attemptOf(job), errorOutput(error)).catch((failError: unknown) => {
-            log.warn('could not mark the job failed; its lease will expire instead', {}, failError);
-          });
+          const output = errorOutput(error);
+          await recordOutcome(() => deps.queue.boss.fail(name, attemptOf(job), output), job, started).catch(
+            (failError: unknown) => {
+              log.warn('could not mark the job failed; its lease will expire instead', {}, failError);
+            },
+          );
           const last = attempt > job.retryLimit;
           log.warn(
             last ? 'cleanup job failed, retries exhausted: dead' : 'cleanup job failed, will be retried',

@@ -1,5 +1,5 @@
 import type { TraceCarrier } from '../observability/index.ts';
-import { getEntity } from '../soft-delete/index.ts';
+import { assertFilter, getEntity, isCalendarTimestamp, isPlainText } from '../soft-delete/index.ts';
 import { InvalidPayloadError, UnknownJobTypeError } from './errors.ts';
 
 /**
@@ -145,8 +145,8 @@ class Fields {
   optString(key: string, maxLength = 500): string | undefined {
     const v = this.raw[key];
     if (v === undefined) return undefined;
-    if (typeof v !== 'string' || v.length === 0 || v.length > maxLength) {
-      this.fail(key, `a non-empty string of at most ${maxLength} characters`);
+    if (typeof v !== 'string' || v.length === 0 || v.length > maxLength || !isPlainText(v)) {
+      this.fail(key, `non-empty text of at most ${maxLength} characters (no NUL, no unpaired surrogate)`);
     }
     return v;
   }
@@ -206,7 +206,7 @@ class Fields {
 
   optTimestamp(key: string): string | undefined {
     const v = this.optString(key, 40);
-    if (v !== undefined && Number.isNaN(Date.parse(v))) this.fail(key, 'an ISO 8601 timestamp');
+    if (v !== undefined && !isCalendarTimestamp(v)) this.fail(key, 'an ISO 8601 timestamp that exists');
     return v;
   }
 
@@ -252,6 +252,8 @@ function bulk(jobType: 'bulk_soft_delete' | 'bulk_restore', raw: Record<string, 
   if ((ids === undefined) === (filter === undefined)) {
     throw new InvalidPayloadError(jobType, 'give exactly one of ids and filter');
   }
+  // Refused now, not as a job that fails until it is dead.
+  if (filter) assertFilter(getEntity(entity), filter);
   const cascade = f.optBoolean('cascade');
   const opId = f.optUuid('opId');
   const deletedBy = f.optString('deletedBy');

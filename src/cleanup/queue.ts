@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { PgBoss, Queue } from 'pg-boss';
-import type { Database } from '../db/index.ts';
+import { type Database, isDatabaseUnavailable } from '../db/index.ts';
 import { captureTraceContext, getLogger } from '../observability/index.ts';
 import { BOSS_SCHEMA, createBoss } from './boss.ts';
 import { carryOverLegacyJobs, setAsideLegacySchema } from './boss-upgrade.ts';
-import { retryDeadJobs, retryJob, type RetryOutcome } from './dead-letter.ts';
+import { type RetryDeadOutcome, retryDeadJobs, retryJob, type RetryOutcome } from './dead-letter.ts';
 import {
   assertJobType,
   BUILTIN_JOB_TYPES,
@@ -16,6 +16,11 @@ import {
   queueName,
 } from './job-types.ts';
 import type { QueuePolicy } from './settings.ts';
+
+/** Session advisory lock around a process's queue setup: the ASCII bytes of "sdopsque" as an int8. */
+export const QUEUE_SETUP_LOCK_KEY = '8314893340796613989';
+
+const OUTAGE_WARNING_EVERY_MS = 60_000;
 
 /** How long a dead-letter copy waits for a retry before pg-boss deletes it: 365 days, its maximum. */
 export const DEAD_LETTER_RETENTION_SECONDS = 365 * 24 * 3600;
@@ -60,6 +65,7 @@ type Payload<T extends string> = T extends keyof JobPayloads ? JobPayloads[T] : 
  */
 export class CleanupQueue {
   private readonly log = getLogger('cleanup.queue');
+  private lastOutageWarning = 0;
 
   readonly boss: PgBoss;
   readonly db: Database;
@@ -83,12 +89,41 @@ export class CleanupQueue {
       maintenanceIntervalSeconds: options.maintenanceIntervalSeconds ?? 30,
     });
     const queue = new CleanupQueue(boss, db, jobTypes, policy);
-    boss.on('error', (error) => queue.log.warn('queue background task failed', {}, error));
-    await setAsideLegacySchema(db, queue.log);
-    await boss.start();
-    await queue.ensureQueues(worker);
-    await carryOverLegacyJobs(db, boss, [DEAD_LETTER_QUEUE, ...jobTypes.map(queueName)], queue.log);
+    boss.on('error', (error) => queue.backgroundFailed(error));
+    try {
+      // Processes that start together on a fresh database (compose starts the API, the worker and
+      // the traffic generator at once) would race to create pg-boss's schema and our queues
+      // (deadlocks, duplicate keys in pg_namespace): the whole setup runs under one session lock.
+      await db.withLock(QUEUE_SETUP_LOCK_KEY, async () => {
+        await setAsideLegacySchema(db, queue.log);
+        await boss.start();
+        await queue.ensureQueues(worker);
+        await carryOverLegacyJobs(db, boss, [DEAD_LETTER_QUEUE, ...jobTypes.map(queueName)], queue.log);
+      });
+    } catch (error) {
+      // Whatever pg-boss armed before the failure (timers, intervals) must not keep the process alive.
+      await boss.stop({ graceful: false, close: false }).catch(() => undefined);
+      throw error;
+    }
     return queue;
+  }
+
+  /**
+   * pg-boss's background work (lease expiry, cron) failed. While the database is unreachable that
+   * happens every few seconds; one warning per outage minute says it, the rest are noise.
+   */
+  private backgroundFailed(error: unknown): void {
+    const now = Date.now();
+    if (isDatabaseUnavailable(error)) {
+      if (now - this.lastOutageWarning < OUTAGE_WARNING_EVERY_MS) return;
+      this.lastOutageWarning = now;
+    }
+    // pg-boss re-emits some failures as plain objects ({ ...error, message, stack }).
+    const reported =
+      error instanceof Error
+        ? error
+        : Object.assign(new Error(String((error as { message?: unknown } | null)?.message ?? error)), error);
+    this.log.warn('queue background task failed', {}, reported);
   }
 
   private queueOptions(): Omit<Queue, 'name'> {
@@ -228,8 +263,8 @@ export class CleanupQueue {
     return retryJob(this, jobId);
   }
 
-  /** Retries every job in the dead-letter queue; returns how many were brought back. */
-  retryDead(): Promise<{ retried: number }> {
+  /** Retries every job in the dead-letter queue: how many were brought back, and the entries skipped. */
+  retryDead(): Promise<RetryDeadOutcome> {
     return retryDeadJobs(this);
   }
 

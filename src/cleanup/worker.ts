@@ -1,3 +1,4 @@
+import { isDatabaseUnavailable } from '../db/index.ts';
 import { defineAttributeValues, getLogger, workerMetrics } from '../observability/index.ts';
 import { UnknownJobTypeError, WorkerShutdownError } from './errors.ts';
 import type { HandlerRegistry } from './handlers-types.ts';
@@ -52,6 +53,8 @@ export class CleanupWorker {
   private readonly running = new Set<Promise<void>>();
   private sampler: NodeJS.Timeout | undefined;
   private sampling = false;
+  /** When the current database outage began (as the fetch loop saw it). */
+  private outageSince: number | undefined;
   private stopping = false;
   private readonly counters: WorkerStats = { processed: 0, failed: 0, byType: {} };
   private readonly attemptDeps: AttemptDeps;
@@ -111,7 +114,10 @@ export class CleanupWorker {
     try {
       workerMetrics.setQueueLengths(await this.queue.queueLengths());
     } catch (error) {
-      this.log.warn('queue length sample failed', {}, error);
+      // An outage the fetch loop has already reported needs no second warning every sample.
+      if (!(isDatabaseUnavailable(error) && this.outageSince !== undefined)) {
+        this.log.warn('queue length sample failed', {}, error);
+      }
     } finally {
       this.sampling = false;
     }
@@ -187,14 +193,16 @@ export class CleanupWorker {
         const type = this.types[index]!;
         const jobs = await this.queue.boss
           .fetch<unknown>(queueName(type), { includeMetadata: true, batchSize: free - claimed })
-          .catch((error: unknown) => {
-            this.log.warn(
-              'fetching jobs failed; retrying after the poll interval',
-              { job_type: type },
-              error,
-            );
-            return [];
-          });
+          .then(
+            (fetched) => {
+              this.fetchRecovered();
+              return fetched;
+            },
+            (error: unknown) => {
+              this.fetchFailed(type, error);
+              return [];
+            },
+          );
         if (jobs.length > 0) cursor = index;
         claimed += jobs.length;
         for (const job of jobs) {
@@ -210,6 +218,27 @@ export class CleanupWorker {
       if (this.stopping) break;
       if (claimed === 0) await this.idle(this.options.pollIntervalMs);
     }
+  }
+
+  /**
+   * A failed fetch is retried after the poll interval. While the database is unreachable every poll
+   * fails: the first failure of an outage is logged, and its end, not each poll in between.
+   */
+  private fetchFailed(type: string, error: unknown): void {
+    if (!isDatabaseUnavailable(error)) {
+      this.log.warn('fetching jobs failed; retrying after the poll interval', { job_type: type }, error);
+      return;
+    }
+    if (this.outageSince !== undefined) return;
+    this.outageSince = Date.now();
+    this.log.warn('database unavailable; the worker keeps polling until it is back', {}, error);
+  }
+
+  private fetchRecovered(): void {
+    if (this.outageSince === undefined) return;
+    const seconds = (Date.now() - this.outageSince) / 1000;
+    this.outageSince = undefined;
+    this.log.info('database reachable again; the worker takes jobs', { duration: seconds });
   }
 
   /**

@@ -74,6 +74,15 @@ export function registerQueueRoutes(app: FastifyInstance, queue: ApiQueue): void
               jobType: { type: 'string' },
               action: { type: 'string', enum: ['revived', 'requeued', 'already_waiting'] },
               retried: { type: 'integer' },
+              skipped: {
+                type: 'array',
+                description: 'Dead-letter entries that cannot be retried (left in place), with the reason',
+                items: {
+                  type: 'object',
+                  required: ['jobId', 'reason'],
+                  properties: { jobId: { type: 'string' }, reason: { type: 'string' } },
+                },
+              },
             },
           },
           ...errorResponses(404, 409, 413, 415),

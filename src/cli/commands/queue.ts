@@ -64,8 +64,12 @@ export function registerQueue(program: Command): void {
       await withQueue(cmd, async (q, ctx) => {
         const result = jobId === undefined ? await q.retryDead() : await q.retry(jobId);
         if (ctx.json) printJson(result);
-        else if ('retried' in result) process.stdout.write(`retried ${result.retried} dead job(s)\n`);
-        else process.stdout.write(`${result.action} ${result.jobType} job ${result.jobId}\n`);
+        else if ('retried' in result) {
+          process.stdout.write(`retried ${result.retried} dead job(s)\n`);
+          for (const s of result.skipped) {
+            process.stdout.write(`skipped dead-letter entry ${s.jobId}: ${s.reason}\n`);
+          }
+        } else process.stdout.write(`${result.action} ${result.jobType} job ${result.jobId}\n`);
       });
     });
 

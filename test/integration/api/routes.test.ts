@@ -348,7 +348,7 @@ describe('HTTP API routes', () => {
         payload: { dead: true },
       });
       expect(dead.statusCode, dead.body).to.equal(200);
-      expect(dead.json()).to.deep.equal({ retried: 0 });
+      expect(dead.json()).to.deep.equal({ retried: 0, skipped: [] });
     });
   });
 });

@@ -91,7 +91,7 @@ describe('carrying a database over from pg-boss 10 (schema 24) to pg-boss 12 (Po
         (await Promise.all([state(waiting), state(wasActive)])).every((s) => s === 'completed'),
       );
       // The original of the dead copy stayed behind in pgboss_v10, so the retry enqueues its data again.
-      expect(await runtime.queue.retryDead()).to.deep.equal({ retried: 1 });
+      expect(await runtime.queue.retryDead()).to.deep.equal({ retried: 1, skipped: [] });
       await waitFor(
         'the requeued purge to complete',
         async () => (await state(deadOriginal)) === 'completed',

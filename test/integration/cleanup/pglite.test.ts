@@ -1,5 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
-import { CleanupQueue, runDemoWorker, startCleanupRuntime } from '../../../src/cleanup/index.ts';
+import {
+  CleanupQueue,
+  DEAD_LETTER_QUEUE,
+  runDemoWorker,
+  startCleanupRuntime,
+} from '../../../src/cleanup/index.ts';
 import { loadConfig } from '../../../src/config.ts';
 import { type Database, migrateSchema, openDatabase } from '../../../src/db/index.ts';
 import { waitFor } from './support.ts';
@@ -56,7 +62,7 @@ describe('cleanup queue on the embedded PGlite database', function () {
       const noop = rows.find((r) => r.jobType === 'noop');
       expect(noop?.completed).to.equal(1);
       expect(noop?.waiting).to.equal(0);
-      expect(await queue.retryDead()).to.deep.equal({ retried: 0 });
+      expect(await queue.retryDead()).to.deep.equal({ retried: 0, skipped: [] });
     } finally {
       await queue.close();
     }
@@ -97,6 +103,55 @@ describe('cleanup queue on the embedded PGlite database', function () {
       expect(runtime.worker.stats().failed).to.equal(2);
     } finally {
       await runtime.stop();
+    }
+  });
+
+  it('skips a malformed dead-letter entry in `retry --dead`, reports it with its reason and retries the others', async () => {
+    // A database of its own: the dead jobs of the other tests must not be retried here.
+    const db = await openDatabase({ memory: true });
+    await migrateSchema(db);
+    const settings = fastSettings({ retryLimit: 0, retryDelaySeconds: 1, expireSeconds: 60 });
+    let runs = 0;
+    const runtime = await startCleanupRuntime(db, {
+      settings,
+      schedule: false,
+      extraHandlers: {
+        fails_once: async () => {
+          runs += 1;
+          if (runs === 1) throw new Error('fails the first time');
+          return { count: 0 };
+        },
+      },
+    });
+    try {
+      const id = await runtime.queue.enqueue('fails_once', {});
+      const deadCopies = async () =>
+        Number(
+          (
+            await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM pgboss.job WHERE name = $1`, [
+              DEAD_LETTER_QUEUE,
+            ])
+          ).rows[0]?.n,
+        );
+      await waitFor('the job to be dead', async () => (await deadCopies()) === 1);
+      const [notEnvelope, unknownType] = [randomUUID(), randomUUID()];
+      await runtime.queue.boss.insert(DEAD_LETTER_QUEUE, [
+        { id: notEnvelope, data: { not: 'an envelope' } },
+        { id: unknownType, data: { jobType: 'retired_type', payload: {}, meta: {} } },
+      ]);
+      const outcome = await runtime.queue.retryDead();
+      expect(outcome.retried).to.equal(1);
+      expect(outcome.skipped.map((s) => s.jobId).sort()).to.deep.equal([notEnvelope, unknownType].sort());
+      for (const s of outcome.skipped) expect(s.reason).to.match(/dead-letter entry of an unknown job type/);
+      const state = async () =>
+        (await db.query<{ state: string }>(`SELECT state::text AS state FROM pgboss.job WHERE id = $1`, [id]))
+          .rows[0]?.state;
+      await waitFor('the revived job to complete', async () => (await state()) === 'completed');
+      expect(runs).to.equal(2);
+      expect(await deadCopies(), 'the skipped entries stay in the dead-letter queue').to.equal(2);
+    } finally {
+      await runtime.stop();
+      await db.close();
     }
   });
 

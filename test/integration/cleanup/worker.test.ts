@@ -139,7 +139,7 @@ describe('cleanup worker processes on PostgreSQL', function () {
       OTEL_SDK_DISABLED: 'true',
     });
     expect(retried.code, retried.stderr).to.equal(0);
-    expect(JSON.parse(retried.stdout)).to.deep.equal({ retried: 1 });
+    expect(JSON.parse(retried.stdout)).to.deep.equal({ retried: 1, skipped: [] });
     await waitFor('a fourth attempt after the retry', () => otlp.jobSpans(id).length === 4);
     await waitFor(
       'job_failures = 4 exported',

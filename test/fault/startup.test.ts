@@ -1,0 +1,69 @@
+import { expect } from 'chai';
+import { createTestDatabase } from '../support/postgres.ts';
+import { type SdopsProcess, spawnSdops } from './support/sdops-process.ts';
+
+/**
+ * Compose starts the API, the worker and the traffic generator together on an empty database. Each
+ * process applies the schema and sets up the queue (pg-boss's schema and our queues) as it starts;
+ * run side by side that raced into deadlocks and duplicate keys in pg_namespace, and the loser then
+ * hung. Five fresh databases, three processes started at the same instant on each: all must start.
+ */
+const TRIALS = 5;
+
+describe('fault suite: three processes starting at once on a fresh database', function () {
+  this.timeout(TRIALS * 90_000);
+
+  it(`starts serve and two workers together on ${TRIALS} fresh databases, every one of them, every time`, async () => {
+    const startTimes: number[] = [];
+    for (let trial = 1; trial <= TRIALS; trial++) {
+      const db = await createTestDatabase();
+      const env = {
+        DATABASE_URL: db.url,
+        LOG_LEVEL: 'info',
+        SDOPS_PURGE_CRON: 'off',
+        SDOPS_ARCHIVE_CRON: 'off',
+      };
+      const started = Date.now();
+      const procs: SdopsProcess[] = [
+        spawnSdops(['serve', '--port', '0'], env),
+        spawnSdops(['worker'], env),
+        spawnSdops(['worker'], env),
+      ];
+      try {
+        await Promise.all([
+          procs[0]!.waitFor(/listening on http/, 60_000),
+          procs[1]!.waitFor(/worker started/, 60_000),
+          procs[2]!.waitFor(/worker started/, 60_000),
+        ]);
+        startTimes.push(Date.now() - started);
+        for (const p of procs) expect(p.alive(), `trial ${trial}: ${p.output().slice(-1500)}`).to.equal(true);
+        const codes = await Promise.all(procs.map((p) => p.stop()));
+        const report = procs
+          .map((p) => `${p.child.signalCode ?? ''} ${p.output().slice(-1500)}`)
+          .join('\n---\n');
+        expect(codes, `trial ${trial}: exit codes after SIGTERM\n${report}`).to.deep.equal([0, 0, 0]);
+      } finally {
+        await Promise.all(procs.map((p) => p.stop('SIGKILL')));
+        await db.drop();
+      }
+    }
+    console.log(`      measured: all three up after ${startTimes.map((ms) => `${ms} ms`).join(', ')}`);
+  });
+
+  it('ends a serve or worker whose start-up fails promptly, non-zero, with one line saying why', async () => {
+    const env = { DATABASE_URL: 'postgres://postgres@127.0.0.1:1/nowhere' };
+    for (const args of [['serve', '--port', '0'], ['worker']]) {
+      const started = Date.now();
+      const p = spawnSdops(args, env);
+      const code = await p.exited;
+      const tookMs = Date.now() - started;
+      const said = p
+        .output()
+        .split('\n')
+        .filter((l) => l.startsWith('sdops: '));
+      expect(code, p.output()).to.equal(1);
+      expect(said).to.deep.equal(['sdops: the database is unavailable (connect ECONNREFUSED 127.0.0.1:1)']);
+      expect(tookMs, `sdops ${args[0]} exits promptly`).to.be.below(15_000);
+    }
+  });
+});
