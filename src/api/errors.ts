@@ -1,5 +1,6 @@
 import type { FastifyError } from 'fastify';
 import { SdopsError } from '../errors.ts';
+import { TEXT_FORMAT } from './validation.ts';
 
 /**
  * The one error shape of the API: `{ "error": { "code", "message" } }`. Codes are stable and
@@ -25,6 +26,7 @@ export const ERROR_CODES = [
   'payload_too_large',
   'unsupported_media_type',
   'uri_too_long',
+  'not_ready',
   'unavailable',
   'internal_error',
 ] as const;
@@ -84,6 +86,10 @@ function validationCode(error: FastifyError): { status: number; code: string } {
 function fastifyMessage(error: FastifyError): string {
   // Validation messages name the field ("body/ids must NOT have more than 1000 items"); they never
   // echo the value, so they are safe to return.
+  const first = error.validation?.[0];
+  if (first?.keyword === 'format' && first.params?.format === TEXT_FORMAT) {
+    return `${error.validationContext ?? 'body'}${first.instancePath} must be text without NUL characters or unpaired surrogates`;
+  }
   return error.message.length > 300 ? `${error.message.slice(0, 300)}...` : error.message;
 }
 
@@ -98,7 +104,10 @@ export function mapError(error: unknown): MappedError {
     if (status >= 500) {
       return {
         status,
-        body: body(error.kind === 'unavailable' ? 'unavailable' : 'internal_error', 'internal error'),
+        body:
+          error.kind === 'unavailable'
+            ? body('unavailable', 'the service is temporarily unavailable; retry shortly')
+            : body('internal_error', 'internal error'),
         internal: error,
       };
     }

@@ -74,4 +74,9 @@ export const acceptedSchema = {
   properties: { job: jobRefSchema },
 } as const;
 
-export const reasonSchema = { type: 'string', minLength: 1, maxLength: 500 } as const;
+/** Free text: no NUL character, no unpaired surrogate (format `text`, see validation.ts). */
+export function textSchema(maxLength: number, minLength = 0) {
+  return { type: 'string', format: 'text', maxLength, ...(minLength > 0 ? { minLength } : {}) } as const;
+}
+
+export const reasonSchema = textSchema(500, 1);

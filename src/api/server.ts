@@ -23,6 +23,7 @@ import { registerEntityRoutes } from './routes/entities.ts';
 import { registerHealthRoutes } from './routes/health.ts';
 import { registerMigrationRoutes } from './routes/migrations.ts';
 import { registerQueueRoutes } from './routes/queue.ts';
+import { validatorCompiler } from './validation.ts';
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
 
@@ -81,6 +82,7 @@ declare module 'fastify' {
 }
 
 const log = getLogger('api');
+const RETRY_AFTER_SECONDS = 5;
 
 function sendError(request: FastifyRequest, reply: FastifyReply, error: unknown): void {
   const mapped = mapError(error);
@@ -94,6 +96,8 @@ function sendError(request: FastifyRequest, reply: FastifyReply, error: unknown)
       ),
     );
   }
+  // The database is down or restarting: worth retrying shortly, and the caller is told when.
+  if (mapped.status === 503) void reply.header('retry-after', String(RETRY_AFTER_SECONDS));
   void reply.code(mapped.status).type('application/json').send(mapped.body);
 }
 
@@ -109,14 +113,14 @@ export async function buildServer(options: ApiServerOptions): Promise<FastifyIns
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
     exposeHeadRoutes: false,
     return503OnClosing: true,
-    // Fail on unknown properties instead of silently dropping them: a typo in "reason" must not
-    // turn into a delete without a reason.
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
     frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) =>
       sendError(request, reply, error),
   });
   // Only JSON bodies: text/plain would reach the schema as a string and blur "wrong media type".
   app.removeContentTypeParser('text/plain');
+  // Strict JSON types in bodies, text conversion only in query strings and paths; unknown properties
+  // fail instead of being dropped (a typo in "reason" must not turn into a delete without a reason).
+  app.setValidatorCompiler(validatorCompiler());
 
   app.addHook('onRoute', (route) => {
     const access = route.config?.access ?? 'admin';

@@ -30,4 +30,12 @@ export type {
   SoftDeleteOptions,
   Target,
 } from './types.ts';
-export { FILTER_KEYS, MAX_BATCH_SIZE, MAX_LIST_LIMIT, parseId } from './validate.ts';
+export {
+  assertFilter,
+  FILTER_KEYS,
+  isCalendarTimestamp,
+  isPlainText,
+  MAX_BATCH_SIZE,
+  MAX_LIST_LIMIT,
+  parseId,
+} from './validate.ts';

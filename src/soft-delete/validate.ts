@@ -91,12 +91,23 @@ export function parseCursor(raw: string | undefined): string {
   return parseId(raw);
 }
 
+/** A lone UTF-16 surrogate: half of a pair without its other half. */
+const UNPAIRED_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * Free text PostgreSQL stores as given: no NUL character (text cannot hold one, the statement fails)
+ * and no unpaired surrogate (it has no UTF-8 form; the driver would store U+FFFD instead).
+ */
+export function isPlainText(value: string): boolean {
+  return !value.includes('\0') && !UNPAIRED_SURROGATE.test(value);
+}
+
 export function parseText(name: string, raw: string | undefined): string | null {
   if (raw === undefined) return null;
-  if (typeof raw !== 'string' || raw.length > MAX_TEXT) {
+  if (typeof raw !== 'string' || raw.length > MAX_TEXT || !isPlainText(raw)) {
     throw new InvalidArgumentError(
       'invalid_option',
-      `${name} must be a string of at most ${MAX_TEXT} characters`,
+      `${name} must be text of at most ${MAX_TEXT} characters, without NUL characters or unpaired surrogates`,
     );
   }
   return raw;
@@ -126,7 +137,38 @@ export const FILTER_KEYS: Readonly<Record<string, { column: string; op: '<' | '>
   deletedAfter: { column: 'deleted_at', op: '>=' },
 };
 
-const ISO_TIMESTAMP = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
+const ISO_TIMESTAMP =
+  /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,6})?)?(?:Z|[+-](\d{2}):?(\d{2}))?)?$/;
+
+function daysInMonth(year: number, month: number): number {
+  if (month === 2) return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28;
+  return [4, 6, 9, 11].includes(month) ? 30 : 31;
+}
+
+/**
+ * An ISO 8601 date or date-time that exists on the calendar and that PostgreSQL reads as the same
+ * instant: 2024-02-30, hour 24, second 60, year 0000 and offsets beyond +-14:59 are refused (the
+ * database would reject some of them and silently roll others over to another day).
+ */
+export function isCalendarTimestamp(raw: string): boolean {
+  const m = ISO_TIMESTAMP.exec(raw);
+  if (!m) return false;
+  const [year, month, day, hour, minute, second, offsetHour, offsetMinute] = m
+    .slice(1)
+    .map((part) => (part === undefined ? 0 : Number(part))) as number[];
+  return (
+    year! >= 1 &&
+    month! >= 1 &&
+    month! <= 12 &&
+    day! >= 1 &&
+    day! <= daysInMonth(year!, month!) &&
+    hour! <= 23 &&
+    minute! <= 59 &&
+    second! <= 59 &&
+    offsetHour! <= 14 &&
+    offsetMinute! <= 59
+  );
+}
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function filterValue(entity: EntityDefinition, column: string, raw: unknown): unknown {
@@ -135,7 +177,9 @@ function filterValue(entity: EntityDefinition, column: string, raw: unknown): un
   if (raw === null) return null;
   switch (type) {
     case 'text':
-      if (typeof raw !== 'string' || raw.length > MAX_TEXT) throw bad('expected a string');
+      if (typeof raw !== 'string' || raw.length > MAX_TEXT || !isPlainText(raw)) {
+        throw bad('expected text without NUL characters or unpaired surrogates');
+      }
       return raw;
     case 'bigint':
       try {
@@ -171,9 +215,9 @@ export function compileFilter(entity: EntityDefinition, filter: Filter, params: 
     const raw = filter[key];
     const special = Object.hasOwn(FILTER_KEYS, key) ? FILTER_KEYS[key] : undefined;
     if (special) {
-      if (typeof raw !== 'string' || !ISO_TIMESTAMP.test(raw) || Number.isNaN(Date.parse(raw))) {
+      if (typeof raw !== 'string' || !isCalendarTimestamp(raw)) {
         throw new InvalidFilterError(
-          `filter ${key}: expected an ISO 8601 timestamp, got ${JSON.stringify(raw)}`,
+          `filter ${key}: expected an ISO 8601 date or timestamp that exists, got ${JSON.stringify(raw)}`,
         );
       }
       clauses.push(`${special.column} ${special.op} ${params.add(raw)}::timestamptz`);
@@ -189,6 +233,11 @@ export function compileFilter(entity: EntityDefinition, filter: Filter, params: 
     clauses.push(value === null ? `${column} IS NULL` : `${column} = ${params.add(value)}`);
   }
   return clauses.join(' AND ');
+}
+
+/** Throws InvalidFilterError unless `filter` is a valid filter of `entity`; nothing is queried. */
+export function assertFilter(entity: EntityDefinition, filter: Filter): void {
+  compileFilter(entity, filter, new Params());
 }
 
 export type ParsedTarget =
@@ -207,7 +256,7 @@ export function parseTarget(entity: EntityDefinition, target: Target): ParsedTar
   if ('id' in target && target.id !== undefined) return { kind: 'id', ids: [parseId(target.id)] };
   if ('ids' in target && target.ids !== undefined) return { kind: 'ids', ids: parseIdList(target.ids) };
   if ('filter' in target && target.filter !== undefined) {
-    compileFilter(entity, target.filter, new Params()); // validate now, before any write
+    assertFilter(entity, target.filter); // validate now, before any write
     return { kind: 'filter', filter: target.filter };
   }
   throw new InvalidArgumentError('invalid_target', 'target must be { id }, { ids } or { filter }');

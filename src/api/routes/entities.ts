@@ -18,6 +18,7 @@ import {
   operationResultSchema,
   reasonSchema,
   rowSchema,
+  textSchema,
 } from '../schemas.ts';
 import type { RouteContext } from '../server.ts';
 
@@ -126,7 +127,8 @@ export function registerEntityRoutes(app: FastifyInstance, ctx: RouteContext): v
         description:
           'Already deleted rows answer 200 with counts.noop = 1. With a cleanup queue, the children of ' +
           'customers and orders are deleted by a cascade_soft_delete job (returned as job); without one, ' +
-          'in the same request.',
+          'in the same request. Repeating a DELETE that failed with 503 completes it: for a row already ' +
+          'deleted its cascade job is enqueued again (it changes only children still live).',
         tags: TAGS,
         params: rowParams,
         querystring: { type: 'object', additionalProperties: false, properties: { reason: reasonSchema } },
@@ -145,11 +147,20 @@ export function registerEntityRoutes(app: FastifyInstance, ctx: RouteContext): v
         { id: parseId(id) },
         { deletedBy: ctx.actor, ...(reason ? { reason } : {}), cascade: !viaJob },
       );
-      if (!viaJob || !ctx.queue || result.counts.success === 0) return result;
+      if (!viaJob || !ctx.queue) return result;
+      // The row is deleted and its job enqueued in two steps: when the database went away between
+      // them, the caller got a 503 and repeats the DELETE. The row is then already deleted (noop),
+      // and the job is enqueued now, for the operation that deleted it; the job is idempotent.
+      let opId = result.opId;
+      if (result.counts.success === 0) {
+        const row = await ctx.softDelete.get(entity, parseId(id), { scope: 'all' });
+        if (typeof row?.delete_op_id !== 'string') return result;
+        opId = row.delete_op_id;
+      }
       const job = await ctx.queue.enqueue('cascade_soft_delete', {
         entity,
         id,
-        ...(result.opId ? { opId: result.opId } : {}),
+        ...(opId ? { opId } : {}),
         deletedBy: ctx.actor,
         ...(reason ? { reason } : {}),
       });
@@ -245,12 +256,7 @@ function bulkBodySchema(maxIds: number, withReason: boolean) {
         maxProperties: 16,
         propertyNames: { pattern: '^[A-Za-z_][A-Za-z0-9_]{0,62}$' },
         additionalProperties: {
-          anyOf: [
-            { type: 'string', maxLength: 500 },
-            { type: 'number' },
-            { type: 'boolean' },
-            { type: 'null' },
-          ],
+          anyOf: [textSchema(500), { type: 'number' }, { type: 'boolean' }, { type: 'null' }],
         },
       },
       ...(withReason ? { reason: reasonSchema } : {}),

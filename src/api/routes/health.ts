@@ -49,7 +49,7 @@ export function registerHealthRoutes(
       } catch {
         return reply
           .code(503)
-          .send({ error: { code: 'not_ready', message: 'the database is not reachable' } });
+          .send({ error: { code: 'unavailable', message: 'the database is not reachable' } });
       }
       if (status.pending.length > 0 || status.current === undefined) {
         return reply.code(503).send({

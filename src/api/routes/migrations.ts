@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { getLogger } from '../../observability/index.ts';
 import { MIGRATIONS, RUN_STATES, type RunState, runStatus } from '../../migration/index.ts';
+import { entityNames } from '../../soft-delete/index.ts';
 import type { ApiMigrations } from '../ports.ts';
 import { errorResponses } from '../schemas.ts';
 
@@ -138,14 +139,16 @@ export function registerMigrationRoutes(app: FastifyInstance, runner: ApiMigrati
           properties: {
             params: {
               type: 'object',
-              maxProperties: 32,
-              additionalProperties: {
-                anyOf: [
-                  { type: 'string', maxLength: 1000 },
-                  { type: 'number' },
-                  { type: 'boolean' },
-                  { type: 'null' },
-                ],
+              description: 'Parameters of the migration (each migration says which it takes)',
+              additionalProperties: false,
+              properties: {
+                entities: {
+                  type: 'array',
+                  minItems: 1,
+                  maxItems: 16,
+                  items: { type: 'string', enum: entityNames() },
+                },
+                olderThanDays: { type: 'number', minimum: 0, maximum: 36_500 },
               },
             },
             batchSize: { type: 'integer', minimum: 1, maximum: 100_000 },
