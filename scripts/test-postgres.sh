@@ -2,6 +2,10 @@
 # Starts or stops a throwaway PostgreSQL cluster for the tests.
 #   eval "$(bash scripts/test-postgres.sh start)"   -> exports SDOPS_TEST_PG_URL and SDOPS_TEST_PG_DIR
 #   bash scripts/test-postgres.sh stop "$SDOPS_TEST_PG_DIR"
+# The fault tests take a cluster of their own down and up again, keeping its port and data:
+#   bash scripts/test-postgres.sh restart DIR        (pg_ctl restart -m fast)
+#   bash scripts/test-postgres.sh server-stop DIR    (pg_ctl stop -m fast; the data stays)
+#   bash scripts/test-postgres.sh server-start DIR   (the same server again, same port)
 # Works as root (the server runs as the `postgres` user) and as an ordinary user. Installs Debian's
 # postgresql package when no server binaries are found and we are root; otherwise says what is missing.
 set -euo pipefail
@@ -41,6 +45,17 @@ as_owner() {
   if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
+# Starts the server of cluster $1 on the port recorded in $1/port.
+launch() {
+  local dir=$1 bindir port
+  bindir=$(find_bindir)
+  port=$(cat "$dir/port")
+  # Durability is pointless for a throwaway cluster; turning it off makes the suite much faster.
+  as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+    -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \
+    start >/dev/null || { cat "$dir/server.log" >&2; echo "test-postgres: server did not start" >&2; exit 1; }
+}
+
 start() {
   ensure_installed
   local bindir dir port
@@ -50,10 +65,8 @@ start() {
   as_owner "$bindir/initdb" -D "$dir/data" -U postgres -A trust --no-sync -E UTF8 >"$dir/initdb.log" 2>&1 || {
     cat "$dir/initdb.log" >&2; echo "test-postgres: initdb failed" >&2; exit 1; }
   port=$(free_port)
-  # Durability is pointless for a throwaway cluster; turning it off makes the suite much faster.
-  as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-    -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \
-    start >/dev/null || { cat "$dir/server.log" >&2; echo "test-postgres: server did not start" >&2; exit 1; }
+  echo "$port" >"$dir/port"
+  launch "$dir"
   echo "export SDOPS_TEST_PG_URL=postgres://postgres@127.0.0.1:$port/postgres"
   echo "export SDOPS_TEST_PG_DIR=$dir"
 }
@@ -67,8 +80,21 @@ stop() {
   rm -rf "$dir"
 }
 
+cluster_dir() {
+  [ -n "${1:-}" ] && [ -f "$1/port" ] || { echo "test-postgres: $0 $2 DIR: no cluster in '${1:-}'" >&2; exit 2; }
+}
+
 case "${1:-}" in
   start) start ;;
   stop) stop "${2:-}" ;;
-  *) echo "usage: $0 start | stop [dir]" >&2; exit 2 ;;
+  restart)
+    cluster_dir "${2:-}" restart
+    as_owner "$(find_bindir)/pg_ctl" -D "$2/data" -l "$2/server.log" -m fast -w -t 60 restart >/dev/null ;;
+  server-stop)
+    cluster_dir "${2:-}" server-stop
+    as_owner "$(find_bindir)/pg_ctl" -D "$2/data" -m fast -w -t 60 stop >/dev/null ;;
+  server-start)
+    cluster_dir "${2:-}" server-start
+    launch "$2" ;;
+  *) echo "usage: $0 start | stop [dir] | restart DIR | server-stop DIR | server-start DIR" >&2; exit 2 ;;
 esac

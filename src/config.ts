@@ -52,6 +52,7 @@ export const ENV_VARS: readonly EnvVarSpec[] = [
   v('SDOPS_MIGRATION_RETRY_ATTEMPTS', '3', 'Attempts per migration batch, the first included.'),
   v('SDOPS_MIGRATION_RETRY_BASE_MS', '200', 'First backoff delay between batch attempts (doubles per attempt).'),
   v('SDOPS_MIGRATION_RETRY_MAX_MS', '5000', 'Largest backoff delay between batch attempts.'),
+  v('SDOPS_MIGRATION_OUTAGE_BUDGET_MS', '300000', 'How long a migration run waits for an unreachable database (restart, outage) before it ends failed, resumable from its checkpoint (alerted as MigrationRunFailed).'),
   v('SDOPS_MIGRATION_FAIL_BATCH', undefined, 'TEST ONLY fault injection: `migration:batchNo[,...]` batches always fail (until retry-failed). Never set in production.'),
   // OpenTelemetry SDK (src/observability passes some of them on, the SDK reads the rest itself).
   v('OTEL_SDK_DISABLED', 'false', 'true turns all telemetry into no-ops (console logs stay).', 'otel-sdk'),
@@ -115,6 +116,7 @@ export interface MigrationConfig {
   readonly heartbeatIntervalMs: number;
   readonly leaseTimeoutMs: number;
   readonly retry: { readonly attempts: number; readonly baseDelayMs: number; readonly maxDelayMs: number };
+  readonly outageBudgetMs: number;
   readonly defaultBatchSize: number;
   readonly defaultMaxFailedBatches: number;
   /** TEST ONLY (SDOPS_MIGRATION_FAIL_BATCH). */
@@ -236,6 +238,7 @@ function migrationConfig(env: Env): MigrationConfig {
       baseDelayMs: readInt(env, 'SDOPS_MIGRATION_RETRY_BASE_MS', 0),
       maxDelayMs: readInt(env, 'SDOPS_MIGRATION_RETRY_MAX_MS', 0),
     },
+    outageBudgetMs: readInt(env, 'SDOPS_MIGRATION_OUTAGE_BUDGET_MS', 0),
     defaultBatchSize: Math.min(MAX_MIGRATION_BATCH_SIZE, readInt(env, 'SDOPS_MIGRATION_BATCH_SIZE', 1)),
     defaultMaxFailedBatches: readInt(env, 'SDOPS_MIGRATION_MAX_FAILED_BATCHES', 0),
     faults: readFaults(env),

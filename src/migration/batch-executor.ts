@@ -1,10 +1,12 @@
-import type { Database } from '../db/index.ts';
+import { type Database, isDatabaseUnavailable } from '../db/index.ts';
 import * as checkpoints from './checkpoint-store.ts';
 import { InjectedBatchFault, LeaseLostError } from './errors.ts';
 import type { Lease } from './lease.ts';
 import { backoffMs, type RunnerOptions } from './options.ts';
+import type { OutageGuard } from './outage.ts';
 import type { Pacer } from './pacer.ts';
 import type { BatchRef, SessionTelemetry } from './session-telemetry.ts';
+import { getBatch } from './store.ts';
 import type { Tally } from './tally.ts';
 import { setBatchRange, withBatchSpan } from './telemetry.ts';
 import type { BatchRecord, Migration, RunRecord } from './types.ts';
@@ -25,6 +27,7 @@ export interface BatchContext {
   readonly pacer: Pacer;
   readonly tally: Tally;
   readonly telemetry: SessionTelemetry;
+  readonly outage: OutageGuard;
 }
 
 export const errorMessage = (e: unknown) => (e instanceof Error ? e.message : String(e));
@@ -32,7 +35,9 @@ export const errorMessage = (e: unknown) => (e instanceof Error ? e.message : St
 /**
  * One batch with retries and backoff. Every attempt is one transaction that (1) re-proves the lease
  * and locks the run row, (2) changes the rows, (3) writes the batch record and checkpoint, so a
- * crash anywhere rolls all three back together and a takeover waits on the run-row lock.
+ * crash anywhere rolls all three back together and a takeover waits on the run-row lock. A failure
+ * because the database is unreachable is not an attempt: the session waits for it (OutageGuard) and
+ * first checks whether the lost connection's commit landed, so a batch is never applied twice.
  */
 export class BatchExecutor {
   private readonly c: BatchContext;
@@ -53,7 +58,7 @@ export class BatchExecutor {
     for (let attempt = 1; attempt <= attempts; attempt++) {
       const a0 = performance.now();
       try {
-        return await withBatchSpan(this.spanInput(ref, attempt), async (span) => {
+        const result = await withBatchSpan(this.spanInput(ref, attempt), async (span) => {
           const r = await db.transaction(async (tx): Promise<BatchResult> => {
             const state = await lease.claim(tx);
             if (state === 'stopping') return { kind: 'stop' };
@@ -89,8 +94,16 @@ export class BatchExecutor {
           } else span.setAttributes({ status: r.kind, count: 0 });
           return r;
         });
+        this.c.outage.recovered();
+        return result;
       } catch (error) {
         if (error instanceof LeaseLostError) throw error;
+        if (isDatabaseUnavailable(error)) {
+          const landed = await this.afterOutage(error, ref.batchNo);
+          if (landed) return this.landed(landed, ref, attempt, a0);
+          attempt--; // the same attempt again: the batch itself did not fail
+          continue;
+        }
         lastError = error;
         lastAttemptSeconds = (performance.now() - a0) / 1000;
         telemetry.attemptFailed(ref, planned?.lastKey, attempt, a0, error);
@@ -109,19 +122,22 @@ export class BatchExecutor {
     // The last attempt's metric waits for the failed batch to be recorded, so its rows count once.
     let failedRows = 0;
     try {
-      await db.transaction(async (tx) => {
-        await lease.claim(tx);
-        await checkpoints.checkpointBatch(tx, run.runId, {
-          batchNo: ref.batchNo,
-          entity,
-          keyFrom: after,
-          keyTo: range.lastKey,
-          status: 'failed',
-          rows: range.rows,
-          attempts,
-          durationMs: performance.now() - t0,
-          error: errorMessage(lastError),
-          session: run.sessions,
+      await this.c.outage.run(async () => {
+        if (await getBatch(db, run.runId, ref.batchNo)) return; // recorded before the connection was lost
+        await db.transaction(async (tx) => {
+          await lease.claim(tx);
+          await checkpoints.checkpointBatch(tx, run.runId, {
+            batchNo: ref.batchNo,
+            entity,
+            keyFrom: after,
+            keyTo: range.lastKey,
+            status: 'failed',
+            rows: range.rows,
+            attempts,
+            durationMs: performance.now() - t0,
+            error: errorMessage(lastError),
+            session: run.sessions,
+          });
         });
       });
       failedRows = range.rows;
@@ -162,29 +178,61 @@ export class BatchExecutor {
           span.setAttributes({ status: 'success', count: n });
           return n;
         });
+        this.c.outage.recovered();
         tally.recovered(batch.rows);
         telemetry.batchCommitted(ref, batch.keyTo, rows, attempt, a0);
         tally.committed(rows, false);
         return;
       } catch (error) {
         if (error instanceof LeaseLostError) throw error;
+        if (isDatabaseUnavailable(error)) {
+          const now = await this.afterOutage(error, batch.batchNo);
+          if (now?.status === 'succeeded') {
+            tally.recovered(batch.rows);
+            telemetry.batchCommitted(ref, now.keyTo, now.rows, attempt, a0);
+            tally.committed(now.rows, false);
+            return;
+          }
+          attempt--;
+          continue;
+        }
         lastError = error;
         // Its rows were counted as failed when the batch first failed; failing again adds none.
         telemetry.failedAttemptMetric(0, (performance.now() - a0) / 1000);
         if (attempt < attempts) await this.c.pacer.backoff(backoffMs(this.c.options.retry, attempt));
       }
     }
-    await db.transaction(async (tx) => {
-      await lease.claim(tx);
-      await checkpoints.markBatchRetried(tx, run.runId, batch, {
-        status: 'failed',
-        rows: batch.rows,
-        attempts,
-        durationMs: performance.now() - t0,
-        error: errorMessage(lastError),
-      });
-    });
+    await this.c.outage.run(() =>
+      db.transaction(async (tx) => {
+        await lease.claim(tx);
+        await checkpoints.markBatchRetried(tx, run.runId, batch, {
+          status: 'failed',
+          rows: batch.rows,
+          attempts,
+          durationMs: performance.now() - t0,
+          error: errorMessage(lastError),
+        });
+      }),
+    );
     telemetry.retryFailedAgain(ref, batch.rows, lastError);
+  }
+
+  /** Waits the outage out, then reads the batch's record: present means its commit landed. */
+  private async afterOutage(error: unknown, batchNo: number): Promise<BatchRecord | undefined> {
+    await this.c.outage.wait(error);
+    return this.c.outage.run(() => getBatch(this.c.db, this.c.run.runId, batchNo));
+  }
+
+  /** A scan batch whose commit landed although its connection was lost: carry on after it. */
+  private landed(record: BatchRecord, ref: BatchRef, attempt: number, a0: number): BatchResult {
+    const { tally, telemetry } = this.c;
+    if (record.status === 'failed') {
+      tally.skipped(record.rows);
+      return { kind: 'failed', lastKey: record.keyTo, rows: record.rows };
+    }
+    telemetry.batchCommitted(ref, record.keyTo, record.rows, attempt, a0);
+    tally.committed(record.rows, true);
+    return { kind: 'done', lastKey: record.keyTo, rows: record.rows };
   }
 
   private spanInput(ref: BatchRef, attempt: number) {

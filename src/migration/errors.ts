@@ -56,3 +56,14 @@ export class InjectedBatchFault extends SdopsError {
     super('injected_fault', `injected failure of ${migration} batch ${batchNo} (SDOPS_MIGRATION_FAIL_BATCH)`);
   }
 }
+
+/** `stop --wait` gave up: the run is still `stopping` (its runner is alive and has not parked it). */
+export class StopTimeoutError extends ConflictError {
+  constructor(runId: string, owner: string | null, seconds: number) {
+    super(
+      'stop_timeout',
+      `run ${runId} is still stopping after ${seconds} s: its runner ${owner ?? '(none)'} keeps its lease ` +
+        'and has not finished its batch in flight; wait longer (--timeout) or see `sdops migrate status`',
+    );
+  }
+}

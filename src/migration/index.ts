@@ -6,8 +6,10 @@ export {
   RunLockedError,
   RunNotFoundError,
   RunStateError,
+  StopTimeoutError,
   UnknownMigrationError,
 } from './errors.ts';
+export { DatabaseOutageError } from './outage.ts';
 export {
   backoffMs,
   type BatchFault,
@@ -24,6 +26,7 @@ export {
   type RunHandle,
   type SessionOptions,
   type StartRequest,
+  type StopWaitOptions,
 } from './runner.ts';
 export { getRun, listBatches, listRuns } from './store.ts';
 export {

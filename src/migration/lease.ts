@@ -1,4 +1,4 @@
-import type { Database, Queryable } from '../db/index.ts';
+import { type Database, isDatabaseUnavailable, type Queryable } from '../db/index.ts';
 import { LeaseLostError } from './errors.ts';
 import * as leases from './lease-store.ts';
 import { log } from './telemetry.ts';
@@ -13,6 +13,7 @@ export class Lease {
   lost = false;
   private timer: NodeJS.Timeout | undefined;
   private busy = false;
+  private failing = false;
 
   private readonly db: Database;
   private readonly runId: string;
@@ -58,7 +59,17 @@ export class Lease {
             this.onStop();
           } else if (state === 'stopping') this.onStop();
         })
-        .catch((error: unknown) => log.warn('migration heartbeat failed', { run_id: this.runId }, error))
+        .then(
+          () => {
+            this.failing = false;
+          },
+          (error: unknown) => {
+            // An outage fails every heartbeat: the first failure says so, the batch loop says the rest.
+            if (this.failing && isDatabaseUnavailable(error)) return;
+            this.failing = true;
+            log.warn('migration heartbeat failed', { run_id: this.runId }, error);
+          },
+        )
         .finally(() => {
           this.busy = false;
         });

@@ -28,6 +28,11 @@ export interface RunnerOptions {
   readonly retry: RetryPolicy;
   readonly defaultBatchSize: number;
   readonly defaultMaxFailedBatches: number;
+  /**
+   * How long a session waits for an unreachable database (restart, outage) before it ends the run
+   * `failed`, resumable from its checkpoint. Counted from the first failure of an outage.
+   */
+  readonly outageBudgetMs: number;
   /** TEST ONLY fault injection; never set in production. retry-failed ignores it. */
   readonly faults?: readonly BatchFault[];
 }
@@ -36,6 +41,7 @@ export const DEFAULT_RUNNER_OPTIONS: RunnerOptions = {
   heartbeatIntervalMs: 5_000,
   leaseTimeoutMs: 30_000,
   retry: { attempts: 3, baseDelayMs: 200, maxDelayMs: 5_000 },
+  outageBudgetMs: 300_000,
   defaultBatchSize: 5_000,
   defaultMaxFailedBatches: 10,
 };

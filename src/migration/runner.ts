@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { v7 as uuidv7 } from 'uuid';
 import type { Database } from '../db/index.ts';
 import { InvalidInputError } from '../errors.ts';
-import { RunLockedError, RunNotFoundError, RunStateError } from './errors.ts';
+import { RunLockedError, RunNotFoundError, RunStateError, StopTimeoutError } from './errors.ts';
 import {
   DEFAULT_RUNNER_OPTIONS,
   MAX_BATCH_SIZE,
@@ -43,6 +43,14 @@ export interface RunHandle {
   readonly done: Promise<RunSummary>;
   /** Same as `sdops migrate stop`, but local: finish the batch in flight, park the run `stopped`. */
   stop(): void;
+}
+
+export interface StopWaitOptions {
+  /** Give up (StopTimeoutError) when the run is still `stopping` after this long. */
+  readonly timeoutMs: number;
+  readonly pollMs?: number;
+  /** Called once when the run's runner still holds its lease: who, and how long the lease has left. */
+  readonly onWaiting?: (run: RunRecord, leaseLeftMs: number) => void;
 }
 
 const RESUMABLE: readonly RunState[] = ['running', 'stopping', 'stopped', 'failed'];
@@ -121,6 +129,34 @@ export class MigrationRunner {
     if (updated) return updated;
     const run = await this.get(runId);
     throw new RunStateError(runId, run.state, 'stop', 'only running runs can be stopped');
+  }
+
+  /**
+   * stop, then waits until the run is parked. A live runner parks it after its batch in flight; when
+   * the runner is gone (killed: its heartbeat stops), the run is parked here as soon as its lease
+   * has expired. `onWaiting` hears once how long the lease has left. StopTimeoutError after timeoutMs.
+   */
+  async stopAndWait(runId: string, opts: StopWaitOptions): Promise<RunRecord> {
+    const deadline = Date.now() + opts.timeoutMs;
+    let run = await this.stop(runId);
+    let told = false;
+    while (run.state === 'stopping') {
+      if (!run.ownerAlive) {
+        // The lease expired with the run still `stopping`: nobody else will park it.
+        run = (await leases.requestStop(this.db, runId)) ?? (await this.get(runId));
+        continue;
+      }
+      if (!told) {
+        told = true;
+        const leaseLeftMs = (run.heartbeatAt?.getTime() ?? Date.now()) + run.leaseTimeoutMs - Date.now();
+        opts.onWaiting?.(run, Math.max(0, leaseLeftMs));
+      }
+      const left = deadline - Date.now();
+      if (left <= 0) throw new StopTimeoutError(runId, run.owner, Math.round(opts.timeoutMs / 1000));
+      await new Promise((resolve) => setTimeout(resolve, Math.min(opts.pollMs ?? 200, left)));
+      run = await this.get(runId);
+    }
+    return run;
   }
 
   async get(runId: string): Promise<RunRecord> {

@@ -1,14 +1,15 @@
-import type { Database } from '../db/index.ts';
+import { type Database, isDatabaseUnavailable } from '../db/index.ts';
 import { BatchExecutor, errorMessage } from './batch-executor.ts';
 import { LeaseLostError } from './errors.ts';
 import { Lease } from './lease.ts';
 import * as leases from './lease-store.ts';
 import type { RunnerOptions } from './options.ts';
+import { DatabaseOutageError, OutageGuard, StoppedDuringOutageError } from './outage.ts';
 import { Pacer } from './pacer.ts';
 import { SessionTelemetry } from './session-telemetry.ts';
 import * as store from './store.ts';
 import { Tally } from './tally.ts';
-import { recordRunEnd, withRunSpan } from './telemetry.ts';
+import { log, recordRunEnd, withRunSpan } from './telemetry.ts';
 import type { Migration, ProgressEvent, RunRecord, RunState, RunSummary } from './types.ts';
 
 export type SessionMode = 'start' | 'resume' | 'retry-failed';
@@ -33,6 +34,7 @@ export class Session {
   private readonly tally: Tally;
   private readonly telemetry: SessionTelemetry;
   private readonly batches: BatchExecutor;
+  private readonly outage: OutageGuard;
   private readonly started = performance.now();
 
   private readonly db: Database;
@@ -60,6 +62,7 @@ export class Session {
     this.pacer = new Pacer(run.maxRowsPerSecond);
     this.tally = new Tally(run, onProgress);
     this.telemetry = new SessionTelemetry(run);
+    this.outage = new OutageGuard(options.outageBudgetMs, run.runId);
     this.batches = new BatchExecutor({
       db,
       migration,
@@ -70,6 +73,7 @@ export class Session {
       pacer: this.pacer,
       tally: this.tally,
       telemetry: this.telemetry,
+      outage: this.outage,
     });
   }
 
@@ -77,6 +81,7 @@ export class Session {
   requestStop(): void {
     this.stopRequested = true;
     this.pacer.interrupt();
+    this.outage.interrupt();
   }
 
   async execute(): Promise<RunSummary> {
@@ -93,27 +98,35 @@ export class Session {
       },
       async (span) => {
         // With telemetry off the span context is all zeros: keep the previous ids rather than store those.
-        if (!/^0+$/.test(span.traceId))
-          await store.setRunTrace(this.db, run.runId, span.traceId, span.spanId);
         this.telemetry.started(this.mode, run.cursorEntity ?? this.entities[0]);
         this.lease.startHeartbeat();
         let end: End;
+        let outageEnded = false;
         try {
+          // With telemetry off the span context is all zeros: keep the previous ids rather than store those.
+          if (!/^0+$/.test(span.traceId)) {
+            await this.outage.run(() => store.setRunTrace(this.db, run.runId, span.traceId, span.spanId));
+          }
           end = this.mode === 'retry-failed' ? await this.retryLoop() : await this.scanLoop();
         } catch (error) {
           if (error instanceof LeaseLostError) this.lease.lost = true;
-          end = { state: 'failed', error: errorMessage(error) };
-          this.telemetry.sessionFailed(error);
+          outageEnded = error instanceof DatabaseOutageError || error instanceof StoppedDuringOutageError;
+          end =
+            error instanceof StoppedDuringOutageError
+              ? STOPPED
+              : { state: 'failed', error: errorMessage(error) };
+          if (!(error instanceof StoppedDuringOutageError)) this.telemetry.sessionFailed(error);
         } finally {
           this.lease.stopHeartbeat();
         }
-        const final = this.lease.lost
-          ? undefined
-          : await leases.releaseRun(this.db, run.runId, this.options.owner, end.state, end.error);
-        if (!final) this.lease.lost = true;
+        const released = this.lease.lost ? undefined : await this.release(end, outageEnded);
+        const recorded = released !== 'unrecorded';
+        const final = recorded ? released : undefined;
+        if (recorded && !final) this.lease.lost = true;
         const leaseLost = this.lease.lost;
         const state = final?.state ?? end.state;
-        if (final) recordRunEnd(run.migration, state);
+        // The alert needs the metric also when the database could not be told (MigrationRunFailed).
+        if (final || !recorded) recordRunEnd(run.migration, state);
         const durationMs = performance.now() - this.started;
         const tally = this.tally;
         span.setAttributes({
@@ -139,9 +152,36 @@ export class Session {
           durationMs,
           traceId: /^0+$/.test(span.traceId) ? null : span.traceId,
           leaseLost,
+          recorded,
+          error: end.error,
         };
       },
     );
+  }
+
+  /**
+   * Ends the session in the run record and gives up the lease; rides out an outage within the budget.
+   * 'unrecorded' when the database stayed unreachable: the row then keeps state `running` with this
+   * owner, whose heartbeat stops, so after the lease timeout `resume` (or `stop`) may take the run over.
+   */
+  private async release(end: End, outageEnded: boolean): Promise<RunRecord | undefined | 'unrecorded'> {
+    const write = () => leases.releaseRun(this.db, this.run.runId, this.options.owner, end.state, end.error);
+    try {
+      // After the budget ran out there is one more try, not another budget.
+      return await (outageEnded ? write() : this.outage.run(write));
+    } catch (error) {
+      const outage =
+        isDatabaseUnavailable(error) ||
+        error instanceof DatabaseOutageError ||
+        error instanceof StoppedDuringOutageError;
+      if (!outage) throw error;
+      log.error(
+        'could not record the end of the migration run: the database is unreachable; the run stays running until its lease expires, then `sdops migrate resume` takes it over',
+        { run_id: this.run.runId, status: end.state },
+        error,
+      );
+      return 'unrecorded';
+    }
   }
 
   private async scanLoop(): Promise<End> {
@@ -180,12 +220,14 @@ export class Session {
 
   /** retry-failed: reprocess exactly the recorded failed ranges, then judge the run as a whole. */
   private async retryLoop(): Promise<End> {
-    const failedBatches = await store.listBatches(this.db, this.run.runId, { status: 'failed' });
+    const failedBatches = await this.outage.run(() =>
+      store.listBatches(this.db, this.run.runId, { status: 'failed' }),
+    );
     for (const batch of failedBatches) {
       if (this.stopRequested) return STOPPED;
       await this.batches.retryBatch(batch);
     }
-    const run = (await store.getRun(this.db, this.run.runId)) as RunRecord;
+    const run = (await this.outage.run(() => store.getRun(this.db, this.run.runId))) as RunRecord;
     if (run.batchesFailed > run.maxFailedBatches) {
       return { state: 'failed', error: `${run.batchesFailed} batches still failed after retry-failed` };
     }

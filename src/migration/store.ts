@@ -64,20 +64,34 @@ export async function listRuns(q: Queryable, opts: { limit?: number; states?: re
   return rows.map(toRun);
 }
 
+const BATCH_COLUMNS = `run_id::text AS run_id, batch_no, entity, key_from, key_to, status, rows, attempts,
+  duration_ms, error, session, created_at, updated_at`;
+
 export async function listBatches(
   q: Queryable,
   runId: string,
   opts: { status?: BatchStatus; limit?: number } = {},
 ): Promise<BatchRecord[]> {
   const { rows } = await q.query(
-    `SELECT run_id::text AS run_id, batch_no, entity, key_from, key_to, status, rows, attempts, duration_ms,
-            error, session, created_at, updated_at
-       FROM sdops_migration_batches
+    `SELECT ${BATCH_COLUMNS} FROM sdops_migration_batches
       WHERE run_id = $1 AND ($2::text IS NULL OR status = $2)
       ORDER BY batch_no LIMIT $3`,
     [runId, opts.status ?? null, opts.limit ?? 1_000_000],
   );
   return rows.map(toBatch);
+}
+
+/** One batch record, or undefined: after a lost connection, did the batch's commit land? */
+export async function getBatch(
+  q: Queryable,
+  runId: string,
+  batchNo: number,
+): Promise<BatchRecord | undefined> {
+  const { rows } = await q.query(
+    `SELECT ${BATCH_COLUMNS} FROM sdops_migration_batches WHERE run_id = $1 AND batch_no = $2`,
+    [runId, batchNo],
+  );
+  return rows[0] ? toBatch(rows[0]) : undefined;
 }
 
 export async function setRunTrace(

@@ -139,4 +139,11 @@ export interface RunSummary {
   readonly traceId: string | null;
   /** True when another runner took the run over mid-session; the state above is then theirs. */
   readonly leaseLost: boolean;
+  /**
+   * False when the database stayed unreachable at the end, so the run record could not be updated:
+   * it still says `running` and is taken over by `resume` once its lease expired.
+   */
+  readonly recorded: boolean;
+  /** Why the session ended failed (or null). */
+  readonly error: string | null;
 }

@@ -52,11 +52,18 @@ describe('loadConfig: migration runner options', () => {
   it('defaults to the runner defaults and reads SDOPS_MIGRATION_* variables', () => {
     const defaults: RunnerOptions = loadConfig({}).migration;
     expect(defaults).to.deep.equal({ ...DEFAULT_RUNNER_OPTIONS, faults: [] });
+    expect(defaults.outageBudgetMs, 'five minutes of outage by default').to.equal(300_000);
     const o = loadConfig({
       SDOPS_MIGRATION_HEARTBEAT_MS: '100',
       SDOPS_MIGRATION_LEASE_TIMEOUT_MS: '300',
+      SDOPS_MIGRATION_OUTAGE_BUDGET_MS: '20000',
     }).migration;
-    expect(o).to.include({ heartbeatIntervalMs: 100, leaseTimeoutMs: 300, defaultBatchSize: 5000 });
+    expect(o).to.include({
+      heartbeatIntervalMs: 100,
+      leaseTimeoutMs: 300,
+      defaultBatchSize: 5000,
+      outageBudgetMs: 20_000,
+    });
   });
 
   it('caps the default batch size at the largest batch the runner accepts', () => {

@@ -25,15 +25,27 @@ interface StartOptions {
   entity?: string[];
 }
 
+function endedBadly(summary: RunSummary): string {
+  const id = summary.runId;
+  if (summary.leaseLost) return `run ${id}: another runner took the run over; this one stopped`;
+  if (!summary.recorded) {
+    return (
+      `run ${id} ended ${summary.state}: ${summary.error ?? 'the database is unreachable'}; the database could ` +
+      `not record it, so the run shows running until its lease expires: then \`sdops migrate resume ${id}\``
+    );
+  }
+  if (summary.error && summary.batchesFailed === 0) {
+    return `run ${id} ended ${summary.state}: ${summary.error}; continue it with \`sdops migrate resume ${id}\``;
+  }
+  return (
+    `run ${id} ended ${summary.state} (${summary.batchesFailed} failed batches, ${summary.rowsFailed} rows); ` +
+    `see \`sdops migrate status ${id}\` and \`sdops migrate retry-failed ${id}\``
+  );
+}
+
 class RunEndedBadly extends SdopsError {
   constructor(summary: RunSummary) {
-    super(
-      summary.leaseLost ? 'lease_lost' : `run_${summary.state}`,
-      summary.leaseLost
-        ? `run ${summary.runId}: another runner took the run over; this one stopped`
-        : `run ${summary.runId} ended ${summary.state} (${summary.batchesFailed} failed batches, ${summary.rowsFailed} rows); ` +
-            `see \`sdops migrate status ${summary.runId}\` and \`sdops migrate retry-failed ${summary.runId}\``,
-    );
+    super(summary.leaseLost ? 'lease_lost' : `run_${summary.state}`, endedBadly(summary));
   }
 }
 
@@ -109,7 +121,12 @@ async function runSession(
     if (summary.dryRun)
       process.stdout.write(`dry run: ${summary.rowsProcessed} rows would change; nothing was written\n`);
   }
-  if (summary.leaseLost || summary.state === 'failed' || summary.state === 'partially_failed') {
+  if (
+    summary.leaseLost ||
+    !summary.recorded ||
+    summary.state === 'failed' ||
+    summary.state === 'partially_failed'
+  ) {
     throw new RunEndedBadly(summary);
   }
 }
@@ -192,14 +209,32 @@ export function registerMigrate(program: Command): void {
     .command('stop')
     .description('ask the runner to finish its batch in flight and park the run as stopped')
     .argument('<run_id>')
-    .option('--wait', 'wait until the run is parked')
-    .action(async (runId: string, opts: { wait?: boolean }, cmd: Command) => {
+    .option(
+      '--wait',
+      'wait until the run is parked; a run whose runner died is parked when its lease expires',
+    )
+    .option(
+      '--timeout <seconds>',
+      "with --wait: give up after this long (default: the run's lease timeout plus 60 s)",
+      positiveInt('--timeout', 86_400),
+    )
+    .action(async (runId: string, opts: { wait?: boolean; timeout?: number }, cmd: Command) => {
       await withMigrateContext(cmd, async (ctx) => {
         const runner = new MigrationRunner(ctx.db, ctx.config.migration);
         let run = await runner.stop(runId);
-        while (opts.wait && run.state === 'stopping') {
-          await new Promise((r) => setTimeout(r, 200));
-          run = await runner.get(runId);
+        if (opts.wait && run.state === 'stopping') {
+          const timeoutMs = opts.timeout ? opts.timeout * 1000 : run.leaseTimeoutMs + 60_000;
+          run = await runner.stopAndWait(runId, {
+            timeoutMs,
+            onWaiting: (r, leaseLeftMs) => {
+              if (ctx.json) return;
+              process.stderr.write(
+                `run ${runId}: stopping; waiting for its runner ${r.owner} to park it after its batch in flight. ` +
+                  `If that runner is gone, its lease expires in ${Math.ceil(leaseLeftMs / 1000)} s and the run is parked then ` +
+                  `(giving up after ${Math.round(timeoutMs / 1000)} s)\n`,
+              );
+            },
+          });
         }
         if (ctx.json) printJson(runStatus(run));
         else process.stdout.write(`run ${runId}: ${run.state}\n`);

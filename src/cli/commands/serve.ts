@@ -44,6 +44,9 @@ export function registerServe(program: Command): void {
       await withContext(
         cmd.optsWithGlobals<GlobalOptions>(),
         async (ctx) => {
+          // Listening for SIGTERM before anything says "listening": a signal that arrives in between
+          // would otherwise end the process without closing anything.
+          const stopped = untilSignal();
           const queue = await CleanupQueue.open(ctx.db, { role: 'client' });
           try {
             const api = await startApiServer({
@@ -63,7 +66,7 @@ export function registerServe(program: Command): void {
             }
             log.info('api listening', { url: api.url });
             process.stderr.write(`sdops api listening on ${api.url}\n`);
-            const signal = await untilSignal();
+            const signal = await stopped;
             log.info('api shutting down', { signal });
             await api.close();
           } finally {

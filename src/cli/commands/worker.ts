@@ -32,13 +32,16 @@ export function registerWorker(program: Command): void {
       await withContext(
         cmd.optsWithGlobals<GlobalOptions>(),
         async (ctx) => {
+          // Registered before the worker starts (and logs "worker started"), so a SIGTERM at any point
+          // of the start-up is a graceful stop, not the default exit.
+          const stopped = untilSignal();
           const runtime = await startCleanupRuntime(ctx.db, {
             settings: ctx.config.worker,
             schedule: opts.schedule,
             ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
             ...(opts.jobTypes ? { jobTypes: opts.jobTypes } : {}),
           });
-          const signal = await untilSignal();
+          const signal = await stopped;
           const result = await runtime.stop();
           getLogger('cleanup.worker').info('worker exiting', {
             signal,

@@ -1,0 +1,299 @@
+import { expect } from 'chai';
+import pg from 'pg';
+import { runCli } from '../support/cli.ts';
+import { type Cluster, createDatabase, startCluster } from './support/cluster.ts';
+import { call, expectedDocuments, Load } from './support/load.ts';
+import { type SdopsProcess, spawnSdops } from './support/sdops-process.ts';
+
+/**
+ * The fault drill of issue 22 on a PostgreSQL cluster of its own: while `sdops serve` takes bounded
+ * load, `sdops worker` drains the cascade jobs that load enqueues and `sdops migrate start` backfills
+ * legacy rows, the server is restarted (`pg_ctl restart -m fast`) and later stopped for 20 s. All
+ * three processes must live through it, the API must answer only 2xx or 503 meanwhile and only 2xx
+ * once RECOVERY_LIMIT_MS has passed after the server is back, the run must end `succeeded` without a
+ * resume, and SQL must show every row where the answers say it is: none lost, none changed twice.
+ */
+
+const ADMIN = 'fault-drill-admin-token-0001';
+const OUTAGE_MS = 20_000;
+/** The stated recovery time: after the server accepts connections again, every answer is 2xx. */
+const RECOVERY_LIMIT_MS = 5_000;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('fault suite: PostgreSQL restarted and stopped for 20 s under load (dedicated cluster)', function () {
+  this.timeout(300_000);
+  let cluster: Cluster;
+  let db: pg.Pool;
+  let env: Record<string, string>;
+  const procs: SdopsProcess[] = [];
+
+  const count = async (sql: string, params: unknown[] = []) =>
+    Number((await db.query<{ n: string }>(sql, params)).rows[0]?.n);
+
+  before(async () => {
+    cluster = await startCluster();
+    const url = await createDatabase(cluster, 'fault_drill');
+    db = new pg.Pool({ connectionString: url, max: 2 });
+    db.on('error', () => undefined);
+    env = {
+      DATABASE_URL: url,
+      SDOPS_API_TOKENS: `admin:${ADMIN}`,
+      SDOPS_QUEUE_POLL_INTERVAL_MS: '200',
+      SDOPS_QUEUE_MAINTENANCE_INTERVAL_SECONDS: '5',
+      SDOPS_JOB_RETRY_DELAY_SECONDS: '1',
+      SDOPS_PURGE_CRON: 'off',
+      SDOPS_ARCHIVE_CRON: 'off',
+      SDOPS_MIGRATION_HEARTBEAT_MS: '1000',
+      SDOPS_MIGRATION_LEASE_TIMEOUT_MS: '5000',
+    };
+    const seeded = await runCli(['seed', '--rows', '3000', '--legacy-fraction', '0.3'], env);
+    expect(seeded.code, seeded.stderr).to.equal(0);
+  });
+
+  after(async () => {
+    for (const p of procs) await p.stop('SIGKILL');
+    await db?.end();
+    await cluster?.destroy();
+  });
+
+  it('keeps serve, worker and a migration alive, answers only 2xx/503, recovers within 5 s and loses no row', async () => {
+    const legacy = await count(
+      `SELECT (SELECT count(*) FROM customers WHERE is_deleted AND deleted_at IS NULL)
+            + (SELECT count(*) FROM orders WHERE is_deleted AND deleted_at IS NULL)
+            + (SELECT count(*) FROM order_items WHERE is_deleted AND deleted_at IS NULL)
+            + (SELECT count(*) FROM documents WHERE is_deleted AND deleted_at IS NULL) AS n`,
+    );
+    // Load only on rows the backfill does not touch, so both ledgers stay exact.
+    const documents = (
+      await db.query<{ id: string }>(
+        'SELECT id::text AS id FROM documents WHERE NOT is_deleted ORDER BY id LIMIT 200',
+      )
+    ).rows.map((r) => r.id);
+    const customers = (
+      await db.query<{ id: string }>(
+        `SELECT c.id::text AS id FROM customers c WHERE NOT c.is_deleted
+            AND EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = c.id)
+            AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = c.id AND o.is_deleted)
+            AND NOT EXISTS (SELECT 1 FROM orders o JOIN order_items i ON i.order_id = o.id
+                             WHERE o.customer_id = c.id AND i.is_deleted)
+          ORDER BY c.id LIMIT 120`,
+      )
+    ).rows.map((r) => r.id);
+    const totals = `SELECT (SELECT count(*) FROM customers) || '/' || (SELECT count(*) FROM orders) || '/' ||
+      (SELECT count(*) FROM order_items) || '/' || (SELECT count(*) FROM documents) AS n`;
+    const before = (await db.query<{ n: string }>(totals)).rows[0]?.n;
+
+    const serve = spawnSdops(['serve', '--port', '0'], env);
+    const worker = spawnSdops(['worker', '--concurrency', '4'], env);
+    procs.push(serve, worker);
+    const baseUrl = (await serve.waitFor(/listening on (http:\/\/\S+)/))[1] as string;
+    await worker.waitFor(/worker started/);
+    const migrate = spawnSdops(
+      ['migrate', 'start', 'backfill-deleted-at', '--batch-size', '100', '--max-rows-per-second', '80'],
+      env,
+    );
+    procs.push(migrate);
+    const runId = (await migrate.waitFor(/run ([0-9a-f-]{36}):/))[1] as string;
+
+    const load = new Load({ baseUrl, token: ADMIN, documents, customers, lanes: 4, pauseMs: 100 });
+    const probe = async (since: number) => {
+      for (;;) {
+        if ((await call(baseUrl, ADMIN, 'GET', '/v1/orders?limit=1')).status === 200)
+          return Date.now() - since;
+        await sleep(100);
+      }
+    };
+    load.start();
+    await sleep(3000);
+    await cluster.restart();
+    const afterRestart = Date.now();
+    const restartRecoveryMs = await probe(afterRestart);
+    await sleep(4000);
+    const midway = await count('SELECT rows_processed AS n FROM sdops_migration_runs WHERE run_id = $1', [
+      runId,
+    ]);
+    expect(midway, 'the run is still going when the server stops').to.be.below(legacy);
+    await cluster.stopServer();
+    const down = Date.now();
+    let readyDuringOutage = 0;
+    let readyCode = '';
+    while (Date.now() - down < OUTAGE_MS) {
+      const res = await fetch(`${baseUrl}/readyz`, { signal: AbortSignal.timeout(5000) });
+      readyDuringOutage = res.status;
+      readyCode = ((await res.json()) as { error?: { code?: string } }).error?.code ?? '';
+      await sleep(1000);
+    }
+    await cluster.startServer();
+    const up = Date.now();
+    const outageRecoveryMs = await probe(up);
+    await sleep(RECOVERY_LIMIT_MS + 5000);
+    await load.stop();
+    console.log(
+      `      measured: restart recovery ${restartRecoveryMs} ms, 20 s outage recovery ${outageRecoveryMs} ms, ` +
+        `${load.samples.length} requests, ${load.samples.filter((s) => s.status === 503).length} answered 503`,
+    );
+
+    expect(readyDuringOutage, '/readyz while the database is stopped').to.equal(503);
+    expect(readyCode).to.equal('unavailable');
+    expect((await fetch(`${baseUrl}/readyz`)).status, '/readyz after recovery').to.equal(200);
+    const odd = load.samples.filter((s) => !(s.status >= 200 && s.status < 300) && s.status !== 503);
+    expect(odd, 'answers other than 2xx and 503').to.deep.equal([]);
+    const late = load.samples.filter((s) => s.at > up + RECOVERY_LIMIT_MS && s.status !== 200);
+    expect(
+      late,
+      `non-2xx answers later than ${RECOVERY_LIMIT_MS} ms after the server was back`,
+    ).to.deep.equal([]);
+    expect(restartRecoveryMs).to.be.below(RECOVERY_LIMIT_MS);
+    expect(outageRecoveryMs).to.be.below(RECOVERY_LIMIT_MS);
+
+    // The migration finishes by itself, through both faults, and backfilled every legacy row once.
+    expect(await migrate.exited, migrate.output().slice(-2000)).to.equal(0);
+    const run = (
+      await db.query<{ state: string; rows: string; failed: number }>(
+        'SELECT state, rows_processed::text AS rows, batches_failed AS failed FROM sdops_migration_runs WHERE run_id = $1',
+        [runId],
+      )
+    ).rows[0];
+    expect(run).to.deep.equal({ state: 'succeeded', rows: String(legacy), failed: 0 });
+    expect(
+      await count(`SELECT count(*) AS n FROM sdops_migration_batches a JOIN sdops_migration_batches b
+        ON a.run_id = b.run_id AND a.entity = b.entity AND a.batch_no < b.batch_no
+       AND a.key_to::bigint > coalesce(b.key_from::bigint, -1) AND coalesce(a.key_from::bigint, -1) < b.key_to::bigint`),
+      'overlapping batch ranges',
+    ).to.equal(0);
+    expect(
+      await count(`SELECT (SELECT count(*) FROM documents WHERE is_deleted AND deleted_at IS NULL)
+        + (SELECT count(*) FROM order_items WHERE is_deleted AND deleted_at IS NULL) AS n`),
+    ).to.equal(0);
+
+    // A client repeats a customer DELETE that got no 2xx; then the worker drains every cascade job.
+    const deletedCustomers = new Set(load.samples.filter((s) => s.op === 'delete_customer').map((s) => s.id));
+    for (const s of load.samples.filter((x) => x.op === 'delete_customer' && x.status !== 200)) {
+      expect((await call(baseUrl, ADMIN, 'DELETE', `/v1/customers/${s.id}`)).status).to.equal(200);
+    }
+    const pending = `SELECT count(*) AS n FROM pgboss.job WHERE name LIKE 'cleanup.%' AND name <> 'cleanup.dead_letter' AND state < 'completed'`;
+    const deadline = Date.now() + 60_000;
+    while ((await count(pending)) > 0 && Date.now() < deadline) await sleep(250);
+    expect(await count(pending), 'cascade jobs left').to.equal(0);
+    expect(await count(`SELECT count(*) AS n FROM pgboss.job WHERE name = 'cleanup.dead_letter'`)).to.equal(
+      0,
+    );
+    const children = await db.query<{ id: string; bad: string }>(
+      `SELECT c.id::text AS id, count(*) FILTER (WHERE o.delete_op_id IS DISTINCT FROM c.delete_op_id
+              OR EXISTS (SELECT 1 FROM order_items i WHERE i.order_id = o.id AND i.delete_op_id IS DISTINCT FROM c.delete_op_id))::text AS bad
+         FROM customers c JOIN orders o ON o.customer_id = c.id
+        WHERE c.id = ANY($1::bigint[]) GROUP BY c.id`,
+      [[...deletedCustomers]],
+    );
+    expect(
+      children.rows.filter((r) => r.bad !== '0'),
+      'children not deleted by their parent operation',
+    ).to.deep.equal([]);
+    expect(children.rows).to.have.length(deletedCustomers.size);
+
+    // Every document is where its last answered request put it; no row appeared or vanished.
+    const expected = expectedDocuments(load.samples);
+    const states = await db.query<{ id: string; deleted: boolean }>(
+      'SELECT id::text AS id, deleted_at IS NOT NULL AS deleted FROM documents WHERE id = ANY($1::bigint[])',
+      [[...expected.keys()]],
+    );
+    const wrong = states.rows.filter((r) => {
+      const want = expected.get(r.id);
+      return want !== undefined && (want === 'deleted') !== r.deleted;
+    });
+    expect(wrong, 'documents in another state than their last 2xx answer says').to.deep.equal([]);
+    expect((await db.query<{ n: string }>(totals)).rows[0]?.n, 'rows per table').to.equal(before);
+
+    // Each process noticed the outage, waited it out and said so once.
+    expect(migrate.output()).to.include('database unreachable; the migration run waits for it');
+    expect(migrate.output()).to.include('database reachable again; the migration run continues');
+    expect(worker.output()).to.include('database reachable again; the worker takes jobs');
+    if (process.env.FAULT_DEBUG) {
+      for (const p of [serve, worker, migrate]) {
+        console.log(
+          p
+            .output()
+            .split('\n')
+            .filter((l) => !l.startsWith('{"level":"info"'))
+            .join('\n'),
+        );
+      }
+    }
+    expect(serve.alive(), serve.output().slice(-2000)).to.equal(true);
+    expect(worker.alive(), worker.output().slice(-2000)).to.equal(true);
+    expect(await serve.stop()).to.equal(0);
+    expect(await worker.stop()).to.equal(0);
+  });
+
+  it('ends a migration whose outage outlasts SDOPS_MIGRATION_OUTAGE_BUDGET_MS with one line, failed and resumable', async () => {
+    const url = await createDatabase(cluster, 'fault_budget');
+    const budgetEnv = {
+      ...env,
+      DATABASE_URL: url,
+      SDOPS_MIGRATION_OUTAGE_BUDGET_MS: '3000',
+      SDOPS_MIGRATION_HEARTBEAT_MS: '500',
+      SDOPS_MIGRATION_LEASE_TIMEOUT_MS: '2000',
+    };
+    expect((await runCli(['seed', '--rows', '400', '--legacy-fraction', '0.5'], budgetEnv)).code).to.equal(0);
+    const pool = new pg.Pool({ connectionString: url, max: 1 });
+    pool.on('error', () => undefined);
+    try {
+      const legacy = Number(
+        (
+          await pool.query<{ n: string }>(
+            'SELECT count(*) AS n FROM order_items WHERE is_deleted AND deleted_at IS NULL',
+          )
+        ).rows[0]?.n,
+      );
+      const migrate = spawnSdops(
+        [
+          'migrate',
+          'start',
+          'backfill-deleted-at',
+          '--entity',
+          'order_items',
+          '--batch-size',
+          '20',
+          '--max-rows-per-second',
+          '40',
+        ],
+        budgetEnv,
+      );
+      procs.push(migrate);
+      const runId = (await migrate.waitFor(/run ([0-9a-f-]{36}):/))[1] as string;
+      await migrate.waitFor(/migration batch committed/);
+      await cluster.stopServer();
+      const down = Date.now();
+      const code = await migrate.exited;
+      const endedAfterMs = Date.now() - down;
+      await cluster.startServer();
+      console.log(`      measured: with a 3 s budget the run ended ${endedAfterMs} ms into the outage`);
+      expect(code).to.equal(1);
+      const said = migrate
+        .output()
+        .split('\n')
+        .filter((l) => l.startsWith('sdops: '));
+      expect(said, 'one line on stderr').to.have.length(1);
+      const lastLine = said[0] as string;
+      expect(lastLine).to.match(
+        /^sdops: run \S+ ended failed: the database was unreachable for more than 3 s/,
+      );
+      expect(lastLine).to.include(`sdops migrate resume ${runId}`);
+      expect(migrate.output(), 'the failure is counted for the MigrationRunFailed alert').to.match(
+        /"message":"migration ended".*"status":"failed"/,
+      );
+      expect(endedAfterMs).to.be.below(15_000);
+      // Resumable: once its lease ran out, resume takes the run over and finishes it from the checkpoint.
+      await sleep(2500);
+      const resumed = await runCli(['migrate', 'resume', runId], budgetEnv);
+      expect(resumed.code, resumed.stderr).to.equal(0);
+      const run = await pool.query<{ state: string; rows: string }>(
+        'SELECT state, rows_processed::text AS rows FROM sdops_migration_runs WHERE run_id = $1',
+        [runId],
+      );
+      expect(run.rows[0]).to.deep.equal({ state: 'succeeded', rows: String(legacy) });
+    } finally {
+      await pool.end();
+    }
+  });
+});

@@ -1,0 +1,80 @@
+import { expect } from 'chai';
+import pg from 'pg';
+import { runCli } from '../support/cli.ts';
+import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
+import { spawnSdops } from './support/sdops-process.ts';
+
+/**
+ * `sdops migrate stop --wait` on a run whose runner was SIGKILLed less than a lease ago: nobody is
+ * left to park the run, so the command itself parks it once the lease has expired, and returns
+ * within the lease plus a stated margin. With a shorter --timeout it gives up with one line instead.
+ */
+const LEASE_MS = 3000;
+/** CLI start-up on a loaded machine, the polling interval and the heartbeat's age at the kill. */
+const MARGIN_MS = 5000;
+
+describe('fault suite: migrate stop --wait on a SIGKILLed runner', function () {
+  this.timeout(120_000);
+  let db: TestDatabase;
+  let client: pg.Client;
+  const env = () => ({
+    DATABASE_URL: db.url,
+    SDOPS_MIGRATION_HEARTBEAT_MS: '500',
+    SDOPS_MIGRATION_LEASE_TIMEOUT_MS: String(LEASE_MS),
+  });
+
+  before(async () => {
+    db = await createTestDatabase();
+    const seeded = await runCli(['seed', '--rows', '400', '--legacy-fraction', '0.5'], env());
+    expect(seeded.code, seeded.stderr).to.equal(0);
+    client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+  });
+  after(async () => {
+    await client?.end();
+    await db?.drop();
+  });
+
+  it('times out with one line when --timeout is shorter than the lease, then parks the run once the lease expired', async () => {
+    const runner = spawnSdops(
+      ['migrate', 'start', 'backfill-deleted-at', '--batch-size', '50', '--max-rows-per-second', '100'],
+      env(),
+    );
+    const runId = (await runner.waitFor(/run ([0-9a-f-]{36}):/))[1] as string;
+    const progress = async () =>
+      Number(
+        (
+          await client.query<{ n: string }>(
+            'SELECT rows_processed AS n FROM sdops_migration_runs WHERE run_id = $1',
+            [runId],
+          )
+        ).rows[0]?.n,
+      );
+    while ((await progress()) === 0) await new Promise((r) => setTimeout(r, 100));
+    expect(await runner.stop('SIGKILL')).to.equal(null);
+    const killed = Date.now();
+
+    const impatient = await runCli(['migrate', 'stop', runId, '--wait', '--timeout', '1'], env());
+    expect(impatient.code, impatient.stderr).to.equal(1);
+    const lines = impatient.stderr.trim().split('\n');
+    expect(lines.at(-1)).to.match(/^sdops: run \S+ is still stopping after 1 s/);
+    expect(impatient.stderr, 'it says how long the lease has left').to.match(/its lease expires in \d+ s/);
+
+    const patient = await runCli(['migrate', 'stop', runId, '--wait'], env());
+    const tookMs = Date.now() - killed;
+    console.log(`      measured: stop --wait returned ${tookMs} ms after the SIGKILL (lease ${LEASE_MS} ms)`);
+    expect(patient.code, patient.stderr).to.equal(0);
+    expect(patient.stdout).to.equal(`run ${runId}: stopped\n`);
+    expect(tookMs).to.be.below(LEASE_MS + MARGIN_MS);
+    const row = await client.query<{ state: string; owner: string | null }>(
+      'SELECT state, owner FROM sdops_migration_runs WHERE run_id = $1',
+      [runId],
+    );
+    expect(row.rows[0]).to.deep.equal({ state: 'stopped', owner: null });
+
+    // Parked, not lost: resume finishes it from its checkpoint.
+    const resumed = await runCli(['migrate', 'resume', runId], env());
+    expect(resumed.code, resumed.stderr).to.equal(0);
+    expect(resumed.stdout).to.include('succeeded');
+  });
+});
