@@ -199,6 +199,16 @@ export class CleanupQueue {
     return ids;
   }
 
+  /** Whether a job of `jobType` whose payload contains `payload` is waiting, retrying or running. */
+  async hasPending(jobType: string, payload: Record<string, string>): Promise<boolean> {
+    const { rows } = await this.db.query<{ pending: boolean }>(
+      `SELECT EXISTS (SELECT 1 FROM ${BOSS_SCHEMA}.job
+        WHERE name = $1 AND state < 'completed' AND data->'payload' @> $2::jsonb) AS pending`,
+      [queueName(jobType), JSON.stringify(payload)],
+    );
+    return rows[0]?.pending === true;
+  }
+
   /** Waiting jobs per type in ONE grouped query (the queue_length gauge's sample). */
   async queueLengths(): Promise<Record<string, number>> {
     const { rows } = await this.db.query<{ name: string; n: number }>(

@@ -1,4 +1,5 @@
 import { type Database, ident } from '../db/index.ts';
+import { getEntity } from './registry.ts';
 import type { EntityDefinition, Row, Scope } from './types.ts';
 
 const SCOPE_SQL: Readonly<Record<Scope, string>> = {
@@ -46,4 +47,15 @@ export async function countRows(db: Database, entity: EntityDefinition, scope: S
     `SELECT count(*) AS n FROM ${ident(entity.table)} WHERE ${SCOPE_SQL[scope]}`,
   );
   return Number(res.rows[0]?.n ?? 0);
+}
+
+/** Whether a row still has a live child in any child table (one statement). */
+export async function hasLiveChildren(db: Database, entity: EntityDefinition, id: string): Promise<boolean> {
+  if (entity.children.length === 0) return false;
+  const exists = entity.children.map(
+    (c) =>
+      `EXISTS (SELECT 1 FROM ${ident(getEntity(c.entity).table)} WHERE ${ident(c.foreignKey)} = $1::bigint AND deleted_at IS NULL)`,
+  );
+  const res = await db.query<{ live: boolean }>(`SELECT (${exists.join(' OR ')}) AS live`, [id]);
+  return res.rows[0]?.live === true;
 }

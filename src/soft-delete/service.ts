@@ -2,7 +2,7 @@ import type { Database } from '../db/index.ts';
 import { defineAttributeValues } from '../observability/index.ts';
 import { InvalidArgumentError } from './errors.ts';
 import { executeMutation, type Mode } from './mutate.ts';
-import { countRows, getRow, listRows } from './read.ts';
+import { countRows, getRow, hasLiveChildren, listRows } from './read.ts';
 import { entityNames, getEntity } from './registry.ts';
 import { executeRetention, loadArchiveColumns } from './retention.ts';
 import { type OperationContext, runOperation, type TargetKind } from './run.ts';
@@ -148,6 +148,11 @@ export class SoftDeleteService {
   async get(entity: string, id: string, opts: { scope?: Scope } = {}): Promise<Row | undefined> {
     const def = getEntity(entity);
     return getRow(this.db, def, parseId(id), parseScope(opts.scope));
+  }
+
+  /** Whether the row has a live child left (a cascade that has not finished, or never started). */
+  async hasLiveChildren(entity: string, id: string): Promise<boolean> {
+    return hasLiveChildren(this.db, getEntity(entity), parseId(id));
   }
 
   async list(

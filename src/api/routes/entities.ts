@@ -128,7 +128,7 @@ export function registerEntityRoutes(app: FastifyInstance, ctx: RouteContext): v
           'Already deleted rows answer 200 with counts.noop = 1. With a cleanup queue, the children of ' +
           'customers and orders are deleted by a cascade_soft_delete job (returned as job); without one, ' +
           'in the same request. Repeating a DELETE that failed with 503 completes it: for a row already ' +
-          'deleted its cascade job is enqueued again (it changes only children still live).',
+          'deleted whose children are still live and whose cascade job is not pending, the job is enqueued again.',
         tags: TAGS,
         params: rowParams,
         querystring: { type: 'object', additionalProperties: false, properties: { reason: reasonSchema } },
@@ -149,12 +149,16 @@ export function registerEntityRoutes(app: FastifyInstance, ctx: RouteContext): v
       );
       if (!viaJob || !ctx.queue) return result;
       // The row is deleted and its job enqueued in two steps: when the database went away between
-      // them, the caller got a 503 and repeats the DELETE. The row is then already deleted (noop),
-      // and the job is enqueued now, for the operation that deleted it; the job is idempotent.
+      // them, the caller got a 503 and repeats the DELETE. The row is then already deleted (noop);
+      // if children are still live and no cascade of that operation is on its way, the job is
+      // enqueued now, for the operation that deleted the row (the job is idempotent).
       let opId = result.opId;
       if (result.counts.success === 0) {
         const row = await ctx.softDelete.get(entity, parseId(id), { scope: 'all' });
         if (typeof row?.delete_op_id !== 'string') return result;
+        if (!(await ctx.softDelete.hasLiveChildren(entity, id))) return result;
+        const payload = { entity, id, opId: row.delete_op_id };
+        if (await ctx.queue.hasPending('cascade_soft_delete', payload)) return result;
         opId = row.delete_op_id;
       }
       const job = await ctx.queue.enqueue('cascade_soft_delete', {

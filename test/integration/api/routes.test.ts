@@ -174,6 +174,27 @@ describe('HTTP API routes', () => {
       expect(again.json()).to.not.have.property('job');
     });
 
+    it('enqueues the cascade again when a repeated DELETE finds the parent deleted, its children live and no cascade pending', async () => {
+      const id = await liveId('customers', 'id IN (SELECT customer_id FROM orders WHERE deleted_at IS NULL)');
+      const first = await inject(f.app, { method: 'DELETE', url: `/v1/customers/${id}`, headers: AS_ADMIN });
+      const job = (first.json() as { job: { id: string } }).job.id;
+      // As if the database went away between the delete and the enqueue: the caller saw a 503.
+      await f.db.query('DELETE FROM pgboss.job WHERE id = $1', [job]);
+      const again = await inject(f.app, { method: 'DELETE', url: `/v1/customers/${id}`, headers: AS_ADMIN });
+      expect(again.json()).to.deep.include({ counts: { success: 0, noop: 1, failure: 0 } });
+      const redone = (again.json() as { job?: { id: string } }).job?.id;
+      expect(redone, 'a new cascade job').to.be.a('string');
+      const { rows } = await f.db.query<{ op: string }>(
+        `SELECT data->'payload'->>'opId' AS op FROM pgboss.job WHERE id = $1`,
+        [redone],
+      );
+      expect(rows[0]?.op, 'for the operation that deleted the parent').to.equal(
+        (first.json() as { opId: string }).opId,
+      );
+      const third = await inject(f.app, { method: 'DELETE', url: `/v1/customers/${id}`, headers: AS_ADMIN });
+      expect(third.json(), 'not while that job is pending').to.not.have.property('job');
+    });
+
     it('soft-deletes a childless entity in the request, without a job, and restores it', async () => {
       const id = await liveId('documents');
       const del = await inject(f.app, {
