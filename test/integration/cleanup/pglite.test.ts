@@ -3,6 +3,7 @@ import { expect } from 'chai';
 import {
   CleanupQueue,
   DEAD_LETTER_QUEUE,
+  type JobHandler,
   runDemoWorker,
   startCleanupRuntime,
 } from '../../../src/cleanup/index.ts';
@@ -20,6 +21,15 @@ function fastSettings(policy?: WorkerSettings['policy']): WorkerSettings {
     queueSampleIntervalMs: 0,
     ...(policy ? { policy } : {}),
   };
+}
+
+/** A worker (no cron) whose failed attempts are dead at once, with one extra job type. */
+function startWithoutRetries(database: Database, jobType: string, handler: JobHandler) {
+  return startCleanupRuntime(database, {
+    settings: fastSettings({ retryLimit: 0, retryDelaySeconds: 1, expireSeconds: 60 }),
+    schedule: false,
+    extraHandlers: { [jobType]: handler },
+  });
 }
 
 describe('cleanup queue on the embedded PGlite database', function () {
@@ -77,17 +87,10 @@ describe('cleanup queue on the embedded PGlite database', function () {
   });
 
   it('moves a job that fails its only attempt to the dead-letter queue, and `retry <job_id>` revives it', async () => {
-    const settings = fastSettings({ retryLimit: 0, retryDelaySeconds: 1, expireSeconds: 60 });
     let runs = 0;
-    const runtime = await startCleanupRuntime(db, {
-      settings,
-      schedule: false,
-      extraHandlers: {
-        always_fail: async () => {
-          runs += 1;
-          throw new Error('always fails');
-        },
-      },
+    const runtime = await startWithoutRetries(db, 'always_fail', async () => {
+      runs += 1;
+      throw new Error('always fails');
     });
     try {
       const id = await runtime.queue.enqueue('always_fail', {});
@@ -110,18 +113,11 @@ describe('cleanup queue on the embedded PGlite database', function () {
     // A database of its own: the dead jobs of the other tests must not be retried here.
     const db = await openDatabase({ memory: true });
     await migrateSchema(db);
-    const settings = fastSettings({ retryLimit: 0, retryDelaySeconds: 1, expireSeconds: 60 });
     let runs = 0;
-    const runtime = await startCleanupRuntime(db, {
-      settings,
-      schedule: false,
-      extraHandlers: {
-        fails_once: async () => {
-          runs += 1;
-          if (runs === 1) throw new Error('fails the first time');
-          return { count: 0 };
-        },
-      },
+    const runtime = await startWithoutRetries(db, 'fails_once', async () => {
+      runs += 1;
+      if (runs === 1) throw new Error('fails the first time');
+      return { count: 0 };
     });
     try {
       const id = await runtime.queue.enqueue('fails_once', {});
