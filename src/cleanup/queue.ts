@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { PgBoss, Queue } from 'pg-boss';
 import { type Database, isDatabaseUnavailable } from '../db/index.ts';
 import { captureTraceContext, getLogger } from '../observability/index.ts';
-import { BOSS_SCHEMA, createBoss } from './boss.ts';
+import { BOSS_SCHEMA, createBoss, DEAD_LETTER_RETENTION_SECONDS, QUEUE_SETUP_LOCK_KEY } from './boss.ts';
 import { carryOverLegacyJobs, setAsideLegacySchema } from './boss-upgrade.ts';
 import { type RetryDeadOutcome, retryDeadJobs, retryJob, type RetryOutcome } from './dead-letter.ts';
 import {
@@ -17,13 +17,7 @@ import {
 } from './job-types.ts';
 import type { QueuePolicy } from './settings.ts';
 
-/** Session advisory lock around a process's queue setup: the ASCII bytes of "sdopsque" as an int8. */
-export const QUEUE_SETUP_LOCK_KEY = '8314893340796613989';
-
 const OUTAGE_WARNING_EVERY_MS = 60_000;
-
-/** How long a dead-letter copy waits for a retry before pg-boss deletes it: 365 days, its maximum. */
-export const DEAD_LETTER_RETENTION_SECONDS = 365 * 24 * 3600;
 
 export const DEFAULT_POLICY: QueuePolicy = { retryLimit: 3, retryDelaySeconds: 5, expireSeconds: 900 };
 
