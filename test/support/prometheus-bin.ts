@@ -1,7 +1,8 @@
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { parse } from 'yaml';
 import { REPO_ROOT } from './cli.ts';
 
 const execFileAsync = promisify(execFile);
@@ -39,11 +40,42 @@ export async function prometheusTool(name: 'prometheus' | 'promtool'): Promise<s
   return path;
 }
 
-/** Runs promtool; resolves with its exit code and combined output, never rejects on a non-zero exit. */
+/** Flags of compose.yaml's Prometheus that say where its files live: each test sets its own. */
+const PLACE_FLAGS = ['--config.file', '--storage.tsdb.path', '--web.listen-address'];
+
+/**
+ * The flags compose.yaml runs Prometheus with (feature flags, receivers, lifecycle), minus where its
+ * files live. compose.yaml is their single source: every Prometheus the tests start gets exactly
+ * these, so what the tests prove holds for the stack.
+ */
+export function composePrometheusFlags(): string[] {
+  const compose = parse(readFileSync(join(REPO_ROOT, 'compose.yaml'), 'utf8')) as {
+    services: { prometheus: { command: string[] } };
+  };
+  return compose.services.prometheus.command.filter(
+    (flag) => !PLACE_FLAGS.some((place) => flag.startsWith(`${place}=`)),
+  );
+}
+
+/** The compose Prometheus's PromQL feature flags, which promtool evaluates rules and tests with. */
+export function promtoolFeatureFlags(): string[] {
+  const features = composePrometheusFlags()
+    .filter((flag) => flag.startsWith('--enable-feature='))
+    .flatMap((flag) => flag.slice('--enable-feature='.length).split(','))
+    .filter((feature) => feature.startsWith('promql-'));
+  return features.length === 0 ? [] : [`--enable-feature=${features.join(',')}`];
+}
+
+/**
+ * Runs promtool with the compose Prometheus's PromQL features; resolves with its exit code and
+ * combined output, never rejects on a non-zero exit.
+ */
 export async function promtool(args: readonly string[]): Promise<{ code: number; output: string }> {
   const binary = await prometheusTool('promtool');
   try {
-    const { stdout, stderr } = await execFileAsync(binary, [...args], { cwd: REPO_ROOT });
+    const { stdout, stderr } = await execFileAsync(binary, [...promtoolFeatureFlags(), ...args], {
+      cwd: REPO_ROOT,
+    });
     return { code: 0, output: stdout + stderr };
   } catch (error) {
     const failure = error as { code?: number; stdout?: string; stderr?: string };

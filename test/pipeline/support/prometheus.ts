@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import type { CollectorPorts } from './collector.ts';
-import { prometheusTool, promtool } from '../../support/prometheus-bin.ts';
+import { composePrometheusFlags, prometheusTool, promtool } from '../../support/prometheus-bin.ts';
 import { PROMETHEUS_CONFIG } from './paths.ts';
 import { freePort, httpOk, type ManagedProcess, pollUntil, startProcess } from './process.ts';
 
@@ -69,8 +69,8 @@ export interface TestPrometheus {
 }
 
 /**
- * Starts Prometheus on a free port with exemplar storage and a temp TSDB, scraping the given
- * targets every second, and waits for /-/ready.
+ * Starts Prometheus on a free port with compose.yaml's flags (feature flags included) and a temp
+ * TSDB, scraping the given targets every second, and waits for /-/ready.
  */
 export async function startPrometheus(
   targets: (port: number) => TargetOverrides,
@@ -88,8 +88,7 @@ export async function startPrometheus(
       `--config.file=${configFile}`,
       `--storage.tsdb.path=${join(dir, 'data')}`,
       `--web.listen-address=127.0.0.1:${port}`,
-      '--enable-feature=exemplar-storage',
-      '--web.enable-remote-write-receiver',
+      ...composePrometheusFlags(),
       '--log.level=warn',
     ],
     { logFile: join(dir, 'prometheus.log') },
