@@ -29,6 +29,8 @@ interface ExportErrorState {
   endpoint: string;
   suppressed: number;
   warned: boolean;
+  /** Called once on the first sign of trouble (a failed export, or an unreachable collector). */
+  listeners: Set<() => void>;
 }
 
 let exportState: ExportErrorState | undefined;
@@ -58,6 +60,27 @@ export function reportExportError(error: unknown): void {
     endpoint: s.endpoint,
     reason: describe(error),
   });
+  notifyTrouble(s);
+}
+
+/** Connection errors that mean nobody is listening at the endpoint, not a hiccup on a live one. */
+const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
+
+/**
+ * A socket to the collector failed. The exporters retry a refused connection with backoff until
+ * their timeout (3 s) before they report anything, so this is the first, immediate sign that the
+ * collector is not there: it counts as the failed export (one warning; shutdown stops waiting,
+ * see telemetry.ts). Errors on a connection that was established (resets) are left to the retries.
+ */
+export function reportConnectionError(error: unknown): void {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && UNREACHABLE_CODES.has(code)) reportExportError(error);
+}
+
+function notifyTrouble(s: ExportErrorState): void {
+  const listeners = [...s.listeners];
+  s.listeners.clear();
+  for (const listener of listeners) listener();
 }
 
 function diagMessage(message: string, args: unknown[]): string {
@@ -75,14 +98,25 @@ const diagLogger: DiagLogger = {
 
 /** Routes OTel diag (warn and above) and the global error handler into reportExportError. */
 export function installExportErrorHandler(endpoint: string): void {
-  exportState = { endpoint, suppressed: 0, warned: false };
+  exportState = { endpoint, suppressed: 0, warned: false, listeners: new Set() };
   diag.setLogger(diagLogger, { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true });
   setGlobalErrorHandler((error) => reportExportError(error));
 }
 
-/** True once an export failed in this session: shutdown then stops waiting on retries. */
+/**
+ * True once an export failed or the collector refused a connection in this session: shutdown then
+ * stops waiting on retries.
+ */
 export function exportFailing(): boolean {
   return exportState?.warned === true;
+}
+
+/** Calls `listener` once when exportFailing() becomes true; returns an unsubscribe function. */
+export function onExportTrouble(listener: () => void): () => void {
+  const s = exportState;
+  if (!s) return () => {};
+  s.listeners.add(listener);
+  return () => s.listeners.delete(listener);
 }
 
 /** Returns how many export errors were suppressed, and stops listening. */

@@ -1,5 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import type { Duplex } from 'node:stream';
 import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-http';
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
@@ -13,6 +16,7 @@ import { type IMetricReader, PeriodicExportingMetricReader } from '@opentelemetr
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { BatchSpanProcessor, SimpleSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace';
 import { withCircuitBreaker } from './circuit.ts';
+import { reportConnectionError } from './diagnostics.ts';
 import {
   EXPORT_TIMEOUT_MS,
   MAX_QUEUE_SIZE,
@@ -54,10 +58,32 @@ function packageVersion(): string {
   }
 }
 
+/**
+ * The exporters' HTTP agent (keep-alive, as the SDK's default), with every new socket watched: a
+ * refused connection is reported at once (diagnostics.ts), because the exporter itself retries it
+ * silently until its timeout and shutdown would wait all that time.
+ */
+function watchedAgent(protocol: string): HttpAgent {
+  const agent =
+    protocol === 'https:' ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
+  type Create = (options: object, callback: (error: Error | null, socket: Duplex) => void) => Duplex;
+  const internals = agent as unknown as { createConnection: Create };
+  const create = internals.createConnection.bind(agent);
+  internals.createConnection = (options, callback) => {
+    const socket = create(options, callback);
+    socket.once('error', reportConnectionError);
+    return socket;
+  };
+  return agent;
+}
+
 function pipelines(settings: SdkSettings) {
   const { endpoint, testExporters: test } = settings;
   // The SDK default (10 s, with retries) would hold a CLI's exit that long when the collector hangs.
-  const timeout = settings.exportTimeoutMs === undefined ? {} : { timeoutMillis: settings.exportTimeoutMs };
+  const timeout = {
+    httpAgentOptions: watchedAgent,
+    ...(settings.exportTimeoutMs === undefined ? {} : { timeoutMillis: settings.exportTimeoutMs }),
+  };
   const spanProcessor: SpanProcessor = test?.spanExporter
     ? new SimpleSpanProcessor({ exporter: test.spanExporter })
     : new BatchSpanProcessor({

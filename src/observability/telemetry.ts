@@ -3,6 +3,7 @@ import { drainDeferred } from './deferred.ts';
 import {
   exportFailing,
   installExportErrorHandler,
+  onExportTrouble,
   uninstallExportErrorHandler,
   warnOnce,
 } from './diagnostics.ts';
@@ -67,20 +68,29 @@ function exportInterval(options: TelemetryOptions): number {
   return DEFAULT_METRIC_EXPORT_INTERVAL_MS;
 }
 
-function withTimeout(work: Promise<unknown>, timeoutMs: number): Promise<void> {
+/**
+ * Waits for `work` at most timeoutMs, and at most FAILING_SHUTDOWN_TIMEOUT_MS once exports are known
+ * to fail, whether that was known before (exportFailing()) or becomes known while waiting: a CLI
+ * whose only export happens here learns that the collector is down from the first refused
+ * connection, and waiting for the exporters' retries would only hold its exit.
+ */
+function boundedWait(work: Promise<unknown>, timeoutMs: number): Promise<void> {
   return new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, timeoutMs);
-    timer.unref();
-    work.then(
-      () => {
-        clearTimeout(timer);
-        resolve();
-      },
-      () => {
-        clearTimeout(timer);
-        resolve();
-      },
-    );
+    const deadline = performance.now() + timeoutMs;
+    let timer: NodeJS.Timeout | undefined;
+    const arm = (ms: number) => {
+      clearTimeout(timer);
+      timer = setTimeout(done, Math.max(0, Math.min(ms, deadline - performance.now())));
+      timer.unref();
+    };
+    const unsubscribe = onExportTrouble(() => arm(FAILING_SHUTDOWN_TIMEOUT_MS));
+    function done() {
+      clearTimeout(timer);
+      unsubscribe();
+      resolve();
+    }
+    arm(exportFailing() ? FAILING_SHUTDOWN_TIMEOUT_MS : timeoutMs);
+    work.then(done, done);
   });
 }
 
@@ -140,10 +150,7 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
         drainDeferred();
         // Detach first so log lines written during shutdown go to the console only.
         setOtlpLogging(false);
-        await withTimeout(
-          sdk.shutdown(),
-          exportFailing() ? Math.min(timeoutMs, FAILING_SHUTDOWN_TIMEOUT_MS) : timeoutMs,
-        );
+        await boundedWait(sdk.shutdown(), timeoutMs);
         // Unregister so later calls are no-ops and a new startTelemetry (tests) can register again.
         trace.disable();
         metrics.disable();

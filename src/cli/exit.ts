@@ -1,0 +1,21 @@
+/**
+ * How a finished command leaves. When run() returns, the command has closed what it opened and
+ * flushed its telemetry, but things may still hold the event loop: the OTLP exporters keep retrying
+ * in the background until their own timeout (3 s per export, retries included) after shutdown
+ * stopped waiting for an unreachable collector, and a half-started library or a driver's timer after
+ * a failed start (a worker that failed to start once hung logging pool errors). None of that may
+ * keep a finished command alive: once stdout and stderr have handed their output to the OS, the
+ * process exits with the command's code.
+ */
+export async function exitWhenDrained(code: number): Promise<never> {
+  await Promise.all([drained(process.stdout), drained(process.stderr)]);
+  process.exit(code);
+}
+
+function drained(stream: NodeJS.WriteStream): Promise<void> {
+  return new Promise((resolve) => {
+    // The callback runs once everything written before it is flushed (or the stream failed).
+    if (stream.destroyed || !stream.writable) resolve();
+    else stream.write('', () => resolve());
+  });
+}

@@ -1,0 +1,54 @@
+import { createServer, type Server, type Socket } from 'node:net';
+import { expect } from 'chai';
+import { closedPort, runFixture } from './child-process.ts';
+
+/** From the start of telemetry shutdown to the exit of a CLI-shaped child process. */
+async function exitWait(endpoint: string): Promise<{ ms: number; stderr: string }> {
+  const child = await runFixture('cli-exit.ts', { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint });
+  const closed = Date.now();
+  expect(child.code, child.stderr).to.equal(0);
+  const started = Number(child.stdout.trim().split('\n').at(-1));
+  expect(Number.isFinite(started), child.stdout).to.equal(true);
+  return { ms: closed - started, stderr: child.stderr };
+}
+
+/** A collector that accepts connections and never answers. */
+function hangingServer(): Promise<{ server: Server; port: number; sockets: Set<Socket> }> {
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  return new Promise((resolve) => {
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      resolve({ server, sockets, port: typeof address === 'object' && address ? address.port : 0 });
+    });
+  });
+}
+
+describe('a CLI process whose first export fails', () => {
+  it('exits within the 250 ms cap (plus process exit) after its first connection is refused, not after the exporters retry', async function () {
+    this.timeout(60_000);
+    const port = await closedPort();
+    const { ms, stderr } = await exitWait(`http://127.0.0.1:${port}`);
+    // The exporters alone retry a refused connection for their whole 3 s timeout before giving up.
+    expect(ms, stderr).to.be.below(1500);
+    expect(stderr).to.match(/telemetry export failed/);
+    console.log(`      measured: exit ${ms} ms after shutdown began (collector refusing connections)`);
+  });
+
+  it('exits within the export timeout plus the cap when the collector accepts but never answers', async function () {
+    this.timeout(60_000);
+    const { server, sockets, port } = await hangingServer();
+    try {
+      const { ms, stderr } = await exitWait(`http://127.0.0.1:${port}`);
+      // One export waits its 3 s timeout (OTEL_EXPORTER_OTLP_TIMEOUT default); then the cap applies.
+      expect(ms, stderr).to.be.below(3000 + 250 + 1500);
+      console.log(`      measured: exit ${ms} ms after shutdown began (collector hanging)`);
+    } finally {
+      for (const s of sockets) s.destroy();
+      server.close();
+    }
+  });
+});
