@@ -88,10 +88,14 @@ export class BatchExecutor {
           });
           if (r.kind === 'done') {
             setBatchRange(r.lastKey, r.rows);
-            span.setAttributes({ status: 'success', count: r.rows });
+            span.setAttributes({ status: 'success', 'migration.batch.result': 'committed', count: r.rows });
             telemetry.batchCommitted(ref, r.lastKey, r.rows, attempt, a0);
             tally.committed(r.rows, true);
-          } else span.setAttributes({ status: r.kind, count: 0 });
+          } else {
+            // Nothing to do (entity done) or a stop was asked for: not a failure, nothing changed.
+            const result = r.kind === 'stop' ? 'stopped' : 'exhausted';
+            span.setAttributes({ status: 'noop', 'migration.batch.result': result, count: 0 });
+          }
           return r;
         });
         this.c.outage.recovered();
@@ -175,7 +179,7 @@ export class BatchExecutor {
             return changed;
           });
           setBatchRange(batch.keyTo, n);
-          span.setAttributes({ status: 'success', count: n });
+          span.setAttributes({ status: 'success', 'migration.batch.result': 'committed', count: n });
           return n;
         });
         this.c.outage.recovered();

@@ -1,4 +1,4 @@
-import { log, recordBatch } from './telemetry.ts';
+import { log, recordBatch, sessionStatus } from './telemetry.ts';
 import type { RunRecord, RunState } from './types.ts';
 
 /**
@@ -28,7 +28,7 @@ export class SessionTelemetry {
     this.runLog.info(`migration ${mode}`, {
       entity,
       count: this.run.totalEstimate ?? 0,
-      status: 'running',
+      state: 'running',
       dry_run: this.run.dryRun,
       session: this.run.sessions,
       batch_size: this.run.batchSize,
@@ -50,7 +50,12 @@ export class SessionTelemetry {
       duration: number;
     },
   ): void {
-    const all = { ...fields, status: leaseLost ? 'lease_lost' : state };
+    // status is the closed outcome set of docs/telemetry.md; the run's own state is `state`.
+    const all = {
+      ...fields,
+      status: sessionStatus(leaseLost, state),
+      state: leaseLost ? 'lease_lost' : state,
+    };
     if (leaseLost) this.runLog.warn('migration lease lost to another runner; session ended', all);
     else if (state === 'failed' || state === 'partially_failed') this.runLog.warn('migration ended', all);
     else this.runLog.info(state === 'stopped' ? 'migration stopped' : 'migration ended', all);

@@ -9,7 +9,7 @@ import { Pacer } from './pacer.ts';
 import { SessionTelemetry } from './session-telemetry.ts';
 import * as store from './store.ts';
 import { Tally } from './tally.ts';
-import { log, recordRunEnd, withRunSpan } from './telemetry.ts';
+import { log, recordRunEnd, sessionStatus, withRunSpan } from './telemetry.ts';
 import type { Migration, ProgressEvent, RunRecord, RunState, RunSummary } from './types.ts';
 
 export type SessionMode = 'start' | 'resume' | 'retry-failed';
@@ -130,7 +130,8 @@ export class Session {
         const durationMs = performance.now() - this.started;
         const tally = this.tally;
         span.setAttributes({
-          status: leaseLost ? 'lease_lost' : state,
+          status: sessionStatus(leaseLost, state),
+          'migration.state': leaseLost ? 'lease_lost' : state,
           count: tally.processed - run.rowsProcessed,
         });
         this.telemetry.ended(leaseLost, state, {

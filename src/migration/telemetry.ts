@@ -97,6 +97,15 @@ export function recordBatch(migration: string, ok: boolean, rows: number, second
   });
 }
 
+/**
+ * The closed-set `status` of a session (span attribute and log field): failure when the run ended
+ * failed or partially_failed (as the run counters count it) or the session lost its lease; success
+ * otherwise (succeeded, or parked stopped as asked). The run state itself is `migration.state`.
+ */
+export function sessionStatus(leaseLost: boolean, state: RunState): 'success' | 'failure' {
+  return leaseLost || state === 'failed' || state === 'partially_failed' ? 'failure' : 'success';
+}
+
 /** Run counters only for runs that ended; partially_failed counts as a failure. */
 export function recordRunEnd(migration: string, state: RunState): void {
   if (state === 'succeeded') migrationMetrics.runEnded({ migration, status: 'success' });

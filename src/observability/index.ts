@@ -41,14 +41,18 @@ export {
 } from './metrics.ts';
 export { REDACTED, redactString } from './redact.ts';
 export {
+  MIGRATION_BATCH_RESULTS,
+  type MigrationBatchResult,
   operationSpanName,
   SPAN_ATTRIBUTE_KEYS,
   SPAN_DEFINITIONS,
+  SPAN_STATUSES,
   SPANS,
   type SpanAttributeKey,
   type SpanAttributes,
   type SpanDefinition,
   type SpanName,
+  type SpanStatus,
 } from './span-names.ts';
 export {
   activeTelemetry,

@@ -25,6 +25,8 @@ export const SPAN_ATTRIBUTE_KEYS = [
   'run_id',
   'job_type',
   'migration',
+  'migration.state',
+  'migration.batch.result',
   'job.id',
   'attempt',
   'error.type',
@@ -36,7 +38,24 @@ export const SPAN_ATTRIBUTE_KEYS = [
 ] as const;
 export type SpanAttributeKey = (typeof SPAN_ATTRIBUTE_KEYS)[number];
 
-export type SpanAttributes = { readonly [K in SpanAttributeKey]?: string | number | boolean };
+/**
+ * The closed set of the span `status` attribute, which the span_metrics connector turns into a
+ * label: success, noop (nothing needed changing) or failure. A run's or batch's own state goes in
+ * `migration.state` / `migration.batch.result`, never here.
+ */
+export const SPAN_STATUSES = ['success', 'noop', 'failure'] as const;
+export type SpanStatus = (typeof SPAN_STATUSES)[number];
+
+/** What a migration.batch attempt did besides failing (a failure is status=failure). */
+export const MIGRATION_BATCH_RESULTS = ['committed', 'exhausted', 'stopped'] as const;
+export type MigrationBatchResult = (typeof MIGRATION_BATCH_RESULTS)[number];
+
+export type SpanAttributes = {
+  readonly [K in Exclude<SpanAttributeKey, 'status' | 'migration.batch.result'>]?: string | number | boolean;
+} & {
+  readonly status?: SpanStatus;
+  readonly 'migration.batch.result'?: MigrationBatchResult;
+};
 
 export interface SpanDefinition {
   /** Literal name, or a pattern with {placeholders} for names built from attributes. */
@@ -91,13 +110,13 @@ export const SPANS = {
   migrationRun: {
     name: 'migration.run',
     kind: 'internal',
-    attributes: ['migration', 'run_id', 'status', 'count'],
+    attributes: ['migration', 'run_id', 'status', 'migration.state', 'count'],
     description: 'One migration run; a resumed run links to the trace of the run it resumes.',
   },
   migrationBatch: {
     name: 'migration.batch',
     kind: 'internal',
-    attributes: ['migration', 'run_id', 'status', 'count', 'batch.size'],
+    attributes: ['migration', 'run_id', 'status', 'migration.batch.result', 'count', 'batch.size'],
     description: 'One migration batch (child of migration.run).',
   },
   cleanupJob: {

@@ -113,8 +113,10 @@ describe('MigrationRunner in process (real PostgreSQL, in-memory telemetry)', fu
     const failedLogs = logs.filter((r) => r.body === 'migration batch failed; recorded and skipped');
     expect(failedLogs).to.have.length(1);
     expect(attr(failedLogs[0] as ReadableLogRecord, 'cursor_to')).to.equal(failed?.keyTo);
-    const ends = logs.filter((r) => r.body === 'migration ended').map((r) => attr(r, 'status'));
-    expect(ends).to.deep.equal(['partially_failed', 'succeeded']);
+    // status is the closed outcome set; the run state is the record's own field.
+    const ends = logs.filter((r) => r.body === 'migration ended');
+    expect(ends.map((r) => attr(r, 'status'))).to.deep.equal(['failure', 'success']);
+    expect(ends.map((r) => attr(r, 'state'))).to.deep.equal(['partially_failed', 'succeeded']);
   });
 
   it('spans, metrics and logs of a run share its run_id; a resumed session is a new trace linked to the previous one', async () => {
@@ -139,6 +141,16 @@ describe('MigrationRunner in process (real PostgreSQL, in-memory telemetry)', fu
     expect(roots[0]?.attributes.dry_run).to.equal(false);
     const [firstRoot, secondRoot] = roots;
     expect(secondRoot?.links.map((l) => l.context.spanId)).to.deep.equal([firstRoot?.spanContext().spanId]);
+    // Span status is the closed set the span-metrics label takes; the run's state has its own key.
+    expect(roots.map((s) => [s.attributes.status, s.attributes['migration.state']])).to.deep.equal([
+      ['success', 'stopped'],
+      ['success', 'succeeded'],
+    ]);
+    const allBatches = spans.filter((s) => s.name === 'migration.batch');
+    expect(new Set(allBatches.map((s) => s.attributes.status))).to.deep.equal(new Set(['success', 'noop']));
+    expect(new Set(allBatches.map((s) => s.attributes['migration.batch.result']))).to.deep.equal(
+      new Set(['committed', 'exhausted']),
+    );
     const batches = spans.filter((s) => s.name === 'migration.batch' && s.attributes.count !== 0);
     expect(batches.length).to.equal(16);
     for (const b of batches) {

@@ -213,9 +213,10 @@ export function registerSignalTests(world: World): void {
         );
       }
       const ended = records.filter((r) => r.body === 'migration ended');
-      expect(new Set(ended.map((r) => r.attributes.status))).to.deep.equal(
+      expect(new Set(ended.map((r) => r.attributes.state))).to.deep.equal(
         new Set(['partially_failed', 'succeeded', 'failed']),
       );
+      expect(new Set(ended.map((r) => r.attributes.status))).to.deep.equal(new Set(['failure', 'success']));
     });
 
     it('soft-delete and worker logs carry entity, count, duration, status and the ids of an exported span', () => {
