@@ -33,6 +33,7 @@ export {
   type EnqueueOptions,
   type QueueStatusRow,
 } from './queue.ts';
+export { readQueueTruth } from './queue-truth.ts';
 export { type CleanupRuntime, type RuntimeOptions, startCleanupRuntime, untilSignal } from './runtime.ts';
 export type { CleanupSettings, QueuePolicy } from './settings.ts';
 export { CleanupWorker, type StopResult, type WorkerOptions, type WorkerStats } from './worker.ts';

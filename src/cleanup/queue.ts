@@ -203,18 +203,6 @@ export class CleanupQueue {
     return rows[0]?.pending === true;
   }
 
-  /** Waiting jobs per type in ONE grouped query (the queue_length gauge's sample). */
-  async queueLengths(): Promise<Record<string, number>> {
-    const { rows } = await this.db.query<{ name: string; n: number }>(
-      `SELECT name, count(*)::int AS n FROM ${BOSS_SCHEMA}.job
-        WHERE name = ANY($1::text[]) AND state < 'active' GROUP BY name`,
-      [this.jobTypes.map(queueName)],
-    );
-    const out: Record<string, number> = Object.fromEntries(this.jobTypes.map((t) => [t, 0]));
-    for (const r of rows) out[r.name.slice(queueName('').length)] = Number(r.n);
-    return out;
-  }
-
   async status(): Promise<QueueStatusRow[]> {
     const { rows } = await this.db.query<{
       job_type: string;

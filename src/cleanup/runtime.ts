@@ -49,7 +49,6 @@ export async function startCleanupRuntime(db: Database, options: RuntimeOptions)
       concurrency: options.concurrency ?? settings.concurrency,
       ...(jobTypes && jobTypes.length > 0 ? { jobTypes } : {}),
       pollIntervalMs: settings.pollIntervalMs,
-      queueSampleIntervalMs: settings.queueSampleIntervalMs,
       shutdownTimeoutMs: settings.shutdownTimeoutMs,
     });
     worker.start();

@@ -1,5 +1,5 @@
 import { isDatabaseUnavailable } from '../db/index.ts';
-import { defineAttributeValues, getLogger, workerMetrics } from '../observability/index.ts';
+import { defineAttributeValues, getLogger } from '../observability/index.ts';
 import { UnknownJobTypeError, WorkerShutdownError } from './errors.ts';
 import type { HandlerRegistry } from './handlers-types.ts';
 import { JobAbort } from './job-abort.ts';
@@ -15,8 +15,6 @@ export interface WorkerOptions {
   /** Job types this worker takes. Default: every type the queue knows that has a handler. */
   readonly jobTypes?: readonly string[];
   readonly pollIntervalMs: number;
-  /** cleanup.worker.queue_length sampling period; 0 disables sampling. */
-  readonly queueSampleIntervalMs: number;
   readonly shutdownTimeoutMs: number;
 }
 
@@ -51,8 +49,6 @@ export class CleanupWorker {
   private nextFinished: { promise: Promise<void>; resolve: () => void } | undefined;
   private loop: Promise<void> | undefined;
   private readonly running = new Set<Promise<void>>();
-  private sampler: NodeJS.Timeout | undefined;
-  private sampling = false;
   /** When the current database outage began (as the fetch loop saw it). */
   private outageSince: number | undefined;
   private stopping = false;
@@ -87,10 +83,6 @@ export class CleanupWorker {
     if (this.loop) return;
     this.log.info('worker started', { concurrency: this.options.concurrency, job_types: [...this.types] });
     this.loop = this.fetchLoop();
-    if (this.options.queueSampleIntervalMs > 0) {
-      void this.sample();
-      this.sampler = setInterval(() => void this.sample(), this.options.queueSampleIntervalMs);
-    }
   }
 
   stats(): WorkerStats {
@@ -107,31 +99,14 @@ export class CleanupWorker {
     return this.inFlight.size;
   }
 
-  /** Samples waiting jobs per type with one query and records cleanup.worker.queue_length. */
-  async sample(): Promise<void> {
-    if (this.sampling) return;
-    this.sampling = true;
-    try {
-      workerMetrics.setQueueLengths(await this.queue.queueLengths());
-    } catch (error) {
-      // An outage the fetch loop has already reported needs no second warning every sample.
-      if (!(isDatabaseUnavailable(error) && this.outageSince !== undefined)) {
-        this.log.warn('queue length sample failed', {}, error);
-      }
-    } finally {
-      this.sampling = false;
-    }
-  }
-
   /**
    * Stops taking jobs, waits up to timeoutMs for running ones, hands back the rest (they fail with
-   * worker_shutdown and are retried by another worker), and records a last queue_length sample.
+   * worker_shutdown and are retried by another worker).
    */
   async stop(timeoutMs = this.options.shutdownTimeoutMs): Promise<StopResult> {
     this.stopping = true;
     for (const wake of this.wakers) wake();
     this.notifyFinish();
-    if (this.sampler) clearInterval(this.sampler);
     const all = (async () => {
       await this.loop;
       while (this.running.size > 0) await Promise.all([...this.running]);
@@ -148,7 +123,6 @@ export class CleanupWorker {
       for (const abort of this.inFlight.values()) abort.abort(new WorkerShutdownError());
       await all;
     }
-    if (this.options.queueSampleIntervalMs > 0) await this.sample();
     this.log.info('worker stopped', { drained, handed_back: handedBack, processed: this.counters.processed });
     return { drained, handedBack };
   }

@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { type Config, loadConfig } from '../config.ts';
 import { type Database, migrateSchema, openDatabase } from '../db/index.ts';
 import {
@@ -18,6 +19,8 @@ export interface GlobalOptions {
 export interface CliContext {
   readonly config: Config;
   readonly db: Database;
+  /** Which database this is, for telemetry: host:port/name, or the embedded one's directory. */
+  readonly databaseName: string;
   readonly softDelete: SoftDeleteService;
   readonly telemetry: Telemetry;
   readonly json: boolean;
@@ -34,6 +37,15 @@ export async function openDatabaseFor(config: Config, globals: GlobalOptions): P
   if (config.databaseUrl) return openDatabase({ url: config.databaseUrl, poolSize: config.dbPoolSize });
   if (globals.memory) return openDatabase({ memory: true });
   return openDatabase({ dataDir: globals.dataDir ?? config.dataDir });
+}
+
+/** The database's identity without credentials (the database gauges report under it). */
+export function databaseName(config: Config, globals: GlobalOptions): string {
+  if (config.databaseUrl) {
+    const url = new URL(config.databaseUrl);
+    return `${url.hostname}:${url.port || '5432'}${url.pathname}`;
+  }
+  return globals.memory ? 'pglite:memory' : `pglite:${resolve(globals.dataDir ?? config.dataDir)}`;
 }
 
 /** Logging and telemetry for one command: started before any work, flushed after it. */
@@ -66,6 +78,7 @@ export async function withContext<T>(
       return await fn({
         config,
         db,
+        databaseName: databaseName(config, globals),
         softDelete: new SoftDeleteService(db),
         telemetry,
         json: globals.json === true,

@@ -18,6 +18,7 @@ export {
   type RetryPolicy,
   type RunnerOptions,
 } from './options.ts';
+export { staleRunAges } from './lease-store.ts';
 export { getMigration, MIGRATIONS, migrationNames } from './registry.ts';
 export { formatDuration, runStatus, type RunStatus } from './report.ts';
 export {

@@ -87,3 +87,20 @@ export async function requestStop(q: Queryable, runId: string): Promise<RunRecor
   );
   return rows[0] ? toRun(rows[0]) : undefined;
 }
+
+/**
+ * Runs whose owner is gone: state running or stopping, heartbeat older than the lease timeout the
+ * owner declared. By migration, the seconds since the longest-stale one's lease expired (the
+ * migration.runs.stale_seconds gauge; `sdops migrate list --state running` names the runs).
+ */
+export async function staleRunAges(q: Queryable): Promise<Record<string, number>> {
+  const { rows } = await q.query<{ migration: string; seconds: number }>(
+    `SELECT migration,
+            extract(epoch FROM max(now() - heartbeat_at - lease_timeout_ms * interval '1 millisecond'))::float8 AS seconds
+       FROM sdops_migration_runs
+      WHERE state IN ('running', 'stopping')
+        AND heartbeat_at < now() - lease_timeout_ms * interval '1 millisecond'
+      GROUP BY migration`,
+  );
+  return Object.fromEntries(rows.map((r) => [r.migration, Math.max(0, Number(r.seconds))]));
+}

@@ -11,7 +11,9 @@ export {
   type RegisteredAttribute,
 } from './attributes.ts';
 export { addToCanonicalLine, CanonicalLine, withCanonicalLine } from './canonical-line.ts';
+export type { DatabaseGaugeOptions, DatabaseReading, QueueTruth } from './database-gauges.ts';
 export {
+  DATABASE_GAUGES,
   DURATION_BUCKETS_SECONDS,
   INSTRUMENT_DEFINITIONS,
   INSTRUMENTS,
@@ -38,6 +40,7 @@ export {
   type OperationRows,
   softDeleteMetrics,
   workerMetrics,
+  zeroCounters,
 } from './metrics.ts';
 export { REDACTED, redactString } from './redact.ts';
 export {
@@ -56,6 +59,7 @@ export {
 } from './span-names.ts';
 export {
   activeTelemetry,
+  type DatabaseObservation,
   installShutdownHooks,
   startTelemetry,
   type Telemetry,

@@ -65,13 +65,6 @@ export const INSTRUMENTS = {
     description: 'Finished cleanup job attempts that failed (failure ratio = job_failures / jobs_processed).',
     attributes: ['job_type'],
   },
-  workerQueueLength: {
-    name: 'cleanup.worker.queue_length',
-    kind: 'gauge',
-    unit: '{job}',
-    description: 'Cleanup jobs waiting in the queue, as last sampled by the worker.',
-    attributes: ['job_type'],
-  },
   workerJobDuration: {
     name: 'cleanup.worker.job.duration_seconds',
     kind: 'histogram',
@@ -127,4 +120,40 @@ export const INSTRUMENTS = {
 
 export type InstrumentId = keyof typeof INSTRUMENTS;
 
-export const INSTRUMENT_DEFINITIONS: readonly InstrumentDefinition[] = Object.values(INSTRUMENTS);
+/**
+ * What the database says, not what a process did: read from the queue and migration tables at
+ * every export of a long-running sdops process (serve, worker) and reported under the database's
+ * own identity (service.name sdops-database, service.instance.id the database), so every process
+ * reading the same database writes the same series and the newest reading wins (database-gauges.ts).
+ */
+export const DATABASE_GAUGES = {
+  queueLength: {
+    name: 'cleanup.queue.length',
+    kind: 'gauge',
+    unit: '{job}',
+    description:
+      'Cleanup jobs waiting to start (created or retrying), per job type, read from the database by the running sdops serve and worker processes.',
+    attributes: ['job_type'],
+  },
+  queueOldestWait: {
+    name: 'cleanup.queue.oldest_wait',
+    kind: 'gauge',
+    unit: 's',
+    description:
+      'How long the longest-waiting job whose start time has come has waited for a worker (0 when none), per job type.',
+    attributes: ['job_type'],
+  },
+  staleRuns: {
+    name: 'migration.runs.stale_seconds',
+    kind: 'gauge',
+    unit: 's',
+    description:
+      'How long ago the lease of the longest-stale migration run expired: a run in state running or stopping whose owner stopped heartbeating (0 when none), per migration.',
+    attributes: ['migration'],
+  },
+} as const satisfies Record<string, InstrumentDefinition>;
+
+export const INSTRUMENT_DEFINITIONS: readonly InstrumentDefinition[] = [
+  ...Object.values(INSTRUMENTS),
+  ...Object.values(DATABASE_GAUGES),
+];

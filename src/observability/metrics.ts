@@ -6,7 +6,6 @@ import {
   OPERATIONS,
   type Operation,
   type OperationStatus,
-  OTHER,
   OUTCOMES,
   type Outcome,
   allowedValues,
@@ -188,26 +187,6 @@ export const workerMetrics = {
       });
     });
   },
-  /**
-   * Sets cleanup.worker.queue_length from one sample (e.g. one GROUP BY query). Every registered
-   * job type missing from `lengths` is set to 0 so an emptied queue does not keep its old value.
-   */
-  setQueueLengths(lengths: Readonly<Record<string, number>>): void {
-    guard('worker queue length', () => {
-      const totals = new Map<string, number>(allowedValues('job_type').map((t) => [t, 0]));
-      for (const [jobType, length] of Object.entries(lengths)) {
-        if (!validCount('queue length', length)) continue;
-        const key = normalizeRegistered('job_type', jobType);
-        totals.set(key, (totals.get(key) ?? 0) + length);
-      }
-      recordLater('worker queue length', (i) => {
-        for (const [jobType, length] of totals) {
-          if (jobType === OTHER && length === 0) continue;
-          i.workerQueueLength.record(length, { job_type: jobType });
-        }
-      });
-    });
-  },
 };
 
 export const migrationMetrics = {
@@ -244,6 +223,31 @@ export const migrationMetrics = {
     });
   },
 };
+
+/**
+ * Creates every counter series of the registered closed sets at 0 (entity x operation x status,
+ * job_type, migration x status). Long-running processes (serve, worker) call it once at start, after
+ * registering their sets: an idle entity, job type or migration then reads 0 on the dashboard
+ * instead of no data, and each series' first increment is a step from a 0 Prometheus has seen.
+ */
+export function zeroCounters(): void {
+  recordLater('zero counters', (i) => {
+    for (const entity of allowedValues('entity')) {
+      for (const operation of OPERATIONS) {
+        for (const status of OPERATION_STATUSES) i.softDeleteOperations.add(0, { entity, operation, status });
+      }
+    }
+    for (const jobType of allowedValues('job_type')) {
+      i.workerJobsProcessed.add(0, { job_type: jobType });
+      i.workerJobFailures.add(0, { job_type: jobType });
+    }
+    for (const migration of allowedValues('migration')) {
+      i.migrationRunSuccess.add(0, { migration });
+      i.migrationRunFailure.add(0, { migration });
+      for (const status of OUTCOMES) i.migrationRowsProcessed.add(0, { migration, status });
+    }
+  });
+}
 
 export const httpMetrics = {
   /** One finished request; route is the template (or undefined when no route matched). */

@@ -12,11 +12,13 @@ import {
   type LogRecordProcessor,
   SimpleLogRecordProcessor,
 } from '@opentelemetry/sdk-logs';
-import { type IMetricReader, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
+import { type IMetricReader, MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { BatchSpanProcessor, SimpleSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace';
 import { withCircuitBreaker } from './circuit.ts';
+import { type DatabaseGaugeOptions, registerDatabaseGauges } from './database-gauges.ts';
 import { reportConnectionError } from './diagnostics.ts';
+import { METER_NAME } from './metrics.ts';
 import {
   EXPORT_TIMEOUT_MS,
   MAX_QUEUE_SIZE,
@@ -77,13 +79,29 @@ function watchedAgent(protocol: string): HttpAgent {
   return agent;
 }
 
-function pipelines(settings: SdkSettings) {
-  const { endpoint, testExporters: test } = settings;
-  // The SDK default (10 s, with retries) would hold a CLI's exit that long when the collector hangs.
-  const timeout = {
+function exporterOptions(settings: SdkSettings) {
+  return {
     httpAgentOptions: watchedAgent,
+    // The SDK default (10 s, with retries) would hold a CLI's exit that long when the collector hangs.
     ...(settings.exportTimeoutMs === undefined ? {} : { timeoutMillis: settings.exportTimeoutMs }),
   };
+}
+
+function metricReader(settings: SdkSettings, intervalMs: number): IMetricReader {
+  const exporter = new OTLPMetricExporter({
+    url: `${settings.endpoint}/v1/metrics`,
+    ...exporterOptions(settings),
+  });
+  return new PeriodicExportingMetricReader({
+    exporter: withCircuitBreaker(exporter),
+    exportIntervalMillis: intervalMs,
+    exportTimeoutMillis: Math.min(intervalMs, EXPORT_TIMEOUT_MS),
+  });
+}
+
+function pipelines(settings: SdkSettings) {
+  const { endpoint, testExporters: test } = settings;
+  const timeout = exporterOptions(settings);
   const spanProcessor: SpanProcessor = test?.spanExporter
     ? new SimpleSpanProcessor({ exporter: test.spanExporter })
     : new BatchSpanProcessor({
@@ -96,14 +114,26 @@ function pipelines(settings: SdkSettings) {
         exporter: withCircuitBreaker(new OTLPLogExporter({ url: `${endpoint}/v1/logs`, ...timeout })),
         maxQueueSize: MAX_QUEUE_SIZE,
       });
-  const metricReader: IMetricReader =
-    test?.metricReader ??
-    new PeriodicExportingMetricReader({
-      exporter: withCircuitBreaker(new OTLPMetricExporter({ url: `${endpoint}/v1/metrics`, ...timeout })),
-      exportIntervalMillis: settings.metricExportIntervalMs,
-      exportTimeoutMillis: Math.min(settings.metricExportIntervalMs, EXPORT_TIMEOUT_MS),
-    });
-  return { spanProcessor, logProcessor, metricReader };
+  const reader: IMetricReader = test?.metricReader ?? metricReader(settings, settings.metricExportIntervalMs);
+  return { spanProcessor, logProcessor, metricReader: reader };
+}
+
+/**
+ * The database's own meter (database-gauges.ts): a provider of its own whose resource names the
+ * database, not this process, so every process reading that database reports the same series.
+ */
+export function startDatabaseMeter(settings: SdkSettings, options: DatabaseGaugeOptions): MeterProvider {
+  const provider = new MeterProvider({
+    resource: resourceFromAttributes({
+      'service.name': 'sdops-database',
+      'service.instance.id': options.database,
+      'service.version': settings.serviceVersion ?? packageVersion(),
+      'deployment.environment.name': settings.environment,
+    }),
+    readers: [settings.testExporters?.databaseMetricReader ?? metricReader(settings, options.intervalMs)],
+  });
+  registerDatabaseGauges(provider.getMeter(METER_NAME), options.read);
+  return provider;
 }
 
 /** Builds and starts the SDK; it registers the global providers, so facades start exporting. */

@@ -13,6 +13,8 @@ export interface TestExporters {
   readonly metricReader?: IMetricReader;
   /** Log records are handed over synchronously (SimpleLogRecordProcessor). */
   readonly logExporter?: LogRecordExporter;
+  /** The reader of the database's own meter (observeDatabase); read it via forceFlush(). */
+  readonly databaseMetricReader?: IMetricReader;
 }
 
 export const DEFAULT_ENDPOINT = 'http://localhost:4318';

@@ -1,4 +1,5 @@
 import { context, logs, metrics, propagation, trace } from '@opentelemetry/api';
+import type { DatabaseGaugeOptions } from './database-gauges.ts';
 import { drainDeferred } from './deferred.ts';
 import {
   exportFailing,
@@ -42,7 +43,20 @@ export interface Telemetry {
   forceFlush(): Promise<void>;
   /** Flushes and stops all three signals within timeoutMs; idempotent; never rejects. */
   shutdown(timeoutMs?: number): Promise<void>;
+  /**
+   * Reports the database's gauges (queue length and oldest wait, stale migration runs) under the
+   * database's identity, reading them with `read` at every export (database-gauges.ts). Once per
+   * process; stop() exports a last reading and must run before the database closes.
+   */
+  observeDatabase(options: DatabaseGaugeOptions): DatabaseObservation;
 }
+
+export interface DatabaseObservation {
+  /** A last reading and export (bounded like shutdown), then no more reads; idempotent. */
+  stop(): Promise<void>;
+}
+
+const NOT_OBSERVING: DatabaseObservation = { stop: async () => {} };
 
 let active: Telemetry | undefined;
 
@@ -95,7 +109,13 @@ function boundedWait(work: Promise<unknown>, timeoutMs: number): Promise<void> {
 }
 
 function noopTelemetry(serviceName: string): Telemetry {
-  return { enabled: false, serviceName, forceFlush: async () => {}, shutdown: async () => {} };
+  return {
+    enabled: false,
+    serviceName,
+    forceFlush: async () => {},
+    shutdown: async () => {},
+    observeDatabase: () => NOT_OBSERVING,
+  };
 }
 
 /**
@@ -115,11 +135,11 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
   );
   // The SDK is loaded here, not at import: it is most of a CLI command's start-up time, and a
   // command that never starts telemetry (--version, --help, a rejected argument) need not pay it.
-  const { startSdk } = await import('./sdk-wiring.ts');
+  const { startDatabaseMeter, startSdk } = await import('./sdk-wiring.ts');
   // A concurrent call may have won while the SDK loaded.
   if (active) return active;
   installExportErrorHandler(endpoint);
-  const { sdk, spanProcessor, logProcessor, metricReader } = startSdk({
+  const settings = {
     role: options.role,
     endpoint,
     metricExportIntervalMs: exportInterval(options),
@@ -127,11 +147,13 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
     environment: options.environment ?? envValue('SDOPS_ENVIRONMENT') ?? 'development',
     ...(options.serviceVersion === undefined ? {} : { serviceVersion: options.serviceVersion }),
     ...(options.testExporters === undefined ? {} : { testExporters: options.testExporters }),
-  });
+  };
+  const { sdk, spanProcessor, logProcessor, metricReader } = startSdk(settings);
   setOtlpLogging(true);
 
   let stopped: Promise<void> | undefined;
   let removeHooks: () => void = () => {};
+  let database: DatabaseObservation | undefined;
   const handle: Telemetry = {
     enabled: true,
     serviceName,
@@ -150,7 +172,7 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
         drainDeferred();
         // Detach first so log lines written during shutdown go to the console only.
         setOtlpLogging(false);
-        await boundedWait(sdk.shutdown(), timeoutMs);
+        await Promise.all([database?.stop(), boundedWait(sdk.shutdown(), timeoutMs)]);
         // Unregister so later calls are no-ops and a new startTelemetry (tests) can register again.
         trace.disable();
         metrics.disable();
@@ -161,6 +183,24 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
         if (active === handle) active = undefined;
       })();
       return stopped;
+    },
+    observeDatabase: (gauges) => {
+      if (database || stopped) return database ?? NOT_OBSERVING;
+      let reading = true;
+      const provider = startDatabaseMeter(settings, {
+        ...gauges,
+        read: () => (reading ? gauges.read() : Promise.resolve(undefined)),
+      });
+      let done: Promise<void> | undefined;
+      database = {
+        stop: () => {
+          done ??= boundedWait(provider.shutdown(), DEFAULT_SHUTDOWN_TIMEOUT_MS).finally(() => {
+            reading = false;
+          });
+          return done;
+        },
+      };
+      return database;
     },
   };
   active = handle;

@@ -5,6 +5,7 @@ import { MigrationRunner } from '../../migration/index.ts';
 import { getLogger } from '../../observability/index.ts';
 import { positiveInt } from '../args.ts';
 import { type GlobalOptions, withContext } from '../context.ts';
+import { startLongRunningTelemetry } from '../long-running.ts';
 
 interface ServeOptions {
   host: string;
@@ -48,13 +49,15 @@ export function registerServe(program: Command): void {
           // would otherwise end the process without closing anything.
           const stopped = untilSignal();
           const queue = await CleanupQueue.open(ctx.db, { role: 'client' });
+          const migrations = new MigrationRunner(ctx.db);
+          const database = startLongRunningTelemetry(ctx);
           try {
             const api = await startApiServer({
               db: ctx.db,
               softDelete: ctx.softDelete,
               tokens,
               queue,
-              migrations: new MigrationRunner(ctx.db),
+              migrations,
               host: opts.host,
               port: opts.port,
             });
@@ -70,6 +73,7 @@ export function registerServe(program: Command): void {
             log.info('api shutting down', { signal });
             await api.close();
           } finally {
+            await database.stop();
             await queue.close();
           }
         },

@@ -3,6 +3,7 @@ import { startCleanupRuntime, untilSignal } from '../../cleanup/index.ts';
 import { getLogger } from '../../observability/index.ts';
 import { positiveInt } from '../args.ts';
 import { type GlobalOptions, withContext } from '../context.ts';
+import { startLongRunningTelemetry } from '../long-running.ts';
 
 interface WorkerCliOptions {
   concurrency?: number;
@@ -41,8 +42,16 @@ export function registerWorker(program: Command): void {
             ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
             ...(opts.jobTypes ? { jobTypes: opts.jobTypes } : {}),
           });
-          const signal = await stopped;
-          const result = await runtime.stop();
+          const database = startLongRunningTelemetry(ctx);
+          let signal: NodeJS.Signals;
+          let result: Awaited<ReturnType<typeof runtime.stop>>;
+          try {
+            signal = await stopped;
+            result = await runtime.stop();
+          } finally {
+            // After the stop: its last reading shows the jobs handed back as waiting again.
+            await database.stop();
+          }
           getLogger('cleanup.worker').info('worker exiting', {
             signal,
             drained: result.drained,

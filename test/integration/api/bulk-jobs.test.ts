@@ -48,7 +48,6 @@ describe('HTTP API bulk jobs and cascade op ids', () => {
         concurrency: 1,
         jobTypes: ['cascade_soft_delete', 'bulk_soft_delete', 'bulk_restore'],
         pollIntervalMs: 50,
-        queueSampleIntervalMs: 0,
         shutdownTimeoutMs: 5000,
       },
     );

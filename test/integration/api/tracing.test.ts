@@ -83,7 +83,6 @@ describe('HTTP API telemetry', () => {
         concurrency: 1,
         jobTypes: ['cascade_soft_delete'],
         pollIntervalMs: 100,
-        queueSampleIntervalMs: 0,
         shutdownTimeoutMs: 5000,
       },
     );

@@ -5,6 +5,7 @@ import {
   InMemoryMetricExporter,
   type MetricData,
   PeriodicExportingMetricReader,
+  type ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace';
 import {
@@ -36,6 +37,16 @@ export interface InMemoryTelemetry {
   consoleRecords(): Promise<Record<string, unknown>[]>;
   /** Flushes and returns every metric data point set of the last collection, by instrument name. */
   metrics(): Promise<Map<string, MetricData>>;
+  /** One collection of the database's own meter (observeDatabase), with its resource. */
+  databaseMetrics(): Promise<{ resource: Record<string, unknown>; metrics: Map<string, MetricData> }>;
+}
+
+function byName(last: ResourceMetrics | undefined): Map<string, MetricData> {
+  const out = new Map<string, MetricData>();
+  for (const scope of last?.scopeMetrics ?? []) {
+    for (const metric of scope.metrics) out.set(metric.descriptor.name, metric);
+  }
+  return out;
 }
 
 export async function startInMemoryTelemetry(logging: LoggingOptions = {}): Promise<InMemoryTelemetry> {
@@ -47,11 +58,16 @@ export async function startInMemoryTelemetry(logging: LoggingOptions = {}): Prom
     exporter: metricExporter,
     exportIntervalMillis: 3_600_000,
   });
+  const databaseExporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
+  const databaseMetricReader = new PeriodicExportingMetricReader({
+    exporter: databaseExporter,
+    exportIntervalMillis: 3_600_000,
+  });
   const console = new LineSink();
   configureLogging({ level: 'debug', ...logging, console });
   const telemetry = await startTelemetry({
     role: 'cli',
-    testExporters: { spanExporter, metricReader, logExporter },
+    testExporters: { spanExporter, metricReader, logExporter, databaseMetricReader },
   });
   return {
     telemetry,
@@ -71,12 +87,13 @@ export async function startInMemoryTelemetry(logging: LoggingOptions = {}): Prom
     metrics: async () => {
       metricExporter.reset();
       await telemetry.forceFlush();
-      const byName = new Map<string, MetricData>();
-      const last = metricExporter.getMetrics().at(-1);
-      for (const scope of last?.scopeMetrics ?? []) {
-        for (const metric of scope.metrics) byName.set(metric.descriptor.name, metric);
-      }
-      return byName;
+      return byName(metricExporter.getMetrics().at(-1));
+    },
+    databaseMetrics: async () => {
+      databaseExporter.reset();
+      await databaseMetricReader.forceFlush();
+      const last = databaseExporter.getMetrics().at(-1);
+      return { resource: { ...last?.resource.attributes }, metrics: byName(last) };
     },
   };
 }

@@ -11,6 +11,7 @@ import {
   withDbSpan,
   withSpan,
   workerMetrics,
+  zeroCounters,
 } from '../../../src/observability/index.ts';
 import { resetAttributeValues } from '../../../src/observability/attributes.ts';
 import { resetWarnings } from '../../../src/observability/diagnostics.ts';
@@ -33,6 +34,94 @@ describe('observability with in-memory exporters', () => {
 
   afterEach(async () => {
     await t.telemetry.shutdown();
+  });
+
+  it('zeroCounters creates every counter series of the registered closed sets at 0', async () => {
+    zeroCounters();
+    softDeleteMetrics.recordRows({ entity: 'orders', operation: 'purge', status: 'success', rows: 2 });
+    const m = await t.metrics();
+    const ops = points(m.get('soft_delete.operations.total'));
+    expect(ops).to.have.length(4 * 3);
+    expect(ops.filter((p) => p.value !== 0)).to.deep.equal([
+      { attributes: { entity: 'orders', operation: 'purge', status: 'success' }, value: 2 },
+    ]);
+    for (const name of ['cleanup.worker.jobs_processed', 'cleanup.worker.job_failures']) {
+      expect(points(m.get(name)), name).to.deep.equal([
+        { attributes: { job_type: 'purge' }, value: 0 },
+        { attributes: { job_type: 'archive' }, value: 0 },
+      ]);
+    }
+    for (const name of ['migration.run.success', 'migration.run.failure']) {
+      expect(points(m.get(name)), name).to.deep.equal([{ attributes: { migration: '0001_init' }, value: 0 }]);
+    }
+    expect(points(m.get('migration.rows_processed'))).to.deep.equal([
+      { attributes: { migration: '0001_init', status: 'success' }, value: 0 },
+      { attributes: { migration: '0001_init', status: 'failure' }, value: 0 },
+    ]);
+  });
+
+  it("reports the database's gauges under the database's identity, every registered job type and migration, 0 where the tables say nothing", async () => {
+    let reads = 0;
+    const observation = t.telemetry.observeDatabase({
+      database: 'db.example:5432/sdops',
+      intervalMs: 3_600_000,
+      read: async () => {
+        reads += 1;
+        return {
+          queue: {
+            purge: { waiting: 3, oldestWaitSeconds: 12.5 },
+            mystery: { waiting: 1, oldestWaitSeconds: 2 },
+          },
+          staleRuns: { '0001_init': 90 },
+        };
+      },
+    });
+    const { resource, metrics } = await t.databaseMetrics();
+    expect(resource).to.include({
+      'service.name': 'sdops-database',
+      'service.instance.id': 'db.example:5432/sdops',
+    });
+    expect(resource).to.not.have.property('host.name');
+    expect(points(metrics.get('cleanup.queue.length'))).to.deep.equal([
+      { attributes: { job_type: 'purge' }, value: 3 },
+      { attributes: { job_type: 'archive' }, value: 0 },
+      { attributes: { job_type: 'other' }, value: 1 },
+    ]);
+    expect(metrics.get('cleanup.queue.oldest_wait')?.descriptor.unit).to.equal('s');
+    expect(points(metrics.get('cleanup.queue.oldest_wait'))).to.deep.equal([
+      { attributes: { job_type: 'purge' }, value: 12.5 },
+      { attributes: { job_type: 'archive' }, value: 0 },
+      { attributes: { job_type: 'other' }, value: 2 },
+    ]);
+    expect(points(metrics.get('migration.runs.stale_seconds'))).to.deep.equal([
+      { attributes: { migration: '0001_init' }, value: 90 },
+    ]);
+    await observation.stop();
+    const before = reads;
+    await t.databaseMetrics();
+    expect(reads, 'no reads after stop()').to.equal(before);
+  });
+
+  it('skips a database reading that fails, with one warning, and reads again next time', async () => {
+    let fail = true;
+    t.telemetry.observeDatabase({
+      database: 'db.example:5432/sdops',
+      intervalMs: 3_600_000,
+      read: async () => {
+        if (fail) throw new Error('connection refused');
+        return { queue: { purge: { waiting: 1, oldestWaitSeconds: 1 } }, staleRuns: {} };
+      },
+    });
+    expect((await t.databaseMetrics()).metrics.get('cleanup.queue.length')).to.equal(undefined);
+    fail = false;
+    expect(points((await t.databaseMetrics()).metrics.get('cleanup.queue.length'))).to.deep.equal([
+      { attributes: { job_type: 'purge' }, value: 1 },
+      { attributes: { job_type: 'archive' }, value: 0 },
+    ]);
+    const warnings = (await t.consoleRecords()).filter((r) => r.level === 'warn');
+    expect(warnings.map((w) => w.message)).to.deep.equal([
+      'reading the queue and migration tables failed; this sample is skipped',
+    ]);
   });
 
   it('counts soft-delete rows and records one duration per call with the exact name, unit and attributes', async () => {
@@ -94,21 +183,16 @@ describe('observability with in-memory exporters', () => {
     expect(warnings.map((w) => w.message)).to.have.length(4);
   });
 
-  it('counts worker attempts, failures, durations, queue wait and queue length per job type', async () => {
+  it('counts worker attempts, failures, durations and queue wait per job type', async () => {
     workerMetrics.jobStarted({ jobType: 'purge', queueWaitSeconds: 1.5 });
     workerMetrics.jobFinished({ jobType: 'purge', status: 'success', durationSeconds: 0.5 });
     workerMetrics.jobFinished({ jobType: 'purge', status: 'failure', durationSeconds: 0.1 });
-    workerMetrics.setQueueLengths({ purge: 4 });
     const m = await t.metrics();
     expect(points(m.get('cleanup.worker.jobs_processed'))).to.deep.equal([
       { attributes: { job_type: 'purge' }, value: 2 },
     ]);
     expect(points(m.get('cleanup.worker.job_failures'))).to.deep.equal([
       { attributes: { job_type: 'purge' }, value: 1 },
-    ]);
-    expect(points(m.get('cleanup.worker.queue_length'))).to.deep.equal([
-      { attributes: { job_type: 'purge' }, value: 4 },
-      { attributes: { job_type: 'archive' }, value: 0 },
     ]);
     const duration = m.get('cleanup.worker.job.duration_seconds') as HistogramMetricData;
     expect(duration.dataPoints.map((p) => p.attributes)).to.deep.equal([

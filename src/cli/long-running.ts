@@ -1,0 +1,23 @@
+import { BUILTIN_JOB_TYPES, readQueueTruth } from '../cleanup/index.ts';
+import { migrationNames, staleRunAges } from '../migration/index.ts';
+import { type DatabaseObservation, defineAttributeValues, zeroCounters } from '../observability/index.ts';
+import type { CliContext } from './context.ts';
+
+/**
+ * What every long-running process (serve, worker) adds to its telemetry: its counters at 0 for
+ * every entity, job type and migration (idle reads 0, not "no data"), and the database's own gauges
+ * (queue length and oldest wait per job type, stale migration runs), read from the tables at every
+ * export, so they are measured whether or not any worker runs. Stop it before the database closes.
+ */
+export function startLongRunningTelemetry(ctx: CliContext): DatabaseObservation {
+  defineAttributeValues({ job_type: BUILTIN_JOB_TYPES, migration: migrationNames() });
+  zeroCounters();
+  return ctx.telemetry.observeDatabase({
+    database: ctx.databaseName,
+    intervalMs: ctx.config.worker.queueSampleIntervalMs,
+    read: async () => ({
+      queue: await readQueueTruth(ctx.db, BUILTIN_JOB_TYPES),
+      staleRuns: await staleRunAges(ctx.db),
+    }),
+  });
+}

@@ -1,0 +1,100 @@
+import type { Meter } from '@opentelemetry/api';
+import { allowedValues, normalizeRegistered, OTHER } from './attributes.ts';
+import { warnOnce } from './diagnostics.ts';
+import { DATABASE_GAUGES } from './instruments.ts';
+
+/**
+ * The database's own gauges (instruments.ts DATABASE_GAUGES): queue length and oldest wait per job
+ * type, and stale migration runs, read from the tables at every collection of a meter that reports
+ * under the database's identity. Every process observing the same database writes the same series;
+ * the collector's prometheus exporter keeps the newest data point of a series, so the freshest
+ * reading wins, and a process that stops reading leaves nothing behind that outlives the others.
+ */
+
+export interface QueueTruth {
+  /** Jobs waiting to start: created or retrying. */
+  readonly waiting: number;
+  /** Seconds the longest-waiting job whose start time has come has waited (0 when none). */
+  readonly oldestWaitSeconds: number;
+}
+
+export interface DatabaseReading {
+  /** By job type; registered job types missing here read 0. */
+  readonly queue: Readonly<Record<string, QueueTruth>>;
+  /** Seconds since the lease of the longest-stale run expired, by migration; missing reads 0. */
+  readonly staleRuns: Readonly<Record<string, number>>;
+}
+
+export interface DatabaseGaugeOptions {
+  /** Who the database is (host:port/name or the embedded data directory; never credentials). */
+  readonly database: string;
+  /** How often to read and export (the meter's export interval). */
+  readonly intervalMs: number;
+  /** Reads the tables; rejected or undefined: this collection reports nothing. */
+  readonly read: () => Promise<DatabaseReading | undefined>;
+}
+
+function finite(value: unknown): number {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : 0;
+}
+
+/** Sums by registered value (anything else is OTHER), with every registered value present at 0. */
+function byRegistered<T>(
+  key: 'job_type' | 'migration',
+  entries: Readonly<Record<string, T>>,
+  zero: () => T,
+  merge: (a: T, b: T) => T,
+): Map<string, T> {
+  const out = new Map<string, T>(allowedValues(key).map((v) => [v, zero()]));
+  for (const [raw, value] of Object.entries(entries)) {
+    const k = normalizeRegistered(key, raw);
+    out.set(k, merge(out.get(k) ?? zero(), value));
+  }
+  return out;
+}
+
+export function registerDatabaseGauges(meter: Meter, read: DatabaseGaugeOptions['read']): void {
+  const gauge = (def: (typeof DATABASE_GAUGES)[keyof typeof DATABASE_GAUGES]) =>
+    meter.createObservableGauge(def.name, { unit: def.unit, description: def.description });
+  const length = gauge(DATABASE_GAUGES.queueLength);
+  const oldest = gauge(DATABASE_GAUGES.queueOldestWait);
+  const stale = gauge(DATABASE_GAUGES.staleRuns);
+  meter.addBatchObservableCallback(
+    async (result) => {
+      let reading: DatabaseReading | undefined;
+      try {
+        reading = await read();
+      } catch (error) {
+        warnOnce('database-gauges', 'reading the queue and migration tables failed; this sample is skipped', {
+          reason: error instanceof Error ? error.message : String(error),
+        });
+      }
+      if (!reading) return;
+      const queue = byRegistered(
+        'job_type',
+        reading.queue,
+        () => ({ waiting: 0, oldestWaitSeconds: 0 }),
+        (a, b) => ({
+          waiting: a.waiting + finite(b.waiting),
+          oldestWaitSeconds: Math.max(a.oldestWaitSeconds, finite(b.oldestWaitSeconds)),
+        }),
+      );
+      for (const [jobType, q] of queue) {
+        if (jobType === OTHER && q.waiting === 0) continue;
+        result.observe(length, q.waiting, { job_type: jobType });
+        result.observe(oldest, q.oldestWaitSeconds, { job_type: jobType });
+      }
+      const runs = byRegistered(
+        'migration',
+        reading.staleRuns,
+        () => 0,
+        (a, b) => Math.max(a, finite(b)),
+      );
+      for (const [migration, seconds] of runs) {
+        if (migration === OTHER && seconds === 0) continue;
+        result.observe(stale, seconds, { migration });
+      }
+    },
+    [length, oldest, stale],
+  );
+}
