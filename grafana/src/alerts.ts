@@ -1,18 +1,21 @@
 import { DASHBOARD_UID, GRAFANA_URL_DEFAULT, METRICS, RUNBOOK_URL_PATH } from './catalog.ts';
 import { PANEL_IDS } from './dashboard-panels.ts';
-import {
-  FAILURE_RATIO_THRESHOLD,
-  FAILURE_RATIO_WINDOW,
-  MIGRATION_FAILURE_WINDOW,
-  MIN_JOBS_PER_HOUR,
-  QUEUE_BACKLOG_FOR,
-  QUEUE_LENGTH_THRESHOLD,
-} from './thresholds.ts';
+import { ALERT_PARAMS, type AlertParams } from './thresholds.ts';
 
 /**
  * The alert rules, defined once. alert-render.ts turns each into a Prometheus alerting rule
  * (`valueExpr > threshold`) and into a Grafana-managed rule (query A = valueExpr, threshold
  * expression C on A), so both fire on the same series at the same value.
+ *
+ * Counts in a window are the counter's rise between its first and last sample in the window
+ * (`max_over_time - min_over_time`, per series, then summed): no extrapolation, so a run counted by
+ * a CLI process that exported once and exited (its series starts with the 0 Prometheus writes at
+ * the counter's start timestamp) is an exact 1 in every window that holds its step, through a
+ * collector restart, and the quoted value is an integer. Each process's series only grows (a
+ * restart is a new service.instance.id, so a new series), which is what makes max - min its rise.
+ * The dashboard's `increase(... anchored)` also counts a step between the last sample before the
+ * window and its first one; rules avoid `anchored` because promtool 3.13 cannot evaluate it in rule
+ * unit tests (its test engine ignores --enable-feature), and a rule no test can run is a guess.
  */
 
 export type Severity = 'warning' | 'critical';
@@ -37,69 +40,116 @@ export interface AlertRuleDefinition {
   readonly summary: string;
   /** `{{VALUE}}` is replaced by the rendered live value of the target system. */
   readonly description: string;
-  readonly valueFormat: 'percentage' | 'number';
+  readonly valueFormat: 'percentage' | 'number' | 'duration';
   /** Anchor (without `#`) of the rule's section in docs/operational/soft-delete-runbook.md. */
   readonly runbookAnchor: string;
   readonly panelId: number;
 }
 
-const processedInWindow = `sum by (job_type) (increase(${METRICS.workerJobsProcessed}[${FAILURE_RATIO_WINDOW}]))`;
-const failuresInWindow = `sum by (job_type) (increase(${METRICS.workerJobFailures}[${FAILURE_RATIO_WINDOW}]))`;
-const failureCounter = METRICS.migrationRunFailure;
+/** 300 -> "5m", 3 -> "3s": a threshold in seconds as an operator reads it. */
+function durationText(seconds: number): string {
+  return seconds % 60 === 0 ? `${seconds / 60}m` : `${seconds}s`;
+}
 
-export const ALERT_RULES: readonly AlertRuleDefinition[] = [
-  {
-    name: 'CleanupJobFailureRatioHigh',
-    uid: 'sdops-cleanup-job-failure-ratio',
-    valueExpr: `(${failuresInWindow} / ${processedInWindow}) and on (job_type) (${processedInWindow} >= ${MIN_JOBS_PER_HOUR})`,
-    probeExpr: `${failuresInWindow} / ${processedInWindow}`,
-    threshold: FAILURE_RATIO_THRESHOLD,
-    for: '5m',
-    severity: 'warning',
-    summary: 'Cleanup jobs of type {{ $labels.job_type }} fail too often',
-    description:
-      `{{VALUE}} of the {{ $labels.job_type }} cleanup jobs finished in the last hour failed ` +
-      `(threshold ${FAILURE_RATIO_THRESHOLD * 100}%). Only evaluated when at least ${MIN_JOBS_PER_HOUR} jobs of ` +
-      'that type finished in the hour, so a handful of jobs never pages anyone.',
-    valueFormat: 'percentage',
-    runbookAnchor: 'alert-cleanupjobfailureratiohigh',
-    panelId: PANEL_IDS.jobFailureRatio,
-  },
-  {
-    name: 'CleanupQueueBacklog',
-    uid: 'sdops-cleanup-queue-backlog',
-    valueExpr: `max by (job_type) (${METRICS.workerQueueLength})`,
-    threshold: QUEUE_LENGTH_THRESHOLD,
-    for: QUEUE_BACKLOG_FOR,
-    severity: 'warning',
-    summary: 'Cleanup queue {{ $labels.job_type }} is backing up',
-    description:
-      `{{VALUE}} {{ $labels.job_type }} cleanup jobs are waiting in the queue; it has been above ` +
-      `${QUEUE_LENGTH_THRESHOLD} for more than ${QUEUE_BACKLOG_FOR}. Workers are down, too slow or failing.`,
-    valueFormat: 'number',
-    runbookAnchor: 'alert-cleanupqueuebacklog',
-    panelId: PANEL_IDS.queueLength,
-  },
-  {
-    name: 'MigrationRunFailed',
-    uid: 'sdops-migration-run-failed',
-    // A failure counter is born at 1 when a run first fails, and increase() needs two samples: the
-    // `unless ... offset` branch catches a series that appeared within the window.
-    valueExpr:
-      `sum by (migration) ((increase(${failureCounter}[${MIGRATION_FAILURE_WINDOW}]) > 0) or ` +
-      `(${failureCounter} unless ${failureCounter} offset ${MIGRATION_FAILURE_WINDOW}))`,
-    threshold: 0,
-    for: '0m',
-    severity: 'critical',
-    summary: 'A run of migration {{ $labels.migration }} failed',
-    description:
-      `{{VALUE}} run(s) of migration {{ $labels.migration }} failed in the last ${MIGRATION_FAILURE_WINDOW}. ` +
-      'Find the run id in the migration logs, then resume or roll back as the runbook says.',
-    valueFormat: 'number',
-    runbookAnchor: 'alert-migrationrunfailed',
-    panelId: PANEL_IDS.migrationRuns,
-  },
-];
+/** How much a counter rose within the window, summed over the series (processes) by `by`. */
+const rise = (metric: string, window: string, by: string) =>
+  `sum by (${by}) (max_over_time(${metric}[${window}]) - min_over_time(${metric}[${window}]))`;
+
+/** The rules for a set of thresholds and windows: ALERT_PARAMS in production. */
+export function alertRules(p: AlertParams = ALERT_PARAMS): AlertRuleDefinition[] {
+  const processed = rise(METRICS.workerJobsProcessed, p.failureRatioWindow, 'job_type');
+  const failures = rise(METRICS.workerJobFailures, p.failureRatioWindow, 'job_type');
+  const started = rise(`${METRICS.workerQueueWait}_count`, p.queueStalledWindow, 'job_type');
+  const oldestWait = `max by (job_type) (${METRICS.queueOldestWait})`;
+  const staleMinutes = durationText(p.migrationStaleSeconds);
+  return [
+    {
+      name: 'CleanupJobFailureRatioHigh',
+      uid: 'sdops-cleanup-job-failure-ratio',
+      valueExpr: `(${failures} / ${processed}) and on (job_type) (${processed} >= ${p.minJobsPerWindow})`,
+      probeExpr: `${failures} / ${processed}`,
+      threshold: p.failureRatioThreshold,
+      for: p.failureRatioFor,
+      severity: 'warning',
+      summary: 'Cleanup jobs of type {{ $labels.job_type }} fail too often',
+      description:
+        `{{VALUE}} of the {{ $labels.job_type }} cleanup jobs finished in the last ${p.failureRatioWindow} failed ` +
+        `(threshold ${p.failureRatioThreshold * 100}%). Only evaluated when at least ${p.minJobsPerWindow} jobs of ` +
+        `that type finished in that window, so a handful of jobs never pages anyone.`,
+      valueFormat: 'percentage',
+      runbookAnchor: 'alert-cleanupjobfailureratiohigh',
+      panelId: PANEL_IDS.jobFailureRatio,
+    },
+    {
+      name: 'CleanupQueueBacklog',
+      uid: 'sdops-cleanup-queue-backlog',
+      valueExpr: `max by (job_type) (${METRICS.queueLength})`,
+      threshold: p.queueLengthThreshold,
+      for: p.queueBacklogFor,
+      severity: 'warning',
+      summary: 'Cleanup queue {{ $labels.job_type }} is backing up',
+      description:
+        `{{VALUE}} {{ $labels.job_type }} cleanup jobs are waiting in the queue (read from the database); ` +
+        `it has been above ${p.queueLengthThreshold} for more than ${p.queueBacklogFor}. ` +
+        'Workers are down, too slow, too few or failing.',
+      valueFormat: 'number',
+      runbookAnchor: 'alert-cleanupqueuebacklog',
+      panelId: PANEL_IDS.queueLength,
+    },
+    {
+      name: 'CleanupQueueStalled',
+      uid: 'sdops-cleanup-queue-stalled',
+      // The oldest job has waited that long, and no worker started any job of its type meanwhile
+      // (`unless` also keeps the series when no worker has ever reported: nothing started).
+      valueExpr: `${oldestWait} unless on (job_type) (${started} > 0)`,
+      probeExpr: oldestWait,
+      threshold: p.queueStalledSeconds,
+      for: '0m',
+      severity: 'critical',
+      summary: 'Cleanup jobs of type {{ $labels.job_type }} are waiting and no worker takes them',
+      description:
+        `A {{ $labels.job_type }} cleanup job has waited {{VALUE}} for a worker and no worker has started a ` +
+        `{{ $labels.job_type }} job in the last ${p.queueStalledWindow}: no worker is running for this type, ` +
+        'or every worker is stuck.',
+      valueFormat: 'duration',
+      runbookAnchor: 'alert-cleanupqueuestalled',
+      panelId: PANEL_IDS.queueOldestWait,
+    },
+    {
+      name: 'MigrationRunFailed',
+      uid: 'sdops-migration-run-failed',
+      valueExpr: rise(METRICS.migrationRunFailure, p.migrationFailureWindow, 'migration'),
+      threshold: 0,
+      for: '0m',
+      severity: 'critical',
+      summary: 'A run of migration {{ $labels.migration }} failed',
+      description:
+        `{{VALUE}} run(s) of migration {{ $labels.migration }} failed in the last ${p.migrationFailureWindow}. ` +
+        'Find the run id with `sdops migrate list --state failed` / `--state partially_failed`, then follow the runbook.',
+      valueFormat: 'number',
+      runbookAnchor: 'alert-migrationrunfailed',
+      panelId: PANEL_IDS.migrationRuns,
+    },
+    {
+      name: 'MigrationRunStale',
+      uid: 'sdops-migration-run-stale',
+      valueExpr: `max by (migration) (${METRICS.staleRuns})`,
+      threshold: p.migrationStaleSeconds,
+      for: '0m',
+      severity: 'warning',
+      summary: `A run of migration {{ $labels.migration }} has had no live owner for more than ${staleMinutes}`,
+      description:
+        `The lease of a running or stopping run of migration {{ $labels.migration }} expired {{VALUE}} ago ` +
+        `(alert after ${staleMinutes}): the process that ran it died or hangs, and nothing moves the run on ` +
+        'until someone resumes or stops it.',
+      valueFormat: 'duration',
+      runbookAnchor: 'alert-migrationrunstale',
+      panelId: PANEL_IDS.staleRuns,
+    },
+  ];
+}
+
+export const ALERT_RULES: readonly AlertRuleDefinition[] = alertRules();
 
 /** Runbook anchors the rules link to; the runbook test checks each heading exists. */
 export const RUNBOOK_ANCHORS: readonly string[] = ALERT_RULES.map((r) => r.runbookAnchor);
@@ -119,8 +169,8 @@ export function panelUrl(rule: AlertRuleDefinition, base: string = GRAFANA_URL_D
 
 /**
  * The Prometheus alerting expression: the live value, filtered by the threshold. The parentheses
- * matter: `>` binds tighter than `and`/`or`, so without them the threshold would filter only the
- * last operand (e.g. the job volume instead of the failure ratio).
+ * matter: `>` binds tighter than `and`/`or`/`unless`, so without them the threshold would filter only
+ * the last operand (e.g. the job volume instead of the failure ratio).
  */
 export function prometheusExpr(rule: AlertRuleDefinition): string {
   return `(${rule.valueExpr}) > ${rule.threshold}`;

@@ -11,7 +11,6 @@ export const METRICS = {
   softDeleteDuration: 'soft_delete_operations_duration_seconds',
   workerJobsProcessed: 'cleanup_worker_jobs_processed_total',
   workerJobFailures: 'cleanup_worker_job_failures_total',
-  workerQueueLength: 'cleanup_worker_queue_length',
   workerJobDuration: 'cleanup_worker_job_duration_seconds',
   workerQueueWait: 'cleanup_worker_queue_wait_seconds',
   migrationRunSuccess: 'migration_run_success_total',
@@ -19,6 +18,10 @@ export const METRICS = {
   migrationRowsProcessed: 'migration_rows_processed_total',
   migrationBatchDuration: 'migration_batch_duration_seconds',
   httpServerDuration: 'http_server_request_duration_seconds',
+  /** The database's gauges (src/observability/instruments.ts DATABASE_GAUGES), job sdops-database. */
+  queueLength: 'cleanup_queue_length',
+  queueOldestWait: 'cleanup_queue_oldest_wait_seconds',
+  staleRuns: 'migration_runs_stale_seconds',
   /** Span-metrics latency histogram (seconds): SPAN_METRICS.latency, see below. */
   spanDuration: 'traces_spanmetrics_latency',
   /** Span-metrics call counter: SPAN_METRICS.calls. */

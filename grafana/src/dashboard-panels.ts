@@ -29,7 +29,14 @@ import {
   tempoTarget,
   thresholds,
 } from './panels.ts';
-import { FAILURE_RATIO_THRESHOLD, MIN_JOBS_PER_HOUR, QUEUE_LENGTH_THRESHOLD } from './thresholds.ts';
+import {
+  FAILURE_RATIO_THRESHOLD,
+  MIGRATION_STALE_SECONDS,
+  MIN_JOBS_PER_HOUR,
+  QUEUE_BACKLOG_FOR,
+  QUEUE_LENGTH_THRESHOLD,
+  QUEUE_STALLED_SECONDS,
+} from './thresholds.ts';
 
 /** Stable panel ids: alert rules link to `viewPanel=<id>`, so these never change meaning. */
 export const PANEL_IDS = {
@@ -48,11 +55,19 @@ export const PANEL_IDS = {
   migrationProgress: 13,
   runLogs: 14,
   runTraces: 15,
+  queueOldestWait: 16,
+  staleRuns: 17,
 } as const;
 
 const ENTITY = 'entity=~"$entity"';
 const JOB_TYPE = 'job_type=~"$job_type"';
-const RATE = '[$__rate_interval]';
+/**
+ * `anchored` (Prometheus --enable-feature=promql-extended-range-selectors): from the sample at the
+ * window's start to the last one in it, no extrapolation, so consecutive windows add up exactly to
+ * the counted total, and a series born inside a window (a CLI process) counts from its 0.
+ */
+const RATE = '[$__rate_interval] anchored';
+const anchoredWindow = (window: string) => `[${window}] anchored`;
 export const RUN_TRACES_TRACEQL = `{ span.run_id = "${gvar('run_id')}" }`;
 /**
  * `run_id!=""` first: with no run chosen the variable is empty, and `run_id=""` alone would match
@@ -88,6 +103,8 @@ export function operationPanels(y: number): cog.Builder<Panel>[] {
   const calls = `${METRICS.softDeleteDuration}_count`;
   const failing = `sum by (entity) (rate(${calls}{${ENTITY},status="failure"}${RATE}))`;
   const all = `sum by (entity) (rate(${calls}{${ENTITY}}${RATE}))`;
+  // Every entity has row counters (long-running processes start them at 0): its 0% when idle.
+  const idle = `sum by (entity) (rate(${METRICS.softDeleteOperations}{${ENTITY}}${RATE}))`;
   const buckets = `${METRICS.softDeleteDuration}_bucket{${ENTITY}}`;
   return [
     timeseries(
@@ -107,13 +124,15 @@ export function operationPanels(y: number): cog.Builder<Panel>[] {
     timeseries(
       PANEL_IDS.errorRate,
       'Operation error rate by entity',
-      'Share of soft-delete operation calls whose overall outcome was failure, per entity (failed calls / all calls, from the duration histogram counts). Entities with no failures show 0%. Orange from 1%, red from 5%.',
+      'Share of soft-delete operation calls whose overall outcome was failure, per entity (failed calls / all calls, from the duration histogram counts). Entities with no failures, or no calls, show 0%. Orange from 1%, red from 5%.',
       'percentunit',
       at(12, y, 12, 8),
     )
       .thresholds(thresholds('green', [0.01, 'orange'], [0.05, 'red']))
       .min(0)
-      .withTarget(promTarget('A', { expr: `(${failing} / ${all}) or (${all} * 0)`, legend: '{{entity}}' })),
+      .withTarget(
+        promTarget('A', { expr: `(${failing} / (${all} > 0)) or (${idle} * 0)`, legend: '{{entity}}' }),
+      ),
     new HeatmapPanel()
       .id(PANEL_IDS.durationHeatmap)
       .title('Operation duration distribution')
@@ -168,12 +187,15 @@ export function operationPanels(y: number): cog.Builder<Panel>[] {
 export function workerPanels(y: number): cog.Builder<Panel>[] {
   const processed = `${METRICS.workerJobsProcessed}{${JOB_TYPE}}`;
   const failures = `${METRICS.workerJobFailures}{${JOB_TYPE}}`;
-  const ratio = `sum by (job_type) (increase(${failures}[1h])) / sum by (job_type) (increase(${processed}[1h]))`;
+  const processed1h = `sum by (job_type) (increase(${processed}${anchoredWindow('1h')}))`;
+  const failures1h = `sum by (job_type) (increase(${failures}${anchoredWindow('1h')}))`;
+  // No job in the hour: 0%, not 0/0.
+  const ratio = `(${failures1h} / (${processed1h} > 0)) or (${processed1h} * 0)`;
   return [
     timeseries(
       PANEL_IDS.queueLength,
       'Pending queue length by job type',
-      `Cleanup jobs waiting in the queue, as last sampled by the workers (max over workers: they all sample the same queue). Red above ${QUEUE_LENGTH_THRESHOLD}: the CleanupQueueBacklog alert fires when that lasts 10 minutes.`,
+      `Cleanup jobs waiting in the queue (created or retrying), read from the database by the running sdops serve and worker processes, so it is measured with every worker down. Red above ${QUEUE_LENGTH_THRESHOLD}: the CleanupQueueBacklog alert fires when that lasts ${QUEUE_BACKLOG_FOR}.`,
       'suffix: jobs',
       at(0, y, 8, 8),
     )
@@ -181,7 +203,7 @@ export function workerPanels(y: number): cog.Builder<Panel>[] {
       .min(0)
       .withTarget(
         promTarget('A', {
-          expr: `max by (job_type) (${METRICS.workerQueueLength}{${JOB_TYPE}})`,
+          expr: `max by (job_type) (${METRICS.queueLength}{${JOB_TYPE}})`,
           legend: '{{job_type}}',
         }),
       ),
@@ -208,7 +230,7 @@ export function workerPanels(y: number): cog.Builder<Panel>[] {
     timeseries(
       PANEL_IDS.jobFailureRatio,
       'Job failure ratio by job type (1h window)',
-      `Failed / processed cleanup job attempts over a fixed 1h window, the same window the CleanupJobFailureRatioHigh alert uses (it also needs at least ${MIN_JOBS_PER_HOUR} jobs in that hour). Red above ${FAILURE_RATIO_THRESHOLD * 100}%.`,
+      `Failed / processed cleanup job attempts over a fixed 1h window, the same window the CleanupJobFailureRatioHigh alert uses (it also needs at least ${MIN_JOBS_PER_HOUR} jobs in that hour); 0% when no job finished. Red above ${FAILURE_RATIO_THRESHOLD * 100}%.`,
       'percentunit',
       at(16, y, 8, 8),
     )
@@ -216,11 +238,26 @@ export function workerPanels(y: number): cog.Builder<Panel>[] {
       .min(0)
       .withTarget(promTarget('A', { expr: ratio, legend: '{{job_type}}' })),
     timeseries(
+      PANEL_IDS.queueOldestWait,
+      'Oldest waiting job by job type',
+      `How long the longest-waiting job whose start time has come has waited for a worker, read from the database (0 when none waits). Red from ${QUEUE_STALLED_SECONDS / 60} min: the CleanupQueueStalled alert fires when, besides, no worker started a job of that type in that time.`,
+      's',
+      at(0, y + 8, 8, 8),
+    )
+      .thresholds(thresholds('green', [QUEUE_STALLED_SECONDS, 'red']))
+      .min(0)
+      .withTarget(
+        promTarget('A', {
+          expr: `max by (job_type) (${METRICS.queueOldestWait}{${JOB_TYPE}})`,
+          legend: '{{job_type}}',
+        }),
+      ),
+    timeseries(
       PANEL_IDS.jobDurations,
       'Job duration and queue wait p95 by job type',
       'p95 of how long one cleanup job attempt ran and of how long jobs waited in the queue before a worker started them. Orange from 30 s, red from 5 min.',
       's',
-      at(0, y + 8, 24, 8),
+      at(8, y + 8, 16, 8),
     )
       .thresholds(thresholds('green', [30, 'orange'], [300, 'red']))
       .withTarget(
@@ -245,7 +282,7 @@ export function migrationPanels(y: number): cog.Builder<Panel>[] {
       .id(PANEL_IDS.migrationRuns)
       .title('Migration runs in range')
       .description(
-        'Migration runs that ended successfully and in failure during the selected time range ($__range window), per migration. Any failure is red; the MigrationRunFailed alert fires on it.',
+        'Migration runs that ended successfully and in failure during the selected time range ($__range window), per migration, whichever process ran them (an exact count). Any failure is red; the MigrationRunFailed alert fires on it.',
       )
       .unit('suffix: runs')
       .datasource(PROMETHEUS)
@@ -268,14 +305,14 @@ export function migrationPanels(y: number): cog.Builder<Panel>[] {
       ])
       .withTarget(
         promTarget('A', {
-          expr: `round(sum by (migration) (increase(${METRICS.migrationRunSuccess}[$__range])))`,
+          expr: `sum by (migration) (increase(${METRICS.migrationRunSuccess}${anchoredWindow('$__range')}))`,
           legend: '{{migration}} succeeded',
           instant: true,
         }),
       )
       .withTarget(
         promTarget('B', {
-          expr: `round(sum by (migration) (increase(${METRICS.migrationRunFailure}[$__range])))`,
+          expr: `sum by (migration) (increase(${METRICS.migrationRunFailure}${anchoredWindow('$__range')}))`,
           legend: '{{migration}} failed',
           instant: true,
         }),
@@ -312,21 +349,33 @@ export function migrationPanels(y: number): cog.Builder<Panel>[] {
       .id(PANEL_IDS.migrationProgress)
       .title('Migration progress: rows migrated in range')
       .description(
-        'Rows successfully migrated per migration during the selected time range ($__range window). While a run is in progress this number grows with every completed batch; the rows-per-second panel shows its speed.',
+        'Rows successfully migrated per migration during the selected time range ($__range window), an exact count. While a run is in progress this number grows with every completed batch; the rows-per-second panel shows its speed.',
       )
       .unit('suffix: rows')
       .datasource(PROMETHEUS)
-      .gridPos(at(0, y + 8, 24, 8))
+      .gridPos(at(0, y + 8, 16, 8))
       .graphMode(BigValueGraphMode.Area)
       .colorMode(BigValueColorMode.Value)
       .reduceOptions(new ReduceDataOptionsBuilder().calcs(['lastNotNull']).values(false))
       .thresholds(thresholds('blue'))
       .withTarget(
         promTarget('A', {
-          expr: `round(sum by (migration) (increase(${rows}{status="success"}[$__range])))`,
+          expr: `sum by (migration) (increase(${rows}{status="success"}${anchoredWindow('$__range')}))`,
           legend: '{{migration}}',
           instant: true,
         }),
+      ),
+    timeseries(
+      PANEL_IDS.staleRuns,
+      'Stale migration runs: time since the lease expired',
+      `How long ago the lease of the longest-stale running or stopping run of each migration expired (its process died or hangs), read from the database; 0 when every run has a live owner. Red from ${MIGRATION_STALE_SECONDS / 60} min: the MigrationRunStale alert fires.`,
+      's',
+      at(16, y + 8, 8, 8),
+    )
+      .thresholds(thresholds('green', [MIGRATION_STALE_SECONDS, 'red']))
+      .min(0)
+      .withTarget(
+        promTarget('A', { expr: `max by (migration) (${METRICS.staleRuns})`, legend: '{{migration}}' }),
       ),
     new LogsPanel()
       .id(PANEL_IDS.runLogs)

@@ -5,7 +5,7 @@
 export type { ListedQuery, QueryValues } from './queries.ts';
 export { dashboardQueries, listQueries, substituteVariables } from './queries.ts';
 export type { AlertRuleDefinition, Severity } from './alerts.ts';
-export { ALERT_RULES, RUNBOOK_ANCHORS, panelUrl, prometheusExpr, runbookUrl } from './alerts.ts';
+export { ALERT_RULES, alertRules, RUNBOOK_ANCHORS, panelUrl, prometheusExpr, runbookUrl } from './alerts.ts';
 export {
   ALERT_FOLDER,
   ALERT_GROUP,
@@ -66,9 +66,13 @@ export {
   runPintOnline,
 } from './pint.ts';
 export {
+  ALERT_PARAMS,
+  type AlertParams,
   FAILURE_RATIO_THRESHOLD,
   MIGRATION_FAILURE_WINDOW,
+  MIGRATION_STALE_SECONDS,
   MIN_JOBS_PER_HOUR,
   QUEUE_BACKLOG_FOR,
   QUEUE_LENGTH_THRESHOLD,
+  QUEUE_STALLED_SECONDS,
 } from './thresholds.ts';

@@ -1,11 +1,13 @@
 /**
  * Alert thresholds, shared by the alert rules and the panels that show the same quantity, so a
- * panel turns red exactly where its alert starts counting.
+ * panel turns red exactly where its alert starts counting. ALERT_PARAMS gathers them for
+ * alertRules(); the pipeline test renders the same rules with shorter windows (alerts.ts).
  */
 
 /** CleanupJobFailureRatioHigh: failed / processed cleanup jobs over one hour, per job type. */
 export const FAILURE_RATIO_THRESHOLD = 0.05;
 export const FAILURE_RATIO_WINDOW = '1h';
+export const FAILURE_RATIO_FOR = '5m';
 /** Below this many finished jobs in the hour a ratio is noise (1 failure of 3 jobs is 33%). */
 export const MIN_JOBS_PER_HOUR = 20;
 
@@ -13,5 +15,38 @@ export const MIN_JOBS_PER_HOUR = 20;
 export const QUEUE_LENGTH_THRESHOLD = 100;
 export const QUEUE_BACKLOG_FOR = '10m';
 
+/** CleanupQueueStalled: a job has waited this long and no worker started a job of its type meanwhile. */
+export const QUEUE_STALLED_SECONDS = 600;
+export const QUEUE_STALLED_WINDOW = '10m';
+
 /** MigrationRunFailed: failed runs are looked for in this trailing window. */
 export const MIGRATION_FAILURE_WINDOW = '15m';
+
+/** MigrationRunStale: a running/stopping run whose lease expired this long ago. */
+export const MIGRATION_STALE_SECONDS = 300;
+
+export interface AlertParams {
+  readonly failureRatioThreshold: number;
+  readonly failureRatioWindow: string;
+  readonly failureRatioFor: string;
+  readonly minJobsPerWindow: number;
+  readonly queueLengthThreshold: number;
+  readonly queueBacklogFor: string;
+  readonly queueStalledSeconds: number;
+  readonly queueStalledWindow: string;
+  readonly migrationFailureWindow: string;
+  readonly migrationStaleSeconds: number;
+}
+
+export const ALERT_PARAMS: AlertParams = {
+  failureRatioThreshold: FAILURE_RATIO_THRESHOLD,
+  failureRatioWindow: FAILURE_RATIO_WINDOW,
+  failureRatioFor: FAILURE_RATIO_FOR,
+  minJobsPerWindow: MIN_JOBS_PER_HOUR,
+  queueLengthThreshold: QUEUE_LENGTH_THRESHOLD,
+  queueBacklogFor: QUEUE_BACKLOG_FOR,
+  queueStalledSeconds: QUEUE_STALLED_SECONDS,
+  queueStalledWindow: QUEUE_STALLED_WINDOW,
+  migrationFailureWindow: MIGRATION_FAILURE_WINDOW,
+  migrationStaleSeconds: MIGRATION_STALE_SECONDS,
+};

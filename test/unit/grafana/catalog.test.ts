@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { expect } from 'chai';
 import { METRICS, REPO_ROOT, SPAN_METRICS } from '../../../grafana/src/index.ts';
-import { INSTRUMENTS } from '../../../src/observability/instruments.ts';
+import { DATABASE_GAUGES, INSTRUMENTS } from '../../../src/observability/instruments.ts';
 
 /**
  * The collector's prometheus exporter (translation_strategy UnderscoreEscapingWithSuffixes) turns
@@ -18,14 +18,15 @@ function prometheusName(def: { name: string; kind: string; unit: string }): stri
 }
 
 describe('metric names used by the dashboard and alerts', () => {
-  for (const [id, def] of Object.entries(INSTRUMENTS)) {
+  const instruments = { ...INSTRUMENTS, ...DATABASE_GAUGES };
+  for (const [id, def] of Object.entries(instruments)) {
     it(`${def.name} is queried as the name the collector's Prometheus exporter gives it`, () => {
-      expect(METRICS[id as keyof typeof INSTRUMENTS]).to.equal(prometheusName(def));
+      expect(METRICS[id as keyof typeof instruments]).to.equal(prometheusName(def));
     });
   }
 
   it('knows no instrument the product does not emit, besides the collector span metrics', () => {
-    const extra = Object.keys(METRICS).filter((id) => !(id in INSTRUMENTS));
+    const extra = Object.keys(METRICS).filter((id) => !(id in instruments));
     expect(extra).to.deep.equal(['spanDuration', 'spanCalls']);
   });
 

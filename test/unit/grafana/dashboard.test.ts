@@ -88,11 +88,36 @@ describe('the Soft Delete Operations dashboard', () => {
     expect(target.expr).to.include(`${SPAN_METRICS.latency}_bucket`);
   });
 
-  it('marks the alert thresholds on the queue and failure-ratio panels', () => {
-    const queueSteps = panel(PANEL_IDS.queueLength).fieldConfig.defaults.thresholds?.steps ?? [];
-    expect(queueSteps.map((s) => s.value)).to.deep.equal([null, 101]);
-    const ratioSteps = panel(PANEL_IDS.jobFailureRatio).fieldConfig.defaults.thresholds?.steps ?? [];
-    expect(ratioSteps.map((s) => s.value)).to.deep.equal([null, 0.05]);
+  it('marks the alert thresholds on the queue, oldest-wait, stale-run and failure-ratio panels', () => {
+    const steps = (id: number) =>
+      (panel(id).fieldConfig.defaults.thresholds?.steps ?? []).map((s) => s.value);
+    expect(steps(PANEL_IDS.queueLength)).to.deep.equal([null, 101]);
+    expect(steps(PANEL_IDS.jobFailureRatio)).to.deep.equal([null, 0.05]);
+    expect(steps(PANEL_IDS.queueOldestWait)).to.deep.equal([null, 600]);
+    expect(steps(PANEL_IDS.staleRuns)).to.deep.equal([null, 300]);
+  });
+
+  it("reads the queue and stale runs from the database's gauges, not from the workers", () => {
+    expect(exprs(PANEL_IDS.queueLength)).to.deep.equal([
+      'max by (job_type) (cleanup_queue_length{job_type=~"$job_type"})',
+    ]);
+    expect(exprs(PANEL_IDS.queueOldestWait)[0]).to.include('cleanup_queue_oldest_wait_seconds');
+    expect(exprs(PANEL_IDS.staleRuns)).to.deep.equal(['max by (migration) (migration_runs_stale_seconds)']);
+  });
+
+  it('counts without extrapolation: every rate() and increase() of a panel is anchored', () => {
+    const ranged = panels
+      .flatMap((p) => (p.targets ?? []).map((t) => (t.expr ?? '').replace(/"[^"]*"/g, '""')))
+      .flatMap((expr) => [
+        ...expr.matchAll(/\b(?:rate|increase)\((?:[^()]|\([^()]*\))*?\[[^\]]+\]\s*(\w*)/g),
+      ]);
+    expect(ranged.length).to.be.greaterThan(10);
+    expect(ranged.filter((m) => m[1] !== 'anchored').map((m) => m[0])).to.deep.equal([]);
+  });
+
+  it('shows 0, not NaN, for an idle entity or job type: ratios divide only by a positive count', () => {
+    expect(exprs(PANEL_IDS.errorRate)[0]).to.match(/\/ \(sum by \(entity\) .* > 0\)\) or \(/);
+    expect(exprs(PANEL_IDS.jobFailureRatio)[0]).to.match(/\/ \(sum by \(job_type\) .* > 0\)\) or \(/);
   });
 
   it('shows no logs in the run-logs panel until a run is chosen (an empty run_id matches no record)', () => {

@@ -174,9 +174,15 @@ describe('alert rules generated for Grafana and for Prometheus', () => {
   const gRules = grafana.groups[0]?.rules ?? [];
   const pRules = prometheusRules().groups[0]?.rules ?? [];
 
-  it('define the three rules once, under the same names, in both files', () => {
+  it('define the five rules once, under the same names, in both files', () => {
     const names = ALERT_RULES.map((r) => r.name);
-    expect(names).to.deep.equal(['CleanupJobFailureRatioHigh', 'CleanupQueueBacklog', 'MigrationRunFailed']);
+    expect(names).to.deep.equal([
+      'CleanupJobFailureRatioHigh',
+      'CleanupQueueBacklog',
+      'CleanupQueueStalled',
+      'MigrationRunFailed',
+      'MigrationRunStale',
+    ]);
     expect(gRules.map((r) => r.title)).to.deep.equal(names);
     expect(pRules.map((r) => r.alert)).to.deep.equal(names);
   });

@@ -14,13 +14,13 @@ describe('listing every query for the pipeline test', () => {
     for (const q of queries) expect(q.query, q.origin).to.not.include('$');
     const throughput = queries.find((q) => q.origin.startsWith(`${PANEL_IDS.throughput} `));
     expect(throughput?.query).to.equal(
-      'sum by (entity, status) (rate(soft_delete_operations_total{entity=~"orders"}[2m]))',
+      'sum by (entity, status) (rate(soft_delete_operations_total{entity=~"orders"}[2m] anchored))',
     );
   });
 
   it('covers every dashboard target, both variables and every alert rule', () => {
     const by = (s: string) => queries.filter((q) => q.source === s).length;
-    expect(by('dashboard')).to.equal(20);
+    expect(by('dashboard')).to.equal(22);
     expect(by('variable')).to.equal(2);
     expect(by('alert-prometheus')).to.equal(ALERT_RULES.length);
     expect(by('alert-probe')).to.equal(ALERT_RULES.length);
