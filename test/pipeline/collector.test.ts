@@ -2,6 +2,8 @@ import { context, trace } from '@opentelemetry/api';
 import { SPAN_METRICS } from '../../grafana/src/index.ts';
 import { SeverityNumber } from '@opentelemetry/api';
 import { expect } from 'chai';
+import { SPAN_METRICS_PREFIX } from '../../grafana/src/index.ts';
+import { promtool } from '../support/prometheus-bin.ts';
 import {
   COLLECTOR_CONFIG,
   COLLECTOR_OVERLAY,
@@ -52,7 +54,19 @@ const TRANSLATIONS = [
     unit: '{job}',
     prom: 'cleanup_worker_job_failures_total',
   },
-  { otel: 'cleanup.worker.queue_length', kind: 'gauge', unit: '{job}', prom: 'cleanup_worker_queue_length' },
+  { otel: 'cleanup.queue.length', kind: 'gauge', unit: '{job}', prom: 'cleanup_queue_length' },
+  {
+    otel: 'cleanup.queue.oldest_wait',
+    kind: 'gauge',
+    unit: 's',
+    prom: 'cleanup_queue_oldest_wait_seconds',
+  },
+  {
+    otel: 'migration.runs.stale_seconds',
+    kind: 'gauge',
+    unit: 's',
+    prom: 'migration_runs_stale_seconds',
+  },
   {
     otel: 'cleanup.worker.job.duration_seconds',
     kind: 'histogram',
@@ -88,7 +102,7 @@ function uniqueService(): string {
   return `sdops-pipeline-test-${process.pid}-${serviceCounter}`;
 }
 
-describe('the collector pipeline (real otelcol-sdops, Debian Prometheus)', function () {
+describe('the collector pipeline (real otelcol-sdops, the Prometheus of compose.yaml)', function () {
   // Cold collector builds take minutes; every assertion below polls with its own deadline.
   this.timeout(900_000);
 
@@ -193,6 +207,51 @@ describe('the collector pipeline (real otelcol-sdops, Debian Prometheus)', funct
         expect(value, `${t.otel} -> ${t.prom}`).to.equal(t.kind === 'gauge' ? 42 : 7);
       }
     }
+  });
+
+  it('a counter a process exports once and then exits with shows its whole step in increase(... anchored)', async () => {
+    const service = uniqueService();
+    const telemetry = telemetryFor(service);
+    // Created at its first increment, exported once, at shutdown: what a CLI command does.
+    telemetry.meterProvider.getMeter('pipeline-test').createCounter('migration.run.failure').add(1, {
+      migration: 'backfill-deleted-at',
+    });
+    await telemetry.shutdown();
+    const selector = `migration_run_failure_total{job="sdops/${service}"}`;
+    const step = await pollUntil('the counter and its start-timestamp 0 in Prometheus', async () => {
+      const [min, max] = await Promise.all([
+        singleValue(`min_over_time(${selector}[5m])`),
+        singleValue(`max_over_time(${selector}[5m])`),
+      ]);
+      return min === 0 && max === 1 ? { min, max } : undefined;
+    });
+    expect(step).to.deep.equal({ min: 0, max: 1 });
+    expect(await singleValue(`sum(increase(${selector}[5m] anchored))`)).to.equal(1);
+    // Without anchored, increase() extrapolates past the samples it has: not a count.
+    expect(await singleValue(`sum(increase(${selector}[5m]))`)).to.not.equal(undefined);
+  });
+
+  it('the span-metrics families have HELP text (promtool check metrics)', async () => {
+    const service = uniqueService();
+    const telemetry = telemetryFor(service);
+    const span = telemetry.tracerProvider.getTracer('pipeline-test').startSpan('soft_delete.bulk', {
+      attributes: { entity: 'invoice', operation: 'delete', status: 'success' },
+    });
+    span.end();
+    await telemetry.flush();
+    const scrape = await pollUntil('span metrics on the exporter', async () => {
+      const response = await fetch(`http://127.0.0.1:${collector.ports.metrics}/metrics`);
+      const text = await response.text();
+      return text.includes('traces_span_metrics_calls_total{') ? text : undefined;
+    });
+    const { output } = await promtool(['check', 'metrics'], { input: scrape });
+    // This file's own test instruments carry no description; the app's do (workload.test.ts).
+    const missing = output
+      .split('\n')
+      .filter((line) => line.startsWith(SPAN_METRICS_PREFIX) && /no help text/i.test(line));
+    expect(missing).to.deep.equal([]);
+    expect(scrape).to.match(/# HELP traces_span_metrics_duration_seconds \S/);
+    expect(scrape).to.match(/# HELP traces_span_metrics_calls_total \S/);
   });
 
   it('span-metrics histograms reach Prometheus with exemplars whose trace ids are in the exported traces', async () => {

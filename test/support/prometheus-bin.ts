@@ -70,15 +70,21 @@ export function promtoolFeatureFlags(): string[] {
  * Runs promtool with the compose Prometheus's PromQL features; resolves with its exit code and
  * combined output, never rejects on a non-zero exit.
  */
-export async function promtool(args: readonly string[]): Promise<{ code: number; output: string }> {
+export async function promtool(
+  args: readonly string[],
+  { input }: { input?: string } = {},
+): Promise<{ code: number; output: string }> {
   const binary = await prometheusTool('promtool');
-  try {
-    const { stdout, stderr } = await execFileAsync(binary, [...promtoolFeatureFlags(), ...args], {
-      cwd: REPO_ROOT,
-    });
-    return { code: 0, output: stdout + stderr };
-  } catch (error) {
-    const failure = error as { code?: number; stdout?: string; stderr?: string };
-    return { code: Number(failure.code ?? 1), output: (failure.stdout ?? '') + (failure.stderr ?? '') };
-  }
+  return new Promise((resolve, reject) => {
+    const child = execFile(
+      binary,
+      [...promtoolFeatureFlags(), ...args],
+      { cwd: REPO_ROOT, maxBuffer: 16 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        if (error && typeof error.code !== 'number') reject(error);
+        else resolve({ code: error ? Number(error.code) : 0, output: stdout + stderr });
+      },
+    );
+    child.stdin?.end(input ?? '');
+  });
 }
