@@ -1,5 +1,5 @@
 import { type ExportResult, ExportResultCode } from '@opentelemetry/core';
-import { reportExportError } from './diagnostics.ts';
+import { noteExportSuccess, reportExportError } from './diagnostics.ts';
 
 /**
  * A circuit breaker in front of an OTLP exporter. The exporters retry a refused connection for up
@@ -10,6 +10,18 @@ import { reportExportError } from './diagnostics.ts';
 
 export const COOLDOWN_MS = 15_000;
 
+/**
+ * Set by shutdown: every breaker lets exports through again, so a process's last flush is always
+ * tried. For a CLI command it is the only export; a breaker opened by a transient failure (an export
+ * timed out while the process was paused) would otherwise drop everything it counted. The shutdown
+ * wait stays bounded (telemetry.ts), so a collector that is really gone costs at most 250 ms.
+ */
+let finalFlush = false;
+
+export function letFinalFlushThrough(on = true): void {
+  finalFlush = on;
+}
+
 interface Exporter<T> {
   export(items: T, resultCallback: (result: ExportResult) => void): void;
 }
@@ -17,7 +29,7 @@ interface Exporter<T> {
 export function withCircuitBreaker<T, E extends Exporter<T>>(inner: E, now: () => number = Date.now): E {
   let openUntil = 0;
   const guardedExport = (items: T, done: (result: ExportResult) => void): void => {
-    if (now() < openUntil) {
+    if (now() < openUntil && !finalFlush) {
       done({ code: ExportResultCode.FAILED, error: new Error('collector unreachable; batch dropped') });
       return;
     }
@@ -25,6 +37,9 @@ export function withCircuitBreaker<T, E extends Exporter<T>>(inner: E, now: () =
       if (result.code !== ExportResultCode.SUCCESS) {
         openUntil = now() + COOLDOWN_MS;
         reportExportError(result.error ?? new Error('export failed'));
+      } else {
+        openUntil = 0;
+        noteExportSuccess();
       }
       done(result);
     });

@@ -29,7 +29,9 @@ interface ExportErrorState {
   endpoint: string;
   suppressed: number;
   warned: boolean;
-  /** Called once on the first sign of trouble (a failed export, or an unreachable collector). */
+  /** The last export failed (or its connection was refused) and none has succeeded since. */
+  failing: boolean;
+  /** Called once on the next sign of trouble (a failed export, or an unreachable collector). */
   listeners: Set<() => void>;
 }
 
@@ -51,6 +53,8 @@ function describe(error: unknown): string {
 export function reportExportError(error: unknown): void {
   const s = exportState;
   if (!s) return;
+  s.failing = true;
+  notifyTrouble(s);
   if (s.warned) {
     s.suppressed += 1;
     return;
@@ -60,7 +64,11 @@ export function reportExportError(error: unknown): void {
     endpoint: s.endpoint,
     reason: describe(error),
   });
-  notifyTrouble(s);
+}
+
+/** An export succeeded: exports are not failing (any more). */
+export function noteExportSuccess(): void {
+  if (exportState) exportState.failing = false;
 }
 
 /** Connection errors that mean nobody is listening at the endpoint, not a hiccup on a live one. */
@@ -98,17 +106,17 @@ const diagLogger: DiagLogger = {
 
 /** Routes OTel diag (warn and above) and the global error handler into reportExportError. */
 export function installExportErrorHandler(endpoint: string): void {
-  exportState = { endpoint, suppressed: 0, warned: false, listeners: new Set() };
+  exportState = { endpoint, suppressed: 0, warned: false, failing: false, listeners: new Set() };
   diag.setLogger(diagLogger, { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true });
   setGlobalErrorHandler((error) => reportExportError(error));
 }
 
 /**
- * True once an export failed or the collector refused a connection in this session: shutdown then
- * stops waiting on retries.
+ * True while exports fail: the last one failed or the collector refused a connection, and none has
+ * succeeded since. Shutdown then stops waiting on retries.
  */
 export function exportFailing(): boolean {
-  return exportState?.warned === true;
+  return exportState?.failing === true;
 }
 
 /** Calls `listener` once when exportFailing() becomes true; returns an unsubscribe function. */

@@ -1,4 +1,5 @@
 import { context, logs, metrics, propagation, trace } from '@opentelemetry/api';
+import { letFinalFlushThrough } from './circuit.ts';
 import type { DatabaseGaugeOptions } from './database-gauges.ts';
 import { drainDeferred } from './deferred.ts';
 import {
@@ -172,6 +173,7 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
         drainDeferred();
         // Detach first so log lines written during shutdown go to the console only.
         setOtlpLogging(false);
+        letFinalFlushThrough();
         await Promise.all([database?.stop(), boundedWait(sdk.shutdown(), timeoutMs)]);
         // Unregister so later calls are no-ops and a new startTelemetry (tests) can register again.
         trace.disable();
@@ -180,6 +182,7 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
         propagation.disable();
         context.disable();
         uninstallExportErrorHandler();
+        letFinalFlushThrough(false);
         if (active === handle) active = undefined;
       })();
       return stopped;
