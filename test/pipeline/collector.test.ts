@@ -2,7 +2,7 @@ import { context, trace } from '@opentelemetry/api';
 import { SPAN_METRICS } from '../../grafana/src/index.ts';
 import { SeverityNumber } from '@opentelemetry/api';
 import { expect } from 'chai';
-import { SPAN_METRICS_PREFIX } from '../../grafana/src/index.ts';
+import { SPAN_METRICS } from '../../grafana/src/index.ts';
 import { promtool } from '../support/prometheus-bin.ts';
 import {
   COLLECTOR_CONFIG,
@@ -242,16 +242,18 @@ describe('the collector pipeline (real otelcol-sdops, the Prometheus of compose.
     const scrape = await pollUntil('span metrics on the exporter', async () => {
       const response = await fetch(`http://127.0.0.1:${collector.ports.metrics}/metrics`);
       const text = await response.text();
-      return text.includes('traces_span_metrics_calls_total{') ? text : undefined;
+      return text.includes(`${SPAN_METRICS.calls}{`) ? text : undefined;
     });
     const { output } = await promtool(['check', 'metrics'], { input: scrape });
     // This file's own test instruments carry no description; the app's do (workload.test.ts).
     const missing = output
       .split('\n')
-      .filter((line) => line.startsWith(SPAN_METRICS_PREFIX) && /no help text/i.test(line));
+      .filter(
+        (line) => line.startsWith(SPAN_METRICS.namespace.replaceAll('.', '_')) && /no help text/i.test(line),
+      );
     expect(missing).to.deep.equal([]);
-    expect(scrape).to.match(/# HELP traces_span_metrics_duration_seconds \S/);
-    expect(scrape).to.match(/# HELP traces_span_metrics_calls_total \S/);
+    expect(scrape).to.match(new RegExp(`# HELP ${SPAN_METRICS.latency} \\S`));
+    expect(scrape).to.match(new RegExp(`# HELP ${SPAN_METRICS.calls} \\S`));
   });
 
   it('span-metrics histograms reach Prometheus with exemplars whose trace ids are in the exported traces', async () => {

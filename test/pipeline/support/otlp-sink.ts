@@ -20,6 +20,9 @@ export interface ExportedSpan {
   readonly statusCode: number;
   /** OTLP SpanKind: 1 internal, 2 server, 3 client, 4 producer, 5 consumer. */
   readonly kind: number;
+  /** Decimal nanoseconds since the epoch, as OTLP/JSON sends them. */
+  readonly startTimeUnixNano: string;
+  readonly endTimeUnixNano: string;
   readonly attributes: Attributes;
   readonly resource: Attributes;
   readonly scope: string;
@@ -70,6 +73,8 @@ interface OtlpSpan {
   name: string;
   status?: { code?: number };
   kind?: number;
+  startTimeUnixNano?: string | number;
+  endTimeUnixNano?: string | number;
   attributes?: OtlpKeyValue[];
 }
 interface OtlpLogRecord {
@@ -129,6 +134,8 @@ export function parseSpans(file: string): ExportedSpan[] {
           name: span.name,
           statusCode: span.status?.code ?? 0,
           kind: span.kind ?? 0,
+          startTimeUnixNano: String(span.startTimeUnixNano ?? 0),
+          endTimeUnixNano: String(span.endTimeUnixNano ?? 0),
           attributes: attributes(span.attributes),
           resource: attributes(rs.resource?.attributes),
           scope: ss.scope?.name ?? '',

@@ -39,13 +39,20 @@ export function collectorTargets(ports: CollectorPorts, prometheusPort: number):
  */
 export function deriveTestConfig(
   targets: TargetOverrides,
-  { interval = '1s', sourceFile = PROMETHEUS_CONFIG }: { interval?: string; sourceFile?: string } = {},
+  {
+    interval = '1s',
+    sourceFile = PROMETHEUS_CONFIG,
+    extraRuleFiles = [],
+  }: { interval?: string; sourceFile?: string; extraRuleFiles?: readonly string[] } = {},
 ): PrometheusConfig {
   const config = parse(readFileSync(sourceFile, 'utf8')) as PrometheusConfig;
   config.global = { ...config.global, scrape_interval: interval, evaluation_interval: interval };
-  config.rule_files = (config.rule_files ?? []).map((pattern) =>
-    isAbsolute(pattern) ? pattern : join(dirname(sourceFile), pattern),
-  );
+  config.rule_files = [
+    ...(config.rule_files ?? []).map((pattern) =>
+      isAbsolute(pattern) ? pattern : join(dirname(sourceFile), pattern),
+    ),
+    ...extraRuleFiles,
+  ];
   for (const job of config.scrape_configs ?? []) {
     const override = targets[job.job_name];
     if (override === undefined) {
@@ -74,13 +81,13 @@ export interface TestPrometheus {
  */
 export async function startPrometheus(
   targets: (port: number) => TargetOverrides,
-  { interval = '1s' }: { interval?: string } = {},
+  { interval = '1s', extraRuleFiles = [] }: { interval?: string; extraRuleFiles?: readonly string[] } = {},
 ): Promise<TestPrometheus> {
   const binary = await prometheusTool('prometheus');
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'sdops-prometheus-'));
   const configFile = join(dir, 'prometheus.yml');
-  writeFileSync(configFile, stringify(deriveTestConfig(targets(port), { interval })));
+  writeFileSync(configFile, stringify(deriveTestConfig(targets(port), { interval, extraRuleFiles })));
   mkdirSync(join(dir, 'data'));
   const proc: ManagedProcess = startProcess(
     binary,

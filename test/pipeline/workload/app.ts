@@ -21,7 +21,8 @@ export function appEnvironment(databaseUrl: string, collectorEnv: Env): Env {
     OTEL_METRIC_EXPORT_INTERVAL: '500',
     LOG_LEVEL: 'info',
     SDOPS_ENVIRONMENT: 'pipeline-test',
-    // Worker: fast polling and sampling, one retry, short lease so a sleeping noop job times out.
+    // Worker: fast polling, one retry, short lease so a sleeping noop job times out; serve and worker
+    // read the database gauges every 300 ms.
     SDOPS_QUEUE_POLL_INTERVAL_MS: '100',
     SDOPS_QUEUE_SAMPLE_INTERVAL_MS: '300',
     SDOPS_JOB_RETRY_LIMIT: '1',
@@ -31,8 +32,11 @@ export function appEnvironment(databaseUrl: string, collectorEnv: Env): Env {
     SDOPS_WORKER_SHUTDOWN_TIMEOUT_MS: '5000',
     SDOPS_PURGE_CRON: 'off',
     SDOPS_ARCHIVE_CRON: 'off',
-    // Migration runner: two attempts per batch with short backoff.
+    // Migration runner: two attempts per batch with short backoff; a short lease, so a run whose
+    // process is frozen counts as stale within seconds.
     SDOPS_MIGRATION_RETRY_ATTEMPTS: '2',
+    SDOPS_MIGRATION_HEARTBEAT_MS: '250',
+    SDOPS_MIGRATION_LEASE_TIMEOUT_MS: '1500',
     SDOPS_MIGRATION_RETRY_BASE_MS: '10',
     SDOPS_MIGRATION_RETRY_MAX_MS: '20',
   };
@@ -49,14 +53,22 @@ export class CliFailure extends Error {
   }
 }
 
-/** Runs `sdops --json <args>`; expects `expectCode` (default 0) and returns the parsed stdout. */
+/**
+ * Runs `sdops --json <args>`; expects `expectCode` (default 0) and returns the parsed stdout.
+ * `onExit` sees every finished process (the ledger counts them and keeps their console records).
+ */
 export async function sdopsJson<T>(
   env: Env,
   args: readonly string[],
-  { expectCode = 0, extraEnv = {} }: { expectCode?: number; extraEnv?: Env } = {},
+  {
+    expectCode = 0,
+    extraEnv = {},
+    onExit,
+  }: { expectCode?: number; extraEnv?: Env; onExit?: (result: CliResult) => void } = {},
 ): Promise<T> {
   const full = ['--json', ...args];
   const result = await runCli(full, { ...env, ...extraEnv });
+  onExit?.(result);
   if (result.code !== expectCode) throw new CliFailure(full, result);
   const text = result.stdout.trim();
   return (text === '' ? undefined : JSON.parse(text)) as T;

@@ -4,12 +4,13 @@ import { expect } from 'chai';
 import { parse } from 'yaml';
 import { listQueries } from '../../../grafana/src/index.ts';
 import { REPO_ROOT } from '../support/paths.ts';
-import { promQuery } from '../support/prom-api.ts';
 import type { World } from './world.ts';
-import { promRangeSeries } from './prom.ts';
 import { logqlUse, lokiIndexLabels, syntaxErrors, traceqlUse } from '../../support/query-grammar.ts';
 
-/** The dashboard's and alert rules' queries against the data the workload produced. */
+/**
+ * The dashboard's LogQL and TraceQL against the logs and spans the workload exported (its PromQL
+ * and the alert expressions: panel-tests.ts).
+ */
 export function registerGrafanaTests(world: World): void {
   const queries = () =>
     listQueries({
@@ -21,31 +22,6 @@ export function registerGrafanaTests(world: World): void {
     });
 
   describe('Grafana dashboard and alert queries', () => {
-    it('every PromQL query parses, and returns data where the workload must have produced some', async () => {
-      const problems: string[] = [];
-      const promql = queries().filter((q) => q.language === 'promql');
-      expect(promql.length).to.be.greaterThan(20);
-      for (const q of promql) {
-        try {
-          const n = q.instant
-            ? (await promQuery(world.prometheus.url, q.query)).length
-            : await promRangeSeries(world.prometheus.url, q.query, world.startedAt);
-          if (q.expectData && n === 0) problems.push(`${q.source} ${q.origin}: no data for ${q.query}`);
-        } catch (error) {
-          problems.push(`${q.source} ${q.origin}: ${(error as Error).message}`);
-        }
-      }
-      expect(problems).to.deep.equal([]);
-    });
-
-    it('the MigrationRunFailed probe shows the failed runs of the workload', async () => {
-      const probe = queries().find(
-        (q) => q.source === 'alert-probe' && q.origin.startsWith('MigrationRunFailed'),
-      );
-      const result = await promQuery(world.prometheus.url, probe!.query);
-      expect(result.map((s) => [s.metric.migration, s.value])).to.deep.equal([['backfill-deleted-at', 2]]);
-    });
-
     it('every LogQL query is well-formed and uses only index labels Loki makes and attributes the logs carry', () => {
       const lokiConfig = parse(readFileSync(join(REPO_ROOT, 'loki/loki.yaml'), 'utf8')) as unknown;
       const records = world.collector.readLogs();

@@ -35,7 +35,32 @@ export interface MigrationSession {
   readonly traceId: string | null;
 }
 
+/** One JSON log line a process wrote to its console (CLI: stderr; serve/worker: their log file). */
+export type ConsoleRecord = Record<string, unknown> & { message?: string };
+
+/** JSON lines of a console stream; other lines (the CLI's progress bars, a listen notice) are skipped. */
+export function consoleRecords(text: string): ConsoleRecord[] {
+  const out: ConsoleRecord[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    try {
+      out.push(JSON.parse(line) as ConsoleRecord);
+    } catch {
+      // A line cut short at exit is not a record.
+    }
+  }
+  return out;
+}
+
 export class Ledger {
+  /** Short-lived sdops processes run by the workload (every `sdops` CLI command and migrate run). */
+  cliProcesses = 0;
+  /** Epoch ms when the last short-lived process exited. */
+  lastCliExit = 0;
+  /** The console log records of every short-lived process (LOG_LEVEL=info, so every operation). */
+  readonly cliConsole: ConsoleRecord[] = [];
+  /** Epoch ms when each failed (failed or partially_failed) migration session ended. */
+  readonly failedSessionEnds: number[] = [];
   readonly results: ResultJson[] = [];
   /** Calls that ended in an error (single-id restore conflict): entity/operation, rows = 1. */
   readonly failedCalls: { entity: string; operation: Operation }[] = [];
@@ -51,6 +76,13 @@ export class Ledger {
   /** Exit codes of the CLI commands made while the collector was down. */
   readonly outageExitCodes: number[] = [];
   jobIds: Record<string, string> = {};
+
+  /** A short-lived process exited: count it and keep its console records. */
+  recordCli(stderr: string): void {
+    this.cliProcesses += 1;
+    this.lastCliExit = Date.now();
+    this.cliConsole.push(...consoleRecords(stderr));
+  }
 
   markRestored(entity: string, id: string): void {
     this.restored[entity] = [...(this.restored[entity] ?? []), id];

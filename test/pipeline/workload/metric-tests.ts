@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { promtool } from '../../support/prometheus-bin.ts';
 import type { World } from './world.ts';
 import { promMetricNames, promQuery, promSeries } from '../support/prom-api.ts';
 import { expectedCalls, expectedMigration, expectedSoftDelete, expectedWorker } from './expected.ts';
@@ -142,7 +143,7 @@ export function registerMetricTests(world: World): void {
       });
     });
 
-    it('the failing job is dead in pg-boss and cleanup_worker_queue_length ends at 0 for every job type', async () => {
+    it('the failing job is dead in pg-boss and cleanup_queue_length ends at 0 for every job type', async () => {
       const [dead] = (
         await world.sql.query<{ n: string }>(
           `SELECT count(*) AS n FROM pgboss.job WHERE name = 'cleanup.dead_letter' AND data->'meta'->>'jobId' = $1`,
@@ -152,15 +153,23 @@ export function registerMetricTests(world: World): void {
       expect(Number(dead?.n)).to.equal(1);
       const lengths = await promQuery(
         world.prometheus.url,
-        `max by (job_type) (last_over_time(cleanup_worker_queue_length{${APP}}[${WINDOW}]))`,
+        `max by (job_type) (last_over_time(cleanup_queue_length{job="sdops-database"}[${WINDOW}]))`,
       );
       expect(lengths.length).to.be.greaterThan(0);
       expect(lengths.filter((s) => s.value !== 0)).to.deep.equal([]);
       const peak = await promQuery(
         world.prometheus.url,
-        `max(max_over_time(cleanup_worker_queue_length{${APP}}[${WINDOW}]))`,
+        `max(max_over_time(cleanup_queue_length{job="sdops-database"}[${WINDOW}]))`,
       );
       expect(peak[0]?.value ?? 0, 'the gauge saw waiting jobs at some point').to.be.greaterThan(0);
+    });
+
+    it('every metric family the collector serves has HELP text (promtool check metrics)', async () => {
+      const response = await fetch(`http://127.0.0.1:${world.collector.ports.metrics}/metrics`);
+      const scrape = await response.text();
+      expect(scrape).to.include('soft_delete_operations_total{');
+      const { output } = await promtool(['check', 'metrics'], { input: scrape });
+      expect(output.split('\n').filter((line) => /no help text/i.test(line))).to.deep.equal([]);
     });
 
     it('histogram sums are positive and _bucket{le="+Inf"} equals _count', async () => {

@@ -28,33 +28,6 @@ export function untilExact(
   return promUntilTotals(baseUrl, metric, by, expected, { selector: APP, window: WINDOW, timeoutMs });
 }
 
-interface RangeResult {
-  status: string;
-  error?: string;
-  data: { resultType: string; result: { metric: Record<string, string>; values: [number, string][] }[] };
-}
-
-/** A range query as Grafana sends for time-series panels; resolves with the number of series. */
-export async function promRangeSeries(
-  baseUrl: string,
-  expr: string,
-  startMs: number,
-  stepSeconds = 2,
-): Promise<number> {
-  const params = new URLSearchParams({
-    query: expr,
-    start: String(startMs / 1000),
-    end: String(Date.now() / 1000),
-    step: String(stepSeconds),
-  });
-  const response = await fetch(`${baseUrl}/api/v1/query_range?${params}`, {
-    signal: AbortSignal.timeout(10_000),
-  });
-  const body = (await response.json()) as RangeResult;
-  if (body.status !== 'success') throw new Error(`query_range failed for ${expr}: ${body.error}`);
-  return body.data.result.filter((r) => r.values.length > 0).length;
-}
-
 export interface CatalogMetric {
   readonly otel: string;
   /** Prometheus names (histograms: _bucket, _sum, _count). */

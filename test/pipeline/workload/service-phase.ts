@@ -4,9 +4,9 @@ import { loadConfig } from '../../../src/config.ts';
 import { openDatabase } from '../../../src/db/index.ts';
 import type { TestCollector } from '../support/collector.ts';
 import { pollUntil } from '../support/process.ts';
-import { sdopsJson, sqlRows } from './app.ts';
+import { sqlRows } from './app.ts';
 import type { ResultJson } from './ledger.ts';
-import { type Ctx, cleanCascadeRoots, RETENTION_DAYS, waitForQueueDrained } from './scenario.ts';
+import { type Ctx, cleanCascadeRoots, RETENTION_DAYS, sdops, waitForQueueDrained } from './scenario.ts';
 
 /**
  * The long-running half of the workload: HTTP API calls against `sdops serve` (a DELETE that leaves
@@ -29,15 +29,15 @@ export async function api(base: string, method: string, path: string, body?: unk
   return { status: response.status, body: (await response.json()) as ResultJson };
 }
 
-async function ok(ctx: Ctx, call: Promise<ApiCall>, statuses?: number[]): Promise<ResultJson> {
+export async function ok(ctx: Ctx, call: Promise<ApiCall>, statuses?: number[]): Promise<ResultJson> {
   const { status, body } = await call;
   statuses?.push(status);
   if (status !== 200) throw new Error(`API answered ${status}: ${JSON.stringify(body)}`);
   return ctx.ledger.add(body);
 }
 
-async function enqueue(ctx: Ctx, jobType: string, payload: object): Promise<string> {
-  const { jobId } = await sdopsJson<{ jobId: string }>(ctx.env, [
+export async function enqueue(ctx: Ctx, jobType: string, payload: object): Promise<string> {
+  const { jobId } = await sdops<{ jobId: string }>(ctx, [
     'queue',
     'enqueue',
     jobType,
@@ -48,7 +48,7 @@ async function enqueue(ctx: Ctx, jobType: string, payload: object): Promise<stri
 }
 
 /** Enqueues n one-second noop jobs in one go (one CLI process per job would trickle them in). */
-async function enqueueBurst(ctx: Ctx, n: number): Promise<void> {
+export async function enqueueBurst(ctx: Ctx, n: number): Promise<void> {
   const db = await openDatabase({ url: ctx.env.DATABASE_URL! });
   try {
     const queue = await CleanupQueue.open(db, { role: 'client', policy: loadConfig(ctx.env).worker.policy });

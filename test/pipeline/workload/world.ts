@@ -1,7 +1,18 @@
 import type pg from 'pg';
 import type { TestDatabase } from '../../support/postgres.ts';
 import type { TestCollector, TestPrometheus } from '../support/index.ts';
+import type { Expected } from './expected.ts';
 import type { Ledger } from './ledger.ts';
+
+/** The pipeline's answers and the database's at one moment of the workload (stretches.ts). */
+export interface Moment {
+  /** Epoch ms of the Prometheus evaluation. */
+  readonly at: number;
+  /** Query name -> labels -> value, as Prometheus answered at `at`. */
+  readonly seen: Record<string, Expected>;
+  /** Truth name -> labels -> value, read from the tables right after. */
+  readonly truth: Record<string, Expected>;
+}
 
 /** Everything the workload suite's tests read: set up once in the suite's before(). */
 export interface World {
@@ -16,4 +27,11 @@ export interface World {
   exitCodes: Record<string, number | null>;
   /** Console logs of serve and worker. */
   serviceLogs: Record<string, string>;
+  /** Epoch ms after the last export of every process reached Prometheus (range queries end here). */
+  endedAt: number;
+  /** Epoch ms when MigrationRunFailed (production rule) was first seen firing. */
+  failedAlertFiringAt: number;
+  /** Epoch ms of the collector's restart. */
+  collectorRestartedAt: number;
+  readonly moments: Record<string, Moment>;
 }

@@ -1,0 +1,510 @@
+import { expect } from 'chai';
+import {
+  ALERT_RULES,
+  type AlertRuleDefinition,
+  listQueries,
+  PANEL_IDS,
+  PRODUCT_SPAN_REGEX,
+  prometheusExpr,
+  type QueryValues,
+} from '../../../grafana/src/index.ts';
+import { BUILTIN_JOB_TYPES } from '../../../src/cleanup/index.ts';
+import {
+  ENTITIES,
+  type Expected,
+  expectedCalls,
+  expectedMigration,
+  expectedSoftDelete,
+  expectedWorker,
+} from './expected.ts';
+import { findQuery, firing, instantAt, integrate, keyed, nonZero, panelQuery, rangeOf } from './query.ts';
+import { SCALED_PARAMS, SCALED_RULES } from './rules.ts';
+import { MIGRATION } from './scenario.ts';
+import {
+  APP_BUCKETS,
+  failedCallsByEntity,
+  quantileWithin,
+  queueWaits,
+  spanDurations,
+  spanMetricsBuckets,
+} from './truth.ts';
+import type { Moment, World } from './world.ts';
+
+/**
+ * Every PromQL query of the dashboard, its variables and the alert rules, evaluated over the
+ * workload (or at the moment the truth was read) and held against the truth. Tolerances:
+ * - counts (rate panels integrated over the workload, $__range stat panels, alert counts): none;
+ * - histogram quantiles: the estimate lies in the bucket of the true quantile or a neighbour
+ *   (bucket interpolation; the true durations come from the exported spans and the job rows,
+ *   which time a call a little differently, and spans made during the collector outage are lost);
+ * - gauges read from the database against the tables read right after: TOLERANCE_SECONDS for
+ *   ages (one read interval + one export + one scrape), none for counts.
+ */
+
+const TOLERANCE_SECONDS = 3;
+const BATCH_ATTEMPTS = 2;
+
+type Check = (world: World) => Promise<void>;
+
+function close(seen: Expected, truth: Expected, tolerance: number, what: string): void {
+  expect(Object.keys(seen).sort(), `${what}: label sets`).to.deep.equal(Object.keys(truth).sort());
+  for (const [k, v] of Object.entries(truth)) {
+    expect(Math.abs((seen[k] ?? Number.NaN) - v), `${what} ${k}: ${seen[k]} vs ${v}`).to.be.at.most(
+      tolerance,
+    );
+  }
+}
+
+function ratios(num: Expected, den: Expected, keys: readonly string[]): Expected {
+  const out: Expected = {};
+  for (const k of keys) out[k] = (den[k] ?? 0) > 0 ? (num[k] ?? 0) / (den[k] as number) : 0;
+  return out;
+}
+
+function byFirst(map: Expected, parts: number): Expected {
+  const out: Expected = {};
+  for (const [k, v] of Object.entries(map)) {
+    const key = k.split('|').slice(0, parts).join('|');
+    out[key] = (out[key] ?? 0) + v;
+  }
+  return out;
+}
+
+function dropPart(map: Expected, index: number): Expected {
+  const out: Expected = {};
+  for (const [k, v] of Object.entries(map)) {
+    const parts = k.split('|');
+    parts.splice(index, 1);
+    const key = parts.join('|');
+    out[key] = (out[key] ?? 0) + v;
+  }
+  return out;
+}
+
+export function registerPanelTests(world: World): void {
+  const prom = () => world.prometheus.url;
+  /** The whole workload as one window, and as Grafana's $__range / $__rate_interval. */
+  const whole = (): QueryValues => {
+    const seconds = `${Math.ceil((world.endedAt - world.startedAt) / 1000) + 5}s`;
+    return { rateInterval: seconds, range: seconds };
+  };
+  const atEnd = async (expr: string, by: readonly string[]) =>
+    keyed(await instantAt(prom(), expr, world.endedAt), by);
+  const integrated = (id: number, refId: string, by: readonly string[]) =>
+    integrate(
+      prom(),
+      (rateInterval) => panelQuery(id, refId, { rateInterval }),
+      by,
+      // 5 s windows from before the first sample to past the last one (nothing counts after endedAt).
+      world.startedAt - 10_000,
+      world.endedAt + 5_000,
+    );
+  const moment = (name: string): Moment => {
+    const m = world.moments[name];
+    if (!m) throw new Error(`the workload captured no ${name} moment`);
+    return m;
+  };
+
+  const truth = {
+    softDelete: () => expectedSoftDelete(world.sql, world.ledger),
+    calls: () => expectedCalls(world.sql, world.ledger),
+    worker: () => expectedWorker(world.sql),
+    migration: () => expectedMigration(world.sql, world.ledger, BATCH_ATTEMPTS),
+  };
+
+  async function quantiles(
+    id: number,
+    refId: string,
+    q: number,
+    by: readonly string[],
+    observations: Record<string, number[]>,
+    bounds: readonly number[],
+  ): Promise<void> {
+    const seen = await atEnd(panelQuery(id, refId, whole()), by);
+    const wanted = Object.keys(observations).filter((k) => (observations[k]?.length ?? 0) > 0);
+    expect(
+      Object.keys(seen)
+        .filter((k) => Number.isFinite(seen[k]))
+        .sort(),
+      `panel ${id}${refId} series`,
+    ).to.include.members(wanted.sort());
+    for (const key of wanted) {
+      const r = quantileWithin(seen[key] as number, observations[key] as number[], q, bounds, 1);
+      expect(
+        r.ok,
+        `panel ${id}${refId} ${key}: estimate ${seen[key]} (bucket ${r.estimateBucket}) vs true ${r.truth} (bucket ${r.truthBucket})`,
+      ).to.equal(true);
+    }
+  }
+
+  const spans = () => world.collector.readSpans();
+  const operationSpans = () =>
+    spanDurations(spans(), (s) =>
+      /^soft_delete\.(delete|restore|purge|archive|bulk)$/.test(s.name) ? '' : undefined,
+    );
+
+  async function alertAt(
+    rule: AlertRuleDefinition,
+    kind: 'value' | 'probe' | 'prometheus',
+    at: number,
+    by: string,
+  ) {
+    const expr =
+      kind === 'prometheus'
+        ? prometheusExpr(rule)
+        : kind === 'probe'
+          ? (rule.probeExpr ?? rule.valueExpr)
+          : rule.valueExpr;
+    // A ratio over no jobs is NaN (0/0): no value, as a threshold comparison also drops it.
+    const samples = (await instantAt(prom(), expr, at)).filter((x) => Number.isFinite(x.value));
+    return nonZero(keyed(samples, [by]), 9);
+  }
+  const rule = (name: string) => ALERT_RULES.find((r) => r.name === name) as AlertRuleDefinition;
+
+  /** Per alert: what its value, probe and thresholded expression must be (by its label). */
+  const alertTruth: Record<string, (kind: 'value' | 'probe' | 'prometheus') => Promise<void>> = {
+    async CleanupJobFailureRatioHigh(kind) {
+      const { processed, failures } = await truth.worker();
+      const types = Object.keys(processed).filter((t) => (processed[t] ?? 0) > 0);
+      const all = ratios(failures, processed, types);
+      const guarded = (min: number) =>
+        Object.fromEntries(types.filter((t) => (processed[t] ?? 0) >= min).map((t) => [t, all[t] as number]));
+      const want =
+        kind === 'probe'
+          ? all
+          : kind === 'value'
+            ? guarded(20)
+            : Object.fromEntries(Object.entries(guarded(20)).filter(([, v]) => v > 0.05));
+      const seen = await alertAt(rule('CleanupJobFailureRatioHigh'), kind, world.endedAt, 'job_type');
+      close(seen, nonZero(want, 9), 1e-9, `CleanupJobFailureRatioHigh ${kind}`);
+      // The same expression with the workload's minimum volume fires where the truth says so.
+      const scaled = Object.keys(guarded(SCALED_PARAMS.minJobsPerWindow)).filter(
+        (t) => (all[t] ?? 0) > SCALED_PARAMS.failureRatioThreshold,
+      );
+      expect(
+        await firing(prom(), 'CleanupJobFailureRatioHigh', true, 'job_type', world.endedAt),
+      ).to.deep.equal(scaled.sort());
+    },
+    async CleanupQueueBacklog(kind) {
+      const m = moment('noWorker');
+      const seen = await alertAt(rule('CleanupQueueBacklog'), kind, m.at, 'job_type');
+      const waiting = m.truth.waiting as Expected;
+      const want =
+        kind === 'prometheus'
+          ? nonZero(Object.fromEntries(Object.entries(waiting).filter(([, v]) => v > 100)))
+          : waiting;
+      close(seen, want, 0, `CleanupQueueBacklog ${kind} with no worker`);
+      const scaled = Object.keys(waiting).filter(
+        (t) => (waiting[t] ?? 0) > SCALED_PARAMS.queueLengthThreshold,
+      );
+      expect(
+        await firing(prom(), 'CleanupQueueBacklog', true, 'job_type', m.at),
+        'scaled backlog alert with no worker',
+      ).to.deep.equal(scaled.sort());
+    },
+    async CleanupQueueStalled(kind) {
+      const m = moment('noWorker');
+      const stalledTruth = (windowSeconds: number): Expected => {
+        const out: Expected = {};
+        for (const t of BUILTIN_JOB_TYPES) {
+          const since = m.truth.sinceLastStart?.[t];
+          if (since !== undefined && since < windowSeconds) continue;
+          out[t] = m.truth.oldestWait?.[t] ?? 0;
+        }
+        return out;
+      };
+      const prodTruth = stalledTruth(600);
+      const want =
+        kind === 'prometheus'
+          ? Object.fromEntries(Object.entries(prodTruth).filter(([, v]) => v > 600))
+          : kind === 'probe'
+            ? (m.truth.oldestWait as Expected)
+            : prodTruth;
+      close(
+        await alertAt(rule('CleanupQueueStalled'), kind, m.at, 'job_type'),
+        nonZero(want),
+        TOLERANCE_SECONDS,
+        `CleanupQueueStalled ${kind} with no worker`,
+      );
+      const scaledTruth = stalledTruth(5);
+      close(
+        await alertAt(
+          SCALED_RULES.find((r) => r.name === 'CleanupQueueStalled') as AlertRuleDefinition,
+          'value',
+          m.at,
+          'job_type',
+        ),
+        nonZero(scaledTruth),
+        TOLERANCE_SECONDS,
+        'scaled CleanupQueueStalled value',
+      );
+      const scaledFiring = Object.keys(scaledTruth).filter(
+        (t) => (scaledTruth[t] ?? 0) > SCALED_PARAMS.queueStalledSeconds,
+      );
+      expect(await firing(prom(), 'CleanupQueueStalled', true, 'job_type', m.at)).to.deep.equal(
+        scaledFiring.sort(),
+      );
+      expect(scaledFiring, 'no worker: the cascade job and the noop jobs wait').to.include.members([
+        'noop',
+        'cascade_soft_delete',
+      ]);
+    },
+    async MigrationRunFailed(kind) {
+      const { runs } = await truth.migration();
+      const want: Expected = { [MIGRATION]: runs[`${MIGRATION}|failure`] ?? 0 };
+      expect(want[MIGRATION], 'two runs failed (partially_failed and failed)').to.equal(2);
+      close(
+        await alertAt(rule('MigrationRunFailed'), kind, world.endedAt, 'migration'),
+        want,
+        0,
+        `MigrationRunFailed ${kind}`,
+      );
+    },
+    async MigrationRunStale(kind) {
+      const m = moment('stale');
+      const want = kind === 'prometheus' ? {} : (m.truth.stale as Expected);
+      expect(Object.keys(m.truth.stale ?? {}), 'the frozen run is stale').to.deep.equal([MIGRATION]);
+      close(
+        await alertAt(rule('MigrationRunStale'), kind, m.at, 'migration'),
+        nonZero(want),
+        TOLERANCE_SECONDS,
+        `MigrationRunStale ${kind}`,
+      );
+      expect(await firing(prom(), 'MigrationRunStale', true, 'migration', m.at)).to.deep.equal([MIGRATION]);
+      const after = moment('staleAfter');
+      expect(
+        await alertAt(rule('MigrationRunStale'), kind, after.at, 'migration'),
+        'after the run went on',
+      ).to.deep.equal({});
+    },
+  };
+
+  const CHECKS: Record<string, Check> = {
+    [`${PANEL_IDS.throughput}/A`]: async () => {
+      const want = nonZero(dropPart(await truth.softDelete(), 1));
+      expect(await integrated(PANEL_IDS.throughput, 'A', ['entity', 'status'])).to.deep.equal(want);
+    },
+    [`${PANEL_IDS.errorRate}/A`]: async () => {
+      const calls = byFirst(await truth.calls(), 1);
+      const want = ratios(failedCallsByEntity(world.ledger), calls, ENTITIES);
+      expect(
+        Object.values(want).some((v) => v > 0),
+        'the workload had failed calls',
+      ).to.equal(true);
+      close(
+        await atEnd(panelQuery(PANEL_IDS.errorRate, 'A', whole()), ['entity']),
+        want,
+        1e-9,
+        'error rate over the workload',
+      );
+      // As Grafana draws it: never NaN, also where an entity was idle.
+      const series = await rangeOf(
+        prom(),
+        panelQuery(PANEL_IDS.errorRate, 'A', { rateInterval: '3s' }),
+        world.startedAt,
+        world.endedAt,
+        2,
+      );
+      const values = series.flatMap((s) => s.values.map(([, v]) => Number(v)));
+      expect(values.filter((v) => !Number.isFinite(v) || v < 0 || v > 1)).to.deep.equal([]);
+      const idle = moment('noWorker').seen.errorsIdle as Expected;
+      expect(Object.keys(idle).sort(), 'every entity has a line while idle').to.deep.equal(
+        [...ENTITIES].sort(),
+      );
+    },
+    [`${PANEL_IDS.durationHeatmap}/A`]: async () => {
+      const buckets = await integrated(PANEL_IDS.durationHeatmap, 'A', ['le']);
+      const total = Object.values(await truth.calls()).reduce((a, b) => a + b, 0);
+      expect(buckets['+Inf'], 'every call is in the +Inf bucket').to.equal(total);
+      const ordered = Object.entries(buckets)
+        .map(([le, n]) => [le === '+Inf' ? Number.POSITIVE_INFINITY : Number(le), n] as const)
+        .sort((a, b) => a[0] - b[0]);
+      for (let i = 1; i < ordered.length; i++)
+        expect(ordered[i]?.[1]).to.be.at.least(ordered[i - 1]?.[1] as number);
+    },
+    [`${PANEL_IDS.durationQuantiles}/A`]: () =>
+      quantiles(PANEL_IDS.durationQuantiles, 'A', 0.5, [], operationSpans(), APP_BUCKETS),
+    [`${PANEL_IDS.durationQuantiles}/B`]: () =>
+      quantiles(PANEL_IDS.durationQuantiles, 'B', 0.95, [], operationSpans(), APP_BUCKETS),
+    [`${PANEL_IDS.durationQuantiles}/C`]: () =>
+      quantiles(PANEL_IDS.durationQuantiles, 'C', 0.99, [], operationSpans(), APP_BUCKETS),
+    [`${PANEL_IDS.spanLatency}/A`]: () => {
+      const re = new RegExp(`^(?:${PRODUCT_SPAN_REGEX})$`);
+      return quantiles(
+        PANEL_IDS.spanLatency,
+        'A',
+        0.95,
+        ['span_name'],
+        spanDurations(spans(), (s) => (re.test(s.name) ? s.name : undefined)),
+        spanMetricsBuckets(),
+      );
+    },
+    [`${PANEL_IDS.queueLength}/A`]: async () => {
+      for (const name of ['noWorker', 'afterServeRestart']) {
+        const m = moment(name);
+        expect(nonZero(m.seen.queueLength as Expected), `queue panel vs the table (${name})`).to.deep.equal(
+          m.truth.waiting,
+        );
+        expect(m.truth.waiting?.noop, `jobs waited (${name})`).to.equal(5);
+      }
+      const counts = moment('afterServeRestart').seen.seriesPerType as Expected;
+      expect(Object.values(counts), 'one series per job type after the serve restart').to.satisfy(
+        (v: number[]) => v.every((n) => n === 1),
+      );
+      const drained = moment('drained');
+      expect(Object.keys(drained.seen.queueLength ?? {}).sort()).to.deep.equal([...BUILTIN_JOB_TYPES].sort());
+      expect(nonZero(drained.seen.queueLength as Expected)).to.deep.equal({});
+      expect(drained.truth.waiting).to.deep.equal({});
+    },
+    [`${PANEL_IDS.jobsProcessed}/A`]: async () => {
+      expect(await integrated(PANEL_IDS.jobsProcessed, 'A', ['job_type'])).to.deep.equal(
+        nonZero((await truth.worker()).processed),
+      );
+      const idle = moment('noWorker').seen.jobsIdle as Expected;
+      expect(Object.keys(idle).sort(), 'every job type has a line at 0 while no worker runs').to.deep.equal(
+        [...BUILTIN_JOB_TYPES].sort(),
+      );
+      expect(nonZero(idle)).to.deep.equal({});
+    },
+    [`${PANEL_IDS.jobsProcessed}/B`]: async () => {
+      expect(await integrated(PANEL_IDS.jobsProcessed, 'B', ['job_type'])).to.deep.equal(
+        nonZero((await truth.worker()).failures),
+      );
+    },
+    [`${PANEL_IDS.jobFailureRatio}/A`]: async () => {
+      const { processed, failures } = await truth.worker();
+      const want = ratios(failures, processed, BUILTIN_JOB_TYPES);
+      close(
+        await atEnd(panelQuery(PANEL_IDS.jobFailureRatio, 'A'), ['job_type']),
+        want,
+        1e-9,
+        'job failure ratio (1h)',
+      );
+    },
+    [`${PANEL_IDS.jobDurations}/A`]: () =>
+      quantiles(
+        PANEL_IDS.jobDurations,
+        'A',
+        0.95,
+        ['job_type'],
+        spanDurations(spans(), (s) => (s.name === 'cleanup.job' ? String(s.attributes.job_type) : undefined)),
+        APP_BUCKETS,
+      ),
+    [`${PANEL_IDS.jobDurations}/B`]: async () =>
+      quantiles(PANEL_IDS.jobDurations, 'B', 0.95, ['job_type'], await queueWaits(world.sql), APP_BUCKETS),
+    [`${PANEL_IDS.migrationRuns}/A`]: async () => {
+      const want = nonZero(byStatus((await truth.migration()).runs, 'success'));
+      expect(
+        nonZero(await atEnd(panelQuery(PANEL_IDS.migrationRuns, 'A', whole()), ['migration'])),
+      ).to.deep.equal(want);
+    },
+    [`${PANEL_IDS.migrationRuns}/B`]: async () => {
+      const want = nonZero(byStatus((await truth.migration()).runs, 'failure'));
+      expect(
+        nonZero(await atEnd(panelQuery(PANEL_IDS.migrationRuns, 'B', whole()), ['migration'])),
+      ).to.deep.equal(want);
+    },
+    [`${PANEL_IDS.migrationRowsRate}/A`]: async () => {
+      expect(await integrated(PANEL_IDS.migrationRowsRate, 'A', ['migration', 'status'])).to.deep.equal(
+        nonZero((await truth.migration()).rows),
+      );
+    },
+    [`${PANEL_IDS.migrationBatchDuration}/A`]: () =>
+      quantiles(
+        PANEL_IDS.migrationBatchDuration,
+        'A',
+        0.95,
+        ['migration'],
+        spanDurations(spans(), (s) =>
+          s.name === 'migration.batch' ? String(s.attributes.migration) : undefined,
+        ),
+        APP_BUCKETS,
+      ),
+    [`${PANEL_IDS.migrationProgress}/A`]: async () => {
+      const want = nonZero(byStatus((await truth.migration()).rows, 'success'));
+      expect(
+        nonZero(await atEnd(panelQuery(PANEL_IDS.migrationProgress, 'A', whole()), ['migration'])),
+      ).to.deep.equal(want);
+    },
+    [`${PANEL_IDS.queueOldestWait}/A`]: async () => {
+      const m = moment('noWorker');
+      close(
+        nonZero(m.seen.oldestWait as Expected),
+        m.truth.oldestWait as Expected,
+        TOLERANCE_SECONDS,
+        'oldest wait with no worker',
+      );
+      expect(nonZero(moment('drained').seen.oldestWait as Expected)).to.deep.equal({});
+    },
+    [`${PANEL_IDS.staleRuns}/A`]: async () => {
+      const m = moment('stale');
+      close(
+        nonZero(m.seen.panel as Expected),
+        m.truth.stale as Expected,
+        TOLERANCE_SECONDS,
+        'stale runs while the process is frozen',
+      );
+      const after = moment('staleAfter');
+      expect(nonZero(after.seen.panel as Expected)).to.deep.equal({});
+      expect(after.truth.stale).to.deep.equal({});
+    },
+    'variable/entity': async () => {
+      const q = findQuery(/^variable entity:/, {}, 'variable').query;
+      expect(Object.keys(await atEnd(q, ['entity'])).sort()).to.deep.equal([...ENTITIES].sort());
+    },
+    'variable/job_type': async () => {
+      const q = findQuery(/^variable job_type:/, {}, 'variable').query;
+      expect(Object.keys(await atEnd(q, ['job_type'])).sort()).to.deep.equal([...BUILTIN_JOB_TYPES].sort());
+    },
+  };
+  for (const r of ALERT_RULES) {
+    const check = alertTruth[r.name];
+    if (!check) continue;
+    CHECKS[`alert-prometheus/${r.name}`] = () => check('prometheus');
+    CHECKS[`alert-grafana/${r.name}`] = () => check('value');
+    CHECKS[`alert-probe/${r.name}`] = () => check('probe');
+  }
+
+  describe('every panel query and alert expression equals the truth', () => {
+    it('has a check below for every PromQL query of the dashboard, its variables and the alert rules', () => {
+      const keys = listQueries({})
+        .filter((q) => q.language === 'promql')
+        .map((q) => {
+          if (q.source === 'dashboard') {
+            const m = /^(\d+) .*\[([A-Z])\]$/.exec(q.origin);
+            return `${m?.[1]}/${m?.[2]}`;
+          }
+          if (q.source === 'variable') return `variable/${/^variable (\w+):/.exec(q.origin)?.[1]}`;
+          return `${q.source}/${q.origin.replace(/ \(without threshold and guards\)$/, '')}`;
+        });
+      expect(Object.keys(CHECKS).sort()).to.deep.equal([...new Set(keys)].sort());
+    });
+
+    it('MigrationRunFailed fired for the failed runs and stayed firing through the collector restart to the end', async () => {
+      expect(world.failedAlertFiringAt).to.be.below(world.collectorRestartedAt);
+      const series = await rangeOf(
+        prom(),
+        `ALERTS{alertname="MigrationRunFailed",alertstate="firing",scaled="",migration="${MIGRATION}"}`,
+        world.failedAlertFiringAt,
+        world.endedAt,
+        1,
+      );
+      expect(series).to.have.length(1);
+      const steps = Math.floor((world.endedAt - world.failedAlertFiringAt) / 1000) + 1;
+      expect(series[0]?.values.length, 'a firing sample at every second').to.equal(steps);
+    });
+
+    for (const [key, check] of Object.entries(CHECKS)) {
+      it(`${key} equals the truth`, () => check(world));
+    }
+  });
+}
+
+function byStatus(map: Expected, status: string): Expected {
+  const out: Expected = {};
+  for (const [k, v] of Object.entries(map)) {
+    const [migration, s] = k.split('|');
+    if (s === status) out[migration as string] = v;
+  }
+  return out;
+}
