@@ -172,6 +172,36 @@ export function registerMetricTests(world: World): void {
       expect(output.split('\n').filter((line) => /no help text/i.test(line))).to.deep.equal([]);
     });
 
+    it('costs a bounded number of series per process, and the collector stays small (measured)', async () => {
+      const perInstance = await promQuery(
+        world.prometheus.url,
+        `count by (job, instance) (last_over_time({job=~"sdops-.*"}[${WINDOW}] @ ${world.endedAt / 1000}))`,
+      );
+      const byJob: Record<string, number[]> = {};
+      for (const s of perInstance)
+        byJob[s.metric.job ?? ''] = [...(byJob[s.metric.job ?? ''] ?? []), s.value];
+      const summary = Object.fromEntries(
+        Object.entries(byJob).map(([job, counts]) => [
+          job,
+          {
+            processes: counts.length,
+            maxSeries: Math.max(...counts),
+            series: counts.reduce((a, b) => a + b, 0),
+          },
+        ]),
+      );
+      const peak = async (metric: string) =>
+        (await promQuery(world.prometheus.url, `max(max_over_time(${metric}[30m]))`))[0]?.value ?? 0;
+      const rss = await peak('otelcol_process_memory_rss');
+      const heap = await peak('otelcol_process_runtime_heap_alloc_bytes');
+      console.log(
+        `      measured: series per process kind over the workload ${JSON.stringify(summary)}; collector peak RSS ${Math.round(rss / 2 ** 20)} MiB, heap ${Math.round(heap / 2 ** 20)} MiB`,
+      );
+      // A CLI command is its counters and histograms for what it did, span metrics and target_info.
+      expect(summary['sdops-cli']?.maxSeries ?? 0).to.be.within(1, 400);
+      expect(summary['sdops-database']?.processes, 'one identity for the database gauges').to.equal(1);
+    });
+
     it('histogram sums are positive and _bucket{le="+Inf"} equals _count', async () => {
       for (const metric of catalogMetrics().filter((m) => m.type === 'histogram')) {
         const base = metric.prom[0]!.replace(/_bucket$/, '');
