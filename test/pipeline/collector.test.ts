@@ -2,7 +2,6 @@ import { context, trace } from '@opentelemetry/api';
 import { SPAN_METRICS } from '../../grafana/src/index.ts';
 import { SeverityNumber } from '@opentelemetry/api';
 import { expect } from 'chai';
-import { SPAN_METRICS } from '../../grafana/src/index.ts';
 import { promtool } from '../support/prometheus-bin.ts';
 import {
   COLLECTOR_CONFIG,
