@@ -105,6 +105,29 @@ export function registerPanelTests(world: World): void {
     return m;
   };
 
+  /**
+   * An age read from the database (gauge panel) against the table at the moment it was captured,
+   * then 0 in the panel and the table once the condition ended.
+   */
+  const ageAgainstTable = async (
+    [during, after]: [string, string],
+    seenKey: string,
+    truthKey: string,
+    what: string,
+  ) => {
+    const m = moment(during);
+    close(nonZero(m.seen[seenKey] as Expected), m.truth[truthKey] as Expected, TOLERANCE_SECONDS, what);
+    const ended = moment(after);
+    expect(nonZero(ended.seen[seenKey] as Expected), `${what}: 0 afterwards`).to.deep.equal({});
+    expect(nonZero(ended.truth[truthKey] ?? {}), `${what}: the table agrees`).to.deep.equal({});
+  };
+
+  /** A $__range stat panel over the whole workload: an exact count per migration. */
+  const statByMigration = async (id: number, refId: string, want: Expected) => {
+    const seen = await atEnd(panelQuery(id, refId, whole()), ['migration']);
+    expect(nonZero(seen), `panel ${id}${refId}`).to.deep.equal(nonZero(want));
+  };
+
   const truth = {
     softDelete: () => expectedSoftDelete(world.sql, world.ledger),
     calls: () => expectedCalls(world.sql, world.ledger),
@@ -392,18 +415,10 @@ export function registerPanelTests(world: World): void {
       ),
     [`${PANEL_IDS.jobDurations}/B`]: async () =>
       quantiles(PANEL_IDS.jobDurations, 'B', 0.95, ['job_type'], await queueWaits(world.sql), APP_BUCKETS),
-    [`${PANEL_IDS.migrationRuns}/A`]: async () => {
-      const want = nonZero(byStatus((await truth.migration()).runs, 'success'));
-      expect(
-        nonZero(await atEnd(panelQuery(PANEL_IDS.migrationRuns, 'A', whole()), ['migration'])),
-      ).to.deep.equal(want);
-    },
-    [`${PANEL_IDS.migrationRuns}/B`]: async () => {
-      const want = nonZero(byStatus((await truth.migration()).runs, 'failure'));
-      expect(
-        nonZero(await atEnd(panelQuery(PANEL_IDS.migrationRuns, 'B', whole()), ['migration'])),
-      ).to.deep.equal(want);
-    },
+    [`${PANEL_IDS.migrationRuns}/A`]: async () =>
+      statByMigration(PANEL_IDS.migrationRuns, 'A', byStatus((await truth.migration()).runs, 'success')),
+    [`${PANEL_IDS.migrationRuns}/B`]: async () =>
+      statByMigration(PANEL_IDS.migrationRuns, 'B', byStatus((await truth.migration()).runs, 'failure')),
     [`${PANEL_IDS.migrationRowsRate}/A`]: async () => {
       expect(await integrated(PANEL_IDS.migrationRowsRate, 'A', ['migration', 'status'])).to.deep.equal(
         nonZero((await truth.migration()).rows),
@@ -420,34 +435,12 @@ export function registerPanelTests(world: World): void {
         ),
         APP_BUCKETS,
       ),
-    [`${PANEL_IDS.migrationProgress}/A`]: async () => {
-      const want = nonZero(byStatus((await truth.migration()).rows, 'success'));
-      expect(
-        nonZero(await atEnd(panelQuery(PANEL_IDS.migrationProgress, 'A', whole()), ['migration'])),
-      ).to.deep.equal(want);
-    },
-    [`${PANEL_IDS.queueOldestWait}/A`]: async () => {
-      const m = moment('noWorker');
-      close(
-        nonZero(m.seen.oldestWait as Expected),
-        m.truth.oldestWait as Expected,
-        TOLERANCE_SECONDS,
-        'oldest wait with no worker',
-      );
-      expect(nonZero(moment('drained').seen.oldestWait as Expected)).to.deep.equal({});
-    },
-    [`${PANEL_IDS.staleRuns}/A`]: async () => {
-      const m = moment('stale');
-      close(
-        nonZero(m.seen.panel as Expected),
-        m.truth.stale as Expected,
-        TOLERANCE_SECONDS,
-        'stale runs while the process is frozen',
-      );
-      const after = moment('staleAfter');
-      expect(nonZero(after.seen.panel as Expected)).to.deep.equal({});
-      expect(after.truth.stale).to.deep.equal({});
-    },
+    [`${PANEL_IDS.migrationProgress}/A`]: async () =>
+      statByMigration(PANEL_IDS.migrationProgress, 'A', byStatus((await truth.migration()).rows, 'success')),
+    [`${PANEL_IDS.queueOldestWait}/A`]: async () =>
+      ageAgainstTable(['noWorker', 'drained'], 'oldestWait', 'oldestWait', 'oldest wait with no worker'),
+    [`${PANEL_IDS.staleRuns}/A`]: async () =>
+      ageAgainstTable(['stale', 'staleAfter'], 'panel', 'stale', 'stale runs while the process is frozen'),
     'variable/entity': async () => {
       const q = findQuery(/^variable entity:/, {}, 'variable').query;
       expect(Object.keys(await atEnd(q, ['entity'])).sort()).to.deep.equal([...ENTITIES].sort());
