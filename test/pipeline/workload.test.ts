@@ -26,7 +26,7 @@ import {
   retentionPhase,
   seedPhase,
 } from './workload/scenario.ts';
-import { firing, scrapedAfter } from './workload/query.ts';
+import { firing, scrapedAfter, spanMetricsCaughtUp } from './workload/query.ts';
 import { writeScaledRules } from './workload/rules.ts';
 import { noWorkerStretch, staleRunStretch } from './workload/stretches.ts';
 import { registerMetricTests } from './workload/metric-tests.ts';
@@ -110,9 +110,10 @@ describe('the pipeline under the real workload (CLI, API, worker, migrations -> 
     world.moments.stale = stale.during;
     world.moments.staleAfter = stale.after;
 
-    // Every short-lived process has exported and been scraped, span metrics too (trace batch 200 ms,
-    // connector flush 1 s): the restart below forgets them all.
-    await scrapedAfter(prom, world.ledger.lastCliExit + 1_500);
+    // Every short-lived process has exported and been scraped, span metrics too: the restart below
+    // forgets them all.
+    await scrapedAfter(prom, world.ledger.lastCliExit);
+    await spanMetricsCaughtUp(prom, () => world.collector.readSpans());
     const live = () => ['worker', serveName].map((n) => running.get(n)?.logText() ?? '');
     await outagePhase(ctx, base, world.collector, live);
     world.collectorRestartedAt = Date.now();
@@ -137,9 +138,10 @@ describe('the pipeline under the real workload (CLI, API, worker, migrations -> 
     await retentionJobs(ctx);
 
     // Graceful shutdown flushes the last cumulative values; the scrape after it holds them, and the
-    // span metrics of the last spans (trace batch 200 ms, connector flush 1 s).
+    // span metrics of the last spans.
     for (const name of [...running.keys()]) await stop(name);
-    await scrapedAfter(prom, Date.now() + 1_500);
+    await scrapedAfter(prom, Date.now());
+    await spanMetricsCaughtUp(prom, () => world.collector.readSpans());
     world.endedAt = Date.now();
   });
 

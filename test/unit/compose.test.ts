@@ -238,3 +238,23 @@ describe('otel-collector/builder-config.yaml', () => {
     expect(new Set(versions)).to.deep.equal(new Set([`v${manifest.dist.version}`]));
   });
 });
+
+describe('otel-collector/config.yaml keeps no series of a gone process for long', () => {
+  type Config = {
+    connectors: { span_metrics: { metrics_expiration?: string } };
+    exporters: { prometheus: { metric_expiration?: string } };
+  };
+  const config = readYaml<Config>('otel-collector/config.yaml');
+  const minutes = (d: string | undefined) => {
+    const m = /^(\d+)(s|m)$/.exec(d ?? '');
+    return m ? Number(m[1]) / (m[2] === 's' ? 60 : 1) : Number.NaN;
+  };
+
+  it('expires span metrics of a process with no span for 5 minutes (the connector default keeps them forever)', () => {
+    expect(minutes(config.connectors.span_metrics.metrics_expiration)).to.equal(5);
+  });
+
+  it('drops idle series from the scrape after 5 minutes, well above the 10 s export interval of long-running processes', () => {
+    expect(minutes(config.exporters.prometheus.metric_expiration)).to.equal(5);
+  });
+});

@@ -1,4 +1,5 @@
-import { type ListedQuery, listQueries, type QueryValues } from '../../../grafana/src/index.ts';
+import { type ListedQuery, listQueries, type QueryValues, SPAN_METRICS } from '../../../grafana/src/index.ts';
+import type { ExportedSpan } from '../support/otlp-sink.ts';
 import { pollUntil } from '../support/process.ts';
 import type { Expected } from './expected.ts';
 
@@ -138,4 +139,25 @@ export async function firing(
 ): Promise<string[]> {
   const selector = `ALERTS{alertname="${alertname}",alertstate="firing",scaled${scaled ? '="true"' : '=""'}}`;
   return (await instantAt(baseUrl, selector, atMs)).map((s) => s.metric[label] ?? '').sort();
+}
+
+/**
+ * Waits until the span metrics in Prometheus count every span the trace sink received: spans reach
+ * the span_metrics connector and the sink through the same traces pipeline, and the connector's
+ * counts reach Prometheus one flush and one scrape later (anchored increase over the whole run, so
+ * counter resets at a collector restart and series that left the scrape still count).
+ */
+export async function spanMetricsCaughtUp(
+  baseUrl: string,
+  spans: () => readonly ExportedSpan[],
+): Promise<void> {
+  await pollUntil(
+    'the span metrics to count every span the collector exported',
+    async () => {
+      const exported = new Set(spans().map((s) => `${s.traceId}/${s.spanId}`)).size;
+      const [counted] = await instantAt(baseUrl, `sum(increase(${SPAN_METRICS.calls}[30m] anchored))`);
+      return counted && counted.value >= exported ? true : undefined;
+    },
+    { timeoutMs: 30_000, intervalMs: 250 },
+  );
 }
