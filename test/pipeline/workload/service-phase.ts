@@ -94,7 +94,7 @@ export async function apiPhase(ctx: Ctx, base: string): Promise<void> {
   // Sleeps past its 2 s lease on every attempt: fails, is retried once, then is dead.
   ctx.ledger.jobIds.failing = await enqueue(ctx, 'noop', { sleepMs: 8000 });
   // More one-second jobs than the worker has free slots: some wait for at least a second, several of
-  // its 300 ms queue_length samples, so the gauge is seen above 0 however fast the machine is.
+  // the 300 ms database-gauge readings, so the queue gauge is seen above 0 however fast the machine is.
   await enqueueBurst(ctx, 8);
   await waitForQueueDrained(ctx.sql);
 }
