@@ -280,7 +280,8 @@ describe('fault suite: PostgreSQL restarted and stopped for 20 s under load (ded
       );
       expect(lastLine).to.include(`sdops migrate resume ${runId}`);
       expect(migrate.output(), 'the failure is counted for the MigrationRunFailed alert').to.match(
-        /"message":"migration ended".*"status":"failed"/,
+        // status is the closed outcome set (docs/telemetry.md); the run's state has its own field.
+        /"message":"migration ended".*"status":"failure".*"state":"failed"/,
       );
       expect(endedAfterMs).to.be.below(15_000);
       // Resumable: once its lease ran out, resume takes the run over and finishes it from the checkpoint.
