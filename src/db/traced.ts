@@ -63,14 +63,27 @@ function unquote(identifier: string): string {
   return identifier.replace(/"((?:[^"]|"")+)"/g, (_m, inner: string) => inner.replaceAll('""', '"'));
 }
 
+/** A write, not the row locks of `FOR UPDATE` or the upsert's `DO UPDATE`. */
+const FIRST_WRITE = /(?<!\b(?:FOR|DO)\s+)\b(INSERT|UPDATE|DELETE)\b/i;
+
 /**
- * The operation (first keyword, upper case) and, for a single-table statement, its table. A
- * statement starting with WITH is named after its first keyword after the CTEs only when that is
- * simple to find; otherwise just WITH (the semantic conventions prefer no name to a wrong one).
+ * The operation (first keyword, upper case) and, for a single-table statement, its table. WITH is
+ * not an operation: a statement starting with it is named after the first write in it (a CTE's or
+ * the main statement's), else after its SELECT; the soft-delete core's statements change their
+ * target table in their first CTE, e.g. `WITH n0 AS (UPDATE documents ...` is `UPDATE documents`.
  */
 export function describeStatement(sql: string): { operation: string; collection?: string } {
-  const text = sql.replace(SKIP, '');
-  const operation = (/^[A-Za-z]+/.exec(text)?.[0] ?? 'SQL').toUpperCase();
+  let text = sql.replace(SKIP, '');
+  let operation = (/^[A-Za-z]+/.exec(text)?.[0] ?? 'SQL').toUpperCase();
+  if (operation === 'WITH') {
+    const write = FIRST_WRITE.exec(text);
+    if (write?.[1]) {
+      operation = write[1].toUpperCase();
+      text = text.slice(write.index);
+    } else if (/\bSELECT\b/i.test(text)) {
+      operation = 'SELECT';
+    }
+  }
   const pattern = TARGET[operation];
   const match = pattern?.exec(text)?.[1];
   return match ? { operation, collection: unquote(match) } : { operation };

@@ -43,6 +43,24 @@ interface Tally {
   conflicts: string[];
 }
 
+/**
+ * The cascade and its one statement depend only on the entity, the mode and whether to cascade, so
+ * each is built once per process: the string is the same object every call, which also keeps the
+ * database layer's per-statement lookup (traced.ts) from hashing a fresh copy of the SQL each time.
+ */
+const statements = new Map<string, { readonly nodes: CascadeNode[]; readonly sql: string }>();
+
+function statementFor(plan: MutationPlan): { readonly nodes: CascadeNode[]; readonly sql: string } {
+  const key = `${plan.mode} ${plan.entity.name} ${plan.cascade}`;
+  let statement = statements.get(key);
+  if (statement === undefined) {
+    const nodes = plan.cascade ? cascadeTree(plan.entity) : cascadeTree(plan.entity).slice(0, 1);
+    statement = { nodes, sql: plan.mode === 'delete' ? softDeleteSql(nodes) : restoreSql(nodes) };
+    statements.set(key, statement);
+  }
+  return statement;
+}
+
 class Mutation {
   readonly nodes: CascadeNode[];
   readonly sql: string;
@@ -55,8 +73,7 @@ class Mutation {
   constructor(plan: MutationPlan, op: OperationContext) {
     this.plan = plan;
     this.op = op;
-    this.nodes = plan.cascade ? cascadeTree(plan.entity) : cascadeTree(plan.entity).slice(0, 1);
-    this.sql = plan.mode === 'delete' ? softDeleteSql(this.nodes) : restoreSql(this.nodes);
+    ({ nodes: this.nodes, sql: this.sql } = statementFor(plan));
     this.opId = plan.opId ?? randomUUID();
     this.tally = { ...emptyCounts(), cascaded: this.nodes.map(() => 0), notFound: [], conflicts: [] };
   }

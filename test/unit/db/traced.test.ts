@@ -86,7 +86,19 @@ describe('database client spans (src/db/traced.ts)', () => {
       operation: 'DELETE',
       collection: 'public.orders',
     });
-    expect(describeStatement('WITH x AS (SELECT 1) UPDATE t SET a = 1')).to.deep.equal({ operation: 'WITH' });
+    expect(describeStatement('WITH x AS (SELECT 1) UPDATE t SET a = 1')).to.deep.equal({
+      operation: 'UPDATE',
+      collection: 't',
+    });
+    // The core's statements: named after the write of their first CTE, not "WITH".
+    expect(
+      describeStatement('WITH n0 AS (UPDATE "documents" SET deleted_at = now() WHERE id = ANY($1)) SELECT 1'),
+    ).to.deep.equal({ operation: 'UPDATE', collection: 'documents' });
+    expect(
+      describeStatement(
+        'WITH next AS (SELECT id FROM pgboss.job FOR UPDATE SKIP LOCKED) DELETE FROM pgboss.job j',
+      ),
+    ).to.deep.equal({ operation: 'DELETE', collection: 'pgboss.job' });
     let built = 0;
     const fake = {
       kind: 'pglite',
