@@ -1,5 +1,6 @@
 import type { TraceCarrier } from '../observability/index.ts';
 import { assertFilter, getEntity, isCalendarTimestamp, isPlainText } from '../soft-delete/index.ts';
+import type { ClaimClassName } from './claim-plan.ts';
 import { InvalidPayloadError, UnknownJobTypeError } from './errors.ts';
 
 /**
@@ -20,6 +21,22 @@ export type BuiltinJobType = (typeof BUILTIN_JOB_TYPES)[number];
 
 /** The types the scheduler enqueues on a cron; without an entity they fan out to every entity. */
 export const SCHEDULED_JOB_TYPES = ['purge_expired', 'archive_entity'] as const;
+
+/**
+ * Work a person triggered and is waiting for (an API delete's cascade, a restore, a bulk request):
+ * the `user` claim class, which gets 3 of every 4 slots while maintenance also waits (claim-plan.ts).
+ * Every other type, scheduled purge/archive, noop and extension types, is `maintenance`.
+ */
+export const USER_TRIGGERED_JOB_TYPES = [
+  'cascade_soft_delete',
+  'restore_cascade',
+  'bulk_soft_delete',
+  'bulk_restore',
+] as const;
+
+export function claimClassOf(jobType: string): ClaimClassName {
+  return (USER_TRIGGERED_JOB_TYPES as readonly string[]).includes(jobType) ? 'user' : 'maintenance';
+}
 
 export interface RetentionPayload {
   /** Omitted: one job per registered entity is enqueued (fan-out). */

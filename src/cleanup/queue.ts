@@ -203,6 +203,21 @@ export class CleanupQueue {
     return rows[0]?.pending === true;
   }
 
+  /**
+   * Which of these types have a job that could start now, in ONE query of one index probe per type
+   * (the worker's claim loop asks this before it shares out its free slots).
+   */
+  async typesWaiting(jobTypes: readonly string[]): Promise<Set<string>> {
+    const { rows } = await this.db.query<{ name: string }>(
+      `SELECT q.name FROM unnest($1::text[]) AS q(name)
+        WHERE EXISTS (SELECT 1 FROM ${BOSS_SCHEMA}.job j
+                       WHERE j.name = q.name AND j.state < 'active' AND NOT j.blocked
+                         AND j.start_after <= now())`,
+      [jobTypes.map(queueName)],
+    );
+    return new Set(rows.map((r) => r.name.slice(queueName('').length)));
+  }
+
   async status(): Promise<QueueStatusRow[]> {
     const { rows } = await this.db.query<{
       job_type: string;

@@ -4,7 +4,8 @@ import { UnknownJobTypeError, WorkerShutdownError } from './errors.ts';
 import type { HandlerRegistry } from './handlers-types.ts';
 import { JobAbort } from './job-abort.ts';
 import { type AttemptDeps, type Job, runAttempt } from './job-attempt.ts';
-import { queueName } from './job-types.ts';
+import { claimClassOf, queueName } from './job-types.ts';
+import { ClaimPlanner } from './claim-plan.ts';
 import type { CleanupQueue } from './queue.ts';
 
 const ignore = (): void => undefined;
@@ -32,9 +33,11 @@ export interface StopResult {
 }
 
 /**
- * The cleanup worker: one fetch loop claims as many jobs as it has free slots (up to `concurrency`)
- * in one pg-boss fetch (FOR UPDATE SKIP LOCKED, so processes never take the same job; one claim
- * query per batch because its cost grows with the backlog) and runs each as one attempt
+ * The cleanup worker: one fetch loop shares its free slots (up to `concurrency`) among the job types
+ * with work waiting, user-triggered types first and every type its fair share (claim-plan.ts), and
+ * claims each type's share in one pg-boss fetch (FOR UPDATE SKIP LOCKED, so processes never take the
+ * same job; one claim query per type and batch because its cost grows with the backlog). Each job
+ * runs as one attempt
  * (job-attempt.ts): its handler in a `cleanup.job` span linked to the enqueuing trace, then complete
  * or fail. Failed attempts are retried by pg-boss with exponential backoff; after the retry limit the
  * job is dead (dead-letter queue).
@@ -54,6 +57,7 @@ export class CleanupWorker {
   private stopping = false;
   private readonly counters: WorkerStats = { processed: 0, failed: 0, byType: {} };
   private readonly attemptDeps: AttemptDeps;
+  private readonly planner: ClaimPlanner;
 
   private readonly queue: CleanupQueue;
   private readonly options: WorkerOptions;
@@ -71,6 +75,7 @@ export class CleanupWorker {
       }
     }
     this.types = wanted;
+    this.planner = new ClaimPlanner(wanted, claimClassOf);
     this.attemptDeps = { queue, handlers, log: this.log };
     defineAttributeValues({ job_type: queue.jobTypes });
   }
@@ -140,8 +145,6 @@ export class CleanupWorker {
   }
 
   private async fetchLoop(): Promise<void> {
-    const n = this.types.length;
-    let cursor = 0;
     let lastClaim = 0;
     let refillDue: Promise<void> = Promise.resolve();
     while (!this.stopping) {
@@ -160,13 +163,34 @@ export class CleanupWorker {
       }
       lastClaim = Date.now();
       refillDue = this.idle(this.options.pollIntervalMs);
-      let claimed = 0;
-      // Round robin over the types, starting where the last claim came from, until the slots are full.
-      for (let k = 0; k < n && claimed < free && !this.stopping; k++) {
-        const index = (cursor + k) % n;
-        const type = this.types[index]!;
+      const claimed = await this.claim(free);
+      if (this.stopping) break;
+      if (claimed === 0) await this.idle(this.options.pollIntervalMs);
+    }
+  }
+
+  /**
+   * Shares the free slots among the types that have jobs waiting, by the priority and fairness policy
+   * of claim-plan.ts, and starts what it claims. A type that yields fewer jobs than offered (another
+   * worker took them) drops out, and its offer goes to the others in the next round.
+   */
+  private async claim(free: number): Promise<number> {
+    const waiting = await this.queue.typesWaiting(this.types).then(
+      (types) => {
+        this.fetchRecovered();
+        return types;
+      },
+      (error: unknown) => {
+        this.fetchFailed(undefined, error);
+        return new Set<string>();
+      },
+    );
+    let claimed = 0;
+    while (claimed < free && waiting.size > 0 && !this.stopping) {
+      for (const [type, offered] of this.planner.plan(free - claimed, waiting)) {
+        if (this.stopping) break;
         const jobs = await this.queue.boss
-          .fetch<unknown>(queueName(type), { includeMetadata: true, batchSize: free - claimed })
+          .fetch<unknown>(queueName(type), { includeMetadata: true, batchSize: offered })
           .then(
             (fetched) => {
               this.fetchRecovered();
@@ -177,30 +201,34 @@ export class CleanupWorker {
               return [];
             },
           );
-        if (jobs.length > 0) cursor = index;
+        if (jobs.length < offered) waiting.delete(type);
+        this.planner.claimed(type, jobs.length);
         claimed += jobs.length;
         for (const job of jobs) {
           // runJob settles every outcome itself; this only tracks the slot. (Inline arrows, not a
           // named one: tsx keeps function names, which costs an Object.defineProperty per job.)
           const run: Promise<void> = this.runJob(type, job).then(
-            () => this.release(run),
-            () => this.release(run),
+            () => this.release(run, type),
+            () => this.release(run, type),
           );
           this.running.add(run);
         }
       }
-      if (this.stopping) break;
-      if (claimed === 0) await this.idle(this.options.pollIntervalMs);
     }
+    return claimed;
   }
 
   /**
    * A failed fetch is retried after the poll interval. While the database is unreachable every poll
    * fails: the first failure of an outage is logged, and its end, not each poll in between.
    */
-  private fetchFailed(type: string, error: unknown): void {
+  private fetchFailed(type: string | undefined, error: unknown): void {
     if (!isDatabaseUnavailable(error)) {
-      this.log.warn('fetching jobs failed; retrying after the poll interval', { job_type: type }, error);
+      this.log.warn(
+        'fetching jobs failed; retrying after the poll interval',
+        type === undefined ? {} : { job_type: type },
+        error,
+      );
       return;
     }
     if (this.outageSince !== undefined) return;
@@ -230,8 +258,9 @@ export class CleanupWorker {
     return this.nextFinished.promise;
   }
 
-  private release(run: Promise<void>): void {
+  private release(run: Promise<void>, type: string): void {
     this.running.delete(run);
+    this.planner.finished(type);
     this.notifyFinish();
   }
 
