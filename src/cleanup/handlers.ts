@@ -41,9 +41,10 @@ function typed<K extends BuiltinJobType>(
 
 /**
  * purge_expired / archive_entity. Without an entity the job fans out one job per entity. A job that
- * used its whole row budget enqueues a follow-up with the same payload, so a large backlog is
- * worked through in lease-sized pieces instead of one job that outlives its lease. Idempotent:
- * a second run finds no rows past the cutoff that the first run left.
+ * used its whole row budget and changed rows enqueues a follow-up with the same payload, so a large
+ * backlog is worked through in lease-sized pieces instead of one job that outlives its lease; rows
+ * that must stay (they still have children) do not use the budget and are reported as skipped, so
+ * the chain ends. Idempotent: a second run finds no rows past the cutoff that the first run left.
  */
 function retentionHandler(
   jobType: 'purge_expired' | 'archive_entity',
@@ -76,15 +77,27 @@ function retentionHandler(
             olderThanDays: payload.olderThanDays ?? settings.archiveAfterDays,
           });
     const seen = result.counts.success + result.counts.noop + result.counts.failure;
-    // An explicit maxRows is the caller's bound for this job: only the default budget chains.
-    const followUp = payload.maxRows === undefined && seen >= maxRows;
+    const skipped = result.skipped?.has_children ?? 0;
+    // Only a job that used its whole budget may have left rows behind, and only one that changed rows
+    // made progress: a follow-up of a job that changed nothing would do the same nothing again. An
+    // explicit maxRows is the caller's bound for this job: only the default budget chains.
+    const followUp = payload.maxRows === undefined && seen >= maxRows && changed(result) > 0;
     if (followUp) await ctx.queue.enqueue(jobType, payload);
+    if (skipped > 0) {
+      ctx.log.info(`${jobType} left rows that still have children`, {
+        entity: payload.entity,
+        count: skipped,
+        reason: 'has_children',
+      });
+    }
     return {
       count: changed(result),
       entity: payload.entity,
       detail: {
         success: result.counts.success,
         noop: result.counts.noop,
+        skipped,
+        skipped_reason: skipped > 0 ? 'has_children' : null,
         batches: result.batches,
         follow_up: followUp,
       },

@@ -15,6 +15,12 @@ export function resultRow(result: OperationResult, step?: string): Record<string
     noop: result.counts.noop,
     failure: result.counts.failure,
     cascaded: cascaded || '-',
+    // purge/archive: rows past the cutoff that had to stay, and why.
+    skipped:
+      Object.entries(result.skipped ?? {})
+        .filter(([, n]) => n > 0)
+        .map(([reason, n]) => `${n} (${reason})`)
+        .join(' ') || '-',
     batches: result.batches,
     'time (ms)': Math.round(result.durationMs),
   };

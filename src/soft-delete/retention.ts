@@ -1,8 +1,8 @@
-import { type Database, ident } from '../db/index.ts';
+import type { Database } from '../db/index.ts';
 import { SdopsError } from '../errors.ts';
 import { cascadeTree } from './registry.ts';
 import { type OperationContext, type OperationOutcome, reportProgress, runBatch } from './run.ts';
-import { ARCHIVE_COLUMNS_SQL, archiveSql, candidatesSql, purgeSql } from './sql.ts';
+import { ARCHIVE_COLUMNS_SQL, archiveSql, candidatesSql, purgeSql, retentionCountsSql } from './sql.ts';
 import type { EntityDefinition, ProgressListener } from './types.ts';
 
 export interface RetentionPlan {
@@ -27,10 +27,12 @@ export async function loadArchiveColumns(db: Database, entity: EntityDefinition)
 
 /**
  * purge / archive: rows soft-deleted before now() - olderThanDays, oldest first, in batches of
- * candidate roots. Each batch, in one transaction, removes the candidates' soft-deleted descendants
- * that are past the cutoff too (deepest first), then the candidates themselves. A candidate that still
- * has a child row (live, or deleted after the cutoff) is kept and counted as noop: a hard delete never
- * takes live data with it. Archive moves rows with DELETE ... RETURNING feeding an INSERT in one
+ * candidate roots, at most maxRows candidates. Each batch, in one transaction, removes the
+ * candidates' soft-deleted descendants that are past the cutoff too (deepest first), then the
+ * candidates themselves. A row that still has a child row that must stay (live, deleted after the
+ * cutoff, or kept itself) is never a candidate, so it does not use up maxRows; it is reported as
+ * skipped (has_children). A candidate the statement still keeps (a child appeared meanwhile) counts as
+ * noop: a hard delete never takes live data with it. Archive moves rows with DELETE ... RETURNING feeding an INSERT in one
  * statement, so a row is never in both tables or in neither.
  */
 export async function executeRetention(plan: RetentionPlan, op: OperationContext): Promise<OperationOutcome> {
@@ -54,14 +56,12 @@ export async function executeRetention(plan: RetentionPlan, op: OperationContext
     )
   ).rows[0]!;
 
-  let total: number | undefined;
-  if (onProgress) {
-    const res = await db.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM ${ident(entity.table)} WHERE deleted_at < $1::timestamptz`,
-      [cutoff],
-    );
-    total = Math.min(Number(res.rows[0]?.n ?? 0), maxRows);
-  }
+  // What the call can take and what it must leave, before it starts: the progress total, and the
+  // "skipped" part of the report.
+  const counts = (await db.query<{ removable: number; kept: number }>(retentionCountsSql(nodes), [cutoff]))
+    .rows[0];
+  const total = Math.min(Number(counts?.removable ?? 0), maxRows);
+  reportProgress(onProgress, op, 0, total);
 
   const removed = nodes.map(() => 0);
   let candidatesSeen = 0;
@@ -70,7 +70,7 @@ export async function executeRetention(plan: RetentionPlan, op: OperationContext
     const limit = Math.min(batchSize, maxRows - candidatesSeen);
     const page = (
       await db.query<{ id: string; deleted_at: string }>(
-        candidatesSql(entity.table, cursor !== undefined),
+        candidatesSql(nodes, cursor !== undefined),
         cursor ? [cutoff, limit, cursor.deletedAt, cursor.id] : [cutoff, limit],
       )
     ).rows;
@@ -98,5 +98,6 @@ export async function executeRetention(plan: RetentionPlan, op: OperationContext
     counts: { success, noop: candidatesSeen - success, failure: 0 },
     cascaded: Object.fromEntries(nodes.slice(1).map((n, i) => [n.entity.name, removed[i + 1] ?? 0])),
     cutoff: iso,
+    skipped: { has_children: Number(counts?.kept ?? 0) },
   };
 }

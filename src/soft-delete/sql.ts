@@ -120,15 +120,44 @@ export function archiveSql(nodes: readonly CascadeNode[], i: number, columns: re
 }
 
 /**
- * Next page of purge/archive candidates, oldest deletion first. $1 cutoff, $2 limit, then the cursor
- * ($3 deleted_at as text, exact to the microsecond; $4 id). ORDER BY names the table's columns, not
- * the text aliases, so the order is by time and number.
+ * True for a row of node i (table alias `row`) that purge/archive must keep although it is past the
+ * cutoff (`cutoff`, SQL): one of its child rows is live, deleted at or after the cutoff, or must be kept
+ * itself. The removal statements enforce the same rule row by row; the candidate scan uses it to pass
+ * such rows by instead of spending a job's row budget on rows it cannot remove.
  */
-export function candidatesSql(table: string, withCursor: boolean): string {
+export function mustKeepSql(nodes: readonly CascadeNode[], i: number, row: string, cutoff: string): string {
+  const parts = nodes.flatMap((child, ci) => {
+    if (child.parent !== i) return [];
+    const k = `k${ci}`;
+    return [
+      `EXISTS (SELECT 1 FROM ${ident(child.entity.table)} ${k} WHERE ${k}.${ident(child.foreignKey!)} = ${row}.id
+        AND (${k}.deleted_at IS NULL OR ${k}.deleted_at >= ${cutoff} OR ${mustKeepSql(nodes, ci, k, cutoff)}))`,
+    ];
+  });
+  return parts.length > 0 ? `(${parts.join(' OR ')})` : 'false';
+}
+
+/**
+ * Next page of purge/archive candidates, oldest deletion first: rows past the cutoff that have no
+ * child row that must stay. $1 cutoff, $2 limit, then the cursor ($3 deleted_at as text, exact to the
+ * microsecond; $4 id). ORDER BY names the table's columns, not the text aliases, so the order is by
+ * time and number.
+ */
+export function candidatesSql(nodes: readonly CascadeNode[], withCursor: boolean): string {
   const after = withCursor ? `AND (t.deleted_at, t.id) > ($3::timestamptz, $4::bigint)` : '';
-  return `SELECT t.id::text AS id, t.deleted_at::text AS deleted_at FROM ${ident(table)} AS t
-    WHERE t.deleted_at < $1::timestamptz ${after}
+  return `SELECT t.id::text AS id, t.deleted_at::text AS deleted_at FROM ${ident(nodes[0]!.entity.table)} AS t
+    WHERE t.deleted_at < $1::timestamptz ${after} AND NOT ${mustKeepSql(nodes, 0, 't', '$1::timestamptz')}
     ORDER BY t.deleted_at, t.id LIMIT $2`;
+}
+
+/**
+ * Rows past the cutoff ($1) in one statement: `removable` (what a purge/archive would take, the
+ * progress total) and `kept` (what it leaves because a child must stay).
+ */
+export function retentionCountsSql(nodes: readonly CascadeNode[]): string {
+  const keep = mustKeepSql(nodes, 0, 't', '$1::timestamptz');
+  return `SELECT count(*) FILTER (WHERE NOT ${keep})::int AS removable, count(*) FILTER (WHERE ${keep})::int AS kept
+    FROM ${ident(nodes[0]!.entity.table)} AS t WHERE t.deleted_at < $1::timestamptz`;
 }
 
 /** Columns present in both the live and the archive table (archived_at takes its default). */

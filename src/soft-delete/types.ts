@@ -34,7 +34,7 @@ export type Row = Record<string, unknown> & { id: string };
 
 /**
  * success: rows changed. noop: rows already in the requested state (or, for purge/archive,
- * candidates kept because they still have children). failure: ids in a list that do not exist, and
+ * candidates a child appeared under while the call ran; rows known to have children are `skipped`). failure: ids in a list that do not exist, and
  * rows a bulk restore could not bring back because a live row now holds their unique key.
  */
 export interface OperationCounts {
@@ -60,6 +60,11 @@ export interface OperationResult {
   opId?: string;
   /** purge/archive: rows deleted before this instant (ISO 8601) were eligible. */
   cutoff?: string;
+  /**
+   * purge/archive: rows past the cutoff left in place, by reason. `has_children`: a child row is live
+   * or was deleted after the cutoff (or must stay itself), so the row must stay.
+   */
+  skipped?: Record<string, number>;
   /** Up to 100 ids from an ids list that do not exist (counted as failure). */
   notFoundIds?: string[];
   /** Up to 100 ids a bulk restore left deleted because of a unique conflict (counted as failure). */

@@ -47,14 +47,43 @@ for (const backend of ['postgres', 'pglite'] as Backend[]) {
       expect(await exists(t, 'order_items', f.items)).to.equal(0);
     });
 
-    it('keeps a parent that still has a live child and counts it as noop', async () => {
+    it('keeps a parent that still has a live child and reports it as skipped (has_children)', async () => {
       const f = await makeFamily(t.db, { orders: 2, items: 1 });
       await sd.softDelete('customers', { id: f.customer }, { cascade: false });
       await sd.softDelete('orders', { id: f.orders[0]! });
       const res = await sd.purge('customers', { olderThanDays: 0 });
-      expect(res.counts.noop).to.be.at.least(1);
+      expect(res.skipped?.has_children).to.be.at.least(1);
       expect(await exists(t, 'customers', [f.customer])).to.equal(1);
+      expect(await exists(t, 'orders', f.orders)).to.equal(2); // the customer stays, so its orders do
+      await sd.purge('orders', { olderThanDays: 0 });
       expect(await exists(t, 'orders', f.orders)).to.equal(1); // the deleted order went, the live one stayed
+    });
+
+    it('does not spend maxRows on rows it must keep: removable rows behind them are reached', async () => {
+      const kept: string[] = [];
+      for (let i = 0; i < 4; i++) {
+        const f = await makeFamily(t.db, { orders: 1, items: 1 });
+        await sd.softDelete('customers', { id: f.customer }, { cascade: false });
+        await backdate(t.db, 'customers', [f.customer], 3000); // the oldest deletions, all blocked
+        kept.push(f.customer);
+      }
+      const gone: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        const f = await makeFamily(t.db, { orders: 1, items: 1 });
+        await sd.softDelete('customers', { id: f.customer });
+        await backdate(t.db, 'customers', [f.customer], 2000);
+        await backdate(t.db, 'orders', f.orders, 2000);
+        await backdate(t.db, 'order_items', f.items, 2000);
+        gone.push(f.customer);
+      }
+      const res = await sd.purge('customers', { olderThanDays: 1000, maxRows: 2, batchSize: 1 });
+      expect(res.counts).to.deep.equal({ success: 2, noop: 0, failure: 0 });
+      expect(res.skipped).to.deep.equal({ has_children: 4 });
+      expect(await exists(t, 'customers', kept)).to.equal(4);
+      expect(await exists(t, 'customers', gone)).to.equal(1);
+      const rest = await sd.purge('customers', { olderThanDays: 1000 });
+      expect(rest.counts.success).to.equal(1);
+      expect(await exists(t, 'customers', gone)).to.equal(0);
     });
 
     it('stops after maxRows candidates, oldest deletions first', async () => {
