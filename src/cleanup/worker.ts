@@ -106,7 +106,8 @@ export class CleanupWorker {
 
   /**
    * Stops taking jobs, waits up to timeoutMs for running ones, hands back the rest (they fail with
-   * worker_shutdown and are retried by another worker).
+   * worker_shutdown and are retried by another worker; their running statements are cancelled).
+   * Returns within about timeoutMs plus one round trip.
    */
   async stop(timeoutMs = this.options.shutdownTimeoutMs): Promise<StopResult> {
     this.stopping = true;
@@ -124,11 +125,25 @@ export class CleanupWorker {
     const drained = await Promise.race([all, expired]);
     clearTimeout(timer);
     const handedBack = drained ? 0 : this.inFlight.size;
+    let cancelled = 0;
     if (!drained) {
+      // Each handed-back attempt settles at once (failed with worker_shutdown, so it is retried)...
       for (const abort of this.inFlight.values()) abort.abort(new WorkerShutdownError());
       await all;
+      // ...but a statement of its handler may still be running: an abort cannot reach a statement
+      // waiting on a lock. Cancelling it rolls its transaction back now, so the job's locks and
+      // half-done work do not outlive the shutdown timeout, and the pool can close.
+      cancelled = await this.queue.db.cancelRunning().catch((error: unknown) => {
+        this.log.warn('could not cancel the statements of handed-back jobs', {}, error);
+        return 0;
+      });
     }
-    this.log.info('worker stopped', { drained, handed_back: handedBack, processed: this.counters.processed });
+    this.log.info('worker stopped', {
+      drained,
+      handed_back: handedBack,
+      cancelled_statements: cancelled,
+      processed: this.counters.processed,
+    });
     return { drained, handedBack };
   }
 

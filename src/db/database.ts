@@ -38,6 +38,14 @@ export interface Database extends Queryable {
    * directory is locked), so there the lock is an in-process queue.
    */
   withLock<T>(key: string, fn: () => Promise<T>): Promise<T>;
+  /**
+   * Cancels every statement running on this database's pooled connections right now (PostgreSQL's
+   * pg_cancel_backend: the statement fails with 57014 and its transaction rolls back) and resolves
+   * with how many were running. A worker uses it when it hands jobs back at shutdown, so a job stuck
+   * on a lock neither outlives the shutdown timeout nor keeps its locks. PGlite runs statements in
+   * this process, one at a time: nothing to cancel, 0.
+   */
+  cancelRunning(): Promise<number>;
   close(): Promise<void>;
 }
 

@@ -76,6 +76,7 @@ export async function openPglite(dataDir: string | undefined): Promise<Database>
       locked = run.catch(() => undefined);
       return run;
     },
+    cancelRunning: async () => 0,
     async close() {
       try {
         await db.close();

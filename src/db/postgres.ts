@@ -34,6 +34,10 @@ export function openPostgres(url: string, poolSize: number): Database {
   // An idle client losing its connection (server restart) must not crash the process; the next
   // query gets a fresh connection or a real error.
   pool.on('error', ignore);
+  // Connections checked out right now (pool.query checks one out too): what cancelRunning cancels.
+  const busy = new Set<pg.PoolClient>();
+  pool.on('acquire', (client) => busy.add(client));
+  pool.on('release', (_err, client) => busy.delete(client));
 
   const queryOn = <R extends Record<string, unknown>>(
     runner: pg.Pool | pg.PoolClient,
@@ -106,6 +110,27 @@ export function openPostgres(url: string, poolSize: number): Database {
         }
       } finally {
         await client.end().catch(ignore);
+      }
+    },
+    async cancelRunning() {
+      const pids = [...busy]
+        .map((client) => (client as unknown as { processID: number | null }).processID)
+        .filter((pid): pid is number => typeof pid === 'number');
+      if (pids.length === 0) return 0;
+      // A connection of its own: the pool's may all be the busy ones.
+      const admin = new pg.Client(settings);
+      admin.on('error', ignore);
+      await mapped(() => admin.connect());
+      try {
+        const { rows } = await mapped(() =>
+          admin.query<{ n: number }>(
+            'SELECT count(*) FILTER (WHERE pg_cancel_backend(pid))::int AS n FROM unnest($1::int[]) AS pid',
+            [pids],
+          ),
+        );
+        return Number(rows[0]?.n ?? 0);
+      } finally {
+        await admin.end().catch(ignore);
       }
     },
     async close() {

@@ -18,6 +18,7 @@ function fakeDb() {
       throw new Error('unused');
     },
     withLock: (_key, fn) => fn(),
+    cancelRunning: async () => 0,
     close: async () => {},
   };
   return { db, calls };

@@ -1,0 +1,116 @@
+import { expect } from 'chai';
+import pg from 'pg';
+import { CleanupQueue } from '../../../src/cleanup/index.ts';
+import { type Database, migrateSchema, openDatabase } from '../../../src/db/index.ts';
+import { configureLogging } from '../../../src/observability/index.ts';
+import { SoftDeleteService } from '../../../src/soft-delete/index.ts';
+import { startSdops, type SdopsProcess } from '../../support/sdops-process.ts';
+import { createTestDatabase, type TestDatabase } from '../../support/postgres.ts';
+import { makeFamily } from '../soft-delete/support.ts';
+import { waitFor } from './support.ts';
+
+/**
+ * `sdops worker` stopped while a job waits on a row lock someone else holds: the shutdown timeout
+ * holds, the job is handed back (its statement cancelled, its transaction rolled back) and runs again
+ * once the lock is gone.
+ */
+describe('worker shutdown with a job stuck on a lock (PostgreSQL)', function () {
+  this.timeout(120_000);
+  let tdb: TestDatabase;
+  let db: Database;
+  let holder: pg.Client;
+  const workers: SdopsProcess[] = [];
+  const SHUTDOWN_MS = 2000;
+
+  const env = () => ({
+    DATABASE_URL: tdb.url,
+    SDOPS_QUEUE_POLL_INTERVAL_MS: '100',
+    SDOPS_JOB_RETRY_DELAY_SECONDS: '1',
+    SDOPS_WORKER_SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_MS),
+  });
+  const startWorker = async () => {
+    const w = startSdops(['worker', '--job-types', 'cascade_soft_delete', '--no-schedule'], env());
+    workers.push(w);
+    await w.waitForOutput('worker started');
+    return w;
+  };
+  const lockWaiters = async () =>
+    Number(
+      (
+        await db.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+        )
+      ).rows[0]?.n,
+    );
+
+  before(async () => {
+    configureLogging({ level: 'warn' });
+    tdb = await createTestDatabase();
+    db = await openDatabase({ url: tdb.url });
+    await migrateSchema(db);
+    holder = new pg.Client({ connectionString: tdb.url });
+    await holder.connect();
+  });
+
+  after(async () => {
+    for (const w of workers) w.kill();
+    await holder?.end().catch(() => undefined);
+    await db?.close();
+    await tdb?.drop();
+  });
+
+  it('exits within the shutdown timeout, hands the job back with its statement cancelled, and the job runs again later', async () => {
+    const f = await makeFamily(db, { orders: 3, items: 1 });
+    const sd = new SoftDeleteService(db);
+    const parent = await sd.softDelete('customers', { id: f.customer }, { cascade: false });
+    // Someone else holds the orders' row locks: the cascade's UPDATE will wait for them.
+    await holder.query('BEGIN');
+    await holder.query('SELECT id FROM orders WHERE customer_id = $1 FOR UPDATE', [f.customer]);
+    const queue = await CleanupQueue.open(db, { role: 'client' });
+    const jobId = await queue.enqueue('cascade_soft_delete', {
+      entity: 'customers',
+      id: f.customer,
+      ...(parent.opId ? { opId: parent.opId } : {}),
+    });
+    await queue.close();
+
+    const w = await startWorker();
+    await waitFor('the job to wait on the lock', async () => (await lockWaiters()) === 1);
+    const { code, ms } = await w.stop('SIGTERM');
+    console.log(
+      `      worker exit after SIGTERM with a job stuck on a lock: ${Math.round(ms)} ms (timeout ${SHUTDOWN_MS} ms)`,
+    );
+    expect(code, w.output()).to.equal(0);
+    expect(ms).to.be.below(SHUTDOWN_MS + 3000);
+    expect(w.output()).to.not.include('Cannot use a pool');
+    expect(w.output()).to.match(/"message":"worker stopped".*"handed_back":1,"cancelled_statements":1/);
+    expect(await lockWaiters(), 'the stuck statement is gone').to.equal(0);
+    const { rows } = await db.query<{ state: string; code: string }>(
+      `SELECT state::text AS state, output->>'code' AS code FROM pgboss.job WHERE id = $1`,
+      [jobId],
+    );
+    expect(rows[0]).to.deep.equal({ state: 'retry', code: 'worker_shutdown' });
+    const liveOrders = async () =>
+      Number(
+        (
+          await db.query<{ n: number }>(
+            'SELECT count(*)::int AS n FROM orders WHERE customer_id = $1 AND deleted_at IS NULL',
+            [f.customer],
+          )
+        ).rows[0]?.n,
+      );
+    expect(await liveOrders(), 'the cancelled transaction changed nothing').to.equal(3);
+
+    await holder.query('COMMIT');
+    const again = await startWorker();
+    await waitFor('the job to complete on the next worker', async () => {
+      const r = await db.query<{ state: string }>(
+        `SELECT state::text AS state FROM pgboss.job WHERE id = $1`,
+        [jobId],
+      );
+      return r.rows[0]?.state === 'completed';
+    });
+    expect(await liveOrders()).to.equal(0);
+    expect((await again.stop('SIGTERM')).code).to.equal(0);
+  });
+});
