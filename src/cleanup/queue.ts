@@ -130,7 +130,10 @@ export class CleanupQueue {
     };
   }
 
-  /** Creates missing queues; a worker also applies its policy to existing ones (it owns the policy). */
+  /**
+   * Creates missing queues; a worker also applies its policy to existing ones (it owns the policy)
+   * and to the jobs already waiting in them.
+   */
   private async ensureQueues(applyPolicy: boolean): Promise<void> {
     // A dead-letter copy waits in state `created` for `sdops queue retry`; pg-boss deletes a created
     // job after its queue's retention (14 days by default), so the copies get pg-boss's longest.
@@ -141,6 +144,32 @@ export class CleanupQueue {
       const name = queueName(type);
       await this.boss.createQueue(name, this.queueOptions());
       if (applyPolicy) await this.boss.updateQueue(name, this.queueOptions());
+    }
+    if (applyPolicy) await this.applyPolicyToWaitingJobs();
+  }
+
+  /**
+   * pg-boss copies the queue's lease and retry settings into each job when it is enqueued, so a
+   * policy change (the runbook's "raise SDOPS_JOB_EXPIRE_SECONDS and restart the workers") would
+   * reach only jobs enqueued after it. A starting worker moves the jobs still waiting (created, or
+   * backing off before a retry) to its policy; a job that is running keeps the lease it was claimed
+   * with, which its worker enforces.
+   */
+  private async applyPolicyToWaitingJobs(): Promise<void> {
+    const { retryLimit, retryDelaySeconds, expireSeconds } = this.policy;
+    const { rowCount } = await this.db.query(
+      `UPDATE ${BOSS_SCHEMA}.job SET expire_seconds = $2, retry_limit = $3, retry_delay = $4, retry_backoff = true
+        WHERE name = ANY($1::text[]) AND state < 'active'
+          AND (expire_seconds, retry_limit, retry_delay, retry_backoff) IS DISTINCT FROM ($2, $3, $4, true)`,
+      [this.jobTypes.map(queueName), expireSeconds, retryLimit, retryDelaySeconds],
+    );
+    if (rowCount > 0) {
+      this.log.info("waiting jobs moved to this worker's queue policy", {
+        count: rowCount,
+        expire_seconds: expireSeconds,
+        retry_limit: retryLimit,
+        retry_delay_seconds: retryDelaySeconds,
+      });
     }
   }
 

@@ -1,0 +1,77 @@
+import { expect } from 'chai';
+import { CleanupQueue } from '../../../src/cleanup/index.ts';
+import { type Database, migrateSchema, openDatabase } from '../../../src/db/index.ts';
+import { configureLogging } from '../../../src/observability/index.ts';
+import { runCli } from '../../support/cli.ts';
+import { createTestDatabase, type TestDatabase } from '../../support/postgres.ts';
+import { type SdopsProcess, startSdops } from '../../support/sdops-process.ts';
+import { waitFor } from './support.ts';
+
+/**
+ * The runbook's fix for jobs that time out, followed as written: raise SDOPS_JOB_EXPIRE_SECONDS and
+ * restart the workers. It must reach the jobs that were already queued with the old lease.
+ */
+describe('a raised job lease reaches jobs already queued (PostgreSQL)', function () {
+  this.timeout(90_000);
+  let tdb: TestDatabase;
+  let db: Database;
+  let worker: SdopsProcess | undefined;
+
+  before(async () => {
+    configureLogging({ level: 'warn' });
+    tdb = await createTestDatabase();
+    db = await openDatabase({ url: tdb.url });
+    await migrateSchema(db);
+  });
+
+  after(async () => {
+    worker?.kill();
+    await db?.close();
+    await tdb?.drop();
+  });
+
+  const job = async (id: string) =>
+    (
+      await db.query<{ state: string; expire: number; retry_count: number; code: string | null }>(
+        `SELECT state::text AS state, expire_seconds AS expire, retry_count, output->>'code' AS code
+           FROM pgboss.job WHERE id = $1`,
+        [id],
+      )
+    ).rows[0];
+
+  it('runs a job enqueued under a 2 s lease to completion, first attempt, after the workers restart with 30 s', async () => {
+    // The workers so far ran with a 2 s lease: the queues carry it, and so does every job enqueued.
+    const old = await CleanupQueue.open(db, {
+      role: 'worker',
+      policy: { retryLimit: 0, retryDelaySeconds: 1, expireSeconds: 2 },
+    });
+    await old.close();
+    const env = { DATABASE_URL: tdb.url, SDOPS_JOB_EXPIRE_SECONDS: '2' };
+    const enqueued = await runCli(
+      ['--json', 'queue', 'enqueue', 'noop', '--payload', '{"sleepMs":4000}'],
+      env,
+    );
+    expect(enqueued.code, enqueued.stderr).to.equal(0);
+    const { jobId } = JSON.parse(enqueued.stdout) as { jobId: string };
+    expect((await job(jobId))?.expire).to.equal(2);
+
+    // The fix: a longer lease, workers restarted.
+    worker = startSdops(['worker', '--job-types', 'noop', '--no-schedule'], {
+      ...env,
+      SDOPS_JOB_EXPIRE_SECONDS: '30',
+      SDOPS_QUEUE_POLL_INTERVAL_MS: '100',
+      SDOPS_QUEUE_MAINTENANCE_INTERVAL_SECONDS: '1',
+    });
+    await worker.waitForOutput('worker started');
+    await waitFor(
+      'the job to finish',
+      async () => ['completed', 'failed', 'retry'].includes((await job(jobId))?.state ?? ''),
+      {
+        timeoutMs: 30_000,
+      },
+    );
+    expect(await job(jobId)).to.deep.include({ state: 'completed', expire: 30, retry_count: 0, code: null });
+    expect(worker.output()).to.include("waiting jobs moved to this worker's queue policy");
+    expect((await worker.stop()).code).to.equal(0);
+  });
+});
