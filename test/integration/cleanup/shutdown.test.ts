@@ -81,7 +81,9 @@ describe('worker shutdown with a job stuck on a lock (PostgreSQL)', function () 
       `      worker exit after SIGTERM with a job stuck on a lock: ${Math.round(ms)} ms (timeout ${SHUTDOWN_MS} ms)`,
     );
     expect(code, w.output()).to.equal(0);
-    expect(ms).to.be.below(SHUTDOWN_MS + 3000);
+    // Typically the timeout plus ~50 ms; the margin is for a loaded test machine. Without the
+    // cancellation the worker waits for the lock, here forever.
+    expect(ms).to.be.below(SHUTDOWN_MS + 5000);
     expect(w.output()).to.not.include('Cannot use a pool');
     expect(w.output()).to.match(/"message":"worker stopped".*"handed_back":1,"cancelled_statements":1/);
     expect(await lockWaiters(), 'the stuck statement is gone').to.equal(0);
