@@ -43,3 +43,14 @@ export class WorkerShutdownError extends SdopsError {
     super('worker_shutdown', 'the worker shut down before the job finished', 'unavailable');
   }
 }
+
+export class JobNotCancellableError extends ConflictError {
+  constructor(id: string, state: string) {
+    super(
+      'job_not_cancellable',
+      state === 'active'
+        ? `job ${id} is running; a running job cannot be cancelled (let it finish, or stop its worker)`
+        : `job ${id} is ${state}; only waiting jobs and dead-letter copies can be cancelled`,
+    );
+  }
+}

@@ -1,9 +1,17 @@
 export { BOSS_SCHEMA, bossDbAdapter, createBoss } from './boss.ts';
+export {
+  CANCEL_STATES,
+  type CancelledJob,
+  type CancelOutcome,
+  type CancelRequest,
+  type CancelState,
+} from './cancel.ts';
 export type { RetryDeadOutcome, RetryOutcome, SkippedDeadJob } from './dead-letter.ts';
 export { type DemoJob, type DemoWorkerOptions, type DemoWorkerSummary, runDemoWorker } from './demo.ts';
 export {
   InvalidJobIdError,
   InvalidPayloadError,
+  JobNotCancellableError,
   JobNotFoundError,
   JobNotRetryableError,
   JobTimeoutError,

@@ -4,6 +4,7 @@ import { type Database, isDatabaseUnavailable } from '../db/index.ts';
 import { captureTraceContext, getLogger } from '../observability/index.ts';
 import { BOSS_SCHEMA, createBoss, DEAD_LETTER_RETENTION_SECONDS, QUEUE_SETUP_LOCK_KEY } from './boss.ts';
 import { carryOverLegacyJobs, setAsideLegacySchema } from './boss-upgrade.ts';
+import { type CancelOutcome, type CancelRequest, cancelJobs } from './cancel.ts';
 import { type RetryDeadOutcome, retryDeadJobs, retryJob, type RetryOutcome } from './dead-letter.ts';
 import {
   assertJobType,
@@ -302,6 +303,11 @@ export class CleanupQueue {
   /** Retries every job in the dead-letter queue: how many were brought back, and the entries skipped. */
   retryDead(): Promise<RetryDeadOutcome> {
     return retryDeadJobs(this);
+  }
+
+  /** Cancels waiting jobs or dead-letter copies (by id, or by type and state); a dry run only lists them. */
+  cancel(request: CancelRequest): Promise<CancelOutcome> {
+    return cancelJobs(this.db, this.jobTypes, request);
   }
 
   /** Saves (or with cron undefined removes) the cron schedule that enqueues `jobType` with `payload`. */

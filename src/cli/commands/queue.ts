@@ -1,8 +1,12 @@
 import type { Command } from 'commander';
-import { CleanupQueue } from '../../cleanup/index.ts';
+import { CANCEL_STATES, type CancelState, CleanupQueue } from '../../cleanup/index.ts';
 import { InvalidInputError } from '../../errors.ts';
 import { type CliContext, type GlobalOptions, withContext } from '../context.ts';
+import { oneOf } from '../args.ts';
 import { formatTable, printJson } from '../output.ts';
+
+/** Jobs a human-readable `queue cancel` lists; --json lists every one. */
+const CANCEL_LIST_LIMIT = 50;
 
 async function withQueue<T>(
   cmd: Command,
@@ -72,6 +76,69 @@ export function registerQueue(program: Command): void {
         } else process.stdout.write(`${result.action} ${result.jobType} job ${result.jobId}\n`);
       });
     });
+
+  queue
+    .command('cancel [job_id]')
+    .description(
+      'cancel waiting jobs or dead-letter copies nobody should run: one by id, or every job of a type in a state',
+    )
+    .option('--type <job_type>', 'cancel the jobs of this type (with --state)')
+    .option(
+      '--state <state>',
+      `with --type: ${CANCEL_STATES.join(', ')} (waiting includes retrying; dead = dead-letter copies)`,
+      oneOf('--state', CANCEL_STATES),
+    )
+    .option('--dry-run', 'list what would be cancelled; change nothing')
+    .action(
+      async (
+        jobId: string | undefined,
+        opts: { type?: string; state?: CancelState; dryRun?: boolean },
+        cmd: Command,
+      ) => {
+        if ((jobId === undefined) === (opts.type === undefined)) {
+          throw new InvalidInputError(
+            'invalid_argument',
+            'give either a job id or --type <job_type> --state <state>',
+          );
+        }
+        if (jobId !== undefined && opts.state !== undefined) {
+          throw new InvalidInputError('invalid_argument', '--state goes with --type, not with a job id');
+        }
+        if (opts.type !== undefined && opts.state === undefined) {
+          throw new InvalidInputError(
+            'invalid_argument',
+            `--type needs --state (${CANCEL_STATES.join(', ')})`,
+          );
+        }
+        const dryRun = opts.dryRun === true;
+        await withQueue(cmd, async (q, ctx) => {
+          const result = await q.cancel(
+            jobId !== undefined
+              ? { jobId, dryRun }
+              : { jobType: opts.type as string, state: opts.state as CancelState, dryRun },
+          );
+          if (ctx.json) {
+            printJson(result);
+            return;
+          }
+          process.stdout.write(
+            `${dryRun ? 'dry run: would cancel' : 'cancelled'} ${result.count} job(s)${dryRun ? '; nothing was changed' : ''}\n`,
+          );
+          if (result.count === 0) return;
+          const shown = result.jobs.slice(0, CANCEL_LIST_LIMIT).map((j) => ({
+            job_id: j.jobId,
+            job_type: j.jobType,
+            state: j.state,
+            created: j.createdOn,
+            payload: JSON.stringify(j.payload).slice(0, 80),
+          }));
+          process.stdout.write(`${formatTable(shown)}\n`);
+          if (result.count > shown.length) {
+            process.stdout.write(`... and ${result.count - shown.length} more (--json lists all)\n`);
+          }
+        });
+      },
+    );
 
   queue
     .command('enqueue <job_type>')

@@ -1,0 +1,110 @@
+import type { Database } from '../db/index.ts';
+import { BOSS_SCHEMA } from './boss.ts';
+import { InvalidJobIdError, JobNotCancellableError, JobNotFoundError } from './errors.ts';
+import { assertJobType, DEAD_LETTER_QUEUE, QUEUE_PREFIX, queueName, UUID } from './job-types.ts';
+
+/**
+ * Cancelling jobs nobody should run: redundant follow-ups, a flood of identical jobs, dead jobs that
+ * will never succeed. Only jobs that are not running can be cancelled: waiting ones (created, or
+ * backing off before a retry) and dead-letter copies. A cancelled job stays in pg-boss's table in state
+ * `cancelled` (with output code `cancelled`) until its retention deletes it, 7 days later.
+ */
+
+/** What `--state` selects: waiting = created or retrying; dead = copies in the dead-letter queue. */
+export const CANCEL_STATES = ['waiting', 'retrying', 'dead'] as const;
+export type CancelState = (typeof CANCEL_STATES)[number];
+
+export type CancelRequest =
+  | { readonly jobId: string; readonly dryRun: boolean }
+  | { readonly jobType: string; readonly state: CancelState; readonly dryRun: boolean };
+
+export interface CancelledJob {
+  readonly jobId: string;
+  readonly jobType: string;
+  /** The state it had: created, retry, or dead (a dead-letter copy). */
+  readonly state: string;
+  readonly createdOn: string;
+  readonly payload: unknown;
+}
+
+export interface CancelOutcome {
+  readonly dryRun: boolean;
+  /** Jobs cancelled (or, in a dry run, that would be). */
+  readonly count: number;
+  readonly jobs: readonly CancelledJob[];
+}
+
+interface Row extends Record<string, unknown> {
+  id: string;
+  name: string;
+  state: string;
+  data: { jobType?: string; payload?: unknown } | null;
+  created_on: string;
+}
+
+const OUTPUT = JSON.stringify({ code: 'cancelled', message: 'cancelled with sdops queue cancel' });
+
+/**
+ * The jobs a request selects, as one WHERE clause over pgboss.job (alias j) and its parameters. A
+ * request by id also selects the dead-letter copies of a failed job (cancelling a dead job means
+ * cancelling its copies: the original is already finished).
+ */
+function selection(
+  request: CancelRequest,
+  jobTypes: readonly string[],
+): { where: string; params: unknown[] } {
+  const waiting = `j.name LIKE '${QUEUE_PREFIX}%' AND j.name <> '${DEAD_LETTER_QUEUE}' AND j.state < 'active'`;
+  const dead = `j.name = '${DEAD_LETTER_QUEUE}' AND j.state < 'active'`;
+  if ('jobId' in request) {
+    return {
+      where: `((j.id = $1::uuid AND ((${waiting}) OR (${dead})))
+           OR (${dead} AND j.data->'meta'->>'jobId' = $1::text))`,
+      params: [request.jobId],
+    };
+  }
+  assertJobType(request.jobType, jobTypes);
+  if (request.state === 'dead')
+    return { where: `${dead} AND j.data->>'jobType' = $1`, params: [request.jobType] };
+  const states = request.state === 'retrying' ? `j.state = 'retry'` : `j.state IN ('created', 'retry')`;
+  return { where: `j.name = $1 AND ${states}`, params: [queueName(request.jobType)] };
+}
+
+/** Why a job given by id cannot be cancelled (it exists, but nothing of it is waiting or dead). */
+async function explainRefusal(db: Database, jobId: string): Promise<never> {
+  const { rows } = await db.query<{ state: string }>(
+    `SELECT state::text AS state FROM ${BOSS_SCHEMA}.job WHERE id = $1::uuid AND name LIKE $2`,
+    [jobId, `${QUEUE_PREFIX}%`],
+  );
+  if (!rows[0]) throw new JobNotFoundError(jobId);
+  throw new JobNotCancellableError(jobId, rows[0].state);
+}
+
+export async function cancelJobs(
+  db: Database,
+  jobTypes: readonly string[],
+  request: CancelRequest,
+): Promise<CancelOutcome> {
+  if ('jobId' in request && !UUID.test(request.jobId)) throw new InvalidJobIdError(request.jobId);
+  const { where, params } = selection(request, jobTypes);
+  const columns = `j.id::text AS id, j.name, j.state::text AS state, j.data, j.created_on::text AS created_on`;
+  const n = params.length;
+  // One statement either way: the UPDATE re-checks `state < 'active'` on each row it locks, so a job a
+  // worker claims at the same moment is left to that worker rather than cancelled under it.
+  const sql = request.dryRun
+    ? `SELECT ${columns} FROM ${BOSS_SCHEMA}.job j WHERE ${where} ORDER BY j.created_on`
+    : `UPDATE ${BOSS_SCHEMA}.job j SET state = 'cancelled', completed_on = now(), output = $${n + 1}::jsonb
+        WHERE ${where} RETURNING ${columns}`;
+  const { rows } = await db.query<Row>(sql, request.dryRun ? params : [...params, OUTPUT]);
+  if (rows.length === 0 && 'jobId' in request) await explainRefusal(db, request.jobId);
+  const jobs = rows
+    .map((r) => ({
+      jobId: r.id,
+      jobType:
+        r.name === DEAD_LETTER_QUEUE ? String(r.data?.jobType ?? '?') : r.name.slice(QUEUE_PREFIX.length),
+      state: r.name === DEAD_LETTER_QUEUE ? 'dead' : r.state,
+      createdOn: r.created_on,
+      payload: r.data?.payload ?? null,
+    }))
+    .sort((a, b) => a.createdOn.localeCompare(b.createdOn));
+  return { dryRun: request.dryRun, count: jobs.length, jobs };
+}

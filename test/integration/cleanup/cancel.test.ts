@@ -1,0 +1,109 @@
+import { expect } from 'chai';
+import { CleanupQueue, DEAD_LETTER_QUEUE } from '../../../src/cleanup/index.ts';
+import { queueName } from '../../../src/cleanup/job-types.ts';
+import { type Database, migrateSchema, openDatabase } from '../../../src/db/index.ts';
+import { configureLogging } from '../../../src/observability/index.ts';
+import { runCli } from '../../support/cli.ts';
+import { createTestDatabase, type TestDatabase } from '../../support/postgres.ts';
+
+/** `sdops queue cancel`: by id, or by type and state, with a dry run that changes nothing. */
+describe('sdops queue cancel (PostgreSQL)', function () {
+  this.timeout(90_000);
+  let tdb: TestDatabase;
+  let db: Database;
+  let queue: CleanupQueue;
+
+  const cli = (...args: string[]) => runCli(args, { DATABASE_URL: tdb.url });
+  const states = async (ids: string[]) =>
+    (
+      await db.query<{ state: string }>(
+        `SELECT state::text AS state FROM pgboss.job WHERE id = ANY($1::uuid[]) ORDER BY state`,
+        [ids],
+      )
+    ).rows.map((r) => r.state);
+  const status = async (type: string) => (await queue.status()).find((r) => r.jobType === type);
+
+  before(async () => {
+    configureLogging({ level: 'warn' });
+    tdb = await createTestDatabase();
+    db = await openDatabase({ url: tdb.url });
+    await migrateSchema(db);
+    queue = await CleanupQueue.open(db, { role: 'client' });
+  });
+
+  after(async () => {
+    await queue?.close();
+    await db?.close();
+    await tdb?.drop();
+  });
+
+  it('lists the waiting jobs of a type in a dry run, changing nothing, then cancels exactly those', async () => {
+    const noops = await queue.enqueueMany('noop', [{}, {}, {}, {}, {}]);
+    const purges = await queue.enqueueMany('purge_expired', [{ entity: 'orders' }, { entity: 'documents' }]);
+    const dry = await cli('queue', 'cancel', '--type', 'noop', '--state', 'waiting', '--dry-run');
+    expect(dry.code, dry.stderr).to.equal(0);
+    expect(dry.stdout).to.match(/^dry run: would cancel 5 job\(s\); nothing was changed\n/);
+    for (const id of noops) expect(dry.stdout).to.include(id);
+    expect(await status('noop')).to.include({ waiting: 5 });
+
+    const done = await cli('--json', 'queue', 'cancel', '--type', 'noop', '--state', 'waiting');
+    expect(done.code, done.stderr).to.equal(0);
+    const result = JSON.parse(done.stdout) as { count: number; dryRun: boolean; jobs: { jobId: string }[] };
+    expect(result).to.include({ count: 5, dryRun: false });
+    expect(result.jobs.map((j) => j.jobId).sort()).to.deep.equal([...noops].sort());
+    expect(await states(noops)).to.deep.equal(Array(5).fill('cancelled'));
+    expect(await status('noop')).to.include({ waiting: 0 });
+    expect(await status('purge_expired'), 'other types untouched').to.include({ waiting: 2 });
+
+    const one = await cli('queue', 'cancel', purges[0]!);
+    expect(one.code, one.stderr).to.equal(0);
+    expect(one.stdout).to.match(/^cancelled 1 job\(s\)/);
+    expect(await states([purges[0]!])).to.deep.equal(['cancelled']);
+    expect(await states([purges[1]!])).to.deep.equal(['created']);
+  });
+
+  it('cancels dead-letter copies of a type, by type or through the failed job id, so nothing retries them', async () => {
+    const dead = async (originalId: string) => {
+      const data = { jobType: 'noop', payload: {}, meta: { jobId: originalId } };
+      await queue.boss.send(DEAD_LETTER_QUEUE, data);
+    };
+    const ids = ['3f2c0c2e-0000-4000-8000-000000000001', '3f2c0c2e-0000-4000-8000-000000000002'];
+    for (const id of ids) await dead(id);
+    expect(await status('noop')).to.include({ dead: 2 });
+    const byId = await cli('queue', 'cancel', ids[0]!);
+    expect(byId.code, byId.stderr).to.equal(0);
+    expect(await status('noop')).to.include({ dead: 1 });
+    const byType = await cli('queue', 'cancel', '--type', 'noop', '--state', 'dead');
+    expect(byType.code, byType.stderr).to.equal(0);
+    expect(byType.stdout).to.match(/^cancelled 1 job\(s\)/);
+    expect(await status('noop')).to.include({ dead: 0 });
+    const retried = await cli('--json', 'queue', 'retry', '--dead');
+    expect(JSON.parse(retried.stdout)).to.include({ retried: 0 });
+  });
+
+  it('refuses a running job (exit 1) and bad input (exit 2, one line, nothing changed)', async () => {
+    const [id] = await queue.enqueueMany('noop', [{}]);
+    const [fetched] = await queue.boss.fetch(queueName('noop'), { batchSize: 1 });
+    expect(fetched?.id).to.equal(id);
+    const running = await cli('queue', 'cancel', id!);
+    expect(running.code).to.equal(1);
+    expect(running.stderr).to.match(/is running; a running job cannot be cancelled/);
+    expect(await states([id!])).to.deep.equal(['active']);
+
+    for (const args of [
+      ['queue', 'cancel'],
+      ['queue', 'cancel', id!, '--type', 'noop', '--state', 'waiting'],
+      ['queue', 'cancel', '--type', 'noop'],
+      ['queue', 'cancel', '--type', 'bogus', '--state', 'waiting'],
+      ['queue', 'cancel', '--type', 'noop', '--state', 'sometimes'],
+      ['queue', 'cancel', 'not-a-uuid'],
+    ]) {
+      const r = await cli(...args);
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).to.equal(2);
+      expect(r.stderr.trim().split('\n'), args.join(' ')).to.have.length(1);
+    }
+    const unknown = await cli('queue', 'cancel', '00000000-0000-4000-8000-000000000000');
+    expect(unknown.code).to.equal(1);
+    expect(unknown.stderr).to.match(/does not exist/);
+  });
+});
