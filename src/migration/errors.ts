@@ -1,4 +1,5 @@
 import { ConflictError, InvalidInputError, NotFoundError, SdopsError } from '../errors.ts';
+import type { RunRecord } from './types.ts';
 
 export class UnknownMigrationError extends InvalidInputError {
   constructor(name: string, known: readonly string[]) {
@@ -65,5 +66,23 @@ export class StopTimeoutError extends ConflictError {
       `run ${runId} is still stopping after ${seconds} s: its runner ${owner ?? '(none)'} keeps its lease ` +
         'and has not finished its batch in flight; wait longer (--timeout) or see `sdops migrate status`',
     );
+  }
+}
+
+/** Another run of the same migration is working (or was, until its owner died) on the same entities. */
+export class RunOverlapError extends ConflictError {
+  readonly otherRunId: string;
+
+  constructor(other: RunRecord, entities: readonly string[]) {
+    const owner = other.owner
+      ? `, owner ${other.owner}${other.ownerAlive ? '' : ' (stale: its process is gone)'}`
+      : '';
+    super(
+      'run_overlap',
+      `run ${other.runId} of ${other.migration} is already ${other.state} on ${entities.join(', ')}${owner}; ` +
+        `one run of a migration per entity at a time: wait for it, or stop it first ` +
+        `(sdops migrate stop ${other.runId} --wait) and resume it later`,
+    );
+    this.otherRunId = other.runId;
   }
 }

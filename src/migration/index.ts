@@ -5,6 +5,7 @@ export {
   LeaseLostError,
   RunLockedError,
   RunNotFoundError,
+  RunOverlapError,
   RunStateError,
   StopTimeoutError,
   UnknownMigrationError,

@@ -7,6 +7,13 @@ import type { RunRecord, RunState } from './types.ts';
  * database clock (now()), never by the caller's, so runners on skewed hosts agree.
  */
 
+/** Settings a new session may change for itself and later ones; undefined keeps the run's. */
+export interface SessionChanges {
+  /** The throttle (null lifts it). */
+  readonly maxRowsPerSecond?: number | null;
+  readonly batchSize?: number;
+}
+
 /**
  * Takes the lease for a new session if the run is in one of `from` states and nobody live holds it.
  * A concurrent taker blocks on the row lock and then re-checks the condition, so exactly one wins.
@@ -17,19 +24,28 @@ export async function acquireLease(
   owner: string,
   leaseTimeoutMs: number,
   from: readonly RunState[],
-  /** A new throttle for this and later sessions (null lifts it); undefined keeps the run's. */
-  maxRowsPerSecond?: number | null,
+  changes: SessionChanges = {},
 ): Promise<RunRecord | undefined> {
+  const { maxRowsPerSecond, batchSize } = changes;
   const { rows } = await q.query(
     `UPDATE sdops_migration_runs
         SET owner = $2, heartbeat_at = now(), lease_timeout_ms = $3, state = 'running',
             sessions = sessions + 1, session_started_at = now(), session_start_rows = rows_processed,
             max_rows_per_second = CASE WHEN $5 THEN $6::double precision ELSE max_rows_per_second END,
+            batch_size = COALESCE($7::int, batch_size),
             finished_at = NULL, updated_at = now()
       WHERE run_id = $1 AND state = ANY($4::text[])
         AND (owner IS NULL OR heartbeat_at < now() - lease_timeout_ms * interval '1 millisecond')
       RETURNING ${RUN_COLUMNS}`,
-    [runId, owner, leaseTimeoutMs, [...from], maxRowsPerSecond !== undefined, maxRowsPerSecond ?? null],
+    [
+      runId,
+      owner,
+      leaseTimeoutMs,
+      [...from],
+      maxRowsPerSecond !== undefined,
+      maxRowsPerSecond ?? null,
+      batchSize ?? null,
+    ],
   );
   return rows[0] ? toRun(rows[0]) : undefined;
 }

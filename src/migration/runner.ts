@@ -10,6 +10,7 @@ import {
   type RunnerOptions,
   validateRunnerOptions,
 } from './options.ts';
+import { assertNoOverlap, lockRunsTable } from './overlap.ts';
 import { getMigration, migrationNames } from './registry.ts';
 import { Session, type SessionMode } from './session.ts';
 import * as leases from './lease-store.ts';
@@ -33,6 +34,8 @@ export interface SessionOptions {
 export interface ResumeOptions extends SessionOptions {
   /** Replaces the run's throttle from this session on (persisted); null lifts it, undefined keeps it. */
   readonly maxRowsPerSecond?: number | null;
+  /** Replaces the run's rows per batch from this session on (persisted); undefined keeps it. */
+  readonly batchSize?: number;
 }
 
 /** A session running in the background: the run is persisted and leased when you get this. */
@@ -61,6 +64,16 @@ function validRate(rate: number | null): number | null {
     throw new InvalidInputError('invalid_argument', `max rows per second must be > 0, got ${rate}`);
   }
   return rate;
+}
+
+function validBatchSize(batchSize: number): number {
+  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > MAX_BATCH_SIZE) {
+    throw new InvalidInputError(
+      'invalid_batch_size',
+      `batch size must be 1..${MAX_BATCH_SIZE}, got ${batchSize}`,
+    );
+  }
+  return batchSize;
 }
 
 function defaultOwner(): string {
@@ -92,16 +105,22 @@ export class MigrationRunner {
     const entities = migration.entities(params);
     let total = 0;
     for (const entity of entities) total += await migration.count(this.db, entity, params);
-    const run = await store.insertRun(this.db, {
-      runId: uuidv7(),
-      migration: migration.name,
-      migrationVersion: migration.version,
-      params: params as Record<string, unknown>,
-      settings,
-      firstEntity: entities[0] ?? null,
-      totalEstimate: total,
-      owner: this.options.owner,
-      leaseTimeoutMs: this.options.leaseTimeoutMs,
+    const run = await this.db.transaction(async (tx) => {
+      if (!settings.dryRun) {
+        await lockRunsTable(tx);
+        await assertNoOverlap(tx, { migration: migration.name, entities });
+      }
+      return store.insertRun(tx, {
+        runId: uuidv7(),
+        migration: migration.name,
+        migrationVersion: migration.version,
+        params: params as Record<string, unknown>,
+        settings,
+        firstEntity: entities[0] ?? null,
+        totalEstimate: total,
+        owner: this.options.owner,
+        leaseTimeoutMs: this.options.leaseTimeoutMs,
+      });
     });
     return this.launch(run, 'start', session);
   }
@@ -109,7 +128,11 @@ export class MigrationRunner {
   /** Continues from the checkpoint; also takes over a run whose owner's heartbeat went stale. */
   async resume(runId: string, session: ResumeOptions = {}): Promise<RunHandle> {
     if (session.maxRowsPerSecond !== undefined) validRate(session.maxRowsPerSecond);
-    const run = await this.lease(runId, RESUMABLE, 'resume', session.maxRowsPerSecond);
+    if (session.batchSize !== undefined) validBatchSize(session.batchSize);
+    const run = await this.lease(runId, RESUMABLE, 'resume', {
+      maxRowsPerSecond: session.maxRowsPerSecond,
+      batchSize: session.batchSize,
+    });
     return this.launch(run, 'resume', session);
   }
 
@@ -181,13 +204,7 @@ export class MigrationRunner {
   }
 
   private settings(request: StartRequest): RunSettings {
-    const batchSize = request.batchSize ?? this.options.defaultBatchSize;
-    if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > MAX_BATCH_SIZE) {
-      throw new InvalidInputError(
-        'invalid_batch_size',
-        `batch size must be 1..${MAX_BATCH_SIZE}, got ${batchSize}`,
-      );
-    }
+    const batchSize = validBatchSize(request.batchSize ?? this.options.defaultBatchSize);
     const maxFailedBatches = request.maxFailedBatches ?? this.options.defaultMaxFailedBatches;
     if (!Number.isInteger(maxFailedBatches) || maxFailedBatches < 0) {
       throw new InvalidInputError(
@@ -203,18 +220,18 @@ export class MigrationRunner {
     runId: string,
     from: readonly RunState[],
     operation: string,
-    maxRowsPerSecond?: number | null,
+    changes: leases.SessionChanges = {},
   ): Promise<RunRecord> {
     const before = await this.get(runId);
-    getMigration(before.migration);
-    const leased = await leases.acquireLease(
-      this.db,
-      runId,
-      this.options.owner,
-      this.options.leaseTimeoutMs,
-      from,
-      maxRowsPerSecond,
-    );
+    const migration = getMigration(before.migration);
+    const leased = await this.db.transaction(async (tx) => {
+      if (!before.dryRun) {
+        await lockRunsTable(tx);
+        const entities = migration.entities(migration.parseParams(before.params));
+        await assertNoOverlap(tx, { runId, migration: before.migration, entities });
+      }
+      return leases.acquireLease(tx, runId, this.options.owner, this.options.leaseTimeoutMs, from, changes);
+    });
     if (leased) return leased;
     const now = await this.get(runId);
     if (now.ownerAlive && now.owner) {

@@ -189,9 +189,27 @@ export function registerMigrate(program: Command): void {
     .command('resume')
     .description('continue a stopped, failed or abandoned (stale heartbeat) run from its checkpoint')
     .argument('<run_id>')
-    .action(async (runId: string, _opts: unknown, cmd: Command) => {
+    .option(
+      '--batch-size <n>',
+      "rows per batch from now on (default: the run's)",
+      positiveInt('--batch-size', MAX_BATCH_SIZE),
+    )
+    .option(
+      '--max-rows-per-second <n>',
+      "throttle from now on; 0 lifts it (default: the run's)",
+      nonNegativeIntOption('--max-rows-per-second'),
+    )
+    .action(async (runId: string, opts: { batchSize?: number; maxRowsPerSecond?: number }, cmd: Command) => {
       await withMigrateContext(cmd, (ctx) =>
-        runSession(ctx, 'resume', (runner, onProgress) => runner.resume(runId, { onProgress })),
+        runSession(ctx, 'resume', (runner, onProgress) =>
+          runner.resume(runId, {
+            onProgress,
+            ...(opts.batchSize === undefined ? {} : { batchSize: opts.batchSize }),
+            ...(opts.maxRowsPerSecond === undefined
+              ? {}
+              : { maxRowsPerSecond: opts.maxRowsPerSecond === 0 ? null : opts.maxRowsPerSecond }),
+          }),
+        ),
       );
     });
 
@@ -303,6 +321,9 @@ export function registerMigrate(program: Command): void {
     });
 }
 
-function nonNegativeIntParser(raw: string): number {
-  return raw.trim() === '0' ? 0 : positiveInt('--max-failed-batches')(raw);
+/** A whole number >= 0 for option `name`. */
+function nonNegativeIntOption(name: string): (raw: string) => number {
+  return (raw) => (raw.trim() === '0' ? 0 : positiveInt(name)(raw));
 }
+
+const nonNegativeIntParser = nonNegativeIntOption('--max-failed-batches');

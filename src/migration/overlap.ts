@@ -1,0 +1,39 @@
+import type { Queryable } from '../db/index.ts';
+import { RunOverlapError } from './errors.ts';
+import { getMigration } from './registry.ts';
+import { RUN_COLUMNS, toRun } from './store-rows.ts';
+
+/**
+ * One run of a migration per entity at a time. Two runs of the same migration over the same table
+ * would race for the same rows (and their progress totals would count each other's work), so a
+ * session may start (start, resume, retry-failed) only while no other run of that migration that
+ * covers one of its entities is `running` or `stopping`: alive, or abandoned by a dead owner (that one
+ * must be resumed or stopped first). Dry runs write nothing and are never in the way, nor stopped.
+ *
+ * Callers run this inside the transaction that then inserts or leases the run, after
+ * `lockRunsTable`, so two starts at the same moment cannot both pass the check.
+ */
+export async function lockRunsTable(tx: Queryable): Promise<void> {
+  // SHARE ROW EXCLUSIVE conflicts with itself and with row writes: heartbeats wait the few
+  // milliseconds the check takes, reads never do.
+  await tx.query('LOCK TABLE sdops_migration_runs IN SHARE ROW EXCLUSIVE MODE');
+}
+
+export async function assertNoOverlap(
+  tx: Queryable,
+  run: { readonly runId?: string; readonly migration: string; readonly entities: readonly string[] },
+): Promise<void> {
+  const { rows } = await tx.query(
+    `SELECT ${RUN_COLUMNS} FROM sdops_migration_runs
+      WHERE migration = $1 AND state IN ('running', 'stopping') AND NOT dry_run
+        AND ($2::uuid IS NULL OR run_id <> $2::uuid)
+      ORDER BY run_id`,
+    [run.migration, run.runId ?? null],
+  );
+  const migration = getMigration(run.migration);
+  for (const other of rows.map(toRun)) {
+    const theirs = migration.entities(migration.parseParams(other.params));
+    const shared = run.entities.filter((e) => theirs.includes(e));
+    if (shared.length > 0) throw new RunOverlapError(other, shared);
+  }
+}
