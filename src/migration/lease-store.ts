@@ -66,7 +66,11 @@ export async function claimBatch(q: Queryable, runId: string, owner: string): Pr
 
 export const heartbeat = claimBatch;
 
-/** Ends a session: sets the state and gives the lease up (only if we still hold it). */
+/**
+ * Ends a session: sets the state and gives the lease up (only if we still hold it). A run that ends
+ * succeeded drops its last error: whatever failed before has been repaired (the batch records keep
+ * their own history).
+ */
 export async function releaseRun(
   q: Queryable,
   runId: string,
@@ -77,7 +81,7 @@ export async function releaseRun(
   const terminal = state === 'succeeded' || state === 'failed' || state === 'partially_failed';
   const { rows } = await q.query(
     `UPDATE sdops_migration_runs
-        SET state = $3, owner = NULL, heartbeat_at = NULL, last_error = COALESCE($4, last_error),
+        SET state = $3, owner = NULL, heartbeat_at = NULL, last_error = CASE WHEN $3 = 'succeeded' THEN NULL ELSE COALESCE($4, last_error) END,
             finished_at = CASE WHEN $5 THEN now() END, updated_at = now()
       WHERE run_id = $1 AND owner = $2
       RETURNING ${RUN_COLUMNS}`,

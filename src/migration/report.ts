@@ -11,9 +11,12 @@ export interface RunStatus {
   readonly totalEstimate: number | null;
   /** 0..100, null when the total is unknown. */
   readonly percent: number | null;
-  /** Rows per second over the current (or last) session. */
-  readonly rowsPerSecond: number;
-  /** Seconds left at the current rate; null when not running or the rate is 0. */
+  /**
+   * Rows per second over the current (or last) session; null while nobody works on the run although
+   * it says running or stopping (its process is gone: the owner's heartbeat is stale, or there is none).
+   */
+  readonly rowsPerSecond: number | null;
+  /** Seconds left at the current rate; null when nobody is working on the run or the rate is 0. */
   readonly etaSeconds: number | null;
   readonly batchesDone: number;
   readonly batchesFailed: number;
@@ -34,8 +37,10 @@ export function runStatus(run: RunRecord, now = new Date()): RunStatus {
     total === null ? null : total === 0 ? 100 : Math.min(100, Math.round((done / total) * 1000) / 10);
   const end = run.finishedAt ?? (run.ownerAlive ? now : run.updatedAt);
   const seconds = Math.max(0.001, (end.getTime() - run.sessionStartedAt.getTime()) / 1000);
-  const rate = Math.round((run.rowsProcessed - run.sessionStartRows) / seconds);
-  const live = run.state === 'running' || run.state === 'stopping';
+  const unfinished = run.state === 'running' || run.state === 'stopping';
+  // A run that says running while its owner is gone is not moving: no rate, no ETA.
+  const live = unfinished && run.ownerAlive;
+  const rate = unfinished && !live ? null : Math.round((run.rowsProcessed - run.sessionStartRows) / seconds);
   const left = total === null ? null : Math.max(0, total - done);
   return {
     runId: run.runId,
@@ -47,7 +52,7 @@ export function runStatus(run: RunRecord, now = new Date()): RunStatus {
     totalEstimate: total,
     percent,
     rowsPerSecond: rate,
-    etaSeconds: live && rate > 0 && left !== null ? Math.round(left / rate) : null,
+    etaSeconds: live && rate !== null && rate > 0 && left !== null ? Math.round(left / rate) : null,
     batchesDone: run.batchesDone,
     batchesFailed: run.batchesFailed,
     cursor: run.scanComplete

@@ -148,6 +148,7 @@ export class Session {
           dryRun: run.dryRun,
           rowsProcessed: final?.rowsProcessed ?? tally.processed,
           rowsFailed: final?.rowsFailed ?? tally.failed,
+          sessionRows: tally.sessionRows,
           batchesDone: final?.batchesDone ?? 0,
           batchesFailed: final?.batchesFailed ?? tally.batchesFailed,
           durationMs,

@@ -132,6 +132,11 @@ export interface RunSummary {
   readonly dryRun: boolean;
   readonly rowsProcessed: number;
   readonly rowsFailed: number;
+  /**
+   * Rows this session changed (rowsProcessed is the whole run's): for retry-failed, the rows of the
+   * failed batches it repaired; for a resume, what it added.
+   */
+  readonly sessionRows: number;
   readonly batchesDone: number;
   readonly batchesFailed: number;
   /** This session only. */

@@ -49,6 +49,17 @@ class RunEndedBadly extends SdopsError {
   }
 }
 
+/** What the session in front of us has to do, as the first line says it. */
+function workAhead(label: string, run: RunRecord): string {
+  const total = run.totalEstimate;
+  if (label === 'retry-failed') return `${run.batchesFailed} failed batches, ${run.rowsFailed} rows to retry`;
+  if (label === 'resume') {
+    const left = total === null ? '?' : Math.max(0, total - run.rowsProcessed - run.rowsFailed);
+    return `${left} of ${total ?? '?'} rows left`;
+  }
+  return `${total ?? '?'} rows to do`;
+}
+
 function collect(value: string, previous: string[] = []): string[] {
   return [...previous, ...value.split(',')];
 }
@@ -60,7 +71,7 @@ function statusRow(run: RunRecord): Record<string, Cell> {
     migration: s.migration,
     state: s.dryRun ? `${s.state} (dry-run)` : s.state,
     progress: `${s.rowsProcessed}/${s.totalEstimate ?? '?'}${s.percent === null ? '' : ` (${s.percent}%)`}`,
-    'rows/s': s.rowsPerSecond,
+    'rows/s': s.rowsPerSecond ?? '-',
     eta: formatDuration(s.etaSeconds),
     'failed batches': s.batchesFailed,
     'failed rows': s.rowsFailed,
@@ -83,8 +94,7 @@ async function runSession(
   const runner = new MigrationRunner(ctx.db, ctx.config.migration);
   const bar = startProgress(label, undefined);
   const handle = await begin(runner, (p) => bar.update(p.processed + p.failed, p.total));
-  if (!ctx.json)
-    process.stderr.write(`run ${handle.runId}: ${label} (${handle.run.totalEstimate ?? '?'} rows to do)\n`);
+  if (!ctx.json) process.stderr.write(`run ${handle.runId}: ${label} (${workAhead(label, handle.run)})\n`);
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {
     signals++;
@@ -110,7 +120,9 @@ async function runSession(
           run_id: summary.runId,
           migration: summary.migration,
           state: summary.dryRun ? `${summary.state} (dry-run)` : summary.state,
-          rows: summary.rowsProcessed,
+          // retry-failed and resume sessions: what this command did, beside the run's total.
+          'session rows': summary.sessionRows,
+          'run rows': summary.rowsProcessed,
           'failed rows': summary.rowsFailed,
           'failed batches': summary.batchesFailed,
           'time (s)': Math.round(summary.durationMs) / 1000,

@@ -53,6 +53,25 @@ function eligible(entity: string): { t: string; pk: string; where: string } {
   return { t, pk, where };
 }
 
+/**
+ * Whether a row of `entity` (referenced as `row`) will have been archived by the end of a run over
+ * `inRun`: it is old enough, and each child row of it either will have been archived first (its
+ * entity is in the run, walked before it, and the same holds for the child) or there is none. The
+ * count and a dry run's batches use it, so they see the parents that the run's own child batches
+ * free up; the batches of a real run check the actual rows (eligible), which by then agree.
+ */
+function willMove(entity: string, row: string, inRun: readonly string[], depth = 0): string {
+  const def = getEntity(entity);
+  const blockers = def.children.map((c) => {
+    const child = getEntity(c.entity);
+    const k = `k${depth}`;
+    const stays = inRun.includes(c.entity) ? `AND NOT (${willMove(c.entity, k, inRun, depth + 1)})` : '';
+    return `AND NOT EXISTS (SELECT 1 FROM ${ident(child.table)} ${k}
+      WHERE ${k}.${ident(c.foreignKey)} = ${row}.${ident(def.primaryKey)} ${stays})`;
+  });
+  return `${row}.deleted_at IS NOT NULL AND ${row}.deleted_at < now() - make_interval(secs => $OLDER * 86400) ${blockers.join(' ')}`;
+}
+
 export const archiveSoftDeleted: Migration<ArchiveParams> = {
   name: 'archive-soft-deleted',
   version: 1,
@@ -68,7 +87,8 @@ export const archiveSoftDeleted: Migration<ArchiveParams> = {
   },
   entities: (params) => params.entities,
   async count(q, entity, params) {
-    const { t, where } = eligible(entity);
+    const { t } = eligible(entity);
+    const where = willMove(entity, t, params.entities);
     const { rows } = await q.query<{ n: string }>(
       `SELECT count(*) AS n FROM ${t} WHERE ${where.replaceAll('$OLDER', () => '$1')}`,
       [params.olderThanDays],
@@ -76,7 +96,8 @@ export const archiveSoftDeleted: Migration<ArchiveParams> = {
     return Number(rows[0]?.n ?? 0);
   },
   async plan(q, entity, after, limit, params): Promise<BatchPlan | undefined> {
-    const { t, pk, where } = eligible(entity);
+    const { t, pk } = eligible(entity);
+    const where = willMove(entity, t, params.entities);
     const { rows } = await q.query<{ n: string; last: string | null }>(
       `SELECT count(*) AS n, max(k)::text AS last FROM (
          SELECT ${pk} AS k FROM ${t}

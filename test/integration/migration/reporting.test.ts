@@ -1,0 +1,179 @@
+import { expect } from 'chai';
+import { SoftDeleteService } from '../../../src/soft-delete/index.ts';
+import { configureLogging } from '../../../src/observability/index.ts';
+import { backdate, makeFamily } from '../soft-delete/support.ts';
+import {
+  type MigrationTestDb,
+  openMigrationTestDb,
+  runCli,
+  scalar,
+  seedDocuments,
+  spawnCli,
+  waitFor,
+} from './support.ts';
+
+interface Status {
+  state: string;
+  rowsProcessed: number;
+  rowsFailed: number;
+  totalEstimate: number;
+  percent: number;
+  rowsPerSecond: number | null;
+  etaSeconds: number | null;
+  lastError: string | null;
+  ownerAlive: boolean;
+}
+
+/** What `sdops migrate` tells about a run is what happened to it. */
+describe('migration run reports (PostgreSQL, child processes)', function () {
+  this.timeout(60_000);
+  let t: MigrationTestDb;
+  let url: string;
+
+  const status = async (runId: string): Promise<Status> => {
+    const r = await runCli(url, ['--json', 'migrate', 'status', runId]);
+    expect(r.code, r.stderr).to.equal(0);
+    return JSON.parse(r.stdout) as Status;
+  };
+
+  before(async () => {
+    configureLogging({ level: 'error' });
+    t = await openMigrationTestDb();
+    url = t.test.url;
+    await seedDocuments(t.db, { legacy: 5_000, deleted: 500, live: 500 });
+  });
+  after(async () => {
+    await t?.close();
+  });
+
+  it('retry-failed reports the rows it retried, not the run total, and the repaired run shows no last error', async () => {
+    const args = [
+      '--json',
+      'migrate',
+      'start',
+      'backfill-deleted-at',
+      '--entity',
+      'documents',
+      '--batch-size',
+      '1000',
+    ];
+    const failed = await runCli(url, args, { SDOPS_MIGRATION_FAIL_BATCH: 'backfill-deleted-at:2' });
+    expect(failed.code).to.equal(1);
+    const first = JSON.parse(failed.stdout) as {
+      runId: string;
+      state: string;
+      rowsProcessed: number;
+      rowsFailed: number;
+    };
+    expect(first).to.include({ state: 'partially_failed', rowsFailed: 1000 });
+    expect((await status(first.runId)).lastError).to.include('injected failure');
+
+    const retried = await runCli(url, ['--json', 'migrate', 'retry-failed', first.runId]);
+    expect(retried.code, retried.stderr).to.equal(0);
+    const summary = JSON.parse(retried.stdout) as {
+      state: string;
+      sessionRows: number;
+      rowsProcessed: number;
+    };
+    expect(summary).to.include({
+      state: 'succeeded',
+      sessionRows: 1000,
+      rowsProcessed: first.rowsProcessed + 1000,
+    });
+    const human = await runCli(url, ['migrate', 'status', first.runId]);
+    expect(human.stdout).to.not.include('last error');
+    expect((await status(first.runId)).lastError).to.equal(null);
+  });
+
+  it('shows no rate and no ETA for a running run whose process is dead', async () => {
+    // The backfill's input again: legacy rows flagged only by is_deleted.
+    await t.db.query(
+      `UPDATE documents SET deleted_at = NULL, delete_reason = NULL WHERE delete_reason = 'legacy'`,
+    );
+    const child = spawnCli(url, [
+      'migrate',
+      'start',
+      'backfill-deleted-at',
+      '--entity',
+      'documents',
+      '--batch-size',
+      '100',
+      '--max-rows-per-second',
+      '500',
+    ]);
+    const runId = await waitFor('the run to make progress', async () => {
+      const { rows } = await t.db.query<{ id: string }>(
+        `SELECT run_id::text AS id FROM sdops_migration_runs WHERE state = 'running' AND rows_processed >= 300`,
+      );
+      return rows[0]?.id;
+    });
+    const alive = await status(runId);
+    expect(alive.rowsPerSecond).to.be.greaterThan(0);
+    expect(alive.etaSeconds).to.be.a('number');
+    child.kill('SIGKILL');
+    await child.result;
+    await waitFor('the lease to go stale', async () => ((await status(runId)).ownerAlive ? undefined : true));
+    const dead = await status(runId);
+    expect(dead).to.include({ state: 'running', rowsPerSecond: null, etaSeconds: null });
+    const human = await runCli(url, ['migrate', 'status', runId]);
+    expect(human.stdout).to.match(/\(stale\)/);
+    const resumed = await runCli(url, ['migrate', 'resume', runId, '--max-rows-per-second', '0']);
+    expect(resumed.code, resumed.stderr).to.equal(0);
+  });
+
+  it('archive-soft-deleted: the dry run counts what the run then moves, so progress ends at exactly 100%', async () => {
+    const sd = new SoftDeleteService(t.db);
+    for (let i = 0; i < 12; i++) {
+      const f = await makeFamily(t.db, { orders: 3, items: 2 });
+      await sd.softDelete('customers', { id: f.customer });
+      for (const [table, ids] of [
+        ['customers', [f.customer]],
+        ['orders', f.orders],
+        ['order_items', f.items],
+      ] as const)
+        await backdate(t.db, table, ids, 40);
+    }
+    // One family whose customer must stay: one order is live.
+    const kept = await makeFamily(t.db, { orders: 2, items: 1 });
+    await sd.softDelete('orders', { id: kept.orders[0]! });
+    await sd.softDelete('customers', { id: kept.customer }, { cascade: false });
+    await backdate(t.db, 'customers', [kept.customer], 40);
+    await backdate(t.db, 'orders', [kept.orders[0]!], 40);
+    const keptItems = await t.db.query<{ id: string }>(
+      'SELECT id::text AS id FROM order_items WHERE order_id = $1',
+      [kept.orders[0]],
+    );
+    await backdate(
+      t.db,
+      'order_items',
+      keptItems.rows.map((r) => r.id),
+      40,
+    );
+    const args = [
+      'migrate',
+      'start',
+      'archive-soft-deleted',
+      '--older-than-days',
+      '30',
+      '--entity',
+      'customers,orders,order_items',
+    ];
+    const dry = await runCli(url, ['--json', ...args, '--dry-run']);
+    expect(dry.code, dry.stderr).to.equal(0);
+    const would = (JSON.parse(dry.stdout) as { rowsProcessed: number }).rowsProcessed;
+    // 12 customers, 36 orders, 72 items; plus the kept family's deleted order and its item.
+    expect(would).to.equal(12 + 36 + 72 + 2);
+    const real = await runCli(url, ['--json', ...args]);
+    expect(real.code, real.stderr).to.equal(0);
+    const moved = JSON.parse(real.stdout) as { runId: string; rowsProcessed: number };
+    expect(moved.rowsProcessed).to.equal(would);
+    const archived = Number(
+      await scalar(
+        t.db,
+        `SELECT (SELECT count(*) FROM customers_archive) + (SELECT count(*) FROM orders_archive) + (SELECT count(*) FROM order_items_archive) AS v`,
+      ),
+    );
+    expect(archived).to.equal(would);
+    expect(await status(moved.runId)).to.include({ totalEstimate: would, percent: 100 });
+  });
+});
