@@ -1,4 +1,5 @@
 import { exitWhenDrained } from './exit.ts';
-import { run } from './run.ts';
+import { run, tolerateClosedStdout } from './run.ts';
 
+tolerateClosedStdout();
 await exitWhenDrained(await run(process.argv.slice(2)));

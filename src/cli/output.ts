@@ -20,6 +20,15 @@ export function formatTable(rows: readonly Record<string, Cell>[], columns?: rea
   ].join('\n');
 }
 
+/**
+ * The one line an error gets on stderr: `sdops: <message>`, or with --json
+ * `{"error":{"code":"...","kind":"...","message":"..."}}` (the API's error shape plus the kind).
+ */
+export function errorLine(code: string, kind: string, message: string, json: boolean): string {
+  const text = message.replace(/\s*\n\s*/g, ' ').trim();
+  return json ? `${JSON.stringify({ error: { code, kind, message: text } })}\n` : `sdops: ${text}\n`;
+}
+
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }

@@ -7,8 +7,9 @@ import { registerRead } from './commands/read.ts';
 import { registerQueue } from './commands/queue.ts';
 import { registerServe } from './commands/serve.ts';
 import { registerWorker } from './commands/worker.ts';
+import { errorLine } from './output.ts';
 
-export function buildProgram(version: string): Command {
+export function buildProgram(version: string, options: { json?: boolean } = {}): Command {
   const program = new Command('sdops')
     .description('soft-delete operations: delete, restore, purge, archive, migrate and observe')
     .version(
@@ -19,7 +20,15 @@ export function buildProgram(version: string): Command {
     .option('--memory', 'use an in-memory embedded database (nothing is kept)')
     .option('--data-dir <dir>', 'embedded database directory (default: $SDOPS_DATA_DIR or ./.sdops/data)')
     .option('--json', 'print machine-readable JSON on stdout')
-    .exitOverride();
+    .exitOverride()
+    // Commander's own errors (unknown option, missing argument) are one line, as ours are, and JSON
+    // with --json. Subcommands inherit this (they are created after it).
+    .configureOutput({
+      outputError: (text, write) =>
+        write(
+          errorLine('invalid_usage', 'invalid_input', text.replace(/^error: /, ''), options.json === true),
+        ),
+    });
   registerEntityOps(program);
   registerRead(program);
   registerDb(program);

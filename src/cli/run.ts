@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { CommanderError } from 'commander';
 import { SdopsError } from '../errors.ts';
+import { errorLine } from './output.ts';
 import { buildProgram } from './program.ts';
 
 export const EXIT_OK = 0;
@@ -14,26 +15,50 @@ function packageVersion(): string {
   return pkg.version;
 }
 
+/** `--json` among the global options (before the command): errors are then JSON too. */
+export function wantsJson(argv: readonly string[]): boolean {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (arg === '--json') return true;
+    if (arg === '--data-dir')
+      i++; // the one global option with a value
+    else if (!arg.startsWith('-')) return false;
+  }
+  return false;
+}
+
 /** Maps every way a command can end to the documented exit codes: 0 ok, 1 failure, 2 bad input. */
-export function exitCodeFor(error: unknown): number {
+export function exitCodeFor(error: unknown, json = false): number {
   if (error instanceof CommanderError) {
-    // Commander already printed its one-line message (unknown option, missing argument ...).
+    // Commander already printed its one line (unknown option, missing argument ...; program.ts).
     return error.exitCode === 0 ? EXIT_OK : EXIT_BAD_INPUT;
   }
   if (error instanceof SdopsError) {
-    process.stderr.write(`sdops: ${error.message}\n`);
+    process.stderr.write(errorLine(error.code, error.kind, error.message, json));
     return error.kind === 'invalid_input' ? EXIT_BAD_INPUT : EXIT_FAILURE;
   }
   const message = error instanceof Error ? error.message : String(error);
-  process.stderr.write(`sdops: failed: ${message}\n`);
+  process.stderr.write(errorLine('failed', 'internal', json ? message : `failed: ${message}`, json));
   return EXIT_FAILURE;
 }
 
+/**
+ * A reader that stops early (`sdops list customers | head`) closes the pipe: further output is
+ * dropped instead of ending the command with an EPIPE stack trace. The command still finishes and
+ * closes its database properly.
+ */
+export function tolerateClosedStdout(): void {
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+  });
+}
+
 export async function run(argv: readonly string[]): Promise<number> {
+  const json = wantsJson(argv);
   try {
-    await buildProgram(packageVersion()).parseAsync([...argv], { from: 'user' });
+    await buildProgram(packageVersion(), { json }).parseAsync([...argv], { from: 'user' });
     return EXIT_OK;
   } catch (error) {
-    return exitCodeFor(error);
+    return exitCodeFor(error, json);
   }
 }

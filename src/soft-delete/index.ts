@@ -11,7 +11,7 @@ export type { CascadeNode } from './registry.ts';
 export { cascadeTree, ENTITIES, entityNames, getEntity } from './registry.ts';
 export type { BatchInfo, OperationContext, OperationOutcome, TargetKind } from './run.ts';
 export { runBatch, runOperation } from './run.ts';
-export { DEFAULT_BATCH_SIZE, DEFAULT_ID_BATCH_SIZE, SoftDeleteService } from './service.ts';
+export { checkTarget, DEFAULT_BATCH_SIZE, DEFAULT_ID_BATCH_SIZE, SoftDeleteService } from './service.ts';
 export type {
   ArchiveOptions,
   ColumnType,

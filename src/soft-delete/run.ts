@@ -84,9 +84,10 @@ function runIdFor(targetKind: TargetKind): string | undefined {
 }
 
 /**
- * Runs one public operation. `entity` is already validated (a registry name, safe as a label); other
- * input is validated inside fn before its first write, so a bad-input error also passes through here
- * and is recorded as a failed call (a single id that failed counts as one failed row).
+ * Runs one public operation. Its input is validated before (SoftDeleteService checks everything
+ * first): a refused input never gets here, so it is neither a span, a metric nor a log line; nothing
+ * was attempted. What fails in here was attempted and is recorded as a failed call (a single id that
+ * failed counts as one failed row).
  */
 export async function runOperation(
   entity: string,

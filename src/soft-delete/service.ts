@@ -1,11 +1,11 @@
 import type { Database } from '../db/index.ts';
 import { defineAttributeValues } from '../observability/index.ts';
 import { InvalidArgumentError } from './errors.ts';
-import { executeMutation, type Mode } from './mutate.ts';
+import { executeMutation, type Mode, type MutationPlan } from './mutate.ts';
 import { countRows, getRow, hasLiveChildren, listRows } from './read.ts';
 import { entityNames, getEntity } from './registry.ts';
-import { executeRetention, loadArchiveColumns } from './retention.ts';
-import { type OperationContext, runOperation, type TargetKind } from './run.ts';
+import { executeRetention, loadArchiveColumns, type RetentionPlan } from './retention.ts';
+import { runOperation, type TargetKind } from './run.ts';
 import type {
   ArchiveOptions,
   EntityDefinition,
@@ -31,6 +31,20 @@ import {
   parseTarget,
   parseText,
 } from './validate.ts';
+
+/**
+ * The checks softDelete/restore run on entity, target and texts, without a database: the CLI refuses
+ * bad input with them before it opens anything. Throws the same InvalidInputError the call would.
+ */
+export function checkTarget(
+  entity: string,
+  target: Target,
+  texts: { deletedBy?: string; reason?: string } = {},
+): void {
+  parseTarget(getEntity(entity), target);
+  parseText('deletedBy', texts.deletedBy);
+  parseText('reason', texts.reason);
+}
 
 export const DEFAULT_BATCH_SIZE = 1000;
 export const DEFAULT_ID_BATCH_SIZE = 5000;
@@ -78,71 +92,54 @@ export class SoftDeleteService {
     defineAttributeValues({ entity: entityNames() });
   }
 
-  // async everywhere: even a bad entity name is a rejected promise, never a synchronous throw.
+  // async everywhere: even a bad entity name is a rejected promise, never a synchronous throw. Every
+  // input is checked before runOperation: refused input is not an operation (no span, no metric, no
+  // line), since nothing was attempted.
   async softDelete(entity: string, target: Target, opts: SoftDeleteOptions = {}): Promise<OperationResult> {
     const def = getEntity(entity);
-    return runOperation(def.name, 'delete', targetKind(target), (op) =>
-      this.mutate(
-        def,
-        'delete',
-        target,
-        opts,
-        op,
-        parseText('deletedBy', opts.deletedBy),
-        parseText('reason', opts.reason),
-        parseOpId(opts.opId),
-      ),
+    const plan = this.mutation(
+      def,
+      'delete',
+      target,
+      opts,
+      parseText('deletedBy', opts.deletedBy),
+      parseText('reason', opts.reason),
+      parseOpId(opts.opId),
     );
+    return runOperation(def.name, 'delete', targetKind(target), (op) => executeMutation(plan, op));
   }
 
   async restore(entity: string, target: Target, opts: RestoreOptions = {}): Promise<OperationResult> {
     const def = getEntity(entity);
-    return runOperation(def.name, 'restore', targetKind(target), (op) =>
-      this.mutate(def, 'restore', target, opts, op, null, null),
-    );
+    const plan = this.mutation(def, 'restore', target, opts, null, null);
+    return runOperation(def.name, 'restore', targetKind(target), (op) => executeMutation(plan, op));
   }
 
   async purge(entity: string, opts: PurgeOptions = {}): Promise<OperationResult> {
     const def = getEntity(entity);
-    return runOperation(def.name, 'purge', 'retention', (op) =>
-      executeRetention(
-        {
-          db: this.db,
-          entity: def,
-          mode: 'purge',
-          olderThanDays: parseOlderThanDays(opts.olderThanDays, def.retentionDays),
-          batchSize: parseBatchSize(opts.batchSize, this.defaultBatchSize),
-          maxRows: parseMaxRows(opts.maxRows),
-          onProgress: listener(opts.onProgress),
-          archiveColumns: this.archiveColumns,
-        },
-        op,
-      ),
+    const plan = this.retention(
+      def,
+      'purge',
+      parseOlderThanDays(opts.olderThanDays, def.retentionDays),
+      opts,
     );
+    return runOperation(def.name, 'purge', 'retention', (op) => executeRetention(plan, op));
   }
 
   async archive(entity: string, opts: ArchiveOptions): Promise<OperationResult> {
     const def = getEntity(entity);
-    return runOperation(def.name, 'archive', 'retention', (op) =>
-      executeRetention(
-        {
-          db: this.db,
-          entity: def,
-          mode: 'archive',
-          olderThanDays: parseOlderThanDays(opts?.olderThanDays, undefined),
-          batchSize: parseBatchSize(opts.batchSize, this.defaultBatchSize),
-          maxRows: parseMaxRows(opts.maxRows),
-          onProgress: listener(opts.onProgress),
-          archiveColumns: this.archiveColumns,
-        },
-        op,
-      ),
+    const plan = this.retention(
+      def,
+      'archive',
+      parseOlderThanDays(opts?.olderThanDays, undefined),
+      opts ?? {},
     );
+    return runOperation(def.name, 'archive', 'retention', (op) => executeRetention(plan, op));
   }
 
   /** Validates a target without touching any row: callers that queue the work refuse bad input first. */
   async checkTarget(entity: string, target: Target): Promise<void> {
-    parseTarget(getEntity(entity), target);
+    checkTarget(entity, target);
   }
 
   async get(entity: string, id: string, opts: { scope?: Scope } = {}): Promise<Row | undefined> {
@@ -168,33 +165,47 @@ export class SoftDeleteService {
     return countRows(this.db, def, parseScope(opts.scope));
   }
 
-  private async mutate(
+  private mutation(
     def: EntityDefinition,
     mode: Mode,
     target: Target,
     opts: { batchSize?: number; cascade?: boolean; onProgress?: ProgressListener },
-    op: OperationContext,
     deletedBy: string | null,
     reason: string | null,
     opId?: string,
-  ) {
+  ): MutationPlan {
     const parsed = parseTarget(def, target);
     const fallback = parsed.kind === 'filter' ? this.defaultBatchSize : this.defaultIdBatchSize;
-    return executeMutation(
-      {
-        db: this.db,
-        entity: def,
-        mode,
-        target: parsed,
-        batchSize: parseBatchSize(opts.batchSize, fallback),
-        cascade: parseBoolean('cascade', opts.cascade, true),
-        deletedBy,
-        reason,
-        opId,
-        onProgress: listener(opts.onProgress),
-      },
-      op,
-    );
+    return {
+      db: this.db,
+      entity: def,
+      mode,
+      target: parsed,
+      batchSize: parseBatchSize(opts.batchSize, fallback),
+      cascade: parseBoolean('cascade', opts.cascade, true),
+      deletedBy,
+      reason,
+      opId,
+      onProgress: listener(opts.onProgress),
+    };
+  }
+
+  private retention(
+    def: EntityDefinition,
+    mode: 'purge' | 'archive',
+    olderThanDays: number,
+    opts: { batchSize?: number; maxRows?: number; onProgress?: ProgressListener },
+  ): RetentionPlan {
+    return {
+      db: this.db,
+      entity: def,
+      mode,
+      olderThanDays,
+      batchSize: parseBatchSize(opts.batchSize, this.defaultBatchSize),
+      maxRows: parseMaxRows(opts.maxRows),
+      onProgress: listener(opts.onProgress),
+      archiveColumns: this.archiveColumns,
+    };
   }
 
   private readonly archiveColumns = (db: Database, entity: EntityDefinition): Promise<string[]> => {

@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { InvalidInputError } from '../../errors.ts';
 import {
+  checkTarget,
+  getEntity,
   MAX_BATCH_SIZE,
   type OperationResult,
   type ProgressEvent,
@@ -67,8 +69,10 @@ export function registerEntityOps(program: Command): void {
         cmd: Command,
       ) => {
         const g = globals(cmd);
+        // Bad input is refused before anything is opened: one line, exit 2, no telemetry.
+        const target = targetFrom(ids, opts);
+        checkTarget(entity, target, { deletedBy: opts.by, reason: opts.reason });
         await withContext(g, async (ctx) => {
-          const target = targetFrom(ids, opts);
           const result = await withProgress(`delete ${entity}`, (onProgress) =>
             ctx.softDelete.softDelete(entity, target, {
               deletedBy: opts.by,
@@ -97,8 +101,9 @@ export function registerEntityOps(program: Command): void {
     .option('--no-cascade', 'do not restore children deleted by the same cascade')
     .action(
       async (entity: string, ids: string[], opts: TargetOptions & { cascade: boolean }, cmd: Command) => {
+        const target = targetFrom(ids, opts);
+        checkTarget(entity, target);
         await withContext(globals(cmd), async (ctx) => {
-          const target = targetFrom(ids, opts);
           const result = await withProgress(`restore ${entity}`, (onProgress) =>
             ctx.softDelete.restore(entity, target, {
               batchSize: opts.batchSize,
@@ -147,6 +152,7 @@ function registerRetention(
     .option('--batch-size <n>', 'rows per transaction', positiveInt('--batch-size', MAX_BATCH_SIZE))
     .option('--max-rows <n>', 'stop after this many rows', positiveInt('--max-rows'))
     .action(async (entity: string, opts: RetentionOptions, command: Command) => {
+      getEntity(entity);
       await withContext(globals(command), async (ctx) => {
         const result = await withProgress(`${operation} ${entity}`, (onProgress) =>
           operation === 'purge'

@@ -50,6 +50,32 @@ describe('soft-delete core telemetry', function () {
     expect(delta('noop')).to.equal(again.counts.noop).and.to.equal(1);
   });
 
+  it('records nothing for refused input: no row counted, no call, no span, since nothing was attempted', async () => {
+    const before = await t.metrics();
+    const spansBefore = (await t.spans()).length;
+    const calls = (m: Map<string, MetricData>) =>
+      points(m.get('soft_delete.operations.duration_seconds')).reduce(
+        (n, p) => n + (p.value as Histogram).count,
+        0,
+      );
+    for (const refused of [
+      sd.softDelete('customers', { id: 'abc' }),
+      sd.softDelete('documents', { filter: { no_such_column: 'x' } }),
+      sd.restore('orders', { ids: ['1', 'x'] }),
+      sd.purge('documents', { batchSize: 0 }),
+      sd.archive('documents', { olderThanDays: -1 }),
+    ]) {
+      await refused.then(
+        () => expect.fail('the input should have been refused'),
+        (error: unknown) => expect((error as { kind?: string }).kind).to.equal('invalid_input'),
+      );
+    }
+    const after = await t.metrics();
+    expect(counter(after, { status: 'failure' })).to.equal(counter(before, { status: 'failure' }));
+    expect(calls(after)).to.equal(calls(before));
+    expect((await t.spans()).length).to.equal(spansBefore);
+  });
+
   it('records one duration per call with the unit s and the call outcome as status', async () => {
     await sd.restore('documents', { id: '2' });
     const histogram = (await t.metrics()).get('soft_delete.operations.duration_seconds');

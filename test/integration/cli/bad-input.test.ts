@@ -1,0 +1,128 @@
+import { spawn } from 'node:child_process';
+import { expect } from 'chai';
+import { runCli, REPO_ROOT, SDOPS_BIN } from '../../support/cli.ts';
+import { createTestDatabase, type TestDatabase } from '../../support/postgres.ts';
+import { OtlpListener } from '../cleanup/otlp-listener.ts';
+
+/**
+ * The CLI at 3 a.m.: bad input is one line on stderr and exit code 2 (JSON with --json), it is not
+ * counted as a failed operation (nothing was attempted), and a reader that closes the pipe early
+ * (`| head`) ends nothing with a stack trace.
+ */
+describe('sdops bad input and closed pipes (PostgreSQL)', function () {
+  this.timeout(120_000);
+  let db: TestDatabase;
+  const otlp = new OtlpListener();
+  const env = () => ({
+    DATABASE_URL: db.url,
+    OTEL_SDK_DISABLED: 'false',
+    OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
+    LOG_LEVEL: 'info',
+  });
+
+  before(async () => {
+    db = await createTestDatabase();
+    await otlp.start();
+    const seeded = await runCli(['seed', '--rows', '3000'], { DATABASE_URL: db.url });
+    expect(seeded.code, seeded.stderr).to.equal(0);
+  });
+  after(async () => {
+    await otlp.stop();
+    await db?.drop();
+  });
+
+  const BAD: readonly (readonly string[])[] = [
+    ['delete', 'customers', 'abc'],
+    ['delete', 'customers', '1', '2', '--filter', 'plan=pro'],
+    ['delete', 'no_such_entity', '1'],
+    ['restore', 'orders', '--filter', 'no_such_column=1'],
+    ['purge', 'documents', '--batch-size', '0'],
+    ['delete', 'customers', '1', '--frobnicate'],
+    ['migrate', 'status', 'not-a-run-id'],
+    ['queue', 'enqueue', 'noop', '--payload', '{nope'],
+  ];
+
+  it('prints exactly one line on stderr, nothing on stdout, and exits 2', async () => {
+    for (const args of BAD) {
+      const r = await runCli(args, env());
+      const what = `sdops ${args.join(' ')}:\n${r.stderr}`;
+      expect(r.code, what).to.equal(2);
+      expect(r.stdout, what).to.equal('');
+      expect(
+        r.stderr.split('\n').filter((l) => l !== ''),
+        what,
+      ).to.have.length(1);
+      expect(r.stderr, what)
+        .to.match(/^sdops: /)
+        .and.not.include(' at ');
+    }
+  });
+
+  it('prints the error as one JSON line with --json: the API error shape plus its kind', async () => {
+    for (const args of BAD) {
+      const r = await runCli(['--json', ...args], env());
+      const what = `sdops --json ${args.join(' ')}:\n${r.stderr}`;
+      expect(r.code, what).to.equal(2);
+      const lines = r.stderr.split('\n').filter((l) => l !== '');
+      expect(lines, what).to.have.length(1);
+      const body = JSON.parse(lines[0]!) as { error: { code: string; kind: string; message: string } };
+      expect(body.error.kind, what).to.equal('invalid_input');
+      expect(body.error.code, what).to.match(/^[a-z_]+$/);
+      expect(body.error.message, what).to.be.a('string').and.not.equal('');
+    }
+    const failure = await runCli(
+      ['--json', 'migrate', 'status', '00000000-0000-7000-8000-000000000000'],
+      env(),
+    );
+    expect(failure.code).to.equal(1);
+    expect(JSON.parse(failure.stderr)).to.deep.include({
+      error: {
+        code: 'run_not_found',
+        kind: 'not_found',
+        message: 'no migration run with run_id 00000000-0000-7000-8000-000000000000',
+      },
+    });
+  });
+
+  it('does not count refused input as a failed operation; an attempted one that fails is counted', async () => {
+    const failures = () =>
+      otlp.points.filter(
+        (p) => p.metric.startsWith('soft_delete.operations') && p.attributes.status === 'failure',
+      );
+    const calls = () =>
+      otlp.points.filter((p) => p.metric === 'soft_delete.operations.duration_seconds#count');
+    const refused = await runCli(['delete', 'customers', 'abc'], env());
+    expect(refused.code).to.equal(2);
+    expect(failures()).to.deep.equal([]);
+    expect(calls()).to.deep.equal([]);
+    // The listener does see operations: one on an id that does not exist was attempted, and failed.
+    const attempted = await runCli(['delete', 'customers', '999999999'], env());
+    expect(attempted.code).to.equal(1);
+    expect(failures().length).to.be.greaterThan(0);
+  });
+
+  it('ends quietly when the reader closes the pipe early (| head)', async () => {
+    const result = await new Promise<{ code: number | null; stderr: string; stdout: string }>((resolve) => {
+      const child = spawn(
+        'sh',
+        ['-c', `"${process.execPath}" "${SDOPS_BIN}" list documents --limit 1000 | head -n 3`],
+        {
+          cwd: REPO_ROOT,
+          env: { ...process.env, DATABASE_URL: db.url, OTEL_SDK_DISABLED: 'true', LOG_LEVEL: 'warn' },
+        },
+      );
+      let stderr = '';
+      let stdout = '';
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+      });
+      child.stdout.on('data', (d: Buffer) => {
+        stdout += d.toString();
+      });
+      child.on('close', (code) => resolve({ code, stderr, stdout }));
+    });
+    expect(result.stdout.split('\n').filter((l) => l !== '')).to.have.length(3);
+    expect(result.stderr).to.not.match(/EPIPE|Error|at /);
+    expect(result.code).to.equal(0);
+  });
+});
