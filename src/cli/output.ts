@@ -1,5 +1,3 @@
-import { SingleBar } from 'cli-progress';
-
 /** Human output goes to stdout as aligned tables; `--json` prints one JSON document instead. */
 export type Cell = string | number | boolean | null | undefined;
 
@@ -34,33 +32,77 @@ export function printJson(value: unknown): void {
 }
 
 export interface Progress {
+  /** Rows handled so far, and the total when known (it may be learnt, or grow, on the way). */
   update(processed: number, total?: number): void;
   stop(): void;
 }
 
-/** A progress bar on stderr when it is a terminal; silent otherwise so pipes and CI logs stay clean. */
+const BAR_WIDTH = 30;
+
+/** `label [#####-----] 40% | 400/1000 rows | 120 rows/s | eta 5s`, or without a total `label 400 rows | ...`. */
+export function progressLine(
+  label: string,
+  processed: number,
+  total: number | undefined,
+  seconds: number,
+): string {
+  const rate = seconds > 0 ? Math.round(processed / seconds) : 0;
+  const head = label.padEnd(28);
+  if (total === undefined) return `${head} ${processed} rows | ${rate} rows/s`;
+  if (total === 0) return `${head} nothing to do`;
+  // Never past 100%: a total that turns out too small grows to what was done (update()).
+  const percent = Math.min(100, Math.floor((processed / total) * 100));
+  const filled = Math.round((BAR_WIDTH * percent) / 100);
+  const left = rate > 0 ? Math.round((total - processed) / rate) : undefined;
+  const eta = left === undefined ? '-' : left < 60 ? `${left}s` : `${Math.floor(left / 60)}m${left % 60}s`;
+  return `${head} [${'#'.repeat(filled)}${'-'.repeat(BAR_WIDTH - filled)}] ${percent}% | ${processed}/${total} rows | ${rate} rows/s | eta ${eta}`;
+}
+
+/**
+ * A progress bar on stderr when it is a terminal; silent otherwise so pipes and CI logs stay clean.
+ * It starts at 0% (or, while the total is unknown, as a row count), never passes 100%, and owns the
+ * last line of the terminal: anything else written to stderr meanwhile (a status line, a log line)
+ * is printed above it, and the bar is drawn again below.
+ */
 export function startProgress(
   label: string,
   total: number | undefined,
   enabled = process.stderr.isTTY,
 ): Progress {
   if (!enabled) return { update() {}, stop() {} };
-  const bar = new SingleBar({
-    format: `${label.padEnd(28)} [{bar}] {percentage}% | {value}/{total} rows | {rate} rows/s | eta {eta_formatted}`,
-    stream: process.stderr,
-    hideCursor: true,
-    clearOnComplete: false,
-  });
-  const started = Date.now();
-  bar.start(total ?? 0, 0, { rate: 0 });
+  const err = process.stderr;
+  const originalWrite = err.write;
+  const write = (text: string) => originalWrite.call(err, text);
+  let processed = 0;
+  let known = total;
+  const started = performance.now();
+  const draw = () =>
+    write(`\r\x1b[2K${progressLine(label, processed, known, (performance.now() - started) / 1000)}`);
+  // Redrawn on every update at most every 100 ms (and at the end), so a fast loop costs nothing.
+  let last = 0;
+  err.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+    write('\r\x1b[2K');
+    const ok = (originalWrite as (...args: unknown[]) => boolean).call(err, chunk, ...rest);
+    draw();
+    return ok;
+  }) as typeof err.write;
+  draw();
   return {
-    update(processed, newTotal) {
-      if (newTotal !== undefined && newTotal !== bar.getTotal()) bar.setTotal(newTotal);
-      const seconds = (Date.now() - started) / 1000;
-      bar.update(processed, { rate: seconds > 0 ? Math.round(processed / seconds) : 0 });
+    update(p, newTotal) {
+      processed = p;
+      if (newTotal !== undefined) known = newTotal;
+      if (known !== undefined && processed > known) known = processed;
+      const now = performance.now();
+      if (now - last >= 100) {
+        last = now;
+        draw();
+      }
     },
     stop() {
-      bar.stop();
+      if (err.write === originalWrite) return;
+      err.write = originalWrite;
+      draw();
+      write('\n');
     },
   };
 }

@@ -128,6 +128,8 @@ export async function seedDemo(db: Database, opts: SeedOptions): Promise<SeedCou
   const steps = plans(n);
   const total = steps.reduce((s, p) => s + p.count, 0);
   const counts: SeedCounts = { customers: 0, orders: 0, order_items: 0, documents: 0 };
+  // The total is known before the first chunk (which takes a while on a large seed): say so at once.
+  opts.onProgress?.({ table: steps[0]?.table ?? 'customers', done: 0, total });
 
   await db.transaction(async (tx) => {
     await tx.exec('LOCK TABLE customers, orders, order_items, documents IN SHARE ROW EXCLUSIVE MODE');

@@ -14,7 +14,7 @@ import {
 } from '../../migration/index.ts';
 import { nonNegativeNumber, oneOf, positiveInt } from '../args.ts';
 import { type CliContext, type GlobalOptions, withContext } from '../context.ts';
-import { type Cell, formatTable, printJson, startProgress } from '../output.ts';
+import { type Cell, formatTable, type Progress, printJson, startProgress } from '../output.ts';
 
 interface StartOptions {
   batchSize?: number;
@@ -92,9 +92,24 @@ async function runSession(
   ) => Promise<RunHandle>,
 ): Promise<void> {
   const runner = new MigrationRunner(ctx.db, ctx.config.migration);
-  const bar = startProgress(label, undefined);
-  const handle = await begin(runner, (p) => bar.update(p.processed + p.failed, p.total));
-  if (!ctx.json) process.stderr.write(`run ${handle.runId}: ${label} (${workAhead(label, handle.run)})\n`);
+  // The session starts inside begin, so an event may come before the bar exists: the latest waits.
+  type Event = { processed: number; failed: number; total?: number };
+  let bar: { progress: Progress; of: (e: Event) => [number, number | undefined] } | undefined;
+  let early: Event | undefined;
+  const handle = await begin(runner, (e) => {
+    if (bar) bar.progress.update(...bar.of(e));
+    else early = e;
+  });
+  const run = handle.run;
+  if (!ctx.json) process.stderr.write(`run ${handle.runId}: ${label} (${workAhead(label, run)})\n`);
+  // retry-failed moves rows from failed to processed: its progress is the failed rows repaired.
+  const of = (e: Event): [number, number | undefined] =>
+    label === 'retry-failed'
+      ? [run.rowsFailed - e.failed, run.rowsFailed]
+      : [e.processed + e.failed, e.total ?? run.totalEstimate ?? undefined];
+  const atStart = early ?? { processed: run.rowsProcessed, failed: run.rowsFailed };
+  bar = { progress: startProgress(label, of(atStart)[1]), of };
+  bar.progress.update(...of(atStart));
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {
     signals++;
@@ -110,7 +125,7 @@ async function runSession(
     summary = await handle.done;
   } finally {
     process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
-    bar.stop();
+    bar.progress.stop();
   }
   if (ctx.json) printJson(summary);
   else {

@@ -1,0 +1,82 @@
+import { expect } from 'chai';
+import { progressLine, startProgress } from '../../../src/cli/output.ts';
+import { openDatabase, migrateSchema, seedDemo, type SeedProgress } from '../../../src/db/index.ts';
+
+/** Captures what reaches the terminal (stderr) while fn runs, as the screen would show it. */
+async function onScreen(fn: () => Promise<void> | void): Promise<{ raw: string; lines: string[] }> {
+  const write = process.stderr.write;
+  let raw = '';
+  process.stderr.write = ((chunk: string | Uint8Array) => {
+    raw += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString();
+    return true;
+  }) as typeof process.stderr.write;
+  try {
+    await fn();
+  } finally {
+    process.stderr.write = write;
+  }
+  // A terminal keeps, per line, what follows the last "clear line".
+  const lines = raw.split('\n').map((l) => l.split('\r\x1b[2K').at(-1) ?? '');
+  return { raw, lines };
+}
+
+describe('CLI progress bars', () => {
+  it('start at 0% with a known total and as a row count without one, never "100% | 0/0 rows"', async () => {
+    expect(progressLine('seed', 0, 1000, 0)).to.match(/\] 0% \| 0\/1000 rows/);
+    expect(progressLine('delete customers', 0, undefined, 0)).to.match(/ 0 rows \| 0 rows\/s$/);
+    expect(progressLine('purge orders', 0, 0, 0)).to.match(/nothing to do$/);
+    const { raw } = await onScreen(() => startProgress('seed', undefined, true).stop());
+    expect(raw).to.not.include('100%');
+  });
+
+  it('never passes 100%: a total that was too small grows to what was done', async () => {
+    const { lines } = await onScreen(() => {
+      const bar = startProgress('archive', 100, true);
+      bar.update(50);
+      bar.update(143);
+      bar.stop();
+    });
+    const last = lines.filter((l) => l !== '').at(-1) ?? '';
+    expect(last).to.match(/\] 100% \| 143\/143 rows/);
+    for (const p of lines.join(' ').matchAll(/(\d+)%/g)) expect(Number(p[1])).to.be.at.most(100);
+  });
+
+  it('keeps a status or log line written meanwhile on its own line above the bar', async () => {
+    const { lines } = await onScreen(() => {
+      const bar = startProgress('migrate backfill-deleted-at', 1000, true);
+      bar.update(10);
+      process.stderr.write('run 0193: migrate backfill-deleted-at (1000 rows to do)\n');
+      process.stderr.write('{"level":"warn","message":"migration batch attempt failed"}\n');
+      bar.update(1000);
+      bar.stop();
+    });
+    const shown = lines.filter((l) => l !== '');
+    expect(shown[0]).to.equal('run 0193: migrate backfill-deleted-at (1000 rows to do)');
+    expect(shown[1]).to.equal('{"level":"warn","message":"migration batch attempt failed"}');
+    expect(shown[2]).to.match(/^migrate backfill-deleted-at\s+\[#+\] 100% \| 1000\/1000 rows/);
+    expect(shown).to.have.length(3);
+  });
+
+  it('is silent when stderr is not a terminal', async () => {
+    const { raw } = await onScreen(() => {
+      const bar = startProgress('seed', 10, false);
+      bar.update(5);
+      bar.stop();
+    });
+    expect(raw).to.equal('');
+  });
+
+  it('a seed reports its total before the first chunk is written', async () => {
+    const db = await openDatabase({ memory: true });
+    try {
+      await migrateSchema(db);
+      const events: SeedProgress[] = [];
+      await seedDemo(db, { rows: 200, onProgress: (e) => events.push(e) });
+      expect(events[0]).to.include({ done: 0 });
+      expect(events[0]?.total).to.be.greaterThan(200);
+      expect(events.at(-1)?.done).to.equal(events[0]?.total);
+    } finally {
+      await db.close();
+    }
+  });
+});
