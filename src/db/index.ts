@@ -20,4 +20,4 @@ export {
   schemaStatus,
 } from './schema.ts';
 export type { SeedCounts, SeedOptions, SeedProgress } from './seed.ts';
-export { MAX_SEED_ROWS, seedDemo } from './seed.ts';
+export { demoDomainRows, MAX_SEED_ROWS, resetDemoDomain, seedDemo } from './seed.ts';

@@ -159,3 +159,25 @@ export async function seedDemo(db: Database, opts: SeedOptions): Promise<SeedCou
   await db.exec('ANALYZE customers, orders, order_items, documents');
   return counts;
 }
+
+/** The demo domain's tables: what `resetDemoDomain` empties. */
+const DOMAIN_TABLES = ['customers', 'orders', 'order_items', 'documents'] as const;
+
+/** Rows in the demo domain, live and deleted, archives included (0 on a fresh database). */
+export async function demoDomainRows(db: Database): Promise<number> {
+  const parts = DOMAIN_TABLES.flatMap((t) => [
+    `(SELECT count(*) FROM ${t})`,
+    `(SELECT count(*) FROM ${t}_archive)`,
+  ]);
+  const res = await db.query<{ n: string }>(`SELECT ${parts.join(' + ')} AS n`);
+  return Number(res.rows[0]?.n ?? 0);
+}
+
+/**
+ * Empties the demo domain (the four tables and their archives) in one statement: what `sdops demo
+ * --reset` does before it seeds afresh. Every row of those tables goes, not only seeded ones.
+ */
+export async function resetDemoDomain(db: Database): Promise<void> {
+  const tables = DOMAIN_TABLES.flatMap((t) => [t, `${t}_archive`]);
+  await db.exec(`TRUNCATE ${tables.join(', ')} RESTART IDENTITY`);
+}

@@ -4,7 +4,10 @@ import type { RunnerOptions } from './options.ts';
 import type { RunState } from './types.ts';
 
 export interface DemoMigrationOptions {
-  /** Legacy rows to create when the database has none to backfill (documents flagged is_deleted). */
+  /**
+   * Most legacy rows to create when the database has none to backfill (documents flagged is_deleted);
+   * never more than a tenth of the live documents.
+   */
   readonly legacyRows?: number;
   /** Batches in the run (roughly); the stop comes after about half of them. */
   readonly batches?: number;
@@ -45,9 +48,13 @@ export async function runDemoMigration(
     'SELECT count(*) AS n FROM documents WHERE is_deleted AND deleted_at IS NULL',
   );
   if (Number(pending.rows[0]?.n ?? 0) === 0) {
+    // At most a tenth of the live documents: a demo run again and again on the same data (it reuses
+    // it) must not use up its documents in a few runs.
     const res = await db.query(
       `UPDATE documents SET is_deleted = true, updated_at = now() - interval '400 days'
-        WHERE id IN (SELECT id FROM documents WHERE deleted_at IS NULL AND NOT is_deleted ORDER BY id LIMIT $1)`,
+        WHERE id IN (SELECT id FROM documents WHERE deleted_at IS NULL AND NOT is_deleted ORDER BY id
+                      LIMIT (SELECT least($1::int, greatest(1, count(*) / 10)) FROM documents
+                              WHERE deleted_at IS NULL AND NOT is_deleted))`,
       [opts.legacyRows ?? 2_000],
     );
     created = res.rowCount;

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { seedDemo } from '../../db/index.ts';
+import { type Database, demoDomainRows, resetDemoDomain, type SeedCounts, seedDemo } from '../../db/index.ts';
 import { positiveInt } from '../args.ts';
 import { type CliContext, type GlobalOptions, withContext } from '../context.ts';
 import { type ActRow, runMigrationAct, runWorkerAct } from '../demo/background-acts.ts';
@@ -11,29 +11,78 @@ interface DemoOptions {
   rows: number;
   loop?: boolean;
   pauseMs: number;
+  reset?: boolean;
 }
 
 interface DemoReport {
+  /** Rows this run seeded; empty when it reused the demo data already there. */
   seeded: Record<string, number>;
+  /** Rows of the demo domain (archives included) found before this run; 0 on a fresh database. */
+  reusedRows: number;
   steps: Step[];
   acts: ActRow[];
 }
 
-async function runDemoOnce(ctx: CliContext, opts: DemoOptions): Promise<DemoReport> {
+/** Below this many live documents (or without a customer with live orders) the acts need fresh rows. */
+const MIN_LIVE_DOCUMENTS = 10;
+
+async function enoughToActOn(db: Database): Promise<boolean> {
+  const { rows } = await db.query<{ docs: string; families: boolean }>(
+    `SELECT (SELECT count(*) FROM documents WHERE deleted_at IS NULL) AS docs,
+            EXISTS (SELECT 1 FROM customers c JOIN orders o ON o.customer_id = c.id
+                     WHERE c.deleted_at IS NULL AND o.deleted_at IS NULL) AS families`,
+  );
+  return Number(rows[0]?.docs ?? 0) >= MIN_LIVE_DOCUMENTS && rows[0]?.families === true;
+}
+
+/**
+ * The data the acts run on. A demo run does not pile another seed on top of the last one (three runs
+ * used to leave 270,000 rows and 190 MB): it seeds a fresh database, reuses what an earlier run left
+ * (topping it up only when too little is left to act on), and with --reset empties the demo tables
+ * first.
+ */
+async function prepareData(
+  ctx: CliContext,
+  opts: DemoOptions,
+): Promise<{ seeded: SeedCounts | undefined; existing: number }> {
+  let existing = await demoDomainRows(ctx.db);
+  if (opts.reset && existing > 0) {
+    await resetDemoDomain(ctx.db);
+    if (!ctx.json) process.stderr.write(`demo: --reset emptied the demo tables (${existing} rows)\n`);
+    existing = 0;
+  }
+  if (existing > 0 && (await enoughToActOn(ctx.db))) {
+    if (!ctx.json) {
+      process.stderr.write(
+        `demo: this database already holds demo data (${existing} rows); this run reuses it instead of ` +
+          'seeding more. `sdops demo --reset` (npm run demo -- --reset) empties the demo tables and seeds afresh\n',
+      );
+    }
+    return { seeded: undefined, existing };
+  }
   const bar = startProgress('seed', undefined);
   const seeded = await seedDemo(ctx.db, {
     rows: opts.rows,
     legacyDeletedFraction: 0.05,
     onProgress: (p) => bar.update(p.done, p.total),
   }).finally(() => bar.stop());
-  const steps = await runSoftDeleteAct(ctx.db, ctx.softDelete, opts.rows);
+  return { seeded, existing };
+}
+
+async function runDemoOnce(ctx: CliContext, opts: DemoOptions): Promise<DemoReport> {
+  const { seeded, existing } = await prepareData(ctx, opts);
+  const steps = await runSoftDeleteAct(ctx.db, ctx.softDelete);
   const acts = [...(await runMigrationAct(ctx.db)), ...(await runWorkerAct(ctx.db))];
-  return { seeded: { ...seeded }, steps, acts };
+  return { seeded: { ...seeded }, reusedRows: seeded ? 0 : existing, steps, acts };
 }
 
 function printReport(report: DemoReport): void {
   const seeded = Object.entries(report.seeded).map(([t, n]) => `${t}=${n}`);
-  process.stdout.write(`\nseeded ${seeded.join(' ')}\n`);
+  process.stdout.write(
+    seeded.length > 0
+      ? `\nseeded ${seeded.join(' ')}\n`
+      : `\nreused ${report.reusedRows} rows of earlier demo runs\n`,
+  );
   process.stdout.write(
     `\nSoft-delete demo summary\n${formatTable(report.steps.map((s) => resultRow(s.result, s.name)))}\n`,
   );
@@ -49,6 +98,7 @@ export function registerDemo(program: Command): void {
     .option('--rows <n>', 'seed scale (customers)', positiveInt('--rows', 1_000_000), 20_000)
     .option('--loop', 'repeat until interrupted (traffic for the full stack)')
     .option('--pause-ms <ms>', 'pause between loop iterations', positiveInt('--pause-ms'), 5_000)
+    .option('--reset', 'first empty the demo tables (customers, orders, order_items, documents and archives)')
     .action(async (opts: DemoOptions, cmd: Command) => {
       await withContext(cmd.optsWithGlobals<GlobalOptions>(), async (ctx) => {
         let stopping = false;
@@ -56,8 +106,11 @@ export function registerDemo(program: Command): void {
           stopping = true;
         };
         process.once('SIGINT', stop).once('SIGTERM', stop);
+        let first = true;
         do {
-          const report = await runDemoOnce(ctx, opts);
+          // --reset applies to the first iteration of a loop, not to every one.
+          const report = await runDemoOnce(ctx, { ...opts, reset: first && opts.reset === true });
+          first = false;
           if (ctx.json) printJson(report);
           else printReport(report);
           if (opts.loop && !stopping) await new Promise((r) => setTimeout(r, opts.pauseMs));

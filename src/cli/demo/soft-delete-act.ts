@@ -18,7 +18,7 @@ type Run = (onProgress: (e: { processed: number; total?: number }) => void) => P
  * The soft-delete act of `sdops demo`: single and bulk deletes, a cascade and its exact restore,
  * a noop, then purge and archive after "time passes" (deleted_at moved back, as a real calendar would).
  */
-export async function runSoftDeleteAct(db: Database, sd: SoftDeleteService, rows: number): Promise<Step[]> {
+export async function runSoftDeleteAct(db: Database, sd: SoftDeleteService): Promise<Step[]> {
   const steps: Step[] = [];
   const step = async (name: string, run: Run) => {
     const bar = startProgress(name, undefined);
@@ -53,9 +53,12 @@ export async function runSoftDeleteAct(db: Database, sd: SoftDeleteService, rows
   await step('delete it again (noop)', () => sd.softDelete('customers', { id: customer }));
   await step('restore the customer (cascade)', () => sd.restore('customers', { id: customer }));
 
-  const bulk = await idsOf(db, 'SELECT id FROM documents WHERE deleted_at IS NULL ORDER BY id LIMIT $1', [
-    Math.max(10, Math.floor(rows / 2)),
-  ]);
+  // Half of the live documents: a later run on the same data still finds documents to work on.
+  const bulk = await idsOf(
+    db,
+    `SELECT id FROM documents WHERE deleted_at IS NULL ORDER BY id
+      LIMIT (SELECT greatest(10, count(*) / 2) FROM documents WHERE deleted_at IS NULL)`,
+  );
   await step('bulk delete documents', (onProgress) =>
     sd.softDelete('documents', { ids: bulk }, { reason: 'bulk cleanup', batchSize: 1000, onProgress }),
   );
