@@ -74,4 +74,46 @@ describe('a raised job lease reaches jobs already queued (PostgreSQL)', function
     expect(worker.output()).to.include("waiting jobs moved to this worker's queue policy");
     expect((await worker.stop()).code).to.equal(0);
   });
+
+  it('runs a job that died of job_timeout under the old lease to completion after `queue retry --dead`', async () => {
+    const env = {
+      DATABASE_URL: tdb.url,
+      SDOPS_QUEUE_POLL_INTERVAL_MS: '100',
+      SDOPS_QUEUE_MAINTENANCE_INTERVAL_SECONDS: '1',
+    };
+    const slow = startSdops(['worker', '--job-types', 'noop', '--no-schedule'], {
+      ...env,
+      SDOPS_JOB_EXPIRE_SECONDS: '2',
+      SDOPS_JOB_RETRY_LIMIT: '0',
+    });
+    await slow.waitForOutput('worker started');
+    const enqueued = await runCli(
+      ['--json', 'queue', 'enqueue', 'noop', '--payload', '{"sleepMs":3500}'],
+      env,
+    );
+    const { jobId } = JSON.parse(enqueued.stdout) as { jobId: string };
+    await waitFor('the job to die of its lease', async () => (await job(jobId))?.state === 'failed', {
+      timeoutMs: 30_000,
+    });
+    expect((await job(jobId))?.code).to.equal('job_timeout');
+    expect((await slow.stop()).code).to.equal(0);
+
+    worker = startSdops(['worker', '--job-types', 'noop', '--no-schedule'], {
+      ...env,
+      SDOPS_JOB_EXPIRE_SECONDS: '30',
+      SDOPS_JOB_RETRY_LIMIT: '0',
+    });
+    await worker.waitForOutput('worker started');
+    const retried = await runCli(['--json', 'queue', 'retry', '--dead'], env);
+    expect(JSON.parse(retried.stdout)).to.include({ retried: 1 });
+    await waitFor(
+      'the revived job to finish',
+      async () => ['completed', 'failed'].includes((await job(jobId))?.state ?? ''),
+      {
+        timeoutMs: 30_000,
+      },
+    );
+    expect(await job(jobId)).to.deep.include({ state: 'completed', expire: 30 });
+    expect((await worker.stop()).code).to.equal(0);
+  });
 });
