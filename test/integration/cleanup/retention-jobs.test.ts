@@ -54,7 +54,7 @@ describe('purge and archive jobs end their follow-up chain (PostgreSQL)', functi
     worker = new CleanupWorker(
       queue,
       builtinHandlers(sd, { archiveAfterDays: 30, batchSize: 2, maxRowsPerJob: 3 }),
-      { concurrency: 2, pollIntervalMs: 50, queueSampleIntervalMs: 0, shutdownTimeoutMs: 5_000 },
+      { concurrency: 2, pollIntervalMs: 50, shutdownTimeoutMs: 5_000 },
     );
     worker.start();
   });
