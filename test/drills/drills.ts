@@ -1,0 +1,365 @@
+import { expect } from 'chai';
+import { CleanupQueue } from '../../src/cleanup/index.ts';
+import { openDatabase } from '../../src/db/index.ts';
+import { pollUntil } from '../pipeline/support/index.ts';
+import { runCli } from '../support/cli.ts';
+import { startSdops } from '../support/sdops-process.ts';
+import type { Operator } from './support/operator.ts';
+import { parseTable } from './support/runbook.ts';
+import type { DrillStack } from './support/stack.ts';
+
+/**
+ * One drill per alert: how its condition is caused on real PostgreSQL (as production gets there, not
+ * by writing metrics), and how the on-call engineer follows the alert's runbook section, with the
+ * outcome that section promises. The alert itself is watched by alerts.test.ts.
+ */
+export interface Drill {
+  /** Runbook sections the mitigation sends the engineer to, followed as well (headings). */
+  readonly procedures?: readonly string[];
+  /** The production rule's threshold is reached too (it is checked on the production expression). */
+  readonly productionFires: boolean;
+  /** After the mitigation the production expression is back to no data as well (instant gauges). */
+  readonly productionResolves: boolean;
+  /** Causes the condition (the stack stops whatever it started afterwards). */
+  cause(stack: DrillStack): Promise<void>;
+  /** Diagnosis, mitigation and verification as written, with the outcome the section promises. */
+  follow(op: Operator, stack: DrillStack): Promise<void>;
+}
+
+/** A row of `sdops queue status` for one type, numbers as numbers. */
+function queueRow(output: string, jobType: string): Record<string, number> {
+  const row = parseTable(output).find((r) => r.job_type === jobType);
+  if (!row) throw new Error(`sdops queue status lists no ${jobType}:\n${output}`);
+  return Object.fromEntries(Object.entries(row).map(([k, v]) => [k, Number(v)]));
+}
+
+/** Re-runs a read-only runbook line until what it prints satisfies `ok` (an operator watching). */
+async function watch(
+  op: Operator,
+  line: string,
+  what: string,
+  ok: (stdout: string) => boolean,
+  timeoutMs = 60_000,
+) {
+  return pollUntil(
+    what,
+    async () => {
+      const r = await op.run(line);
+      return r.code === 0 && ok(r.stdout) ? r.stdout : undefined;
+    },
+    { timeoutMs, intervalMs: 1000 },
+  );
+}
+
+async function withQueue<T>(stack: DrillStack, fn: (q: CleanupQueue) => Promise<T>): Promise<T> {
+  const db = await openDatabase({ url: stack.db.url, poolSize: 2 });
+  const queue = await CleanupQueue.open(db, { role: 'client' });
+  try {
+    return await fn(queue);
+  } finally {
+    await queue.close();
+    await db.close();
+  }
+}
+
+async function legacyDocuments(stack: DrillStack, n: number): Promise<void> {
+  await stack.sql.query(
+    `INSERT INTO documents (title, body, is_deleted, updated_at)
+     SELECT 'legacy ' || g, 'b', true, now() - interval '400 days' FROM generate_series(1, $1::int) g`,
+    [n],
+  );
+}
+
+export const DRILLS: Readonly<Record<string, Drill>> = {
+  /**
+   * Jobs longer than the workers' lease: every attempt ends job_timeout, retries run out, the jobs die.
+   * The section keys the fix by that code: raise the lease, restart the workers, retry the dead jobs.
+   */
+  CleanupJobFailureRatioHigh: {
+    productionFires: true,
+    productionResolves: false, // a 1-hour window: the drill-scaled rule (20 s) shows it resolving
+    async cause(stack) {
+      await stack.startWorker(['--job-types', 'noop', '--concurrency', '25'], {
+        SDOPS_JOB_EXPIRE_SECONDS: '2',
+        SDOPS_JOB_RETRY_LIMIT: '1',
+      });
+      await withQueue(stack, (q) =>
+        q.enqueueMany(
+          'noop',
+          Array.from({ length: 25 }, () => ({ sleepMs: 3000 })),
+        ),
+      );
+      await pollUntil(
+        'the 25 jobs to die of their lease',
+        async () => {
+          const r = await runCli(['--json', 'queue', 'status'], stack.env);
+          const noop = (JSON.parse(r.stdout) as { jobType: string; dead: number }[]).find(
+            (x) => x.jobType === 'noop',
+          );
+          return noop?.dead === 25 ? true : undefined;
+        },
+        { timeoutMs: 60_000, intervalMs: 500 },
+      );
+      // The misconfigured worker keeps running until the engineer restarts it (the mitigation).
+    },
+    async follow(op, stack) {
+      expect(queueRow((await op.run('sdops queue status')).stdout, 'noop')).to.include({ dead: 25 });
+      const failing = await op.sql("output->>'code' AS code, output->>'message' AS error");
+      expect(failing.map((r) => r.code)).to.include('job_timeout');
+      const byCode = await op.sql('GROUP BY 1, 2 ORDER BY jobs DESC');
+      expect(byCode[0]).to.include({ job_type: 'noop', code: 'job_timeout' });
+      const impact = await op.sql('User impact of failing cascades');
+      expect(impact.map((r) => Number(r.live_children))).to.deep.equal([0, 0]);
+      const ratio = await op.promql('increase(cleanup_worker_job_failures_total[1h] anchored)');
+      expect(ratio.find((s) => s.metric.job_type === 'noop')?.value).to.be.greaterThan(0.05);
+      await op.promql('rate(cleanup_worker_job_failures_total[5m] anchored)');
+      await op.promql('cleanup_worker_job_duration_seconds_bucket{status="failure"}');
+      // code = job_timeout: the branch of the mitigation keyed by it. The workers are restarted with a
+      // longer lease: the misconfigured one goes (compose would replace it), the new one starts.
+      await stack.stopStackWorkers();
+      await op.start('SDOPS_JOB_EXPIRE_SECONDS=3600 sdops worker', 'worker started');
+      const retried = await op.run('sdops queue retry --dead');
+      expect(retried.code, retried.stderr).to.equal(0);
+      expect(retried.stdout).to.include('retried 25 dead job(s)');
+      op.skip('shell', 'sdops queue retry "$JOB_ID"', 'the --dead form retries all 25 at once');
+      op.skip(
+        'shell',
+        'sdops queue cancel "$JOB_ID"',
+        'for invalid_payload / unknown_job_type; the code here is job_timeout',
+      );
+      await watch(op, 'sdops queue status', 'every noop job completed, none dead', (out) => {
+        const row = queueRow(out, 'noop');
+        return row.completed === 25 && row.dead === 0 && row.failed === 0;
+      });
+      expect(await op.sql("output->>'code' AS code, output->>'message' AS error")).to.deep.equal([]);
+    },
+  },
+
+  /** A worker too slow for its queue: 150 jobs wait; more capacity drains them. */
+  CleanupQueueBacklog: {
+    productionFires: true,
+    productionResolves: true,
+    async cause(stack) {
+      await stack.startWorker(['--job-types', 'noop', '--concurrency', '1']);
+      await withQueue(stack, (q) =>
+        q.enqueueMany(
+          'noop',
+          Array.from({ length: 150 }, () => ({ sleepMs: 400 })),
+        ),
+      );
+    },
+    async follow(op) {
+      const status = queueRow((await op.run('sdops queue status')).stdout, 'noop');
+      expect(status.waiting).to.be.greaterThan(100);
+      expect(status.active, 'a worker does take the type, slowly').to.equal(1);
+      const length = await op.promql('max by (job_type) (cleanup_queue_length)');
+      expect(length.find((s) => s.metric.job_type === 'noop')?.value).to.be.greaterThan(100);
+      await op.promql('max by (job_type) (cleanup_queue_oldest_wait_seconds)');
+      await op.promql('sum by (job_type) (rate(cleanup_worker_jobs_processed_total[5m] anchored))');
+      await op.promql('cleanup_worker_queue_wait_seconds_bucket[15m] anchored');
+      const workers = await op.promql(
+        'count(group by (instance) (cleanup_worker_jobs_processed_total{job="sdops-worker"}))',
+      );
+      expect(workers[0]?.value).to.equal(1);
+      // Branch 3, too slow: more slots.
+      op.skip('shell', 'sdops worker', 'branch 1 (no worker takes the type): one does, slowly');
+      await op.start('sdops worker --concurrency 16', 'worker started');
+      op.skip(
+        'shell',
+        'sdops worker --concurrency 8 --job-types purge_expired --no-schedule',
+        'the same branch, a dedicated worker instead: one of the two is enough',
+      );
+      op.skip(
+        'shell',
+        'sdops queue cancel --type noop --state waiting --dry-run',
+        'branch 4: these jobs are wanted',
+      );
+      op.skip('shell', 'sdops queue cancel --type noop --state waiting', 'branch 4: these jobs are wanted');
+      await watch(op, 'sdops queue status', 'the noop queue to drain', (out) => {
+        const row = queueRow(out, 'noop');
+        return row.waiting === 0 && row.completed === 150;
+      });
+    },
+  },
+
+  /** Cascades enqueued by the API while no worker runs at all: nothing of the type moves. */
+  CleanupQueueStalled: {
+    productionFires: false, // 10 minutes of waiting: the drill-scaled rule waits 5 s
+    productionResolves: true,
+    async cause(stack) {
+      const { rows } = await stack.sql.query<{ id: string }>(
+        `WITH c AS (INSERT INTO customers (email, name) SELECT 'stalled' || g || '@example.com', 'S' FROM generate_series(1, 3) g RETURNING id)
+         INSERT INTO orders (customer_id) SELECT id FROM c, generate_series(1, 2) RETURNING customer_id::text AS id`,
+      );
+      const customers = [...new Set(rows.map((r) => r.id))];
+      // Deleted through the API, which leaves the children to a cascade_soft_delete job.
+      for (const id of customers) {
+        const r = await fetch(`${stack.apiUrl}/v1/customers/${id}`, { method: 'DELETE' });
+        expect(r.status, await r.text()).to.be.oneOf([200, 202]);
+      }
+    },
+    async follow(op, stack) {
+      const oldest = await op.promql('max by (job_type) (cleanup_queue_oldest_wait_seconds)');
+      expect(oldest.find((s) => s.metric.job_type === 'cascade_soft_delete')?.value).to.be.greaterThan(5);
+      await op.promql('increase(cleanup_worker_queue_wait_seconds_count[10m] anchored)');
+      await op.promql('count(group by (instance) (cleanup_worker_jobs_processed_total{job="sdops-worker"}))');
+      op.skip(
+        'shell',
+        'docker compose ps sdops-worker',
+        'no compose in the drill: `sdops queue status` shows no job active',
+      );
+      const status = queueRow((await op.run('sdops queue status')).stdout, 'cascade_soft_delete');
+      expect(status).to.include({ waiting: 3, active: 0 });
+      expect(await op.sql("state = 'active'\n ORDER BY started_on"), 'no worker holds any job').to.deep.equal(
+        [],
+      );
+      // Step 1: no worker running.
+      await op.start('sdops worker', 'worker started');
+      op.skip(
+        'shell',
+        'sdops worker --job-types cascade_soft_delete --no-schedule',
+        'step 2: no worker ran at all',
+      );
+      await watch(op, 'sdops queue status', 'the cascades to run', (out) => {
+        const row = queueRow(out, 'cascade_soft_delete');
+        return row.waiting === 0 && row.completed === 3;
+      });
+      const live = await stack.sql.query<{ n: string }>(
+        `SELECT count(*) AS n FROM orders o JOIN customers c ON c.id = o.customer_id
+          WHERE c.email LIKE 'stalled%' AND o.deleted_at IS NULL`,
+      );
+      expect(Number(live.rows[0]?.n), "the deleted customers' orders are deleted now").to.equal(0);
+    },
+  },
+
+  /**
+   * A migration batch hits a row another team's check refuses: the run ends partially_failed. The
+   * section and its procedure lead to the row; once it is corrected, retry-failed finishes the run.
+   */
+  MigrationRunFailed: {
+    procedures: ['Procedure: partial failures during a migration'],
+    productionFires: true,
+    productionResolves: false, // a 15-minute window: the drill-scaled rule (20 s) shows it resolving
+    async cause(stack) {
+      await legacyDocuments(stack, 300);
+      await stack.sql.query(
+        `UPDATE documents SET title = 'poison' WHERE id = (SELECT min(id) + 150 FROM documents)`,
+      );
+      await stack.sql.query(`
+        CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN RAISE EXCEPTION 'document % fails the content check: title "poison"', NEW.id USING ERRCODE = 'check_violation'; END $$;
+        CREATE TRIGGER documents_content_check BEFORE UPDATE ON documents FOR EACH ROW
+          WHEN (NEW.title = 'poison' AND NEW.deleted_at IS NOT NULL) EXECUTE FUNCTION refuse_poison();`);
+      const run = await runCli(
+        ['migrate', 'start', 'backfill-deleted-at', '--entity', 'documents', '--batch-size', '100'],
+        stack.env,
+      );
+      expect(run.code, run.stderr).to.equal(1);
+      expect(run.stderr).to.match(/ended partially_failed/);
+    },
+    async follow(op, stack) {
+      const list = await op.run('sdops migrate list --state partially_failed --limit 5');
+      const runId = parseTable(list.stdout)[0]?.run_id;
+      expect(runId, list.stdout).to.match(/^[0-9a-f-]{36}$/);
+      op.vars.RUN_ID = runId as string; // export RUN_ID=<the run_id of the newest row>
+      expect(parseTable((await op.run('sdops migrate list --state failed --limit 5')).stdout)).to.deep.equal(
+        [],
+      );
+      const status = await op.run('sdops migrate status "$RUN_ID"');
+      expect(status.stdout).to.include('partially_failed').and.include('last error').and.include('poison');
+      const json = JSON.parse((await op.run('sdops --json migrate status "$RUN_ID"')).stdout) as {
+        failedBatches: { entity: string }[];
+      };
+      expect(json.failedBatches.map((b) => b.entity)).to.deep.equal(['documents']);
+      await op.promql('increase(migration_run_failure_total[1h] anchored)');
+      await op.promql('rate(migration_rows_processed_total[5m] anchored)');
+      await op.promql('migration_batch_duration_seconds_count{status="failure"}');
+      const batches = await op.sql("WHERE run_id = :'run_id' AND status = 'failed'\n    ORDER BY batch_no");
+      expect(batches).to.have.length(1);
+      const rows = await op.sql('JOIN documents d ON d.id > coalesce(b.key_from::bigint, 0)');
+      const bad = rows.filter((r) => r.title === 'poison');
+      expect(bad, 'the failed range shows the offending row').to.have.length(1);
+      // Step 3, fix the cause: the owning team corrects the row (not a runbook command: data).
+      await stack.sql.query(`UPDATE documents SET title = 'corrected' WHERE id = $1`, [bad[0]?.id]);
+      const retried = await op.run('sdops migrate retry-failed "$RUN_ID"');
+      expect(retried.code, retried.stderr).to.equal(0);
+      op.skip('shell', 'sdops migrate resume "$RUN_ID"', 'retry-failed ended succeeded: no scan was left');
+      const record = await op.sql('SELECT state, total_estimate, rows_processed');
+      expect(record[0]).to.include({ state: 'succeeded', batches_failed: 0 });
+      const left = await op.sql("UNION ALL SELECT 'documents', count(*)");
+      expect(left.map((r) => Number(r.count))).to.deep.equal([0, 0, 0, 0]);
+      const dry = await op.run('sdops migrate start backfill-deleted-at --dry-run');
+      expect(dry.stdout).to.include('dry run: 0 rows would change');
+      const after = await op.run('sdops migrate status "$RUN_ID"');
+      expect(after.stdout).to.include('succeeded').and.not.include('last error');
+    },
+  },
+
+  /** The process running a migration is SIGKILLed: the run says running and nobody moves it. */
+  MigrationRunStale: {
+    productionFires: false, // 5 minutes after the lease: the drill-scaled rule waits 2 s
+    productionResolves: true,
+    async cause(stack) {
+      await legacyDocuments(stack, 400);
+      const runner = startSdops(
+        [
+          'migrate',
+          'start',
+          'backfill-deleted-at',
+          '--entity',
+          'documents',
+          '--batch-size',
+          '20',
+          '--max-rows-per-second',
+          '40',
+        ],
+        stack.env,
+      );
+      await pollUntil(
+        'the run to make progress',
+        async () => {
+          const { rows } = await stack.sql.query(
+            `SELECT 1 FROM sdops_migration_runs WHERE rows_processed >= 60`,
+          );
+          return rows.length > 0 ? true : undefined;
+        },
+        { timeoutMs: 30_000 },
+      );
+      runner.child.kill('SIGKILL');
+      await runner.exited;
+    },
+    async follow(op, stack) {
+      const running = parseTable((await op.run('sdops migrate list --state running --limit 10')).stdout);
+      expect(running).to.have.length(1);
+      expect(running[0]?.owner).to.match(/\(stale\)$/);
+      op.vars.RUN_ID = running[0]?.run_id as string;
+      expect(
+        parseTable((await op.run('sdops migrate list --state stopping --limit 10')).stdout),
+      ).to.deep.equal([]);
+      const status = parseTable((await op.run('sdops migrate status "$RUN_ID"')).stdout)[0];
+      expect(status, 'a dead run has no rate and no ETA').to.include({
+        state: 'running',
+        'rows/s': '-',
+        eta: '-',
+      });
+      const silent = await op.sql('now() - heartbeat_at AS silent_for');
+      expect(silent).to.have.length(1);
+      await op.promql('max by (migration) (migration_runs_stale_seconds)');
+      await op.promql('sum by (migration, status) (rate(migration_rows_processed_total[5m] anchored))');
+      // Step 1: the owner is host:pid; on this host, is the pid still there?
+      op.vars.OWNER_PID = String(running[0]?.owner).split(':')[1] as string;
+      const ps = await op.run('ps -o pid,stat,etime,args -p "$OWNER_PID"');
+      expect(ps.code, 'nothing listed: the process is gone').to.equal(1);
+      // Step 2: resume from the checkpoint.
+      const resumed = await op.run('sdops migrate resume "$RUN_ID"');
+      expect(resumed.code, resumed.stderr).to.equal(0);
+      op.skip('shell', 'sdops migrate stop "$RUN_ID"', 'the alternative to resuming now: park it for later');
+      const after = parseTable((await op.run('sdops migrate status "$RUN_ID"')).stdout)[0];
+      expect(after).to.include({ state: 'succeeded' });
+      const legacy = await stack.sql.query(
+        `SELECT count(*) AS n FROM documents WHERE is_deleted AND deleted_at IS NULL`,
+      );
+      expect(Number(legacy.rows[0]?.n), 'every row migrated, the killed batch included').to.equal(0);
+    },
+  },
+};

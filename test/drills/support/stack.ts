@@ -1,0 +1,159 @@
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { stringify } from 'yaml';
+import { ALERT_PARAMS, type AlertParams, alertRules, prometheusRules } from '../../../grafana/src/index.ts';
+import {
+  collectorTargets,
+  freePort,
+  type InstantSample,
+  pollUntil,
+  promQuery,
+  startCollector,
+  startPrometheus,
+  type TestCollector,
+  type TestPrometheus,
+} from '../../pipeline/support/index.ts';
+import { runCli, SDOPS_BIN } from '../../support/cli.ts';
+import { createTestDatabase, type TestDatabase } from '../../support/postgres.ts';
+import { type SdopsProcess, startSdops } from '../../support/sdops-process.ts';
+
+/**
+ * What a drill runs against: a fresh PostgreSQL database, the real collector, the Prometheus compose
+ * runs (with the production rules, plus the same rules with windows a drill can wait out: DRILL_PARAMS),
+ * and `sdops serve`, which samples the database gauges the queue and migration alerts read, as in
+ * compose. Every sdops process (the drill's and the operator's) gets `env`.
+ */
+
+/**
+ * The production rules (alertRules) with thresholds and windows a drill of about a minute can reach
+ * and wait out; loaded as group soft-delete-ops-drill, their ALERTS carry drill="true". Same
+ * expressions, same code path. The production numbers are exercised separately by `promtool test
+ * rules` (test/alerts), and a drill checks the production expression too where its threshold is
+ * reachable (failure ratio, backlog, failed run).
+ */
+export const DRILL_PARAMS: AlertParams = {
+  ...ALERT_PARAMS,
+  failureRatioWindow: '20s',
+  failureRatioFor: '0s',
+  minJobsPerWindow: 3,
+  queueBacklogFor: '2s',
+  queueStalledSeconds: 5,
+  queueStalledWindow: '5s',
+  migrationFailureWindow: '20s',
+  migrationStaleSeconds: 2,
+};
+
+export const DRILL_RULES = alertRules(DRILL_PARAMS);
+
+export interface DrillStack {
+  readonly db: TestDatabase;
+  readonly sql: pg.Client;
+  readonly collector: TestCollector;
+  readonly prometheus: TestPrometheus;
+  /** The environment of every sdops process, the operator's shell included. */
+  readonly env: Readonly<Record<string, string>>;
+  /** A directory with an `sdops` executable (the real CLI), for the operator's PATH. */
+  readonly bin: string;
+  /** The API of the stack's `sdops serve` (no tokens: loopback only). */
+  readonly apiUrl: string;
+  /** A worker of the stack itself (as deployed, not started by the operator), with extra settings. */
+  startWorker(args: readonly string[], env?: Record<string, string>): Promise<SdopsProcess>;
+  /** Stops the stack's own workers (a redeploy replaces them). */
+  stopStackWorkers(): Promise<void>;
+  query(expr: string): Promise<InstantSample[]>;
+  stop(): Promise<void>;
+}
+
+function shim(dir: string): string {
+  const bin = join(dir, 'bin');
+  mkdirSync(bin);
+  const path = join(bin, 'sdops');
+  writeFileSync(path, `#!/bin/sh\nexec "${process.execPath}" "${SDOPS_BIN}" "$@"\n`);
+  chmodSync(path, 0o755);
+  return bin;
+}
+
+export async function startDrillStack(name: string): Promise<DrillStack> {
+  const dir = mkdtempSync(join(tmpdir(), `sdops-drill-${name}-`));
+  const rules = join(dir, 'drill.rules.yml');
+  writeFileSync(
+    rules,
+    stringify(prometheusRules(DRILL_RULES, { group: 'soft-delete-ops-drill', labels: { drill: 'true' } }), {
+      lineWidth: 0,
+    }),
+  );
+  const collector = await startCollector({ name: `collector-${name}` });
+  const prometheus = await startPrometheus((port) => collectorTargets(collector.ports, port), {
+    extraRuleFiles: [rules],
+  });
+  const db = await createTestDatabase();
+  const env: Record<string, string> = {
+    ...collector.appEnv,
+    DATABASE_URL: db.url,
+    OTEL_SDK_DISABLED: 'false',
+    OTEL_METRIC_EXPORT_INTERVAL: '500',
+    LOG_LEVEL: 'info',
+    SDOPS_ENVIRONMENT: `drill-${name}`,
+    SDOPS_QUEUE_POLL_INTERVAL_MS: '100',
+    SDOPS_QUEUE_SAMPLE_INTERVAL_MS: '300',
+    SDOPS_QUEUE_MAINTENANCE_INTERVAL_SECONDS: '1',
+    SDOPS_JOB_RETRY_DELAY_SECONDS: '1',
+    SDOPS_WORKER_SHUTDOWN_TIMEOUT_MS: '5000',
+    SDOPS_PURGE_CRON: 'off',
+    SDOPS_ARCHIVE_CRON: 'off',
+    SDOPS_MIGRATION_HEARTBEAT_MS: '250',
+    SDOPS_MIGRATION_LEASE_TIMEOUT_MS: '1500',
+    SDOPS_MIGRATION_RETRY_ATTEMPTS: '2',
+    SDOPS_MIGRATION_RETRY_BASE_MS: '10',
+    SDOPS_MIGRATION_RETRY_MAX_MS: '20',
+  };
+  const migrated = await runCli(['db', 'migrate'], env);
+  if (migrated.code !== 0) throw new Error(`sdops db migrate failed: ${migrated.stderr}`);
+  const sql = new pg.Client({ connectionString: db.url });
+  await sql.connect();
+  // The stack's API process: it samples the database gauges, as compose's sdops-api does.
+  const port = await freePort();
+  const serve: SdopsProcess = startSdops(['serve', '--port', String(port)], env);
+  const workers: SdopsProcess[] = [];
+  await serve.waitForOutput('sdops api listening on', 30_000).catch(async (error: unknown) => {
+    serve.kill();
+    throw error;
+  });
+  const query = (expr: string) => promQuery(prometheus.url, expr);
+  // The gauges reach Prometheus: the stack is ready for the drill.
+  await pollUntil(
+    'the database gauges in Prometheus',
+    async () => ((await query('cleanup_queue_length')).length > 0 ? true : undefined),
+    { timeoutMs: 30_000 },
+  );
+  return {
+    db,
+    sql,
+    collector,
+    prometheus,
+    env,
+    bin: shim(dir),
+    apiUrl: `http://127.0.0.1:${port}`,
+    query,
+    async startWorker(args, extra = {}) {
+      const w = startSdops(['worker', '--no-schedule', ...args], { ...env, ...extra });
+      workers.push(w);
+      await w.waitForOutput('worker started');
+      return w;
+    },
+    async stopStackWorkers() {
+      await Promise.all(workers.splice(0).map((w) => w.stop('SIGTERM', 30_000).catch(() => w.kill())));
+    },
+    async stop() {
+      await Promise.all(workers.splice(0).map((w) => w.stop('SIGTERM', 30_000).catch(() => w.kill())));
+      await serve.stop('SIGTERM', 20_000).catch(() => serve.kill());
+      await sql.end().catch(() => undefined);
+      await prometheus.stop();
+      await collector.close();
+      await db.drop();
+      if (process.env.SDOPS_KEEP_TEST_DIRS !== '1') rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
