@@ -3,7 +3,7 @@ import { CleanupQueue } from '../../src/cleanup/index.ts';
 import { openDatabase } from '../../src/db/index.ts';
 import { pollUntil } from '../pipeline/support/index.ts';
 import { runCli } from '../support/cli.ts';
-import { startSdops } from '../support/sdops-process.ts';
+import { spawnSdops } from '../support/sdops-process.ts';
 import type { Operator } from './support/operator.ts';
 import { parseTable } from './support/runbook.ts';
 import type { DrillStack } from './support/stack.ts';
@@ -301,18 +301,10 @@ export const DRILLS: Readonly<Record<string, Drill>> = {
     productionResolves: true,
     async cause(stack) {
       await legacyDocuments(stack, 400);
-      const runner = startSdops(
-        [
-          'migrate',
-          'start',
-          'backfill-deleted-at',
-          '--entity',
-          'documents',
-          '--batch-size',
-          '20',
-          '--max-rows-per-second',
-          '40',
-        ],
+      const runner = spawnSdops(
+        'migrate start backfill-deleted-at --entity documents --batch-size 20 --max-rows-per-second 40'.split(
+          ' ',
+        ),
         stack.env,
       );
       await pollUntil(

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { runCli } from '../support/cli.ts';
-import { spawnSdops } from './support/sdops-process.ts';
+import { spawnSdops } from '../support/sdops-process.ts';
 
 /**
  * Two processes on one embedded (PGlite) data directory used to run two PostgreSQL instances over

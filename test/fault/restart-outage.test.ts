@@ -3,7 +3,7 @@ import pg from 'pg';
 import { runCli } from '../support/cli.ts';
 import { type Cluster, createDatabase, startCluster } from './support/cluster.ts';
 import { call, expectedDocuments, Load } from './support/load.ts';
-import { type SdopsProcess, spawnSdops } from './support/sdops-process.ts';
+import { type SdopsProcess, spawnSdops } from '../support/sdops-process.ts';
 
 /**
  * The fault drill of issue 22 on a PostgreSQL cluster of its own: while `sdops serve` takes bounded

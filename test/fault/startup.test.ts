@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { createTestDatabase } from '../support/postgres.ts';
-import { type SdopsProcess, spawnSdops } from './support/sdops-process.ts';
+import { type SdopsProcess, spawnSdops } from '../support/sdops-process.ts';
 
 /**
  * Compose starts the API, the worker and the traffic generator together on an empty database. Each

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import pg from 'pg';
 import { runCli } from '../support/cli.ts';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
-import { spawnSdops } from './support/sdops-process.ts';
+import { spawnSdops } from '../support/sdops-process.ts';
 
 /**
  * `sdops migrate stop --wait` on a run whose runner was SIGKILLed less than a lease ago: nobody is

@@ -17,12 +17,20 @@ export function runCli(
   env: Record<string, string | undefined> = {},
   timeoutMs = 120_000,
 ): Promise<CliResult> {
+  return runCommand(process.execPath, [SDOPS_BIN, ...args], {
+    env: { ...process.env, OTEL_SDK_DISABLED: 'true', LOG_LEVEL: 'warn', ...env },
+    timeoutMs,
+  });
+}
+
+/** Runs any command to its end in the repository root and collects its output; SIGKILL after timeoutMs. */
+export function runCommand(
+  command: string,
+  args: readonly string[],
+  { env = process.env, timeoutMs = 120_000 }: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [SDOPS_BIN, ...args], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, OTEL_SDK_DISABLED: 'true', LOG_LEVEL: 'warn', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(command, [...args], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => {
@@ -33,7 +41,7 @@ export function runCli(
     });
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`sdops ${args.join(' ')} did not finish within ${timeoutMs} ms\n${stderr}`));
+      reject(new Error(`${command} ${args.join(' ')} did not finish within ${timeoutMs} ms\n${stderr}`));
     }, timeoutMs);
     child.on('error', reject);
     child.on('close', (code, signal) => {

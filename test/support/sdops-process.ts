@@ -1,89 +1,77 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { REPO_ROOT, SDOPS_BIN } from './cli.ts';
 
-/** A long-running `sdops` process (worker, serve, migrate start) as an operator would start it. */
+/** A long-running `sdops` child (serve, worker, migrate start ...) whose output the test can watch. */
 export interface SdopsProcess {
   readonly child: ChildProcess;
   readonly pid: number;
-  /** stdout and stderr so far, interleaved. */
   output(): string;
-  /** Resolves with the exit code (null when a signal ended it). */
+  /** True while the process runs. */
+  alive(): boolean;
+  /** Resolves with the exit code (null after a signal). */
   readonly exited: Promise<number | null>;
-  /** Resolves once the output contains `text`; rejects when the process exits first or after timeoutMs. */
-  waitForOutput(text: string | RegExp, timeoutMs?: number): Promise<void>;
-  /** Sends the signal and resolves with the exit code and how long the exit took (ms). */
-  stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<{ code: number | null; ms: number }>;
-  /** SIGKILL if still running (for after() hooks). */
-  kill(): void;
+  /** Resolves with the first match of `pattern` in the output; rejects if the process ends first or after timeoutMs. */
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
+  /** SIGTERM (or `signal`), then SIGKILL after 15 s; resolves with the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export function startSdops(args: readonly string[], env: Record<string, string | undefined>): SdopsProcess {
+export function spawnSdops(args: readonly string[], env: Record<string, string | undefined>): SdopsProcess {
   const child = spawn(process.execPath, [SDOPS_BIN, ...args], {
     cwd: REPO_ROOT,
     env: { ...process.env, OTEL_SDK_DISABLED: 'true', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  const listeners = new Set<() => void>();
+  let running = true;
+  const watchers = new Set<() => void>();
   const collect = (d: Buffer) => {
     out += d.toString('utf8');
-    for (const l of listeners) l();
+    for (const w of watchers) w();
   };
   child.stdout?.on('data', collect);
   child.stderr?.on('data', collect);
-  let done = false;
   const exited = new Promise<number | null>((resolve) =>
     child.on('close', (code) => {
-      done = true;
-      for (const l of listeners) l();
+      running = false;
+      for (const w of watchers) w();
       resolve(code);
     }),
   );
-  const running = () => !done && child.exitCode === null && child.signalCode === null;
+  const waitFor = (pattern: RegExp, timeoutMs = 60_000) =>
+    new Promise<RegExpMatchArray>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        watchers.delete(check);
+        reject(
+          new Error(`sdops ${args.join(' ')}: no ${pattern} within ${timeoutMs} ms\n${out.slice(-3000)}`),
+        );
+      }, timeoutMs);
+      function check() {
+        const m = out.match(pattern);
+        if (m || !running) {
+          clearTimeout(timer);
+          watchers.delete(check);
+          if (m) resolve(m);
+          else reject(new Error(`sdops ${args.join(' ')} exited before ${pattern}\n${out.slice(-3000)}`));
+        }
+      }
+      watchers.add(check);
+      check();
+    });
   return {
     child,
     pid: child.pid ?? 0,
     output: () => out,
+    alive: () => running,
     exited,
-    waitForOutput(text, timeoutMs = 30_000) {
-      const seen = () => (typeof text === 'string' ? out.includes(text) : text.test(out));
-      return new Promise<void>((resolve, reject) => {
-        const check = () => {
-          if (seen()) finish();
-          else if (done) finish(new Error(`sdops ${args.join(' ')} exited before printing ${text}:\n${out}`));
-        };
-        const timer = setTimeout(
-          () => finish(new Error(`sdops ${args.join(' ')}: no ${text} within ${timeoutMs} ms:\n${out}`)),
-          timeoutMs,
-        );
-        const finish = (error?: Error) => {
-          clearTimeout(timer);
-          listeners.delete(check);
-          if (error) reject(error);
-          else resolve();
-        };
-        listeners.add(check);
-        check();
-      });
-    },
-    async stop(signal = 'SIGTERM', timeoutMs = 60_000) {
-      const t0 = performance.now();
-      if (running()) child.kill(signal);
-      let timer: NodeJS.Timeout | undefined;
-      const code = await Promise.race([
-        exited,
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () =>
-              reject(new Error(`sdops ${args.join(' ')} did not exit within ${timeoutMs} ms of ${signal}`)),
-            timeoutMs,
-          );
-        }),
-      ]).finally(() => clearTimeout(timer));
-      return { code, ms: performance.now() - t0 };
-    },
-    kill() {
-      if (running()) child.kill('SIGKILL');
+    waitFor,
+    async stop(signal: NodeJS.Signals = 'SIGTERM') {
+      if (!running) return exited;
+      child.kill(signal);
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      const code = await exited;
+      clearTimeout(timer);
+      return code;
     },
   };
 }

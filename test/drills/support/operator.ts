@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { REPO_ROOT } from '../../support/cli.ts';
+import { REPO_ROOT, runCommand } from '../../support/cli.ts';
 import type { InstantSample } from '../../pipeline/support/index.ts';
 import type { RunbookSection } from './runbook.ts';
 import type { DrillStack } from './stack.ts';
@@ -78,25 +78,8 @@ export class Operator {
   async run(line: string): Promise<ShellResult> {
     const exact = this.find('shell', line);
     this.done.set(`shell:${exact}`, 'run');
-    const result = await new Promise<ShellResult>((resolve, reject) => {
-      const child = spawn('bash', ['-c', exact], { cwd: REPO_ROOT, env: this.env() });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => {
-        stdout += d.toString();
-      });
-      child.stderr.on('data', (d: Buffer) => {
-        stderr += d.toString();
-      });
-      const timer = setTimeout(() => {
-        child.kill('SIGKILL');
-        reject(new Error(`runbook line "${exact}" did not finish within 120 s\n${stderr}`));
-      }, 120_000);
-      child.on('close', (code) => {
-        clearTimeout(timer);
-        resolve({ line: exact, code, stdout, stderr });
-      });
-    });
+    const { code, stdout, stderr } = await runCommand('bash', ['-c', exact], { env: this.env() });
+    const result: ShellResult = { line: exact, code, stdout, stderr };
     this.transcript.push(`$ ${exact}  -> exit ${result.code}\n${result.stdout}${result.stderr}`);
     return result;
   }

@@ -17,7 +17,7 @@ import {
 } from '../../pipeline/support/index.ts';
 import { runCli, SDOPS_BIN } from '../../support/cli.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/postgres.ts';
-import { type SdopsProcess, startSdops } from '../../support/sdops-process.ts';
+import { type SdopsProcess, spawnSdops } from '../../support/sdops-process.ts';
 
 /**
  * What a drill runs against: a fresh PostgreSQL database, the real collector, the Prometheus compose
@@ -115,10 +115,10 @@ export async function startDrillStack(name: string): Promise<DrillStack> {
   await sql.connect();
   // The stack's API process: it samples the database gauges, as compose's sdops-api does.
   const port = await freePort();
-  const serve: SdopsProcess = startSdops(['serve', '--port', String(port)], env);
+  const serve: SdopsProcess = spawnSdops(['serve', '--port', String(port)], env);
   const workers: SdopsProcess[] = [];
-  await serve.waitForOutput('sdops api listening on', 30_000).catch(async (error: unknown) => {
-    serve.kill();
+  await serve.waitFor(/sdops api listening on/, 30_000).catch(async (error: unknown) => {
+    await serve.stop('SIGKILL');
     throw error;
   });
   const query = (expr: string) => promQuery(prometheus.url, expr);
@@ -138,17 +138,17 @@ export async function startDrillStack(name: string): Promise<DrillStack> {
     apiUrl: `http://127.0.0.1:${port}`,
     query,
     async startWorker(args, extra = {}) {
-      const w = startSdops(['worker', '--no-schedule', ...args], { ...env, ...extra });
+      const w = spawnSdops(['worker', '--no-schedule', ...args], { ...env, ...extra });
       workers.push(w);
-      await w.waitForOutput('worker started');
+      await w.waitFor(/worker started/);
       return w;
     },
     async stopStackWorkers() {
-      await Promise.all(workers.splice(0).map((w) => w.stop('SIGTERM', 30_000).catch(() => w.kill())));
+      await Promise.all(workers.splice(0).map((w) => w.stop('SIGTERM')));
     },
     async stop() {
-      await Promise.all(workers.splice(0).map((w) => w.stop('SIGTERM', 30_000).catch(() => w.kill())));
-      await serve.stop('SIGTERM', 20_000).catch(() => serve.kill());
+      await Promise.all(workers.splice(0).map((w) => w.stop('SIGTERM')));
+      await serve.stop('SIGTERM');
       await sql.end().catch(() => undefined);
       await prometheus.stop();
       await collector.close();

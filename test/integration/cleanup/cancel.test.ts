@@ -1,14 +1,16 @@
 import { expect } from 'chai';
-import { CleanupQueue, DEAD_LETTER_QUEUE } from '../../../src/cleanup/index.ts';
+import { type CleanupQueue, DEAD_LETTER_QUEUE } from '../../../src/cleanup/index.ts';
 import { queueName } from '../../../src/cleanup/job-types.ts';
-import { type Database, migrateSchema, openDatabase } from '../../../src/db/index.ts';
+import type { Database } from '../../../src/db/index.ts';
 import { configureLogging } from '../../../src/observability/index.ts';
 import { runCli } from '../../support/cli.ts';
-import { createTestDatabase, type TestDatabase } from '../../support/postgres.ts';
+import type { TestDatabase } from '../../support/postgres.ts';
+import { openQueueTestDb, type QueueTestDb } from './support.ts';
 
 /** `sdops queue cancel`: by id, or by type and state, with a dry run that changes nothing. */
 describe('sdops queue cancel (PostgreSQL)', function () {
   this.timeout(90_000);
+  let t: QueueTestDb;
   let tdb: TestDatabase;
   let db: Database;
   let queue: CleanupQueue;
@@ -25,17 +27,11 @@ describe('sdops queue cancel (PostgreSQL)', function () {
 
   before(async () => {
     configureLogging({ level: 'warn' });
-    tdb = await createTestDatabase();
-    db = await openDatabase({ url: tdb.url });
-    await migrateSchema(db);
-    queue = await CleanupQueue.open(db, { role: 'client' });
+    t = await openQueueTestDb();
+    ({ tdb, db, queue } = t);
   });
 
-  after(async () => {
-    await queue?.close();
-    await db?.close();
-    await tdb?.drop();
-  });
+  after(async () => t?.close());
 
   it('lists the waiting jobs of a type in a dry run, changing nothing, then cancels exactly those', async () => {
     const noops = await queue.enqueueMany('noop', [{}, {}, {}, {}, {}]);

@@ -1,14 +1,14 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
-import { BUILTIN_JOB_TYPES, CleanupQueue, readQueueTruth } from '../../../src/cleanup/index.ts';
-import { type Database, migrateSchema, openDatabase } from '../../../src/db/index.ts';
+import { BUILTIN_JOB_TYPES, type CleanupQueue, readQueueTruth } from '../../../src/cleanup/index.ts';
+import type { Database } from '../../../src/db/index.ts';
 import { staleRunAges } from '../../../src/migration/index.ts';
 import { REPO_ROOT, SDOPS_BIN } from '../../support/cli.ts';
-import { createTestDatabase, type TestDatabase } from '../../support/postgres.ts';
+import type { TestDatabase } from '../../support/postgres.ts';
 import { OtlpListener } from './otlp-listener.ts';
 import { within } from './processes.ts';
-import { waitFor } from './support.ts';
+import { openQueueTestDb, type QueueTestDb, waitFor } from './support.ts';
 
 /**
  * The database's own gauges: the two statements that read the queue and migration tables, and
@@ -17,22 +17,17 @@ import { waitFor } from './support.ts';
  */
 describe('the database gauges (queue length and oldest wait, stale migration runs)', function () {
   this.timeout(90_000);
+  let t: QueueTestDb;
   let tdb: TestDatabase;
   let db: Database;
   let queue: CleanupQueue;
 
   before(async () => {
-    tdb = await createTestDatabase();
-    db = await openDatabase({ url: tdb.url });
-    await migrateSchema(db);
-    queue = await CleanupQueue.open(db, { role: 'client' });
+    t = await openQueueTestDb();
+    ({ tdb, db, queue } = t);
   });
 
-  after(async () => {
-    await queue?.close();
-    await db?.close();
-    await tdb?.drop();
-  });
+  after(async () => t?.close());
 
   beforeEach(async () => {
     await db.query("DELETE FROM pgboss.job WHERE name LIKE 'cleanup.%'");

@@ -4,7 +4,7 @@ import { type Database, migrateSchema, openDatabase } from '../../../src/db/inde
 import { configureLogging } from '../../../src/observability/index.ts';
 import { runCli } from '../../support/cli.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/postgres.ts';
-import { type SdopsProcess, startSdops } from '../../support/sdops-process.ts';
+import { type SdopsProcess, spawnSdops } from '../../support/sdops-process.ts';
 import { waitFor } from './support.ts';
 
 /**
@@ -25,7 +25,7 @@ describe('a raised job lease reaches jobs already queued (PostgreSQL)', function
   });
 
   after(async () => {
-    worker?.kill();
+    await worker?.stop('SIGKILL');
     await db?.close();
     await tdb?.drop();
   });
@@ -56,13 +56,13 @@ describe('a raised job lease reaches jobs already queued (PostgreSQL)', function
     expect((await job(jobId))?.expire).to.equal(2);
 
     // The fix: a longer lease, workers restarted.
-    worker = startSdops(['worker', '--job-types', 'noop', '--no-schedule'], {
+    worker = spawnSdops(['worker', '--job-types', 'noop', '--no-schedule'], {
       ...env,
       SDOPS_JOB_EXPIRE_SECONDS: '30',
       SDOPS_QUEUE_POLL_INTERVAL_MS: '100',
       SDOPS_QUEUE_MAINTENANCE_INTERVAL_SECONDS: '1',
     });
-    await worker.waitForOutput('worker started');
+    await worker.waitFor(/worker started/);
     await waitFor(
       'the job to finish',
       async () => ['completed', 'failed', 'retry'].includes((await job(jobId))?.state ?? ''),
@@ -72,7 +72,7 @@ describe('a raised job lease reaches jobs already queued (PostgreSQL)', function
     );
     expect(await job(jobId)).to.deep.include({ state: 'completed', expire: 30, retry_count: 0, code: null });
     expect(worker.output()).to.include("waiting jobs moved to this worker's queue policy");
-    expect((await worker.stop()).code).to.equal(0);
+    expect(await worker.stop()).to.equal(0);
   });
 
   it('runs a job that died of job_timeout under the old lease to completion after `queue retry --dead`', async () => {
@@ -81,12 +81,12 @@ describe('a raised job lease reaches jobs already queued (PostgreSQL)', function
       SDOPS_QUEUE_POLL_INTERVAL_MS: '100',
       SDOPS_QUEUE_MAINTENANCE_INTERVAL_SECONDS: '1',
     };
-    const slow = startSdops(['worker', '--job-types', 'noop', '--no-schedule'], {
+    const slow = spawnSdops(['worker', '--job-types', 'noop', '--no-schedule'], {
       ...env,
       SDOPS_JOB_EXPIRE_SECONDS: '2',
       SDOPS_JOB_RETRY_LIMIT: '0',
     });
-    await slow.waitForOutput('worker started');
+    await slow.waitFor(/worker started/);
     const enqueued = await runCli(
       ['--json', 'queue', 'enqueue', 'noop', '--payload', '{"sleepMs":3500}'],
       env,
@@ -96,14 +96,14 @@ describe('a raised job lease reaches jobs already queued (PostgreSQL)', function
       timeoutMs: 30_000,
     });
     expect((await job(jobId))?.code).to.equal('job_timeout');
-    expect((await slow.stop()).code).to.equal(0);
+    expect(await slow.stop()).to.equal(0);
 
-    worker = startSdops(['worker', '--job-types', 'noop', '--no-schedule'], {
+    worker = spawnSdops(['worker', '--job-types', 'noop', '--no-schedule'], {
       ...env,
       SDOPS_JOB_EXPIRE_SECONDS: '30',
       SDOPS_JOB_RETRY_LIMIT: '0',
     });
-    await worker.waitForOutput('worker started');
+    await worker.waitFor(/worker started/);
     const retried = await runCli(['--json', 'queue', 'retry', '--dead'], env);
     expect(JSON.parse(retried.stdout)).to.include({ retried: 1 });
     await waitFor(
@@ -114,6 +114,6 @@ describe('a raised job lease reaches jobs already queued (PostgreSQL)', function
       },
     );
     expect(await job(jobId)).to.deep.include({ state: 'completed', expire: 30 });
-    expect((await worker.stop()).code).to.equal(0);
+    expect(await worker.stop()).to.equal(0);
   });
 });

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { builtinHandlers, CleanupQueue, CleanupWorker } from '../../../src/cleanup/index.ts';
 import { configureLogging } from '../../../src/observability/index.ts';
 import { SoftDeleteService } from '../../../src/soft-delete/index.ts';
-import { backdate, makeFamily, openTestDb, type TestDb } from '../soft-delete/support.ts';
+import { backdate, backdateFamily, makeFamily, openTestDb, type TestDb } from '../soft-delete/support.ts';
 import { waitFor } from './support.ts';
 
 /**
@@ -92,12 +92,7 @@ describe('purge and archive jobs end their follow-up chain (PostgreSQL)', functi
     for (let i = 0; i < 7; i++) {
       const f = await makeFamily(t.db, { orders: 1, items: 1 });
       await sd.softDelete('customers', { id: f.customer });
-      for (const [table, ids] of [
-        ['customers', [f.customer]],
-        ['orders', f.orders],
-        ['order_items', f.items],
-      ] as const)
-        await backdate(t.db, table, ids, 35); // newer than the 5 kept ones above, older than the cutoff
+      await backdateFamily(t.db, f, 35); // newer than the 5 kept ones above, older than the cutoff
       gone.push(f.customer);
     }
     await queue.enqueue('archive_entity', { entity: 'customers' });

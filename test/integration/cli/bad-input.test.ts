@@ -1,6 +1,5 @@
-import { spawn } from 'node:child_process';
 import { expect } from 'chai';
-import { runCli, REPO_ROOT, SDOPS_BIN } from '../../support/cli.ts';
+import { runCli, runCommand, SDOPS_BIN } from '../../support/cli.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/postgres.ts';
 import { OtlpListener } from '../cleanup/otlp-listener.ts';
 
@@ -102,25 +101,11 @@ describe('sdops bad input and closed pipes (PostgreSQL)', function () {
   });
 
   it('ends quietly when the reader closes the pipe early (| head)', async () => {
-    const result = await new Promise<{ code: number | null; stderr: string; stdout: string }>((resolve) => {
-      const child = spawn(
-        'sh',
-        ['-c', `"${process.execPath}" "${SDOPS_BIN}" list documents --limit 1000 | head -n 3`],
-        {
-          cwd: REPO_ROOT,
-          env: { ...process.env, DATABASE_URL: db.url, OTEL_SDK_DISABLED: 'true', LOG_LEVEL: 'warn' },
-        },
-      );
-      let stderr = '';
-      let stdout = '';
-      child.stderr.on('data', (d: Buffer) => {
-        stderr += d.toString();
-      });
-      child.stdout.on('data', (d: Buffer) => {
-        stdout += d.toString();
-      });
-      child.on('close', (code) => resolve({ code, stderr, stdout }));
-    });
+    const result = await runCommand(
+      'sh',
+      ['-c', `"${process.execPath}" "${SDOPS_BIN}" list documents --limit 1000 | head -n 3`],
+      { env: { ...process.env, DATABASE_URL: db.url, OTEL_SDK_DISABLED: 'true', LOG_LEVEL: 'warn' } },
+    );
     expect(result.stdout.split('\n').filter((l) => l !== '')).to.have.length(3);
     expect(result.stderr).to.not.match(/EPIPE|Error|at /);
     expect(result.code).to.equal(0);

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { SoftDeleteService } from '../../../src/soft-delete/index.ts';
 import { configureLogging } from '../../../src/observability/index.ts';
-import { backdate, makeFamily } from '../soft-delete/support.ts';
+import { backdate, backdateFamily, makeFamily } from '../soft-delete/support.ts';
 import {
   type MigrationTestDb,
   openMigrationTestDb,
@@ -47,16 +47,7 @@ describe('migration run reports (PostgreSQL, child processes)', function () {
   });
 
   it('retry-failed reports the rows it retried, not the run total, and the repaired run shows no last error', async () => {
-    const args = [
-      '--json',
-      'migrate',
-      'start',
-      'backfill-deleted-at',
-      '--entity',
-      'documents',
-      '--batch-size',
-      '1000',
-    ];
+    const args = '--json migrate start backfill-deleted-at --entity documents --batch-size 1000'.split(' ');
     const failed = await runCli(url, args, { SDOPS_MIGRATION_FAIL_BATCH: 'backfill-deleted-at:2' });
     expect(failed.code).to.equal(1);
     const first = JSON.parse(failed.stdout) as {
@@ -90,17 +81,12 @@ describe('migration run reports (PostgreSQL, child processes)', function () {
     await t.db.query(
       `UPDATE documents SET deleted_at = NULL, delete_reason = NULL WHERE delete_reason = 'legacy'`,
     );
-    const child = spawnCli(url, [
-      'migrate',
-      'start',
-      'backfill-deleted-at',
-      '--entity',
-      'documents',
-      '--batch-size',
-      '100',
-      '--max-rows-per-second',
-      '500',
-    ]);
+    const child = spawnCli(
+      url,
+      'migrate start backfill-deleted-at --entity documents --batch-size 100 --max-rows-per-second 500'.split(
+        ' ',
+      ),
+    );
     const runId = await waitFor('the run to make progress', async () => {
       const { rows } = await t.db.query<{ id: string }>(
         `SELECT run_id::text AS id FROM sdops_migration_runs WHERE state = 'running' AND rows_processed >= 300`,
@@ -126,12 +112,7 @@ describe('migration run reports (PostgreSQL, child processes)', function () {
     for (let i = 0; i < 12; i++) {
       const f = await makeFamily(t.db, { orders: 3, items: 2 });
       await sd.softDelete('customers', { id: f.customer });
-      for (const [table, ids] of [
-        ['customers', [f.customer]],
-        ['orders', f.orders],
-        ['order_items', f.items],
-      ] as const)
-        await backdate(t.db, table, ids, 40);
+      await backdateFamily(t.db, f, 40);
     }
     // One family whose customer must stay: one order is live.
     const kept = await makeFamily(t.db, { orders: 2, items: 1 });

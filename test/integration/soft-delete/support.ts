@@ -113,3 +113,10 @@ export async function backdate(
     [ids, days],
   );
 }
+
+/** Backdates a whole family (customer, orders, items), as if it had been deleted `days` ago. */
+export async function backdateFamily(db: Database, family: Family, days: number): Promise<void> {
+  await backdate(db, 'customers', [family.customer], days);
+  await backdate(db, 'orders', family.orders, days);
+  await backdate(db, 'order_items', family.items, days);
+}
