@@ -237,9 +237,11 @@ export function dbSpanInfo(name: string, attributes: SpanAttributes): DbSpanInfo
  * Runs one statement as a CLIENT span that is a child of the active span; with no recording span
  * active (no operation around it, or telemetry off) it just runs it: statements outside an
  * operation would each be a one-span trace. The span is not made active (nothing nests inside a
- * statement) and ends off the caller's path; a failure records the exception and error.type
- * (SQLSTATE) and rethrows unchanged.
+ * statement) and ends off the caller's path; a failure records the exception, error.type and
+ * db.response.status_code (the SQLSTATE) and rethrows unchanged.
  */
+const SQLSTATE = /^[0-9A-Z]{5}$/;
+
 export function withDbSpan<T>(info: DbSpanInfo, run: () => Promise<T>): Promise<T> {
   const parent = context.active();
   if (trace.getSpan(parent)?.isRecording() !== true) return run();
@@ -257,6 +259,9 @@ export function withDbSpan<T>(info: DbSpanInfo, run: () => Promise<T>): Promise<
         span.recordException(err, endTime);
         const code = (error as { code?: unknown } | null)?.code;
         span.setAttribute('error.type', typeof code === 'string' ? code : err.name);
+        // The SQL conventions want the database's own response code on a failed statement.
+        if (typeof code === 'string' && SQLSTATE.test(code))
+          span.setAttribute('db.response.status_code', code);
         span.setStatus({ code: SpanStatusCode.ERROR, message: err.message });
         span.end(endTime);
       });

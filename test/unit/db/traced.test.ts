@@ -46,7 +46,7 @@ describe('database client spans (src/db/traced.ts)', () => {
     expect(client[0]?.attributes['server.address']).to.equal(undefined);
   });
 
-  it('records a failing statement as an ERROR span with the SQLSTATE as error.type, and rethrows', async () => {
+  it('records a failing statement as an ERROR span with the SQLSTATE as error.type and db.response.status_code, and rethrows', async () => {
     const error = await withSpan('soft_delete.delete', {}, () =>
       db.query('INSERT INTO items (id) VALUES ($1)', [1]).then(
         () => undefined,
@@ -56,6 +56,7 @@ describe('database client spans (src/db/traced.ts)', () => {
     expect((error as { code?: string }).code).to.equal('23505');
     const span = (await t.spans()).find((s) => s.name === 'INSERT items' && s.status.code === 2);
     expect(span?.attributes['error.type']).to.equal('23505');
+    expect(span?.attributes['db.response.status_code']).to.equal('23505');
   });
 
   it('makes no span for a statement outside any operation span (no one-span traces)', async () => {
