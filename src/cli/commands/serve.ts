@@ -49,7 +49,9 @@ export function registerServe(program: Command): void {
           // would otherwise end the process without closing anything.
           const stopped = untilSignal();
           const queue = await CleanupQueue.open(ctx.db, { role: 'client' });
-          const migrations = new MigrationRunner(ctx.db);
+          // The same runner options as `sdops migrate`: runs started through the API use the
+          // configured batch size, failure budget, lease and retries (SDOPS_MIGRATION_*).
+          const migrations = new MigrationRunner(ctx.db, ctx.config.migration);
           const database = startLongRunningTelemetry(ctx);
           try {
             const api = await startApiServer({
