@@ -50,10 +50,11 @@ async function child(): Promise<void> {
   const { startApiServer } = await import('../src/api/index.ts');
   const { openDatabase } = await import('../src/db/index.ts');
   const { configureLogging, startTelemetry } = await import('../src/observability/index.ts');
+  const { loadConfig } = await import('../src/config.ts');
   // Access log lines are formatted in both modes but discarded, so terminal I/O does not blur the
   // comparison; with telemetry on they are also exported over OTLP.
   configureLogging({ console: new Writable({ write: (_chunk, _enc, done) => done() }) });
-  const telemetry = await startTelemetry({ role: 'api' });
+  const telemetry = await startTelemetry({ role: 'api', settings: loadConfig().telemetry });
   const db = await openDatabase({ url: process.env.DATABASE_URL as string, poolSize: 10 });
   const api = await startApiServer({
     db,

@@ -55,7 +55,7 @@ type FromChild = 'ready' | 'stopped' | { readonly done: number; readonly cpuMicr
 
 async function child(mode: Mode, kind: Kind, concurrency: number): Promise<void> {
   configureLogging({ console: 'stdout' });
-  const telemetry = await startTelemetry({ role: 'worker' });
+  const telemetry = await startTelemetry({ role: 'worker', settings: loadConfig().telemetry });
   const db = await openDatabase({ url: process.env.DATABASE_URL as string, poolSize: concurrency + 4 });
   const jobType = kind === 'noop' ? 'noop' : 'purge_expired';
   const settings = { ...loadConfig().worker, pollIntervalMs: 20, queueSampleIntervalMs: 1000 };

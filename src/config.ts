@@ -1,4 +1,12 @@
+import type { CleanupSettings } from './cleanup/index.ts';
 import { ConfigError } from './errors.ts';
+import {
+  assertLeaseOutlivesHeartbeats,
+  type BatchFault,
+  MAX_BATCH_SIZE,
+  type RunnerOptions,
+} from './migration/index.ts';
+import type { LogLevel, TelemetrySettings } from './observability/index.ts';
 
 /**
  * The one home of configuration. Every environment variable the product reads is declared here with
@@ -6,6 +14,10 @@ import { ConfigError } from './errors.ts';
  * (test/unit/docs/config.test.ts), and so is every variable name the code, the collector config and
  * the Grafana provisioning mention. `readBy` says who reads it: variables of the OTel SDK, the
  * collector or Grafana are listed so operators find them in one place.
+ *
+ * Configuration flows one way: the capabilities declare the settings they take (CleanupSettings,
+ * RunnerOptions, TelemetrySettings), this file builds them from the environment, and the CLI passes
+ * them in. Nothing else in src/ reads process.env.
  */
 export type EnvReader = 'sdops' | 'otel-sdk' | 'collector' | 'grafana' | 'compose';
 
@@ -87,57 +99,27 @@ export const ENV_VARS: readonly EnvVarSpec[] = [
   v('GRAFANA_ADMIN_PASSWORD', 'admin', "Password of Grafana's admin user in compose.yaml.", 'compose'),
 ];
 
-export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
+export type { LogLevel };
 
-/** The cleanup worker's settings (src/cleanup calls them CleanupSettings). */
-export interface WorkerConfig {
-  readonly concurrency: number;
-  /** undefined: every known job type. */
-  readonly jobTypes: readonly string[] | undefined;
-  readonly pollIntervalMs: number;
-  readonly queueSampleIntervalMs: number;
-  readonly policy: {
-    readonly retryLimit: number;
-    readonly retryDelaySeconds: number;
-    readonly expireSeconds: number;
-  };
-  readonly maintenanceIntervalSeconds: number;
-  readonly shutdownTimeoutMs: number;
-  /** undefined: not scheduled. */
-  readonly purgeCron: string | undefined;
-  readonly archiveCron: string | undefined;
-  readonly archiveAfterDays: number;
-  readonly batchSize: number;
-  readonly maxRowsPerJob: number;
-}
+/** The cleanup worker's settings, as src/cleanup declares them. */
+export type WorkerConfig = CleanupSettings;
 
-/** Same shape as src/migration's RunnerOptions: the runner takes `loadConfig().migration` as it is. */
-export interface MigrationConfig {
-  readonly heartbeatIntervalMs: number;
-  readonly leaseTimeoutMs: number;
-  readonly retry: { readonly attempts: number; readonly baseDelayMs: number; readonly maxDelayMs: number };
-  readonly outageBudgetMs: number;
-  readonly defaultBatchSize: number;
-  readonly defaultMaxFailedBatches: number;
+/** src/migration's RunnerOptions without an owner and with the faults list always present. */
+export type MigrationConfig = Omit<RunnerOptions, 'owner' | 'faults'> & {
   /** TEST ONLY (SDOPS_MIGRATION_FAIL_BATCH). */
-  readonly faults: readonly { readonly migration: string; readonly batchNo: number }[];
-}
+  readonly faults: readonly BatchFault[];
+};
 
-export interface TelemetryConfig {
-  readonly disabled: boolean;
-  readonly endpoint: string;
-  /** undefined: service.name by process role. */
-  readonly serviceName: string | undefined;
-  readonly metricExportIntervalMs: number;
-  /** undefined when OTEL_EXPORTER_OTLP_TIMEOUT is unset: sdops then passes its own 3000 ms. */
-  readonly exportTimeoutMs: number | undefined;
-}
+/** The OTEL_* variables sdops itself uses, as src/observability declares them. */
+export type TelemetryConfig = TelemetrySettings;
 
 export interface Config {
   readonly databaseUrl: string | undefined;
   readonly dataDir: string;
   readonly dbPoolSize: number;
   readonly logLevel: LogLevel;
+  /** LOG_LEVEL was set: it then also decides the console level of one-shot commands (else 'warn'). */
+  readonly logLevelSet: boolean;
   readonly environment: string;
   /** Raw SDOPS_API_TOKENS; src/api's parseApiTokens validates it. Never log it. */
   readonly apiTokens: string | undefined;
@@ -147,8 +129,6 @@ export interface Config {
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
-
-export const MAX_MIGRATION_BATCH_SIZE = 100_000;
 
 function read(env: Env, name: string): string | undefined {
   const value = env[name];
@@ -224,12 +204,10 @@ function workerConfig(env: Env): WorkerConfig {
 function migrationConfig(env: Env): MigrationConfig {
   const heartbeatIntervalMs = readInt(env, 'SDOPS_MIGRATION_HEARTBEAT_MS', 10);
   const leaseTimeoutMs = readInt(env, 'SDOPS_MIGRATION_LEASE_TIMEOUT_MS', 20);
-  // A lease shorter than two heartbeats would let a healthy runner lose its run to a resume.
-  if (leaseTimeoutMs < 2 * heartbeatIntervalMs) {
-    throw new ConfigError(
-      `SDOPS_MIGRATION_LEASE_TIMEOUT_MS (${leaseTimeoutMs}) must be at least twice SDOPS_MIGRATION_HEARTBEAT_MS (${heartbeatIntervalMs})`,
-    );
-  }
+  assertLeaseOutlivesHeartbeats(leaseTimeoutMs, heartbeatIntervalMs, {
+    lease: 'SDOPS_MIGRATION_LEASE_TIMEOUT_MS',
+    heartbeat: 'SDOPS_MIGRATION_HEARTBEAT_MS',
+  });
   return {
     heartbeatIntervalMs,
     leaseTimeoutMs,
@@ -239,7 +217,7 @@ function migrationConfig(env: Env): MigrationConfig {
       maxDelayMs: readInt(env, 'SDOPS_MIGRATION_RETRY_MAX_MS', 0),
     },
     outageBudgetMs: readInt(env, 'SDOPS_MIGRATION_OUTAGE_BUDGET_MS', 0),
-    defaultBatchSize: Math.min(MAX_MIGRATION_BATCH_SIZE, readInt(env, 'SDOPS_MIGRATION_BATCH_SIZE', 1)),
+    defaultBatchSize: Math.min(MAX_BATCH_SIZE, readInt(env, 'SDOPS_MIGRATION_BATCH_SIZE', 1)),
     defaultMaxFailedBatches: readInt(env, 'SDOPS_MIGRATION_MAX_FAILED_BATCHES', 0),
     faults: readFaults(env),
   };
@@ -247,12 +225,16 @@ function migrationConfig(env: Env): MigrationConfig {
 
 /**
  * Never throws: telemetry must not stop a command from running, so a bad value falls back to its
- * default here, as src/observability does (it warns once about it).
+ * default here and is listed in `rejected` (startTelemetry warns once about each).
  */
 function telemetryConfig(env: Env): TelemetryConfig {
+  const rejected: { name: string; value: string }[] = [];
   const positive = (name: string): number | undefined => {
     const raw = env[name]?.trim();
-    return raw && /^\d+$/.test(raw) && Number(raw) > 0 ? Number(raw) : undefined;
+    if (!raw) return undefined;
+    if (/^\d+$/.test(raw) && Number(raw) > 0) return Number(raw);
+    rejected.push({ name, value: raw });
+    return undefined;
   };
   return {
     disabled: /^(true|1)$/i.test(read(env, 'OTEL_SDK_DISABLED') ?? ''),
@@ -260,6 +242,7 @@ function telemetryConfig(env: Env): TelemetryConfig {
     serviceName: read(env, 'OTEL_SERVICE_NAME'),
     metricExportIntervalMs: positive('OTEL_METRIC_EXPORT_INTERVAL') ?? 10_000,
     exportTimeoutMs: positive('OTEL_EXPORTER_OTLP_TIMEOUT'),
+    rejected,
   };
 }
 
@@ -274,6 +257,7 @@ export function loadConfig(env: Env = process.env): Config {
     dataDir: read(env, 'SDOPS_DATA_DIR') as string,
     dbPoolSize: readPositiveInt(env, 'SDOPS_DB_POOL_SIZE'),
     logLevel: readEnum(env, 'LOG_LEVEL', ['error', 'warn', 'info', 'debug'] as const),
+    logLevelSet: env.LOG_LEVEL !== undefined && env.LOG_LEVEL.trim() !== '',
     environment: read(env, 'SDOPS_ENVIRONMENT') as string,
     apiTokens: read(env, 'SDOPS_API_TOKENS'),
     worker: workerConfig(env),

@@ -11,6 +11,7 @@
  * be charged to the "on" side). With telemetry on, a turn ends with forceFlush inside the timed span,
  * so everything the turn produced has been serialised and sent before its time is taken.
  */
+import { loadConfig } from '../../src/config.ts';
 import { openDatabase } from '../../src/db/index.ts';
 import { configureLogging, startTelemetry } from '../../src/observability/index.ts';
 import { SoftDeleteService } from '../../src/soft-delete/index.ts';
@@ -28,7 +29,7 @@ const count = Number(process.env.ID_COUNT ?? 0);
 const warmup = Number(process.env.WARMUP ?? WARMUP_IDS);
 
 configureLogging({ console: 'none' });
-const telemetry = await startTelemetry({ role: 'cli' });
+const telemetry = await startTelemetry({ role: 'cli', settings: loadConfig().telemetry });
 
 const ids = (await documentIds(url)).slice(offset, offset + count);
 if (ids.length < count) throw new Error(`need ${offset + count} documents, found fewer`);

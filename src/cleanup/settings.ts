@@ -1,8 +1,27 @@
-import type { WorkerConfig } from '../config.ts';
-
 /**
- * The worker's settings are parsed once, by src/config.ts (`loadConfig().worker`); the worker, the
- * queue and the runtime are written against these names for them.
+ * The settings the cleanup worker, its queue and its runtime take. Declared here, by the capability
+ * that uses them; src/config.ts builds them from the SDOPS_* variables (`loadConfig().worker`) and
+ * the CLI passes them in.
  */
-export type CleanupSettings = WorkerConfig;
-export type QueuePolicy = WorkerConfig['policy'];
+export interface QueuePolicy {
+  readonly retryLimit: number;
+  readonly retryDelaySeconds: number;
+  readonly expireSeconds: number;
+}
+
+export interface CleanupSettings {
+  readonly concurrency: number;
+  /** undefined: every known job type. */
+  readonly jobTypes: readonly string[] | undefined;
+  readonly pollIntervalMs: number;
+  readonly queueSampleIntervalMs: number;
+  readonly policy: QueuePolicy;
+  readonly maintenanceIntervalSeconds: number;
+  readonly shutdownTimeoutMs: number;
+  /** undefined: not scheduled. */
+  readonly purgeCron: string | undefined;
+  readonly archiveCron: string | undefined;
+  readonly archiveAfterDays: number;
+  readonly batchSize: number;
+  readonly maxRowsPerJob: number;
+}

@@ -53,10 +53,18 @@ export async function startCommandTelemetry(config: Config, options: ContextOpti
   configureLogging(
     options.logToStdout
       ? { level: config.logLevel, console: 'stdout' }
-      : { level: config.logLevel, console: 'stderr', consoleLevel: 'warn' },
+      : // One-shot commands keep the console quiet unless LOG_LEVEL asks for more.
+        {
+          level: config.logLevel,
+          console: 'stderr',
+          consoleLevel: config.logLevelSet ? config.logLevel : 'warn',
+        },
   );
-  const telemetry = await startTelemetry({ role: options.role ?? 'cli', environment: config.environment });
-  return telemetry;
+  return startTelemetry({
+    role: options.role ?? 'cli',
+    settings: config.telemetry,
+    environment: config.environment,
+  });
 }
 
 /**

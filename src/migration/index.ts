@@ -1,4 +1,3 @@
-export { runDemoMigration, type DemoMigrationSummary } from './demo.ts';
 export {
   InjectedBatchFault,
   InvalidMigrationParamError,
@@ -12,6 +11,7 @@ export {
 } from './errors.ts';
 export { DatabaseOutageError } from './outage.ts';
 export {
+  assertLeaseOutlivesHeartbeats,
   backoffMs,
   type BatchFault,
   DEFAULT_RUNNER_OPTIONS,

@@ -1,9 +1,9 @@
 import { ConfigError } from '../errors.ts';
-import { MAX_MIGRATION_BATCH_SIZE } from '../config.ts';
 
 /**
- * Runner tuning. The runner never reads the environment itself: callers pass RunnerOptions, and the
- * CLI passes `loadConfig().migration` (src/config.ts parses the SDOPS_MIGRATION_* variables).
+ * Runner tuning, declared here and filled in by the caller. The runner never reads the environment:
+ * src/config.ts parses the SDOPS_MIGRATION_* variables into these options (`loadConfig().migration`)
+ * and the CLI passes them to every runner it builds (`sdops migrate` and `sdops serve` alike).
  */
 export interface RetryPolicy {
   /** Attempts per batch, the first included. */
@@ -46,15 +46,35 @@ export const DEFAULT_RUNNER_OPTIONS: RunnerOptions = {
   defaultMaxFailedBatches: 10,
 };
 
-/** The config's bound for SDOPS_MIGRATION_BATCH_SIZE is also the bound for --batch-size. */
-export const MAX_BATCH_SIZE = MAX_MIGRATION_BATCH_SIZE;
+/** Largest rows per batch: the bound of --batch-size, the API's batchSize and SDOPS_MIGRATION_BATCH_SIZE. */
+export const MAX_BATCH_SIZE = 100_000;
 
-export function validateRunnerOptions(o: RunnerOptions): RunnerOptions {
-  if (o.leaseTimeoutMs < 2 * o.heartbeatIntervalMs) {
+/** What the lease and heartbeat are called in an error: option names, or the variables they came from. */
+export interface LeaseSettingNames {
+  readonly lease: string;
+  readonly heartbeat: string;
+}
+
+const OPTION_NAMES: LeaseSettingNames = { lease: 'lease timeout', heartbeat: 'the heartbeat interval' };
+
+/**
+ * The one lease rule: a lease shorter than two heartbeats would let a healthy runner, one heartbeat
+ * late, lose its run to a resume. src/config.ts applies it to the variables, the runner to its options.
+ */
+export function assertLeaseOutlivesHeartbeats(
+  leaseTimeoutMs: number,
+  heartbeatIntervalMs: number,
+  names: LeaseSettingNames = OPTION_NAMES,
+): void {
+  if (leaseTimeoutMs < 2 * heartbeatIntervalMs) {
     throw new ConfigError(
-      `lease timeout (${o.leaseTimeoutMs} ms) must be at least twice the heartbeat interval (${o.heartbeatIntervalMs} ms)`,
+      `${names.lease} (${leaseTimeoutMs} ms) must be at least twice ${names.heartbeat} (${heartbeatIntervalMs} ms)`,
     );
   }
+}
+
+export function validateRunnerOptions(o: RunnerOptions): RunnerOptions {
+  assertLeaseOutlivesHeartbeats(o.leaseTimeoutMs, o.heartbeatIntervalMs);
   if (o.retry.attempts < 1) throw new ConfigError('retry attempts must be >= 1');
   return o;
 }

@@ -69,8 +69,10 @@ export {
   DEFAULT_ENDPOINT,
   DEFAULT_METRIC_EXPORT_INTERVAL_MS,
   DEFAULT_SHUTDOWN_TIMEOUT_MS,
+  DEFAULT_TELEMETRY_SETTINGS,
   MAX_QUEUE_SIZE,
   type ProcessRole,
+  type TelemetrySettings,
   type TestExporters,
 } from './telemetry-settings.ts';
 export {

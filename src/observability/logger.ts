@@ -2,8 +2,8 @@ import { context, isSpanContextValid, trace } from '@opentelemetry/api';
 import winston from 'winston';
 import type Transport from 'winston-transport';
 import { defer, drainDeferred } from './deferred.ts';
-import { JsonLinesTransport, MADE_AT } from './json-lines-transport.ts';
-import { batchedStdio, streamSink } from './line-sink.ts';
+import { formatLine, JsonLinesTransport, MADE_AT } from './json-lines-transport.ts';
+import { batchedStdio, type LineSink, streamSink } from './line-sink.ts';
 import { EMIT_CONTEXT, OtlpLogTransport } from './otlp-log-transport.ts';
 import { redactValue, serializeError } from './redact.ts';
 
@@ -53,18 +53,18 @@ export const LOG_FIELDS = [
 export type ConsoleDestination = 'stdout' | 'stderr' | 'none' | NodeJS.WritableStream;
 
 export interface LoggingOptions {
-  /** Level for OTLP and the default console level. Default: LOG_LEVEL, else 'info'. */
+  /** Level for OTLP and the default console level (the CLI passes LOG_LEVEL). Default 'info'. */
   readonly level?: LogLevel;
   /** Where JSON lines go. serve/worker: stdout; CLI commands: stderr so `--json` stdout stays clean. */
   readonly console?: ConsoleDestination;
-  /** Quieter console level (e.g. 'warn' for the CLI). Ignored when LOG_LEVEL is set explicitly. */
+  /** Quieter console level (e.g. 'warn' for one-shot CLI commands while LOG_LEVEL is unset). */
   readonly consoleLevel?: LogLevel;
 }
 
 interface State {
   root: winston.Logger;
-  consoleOnly: winston.Logger;
-  console: Transport | undefined;
+  /** Where the console transport writes; telemetry's own warnings go straight here (warnConsoleOnly). */
+  consoleSink: LineSink | undefined;
   otlp: Transport | undefined;
   level: LogLevel;
   consoleLevel: LogLevel;
@@ -82,46 +82,37 @@ function moreVerbose(a: LogLevel, b: LogLevel): LogLevel {
   return SEVERITY[a] >= SEVERITY[b] ? a : b;
 }
 
-function consoleTransport(destination: ConsoleDestination, level: LogLevel): Transport | undefined {
+function consoleSink(destination: ConsoleDestination): LineSink | undefined {
   if (destination === 'none') return undefined;
-  const sink =
-    destination === 'stdout'
-      ? batchedStdio(1)
-      : destination === 'stderr'
-        ? batchedStdio(2)
-        : streamSink(destination);
-  return new JsonLinesTransport({ level }, sink);
+  if (destination === 'stdout') return batchedStdio(1);
+  if (destination === 'stderr') return batchedStdio(2);
+  return streamSink(destination);
 }
 
-const passThrough = winston.format((info) => info)();
+/**
+ * winston runs every record through its logger-level format, json() unless told otherwise, which
+ * would stringify each record once more for nobody: each transport formats for itself (the OTLP
+ * transport reads fields, not a string). The identity is the cheapest format winston accepts.
+ */
+const noLoggerFormat = winston.format((info) => info)();
 
 function build(options: LoggingOptions, keepOtlp: boolean): State {
-  const envLevel = parseLogLevel(process.env.LOG_LEVEL);
-  const level = options.level ?? envLevel ?? 'info';
-  const consoleLevel = envLevel ?? options.consoleLevel ?? level;
-  const console = consoleTransport(options.console ?? 'stdout', consoleLevel);
+  const level = options.level ?? 'info';
+  const consoleLevel = options.consoleLevel ?? level;
+  const sink = consoleSink(options.console ?? 'stdout');
+  const console = sink ? new JsonLinesTransport({ level: consoleLevel }, sink) : undefined;
   const otlp = keepOtlp ? new OtlpLogTransport({ level }) : undefined;
-  const transports = [console, otlp].filter((t): t is Transport => t !== undefined);
+  const transports: Transport[] = [console, otlp].filter((t) => t !== undefined);
   const root = winston.createLogger({
     levels: SEVERITY,
     level: moreVerbose(level, consoleLevel),
-    // Each transport formats for itself; winston's default logger-level json() would stringify
-    // every record once more for nobody (the OTLP transport reads fields, not the string).
-    format: passThrough,
+    format: noLoggerFormat,
     transports,
     // With no console and no OTLP, winston would warn on every record about having no transports.
     silent: transports.length === 0,
     exitOnError: false,
   });
-  const consoleOnly = winston.createLogger({
-    levels: SEVERITY,
-    level: consoleLevel,
-    format: passThrough,
-    transports: console ? [consoleTransport(options.console ?? 'stdout', consoleLevel) as Transport] : [],
-    silent: console === undefined,
-    exitOnError: false,
-  });
-  return { root, consoleOnly, console, otlp, level, consoleLevel, options };
+  return { root, consoleSink: sink, otlp, level, consoleLevel, options };
 }
 
 function current(): State {
@@ -142,7 +133,6 @@ function closeState(): void {
   drainDeferred();
   // Transports are not closed: the stream ones wrap process.stdout/stderr, which must stay open.
   state.root.clear();
-  state.consoleOnly.clear();
   state = undefined;
 }
 
@@ -248,8 +238,9 @@ export function getLogger(component: string): Logger {
  */
 export function warnConsoleOnly(message: string, fields: LogFields): void {
   try {
-    const { consoleOnly } = current();
-    consoleOnly.log({ level: 'warn', message, component: 'telemetry', ...fields });
+    const { consoleSink, consoleLevel } = current();
+    if (!consoleSink || SEVERITY[consoleLevel] < SEVERITY.warn) return;
+    consoleSink.writeLine(formatLine({ level: 'warn', message, component: 'telemetry', ...fields }));
   } catch {
     // see ComponentLogger.write
   }

@@ -36,8 +36,8 @@ export interface SdkSettings {
   /** OTLP/HTTP base URL without a trailing slash. */
   readonly endpoint: string;
   readonly metricExportIntervalMs: number;
-  /** Per export, retries included; undefined leaves it to OTEL_EXPORTER_OTLP_TIMEOUT. */
-  readonly exportTimeoutMs: number | undefined;
+  /** Per export, retries included (OTEL_EXPORTER_OTLP_TIMEOUT, else EXPORT_TIMEOUT_MS). */
+  readonly exportTimeoutMs: number;
   readonly environment: string;
   readonly serviceVersion?: string;
   readonly testExporters?: TestExporters;
@@ -83,7 +83,7 @@ function exporterOptions(settings: SdkSettings) {
   return {
     httpAgentOptions: watchedAgent,
     // The SDK default (10 s, with retries) would hold a CLI's exit that long when the collector hangs.
-    ...(settings.exportTimeoutMs === undefined ? {} : { timeoutMillis: settings.exportTimeoutMs }),
+    timeoutMillis: settings.exportTimeoutMs,
   };
 }
 

@@ -6,6 +6,26 @@ import type { SpanExporter } from '@opentelemetry/sdk-trace';
 
 export type ProcessRole = 'api' | 'worker' | 'migrate' | 'cli';
 
+/**
+ * The OTEL_* variables sdops itself acts on. src/config.ts reads them (`loadConfig().telemetry`) and
+ * the caller of startTelemetry passes them in: observability never reads the environment itself.
+ * The SDK still reads its other standard variables (OTEL_RESOURCE_ATTRIBUTES, OTEL_SERVICE_NAME for
+ * the resource) on its own.
+ */
+export interface TelemetrySettings {
+  /** OTEL_SDK_DISABLED=true: every telemetry call is a no-op (console logs stay). */
+  readonly disabled: boolean;
+  /** OTLP/HTTP base URL without a trailing slash. */
+  readonly endpoint: string;
+  /** OTEL_SERVICE_NAME; undefined: service.name by process role. */
+  readonly serviceName: string | undefined;
+  readonly metricExportIntervalMs: number;
+  /** OTEL_EXPORTER_OTLP_TIMEOUT; undefined: sdops's own EXPORT_TIMEOUT_MS (the SDK alone would use 10 s). */
+  readonly exportTimeoutMs: number | undefined;
+  /** Values that were set but unusable and fell back to their default; startTelemetry warns once each. */
+  readonly rejected?: readonly { readonly name: string; readonly value: string }[];
+}
+
 export interface TestExporters {
   /** Spans are handed over synchronously on end (SimpleSpanProcessor). */
   readonly spanExporter?: SpanExporter;
@@ -29,3 +49,12 @@ export const MAX_QUEUE_SIZE = 2048;
 export const FAILING_SHUTDOWN_TIMEOUT_MS = 250;
 /** Per export, retries included, unless OTEL_EXPORTER_OTLP_TIMEOUT says otherwise. */
 export const EXPORT_TIMEOUT_MS = 3_000;
+
+/** Every setting at its default, as with no OTEL_* variable set (tests, benchmarks). */
+export const DEFAULT_TELEMETRY_SETTINGS: TelemetrySettings = {
+  disabled: false,
+  endpoint: DEFAULT_ENDPOINT,
+  serviceName: undefined,
+  metricExportIntervalMs: DEFAULT_METRIC_EXPORT_INTERVAL_MS,
+  exportTimeoutMs: undefined,
+};

@@ -11,25 +11,22 @@ import {
 } from './diagnostics.ts';
 import { setOtlpLogging } from './logger.ts';
 import {
-  DEFAULT_ENDPOINT,
-  DEFAULT_METRIC_EXPORT_INTERVAL_MS,
   DEFAULT_SHUTDOWN_TIMEOUT_MS,
   EXPORT_TIMEOUT_MS,
   FAILING_SHUTDOWN_TIMEOUT_MS,
   type ProcessRole,
+  type TelemetrySettings,
   type TestExporters,
 } from './telemetry-settings.ts';
 
 export interface TelemetryOptions {
   readonly role: ProcessRole;
+  /** The OTEL_* settings, as src/config.ts read them (`loadConfig().telemetry`). */
+  readonly settings: TelemetrySettings;
   /** Default: version from package.json. */
   readonly serviceVersion?: string;
-  /** deployment.environment.name. Default: SDOPS_ENVIRONMENT, else 'development'. */
+  /** deployment.environment.name (SDOPS_ENVIRONMENT). Default 'development'. */
   readonly environment?: string;
-  /** OTLP/HTTP base URL. Default: OTEL_EXPORTER_OTLP_ENDPOINT, else http://localhost:4318. */
-  readonly endpoint?: string;
-  /** Default: OTEL_METRIC_EXPORT_INTERVAL, else 10000 ms. */
-  readonly metricExportIntervalMs?: number;
   /** Flush on SIGTERM, SIGINT and when the event loop empties (see installShutdownHooks). */
   readonly shutdownHooks?: boolean;
   /** Replaces the OTLP exporters (unit tests). */
@@ -61,26 +58,11 @@ const NOT_OBSERVING: DatabaseObservation = { stop: async () => {} };
 
 let active: Telemetry | undefined;
 
-function envValue(name: string): string | undefined {
-  const value = process.env[name]?.trim();
-  return value ? value : undefined;
-}
-
-function exportInterval(options: TelemetryOptions): number {
-  if (options.metricExportIntervalMs !== undefined) return options.metricExportIntervalMs;
-  const raw = envValue('OTEL_METRIC_EXPORT_INTERVAL');
-  if (raw === undefined) return DEFAULT_METRIC_EXPORT_INTERVAL_MS;
-  const value = Number(raw);
-  if (Number.isInteger(value) && value > 0) return value;
-  warnOnce(
-    'otel-metric-export-interval',
-    'OTEL_METRIC_EXPORT_INTERVAL is not a positive integer; using default',
-    {
-      value: raw,
-      default_ms: DEFAULT_METRIC_EXPORT_INTERVAL_MS,
-    },
-  );
-  return DEFAULT_METRIC_EXPORT_INTERVAL_MS;
+/** Settings that were set but unusable fell back to their default in src/config.ts: say so once. */
+function warnAboutRejected(settings: TelemetrySettings): void {
+  for (const { name, value } of settings.rejected ?? []) {
+    warnOnce(name.toLowerCase(), `${name} is not a positive integer; using default`, { value });
+  }
 }
 
 /**
@@ -126,26 +108,25 @@ function noopTelemetry(serviceName: string): Telemetry {
  * the active handle.
  */
 export async function startTelemetry(options: TelemetryOptions): Promise<Telemetry> {
-  const serviceName = envValue('OTEL_SERVICE_NAME') ?? `sdops-${options.role}`;
+  const { settings: given } = options;
+  const serviceName = given.serviceName ?? `sdops-${options.role}`;
   if (active) return active;
-  if (/^(true|1)$/i.test(envValue('OTEL_SDK_DISABLED') ?? '')) return noopTelemetry(serviceName);
+  if (given.disabled) return noopTelemetry(serviceName);
 
-  const endpoint = (options.endpoint ?? envValue('OTEL_EXPORTER_OTLP_ENDPOINT') ?? DEFAULT_ENDPOINT).replace(
-    /\/+$/,
-    '',
-  );
+  const endpoint = given.endpoint.replace(/\/+$/, '');
   // The SDK is loaded here, not at import: it is most of a CLI command's start-up time, and a
   // command that never starts telemetry (--version, --help, a rejected argument) need not pay it.
   const { startDatabaseMeter, startSdk } = await import('./sdk-wiring.ts');
   // A concurrent call may have won while the SDK loaded.
   if (active) return active;
   installExportErrorHandler(endpoint);
+  warnAboutRejected(given);
   const settings = {
     role: options.role,
     endpoint,
-    metricExportIntervalMs: exportInterval(options),
-    exportTimeoutMs: envValue('OTEL_EXPORTER_OTLP_TIMEOUT') ? undefined : EXPORT_TIMEOUT_MS,
-    environment: options.environment ?? envValue('SDOPS_ENVIRONMENT') ?? 'development',
+    metricExportIntervalMs: given.metricExportIntervalMs,
+    exportTimeoutMs: given.exportTimeoutMs ?? EXPORT_TIMEOUT_MS,
+    environment: options.environment ?? 'development',
     ...(options.serviceVersion === undefined ? {} : { serviceVersion: options.serviceVersion }),
     ...(options.testExporters === undefined ? {} : { testExporters: options.testExporters }),
   };

@@ -1,3 +1,4 @@
+import { loadConfig } from '../../src/config.ts';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -51,8 +52,11 @@ describe('OTLP/HTTP export to a local listener', () => {
     configureLogging({ console: new LineSink(), level: 'info' });
     const telemetry = await startTelemetry({
       role: 'api',
-      endpoint: `http://127.0.0.1:${port}`,
-      metricExportIntervalMs: 200,
+      settings: {
+        ...loadConfig().telemetry,
+        endpoint: `http://127.0.0.1:${port}`,
+        metricExportIntervalMs: 200,
+      },
       environment: 'test',
     });
     defineAttributeValues({ entity: ['orders'] });

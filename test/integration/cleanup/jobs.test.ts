@@ -1,3 +1,4 @@
+import { loadConfig } from '../../../src/config.ts';
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace';
 import { expect } from 'chai';
 import { CleanupQueue } from '../../../src/cleanup/index.ts';
@@ -50,7 +51,7 @@ describe('cleanup jobs over the soft-delete core, traced end to end (PostgreSQL)
     await otlp.start();
     telemetry = await startTelemetry({
       role: 'api',
-      endpoint: otlp.url,
+      settings: { ...loadConfig().telemetry, endpoint: otlp.url },
       testExporters: { spanExporter: new InMemorySpanExporter() },
     });
     queue = await CleanupQueue.open(db, { role: 'client' });

@@ -10,6 +10,7 @@ import {
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace';
 import {
   configureLogging,
+  DEFAULT_TELEMETRY_SETTINGS,
   type LoggingOptions,
   startTelemetry,
   type Telemetry,
@@ -67,6 +68,7 @@ export async function startInMemoryTelemetry(logging: LoggingOptions = {}): Prom
   configureLogging({ level: 'debug', ...logging, console });
   const telemetry = await startTelemetry({
     role: 'cli',
+    settings: DEFAULT_TELEMETRY_SETTINGS,
     testExporters: { spanExporter, metricReader, logExporter, databaseMetricReader },
   });
   return {
