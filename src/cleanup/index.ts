@@ -7,7 +7,6 @@ export {
   type CancelState,
 } from './cancel.ts';
 export type { RetryDeadOutcome, RetryOutcome, SkippedDeadJob } from './dead-letter.ts';
-export { type DemoJob, type DemoWorkerOptions, type DemoWorkerSummary, runDemoWorker } from './demo.ts';
 export {
   InvalidJobIdError,
   InvalidPayloadError,

@@ -19,5 +19,3 @@ export {
   schemaFiles,
   schemaStatus,
 } from './schema.ts';
-export type { SeedCounts, SeedOptions, SeedProgress } from './seed.ts';
-export { demoDomainRows, MAX_SEED_ROWS, resetDemoDomain, seedDemo } from './seed.ts';

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config.ts';
-import { migrateSchema, schemaStatus, seedDemo } from '../../db/index.ts';
+import { migrateSchema, schemaStatus } from '../../db/index.ts';
+import { seedDemo } from '../../demo/index.ts';
 import { nonNegativeNumber, positiveInt } from '../args.ts';
 import { type GlobalOptions, openDatabaseFor, withContext } from '../context.ts';
 import { formatTable, printJson, startProgress } from '../output.ts';

@@ -1,9 +1,18 @@
 import type { Command } from 'commander';
-import { type Database, demoDomainRows, resetDemoDomain, type SeedCounts, seedDemo } from '../../db/index.ts';
+import type { Database } from '../../db/index.ts';
+import {
+  type ActRow,
+  demoDomainRows,
+  resetDemoDomain,
+  runMigrationAct,
+  runSoftDeleteAct,
+  runWorkerAct,
+  type SeedCounts,
+  type Step,
+  seedDemo,
+} from '../../demo/index.ts';
 import { positiveInt } from '../args.ts';
 import { type CliContext, type GlobalOptions, withContext } from '../context.ts';
-import { type ActRow, runMigrationAct, runWorkerAct } from '../demo/background-acts.ts';
-import { runSoftDeleteAct, type Step } from '../demo/soft-delete-act.ts';
 import { formatTable, printJson, startProgress } from '../output.ts';
 import { resultRow } from '../report.ts';
 
@@ -71,8 +80,12 @@ async function prepareData(
 
 async function runDemoOnce(ctx: CliContext, opts: DemoOptions): Promise<DemoReport> {
   const { seeded, existing } = await prepareData(ctx, opts);
-  const steps = await runSoftDeleteAct(ctx.db, ctx.softDelete);
-  const acts = [...(await runMigrationAct(ctx.db)), ...(await runWorkerAct(ctx.db))];
+  const bar = (label: string) => startProgress(label, undefined);
+  const steps = await runSoftDeleteAct(ctx.db, ctx.softDelete, bar);
+  const acts = [
+    ...(await runMigrationAct(ctx.db, ctx.config.migration, bar)),
+    ...(await runWorkerAct(ctx.db, ctx.config.worker)),
+  ];
   return { seeded: { ...seeded }, reusedRows: seeded ? 0 : existing, steps, acts };
 }
 

@@ -2,7 +2,8 @@ import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fas
 import { expect } from 'chai';
 import { type ApiToken, buildServer } from '../../../src/api/index.ts';
 import { CleanupQueue } from '../../../src/cleanup/index.ts';
-import { type Database, migrateSchema, openDatabase, seedDemo } from '../../../src/db/index.ts';
+import { type Database, migrateSchema, openDatabase } from '../../../src/db/index.ts';
+import { seedDemo } from '../../../src/demo/index.ts';
 import { MigrationRunner } from '../../../src/migration/index.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/postgres.ts';
 

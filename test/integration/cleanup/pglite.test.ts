@@ -4,11 +4,11 @@ import {
   CleanupQueue,
   DEAD_LETTER_QUEUE,
   type JobHandler,
-  runDemoWorker,
   startCleanupRuntime,
 } from '../../../src/cleanup/index.ts';
 import { loadConfig } from '../../../src/config.ts';
 import { type Database, migrateSchema, openDatabase } from '../../../src/db/index.ts';
+import { runDemoWorker } from '../../../src/demo/worker.ts';
 import { waitFor } from './support.ts';
 
 type WorkerSettings = ReturnType<typeof loadConfig>['worker'];
@@ -79,7 +79,7 @@ describe('cleanup queue on the embedded PGlite database', function () {
   });
 
   it('runs the demo worker until the fanned-out purge and archive jobs are drained', async () => {
-    const summary = await runDemoWorker(db, { concurrency: 2, timeoutMs: 30_000 });
+    const summary = await runDemoWorker(db, loadConfig().worker, { concurrency: 2, timeoutMs: 30_000 });
     expect(summary.drained).to.equal(true);
     // purge_expired and archive_entity fan out to one job per entity (4 each), plus the noop.
     expect(summary.stats.processed).to.equal(3 + 8);

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { type Database, migrateSchema, openDatabase, seedDemo } from '../../../src/db/index.ts';
+import { type Database, migrateSchema, openDatabase } from '../../../src/db/index.ts';
+import { seedDemo } from '../../../src/demo/index.ts';
 import { InvalidInputError } from '../../../src/errors.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/postgres.ts';
 

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { seedDemo, sqlState } from '../../../src/db/index.ts';
+import { sqlState } from '../../../src/db/index.ts';
+import { seedDemo } from '../../../src/demo/index.ts';
 import { SoftDeleteService } from '../../../src/soft-delete/index.ts';
 import { type Backend, openTestDb, type TestDb } from './support.ts';
 

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { progressLine, startProgress } from '../../../src/cli/output.ts';
-import { openDatabase, migrateSchema, seedDemo, type SeedProgress } from '../../../src/db/index.ts';
+import { openDatabase, migrateSchema } from '../../../src/db/index.ts';
+import { seedDemo, type SeedProgress } from '../../../src/demo/seed.ts';
 
 /** Captures what reaches the terminal (stderr) while fn runs, as the screen would show it. */
 async function onScreen(fn: () => Promise<void> | void): Promise<{ raw: string; lines: string[] }> {

@@ -1,7 +1,10 @@
 import type { Database } from '../db/index.ts';
-import { MigrationRunner, type SessionOptions } from './runner.ts';
-import type { RunnerOptions } from './options.ts';
-import type { RunState } from './types.ts';
+import {
+  MigrationRunner,
+  type RunnerOptions,
+  type RunState,
+  type SessionOptions,
+} from '../migration/index.ts';
 
 export interface DemoMigrationOptions {
   /**
@@ -11,7 +14,6 @@ export interface DemoMigrationOptions {
   readonly legacyRows?: number;
   /** Batches in the run (roughly); the stop comes after about half of them. */
   readonly batches?: number;
-  readonly runner?: Partial<RunnerOptions>;
   readonly onProgress?: SessionOptions['onProgress'];
 }
 
@@ -38,10 +40,11 @@ export interface DemoMigrationSummary {
  */
 export async function runDemoMigration(
   db: Database,
+  runnerOptions: Partial<RunnerOptions>,
   opts: DemoMigrationOptions = {},
 ): Promise<DemoMigrationSummary> {
   const started = performance.now();
-  const runner = new MigrationRunner(db, opts.runner);
+  const runner = new MigrationRunner(db, runnerOptions);
   const migration = 'backfill-deleted-at';
   let created = 0;
   const pending = await db.query<{ n: string }>(

@@ -1,7 +1,5 @@
-import { loadConfig } from '../config.ts';
+import { type CleanupSettings, startCleanupRuntime, type WorkerStats } from '../cleanup/index.ts';
 import type { Database } from '../db/index.ts';
-import { startCleanupRuntime } from './runtime.ts';
-import type { WorkerStats } from './worker.ts';
 
 export interface DemoJob {
   readonly jobType: string;
@@ -30,15 +28,16 @@ const DEFAULT_JOBS: readonly DemoJob[] = [
 ];
 
 /**
- * For `sdops demo`: enqueues a few cleanup jobs, runs a worker in this process until the queue is
+ * For `sdops demo`, with the worker settings it was given (`loadConfig().worker`): enqueues a few cleanup jobs, runs a worker in this process until the queue is
  * empty (fan-out and follow-up jobs included) and returns what it did. No cron schedule is saved.
  */
 export async function runDemoWorker(
   db: Database,
+  base: CleanupSettings,
   options: DemoWorkerOptions = {},
 ): Promise<DemoWorkerSummary> {
   const started = Date.now();
-  const base = loadConfig().worker;
+  // A demo should not sit idle between jobs for a production-sized poll interval.
   const settings = { ...base, pollIntervalMs: Math.min(base.pollIntervalMs, 100) };
   const runtime = await startCleanupRuntime(db, {
     settings,

@@ -1,6 +1,6 @@
-import type { Database } from '../../db/index.ts';
-import type { OperationResult, SoftDeleteService } from '../../soft-delete/index.ts';
-import { startProgress } from '../output.ts';
+import type { Database } from '../db/index.ts';
+import type { OperationResult, SoftDeleteService } from '../soft-delete/index.ts';
+import type { StartProgress } from './progress.ts';
 
 export interface Step {
   readonly name: string;
@@ -18,10 +18,14 @@ type Run = (onProgress: (e: { processed: number; total?: number }) => void) => P
  * The soft-delete act of `sdops demo`: single and bulk deletes, a cascade and its exact restore,
  * a noop, then purge and archive after "time passes" (deleted_at moved back, as a real calendar would).
  */
-export async function runSoftDeleteAct(db: Database, sd: SoftDeleteService): Promise<Step[]> {
+export async function runSoftDeleteAct(
+  db: Database,
+  sd: SoftDeleteService,
+  startProgress: StartProgress,
+): Promise<Step[]> {
   const steps: Step[] = [];
   const step = async (name: string, run: Run) => {
-    const bar = startProgress(name, undefined);
+    const bar = startProgress(name);
     try {
       steps.push({ name, result: await run((e) => bar.update(e.processed, e.total)) });
     } finally {

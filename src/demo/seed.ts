@@ -1,5 +1,5 @@
 import { InvalidInputError } from '../errors.ts';
-import type { Database, TransactionClient } from './database.ts';
+import type { Database, TransactionClient } from '../db/index.ts';
 
 /**
  * Scale of `seedDemo({ rows: N })`:

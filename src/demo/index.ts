@@ -1,0 +1,8 @@
+/**
+ * `sdops demo` and `sdops db seed`: demo data and the demo's acts. Everything here takes its settings
+ * as arguments (the CLI passes `loadConfig()`'s); nothing reads the environment.
+ */
+export { type ActRow, runMigrationAct, runWorkerAct } from './background-acts.ts';
+export type { StartProgress, StepProgress } from './progress.ts';
+export { type SeedCounts, demoDomainRows, resetDemoDomain, seedDemo } from './seed.ts';
+export { runSoftDeleteAct, type Step } from './soft-delete-act.ts';
