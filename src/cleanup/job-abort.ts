@@ -2,8 +2,8 @@
  * Why a running job must stop (its lease ran out, or the worker hands it back at shutdown), told to
  * the worker through one callback and to the handler through an AbortSignal. The AbortController
  * behind the signal is made only when a handler reads `signal`: creating one and adding and removing
- * its listener costs about 10 µs per job in `npm run bench -- worker`, and most handlers (every no-op,
- * every single-batch purge) never look at it.
+ * its listener is a per-job cost (docs/performance.md), and most handlers (every no-op, every
+ * single-batch purge) never look at it.
  */
 export class JobAbort {
   private controller: AbortController | undefined;

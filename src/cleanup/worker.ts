@@ -260,7 +260,7 @@ export class CleanupWorker {
 
   /**
    * Resolves when the next running job finishes (or stop() is called). One shared promise, not a
-   * race over every running job: that race ran after each finish and cost ~7 µs per job.
+   * race over every running job, which would run again after each finish (docs/performance.md).
    */
   private nextFinish(): Promise<void> {
     if (!this.nextFinished) {

@@ -29,7 +29,7 @@ export function formatLine(info: Info): string {
 /**
  * The console transport: formats in log() and hands the line to a sink. winston's Stream transport
  * with a format did more per line (a copy of the record for the format, a setImmediate for its
- * 'logged' event, a Writable write), about 40 µs of CPU per job in `npm run bench -- worker`.
+ * 'logged' event, a Writable write); what that cost per job is in docs/performance.md.
  */
 export class JsonLinesTransport extends TransportStream {
   private readonly sink: LineSink;

@@ -14,9 +14,8 @@ export interface LineSink {
  * Console log lines for stdout/stderr, handed to the real stream in batches instead of one line at
  * a time. When stdout is a pipe (a container runtime, a supervisor, a parent process) Node writes it
  * synchronously on Linux, one system call per line; at a line per job or request that cost more CPU
- * than building the line itself (measured in `npm run bench -- worker`). Pino's async destinations
- * batch the same way. Not a Writable: a stream's per-write bookkeeping cost more per line than the
- * batching saved.
+ * than building the line itself (docs/performance.md, "Console lines"). Pino's async destinations
+ * batch the same way. Not a Writable: its per-write bookkeeping would give back what batching saves.
  *
  * Lines keep their order and wait at most LINE_FLUSH_INTERVAL_MS. Whatever is still buffered when
  * the process exits (normal end, process.exit, an uncaught exception) is written synchronously from

@@ -1,13 +1,12 @@
 import { expect } from 'chai';
 import { formatLine, JsonLinesTransport, MADE_AT } from '../../../src/observability/json-lines-transport.ts';
-
-const OTEL_CONTEXT = Symbol.for('opentelemetry.js.contrib.winston.context');
+import { EMIT_CONTEXT } from '../../../src/observability/otlp-log-transport.ts';
 const madeAt = Date.UTC(2026, 10, 29, 1, 2, 3, 456);
 
 function record(fields: Record<string, unknown>): Record<string | symbol, unknown> {
   const out: Record<string | symbol, unknown> = { level: 'info', message: 'cleanup job finished', ...fields };
   out[MADE_AT] = madeAt;
-  out[OTEL_CONTEXT] = { some: 'context' };
+  out[EMIT_CONTEXT] = { some: 'context' };
   return out;
 }
 
