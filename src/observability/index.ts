@@ -30,7 +30,6 @@ export {
   type Logger,
   type LoggingOptions,
   type LogLevel,
-  parseLogLevel,
 } from './logger.ts';
 export {
   httpMetrics,

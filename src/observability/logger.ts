@@ -8,7 +8,6 @@ import { EMIT_CONTEXT, OtlpLogTransport } from './otlp-log-transport.ts';
 import { redactValue, serializeError } from './redact.ts';
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
-const LOG_LEVELS: readonly LogLevel[] = ['error', 'warn', 'info', 'debug'];
 const SEVERITY: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3 };
 
 /** Only scalars and scalar lists: the type itself keeps row objects out of logs. */
@@ -72,11 +71,6 @@ interface State {
 }
 
 let state: State | undefined;
-
-export function parseLogLevel(raw: string | undefined): LogLevel | undefined {
-  const value = raw?.trim().toLowerCase();
-  return LOG_LEVELS.find((l) => l === value);
-}
 
 function moreVerbose(a: LogLevel, b: LogLevel): LogLevel {
   return SEVERITY[a] >= SEVERITY[b] ? a : b;
