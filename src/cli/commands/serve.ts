@@ -48,9 +48,10 @@ export function registerServe(program: Command): void {
           // Listening for SIGTERM before anything says "listening": a signal that arrives in between
           // would otherwise end the process without closing anything.
           const stopped = untilSignal();
-          const queue = await CleanupQueue.open(ctx.db, { role: 'client' });
-          // The same runner options as `sdops migrate`: runs started through the API use the
+          // The same queue policy as `sdops queue` (queues the API creates first carry SDOPS_JOB_*)
+          // and the same runner options as `sdops migrate`: runs started through the API use the
           // configured batch size, failure budget, lease and retries (SDOPS_MIGRATION_*).
+          const queue = await CleanupQueue.open(ctx.db, { role: 'client', policy: ctx.config.worker.policy });
           const migrations = new MigrationRunner(ctx.db, ctx.config.migration);
           const database = startLongRunningTelemetry(ctx);
           try {

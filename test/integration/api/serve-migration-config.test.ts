@@ -62,4 +62,30 @@ describe('sdops serve: migration runs started through the API use the configured
       [3, 7],
     ]);
   });
+
+  it('creates the cleanup queues with the SDOPS_JOB_* retry and lease policy on a fresh database', async () => {
+    const fresh = await openMigrationTestDb();
+    const server = spawnSdops(['serve', '--port', '0'], {
+      DATABASE_URL: fresh.test.url,
+      SDOPS_API_TOKENS: '',
+      SDOPS_JOB_RETRY_LIMIT: '1',
+      SDOPS_JOB_RETRY_DELAY_SECONDS: '2',
+      SDOPS_JOB_EXPIRE_SECONDS: '77',
+    });
+    try {
+      await server.waitFor(/sdops api listening on (\S+)/);
+      const { rows } = await fresh.db.query<{
+        retry_limit: number;
+        retry_delay: number;
+        expire_seconds: number;
+      }>(
+        `SELECT retry_limit, retry_delay, expire_seconds FROM pgboss.queue WHERE name NOT LIKE '%dead%' ORDER BY name`,
+      );
+      expect(rows).to.not.be.empty;
+      for (const row of rows) expect(row).to.include({ retry_limit: 1, retry_delay: 2, expire_seconds: 77 });
+    } finally {
+      await server.stop();
+      await fresh.close();
+    }
+  });
 });
