@@ -74,7 +74,7 @@ export function missingIdsSql(table: string): string {
 
 /**
  * Rows of node i that purge/archive may consider in this batch: for the root, candidates ($1) deleted
- * before the cutoff ($2); for a descendant, rows under such a root (removeSql checks they are past the cutoff). Each level is
+ * before the cutoff ($2); for a descendant, rows under such a root (removeSql checks they are deleted). Each level is
  * materialised once with ANY(ARRAY(subquery)) so the planner drives it through the foreign-key index
  * from the (small) parent set instead of re-running a scan of every deleted row per parent.
  */
