@@ -1,3 +1,5 @@
+export type { ArchiveRun } from './archive.ts';
+export { archiveByKeyRange } from './archive.ts';
 export {
   InvalidArgumentError,
   InvalidBatchSizeError,

@@ -1,8 +1,8 @@
 import type { Database } from '../db/index.ts';
-import { SdopsError } from '../errors.ts';
+import { archiveColumns } from './archive.ts';
 import { cascadeTree } from './registry.ts';
 import { type OperationContext, type OperationOutcome, reportProgress, runBatch } from './run.ts';
-import { ARCHIVE_COLUMNS_SQL, archiveSql, candidatesSql, purgeSql, retentionCountsSql } from './sql.ts';
+import { archiveSql, candidatesSql, purgeSql, retentionCountsSql } from './sql.ts';
 import type { EntityDefinition, ProgressListener } from './types.ts';
 
 export interface RetentionPlan {
@@ -13,16 +13,6 @@ export interface RetentionPlan {
   readonly batchSize: number;
   readonly maxRows: number;
   readonly onProgress: ProgressListener | undefined;
-  /** Cached live-and-archive column list per archive table. */
-  readonly archiveColumns: (db: Database, entity: EntityDefinition) => Promise<string[]>;
-}
-
-export async function loadArchiveColumns(db: Database, entity: EntityDefinition): Promise<string[]> {
-  const res = await db.query<{ name: string }>(ARCHIVE_COLUMNS_SQL, [entity.archiveTable, entity.table]);
-  if (res.rows.length === 0) {
-    throw new SdopsError('schema_mismatch', `archive table ${entity.archiveTable} is missing`, 'internal');
-  }
-  return res.rows.map((r) => r.name);
 }
 
 /**
@@ -32,8 +22,8 @@ export async function loadArchiveColumns(db: Database, entity: EntityDefinition)
  * candidates themselves. A row that still has a child row that must stay (live, deleted after the
  * cutoff, or kept itself) is never a candidate, so it does not use up maxRows; it is reported as
  * skipped (has_children). A candidate the statement still keeps (a child appeared meanwhile) counts as
- * noop: a hard delete never takes live data with it. Archive moves rows with DELETE ... RETURNING feeding an INSERT in one
- * statement, so a row is never in both tables or in neither.
+ * noop: a hard delete never takes live data with it. Archive moves rows with the one archive statement
+ * (archive.ts), so a row is never in both tables or in neither.
  */
 export async function executeRetention(plan: RetentionPlan, op: OperationContext): Promise<OperationOutcome> {
   const { db, entity, mode, batchSize, maxRows, onProgress } = plan;
@@ -43,9 +33,7 @@ export async function executeRetention(plan: RetentionPlan, op: OperationContext
   for (let i = nodes.length - 1; i >= 0; i--) {
     const node = nodes[i]!;
     statements[i] =
-      mode === 'purge'
-        ? purgeSql(nodes, i)
-        : archiveSql(nodes, i, await plan.archiveColumns(db, node.entity));
+      mode === 'purge' ? purgeSql(nodes, i) : archiveSql(nodes, i, await archiveColumns(db, node.entity));
   }
   // Computed once by the database clock, so every batch uses the same instant.
   const { cutoff, iso } = (

@@ -4,7 +4,7 @@ import { InvalidArgumentError } from './errors.ts';
 import { executeMutation, type Mode, type MutationPlan } from './mutate.ts';
 import { countRows, getRow, hasLiveChildren, listRows } from './read.ts';
 import { entityNames, getEntity } from './registry.ts';
-import { executeRetention, loadArchiveColumns, type RetentionPlan } from './retention.ts';
+import { executeRetention, type RetentionPlan } from './retention.ts';
 import { runOperation, type TargetKind } from './run.ts';
 import type {
   ArchiveOptions,
@@ -79,7 +79,6 @@ function listener(raw: ProgressListener | undefined): ProgressListener | undefin
 export class SoftDeleteService {
   private readonly defaultBatchSize: number;
   private readonly defaultIdBatchSize: number;
-  private readonly archiveColumnCache = new Map<string, Promise<string[]>>();
 
   private readonly db: Database;
 
@@ -204,17 +203,6 @@ export class SoftDeleteService {
       batchSize: parseBatchSize(opts.batchSize, this.defaultBatchSize),
       maxRows: parseMaxRows(opts.maxRows),
       onProgress: listener(opts.onProgress),
-      archiveColumns: this.archiveColumns,
     };
   }
-
-  private readonly archiveColumns = (db: Database, entity: EntityDefinition): Promise<string[]> => {
-    let cached = this.archiveColumnCache.get(entity.archiveTable);
-    if (!cached) {
-      cached = loadArchiveColumns(db, entity);
-      cached.catch(() => this.archiveColumnCache.delete(entity.archiveTable));
-      this.archiveColumnCache.set(entity.archiveTable, cached);
-    }
-    return cached;
-  };
 }

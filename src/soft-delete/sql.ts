@@ -1,5 +1,6 @@
 import { ident } from '../db/index.ts';
-import type { CascadeNode } from './registry.ts';
+import { type CascadeNode, getEntity } from './registry.ts';
+import type { EntityDefinition } from './types.ts';
 
 /**
  * SQL text built from the registry only. Every value is a parameter; every identifier comes from an
@@ -85,38 +86,52 @@ function scopeSql(nodes: readonly CascadeNode[], i: number): string {
 }
 
 /**
- * DELETE of node i's rows in scope that are past the cutoff themselves and no longer have any
- * referencing child row. Run for the deepest nodes first: descendants that qualify are gone by the
- * time their parent is considered, and a parent with a child that must stay (live, or deleted after
- * the cutoff) is kept.
+ * The rows of node i that purge/archive consider in this batch: the candidates ($1) themselves, or the
+ * rows under them (scopeSql).
  */
-export function removeSql(nodes: readonly CascadeNode[], i: number): string {
-  const node = nodes[i]!;
-  const t = ident(node.entity.table);
-  const own =
-    i === 0
-      ? `id = ANY($1::bigint[]) AND deleted_at < $2::timestamptz`
-      : `id = ANY(ARRAY(${scopeSql(nodes, i)})) AND deleted_at < $2::timestamptz`;
-  const keep = nodes
-    .filter((child) => child.parent === i)
-    .map(
-      (child) =>
-        `NOT EXISTS (SELECT 1 FROM ${ident(child.entity.table)} c WHERE c.${ident(child.foreignKey!)} = ${t}.id)`,
-    );
-  return `DELETE FROM ${t} WHERE ${[own, ...keep].join(' AND ')}`;
+function ownScopeSql(nodes: readonly CascadeNode[], i: number): string {
+  return i === 0 ? `id = ANY($1::bigint[])` : `id = ANY(ARRAY(${scopeSql(nodes, i)}))`;
 }
 
-/** purge: hard delete. */
+/**
+ * DELETE of the entity's rows in `scope` that are past the cutoff (`cutoff`, SQL) themselves and no
+ * longer have any referencing child row. Run for the deepest nodes first: descendants that qualify are
+ * gone by the time their parent is considered, and a parent with a child that must stay (live, or
+ * deleted after the cutoff) is kept.
+ */
+function removeSql(entity: EntityDefinition, scope: string, cutoff: string): string {
+  const t = ident(entity.table);
+  const keep = entity.children.map(
+    (child) =>
+      `NOT EXISTS (SELECT 1 FROM ${ident(getEntity(child.entity).table)} c WHERE c.${ident(child.foreignKey)} = ${t}.${ident(entity.primaryKey)})`,
+  );
+  return `DELETE FROM ${t} WHERE ${[scope, `deleted_at < ${cutoff}`, ...keep].join(' AND ')}`;
+}
+
+/** purge: hard delete of node i's removable rows in the batch. $1 candidate ids, $2 cutoff. */
 export function purgeSql(nodes: readonly CascadeNode[], i: number): string {
-  return removeSql(nodes, i);
+  return removeSql(nodes[i]!.entity, ownScopeSql(nodes, i), '$2::timestamptz');
 }
 
-/** archive: move (delete + insert in one statement) into the archive table, keeping every column. */
-export function archiveSql(nodes: readonly CascadeNode[], i: number, columns: readonly string[]): string {
-  const node = nodes[i]!;
+/**
+ * archive: the one statement that moves rows into the archive table (the delete and the insert in one
+ * statement, keeping every column; archived_at takes its default). It moves the rows purge would
+ * delete: in `scope`, past `cutoff`, with no referencing child row.
+ */
+export function moveToArchiveSql(
+  entity: EntityDefinition,
+  scope: string,
+  cutoff: string,
+  columns: readonly string[],
+): string {
   const cols = columns.map(ident).join(', ');
-  return `WITH moved AS (${removeSql(nodes, i)} RETURNING *)
-    INSERT INTO ${ident(node.entity.archiveTable)} (${cols}) SELECT ${cols} FROM moved`;
+  return `WITH moved AS (${removeSql(entity, scope, cutoff)} RETURNING ${cols})
+    INSERT INTO ${ident(entity.archiveTable)} (${cols}) SELECT ${cols} FROM moved`;
+}
+
+/** archive of node i's removable rows in the batch. $1 candidate ids, $2 cutoff. */
+export function archiveSql(nodes: readonly CascadeNode[], i: number, columns: readonly string[]): string {
+  return moveToArchiveSql(nodes[i]!.entity, ownScopeSql(nodes, i), '$2::timestamptz', columns);
 }
 
 /**
@@ -159,11 +174,3 @@ export function retentionCountsSql(nodes: readonly CascadeNode[]): string {
   return `SELECT count(*) FILTER (WHERE NOT ${keep})::int AS removable, count(*) FILTER (WHERE ${keep})::int AS kept
     FROM ${ident(nodes[0]!.entity.table)} AS t WHERE t.deleted_at < $1::timestamptz`;
 }
-
-/** Columns present in both the live and the archive table (archived_at takes its default). */
-export const ARCHIVE_COLUMNS_SQL = `SELECT a.column_name::text AS name
-  FROM information_schema.columns a
-  JOIN information_schema.columns l
-    ON l.table_schema = a.table_schema AND l.table_name = $2 AND l.column_name = a.column_name
-  WHERE a.table_schema = current_schema() AND a.table_name = $1
-  ORDER BY a.ordinal_position`;

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
-import { sqlState } from '../../../src/db/index.ts';
+import { type Database, sqlState } from '../../../src/db/index.ts';
 import { seedDemo } from '../../../src/demo/index.ts';
+import { MigrationRunner } from '../../../src/migration/index.ts';
 import { SoftDeleteService } from '../../../src/soft-delete/index.ts';
 import { type Backend, openTestDb, type TestDb } from './support.ts';
 
@@ -8,7 +9,8 @@ import { type Backend, openTestDb, type TestDb } from './support.ts';
  * Archiving a customer used to set the owner of every document it owned to NULL (a foreign key ON
  * DELETE SET NULL, and archive deletes the live row). Now the owner stays, resolvable through
  * customers_archive, and SQL proves the rule for a whole seeded database: archive changes no row
- * that it does not archive, and moves the rows it archives unchanged.
+ * that it does not archive, and moves the rows it archives unchanged. Both ways of archiving prove it:
+ * the core's archive call and the archive-soft-deleted migration (the same statement underneath).
  */
 const TABLES = ['customers', 'orders', 'order_items', 'documents'] as const;
 
@@ -22,8 +24,27 @@ const ARCHIVED = TABLES.map(
   (t) => `SELECT '${t}'::text AS tbl, id, to_jsonb(a) - 'archived_at' AS row FROM ${t}_archive a`,
 ).join(' UNION ALL ');
 
-for (const backend of ['postgres', 'pglite'] as Backend[]) {
-  describe(`archive and the rows it does not archive on ${backend}`, () => {
+/** Archives the customers deleted more than 30 days ago (with their orders and items); returns how many customers moved. */
+const PATHS = {
+  'the archive call': async (_db: Database, sd: SoftDeleteService) =>
+    (await sd.archive('customers', { olderThanDays: 30 })).counts.success,
+  'the archive-soft-deleted migration': async (db: Database) => {
+    const runner = new MigrationRunner(db, { retry: { attempts: 1, baseDelayMs: 1, maxDelayMs: 1 } });
+    const handle = await runner.start('archive-soft-deleted', {
+      params: { entities: 'customers', olderThanDays: 30 },
+    });
+    expect((await handle.done).state).to.equal('succeeded');
+    const { rows } = await db.query<{ n: string }>('SELECT count(*) AS n FROM customers_archive');
+    return Number(rows[0]?.n);
+  },
+} as const;
+
+const CASES = (['postgres', 'pglite'] as Backend[]).flatMap((backend) =>
+  Object.entries(PATHS).map(([path, archive]) => ({ backend, path, archive })),
+);
+
+for (const { backend, path, archive } of CASES) {
+  describe(`archive (${path}) and the rows it does not archive on ${backend}`, () => {
     let t: TestDb;
     let sd: SoftDeleteService;
     const count = async (sql: string, params: unknown[] = []) =>
@@ -58,8 +79,7 @@ for (const backend of ['postgres', 'pglite'] as Backend[]) {
 
     it('archives customers whose live and deleted documents keep their owner, and changes no other row', async () => {
       await t.db.exec(SNAPSHOT);
-      const result = await sd.archive('customers', { olderThanDays: 30 });
-      expect(result.counts.success).to.equal(120);
+      expect(await archive(t.db, sd)).to.equal(120);
 
       const changed = await count(
         `SELECT count(*) AS n FROM archive_proof_before b JOIN (${NOW}) a USING (tbl, id) WHERE a.row <> b.row`,
