@@ -106,7 +106,7 @@ export function parseText(name: string, raw: string | undefined): string | null 
   if (raw === undefined) return null;
   if (typeof raw !== 'string' || raw.length > MAX_TEXT || !isPlainText(raw)) {
     throw new InvalidArgumentError(
-      'invalid_option',
+      'invalid_argument',
       `${name} must be text of at most ${MAX_TEXT} characters, without NUL characters or unpaired surrogates`,
     );
   }
@@ -116,7 +116,7 @@ export function parseText(name: string, raw: string | undefined): string | null 
 export function parseBoolean(name: string, raw: boolean | undefined, fallback: boolean): boolean {
   if (raw === undefined) return fallback;
   if (typeof raw !== 'boolean')
-    throw new InvalidArgumentError('invalid_option', `${name} must be true or false`);
+    throw new InvalidArgumentError('invalid_argument', `${name} must be true or false`);
   return raw;
 }
 
