@@ -1,4 +1,5 @@
 import { ConfigError } from './errors.ts';
+import { MAX_BATCH_SIZE } from './validation/index.ts';
 
 /**
  * The one home of configuration. Every environment variable the product reads is declared here with
@@ -45,7 +46,7 @@ export const ENV_VARS: readonly EnvVarSpec[] = [
   v('SDOPS_CLEANUP_BATCH_SIZE', '1000', 'Rows per batch in purge_expired and archive_entity jobs.'),
   v('SDOPS_CLEANUP_MAX_ROWS_PER_JOB', '50000', 'Rows one purge/archive job removes at most (rows that must stay are skipped, not counted); a job that used it and changed rows enqueues a follow-up job.'),
   // Migration runner (src/migration).
-  v('SDOPS_MIGRATION_BATCH_SIZE', '5000', 'Default rows per migration batch (at most 100000).'),
+  v('SDOPS_MIGRATION_BATCH_SIZE', '5000', `Default rows per migration batch (at most ${MAX_BATCH_SIZE}).`),
   v('SDOPS_MIGRATION_MAX_FAILED_BATCHES', '10', 'Default failed batches a migration run tolerates before it ends failed.'),
   v('SDOPS_MIGRATION_HEARTBEAT_MS', '5000', 'How often a migration runner refreshes the heartbeat of its run lease.'),
   v('SDOPS_MIGRATION_LEASE_TIMEOUT_MS', '30000', 'Heartbeat age after which a run counts as abandoned and may be resumed elsewhere (at least 2x the heartbeat).'),
@@ -148,8 +149,6 @@ export interface Config {
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-export const MAX_MIGRATION_BATCH_SIZE = 100_000;
-
 function read(env: Env, name: string): string | undefined {
   const value = env[name];
   if (value !== undefined && value.trim() !== '') return value.trim();
@@ -239,7 +238,7 @@ function migrationConfig(env: Env): MigrationConfig {
       maxDelayMs: readInt(env, 'SDOPS_MIGRATION_RETRY_MAX_MS', 0),
     },
     outageBudgetMs: readInt(env, 'SDOPS_MIGRATION_OUTAGE_BUDGET_MS', 0),
-    defaultBatchSize: Math.min(MAX_MIGRATION_BATCH_SIZE, readInt(env, 'SDOPS_MIGRATION_BATCH_SIZE', 1)),
+    defaultBatchSize: Math.min(MAX_BATCH_SIZE, readInt(env, 'SDOPS_MIGRATION_BATCH_SIZE', 1)),
     defaultMaxFailedBatches: readInt(env, 'SDOPS_MIGRATION_MAX_FAILED_BATCHES', 0),
     faults: readFaults(env),
   };

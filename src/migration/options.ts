@@ -1,5 +1,4 @@
 import { ConfigError } from '../errors.ts';
-import { MAX_MIGRATION_BATCH_SIZE } from '../config.ts';
 
 /**
  * Runner tuning. The runner never reads the environment itself: callers pass RunnerOptions, and the
@@ -45,9 +44,6 @@ export const DEFAULT_RUNNER_OPTIONS: RunnerOptions = {
   defaultBatchSize: 5_000,
   defaultMaxFailedBatches: 10,
 };
-
-/** The config's bound for SDOPS_MIGRATION_BATCH_SIZE is also the bound for --batch-size. */
-export const MAX_BATCH_SIZE = MAX_MIGRATION_BATCH_SIZE;
 
 export function validateRunnerOptions(o: RunnerOptions): RunnerOptions {
   if (o.leaseTimeoutMs < 2 * o.heartbeatIntervalMs) {
