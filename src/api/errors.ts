@@ -10,8 +10,10 @@ export interface ErrorBody {
   readonly error: { readonly code: ErrorCode; readonly message: string };
 }
 
+/** The kind an HTTP-layer error would have had (httpStatusFor run backwards); its status is its own. */
 function kindOfStatus(status: number): ErrorKind {
   if (status === 503) return 'unavailable';
+  if (status === 404) return 'not_found';
   return status >= 500 ? 'internal' : 'invalid_input';
 }
 
