@@ -1,12 +1,8 @@
 import type { CleanupSettings } from './cleanup/index.ts';
 import { ConfigError } from './errors.ts';
-import {
-  assertLeaseOutlivesHeartbeats,
-  type BatchFault,
-  MAX_BATCH_SIZE,
-  type RunnerOptions,
-} from './migration/index.ts';
+import { assertLeaseOutlivesHeartbeats, type BatchFault, type RunnerOptions } from './migration/index.ts';
 import type { LogLevel, TelemetrySettings } from './observability/index.ts';
+import { MAX_BATCH_SIZE } from './validation/index.ts';
 
 /**
  * The one home of configuration. Every environment variable the product reads is declared here with
@@ -57,7 +53,7 @@ export const ENV_VARS: readonly EnvVarSpec[] = [
   v('SDOPS_CLEANUP_BATCH_SIZE', '1000', 'Rows per batch in purge_expired and archive_entity jobs.'),
   v('SDOPS_CLEANUP_MAX_ROWS_PER_JOB', '50000', 'Rows one purge/archive job removes at most (rows that must stay are skipped, not counted); a job that used it and changed rows enqueues a follow-up job.'),
   // Migration runner (src/migration).
-  v('SDOPS_MIGRATION_BATCH_SIZE', '5000', 'Default rows per migration batch (at most 100000).'),
+  v('SDOPS_MIGRATION_BATCH_SIZE', '5000', `Default rows per migration batch (at most ${MAX_BATCH_SIZE}).`),
   v('SDOPS_MIGRATION_MAX_FAILED_BATCHES', '10', 'Default failed batches a migration run tolerates before it ends failed.'),
   v('SDOPS_MIGRATION_HEARTBEAT_MS', '5000', 'How often a migration runner refreshes the heartbeat of its run lease.'),
   v('SDOPS_MIGRATION_LEASE_TIMEOUT_MS', '30000', 'Heartbeat age after which a run counts as abandoned and may be resumed elsewhere (at least 2x the heartbeat).'),

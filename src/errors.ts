@@ -1,14 +1,198 @@
 /**
- * Base class of every error this product raises on purpose. `code` is stable and machine-readable:
- * the CLI maps `kind` to its exit code, the API maps it to an HTTP status.
+ * The product's error vocabulary: every stable code it raises, the kinds they fall into, and how a
+ * kind becomes a CLI exit code and an HTTP status. Callers branch on codes, never on messages.
  */
+
+/** Every code an SdopsError (or the API's error body, or the CLI's error line) can carry. */
+export type ErrorCode =
+  // Caller input, any surface
+  | 'invalid_argument'
+  | 'invalid_batch_size'
+  | 'invalid_body'
+  | 'invalid_config'
+  | 'invalid_filter'
+  | 'invalid_fraction'
+  | 'invalid_id'
+  | 'invalid_job_id'
+  | 'invalid_limit'
+  | 'invalid_max_rows'
+  | 'invalid_migration_param'
+  | 'invalid_older_than_days'
+  | 'invalid_op_id'
+  | 'invalid_params'
+  | 'invalid_payload'
+  | 'invalid_query'
+  | 'invalid_rows'
+  | 'invalid_run_id'
+  | 'invalid_scope'
+  | 'invalid_target'
+  | 'invalid_usage'
+  | 'unknown_entity'
+  | 'unknown_job_type'
+  | 'unknown_migration'
+  // HTTP request shape and access
+  | 'unauthorized'
+  | 'forbidden'
+  | 'route_not_found'
+  | 'payload_too_large'
+  | 'unsupported_media_type'
+  | 'uri_too_long'
+  // Missing things
+  | 'not_found'
+  | 'job_not_found'
+  | 'run_not_found'
+  // State conflicts
+  | 'conflict'
+  | 'data_dir_locked'
+  | 'job_not_cancellable'
+  | 'job_not_retryable'
+  | 'lease_lost'
+  | 'run_locked'
+  | 'run_overlap'
+  | 'run_state_conflict'
+  | 'stop_timeout'
+  // `sdops migrate` ended without success: run_<state it ended in>
+  | 'run_failed'
+  | 'run_partially_failed'
+  | 'run_running'
+  | 'run_stopped'
+  | 'run_stopping'
+  | 'run_succeeded'
+  // Not now: retry later
+  | 'database_unavailable'
+  | 'database_outage'
+  | 'job_timeout'
+  | 'not_ready'
+  | 'pint_unavailable'
+  | 'stopped_during_outage'
+  | 'unavailable'
+  | 'worker_shutdown'
+  // Internal: a bug, a damaged installation or a test fault
+  | 'checkpoint_mismatch'
+  | 'demo_seed_empty'
+  | 'failed'
+  | 'injected_fault'
+  | 'internal_error'
+  | 'queue_schema_conflict'
+  | 'schema_checksum_mismatch'
+  | 'schema_empty'
+  | 'schema_mismatch';
+
+/**
+ * What each code means, one line each. A Record over ErrorCode, so tsc refuses a code without a
+ * meaning; ERROR_CODES, the OpenAPI document and docs/errors.md are built or checked from it.
+ */
+export const ERROR_CODE_MEANINGS: Readonly<Record<ErrorCode, string>> = {
+  invalid_argument: 'an option or argument has a value outside its allowed range or form',
+  invalid_batch_size: 'batch size is not an integer from 1 to the maximum',
+  invalid_body: 'the request body is not valid JSON of the documented shape',
+  invalid_config: 'an environment setting or a token file is malformed',
+  invalid_filter: 'a filter names an unknown column or has a value of the wrong type',
+  invalid_fraction: 'the seed legacy-deleted fraction is not between 0 and 1',
+  invalid_id: 'a row id is not a positive 64-bit integer',
+  invalid_job_id: 'a job id is not a UUID',
+  invalid_limit: 'a list limit is out of range',
+  invalid_max_rows: 'maxRows is not a positive integer',
+  invalid_migration_param: 'a migration parameter is missing or malformed',
+  invalid_older_than_days: 'olderThanDays is not a non-negative number',
+  invalid_op_id: 'an operation id is not a UUID',
+  invalid_params: 'a path parameter or the URL is malformed',
+  invalid_payload: 'a job payload does not match its job type',
+  invalid_query: 'a query-string parameter is unknown or malformed',
+  invalid_rows: 'the seed row count is out of range',
+  invalid_run_id: 'a migration run id is not a UUID',
+  invalid_scope: 'scope is not live, deleted or all',
+  invalid_target: 'the target is not exactly one of an id, a list of ids or a filter',
+  invalid_usage: 'the command line is malformed (unknown option, missing argument)',
+  unknown_entity: 'no entity of that name is registered',
+  unknown_job_type: 'no cleanup job type of that name exists',
+  unknown_migration: 'no migration of that name exists',
+  unauthorized: 'the bearer token is missing or unknown',
+  forbidden: "the token's role may not call this route",
+  route_not_found: 'no route has that method and path',
+  payload_too_large: 'the request body is larger than the limit',
+  unsupported_media_type: 'the request body is not application/json',
+  uri_too_long: 'a path parameter is too long',
+  not_found: 'the row does not exist (or is not in the requested scope)',
+  job_not_found: 'the job does not exist (it may have been archived)',
+  run_not_found: 'the migration run does not exist',
+  conflict: 'restoring the row would break a unique constraint held by a live row',
+  data_dir_locked: 'another process holds the embedded database directory',
+  job_not_cancellable: 'the job is running or finished and cannot be cancelled',
+  job_not_retryable: 'only failed or dead jobs can be retried',
+  lease_lost: "another runner took over the migration run's lease",
+  run_locked: 'another live runner holds the migration run',
+  run_overlap: 'another run of the same migration works on the same entities',
+  run_state_conflict: "the run's state does not allow the operation",
+  stop_timeout: 'the run was still stopping when `stop --wait` gave up',
+  run_failed: 'the migration run ended failed',
+  run_partially_failed: 'the migration run ended with failed batches (retry them with retry-failed)',
+  run_running:
+    'the migration run stopped working but could not record its end (the database was unreachable)',
+  run_stopped: 'the migration run was stopped and its end could not be recorded',
+  run_stopping: 'the migration run was stopping and its end could not be recorded',
+  run_succeeded: 'the migration run finished but its end could not be recorded',
+  database_unavailable: 'the database cannot be reached right now',
+  database_outage: 'the database stayed unreachable longer than the outage budget',
+  job_timeout: 'the job did not finish within its lease',
+  not_ready: 'the service is up but not ready (schema pending, or the readiness check failed)',
+  pint_unavailable: 'the pint rule checker could not be installed or run (tooling)',
+  stopped_during_outage: 'the runner was stopped while waiting out a database outage',
+  unavailable: 'the service is temporarily unavailable; retry shortly',
+  worker_shutdown: 'the worker shut down before the job finished; it is retried',
+  checkpoint_mismatch: "a run's checkpoint names an entity that is not part of the run",
+  demo_seed_empty: 'the demo seed produced no data to act on',
+  failed: 'the command failed with an unexpected error',
+  injected_fault: 'a test-only injected failure (SDOPS_MIGRATION_FAIL_BATCH)',
+  internal_error: 'an unexpected server error (details are in the server log, not the response)',
+  queue_schema_conflict: 'both the current and the legacy pg-boss schema exist',
+  schema_checksum_mismatch: 'an applied schema file was changed after it was applied',
+  schema_empty: 'no schema versions are recorded',
+  schema_mismatch: 'a table the code expects is missing',
+};
+
+export const ERROR_CODES = Object.keys(ERROR_CODE_MEANINGS) as readonly ErrorCode[];
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.hasOwn(ERROR_CODE_MEANINGS, value);
+}
+
+/** How an error is handled: the CLI exit code and the HTTP status follow from it (below). */
 export type ErrorKind = 'invalid_input' | 'not_found' | 'conflict' | 'unavailable' | 'internal';
 
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_BAD_INPUT = 2;
+
+/** The documented CLI exit codes: 2 for bad input (nothing was changed), 1 for every other failure. */
+export function exitCodeForKind(kind: ErrorKind): number {
+  return kind === 'invalid_input' ? EXIT_BAD_INPUT : EXIT_FAILURE;
+}
+
+const KIND_STATUS: Readonly<Record<ErrorKind, number>> = {
+  invalid_input: 400,
+  not_found: 404,
+  conflict: 409,
+  unavailable: 503,
+  internal: 500,
+};
+
+/** Codes whose natural HTTP status differs from their kind's. */
+const CODE_STATUS: Readonly<Partial<Record<ErrorCode, number>>> = { unknown_entity: 404 };
+
+export function httpStatusFor(error: { readonly code: ErrorCode; readonly kind: ErrorKind }): number {
+  return CODE_STATUS[error.code] ?? KIND_STATUS[error.kind];
+}
+
+/**
+ * Base class of every error this product raises on purpose. `code` is stable and machine-readable:
+ * the CLI maps `kind` to its exit code, the API maps it to an HTTP status (both above).
+ */
 export class SdopsError extends Error {
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly kind: ErrorKind;
 
-  constructor(code: string, message: string, kind: ErrorKind = 'internal', options?: { cause?: unknown }) {
+  constructor(code: ErrorCode, message: string, kind: ErrorKind = 'internal', options?: { cause?: unknown }) {
     super(message, options);
     this.code = code;
     this.kind = kind;
@@ -18,19 +202,19 @@ export class SdopsError extends Error {
 
 /** Bad input from a caller: nothing was changed. CLI exit code 2, HTTP 400. */
 export class InvalidInputError extends SdopsError {
-  constructor(code: string, message: string) {
+  constructor(code: ErrorCode, message: string) {
     super(code, message, 'invalid_input');
   }
 }
 
 export class NotFoundError extends SdopsError {
-  constructor(code: string, message: string) {
+  constructor(code: ErrorCode, message: string) {
     super(code, message, 'not_found');
   }
 }
 
 export class ConflictError extends SdopsError {
-  constructor(code: string, message: string) {
+  constructor(code: ErrorCode, message: string) {
     super(code, message, 'conflict');
   }
 }

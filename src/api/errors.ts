@@ -1,5 +1,5 @@
 import type { FastifyError } from 'fastify';
-import { SdopsError } from '../errors.ts';
+import { type ErrorCode, type ErrorKind, httpStatusFor, SdopsError } from '../errors.ts';
 import { TEXT_FORMAT } from './validation.ts';
 
 /**
@@ -7,36 +7,25 @@ import { TEXT_FORMAT } from './validation.ts';
  * documented in the OpenAPI document; clients branch on them, never on messages.
  */
 export interface ErrorBody {
-  readonly error: { readonly code: string; readonly message: string };
+  readonly error: { readonly code: ErrorCode; readonly message: string };
 }
 
-export const ERROR_CODES = [
-  'unauthorized',
-  'forbidden',
-  'unknown_entity',
-  'invalid_id',
-  'invalid_params',
-  'invalid_query',
-  'invalid_body',
-  'invalid_filter',
-  'invalid_target',
-  'not_found',
-  'route_not_found',
-  'conflict',
-  'payload_too_large',
-  'unsupported_media_type',
-  'uri_too_long',
-  'not_ready',
-  'unavailable',
-  'internal_error',
-] as const;
+/** The kind an HTTP-layer error would have had (httpStatusFor run backwards); its status is its own. */
+function kindOfStatus(status: number): ErrorKind {
+  if (status === 503) return 'unavailable';
+  if (status === 404) return 'not_found';
+  return status >= 500 ? 'internal' : 'invalid_input';
+}
 
-/** An error raised by the API layer itself (auth, request shape) with its HTTP status. */
+/**
+ * An error raised by the API layer itself (auth, routing, readiness) with its HTTP status. A `cause`
+ * on a 5xx is logged and recorded on the span, never sent to the caller.
+ */
 export class ApiError extends SdopsError {
   readonly status: number;
 
-  constructor(status: number, code: string, message: string) {
-    super(code, message, status >= 500 ? 'internal' : 'invalid_input');
+  constructor(status: number, code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, kindOfStatus(status), options);
     this.status = status;
   }
 }
@@ -56,22 +45,11 @@ export interface MappedError {
   readonly internal?: unknown;
 }
 
-function body(code: string, message: string): ErrorBody {
+function body(code: ErrorCode, message: string): ErrorBody {
   return { error: { code, message } };
 }
 
-const KIND_STATUS: Record<SdopsError['kind'], number> = {
-  invalid_input: 400,
-  not_found: 404,
-  conflict: 409,
-  unavailable: 503,
-  internal: 500,
-};
-
-/** Codes whose natural HTTP status differs from their kind's. */
-const CODE_STATUS: Readonly<Record<string, number>> = { unknown_entity: 404 };
-
-function validationCode(error: FastifyError): { status: number; code: string } {
+function validationCode(error: FastifyError): { status: number; code: ErrorCode } {
   const where = error.validationContext;
   if (where === 'params') {
     const path = error.validation?.[0]?.instancePath ?? '';
@@ -98,9 +76,12 @@ function fastifyMessage(error: FastifyError): string {
  * become a generic 500: their messages can carry SQL or internals and are not for callers.
  */
 export function mapError(error: unknown): MappedError {
-  if (error instanceof ApiError) return { status: error.status, body: body(error.code, error.message) };
+  if (error instanceof ApiError) {
+    const mapped = { status: error.status, body: body(error.code, error.message) };
+    return error.status >= 500 && error.cause !== undefined ? { ...mapped, internal: error.cause } : mapped;
+  }
   if (error instanceof SdopsError) {
-    const status = CODE_STATUS[error.code] ?? KIND_STATUS[error.kind];
+    const status = httpStatusFor(error);
     if (status >= 500) {
       return {
         status,

@@ -7,7 +7,7 @@ export {
   TokenVerifier,
 } from './auth.ts';
 export type { ErrorBody, MappedError } from './errors.ts';
-export { ApiError, ERROR_CODES, mapError } from './errors.ts';
+export { ApiError, mapError } from './errors.ts';
 export type { ApiMigrations, ApiQueue } from './ports.ts';
 export type { ApiServerOptions, BulkLimits } from './server.ts';
 export { buildServer, DEFAULT_BODY_LIMIT, DEFAULT_BULK_LIMITS } from './server.ts';

@@ -1,6 +1,6 @@
 import type { RouteOptions } from 'fastify';
 import type { Access } from './auth.ts';
-import { ERROR_CODES } from './errors.ts';
+import { ERROR_CODES } from '../errors.ts';
 
 /**
  * A small OpenAPI 3.1 generator fed by fastify's onRoute hook: the route schemas fastify validates
@@ -130,7 +130,11 @@ export class OpenApiCollector {
                 type: 'object',
                 required: ['code', 'message'],
                 properties: {
-                  code: { type: 'string', description: `Stable code, e.g. ${ERROR_CODES.join(', ')}` },
+                  code: {
+                    type: 'string',
+                    enum: [...ERROR_CODES],
+                    description: 'Stable code, shared with the CLI; docs/errors.md says what each means',
+                  },
                   message: { type: 'string' },
                 },
               },

@@ -3,9 +3,7 @@
  * and the OpenAPI document is generated from them.
  */
 
-export const MAX_ID_LENGTH = 19;
-/** A positive bigint in decimal; the core re-checks the range (parseId). */
-export const ID_PATTERN = '^[1-9][0-9]{0,18}$';
+import { ID_PATTERN, MAX_ID_LENGTH, UUID_LENGTH, UUID_PATTERN } from '../validation/index.ts';
 
 export const errorSchema = {
   type: 'object',
@@ -32,6 +30,9 @@ export const idSchema = {
   maxLength: MAX_ID_LENGTH,
   description: 'Row id (positive 64-bit integer, decimal)',
 } as const;
+
+/** Job and run ids, and opIds. */
+export const uuidSchema = { type: 'string', pattern: UUID_PATTERN, maxLength: UUID_LENGTH } as const;
 
 export function entityParam(names: readonly string[]) {
   return { type: 'string', enum: [...names], description: 'Entity name' } as const;

@@ -9,7 +9,7 @@ import type { Database } from '../db/index.ts';
 import { getLogger } from '../observability/index.ts';
 import { SoftDeleteService } from '../soft-delete/index.ts';
 import { type Access, type ApiToken, TokenVerifier } from './auth.ts';
-import { mapError } from './errors.ts';
+import { ApiError, mapError } from './errors.ts';
 import {
   onAbortTelemetry,
   onRequestTelemetry,
@@ -167,14 +167,13 @@ export async function buildServer(options: ApiServerOptions): Promise<FastifyIns
     done();
   });
   app.setErrorHandler((error, request, reply) => sendError(request, reply, error));
-  app.setNotFoundHandler((request, reply) => {
-    void reply.code(404).send({
-      error: {
-        code: 'route_not_found',
-        message: `no route ${request.method} ${request.url.split('?')[0]}`,
-      },
-    });
-  });
+  app.setNotFoundHandler((request, reply) =>
+    sendError(
+      request,
+      reply,
+      new ApiError(404, 'route_not_found', `no route ${request.method} ${request.url.split('?')[0]}`),
+    ),
+  );
 
   const ctx: RouteContext = {
     db: options.db,

@@ -2,7 +2,8 @@ import type { PgBoss } from 'pg-boss';
 import { type Database, isDatabaseUnavailable } from '../db/index.ts';
 import { BOSS_SCHEMA } from './boss.ts';
 import { InvalidJobIdError, JobNotFoundError, JobNotRetryableError } from './errors.ts';
-import { DEAD_LETTER_QUEUE, parseEnvelope, QUEUE_PREFIX, queueName, UUID } from './job-types.ts';
+import { isUuid } from '../validation/index.ts';
+import { DEAD_LETTER_QUEUE, parseEnvelope, QUEUE_PREFIX, queueName } from './job-types.ts';
 
 /**
  * Retrying dead jobs. pg-boss copies a job whose retries are exhausted into the dead-letter queue
@@ -94,7 +95,7 @@ async function retryDeadCopy(q: QueueHandle, copy: JobRow): Promise<RetryOutcome
 }
 
 export async function retryJob(q: QueueHandle, jobId: string): Promise<RetryOutcome> {
-  if (!UUID.test(jobId)) throw new InvalidJobIdError(jobId);
+  if (!isUuid(jobId)) throw new InvalidJobIdError(jobId);
   const job = await findJob(q.db, jobId);
   if (!job) throw new JobNotFoundError(jobId);
   if (job.name === DEAD_LETTER_QUEUE) return retryDeadCopy(q, job);

@@ -1,5 +1,6 @@
 import type { TraceCarrier } from '../observability/index.ts';
 import { assertFilter, getEntity, isCalendarTimestamp, isPlainText } from '../soft-delete/index.ts';
+import { isIdText, isUuid, MAX_BATCH_SIZE, MAX_OLDER_THAN_DAYS } from '../validation/index.ts';
 import type { ClaimClassName } from './claim-plan.ts';
 import { InvalidPayloadError, UnknownJobTypeError } from './errors.ts';
 
@@ -183,13 +184,13 @@ class Fields {
   id(key: string): string {
     const v = this.raw[key];
     const s = typeof v === 'number' && Number.isSafeInteger(v) ? String(v) : v;
-    if (typeof s !== 'string' || !/^[1-9]\d{0,18}$/.test(s)) this.fail(key, 'a positive integer id');
+    if (!isIdText(s)) this.fail(key, 'a positive integer id');
     return s;
   }
 
   optUuid(key: string): string | undefined {
     const v = this.optString(key, 36);
-    if (v !== undefined && !UUID.test(v)) this.fail(key, 'a UUID');
+    if (v !== undefined && !isUuid(v)) this.fail(key, 'a UUID');
     return v;
   }
 
@@ -205,8 +206,7 @@ class Fields {
     if (!Array.isArray(v) || v.length === 0 || v.length > max) this.fail(key, `an array of 1 to ${max} ids`);
     return v.map((id: unknown) => {
       const s = typeof id === 'number' && Number.isSafeInteger(id) ? String(id) : id;
-      if (typeof s !== 'string' || !/^[1-9]\d{0,18}$/.test(s))
-        this.fail(key, 'an array of positive integer ids');
+      if (!isIdText(s)) this.fail(key, 'an array of positive integer ids');
       return s;
     });
   }
@@ -237,14 +237,12 @@ class Fields {
   }
 }
 
-export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 function retention(jobType: string, raw: Record<string, unknown>): RetentionPayload {
   const f = new Fields(jobType, raw, ['entity', 'olderThanDays', 'batchSize', 'maxRows']);
   const out: { -readonly [K in keyof RetentionPayload]: RetentionPayload[K] } = {};
   const entity = f.entity('entity', false);
-  const olderThanDays = f.optInt('olderThanDays', 0, 36_500);
-  const batchSize = f.optInt('batchSize', 1, 100_000);
+  const olderThanDays = f.optInt('olderThanDays', 0, MAX_OLDER_THAN_DAYS);
+  const batchSize = f.optInt('batchSize', 1, MAX_BATCH_SIZE);
   const maxRows = f.optInt('maxRows', 1, 100_000_000);
   if (entity !== undefined) out.entity = entity;
   if (olderThanDays !== undefined) out.olderThanDays = olderThanDays;

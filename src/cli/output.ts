@@ -1,3 +1,4 @@
+import type { ErrorCode, ErrorKind } from '../errors.ts';
 /** Human output goes to stdout as aligned tables; `--json` prints one JSON document instead. */
 export type Cell = string | number | boolean | null | undefined;
 
@@ -22,7 +23,7 @@ export function formatTable(rows: readonly Record<string, Cell>[], columns?: rea
  * The one line an error gets on stderr: `sdops: <message>`, or with --json
  * `{"error":{"code":"...","kind":"...","message":"..."}}` (the API's error shape plus the kind).
  */
-export function errorLine(code: string, kind: string, message: string, json: boolean): string {
+export function errorLine(code: ErrorCode, kind: ErrorKind, message: string, json: boolean): string {
   const text = message.replace(/\s*\n\s*/g, ' ').trim();
   return json ? `${JSON.stringify({ error: { code, kind, message: text } })}\n` : `sdops: ${text}\n`;
 }

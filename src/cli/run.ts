@@ -1,12 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { CommanderError } from 'commander';
-import { SdopsError } from '../errors.ts';
+import { EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, exitCodeForKind, SdopsError } from '../errors.ts';
 import { errorLine } from './output.ts';
 import { buildProgram } from './program.ts';
 
-export const EXIT_OK = 0;
-export const EXIT_FAILURE = 1;
-export const EXIT_BAD_INPUT = 2;
+export { EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK };
 
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
@@ -35,7 +33,7 @@ export function exitCodeFor(error: unknown, json = false): number {
   }
   if (error instanceof SdopsError) {
     process.stderr.write(errorLine(error.code, error.kind, error.message, json));
-    return error.kind === 'invalid_input' ? EXIT_BAD_INPUT : EXIT_FAILURE;
+    return exitCodeForKind(error.kind);
   }
   const message = error instanceof Error ? error.message : String(error);
   process.stderr.write(errorLine('failed', 'internal', json ? message : `failed: ${message}`, json));

@@ -1,5 +1,6 @@
 import pg from 'pg';
 import type { Database, QueryResult, ScriptRow, TransactionClient } from './database.ts';
+import { getLogger } from '../observability/index.ts';
 import { databaseError } from './errors.ts';
 
 /**
@@ -14,6 +15,12 @@ const CONNECT_TIMEOUT_MS = 5000;
 const LOCK_TIMEOUT = '60s';
 
 const ignore = (): void => undefined;
+const log = getLogger('db');
+
+/** The logger's error serialiser redacts credentials from the message; the URL is never logged. */
+function logIdleError(error: unknown): void {
+  log.warn('an idle database connection failed; the pool opens a new one when needed', {}, error);
+}
 
 function toResult<R>(rows: R[], rowCount: number | null | undefined): QueryResult<R> {
   return { rows, rowCount: rowCount ?? rows.length };
@@ -32,8 +39,9 @@ export function openPostgres(url: string, poolSize: number): Database {
   const settings = { connectionString: url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, keepAlive: true };
   const pool = new pg.Pool({ ...settings, max: poolSize });
   // An idle client losing its connection (server restart) must not crash the process; the next
-  // query gets a fresh connection or a real error.
-  pool.on('error', ignore);
+  // query gets a fresh connection or a real error. Logged, so a server restart or a dropped
+  // network shows up in the log where it happened.
+  pool.on('error', logIdleError);
   // Connections checked out right now (pool.query checks one out too): what cancelRunning cancels.
   const busy = new Set<pg.PoolClient>();
   pool.on('acquire', (client) => busy.add(client));

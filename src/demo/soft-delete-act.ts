@@ -1,4 +1,5 @@
 import type { Database } from '../db/index.ts';
+import { SdopsError } from '../errors.ts';
 import type { OperationResult, SoftDeleteService } from '../soft-delete/index.ts';
 import type { StartProgress } from './progress.ts';
 
@@ -39,7 +40,8 @@ export async function runSoftDeleteAct(
        AND EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = c.id AND o.deleted_at IS NULL)
      ORDER BY c.id DESC LIMIT 1`,
   );
-  if (customer === undefined) throw new Error('demo: the seed produced no customer with orders');
+  if (customer === undefined)
+    throw new SdopsError('demo_seed_empty', 'demo: the seed produced no customer with orders');
   const [ownItem] = await idsOf(
     db,
     `SELECT i.id FROM order_items i JOIN orders o ON o.id = i.order_id

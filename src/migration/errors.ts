@@ -51,6 +51,13 @@ export class LeaseLostError extends SdopsError {
   }
 }
 
+/** The run's checkpoint names an entity outside the run: its stored state is damaged, not retryable. */
+export class CheckpointMismatchError extends SdopsError {
+  constructor(runId: string, entity: string) {
+    super('checkpoint_mismatch', `run ${runId}: checkpoint entity ${entity} is not part of this run`);
+  }
+}
+
 /** Raised by the test-only fault injection (see faults.ts). */
 export class InjectedBatchFault extends SdopsError {
   constructor(migration: string, batchNo: number) {

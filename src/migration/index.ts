@@ -15,7 +15,6 @@ export {
   backoffMs,
   type BatchFault,
   DEFAULT_RUNNER_OPTIONS,
-  MAX_BATCH_SIZE,
   type RetryPolicy,
   type RunnerOptions,
 } from './options.ts';

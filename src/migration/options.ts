@@ -46,9 +46,6 @@ export const DEFAULT_RUNNER_OPTIONS: RunnerOptions = {
   defaultMaxFailedBatches: 10,
 };
 
-/** Largest rows per batch: the bound of --batch-size, the API's batchSize and SDOPS_MIGRATION_BATCH_SIZE. */
-export const MAX_BATCH_SIZE = 100_000;
-
 /** What the lease and heartbeat are called in an error: option names, or the variables they came from. */
 export interface LeaseSettingNames {
   readonly lease: string;

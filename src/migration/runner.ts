@@ -4,12 +4,8 @@ import { v7 as uuidv7 } from 'uuid';
 import type { Database } from '../db/index.ts';
 import { InvalidInputError } from '../errors.ts';
 import { RunLockedError, RunNotFoundError, RunStateError, StopTimeoutError } from './errors.ts';
-import {
-  DEFAULT_RUNNER_OPTIONS,
-  MAX_BATCH_SIZE,
-  type RunnerOptions,
-  validateRunnerOptions,
-} from './options.ts';
+import { isUuid, MAX_BATCH_SIZE } from '../validation/index.ts';
+import { DEFAULT_RUNNER_OPTIONS, type RunnerOptions, validateRunnerOptions } from './options.ts';
 import { assertNoOverlap, lockRunsTable } from './overlap.ts';
 import { getMigration, migrationNames } from './registry.ts';
 import { Session, type SessionMode } from './session.ts';
@@ -183,7 +179,7 @@ export class MigrationRunner {
   }
 
   async get(runId: string): Promise<RunRecord> {
-    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(runId)) {
+    if (!isUuid(runId)) {
       throw new InvalidInputError('invalid_run_id', `run_id must be a UUID, got "${runId}"`);
     }
     const run = await store.getRun(this.db, runId);

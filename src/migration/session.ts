@@ -1,6 +1,6 @@
 import { type Database, isDatabaseUnavailable } from '../db/index.ts';
 import { BatchExecutor, errorMessage } from './batch-executor.ts';
-import { LeaseLostError } from './errors.ts';
+import { CheckpointMismatchError, LeaseLostError } from './errors.ts';
 import { Lease } from './lease.ts';
 import * as leases from './lease-store.ts';
 import type { RunnerOptions } from './options.ts';
@@ -188,7 +188,7 @@ export class Session {
 
   private async scanLoop(): Promise<End> {
     let index = this.run.cursorEntity === null ? 0 : this.entities.indexOf(this.run.cursorEntity);
-    if (index < 0) throw new Error(`checkpoint entity ${this.run.cursorEntity} is not part of this run`);
+    if (index < 0) throw new CheckpointMismatchError(this.run.runId, this.run.cursorEntity ?? '');
     let key = this.run.cursorKey;
     let complete = this.run.scanComplete;
     while (!complete) {

@@ -1,4 +1,4 @@
-import { ConflictError, InvalidInputError, NotFoundError } from '../errors.ts';
+import { ConflictError, type ErrorCode, InvalidInputError, NotFoundError } from '../errors.ts';
 
 export class UnknownEntityError extends InvalidInputError {
   constructor(name: string, known: readonly string[]) {
@@ -26,7 +26,7 @@ export class InvalidBatchSizeError extends InvalidInputError {
 
 /** Any other malformed argument: target shape, scope, limit, cursor, olderThanDays, maxRows, text options. */
 export class InvalidArgumentError extends InvalidInputError {
-  constructor(code: string, message: string) {
+  constructor(code: ErrorCode, message: string) {
     super(code, message);
   }
 }

@@ -37,7 +37,5 @@ export {
   FILTER_KEYS,
   isCalendarTimestamp,
   isPlainText,
-  MAX_BATCH_SIZE,
-  MAX_LIST_LIMIT,
   parseId,
 } from './validate.ts';

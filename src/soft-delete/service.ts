@@ -1,6 +1,7 @@
 import type { Database } from '../db/index.ts';
 import { defineAttributeValues } from '../observability/index.ts';
 import { InvalidArgumentError } from './errors.ts';
+import { isUuid } from '../validation/index.ts';
 import { executeMutation, type Mode, type MutationPlan } from './mutate.ts';
 import { countRows, getRow, hasLiveChildren, listRows } from './read.ts';
 import { entityNames, getEntity } from './registry.ts';
@@ -57,11 +58,9 @@ function targetKind(target: Target): TargetKind {
   return 'ids';
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 function parseOpId(raw: string | undefined): string | undefined {
   if (raw === undefined) return undefined;
-  if (typeof raw !== 'string' || !UUID.test(raw)) {
+  if (!isUuid(raw)) {
     throw new InvalidArgumentError('invalid_op_id', `opId must be a UUID, got ${JSON.stringify(raw)}`);
   }
   // Lower case: delete_op_id is compared as uuid, but results and logs should show one spelling.

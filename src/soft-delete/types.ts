@@ -28,7 +28,7 @@ export interface Filter {
   [column: string]: string | number | boolean | null;
 }
 
-export type Scope = 'live' | 'deleted' | 'all';
+export type { Scope } from '../validation/index.ts';
 
 export type Row = Record<string, unknown> & { id: string };
 

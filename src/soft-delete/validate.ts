@@ -1,23 +1,24 @@
 import { InvalidArgumentError, InvalidBatchSizeError, InvalidFilterError, InvalidIdError } from './errors.ts';
+import {
+  DEFAULT_LIST_LIMIT,
+  DEFAULT_SCOPE,
+  isIdText,
+  isScope,
+  isUuid,
+  MAX_BATCH_SIZE,
+  MAX_LIST_LIMIT,
+} from '../validation/index.ts';
 import type { EntityDefinition, Filter, Scope, Target } from './types.ts';
 
-export const MAX_BATCH_SIZE = 100_000;
-export const MAX_LIST_LIMIT = 1000;
-export const DEFAULT_LIST_LIMIT = 100;
 const MAX_TEXT = 1000;
 const INT8_MAX = 9223372036854775807n;
-const ID_PATTERN = /^[1-9][0-9]{0,18}$/;
 
 /** A positive int8 as its canonical decimal string; anything else is InvalidIdError. */
 export function parseId(raw: string): string {
   const value: unknown = raw;
   if (typeof value === 'number' && Number.isSafeInteger(value) && value > 0) return String(value);
   // BigInt only for 19-digit values: bulk lists of 100k ids are parsed on the hot path.
-  if (
-    typeof value !== 'string' ||
-    !ID_PATTERN.test(value) ||
-    (value.length === 19 && BigInt(value) > INT8_MAX)
-  ) {
+  if (!isIdText(value) || (value.length === 19 && BigInt(value) > INT8_MAX)) {
     throw new InvalidIdError(value);
   }
   return value;
@@ -64,8 +65,8 @@ export function parseMaxRows(raw: number | undefined): number {
 }
 
 export function parseScope(raw: Scope | undefined): Scope {
-  const value = raw ?? 'live';
-  if (value !== 'live' && value !== 'deleted' && value !== 'all') {
+  const value = raw ?? DEFAULT_SCOPE;
+  if (!isScope(value)) {
     throw new InvalidArgumentError(
       'invalid_scope',
       `scope must be live, deleted or all, got ${JSON.stringify(raw)}`,
@@ -106,7 +107,7 @@ export function parseText(name: string, raw: string | undefined): string | null 
   if (raw === undefined) return null;
   if (typeof raw !== 'string' || raw.length > MAX_TEXT || !isPlainText(raw)) {
     throw new InvalidArgumentError(
-      'invalid_option',
+      'invalid_argument',
       `${name} must be text of at most ${MAX_TEXT} characters, without NUL characters or unpaired surrogates`,
     );
   }
@@ -116,7 +117,7 @@ export function parseText(name: string, raw: string | undefined): string | null 
 export function parseBoolean(name: string, raw: boolean | undefined, fallback: boolean): boolean {
   if (raw === undefined) return fallback;
   if (typeof raw !== 'boolean')
-    throw new InvalidArgumentError('invalid_option', `${name} must be true or false`);
+    throw new InvalidArgumentError('invalid_argument', `${name} must be true or false`);
   return raw;
 }
 
@@ -169,7 +170,6 @@ export function isCalendarTimestamp(raw: string): boolean {
     offsetMinute! <= 59
   );
 }
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function filterValue(entity: EntityDefinition, column: string, raw: unknown): unknown {
   const type = entity.columnTypes[column];
@@ -192,7 +192,7 @@ function filterValue(entity: EntityDefinition, column: string, raw: unknown): un
       if (raw === false || raw === 'false') return false;
       throw bad('expected true or false');
     case 'uuid':
-      if (typeof raw !== 'string' || !UUID.test(raw)) throw bad('expected a UUID');
+      if (!isUuid(raw)) throw bad('expected a UUID');
       return raw.toLowerCase();
     default:
       throw bad('unsupported column');

@@ -7,9 +7,17 @@ import {
   getEntity,
   type OperationResult,
   parseId,
-  type Scope,
   type Target,
 } from '../../soft-delete/index.ts';
+import {
+  CURSOR_PATTERN,
+  DEFAULT_LIST_LIMIT,
+  DEFAULT_SCOPE,
+  MAX_ID_LENGTH,
+  MAX_LIST_LIMIT,
+  SCOPES,
+  type Scope,
+} from '../../validation/index.ts';
 import {
   acceptedSchema,
   entityParam,
@@ -24,7 +32,6 @@ import type { RouteContext } from '../server.ts';
 
 const READ = { access: 'read' } as const;
 const ADMIN = { access: 'admin' } as const;
-const SCOPES: readonly Scope[] = ['live', 'deleted', 'all'];
 const TAGS = ['entities'];
 
 interface EntityParams {
@@ -58,7 +65,7 @@ export function registerEntityRoutes(app: FastifyInstance, ctx: RouteContext): v
     additionalProperties: false,
     properties: { entity: entityParam(names), id: idSchema },
   } as const;
-  const scopeQuery = { type: 'string', enum: [...SCOPES], default: 'live' } as const;
+  const scopeQuery = { type: 'string', enum: [...SCOPES], default: DEFAULT_SCOPE } as const;
 
   app.get<{ Params: EntityParams; Querystring: { scope: Scope; after?: string; limit: number } }>(
     '/v1/:entity',
@@ -75,11 +82,11 @@ export function registerEntityRoutes(app: FastifyInstance, ctx: RouteContext): v
             scope: scopeQuery,
             after: {
               type: 'string',
-              pattern: '^(0|[1-9][0-9]{0,18})$',
-              maxLength: 19,
+              pattern: CURSOR_PATTERN,
+              maxLength: MAX_ID_LENGTH,
               description: 'cursor',
             },
-            limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
+            limit: { type: 'integer', minimum: 1, maximum: MAX_LIST_LIMIT, default: DEFAULT_LIST_LIMIT },
           },
         },
         response: {

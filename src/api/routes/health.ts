@@ -1,9 +1,34 @@
 import type { FastifyInstance } from 'fastify';
-import { schemaStatus } from '../../db/index.ts';
+import { isDatabaseUnavailable, schemaStatus } from '../../db/index.ts';
+import { ApiError } from '../errors.ts';
 import { errorSchema } from '../schemas.ts';
 import type { RouteContext } from '../server.ts';
 
 const PUBLIC = { access: 'public' } as const;
+
+/**
+ * The database answers and says which schema versions it has. An unreachable database is the
+ * expected way to be unready (503 `unavailable`, nothing logged: the probe says it all); any other
+ * failure (permissions, a damaged schema table) is a fault to look into: 503 `not_ready` whose
+ * message says so, with the error itself logged and recorded on the request's span.
+ */
+async function readiness(ctx: RouteContext): Promise<Awaited<ReturnType<typeof schemaStatus>>> {
+  try {
+    await ctx.db.query('SELECT 1');
+    return await schemaStatus(ctx.db);
+  } catch (error) {
+    if (isDatabaseUnavailable(error)) throw new ApiError(503, 'unavailable', 'the database is not reachable');
+    const sqlstate = (error as { code?: unknown } | null)?.code;
+    const which =
+      typeof sqlstate === 'string' && /^[0-9A-Z]{5}$/.test(sqlstate) ? ` (SQLSTATE ${sqlstate})` : '';
+    throw new ApiError(
+      503,
+      'not_ready',
+      `the database is reachable but the readiness check failed${which}; see the server log`,
+      { cause: error },
+    );
+  }
+}
 
 /** Liveness, readiness and the OpenAPI document: public, so probes and clients need no token. */
 export function registerHealthRoutes(
@@ -41,20 +66,10 @@ export function registerHealthRoutes(
         },
       },
     },
-    async (_request, reply) => {
-      let status: Awaited<ReturnType<typeof schemaStatus>>;
-      try {
-        await ctx.db.query('SELECT 1');
-        status = await schemaStatus(ctx.db);
-      } catch {
-        return reply
-          .code(503)
-          .send({ error: { code: 'unavailable', message: 'the database is not reachable' } });
-      }
+    async () => {
+      const status = await readiness(ctx);
       if (status.pending.length > 0 || status.current === undefined) {
-        return reply.code(503).send({
-          error: { code: 'not_ready', message: `schema versions pending: ${status.pending.join(', ')}` },
-        });
+        throw new ApiError(503, 'not_ready', `schema versions pending: ${status.pending.join(', ')}`);
       }
       return { status: 'ready' as const, schema: status.current };
     },

@@ -3,7 +3,8 @@ import { getLogger } from '../../observability/index.ts';
 import { MIGRATIONS, RUN_STATES, type RunState, runStatus } from '../../migration/index.ts';
 import { entityNames } from '../../soft-delete/index.ts';
 import type { ApiMigrations } from '../ports.ts';
-import { errorResponses } from '../schemas.ts';
+import { MAX_BATCH_SIZE, MAX_OLDER_THAN_DAYS } from '../../validation/index.ts';
+import { errorResponses, uuidSchema } from '../schemas.ts';
 
 const TAGS = ['migrations'];
 const log = getLogger('api');
@@ -28,7 +29,7 @@ const runIdParams = {
   type: 'object',
   required: ['runId'],
   additionalProperties: false,
-  properties: { runId: { type: 'string', format: 'uuid', maxLength: 36 } },
+  properties: { runId: uuidSchema },
 } as const;
 
 interface RunIdParams {
@@ -148,10 +149,10 @@ export function registerMigrationRoutes(app: FastifyInstance, runner: ApiMigrati
                   maxItems: 16,
                   items: { type: 'string', enum: entityNames() },
                 },
-                olderThanDays: { type: 'number', minimum: 0, maximum: 36_500 },
+                olderThanDays: { type: 'number', minimum: 0, maximum: MAX_OLDER_THAN_DAYS },
               },
             },
-            batchSize: { type: 'integer', minimum: 1, maximum: 100_000 },
+            batchSize: { type: 'integer', minimum: 1, maximum: MAX_BATCH_SIZE },
             maxRowsPerSecond: { anyOf: [{ type: 'integer', minimum: 1 }, { type: 'null' }] },
             dryRun: { type: 'boolean' },
             maxFailedBatches: { type: 'integer', minimum: 0, maximum: 1_000_000 },

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { ApiQueue } from '../ports.ts';
-import { errorResponses } from '../schemas.ts';
+import { errorResponses, uuidSchema } from '../schemas.ts';
 
 const TAGS = ['queue'];
 
@@ -61,7 +61,7 @@ export function registerQueueRoutes(app: FastifyInstance, queue: ApiQueue): void
           type: 'object',
           additionalProperties: false,
           properties: {
-            jobId: { type: 'string', format: 'uuid', maxLength: 36 },
+            jobId: uuidSchema,
             dead: { type: 'boolean', const: true },
           },
           oneOf: [{ required: ['jobId'] }, { required: ['dead'] }],

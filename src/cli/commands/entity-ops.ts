@@ -3,11 +3,11 @@ import { InvalidInputError } from '../../errors.ts';
 import {
   checkTarget,
   getEntity,
-  MAX_BATCH_SIZE,
   type OperationResult,
   type ProgressEvent,
   type Target,
 } from '../../soft-delete/index.ts';
+import { MAX_BATCH_SIZE } from '../../validation/index.ts';
 import { collectFilter, nonNegativeNumber, positiveInt } from '../args.ts';
 import { type GlobalOptions, withContext } from '../context.ts';
 import { startProgress } from '../output.ts';

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { SdopsError } from '../../errors.ts';
+import { MAX_BATCH_SIZE } from '../../validation/index.ts';
 import {
   formatDuration,
-  MAX_BATCH_SIZE,
   MigrationRunner,
   migrationNames,
   RUN_STATES,

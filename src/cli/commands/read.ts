@@ -1,10 +1,8 @@
 import type { Command } from 'commander';
-import type { Scope } from '../../soft-delete/index.ts';
+import { DEFAULT_SCOPE, MAX_LIST_LIMIT, SCOPES, type Scope } from '../../validation/index.ts';
 import { oneOf, positiveInt } from '../args.ts';
 import { type GlobalOptions, withContext } from '../context.ts';
 import { type Cell, formatTable, printJson } from '../output.ts';
-
-const SCOPES: readonly Scope[] = ['live', 'deleted', 'all'];
 
 function cell(value: unknown): Cell {
   if (value instanceof Date) return value.toISOString();
@@ -17,8 +15,8 @@ export function registerRead(program: Command): void {
     .command('list')
     .description('list rows of an entity, live ones by default, in keyset pages')
     .argument('<entity>', 'entity name')
-    .option('--scope <scope>', 'live | deleted | all', oneOf('--scope', SCOPES), 'live')
-    .option('--limit <n>', 'rows per page', positiveInt('--limit', 1000), 20)
+    .option('--scope <scope>', SCOPES.join(' | '), oneOf('--scope', SCOPES), DEFAULT_SCOPE)
+    .option('--limit <n>', 'rows per page', positiveInt('--limit', MAX_LIST_LIMIT), 20)
     .option('--after <id>', 'cursor: show rows after this id (from the previous page)')
     .action(async (entity: string, opts: { scope: Scope; limit: number; after?: string }, cmd: Command) => {
       await withContext(cmd.optsWithGlobals<GlobalOptions>(), async (ctx) => {

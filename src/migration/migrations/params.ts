@@ -1,4 +1,5 @@
 import { getEntity } from '../../soft-delete/index.ts';
+import { MAX_OLDER_THAN_DAYS } from '../../validation/index.ts';
 import { InvalidMigrationParamError } from '../errors.ts';
 
 /**
@@ -41,9 +42,9 @@ export function daysParam(name: string, raw: unknown): number | undefined {
   if (raw === undefined || raw === null) return undefined;
   const value =
     typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : Number.NaN;
-  if (!Number.isFinite(value) || value < 0 || value > 36_500) {
+  if (!Number.isFinite(value) || value < 0 || value > MAX_OLDER_THAN_DAYS) {
     throw new InvalidMigrationParamError(
-      `${name} must be a number of days from 0 to 36500, got "${String(raw)}"`,
+      `${name} must be a number of days from 0 to ${MAX_OLDER_THAN_DAYS}, got "${String(raw)}"`,
     );
   }
   return value;

@@ -44,3 +44,35 @@ describe('HTTP API while the database is unreachable', () => {
     expect((await inject(app, { method: 'GET', url: '/healthz' })).statusCode).to.equal(200);
   });
 });
+
+describe('HTTP API when the readiness check fails for another reason', () => {
+  let app: FastifyInstance;
+  const denied = Object.assign(new Error('permission denied for table sdops_schema_versions'), {
+    code: '42501',
+  });
+
+  before(async () => {
+    // The database answers, but refuses the check: not an outage, a fault to look into.
+    const db = {
+      kind: 'postgres',
+      query: async () => {
+        throw denied;
+      },
+      close: async () => undefined,
+    } as unknown as Database;
+    app = await buildServer({ db, tokens: TOKENS });
+  });
+  after(async () => {
+    await app?.close();
+  });
+
+  it('answers /readyz with 503 not_ready naming the SQLSTATE, not "unreachable", and no internals', async () => {
+    const ready = await inject(app, { method: 'GET', url: '/readyz' });
+    expect(ready.statusCode).to.equal(503);
+    expectErrorShape(ready, 'not_ready');
+    const message = (ready.json() as { error: { message: string } }).error.message;
+    expect(message).to.include('readiness check failed').and.include('42501');
+    expect(message).to.not.include('not reachable');
+    expect(ready.body, 'no internals in the answer').to.not.include('permission denied');
+  });
+});

@@ -1,0 +1,49 @@
+/**
+ * The input rules every surface checks the same way: the API's JSON schemas take the pattern
+ * strings, the core, job payloads, the migration runner and the CLI the RegExps and limits. A leaf
+ * (it imports nothing), so every layer may use it.
+ */
+
+/**
+ * A UUID in its canonical 8-4-4-4-12 form, either case (PostgreSQL's uuid input accepts both). As a
+ * JSON-schema pattern it must spell out both cases: ajv does not take regex flags.
+ */
+export const UUID_PATTERN = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
+export const UUID_LENGTH = 36;
+const UUID = new RegExp(UUID_PATTERN);
+
+export function isUuid(value: unknown): value is string {
+  return typeof value === 'string' && UUID.test(value);
+}
+
+/** A row id: a positive int8 in decimal, no leading zeros (the core re-checks the int8 range). */
+const ID_DIGITS = '[1-9][0-9]{0,18}';
+export const ID_PATTERN = `^${ID_DIGITS}$`;
+/** A list cursor: the last id seen, or "0" for the beginning. */
+export const CURSOR_PATTERN = `^(0|${ID_DIGITS})$`;
+export const MAX_ID_LENGTH = 19;
+const ID = new RegExp(ID_PATTERN);
+
+/** True for a string of the id form; the int8 upper bound is checked by parseId where it matters. */
+export function isIdText(value: unknown): value is string {
+  return typeof value === 'string' && ID.test(value);
+}
+
+/** Which rows a read sees: live (not deleted), deleted only, or both. */
+export const SCOPES = ['live', 'deleted', 'all'] as const;
+export type Scope = (typeof SCOPES)[number];
+export const DEFAULT_SCOPE: Scope = 'live';
+
+export function isScope(value: unknown): value is Scope {
+  return typeof value === 'string' && (SCOPES as readonly string[]).includes(value);
+}
+
+/** Most rows one batch (one transaction) may touch: soft delete, restore, retention, migrations. */
+export const MAX_BATCH_SIZE = 100_000;
+
+/** Rows one list call returns. */
+export const MAX_LIST_LIMIT = 1000;
+export const DEFAULT_LIST_LIMIT = 100;
+
+/** Retention and archive ages: up to 100 years. */
+export const MAX_OLDER_THAN_DAYS = 36_500;

@@ -1,0 +1,77 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import {
+  CURSOR_PATTERN,
+  ID_PATTERN,
+  isIdText,
+  isScope,
+  isUuid,
+  MAX_BATCH_SIZE,
+  SCOPES,
+  UUID_PATTERN,
+} from '../../src/validation/index.ts';
+
+const SRC = new URL('../../src/', import.meta.url).pathname;
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? sourceFiles(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
+  );
+}
+
+describe('validation rules (src/validation)', () => {
+  it('reads a UUID the same way as a JSON-schema pattern (ajv: u flag, no i) and as isUuid', () => {
+    const asSchema = new RegExp(UUID_PATTERN, 'u');
+    const samples = [
+      '0190c0de-7a1b-7c2d-8e3f-405162738495',
+      '0190C0DE-7A1B-7C2D-8E3F-405162738495',
+      '0190c0de7a1b7c2d8e3f405162738495',
+      '{0190c0de-7a1b-7c2d-8e3f-405162738495}',
+      'urn:uuid:0190c0de-7a1b-7c2d-8e3f-405162738495',
+      '0190c0de-7a1b-7c2d-8e3f-40516273849',
+      '0190c0de-7a1b-7c2d-8e3f-4051627384955',
+      'g190c0de-7a1b-7c2d-8e3f-405162738495',
+      '',
+    ];
+    for (const s of samples) expect(asSchema.test(s), s).to.equal(isUuid(s));
+    expect(samples.filter((s) => isUuid(s))).to.deep.equal(samples.slice(0, 2));
+    expect(isUuid(42)).to.equal(false);
+  });
+
+  it('takes row ids as positive decimals without leading zeros, and "0" only as a cursor', () => {
+    for (const ok of ['1', '42', '9223372036854775807']) expect(isIdText(ok), ok).to.equal(true);
+    for (const bad of ['0', '01', '-1', '1.0', ' 1', '1e3', '12345678901234567890', 1]) {
+      expect(isIdText(bad), String(bad)).to.equal(false);
+    }
+    expect(new RegExp(ID_PATTERN, 'u').test('0')).to.equal(false);
+    expect(new RegExp(CURSOR_PATTERN, 'u').test('0')).to.equal(true);
+    expect(new RegExp(CURSOR_PATTERN, 'u').test('00')).to.equal(false);
+  });
+
+  it('knows the three scopes', () => {
+    expect([...SCOPES]).to.deep.equal(['live', 'deleted', 'all']);
+    expect(SCOPES.every(isScope)).to.equal(true);
+    expect(isScope('deleted_only')).to.equal(false);
+  });
+
+  it('is the only place in src/ that spells the UUID regex, the id regex, the scope list or the batch maximum', () => {
+    const own = join(SRC, 'validation');
+    const literals = [
+      /\[0-9a-f(A-F)?\]\{8\}/i,
+      /\[1-9\](\[0-9\]|\\d)\{0,18\}/,
+      new RegExp(`\\b${MAX_BATCH_SIZE}\\b|100_000\\b`),
+      /'live',\s*'deleted'/,
+    ];
+    const offenders = sourceFiles(SRC)
+      .filter((f) => !f.startsWith(own))
+      .flatMap((f) =>
+        readFileSync(f, 'utf8')
+          .split('\n')
+          .filter((line) => !/^\s*(\*|\/\/)/.test(line) && !line.includes('MAX_BULK_JOB_IDS'))
+          .filter((line) => literals.some((re) => re.test(line)))
+          .map((line) => `${f.slice(SRC.length)}: ${line.trim()}`),
+      );
+    expect(offenders).to.deep.equal([]);
+  });
+});
