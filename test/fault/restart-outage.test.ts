@@ -4,6 +4,7 @@ import { runCli } from '../support/cli.ts';
 import { type Cluster, createDatabase, startCluster } from './support/cluster.ts';
 import { call, expectedDocuments, Load } from './support/load.ts';
 import { type SdopsProcess, spawnSdops } from '../support/sdops-process.ts';
+import { waitUntil } from '../support/wait.ts';
 
 /**
  * The fault drill of issue 22 on a PostgreSQL cluster of its own: while `sdops serve` takes bounded
@@ -96,13 +97,13 @@ describe('fault suite: PostgreSQL restarted and stopped for 20 s under load (ded
     const runId = (await migrate.waitFor(/run ([0-9a-f-]{36}):/))[1] as string;
 
     const load = new Load({ baseUrl, token: ADMIN, documents, customers, lanes: 4, pauseMs: 100 });
-    const probe = async (since: number) => {
-      for (;;) {
-        if ((await call(baseUrl, ADMIN, 'GET', '/v1/orders?limit=1')).status === 200)
-          return Date.now() - since;
-        await sleep(100);
-      }
-    };
+    const probe = (since: number) =>
+      waitUntil(
+        'the API to answer 200 again',
+        async () =>
+          (await call(baseUrl, ADMIN, 'GET', '/v1/orders?limit=1')).status === 200 && Date.now() - since,
+        { timeoutMs: 120_000, intervalMs: 100 },
+      );
     load.start();
     await sleep(3000);
     await cluster.restart();
@@ -172,8 +173,10 @@ describe('fault suite: PostgreSQL restarted and stopped for 20 s under load (ded
       expect((await call(baseUrl, ADMIN, 'DELETE', `/v1/customers/${s.id}`)).status).to.equal(200);
     }
     const pending = `SELECT count(*) AS n FROM pgboss.job WHERE name LIKE 'cleanup.%' AND name <> 'cleanup.dead_letter' AND state < 'completed'`;
-    const deadline = Date.now() + 60_000;
-    while ((await count(pending)) > 0 && Date.now() < deadline) await sleep(250);
+    await waitUntil('the worker to drain every cascade job', async () => (await count(pending)) === 0, {
+      timeoutMs: 60_000,
+      intervalMs: 250,
+    });
     expect(await count(pending), 'cascade jobs left').to.equal(0);
     expect(await count(`SELECT count(*) AS n FROM pgboss.job WHERE name = 'cleanup.dead_letter'`)).to.equal(
       0,

@@ -3,6 +3,7 @@ import pg from 'pg';
 import { runCli } from '../support/cli.ts';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
 import { spawnSdops } from '../support/sdops-process.ts';
+import { waitUntil } from '../support/wait.ts';
 
 /**
  * `sdops migrate stop --wait` on a run whose runner was SIGKILLed less than a lease ago: nobody is
@@ -50,7 +51,7 @@ describe('fault suite: migrate stop --wait on a SIGKILLed runner', function () {
           )
         ).rows[0]?.n,
       );
-    while ((await progress()) === 0) await new Promise((r) => setTimeout(r, 100));
+    await waitUntil('the run to make progress', async () => (await progress()) > 0, { intervalMs: 100 });
     expect(await runner.stop('SIGKILL')).to.equal(null);
     const killed = Date.now();
 

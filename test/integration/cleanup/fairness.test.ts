@@ -9,7 +9,7 @@ import { claimClassOf } from '../../../src/cleanup/job-types.ts';
 import { type Database, migrateSchema, openDatabase } from '../../../src/db/index.ts';
 import { configureLogging } from '../../../src/observability/index.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/postgres.ts';
-import { waitFor } from './support.ts';
+import { waitUntil } from '../../support/wait.ts';
 
 /**
  * The worker's claim policy (src/cleanup/claim-plan.ts) on PostgreSQL at --concurrency 16, with the
@@ -146,12 +146,12 @@ describe('cleanup worker claims at concurrency 16 (PostgreSQL)', function () {
     await enqueue('noop', {}, 400);
     const t0 = performance.now();
     startWorker();
-    await waitFor('16 jobs running', () => worker!.active === 16);
+    await waitUntil('16 jobs running', () => worker!.active === 16);
     const user = [
       ...(await enqueue('cascade_soft_delete', { entity: 'customers', id: '1' }, 20)),
       ...(await enqueue('restore_cascade', { entity: 'customers', id: '1' }, 20)),
     ];
-    await waitFor('every job to finish', () => [...runs.values()].filter((r) => r.end).length === 520, {
+    await waitUntil('every job to finish', () => [...runs.values()].filter((r) => r.end).length === 520, {
       timeoutMs: 90_000,
     });
     const claims = (ms: number) =>
@@ -184,7 +184,7 @@ describe('cleanup worker claims at concurrency 16 (PostgreSQL)', function () {
     await enqueue('cascade_soft_delete', { entity: 'customers', id: '1' }, 400);
     const t0 = performance.now();
     startWorker();
-    await waitFor('the cascade flood to drain', () => finished('cascade_soft_delete').length === 400, {
+    await waitUntil('the cascade flood to drain', () => finished('cascade_soft_delete').length === 400, {
       timeoutMs: 90_000,
     });
     const floodEnd = Math.max(...finished('cascade_soft_delete').map((r) => r.end!));

@@ -1,8 +1,8 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { pollUntil } from '../support/process.ts';
 import type { InstanceReport, Ledger, RoleSpec, WorkloadCommand } from './workload-process.ts';
 import type { LedgerTrace } from './traces.ts';
+import { waitUntil } from '../../support/wait.ts';
 
 const SCRIPT = fileURLToPath(new URL('./workload-process.ts', import.meta.url));
 
@@ -36,7 +36,7 @@ export async function startWorkload(processes: readonly (readonly RoleSpec[])[])
   });
 
   const awaitAll = (type: Reply['type'], what: string, timeoutMs = 120_000): Promise<Reply[]> =>
-    pollUntil(
+    waitUntil(
       what,
       async () => {
         const got: Reply[] = [];
