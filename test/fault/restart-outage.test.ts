@@ -5,6 +5,7 @@ import { type Cluster, createDatabase, startCluster } from './support/cluster.ts
 import { call, expectedDocuments, Load } from './support/load.ts';
 import { type SdopsProcess, spawnSdops } from '../support/sdops-process.ts';
 import { waitUntil } from '../support/wait.ts';
+import { measured } from '../support/measured.ts';
 
 /**
  * The fault drill of issue 22 on a PostgreSQL cluster of its own: while `sdops serve` takes bounded
@@ -129,8 +130,8 @@ describe('fault suite: PostgreSQL restarted and stopped for 20 s under load (ded
     const outageRecoveryMs = await probe(up);
     await sleep(RECOVERY_LIMIT_MS + 5000);
     await load.stop();
-    console.log(
-      `      measured: restart recovery ${restartRecoveryMs} ms, 20 s outage recovery ${outageRecoveryMs} ms, ` +
+    measured(
+      `restart recovery ${restartRecoveryMs} ms, 20 s outage recovery ${outageRecoveryMs} ms, ` +
         `${load.samples.length} requests, ${load.samples.filter((s) => s.status === 503).length} answered 503`,
     );
 
@@ -213,12 +214,12 @@ describe('fault suite: PostgreSQL restarted and stopped for 20 s under load (ded
     expect(worker.output()).to.include('database reachable again; the worker takes jobs');
     if (process.env.FAULT_DEBUG) {
       for (const p of [serve, worker, migrate]) {
-        console.log(
-          p
+        process.stderr.write(
+          `${p
             .output()
             .split('\n')
             .filter((l) => !l.startsWith('{"level":"info"'))
-            .join('\n'),
+            .join('\n')}\n`,
         );
       }
     }
@@ -270,7 +271,7 @@ describe('fault suite: PostgreSQL restarted and stopped for 20 s under load (ded
       const code = await migrate.exited;
       const endedAfterMs = Date.now() - down;
       await cluster.startServer();
-      console.log(`      measured: with a 3 s budget the run ended ${endedAfterMs} ms into the outage`);
+      measured(`with a 3 s budget the run ended ${endedAfterMs} ms into the outage`);
       expect(code).to.equal(1);
       const said = migrate
         .output()

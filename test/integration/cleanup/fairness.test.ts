@@ -10,6 +10,7 @@ import { type Database, migrateSchema, openDatabase } from '../../../src/db/inde
 import { configureLogging } from '../../../src/observability/index.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/postgres.ts';
 import { waitUntil } from '../../support/wait.ts';
+import { measured } from '../../support/measured.ts';
 
 /**
  * The worker's claim policy (src/cleanup/claim-plan.ts) on PostgreSQL at --concurrency 16, with the
@@ -164,8 +165,8 @@ describe('cleanup worker claims at concurrency 16 (PostgreSQL)', function () {
     const lastNoop = Math.max(...finished('noop').map((r) => r.end!));
     const waits = user.map((id) => runs.get(id)!.start - enqueuedAt.get(id)!);
     const purgeDrain = purgeStarts.at(-1)! - t0;
-    console.log(
-      `      claims in the first 2 s: ${JSON.stringify(claims(2000))}; noop all done after ${Math.round(lastNoop - t0)} ms, ` +
+    measured(
+      `claims in the first 2 s: ${JSON.stringify(claims(2000))}; noop all done after ${Math.round(lastNoop - t0)} ms, ` +
         `purge backlog started last after ${Math.round(purgeDrain)} ms; cascade/restore wait max ${Math.round(Math.max(...waits))} ms`,
     );
     // The noop jobs were not held back by the purge backlog: all done before half the purges began.
@@ -192,8 +193,8 @@ describe('cleanup worker claims at concurrency 16 (PostgreSQL)', function () {
     const from = t0 + 1000;
     const user = occupancy(from, floodEnd, 'user');
     const maintenance = occupancy(from, floodEnd, 'maintenance');
-    console.log(
-      `      during a flood of 400 cascades: ${user.toFixed(1)} slots user, ${maintenance.toFixed(1)} maintenance ` +
+    measured(
+      `during a flood of 400 cascades: ${user.toFixed(1)} slots user, ${maintenance.toFixed(1)} maintenance ` +
         `(flood drained in ${Math.round(floodEnd - t0)} ms); most user jobs at once ${maxRunning('user')}`,
     );
     expect(maxRunning('user')).to.be.at.most(12);

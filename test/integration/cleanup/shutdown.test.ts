@@ -8,6 +8,7 @@ import { type SdopsProcess, spawnSdops } from '../../support/sdops-process.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/postgres.ts';
 import { makeFamily } from '../soft-delete/support.ts';
 import { waitUntil } from '../../support/wait.ts';
+import { measured } from '../../support/measured.ts';
 
 /**
  * `sdops worker` stopped while a job waits on a row lock someone else holds: the shutdown timeout
@@ -79,8 +80,8 @@ describe('worker shutdown with a job stuck on a lock (PostgreSQL)', function () 
     const t0 = performance.now();
     const code = await w.stop('SIGTERM');
     const ms = performance.now() - t0;
-    console.log(
-      `      worker exit after SIGTERM with a job stuck on a lock: ${Math.round(ms)} ms (timeout ${SHUTDOWN_MS} ms)`,
+    measured(
+      `worker exit after SIGTERM with a job stuck on a lock: ${Math.round(ms)} ms (timeout ${SHUTDOWN_MS} ms)`,
     );
     expect(code, w.output()).to.equal(0);
     // Typically the timeout plus ~50 ms; the margin is for a loaded test machine. Without the

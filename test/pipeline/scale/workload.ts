@@ -29,7 +29,8 @@ export interface Workload {
 export async function startWorkload(processes: readonly (readonly RoleSpec[])[]): Promise<Workload> {
   const replies = new Map<ChildProcess, Reply[]>();
   const children = processes.map((roles) => {
-    const child = fork(SCRIPT, [JSON.stringify(roles)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    // The child's stdout goes to our stderr: our stdout is the mocha reporter's.
+    const child = fork(SCRIPT, [JSON.stringify(roles)], { stdio: ['ignore', 2, 'inherit', 'ipc'] });
     replies.set(child, []);
     child.on('message', (reply: Reply) => replies.get(child)?.push(reply));
     return child;
