@@ -26,7 +26,7 @@ import { waitUntil } from '../support/wait.ts';
 describe('on-call drills: each alert caused for real and resolved by its runbook section alone', function () {
   this.timeout(300_000);
 
-  before(() => configureLogging({ level: 'warn' }));
+  before(() => configureLogging({ level: 'warn', console: 'stderr' }));
 
   it('has a drill for every alert rule, so a new alert without one fails here', () => {
     const missing = ALERT_RULES.map((r) => r.name).filter((name) => DRILLS[name] === undefined);

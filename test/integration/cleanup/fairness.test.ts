@@ -103,7 +103,7 @@ describe('cleanup worker claims at concurrency 16 (PostgreSQL)', function () {
     return max;
   };
 
-  before(() => configureLogging({ level: 'warn' }));
+  before(() => configureLogging({ level: 'warn', console: 'stderr' }));
 
   beforeEach(async () => {
     tdb = await createTestDatabase();

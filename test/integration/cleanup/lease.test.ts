@@ -18,7 +18,7 @@ describe('a raised job lease reaches jobs already queued (PostgreSQL)', function
   let worker: SdopsProcess | undefined;
 
   before(async () => {
-    configureLogging({ level: 'warn' });
+    configureLogging({ level: 'warn', console: 'stderr' });
     tdb = await createTestDatabase();
     db = await openDatabase({ url: tdb.url });
     await migrateSchema(db);

@@ -47,7 +47,7 @@ describe('purge and archive jobs end their follow-up chain (PostgreSQL)', functi
     );
 
   before(async () => {
-    configureLogging({ level: 'warn' });
+    configureLogging({ level: 'warn', console: 'stderr' });
     t = await openTestDb('postgres');
     sd = new SoftDeleteService(t.db);
     queue = await CleanupQueue.open(t.db, { role: 'worker' });

@@ -45,7 +45,7 @@ describe('worker shutdown with a job stuck on a lock (PostgreSQL)', function () 
     );
 
   before(async () => {
-    configureLogging({ level: 'warn' });
+    configureLogging({ level: 'warn', console: 'stderr' });
     tdb = await createTestDatabase();
     db = await openDatabase({ url: tdb.url });
     await migrateSchema(db);

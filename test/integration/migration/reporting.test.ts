@@ -37,7 +37,7 @@ describe('migration run reports (PostgreSQL, child processes)', function () {
   };
 
   before(async () => {
-    configureLogging({ level: 'error' });
+    configureLogging({ level: 'error', console: 'stderr' });
     t = await openMigrationTestDb();
     url = t.test.url;
     await seedDocuments(t.db, { legacy: 5_000, deleted: 500, live: 500 });
