@@ -106,7 +106,7 @@ export class Operator {
           `"${text}" from "${exact}"`,
           () => {
             if (out.includes(text)) return true;
-            if (child.exitCode !== null) giveUp(`it exited:\n${out}`);
+            if (child.exitCode !== null) giveUp('it exited');
             return false;
           },
           { timeoutMs },
