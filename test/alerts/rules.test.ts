@@ -12,7 +12,7 @@ import {
   RUNBOOK_ANCHORS,
   RUNBOOK_URL_PATH,
 } from '../../grafana/src/index.ts';
-import { promtool } from '../support/prometheus-bin.ts';
+import { prometheusTool, promtool } from '../support/prometheus-bin.ts';
 
 const TEST_DIR = 'test/alerts';
 
@@ -29,6 +29,13 @@ interface AlertTestCase {
 
 describe('Prometheus alert rules (promtool)', function () {
   this.timeout(60_000);
+
+  // Without SDOPS_PROMETHEUS_BIN_DIR (scripts/test.sh sets it) promtool is built first, 10-16 minutes
+  // on a cold cache: wait for it here, so no test times out and leaves the build running.
+  before(async function () {
+    this.timeout(20 * 60_000);
+    await prometheusTool('promtool');
+  });
 
   it('pass `promtool check rules`', async () => {
     const { code, output } = await promtool(['check', 'rules', PROMETHEUS_RULES_FILE]);

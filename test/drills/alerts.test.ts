@@ -1,11 +1,11 @@
 import { expect } from 'chai';
 import { ALERT_RULES, prometheusExpr } from '../../grafana/src/index.ts';
 import { configureLogging } from '../../src/observability/index.ts';
-import { pollUntil } from '../pipeline/support/index.ts';
 import { DRILLS } from './drills.ts';
 import { Operator } from './support/operator.ts';
 import { headingOf, section } from './support/runbook.ts';
 import { DRILL_RULES, type DrillStack, startDrillStack } from './support/stack.ts';
+import { waitUntil } from '../support/wait.ts';
 
 /**
  * The on-call path, drilled: for every alert rule (grafana/src/alerts.ts), its condition is caused on
@@ -26,7 +26,7 @@ import { DRILL_RULES, type DrillStack, startDrillStack } from './support/stack.t
 describe('on-call drills: each alert caused for real and resolved by its runbook section alone', function () {
   this.timeout(300_000);
 
-  before(() => configureLogging({ level: 'warn' }));
+  before(() => configureLogging({ level: 'warn', console: 'stderr' }));
 
   it('has a drill for every alert rule, so a new alert without one fails here', () => {
     const missing = ALERT_RULES.map((r) => r.name).filter((name) => DRILLS[name] === undefined);
@@ -52,7 +52,7 @@ describe('on-call drills: each alert caused for real and resolved by its runbook
           );
 
         await drill.cause(stack);
-        await pollUntil(
+        await waitUntil(
           `${rule.name} (drill-sized) to fire`,
           async () => ((await alerts('firing')).length > 0 ? true : undefined),
           {
@@ -71,7 +71,7 @@ describe('on-call drills: each alert caused for real and resolved by its runbook
         op = new Operator(stack, sections);
         await drill.follow(op, stack);
 
-        await pollUntil(
+        await waitUntil(
           `${rule.name} to resolve after the mitigation`,
           async () =>
             (await alerts()).length === 0 && (await stack.query(prometheusExpr(drillRule))).length === 0

@@ -1,12 +1,12 @@
 import { expect } from 'chai';
 import { CleanupQueue } from '../../src/cleanup/index.ts';
 import { openDatabase } from '../../src/db/index.ts';
-import { pollUntil } from '../pipeline/support/index.ts';
 import { runCli } from '../support/cli.ts';
 import { spawnSdops } from '../support/sdops-process.ts';
 import type { Operator } from './support/operator.ts';
 import { parseTable } from './support/runbook.ts';
 import type { DrillStack } from './support/stack.ts';
+import { waitUntil } from '../support/wait.ts';
 
 /**
  * One drill per alert: how its condition is caused on real PostgreSQL (as production gets there, not
@@ -41,7 +41,7 @@ async function watch(
   ok: (stdout: string) => boolean,
   timeoutMs = 60_000,
 ) {
-  return pollUntil(
+  return waitUntil(
     what,
     async () => {
       const r = await op.run(line);
@@ -89,7 +89,7 @@ export const DRILLS: Readonly<Record<string, Drill>> = {
           Array.from({ length: 25 }, () => ({ sleepMs: 3000 })),
         ),
       );
-      await pollUntil(
+      await waitUntil(
         'the 25 jobs to die of their lease',
         async () => {
           const r = await runCli(['--json', 'queue', 'status'], stack.env);
@@ -307,7 +307,7 @@ export const DRILLS: Readonly<Record<string, Drill>> = {
         ),
         stack.env,
       );
-      await pollUntil(
+      await waitUntil(
         'the run to make progress',
         async () => {
           const { rows } = await stack.sql.query(

@@ -4,6 +4,8 @@ import { runCli } from '../support/cli.ts';
 import { type Cluster, createDatabase, startCluster } from './support/cluster.ts';
 import { call, expectedDocuments, Load } from './support/load.ts';
 import { type SdopsProcess, spawnSdops } from '../support/sdops-process.ts';
+import { waitUntil } from '../support/wait.ts';
+import { measured } from '../support/measured.ts';
 
 /**
  * The fault drill of issue 22 on a PostgreSQL cluster of its own: while `sdops serve` takes bounded
@@ -96,13 +98,13 @@ describe('fault suite: PostgreSQL restarted and stopped for 20 s under load (ded
     const runId = (await migrate.waitFor(/run ([0-9a-f-]{36}):/))[1] as string;
 
     const load = new Load({ baseUrl, token: ADMIN, documents, customers, lanes: 4, pauseMs: 100 });
-    const probe = async (since: number) => {
-      for (;;) {
-        if ((await call(baseUrl, ADMIN, 'GET', '/v1/orders?limit=1')).status === 200)
-          return Date.now() - since;
-        await sleep(100);
-      }
-    };
+    const probe = (since: number) =>
+      waitUntil(
+        'the API to answer 200 again',
+        async () =>
+          (await call(baseUrl, ADMIN, 'GET', '/v1/orders?limit=1')).status === 200 && Date.now() - since,
+        { timeoutMs: 120_000, intervalMs: 100 },
+      );
     load.start();
     await sleep(3000);
     await cluster.restart();
@@ -128,8 +130,8 @@ describe('fault suite: PostgreSQL restarted and stopped for 20 s under load (ded
     const outageRecoveryMs = await probe(up);
     await sleep(RECOVERY_LIMIT_MS + 5000);
     await load.stop();
-    console.log(
-      `      measured: restart recovery ${restartRecoveryMs} ms, 20 s outage recovery ${outageRecoveryMs} ms, ` +
+    measured(
+      `restart recovery ${restartRecoveryMs} ms, 20 s outage recovery ${outageRecoveryMs} ms, ` +
         `${load.samples.length} requests, ${load.samples.filter((s) => s.status === 503).length} answered 503`,
     );
 
@@ -172,8 +174,10 @@ describe('fault suite: PostgreSQL restarted and stopped for 20 s under load (ded
       expect((await call(baseUrl, ADMIN, 'DELETE', `/v1/customers/${s.id}`)).status).to.equal(200);
     }
     const pending = `SELECT count(*) AS n FROM pgboss.job WHERE name LIKE 'cleanup.%' AND name <> 'cleanup.dead_letter' AND state < 'completed'`;
-    const deadline = Date.now() + 60_000;
-    while ((await count(pending)) > 0 && Date.now() < deadline) await sleep(250);
+    await waitUntil('the worker to drain every cascade job', async () => (await count(pending)) === 0, {
+      timeoutMs: 60_000,
+      intervalMs: 250,
+    });
     expect(await count(pending), 'cascade jobs left').to.equal(0);
     expect(await count(`SELECT count(*) AS n FROM pgboss.job WHERE name = 'cleanup.dead_letter'`)).to.equal(
       0,
@@ -210,12 +214,12 @@ describe('fault suite: PostgreSQL restarted and stopped for 20 s under load (ded
     expect(worker.output()).to.include('database reachable again; the worker takes jobs');
     if (process.env.FAULT_DEBUG) {
       for (const p of [serve, worker, migrate]) {
-        console.log(
-          p
+        process.stderr.write(
+          `${p
             .output()
             .split('\n')
             .filter((l) => !l.startsWith('{"level":"info"'))
-            .join('\n'),
+            .join('\n')}\n`,
         );
       }
     }
@@ -267,7 +271,7 @@ describe('fault suite: PostgreSQL restarted and stopped for 20 s under load (ded
       const code = await migrate.exited;
       const endedAfterMs = Date.now() - down;
       await cluster.startServer();
-      console.log(`      measured: with a 3 s budget the run ended ${endedAfterMs} ms into the outage`);
+      measured(`with a 3 s budget the run ended ${endedAfterMs} ms into the outage`);
       expect(code).to.equal(1);
       const said = migrate
         .output()

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { createTestDatabase } from '../support/postgres.ts';
 import { type SdopsProcess, spawnSdops } from '../support/sdops-process.ts';
+import { measured } from '../support/measured.ts';
 
 /**
  * Compose starts the API, the worker and the traffic generator together on an empty database. Each
@@ -47,7 +48,7 @@ describe('fault suite: three processes starting at once on a fresh database', fu
         await db.drop();
       }
     }
-    console.log(`      measured: all three up after ${startTimes.map((ms) => `${ms} ms`).join(', ')}`);
+    measured(`all three up after ${startTimes.map((ms) => `${ms} ms`).join(', ')}`);
   });
 
   it('ends a serve or worker whose start-up fails promptly, non-zero, with one line saying why', async () => {

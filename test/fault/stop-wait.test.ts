@@ -3,6 +3,8 @@ import pg from 'pg';
 import { runCli } from '../support/cli.ts';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
 import { spawnSdops } from '../support/sdops-process.ts';
+import { waitUntil } from '../support/wait.ts';
+import { measured } from '../support/measured.ts';
 
 /**
  * `sdops migrate stop --wait` on a run whose runner was SIGKILLed less than a lease ago: nobody is
@@ -50,7 +52,7 @@ describe('fault suite: migrate stop --wait on a SIGKILLed runner', function () {
           )
         ).rows[0]?.n,
       );
-    while ((await progress()) === 0) await new Promise((r) => setTimeout(r, 100));
+    await waitUntil('the run to make progress', async () => (await progress()) > 0, { intervalMs: 100 });
     expect(await runner.stop('SIGKILL')).to.equal(null);
     const killed = Date.now();
 
@@ -62,7 +64,7 @@ describe('fault suite: migrate stop --wait on a SIGKILLed runner', function () {
 
     const patient = await runCli(['migrate', 'stop', runId, '--wait'], env());
     const tookMs = Date.now() - killed;
-    console.log(`      measured: stop --wait returned ${tookMs} ms after the SIGKILL (lease ${LEASE_MS} ms)`);
+    measured(`stop --wait returned ${tookMs} ms after the SIGKILL (lease ${LEASE_MS} ms)`);
     expect(patient.code, patient.stderr).to.equal(0);
     expect(patient.stdout).to.equal(`run ${runId}: stopped\n`);
     expect(tookMs).to.be.below(LEASE_MS + MARGIN_MS);

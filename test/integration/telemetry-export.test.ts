@@ -12,6 +12,7 @@ import {
   withSpan,
 } from '../../src/observability/index.ts';
 import { LineSink } from '../unit/observability/harness.ts';
+import { waitUntil } from '../support/wait.ts';
 
 interface Received {
   readonly path: string;
@@ -72,9 +73,8 @@ describe('OTLP/HTTP export to a local listener', () => {
     });
     await telemetry.shutdown(5000);
 
-    const deadline = Date.now() + 10_000;
     const paths = () => new Set(received.map((r) => r.path));
-    while (paths().size < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await waitUntil('requests on all three OTLP paths', () => paths().size >= 3, { timeoutMs: 10_000 });
     expect([...paths()].sort()).to.deep.equal(['/v1/logs', '/v1/metrics', '/v1/traces']);
     const body = (path: string) =>
       received

@@ -9,7 +9,6 @@ import {
   collectorTargets,
   createTestTelemetry,
   PROMETHEUS_CONFIG,
-  pollUntil,
   promExemplars,
   promQuery,
   promSeries,
@@ -21,6 +20,7 @@ import {
   type TestTelemetry,
   validateCollectorConfig,
 } from './support/index.ts';
+import { waitUntil } from '../support/wait.ts';
 
 /**
  * OTel instrument name + unit -> the Prometheus name the collector's `prometheus` exporter
@@ -164,7 +164,7 @@ describe('the collector pipeline (real otelcol-sdops, the Prometheus of compose.
   });
 
   it('the test Prometheus scrapes every job of prometheus.yml successfully', async () => {
-    const up = await pollUntil('all scrape targets up', async () => {
+    const up = await waitUntil('all scrape targets up', async () => {
       const samples = await promQuery(prometheus.url, 'up');
       return samples.length === 3 && samples.every((s) => s.value === 1) ? samples : undefined;
     });
@@ -197,12 +197,12 @@ describe('the collector pipeline (real otelcol-sdops, the Prometheus of compose.
     for (const t of TRANSLATIONS) {
       const selector = `{job="sdops/${service}",entity="customer",operation="delete",status="success"}`;
       if (t.kind === 'histogram') {
-        const count = await pollUntil(`${t.prom}_count`, () => singleValue(`${t.prom}_count${selector}`));
+        const count = await waitUntil(`${t.prom}_count`, () => singleValue(`${t.prom}_count${selector}`));
         expect(count, `${t.otel} -> ${t.prom}_count`).to.equal(2);
         expect(await singleValue(`${t.prom}_sum${selector}`)).to.be.closeTo(0.32, 1e-9);
         expect(await singleValue(`${t.prom}_bucket${selector.replace('}', ',le="0.025"}')}`)).to.equal(1);
       } else {
-        const value = await pollUntil(`${t.prom}`, () => singleValue(`${t.prom}${selector}`));
+        const value = await waitUntil(`${t.prom}`, () => singleValue(`${t.prom}${selector}`));
         expect(value, `${t.otel} -> ${t.prom}`).to.equal(t.kind === 'gauge' ? 42 : 7);
       }
     }
@@ -217,7 +217,7 @@ describe('the collector pipeline (real otelcol-sdops, the Prometheus of compose.
     });
     await telemetry.shutdown();
     const selector = `migration_run_failure_total{job="sdops/${service}"}`;
-    const step = await pollUntil('the counter and its start-timestamp 0 in Prometheus', async () => {
+    const step = await waitUntil('the counter and its start-timestamp 0 in Prometheus', async () => {
       const [min, max] = await Promise.all([
         singleValue(`min_over_time(${selector}[5m])`),
         singleValue(`max_over_time(${selector}[5m])`),
@@ -238,7 +238,7 @@ describe('the collector pipeline (real otelcol-sdops, the Prometheus of compose.
     });
     span.end();
     await telemetry.flush();
-    const scrape = await pollUntil('span metrics on the exporter', async () => {
+    const scrape = await waitUntil('span metrics on the exporter', async () => {
       const response = await fetch(`http://127.0.0.1:${collector.ports.metrics}/metrics`);
       const text = await response.text();
       return text.includes(`${SPAN_METRICS.calls}{`) ? text : undefined;
@@ -270,7 +270,7 @@ describe('the collector pipeline (real otelcol-sdops, the Prometheus of compose.
     await telemetry.flush();
 
     const selector = `{service_name="${service}",span_name="soft_delete.bulk",entity="invoice"}`;
-    const count = await pollUntil('span-metrics call counts', async () => {
+    const count = await waitUntil('span-metrics call counts', async () => {
       const samples = await promQuery(prometheus.url, `sum(${SPAN_METRICS.calls}${selector})`);
       return samples[0]?.value === 3 ? 3 : undefined;
     });
@@ -279,7 +279,7 @@ describe('the collector pipeline (real otelcol-sdops, the Prometheus of compose.
     expect(series.map((s) => s.status).sort()).to.include.members(['failure', 'success']);
     expect(series.every((s) => s.operation === 'delete')).to.equal(true);
 
-    const exemplarTraceIds = await pollUntil('exemplars on the span-metrics histogram', async () => {
+    const exemplarTraceIds = await waitUntil('exemplars on the span-metrics histogram', async () => {
       const result = await promExemplars(prometheus.url, `${SPAN_METRICS.latency}_bucket${selector}`);
       const ids = result.flatMap((s) => s.exemplars.map((e) => e.labels.trace_id ?? ''));
       return ids.length > 0 ? ids : undefined;
@@ -307,7 +307,7 @@ describe('the collector pipeline (real otelcol-sdops, the Prometheus of compose.
     span.end();
     await telemetry.flush();
 
-    const record = await pollUntil('the log record in the sink', async () =>
+    const record = await waitUntil('the log record in the sink', async () =>
       collector.readLogs().find((r) => r.resource['service.name'] === service),
     );
     expect(record.body).to.equal('batch done');
@@ -335,20 +335,20 @@ describe('the collector pipeline (real otelcol-sdops, the Prometheus of compose.
       produced += 1;
     }, 20);
     try {
-      await pollUntil(
+      await waitUntil(
         'the first increments in Prometheus',
         async () => ((await singleValue(expr)) ?? 0) > 0 || undefined,
       );
       await collector.stop();
       // Keep producing while the collector is down: at least several failed export rounds.
       const producedAtStop = produced;
-      await pollUntil('increments made while the collector is down', async () =>
+      await waitUntil('increments made while the collector is down', async () =>
         produced >= producedAtStop + 100 ? true : undefined,
       );
       expect(collector.isRunning()).to.equal(false);
       await collector.start();
       const producedAtRestart = produced;
-      await pollUntil(
+      await waitUntil(
         'Prometheus to see increments made after the restart',
         async () => ((await singleValue(expr)) ?? 0) >= producedAtRestart || undefined,
       );
@@ -357,7 +357,7 @@ describe('the collector pipeline (real otelcol-sdops, the Prometheus of compose.
     }
     await telemetry.flush();
     const total = produced;
-    const seen = await pollUntil(
+    const seen = await waitUntil(
       `Prometheus to reach exactly ${total}`,
       async () => {
         const value = await singleValue(expr);

@@ -25,6 +25,7 @@ import {
   tracesByGateway,
 } from './scale/truth.ts';
 import type { Workload } from './scale/workload.ts';
+import { measured } from '../support/measured.ts';
 
 /**
  * The two-tier layout on real collectors: two agents (otel-collector/agent.yaml) and two gateways
@@ -144,8 +145,8 @@ describe('the two-tier collector layout (2 agents, 2 gateways, real otelcol-sdop
     const kept = ok.filter((t) => byTrace.has(t.traceId));
     const p = API_SHARE_PERCENT / 100;
     const tolerance = 5 * Math.sqrt(ok.length * p * (1 - p));
-    console.log(
-      `      kept ${kept.length} of ${ok.length} ok-and-fast API traces (${((100 * kept.length) / ok.length).toFixed(2)} %; ` +
+    measured(
+      `kept ${kept.length} of ${ok.length} ok-and-fast API traces (${((100 * kept.length) / ok.length).toFixed(2)} %; ` +
         `configured ${API_SHARE_PERCENT} %, tolerance +-${tolerance.toFixed(0)} traces = +-${((100 * tolerance) / ok.length).toFixed(2)} points)`,
     );
     expect(Math.abs(kept.length - ok.length * p)).to.be.at.most(tolerance);
@@ -263,8 +264,8 @@ describe('the two-tier collector layout (2 agents, 2 gateways, real otelcol-sdop
     // What can reach gateway-2 and be counted after its last scrape: spans emitted at most this long
     // before its stop (test span-metrics flush 1 s + scrape 1 s + SDK and agent batching ~1.2 s + slack).
     const recent = pre.filter((t) => t.at >= run.stoppedAt - 5_000).reduce((n, t) => n + t.spans.length, 0);
-    console.log(
-      `      pre-stop phase: ${sent} spans sent, ${counted} counted: ${sent - counted} counted by gateway-2 after its ` +
+    measured(
+      `pre-stop phase: ${sent} spans sent, ${counted} counted: ${sent - counted} counted by gateway-2 after its ` +
         `last scrape (bound: ${recent} spans emitted in the 5 s before its stop); it had accepted ${run.stoppedGatewayAccepted} spans`,
     );
     expect(sent - counted).to.be.at.most(recent);
@@ -272,7 +273,7 @@ describe('the two-tier collector layout (2 agents, 2 gateways, real otelcol-sdop
 
   it("reports the collectors' CPU and memory per 1,000 spans/s", () => {
     const lines = reportCost(run, tiers);
-    for (const line of lines) console.log(`      ${line}`);
+    for (const line of lines) measured(line);
     expect(lines.length).to.be.greaterThan(0);
   });
 });

@@ -7,7 +7,6 @@ import {
   COLLECTOR_CONFIG,
   collectorTargets,
   PROMETHEUS_CONFIG,
-  pollUntil,
   promtoolCheckConfig,
   startCollector,
   startPrometheus,
@@ -33,6 +32,7 @@ import { registerMetricTests } from './workload/metric-tests.ts';
 import { registerSignalTests } from './workload/signal-tests.ts';
 import { registerGrafanaTests } from './workload/grafana-tests.ts';
 import { registerPanelTests } from './workload/panel-tests.ts';
+import { waitUntil } from '../support/wait.ts';
 
 /**
  * The whole pipeline under a mixed workload: `sdops` CLI commands and migrate runs (short-lived,
@@ -98,7 +98,7 @@ describe('the pipeline under the real workload (CLI, API, worker, migrations -> 
     await apiPhase(ctx, base);
     await cliPhase(ctx);
     await migrationPhase(ctx);
-    world.failedAlertFiringAt = await pollUntil(
+    world.failedAlertFiringAt = await waitUntil(
       'MigrationRunFailed (the production rule) to fire for the failed runs',
       async () =>
         (await firing(prom, 'MigrationRunFailed', false, 'migration')).includes(MIGRATION)

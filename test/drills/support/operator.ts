@@ -3,6 +3,7 @@ import { REPO_ROOT, runCommand } from '../../support/cli.ts';
 import type { InstantSample } from '../../pipeline/support/index.ts';
 import type { RunbookSection } from './runbook.ts';
 import type { DrillStack } from './stack.ts';
+import { giveUp, waitUntil } from '../../support/wait.ts';
 
 /**
  * The on-call engineer of a drill, holding nothing but the runbook: every command it runs is a line
@@ -101,13 +102,17 @@ export class Operator {
       line: exact,
       output: () => out,
       async waitFor(text, timeoutMs = 30_000) {
-        const deadline = Date.now() + timeoutMs;
-        while (!out.includes(text)) {
-          if (child.exitCode !== null) throw new Error(`"${exact}" exited before "${text}":\n${out}`);
-          if (Date.now() > deadline)
-            throw new Error(`"${exact}": no "${text}" within ${timeoutMs} ms:\n${out}`);
-          await new Promise((r) => setTimeout(r, 50));
-        }
+        await waitUntil(
+          `"${text}" from "${exact}"`,
+          () => {
+            if (out.includes(text)) return true;
+            if (child.exitCode !== null) giveUp('it exited');
+            return false;
+          },
+          { timeoutMs },
+        ).catch((error: Error) => {
+          throw new Error(`${error.message}\n${out}`);
+        });
       },
       async stop() {
         if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');

@@ -8,7 +8,6 @@ import {
   collectorTargets,
   freePort,
   type InstantSample,
-  pollUntil,
   promQuery,
   startCollector,
   startPrometheus,
@@ -18,6 +17,7 @@ import {
 import { runCli, SDOPS_BIN } from '../../support/cli.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/postgres.ts';
 import { type SdopsProcess, spawnSdops } from '../../support/sdops-process.ts';
+import { waitUntil } from '../../support/wait.ts';
 
 /**
  * What a drill runs against: a fresh PostgreSQL database, the real collector, the Prometheus compose
@@ -123,7 +123,7 @@ export async function startDrillStack(name: string): Promise<DrillStack> {
   });
   const query = (expr: string) => promQuery(prometheus.url, expr);
   // The gauges reach Prometheus: the stack is ready for the drill.
-  await pollUntil(
+  await waitUntil(
     'the database gauges in Prometheus',
     async () => ((await query('cleanup_queue_length')).length > 0 ? true : undefined),
     { timeoutMs: 30_000 },

@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import { builtinHandlers, CleanupWorker } from '../../../src/cleanup/index.ts';
 import { SoftDeleteService } from '../../../src/soft-delete/index.ts';
-import { waitFor } from '../cleanup/support.ts';
 import { AS_ADMIN, type ApiFixture, inject, startFixture } from './support.ts';
+import { waitUntil } from '../../support/wait.ts';
 
 type JobRow = {
   state: string;
@@ -15,7 +15,7 @@ async function jobRow(f: ApiFixture, id: string): Promise<JobRow | undefined> {
 }
 
 async function completed(f: ApiFixture, id: string): Promise<JobRow> {
-  await waitFor(`job ${id} to complete`, async () => (await jobRow(f, id))?.state === 'completed', {
+  await waitUntil(`job ${id} to complete`, async () => (await jobRow(f, id))?.state === 'completed', {
     timeoutMs: 20_000,
   });
   return (await jobRow(f, id)) as JobRow;

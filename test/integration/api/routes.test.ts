@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import { AS_ADMIN, AS_READ, type ApiFixture, expectErrorShape, inject, startFixture } from './support.ts';
+import { waitUntil } from '../../support/wait.ts';
 
 type Method = 'GET' | 'POST' | 'DELETE';
 interface RouteCase {
@@ -315,19 +316,21 @@ describe('HTTP API routes', () => {
       });
       expect(start.statusCode, start.body).to.equal(202);
       const runId = (start.json() as { run: { runId: string } }).run.runId;
-      const deadline = Date.now() + 10_000;
       let state = '';
-      while (Date.now() < deadline) {
-        const status = await inject(f.app, {
-          method: 'GET',
-          url: `/v1/migrations/runs/${runId}`,
-          headers: AS_READ,
-        });
-        expect(status.statusCode).to.equal(200);
-        state = (status.json() as { run: { state: string } }).run.state;
-        if (state === 'succeeded') break;
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      await waitUntil(
+        `run ${runId} to succeed`,
+        async () => {
+          const status = await inject(f.app, {
+            method: 'GET',
+            url: `/v1/migrations/runs/${runId}`,
+            headers: AS_READ,
+          });
+          expect(status.statusCode).to.equal(200);
+          state = (status.json() as { run: { state: string } }).run.state;
+          return state === 'succeeded';
+        },
+        { timeoutMs: 10_000 },
+      );
       expect(state).to.equal('succeeded');
       const list = await inject(f.app, { method: 'GET', url: '/v1/migrations', headers: AS_READ });
       expect((list.json() as { runs: { runId: string }[] }).runs.map((r) => r.runId)).to.include(runId);

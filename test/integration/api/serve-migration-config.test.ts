@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { type SdopsProcess, spawnSdops } from '../../support/sdops-process.ts';
-import { type MigrationTestDb, openMigrationTestDb, seedDocuments, waitFor } from '../migration/support.ts';
+import { waitUntil } from '../../support/wait.ts';
+import { type MigrationTestDb, openMigrationTestDb, seedDocuments } from '../migration/support.ts';
 
 interface RunBody {
   run: { runId: string; state: string; batchSize: number; maxFailedBatches: number; batchesFailed: number };
@@ -45,7 +46,7 @@ describe('sdops serve: migration runs started through the API use the configured
     const { run } = (await started.json()) as RunBody;
     expect(run).to.include({ batchSize: 7, maxFailedBatches: 1 });
 
-    const ended = await waitFor('the run to end', async () => {
+    const ended = await waitUntil('the run to end', async () => {
       const res = await fetch(`${url}/v1/migrations/runs/${run.runId}`);
       const body = (await res.json()) as RunBody;
       return ['running', 'stopping'].includes(body.run.state) ? undefined : body.run;

@@ -3,6 +3,7 @@ import { CleanupWorker, builtinHandlers } from '../../../src/cleanup/index.ts';
 import { SoftDeleteService } from '../../../src/soft-delete/index.ts';
 import { type InMemoryTelemetry, startInMemoryTelemetry } from '../../unit/observability/harness.ts';
 import { AS_ADMIN, type ApiFixture, inject, startFixture } from './support.ts';
+import { waitUntil } from '../../support/wait.ts';
 
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 const CALLER_SPAN = '00f067aa0ba902b7';
@@ -88,12 +89,12 @@ describe('HTTP API telemetry', () => {
     );
     worker.start();
     try {
-      const deadline = Date.now() + 20_000;
-      let jobSpan: (typeof spans)[number] | undefined;
-      while (!jobSpan && Date.now() < deadline) {
-        jobSpan = (await t.spans()).find((s) => s.name === 'cleanup.job' && s.attributes['job.id'] === jobId);
-        if (!jobSpan) await new Promise((r) => setTimeout(r, 100));
-      }
+      const jobSpan = await waitUntil(
+        'the worker to run the cascade job',
+        async () =>
+          (await t.spans()).find((s) => s.name === 'cleanup.job' && s.attributes['job.id'] === jobId),
+        { timeoutMs: 20_000, intervalMs: 100 },
+      );
       expect(jobSpan, 'the worker never ran the cascade job').to.not.equal(undefined);
       expect(jobSpan?.spanContext().traceId).to.not.equal(TRACE_ID);
       expect(jobSpan?.links.map((l) => l.context.spanId)).to.include(server.spanContext().spanId);

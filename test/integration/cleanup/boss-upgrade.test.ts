@@ -5,7 +5,7 @@ import { CleanupQueue, startCleanupRuntime } from '../../../src/cleanup/index.ts
 import { loadConfig } from '../../../src/config.ts';
 import { type Database, migrateSchema, openDatabase } from '../../../src/db/index.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/postgres.ts';
-import { waitFor } from './support.ts';
+import { waitUntil } from '../../support/wait.ts';
 
 const V10_SCHEMA = new URL('./fixtures/pgboss-10.4.2-schema.sql', import.meta.url);
 
@@ -87,12 +87,12 @@ describe('carrying a database over from pg-boss 10 (schema 24) to pg-boss 12 (Po
       const state = async (id: string) =>
         (await db.query<{ s: string }>(`SELECT state::text AS s FROM pgboss.job WHERE id = $1`, [id])).rows[0]
           ?.s;
-      await waitFor('both noop jobs to complete', async () =>
+      await waitUntil('both noop jobs to complete', async () =>
         (await Promise.all([state(waiting), state(wasActive)])).every((s) => s === 'completed'),
       );
       // The original of the dead copy stayed behind in pgboss_v10, so the retry enqueues its data again.
       expect(await runtime.queue.retryDead()).to.deep.equal({ retried: 1, skipped: [] });
-      await waitFor(
+      await waitUntil(
         'the requeued purge to complete',
         async () => (await state(deadOriginal)) === 'completed',
       );

@@ -26,7 +26,7 @@ describe('sdops queue cancel (PostgreSQL)', function () {
   const status = async (type: string) => (await queue.status()).find((r) => r.jobType === type);
 
   before(async () => {
-    configureLogging({ level: 'warn' });
+    configureLogging({ level: 'warn', console: 'stderr' });
     t = await openQueueTestDb();
     ({ tdb, db, queue } = t);
   });

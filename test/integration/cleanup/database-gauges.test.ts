@@ -8,7 +8,8 @@ import { REPO_ROOT, SDOPS_BIN } from '../../support/cli.ts';
 import type { TestDatabase } from '../../support/postgres.ts';
 import { OtlpListener } from './otlp-listener.ts';
 import { within } from './processes.ts';
-import { openQueueTestDb, type QueueTestDb, waitFor } from './support.ts';
+import { openQueueTestDb, type QueueTestDb } from './support.ts';
+import { waitUntil } from '../../support/wait.ts';
 
 /**
  * The database's own gauges: the two statements that read the queue and migration tables, and
@@ -119,7 +120,7 @@ describe('the database gauges (queue length and oldest wait, stale migration run
           .filter((p) => p.metric === metric && p.attributes.job_type === jobType)
           .sort((x, y) => x.time - y.time)
           .at(-1);
-      await waitFor('both serve processes to report the noop queue', () => {
+      await waitUntil('both serve processes to report the noop queue', () => {
         const instances = new Set(
           otlp.points.filter((p) => p.metric === 'cleanup.queue.length').map((p) => p.instance),
         );
@@ -136,7 +137,7 @@ describe('the database gauges (queue length and oldest wait, stale migration run
       first.kill('SIGTERM');
       await within(20_000, 'the first serve to exit', new Promise((r) => first.on('close', r)));
       await db.query("DELETE FROM pgboss.job WHERE name = 'cleanup.noop'");
-      await waitFor('the noop queue to read 0', () => latest('cleanup.queue.length', 'noop')?.value === 0);
+      await waitUntil('the noop queue to read 0', () => latest('cleanup.queue.length', 'noop')?.value === 0);
       // Each process's own counters exist from the start, at 0, under its own instance.
       const zeroed = otlp.points.filter(
         (p) => p.metric === 'soft_delete.operations.total' && p.instance !== identity && p.value === 0,

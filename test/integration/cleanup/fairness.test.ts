@@ -9,7 +9,8 @@ import { claimClassOf } from '../../../src/cleanup/job-types.ts';
 import { type Database, migrateSchema, openDatabase } from '../../../src/db/index.ts';
 import { configureLogging } from '../../../src/observability/index.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/postgres.ts';
-import { waitFor } from './support.ts';
+import { waitUntil } from '../../support/wait.ts';
+import { measured } from '../../support/measured.ts';
 
 /**
  * The worker's claim policy (src/cleanup/claim-plan.ts) on PostgreSQL at --concurrency 16, with the
@@ -102,7 +103,7 @@ describe('cleanup worker claims at concurrency 16 (PostgreSQL)', function () {
     return max;
   };
 
-  before(() => configureLogging({ level: 'warn' }));
+  before(() => configureLogging({ level: 'warn', console: 'stderr' }));
 
   beforeEach(async () => {
     tdb = await createTestDatabase();
@@ -146,12 +147,12 @@ describe('cleanup worker claims at concurrency 16 (PostgreSQL)', function () {
     await enqueue('noop', {}, 400);
     const t0 = performance.now();
     startWorker();
-    await waitFor('16 jobs running', () => worker!.active === 16);
+    await waitUntil('16 jobs running', () => worker!.active === 16);
     const user = [
       ...(await enqueue('cascade_soft_delete', { entity: 'customers', id: '1' }, 20)),
       ...(await enqueue('restore_cascade', { entity: 'customers', id: '1' }, 20)),
     ];
-    await waitFor('every job to finish', () => [...runs.values()].filter((r) => r.end).length === 520, {
+    await waitUntil('every job to finish', () => [...runs.values()].filter((r) => r.end).length === 520, {
       timeoutMs: 90_000,
     });
     const claims = (ms: number) =>
@@ -164,8 +165,8 @@ describe('cleanup worker claims at concurrency 16 (PostgreSQL)', function () {
     const lastNoop = Math.max(...finished('noop').map((r) => r.end!));
     const waits = user.map((id) => runs.get(id)!.start - enqueuedAt.get(id)!);
     const purgeDrain = purgeStarts.at(-1)! - t0;
-    console.log(
-      `      claims in the first 2 s: ${JSON.stringify(claims(2000))}; noop all done after ${Math.round(lastNoop - t0)} ms, ` +
+    measured(
+      `claims in the first 2 s: ${JSON.stringify(claims(2000))}; noop all done after ${Math.round(lastNoop - t0)} ms, ` +
         `purge backlog started last after ${Math.round(purgeDrain)} ms; cascade/restore wait max ${Math.round(Math.max(...waits))} ms`,
     );
     // The noop jobs were not held back by the purge backlog: all done before half the purges began.
@@ -184,7 +185,7 @@ describe('cleanup worker claims at concurrency 16 (PostgreSQL)', function () {
     await enqueue('cascade_soft_delete', { entity: 'customers', id: '1' }, 400);
     const t0 = performance.now();
     startWorker();
-    await waitFor('the cascade flood to drain', () => finished('cascade_soft_delete').length === 400, {
+    await waitUntil('the cascade flood to drain', () => finished('cascade_soft_delete').length === 400, {
       timeoutMs: 90_000,
     });
     const floodEnd = Math.max(...finished('cascade_soft_delete').map((r) => r.end!));
@@ -192,8 +193,8 @@ describe('cleanup worker claims at concurrency 16 (PostgreSQL)', function () {
     const from = t0 + 1000;
     const user = occupancy(from, floodEnd, 'user');
     const maintenance = occupancy(from, floodEnd, 'maintenance');
-    console.log(
-      `      during a flood of 400 cascades: ${user.toFixed(1)} slots user, ${maintenance.toFixed(1)} maintenance ` +
+    measured(
+      `during a flood of 400 cascades: ${user.toFixed(1)} slots user, ${maintenance.toFixed(1)} maintenance ` +
         `(flood drained in ${Math.round(floodEnd - t0)} ms); most user jobs at once ${maxRunning('user')}`,
     );
     expect(maxRunning('user')).to.be.at.most(12);

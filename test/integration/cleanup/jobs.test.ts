@@ -8,7 +8,7 @@ import { SoftDeleteService } from '../../../src/soft-delete/index.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/postgres.ts';
 import { OtlpListener } from './otlp-listener.ts';
 import { spawnWorker, type WorkerChild, within } from './processes.ts';
-import { waitFor } from './support.ts';
+import { waitUntil } from '../../support/wait.ts';
 
 describe('cleanup jobs over the soft-delete core, traced end to end (PostgreSQL)', function () {
   this.timeout(90_000);
@@ -107,11 +107,11 @@ describe('cleanup jobs over the soft-delete core, traced end to end (PostgreSQL)
       },
       { kind: 'server' },
     );
-    await waitFor(
+    await waitUntil(
       'the cascade job to delete the orders and items',
       async () => (await liveOrders()) === 0 && (await liveItems()) === 0,
     );
-    await waitFor('the job span to be exported', () => otlp.jobSpans(jobId).length === 1);
+    await waitUntil('the job span to be exported', () => otlp.jobSpans(jobId).length === 1);
     const jobSpan = otlp.jobSpans(jobId)[0]!;
     expect(jobSpan.attributes).to.include({
       job_type: 'cascade_soft_delete',
@@ -121,7 +121,7 @@ describe('cleanup jobs over the soft-delete core, traced end to end (PostgreSQL)
     });
     expect(jobSpan.traceId).to.not.equal(traceId);
     expect(jobSpan.links.map((l) => l.traceId)).to.deep.equal([traceId]);
-    await waitFor('soft_delete spans under the job span', () =>
+    await waitUntil('soft_delete spans under the job span', () =>
       otlp.spans.some((s) => s.name.startsWith('soft_delete.') && s.parentSpanId === jobSpan.spanId),
     );
     const opIds = await db.query('SELECT DISTINCT delete_op_id FROM orders WHERE customer_id = $1', [
@@ -130,12 +130,12 @@ describe('cleanup jobs over the soft-delete core, traced end to end (PostgreSQL)
 
     // Idempotent: the same job again changes nothing.
     const again = await queue.enqueue('cascade_soft_delete', { entity: 'customers', id: customerId });
-    await waitFor('the repeated job to complete', async () => (await jobState(again)) === 'completed');
+    await waitUntil('the repeated job to complete', async () => (await jobState(again)) === 'completed');
     const opIdsAfter = await db.query('SELECT DISTINCT delete_op_id FROM orders WHERE customer_id = $1', [
       customerId,
     ]);
     expect(opIdsAfter.rows).to.deep.equal(opIds.rows);
-    await waitFor('the repeated job span', () => otlp.jobSpans(again).length === 1);
+    await waitUntil('the repeated job span', () => otlp.jobSpans(again).length === 1);
     expect(otlp.jobSpans(again)[0]!.attributes).to.include({ count: 0, status: 'success' });
   });
 
@@ -156,14 +156,14 @@ describe('cleanup jobs over the soft-delete core, traced end to end (PostgreSQL)
       id: customerId,
       deletedAt: rows[0]!.deleted_at,
     });
-    await waitFor('the restore job to complete', async () => (await jobState(id)) === 'completed');
+    await waitUntil('the restore job to complete', async () => (await jobState(id)) === 'completed');
     expect(await liveOrders()).to.equal(2);
     expect(await liveItems()).to.equal(4);
   });
 
   it('finishes the running job on SIGTERM before it exits with code 0', async () => {
     const id = await queue.enqueue('noop', { sleepMs: 1500 });
-    await waitFor('the job to be active', async () => (await jobState(id)) === 'active');
+    await waitUntil('the job to be active', async () => (await jobState(id)) === 'active');
     worker.child.kill('SIGTERM');
     expect(await within(20_000, 'the worker to exit', worker.exited)).to.equal(0);
     expect(await jobState(id)).to.equal('completed');

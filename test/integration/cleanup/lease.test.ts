@@ -5,7 +5,7 @@ import { configureLogging } from '../../../src/observability/index.ts';
 import { runCli } from '../../support/cli.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/postgres.ts';
 import { type SdopsProcess, spawnSdops } from '../../support/sdops-process.ts';
-import { waitFor } from './support.ts';
+import { waitUntil } from '../../support/wait.ts';
 
 /**
  * The runbook's fix for jobs that time out, followed as written: raise SDOPS_JOB_EXPIRE_SECONDS and
@@ -18,7 +18,7 @@ describe('a raised job lease reaches jobs already queued (PostgreSQL)', function
   let worker: SdopsProcess | undefined;
 
   before(async () => {
-    configureLogging({ level: 'warn' });
+    configureLogging({ level: 'warn', console: 'stderr' });
     tdb = await createTestDatabase();
     db = await openDatabase({ url: tdb.url });
     await migrateSchema(db);
@@ -63,7 +63,7 @@ describe('a raised job lease reaches jobs already queued (PostgreSQL)', function
       SDOPS_QUEUE_MAINTENANCE_INTERVAL_SECONDS: '1',
     });
     await worker.waitFor(/worker started/);
-    await waitFor(
+    await waitUntil(
       'the job to finish',
       async () => ['completed', 'failed', 'retry'].includes((await job(jobId))?.state ?? ''),
       {
@@ -92,7 +92,7 @@ describe('a raised job lease reaches jobs already queued (PostgreSQL)', function
       env,
     );
     const { jobId } = JSON.parse(enqueued.stdout) as { jobId: string };
-    await waitFor('the job to die of its lease', async () => (await job(jobId))?.state === 'failed', {
+    await waitUntil('the job to die of its lease', async () => (await job(jobId))?.state === 'failed', {
       timeoutMs: 30_000,
     });
     expect((await job(jobId))?.code).to.equal('job_timeout');
@@ -106,7 +106,7 @@ describe('a raised job lease reaches jobs already queued (PostgreSQL)', function
     await worker.waitFor(/worker started/);
     const retried = await runCli(['--json', 'queue', 'retry', '--dead'], env);
     expect(JSON.parse(retried.stdout)).to.include({ retried: 1 });
-    await waitFor(
+    await waitUntil(
       'the revived job to finish',
       async () => ['completed', 'failed'].includes((await job(jobId))?.state ?? ''),
       {

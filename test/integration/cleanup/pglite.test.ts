@@ -9,7 +9,7 @@ import {
 import { loadConfig } from '../../../src/config.ts';
 import { type Database, migrateSchema, openDatabase } from '../../../src/db/index.ts';
 import { runDemoWorker } from '../../../src/demo/worker.ts';
-import { waitFor } from './support.ts';
+import { waitUntil } from '../../support/wait.ts';
 
 type WorkerSettings = ReturnType<typeof loadConfig>['worker'];
 
@@ -50,7 +50,7 @@ describe('cleanup queue on the embedded PGlite database', function () {
     try {
       const id = await runtime.queue.enqueue('noop', {});
       const purge = await runtime.queue.enqueue('purge_expired', { entity: 'documents' });
-      await waitFor('both jobs to complete', async () => {
+      await waitUntil('both jobs to complete', async () => {
         const states = await db.query<{ state: string }>(
           `SELECT state::text AS state FROM pgboss.job WHERE id = ANY($1::uuid[])`,
           [[id, purge]],
@@ -96,13 +96,13 @@ describe('cleanup queue on the embedded PGlite database', function () {
       const id = await runtime.queue.enqueue('always_fail', {});
       const dead = async () =>
         (await runtime.queue.status()).find((r) => r.jobType === 'always_fail')?.dead === 1;
-      await waitFor('the job to be dead', dead);
+      await waitUntil('the job to be dead', dead);
       expect(await runtime.queue.retry(id)).to.deep.equal({
         jobId: id,
         jobType: 'always_fail',
         action: 'revived',
       });
-      await waitFor('the revived job to run and die again', async () => runs === 2 && (await dead()));
+      await waitUntil('the revived job to run and die again', async () => runs === 2 && (await dead()));
       expect(runtime.worker.stats().failed).to.equal(2);
     } finally {
       await runtime.stop();
@@ -129,7 +129,7 @@ describe('cleanup queue on the embedded PGlite database', function () {
             ])
           ).rows[0]?.n,
         );
-      await waitFor('the job to be dead', async () => (await deadCopies()) === 1);
+      await waitUntil('the job to be dead', async () => (await deadCopies()) === 1);
       const [notEnvelope, unknownType] = [randomUUID(), randomUUID()];
       await runtime.queue.boss.insert(DEAD_LETTER_QUEUE, [
         { id: notEnvelope, data: { not: 'an envelope' } },
@@ -142,7 +142,7 @@ describe('cleanup queue on the embedded PGlite database', function () {
       const state = async () =>
         (await db.query<{ state: string }>(`SELECT state::text AS state FROM pgboss.job WHERE id = $1`, [id]))
           .rows[0]?.state;
-      await waitFor('the revived job to complete', async () => (await state()) === 'completed');
+      await waitUntil('the revived job to complete', async () => (await state()) === 'completed');
       expect(runs).to.equal(2);
       expect(await deadCopies(), 'the skipped entries stay in the dead-letter queue').to.equal(2);
     } finally {
@@ -173,7 +173,7 @@ describe('cleanup queue on the embedded PGlite database', function () {
     let stopped = false;
     try {
       const id = await runtime.queue.enqueue('wait_for_abort', {});
-      await waitFor('the handler to start', async () => started);
+      await waitUntil('the handler to start', async () => started);
       expect(await runtime.worker.stop(100)).to.deep.equal({ drained: false, handedBack: 1 });
       stopped = true;
       expect((sawReason as { code?: string }).code).to.equal('worker_shutdown');

@@ -3,7 +3,7 @@ import { builtinHandlers, CleanupQueue, CleanupWorker } from '../../../src/clean
 import { configureLogging } from '../../../src/observability/index.ts';
 import { SoftDeleteService } from '../../../src/soft-delete/index.ts';
 import { backdate, backdateFamily, makeFamily, openTestDb, type TestDb } from '../soft-delete/support.ts';
-import { waitFor } from './support.ts';
+import { waitUntil } from '../../support/wait.ts';
 
 /**
  * purge_expired / archive_entity jobs with a small row budget on PostgreSQL: a follow-up only after a
@@ -29,7 +29,7 @@ describe('purge and archive jobs end their follow-up chain (PostgreSQL)', functi
       )
     ).rows;
   const settled = async (type: string) => {
-    await waitFor(`${type} jobs to settle`, async () => {
+    await waitUntil(`${type} jobs to settle`, async () => {
       const rows = await jobs(type);
       return rows.length > 0 && rows.every((r) => r.state === 'completed' || r.state === 'failed');
     });
@@ -47,7 +47,7 @@ describe('purge and archive jobs end their follow-up chain (PostgreSQL)', functi
     );
 
   before(async () => {
-    configureLogging({ level: 'warn' });
+    configureLogging({ level: 'warn', console: 'stderr' });
     t = await openTestDb('postgres');
     sd = new SoftDeleteService(t.db);
     queue = await CleanupQueue.open(t.db, { role: 'worker' });

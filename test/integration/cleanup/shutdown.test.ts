@@ -7,7 +7,8 @@ import { SoftDeleteService } from '../../../src/soft-delete/index.ts';
 import { type SdopsProcess, spawnSdops } from '../../support/sdops-process.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/postgres.ts';
 import { makeFamily } from '../soft-delete/support.ts';
-import { waitFor } from './support.ts';
+import { waitUntil } from '../../support/wait.ts';
+import { measured } from '../../support/measured.ts';
 
 /**
  * `sdops worker` stopped while a job waits on a row lock someone else holds: the shutdown timeout
@@ -44,7 +45,7 @@ describe('worker shutdown with a job stuck on a lock (PostgreSQL)', function () 
     );
 
   before(async () => {
-    configureLogging({ level: 'warn' });
+    configureLogging({ level: 'warn', console: 'stderr' });
     tdb = await createTestDatabase();
     db = await openDatabase({ url: tdb.url });
     await migrateSchema(db);
@@ -75,12 +76,12 @@ describe('worker shutdown with a job stuck on a lock (PostgreSQL)', function () 
     await queue.close();
 
     const w = await startWorker();
-    await waitFor('the job to wait on the lock', async () => (await lockWaiters()) === 1);
+    await waitUntil('the job to wait on the lock', async () => (await lockWaiters()) === 1);
     const t0 = performance.now();
     const code = await w.stop('SIGTERM');
     const ms = performance.now() - t0;
-    console.log(
-      `      worker exit after SIGTERM with a job stuck on a lock: ${Math.round(ms)} ms (timeout ${SHUTDOWN_MS} ms)`,
+    measured(
+      `worker exit after SIGTERM with a job stuck on a lock: ${Math.round(ms)} ms (timeout ${SHUTDOWN_MS} ms)`,
     );
     expect(code, w.output()).to.equal(0);
     // Typically the timeout plus ~50 ms; the margin is for a loaded test machine. Without the
@@ -107,7 +108,7 @@ describe('worker shutdown with a job stuck on a lock (PostgreSQL)', function () 
 
     await holder.query('COMMIT');
     const again = await startWorker();
-    await waitFor('the job to complete on the next worker', async () => {
+    await waitUntil('the job to complete on the next worker', async () => {
       const r = await db.query<{ state: string }>(
         `SELECT state::text AS state FROM pgboss.job WHERE id = $1`,
         [jobId],

@@ -11,7 +11,7 @@ import { REPO_ROOT, runCli, SDOPS_BIN } from '../../support/cli.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/postgres.ts';
 import { OtlpListener } from './otlp-listener.ts';
 import { spawnWorker, type WorkerChild, within } from './processes.ts';
-import { waitFor } from './support.ts';
+import { waitUntil } from '../../support/wait.ts';
 
 const TEST_TYPES = ['test_effect', 'test_fail', 'test_block'] as const;
 const POLICY: QueuePolicy = { retryLimit: 2, retryDelaySeconds: 1, expireSeconds: 3 };
@@ -89,7 +89,7 @@ describe('cleanup worker processes on PostgreSQL', function () {
       'test_effect',
       Array.from({ length: 2000 }, () => ({})),
     );
-    await waitFor('2,000 effects', async () => (await effects(ids)).length >= 2000, { timeoutMs: 90_000 });
+    await waitUntil('2,000 effects', async () => (await effects(ids)).length >= 2000, { timeoutMs: 90_000 });
     expect(await stopWorker(a!)).to.equal(0);
     expect(await stopWorker(b!)).to.equal(0);
 
@@ -115,11 +115,11 @@ describe('cleanup worker processes on PostgreSQL', function () {
   it('retries a failing job with backoff, then dead; counts each failed attempt; `queue retry --dead` revives it', async () => {
     const w = await startWorker();
     const id = await queue.enqueue('test_fail', {});
-    await waitFor('the job to be dead', async () => {
+    await waitUntil('the job to be dead', async () => {
       const row = (await queue.status()).find((r) => r.jobType === 'test_fail');
       return row?.dead === 1 && row.failed === 1;
     });
-    await waitFor('three attempt spans', () => otlp.jobSpans(id).length === 3);
+    await waitUntil('three attempt spans', () => otlp.jobSpans(id).length === 3);
     const starts = otlp
       .jobSpans(id)
       .map((s) => ({
@@ -132,7 +132,7 @@ describe('cleanup worker processes on PostgreSQL', function () {
     expect(starts[1]!.t - starts[0]!.t).to.be.at.least(900);
     expect(starts[2]!.t - starts[1]!.t).to.be.at.least(1900);
 
-    await waitFor(
+    await waitUntil(
       'job_failures = 3 exported',
       () => otlp.latestSum('cleanup.worker.job_failures', { job_type: 'test_fail' }) === 3,
     );
@@ -144,13 +144,13 @@ describe('cleanup worker processes on PostgreSQL', function () {
     });
     expect(retried.code, retried.stderr).to.equal(0);
     expect(JSON.parse(retried.stdout)).to.deep.equal({ retried: 1, skipped: [] });
-    await waitFor('a fourth attempt after the retry', () => otlp.jobSpans(id).length === 4);
-    await waitFor(
+    await waitUntil('a fourth attempt after the retry', () => otlp.jobSpans(id).length === 4);
+    await waitUntil(
       'job_failures = 4 exported',
       () => otlp.latestSum('cleanup.worker.job_failures', { job_type: 'test_fail' }) === 4,
     );
 
-    await waitFor('the job to be dead again', async () => {
+    await waitUntil('the job to be dead again', async () => {
       const row = (await queue.status()).find((r) => r.jobType === 'test_fail');
       return row?.dead === 1 && row.failed === 1 && row.waiting === 0;
     });
@@ -165,7 +165,7 @@ describe('cleanup worker processes on PostgreSQL', function () {
   it('runs a job again on another worker after its worker is SIGKILLed mid-job, with the effect applied once', async () => {
     const a = await startWorker();
     const id = await queue.enqueue('test_block', {});
-    await waitFor('worker A to start the job', async () => {
+    await waitUntil('worker A to start the job', async () => {
       const { rows } = await db.query<{ pid: number }>(
         'SELECT pid FROM cleanup_test_started WHERE job_id = $1',
         [id],
@@ -175,13 +175,13 @@ describe('cleanup worker processes on PostgreSQL', function () {
     a.child.kill('SIGKILL');
     expect(await within(10_000, 'worker A to die', a.exited)).to.equal(null);
     const b = await startWorker();
-    await waitFor('the job to complete on worker B', async () => (await effects([id])).length > 0, {
+    await waitUntil('the job to complete on worker B', async () => (await effects([id])).length > 0, {
       timeoutMs: 30_000,
     });
     const rows = await effects([id]);
     expect(rows).to.have.length(1);
     expect(rows[0]).to.include({ pid: b.pid, attempt: 2 });
-    await waitFor('the job to be completed', async () => {
+    await waitUntil('the job to be completed', async () => {
       const { rows: s } = await db.query<{ state: string }>(
         `SELECT state::text AS state FROM pgboss.job WHERE id = $1`,
         [id],
@@ -212,11 +212,11 @@ describe('cleanup worker processes on PostgreSQL', function () {
     });
     const exited = new Promise<number | null>((resolve) => proc.on('close', (code) => resolve(code)));
     try {
-      await waitFor('the worker to start', () => out.includes('worker started'));
+      await waitUntil('the worker to start', () => out.includes('worker started'));
       const enqueued = await runCli(['--json', 'queue', 'enqueue', 'noop', '--payload', '{}'], cliEnv);
       expect(enqueued.code, enqueued.stderr).to.equal(0);
       const { jobId } = JSON.parse(enqueued.stdout) as { jobId: string };
-      await waitFor('the job to finish', () => out.includes(jobId) && out.includes('cleanup job finished'));
+      await waitUntil('the job to finish', () => out.includes(jobId) && out.includes('cleanup job finished'));
       proc.kill('SIGTERM');
       expect(await within(20_000, 'sdops worker to exit', exited)).to.equal(0);
       expect(out).to.include('worker stopped');

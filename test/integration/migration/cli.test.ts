@@ -9,8 +9,8 @@ import {
   seedDocuments,
   spawnCli,
   tableChecksum,
-  waitFor,
 } from './support.ts';
+import { waitUntil } from '../../support/wait.ts';
 
 /**
  * The runner as operators use it: `sdops migrate ...` child processes against real PostgreSQL over
@@ -68,7 +68,7 @@ describe('sdops migrate over 200k legacy rows (child processes)', function () {
     // 2,000 rows/s keeps this run and its CLI resume below far from done (~100 s) within this file's
     // windows, however slowly the CLI children start; the last test lifts the throttle.
     const child = spawnCli(url, [...ARGS, '--max-rows-per-second', String(THROTTLE)]);
-    runId = await waitFor('the run to make progress', async () => {
+    runId = await waitUntil('the run to make progress', async () => {
       const { rows } = await t.db.query<{ id: string }>(
         `SELECT run_id::text AS id FROM sdops_migration_runs WHERE NOT dry_run AND rows_processed >= 4000`,
       );
@@ -94,7 +94,7 @@ describe('sdops migrate over 200k legacy rows (child processes)', function () {
 
   it('a second resume is refused while one runs, and `migrate stop` parks the run as stopped', async () => {
     const dead = (await run()).owner;
-    await waitFor("the killed owner's lease to go stale", async () => {
+    await waitUntil("the killed owner's lease to go stale", async () => {
       const stale = await scalar(
         t.db,
         `SELECT heartbeat_at < now() - lease_timeout_ms * interval '1 millisecond' AS v
@@ -106,7 +106,7 @@ describe('sdops migrate over 200k legacy rows (child processes)', function () {
     // The run keeps its 2,000 rows/s throttle: this resume cannot finish before the stop below lands.
     const first = spawnCli(url, ['--json', 'migrate', 'resume', runId]);
     const before = Number((await run()).rows_processed);
-    await waitFor('the resume to take over and make progress', async () => {
+    await waitUntil('the resume to take over and make progress', async () => {
       const r = await run();
       return r.owner !== null && r.owner !== dead && Number(r.rows_processed) > before ? true : undefined;
     });

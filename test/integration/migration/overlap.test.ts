@@ -28,7 +28,7 @@ describe('migration runs that would overlap (PostgreSQL)', function () {
   };
 
   before(async () => {
-    configureLogging({ level: 'error' });
+    configureLogging({ level: 'error', console: 'stderr' });
     t = await openMigrationTestDb();
     await seedDocuments(t.db, { legacy: 2_000, deleted: 100, live: 100 });
   });

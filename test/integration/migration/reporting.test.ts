@@ -9,8 +9,8 @@ import {
   scalar,
   seedDocuments,
   spawnCli,
-  waitFor,
 } from './support.ts';
+import { waitUntil } from '../../support/wait.ts';
 
 interface Status {
   state: string;
@@ -37,7 +37,7 @@ describe('migration run reports (PostgreSQL, child processes)', function () {
   };
 
   before(async () => {
-    configureLogging({ level: 'error' });
+    configureLogging({ level: 'error', console: 'stderr' });
     t = await openMigrationTestDb();
     url = t.test.url;
     await seedDocuments(t.db, { legacy: 5_000, deleted: 500, live: 500 });
@@ -87,7 +87,7 @@ describe('migration run reports (PostgreSQL, child processes)', function () {
         ' ',
       ),
     );
-    const runId = await waitFor('the run to make progress', async () => {
+    const runId = await waitUntil('the run to make progress', async () => {
       const { rows } = await t.db.query<{ id: string }>(
         `SELECT run_id::text AS id FROM sdops_migration_runs WHERE state = 'running' AND rows_processed >= 300`,
       );
@@ -98,7 +98,9 @@ describe('migration run reports (PostgreSQL, child processes)', function () {
     expect(alive.etaSeconds).to.be.a('number');
     child.kill('SIGKILL');
     await child.result;
-    await waitFor('the lease to go stale', async () => ((await status(runId)).ownerAlive ? undefined : true));
+    await waitUntil('the lease to go stale', async () =>
+      (await status(runId)).ownerAlive ? undefined : true,
+    );
     const dead = await status(runId);
     expect(dead).to.include({ state: 'running', rowsPerSecond: null, etaSeconds: null });
     const human = await runCli(url, ['migrate', 'status', runId]);

@@ -10,8 +10,8 @@ import {
   scalar,
   seedDocuments,
   tableChecksum,
-  waitFor,
 } from './support.ts';
+import { waitUntil } from '../../support/wait.ts';
 
 const FAST = {
   heartbeatIntervalMs: 50,
@@ -225,7 +225,7 @@ describe('MigrationRunner in process (real PostgreSQL, in-memory telemetry)', fu
     );
     const runner = new MigrationRunner(t.db, FAST);
     const handle = await runner.start('backfill-deleted-at', { batchSize: 200, maxRowsPerSecond: 2_000 });
-    await waitFor('some progress', async () =>
+    await waitUntil('some progress', async () =>
       (await runner.get(handle.runId)).rowsProcessed > 0 ? true : undefined,
     );
     const asked = await new MigrationRunner(t.db, FAST).stop(handle.runId);

@@ -1,11 +1,11 @@
 import type { TestCollector } from '../support/collector.ts';
-import { pollUntil } from '../support/process.ts';
 import { promQuery } from '../support/prom-api.ts';
 import { deliveryProblems, shouldKeep, tracesByGateway } from './truth.ts';
 import { exposedTotal, exposition, processUsage, type ProcessUsage, type Tiers } from './tiers.ts';
 import type { LedgerTrace } from './traces.ts';
 import { startWorkload, type Workload } from './workload.ts';
 import type { InstanceReport, RoleSpec } from './workload-process.ts';
+import { waitUntil } from '../../support/wait.ts';
 
 /**
  * The scale test's workload, run once in before(): a steady burst with both gateways up, then a
@@ -93,7 +93,7 @@ export async function keptTracesArrived(
   traces: readonly LedgerTrace[],
   timeoutMs: number,
 ): Promise<boolean> {
-  return pollUntil(
+  return waitUntil(
     'every kept trace in the gateways sinks',
     async () => {
       const delivered = tracesByGateway(tiers.spansByGateway());
@@ -120,7 +120,7 @@ export async function runWorkload(tiers: Tiers): Promise<{ run: Run; workload: W
   const workload = await startWorkload(roleSpecs(tiers.agents));
   const run = { exposedInstances: [] } as unknown as Run;
   try {
-    await pollUntil('Prometheus to scrape every collector', async () => {
+    await waitUntil('Prometheus to scrape every collector', async () => {
       const up = await promQuery(tiers.prometheus.url, 'up{job=~"otel-collector.*"} == 1');
       return up.length === 6 || undefined;
     });
@@ -142,7 +142,7 @@ export async function runWorkload(tiers: Tiers): Promise<{ run: Run; workload: W
     const stopped = tiers.gateways[1] as TestCollector;
     const acceptedBefore = await gatewayAccepted(stopped);
     workload.stream('pre', STREAM_RATE);
-    await pollUntil(
+    await waitUntil(
       'the streamed traffic to reach gateway-2',
       async () => ((await gatewayAccepted(stopped)) >= acceptedBefore + PRE_STOP_SPANS ? true : undefined),
       { timeoutMs: 60_000 },
@@ -154,7 +154,7 @@ export async function runWorkload(tiers: Tiers): Promise<{ run: Run; workload: W
     await pause(OUTAGE_MS); // the outage itself, not a synchronisation
     await stopped.start();
     workload.stream('after', STREAM_RATE);
-    await pollUntil(
+    await waitUntil(
       'traffic to reach the restarted gateway-2',
       async () => ((await gatewayAccepted(stopped)) >= 200 ? true : undefined),
       { timeoutMs: 60_000 },

@@ -1,8 +1,8 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { pollUntil } from '../support/process.ts';
 import type { InstanceReport, Ledger, RoleSpec, WorkloadCommand } from './workload-process.ts';
 import type { LedgerTrace } from './traces.ts';
+import { waitUntil } from '../../support/wait.ts';
 
 const SCRIPT = fileURLToPath(new URL('./workload-process.ts', import.meta.url));
 
@@ -29,14 +29,15 @@ export interface Workload {
 export async function startWorkload(processes: readonly (readonly RoleSpec[])[]): Promise<Workload> {
   const replies = new Map<ChildProcess, Reply[]>();
   const children = processes.map((roles) => {
-    const child = fork(SCRIPT, [JSON.stringify(roles)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    // The child's stdout goes to our stderr: our stdout is the mocha reporter's.
+    const child = fork(SCRIPT, [JSON.stringify(roles)], { stdio: ['ignore', 2, 'inherit', 'ipc'] });
     replies.set(child, []);
     child.on('message', (reply: Reply) => replies.get(child)?.push(reply));
     return child;
   });
 
   const awaitAll = (type: Reply['type'], what: string, timeoutMs = 120_000): Promise<Reply[]> =>
-    pollUntil(
+    waitUntil(
       what,
       async () => {
         const got: Reply[] = [];

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { type ExportedLogRecord, type ExportedSpan, type OtlpSink, startOtlpSink } from './otlp-sink.ts';
 import { COLLECTOR_CONFIG, COLLECTOR_OVERLAY, REPO_ROOT } from './paths.ts';
-import { freePort, httpOk, type ManagedProcess, pollUntil, startProcess } from './process.ts';
+import { freePort, httpOk, type ManagedProcess, startProcess } from './process.ts';
+import { giveUp, waitUntil } from '../../support/wait.ts';
 
 const execFileAsync = promisify(execFile);
 
@@ -132,10 +133,10 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Te
     const current = startProcess(binary, spec.args, { env, logFile });
     proc = current;
     try {
-      await pollUntil(
+      await waitUntil(
         `the ${name} health check on :${ports.health}`,
         async () => {
-          if (current.exited()) throw new Error(`the ${name} exited`);
+          if (current.exited()) giveUp(`the ${name} exited`);
           return httpOk(`http://127.0.0.1:${ports.health}/`);
         },
         { timeoutMs: 30_000 },

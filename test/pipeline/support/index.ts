@@ -26,7 +26,7 @@ export {
   PROMETHEUS_CONFIG,
   REPO_ROOT,
 } from './paths.ts';
-export { freePort, httpOk, pollUntil } from './process.ts';
+export { freePort, httpOk } from './process.ts';
 export {
   type Exemplar,
   type ExemplarSeries,

@@ -1,6 +1,5 @@
+import { waitUntil } from '../../support/wait.ts';
 /** Thin typed helpers over the Prometheus HTTP API (v1), shared by the pipeline tests. */
-
-import { pollUntil } from './process.ts';
 
 export type Labels = Readonly<Record<string, string>>;
 
@@ -118,7 +117,7 @@ export async function promUntilTotals(
   { timeoutMs = 45_000, ...options }: TotalsOptions & { timeoutMs?: number },
 ): Promise<Totals> {
   let last: Totals = {};
-  return pollUntil(
+  return waitUntil(
     `${metric} by (${by.join(',')}) to equal the expected totals`,
     async () => {
       last = await promTotals(baseUrl, metric, by, options);

@@ -5,7 +5,8 @@ import { parse, stringify } from 'yaml';
 import type { CollectorPorts } from './collector.ts';
 import { composePrometheusFlags, prometheusTool, promtool } from '../../support/prometheus-bin.ts';
 import { PROMETHEUS_CONFIG } from './paths.ts';
-import { freePort, httpOk, type ManagedProcess, pollUntil, startProcess } from './process.ts';
+import { freePort, httpOk, type ManagedProcess, startProcess } from './process.ts';
+import { giveUp, waitUntil } from '../../support/wait.ts';
 
 interface ScrapeConfig {
   job_name: string;
@@ -102,8 +103,8 @@ export async function startPrometheus(
   );
   const url = `http://127.0.0.1:${port}`;
   try {
-    await pollUntil(`Prometheus /-/ready on :${port}`, async () => {
-      if (proc.exited()) throw new Error('prometheus exited');
+    await waitUntil(`Prometheus /-/ready on :${port}`, async () => {
+      if (proc.exited()) giveUp('prometheus exited');
       return httpOk(`${url}/-/ready`);
     });
   } catch (error) {

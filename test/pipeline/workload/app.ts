@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { type CliResult, REPO_ROOT, runCli, SDOPS_BIN } from '../../support/cli.ts';
-import { type ManagedProcess, pollUntil, startProcess } from '../support/process.ts';
+import { type ManagedProcess, startProcess } from '../support/process.ts';
+import { giveUp, waitUntil } from '../../support/wait.ts';
 
 /**
  * The app under test as an operator runs it: `sdops` child processes (one-shot commands and the
@@ -103,10 +104,10 @@ export async function startLongRunning(
       return '';
     }
   };
-  const match = await pollUntil(
+  const match = await waitUntil(
     `sdops ${args.join(' ')} to be ready`,
     async () => {
-      if (proc.exited()) throw new Error(`sdops ${name} exited early:\n${proc.logTail(40)}`);
+      if (proc.exited()) giveUp(`sdops ${name} exited early`);
       return logText().match(ready) ?? undefined;
     },
     { timeoutMs: 30_000 },

@@ -5,6 +5,7 @@ import { promMetricNames, promQuery, promSeries } from '../support/prom-api.ts';
 import { expectedCalls, expectedMigration, expectedSoftDelete, expectedWorker } from './expected.ts';
 import { APP, catalogMetrics, isInfrastructureLabel, totals, untilExact, WINDOW } from './prom.ts';
 import { MIGRATION } from './scenario.ts';
+import { measured } from '../../support/measured.ts';
 
 /** Attempts per migration batch the workload configures (SDOPS_MIGRATION_RETRY_ATTEMPTS). */
 const BATCH_ATTEMPTS = 2;
@@ -194,8 +195,8 @@ export function registerMetricTests(world: World): void {
         (await promQuery(world.prometheus.url, `max(max_over_time(${metric}[30m]))`))[0]?.value ?? 0;
       const rss = await peak('otelcol_process_memory_rss');
       const heap = await peak('otelcol_process_runtime_heap_alloc_bytes');
-      console.log(
-        `      measured: series per process kind over the workload ${JSON.stringify(summary)}; collector peak RSS ${Math.round(rss / 2 ** 20)} MiB, heap ${Math.round(heap / 2 ** 20)} MiB`,
+      measured(
+        `series per process kind over the workload ${JSON.stringify(summary)}; collector peak RSS ${Math.round(rss / 2 ** 20)} MiB, heap ${Math.round(heap / 2 ** 20)} MiB`,
       );
       // A CLI command is its counters and histograms for what it did, span metrics and target_info.
       expect(summary['sdops-cli']?.maxSeries ?? 0).to.be.within(1, 400);

@@ -1,7 +1,7 @@
 import { type ListedQuery, listQueries, type QueryValues, SPAN_METRICS } from '../../../grafana/src/index.ts';
 import type { ExportedSpan } from '../support/otlp-sink.ts';
-import { pollUntil } from '../support/process.ts';
 import type { Expected } from './expected.ts';
+import { waitUntil } from '../../support/wait.ts';
 
 /**
  * Evaluating the dashboard's and the alerts' queries the way Grafana and Prometheus do, at chosen
@@ -119,7 +119,7 @@ export function panelQuery(id: number, refId: string, values: QueryValues = {}):
 
 /** Waits until Prometheus has scraped the collector's exporter after `afterMs`. */
 export async function scrapedAfter(baseUrl: string, afterMs: number): Promise<void> {
-  await pollUntil(
+  await waitUntil(
     'a scrape of the collector exporter after the last export',
     async () => {
       const [up] = await instantAt(baseUrl, 'timestamp(up{job="otel-collector-exporter"} == 1)');
@@ -151,7 +151,7 @@ export async function spanMetricsCaughtUp(
   baseUrl: string,
   spans: () => readonly ExportedSpan[],
 ): Promise<void> {
-  await pollUntil(
+  await waitUntil(
     'the span metrics to count every span the collector exported',
     async () => {
       const exported = new Set(spans().map((s) => `${s.traceId}/${s.spanId}`)).size;

@@ -1,8 +1,8 @@
 import type pg from 'pg';
-import { pollUntil } from '../support/process.ts';
 import { type CliResult, runCli } from '../../support/cli.ts';
 import { type Env, sdopsJson, sqlCount, sqlRows } from './app.ts';
 import type { Ledger, ResultJson } from './ledger.ts';
+import { waitUntil } from '../../support/wait.ts';
 
 /**
  * The real workload, step by step. Targets are chosen by SQL so every outcome is deterministic
@@ -205,7 +205,7 @@ export async function cliPhase(ctx: Ctx): Promise<void> {
 
 /** Every cleanup job attempt is finished: nothing waiting, retrying or active in cleanup.* queues. */
 export async function waitForQueueDrained(sql: pg.Pool, timeoutMs = 60_000): Promise<void> {
-  await pollUntil(
+  await waitUntil(
     'the cleanup queues to drain',
     async () => {
       const open = await sqlCount(

@@ -3,10 +3,10 @@ import { CleanupQueue } from '../../../src/cleanup/index.ts';
 import { loadConfig } from '../../../src/config.ts';
 import { openDatabase } from '../../../src/db/index.ts';
 import type { TestCollector } from '../support/collector.ts';
-import { pollUntil } from '../support/process.ts';
 import { sqlRows } from './app.ts';
 import type { ResultJson } from './ledger.ts';
 import { type Ctx, cleanCascadeRoots, RETENTION_DAYS, sdops, waitForQueueDrained } from './scenario.ts';
+import { waitUntil } from '../../support/wait.ts';
 
 /**
  * The long-running half of the workload: HTTP API calls against `sdops serve` (a DELETE that leaves
@@ -119,7 +119,7 @@ export async function outagePhase(
   const items = await liveIds(ctx.sql, 'order_items', 7);
   await ok(ctx, api(base, 'POST', '/v1/order_items/bulk-delete', { ids: items }), ctx.ledger.outageStatuses);
   await waitForQueueDrained(ctx.sql);
-  await pollUntil(
+  await waitUntil(
     'the API and the worker to report a failed telemetry export',
     async () =>
       logs().every((text) => /telemetry export failed/.test(exportWarnings(text))) ? true : undefined,

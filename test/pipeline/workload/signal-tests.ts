@@ -3,11 +3,11 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { expect } from 'chai';
 import type { ExportedLogRecord, ExportedSpan } from '../support/otlp-sink.ts';
-import { pollUntil } from '../support/process.ts';
 import { promExemplars } from '../support/prom-api.ts';
 import { SPAN_METRICS } from '../../../grafana/src/index.ts';
 import { REPO_ROOT } from '../support/paths.ts';
 import type { World } from './world.ts';
+import { waitUntil } from '../../support/wait.ts';
 
 const SERVER = 2;
 const CLIENT = 3;
@@ -23,7 +23,7 @@ export function registerSignalTests(world: World): void {
     it('span-metrics histograms carry exemplars whose trace ids are exported traces, migration.batch included', async () => {
       const exported = new Set(spans().map((s) => s.traceId));
       for (const spanName of ['migration.batch', 'migration.run', 'cleanup.job', 'soft_delete.bulk']) {
-        const ids = await pollUntil(
+        const ids = await waitUntil(
           `exemplars on ${SPAN_METRICS.latency}_bucket{span_name="${spanName}"}`,
           async () => {
             const series = await promExemplars(

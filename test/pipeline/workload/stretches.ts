@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process';
 import { REPO_ROOT, SDOPS_BIN } from '../../support/cli.ts';
-import { pollUntil } from '../support/process.ts';
 import { ALERT_RULES, PANEL_IDS } from '../../../grafana/src/index.ts';
 import { sqlRows } from './app.ts';
 import type { Expected } from './expected.ts';
@@ -17,6 +16,7 @@ import {
 import { api, enqueue, enqueueBurst, ok } from './service-phase.ts';
 import { queueTruth, staleTruth } from './truth.ts';
 import type { Moment } from './world.ts';
+import { waitUntil } from '../../support/wait.ts';
 
 /**
  * The two stretches where the truth lives only in the database: a migration run whose process is
@@ -71,7 +71,7 @@ export async function staleRunStretch(ctx: Ctx): Promise<{ during: Moment; after
     scaled: { expr: ruleValue(SCALED_RULES, 'MigrationRunStale'), by: ['migration'] },
   };
   try {
-    await pollUntil(
+    await waitUntil(
       'the last migration run to commit its first batch',
       async () => {
         const [run] = await sqlRows<{ n: number }>(
@@ -85,7 +85,7 @@ export async function staleRunStretch(ctx: Ctx): Promise<{ during: Moment; after
       { timeoutMs: 30_000, intervalMs: 50 },
     );
     child.kill('SIGSTOP');
-    await pollUntil(
+    await waitUntil(
       'the scaled MigrationRunStale alert to fire for the frozen run',
       async () =>
         (await firing(ctx.prom, 'MigrationRunStale', true, 'migration')).includes(MIGRATION)
@@ -99,7 +99,7 @@ export async function staleRunStretch(ctx: Ctx): Promise<{ during: Moment; after
     ctx.ledger.recordCli(stderr);
     if (code !== 0) throw new Error(`the resumed-by-SIGCONT run exited ${code}:\n${stderr.slice(-2000)}`);
     await recordSession(ctx, JSON.parse(stdout) as Summary, 'start', 0);
-    await pollUntil(
+    await waitUntil(
       'the stale-run panel back to 0',
       async () => {
         const seen = keyed(await instantAt(ctx.prom, queries.panel.expr), ['migration']);
@@ -164,7 +164,7 @@ export async function noWorkerStretch(
     const stalled = await firing(ctx.prom, 'CleanupQueueStalled', true, 'job_type');
     return backlog.includes('noop') && QUEUE_TYPES.every((t) => stalled.includes(t));
   };
-  await pollUntil(
+  await waitUntil(
     'the scaled backlog and stalled alerts to fire with no worker',
     async () => ((await alertsUp()) ? true : undefined),
     { timeoutMs: 60_000, intervalMs: 250 },
@@ -179,7 +179,7 @@ export async function noWorkerStretch(
 
   await services.startWorker();
   await waitForQueueDrained(ctx.sql);
-  await pollUntil(
+  await waitUntil(
     'the queue panels at 0 and the scaled queue alerts resolved',
     async () => {
       const length = keyed(await instantAt(ctx.prom, queries.queueLength.expr), ['job_type']);

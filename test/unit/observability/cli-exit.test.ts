@@ -1,6 +1,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { expect } from 'chai';
 import { closedPort, runFixture } from './child-process.ts';
+import { measured } from '../../support/measured.ts';
 
 /** From the start of telemetry shutdown to the exit of a CLI-shaped child process. */
 async function exitWait(endpoint: string): Promise<{ ms: number; stderr: string }> {
@@ -35,7 +36,7 @@ describe('a CLI process whose first export fails', () => {
     // The exporters alone retry a refused connection for their whole 3 s timeout before giving up.
     expect(ms, stderr).to.be.below(1500);
     expect(stderr).to.match(/telemetry export failed/);
-    console.log(`      measured: exit ${ms} ms after shutdown began (collector refusing connections)`);
+    measured(`exit ${ms} ms after shutdown began (collector refusing connections)`);
   });
 
   it('exits within the export timeout plus the cap when the collector accepts but never answers', async function () {
@@ -45,7 +46,7 @@ describe('a CLI process whose first export fails', () => {
       const { ms, stderr } = await exitWait(`http://127.0.0.1:${port}`);
       // One export waits its 3 s timeout (OTEL_EXPORTER_OTLP_TIMEOUT default); then the cap applies.
       expect(ms, stderr).to.be.below(3000 + 250 + 1500);
-      console.log(`      measured: exit ${ms} ms after shutdown began (collector hanging)`);
+      measured(`exit ${ms} ms after shutdown began (collector hanging)`);
     } finally {
       for (const s of sockets) s.destroy();
       server.close();

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { closedPort, runFixture } from './child-process.ts';
+import { measured } from '../../support/measured.ts';
 
 interface FixtureResult {
   operations: number;
@@ -34,6 +35,6 @@ describe('telemetry with the collector unreachable', () => {
     expect(result.rssGrowthBytes).to.be.below(200 * 1024 * 1024);
     // Shutdown does not wait for retries once exports are known to fail.
     expect(result.shutdownMs).to.be.below(1500);
-    console.log(`      measured: ${JSON.stringify(result)}`);
+    measured(`${JSON.stringify(result)}`);
   });
 });
