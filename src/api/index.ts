@@ -8,8 +8,8 @@ export {
 } from './auth.ts';
 export type { ErrorBody, MappedError } from './errors.ts';
 export { ApiError, mapError } from './errors.ts';
-export type { ApiMigrations, ApiQueue } from './ports.ts';
-export type { ApiServerOptions, BulkLimits } from './server.ts';
+export type { ApiMigrations, ApiQueue, BulkLimits } from './ports.ts';
+export type { ApiServerOptions } from './server.ts';
 export { buildServer, DEFAULT_BODY_LIMIT, DEFAULT_BULK_LIMITS } from './server.ts';
 export type { ListenOptions, RunningApi } from './start.ts';
 export { startApiServer } from './start.ts';

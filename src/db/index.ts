@@ -1,13 +1,7 @@
-export type {
-  Database,
-  OpenDatabaseOptions,
-  Queryable,
-  QueryResult,
-  ScriptRow,
-  TransactionClient,
-} from './database.ts';
+export type { Database, Queryable, QueryResult, ScriptRow, TransactionClient } from './database.ts';
 export { ident, sqlState, violatedConstraint } from './database.ts';
 export { DataDirLockedError } from './dir-lock.ts';
+export type { OpenDatabaseOptions } from './driver.ts';
 export { DatabaseUnavailableError, isDatabaseUnavailable } from './errors.ts';
 export { type DbTarget, describeStatement, openDatabase, traceDatabase } from './traced.ts';
 export type { SchemaFile } from './schema.ts';
