@@ -2,7 +2,7 @@ import {
   entityNames,
   getEntity,
   type OperationResult,
-  type ProgressListener,
+  type OperationProgressListener,
   type SoftDeleteService,
   type Target,
 } from '../soft-delete/index.ts';
@@ -28,7 +28,7 @@ function changed(result: OperationResult): number {
 }
 
 /** Lets a long purge/archive stop between batches when the lease ends or the worker hands it back. */
-function stopOnAbort(signal: AbortSignal): ProgressListener {
+function stopOnAbort(signal: AbortSignal): OperationProgressListener {
   return () => signal.throwIfAborted();
 }
 

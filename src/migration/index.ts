@@ -36,7 +36,7 @@ export {
   type BatchStatus,
   type KeyRange,
   type Migration,
-  type ProgressEvent,
+  type RunProgress,
   RUN_STATES,
   type RunRecord,
   type RunSettings,

@@ -117,7 +117,7 @@ export interface BatchRecord {
   readonly updatedAt: Date;
 }
 
-export interface ProgressEvent {
+export interface RunProgress {
   readonly runId: string;
   readonly processed: number;
   readonly failed: number;

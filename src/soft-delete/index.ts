@@ -11,8 +11,8 @@ export {
 } from './errors.ts';
 export type { CascadeNode } from './registry.ts';
 export { cascadeTree, ENTITIES, entityNames, getEntity } from './registry.ts';
-export type { BatchInfo, OperationContext, OperationOutcome, TargetKind } from './run.ts';
-export { runBatch, runOperation } from './run.ts';
+export type { BatchInfo, OperationContext, OperationOutcome, TargetKind } from './operation-telemetry.ts';
+export { runBatch, runOperation } from './operation-telemetry.ts';
 export { checkTarget, DEFAULT_BATCH_SIZE, DEFAULT_ID_BATCH_SIZE, SoftDeleteService } from './service.ts';
 export type {
   ArchiveOptions,
@@ -22,11 +22,11 @@ export type {
   OperationCounts,
   OperationName,
   OperationResult,
-  ProgressEvent,
-  ProgressListener,
+  OperationProgress,
+  OperationProgressListener,
   PurgeOptions,
   RestoreOptions,
-  Row,
+  EntityRow,
   Scope,
   ServiceOptions,
   SoftDeleteOptions,
