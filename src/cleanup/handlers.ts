@@ -7,13 +7,9 @@ import {
   type Target,
 } from '../soft-delete/index.ts';
 import type { HandlerRegistry, JobContext, JobHandler, JobResult } from './handlers-types.ts';
-import {
-  type BuiltinJobType,
-  type BulkPayload,
-  type JobPayloads,
-  parsePayload,
-  type RetentionPayload,
-} from './job-types.ts';
+import type { BulkPayload, JobPayloads, RetentionPayload } from './job-payloads.ts';
+import type { BuiltinJobType } from './job-types.ts';
+import { parsePayload } from './payload-parsers.ts';
 
 export interface HandlerSettings {
   /** archive_entity without olderThanDays. */

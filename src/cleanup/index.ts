@@ -19,20 +19,17 @@ export {
 } from './errors.ts';
 export { builtinHandlers, type HandlerSettings } from './handlers.ts';
 export type { HandlerRegistry, JobContext, JobHandler, JobResult } from './handlers-types.ts';
-export {
-  BUILTIN_JOB_TYPES,
-  type BuiltinJobType,
-  type CascadePayload,
-  DEAD_LETTER_QUEUE,
-  type JobEnvelope,
-  type JobPayloads,
-  type NoopPayload,
-  parsePayload,
-  queueName,
-  type RestoreCascadePayload,
-  type RetentionPayload,
-  SCHEDULED_JOB_TYPES,
-} from './job-types.ts';
+export type { JobEnvelope } from './job-envelope.ts';
+export type {
+  CascadePayload,
+  JobPayloads,
+  NoopPayload,
+  RestoreCascadePayload,
+  RetentionPayload,
+} from './job-payloads.ts';
+export { BUILTIN_JOB_TYPES, type BuiltinJobType, SCHEDULED_JOB_TYPES } from './job-types.ts';
+export { parsePayload } from './payload-parsers.ts';
+export { DEAD_LETTER_QUEUE, queueName } from './queue-names.ts';
 export {
   CleanupQueue,
   type CleanupQueueOptions,
