@@ -25,9 +25,9 @@ import { registerMigrationRoutes } from './routes/migrations.ts';
 import { registerQueueRoutes } from './routes/queue.ts';
 import { validatorCompiler } from './validation.ts';
 
-export const DEFAULT_BODY_LIMIT = 1024 * 1024;
+const DEFAULT_BODY_LIMIT = 1024 * 1024;
 
-export const DEFAULT_BULK_LIMITS: BulkLimits = { maxIds: 10_000, syncIds: 1_000 };
+const DEFAULT_BULK_LIMITS: BulkLimits = { maxIds: 10_000, syncIds: 1_000 };
 
 export interface ApiServerOptions {
   readonly db: Database;

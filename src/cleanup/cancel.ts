@@ -20,7 +20,7 @@ export type CancelRequest =
   | { readonly jobId: string; readonly dryRun: boolean }
   | { readonly jobType: string; readonly state: CancelState; readonly dryRun: boolean };
 
-export interface CancelledJob {
+interface CancelledJob {
   readonly jobId: string;
   readonly jobType: string;
   /** The state it had: created, retry, or dead (a dead-letter copy). */

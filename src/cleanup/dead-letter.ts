@@ -106,7 +106,7 @@ export async function retryJob(q: QueueHandle, jobId: string): Promise<RetryOutc
 }
 
 /** A dead-letter entry `retry --dead` could not retry, and why. */
-export interface SkippedDeadJob {
+interface SkippedDeadJob {
   readonly jobId: string;
   readonly reason: string;
 }

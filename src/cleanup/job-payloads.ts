@@ -23,7 +23,7 @@ export interface CascadePayload {
   readonly reason?: string;
 }
 
-export interface RestoreCascadePayload {
+interface RestoreCascadePayload {
   readonly entity: string;
   readonly id: string;
   /** The parent's deleted_at before it was restored (ISO 8601): children deleted since are restored. */
@@ -47,7 +47,7 @@ export interface BulkPayload {
   readonly reason?: string;
 }
 
-export interface NoopPayload {
+interface NoopPayload {
   /** Pretend work (tests, smoke checks). */
   readonly sleepMs?: number;
 }

@@ -13,15 +13,12 @@ export const BUILTIN_JOB_TYPES = [
 ] as const;
 export type BuiltinJobType = (typeof BUILTIN_JOB_TYPES)[number];
 
-/** The types the scheduler enqueues on a cron; without an entity they fan out to every entity. */
-export const SCHEDULED_JOB_TYPES = ['purge_expired', 'archive_entity'] as const;
-
 /**
  * Work a person triggered and is waiting for (an API delete's cascade, a restore, a bulk request):
  * the `user` claim class, which gets 3 of every 4 slots while maintenance also waits (claim-plan.ts).
  * Every other type, scheduled purge/archive, noop and extension types, is `maintenance`.
  */
-export const USER_TRIGGERED_JOB_TYPES = [
+const USER_TRIGGERED_JOB_TYPES = [
   'cascade_soft_delete',
   'restore_cascade',
   'bulk_soft_delete',

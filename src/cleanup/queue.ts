@@ -15,7 +15,7 @@ import type { QueuePolicy } from './settings.ts';
 
 const OUTAGE_WARNING_EVERY_MS = 60_000;
 
-export const DEFAULT_POLICY: QueuePolicy = { retryLimit: 3, retryDelaySeconds: 5, expireSeconds: 900 };
+const DEFAULT_POLICY: QueuePolicy = { retryLimit: 3, retryDelaySeconds: 5, expireSeconds: 900 };
 
 export interface CleanupQueueOptions {
   /** worker: runs pg-boss maintenance (lease expiry) and cron, and applies `policy` to the queues. */

@@ -41,7 +41,7 @@ export function targetOfUrl(url: string): DbTarget {
 }
 
 /** PGlite runs in process, on its one database `postgres`: no server address. */
-export const PGLITE_TARGET: DbTarget = { namespace: 'postgres' };
+const PGLITE_TARGET: DbTarget = { namespace: 'postgres' };
 
 const MAX_CACHED_STATEMENTS = 2000;
 const SKIP = /^(?:\s+|--[^\n]*\n|\/\*[\s\S]*?\*\/)*/;

@@ -53,7 +53,6 @@ export const RUN_STATES: readonly RunState[] = [
   'failed',
   'partially_failed',
 ];
-export const TERMINAL_STATES: readonly RunState[] = ['succeeded', 'failed', 'partially_failed'];
 
 /** Options every run has, whatever the migration. */
 export interface RunSettings {

@@ -47,8 +47,8 @@ export function checkTarget(
   parseText('reason', texts.reason);
 }
 
-export const DEFAULT_BATCH_SIZE = 1000;
-export const DEFAULT_ID_BATCH_SIZE = 5000;
+const DEFAULT_BATCH_SIZE = 1000;
+const DEFAULT_ID_BATCH_SIZE = 5000;
 
 function targetKind(target: Target): TargetKind {
   if (typeof target === 'object' && target !== null) {

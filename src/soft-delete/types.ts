@@ -1,4 +1,4 @@
-export type ColumnType = 'text' | 'bigint' | 'boolean' | 'uuid';
+type ColumnType = 'text' | 'bigint' | 'boolean' | 'uuid';
 
 export interface EntityDefinition {
   name: string;
