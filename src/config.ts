@@ -15,7 +15,7 @@ import { MAX_BATCH_SIZE } from './validation/index.ts';
  * RunnerOptions, TelemetrySettings), this file builds them from the environment, and the CLI passes
  * them in. Nothing else in src/ reads process.env.
  */
-export type EnvReader = 'sdops' | 'otel-sdk' | 'collector' | 'grafana' | 'compose';
+type EnvReader = 'sdops' | 'otel-sdk' | 'collector' | 'grafana' | 'compose';
 
 export interface EnvVarSpec {
   readonly name: string;
@@ -95,19 +95,17 @@ export const ENV_VARS: readonly EnvVarSpec[] = [
   v('GRAFANA_ADMIN_PASSWORD', 'admin', "Password of Grafana's admin user in compose.yaml.", 'compose'),
 ];
 
-export type { LogLevel };
-
 /** The cleanup worker's settings, as src/cleanup declares them. */
-export type WorkerConfig = CleanupSettings;
+type WorkerConfig = CleanupSettings;
 
 /** src/migration's RunnerOptions without an owner and with the faults list always present. */
-export type MigrationConfig = Omit<RunnerOptions, 'owner' | 'faults'> & {
+type MigrationConfig = Omit<RunnerOptions, 'owner' | 'faults'> & {
   /** TEST ONLY (SDOPS_MIGRATION_FAIL_BATCH). */
   readonly faults: readonly BatchFault[];
 };
 
 /** The OTEL_* variables sdops itself uses, as src/observability declares them. */
-export type TelemetryConfig = TelemetrySettings;
+type TelemetryConfig = TelemetrySettings;
 
 export interface Config {
   readonly databaseUrl: string | undefined;
@@ -132,7 +130,7 @@ function read(env: Env, name: string): string | undefined {
   return ENV_VARS.find((s) => s.name === name)?.default;
 }
 
-export function readPositiveInt(env: Env, name: string): number {
+function readPositiveInt(env: Env, name: string): number {
   return readInt(env, name, 1);
 }
 

@@ -13,7 +13,7 @@ export interface ApiToken {
 }
 
 /** Tokens shorter than this are refused at start: a short bearer token is guessable. */
-export const MIN_TOKEN_LENGTH = 16;
+const MIN_TOKEN_LENGTH = 16;
 
 /**
  * Parses `admin:<token>,read:<token>` (SDOPS_API_TOKENS). The value never appears in an error

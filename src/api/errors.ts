@@ -6,7 +6,7 @@ import { TEXT_FORMAT } from './validation.ts';
  * The one error shape of the API: `{ "error": { "code", "message" } }`. Codes are stable and
  * documented in the OpenAPI document; clients branch on them, never on messages.
  */
-export interface ErrorBody {
+interface ErrorBody {
   readonly error: { readonly code: ErrorCode; readonly message: string };
 }
 

@@ -49,7 +49,7 @@ function pathOf(request: FastifyRequest): string {
   return q === -1 ? request.url : request.url.slice(0, q);
 }
 
-export function spanName(method: string, route: string | undefined): string {
+function spanName(method: string, route: string | undefined): string {
   return route ? `${method} ${route}` : method;
 }
 

@@ -1,15 +1,5 @@
-export type { Access, ApiToken, Role } from './auth.ts';
-export {
-  assertSafeBinding,
-  isLoopbackHost,
-  MIN_TOKEN_LENGTH,
-  parseApiTokens,
-  TokenVerifier,
-} from './auth.ts';
-export type { ErrorBody, MappedError } from './errors.ts';
-export { ApiError, mapError } from './errors.ts';
-export type { ApiMigrations, ApiQueue } from './ports.ts';
-export type { ApiServerOptions, BulkLimits } from './server.ts';
-export { buildServer, DEFAULT_BODY_LIMIT, DEFAULT_BULK_LIMITS } from './server.ts';
-export type { ListenOptions, RunningApi } from './start.ts';
+export type { ApiToken } from './auth.ts';
+export { assertSafeBinding, isLoopbackHost, parseApiTokens, TokenVerifier } from './auth.ts';
+export { mapError } from './errors.ts';
+export { buildServer } from './server.ts';
 export { startApiServer } from './start.ts';

@@ -10,12 +10,6 @@ import { ERROR_CODES } from '../errors.ts';
 
 type JsonSchema = Record<string, unknown>;
 
-export interface RouteDoc {
-  readonly summary?: string;
-  readonly description?: string;
-  readonly tags?: readonly string[];
-}
-
 interface CollectedRoute {
   readonly method: string;
   readonly url: string;

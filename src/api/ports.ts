@@ -1,4 +1,6 @@
+import type { Database } from '../db/index.ts';
 import type { MigrationRunner } from '../migration/index.ts';
+import type { SoftDeleteService } from '../soft-delete/index.ts';
 import type { QueueStatusRow, RetryDeadOutcome, RetryOutcome } from '../cleanup/index.ts';
 
 /**
@@ -21,3 +23,20 @@ export type ApiMigrations = Pick<
   MigrationRunner,
   'start' | 'resume' | 'retryFailed' | 'stop' | 'get' | 'list' | 'batches'
 >;
+
+export interface BulkLimits {
+  /** Most ids one bulk request may name (larger bodies are refused with invalid_body). */
+  readonly maxIds: number;
+  /** Up to this many ids run in the request; more (or any filter) become a job when a queue exists. */
+  readonly syncIds: number;
+}
+
+/** What route modules receive. */
+export interface RouteContext {
+  readonly db: Database;
+  readonly softDelete: SoftDeleteService;
+  readonly queue: ApiQueue | undefined;
+  readonly migrations: ApiMigrations | undefined;
+  readonly bulk: BulkLimits;
+  readonly actor: string;
+}

@@ -41,13 +41,13 @@ export function entityParam(names: readonly string[]) {
 /** Rows differ per entity; ids and bigints are strings, timestamps ISO strings. */
 export const rowSchema = { type: 'object', additionalProperties: true } as const;
 
-export const countsSchema = {
+const countsSchema = {
   type: 'object',
   required: ['success', 'noop', 'failure'],
   properties: { success: { type: 'integer' }, noop: { type: 'integer' }, failure: { type: 'integer' } },
 } as const;
 
-export const jobRefSchema = {
+const jobRefSchema = {
   type: 'object',
   required: ['id', 'type'],
   properties: { id: { type: 'string' }, type: { type: 'string' } },

@@ -18,23 +18,16 @@ import {
   requestContext,
 } from './http-telemetry.ts';
 import { OpenApiCollector } from './openapi.ts';
-import type { ApiMigrations, ApiQueue } from './ports.ts';
+import type { ApiMigrations, ApiQueue, BulkLimits, RouteContext } from './ports.ts';
 import { registerEntityRoutes } from './routes/entities.ts';
 import { registerHealthRoutes } from './routes/health.ts';
 import { registerMigrationRoutes } from './routes/migrations.ts';
 import { registerQueueRoutes } from './routes/queue.ts';
 import { validatorCompiler } from './validation.ts';
 
-export const DEFAULT_BODY_LIMIT = 1024 * 1024;
+const DEFAULT_BODY_LIMIT = 1024 * 1024;
 
-export interface BulkLimits {
-  /** Most ids one bulk request may name (larger bodies are refused with invalid_body). */
-  readonly maxIds: number;
-  /** Up to this many ids run in the request; more (or any filter) become a job when a queue exists. */
-  readonly syncIds: number;
-}
-
-export const DEFAULT_BULK_LIMITS: BulkLimits = { maxIds: 10_000, syncIds: 1_000 };
+const DEFAULT_BULK_LIMITS: BulkLimits = { maxIds: 10_000, syncIds: 1_000 };
 
 export interface ApiServerOptions {
   readonly db: Database;
@@ -53,16 +46,6 @@ export interface ApiServerOptions {
   readonly actor?: string;
   /** OpenAPI info.version. Default '0.0.0'. */
   readonly version?: string;
-}
-
-/** What route modules receive. */
-export interface RouteContext {
-  readonly db: Database;
-  readonly softDelete: SoftDeleteService;
-  readonly queue: ApiQueue | undefined;
-  readonly migrations: ApiMigrations | undefined;
-  readonly bulk: BulkLimits;
-  readonly actor: string;
 }
 
 declare module 'fastify' {

@@ -15,7 +15,7 @@ import { BOSS_SCHEMA } from './boss.ts';
  * The copy is idempotent (pg-boss inserts ON CONFLICT DO NOTHING by id): a process that dies half
  * way leaves the schema unmarked, and the next start copies again.
  */
-export const LEGACY_BOSS_SCHEMA = `${BOSS_SCHEMA}_v10`;
+const LEGACY_BOSS_SCHEMA = `${BOSS_SCHEMA}_v10`;
 
 /** pg-boss 11's first schema version; anything older is pg-boss 10's. */
 const FIRST_SUPPORTED_VERSION = 25;

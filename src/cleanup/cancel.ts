@@ -2,7 +2,8 @@ import type { Database } from '../db/index.ts';
 import { BOSS_SCHEMA } from './boss.ts';
 import { InvalidJobIdError, JobNotCancellableError, JobNotFoundError } from './errors.ts';
 import { isUuid } from '../validation/index.ts';
-import { assertJobType, DEAD_LETTER_QUEUE, QUEUE_PREFIX, queueName } from './job-types.ts';
+import { assertJobType } from './job-types.ts';
+import { DEAD_LETTER_QUEUE, QUEUE_PREFIX, queueName } from './queue-names.ts';
 
 /**
  * Cancelling jobs nobody should run: redundant follow-ups, a flood of identical jobs, dead jobs that
@@ -19,7 +20,7 @@ export type CancelRequest =
   | { readonly jobId: string; readonly dryRun: boolean }
   | { readonly jobType: string; readonly state: CancelState; readonly dryRun: boolean };
 
-export interface CancelledJob {
+interface CancelledJob {
   readonly jobId: string;
   readonly jobType: string;
   /** The state it had: created, retry, or dead (a dead-letter copy). */

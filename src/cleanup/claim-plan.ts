@@ -22,14 +22,14 @@
 
 export type ClaimClassName = 'user' | 'maintenance';
 
-export interface ClaimClass {
+interface ClaimClass {
   readonly name: ClaimClassName;
   /** Share of the slots relative to the other classes. */
   readonly weight: number;
 }
 
 /** In priority order: ties go to the first. */
-export const CLAIM_CLASSES: readonly ClaimClass[] = [
+const CLAIM_CLASSES: readonly ClaimClass[] = [
   { name: 'user', weight: 3 },
   { name: 'maintenance', weight: 1 },
 ];

@@ -3,7 +3,8 @@ import { type Database, isDatabaseUnavailable } from '../db/index.ts';
 import { BOSS_SCHEMA } from './boss.ts';
 import { InvalidJobIdError, JobNotFoundError, JobNotRetryableError } from './errors.ts';
 import { isUuid } from '../validation/index.ts';
-import { DEAD_LETTER_QUEUE, parseEnvelope, QUEUE_PREFIX, queueName } from './job-types.ts';
+import { parseEnvelope } from './job-envelope.ts';
+import { DEAD_LETTER_QUEUE, QUEUE_PREFIX, queueName } from './queue-names.ts';
 
 /**
  * Retrying dead jobs. pg-boss copies a job whose retries are exhausted into the dead-letter queue
@@ -105,7 +106,7 @@ export async function retryJob(q: QueueHandle, jobId: string): Promise<RetryOutc
 }
 
 /** A dead-letter entry `retry --dead` could not retry, and why. */
-export interface SkippedDeadJob {
+interface SkippedDeadJob {
   readonly jobId: string;
   readonly reason: string;
 }

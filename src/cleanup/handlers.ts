@@ -2,18 +2,14 @@ import {
   entityNames,
   getEntity,
   type OperationResult,
-  type ProgressListener,
+  type OperationProgressListener,
   type SoftDeleteService,
   type Target,
 } from '../soft-delete/index.ts';
 import type { HandlerRegistry, JobContext, JobHandler, JobResult } from './handlers-types.ts';
-import {
-  type BuiltinJobType,
-  type BulkPayload,
-  type JobPayloads,
-  parsePayload,
-  type RetentionPayload,
-} from './job-types.ts';
+import type { BulkPayload, JobPayloads, RetentionPayload } from './job-payloads.ts';
+import type { BuiltinJobType } from './job-types.ts';
+import { parsePayload } from './payload-parsers.ts';
 
 export interface HandlerSettings {
   /** archive_entity without olderThanDays. */
@@ -28,7 +24,7 @@ function changed(result: OperationResult): number {
 }
 
 /** Lets a long purge/archive stop between batches when the lease ends or the worker hands it back. */
-function stopOnAbort(signal: AbortSignal): ProgressListener {
+function stopOnAbort(signal: AbortSignal): OperationProgressListener {
   return () => signal.throwIfAborted();
 }
 

@@ -4,7 +4,8 @@ import { type Logger, workerMetrics, withSpan } from '../observability/index.ts'
 import { InvalidPayloadError, JobTimeoutError } from './errors.ts';
 import type { HandlerRegistry, JobContext, JobResult } from './handlers-types.ts';
 import type { JobAbort } from './job-abort.ts';
-import { parseEnvelope, queueName } from './job-types.ts';
+import { parseEnvelope } from './job-envelope.ts';
+import { queueName } from './queue-names.ts';
 import type { CleanupQueue } from './queue.ts';
 
 export type Job = JobWithMetadata<unknown>;

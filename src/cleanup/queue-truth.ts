@@ -1,7 +1,7 @@
 import type { Queryable } from '../db/index.ts';
 import type { QueueTruth } from '../observability/index.ts';
 import { BOSS_SCHEMA } from './boss.ts';
-import { queueName } from './job-types.ts';
+import { queueName } from './queue-names.ts';
 
 /**
  * What the queue table says right now, per job type, for the database gauges (cleanup.queue.length

@@ -6,21 +6,16 @@ import { BOSS_SCHEMA, createBoss, DEAD_LETTER_RETENTION_SECONDS, QUEUE_SETUP_LOC
 import { carryOverLegacyJobs, setAsideLegacySchema } from './boss-upgrade.ts';
 import { type CancelOutcome, type CancelRequest, cancelJobs } from './cancel.ts';
 import { type RetryDeadOutcome, retryDeadJobs, retryJob, type RetryOutcome } from './dead-letter.ts';
-import {
-  assertJobType,
-  BUILTIN_JOB_TYPES,
-  DEAD_LETTER_QUEUE,
-  isBuiltinJobType,
-  type JobEnvelope,
-  type JobPayloads,
-  parsePayload,
-  queueName,
-} from './job-types.ts';
+import type { JobEnvelope } from './job-envelope.ts';
+import type { JobPayloads } from './job-payloads.ts';
+import { assertJobType, BUILTIN_JOB_TYPES, isBuiltinJobType } from './job-types.ts';
+import { parsePayload } from './payload-parsers.ts';
+import { DEAD_LETTER_QUEUE, queueName } from './queue-names.ts';
 import type { QueuePolicy } from './settings.ts';
 
 const OUTAGE_WARNING_EVERY_MS = 60_000;
 
-export const DEFAULT_POLICY: QueuePolicy = { retryLimit: 3, retryDelaySeconds: 5, expireSeconds: 900 };
+const DEFAULT_POLICY: QueuePolicy = { retryLimit: 3, retryDelaySeconds: 5, expireSeconds: 900 };
 
 export interface CleanupQueueOptions {
   /** worker: runs pg-boss maintenance (lease expiry) and cron, and applies `policy` to the queues. */

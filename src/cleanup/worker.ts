@@ -4,7 +4,8 @@ import { UnknownJobTypeError, WorkerShutdownError } from './errors.ts';
 import type { HandlerRegistry } from './handlers-types.ts';
 import { JobAbort } from './job-abort.ts';
 import { type AttemptDeps, type Job, runAttempt } from './job-attempt.ts';
-import { claimClassOf, queueName } from './job-types.ts';
+import { claimClassOf } from './job-types.ts';
+import { queueName } from './queue-names.ts';
 import { ClaimPlanner } from './claim-plan.ts';
 import type { CleanupQueue } from './queue.ts';
 

@@ -40,7 +40,7 @@ export async function openDatabaseFor(config: Config, globals: GlobalOptions): P
 }
 
 /** The database's identity without credentials (the database gauges report under it). */
-export function databaseName(config: Config, globals: GlobalOptions): string {
+function databaseName(config: Config, globals: GlobalOptions): string {
   if (config.databaseUrl) {
     const url = new URL(config.databaseUrl);
     return `${url.hostname}:${url.port || '5432'}${url.pathname}`;
@@ -49,7 +49,7 @@ export function databaseName(config: Config, globals: GlobalOptions): string {
 }
 
 /** Logging and telemetry for one command: started before any work, flushed after it. */
-export async function startCommandTelemetry(config: Config, options: ContextOptions): Promise<Telemetry> {
+async function startCommandTelemetry(config: Config, options: ContextOptions): Promise<Telemetry> {
   configureLogging(
     options.logToStdout
       ? { level: config.logLevel, console: 'stdout' }

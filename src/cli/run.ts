@@ -4,8 +4,6 @@ import { EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, exitCodeForKind, SdopsError } fr
 import { errorLine } from './output.ts';
 import { buildProgram } from './program.ts';
 
-export { EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK };
-
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
     version: string;
@@ -14,7 +12,7 @@ function packageVersion(): string {
 }
 
 /** `--json` among the global options (before the command): errors are then JSON too. */
-export function wantsJson(argv: readonly string[]): boolean {
+function wantsJson(argv: readonly string[]): boolean {
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     if (arg === '--json') return true;
@@ -26,7 +24,7 @@ export function wantsJson(argv: readonly string[]): boolean {
 }
 
 /** Maps every way a command can end to the documented exit codes: 0 ok, 1 failure, 2 bad input. */
-export function exitCodeFor(error: unknown, json = false): number {
+function exitCodeFor(error: unknown, json = false): number {
   if (error instanceof CommanderError) {
     // Commander already printed its one line (unknown option, missing argument ...; program.ts).
     return error.exitCode === 0 ? EXIT_OK : EXIT_BAD_INPUT;

@@ -1,6 +1,3 @@
-import { openPglite } from './pglite.ts';
-import { openPostgres } from './postgres.ts';
-
 export interface QueryResult<R> {
   rows: R[];
   rowCount: number;
@@ -47,21 +44,6 @@ export interface Database extends Queryable {
    */
   cancelRunning(): Promise<number>;
   close(): Promise<void>;
-}
-
-export interface OpenDatabaseOptions {
-  /** postgres:// URL: a pg Pool. Otherwise the embedded PGlite. */
-  url?: string;
-  /** PGlite data directory (created if missing; locked against other processes while open). */
-  dataDir?: string;
-  /** PGlite in memory; wins over dataDir. */
-  memory?: boolean;
-  poolSize?: number;
-}
-
-export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database> {
-  if (opts.url) return openPostgres(opts.url, opts.poolSize ?? 10);
-  return openPglite(opts.memory ? undefined : opts.dataDir);
 }
 
 /** SQLSTATE of a database error from either driver (both expose `code`), else undefined. */

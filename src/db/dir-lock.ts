@@ -11,7 +11,7 @@ import { ConflictError } from '../errors.ts';
  * Linux the socket is in the abstract namespace (no file, nothing stale); elsewhere it is the file
  * `<dir>.lock`, and a leftover file nobody answers on is removed.
  */
-export class DataDirLockedError extends ConflictError {
+class DataDirLockedError extends ConflictError {
   constructor(dataDir: string, holder: Holder) {
     super(
       'data_dir_locked',

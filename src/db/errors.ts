@@ -5,7 +5,7 @@ import { SdopsError } from '../errors.ts';
  * `unavailable` (HTTP 503, CLI exit 1): the same request may well succeed a few seconds later, and
  * services that can wait (the worker, a migration run) retry it instead of failing the work.
  */
-export class DatabaseUnavailableError extends SdopsError {
+class DatabaseUnavailableError extends SdopsError {
   constructor(cause: unknown) {
     super('database_unavailable', `the database is unavailable (${describe(cause)})`, 'unavailable', {
       cause,

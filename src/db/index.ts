@@ -1,21 +1,5 @@
-export type {
-  Database,
-  OpenDatabaseOptions,
-  Queryable,
-  QueryResult,
-  ScriptRow,
-  TransactionClient,
-} from './database.ts';
+export type { Database, Queryable, TransactionClient } from './database.ts';
 export { ident, sqlState, violatedConstraint } from './database.ts';
-export { DataDirLockedError } from './dir-lock.ts';
-export { DatabaseUnavailableError, isDatabaseUnavailable } from './errors.ts';
-export { type DbTarget, describeStatement, openDatabase, traceDatabase } from './traced.ts';
-export type { SchemaFile } from './schema.ts';
-export {
-  migrateSchema,
-  SCHEMA_LOCK_KEY,
-  SCHEMA_TABLE,
-  SchemaChecksumError,
-  schemaFiles,
-  schemaStatus,
-} from './schema.ts';
+export { isDatabaseUnavailable } from './errors.ts';
+export { describeStatement, openDatabase, traceDatabase } from './traced.ts';
+export { migrateSchema, SCHEMA_TABLE, SchemaChecksumError, schemaFiles, schemaStatus } from './schema.ts';

@@ -11,7 +11,7 @@ import type { Database, TransactionClient } from './database.ts';
 export const SCHEMA_TABLE = 'sdops_schema_migrations';
 
 /** Fixed pg_advisory_xact_lock key shared by every process: the ASCII bytes of "sdopssch" as an int8. */
-export const SCHEMA_LOCK_KEY = '8314893340796740456';
+const SCHEMA_LOCK_KEY = '8314893340796740456';
 
 const SCHEMA_DIR = new URL('./schema/', import.meta.url);
 

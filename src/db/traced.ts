@@ -9,13 +9,8 @@ import {
   DB_SYSTEM_NAME_VALUE_POSTGRESQL,
 } from '@opentelemetry/semantic-conventions';
 import { type DbSpanInfo, dbSpanInfo, type SpanAttributes, withDbSpan } from '../observability/index.ts';
-import {
-  type Database,
-  type OpenDatabaseOptions,
-  openDatabase as openUntraced,
-  type QueryResult,
-  type TransactionClient,
-} from './database.ts';
+import type { Database, QueryResult, TransactionClient } from './database.ts';
+import { type OpenDatabaseOptions, openDriver } from './driver.ts';
 
 /**
  * One database client span per SQL statement (`query`, `exec`), child of the operation's span,
@@ -46,7 +41,7 @@ export function targetOfUrl(url: string): DbTarget {
 }
 
 /** PGlite runs in process, on its one database `postgres`: no server address. */
-export const PGLITE_TARGET: DbTarget = { namespace: 'postgres' };
+const PGLITE_TARGET: DbTarget = { namespace: 'postgres' };
 
 const MAX_CACHED_STATEMENTS = 2000;
 const SKIP = /^(?:\s+|--[^\n]*\n|\/\*[\s\S]*?\*\/)*/;
@@ -156,8 +151,8 @@ export function traceDatabase(db: Database, target: DbTarget): Database {
   };
 }
 
-/** openDatabase (database.ts) with every statement traced. */
+/** openDriver (driver.ts) with every statement traced. */
 export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database> {
-  const db = await openUntraced(opts);
+  const db = await openDriver(opts);
   return traceDatabase(db, opts.url ? targetOfUrl(opts.url) : PGLITE_TARGET);
 }

@@ -1,5 +1,5 @@
 /** A progress display for one step; the CLI passes its terminal bar, tests a no-op. */
-export interface StepProgress {
+interface StepProgress {
   update(processed: number, total?: number): void;
   stop(): void;
 }

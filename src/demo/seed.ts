@@ -30,7 +30,7 @@ export interface SeedCounts {
   documents: number;
 }
 
-export const MAX_SEED_ROWS = 10_000_000;
+const MAX_SEED_ROWS = 10_000_000;
 const CHUNK = 50_000;
 
 /** Stable pseudo-random non-negative int from an int8 (portable: hashint8 is in every PostgreSQL). */

@@ -1,7 +1,7 @@
 import { type CleanupSettings, startCleanupRuntime, type WorkerStats } from '../cleanup/index.ts';
 import type { Database } from '../db/index.ts';
 
-export interface DemoJob {
+interface DemoJob {
   readonly jobType: string;
   readonly payload: Record<string, unknown>;
 }

@@ -7,7 +7,7 @@ import type { OutageGuard } from './outage.ts';
 import type { Pacer } from './pacer.ts';
 import type { BatchRef, SessionTelemetry } from './session-telemetry.ts';
 import { getBatch } from './store.ts';
-import type { Tally } from './tally.ts';
+import type { SessionTally } from './session-tally.ts';
 import { setBatchRange, withBatchSpan } from './telemetry.ts';
 import type { BatchRecord, Migration, RunRecord } from './types.ts';
 
@@ -25,7 +25,7 @@ export interface BatchContext {
   readonly options: RunnerOptions;
   readonly lease: Lease;
   readonly pacer: Pacer;
-  readonly tally: Tally;
+  readonly tally: SessionTally;
   readonly telemetry: SessionTelemetry;
   readonly outage: OutageGuard;
 }

@@ -64,7 +64,10 @@ export async function claimBatch(q: Queryable, runId: string, owner: string): Pr
   return rows[0]?.state;
 }
 
-export const heartbeat = claimBatch;
+/** The heartbeat between batches: claimBatch's statement, on its own outside a batch's transaction. */
+export function heartbeat(q: Queryable, runId: string, owner: string): Promise<RunState | undefined> {
+  return claimBatch(q, runId, owner);
+}
 
 /**
  * Ends a session: sets the state and gives the lease up (only if we still hold it). A run that ends

@@ -12,7 +12,7 @@ import { Session, type SessionMode } from './session.ts';
 import * as leases from './lease-store.ts';
 import * as store from './store.ts';
 import { registerMigrationAttributes } from './telemetry.ts';
-import type { BatchRecord, ProgressEvent, RunRecord, RunSettings, RunState, RunSummary } from './types.ts';
+import type { BatchRecord, RunProgress, RunRecord, RunSettings, RunState, RunSummary } from './types.ts';
 
 export interface StartRequest {
   /** Migration parameters (validated by the migration; unknown ones are refused). */
@@ -24,7 +24,7 @@ export interface StartRequest {
 }
 
 export interface SessionOptions {
-  readonly onProgress?: (e: ProgressEvent) => void;
+  readonly onProgress?: (e: RunProgress) => void;
 }
 
 export interface ResumeOptions extends SessionOptions {

@@ -8,9 +8,9 @@ import { DatabaseOutageError, OutageGuard, StoppedDuringOutageError } from './ou
 import { Pacer } from './pacer.ts';
 import { SessionTelemetry } from './session-telemetry.ts';
 import * as store from './store.ts';
-import { Tally } from './tally.ts';
+import { SessionTally } from './session-tally.ts';
 import { log, recordRunEnd, sessionStatus, withRunSpan } from './telemetry.ts';
-import type { Migration, ProgressEvent, RunRecord, RunState, RunSummary } from './types.ts';
+import type { Migration, RunProgress, RunRecord, RunState, RunSummary } from './types.ts';
 
 export type SessionMode = 'start' | 'resume' | 'retry-failed';
 
@@ -31,7 +31,7 @@ export class Session {
   private readonly entities: readonly string[];
   private readonly lease: Lease;
   private readonly pacer: Pacer;
-  private readonly tally: Tally;
+  private readonly tally: SessionTally;
   private readonly telemetry: SessionTelemetry;
   private readonly batches: BatchExecutor;
   private readonly outage: OutageGuard;
@@ -48,7 +48,7 @@ export class Session {
     run: RunRecord,
     options: RunnerOptions & { owner: string },
     mode: SessionMode,
-    onProgress: ((e: ProgressEvent) => void) | undefined,
+    onProgress: ((e: RunProgress) => void) | undefined,
   ) {
     this.db = db;
     this.run = run;
@@ -60,7 +60,7 @@ export class Session {
       this.requestStop(),
     );
     this.pacer = new Pacer(run.maxRowsPerSecond);
-    this.tally = new Tally(run, onProgress);
+    this.tally = new SessionTally(run, onProgress);
     this.telemetry = new SessionTelemetry(run);
     this.outage = new OutageGuard(options.outageBudgetMs, run.runId);
     this.batches = new BatchExecutor({

@@ -9,7 +9,8 @@ export const RUN_COLUMNS = `run_id::text AS run_id, migration, migration_version
   sessions, session_started_at, session_start_rows, trace_id, span_id, last_error, created_at, updated_at,
   finished_at`;
 
-export type Row = Record<string, unknown>;
+/** A row of sdops_migration_runs or sdops_migration_batches as the driver returns it, before toRun/toBatch. */
+export type StoredRow = Record<string, unknown>;
 
 const num = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v));
 const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
@@ -17,7 +18,7 @@ const str = (v: unknown): string | null => (v === null || v === undefined ? null
 const date = (v: unknown): Date | null =>
   v === null || v === undefined ? null : new Date(v as string | Date);
 
-export function toRun(r: Row): RunRecord {
+export function toRun(r: StoredRow): RunRecord {
   return {
     runId: String(r.run_id),
     migration: String(r.migration),
@@ -52,7 +53,7 @@ export function toRun(r: Row): RunRecord {
   };
 }
 
-export function toBatch(r: Row): BatchRecord {
+export function toBatch(r: StoredRow): BatchRecord {
   return {
     runId: String(r.run_id),
     batchNo: num(r.batch_no),

@@ -1,5 +1,5 @@
 import type { Queryable } from '../db/index.ts';
-import { RUN_COLUMNS, type Row, toBatch, toRun } from './store-rows.ts';
+import { RUN_COLUMNS, type StoredRow, toBatch, toRun } from './store-rows.ts';
 import type { BatchRecord, BatchStatus, RunRecord, RunSettings, RunState } from './types.ts';
 
 /**
@@ -44,7 +44,7 @@ export async function insertRun(q: Queryable, run: NewRun): Promise<RunRecord> {
       run.leaseTimeoutMs,
     ],
   );
-  return toRun(rows[0] as Row);
+  return toRun(rows[0] as StoredRow);
 }
 
 export async function getRun(q: Queryable, runId: string): Promise<RunRecord | undefined> {

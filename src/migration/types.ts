@@ -53,7 +53,6 @@ export const RUN_STATES: readonly RunState[] = [
   'failed',
   'partially_failed',
 ];
-export const TERMINAL_STATES: readonly RunState[] = ['succeeded', 'failed', 'partially_failed'];
 
 /** Options every run has, whatever the migration. */
 export interface RunSettings {
@@ -117,7 +116,7 @@ export interface BatchRecord {
   readonly updatedAt: Date;
 }
 
-export interface ProgressEvent {
+export interface RunProgress {
   readonly runId: string;
   readonly processed: number;
   readonly failed: number;

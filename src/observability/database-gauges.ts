@@ -18,7 +18,7 @@ export interface QueueTruth {
   readonly oldestWaitSeconds: number;
 }
 
-export interface DatabaseReading {
+interface DatabaseReading {
   /** By job type; registered job types missing here read 0. */
   readonly queue: Readonly<Record<string, QueueTruth>>;
   /** Seconds since the lease of the longest-stale run expired, by migration; missing reads 0. */

@@ -7,7 +7,7 @@
 export type InstrumentKind = 'counter' | 'histogram' | 'gauge';
 
 /** Attribute keys a metric may carry. Values always come from closed sets (see attributes.ts). */
-export type MetricAttributeKey =
+type MetricAttributeKey =
   | 'entity'
   | 'operation'
   | 'status'

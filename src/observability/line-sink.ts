@@ -1,9 +1,9 @@
 import { writeSync } from 'node:fs';
 
 /** Longest a line waits in the buffer. */
-export const LINE_FLUSH_INTERVAL_MS = 20;
+const LINE_FLUSH_INTERVAL_MS = 20;
 /** A buffer this large is written at once, without waiting for the interval. */
-export const LINE_FLUSH_BYTES = 64 * 1024;
+const LINE_FLUSH_BYTES = 64 * 1024;
 
 /** Where finished console lines go (each ends in a newline). */
 export interface LineSink {

@@ -11,7 +11,7 @@ export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
 const SEVERITY: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3 };
 
 /** Only scalars and scalar lists: the type itself keeps row objects out of logs. */
-export type LogFieldValue = string | number | boolean | null | undefined | readonly (string | number)[];
+type LogFieldValue = string | number | boolean | null | undefined | readonly (string | number)[];
 
 /** The documented fields (docs/telemetry.md "Log fields") plus free scalar fields. */
 export interface LogFields {
@@ -49,7 +49,7 @@ export const LOG_FIELDS = [
   'error',
 ] as const;
 
-export type ConsoleDestination = 'stdout' | 'stderr' | 'none' | NodeJS.WritableStream;
+type ConsoleDestination = 'stdout' | 'stderr' | 'none' | NodeJS.WritableStream;
 
 export interface LoggingOptions {
   /** Level for OTLP and the default console level (the CLI passes LOG_LEVEL). Default 'info'. */

@@ -3,8 +3,8 @@
  * before a record reaches any transport, not by the collector.
  */
 
-export const REDACTED = '[REDACTED]';
-export const OMITTED = '[OMITTED]';
+const REDACTED = '[REDACTED]';
+const OMITTED = '[OMITTED]';
 
 const SECRET_KEY =
   /password|passwd|^pass$|_pass$|secret|token|authorization|api[-_]?key|cookie|credential|private[-_]?key|database[-_]?url|connection[-_]?string|conn[-_]?str|^dsn$/i;
@@ -26,7 +26,7 @@ export function redactString(value: string): string {
   return value.replace(URL_CREDENTIALS, `$1$2:${REDACTED}@`).replace(BEARER, `$1 ${REDACTED}`);
 }
 
-export function isSecretKey(key: string): boolean {
+function isSecretKey(key: string): boolean {
   return SECRET_KEY.test(key);
 }
 

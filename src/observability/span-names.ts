@@ -1,5 +1,3 @@
-import type { Operation } from './attributes.ts';
-
 /**
  * Span names and attribute keys as data: tracing.ts types its API with them and
  * test/unit/telemetry-catalog.test.ts compares them with docs/telemetry.md.
@@ -16,7 +14,7 @@ const DB_ATTRS = [
   'server.port',
 ] as const;
 
-export const SPAN_ATTRIBUTE_KEYS = [
+const SPAN_ATTRIBUTE_KEYS = [
   'entity',
   'operation',
   'status',
@@ -36,19 +34,19 @@ export const SPAN_ATTRIBUTE_KEYS = [
   'http.response.status_code',
   'url.path',
 ] as const;
-export type SpanAttributeKey = (typeof SPAN_ATTRIBUTE_KEYS)[number];
+type SpanAttributeKey = (typeof SPAN_ATTRIBUTE_KEYS)[number];
 
 /**
  * The closed set of the span `status` attribute, which the span_metrics connector turns into a
  * label: success, noop (nothing needed changing) or failure. A run's or batch's own state goes in
  * `migration.state` / `migration.batch.result`, never here.
  */
-export const SPAN_STATUSES = ['success', 'noop', 'failure'] as const;
-export type SpanStatus = (typeof SPAN_STATUSES)[number];
+const SPAN_STATUSES = ['success', 'noop', 'failure'] as const;
+type SpanStatus = (typeof SPAN_STATUSES)[number];
 
 /** What a migration.batch attempt did besides failing (a failure is status=failure). */
-export const MIGRATION_BATCH_RESULTS = ['committed', 'exhausted', 'stopped'] as const;
-export type MigrationBatchResult = (typeof MIGRATION_BATCH_RESULTS)[number];
+const MIGRATION_BATCH_RESULTS = ['committed', 'exhausted', 'stopped'] as const;
+type MigrationBatchResult = (typeof MIGRATION_BATCH_RESULTS)[number];
 
 export type SpanAttributes = {
   readonly [K in Exclude<SpanAttributeKey, 'status' | 'migration.batch.result'>]?: string | number | boolean;
@@ -68,7 +66,7 @@ export interface SpanDefinition {
 const OP_ATTRS = ['entity', 'operation', 'status', 'count', 'run_id'] as const;
 const BATCHED_OP_ATTRS = ['entity', 'operation', 'status', 'count', 'batch.size', 'run_id'] as const;
 
-export const SPANS = {
+const SPANS = {
   delete: {
     name: 'soft_delete.delete',
     kind: 'internal',
@@ -144,7 +142,3 @@ export const SPAN_DEFINITIONS: readonly SpanDefinition[] = Object.values(SPANS);
 
 type LiteralSpan = Exclude<keyof typeof SPANS, 'httpServer' | 'dbQuery'>;
 export type SpanName = (typeof SPANS)[LiteralSpan]['name'];
-
-export function operationSpanName(operation: Operation): SpanName {
-  return `soft_delete.${operation}`;
-}

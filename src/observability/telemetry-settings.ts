@@ -37,8 +37,8 @@ export interface TestExporters {
   readonly databaseMetricReader?: IMetricReader;
 }
 
-export const DEFAULT_ENDPOINT = 'http://localhost:4318';
-export const DEFAULT_METRIC_EXPORT_INTERVAL_MS = 10_000;
+const DEFAULT_ENDPOINT = 'http://localhost:4318';
+const DEFAULT_METRIC_EXPORT_INTERVAL_MS = 10_000;
 export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 5_000;
 /** Bounded queues: with the collector down, at most this many spans/log records wait in memory. */
 export const MAX_QUEUE_SIZE = 2048;

@@ -192,21 +192,13 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
   return handle;
 }
 
-/** The running telemetry handle, if startTelemetry was called and not shut down. */
-export function activeTelemetry(): Telemetry | undefined {
-  return active;
-}
-
 /**
  * Flushes telemetry on SIGTERM/SIGINT and when the event loop empties. Composable with a program's
  * own graceful shutdown: if other listeners exist for the signal, they decide when to exit (and
  * should `await telemetry.shutdown()` themselves); if none exists, the process exits with
  * 128 + signal number after the flush, as it would have without the hook. Returns an uninstaller.
  */
-export function installShutdownHooks(
-  telemetry: Telemetry,
-  timeoutMs = DEFAULT_SHUTDOWN_TIMEOUT_MS,
-): () => void {
+function installShutdownHooks(telemetry: Telemetry, timeoutMs = DEFAULT_SHUTDOWN_TIMEOUT_MS): () => void {
   const onSignal = (signal: NodeJS.Signals) => {
     const othersListen = process.listenerCount(signal) > 1;
     void telemetry.shutdown(timeoutMs).then(() => {

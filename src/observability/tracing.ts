@@ -17,7 +17,7 @@ import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { defer } from './deferred.ts';
 import type { SpanAttributes, SpanName } from './span-names.ts';
 
-export const TRACER_NAME = 'soft-delete-ops';
+const TRACER_NAME = 'soft-delete-ops';
 
 /** W3C trace context as a plain object, so a job row or a run record can carry it as JSON. */
 export interface TraceCarrier {
@@ -25,7 +25,7 @@ export interface TraceCarrier {
   readonly tracestate?: string;
 }
 
-export type SpanKindName = 'internal' | 'server' | 'client' | 'producer' | 'consumer';
+type SpanKindName = 'internal' | 'server' | 'client' | 'producer' | 'consumer';
 
 export interface WithSpanOptions {
   readonly kind?: SpanKindName;
@@ -268,13 +268,6 @@ export function withDbSpan<T>(info: DbSpanInfo, run: () => Promise<T>): Promise<
       throw error;
     },
   );
-}
-
-/** trace_id/span_id of the active span, for callers that store them (e.g. a run record). */
-export function activeTraceIds(): { traceId: string; spanId: string } | undefined {
-  const spanContext = trace.getSpanContext(context.active());
-  if (!spanContext || !isSpanContextValid(spanContext)) return undefined;
-  return { traceId: spanContext.traceId, spanId: spanContext.spanId };
 }
 
 const RUN_ID = createContextKey('soft-delete-ops.run_id');

@@ -1,41 +1,13 @@
 export type { ArchiveRun } from './archive.ts';
 export { archiveByKeyRange } from './archive.ts';
-export {
-  InvalidArgumentError,
-  InvalidBatchSizeError,
-  InvalidFilterError,
-  InvalidIdError,
-  RestoreConflictError,
-  RowNotFoundError,
-  UnknownEntityError,
-} from './errors.ts';
-export type { CascadeNode } from './registry.ts';
-export { cascadeTree, ENTITIES, entityNames, getEntity } from './registry.ts';
-export type { BatchInfo, OperationContext, OperationOutcome, TargetKind } from './run.ts';
-export { runBatch, runOperation } from './run.ts';
-export { checkTarget, DEFAULT_BATCH_SIZE, DEFAULT_ID_BATCH_SIZE, SoftDeleteService } from './service.ts';
+export { InvalidBatchSizeError, InvalidFilterError, InvalidIdError, UnknownEntityError } from './errors.ts';
+export { ENTITIES, entityNames, getEntity } from './registry.ts';
+export { checkTarget, SoftDeleteService } from './service.ts';
 export type {
-  ArchiveOptions,
-  ColumnType,
-  EntityDefinition,
   Filter,
-  OperationCounts,
-  OperationName,
   OperationResult,
-  ProgressEvent,
-  ProgressListener,
-  PurgeOptions,
-  RestoreOptions,
-  Row,
-  Scope,
-  ServiceOptions,
-  SoftDeleteOptions,
+  OperationProgress,
+  OperationProgressListener,
   Target,
 } from './types.ts';
-export {
-  assertFilter,
-  FILTER_KEYS,
-  isCalendarTimestamp,
-  isPlainText,
-  parseId,
-} from './validate.ts';
+export { assertFilter, isCalendarTimestamp, isPlainText, parseId } from './validate.ts';

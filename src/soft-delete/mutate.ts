@@ -8,9 +8,9 @@ import {
   type OperationOutcome,
   reportProgress,
   runBatch,
-} from './run.ts';
+} from './operation-telemetry.ts';
 import { missingIdsSql, restoreSql, softDeleteSql } from './sql.ts';
-import type { EntityDefinition, ProgressListener } from './types.ts';
+import type { EntityDefinition, OperationProgressListener } from './types.ts';
 import { compileFilter, type ParsedTarget, Params } from './validate.ts';
 
 export type Mode = 'delete' | 'restore';
@@ -26,7 +26,7 @@ export interface MutationPlan {
   readonly reason: string | null;
   /** delete: the delete_op_id to stamp; undefined = a new one. */
   readonly opId?: string | undefined;
-  readonly onProgress: ProgressListener | undefined;
+  readonly onProgress: OperationProgressListener | undefined;
 }
 
 const SAMPLE = 100;
@@ -34,7 +34,7 @@ const SAMPLE = 100;
 type MissingPolicy = 'throw' | 'failure' | 'noop';
 const UNIQUE_VIOLATION = '23505';
 
-interface Tally {
+interface MutationTally {
   success: number;
   noop: number;
   failure: number;
@@ -65,7 +65,7 @@ class Mutation {
   readonly nodes: CascadeNode[];
   readonly sql: string;
   readonly opId: string;
-  readonly tally: Tally;
+  readonly tally: MutationTally;
 
   readonly plan: MutationPlan;
   readonly op: OperationContext;

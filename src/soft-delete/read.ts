@@ -1,6 +1,6 @@
 import { type Database, ident } from '../db/index.ts';
 import { getEntity } from './registry.ts';
-import type { EntityDefinition, Row, Scope } from './types.ts';
+import type { EntityDefinition, EntityRow, Scope } from './types.ts';
 
 const SCOPE_SQL: Readonly<Record<Scope, string>> = {
   live: 'deleted_at IS NULL',
@@ -8,7 +8,7 @@ const SCOPE_SQL: Readonly<Record<Scope, string>> = {
   all: 'TRUE',
 };
 
-function toRow(raw: Record<string, unknown>): Row {
+function toRow(raw: Record<string, unknown>): EntityRow {
   return { ...raw, id: String(raw.id) };
 }
 
@@ -17,7 +17,7 @@ export async function getRow(
   entity: EntityDefinition,
   id: string,
   scope: Scope,
-): Promise<Row | undefined> {
+): Promise<EntityRow | undefined> {
   const res = await db.query(
     `SELECT * FROM ${ident(entity.table)} WHERE id = $1::bigint AND ${SCOPE_SQL[scope]}`,
     [id],
@@ -33,7 +33,7 @@ export async function listRows(
   scope: Scope,
   after: string,
   limit: number,
-): Promise<{ rows: Row[]; nextCursor?: string }> {
+): Promise<{ rows: EntityRow[]; nextCursor?: string }> {
   const res = await db.query(
     `SELECT * FROM ${ident(entity.table)} WHERE ${SCOPE_SQL[scope]} AND id > $1::bigint ORDER BY id LIMIT $2`,
     [after, limit + 1],

@@ -1,9 +1,14 @@
 import type { Database } from '../db/index.ts';
 import { archiveColumns } from './archive.ts';
 import { cascadeTree } from './registry.ts';
-import { type OperationContext, type OperationOutcome, reportProgress, runBatch } from './run.ts';
+import {
+  type OperationContext,
+  type OperationOutcome,
+  reportProgress,
+  runBatch,
+} from './operation-telemetry.ts';
 import { archiveSql, candidatesSql, purgeSql, retentionCountsSql } from './sql.ts';
-import type { EntityDefinition, ProgressListener } from './types.ts';
+import type { EntityDefinition, OperationProgressListener } from './types.ts';
 
 export interface RetentionPlan {
   readonly db: Database;
@@ -12,7 +17,7 @@ export interface RetentionPlan {
   readonly olderThanDays: number;
   readonly batchSize: number;
   readonly maxRows: number;
-  readonly onProgress: ProgressListener | undefined;
+  readonly onProgress: OperationProgressListener | undefined;
 }
 
 /**

@@ -6,15 +6,15 @@ import { executeMutation, type Mode, type MutationPlan } from './mutate.ts';
 import { countRows, getRow, hasLiveChildren, listRows } from './read.ts';
 import { entityNames, getEntity } from './registry.ts';
 import { executeRetention, type RetentionPlan } from './retention.ts';
-import { runOperation, type TargetKind } from './run.ts';
+import { runOperation, type TargetKind } from './operation-telemetry.ts';
 import type {
   ArchiveOptions,
   EntityDefinition,
   OperationResult,
-  ProgressListener,
+  OperationProgressListener,
   PurgeOptions,
   RestoreOptions,
-  Row,
+  EntityRow,
   Scope,
   ServiceOptions,
   SoftDeleteOptions,
@@ -47,8 +47,8 @@ export function checkTarget(
   parseText('reason', texts.reason);
 }
 
-export const DEFAULT_BATCH_SIZE = 1000;
-export const DEFAULT_ID_BATCH_SIZE = 5000;
+const DEFAULT_BATCH_SIZE = 1000;
+const DEFAULT_ID_BATCH_SIZE = 5000;
 
 function targetKind(target: Target): TargetKind {
   if (typeof target === 'object' && target !== null) {
@@ -67,7 +67,7 @@ function parseOpId(raw: string | undefined): string | undefined {
   return raw.toLowerCase();
 }
 
-function listener(raw: ProgressListener | undefined): ProgressListener | undefined {
+function listener(raw: OperationProgressListener | undefined): OperationProgressListener | undefined {
   return typeof raw === 'function' ? raw : undefined;
 }
 
@@ -140,7 +140,7 @@ export class SoftDeleteService {
     checkTarget(entity, target);
   }
 
-  async get(entity: string, id: string, opts: { scope?: Scope } = {}): Promise<Row | undefined> {
+  async get(entity: string, id: string, opts: { scope?: Scope } = {}): Promise<EntityRow | undefined> {
     const def = getEntity(entity);
     return getRow(this.db, def, parseId(id), parseScope(opts.scope));
   }
@@ -153,7 +153,7 @@ export class SoftDeleteService {
   async list(
     entity: string,
     opts: { scope?: Scope; after?: string; limit?: number } = {},
-  ): Promise<{ rows: Row[]; nextCursor?: string }> {
+  ): Promise<{ rows: EntityRow[]; nextCursor?: string }> {
     const def = getEntity(entity);
     return listRows(this.db, def, parseScope(opts.scope), parseCursor(opts.after), parseLimit(opts.limit));
   }
@@ -167,7 +167,7 @@ export class SoftDeleteService {
     def: EntityDefinition,
     mode: Mode,
     target: Target,
-    opts: { batchSize?: number; cascade?: boolean; onProgress?: ProgressListener },
+    opts: { batchSize?: number; cascade?: boolean; onProgress?: OperationProgressListener },
     deletedBy: string | null,
     reason: string | null,
     opId?: string,
@@ -192,7 +192,7 @@ export class SoftDeleteService {
     def: EntityDefinition,
     mode: 'purge' | 'archive',
     olderThanDays: number,
-    opts: { batchSize?: number; maxRows?: number; onProgress?: ProgressListener },
+    opts: { batchSize?: number; maxRows?: number; onProgress?: OperationProgressListener },
   ): RetentionPlan {
     return {
       db: this.db,

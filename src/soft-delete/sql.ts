@@ -140,7 +140,7 @@ export function archiveSql(nodes: readonly CascadeNode[], i: number, columns: re
  * itself. The removal statements enforce the same rule row by row; the candidate scan uses it to pass
  * such rows by instead of spending a job's row budget on rows it cannot remove.
  */
-export function mustKeepSql(nodes: readonly CascadeNode[], i: number, row: string, cutoff: string): string {
+function mustKeepSql(nodes: readonly CascadeNode[], i: number, row: string, cutoff: string): string {
   const parts = nodes.flatMap((child, ci) => {
     if (child.parent !== i) return [];
     const k = `k${ci}`;

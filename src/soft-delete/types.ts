@@ -1,4 +1,4 @@
-export type ColumnType = 'text' | 'bigint' | 'boolean' | 'uuid';
+type ColumnType = 'text' | 'bigint' | 'boolean' | 'uuid';
 
 export interface EntityDefinition {
   name: string;
@@ -30,7 +30,7 @@ export interface Filter {
 
 export type { Scope } from '../validation/index.ts';
 
-export type Row = Record<string, unknown> & { id: string };
+export type EntityRow = Record<string, unknown> & { id: string };
 
 /**
  * success: rows changed. noop: rows already in the requested state (or, for purge/archive,
@@ -71,7 +71,7 @@ export interface OperationResult {
   conflictIds?: string[];
 }
 
-export interface ProgressEvent {
+export interface OperationProgress {
   entity: string;
   operation: OperationName;
   /** Target rows handled so far (changed, noop or failed), cascaded children not included. */
@@ -80,7 +80,7 @@ export interface ProgressEvent {
   batch: number;
 }
 
-export type ProgressListener = (e: ProgressEvent) => void;
+export type OperationProgressListener = (e: OperationProgress) => void;
 
 export interface SoftDeleteOptions {
   deletedBy?: string;
@@ -94,14 +94,14 @@ export interface SoftDeleteOptions {
    * retried bulk job passes the same one on every attempt.
    */
   opId?: string;
-  onProgress?: ProgressListener;
+  onProgress?: OperationProgressListener;
 }
 
 export interface RestoreOptions {
   batchSize?: number;
   /** Default true: restore the children deleted by the same operation. */
   cascade?: boolean;
-  onProgress?: ProgressListener;
+  onProgress?: OperationProgressListener;
 }
 
 export interface PurgeOptions {
@@ -109,14 +109,14 @@ export interface PurgeOptions {
   olderThanDays?: number;
   batchSize?: number;
   maxRows?: number;
-  onProgress?: ProgressListener;
+  onProgress?: OperationProgressListener;
 }
 
 export interface ArchiveOptions {
   olderThanDays: number;
   batchSize?: number;
   maxRows?: number;
-  onProgress?: ProgressListener;
+  onProgress?: OperationProgressListener;
 }
 
 export interface ServiceOptions {

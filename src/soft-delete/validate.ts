@@ -131,7 +131,7 @@ export class Params {
 }
 
 /** Special filter keys: a column compared with a timestamp. */
-export const FILTER_KEYS: Readonly<Record<string, { column: string; op: '<' | '>=' }>> = {
+const FILTER_KEYS: Readonly<Record<string, { column: string; op: '<' | '>=' }>> = {
   createdBefore: { column: 'created_at', op: '<' },
   createdAfter: { column: 'created_at', op: '>=' },
   deletedBefore: { column: 'deleted_at', op: '<' },

@@ -28,7 +28,7 @@ import {
   rowSchema,
   textSchema,
 } from '../schemas.ts';
-import type { RouteContext } from '../server.ts';
+import type { RouteContext } from '../ports.ts';
 
 const READ = { access: 'read' } as const;
 const ADMIN = { access: 'admin' } as const;

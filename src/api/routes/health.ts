@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { isDatabaseUnavailable, schemaStatus } from '../../db/index.ts';
 import { ApiError } from '../errors.ts';
 import { errorSchema } from '../schemas.ts';
-import type { RouteContext } from '../server.ts';
+import type { RouteContext } from '../ports.ts';
 
 const PUBLIC = { access: 'public' } as const;
 

@@ -4,7 +4,7 @@ import {
   checkTarget,
   getEntity,
   type OperationResult,
-  type ProgressEvent,
+  type OperationProgress,
   type Target,
 } from '../../soft-delete/index.ts';
 import { MAX_BATCH_SIZE } from '../../validation/index.ts';
@@ -32,7 +32,7 @@ function targetFrom(ids: string[], opts: TargetOptions): Target {
 /** Runs an operation with a progress bar fed by the core's per-batch progress events. */
 async function withProgress(
   label: string,
-  run: (onProgress: (e: ProgressEvent) => void) => Promise<OperationResult>,
+  run: (onProgress: (e: OperationProgress) => void) => Promise<OperationResult>,
 ): Promise<OperationResult> {
   const bar = startProgress(label, undefined);
   try {

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { type CleanupQueue, DEAD_LETTER_QUEUE } from '../../../src/cleanup/index.ts';
-import { queueName } from '../../../src/cleanup/job-types.ts';
+import { queueName } from '../../../src/cleanup/queue-names.ts';
 import type { Database } from '../../../src/db/index.ts';
 import { configureLogging } from '../../../src/observability/index.ts';
 import { runCli } from '../../support/cli.ts';

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { InvalidInputError } from '../../../src/errors.ts';
-import { type ProgressEvent, SoftDeleteService } from '../../../src/soft-delete/index.ts';
+import { type OperationProgress, SoftDeleteService } from '../../../src/soft-delete/index.ts';
 import {
   type Backend,
   checksum,
@@ -24,7 +24,7 @@ for (const backend of ['postgres', 'pglite'] as Backend[]) {
 
     it('deletes and restores 10,500 ids in batches of 1000, one transaction each, reporting progress', async () => {
       const docs = await makeDocuments(t.db, 10_500);
-      const events: ProgressEvent[] = [];
+      const events: OperationProgress[] = [];
       const del = await sd.softDelete(
         'documents',
         { ids: docs },
@@ -85,7 +85,7 @@ for (const backend of ['postgres', 'pglite'] as Backend[]) {
       const f = await makeFamily(t.db, { orders: 25, items: 1 });
       await t.db.query(`UPDATE orders SET status = 'stale' WHERE customer_id = $1::bigint`, [f.customer]);
       await sd.softDelete('orders', { id: f.orders[0]! });
-      const events: ProgressEvent[] = [];
+      const events: OperationProgress[] = [];
       const res = await sd.softDelete(
         'orders',
         { filter: { customer_id: f.customer, status: 'stale' } },

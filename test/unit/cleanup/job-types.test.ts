@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { InvalidPayloadError, parsePayload } from '../../../src/cleanup/index.ts';
-import { parseEnvelope } from '../../../src/cleanup/job-types.ts';
+import { parseEnvelope } from '../../../src/cleanup/job-envelope.ts';
 import { UnknownEntityError } from '../../../src/soft-delete/index.ts';
 
 describe('cleanup job payloads', () => {

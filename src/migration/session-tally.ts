@@ -1,10 +1,10 @@
-import type { ProgressEvent, RunRecord } from './types.ts';
+import type { RunProgress, RunRecord } from './types.ts';
 
 /**
  * The session's running totals, seeded from the run record so they continue across sessions; the
  * database holds the truth, these feed progress events and the summary when the lease was lost.
  */
-export class Tally {
+export class SessionTally {
   processed: number;
   failed: number;
   batchesFailed: number;
@@ -14,9 +14,9 @@ export class Tally {
   sessionRows = 0;
 
   private readonly run: RunRecord;
-  private readonly onProgress: ((e: ProgressEvent) => void) | undefined;
+  private readonly onProgress: ((e: RunProgress) => void) | undefined;
 
-  constructor(run: RunRecord, onProgress: ((e: ProgressEvent) => void) | undefined) {
+  constructor(run: RunRecord, onProgress: ((e: RunProgress) => void) | undefined) {
     this.run = run;
     this.onProgress = onProgress;
     this.processed = run.rowsProcessed;

@@ -10,7 +10,7 @@ import {
   softDeleteMetrics,
   withSpan,
 } from '../observability/index.ts';
-import type { OperationCounts, OperationName, OperationResult, ProgressListener } from './types.ts';
+import type { OperationCounts, OperationName, OperationResult, OperationProgressListener } from './types.ts';
 
 /**
  * The two choke points every mutation goes through, so telemetry lives in one place: a span per
@@ -30,8 +30,11 @@ export interface OperationContext {
   batches: number;
   /** Rows per batch of a bulk, purge or archive call (set by the call before its first batch). */
   batchSize?: number;
-  /** run_id of the call's spans and log lines: the surrounding run's, or the call's own when batched. */
-  readonly runId: string | undefined;
+  /**
+   * What the call's spans and log lines carry as run_id: the surrounding migration run's id, or an
+   * id of the call's own when it is batched (not a migration run: nothing is stored under it).
+   */
+  readonly telemetryRunId: string | undefined;
 }
 
 export type OperationOutcome = Omit<OperationResult, 'entity' | 'operation' | 'batches' | 'durationMs'>;
@@ -79,7 +82,7 @@ function record(
   softDeleteMetrics.recordCall({ entity, operation, status, durationSeconds: seconds });
 }
 
-function runIdFor(targetKind: TargetKind): string | undefined {
+function telemetryRunIdFor(targetKind: TargetKind): string | undefined {
   return activeRunId() ?? (targetKind === 'id' ? undefined : uuidv7());
 }
 
@@ -95,9 +98,10 @@ export async function runOperation(
   targetKind: TargetKind,
   fn: (op: OperationContext) => Promise<OperationOutcome>,
 ): Promise<OperationResult> {
-  const runId = runIdFor(targetKind);
-  const op: OperationContext = { entity, operation, targetKind, batches: 0, runId };
-  const attributes = runId === undefined ? { entity, operation } : { entity, operation, run_id: runId };
+  const telemetryRunId = telemetryRunIdFor(targetKind);
+  const op: OperationContext = { entity, operation, targetKind, batches: 0, telemetryRunId };
+  const attributes =
+    telemetryRunId === undefined ? { entity, operation } : { entity, operation, run_id: telemetryRunId };
   return withSpan(spanNameFor(operation, targetKind), attributes, async (span: SpanHandle) => {
     const started = performance.now();
     let outcome: OperationOutcome;
@@ -108,7 +112,14 @@ export async function runOperation(
       const failed = { ...emptyCounts(), failure: targetKind === 'id' ? 1 : 0 };
       record(op, failed, {}, 'failure', seconds);
       span.setAttributes({ status: 'failure', count: 0 });
-      const fields = { run_id: runId, entity, operation, count: 0, duration: seconds, status: 'failure' };
+      const fields = {
+        run_id: telemetryRunId,
+        entity,
+        operation,
+        count: 0,
+        duration: seconds,
+        status: 'failure',
+      };
       if (!addToCanonicalLine(fields, error)) log.warn('soft_delete operation failed', fields, error);
       throw error;
     }
@@ -123,7 +134,7 @@ export async function runOperation(
     // A single-row call's status already says whether its row was changed; the row breakdown and
     // batch count only add information (and cost, on the hottest path) for batched calls.
     const fields = {
-      run_id: runId,
+      run_id: telemetryRunId,
       entity,
       operation,
       count: outcome.counts.success,
@@ -139,7 +150,8 @@ export async function runOperation(
     return {
       entity,
       operation,
-      ...(runId === undefined ? {} : { runId }),
+      // The result's runId (CLI and API output) is the same id under its published name.
+      ...(telemetryRunId === undefined ? {} : { runId: telemetryRunId }),
       ...outcome,
       batches: op.batches,
       durationMs: Math.round(seconds * 1e6) / 1000,
@@ -174,14 +186,14 @@ export async function runBatch<T>(
       entity: op.entity,
       operation: op.operation,
       'batch.size': info.size,
-      ...(op.runId === undefined ? {} : { run_id: op.runId }),
+      ...(op.telemetryRunId === undefined ? {} : { run_id: op.telemetryRunId }),
     },
     commit,
   );
 }
 
 export function reportProgress(
-  listener: ProgressListener | undefined,
+  listener: OperationProgressListener | undefined,
   op: OperationContext,
   processed: number,
   total: number | undefined,

@@ -1,0 +1,105 @@
+import { getEntity, isCalendarTimestamp, isPlainText } from '../soft-delete/index.ts';
+import { isIdText, isUuid } from '../validation/index.ts';
+import { InvalidPayloadError } from './errors.ts';
+
+/** A JSON object (not null, not an array). */
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Field readers that name the job type and field in their error. */
+export class PayloadFields {
+  private readonly jobType: string;
+  private readonly raw: Record<string, unknown>;
+
+  constructor(jobType: string, raw: Record<string, unknown>, allowed: readonly string[]) {
+    this.jobType = jobType;
+    this.raw = raw;
+    for (const key of Object.keys(raw)) {
+      if (!allowed.includes(key)) throw new InvalidPayloadError(jobType, `unknown field "${key}"`);
+    }
+  }
+
+  private fail(key: string, expected: string): never {
+    throw new InvalidPayloadError(
+      this.jobType,
+      `${key} must be ${expected}, got ${JSON.stringify(this.raw[key])}`,
+    );
+  }
+
+  optString(key: string, maxLength = 500): string | undefined {
+    const v = this.raw[key];
+    if (v === undefined) return undefined;
+    if (typeof v !== 'string' || v.length === 0 || v.length > maxLength || !isPlainText(v)) {
+      this.fail(key, `non-empty text of at most ${maxLength} characters (no NUL, no unpaired surrogate)`);
+    }
+    return v;
+  }
+
+  entity(key: string, required: boolean): string | undefined {
+    const v = required ? this.string(key) : this.optString(key, 100);
+    if (v !== undefined) getEntity(v);
+    return v;
+  }
+
+  string(key: string): string {
+    const v = this.optString(key);
+    if (v === undefined) this.fail(key, 'present');
+    return v;
+  }
+
+  id(key: string): string {
+    const v = this.raw[key];
+    const s = typeof v === 'number' && Number.isSafeInteger(v) ? String(v) : v;
+    if (!isIdText(s)) this.fail(key, 'a positive integer id');
+    return s;
+  }
+
+  optUuid(key: string): string | undefined {
+    const v = this.optString(key, 36);
+    if (v !== undefined && !isUuid(v)) this.fail(key, 'a UUID');
+    return v;
+  }
+
+  optBoolean(key: string): boolean | undefined {
+    const v = this.raw[key];
+    if (v !== undefined && typeof v !== 'boolean') this.fail(key, 'a boolean');
+    return v;
+  }
+
+  optIds(key: string, max: number): string[] | undefined {
+    const v = this.raw[key];
+    if (v === undefined) return undefined;
+    if (!Array.isArray(v) || v.length === 0 || v.length > max) this.fail(key, `an array of 1 to ${max} ids`);
+    return v.map((id: unknown) => {
+      const s = typeof id === 'number' && Number.isSafeInteger(id) ? String(id) : id;
+      if (!isIdText(s)) this.fail(key, 'an array of positive integer ids');
+      return s;
+    });
+  }
+
+  optFilter(key: string): Record<string, string | number | boolean | null> | undefined {
+    const v = this.raw[key];
+    if (v === undefined) return undefined;
+    const scalar = (x: unknown) => x === null || ['string', 'number', 'boolean'].includes(typeof x);
+    if (!isRecord(v) || Object.keys(v).length === 0 || !Object.values(v).every(scalar)) {
+      this.fail(key, 'a non-empty object of string, number, boolean or null values');
+    }
+    return v as Record<string, string | number | boolean | null>;
+  }
+
+  optTimestamp(key: string): string | undefined {
+    const v = this.optString(key, 40);
+    if (v !== undefined && !isCalendarTimestamp(v)) this.fail(key, 'an ISO 8601 timestamp that exists');
+    return v;
+  }
+
+  optInt(key: string, min: number, max: number): number | undefined {
+    const v = this.raw[key];
+    if (v === undefined) return undefined;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+      this.fail(key, `an integer from ${min} to ${max}`);
+    }
+    return v;
+  }
+}
