@@ -59,6 +59,9 @@ export class CleanupWorker {
   private readonly counters: WorkerStats = { processed: 0, failed: 0, byType: {} };
   private readonly attemptDeps: AttemptDeps;
   private readonly planner: ClaimPlanner;
+  /** The last answer of typesWaiting() and when it was asked (performance.now()). */
+  private presumedWaiting = new Set<string>();
+  private waitingAskedAt = Number.NEGATIVE_INFINITY;
 
   private readonly queue: CleanupQueue;
   private readonly options: WorkerOptions;
@@ -191,16 +194,7 @@ export class CleanupWorker {
    * worker took them) drops out, and its offer goes to the others in the next round.
    */
   private async claim(free: number): Promise<number> {
-    const waiting = await this.queue.typesWaiting(this.types).then(
-      (types) => {
-        this.fetchRecovered();
-        return types;
-      },
-      (error: unknown) => {
-        this.fetchFailed(undefined, error);
-        return new Set<string>();
-      },
-    );
+    const waiting = await this.typesWaiting();
     let claimed = 0;
     while (claimed < free && waiting.size > 0 && !this.stopping) {
       for (const [type, offered] of this.planner.plan(free - claimed, waiting)) {
@@ -217,7 +211,10 @@ export class CleanupWorker {
               return [];
             },
           );
-        if (jobs.length < offered) waiting.delete(type);
+        if (jobs.length < offered) {
+          waiting.delete(type);
+          this.presumedWaiting.delete(type);
+        }
         this.planner.claimed(type, jobs.length);
         claimed += jobs.length;
         for (const job of jobs) {
@@ -232,6 +229,26 @@ export class CleanupWorker {
       }
     }
     return claimed;
+  }
+
+  /**
+   * The types with jobs waiting, asked of the database at most once per poll interval. In between,
+   * a type whose last fetch filled its offer is presumed to still have work (a fetch that comes back
+   * short drops it), so a worker draining fast jobs does not pay one more query per batch; jobs of
+   * another type are seen within a poll interval, the same bound as an idle worker's.
+   */
+  private async typesWaiting(): Promise<Set<string>> {
+    const fresh = performance.now() - this.waitingAskedAt < this.options.pollIntervalMs;
+    if (fresh && this.presumedWaiting.size > 0) return new Set(this.presumedWaiting);
+    this.waitingAskedAt = performance.now();
+    try {
+      this.presumedWaiting = await this.queue.typesWaiting(this.types);
+      this.fetchRecovered();
+    } catch (error) {
+      this.fetchFailed(undefined, error);
+      this.presumedWaiting = new Set<string>();
+    }
+    return new Set(this.presumedWaiting);
   }
 
   /**
