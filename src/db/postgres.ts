@@ -106,7 +106,10 @@ export function openPostgres(url: string, poolSize: number): Database {
       // Its own connection, outside the pool: fn's statements never wait behind it, and a pool of
       // any size cannot be starved by it. The lock ends with the connection if the process dies.
       const client = new pg.Client(settings);
-      client.on('error', ignore);
+      // Losing this connection releases the lock while fn may still run: worth a line in the log.
+      client.on('error', (error: Error) =>
+        log.warn('the connection holding an advisory lock failed; the lock is released', {}, error),
+      );
       await mapped(() => client.connect());
       try {
         await mapped(() => client.query(`SET lock_timeout = '${LOCK_TIMEOUT}'`));
