@@ -95,17 +95,11 @@ export const ENV_VARS: readonly EnvVarSpec[] = [
   v('GRAFANA_ADMIN_PASSWORD', 'admin', "Password of Grafana's admin user in compose.yaml.", 'compose'),
 ];
 
-/** The cleanup worker's settings, as src/cleanup declares them. */
-type WorkerConfig = CleanupSettings;
-
 /** src/migration's RunnerOptions without an owner and with the faults list always present. */
 type MigrationConfig = Omit<RunnerOptions, 'owner' | 'faults'> & {
   /** TEST ONLY (SDOPS_MIGRATION_FAIL_BATCH). */
   readonly faults: readonly BatchFault[];
 };
-
-/** The OTEL_* variables sdops itself uses, as src/observability declares them. */
-type TelemetryConfig = TelemetrySettings;
 
 export interface Config {
   readonly databaseUrl: string | undefined;
@@ -117,9 +111,9 @@ export interface Config {
   readonly environment: string;
   /** Raw SDOPS_API_TOKENS; src/api's parseApiTokens validates it. Never log it. */
   readonly apiTokens: string | undefined;
-  readonly worker: WorkerConfig;
+  readonly worker: CleanupSettings;
   readonly migration: MigrationConfig;
-  readonly telemetry: TelemetryConfig;
+  readonly telemetry: TelemetrySettings;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -171,7 +165,7 @@ function readFaults(env: Env): MigrationConfig['faults'] {
   });
 }
 
-function workerConfig(env: Env): WorkerConfig {
+function workerConfig(env: Env): CleanupSettings {
   return {
     concurrency: readInt(env, 'SDOPS_WORKER_CONCURRENCY', 1),
     jobTypes: read(env, 'SDOPS_WORKER_JOB_TYPES')
@@ -221,7 +215,7 @@ function migrationConfig(env: Env): MigrationConfig {
  * Never throws: telemetry must not stop a command from running, so a bad value falls back to its
  * default here and is listed in `rejected` (startTelemetry warns once about each).
  */
-function telemetryConfig(env: Env): TelemetryConfig {
+function telemetryConfig(env: Env): TelemetrySettings {
   const rejected: { name: string; value: string }[] = [];
   const positive = (name: string): number | undefined => {
     const raw = env[name]?.trim();
