@@ -59,7 +59,10 @@ async function child(mode: Mode, kind: Kind, concurrency: number): Promise<void>
   const db = await openDatabase({ url: process.env.DATABASE_URL as string, poolSize: concurrency + 4 });
   const jobType = kind === 'noop' ? 'noop' : 'purge_expired';
   const settings = { ...loadConfig().worker, pollIntervalMs: 20, queueSampleIntervalMs: 1000 };
-  const queue = await CleanupQueue.open(db, { role: mode === 'worker' ? 'worker' : 'client' });
+  const queue = await CleanupQueue.open(db, {
+    role: mode === 'worker' ? 'worker' : 'client',
+    policy: settings.policy,
+  });
   const sd = new SoftDeleteService(db);
   const handlers = builtinHandlers(sd, settings);
   const send = (message: FromChild) => process.send?.(message);
@@ -279,7 +282,7 @@ export default async function workerBench(args: string[]): Promise<void> {
   const db = await openDatabase({ url: bench.url });
   try {
     await migrateSchema(db);
-    const queue = await CleanupQueue.open(db, { role: 'client' });
+    const queue = await CleanupQueue.open(db, { role: 'client', policy: loadConfig().worker.policy });
     const rows: Record<string, string | number>[] = [];
     const perRound = Math.ceil(jobs / rounds);
     for (const kind of kinds) {

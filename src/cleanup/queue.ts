@@ -15,14 +15,17 @@ import type { QueuePolicy } from './settings.ts';
 
 const OUTAGE_WARNING_EVERY_MS = 60_000;
 
-const DEFAULT_POLICY: QueuePolicy = { retryLimit: 3, retryDelaySeconds: 5, expireSeconds: 900 };
-
 export interface CleanupQueueOptions {
   /** worker: runs pg-boss maintenance (lease expiry) and cron, and applies `policy` to the queues. */
   readonly role: 'client' | 'worker';
   /** Default: the built-in types. Extra types need handlers in the worker. */
   readonly jobTypes?: readonly string[];
-  readonly policy?: QueuePolicy;
+  /**
+   * Retries, backoff and lease of the queues it creates (a worker also applies it to existing ones).
+   * Required: the caller passes the configured SDOPS_JOB_* policy (`loadConfig().worker.policy`), so
+   * no process can create queues with a built-in policy of its own.
+   */
+  readonly policy: QueuePolicy;
   readonly maintenanceIntervalSeconds?: number;
 }
 
@@ -71,7 +74,7 @@ export class CleanupQueue {
 
   static async open(db: Database, options: CleanupQueueOptions): Promise<CleanupQueue> {
     const jobTypes = [...(options.jobTypes ?? BUILTIN_JOB_TYPES)];
-    const policy = options.policy ?? DEFAULT_POLICY;
+    const { policy } = options;
     const worker = options.role === 'worker';
     const boss = createBoss(db, {
       supervise: worker,

@@ -1,3 +1,4 @@
+import { loadConfig } from '../../src/config.ts';
 import { expect } from 'chai';
 import { CleanupQueue } from '../../src/cleanup/index.ts';
 import { openDatabase } from '../../src/db/index.ts';
@@ -53,7 +54,7 @@ async function watch(
 
 async function withQueue<T>(stack: DrillStack, fn: (q: CleanupQueue) => Promise<T>): Promise<T> {
   const db = await openDatabase({ url: stack.db.url, poolSize: 2 });
-  const queue = await CleanupQueue.open(db, { role: 'client' });
+  const queue = await CleanupQueue.open(db, { role: 'client', policy: loadConfig().worker.policy });
   try {
     return await fn(queue);
   } finally {

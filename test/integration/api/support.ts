@@ -1,3 +1,4 @@
+import { loadConfig } from '../../../src/config.ts';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { expect } from 'chai';
 import { type ApiToken, buildServer } from '../../../src/api/index.ts';
@@ -29,7 +30,7 @@ export async function startFixture(rows = 40): Promise<ApiFixture> {
   const db = await openDatabase({ url: testDb.url, poolSize: 4 });
   await migrateSchema(db);
   await seedDemo(db, { rows, legacyDeletedFraction: 0.2 });
-  const queue = await CleanupQueue.open(db, { role: 'client' });
+  const queue = await CleanupQueue.open(db, { role: 'client', policy: loadConfig().worker.policy });
   const app = await buildServer({
     db,
     tokens: TOKENS,

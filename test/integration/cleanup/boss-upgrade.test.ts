@@ -51,7 +51,7 @@ describe('carrying a database over from pg-boss 10 (schema 24) to pg-boss 12 (Po
   });
 
   it('sets the old schema aside, installs pg-boss 12 and copies the waiting, active and dead-letter jobs with their ids', async () => {
-    const queue = await CleanupQueue.open(db, { role: 'client' });
+    const queue = await CleanupQueue.open(db, { role: 'client', policy: loadConfig().worker.policy });
     await queue.close();
     const version = await db.query<{ v: number }>('SELECT max(version) AS v FROM pgboss.version');
     expect(Number(version.rows[0]?.v)).to.be.at.least(46);
@@ -74,7 +74,7 @@ describe('carrying a database over from pg-boss 10 (schema 24) to pg-boss 12 (Po
   });
 
   it('copies nothing twice when the next process starts', async () => {
-    const queue = await CleanupQueue.open(db, { role: 'client' });
+    const queue = await CleanupQueue.open(db, { role: 'client', policy: loadConfig().worker.policy });
     await queue.close();
     const { rows } = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM pgboss.job`);
     expect(rows[0]?.n).to.equal(3);

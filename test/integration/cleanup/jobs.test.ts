@@ -54,7 +54,7 @@ describe('cleanup jobs over the soft-delete core, traced end to end (PostgreSQL)
       settings: { ...loadConfig().telemetry, endpoint: otlp.url },
       testExporters: { spanExporter: new InMemorySpanExporter() },
     });
-    queue = await CleanupQueue.open(db, { role: 'client' });
+    queue = await CleanupQueue.open(db, { role: 'client', policy: loadConfig().worker.policy });
     sd = new SoftDeleteService(db);
     const { rows } = await db.query<{ id: string }>(
       `INSERT INTO customers (email, name) VALUES ('c@example.com', 'C') RETURNING id`,

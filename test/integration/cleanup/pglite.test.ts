@@ -66,7 +66,7 @@ describe('cleanup queue on the embedded PGlite database', function () {
   });
 
   it('reports status per job type and retries nothing when nothing is dead', async () => {
-    const queue = await CleanupQueue.open(db, { role: 'client' });
+    const queue = await CleanupQueue.open(db, { role: 'client', policy: loadConfig().worker.policy });
     try {
       const rows = await queue.status();
       const noop = rows.find((r) => r.jobType === 'noop');

@@ -1,3 +1,4 @@
+import { loadConfig } from '../../../src/config.ts';
 import { expect } from 'chai';
 import { builtinHandlers, CleanupQueue, CleanupWorker } from '../../../src/cleanup/index.ts';
 import { configureLogging } from '../../../src/observability/index.ts';
@@ -50,7 +51,7 @@ describe('purge and archive jobs end their follow-up chain (PostgreSQL)', functi
     configureLogging({ level: 'warn', console: 'stderr' });
     t = await openTestDb('postgres');
     sd = new SoftDeleteService(t.db);
-    queue = await CleanupQueue.open(t.db, { role: 'worker' });
+    queue = await CleanupQueue.open(t.db, { role: 'worker', policy: loadConfig().worker.policy });
     worker = new CleanupWorker(
       queue,
       builtinHandlers(sd, { archiveAfterDays: 30, batchSize: 2, maxRowsPerJob: 3 }),

@@ -1,3 +1,4 @@
+import { loadConfig } from '../../../src/config.ts';
 import { expect } from 'chai';
 import pg from 'pg';
 import { CleanupQueue } from '../../../src/cleanup/index.ts';
@@ -67,7 +68,7 @@ describe('worker shutdown with a job stuck on a lock (PostgreSQL)', function () 
     // Someone else holds the orders' row locks: the cascade's UPDATE will wait for them.
     await holder.query('BEGIN');
     await holder.query('SELECT id FROM orders WHERE customer_id = $1 FOR UPDATE', [f.customer]);
-    const queue = await CleanupQueue.open(db, { role: 'client' });
+    const queue = await CleanupQueue.open(db, { role: 'client', policy: loadConfig().worker.policy });
     const jobId = await queue.enqueue('cascade_soft_delete', {
       entity: 'customers',
       id: f.customer,

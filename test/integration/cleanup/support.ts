@@ -1,3 +1,4 @@
+import { loadConfig } from '../../../src/config.ts';
 import { CleanupQueue } from '../../../src/cleanup/index.ts';
 import { type Database, migrateSchema, openDatabase } from '../../../src/db/index.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/postgres.ts';
@@ -14,7 +15,7 @@ export async function openQueueTestDb(): Promise<QueueTestDb> {
   const tdb = await createTestDatabase();
   const db = await openDatabase({ url: tdb.url });
   await migrateSchema(db);
-  const queue = await CleanupQueue.open(db, { role: 'client' });
+  const queue = await CleanupQueue.open(db, { role: 'client', policy: loadConfig().worker.policy });
   return {
     tdb,
     db,
