@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { isDatabaseUnavailable, schemaStatus } from '../../db/index.ts';
+import { isDatabaseUnavailable, schemaStatus, sqlState } from '../../db/index.ts';
 import { ApiError } from '../errors.ts';
 import { errorSchema } from '../schemas.ts';
 import type { RouteContext } from '../ports.ts';
@@ -18,9 +18,8 @@ async function readiness(ctx: RouteContext): Promise<Awaited<ReturnType<typeof s
     return await schemaStatus(ctx.db);
   } catch (error) {
     if (isDatabaseUnavailable(error)) throw new ApiError(503, 'unavailable', 'the database is not reachable');
-    const sqlstate = (error as { code?: unknown } | null)?.code;
-    const which =
-      typeof sqlstate === 'string' && /^[0-9A-Z]{5}$/.test(sqlstate) ? ` (SQLSTATE ${sqlstate})` : '';
+    const sqlstate = sqlState(error);
+    const which = sqlstate ? ` (SQLSTATE ${sqlstate})` : '';
     throw new ApiError(
       503,
       'not_ready',
