@@ -15,10 +15,12 @@ import {
 } from './support.ts';
 
 /**
- * `npm run bench -- worker [jobs=10000] [concurrency=4] [noop|purge|all] [processes] [rounds=5] [telemetry on|off]`:
+ * `npm run bench -- worker [jobs=10000] [concurrency=4] [noop|purge|all] [processes] [rounds=5] [telemetry on|off] [raw-complete each|batch]`:
  * jobs/s of the cleanup worker against pg-boss's raw claim loop (fetch -> complete, no handler, no
  * telemetry) in the same run, for no-op jobs and for purge_expired batches (raw = fetch ->
- * SoftDeleteService.purge -> complete), with 1 and 2 processes. Worker children run with telemetry
+ * SoftDeleteService.purge -> complete), with 1 and 2 processes. The raw loop completes job by job
+ * (`each`, the default, as a hand-written pg-boss loop does) or a fetch's jobs in one statement
+ * (`batch`, as the worker does for jobs finishing together). Worker children run with telemetry
  * on (exporting to a local sink) and per-job info logs on stdout, which the parent drains.
  *
  * Steady state is measured: each side's processes stay alive for the whole run and first drain
@@ -34,6 +36,7 @@ import {
  */
 
 type Mode = 'raw' | 'worker';
+type RawComplete = 'each' | 'batch';
 type Kind = 'noop' | 'purge';
 const PURGE_BATCH = 10;
 const PURGE_PAYLOAD = { entity: 'documents', batchSize: PURGE_BATCH, maxRows: PURGE_BATCH };
@@ -53,7 +56,7 @@ type FromChild = 'ready' | 'stopped' | { readonly done: number; readonly cpuMicr
 
 // ---- child process: drains the queue between "go" and "stop", as often as the parent asks ----
 
-async function child(mode: Mode, kind: Kind, concurrency: number): Promise<void> {
+async function child(mode: Mode, kind: Kind, concurrency: number, rawComplete: RawComplete): Promise<void> {
   configureLogging({ console: 'stdout' });
   const telemetry = await startTelemetry({ role: 'worker', settings: loadConfig().telemetry });
   const db = await openDatabase({ url: process.env.DATABASE_URL as string, poolSize: concurrency + 4 });
@@ -83,10 +86,15 @@ async function child(mode: Mode, kind: Kind, concurrency: number): Promise<void>
           jobs.map(async (job) => {
             if (kind === 'purge')
               await sd.purge('documents', { batchSize: PURGE_BATCH, maxRows: PURGE_BATCH });
-            await queue.boss.complete(name, job.id);
-            done++;
+            if (rawComplete === 'each') await queue.boss.complete(name, job.id);
           }),
         );
+        if (rawComplete === 'batch')
+          await queue.boss.complete(
+            name,
+            jobs.map((job) => job.id),
+          );
+        done += jobs.length;
       }
     })();
     return {
@@ -170,11 +178,12 @@ async function spawnChild(
   kind: Kind,
   concurrency: number,
   telemetry: boolean,
+  rawComplete: RawComplete,
 ): Promise<Child> {
   const file = fileURLToPath(import.meta.url);
   const proc = spawn(
     process.execPath,
-    [...childNodeArgs(), file, '--child', mode, kind, String(concurrency)],
+    [...childNodeArgs(), file, '--child', mode, kind, String(concurrency), rawComplete],
     {
       env: {
         ...process.env,
@@ -277,6 +286,7 @@ export default async function workerBench(args: string[]): Promise<void> {
   const rounds = Number(args[4] ?? 5);
   // Worker children export spans/metrics/logs and log every job at info unless "off".
   const telemetry = args[5] !== 'off';
+  const rawComplete: RawComplete = args[6] === 'batch' ? 'batch' : 'each';
   const bench = await createBenchDatabase();
   const sink = await startOtlpSink();
   const db = await openDatabase({ url: bench.url });
@@ -291,7 +301,7 @@ export default async function workerBench(args: string[]): Promise<void> {
         const spawnSide = (mode: Mode) =>
           Promise.all(
             Array.from({ length: processes }, () =>
-              spawnChild(bench.url, sink.url, mode, kind, concurrency, telemetry),
+              spawnChild(bench.url, sink.url, mode, kind, concurrency, telemetry, rawComplete),
             ),
           );
         const sides = { raw: await spawnSide('raw'), worker: await spawnSide('worker') };
@@ -317,6 +327,7 @@ export default async function workerBench(args: string[]): Promise<void> {
           jobs: `${done} ${kind === 'noop' ? 'noop' : `purge_expired (batch ${PURGE_BATCH})`}`,
           processes,
           'concurrency/process': concurrency,
+          'raw complete': rawComplete,
           'raw pg-boss jobs/s': Math.round(raw),
           'worker jobs/s': Math.round(worker),
           'overhead %': Number(((raw / worker - 1) * 100).toFixed(1)),
@@ -336,5 +347,10 @@ export default async function workerBench(args: string[]): Promise<void> {
 }
 
 if (process.argv[2] === '--child' && import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  await child(process.argv[3] as Mode, process.argv[4] as Kind, Number(process.argv[5]));
+  await child(
+    process.argv[3] as Mode,
+    process.argv[4] as Kind,
+    Number(process.argv[5]),
+    process.argv[6] === 'batch' ? 'batch' : 'each',
+  );
 }

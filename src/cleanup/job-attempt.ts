@@ -3,6 +3,7 @@ import { isDatabaseUnavailable } from '../db/index.ts';
 import { type Logger, workerMetrics, withSpan } from '../observability/index.ts';
 import { InvalidPayloadError, JobTimeoutError } from './errors.ts';
 import type { HandlerRegistry, JobContext, JobResult } from './handlers-types.ts';
+import type { Completions } from './completions.ts';
 import type { JobAbort } from './job-abort.ts';
 import { parseEnvelope } from './job-envelope.ts';
 import { queueName } from './queue-names.ts';
@@ -13,6 +14,8 @@ export type Job = JobWithMetadata<unknown>;
 /** What an attempt needs from the worker that claimed its job. */
 export interface AttemptDeps {
   readonly queue: CleanupQueue;
+  /** Where a successful attempt is marked complete (batched with the others finishing with it). */
+  readonly completions: Completions;
   readonly handlers: HandlerRegistry;
   readonly log: Logger;
 }
@@ -138,7 +141,7 @@ export async function runAttempt(
           // The attempt ({ id, retryCount }), not the id: if this attempt's lease ran out and the job
           // was claimed again, the late outcome leaves the newer attempt alone.
           const output = { count: result.count, ...result.detail };
-          await recordOutcome(() => deps.queue.boss.complete(name, attemptOf(job), output), job, started);
+          await recordOutcome(() => deps.completions.complete(name, attemptOf(job), output), job, started);
           ok = true;
           log.info('cleanup job finished', {
             count: result.count,

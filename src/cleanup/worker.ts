@@ -4,6 +4,7 @@ import { UnknownJobTypeError, WorkerShutdownError } from './errors.ts';
 import type { HandlerRegistry } from './handlers-types.ts';
 import { JobAbort } from './job-abort.ts';
 import { type AttemptDeps, type Job, runAttempt } from './job-attempt.ts';
+import { Completions } from './completions.ts';
 import { claimClassOf } from './job-types.ts';
 import { queueName } from './queue-names.ts';
 import { ClaimPlanner } from './claim-plan.ts';
@@ -80,7 +81,7 @@ export class CleanupWorker {
     }
     this.types = wanted;
     this.planner = new ClaimPlanner(wanted, claimClassOf);
-    this.attemptDeps = { queue, handlers, log: this.log };
+    this.attemptDeps = { queue, completions: new Completions(queue.boss), handlers, log: this.log };
     defineAttributeValues({ job_type: queue.jobTypes });
   }
 

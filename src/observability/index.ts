@@ -28,6 +28,7 @@ export {
   currentTracer,
   dbSpanInfo,
   type DbSpanInfo,
+  outsideTrace,
   type SpanHandle,
   spanContextFromCarrier,
   type TraceCarrier,

@@ -218,6 +218,15 @@ export function withSpan<T>(
 }
 
 /**
+ * Runs fn with no span active: statements it makes get no client span, and nothing it starts joins
+ * the caller's trace. For queue plumbing shared by several operations (one statement completing
+ * the jobs of several traces), which would otherwise land in whichever trace scheduled it.
+ */
+export function outsideTrace<T>(fn: () => T): T {
+  return context.with(ROOT_CONTEXT, fn);
+}
+
+/**
  * A database client span's name and attributes, built once per distinct statement and database
  * (src/db/traced.ts caches them) so a statement costs no parsing or object building.
  */
