@@ -2,8 +2,8 @@ import { expect } from 'chai';
 import type { PgBoss } from 'pg-boss';
 import { CleanupQueue, queueName } from '../../../src/cleanup/index.ts';
 import { Completions } from '../../../src/cleanup/completions.ts';
-import { type Database, migrateSchema, openDatabase } from '../../../src/db/index.ts';
-import { createTestDatabase, type TestDatabase } from '../../support/postgres.ts';
+import type { Database } from '../../../src/db/index.ts';
+import { openTestDb, type TestDb } from '../soft-delete/support.ts';
 
 const POLICY = { retryLimit: 2, retryDelaySeconds: 1, expireSeconds: 60 };
 
@@ -12,28 +12,22 @@ const POLICY = { retryLimit: 2, retryDelaySeconds: 1, expireSeconds: 60 };
  * lease ran out (its job claimed again, retry_count moved on) is left alone while the others in the
  * same statement complete, with their output.
  */
-for (const driver of ['PostgreSQL', 'PGlite'] as const) {
-  describe(`completing the attempts that finish together (${driver})`, function () {
+for (const backend of ['postgres', 'pglite'] as const) {
+  describe(`completing the attempts that finish together (${backend})`, function () {
     this.timeout(60_000);
-    let tdb: TestDatabase | undefined;
+    let tdb: TestDb;
     let db: Database;
     let queue: CleanupQueue;
 
     before(async () => {
-      if (driver === 'PostgreSQL') {
-        tdb = await createTestDatabase();
-        db = await openDatabase({ url: tdb.url });
-      } else {
-        db = await openDatabase({ memory: true });
-      }
-      await migrateSchema(db);
+      tdb = await openTestDb(backend);
+      db = tdb.db;
       queue = await CleanupQueue.open(db, { role: 'client', policy: POLICY });
     });
 
     after(async () => {
       await queue?.close();
-      await db?.close();
-      await tdb?.drop();
+      await tdb?.close();
     });
 
     const rows = async (ids: string[]) =>
