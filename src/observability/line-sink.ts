@@ -4,67 +4,114 @@ import { writeSync } from 'node:fs';
 const LINE_FLUSH_INTERVAL_MS = 20;
 /** A buffer this large is written at once, without waiting for the interval. */
 const LINE_FLUSH_BYTES = 64 * 1024;
+/** How soon a write the pipe refused (it was full) is tried again. */
+const FULL_PIPE_RETRY_MS = 5;
+/** How long the exit handler waits for a full pipe to take the last lines. */
+const EXIT_WAIT_MS = 2000;
 
 /** Where finished console lines go (each ends in a newline). */
 export interface LineSink {
   writeLine(line: string): void;
 }
 
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
 /**
- * Console log lines for stdout/stderr, handed to the real stream in batches instead of one line at
- * a time. When stdout is a pipe (a container runtime, a supervisor, a parent process) Node writes it
- * synchronously on Linux, one system call per line; at a line per job or request that cost more CPU
- * than building the line itself (docs/performance.md, "Console lines"). Pino's async destinations
- * batch the same way. Not a Writable: its per-write bookkeeping would give back what batching saves.
+ * Writes what the descriptor takes now; returns the rest (the pipe is full), or undefined when all
+ * of it went out or the reader is gone (EPIPE: nothing left to tell). stdio descriptors are
+ * non-blocking once process.stdout/stderr exist, so a full pipe answers EAGAIN or a short write.
+ */
+function writeWhatFits(fd: number, data: Buffer): Buffer | undefined {
+  let offset = 0;
+  while (offset < data.length) {
+    try {
+      offset += writeSync(fd, data, offset);
+    } catch (error) {
+      if ((error as { code?: unknown }).code === 'EAGAIN') return data.subarray(offset);
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Console log lines for stdout/stderr, written in batches instead of one line at a time. When stdout
+ * is a pipe (a container runtime, a supervisor, a parent process) each write is a system call; at a
+ * line per job or request that cost more CPU than building the line itself (docs/performance.md,
+ * "Console lines"). Pino's destinations batch the same way.
  *
- * Lines keep their order and wait at most LINE_FLUSH_INTERVAL_MS. Whatever is still buffered when
- * the process exits (normal end, process.exit, an uncaught exception) is written synchronously from
- * the 'exit' handler, so only a SIGKILL can lose lines, and then at most one interval's worth.
+ * The batches go to the descriptor with writeSync, not through process.stdout: on Node 24 a pipe
+ * behind process.stdout is written asynchronously, so what the stream still held when the process
+ * ended (process.exit, an uncaught exception) was lost (5,000 lines piped to `wc -l`, then
+ * process.exit: 746 arrived). Writing ourselves, the sink always knows what the pipe has taken. A
+ * full pipe does not block the event loop: the rest is kept, in order, and tried again shortly.
+ *
+ * Lines keep their order and wait at most LINE_FLUSH_INTERVAL_MS while the reader keeps up.
+ * Whatever is still unwritten when the process exits is written from the 'exit' handler, waiting up
+ * to EXIT_WAIT_MS for a full pipe, so only a SIGKILL (or a reader stalled that long) loses lines.
  */
 class BatchedStdio implements LineSink {
   private pending: string[] = [];
   private bytes = 0;
+  /** Taken from `pending`, refused by a full pipe: goes out before anything newer. */
+  private unwritten: Buffer | undefined;
   private timer: NodeJS.Timeout | undefined;
-  private readonly target: NodeJS.WriteStream;
-
   private readonly fd: 1 | 2;
+  private readonly stream: NodeJS.WriteStream;
 
   constructor(fd: 1 | 2) {
     this.fd = fd;
-    this.target = fd === 1 ? process.stdout : process.stderr;
-    process.once('exit', () => this.flushSync());
+    this.stream = fd === 1 ? process.stdout : process.stderr;
+    process.once('exit', () => this.flushAtExit());
   }
 
   writeLine(line: string): void {
     this.pending.push(line);
     this.bytes += line.length;
-    if (this.bytes >= LINE_FLUSH_BYTES) this.flush();
-    else if (!this.timer) {
-      this.timer = setTimeout(() => this.flush(), LINE_FLUSH_INTERVAL_MS);
-      // A pending flush must not keep an otherwise finished process alive; 'exit' writes the rest.
-      this.timer.unref();
-    }
+    if (this.bytes >= LINE_FLUSH_BYTES && this.unwritten === undefined) this.flush();
+    else this.schedule(LINE_FLUSH_INTERVAL_MS);
   }
 
-  private take(): string {
-    const text = this.pending.join('');
+  private schedule(ms: number): void {
+    if (this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.flush();
+    }, ms);
+    // A pending flush must not keep an otherwise finished process alive; 'exit' writes the rest.
+    this.timer.unref();
+  }
+
+  /** The unwritten rest and every pending line, in order. */
+  private take(): Buffer | undefined {
+    const fresh = this.pending.length > 0 ? Buffer.from(this.pending.join('')) : undefined;
     this.pending = [];
     this.bytes = 0;
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    return text;
+    const rest = this.unwritten;
+    this.unwritten = undefined;
+    if (rest && fresh) return Buffer.concat([rest, fresh]);
+    return rest ?? fresh;
   }
 
   private flush(): void {
-    if (this.pending.length > 0) this.target.write(this.take());
+    // Command output written through the stream and still queued there goes first.
+    if (this.stream.writableLength > 0) {
+      this.schedule(FULL_PIPE_RETRY_MS);
+      return;
+    }
+    const data = this.take();
+    if (data) this.unwritten = writeWhatFits(this.fd, data);
+    if (this.unwritten) this.schedule(FULL_PIPE_RETRY_MS);
   }
 
-  private flushSync(): void {
-    if (this.pending.length === 0) return;
-    try {
-      writeSync(this.fd, this.take());
-    } catch {
-      // The reader went away (EPIPE); nothing left to tell.
+  private flushAtExit(): void {
+    clearTimeout(this.timer);
+    const deadline = performance.now() + EXIT_WAIT_MS;
+    let rest = this.take();
+    while (rest) {
+      rest = writeWhatFits(this.fd, rest);
+      if (rest && performance.now() > deadline) return;
+      if (rest) Atomics.wait(sleeper, 0, 0, 1);
     }
   }
 }

@@ -8,11 +8,15 @@ export interface ChildResult {
   readonly stderr: string;
 }
 
-/** Runs a fixture with extra env; fails (rejects) when it outlives timeoutMs. */
+/**
+ * Runs a fixture with extra env; fails (rejects) when it outlives timeoutMs. With readAfterMs, its
+ * stdout is not read for that long at first (a stalled reader: the pipe fills up).
+ */
 export function runFixture(
   name: string,
   env: Record<string, string>,
   timeoutMs = 60_000,
+  readAfterMs = 0,
 ): Promise<ChildResult> {
   const file = fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
   return new Promise((resolve, reject) => {
@@ -25,6 +29,10 @@ export function runFixture(
     child.stdout.on('data', (d: Buffer) => {
       stdout += d.toString('utf8');
     });
+    if (readAfterMs > 0) {
+      child.stdout.pause();
+      setTimeout(() => child.stdout.resume(), readAfterMs);
+    }
     child.stderr.on('data', (d: Buffer) => {
       stderr += d.toString('utf8');
     });
