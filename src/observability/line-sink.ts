@@ -74,10 +74,7 @@ class BatchedStdio implements LineSink {
 
   private schedule(ms: number): void {
     if (this.timer) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.flush();
-    }, ms);
+    this.timer = setTimeout(() => this.flush(), ms);
     // A pending flush must not keep an otherwise finished process alive; 'exit' writes the rest.
     this.timer.unref();
   }
@@ -94,6 +91,9 @@ class BatchedStdio implements LineSink {
   }
 
   private flush(): void {
+    // Whatever triggered it, this flush does the waiting timer's work; a retry is scheduled afresh.
+    clearTimeout(this.timer);
+    this.timer = undefined;
     // Command output written through the stream and still queued there goes first.
     if (this.stream.writableLength > 0) {
       this.schedule(FULL_PIPE_RETRY_MS);
