@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Writable } from 'node:stream';
 import {
@@ -48,6 +49,8 @@ const TOKEN = 'bench-admin-token-0123456789';
 /** Untimed turns per side before the timed rounds (see the warm-up in run()). */
 const WARMUP_TURNS = 4;
 const ROWS = 600_000;
+/** USER_HZ: /proc reports CPU time in these; 100 on every Linux this runs on. */
+const CLOCK_TICKS = 100;
 
 async function child(): Promise<void> {
   const { startApiServer } = await import('../src/api/index.ts');
@@ -114,9 +117,37 @@ async function stopServer(proc: ChildProcess): Promise<void> {
 
 interface Round {
   readonly requests: number;
+  /** This turn's CPU per request, in µs (NaN off Linux): the server process's, all its threads. */
+  readonly serverCpu: number;
+  /** The same for the whole machine (server, PostgreSQL, load generator, OTLP sink, kernel). */
+  readonly machineCpu: number;
   readonly seconds: number;
   readonly p99: number;
   readonly non2xx: number;
+}
+
+/**
+ * CPU time used so far, in µs, by one process and by the whole machine (every CPU's non-idle time),
+ * from /proc; NaN where there is none. Throughput alone cannot tell a costlier request from a
+ * busier neighbour on a shared VM; CPU per request can.
+ */
+function cpuClock(pid: number | undefined): { server: number; machine: number } {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the command name.
+    const server = Number(fields[11]) + Number(fields[12]);
+    // The first line of /proc/stat: "cpu user nice system idle iowait irq softirq steal ...".
+    const all = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '')
+      .trim()
+      .split(/\s+/)
+      .slice(1, 9)
+      .map(Number);
+    const machine = all.reduce((a, b) => a + b, 0) - (all[3] ?? 0) - (all[4] ?? 0) - (all[7] ?? 0);
+    return { server: (server * 1e6) / CLOCK_TICKS, machine: (machine * 1e6) / CLOCK_TICKS };
+  } catch {
+    return { server: Number.NaN, machine: Number.NaN };
+  }
 }
 
 async function load(
@@ -124,8 +155,10 @@ async function load(
   firstId: number,
   seconds: number,
   connections: number,
+  pid: number | undefined,
 ): Promise<{ round: Round; used: number }> {
   let next = firstId;
+  const before = cpuClock(pid);
   const result = await autocannon({
     url,
     connections,
@@ -138,9 +171,13 @@ async function load(
       },
     ],
   });
+  const after = cpuClock(pid);
+  const sent = Math.max(1, next - firstId);
   return {
     round: {
       requests: result.requests.total,
+      serverCpu: (after.server - before.server) / sent,
+      machineCpu: (after.machine - before.machine) / sent,
       seconds: result.duration,
       p99: result.latency.p99,
       non2xx: result.non2xx + result.errors,
@@ -168,9 +205,18 @@ export default async function run(args: string[]): Promise<void> {
     servers.off = await spawnServer(bench.url, false, sink.url);
     servers.on = await spawnServer(bench.url, true, sink.url);
     let nextId = 1;
+    // Requests each server answered, warm-up included: the divisor for a per-request CPU profile.
+    const served: Record<Side, number> = { off: 0, on: 0 };
     const take = async (side: Side, duration: number): Promise<Round> => {
-      const { round, used } = await load(servers[side]!.url, nextId, duration, connections);
+      const { round, used } = await load(
+        servers[side]!.url,
+        nextId,
+        duration,
+        connections,
+        servers[side]!.proc.pid,
+      );
       nextId += used;
+      served[side] += used;
       if (nextId > ROWS) throw new Error(`ran out of seeded documents (${ROWS}); lower the duration`);
       if (round.non2xx > 0) throw new Error(`${round.non2xx} requests failed with telemetry ${side}`);
       return round;
@@ -188,6 +234,8 @@ export default async function run(args: string[]): Promise<void> {
       telemetry: side === 'off' ? 'OTEL_SDK_DISABLED=true' : 'on (OTLP to local sink)',
       'req/s': Math.round(rate(side)),
       'median round p99 ms': p99(side),
+      'CPU µs/request: server': Math.round(median(taken[side].map((x) => x.serverCpu))),
+      machine: Math.round(median(taken[side].map((x) => x.machineCpu))),
     }));
     printRows(
       `DELETE /v1/documents/{id}: ${connections} connections, ${rounds} rounds of ${roundSeconds}s per side`,
@@ -197,7 +245,9 @@ export default async function run(args: string[]): Promise<void> {
       (x, i) => x.requests / x.seconds / (taken.off[i]!.requests / taken.off[i]!.seconds),
     );
     process.stdout.write(
-      `throughput ratio on/off: ${(rate('on') / rate('off')).toFixed(3)} (target >= 0.9); median round ratio ${median(roundRatios).toFixed(3)}; OTLP exports received: ${sink.requests()}\n`,
+      `(CPU: median round; the machine's includes PostgreSQL, the load generator and the sink)\n` +
+        `throughput ratio on/off: ${(rate('on') / rate('off')).toFixed(3)} (target >= 0.9); median round ratio ${median(roundRatios).toFixed(3)}; OTLP exports received: ${sink.requests()}\n` +
+        `requests served, warm-up included: off ${served.off} (pid ${servers.off?.proc.pid}), on ${served.on} (pid ${servers.on?.proc.pid})\n`,
     );
   } finally {
     await Promise.all(Object.values(servers).map((s) => stopServer(s.proc)));
