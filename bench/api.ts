@@ -127,8 +127,8 @@ interface Round {
 }
 
 /**
- * CPU time used so far, in µs, by one process and by the whole machine (every CPU's non-idle time),
- * from /proc; NaN where there is none. Throughput alone cannot tell a costlier request from a
+ * CPU time used so far, in µs, by one process and by the whole machine (every CPU's time neither
+ * idle, waiting on I/O nor stolen by the hypervisor), from /proc; NaN where there is none. Throughput alone cannot tell a costlier request from a
  * busier neighbour on a shared VM; CPU per request can.
  */
 function cpuClock(pid: number | undefined): { server: number; machine: number } {
@@ -205,8 +205,8 @@ export default async function run(args: string[]): Promise<void> {
     servers.off = await spawnServer(bench.url, false, sink.url);
     servers.on = await spawnServer(bench.url, true, sink.url);
     let nextId = 1;
-    // Requests each server answered, warm-up included: the divisor for a per-request CPU profile.
-    const served: Record<Side, number> = { off: 0, on: 0 };
+    // Requests sent to each server (ids handed out), warm-up included: the divisor for a CPU profile.
+    const sent: Record<Side, number> = { off: 0, on: 0 };
     const take = async (side: Side, duration: number): Promise<Round> => {
       const { round, used } = await load(
         servers[side]!.url,
@@ -216,7 +216,7 @@ export default async function run(args: string[]): Promise<void> {
         servers[side]!.proc.pid,
       );
       nextId += used;
-      served[side] += used;
+      sent[side] += used;
       if (nextId > ROWS) throw new Error(`ran out of seeded documents (${ROWS}); lower the duration`);
       if (round.non2xx > 0) throw new Error(`${round.non2xx} requests failed with telemetry ${side}`);
       return round;
@@ -247,7 +247,7 @@ export default async function run(args: string[]): Promise<void> {
     process.stdout.write(
       `(CPU: median round; the machine's includes PostgreSQL, the load generator and the sink)\n` +
         `throughput ratio on/off: ${(rate('on') / rate('off')).toFixed(3)} (target >= 0.9); median round ratio ${median(roundRatios).toFixed(3)}; OTLP exports received: ${sink.requests()}\n` +
-        `requests served, warm-up included: off ${served.off} (pid ${servers.off?.proc.pid}), on ${served.on} (pid ${servers.on?.proc.pid})\n`,
+        `requests sent, warm-up included: off ${sent.off} (pid ${servers.off?.proc.pid}), on ${sent.on} (pid ${servers.on?.proc.pid})\n`,
     );
   } finally {
     await Promise.all(Object.values(servers).map((s) => stopServer(s.proc)));
