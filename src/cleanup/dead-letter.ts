@@ -52,16 +52,18 @@ async function dropDeadCopies(db: Database, originalId: string): Promise<void> {
 
 /**
  * The failed job runs once more (pg-boss adds one to its retry limit), under its queue's current lease:
- * a job that died of job_timeout must not die of it again after the workers' lease was raised.
+ * a job that died of job_timeout must not die of it again after the workers' lease was raised. The
+ * lease is set while the job is still failed, before pg-boss makes it claimable: a running worker
+ * could otherwise claim it in between, with the old lease.
  */
 async function reviveOriginal(q: QueueHandle, name: string, id: string): Promise<void> {
-  await q.boss.retry(name, id);
   await q.db.query(
     `UPDATE ${BOSS_SCHEMA}.job j SET expire_seconds = qu.expire_seconds
        FROM ${BOSS_SCHEMA}.queue qu
-      WHERE j.name = $1 AND j.id = $2::uuid AND qu.name = j.name AND j.state < 'active'`,
+      WHERE j.name = $1 AND j.id = $2::uuid AND qu.name = j.name AND j.state = 'failed'`,
     [name, id],
   );
+  await q.boss.retry(name, id);
   await dropDeadCopies(q.db, id);
 }
 

@@ -116,4 +116,41 @@ describe('a raised job lease reaches jobs already queued (PostgreSQL)', function
     expect(await job(jobId)).to.deep.include({ state: 'completed', expire: 30 });
     expect(await worker.stop()).to.equal(0);
   });
+
+  it('gives a revived job the current lease before it can be claimed, so a running worker never takes it with the old one', async () => {
+    const old = await CleanupQueue.open(db, {
+      role: 'worker',
+      policy: { retryLimit: 0, retryDelaySeconds: 1, expireSeconds: 2 },
+    });
+    const name = 'cleanup.noop';
+    let jobId: string;
+    try {
+      jobId = await old.enqueue('noop', {});
+      const [claimed] = await old.boss.fetch(name);
+      expect(claimed?.id).to.equal(jobId);
+      await old.boss.fail(name, jobId, { code: 'job_timeout' });
+    } finally {
+      await old.close();
+    }
+    expect(await job(jobId)).to.deep.include({ state: 'failed', expire: 2 });
+
+    const raised = await CleanupQueue.open(db, {
+      role: 'worker',
+      policy: { retryLimit: 0, retryDelaySeconds: 1, expireSeconds: 30 },
+    });
+    try {
+      // The moment pg-boss makes the job claimable again is the moment a worker may take it.
+      const retry = raised.boss.retry.bind(raised.boss);
+      const leaseWhenClaimable: number[] = [];
+      raised.boss.retry = (async (queue: string, id: string | string[]) => {
+        leaseWhenClaimable.push((await job(jobId))?.expire ?? -1);
+        return retry(queue, id);
+      }) as typeof raised.boss.retry;
+      expect(await raised.retry(jobId)).to.include({ jobId, action: 'revived' });
+      expect(leaseWhenClaimable).to.deep.equal([30]);
+      expect(await job(jobId)).to.deep.include({ state: 'retry', expire: 30 });
+    } finally {
+      await raised.close();
+    }
+  });
 });
