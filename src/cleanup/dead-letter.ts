@@ -43,20 +43,32 @@ async function findJob(db: Database, id: string, name?: string): Promise<JobRow 
   return rows[0];
 }
 
-async function dropDeadCopies(db: Database, originalId: string): Promise<void> {
-  await db.query(
-    `DELETE FROM ${BOSS_SCHEMA}.job WHERE name = $1 AND state < 'active' AND data->'meta'->>'jobId' = $2`,
+/** The dead-letter copies of a job as they are now (ids), so a retry drops only these. */
+async function deadCopies(db: Database, originalId: string): Promise<string[]> {
+  const { rows } = await db.query<{ id: string }>(
+    `SELECT id::text AS id FROM ${BOSS_SCHEMA}.job
+      WHERE name = $1 AND state < 'active' AND data->'meta'->>'jobId' = $2`,
     [DEAD_LETTER_QUEUE, originalId],
   );
+  return rows.map((r) => r.id);
+}
+
+async function dropDeadCopies(db: Database, copyIds: readonly string[]): Promise<void> {
+  await db.query(`DELETE FROM ${BOSS_SCHEMA}.job WHERE name = $1 AND id = ANY($2::uuid[])`, [
+    DEAD_LETTER_QUEUE,
+    copyIds,
+  ]);
 }
 
 /**
  * The failed job runs once more (pg-boss adds one to its retry limit), under its queue's current lease:
  * a job that died of job_timeout must not die of it again after the workers' lease was raised. The
- * lease is set while the job is still failed, before pg-boss makes it claimable: a running worker
- * could otherwise claim it in between, with the old lease.
+ * lease is set, and the dead-letter copies to drop are noted, while the job is still failed: once
+ * pg-boss makes it claimable, a running worker may take it at once (it must not get the old lease)
+ * and it may die again (its new copy must stay).
  */
 async function reviveOriginal(q: QueueHandle, name: string, id: string): Promise<void> {
+  const copies = await deadCopies(q.db, id);
   await q.db.query(
     `UPDATE ${BOSS_SCHEMA}.job j SET expire_seconds = qu.expire_seconds
        FROM ${BOSS_SCHEMA}.queue qu
@@ -64,7 +76,7 @@ async function reviveOriginal(q: QueueHandle, name: string, id: string): Promise
     [name, id],
   );
   await q.boss.retry(name, id);
-  await dropDeadCopies(q.db, id);
+  await dropDeadCopies(q.db, copies);
 }
 
 /** Handles one dead-letter copy: revive its original, or enqueue its data again. */

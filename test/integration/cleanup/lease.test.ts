@@ -117,7 +117,7 @@ describe('a raised job lease reaches jobs already queued (PostgreSQL)', function
     expect(await worker.stop()).to.equal(0);
   });
 
-  it('gives a revived job the current lease before it can be claimed, so a running worker never takes it with the old one', async () => {
+  it('gives a revived job the current lease before it can be claimed, and drops only the dead-letter copies that were there before', async () => {
     const old = await CleanupQueue.open(db, {
       role: 'worker',
       policy: { retryLimit: 0, retryDelaySeconds: 1, expireSeconds: 2 },
@@ -133,6 +133,17 @@ describe('a raised job lease reaches jobs already queued (PostgreSQL)', function
       await old.close();
     }
     expect(await job(jobId)).to.deep.include({ state: 'failed', expire: 2 });
+    const copiesOf = async (id: string) =>
+      (
+        await db.query<{ id: string; name: string; data: object }>(
+          `SELECT id::text AS id, name, data FROM pgboss.job
+            WHERE name <> $1 AND data->'meta'->>'jobId' = $2 ORDER BY created_on`,
+          [name, id],
+        )
+      ).rows;
+    const [deadCopy, ...others] = await copiesOf(jobId);
+    expect(deadCopy, 'pg-boss copied the failed job to the dead-letter queue').to.not.equal(undefined);
+    expect(others).to.deep.equal([]);
 
     const raised = await CleanupQueue.open(db, {
       role: 'worker',
@@ -144,11 +155,17 @@ describe('a raised job lease reaches jobs already queued (PostgreSQL)', function
       const leaseWhenClaimable: number[] = [];
       raised.boss.retry = (async (queue: string, id: string | string[]) => {
         leaseWhenClaimable.push((await job(jobId))?.expire ?? -1);
-        return retry(queue, id);
+        const revived = await retry(queue, id);
+        // A worker takes the revived job at once and it dies again: pg-boss copies it once more.
+        await raised.boss.insert(deadCopy!.name, [{ data: deadCopy!.data }]);
+        return revived;
       }) as typeof raised.boss.retry;
       expect(await raised.retry(jobId)).to.include({ jobId, action: 'revived' });
       expect(leaseWhenClaimable).to.deep.equal([30]);
       expect(await job(jobId)).to.deep.include({ state: 'retry', expire: 30 });
+      const left = await copiesOf(jobId);
+      expect(left, 'the new copy stays, the old one is gone').to.have.length(1);
+      expect(left[0]?.id).to.not.equal(deadCopy!.id);
     } finally {
       await raised.close();
     }
