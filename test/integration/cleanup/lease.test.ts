@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { CleanupQueue } from '../../../src/cleanup/index.ts';
+import { CleanupQueue, DEAD_LETTER_QUEUE, queueName } from '../../../src/cleanup/index.ts';
 import { type Database, migrateSchema, openDatabase } from '../../../src/db/index.ts';
 import { configureLogging } from '../../../src/observability/index.ts';
 import { runCli } from '../../support/cli.ts';
@@ -122,7 +122,7 @@ describe('a raised job lease reaches jobs already queued (PostgreSQL)', function
       role: 'worker',
       policy: { retryLimit: 0, retryDelaySeconds: 1, expireSeconds: 2 },
     });
-    const name = 'cleanup.noop';
+    const name = queueName('noop');
     let jobId: string;
     try {
       jobId = await old.enqueue('noop', {});
@@ -135,10 +135,10 @@ describe('a raised job lease reaches jobs already queued (PostgreSQL)', function
     expect(await job(jobId)).to.deep.include({ state: 'failed', expire: 2 });
     const copiesOf = async (id: string) =>
       (
-        await db.query<{ id: string; name: string; data: object }>(
-          `SELECT id::text AS id, name, data FROM pgboss.job
-            WHERE name <> $1 AND data->'meta'->>'jobId' = $2 ORDER BY created_on`,
-          [name, id],
+        await db.query<{ id: string; data: object }>(
+          `SELECT id::text AS id, data FROM pgboss.job
+            WHERE name = $1 AND data->'meta'->>'jobId' = $2 ORDER BY created_on`,
+          [DEAD_LETTER_QUEUE, id],
         )
       ).rows;
     const [deadCopy, ...others] = await copiesOf(jobId);
@@ -157,7 +157,7 @@ describe('a raised job lease reaches jobs already queued (PostgreSQL)', function
         leaseWhenClaimable.push((await job(jobId))?.expire ?? -1);
         const revived = await retry(queue, id);
         // A worker takes the revived job at once and it dies again: pg-boss copies it once more.
-        await raised.boss.insert(deadCopy!.name, [{ data: deadCopy!.data }]);
+        await raised.boss.insert(DEAD_LETTER_QUEUE, [{ data: deadCopy!.data }]);
         return revived;
       }) as typeof raised.boss.retry;
       expect(await raised.retry(jobId)).to.include({ jobId, action: 'revived' });
