@@ -160,9 +160,12 @@ export async function runOperation(
 }
 
 export interface BatchInfo {
-  /** Target rows in this batch (ids or candidates). */
+  /** Target rows in this batch (ids), or the most it may claim (purge/archive candidates). */
   readonly size: number;
 }
+
+/** Tells the batch span how many rows a batch that claims its own rows really got. */
+export type ClaimedRows = (size: number) => void;
 
 /**
  * Runs one batch in its own transaction; counted in op.batches once committed. A single-row call
@@ -172,14 +175,14 @@ export async function runBatch<T>(
   db: Database,
   op: OperationContext,
   info: BatchInfo,
-  fn: (tx: TransactionClient) => Promise<T>,
+  fn: (tx: TransactionClient, claimed: ClaimedRows) => Promise<T>,
 ): Promise<T> {
-  const commit = async () => {
-    const result = await db.transaction(fn);
+  const commit = async (claimed: ClaimedRows) => {
+    const result = await db.transaction((tx) => fn(tx, claimed));
     op.batches += 1;
     return result;
   };
-  if (op.targetKind === 'id') return commit();
+  if (op.targetKind === 'id') return commit(() => {});
   return withSpan(
     'soft_delete.batch',
     {
@@ -188,7 +191,7 @@ export async function runBatch<T>(
       'batch.size': info.size,
       ...(op.telemetryRunId === undefined ? {} : { run_id: op.telemetryRunId }),
     },
-    commit,
+    (span) => commit((size) => span.setAttributes({ 'batch.size': size })),
   );
 }
 

@@ -7,7 +7,7 @@ import {
   reportProgress,
   runBatch,
 } from './operation-telemetry.ts';
-import { archiveSql, candidatesSql, purgeSql, retentionCountsSql } from './sql.ts';
+import { archiveSql, claimCandidatesSql, purgeSql, retentionCountsSql } from './sql.ts';
 import type { EntityDefinition, OperationProgressListener } from './types.ts';
 
 export interface RetentionPlan {
@@ -56,29 +56,34 @@ export async function executeRetention(plan: RetentionPlan, op: OperationContext
   const total = Math.min(Number(counts?.removable ?? 0), maxRows);
   reportProgress(onProgress, op, 0, total);
 
+  // `total` bounds the loop, so a call with nothing to remove opens no batch. The candidates are
+  // claimed inside each batch's transaction (claimCandidatesSql): a concurrent purge of the same
+  // entity takes other rows, and this call may find fewer than it counted.
   const removed = nodes.map(() => 0);
   let candidatesSeen = 0;
   let cursor: { deletedAt: string; id: string } | undefined;
-  while (candidatesSeen < maxRows) {
-    const limit = Math.min(batchSize, maxRows - candidatesSeen);
-    const page = (
-      await db.query<{ id: string; deleted_at: string }>(
-        candidatesSql(nodes, cursor !== undefined),
-        cursor ? [cutoff, limit, cursor.deletedAt, cursor.id] : [cutoff, limit],
-      )
-    ).rows;
-    if (page.length === 0) break;
-    const ids = page.map((r) => r.id);
-    const counts = await runBatch(db, op, { size: ids.length }, async (tx) => {
+  while (candidatesSeen < total) {
+    const limit = Math.min(batchSize, total - candidatesSeen);
+    const batch = await runBatch(db, op, { size: limit }, async (tx, claimed) => {
+      const page = (
+        await tx.query<{ id: string; deleted_at: string }>(
+          claimCandidatesSql(nodes, cursor !== undefined),
+          cursor ? [cutoff, limit, cursor.deletedAt, cursor.id] : [cutoff, limit],
+        )
+      ).rows;
+      claimed(page.length);
+      const ids = page.map((r) => r.id);
       const out = nodes.map(() => 0);
+      if (ids.length === 0) return { page, out };
       for (let i = nodes.length - 1; i >= 0; i--) {
         out[i] = (await tx.query(statements[i]!, [ids, cutoff])).rowCount;
       }
-      return out;
+      return { page, out };
     });
-    counts.forEach((n, i) => {
+    batch.out.forEach((n, i) => {
       removed[i] = (removed[i] ?? 0) + n;
     });
+    const { page } = batch;
     candidatesSeen += page.length;
     reportProgress(onProgress, op, candidatesSeen, total);
     if (page.length < limit) break;

@@ -153,16 +153,18 @@ function mustKeepSql(nodes: readonly CascadeNode[], i: number, row: string, cuto
 }
 
 /**
- * Next page of purge/archive candidates, oldest deletion first: rows past the cutoff that have no
- * child row that must stay. $1 cutoff, $2 limit, then the cursor ($3 deleted_at as text, exact to the
- * microsecond; $4 id). ORDER BY names the table's columns, not the text aliases, so the order is by
- * time and number.
+ * Claims the next page of purge/archive candidates in the batch's transaction, oldest deletion first:
+ * rows past the cutoff that have no child row that must stay. $1 cutoff, $2 limit, then the cursor ($3
+ * deleted_at as text, exact to the microsecond; $4 id). ORDER BY names the table's columns, not the
+ * text aliases, so the order is by time and number. SKIP LOCKED: concurrent purges of one entity (two
+ * workers) each take rows no other holds, instead of all waiting on the same oldest rows and then
+ * finding them gone; a row skipped because another call's batch rolled back waits for the next call.
  */
-export function candidatesSql(nodes: readonly CascadeNode[], withCursor: boolean): string {
+export function claimCandidatesSql(nodes: readonly CascadeNode[], withCursor: boolean): string {
   const after = withCursor ? `AND (t.deleted_at, t.id) > ($3::timestamptz, $4::bigint)` : '';
   return `SELECT t.id::text AS id, t.deleted_at::text AS deleted_at FROM ${ident(nodes[0]!.entity.table)} AS t
     WHERE t.deleted_at < $1::timestamptz ${after} AND NOT ${mustKeepSql(nodes, 0, 't', '$1::timestamptz')}
-    ORDER BY t.deleted_at, t.id LIMIT $2`;
+    ORDER BY t.deleted_at, t.id LIMIT $2 FOR UPDATE OF t SKIP LOCKED`;
 }
 
 /**

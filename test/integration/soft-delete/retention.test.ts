@@ -126,6 +126,14 @@ for (const backend of ['postgres', 'pglite'] as Backend[]) {
       expect(archived.archived_at).to.be.instanceOf(Date);
     });
 
+    it('opens no batch when nothing is past the retention', async () => {
+      const [doc] = await makeDocuments(t.db, 1);
+      await sd.softDelete('documents', { id: doc! });
+      const res = await sd.purge('documents', { olderThanDays: 100_000 });
+      expect(res.counts).to.deep.equal({ success: 0, noop: 0, failure: 0 });
+      expect(res.batches).to.equal(0);
+    });
+
     it('leaves rows deleted more recently than olderThanDays where they are', async () => {
       const [doc] = await makeDocuments(t.db, 1);
       await sd.softDelete('documents', { id: doc! });
@@ -135,3 +143,61 @@ for (const backend of ['postgres', 'pglite'] as Backend[]) {
     });
   });
 }
+
+describe('concurrent purges and archives of one entity on postgres', () => {
+  let t: TestDb;
+  let sd: SoftDeleteService;
+
+  before(async () => {
+    t = await openTestDb('postgres');
+    sd = new SoftDeleteService(t.db);
+  });
+  after(async () => t?.close());
+
+  async function expiredDocuments(n: number): Promise<string[]> {
+    const docs = await makeDocuments(t.db, n);
+    await sd.softDelete('documents', { ids: docs });
+    await backdate(t.db, 'documents', docs, 10_000);
+    return docs;
+  }
+
+  it('passes over a candidate another transaction holds instead of waiting for it', async () => {
+    const docs = await expiredDocuments(3);
+    await t.db.transaction(async (tx) => {
+      await tx.query('SELECT id FROM documents WHERE id = $1::bigint FOR UPDATE', [docs[0]]);
+      // Without SKIP LOCKED this call would wait for the transaction it runs inside of: a deadline.
+      const res = await sd.purge('documents', { olderThanDays: 9_000 });
+      expect(res.counts).to.deep.equal({ success: 2, noop: 0, failure: 0 });
+    });
+    expect(await exists(t, 'documents', docs)).to.equal(1);
+    expect(await exists(t, 'documents', [docs[0]!])).to.equal(1);
+    // The row passed over is the next call's.
+    expect((await sd.purge('documents', { olderThanDays: 9_000 })).counts.success).to.equal(1);
+    expect(await exists(t, 'documents', docs)).to.equal(0);
+  });
+
+  for (const mode of ['purge', 'archive'] as const) {
+    it(`lets four concurrent ${mode} loops take disjoint rows: every row once, no noop`, async () => {
+      const docs = await expiredDocuments(120);
+      const totals = { calls: 0, success: 0, noop: 0 };
+      await Promise.all(
+        Array.from({ length: 4 }, async () => {
+          for (;;) {
+            const res = await sd[mode]('documents', { olderThanDays: 9_000, batchSize: 5, maxRows: 5 });
+            totals.calls += 1;
+            totals.success += res.counts.success;
+            totals.noop += res.counts.noop;
+            if (res.counts.success === 0) return;
+          }
+        }),
+      );
+      expect(totals.success).to.equal(120);
+      // Before candidates were claimed, the loops picked the same oldest rows and most calls found
+      // them gone: 4,000 rows took 1,772 calls and counted 13,640 noop candidates.
+      expect(totals.noop).to.equal(0);
+      expect(totals.calls).to.be.at.most(120 / 5 + 4 * 2);
+      expect(await exists(t, 'documents', docs)).to.equal(0);
+      if (mode === 'archive') expect(await exists(t, 'documents_archive', docs)).to.equal(120);
+    });
+  }
+});
