@@ -7,7 +7,7 @@ import {
   reportProgress,
   runBatch,
 } from './operation-telemetry.ts';
-import { archiveSql, claimCandidatesSql, purgeSql, retentionCountsSql } from './sql.ts';
+import { archiveSql, claimCandidatesSql, keptCountSql, purgeSql, removableCountSql } from './sql.ts';
 import type { EntityDefinition, OperationProgressListener } from './types.ts';
 
 export interface RetentionPlan {
@@ -26,9 +26,9 @@ export interface RetentionPlan {
  * candidates' soft-deleted descendants that are past the cutoff too (deepest first), then the
  * candidates themselves. A row that still has a child row that must stay (live, deleted after the
  * cutoff, or kept itself) is never a candidate, so it does not use up maxRows; it is reported as
- * skipped (has_children). A candidate the statement still keeps (a child appeared meanwhile) counts as
- * noop: a hard delete never takes live data with it. Archive moves rows with the one archive statement
- * (archive.ts), so a row is never in both tables or in neither.
+ * skipped (has_children) if the call reached it. A candidate the statement still keeps (a child
+ * appeared meanwhile) counts as noop: a hard delete never takes live data with it. Archive moves rows
+ * with the one archive statement (archive.ts), so a row is never in both tables or in neither.
  */
 export async function executeRetention(plan: RetentionPlan, op: OperationContext): Promise<OperationOutcome> {
   const { db, entity, mode, batchSize, maxRows, onProgress } = plan;
@@ -49,11 +49,10 @@ export async function executeRetention(plan: RetentionPlan, op: OperationContext
     )
   ).rows[0]!;
 
-  // What the call can take and what it must leave, before it starts: the progress total, and the
-  // "skipped" part of the report.
-  const counts = (await db.query<{ removable: number; kept: number }>(retentionCountsSql(nodes), [cutoff]))
-    .rows[0];
-  const total = Math.min(Number(counts?.removable ?? 0), maxRows);
+  // What the call can take, up to its budget: the progress total (LIMIT NULL: no budget).
+  const budget = Number.isFinite(maxRows) ? maxRows : null;
+  const removable = (await db.query<{ n: number }>(removableCountSql(nodes), [cutoff, budget])).rows[0];
+  const total = Math.min(Number(removable?.n ?? 0), maxRows);
   reportProgress(onProgress, op, 0, total);
 
   // `total` bounds the loop, so a call with nothing to remove opens no batch. The candidates are
@@ -91,11 +90,20 @@ export async function executeRetention(plan: RetentionPlan, op: OperationContext
     cursor = { deletedAt: last.deleted_at, id: last.id };
   }
 
+  // What it left because a child must stay, among the rows it reached (the skipped report).
+  const upTo = candidatesSeen >= maxRows ? cursor : undefined;
+  const kept = (
+    await db.query<{ n: number }>(
+      keptCountSql(nodes, upTo !== undefined),
+      upTo ? [cutoff, upTo.deletedAt, upTo.id] : [cutoff],
+    )
+  ).rows[0];
+
   const success = removed[0] ?? 0;
   return {
     counts: { success, noop: candidatesSeen - success, failure: 0 },
     cascaded: Object.fromEntries(nodes.slice(1).map((n, i) => [n.entity.name, removed[i + 1] ?? 0])),
     cutoff: iso,
-    skipped: { has_children: Number(counts?.kept ?? 0) },
+    skipped: { has_children: Number(kept?.n ?? 0) },
   };
 }

@@ -168,11 +168,24 @@ export function claimCandidatesSql(nodes: readonly CascadeNode[], withCursor: bo
 }
 
 /**
- * Rows past the cutoff ($1) in one statement: `removable` (what a purge/archive would take, the
- * progress total) and `kept` (what it leaves because a child must stay).
+ * How many rows a purge/archive may take, counted only up to its row budget ($2), past the cutoff
+ * ($1): the progress total. Bounded so that each job of a long chain of follow-ups does not scan the
+ * whole backlog before it starts.
  */
-export function retentionCountsSql(nodes: readonly CascadeNode[]): string {
+export function removableCountSql(nodes: readonly CascadeNode[]): string {
   const keep = mustKeepSql(nodes, 0, 't', '$1::timestamptz');
-  return `SELECT count(*) FILTER (WHERE NOT ${keep})::int AS removable, count(*) FILTER (WHERE ${keep})::int AS kept
-    FROM ${ident(nodes[0]!.entity.table)} AS t WHERE t.deleted_at < $1::timestamptz`;
+  return `SELECT count(*)::int AS n FROM (SELECT 1 FROM ${ident(nodes[0]!.entity.table)} AS t
+    WHERE t.deleted_at < $1::timestamptz AND NOT ${keep} LIMIT $2) AS r`;
+}
+
+/**
+ * Rows past the cutoff ($1) that a purge/archive passed over because a child must stay: all of them,
+ * or, for a call that stopped at its row budget, those up to the last candidate it took ($2
+ * deleted_at, $3 id): the rows after it were not reached, not passed over.
+ */
+export function keptCountSql(nodes: readonly CascadeNode[], upToCursor: boolean): string {
+  const keep = mustKeepSql(nodes, 0, 't', '$1::timestamptz');
+  const upTo = upToCursor ? `AND (t.deleted_at, t.id) <= ($2::timestamptz, $3::bigint)` : '';
+  return `SELECT count(*)::int AS n FROM ${ident(nodes[0]!.entity.table)} AS t
+    WHERE t.deleted_at < $1::timestamptz ${upTo} AND ${keep}`;
 }

@@ -61,8 +61,9 @@ export interface OperationResult {
   /** purge/archive: rows deleted before this instant (ISO 8601) were eligible. */
   cutoff?: string;
   /**
-   * purge/archive: rows past the cutoff left in place, by reason. `has_children`: a child row is live
-   * or was deleted after the cutoff (or must stay itself), so the row must stay.
+   * purge/archive: rows past the cutoff the call reached and left in place, by reason (a call that
+   * stopped at its row budget did not reach the rows after its last candidate). `has_children`: a
+   * child row is live or was deleted after the cutoff (or must stay itself), so the row must stay.
    */
   skipped?: Record<string, number>;
   /** Up to 100 ids from an ids list that do not exist (counted as failure). */

@@ -1,6 +1,14 @@
 import { expect } from 'chai';
 import { SoftDeleteService } from '../../../src/soft-delete/index.ts';
-import { backdate, type Backend, makeDocuments, makeFamily, openTestDb, type TestDb } from './support.ts';
+import {
+  backdate,
+  backdateFamily,
+  type Backend,
+  makeDocuments,
+  makeFamily,
+  openTestDb,
+  type TestDb,
+} from './support.ts';
 
 async function exists(t: TestDb, table: string, ids: readonly string[]): Promise<number> {
   const res = await t.db.query<{ n: number }>(
@@ -84,6 +92,31 @@ for (const backend of ['postgres', 'pglite'] as Backend[]) {
       const rest = await sd.purge('customers', { olderThanDays: 1000 });
       expect(rest.counts.success).to.equal(1);
       expect(await exists(t, 'customers', gone)).to.equal(0);
+    });
+
+    it('reports as skipped only the kept rows it reached: none past the candidate where its budget ended', async () => {
+      const gone: string[] = [];
+      for (let i = 0; i < 2; i++) {
+        const f = await makeFamily(t.db, { orders: 1, items: 1 });
+        await sd.softDelete('customers', { id: f.customer });
+        await backdateFamily(t.db, f, 9000); // the oldest deletions, removable
+        gone.push(f.customer);
+      }
+      const kept: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        const f = await makeFamily(t.db, { orders: 1, items: 1 });
+        await sd.softDelete('customers', { id: f.customer }, { cascade: false });
+        await backdate(t.db, 'customers', [f.customer], 8000); // newer, and its live order keeps it
+        kept.push(f.customer);
+      }
+      const first = await sd.purge('customers', { olderThanDays: 7000, maxRows: 2 });
+      expect(first.counts).to.deep.equal({ success: 2, noop: 0, failure: 0 });
+      expect(first.skipped).to.deep.equal({ has_children: 0 });
+      const rest = await sd.purge('customers', { olderThanDays: 7000 });
+      expect(rest.counts.success).to.equal(0);
+      expect(rest.skipped).to.deep.equal({ has_children: 3 });
+      expect(await exists(t, 'customers', gone)).to.equal(0);
+      expect(await exists(t, 'customers', kept)).to.equal(3);
     });
 
     it('stops after maxRows candidates, oldest deletions first', async () => {
