@@ -15,7 +15,10 @@ export interface RuntimeOptions {
   readonly jobTypes?: readonly string[];
   /** Handlers for extra job types (tests, extensions); their queues are created too. */
   readonly extraHandlers?: HandlerRegistry;
-  /** Save the purge/archive cron schedules and run pg-boss's cron in this process. Default true. */
+  /**
+   * Save the purge/archive cron schedules. Default true. pg-boss's cron runs in every worker process
+   * either way, so schedules saved earlier still fire (once per tick across all processes).
+   */
   readonly schedule?: boolean;
 }
 
