@@ -63,7 +63,7 @@ export async function executeRetention(plan: RetentionPlan, op: OperationContext
   let cursor: { deletedAt: string; id: string } | undefined;
   while (candidatesSeen < total) {
     const limit = Math.min(batchSize, total - candidatesSeen);
-    const batch = await runBatch(db, op, { size: limit }, async (tx, claimed) => {
+    const { page, out } = await runBatch(db, op, { size: limit }, async (tx, claimed) => {
       const page = (
         await tx.query<{ id: string; deleted_at: string }>(
           claimCandidatesSql(nodes, cursor !== undefined),
@@ -79,10 +79,9 @@ export async function executeRetention(plan: RetentionPlan, op: OperationContext
       }
       return { page, out };
     });
-    batch.out.forEach((n, i) => {
+    out.forEach((n, i) => {
       removed[i] = (removed[i] ?? 0) + n;
     });
-    const { page } = batch;
     candidatesSeen += page.length;
     reportProgress(onProgress, op, candidatesSeen, total);
     if (page.length < limit) break;
@@ -90,14 +89,18 @@ export async function executeRetention(plan: RetentionPlan, op: OperationContext
     cursor = { deletedAt: last.deleted_at, id: last.id };
   }
 
-  // What it left because a child must stay, among the rows it reached (the skipped report).
+  // What it left because a child must stay, among the rows it reached (the skipped report). An
+  // entity without children has nothing to keep: no statement.
   const upTo = candidatesSeen >= maxRows ? cursor : undefined;
-  const kept = (
-    await db.query<{ n: number }>(
-      keptCountSql(nodes, upTo !== undefined),
-      upTo ? [cutoff, upTo.deletedAt, upTo.id] : [cutoff],
-    )
-  ).rows[0];
+  const kept =
+    nodes.length === 1
+      ? undefined
+      : (
+          await db.query<{ n: number }>(
+            keptCountSql(nodes, upTo !== undefined),
+            upTo ? [cutoff, upTo.deletedAt, upTo.id] : [cutoff],
+          )
+        ).rows[0];
 
   const success = removed[0] ?? 0;
   return {
