@@ -77,12 +77,21 @@ export function missingIdsSql(table: string): string {
  * before the cutoff ($2); for a descendant, rows under such a root (removeSql checks they are deleted). Each level is
  * materialised once with ANY(ARRAY(subquery)) so the planner drives it through the foreign-key index
  * from the (small) parent set instead of re-running a scan of every deleted row per parent.
+ *
+ * A level read as the parents of a deeper one is locked (FOR UPDATE) as it is read, before the
+ * statement touches the level below: the batch, which removes deepest first, so takes its row locks
+ * parents first, like every other writer of a cascade (a soft delete or restore updates top down; a
+ * purge of orders claims an order before it removes its items). Taking the items first, a purge of
+ * customers and a purge/archive of orders that met on one order each held what the other waited
+ * for: "deadlock detected", and one of them failed. The root needs no lock here: its rows are
+ * claimed (claimCandidatesSql).
  */
-function scopeSql(nodes: readonly CascadeNode[], i: number): string {
+function scopeSql(nodes: readonly CascadeNode[], i: number, lock = false): string {
   const node = nodes[i]!;
   const t = ident(node.entity.table);
   if (i === 0) return `SELECT id FROM ${t} WHERE id = ANY($1::bigint[]) AND deleted_at < $2::timestamptz`;
-  return `SELECT id FROM ${t} WHERE ${ident(node.foreignKey!)} = ANY(ARRAY(${scopeSql(nodes, node.parent)}))`;
+  const parents = scopeSql(nodes, node.parent, true);
+  return `SELECT id FROM ${t} WHERE ${ident(node.foreignKey!)} = ANY(ARRAY(${parents}))${lock ? ' FOR UPDATE' : ''}`;
 }
 
 /**

@@ -9,6 +9,7 @@ import {
   openTestDb,
   type TestDb,
 } from './support.ts';
+import { waitUntil } from '../../support/wait.ts';
 
 async function exists(t: TestDb, table: string, ids: readonly string[]): Promise<number> {
   const res = await t.db.query<{ n: number }>(
@@ -177,7 +178,7 @@ for (const backend of ['postgres', 'pglite'] as Backend[]) {
   });
 }
 
-describe('concurrent purges and archives of one entity on postgres', () => {
+describe('concurrent purges and archives on postgres', () => {
   let t: TestDb;
   let sd: SoftDeleteService;
 
@@ -210,6 +211,47 @@ describe('concurrent purges and archives of one entity on postgres', () => {
   });
 
   for (const mode of ['purge', 'archive'] as const) {
+    it(`locks a cascade parents first, so a customer ${mode} and an order batch that share rows do not deadlock`, async () => {
+      const f = await makeFamily(t.db, { orders: 2, items: 2 });
+      await sd.softDelete('customers', { id: f.customer });
+      await backdateFamily(t.db, f, 10_000);
+      const [held, other] = f.orders as [string, string];
+      let claimed!: () => void;
+      const orderClaimed = new Promise<void>((resolve) => {
+        claimed = resolve;
+      });
+      let purgeWaits!: () => void;
+      const purgeWaiting = new Promise<void>((resolve) => {
+        purgeWaits = resolve;
+      });
+      // What an order purge/archive batch does: claim an order, then remove its items, then it.
+      const orderBatch = t.db.transaction(async (tx) => {
+        await tx.query('SELECT id FROM orders WHERE id = $1::bigint FOR UPDATE', [held]);
+        claimed();
+        await purgeWaiting;
+        await tx.query('DELETE FROM order_items WHERE order_id = $1::bigint', [held]);
+        await tx.query('DELETE FROM orders WHERE id = $1::bigint', [held]);
+      });
+      await orderClaimed;
+      const purge = sd[mode]('customers', { olderThanDays: 9_000 });
+      await waitUntil(`the customer ${mode} to wait for the claimed order`, async () => {
+        const res = await t.db.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM pg_stat_activity
+            WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+        );
+        return res.rows[0]!.n > 0;
+      });
+      purgeWaits();
+      // Removing the items first, the purge held them while it waited for the order: each side
+      // then waited for the other and PostgreSQL killed one ("deadlock detected").
+      await orderBatch;
+      const res = await purge;
+      expect(res.counts).to.deep.equal({ success: 1, noop: 0, failure: 0 });
+      expect(res.cascaded).to.deep.equal({ orders: 1, order_items: 2 });
+      expect(await exists(t, 'orders', [held, other])).to.equal(0);
+      expect(await exists(t, 'order_items', f.items)).to.equal(0);
+    });
+
     it(`lets four concurrent ${mode} loops take disjoint rows: every row once, no noop`, async () => {
       const docs = await expiredDocuments(120);
       const totals = { calls: 0, success: 0, noop: 0 };
