@@ -6,7 +6,7 @@ import { builtinHandlers } from './handlers.ts';
 import { BUILTIN_JOB_TYPES } from './job-types.ts';
 import { CleanupQueue } from './queue.ts';
 import type { CleanupSettings } from './settings.ts';
-import { CleanupWorker, type StopResult } from './worker.ts';
+import { CleanupWorker, type StopResult, workerJobTypes } from './worker.ts';
 
 export interface RuntimeOptions {
   readonly settings: CleanupSettings;
@@ -36,9 +36,13 @@ export async function startCleanupRuntime(db: Database, options: RuntimeOptions)
     ...builtinHandlers(new SoftDeleteService(db, { defaultBatchSize: settings.batchSize }), settings),
     ...options.extraHandlers,
   };
+  const queueTypes = [...BUILTIN_JOB_TYPES, ...Object.keys(options.extraHandlers ?? {})];
+  const asked = options.jobTypes ?? settings.jobTypes;
+  const jobTypes = asked && asked.length > 0 ? asked : undefined;
+  workerJobTypes(jobTypes, queueTypes, handlers);
   const queue = await CleanupQueue.open(db, {
     role: 'worker',
-    jobTypes: [...BUILTIN_JOB_TYPES, ...Object.keys(options.extraHandlers ?? {})],
+    jobTypes: queueTypes,
     policy: settings.policy,
     maintenanceIntervalSeconds: settings.maintenanceIntervalSeconds,
   });
@@ -47,10 +51,9 @@ export async function startCleanupRuntime(db: Database, options: RuntimeOptions)
       await queue.schedule('purge_expired', settings.purgeCron);
       await queue.schedule('archive_entity', settings.archiveCron);
     }
-    const jobTypes = options.jobTypes ?? settings.jobTypes;
     const worker = new CleanupWorker(queue, handlers, {
       concurrency: options.concurrency ?? settings.concurrency,
-      ...(jobTypes && jobTypes.length > 0 ? { jobTypes } : {}),
+      ...(jobTypes ? { jobTypes } : {}),
       pollIntervalMs: settings.pollIntervalMs,
       shutdownTimeoutMs: settings.shutdownTimeoutMs,
     });

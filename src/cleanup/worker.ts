@@ -35,6 +35,21 @@ export interface StopResult {
 }
 
 /**
+ * The job types a worker takes: those asked for, or every type of the queue that has a handler.
+ * Throws UnknownJobTypeError for a type without both; startCleanupRuntime asks before it opens the
+ * queue, so a mistyped --job-types changes nothing (opening moves waiting jobs to the new policy).
+ */
+export function workerJobTypes(
+  asked: readonly string[] | undefined,
+  queueTypes: readonly string[],
+  handlers: HandlerRegistry,
+): readonly string[] {
+  const handled = queueTypes.filter((t) => handlers[t] !== undefined);
+  for (const t of asked ?? []) if (!handled.includes(t)) throw new UnknownJobTypeError(t, handled);
+  return asked ?? handled;
+}
+
+/**
  * The cleanup worker: one fetch loop shares its free slots (up to `concurrency`) among the job types
  * with work waiting, user-triggered types first and every type its fair share (claim-plan.ts), and
  * claims each type's share in one pg-boss fetch (FOR UPDATE SKIP LOCKED, so processes never take the
@@ -70,15 +85,7 @@ export class CleanupWorker {
   constructor(queue: CleanupQueue, handlers: HandlerRegistry, options: WorkerOptions) {
     this.queue = queue;
     this.options = options;
-    const wanted = options.jobTypes ?? queue.jobTypes.filter((t) => handlers[t] !== undefined);
-    for (const t of wanted) {
-      if (!queue.jobTypes.includes(t) || handlers[t] === undefined) {
-        throw new UnknownJobTypeError(
-          t,
-          queue.jobTypes.filter((k) => handlers[k] !== undefined),
-        );
-      }
-    }
+    const wanted = workerJobTypes(options.jobTypes, queue.jobTypes, handlers);
     this.types = wanted;
     this.planner = new ClaimPlanner(wanted, claimClassOf);
     this.attemptDeps = { queue, completions: new Completions(queue.boss), handlers, log: this.log };

@@ -75,6 +75,30 @@ describe('a raised job lease reaches jobs already queued (PostgreSQL)', function
     expect(await worker.stop()).to.equal(0);
   });
 
+  it('leaves queued jobs and schedules as they were when a worker is refused for a mistyped --job-types', async () => {
+    const env = { DATABASE_URL: tdb.url, SDOPS_JOB_EXPIRE_SECONDS: '2', OTEL_SDK_DISABLED: 'true' };
+    const enqueued = await runCli(['--json', 'queue', 'enqueue', 'noop'], env);
+    expect(enqueued.code, enqueued.stderr).to.equal(0);
+    const { jobId } = JSON.parse(enqueued.stdout) as { jobId: string };
+    const schedules = async () =>
+      (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM pgboss.schedule')).rows[0]!.n;
+    const before = { job: await job(jobId), schedules: await schedules() };
+    expect(before.job?.state).to.equal('created');
+
+    const refused = await runCli(['worker', '--job-types', 'noop,cascade'], {
+      ...env,
+      SDOPS_JOB_EXPIRE_SECONDS: '77',
+      SDOPS_JOB_RETRY_LIMIT: '0',
+    });
+    expect(refused.code).to.equal(2);
+    expect(refused.stderr.trim().split('\n')).to.deep.equal([
+      'sdops: unknown job type "cascade" (known: purge_expired, archive_entity, cascade_soft_delete, restore_cascade, bulk_soft_delete, bulk_restore, noop)',
+    ]);
+    // Opening the queue first moved every waiting job to the refused worker's lease and retry limit.
+    expect(await job(jobId)).to.deep.equal(before.job);
+    expect(await schedules()).to.equal(before.schedules);
+  });
+
   it('runs a job that died of job_timeout under the old lease to completion after `queue retry --dead`', async () => {
     const env = {
       DATABASE_URL: tdb.url,
