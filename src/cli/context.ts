@@ -87,7 +87,8 @@ export async function withContext<T>(
         config,
         db,
         databaseName: databaseName(config, globals),
-        softDelete: new SoftDeleteService(db),
+        // A command has nobody to retry it: it waits out a database restart instead of failing.
+        softDelete: new SoftDeleteService(db, { outageBudgetMs: config.cliOutageBudgetMs }),
         telemetry,
         json: globals.json === true,
       });

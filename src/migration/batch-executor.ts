@@ -3,7 +3,7 @@ import * as checkpoints from './checkpoint-store.ts';
 import { InjectedBatchFault, LeaseLostError } from './errors.ts';
 import type { Lease } from './lease.ts';
 import { backoffMs, type RunnerOptions } from './options.ts';
-import type { OutageGuard } from './outage.ts';
+import type { OutageGuard } from '../db/index.ts';
 import type { Pacer } from './pacer.ts';
 import type { BatchRef, SessionTelemetry } from './session-telemetry.ts';
 import { getBatch } from './store.ts';

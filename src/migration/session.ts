@@ -1,10 +1,10 @@
-import { type Database, isDatabaseUnavailable } from '../db/index.ts';
+import { type Database, isDatabaseUnavailable, type OutageGuard } from '../db/index.ts';
 import { BatchExecutor, errorMessage } from './batch-executor.ts';
 import { CheckpointMismatchError, LeaseLostError } from './errors.ts';
 import { Lease } from './lease.ts';
 import * as leases from './lease-store.ts';
 import type { RunnerOptions } from './options.ts';
-import { DatabaseOutageError, OutageGuard, StoppedDuringOutageError } from './outage.ts';
+import { DatabaseOutageError, migrationOutageGuard, StoppedDuringOutageError } from './outage.ts';
 import { Pacer } from './pacer.ts';
 import { SessionTelemetry } from './session-telemetry.ts';
 import * as store from './store.ts';
@@ -62,7 +62,7 @@ export class Session {
     this.pacer = new Pacer(run.maxRowsPerSecond);
     this.tally = new SessionTally(run, onProgress);
     this.telemetry = new SessionTelemetry(run);
-    this.outage = new OutageGuard(options.outageBudgetMs, run.runId);
+    this.outage = migrationOutageGuard(options.outageBudgetMs, run.runId);
     this.batches = new BatchExecutor({
       db,
       migration,

@@ -5,6 +5,7 @@ import { isUuid } from '../validation/index.ts';
 import { executeMutation, type Mode, type MutationPlan } from './mutate.ts';
 import { countRows, getRow, hasLiveChildren, listRows } from './read.ts';
 import { entityNames, getEntity } from './registry.ts';
+import { outageTolerant } from './outage.ts';
 import { executeRetention, type RetentionPlan } from './retention.ts';
 import { runOperation, type TargetKind } from './operation-telemetry.ts';
 import type {
@@ -80,9 +81,11 @@ export class SoftDeleteService {
   private readonly defaultIdBatchSize: number;
 
   private readonly db: Database;
+  private readonly outageBudgetMs: number;
 
   constructor(db: Database, options: ServiceOptions = {}) {
     this.db = db;
+    this.outageBudgetMs = options.outageBudgetMs ?? 0;
     this.defaultBatchSize = parseBatchSize(options.defaultBatchSize, DEFAULT_BATCH_SIZE);
     this.defaultIdBatchSize = parseBatchSize(options.defaultIdBatchSize, DEFAULT_ID_BATCH_SIZE);
     // The registry is the closed set of entity label values: without this, a program that uses the
@@ -175,7 +178,7 @@ export class SoftDeleteService {
     const parsed = parseTarget(def, target);
     const fallback = parsed.kind === 'filter' ? this.defaultBatchSize : this.defaultIdBatchSize;
     return {
-      db: this.db,
+      db: outageTolerant(this.db, this.outageBudgetMs, def.name, mode),
       entity: def,
       mode,
       target: parsed,
@@ -195,7 +198,7 @@ export class SoftDeleteService {
     opts: { batchSize?: number; maxRows?: number; onProgress?: OperationProgressListener },
   ): RetentionPlan {
     return {
-      db: this.db,
+      db: outageTolerant(this.db, this.outageBudgetMs, def.name, mode),
       entity: def,
       mode,
       olderThanDays,

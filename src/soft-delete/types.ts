@@ -125,4 +125,10 @@ export interface ServiceOptions {
   defaultBatchSize?: number;
   /** Batch size for id lists (cheap primary-key batches, so larger). Default 5000. */
   defaultIdBatchSize?: number;
+  /**
+   * How long a delete, restore, purge or archive waits out an unreachable database mid-operation,
+   * running the failed statement or batch again (every batch is its own transaction, and running one
+   * again changes no row twice). Default 0: fail at once (the API answers 503, a job is retried).
+   */
+  outageBudgetMs?: number;
 }

@@ -301,4 +301,48 @@ describe('fault suite: PostgreSQL restarted and stopped for 20 s under load (ded
       await pool.end();
     }
   });
+
+  it('lets a CLI bulk delete wait out a restart mid-operation and finish every row, with nothing changed twice', async () => {
+    const url = await createDatabase(cluster, 'fault_cli');
+    const cliEnv = { ...env, DATABASE_URL: url, OTEL_SDK_DISABLED: 'true' };
+    expect((await runCli(['seed', '--rows', '400'], cliEnv)).code).to.equal(0);
+    const pool = new pg.Pool({ connectionString: url, max: 1 });
+    pool.on('error', () => undefined);
+    try {
+      const n = async (sql: string) => Number((await pool.query<{ n: string }>(sql)).rows[0]?.n);
+      const live = await n(`SELECT count(*) AS n FROM customers WHERE plan = 'pro' AND deleted_at IS NULL`);
+      // 5 ms per customer, 10 per batch: the command is still at work when the server restarts.
+      await pool.query(`CREATE FUNCTION slow_row() RETURNS trigger LANGUAGE plpgsql AS
+        $$ BEGIN PERFORM pg_sleep(0.005); RETURN NEW; END $$;
+        CREATE TRIGGER slow BEFORE UPDATE ON customers FOR EACH ROW EXECUTE FUNCTION slow_row()`);
+      const deleting = spawnSdops(
+        ['delete', 'customers', '--filter', 'plan=pro', '--batch-size', '10', '--reason', 'fault-cli'],
+        cliEnv,
+      );
+      procs.push(deleting);
+      await waitUntil('the first batch to commit', async () => {
+        return (await n(`SELECT count(*) AS n FROM customers WHERE delete_reason = 'fault-cli'`)) > 0;
+      });
+      await cluster.restart();
+      // Before, the command failed here: "sdops: the database is unavailable (terminating connection
+      // due to administrator command)", exit 1, with the batches committed so far not reported.
+      expect(await deleting.exited, deleting.output().slice(-2000)).to.equal(0);
+      expect(deleting.output()).to.include('database unreachable; the operation waits for it');
+      expect(deleting.output()).to.match(new RegExp(`customers\\s+delete\\s+${live}\\s+0\\s+0`));
+      expect(
+        await n(`SELECT count(*) AS n FROM customers WHERE plan = 'pro' AND deleted_at IS NULL`),
+      ).to.equal(0);
+      expect(
+        await n(`SELECT count(DISTINCT delete_op_id) AS n FROM customers WHERE delete_reason = 'fault-cli'`),
+        'one operation',
+      ).to.equal(1);
+      expect(
+        await n(`SELECT count(*) AS n FROM orders o JOIN customers c ON c.id = o.customer_id
+                  WHERE c.delete_reason = 'fault-cli' AND o.delete_op_id IS DISTINCT FROM c.delete_op_id`),
+        'orders not deleted with their customer',
+      ).to.equal(0);
+    } finally {
+      await pool.end();
+    }
+  });
 });

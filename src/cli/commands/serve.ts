@@ -56,8 +56,8 @@ export function registerServe(program: Command): void {
           const database = startLongRunningTelemetry(ctx);
           try {
             const api = await startApiServer({
+              // Not ctx.softDelete, which waits out a database outage: a request answers 503 at once.
               db: ctx.db,
-              softDelete: ctx.softDelete,
               tokens,
               queue,
               migrations,

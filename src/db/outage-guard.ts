@@ -1,0 +1,110 @@
+import type { Database } from './database.ts';
+import { isDatabaseUnavailable } from './errors.ts';
+
+/** What a guard's owner says and throws; the guard itself only waits and counts. */
+export interface OutageEvents {
+  /** The first failed statement of an outage (one log line per outage). */
+  unreachable(error: unknown): void;
+  /** The first statement that succeeded after it, `seconds` after the outage began. */
+  reachable(seconds: number): void;
+  /** What to throw once the outage outlasted the budget. */
+  exhausted(budgetMs: number, error: unknown): Error;
+  /** What to throw when interrupt() ends a wait. */
+  interrupted(error: unknown): Error;
+}
+
+const FIRST_WAIT_MS = 250;
+const MAX_WAIT_MS = 5000;
+
+/**
+ * How long-running work rides out a database restart or outage. A statement that fails because the
+ * database is unreachable is run again after a wait (250 ms, doubling to 5 s), for as long as the
+ * outage budget allows, counted from the first failure of the outage; past it, `exhausted` says what
+ * to throw. Any other failure is rethrown at once. Only for work that is safe to run again: a batch
+ * in its own transaction, a read.
+ */
+export class OutageGuard {
+  private since: number | undefined;
+  private delay = 0;
+  private wake: (() => void) | undefined;
+  private stopped = false;
+
+  private readonly budgetMs: number;
+  private readonly events: OutageEvents;
+
+  constructor(budgetMs: number, events: OutageEvents) {
+    this.budgetMs = budgetMs;
+    this.events = events;
+  }
+
+  /** Runs fn, waiting out outages in between; any other failure is rethrown at once. */
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    for (;;) {
+      try {
+        const result = await fn();
+        this.recovered();
+        return result;
+      } catch (error) {
+        await this.wait(error);
+      }
+    }
+  }
+
+  /**
+   * After a failed statement: rethrows anything but an unreachable database; otherwise waits before
+   * the caller tries again, or throws the owner's error once the outage outlasted the budget.
+   */
+  async wait(error: unknown): Promise<void> {
+    if (!isDatabaseUnavailable(error)) throw error;
+    if (this.stopped) throw this.events.interrupted(error);
+    const now = performance.now();
+    if (this.since === undefined) {
+      this.since = now;
+      this.events.unreachable(error);
+    }
+    const left = this.budgetMs - (now - this.since);
+    if (left <= 0) throw this.events.exhausted(this.budgetMs, error);
+    this.delay = Math.min(MAX_WAIT_MS, this.delay === 0 ? FIRST_WAIT_MS : this.delay * 2);
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, Math.min(this.delay, left));
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wake = done;
+    });
+    this.wake = undefined;
+    if (this.stopped) throw this.events.interrupted(error);
+  }
+
+  /** A statement succeeded: the outage, if there was one, is over. */
+  recovered(): void {
+    if (this.since === undefined) return;
+    const seconds = (performance.now() - this.since) / 1000;
+    this.since = undefined;
+    this.delay = 0;
+    this.events.reachable(seconds);
+  }
+
+  /** A stop request ends the wait for the database now. */
+  interrupt(): void {
+    this.stopped = true;
+    this.wake?.();
+  }
+}
+
+/**
+ * The database with each statement and each transaction run through the guard: a transaction that
+ * failed on an unreachable database was rolled back and runs again whole. The rest passes through.
+ */
+export function guardedDatabase(db: Database, guard: OutageGuard): Database {
+  return {
+    kind: db.kind,
+    query: (sql, params) => guard.run(() => db.query(sql, params)),
+    transaction: (fn) => guard.run(() => db.transaction(fn)),
+    exec: (sql) => db.exec(sql),
+    withLock: (key, fn) => db.withLock(key, fn),
+    cancelRunning: () => db.cancelRunning(),
+    close: () => db.close(),
+  };
+}

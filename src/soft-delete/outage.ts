@@ -1,0 +1,49 @@
+import { type Database, guardedDatabase, OutageGuard } from '../db/index.ts';
+import { SdopsError } from '../errors.ts';
+import { getLogger } from '../observability/index.ts';
+import type { OperationName } from './types.ts';
+
+const log = getLogger('soft-delete');
+
+/** The database stayed unreachable for longer than the operation's outage budget. */
+class OperationOutageError extends SdopsError {
+  constructor(budgetMs: number, cause: unknown) {
+    super(
+      'database_outage',
+      `the database was unreachable for more than ${Math.round(budgetMs / 1000)} s; the batches committed before it stay, and running the same command again finishes the work`,
+      'unavailable',
+      { cause },
+    );
+  }
+}
+
+/**
+ * The database an operation runs on when it may wait out an outage (a CLI command: nobody else
+ * retries it): each statement and batch goes through a guard of its own, so the wait is counted per
+ * operation. One warning when the outage starts, one info line when it ends.
+ */
+export function outageTolerant(
+  db: Database,
+  budgetMs: number,
+  entity: string,
+  operation: OperationName,
+): Database {
+  if (budgetMs <= 0) return db;
+  const fields = { entity, operation };
+  return guardedDatabase(
+    db,
+    new OutageGuard(budgetMs, {
+      unreachable: (error) =>
+        log.warn(
+          'database unreachable; the operation waits for it',
+          { ...fields, budget_seconds: budgetMs / 1000 },
+          error,
+        ),
+      reachable: (seconds) =>
+        log.info('database reachable again; the operation continues', { ...fields, duration: seconds }),
+      exhausted: (budget, error) => new OperationOutageError(budget, error),
+      // Nothing interrupts an operation's guard: a CLI command ends with its process.
+      interrupted: (error) => error as Error,
+    }),
+  );
+}
