@@ -14,11 +14,20 @@ export function positiveInt(name: string, max = Number.MAX_SAFE_INTEGER): (raw: 
   };
 }
 
-export function nonNegativeNumber(name: string): (raw: string) => number {
+/** Text that must not be empty or blank (an unset shell variable must not mean "the default"). */
+export function nonBlank(name: string): (raw: string) => string {
+  return (raw) => {
+    if (raw.trim() === '') throw new InvalidInputError('invalid_argument', `${name} must not be empty`);
+    return raw;
+  };
+}
+
+export function nonNegativeNumber(name: string, max = Number.POSITIVE_INFINITY): (raw: string) => number {
   return (raw) => {
     const value = Number(raw);
-    if (raw.trim() === '' || !Number.isFinite(value) || value < 0) {
-      throw new InvalidInputError('invalid_argument', `${name} must be a number >= 0, got "${raw}"`);
+    if (raw.trim() === '' || !Number.isFinite(value) || value < 0 || value > max) {
+      const range = Number.isFinite(max) ? `from 0 to ${max}` : '>= 0';
+      throw new InvalidInputError('invalid_argument', `${name} must be a number ${range}, got "${raw}"`);
     }
     return value;
   };

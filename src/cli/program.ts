@@ -1,4 +1,5 @@
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
+import { nonBlank } from './args.ts';
 import { registerDb } from './commands/db.ts';
 import { registerDemo } from './commands/demo.ts';
 import { registerEntityOps } from './commands/entity-ops.ts';
@@ -18,7 +19,14 @@ export function buildProgram(version: string, options: { json?: boolean } = {}):
       'output the version number and the Node.js runtime',
     )
     .option('--memory', 'use an in-memory embedded database (nothing is kept)')
-    .option('--data-dir <dir>', 'embedded database directory (default: $SDOPS_DATA_DIR or ./.sdops/data)')
+    .addOption(
+      new Option(
+        '--data-dir <dir>',
+        'embedded database directory (default: $SDOPS_DATA_DIR or ./.sdops/data)',
+      )
+        .argParser(nonBlank('--data-dir'))
+        .conflicts('memory'),
+    )
     .option('--json', 'print machine-readable JSON on stdout')
     .exitOverride()
     // Commander's own errors (unknown option, missing argument) are one line, as ours are, and JSON

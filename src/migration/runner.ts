@@ -76,6 +76,11 @@ function defaultOwner(): string {
   return `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
 }
 
+/** A run id is a UUID: checked before it reaches SQL, where a malformed one is a database error. */
+function assertRunId(runId: string): void {
+  if (!isUuid(runId)) throw new InvalidInputError('invalid_run_id', `run_id must be a UUID, got "${runId}"`);
+}
+
 /**
  * The programmatic API behind `sdops migrate` (and the HTTP API): start, resume, retry-failed run a
  * session in the background and hand back a RunHandle; stop/status/list are plain queries.
@@ -144,6 +149,7 @@ export class MigrationRunner {
 
   /** Sets `stopping` (the live runner parks the run `stopped` after its batch in flight). */
   async stop(runId: string): Promise<RunRecord> {
+    assertRunId(runId);
     const updated = await leases.requestStop(this.db, runId);
     if (updated) return updated;
     const run = await this.get(runId);
@@ -179,9 +185,7 @@ export class MigrationRunner {
   }
 
   async get(runId: string): Promise<RunRecord> {
-    if (!isUuid(runId)) {
-      throw new InvalidInputError('invalid_run_id', `run_id must be a UUID, got "${runId}"`);
-    }
+    assertRunId(runId);
     const run = await store.getRun(this.db, runId);
     if (!run) throw new RunNotFoundError(runId);
     return run;

@@ -7,20 +7,17 @@ import {
   isUuid,
   MAX_BATCH_SIZE,
   MAX_LIST_LIMIT,
+  MAX_OLDER_THAN_DAYS,
 } from '../validation/index.ts';
 import type { EntityDefinition, Filter, Scope, Target } from './types.ts';
 
 const MAX_TEXT = 1000;
-const INT8_MAX = 9223372036854775807n;
 
 /** A positive int8 as its canonical decimal string; anything else is InvalidIdError. */
 export function parseId(raw: string): string {
   const value: unknown = raw;
   if (typeof value === 'number' && Number.isSafeInteger(value) && value > 0) return String(value);
-  // BigInt only for 19-digit values: bulk lists of 100k ids are parsed on the hot path.
-  if (!isIdText(value) || (value.length === 19 && BigInt(value) > INT8_MAX)) {
-    throw new InvalidIdError(value);
-  }
+  if (!isIdText(value)) throw new InvalidIdError(value);
   return value;
 }
 
@@ -44,10 +41,10 @@ export function parseBatchSize(raw: number | undefined, fallback: number): numbe
 
 export function parseOlderThanDays(raw: number | undefined, fallback: number | undefined): number {
   const value = raw ?? fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > MAX_OLDER_THAN_DAYS) {
     throw new InvalidArgumentError(
       'invalid_older_than_days',
-      `olderThanDays must be a non-negative number, got ${JSON.stringify(value)}`,
+      `olderThanDays must be a number of days from 0 to ${MAX_OLDER_THAN_DAYS}, got ${JSON.stringify(value)}`,
     );
   }
   return value;

@@ -24,9 +24,15 @@ export const CURSOR_PATTERN = `^(0|${ID_DIGITS})$`;
 export const MAX_ID_LENGTH = 19;
 const ID = new RegExp(ID_PATTERN);
 
-/** True for a string of the id form; the int8 upper bound is checked by parseId where it matters. */
+const INT8_MAX = 9223372036854775807n;
+
+/**
+ * True for a positive int8 in canonical decimal (a JSON schema's pattern checks only the form, so
+ * the surfaces that take a schema re-check through here). BigInt only for 19-digit values: bulk
+ * lists of 100k ids are checked on the hot path.
+ */
 export function isIdText(value: unknown): value is string {
-  return typeof value === 'string' && ID.test(value);
+  return typeof value === 'string' && ID.test(value) && (value.length < 19 || BigInt(value) <= INT8_MAX);
 }
 
 /** Which rows a read sees: live (not deleted), deleted only, or both. */

@@ -7,7 +7,7 @@ import {
   type OperationProgress,
   type Target,
 } from '../../soft-delete/index.ts';
-import { MAX_BATCH_SIZE } from '../../validation/index.ts';
+import { MAX_BATCH_SIZE, MAX_OLDER_THAN_DAYS } from '../../validation/index.ts';
 import { collectFilter, nonNegativeNumber, positiveInt } from '../args.ts';
 import { type GlobalOptions, withContext } from '../context.ts';
 import { startProgress } from '../output.ts';
@@ -144,7 +144,7 @@ function registerRetention(
   ageRequired: boolean,
 ): void {
   const cmd = program.command(operation).description(description).argument('<entity>', 'entity name');
-  const age = nonNegativeNumber('--older-than-days');
+  const age = nonNegativeNumber('--older-than-days', MAX_OLDER_THAN_DAYS);
   if (ageRequired)
     cmd.requiredOption('--older-than-days <days>', 'only rows deleted at least this long ago', age);
   else cmd.option('--older-than-days <days>', 'override the retention (days)', age);

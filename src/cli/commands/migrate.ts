@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { SdopsError } from '../../errors.ts';
-import { MAX_BATCH_SIZE } from '../../validation/index.ts';
+import { MAX_BATCH_SIZE, MAX_OLDER_THAN_DAYS } from '../../validation/index.ts';
 import {
   formatDuration,
   MigrationRunner,
@@ -191,7 +191,7 @@ export function registerMigrate(program: Command): void {
     .option(
       '--older-than-days <days>',
       'archive-soft-deleted / purge-archived: age cutoff',
-      nonNegativeNumber('--older-than-days'),
+      nonNegativeNumber('--older-than-days', MAX_OLDER_THAN_DAYS),
     )
     .option('--entity <name>', 'limit to these entities (repeatable or comma list)', collect)
     .action(async (name: string, opts: StartOptions, cmd: Command) => {

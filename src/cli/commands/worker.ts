@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { startCleanupRuntime, untilSignal } from '../../cleanup/index.ts';
 import { getLogger } from '../../observability/index.ts';
 import { positiveInt } from '../args.ts';
+import { InvalidInputError } from '../../errors.ts';
 import { type GlobalOptions, withContext } from '../context.ts';
 import { startLongRunningTelemetry } from '../long-running.ts';
 
@@ -12,10 +13,14 @@ interface WorkerCliOptions {
 }
 
 function jobTypeList(raw: string): string[] {
-  return raw
+  const types = raw
     .split(',')
     .map((t) => t.trim())
     .filter((t) => t !== '');
+  // An empty list (an unset shell variable) must not quietly mean every type, purges included.
+  if (types.length === 0)
+    throw new InvalidInputError('invalid_argument', '--job-types must name one job type or more');
+  return types;
 }
 
 export function registerWorker(program: Command): void {

@@ -39,6 +39,20 @@ describe('sdops bad input and closed pipes (PostgreSQL)', function () {
     ['delete', 'customers', '1', '--frobnicate'],
     ['migrate', 'status', 'not-a-run-id'],
     ['queue', 'enqueue', 'noop', '--payload', '{nope'],
+    // Each of these got past its check once: a database error (exit 1, a stack in a log line), a
+    // job that failed until dead, an empty list taken as "every job type", an unkept database.
+    ['purge', 'customers', '--older-than-days', '1e7'],
+    ['migrate', 'stop', 'abc'],
+    [
+      'queue',
+      'enqueue',
+      'cascade_soft_delete',
+      '--payload',
+      '{"entity":"orders","id":"9223372036854775808"}',
+    ],
+    ['worker', '--job-types', ' , '],
+    ['--data-dir', '', 'list', 'customers'],
+    ['--memory', '--data-dir', 'elsewhere', 'list', 'customers'],
   ];
 
   it('prints exactly one line on stderr, nothing on stdout, and exits 2', async () => {

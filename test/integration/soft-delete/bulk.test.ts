@@ -160,6 +160,11 @@ for (const backend of ['postgres', 'pglite'] as Backend[]) {
           () => sd.purge('documents', { olderThanDays: -1 }),
           'invalid_older_than_days',
         ],
+        [
+          'an olderThanDays past 100 years (a timestamp out of range in SQL)',
+          () => sd.archive('documents', { olderThanDays: 1e7 }),
+          'invalid_older_than_days',
+        ],
         ['a bad purge batch size', () => sd.purge('documents', { batchSize: 0 }), 'invalid_batch_size'],
         [
           'a bad archive maxRows',
