@@ -85,6 +85,21 @@ function sendError(request: FastifyRequest, reply: FastifyReply, error: unknown)
 }
 
 /**
+ * The query parser keeps a malformed %-sequence as literal text (`?reason=%ff` would be stored as
+ * "%ff"), while a malformed path is refused (FST_ERR_BAD_URL): the query is held to the same rule.
+ */
+function wellEncodedQuery(url: string): boolean {
+  const q = url.indexOf('?');
+  if (q === -1 || !url.includes('%', q)) return true;
+  try {
+    decodeURIComponent(url.slice(q + 1));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
  * The API as a fastify instance, not yet listening: tests drive it with inject(), `sdops serve`
  * calls listen() through startApiServer.
  */
@@ -137,6 +152,10 @@ export async function buildServer(options: ApiServerOptions): Promise<FastifyIns
     }
   });
   app.addHook('preValidation', (request, _reply, done) => {
+    if (!wellEncodedQuery(request.url)) {
+      done(new ApiError(400, 'invalid_query', 'the query string is not valid percent-encoded UTF-8'));
+      return;
+    }
     // An omitted optional body (DELETE with ?reason=, restore without options) validates as {}.
     if (request.body === undefined && request.routeOptions.schema?.bodyOptional === true) request.body = {};
     done();

@@ -25,6 +25,13 @@ const runSchema = {
 } as const;
 
 const runBody = { type: 'object', required: ['run'], properties: { run: runSchema } } as const;
+/** The run actions take no fields: a body, if sent, must be empty, not quietly ignored. */
+const noFields = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {},
+  description: 'No fields (the body may be left out)',
+} as const;
 const runIdParams = {
   type: 'object',
   required: ['runId'],
@@ -210,7 +217,9 @@ export function registerMigrationRoutes(app: FastifyInstance, runner: ApiMigrati
         summary: 'Ask the run to stop after its batch in flight (state stopping, then stopped)',
         tags: TAGS,
         params: runIdParams,
-        response: { 200: runBody, ...errorResponses(404, 409) },
+        body: noFields,
+        bodyOptional: true,
+        response: { 200: runBody, ...errorResponses(404, 409, 413, 415) },
       },
     },
     async (request) => ({ run: await runner.stop(request.params.runId) }),
@@ -228,7 +237,9 @@ export function registerMigrationRoutes(app: FastifyInstance, runner: ApiMigrati
               : 'Reprocess only the batches of a run recorded as failed',
           tags: TAGS,
           params: runIdParams,
-          response: { 202: runBody, ...errorResponses(404, 409) },
+          body: noFields,
+          bodyOptional: true,
+          response: { 202: runBody, ...errorResponses(404, 409, 413, 415) },
         },
       },
       async (request, reply) => {

@@ -342,6 +342,15 @@ describe('HTTP API routes', () => {
         });
         expect(res.statusCode, `${action}: ${res.body}`).to.equal(409);
         expectErrorShape(res, 'run_state_conflict');
+        // They take no fields: one sent is refused, not ignored (the CLI's --batch-size is not here).
+        const withFields = await inject(f.app, {
+          method: 'POST',
+          url: `/v1/migrations/runs/${runId}/${action}`,
+          headers: AS_ADMIN,
+          payload: { batchSize: 10 },
+        });
+        expect(withFields.statusCode, `${action}: ${withFields.body}`).to.equal(400);
+        expectErrorShape(withFields, 'invalid_body');
       }
       const unknown = await inject(f.app, {
         method: 'POST',

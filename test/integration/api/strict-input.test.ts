@@ -235,14 +235,17 @@ describe('HTTP API refuses ill-typed, broken-text and impossible-date input: 400
       }),
       { numRuns: 200, seed },
     );
-    // The query string's reason too (a lone surrogate has no percent-encoding; NUL has).
-    const res = await inject(f.app, {
-      method: 'DELETE',
-      url: '/v1/documents/1?reason=a%00b',
-      headers: AS_ADMIN,
-    });
-    expect(res.statusCode, res.body).to.equal(400);
-    expectErrorShape(res, 'invalid_query');
+    // The query string's reason too: NUL, bytes that are not UTF-8, and an encoded lone surrogate
+    // (the last two were once stored as the literal text "%ff%fe" and "%ED%A0%80").
+    for (const reason of ['a%00b', '%ff%fe', '%ED%A0%80', '%']) {
+      const res = await inject(f.app, {
+        method: 'DELETE',
+        url: `/v1/documents/1?reason=${reason}`,
+        headers: AS_ADMIN,
+      });
+      expect(res.statusCode, `${reason}: ${res.body}`).to.equal(400);
+      expectErrorShape(res, 'invalid_query');
+    }
   });
 
   it('answers a date that does not exist in any time filter with 400 invalid_filter, before a job is enqueued', async function () {
