@@ -70,7 +70,8 @@ function statusRow(run: RunRecord): Record<string, Cell> {
     run_id: s.runId,
     migration: s.migration,
     state: s.dryRun ? `${s.state} (dry-run)` : s.state,
-    progress: `${s.rowsProcessed}/${s.totalEstimate ?? '?'}${s.percent === null ? '' : ` (${s.percent}%)`}`,
+    // Rows dealt with, failed ones included (they have their own column), as the percentage counts.
+    progress: `${s.rowsProcessed + s.rowsFailed}/${s.totalEstimate ?? '?'}${s.percent === null ? '' : ` (${s.percent}%)`}`,
     'rows/s': s.rowsPerSecond ?? '-',
     eta: formatDuration(s.etaSeconds),
     'failed batches': s.batchesFailed,
@@ -312,6 +313,7 @@ export function registerMigrate(program: Command): void {
         process.stdout.write(`${formatTable([statusRow(run)])}\n`);
         process.stdout.write(
           `params: ${JSON.stringify(run.params)}  batch size: ${run.batchSize}  cursor: ${s.cursor ?? '-'}  ` +
+            `heartbeat: ${s.heartbeatAgeSeconds === null ? '-' : `${s.heartbeatAgeSeconds}s ago`}  ` +
             `sessions: ${run.sessions}  trace: ${s.traceId ?? '-'}\n`,
         );
         if (s.lastError) process.stdout.write(`last error: ${s.lastError}\n`);
