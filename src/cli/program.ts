@@ -1,4 +1,5 @@
 import { Command, Option } from 'commander';
+import { InvalidInputError } from '../errors.ts';
 import { nonBlank } from './args.ts';
 import { registerDb } from './commands/db.ts';
 import { registerDemo } from './commands/demo.ts';
@@ -46,5 +47,25 @@ export function buildProgram(version: string, options: { json?: boolean } = {}):
   registerWorker(program);
   registerQueue(program);
   for (const cmd of program.commands) cmd.exitOverride();
+  for (const group of [program, ...program.commands.filter((c) => c.commands.length > 0)])
+    needsCommand(group);
   return program;
+}
+
+/**
+ * A group run without one of its commands (`sdops migrate`, `sdops`) is bad input like any other:
+ * one line naming the commands, exit 2, instead of the whole help on stderr.
+ */
+function needsCommand(group: Command): void {
+  const sub = group.parent ? `${group.name()} ` : '';
+  const names = group.commands.map((c) => c.name()).join(', ');
+  group.allowExcessArguments(true).action(function (this: Command) {
+    const [given] = this.args;
+    throw new InvalidInputError(
+      'invalid_usage',
+      given === undefined
+        ? `${sub ? `${sub}needs a command` : 'no command given'}: ${names} (see sdops ${sub}--help)`
+        : `unknown ${sub}command '${given}' (known: ${names})`,
+    );
+  });
 }

@@ -53,6 +53,9 @@ describe('sdops bad input and closed pipes (PostgreSQL)', function () {
     ['worker', '--job-types', ' , '],
     ['--data-dir', '', 'list', 'customers'],
     ['--memory', '--data-dir', 'elsewhere', 'list', 'customers'],
+    // A group without its command printed the whole help on stderr.
+    ['migrate'],
+    ['queue', 'bogus'],
   ];
 
   it('prints exactly one line on stderr, nothing on stdout, and exits 2', async () => {
