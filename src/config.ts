@@ -44,7 +44,7 @@ export const ENV_VARS: readonly EnvVarSpec[] = [
   v('SDOPS_QUEUE_POLL_INTERVAL_MS', '1000', 'How long an idle worker slot waits before asking the queue again.'),
   v('SDOPS_QUEUE_SAMPLE_INTERVAL_MS', '5000', 'How often sdops serve and sdops worker read the queue and migration tables for the database gauges (cleanup.queue.length, cleanup.queue.oldest_wait, migration.runs.stale_seconds).'),
   v('SDOPS_JOB_RETRY_LIMIT', '3', 'Retries after a failed attempt before a job is dead (moved to the dead-letter queue).'),
-  v('SDOPS_JOB_RETRY_DELAY_SECONDS', '5', 'Base of the exponential retry backoff: attempt n waits about delay * 2^(n-1) (with jitter).'),
+  v('SDOPS_JOB_RETRY_DELAY_SECONDS', '5', 'Base of the exponential retry backoff: retry n waits a random time from delay * 2^(n-1) to twice that.'),
   v('SDOPS_JOB_EXPIRE_SECONDS', '900', "A job's lease: an attempt running longer fails, and a crashed worker's job runs again after it. A starting worker applies it to the jobs already waiting."),
   v('SDOPS_QUEUE_MAINTENANCE_INTERVAL_SECONDS', '30', 'How often workers fail jobs whose lease expired (they are retried) and delete finished jobs past their 7-day retention.'),
   v('SDOPS_WORKER_SHUTDOWN_TIMEOUT_MS', '30000', 'On SIGTERM/SIGINT, how long a worker waits for running jobs before handing them back (their statements still running are cancelled).'),

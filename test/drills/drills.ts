@@ -164,7 +164,7 @@ export const DRILLS: Readonly<Record<string, Drill>> = {
       expect(workers[0]?.value).to.equal(1);
       // Branch 3, too slow: more slots.
       op.skip('shell', 'sdops worker', 'branch 1 (no worker takes the type): one does, slowly');
-      await op.start('sdops worker --concurrency 16', 'worker started');
+      await op.start('SDOPS_DB_POOL_SIZE=20 sdops worker --concurrency 16', 'worker started');
       op.skip(
         'shell',
         'sdops worker --concurrency 8 --job-types purge_expired --no-schedule',

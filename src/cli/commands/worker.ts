@@ -41,6 +41,14 @@ export function registerWorker(program: Command): void {
           // Registered before the worker starts (and logs "worker started"), so a SIGTERM at any point
           // of the start-up is a graceful stop, not the default exit.
           const stopped = untilSignal();
+          const concurrency = opts.concurrency ?? ctx.config.worker.concurrency;
+          // Each running job holds a pooled connection for its transaction, and the queue needs some too.
+          if (ctx.config.databaseUrl && concurrency >= ctx.config.dbPoolSize) {
+            getLogger('cleanup.worker').warn(
+              'worker concurrency is not below the connection pool size: jobs will wait for connections; raise SDOPS_DB_POOL_SIZE',
+              { concurrency, pool_size: ctx.config.dbPoolSize },
+            );
+          }
           const runtime = await startCleanupRuntime(ctx.db, {
             settings: ctx.config.worker,
             schedule: opts.schedule,
