@@ -37,6 +37,9 @@ export type ErrorCode =
   | 'payload_too_large'
   | 'unsupported_media_type'
   | 'uri_too_long'
+  | 'headers_too_large'
+  | 'malformed_request'
+  | 'request_timeout'
   // Missing things
   | 'not_found'
   | 'job_not_found'
@@ -113,6 +116,9 @@ export const ERROR_CODE_MEANINGS: Readonly<Record<ErrorCode, string>> = {
   payload_too_large: 'the request body is larger than the limit',
   unsupported_media_type: 'the request body is not application/json',
   uri_too_long: 'a path parameter is too long',
+  headers_too_large: 'the request line or headers are larger than the server accepts (about 16 KB)',
+  malformed_request: 'the request is not valid HTTP/1.1 (request line, headers or framing)',
+  request_timeout: 'the request was not received in full within the server timeout',
   not_found: 'the row does not exist (or is not in the requested scope)',
   job_not_found: 'the job does not exist (it may have been archived)',
   run_not_found: 'the migration run does not exist',
@@ -129,7 +135,7 @@ export const ERROR_CODE_MEANINGS: Readonly<Record<ErrorCode, string>> = {
   run_partially_failed: 'the migration run ended with failed batches (retry them with retry-failed)',
   run_running:
     'the migration run stopped working but could not record its end (the database was unreachable)',
-  run_stopped: 'the migration run was stopped and its end could not be recorded',
+  run_stopped: 'the migration run stopped before it finished (a signal, or `sdops migrate stop`): resume it',
   run_stopping: 'the migration run was stopping and its end could not be recorded',
   run_succeeded: 'the migration run finished but its end could not be recorded',
   database_unavailable: 'the database cannot be reached right now',

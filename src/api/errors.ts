@@ -1,3 +1,5 @@
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { FastifyError } from 'fastify';
 import { type ErrorCode, type ErrorKind, httpStatusFor, SdopsError } from '../errors.ts';
 import { TEXT_FORMAT } from './validation.ts';
@@ -123,4 +125,27 @@ export function mapError(error: unknown): MappedError {
     }
   }
   return { status: 500, body: body('internal_error', 'internal error'), internal: error };
+}
+
+/**
+ * What Node's HTTP parser refuses before fastify sees a request (a header block over its limit, a
+ * broken request line or framing, a timeout) gets the one error shape too, written straight to the
+ * socket as fastify's default handler does; then the connection is closed.
+ */
+export function writeClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, code, message]: [number, ErrorCode, string] =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'headers_too_large', 'the request line or headers are too large']
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'request_timeout', 'the request did not arrive in time']
+        : [400, 'malformed_request', 'the request is not valid HTTP'];
+  const json = JSON.stringify(body(code, message));
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(json)}\r\n` +
+        `Content-Type: application/json; charset=utf-8\r\nConnection: close\r\n\r\n${json}`,
+    );
+  }
+  socket.destroy(error);
 }

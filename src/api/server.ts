@@ -9,7 +9,7 @@ import type { Database } from '../db/index.ts';
 import { getLogger } from '../observability/index.ts';
 import { SoftDeleteService } from '../soft-delete/index.ts';
 import { type Access, type ApiToken, TokenVerifier } from './auth.ts';
-import { ApiError, mapError } from './errors.ts';
+import { ApiError, mapError, writeClientError } from './errors.ts';
 import {
   onAbortTelemetry,
   onRequestTelemetry,
@@ -113,6 +113,7 @@ export async function buildServer(options: ApiServerOptions): Promise<FastifyIns
     return503OnClosing: true,
     frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) =>
       sendError(request, reply, error),
+    clientErrorHandler: writeClientError,
   });
   // Only JSON bodies: text/plain would reach the schema as a string and blur "wrong media type".
   app.removeContentTypeParser('text/plain');

@@ -34,6 +34,9 @@ function endedBadly(summary: RunSummary): string {
       `not record it, so the run shows running until its lease expires: then \`sdops migrate resume ${id}\``
     );
   }
+  if (summary.state === 'stopped') {
+    return `run ${id} stopped before it finished (${summary.rowsProcessed} rows done); continue it with \`sdops migrate resume ${id}\``;
+  }
   if (summary.error && summary.batchesFailed === 0) {
     return `run ${id} ended ${summary.state}: ${summary.error}; continue it with \`sdops migrate resume ${id}\``;
   }
@@ -149,11 +152,14 @@ async function runSession(
     if (summary.dryRun)
       process.stdout.write(`dry run: ${summary.rowsProcessed} rows would change; nothing was written\n`);
   }
+  // A run that stopped (a signal here, or `sdops migrate stop` elsewhere) did not finish: a script
+  // must be able to tell it from one that did.
   if (
     summary.leaseLost ||
     !summary.recorded ||
     summary.state === 'failed' ||
-    summary.state === 'partially_failed'
+    summary.state === 'partially_failed' ||
+    summary.state === 'stopped'
   ) {
     throw new RunEndedBadly(summary);
   }
@@ -175,7 +181,9 @@ export function registerMigrate(program: Command): void {
 
   migrate
     .command('start')
-    .description('start a migration run; Ctrl-C/SIGTERM stop it cleanly (resume later)')
+    .description(
+      'start a migration run; Ctrl-C/SIGTERM stop it after its batch in flight (exit 1; resume later)',
+    )
     .argument('<migration>', migrationNames().join(' | '))
     .option(
       '--batch-size <n>',

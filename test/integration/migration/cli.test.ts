@@ -117,8 +117,10 @@ describe('sdops migrate over 200k legacy rows (child processes)', function () {
     const stop = await runCli(url, ['migrate', 'stop', runId]);
     expect(stop.code, stop.stderr).to.equal(0);
     const firstResult = await first.result;
-    expect(firstResult.code, firstResult.stderr).to.equal(0);
+    // Stopped is not finished: exit 1 with code run_stopped, the summary still on stdout.
+    expect(firstResult.code, firstResult.stderr).to.equal(1);
     expect(JSON.parse(firstResult.stdout).state).to.equal('stopped');
+    expect(JSON.parse(firstResult.stderr).error.code).to.equal('run_stopped');
     const parked = await run();
     expect(parked.state).to.equal('stopped');
     expect(parked.owner).to.equal(null);

@@ -1,0 +1,67 @@
+import { connect } from 'node:net';
+import { expect } from 'chai';
+import type { FastifyInstance } from 'fastify';
+import { buildServer } from '../../../src/api/index.ts';
+import { type Database, openDatabase } from '../../../src/db/index.ts';
+import { TOKENS } from './support.ts';
+
+/** Sends raw bytes and resolves with everything the server wrote back before closing. */
+function raw(port: number, request: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => socket.end(request));
+    let answer = '';
+    socket.on('data', (d: Buffer) => {
+      answer += d.toString('utf8');
+    });
+    socket.on('error', reject);
+    socket.on('close', () => resolve(answer));
+  });
+}
+
+/**
+ * Requests Node's HTTP parser refuses never reach a route: they still get the one error shape
+ * (fastify's default answered `{"error":"Bad Request","message":"Client Error","statusCode":400}`).
+ */
+describe('HTTP API below the routes: what the HTTP parser refuses', () => {
+  let db: Database;
+  let app: FastifyInstance;
+  let port: number;
+
+  before(async () => {
+    db = await openDatabase({ url: 'postgres://postgres@127.0.0.1:1/gone', poolSize: 1 });
+    app = await buildServer({ db, tokens: TOKENS });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    port = (app.server.address() as { port: number }).port;
+  });
+  after(async () => {
+    await app?.close();
+    await db?.close();
+  });
+
+  for (const [what, request, status, code] of [
+    [
+      'a header block over the limit',
+      `GET /v1/customers/${'1'.repeat(20_000)} HTTP/1.1\r\nHost: x\r\n\r\n`,
+      431,
+      'headers_too_large',
+    ],
+    ['a broken request line', 'NOT HTTP AT ALL\r\n\r\n', 400, 'malformed_request'],
+    [
+      'a non-numeric Content-Length',
+      'POST /v1/documents/bulk-delete HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n{}',
+      400,
+      'malformed_request',
+    ],
+  ] as const) {
+    it(`answers ${what} with ${status} ${code} in the API's error shape`, async () => {
+      const answer = await raw(port, request);
+      const [head, body] = answer.split('\r\n\r\n');
+      expect(head).to.match(new RegExp(`^HTTP/1.1 ${status} `));
+      expect(head).to.match(/content-type: application\/json/i);
+      const parsed = JSON.parse(body ?? '') as { error: { code: string; message: string } };
+      expect(Object.keys(parsed)).to.deep.equal(['error']);
+      expect(parsed.error.code).to.equal(code);
+      expect(parsed.error.message).to.be.a('string').and.not.equal('');
+    });
+  }
+});
