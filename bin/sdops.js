@@ -4,7 +4,7 @@
 // The project pins its runtime: `npm run`/`npx` put node_modules/.bin (the `node` dev dependency,
 // Node 24) first on PATH. Started by an older Node some other way, this re-runs itself with that
 // pinned Node, or says in one line what is missing.
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import module from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -24,9 +24,21 @@ if (major > MIN[0] || (major === MIN[0] && minor >= MIN[1])) {
     );
     process.exit(2);
   }
-  const child = spawnSync(pinned, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
+  const child = spawn(pinned, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
     stdio: 'inherit',
   });
-  if (child.signal) process.kill(process.pid, child.signal);
-  process.exit(child.status ?? 1);
+  // The command runs in the child: a SIGTERM to this process (a supervisor, `kill <pid>`, the
+  // runbook's kill -TERM) is passed on, so a worker or a migration stops gracefully instead of being
+  // left running without its parent. SIGINT is not: a terminal's Ctrl-C reaches both processes.
+  const forward = () => child.kill('SIGTERM');
+  process.on('SIGTERM', forward);
+  child.on('error', (error) => {
+    process.stderr.write(`sdops: could not start ${pinned}: ${error.message}\n`);
+    process.exit(1);
+  });
+  child.on('exit', (code, signal) => {
+    process.off('SIGTERM', forward);
+    if (signal) process.kill(process.pid, signal);
+    else process.exit(code ?? 1);
+  });
 }

@@ -1,9 +1,10 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
 import semver from 'semver';
 import { REPO_ROOT, SDOPS_BIN } from '../support/cli.ts';
+import { waitUntil } from '../support/wait.ts';
 
 /**
  * The project pins its runtime: the `node` dev dependency puts Node 24 in node_modules/.bin, which
@@ -81,5 +82,43 @@ describe('the pinned runtime', () => {
       env: { ...process.env, OTEL_SDK_DISABLED: 'true' },
     });
     expect(runtimeOf(stdout)).to.equal(`v${pinned}`);
+  });
+
+  it('passes a SIGTERM on to the re-run command, so a worker started by the system Node stops gracefully', async function () {
+    this.timeout(60_000);
+    const system = ['/usr/bin/node', '/usr/local/bin/node'].find((p) => existsSync(p)) ?? process.execPath;
+    // Its own process group, so the cleanup below also reaches a child the wrapper left behind.
+    const wrapper = spawn(system, [SDOPS_BIN, '--memory', 'worker', '--no-schedule'], {
+      env: { ...process.env, OTEL_SDK_DISABLED: 'true', LOG_LEVEL: 'info', DATABASE_URL: '' },
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    wrapper.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    wrapper.stderr.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    let exitCode: number | null | undefined;
+    wrapper.on('close', (code) => {
+      exitCode = code;
+    });
+    try {
+      await waitUntil('the worker to start', () => out.includes('worker started'));
+      wrapper.kill('SIGTERM');
+      // Before, the wrapper died at once and its child, the real worker, went on running.
+      await waitUntil('the wrapper and its worker to exit', () => exitCode !== undefined, {
+        timeoutMs: 30_000,
+      });
+      expect(exitCode, out).to.equal(0);
+      expect(out).to.include('worker exiting');
+    } finally {
+      try {
+        process.kill(-(wrapper.pid as number), 'SIGKILL');
+      } catch {
+        // the group is gone: nothing was left behind
+      }
+    }
   });
 });
