@@ -152,6 +152,15 @@ export async function buildServer(options: ApiServerOptions): Promise<FastifyIns
       done(error as FastifyError);
     }
   });
+  app.addHook('preParsing', (request, _reply, payload, done) => {
+    // The body parser does not decompress: a gzip body would be read as JSON text, or fail as one.
+    const encoding = request.headers['content-encoding'];
+    if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
+      done(new ApiError(415, 'unsupported_media_type', 'send the body uncompressed (no Content-Encoding)'));
+      return;
+    }
+    done(null, payload);
+  });
   app.addHook('preValidation', (request, _reply, done) => {
     if (!wellEncodedQuery(request.url)) {
       done(new ApiError(400, 'invalid_query', 'the query string is not valid percent-encoded UTF-8'));

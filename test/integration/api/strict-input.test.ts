@@ -237,6 +237,15 @@ describe('HTTP API refuses ill-typed, broken-text and impossible-date input: 400
     );
     // The query string's reason too: NUL, bytes that are not UTF-8, and an encoded lone surrogate
     // (the last two were once stored as the literal text "%ff%fe" and "%ED%A0%80").
+    // A compressed body is refused, not read as plain JSON (the parser does not decompress).
+    const gzipped = await inject(f.app, {
+      method: 'POST',
+      url: '/v1/documents/bulk-delete',
+      headers: { ...AS_ADMIN, 'content-type': 'application/json', 'content-encoding': 'gzip' },
+      payload: JSON.stringify({ ids: ['1'] }),
+    });
+    expect(gzipped.statusCode, gzipped.body).to.equal(415);
+    expectErrorShape(gzipped, 'unsupported_media_type');
     for (const reason of ['a%00b', '%ff%fe', '%ED%A0%80', '%']) {
       const res = await inject(f.app, {
         method: 'DELETE',
