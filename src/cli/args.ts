@@ -1,4 +1,7 @@
+import { BUILTIN_JOB_TYPES } from '../cleanup/index.ts';
 import { InvalidInputError } from '../errors.ts';
+import { getEntity } from '../soft-delete/index.ts';
+import { isUuid } from '../validation/index.ts';
 
 /** Option parsers: bad values become InvalidInputError (exit code 2) before anything runs. */
 export function positiveInt(name: string, max = Number.MAX_SAFE_INTEGER): (raw: string) => number {
@@ -52,4 +55,28 @@ export function collectFilter(raw: string, previous: Record<string, string> = {}
     throw new InvalidInputError('invalid_filter', `--filter must look like column=value, got "${raw}"`);
   }
   return { ...previous, [raw.slice(0, eq).trim()]: raw.slice(eq + 1) };
+}
+
+/*
+ * Argument checks that need no database: run before a command opens one, so a typo neither creates
+ * an embedded data directory nor waits for (or is refused by) a database it never needed.
+ */
+
+export function entityArgument(raw: string): string {
+  return getEntity(raw).name;
+}
+
+export function runIdArgument(raw: string): string {
+  if (!isUuid(raw)) throw new InvalidInputError('invalid_run_id', `run_id must be a UUID, got "${raw}"`);
+  return raw;
+}
+
+export function jobTypeArgument(raw: string): string {
+  if (!(BUILTIN_JOB_TYPES as readonly string[]).includes(raw)) {
+    throw new InvalidInputError(
+      'unknown_job_type',
+      `unknown job type "${raw}" (known: ${BUILTIN_JOB_TYPES.join(', ')})`,
+    );
+  }
+  return raw;
 }

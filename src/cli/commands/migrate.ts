@@ -12,7 +12,7 @@ import {
   type RunSummary,
   runStatus,
 } from '../../migration/index.ts';
-import { nonNegativeNumber, oneOf, positiveInt } from '../args.ts';
+import { nonNegativeNumber, oneOf, positiveInt, runIdArgument } from '../args.ts';
 import { type CliContext, type GlobalOptions, withContext } from '../context.ts';
 import { type Cell, formatTable, type Progress, printJson, startProgress } from '../output.ts';
 
@@ -224,7 +224,7 @@ export function registerMigrate(program: Command): void {
   migrate
     .command('resume')
     .description('continue a stopped, failed or abandoned (stale heartbeat) run from its checkpoint')
-    .argument('<run_id>')
+    .argument('<run_id>', 'run id (a UUID)', runIdArgument)
     .option(
       '--batch-size <n>',
       "rows per batch from now on (default: the run's)",
@@ -252,7 +252,7 @@ export function registerMigrate(program: Command): void {
   migrate
     .command('retry-failed')
     .description('reprocess only the batches a run recorded as failed')
-    .argument('<run_id>')
+    .argument('<run_id>', 'run id (a UUID)', runIdArgument)
     .action(async (runId: string, _opts: unknown, cmd: Command) => {
       await withMigrateContext(cmd, (ctx) =>
         runSession(ctx, 'retry-failed', (runner, onProgress) => runner.retryFailed(runId, { onProgress })),
@@ -262,7 +262,7 @@ export function registerMigrate(program: Command): void {
   migrate
     .command('stop')
     .description('ask the runner to finish its batch in flight and park the run as stopped')
-    .argument('<run_id>')
+    .argument('<run_id>', 'run id (a UUID)', runIdArgument)
     .option(
       '--wait',
       'wait until the run is parked; a run whose runner died is parked when its lease expires',
@@ -298,7 +298,7 @@ export function registerMigrate(program: Command): void {
   migrate
     .command('status')
     .description('state, progress, rate, ETA and failures of one run (or of recent runs)')
-    .argument('[run_id]')
+    .argument('[run_id]', 'run id (a UUID)', runIdArgument)
     .action(async (runId: string | undefined, _opts: unknown, cmd: Command) => {
       await withMigrateContext(cmd, async (ctx) => {
         const runner = new MigrationRunner(ctx.db, ctx.config.migration);

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { CANCEL_STATES, type CancelState, CleanupQueue } from '../../cleanup/index.ts';
 import { InvalidInputError } from '../../errors.ts';
 import { type CliContext, type GlobalOptions, withContext } from '../context.ts';
-import { oneOf } from '../args.ts';
+import { jobTypeArgument, oneOf } from '../args.ts';
 import { formatTable, printJson } from '../output.ts';
 
 /** Jobs a human-readable `queue cancel` lists; --json lists every one. */
@@ -82,7 +82,7 @@ export function registerQueue(program: Command): void {
     .description(
       'cancel waiting jobs or dead-letter copies nobody should run: one by id, or every job of a type in a state',
     )
-    .option('--type <job_type>', 'cancel the jobs of this type (with --state)')
+    .option('--type <job_type>', 'cancel the jobs of this type (with --state)', jobTypeArgument)
     .option(
       '--state <state>',
       `with --type: ${CANCEL_STATES.join(', ')} (waiting includes retrying; dead = dead-letter copies)`,
@@ -141,7 +141,8 @@ export function registerQueue(program: Command): void {
     );
 
   queue
-    .command('enqueue <job_type>')
+    .command('enqueue')
+    .argument('<job_type>', 'job type', jobTypeArgument)
     .description('enqueue one job, e.g. sdops queue enqueue purge_expired --payload \'{"entity":"orders"}\'')
     .option('--payload <json>', 'job payload as a JSON object', parseJson, {})
     .action(async (jobType: string, opts: { payload: unknown }, cmd: Command) => {

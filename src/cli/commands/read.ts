@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { DEFAULT_SCOPE, MAX_LIST_LIMIT, SCOPES, type Scope } from '../../validation/index.ts';
-import { oneOf, positiveInt } from '../args.ts';
+import { entityArgument, oneOf, positiveInt } from '../args.ts';
 import { type GlobalOptions, withContext } from '../context.ts';
 import { type Cell, formatTable, printJson } from '../output.ts';
 
@@ -14,7 +14,7 @@ export function registerRead(program: Command): void {
   program
     .command('list')
     .description('list rows of an entity, live ones by default, in keyset pages')
-    .argument('<entity>', 'entity name')
+    .argument('<entity>', 'entity name', entityArgument)
     .option('--scope <scope>', SCOPES.join(' | '), oneOf('--scope', SCOPES), DEFAULT_SCOPE)
     .option('--limit <n>', 'rows per page', positiveInt('--limit', MAX_LIST_LIMIT), 20)
     .option('--after <id>', 'cursor: show rows after this id (from the previous page)')

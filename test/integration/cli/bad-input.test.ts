@@ -1,3 +1,6 @@
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { expect } from 'chai';
 import { runCli, runCommand, SDOPS_BIN } from '../../support/cli.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/postgres.ts';
@@ -115,6 +118,21 @@ describe('sdops bad input and closed pipes (PostgreSQL)', function () {
     const attempted = await runCli(['delete', 'customers', '999999999'], env());
     expect(attempted.code).to.equal(1);
     expect(failures().length).to.be.greaterThan(0);
+  });
+
+  it('checks arguments before it opens a database: a typo creates no embedded data directory', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'sdops-typo-')), 'data');
+    for (const args of [
+      ['list', 'nosuch'],
+      ['migrate', 'status', 'abc'],
+      ['migrate', 'resume', 'abc'],
+      ['queue', 'enqueue', 'nope'],
+      ['queue', 'cancel', '--type', 'nope', '--state', 'waiting'],
+    ]) {
+      const r = await runCli(['--data-dir', dir, ...args], { DATABASE_URL: '', OTEL_SDK_DISABLED: 'true' });
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).to.equal(2);
+      expect(existsSync(dir), `${args.join(' ')} opened the embedded database`).to.equal(false);
+    }
   });
 
   it('ends quietly when the reader closes the pipe early (| head)', async () => {
