@@ -189,6 +189,7 @@ class Mutation {
 
 export async function executeMutation(plan: MutationPlan, op: OperationContext): Promise<OperationOutcome> {
   const m = new Mutation(plan, op);
+  op.committed = () => m.outcome();
   const { target, batchSize, onProgress } = plan;
   if (target.kind !== 'id') op.batchSize = batchSize;
   if (target.kind === 'filter') {

@@ -35,6 +35,11 @@ export interface OperationContext {
    * id of the call's own when it is batched (not a migration run: nothing is stored under it).
    */
   readonly telemetryRunId: string | undefined;
+  /**
+   * What the committed batches did so far, set by calls that batch: a call that fails midway is
+   * recorded with them (each batch committed on its own), so the row counter still matches the tables.
+   */
+  committed?: () => OperationOutcome;
 }
 
 export type OperationOutcome = Omit<OperationResult, 'entity' | 'operation' | 'batches' | 'durationMs'>;
@@ -109,14 +114,15 @@ export async function runOperation(
       outcome = await fn(op);
     } catch (error) {
       const seconds = (performance.now() - started) / 1000;
-      const failed = { ...emptyCounts(), failure: targetKind === 'id' ? 1 : 0 };
-      record(op, failed, {}, 'failure', seconds);
-      span.setAttributes({ status: 'failure', count: 0 });
+      const done = op.committed?.();
+      const failed = { ...(done?.counts ?? emptyCounts()), failure: targetKind === 'id' ? 1 : 0 };
+      record(op, failed, done?.cascaded ?? {}, 'failure', seconds);
+      span.setAttributes({ status: 'failure', count: failed.success });
       const fields = {
         run_id: telemetryRunId,
         entity,
         operation,
-        count: 0,
+        count: failed.success,
         duration: seconds,
         status: 'failure',
       };

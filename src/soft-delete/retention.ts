@@ -60,6 +60,13 @@ export async function executeRetention(plan: RetentionPlan, op: OperationContext
   // entity takes other rows, and this call may find fewer than it counted.
   const removed = nodes.map(() => 0);
   let candidatesSeen = 0;
+  const outcome = (kept: number): OperationOutcome => ({
+    counts: { success: removed[0] ?? 0, noop: candidatesSeen - (removed[0] ?? 0), failure: 0 },
+    cascaded: Object.fromEntries(nodes.slice(1).map((n, i) => [n.entity.name, removed[i + 1] ?? 0])),
+    cutoff: iso,
+    skipped: { has_children: kept },
+  });
+  op.committed = () => outcome(0);
   let cursor: { deletedAt: string; id: string } | undefined;
   while (candidatesSeen < total) {
     const limit = Math.min(batchSize, total - candidatesSeen);
@@ -102,11 +109,5 @@ export async function executeRetention(plan: RetentionPlan, op: OperationContext
           )
         ).rows[0];
 
-  const success = removed[0] ?? 0;
-  return {
-    counts: { success, noop: candidatesSeen - success, failure: 0 },
-    cascaded: Object.fromEntries(nodes.slice(1).map((n, i) => [n.entity.name, removed[i + 1] ?? 0])),
-    cutoff: iso,
-    skipped: { has_children: Number(kept?.n ?? 0) },
-  };
+  return outcome(Number(kept?.n ?? 0));
 }

@@ -163,7 +163,7 @@ for (const backend of ['postgres', 'pglite'] as Backend[]) {
     it('opens no batch when nothing is past the retention', async () => {
       const [doc] = await makeDocuments(t.db, 1);
       await sd.softDelete('documents', { id: doc! });
-      const res = await sd.purge('documents', { olderThanDays: 100_000 });
+      const res = await sd.purge('documents', { olderThanDays: 36_500 });
       expect(res.counts).to.deep.equal({ success: 0, noop: 0, failure: 0 });
       expect(res.batches).to.equal(0);
     });

@@ -150,6 +150,39 @@ describe('soft-delete core telemetry', function () {
     expect(after - before).to.equal(1);
   });
 
+  it('counts the rows of the batches a failed bulk call committed before it failed, so the counter matches the tables', async () => {
+    const { rows: fresh } = await db.query<{ id: string }>(
+      `INSERT INTO documents (title, body) SELECT 'refused ' || g, 'b' FROM generate_series(1, 30) g RETURNING id::text AS id`,
+    );
+    const ids = fresh.map((r) => r.id);
+    // Another team's rule refuses one row: the third batch of ten fails, the first two stay.
+    await db.exec(`CREATE FUNCTION refuse_one() RETURNS trigger LANGUAGE plpgsql AS
+      $$ BEGIN IF NEW.id = ${Number(ids[24])} AND NEW.deleted_at IS NOT NULL THEN RAISE EXCEPTION 'refused'; END IF; RETURN NEW; END $$;
+      CREATE TRIGGER refuse_one BEFORE UPDATE ON documents FOR EACH ROW EXECUTE FUNCTION refuse_one();`);
+    try {
+      const before = await t.metrics();
+      const failed = await sd.softDelete('documents', { ids }, { batchSize: 10 }).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      expect(failed, 'the call fails').to.be.instanceOf(Error);
+      const after = await t.metrics();
+      const delta = (status: string) =>
+        counter(after, { entity: 'documents', operation: 'delete', status }) -
+        counter(before, { entity: 'documents', operation: 'delete', status });
+      const { rows } = await db.query<{ n: number }>(
+        'SELECT count(*)::int AS n FROM documents WHERE id = ANY($1::bigint[]) AND deleted_at IS NOT NULL',
+        [ids],
+      );
+      expect(rows[0]!.n).to.equal(20);
+      // Before, a failed call counted no row at all, whatever its committed batches had changed.
+      expect(delta('success')).to.equal(20);
+      expect(delta('failure')).to.equal(0);
+    } finally {
+      await db.exec('DROP TRIGGER refuse_one ON documents; DROP FUNCTION refuse_one();');
+    }
+  });
+
   it('counts rows a cascade changed under their own entity, so the counter matches the tables', async () => {
     const { rows } = await db.query<{ id: string }>(
       `WITH c AS (INSERT INTO customers (email, name) VALUES ('cascade@example.com', 'C') RETURNING id),
