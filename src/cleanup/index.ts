@@ -4,7 +4,7 @@ export type { RetryDeadOutcome, RetryOutcome } from './dead-letter.ts';
 export { InvalidPayloadError } from './errors.ts';
 export { builtinHandlers } from './handlers.ts';
 export type { HandlerRegistry, JobHandler } from './handlers-types.ts';
-export { BUILTIN_JOB_TYPES } from './job-types.ts';
+export { assertJobType, BUILTIN_JOB_TYPES } from './job-types.ts';
 export { parsePayload } from './payload-parsers.ts';
 export { DEAD_LETTER_QUEUE, queueName } from './queue-names.ts';
 export { CleanupQueue, type QueueStatusRow } from './queue.ts';

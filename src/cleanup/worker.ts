@@ -1,11 +1,11 @@
 import { isDatabaseUnavailable } from '../db/index.ts';
 import { defineAttributeValues, getLogger } from '../observability/index.ts';
-import { UnknownJobTypeError, WorkerShutdownError } from './errors.ts';
+import { WorkerShutdownError } from './errors.ts';
 import type { HandlerRegistry } from './handlers-types.ts';
 import { JobAbort } from './job-abort.ts';
 import { type AttemptDeps, type Job, runAttempt } from './job-attempt.ts';
 import { Completions } from './completions.ts';
-import { claimClassOf } from './job-types.ts';
+import { assertJobType, claimClassOf } from './job-types.ts';
 import { queueName } from './queue-names.ts';
 import { ClaimPlanner } from './claim-plan.ts';
 import type { CleanupQueue } from './queue.ts';
@@ -45,7 +45,7 @@ export function workerJobTypes(
   handlers: HandlerRegistry,
 ): readonly string[] {
   const handled = queueTypes.filter((t) => handlers[t] !== undefined);
-  for (const t of asked ?? []) if (!handled.includes(t)) throw new UnknownJobTypeError(t, handled);
+  for (const t of asked ?? []) assertJobType(t, handled);
   return asked ?? handled;
 }
 

@@ -1,7 +1,7 @@
-import { BUILTIN_JOB_TYPES } from '../cleanup/index.ts';
+import { assertJobType, BUILTIN_JOB_TYPES } from '../cleanup/index.ts';
 import { InvalidInputError } from '../errors.ts';
 import { getEntity } from '../soft-delete/index.ts';
-import { isUuid } from '../validation/index.ts';
+import { assertRunId } from '../migration/index.ts';
 
 /** Option parsers: bad values become InvalidInputError (exit code 2) before anything runs. */
 export function positiveInt(name: string, max = Number.MAX_SAFE_INTEGER): (raw: string) => number {
@@ -67,16 +67,11 @@ export function entityArgument(raw: string): string {
 }
 
 export function runIdArgument(raw: string): string {
-  if (!isUuid(raw)) throw new InvalidInputError('invalid_run_id', `run_id must be a UUID, got "${raw}"`);
+  assertRunId(raw);
   return raw;
 }
 
 export function jobTypeArgument(raw: string): string {
-  if (!(BUILTIN_JOB_TYPES as readonly string[]).includes(raw)) {
-    throw new InvalidInputError(
-      'unknown_job_type',
-      `unknown job type "${raw}" (known: ${BUILTIN_JOB_TYPES.join(', ')})`,
-    );
-  }
+  assertJobType(raw, BUILTIN_JOB_TYPES);
   return raw;
 }

@@ -15,5 +15,5 @@ export {
 export { staleRunAges } from './lease-store.ts';
 export { getMigration, MIGRATIONS, migrationNames } from './registry.ts';
 export { formatDuration, runStatus } from './report.ts';
-export { MigrationRunner, type RunHandle, type SessionOptions } from './runner.ts';
+export { assertRunId, MigrationRunner, type RunHandle, type SessionOptions } from './runner.ts';
 export { RUN_STATES, type RunRecord, type RunState, type RunSummary } from './types.ts';

@@ -77,7 +77,7 @@ function defaultOwner(): string {
 }
 
 /** A run id is a UUID: checked before it reaches SQL, where a malformed one is a database error. */
-function assertRunId(runId: string): void {
+export function assertRunId(runId: string): void {
   if (!isUuid(runId)) throw new InvalidInputError('invalid_run_id', `run_id must be a UUID, got "${runId}"`);
 }
 
