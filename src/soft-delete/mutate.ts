@@ -189,9 +189,12 @@ class Mutation {
 
 export async function executeMutation(plan: MutationPlan, op: OperationContext): Promise<OperationOutcome> {
   const m = new Mutation(plan, op);
-  op.committed = () => m.outcome();
   const { target, batchSize, onProgress } = plan;
-  if (target.kind !== 'id') op.batchSize = batchSize;
+  // A single row is one batch: nothing of it is committed when it fails (and this is the API's path).
+  if (target.kind !== 'id') {
+    op.batchSize = batchSize;
+    op.committed = () => m.outcome();
+  }
   if (target.kind === 'filter') {
     await m.filterBatches(target.filter);
   } else {
