@@ -1,5 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { PGlite } from '@electric-sql/pglite';
+import { InvalidInputError } from '../errors.ts';
 import type { Database, QueryResult, ScriptRow } from './database.ts';
 import { lockDataDir } from './dir-lock.ts';
 
@@ -19,6 +20,20 @@ type PgliteRunner = Pick<PGlite, 'query' | 'exec'>;
 
 const scriptRows = (results: readonly { rows?: ScriptRow[] }[]) => results.flatMap((r) => r.rows ?? []);
 
+/** A data directory that cannot be one (a file is in the way) is the caller's mistake: exit code 2. */
+async function makeDataDir(dataDir: string): Promise<void> {
+  try {
+    await mkdir(dataDir, { recursive: true });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'EEXIST' && code !== 'ENOTDIR') throw error;
+    throw new InvalidInputError(
+      'invalid_argument',
+      `the embedded database directory ${dataDir} cannot be created: a file is in the way (${code})`,
+    );
+  }
+}
+
 /**
  * The embedded PGlite: one PostgreSQL session in this process. A data directory is locked for as
  * long as it is open (dir-lock.ts): a second process is refused instead of running a second
@@ -27,7 +42,7 @@ const scriptRows = (results: readonly { rows?: ScriptRow[] }[]) => results.flatM
 export async function openPglite(dataDir: string | undefined): Promise<Database> {
   let lock: Awaited<ReturnType<typeof lockDataDir>> | undefined;
   if (dataDir) {
-    await mkdir(dataDir, { recursive: true });
+    await makeDataDir(dataDir);
     lock = await lockDataDir(dataDir);
   }
   let db: PGlite;

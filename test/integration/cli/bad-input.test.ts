@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -132,6 +132,23 @@ describe('sdops bad input and closed pipes (PostgreSQL)', function () {
       const r = await runCli(['--data-dir', dir, ...args], { DATABASE_URL: '', OTEL_SDK_DISABLED: 'true' });
       expect(r.code, `${args.join(' ')}: ${r.stderr}`).to.equal(2);
       expect(existsSync(dir), `${args.join(' ')} opened the embedded database`).to.equal(false);
+    }
+  });
+
+  it('refuses an embedded database directory that a file is in the way of, as bad input', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'sdops-file-')), 'afile');
+    writeFileSync(file, 'not a directory');
+    for (const dir of [file, join(file, 'sub')]) {
+      const r = await runCli(['--data-dir', dir, 'list', 'customers'], {
+        DATABASE_URL: '',
+        OTEL_SDK_DISABLED: 'true',
+      });
+      // Before: exit 1, "sdops: failed: EEXIST: file already exists, mkdir ...".
+      expect(r.code, r.stderr).to.equal(2);
+      expect(r.stderr.trim().split('\n')).to.have.length(1);
+      expect(r.stderr).to.match(
+        /^sdops: the embedded database directory .* cannot be created: a file is in the way/,
+      );
     }
   });
 
