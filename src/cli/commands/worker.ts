@@ -6,6 +6,8 @@ import { InvalidInputError } from '../../errors.ts';
 import { type GlobalOptions, withContext } from '../context.ts';
 import { startLongRunningTelemetry } from '../long-running.ts';
 
+const log = getLogger('cleanup.worker');
+
 interface WorkerCliOptions {
   concurrency?: number;
   jobTypes?: string[];
@@ -44,7 +46,7 @@ export function registerWorker(program: Command): void {
           const concurrency = opts.concurrency ?? ctx.config.worker.concurrency;
           // Each running job holds a pooled connection for its transaction, and the queue needs some too.
           if (ctx.config.databaseUrl && concurrency >= ctx.config.dbPoolSize) {
-            getLogger('cleanup.worker').warn(
+            log.warn(
               'worker concurrency is not below the connection pool size: jobs will wait for connections; raise SDOPS_DB_POOL_SIZE',
               { concurrency, pool_size: ctx.config.dbPoolSize },
             );
@@ -52,7 +54,7 @@ export function registerWorker(program: Command): void {
           const runtime = await startCleanupRuntime(ctx.db, {
             settings: ctx.config.worker,
             schedule: opts.schedule,
-            ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
+            concurrency,
             ...(opts.jobTypes ? { jobTypes: opts.jobTypes } : {}),
           });
           const database = startLongRunningTelemetry(ctx);
@@ -65,7 +67,7 @@ export function registerWorker(program: Command): void {
             // After the stop: its last reading shows the jobs handed back as waiting again.
             await database.stop();
           }
-          getLogger('cleanup.worker').info('worker exiting', {
+          log.info('worker exiting', {
             signal,
             drained: result.drained,
             handed_back: result.handedBack,
