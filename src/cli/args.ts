@@ -25,10 +25,13 @@ export function nonBlank(name: string): (raw: string) => string {
   };
 }
 
+/** Plain decimal notation only: Number() would also take "0x10", "1e2" and "", which no one means. */
+const DECIMAL = /^(\d+(\.\d*)?|\.\d+)$/;
+
 export function nonNegativeNumber(name: string, max = Number.POSITIVE_INFINITY): (raw: string) => number {
   return (raw) => {
     const value = Number(raw);
-    if (raw.trim() === '' || !Number.isFinite(value) || value < 0 || value > max) {
+    if (!DECIMAL.test(raw.trim()) || value > max) {
       const range = Number.isFinite(max) ? `from 0 to ${max}` : '>= 0';
       throw new InvalidInputError('invalid_argument', `${name} must be a number ${range}, got "${raw}"`);
     }

@@ -8,7 +8,7 @@ import {
   type Target,
 } from '../../soft-delete/index.ts';
 import { MAX_BATCH_SIZE, MAX_OLDER_THAN_DAYS } from '../../validation/index.ts';
-import { collectFilter, nonNegativeNumber, positiveInt } from '../args.ts';
+import { collectFilter, nonBlank, nonNegativeNumber, positiveInt } from '../args.ts';
 import { type GlobalOptions, withContext } from '../context.ts';
 import { startProgress } from '../output.ts';
 import { printResult } from '../report.ts';
@@ -54,7 +54,7 @@ export function registerEntityOps(program: Command): void {
     .argument('[ids...]', 'row ids')
     .option('--filter <column=value>', 'select rows by a registry column (repeatable)', collectFilter)
     .option('--reason <text>', 'why the rows are deleted (stored in delete_reason)')
-    .option('--by <actor>', 'who deletes (stored in deleted_by)', 'sdops-cli')
+    .option('--by <actor>', 'who deletes (stored in deleted_by)', nonBlank('--by'), 'sdops-cli')
     .option(
       '--batch-size <n>',
       'rows per transaction for bulk work',

@@ -54,6 +54,9 @@ describe('sdops bad input and closed pipes (PostgreSQL)', function () {
       '{"entity":"orders","id":"9223372036854775808"}',
     ],
     ['worker', '--job-types', ' , '],
+    ['archive', 'orders', '--older-than-days', '0x10'],
+    ['purge', 'orders', '--older-than-days', '1e2'],
+    ['delete', 'documents', '1', '--by', ''],
     ['--data-dir', '', 'list', 'customers'],
     ['--memory', '--data-dir', 'elsewhere', 'list', 'customers'],
     // A group without its command printed the whole help on stderr.
