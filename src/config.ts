@@ -2,7 +2,7 @@ import type { CleanupSettings } from './cleanup/index.ts';
 import { ConfigError } from './errors.ts';
 import { assertLeaseOutlivesHeartbeats, type BatchFault, type RunnerOptions } from './migration/index.ts';
 import type { LogLevel, TelemetrySettings } from './observability/index.ts';
-import { MAX_BATCH_SIZE } from './validation/index.ts';
+import { commaList, MAX_BATCH_SIZE } from './validation/index.ts';
 
 /**
  * The one home of configuration. Every environment variable the product reads is declared here with
@@ -168,13 +168,20 @@ function readFaults(env: Env): MigrationConfig['faults'] {
   });
 }
 
+function readJobTypes(env: Env): string[] | undefined {
+  const raw = read(env, 'SDOPS_WORKER_JOB_TYPES');
+  if (raw === undefined) return undefined;
+  const types = commaList(raw);
+  // Like --job-types: a list with nothing in it must not quietly mean every type, purges included.
+  if (types.length === 0)
+    throw new ConfigError(`SDOPS_WORKER_JOB_TYPES must name one job type or more (unset: all), got "${raw}"`);
+  return types;
+}
+
 function workerConfig(env: Env): CleanupSettings {
   return {
     concurrency: readInt(env, 'SDOPS_WORKER_CONCURRENCY', 1),
-    jobTypes: read(env, 'SDOPS_WORKER_JOB_TYPES')
-      ?.split(',')
-      .map((t) => t.trim())
-      .filter((t) => t !== ''),
+    jobTypes: readJobTypes(env),
     pollIntervalMs: readInt(env, 'SDOPS_QUEUE_POLL_INTERVAL_MS', 10),
     queueSampleIntervalMs: readInt(env, 'SDOPS_QUEUE_SAMPLE_INTERVAL_MS', 100),
     policy: {

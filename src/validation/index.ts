@@ -1,6 +1,7 @@
 export type { Scope } from './rules.ts';
 export {
   CURSOR_PATTERN,
+  commaList,
   DEFAULT_LIST_LIMIT,
   DEFAULT_SCOPE,
   ID_PATTERN,

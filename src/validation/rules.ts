@@ -53,3 +53,11 @@ export const DEFAULT_LIST_LIMIT = 100;
 
 /** Retention and archive ages: up to 100 years. */
 export const MAX_OLDER_THAN_DAYS = 36_500;
+
+/** The items of a comma-separated list, trimmed, empty items dropped ("a, b," is a and b). */
+export function commaList(raw: string): string[] {
+  return raw
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+}

@@ -34,12 +34,14 @@ describe('loadConfig: worker settings', () => {
     expect(s.jobTypes).to.deep.equal(['noop', 'purge_expired']);
   });
 
-  it('refuses a bad number or cron as invalid input naming the variable', () => {
+  it('refuses a bad number, cron or job-type list as invalid input naming the variable', () => {
     for (const [name, value] of [
       ['SDOPS_WORKER_CONCURRENCY', '0'],
       ['SDOPS_QUEUE_POLL_INTERVAL_MS', 'soon'],
       ['SDOPS_JOB_RETRY_LIMIT', '-1'],
       ['SDOPS_ARCHIVE_CRON', 'daily'],
+      // A list with nothing in it would have meant every job type, purges included.
+      ['SDOPS_WORKER_JOB_TYPES', ' , '],
     ] as const) {
       const err = configError({ [name]: value });
       expect(err.message, name).to.include(name);

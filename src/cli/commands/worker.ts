@@ -3,6 +3,7 @@ import { startCleanupRuntime, untilSignal } from '../../cleanup/index.ts';
 import { getLogger } from '../../observability/index.ts';
 import { positiveInt } from '../args.ts';
 import { InvalidInputError } from '../../errors.ts';
+import { commaList } from '../../validation/index.ts';
 import { type GlobalOptions, withContext } from '../context.ts';
 import { startLongRunningTelemetry } from '../long-running.ts';
 
@@ -15,10 +16,7 @@ interface WorkerCliOptions {
 }
 
 function jobTypeList(raw: string): string[] {
-  const types = raw
-    .split(',')
-    .map((t) => t.trim())
-    .filter((t) => t !== '');
+  const types = commaList(raw);
   // An empty list (an unset shell variable) must not quietly mean every type, purges included.
   if (types.length === 0)
     throw new InvalidInputError('invalid_argument', '--job-types must name one job type or more');
