@@ -58,14 +58,22 @@ export interface SerializedError {
   readonly stack?: string;
 }
 
+/**
+ * Error kinds (the `kind` of the product's errors, src/errors.ts) that are outcomes the product
+ * expects: a row that does not exist, a conflict, bad input. Where such an error was thrown says
+ * nothing an operator can use, so its stack is left out; unexpected errors keep theirs.
+ */
+const EXPECTED_KINDS: ReadonlySet<unknown> = new Set(['invalid_input', 'not_found', 'conflict']);
+
 export function serializeError(error: unknown): SerializedError {
   if (error instanceof Error) {
-    const code = (error as { code?: unknown }).code;
+    const { code, kind } = error as { code?: unknown; kind?: unknown };
+    const stack = error.stack && !EXPECTED_KINDS.has(kind) ? error.stack : undefined;
     return {
       type: error.name,
       message: redactString(error.message),
       ...(typeof code === 'string' || typeof code === 'number' ? { code: String(code) } : {}),
-      ...(error.stack ? { stack: redactString(error.stack) } : {}),
+      ...(stack ? { stack: redactString(stack) } : {}),
     };
   }
   return { type: typeof error, message: redactString(String(error)) };

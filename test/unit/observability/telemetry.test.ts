@@ -334,6 +334,28 @@ describe('observability with in-memory exporters', () => {
     });
   });
 
+  it('logs the stack of an unexpected error, and none for an expected outcome such as not found', async () => {
+    const log = getLogger('core');
+    const expected = Object.assign(new Error('customers 9 does not exist'), {
+      code: 'not_found',
+      kind: 'not_found',
+    });
+    log.warn('expected', {}, expected);
+    log.warn('unexpected', {}, Object.assign(new Error('violates check constraint'), { code: '23514' }));
+    const lines = await t.consoleRecords();
+    const error = (message: string) =>
+      lines.find((r) => r.message === message)?.error as Record<string, unknown>;
+    expect(error('expected')).to.deep.equal({
+      name: 'Error',
+      message: 'customers 9 does not exist',
+      code: 'not_found',
+    });
+    expect(error('unexpected'))
+      .to.include({ code: '23514' })
+      .and.to.have.property('stack')
+      .that.includes('at ');
+  });
+
   it('turns every call into a no-op after shutdown, and shutdown is idempotent', async () => {
     await Promise.all([t.telemetry.shutdown(), t.telemetry.shutdown()]);
     const before = (await t.spans()).length;
