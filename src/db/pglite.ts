@@ -1,4 +1,5 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { InvalidInputError } from '../errors.ts';
 import type { Database, QueryResult, ScriptRow } from './database.ts';
@@ -20,16 +21,49 @@ type PgliteRunner = Pick<PGlite, 'query' | 'exec'>;
 
 const scriptRows = (results: readonly { rows?: ScriptRow[] }[]) => results.flatMap((r) => r.rows ?? []);
 
-/** A data directory that cannot be one (a file is in the way) is the caller's mistake: exit code 2. */
-async function makeDataDir(dataDir: string): Promise<void> {
+/**
+ * mkdir -p, one level at a time: Node's own recursive mkdir never returns when a parent refuses new
+ * entries with ENOENT (under /proc it loops for ever).
+ */
+async function makeDirs(dir: string): Promise<void> {
   try {
-    await mkdir(dataDir, { recursive: true });
+    await mkdir(dir);
+    return;
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code !== 'EEXIST' && code !== 'ENOTDIR') throw error;
+    if (code === 'EEXIST' && (await stat(dir)).isDirectory()) return;
+    const parent = dirname(dir);
+    if (code !== 'ENOENT' || parent === dir) throw error;
+    await makeDirs(parent);
+  }
+  try {
+    await mkdir(dir);
+  } catch (error) {
+    // Another process made it in between: fine, as long as it is a directory.
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || !(await stat(dir)).isDirectory()) throw error;
+  }
+}
+
+/** Why a path cannot be a data directory, for errors that are the path's fault (exit code 2). */
+const UNUSABLE: Readonly<Record<string, string>> = {
+  EEXIST: 'a file is in the way',
+  ENOTDIR: 'a file is in the way',
+  ENOENT: 'its parent does not accept new directories',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EROFS: 'read-only file system',
+};
+
+async function makeDataDir(dataDir: string): Promise<void> {
+  try {
+    await makeDirs(dataDir);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? '';
+    const why = UNUSABLE[code];
+    if (why === undefined) throw error;
     throw new InvalidInputError(
       'invalid_argument',
-      `the embedded database directory ${dataDir} cannot be created: a file is in the way (${code})`,
+      `the embedded database directory ${dataDir} cannot be created: ${why} (${code})`,
     );
   }
 }

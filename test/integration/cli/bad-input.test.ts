@@ -138,7 +138,7 @@ describe('sdops bad input and closed pipes (PostgreSQL)', function () {
     }
   });
 
-  it('refuses an embedded database directory that a file is in the way of, as bad input', async () => {
+  it('refuses an embedded database directory that cannot be made (a file in the way, /proc), as bad input', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'sdops-file-')), 'afile');
     writeFileSync(file, 'not a directory');
     for (const dir of [file, join(file, 'sub')]) {
@@ -153,6 +153,15 @@ describe('sdops bad input and closed pipes (PostgreSQL)', function () {
         /^sdops: the embedded database directory .* cannot be created: a file is in the way/,
       );
     }
+    // Node's own recursive mkdir never returned here: the command hung.
+    const r = await runCli(['--data-dir', '/proc/sdops/data', 'list', 'customers'], {
+      DATABASE_URL: '',
+      OTEL_SDK_DISABLED: 'true',
+    });
+    expect(r.code, r.stderr).to.equal(2);
+    expect(r.stderr).to.match(
+      /^sdops: the embedded database directory \/proc\/sdops\/data cannot be created: .*\n$/,
+    );
   });
 
   it('ends quietly when the reader closes the pipe early (| head)', async () => {
