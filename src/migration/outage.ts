@@ -36,8 +36,9 @@ export function migrationOutageGuard(budgetMs: number, runId: string): OutageGua
         { run_id: runId, budget_seconds: budgetMs / 1000 },
         error,
       ),
+    // At the outage's level: a console that showed the one (a CLI's shows warnings only) shows the other.
     reachable: (seconds) =>
-      log.info('database reachable again; the migration run continues', { run_id: runId, duration: seconds }),
+      log.warn('database reachable again; the migration run continues', { run_id: runId, duration: seconds }),
     exhausted: (budget, error) => new DatabaseOutageError(budget, error),
     interrupted: (error) => new StoppedDuringOutageError(error),
   });

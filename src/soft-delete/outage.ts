@@ -20,7 +20,7 @@ class OperationOutageError extends SdopsError {
 /**
  * The database an operation runs on when it may wait out an outage (a CLI command: nobody else
  * retries it): each statement and batch goes through a guard of its own, so the wait is counted per
- * operation. One warning when the outage starts, one info line when it ends.
+ * operation. One warning when the outage starts, one when it ends.
  */
 export function outageTolerant(
   db: Database,
@@ -39,8 +39,9 @@ export function outageTolerant(
           { ...fields, budget_seconds: budgetMs / 1000 },
           error,
         ),
+      // At the outage's level: a console that showed the one (a CLI's shows warnings only) shows the other.
       reachable: (seconds) =>
-        log.info('database reachable again; the operation continues', { ...fields, duration: seconds }),
+        log.warn('database reachable again; the operation continues', { ...fields, duration: seconds }),
       exhausted: (budget, error) => new OperationOutageError(budget, error),
       // Nothing interrupts an operation's guard: a CLI command ends with its process.
       interrupted: (error) => error as Error,
