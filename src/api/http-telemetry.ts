@@ -89,11 +89,16 @@ export function requestContext(request: FastifyRequest): Context {
   return state.get(request)?.context ?? context.active();
 }
 
-/** Records the error behind a 5xx on the server span; the caller only sees a generic body. */
-export function recordInternalError(request: FastifyRequest, error: unknown): void {
-  const span = state.get(request)?.span;
-  if (!span) return;
-  span.recordException(error instanceof Error ? error : new Error(String(error)));
+/**
+ * Records the error behind a 5xx on the server span and on the request's access line (its one log
+ * line); the caller only sees a generic body. False when the request has no telemetry state.
+ */
+export function recordInternalError(request: FastifyRequest, error: unknown): boolean {
+  const t = state.get(request);
+  if (!t) return false;
+  t.span.recordException(error instanceof Error ? error : new Error(String(error)));
+  t.line.add({}, error);
+  return true;
 }
 
 function finish(request: FastifyRequest, status: number, aborted: boolean): void {
@@ -126,7 +131,7 @@ function finish(request: FastifyRequest, status: number, aborted: boolean): void
   };
   const message = aborted ? 'request aborted' : 'request';
   context.with(t.context, () => {
-    // A failed operation behind a 5xx is worth a warning with its error; a 4xx is the caller's.
+    // The error behind a 5xx (an operation's, or the request's own) is worth a warning; a 4xx is the caller's.
     if (operation.error !== undefined && (aborted || status >= 500))
       log.warn(message, fields, operation.error);
     else log.info(message, fields);

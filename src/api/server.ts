@@ -69,8 +69,8 @@ const RETRY_AFTER_SECONDS = 5;
 
 function sendError(request: FastifyRequest, reply: FastifyReply, error: unknown): void {
   const mapped = mapError(error);
-  if (mapped.internal !== undefined) {
-    recordInternalError(request, mapped.internal);
+  // The access line carries the error; a request without telemetry state gets a line of its own.
+  if (mapped.internal !== undefined && !recordInternalError(request, mapped.internal)) {
     context.with(requestContext(request), () =>
       log.error(
         'request failed',

@@ -2,7 +2,9 @@ import { expect } from 'chai';
 import { CleanupWorker, builtinHandlers } from '../../../src/cleanup/index.ts';
 import { SoftDeleteService } from '../../../src/soft-delete/index.ts';
 import { type InMemoryTelemetry, startInMemoryTelemetry } from '../../unit/observability/harness.ts';
-import { AS_ADMIN, type ApiFixture, inject, startFixture } from './support.ts';
+import { buildServer } from '../../../src/api/index.ts';
+import type { Database } from '../../../src/db/index.ts';
+import { AS_ADMIN, type ApiFixture, inject, startFixture, TOKENS } from './support.ts';
 import { waitUntil } from '../../support/wait.ts';
 
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
@@ -156,6 +158,36 @@ describe('HTTP API telemetry', () => {
     expect(records[0]?.duration).to.be.a('number');
     const otlp = (await t.logs()).filter((r) => r.spanContext?.traceId === traceId);
     expect(otlp.map((r) => r.body)).to.deep.equal(['request']);
+  });
+
+  it('writes one line for a request that fails with a 5xx: the access line, a warning with the error', async () => {
+    // The database answers but refuses everything: the list fails inside the handler.
+    const refused = Object.assign(new Error('permission denied for table orders'), { code: '42501' });
+    const failing = {
+      kind: 'postgres',
+      query: async () => {
+        throw refused;
+      },
+      close: async () => undefined,
+    } as unknown as Database;
+    const app = await buildServer({ db: failing, tokens: TOKENS });
+    try {
+      const traceId = '6df92f3577b34da6a3ce929d0e0e4738';
+      const res = await inject(app, {
+        method: 'GET',
+        url: '/v1/orders',
+        headers: { ...AS_ADMIN, traceparent: `00-${traceId}-${CALLER_SPAN}-01` },
+      });
+      expect(res.statusCode, res.body).to.be.at.least(500);
+      await t.telemetry.forceFlush();
+      // Before: the access line and a second line, "request failed" at error level.
+      const records = (await t.consoleRecords()).filter((r) => r.trace_id === traceId);
+      expect(records.map((r) => [r.message, r.level])).to.deep.equal([['request', 'warn']]);
+      expect(records[0]).to.include({ route: '/v1/:entity', status_code: res.statusCode });
+      expect(records[0]?.error).to.include({ message: 'permission denied for table orders', code: '42501' });
+    } finally {
+      await app.close();
+    }
   });
 
   it('records http.server.request.duration by route template and status', async () => {
