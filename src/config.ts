@@ -223,25 +223,55 @@ function migrationConfig(env: Env): MigrationConfig {
 
 /**
  * Never throws: telemetry must not stop a command from running, so a bad value falls back to its
- * default here and is listed in `rejected` (startTelemetry warns once about each).
+ * default here and is listed in `rejected` (startTelemetry warns once about each; the SDK is
+ * told the default, never the bad value).
  */
 function telemetryConfig(env: Env): TelemetrySettings {
-  const rejected: { name: string; value: string }[] = [];
-  const positive = (name: string): number | undefined => {
+  const rejected: { name: string; value: string; expected: string }[] = [];
+  const checked = <T>(
+    name: string,
+    parse: (raw: string) => T | undefined,
+    expected: string,
+  ): T | undefined => {
     const raw = env[name]?.trim();
     if (!raw) return undefined;
-    if (/^\d+$/.test(raw) && Number(raw) > 0) return Number(raw);
-    rejected.push({ name, value: raw });
-    return undefined;
+    const value = parse(raw);
+    if (value === undefined) rejected.push({ name, value: raw, expected });
+    return value;
   };
+  const positive = (name: string) =>
+    checked(
+      name,
+      (raw) => (/^\d+$/.test(raw) && Number(raw) > 0 ? Number(raw) : undefined),
+      'is not a positive integer',
+    );
   return {
-    disabled: /^(true|1)$/i.test(read(env, 'OTEL_SDK_DISABLED') ?? ''),
-    endpoint: (read(env, 'OTEL_EXPORTER_OTLP_ENDPOINT') as string).replace(/\/+$/, ''),
+    // The OpenTelemetry spec's boolean: true or false, either case; sdops has also taken 1.
+    disabled:
+      checked(
+        'OTEL_SDK_DISABLED',
+        (raw) => (/^(true|1)$/i.test(raw) ? true : /^(false|0)$/i.test(raw) ? false : undefined),
+        'is not true or false',
+      ) ?? false,
+    endpoint: (
+      checked('OTEL_EXPORTER_OTLP_ENDPOINT', httpUrl, 'is not an http:// or https:// URL') ??
+      (ENV_VARS.find((s) => s.name === 'OTEL_EXPORTER_OTLP_ENDPOINT')?.default as string)
+    ).replace(/\/+$/, ''),
     serviceName: read(env, 'OTEL_SERVICE_NAME'),
     metricExportIntervalMs: positive('OTEL_METRIC_EXPORT_INTERVAL') ?? 10_000,
     exportTimeoutMs: positive('OTEL_EXPORTER_OTLP_TIMEOUT'),
     rejected,
   };
+}
+
+/** The URL as given when it is an absolute http(s) URL ("localhost:4318" parses, as scheme "localhost:"). */
+function httpUrl(raw: string): string | undefined {
+  try {
+    const url = new URL(raw);
+    return url.protocol === 'http:' || url.protocol === 'https:' ? raw : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Reads and validates the environment once at start; throws ConfigError naming the bad variable. */

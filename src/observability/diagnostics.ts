@@ -104,6 +104,33 @@ const diagLogger: DiagLogger = {
   verbose: () => {},
 };
 
+/**
+ * While the SDK is being built, what it says through diag is about its configuration (its own
+ * reading of OTEL_* variables), not a failed export: each message is warned about once as such,
+ * except those naming a variable that src/config.ts already refused (that warning was given, and
+ * the SDK was handed the default). Export failures are reported again once fn returns.
+ */
+export function whileConfiguring<T>(fn: () => T, alreadyWarned: readonly string[]): T {
+  const configLogger: DiagLogger = {
+    ...diagLogger,
+    error: (message, ...args) => configurationWarning(diagMessage(message, args), alreadyWarned),
+    warn: (message, ...args) => configurationWarning(diagMessage(message, args), alreadyWarned),
+  };
+  diag.setLogger(configLogger, { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true });
+  try {
+    return fn();
+  } finally {
+    diag.setLogger(diagLogger, { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true });
+  }
+}
+
+function configurationWarning(message: string, alreadyWarned: readonly string[]): void {
+  if (alreadyWarned.some((name) => message.includes(name))) return;
+  warnOnce(`config:${message}`, 'OpenTelemetry SDK configuration problem; the program continues', {
+    reason: redactString(message),
+  });
+}
+
 /** Routes OTel diag (warn and above) and the global error handler into reportExportError. */
 export function installExportErrorHandler(endpoint: string): void {
   exportState = { endpoint, suppressed: 0, warned: false, failing: false, listeners: new Set() };

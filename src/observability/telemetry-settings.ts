@@ -23,7 +23,12 @@ export interface TelemetrySettings {
   /** OTEL_EXPORTER_OTLP_TIMEOUT; undefined: sdops's own EXPORT_TIMEOUT_MS (the SDK alone would use 10 s). */
   readonly exportTimeoutMs: number | undefined;
   /** Values that were set but unusable and fell back to their default; startTelemetry warns once each. */
-  readonly rejected?: readonly { readonly name: string; readonly value: string }[];
+  readonly rejected?: readonly {
+    readonly name: string;
+    readonly value: string;
+    /** What is wrong with it, e.g. "is not a positive integer". */
+    readonly expected: string;
+  }[];
 }
 
 export interface TestExporters {

@@ -8,6 +8,7 @@ import {
   onExportTrouble,
   uninstallExportErrorHandler,
   warnOnce,
+  whileConfiguring,
 } from './diagnostics.ts';
 import { setOtlpLogging } from './logger.ts';
 import {
@@ -60,8 +61,8 @@ let active: Telemetry | undefined;
 
 /** Settings that were set but unusable fell back to their default in src/config.ts: say so once. */
 function warnAboutRejected(settings: TelemetrySettings): void {
-  for (const { name, value } of settings.rejected ?? []) {
-    warnOnce(name.toLowerCase(), `${name} is not a positive integer; using default`, { value });
+  for (const { name, value, expected } of settings.rejected ?? []) {
+    warnOnce(name.toLowerCase(), `${name} ${expected}; using default`, { value });
   }
 }
 
@@ -130,7 +131,11 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
     ...(options.serviceVersion === undefined ? {} : { serviceVersion: options.serviceVersion }),
     ...(options.testExporters === undefined ? {} : { testExporters: options.testExporters }),
   };
-  const { sdk, spanProcessor, logProcessor, metricReader } = startSdk(settings);
+  const { sdk, spanProcessor, logProcessor, metricReader } = whileConfiguring(
+    () => startSdk(settings),
+    // The SDK names the variable, or (for an endpoint) quotes the value.
+    (given.rejected ?? []).flatMap((r) => [r.name, `'${r.value}'`]),
+  );
   setOtlpLogging(true);
 
   let stopped: Promise<void> | undefined;

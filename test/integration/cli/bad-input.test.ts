@@ -164,6 +164,33 @@ describe('sdops bad input and closed pipes (PostgreSQL)', function () {
     );
   });
 
+  it('runs the command when a telemetry variable is unusable, with one warning naming each', async () => {
+    const r = await runCli(['delete', 'documents', '7'], {
+      DATABASE_URL: db.url,
+      OTEL_SDK_DISABLED: 'false',
+      // Once: exit 1, "sdops: failed: Configuration: Could not parse user-provided export URL", and
+      // the row not deleted; the timeout drew a second warning, from the SDK, as an export failure.
+      OTEL_EXPORTER_OTLP_ENDPOINT: '127.0.0.1:4318',
+      OTEL_EXPORTER_OTLP_TIMEOUT: 'abc',
+    });
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stdout).to.match(/documents\s+delete\s+1\s+0\s+0/);
+    const warnings = r.stderr
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => JSON.parse(l) as { message: string; reason?: string });
+    for (const name of ['OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_TIMEOUT']) {
+      expect(
+        warnings.filter((w) => w.message.startsWith(`${name} `)),
+        r.stderr,
+      ).to.have.length(1);
+    }
+    expect(
+      warnings.filter((w) => /Unknown value|Configuration/.test(w.reason ?? '')),
+      r.stderr,
+    ).to.deep.equal([]);
+  });
+
   it('ends quietly when the reader closes the pipe early (| head)', async () => {
     const result = await runCommand(
       'sh',

@@ -138,6 +138,19 @@ describe('configuration (src/config.ts ENV_VARS and the README table)', () => {
     });
     expect(loadConfig({ OTEL_SDK_DISABLED: 'TRUE' }).telemetry.disabled).to.equal(true);
     expect(loadConfig({}).telemetry.endpoint).to.equal('http://localhost:4318');
+    // Once handed to the SDK as given: every command failed, "Could not parse user-provided export URL".
+    const bad = loadConfig({
+      OTEL_EXPORTER_OTLP_ENDPOINT: '127.0.0.1:4318',
+      OTEL_SDK_DISABLED: 'yes',
+    }).telemetry;
+    expect(bad).to.deep.include({ endpoint: 'http://localhost:4318', disabled: false });
+    expect(bad.rejected?.map((r) => r.name)).to.deep.equal([
+      'OTEL_SDK_DISABLED',
+      'OTEL_EXPORTER_OTLP_ENDPOINT',
+    ]);
+    expect(
+      loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'https://otel.example:4318/' }).telemetry.endpoint,
+    ).to.equal('https://otel.example:4318');
   });
 
   it('documents the API tokens compose.yaml really sets, and the server accepts them', () => {
