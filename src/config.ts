@@ -157,6 +157,28 @@ function readCron(env: Env, name: string): string | undefined {
   return text;
 }
 
+/**
+ * The purge/archive crons parsed the way pg-boss parses them when the worker saves them (its
+ * cron-parser, in UTC), so a bad one is refused before the queue opens, naming its variable.
+ * readCron checks only the shape: cron-parser costs every command ~50 ms to load, so only the
+ * worker loads it, here.
+ */
+export async function checkWorkerCrons(worker: CleanupSettings): Promise<void> {
+  const { CronExpressionParser } = await import('cron-parser');
+  for (const [name, text] of [
+    ['SDOPS_PURGE_CRON', worker.purgeCron],
+    ['SDOPS_ARCHIVE_CRON', worker.archiveCron],
+  ] as const) {
+    if (text === undefined) continue;
+    try {
+      CronExpressionParser.parse(text, { tz: 'UTC', strict: false });
+    } catch (error) {
+      const why = error instanceof Error ? error.message : String(error);
+      throw new ConfigError(`${name} must be a 5-field cron expression or "off", got "${text}" (${why})`);
+    }
+  }
+}
+
 function readFaults(env: Env): MigrationConfig['faults'] {
   const raw = read(env, 'SDOPS_MIGRATION_FAIL_BATCH');
   if (raw === undefined) return [];

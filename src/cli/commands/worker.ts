@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { startCleanupRuntime, untilSignal } from '../../cleanup/index.ts';
+import { checkWorkerCrons } from '../../config.ts';
 import { getLogger } from '../../observability/index.ts';
 import { positiveInt } from '../args.ts';
 import { InvalidInputError } from '../../errors.ts';
@@ -49,6 +50,8 @@ export function registerWorker(program: Command): void {
               { concurrency, pool_size: ctx.config.dbPoolSize },
             );
           }
+          // A cron pg-boss cannot run is refused before the queue opens (nothing saved, nothing moved).
+          if (opts.schedule) await checkWorkerCrons(ctx.config.worker);
           const runtime = await startCleanupRuntime(ctx.db, {
             settings: ctx.config.worker,
             schedule: opts.schedule,

@@ -164,6 +164,19 @@ describe('sdops bad input and closed pipes (PostgreSQL)', function () {
     );
   });
 
+  it('refuses a worker whose cron pg-boss cannot run, naming the variable, before the queue opens', async () => {
+    for (const [name, cron] of [
+      ['SDOPS_PURGE_CRON', 'a b c d e'],
+      ['SDOPS_ARCHIVE_CRON', '99 99 * * *'],
+    ] as const) {
+      // Before: exit 1, "sdops: failed: Invalid characters, got value: a", after the queue had opened.
+      const r = await runCli(['worker'], { ...env(), [name]: cron });
+      expect(r.code, r.stderr).to.equal(2);
+      expect(r.stderr.trim().split('\n'), r.stderr).to.have.length(1);
+      expect(r.stderr).to.match(new RegExp(`^sdops: ${name} must be a 5-field cron expression`));
+    }
+  });
+
   it('runs the command when a telemetry variable is unusable, with one warning naming each', async () => {
     const r = await runCli(['delete', 'documents', '7'], {
       DATABASE_URL: db.url,
