@@ -1,20 +1,34 @@
 import { assertJobType, BUILTIN_JOB_TYPES } from '../cleanup/index.ts';
-import { InvalidInputError } from '../errors.ts';
+import { type ErrorCode, InvalidInputError } from '../errors.ts';
 import { getEntity } from '../soft-delete/index.ts';
 import { assertRunId } from '../migration/index.ts';
 
-/** Option parsers: bad values become InvalidInputError (exit code 2) before anything runs. */
-export function positiveInt(name: string, max = Number.MAX_SAFE_INTEGER): (raw: string) => number {
+/**
+ * Option parsers: bad values become InvalidInputError (exit code 2) before anything runs. `code` is
+ * the one the core gives the same mistake (invalid_batch_size, invalid_scope ...), so a script
+ * branches on one code whichever surface refused the value; the message names the flag.
+ */
+export function wholeNumber(
+  name: string,
+  min: number,
+  max = Number.MAX_SAFE_INTEGER,
+  code: ErrorCode = 'invalid_argument',
+): (raw: string) => number {
   return (raw) => {
     const value = Number(raw);
-    if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(value) || value <= 0 || value > max) {
-      throw new InvalidInputError(
-        'invalid_argument',
-        `${name} must be a whole number from 1 to ${max}, got "${raw}"`,
-      );
+    if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(value) || value < min || value > max) {
+      throw new InvalidInputError(code, `${name} must be a whole number from ${min} to ${max}, got "${raw}"`);
     }
     return value;
   };
+}
+
+export function positiveInt(
+  name: string,
+  max = Number.MAX_SAFE_INTEGER,
+  code: ErrorCode = 'invalid_argument',
+): (raw: string) => number {
+  return wholeNumber(name, 1, max, code);
 }
 
 /** Text that must not be empty or blank (an unset shell variable must not mean "the default"). */
@@ -28,24 +42,29 @@ export function nonBlank(name: string): (raw: string) => string {
 /** Plain decimal notation only: Number() would also take "0x10", "1e2" and "", which no one means. */
 const DECIMAL = /^(\d+(\.\d*)?|\.\d+)$/;
 
-export function nonNegativeNumber(name: string, max = Number.POSITIVE_INFINITY): (raw: string) => number {
+export function nonNegativeNumber(
+  name: string,
+  max = Number.POSITIVE_INFINITY,
+  code: ErrorCode = 'invalid_argument',
+): (raw: string) => number {
   return (raw) => {
     const value = Number(raw);
     if (!DECIMAL.test(raw.trim()) || value > max) {
       const range = Number.isFinite(max) ? `from 0 to ${max}` : '>= 0';
-      throw new InvalidInputError('invalid_argument', `${name} must be a number ${range}, got "${raw}"`);
+      throw new InvalidInputError(code, `${name} must be a number ${range}, got "${raw}"`);
     }
     return value;
   };
 }
 
-export function oneOf<T extends string>(name: string, allowed: readonly T[]): (raw: string) => T {
+export function oneOf<T extends string>(
+  name: string,
+  allowed: readonly T[],
+  code: ErrorCode = 'invalid_argument',
+): (raw: string) => T {
   return (raw) => {
     if (!allowed.includes(raw as T)) {
-      throw new InvalidInputError(
-        'invalid_argument',
-        `${name} must be one of ${allowed.join(', ')}, got "${raw}"`,
-      );
+      throw new InvalidInputError(code, `${name} must be one of ${allowed.join(', ')}, got "${raw}"`);
     }
     return raw as T;
   };

@@ -47,13 +47,13 @@ export function registerDb(program: Command): void {
     .option(
       '--rows <n>',
       'scale: number of customers (orders and items scale with it)',
-      positiveInt('--rows', 10_000_000),
+      positiveInt('--rows', 10_000_000, 'invalid_rows'),
       10_000,
     )
     .option(
       '--legacy-fraction <f>',
       'fraction of rows flagged only by the legacy is_deleted column',
-      nonNegativeNumber('--legacy-fraction'),
+      nonNegativeNumber('--legacy-fraction', 1, 'invalid_fraction'),
     )
     .action(async (opts: { rows: number; legacyFraction?: number }, cmd: Command) => {
       await withContext(cmd.optsWithGlobals<GlobalOptions>(), async (ctx) => {

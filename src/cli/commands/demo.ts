@@ -108,7 +108,7 @@ export function registerDemo(program: Command): void {
     .description(
       'seed a demo database, run soft deletes, a migration (stopped and resumed) and the worker; print a summary',
     )
-    .option('--rows <n>', 'seed scale (customers)', positiveInt('--rows', 1_000_000), 20_000)
+    .option('--rows <n>', 'seed scale (customers)', positiveInt('--rows', 1_000_000, 'invalid_rows'), 20_000)
     .option('--loop', 'repeat until interrupted (traffic for the full stack)')
     .option('--pause-ms <ms>', 'pause between loop iterations', positiveInt('--pause-ms'), 5_000)
     .option('--reset', 'first empty the demo tables (customers, orders, order_items, documents and archives)')

@@ -58,7 +58,7 @@ export function registerEntityOps(program: Command): void {
     .option(
       '--batch-size <n>',
       'rows per transaction for bulk work',
-      positiveInt('--batch-size', MAX_BATCH_SIZE),
+      positiveInt('--batch-size', MAX_BATCH_SIZE, 'invalid_batch_size'),
     )
     .option('--no-cascade', 'do not soft-delete children')
     .action(
@@ -96,7 +96,7 @@ export function registerEntityOps(program: Command): void {
     .option(
       '--batch-size <n>',
       'rows per transaction for bulk work',
-      positiveInt('--batch-size', MAX_BATCH_SIZE),
+      positiveInt('--batch-size', MAX_BATCH_SIZE, 'invalid_batch_size'),
     )
     .option('--no-cascade', 'do not restore children deleted by the same cascade')
     .action(
@@ -144,13 +144,21 @@ function registerRetention(
   ageRequired: boolean,
 ): void {
   const cmd = program.command(operation).description(description).argument('<entity>', 'entity name');
-  const age = nonNegativeNumber('--older-than-days', MAX_OLDER_THAN_DAYS);
+  const age = nonNegativeNumber('--older-than-days', MAX_OLDER_THAN_DAYS, 'invalid_older_than_days');
   if (ageRequired)
     cmd.requiredOption('--older-than-days <days>', 'only rows deleted at least this long ago', age);
   else cmd.option('--older-than-days <days>', 'override the retention (days)', age);
   cmd
-    .option('--batch-size <n>', 'rows per transaction', positiveInt('--batch-size', MAX_BATCH_SIZE))
-    .option('--max-rows <n>', 'stop after this many rows', positiveInt('--max-rows'))
+    .option(
+      '--batch-size <n>',
+      'rows per transaction',
+      positiveInt('--batch-size', MAX_BATCH_SIZE, 'invalid_batch_size'),
+    )
+    .option(
+      '--max-rows <n>',
+      'stop after this many rows',
+      positiveInt('--max-rows', undefined, 'invalid_max_rows'),
+    )
     .action(async (entity: string, opts: RetentionOptions, command: Command) => {
       getEntity(entity);
       await withContext(globals(command), async (ctx) => {

@@ -12,7 +12,7 @@ import {
   type RunSummary,
   runStatus,
 } from '../../migration/index.ts';
-import { nonNegativeNumber, oneOf, positiveInt, runIdArgument } from '../args.ts';
+import { nonNegativeNumber, oneOf, positiveInt, runIdArgument, wholeNumber } from '../args.ts';
 import { type CliContext, type GlobalOptions, withContext } from '../context.ts';
 import { type Cell, formatTable, type Progress, printJson, startProgress } from '../output.ts';
 
@@ -188,19 +188,19 @@ export function registerMigrate(program: Command): void {
     .option(
       '--batch-size <n>',
       'rows per batch (one transaction each)',
-      positiveInt('--batch-size', MAX_BATCH_SIZE),
+      positiveInt('--batch-size', MAX_BATCH_SIZE, 'invalid_batch_size'),
     )
     .option('--max-rows-per-second <n>', 'throttle', positiveInt('--max-rows-per-second'))
     .option('--dry-run', 'count what would change; write nothing')
     .option(
       '--max-failed-batches <n>',
       'more failed batches than this and the run ends failed',
-      nonNegativeIntParser,
+      wholeNumber('--max-failed-batches', 0),
     )
     .option(
       '--older-than-days <days>',
       'archive-soft-deleted / purge-archived: age cutoff',
-      nonNegativeNumber('--older-than-days', MAX_OLDER_THAN_DAYS),
+      nonNegativeNumber('--older-than-days', MAX_OLDER_THAN_DAYS, 'invalid_older_than_days'),
     )
     .option('--entity <name>', 'limit to these entities (repeatable or comma list)', collect)
     .action(async (name: string, opts: StartOptions, cmd: Command) => {
@@ -228,12 +228,12 @@ export function registerMigrate(program: Command): void {
     .option(
       '--batch-size <n>',
       "rows per batch from now on (default: the run's)",
-      positiveInt('--batch-size', MAX_BATCH_SIZE),
+      positiveInt('--batch-size', MAX_BATCH_SIZE, 'invalid_batch_size'),
     )
     .option(
       '--max-rows-per-second <n>',
       "throttle from now on; 0 lifts it (default: the run's)",
-      nonNegativeIntOption('--max-rows-per-second'),
+      wholeNumber('--max-rows-per-second', 0),
     )
     .action(async (runId: string, opts: { batchSize?: number; maxRowsPerSecond?: number }, cmd: Command) => {
       await withMigrateContext(cmd, (ctx) =>
@@ -345,7 +345,7 @@ export function registerMigrate(program: Command): void {
   migrate
     .command('list')
     .description('migration runs, newest first')
-    .option('--limit <n>', 'how many', positiveInt('--limit', 1000), 50)
+    .option('--limit <n>', 'how many', positiveInt('--limit', 1000, 'invalid_limit'), 50)
     .option('--state <state>', 'only runs in this state', oneOf('--state', RUN_STATES))
     .action(async (opts: { limit: number; state?: RunState }, cmd: Command) => {
       await withMigrateContext(cmd, async (ctx) => {
@@ -357,10 +357,3 @@ export function registerMigrate(program: Command): void {
       });
     });
 }
-
-/** A whole number >= 0 for option `name`. */
-function nonNegativeIntOption(name: string): (raw: string) => number {
-  return (raw) => (raw.trim() === '0' ? 0 : positiveInt(name)(raw));
-}
-
-const nonNegativeIntParser = nonNegativeIntOption('--max-failed-batches');

@@ -15,8 +15,8 @@ export function registerRead(program: Command): void {
     .command('list')
     .description('list rows of an entity, live ones by default, in keyset pages')
     .argument('<entity>', 'entity name', entityArgument)
-    .option('--scope <scope>', SCOPES.join(' | '), oneOf('--scope', SCOPES), DEFAULT_SCOPE)
-    .option('--limit <n>', 'rows per page', positiveInt('--limit', MAX_LIST_LIMIT), 20)
+    .option('--scope <scope>', SCOPES.join(' | '), oneOf('--scope', SCOPES, 'invalid_scope'), DEFAULT_SCOPE)
+    .option('--limit <n>', 'rows per page', positiveInt('--limit', MAX_LIST_LIMIT, 'invalid_limit'), 20)
     .option('--after <id>', 'cursor: show rows after this id (from the previous page)')
     .action(async (entity: string, opts: { scope: Scope; limit: number; after?: string }, cmd: Command) => {
       await withContext(cmd.optsWithGlobals<GlobalOptions>(), async (ctx) => {

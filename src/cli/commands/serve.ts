@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { CleanupQueue } from '../../cleanup/index.ts';
 import { MigrationRunner } from '../../migration/index.ts';
 import { getLogger } from '../../observability/index.ts';
-import { positiveInt } from '../args.ts';
+import { wholeNumber } from '../args.ts';
 import { type GlobalOptions, withContext } from '../context.ts';
 import { startLongRunningTelemetry } from '../long-running.ts';
 
@@ -29,12 +29,7 @@ export function registerServe(program: Command): void {
     .command('serve')
     .description('run the HTTP API (bearer tokens from SDOPS_API_TOKENS="admin:<t>,read:<t>")')
     .option('--host <host>', 'address to listen on (non-loopback needs SDOPS_API_TOKENS)', '127.0.0.1')
-    .option(
-      '--port <port>',
-      'TCP port (0 = any free port)',
-      (raw) => (raw === '0' ? 0 : positiveInt('--port', 65_535)(raw)),
-      8080,
-    )
+    .option('--port <port>', 'TCP port (0 = any free port)', wholeNumber('--port', 0, 65_535), 8080)
     .action(async (opts: ServeOptions, cmd: Command) => {
       // fastify and the routes load only for this command: every other command starts faster.
       const { assertSafeBinding, parseApiTokens, startApiServer } = await import('../../api/index.ts');

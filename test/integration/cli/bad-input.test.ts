@@ -106,6 +106,23 @@ describe('sdops bad input and closed pipes (PostgreSQL)', function () {
     });
   });
 
+  it('gives a flag the code the core gives the same mistake, so scripts branch on one code', async () => {
+    // Each was invalid_argument, which docs/errors.md does not name for these.
+    for (const [args, code] of [
+      [['list', 'customers', '--scope', 'foo'], 'invalid_scope'],
+      [['list', 'customers', '--limit', '0'], 'invalid_limit'],
+      [['purge', 'documents', '--max-rows', '0'], 'invalid_max_rows'],
+      [['purge', 'documents', '--older-than-days', '-1'], 'invalid_older_than_days'],
+      [['delete', 'customers', '1', '--batch-size', '0'], 'invalid_batch_size'],
+      [['seed', '--rows', '-1'], 'invalid_rows'],
+      [['seed', '--legacy-fraction', '2'], 'invalid_fraction'],
+    ] as const) {
+      const r = await runCli(['--json', ...args], env());
+      expect(r.code, r.stderr).to.equal(2);
+      expect((JSON.parse(r.stderr) as { error: { code: string } }).error.code, args.join(' ')).to.equal(code);
+    }
+  });
+
   it('does not count refused input as a failed operation; an attempted one that fails is counted', async () => {
     const failures = () =>
       otlp.points.filter(
