@@ -4,6 +4,7 @@ import {
   getLogger,
   type Logger,
   migrationMetrics,
+  type SpanAttributes,
   type SpanHandle,
   withSpan,
 } from '../observability/index.ts';
@@ -21,11 +22,6 @@ export function registerMigrationAttributes(names: readonly string[]): void {
   if (registered) return;
   registered = true;
   defineAttributeValues({ migration: names });
-}
-
-/** Attributes outside the shared span catalog (keys listed in the report for docs/telemetry.md). */
-function setExtra(attributes: Record<string, string | number | boolean>): void {
-  trace.getActiveSpan()?.setAttributes(attributes);
 }
 
 function previousSpan(traceId: string | null, spanId: string | null): SpanContext | undefined {
@@ -48,11 +44,14 @@ export function withRunSpan<T>(input: RunSpanInput, fn: (span: SpanHandle) => Pr
   const link = previousSpan(input.previousTraceId, input.previousSpanId);
   return withSpan(
     'migration.run',
-    { run_id: input.runId, migration: input.migration },
-    (span) => {
-      setExtra({ dry_run: input.dryRun, 'migration.session': input.session, 'migration.mode': input.mode });
-      return fn(span);
+    {
+      run_id: input.runId,
+      migration: input.migration,
+      dry_run: input.dryRun,
+      'migration.session': input.session,
+      'migration.mode': input.mode,
     },
+    fn,
     { root: true, links: link ? [link] : [] },
   );
 }
@@ -76,16 +75,16 @@ export function withBatchSpan<T>(input: BatchSpanInput, fn: (span: SpanHandle) =
       entity: input.entity,
       attempt: input.attempt,
       'batch.size': input.batchSize,
+      'migration.batch_no': input.batchNo,
+      'cursor.from': input.cursorFrom ?? '',
     },
-    (span) => {
-      setExtra({ 'migration.batch_no': input.batchNo, 'cursor.from': input.cursorFrom ?? '' });
-      return fn(span);
-    },
+    fn,
   );
 }
 
 export function setBatchRange(cursorTo: string, rows: number): void {
-  setExtra({ 'cursor.to': cursorTo, count: rows });
+  const attributes: SpanAttributes = { 'cursor.to': cursorTo, count: rows };
+  trace.getActiveSpan()?.setAttributes(attributes);
 }
 
 export function recordBatch(migration: string, ok: boolean, rows: number, seconds: number): void {

@@ -25,6 +25,12 @@ const SPAN_ATTRIBUTE_KEYS = [
   'migration',
   'migration.state',
   'migration.batch.result',
+  'migration.mode',
+  'migration.session',
+  'migration.batch_no',
+  'dry_run',
+  'cursor.from',
+  'cursor.to',
   'job.id',
   'attempt',
   'error.type',
@@ -33,6 +39,10 @@ const SPAN_ATTRIBUTE_KEYS = [
   'http.route',
   'http.response.status_code',
   'url.path',
+  'url.scheme',
+  'network.protocol.version',
+  'client.address',
+  'user_agent.original',
 ] as const;
 type SpanAttributeKey = (typeof SPAN_ATTRIBUTE_KEYS)[number];
 
@@ -108,13 +118,34 @@ const SPANS = {
   migrationRun: {
     name: 'migration.run',
     kind: 'internal',
-    attributes: ['migration', 'run_id', 'status', 'migration.state', 'count'],
+    attributes: [
+      'migration',
+      'run_id',
+      'status',
+      'migration.state',
+      'count',
+      'migration.mode',
+      'migration.session',
+      'dry_run',
+    ],
     description: 'One migration run; a resumed run links to the trace of the run it resumes.',
   },
   migrationBatch: {
     name: 'migration.batch',
     kind: 'internal',
-    attributes: ['migration', 'run_id', 'status', 'migration.batch.result', 'count', 'batch.size'],
+    attributes: [
+      'migration',
+      'run_id',
+      'status',
+      'migration.batch.result',
+      'count',
+      'batch.size',
+      'entity',
+      'attempt',
+      'migration.batch_no',
+      'cursor.from',
+      'cursor.to',
+    ],
     description: 'One migration batch (child of migration.run).',
   },
   cleanupJob: {
@@ -126,7 +157,16 @@ const SPANS = {
   httpServer: {
     name: '{http.request.method} {http.route}',
     kind: 'server',
-    attributes: ['http.request.method', 'http.route', 'http.response.status_code', 'url.path'],
+    attributes: [
+      'http.request.method',
+      'http.route',
+      'http.response.status_code',
+      'url.path',
+      'url.scheme',
+      'network.protocol.version',
+      'client.address',
+      'user_agent.original',
+    ],
     description: 'One HTTP request handled by the API (semantic conventions for HTTP server spans).',
   },
   dbQuery: {

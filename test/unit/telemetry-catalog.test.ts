@@ -1,5 +1,8 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { expect } from 'chai';
 import {
+  DURATION_BUCKETS_SECONDS,
   INSTRUMENT_DEFINITIONS,
   type InstrumentDefinition,
   LOG_FIELDS,
@@ -45,6 +48,37 @@ describe('the telemetry catalog (docs/telemetry.md)', () => {
       expect(row[1], `${def.name} kind`).to.equal(def.kind);
       expect(codes(row[2]), `${def.name} attributes`).to.deep.equal([...def.attributes]);
     }
+  });
+
+  it('states the histogram bucket boundaries the code gives each histogram', () => {
+    const paragraph = catalog.slice(
+      catalog.indexOf('Histograms use'),
+      catalog.indexOf('Prometheus names are'),
+    );
+    const lists = codeSpans(paragraph).map((span) => span.split(/\s+/).map(Number));
+    expect(lists[0], 'the default boundaries').to.deep.equal([...DURATION_BUCKETS_SECONDS]);
+    for (const def of INSTRUMENT_DEFINITIONS.filter((d) => d.buckets !== undefined)) {
+      const at = codeSpans(paragraph).indexOf(def.name);
+      expect(at, `${def.name} is named as the exception`).to.be.greaterThan(0);
+      expect(lists[at + 1], `${def.name} boundaries`).to.deep.equal([...(def.buckets ?? [])]);
+    }
+  });
+
+  it('names exactly the log components the code uses', () => {
+    const src = new URL('../../src/', import.meta.url).pathname;
+    const used = new Set(['telemetry']);
+    for (const file of readdirSync(src, { recursive: true, encoding: 'utf8' }).filter((f) =>
+      f.endsWith('.ts'),
+    )) {
+      for (const m of readFileSync(join(src, file), 'utf8').matchAll(/getLogger\('([^']+)'\)/g))
+        used.add(m[1]!);
+    }
+    const row = table('Field').find((r) => codes(r[0])[0] === 'component');
+    expect(
+      codes(row?.[2])
+        .filter((c) => !c.includes('('))
+        .sort(),
+    ).to.deep.equal([...used].sort());
   });
 
   it('lists exactly the log fields the logger writes by design', () => {

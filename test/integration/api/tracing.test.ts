@@ -1,7 +1,11 @@
 import { expect } from 'chai';
 import { CleanupWorker, builtinHandlers } from '../../../src/cleanup/index.ts';
 import { SoftDeleteService } from '../../../src/soft-delete/index.ts';
-import { type InMemoryTelemetry, startInMemoryTelemetry } from '../../unit/observability/harness.ts';
+import {
+  type InMemoryTelemetry,
+  startInMemoryTelemetry,
+  uncataloguedAttributes,
+} from '../../unit/observability/harness.ts';
 import { buildServer } from '../../../src/api/index.ts';
 import type { Database } from '../../../src/db/index.ts';
 import { AS_ADMIN, type ApiFixture, inject, startFixture, TOKENS } from './support.ts';
@@ -56,6 +60,10 @@ describe('HTTP API telemetry', () => {
       'http.response.status_code': 200,
       'url.path': `/v1/customers/${id}`,
     });
+    // client.address, url.scheme ... were set but missing from the catalog.
+    expect(uncataloguedAttributes(spans.filter((s) => s.spanContext().traceId === TRACE_ID))).to.deep.equal(
+      [],
+    );
     // Whatever the core and the database layer trace during the request hangs under the server span.
     const ids = new Set([server.spanContext().spanId]);
     for (const s of spans.filter((x) => x.spanContext().traceId === TRACE_ID && x !== server)) {

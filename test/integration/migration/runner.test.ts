@@ -2,7 +2,11 @@ import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import type { MetricData } from '@opentelemetry/sdk-metrics';
 import { expect } from 'chai';
 import { MigrationRunner, RunStateError } from '../../../src/migration/index.ts';
-import { type InMemoryTelemetry, startInMemoryTelemetry } from '../../unit/observability/harness.ts';
+import {
+  type InMemoryTelemetry,
+  startInMemoryTelemetry,
+  uncataloguedAttributes,
+} from '../../unit/observability/harness.ts';
 import {
   type MigrationTestDb,
   openMigrationTestDb,
@@ -160,6 +164,8 @@ describe('MigrationRunner in process (real PostgreSQL, in-memory telemetry)', fu
     }
     const run = await runner.get(handle.runId);
     expect(run.traceId).to.equal(resumed.traceId);
+    // migration.mode, migration.session, cursor.from ... were set but missing from the catalog.
+    expect(uncataloguedAttributes(spans)).to.deep.equal([]);
 
     const batchLogs = (await tel.logs()).filter(
       (r) => attr(r, 'run_id') === handle.runId && r.body === 'migration batch committed',

@@ -12,6 +12,7 @@ import {
   configureLogging,
   DEFAULT_TELEMETRY_SETTINGS,
   type LoggingOptions,
+  SPAN_DEFINITIONS,
   startTelemetry,
   type Telemetry,
 } from '../../../src/observability/index.ts';
@@ -98,4 +99,29 @@ export async function startInMemoryTelemetry(logging: LoggingOptions = {}): Prom
       return { resource: { ...last?.resource.attributes }, metrics: byName(last) };
     },
   };
+}
+
+/** Attributes any failing span may add (docs/telemetry.md: "A failing span has ... `error.type`"). */
+const ON_FAILURE = ['error.type', 'db.response.status_code'];
+
+/**
+ * Every span carries only attributes docs/telemetry.md lists for it (its catalog entry, by name, or
+ * by kind for the patterned HTTP and database span names): the catalog is the contract.
+ */
+export function uncataloguedAttributes(spans: readonly ReadableSpan[]): string[] {
+  const found = new Set<string>();
+  for (const span of spans) {
+    const def =
+      SPAN_DEFINITIONS.find((d) => d.name === span.name) ??
+      SPAN_DEFINITIONS.find(
+        (d) =>
+          d.name.startsWith('{') &&
+          d.kind === ['internal', 'server', 'client', 'producer', 'consumer'][span.kind],
+      );
+    for (const key of Object.keys(span.attributes)) {
+      if (!def?.attributes.includes(key as never) && !ON_FAILURE.includes(key))
+        found.add(`${span.name}: ${key}`);
+    }
+  }
+  return [...found];
 }
