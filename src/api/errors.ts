@@ -70,7 +70,10 @@ function fastifyMessage(error: FastifyError): string {
   if (first?.keyword === 'format' && first.params?.format === TEXT_FORMAT) {
     return `${error.validationContext ?? 'body'}${first.instancePath} must be text without NUL characters or unpaired surrogates`;
   }
-  return error.message.length > 300 ? `${error.message.slice(0, 300)}...` : error.message;
+  // ajv names the property it refused only in its params: "body must NOT have additional properties".
+  const extra = first?.keyword === 'additionalProperties' ? first.params?.additionalProperty : undefined;
+  const message = typeof extra === 'string' ? `${error.message} ("${extra.slice(0, 100)}")` : error.message;
+  return message.length > 300 ? `${message.slice(0, 300)}...` : message;
 }
 
 /**

@@ -216,6 +216,14 @@ describe('HTTP API refuses ill-typed, broken-text and impossible-date input: 400
     );
   });
 
+  it('names an unknown body field in the 400 invalid_body message', async () => {
+    const res = await send('POST', '/v1/documents/bulk-delete', { ids: ['5'], bogusField: 1 });
+    expect(res.statusCode, res.body).to.equal(400);
+    expectErrorShape(res, 'invalid_body');
+    // Was only "body must NOT have additional properties".
+    expect(res.json().error.message).to.include('"bogusField"');
+  });
+
   it('answers a NUL or an unpaired surrogate anywhere in a reason or a text filter with 400', async function () {
     this.timeout(120_000);
     const places = fc.constantFrom(
