@@ -51,7 +51,7 @@ export const ENV_VARS: readonly EnvVarSpec[] = [
   v('SDOPS_PURGE_CRON', '0 * * * *', 'Cron (UTC) on which purge_expired runs for every entity; "off" disables it.'),
   v('SDOPS_ARCHIVE_CRON', '30 2 * * *', 'Cron (UTC) on which archive_entity runs for every entity; "off" disables it.'),
   v('SDOPS_ARCHIVE_AFTER_DAYS', '30', 'Scheduled archive_entity moves rows soft-deleted more than this many days ago.'),
-  v('SDOPS_CLEANUP_BATCH_SIZE', '1000', 'Rows per batch in purge_expired and archive_entity jobs.'),
+  v('SDOPS_CLEANUP_BATCH_SIZE', '1000', `Rows per batch in purge_expired and archive_entity jobs (at most ${MAX_BATCH_SIZE}).`),
   v('SDOPS_CLEANUP_MAX_ROWS_PER_JOB', '50000', 'Rows one purge/archive job removes at most (rows that must stay are skipped, not counted); a job that used it and changed rows enqueues a follow-up job.'),
   // Migration runner (src/migration).
   v('SDOPS_MIGRATION_BATCH_SIZE', '5000', `Default rows per migration batch (at most ${MAX_BATCH_SIZE}).`),
@@ -131,11 +131,12 @@ function readPositiveInt(env: Env, name: string): number {
   return readInt(env, name, 1);
 }
 
-function readInt(env: Env, name: string, min: number): number {
+function readInt(env: Env, name: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
   const raw = read(env, name);
   const value = Number(raw);
-  if (raw === undefined || !/^\d+$/.test(raw) || !Number.isSafeInteger(value) || value < min) {
-    throw new ConfigError(`${name} must be a whole number >= ${min}, got "${raw}"`);
+  if (raw === undefined || !/^\d+$/.test(raw) || !Number.isSafeInteger(value) || value < min || value > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`;
+    throw new ConfigError(`${name} must be a whole number ${range}, got "${raw}"`);
   }
   return value;
 }
@@ -216,7 +217,7 @@ function workerConfig(env: Env): CleanupSettings {
     purgeCron: readCron(env, 'SDOPS_PURGE_CRON'),
     archiveCron: readCron(env, 'SDOPS_ARCHIVE_CRON'),
     archiveAfterDays: readInt(env, 'SDOPS_ARCHIVE_AFTER_DAYS', 0),
-    batchSize: readInt(env, 'SDOPS_CLEANUP_BATCH_SIZE', 1),
+    batchSize: readInt(env, 'SDOPS_CLEANUP_BATCH_SIZE', 1, MAX_BATCH_SIZE),
     maxRowsPerJob: readInt(env, 'SDOPS_CLEANUP_MAX_ROWS_PER_JOB', 1),
   };
 }
@@ -237,7 +238,7 @@ function migrationConfig(env: Env): MigrationConfig {
       maxDelayMs: readInt(env, 'SDOPS_MIGRATION_RETRY_MAX_MS', 0),
     },
     outageBudgetMs: readInt(env, 'SDOPS_MIGRATION_OUTAGE_BUDGET_MS', 0),
-    defaultBatchSize: Math.min(MAX_BATCH_SIZE, readInt(env, 'SDOPS_MIGRATION_BATCH_SIZE', 1)),
+    defaultBatchSize: readInt(env, 'SDOPS_MIGRATION_BATCH_SIZE', 1, MAX_BATCH_SIZE),
     defaultMaxFailedBatches: readInt(env, 'SDOPS_MIGRATION_MAX_FAILED_BATCHES', 0),
     faults: readFaults(env),
   };

@@ -42,6 +42,9 @@ describe('loadConfig: worker settings', () => {
       ['SDOPS_ARCHIVE_CRON', 'daily'],
       // A list with nothing in it would have meant every job type, purges included.
       ['SDOPS_WORKER_JOB_TYPES', ' , '],
+      // Past the batch limit: once silently lowered (migration) or refused without the name (cleanup).
+      ['SDOPS_MIGRATION_BATCH_SIZE', '200000'],
+      ['SDOPS_CLEANUP_BATCH_SIZE', '1000000'],
     ] as const) {
       const err = configError({ [name]: value });
       expect(err.message, name).to.include(name);
@@ -68,8 +71,11 @@ describe('loadConfig: migration runner options', () => {
     });
   });
 
-  it('caps the default batch size at the largest batch the runner accepts', () => {
-    expect(loadConfig({ SDOPS_MIGRATION_BATCH_SIZE: '500000' }).migration.defaultBatchSize).to.equal(100_000);
+  it('refuses a default batch size past the largest batch the runner accepts, rather than lowering it unsaid', () => {
+    expect(loadConfig({ SDOPS_MIGRATION_BATCH_SIZE: '100000' }).migration.defaultBatchSize).to.equal(100_000);
+    expect(configError({ SDOPS_MIGRATION_BATCH_SIZE: '500000' }).message).to.equal(
+      'SDOPS_MIGRATION_BATCH_SIZE must be a whole number from 1 to 100000, got "500000"',
+    );
   });
 
   it('refuses a non-number and a lease shorter than two heartbeats, naming the variables', () => {
