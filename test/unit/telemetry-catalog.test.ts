@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
+import { loadConfig } from '../../src/config.ts';
 import {
   DURATION_BUCKETS_SECONDS,
   INSTRUMENT_DEFINITIONS,
@@ -62,6 +63,12 @@ describe('the telemetry catalog (docs/telemetry.md)', () => {
       expect(at, `${def.name} is named as the exception`).to.be.greaterThan(0);
       expect(lists[at + 1], `${def.name} boundaries`).to.deep.equal([...(def.buckets ?? [])]);
     }
+  });
+
+  it('has a top duration bucket past the longest a job may run, so a p95 does not stop short of it', () => {
+    // With 300 s the job-duration and queue-wait p95 read "5 min" for a 15-minute stall.
+    const expire = loadConfig({}).worker.policy.expireSeconds;
+    expect(DURATION_BUCKETS_SECONDS.at(-1)).to.be.greaterThan(expire);
   });
 
   it('names exactly the log components the code uses', () => {

@@ -151,7 +151,7 @@ describe('observability with in-memory exporters', () => {
     expect(point.attributes).to.deep.equal({ entity: 'orders', operation: 'delete', status: 'success' });
     expect(point.value.count).to.equal(2);
     expect(point.value.buckets.boundaries[0]).to.equal(0.001);
-    expect(point.value.buckets.boundaries.at(-1)).to.equal(300);
+    expect(point.value.buckets.boundaries.at(-1)).to.equal(3600);
   });
 
   it('records unregistered entity names as other and drops invalid input without throwing', async () => {
