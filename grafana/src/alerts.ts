@@ -55,12 +55,22 @@ function durationText(seconds: number): string {
 const rise = (metric: string, window: string, by: string) =>
   `sum by (${by}) (max_over_time(${metric}[${window}]) - min_over_time(${metric}[${window}]))`;
 
+/**
+ * A gauge's last sample up to this old. A collector restart (or a missed scrape) leaves a gap in
+ * the queue gauges, and Prometheus marks the series stale at once: with the bare gauge the rule had
+ * no value during the gap, and its `for` clock started again afterwards (a backlog alert 10 minutes
+ * late for a 2-minute collector restart). Range selectors skip staleness markers, so the last real
+ * sample carries the series through any gap shorter than this; a drained queue still reads 0 at once.
+ */
+const GAUGE_GAP_WINDOW = '5m';
+const lastReading = (metric: string) => `last_over_time(${metric}[${GAUGE_GAP_WINDOW}])`;
+
 /** The rules for a set of thresholds and windows: ALERT_PARAMS in production. */
 export function alertRules(p: AlertParams = ALERT_PARAMS): AlertRuleDefinition[] {
   const processed = rise(METRICS.workerJobsProcessed, p.failureRatioWindow, 'job_type');
   const failures = rise(METRICS.workerJobFailures, p.failureRatioWindow, 'job_type');
   const started = rise(`${METRICS.workerQueueWait}_count`, p.queueStalledWindow, 'job_type');
-  const oldestWait = `max by (job_type) (${METRICS.queueOldestWait})`;
+  const oldestWait = `max by (job_type) (${lastReading(METRICS.queueOldestWait)})`;
   const staleMinutes = durationText(p.migrationStaleSeconds);
   return [
     {
@@ -83,7 +93,7 @@ export function alertRules(p: AlertParams = ALERT_PARAMS): AlertRuleDefinition[]
     {
       name: 'CleanupQueueBacklog',
       uid: 'sdops-cleanup-queue-backlog',
-      valueExpr: `max by (job_type) (${METRICS.queueLength})`,
+      valueExpr: `max by (job_type) (${lastReading(METRICS.queueLength)})`,
       threshold: p.queueLengthThreshold,
       for: p.queueBacklogFor,
       severity: 'warning',
@@ -133,7 +143,7 @@ export function alertRules(p: AlertParams = ALERT_PARAMS): AlertRuleDefinition[]
     {
       name: 'MigrationRunStale',
       uid: 'sdops-migration-run-stale',
-      valueExpr: `max by (migration) (${METRICS.staleRuns})`,
+      valueExpr: `max by (migration) (${lastReading(METRICS.staleRuns)})`,
       threshold: p.migrationStaleSeconds,
       for: '0m',
       severity: 'warning',
