@@ -57,10 +57,14 @@ function spanNameFor(operation: OperationName, targetKind: TargetKind): SpanName
   return 'soft_delete.bulk';
 }
 
-/** The outcome of a whole call: any failed row makes it a failure; nothing changed makes it a noop. */
+/**
+ * The outcome of a whole call: any failed row makes it a failure; nothing changed makes it a noop,
+ * also when there was nothing to change at all (a purge with no expired rows, a filter that matched
+ * none), as docs/telemetry.md defines noop. Such calls were counted as successes.
+ */
 function callStatus(counts: OperationCounts): OperationStatus {
   if (counts.failure > 0) return 'failure';
-  if (counts.success === 0 && counts.noop > 0) return 'noop';
+  if (counts.success === 0) return 'noop';
   return 'success';
 }
 

@@ -87,6 +87,18 @@ describe('soft-delete core telemetry', function () {
     expect((restore!.value as Histogram).count).to.equal(1);
   });
 
+  it('gives a call that had nothing to change the status noop, not success', async () => {
+    // Nothing in this database was ever deleted, so no customer is past any retention.
+    const result = await sd.purge('customers', { olderThanDays: 36_500 });
+    expect(result.counts).to.deep.equal({ success: 0, noop: 0, failure: 0 });
+    const span = (await t.spans()).filter((s) => s.name === 'soft_delete.purge').at(-1);
+    expect(span?.attributes).to.include({ entity: 'customers', status: 'noop', count: 0 });
+    const calls = points((await t.metrics()).get('soft_delete.operations.duration_seconds')).filter(
+      (p) => p.attributes.entity === 'customers' && p.attributes.operation === 'purge',
+    );
+    expect(calls.map((p) => p.attributes.status)).to.deep.equal(['noop']);
+  });
+
   it('wraps a bulk operation in soft_delete.bulk with one soft_delete.batch child per batch', async () => {
     const ids = Array.from({ length: 2000 }, (_, i) => String(i + 100));
     const result = await sd.softDelete('documents', { ids }, { batchSize: 500 });
