@@ -15,7 +15,10 @@ export function buildProgram(version: string, options: { json?: boolean } = {}):
   const program = new Command('sdops')
     .description('soft-delete operations: delete, restore, purge, archive, migrate and observe')
     .version(
-      `sdops ${version} (Node.js ${process.version})`,
+      // With --json (given before it) the version is JSON like every other output.
+      options.json === true
+        ? JSON.stringify({ version, node: process.version })
+        : `sdops ${version} (Node.js ${process.version})`,
       '-V, --version',
       'output the version number and the Node.js runtime',
     )

@@ -49,6 +49,15 @@ describe('sdops CLI on PostgreSQL', function () {
     }
   });
 
+  it('prints the version as text, and as JSON with --json', async () => {
+    const text = await runCli(['--version'], env);
+    expect(text.code).to.equal(0);
+    expect(text.stdout).to.match(/^sdops \d+\.\d+\.\d+ \(Node\.js v\d+/);
+    const json = await runCli(['--json', '--version'], env);
+    expect(json.code).to.equal(0);
+    expect(JSON.parse(json.stdout)).to.have.keys('version', 'node');
+  });
+
   it('reports that the schema is current when db migrate runs twice', async () => {
     const r = await runCli(['db', 'migrate'], env);
     expect(r.code, r.stderr).to.equal(0);
