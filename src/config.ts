@@ -278,7 +278,8 @@ function telemetryConfig(env: Env): TelemetrySettings {
       ) ?? false,
     endpoint: (
       checked('OTEL_EXPORTER_OTLP_ENDPOINT', httpUrl, 'is not an http:// or https:// URL') ??
-      (ENV_VARS.find((s) => s.name === 'OTEL_EXPORTER_OTLP_ENDPOINT')?.default as string)
+      // The documented default (read() of an empty environment).
+      (read({}, 'OTEL_EXPORTER_OTLP_ENDPOINT') as string)
     ).replace(/\/+$/, ''),
     serviceName: read(env, 'OTEL_SERVICE_NAME'),
     metricExportIntervalMs: positive('OTEL_METRIC_EXPORT_INTERVAL') ?? 10_000,
