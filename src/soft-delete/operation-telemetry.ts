@@ -1,5 +1,5 @@
 import { v7 as uuidv7 } from 'uuid';
-import type { Database, TransactionClient } from '../db/index.ts';
+import { type Database, sqlState, type TransactionClient } from '../db/index.ts';
 import {
   activeRunId,
   addToCanonicalLine,
@@ -177,6 +177,37 @@ export interface BatchInfo {
 /** Tells the batch span how many rows a batch that claims its own rows really got. */
 export type ClaimedRows = (size: number) => void;
 
+/** PostgreSQL chose this batch's transaction as a deadlock victim and rolled it back (40P01). */
+const DEADLOCK_DETECTED = '40P01';
+const DEADLOCK_ATTEMPTS = 5;
+
+/**
+ * Runs fn's transaction, again when PostgreSQL ends it as a deadlock victim: writers of one cascade
+ * from different ends (a bulk delete of orders, which takes their items, beside one of order_items)
+ * lock the same rows in different orders, and no one order serves both. The victim's transaction
+ * was rolled back whole, so running the batch again changes nothing twice; the other one goes on.
+ */
+async function transactionRidingOutDeadlocks<T>(
+  db: Database,
+  op: OperationContext,
+  fn: (tx: TransactionClient) => Promise<T>,
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await db.transaction(fn);
+    } catch (error) {
+      if (sqlState(error) !== DEADLOCK_DETECTED || attempt >= DEADLOCK_ATTEMPTS) throw error;
+      log.info('batch ended by a deadlock with another writer; running it again', {
+        entity: op.entity,
+        operation: op.operation,
+        attempt,
+      });
+      // A random pause, so the two writers do not meet at the same rows again at once.
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 50 * attempt));
+    }
+  }
+}
+
 /**
  * Runs one batch in its own transaction; counted in op.batches once committed. A single-row call
  * has no batch span of its own: its operation span already is the one unit of work.
@@ -188,7 +219,7 @@ export async function runBatch<T>(
   fn: (tx: TransactionClient, claimed: ClaimedRows) => Promise<T>,
 ): Promise<T> {
   const commit = async (claimed: ClaimedRows) => {
-    const result = await db.transaction((tx) => fn(tx, claimed));
+    const result = await transactionRidingOutDeadlocks(db, op, (tx) => fn(tx, claimed));
     op.batches += 1;
     return result;
   };
