@@ -125,12 +125,14 @@ function cascadeHandler(sd: SoftDeleteService): JobHandler {
         { filter: { [child.foreignKey]: p.id } },
         {
           cascade: true,
-          ...(opId ? { opId } : {}),
+          // Checked again in every batch, under a lock: the parent may be restored while the job runs.
+          ...(opId ? { opId, whileParent: { entity: p.entity, id: p.id, deletedByOp: opId } } : {}),
           ...(deletedBy ? { deletedBy } : {}),
           ...(reason ? { reason } : {}),
         },
       );
       count += changed(result);
+      if (result.stopped === 'parent_changed') return { ...skip('parent_live'), count };
     }
     return { count, entity: p.entity };
   });
@@ -153,7 +155,15 @@ function restoreCascadeHandler(sd: SoftDeleteService): JobHandler {
     for (const child of getEntity(p.entity).children) {
       ctx.signal.throwIfAborted();
       const filter = { [child.foreignKey]: p.id, ...(p.deletedAt ? { deletedAfter: p.deletedAt } : {}) };
-      count += changed(await sd.restore(child.entity, { filter }, { cascade: true }));
+      // Checked again in every batch, under a lock: the parent may be deleted again while the job runs.
+      const result = await sd.restore(
+        child.entity,
+        { filter },
+        { cascade: true, whileParent: { entity: p.entity, id: p.id } },
+      );
+      count += changed(result);
+      if (result.stopped === 'parent_changed')
+        return { count, entity: p.entity, detail: { skipped: 'parent_deleted' } };
     }
     return { count, entity: p.entity };
   });

@@ -9,7 +9,7 @@ import {
   reportProgress,
   runBatch,
 } from './operation-telemetry.ts';
-import { missingIdsSql, restoreSql, softDeleteSql } from './sql.ts';
+import { lockRootsSql, missingIdsSql, parentGuardSql, restoreSql, softDeleteSql } from './sql.ts';
 import type { EntityDefinition, OperationProgressListener } from './types.ts';
 import { compileFilter, type ParsedTarget, Params } from './validate.ts';
 
@@ -27,6 +27,15 @@ export interface MutationPlan {
   /** delete: the delete_op_id to stamp; undefined = a new one. */
   readonly opId?: string | undefined;
   readonly onProgress: OperationProgressListener | undefined;
+  /** The parent the call acts for (types.ts ParentCondition), resolved to its table. */
+  readonly guard?: ParentGuard;
+}
+
+export interface ParentGuard {
+  readonly table: string;
+  readonly id: string;
+  /** The parent must be deleted by this op; absent: it must be live. */
+  readonly deletedByOp?: string | undefined;
 }
 
 const SAMPLE = 100;
@@ -35,6 +44,8 @@ type MissingPolicy = 'throw' | 'failure' | 'noop';
 const UNIQUE_VIOLATION = '23505';
 
 interface MutationTally {
+  /** The guard's parent changed: the call stopped (ParentCondition). */
+  parentChanged: boolean;
   success: number;
   noop: number;
   failure: number;
@@ -75,11 +86,29 @@ class Mutation {
     this.op = op;
     ({ nodes: this.nodes, sql: this.sql } = statementFor(plan));
     this.opId = plan.opId ?? randomUUID();
-    this.tally = { ...emptyCounts(), cascaded: this.nodes.map(() => 0), notFound: [], conflicts: [] };
+    this.tally = {
+      ...emptyCounts(),
+      parentChanged: false,
+      cascaded: this.nodes.map(() => 0),
+      notFound: [],
+      conflicts: [],
+    };
+  }
+
+  /** False when the guard's parent is no longer as the call needs it; it stays locked otherwise. */
+  private async parentHolds(tx: TransactionClient): Promise<boolean> {
+    const { guard } = this.plan;
+    if (!guard) return true;
+    const params = guard.deletedByOp === undefined ? [guard.id] : [guard.id, guard.deletedByOp];
+    return (await tx.query(parentGuardSql(guard.table, guard.deletedByOp !== undefined), params)).rows.length > 0;
   }
 
   private async apply(tx: TransactionClient, ids: readonly string[]): Promise<number[]> {
     const { mode, deletedBy, reason } = this.plan;
+    // A cascade locks its roots in a statement of its own first: the cascade statement then reads
+    // the levels below after any concurrent writer of a root has committed (its own snapshot starts
+    // after the wait), so it sees the children that writer changed (ParentCondition).
+    if (this.nodes.length > 1) await tx.query(lockRootsSql(this.plan.entity.table), [ids]);
     const params = mode === 'delete' ? [ids, deletedBy, reason, this.opId] : [ids];
     const row = (await tx.query<Record<string, number>>(this.sql, params)).rows[0] ?? {};
     return this.nodes.map((_, i) => Number(row[`c${i}`] ?? 0));
@@ -97,10 +126,11 @@ class Mutation {
    * state are noop. Ids that do not exist: 'throw' (a single id: NotFoundError), 'failure' (an ids
    * list: the caller named them), or 'noop' (a filter page: the row was purged after it was selected).
    */
-  async idBatch(ids: readonly string[], missingIs: MissingPolicy, rowByRowOnConflict = true): Promise<void> {
+  async idBatch(ids: readonly string[], missingIs: MissingPolicy, rowByRowOnConflict = true): Promise<boolean> {
     const { db, entity } = this.plan;
     try {
-      const { changed, missing } = await runBatch(db, this.op, { size: ids.length }, async (tx) => {
+      const batch = await runBatch(db, this.op, { size: ids.length }, async (tx) => {
+        if (!(await this.parentHolds(tx))) return undefined;
         const changed = await this.apply(tx, ids);
         // Only an incomplete batch pays for the existence check, so the common path stays one statement.
         const missing =
@@ -110,6 +140,11 @@ class Mutation {
         if (missingIs === 'throw' && missing.length > 0) throw new RowNotFoundError(entity.name, ids[0]!);
         return { changed, missing };
       });
+      if (batch === undefined) {
+        this.tally.parentChanged = true;
+        return false;
+      }
+      const { changed, missing } = batch;
       this.add(changed);
       this.tally.noop += ids.length - changed[0]! - missing.length;
       if (missingIs === 'noop') {
@@ -118,23 +153,26 @@ class Mutation {
         this.tally.failure += missing.length;
         this.tally.notFound.push(...missing.slice(0, Math.max(0, SAMPLE - this.tally.notFound.length)));
       }
+      return true;
     } catch (err) {
       if (this.plan.mode !== 'restore' || sqlState(err) !== UNIQUE_VIOLATION || !rowByRowOnConflict)
         throw err;
       if (missingIs === 'throw')
         throw new RestoreConflictError(entity.name, ids[0]!, violatedConstraint(err));
       // One conflicting row must not block the rest: redo this batch row by row.
-      for (const id of ids) await this.conflictTolerant(id, missingIs);
+      for (const id of ids) if (!(await this.conflictTolerant(id, missingIs))) return false;
     }
+    return true;
   }
 
-  private async conflictTolerant(id: string, missingIs: MissingPolicy): Promise<void> {
+  private async conflictTolerant(id: string, missingIs: MissingPolicy): Promise<boolean> {
     try {
-      await this.idBatch([id], missingIs, false);
+      return await this.idBatch([id], missingIs, false);
     } catch (err) {
       if (sqlState(err) !== UNIQUE_VIOLATION) throw err;
       this.tally.failure += 1;
       if (this.tally.conflicts.length < SAMPLE) this.tally.conflicts.push(id);
+      return true;
     }
   }
 
@@ -167,7 +205,7 @@ class Mutation {
       if (page.length === 0) break;
       const todo = page.filter((r) => (mode === 'delete' ? r.live : !r.live)).map((r) => r.id);
       this.tally.noop += page.length - todo.length;
-      if (todo.length > 0) await this.idBatch(todo, 'noop');
+      if (todo.length > 0 && !(await this.idBatch(todo, 'noop'))) break;
       processed += page.length;
       reportProgress(onProgress, this.op, processed, total);
       if (page.length < batchSize) break;
@@ -176,9 +214,10 @@ class Mutation {
   }
 
   outcome(): OperationOutcome {
-    const { success, noop, failure, cascaded, notFound, conflicts } = this.tally;
+    const { success, noop, failure, cascaded, notFound, conflicts, parentChanged } = this.tally;
     return {
       counts: { success, noop, failure },
+      ...(parentChanged ? { stopped: 'parent_changed' as const } : {}),
       cascaded: Object.fromEntries(this.nodes.slice(1).map((n, i) => [n.entity.name, cascaded[i + 1] ?? 0])),
       ...(this.plan.mode === 'delete' ? { opId: this.opId } : {}),
       ...(notFound.length > 0 ? { notFoundIds: notFound } : {}),
@@ -202,7 +241,7 @@ export async function executeMutation(plan: MutationPlan, op: OperationContext):
     let processed = 0;
     for (let i = 0; i < target.ids.length; i += batchSize) {
       const ids = target.ids.slice(i, i + batchSize);
-      await m.idBatch(ids, missingIs);
+      if (!(await m.idBatch(ids, missingIs))) break;
       processed += ids.length;
       reportProgress(onProgress, op, processed, target.ids.length);
     }

@@ -2,7 +2,7 @@ import type { Database } from '../db/index.ts';
 import { defineAttributeValues } from '../observability/index.ts';
 import { InvalidArgumentError } from './errors.ts';
 import { isUuid } from '../validation/index.ts';
-import { executeMutation, type Mode, type MutationPlan } from './mutate.ts';
+import { executeMutation, type Mode, type MutationPlan, type ParentGuard } from './mutate.ts';
 import { countRows, getRow, hasLiveChildren, listRows } from './read.ts';
 import { entityNames, getEntity } from './registry.ts';
 import { outageTolerant } from './outage.ts';
@@ -13,6 +13,7 @@ import type {
   EntityDefinition,
   OperationResult,
   OperationProgressListener,
+  ParentCondition,
   PurgeOptions,
   RestoreOptions,
   EntityRow,
@@ -66,6 +67,14 @@ function parseOpId(raw: string | undefined): string | undefined {
   }
   // Lower case: delete_op_id is compared as uuid, but results and logs should show one spelling.
   return raw.toLowerCase();
+}
+
+function parentGuard(condition: ParentCondition): ParentGuard {
+  return {
+    table: getEntity(condition.entity).table,
+    id: parseId(condition.id),
+    ...(condition.deletedByOp === undefined ? {} : { deletedByOp: parseOpId(condition.deletedByOp) }),
+  };
 }
 
 function listener(raw: OperationProgressListener | undefined): OperationProgressListener | undefined {
@@ -170,7 +179,12 @@ export class SoftDeleteService {
     def: EntityDefinition,
     mode: Mode,
     target: Target,
-    opts: { batchSize?: number; cascade?: boolean; onProgress?: OperationProgressListener },
+    opts: {
+      batchSize?: number;
+      cascade?: boolean;
+      onProgress?: OperationProgressListener;
+      whileParent?: ParentCondition;
+    },
     deletedBy: string | null,
     reason: string | null,
     opId?: string,
@@ -188,6 +202,7 @@ export class SoftDeleteService {
       reason,
       opId,
       onProgress: listener(opts.onProgress),
+      ...(opts.whileParent === undefined ? {} : { guard: parentGuard(opts.whileParent) }),
     };
   }
 

@@ -66,6 +66,21 @@ export function restoreSql(nodes: readonly CascadeNode[]): string {
   return `WITH ${ctes.join(',\n')}\n${countsSelect(nodes)}`;
 }
 
+/** Locks the rows with ids $1 (bigint[]) for the cascade statement that follows in the transaction. */
+export function lockRootsSql(table: string): string {
+  return `SELECT id FROM ${ident(table)} WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE`;
+}
+
+/**
+ * The parent row $1 if it is still deleted by op $2 (`deleted`), or still live, share-locked until
+ * the transaction ends. Under a concurrent writer the lock waits, and the row is checked again as
+ * that writer left it.
+ */
+export function parentGuardSql(table: string, deleted: boolean): string {
+  const state = deleted ? 'deleted_at IS NOT NULL AND delete_op_id = $2::uuid' : 'deleted_at IS NULL';
+  return `SELECT 1 FROM ${ident(table)} WHERE id = $1::bigint AND ${state} FOR SHARE`;
+}
+
 /** Ids (text) from $1 that do not exist in the table. */
 export function missingIdsSql(table: string): string {
   return `SELECT x.id::text AS id FROM unnest($1::bigint[]) AS x(id)

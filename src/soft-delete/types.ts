@@ -66,6 +66,11 @@ export interface OperationResult {
    * child row is live or was deleted after the cutoff (or must stay itself), so the row must stay.
    */
   skipped?: Record<string, number>;
+  /**
+   * `parent_changed`: the call had a `whileParent` condition and the parent no longer met it (it was
+   * restored, or deleted again, meanwhile); the call stopped there and changed nothing more.
+   */
+  stopped?: 'parent_changed';
   /** Up to 100 ids from an ids list that do not exist (counted as failure). */
   notFoundIds?: string[];
   /** Up to 100 ids a bulk restore left deleted because of a unique conflict (counted as failure). */
@@ -83,7 +88,22 @@ export interface OperationProgress {
 
 export type OperationProgressListener = (e: OperationProgress) => void;
 
+/**
+ * The parent a cascade job acts for (cleanup/handlers.ts). Each batch locks that row first (FOR
+ * SHARE) and goes on only while it is as the job found it: deleted by `deletedByOp` (a delete of its
+ * children), or live (a restore of them, `deletedByOp` absent). A concurrent restore or delete of the
+ * parent then either waits for the batch, and sees its rows, or commits first and the call stops:
+ * no child is ever deleted under a live parent, or restored under a deleted one.
+ */
+export interface ParentCondition {
+  readonly entity: string;
+  readonly id: string;
+  readonly deletedByOp?: string;
+}
+
 export interface SoftDeleteOptions {
+  /** Go on only while this parent is still deleted by this op (ParentCondition). */
+  whileParent?: ParentCondition;
   deletedBy?: string;
   reason?: string;
   batchSize?: number;
@@ -99,6 +119,8 @@ export interface SoftDeleteOptions {
 }
 
 export interface RestoreOptions {
+  /** Go on only while this parent is live (ParentCondition without deletedByOp). */
+  whileParent?: ParentCondition;
   batchSize?: number;
   /** Default true: restore the children deleted by the same operation. */
   cascade?: boolean;
