@@ -100,7 +100,9 @@ class Mutation {
     const { guard } = this.plan;
     if (!guard) return true;
     const params = guard.deletedByOp === undefined ? [guard.id] : [guard.id, guard.deletedByOp];
-    return (await tx.query(parentGuardSql(guard.table, guard.deletedByOp !== undefined), params)).rows.length > 0;
+    return (
+      (await tx.query(parentGuardSql(guard.table, guard.deletedByOp !== undefined), params)).rows.length > 0
+    );
   }
 
   private async apply(tx: TransactionClient, ids: readonly string[]): Promise<number[]> {
@@ -126,7 +128,11 @@ class Mutation {
    * state are noop. Ids that do not exist: 'throw' (a single id: NotFoundError), 'failure' (an ids
    * list: the caller named them), or 'noop' (a filter page: the row was purged after it was selected).
    */
-  async idBatch(ids: readonly string[], missingIs: MissingPolicy, rowByRowOnConflict = true): Promise<boolean> {
+  async idBatch(
+    ids: readonly string[],
+    missingIs: MissingPolicy,
+    rowByRowOnConflict = true,
+  ): Promise<boolean> {
     const { db, entity } = this.plan;
     try {
       const batch = await runBatch(db, this.op, { size: ids.length }, async (tx) => {

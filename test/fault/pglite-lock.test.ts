@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { runCli } from '../support/cli.ts';
 import { spawnSdops } from '../support/sdops-process.ts';
+import { waitUntil } from '../support/wait.ts';
 
 /**
  * Two processes on one embedded (PGlite) data directory used to run two PostgreSQL instances over
@@ -44,6 +45,31 @@ describe('fault suite: two processes on one PGlite data directory', function () 
     }
     const after = await runCli(['--data-dir', data(), 'list', 'documents', '--limit', '1'], env);
     expect(after.code, after.stderr).to.equal(0);
+  });
+
+  it('runs the cleanup jobs in serve itself, since no worker can open the directory beside it', async () => {
+    const seeded = await runCli(['--data-dir', data(), 'seed', '--rows', '20'], env);
+    expect(seeded.code, seeded.stderr).to.equal(0);
+    const listed = await runCli(['--data-dir', data(), '--json', 'list', 'orders', '--limit', '1'], env);
+    const order = (JSON.parse(listed.stdout) as { rows: { id: string; customer_id: string }[] }).rows[0]!;
+    const serve = spawnSdops(['--data-dir', data(), 'serve', '--port', '0'], {
+      ...env,
+      SDOPS_QUEUE_POLL_INTERVAL_MS: '100',
+    });
+    try {
+      const [, url] = (await serve.waitFor(/listening on (http\S+)/)) as unknown as [string, string];
+      const deleted = await fetch(`${url}/v1/customers/${order.customer_id}`, { method: 'DELETE' });
+      expect(deleted.status).to.equal(200);
+      expect(((await deleted.json()) as { job?: { type: string } }).job?.type).to.equal(
+        'cascade_soft_delete',
+      );
+      // Before, the job waited for a worker that could never start: the order stayed live.
+      await waitUntil('the cascade job to delete the order', async () => {
+        return (await fetch(`${url}/v1/orders/${order.id}`)).status === 404;
+      });
+    } finally {
+      expect(await serve.stop()).to.equal(0);
+    }
   });
 
   it('lets the next process in when the holder was SIGKILLed: the lock dies with its process', async () => {

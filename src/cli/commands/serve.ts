@@ -1,10 +1,10 @@
-import { loadConfig } from '../../config.ts';
+import { checkWorkerCrons, loadConfig } from '../../config.ts';
 import type { Command } from 'commander';
-import { CleanupQueue } from '../../cleanup/index.ts';
+import { type CleanupRuntime, CleanupQueue, startCleanupRuntime } from '../../cleanup/index.ts';
 import { MigrationRunner } from '../../migration/index.ts';
 import { getLogger } from '../../observability/index.ts';
 import { wholeNumber } from '../args.ts';
-import { type GlobalOptions, withContext } from '../context.ts';
+import { type CliContext, type GlobalOptions, withContext } from '../context.ts';
 import { startLongRunningTelemetry } from '../long-running.ts';
 
 interface ServeOptions {
@@ -22,6 +22,23 @@ function untilSignal(): Promise<NodeJS.Signals> {
     process.on('SIGINT', on);
     process.on('SIGTERM', on);
   });
+}
+
+/**
+ * The API's queue. On PostgreSQL a client: workers are processes of their own. The embedded database
+ * serves one process, so no `sdops worker` can run beside this one: serve runs the cleanup worker
+ * itself there, or the cascade, restore and bulk jobs it enqueues would wait for ever.
+ */
+async function openQueue(ctx: CliContext): Promise<{ queue: CleanupQueue; worker?: CleanupRuntime }> {
+  if (ctx.db.kind !== 'pglite') {
+    return { queue: await CleanupQueue.open(ctx.db, { role: 'client', policy: ctx.config.worker.policy }) };
+  }
+  await checkWorkerCrons(ctx.config.worker);
+  const worker = await startCleanupRuntime(ctx.db, { settings: ctx.config.worker });
+  getLogger('api').info('embedded database: this process runs the cleanup worker too', {
+    concurrency: ctx.config.worker.concurrency,
+  });
+  return { queue: worker.queue, worker };
 }
 
 export function registerServe(program: Command): void {
@@ -46,7 +63,7 @@ export function registerServe(program: Command): void {
           // The same queue policy as `sdops queue` (queues the API creates first carry SDOPS_JOB_*)
           // and the same runner options as `sdops migrate`: runs started through the API use the
           // configured batch size, failure budget, lease and retries (SDOPS_MIGRATION_*).
-          const queue = await CleanupQueue.open(ctx.db, { role: 'client', policy: ctx.config.worker.policy });
+          const { queue, worker } = await openQueue(ctx);
           const migrations = new MigrationRunner(ctx.db, ctx.config.migration);
           const database = startLongRunningTelemetry(ctx);
           try {
@@ -72,7 +89,8 @@ export function registerServe(program: Command): void {
             await api.close();
           } finally {
             await database.stop();
-            await queue.close();
+            if (worker) await worker.stop();
+            else await queue.close();
           }
         },
         { role: 'api', logToStdout: true },
