@@ -32,7 +32,8 @@ export interface DirLock {
 
 const ASK_TIMEOUT_MS = 2000;
 
-async function socketPath(dataDir: string): Promise<{ path: string; file: boolean }> {
+/** Where the lock of a data directory listens (exported for the tests that watch it). */
+export async function socketPath(dataDir: string): Promise<{ path: string; file: boolean }> {
   const real = await realpath(dataDir);
   if (process.platform === 'linux') {
     const hash = createHash('sha256').update(real).digest('hex').slice(0, 32);
@@ -96,9 +97,10 @@ export async function lockDataDir(dataDir: string): Promise<DirLock> {
       if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
       const other = await ask(path);
       if (other) throw new DataDirLockedError(dataDir, other);
-      // A socket file left by a process that died: nobody answers on it.
-      if (!file || attempt > 0) throw error;
-      await unlink(path).catch(() => undefined);
+      // Nobody answers: the holder ended in between (try again, the lock may be free now), or, for
+      // a socket file, a process that died left it behind.
+      if (attempt >= 2) throw error;
+      if (file) await unlink(path).catch(() => undefined);
     }
   }
 }

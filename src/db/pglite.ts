@@ -111,15 +111,21 @@ export async function openPglite(dataDir: string | undefined): Promise<Database>
       if (/^\s*BEGIN\b/i.test(sql)) return db.transaction(async (tx) => scriptRows(await tx.exec(sql)));
       return scriptRows(await db.exec(sql));
     },
-    transaction: (fn) =>
-      db.transaction((tx) =>
+    async transaction(fn) {
+      const result = await db.transaction((tx) =>
         fn({
           query: (sql, params) => queryOn(tx, sql, params),
           exec: async (sql) => {
             await tx.exec(sql);
           },
         }),
-      ),
+      );
+      // PGlite answers from this thread, so a loop of batches resolves promise after promise and
+      // never lets the event loop reach its I/O: signals, timers, telemetry exports and the data
+      // directory's lock (whose holder then never answered who it is) waited for the whole command.
+      await new Promise((resolve) => setImmediate(resolve));
+      return result;
+    },
     withLock(_key, fn) {
       const run = locked.then(fn, fn);
       locked = run.catch(() => undefined);

@@ -1,7 +1,8 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
+import { socketPath } from '../../src/db/dir-lock.ts';
 import { runCli } from '../support/cli.ts';
 import { spawnSdops } from '../support/sdops-process.ts';
 import { waitUntil } from '../support/wait.ts';
@@ -69,6 +70,37 @@ describe('fault suite: two processes on one PGlite data directory', function () 
       });
     } finally {
       expect(await serve.stop()).to.equal(0);
+    }
+  });
+
+  it('names the holder while it is busy with a long operation', async () => {
+    const busy = join(dir, 'busy');
+    const seeded = await runCli(['--data-dir', busy, 'seed', '--rows', '10000'], env);
+    expect(seeded.code, seeded.stderr).to.equal(0);
+    // One customer per transaction: seconds of back-to-back batches.
+    const deleting = spawnSdops(
+      ['--data-dir', busy, 'delete', 'customers', '--filter', 'plan=enterprise', '--batch-size', '1'],
+      env,
+    );
+    try {
+      // The delete holds the lock before anyone else asks (Linux: its abstract socket is listed).
+      const { path } = await socketPath(busy);
+      await waitUntil('the delete to lock the directory', async () => {
+        return (await readFile('/proc/net/unix', 'utf8')).includes(`@${path.slice(1)}`);
+      });
+      // Asked again and again while the delete works through its batches, each refusal names it.
+      const refusals: string[] = [];
+      await waitUntil('three second processes to be refused while the delete runs', async () => {
+        expect(deleting.alive(), `the delete ended after ${refusals.length} refusals`).to.equal(true);
+        const second = await runCli(['--data-dir', busy, 'list', 'customers', '--limit', '1'], env);
+        if (second.code === 1) refusals.push(second.stderr);
+        return refusals.length >= 3;
+      });
+      // Before: "in use by process 0 (since unknown (it did not answer))" once the batches ran, since
+      // the holder's event loop never reached the lock's socket between them.
+      for (const refusal of refusals) expect(refusal).to.include(`in use by process ${deleting.pid} `);
+    } finally {
+      await deleting.stop();
     }
   });
 
