@@ -138,10 +138,11 @@ describe('sdops bad input and closed pipes (PostgreSQL)', function () {
     const attempted = await runCli(['delete', 'customers', '999999999'], env());
     expect(attempted.code).to.equal(1);
     expect(failures().length).to.be.greaterThan(0);
-    // README: the error is the last line on stderr; what comes before are JSON log lines (warnings).
+    // README: the error is the one line starting "sdops:"; the others are JSON log lines (warnings).
     const lines = attempted.stderr.split('\n').filter((l) => l !== '');
-    expect(lines.at(-1), attempted.stderr).to.equal('sdops: customers 999999999 does not exist');
-    for (const line of lines.slice(0, -1)) {
+    const errors = lines.filter((l) => l.startsWith('sdops:'));
+    expect(errors, attempted.stderr).to.deep.equal(['sdops: customers 999999999 does not exist']);
+    for (const line of lines.filter((l) => !l.startsWith('sdops:'))) {
       expect((JSON.parse(line) as { level: string }).level, line).to.equal('warn');
       // An expected outcome (not found) carries no stack.
       expect(line).to.not.include('"stack"');
