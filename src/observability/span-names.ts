@@ -14,6 +14,18 @@ const DB_ATTRS = [
   'server.port',
 ] as const;
 
+/** HTTP server span attributes (semantic conventions), in the catalog's order. */
+const HTTP_ATTRS = [
+  'http.request.method',
+  'http.route',
+  'http.response.status_code',
+  'url.path',
+  'url.scheme',
+  'network.protocol.version',
+  'client.address',
+  'user_agent.original',
+] as const;
+
 const SPAN_ATTRIBUTE_KEYS = [
   'entity',
   'operation',
@@ -35,14 +47,7 @@ const SPAN_ATTRIBUTE_KEYS = [
   'attempt',
   'error.type',
   ...DB_ATTRS,
-  'http.request.method',
-  'http.route',
-  'http.response.status_code',
-  'url.path',
-  'url.scheme',
-  'network.protocol.version',
-  'client.address',
-  'user_agent.original',
+  ...HTTP_ATTRS,
 ] as const;
 type SpanAttributeKey = (typeof SPAN_ATTRIBUTE_KEYS)[number];
 
@@ -157,16 +162,7 @@ const SPANS = {
   httpServer: {
     name: '{http.request.method} {http.route}',
     kind: 'server',
-    attributes: [
-      'http.request.method',
-      'http.route',
-      'http.response.status_code',
-      'url.path',
-      'url.scheme',
-      'network.protocol.version',
-      'client.address',
-      'user_agent.original',
-    ],
+    attributes: HTTP_ATTRS,
     description: 'One HTTP request handled by the API (semantic conventions for HTTP server spans).',
   },
   dbQuery: {

@@ -84,3 +84,14 @@ export async function checksumAllTables(db: Database): Promise<Record<string, st
   }
   return out;
 }
+
+/** A database that answers every statement with `error` (a role that lost its rights, say). */
+export function refusingDatabase(error: Error): Database {
+  return {
+    kind: 'postgres',
+    query: async () => {
+      throw error;
+    },
+    close: async () => undefined,
+  } as unknown as Database;
+}

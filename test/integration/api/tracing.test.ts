@@ -7,8 +7,7 @@ import {
   uncataloguedAttributes,
 } from '../../unit/observability/harness.ts';
 import { buildServer } from '../../../src/api/index.ts';
-import type { Database } from '../../../src/db/index.ts';
-import { AS_ADMIN, type ApiFixture, inject, startFixture, TOKENS } from './support.ts';
+import { AS_ADMIN, type ApiFixture, inject, refusingDatabase, startFixture, TOKENS } from './support.ts';
 import { waitUntil } from '../../support/wait.ts';
 
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
@@ -171,14 +170,7 @@ describe('HTTP API telemetry', () => {
   it('writes one line for a request that fails with a 5xx: the access line, a warning with the error', async () => {
     // The database answers but refuses everything: the list fails inside the handler.
     const refused = Object.assign(new Error('permission denied for table orders'), { code: '42501' });
-    const failing = {
-      kind: 'postgres',
-      query: async () => {
-        throw refused;
-      },
-      close: async () => undefined,
-    } as unknown as Database;
-    const app = await buildServer({ db: failing, tokens: TOKENS });
+    const app = await buildServer({ db: refusingDatabase(refused), tokens: TOKENS });
     try {
       const traceId = '6df92f3577b34da6a3ce929d0e0e4738';
       const res = await inject(app, {

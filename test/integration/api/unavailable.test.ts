@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import type { FastifyInstance } from 'fastify';
 import { buildServer } from '../../../src/api/index.ts';
 import { type Database, openDatabase } from '../../../src/db/index.ts';
-import { AS_ADMIN, AS_READ, expectErrorShape, inject, TOKENS } from './support.ts';
+import { AS_ADMIN, AS_READ, expectErrorShape, inject, refusingDatabase, TOKENS } from './support.ts';
 
 /**
  * With the database gone (nothing listens on its port) every route that needs it answers 503
@@ -53,14 +53,7 @@ describe('HTTP API when the readiness check fails for another reason', () => {
 
   before(async () => {
     // The database answers, but refuses the check: not an outage, a fault to look into.
-    const db = {
-      kind: 'postgres',
-      query: async () => {
-        throw denied;
-      },
-      close: async () => undefined,
-    } as unknown as Database;
-    app = await buildServer({ db, tokens: TOKENS });
+    app = await buildServer({ db: refusingDatabase(denied), tokens: TOKENS });
   });
   after(async () => {
     await app?.close();
