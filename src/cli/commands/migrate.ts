@@ -138,7 +138,12 @@ async function runSession(
         {
           run_id: summary.runId,
           migration: summary.migration,
-          state: summary.dryRun ? `${summary.state} (dry-run)` : summary.state,
+          // A session that lost its lease does not know how the run ended: another runner owns it.
+          state: summary.leaseLost
+            ? 'lease_lost'
+            : summary.dryRun
+              ? `${summary.state} (dry-run)`
+              : summary.state,
           // retry-failed and resume sessions: what this command did, beside the run's total.
           'session rows': summary.sessionRows,
           'run rows': summary.rowsProcessed,
