@@ -113,8 +113,9 @@ function cascadeHandler(sd: SoftDeleteService): JobHandler {
     if (!parent) return skip('parent_missing');
     if (parent.deleted_at === null || parent.deleted_at === undefined) return skip('parent_live');
     if (p.opId !== undefined && parent.delete_op_id !== p.opId) return skip('parent_deleted_again');
-    const deletedBy = p.deletedBy ?? (typeof parent.deleted_by === 'string' ? parent.deleted_by : undefined);
-    const reason = p.reason ?? (typeof parent.delete_reason === 'string' ? parent.delete_reason : undefined);
+    // The children belong to the delete that took the parent: its actor and reason, as its op id.
+    const deletedBy = typeof parent.deleted_by === 'string' ? parent.deleted_by : p.deletedBy;
+    const reason = typeof parent.delete_reason === 'string' ? parent.delete_reason : p.reason;
     // The parent's op id on the children: restoring the parent then restores exactly these.
     const opId = typeof parent.delete_op_id === 'string' ? parent.delete_op_id : p.opId;
     let count = 0;

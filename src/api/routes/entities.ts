@@ -134,8 +134,9 @@ export function registerEntityRoutes(app: FastifyInstance, ctx: RouteContext): v
         description:
           'Already deleted rows answer 200 with counts.noop = 1. With a cleanup queue, the children of ' +
           'customers and orders are deleted by a cascade_soft_delete job (returned as job); without one, ' +
-          'in the same request. Repeating a DELETE that failed with 503 completes it: for a row already ' +
-          'deleted whose children are still live and whose cascade job is not pending, the job is enqueued again.',
+          'in the same request. Repeating a DELETE that failed with 503 completes it: for a row the API ' +
+          'deleted whose children are still live and whose cascade job is not pending, the job is enqueued ' +
+          'again, for that delete (its opId, actor and reason).',
         tags: TAGS,
         params: rowParams,
         querystring: { type: 'object', additionalProperties: false, properties: { reason: reasonSchema } },
@@ -159,19 +160,22 @@ export function registerEntityRoutes(app: FastifyInstance, ctx: RouteContext): v
       // them, the caller got a 503 and repeats the DELETE. The row is then already deleted (noop);
       // if children are still live and no cascade of that operation is on its way, the job is
       // enqueued now, for the operation that deleted the row (the job is idempotent).
-      let opId = result.opId;
       if (result.counts.success === 0) {
+        // Only the repeat of an API DELETE: a row deleted by someone else (the CLI, say) was
+        // cascaded by them, and children restored since were restored on purpose.
         const row = await ctx.softDelete.get(entity, parseId(id), { scope: 'all' });
-        if (typeof row?.delete_op_id !== 'string') return result;
+        if (typeof row?.delete_op_id !== 'string' || row.deleted_by !== ctx.actor) return result;
         if (!(await ctx.softDelete.hasLiveChildren(entity, id))) return result;
         const payload = { entity, id, opId: row.delete_op_id };
         if (await ctx.queue.hasPending('cascade_soft_delete', payload)) return result;
-        opId = row.delete_op_id;
+        // The children get the delete that took the row: its op id, actor and reason.
+        const job = await ctx.queue.enqueue('cascade_soft_delete', payload);
+        return toBody({ ...result, opId: row.delete_op_id }, { id: job, type: 'cascade_soft_delete' });
       }
       const job = await ctx.queue.enqueue('cascade_soft_delete', {
         entity,
         id,
-        ...(opId ? { opId } : {}),
+        ...(result.opId ? { opId: result.opId } : {}),
         deletedBy: ctx.actor,
         ...(reason ? { reason } : {}),
       });

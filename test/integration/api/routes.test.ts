@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
+import { SoftDeleteService } from '../../../src/soft-delete/index.ts';
 import { AS_ADMIN, AS_READ, type ApiFixture, expectErrorShape, inject, startFixture } from './support.ts';
 import { waitUntil } from '../../support/wait.ts';
 
@@ -192,8 +193,22 @@ describe('HTTP API routes', () => {
       expect(rows[0]?.op, 'for the operation that deleted the parent').to.equal(
         (first.json() as { opId: string }).opId,
       );
+      // Was a fresh op id that no row carries.
+      expect(again.json()).to.include({ opId: (first.json() as { opId: string }).opId });
       const third = await inject(f.app, { method: 'DELETE', url: `/v1/customers/${id}`, headers: AS_ADMIN });
       expect(third.json(), 'not while that job is pending').to.not.have.property('job');
+    });
+
+    it('leaves the children of a parent someone else deleted alone when a DELETE repeats it', async () => {
+      const id = await liveId('customers', 'id IN (SELECT customer_id FROM orders WHERE deleted_at IS NULL)');
+      // Deleted by an operator with its children, then one child restored on purpose.
+      const sd = new SoftDeleteService(f.db);
+      await sd.softDelete('customers', { id }, { deletedBy: 'alice', reason: 'gdpr-request' });
+      await sd.restore('orders', { filter: { customer_id: id } });
+      const again = await inject(f.app, { method: 'DELETE', url: `/v1/customers/${id}`, headers: AS_ADMIN });
+      expect(again.json()).to.deep.include({ counts: { success: 0, noop: 1, failure: 0 } });
+      // Before: a cascade job that deleted the restored orders again, as sdops-api, under alice's op.
+      expect(again.json()).to.not.have.property('job');
     });
 
     it('soft-deletes a childless entity in the request, without a job, and restores it', async () => {
