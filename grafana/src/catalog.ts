@@ -21,6 +21,7 @@ export const METRICS = {
   /** The database's gauges (src/observability/instruments.ts DATABASE_GAUGES), job sdops-database. */
   queueLength: 'cleanup_queue_length',
   queueOldestWait: 'cleanup_queue_oldest_wait_seconds',
+  queueDead: 'cleanup_queue_dead',
   staleRuns: 'migration_runs_stale_seconds',
   /** Span-metrics latency histogram (seconds): SPAN_METRICS.latency, see below. */
   spanDuration: 'traces_spanmetrics_latency',

@@ -57,6 +57,7 @@ export const PANEL_IDS = {
   runTraces: 15,
   queueOldestWait: 16,
   staleRuns: 17,
+  deadJobs: 18,
 } as const;
 
 const ENTITY = 'entity=~"$entity"';
@@ -257,7 +258,7 @@ export function workerPanels(y: number): cog.Builder<Panel>[] {
       'Job duration and queue wait p95 by job type',
       'p95 of how long one cleanup job attempt ran and of how long jobs waited in the queue before a worker started them (a p95 past 1 h reads 1 h, the top bucket; jobs still waiting: Oldest waiting job). Orange from 30 s, red from 5 min.',
       's',
-      at(8, y + 8, 16, 8),
+      at(8, y + 8, 8, 8),
     )
       .thresholds(thresholds('green', [30, 'orange'], [300, 'red']))
       .withTarget(
@@ -270,6 +271,21 @@ export function workerPanels(y: number): cog.Builder<Panel>[] {
         promTarget('B', {
           expr: quantile(0.95, `${METRICS.workerQueueWait}_bucket{${JOB_TYPE}}`, 'le, job_type'),
           legend: '{{job_type}} wait p95',
+        }),
+      ),
+    timeseries(
+      PANEL_IDS.deadJobs,
+      'Dead jobs by job type',
+      'Cleanup jobs whose retries ran out, waiting in the dead-letter queue (the dead column of sdops queue status), read from the database. Nothing runs them again until someone does: sdops queue retry --dead once the cause is fixed, or sdops queue cancel --type <job_type> --state dead (runbook, CleanupJobFailureRatioHigh). Red from 1.',
+      'suffix: jobs',
+      at(16, y + 8, 8, 8),
+    )
+      .thresholds(thresholds('green', [1, 'red']))
+      .min(0)
+      .withTarget(
+        promTarget('A', {
+          expr: `max by (job_type) (${METRICS.queueDead}{${JOB_TYPE}})`,
+          legend: '{{job_type}}',
         }),
       ),
   ];

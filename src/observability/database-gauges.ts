@@ -16,6 +16,8 @@ export interface QueueTruth {
   readonly waiting: number;
   /** Seconds the longest-waiting job whose start time has come has waited (0 when none). */
   readonly oldestWaitSeconds: number;
+  /** Dead-letter copies waiting for a retry: jobs whose retries ran out. */
+  readonly dead: number;
 }
 
 interface DatabaseReading {
@@ -58,6 +60,7 @@ export function registerDatabaseGauges(meter: Meter, read: DatabaseGaugeOptions[
     meter.createObservableGauge(def.name, { unit: def.unit, description: def.description });
   const length = gauge(DATABASE_GAUGES.queueLength);
   const oldest = gauge(DATABASE_GAUGES.queueOldestWait);
+  const dead = gauge(DATABASE_GAUGES.queueDead);
   const stale = gauge(DATABASE_GAUGES.staleRuns);
   meter.addBatchObservableCallback(
     async (result) => {
@@ -73,16 +76,18 @@ export function registerDatabaseGauges(meter: Meter, read: DatabaseGaugeOptions[
       const queue = byRegistered(
         'job_type',
         reading.queue,
-        () => ({ waiting: 0, oldestWaitSeconds: 0 }),
+        () => ({ waiting: 0, oldestWaitSeconds: 0, dead: 0 }),
         (a, b) => ({
           waiting: a.waiting + finite(b.waiting),
           oldestWaitSeconds: Math.max(a.oldestWaitSeconds, finite(b.oldestWaitSeconds)),
+          dead: a.dead + finite(b.dead),
         }),
       );
       for (const [jobType, q] of queue) {
-        if (jobType === OTHER && q.waiting === 0) continue;
+        if (jobType === OTHER && q.waiting === 0 && q.dead === 0) continue;
         result.observe(length, q.waiting, { job_type: jobType });
         result.observe(oldest, q.oldestWaitSeconds, { job_type: jobType });
+        result.observe(dead, q.dead, { job_type: jobType });
       }
       const runs = byRegistered(
         'migration',
@@ -95,6 +100,6 @@ export function registerDatabaseGauges(meter: Meter, read: DatabaseGaugeOptions[
         result.observe(stale, seconds, { migration });
       }
     },
-    [length, oldest, stale],
+    [length, oldest, dead, stale],
   );
 }

@@ -145,6 +145,14 @@ export const DATABASE_GAUGES = {
       'How long the longest-waiting job whose start time has come has waited for a worker (0 when none), per job type.',
     attributes: ['job_type'],
   },
+  queueDead: {
+    name: 'cleanup.queue.dead',
+    kind: 'gauge',
+    unit: '{job}',
+    description:
+      'Dead cleanup jobs: their retries ran out, and their copies wait in the dead-letter queue until sdops queue retry --dead runs them again, per job type.',
+    attributes: ['job_type'],
+  },
   staleRuns: {
     name: 'migration.runs.stale_seconds',
     kind: 'gauge',

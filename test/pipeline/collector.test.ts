@@ -54,6 +54,7 @@ const TRANSLATIONS = [
     prom: 'cleanup_worker_job_failures_total',
   },
   { otel: 'cleanup.queue.length', kind: 'gauge', unit: '{job}', prom: 'cleanup_queue_length' },
+  { otel: 'cleanup.queue.dead', kind: 'gauge', unit: '{job}', prom: 'cleanup_queue_dead' },
   {
     otel: 'cleanup.queue.oldest_wait',
     kind: 'gauge',

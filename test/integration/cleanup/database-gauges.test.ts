@@ -1,7 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
-import { BUILTIN_JOB_TYPES, type CleanupQueue, readQueueTruth } from '../../../src/cleanup/index.ts';
+import {
+  BUILTIN_JOB_TYPES,
+  type CleanupQueue,
+  DEAD_LETTER_QUEUE,
+  readQueueTruth,
+} from '../../../src/cleanup/index.ts';
 import type { Database } from '../../../src/db/index.ts';
 import { staleRunAges } from '../../../src/migration/index.ts';
 import { REPO_ROOT, SDOPS_BIN } from '../../support/cli.ts';
@@ -16,7 +21,7 @@ import { waitUntil } from '../../support/wait.ts';
  * `sdops serve` processes reporting them under the database's identity (not their own), so several
  * processes, or one that restarts, write one series.
  */
-describe('the database gauges (queue length and oldest wait, stale migration runs)', function () {
+describe('the database gauges (queue length, oldest wait and dead jobs, stale migration runs)', function () {
   this.timeout(90_000);
   let t: QueueTestDb;
   let tdb: TestDatabase;
@@ -53,7 +58,25 @@ describe('the database gauges (queue length and oldest wait, stale migration run
     expect(truth.noop?.oldestWaitSeconds).to.be.within(120, 125);
     expect(truth.purge_expired?.waiting).to.equal(1);
     expect(truth.purge_expired?.oldestWaitSeconds).to.be.within(0, 5);
-    expect(truth.cascade_soft_delete).to.deep.equal({ waiting: 0, oldestWaitSeconds: 0 });
+    expect(truth.cascade_soft_delete).to.deep.equal({ waiting: 0, oldestWaitSeconds: 0, dead: 0 });
+  });
+
+  it('counts dead-letter copies waiting for a retry by the job type their data names, not cancelled ones', async () => {
+    const dead = (jobType: string, state = 'created') =>
+      db.query(`INSERT INTO pgboss.job (name, data, state) VALUES ($1, $2, $3::pgboss.job_state)`, [
+        DEAD_LETTER_QUEUE,
+        { jobType, payload: {} },
+        state,
+      ]);
+    await dead('purge_expired');
+    await dead('purge_expired');
+    await dead('purge_expired', 'cancelled');
+    await dead('archive_entity', 'retry');
+    await queue.enqueue('purge_expired', { entity: 'orders' });
+    const truth = await readQueueTruth(db, BUILTIN_JOB_TYPES);
+    expect(truth.purge_expired).to.include({ waiting: 1, dead: 2 });
+    expect(truth.archive_entity).to.deep.equal({ waiting: 0, oldestWaitSeconds: 0, dead: 1 });
+    expect(truth.cascade_soft_delete).to.deep.equal({ waiting: 0, oldestWaitSeconds: 0, dead: 0 });
   });
 
   it('finds running and stopping runs whose lease expired, by migration, with the age of the oldest expiry', async () => {

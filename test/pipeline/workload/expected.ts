@@ -105,6 +105,18 @@ export async function expectedWorker(sql: pg.Pool): Promise<WorkerExpected> {
   return { processed, failures };
 }
 
+/** Dead-letter copies waiting for a retry, by the job type their data names (sdops queue status `dead`). */
+export async function expectedDead(sql: pg.Pool): Promise<Expected> {
+  const out: Expected = {};
+  const rows = await sqlRows<{ job_type: string; n: string }>(
+    sql,
+    `SELECT data->>'jobType' AS job_type, count(*) AS n FROM pgboss.job
+      WHERE name = 'cleanup.dead_letter' AND state < 'active' GROUP BY 1`,
+  );
+  for (const r of rows) put(out, r.job_type, Number(r.n));
+  return out;
+}
+
 export interface MigrationExpected {
   runs: Expected;
   rows: Expected;

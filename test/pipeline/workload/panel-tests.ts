@@ -14,6 +14,7 @@ import {
   ENTITIES,
   type Expected,
   expectedCalls,
+  expectedDead,
   expectedMigration,
   expectedSoftDelete,
   expectedWorker,
@@ -396,6 +397,13 @@ export function registerPanelTests(world: World): void {
       expect(Object.keys(drained.seen.queueLength ?? {}).sort()).to.deep.equal([...BUILTIN_JOB_TYPES].sort());
       expect(nonZero(drained.seen.queueLength as Expected)).to.deep.equal({});
       expect(drained.truth.waiting).to.deep.equal({});
+    },
+    [`${PANEL_IDS.deadJobs}/A`]: async () => {
+      const want = await expectedDead(world.sql);
+      expect(want.noop, 'the failing noop job left a dead-letter copy').to.be.greaterThan(0);
+      const seen = await atEnd(panelQuery(PANEL_IDS.deadJobs, 'A'), ['job_type']);
+      expect(Object.keys(seen).sort(), 'every job type has a line').to.deep.equal([...BUILTIN_JOB_TYPES].sort());
+      expect(nonZero(seen)).to.deep.equal(want);
     },
     [`${PANEL_IDS.jobsProcessed}/A`]: async () => {
       expect(await integrated(PANEL_IDS.jobsProcessed, 'A', ['job_type'])).to.deep.equal(

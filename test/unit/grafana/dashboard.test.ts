@@ -88,21 +88,25 @@ describe('the Soft Delete Operations dashboard', () => {
     expect(target.expr).to.include(`${SPAN_METRICS.latency}_bucket`);
   });
 
-  it('marks the alert thresholds on the queue, oldest-wait, stale-run and failure-ratio panels', () => {
+  it('marks the alert thresholds on the queue, oldest-wait, stale-run and failure-ratio panels, and any dead job red', () => {
     const steps = (id: number) =>
       (panel(id).fieldConfig.defaults.thresholds?.steps ?? []).map((s) => s.value);
     expect(steps(PANEL_IDS.queueLength)).to.deep.equal([null, 101]);
     expect(steps(PANEL_IDS.jobFailureRatio)).to.deep.equal([null, 0.05]);
     expect(steps(PANEL_IDS.queueOldestWait)).to.deep.equal([null, 600]);
     expect(steps(PANEL_IDS.staleRuns)).to.deep.equal([null, 300]);
+    expect(steps(PANEL_IDS.deadJobs)).to.deep.equal([null, 1]);
   });
 
-  it("reads the queue and stale runs from the database's gauges, not from the workers", () => {
+  it("reads the queue, dead jobs and stale runs from the database's gauges, not from the workers", () => {
     expect(exprs(PANEL_IDS.queueLength)).to.deep.equal([
       'max by (job_type) (cleanup_queue_length{job_type=~"$job_type"})',
     ]);
     expect(exprs(PANEL_IDS.queueOldestWait)[0]).to.include('cleanup_queue_oldest_wait_seconds');
     expect(exprs(PANEL_IDS.staleRuns)).to.deep.equal(['max by (migration) (migration_runs_stale_seconds)']);
+    expect(exprs(PANEL_IDS.deadJobs)).to.deep.equal([
+      'max by (job_type) (cleanup_queue_dead{job_type=~"$job_type"})',
+    ]);
   });
 
   it('counts without extrapolation: every rate() and increase() of a panel is anchored', () => {

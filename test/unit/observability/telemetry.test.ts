@@ -69,8 +69,9 @@ describe('observability with in-memory exporters', () => {
         reads += 1;
         return {
           queue: {
-            purge: { waiting: 3, oldestWaitSeconds: 12.5 },
-            mystery: { waiting: 1, oldestWaitSeconds: 2 },
+            purge: { waiting: 3, oldestWaitSeconds: 12.5, dead: 2 },
+            mystery: { waiting: 1, oldestWaitSeconds: 2, dead: 0 },
+            unknown: { waiting: 0, oldestWaitSeconds: 0, dead: 1 },
           },
           staleRuns: { '0001_init': 90 },
         };
@@ -93,6 +94,11 @@ describe('observability with in-memory exporters', () => {
       { attributes: { job_type: 'archive' }, value: 0 },
       { attributes: { job_type: 'other' }, value: 2 },
     ]);
+    expect(points(metrics.get('cleanup.queue.dead'))).to.deep.equal([
+      { attributes: { job_type: 'purge' }, value: 2 },
+      { attributes: { job_type: 'archive' }, value: 0 },
+      { attributes: { job_type: 'other' }, value: 1 },
+    ]);
     expect(points(metrics.get('migration.runs.stale_seconds'))).to.deep.equal([
       { attributes: { migration: '0001_init' }, value: 90 },
     ]);
@@ -109,7 +115,7 @@ describe('observability with in-memory exporters', () => {
       intervalMs: 3_600_000,
       read: async () => {
         if (fail) throw new Error('connection refused');
-        return { queue: { purge: { waiting: 1, oldestWaitSeconds: 1 } }, staleRuns: {} };
+        return { queue: { purge: { waiting: 1, oldestWaitSeconds: 1, dead: 0 } }, staleRuns: {} };
       },
     });
     expect((await t.databaseMetrics()).metrics.get('cleanup.queue.length')).to.equal(undefined);
