@@ -126,6 +126,22 @@ export function alertRules(p: AlertParams = ALERT_PARAMS): AlertRuleDefinition[]
       panelId: PANEL_IDS.queueOldestWait,
     },
     {
+      name: 'CleanupJobsDead',
+      uid: 'sdops-cleanup-jobs-dead',
+      valueExpr: `max by (job_type) (${lastReading(METRICS.queueDead)})`,
+      threshold: 0,
+      for: '0m',
+      severity: 'warning',
+      summary: 'Cleanup jobs of type {{ $labels.job_type }} ran out of retries',
+      description:
+        '{{VALUE}} {{ $labels.job_type }} cleanup job(s) failed every attempt and wait in the dead-letter queue ' +
+        '(read from the database). Nothing runs them again by itself: fix the cause, then retry them ' +
+        '(`sdops queue retry --dead`) or cancel them. Fires for a single job, whatever the volume.',
+      valueFormat: 'number',
+      runbookAnchor: 'alert-cleanupjobsdead',
+      panelId: PANEL_IDS.deadJobs,
+    },
+    {
       name: 'MigrationRunFailed',
       uid: 'sdops-migration-run-failed',
       valueExpr: rise(METRICS.migrationRunFailure, p.migrationFailureWindow, 'migration'),

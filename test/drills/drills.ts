@@ -234,6 +234,67 @@ export const DRILLS: Readonly<Record<string, Drill>> = {
   },
 
   /**
+   * A cascade hits orders another team's check refuses to delete: every attempt fails with 23514, the
+   * job dies, the customer is deleted with live orders. The owning team lifts the rule; a retry of the
+   * dead job finishes the cascade.
+   */
+  CleanupJobsDead: {
+    productionFires: true,
+    productionResolves: true,
+    async cause(stack) {
+      const { rows } = await stack.sql.query<{ id: string }>(
+        `WITH c AS (INSERT INTO customers (email, name) VALUES ('dead@example.com', 'D') RETURNING id)
+         INSERT INTO orders (customer_id, currency) SELECT id, 'XTS' FROM c, generate_series(1, 2)
+         RETURNING customer_id::text AS id`,
+      );
+      await stack.sql.query(
+        `ALTER TABLE orders ADD CONSTRAINT orders_xts_kept CHECK (deleted_at IS NULL OR currency <> 'XTS') NOT VALID`,
+      );
+      await stack.startWorker(['--job-types', 'cascade_soft_delete'], {
+        SDOPS_JOB_RETRY_LIMIT: '1',
+        SDOPS_JOB_RETRY_DELAY_SECONDS: '1',
+      });
+      const r = await fetch(`${stack.apiUrl}/v1/customers/${rows[0]?.id}`, { method: 'DELETE' });
+      expect(r.status, await r.text()).to.be.oneOf([200, 202]);
+    },
+    async follow(op, stack) {
+      const dead = await op.promql('max by (job_type) (cleanup_queue_dead)');
+      expect(dead.find((s) => s.metric.job_type === 'cascade_soft_delete')?.value).to.equal(1);
+      expect(queueRow((await op.run('sdops queue status')).stdout, 'cascade_soft_delete')).to.include({
+        dead: 1,
+      });
+      const copies = await op.sql('AS dead_copy_id');
+      expect(copies.map((c) => c.code)).to.deep.equal(['23514']);
+      expect(String(copies[0]?.error)).to.include('orders_xts_kept');
+      const impact = await stack.sql.query<{ n: string }>(
+        `SELECT count(*) AS n FROM orders WHERE currency = 'XTS' AND deleted_at IS NULL`,
+      );
+      expect(Number(impact.rows[0]?.n), 'the customer is deleted, its orders are not').to.equal(2);
+      // Step 1, class 23: the owning team lifts its rule (outside this runbook).
+      await stack.sql.query('ALTER TABLE orders DROP CONSTRAINT orders_xts_kept');
+      const retried = await op.run('sdops queue retry --dead');
+      expect(retried.code, retried.stderr).to.equal(0);
+      expect(retried.stdout).to.include('retried 1 dead job(s)');
+      op.skip('shell', 'sdops queue retry "$JOB_ID"', 'the --dead form retries the one dead job');
+      op.skip('shell', 'sdops queue cancel "$JOB_ID"', 'step 3: this job is wanted');
+      op.skip(
+        'shell',
+        'sdops queue cancel --type "$JOB_TYPE" --state dead --dry-run',
+        'step 3: this job is wanted',
+      );
+      op.skip('shell', 'sdops queue cancel --type "$JOB_TYPE" --state dead', 'step 3: this job is wanted');
+      await watch(op, 'sdops queue status', 'the cascade to complete, nothing dead', (out) => {
+        const row = queueRow(out, 'cascade_soft_delete');
+        return row.dead === 0 && row.completed === 1;
+      });
+      const live = await stack.sql.query<{ n: string }>(
+        `SELECT count(*) AS n FROM orders WHERE currency = 'XTS' AND deleted_at IS NULL`,
+      );
+      expect(Number(live.rows[0]?.n), "the deleted customer's orders are deleted now").to.equal(0);
+    },
+  },
+
+  /**
    * A migration batch hits a row another team's check refuses: the run ends partially_failed. The
    * section and its procedure lead to the row; once it is corrected, retry-failed finishes the run.
    */

@@ -291,6 +291,19 @@ export function registerPanelTests(world: World): void {
         'cascade_soft_delete',
       ]);
     },
+    async CleanupJobsDead(kind) {
+      const want = await expectedDead(world.sql);
+      expect(want.noop, 'the failing noop job is dead').to.be.greaterThan(0);
+      close(
+        await alertAt(rule('CleanupJobsDead'), kind, world.endedAt, 'job_type'),
+        want,
+        0,
+        `CleanupJobsDead ${kind}`,
+      );
+      expect(await firing(prom(), 'CleanupJobsDead', true, 'job_type', world.endedAt)).to.deep.equal(
+        Object.keys(want).sort(),
+      );
+    },
     async MigrationRunFailed(kind) {
       const { runs } = await truth.migration();
       const want: Expected = { [MIGRATION]: runs[`${MIGRATION}|failure`] ?? 0 };
@@ -402,7 +415,9 @@ export function registerPanelTests(world: World): void {
       const want = await expectedDead(world.sql);
       expect(want.noop, 'the failing noop job left a dead-letter copy').to.be.greaterThan(0);
       const seen = await atEnd(panelQuery(PANEL_IDS.deadJobs, 'A'), ['job_type']);
-      expect(Object.keys(seen).sort(), 'every job type has a line').to.deep.equal([...BUILTIN_JOB_TYPES].sort());
+      expect(Object.keys(seen).sort(), 'every job type has a line').to.deep.equal(
+        [...BUILTIN_JOB_TYPES].sort(),
+      );
       expect(nonZero(seen)).to.deep.equal(want);
     },
     [`${PANEL_IDS.jobsProcessed}/A`]: async () => {

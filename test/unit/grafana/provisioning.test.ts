@@ -174,12 +174,13 @@ describe('alert rules generated for Grafana and for Prometheus', () => {
   const gRules = grafana.groups[0]?.rules ?? [];
   const pRules = prometheusRules().groups[0]?.rules ?? [];
 
-  it('define the five rules once, under the same names, in both files', () => {
+  it('define the six rules once, under the same names, in both files', () => {
     const names = ALERT_RULES.map((r) => r.name);
     expect(names).to.deep.equal([
       'CleanupJobFailureRatioHigh',
       'CleanupQueueBacklog',
       'CleanupQueueStalled',
+      'CleanupJobsDead',
       'MigrationRunFailed',
       'MigrationRunStale',
     ]);
