@@ -10,14 +10,10 @@ import {
   VariableSort,
 } from '@grafana/grafana-foundation-sdk/dashboard';
 import { DASHBOARD_TITLE, DASHBOARD_UID, METRICS } from './catalog.ts';
-import {
-  migrationPanels,
-  operationPanels,
-  RUN_LOGS_LOGQL,
-  RUN_TRACES_TRACEQL,
-  workerPanels,
-} from './dashboard-panels.ts';
+import { operationPanels } from './dashboard-panels.ts';
+import { migrationPanels, RUN_LOGS_LOGQL, RUN_TRACES_TRACEQL } from './migration-panels.ts';
 import { DS_VARS, gvar, lokiExploreLink, PROMETHEUS, tempoExploreLink } from './panels.ts';
+import { workerPanels } from './worker-panels.ts';
 
 /** Label-value variables: name, the metric whose label feeds it, and what an operator reads. */
 const LABEL_VARIABLES = [

@@ -34,7 +34,8 @@ export {
   SPAN_METRICS,
 } from './catalog.ts';
 export { buildDashboard, renderDashboard, variableQueries } from './dashboard.ts';
-export { PANEL_IDS, RUN_LOGS_LOGQL, RUN_TRACES_TRACEQL } from './dashboard-panels.ts';
+export { PANEL_IDS } from './dashboard-panels.ts';
+export { RUN_LOGS_LOGQL, RUN_TRACES_TRACEQL } from './migration-panels.ts';
 export {
   DATASOURCE_URLS,
   datasources,

@@ -1,4 +1,13 @@
 import {
+  LegendDisplayMode,
+  LegendPlacement,
+  SortOrder,
+  TooltipDisplayMode,
+  VizLegendOptionsBuilder,
+  VizTooltipOptionsBuilder,
+} from '@grafana/grafana-foundation-sdk/common';
+import { PanelBuilder as TimeseriesPanel } from '@grafana/grafana-foundation-sdk/timeseries';
+import {
   DashboardLinkBuilder,
   ThresholdsConfigBuilder,
   ThresholdsMode,
@@ -111,4 +120,38 @@ export function tempoExploreLink(title: string, traceql: string): DashboardLinkB
 export function lokiExploreLink(title: string, logql: string): DashboardLinkBuilder {
   const url = explorePaneUrl(`\${${DS_VARS.loki}}`, { datasource: LOKI, expr: logql });
   return new DashboardLinkBuilder(title).url(url).targetBlank(true).tooltip('Open in Explore (Loki)');
+}
+
+/** Query and layout helpers shared by the dashboard's rows (dashboard-, worker-, migration-panels.ts). */
+export const ENTITY = 'entity=~"$entity"';
+export const JOB_TYPE = 'job_type=~"$job_type"';
+/**
+ * `anchored` (Prometheus --enable-feature=promql-extended-range-selectors): from the sample at the
+ * window's start to the last one in it, no extrapolation, so consecutive windows add up exactly to
+ * the counted total, and a series born inside a window (a CLI process) counts from its 0.
+ */
+export const RATE = '[$__rate_interval] anchored';
+export const anchoredWindow = (window: string) => `[${window}] anchored`;
+export const at = (x: number, y: number, w: number, h: number): GridPos => ({ x, y, w, h });
+
+export function quantile(q: number, bucket: string, by: string): string {
+  return `histogram_quantile(${q}, sum by (${by}) (rate(${bucket}${RATE})))`;
+}
+
+export function timeseries(id: number, title: string, description: string, unit: string, pos: GridPos) {
+  return new TimeseriesPanel()
+    .id(id)
+    .title(title)
+    .description(description)
+    .unit(unit)
+    .datasource(PROMETHEUS)
+    .gridPos(pos)
+    .fillOpacity(10)
+    .legend(
+      new VizLegendOptionsBuilder()
+        .showLegend(true)
+        .displayMode(LegendDisplayMode.List)
+        .placement(LegendPlacement.Bottom),
+    )
+    .tooltip(new VizTooltipOptionsBuilder().mode(TooltipDisplayMode.Multi).sort(SortOrder.Descending));
 }
