@@ -34,6 +34,7 @@ export const ENV_VARS: readonly EnvVarSpec[] = [
   v('DATABASE_URL', undefined, 'PostgreSQL connection string. Unset: the embedded PGlite database in SDOPS_DATA_DIR.'),
   v('SDOPS_DATA_DIR', './.sdops/data', 'Where the embedded PGlite database keeps its files (ignored when DATABASE_URL is set).'),
   v('SDOPS_DB_POOL_SIZE', '10', 'Maximum connections in the PostgreSQL pool.'),
+  v('SDOPS_STARTUP_OUTAGE_BUDGET_MS', '60000', 'How long any sdops command or process waits at its start for an unreachable database (not up yet, restarting) before it exits 1 with "the database is unavailable". 0: exit at once.'),
   v('SDOPS_CLI_OUTAGE_BUDGET_MS', '60000', 'How long a CLI delete, restore, purge or archive waits for an unreachable database (restart, outage) mid-operation before it fails; the batches it committed stay. 0: fail at once.'),
   v('LOG_LEVEL', 'info', 'Log level: error, warn, info, debug.'),
   v('SDOPS_ENVIRONMENT', 'development', 'Value of the deployment.environment.name resource attribute.'),
@@ -106,6 +107,8 @@ export interface Config {
   readonly databaseUrl: string | undefined;
   readonly dataDir: string;
   readonly dbPoolSize: number;
+  /** How long a command waits at its start for an unreachable database (0: not at all). */
+  readonly startupOutageBudgetMs: number;
   /** How long a CLI soft-delete operation waits out an unreachable database (0: not at all). */
   readonly cliOutageBudgetMs: number;
   readonly logLevel: LogLevel;
@@ -308,6 +311,7 @@ export function loadConfig(env: Env = process.env): Config {
     databaseUrl,
     dataDir: read(env, 'SDOPS_DATA_DIR') as string,
     dbPoolSize: readPositiveInt(env, 'SDOPS_DB_POOL_SIZE'),
+    startupOutageBudgetMs: readInt(env, 'SDOPS_STARTUP_OUTAGE_BUDGET_MS', 0),
     cliOutageBudgetMs: readInt(env, 'SDOPS_CLI_OUTAGE_BUDGET_MS', 0),
     logLevel: readEnum(env, 'LOG_LEVEL', ['error', 'warn', 'info', 'debug'] as const),
     logLevelSet: env.LOG_LEVEL !== undefined && env.LOG_LEVEL.trim() !== '',

@@ -8,6 +8,7 @@ import {
   type Telemetry,
 } from '../observability/index.ts';
 import { SoftDeleteService } from '../soft-delete/index.ts';
+import { reachingDatabase } from './startup-wait.ts';
 
 /** Options every command accepts (declared on the root program). */
 export interface GlobalOptions {
@@ -69,7 +70,7 @@ async function startCommandTelemetry(config: Config, options: ContextOptions): P
 
 /**
  * Opens the database, applies pending schema versions (every command does, so a fresh data
- * directory just works) and hands the command what it needs; always closes what it opened and
+ * directory just works; waiting up to SDOPS_STARTUP_OUTAGE_BUDGET_MS for a database not up yet) and hands the command what it needs; always closes what it opened and
  * flushes telemetry, also when the command fails.
  */
 export async function withContext<T>(
@@ -82,7 +83,7 @@ export async function withContext<T>(
   try {
     const db = await openDatabaseFor(config, globals);
     try {
-      await migrateSchema(db);
+      await reachingDatabase(config.startupOutageBudgetMs, () => migrateSchema(db));
       return await fn({
         config,
         db,

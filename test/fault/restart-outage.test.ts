@@ -348,4 +348,50 @@ describe('fault suite: PostgreSQL restarted and stopped for 20 s under load (ded
       await pool.end();
     }
   });
+
+  it('starts serve, a worker and a CLI command while the server is down, and each comes up once it is back', async () => {
+    const url = await createDatabase(cluster, 'fault_start');
+    const startEnv = { ...env, DATABASE_URL: url, OTEL_SDK_DISABLED: 'true' };
+    expect((await runCli(['seed', '--rows', '50'], startEnv)).code).to.equal(0);
+    const pool = new pg.Pool({ connectionString: url, max: 1 });
+    pool.on('error', () => undefined);
+    try {
+      const [doc] = (
+        await pool.query<{ id: string }>(
+          'SELECT id::text AS id FROM documents WHERE deleted_at IS NULL LIMIT 1',
+        )
+      ).rows;
+      await pool.end();
+      await cluster.stopServer();
+      const started = [
+        spawnSdops(['serve', '--port', '0'], startEnv),
+        spawnSdops(['worker'], startEnv),
+        // LOG_LEVEL unset, as at a terminal: a one-shot command's console shows warnings only.
+        spawnSdops(['delete', 'documents', doc?.id ?? '', '--reason', 'fault-start'], {
+          ...startEnv,
+          LOG_LEVEL: '',
+        }),
+      ];
+      procs.push(...started);
+      // Before, each of them exited 1 at once: "sdops: the database is unavailable (connect ECONNREFUSED ...)".
+      for (const p of started) await p.waitFor(/database unreachable at start; waiting for it/, 30_000);
+      await cluster.startServer();
+      await started[0]?.waitFor(/listening on http/, 30_000);
+      await started[1]?.waitFor(/worker started/, 30_000);
+      const deleting = started[2] as SdopsProcess;
+      expect(await deleting.exited, deleting.output().slice(-2000)).to.equal(0);
+      for (const p of started) expect(p.output()).to.include('database reachable again; starting');
+      const check = new pg.Pool({ connectionString: url, max: 1 });
+      try {
+        const { rows } = await check.query('SELECT delete_reason FROM documents WHERE id = $1', [doc?.id]);
+        expect(rows).to.deep.equal([{ delete_reason: 'fault-start' }]);
+      } finally {
+        await check.end();
+      }
+      const codes = [await started[0]?.stop(), await started[1]?.stop()];
+      expect(codes, 'serve and worker stop cleanly').to.deep.equal([0, 0]);
+    } finally {
+      await cluster.startServer().catch(() => undefined);
+    }
+  });
 });
