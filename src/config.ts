@@ -93,7 +93,7 @@ export const ENV_VARS: readonly EnvVarSpec[] = [
   v('OTELCOL_SAMPLING_MAX_TRACES', '50000', 'Gateway: traces tail sampling holds while they wait (at least traces/s x the decision wait).', 'collector'),
   // Grafana provisioning and compose.
   v('SDOPS_ALERT_WEBHOOK_URL', undefined, 'Webhook the Grafana contact point "sdops-webhook" posts alerts to (grafana/provisioning/alerting).', 'grafana'),
-  v('SDOPS_GRAFANA_URL', 'http://localhost:3000', "Grafana's external URL: the base of every alert's runbook_url and dashboard_url (and Grafana's root_url in compose).", 'grafana'),
+  v('SDOPS_GRAFANA_URL', 'http://localhost:3000', "Grafana's external URL, its root_url in compose (GF_SERVER_ROOT_URL): the base of every alert's runbook_url and dashboard_url.", 'grafana'),
   v('GRAFANA_ADMIN_PASSWORD', 'admin', "Password of Grafana's admin user in compose.yaml.", 'compose'),
 ];
 

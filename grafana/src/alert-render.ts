@@ -1,6 +1,6 @@
 import { stringify } from 'yaml';
 import { type AlertRuleDefinition, ALERT_RULES, panelUrl, prometheusExpr, runbookUrl } from './alerts.ts';
-import { DASHBOARD_UID, DATASOURCE_UIDS, GRAFANA_URL_ENV } from './catalog.ts';
+import { DASHBOARD_UID, DATASOURCE_UIDS } from './catalog.ts';
 
 /** Renders ALERT_RULES for Prometheus (rule file) and Grafana (alerting provisioning files). */
 
@@ -32,21 +32,24 @@ function annotations(rule: AlertRuleDefinition, value: string, base?: string): R
 }
 
 /**
- * Grafana expands environment variables in every provisioned string with os.ExpandEnv, after
- * splitting on `$$` (pkg/services/provisioning/values): an unescaped `{{ $labels.x }}` would
- * lose `$labels`. So every template `$` is written `$$`, and the one intended variable, the
- * link base, is `${SDOPS_GRAFANA_URL}`.
+ * Grafana stores a provisioned rule's annotations as written: unlike labels, they are not run through
+ * the provisioning environment expansion (grafana/grafana#54975; its alerting file-provisioning docs:
+ * "Labels are interpolated but Annotations aren't"; the open grafana/grafana#127214 would expand only
+ * braced `${NAME}`). They are Go templates expanded at every evaluation, so the template variables are
+ * written with a single `$` and the link base is the `externalURL` template function: Grafana's
+ * root_url (GF_SERVER_ROOT_URL), which Grafana always ends with `/`. No `$$` and no `${`, so the text
+ * means the same under either behaviour.
  */
-export const GRAFANA_LINK_BASE = `\${${GRAFANA_URL_ENV}}`;
-
-const LINK_BASE_PLACEHOLDER = '\u0000link-base\u0000';
+export const GRAFANA_LINK_BASE = '{{ externalURL }}';
 
 function grafanaAnnotations(rule: AlertRuleDefinition): Record<string, string> {
-  const escaped: Record<string, string> = {};
-  for (const [key, text] of Object.entries(annotations(rule, '$values.A.Value', LINK_BASE_PLACEHOLDER))) {
-    escaped[key] = text.replaceAll('$', '$$$$').replaceAll(LINK_BASE_PLACEHOLDER, GRAFANA_LINK_BASE);
-  }
-  return escaped;
+  // Paths without their leading `/`: externalURL already ends with one.
+  const links = annotations(rule, '$values.A.Value', '');
+  return {
+    ...links,
+    runbook_url: `${GRAFANA_LINK_BASE}${links.runbook_url?.replace(/^\//, '')}`,
+    dashboard_url: `${GRAFANA_LINK_BASE}${links.dashboard_url?.replace(/^\//, '')}`,
+  };
 }
 
 export interface PrometheusRule {

@@ -64,10 +64,10 @@ export const DASHBOARD_TITLE = 'Soft Delete Operations';
 export const DASHBOARD_FILE = 'soft-delete-operations.json';
 
 /**
- * The one base of every link an alert carries: Grafana's external URL. Grafana reads it from its
- * environment (SDOPS_GRAFANA_URL, also its GF_SERVER_ROOT_URL in compose.yaml) when it loads the
- * provisioned rules, so a notification's runbook and dashboard links open wherever Grafana is
- * published. Prometheus cannot read the environment: its copies of the rules carry
+ * The one base of every link an alert carries: Grafana's external URL, its root_url (compose sets
+ * GF_SERVER_ROOT_URL from SDOPS_GRAFANA_URL). Grafana's provisioned rules read it at evaluation time
+ * (the `externalURL` template function, alert-render.ts), so a notification's runbook and dashboard
+ * links open wherever Grafana is published. Prometheus's copies of the rules carry
  * GRAFANA_URL_DEFAULT, the compose default (Prometheus does not notify; Grafana does).
  */
 export const GRAFANA_URL_ENV = 'SDOPS_GRAFANA_URL';

@@ -18,6 +18,17 @@ export function grafanaProvisioned(text: string, env: Record<string, string> = {
 }
 
 /**
+ * What a Grafana-managed alert's annotation reads in a notification: provisioning stores it as
+ * written (annotations are not interpolated), then Grafana expands it as a Go template at each
+ * evaluation. Only the link base is modelled: `{{ externalURL }}`, Grafana's root_url, which Grafana
+ * always ends with `/`. The rest is checked for what the template engine needs (single `$`).
+ */
+export function grafanaAnnotation(text: string, rootUrl: string): string {
+  const externalUrl = rootUrl.endsWith('/') ? rootUrl : `${rootUrl}/`;
+  return text.replaceAll('{{ externalURL }}', externalUrl);
+}
+
+/**
  * Grafana's link-variable interpolation at click time (`${name}`, `$name`), for the variables a
  * test supplies; throws on any other, so a link cannot rely on a variable nobody fills.
  */
