@@ -2,7 +2,7 @@ import type { Queryable } from '../db/index.ts';
 import { ident } from '../db/index.ts';
 import { SdopsError } from '../errors.ts';
 import { getEntity } from './registry.ts';
-import { moveToArchiveSql } from './sql.ts';
+import { daysAgoSql, moveToArchiveSql } from './sql.ts';
 import type { EntityDefinition } from './types.ts';
 
 /**
@@ -65,11 +65,6 @@ export function forgetArchiveColumns(): void {
   columnCache.clear();
 }
 
-/** now() - olderThanDays ($n) as elapsed seconds: the migration's cutoff, taken by each batch. */
-function cutoffSql(param: string): string {
-  return `now() - make_interval(secs => ${param} * 86400)`;
-}
-
 /**
  * Whether a row of `entity` (referenced as `row`) will have been archived by the end of a run over
  * `inRun`: it is old enough, and each child row of it either will have been archived first (its
@@ -88,7 +83,7 @@ function willMove(entity: string, row: string, inRun: readonly string[], older: 
     return `AND NOT EXISTS (SELECT 1 FROM ${ident(child.table)} ${k}
       WHERE ${k}.${ident(c.foreignKey)} = ${row}.${ident(def.primaryKey)} ${stays})`;
   });
-  return `${row}.deleted_at IS NOT NULL AND ${row}.deleted_at < ${cutoffSql(older)} ${blockers.join(' ')}`;
+  return `${row}.deleted_at IS NOT NULL AND ${row}.deleted_at < ${daysAgoSql(older)} ${blockers.join(' ')}`;
 }
 
 /** A run of archive-soft-deleted: the entities it walks (children first) and its age threshold. */
@@ -142,7 +137,7 @@ export const archiveByKeyRange = {
     const sql = moveToArchiveSql(
       def,
       `${pk} > $1::bigint AND ${pk} <= $2::bigint`,
-      cutoffSql('$3'),
+      daysAgoSql('$3'),
       await archiveColumns(q, def),
     );
     return (await q.query(sql, [after, through, run.olderThanDays])).rowCount;

@@ -7,7 +7,14 @@ import {
   reportProgress,
   runBatch,
 } from './operation-telemetry.ts';
-import { archiveSql, claimCandidatesSql, keptCountSql, purgeSql, removableCountSql } from './sql.ts';
+import {
+  archiveSql,
+  claimCandidatesSql,
+  daysAgoSql,
+  keptCountSql,
+  purgeSql,
+  removableCountSql,
+} from './sql.ts';
 import type { EntityDefinition, OperationProgressListener } from './types.ts';
 
 export interface RetentionPlan {
@@ -44,7 +51,7 @@ export async function executeRetention(plan: RetentionPlan, op: OperationContext
   const { cutoff, iso } = (
     await db.query<{ cutoff: string; iso: string }>(
       `SELECT c::text AS cutoff, to_char(c AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS iso
-         FROM (SELECT now() - $1::double precision * interval '1 day' AS c) AS x`,
+         FROM (SELECT ${daysAgoSql('$1')} AS c) AS x`,
       [plan.olderThanDays],
     )
   ).rows[0]!;

@@ -1,5 +1,5 @@
 import { ident } from '../../db/index.ts';
-import { entityNames, getEntity } from '../../soft-delete/index.ts';
+import { daysAgoSql, entityNames, getEntity } from '../../soft-delete/index.ts';
 import type { BatchPlan, KeyRange, Migration } from '../types.ts';
 import { daysParam, entitiesParam, type RawParams, rejectUnknown, keyAfter } from './params.ts';
 
@@ -14,7 +14,7 @@ function target(entity: string, params: PurgeArchivedParams) {
   return { t: ident(def.archiveTable), days: params.olderThanDays ?? def.retentionDays };
 }
 
-const WHERE = 'archived_at < now() - make_interval(secs => $D * 86400)';
+const WHERE = `archived_at < ${daysAgoSql('$D')}`;
 
 /** Archived rows are kept for the entity's retention, then hard-deleted for good. */
 export const purgeArchived: Migration<PurgeArchivedParams> = {

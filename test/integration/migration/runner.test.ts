@@ -225,6 +225,34 @@ describe('MigrationRunner in process (real PostgreSQL, in-memory telemetry)', fu
     expect(await scalar(t.db, 'SELECT count(*) AS v FROM documents_archive')).to.equal('0');
   });
 
+  it('takes any day count the checks allow: a fraction, and 100 years (past int4 as seconds)', async () => {
+    const runner = new MigrationRunner(t.db, FAST);
+    await t.db.query(
+      `UPDATE documents SET deleted_at = now() - interval '1 day', is_deleted = true
+        WHERE id IN (SELECT id FROM documents WHERE deleted_at IS NULL ORDER BY id LIMIT 5)`,
+    );
+    const count = async (days: number) =>
+      Number(
+        await scalar(
+          t.db,
+          `SELECT count(*) AS v FROM documents WHERE deleted_at < now() - ${days} * interval '1 day'`,
+        ),
+      );
+    for (const name of ['archive-soft-deleted', 'purge-archived'] as const) {
+      for (const olderThanDays of [0.5, 24_856, 36_500]) {
+        const dry = await (
+          await runner.start(name, { dryRun: true, params: { entities: 'documents', olderThanDays } })
+        ).done;
+        // Before: "invalid input syntax for type integer" and "integer out of range", the run failed.
+        expect(dry.state, `${name} ${olderThanDays}`).to.equal('succeeded');
+        if (name === 'archive-soft-deleted' && olderThanDays === 0.5) {
+          expect(dry.rowsProcessed).to.equal(await count(0.5));
+          expect(dry.rowsProcessed).to.be.greaterThan(0);
+        }
+      }
+    }
+  });
+
   it('stop from another runner (the CLI path) parks a live run as stopped after its batch in flight', async () => {
     await t.db.query(
       "UPDATE documents SET deleted_at = NULL, delete_reason = NULL WHERE delete_reason = 'legacy'",
