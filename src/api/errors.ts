@@ -68,7 +68,7 @@ function fastifyMessage(error: FastifyError): string {
   // echo the value, so they are safe to return.
   const first = error.validation?.[0];
   if (first?.keyword === 'format' && first.params?.format === TEXT_FORMAT) {
-    return `${error.validationContext ?? 'body'}${first.instancePath} must be text without NUL characters or unpaired surrogates`;
+    return `${error.validationContext ?? 'body'}${first.instancePath} must be valid UTF-8 text without NUL characters or unpaired surrogates`;
   }
   // ajv names the property it refused only in its params: "body must NOT have additional properties".
   const extra = first?.keyword === 'additionalProperties' ? first.params?.additionalProperty : undefined;

@@ -93,19 +93,21 @@ export function parseCursor(raw: string | undefined): string {
 const UNPAIRED_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /**
- * Free text PostgreSQL stores as given: no NUL character (text cannot hold one, the statement fails)
- * and no unpaired surrogate (it has no UTF-8 form; the driver would store U+FFFD instead).
+ * Free text PostgreSQL stores as given: no NUL character (text cannot hold one, the statement fails),
+ * no unpaired surrogate (it has no UTF-8 form; the driver would store U+FFFD instead), and no U+FFFD
+ * itself: it is what Node makes of bytes that were not valid UTF-8 (a JSON body, a CLI argument), so
+ * the text would be stored with the sender's characters already lost.
  */
 export function isPlainText(value: string): boolean {
-  return !value.includes('\0') && !UNPAIRED_SURROGATE.test(value);
+  return !value.includes('\0') && !value.includes('\uFFFD') && !UNPAIRED_SURROGATE.test(value);
 }
 
 export function parseText(name: string, raw: string | undefined): string | null {
   if (raw === undefined) return null;
-  if (typeof raw !== 'string' || raw.length > MAX_TEXT || !isPlainText(raw)) {
+  if (typeof raw !== 'string' || raw.length === 0 || raw.length > MAX_TEXT || !isPlainText(raw)) {
     throw new InvalidArgumentError(
       'invalid_argument',
-      `${name} must be text of at most ${MAX_TEXT} characters, without NUL characters or unpaired surrogates`,
+      `${name} must be text of 1 to ${MAX_TEXT} characters: valid UTF-8, without NUL characters or unpaired surrogates`,
     );
   }
   return raw;
@@ -175,7 +177,7 @@ function filterValue(entity: EntityDefinition, column: string, raw: unknown): un
   switch (type) {
     case 'text':
       if (typeof raw !== 'string' || raw.length > MAX_TEXT || !isPlainText(raw)) {
-        throw bad('expected text without NUL characters or unpaired surrogates');
+        throw bad('expected valid UTF-8 text without NUL characters or unpaired surrogates');
       }
       return raw;
     case 'bigint':

@@ -263,6 +263,21 @@ describe('HTTP API refuses ill-typed, broken-text and impossible-date input: 400
       expect(res.statusCode, `${reason}: ${res.body}`).to.equal(400);
       expectErrorShape(res, 'invalid_query');
     }
+    // The body's text too: bytes that are not UTF-8 were read as U+FFFD and stored.
+    for (const [url, before, after] of [
+      ['/v1/documents/bulk-delete', '{"ids":["1"],"reason":"a', 'b"}'],
+      ['/v1/documents/bulk-delete', '{"filter":{"title":"', '"}}'],
+    ] as const) {
+      const res = await inject(f.app, {
+        method: 'POST',
+        url,
+        headers: { ...AS_ADMIN, 'content-type': 'application/json' },
+        payload: Buffer.concat([Buffer.from(before), Buffer.from([0xff, 0xfe]), Buffer.from(after)]),
+      });
+      expect(res.statusCode, `${before}<ff fe>${after}: ${res.body}`).to.equal(400);
+      expectErrorShape(res, 'invalid_body');
+      expect(res.json().error.message).to.match(/UTF-8/);
+    }
   });
 
   it('answers a date that does not exist in any time filter with 400 invalid_filter, before a job is enqueued', async function () {

@@ -57,6 +57,10 @@ describe('sdops bad input and closed pipes (PostgreSQL)', function () {
     ['archive', 'orders', '--older-than-days', '0x10'],
     ['purge', 'orders', '--older-than-days', '1e2'],
     ['delete', 'documents', '1', '--by', ''],
+    // Stored as given once: an empty reason (which the API refuses), and an argument that was not
+    // UTF-8 (Node reads its bytes as U+FFFD).
+    ['delete', 'documents', '1', '--reason', ''],
+    ['delete', 'documents', '1', '--reason', 'a\uFFFDb'],
     ['--data-dir', '', 'list', 'customers'],
     ['--memory', '--data-dir', 'elsewhere', 'list', 'customers'],
     // A group without its command printed the whole help on stderr.
