@@ -155,9 +155,10 @@ function readEnum<T extends string>(env: Env, name: string, allowed: readonly T[
 function readCron(env: Env, name: string): string | undefined {
   const text = read(env, name);
   if (text === undefined || /^(off|none|disabled)$/i.test(text)) return undefined;
-  // pg-boss validates the expression itself when the schedule is saved.
-  if (text.split(/\s+/).length < 5)
-    throw new ConfigError(`${name} must be a 5-field cron expression or "off"`);
+  // Exactly five: pg-boss's parser takes a sixth as a leading seconds field, so "30 2 * * * *"
+  // (meant as daily at 02:30) would run every hour. checkWorkerCrons parses the fields themselves.
+  if (text.split(/\s+/).length !== 5)
+    throw new ConfigError(`${name} must be a 5-field cron expression or "off", got "${text}"`);
   return text;
 }
 
@@ -306,6 +307,13 @@ export function loadConfig(env: Env = process.env): Config {
   const databaseUrl = read(env, 'DATABASE_URL');
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     throw new ConfigError('DATABASE_URL must start with postgres:// or postgresql://');
+  }
+  // The driver parses it with the same URL parser, later, as an internal failure. The value is not
+  // echoed: it may hold a password.
+  if (databaseUrl !== undefined && !URL.canParse(databaseUrl)) {
+    throw new ConfigError(
+      'DATABASE_URL is not a valid URL (check the host, the port and that special characters in the password are percent-encoded)',
+    );
   }
   return {
     databaseUrl,

@@ -127,6 +127,23 @@ describe('configuration (src/config.ts ENV_VARS and the README table)', () => {
     );
     expectConfigError({ LOG_LEVEL: 'verbose' }, 'LOG_LEVEL');
     expectConfigError({ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL');
+    // Once an internal failure ("Invalid URL", exit 1) when the driver parsed it.
+    for (const url of [
+      'postgres://u:p@h:notaport/db',
+      'postgres://u:p@h:99999/db',
+      'postgres://u:p@[bad/db',
+    ]) {
+      expectConfigError({ DATABASE_URL: url }, 'DATABASE_URL');
+      expect(() => loadConfig({ DATABASE_URL: url }))
+        .to.throw()
+        .that.satisfies(
+          (e: Error) => !e.message.includes(':p@'),
+          'the value, which may hold a password, is not echoed',
+        );
+    }
+    // A seconds field: pg-boss's parser reads "30 2 * * * *" as every hour at :02:30.
+    expectConfigError({ SDOPS_ARCHIVE_CRON: '30 2 * * * *' }, 'SDOPS_ARCHIVE_CRON');
+    expectConfigError({ SDOPS_PURGE_CRON: '0 3 * * * *' }, 'SDOPS_PURGE_CRON');
   });
 
   it('never refuses to start over telemetry settings: a bad one falls back to its default', () => {
