@@ -50,8 +50,9 @@ export function registerWorker(program: Command): void {
               { concurrency, pool_size: ctx.config.dbPoolSize },
             );
           }
-          // A cron pg-boss cannot run is refused before the queue opens (nothing saved, nothing moved).
-          if (opts.schedule) await checkWorkerCrons(ctx.config.worker);
+          // A cron pg-boss cannot run is refused before the queue opens (nothing saved, nothing moved),
+          // with --no-schedule too: a setting is bad or good whichever process reads it.
+          await checkWorkerCrons(ctx.config.worker);
           const runtime = await startCleanupRuntime(ctx.db, {
             settings: ctx.config.worker,
             schedule: opts.schedule,

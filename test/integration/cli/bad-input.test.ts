@@ -200,10 +200,12 @@ describe('sdops bad input and closed pipes (PostgreSQL)', function () {
       ['SDOPS_ARCHIVE_CRON', '99 99 * * *'],
     ] as const) {
       // Before: exit 1, "sdops: failed: Invalid characters, got value: a", after the queue had opened.
-      const r = await runCli(['worker'], { ...env(), [name]: cron });
-      expect(r.code, r.stderr).to.equal(2);
-      expect(r.stderr.trim().split('\n'), r.stderr).to.have.length(1);
-      expect(r.stderr).to.match(new RegExp(`^sdops: ${name} must be a 5-field cron expression`));
+      for (const args of [['worker'], ['worker', '--no-schedule']]) {
+        const r = await runCli(args, { ...env(), [name]: cron });
+        expect(r.code, r.stderr).to.equal(2);
+        expect(r.stderr.trim().split('\n'), r.stderr).to.have.length(1);
+        expect(r.stderr).to.match(new RegExp(`^sdops: ${name} must be a 5-field cron expression`));
+      }
     }
   });
 
