@@ -51,14 +51,26 @@ function body(code: ErrorCode, message: string): ErrorBody {
   return { error: { code, message } };
 }
 
+/**
+ * A field the schema refused that has a code of its own (the one the core and the CLI give the same
+ * mistake), by where it is and its path: clients branch on one code whichever check saw it first.
+ * Only for a malformed value: a value of the wrong JSON type stays invalid_body.
+ */
+const FIELD_CODES: Readonly<Record<string, { status: number; code: ErrorCode }>> = {
+  'params/entity': { status: 404, code: 'unknown_entity' },
+  'params/id': { status: 400, code: 'invalid_id' },
+  'params/name': { status: 404, code: 'unknown_migration' },
+  'params/runId': { status: 400, code: 'invalid_run_id' },
+  'body/jobId': { status: 400, code: 'invalid_job_id' },
+};
+
 function validationCode(error: FastifyError): { status: number; code: ErrorCode } {
-  const where = error.validationContext;
-  if (where === 'params') {
-    const path = error.validation?.[0]?.instancePath ?? '';
-    if (path === '/entity') return { status: 404, code: 'unknown_entity' };
-    if (path === '/id') return { status: 400, code: 'invalid_id' };
-    return { status: 400, code: 'invalid_params' };
-  }
+  const where = error.validationContext ?? 'body';
+  const first = error.validation?.[0];
+  // A value of the wrong JSON type is an ill-typed body, whatever the field.
+  const field = first?.keyword === 'type' ? undefined : FIELD_CODES[`${where}${first?.instancePath ?? ''}`];
+  if (field) return field;
+  if (where === 'params') return { status: 400, code: 'invalid_params' };
   if (where === 'querystring') return { status: 400, code: 'invalid_query' };
   return { status: 400, code: 'invalid_body' };
 }

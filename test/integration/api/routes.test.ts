@@ -372,8 +372,22 @@ describe('HTTP API routes', () => {
         url: '/v1/migrations/no-such-migration/start',
         headers: AS_ADMIN,
       });
-      expect(unknown.statusCode).to.equal(400);
-      expectErrorShape(unknown, 'invalid_params');
+      // The codes the CLI and docs/errors.md give these mistakes (once invalid_params / invalid_body).
+      expect(unknown.statusCode, unknown.body).to.equal(404);
+      expectErrorShape(unknown, 'unknown_migration');
+      const badRun = await inject(f.app, {
+        method: 'GET',
+        url: '/v1/migrations/runs/xyz',
+        headers: AS_ADMIN,
+      });
+      expect(badRun.statusCode, badRun.body).to.equal(400);
+      expectErrorShape(badRun, 'invalid_run_id');
+      const badStop = await inject(f.app, {
+        method: 'POST',
+        url: '/v1/migrations/runs/xyz/stop',
+        headers: AS_ADMIN,
+      });
+      expectErrorShape(badStop, 'invalid_run_id');
     });
 
     it('shows queue status per job type and answers 404 when retrying an unknown job', async () => {
@@ -389,6 +403,14 @@ describe('HTTP API routes', () => {
       });
       expect(retry.statusCode).to.equal(404);
       expectErrorShape(retry, 'job_not_found');
+      const malformed = await inject(f.app, {
+        method: 'POST',
+        url: '/v1/queue/retry',
+        headers: AS_ADMIN,
+        payload: { jobId: 'x' },
+      });
+      expect(malformed.statusCode, malformed.body).to.equal(400);
+      expectErrorShape(malformed, 'invalid_job_id');
       const dead = await inject(f.app, {
         method: 'POST',
         url: '/v1/queue/retry',
