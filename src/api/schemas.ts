@@ -63,7 +63,11 @@ export const operationResultSchema = {
     cascaded: { type: 'object', additionalProperties: { type: 'integer' } },
     batches: { type: 'integer' },
     durationMs: { type: 'number' },
-    opId: { type: 'string' },
+    opId: {
+      type: 'string',
+      description:
+        'delete: the delete_op_id stamped on every row the call deleted; absent when it deleted none',
+    },
     job: jobRefSchema,
   },
 } as const;

@@ -225,7 +225,10 @@ class Mutation {
       counts: { success, noop, failure },
       ...(parentChanged ? { stopped: 'parent_changed' as const } : {}),
       cascaded: Object.fromEntries(this.nodes.slice(1).map((n, i) => [n.entity.name, cascaded[i + 1] ?? 0])),
-      ...(this.plan.mode === 'delete' ? { opId: this.opId } : {}),
+      // Only when it stamped a row: an op id no row carries tells the caller nothing true.
+      ...(this.plan.mode === 'delete' && (success > 0 || cascaded.some((n) => n > 0))
+        ? { opId: this.opId }
+        : {}),
       ...(notFound.length > 0 ? { notFoundIds: notFound } : {}),
       ...(conflicts.length > 0 ? { conflictIds: conflicts } : {}),
     };

@@ -56,7 +56,10 @@ export interface OperationResult {
    * surrounding migration run, or an id of the call's own). Absent on single-row calls outside a run.
    */
   runId?: string;
-  /** delete: the delete_op_id given to every row this call deleted (parents and cascaded children). */
+  /**
+   * delete: the delete_op_id given to every row this call deleted (parents and cascaded children);
+   * absent when it deleted none (every row was already deleted, or missing).
+   */
   opId?: string;
   /** purge/archive: rows deleted before this instant (ISO 8601) were eligible. */
   cutoff?: string;

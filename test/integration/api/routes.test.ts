@@ -174,6 +174,8 @@ describe('HTTP API routes', () => {
       expect(again.statusCode).to.equal(200);
       expect(again.json()).to.deep.include({ counts: { success: 0, noop: 1, failure: 0 } });
       expect(again.json()).to.not.have.property('job');
+      // Was a fresh random op id on every repeat, carried by no row.
+      expect(again.json()).to.not.have.property('opId');
     });
 
     it('enqueues the cascade again when a repeated DELETE finds the parent deleted, its children live and no cascade pending', async () => {
@@ -209,6 +211,7 @@ describe('HTTP API routes', () => {
       expect(again.json()).to.deep.include({ counts: { success: 0, noop: 1, failure: 0 } });
       // Before: a cascade job that deleted the restored orders again, as sdops-api, under alice's op.
       expect(again.json()).to.not.have.property('job');
+      expect(again.json()).to.not.have.property('opId');
     });
 
     it('soft-deletes a childless entity in the request, without a job, and restores it', async () => {
