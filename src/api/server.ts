@@ -81,6 +81,8 @@ function sendError(request: FastifyRequest, reply: FastifyReply, error: unknown)
   }
   // The database is down or restarting: worth retrying shortly, and the caller is told when.
   if (mapped.status === 503) void reply.header('retry-after', String(RETRY_AFTER_SECONDS));
+  // RFC 9110: a 401 names the scheme that would be accepted.
+  if (mapped.status === 401) void reply.header('www-authenticate', 'Bearer realm="sdops"');
   void reply.code(mapped.status).type('application/json').send(mapped.body);
 }
 
@@ -99,10 +101,14 @@ function wellEncodedQuery(url: string): boolean {
   }
 }
 
+/** At least Node's headersTimeout (60 s), which it must not exceed; long enough for a 10 MB body on a slow link. */
+const REQUEST_TIMEOUT_MS = 120_000;
+
 /**
  * The API as a fastify instance, not yet listening: tests drive it with inject(), `sdops serve`
  * calls listen() through startApiServer.
  */
+
 export async function buildServer(options: ApiServerOptions): Promise<FastifyInstance> {
   const verifier = new TokenVerifier(options.tokens);
   const openapi = new OpenApiCollector();
@@ -111,6 +117,10 @@ export async function buildServer(options: ApiServerOptions): Promise<FastifyIns
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
     exposeHeadRoutes: false,
     return503OnClosing: true,
+    // The whole request, body included, must arrive within this (fastify's default is no limit): a
+    // client that stalls mid-body gets 408 request_timeout and its connection closed, instead of
+    // holding it open for ever. Node checks every 30 s, so it ends between 2 and 2.5 minutes.
+    requestTimeout: REQUEST_TIMEOUT_MS,
     frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) =>
       sendError(request, reply, error),
     clientErrorHandler: writeClientError,
