@@ -60,7 +60,7 @@ export const ENV_VARS: readonly EnvVarSpec[] = [
   v('SDOPS_MIGRATION_HEARTBEAT_MS', '5000', 'How often a migration runner refreshes the heartbeat of its run lease.'),
   v('SDOPS_MIGRATION_LEASE_TIMEOUT_MS', '30000', 'Heartbeat age after which a run counts as abandoned and may be resumed elsewhere (at least 2x the heartbeat).'),
   v('SDOPS_MIGRATION_RETRY_ATTEMPTS', '3', 'Attempts per migration batch, the first included.'),
-  v('SDOPS_MIGRATION_RETRY_BASE_MS', '200', 'First backoff delay between batch attempts (doubles per attempt).'),
+  v('SDOPS_MIGRATION_RETRY_BASE_MS', '200', 'First backoff delay between batch attempts (doubles per attempt); at most SDOPS_MIGRATION_RETRY_MAX_MS.'),
   v('SDOPS_MIGRATION_RETRY_MAX_MS', '5000', 'Largest backoff delay between batch attempts.'),
   v('SDOPS_MIGRATION_OUTAGE_BUDGET_MS', '300000', 'How long a migration run waits for an unreachable database (restart, outage) before it ends failed, resumable from its checkpoint (alerted as MigrationRunFailed).'),
   v('SDOPS_MIGRATION_FAIL_BATCH', undefined, 'TEST ONLY fault injection: `migration:batchNo[,...]` batches always fail (until retry-failed). Never set in production.'),
@@ -233,14 +233,17 @@ function migrationConfig(env: Env): MigrationConfig {
     lease: 'SDOPS_MIGRATION_LEASE_TIMEOUT_MS',
     heartbeat: 'SDOPS_MIGRATION_HEARTBEAT_MS',
   });
+  const baseDelayMs = readInt(env, 'SDOPS_MIGRATION_RETRY_BASE_MS', 0);
+  const maxDelayMs = readInt(env, 'SDOPS_MIGRATION_RETRY_MAX_MS', 0);
+  if (baseDelayMs > maxDelayMs) {
+    throw new ConfigError(
+      `SDOPS_MIGRATION_RETRY_BASE_MS (${baseDelayMs}) must not exceed SDOPS_MIGRATION_RETRY_MAX_MS (${maxDelayMs})`,
+    );
+  }
   return {
     heartbeatIntervalMs,
     leaseTimeoutMs,
-    retry: {
-      attempts: readInt(env, 'SDOPS_MIGRATION_RETRY_ATTEMPTS', 1),
-      baseDelayMs: readInt(env, 'SDOPS_MIGRATION_RETRY_BASE_MS', 0),
-      maxDelayMs: readInt(env, 'SDOPS_MIGRATION_RETRY_MAX_MS', 0),
-    },
+    retry: { attempts: readInt(env, 'SDOPS_MIGRATION_RETRY_ATTEMPTS', 1), baseDelayMs, maxDelayMs },
     outageBudgetMs: readInt(env, 'SDOPS_MIGRATION_OUTAGE_BUDGET_MS', 0),
     defaultBatchSize: readInt(env, 'SDOPS_MIGRATION_BATCH_SIZE', 1, MAX_BATCH_SIZE),
     defaultMaxFailedBatches: readInt(env, 'SDOPS_MIGRATION_MAX_FAILED_BATCHES', 0),

@@ -10,7 +10,10 @@ export interface RetentionPayload {
   /** purge: default the entity's retentionDays; archive: default SDOPS_ARCHIVE_AFTER_DAYS. */
   readonly olderThanDays?: number;
   readonly batchSize?: number;
-  /** Rows one job handles at most; the rest goes to a follow-up job. */
+  /**
+   * Rows this job handles at most: the caller's bound, the rest stays. Without it the job takes
+   * SDOPS_CLEANUP_MAX_ROWS_PER_JOB and the rest goes to a follow-up job.
+   */
   readonly maxRows?: number;
 }
 

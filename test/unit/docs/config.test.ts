@@ -126,6 +126,7 @@ describe('configuration (src/config.ts ENV_VARS and the README table)', () => {
       'SDOPS_MIGRATION_LEASE_TIMEOUT_MS',
     );
     expectConfigError({ LOG_LEVEL: 'verbose' }, 'LOG_LEVEL');
+    expectConfigError({ SDOPS_MIGRATION_RETRY_BASE_MS: '10000' }, 'SDOPS_MIGRATION_RETRY_BASE_MS');
     expectConfigError({ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL');
     // Once an internal failure ("Invalid URL", exit 1) when the driver parsed it.
     for (const url of [
