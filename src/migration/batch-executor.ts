@@ -201,6 +201,7 @@ export class BatchExecutor {
           continue;
         }
         lastError = error;
+        telemetry.attemptFailed(ref, batch.keyTo, attempt, a0, error);
         // Its rows were counted as failed when the batch first failed; failing again adds none.
         telemetry.failedAttemptMetric(0, (performance.now() - a0) / 1000);
         if (attempt < attempts) await this.c.pacer.backoff(backoffMs(this.c.options.retry, attempt));

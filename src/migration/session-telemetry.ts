@@ -3,7 +3,9 @@ import type { RunRecord, RunState } from './types.ts';
 
 /**
  * The log lines and batch metrics of one session, shaped in one place so their fields stay the same
- * across the scan and retry-failed paths (docs/telemetry.md lists them).
+ * across the scan and retry-failed paths (docs/telemetry.md lists them). A dry run changes nothing,
+ * so it counts in no migration metric (its lines and spans say dry_run); the dashboard's rows and
+ * runs are what was migrated.
  */
 
 const seconds = (since: number) => (performance.now() - since) / 1000;
@@ -63,7 +65,7 @@ export class SessionTelemetry {
 
   batchCommitted(b: BatchRef, cursorTo: string, rows: number, attempt: number, attemptStart: number): void {
     const duration = seconds(attemptStart);
-    recordBatch(this.run.migration, true, rows, duration);
+    if (!this.run.dryRun) recordBatch(this.run.migration, true, rows, duration);
     this.runLog.info('migration batch committed', {
       entity: b.entity,
       batch: b.batchNo,
@@ -83,10 +85,9 @@ export class SessionTelemetry {
     attemptStart: number,
     error: unknown,
   ): void {
-    log.warn(
+    this.runLog.warn(
       'migration batch attempt failed',
       {
-        run_id: this.run.runId,
         entity: b.entity,
         batch: b.batchNo,
         attempt,
@@ -105,7 +106,7 @@ export class SessionTelemetry {
    * rows_failed; earlier attempts count 0 rows but still their duration.
    */
   failedAttemptMetric(rows: number, attemptSeconds: number): void {
-    recordBatch(this.run.migration, false, rows, attemptSeconds);
+    if (!this.run.dryRun) recordBatch(this.run.migration, false, rows, attemptSeconds);
   }
 
   batchSkipped(
@@ -133,9 +134,9 @@ export class SessionTelemetry {
   }
 
   retryFailedAgain(b: BatchRef, rows: number, error: unknown): void {
-    log.error(
+    this.runLog.error(
       'migration batch failed again in retry-failed',
-      { run_id: this.run.runId, entity: b.entity, batch: b.batchNo, count: rows, status: 'failure' },
+      { entity: b.entity, batch: b.batchNo, count: rows, status: 'failure' },
       error,
     );
   }

@@ -126,7 +126,8 @@ export class Session {
         const leaseLost = this.lease.lost;
         const state = final?.state ?? end.state;
         // The alert needs the metric also when the database could not be told (MigrationRunFailed).
-        if (final || !recorded) recordRunEnd(run.migration, state);
+        // A dry run migrated nothing: it is not a run of the panels and alerts.
+        if (!run.dryRun && (final || !recorded)) recordRunEnd(run.migration, state);
         const durationMs = performance.now() - this.started;
         const tally = this.tally;
         span.setAttributes({

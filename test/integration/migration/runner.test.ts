@@ -225,6 +225,28 @@ describe('MigrationRunner in process (real PostgreSQL, in-memory telemetry)', fu
     expect(await scalar(t.db, 'SELECT count(*) AS v FROM documents_archive')).to.equal('0');
   });
 
+  it('counts a dry run in no migration metric: it migrated nothing', async () => {
+    const runner = new MigrationRunner(t.db, FAST);
+    await t.db.query(
+      `UPDATE documents SET deleted_at = now() - interval '2 days', is_deleted = true
+        WHERE id IN (SELECT id FROM documents WHERE deleted_at IS NULL ORDER BY id DESC LIMIT 5)`,
+    );
+    const before = await tel.metrics();
+    const summary = await (
+      await runner.start('archive-soft-deleted', { dryRun: true, params: { olderThanDays: 1 } })
+    ).done;
+    expect(summary.state).to.equal('succeeded');
+    expect(summary.rowsProcessed, 'the dry run saw rows it would move').to.be.greaterThan(0);
+    const after = await tel.metrics();
+    for (const [name, attrs] of [
+      ['migration.run.success', { migration: 'archive-soft-deleted' }],
+      ['migration.rows_processed', { migration: 'archive-soft-deleted', status: 'success' }],
+    ] as const) {
+      // Was: a dry run's rows as migrated rows, and the run as a successful run, on the dashboard.
+      expect(counterValue(after, name, attrs), name).to.equal(counterValue(before, name, attrs));
+    }
+  });
+
   it('takes any day count the checks allow: a fraction, and 100 years (past int4 as seconds)', async () => {
     const runner = new MigrationRunner(t.db, FAST);
     await t.db.query(
