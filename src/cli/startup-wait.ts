@@ -14,7 +14,11 @@ export async function reachingDatabase<T>(budgetMs: number, fn: () => Promise<T>
   if (budgetMs <= 0) return fn();
   const guard = new OutageGuard(budgetMs, {
     unreachable: (error) =>
-      log.warn('database unreachable at start; waiting for it', { budget_seconds: budgetMs / 1000 }, error),
+      log.warn(
+        'database unreachable at start; waiting for it',
+        { budget_seconds: budgetMs / 1000 },
+        databaseError(error),
+      ),
     // At the wait's level: a one-shot console (warnings only) shows both ends of it.
     reachable: (seconds) => log.warn('database reachable again; starting', { duration: seconds }),
     exhausted: (_budget, error) => databaseError(error) as Error,

@@ -60,10 +60,16 @@ export interface SerializedError {
 
 /**
  * Error kinds (the `kind` of the product's errors, src/errors.ts) that are outcomes the product
- * expects: a row that does not exist, a conflict, bad input. Where such an error was thrown says
- * nothing an operator can use, so its stack is left out; unexpected errors keep theirs.
+ * expects: a row that does not exist, a conflict, bad input, a database that is down. Where such an
+ * error was thrown says nothing an operator can use (a refused connection's stack is the driver's
+ * socket code), so its stack is left out; unexpected errors keep theirs.
  */
-const EXPECTED_KINDS: ReadonlySet<unknown> = new Set(['invalid_input', 'not_found', 'conflict']);
+const EXPECTED_KINDS: ReadonlySet<unknown> = new Set([
+  'invalid_input',
+  'not_found',
+  'conflict',
+  'unavailable',
+]);
 
 export function serializeError(error: unknown): SerializedError {
   if (error instanceof Error) {
