@@ -1,3 +1,4 @@
+import { Socket } from 'node:net';
 import { expect } from 'chai';
 import { createTestDatabase } from '../support/postgres.ts';
 import { type SdopsProcess, spawnSdops } from '../support/sdops-process.ts';
@@ -69,6 +70,32 @@ describe('fault suite: three processes starting at once on a fresh database', fu
       expect(said).to.deep.equal(['sdops: the database is unavailable (connect ECONNREFUSED 127.0.0.1:1)']);
       expect(p.output()).to.include('database unreachable at start; waiting for it');
       expect(tookMs, `sdops ${args[0]} waits its budget, then exits`).to.be.within(2_000, 15_000);
+    }
+  });
+
+  it('stops serve on SIGTERM within its grace, even with a client stalled half-way through its headers', async () => {
+    const db = await createTestDatabase();
+    const serve = spawnSdops(['serve', '--port', '0'], { DATABASE_URL: db.url, OTEL_SDK_DISABLED: 'true' });
+    const socket = new Socket();
+    try {
+      const [, url] = await serve.waitFor(/sdops api listening on (\S+)/);
+      const { hostname, port } = new URL(url ?? '');
+      await new Promise<void>((resolve, reject) => {
+        socket.once('error', reject);
+        socket.connect(Number(port), hostname, resolve);
+      });
+      socket.on('error', () => undefined);
+      socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\n');
+      const stopped = Date.now();
+      // Before: it waited for that client as long as the client liked (200 s, no 408).
+      const code = await serve.stop();
+      expect(code, serve.output().slice(-1500)).to.equal(0);
+      measured(`serve exited ${Date.now() - stopped} ms after SIGTERM with a stalled client`);
+      expect(Date.now() - stopped).to.be.below(20_000);
+    } finally {
+      socket.destroy();
+      await serve.stop('SIGKILL');
+      await db.drop();
     }
   });
 });
