@@ -249,6 +249,7 @@ export class BatchExecutor {
       batchSize: this.c.run.batchSize,
       attempt,
       cursorFrom: ref.cursorFrom,
+      dryRun: this.c.run.dryRun,
     };
   }
 

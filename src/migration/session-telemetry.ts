@@ -23,7 +23,12 @@ export class SessionTelemetry {
 
   constructor(run: RunRecord) {
     this.run = run;
-    this.runLog = log.child({ run_id: run.runId, migration: run.migration });
+    // Every line of a dry run says so: its batches are "committed" (their checkpoints are), not its rows.
+    this.runLog = log.child({
+      run_id: run.runId,
+      migration: run.migration,
+      ...(run.dryRun ? { dry_run: true } : {}),
+    });
   }
 
   started(mode: string, entity: string | undefined): void {

@@ -64,6 +64,7 @@ export interface BatchSpanInput {
   readonly batchSize: number;
   readonly attempt: number;
   readonly cursorFrom: string | null;
+  readonly dryRun: boolean;
 }
 
 export function withBatchSpan<T>(input: BatchSpanInput, fn: (span: SpanHandle) => Promise<T>): Promise<T> {
@@ -77,6 +78,7 @@ export function withBatchSpan<T>(input: BatchSpanInput, fn: (span: SpanHandle) =
       'batch.size': input.batchSize,
       'migration.batch_no': input.batchNo,
       'cursor.from': input.cursorFrom ?? '',
+      dry_run: input.dryRun,
     },
     fn,
   );

@@ -150,6 +150,7 @@ const SPANS = {
       'migration.batch_no',
       'cursor.from',
       'cursor.to',
+      'dry_run',
     ],
     description: 'One migration batch (child of migration.run).',
   },

@@ -245,6 +245,14 @@ describe('MigrationRunner in process (real PostgreSQL, in-memory telemetry)', fu
       // Was: a dry run's rows as migrated rows, and the run as a successful run, on the dashboard.
       expect(counterValue(after, name, attrs), name).to.equal(counterValue(before, name, attrs));
     }
+    // Its batches look "committed" (their checkpoints are): every span and line says dry run.
+    const handle = summary.runId;
+    const spans = (await tel.spans()).filter((s) => s.attributes.run_id === handle);
+    expect(spans.filter((s) => s.name === 'migration.batch').length).to.be.greaterThan(0);
+    expect(spans.filter((s) => s.attributes.dry_run !== true).map((s) => s.name)).to.deep.equal([]);
+    const lines = (await tel.logs()).filter((r) => r.attributes.run_id === handle);
+    expect(lines.map((r) => r.body)).to.include('migration batch committed');
+    expect(lines.filter((r) => r.attributes.dry_run !== true).map((r) => r.body)).to.deep.equal([]);
   });
 
   it('takes any day count the checks allow: a fraction, and 100 years (past int4 as seconds)', async () => {
