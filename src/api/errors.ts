@@ -62,6 +62,11 @@ const FIELD_CODES: Readonly<Record<string, { status: number; code: ErrorCode }>>
   'params/name': { status: 404, code: 'unknown_migration' },
   'params/runId': { status: 400, code: 'invalid_run_id' },
   'body/jobId': { status: 400, code: 'invalid_job_id' },
+  'body/batchSize': { status: 400, code: 'invalid_batch_size' },
+  'body/params/olderThanDays': { status: 400, code: 'invalid_older_than_days' },
+  'querystring/limit': { status: 400, code: 'invalid_limit' },
+  'querystring/scope': { status: 400, code: 'invalid_scope' },
+  'querystring/after': { status: 400, code: 'invalid_id' },
 };
 
 function validationCode(error: FastifyError): { status: number; code: ErrorCode } {

@@ -331,7 +331,7 @@ describe('HTTP API routes', () => {
       }
       const badScope = await inject(f.app, { method: 'GET', url: '/v1/orders?scope=gone', headers: AS_READ });
       expect(badScope.statusCode).to.equal(400);
-      expectErrorShape(badScope, 'invalid_query');
+      expectErrorShape(badScope, 'invalid_scope');
     });
 
     it('starts a migration run, reports its status and refuses actions its state does not allow', async () => {
@@ -423,6 +423,29 @@ describe('HTTP API routes', () => {
       });
       expect(malformed.statusCode, malformed.body).to.equal(400);
       expectErrorShape(malformed, 'invalid_job_id');
+      // The core's codes for the same mistakes the CLI makes with its flags.
+      for (const [method, url, payload, code] of [
+        ['GET', '/v1/customers?limit=0', undefined, 'invalid_limit'],
+        ['GET', '/v1/customers?scope=x', undefined, 'invalid_scope'],
+        ['GET', '/v1/customers?after=x', undefined, 'invalid_id'],
+        ['GET', '/v1/migrations?limit=0', undefined, 'invalid_limit'],
+        ['POST', '/v1/migrations/backfill-deleted-at/start', { batchSize: 0 }, 'invalid_batch_size'],
+        [
+          'POST',
+          '/v1/migrations/archive-soft-deleted/start',
+          { params: { olderThanDays: -1 } },
+          'invalid_older_than_days',
+        ],
+      ] as const) {
+        const res = await inject(f.app, {
+          method,
+          url,
+          headers: AS_ADMIN,
+          ...(payload ? { payload } : {}),
+        });
+        expect(res.statusCode, `${method} ${url}: ${res.body}`).to.equal(400);
+        expectErrorShape(res, code);
+      }
       const dead = await inject(f.app, {
         method: 'POST',
         url: '/v1/queue/retry',
