@@ -2,6 +2,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyError } from 'fastify';
 import { type ErrorCode, type ErrorKind, httpStatusFor, SdopsError } from '../errors.ts';
+import { PLAIN_TEXT_RULE } from '../soft-delete/index.ts';
 import { TEXT_FORMAT } from './validation.ts';
 
 /**
@@ -85,7 +86,7 @@ function fastifyMessage(error: FastifyError): string {
   // echo the value, so they are safe to return.
   const first = error.validation?.[0];
   if (first?.keyword === 'format' && first.params?.format === TEXT_FORMAT) {
-    return `${error.validationContext ?? 'body'}${first.instancePath} must be valid UTF-8 text without NUL characters or unpaired surrogates`;
+    return `${error.validationContext ?? 'body'}${first.instancePath} must be text ${PLAIN_TEXT_RULE}`;
   }
   // ajv names the property it refused only in its params: "body must NOT have additional properties".
   const extra = first?.keyword === 'additionalProperties' ? first.params?.additionalProperty : undefined;

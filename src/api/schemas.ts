@@ -3,7 +3,13 @@
  * and the OpenAPI document is generated from them.
  */
 
-import { ID_PATTERN, MAX_ID_LENGTH, UUID_LENGTH, UUID_PATTERN } from '../validation/index.ts';
+import {
+  ID_PATTERN,
+  MAX_ID_LENGTH,
+  MAX_TEXT_LENGTH,
+  UUID_LENGTH,
+  UUID_PATTERN,
+} from '../validation/index.ts';
 
 export const errorSchema = {
   type: 'object',
@@ -79,9 +85,9 @@ export const acceptedSchema = {
   properties: { job: jobRefSchema },
 } as const;
 
-/** Free text: no NUL character, no unpaired surrogate (format `text`, see validation.ts). */
+/** Free text: no NUL character, no unpaired surrogate, no U+FFFD (format `text`, see validation.ts). */
 export function textSchema(maxLength: number, minLength = 0) {
   return { type: 'string', format: 'text', maxLength, ...(minLength > 0 ? { minLength } : {}) } as const;
 }
 
-export const reasonSchema = textSchema(500, 1);
+export const reasonSchema = textSchema(MAX_TEXT_LENGTH, 1);

@@ -8,10 +8,9 @@ import {
   MAX_BATCH_SIZE,
   MAX_LIST_LIMIT,
   MAX_OLDER_THAN_DAYS,
+  MAX_TEXT_LENGTH,
 } from '../validation/index.ts';
 import type { EntityDefinition, Filter, Scope, Target } from './types.ts';
-
-const MAX_TEXT = 1000;
 
 /** A positive int8 as its canonical decimal string; anything else is InvalidIdError. */
 export function parseId(raw: string): string {
@@ -98,16 +97,20 @@ const UNPAIRED_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBF
  * itself: it is what Node makes of bytes that were not valid UTF-8 (a JSON body, a CLI argument), so
  * the text would be stored with the sender's characters already lost.
  */
+/** What isPlainText refuses, as the error messages of every surface say it. */
+export const PLAIN_TEXT_RULE =
+  'without NUL characters, unpaired surrogates or U+FFFD (what bytes that are not valid UTF-8 become)';
+
 export function isPlainText(value: string): boolean {
   return !value.includes('\0') && !value.includes('\uFFFD') && !UNPAIRED_SURROGATE.test(value);
 }
 
 export function parseText(name: string, raw: string | undefined): string | null {
   if (raw === undefined) return null;
-  if (typeof raw !== 'string' || raw.length === 0 || raw.length > MAX_TEXT || !isPlainText(raw)) {
+  if (typeof raw !== 'string' || raw.trim() === '' || raw.length > MAX_TEXT_LENGTH || !isPlainText(raw)) {
     throw new InvalidArgumentError(
       'invalid_argument',
-      `${name} must be text of 1 to ${MAX_TEXT} characters: valid UTF-8, without NUL characters or unpaired surrogates`,
+      `${name} must be text of 1 to ${MAX_TEXT_LENGTH} characters, not blank, ${PLAIN_TEXT_RULE}`,
     );
   }
   return raw;
@@ -176,8 +179,8 @@ function filterValue(entity: EntityDefinition, column: string, raw: unknown): un
   if (raw === null) return null;
   switch (type) {
     case 'text':
-      if (typeof raw !== 'string' || raw.length > MAX_TEXT || !isPlainText(raw)) {
-        throw bad('expected valid UTF-8 text without NUL characters or unpaired surrogates');
+      if (typeof raw !== 'string' || raw.length > MAX_TEXT_LENGTH || !isPlainText(raw)) {
+        throw bad(`expected text ${PLAIN_TEXT_RULE}`);
       }
       return raw;
     case 'bigint':

@@ -51,6 +51,9 @@ export const MAX_BATCH_SIZE = 100_000;
 export const MAX_LIST_LIMIT = 1000;
 export const DEFAULT_LIST_LIMIT = 100;
 
+/** Free text (a reason, an actor, a text filter value): at most this many characters. */
+export const MAX_TEXT_LENGTH = 1000;
+
 /** Retention and archive ages: up to 100 years. */
 export const MAX_OLDER_THAN_DAYS = 36_500;
 

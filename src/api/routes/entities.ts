@@ -15,6 +15,7 @@ import {
   DEFAULT_SCOPE,
   MAX_ID_LENGTH,
   MAX_LIST_LIMIT,
+  MAX_TEXT_LENGTH,
   SCOPES,
   type Scope,
 } from '../../validation/index.ts';
@@ -271,7 +272,7 @@ function bulkBodySchema(maxIds: number, withReason: boolean) {
         maxProperties: 16,
         propertyNames: { pattern: '^[A-Za-z_][A-Za-z0-9_]{0,62}$' },
         additionalProperties: {
-          anyOf: [textSchema(500), { type: 'number' }, { type: 'boolean' }, { type: 'null' }],
+          anyOf: [textSchema(MAX_TEXT_LENGTH), { type: 'number' }, { type: 'boolean' }, { type: 'null' }],
         },
       },
       ...(withReason ? { reason: reasonSchema } : {}),

@@ -60,6 +60,7 @@ describe('sdops bad input and closed pipes (PostgreSQL)', function () {
     // Stored as given once: an empty reason (which the API refuses), and an argument that was not
     // UTF-8 (Node reads its bytes as U+FFFD).
     ['delete', 'documents', '1', '--reason', ''],
+    ['delete', 'documents', '1', '--reason', '   '],
     ['delete', 'documents', '1', '--reason', 'a\uFFFDb'],
     ['--data-dir', '', 'list', 'customers'],
     ['--memory', '--data-dir', 'elsewhere', 'list', 'customers'],
