@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { PgBoss, Queue } from 'pg-boss';
-import { type Database, isDatabaseUnavailable } from '../db/index.ts';
+import { type Database, databaseError, isDatabaseUnavailable } from '../db/index.ts';
 import { captureTraceContext, getLogger } from '../observability/index.ts';
 import { BOSS_SCHEMA, createBoss, DEAD_LETTER_RETENTION_SECONDS, QUEUE_SETUP_LOCK_KEY } from './boss.ts';
 import { carryOverLegacyJobs, setAsideLegacySchema } from './boss-upgrade.ts';
@@ -116,7 +116,7 @@ export class CleanupQueue {
       error instanceof Error
         ? error
         : Object.assign(new Error(String((error as { message?: unknown } | null)?.message ?? error)), error);
-    this.log.warn('queue background task failed', {}, reported);
+    this.log.warn('queue background task failed', {}, databaseError(reported));
   }
 
   private queueOptions(): Omit<Queue, 'name'> {

@@ -19,7 +19,12 @@ const log = getLogger('db');
 
 /** The logger's error serialiser redacts credentials from the message; the URL is never logged. */
 function logIdleError(error: unknown): void {
-  log.warn('an idle database connection failed; the pool opens a new one when needed', {}, error);
+  // As an unavailable-database error when it is one: an expected condition, logged without the socket stack.
+  log.warn(
+    'an idle database connection failed; the pool opens a new one when needed',
+    {},
+    databaseError(error),
+  );
 }
 
 function toResult<R>(rows: R[], rowCount: number | null | undefined): QueryResult<R> {
