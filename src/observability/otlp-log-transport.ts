@@ -42,7 +42,11 @@ export class OtlpLogTransport extends TransportStream {
     try {
       const attributes: Record<string, AnyValue> = {};
       for (const key of Object.keys(info)) {
-        if (!NOT_ATTRIBUTES.has(key)) attributes[key] = info[key] as AnyValue;
+        const value = info[key];
+        // A field without a value (route: null, no route matched) is left out, not sent as an
+        // empty OTLP value that Loki shows as a field with nothing in it.
+        if (!NOT_ATTRIBUTES.has(key) && value !== null && value !== undefined)
+          attributes[key] = value as AnyValue;
       }
       const level = String(info.level);
       this.logger.emit({

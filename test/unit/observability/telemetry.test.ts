@@ -324,6 +324,14 @@ describe('observability with in-memory exporters', () => {
     expect(record.severityText).to.equal('info');
   });
 
+  it('leaves a field without a value out of the OTLP record, where it was an empty value', async () => {
+    getLogger('api').info('request', { route: null, cursor_from: undefined, status_code: 404 });
+    const record = (await t.logs()).find((r) => r.body === 'request')!;
+    expect(record.attributes).to.include({ status_code: 404 });
+    expect(record.attributes).to.not.have.property('route');
+    expect(record.attributes).to.not.have.property('cursor_from');
+  });
+
   it('redacts secrets and connection-string credentials in console and OTLP logs', async () => {
     getLogger('cli').warn('connecting', {
       password: 'hunter2',
