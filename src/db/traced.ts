@@ -79,9 +79,12 @@ export function describeStatement(sql: string): { operation: string; collection?
       operation = 'SELECT';
     }
   }
-  const pattern = TARGET[operation];
-  const match = pattern?.exec(text)?.[1];
-  return match ? { operation, collection: unquote(match) } : { operation };
+  const found = TARGET[operation]?.exec(text);
+  const match = found?.[1];
+  // `FROM unnest($1) AS x` names a function, not a table: no collection rather than a wrong one.
+  const isCall =
+    operation === 'SELECT' && found != null && /^\s*\(/.test(text.slice(found.index + found[0].length));
+  return match && !isCall ? { operation, collection: unquote(match) } : { operation };
 }
 
 function buildInfo(sql: string, target: DbTarget): DbSpanInfo {

@@ -83,6 +83,12 @@ describe('database client spans (src/db/traced.ts)', () => {
       operation: 'SELECT',
       collection: 'Orders',
     });
+    // A function in FROM is no table (was: span "SELECT unnest", db.collection.name "unnest").
+    expect(
+      describeStatement(
+        'SELECT x.id FROM unnest($1::bigint[]) AS x(id) WHERE NOT EXISTS (SELECT 1 FROM "documents")',
+      ),
+    ).to.deep.equal({ operation: 'SELECT' });
     expect(describeStatement('DELETE FROM public.orders WHERE id = $1')).to.deep.equal({
       operation: 'DELETE',
       collection: 'public.orders',
