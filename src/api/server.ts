@@ -127,6 +127,14 @@ export async function buildServer(options: ApiServerOptions): Promise<FastifyIns
   });
   // Only JSON bodies: text/plain would reach the schema as a string and blur "wrong media type".
   app.removeContentTypeParser('text/plain');
+  // An empty JSON body is no body (many clients send the header anyway): a route whose body may be
+  // left out takes it, one that needs a body refuses it as missing. Anything else: fastify's parser.
+  const json = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (body === '') done(null, undefined);
+    else json(request, body as string, done);
+  });
   // Strict JSON types in bodies, text conversion only in query strings and paths; unknown properties
   // fail instead of being dropped (a typo in "reason" must not turn into a delete without a reason).
   app.setValidatorCompiler(validatorCompiler());

@@ -210,6 +210,28 @@ describe('HTTP API routes', () => {
       expect(third.json(), 'not while that job is pending').to.not.have.property('job');
     });
 
+    it('takes an empty JSON body as no body: fine where the body may be left out, missing where it is needed', async () => {
+      const id = await liveId('documents');
+      const headers = { ...AS_ADMIN, 'content-type': 'application/json' };
+      // Was 400 "Body cannot be empty when content-type is set to 'application/json'".
+      const deleted = await inject(f.app, {
+        method: 'DELETE',
+        url: `/v1/documents/${id}`,
+        headers,
+        payload: '',
+      });
+      expect(deleted.statusCode, deleted.body).to.equal(200);
+      expect(deleted.json()).to.deep.include({ counts: { success: 1, noop: 0, failure: 0 } });
+      const bulk = await inject(f.app, {
+        method: 'POST',
+        url: '/v1/documents/bulk-delete',
+        headers,
+        payload: '',
+      });
+      expect(bulk.statusCode, bulk.body).to.equal(400);
+      expectErrorShape(bulk, 'invalid_body');
+    });
+
     it('leaves the children of a parent someone else deleted alone when a DELETE repeats it', async () => {
       const id = await liveId('customers', 'id IN (SELECT customer_id FROM orders WHERE deleted_at IS NULL)');
       // Deleted by an operator with its children, then one child restored on purpose.
