@@ -1,6 +1,7 @@
 import type { JobWithMetadata } from 'pg-boss';
 import { isDatabaseUnavailable } from '../db/index.ts';
 import { type Logger, workerMetrics, withSpan } from '../observability/index.ts';
+import { entityNames } from '../soft-delete/index.ts';
 import { InvalidPayloadError, JobTimeoutError } from './errors.ts';
 import type { HandlerRegistry, JobContext, JobResult } from './handlers-types.ts';
 import type { Completions } from './completions.ts';
@@ -156,6 +157,12 @@ export async function runAttempt(
             },
           );
           const last = attempt > job.retryLimit;
+          // The failed attempt's span carries what the table lists too: nothing counted, and the
+          // entity the payload named (a fan-out job names none).
+          // Only a registered one: `entity` is a span-metrics dimension, and a bad payload says anything.
+          const named = (envelope?.payload as { entity?: unknown } | undefined)?.entity;
+          const entity = typeof named === 'string' && entityNames().includes(named) ? named : undefined;
+          span.setAttributes({ count: 0, ...(entity ? { entity } : {}) });
           log.warn(
             last ? 'cleanup job failed, retries exhausted: dead' : 'cleanup job failed, will be retried',
             { count: 0, duration: secondsSince(started), status: 'failure', dead: last },

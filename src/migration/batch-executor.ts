@@ -68,6 +68,8 @@ export class BatchExecutor {
               return { kind: 'exhausted' };
             }
             planned = plan;
+            // Known now: a failing attempt's span carries its range too.
+            span.setAttributes({ 'cursor.to': plan.lastKey });
             this.injectFault(ref.batchNo);
             const rows = run.dryRun
               ? plan.rows
@@ -164,6 +166,7 @@ export class BatchExecutor {
       const a0 = performance.now();
       try {
         const rows = await withBatchSpan(this.spanInput(ref, batch.attempts + attempt), async (span) => {
+          span.setAttributes({ 'cursor.to': batch.keyTo });
           const n = await db.transaction(async (tx) => {
             await lease.claim(tx);
             const changed = run.dryRun

@@ -96,11 +96,14 @@ function toLinks(links: WithSpanOptions['links']): Link[] {
 
 class Handle implements SpanHandle {
   statusSet: boolean;
+  /** The span's `status` attribute says failure (a run that ended partially_failed, say). */
+  failed: boolean;
   readonly span: Span;
 
   constructor(span: Span, initial: SpanAttributes) {
     this.span = span;
     this.statusSet = initial.status !== undefined;
+    this.failed = initial.status === 'failure';
   }
   get traceId(): string {
     return this.span.spanContext().traceId;
@@ -109,7 +112,10 @@ class Handle implements SpanHandle {
     return this.span.spanContext().spanId;
   }
   setAttributes(attributes: SpanAttributes): void {
-    if (attributes.status !== undefined) this.statusSet = true;
+    if (attributes.status !== undefined) {
+      this.statusSet = true;
+      this.failed = attributes.status === 'failure';
+    }
     this.span.setAttributes(attributes);
   }
   addEvent(name: string, attributes?: SpanAttributes): void {
@@ -136,11 +142,12 @@ function fail(handle: Handle, error: unknown): void {
   });
 }
 
+/** The span's status code agrees with its `status` attribute, also when nothing was thrown. */
 function succeed(handle: Handle): void {
   const endTime = performance.now();
-  const { span } = handle;
+  const { span, failed } = handle;
   defer(() => {
-    span.setStatus({ code: SpanStatusCode.OK });
+    span.setStatus({ code: failed ? SpanStatusCode.ERROR : SpanStatusCode.OK });
     span.end(endTime);
   });
 }

@@ -58,7 +58,8 @@ export interface OperationResult {
   runId?: string;
   /**
    * delete: the delete_op_id given to every row this call deleted (parents and cascaded children);
-   * absent when it deleted none (every row was already deleted, or missing).
+   * absent when it deleted none (every row was already deleted, or missing). The API's repeated
+   * DELETE that enqueues the cascade again answers the op id of the delete that job completes.
    */
   opId?: string;
   /** purge/archive: rows deleted before this instant (ISO 8601) were eligible. */

@@ -121,6 +121,21 @@ describe('MigrationRunner in process (real PostgreSQL, in-memory telemetry)', fu
     const ends = logs.filter((r) => r.body === 'migration ended');
     expect(ends.map((r) => attr(r, 'status'))).to.deep.equal(['failure', 'success']);
     expect(ends.map((r) => attr(r, 'state'))).to.deep.equal(['partially_failed', 'succeeded']);
+    // The spans say the same: a failing attempt's range, and the partially_failed run as an error.
+    const spans = (await tel.spans()).filter((s) => s.attributes.run_id === handle.runId);
+    const failedAttempts = spans.filter(
+      (s) => s.name === 'migration.batch' && s.attributes.status === 'failure',
+    );
+    expect(failedAttempts.map((s) => s.attributes['cursor.to'])).to.deep.equal([
+      failed?.keyTo,
+      failed?.keyTo,
+      failed?.keyTo,
+    ]);
+    const runs = spans.filter((s) => s.name === 'migration.run');
+    expect(runs.map((s) => [s.attributes['migration.state'], s.status.code])).to.deep.equal([
+      ['partially_failed', 2],
+      ['succeeded', 1],
+    ]);
   });
 
   it('spans, metrics and logs of a run share its run_id; a resumed session is a new trace linked to the previous one', async () => {

@@ -118,6 +118,10 @@ export function registerSignalTests(world: World): void {
         expect(types).to.include(t);
       const failing = jobs.filter((j) => j.attributes['job.id'] === world.ledger.jobIds.failing);
       expect(failing.map((j) => j.statusCode)).to.deep.equal([2, 2]);
+      expect(
+        failing.map((j) => j.attributes.count),
+        'a failed attempt counted nothing',
+      ).to.deep.equal([0, 0]);
       const server = spans().filter((s) => s.attributes['http.route'] !== undefined);
       const names = new Set(server.map((s) => s.name));
       expect(names).to.include('DELETE /v1/:entity/:id');

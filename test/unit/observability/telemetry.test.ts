@@ -324,6 +324,22 @@ describe('observability with in-memory exporters', () => {
     expect(record.severityText).to.equal('info');
   });
 
+  it('ends a span whose status attribute says failure with status code ERROR, though nothing was thrown', async () => {
+    // A migration run that ended partially_failed returns normally: its span read status=failure, code OK.
+    await withSpan('migration.run', { run_id: 'r-pf' }, async (span) => {
+      span.setAttributes({ status: 'failure', 'migration.state': 'partially_failed' });
+    });
+    await withSpan('migration.run', { run_id: 'r-ok' }, async (span) => {
+      span.setAttributes({ status: 'success' });
+    });
+    const byRun = Object.fromEntries(
+      (await t.spans())
+        .filter((s) => s.name === 'migration.run')
+        .map((s) => [s.attributes.run_id, s.status.code]),
+    );
+    expect(byRun).to.deep.equal({ 'r-pf': 2, 'r-ok': 1 });
+  });
+
   it('leaves a field without a value out of the OTLP record, where it was an empty value', async () => {
     getLogger('api').info('request', { route: null, cursor_from: undefined, status_code: 404 });
     const record = (await t.logs()).find((r) => r.body === 'request')!;
