@@ -133,8 +133,9 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
   };
   const { sdk, spanProcessor, logProcessor, metricReader } = whileConfiguring(
     () => startSdk(settings),
-    // The SDK names the variable, or (for an endpoint) quotes the value.
-    (given.rejected ?? []).flatMap((r) => [r.name, `'${r.value}'`]),
+    // The SDK names the variable, or (for an endpoint) quotes the value. OTEL_SDK_DISABLED was
+    // checked in config.ts, which also takes 1 and 0: the SDK's complaint about those is noise.
+    ['OTEL_SDK_DISABLED', ...(given.rejected ?? []).flatMap((r) => [r.name, `'${r.value}'`])],
   );
   setOtlpLogging(true);
 

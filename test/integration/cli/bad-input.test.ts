@@ -213,7 +213,8 @@ describe('sdops bad input and closed pipes (PostgreSQL)', function () {
   it('runs the command when a telemetry variable is unusable, with one warning naming each', async () => {
     const r = await runCli(['delete', 'documents', '7'], {
       DATABASE_URL: db.url,
-      OTEL_SDK_DISABLED: 'false',
+      // '0' is false to sdops; the SDK, which knows only true/false, said "Unknown value '0'".
+      OTEL_SDK_DISABLED: '0',
       // Once: exit 1, "sdops: failed: Configuration: Could not parse user-provided export URL", and
       // the row not deleted; the timeout drew a second warning, from the SDK, as an export failure.
       OTEL_EXPORTER_OTLP_ENDPOINT: '127.0.0.1:4318',
