@@ -57,10 +57,14 @@ export const MAX_TEXT_LENGTH = 1000;
 /** Retention and archive ages: up to 100 years. */
 export const MAX_OLDER_THAN_DAYS = 36_500;
 
-/** The items of a comma-separated list, trimmed, empty items dropped ("a, b," is a and b). */
+/** The items of a comma-separated list, trimmed, empty items and repeats dropped ("a, b,a," is a and b). */
 export function commaList(raw: string): string[] {
-  return raw
-    .split(',')
-    .map((item) => item.trim())
-    .filter((item) => item !== '');
+  return [
+    ...new Set(
+      raw
+        .split(',')
+        .map((item) => item.trim())
+        .filter((item) => item !== ''),
+    ),
+  ];
 }
