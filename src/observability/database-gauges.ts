@@ -62,6 +62,10 @@ export function registerDatabaseGauges(meter: Meter, read: DatabaseGaugeOptions[
   const oldest = gauge(DATABASE_GAUGES.queueOldestWait);
   const dead = gauge(DATABASE_GAUGES.queueDead);
   const stale = gauge(DATABASE_GAUGES.staleRuns);
+  // `other` is left out until something falls in it; from then on it is reported, at 0 when it
+  // empties: a series no longer observed keeps its last value in the SDK's cumulative export, so a
+  // cancelled dead job of an unknown type read 1 (and CleanupJobsDead fired) until a restart.
+  const otherSeen = { queue: false, runs: false };
   meter.addBatchObservableCallback(
     async (result) => {
       let reading: DatabaseReading | undefined;
@@ -84,7 +88,10 @@ export function registerDatabaseGauges(meter: Meter, read: DatabaseGaugeOptions[
         }),
       );
       for (const [jobType, q] of queue) {
-        if (jobType === OTHER && q.waiting === 0 && q.dead === 0) continue;
+        if (jobType === OTHER) {
+          otherSeen.queue ||= q.waiting > 0 || q.dead > 0;
+          if (!otherSeen.queue) continue;
+        }
         result.observe(length, q.waiting, { job_type: jobType });
         result.observe(oldest, q.oldestWaitSeconds, { job_type: jobType });
         result.observe(dead, q.dead, { job_type: jobType });
@@ -96,7 +103,10 @@ export function registerDatabaseGauges(meter: Meter, read: DatabaseGaugeOptions[
         (a, b) => Math.max(a, finite(b)),
       );
       for (const [migration, seconds] of runs) {
-        if (migration === OTHER && seconds === 0) continue;
+        if (migration === OTHER) {
+          otherSeen.runs ||= seconds > 0;
+          if (!otherSeen.runs) continue;
+        }
         result.observe(stale, seconds, { migration });
       }
     },

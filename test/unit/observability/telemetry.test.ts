@@ -108,6 +108,33 @@ describe('observability with in-memory exporters', () => {
     expect(reads, 'no reads after stop()').to.equal(before);
   });
 
+  it("keeps reporting 'other' at 0 once it emptied, instead of leaving its last value in the export", async () => {
+    let unknownDead = 1;
+    t.telemetry.observeDatabase({
+      database: 'db.example:5432/sdops',
+      intervalMs: 3_600_000,
+      read: async () => ({
+        queue: { legacy_reindex: { waiting: 0, oldestWaitSeconds: 0, dead: unknownDead } },
+        staleRuns: { 'retired-migration': unknownDead * 400 },
+      }),
+    });
+    const other = (m: Map<string, MetricData>, name: string) =>
+      points(m.get(name)).filter((p) => Object.values(p.attributes).includes('other'));
+    const first = (await t.databaseMetrics()).metrics;
+    expect(other(first, 'cleanup.queue.dead')).to.deep.equal([
+      { attributes: { job_type: 'other' }, value: 1 },
+    ]);
+    unknownDead = 0; // cancelled
+    const then = (await t.databaseMetrics()).metrics;
+    // Was still 1: the series was no longer observed, and the SDK kept exporting its last value.
+    expect(other(then, 'cleanup.queue.dead')).to.deep.equal([
+      { attributes: { job_type: 'other' }, value: 0 },
+    ]);
+    expect(other(then, 'migration.runs.stale_seconds')).to.deep.equal([
+      { attributes: { migration: 'other' }, value: 0 },
+    ]);
+  });
+
   it('skips a database reading that fails, with one warning, and reads again next time', async () => {
     let fail = true;
     t.telemetry.observeDatabase({
