@@ -111,7 +111,7 @@ export function workerPanels(y: number): cog.Builder<Panel>[] {
     timeseries(
       PANEL_IDS.deadJobs,
       'Dead jobs by job type',
-      'Cleanup jobs whose retries ran out, waiting in the dead-letter queue (the dead column of sdops queue status), read from the database. Nothing runs them again until someone does: sdops queue retry --dead once the cause is fixed, or sdops queue cancel --type <job_type> --state dead (runbook, CleanupJobFailureRatioHigh). Red from 1.',
+      'Cleanup jobs whose retries ran out, waiting in the dead-letter queue (the dead column of sdops queue status), read from the database. Nothing runs them again until someone does: sdops queue retry --dead once the cause is fixed, or sdops queue cancel (runbook, CleanupJobsDead; the CleanupJobsDead alert fires for any). Red from 1.',
       'suffix: jobs',
       at(16, y + 8, 8, 8),
     )
