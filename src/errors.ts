@@ -46,6 +46,7 @@ export type ErrorCode =
   | 'run_not_found'
   // State conflicts
   | 'conflict'
+  | 'constraint_violation'
   | 'data_dir_locked'
   | 'job_not_cancellable'
   | 'job_not_retryable'
@@ -124,6 +125,8 @@ export const ERROR_CODE_MEANINGS: Readonly<Record<ErrorCode, string>> = {
   job_not_found: 'the job does not exist (it may have been archived)',
   run_not_found: 'the migration run does not exist',
   conflict: 'restoring the row would break a unique constraint held by a live row',
+  constraint_violation:
+    'a data rule of the database (a check, trigger or foreign key) refused the change; the message names it',
   data_dir_locked: 'another process holds the embedded database directory',
   job_not_cancellable: 'the job is running or finished and cannot be cancelled',
   job_not_retryable: 'only failed or dead jobs can be retried',

@@ -210,6 +210,24 @@ describe('HTTP API routes', () => {
       expect(third.json(), 'not while that job is pending').to.not.have.property('job');
     });
 
+    it("answers 409 constraint_violation, naming the rule, when another team's check refuses a delete, and changes nothing", async () => {
+      const id = await liveId('documents');
+      await f.db.query(
+        `ALTER TABLE documents ADD CONSTRAINT documents_kept_probe CHECK (deleted_at IS NULL OR id <> ${Number(id)}) NOT VALID`,
+      );
+      try {
+        const res = await inject(f.app, { method: 'DELETE', url: `/v1/documents/${id}`, headers: AS_ADMIN });
+        // Was 500 internal_error: a data rule refusing the change is the row's state, not a server fault.
+        expect(res.statusCode, res.body).to.equal(409);
+        expectErrorShape(res, 'constraint_violation');
+        expect(res.json().error.message).to.include('documents_kept_probe');
+        const row = await inject(f.app, { method: 'GET', url: `/v1/documents/${id}`, headers: AS_READ });
+        expect(row.json()).to.include({ deleted_at: null });
+      } finally {
+        await f.db.query('ALTER TABLE documents DROP CONSTRAINT documents_kept_probe');
+      }
+    });
+
     it('takes an empty JSON body as no body: fine where the body may be left out, missing where it is needed', async () => {
       const id = await liveId('documents');
       const headers = { ...AS_ADMIN, 'content-type': 'application/json' };
