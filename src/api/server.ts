@@ -108,7 +108,6 @@ const REQUEST_TIMEOUT_MS = 120_000;
  * The API as a fastify instance, not yet listening: tests drive it with inject(), `sdops serve`
  * calls listen() through startApiServer.
  */
-
 export async function buildServer(options: ApiServerOptions): Promise<FastifyInstance> {
   const verifier = new TokenVerifier(options.tokens);
   const openapi = new OpenApiCollector();

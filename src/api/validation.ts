@@ -1,7 +1,7 @@
 import { Ajv, type Options } from 'ajv';
 import addFormats from 'ajv-formats';
 import type { FastifySchemaCompiler } from 'fastify';
-import { isPlainText } from '../soft-delete/index.ts';
+import { isPlainText } from '../validation/index.ts';
 
 /**
  * Request validation. JSON bodies are typed, so they are validated strictly: a wrong type is a 400

@@ -158,8 +158,8 @@ export async function runAttempt(
           );
           const last = attempt > job.retryLimit;
           // The failed attempt's span carries what the table lists too: nothing counted, and the
-          // entity the payload named (a fan-out job names none).
-          // Only a registered one: `entity` is a span-metrics dimension, and a bad payload says anything.
+          // entity the payload named (none for a fan-out job), if registered: `entity` is a
+          // span-metrics dimension, and a bad payload may name anything.
           const named = (envelope?.payload as { entity?: unknown } | undefined)?.entity;
           const entity = typeof named === 'string' && entityNames().includes(named) ? named : undefined;
           span.setAttributes({ count: 0, ...(entity ? { entity } : {}) });

@@ -1,4 +1,5 @@
-import { getEntity, isCalendarTimestamp, isPlainText } from '../soft-delete/index.ts';
+import { getEntity, isCalendarTimestamp } from '../soft-delete/index.ts';
+import { isPlainText } from '../validation/index.ts';
 import { isIdText, isUuid } from '../validation/index.ts';
 import { InvalidPayloadError } from './errors.ts';
 

@@ -70,8 +70,9 @@ async function startCommandTelemetry(config: Config, options: ContextOptions): P
 
 /**
  * Opens the database, applies pending schema versions (every command does, so a fresh data
- * directory just works; waiting up to SDOPS_STARTUP_OUTAGE_BUDGET_MS for a database not up yet) and hands the command what it needs; always closes what it opened and
- * flushes telemetry, also when the command fails.
+ * directory just works; a database not up yet is waited for, SDOPS_STARTUP_OUTAGE_BUDGET_MS) and
+ * hands the command what it needs; always closes what it opened and flushes telemetry, also when
+ * the command fails.
  */
 export async function withContext<T>(
   globals: GlobalOptions,

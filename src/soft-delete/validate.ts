@@ -8,7 +8,9 @@ import {
   MAX_BATCH_SIZE,
   MAX_LIST_LIMIT,
   MAX_OLDER_THAN_DAYS,
+  isPlainText,
   MAX_TEXT_LENGTH,
+  PLAIN_TEXT_RULE,
 } from '../validation/index.ts';
 import type { EntityDefinition, Filter, Scope, Target } from './types.ts';
 
@@ -86,23 +88,6 @@ export function parseLimit(raw: number | undefined): number {
 export function parseCursor(raw: string | undefined): string {
   if (raw === undefined || raw === '0') return '0';
   return parseId(raw);
-}
-
-/** A lone UTF-16 surrogate: half of a pair without its other half. */
-const UNPAIRED_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
-/**
- * Free text PostgreSQL stores as given: no NUL character (text cannot hold one, the statement fails),
- * no unpaired surrogate (it has no UTF-8 form; the driver would store U+FFFD instead), and no U+FFFD
- * itself: it is what Node makes of bytes that were not valid UTF-8 (a JSON body, a CLI argument), so
- * the text would be stored with the sender's characters already lost.
- */
-/** What isPlainText refuses, as the error messages of every surface say it. */
-export const PLAIN_TEXT_RULE =
-  'without NUL characters, unpaired surrogates or U+FFFD (what bytes that are not valid UTF-8 become)';
-
-export function isPlainText(value: string): boolean {
-  return !value.includes('\0') && !value.includes('\uFFFD') && !UNPAIRED_SURROGATE.test(value);
 }
 
 export function parseText(name: string, raw: string | undefined): string | null {

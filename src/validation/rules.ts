@@ -54,6 +54,23 @@ export const DEFAULT_LIST_LIMIT = 100;
 /** Free text (a reason, an actor, a text filter value): at most this many characters. */
 export const MAX_TEXT_LENGTH = 1000;
 
+/** A lone UTF-16 surrogate: half of a pair without its other half. */
+const UNPAIRED_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** What isPlainText refuses, as the error messages of every surface say it. */
+export const PLAIN_TEXT_RULE =
+  'without NUL characters, unpaired surrogates or U+FFFD (what bytes that are not valid UTF-8 become)';
+
+/**
+ * Free text PostgreSQL stores as given: no NUL character (text cannot hold one, the statement fails),
+ * no unpaired surrogate (it has no UTF-8 form; the driver would store U+FFFD instead), and no U+FFFD
+ * itself: it is what Node makes of bytes that were not valid UTF-8 (a JSON body, a CLI argument), so
+ * the text would be stored with the sender's characters already lost.
+ */
+export function isPlainText(value: string): boolean {
+  return !value.includes('\0') && !value.includes('\uFFFD') && !UNPAIRED_SURROGATE.test(value);
+}
+
 /** Retention and archive ages: up to 100 years. */
 export const MAX_OLDER_THAN_DAYS = 36_500;
 

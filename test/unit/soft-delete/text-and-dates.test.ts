@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { isCalendarTimestamp, isPlainText } from '../../../src/soft-delete/index.ts';
+import { isCalendarTimestamp } from '../../../src/soft-delete/index.ts';
+import { isPlainText } from '../../../src/validation/index.ts';
 
 const pad = (n: number, width = 2) => String(n).padStart(width, '0');
 
