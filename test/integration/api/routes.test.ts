@@ -419,27 +419,16 @@ describe('HTTP API routes', () => {
         expect(withFields.statusCode, `${action}: ${withFields.body}`).to.equal(400);
         expectErrorShape(withFields, 'invalid_body');
       }
-      const unknown = await inject(f.app, {
-        method: 'POST',
-        url: '/v1/migrations/no-such-migration/start',
-        headers: AS_ADMIN,
-      });
       // The codes the CLI and docs/errors.md give these mistakes (once invalid_params / invalid_body).
-      expect(unknown.statusCode, unknown.body).to.equal(404);
-      expectErrorShape(unknown, 'unknown_migration');
-      const badRun = await inject(f.app, {
-        method: 'GET',
-        url: '/v1/migrations/runs/xyz',
-        headers: AS_ADMIN,
-      });
-      expect(badRun.statusCode, badRun.body).to.equal(400);
-      expectErrorShape(badRun, 'invalid_run_id');
-      const badStop = await inject(f.app, {
-        method: 'POST',
-        url: '/v1/migrations/runs/xyz/stop',
-        headers: AS_ADMIN,
-      });
-      expectErrorShape(badStop, 'invalid_run_id');
+      for (const [method, url, status, code] of [
+        ['POST', '/v1/migrations/no-such-migration/start', 404, 'unknown_migration'],
+        ['GET', '/v1/migrations/runs/xyz', 400, 'invalid_run_id'],
+        ['POST', '/v1/migrations/runs/xyz/stop', 400, 'invalid_run_id'],
+      ] as const) {
+        const res = await inject(f.app, { method, url, headers: AS_ADMIN });
+        expect(res.statusCode, `${method} ${url}: ${res.body}`).to.equal(status);
+        expectErrorShape(res, code);
+      }
     });
 
     it('shows queue status per job type and answers 404 when retrying an unknown job', async () => {
