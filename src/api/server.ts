@@ -101,6 +101,19 @@ function wellEncodedQuery(url: string): boolean {
   }
 }
 
+function routeNotFound(request: FastifyRequest): ApiError {
+  return new ApiError(404, 'route_not_found', `no route ${request.method} ${request.url.split('?')[0]}`);
+}
+
+/**
+ * The first path segments under /v1/ that are fixed words of a route (`migrations`, `queue`): a
+ * path under one that no route serves, like GET /v1/migrations/runs, falls through to
+ * `/v1/:entity/:id`, and is a missing route, not an unknown entity.
+ */
+function fixedSegmentOf(url: string): string | undefined {
+  return /^\/v1\/([^/:]+)/.exec(url)?.[1];
+}
+
 /** At least Node's headersTimeout (60 s), which it must not exceed; long enough for a 10 MB body on a slow link. */
 const REQUEST_TIMEOUT_MS = 120_000;
 
@@ -138,7 +151,10 @@ export async function buildServer(options: ApiServerOptions): Promise<FastifyIns
   // fail instead of being dropped (a typo in "reason" must not turn into a delete without a reason).
   app.setValidatorCompiler(validatorCompiler());
 
+  const fixedSegments = new Set<string>();
   app.addHook('onRoute', (route) => {
+    const fixed = fixedSegmentOf(route.url);
+    if (fixed !== undefined) fixedSegments.add(fixed);
     const access = route.config?.access ?? 'admin';
     // Unknown query parameters are refused, not ignored, on routes that take none.
     if (route.schema && route.schema.querystring === undefined) {
@@ -183,6 +199,11 @@ export async function buildServer(options: ApiServerOptions): Promise<FastifyIns
       done(new ApiError(400, 'invalid_query', 'the query string is not valid percent-encoded UTF-8'));
       return;
     }
+    const entity = (request.params as { entity?: unknown } | undefined)?.entity;
+    if (typeof entity === 'string' && fixedSegments.has(entity)) {
+      done(routeNotFound(request));
+      return;
+    }
     // An omitted optional body (DELETE with ?reason=, restore without options) validates as {}.
     if (request.body === undefined && request.routeOptions.schema?.bodyOptional === true) request.body = {};
     done();
@@ -196,13 +217,7 @@ export async function buildServer(options: ApiServerOptions): Promise<FastifyIns
     done();
   });
   app.setErrorHandler((error, request, reply) => sendError(request, reply, error));
-  app.setNotFoundHandler((request, reply) =>
-    sendError(
-      request,
-      reply,
-      new ApiError(404, 'route_not_found', `no route ${request.method} ${request.url.split('?')[0]}`),
-    ),
-  );
+  app.setNotFoundHandler((request, reply) => sendError(request, reply, routeNotFound(request)));
 
   const ctx: RouteContext = {
     db: options.db,

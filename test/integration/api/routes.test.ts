@@ -108,6 +108,20 @@ describe('HTTP API routes', () => {
       expect(res.statusCode).to.equal(404);
       expectErrorShape(res, 'route_not_found');
     });
+
+    for (const c of [
+      { method: 'GET', url: '/v1/migrations/runs' },
+      { method: 'GET', url: '/v1/queue/retry' },
+      { method: 'DELETE', url: '/v1/migrations/runs' },
+      { method: 'POST', url: '/v1/queue/jobs/restore' },
+    ] as const) {
+      it(`answers ${c.method} ${c.url} (a fixed path no route serves) as route_not_found, not unknown_entity`, async () => {
+        const res = await inject(f.app, { ...c, headers: AS_ADMIN });
+        expect(res.statusCode).to.equal(404);
+        expectErrorShape(res, 'route_not_found');
+        expect(res.json().error.message).to.equal(`no route ${c.method} ${c.url}`);
+      });
+    }
   });
 
   describe('without a valid token', () => {
