@@ -10,7 +10,7 @@ class OperationOutageError extends SdopsError {
   constructor(budgetMs: number, cause: unknown) {
     super(
       'database_outage',
-      `the database was unreachable for more than ${Math.round(budgetMs / 1000)} s; the batches committed before it stay, and running the same command again finishes the work`,
+      `the database was unreachable for more than ${Math.round(budgetMs / 1000)} s`,
       'unavailable',
       { cause },
     );

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { InvalidInputError } from '../../errors.ts';
+import { InvalidInputError, SdopsError } from '../../errors.ts';
 import {
   checkTarget,
   getEntity,
@@ -29,14 +29,36 @@ function targetFrom(ids: string[], opts: TargetOptions): Target {
   throw new InvalidInputError('invalid_target', 'give at least one id or a --filter column=value');
 }
 
+/**
+ * A bulk command that fails midway (an outage past its budget, a rule of the database) has committed
+ * its batches so far, and those stay: its one line says how much was done, so the operator knows the
+ * failure was partial and that the same command finishes the work (rows done count as noop).
+ */
+function withCommittedWork(error: unknown, last: OperationProgress | undefined): unknown {
+  if (last === undefined || last.batch === 0) return error;
+  const done = `${last.processed} ${last.entity} rows were handled in ${last.batch} batches committed before the failure, and they stay; the same command, run again, counts them as noop`;
+  if (error instanceof SdopsError) {
+    if (error.kind === 'invalid_input') return error;
+    return new SdopsError(error.code, `${error.message}; ${done}`, error.kind, { cause: error });
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return new SdopsError('failed', `failed: ${message}; ${done}`, 'internal', { cause: error });
+}
+
 /** Runs an operation with a progress bar fed by the core's per-batch progress events. */
 async function withProgress(
   label: string,
   run: (onProgress: (e: OperationProgress) => void) => Promise<OperationResult>,
 ): Promise<OperationResult> {
   const bar = startProgress(label, undefined);
+  let last: OperationProgress | undefined;
   try {
-    return await run((e) => bar.update(e.processed, e.total));
+    return await run((e) => {
+      last = e;
+      bar.update(e.processed, e.total);
+    });
+  } catch (error) {
+    throw withCommittedWork(error, last);
   } finally {
     bar.stop();
   }

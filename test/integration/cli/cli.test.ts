@@ -9,15 +9,19 @@ describe('sdops CLI on PostgreSQL', function () {
   let db: TestDatabase;
   let env: Record<string, string>;
 
-  async function scalar(sql: string, params: unknown[] = []): Promise<string> {
+  async function query(sql: string, params: unknown[] = []): Promise<pg.QueryResult> {
     const client = new pg.Client({ connectionString: db.url });
     await client.connect();
     try {
-      const { rows } = await client.query(sql, params);
-      return String(Object.values(rows[0] as object)[0]);
+      return await client.query(sql, params);
     } finally {
       await client.end();
     }
+  }
+
+  async function scalar(sql: string, params: unknown[] = []): Promise<string> {
+    const { rows } = await query(sql, params);
+    return String(Object.values(rows[0] as object)[0]);
   }
 
   before(async () => {
@@ -131,6 +135,36 @@ describe('sdops CLI on PostgreSQL', function () {
     expect(r.code).to.equal(1);
     expect(r.stderr).to.match(/not found|999999999/);
     expect(await tableChecksums(db.url)).to.deep.equal(before);
+  });
+
+  it('says how many rows its committed batches handled when a bulk delete fails midway', async () => {
+    const ids = (
+      await scalar(
+        `SELECT string_agg(id::text, ' ' ORDER BY id) FROM
+           (SELECT id FROM documents WHERE deleted_at IS NULL ORDER BY id LIMIT 30) d`,
+      )
+    ).split(' ');
+    // Another team's rule refuses the 25th row: batches 1 and 2 (10 rows each) are committed by then.
+    await query(
+      `ALTER TABLE documents ADD CONSTRAINT kept_for_cli_test CHECK (id <> ${Number(ids[24])} OR deleted_at IS NULL)`,
+    );
+    try {
+      const r = await runCli(
+        ['delete', 'documents', ...ids, '--batch-size', '10', '--reason', 'midway'],
+        env,
+      );
+      expect(r.code).to.equal(1);
+      const lines = r.stderr
+        .trim()
+        .split('\n')
+        .filter((l) => l.startsWith('sdops: '));
+      expect(lines, r.stderr).to.have.length(1);
+      expect(lines[0]).to.match(/kept_for_cli_test/);
+      expect(lines[0]).to.include('20 documents rows were handled in 2 batches committed before the failure');
+      expect(await scalar(`SELECT count(*) FROM documents WHERE delete_reason = 'midway'`)).to.equal('20');
+    } finally {
+      await query('ALTER TABLE documents DROP CONSTRAINT kept_for_cli_test');
+    }
   });
 });
 
