@@ -2,7 +2,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyError } from 'fastify';
 import { type ErrorCode, type ErrorKind, httpStatusFor, SdopsError } from '../errors.ts';
-import { sqlState, violatedConstraint } from '../db/index.ts';
+import { refusedByDataRule } from '../db/index.ts';
 import { PLAIN_TEXT_RULE } from '../validation/index.ts';
 import { TEXT_FORMAT } from './validation.ts';
 
@@ -118,20 +118,8 @@ export function mapError(error: unknown): MappedError {
     }
     return { status, body: body(error.code, error.message) };
   }
-  // A data rule of the database (SQLSTATE class 23: a check, a trigger, a foreign key, usually
-  // another team's) refused the change: the row's state, not a fault of the server. Named, not quoted:
-  // the driver's detail can hold row values.
-  const state = sqlState(error);
-  if (state?.startsWith('23')) {
-    const rule = violatedConstraint(error);
-    return {
-      status: 409,
-      body: body(
-        'constraint_violation',
-        `the database refused the change: ${rule ? `constraint "${rule}"` : `SQLSTATE ${state}`}`,
-      ),
-    };
-  }
+  const refused = refusedByDataRule(error);
+  if (refused) return { status: httpStatusFor(refused), body: body(refused.code, refused.message) };
   const fe = error as Partial<FastifyError> | null;
   if (fe && typeof fe === 'object') {
     if (fe.validation) {

@@ -1,4 +1,5 @@
 import { SdopsError } from '../errors.ts';
+import { sqlState, violatedConstraint } from './database.ts';
 
 /**
  * The database cannot be reached right now: it is restarting, stopped, or the network is gone. Kind
@@ -59,4 +60,22 @@ export function isDatabaseUnavailable(error: unknown): boolean {
 export function databaseError(error: unknown): unknown {
   if (!isDatabaseUnavailable(error) || error instanceof DatabaseUnavailableError) return error;
   return new DatabaseUnavailableError(error);
+}
+
+/**
+ * A data rule of the database (SQLSTATE class 23: a check, a trigger, a foreign key, usually another
+ * team's) refused the change: the row's state, not a fault of the program. Named, not quoted: the
+ * driver's detail can hold row values. Undefined for any other error.
+ */
+export function refusedByDataRule(error: unknown): SdopsError | undefined {
+  if (error instanceof SdopsError) return undefined;
+  const state = sqlState(error);
+  if (!state?.startsWith('23')) return undefined;
+  const rule = violatedConstraint(error);
+  return new SdopsError(
+    'constraint_violation',
+    `the database refused the change: ${rule ? `constraint "${rule}"` : `SQLSTATE ${state}`}`,
+    'conflict',
+    { cause: error },
+  );
 }
