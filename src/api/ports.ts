@@ -11,8 +11,11 @@ import type { QueueStatusRow, RetryDeadOutcome, RetryOutcome } from '../cleanup/
 export interface ApiQueue {
   readonly jobTypes: readonly string[];
   enqueue(jobType: string, payload: Record<string, unknown>): Promise<string>;
-  /** Whether such a job (payload containing `payload`) is still waiting, retrying or running. */
-  hasPending(jobType: string, payload: Record<string, string>): Promise<boolean>;
+  /**
+   * Whether such a job (payload containing `payload`) exists in any state: waiting, running, or
+   * finished within the queue's retention of finished jobs (7 days).
+   */
+  hasJob(jobType: string, payload: Record<string, string>): Promise<boolean>;
   status(): Promise<readonly QueueStatusRow[]>;
   retry(jobId: string): Promise<RetryOutcome>;
   retryDead(): Promise<RetryDeadOutcome>;

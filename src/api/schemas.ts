@@ -75,6 +75,17 @@ export const operationResultSchema = {
         'delete: the delete_op_id stamped on every row the call deleted; absent when it deleted none, except when a repeated DELETE enqueued the cascade again (then the op id of the delete that job completes)',
     },
     job: jobRefSchema,
+    notFoundIds: {
+      type: 'array',
+      items: { type: 'string' },
+      description: 'bulk: up to 100 of the ids that do not exist (counted in counts.failure)',
+    },
+    conflictIds: {
+      type: 'array',
+      items: { type: 'string' },
+      description:
+        'bulk restore: up to 100 of the ids left deleted because a live row holds the same unique value (counted in counts.failure)',
+    },
   },
 } as const;
 

@@ -221,14 +221,18 @@ export class CleanupQueue {
     return ids;
   }
 
-  /** Whether a job of `jobType` whose payload contains `payload` is waiting, retrying or running. */
-  async hasPending(jobType: string, payload: Record<string, string>): Promise<boolean> {
-    const { rows } = await this.db.query<{ pending: boolean }>(
+  /**
+   * Whether a job of `jobType` whose payload contains `payload` exists in any state: waiting,
+   * retrying, running, or finished (completed, failed, cancelled) and not yet deleted by pg-boss's
+   * retention of finished jobs (its default, 7 days after they finish).
+   */
+  async hasJob(jobType: string, payload: Record<string, string>): Promise<boolean> {
+    const { rows } = await this.db.query<{ found: boolean }>(
       `SELECT EXISTS (SELECT 1 FROM ${BOSS_SCHEMA}.job
-        WHERE name = $1 AND state < 'completed' AND data->'payload' @> $2::jsonb) AS pending`,
+        WHERE name = $1 AND data->'payload' @> $2::jsonb) AS found`,
       [queueName(jobType), JSON.stringify(payload)],
     );
-    return rows[0]?.pending === true;
+    return rows[0]?.found === true;
   }
 
   /**

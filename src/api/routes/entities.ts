@@ -48,6 +48,19 @@ interface BulkBody {
   cascade?: boolean;
 }
 
+/**
+ * How long after a DELETE its repeat may still complete the cascade: well inside the 7 days the queue
+ * keeps finished jobs, so a cascade that ran is always seen; a client retrying a 503 does so within
+ * seconds.
+ */
+const REPAIR_WINDOW_MS = 24 * 3600 * 1000;
+
+function deletedRecently(deletedAt: unknown): boolean {
+  const at =
+    typeof deletedAt === 'string' || deletedAt instanceof Date ? new Date(deletedAt).getTime() : Number.NaN;
+  return Date.now() - at < REPAIR_WINDOW_MS;
+}
+
 function toBody(result: OperationResult, job?: { id: string; type: string }) {
   return job ? { ...result, job } : result;
 }
@@ -136,8 +149,9 @@ export function registerEntityRoutes(app: FastifyInstance, ctx: RouteContext): v
           'Already deleted rows answer 200 with counts.noop = 1. With a cleanup queue, the children of ' +
           'customers and orders are deleted by a cascade_soft_delete job (returned as job); without one, ' +
           'in the same request. Repeating a DELETE that failed with 503 completes it: for a row the API ' +
-          'deleted whose children are still live and whose cascade job is not pending, the job is enqueued ' +
-          'again, for that delete (its opId, actor and reason).',
+          'deleted within the last 24 hours whose children are still live and for whose delete no cascade ' +
+          'job was ever enqueued, the job is enqueued now, for that delete (its opId, actor and reason). ' +
+          'Children restored after their cascade ran stay restored.',
         tags: TAGS,
         params: rowParams,
         querystring: { type: 'object', additionalProperties: false, properties: { reason: reasonSchema } },
@@ -159,16 +173,18 @@ export function registerEntityRoutes(app: FastifyInstance, ctx: RouteContext): v
       if (!viaJob || !ctx.queue) return result;
       // The row is deleted and its job enqueued in two steps: when the database went away between
       // them, the caller got a 503 and repeats the DELETE. The row is then already deleted (noop);
-      // if children are still live and no cascade of that operation is on its way, the job is
+      // if children are still live and no cascade of that operation was ever enqueued, the job is
       // enqueued now, for the operation that deleted the row (the job is idempotent).
       if (result.counts.success === 0) {
         // Only the repeat of an API DELETE: a row deleted by someone else (the CLI, say) was
-        // cascaded by them, and children restored since were restored on purpose.
+        // cascaded by them. Children live beside a cascade that ran were restored on purpose since,
+        // so any job of that operation, even a finished one, means there is nothing to complete.
         const row = await ctx.softDelete.get(entity, parseId(id), { scope: 'all' });
         if (typeof row?.delete_op_id !== 'string' || row.deleted_by !== ctx.actor) return result;
+        if (!deletedRecently(row.deleted_at)) return result;
         if (!(await ctx.softDelete.hasLiveChildren(entity, id))) return result;
         const payload = { entity, id, opId: row.delete_op_id };
-        if (await ctx.queue.hasPending('cascade_soft_delete', payload)) return result;
+        if (await ctx.queue.hasJob('cascade_soft_delete', payload)) return result;
         // The children get the delete that took the row: its op id, actor and reason.
         const job = await ctx.queue.enqueue('cascade_soft_delete', payload);
         return toBody({ ...result, opId: row.delete_op_id }, { id: job, type: 'cascade_soft_delete' });

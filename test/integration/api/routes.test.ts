@@ -201,7 +201,7 @@ describe('HTTP API routes', () => {
       expect(again.json()).to.not.have.property('opId');
     });
 
-    it('enqueues the cascade again when a repeated DELETE finds the parent deleted, its children live and no cascade pending', async () => {
+    it('enqueues the cascade again when a repeated DELETE finds the parent deleted, its children live and no cascade ever enqueued', async () => {
       const id = await liveId('customers', 'id IN (SELECT customer_id FROM orders WHERE deleted_at IS NULL)');
       const first = await inject(f.app, { method: 'DELETE', url: `/v1/customers/${id}`, headers: AS_ADMIN });
       const job = (first.json() as { job: { id: string } }).job.id;
@@ -221,7 +221,25 @@ describe('HTTP API routes', () => {
       // Was a fresh op id that no row carries.
       expect(again.json()).to.include({ opId: (first.json() as { opId: string }).opId });
       const third = await inject(f.app, { method: 'DELETE', url: `/v1/customers/${id}`, headers: AS_ADMIN });
-      expect(third.json(), 'not while that job is pending').to.not.have.property('job');
+      expect(third.json(), 'not once a job for that delete exists').to.not.have.property('job');
+    });
+
+    it('leaves children restored on purpose alone when a DELETE that succeeded is repeated', async () => {
+      const id = await liveId('customers', 'id IN (SELECT customer_id FROM orders WHERE deleted_at IS NULL)');
+      const first = await inject(f.app, { method: 'DELETE', url: `/v1/customers/${id}`, headers: AS_ADMIN });
+      const job = (first.json() as { job: { id: string } }).job.id;
+      // The cascade ran, then someone restored the orders (live children beside a finished job).
+      await f.db.query(`UPDATE pgboss.job SET state = 'completed', completed_on = now() WHERE id = $1`, [
+        job,
+      ]);
+      const again = await inject(f.app, { method: 'DELETE', url: `/v1/customers/${id}`, headers: AS_ADMIN });
+      // Before, any repeat enqueued the cascade again and deleted the restored children.
+      expect(again.json(), 'a duplicate delivery changes nothing').to.not.have.property('job');
+      // No job left to see (the queue deletes finished jobs after 7 days), but the delete is old.
+      await f.db.query('DELETE FROM pgboss.job WHERE id = $1', [job]);
+      await f.db.query(`UPDATE customers SET deleted_at = now() - interval '25 hours' WHERE id = $1`, [id]);
+      const late = await inject(f.app, { method: 'DELETE', url: `/v1/customers/${id}`, headers: AS_ADMIN });
+      expect(late.json(), 'past the 24 h repair window').to.not.have.property('job');
     });
 
     it("answers 409 constraint_violation, naming the rule, when another team's check refuses a delete, and changes nothing", async () => {
