@@ -27,6 +27,8 @@ export interface MutationPlan {
   /** delete: the delete_op_id to stamp; undefined = a new one. */
   readonly opId?: string | undefined;
   readonly onProgress: OperationProgressListener | undefined;
+  /** Aborted: stop after the batch in flight (BatchedCallOptions.signal). */
+  readonly signal: AbortSignal | undefined;
   /** The parent the call acts for (types.ts ParentCondition), resolved to its table. */
   readonly guard?: ParentGuard;
 }
@@ -40,12 +42,14 @@ export interface ParentGuard {
 
 const SAMPLE = 100;
 
-type MissingPolicy = 'throw' | 'failure' | 'noop';
+type MissingPolicy = 'throw' | 'failure';
 const UNIQUE_VIOLATION = '23505';
 
 interface MutationTally {
   /** The guard's parent changed: the call stopped (ParentCondition). */
   parentChanged: boolean;
+  /** The plan's signal stopped the call after a batch. */
+  interrupted: boolean;
   success: number;
   noop: number;
   failure: number;
@@ -89,6 +93,7 @@ class Mutation {
     this.tally = {
       ...emptyCounts(),
       parentChanged: false,
+      interrupted: false,
       cascaded: this.nodes.map(() => 0),
       notFound: [],
       conflicts: [],
@@ -125,8 +130,9 @@ class Mutation {
 
   /**
    * One batch of ids. Ids that changed are success; ids that exist but were already in the requested
-   * state are noop. Ids that do not exist: 'throw' (a single id: NotFoundError), 'failure' (an ids
-   * list: the caller named them), or 'noop' (a filter page: the row was purged after it was selected).
+   * state are noop. Ids that do not exist: 'throw' (a single id: NotFoundError), or 'failure' (an
+   * ids list the caller named, or a filter page whose row was purged or archived after it was
+   * selected: it is not in the requested state, it is gone).
    */
   async idBatch(
     ids: readonly string[],
@@ -153,12 +159,8 @@ class Mutation {
       const { changed, missing } = batch;
       this.add(changed);
       this.tally.noop += ids.length - changed[0]! - missing.length;
-      if (missingIs === 'noop') {
-        this.tally.noop += missing.length;
-      } else {
-        this.tally.failure += missing.length;
-        this.tally.notFound.push(...missing.slice(0, Math.max(0, SAMPLE - this.tally.notFound.length)));
-      }
+      this.tally.failure += missing.length;
+      this.tally.notFound.push(...missing.slice(0, Math.max(0, SAMPLE - this.tally.notFound.length)));
       return true;
     } catch (err) {
       if (this.plan.mode !== 'restore' || sqlState(err) !== UNIQUE_VIOLATION || !rowByRowOnConflict)
@@ -211,19 +213,27 @@ class Mutation {
       if (page.length === 0) break;
       const todo = page.filter((r) => (mode === 'delete' ? r.live : !r.live)).map((r) => r.id);
       this.tally.noop += page.length - todo.length;
-      if (todo.length > 0 && !(await this.idBatch(todo, 'noop'))) break;
+      if (todo.length > 0 && !(await this.idBatch(todo, 'failure'))) break;
       processed += page.length;
       reportProgress(onProgress, this.op, processed, total);
-      if (page.length < batchSize) break;
+      if (page.length < batchSize || this.interruptedAfterBatch()) break;
       values[cursorIndex] = page.at(-1)!.id;
     }
   }
 
+  /** Whether the plan's signal asks to stop now that a batch is committed; noted in the result. */
+  interruptedAfterBatch(): boolean {
+    if (this.plan.signal?.aborted !== true) return false;
+    this.tally.interrupted = true;
+    return true;
+  }
+
   outcome(): OperationOutcome {
-    const { success, noop, failure, cascaded, notFound, conflicts, parentChanged } = this.tally;
+    const { success, noop, failure, cascaded, notFound, conflicts, parentChanged, interrupted } = this.tally;
     return {
       counts: { success, noop, failure },
       ...(parentChanged ? { stopped: 'parent_changed' as const } : {}),
+      ...(interrupted ? { stopped: 'interrupted' as const } : {}),
       cascaded: Object.fromEntries(this.nodes.slice(1).map((n, i) => [n.entity.name, cascaded[i + 1] ?? 0])),
       // Only when it stamped a row: an op id no row carries tells the caller nothing true.
       ...(this.plan.mode === 'delete' && (success > 0 || cascaded.some((n) => n > 0))
@@ -253,6 +263,7 @@ export async function executeMutation(plan: MutationPlan, op: OperationContext):
       if (!(await m.idBatch(ids, missingIs))) break;
       processed += ids.length;
       reportProgress(onProgress, op, processed, target.ids.length);
+      if (processed < target.ids.length && m.interruptedAfterBatch()) break;
     }
   }
   return m.outcome();

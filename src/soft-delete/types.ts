@@ -73,9 +73,13 @@ export interface OperationResult {
   /**
    * `parent_changed`: the call had a `whileParent` condition and the parent no longer met it (it was
    * restored, or deleted again, meanwhile); the call stopped there and changed nothing more.
+   * `interrupted`: the caller's signal stopped it after a batch (BatchedCallOptions.signal).
    */
-  stopped?: 'parent_changed';
-  /** Up to 100 ids from an ids list that do not exist (counted as failure). */
+  stopped?: 'parent_changed' | 'interrupted';
+  /**
+   * Up to 100 ids that do not exist (counted as failure): named in an ids list, or selected by a
+   * filter and purged or archived before their batch.
+   */
   notFoundIds?: string[];
   /** Up to 100 ids a bulk restore left deleted because of a unique conflict (counted as failure). */
   conflictIds?: string[];
@@ -105,12 +109,22 @@ export interface ParentCondition {
   readonly deletedByOp?: string;
 }
 
-export interface SoftDeleteOptions {
+/** What every call that works in batches takes. */
+export interface BatchedCallOptions {
+  batchSize?: number;
+  onProgress?: OperationProgressListener;
+  /**
+   * Once aborted, the call stops after the batch in flight, as if it had finished there (result
+   * `stopped: interrupted`): the batches committed stay, and are counted. The CLI's Ctrl-C/SIGTERM.
+   */
+  signal?: AbortSignal;
+}
+
+export interface SoftDeleteOptions extends BatchedCallOptions {
   /** Go on only while this parent is still deleted by this op (ParentCondition). */
   whileParent?: ParentCondition;
   deletedBy?: string;
   reason?: string;
-  batchSize?: number;
   /** Default true. */
   cascade?: boolean;
   /**
@@ -119,31 +133,24 @@ export interface SoftDeleteOptions {
    * retried bulk job passes the same one on every attempt.
    */
   opId?: string;
-  onProgress?: OperationProgressListener;
 }
 
-export interface RestoreOptions {
+export interface RestoreOptions extends BatchedCallOptions {
   /** Go on only while this parent is live (ParentCondition without deletedByOp). */
   whileParent?: ParentCondition;
-  batchSize?: number;
   /** Default true: restore the children deleted by the same operation. */
   cascade?: boolean;
-  onProgress?: OperationProgressListener;
 }
 
-export interface PurgeOptions {
+export interface PurgeOptions extends BatchedCallOptions {
   /** Default: the entity's retentionDays. */
   olderThanDays?: number;
-  batchSize?: number;
   maxRows?: number;
-  onProgress?: OperationProgressListener;
 }
 
-export interface ArchiveOptions {
+export interface ArchiveOptions extends BatchedCallOptions {
   olderThanDays: number;
-  batchSize?: number;
   maxRows?: number;
-  onProgress?: OperationProgressListener;
 }
 
 export interface ServiceOptions {

@@ -81,6 +81,27 @@ for (const backend of ['postgres', 'pglite'] as Backend[]) {
       expect(res.notFoundIds).to.deep.equal(['999999998', '999999999']);
     });
 
+    it('counts a row a filter selected and a purge took before its batch as failure, not noop', async () => {
+      const docs = await makeDocuments(t.db, 4);
+      const del = await sd.softDelete('documents', { ids: docs });
+      let gone: string | undefined;
+      // A purge (or archive) commits between the restore's page query and its batch.
+      const racing = Object.create(t.db) as typeof t.db;
+      racing.query = (async (sql: string, params?: readonly unknown[]) => {
+        const result = await t.db.query(sql, params);
+        if (gone === undefined && sql.includes('AS live FROM')) {
+          gone = String((result.rows[0] as { id: string }).id);
+          await t.db.query('DELETE FROM documents WHERE id = $1::bigint', [gone]);
+        }
+        return result;
+      }) as typeof t.db.query;
+      const back = await new SoftDeleteService(racing).restore('documents', {
+        filter: { delete_op_id: del.opId! },
+      });
+      expect(back.counts).to.deep.equal({ success: 3, noop: 0, failure: 1 });
+      expect(back.notFoundIds).to.deep.equal([gone]);
+    });
+
     it('deletes by filter in keyset batches, counting already deleted matches as noop', async () => {
       const f = await makeFamily(t.db, { orders: 25, items: 1 });
       await t.db.query(`UPDATE orders SET status = 'stale' WHERE customer_id = $1::bigint`, [f.customer]);
