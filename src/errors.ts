@@ -62,6 +62,8 @@ export type ErrorCode =
   | 'run_stopped'
   | 'run_stopping'
   | 'run_succeeded'
+  // A CLI delete, restore, purge or archive stopped by Ctrl-C/SIGTERM
+  | 'operation_stopped'
   // Not now: retry later
   | 'database_unavailable'
   | 'database_outage'
@@ -142,6 +144,8 @@ export const ERROR_CODE_MEANINGS: Readonly<Record<ErrorCode, string>> = {
   run_stopped: 'the migration run stopped before it finished (a signal, or `sdops migrate stop`): resume it',
   run_stopping: 'the migration run was stopping and its end could not be recorded',
   run_succeeded: 'the migration run finished but its end could not be recorded',
+  operation_stopped:
+    'a delete, restore, purge or archive was stopped by a signal after its batch in flight; the batches committed stay: run it again to finish',
   database_unavailable: 'the database cannot be reached right now',
   database_outage: 'the database stayed unreachable longer than the outage budget',
   job_timeout: 'the job did not finish within its lease',

@@ -25,6 +25,8 @@ export interface RetentionPlan {
   readonly batchSize: number;
   readonly maxRows: number;
   readonly onProgress: OperationProgressListener | undefined;
+  /** Aborted: stop after the batch in flight (BatchedCallOptions.signal). */
+  readonly signal: AbortSignal | undefined;
 }
 
 /**
@@ -67,11 +69,13 @@ export async function executeRetention(plan: RetentionPlan, op: OperationContext
   // entity takes other rows, and this call may find fewer than it counted.
   const removed = nodes.map(() => 0);
   let candidatesSeen = 0;
+  let interrupted = false;
   const outcome = (kept: number): OperationOutcome => ({
     counts: { success: removed[0] ?? 0, noop: candidatesSeen - (removed[0] ?? 0), failure: 0 },
     cascaded: Object.fromEntries(nodes.slice(1).map((n, i) => [n.entity.name, removed[i + 1] ?? 0])),
     cutoff: iso,
     skipped: { has_children: kept },
+    ...(interrupted ? { stopped: 'interrupted' as const } : {}),
   });
   op.committed = () => outcome(0);
   let cursor: { deletedAt: string; id: string } | undefined;
@@ -101,11 +105,15 @@ export async function executeRetention(plan: RetentionPlan, op: OperationContext
     if (page.length < limit) break;
     const last = page.at(-1)!;
     cursor = { deletedAt: last.deleted_at, id: last.id };
+    if (candidatesSeen < total && plan.signal?.aborted === true) {
+      interrupted = true;
+      break;
+    }
   }
 
   // What it left because a child must stay, among the rows it reached (the skipped report). An
   // entity without children has nothing to keep: no statement.
-  const upTo = candidatesSeen >= maxRows ? cursor : undefined;
+  const upTo = candidatesSeen >= maxRows || interrupted ? cursor : undefined;
   const kept =
     nodes.length === 1
       ? undefined

@@ -10,6 +10,7 @@ import { executeRetention, type RetentionPlan } from './retention.ts';
 import { runOperation, type TargetKind } from './operation-telemetry.ts';
 import type {
   ArchiveOptions,
+  BatchedCallOptions,
   EntityDefinition,
   OperationResult,
   OperationProgressListener,
@@ -79,6 +80,10 @@ function parentGuard(condition: ParentCondition): ParentGuard {
 
 function listener(raw: OperationProgressListener | undefined): OperationProgressListener | undefined {
   return typeof raw === 'function' ? raw : undefined;
+}
+
+function stopSignal(raw: AbortSignal | undefined): AbortSignal | undefined {
+  return raw instanceof AbortSignal ? raw : undefined;
 }
 
 /**
@@ -179,12 +184,7 @@ export class SoftDeleteService {
     def: EntityDefinition,
     mode: Mode,
     target: Target,
-    opts: {
-      batchSize?: number;
-      cascade?: boolean;
-      onProgress?: OperationProgressListener;
-      whileParent?: ParentCondition;
-    },
+    opts: BatchedCallOptions & { cascade?: boolean; whileParent?: ParentCondition },
     deletedBy: string | null,
     reason: string | null,
     opId?: string,
@@ -202,6 +202,7 @@ export class SoftDeleteService {
       reason,
       opId,
       onProgress: listener(opts.onProgress),
+      signal: stopSignal(opts.signal),
       ...(opts.whileParent === undefined ? {} : { guard: parentGuard(opts.whileParent) }),
     };
   }
@@ -210,7 +211,7 @@ export class SoftDeleteService {
     def: EntityDefinition,
     mode: 'purge' | 'archive',
     olderThanDays: number,
-    opts: { batchSize?: number; maxRows?: number; onProgress?: OperationProgressListener },
+    opts: BatchedCallOptions & { maxRows?: number },
   ): RetentionPlan {
     return {
       db: outageTolerant(this.db, this.outageBudgetMs, def.name, mode),
@@ -220,6 +221,7 @@ export class SoftDeleteService {
       batchSize: parseBatchSize(opts.batchSize, this.defaultBatchSize),
       maxRows: parseMaxRows(opts.maxRows),
       onProgress: listener(opts.onProgress),
+      signal: stopSignal(opts.signal),
     };
   }
 }

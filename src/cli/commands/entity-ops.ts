@@ -1,17 +1,10 @@
 import type { Command } from 'commander';
-import { InvalidInputError, SdopsError } from '../../errors.ts';
-import {
-  checkTarget,
-  getEntity,
-  type OperationResult,
-  type OperationProgress,
-  type Target,
-} from '../../soft-delete/index.ts';
+import { InvalidInputError } from '../../errors.ts';
+import { checkTarget, getEntity, type Target } from '../../soft-delete/index.ts';
 import { MAX_BATCH_SIZE, MAX_OLDER_THAN_DAYS } from '../../validation/index.ts';
 import { collectFilter, nonBlank, nonNegativeNumber, positiveInt } from '../args.ts';
 import { type GlobalOptions, withContext } from '../context.ts';
-import { startProgress } from '../output.ts';
-import { printResult } from '../report.ts';
+import { runBatchedCall } from '../batched-call.ts';
 
 interface TargetOptions {
   filter?: Record<string, string>;
@@ -27,41 +20,6 @@ function targetFrom(ids: string[], opts: TargetOptions): Target {
   if (ids.length > 1) return { ids };
   if (hasFilter) return { filter: opts.filter! };
   throw new InvalidInputError('invalid_target', 'give at least one id or a --filter column=value');
-}
-
-/**
- * A bulk command that fails midway (an outage past its budget, a rule of the database) has committed
- * its batches so far, and those stay: its one line says how much was done, so the operator knows the
- * failure was partial and that the same command finishes the work (rows done count as noop).
- */
-function withCommittedWork(error: unknown, last: OperationProgress | undefined): unknown {
-  if (last === undefined || last.batch === 0) return error;
-  const done = `${last.processed} ${last.entity} rows were handled in ${last.batch} batches committed before the failure, and they stay; the same command, run again, counts them as noop`;
-  if (error instanceof SdopsError) {
-    if (error.kind === 'invalid_input') return error;
-    return new SdopsError(error.code, `${error.message}; ${done}`, error.kind, { cause: error });
-  }
-  const message = error instanceof Error ? error.message : String(error);
-  return new SdopsError('failed', `failed: ${message}; ${done}`, 'internal', { cause: error });
-}
-
-/** Runs an operation with a progress bar fed by the core's per-batch progress events. */
-async function withProgress(
-  label: string,
-  run: (onProgress: (e: OperationProgress) => void) => Promise<OperationResult>,
-): Promise<OperationResult> {
-  const bar = startProgress(label, undefined);
-  let last: OperationProgress | undefined;
-  try {
-    return await run((e) => {
-      last = e;
-      bar.update(e.processed, e.total);
-    });
-  } catch (error) {
-    throw withCommittedWork(error, last);
-  } finally {
-    bar.stop();
-  }
 }
 
 function globals(cmd: Command): GlobalOptions {
@@ -95,16 +53,15 @@ export function registerEntityOps(program: Command): void {
         const target = targetFrom(ids, opts);
         checkTarget(entity, target, { deletedBy: opts.by, reason: opts.reason });
         await withContext(g, async (ctx) => {
-          const result = await withProgress(`delete ${entity}`, (onProgress) =>
+          await runBatchedCall(`delete ${entity}`, ctx.json, (hooks) =>
             ctx.softDelete.softDelete(entity, target, {
               deletedBy: opts.by,
               reason: opts.reason,
               batchSize: opts.batchSize,
               cascade: opts.cascade,
-              onProgress,
+              ...hooks,
             }),
           );
-          printResult(result, ctx.json);
         });
       },
     );
@@ -126,14 +83,13 @@ export function registerEntityOps(program: Command): void {
         const target = targetFrom(ids, opts);
         checkTarget(entity, target);
         await withContext(globals(cmd), async (ctx) => {
-          const result = await withProgress(`restore ${entity}`, (onProgress) =>
+          await runBatchedCall(`restore ${entity}`, ctx.json, (hooks) =>
             ctx.softDelete.restore(entity, target, {
               batchSize: opts.batchSize,
               cascade: opts.cascade,
-              onProgress,
+              ...hooks,
             }),
           );
-          printResult(result, ctx.json);
         });
       },
     );
@@ -184,12 +140,11 @@ function registerRetention(
     .action(async (entity: string, opts: RetentionOptions, command: Command) => {
       getEntity(entity);
       await withContext(globals(command), async (ctx) => {
-        const result = await withProgress(`${operation} ${entity}`, (onProgress) =>
+        await runBatchedCall(`${operation} ${entity}`, ctx.json, (hooks) =>
           operation === 'purge'
-            ? ctx.softDelete.purge(entity, { ...opts, onProgress })
-            : ctx.softDelete.archive(entity, { ...opts, olderThanDays: opts.olderThanDays!, onProgress }),
+            ? ctx.softDelete.purge(entity, { ...opts, ...hooks })
+            : ctx.softDelete.archive(entity, { ...opts, olderThanDays: opts.olderThanDays!, ...hooks }),
         );
-        printResult(result, ctx.json);
       });
     });
 }

@@ -2,6 +2,8 @@ import { expect } from 'chai';
 import pg from 'pg';
 import { tableChecksums } from '../../support/checksum.ts';
 import { runCli } from '../../support/cli.ts';
+import { spawnSdops } from '../../support/sdops-process.ts';
+import { waitUntil } from '../../support/wait.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/postgres.ts';
 
 describe('sdops CLI on PostgreSQL', function () {
@@ -137,6 +139,25 @@ describe('sdops CLI on PostgreSQL', function () {
     expect(await tableChecksums(db.url)).to.deep.equal(before);
   });
 
+  it('does the ids it can, prints the result, and exits 1 naming the ids of a list that do not exist', async () => {
+    const id = await scalar('SELECT id FROM documents WHERE deleted_at IS NULL ORDER BY id DESC LIMIT 1');
+    const r = await runCli(['--json', 'delete', 'documents', id, '999999991'], env);
+    // Before, exit 0: a script could not tell that one of its ids was not there.
+    expect(r.code, r.stderr).to.equal(1);
+    expect(JSON.parse(r.stdout)).to.deep.include({
+      counts: { success: 1, noop: 0, failure: 1 },
+      notFoundIds: ['999999991'],
+    });
+    const errors = r.stderr.split('\n').filter((l) => l.startsWith('{"error"'));
+    expect(errors).to.have.length(1);
+    expect(JSON.parse(errors[0]!).error).to.deep.equal({
+      code: 'not_found',
+      kind: 'not_found',
+      message: '1 of 2 documents rows failed (not found: 999999991); the others were done',
+    });
+    expect(await scalar('SELECT deleted_at IS NOT NULL FROM documents WHERE id = $1', [id])).to.equal('true');
+  });
+
   it('says how many rows its committed batches handled when a bulk delete fails midway', async () => {
     const ids = (
       await scalar(
@@ -159,13 +180,79 @@ describe('sdops CLI on PostgreSQL', function () {
         .split('\n')
         .filter((l) => l.startsWith('sdops: '));
       expect(lines, r.stderr).to.have.length(1);
-      expect(lines[0]).to.match(/kept_for_cli_test/);
-      expect(lines[0]).to.include('20 documents rows were handled in 2 batches committed before the failure');
+      // Named as the API names it (409 constraint_violation), not "failed".
+      expect(lines[0]).to.match(/^sdops: the database refused the change: constraint "kept_for_cli_test"/);
+      expect(lines[0]).to.include('20 documents rows were handled in 2 batches committed before it');
       expect(await scalar(`SELECT count(*) FROM documents WHERE delete_reason = 'midway'`)).to.equal('20');
     } finally {
       await query('ALTER TABLE documents DROP CONSTRAINT kept_for_cli_test');
     }
   });
+});
+
+describe('sdops CLI bulk work stopped with Ctrl-C or SIGTERM', function () {
+  this.timeout(120_000);
+  let db: TestDatabase;
+  let pool: pg.Pool;
+  const n = async (sql: string) => Number((await pool.query<{ n: string }>(sql)).rows[0]?.n);
+
+  before(async () => {
+    db = await createTestDatabase();
+    expect((await runCli(['seed', '--rows', '400'], { DATABASE_URL: db.url })).code).to.equal(0);
+    pool = new pg.Pool({ connectionString: db.url, max: 1 });
+    // 20 ms per customer: the command is still at work when the signal comes.
+    await pool.query(`CREATE FUNCTION slow_row() RETURNS trigger LANGUAGE plpgsql AS
+      $$ BEGIN PERFORM pg_sleep(0.02); RETURN NEW; END $$;
+      CREATE TRIGGER slow BEFORE UPDATE ON customers FOR EACH ROW EXECUTE FUNCTION slow_row()`);
+  });
+
+  after(async () => {
+    await pool?.end();
+    await db?.drop();
+  });
+
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    it(`stops after the batch in flight on ${signal}, prints and counts what it did, and exits 1 saying so`, async () => {
+      const reason = `stopped-${signal}`;
+      const deleting = spawnSdops(
+        ['--json', 'delete', 'customers', '--filter', 'plan=pro', '--batch-size', '5', '--reason', reason],
+        { DATABASE_URL: db.url },
+      );
+      try {
+        await waitUntil('the first batch to commit', async () => {
+          return (await n(`SELECT count(*) AS n FROM customers WHERE delete_reason = '${reason}'`)) > 0;
+        });
+        deleting.child.kill(signal);
+        expect(await deleting.exited, deleting.output().slice(-2000)).to.equal(1);
+      } finally {
+        await deleting.stop('SIGKILL');
+      }
+      const deleted = await n(`SELECT count(*) AS n FROM customers WHERE delete_reason = '${reason}'`);
+      const live = await n(`SELECT count(*) AS n FROM customers WHERE plan = 'pro' AND deleted_at IS NULL`);
+      expect(live, 'it stopped before the end').to.be.greaterThan(0);
+      const out = deleting.output();
+      // Before, the process died at once: rows changed, nothing printed, nothing counted.
+      expect(out).to.include(`${signal}: stopping delete customers after the batch in flight`);
+      const result = JSON.parse(out.slice(out.indexOf('{\n'), out.indexOf('\n}\n') + 2)) as {
+        counts: { success: number; noop: number; failure: number };
+        stopped?: string;
+      };
+      expect(result.stopped).to.equal('interrupted');
+      expect(result.counts.success).to.equal(deleted);
+      expect(out, 'its operation line, whose fields the metrics count too').to.match(
+        new RegExp(`"message":"soft_delete operation".*"operation":"delete".*"count":${deleted}`),
+      );
+      const errors = out.split('\n').filter((l) => l.startsWith('{"error"'));
+      expect(errors, out.slice(-2000)).to.have.length(1);
+      const error = JSON.parse(errors[0]!).error;
+      expect(error.code).to.equal('operation_stopped');
+      // Handled: changed, or noop (the pro customers an earlier case deleted).
+      const handled = result.counts.success + result.counts.noop + result.counts.failure;
+      expect(error.message).to.match(
+        new RegExp(`^delete customers stopped: ${handled} customers rows were handled`),
+      );
+    });
+  }
 });
 
 describe('sdops demo on the embedded database', function () {

@@ -1,0 +1,95 @@
+import { refusedByDataRule } from '../db/index.ts';
+import { SdopsError } from '../errors.ts';
+import type { OperationProgress, OperationResult } from '../soft-delete/index.ts';
+import { startProgress } from './output.ts';
+import { printResult } from './report.ts';
+
+/** What a batched call of the core takes from the command that runs it. */
+export interface BatchedCallHooks {
+  readonly onProgress: (e: OperationProgress) => void;
+  readonly signal: AbortSignal;
+}
+
+function committedSoFar(last: OperationProgress): string {
+  return `${last.processed} ${last.entity} rows were handled in ${last.batch} batches committed before it, and they stay`;
+}
+
+/**
+ * A call that fails midway (an outage past its budget, a rule of the database) has committed its
+ * batches so far: its one line says how much was done, so the operator knows the failure was partial.
+ */
+function withCommittedWork(thrown: unknown, last: OperationProgress | undefined): unknown {
+  const error = refusedByDataRule(thrown) ?? thrown;
+  if (last === undefined || last.batch === 0) return error;
+  const done = `${committedSoFar(last)}; the same command, run again, counts them as noop`;
+  if (error instanceof SdopsError) {
+    if (error.kind === 'invalid_input') return error;
+    return new SdopsError(error.code, `${error.message}; ${done}`, error.kind, { cause: error });
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return new SdopsError('failed', `failed: ${message}; ${done}`, 'internal', { cause: error });
+}
+
+/** Rows of an id list the call could not change: the command did not do all it was asked. */
+function failedRows(result: OperationResult): SdopsError | undefined {
+  const { failure, success, noop } = result.counts;
+  if (failure === 0) return undefined;
+  const why = [
+    ...(result.notFoundIds?.length ? [`not found: ${result.notFoundIds.join(' ')}`] : []),
+    ...(result.conflictIds?.length
+      ? [`a live row holds the same unique value: ${result.conflictIds.join(' ')}`]
+      : []),
+  ].join('; ');
+  const message = `${failure} of ${failure + success + noop} ${result.entity} rows failed (${why}); the others were done`;
+  return new SdopsError(
+    result.conflictIds?.length ? 'conflict' : 'not_found',
+    message,
+    result.conflictIds?.length ? 'conflict' : 'not_found',
+  );
+}
+
+/**
+ * Runs one delete, restore, purge or archive for a command: a progress bar fed by the core's
+ * per-batch events; Ctrl-C or SIGTERM stops it after the batch in flight (a second one exits at
+ * once), and the result is printed and counted like any other; then the command fails (exit 1) if
+ * the call was stopped, failed midway, or could not change some of the rows it was given.
+ */
+export async function runBatchedCall(
+  label: string,
+  json: boolean,
+  call: (hooks: BatchedCallHooks) => Promise<OperationResult>,
+): Promise<void> {
+  const bar = startProgress(label, undefined);
+  const stop = new AbortController();
+  let last: OperationProgress | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stop.signal.aborted) process.exit(signal === 'SIGINT' ? 130 : 143);
+    process.stderr.write(`\n${signal}: stopping ${label} after the batch in flight (again to abort)\n`);
+    stop.abort();
+  };
+  process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
+  let result: OperationResult;
+  try {
+    result = await call({
+      signal: stop.signal,
+      onProgress: (e) => {
+        last = e;
+        bar.update(e.processed, e.total);
+      },
+    });
+  } catch (error) {
+    throw withCommittedWork(error, last);
+  } finally {
+    process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+    bar.stop();
+  }
+  printResult(result, json);
+  if (result.stopped === 'interrupted' && last !== undefined) {
+    throw new SdopsError(
+      'operation_stopped',
+      `${label} stopped: ${committedSoFar(last)}; running the same command again finishes the work`,
+    );
+  }
+  const failed = failedRows(result);
+  if (failed) throw failed;
+}
