@@ -40,14 +40,19 @@ function finite(value: unknown): number {
   return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : 0;
 }
 
-/** Sums by registered value (anything else is OTHER), with every registered value present at 0. */
+/**
+ * Sums by registered value (anything else is OTHER), with every registered value present at 0, and
+ * OTHER too once it has been seen.
+ */
 function byRegistered<T>(
   key: 'job_type' | 'migration',
   entries: Readonly<Record<string, T>>,
   zero: () => T,
   merge: (a: T, b: T) => T,
+  otherSeen: boolean,
 ): Map<string, T> {
   const out = new Map<string, T>(allowedValues(key).map((v) => [v, zero()]));
+  if (otherSeen) out.set(OTHER, zero());
   for (const [raw, value] of Object.entries(entries)) {
     const k = normalizeRegistered(key, raw);
     out.set(k, merge(out.get(k) ?? zero(), value));
@@ -86,6 +91,7 @@ export function registerDatabaseGauges(meter: Meter, read: DatabaseGaugeOptions[
           oldestWaitSeconds: Math.max(a.oldestWaitSeconds, finite(b.oldestWaitSeconds)),
           dead: a.dead + finite(b.dead),
         }),
+        otherSeen.queue,
       );
       for (const [jobType, q] of queue) {
         if (jobType === OTHER) {
@@ -101,6 +107,7 @@ export function registerDatabaseGauges(meter: Meter, read: DatabaseGaugeOptions[
         reading.staleRuns,
         () => 0,
         (a, b) => Math.max(a, finite(b)),
+        otherSeen.runs,
       );
       for (const [migration, seconds] of runs) {
         if (migration === OTHER) {

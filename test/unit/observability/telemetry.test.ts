@@ -110,13 +110,17 @@ describe('observability with in-memory exporters', () => {
 
   it("keeps reporting 'other' at 0 once it emptied, instead of leaving its last value in the export", async () => {
     let unknownDead = 1;
+    let gone = false;
     t.telemetry.observeDatabase({
       database: 'db.example:5432/sdops',
       intervalMs: 3_600_000,
-      read: async () => ({
-        queue: { legacy_reindex: { waiting: 0, oldestWaitSeconds: 0, dead: unknownDead } },
-        staleRuns: { 'retired-migration': unknownDead * 400 },
-      }),
+      read: async () =>
+        gone
+          ? { queue: {}, staleRuns: {} }
+          : {
+              queue: { legacy_reindex: { waiting: 0, oldestWaitSeconds: 0, dead: unknownDead } },
+              staleRuns: { 'retired-migration': unknownDead * 400 },
+            },
     });
     const other = (m: Map<string, MetricData>, name: string) =>
       points(m.get(name)).filter((p) => Object.values(p.attributes).includes('other'));
@@ -124,7 +128,7 @@ describe('observability with in-memory exporters', () => {
     expect(other(first, 'cleanup.queue.dead')).to.deep.equal([
       { attributes: { job_type: 'other' }, value: 1 },
     ]);
-    unknownDead = 0; // cancelled
+    gone = true; // cancelled: the usual reading no longer names the unknown type at all
     const then = (await t.databaseMetrics()).metrics;
     // Was still 1: the series was no longer observed, and the SDK kept exporting its last value.
     expect(other(then, 'cleanup.queue.dead')).to.deep.equal([
@@ -132,6 +136,13 @@ describe('observability with in-memory exporters', () => {
     ]);
     expect(other(then, 'migration.runs.stale_seconds')).to.deep.equal([
       { attributes: { migration: 'other' }, value: 0 },
+    ]);
+    gone = false;
+    await t.databaseMetrics();
+    unknownDead = 0; // a reading that names the type with nothing in it
+    const later = (await t.databaseMetrics()).metrics;
+    expect(other(later, 'cleanup.queue.dead')).to.deep.equal([
+      { attributes: { job_type: 'other' }, value: 0 },
     ]);
   });
 
