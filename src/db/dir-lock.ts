@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { realpath, unlink } from 'node:fs/promises';
+import { readFile, realpath, unlink, writeFile } from 'node:fs/promises';
 import { connect, createServer, type Server } from 'node:net';
 import { ConflictError } from '../errors.ts';
 
@@ -44,7 +44,11 @@ export async function socketPath(dataDir: string): Promise<{ path: string; file:
 
 function listen(path: string, holder: Holder): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const server = createServer((socket) => socket.end(`${JSON.stringify(holder)}\n`));
+    const server = createServer((socket) => {
+      // An asker that gave up before the answer (this process was busy) must not crash the holder.
+      socket.on('error', () => undefined);
+      socket.end(`${JSON.stringify(holder)}\n`);
+    });
     server.once('error', reject);
     server.listen(path, () => {
       server.off('error', reject);
@@ -56,6 +60,25 @@ function listen(path: string, holder: Holder): Promise<Server> {
   });
 }
 
+/**
+ * Who holds the lock, written beside the directory when it is taken: a holder busy in one long
+ * statement of the embedded database (its event loop blocked) cannot answer on the socket in time,
+ * but the socket accepted the connection, so the lock is held and this file names by whom.
+ */
+function holderFile(dataDir: string): string {
+  return `${dataDir.replace(/\/+$/, '')}.holder.json`;
+}
+
+async function writtenHolder(dataDir: string): Promise<Holder> {
+  try {
+    const holder = JSON.parse(await readFile(holderFile(dataDir), 'utf8')) as Holder;
+    if (typeof holder.pid === 'number' && typeof holder.since === 'string') return holder;
+  } catch {
+    // no file (an older process holds it) or a partial one: nothing to add
+  }
+  return { pid: 0, since: 'unknown' };
+}
+
 /** The holder's answer, or undefined when nobody listens (a stale socket file). */
 function ask(path: string): Promise<Holder | undefined> {
   return new Promise((resolve) => {
@@ -65,7 +88,8 @@ function ask(path: string): Promise<Holder | undefined> {
       socket.destroy();
       resolve(holder);
     };
-    socket.setTimeout(ASK_TIMEOUT_MS, () => done({ pid: 0, since: 'unknown (it did not answer)' }));
+    // Connected but no answer: held by a process too busy to answer.
+    socket.setTimeout(ASK_TIMEOUT_MS, () => done({ pid: 0, since: 'busy' }));
     socket.on('data', (chunk) => {
       text += chunk.toString('utf8');
     });
@@ -87,16 +111,21 @@ export async function lockDataDir(dataDir: string): Promise<DirLock> {
   for (let attempt = 0; ; attempt++) {
     try {
       const server = await listen(path, holder);
+      await writeFile(holderFile(dataDir), `${JSON.stringify(holder)}\n`).catch(() => undefined);
       return {
-        release: () =>
-          new Promise<void>((resolve) => {
+        release: async () => {
+          await unlink(holderFile(dataDir)).catch(() => undefined);
+          await new Promise<void>((resolve) => {
             server.close(() => resolve());
-          }),
+          });
+        },
       };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
       const other = await ask(path);
-      if (other) throw new DataDirLockedError(dataDir, other);
+      if (other) {
+        throw new DataDirLockedError(dataDir, other.since === 'busy' ? await writtenHolder(dataDir) : other);
+      }
       // Nobody answers: the holder ended in between (try again, the lock may be free now), or, for
       // a socket file, a process that died left it behind.
       if (attempt >= 2) throw error;

@@ -104,6 +104,24 @@ describe('fault suite: two processes on one PGlite data directory', function () 
     }
   });
 
+  it('survives being asked while one long statement blocks it, and the refusal still names it', async () => {
+    const seedDir = join(dir, 'seeding');
+    // The seed's inserts are single statements of seconds: the holder cannot answer on its socket.
+    const seeding = spawnSdops(['--data-dir', seedDir, 'seed', '--rows', '60000'], env);
+    await waitUntil('the seed to lock the directory', async () => {
+      const lock = await socketPath(seedDir).catch(() => undefined); // the seed creates the directory
+      return (
+        lock !== undefined && (await readFile('/proc/net/unix', 'utf8')).includes(`@${lock.path.slice(1)}`)
+      );
+    });
+    const second = await runCli(['--data-dir', seedDir, 'db', 'status'], env);
+    expect(second.code).to.equal(1);
+    // Before: "in use by process 0 (since unknown (it did not answer))", and the holder then died
+    // of the late answer's EPIPE, losing its seed.
+    expect(second.stderr).to.include(`in use by process ${seeding.pid} `);
+    expect(await seeding.exited, seeding.output().slice(-2000)).to.equal(0);
+  });
+
   it('lets the next process in when the holder was SIGKILLed: the lock dies with its process', async () => {
     const seeded = await runCli(['--data-dir', data(), 'seed', '--rows', '20'], env);
     expect(seeded.code, seeded.stderr).to.equal(0);
