@@ -14,6 +14,7 @@ import {
   zeroCounters,
 } from '../../../src/observability/index.ts';
 import { resetAttributeValues } from '../../../src/observability/attributes.ts';
+import type { DatabaseGaugeOptions } from '../../../src/observability/database-gauges.ts';
 import { resetWarnings } from '../../../src/observability/diagnostics.ts';
 import { type InMemoryTelemetry, startInMemoryTelemetry } from './harness.ts';
 
@@ -114,7 +115,7 @@ describe('observability with in-memory exporters', () => {
     t.telemetry.observeDatabase({
       database: 'db.example:5432/sdops',
       intervalMs: 3_600_000,
-      read: async () =>
+      read: async (): ReturnType<DatabaseGaugeOptions['read']> =>
         gone
           ? { queue: {}, staleRuns: {} }
           : {
