@@ -2,6 +2,7 @@ export { bossDbAdapter } from './boss.ts';
 export { CANCEL_STATES, type CancelState } from './cancel.ts';
 export type { RetryDeadOutcome, RetryOutcome } from './dead-letter.ts';
 export { InvalidPayloadError } from './errors.ts';
+export { expireJobsOfGoneWorkers } from './gone-workers.ts';
 export { builtinHandlers } from './handlers.ts';
 export type { HandlerRegistry, JobHandler } from './handlers-types.ts';
 export { assertJobType, BUILTIN_JOB_TYPES } from './job-types.ts';

@@ -7,6 +7,9 @@ import {
   startTelemetry,
   type Telemetry,
 } from '../observability/index.ts';
+import { expireJobsOfGoneWorkers } from '../cleanup/index.ts';
+import { expireLeasesOfGoneOwners } from '../migration/index.ts';
+import { getLogger } from '../observability/index.ts';
 import { SoftDeleteService } from '../soft-delete/index.ts';
 import { reachingDatabase } from './startup-wait.ts';
 
@@ -49,6 +52,22 @@ function databaseName(config: Config, globals: GlobalOptions): string {
   return globals.memory ? 'pglite:memory' : `pglite:${resolve(globals.dataDir ?? config.dataDir)}`;
 }
 
+/**
+ * The embedded database serves one process at a time, and this one holds its lock: a migration run
+ * or a cleanup job still marked as in progress there belongs to a process that was killed. They are
+ * handed back now (a run can be resumed at once, a job is retried by the next worker), not after
+ * their lease timeouts, which exist for processes that might still be alive elsewhere.
+ */
+async function handBackWorkOfGoneProcesses(db: Database): Promise<void> {
+  const runs = await expireLeasesOfGoneOwners(db);
+  const jobs = await expireJobsOfGoneWorkers(db);
+  if (runs + jobs === 0) return;
+  getLogger('cli').warn(
+    'the embedded database was left by a process that ended mid-work; its migration runs can be resumed now and its jobs are retried',
+    { runs, jobs },
+  );
+}
+
 /** Logging and telemetry for one command: started before any work, flushed after it. */
 async function startCommandTelemetry(config: Config, options: ContextOptions): Promise<Telemetry> {
   configureLogging(
@@ -85,6 +104,7 @@ export async function withContext<T>(
     const db = await openDatabaseFor(config, globals);
     try {
       await reachingDatabase(config.startupOutageBudgetMs, () => migrateSchema(db));
+      if (db.kind === 'pglite') await handBackWorkOfGoneProcesses(db);
       return await fn({
         config,
         db,

@@ -46,6 +46,12 @@ export async function runDemoMigration(
   const started = performance.now();
   const runner = new MigrationRunner(db, runnerOptions);
   const migration = 'backfill-deleted-at';
+  // A demo killed in this act left its run `running` (on the embedded database its lease is handed
+  // back at start): finish that run first, or the new one would be refused as an overlap.
+  for (const left of await runner.list({ states: ['running', 'stopping'], limit: 10 })) {
+    if (left.migration !== migration) continue;
+    await (await runner.resume(left.runId, { maxRowsPerSecond: null, onProgress: opts.onProgress })).done;
+  }
   let created = 0;
   const pending = await db.query<{ n: string }>(
     'SELECT count(*) AS n FROM documents WHERE is_deleted AND deleted_at IS NULL',

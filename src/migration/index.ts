@@ -12,7 +12,7 @@ export {
   DEFAULT_RUNNER_OPTIONS,
   type RunnerOptions,
 } from './options.ts';
-export { staleRunAges } from './lease-store.ts';
+export { expireLeasesOfGoneOwners, staleRunAges } from './lease-store.ts';
 export { getMigration, MIGRATIONS, migrationNames } from './registry.ts';
 export { formatDuration, runStatus } from './report.ts';
 export { assertRunId, MigrationRunner, type RunHandle, type SessionOptions } from './runner.ts';

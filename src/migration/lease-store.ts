@@ -127,3 +127,19 @@ export async function staleRunAges(q: Queryable): Promise<Record<string, number>
   );
   return Object.fromEntries(rows.map((r) => [r.migration, Math.max(0, Number(r.seconds))]));
 }
+
+/**
+ * Ends the leases of runs whose owner is known to be gone: on the embedded database the directory
+ * lock proves no other process runs, so a run still `running` there was left by a process that was
+ * killed. Its lease is made to have expired just now, so `resume` (and the demo) take it over at
+ * once instead of after the lease timeout; the stale gauge then reads it as stale too.
+ */
+export async function expireLeasesOfGoneOwners(q: Queryable): Promise<number> {
+  const { rowCount } = await q.query(
+    `UPDATE sdops_migration_runs
+        SET heartbeat_at = now() - lease_timeout_ms * interval '1 millisecond' - interval '1 second'
+      WHERE state IN ('running', 'stopping') AND owner IS NOT NULL
+        AND heartbeat_at >= now() - lease_timeout_ms * interval '1 millisecond'`,
+  );
+  return rowCount;
+}

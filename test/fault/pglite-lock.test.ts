@@ -122,6 +122,42 @@ describe('fault suite: two processes on one PGlite data directory', function () 
     expect(await seeding.exited, seeding.output().slice(-2000)).to.equal(0);
   });
 
+  it('hands back the migration run of a SIGKILLed holder at once: the lock proves its owner is gone', async () => {
+    const runDir = join(dir, 'killed-run');
+    const slow = { ...env, SDOPS_MIGRATION_LEASE_TIMEOUT_MS: '600000' };
+    const seeded = await runCli(
+      ['--data-dir', runDir, 'seed', '--rows', '2000', '--legacy-fraction', '0.3'],
+      slow,
+    );
+    expect(seeded.code, seeded.stderr).to.equal(0);
+    const migrate = spawnSdops(
+      [
+        '--data-dir',
+        runDir,
+        'migrate',
+        'start',
+        'backfill-deleted-at',
+        '--batch-size',
+        '20',
+        '--max-rows-per-second',
+        '40',
+      ],
+      slow,
+    );
+    const runId = (await migrate.waitFor(/run ([0-9a-f-]{36}):/))[1] as string;
+    await migrate.waitFor(/migration batch committed/);
+    expect(await migrate.stop('SIGKILL')).to.equal(null);
+    // Before: refused for the whole lease ("its lease expires in 599s"), and `sdops demo` with it.
+    const resumed = await runCli(
+      ['--data-dir', runDir, 'migrate', 'resume', runId, '--max-rows-per-second', '0', '--batch-size', '500'],
+      slow,
+    );
+    expect(resumed.code, resumed.stderr).to.equal(0);
+    expect(resumed.stderr).to.include('the embedded database was left by a process that ended mid-work');
+    const status = await runCli(['--data-dir', runDir, '--json', 'migrate', 'status', runId], slow);
+    expect((JSON.parse(status.stdout) as { state: string }).state).to.equal('succeeded');
+  });
+
   it('lets the next process in when the holder was SIGKILLed: the lock dies with its process', async () => {
     const seeded = await runCli(['--data-dir', data(), 'seed', '--rows', '20'], env);
     expect(seeded.code, seeded.stderr).to.equal(0);

@@ -1,0 +1,20 @@
+import type { Queryable } from '../db/index.ts';
+import { BOSS_SCHEMA } from './boss.ts';
+
+/**
+ * Hands back the jobs of workers known to be gone: on the embedded database the directory lock
+ * proves no other process runs, so a job still `active` there was being run by a process that was
+ * killed. Its lease is made to have run out, so the queue's maintenance retries it as it would after
+ * SDOPS_JOB_EXPIRE_SECONDS, instead of leaving it active for that long (15 minutes by default).
+ */
+export async function expireJobsOfGoneWorkers(q: Queryable): Promise<number> {
+  const { rows } = await q.query<{ present: boolean }>(
+    `SELECT to_regclass('${BOSS_SCHEMA}.job') IS NOT NULL AS present`,
+  );
+  if (rows[0]?.present !== true) return 0; // the queue was never opened here
+  const { rowCount } = await q.query(
+    `UPDATE ${BOSS_SCHEMA}.job SET started_on = now() - (expire_seconds + 1) * interval '1 second'
+      WHERE state = 'active'`,
+  );
+  return rowCount;
+}
