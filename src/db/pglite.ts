@@ -1,7 +1,8 @@
-import { mkdir, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, mkdir, readFile, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import { InvalidInputError } from '../errors.ts';
+import { InvalidInputError, SdopsError } from '../errors.ts';
 import type { Database, QueryResult, ScriptRow } from './database.ts';
 import { lockDataDir } from './dir-lock.ts';
 
@@ -66,6 +67,38 @@ async function makeDataDir(dataDir: string): Promise<void> {
       `the embedded database directory ${dataDir} cannot be created: ${why} (${code})`,
     );
   }
+  // PGlite's file system checks the mode bits itself (root too), and then fails with an object
+  // that says nothing ("[object Object]").
+  const writable =
+    ((await stat(dataDir)).mode & 0o200) !== 0 &&
+    (await access(dataDir, constants.W_OK).then(
+      () => true,
+      () => false,
+    ));
+  if (!writable) {
+    throw new InvalidInputError(
+      'invalid_argument',
+      `the embedded database directory ${dataDir} is not writable: give its owner write permission, or choose another --data-dir`,
+    );
+  }
+}
+
+/** PostgreSQL's own record of which major version wrote a data directory. */
+async function dataVersion(dataDir: string): Promise<string | undefined> {
+  return (await readFile(`${dataDir}/PG_VERSION`, 'utf8').catch(() => undefined))?.trim();
+}
+
+/** PGlite's start-up failures say little ("PGlite failed to initialize properly", or a bare object). */
+async function openFailure(dataDir: string | undefined, error: unknown): Promise<SdopsError> {
+  const detail = error instanceof Error ? error.message : `file system error ${JSON.stringify(error)}`;
+  const version = dataDir ? await dataVersion(dataDir) : undefined;
+  const where = dataDir ? `the embedded database in ${dataDir}` : 'the in-memory embedded database';
+  const hint = version
+    ? `; it holds data of PostgreSQL ${version}: is it from another sdops version, damaged, or read-only inside?`
+    : '';
+  return new SdopsError('failed', `${where} could not be opened (${detail})${hint}`, 'internal', {
+    cause: error,
+  });
 }
 
 /**
@@ -84,7 +117,7 @@ export async function openPglite(dataDir: string | undefined): Promise<Database>
     db = await PGlite.create({ ...(dataDir ? { dataDir } : {}), parsers: PGLITE_PARSERS });
   } catch (error) {
     await lock?.release();
-    throw error;
+    throw await openFailure(dataDir, error);
   }
 
   const queryOn = async <R extends Record<string, unknown>>(

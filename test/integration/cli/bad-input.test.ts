@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -192,6 +192,28 @@ describe('sdops bad input and closed pipes (PostgreSQL)', function () {
     expect(r.code, r.stderr).to.equal(2);
     expect(r.stderr).to.match(
       /^sdops: the embedded database directory \/proc\/sdops\/data cannot be created: .*\n$/,
+    );
+  });
+
+  it('refuses a read-only embedded database directory as bad input, and names a foreign data directory', async () => {
+    const base = mkdtempSync(join(tmpdir(), 'sdops-ro-'));
+    const readOnly = join(base, 'ro');
+    mkdirSync(readOnly, { mode: 0o555 });
+    const opts = { DATABASE_URL: '', OTEL_SDK_DISABLED: 'true' };
+    const r = await runCli(['--data-dir', readOnly, 'db', 'status'], opts);
+    // Before: exit 1, "sdops: failed: [object Object]" (PGlite checks the mode bits itself, root too).
+    expect(r.code, r.stderr).to.equal(2);
+    expect(r.stderr).to.equal(
+      `sdops: the embedded database directory ${readOnly} is not writable: give its owner write permission, or choose another --data-dir\n`,
+    );
+    const foreign = join(base, 'foreign');
+    expect((await runCli(['--data-dir', foreign, 'db', 'status'], opts)).code).to.equal(0);
+    writeFileSync(join(foreign, 'PG_VERSION'), '16\n');
+    const old = await runCli(['--data-dir', foreign, 'db', 'status'], opts);
+    // Before: "sdops: failed: PGlite failed to initialize properly".
+    expect(old.code).to.equal(1);
+    expect(old.stderr).to.match(
+      /could not be opened .*; it holds data of PostgreSQL 16: is it from another sdops version/,
     );
   });
 
