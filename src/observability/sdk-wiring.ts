@@ -120,15 +120,16 @@ function pipelines(settings: SdkSettings) {
 
 /**
  * The database's own meter (database-gauges.ts): a provider of its own whose resource names the
- * database, not this process, so every process reading that database reports the same series.
+ * database and nothing of this process, so every process reading that database reports the same
+ * series under the same resource. Past one machine the agents route metrics to a gateway by their
+ * resource: a version or environment in it would send two processes' readings (a rolling upgrade)
+ * to two gateways, and Prometheus would get two writers of one series.
  */
 export function startDatabaseMeter(settings: SdkSettings, options: DatabaseGaugeOptions): MeterProvider {
   const provider = new MeterProvider({
     resource: resourceFromAttributes({
       'service.name': 'sdops-database',
       'service.instance.id': options.database,
-      'service.version': settings.serviceVersion ?? packageVersion(),
-      'deployment.environment.name': settings.environment,
     }),
     readers: [settings.testExporters?.databaseMetricReader ?? metricReader(settings, options.intervalMs)],
   });
