@@ -46,8 +46,10 @@ export function progressLine(
   processed: number,
   total: number | undefined,
   seconds: number,
+  doneBefore = 0,
 ): string {
-  const rate = seconds > 0 ? Math.round(processed / seconds) : 0;
+  // The rate is this session's: rows an earlier session did (a resumed run) took none of its time.
+  const rate = seconds > 0 ? Math.round(Math.max(0, processed - doneBefore) / seconds) : 0;
   const head = label.padEnd(28);
   if (total === undefined) return `${head} ${processed} rows | ${rate} rows/s`;
   if (total === 0) return `${head} nothing to do`;
@@ -69,6 +71,7 @@ export function startProgress(
   label: string,
   total: number | undefined,
   enabled = process.stderr.isTTY,
+  doneBefore = 0,
 ): Progress {
   if (!enabled) return { update() {}, stop() {} };
   const err = process.stderr;
@@ -78,7 +81,9 @@ export function startProgress(
   let known = total;
   const started = performance.now();
   const draw = () =>
-    write(`\r\x1b[2K${progressLine(label, processed, known, (performance.now() - started) / 1000)}`);
+    write(
+      `\r\x1b[2K${progressLine(label, processed, known, (performance.now() - started) / 1000, doneBefore)}`,
+    );
   // Redrawn on every update at most every 100 ms (and at the end), so a fast loop costs nothing.
   let last = 0;
   err.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {

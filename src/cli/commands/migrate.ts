@@ -112,7 +112,8 @@ async function runSession(
       ? [run.rowsFailed - e.failed, run.rowsFailed]
       : [e.processed + e.failed, e.total ?? run.totalEstimate ?? undefined];
   const atStart = early ?? { processed: run.rowsProcessed, failed: run.rowsFailed };
-  bar = { progress: startProgress(label, of(atStart)[1]), of };
+  const [doneBefore, total] = of(atStart);
+  bar = { progress: startProgress(label, total, undefined, doneBefore), of };
   bar.progress.update(...of(atStart));
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {
