@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
 import type { Database } from '../../db/index.ts';
 import {
@@ -106,7 +107,7 @@ export function registerDemo(program: Command): void {
   program
     .command('demo')
     .description(
-      'seed a demo database, run soft deletes, a migration (stopped and resumed) and the worker; print a summary',
+      'seed a demo database, run soft deletes, a migration (stopped and resumed) and the worker; print a summary (Ctrl-C: finish the run in progress, then stop; twice: at once)',
     )
     .option('--rows <n>', 'seed scale (customers)', positiveInt('--rows', 1_000_000, 'invalid_rows'), 20_000)
     .option('--loop', 'repeat until interrupted (traffic for the full stack)')
@@ -115,10 +116,18 @@ export function registerDemo(program: Command): void {
     .action(async (opts: DemoOptions, cmd: Command) => {
       await withContext(cmd.optsWithGlobals<GlobalOptions>(), async (ctx) => {
         let stopping = false;
-        const stop = () => {
+        const pauseEnds = new AbortController();
+        // One run is a sequence of acts that each leave the data whole: the first signal lets the
+        // run in progress finish (a loop stops after it), a second one exits at once.
+        const stop = (signal: NodeJS.Signals) => {
+          if (stopping) process.exit(signal === 'SIGINT' ? 130 : 143);
           stopping = true;
+          pauseEnds.abort();
+          process.stderr.write(
+            `\n${signal}: the demo finishes the run in progress, then stops (again to abort at once)\n`,
+          );
         };
-        process.once('SIGINT', stop).once('SIGTERM', stop);
+        process.on('SIGINT', stop).on('SIGTERM', stop);
         let first = true;
         do {
           // --reset applies to the first iteration of a loop, not to every one.
@@ -126,7 +135,9 @@ export function registerDemo(program: Command): void {
           first = false;
           if (ctx.json) printJson(report);
           else printReport(report);
-          if (opts.loop && !stopping) await new Promise((r) => setTimeout(r, opts.pauseMs));
+          if (opts.loop && !stopping) {
+            await sleep(opts.pauseMs, undefined, { signal: pauseEnds.signal }).catch(() => undefined);
+          }
         } while (opts.loop && !stopping);
       });
     });

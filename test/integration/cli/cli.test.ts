@@ -265,4 +265,21 @@ describe('sdops demo on the embedded database', function () {
     for (const op of ['delete', 'restore', 'archive', 'purge']) expect(r.stdout).to.include(op);
     expect(r.stdout).to.match(/delete it again \(noop\)\s+customers\s+delete\s+0\s+1\s+0/);
   });
+
+  it('says what Ctrl-C does, and a --loop stops in its pause at once', async () => {
+    const demo = spawnSdops(['--memory', 'demo', '--rows', '2000', '--loop', '--pause-ms', '120000'], {
+      DATABASE_URL: '',
+    });
+    try {
+      await demo.waitFor(/Soft-delete demo summary/); // the first run is done: the loop pauses
+      const signalled = Date.now();
+      demo.child.kill('SIGINT');
+      // Before: nothing was printed, and the loop slept out its pause before it stopped.
+      await demo.waitFor(/SIGINT: the demo finishes the run in progress, then stops/);
+      expect(await demo.exited, demo.output().slice(-2000)).to.equal(0);
+      expect(Date.now() - signalled, 'stopped in its pause').to.be.below(30_000);
+    } finally {
+      await demo.stop('SIGKILL');
+    }
+  });
 });
