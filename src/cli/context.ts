@@ -62,7 +62,7 @@ async function handBackWorkOfGoneProcesses(db: Database): Promise<void> {
   const runs = await expireLeasesOfGoneOwners(db);
   const jobs = await expireJobsOfGoneWorkers(db);
   if (runs + jobs === 0) return;
-  getLogger('cli').warn(
+  getLogger('db').warn(
     'the embedded database was left by a process that ended mid-work; its migration runs can be resumed now and its jobs are retried',
     { runs, jobs },
   );

@@ -111,6 +111,8 @@ export const DRILLS: Readonly<Record<string, Drill>> = {
       expect(byCode[0]).to.include({ job_type: 'noop', code: 'job_timeout' });
       const impact = await op.sql('User impact of failing cascades');
       expect(impact.map((r) => Number(r.live_children))).to.deep.equal([0, 0]);
+      const withoutLegacy = await op.sql('The same without the legacy parents');
+      expect(withoutLegacy.map((r) => Number(r.live_children))).to.deep.equal([0, 0]);
       const ratio = await op.promql('increase(cleanup_worker_job_failures_total[1h] anchored)');
       expect(ratio.find((s) => s.metric.job_type === 'noop')?.value).to.be.greaterThan(0.05);
       await op.promql('rate(cleanup_worker_job_failures_total[5m] anchored)');
@@ -325,6 +327,10 @@ export const DRILLS: Readonly<Record<string, Drill>> = {
       expect(runId, list.stdout).to.match(/^[0-9a-f-]{36}$/);
       op.vars.RUN_ID = runId as string; // export RUN_ID=<the run_id of the newest row>
       expect(parseTable((await op.run('sdops migrate list --state failed --limit 5')).stdout)).to.deep.equal(
+        [],
+      );
+      // A run an outage ended shows running (stale); this one recorded its end.
+      expect(parseTable((await op.run('sdops migrate list --state running --limit 5')).stdout)).to.deep.equal(
         [],
       );
       const status = await op.run('sdops migrate status "$RUN_ID"');

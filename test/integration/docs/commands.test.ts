@@ -160,8 +160,13 @@ describe('the sdops commands in README.md and the runbook', function () {
   it('runs the SQL of the runbook on the schema the commands created (tables and columns exist)', async () => {
     const statements = codeBlocks(readDoc(RUNBOOK_PATH))
       .filter((b) => b.lang === 'sql')
-      // psql's :'run_id' variable, as the runbook tells the reader to \set it.
-      .map((b) => b.text.replaceAll(":'run_id'", "'00000000-0000-0000-0000-000000000000'"));
+      // psql's variables, as the runbook tells the reader to \set them.
+      .map((b) =>
+        b.text
+          .replaceAll(":'run_id'", "'00000000-0000-0000-0000-000000000000'")
+          .replaceAll(":'op_id'", "'00000000-0000-0000-0000-000000000000'")
+          .replaceAll(":'doc_id'", "'0'"),
+      );
     expect(statements.length).to.be.greaterThan(3);
     const client = new pg.Client({ connectionString: db.url });
     await client.connect();
