@@ -2,7 +2,17 @@ import type * as cog from '@grafana/grafana-foundation-sdk/cog';
 import type { Panel } from '@grafana/grafana-foundation-sdk/dashboard';
 import { PanelBuilder as HeatmapPanel } from '@grafana/grafana-foundation-sdk/heatmap';
 import { METRICS, PRODUCT_SPAN_REGEX } from './catalog.ts';
-import { PROMETHEUS, promTarget, thresholds, ENTITY, RATE, at, quantile, timeseries } from './panels.ts';
+import {
+  PROMETHEUS,
+  promTarget,
+  thresholds,
+  THRESHOLD_LINES,
+  ENTITY,
+  RATE,
+  at,
+  quantile,
+  timeseries,
+} from './panels.ts';
 
 /** Stable panel ids: alert rules link to `viewPanel=<id>`, so these never change meaning. */
 export const PANEL_IDS = {
@@ -56,6 +66,7 @@ export function operationPanels(y: number): cog.Builder<Panel>[] {
       at(12, y, 12, 8),
     )
       .thresholds(thresholds('green', [0.01, 'orange'], [0.05, 'red']))
+      .thresholdsStyle(THRESHOLD_LINES)
       .min(0)
       .withTarget(
         promTarget('A', { expr: `(${failing} / (${all} > 0)) or (${idle} * 0)`, legend: '{{entity}}' }),
@@ -86,6 +97,7 @@ export function operationPanels(y: number): cog.Builder<Panel>[] {
       at(12, y + 8, 12, 8),
     )
       .thresholds(thresholds('green', [1, 'orange'], [5, 'red']))
+      .thresholdsStyle(THRESHOLD_LINES)
       .withTarget(promTarget('A', { expr: quantile(0.5, buckets, 'le'), legend: 'p50' }))
       .withTarget(promTarget('B', { expr: quantile(0.95, buckets, 'le'), legend: 'p95' }))
       .withTarget(promTarget('C', { expr: quantile(0.99, buckets, 'le'), legend: 'p99' })),
@@ -97,6 +109,7 @@ export function operationPanels(y: number): cog.Builder<Panel>[] {
       at(0, y + 16, 24, 8),
     )
       .thresholds(thresholds('green', [1, 'orange'], [5, 'red']))
+      .thresholdsStyle(THRESHOLD_LINES)
       .withTarget(
         promTarget('A', {
           expr: quantile(

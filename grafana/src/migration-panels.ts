@@ -19,6 +19,7 @@ import {
   tempoExploreLink,
   tempoTarget,
   thresholds,
+  THRESHOLD_LINES,
   RATE,
   anchoredWindow,
   at,
@@ -99,6 +100,7 @@ export function migrationPanels(y: number): cog.Builder<Panel>[] {
       at(15, y, 9, 8),
     )
       .thresholds(thresholds('green', [5, 'orange'], [30, 'red']))
+      .thresholdsStyle(THRESHOLD_LINES)
       .withTarget(
         promTarget('A', {
           expr: quantile(0.95, `${METRICS.migrationBatchDuration}_bucket`, 'le, migration'),
@@ -133,6 +135,7 @@ export function migrationPanels(y: number): cog.Builder<Panel>[] {
       at(16, y + 8, 8, 8),
     )
       .thresholds(thresholds('green', [MIGRATION_STALE_SECONDS, 'red']))
+      .thresholdsStyle(THRESHOLD_LINES)
       .min(0)
       .withTarget(
         promTarget('A', { expr: `max by (migration) (${METRICS.staleRuns})`, legend: '{{migration}}' }),

@@ -1,4 +1,6 @@
 import {
+  GraphThresholdsStyleConfigBuilder,
+  GraphThresholdsStyleMode,
   LegendDisplayMode,
   LegendPlacement,
   SortOrder,
@@ -54,6 +56,12 @@ export function thresholds(base: string, ...steps: readonly [number, string][]):
   ];
   return new ThresholdsConfigBuilder().mode(ThresholdsMode.Absolute).steps(list);
 }
+
+/**
+ * Draws a time series panel's threshold steps as dashed lines: Grafana's default draws nothing, so
+ * the colours its description names ("orange from 1%, red from 5%") would not show.
+ */
+export const THRESHOLD_LINES = new GraphThresholdsStyleConfigBuilder().mode(GraphThresholdsStyleMode.Dashed);
 
 export interface PromTarget {
   readonly expr: string;

@@ -4,6 +4,7 @@ import { METRICS } from './catalog.ts';
 import {
   promTarget,
   thresholds,
+  THRESHOLD_LINES,
   JOB_TYPE,
   RATE,
   anchoredWindow,
@@ -36,6 +37,7 @@ export function workerPanels(y: number): cog.Builder<Panel>[] {
       at(0, y, 8, 8),
     )
       .thresholds(thresholds('green', [QUEUE_LENGTH_THRESHOLD + 1, 'red']))
+      .thresholdsStyle(THRESHOLD_LINES)
       .min(0)
       .withTarget(
         promTarget('A', {
@@ -71,6 +73,7 @@ export function workerPanels(y: number): cog.Builder<Panel>[] {
       at(16, y, 8, 8),
     )
       .thresholds(thresholds('green', [FAILURE_RATIO_THRESHOLD, 'red']))
+      .thresholdsStyle(THRESHOLD_LINES)
       .min(0)
       .withTarget(promTarget('A', { expr: ratio, legend: '{{job_type}}' })),
     timeseries(
@@ -81,6 +84,7 @@ export function workerPanels(y: number): cog.Builder<Panel>[] {
       at(0, y + 8, 8, 8),
     )
       .thresholds(thresholds('green', [QUEUE_STALLED_SECONDS, 'red']))
+      .thresholdsStyle(THRESHOLD_LINES)
       .min(0)
       .withTarget(
         promTarget('A', {
@@ -96,6 +100,7 @@ export function workerPanels(y: number): cog.Builder<Panel>[] {
       at(8, y + 8, 8, 8),
     )
       .thresholds(thresholds('green', [30, 'orange'], [300, 'red']))
+      .thresholdsStyle(THRESHOLD_LINES)
       .withTarget(
         promTarget('A', {
           expr: quantile(0.95, `${METRICS.workerJobDuration}_bucket{${JOB_TYPE}}`, 'le, job_type'),
@@ -116,6 +121,7 @@ export function workerPanels(y: number): cog.Builder<Panel>[] {
       at(16, y + 8, 8, 8),
     )
       .thresholds(thresholds('green', [1, 'red']))
+      .thresholdsStyle(THRESHOLD_LINES)
       .min(0)
       .withTarget(
         promTarget('A', {

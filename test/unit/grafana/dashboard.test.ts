@@ -68,6 +68,17 @@ describe('the Soft Delete Operations dashboard', () => {
     }
   });
 
+  it('draws the threshold steps of every time series panel that has some (Grafana draws none by default)', () => {
+    const stepped = panels.filter(
+      (p) => p.type === 'timeseries' && (p.fieldConfig.defaults.thresholds?.steps.length ?? 0) > 1,
+    );
+    expect(stepped.length).to.be.greaterThan(5);
+    for (const p of stepped) {
+      const custom = (p.fieldConfig.defaults as { custom?: { thresholdsStyle?: { mode?: string } } }).custom;
+      expect(custom?.thresholdsStyle?.mode, String(p.title)).to.equal('dashed');
+    }
+  });
+
   it('shows throughput by entity and status, and an error rate', () => {
     expect(exprs(PANEL_IDS.throughput)[0]).to.match(
       /sum by \(entity, status\) \(rate\(soft_delete_operations_total/,
