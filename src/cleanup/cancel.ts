@@ -1,7 +1,6 @@
 import type { Database } from '../db/index.ts';
 import { BOSS_SCHEMA } from './boss.ts';
-import { InvalidJobIdError, JobNotCancellableError, JobNotFoundError } from './errors.ts';
-import { isUuid } from '../validation/index.ts';
+import { assertJobId, JobNotCancellableError, JobNotFoundError } from './errors.ts';
 import { assertJobType } from './job-types.ts';
 import { DEAD_LETTER_QUEUE, QUEUE_PREFIX, queueName } from './queue-names.ts';
 
@@ -86,7 +85,7 @@ export async function cancelJobs(
   jobTypes: readonly string[],
   request: CancelRequest,
 ): Promise<CancelOutcome> {
-  if ('jobId' in request && !isUuid(request.jobId)) throw new InvalidJobIdError(request.jobId);
+  if ('jobId' in request) assertJobId(request.jobId);
   const { where, params } = selection(request, jobTypes);
   const columns = `j.id::text AS id, j.name, j.state::text AS state, j.data, j.created_on::text AS created_on`;
   const n = params.length;

@@ -1,8 +1,7 @@
 import type { PgBoss } from 'pg-boss';
 import { type Database, isDatabaseUnavailable } from '../db/index.ts';
 import { BOSS_SCHEMA } from './boss.ts';
-import { InvalidJobIdError, JobNotFoundError, JobNotRetryableError } from './errors.ts';
-import { isUuid } from '../validation/index.ts';
+import { assertJobId, JobNotFoundError, JobNotRetryableError } from './errors.ts';
 import { parseEnvelope } from './job-envelope.ts';
 import { DEAD_LETTER_QUEUE, QUEUE_PREFIX, queueName } from './queue-names.ts';
 
@@ -110,7 +109,7 @@ async function retryDeadCopy(q: QueueHandle, copy: JobRow): Promise<RetryOutcome
 }
 
 export async function retryJob(q: QueueHandle, jobId: string): Promise<RetryOutcome> {
-  if (!isUuid(jobId)) throw new InvalidJobIdError(jobId);
+  assertJobId(jobId);
   const job = await findJob(q.db, jobId);
   if (!job) throw new JobNotFoundError(jobId);
   if (job.name === DEAD_LETTER_QUEUE) return retryDeadCopy(q, job);

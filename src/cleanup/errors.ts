@@ -1,4 +1,5 @@
 import { ConflictError, InvalidInputError, NotFoundError, SdopsError } from '../errors.ts';
+import { isUuid } from '../validation/index.ts';
 
 export class UnknownJobTypeError extends InvalidInputError {
   constructor(name: string, known: readonly string[]) {
@@ -16,6 +17,11 @@ export class InvalidJobIdError extends InvalidInputError {
   constructor(raw: string) {
     super('invalid_job_id', `malformed job id ${JSON.stringify(raw)}: expected a UUID`);
   }
+}
+
+/** A job id must be a UUID (pg-boss's ids): refused before any database is opened. */
+export function assertJobId(raw: string): void {
+  if (!isUuid(raw)) throw new InvalidJobIdError(raw);
 }
 
 export class JobNotFoundError extends NotFoundError {

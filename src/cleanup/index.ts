@@ -1,11 +1,11 @@
 export { bossDbAdapter } from './boss.ts';
 export { CANCEL_STATES, type CancelState } from './cancel.ts';
 export type { RetryDeadOutcome, RetryOutcome } from './dead-letter.ts';
-export { InvalidPayloadError } from './errors.ts';
+export { assertJobId, InvalidPayloadError } from './errors.ts';
 export { expireJobsOfGoneWorkers } from './gone-workers.ts';
 export { builtinHandlers } from './handlers.ts';
 export type { HandlerRegistry, JobHandler } from './handlers-types.ts';
-export { assertJobType, BUILTIN_JOB_TYPES } from './job-types.ts';
+export { assertJobType, BUILTIN_JOB_TYPES, type BuiltinJobType } from './job-types.ts';
 export { parsePayload } from './payload-parsers.ts';
 export { DEAD_LETTER_QUEUE, queueName } from './queue-names.ts';
 export { CleanupQueue, type QueueStatusRow } from './queue.ts';

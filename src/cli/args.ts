@@ -1,4 +1,4 @@
-import { assertJobType, BUILTIN_JOB_TYPES } from '../cleanup/index.ts';
+import { assertJobId, assertJobType, BUILTIN_JOB_TYPES } from '../cleanup/index.ts';
 import { type ErrorCode, InvalidInputError } from '../errors.ts';
 import { getEntity } from '../soft-delete/index.ts';
 import { assertRunId } from '../migration/index.ts';
@@ -90,6 +90,11 @@ export function entityArgument(raw: string): string {
 
 export function runIdArgument(raw: string): string {
   assertRunId(raw);
+  return raw;
+}
+
+export function jobIdArgument(raw: string): string {
+  assertJobId(raw);
   return raw;
 }
 

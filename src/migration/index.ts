@@ -13,7 +13,7 @@ export {
   type RunnerOptions,
 } from './options.ts';
 export { expireLeasesOfGoneOwners, staleRunAges } from './lease-store.ts';
-export { getMigration, MIGRATIONS, migrationNames } from './registry.ts';
+export { checkStart, getMigration, MIGRATIONS, migrationNames } from './registry.ts';
 export { formatDuration, runStatus } from './report.ts';
 export { assertRunId, MigrationRunner, type RunHandle, type SessionOptions } from './runner.ts';
 export { RUN_STATES, type RunRecord, type RunState, type RunSummary } from './types.ts';

@@ -20,3 +20,12 @@ export function getMigration(name: string): Migration {
   if (!found) throw new UnknownMigrationError(name, migrationNames());
   return found;
 }
+
+/**
+ * Refuses an unknown migration or parameters it does not take (the entities among them) without
+ * touching a database: the CLI checks a start before it opens one, as MigrationRunner.start does.
+ */
+export function checkStart(name: string, params: Readonly<Record<string, unknown>>): void {
+  const migration = getMigration(name);
+  migration.entities(migration.parseParams(params));
+}

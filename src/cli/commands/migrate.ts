@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { SdopsError } from '../../errors.ts';
 import { MAX_BATCH_SIZE, MAX_OLDER_THAN_DAYS } from '../../validation/index.ts';
 import {
+  checkStart,
   formatDuration,
   MigrationRunner,
   migrationNames,
@@ -210,12 +211,14 @@ export function registerMigrate(program: Command): void {
     )
     .option('--entity <name>', 'limit to these entities (repeatable or comma list)', collect)
     .action(async (name: string, opts: StartOptions, cmd: Command) => {
+      const params = { olderThanDays: opts.olderThanDays, entities: opts.entity };
+      checkStart(name, params);
       await withMigrateContext(cmd, (ctx) =>
         runSession(ctx, `migrate ${name}`, (runner, onProgress) =>
           runner.start(
             name,
             {
-              params: { olderThanDays: opts.olderThanDays, entities: opts.entity },
+              params,
               batchSize: opts.batchSize,
               maxRowsPerSecond: opts.maxRowsPerSecond ?? null,
               dryRun: opts.dryRun === true,

@@ -1,8 +1,14 @@
 import type { Command } from 'commander';
-import { CANCEL_STATES, type CancelState, CleanupQueue } from '../../cleanup/index.ts';
+import {
+  type BuiltinJobType,
+  CANCEL_STATES,
+  type CancelState,
+  CleanupQueue,
+  parsePayload,
+} from '../../cleanup/index.ts';
 import { InvalidInputError } from '../../errors.ts';
 import { type CliContext, type GlobalOptions, withContext } from '../context.ts';
-import { jobTypeArgument, oneOf } from '../args.ts';
+import { jobIdArgument, jobTypeArgument, oneOf } from '../args.ts';
 import { formatTable, printJson } from '../output.ts';
 
 /** Jobs a human-readable `queue cancel` lists; --json lists every one. */
@@ -65,6 +71,7 @@ export function registerQueue(program: Command): void {
       if ((jobId === undefined) === (opts.dead !== true)) {
         throw new InvalidInputError('invalid_argument', 'give either a job id or --dead');
       }
+      if (jobId !== undefined) jobIdArgument(jobId);
       await withQueue(cmd, async (q, ctx) => {
         const result = jobId === undefined ? await q.retryDead() : await q.retry(jobId);
         if (ctx.json) printJson(result);
@@ -110,6 +117,7 @@ export function registerQueue(program: Command): void {
             `--type needs --state (${CANCEL_STATES.join(', ')})`,
           );
         }
+        if (jobId !== undefined) jobIdArgument(jobId);
         const dryRun = opts.dryRun === true;
         await withQueue(cmd, async (q, ctx) => {
           const result = await q.cancel(
@@ -146,6 +154,7 @@ export function registerQueue(program: Command): void {
     .description('enqueue one job, e.g. sdops queue enqueue purge_expired --payload \'{"entity":"orders"}\'')
     .option('--payload <json>', 'job payload as a JSON object', parseJson, {})
     .action(async (jobType: string, opts: { payload: unknown }, cmd: Command) => {
+      parsePayload(jobType as BuiltinJobType, opts.payload);
       await withQueue(cmd, async (q, ctx) => {
         const id = await q.enqueue(jobType, opts.payload as Record<string, unknown>);
         if (ctx.json) printJson({ jobId: id, jobType });

@@ -162,6 +162,14 @@ describe('sdops bad input and closed pipes (PostgreSQL)', function () {
       ['migrate', 'resume', 'abc'],
       ['queue', 'enqueue', 'nope'],
       ['queue', 'cancel', '--type', 'nope', '--state', 'waiting'],
+      // These once opened (and created) the directory first, and were refused with exit 1 beside a serve.
+      ['migrate', 'start', 'nope'],
+      ['migrate', 'start', 'backfill-deleted-at', '--entity', 'frogs'],
+      ['migrate', 'start', 'backfill-deleted-at', '--older-than-days', '5'],
+      ['queue', 'enqueue', 'noop', '--payload', '[1]'],
+      ['queue', 'enqueue', 'purge_expired', '--payload', '{"entity":"frogs"}'],
+      ['queue', 'retry', 'not-a-uuid'],
+      ['queue', 'cancel', 'not-a-uuid'],
     ]) {
       const r = await runCli(['--data-dir', dir, ...args], { DATABASE_URL: '', OTEL_SDK_DISABLED: 'true' });
       expect(r.code, `${args.join(' ')}: ${r.stderr}`).to.equal(2);
