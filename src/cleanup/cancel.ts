@@ -2,7 +2,7 @@ import type { Database } from '../db/index.ts';
 import { BOSS_SCHEMA } from './boss.ts';
 import { assertJobId, JobNotCancellableError, JobNotFoundError } from './errors.ts';
 import { assertJobType } from './job-types.ts';
-import { DEAD_LETTER_QUEUE, QUEUE_PREFIX, queueName } from './queue-names.ts';
+import { DEAD_LETTER_QUEUE, deadCopyTypeSql, QUEUE_PREFIX, queueName } from './queue-names.ts';
 
 /**
  * Cancelling jobs nobody should run: redundant follow-ups, a flood of identical jobs, dead jobs that
@@ -65,7 +65,7 @@ function selection(
   }
   assertJobType(request.jobType, jobTypes);
   if (request.state === 'dead')
-    return { where: `${dead} AND j.data->>'jobType' = $1`, params: [request.jobType] };
+    return { where: `${dead} AND ${deadCopyTypeSql('j')} = $1`, params: [request.jobType] };
   const states = request.state === 'retrying' ? `j.state = 'retry'` : `j.state IN ('created', 'retry')`;
   return { where: `j.name = $1 AND ${states}`, params: [queueName(request.jobType)] };
 }

@@ -1,7 +1,7 @@
 import type { PgBoss } from 'pg-boss';
 import { type Database, isDatabaseUnavailable } from '../db/index.ts';
 import { BOSS_SCHEMA } from './boss.ts';
-import { assertJobId, JobNotFoundError, JobNotRetryableError } from './errors.ts';
+import { assertJobId, DeadCopyNotRetryableError, JobNotFoundError, JobNotRetryableError } from './errors.ts';
 import { parseEnvelope } from './job-envelope.ts';
 import { DEAD_LETTER_QUEUE, QUEUE_PREFIX, queueName } from './queue-names.ts';
 
@@ -83,7 +83,7 @@ async function retryDeadCopy(q: QueueHandle, copy: JobRow): Promise<RetryOutcome
   const envelope = parseEnvelope(copy.data);
   const name = envelope ? queueName(envelope.jobType) : undefined;
   if (!envelope || !name || !(await q.boss.getQueue(name))) {
-    throw new JobNotRetryableError(copy.id, 'a dead-letter entry of an unknown job type');
+    throw new DeadCopyNotRetryableError(copy.id, envelope?.jobType);
   }
   const originalId = envelope.meta.jobId;
   const original = originalId ? await findJob(q.db, originalId, name) : undefined;

@@ -36,6 +36,18 @@ export class JobNotRetryableError extends ConflictError {
   }
 }
 
+/** A dead job that cannot run again: no sdops envelope (written to pgboss.job directly), or no queue for its type. */
+export class DeadCopyNotRetryableError extends ConflictError {
+  constructor(id: string, jobType: string | undefined) {
+    super(
+      'job_not_retryable',
+      jobType === undefined
+        ? `dead job ${id} carries no sdops job envelope (it was written to pgboss.job directly), so it cannot run again; cancel it (sdops queue cancel ${id})`
+        : `dead job ${id} is of job type "${jobType}", which no queue serves any more; cancel it (sdops queue cancel ${id})`,
+    );
+  }
+}
+
 /** The handler ran past the job's lease: the attempt counts as failed and the job is retried. */
 export class JobTimeoutError extends SdopsError {
   constructor(seconds: number) {

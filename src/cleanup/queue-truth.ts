@@ -1,7 +1,7 @@
 import type { Queryable } from '../db/index.ts';
 import type { QueueTruth } from '../observability/index.ts';
 import { BOSS_SCHEMA } from './boss.ts';
-import { DEAD_LETTER_QUEUE, queueName } from './queue-names.ts';
+import { DEAD_LETTER_QUEUE, deadCopyTypeSql, queueName } from './queue-names.ts';
 
 /**
  * What the queue table says right now, per job type, for the database gauges (cleanup.queue.length,
@@ -25,9 +25,9 @@ export async function readQueueTruth(
       WHERE name = ANY($1::text[]) AND state IN ('created', 'retry')
       GROUP BY name
      UNION ALL
-     SELECT data->>'jobType', 0, NULL, count(*)::int
-       FROM ${BOSS_SCHEMA}.job
-      WHERE name = $3 AND state < 'active'
+     SELECT ${deadCopyTypeSql('d')}, 0, NULL, count(*)::int
+       FROM ${BOSS_SCHEMA}.job d
+      WHERE d.name = $3 AND d.state < 'active'
       GROUP BY 1`,
     [jobTypes.map(queueName), prefix.length + 1, DEAD_LETTER_QUEUE],
   );

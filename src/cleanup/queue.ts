@@ -10,7 +10,7 @@ import type { JobEnvelope } from './job-envelope.ts';
 import type { JobPayloads } from './job-payloads.ts';
 import { assertJobType, BUILTIN_JOB_TYPES, isBuiltinJobType } from './job-types.ts';
 import { parsePayload } from './payload-parsers.ts';
-import { DEAD_LETTER_QUEUE, queueName } from './queue-names.ts';
+import { DEAD_LETTER_QUEUE, deadCopyTypeSql, queueName } from './queue-names.ts';
 import type { QueuePolicy } from './settings.ts';
 
 const OUTAGE_WARNING_EVERY_MS = 60_000;
@@ -261,8 +261,8 @@ export class CleanupQueue {
               extract(epoch FROM now() - min(created_on))::float8 AS oldest
          FROM ${BOSS_SCHEMA}.job WHERE name = ANY($1::text[]) GROUP BY name, state
        UNION ALL
-       SELECT data->>'jobType', 'dead', count(*)::int, NULL
-         FROM ${BOSS_SCHEMA}.job WHERE name = $2 AND state < 'active' GROUP BY 1`,
+       SELECT ${deadCopyTypeSql('d')}, 'dead', count(*)::int, NULL
+         FROM ${BOSS_SCHEMA}.job d WHERE d.name = $2 AND d.state < 'active' GROUP BY 1`,
       [this.jobTypes.map(queueName), DEAD_LETTER_QUEUE, queueName('').length + 1],
     );
     const blank = {

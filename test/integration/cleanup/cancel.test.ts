@@ -77,6 +77,25 @@ describe('sdops queue cancel (PostgreSQL)', function () {
     expect(JSON.parse(retried.stdout)).to.include({ retried: 0 });
   });
 
+  it('names the type of a dead job written to pgboss.job directly (no envelope) by its queue, and says to cancel it', async () => {
+    // The runbook's invalid_payload case: a job inserted by SQL, which died and was copied here.
+    await db.query(`INSERT INTO pgboss.job (name, data, source_name) VALUES ($1, $2, $3)`, [
+      DEAD_LETTER_QUEUE,
+      { entity: 'nope' },
+      queueName('purge_expired'),
+    ]);
+    // Before: a row with an empty job type in queue status, and `--type purge_expired` found nothing.
+    expect(await status('purge_expired')).to.include({ dead: 1 });
+    const retried = await cli('--json', 'queue', 'retry', '--dead');
+    const skipped = (JSON.parse(retried.stdout) as { skipped: { reason: string }[] }).skipped;
+    // Before: "... is a dead-letter entry of an unknown job type; only failed or dead jobs can be retried".
+    expect(skipped.map((x) => x.reason)).to.have.length(1);
+    expect(skipped[0]?.reason).to.match(/carries no sdops job envelope .* cancel it \(sdops queue cancel /);
+    const byType = await cli('queue', 'cancel', '--type', 'purge_expired', '--state', 'dead');
+    expect(byType.stdout).to.match(/^cancelled 1 job\(s\)/);
+    expect(await status('purge_expired')).to.include({ dead: 0 });
+  });
+
   it('refuses a running job (exit 1) and bad input (exit 2, one line, nothing changed)', async () => {
     const [id] = await queue.enqueueMany('noop', [{}]);
     const [fetched] = await queue.boss.fetch(queueName('noop'), { batchSize: 1 });
