@@ -29,6 +29,8 @@ interface ExportErrorState {
   endpoint: string;
   suppressed: number;
   warned: boolean;
+  /** When the warning was given (ms), so a recovery re-arms it at most once a minute. */
+  warnedAt: number;
   /** The last export failed (or its connection was refused) and none has succeeded since. */
   failing: boolean;
   /** Called once on the next sign of trouble (a failed export, or an unreachable collector). */
@@ -60,15 +62,29 @@ export function reportExportError(error: unknown): void {
     return;
   }
   s.warned = true;
+  s.warnedAt = Date.now();
   warnConsoleOnly('telemetry export failed; the program continues, further export errors are suppressed', {
     endpoint: s.endpoint,
     reason: describe(error),
   });
 }
 
-/** An export succeeded: exports are not failing (any more). */
+/** An export works again after a warning this long ago (or more): one line, and the warning re-arms. */
+const REARM_AFTER_MS = 60_000;
+
+/**
+ * An export succeeded: exports are not failing (any more). After an outage that was warned about,
+ * one line says export works again (with how many failures were suppressed), and the next outage
+ * of a long-running process is warned about again; an export flapping within a minute stays quiet.
+ */
 export function noteExportSuccess(): void {
-  if (exportState) exportState.failing = false;
+  const s = exportState;
+  if (!s) return;
+  s.failing = false;
+  if (!s.warned || Date.now() - s.warnedAt < REARM_AFTER_MS) return;
+  warnConsoleOnly('telemetry export works again', { endpoint: s.endpoint, suppressed: s.suppressed });
+  s.warned = false;
+  s.suppressed = 0;
 }
 
 /** Connection errors that mean nobody is listening at the endpoint, not a hiccup on a live one. */
@@ -133,7 +149,14 @@ function configurationWarning(message: string, alreadyWarned: readonly string[])
 
 /** Routes OTel diag (warn and above) and the global error handler into reportExportError. */
 export function installExportErrorHandler(endpoint: string): void {
-  exportState = { endpoint, suppressed: 0, warned: false, failing: false, listeners: new Set() };
+  exportState = {
+    endpoint,
+    suppressed: 0,
+    warned: false,
+    warnedAt: 0,
+    failing: false,
+    listeners: new Set(),
+  };
   diag.setLogger(diagLogger, { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true });
   setGlobalErrorHandler((error) => reportExportError(error));
 }

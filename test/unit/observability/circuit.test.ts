@@ -30,13 +30,18 @@ function exportOnce(
 
 describe('the export circuit breaker', () => {
   let clock = 0;
+  let sink: LineSink;
+  const realNow = Date.now;
   beforeEach(() => {
     clock = 1_000_000;
-    // The breaker's one warning goes to a sink, not the test output.
-    configureLogging({ console: new LineSink() });
+    Date.now = () => clock;
+    // The breaker's warnings go to a sink, not the test output.
+    sink = new LineSink();
+    configureLogging({ console: sink });
     installExportErrorHandler('http://collector.invalid:4318');
   });
   afterEach(() => {
+    Date.now = realNow;
     letFinalFlushThrough(false);
     uninstallExportErrorHandler();
   });
@@ -62,5 +67,28 @@ describe('the export circuit breaker', () => {
     letFinalFlushThrough();
     expect(await exportOnce(breaker, 2)).to.equal(ExportResultCode.SUCCESS);
     expect(inner.calls).to.deep.equal([1, 2]);
+  });
+
+  it('warns once per outage: a recovery says so and re-arms the warning, a flap within a minute stays quiet', async () => {
+    const messages = () => sink.records().map((r) => r.message);
+    const inner = scripted([
+      ExportResultCode.FAILED, // outage 1: warned
+      ExportResultCode.SUCCESS, // 15 s later: a flap, quiet
+      ExportResultCode.FAILED, // suppressed
+      ExportResultCode.SUCCESS, // a minute on: export works again
+      ExportResultCode.FAILED, // outage 2: warned again
+    ]);
+    const breaker = withCircuitBreaker(inner, () => clock);
+    for (let i = 0; i < 5; i++) {
+      await exportOnce(breaker, i);
+      clock += COOLDOWN_MS + (i === 2 ? 60_000 : 0);
+    }
+    // Before: the one warning of the first outage, and nothing about the recovery or the second.
+    expect(messages()).to.deep.equal([
+      'telemetry export failed; the program continues, further export errors are suppressed',
+      'telemetry export works again',
+      'telemetry export failed; the program continues, further export errors are suppressed',
+    ]);
+    expect(sink.records()[1]).to.include({ suppressed: 1 });
   });
 });
