@@ -72,7 +72,8 @@ export function heartbeat(q: Queryable, runId: string, owner: string): Promise<R
 /**
  * Ends a session: sets the state and gives the lease up (only if we still hold it). A run that ends
  * succeeded drops its last error: whatever failed before has been repaired (the batch records keep
- * their own history).
+ * their own history). So does a run parked stopped with no failed batch left (a retry-failed that
+ * repaired them all before the scan was done): the error was about those batches, not about it now.
  */
 export async function releaseRun(
   q: Queryable,
@@ -84,7 +85,9 @@ export async function releaseRun(
   const terminal = state === 'succeeded' || state === 'failed' || state === 'partially_failed';
   const { rows } = await q.query(
     `UPDATE sdops_migration_runs
-        SET state = $3, owner = NULL, heartbeat_at = NULL, last_error = CASE WHEN $3 = 'succeeded' THEN NULL ELSE COALESCE($4, last_error) END,
+        SET state = $3, owner = NULL, heartbeat_at = NULL,
+            last_error = CASE WHEN $3 = 'succeeded' OR ($3 = 'stopped' AND $4::text IS NULL AND batches_failed = 0)
+                              THEN NULL ELSE COALESCE($4, last_error) END,
             finished_at = CASE WHEN $5 THEN now() END, updated_at = now()
       WHERE run_id = $1 AND owner = $2
       RETURNING ${RUN_COLUMNS}`,

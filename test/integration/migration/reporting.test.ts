@@ -76,6 +76,25 @@ describe('migration run reports (PostgreSQL, child processes)', function () {
     expect((await status(first.runId)).lastError).to.equal(null);
   });
 
+  it('drops the last error once retry-failed repaired every failed batch of a run that ended before its scan did', async () => {
+    await t.db.query(
+      `UPDATE documents SET deleted_at = NULL, delete_reason = NULL WHERE delete_reason = 'legacy'`,
+    );
+    const args =
+      '--json migrate start backfill-deleted-at --entity documents --batch-size 100 --max-failed-batches 0';
+    const failed = await runCli(url, args.split(' '), {
+      SDOPS_MIGRATION_FAIL_BATCH: 'backfill-deleted-at:2',
+    });
+    expect(failed.stdout, failed.stderr).to.not.equal("");
+    const run = JSON.parse(failed.stdout) as { runId: string; state: string };
+    expect(run.state, failed.stderr).to.equal('failed');
+    const retried = await runCli(url, ['--json', 'migrate', 'retry-failed', run.runId]);
+    const after = await status(run.runId);
+    expect(after.state, retried.stderr).to.equal('stopped');
+    // Before: "2 failed batches exceed --max-failed-batches 0" stayed, with no failed batch left.
+    expect(after.lastError).to.equal(null);
+  });
+
   it('shows no rate and no ETA for a running run whose process is dead', async () => {
     // The backfill's input again: legacy rows flagged only by is_deleted.
     await t.db.query(
