@@ -13,7 +13,7 @@ export class InvalidPayloadError extends InvalidInputError {
   }
 }
 
-export class InvalidJobIdError extends InvalidInputError {
+class InvalidJobIdError extends InvalidInputError {
   constructor(raw: string) {
     super('invalid_job_id', `malformed job id ${JSON.stringify(raw)}: expected a UUID`);
   }

@@ -85,7 +85,7 @@ describe('migration run reports (PostgreSQL, child processes)', function () {
     const failed = await runCli(url, args.split(' '), {
       SDOPS_MIGRATION_FAIL_BATCH: 'backfill-deleted-at:2',
     });
-    expect(failed.stdout, failed.stderr).to.not.equal("");
+    expect(failed.stdout, failed.stderr).to.not.equal('');
     const run = JSON.parse(failed.stdout) as { runId: string; state: string };
     expect(run.state, failed.stderr).to.equal('failed');
     const retried = await runCli(url, ['--json', 'migrate', 'retry-failed', run.runId]);
