@@ -72,6 +72,10 @@ export function alertRules(p: AlertParams = ALERT_PARAMS): AlertRuleDefinition[]
   const started = rise(`${METRICS.workerQueueWait}_count`, p.queueStalledWindow, 'job_type');
   const oldestWait = `max by (job_type) (${lastReading(METRICS.queueOldestWait)})`;
   const staleMinutes = durationText(p.migrationStaleSeconds);
+  const httpRequests = `${METRICS.httpServerDuration}_count`;
+  const requests = rise(httpRequests, p.apiErrorRatioWindow, 'job');
+  // No 5xx series in the window (the usual case): 0 errors, so the value is 0%, not absent.
+  const serverErrors = `(${rise(`${httpRequests}{http_response_status_code=~"5.."}`, p.apiErrorRatioWindow, 'job')} or (${requests} * 0))`;
   return [
     {
       name: 'CleanupJobFailureRatioHigh',
@@ -171,6 +175,26 @@ export function alertRules(p: AlertParams = ALERT_PARAMS): AlertRuleDefinition[]
       valueFormat: 'duration',
       runbookAnchor: 'alert-migrationrunstale',
       panelId: PANEL_IDS.staleRuns,
+    },
+    {
+      name: 'ApiServerErrorRatioHigh',
+      uid: 'sdops-api-server-error-ratio',
+      valueExpr: `(${serverErrors} / ${requests}) and on (job) (${requests} >= ${p.minApiRequestsPerWindow})`,
+      probeExpr: `${serverErrors} / ${requests}`,
+      threshold: p.apiErrorRatioThreshold,
+      for: p.apiErrorRatioFor,
+      // Critical: every 5xx is a request a client saw fail now (a delete may be half done), and
+      // nothing retries it for them.
+      severity: 'critical',
+      summary: 'The API {{ $labels.job }} answers too many requests with a server error (5xx)',
+      description:
+        `{{VALUE}} of the requests {{ $labels.job }} answered in the last ${p.apiErrorRatioWindow} were 5xx ` +
+        `(threshold ${p.apiErrorRatioThreshold * 100}%). Only evaluated when at least ${p.minApiRequestsPerWindow} ` +
+        'requests came in that window. 503 unavailable: the database is unreachable; 500 internal_error: ' +
+        'the warn access line of each request names the error.',
+      valueFormat: 'percentage',
+      runbookAnchor: 'alert-apiservererrorratiohigh',
+      panelId: PANEL_IDS.apiRequests,
     },
   ];
 }

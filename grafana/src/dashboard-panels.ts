@@ -3,6 +3,12 @@ import type { Panel } from '@grafana/grafana-foundation-sdk/dashboard';
 import { PanelBuilder as HeatmapPanel } from '@grafana/grafana-foundation-sdk/heatmap';
 import { METRICS, PRODUCT_SPAN_REGEX } from './catalog.ts';
 import {
+  API_ERROR_RATIO_FOR,
+  API_ERROR_RATIO_THRESHOLD,
+  API_ERROR_RATIO_WINDOW,
+  MIN_API_REQUESTS_PER_WINDOW,
+} from './thresholds.ts';
+import {
   PROMETHEUS,
   promTarget,
   thresholds,
@@ -34,7 +40,40 @@ export const PANEL_IDS = {
   queueOldestWait: 16,
   staleRuns: 17,
   deadJobs: 18,
+  apiRequests: 19,
 } as const;
+
+/** Requests the API answered, as the HTTP server histogram counts them (one observation each). */
+const HTTP_REQUESTS = `${METRICS.httpServerDuration}_count`;
+
+/** The API row: what clients got back, by status class, and the errors by route. */
+export function apiPanels(y: number): cog.Builder<Panel>[] {
+  const answered = `${HTTP_REQUESTS}{http_response_status_code!=""}`;
+  // 204 -> 2xx, one fixed replacement per class: a `$1` in a query is a Grafana variable to Grafana.
+  const byClass = ['2', '3', '4', '5'].reduce(
+    (expr, c) => `label_replace(${expr}, "status_class", "${c}xx", "http_response_status_code", "${c}..")`,
+    `rate(${answered}${RATE})`,
+  );
+  const errors = `${HTTP_REQUESTS}{http_response_status_code=~"4..|5.."}`;
+  return [
+    timeseries(
+      PANEL_IDS.apiRequests,
+      'API requests by status class',
+      `Requests per second the API answered, by status class (2xx, 3xx, 4xx, 5xx), and its 4xx and 5xx answers by status code and route (route empty: no route matched). Source: ${HTTP_REQUESTS} (labels http_response_status_code, http_route); a request the client abandoned before the answer has no status code and is left out. The ApiServerErrorRatioHigh alert fires when 5xx answers are more than ${API_ERROR_RATIO_THRESHOLD * 100}% of the requests over ${API_ERROR_RATIO_WINDOW} (evaluated only with at least ${MIN_API_REQUESTS_PER_WINDOW} requests in that window) for ${API_ERROR_RATIO_FOR}: 503 is the database unreachable, 500 an error the log line of the request names. A wall of 401 is a token the clients send that the API no longer accepts (no alert; runbook, ApiServerErrorRatioHigh).`,
+      'reqps',
+      at(0, y, 24, 8),
+    )
+      .thresholds(thresholds('green'))
+      .min(0)
+      .withTarget(promTarget('A', { expr: `sum by (status_class) (${byClass})`, legend: '{{status_class}}' }))
+      .withTarget(
+        promTarget('B', {
+          expr: `sum by (http_response_status_code, http_route) (rate(${errors}${RATE}))`,
+          legend: '{{http_response_status_code}} {{http_route}}',
+        }),
+      ),
+  ];
+}
 
 export function operationPanels(y: number): cog.Builder<Panel>[] {
   const calls = `${METRICS.softDeleteDuration}_count`;

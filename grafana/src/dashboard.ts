@@ -10,7 +10,7 @@ import {
   VariableSort,
 } from '@grafana/grafana-foundation-sdk/dashboard';
 import { DASHBOARD_TITLE, DASHBOARD_UID, METRICS } from './catalog.ts';
-import { operationPanels } from './dashboard-panels.ts';
+import { apiPanels, operationPanels } from './dashboard-panels.ts';
 import { migrationPanels, RUN_LOGS_LOGQL, RUN_TRACES_TRACEQL } from './migration-panels.ts';
 import { DS_VARS, gvar, lokiExploreLink, PROMETHEUS, tempoExploreLink } from './panels.ts';
 import { workerPanels } from './worker-panels.ts';
@@ -84,12 +84,15 @@ export function buildDashboard(): Dashboard {
     );
 
   // Rows stay expanded: a collapsed row would hide its panels from anyone skimming the JSON.
-  builder.withRow(new RowBuilder('Soft-delete operations').id(100).gridPos({ x: 0, y: 0, w: 24, h: 1 }));
-  for (const panel of operationPanels(1)) builder.withPanel(panel);
-  builder.withRow(new RowBuilder('Cleanup worker').id(101).gridPos({ x: 0, y: 25, w: 24, h: 1 }));
-  for (const panel of workerPanels(26)) builder.withPanel(panel);
-  builder.withRow(new RowBuilder('Migrations').id(102).gridPos({ x: 0, y: 42, w: 24, h: 1 }));
-  for (const panel of migrationPanels(43)) builder.withPanel(panel);
+  // Row ids, like panel ids, are kept: the API row came last (103) but sits first, where a client-facing failure is seen.
+  builder.withRow(new RowBuilder('API').id(103).gridPos({ x: 0, y: 0, w: 24, h: 1 }));
+  for (const panel of apiPanels(1)) builder.withPanel(panel);
+  builder.withRow(new RowBuilder('Soft-delete operations').id(100).gridPos({ x: 0, y: 9, w: 24, h: 1 }));
+  for (const panel of operationPanels(10)) builder.withPanel(panel);
+  builder.withRow(new RowBuilder('Cleanup worker').id(101).gridPos({ x: 0, y: 34, w: 24, h: 1 }));
+  for (const panel of workerPanels(35)) builder.withPanel(panel);
+  builder.withRow(new RowBuilder('Migrations').id(102).gridPos({ x: 0, y: 51, w: 24, h: 1 }));
+  for (const panel of migrationPanels(52)) builder.withPanel(panel);
   const dashboard = builder.build();
   // The SDK's link builder places links in the controls menu; without `placement` Grafana shows
   // them in the dashboard's top bar, where an operator sees them.

@@ -11,6 +11,17 @@ export const FAILURE_RATIO_FOR = '5m';
 /** Below this many finished jobs in the hour a ratio is noise (1 failure of 3 jobs is 33%). */
 export const MIN_JOBS_PER_HOUR = 20;
 
+/**
+ * ApiServerErrorRatioHigh: API requests answered 5xx / all API requests over ten minutes, per
+ * service (Prometheus `job`), for API_ERROR_RATIO_FOR. Probes count too (compose asks /readyz every
+ * 10 s: 60 requests per window), so a database outage fires it without any client traffic.
+ */
+export const API_ERROR_RATIO_THRESHOLD = 0.05;
+export const API_ERROR_RATIO_WINDOW = '10m';
+export const API_ERROR_RATIO_FOR = '3m';
+/** Below this many requests in the window a ratio is noise (1 error of 4 requests is 25%). */
+export const MIN_API_REQUESTS_PER_WINDOW = 20;
+
 /** CleanupQueueBacklog: pending jobs per job type, sustained for QUEUE_BACKLOG_FOR. */
 export const QUEUE_LENGTH_THRESHOLD = 100;
 export const QUEUE_BACKLOG_FOR = '10m';
@@ -30,6 +41,10 @@ export interface AlertParams {
   readonly failureRatioWindow: string;
   readonly failureRatioFor: string;
   readonly minJobsPerWindow: number;
+  readonly apiErrorRatioThreshold: number;
+  readonly apiErrorRatioWindow: string;
+  readonly apiErrorRatioFor: string;
+  readonly minApiRequestsPerWindow: number;
   readonly queueLengthThreshold: number;
   readonly queueBacklogFor: string;
   readonly queueStalledSeconds: number;
@@ -43,6 +58,10 @@ export const ALERT_PARAMS: AlertParams = {
   failureRatioWindow: FAILURE_RATIO_WINDOW,
   failureRatioFor: FAILURE_RATIO_FOR,
   minJobsPerWindow: MIN_JOBS_PER_HOUR,
+  apiErrorRatioThreshold: API_ERROR_RATIO_THRESHOLD,
+  apiErrorRatioWindow: API_ERROR_RATIO_WINDOW,
+  apiErrorRatioFor: API_ERROR_RATIO_FOR,
+  minApiRequestsPerWindow: MIN_API_REQUESTS_PER_WINDOW,
   queueLengthThreshold: QUEUE_LENGTH_THRESHOLD,
   queueBacklogFor: QUEUE_BACKLOG_FOR,
   queueStalledSeconds: QUEUE_STALLED_SECONDS,

@@ -422,4 +422,81 @@ export const DRILLS: Readonly<Record<string, Drill>> = {
       expect(Number(legacy.rows[0]?.n), 'every row migrated, the killed batch included').to.equal(0);
     },
   },
+  /**
+   * Another team's trigger on documents raises a plain exception (SQLSTATE P0001, not a refused row of
+   * class 23, which would answer 409): every DELETE of those documents through the API answers 500
+   * internal_error. The section's checks find the database reachable, the 500s on DELETE
+   * /v1/:entity/:id and the trigger; the owning team drops it, and the clients' repeated DELETEs succeed.
+   */
+  ApiServerErrorRatioHigh: {
+    productionFires: true,
+    productionResolves: false, // a 10-minute window: the drill-scaled rule (30 s) shows it resolving
+    async cause(stack) {
+      const { rows } = await stack.sql.query<{ id: string }>(
+        `INSERT INTO documents (title, body) SELECT 'hold ' || g, 'b' FROM generate_series(1, 30) g
+         RETURNING id::text AS id`,
+      );
+      await stack.sql.query(`
+        CREATE FUNCTION legal_hold() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN RAISE EXCEPTION 'document % is under legal hold (records team)', NEW.id; END $$;
+        CREATE TRIGGER documents_legal_hold BEFORE UPDATE ON documents FOR EACH ROW
+          WHEN (NEW.title LIKE 'hold %') EXECUTE FUNCTION legal_hold();`);
+      for (const { id } of rows) {
+        const r = await fetch(`${stack.apiUrl}/v1/documents/${id}`, { method: 'DELETE' });
+        const body = await r.text();
+        expect(r.status, body).to.equal(500);
+        expect(JSON.parse(body)).to.deep.equal({
+          error: { code: 'internal_error', message: 'internal error' },
+        });
+      }
+    },
+    async follow(op, stack) {
+      op.vars.API_URL = stack.apiUrl; // API_URL set to the API's base URL, as the section says
+      const ready = await op.run(`curl -s -w ' %{http_code}\\n' "$API_URL/readyz"`);
+      expect(ready.stdout, 'the database is reachable: not the 503 branch').to.match(
+        /"status":"ready".* 200\n$/,
+      );
+      const db = await op.run('sdops db status');
+      expect(db.code, db.stderr).to.equal(0);
+      const requests = await op.promql(
+        'sum by (job) (increase(http_server_request_duration_seconds_count[10m] anchored))',
+      );
+      // The 30 DELETEs (and the readiness check above, once exported).
+      expect(requests.find((s) => s.metric.job === 'sdops-api')?.value).to.be.at.least(30);
+      // Span metrics reach Prometheus a flush and a scrape after the spans: the operator looks again.
+      const errorSpans = await waitUntil(
+        'the error spans by route in the span metrics',
+        async () => {
+          const byRoute = await op.promql(
+            'sum by (service_name, span_name) (increase(traces_spanmetrics_calls_total{span_kind="SPAN_KIND_SERVER", status_code="STATUS_CODE_ERROR"}',
+          );
+          return byRoute.some((x) => x.value === 30) ? byRoute : undefined;
+        },
+        { timeoutMs: 30_000, intervalMs: 1000 },
+      );
+      expect(errorSpans.map((x) => [x.metric.service_name, x.metric.span_name, x.value])).to.deep.equal([
+        ['sdops-api', 'DELETE /v1/:entity/:id', 30],
+      ]);
+      const share = await op.promql(
+        'sum by (service_name) (increase(traces_spanmetrics_calls_total{span_kind="SPAN_KIND_SERVER", status_code="STATUS_CODE_ERROR"}[10m] anchored)) /',
+      );
+      expect(share.find((x) => x.metric.service_name === 'sdops-api')?.value).to.be.greaterThan(0.9);
+      const triggers = await op.sql('FROM information_schema.triggers');
+      const hold = triggers.find((t) => t.trigger_name === 'documents_legal_hold');
+      expect(hold, 'the trigger the exception_message points at').to.include({ table_name: 'documents' });
+      // 500 with P0001 from another team's trigger: the owning team drops its rule (not a runbook command).
+      await stack.sql.query('DROP TRIGGER documents_legal_hold ON documents; DROP FUNCTION legal_hold()');
+      // The clients repeat the failed DELETEs: they succeed now.
+      const { rows } = await stack.sql.query<{ id: string }>(
+        `SELECT id::text AS id FROM documents WHERE title LIKE 'hold %' AND deleted_at IS NULL`,
+      );
+      expect(rows, 'the 500s changed nothing').to.have.length(30);
+      for (const { id } of rows) {
+        const r = await fetch(`${stack.apiUrl}/v1/documents/${id}`, { method: 'DELETE' });
+        expect(r.status, await r.text()).to.equal(200);
+      }
+      const again = await op.run(`curl -s -w ' %{http_code}\\n' "$API_URL/readyz"`);
+      expect(again.stdout).to.match(/ 200\n$/);
+    },
+  },
 };

@@ -31,13 +31,16 @@ import { waitUntil } from '../../support/wait.ts';
  * and wait out; loaded as group soft-delete-ops-drill, their ALERTS carry drill="true". Same
  * expressions, same code path. The production numbers are exercised separately by `promtool test
  * rules` (test/alerts), and a drill checks the production expression too where its threshold is
- * reachable (failure ratio, backlog, failed run).
+ * reachable (failure ratio, backlog, failed run, API 5xx ratio).
  */
 export const DRILL_PARAMS: AlertParams = {
   ...ALERT_PARAMS,
   failureRatioWindow: '20s',
   failureRatioFor: '0s',
   minJobsPerWindow: 3,
+  apiErrorRatioWindow: '30s',
+  apiErrorRatioFor: '0s',
+  minApiRequestsPerWindow: 5,
   queueBacklogFor: '2s',
   queueStalledSeconds: 5,
   queueStalledWindow: '5s',

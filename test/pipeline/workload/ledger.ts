@@ -71,6 +71,8 @@ export class Ledger {
   readonly inserted: Record<string, number> = {};
   /** ids the workload restored successfully, per entity (roots only; children via cascade). */
   readonly restored: Record<string, string[]> = {};
+  /** Every request the workload sent to `sdops serve` (the only HTTP client it has), with its answer. */
+  readonly apiCalls: { method: string; path: string; status: number }[] = [];
   /** HTTP statuses of the API calls made while the collector was down. */
   readonly outageStatuses: number[] = [];
   /** Exit codes of the CLI commands made while the collector was down. */

@@ -304,6 +304,21 @@ export function registerPanelTests(world: World): void {
         Object.keys(want).sort(),
       );
     },
+    async ApiServerErrorRatioHigh(kind) {
+      // Every request of the workload was answered 200 (ok() refuses anything else): no 5xx, so the
+      // ratio is 0 wherever it has a value (too few requests in the window: no value), nothing fires.
+      const calls = world.ledger.apiCalls;
+      expect(calls.length, 'the workload sent API requests').to.be.greaterThan(5);
+      expect(calls.filter((c) => c.status >= 500)).to.deep.equal([]);
+      close(
+        await alertAt(rule('ApiServerErrorRatioHigh'), kind, world.endedAt, 'job'),
+        {},
+        0,
+        `ApiServerErrorRatioHigh ${kind}`,
+      );
+      expect(await firing(prom(), 'ApiServerErrorRatioHigh', true, 'job', world.endedAt)).to.deep.equal([]);
+      expect(await firing(prom(), 'ApiServerErrorRatioHigh', false, 'job', world.endedAt)).to.deep.equal([]);
+    },
     async MigrationRunFailed(kind) {
       const { runs } = await truth.migration();
       const want: Expected = { [MIGRATION]: runs[`${MIGRATION}|failure`] ?? 0 };
@@ -334,7 +349,36 @@ export function registerPanelTests(world: World): void {
     },
   };
 
+  /** The workload's API requests by `status|route` (its route template, as http_route has it). */
+  const apiTruth = (): Expected => {
+    const route = (path: string) =>
+      path
+        .replace(/^\/v1\/[a-z_]+\/bulk-delete$/, '/v1/:entity/bulk-delete')
+        .replace(/^\/v1\/[a-z_]+\/\d+\/restore$/, '/v1/:entity/:id/restore')
+        .replace(/^\/v1\/[a-z_]+\/\d+$/, '/v1/:entity/:id');
+    const out: Expected = {};
+    for (const c of world.ledger.apiCalls) {
+      const key = `${c.status}|${route(c.path)}`;
+      out[key] = (out[key] ?? 0) + 1;
+    }
+    return out;
+  };
   const CHECKS: Record<string, Check> = {
+    [`${PANEL_IDS.apiRequests}/A`]: async () => {
+      const byClass: Expected = {};
+      for (const [k, v] of Object.entries(apiTruth())) {
+        const cls = `${k.charAt(0)}xx`;
+        byClass[cls] = (byClass[cls] ?? 0) + v;
+      }
+      expect(byClass['2xx'], 'the workload sent API requests').to.be.greaterThan(5);
+      expect(await integrated(PANEL_IDS.apiRequests, 'A', ['status_class'])).to.deep.equal(nonZero(byClass));
+    },
+    [`${PANEL_IDS.apiRequests}/B`]: async () => {
+      const errors = Object.fromEntries(Object.entries(apiTruth()).filter(([k]) => /^[45]/.test(k)));
+      expect(
+        await integrated(PANEL_IDS.apiRequests, 'B', ['http_response_status_code', 'http_route']),
+      ).to.deep.equal(nonZero(errors));
+    },
     [`${PANEL_IDS.throughput}/A`]: async () => {
       const want = nonZero(dropPart(await truth.softDelete(), 1));
       expect(await integrated(PANEL_IDS.throughput, 'A', ['entity', 'status'])).to.deep.equal(want);

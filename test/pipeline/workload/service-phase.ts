@@ -15,6 +15,8 @@ import { waitUntil } from '../../support/wait.ts';
  */
 
 export interface ApiCall {
+  readonly method: string;
+  readonly path: string;
   readonly status: number;
   readonly body: ResultJson;
 }
@@ -26,11 +28,12 @@ export async function api(base: string, method: string, path: string, body?: unk
     body: body === undefined ? undefined : JSON.stringify(body),
     signal: AbortSignal.timeout(15_000),
   });
-  return { status: response.status, body: (await response.json()) as ResultJson };
+  return { method, path, status: response.status, body: (await response.json()) as ResultJson };
 }
 
 export async function ok(ctx: Ctx, call: Promise<ApiCall>, statuses?: number[]): Promise<ResultJson> {
-  const { status, body } = await call;
+  const { method, path, status, body } = await call;
+  ctx.ledger.apiCalls.push({ method, path, status });
   statuses?.push(status);
   if (status !== 200) throw new Error(`API answered ${status}: ${JSON.stringify(body)}`);
   return ctx.ledger.add(body);
