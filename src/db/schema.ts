@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { SdopsError } from '../errors.ts';
+import { getLogger } from '../observability/index.ts';
 import type { Database, TransactionClient } from './database.ts';
 
 /**
@@ -101,19 +102,40 @@ export async function migrateSchema(db: Database): Promise<{ applied: string[]; 
     });
     if (didApply) applied.push(file.version);
   }
-  const current = latest((await appliedVersions(db)).keys());
+  const versions = await appliedVersions(db);
+  const current = latest(versions.keys());
   if (current === undefined) throw new SdopsError('schema_empty', 'no schema versions found', 'internal');
+  const newer = unknownVersions(files, versions);
+  if (newer.length > 0) {
+    // Not refused: in a rolling upgrade the old release runs beside the new schema for a while.
+    getLogger('db').warn(
+      'the database has schema versions this sdops does not know: a newer sdops migrated it',
+      {
+        versions: newer.join(', '),
+      },
+    );
+  }
   return { applied, current };
+}
+
+/** Applied versions no schema file of this code has: a newer release applied them. */
+function unknownVersions(
+  files: readonly { version: string }[],
+  applied: ReadonlyMap<string, unknown>,
+): string[] {
+  const known = new Set(files.map((f) => f.version));
+  return [...applied.keys()].filter((v) => !known.has(v)).sort();
 }
 
 /** Applied version (the highest) and the versions this code knows that the database lacks. */
 export async function schemaStatus(
   db: Database,
-): Promise<{ current: string | undefined; pending: string[] }> {
+): Promise<{ current: string | undefined; pending: string[]; unknown: string[] }> {
   const files = await schemaFiles();
   const applied = await appliedVersions(db);
   return {
     current: latest(applied.keys()),
     pending: files.filter((f) => !applied.has(f.version)).map((f) => f.version),
+    unknown: unknownVersions(files, applied),
   };
 }

@@ -34,7 +34,11 @@ export function registerDb(program: Command): void {
         if (globals.json) printJson(status);
         else
           process.stdout.write(
-            `current: ${status.current ?? 'none'}; pending: ${status.pending.join(', ') || 'none'}\n`,
+            `current: ${status.current ?? 'none'}; pending: ${status.pending.join(', ') || 'none'}${
+              status.unknown.length > 0
+                ? `; unknown to this sdops (applied by a newer one): ${status.unknown.join(', ')}`
+                : ''
+            }\n`,
           );
       } finally {
         await database.close();

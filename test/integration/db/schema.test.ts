@@ -37,7 +37,7 @@ describe('schema versions on PostgreSQL', () => {
   it('reports every version pending on an empty database', async () => {
     const versions = (await schemaFiles()).map((f) => f.version);
     expect(versions[0]).to.equal('001_demo_domain');
-    expect(await schemaStatus(a)).to.deep.equal({ current: undefined, pending: versions });
+    expect(await schemaStatus(a)).to.deep.equal({ current: undefined, pending: versions, unknown: [] });
   });
 
   it('applies each version exactly once when two processes migrate at the same time', async () => {
@@ -53,6 +53,17 @@ describe('schema versions on PostgreSQL', () => {
     const again = await migrateSchema(a);
     expect(again.applied).to.deep.equal([]);
     expect((await schemaStatus(b)).pending).to.deep.equal([]);
+  });
+
+  it('names the versions a newer sdops applied, and still runs (a rolling upgrade)', async () => {
+    await a.query(`INSERT INTO ${SCHEMA_TABLE} (version, checksum) VALUES ('999_from_the_future', 'x')`);
+    try {
+      // Before: "current: 999_from_the_future; pending: none", as if this code knew it.
+      expect((await schemaStatus(a)).unknown).to.deep.equal(['999_from_the_future']);
+      expect((await migrateSchema(a)).applied).to.deep.equal([]);
+    } finally {
+      await a.query(`DELETE FROM ${SCHEMA_TABLE} WHERE version = '999_from_the_future'`);
+    }
   });
 
   it('refuses to run when an applied schema file was edited afterwards', async () => {
