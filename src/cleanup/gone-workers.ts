@@ -4,17 +4,25 @@ import { BOSS_SCHEMA } from './boss.ts';
 /**
  * Hands back the jobs of workers known to be gone: on the embedded database the directory lock
  * proves no other process runs, so a job still `active` there was being run by a process that was
- * killed. Its lease is made to have run out, so the queue's maintenance retries it as it would after
- * SDOPS_JOB_EXPIRE_SECONDS, instead of leaving it active for that long (15 minutes by default).
+ * killed. Its lease is made to have run out and its queue due for a check, so the first maintenance
+ * pass of the next worker retries it (after the retry delay) as it would after SDOPS_JOB_EXPIRE_SECONDS,
+ * instead of leaving it active for that long (15 minutes by default).
  */
 export async function expireJobsOfGoneWorkers(q: Queryable): Promise<number> {
   const { rows } = await q.query<{ present: boolean }>(
     `SELECT to_regclass('${BOSS_SCHEMA}.job') IS NOT NULL AS present`,
   );
   if (rows[0]?.present !== true) return 0; // the queue was never opened here
-  const { rowCount } = await q.query(
+  const { rows: expired } = await q.query<{ name: string }>(
     `UPDATE ${BOSS_SCHEMA}.job SET started_on = now() - (expire_seconds + 1) * interval '1 second'
-      WHERE state = 'active'`,
+      WHERE state = 'active' RETURNING name`,
   );
-  return rowCount;
+  if (expired.length === 0) return 0;
+  // pg-boss checks a queue for expired jobs at most once per maintenance interval, counted from the
+  // last check, which the killed process made: without this the retry waited up to 30 s more.
+  await q.query(
+    `UPDATE ${BOSS_SCHEMA}.queue SET monitor_claim_on = NULL, monitor_on = NULL WHERE name = ANY($1::text[])`,
+    [[...new Set(expired.map((r) => r.name))]],
+  );
+  return expired.length;
 }

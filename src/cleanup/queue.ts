@@ -98,6 +98,10 @@ export class CleanupQueue {
       await boss.stop({ graceful: false, close: false }).catch(() => undefined);
       throw error;
     }
+    // On the embedded database the jobs a killed process left active were handed back at open
+    // (gone-workers.ts); one maintenance pass now retries them, instead of the first timed pass a
+    // maintenance interval later.
+    if (worker && db.kind === 'pglite') await boss.supervise();
     return queue;
   }
 

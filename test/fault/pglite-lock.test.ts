@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { socketPath } from '../../src/db/dir-lock.ts';
+import { openDatabase } from '../../src/db/index.ts';
 import { runCli } from '../support/cli.ts';
 import { spawnSdops } from '../support/sdops-process.ts';
 import { waitUntil } from '../support/wait.ts';
@@ -156,6 +157,33 @@ describe('fault suite: two processes on one PGlite data directory', function () 
     expect(resumed.stderr).to.include('the embedded database was left by a process that ended mid-work');
     const status = await runCli(['--data-dir', runDir, '--json', 'migrate', 'status', runId], slow);
     expect((JSON.parse(status.stdout) as { state: string }).state).to.equal('succeeded');
+  });
+
+  it('retries the job a SIGKILLed holder was running as soon as the next worker starts, not after its lease', async () => {
+    const jobDir = join(dir, 'killed-job');
+    const enqueued = await runCli(['--data-dir', jobDir, '--json', 'queue', 'enqueue', 'noop'], env);
+    expect(enqueued.code, enqueued.stderr).to.equal(0);
+    const { jobId } = JSON.parse(enqueued.stdout) as { jobId: string };
+    // As a killed process leaves it: claimed (active) a moment ago, with the default 15-minute lease.
+    const db = await openDatabase({ dataDir: jobDir });
+    try {
+      await db.query(`UPDATE pgboss.job SET state = 'active', started_on = now() WHERE id = $1::uuid`, [
+        jobId,
+      ]);
+    } finally {
+      await db.close();
+    }
+    const worker = spawnSdops(['--data-dir', jobDir, 'worker'], {
+      ...env,
+      SDOPS_JOB_RETRY_DELAY_SECONDS: '1',
+    });
+    try {
+      await worker.waitFor(/the embedded database was left by a process that ended mid-work/);
+      // Before: active until its lease ran out (900 s), then up to a maintenance interval more.
+      await worker.waitFor(new RegExp(`"cleanup job finished".*"job_id":"${jobId}"`), 20_000);
+    } finally {
+      expect(await worker.stop()).to.equal(0);
+    }
   });
 
   it('lets the next process in when the holder was SIGKILLed: the lock dies with its process', async () => {
