@@ -19,9 +19,9 @@ function committedSoFar(last: OperationProgress): string {
  * batches so far: its one line says how much was done, so the operator knows the failure was partial.
  */
 function withCommittedWork(thrown: unknown, last: OperationProgress | undefined): unknown {
-  const error = refusedByDataRule(thrown) ?? thrown;
+  const error = refusedByDataRule(thrown, { withMessage: true }) ?? thrown;
   if (last === undefined || last.batch === 0) return error;
-  const done = `${committedSoFar(last)}; the same command, run again, counts them as noop`;
+  const done = `${committedSoFar(last)}; running the same command again does the rest`;
   if (error instanceof SdopsError) {
     if (error.kind === 'invalid_input') return error;
     return new SdopsError(error.code, `${error.message}; ${done}`, error.kind, { cause: error });
@@ -84,10 +84,14 @@ export async function runBatchedCall(
     bar.stop();
   }
   printResult(result, json);
-  if (result.stopped === 'interrupted' && last !== undefined) {
+  if (result.stopped === 'interrupted') {
+    const what =
+      last === undefined || last.batch === 0
+        ? 'stopped before its first batch: nothing was changed'
+        : `stopped: ${committedSoFar(last)}`;
     throw new SdopsError(
       'operation_stopped',
-      `${label} stopped: ${committedSoFar(last)}; running the same command again finishes the work`,
+      `${label} ${what}; running the same command again does the rest`,
     );
   }
   const failed = failedRows(result);

@@ -27,7 +27,7 @@ function wantsJson(argv: readonly string[]): boolean {
 /** Maps every way a command can end to the documented exit codes: 0 ok, 1 failure, 2 bad input. */
 function exitCodeFor(thrown: unknown, json = false): number {
   // Named as the API names it: the same refusal is the same code on every surface.
-  const error = refusedByDataRule(thrown) ?? thrown;
+  const error = refusedByDataRule(thrown, { withMessage: true }) ?? thrown;
   if (error instanceof CommanderError) {
     // Commander already printed its one line (unknown option, missing argument ...; program.ts).
     return error.exitCode === 0 ? EXIT_OK : EXIT_BAD_INPUT;

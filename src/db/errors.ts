@@ -67,14 +67,20 @@ export function databaseError(error: unknown): unknown {
  * team's) refused the change: the row's state, not a fault of the program. Named, not quoted: the
  * driver's detail can hold row values. Undefined for any other error.
  */
-export function refusedByDataRule(error: unknown): SdopsError | undefined {
+export function refusedByDataRule(
+  error: unknown,
+  options: { withMessage?: boolean } = {},
+): SdopsError | undefined {
   if (error instanceof SdopsError) return undefined;
   const state = sqlState(error);
   if (!state?.startsWith('23')) return undefined;
   const rule = violatedConstraint(error);
+  // A trigger's refusal has no constraint name: only its own message says which rule it is. The
+  // CLI's operator gets it; an API caller does not (it may quote row values).
+  const said = options.withMessage && !rule && error instanceof Error ? ` (${error.message})` : '';
   return new SdopsError(
     'constraint_violation',
-    `the database refused the change: ${rule ? `constraint "${rule}"` : `SQLSTATE ${state}`}`,
+    `the database refused the change: ${rule ? `constraint "${rule}"` : `SQLSTATE ${state}${said}`}`,
     'conflict',
     { cause: error },
   );

@@ -211,17 +211,19 @@ class Mutation {
     for (;;) {
       const page = (await db.query<{ id: string; live: boolean }>(pageSql, values)).rows;
       if (page.length === 0) break;
+      // Asked to stop, with rows left to do (this page proves it): the work done so far stays.
+      if (this.interruptedAfterBatch()) break;
       const todo = page.filter((r) => (mode === 'delete' ? r.live : !r.live)).map((r) => r.id);
       this.tally.noop += page.length - todo.length;
       if (todo.length > 0 && !(await this.idBatch(todo, 'failure'))) break;
       processed += page.length;
       reportProgress(onProgress, this.op, processed, total);
-      if (page.length < batchSize || this.interruptedAfterBatch()) break;
+      if (page.length < batchSize) break;
       values[cursorIndex] = page.at(-1)!.id;
     }
   }
 
-  /** Whether the plan's signal asks to stop now that a batch is committed; noted in the result. */
+  /** Whether the plan's signal asks to stop (between batches); noted in the result. */
   interruptedAfterBatch(): boolean {
     if (this.plan.signal?.aborted !== true) return false;
     this.tally.interrupted = true;

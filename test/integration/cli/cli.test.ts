@@ -158,6 +158,29 @@ describe('sdops CLI on PostgreSQL', function () {
     expect(await scalar('SELECT deleted_at IS NOT NULL FROM documents WHERE id = $1', [id])).to.equal('true');
   });
 
+  it("quotes a trigger's refusal (it has no constraint name to give), as constraint_violation", async () => {
+    const id = await scalar(
+      'SELECT id FROM documents WHERE deleted_at IS NULL ORDER BY id DESC OFFSET 3 LIMIT 1',
+    );
+    await query(`CREATE FUNCTION refuse_for_cli_test() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN RAISE EXCEPTION 'documents are kept by the records team' USING ERRCODE = 'check_violation'; END $$;
+      CREATE TRIGGER kept_by_records BEFORE UPDATE ON documents FOR EACH ROW
+        WHEN (NEW.id = ${Number(id)}) EXECUTE FUNCTION refuse_for_cli_test()`);
+    try {
+      const r = await runCli(['--json', 'delete', 'documents', id], env);
+      expect(r.code).to.equal(1);
+      const line = r.stderr.split('\n').find((l) => l.startsWith('{"error"'));
+      // Before: "SQLSTATE 23514" alone; the rule's own words were only in a warning log line.
+      expect(JSON.parse(line ?? '{}').error).to.deep.equal({
+        code: 'constraint_violation',
+        kind: 'conflict',
+        message: 'the database refused the change: SQLSTATE 23514 (documents are kept by the records team)',
+      });
+    } finally {
+      await query('DROP TRIGGER kept_by_records ON documents; DROP FUNCTION refuse_for_cli_test()');
+    }
+  });
+
   it('says how many rows its committed batches handled when a bulk delete fails midway', async () => {
     const ids = (
       await scalar(

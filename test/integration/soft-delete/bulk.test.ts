@@ -102,6 +102,29 @@ for (const backend of ['postgres', 'pglite'] as Backend[]) {
       expect(back.notFoundIds).to.deep.equal([gone]);
     });
 
+    it('stops a filter call between batches when its signal is aborted, but not after its last batch', async () => {
+      const f = await makeFamily(t.db, { orders: 20, items: 1 });
+      await t.db.query(`UPDATE orders SET status = 'halted' WHERE customer_id = $1::bigint`, [f.customer]);
+      const stop = new AbortController();
+      const first = await sd.softDelete(
+        'orders',
+        { filter: { customer_id: f.customer, status: 'halted' } },
+        { batchSize: 10, signal: stop.signal, onProgress: () => stop.abort() },
+      );
+      expect(first).to.include({ stopped: 'interrupted', batches: 1 });
+      expect(first.counts).to.deep.equal({ success: 10, noop: 0, failure: 0 });
+      // The second (and last, full) page: aborted after it, there is nothing left to stop.
+      const late = new AbortController();
+      const rest = await sd.softDelete(
+        'orders',
+        { filter: { customer_id: f.customer, status: 'halted' } },
+        { batchSize: 10, signal: late.signal, onProgress: (e) => e.processed === 20 && late.abort() },
+      );
+      expect(rest.counts).to.deep.equal({ success: 10, noop: 10, failure: 0 });
+      // Before: "stopped" (and the CLI's exit 1) though every row was done.
+      expect(rest).to.not.have.property('stopped');
+    });
+
     it('deletes by filter in keyset batches, counting already deleted matches as noop', async () => {
       const f = await makeFamily(t.db, { orders: 25, items: 1 });
       await t.db.query(`UPDATE orders SET status = 'stale' WHERE customer_id = $1::bigint`, [f.customer]);
