@@ -39,9 +39,20 @@ interface RequestTelemetry {
 
 const state = new WeakMap<FastifyRequest, RequestTelemetry>();
 
+/** Requests a route pattern matched that no route serves (server.ts): no route, like any 404 of the router. */
+const unrouted = new WeakSet<FastifyRequest>();
+
+export function markUnrouted(request: FastifyRequest): void {
+  unrouted.add(request);
+}
+
+export function isUnrouted(request: FastifyRequest): boolean {
+  return unrouted.has(request);
+}
+
 function routeOf(request: FastifyRequest): string | undefined {
   // routeOptions.url is the template (/v1/:entity/:id); undefined when no route matched (404).
-  return request.routeOptions?.url;
+  return unrouted.has(request) ? undefined : request.routeOptions?.url;
 }
 
 function pathOf(request: FastifyRequest): string {

@@ -11,6 +11,8 @@ import { SoftDeleteService } from '../soft-delete/index.ts';
 import { type Access, type ApiToken, TokenVerifier } from './auth.ts';
 import { ApiError, mapError, writeClientError } from './errors.ts';
 import {
+  isUnrouted,
+  markUnrouted,
   onAbortTelemetry,
   onRequestTelemetry,
   onResponseTelemetry,
@@ -168,6 +170,12 @@ export async function buildServer(options: ApiServerOptions): Promise<FastifyIns
       return context.with(requestContext(request), () => handler.call(this, request, reply));
     };
   });
+  // Before the telemetry starts, so the span and the access line name no route for such a request.
+  app.addHook('onRequest', (request, _reply, done) => {
+    const entity = (request.params as { entity?: unknown } | undefined)?.entity;
+    if (typeof entity === 'string' && fixedSegments.has(entity)) markUnrouted(request);
+    done();
+  });
   app.addHook('onRequest', (request, _reply, done) => {
     onRequestTelemetry(request);
     done();
@@ -199,8 +207,7 @@ export async function buildServer(options: ApiServerOptions): Promise<FastifyIns
       done(new ApiError(400, 'invalid_query', 'the query string is not valid percent-encoded UTF-8'));
       return;
     }
-    const entity = (request.params as { entity?: unknown } | undefined)?.entity;
-    if (typeof entity === 'string' && fixedSegments.has(entity)) {
+    if (isUnrouted(request)) {
       done(routeNotFound(request));
       return;
     }

@@ -190,6 +190,23 @@ describe('HTTP API telemetry', () => {
     }
   });
 
+  it('names no route for a path under a fixed word that no route serves, as for any 404 of the router', async () => {
+    const traceId = '7df92f3577b34da6a3ce929d0e0e4739';
+    const res = await inject(f.app, {
+      method: 'GET',
+      url: '/v1/migrations/runs',
+      headers: { ...AS_ADMIN, traceparent: `00-${traceId}-${CALLER_SPAN}-01` },
+    });
+    expect(res.statusCode).to.equal(404);
+    await t.telemetry.forceFlush();
+    const line = (await t.consoleRecords()).find((r) => r.trace_id === traceId);
+    // Before: route "/v1/:entity/:id", counted with the real row-not-found 404s of that route.
+    expect(line).to.include({ route: null, status_code: 404, path: '/v1/migrations/runs' });
+    const span = (await t.spans()).find((x) => x.spanContext().traceId === traceId && x.kind === 1);
+    expect(span?.name).to.equal('GET');
+    expect(span?.attributes).to.not.have.property('http.route');
+  });
+
   it('records http.server.request.duration by route template and status', async () => {
     await inject(f.app, { method: 'GET', url: '/v1/orders/1', headers: AS_ADMIN });
     const metrics = await t.metrics();
