@@ -41,6 +41,7 @@ interface Row extends Record<string, unknown> {
   state: string;
   data: { jobType?: string; payload?: unknown } | null;
   created_on: string;
+  dead_type: string | null;
 }
 
 const OUTPUT = JSON.stringify({ code: 'cancelled', message: 'cancelled with sdops queue cancel' });
@@ -87,7 +88,8 @@ export async function cancelJobs(
 ): Promise<CancelOutcome> {
   if ('jobId' in request) assertJobId(request.jobId);
   const { where, params } = selection(request, jobTypes);
-  const columns = `j.id::text AS id, j.name, j.state::text AS state, j.data, j.created_on::text AS created_on`;
+  const columns = `j.id::text AS id, j.name, j.state::text AS state, j.data, j.created_on::text AS created_on,
+    ${deadCopyTypeSql('j')} AS dead_type`;
   const n = params.length;
   // One statement either way: the UPDATE re-checks `state < 'active'` on each row it locks, so a job a
   // worker claims at the same moment is left to that worker rather than cancelled under it.
@@ -100,9 +102,9 @@ export async function cancelJobs(
   const jobs = rows
     .map((r) => ({
       jobId: r.id,
-      jobType:
-        r.name === DEAD_LETTER_QUEUE ? String(r.data?.jobType ?? '?') : r.name.slice(QUEUE_PREFIX.length),
-      state: r.name === DEAD_LETTER_QUEUE ? 'dead' : r.state,
+      jobType: r.name === DEAD_LETTER_QUEUE ? (r.dead_type ?? '?') : r.name.slice(QUEUE_PREFIX.length),
+      // A dry run shows what would be cancelled (a dead-letter copy as dead); a cancel, the outcome.
+      state: request.dryRun && r.name === DEAD_LETTER_QUEUE ? 'dead' : r.state,
       createdOn: r.created_on,
       payload: r.data?.payload ?? null,
     }))

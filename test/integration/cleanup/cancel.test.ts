@@ -72,6 +72,8 @@ describe('sdops queue cancel (PostgreSQL)', function () {
     const byType = await cli('queue', 'cancel', '--type', 'noop', '--state', 'dead');
     expect(byType.code, byType.stderr).to.equal(0);
     expect(byType.stdout).to.match(/^cancelled 1 job\(s\)/);
+    // Before: the table said "dead", as the dry run does, for a copy now cancelled.
+    expect(byType.stdout).to.match(/noop\s+cancelled/);
     expect(await status('noop')).to.include({ dead: 0 });
     const retried = await cli('--json', 'queue', 'retry', '--dead');
     expect(JSON.parse(retried.stdout)).to.include({ retried: 0 });
