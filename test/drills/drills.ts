@@ -484,7 +484,7 @@ export const DRILLS: Readonly<Record<string, Drill>> = {
       const triggers = await op.sql('FROM information_schema.triggers');
       const hold = triggers.find((t) => t.trigger_name === 'documents_legal_hold');
       expect(hold, 'the trigger the exception_message points at').to.include({ table_name: 'documents' });
-      expect(triggers, 'only other teams\' triggers: ours are left out').to.have.length(1);
+      expect(triggers, "only other teams' triggers: ours are left out").to.have.length(1);
       // 500 with P0001 from another team's trigger: the owning team drops its rule (not a runbook command).
       await stack.sql.query('DROP TRIGGER documents_legal_hold ON documents; DROP FUNCTION legal_hold()');
       // The clients repeat the failed DELETEs: they succeed now.
