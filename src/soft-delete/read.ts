@@ -49,13 +49,25 @@ export async function countRows(db: Database, entity: EntityDefinition, scope: S
   return Number(res.rows[0]?.n ?? 0);
 }
 
-/** Whether a row still has a live child in any child table (one statement). */
-export async function hasLiveChildren(db: Database, entity: EntityDefinition, id: string): Promise<boolean> {
+/**
+ * Whether the cascade of the delete `opId` never reached a row's children: some child is live and no
+ * child carries that op id (one statement). A cascade that ran (in the request, or as a job) leaves
+ * its op id on the children it deleted, unless every one of them was restored since.
+ */
+export async function cascadeNeverRan(
+  db: Database,
+  entity: EntityDefinition,
+  id: string,
+  opId: string,
+): Promise<boolean> {
   if (entity.children.length === 0) return false;
-  const exists = entity.children.map(
-    (c) =>
-      `EXISTS (SELECT 1 FROM ${ident(getEntity(c.entity).table)} WHERE ${ident(c.foreignKey)} = $1::bigint AND deleted_at IS NULL)`,
+  const child = (c: EntityDefinition['children'][number], where: string) =>
+    `EXISTS (SELECT 1 FROM ${ident(getEntity(c.entity).table)} WHERE ${ident(c.foreignKey)} = $1::bigint AND ${where})`;
+  const live = entity.children.map((c) => child(c, 'deleted_at IS NULL'));
+  const touched = entity.children.map((c) => child(c, 'delete_op_id = $2::uuid'));
+  const res = await db.query<{ never: boolean }>(
+    `SELECT (${live.join(' OR ')}) AND NOT (${touched.join(' OR ')}) AS never`,
+    [id, opId],
   );
-  const res = await db.query<{ live: boolean }>(`SELECT (${exists.join(' OR ')}) AS live`, [id]);
-  return res.rows[0]?.live === true;
+  return res.rows[0]?.never === true;
 }

@@ -3,7 +3,7 @@ import { defineAttributeValues } from '../observability/index.ts';
 import { InvalidArgumentError } from './errors.ts';
 import { isUuid } from '../validation/index.ts';
 import { executeMutation, type Mode, type MutationPlan, type ParentGuard } from './mutate.ts';
-import { countRows, getRow, hasLiveChildren, listRows } from './read.ts';
+import { cascadeNeverRan, countRows, getRow, listRows } from './read.ts';
 import { entityNames, getEntity } from './registry.ts';
 import { outageTolerant } from './outage.ts';
 import { executeRetention, type RetentionPlan } from './retention.ts';
@@ -162,9 +162,9 @@ export class SoftDeleteService {
     return getRow(this.db, def, parseId(id), parseScope(opts.scope));
   }
 
-  /** Whether the row has a live child left (a cascade that has not finished, or never started). */
-  async hasLiveChildren(entity: string, id: string): Promise<boolean> {
-    return hasLiveChildren(this.db, getEntity(entity), parseId(id));
+  /** Whether the cascade of delete `opId` never reached the row's children (read.ts). */
+  async cascadeNeverRan(entity: string, id: string, opId: string): Promise<boolean> {
+    return cascadeNeverRan(this.db, getEntity(entity), parseId(id), parseOpId(opId) as string);
   }
 
   async list(

@@ -149,9 +149,10 @@ export function registerEntityRoutes(app: FastifyInstance, ctx: RouteContext): v
           'Already deleted rows answer 200 with counts.noop = 1. With a cleanup queue, the children of ' +
           'customers and orders are deleted by a cascade_soft_delete job (returned as job); without one, ' +
           'in the same request. Repeating a DELETE that failed with 503 completes it: for a row the API ' +
-          'deleted within the last 24 hours whose children are still live and for whose delete no cascade ' +
-          'job was ever enqueued, the job is enqueued now, for that delete (its opId, actor and reason). ' +
-          'Children restored after their cascade ran stay restored.',
+          'deleted within the last 24 hours, some of whose children are live, none of which carries its opId, ' +
+          'and for whose delete no cascade job was ever enqueued, the job is enqueued now, for that delete ' +
+          '(its opId, actor and reason). Children restored after their cascade ran stay restored, unless ' +
+          'every child of a row cascaded in the request (a bulk delete) was restored one by one.',
         tags: TAGS,
         params: rowParams,
         querystring: { type: 'object', additionalProperties: false, properties: { reason: reasonSchema } },
@@ -177,12 +178,13 @@ export function registerEntityRoutes(app: FastifyInstance, ctx: RouteContext): v
       // enqueued now, for the operation that deleted the row (the job is idempotent).
       if (result.counts.success === 0) {
         // Only the repeat of an API DELETE: a row deleted by someone else (the CLI, say) was
-        // cascaded by them. Children live beside a cascade that ran were restored on purpose since,
-        // so any job of that operation, even a finished one, means there is nothing to complete.
+        // cascaded by them. Children live beside a cascade that ran were restored on purpose since:
+        // a child still carrying the op id (a cascade in the request, a bulk delete's) or any job of
+        // that operation, even a finished one, means there is nothing to complete.
         const row = await ctx.softDelete.get(entity, parseId(id), { scope: 'all' });
         if (typeof row?.delete_op_id !== 'string' || row.deleted_by !== ctx.actor) return result;
         if (!deletedRecently(row.deleted_at)) return result;
-        if (!(await ctx.softDelete.hasLiveChildren(entity, id))) return result;
+        if (!(await ctx.softDelete.cascadeNeverRan(entity, id, row.delete_op_id))) return result;
         const payload = { entity, id, opId: row.delete_op_id };
         if (await ctx.queue.hasJob('cascade_soft_delete', payload)) return result;
         // The children get the delete that took the row: its op id, actor and reason.

@@ -242,6 +242,33 @@ describe('HTTP API routes', () => {
       expect(late.json(), 'past the 24 h repair window').to.not.have.property('job');
     });
 
+    it('leaves a child restored on purpose alone when a row a bulk delete cascaded in the request is deleted again', async () => {
+      const id = await liveId(
+        'customers',
+        '(SELECT count(*) FROM orders WHERE customer_id = customers.id AND deleted_at IS NULL) >= 2',
+      );
+      const bulk = await inject(f.app, {
+        method: 'POST',
+        url: '/v1/customers/bulk-delete',
+        headers: { ...AS_ADMIN, 'content-type': 'application/json' },
+        payload: { ids: [id] },
+      });
+      expect(bulk.json().cascaded.orders, bulk.body).to.be.at.least(2);
+      const { rows } = await f.db.query<{ id: string }>(
+        'SELECT id::text AS id FROM orders WHERE customer_id = $1 ORDER BY id LIMIT 1',
+        [id],
+      );
+      const restored = await inject(f.app, {
+        method: 'POST',
+        url: `/v1/orders/${rows[0]?.id}/restore`,
+        headers: AS_ADMIN,
+      });
+      expect(restored.json().counts).to.include({ success: 1 });
+      const again = await inject(f.app, { method: 'DELETE', url: `/v1/customers/${id}`, headers: AS_ADMIN });
+      // Before: a cascade job, which deleted the restored order again (the bulk cascade left no job).
+      expect(again.json(), again.body).to.not.have.property('job');
+    });
+
     it("answers 409 constraint_violation, naming the rule, when another team's check refuses a delete, and changes nothing", async () => {
       const id = await liveId('documents');
       await f.db.query(
