@@ -128,7 +128,7 @@ export const ERROR_CODE_MEANINGS: Readonly<Record<ErrorCode, string>> = {
   run_not_found: 'the migration run does not exist',
   conflict: 'restoring the row would break a unique constraint held by a live row',
   constraint_violation:
-    'a data rule of the database (a check, trigger or foreign key) refused the change; the message names it',
+    "a data rule of the database (a check, trigger or foreign key) refused the change; the message names its constraint, or its SQLSTATE (the CLI also quotes a trigger's message)",
   data_dir_locked: 'another process holds the embedded database directory',
   job_not_cancellable: 'the job is running or finished and cannot be cancelled',
   job_not_retryable: 'only failed or dead jobs can be retried',

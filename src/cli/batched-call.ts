@@ -40,7 +40,8 @@ function failedRows(result: OperationResult): SdopsError | undefined {
       ? [`a live row holds the same unique value: ${result.conflictIds.join(' ')}`]
       : []),
   ].join('; ');
-  const message = `${failure} of ${failure + success + noop} ${result.entity} rows failed (${why}); the others were done`;
+  const rest = success + noop === 0 ? 'none was changed' : 'the others were done';
+  const message = `${failure} of ${failure + success + noop} ${result.entity} rows failed (${why}); ${rest}`;
   return new SdopsError(
     result.conflictIds?.length ? 'conflict' : 'not_found',
     message,
@@ -64,7 +65,9 @@ export async function runBatchedCall(
   let last: OperationProgress | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
     if (stop.signal.aborted) process.exit(signal === 'SIGINT' ? 130 : 143);
-    process.stderr.write(`\n${signal}: stopping ${label} after the batch in flight (again to abort)\n`);
+    // With --json, stderr holds only JSON lines: the error line at the end says it stopped.
+    if (!json)
+      process.stderr.write(`\n${signal}: stopping ${label} after the batch in flight (again to abort)\n`);
     stop.abort();
   };
   process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
