@@ -61,6 +61,7 @@ function body(code: ErrorCode, message: string): ErrorBody {
 const FIELD_CODES: Readonly<Record<string, { status: number; code: ErrorCode }>> = {
   'params/entity': { status: 404, code: 'unknown_entity' },
   'params/id': { status: 400, code: 'invalid_id' },
+  'body/ids/*': { status: 400, code: 'invalid_id' },
   'params/name': { status: 404, code: 'unknown_migration' },
   'params/runId': { status: 400, code: 'invalid_run_id' },
   'body/jobId': { status: 400, code: 'invalid_job_id' },
@@ -75,7 +76,9 @@ function validationCode(error: FastifyError): { status: number; code: ErrorCode 
   const where = error.validationContext ?? 'body';
   const first = error.validation?.[0];
   // A value of the wrong JSON type is an ill-typed body, whatever the field.
-  const field = first?.keyword === 'type' ? undefined : FIELD_CODES[`${where}${first?.instancePath ?? ''}`];
+  // An item of a list is one field whatever its index: body/ids/7 is body/ids/*.
+  const path = (first?.instancePath ?? '').replace(/\/\d+(?=\/|$)/g, '/*');
+  const field = first?.keyword === 'type' ? undefined : FIELD_CODES[`${where}${path}`];
   if (field) return field;
   if (where === 'params') return { status: 400, code: 'invalid_params' };
   if (where === 'querystring') return { status: 400, code: 'invalid_query' };
