@@ -88,16 +88,25 @@ describe('cleanup queue on the embedded PGlite database', function () {
     } finally {
       await client.close();
     }
-    // And what that cron already enqueued when the suite ran across the hour (seen: 16 = 11 + 5).
+    // And what that cron already enqueued when the suite ran across the hour (seen: 16 = 11 + 5),
+    // also still on its way: pg-boss's cron first queues a send-it job that the next worker turns
+    // into the fan-out (seen again at 18:00 with the jobs themselves deleted).
     await db.query(
-      "DELETE FROM pgboss.job WHERE name IN ('cleanup.purge_expired', 'cleanup.archive_entity') AND state < 'active'",
+      `DELETE FROM pgboss.job WHERE state < 'active'
+          AND name IN ('cleanup.purge_expired', 'cleanup.archive_entity', '__pgboss__send-it')`,
     );
+    const began = new Date();
     const summary = await runDemoWorker(db, loadConfig().worker, { concurrency: 2, timeoutMs: 30_000 });
+    const ended = new Date();
     expect(summary.drained).to.equal(true);
-    // purge_expired and archive_entity fan out to one job per entity (4 each), plus the noop.
+    // purge_expired and archive_entity fan out to one job per entity (4 each), plus the noop; in
+    // the first minute of an hour the hourly purge schedule of the first test may add its fan-out
+    // (1 + 4) once more, whatever was deleted above (pg-boss's cron catches up at a worker's start).
     const seen = JSON.stringify(summary.stats);
     expect(summary.stats.failed, seen).to.equal(0);
-    expect(summary.stats.processed, seen).to.equal(3 + 8);
+    const onTheHour =
+      [began, ended].some((t) => t.getUTCMinutes() === 0) || began.getUTCHours() !== ended.getUTCHours();
+    expect(summary.stats.processed, seen).to.be.oneOf(onTheHour ? [3 + 8, 3 + 8 + 5] : [3 + 8]);
   });
 
   it('moves a job that fails its only attempt to the dead-letter queue, and `retry <job_id>` revives it', async () => {
