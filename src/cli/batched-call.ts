@@ -3,6 +3,7 @@ import { SdopsError } from '../errors.ts';
 import type { OperationProgress, OperationResult } from '../soft-delete/index.ts';
 import { startProgress } from './output.ts';
 import { printResult } from './report.ts';
+import { onStopSignals } from './stop-signals.ts';
 
 /** What a batched call of the core takes from the command that runs it. */
 export interface BatchedCallHooks {
@@ -42,11 +43,8 @@ function failedRows(result: OperationResult): SdopsError | undefined {
   ].join('; ');
   const rest = success + noop === 0 ? 'none was changed' : 'the others were done';
   const message = `${failure} of ${failure + success + noop} ${result.entity} rows failed (${why}); ${rest}`;
-  return new SdopsError(
-    result.conflictIds?.length ? 'conflict' : 'not_found',
-    message,
-    result.conflictIds?.length ? 'conflict' : 'not_found',
-  );
+  const code = result.conflictIds?.length ? 'conflict' : 'not_found';
+  return new SdopsError(code, message, code);
 }
 
 /**
@@ -63,14 +61,12 @@ export async function runBatchedCall(
   const bar = startProgress(label, undefined);
   const stop = new AbortController();
   let last: OperationProgress | undefined;
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (stop.signal.aborted) process.exit(signal === 'SIGINT' ? 130 : 143);
+  const removeSignals = onStopSignals((signal) => {
     // With --json, stderr holds only JSON lines: the error line at the end says it stopped.
     if (!json)
       process.stderr.write(`\n${signal}: stopping ${label} after the batch in flight (again to abort)\n`);
     stop.abort();
-  };
-  process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
+  });
   let result: OperationResult;
   try {
     result = await call({
@@ -83,7 +79,7 @@ export async function runBatchedCall(
   } catch (error) {
     throw withCommittedWork(error, last);
   } finally {
-    process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+    removeSignals();
     bar.stop();
   }
   printResult(result, json);

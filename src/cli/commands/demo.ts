@@ -16,6 +16,7 @@ import { positiveInt } from '../args.ts';
 import { type CliContext, type GlobalOptions, withContext } from '../context.ts';
 import { formatTable, printJson, startProgress } from '../output.ts';
 import { resultRow } from '../report.ts';
+import { onStopSignals } from '../stop-signals.ts';
 
 interface DemoOptions {
   rows: number;
@@ -119,15 +120,13 @@ export function registerDemo(program: Command): void {
         const pauseEnds = new AbortController();
         // One run is a sequence of acts that each leave the data whole: the first signal lets the
         // run in progress finish (a loop stops after it), a second one exits at once.
-        const stop = (signal: NodeJS.Signals) => {
-          if (stopping) process.exit(signal === 'SIGINT' ? 130 : 143);
+        onStopSignals((signal) => {
           stopping = true;
           pauseEnds.abort();
           process.stderr.write(
             `\n${signal}: the demo finishes the run in progress, then stops (again to abort at once)\n`,
           );
-        };
-        process.on('SIGINT', stop).on('SIGTERM', stop);
+        });
         let first = true;
         do {
           // --reset applies to the first iteration of a loop, not to every one.

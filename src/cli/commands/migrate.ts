@@ -16,6 +16,7 @@ import {
 import { nonNegativeNumber, oneOf, positiveInt, runIdArgument, wholeNumber } from '../args.ts';
 import { type CliContext, type GlobalOptions, withContext } from '../context.ts';
 import { type Cell, formatTable, type Progress, printJson, startProgress } from '../output.ts';
+import { onStopSignals } from '../stop-signals.ts';
 
 interface StartOptions {
   batchSize?: number;
@@ -116,21 +117,17 @@ async function runSession(
   const [doneBefore, total] = of(atStart);
   bar = { progress: startProgress(label, total, undefined, doneBefore), of };
   bar.progress.update(...of(atStart));
-  let signals = 0;
-  const onSignal = (signal: NodeJS.Signals) => {
-    signals++;
-    if (signals > 1) process.exit(signal === 'SIGINT' ? 130 : 143);
+  const removeSignals = onStopSignals((signal) => {
     process.stderr.write(
       `\n${signal}: stopping run ${handle.runId} after the batch in flight (again to abort)\n`,
     );
     handle.stop();
-  };
-  process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
+  });
   let summary: RunSummary;
   try {
     summary = await handle.done;
   } finally {
-    process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+    removeSignals();
     bar.progress.stop();
   }
   if (ctx.json) printJson(summary);
