@@ -1,4 +1,4 @@
-import type { Database } from '../db/index.ts';
+import type { Database, Queryable } from '../db/index.ts';
 import type { MigrationRunner } from '../migration/index.ts';
 import type { SoftDeleteService } from '../soft-delete/index.ts';
 import type { QueueStatusRow, RetryDeadOutcome, RetryOutcome } from '../cleanup/index.ts';
@@ -10,12 +10,12 @@ import type { QueueStatusRow, RetryDeadOutcome, RetryOutcome } from '../cleanup/
  */
 export interface ApiQueue {
   readonly jobTypes: readonly string[];
-  enqueue(jobType: string, payload: Record<string, unknown>): Promise<string>;
-  /**
-   * Whether such a job (payload containing `payload`) exists in any state: waiting, running, or
-   * finished within the queue's retention of finished jobs (7 days).
-   */
-  hasJob(jobType: string, payload: Record<string, string>): Promise<boolean>;
+  /** With `transaction`, the job is inserted in the caller's transaction (it commits with it). */
+  enqueue(
+    jobType: string,
+    payload: Record<string, unknown>,
+    options?: { readonly transaction?: Queryable },
+  ): Promise<string>;
   status(): Promise<readonly QueueStatusRow[]>;
   retry(jobId: string): Promise<RetryOutcome>;
   retryDead(): Promise<RetryDeadOutcome>;

@@ -72,7 +72,7 @@ export const operationResultSchema = {
     opId: {
       type: 'string',
       description:
-        'delete: the delete_op_id stamped on every row the call deleted; absent when it deleted none, except when a repeated DELETE enqueued the cascade again (then the op id of the delete that job completes)',
+        'delete: the delete_op_id stamped on every row the call deleted; absent when it deleted none',
     },
     job: jobRefSchema,
     notFoundIds: {

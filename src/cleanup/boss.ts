@@ -1,5 +1,5 @@
 import { type Db, PgBoss } from 'pg-boss';
-import type { Database } from '../db/index.ts';
+import type { Database, Queryable } from '../db/index.ts';
 
 /**
  * pg-boss wiring. pg-boss owns its own schema (`pgboss`) and migrates it on start under an advisory
@@ -36,6 +36,19 @@ export function bossDbAdapter(db: Database): Db {
     async executeSql(text: string, values?: unknown[]) {
       if (values !== undefined && values.length > 0) return { rows: (await db.query(text, values)).rows };
       return { rows: await db.exec(text) };
+    },
+  };
+}
+
+/**
+ * pg-boss's executeSql over one connection of a transaction in progress (`send`'s db option): a job
+ * inserted through it commits or rolls back with the caller's own writes. pg-boss sends a job insert
+ * as one parameterised statement.
+ */
+export function bossTransactionAdapter(tx: Queryable): Db {
+  return {
+    async executeSql(text: string, values?: unknown[]) {
+      return { rows: (await tx.query(text, values ?? [])).rows };
     },
   };
 }

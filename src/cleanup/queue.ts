@@ -1,8 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { PgBoss, Queue } from 'pg-boss';
-import { type Database, databaseError, isDatabaseUnavailable } from '../db/index.ts';
+import { type Database, databaseError, isDatabaseUnavailable, type Queryable } from '../db/index.ts';
 import { captureTraceContext, getLogger } from '../observability/index.ts';
-import { BOSS_SCHEMA, createBoss, DEAD_LETTER_RETENTION_SECONDS, QUEUE_SETUP_LOCK_KEY } from './boss.ts';
+import {
+  BOSS_SCHEMA,
+  bossTransactionAdapter,
+  createBoss,
+  DEAD_LETTER_RETENTION_SECONDS,
+  QUEUE_SETUP_LOCK_KEY,
+} from './boss.ts';
 import { carryOverLegacyJobs, setAsideLegacySchema } from './boss-upgrade.ts';
 import { type CancelOutcome, type CancelRequest, cancelJobs } from './cancel.ts';
 import { type RetryDeadOutcome, retryDeadJobs, retryJob, type RetryOutcome } from './dead-letter.ts';
@@ -32,6 +38,11 @@ export interface CleanupQueueOptions {
 export interface EnqueueOptions {
   /** Seconds to wait before the job may start. */
   readonly startAfterSeconds?: number;
+  /**
+   * Insert the job on this connection, inside the caller's transaction: it commits (and becomes
+   * visible to workers) with the caller's writes, or not at all.
+   */
+  readonly transaction?: Queryable;
 }
 
 export interface QueueStatusRow {
@@ -205,6 +216,7 @@ export class CleanupQueue {
     await this.boss.send(queueName(jobType), data as unknown as object, {
       id,
       ...(options.startAfterSeconds ? { startAfter: options.startAfterSeconds } : {}),
+      ...(options.transaction ? { db: bossTransactionAdapter(options.transaction) } : {}),
     });
     this.log.debug('job enqueued', { job_type: jobType, job_id: id });
     return id;
@@ -223,20 +235,6 @@ export class CleanupQueue {
       await this.boss.insert(queueName(jobType), jobs);
     }
     return ids;
-  }
-
-  /**
-   * Whether a job of `jobType` whose payload contains `payload` exists in any state: waiting,
-   * retrying, running, or finished (completed, failed, cancelled) and not yet deleted by pg-boss's
-   * retention of finished jobs (its default, 7 days after they finish).
-   */
-  async hasJob(jobType: string, payload: Record<string, string>): Promise<boolean> {
-    const { rows } = await this.db.query<{ found: boolean }>(
-      `SELECT EXISTS (SELECT 1 FROM ${BOSS_SCHEMA}.job
-        WHERE name = $1 AND data->'payload' @> $2::jsonb) AS found`,
-      [queueName(jobType), JSON.stringify(payload)],
-    );
-    return rows[0]?.found === true;
   }
 
   /**

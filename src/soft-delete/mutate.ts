@@ -31,6 +31,8 @@ export interface MutationPlan {
   readonly signal: AbortSignal | undefined;
   /** The parent the call acts for (types.ts ParentCondition), resolved to its table. */
   readonly guard?: ParentGuard;
+  /** A single row's delete: runs in its transaction once the row changed (SoftDeleteOptions). */
+  readonly inTransaction?: ((tx: TransactionClient, opId: string) => Promise<void>) | undefined;
 }
 
 export interface ParentGuard {
@@ -144,6 +146,7 @@ class Mutation {
       const batch = await runBatch(db, this.op, { size: ids.length }, async (tx) => {
         if (!(await this.parentHolds(tx))) return undefined;
         const changed = await this.apply(tx, ids);
+        if (changed[0]! > 0 && this.plan.inTransaction) await this.plan.inTransaction(tx, this.opId);
         // Only an incomplete batch pays for the existence check, so the common path stays one statement.
         const missing =
           changed[0]! < ids.length

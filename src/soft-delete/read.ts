@@ -1,5 +1,4 @@
 import { type Database, ident } from '../db/index.ts';
-import { getEntity } from './registry.ts';
 import type { EntityDefinition, EntityRow, Scope } from './types.ts';
 
 const SCOPE_SQL: Readonly<Record<Scope, string>> = {
@@ -47,27 +46,4 @@ export async function countRows(db: Database, entity: EntityDefinition, scope: S
     `SELECT count(*) AS n FROM ${ident(entity.table)} WHERE ${SCOPE_SQL[scope]}`,
   );
   return Number(res.rows[0]?.n ?? 0);
-}
-
-/**
- * Whether the cascade of the delete `opId` never reached a row's children: some child is live and no
- * child carries that op id (one statement). A cascade that ran (in the request, or as a job) leaves
- * its op id on the children it deleted, unless every one of them was restored since.
- */
-export async function cascadeNeverRan(
-  db: Database,
-  entity: EntityDefinition,
-  id: string,
-  opId: string,
-): Promise<boolean> {
-  if (entity.children.length === 0) return false;
-  const child = (c: EntityDefinition['children'][number], where: string) =>
-    `EXISTS (SELECT 1 FROM ${ident(getEntity(c.entity).table)} WHERE ${ident(c.foreignKey)} = $1::bigint AND ${where})`;
-  const live = entity.children.map((c) => child(c, 'deleted_at IS NULL'));
-  const touched = entity.children.map((c) => child(c, 'delete_op_id = $2::uuid'));
-  const res = await db.query<{ never: boolean }>(
-    `SELECT (${live.join(' OR ')}) AND NOT (${touched.join(' OR ')}) AS never`,
-    [id, opId],
-  );
-  return res.rows[0]?.never === true;
 }

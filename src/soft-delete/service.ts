@@ -3,7 +3,7 @@ import { defineAttributeValues } from '../observability/index.ts';
 import { InvalidArgumentError } from './errors.ts';
 import { isUuid } from '../validation/index.ts';
 import { executeMutation, type Mode, type MutationPlan, type ParentGuard } from './mutate.ts';
-import { cascadeNeverRan, countRows, getRow, listRows } from './read.ts';
+import { countRows, getRow, listRows } from './read.ts';
 import { entityNames, getEntity } from './registry.ts';
 import { outageTolerant } from './outage.ts';
 import { executeRetention, type RetentionPlan } from './retention.ts';
@@ -78,6 +78,21 @@ function parentGuard(condition: ParentCondition): ParentGuard {
   };
 }
 
+/** SoftDeleteOptions.inTransaction: a function, and only for a single row. */
+function singleRowHook(
+  target: MutationPlan['target'],
+  raw: SoftDeleteOptions['inTransaction'],
+): SoftDeleteOptions['inTransaction'] {
+  if (raw === undefined) return undefined;
+  if (typeof raw !== 'function' || target.kind !== 'id') {
+    throw new InvalidArgumentError(
+      'invalid_target',
+      'inTransaction needs a function and a single-row target',
+    );
+  }
+  return raw;
+}
+
 function listener(raw: OperationProgressListener | undefined): OperationProgressListener | undefined {
   return typeof raw === 'function' ? raw : undefined;
 }
@@ -121,7 +136,10 @@ export class SoftDeleteService {
       parseText('reason', opts.reason),
       parseOpId(opts.opId),
     );
-    return runOperation(def.name, 'delete', targetKind(target), (op) => executeMutation(plan, op));
+    const inTransaction = singleRowHook(plan.target, opts.inTransaction);
+    return runOperation(def.name, 'delete', targetKind(target), (op) =>
+      executeMutation(inTransaction ? { ...plan, inTransaction } : plan, op),
+    );
   }
 
   async restore(entity: string, target: Target, opts: RestoreOptions = {}): Promise<OperationResult> {
@@ -160,11 +178,6 @@ export class SoftDeleteService {
   async get(entity: string, id: string, opts: { scope?: Scope } = {}): Promise<EntityRow | undefined> {
     const def = getEntity(entity);
     return getRow(this.db, def, parseId(id), parseScope(opts.scope));
-  }
-
-  /** Whether the cascade of delete `opId` never reached the row's children (read.ts). */
-  async cascadeNeverRan(entity: string, id: string, opId: string): Promise<boolean> {
-    return cascadeNeverRan(this.db, getEntity(entity), parseId(id), parseOpId(opId) as string);
   }
 
   async list(

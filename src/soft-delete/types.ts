@@ -1,3 +1,5 @@
+import type { Queryable } from '../db/index.ts';
+
 type ColumnType = 'text' | 'bigint' | 'boolean' | 'uuid';
 
 export interface EntityDefinition {
@@ -133,6 +135,13 @@ export interface SoftDeleteOptions extends BatchedCallOptions {
    * retried bulk job passes the same one on every attempt.
    */
   opId?: string;
+  /**
+   * A single-row delete (`{ id }`) only: runs in the transaction that deletes the row, once the row
+   * changed (not for a noop), with the delete's op id. Whatever it writes commits with the delete,
+   * and its failure undoes the delete. The API enqueues the row's cascade job here, so a row is
+   * never deleted without the job that deletes its children.
+   */
+  inTransaction?: (tx: Queryable, opId: string) => Promise<void>;
 }
 
 export interface RestoreOptions extends BatchedCallOptions {

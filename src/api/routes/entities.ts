@@ -48,19 +48,6 @@ interface BulkBody {
   cascade?: boolean;
 }
 
-/**
- * How long after a DELETE its repeat may still complete the cascade: well inside the 7 days the queue
- * keeps finished jobs, so a cascade that ran is always seen; a client retrying a 503 does so within
- * seconds.
- */
-const REPAIR_WINDOW_MS = 24 * 3600 * 1000;
-
-function deletedRecently(deletedAt: unknown): boolean {
-  const at =
-    typeof deletedAt === 'string' || deletedAt instanceof Date ? new Date(deletedAt).getTime() : Number.NaN;
-  return Date.now() - at < REPAIR_WINDOW_MS;
-}
-
 function toBody(result: OperationResult, job?: { id: string; type: string }) {
   return job ? { ...result, job } : result;
 }
@@ -147,12 +134,9 @@ export function registerEntityRoutes(app: FastifyInstance, ctx: RouteContext): v
         summary: 'Soft-delete one row; its children are soft-deleted by a cascade_soft_delete job',
         description:
           'Already deleted rows answer 200 with counts.noop = 1. With a cleanup queue, the children of ' +
-          'customers and orders are deleted by a cascade_soft_delete job (returned as job); without one, ' +
-          'in the same request. Repeating a DELETE that failed with 503 completes it: for a row the API ' +
-          'deleted within the last 24 hours, some of whose children are live, none of which carries its opId, ' +
-          'and for whose delete no cascade job was ever enqueued, the job is enqueued now, for that delete ' +
-          '(its opId, actor and reason). Children restored after their cascade ran stay restored, unless ' +
-          'every child of a row cascaded in the request (a bulk delete) was restored one by one.',
+          'customers and orders are deleted by a cascade_soft_delete job (returned as job), enqueued in ' +
+          'the transaction that deletes the row: both commit, or neither does (a 503 changed nothing). ' +
+          'Without a queue, the children are deleted in the same request.',
         tags: TAGS,
         params: rowParams,
         querystring: { type: 'object', additionalProperties: false, properties: { reason: reasonSchema } },
@@ -165,40 +149,32 @@ export function registerEntityRoutes(app: FastifyInstance, ctx: RouteContext): v
       const { entity, id } = request.params;
       const reason = request.body?.reason ?? request.query.reason;
       const def = getEntity(entity);
-      const viaJob = ctx.queue !== undefined && def.children.length > 0;
+      const queue = def.children.length > 0 ? ctx.queue : undefined;
+      // The row and its cascade job commit in one transaction: a row is never deleted without the
+      // job that deletes its children, whatever fails (and a repeated DELETE is a plain noop).
+      let job: string | undefined;
       const result = await ctx.softDelete.softDelete(
         entity,
         { id: parseId(id) },
-        { deletedBy: ctx.actor, ...(reason ? { reason } : {}), cascade: !viaJob },
+        {
+          deletedBy: ctx.actor,
+          ...(reason ? { reason } : {}),
+          cascade: queue === undefined,
+          ...(queue && {
+            inTransaction: async (transaction, opId) => {
+              const payload = { entity, id, opId, deletedBy: ctx.actor, ...(reason ? { reason } : {}) };
+              job = await queue.enqueue('cascade_soft_delete', payload, { transaction });
+            },
+          }),
+        },
       );
-      if (!viaJob || !ctx.queue) return result;
-      // The row is deleted and its job enqueued in two steps: when the database went away between
-      // them, the caller got a 503 and repeats the DELETE. The row is then already deleted (noop);
-      // if children are still live and no cascade of that operation was ever enqueued, the job is
-      // enqueued now, for the operation that deleted the row (the job is idempotent).
-      if (result.counts.success === 0) {
-        // Only the repeat of an API DELETE: a row deleted by someone else (the CLI, say) was
-        // cascaded by them. Children live beside a cascade that ran were restored on purpose since:
-        // a child still carrying the op id (a cascade in the request, a bulk delete's) or any job of
-        // that operation, even a finished one, means there is nothing to complete.
-        const row = await ctx.softDelete.get(entity, parseId(id), { scope: 'all' });
-        if (typeof row?.delete_op_id !== 'string' || row.deleted_by !== ctx.actor) return result;
-        if (!deletedRecently(row.deleted_at)) return result;
-        if (!(await ctx.softDelete.cascadeNeverRan(entity, id, row.delete_op_id))) return result;
-        const payload = { entity, id, opId: row.delete_op_id };
-        if (await ctx.queue.hasJob('cascade_soft_delete', payload)) return result;
-        // The children get the delete that took the row: its op id, actor and reason.
-        const job = await ctx.queue.enqueue('cascade_soft_delete', payload);
-        return toBody({ ...result, opId: row.delete_op_id }, { id: job, type: 'cascade_soft_delete' });
-      }
-      const job = await ctx.queue.enqueue('cascade_soft_delete', {
-        entity,
-        id,
-        ...(result.opId ? { opId: result.opId } : {}),
-        deletedBy: ctx.actor,
-        ...(reason ? { reason } : {}),
-      });
-      return toBody(result, { id: job, type: 'cascade_soft_delete' });
+      // A transaction retried after a deadlock may find the row deleted by then: its first attempt's
+      // job was rolled back with it, so only a delete that changed the row names its job.
+      const committed = result.counts.success > 0 ? job : undefined;
+      return toBody(
+        result,
+        committed === undefined ? undefined : { id: committed, type: 'cascade_soft_delete' },
+      );
     },
   );
 

@@ -201,45 +201,53 @@ describe('HTTP API routes', () => {
       expect(again.json()).to.not.have.property('opId');
     });
 
-    it('enqueues the cascade again when a repeated DELETE finds the parent deleted, its children live and no cascade ever enqueued', async () => {
+    it('deletes nothing when the cascade job cannot be enqueued: the row and its job commit together', async () => {
       const id = await liveId('customers', 'id IN (SELECT customer_id FROM orders WHERE deleted_at IS NULL)');
-      const first = await inject(f.app, { method: 'DELETE', url: `/v1/customers/${id}`, headers: AS_ADMIN });
-      const job = (first.json() as { job: { id: string } }).job.id;
-      // As if the database went away between the delete and the enqueue: the caller saw a 503.
-      await f.db.query('DELETE FROM pgboss.job WHERE id = $1', [job]);
+      await f.db.exec(`CREATE FUNCTION refuse_cascade_probe() RETURNS trigger LANGUAGE plpgsql AS
+        $$ BEGIN RAISE EXCEPTION 'queue refused'; END $$;
+        CREATE TRIGGER refuse_cascade BEFORE INSERT ON pgboss.job FOR EACH ROW
+          WHEN (NEW.name = 'cleanup.cascade_soft_delete') EXECUTE FUNCTION refuse_cascade_probe();`);
+      try {
+        const res = await inject(f.app, { method: 'DELETE', url: `/v1/customers/${id}`, headers: AS_ADMIN });
+        expect(res.statusCode, res.body).to.be.at.least(500);
+        // Before: the row was deleted in a transaction of its own and its children stayed live for good.
+        const row = await inject(f.app, { method: 'GET', url: `/v1/customers/${id}`, headers: AS_READ });
+        expect(row.json()).to.include({ deleted_at: null });
+      } finally {
+        await f.db.exec(`DROP TRIGGER refuse_cascade ON pgboss.job; DROP FUNCTION refuse_cascade_probe();`);
+      }
       const again = await inject(f.app, { method: 'DELETE', url: `/v1/customers/${id}`, headers: AS_ADMIN });
-      expect(again.json()).to.deep.include({ counts: { success: 0, noop: 1, failure: 0 } });
-      const redone = (again.json() as { job?: { id: string } }).job?.id;
-      expect(redone, 'a new cascade job').to.be.a('string');
-      const { rows } = await f.db.query<{ op: string }>(
-        `SELECT data->'payload'->>'opId' AS op FROM pgboss.job WHERE id = $1`,
-        [redone],
-      );
-      expect(rows[0]?.op, 'for the operation that deleted the parent').to.equal(
-        (first.json() as { opId: string }).opId,
-      );
-      // Was a fresh op id that no row carries.
-      expect(again.json()).to.include({ opId: (first.json() as { opId: string }).opId });
-      const third = await inject(f.app, { method: 'DELETE', url: `/v1/customers/${id}`, headers: AS_ADMIN });
-      expect(third.json(), 'not once a job for that delete exists').to.not.have.property('job');
+      expect(again.json().counts, again.body).to.include({ success: 1 });
+      expect(again.json().job?.type).to.equal('cascade_soft_delete');
     });
 
-    it('leaves children restored on purpose alone when a DELETE that succeeded is repeated', async () => {
+    it('enqueues nothing when a DELETE is repeated, even once its job is gone: restored children stay restored', async () => {
       const id = await liveId('customers', 'id IN (SELECT customer_id FROM orders WHERE deleted_at IS NULL)');
       const first = await inject(f.app, { method: 'DELETE', url: `/v1/customers/${id}`, headers: AS_ADMIN });
-      const job = (first.json() as { job: { id: string } }).job.id;
-      // The cascade ran, then someone restored the orders (live children beside a finished job).
-      await f.db.query(`UPDATE pgboss.job SET state = 'completed', completed_on = now() WHERE id = $1`, [
-        job,
-      ]);
+      // The cascade ran and the queue forgot it; someone restored the orders since.
+      await f.db.query('DELETE FROM pgboss.job WHERE id = $1', [first.json().job.id]);
       const again = await inject(f.app, { method: 'DELETE', url: `/v1/customers/${id}`, headers: AS_ADMIN });
-      // Before, any repeat enqueued the cascade again and deleted the restored children.
-      expect(again.json(), 'a duplicate delivery changes nothing').to.not.have.property('job');
-      // No job left to see (the queue deletes finished jobs after 7 days), but the delete is old.
-      await f.db.query('DELETE FROM pgboss.job WHERE id = $1', [job]);
-      await f.db.query(`UPDATE customers SET deleted_at = now() - interval '25 hours' WHERE id = $1`, [id]);
-      const late = await inject(f.app, { method: 'DELETE', url: `/v1/customers/${id}`, headers: AS_ADMIN });
-      expect(late.json(), 'past the 24 h repair window').to.not.have.property('job');
+      expect(again.json()).to.deep.include({ counts: { success: 0, noop: 1, failure: 0 } });
+      expect(again.json(), again.body).to.not.have.property('job');
+    });
+
+    it('does not cascade a repeated DELETE of a row a bulk delete took without its children', async () => {
+      const id = await liveId('customers', 'id IN (SELECT customer_id FROM orders WHERE deleted_at IS NULL)');
+      const bulk = await inject(f.app, {
+        method: 'POST',
+        url: '/v1/customers/bulk-delete',
+        headers: { ...AS_ADMIN, 'content-type': 'application/json' },
+        payload: { ids: [id], cascade: false },
+      });
+      expect(bulk.json().counts, bulk.body).to.include({ success: 1 });
+      const again = await inject(f.app, { method: 'DELETE', url: `/v1/customers/${id}`, headers: AS_ADMIN });
+      // Before: the repair path took it for a delete whose job was lost and cascaded to the orders.
+      expect(again.json(), again.body).to.not.have.property('job');
+      const { rows } = await f.db.query<{ n: number }>(
+        'SELECT count(*)::int AS n FROM orders WHERE customer_id = $1 AND deleted_at IS NULL',
+        [id],
+      );
+      expect(rows[0]?.n).to.be.above(0);
     });
 
     it('leaves a child restored on purpose alone when a row a bulk delete cascaded in the request is deleted again', async () => {

@@ -77,11 +77,16 @@ describe('HTTP API telemetry', () => {
       'SELECT data FROM pgboss.job WHERE id = $1',
       [jobId],
     );
+    // Enqueued inside the delete's transaction, so under the core's span for that delete.
+    const core = spans.find((s) => s.name === 'soft_delete.delete');
+    expect(core?.parentSpanContext?.spanId, 'the core span hangs under the server span').to.equal(
+      server.spanContext().spanId,
+    );
     expect(job.rows[0]?.data.meta.trace?.traceparent).to.equal(
-      `00-${TRACE_ID}-${server.spanContext().spanId}-01`,
+      `00-${TRACE_ID}-${core?.spanContext().spanId}-01`,
     );
 
-    // The worker's span for that job is a new trace linked to the request's server span.
+    // The worker's span for that job is a new trace linked to the request's trace.
     const worker = new CleanupWorker(
       f.queue,
       builtinHandlers(new SoftDeleteService(f.db), {
@@ -106,7 +111,7 @@ describe('HTTP API telemetry', () => {
       );
       expect(jobSpan, 'the worker never ran the cascade job').to.not.equal(undefined);
       expect(jobSpan?.spanContext().traceId).to.not.equal(TRACE_ID);
-      expect(jobSpan?.links.map((l) => l.context.spanId)).to.include(server.spanContext().spanId);
+      expect(jobSpan?.links.map((l) => l.context.spanId)).to.include(core?.spanContext().spanId);
       expect(jobSpan?.links.map((l) => l.context.traceId)).to.include(TRACE_ID);
     } finally {
       await worker.stop();
