@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 const MIN = [22, 18];
 const [major, minor] = process.versions.node.split('.').map(Number);
 if (major > MIN[0] || (major === MIN[0] && minor >= MIN[1])) {
+  if (process.env.SDOPS_SHIM_PARENT_FD === '3') await stopWithShimParent();
   // Every invocation compiles the same sources again; Node's on-disk compile cache (in the OS temp
   // folder unless NODE_COMPILE_CACHE says otherwise) skips that after the first run.
   module.enableCompileCache?.();
@@ -24,8 +25,10 @@ if (major > MIN[0] || (major === MIN[0] && minor >= MIN[1])) {
     );
     process.exit(2);
   }
+  // fd 3 is a pipe only this process holds open: its end, even by SIGKILL, reaches the child.
   const child = spawn(pinned, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
-    stdio: 'inherit',
+    stdio: ['inherit', 'inherit', 'inherit', 'pipe'],
+    env: { ...process.env, SDOPS_SHIM_PARENT_FD: '3' },
   });
   // The command runs in the child: a SIGTERM to this process (a supervisor, `kill <pid>`, the
   // runbook's kill -TERM) is passed on, so a worker or a migration stops gracefully instead of being
@@ -41,4 +44,19 @@ if (major > MIN[0] || (major === MIN[0] && minor >= MIN[1])) {
     if (signal) process.kill(process.pid, signal);
     else process.exit(code ?? 1);
   });
+}
+
+/**
+ * In the child of the re-run above: when the parent ends without passing a signal on (kill -9 of
+ * the process a supervisor or a shell started), its end of the pipe on fd 3 closes, and the command
+ * stops as on SIGTERM instead of running on without a parent (holding the embedded database's lock).
+ */
+async function stopWithShimParent() {
+  delete process.env.SDOPS_SHIM_PARENT_FD;
+  const { Socket } = await import('node:net');
+  const parent = new Socket({ fd: 3, readable: true, writable: false });
+  parent.on('error', () => {});
+  parent.on('close', () => process.kill(process.pid, 'SIGTERM'));
+  parent.resume();
+  parent.unref();
 }

@@ -121,4 +121,42 @@ describe('the pinned runtime', () => {
       }
     }
   });
+
+  it('stops the re-run command gracefully when the system Node wrapper is killed with SIGKILL', async function () {
+    this.timeout(60_000);
+    const system = ['/usr/bin/node', '/usr/local/bin/node'].find((p) => existsSync(p)) ?? process.execPath;
+    const wrapper = spawn(system, [SDOPS_BIN, '--memory', 'worker', '--no-schedule'], {
+      env: { ...process.env, OTEL_SDK_DISABLED: 'true', LOG_LEVEL: 'info', DATABASE_URL: '' },
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    for (const stream of [wrapper.stdout, wrapper.stderr]) {
+      stream.on('data', (d: Buffer) => {
+        out += d.toString();
+      });
+    }
+    let closed = false;
+    // 'close' waits for every holder of the output pipes: the worker child too.
+    wrapper.on('close', () => {
+      closed = true;
+    });
+    const groupAlive = () => {
+      try {
+        process.kill(-(wrapper.pid as number), 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    try {
+      await waitUntil('the worker to start', () => out.includes('worker started'));
+      wrapper.kill('SIGKILL');
+      // Before, the worker went on running without its parent, holding its database for good.
+      await waitUntil('the orphaned worker to exit', () => closed && !groupAlive(), { timeoutMs: 30_000 });
+      expect(out).to.include('worker exiting');
+    } finally {
+      if (groupAlive()) process.kill(-(wrapper.pid as number), 'SIGKILL');
+    }
+  });
 });
