@@ -129,7 +129,8 @@ export async function buildServer(options: ApiServerOptions): Promise<FastifyIns
   const app = fastify({
     logger: false,
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
-    exposeHeadRoutes: false,
+    // HEAD answers for every GET route (load balancers probe /healthz and /readyz with it).
+    exposeHeadRoutes: true,
     return503OnClosing: true,
     // The whole request, body included, must arrive within this (fastify's default is no limit): a
     // client that stalls mid-body gets 408 request_timeout and its connection closed, instead of

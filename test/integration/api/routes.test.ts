@@ -70,6 +70,17 @@ describe('HTTP API routes', () => {
       expect(doc.json()).to.have.property('openapi', '3.1.0');
     });
 
+    it('answers HEAD like GET, without a body, as load balancers probe /healthz and /readyz', async () => {
+      for (const url of ['/healthz', '/readyz']) {
+        const res = await inject(f.app, { method: 'HEAD', url });
+        // Was 404 route_not_found.
+        expect(res.statusCode, `${url} ${res.body}`).to.equal(200);
+        expect(res.body).to.equal('');
+      }
+      const row = await inject(f.app, { method: 'HEAD', url: '/v1/documents/999999999', headers: AS_READ });
+      expect(row.statusCode).to.equal(404);
+    });
+
     it('documents every route with its parameters, body and error responses', async () => {
       const doc = (await inject(f.app, { method: 'GET', url: '/openapi.json' })).json() as {
         paths: Record<string, Record<string, { responses: Record<string, unknown>; security: unknown[] }>>;
