@@ -51,6 +51,9 @@ function durationText(seconds: number): string {
   return seconds % 60 === 0 ? `${seconds / 60}m` : `${seconds}s`;
 }
 
+/** Routes that answer without a token (src/api/routes/health.ts). */
+const PUBLIC_ROUTES = ['/healthz', '/readyz', '/openapi.json'];
+
 /** How much a counter rose within the window, summed over the series (processes) by `by`. */
 const rise = (metric: string, window: string, by: string) =>
   `sum by (${by}) (max_over_time(${metric}[${window}]) - min_over_time(${metric}[${window}]))`;
@@ -76,6 +79,13 @@ export function alertRules(p: AlertParams = ALERT_PARAMS): AlertRuleDefinition[]
   const requests = rise(httpRequests, p.apiErrorRatioWindow, 'job');
   // No 5xx series in the window (the usual case): 0 errors, so the value is 0%, not absent.
   const serverErrors = `(${rise(`${httpRequests}{http_response_status_code=~"5.."}`, p.apiErrorRatioWindow, 'job')} or (${requests} * 0))`;
+  // Requests to routes that need a token: the probes' public routes would dilute a wall of 401s.
+  const tokenRequests = rise(
+    `${httpRequests}{http_route!~"${PUBLIC_ROUTES.join('|')}"}`,
+    p.apiErrorRatioWindow,
+    'job',
+  );
+  const refused = `(${rise(`${httpRequests}{http_response_status_code=~"401|403"}`, p.apiErrorRatioWindow, 'job')} or (${tokenRequests} * 0))`;
   return [
     {
       name: 'CleanupJobFailureRatioHigh',
@@ -183,8 +193,8 @@ export function alertRules(p: AlertParams = ALERT_PARAMS): AlertRuleDefinition[]
       probeExpr: `${serverErrors} / ${requests}`,
       threshold: p.apiErrorRatioThreshold,
       for: p.apiErrorRatioFor,
-      // Critical: every 5xx is a request a client saw fail now (a delete may be half done), and
-      // nothing retries it for them.
+      // Critical: every 5xx is a request a client saw fail now (a bulk delete may be half done),
+      // and nothing retries it for them.
       severity: 'critical',
       summary: 'The API {{ $labels.job }} answers too many requests with a server error (5xx)',
       description:
@@ -194,6 +204,26 @@ export function alertRules(p: AlertParams = ALERT_PARAMS): AlertRuleDefinition[]
         'the warn access line of each request names the error.',
       valueFormat: 'percentage',
       runbookAnchor: 'alert-apiservererrorratiohigh',
+      panelId: PANEL_IDS.apiRequests,
+    },
+    {
+      name: 'ApiAuthRefusalRatioHigh',
+      uid: 'sdops-api-auth-refusal-ratio',
+      valueExpr: `(${refused} / ${tokenRequests}) and on (job) (${tokenRequests} >= ${p.minApiRequestsPerWindow})`,
+      probeExpr: `${refused} / ${tokenRequests}`,
+      threshold: p.apiAuthRefusalRatioThreshold,
+      for: p.apiAuthRefusalFor,
+      // Warning: the server is fine and the clients see every 401 themselves; but their deletes do
+      // not happen until someone fixes the token, and no one else will notice.
+      severity: 'warning',
+      summary: 'The API {{ $labels.job }} refuses most requests for their token (401/403)',
+      description:
+        `{{VALUE}} of the requests to token routes {{ $labels.job }} answered in the last ${p.apiErrorRatioWindow} ` +
+        `were 401 or 403 (threshold ${p.apiAuthRefusalRatioThreshold * 100}%). Only evaluated when at least ` +
+        `${p.minApiRequestsPerWindow} such requests came in that window. 401: a missing, unknown or rotated ` +
+        'token; 403: a read token on a route that needs admin.',
+      valueFormat: 'percentage',
+      runbookAnchor: 'alert-apiauthrefusalratiohigh',
       panelId: PANEL_IDS.apiRequests,
     },
   ];

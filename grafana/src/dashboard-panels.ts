@@ -3,6 +3,8 @@ import type { Panel } from '@grafana/grafana-foundation-sdk/dashboard';
 import { PanelBuilder as HeatmapPanel } from '@grafana/grafana-foundation-sdk/heatmap';
 import { METRICS, PRODUCT_SPAN_REGEX } from './catalog.ts';
 import {
+  API_AUTH_REFUSAL_FOR,
+  API_AUTH_REFUSAL_RATIO_THRESHOLD,
   API_ERROR_RATIO_FOR,
   API_ERROR_RATIO_THRESHOLD,
   API_ERROR_RATIO_WINDOW,
@@ -59,7 +61,7 @@ export function apiPanels(y: number): cog.Builder<Panel>[] {
     timeseries(
       PANEL_IDS.apiRequests,
       'API requests by status class',
-      `Requests per second the API answered, by status class (2xx, 3xx, 4xx, 5xx), and its 4xx and 5xx answers by status code and route (route empty: no route matched). Source: ${HTTP_REQUESTS} (labels http_response_status_code, http_route); a request the client abandoned before the answer has no status code and is left out. The ApiServerErrorRatioHigh alert fires when 5xx answers are more than ${API_ERROR_RATIO_THRESHOLD * 100}% of the requests over ${API_ERROR_RATIO_WINDOW} (evaluated only with at least ${MIN_API_REQUESTS_PER_WINDOW} requests in that window) for ${API_ERROR_RATIO_FOR}: 503 is the database unreachable, 500 an error the log line of the request names. A wall of 401 is a token the clients send that the API no longer accepts (no alert; runbook, ApiServerErrorRatioHigh).`,
+      `Requests per second the API answered, by status class (2xx, 3xx, 4xx, 5xx), and its 4xx and 5xx answers by status code and route (route empty: no route matched). Source: ${HTTP_REQUESTS} (labels http_response_status_code, http_route); a request the client abandoned before the answer has no status code and is left out. The ApiServerErrorRatioHigh alert fires when 5xx answers are more than ${API_ERROR_RATIO_THRESHOLD * 100}% of the requests over ${API_ERROR_RATIO_WINDOW} (evaluated only with at least ${MIN_API_REQUESTS_PER_WINDOW} requests in that window) for ${API_ERROR_RATIO_FOR}: 503 is the database unreachable, 500 an error the log line of the request names. A wall of 401 or 403 is a token the clients send that the API does not accept: ApiAuthRefusalRatioHigh fires when they are more than ${API_AUTH_REFUSAL_RATIO_THRESHOLD * 100}% of the requests to token routes (probes left out) for ${API_AUTH_REFUSAL_FOR}.`,
       'reqps',
       at(0, y, 24, 8),
     )

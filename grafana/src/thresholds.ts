@@ -22,6 +22,15 @@ export const API_ERROR_RATIO_FOR = '3m';
 /** Below this many requests in the window a ratio is noise (1 error of 4 requests is 25%). */
 export const MIN_API_REQUESTS_PER_WINDOW = 20;
 
+/**
+ * ApiAuthRefusalRatioHigh: API requests answered 401 or 403 / requests to routes that need a token,
+ * over API_ERROR_RATIO_WINDOW, per service, for API_AUTH_REFUSAL_FOR. Half: one client with a bad
+ * token among working ones stays under it; a rotated or expired token that every client still sends
+ * is near 100%. The probes' public routes are left out, so they do not dilute it.
+ */
+export const API_AUTH_REFUSAL_RATIO_THRESHOLD = 0.5;
+export const API_AUTH_REFUSAL_FOR = '5m';
+
 /** CleanupQueueBacklog: pending jobs per job type, sustained for QUEUE_BACKLOG_FOR. */
 export const QUEUE_LENGTH_THRESHOLD = 100;
 export const QUEUE_BACKLOG_FOR = '10m';
@@ -45,6 +54,8 @@ export interface AlertParams {
   readonly apiErrorRatioWindow: string;
   readonly apiErrorRatioFor: string;
   readonly minApiRequestsPerWindow: number;
+  readonly apiAuthRefusalRatioThreshold: number;
+  readonly apiAuthRefusalFor: string;
   readonly queueLengthThreshold: number;
   readonly queueBacklogFor: string;
   readonly queueStalledSeconds: number;
@@ -62,6 +73,8 @@ export const ALERT_PARAMS: AlertParams = {
   apiErrorRatioWindow: API_ERROR_RATIO_WINDOW,
   apiErrorRatioFor: API_ERROR_RATIO_FOR,
   minApiRequestsPerWindow: MIN_API_REQUESTS_PER_WINDOW,
+  apiAuthRefusalRatioThreshold: API_AUTH_REFUSAL_RATIO_THRESHOLD,
+  apiAuthRefusalFor: API_AUTH_REFUSAL_FOR,
   queueLengthThreshold: QUEUE_LENGTH_THRESHOLD,
   queueBacklogFor: QUEUE_BACKLOG_FOR,
   queueStalledSeconds: QUEUE_STALLED_SECONDS,

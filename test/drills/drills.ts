@@ -71,6 +71,11 @@ async function legacyDocuments(stack: DrillStack, n: number): Promise<void> {
   );
 }
 
+const OLD_TOKEN = 'drill-old-admin-token-0001';
+const NEW_TOKEN = 'drill-new-admin-token-0002';
+/** The API the ApiAuthRefusalRatioHigh drill restarts with another token list (the stack stops it). */
+let rotated: { readonly url: string; stop(): Promise<void> } | undefined;
+
 export const DRILLS: Readonly<Record<string, Drill>> = {
   /**
    * Jobs longer than the workers' lease: every attempt ends job_timeout, retries run out, the jobs die.
@@ -498,6 +503,70 @@ export const DRILLS: Readonly<Record<string, Drill>> = {
       }
       const again = await op.run(`curl -s -w ' %{http_code}\\n' "$API_URL/readyz"`);
       expect(again.stdout).to.match(/ 200\n$/);
+    },
+  },
+  /**
+   * A token rotated on the API only: `sdops serve` restarted with the new admin token alone, while
+   * the clients still send the old one, and every DELETE answers 401. The section's checks show the
+   * 401s by route and that the API does not know the clients' token; the API is restarted with both
+   * tokens listed (not a runbook command: a deploy), and the clients' repeated DELETEs succeed.
+   */
+  ApiAuthRefusalRatioHigh: {
+    productionFires: true,
+    productionResolves: false, // a 10-minute window: the drill-scaled rule (30 s) shows it resolving
+    async cause(stack) {
+      const { rows } = await stack.sql.query<{ id: string }>(
+        `INSERT INTO documents (title, body) SELECT 'rotated ' || g, 'b' FROM generate_series(1, 30) g
+         RETURNING id::text AS id`,
+      );
+      rotated = await stack.startApi({ SDOPS_API_TOKENS: `admin:${NEW_TOKEN}` });
+      for (const { id } of rows) {
+        const r = await fetch(`${rotated.url}/v1/documents/${id}`, {
+          method: 'DELETE',
+          headers: { authorization: `Bearer ${OLD_TOKEN}` },
+        });
+        expect(r.status, await r.text()).to.equal(401);
+      }
+    },
+    async follow(op, stack) {
+      if (!rotated) throw new Error('the cause did not start the rotated API');
+      const refusals = await waitUntil(
+        'the 401s by route in Prometheus',
+        async () => {
+          const byRoute = await op.promql(
+            'sum by (job, http_route, http_response_status_code) (increase(http_server_request_duration_seconds_count{http_response_status_code=~"401|403"}',
+          );
+          return byRoute.some((x) => x.value >= 30) ? byRoute : undefined;
+        },
+        { timeoutMs: 30_000, intervalMs: 1000 },
+      );
+      expect(
+        refusals.map((x) => [x.metric.job, x.metric.http_route, x.metric.http_response_status_code]),
+      ).to.deep.equal([['sdops-api', '/v1/:entity/:id', '401']]);
+      op.vars.API_URL = rotated.url; // API_URL set to the API's base URL
+      op.vars.TOKEN = OLD_TOKEN; // the token the clients were given
+      const read = `curl -s -o /dev/null -w '%{http_code}\\n' -H "Authorization: Bearer $TOKEN" "$API_URL/v1/documents?limit=1"`;
+      const admin = `curl -s -o /dev/null -w '%{http_code}\\n' -X POST -H "Authorization: Bearer $TOKEN" "$API_URL/v1/queue/retry"`;
+      expect((await op.run(read)).stdout, 'the API does not know the clients token').to.equal('401\n');
+      // The deploy the mitigation asks for: both tokens listed.
+      await rotated.stop();
+      rotated = await stack.startApi({ SDOPS_API_TOKENS: `admin:${NEW_TOKEN},admin:${OLD_TOKEN}` });
+      op.vars.API_URL = rotated.url;
+      expect((await op.run(read)).stdout, 'the API knows it again').to.equal('200\n');
+      expect((await op.run(admin)).stdout, 'an admin token: refused only for the missing body').to.equal(
+        '400\n',
+      );
+      const { rows } = await stack.sql.query<{ id: string }>(
+        `SELECT id::text AS id FROM documents WHERE title LIKE 'rotated %' AND deleted_at IS NULL`,
+      );
+      expect(rows, 'the 401s changed nothing').to.have.length(30);
+      for (const { id } of rows) {
+        const r = await fetch(`${rotated.url}/v1/documents/${id}`, {
+          method: 'DELETE',
+          headers: { authorization: `Bearer ${OLD_TOKEN}` },
+        });
+        expect(r.status, await r.text()).to.equal(200);
+      }
     },
   },
 };

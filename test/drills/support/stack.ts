@@ -40,6 +40,7 @@ export const DRILL_PARAMS: AlertParams = {
   minJobsPerWindow: 3,
   apiErrorRatioWindow: '30s',
   apiErrorRatioFor: '0s',
+  apiAuthRefusalFor: '0s',
   minApiRequestsPerWindow: 5,
   queueBacklogFor: '2s',
   queueStalledSeconds: 5,
@@ -61,6 +62,11 @@ export interface DrillStack {
   readonly bin: string;
   /** The API of the stack's `sdops serve` (no tokens: loopback only). */
   readonly apiUrl: string;
+  /**
+   * One more `sdops serve` of the stack (as deployed: service sdops-api, same collector), with extra
+   * settings such as SDOPS_API_TOKENS; the stack stops it with the rest.
+   */
+  startApi(env: Record<string, string>): Promise<{ readonly url: string; stop(): Promise<void> }>;
   /** A worker of the stack itself (as deployed, not started by the operator), with extra settings. */
   startWorker(args: readonly string[], env?: Record<string, string>): Promise<SdopsProcess>;
   /** Stops the stack's own workers (a redeploy replaces them). */
@@ -120,6 +126,7 @@ export async function startDrillStack(name: string): Promise<DrillStack> {
   const port = await freePort();
   const serve: SdopsProcess = spawnSdops(['serve', '--port', String(port)], env);
   const workers: SdopsProcess[] = [];
+  const apis: SdopsProcess[] = [];
   await serve.waitFor(/sdops api listening on/, 30_000).catch(async (error: unknown) => {
     await serve.stop('SIGKILL');
     throw error;
@@ -140,6 +147,19 @@ export async function startDrillStack(name: string): Promise<DrillStack> {
     bin: shim(dir),
     apiUrl: `http://127.0.0.1:${port}`,
     query,
+    async startApi(extra) {
+      const apiPort = await freePort();
+      const api = spawnSdops(['serve', '--port', String(apiPort)], { ...env, ...extra });
+      apis.push(api);
+      await api.waitFor(/sdops api listening on/, 30_000);
+      return {
+        url: `http://127.0.0.1:${apiPort}`,
+        async stop() {
+          apis.splice(apis.indexOf(api), 1);
+          await api.stop('SIGTERM');
+        },
+      };
+    },
     async startWorker(args, extra = {}) {
       const w = spawnSdops(['worker', '--no-schedule', ...args], { ...env, ...extra });
       workers.push(w);
@@ -150,7 +170,7 @@ export async function startDrillStack(name: string): Promise<DrillStack> {
       await Promise.all(workers.splice(0).map((w) => w.stop('SIGTERM')));
     },
     async stop() {
-      await Promise.all(workers.splice(0).map((w) => w.stop('SIGTERM')));
+      await Promise.all([...workers.splice(0), ...apis.splice(0)].map((w) => w.stop('SIGTERM')));
       await serve.stop('SIGTERM');
       await sql.end().catch(() => undefined);
       await prometheus.stop();
