@@ -42,8 +42,11 @@ const TEMPO_3_0_3_TOP_LEVEL = [
   'backend_worker',
   'live_store',
 ];
-/** Removed by Tempo 3.0 (docs/sources/tempo/set-up-for-tracing/setup-tempo/upgrade.md, v3.0.3). */
-const TEMPO_3_REMOVED = ['ingester', 'ingester_client', 'compactor', 'metrics_generator_client'];
+/**
+ * Removed by Tempo 3.0 (docs/sources/tempo/set-up-for-tracing/setup-tempo/upgrade.md, v3.0.3).
+ * `metrics_generator_client` is still parsed, deprecated and ignored: it is in the list above.
+ */
+const TEMPO_3_REMOVED = ['ingester', 'ingester_client', 'compactor'];
 
 /** grafana/loki v3.7.6, pkg/loki/loki.go `type Config` (yaml tags of its fields). */
 const LOKI_3_7_6_TOP_LEVEL = [
