@@ -44,7 +44,7 @@ export const METRICS = {
 export const SPAN_METRICS = {
   /** span_metrics connector `namespace` (OTel name prefix before Prometheus translation). */
   namespace: 'traces.spanmetrics',
-  /** Counter of spans (calls), labels service_name, span_name, span_kind, status_code + dimensions. */
+  /** Counter of spans (calls), labels service_name (and its copy service), span_name, span_kind, status_code + dimensions. */
   calls: METRICS.spanCalls,
   /** Histogram of span durations in seconds: `_bucket`, `_sum`, `_count`. */
   latency: METRICS.spanDuration,

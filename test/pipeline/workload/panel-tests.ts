@@ -319,6 +319,27 @@ export function registerPanelTests(world: World): void {
       expect(await firing(prom(), 'ApiServerErrorRatioHigh', true, 'job', world.endedAt)).to.deep.equal([]);
       expect(await firing(prom(), 'ApiServerErrorRatioHigh', false, 'job', world.endedAt)).to.deep.equal([]);
     },
+    async ApiAuthRefusalRatioHigh(kind) {
+      // No request of the workload was refused for its token (ok() takes only the statuses it
+      // expects): the refused share is 0 wherever it has a value, and nothing fires.
+      const calls = world.ledger.apiCalls;
+      expect(calls.length, 'the workload sent API requests').to.be.greaterThan(5);
+      expect(calls.filter((c) => c.status === 401 || c.status === 403)).to.deep.equal([]);
+      close(
+        await alertAt(rule('ApiAuthRefusalRatioHigh'), kind, world.endedAt, 'job'),
+        {},
+        0,
+        `ApiAuthRefusalRatioHigh ${kind}`,
+      );
+      if (kind === 'probe') {
+        // Evaluated on the real series (the token-route selector matches the workload's requests): 0.
+        const probe = rule('ApiAuthRefusalRatioHigh').probeExpr as string;
+        const samples = await instantAt(prom(), probe, world.endedAt);
+        expect(keyed(samples, ['job'])).to.deep.equal({ 'sdops-api': 0 });
+      }
+      expect(await firing(prom(), 'ApiAuthRefusalRatioHigh', true, 'job', world.endedAt)).to.deep.equal([]);
+      expect(await firing(prom(), 'ApiAuthRefusalRatioHigh', false, 'job', world.endedAt)).to.deep.equal([]);
+    },
     async MigrationRunFailed(kind) {
       const { runs } = await truth.migration();
       const want: Expected = { [MIGRATION]: runs[`${MIGRATION}|failure`] ?? 0 };

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { expect } from 'chai';
 import type { ExportedLogRecord, ExportedSpan } from '../support/otlp-sink.ts';
-import { promExemplars } from '../support/prom-api.ts';
+import { promExemplars, promSeries } from '../support/prom-api.ts';
 import { SPAN_METRICS } from '../../../grafana/src/index.ts';
 import { REPO_ROOT } from '../support/paths.ts';
 import type { World } from './world.ts';
@@ -198,6 +198,17 @@ export function registerSignalTests(world: World): void {
       // a virtual client node when the caller is not traced).
       const servers = spans().filter((s) => s.kind === SERVER && s.resource['service.name'] === 'sdops-api');
       expect(servers.length, 'SERVER spans of sdops-api').to.be.greaterThan(5);
+    });
+
+    it("labels span metrics with service as well as service_name, the label Grafana's Service Graph table filters by", async () => {
+      const series = await promSeries(
+        world.prometheus.url,
+        `${SPAN_METRICS.calls}{span_kind="SPAN_KIND_SERVER"}`,
+      );
+      expect(series.length, 'server span-metrics series').to.be.greaterThan(0);
+      // Grafana turns the clicked node's client="sdops-api" into service="sdops-api": that table was empty.
+      expect(series.filter((l) => l.service !== l.service_name)).to.deep.equal([]);
+      expect(series.map((l) => l.service)).to.include('sdops-api');
     });
 
     it('migration logs carry run_id, entity, count, duration, status and the trace and span ids of their spans', () => {
