@@ -84,62 +84,26 @@ describe('the pinned runtime', () => {
     expect(runtimeOf(stdout)).to.equal(`v${pinned}`);
   });
 
-  it('passes a SIGTERM on to the re-run command, so a worker started by the system Node stops gracefully', async function () {
-    this.timeout(60_000);
-    const system = ['/usr/bin/node', '/usr/local/bin/node'].find((p) => existsSync(p)) ?? process.execPath;
-    // Its own process group, so the cleanup below also reaches a child the wrapper left behind.
-    const wrapper = spawn(system, [SDOPS_BIN, '--memory', 'worker', '--no-schedule'], {
-      env: { ...process.env, OTEL_SDK_DISABLED: 'true', LOG_LEVEL: 'info', DATABASE_URL: '' },
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    wrapper.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    wrapper.stderr.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    let exitCode: number | null | undefined;
-    wrapper.on('close', (code) => {
-      exitCode = code;
-    });
-    try {
-      await waitUntil('the worker to start', () => out.includes('worker started'));
-      wrapper.kill('SIGTERM');
-      // Before, the wrapper died at once and its child, the real worker, went on running.
-      await waitUntil('the wrapper and its worker to exit', () => exitCode !== undefined, {
-        timeoutMs: 30_000,
-      });
-      expect(exitCode, out).to.equal(0);
-      expect(out).to.include('worker exiting');
-    } finally {
-      try {
-        process.kill(-(wrapper.pid as number), 'SIGKILL');
-      } catch {
-        // the group is gone: nothing was left behind
-      }
-    }
-  });
-
-  it('stops the re-run command gracefully when the system Node wrapper is killed with SIGKILL', async function () {
-    this.timeout(60_000);
+  /**
+   * `sdops --memory worker` started by the system Node: the wrapper re-runs it on the pinned Node as
+   * its child. Its own process group, so the cleanup also reaches a child the wrapper left behind.
+   */
+  function workerUnderSystemNode() {
     const system = ['/usr/bin/node', '/usr/local/bin/node'].find((p) => existsSync(p)) ?? process.execPath;
     const wrapper = spawn(system, [SDOPS_BIN, '--memory', 'worker', '--no-schedule'], {
       env: { ...process.env, OTEL_SDK_DISABLED: 'true', LOG_LEVEL: 'info', DATABASE_URL: '' },
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    let out = '';
+    const run = { wrapper, out: '', exitCode: undefined as number | null | undefined };
     for (const stream of [wrapper.stdout, wrapper.stderr]) {
       stream.on('data', (d: Buffer) => {
-        out += d.toString();
+        run.out += d.toString();
       });
     }
-    let closed = false;
     // 'close' waits for every holder of the output pipes: the worker child too.
-    wrapper.on('close', () => {
-      closed = true;
+    wrapper.on('close', (code) => {
+      run.exitCode = code;
     });
     const groupAlive = () => {
       try {
@@ -149,14 +113,48 @@ describe('the pinned runtime', () => {
         return false;
       }
     };
+    return {
+      run,
+      groupAlive,
+      started: () => waitUntil('the worker to start', () => run.out.includes('worker started')),
+      cleanUp: () => {
+        if (groupAlive()) process.kill(-(wrapper.pid as number), 'SIGKILL');
+      },
+    };
+  }
+
+  it('passes a SIGTERM on to the re-run command, so a worker started by the system Node stops gracefully', async function () {
+    this.timeout(60_000);
+    const worker = workerUnderSystemNode();
     try {
-      await waitUntil('the worker to start', () => out.includes('worker started'));
-      wrapper.kill('SIGKILL');
-      // Before, the worker went on running without its parent, holding its database for good.
-      await waitUntil('the orphaned worker to exit', () => closed && !groupAlive(), { timeoutMs: 30_000 });
-      expect(out).to.include('worker exiting');
+      await worker.started();
+      worker.run.wrapper.kill('SIGTERM');
+      // Before, the wrapper died at once and its child, the real worker, went on running.
+      await waitUntil('the wrapper and its worker to exit', () => worker.run.exitCode !== undefined, {
+        timeoutMs: 30_000,
+      });
+      expect(worker.run.exitCode, worker.run.out).to.equal(0);
+      expect(worker.run.out).to.include('worker exiting');
     } finally {
-      if (groupAlive()) process.kill(-(wrapper.pid as number), 'SIGKILL');
+      worker.cleanUp();
+    }
+  });
+
+  it('stops the re-run command gracefully when the system Node wrapper is killed with SIGKILL', async function () {
+    this.timeout(60_000);
+    const worker = workerUnderSystemNode();
+    try {
+      await worker.started();
+      worker.run.wrapper.kill('SIGKILL');
+      // Before, the worker went on running without its parent, holding its database for good.
+      await waitUntil(
+        'the orphaned worker to exit',
+        () => worker.run.exitCode !== undefined && !worker.groupAlive(),
+        { timeoutMs: 30_000 },
+      );
+      expect(worker.run.out).to.include('worker exiting');
+    } finally {
+      worker.cleanUp();
     }
   });
 });
