@@ -7,6 +7,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import module from 'node:module';
+import { isatty } from 'node:tty';
 import { fileURLToPath } from 'node:url';
 
 const MIN = [22, 18];
@@ -32,15 +33,22 @@ if (major > MIN[0] || (major === MIN[0] && minor >= MIN[1])) {
   });
   // The command runs in the child: a SIGTERM to this process (a supervisor, `kill <pid>`, the
   // runbook's kill -TERM) is passed on, so a worker or a migration stops gracefully instead of being
-  // left running without its parent. SIGINT is not: a terminal's Ctrl-C reaches both processes.
+  // left running without its parent. This process outlives a SIGINT to hand on the child's exit
+  // code: a terminal's Ctrl-C already reaches the child (one process group, so passing it on would
+  // make it a second Ctrl-C: "stop at once"); without a terminal it came from `kill -INT`, for us.
   const forward = () => child.kill('SIGTERM');
+  const interrupt = () => {
+    if (!isatty(0)) child.kill('SIGINT');
+  };
   process.on('SIGTERM', forward);
+  process.on('SIGINT', interrupt);
   child.on('error', (error) => {
     process.stderr.write(`sdops: could not start ${pinned}: ${error.message}\n`);
     process.exit(1);
   });
   child.on('exit', (code, signal) => {
     process.off('SIGTERM', forward);
+    process.off('SIGINT', interrupt);
     if (signal) process.kill(process.pid, signal);
     else process.exit(code ?? 1);
   });

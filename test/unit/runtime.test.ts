@@ -123,22 +123,25 @@ describe('the pinned runtime', () => {
     };
   }
 
-  it('passes a SIGTERM on to the re-run command, so a worker started by the system Node stops gracefully', async function () {
-    this.timeout(60_000);
-    const worker = workerUnderSystemNode();
-    try {
-      await worker.started();
-      worker.run.wrapper.kill('SIGTERM');
-      // Before, the wrapper died at once and its child, the real worker, went on running.
-      await waitUntil('the wrapper and its worker to exit', () => worker.run.exitCode !== undefined, {
-        timeoutMs: 30_000,
-      });
-      expect(worker.run.exitCode, worker.run.out).to.equal(0);
-      expect(worker.run.out).to.include('worker exiting');
-    } finally {
-      worker.cleanUp();
-    }
-  });
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    it(`passes a ${signal} on to the re-run command, so a worker started by the system Node stops gracefully`, async function () {
+      this.timeout(60_000);
+      const worker = workerUnderSystemNode();
+      try {
+        await worker.started();
+        // SIGINT without a terminal: a `kill -INT` of the wrapper alone (a terminal's Ctrl-C reaches both).
+        worker.run.wrapper.kill(signal);
+        // Before, the wrapper died at once and its child, the real worker, went on running.
+        await waitUntil('the wrapper and its worker to exit', () => worker.run.exitCode !== undefined, {
+          timeoutMs: 30_000,
+        });
+        expect(worker.run.exitCode, worker.run.out).to.equal(0);
+        expect(worker.run.out).to.include('worker exiting');
+      } finally {
+        worker.cleanUp();
+      }
+    });
+  }
 
   it('stops the re-run command gracefully when the system Node wrapper is killed with SIGKILL', async function () {
     this.timeout(60_000);
