@@ -1,5 +1,5 @@
 import { type ExportResult, ExportResultCode } from '@opentelemetry/core';
-import { noteExportSuccess, reportExportError } from './diagnostics.ts';
+import { DROPPED_BATCH, noteExportSuccess, reportExportError } from './diagnostics.ts';
 
 /**
  * A circuit breaker in front of an OTLP exporter. The exporters retry a refused connection for up
@@ -30,7 +30,7 @@ export function withCircuitBreaker<T, E extends Exporter<T>>(inner: E, now: () =
   let openUntil = 0;
   const guardedExport = (items: T, done: (result: ExportResult) => void): void => {
     if (now() < openUntil && !finalFlush) {
-      done({ code: ExportResultCode.FAILED, error: new Error('collector unreachable; batch dropped') });
+      done({ code: ExportResultCode.FAILED, error: new Error(DROPPED_BATCH) });
       return;
     }
     inner.export(items, (result) => {

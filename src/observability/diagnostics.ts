@@ -57,7 +57,9 @@ export function reportExportError(error: unknown): void {
   if (!s) return;
   s.failing = true;
   notifyTrouble(s);
-  if (s.warned) {
+  // A breaker still cooling down after the outage drops its batch once more although another
+  // signal's export already works again: part of the outage that was warned about, not a new one.
+  if (s.warned || describe(error).includes(DROPPED_BATCH)) {
     s.suppressed += 1;
     return;
   }
@@ -68,6 +70,9 @@ export function reportExportError(error: unknown): void {
     reason: describe(error),
   });
 }
+
+/** The error of a batch a circuit breaker dropped without trying (circuit.ts). */
+export const DROPPED_BATCH = 'collector unreachable; batch dropped';
 
 /** An export works again after a warning this long ago (or more): one line, and the warning re-arms. */
 const REARM_AFTER_MS = 60_000;

@@ -6,6 +6,7 @@ import { configureLogging } from '../../../src/observability/index.ts';
 import {
   exportFailing,
   installExportErrorHandler,
+  reportExportError,
   uninstallExportErrorHandler,
 } from '../../../src/observability/diagnostics.ts';
 
@@ -90,5 +91,34 @@ describe('the export circuit breaker', () => {
       'telemetry export failed; the program continues, further export errors are suppressed',
     ]);
     expect(sink.records()[1]).to.include({ suppressed: 1 });
+  });
+
+  it("does not take another signal's breaker dropping a batch after the recovery for a new outage", async () => {
+    const messages = () => sink.records().map((r) => r.message);
+    const traces = withCircuitBreaker(scripted([ExportResultCode.FAILED]), () => clock);
+    const metrics = withCircuitBreaker(
+      scripted([ExportResultCode.FAILED, ExportResultCode.FAILED]),
+      () => clock,
+    );
+    // The SDK's processors hand every failed result's error to the global error handler.
+    const viaSdk = (breaker: typeof traces, item: number) =>
+      new Promise<void>((resolve) =>
+        breaker.export(item, (r: { code: ExportResultCode; error?: Error }) => {
+          if (r.code !== ExportResultCode.SUCCESS) reportExportError(r.error);
+          resolve();
+        }),
+      );
+    await viaSdk(traces, 1);
+    await viaSdk(metrics, 1);
+    clock += 55_000;
+    await viaSdk(metrics, 2); // still down: its breaker opens for another cooldown
+    clock += 6_000;
+    await viaSdk(traces, 2); // the collector is back: export works again
+    await viaSdk(metrics, 3); // its breaker is still cooling down: the batch is dropped untried
+    // Before: a second "export failed" warning here, and the process's last word was that it failed.
+    expect(messages()).to.deep.equal([
+      'telemetry export failed; the program continues, further export errors are suppressed',
+      'telemetry export works again',
+    ]);
   });
 });
