@@ -57,7 +57,10 @@ export interface QueueStatusRow {
   readonly failed: number;
   /** Copies in the dead-letter queue waiting for `sdops queue retry`. */
   readonly dead: number;
-  /** Seconds since the oldest waiting job was enqueued; 0 when none waits. */
+  /**
+   * Seconds the oldest due waiting job has waited since it became due (enqueued, or its retry
+   * backoff over): the cleanup_queue_oldest_wait_seconds gauge's reading; 0 when none is due.
+   */
   readonly oldestWaitingSeconds: number;
 }
 
@@ -260,7 +263,7 @@ export class CleanupQueue {
       oldest: number | null;
     }>(
       `SELECT substr(name, $3::int) AS job_type, state::text AS state, count(*)::int AS n,
-              extract(epoch FROM now() - min(created_on))::float8 AS oldest
+              extract(epoch FROM now() - min(start_after) FILTER (WHERE start_after <= now()))::float8 AS oldest
          FROM ${BOSS_SCHEMA}.job WHERE name = ANY($1::text[]) GROUP BY name, state
        UNION ALL
        SELECT ${deadCopyTypeSql('d')}, 'dead', count(*)::int, NULL

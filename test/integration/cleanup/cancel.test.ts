@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { type CleanupQueue, DEAD_LETTER_QUEUE } from '../../../src/cleanup/index.ts';
 import { queueName } from '../../../src/cleanup/queue-names.ts';
+import { readQueueTruth } from '../../../src/cleanup/queue-truth.ts';
 import type { Database } from '../../../src/db/index.ts';
 import { configureLogging } from '../../../src/observability/index.ts';
 import { runCli } from '../../support/cli.ts';
@@ -32,6 +33,27 @@ describe('sdops queue cancel (PostgreSQL)', function () {
   });
 
   after(async () => t?.close());
+
+  it('ages the oldest waiting job from when it became due, as the oldest-wait gauge does', async () => {
+    const [retried, later] = await queue.enqueueMany('noop', [{}, {}]);
+    // A job revived 10 s ago after 20 minutes dead, and one whose retry backoff has not ended.
+    await db.query(
+      `UPDATE pgboss.job SET state = 'retry', created_on = now() - interval '20 minutes',
+              start_after = now() - interval '10 seconds' WHERE id = $1`,
+      [retried],
+    );
+    await db.query(
+      `UPDATE pgboss.job SET created_on = now() - interval '1 hour', start_after = now() + interval '1 hour'
+        WHERE id = $1`,
+      [later],
+    );
+    const oldest = (await status('noop'))?.oldestWaitingSeconds ?? -1;
+    // Was 3600: counted from created_on, so a revived or backing-off job looked an hour behind.
+    expect(oldest).to.be.within(10, 30);
+    const gauge = (await readQueueTruth(db, ['noop'])).noop?.oldestWaitSeconds ?? -1;
+    expect(Math.abs(gauge - oldest)).to.be.below(2);
+    await db.query('DELETE FROM pgboss.job WHERE id = ANY($1::uuid[])', [[retried, later]]);
+  });
 
   it('lists the waiting jobs of a type in a dry run, changing nothing, then cancels exactly those', async () => {
     const noops = await queue.enqueueMany('noop', [{}, {}, {}, {}, {}]);
