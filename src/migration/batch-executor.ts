@@ -59,35 +59,42 @@ export class BatchExecutor {
       const a0 = performance.now();
       try {
         const result = await withBatchSpan(this.spanInput(ref, attempt), async (span) => {
-          const r = await db.transaction(async (tx): Promise<BatchResult> => {
-            const state = await lease.claim(tx);
-            if (state === 'stopping') return { kind: 'stop' };
-            const plan = await migration.plan(tx, entity, after, run.batchSize, params);
-            if (!plan) {
-              await checkpoints.advanceEntity(tx, run.runId, nextEntity);
-              return { kind: 'exhausted' };
-            }
-            planned = plan;
-            // Known now: a failing attempt's span carries its range too.
-            span.setAttributes({ 'cursor.to': plan.lastKey });
-            this.injectFault(ref.batchNo);
-            const rows = run.dryRun
-              ? plan.rows
-              : await migration.apply(tx, entity, { from: after, to: plan.lastKey }, params);
-            await checkpoints.checkpointBatch(tx, run.runId, {
-              batchNo: ref.batchNo,
-              entity,
-              keyFrom: after,
-              keyTo: plan.lastKey,
-              status: 'succeeded',
-              rows,
-              attempts: attempt,
-              durationMs: performance.now() - t0,
-              error: null,
-              session: run.sessions,
-            });
-            return { kind: 'done', lastKey: plan.lastKey, rows };
-          });
+          const r = await this.loggingFailure(
+            ref,
+            () => planned?.lastKey,
+            attempt,
+            a0,
+            () =>
+              db.transaction(async (tx): Promise<BatchResult> => {
+                const state = await lease.claim(tx);
+                if (state === 'stopping') return { kind: 'stop' };
+                const plan = await migration.plan(tx, entity, after, run.batchSize, params);
+                if (!plan) {
+                  await checkpoints.advanceEntity(tx, run.runId, nextEntity);
+                  return { kind: 'exhausted' };
+                }
+                planned = plan;
+                // Known now: a failing attempt's span carries its range too.
+                span.setAttributes({ 'cursor.to': plan.lastKey });
+                this.injectFault(ref.batchNo);
+                const rows = run.dryRun
+                  ? plan.rows
+                  : await migration.apply(tx, entity, { from: after, to: plan.lastKey }, params);
+                await checkpoints.checkpointBatch(tx, run.runId, {
+                  batchNo: ref.batchNo,
+                  entity,
+                  keyFrom: after,
+                  keyTo: plan.lastKey,
+                  status: 'succeeded',
+                  rows,
+                  attempts: attempt,
+                  durationMs: performance.now() - t0,
+                  error: null,
+                  session: run.sessions,
+                });
+                return { kind: 'done', lastKey: plan.lastKey, rows };
+              }),
+          );
           if (r.kind === 'done') {
             setBatchRange(r.lastKey, r.rows);
             span.setAttributes({ status: 'success', 'migration.batch.result': 'committed', count: r.rows });
@@ -112,7 +119,6 @@ export class BatchExecutor {
         }
         lastError = error;
         lastAttemptSeconds = (performance.now() - a0) / 1000;
-        telemetry.attemptFailed(ref, planned?.lastKey, attempt, a0, error);
         if (attempt < attempts) {
           telemetry.failedAttemptMetric(0, lastAttemptSeconds);
           await this.c.pacer.backoff(backoffMs(this.c.options.retry, attempt));
@@ -165,30 +171,38 @@ export class BatchExecutor {
     for (let attempt = 1; attempt <= attempts; attempt++) {
       const a0 = performance.now();
       try {
-        const rows = await withBatchSpan(this.spanInput(ref, batch.attempts + attempt), async (span) => {
+        await withBatchSpan(this.spanInput(ref, batch.attempts + attempt), async (span) => {
           span.setAttributes({ 'cursor.to': batch.keyTo });
-          const n = await db.transaction(async (tx) => {
-            await lease.claim(tx);
-            const changed = run.dryRun
-              ? ((await migration.plan(tx, batch.entity, batch.keyFrom, run.batchSize, params))?.rows ?? 0)
-              : await migration.apply(tx, batch.entity, { from: batch.keyFrom, to: batch.keyTo }, params);
-            await checkpoints.markBatchRetried(tx, run.runId, batch, {
-              status: 'succeeded',
-              rows: changed,
-              attempts: attempt,
-              durationMs: performance.now() - t0,
-              error: null,
-            });
-            return changed;
-          });
+          const n = await this.loggingFailure(
+            ref,
+            () => batch.keyTo,
+            attempt,
+            a0,
+            () =>
+              db.transaction(async (tx) => {
+                await lease.claim(tx);
+                const changed = run.dryRun
+                  ? ((await migration.plan(tx, batch.entity, batch.keyFrom, run.batchSize, params))?.rows ??
+                    0)
+                  : await migration.apply(tx, batch.entity, { from: batch.keyFrom, to: batch.keyTo }, params);
+                await checkpoints.markBatchRetried(tx, run.runId, batch, {
+                  status: 'succeeded',
+                  rows: changed,
+                  attempts: attempt,
+                  durationMs: performance.now() - t0,
+                  error: null,
+                });
+                return changed;
+              }),
+          );
           setBatchRange(batch.keyTo, n);
           span.setAttributes({ status: 'success', 'migration.batch.result': 'committed', count: n });
-          return n;
+          // Inside the batch span: its log line carries that span's id, as a scan batch's does.
+          tally.recovered(batch.rows);
+          telemetry.batchCommitted(ref, batch.keyTo, n, attempt, a0);
+          tally.committed(n, false);
         });
         this.c.outage.recovered();
-        tally.recovered(batch.rows);
-        telemetry.batchCommitted(ref, batch.keyTo, rows, attempt, a0);
-        tally.committed(rows, false);
         return;
       } catch (error) {
         if (error instanceof LeaseLostError) throw error;
@@ -204,7 +218,6 @@ export class BatchExecutor {
           continue;
         }
         lastError = error;
-        telemetry.attemptFailed(ref, batch.keyTo, attempt, a0, error);
         // Its rows were counted as failed when the batch first failed; failing again adds none.
         telemetry.failedAttemptMetric(0, (performance.now() - a0) / 1000);
         if (attempt < attempts) await this.c.pacer.backoff(backoffMs(this.c.options.retry, attempt));
@@ -226,6 +239,27 @@ export class BatchExecutor {
   }
 
   /** Waits the outage out, then reads the batch's record: present means its commit landed. */
+  /**
+   * Runs an attempt's transaction inside its batch span and, when the batch itself failed (not a
+   * lost lease or database), writes the attempt's failure line there, so it carries that span's id.
+   */
+  private async loggingFailure<T>(
+    ref: BatchRef,
+    lastKey: () => string | undefined,
+    attempt: number,
+    a0: number,
+    fn: () => Promise<T>,
+  ): Promise<T> {
+    try {
+      return await fn();
+    } catch (error) {
+      if (!(error instanceof LeaseLostError) && !isDatabaseUnavailable(error)) {
+        this.c.telemetry.attemptFailed(ref, lastKey(), attempt, a0, error);
+      }
+      throw error;
+    }
+  }
+
   private async afterOutage(error: unknown, batchNo: number): Promise<BatchRecord | undefined> {
     await this.c.outage.wait(error);
     return this.c.outage.run(() => getBatch(this.c.db, this.c.run.runId, batchNo));
