@@ -2,7 +2,7 @@ import type { CleanupSettings } from './cleanup/index.ts';
 import { ConfigError } from './errors.ts';
 import { assertLeaseOutlivesHeartbeats, type BatchFault, type RunnerOptions } from './migration/index.ts';
 import type { LogLevel, TelemetrySettings } from './observability/index.ts';
-import { commaList, MAX_BATCH_SIZE } from './validation/index.ts';
+import { commaList, MAX_BATCH_SIZE, MAX_FAILED_BATCHES } from './validation/index.ts';
 
 /**
  * The one home of configuration. Every environment variable the product reads is declared here with
@@ -56,7 +56,7 @@ export const ENV_VARS: readonly EnvVarSpec[] = [
   v('SDOPS_CLEANUP_MAX_ROWS_PER_JOB', '50000', 'Rows one purge/archive job removes at most (rows that must stay are skipped, not counted); a job that used it and changed rows enqueues a follow-up job.'),
   // Migration runner (src/migration).
   v('SDOPS_MIGRATION_BATCH_SIZE', '5000', `Default rows per migration batch (at most ${MAX_BATCH_SIZE}).`),
-  v('SDOPS_MIGRATION_MAX_FAILED_BATCHES', '10', 'Default failed batches a migration run tolerates before it ends failed.'),
+  v('SDOPS_MIGRATION_MAX_FAILED_BATCHES', '10', `Default failed batches a migration run tolerates before it ends failed (at most ${MAX_FAILED_BATCHES}).`),
   v('SDOPS_MIGRATION_HEARTBEAT_MS', '5000', 'How often a migration runner refreshes the heartbeat of its run lease.'),
   v('SDOPS_MIGRATION_LEASE_TIMEOUT_MS', '30000', 'Heartbeat age after which a run counts as abandoned and may be resumed elsewhere (at least 2x the heartbeat).'),
   v('SDOPS_MIGRATION_RETRY_ATTEMPTS', '3', 'Attempts per migration batch, the first included.'),
@@ -200,8 +200,10 @@ function readJobTypes(env: Env): string[] | undefined {
   if (raw === undefined) return undefined;
   const types = commaList(raw);
   // Like --job-types: a list with nothing in it must not quietly mean every type, purges included.
-  if (types.length === 0)
-    throw new ConfigError(`SDOPS_WORKER_JOB_TYPES must name one job type or more (unset: all), got "${raw}"`);
+  if (types.includes(''))
+    throw new ConfigError(
+      `SDOPS_WORKER_JOB_TYPES must be job types separated by single commas (unset: all), got "${raw}"`,
+    );
   return types;
 }
 
@@ -246,7 +248,7 @@ function migrationConfig(env: Env): MigrationConfig {
     retry: { attempts: readInt(env, 'SDOPS_MIGRATION_RETRY_ATTEMPTS', 1), baseDelayMs, maxDelayMs },
     outageBudgetMs: readInt(env, 'SDOPS_MIGRATION_OUTAGE_BUDGET_MS', 0),
     defaultBatchSize: readInt(env, 'SDOPS_MIGRATION_BATCH_SIZE', 1, MAX_BATCH_SIZE),
-    defaultMaxFailedBatches: readInt(env, 'SDOPS_MIGRATION_MAX_FAILED_BATCHES', 0),
+    defaultMaxFailedBatches: readInt(env, 'SDOPS_MIGRATION_MAX_FAILED_BATCHES', 0, MAX_FAILED_BATCHES),
     faults: readFaults(env),
   };
 }

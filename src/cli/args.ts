@@ -1,6 +1,7 @@
 import { assertJobId, assertJobType, BUILTIN_JOB_TYPES } from '../cleanup/index.ts';
 import { type ErrorCode, InvalidInputError } from '../errors.ts';
 import { getEntity } from '../soft-delete/index.ts';
+import { commaList } from '../validation/index.ts';
 import { assertRunId } from '../migration/index.ts';
 
 /**
@@ -16,7 +17,7 @@ export function wholeNumber(
 ): (raw: string) => number {
   return (raw) => {
     const value = Number(raw);
-    if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(value) || value < min || value > max) {
+    if (!/^\d+$/.test(raw) || !Number.isSafeInteger(value) || value < min || value > max) {
       throw new InvalidInputError(code, `${name} must be a whole number from ${min} to ${max}, got "${raw}"`);
     }
     return value;
@@ -49,11 +50,28 @@ export function nonNegativeNumber(
 ): (raw: string) => number {
   return (raw) => {
     const value = Number(raw);
-    if (!DECIMAL.test(raw.trim()) || value > max) {
+    if (!DECIMAL.test(raw) || value > max) {
       const range = Number.isFinite(max) ? `from 0 to ${max}` : '>= 0';
       throw new InvalidInputError(code, `${name} must be a number ${range}, got "${raw}"`);
     }
     return value;
+  };
+}
+
+/**
+ * A comma list option, repeatable (`--x a,b --x c`): items trimmed, repeats dropped; an empty item
+ * (a stray comma, an unset shell variable) is refused rather than quietly dropped.
+ */
+export function listOption(name: string): (raw: string, previous?: string[]) => string[] {
+  return (raw, previous = []) => {
+    const items = commaList(raw);
+    if (items.includes('')) {
+      throw new InvalidInputError(
+        'invalid_argument',
+        `${name} must be names separated by single commas, got "${raw}"`,
+      );
+    }
+    return [...new Set([...previous, ...items])];
   };
 }
 

@@ -1,16 +1,9 @@
-import { readFileSync } from 'node:fs';
 import { CommanderError } from 'commander';
 import { refusedByDataRule } from '../db/index.ts';
 import { EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, exitCodeForKind, SdopsError } from '../errors.ts';
+import { packageVersion } from '../observability/index.ts';
 import { errorLine } from './output.ts';
 import { buildProgram } from './program.ts';
-
-function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-    version: string;
-  };
-  return pkg.version;
-}
 
 /** `--json` among the global options (before the command): errors are then JSON too. */
 function wantsJson(argv: readonly string[]): boolean {

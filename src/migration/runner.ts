@@ -4,7 +4,7 @@ import { v7 as uuidv7 } from 'uuid';
 import type { Database } from '../db/index.ts';
 import { InvalidInputError } from '../errors.ts';
 import { RunLockedError, RunNotFoundError, RunStateError, StopTimeoutError } from './errors.ts';
-import { isUuid, MAX_BATCH_SIZE } from '../validation/index.ts';
+import { isUuid, MAX_BATCH_SIZE, MAX_FAILED_BATCHES } from '../validation/index.ts';
 import { DEFAULT_RUNNER_OPTIONS, type RunnerOptions, validateRunnerOptions } from './options.ts';
 import { assertNoOverlap, lockRunsTable } from './overlap.ts';
 import { getMigration, migrationNames } from './registry.ts';
@@ -206,10 +206,14 @@ export class MigrationRunner {
   private settings(request: StartRequest): RunSettings {
     const batchSize = validBatchSize(request.batchSize ?? this.options.defaultBatchSize);
     const maxFailedBatches = request.maxFailedBatches ?? this.options.defaultMaxFailedBatches;
-    if (!Number.isInteger(maxFailedBatches) || maxFailedBatches < 0) {
+    if (
+      !Number.isInteger(maxFailedBatches) ||
+      maxFailedBatches < 0 ||
+      maxFailedBatches > MAX_FAILED_BATCHES
+    ) {
       throw new InvalidInputError(
         'invalid_argument',
-        `max failed batches must be >= 0, got ${maxFailedBatches}`,
+        `max failed batches must be from 0 to ${MAX_FAILED_BATCHES}, got ${maxFailedBatches}`,
       );
     }
     const rate = validRate(request.maxRowsPerSecond ?? null);

@@ -17,6 +17,7 @@ export {
 export { httpMetrics, migrationMetrics, softDeleteMetrics, workerMetrics, zeroCounters } from './metrics.ts';
 export { SPAN_DEFINITIONS, type SpanAttributes, type SpanName } from './span-names.ts';
 export { type DatabaseObservation, startTelemetry, type Telemetry } from './telemetry.ts';
+export { packageVersion } from './sdk-wiring.ts';
 export {
   DEFAULT_TELEMETRY_SETTINGS,
   type ProcessRole,

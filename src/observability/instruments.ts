@@ -92,7 +92,8 @@ export const INSTRUMENTS = {
     name: 'migration.run.failure',
     kind: 'counter',
     unit: '{run}',
-    description: 'Migration runs that ended in failure.',
+    description:
+      'Migration run sessions (start, resume, retry-failed) that ended failed or partially_failed: a run that fails again counts again.',
     attributes: ['migration'],
   },
   migrationRowsProcessed: {

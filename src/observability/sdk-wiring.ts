@@ -50,7 +50,8 @@ export interface StartedSdk {
   readonly metricReader: IMetricReader;
 }
 
-function packageVersion(): string {
+/** This release's version (package.json): service.version, `sdops --version`, the OpenAPI document. */
+export function packageVersion(): string {
   try {
     const raw = readFileSync(new URL('../../package.json', import.meta.url), 'utf8');
     const version = (JSON.parse(raw) as { version?: unknown }).version;

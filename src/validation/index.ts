@@ -10,6 +10,7 @@ export {
   isScope,
   isUuid,
   MAX_BATCH_SIZE,
+  MAX_FAILED_BATCHES,
   MAX_ID_LENGTH,
   MAX_LIST_LIMIT,
   MAX_OLDER_THAN_DAYS,

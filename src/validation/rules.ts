@@ -47,6 +47,9 @@ export function isScope(value: unknown): value is Scope {
 /** Most rows one batch (one transaction) may touch: soft delete, restore, retention, migrations. */
 export const MAX_BATCH_SIZE = 100_000;
 
+/** Failed batches a migration run may tolerate (sdops_migration_runs.max_failed_batches is an integer). */
+export const MAX_FAILED_BATCHES = 1_000_000;
+
 /** Rows one list call returns. */
 export const MAX_LIST_LIMIT = 1000;
 export const DEFAULT_LIST_LIMIT = 100;
@@ -74,14 +77,10 @@ export function isPlainText(value: string): boolean {
 /** Retention and archive ages: up to 100 years. */
 export const MAX_OLDER_THAN_DAYS = 36_500;
 
-/** The items of a comma-separated list, trimmed, empty items and repeats dropped ("a, b,a," is a and b). */
+/**
+ * The items of a comma-separated list, trimmed, repeats dropped ("a, b,a" is a and b). An empty item
+ * ("a,", "a,,b", ",") stays as "": callers refuse it, since a stray comma is a typo, not "nothing".
+ */
 export function commaList(raw: string): string[] {
-  return [
-    ...new Set(
-      raw
-        .split(',')
-        .map((item) => item.trim())
-        .filter((item) => item !== ''),
-    ),
-  ];
+  return [...new Set(raw.split(',').map((item) => item.trim()))];
 }

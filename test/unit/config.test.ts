@@ -28,8 +28,8 @@ describe('loadConfig: worker settings', () => {
     expect(s.policy).to.deep.equal({ retryLimit: 3, retryDelaySeconds: 5, expireSeconds: 900 });
   });
 
-  it('turns a cron off with "off" and splits job types, ignoring blanks', () => {
-    const s = loadConfig({ SDOPS_PURGE_CRON: 'off', SDOPS_WORKER_JOB_TYPES: 'noop, purge_expired,' }).worker;
+  it('turns a cron off with "off" and splits job types, trimming spaces', () => {
+    const s = loadConfig({ SDOPS_PURGE_CRON: 'off', SDOPS_WORKER_JOB_TYPES: 'noop, purge_expired' }).worker;
     expect(s.purgeCron).to.equal(undefined);
     expect(s.jobTypes).to.deep.equal(['noop', 'purge_expired']);
   });
@@ -42,6 +42,9 @@ describe('loadConfig: worker settings', () => {
       ['SDOPS_ARCHIVE_CRON', 'daily'],
       // A list with nothing in it would have meant every job type, purges included.
       ['SDOPS_WORKER_JOB_TYPES', ' , '],
+      // A stray comma is a typo: it was dropped, so the list looked fine.
+      ['SDOPS_WORKER_JOB_TYPES', 'noop,'],
+      ['SDOPS_MIGRATION_MAX_FAILED_BATCHES', '2147483648'],
       // Past the batch limit: once silently lowered (migration) or refused without the name (cleanup).
       ['SDOPS_MIGRATION_BATCH_SIZE', '200000'],
       ['SDOPS_CLEANUP_BATCH_SIZE', '1000000'],

@@ -3,7 +3,7 @@ import { getLogger } from '../../observability/index.ts';
 import { MIGRATIONS, RUN_STATES, type RunState, runStatus } from '../../migration/index.ts';
 import { entityNames } from '../../soft-delete/index.ts';
 import type { ApiMigrations } from '../ports.ts';
-import { MAX_BATCH_SIZE, MAX_OLDER_THAN_DAYS } from '../../validation/index.ts';
+import { MAX_BATCH_SIZE, MAX_FAILED_BATCHES, MAX_OLDER_THAN_DAYS } from '../../validation/index.ts';
 import { errorResponses, uuidSchema } from '../schemas.ts';
 
 const TAGS = ['migrations'];
@@ -162,7 +162,7 @@ export function registerMigrationRoutes(app: FastifyInstance, runner: ApiMigrati
             batchSize: { type: 'integer', minimum: 1, maximum: MAX_BATCH_SIZE },
             maxRowsPerSecond: { anyOf: [{ type: 'integer', minimum: 1 }, { type: 'null' }] },
             dryRun: { type: 'boolean' },
-            maxFailedBatches: { type: 'integer', minimum: 0, maximum: 1_000_000 },
+            maxFailedBatches: { type: 'integer', minimum: 0, maximum: MAX_FAILED_BATCHES },
           },
         },
         bodyOptional: true,

@@ -124,7 +124,11 @@ function registerRetention(
   const cmd = program.command(operation).description(description).argument('<entity>', 'entity name');
   const age = nonNegativeNumber('--older-than-days', MAX_OLDER_THAN_DAYS, 'invalid_older_than_days');
   if (ageRequired)
-    cmd.requiredOption('--older-than-days <days>', 'only rows deleted at least this long ago', age);
+    cmd.requiredOption(
+      '--older-than-days <days>',
+      'only rows deleted at least this long ago (required)',
+      age,
+    );
   else cmd.option('--older-than-days <days>', 'override the retention (days)', age);
   cmd
     .option(

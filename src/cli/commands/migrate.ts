@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { SdopsError } from '../../errors.ts';
-import { MAX_BATCH_SIZE, MAX_OLDER_THAN_DAYS } from '../../validation/index.ts';
+import { InvalidInputError, SdopsError } from '../../errors.ts';
+import { MAX_BATCH_SIZE, MAX_FAILED_BATCHES, MAX_OLDER_THAN_DAYS } from '../../validation/index.ts';
 import {
   checkStart,
   formatDuration,
@@ -13,7 +13,7 @@ import {
   type RunSummary,
   runStatus,
 } from '../../migration/index.ts';
-import { nonNegativeNumber, oneOf, positiveInt, runIdArgument, wholeNumber } from '../args.ts';
+import { listOption, nonNegativeNumber, oneOf, positiveInt, runIdArgument, wholeNumber } from '../args.ts';
 import { type CliContext, type GlobalOptions, withContext } from '../context.ts';
 import { type Cell, formatTable, type Progress, printJson, startProgress } from '../output.ts';
 import { onStopSignals } from '../stop-signals.ts';
@@ -63,10 +63,6 @@ function workAhead(label: string, run: RunRecord): string {
     return `${left} of ${total ?? '?'} rows left`;
   }
   return `${total ?? '?'} rows to do`;
-}
-
-function collect(value: string, previous: string[] = []): string[] {
-  return [...previous, ...value.split(',')];
 }
 
 function statusRow(run: RunRecord): Record<string, Cell> {
@@ -199,14 +195,14 @@ export function registerMigrate(program: Command): void {
     .option(
       '--max-failed-batches <n>',
       'more failed batches than this and the run ends failed',
-      wholeNumber('--max-failed-batches', 0),
+      wholeNumber('--max-failed-batches', 0, MAX_FAILED_BATCHES),
     )
     .option(
       '--older-than-days <days>',
       'archive-soft-deleted / purge-archived: age cutoff',
       nonNegativeNumber('--older-than-days', MAX_OLDER_THAN_DAYS, 'invalid_older_than_days'),
     )
-    .option('--entity <name>', 'limit to these entities (repeatable or comma list)', collect)
+    .option('--entity <name>', 'limit to these entities (repeatable or comma list)', listOption('--entity'))
     .action(async (name: string, opts: StartOptions, cmd: Command) => {
       const params = { olderThanDays: opts.olderThanDays, entities: opts.entity };
       checkStart(name, params);
@@ -279,6 +275,9 @@ export function registerMigrate(program: Command): void {
       positiveInt('--timeout', 86_400),
     )
     .action(async (runId: string, opts: { wait?: boolean; timeout?: number }, cmd: Command) => {
+      if (opts.timeout !== undefined && !opts.wait) {
+        throw new InvalidInputError('invalid_argument', '--timeout only applies with --wait');
+      }
       await withMigrateContext(cmd, async (ctx) => {
         const runner = new MigrationRunner(ctx.db, ctx.config.migration);
         let run = await runner.stop(runId);

@@ -2,8 +2,8 @@ import { checkWorkerCrons, loadConfig } from '../../config.ts';
 import type { Command } from 'commander';
 import { type CleanupRuntime, CleanupQueue, startCleanupRuntime } from '../../cleanup/index.ts';
 import { MigrationRunner } from '../../migration/index.ts';
-import { getLogger } from '../../observability/index.ts';
-import { wholeNumber } from '../args.ts';
+import { getLogger, packageVersion } from '../../observability/index.ts';
+import { nonBlank, wholeNumber } from '../args.ts';
 import { type CliContext, type GlobalOptions, withContext } from '../context.ts';
 import { startLongRunningTelemetry } from '../long-running.ts';
 
@@ -45,7 +45,12 @@ export function registerServe(program: Command): void {
   program
     .command('serve')
     .description('run the HTTP API (bearer tokens from SDOPS_API_TOKENS="admin:<t>,read:<t>")')
-    .option('--host <host>', 'address to listen on (non-loopback needs SDOPS_API_TOKENS)', '127.0.0.1')
+    .option(
+      '--host <host>',
+      'address to listen on (non-loopback needs SDOPS_API_TOKENS)',
+      nonBlank('--host'),
+      '127.0.0.1',
+    )
     .option('--port <port>', 'TCP port (0 = any free port)', wholeNumber('--port', 0, 65_535), 8080)
     .action(async (opts: ServeOptions, cmd: Command) => {
       // fastify and the routes load only for this command: every other command starts faster.
@@ -75,6 +80,7 @@ export function registerServe(program: Command): void {
               migrations,
               host: opts.host,
               port: opts.port,
+              version: packageVersion(),
             });
             if (tokens.length === 0) {
               log.warn(

@@ -2,9 +2,7 @@ import type { Command } from 'commander';
 import { startCleanupRuntime, untilSignal } from '../../cleanup/index.ts';
 import { checkWorkerCrons } from '../../config.ts';
 import { getLogger } from '../../observability/index.ts';
-import { positiveInt } from '../args.ts';
-import { InvalidInputError } from '../../errors.ts';
-import { commaList } from '../../validation/index.ts';
+import { listOption, positiveInt } from '../args.ts';
 import { type GlobalOptions, withContext } from '../context.ts';
 import { startLongRunningTelemetry } from '../long-running.ts';
 
@@ -16,13 +14,7 @@ interface WorkerCliOptions {
   schedule: boolean;
 }
 
-function jobTypeList(raw: string): string[] {
-  const types = commaList(raw);
-  // An empty list (an unset shell variable) must not quietly mean every type, purges included.
-  if (types.length === 0)
-    throw new InvalidInputError('invalid_argument', '--job-types must name one job type or more');
-  return types;
-}
+const jobTypeList = listOption('--job-types');
 
 export function registerWorker(program: Command): void {
   program

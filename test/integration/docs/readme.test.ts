@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { expect } from 'chai';
 import { REPO_ROOT, SDOPS_BIN } from '../../support/cli.ts';
 import { codeSpans, readDoc, tableRows } from '../../unit/docs/support/markdown.ts';
@@ -6,6 +7,7 @@ import { codeSpans, readDoc, tableRows } from '../../unit/docs/support/markdown.
 /** The API table in README.md against the OpenAPI document the real server serves. */
 
 interface OpenApi {
+  info?: { version?: string };
   paths: Record<string, Record<string, { security?: unknown[] }>>;
 }
 
@@ -69,5 +71,13 @@ describe('the API reference in README.md', function () {
     expect([...documented.keys()].sort()).to.deep.equal([...served.keys()].sort());
     for (const [route, isPublic] of served)
       expect(documented.get(route), `${route} public`).to.equal(isPublic);
+  });
+
+  it("names this release's version in the served document, as package.json does", () => {
+    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    };
+    // Was "0.0.0".
+    expect(openapi.info?.version).to.equal(pkg.version);
   });
 });

@@ -128,9 +128,10 @@ describe('configuration (src/config.ts ENV_VARS and the README table)', () => {
     expectConfigError({ LOG_LEVEL: 'verbose' }, 'LOG_LEVEL');
     expectConfigError({ SDOPS_MIGRATION_RETRY_BASE_MS: '10000' }, 'SDOPS_MIGRATION_RETRY_BASE_MS');
     // A repeat is dropped, not logged and run twice over ("job_types":["noop","noop"]).
-    expect(loadConfig({ SDOPS_WORKER_JOB_TYPES: 'noop, noop,purge_expired,' }).worker.jobTypes).to.deep.equal(
-      ['noop', 'purge_expired'],
-    );
+    expect(loadConfig({ SDOPS_WORKER_JOB_TYPES: 'noop, noop,purge_expired' }).worker.jobTypes).to.deep.equal([
+      'noop',
+      'purge_expired',
+    ]);
     expectConfigError({ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL');
     // Once an internal failure ("Invalid URL", exit 1) when the driver parsed it.
     for (const url of [

@@ -37,7 +37,11 @@ const cells = (header: string, column: number): string[] =>
 /** What docs/telemetry.md promises. */
 const CATALOG = {
   metrics: new Set(cells('OTel name', 1)),
-  metricLabels: new Set([...cells('OTel name', 4), ...cells('Attribute', 0).filter((a) => !a.includes('.'))]),
+  // An attribute's Prometheus label is its name with dots as underscores (http.route: http_route).
+  metricLabels: new Set([
+    ...cells('OTel name', 4).flatMap((a) => [a, a.replaceAll('.', '_')]),
+    ...cells('Attribute', 0).filter((a) => !a.includes('.')),
+  ]),
   spanAttributes: new Set(cells('Span name', 2)),
   resourceAttributes: new Set(cells('Attribute', 0).filter((a) => a.includes('.'))),
   logFields: new Set(cells('Field', 0)),
