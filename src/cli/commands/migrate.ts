@@ -190,7 +190,11 @@ export function registerMigrate(program: Command): void {
       'rows per batch (one transaction each)',
       positiveInt('--batch-size', MAX_BATCH_SIZE, 'invalid_batch_size'),
     )
-    .option('--max-rows-per-second <n>', 'throttle', positiveInt('--max-rows-per-second'))
+    .option(
+      '--max-rows-per-second <n>',
+      'throttle: an average over batches (each batch runs at full speed, then the run waits)',
+      positiveInt('--max-rows-per-second'),
+    )
     .option('--dry-run', 'count what would change; write nothing')
     .option(
       '--max-failed-batches <n>',
