@@ -135,7 +135,7 @@ export function registerEntityRoutes(app: FastifyInstance, ctx: RouteContext): v
         description:
           'Already deleted rows answer 200 with counts.noop = 1. With a cleanup queue, the children of ' +
           'customers and orders are deleted by a cascade_soft_delete job (returned as job), enqueued in ' +
-          'the transaction that deletes the row: both commit, or neither does (a 503 changed nothing). ' +
+          'the transaction that deletes the row: both commit, or neither does, so repeating a DELETE that got a 503 is safe. ' +
           'Without a queue, the children are deleted in the same request.',
         tags: TAGS,
         params: rowParams,
