@@ -7,7 +7,6 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import module from 'node:module';
-import { isatty } from 'node:tty';
 import { fileURLToPath } from 'node:url';
 
 const MIN = [22, 18];
@@ -27,28 +26,24 @@ if (major > MIN[0] || (major === MIN[0] && minor >= MIN[1])) {
     process.exit(2);
   }
   // fd 3 is a pipe only this process holds open: its end, even by SIGKILL, reaches the child.
+  // The child runs in a session of its own (detached), so a signal reaches it once, through this
+  // process: a terminal's Ctrl-C or hang-up comes here only (in one process group, Ctrl-C reached
+  // both, and passed on it was a second Ctrl-C: "stop at once"), as does a `kill` of this pid.
   const child = spawn(pinned, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
     stdio: ['inherit', 'inherit', 'inherit', 'pipe'],
     env: { ...process.env, SDOPS_SHIM_PARENT_FD: '3' },
+    detached: true,
   });
-  // The command runs in the child: a SIGTERM to this process (a supervisor, `kill <pid>`, the
-  // runbook's kill -TERM) is passed on, so a worker or a migration stops gracefully instead of being
-  // left running without its parent. This process outlives a SIGINT to hand on the child's exit
-  // code: a terminal's Ctrl-C already reaches the child (one process group, so passing it on would
-  // make it a second Ctrl-C: "stop at once"); without a terminal it came from `kill -INT`, for us.
-  const forward = () => child.kill('SIGTERM');
-  const interrupt = () => {
-    if (!isatty(0)) child.kill('SIGINT');
-  };
-  process.on('SIGTERM', forward);
-  process.on('SIGINT', interrupt);
+  const passOn = Object.fromEntries(
+    ['SIGINT', 'SIGTERM', 'SIGHUP'].map((signal) => [signal, () => child.kill(signal)]),
+  );
+  for (const [signal, handler] of Object.entries(passOn)) process.on(signal, handler);
   child.on('error', (error) => {
     process.stderr.write(`sdops: could not start ${pinned}: ${error.message}\n`);
     process.exit(1);
   });
   child.on('exit', (code, signal) => {
-    process.off('SIGTERM', forward);
-    process.off('SIGINT', interrupt);
+    for (const [name, handler] of Object.entries(passOn)) process.off(name, handler);
     if (signal) process.kill(process.pid, signal);
     else process.exit(code ?? 1);
   });

@@ -96,6 +96,7 @@ describe('the pinned runtime', () => {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const run = { wrapper, out: '', exitCode: undefined as number | null | undefined };
+    let child = 0;
     for (const stream of [wrapper.stdout, wrapper.stderr]) {
       stream.on('data', (d: Buffer) => {
         run.out += d.toString();
@@ -116,9 +117,20 @@ describe('the pinned runtime', () => {
     return {
       run,
       groupAlive,
-      started: () => waitUntil('the worker to start', () => run.out.includes('worker started')),
+      started: async () => {
+        await waitUntil('the worker to start', () => run.out.includes('worker started'));
+        // The re-run command has a session of its own: its pid, to clean up after a failed test.
+        const { stdout } = await execFileAsync('pgrep', ['-P', String(wrapper.pid)]);
+        child = Number(stdout.trim().split('\n')[0]);
+      },
       cleanUp: () => {
-        if (groupAlive()) process.kill(-(wrapper.pid as number), 'SIGKILL');
+        for (const pid of [-(wrapper.pid as number), child]) {
+          try {
+            if (pid) process.kill(pid, 'SIGKILL');
+          } catch {
+            // gone already
+          }
+        }
       },
     };
   }
@@ -158,6 +170,40 @@ describe('the pinned runtime', () => {
       expect(worker.run.out).to.include('worker exiting');
     } finally {
       worker.cleanUp();
+    }
+  });
+
+  it('hands a terminal Ctrl-C to the re-run command once, also with stdin redirected', async function () {
+    this.timeout(90_000);
+    const system = ['/usr/bin/node', '/usr/local/bin/node'].find((p) => existsSync(p)) ?? process.execPath;
+    // script(1) runs the command on a pseudo-terminal: a ^C written to it is the terminal's Ctrl-C,
+    // sent to the whole foreground process group.
+    const command = `${system} ${SDOPS_BIN} --memory demo --rows 20000 < /dev/null; echo EXIT=$?`;
+    if (!['/usr/bin/script', '/bin/script'].some((p) => existsSync(p))) {
+      throw new Error('this test needs script(1) from util-linux (Debian: apt-get install bsdutils)');
+    }
+    const term = spawn('script', ['-qefc', command, '/dev/null'], {
+      env: { ...process.env, OTEL_SDK_DISABLED: 'true', DATABASE_URL: '' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let out = '';
+    for (const stream of [term.stdout, term.stderr]) {
+      stream.on('data', (d: Buffer) => {
+        out += d.toString();
+      });
+    }
+    try {
+      await waitUntil('the demo to pass its seed', () => out.includes('delete one item on its own'), {
+        timeoutMs: 60_000,
+      });
+      term.stdin.write('\x03');
+      await waitUntil('the demo to finish', () => /EXIT=\d+/.test(out), { timeoutMs: 60_000 });
+      // Before: the wrapper died at once (EXIT=130) and the demo ran on alone; then, with stdin not
+      // a terminal, the wrapper passed the Ctrl-C on as a second one and the demo aborted.
+      expect(out.match(/SIGINT: the demo finishes the run in progress/g), out.slice(-2000)).to.have.length(1);
+      expect(/EXIT=(\d+)/.exec(out)?.[1], out.slice(-2000)).to.equal('0');
+    } finally {
+      term.kill('SIGKILL');
     }
   });
 });
