@@ -79,9 +79,10 @@ export function alertRules(p: AlertParams = ALERT_PARAMS): AlertRuleDefinition[]
   const requests = rise(httpRequests, p.apiErrorRatioWindow, 'job');
   // No 5xx series in the window (the usual case): 0 errors, so the value is 0%, not absent.
   const serverErrors = `(${rise(`${httpRequests}{http_response_status_code=~"5.."}`, p.apiErrorRatioWindow, 'job')} or (${requests} * 0))`;
-  // Requests to routes that need a token: the probes' public routes would dilute a wall of 401s.
+  // Requests to routes that need a token: the probes' public routes would dilute a wall of 401s,
+  // and requests no route matched (no http_route: a scanner's 404s) would make up the volume.
   const tokenRequests = rise(
-    `${httpRequests}{http_route!~"${PUBLIC_ROUTES.join('|')}"}`,
+    `${httpRequests}{http_route!="", http_route!~"${PUBLIC_ROUTES.join('|')}"}`,
     p.apiErrorRatioWindow,
     'job',
   );

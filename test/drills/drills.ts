@@ -534,15 +534,20 @@ export const DRILLS: Readonly<Record<string, Drill>> = {
         'the 401s by route in Prometheus',
         async () => {
           const byRoute = await op.promql(
-            'sum by (job, http_route, http_response_status_code) (increase(http_server_request_duration_seconds_count{http_response_status_code=~"401|403"}',
+            'sum by (job, http_route, http_request_method, http_response_status_code) (increase(http_server_request_duration_seconds_count{http_response_status_code=~"401|403"}',
           );
           return byRoute.some((x) => x.value >= 30) ? byRoute : undefined;
         },
         { timeoutMs: 30_000, intervalMs: 1000 },
       );
       expect(
-        refusals.map((x) => [x.metric.job, x.metric.http_route, x.metric.http_response_status_code]),
-      ).to.deep.equal([['sdops-api', '/v1/:entity/:id', '401']]);
+        refusals.map((x) => [
+          x.metric.job,
+          x.metric.http_route,
+          x.metric.http_request_method,
+          x.metric.http_response_status_code,
+        ]),
+      ).to.deep.equal([['sdops-api', '/v1/:entity/:id', 'DELETE', '401']]);
       op.vars.API_URL = rotated.url; // API_URL set to the API's base URL
       op.vars.TOKEN = OLD_TOKEN; // the token the clients were given
       const read = `curl -s -o /dev/null -w '%{http_code}\\n' -H "Authorization: Bearer $TOKEN" "$API_URL/v1/documents?limit=1"`;
