@@ -2,7 +2,7 @@ import type { CleanupSettings } from './cleanup/index.ts';
 import { ConfigError } from './errors.ts';
 import { assertLeaseOutlivesHeartbeats, type BatchFault, type RunnerOptions } from './migration/index.ts';
 import type { LogLevel, TelemetrySettings } from './observability/index.ts';
-import { commaList, MAX_BATCH_SIZE, MAX_FAILED_BATCHES } from './validation/index.ts';
+import { commaList, MAX_BATCH_SIZE, MAX_FAILED_BATCHES, MAX_TIMER_MS } from './validation/index.ts';
 
 /**
  * The one home of configuration. Every environment variable the product reads is declared here with
@@ -211,15 +211,20 @@ function workerConfig(env: Env): CleanupSettings {
   return {
     concurrency: readInt(env, 'SDOPS_WORKER_CONCURRENCY', 1),
     jobTypes: readJobTypes(env),
-    pollIntervalMs: readInt(env, 'SDOPS_QUEUE_POLL_INTERVAL_MS', 10),
-    queueSampleIntervalMs: readInt(env, 'SDOPS_QUEUE_SAMPLE_INTERVAL_MS', 100),
+    pollIntervalMs: readInt(env, 'SDOPS_QUEUE_POLL_INTERVAL_MS', 10, MAX_TIMER_MS),
+    queueSampleIntervalMs: readInt(env, 'SDOPS_QUEUE_SAMPLE_INTERVAL_MS', 100, MAX_TIMER_MS),
     policy: {
       retryLimit: readInt(env, 'SDOPS_JOB_RETRY_LIMIT', 0),
       retryDelaySeconds: readInt(env, 'SDOPS_JOB_RETRY_DELAY_SECONDS', 1),
       expireSeconds: readInt(env, 'SDOPS_JOB_EXPIRE_SECONDS', 1),
     },
-    maintenanceIntervalSeconds: readInt(env, 'SDOPS_QUEUE_MAINTENANCE_INTERVAL_SECONDS', 1),
-    shutdownTimeoutMs: readInt(env, 'SDOPS_WORKER_SHUTDOWN_TIMEOUT_MS', 0),
+    maintenanceIntervalSeconds: readInt(
+      env,
+      'SDOPS_QUEUE_MAINTENANCE_INTERVAL_SECONDS',
+      1,
+      Math.floor(MAX_TIMER_MS / 1000),
+    ),
+    shutdownTimeoutMs: readInt(env, 'SDOPS_WORKER_SHUTDOWN_TIMEOUT_MS', 0, MAX_TIMER_MS),
     purgeCron: readCron(env, 'SDOPS_PURGE_CRON'),
     archiveCron: readCron(env, 'SDOPS_ARCHIVE_CRON'),
     archiveAfterDays: readInt(env, 'SDOPS_ARCHIVE_AFTER_DAYS', 0),
@@ -229,14 +234,14 @@ function workerConfig(env: Env): CleanupSettings {
 }
 
 function migrationConfig(env: Env): MigrationConfig {
-  const heartbeatIntervalMs = readInt(env, 'SDOPS_MIGRATION_HEARTBEAT_MS', 10);
-  const leaseTimeoutMs = readInt(env, 'SDOPS_MIGRATION_LEASE_TIMEOUT_MS', 20);
+  const heartbeatIntervalMs = readInt(env, 'SDOPS_MIGRATION_HEARTBEAT_MS', 10, MAX_TIMER_MS);
+  const leaseTimeoutMs = readInt(env, 'SDOPS_MIGRATION_LEASE_TIMEOUT_MS', 20, MAX_TIMER_MS);
   assertLeaseOutlivesHeartbeats(leaseTimeoutMs, heartbeatIntervalMs, {
     lease: 'SDOPS_MIGRATION_LEASE_TIMEOUT_MS',
     heartbeat: 'SDOPS_MIGRATION_HEARTBEAT_MS',
   });
-  const baseDelayMs = readInt(env, 'SDOPS_MIGRATION_RETRY_BASE_MS', 0);
-  const maxDelayMs = readInt(env, 'SDOPS_MIGRATION_RETRY_MAX_MS', 0);
+  const baseDelayMs = readInt(env, 'SDOPS_MIGRATION_RETRY_BASE_MS', 0, MAX_TIMER_MS);
+  const maxDelayMs = readInt(env, 'SDOPS_MIGRATION_RETRY_MAX_MS', 0, MAX_TIMER_MS);
   if (baseDelayMs > maxDelayMs) {
     throw new ConfigError(
       `SDOPS_MIGRATION_RETRY_BASE_MS (${baseDelayMs}) must not exceed SDOPS_MIGRATION_RETRY_MAX_MS (${maxDelayMs})`,
@@ -246,7 +251,7 @@ function migrationConfig(env: Env): MigrationConfig {
     heartbeatIntervalMs,
     leaseTimeoutMs,
     retry: { attempts: readInt(env, 'SDOPS_MIGRATION_RETRY_ATTEMPTS', 1), baseDelayMs, maxDelayMs },
-    outageBudgetMs: readInt(env, 'SDOPS_MIGRATION_OUTAGE_BUDGET_MS', 0),
+    outageBudgetMs: readInt(env, 'SDOPS_MIGRATION_OUTAGE_BUDGET_MS', 0, MAX_TIMER_MS),
     defaultBatchSize: readInt(env, 'SDOPS_MIGRATION_BATCH_SIZE', 1, MAX_BATCH_SIZE),
     defaultMaxFailedBatches: readInt(env, 'SDOPS_MIGRATION_MAX_FAILED_BATCHES', 0, MAX_FAILED_BATCHES),
     faults: readFaults(env),
@@ -324,8 +329,8 @@ export function loadConfig(env: Env = process.env): Config {
     databaseUrl,
     dataDir: read(env, 'SDOPS_DATA_DIR') as string,
     dbPoolSize: readPositiveInt(env, 'SDOPS_DB_POOL_SIZE'),
-    startupOutageBudgetMs: readInt(env, 'SDOPS_STARTUP_OUTAGE_BUDGET_MS', 0),
-    cliOutageBudgetMs: readInt(env, 'SDOPS_CLI_OUTAGE_BUDGET_MS', 0),
+    startupOutageBudgetMs: readInt(env, 'SDOPS_STARTUP_OUTAGE_BUDGET_MS', 0, MAX_TIMER_MS),
+    cliOutageBudgetMs: readInt(env, 'SDOPS_CLI_OUTAGE_BUDGET_MS', 0, MAX_TIMER_MS),
     logLevel: readEnum(env, 'LOG_LEVEL', ['error', 'warn', 'info', 'debug'] as const),
     logLevelSet: env.LOG_LEVEL !== undefined && env.LOG_LEVEL.trim() !== '',
     environment: read(env, 'SDOPS_ENVIRONMENT') as string,

@@ -45,6 +45,8 @@ describe('loadConfig: worker settings', () => {
       // A stray comma is a typo: it was dropped, so the list looked fine.
       ['SDOPS_WORKER_JOB_TYPES', 'noop,'],
       ['SDOPS_MIGRATION_MAX_FAILED_BATCHES', '2147483648'],
+      // Past a Node timer's range: the timer fired at once (a shutdown handed its jobs back at once).
+      ['SDOPS_WORKER_SHUTDOWN_TIMEOUT_MS', '2147483648'],
       // Past the batch limit: once silently lowered (migration) or refused without the name (cleanup).
       ['SDOPS_MIGRATION_BATCH_SIZE', '200000'],
       ['SDOPS_CLEANUP_BATCH_SIZE', '1000000'],

@@ -12,6 +12,7 @@ import {
   type Step,
   seedDemo,
 } from '../../demo/index.ts';
+import { MAX_TIMER_MS } from '../../validation/index.ts';
 import { positiveInt } from '../args.ts';
 import { type CliContext, type GlobalOptions, withContext } from '../context.ts';
 import { formatTable, printJson, startProgress } from '../output.ts';
@@ -112,7 +113,12 @@ export function registerDemo(program: Command): void {
     )
     .option('--rows <n>', 'seed scale (customers)', positiveInt('--rows', 1_000_000, 'invalid_rows'), 20_000)
     .option('--loop', 'repeat until interrupted (traffic for the full stack)')
-    .option('--pause-ms <ms>', 'pause between loop iterations', positiveInt('--pause-ms'), 5_000)
+    .option(
+      '--pause-ms <ms>',
+      'pause between loop iterations',
+      positiveInt('--pause-ms', MAX_TIMER_MS),
+      5_000,
+    )
     .option('--reset', 'first empty the demo tables (customers, orders, order_items, documents and archives)')
     .action(async (opts: DemoOptions, cmd: Command) => {
       await withContext(cmd.optsWithGlobals<GlobalOptions>(), async (ctx) => {

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { startCleanupRuntime, untilSignal } from '../../cleanup/index.ts';
-import { checkWorkerCrons } from '../../config.ts';
+import { checkWorkerCrons, loadConfig } from '../../config.ts';
 import { getLogger } from '../../observability/index.ts';
-import { listOption, positiveInt } from '../args.ts';
+import { jobTypeArgument, listOption, positiveInt } from '../args.ts';
 import { type GlobalOptions, withContext } from '../context.ts';
 import { startLongRunningTelemetry } from '../long-running.ts';
 
@@ -28,6 +28,9 @@ export function registerWorker(program: Command): void {
     .option('--job-types <list>', 'comma-separated job types to take (default: all)', jobTypeList)
     .option('--no-schedule', 'do not save the purge/archive cron schedules or run cron in this process')
     .action(async (opts: WorkerCliOptions, cmd: Command) => {
+      // Before opening anything: an unknown type neither creates a data directory nor waits for a
+      // database it never needed.
+      for (const type of opts.jobTypes ?? loadConfig().worker.jobTypes ?? []) jobTypeArgument(type);
       await withContext(
         cmd.optsWithGlobals<GlobalOptions>(),
         async (ctx) => {

@@ -61,6 +61,7 @@ describe('sdops bad input and closed pipes (PostgreSQL)', function () {
     ['list', 'documents', '--limit', '5 '],
     ['migrate', 'start', 'backfill-deleted-at', '--max-failed-batches', '2147483648'],
     ['serve', '--host', ''],
+    ['demo', '--loop', '--pause-ms', '2147483648'],
     ['migrate', 'stop', '00000000-0000-7000-8000-000000000000', '--timeout', '5'],
     ['archive', 'orders', '--older-than-days', '0x10'],
     ['purge', 'orders', '--older-than-days', '1e2'],
@@ -178,6 +179,8 @@ describe('sdops bad input and closed pipes (PostgreSQL)', function () {
       ['queue', 'enqueue', 'purge_expired', '--payload', '{"entity":"frogs"}'],
       ['queue', 'retry', 'not-a-uuid'],
       ['queue', 'cancel', 'not-a-uuid'],
+      // Was refused only after the directory was made, or waited 60 s for an unreachable database.
+      ['worker', '--job-types', 'bogus'],
     ]) {
       const r = await runCli(['--data-dir', dir, ...args], { DATABASE_URL: '', OTEL_SDK_DISABLED: 'true' });
       expect(r.code, `${args.join(' ')}: ${r.stderr}`).to.equal(2);
