@@ -174,11 +174,11 @@ describe('the pinned runtime', () => {
   });
 
   it('hands a terminal Ctrl-C to the re-run command once, also with stdin redirected', async function () {
-    this.timeout(90_000);
+    this.timeout(180_000);
     const system = ['/usr/bin/node', '/usr/local/bin/node'].find((p) => existsSync(p)) ?? process.execPath;
     // script(1) runs the command on a pseudo-terminal: a ^C written to it is the terminal's Ctrl-C,
     // sent to the whole foreground process group.
-    const command = `${system} ${SDOPS_BIN} --memory demo --rows 20000 < /dev/null; echo EXIT=$?`;
+    const command = `${system} ${SDOPS_BIN} --memory demo --rows 2000 < /dev/null; echo EXIT=$?`;
     if (!['/usr/bin/script', '/bin/script'].some((p) => existsSync(p))) {
       throw new Error('this test needs script(1) from util-linux (Debian: apt-get install bsdutils)');
     }
@@ -193,11 +193,16 @@ describe('the pinned runtime', () => {
       });
     }
     try {
+      // A failure shows what the terminal printed: CI once waited 60 s here with nothing to go by.
+      const withOutput = (error: unknown) =>
+        new Error(`${String(error)}\n--- terminal ---\n${out.slice(-3000)}`);
       await waitUntil('the demo to pass its seed', () => out.includes('delete one item on its own'), {
         timeoutMs: 60_000,
-      });
+      }).catch((e: unknown) => Promise.reject(withOutput(e)));
       term.stdin.write('\x03');
-      await waitUntil('the demo to finish', () => /EXIT=\d+/.test(out), { timeoutMs: 60_000 });
+      await waitUntil('the demo to finish', () => /EXIT=\d+/.test(out), { timeoutMs: 90_000 }).catch(
+        (e: unknown) => Promise.reject(withOutput(e)),
+      );
       // Before: the wrapper died at once (EXIT=130) and the demo ran on alone; then, with stdin not
       // a terminal, the wrapper passed the Ctrl-C on as a second one and the demo aborted.
       expect(out.match(/SIGINT: the demo finishes the run in progress/g), out.slice(-2000)).to.have.length(1);
