@@ -38,12 +38,22 @@ if (major > MIN[0] || (major === MIN[0] && minor >= MIN[1])) {
     ['SIGINT', 'SIGTERM', 'SIGHUP'].map((signal) => [signal, () => child.kill(signal)]),
   );
   for (const [signal, handler] of Object.entries(passOn)) process.on(signal, handler);
+  // Ctrl-Z: the child's group has no parent in its session, so the kernel drops a SIGTSTP sent to
+  // it; SIGSTOP it instead, then stop this process as the shell expects. `fg`/`bg` (SIGCONT) wake
+  // this process, which wakes the child.
+  const suspend = () => {
+    child.kill('SIGSTOP');
+    process.kill(process.pid, 'SIGSTOP');
+  };
+  const resume = () => child.kill('SIGCONT');
+  process.on('SIGTSTP', suspend).on('SIGCONT', resume);
   child.on('error', (error) => {
     process.stderr.write(`sdops: could not start ${pinned}: ${error.message}\n`);
     process.exit(1);
   });
   child.on('exit', (code, signal) => {
     for (const [name, handler] of Object.entries(passOn)) process.off(name, handler);
+    process.off('SIGTSTP', suspend).off('SIGCONT', resume);
     if (signal) process.kill(process.pid, signal);
     else process.exit(code ?? 1);
   });

@@ -117,6 +117,7 @@ describe('the pinned runtime', () => {
     return {
       run,
       groupAlive,
+      childPid: () => child,
       started: async () => {
         await waitUntil('the worker to start', () => run.out.includes('worker started'));
         // The re-run command has a session of its own: its pid, to clean up after a failed test.
@@ -154,6 +155,30 @@ describe('the pinned runtime', () => {
       }
     });
   }
+
+  /** The one-letter state of /proc/<pid>/stat: T while stopped. */
+  function stateOf(pid: number): string {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '')[0] ?? '?';
+  }
+
+  it('stops the re-run command with the wrapper on Ctrl-Z (SIGTSTP) and wakes it with the wrapper (SIGCONT)', async function () {
+    this.timeout(60_000);
+    const worker = workerUnderSystemNode();
+    try {
+      await worker.started();
+      const pids = [worker.run.wrapper.pid as number, worker.childPid()];
+      // Before, only the wrapper stopped: the command ran on, unseen, while the shell said "Stopped".
+      worker.run.wrapper.kill('SIGTSTP');
+      await waitUntil('both processes to stop', () => pids.every((pid) => stateOf(pid) === 'T'));
+      worker.run.wrapper.kill('SIGCONT');
+      await waitUntil('both processes to run again', () => pids.every((pid) => stateOf(pid) !== 'T'));
+      worker.run.wrapper.kill('SIGTERM');
+      await waitUntil('the worker to exit', () => worker.run.exitCode !== undefined, { timeoutMs: 30_000 });
+      expect(worker.run.exitCode, worker.run.out).to.equal(0);
+    } finally {
+      worker.cleanUp();
+    }
+  });
 
   it('stops the re-run command gracefully when the system Node wrapper is killed with SIGKILL', async function () {
     this.timeout(60_000);
