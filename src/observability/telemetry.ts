@@ -28,8 +28,6 @@ export interface TelemetryOptions {
   readonly serviceVersion?: string;
   /** deployment.environment.name (SDOPS_ENVIRONMENT). Default 'development'. */
   readonly environment?: string;
-  /** Flush on SIGTERM, SIGINT and when the event loop empties (see installShutdownHooks). */
-  readonly shutdownHooks?: boolean;
   /** Replaces the OTLP exporters (unit tests). */
   readonly testExporters?: TestExporters;
 }
@@ -140,7 +138,6 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
   setOtlpLogging(true);
 
   let stopped: Promise<void> | undefined;
-  let removeHooks: () => void = () => {};
   let database: DatabaseObservation | undefined;
   const handle: Telemetry = {
     enabled: true,
@@ -156,7 +153,6 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
     },
     shutdown: (timeoutMs = DEFAULT_SHUTDOWN_TIMEOUT_MS) => {
       stopped ??= (async () => {
-        removeHooks();
         drainDeferred();
         // Detach first so log lines written during shutdown go to the console only.
         setOtlpLogging(false);
@@ -194,32 +190,5 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
     },
   };
   active = handle;
-  if (options.shutdownHooks) removeHooks = installShutdownHooks(handle);
   return handle;
-}
-
-/**
- * Flushes telemetry on SIGTERM/SIGINT and when the event loop empties. Composable with a program's
- * own graceful shutdown: if other listeners exist for the signal, they decide when to exit (and
- * should `await telemetry.shutdown()` themselves); if none exists, the process exits with
- * 128 + signal number after the flush, as it would have without the hook. Returns an uninstaller.
- */
-function installShutdownHooks(telemetry: Telemetry, timeoutMs = DEFAULT_SHUTDOWN_TIMEOUT_MS): () => void {
-  const onSignal = (signal: NodeJS.Signals) => {
-    const othersListen = process.listenerCount(signal) > 1;
-    void telemetry.shutdown(timeoutMs).then(() => {
-      if (!othersListen) process.exit(128 + (signal === 'SIGINT' ? 2 : 15));
-    });
-  };
-  const onBeforeExit = () => {
-    void telemetry.shutdown(timeoutMs);
-  };
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
-  process.once('beforeExit', onBeforeExit);
-  return () => {
-    process.off('SIGTERM', onSignal);
-    process.off('SIGINT', onSignal);
-    process.off('beforeExit', onBeforeExit);
-  };
 }
