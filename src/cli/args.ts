@@ -94,7 +94,16 @@ export function collectFilter(raw: string, previous: Record<string, string> = {}
   if (eq <= 0) {
     throw new InvalidInputError('invalid_filter', `--filter must look like column=value, got "${raw}"`);
   }
-  return { ...previous, [raw.slice(0, eq).trim()]: raw.slice(eq + 1) };
+  const column = raw.slice(0, eq).trim();
+  // The later value used to replace the earlier one without a word: a destructive command then
+  // acted on a set nobody typed (AND of two values matches nothing; OR is not what filters do).
+  if (Object.hasOwn(previous, column)) {
+    throw new InvalidInputError(
+      'invalid_filter',
+      `--filter ${column} given twice: filters on different columns all apply (AND), one value per column`,
+    );
+  }
+  return { ...previous, [column]: raw.slice(eq + 1) };
 }
 
 /*

@@ -9,6 +9,7 @@ import {
 } from '../observability/index.ts';
 import { expireJobsOfGoneWorkers } from '../cleanup/index.ts';
 import { expireLeasesOfGoneOwners } from '../migration/index.ts';
+import { InvalidInputError } from '../errors.ts';
 import { getLogger } from '../observability/index.ts';
 import { SoftDeleteService } from '../soft-delete/index.ts';
 import { reachingDatabase } from './startup-wait.ts';
@@ -38,7 +39,18 @@ export interface ContextOptions {
 }
 
 export async function openDatabaseFor(config: Config, globals: GlobalOptions): Promise<Database> {
-  if (config.databaseUrl) return openDatabase({ url: config.databaseUrl, poolSize: config.dbPoolSize });
+  if (config.databaseUrl) {
+    // Quietly taking DATABASE_URL over them turned a scratch `--memory` command into a change of
+    // the real database.
+    const embedded = globals.memory ? '--memory' : globals.dataDir === undefined ? undefined : '--data-dir';
+    if (embedded) {
+      throw new InvalidInputError(
+        'invalid_usage',
+        `${embedded} selects the embedded database, but DATABASE_URL is set: unset DATABASE_URL (DATABASE_URL= sdops ...) or drop ${embedded}`,
+      );
+    }
+    return openDatabase({ url: config.databaseUrl, poolSize: config.dbPoolSize });
+  }
   if (globals.memory) return openDatabase({ memory: true });
   return openDatabase({ dataDir: globals.dataDir ?? config.dataDir });
 }

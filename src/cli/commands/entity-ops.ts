@@ -32,7 +32,11 @@ export function registerEntityOps(program: Command): void {
     .description('soft-delete rows by id(s) or by filter; customers and orders cascade to their children')
     .argument('<entity>', 'entity name (customers, orders, order_items, documents)')
     .argument('[ids...]', 'row ids')
-    .option('--filter <column=value>', 'select rows by a registry column (repeatable)', collectFilter)
+    .option(
+      '--filter <column=value>',
+      'select rows by a registry column (repeatable: one per column, all must match)',
+      collectFilter,
+    )
     .option('--reason <text>', 'why the rows are deleted (stored in delete_reason)')
     .option('--by <actor>', 'who deletes (stored in deleted_by)', nonBlank('--by'), 'sdops-cli')
     .option(
@@ -71,7 +75,11 @@ export function registerEntityOps(program: Command): void {
     .description('restore soft-deleted rows by id(s) or filter, with the children their cascade deleted')
     .argument('<entity>', 'entity name')
     .argument('[ids...]', 'row ids')
-    .option('--filter <column=value>', 'select rows by a registry column (repeatable)', collectFilter)
+    .option(
+      '--filter <column=value>',
+      'select rows by a registry column (repeatable: one per column, all must match)',
+      collectFilter,
+    )
     .option(
       '--batch-size <n>',
       'rows per transaction for bulk work',

@@ -73,6 +73,10 @@ describe('sdops bad input and closed pipes (PostgreSQL)', function () {
     ['delete', 'documents', '1', '--reason', 'a\uFFFDb'],
     ['--data-dir', '', 'list', 'customers'],
     ['--memory', '--data-dir', 'elsewhere', 'list', 'customers'],
+    // With DATABASE_URL set, these changed the PostgreSQL database; the second filter replaced the first.
+    ['--memory', 'delete', 'documents', '5'],
+    ['--data-dir', 'scratch', 'delete', 'documents', '5'],
+    ['delete', 'customers', '--filter', 'country=ZZ', '--filter', 'country=SE', '--no-cascade'],
     // A group without its command printed the whole help on stderr.
     ['migrate'],
     ['queue', 'bogus'],
