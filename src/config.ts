@@ -2,7 +2,19 @@ import type { CleanupSettings } from './cleanup/index.ts';
 import { ConfigError } from './errors.ts';
 import { assertLeaseOutlivesHeartbeats, type BatchFault, type RunnerOptions } from './migration/index.ts';
 import type { LogLevel, TelemetrySettings } from './observability/index.ts';
-import { commaList, MAX_BATCH_SIZE, MAX_FAILED_BATCHES, MAX_TIMER_MS } from './validation/index.ts';
+import {
+  commaList,
+  MAX_BATCH_SIZE,
+  MAX_FAILED_BATCHES,
+  MAX_OLDER_THAN_DAYS,
+  MAX_TIMER_MS,
+  MAX_WORKER_CONCURRENCY,
+} from './validation/index.ts';
+
+// pg-boss refuses a job lease or maintenance interval past 24 hours (and past int4, a retry
+// count); a backoff doubling a day is already longer than anyone waits.
+const DAY_SECONDS = 86_400;
+const MAX_JOB_RETRIES = 1000;
 
 /**
  * The one home of configuration. Every environment variable the product reads is declared here with
@@ -40,18 +52,18 @@ export const ENV_VARS: readonly EnvVarSpec[] = [
   v('SDOPS_ENVIRONMENT', 'development', 'Value of the deployment.environment.name resource attribute.'),
   v('SDOPS_API_TOKENS', undefined, 'API bearer tokens, `admin:<token>,read:<token>` (each at least 16 characters). Unset: no authentication and `sdops serve` binds to loopback only.'),
   // Worker and queue (src/cleanup).
-  v('SDOPS_WORKER_CONCURRENCY', '4', 'Jobs one worker process runs at a time (`sdops worker --concurrency` overrides).'),
+  v('SDOPS_WORKER_CONCURRENCY', '4', `Jobs one worker process runs at a time, at most ${MAX_WORKER_CONCURRENCY} (\`sdops worker --concurrency\` overrides).`),
   v('SDOPS_WORKER_JOB_TYPES', undefined, 'Comma-separated job types a worker takes (unset: all).'),
   v('SDOPS_QUEUE_POLL_INTERVAL_MS', '1000', 'How long an idle worker slot waits before asking the queue again.'),
   v('SDOPS_QUEUE_SAMPLE_INTERVAL_MS', '5000', 'How often sdops serve and sdops worker read the queue and migration tables for the database gauges (cleanup.queue.length, cleanup.queue.oldest_wait, cleanup.queue.dead, migration.runs.stale_seconds).'),
-  v('SDOPS_JOB_RETRY_LIMIT', '3', 'Retries after a failed attempt before a job is dead (moved to the dead-letter queue).'),
-  v('SDOPS_JOB_RETRY_DELAY_SECONDS', '5', 'Base of the exponential retry backoff: retry n waits a random time from delay * 2^(n-1) to twice that.'),
-  v('SDOPS_JOB_EXPIRE_SECONDS', '900', "A job's lease: an attempt running longer fails, and a crashed worker's job runs again after it. A starting worker applies it to the jobs already waiting."),
-  v('SDOPS_QUEUE_MAINTENANCE_INTERVAL_SECONDS', '30', 'How often workers fail jobs whose lease expired (they are retried) and delete finished jobs past their 7-day retention.'),
+  v('SDOPS_JOB_RETRY_LIMIT', '3', `Retries after a failed attempt before a job is dead (moved to the dead-letter queue); at most ${MAX_JOB_RETRIES}.`),
+  v('SDOPS_JOB_RETRY_DELAY_SECONDS', '5', `Base of the exponential retry backoff: retry n waits a random time from delay * 2^(n-1) to twice that; at most ${DAY_SECONDS}.`),
+  v('SDOPS_JOB_EXPIRE_SECONDS', '900', `A job's lease: an attempt running longer fails, and a crashed worker's job runs again after it. A starting worker applies it to the jobs already waiting. At most ${DAY_SECONDS} (pg-boss: 24 hours).`),
+  v('SDOPS_QUEUE_MAINTENANCE_INTERVAL_SECONDS', '30', `How often workers fail jobs whose lease expired (they are retried) and delete finished jobs past their 7-day retention; at most ${DAY_SECONDS}.`),
   v('SDOPS_WORKER_SHUTDOWN_TIMEOUT_MS', '30000', 'On SIGTERM/SIGINT, how long a worker waits for running jobs before handing them back (their statements still running are cancelled).'),
   v('SDOPS_PURGE_CRON', '0 * * * *', 'Cron (UTC) on which purge_expired runs for every entity; "off" disables it.'),
   v('SDOPS_ARCHIVE_CRON', '30 2 * * *', 'Cron (UTC) on which archive_entity runs for every entity; "off" disables it.'),
-  v('SDOPS_ARCHIVE_AFTER_DAYS', '30', 'Scheduled archive_entity moves rows soft-deleted more than this many days ago.'),
+  v('SDOPS_ARCHIVE_AFTER_DAYS', '30', `Scheduled archive_entity moves rows soft-deleted more than this many days ago (at most ${MAX_OLDER_THAN_DAYS}).`),
   v('SDOPS_CLEANUP_BATCH_SIZE', '1000', `Rows per batch in purge_expired and archive_entity jobs (at most ${MAX_BATCH_SIZE}).`),
   v('SDOPS_CLEANUP_MAX_ROWS_PER_JOB', '50000', 'Rows one purge/archive job removes at most (rows that must stay are skipped, not counted); a job that used it and changed rows enqueues a follow-up job.'),
   // Migration runner (src/migration).
@@ -59,7 +71,7 @@ export const ENV_VARS: readonly EnvVarSpec[] = [
   v('SDOPS_MIGRATION_MAX_FAILED_BATCHES', '10', `Default failed batches a migration run tolerates before it ends failed (at most ${MAX_FAILED_BATCHES}).`),
   v('SDOPS_MIGRATION_HEARTBEAT_MS', '5000', 'How often a migration runner refreshes the heartbeat of its run lease.'),
   v('SDOPS_MIGRATION_LEASE_TIMEOUT_MS', '30000', 'Heartbeat age after which a run counts as abandoned and may be resumed elsewhere (at least 2x the heartbeat).'),
-  v('SDOPS_MIGRATION_RETRY_ATTEMPTS', '3', 'Attempts per migration batch, the first included.'),
+  v('SDOPS_MIGRATION_RETRY_ATTEMPTS', '3', `Attempts per migration batch, the first included; at most ${MAX_JOB_RETRIES}.`),
   v('SDOPS_MIGRATION_RETRY_BASE_MS', '200', 'First backoff delay between batch attempts (doubles per attempt); at most SDOPS_MIGRATION_RETRY_MAX_MS.'),
   v('SDOPS_MIGRATION_RETRY_MAX_MS', '5000', 'Largest backoff delay between batch attempts.'),
   v('SDOPS_MIGRATION_OUTAGE_BUDGET_MS', '300000', 'How long a migration run waits for an unreachable database (restart, outage) before it ends failed, resumable from its checkpoint (alerted as MigrationRunFailed).'),
@@ -209,25 +221,20 @@ function readJobTypes(env: Env): string[] | undefined {
 
 function workerConfig(env: Env): CleanupSettings {
   return {
-    concurrency: readInt(env, 'SDOPS_WORKER_CONCURRENCY', 1),
+    concurrency: readInt(env, 'SDOPS_WORKER_CONCURRENCY', 1, MAX_WORKER_CONCURRENCY),
     jobTypes: readJobTypes(env),
     pollIntervalMs: readInt(env, 'SDOPS_QUEUE_POLL_INTERVAL_MS', 10, MAX_TIMER_MS),
     queueSampleIntervalMs: readInt(env, 'SDOPS_QUEUE_SAMPLE_INTERVAL_MS', 100, MAX_TIMER_MS),
     policy: {
-      retryLimit: readInt(env, 'SDOPS_JOB_RETRY_LIMIT', 0),
-      retryDelaySeconds: readInt(env, 'SDOPS_JOB_RETRY_DELAY_SECONDS', 1),
-      expireSeconds: readInt(env, 'SDOPS_JOB_EXPIRE_SECONDS', 1),
+      retryLimit: readInt(env, 'SDOPS_JOB_RETRY_LIMIT', 0, MAX_JOB_RETRIES),
+      retryDelaySeconds: readInt(env, 'SDOPS_JOB_RETRY_DELAY_SECONDS', 1, DAY_SECONDS),
+      expireSeconds: readInt(env, 'SDOPS_JOB_EXPIRE_SECONDS', 1, DAY_SECONDS),
     },
-    maintenanceIntervalSeconds: readInt(
-      env,
-      'SDOPS_QUEUE_MAINTENANCE_INTERVAL_SECONDS',
-      1,
-      Math.floor(MAX_TIMER_MS / 1000),
-    ),
+    maintenanceIntervalSeconds: readInt(env, 'SDOPS_QUEUE_MAINTENANCE_INTERVAL_SECONDS', 1, DAY_SECONDS),
     shutdownTimeoutMs: readInt(env, 'SDOPS_WORKER_SHUTDOWN_TIMEOUT_MS', 0, MAX_TIMER_MS),
     purgeCron: readCron(env, 'SDOPS_PURGE_CRON'),
     archiveCron: readCron(env, 'SDOPS_ARCHIVE_CRON'),
-    archiveAfterDays: readInt(env, 'SDOPS_ARCHIVE_AFTER_DAYS', 0),
+    archiveAfterDays: readInt(env, 'SDOPS_ARCHIVE_AFTER_DAYS', 0, MAX_OLDER_THAN_DAYS),
     batchSize: readInt(env, 'SDOPS_CLEANUP_BATCH_SIZE', 1, MAX_BATCH_SIZE),
     maxRowsPerJob: readInt(env, 'SDOPS_CLEANUP_MAX_ROWS_PER_JOB', 1),
   };
@@ -250,7 +257,11 @@ function migrationConfig(env: Env): MigrationConfig {
   return {
     heartbeatIntervalMs,
     leaseTimeoutMs,
-    retry: { attempts: readInt(env, 'SDOPS_MIGRATION_RETRY_ATTEMPTS', 1), baseDelayMs, maxDelayMs },
+    retry: {
+      attempts: readInt(env, 'SDOPS_MIGRATION_RETRY_ATTEMPTS', 1, MAX_JOB_RETRIES),
+      baseDelayMs,
+      maxDelayMs,
+    },
     outageBudgetMs: readInt(env, 'SDOPS_MIGRATION_OUTAGE_BUDGET_MS', 0, MAX_TIMER_MS),
     defaultBatchSize: readInt(env, 'SDOPS_MIGRATION_BATCH_SIZE', 1, MAX_BATCH_SIZE),
     defaultMaxFailedBatches: readInt(env, 'SDOPS_MIGRATION_MAX_FAILED_BATCHES', 0, MAX_FAILED_BATCHES),

@@ -50,6 +50,9 @@ export const MAX_BATCH_SIZE = 100_000;
 /** Failed batches a migration run may tolerate (sdops_migration_runs.max_failed_batches is an integer). */
 export const MAX_FAILED_BATCHES = 1_000_000;
 
+/** Jobs one worker process runs at a time (--concurrency, SDOPS_WORKER_CONCURRENCY). */
+export const MAX_WORKER_CONCURRENCY = 256;
+
 /** The longest delay a Node timer takes (2^31 - 1 ms, about 24.8 days): beyond it fires at once. */
 export const MAX_TIMER_MS = 2_147_483_647;
 

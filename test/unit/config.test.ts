@@ -50,6 +50,14 @@ describe('loadConfig: worker settings', () => {
       // Past the batch limit: once silently lowered (migration) or refused without the name (cleanup).
       ['SDOPS_MIGRATION_BATCH_SIZE', '200000'],
       ['SDOPS_CLEANUP_BATCH_SIZE', '1000000'],
+      // Past what archive, pg-boss or an int4 column take: the worker started, then every scheduled
+      // archive went dead, or it failed with a message naming no variable.
+      ['SDOPS_ARCHIVE_AFTER_DAYS', '36501'],
+      ['SDOPS_JOB_EXPIRE_SECONDS', '86401'],
+      ['SDOPS_QUEUE_MAINTENANCE_INTERVAL_SECONDS', '86401'],
+      ['SDOPS_JOB_RETRY_LIMIT', '99999999999'],
+      ['SDOPS_JOB_RETRY_DELAY_SECONDS', '99999999999'],
+      ['SDOPS_WORKER_CONCURRENCY', '257'],
     ] as const) {
       const err = configError({ [name]: value });
       expect(err.message, name).to.include(name);

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { startCleanupRuntime, untilSignal } from '../../cleanup/index.ts';
 import { checkWorkerCrons, loadConfig } from '../../config.ts';
 import { getLogger } from '../../observability/index.ts';
+import { MAX_WORKER_CONCURRENCY } from '../../validation/index.ts';
 import { jobTypeArgument, listOption, positiveInt } from '../args.ts';
 import { type GlobalOptions, withContext } from '../context.ts';
 import { startLongRunningTelemetry } from '../long-running.ts';
@@ -23,7 +24,7 @@ export function registerWorker(program: Command): void {
     .option(
       '--concurrency <n>',
       'jobs run at a time (default: $SDOPS_WORKER_CONCURRENCY or 4)',
-      positiveInt('--concurrency', 256),
+      positiveInt('--concurrency', MAX_WORKER_CONCURRENCY),
     )
     .option('--job-types <list>', 'comma-separated job types to take (default: all)', jobTypeList)
     .option('--no-schedule', 'do not save the purge/archive cron schedules or run cron in this process')
