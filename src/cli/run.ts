@@ -5,16 +5,13 @@ import { packageVersion } from '../observability/index.ts';
 import { errorLine } from './output.ts';
 import { buildProgram } from './program.ts';
 
-/** `--json` among the global options (before the command): errors are then JSON too. */
+/**
+ * `--json` anywhere before a `--`: Commander takes the global option after the command too
+ * (`sdops list customers --json`), and its output was JSON there while its errors were not.
+ */
 function wantsJson(argv: readonly string[]): boolean {
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string;
-    if (arg === '--json') return true;
-    if (arg === '--data-dir')
-      i++; // the one global option with a value
-    else if (!arg.startsWith('-')) return false;
-  }
-  return false;
+  const end = argv.indexOf('--');
+  return (end === -1 ? argv : argv.slice(0, end)).includes('--json');
 }
 
 /** Maps every way a command can end to the documented exit codes: 0 ok, 1 failure, 2 bad input. */

@@ -110,8 +110,12 @@ describe('sdops bad input and closed pipes (PostgreSQL)', function () {
       expect(body.error.code, what).to.match(/^[a-z_]+$/);
       expect(body.error.message, what).to.be.a('string').and.not.equal('');
     }
+    // After the command, as Commander also takes it: the output was JSON, its errors were not.
+    const after = await runCli(['list', 'customers', '--scope', 'x', '--json'], env());
+    expect(after.code, after.stderr).to.equal(2);
+    expect(JSON.parse(after.stderr)).to.have.nested.property('error.code', 'invalid_scope');
     const failure = await runCli(
-      ['--json', 'migrate', 'status', '00000000-0000-7000-8000-000000000000'],
+      ['migrate', 'status', '00000000-0000-7000-8000-000000000000', '--json'],
       env(),
     );
     expect(failure.code).to.equal(1);
