@@ -2,9 +2,22 @@ import type { ErrorCode, ErrorKind } from '../errors.ts';
 /** Human output goes to stdout as aligned tables; `--json` prints one JSON document instead. */
 export type Cell = string | number | boolean | null | undefined;
 
+// C0 and C1 controls, DEL, and the bidirectional overrides and isolates.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding them is the point
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * Text as the terminal should show it: stored text comes from API callers, and an escape sequence
+ * or a carriage return in a reason cleared the operator's screen or forged table rows. Each such
+ * character is shown as its \u escape instead.
+ */
+export function printable(text: string): string {
+  return text.replace(UNPRINTABLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 export function formatTable(rows: readonly Record<string, Cell>[], columns?: readonly string[]): string {
   const cols = columns ?? Object.keys(rows[0] ?? {});
-  const text = (v: Cell) => (v === null || v === undefined ? '' : String(v));
+  const text = (v: Cell) => (v === null || v === undefined ? '' : printable(String(v)));
   const widths = cols.map((c) => Math.max(c.length, ...rows.map((r) => text(r[c]).length)));
   const isNumeric = cols.map((c) => rows.length > 0 && rows.every((r) => typeof r[c] === 'number'));
   const line = (cells: string[]) =>
@@ -25,7 +38,9 @@ export function formatTable(rows: readonly Record<string, Cell>[], columns?: rea
  */
 export function errorLine(code: ErrorCode, kind: ErrorKind, message: string, json: boolean): string {
   const text = message.replace(/\s*\n\s*/g, ' ').trim();
-  return json ? `${JSON.stringify({ error: { code, kind, message: text } })}\n` : `sdops: ${text}\n`;
+  return json
+    ? `${JSON.stringify({ error: { code, kind, message: text } })}\n`
+    : `sdops: ${printable(text)}\n`;
 }
 
 export function printJson(value: unknown): void {

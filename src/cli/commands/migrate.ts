@@ -15,7 +15,7 @@ import {
 } from '../../migration/index.ts';
 import { listOption, nonNegativeNumber, oneOf, positiveInt, runIdArgument, wholeNumber } from '../args.ts';
 import { type CliContext, type GlobalOptions, withContext } from '../context.ts';
-import { type Cell, formatTable, type Progress, printJson, startProgress } from '../output.ts';
+import { type Cell, formatTable, type Progress, printable, printJson, startProgress } from '../output.ts';
 import { onStopSignals } from '../stop-signals.ts';
 
 interface StartOptions {
@@ -333,7 +333,7 @@ export function registerMigrate(program: Command): void {
             `heartbeat: ${s.heartbeatAgeSeconds === null ? '-' : `${s.heartbeatAgeSeconds}s ago`}  ` +
             `sessions: ${run.sessions}  trace: ${s.traceId ?? '-'}\n`,
         );
-        if (s.lastError) process.stdout.write(`last error: ${s.lastError}\n`);
+        if (s.lastError) process.stdout.write(`last error: ${printable(s.lastError)}\n`);
         if (failed.length > 0) {
           process.stdout.write(
             `\nfailed batches\n${formatTable(

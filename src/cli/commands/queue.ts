@@ -9,7 +9,7 @@ import {
 import { InvalidInputError } from '../../errors.ts';
 import { type CliContext, type GlobalOptions, withContext } from '../context.ts';
 import { jobIdArgument, jobTypeArgument, oneOf } from '../args.ts';
-import { formatTable, printJson } from '../output.ts';
+import { formatTable, printable, printJson } from '../output.ts';
 
 /** Jobs a human-readable `queue cancel` lists; --json lists every one. */
 const CANCEL_LIST_LIMIT = 50;
@@ -78,7 +78,7 @@ export function registerQueue(program: Command): void {
         else if ('retried' in result) {
           process.stdout.write(`retried ${result.retried} dead job(s)\n`);
           for (const s of result.skipped) {
-            process.stdout.write(`skipped dead-letter entry ${s.jobId}: ${s.reason}\n`);
+            process.stdout.write(`skipped dead-letter entry ${s.jobId}: ${printable(s.reason)}\n`);
           }
         } else process.stdout.write(`${result.action} ${result.jobType} job ${result.jobId}\n`);
       });
