@@ -11,6 +11,7 @@ import {
   isPlainText,
   MAX_TEXT_LENGTH,
   PLAIN_TEXT_RULE,
+  textLength,
 } from '../validation/index.ts';
 import type { EntityDefinition, Filter, Scope, Target } from './types.ts';
 
@@ -92,7 +93,12 @@ export function parseCursor(raw: string | undefined): string {
 
 export function parseText(name: string, raw: string | undefined): string | null {
   if (raw === undefined) return null;
-  if (typeof raw !== 'string' || raw.trim() === '' || raw.length > MAX_TEXT_LENGTH || !isPlainText(raw)) {
+  if (
+    typeof raw !== 'string' ||
+    raw.trim() === '' ||
+    textLength(raw) > MAX_TEXT_LENGTH ||
+    !isPlainText(raw)
+  ) {
     throw new InvalidArgumentError(
       'invalid_argument',
       `${name} must be text of 1 to ${MAX_TEXT_LENGTH} characters, not blank, ${PLAIN_TEXT_RULE}`,
@@ -158,15 +164,21 @@ export function isCalendarTimestamp(raw: string): boolean {
   );
 }
 
+/** A refused value as an error message quotes it: a 100 KB value made a 100 KB line. */
+function echo(raw: unknown): string {
+  const text = JSON.stringify(raw) ?? String(raw);
+  return text.length > 80 ? `${text.slice(0, 80)}... (${text.length} characters)` : text;
+}
+
 function filterValue(entity: EntityDefinition, column: string, raw: unknown): unknown {
   const type = entity.columnTypes[column];
-  const bad = (why: string) => new InvalidFilterError(`filter ${column}: ${why}, got ${JSON.stringify(raw)}`);
+  const bad = (why: string) => new InvalidFilterError(`filter ${column}: ${why}, got ${echo(raw)}`);
   if (raw === null) return null;
   switch (type) {
     case 'text':
-      if (typeof raw !== 'string' || raw.length > MAX_TEXT_LENGTH || !isPlainText(raw)) {
-        throw bad(`expected text ${PLAIN_TEXT_RULE}`);
-      }
+      if (typeof raw !== 'string' || !isPlainText(raw)) throw bad(`expected text ${PLAIN_TEXT_RULE}`);
+      if (textLength(raw) > MAX_TEXT_LENGTH)
+        throw bad(`expected text of at most ${MAX_TEXT_LENGTH} characters`);
       return raw;
     case 'bigint':
       try {

@@ -56,12 +56,37 @@ export const MAX_WORKER_CONCURRENCY = 256;
 /** The longest delay a Node timer takes (2^31 - 1 ms, about 24.8 days): beyond it fires at once. */
 export const MAX_TIMER_MS = 2_147_483_647;
 
+/**
+ * A whole number as written on a command line or in a query string: decimal digits only. Number()
+ * (and so ajv's coercion of query strings) also takes "0x10", "1e2", "0b11", " 1", "5.0", and ""
+ * as 0, which no one means.
+ */
+export const WHOLE_NUMBER_PATTERN = '^[0-9]+$';
+const WHOLE_NUMBER = new RegExp(WHOLE_NUMBER_PATTERN);
+
+export function isWholeNumberText(value: unknown): value is string {
+  return typeof value === 'string' && WHOLE_NUMBER.test(value);
+}
+
+/** The highest migration throttle (rows per second) any surface takes: 2^53 - 1, an exact integer. */
+export const MAX_ROWS_PER_SECOND = Number.MAX_SAFE_INTEGER;
+
 /** Rows one list call returns. */
 export const MAX_LIST_LIMIT = 1000;
 export const DEFAULT_LIST_LIMIT = 100;
 
 /** Free text (a reason, an actor, a text filter value): at most this many characters. */
 export const MAX_TEXT_LENGTH = 1000;
+
+/**
+ * Length as people count characters, and as JSON schema's maxLength (ajv) does: code points, so an
+ * emoji is one, not two UTF-16 units. Every surface measures MAX_TEXT_LENGTH with this.
+ */
+export function textLength(value: string): number {
+  let length = 0;
+  for (const _ of value) length++;
+  return length;
+}
 
 /** A lone UTF-16 surrogate: half of a pair without its other half. */
 const UNPAIRED_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;

@@ -19,6 +19,7 @@ import {
   parseBatchSize,
   parseIdList,
   parseTarget,
+  parseText,
 } from '../../../src/soft-delete/validate.ts';
 
 describe('soft-delete input validation', () => {
@@ -97,6 +98,30 @@ describe('soft-delete input validation', () => {
         'order_items',
       ]);
       expect(cascadeTree(getEntity('documents'))).to.have.length(1);
+    });
+  });
+
+  describe('free text', () => {
+    it('counts characters as code points, as the API schema does: 1000 emoji are 1000 characters', () => {
+      expect(parseText('reason', '😀'.repeat(1000))).to.have.length(2000);
+      expect(() => parseText('reason', '😀'.repeat(1001))).to.throw(
+        InvalidInputError,
+        /1 to 1000 characters/,
+      );
+    });
+
+    it('says a filter text is too long, quoting only its start', () => {
+      const customers = getEntity('customers');
+      const long = 'x'.repeat(100_000);
+      let message = '';
+      try {
+        compileFilter(customers, { country: long }, new Params());
+      } catch (error) {
+        message = (error as Error).message;
+      }
+      expect(message).to.include('at most 1000 characters').and.include('(100002 characters)');
+      expect(message.length).to.be.below(300);
+      expect(() => compileFilter(customers, { country: '😀'.repeat(1000) }, new Params())).to.not.throw();
     });
   });
 
