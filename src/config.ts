@@ -336,6 +336,13 @@ export function loadConfig(env: Env = process.env): Config {
       'DATABASE_URL is not a valid URL (check the host, the port and that special characters in the password are percent-encoded)',
     );
   }
+  // Without a host the driver quietly tried 127.0.0.1:5432 and the start waited out its budget.
+  if (databaseUrl !== undefined) {
+    const url = new URL(databaseUrl);
+    if (url.hostname === '' && !url.searchParams.has('host')) {
+      throw new ConfigError('DATABASE_URL names no host: postgres://<user>@<host>:<port>/<database>');
+    }
+  }
   return {
     databaseUrl,
     dataDir: read(env, 'SDOPS_DATA_DIR') as string,

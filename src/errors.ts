@@ -40,6 +40,7 @@ export type ErrorCode =
   | 'headers_too_large'
   | 'malformed_request'
   | 'request_timeout'
+  | 'expectation_failed'
   // Missing things
   | 'not_found'
   | 'job_not_found'
@@ -92,7 +93,8 @@ export const ERROR_CODE_MEANINGS: Readonly<Record<ErrorCode, string>> = {
   invalid_argument: 'an option or argument has a value outside its allowed range or form',
   invalid_batch_size: 'batch size is not an integer from 1 to the maximum',
   invalid_body: 'the request body is not valid JSON of the documented shape',
-  invalid_config: 'an environment setting or a token file is malformed',
+  invalid_config:
+    'an environment setting or a token file is malformed, or the database refused what `DATABASE_URL` names (no such database, role or password)',
   invalid_filter: 'a filter names an unknown column or has a value of the wrong type',
   invalid_fraction: 'the seed legacy-deleted fraction is not between 0 and 1',
   invalid_id: 'a row id is not a positive 64-bit integer',
@@ -123,6 +125,8 @@ export const ERROR_CODE_MEANINGS: Readonly<Record<ErrorCode, string>> = {
   headers_too_large: 'the request line or headers are larger than the server accepts (about 16 KB)',
   malformed_request: 'the request is not valid HTTP/1.1 (request line, headers or framing)',
   request_timeout: 'the request was not received in full within the server timeout',
+  expectation_failed:
+    'the request has an Expect header other than 100-continue, which the server cannot meet',
   not_found: 'the row does not exist (or is not in the requested scope)',
   job_not_found: 'the job does not exist (it may have been archived)',
   run_not_found: 'the migration run does not exist',

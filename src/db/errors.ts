@@ -1,4 +1,4 @@
-import { SdopsError } from '../errors.ts';
+import { ConfigError, SdopsError } from '../errors.ts';
 import { sqlState, violatedConstraint } from './database.ts';
 
 /**
@@ -84,4 +84,19 @@ export function refusedByDataRule(
     'conflict',
     { cause: error },
   );
+}
+
+/** SQLSTATEs of a server that answered but refused whom or what DATABASE_URL names. */
+const REFUSED_CONNECTION = new Set(['3D000', '28000', '28P01']);
+
+/**
+ * The server refused the connection DATABASE_URL describes (no such database, role or password):
+ * a configuration error the operator fixes, not an internal failure. pg's message names the database
+ * or user, never the password.
+ */
+export function refusedConnection(error: unknown): SdopsError | undefined {
+  if (error instanceof SdopsError || !(error instanceof Error)) return undefined;
+  const state = sqlState(error);
+  if (!state || !REFUSED_CONNECTION.has(state)) return undefined;
+  return new ConfigError(`the database refused DATABASE_URL: ${error.message}`);
 }

@@ -1,6 +1,6 @@
 export type { Database, Queryable, TransactionClient } from './database.ts';
 export { ident, sqlState, violatedConstraint } from './database.ts';
-export { databaseError, isDatabaseUnavailable, refusedByDataRule } from './errors.ts';
+export { databaseError, isDatabaseUnavailable, refusedByDataRule, refusedConnection } from './errors.ts';
 export { guardedDatabase, OutageGuard } from './outage-guard.ts';
 export { describeStatement, openDatabase, traceDatabase } from './traced.ts';
 export { migrateSchema, SCHEMA_TABLE, SchemaChecksumError, schemaFiles, schemaStatus } from './schema.ts';

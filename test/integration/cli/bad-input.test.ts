@@ -259,6 +259,28 @@ describe('sdops bad input and closed pipes (PostgreSQL)', function () {
     }
   });
 
+  it('names a DATABASE_URL the server refuses, or one without a host, as configuration, at once', async () => {
+    const url = new URL(db.url);
+    const noSuchDatabase = new URL(db.url);
+    noSuchDatabase.pathname = '/no_such_database';
+    const noSuchRole = new URL(db.url);
+    noSuchRole.username = 'no_such_role';
+    for (const [databaseUrl, said] of [
+      // Before: exit 1, "failed" of kind internal.
+      [
+        noSuchDatabase.href,
+        /^sdops: the database refused DATABASE_URL: database "no_such_database" does not exist$/,
+      ],
+      [noSuchRole.href, /^sdops: the database refused DATABASE_URL: role "no_such_role" does not exist$/],
+      // Before: 60 s of waiting for 127.0.0.1:5432.
+      ['postgres://', /^sdops: DATABASE_URL names no host/],
+    ] as const) {
+      const r = await runCli(['list', 'customers', '--limit', '1'], { ...env(), DATABASE_URL: databaseUrl });
+      expect(r.code, r.stderr).to.equal(2);
+      expect(r.stderr.trim(), url.host).to.match(said);
+    }
+  });
+
   it('runs the command when a telemetry variable is unusable, with one warning naming each', async () => {
     const r = await runCli(['delete', 'documents', '7'], {
       DATABASE_URL: db.url,
