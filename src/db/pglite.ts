@@ -53,6 +53,7 @@ const UNUSABLE: Readonly<Record<string, string>> = {
   EACCES: 'permission denied',
   EPERM: 'permission denied',
   EROFS: 'read-only file system',
+  ENAMETOOLONG: 'the name is too long',
 };
 
 async function makeDataDir(dataDir: string): Promise<void> {

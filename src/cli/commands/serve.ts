@@ -1,6 +1,9 @@
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
 import { checkWorkerCrons, loadConfig } from '../../config.ts';
 import type { Command } from 'commander';
 import { type CleanupRuntime, CleanupQueue, startCleanupRuntime } from '../../cleanup/index.ts';
+import { InvalidInputError } from '../../errors.ts';
 import { MigrationRunner } from '../../migration/index.ts';
 import { getLogger, packageVersion } from '../../observability/index.ts';
 import { nonBlank, wholeNumber } from '../args.ts';
@@ -41,6 +44,31 @@ async function openQueue(ctx: CliContext): Promise<{ queue: CleanupQueue; worker
   return { queue: worker.queue, worker };
 }
 
+/** A --host that names no address (a typo, 999.1.1.1) is bad input, found before anything opens. */
+async function assertHostResolves(host: string): Promise<void> {
+  if (isIP(host)) return;
+  try {
+    await lookup(host);
+  } catch (error) {
+    throw notAnAddressHere(error, host) ?? error;
+  }
+}
+
+/** Listening failed because the host is not an address of this machine, or names none. */
+function notAnAddressHere(error: unknown, host: string): InvalidInputError | undefined {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'EADDRNOTAVAIL') {
+    return new InvalidInputError('invalid_usage', `--host ${host} is not an address of this machine`);
+  }
+  if (code === 'ENOTFOUND' || code === 'EAI_NONAME' || code === 'EAI_AGAIN') {
+    return new InvalidInputError(
+      'invalid_usage',
+      `--host ${host} could not be resolved to an address (${code})`,
+    );
+  }
+  return undefined;
+}
+
 export function registerServe(program: Command): void {
   program
     .command('serve')
@@ -58,6 +86,7 @@ export function registerServe(program: Command): void {
       const tokens = parseApiTokens(loadConfig().apiTokens);
       // Before opening anything: an unsafe binding is refused with nothing started.
       assertSafeBinding(opts.host, tokens);
+      await assertHostResolves(opts.host);
       const log = getLogger('api');
       await withContext(
         cmd.optsWithGlobals<GlobalOptions>(),
@@ -81,6 +110,8 @@ export function registerServe(program: Command): void {
               host: opts.host,
               port: opts.port,
               version: packageVersion(),
+            }).catch((error: unknown) => {
+              throw notAnAddressHere(error, opts.host) ?? error;
             });
             if (tokens.length === 0) {
               log.warn(

@@ -281,6 +281,21 @@ describe('sdops bad input and closed pipes (PostgreSQL)', function () {
     }
   });
 
+  it('refuses serve --host with an address this machine does not have as bad input, in one line', async () => {
+    // Before: exit 1, "sdops: failed: listen EADDRNOTAVAIL ...".
+    const r = await runCli(['serve', '--host', '192.0.2.1', '--port', '0'], {
+      ...env(),
+      SDOPS_API_TOKENS: 'admin:bad-input-test-token-0001',
+    });
+    expect(r.code, r.stderr).to.equal(2);
+    expect(
+      r.stderr
+        .trim()
+        .split('\n')
+        .filter((l) => l.startsWith('sdops:')),
+    ).to.deep.equal(['sdops: --host 192.0.2.1 is not an address of this machine']);
+  });
+
   it('runs the command when a telemetry variable is unusable, with one warning naming each', async () => {
     const r = await runCli(['delete', 'documents', '7'], {
       DATABASE_URL: db.url,
