@@ -1,9 +1,10 @@
-import { STATUS_CODES } from 'node:http';
+import { type IncomingMessage, STATUS_CODES, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyError } from 'fastify';
 import { type ErrorCode, type ErrorKind, httpStatusFor, SdopsError } from '../errors.ts';
 import { refusedByDataRule } from '../db/index.ts';
 import { PLAIN_TEXT_RULE } from '../validation/index.ts';
+import { NOT_BLANK_PATTERN } from './schemas.ts';
 import { TEXT_FORMAT } from './validation.ts';
 
 /**
@@ -92,6 +93,9 @@ function fastifyMessage(error: FastifyError): string {
   if (first?.keyword === 'format' && first.params?.format === TEXT_FORMAT) {
     return `${error.validationContext ?? 'body'}${first.instancePath} must be text ${PLAIN_TEXT_RULE}`;
   }
+  if (first?.keyword === 'pattern' && first.params?.pattern === NOT_BLANK_PATTERN) {
+    return `${error.validationContext ?? 'body'}${first.instancePath} must not be empty or blank`;
+  }
   // ajv names the property it refused only in its params: "body must NOT have additional properties".
   const extra = first?.keyword === 'additionalProperties' ? first.params?.additionalProperty : undefined;
   const message = typeof extra === 'string' ? `${error.message} ("${extra.slice(0, 100)}")` : error.message;
@@ -175,4 +179,21 @@ export function writeClientError(error: NodeJS.ErrnoException, socket: Duplex): 
     );
   }
   socket.destroy(error);
+}
+
+/**
+ * Node answers a request whose Expect header is anything but 100-continue with a bare 417 and no
+ * body, unless the server listens for `checkExpectation`: this listener gives it the one error shape.
+ * Like the parser's refusals, the request reaches no route (no token check, no span, no access line);
+ * Node drains its body and keeps the connection.
+ */
+export function answerExpectation(_request: IncomingMessage, response: ServerResponse): void {
+  const json = JSON.stringify(
+    body('expectation_failed', 'the only expectation the server meets is 100-continue: leave out Expect'),
+  );
+  response.writeHead(417, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(json),
+  });
+  response.end(json);
 }

@@ -1,6 +1,7 @@
 import type { RouteOptions } from 'fastify';
 import type { Access } from './auth.ts';
 import { ERROR_CODES } from '../errors.ts';
+import { errorSchema } from './schemas.ts';
 
 /**
  * A small OpenAPI 3.1 generator fed by fastify's onRoute hook: the route schemas fastify validates
@@ -31,9 +32,24 @@ const STATUS_TEXT: Readonly<Record<string, string>> = {
   '404': 'Not found',
   '409': 'Conflict',
   '413': 'Body too large',
+  '414': 'A path parameter is too long (uri_too_long)',
   '415': 'Unsupported media type',
-  '503': 'Not ready',
+  '503':
+    'The database is unreachable (unavailable) or, on /readyz, the schema is not ready: retry after Retry-After',
 };
+
+/** Every 503 carries it (server.ts sendError). */
+const RETRY_AFTER = {
+  'Retry-After': {
+    description: 'Seconds to wait before retrying',
+    schema: { type: 'integer', minimum: 1 },
+  },
+} as const;
+
+/** The shared error shape is one component, with its codes; a route's error responses point to it. */
+function contentSchema(schema: JsonSchema): JsonSchema {
+  return schema === errorSchema ? { $ref: '#/components/schemas/Error' } : schema;
+}
 
 function toOpenApiPath(url: string): string {
   return url.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
@@ -78,7 +94,8 @@ export class OpenApiCollector {
       for (const [status, schema] of Object.entries((s.response ?? {}) as Record<string, JsonSchema>)) {
         responses[status] = {
           description: (schema.description as string | undefined) ?? STATUS_TEXT[status] ?? 'Response',
-          content: { 'application/json': { schema } },
+          ...(status === '503' ? { headers: RETRY_AFTER } : {}),
+          content: { 'application/json': { schema: contentSchema(schema) } },
         };
       }
       const op: JsonSchema = {
@@ -110,7 +127,10 @@ export class OpenApiCollector {
         ...info,
         description:
           'Soft delete, restore, migrations and cleanup queue over HTTP. Errors are always ' +
-          '{"error":{"code","message"}} with one of the codes in components.schemas.Error.',
+          '{"error":{"code","message"}} with one of the codes in components.schemas.Error. ' +
+          'Integer query parameters are plain decimal digits (no sign, exponent, hex or spaces). ' +
+          'Any request may also get 417 expectation_failed (an Expect header other than 100-continue), ' +
+          '431 headers_too_large, 408 request_timeout or 400 malformed_request from below the routes.',
       },
       paths,
       components: {

@@ -23,7 +23,11 @@ export const errorSchema = {
   },
 } as const;
 
-/** Error responses every authenticated route can give, plus the route-specific ones. */
+/**
+ * Error responses every authenticated route can give (400, 401, 403), plus the route's own: among
+ * them 414 uri_too_long on a route with path parameters (one over 100 characters is refused before
+ * the route runs) and 503 unavailable, with Retry-After, on a route that works on the database.
+ */
 export function errorResponses(...statuses: number[]): Record<string, typeof errorSchema> {
   const out: Record<string, typeof errorSchema> = {};
   for (const s of [400, 401, 403, ...statuses]) out[String(s)] = errorSchema;
@@ -97,8 +101,15 @@ export const acceptedSchema = {
 } as const;
 
 /** Free text: no NUL character, no unpaired surrogate, no U+FFFD (format `text`, see validation.ts). */
-export function textSchema(maxLength: number, minLength = 0) {
-  return { type: 'string', format: 'text', maxLength, ...(minLength > 0 ? { minLength } : {}) } as const;
+export function textSchema(maxLength: number) {
+  return { type: 'string', format: 'text', maxLength } as const;
 }
 
-export const reasonSchema = textSchema(MAX_TEXT_LENGTH, 1);
+/** At least one character that is not white space (what String.prototype.trim() leaves). */
+export const NOT_BLANK_PATTERN = '\\S';
+
+/**
+ * A reason must say something: empty and white space only are refused alike, here at the edge, as
+ * a malformed body field (invalid_body) or query parameter (invalid_query), like a NUL in it.
+ */
+export const reasonSchema = { ...textSchema(MAX_TEXT_LENGTH), pattern: NOT_BLANK_PATTERN } as const;

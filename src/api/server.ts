@@ -9,7 +9,7 @@ import type { Database } from '../db/index.ts';
 import { getLogger } from '../observability/index.ts';
 import { SoftDeleteService } from '../soft-delete/index.ts';
 import { type Access, type ApiToken, TokenVerifier } from './auth.ts';
-import { ApiError, mapError, writeClientError } from './errors.ts';
+import { ApiError, answerExpectation, mapError, writeClientError } from './errors.ts';
 import {
   isUnrouted,
   markUnrouted,
@@ -140,6 +140,8 @@ export async function buildServer(options: ApiServerOptions): Promise<FastifyIns
       sendError(request, reply, error),
     clientErrorHandler: writeClientError,
   });
+  // Expect: anything but 100-continue gets 417 expectation_failed, not Node's bare 417.
+  app.server.on('checkExpectation', answerExpectation);
   // Only JSON bodies: text/plain would reach the schema as a string and blur "wrong media type".
   app.removeContentTypeParser('text/plain');
   // An empty JSON body is no body (many clients send the header anyway): a route whose body may be

@@ -1,13 +1,15 @@
 import { Ajv, type Options } from 'ajv';
 import addFormats from 'ajv-formats';
 import type { FastifySchemaCompiler } from 'fastify';
-import { isPlainText } from '../validation/index.ts';
+import { isPlainText, isWholeNumberText, WHOLE_NUMBER_PATTERN } from '../validation/index.ts';
 
 /**
  * Request validation. JSON bodies are typed, so they are validated strictly: a wrong type is a 400
  * naming the field, never coerced (`{"ids":"1"}` is not `["1"]`, `{"maxRowsPerSecond":0}` is not
  * `null`, `{"batchSize":"10"}` is not 10). Query strings and path parameters are text by nature,
  * so there a scalar is converted to the schema's type ("limit=5" is the integer 5), and nothing else.
+ * An integer there must be plain decimal digits: ajv converts with Number(), which would also read
+ * "0x10" as 16, "1e2" as 100, " 1" as 1, "5.0" as 5 and a blank as 0.
  */
 
 /** JSON-schema format of free text: no NUL (PostgreSQL text cannot hold it), no unpaired surrogate. */
@@ -28,11 +30,52 @@ function build(coerceTypes: boolean): Ajv {
   return ajv;
 }
 
+/** A compiled validator; fastify reads `errors` when it returns false. */
+type Validate = ReturnType<FastifySchemaCompiler<unknown>>;
+
+/** The integer properties of a query-string or path schema. */
+function integerProperties(schema: object): string[] {
+  const properties = (schema as { properties?: Record<string, { type?: unknown }> }).properties ?? {};
+  return Object.keys(properties).filter((name) => properties[name]?.type === 'integer');
+}
+
+/**
+ * The text of each integer parameter is checked before ajv converts it: as the CLI reads its
+ * numbers (isWholeNumberText), not as Number() does. A refusal is an ajv-shaped `pattern` error on
+ * the parameter, so it maps to the parameter's code (invalid_limit) like a value out of range.
+ */
+function wholeNumbersFirst(names: readonly string[], validate: Validate): Validate {
+  const check = ((data: Record<string, unknown> | null | undefined) => {
+    for (const name of names) {
+      const value = data?.[name];
+      // A repeated parameter is a list: ajv refuses it as not an integer.
+      if (typeof value === 'string' && !isWholeNumberText(value)) {
+        check.errors = [
+          {
+            instancePath: `/${name}`,
+            schemaPath: `#/properties/${name}`,
+            keyword: 'pattern',
+            params: { pattern: WHOLE_NUMBER_PATTERN },
+            message: 'must be a whole number written in decimal digits (0-9) only',
+          },
+        ];
+        return false;
+      }
+    }
+    const valid = validate(data);
+    check.errors = validate.errors;
+    return valid;
+  }) as Validate;
+  return check;
+}
+
 export function validatorCompiler(): FastifySchemaCompiler<unknown> {
   const strict = build(false);
   const textual = build(true);
-  return ({ schema, httpPart }) =>
-    (httpPart === 'body' ? strict : textual).compile(schema as object) as ReturnType<
-      FastifySchemaCompiler<unknown>
-    >;
+  return ({ schema, httpPart }) => {
+    if (httpPart === 'body') return strict.compile(schema as object) as Validate;
+    const validate = textual.compile(schema as object) as Validate;
+    const integers = integerProperties(schema as object);
+    return integers.length === 0 ? validate : wholeNumbersFirst(integers, validate);
+  };
 }

@@ -29,6 +29,7 @@ import {
   rowSchema,
   textSchema,
 } from '../schemas.ts';
+import { ApiError } from '../errors.ts';
 import type { RouteContext } from '../ports.ts';
 
 const READ = { access: 'read' } as const;
@@ -96,7 +97,7 @@ export function registerEntityRoutes(app: FastifyInstance, ctx: RouteContext): v
             required: ['rows'],
             properties: { rows: { type: 'array', items: rowSchema }, nextCursor: { type: 'string' } },
           },
-          ...errorResponses(404),
+          ...errorResponses(404, 414, 503),
         },
       },
     },
@@ -115,7 +116,7 @@ export function registerEntityRoutes(app: FastifyInstance, ctx: RouteContext): v
         tags: TAGS,
         params: rowParams,
         querystring: { type: 'object', additionalProperties: false, properties: { scope: scopeQuery } },
-        response: { 200: rowSchema, ...errorResponses(404) },
+        response: { 200: rowSchema, ...errorResponses(404, 414, 503) },
       },
     },
     async (request) => {
@@ -136,17 +137,26 @@ export function registerEntityRoutes(app: FastifyInstance, ctx: RouteContext): v
           'Already deleted rows answer 200 with counts.noop = 1. With a cleanup queue, the children of ' +
           'customers and orders are deleted by a cascade_soft_delete job (returned as job), enqueued in ' +
           'the transaction that deletes the row: both commit, or neither does, so repeating a DELETE that got a 503 is safe. ' +
-          'Without a queue, the children are deleted in the same request.',
+          'Without a queue, the children are deleted in the same request. ' +
+          'The reason may be given in the body or as the reason query parameter, not both (400 invalid_query).',
         tags: TAGS,
         params: rowParams,
         querystring: { type: 'object', additionalProperties: false, properties: { reason: reasonSchema } },
         body: { type: 'object', additionalProperties: false, properties: { reason: reasonSchema } },
         bodyOptional: true,
-        response: { 200: operationResultSchema, ...errorResponses(404, 409, 413, 415) },
+        response: { 200: operationResultSchema, ...errorResponses(404, 409, 413, 414, 415, 503) },
       },
     },
     async (request) => {
       const { entity, id } = request.params;
+      if (request.body?.reason !== undefined && request.query.reason !== undefined) {
+        // Neither may quietly win: the two could say different things.
+        throw new ApiError(
+          400,
+          'invalid_query',
+          'reason is given both in the query string and in the body: give it once',
+        );
+      }
       const reason = request.body?.reason ?? request.query.reason;
       const def = getEntity(entity);
       const queue = def.children.length > 0 ? ctx.queue : undefined;
@@ -188,7 +198,7 @@ export function registerEntityRoutes(app: FastifyInstance, ctx: RouteContext): v
         params: rowParams,
         body: { type: 'object', additionalProperties: false, properties: { cascade: { type: 'boolean' } } },
         bodyOptional: true,
-        response: { 200: operationResultSchema, ...errorResponses(404, 409, 413, 415) },
+        response: { 200: operationResultSchema, ...errorResponses(404, 409, 413, 414, 415, 503) },
       },
     },
     async (request) => {
@@ -215,7 +225,7 @@ export function registerEntityRoutes(app: FastifyInstance, ctx: RouteContext): v
           response: {
             200: operationResultSchema,
             202: acceptedSchema,
-            ...errorResponses(404, 409, 413, 415),
+            ...errorResponses(404, 409, 413, 414, 415, 503),
           },
         },
       },

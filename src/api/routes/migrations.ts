@@ -3,7 +3,13 @@ import { getLogger } from '../../observability/index.ts';
 import { MIGRATIONS, RUN_STATES, type RunState, runStatus } from '../../migration/index.ts';
 import { entityNames } from '../../soft-delete/index.ts';
 import type { ApiMigrations } from '../ports.ts';
-import { MAX_BATCH_SIZE, MAX_FAILED_BATCHES, MAX_OLDER_THAN_DAYS } from '../../validation/index.ts';
+import {
+  MAX_BATCH_SIZE,
+  MAX_FAILED_BATCHES,
+  MAX_LIST_LIMIT,
+  MAX_OLDER_THAN_DAYS,
+  MAX_ROWS_PER_SECOND,
+} from '../../validation/index.ts';
 import { errorResponses, uuidSchema } from '../schemas.ts';
 
 const TAGS = ['migrations'];
@@ -77,7 +83,7 @@ export function registerMigrationRoutes(app: FastifyInstance, runner: ApiMigrati
           type: 'object',
           additionalProperties: false,
           properties: {
-            limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 },
+            limit: { type: 'integer', minimum: 1, maximum: MAX_LIST_LIMIT, default: 50 },
             state: { type: 'string', enum: [...RUN_STATES] },
           },
         },
@@ -101,7 +107,7 @@ export function registerMigrationRoutes(app: FastifyInstance, runner: ApiMigrati
               runs: { type: 'array', items: runSchema },
             },
           },
-          ...errorResponses(),
+          ...errorResponses(503),
         },
       },
     },
@@ -160,13 +166,16 @@ export function registerMigrationRoutes(app: FastifyInstance, runner: ApiMigrati
               },
             },
             batchSize: { type: 'integer', minimum: 1, maximum: MAX_BATCH_SIZE },
-            maxRowsPerSecond: { anyOf: [{ type: 'integer', minimum: 1 }, { type: 'null' }] },
+            maxRowsPerSecond: {
+              anyOf: [{ type: 'integer', minimum: 1, maximum: MAX_ROWS_PER_SECOND }, { type: 'null' }],
+              description: 'Throttle, in rows per second; null (or left out) runs unthrottled',
+            },
             dryRun: { type: 'boolean' },
             maxFailedBatches: { type: 'integer', minimum: 0, maximum: MAX_FAILED_BATCHES },
           },
         },
         bodyOptional: true,
-        response: { 202: runBody, ...errorResponses(404, 409, 413, 415) },
+        response: { 202: runBody, ...errorResponses(404, 409, 413, 414, 415, 503) },
       },
     },
     async (request, reply) => {
@@ -198,7 +207,7 @@ export function registerMigrationRoutes(app: FastifyInstance, runner: ApiMigrati
               failedBatches: { type: 'array', items: { type: 'object', additionalProperties: true } },
             },
           },
-          ...errorResponses(404),
+          ...errorResponses(404, 414, 503),
         },
       },
     },
@@ -219,7 +228,7 @@ export function registerMigrationRoutes(app: FastifyInstance, runner: ApiMigrati
         params: runIdParams,
         body: noFields,
         bodyOptional: true,
-        response: { 200: runBody, ...errorResponses(404, 409, 413, 415) },
+        response: { 200: runBody, ...errorResponses(404, 409, 413, 414, 415, 503) },
       },
     },
     async (request) => ({ run: await runner.stop(request.params.runId) }),
@@ -239,7 +248,7 @@ export function registerMigrationRoutes(app: FastifyInstance, runner: ApiMigrati
           params: runIdParams,
           body: noFields,
           bodyOptional: true,
-          response: { 202: runBody, ...errorResponses(404, 409, 413, 415) },
+          response: { 202: runBody, ...errorResponses(404, 409, 413, 414, 415, 503) },
         },
       },
       async (request, reply) => {
