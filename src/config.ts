@@ -1,7 +1,12 @@
 import type { CleanupSettings } from './cleanup/index.ts';
 import { ConfigError } from './errors.ts';
 import { assertLeaseOutlivesHeartbeats, type BatchFault, type RunnerOptions } from './migration/index.ts';
-import type { LogLevel, TelemetrySettings } from './observability/index.ts';
+import {
+  type LogLevel,
+  SDK_LOG_LEVELS,
+  type SdkLogLevel,
+  type TelemetrySettings,
+} from './observability/index.ts';
 import {
   commaList,
   MAX_BATCH_SIZE,
@@ -79,6 +84,7 @@ export const ENV_VARS: readonly EnvVarSpec[] = [
   // OpenTelemetry SDK (src/observability passes some of them on, the SDK reads the rest itself).
   v('OTEL_SDK_DISABLED', 'false', 'true turns all telemetry into no-ops (console logs stay).', 'otel-sdk'),
   v('OTEL_EXPORTER_OTLP_ENDPOINT', 'http://localhost:4318', 'OTLP/HTTP endpoint of the collector for traces, metrics and logs.', 'otel-sdk'),
+  v('OTEL_LOG_LEVEL', undefined, "The OpenTelemetry SDK's own diagnostics on stderr at this level (none, error, warn, info, debug, verbose, all). Unset: only its warnings about failing exports, once per outage.", 'otel-sdk'),
   v('OTEL_EXPORTER_OTLP_TIMEOUT', '3000', 'Milliseconds per OTLP export, retries included. Unset: sdops uses 3000 (the SDK alone would use 10000).', 'otel-sdk'),
   v('OTEL_SERVICE_NAME', undefined, 'Overrides service.name (default: sdops-api, sdops-worker, sdops-migrate or sdops-cli by role).', 'otel-sdk'),
   v('OTEL_RESOURCE_ATTRIBUTES', undefined, 'Extra resource attributes, k=v,k=v.', 'otel-sdk'),
@@ -309,8 +315,20 @@ function telemetryConfig(env: Env): TelemetrySettings {
     serviceName: read(env, 'OTEL_SERVICE_NAME'),
     metricExportIntervalMs: positive('OTEL_METRIC_EXPORT_INTERVAL') ?? 10_000,
     exportTimeoutMs: positive('OTEL_EXPORTER_OTLP_TIMEOUT'),
+    ...sdkLogLevel(
+      checked(
+        'OTEL_LOG_LEVEL',
+        (raw) => SDK_LOG_LEVELS.find((level) => level === raw.toLowerCase()),
+        `is not one of ${SDK_LOG_LEVELS.join(', ')}`,
+      ),
+      env.OTEL_LOG_LEVEL?.trim(),
+    ),
     rejected,
   };
+}
+
+function sdkLogLevel(level: SdkLogLevel | undefined, raw: string | undefined) {
+  return { ...(level === undefined ? {} : { sdkLogLevel: level }), sdkLogLevelSet: Boolean(raw) };
 }
 
 /** The URL as given when it is an absolute http(s) URL ("localhost:4318" parses, as scheme "localhost:"). */

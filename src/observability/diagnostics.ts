@@ -2,6 +2,7 @@ import { type DiagLogger, DiagLogLevel, diag } from '@opentelemetry/api';
 import { setGlobalErrorHandler } from '@opentelemetry/core';
 import { warnConsoleOnly } from './logger.ts';
 import { redactString } from './redact.ts';
+import type { SdkLogLevel } from './telemetry-settings.ts';
 
 /**
  * Problems of the telemetry machinery itself (export failures, bad metric input). They are warned
@@ -131,18 +132,87 @@ const diagLogger: DiagLogger = {
  * except those naming a variable that src/config.ts already refused (that warning was given, and
  * the SDK was handed the default). Export failures are reported again once fn returns.
  */
-export function whileConfiguring<T>(fn: () => T, alreadyWarned: readonly string[]): T {
+export function whileConfiguring<T>(
+  fn: () => T,
+  alreadyWarned: readonly string[],
+  sdkLog: { set: boolean; level?: SdkLogLevel } = { set: false },
+): T {
   const configLogger: DiagLogger = {
     ...diagLogger,
     error: (message, ...args) => configurationWarning(diagMessage(message, args), alreadyWarned),
     warn: (message, ...args) => configurationWarning(diagMessage(message, args), alreadyWarned),
   };
-  diag.setLogger(configLogger, { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true });
+  // With OTEL_LOG_LEVEL set, the SDK registers a console logger of its own while it is built; over
+  // a logger already registered, that printed "Current logger will overwrite..." with a stack trace
+  // on every command. None is registered then; its configuration problems reach its own logger.
+  if (sdkLog.set) diag.disable();
+  else diag.setLogger(configLogger, { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true });
+  // That logger writes info and debug with console.info/debug (captured when the API loaded), to
+  // stdout, which a command's output owns (`sdops list --json`): for the synchronous build, stdout
+  // writes go to stderr.
+  const restoreConsole = sdkLog.set ? stdoutToStderr() : () => {};
   try {
     return fn();
   } finally {
-    diag.setLogger(diagLogger, { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true });
+    restoreConsole();
+    useDiagLogger(sdkLog.level);
   }
+}
+
+function stdoutToStderr(): () => void {
+  const write = process.stdout.write;
+  process.stdout.write = process.stderr.write.bind(process.stderr) as typeof process.stdout.write;
+  return () => {
+    process.stdout.write = write;
+  };
+}
+
+const DIAG_LEVELS: Readonly<Record<SdkLogLevel, DiagLogLevel>> = {
+  none: DiagLogLevel.NONE,
+  error: DiagLogLevel.ERROR,
+  warn: DiagLogLevel.WARN,
+  info: DiagLogLevel.INFO,
+  debug: DiagLogLevel.DEBUG,
+  verbose: DiagLogLevel.VERBOSE,
+  all: DiagLogLevel.ALL,
+};
+
+/**
+ * Registers the export-problem logger, and with OTEL_LOG_LEVEL also a copy of every diagnostic at
+ * that level on stderr (never stdout, which a command's output owns).
+ */
+function useDiagLogger(level: SdkLogLevel | undefined): void {
+  const wanted = level === undefined ? DiagLogLevel.NONE : DIAG_LEVELS[level];
+  if (wanted === DiagLogLevel.NONE) {
+    diag.setLogger(diagLogger, { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true });
+    return;
+  }
+  const toStderr =
+    (name: string, at: DiagLogLevel) =>
+    (message: string, ...args: unknown[]) => {
+      if (at > wanted) return;
+      const rest = args.map((a) => (a instanceof Error ? describe(a) : String(a))).join(' ');
+      process.stderr.write(`opentelemetry ${name}: ${redactString(rest ? `${message} ${rest}` : message)}\n`);
+    };
+  const copy = (name: keyof DiagLogger, at: DiagLogLevel) => {
+    const print = toStderr(name, at);
+    const report = diagLogger[name];
+    return (message: string, ...args: unknown[]) => {
+      print(message, ...args);
+      if (at <= DiagLogLevel.WARN) report(message, ...args);
+    };
+  };
+  const logger: DiagLogger = {
+    error: copy('error', DiagLogLevel.ERROR),
+    warn: copy('warn', DiagLogLevel.WARN),
+    info: copy('info', DiagLogLevel.INFO),
+    debug: copy('debug', DiagLogLevel.DEBUG),
+    verbose: copy('verbose', DiagLogLevel.VERBOSE),
+  };
+  diag.setLogger(logger, {
+    logLevel: Math.max(wanted, DiagLogLevel.WARN),
+    suppressOverrideMessage: true,
+  });
 }
 
 function configurationWarning(message: string, alreadyWarned: readonly string[]): void {

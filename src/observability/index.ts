@@ -21,6 +21,8 @@ export { packageVersion } from './sdk-wiring.ts';
 export {
   DEFAULT_TELEMETRY_SETTINGS,
   type ProcessRole,
+  SDK_LOG_LEVELS,
+  type SdkLogLevel,
   type TelemetrySettings,
 } from './telemetry-settings.ts';
 export {

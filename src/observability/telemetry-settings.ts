@@ -12,6 +12,10 @@ export type ProcessRole = 'api' | 'worker' | 'migrate' | 'cli';
  * The SDK still reads its other standard variables (OTEL_RESOURCE_ATTRIBUTES, OTEL_SERVICE_NAME for
  * the resource) on its own.
  */
+/** The OpenTelemetry spec's OTEL_LOG_LEVEL values. */
+export const SDK_LOG_LEVELS = ['none', 'error', 'warn', 'info', 'debug', 'verbose', 'all'] as const;
+export type SdkLogLevel = (typeof SDK_LOG_LEVELS)[number];
+
 export interface TelemetrySettings {
   /** OTEL_SDK_DISABLED=true: every telemetry call is a no-op (console logs stay). */
   readonly disabled: boolean;
@@ -22,6 +26,13 @@ export interface TelemetrySettings {
   readonly metricExportIntervalMs: number;
   /** OTEL_EXPORTER_OTLP_TIMEOUT; undefined: sdops's own EXPORT_TIMEOUT_MS (the SDK alone would use 10 s). */
   readonly exportTimeoutMs: number | undefined;
+  /**
+   * OTEL_LOG_LEVEL, lower case: the SDK's own diagnostics at this level go to stderr. Undefined:
+   * only its warnings and errors, through sdops's one-warning-per-outage reporting.
+   */
+  readonly sdkLogLevel?: SdkLogLevel;
+  /** OTEL_LOG_LEVEL was set at all (also to an unusable value): the SDK then installs a logger itself. */
+  readonly sdkLogLevelSet?: boolean;
   /** Values that were set but unusable and fell back to their default; startTelemetry warns once each. */
   readonly rejected?: readonly {
     readonly name: string;

@@ -134,6 +134,10 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
     // The SDK names the variable, or (for an endpoint) quotes the value. OTEL_SDK_DISABLED was
     // checked in config.ts, which also takes 1 and 0: the SDK's complaint about those is noise.
     ['OTEL_SDK_DISABLED', ...(given.rejected ?? []).flatMap((r) => [r.name, `'${r.value}'`])],
+    {
+      set: given.sdkLogLevelSet === true,
+      ...(given.sdkLogLevel === undefined ? {} : { level: given.sdkLogLevel }),
+    },
   );
   setOtlpLogging(true);
 

@@ -324,6 +324,26 @@ describe('sdops bad input and closed pipes (PostgreSQL)', function () {
     ).to.deep.equal([]);
   });
 
+  it('gives OTEL_LOG_LEVEL the SDK diagnostics it asks for on stderr, without a stack trace', async () => {
+    for (const [level, expected] of [
+      ['warn', /^$/],
+      ['debug', /^opentelemetry debug: /m],
+      ['garbage', /OTEL_LOG_LEVEL is not one of none, error, warn, info, debug, verbose, all/],
+    ] as const) {
+      const r = await runCli(['list', 'customers', '--limit', '1', '--json'], {
+        DATABASE_URL: db.url,
+        OTEL_SDK_DISABLED: 'false',
+        OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
+        OTEL_LOG_LEVEL: level,
+      });
+      expect(r.code, r.stderr).to.equal(0);
+      expect(JSON.parse(r.stdout), level).to.be.an('object');
+      // Before: "Current logger will overwrite one already registered from Error" and 12 stack lines.
+      expect(r.stderr, level).to.not.match(/Current logger|\n\s+at /);
+      expect(r.stderr.trim(), level).to.match(expected);
+    }
+  });
+
   it('ends quietly when the reader closes the pipe early (| head)', async () => {
     const result = await runCommand(
       'sh',
