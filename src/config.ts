@@ -9,6 +9,7 @@ import {
 } from './observability/index.ts';
 import {
   commaList,
+  isWholeNumberText,
   MAX_BATCH_SIZE,
   MAX_FAILED_BATCHES,
   MAX_OLDER_THAN_DAYS,
@@ -55,7 +56,7 @@ export const ENV_VARS: readonly EnvVarSpec[] = [
   v('SDOPS_CLI_OUTAGE_BUDGET_MS', '60000', 'How long a CLI delete, restore, purge or archive waits for an unreachable database (restart, outage) mid-operation before it fails; the batches it committed stay. 0: fail at once.'),
   v('LOG_LEVEL', 'info', 'Log level: error, warn, info, debug.'),
   v('SDOPS_ENVIRONMENT', 'development', 'Value of the deployment.environment.name resource attribute.'),
-  v('SDOPS_API_TOKENS', undefined, 'API bearer tokens, `admin:<token>,read:<token>` (each at least 16 characters). Unset: no authentication and `sdops serve` binds to loopback only.'),
+  v('SDOPS_API_TOKENS', undefined, 'API bearer tokens, `admin:<token>,read:<token>` (each at least 16 characters of visible ASCII, no token twice). Unset: no authentication and `sdops serve` binds to loopback only.'),
   // Worker and queue (src/cleanup).
   v('SDOPS_WORKER_CONCURRENCY', '4', `Jobs one worker process runs at a time, at most ${MAX_WORKER_CONCURRENCY} (\`sdops worker --concurrency\` overrides).`),
   v('SDOPS_WORKER_JOB_TYPES', undefined, 'Comma-separated job types a worker takes (unset: all).'),
@@ -155,7 +156,13 @@ function readPositiveInt(env: Env, name: string): number {
 function readInt(env: Env, name: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
   const raw = read(env, name);
   const value = Number(raw);
-  if (raw === undefined || !/^\d+$/.test(raw) || !Number.isSafeInteger(value) || value < min || value > max) {
+  if (
+    raw === undefined ||
+    !isWholeNumberText(raw) ||
+    !Number.isSafeInteger(value) ||
+    value < min ||
+    value > max
+  ) {
     const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`;
     throw new ConfigError(`${name} must be a whole number ${range}, got "${raw}"`);
   }
@@ -296,7 +303,7 @@ function telemetryConfig(env: Env): TelemetrySettings {
   const positive = (name: string) =>
     checked(
       name,
-      (raw) => (/^\d+$/.test(raw) && Number(raw) > 0 ? Number(raw) : undefined),
+      (raw) => (isWholeNumberText(raw) && Number(raw) > 0 ? Number(raw) : undefined),
       'is not a positive integer',
     );
   return {

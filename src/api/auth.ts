@@ -32,10 +32,17 @@ export function parseApiTokens(raw: string | undefined): ApiToken[] {
         `SDOPS_API_TOKENS entry ${index + 1} must look like admin:<token> or read:<token>`,
       );
     }
-    if (token.length < MIN_TOKEN_LENGTH || /\s/.test(token)) {
+    // Visible ASCII only: a client sends the header as bytes, and a token with other characters
+    // matched under no encoding (its role was locked out, at start-up without a word).
+    if (token.length < MIN_TOKEN_LENGTH || !/^[\x21-\x7e]+$/.test(token)) {
       throw new ConfigError(
-        `SDOPS_API_TOKENS entry ${index + 1} (${role}) must be at least ${MIN_TOKEN_LENGTH} characters without spaces`,
+        `SDOPS_API_TOKENS entry ${index + 1} (${role}) must be at least ${MIN_TOKEN_LENGTH} characters of visible ASCII (no spaces)`,
       );
+    }
+    // One token for two roles was resolved to admin: a copy-paste slip gave read users admin.
+    const same = tokens.findIndex((t) => t.token === token);
+    if (same !== -1) {
+      throw new ConfigError(`SDOPS_API_TOKENS entries ${same + 1} and ${index + 1} are the same token`);
     }
     tokens.push({ role, token });
   });
@@ -67,8 +74,8 @@ export class TokenVerifier {
     const presented = digest(token);
     let found: Role | undefined;
     for (const entry of this.entries) {
-      // admin wins if the same token were configured twice with different roles.
-      if (timingSafeEqual(presented, entry.hash) && found !== 'admin') found = entry.role;
+      // parseApiTokens refuses one token twice, so at most one entry matches.
+      if (timingSafeEqual(presented, entry.hash)) found = entry.role;
     }
     return found;
   }

@@ -1,7 +1,7 @@
 import { assertJobId, assertJobType, BUILTIN_JOB_TYPES } from '../cleanup/index.ts';
 import { type ErrorCode, InvalidInputError } from '../errors.ts';
 import { getEntity } from '../soft-delete/index.ts';
-import { commaList } from '../validation/index.ts';
+import { commaList, isWholeNumberText } from '../validation/index.ts';
 import { assertRunId } from '../migration/index.ts';
 
 /**
@@ -17,7 +17,7 @@ export function wholeNumber(
 ): (raw: string) => number {
   return (raw) => {
     const value = Number(raw);
-    if (!/^\d+$/.test(raw) || !Number.isSafeInteger(value) || value < min || value > max) {
+    if (!isWholeNumberText(raw) || !Number.isSafeInteger(value) || value < min || value > max) {
       throw new InvalidInputError(code, `${name} must be a whole number from ${min} to ${max}, got "${raw}"`);
     }
     return value;

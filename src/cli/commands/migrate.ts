@@ -1,6 +1,12 @@
 import type { Command } from 'commander';
 import { InvalidInputError, SdopsError } from '../../errors.ts';
-import { MAX_BATCH_SIZE, MAX_FAILED_BATCHES, MAX_OLDER_THAN_DAYS } from '../../validation/index.ts';
+import {
+  MAX_BATCH_SIZE,
+  MAX_FAILED_BATCHES,
+  MAX_LIST_LIMIT,
+  MAX_OLDER_THAN_DAYS,
+  MAX_ROWS_PER_SECOND,
+} from '../../validation/index.ts';
 import {
   checkStart,
   formatDuration,
@@ -193,7 +199,7 @@ export function registerMigrate(program: Command): void {
     .option(
       '--max-rows-per-second <n>',
       'throttle: an average over batches (each batch runs at full speed, then the run waits)',
-      positiveInt('--max-rows-per-second'),
+      positiveInt('--max-rows-per-second', MAX_ROWS_PER_SECOND),
     )
     .option('--dry-run', 'count what would change; write nothing')
     .option(
@@ -239,7 +245,7 @@ export function registerMigrate(program: Command): void {
     .option(
       '--max-rows-per-second <n>',
       "throttle from now on; 0 lifts it (default: the run's)",
-      wholeNumber('--max-rows-per-second', 0),
+      wholeNumber('--max-rows-per-second', 0, MAX_ROWS_PER_SECOND),
     )
     .action(async (runId: string, opts: { batchSize?: number; maxRowsPerSecond?: number }, cmd: Command) => {
       await withMigrateContext(cmd, (ctx) =>
@@ -354,7 +360,7 @@ export function registerMigrate(program: Command): void {
   migrate
     .command('list')
     .description('migration runs, newest first')
-    .option('--limit <n>', 'how many', positiveInt('--limit', 1000, 'invalid_limit'), 50)
+    .option('--limit <n>', 'how many', positiveInt('--limit', MAX_LIST_LIMIT, 'invalid_limit'), 50)
     .option('--state <state>', 'only runs in this state', oneOf('--state', RUN_STATES))
     .action(async (opts: { limit: number; state?: RunState }, cmd: Command) => {
       await withMigrateContext(cmd, async (ctx) => {

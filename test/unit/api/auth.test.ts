@@ -18,7 +18,16 @@ describe('API auth and error mapping', () => {
       { role: 'read', token: READ },
     ]);
     expect(parseApiTokens(undefined)).to.deep.equal([]);
-    for (const bad of [`root:${ADMIN}`, 'admin:short', ADMIN, `admin:${ADMIN},read`]) {
+    for (const bad of [
+      `root:${ADMIN}`,
+      'admin:short',
+      ADMIN,
+      `admin:${ADMIN},read`,
+      // Matched under no encoding a client sends: the role was locked out.
+      `admin:${ADMIN}é`,
+      // One token, two roles: it was resolved to admin.
+      `admin:${ADMIN},read:${ADMIN}`,
+    ]) {
       expect(() => parseApiTokens(bad))
         .to.throw(/SDOPS_API_TOKENS/)
         .that.satisfies((e: Error) => !e.message.includes(ADMIN));
