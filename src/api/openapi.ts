@@ -35,7 +35,7 @@ const STATUS_TEXT: Readonly<Record<string, string>> = {
   '414': 'A path parameter is too long (uri_too_long)',
   '415': 'Unsupported media type',
   '503':
-    'The database is unreachable (unavailable) or, on /readyz, the schema is not ready: retry after Retry-After',
+    'The database is unreachable or the server is shutting down (unavailable; while it shuts down every route, /healthz too, answers so) or, on /readyz, the schema is not ready: retry after Retry-After',
 };
 
 /** Every 503 carries it (server.ts sendError). */

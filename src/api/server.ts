@@ -131,7 +131,9 @@ export async function buildServer(options: ApiServerOptions): Promise<FastifyIns
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
     // HEAD answers for every GET route (load balancers probe /healthz and /readyz with it).
     exposeHeadRoutes: true,
-    return503OnClosing: true,
+    // While closing, a request on a kept-alive connection gets our 503 below (fastify's own had no
+    // code and no Retry-After).
+    return503OnClosing: false,
     // The whole request, body included, must arrive within this (fastify's default is no limit): a
     // client that stalls mid-body gets 408 request_timeout and its connection closed, instead of
     // holding it open for ever. Node checks every 30 s, so it ends between 2 and 2.5 minutes.
@@ -182,6 +184,16 @@ export async function buildServer(options: ApiServerOptions): Promise<FastifyIns
   app.addHook('onRequest', (request, _reply, done) => {
     onRequestTelemetry(request);
     done();
+  });
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
+  app.addHook('onRequest', (_request, _reply, done) => {
+    if (closing)
+      done(new ApiError(503, 'unavailable', 'the server is shutting down; retry, another instance answers'));
+    else done();
   });
   app.addHook('onRequest', (request, _reply, done) => {
     const access = request.routeOptions.config?.access;
