@@ -1,5 +1,5 @@
 import type { JobWithMetadata } from 'pg-boss';
-import { isDatabaseUnavailable } from '../db/index.ts';
+import { CancelScope, isDatabaseUnavailable, withCancelScope } from '../db/index.ts';
 import { type Logger, workerMetrics, withSpan } from '../observability/index.ts';
 import { entityNames } from '../soft-delete/index.ts';
 import { InvalidPayloadError, JobTimeoutError } from './errors.ts';
@@ -19,6 +19,8 @@ export interface AttemptDeps {
   readonly completions: Completions;
   readonly handlers: HandlerRegistry;
   readonly log: Logger;
+  /** Cancels the statements this attempt has running (its lease ran out). */
+  readonly cancelStatements: (scope: CancelScope) => Promise<number>;
 }
 
 export interface AttemptOutcome {
@@ -67,22 +69,58 @@ function errorOutput(error: unknown): Record<string, string> {
   return { message: err.message, name: err.name, ...(typeof code === 'string' ? { code } : {}) };
 }
 
-/** Races the handler against the job's lease and the shutdown hand-back; the handler sees the abort. */
-function withDeadline(work: Promise<JobResult>, job: Job, abort: JobAbort): Promise<JobResult> {
+/** How long an attempt whose lease ran out waits for its handler to stop after its statements were cancelled. */
+const EXPIRED_SETTLE_MS = 5000;
+
+/**
+ * Races the handler against the job's lease and the shutdown hand-back; the handler sees the abort.
+ * A lease that runs out cancels the attempt's running statements (`cancelStatements`) and settles
+ * once the handler has stopped (or after EXPIRED_SETTLE_MS): recorded failed at once, the attempt
+ * went on writing beside its own retry, a statement waiting on a lock committing a batch a minute
+ * later. A hand-back settles at once; the worker cancels the statements after (worker.ts stop).
+ */
+function withDeadline(
+  work: Promise<JobResult>,
+  job: Job,
+  abort: JobAbort,
+  cancelStatements: () => Promise<unknown>,
+): Promise<JobResult> {
   return new Promise<JobResult>((resolve, reject) => {
-    const timer = setTimeout(
-      () => abort.abort(new JobTimeoutError(job.expireInSeconds)),
-      job.expireInSeconds * 1000,
+    let expired: JobTimeoutError | undefined;
+    const stopped = work.then(
+      () => undefined,
+      () => undefined,
     );
-    abort.onAbort(reject);
+    const timer = setTimeout(() => {
+      expired = new JobTimeoutError(job.expireInSeconds);
+      abort.abort(expired);
+    }, job.expireInSeconds * 1000);
+    abort.onAbort((reason) => {
+      if (reason !== expired) {
+        reject(reason);
+        return;
+      }
+      let grace: NodeJS.Timeout | undefined;
+      void cancelStatements()
+        .catch(() => 0)
+        .then(() =>
+          Promise.race([stopped, new Promise<void>((done) => (grace = setTimeout(done, EXPIRED_SETTLE_MS)))]),
+        )
+        .then(() => {
+          clearTimeout(grace);
+          reject(reason);
+        });
+    });
     work.then(
       (result) => {
         settle(timer, abort);
-        resolve(result);
+        if (expired) reject(expired);
+        else resolve(result);
       },
       (error: unknown) => {
         settle(timer, abort);
-        reject(error);
+        // A statement cancelled because the lease ran out fails with 57014: the lease is the reason.
+        reject(expired ?? error);
       },
     );
   });
@@ -101,6 +139,8 @@ export async function runAttempt(
   job: Job,
   abort: JobAbort,
 ): Promise<AttemptOutcome> {
+  // The connections of this attempt's handler: a lease that runs out cancels their statements.
+  const scope = new CancelScope();
   const name = queueName(type);
   const attempt = job.retryCount + 1;
   const eligibleAt = Math.max(toMs(job.createdOn), toMs(job.startAfter));
@@ -132,7 +172,12 @@ export async function runAttempt(
             queue: deps.queue,
             log,
           };
-          const result = await withDeadline(deps.handlers[type]!(envelope.payload, ctx), job, abort);
+          const result = await withDeadline(
+            withCancelScope(scope, () => deps.handlers[type]!(envelope.payload, ctx)),
+            job,
+            abort,
+            () => deps.cancelStatements(scope),
+          );
           rows = result.count;
           span.setAttributes({
             status: 'success',

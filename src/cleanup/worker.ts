@@ -88,7 +88,13 @@ export class CleanupWorker {
     const wanted = workerJobTypes(options.jobTypes, queue.jobTypes, handlers);
     this.types = wanted;
     this.planner = new ClaimPlanner(wanted, claimClassOf);
-    this.attemptDeps = { queue, completions: new Completions(queue.boss), handlers, log: this.log };
+    this.attemptDeps = {
+      queue,
+      completions: new Completions(queue.boss),
+      handlers,
+      log: this.log,
+      cancelStatements: (scope) => queue.db.cancelRunning(scope),
+    };
     defineAttributeValues({ job_type: queue.jobTypes });
   }
 

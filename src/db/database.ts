@@ -1,3 +1,4 @@
+import type { CancelScope } from './cancel-scope.ts';
 export interface QueryResult<R> {
   rows: R[];
   rowCount: number;
@@ -36,13 +37,14 @@ export interface Database extends Queryable {
    */
   withLock<T>(key: string, fn: () => Promise<T>): Promise<T>;
   /**
-   * Cancels every statement running on this database's pooled connections right now (PostgreSQL's
-   * pg_cancel_backend: the statement fails with 57014 and its transaction rolls back) and resolves
-   * with how many were running. A worker uses it when it hands jobs back at shutdown, so a job stuck
-   * on a lock neither outlives the shutdown timeout nor keeps its locks. PGlite runs statements in
-   * this process, one at a time: nothing to cancel, 0.
+   * Cancels every statement running on this database's pooled connections right now, or only on
+   * those checked out inside `scope` (PostgreSQL's pg_cancel_backend: the statement fails with 57014
+   * and its transaction rolls back) and resolves with how many were running. A worker uses it when
+   * it hands jobs back at shutdown, and for the one job whose lease ran out, so a job stuck on a
+   * lock neither outlives its lease or the shutdown timeout nor keeps its locks. PGlite runs
+   * statements in this process, one at a time: nothing to cancel, 0.
    */
-  cancelRunning(): Promise<number>;
+  cancelRunning(scope?: CancelScope): Promise<number>;
   close(): Promise<void>;
 }
 

@@ -1,3 +1,4 @@
+export { CancelScope, withCancelScope } from './cancel-scope.ts';
 export type { Database, Queryable, TransactionClient } from './database.ts';
 export { ident, sqlState, violatedConstraint } from './database.ts';
 export { databaseError, isDatabaseUnavailable, refusedByDataRule, refusedConnection } from './errors.ts';

@@ -104,7 +104,7 @@ export function guardedDatabase(db: Database, guard: OutageGuard): Database {
     transaction: (fn) => guard.run(() => db.transaction(fn)),
     exec: (sql) => db.exec(sql),
     withLock: (key, fn) => db.withLock(key, fn),
-    cancelRunning: () => db.cancelRunning(),
+    cancelRunning: (scope) => db.cancelRunning(scope),
     close: () => db.close(),
   };
 }

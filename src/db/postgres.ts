@@ -1,6 +1,7 @@
 import pg from 'pg';
 import type { Database, QueryResult, ScriptRow, TransactionClient } from './database.ts';
 import { getLogger } from '../observability/index.ts';
+import { type CancelScope, currentCancelScope } from './cancel-scope.ts';
 import { databaseError } from './errors.ts';
 
 /**
@@ -62,9 +63,31 @@ export function openPostgres(url: string, poolSize: number): Database {
       return toResult(res.rows, res.rowCount);
     });
 
+  /** A statement outside a transaction, on a connection of the caller's cancel scope if it has one. */
+  const queryInScope = async <R extends Record<string, unknown>>(
+    sql: string,
+    params?: readonly unknown[],
+  ): Promise<QueryResult<R>> => {
+    const scope = currentCancelScope();
+    if (!scope) return queryOn<R>(pool, sql, params);
+    const client = await mapped(() => pool.connect());
+    scope.clients.add(client);
+    let failed: Error | undefined;
+    try {
+      return await queryOn<R>(client, sql, params);
+    } catch (error) {
+      failed = error as Error;
+      throw error;
+    } finally {
+      scope.clients.delete(client);
+      // As pool.query does: a connection whose statement failed is not reused.
+      client.release(failed);
+    }
+  };
+
   return {
     kind: 'postgres',
-    query: (sql, params) => queryOn(pool, sql, params),
+    query: (sql, params) => queryInScope(sql, params),
     exec: (sql) =>
       mapped(async () => {
         // A multi-statement script answers with one result per statement. On failure pool.query
@@ -74,6 +97,8 @@ export function openPostgres(url: string, poolSize: number): Database {
       }),
     async transaction(fn) {
       const client = await mapped(() => pool.connect());
+      const scope = currentCancelScope();
+      scope?.clients.add(client);
       // The pool stops listening on a client it hands out: without this, the server closing the
       // connection between two statements of the transaction is an uncaught 'error' event.
       let lost: Error | undefined;
@@ -103,6 +128,7 @@ export function openPostgres(url: string, poolSize: number): Database {
         }
         throw err;
       } finally {
+        scope?.clients.delete(client);
         client.off('error', onError);
         client.release(broken ?? lost);
       }
@@ -128,8 +154,8 @@ export function openPostgres(url: string, poolSize: number): Database {
         await client.end().catch(ignore);
       }
     },
-    async cancelRunning() {
-      const pids = [...busy]
+    async cancelRunning(scope?: CancelScope) {
+      const pids = [...(scope ? (scope.clients as Set<pg.PoolClient>) : busy)]
         .map((client) => (client as unknown as { processID: number | null }).processID)
         .filter((pid): pid is number => typeof pid === 'number');
       if (pids.length === 0) return 0;

@@ -149,7 +149,7 @@ export function traceDatabase(db: Database, target: DbTarget): Database {
     exec: (sql) => withDbSpan(infos.get(sql), () => db.exec(sql)),
     transaction: (fn) => db.transaction((tx) => fn(new TracedTransaction(tx, infos))),
     withLock: (key, fn) => db.withLock(key, fn),
-    cancelRunning: () => db.cancelRunning(),
+    cancelRunning: (scope) => db.cancelRunning(scope),
     close: () => db.close(),
   };
 }

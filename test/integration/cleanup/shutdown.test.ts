@@ -119,4 +119,45 @@ describe('worker shutdown with a job stuck on a lock (PostgreSQL)', function () 
     expect(await liveOrders()).to.equal(0);
     expect(await again.stop('SIGTERM')).to.equal(0);
   });
+
+  it('cancels the statement of a job whose lease ran out before it records the attempt failed, so the attempt writes nothing later', async () => {
+    const f = await makeFamily(db, { orders: 2, items: 1 });
+    const sd = new SoftDeleteService(db);
+    const parent = await sd.softDelete('customers', { id: f.customer }, { cascade: false });
+    await holder.query('BEGIN');
+    await holder.query('SELECT id FROM orders WHERE customer_id = $1 FOR UPDATE', [f.customer]);
+    const LEASE_S = 2;
+    const policy = { ...loadConfig().worker.policy, expireSeconds: LEASE_S, retryDelaySeconds: 60 };
+    const queue = await CleanupQueue.open(db, { role: 'client', policy });
+    const jobId = await queue.enqueue('cascade_soft_delete', {
+      entity: 'customers',
+      id: f.customer,
+      ...(parent.opId ? { opId: parent.opId } : {}),
+    });
+    await queue.close();
+    const w = spawnSdops(['worker', '--job-types', 'cascade_soft_delete', '--no-schedule'], {
+      ...env(),
+      SDOPS_JOB_EXPIRE_SECONDS: String(LEASE_S),
+      SDOPS_JOB_RETRY_DELAY_SECONDS: '60',
+    });
+    workers.push(w);
+    await w.waitFor(/worker started/);
+    await waitUntil('the job to wait on the lock', async () => (await lockWaiters()) === 1);
+    await w.waitFor(/cleanup job failed, will be retried/, 30_000);
+    // Before: recorded failed at once while its UPDATE went on waiting, to commit once the lock was
+    // free, beside the job's own retry (and past the worker's shutdown).
+    expect(await lockWaiters(), "the expired attempt's statement is gone").to.equal(0);
+    const { rows } = await db.query<{ state: string; code: string }>(
+      `SELECT state::text AS state, output->>'code' AS code FROM pgboss.job WHERE id = $1`,
+      [jobId],
+    );
+    expect(rows[0]).to.deep.equal({ state: 'retry', code: 'job_timeout' });
+    await holder.query('COMMIT');
+    const { rows: live } = await db.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM orders WHERE customer_id = $1 AND deleted_at IS NULL',
+      [f.customer],
+    );
+    expect(live[0]?.n, 'the expired attempt changed nothing').to.equal(2);
+    expect(await w.stop('SIGTERM')).to.equal(0);
+  });
 });

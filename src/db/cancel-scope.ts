@@ -1,0 +1,21 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+
+/**
+ * The pooled connections one piece of work (a cleanup job's attempt) holds right now, so that its
+ * statements can be cancelled without touching those of the work running beside it.
+ */
+export class CancelScope {
+  /** Driver clients, added while checked out inside the scope (src/db/postgres.ts). */
+  readonly clients = new Set<unknown>();
+}
+
+const scopes = new AsyncLocalStorage<CancelScope>();
+
+/** Runs fn with every connection it checks out through a Database registered in `scope`. */
+export function withCancelScope<T>(scope: CancelScope, fn: () => Promise<T>): Promise<T> {
+  return scopes.run(scope, fn);
+}
+
+export function currentCancelScope(): CancelScope | undefined {
+  return scopes.getStore();
+}
