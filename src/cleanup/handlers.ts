@@ -8,7 +8,9 @@ import {
 } from '../soft-delete/index.ts';
 import type { HandlerRegistry, JobContext, JobHandler, JobResult } from './handlers-types.ts';
 import type { BulkPayload, JobPayloads, RetentionPayload } from './job-payloads.ts';
+import type { Queryable } from '../db/index.ts';
 import type { BuiltinJobType } from './job-types.ts';
+import { addRowsDone, forgetJob, rowsDoneEarlier } from './job-progress.ts';
 import { parsePayload } from './payload-parsers.ts';
 
 export interface HandlerSettings {
@@ -56,11 +58,20 @@ function retentionHandler(
       return { count: ids.length, detail: { fanned_out: ids.length } };
     }
     const batchSize = payload.batchSize ?? settings.batchSize;
-    const maxRows = payload.maxRows ?? settings.maxRowsPerJob;
+    const budget = payload.maxRows ?? settings.maxRowsPerJob;
+    // A retry takes only what its failed attempts left of the budget: they committed batches.
+    const db = ctx.queue.db;
+    const earlier = ctx.attempt > 1 ? await rowsDoneEarlier(db, ctx.jobId) : 0;
+    const maxRows = Math.max(0, budget - earlier);
+    if (maxRows === 0) {
+      await forgetJob(db, ctx.jobId);
+      return { count: 0, entity: payload.entity, detail: { earlier_attempts: earlier, follow_up: false } };
+    }
     const opts = {
       batchSize,
       maxRows,
       ...(maxRows > batchSize ? { onProgress: stopOnAbort(ctx.signal) } : {}),
+      inBatch: (tx: Queryable, candidates: number) => addRowsDone(tx, ctx.jobId, candidates),
     };
     const result =
       jobType === 'purge_expired'
@@ -79,6 +90,7 @@ function retentionHandler(
     // explicit maxRows is the caller's bound for this job: only the default budget chains.
     const followUp = payload.maxRows === undefined && seen >= maxRows && changed(result) > 0;
     if (followUp) await ctx.queue.enqueue(jobType, payload);
+    await forgetJob(db, ctx.jobId);
     if (skipped > 0) {
       ctx.log.info(`${jobType} left rows that still have children`, {
         entity: payload.entity,
@@ -96,6 +108,7 @@ function retentionHandler(
         skipped_reason: skipped > 0 ? 'has_children' : null,
         batches: result.batches,
         follow_up: followUp,
+        ...(earlier > 0 ? { earlier_attempts: earlier } : {}),
       },
     };
   });

@@ -1,4 +1,4 @@
-import type { Database } from '../db/index.ts';
+import type { Database, Queryable } from '../db/index.ts';
 import { archiveColumns } from './archive.ts';
 import { cascadeTree } from './registry.ts';
 import {
@@ -27,6 +27,8 @@ export interface RetentionPlan {
   readonly onProgress: OperationProgressListener | undefined;
   /** Aborted: stop after the batch in flight (BatchedCallOptions.signal). */
   readonly signal: AbortSignal | undefined;
+  /** PurgeOptions.inBatch. */
+  readonly inBatch: ((tx: Queryable, candidates: number) => Promise<void>) | undefined;
 }
 
 /**
@@ -95,6 +97,7 @@ export async function executeRetention(plan: RetentionPlan, op: OperationContext
       for (let i = nodes.length - 1; i >= 0; i--) {
         out[i] = (await tx.query(statements[i]!, [ids, cutoff])).rowCount;
       }
+      await plan.inBatch?.(tx, page.length);
       return { page, out };
     });
     out.forEach((n, i) => {

@@ -224,7 +224,7 @@ export class SoftDeleteService {
     def: EntityDefinition,
     mode: 'purge' | 'archive',
     olderThanDays: number,
-    opts: BatchedCallOptions & { maxRows?: number },
+    opts: BatchedCallOptions & Pick<PurgeOptions, 'maxRows' | 'inBatch'>,
   ): RetentionPlan {
     return {
       db: outageTolerant(this.db, this.outageBudgetMs, def.name, mode),
@@ -235,6 +235,7 @@ export class SoftDeleteService {
       maxRows: parseMaxRows(opts.maxRows),
       onProgress: listener(opts.onProgress),
       signal: stopSignal(opts.signal),
+      inBatch: typeof opts.inBatch === 'function' ? opts.inBatch : undefined,
     };
   }
 }

@@ -151,15 +151,24 @@ export interface RestoreOptions extends BatchedCallOptions {
   cascade?: boolean;
 }
 
-export interface PurgeOptions extends BatchedCallOptions {
-  /** Default: the entity's retentionDays. */
-  olderThanDays?: number;
+/** purge / archive, besides the batch options. */
+interface RetentionOptions extends BatchedCallOptions {
   maxRows?: number;
+  /**
+   * Runs in each batch's transaction, after its rows are removed, with the number of candidate rows
+   * the batch took (what maxRows counts). Whatever it writes commits with the batch. A cleanup job
+   * records its progress here, so a retry knows what its failed attempts removed.
+   */
+  inBatch?: (tx: Queryable, candidates: number) => Promise<void>;
 }
 
-export interface ArchiveOptions extends BatchedCallOptions {
+export interface PurgeOptions extends RetentionOptions {
+  /** Default: the entity's retentionDays. */
+  olderThanDays?: number;
+}
+
+export interface ArchiveOptions extends RetentionOptions {
   olderThanDays: number;
-  maxRows?: number;
 }
 
 export interface ServiceOptions {

@@ -1,0 +1,72 @@
+import { randomUUID } from 'node:crypto';
+import { expect } from 'chai';
+import { builtinHandlers, type CleanupQueue } from '../../../src/cleanup/index.ts';
+import type { JobContext } from '../../../src/cleanup/handlers-types.ts';
+import { configureLogging, getLogger } from '../../../src/observability/index.ts';
+import { SoftDeleteService } from '../../../src/soft-delete/index.ts';
+import { backdate, makeDocuments, openTestDb, type TestDb } from '../soft-delete/support.ts';
+
+/**
+ * A purge job's row budget holds across its attempts: an attempt that fails after committing
+ * batches leaves its progress behind (in the batches' own transactions), and the retry takes only
+ * the rest. Before, a retry started over with the whole budget (maxRows 20,000 removed 24,500).
+ */
+describe('a purge job keeps to its row budget across attempts (PostgreSQL)', function () {
+  this.timeout(60_000);
+  let t: TestDb;
+
+  before(async () => {
+    configureLogging({ level: 'warn', console: 'stderr' });
+    t = await openTestDb('postgres');
+  });
+  after(async () => {
+    await t?.close();
+  });
+
+  const documents = async () =>
+    Number((await t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM documents')).rows[0]?.n);
+
+  it('takes only what the failed attempt left of maxRows, and forgets the job once it succeeded', async () => {
+    const ids = await makeDocuments(t.db, 600);
+    await t.db.query('UPDATE documents SET deleted_at = now() WHERE id = ANY($1::bigint[])', [ids]);
+    await backdate(t.db, 'documents', ids, 400);
+    const before = await documents();
+    // The third batch of the first attempt fails: its first two (200 rows) committed.
+    const third = ids[250];
+    await t.db.exec(`
+      CREATE FUNCTION fail_once() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN RAISE EXCEPTION 'injected failure'; END $$;
+      CREATE TRIGGER fail_once BEFORE DELETE ON documents FOR EACH ROW
+        WHEN (OLD.id = ${Number(third)}) EXECUTE FUNCTION fail_once();`);
+    const handlers = builtinHandlers(new SoftDeleteService(t.db), {
+      archiveAfterDays: 30,
+      batchSize: 100,
+      maxRowsPerJob: 50_000,
+    });
+    const jobId = randomUUID();
+    const ctx = (attempt: number): JobContext => ({
+      jobId,
+      jobType: 'purge_expired',
+      attempt,
+      signal: new AbortController().signal,
+      queue: { db: t.db } as unknown as CleanupQueue,
+      log: getLogger('cleanup.worker'),
+    });
+    const payload = { entity: 'documents', olderThanDays: 0, maxRows: 300, batchSize: 100 };
+
+    let failed: unknown;
+    await handlers.purge_expired!(payload, ctx(1)).catch((e: unknown) => {
+      failed = e;
+    });
+    expect(String(failed)).to.include('injected failure');
+    expect(before - (await documents())).to.equal(200);
+    await t.db.exec('DROP TRIGGER fail_once ON documents; DROP FUNCTION fail_once();');
+
+    const second = await handlers.purge_expired!(payload, ctx(2));
+    expect(second.count).to.equal(100);
+    expect(second.detail).to.include({ earlier_attempts: 200 });
+    expect(before - (await documents()), 'the budget of 300, not 200 + 300').to.equal(300);
+    const { rows } = await t.db.query('SELECT 1 FROM sdops_job_progress WHERE job_id = $1', [jobId]);
+    expect(rows).to.deep.equal([]);
+  });
+});
