@@ -1,7 +1,7 @@
 import { refusedByDataRule } from '../db/index.ts';
 import { SdopsError } from '../errors.ts';
 import type { OperationProgress, OperationResult } from '../soft-delete/index.ts';
-import { startProgress } from './output.ts';
+import { errorLine, startProgress } from './output.ts';
 import { printResult } from './report.ts';
 import { onStopSignals } from './stop-signals.ts';
 
@@ -61,12 +61,31 @@ export async function runBatchedCall(
   const bar = startProgress(label, undefined);
   const stop = new AbortController();
   let last: OperationProgress | undefined;
-  const removeSignals = onStopSignals((signal) => {
-    // With --json, stderr holds only JSON lines: the error line at the end says it stopped.
-    if (!json)
-      process.stderr.write(`\n${signal}: stopping ${label} after the batch in flight (again to abort)\n`);
-    stop.abort();
-  });
+  const removeSignals = onStopSignals(
+    (signal) => {
+      // With --json, stderr holds only JSON lines: the error line at the end says it stopped.
+      if (!json)
+        process.stderr.write(`\n${signal}: stopping ${label} after the batch in flight (again to abort)\n`);
+      stop.abort();
+    },
+    (signal) => {
+      bar.stop();
+      // Exiting at once left the operator guessing what had happened: the batch in flight rolls
+      // back with the connection, the committed ones stay.
+      const what =
+        last === undefined || last.batch === 0
+          ? 'nothing was changed'
+          : `the batch in flight rolls back; ${committedSoFar(last)}`;
+      process.stderr.write(
+        errorLine(
+          'operation_stopped',
+          'internal',
+          `${label} aborted at once by a second ${signal}: ${what}; running the same command again does the rest`,
+          json,
+        ),
+      );
+    },
+  );
   let result: OperationResult;
   try {
     result = await call({

@@ -277,6 +277,34 @@ describe('sdops CLI bulk work stopped with Ctrl-C or SIGTERM', function () {
       );
     });
   }
+
+  it('says in one line what stays when a second Ctrl-C aborts it at once, and exits 130', async () => {
+    const reason = 'aborted-twice';
+    const deleting = spawnSdops(
+      ['delete', 'customers', '--filter', 'plan=enterprise', '--batch-size', '5', '--reason', reason],
+      { DATABASE_URL: db.url },
+    );
+    try {
+      await waitUntil('the first batch to commit', async () => {
+        return (await n(`SELECT count(*) AS n FROM customers WHERE delete_reason = '${reason}'`)) > 0;
+      });
+      deleting.child.kill('SIGINT');
+      await deleting.waitFor(/again to abort/);
+      deleting.child.kill('SIGINT');
+      expect(await deleting.exited, deleting.output().slice(-2000)).to.equal(130);
+    } finally {
+      await deleting.stop('SIGKILL');
+    }
+    // Before: exit 130 and not a word.
+    const line =
+      /^sdops: delete customers aborted at once by a second SIGINT: the batch in flight rolls back; (\d+) customers rows were handled in \d+ batches committed before it, and they stay; running the same command again does the rest$/m.exec(
+        deleting.output(),
+      );
+    expect(line, deleting.output().slice(-2000)).to.not.equal(null);
+    const deleted = await n(`SELECT count(*) AS n FROM customers WHERE delete_reason = '${reason}'`);
+    // A batch whose COMMIT was already on its way may land too.
+    expect(deleted).to.be.within(Number(line?.[1]), Number(line?.[1]) + 5);
+  });
 });
 
 describe('sdops demo on the embedded database', function () {
