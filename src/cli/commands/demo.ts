@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
 import type { Database } from '../../db/index.ts';
+import { InvalidInputError } from '../../errors.ts';
 import {
   type ActRow,
   demoDomainRows,
@@ -121,6 +122,9 @@ export function registerDemo(program: Command): void {
     )
     .option('--reset', 'first empty the demo tables (customers, orders, order_items, documents and archives)')
     .action(async (opts: DemoOptions, cmd: Command) => {
+      if (!opts.loop && cmd.getOptionValueSource('pauseMs') === 'cli') {
+        throw new InvalidInputError('invalid_argument', '--pause-ms only applies with --loop');
+      }
       await withContext(cmd.optsWithGlobals<GlobalOptions>(), async (ctx) => {
         let stopping = false;
         const pauseEnds = new AbortController();

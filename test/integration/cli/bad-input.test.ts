@@ -62,6 +62,7 @@ describe('sdops bad input and closed pipes (PostgreSQL)', function () {
     ['migrate', 'start', 'backfill-deleted-at', '--max-failed-batches', '2147483648'],
     ['serve', '--host', ''],
     ['demo', '--loop', '--pause-ms', '2147483648'],
+    ['demo', '--pause-ms', '5'],
     ['migrate', 'stop', '00000000-0000-7000-8000-000000000000', '--timeout', '5'],
     ['archive', 'orders', '--older-than-days', '0x10'],
     ['purge', 'orders', '--older-than-days', '1e2'],
