@@ -1,5 +1,5 @@
 import { v7 as uuidv7 } from 'uuid';
-import { type Database, sqlState, type TransactionClient } from '../db/index.ts';
+import { type Database, isDatabaseUnavailable, sqlState, type TransactionClient } from '../db/index.ts';
 import {
   activeRunId,
   addToCanonicalLine,
@@ -99,7 +99,7 @@ function telemetryRunIdFor(targetKind: TargetKind): string | undefined {
  * Runs one public operation. Its input is validated before (SoftDeleteService checks everything
  * first): a refused input never gets here, so it is neither a span, a metric nor a log line; nothing
  * was attempted. What fails in here was attempted and is recorded as a failed call (a single id that
- * failed counts as one failed row).
+ * that failed counts as one failed row, unless the database could not be reached).
  */
 export async function runOperation(
   entity: string,
@@ -119,7 +119,10 @@ export async function runOperation(
     } catch (error) {
       const seconds = (performance.now() - started) / 1000;
       const done = op.committed?.();
-      const failed = { ...(done?.counts ?? emptyCounts()), failure: targetKind === 'id' ? 1 : 0 };
+      // A single row that could not be changed counts as a failed row; one the call could not even
+      // reach (the database unreachable: a 503 to the API) is no row outcome, only a failed call.
+      const rowFailed = targetKind === 'id' && !isDatabaseUnavailable(error);
+      const failed = { ...(done?.counts ?? emptyCounts()), failure: rowFailed ? 1 : 0 };
       record(op, failed, done?.cascaded ?? {}, 'failure', seconds);
       span.setAttributes({ status: 'failure', count: failed.success });
       const fields = {

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import type { DataPoint, Histogram, MetricData } from '@opentelemetry/sdk-metrics';
-import { type Database, migrateSchema, openDatabase } from '../../../src/db/index.ts';
+import { type Database, databaseError, migrateSchema, openDatabase } from '../../../src/db/index.ts';
 import { defineAttributeValues, withRunId } from '../../../src/observability/index.ts';
 import { entityNames, SoftDeleteService } from '../../../src/soft-delete/index.ts';
 import { type InMemoryTelemetry, startInMemoryTelemetry } from '../observability/harness.ts';
@@ -13,6 +13,16 @@ function counter(metrics: Map<string, MetricData>, attrs: Record<string, string>
   return points(metrics.get('soft_delete.operations.total'))
     .filter((p) => Object.entries(attrs).every(([k, v]) => p.attributes[k] === v))
     .reduce((sum, p) => sum + (p.value as number), 0);
+}
+
+function histogramCount(
+  metrics: Map<string, MetricData>,
+  name: string,
+  attrs: Record<string, string>,
+): number {
+  return points(metrics.get(name))
+    .filter((p) => Object.entries(attrs).every(([k, v]) => p.attributes[k] === v))
+    .reduce((n, p) => n + (p.value as Histogram).count, 0);
 }
 
 describe('soft-delete core telemetry', function () {
@@ -160,6 +170,30 @@ describe('soft-delete core telemetry', function () {
     expect((error as { code?: string }).code).to.equal('not_found');
     const after = counter(await t.metrics(), { entity: 'documents', operation: 'delete', status: 'failure' });
     expect(after - before).to.equal(1);
+  });
+
+  it('counts no failed row for a single-row call that could not reach the database, only the failed call', async () => {
+    const unreachable = () =>
+      Promise.reject(
+        databaseError(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })),
+      );
+    const down: Database = { ...db, query: unreachable, exec: unreachable, transaction: unreachable };
+    const rows = async () =>
+      counter(await t.metrics(), { entity: 'documents', operation: 'delete', status: 'failure' });
+    const calls = async () =>
+      histogramCount(await t.metrics(), 'soft_delete.operations.duration_seconds', {
+        entity: 'documents',
+        operation: 'delete',
+        status: 'failure',
+      });
+    const [rowsBefore, callsBefore] = [await rows(), await calls()];
+    const error = await new SoftDeleteService(down)
+      .softDelete('documents', { id: '1' })
+      .catch((e: unknown) => e);
+    expect((error as { code?: string }).code).to.equal('database_unavailable');
+    // Before: one failed row per 503, so an outage looked like rows the data refused.
+    expect((await rows()) - rowsBefore).to.equal(0);
+    expect((await calls()) - callsBefore).to.equal(1);
   });
 
   it('counts the rows of the batches a failed bulk call committed before it failed, so the counter matches the tables', async () => {
