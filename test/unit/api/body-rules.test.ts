@@ -1,23 +1,9 @@
 import { expect } from 'chai';
 import { MAX_ROWS_PER_SECOND } from '../../../src/validation/index.ts';
-import {
-  expectError,
-  inject,
-  type OfflineApi,
-  offlineApi,
-  openApiOperations,
-  REACHED_DATABASE,
-} from './offline.ts';
+import { expectError, inject, offlineApiForSuite, openApiOperations, REACHED_DATABASE } from './offline.ts';
 
 describe('API reason and throttle rules', () => {
-  let api: OfflineApi;
-
-  before(async () => {
-    api = await offlineApi();
-  });
-  after(async () => {
-    await api?.close();
-  });
+  const api = offlineApiForSuite();
 
   it('refuses an empty and a white-space-only reason alike: 400 invalid_body, at the edge', async () => {
     for (const [url, base] of [
@@ -25,7 +11,7 @@ describe('API reason and throttle rules', () => {
       ['/v1/documents/bulk-delete', { ids: ['1'] }],
     ] as const) {
       for (const reason of ['', ' ', ' \t\n', '\u00a0\u2003']) {
-        const res = await inject(api.app, {
+        const res = await inject(api().app, {
           method: url.endsWith('bulk-delete') ? 'POST' : 'DELETE',
           url,
           payload: { ...base, reason },
@@ -36,12 +22,12 @@ describe('API reason and throttle rules', () => {
       }
     }
     for (const reason of ['', '%20', '%09%0A']) {
-      const res = await inject(api.app, { method: 'DELETE', url: `/v1/documents/1?reason=${reason}` });
+      const res = await inject(api().app, { method: 'DELETE', url: `/v1/documents/1?reason=${reason}` });
       expect(expectError(res, 400, 'invalid_query')).to.equal(
         'querystring/reason must not be empty or blank',
       );
     }
-    const spaced = await inject(api.app, {
+    const spaced = await inject(api().app, {
       method: 'DELETE',
       url: '/v1/documents/1',
       payload: { reason: ' gdpr ' },
@@ -50,7 +36,7 @@ describe('API reason and throttle rules', () => {
   });
 
   it('refuses a reason given both in the query string and in the body instead of letting the body win', async () => {
-    const res = await inject(api.app, {
+    const res = await inject(api().app, {
       method: 'DELETE',
       url: '/v1/documents/1?reason=q',
       payload: { reason: 'b' },
@@ -61,10 +47,10 @@ describe('API reason and throttle rules', () => {
       ['/v1/documents/1', { reason: 'b' }],
       ['/v1/documents/1?reason=q', {}],
     ] as const) {
-      const one = await inject(api.app, { method: 'DELETE', url, ...(payload ? { payload } : {}) });
+      const one = await inject(api().app, { method: 'DELETE', url, ...(payload ? { payload } : {}) });
       expect(one.statusCode, `${url} ${JSON.stringify(payload)}: ${one.body}`).to.equal(REACHED_DATABASE);
     }
-    const del = (await openApiOperations(api.app)).find((o) => o.method === 'DELETE');
+    const del = (await openApiOperations(api().app)).find((o) => o.method === 'DELETE');
     expect(del?.op.description ?? '').to.match(/not both/);
   });
 
@@ -72,12 +58,12 @@ describe('API reason and throttle rules', () => {
     expect(MAX_ROWS_PER_SECOND).to.equal(2 ** 53 - 1);
     const url = '/v1/migrations/backfill-deleted-at/start';
     for (const maxRowsPerSecond of [1e300, MAX_ROWS_PER_SECOND + 1]) {
-      const res = await inject(api.app, { method: 'POST', url, payload: { maxRowsPerSecond } });
+      const res = await inject(api().app, { method: 'POST', url, payload: { maxRowsPerSecond } });
       // 1e300 started a run.
       expect(expectError(res, 400, 'invalid_body')).to.include(`must be <= ${MAX_ROWS_PER_SECOND}`);
     }
     for (const maxRowsPerSecond of [1, MAX_ROWS_PER_SECOND, null]) {
-      const res = await inject(api.app, { method: 'POST', url, payload: { maxRowsPerSecond } });
+      const res = await inject(api().app, { method: 'POST', url, payload: { maxRowsPerSecond } });
       expect(res.statusCode, `${maxRowsPerSecond}: ${res.body}`).to.equal(REACHED_DATABASE);
     }
   });

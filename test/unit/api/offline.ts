@@ -45,6 +45,21 @@ export async function offlineApi(): Promise<OfflineApi> {
   };
 }
 
+/** One offline API for the tests of the calling describe: registers its before and after hooks. */
+export function offlineApiForSuite(): () => OfflineApi {
+  let api: OfflineApi | undefined;
+  before(async () => {
+    api = await offlineApi();
+  });
+  after(async () => {
+    await api?.close();
+  });
+  return () => {
+    if (!api) throw new Error('the offline API is not up yet (use it inside a test)');
+    return api;
+  };
+}
+
 export function inject(app: FastifyInstance, opts: InjectOptions): Promise<LightMyRequestResponse> {
   return app.inject({
     ...opts,

@@ -4,8 +4,7 @@ import {
   concretePath,
   expectError,
   inject,
-  type OfflineApi,
-  offlineApi,
+  offlineApiForSuite,
   openApiOperations,
   REACHED_DATABASE,
 } from './offline.ts';
@@ -28,19 +27,12 @@ const NOT_DECIMAL = [
 ];
 
 describe('API integer query parameters', () => {
-  let api: OfflineApi;
-
-  before(async () => {
-    api = await offlineApi();
-  });
-  after(async () => {
-    await api?.close();
-  });
+  const api = offlineApiForSuite();
 
   it('refuses every form but plain decimal digits with 400 invalid_limit, before the database is asked', async () => {
     for (const url of ['/v1/customers', '/v1/migrations']) {
       for (const value of NOT_DECIMAL) {
-        const res = await inject(api.app, { method: 'GET', url: `${url}?limit=${value}` });
+        const res = await inject(api().app, { method: 'GET', url: `${url}?limit=${value}` });
         const message = expectError(res, 400, 'invalid_limit');
         expect(message, `${url}?limit=${value}`).to.equal(
           'querystring/limit must be a whole number written in decimal digits (0-9) only',
@@ -52,29 +44,32 @@ describe('API integer query parameters', () => {
   it('still takes plain digits, leading zeros included, and checks their range', async () => {
     for (const value of ['1', '16', '007', String(MAX_LIST_LIMIT)]) {
       for (const url of ['/v1/customers', '/v1/migrations']) {
-        const res = await inject(api.app, { method: 'GET', url: `${url}?limit=${value}` });
+        const res = await inject(api().app, { method: 'GET', url: `${url}?limit=${value}` });
         expect(res.statusCode, `${url}?limit=${value}: ${res.body}`).to.equal(REACHED_DATABASE);
       }
     }
-    const zero = await inject(api.app, { method: 'GET', url: '/v1/customers?limit=0' });
+    const zero = await inject(api().app, { method: 'GET', url: '/v1/customers?limit=0' });
     expect(expectError(zero, 400, 'invalid_limit')).to.equal('querystring/limit must be >= 1');
-    const huge = await inject(api.app, { method: 'GET', url: `/v1/customers?limit=${'9'.repeat(30)}` });
+    const huge = await inject(api().app, { method: 'GET', url: `/v1/customers?limit=${'9'.repeat(30)}` });
     expect(expectError(huge, 400, 'invalid_limit')).to.equal(
       `querystring/limit must be <= ${MAX_LIST_LIMIT}`,
     );
   });
 
   it('caps the migrations list at the CLI maximum, MAX_LIST_LIMIT, not 500', async () => {
-    const ok = await inject(api.app, { method: 'GET', url: '/v1/migrations?limit=600' });
+    const ok = await inject(api().app, { method: 'GET', url: '/v1/migrations?limit=600' });
     expect(ok.statusCode, ok.body).to.equal(REACHED_DATABASE);
-    const over = await inject(api.app, { method: 'GET', url: `/v1/migrations?limit=${MAX_LIST_LIMIT + 1}` });
+    const over = await inject(api().app, {
+      method: 'GET',
+      url: `/v1/migrations?limit=${MAX_LIST_LIMIT + 1}`,
+    });
     expect(expectError(over, 400, 'invalid_limit')).to.equal(
       `querystring/limit must be <= ${MAX_LIST_LIMIT}`,
     );
   });
 
   it('holds every integer query parameter the OpenAPI document lists to the same rule', async () => {
-    const integers = (await openApiOperations(api.app)).flatMap(({ method, path, op }) =>
+    const integers = (await openApiOperations(api().app)).flatMap(({ method, path, op }) =>
       op.parameters
         .filter((p) => p.in === 'query' && p.schema.type === 'integer')
         .map((p) => ({ method, path, name: p.name })),
@@ -84,7 +79,7 @@ describe('API integer query parameters', () => {
       'GET /v1/migrations limit',
     ]);
     for (const { method, path, name } of integers) {
-      const res = await inject(api.app, {
+      const res = await inject(api().app, {
         method: method as 'GET',
         url: `${concretePath(path)}?${name}=1e1`,
       });
@@ -94,10 +89,10 @@ describe('API integer query parameters', () => {
 
   it('keeps the list cursor (after) to canonical decimal ids', async () => {
     for (const value of ['0x10', '1e2', '%201', '5.0', '01', '']) {
-      const res = await inject(api.app, { method: 'GET', url: `/v1/customers?after=${value}` });
+      const res = await inject(api().app, { method: 'GET', url: `/v1/customers?after=${value}` });
       expectError(res, 400, 'invalid_id');
     }
-    const ok = await inject(api.app, { method: 'GET', url: '/v1/customers?after=0' });
+    const ok = await inject(api().app, { method: 'GET', url: '/v1/customers?after=0' });
     expect(ok.statusCode, ok.body).to.equal(REACHED_DATABASE);
   });
 });
