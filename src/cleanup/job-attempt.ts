@@ -87,6 +87,8 @@ function withDeadline(
 ): Promise<JobResult> {
   return new Promise<JobResult>((resolve, reject) => {
     let expired: JobTimeoutError | undefined;
+    // Settles once the expired attempt's statements were cancelled: only then is it recorded failed.
+    let cancelled: Promise<unknown> = Promise.resolve();
     const stopped = work.then(
       () => undefined,
       () => undefined,
@@ -100,9 +102,9 @@ function withDeadline(
         reject(reason);
         return;
       }
+      cancelled = cancelStatements().catch(() => 0);
       let grace: NodeJS.Timeout | undefined;
-      void cancelStatements()
-        .catch(() => 0)
+      void cancelled
         .then(() =>
           Promise.race([stopped, new Promise<void>((done) => (grace = setTimeout(done, EXPIRED_SETTLE_MS)))]),
         )
@@ -114,13 +116,14 @@ function withDeadline(
     work.then(
       (result) => {
         settle(timer, abort);
-        if (expired) reject(expired);
+        if (expired) void cancelled.then(() => reject(expired));
         else resolve(result);
       },
       (error: unknown) => {
         settle(timer, abort);
         // A statement cancelled because the lease ran out fails with 57014: the lease is the reason.
-        reject(expired ?? error);
+        if (expired) void cancelled.then(() => reject(expired));
+        else reject(error);
       },
     );
   });

@@ -7,6 +7,13 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 export class CancelScope {
   /** Driver clients, added while checked out inside the scope (src/db/postgres.ts). */
   readonly clients = new Set<unknown>();
+  /**
+   * Set before the scope's statements are cancelled: from then on a connection the scope gives back
+   * is closed, not returned to the pool. Between reading the scope's connections and the cancel
+   * reaching the server, one may be given back and handed to other work (another job, the attempt's
+   * own "mark failed"), whose statement the cancel would then hit.
+   */
+  cancelling = false;
 }
 
 const scopes = new AsyncLocalStorage<CancelScope>();

@@ -41,6 +41,11 @@ async function mapped<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/** What a connection of a cancelled scope is released with: the pool then closes it. */
+function closedForCancel(scope: CancelScope | undefined): Error | undefined {
+  return scope?.cancelling ? new Error('closed: its statements are being cancelled') : undefined;
+}
+
 export function openPostgres(url: string, poolSize: number): Database {
   const settings = { connectionString: url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, keepAlive: true };
   const pool = new pg.Pool({ ...settings, max: poolSize });
@@ -80,8 +85,9 @@ export function openPostgres(url: string, poolSize: number): Database {
       throw error;
     } finally {
       scope.clients.delete(client);
-      // As pool.query does: a connection whose statement failed is not reused.
-      client.release(failed);
+      // As pool.query does: a connection whose statement failed is not reused; nor is one a cancel
+      // may be on its way to.
+      client.release(failed ?? closedForCancel(scope));
     }
   };
 
@@ -130,7 +136,7 @@ export function openPostgres(url: string, poolSize: number): Database {
       } finally {
         scope?.clients.delete(client);
         client.off('error', onError);
-        client.release(broken ?? lost);
+        client.release(broken ?? lost ?? closedForCancel(scope));
       }
     },
     async withLock(key, fn) {
@@ -155,6 +161,7 @@ export function openPostgres(url: string, poolSize: number): Database {
       }
     },
     async cancelRunning(scope?: CancelScope) {
+      if (scope) scope.cancelling = true;
       const pids = [...(scope ? (scope.clients as Set<pg.PoolClient>) : busy)]
         .map((client) => (client as unknown as { processID: number | null }).processID)
         .filter((pid): pid is number => typeof pid === 'number');
