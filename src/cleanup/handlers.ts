@@ -10,7 +10,7 @@ import type { HandlerRegistry, JobContext, JobHandler, JobResult } from './handl
 import type { BulkPayload, JobPayloads, RetentionPayload } from './job-payloads.ts';
 import type { Queryable } from '../db/index.ts';
 import type { BuiltinJobType } from './job-types.ts';
-import { addRowsDone, forgetJob, rowsDoneEarlier } from './job-progress.ts';
+import { addRowsDone, derivedJobId, forgetStaleProgress, rowsDoneEarlier } from './job-progress.ts';
 import { parsePayload } from './payload-parsers.ts';
 
 export interface HandlerSettings {
@@ -51,9 +51,11 @@ function retentionHandler(
 ): JobHandler {
   return typed(jobType, async (payload: RetentionPayload, ctx): Promise<JobResult> => {
     if (payload.entity === undefined) {
+      const entities = entityNames();
       const ids = await ctx.queue.enqueueMany(
         jobType,
-        entityNames().map((entity) => ({ ...payload, entity })),
+        entities.map((entity) => ({ ...payload, entity })),
+        { ids: entities.map((entity) => derivedJobId(ctx.jobId, `fan-out:${entity}`)) },
       );
       return { count: ids.length, detail: { fanned_out: ids.length } };
     }
@@ -63,9 +65,12 @@ function retentionHandler(
     const db = ctx.queue.db;
     const earlier = ctx.attempt > 1 ? await rowsDoneEarlier(db, ctx.jobId) : 0;
     const maxRows = Math.max(0, budget - earlier);
+    const followUp = () => ctx.queue.enqueue(jobType, payload, { id: derivedJobId(ctx.jobId, 'follow-up') });
     if (maxRows === 0) {
-      await forgetJob(db, ctx.jobId);
-      return { count: 0, entity: payload.entity, detail: { earlier_attempts: earlier, follow_up: false } };
+      // The failed attempts used the whole budget, and may have died before their follow-up.
+      const chained = payload.maxRows === undefined;
+      if (chained) await followUp();
+      return { count: 0, entity: payload.entity, detail: { earlier_attempts: earlier, follow_up: chained } };
     }
     const opts = {
       batchSize,
@@ -88,9 +93,9 @@ function retentionHandler(
     // Only a job that used its whole budget may have left rows behind, and only one that changed rows
     // made progress: a follow-up of a job that changed nothing would do the same nothing again. An
     // explicit maxRows is the caller's bound for this job: only the default budget chains.
-    const followUp = payload.maxRows === undefined && seen >= maxRows && changed(result) > 0;
-    if (followUp) await ctx.queue.enqueue(jobType, payload);
-    await forgetJob(db, ctx.jobId);
+    const chained = payload.maxRows === undefined && seen >= maxRows && changed(result) > 0;
+    if (chained) await followUp();
+    await forgetStaleProgress(db);
     if (skipped > 0) {
       ctx.log.info(`${jobType} left rows that still have children`, {
         entity: payload.entity,
@@ -107,7 +112,7 @@ function retentionHandler(
         skipped,
         skipped_reason: skipped > 0 ? 'has_children' : null,
         batches: result.batches,
-        follow_up: followUp,
+        follow_up: chained,
         ...(earlier > 0 ? { earlier_attempts: earlier } : {}),
       },
     };

@@ -1,3 +1,4 @@
+import { v5 as uuidv5 } from 'uuid';
 import type { Queryable } from '../db/index.ts';
 
 /**
@@ -24,10 +25,22 @@ export async function addRowsDone(tx: Queryable, jobId: string, candidates: numb
   );
 }
 
-/** The job succeeded: its budget is settled. Jobs that never did are forgotten after 14 days. */
-export async function forgetJob(db: Queryable, jobId: string): Promise<void> {
-  await db.query(
-    `DELETE FROM sdops_job_progress WHERE job_id = $1 OR updated_at < now() - interval '14 days'`,
-    [jobId],
-  );
+/**
+ * Forgets jobs whose progress has not moved for 14 days (no job is retried that late). A job's own
+ * row stays when it succeeds: deleted before its completion was recorded, a crash in between gave
+ * the retry the whole budget again.
+ */
+export async function forgetStaleProgress(db: Queryable): Promise<void> {
+  await db.query(`DELETE FROM sdops_job_progress WHERE updated_at < now() - interval '14 days'`);
 }
+
+/**
+ * The id of a job that job `parentId` enqueues as its `what` (a fan-out child, a follow-up): the
+ * same on every attempt of the parent, so a retry enqueues nothing twice.
+ */
+export function derivedJobId(parentId: string, what: string): string {
+  return uuidv5(`${parentId}:${what}`, DERIVED_JOB_NAMESPACE);
+}
+
+/** Fixed: the UUIDv5 namespace of derived job ids. */
+const DERIVED_JOB_NAMESPACE = '5f0b7e0e-2c53-4c58-9d0f-6a1f3b1f9a57';

@@ -43,6 +43,11 @@ export interface EnqueueOptions {
    * visible to workers) with the caller's writes, or not at all.
    */
   readonly transaction?: Queryable;
+  /**
+   * The job's id (a UUID). Enqueuing an id that exists adds nothing: a job that enqueues others
+   * derives their ids from its own, so its retry does not enqueue them a second time.
+   */
+  readonly id?: string;
 }
 
 export interface QueueStatusRow {
@@ -214,7 +219,7 @@ export class CleanupQueue {
     payload: Payload<T>,
     options: EnqueueOptions = {},
   ): Promise<string> {
-    const id = randomUUID();
+    const id = options.id ?? randomUUID();
     const data = this.envelope(jobType, payload, id);
     await this.boss.send(queueName(jobType), data as unknown as object, {
       id,
@@ -225,13 +230,20 @@ export class CleanupQueue {
     return id;
   }
 
-  /** Bulk enqueue in chunks of one INSERT each (benchmarks, fan-out). Returns the job ids. */
-  async enqueueMany<T extends string>(jobType: T, payloads: readonly Payload<T>[]): Promise<string[]> {
+  /**
+   * Bulk enqueue in chunks of one INSERT each (benchmarks, fan-out). Returns the job ids; `ids`
+   * (one per payload) as EnqueueOptions.id: an id that exists adds nothing.
+   */
+  async enqueueMany<T extends string>(
+    jobType: T,
+    payloads: readonly Payload<T>[],
+    options: { readonly ids?: readonly string[] } = {},
+  ): Promise<string[]> {
     const ids: string[] = [];
     const chunk = 1000;
     for (let i = 0; i < payloads.length; i += chunk) {
-      const jobs = payloads.slice(i, i + chunk).map((p) => {
-        const id = randomUUID();
+      const jobs = payloads.slice(i, i + chunk).map((p, j) => {
+        const id = options.ids?.[i + j] ?? randomUUID();
         ids.push(id);
         return { id, data: this.envelope(jobType, p, id) as unknown as object };
       });

@@ -11,7 +11,7 @@ import { backdate, makeDocuments, openTestDb, type TestDb } from '../soft-delete
  * batches leaves its progress behind (in the batches' own transactions), and the retry takes only
  * the rest. Before, a retry started over with the whole budget (maxRows 20,000 removed 24,500).
  */
-describe('a purge job keeps to its row budget across attempts (PostgreSQL)', function () {
+describe('a purge job keeps to its row budget across attempts, and enqueues nothing twice (PostgreSQL)', function () {
   this.timeout(60_000);
   let t: TestDb;
 
@@ -23,10 +23,33 @@ describe('a purge job keeps to its row budget across attempts (PostgreSQL)', fun
     await t?.close();
   });
 
+  const enqueued: (string | undefined)[] = [];
+  const fannedOut: (readonly string[] | undefined)[] = [];
+  const queue = () =>
+    ({
+      db: t.db,
+      enqueue: async (_type: string, _payload: unknown, options?: { id?: string }) => {
+        enqueued.push(options?.id);
+        return options?.id ?? randomUUID();
+      },
+      enqueueMany: async (_type: string, payloads: unknown[], options?: { ids?: readonly string[] }) => {
+        fannedOut.push(options?.ids);
+        return options?.ids ?? payloads.map(() => randomUUID());
+      },
+    }) as unknown as CleanupQueue;
+  const contextOf = (jobId: string, attempt: number): JobContext => ({
+    jobId,
+    jobType: 'purge_expired',
+    attempt,
+    signal: new AbortController().signal,
+    queue: queue(),
+    log: getLogger('cleanup.worker'),
+  });
+
   const documents = async () =>
     Number((await t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM documents')).rows[0]?.n);
 
-  it('takes only what the failed attempt left of maxRows, and forgets the job once it succeeded', async () => {
+  it('takes only what the failed attempt left of maxRows, and keeps its progress once it succeeded', async () => {
     const ids = await makeDocuments(t.db, 600);
     await t.db.query('UPDATE documents SET deleted_at = now() WHERE id = ANY($1::bigint[])', [ids]);
     await backdate(t.db, 'documents', ids, 400);
@@ -44,14 +67,7 @@ describe('a purge job keeps to its row budget across attempts (PostgreSQL)', fun
       maxRowsPerJob: 50_000,
     });
     const jobId = randomUUID();
-    const ctx = (attempt: number): JobContext => ({
-      jobId,
-      jobType: 'purge_expired',
-      attempt,
-      signal: new AbortController().signal,
-      queue: { db: t.db } as unknown as CleanupQueue,
-      log: getLogger('cleanup.worker'),
-    });
+    const ctx = (attempt: number): JobContext => contextOf(jobId, attempt);
     const payload = { entity: 'documents', olderThanDays: 0, maxRows: 300, batchSize: 100 };
 
     let failed: unknown;
@@ -66,7 +82,47 @@ describe('a purge job keeps to its row budget across attempts (PostgreSQL)', fun
     expect(second.count).to.equal(100);
     expect(second.detail).to.include({ earlier_attempts: 200 });
     expect(before - (await documents()), 'the budget of 300, not 200 + 300').to.equal(300);
-    const { rows } = await t.db.query('SELECT 1 FROM sdops_job_progress WHERE job_id = $1', [jobId]);
-    expect(rows).to.deep.equal([]);
+    // Kept after success: deleted before the completion is recorded, a crash in between restarted the budget.
+    const { rows } = await t.db.query<{ rows: string }>(
+      'SELECT rows::text AS rows FROM sdops_job_progress WHERE job_id = $1',
+      [jobId],
+    );
+    expect(rows).to.deep.equal([{ rows: '300' }]);
+    await t.db.exec('DELETE FROM documents');
+  });
+
+  it('enqueues the follow-up of a chained job whose failed attempts used its whole budget, once, under one id', async () => {
+    const handlers = builtinHandlers(new SoftDeleteService(t.db), {
+      archiveAfterDays: 30,
+      batchSize: 100,
+      maxRowsPerJob: 200,
+    });
+    const jobId = randomUUID();
+    // What a first attempt that died after its last batch, before enqueuing its follow-up, left.
+    await t.db.query('INSERT INTO sdops_job_progress (job_id, rows) VALUES ($1, 200)', [jobId]);
+    const payload = { entity: 'documents', olderThanDays: 0 };
+    const second = await handlers.purge_expired!(payload, contextOf(jobId, 2));
+    const third = await handlers.purge_expired!(payload, contextOf(jobId, 3));
+    // Before: the retry returned with no follow-up, and the backlog waited for the next cron run.
+    expect(second.detail).to.include({ follow_up: true, earlier_attempts: 200 });
+    expect(third.detail).to.include({ follow_up: true });
+    expect(enqueued).to.have.length(2);
+    expect(enqueued[0])
+      .to.equal(enqueued[1])
+      .and.match(/^[0-9a-f-]{36}$/);
+  });
+
+  it('gives the jobs a fan-out enqueues the same ids on every attempt, so a retry adds none', async () => {
+    const handlers = builtinHandlers(new SoftDeleteService(t.db), {
+      archiveAfterDays: 30,
+      batchSize: 100,
+      maxRowsPerJob: 200,
+    });
+    const jobId = randomUUID();
+    await handlers.purge_expired!({}, contextOf(jobId, 1));
+    await handlers.purge_expired!({}, contextOf(jobId, 2));
+    const [first, second] = fannedOut;
+    expect(first).to.have.length(4);
+    expect(second).to.deep.equal(first);
   });
 });

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { loadConfig } from '../../../src/config.ts';
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace';
 import { expect } from 'chai';
@@ -159,6 +160,18 @@ describe('cleanup jobs over the soft-delete core, traced end to end (PostgreSQL)
     await waitUntil('the restore job to complete', async () => (await jobState(id)) === 'completed');
     expect(await liveOrders()).to.equal(2);
     expect(await liveItems()).to.equal(4);
+  });
+
+  it('enqueues a job under a given id once: the same id again adds nothing (a retried parent job)', async () => {
+    const id = randomUUID();
+    await queue.enqueue('noop', {}, { id });
+    await queue.enqueue('noop', {}, { id });
+    await queue.enqueueMany('noop', [{}], { ids: [id] });
+    const { rows } = await db.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM pgboss.job WHERE id = $1',
+      [id],
+    );
+    expect(rows[0]?.n).to.equal(1);
   });
 
   it('finishes the running job on SIGTERM before it exits with code 0', async () => {
