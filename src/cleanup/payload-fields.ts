@@ -1,6 +1,12 @@
 import { getEntity, isCalendarTimestamp } from '../soft-delete/index.ts';
-import { isPlainText } from '../validation/index.ts';
-import { isIdText, isUuid } from '../validation/index.ts';
+import {
+  isIdText,
+  isPlainText,
+  isUuid,
+  MAX_TEXT_LENGTH,
+  PLAIN_TEXT_RULE,
+  textLength,
+} from '../validation/index.ts';
 import { InvalidPayloadError } from './errors.ts';
 
 /** A JSON object (not null, not an array). */
@@ -28,11 +34,16 @@ export class PayloadFields {
     );
   }
 
-  optString(key: string, maxLength = 500): string | undefined {
+  /**
+   * Free text as every surface takes it (a reason, an actor): MAX_TEXT_LENGTH characters counted as
+   * the API counts them, not blank. It was 500 UTF-16 units here, so an API delete that became a job
+   * refused a reason the API had accepted, and a blank one failed only when the job ran.
+   */
+  optString(key: string, maxLength = MAX_TEXT_LENGTH): string | undefined {
     const v = this.raw[key];
     if (v === undefined) return undefined;
-    if (typeof v !== 'string' || v.length === 0 || v.length > maxLength || !isPlainText(v)) {
-      this.fail(key, `non-empty text of at most ${maxLength} characters (no NUL, no unpaired surrogate)`);
+    if (typeof v !== 'string' || v.trim() === '' || textLength(v) > maxLength || !isPlainText(v)) {
+      this.fail(key, `text of 1 to ${maxLength} characters, not blank, ${PLAIN_TEXT_RULE}`);
     }
     return v;
   }

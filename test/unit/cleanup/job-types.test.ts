@@ -43,6 +43,24 @@ describe('cleanup job payloads', () => {
     );
   });
 
+  it('takes a reason as the API does: up to 1000 characters counted as code points, not blank', () => {
+    const cascade = { entity: 'customers', id: '1' };
+    // Was 500 UTF-16 units: an API delete that became a job refused a reason the API had accepted.
+    for (const reason of ['r'.repeat(1000), '😀'.repeat(1000)]) {
+      expect(parsePayload('cascade_soft_delete', { ...cascade, reason })).to.include({ reason });
+      expect(parsePayload('bulk_soft_delete', { entity: 'documents', ids: ['1'], reason })).to.include({
+        reason,
+      });
+    }
+    // A blank one was taken, and the job failed until it was dead.
+    for (const reason of ['r'.repeat(1001), '   ', '']) {
+      expect(() => parsePayload('bulk_soft_delete', { entity: 'documents', ids: ['1'], reason })).to.throw(
+        InvalidPayloadError,
+        /reason must be text of 1 to 1000 characters, not blank/,
+      );
+    }
+  });
+
   it('requires restore_cascade deletedAt to be a timestamp', () => {
     expect(
       parsePayload('restore_cascade', { entity: 'orders', id: '7', deletedAt: '2026-01-01T00:00:00Z' }),
