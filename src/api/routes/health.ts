@@ -29,6 +29,12 @@ async function readiness(ctx: RouteContext): Promise<Awaited<ReturnType<typeof s
   }
 }
 
+/**
+ * Probes may add a query string (a load balancer's cache-buster): ignored, not refused. Every other
+ * route refuses parameters it does not know.
+ */
+const PROBE_QUERY = { type: 'object', additionalProperties: true } as const;
+
 /** Liveness, readiness and the OpenAPI document: public, so probes and clients need no token. */
 export function registerHealthRoutes(
   app: FastifyInstance,
@@ -40,9 +46,13 @@ export function registerHealthRoutes(
     {
       config: PUBLIC,
       schema: {
-        summary: 'The process is alive',
+        summary: 'The process is alive (503 unavailable once it shuts down)',
         tags: ['health'],
-        response: { 200: { type: 'object', required: ['status'], properties: { status: { const: 'ok' } } } },
+        querystring: PROBE_QUERY,
+        response: {
+          200: { type: 'object', required: ['status'], properties: { status: { const: 'ok' } } },
+          503: errorSchema,
+        },
       },
     },
     async () => ({ status: 'ok' as const }),
@@ -55,6 +65,7 @@ export function registerHealthRoutes(
       schema: {
         summary: 'The database is reachable and its schema is current',
         tags: ['health'],
+        querystring: PROBE_QUERY,
         response: {
           200: {
             type: 'object',

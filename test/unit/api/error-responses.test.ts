@@ -48,7 +48,8 @@ describe('API error responses in the OpenAPI document', () => {
     expect(answering503).to.not.include('GET /healthz');
     for (const { method, path, op } of operations) {
       const listed = op.responses['503'];
-      if (!answering503.includes(`${method} ${path}`)) {
+      // /healthz answers 503 only while the server shuts down (closing.test.ts), and lists it.
+      if (!answering503.includes(`${method} ${path}`) && path !== '/healthz') {
         expect(listed, `${method} ${path}`).to.equal(undefined);
         continue;
       }
