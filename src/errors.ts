@@ -107,7 +107,7 @@ export const ERROR_CODE_MEANINGS: Readonly<Record<ErrorCode, string>> = {
   invalid_params: 'a path parameter or the URL is malformed',
   invalid_payload: 'a job payload does not match its job type',
   invalid_query:
-    'a query-string parameter is unknown or malformed (one with a code of its own, such as `limit` or `scope`, gets that code)',
+    'a query-string parameter is unknown, repeated or malformed (a bad value of one with a code of its own, such as `limit` or `scope`, gets that code)',
   invalid_rows: 'the seed row count is out of range',
   invalid_run_id: 'a migration run id is not a UUID',
   invalid_scope: 'scope is not live, deleted or all',
