@@ -2,9 +2,19 @@ import type { ErrorCode, ErrorKind } from '../errors.ts';
 /** Human output goes to stdout as aligned tables; `--json` prints one JSON document instead. */
 export type Cell = string | number | boolean | null | undefined;
 
-// C0 and C1 controls, DEL, and the bidirectional overrides and isolates.
+// DEL and the C1 controls (U+009B is a terminal's CSI), invisible and direction marks, line and
+// paragraph separators, and the bidirectional overrides and isolates: what JSON.stringify leaves raw.
+const UNSAFE_IN_JSON = /[\u007f-\u009f\u061c\u200b-\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+// The same plus the C0 controls (escape, carriage return, newline ...).
 // biome-ignore lint/suspicious/noControlCharactersInRegex: finding them is the point
-const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+const escaped = (c: string) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+
+/** JSON text of `value` with those characters as \u escapes too: the same JSON value, safe to print. */
+export function printableJson(value: unknown, space?: number): string {
+  return JSON.stringify(value, null, space).replace(UNSAFE_IN_JSON, escaped);
+}
 
 /**
  * Text as the terminal should show it: stored text comes from API callers, and an escape sequence
@@ -12,7 +22,7 @@ const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
  * character is shown as its \u escape instead.
  */
 export function printable(text: string): string {
-  return text.replace(UNPRINTABLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return text.replace(UNPRINTABLE, escaped);
 }
 
 export function formatTable(rows: readonly Record<string, Cell>[], columns?: readonly string[]): string {
@@ -39,12 +49,12 @@ export function formatTable(rows: readonly Record<string, Cell>[], columns?: rea
 export function errorLine(code: ErrorCode, kind: ErrorKind, message: string, json: boolean): string {
   const text = message.replace(/\s*\n\s*/g, ' ').trim();
   return json
-    ? `${JSON.stringify({ error: { code, kind, message: text } })}\n`
+    ? `${printableJson({ error: { code, kind, message: text } })}\n`
     : `sdops: ${printable(text)}\n`;
 }
 
 export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+  process.stdout.write(`${printableJson(value, 2)}\n`);
 }
 
 export interface Progress {

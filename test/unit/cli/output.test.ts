@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { errorLine, formatTable } from '../../../src/cli/output.ts';
+import { errorLine, formatTable, printableJson } from '../../../src/cli/output.ts';
 
 describe('CLI text output', () => {
   it('shows control characters of stored text as escapes, so a reason cannot clear the screen or forge a row', () => {
@@ -18,6 +18,14 @@ describe('CLI text output', () => {
 
   it('keeps printable text, accents and emoji included, as it is', () => {
     expect(formatTable([{ reason: 'ça va 😀 tab-free' }])).to.include('ça va 😀 tab-free');
+  });
+
+  it('escapes in JSON output what JSON leaves raw (C1 controls, separators, direction overrides), as the same value', () => {
+    const value = { reason: 'a\u009b2Jb\u2028c\u202ed\u007fe\u200bf', n: 1 };
+    const text = printableJson(value, 2);
+    expect(text).to.not.match(/[\u007f-\u009f\u2028\u202e\u200b]/);
+    expect(text).to.include('a\\u009b2Jb\\u2028c\\u202ed\\u007fe\\u200bf');
+    expect(JSON.parse(text)).to.deep.equal(value);
   });
 
   it('escapes them in a plain error line too, which echoes what was typed', () => {
