@@ -94,7 +94,7 @@ export const ERROR_CODE_MEANINGS: Readonly<Record<ErrorCode, string>> = {
   invalid_batch_size: 'batch size is not an integer from 1 to the maximum',
   invalid_body: 'the request body is not valid JSON of the documented shape',
   invalid_config:
-    'an environment setting or a token file is malformed, or the database refused what `DATABASE_URL` names (no such database, role or password)',
+    'an environment setting or a token file is malformed, or the database refused what `DATABASE_URL` names (no such database or role, a wrong or missing password, a role without the privileges sdops needs)',
   invalid_filter: 'a filter names an unknown column or has a value of the wrong type',
   invalid_fraction: 'the seed legacy-deleted fraction is not between 0 and 1',
   invalid_id: 'a row id is not a positive 64-bit integer',

@@ -86,8 +86,13 @@ export function refusedByDataRule(
   );
 }
 
-/** SQLSTATEs of a server that answered but refused whom or what DATABASE_URL names. */
-const REFUSED_CONNECTION = new Set(['3D000', '28000', '28P01']);
+/**
+ * SQLSTATEs of a server that answered but refused whom or what DATABASE_URL names (no such database,
+ * role or password; a role without the privileges sdops needs).
+ */
+const REFUSED_CONNECTION = new Set(['3D000', '28000', '28P01', '42501']);
+/** The driver's own refusal when the server asks for a password DATABASE_URL does not give. */
+const NO_PASSWORD = /client password must be a string/;
 
 /**
  * The server refused the connection DATABASE_URL describes (no such database, role or password):
@@ -96,6 +101,9 @@ const REFUSED_CONNECTION = new Set(['3D000', '28000', '28P01']);
  */
 export function refusedConnection(error: unknown): SdopsError | undefined {
   if (error instanceof SdopsError || !(error instanceof Error)) return undefined;
+  if (NO_PASSWORD.test(error.message)) {
+    return new ConfigError('the database asks for a password that DATABASE_URL does not give');
+  }
   const state = sqlState(error);
   if (!state || !REFUSED_CONNECTION.has(state)) return undefined;
   return new ConfigError(`the database refused DATABASE_URL: ${error.message}`);
