@@ -12,7 +12,8 @@ export interface BatchedCallHooks {
 }
 
 function committedSoFar(last: OperationProgress): string {
-  return `${last.processed} ${last.entity} rows were handled in ${last.batch} batches committed before it, and they stay`;
+  const batches = last.batch === 1 ? '1 batch' : `${last.batch} batches`;
+  return `${last.processed} ${last.entity} rows were handled in ${batches} committed before it, and they stay`;
 }
 
 /**
