@@ -46,6 +46,9 @@ describe('a purge job keeps to its row budget across attempts, and enqueues noth
     log: getLogger('cleanup.worker'),
   });
 
+  const handlersWith = (maxRowsPerJob: number) =>
+    builtinHandlers(new SoftDeleteService(t.db), { archiveAfterDays: 30, batchSize: 100, maxRowsPerJob });
+
   const documents = async () =>
     Number((await t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM documents')).rows[0]?.n);
 
@@ -61,11 +64,7 @@ describe('a purge job keeps to its row budget across attempts, and enqueues noth
       BEGIN RAISE EXCEPTION 'injected failure'; END $$;
       CREATE TRIGGER fail_once BEFORE DELETE ON documents FOR EACH ROW
         WHEN (OLD.id = ${Number(third)}) EXECUTE FUNCTION fail_once();`);
-    const handlers = builtinHandlers(new SoftDeleteService(t.db), {
-      archiveAfterDays: 30,
-      batchSize: 100,
-      maxRowsPerJob: 50_000,
-    });
+    const handlers = handlersWith(50_000);
     const jobId = randomUUID();
     const ctx = (attempt: number): JobContext => contextOf(jobId, attempt);
     const payload = { entity: 'documents', olderThanDays: 0, maxRows: 300, batchSize: 100 };
@@ -92,11 +91,7 @@ describe('a purge job keeps to its row budget across attempts, and enqueues noth
   });
 
   it('enqueues the follow-up of a chained job whose failed attempts used its whole budget, once, under one id', async () => {
-    const handlers = builtinHandlers(new SoftDeleteService(t.db), {
-      archiveAfterDays: 30,
-      batchSize: 100,
-      maxRowsPerJob: 200,
-    });
+    const handlers = handlersWith(200);
     const jobId = randomUUID();
     // What a first attempt that died after its last batch, before enqueuing its follow-up, left.
     await t.db.query('INSERT INTO sdops_job_progress (job_id, rows) VALUES ($1, 200)', [jobId]);
@@ -113,11 +108,7 @@ describe('a purge job keeps to its row budget across attempts, and enqueues noth
   });
 
   it('gives the jobs a fan-out enqueues the same ids on every attempt, so a retry adds none', async () => {
-    const handlers = builtinHandlers(new SoftDeleteService(t.db), {
-      archiveAfterDays: 30,
-      batchSize: 100,
-      maxRowsPerJob: 200,
-    });
+    const handlers = handlersWith(200);
     const jobId = randomUUID();
     await handlers.purge_expired!({}, contextOf(jobId, 1));
     await handlers.purge_expired!({}, contextOf(jobId, 2));
