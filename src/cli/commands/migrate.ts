@@ -180,6 +180,13 @@ function withMigrateContext<T>(cmd: Command, fn: (ctx: CliContext) => Promise<T>
   return withContext(globals(cmd), fn, { role: 'migrate' });
 }
 
+const stateNames = listOption('--state');
+const oneState = oneOf('--state', RUN_STATES);
+
+function stateList(raw: string, previous?: RunState[]): RunState[] {
+  return stateNames(raw, previous).map(oneState);
+}
+
 export function registerMigrate(program: Command): void {
   const migrate = program
     .command('migrate')
@@ -361,11 +368,12 @@ export function registerMigrate(program: Command): void {
     .command('list')
     .description('migration runs, newest first')
     .option('--limit <n>', 'how many', positiveInt('--limit', MAX_LIST_LIMIT, 'invalid_limit'), 50)
-    .option('--state <state>', 'only runs in this state', oneOf('--state', RUN_STATES))
-    .action(async (opts: { limit: number; state?: RunState }, cmd: Command) => {
+    // A list: a second --state used to replace the first without a word.
+    .option('--state <states>', 'only runs in these states (repeatable or comma list)', stateList)
+    .action(async (opts: { limit: number; state?: RunState[] }, cmd: Command) => {
       await withMigrateContext(cmd, async (ctx) => {
         const runner = new MigrationRunner(ctx.db, ctx.config.migration);
-        const runs = await runner.list({ limit: opts.limit, states: opts.state ? [opts.state] : undefined });
+        const runs = await runner.list({ limit: opts.limit, states: opts.state });
         if (ctx.json) printJson(runs.map((r) => runStatus(r)));
         else
           process.stdout.write(runs.length ? `${formatTable(runs.map(statusRow))}\n` : 'no migration runs\n');

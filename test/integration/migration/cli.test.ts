@@ -165,4 +165,16 @@ describe('sdops migrate over 200k legacy rows (child processes)', function () {
     expect(rows.reduce((n, b) => n + Number(b.rows), 0)).to.equal(LEGACY);
     expect(Number((await run()).rows_processed)).to.equal(LEGACY);
   });
+
+  it('lists the runs of every --state given, repeated or as a comma list', async () => {
+    const listed = async (...states: string[]) => {
+      const res = await runCli(url, ['--json', 'migrate', 'list', ...states.flatMap((s) => ['--state', s])]);
+      expect(res.code, res.stderr).to.equal(0);
+      return (JSON.parse(res.stdout) as { state: string }[]).map((r) => r.state).sort();
+    };
+    // Both runs (the dry run and the real one) succeeded. Before, the last --state replaced the first.
+    expect(await listed('succeeded', 'stopped')).to.deep.equal(['succeeded', 'succeeded']);
+    expect(await listed('stopped,succeeded')).to.deep.equal(['succeeded', 'succeeded']);
+    expect(await listed('stopped')).to.deep.equal([]);
+  });
 });
