@@ -25,11 +25,16 @@ export class RunLockedError extends ConflictError {
   readonly owner: string;
   readonly leaseExpiresInMs: number;
 
-  constructor(runId: string, owner: string, leaseExpiresInMs: number) {
+  constructor(runId: string, owner: string, leaseExpiresInMs: number, stopping = false) {
+    const expires = `${Math.max(0, Math.ceil(leaseExpiresInMs / 1000))}s`;
     super(
       'run_locked',
-      `run ${runId} is being processed by ${owner}; its lease expires in ${Math.max(0, Math.ceil(leaseExpiresInMs / 1000))}s ` +
-        'unless that runner keeps its heartbeat (stop it with `sdops migrate stop`)',
+      stopping
+        ? // Telling the operator to stop a run already stopping sent them round in a circle.
+          `run ${runId} is stopping: ${owner} parks it as stopped after its batch in flight (its lease expires in ${expires}); ` +
+            'resume it once `sdops migrate status` shows stopped'
+        : `run ${runId} is being processed by ${owner}; its lease expires in ${expires} ` +
+            'unless that runner keeps its heartbeat (stop it with `sdops migrate stop`)',
     );
     this.runId = runId;
     this.owner = owner;

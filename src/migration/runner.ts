@@ -240,7 +240,7 @@ export class MigrationRunner {
     const now = await this.get(runId);
     if (now.ownerAlive && now.owner) {
       const expires = (now.heartbeatAt?.getTime() ?? Date.now()) + now.leaseTimeoutMs - Date.now();
-      throw new RunLockedError(runId, now.owner, expires);
+      throw new RunLockedError(runId, now.owner, expires, now.state === 'stopping');
     }
     const hint =
       now.state === 'succeeded'
