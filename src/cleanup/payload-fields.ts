@@ -5,6 +5,7 @@ import {
   isUuid,
   MAX_TEXT_LENGTH,
   PLAIN_TEXT_RULE,
+  quoted,
   textLength,
 } from '../validation/index.ts';
 import { InvalidPayloadError } from './errors.ts';
@@ -28,10 +29,7 @@ export class PayloadFields {
   }
 
   private fail(key: string, expected: string): never {
-    throw new InvalidPayloadError(
-      this.jobType,
-      `${key} must be ${expected}, got ${JSON.stringify(this.raw[key])}`,
-    );
+    throw new InvalidPayloadError(this.jobType, `${key} must be ${expected}, got ${quoted(this.raw[key])}`);
   }
 
   /**

@@ -1,4 +1,5 @@
 import { ConflictError, type ErrorCode, InvalidInputError, NotFoundError } from '../errors.ts';
+import { quoted } from '../validation/index.ts';
 
 export class UnknownEntityError extends InvalidInputError {
   constructor(name: string, known: readonly string[]) {
@@ -8,7 +9,7 @@ export class UnknownEntityError extends InvalidInputError {
 
 export class InvalidIdError extends InvalidInputError {
   constructor(raw: unknown) {
-    super('invalid_id', `malformed id ${JSON.stringify(raw)}: expected a positive integer`);
+    super('invalid_id', `malformed id ${quoted(raw)}: expected a positive integer`);
   }
 }
 
@@ -20,7 +21,7 @@ export class InvalidFilterError extends InvalidInputError {
 
 export class InvalidBatchSizeError extends InvalidInputError {
   constructor(raw: unknown, max: number) {
-    super('invalid_batch_size', `batch size must be an integer from 1 to ${max}, got ${JSON.stringify(raw)}`);
+    super('invalid_batch_size', `batch size must be an integer from 1 to ${max}, got ${quoted(raw)}`);
   }
 }
 

@@ -1,7 +1,7 @@
 import type { Database } from '../db/index.ts';
 import { defineAttributeValues } from '../observability/index.ts';
 import { InvalidArgumentError } from './errors.ts';
-import { isUuid } from '../validation/index.ts';
+import { isUuid, quoted } from '../validation/index.ts';
 import { executeMutation, type Mode, type MutationPlan, type ParentGuard } from './mutate.ts';
 import { countRows, getRow, listRows } from './read.ts';
 import { entityNames, getEntity } from './registry.ts';
@@ -64,7 +64,7 @@ function targetKind(target: Target): TargetKind {
 function parseOpId(raw: string | undefined): string | undefined {
   if (raw === undefined) return undefined;
   if (!isUuid(raw)) {
-    throw new InvalidArgumentError('invalid_op_id', `opId must be a UUID, got ${JSON.stringify(raw)}`);
+    throw new InvalidArgumentError('invalid_op_id', `opId must be a UUID, got ${quoted(raw)}`);
   }
   // Lower case: delete_op_id is compared as uuid, but results and logs should show one spelling.
   return raw.toLowerCase();

@@ -11,6 +11,7 @@ import {
   isPlainText,
   MAX_TEXT_LENGTH,
   PLAIN_TEXT_RULE,
+  quoted,
   textLength,
 } from '../validation/index.ts';
 import type { EntityDefinition, Filter, Scope, Target } from './types.ts';
@@ -46,7 +47,7 @@ export function parseOlderThanDays(raw: number | undefined, fallback: number | u
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > MAX_OLDER_THAN_DAYS) {
     throw new InvalidArgumentError(
       'invalid_older_than_days',
-      `olderThanDays must be a number of days from 0 to ${MAX_OLDER_THAN_DAYS}, got ${JSON.stringify(value)}`,
+      `olderThanDays must be a number of days from 0 to ${MAX_OLDER_THAN_DAYS}, got ${quoted(value)}`,
     );
   }
   return value;
@@ -57,7 +58,7 @@ export function parseMaxRows(raw: number | undefined): number {
   if (typeof raw !== 'number' || !Number.isInteger(raw) || raw <= 0) {
     throw new InvalidArgumentError(
       'invalid_max_rows',
-      `maxRows must be a positive integer, got ${JSON.stringify(raw)}`,
+      `maxRows must be a positive integer, got ${quoted(raw)}`,
     );
   }
   return raw;
@@ -66,10 +67,7 @@ export function parseMaxRows(raw: number | undefined): number {
 export function parseScope(raw: Scope | undefined): Scope {
   const value = raw ?? DEFAULT_SCOPE;
   if (!isScope(value)) {
-    throw new InvalidArgumentError(
-      'invalid_scope',
-      `scope must be live, deleted or all, got ${JSON.stringify(raw)}`,
-    );
+    throw new InvalidArgumentError('invalid_scope', `scope must be live, deleted or all, got ${quoted(raw)}`);
   }
   return value;
 }
@@ -79,7 +77,7 @@ export function parseLimit(raw: number | undefined): number {
   if (typeof raw !== 'number' || !Number.isInteger(raw) || raw <= 0 || raw > MAX_LIST_LIMIT) {
     throw new InvalidArgumentError(
       'invalid_limit',
-      `limit must be an integer from 1 to ${MAX_LIST_LIMIT}, got ${JSON.stringify(raw)}`,
+      `limit must be an integer from 1 to ${MAX_LIST_LIMIT}, got ${quoted(raw)}`,
     );
   }
   return raw;
@@ -164,15 +162,9 @@ export function isCalendarTimestamp(raw: string): boolean {
   );
 }
 
-/** A refused value as an error message quotes it: a 100 KB value made a 100 KB line. */
-function echo(raw: unknown): string {
-  const text = JSON.stringify(raw) ?? String(raw);
-  return text.length > 80 ? `${text.slice(0, 80)}... (${text.length} characters)` : text;
-}
-
 function filterValue(entity: EntityDefinition, column: string, raw: unknown): unknown {
   const type = entity.columnTypes[column];
-  const bad = (why: string) => new InvalidFilterError(`filter ${column}: ${why}, got ${echo(raw)}`);
+  const bad = (why: string) => new InvalidFilterError(`filter ${column}: ${why}, got ${quoted(raw)}`);
   if (raw === null) return null;
   switch (type) {
     case 'text':
@@ -216,7 +208,7 @@ export function compileFilter(entity: EntityDefinition, filter: Filter, params: 
     if (special) {
       if (typeof raw !== 'string' || !isCalendarTimestamp(raw)) {
         throw new InvalidFilterError(
-          `filter ${key}: expected an ISO 8601 date or timestamp that exists, got ${JSON.stringify(raw)}`,
+          `filter ${key}: expected an ISO 8601 date or timestamp that exists, got ${quoted(raw)}`,
         );
       }
       clauses.push(`${special.column} ${special.op} ${params.add(raw)}::timestamptz`);

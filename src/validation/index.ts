@@ -20,6 +20,7 @@ export {
   MAX_ROWS_PER_SECOND,
   MAX_TEXT_LENGTH,
   PLAIN_TEXT_RULE,
+  quoted,
   SCOPES,
   textLength,
   UUID_LENGTH,

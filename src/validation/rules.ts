@@ -88,6 +88,15 @@ export function textLength(value: string): number {
   return length;
 }
 
+/**
+ * A refused value as an error message quotes it: JSON, cut after 80 characters (a 100 KB value
+ * made a 100 KB line). Every "got ..." of a refusal that may echo a caller's text goes through it.
+ */
+export function quoted(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 80 ? `${text.slice(0, 80)}... (${text.length} characters)` : text;
+}
+
 /** A lone UTF-16 surrogate: half of a pair without its other half. */
 const UNPAIRED_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 

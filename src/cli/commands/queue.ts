@@ -10,6 +10,7 @@ import { InvalidInputError } from '../../errors.ts';
 import { type CliContext, type GlobalOptions, withContext } from '../context.ts';
 import { jobIdArgument, jobTypeArgument, oneOf } from '../args.ts';
 import { formatTable, printable, printJson } from '../output.ts';
+import { quoted } from '../../validation/index.ts';
 
 /** Jobs a human-readable `queue cancel` lists; --json lists every one. */
 const CANCEL_LIST_LIMIT = 50;
@@ -32,7 +33,7 @@ function parseJson(raw: string): unknown {
   try {
     return JSON.parse(raw);
   } catch {
-    throw new InvalidInputError('invalid_payload', `--payload must be JSON, got ${JSON.stringify(raw)}`);
+    throw new InvalidInputError('invalid_payload', `--payload must be JSON, got ${quoted(raw)}`);
   }
 }
 
