@@ -3,8 +3,7 @@ import type { Duplex } from 'node:stream';
 import type { FastifyError } from 'fastify';
 import { type ErrorCode, type ErrorKind, httpStatusFor, SdopsError } from '../errors.ts';
 import { refusedByDataRule } from '../db/index.ts';
-import { PLAIN_TEXT_RULE } from '../validation/index.ts';
-import { NOT_BLANK_PATTERN } from './schemas.ts';
+import { NOT_BLANK_PATTERN, PLAIN_TEXT_RULE } from '../validation/index.ts';
 import { TEXT_FORMAT } from './validation.ts';
 
 /**

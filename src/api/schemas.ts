@@ -7,6 +7,7 @@ import {
   ID_PATTERN,
   MAX_ID_LENGTH,
   MAX_TEXT_LENGTH,
+  NOT_BLANK_PATTERN,
   UUID_LENGTH,
   UUID_PATTERN,
 } from '../validation/index.ts';
@@ -106,7 +107,6 @@ export function textSchema(maxLength: number) {
 }
 
 /** At least one character that is not white space (what String.prototype.trim() leaves). */
-export const NOT_BLANK_PATTERN = '\\S';
 
 /**
  * A reason must say something: empty and white space only are refused alike, here at the edge, as

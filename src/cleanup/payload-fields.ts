@@ -1,5 +1,6 @@
 import { getEntity, isCalendarTimestamp } from '../soft-delete/index.ts';
 import {
+  isBlank,
   isIdText,
   isPlainText,
   isUuid,
@@ -40,7 +41,7 @@ export class PayloadFields {
   optString(key: string, maxLength = MAX_TEXT_LENGTH): string | undefined {
     const v = this.raw[key];
     if (v === undefined) return undefined;
-    if (typeof v !== 'string' || v.trim() === '' || textLength(v) > maxLength || !isPlainText(v)) {
+    if (typeof v !== 'string' || isBlank(v) || textLength(v) > maxLength || !isPlainText(v)) {
       this.fail(key, `text of 1 to ${maxLength} characters, not blank, ${PLAIN_TEXT_RULE}`);
     }
     return v;

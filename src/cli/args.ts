@@ -1,7 +1,7 @@
 import { assertJobId, assertJobType, BUILTIN_JOB_TYPES } from '../cleanup/index.ts';
 import { type ErrorCode, InvalidInputError } from '../errors.ts';
 import { getEntity } from '../soft-delete/index.ts';
-import { commaList, isWholeNumberText } from '../validation/index.ts';
+import { commaList, isBlank, isWholeNumberText } from '../validation/index.ts';
 import { assertRunId } from '../migration/index.ts';
 
 /**
@@ -35,7 +35,7 @@ export function positiveInt(
 /** Text that must not be empty or blank (an unset shell variable must not mean "the default"). */
 export function nonBlank(name: string): (raw: string) => string {
   return (raw) => {
-    if (raw.trim() === '') throw new InvalidInputError('invalid_argument', `${name} must not be empty`);
+    if (isBlank(raw)) throw new InvalidInputError('invalid_argument', `${name} must not be empty`);
     return raw;
   };
 }

@@ -2,6 +2,7 @@ import { InvalidArgumentError, InvalidBatchSizeError, InvalidFilterError, Invali
 import {
   DEFAULT_LIST_LIMIT,
   DEFAULT_SCOPE,
+  isBlank,
   isIdText,
   isScope,
   isUuid,
@@ -91,12 +92,7 @@ export function parseCursor(raw: string | undefined): string {
 
 export function parseText(name: string, raw: string | undefined): string | null {
   if (raw === undefined) return null;
-  if (
-    typeof raw !== 'string' ||
-    raw.trim() === '' ||
-    textLength(raw) > MAX_TEXT_LENGTH ||
-    !isPlainText(raw)
-  ) {
+  if (typeof raw !== 'string' || isBlank(raw) || textLength(raw) > MAX_TEXT_LENGTH || !isPlainText(raw)) {
     throw new InvalidArgumentError(
       'invalid_argument',
       `${name} must be text of 1 to ${MAX_TEXT_LENGTH} characters, not blank, ${PLAIN_TEXT_RULE}`,

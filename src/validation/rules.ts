@@ -114,6 +114,20 @@ export function isPlainText(value: string): boolean {
   return !value.includes('\0') && !value.includes('\uFFFD') && !UNPAIRED_SURROGATE.test(value);
 }
 
+/**
+ * A character that shows: not white space (as String.prototype.trim knows it) and not one of the
+ * invisible format characters (soft hyphen, zero-width space and joiners, direction marks, word
+ * joiner, byte order mark). A reason of only "\u200B" looked like an empty cell in every list.
+ * The source is also the API schema's pattern (ajv compiles it with the u flag).
+ */
+const VISIBLE_CHARACTER = /[^\s\u00AD\u180E\u200B-\u200F\u2060-\u2064\uFEFF]/u;
+export const NOT_BLANK_PATTERN = VISIBLE_CHARACTER.source;
+
+/** Empty, or nothing but white space and invisible format characters. */
+export function isBlank(value: string): boolean {
+  return !VISIBLE_CHARACTER.test(value);
+}
+
 /** Retention and archive ages: up to 100 years. */
 export const MAX_OLDER_THAN_DAYS = 36_500;
 

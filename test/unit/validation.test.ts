@@ -4,10 +4,12 @@ import { expect } from 'chai';
 import {
   CURSOR_PATTERN,
   ID_PATTERN,
+  isBlank,
   isIdText,
   isScope,
   isUuid,
   MAX_BATCH_SIZE,
+  NOT_BLANK_PATTERN,
   SCOPES,
   UUID_PATTERN,
 } from '../../src/validation/index.ts';
@@ -58,6 +60,16 @@ describe('validation rules (src/validation)', () => {
     expect(new RegExp(ID_PATTERN, 'u').test('0')).to.equal(false);
     expect(new RegExp(CURSOR_PATTERN, 'u').test('0')).to.equal(true);
     expect(new RegExp(CURSOR_PATTERN, 'u').test('00')).to.equal(false);
+  });
+
+  it('calls a text blank when it shows nothing: white space or invisible format characters only, as the API schema does', () => {
+    const asSchema = new RegExp(NOT_BLANK_PATTERN, 'u');
+    const blank = ['', ' ', '\t\n', '\u00a0\u3000', '\u200b', '\ufeff', ' \u200c\u200d\u2060\u00ad\u200e'];
+    const shown = ['a', ' a ', '\u200bx', '😀', '\u0301', '-'];
+    for (const s of blank)
+      expect([isBlank(s), asSchema.test(s)], JSON.stringify(s)).to.deep.equal([true, false]);
+    for (const s of shown)
+      expect([isBlank(s), asSchema.test(s)], JSON.stringify(s)).to.deep.equal([false, true]);
   });
 
   it('knows the three scopes', () => {

@@ -53,7 +53,7 @@ describe('cleanup job payloads', () => {
       });
     }
     // A blank one was taken, and the job failed until it was dead.
-    for (const reason of ['r'.repeat(1001), '   ', '']) {
+    for (const reason of ['r'.repeat(1001), '   ', '', '\u200b\ufeff']) {
       expect(() => parsePayload('bulk_soft_delete', { entity: 'documents', ids: ['1'], reason })).to.throw(
         InvalidPayloadError,
         /reason must be text of 1 to 1000 characters, not blank/,
