@@ -78,7 +78,11 @@ function validationCode(error: FastifyError): { status: number; code: ErrorCode 
   // A value of the wrong JSON type is an ill-typed body, whatever the field.
   // An item of a list is one field whatever its index: body/ids/7 is body/ids/*.
   const path = (first?.instancePath ?? '').replace(/\/\d+(?=\/|$)/g, '/*');
-  const field = first?.keyword === 'type' ? undefined : FIELD_CODES[`${where}${path}`];
+  // 1.5 for an integer is the right JSON type with a malformed value, as "abc" for an id is.
+  const refused = (first as { data?: unknown } | undefined)?.data;
+  const wrongType =
+    first?.keyword === 'type' && !(first.params?.type === 'integer' && typeof refused === 'number');
+  const field = wrongType ? undefined : FIELD_CODES[`${where}${path}`];
   if (field) return field;
   if (where === 'params') return { status: 400, code: 'invalid_params' };
   if (where === 'querystring') return { status: 400, code: 'invalid_query' };

@@ -21,6 +21,9 @@ const COMMON: Options = {
   // One error is enough to answer with, and allErrors makes hostile input cost more.
   allErrors: false,
   addUsedSchema: false,
+  // Errors carry the refused value (never echoed): a fraction refused as `integer` is a malformed
+  // value of the right JSON type, mapped to the field's own code (errors.ts).
+  verbose: true,
 };
 
 function build(coerceTypes: boolean): Ajv {

@@ -545,6 +545,15 @@ describe('HTTP API routes', () => {
         ['GET', '/v1/customers?after=x', undefined, 'invalid_id'],
         ['GET', '/v1/migrations?limit=0', undefined, 'invalid_limit'],
         ['POST', '/v1/migrations/backfill-deleted-at/start', { batchSize: 0 }, 'invalid_batch_size'],
+        // A fraction is a malformed batch size, as the CLI says of --batch-size 1.5 (was invalid_body).
+        ['POST', '/v1/migrations/backfill-deleted-at/start', { batchSize: 1.5 }, 'invalid_batch_size'],
+        [
+          'POST',
+          '/v1/migrations/archive-soft-deleted/start',
+          { params: { olderThanDays: '3' } },
+          'invalid_body',
+        ],
+        ['POST', '/v1/migrations/backfill-deleted-at/start', { batchSize: '10' }, 'invalid_body'],
         // An id in a list is an id: was invalid_body, while the same id in the path is invalid_id.
         ['POST', '/v1/customers/bulk-delete', { ids: ['5', '01'] }, 'invalid_id'],
         ['POST', '/v1/customers/bulk-restore', { ids: ['0'] }, 'invalid_id'],
