@@ -13,7 +13,11 @@ export interface BatchedCallHooks {
 
 function committedSoFar(last: OperationProgress): string {
   const batches = last.batch === 1 ? '1 batch' : `${last.batch} batches`;
-  return `${last.processed} ${last.entity} rows were handled in ${batches} committed before it, and they stay`;
+  const children = Object.entries(last.cascaded ?? {})
+    .filter(([, n]) => n > 0)
+    .map(([entity, n]) => `${n} ${entity}`);
+  const cascade = children.length > 0 ? ` (with ${children.join(', ')} rows by cascade)` : '';
+  return `${last.processed} ${last.entity} rows${cascade} were handled in ${batches} committed before it, and they stay`;
 }
 
 /**

@@ -246,11 +246,13 @@ export function reportProgress(
   total: number | undefined,
 ): void {
   if (!listener) return;
+  const cascaded = op.committed?.().cascaded;
   listener({
     entity: op.entity,
     operation: op.operation,
     processed,
     ...(total === undefined ? {} : { total }),
     batch: op.batches,
+    ...(cascaded === undefined || Object.keys(cascaded).length === 0 ? {} : { cascaded }),
   });
 }

@@ -94,6 +94,8 @@ export interface OperationProgress {
   processed: number;
   total?: number;
   batch: number;
+  /** Children changed by cascade in the batches committed so far, by entity (cascading entities only). */
+  cascaded?: Readonly<Record<string, number>>;
 }
 
 export type OperationProgressListener = (e: OperationProgress) => void;

@@ -259,6 +259,7 @@ describe('sdops CLI bulk work stopped with Ctrl-C or SIGTERM', function () {
       expect(out).to.not.include('stopping delete customers after the batch in flight');
       const result = JSON.parse(out.slice(out.indexOf('{\n'), out.indexOf('\n}\n') + 2)) as {
         counts: { success: number; noop: number; failure: number };
+        cascaded: { orders: number; order_items: number };
         stopped?: string;
       };
       expect(result.stopped).to.equal('interrupted');
@@ -272,8 +273,11 @@ describe('sdops CLI bulk work stopped with Ctrl-C or SIGTERM', function () {
       expect(error.code).to.equal('operation_stopped');
       // Handled: changed, or noop (the pro customers an earlier case deleted).
       const handled = result.counts.success + result.counts.noop + result.counts.failure;
+      const { orders, order_items: items } = result.cascaded;
       expect(error.message).to.match(
-        new RegExp(`^delete customers stopped: ${handled} customers rows were handled`),
+        new RegExp(
+          `^delete customers stopped: ${handled} customers rows \\(with ${orders} orders, ${items} order_items rows by cascade\\) were handled`,
+        ),
       );
     });
   }
@@ -297,13 +301,19 @@ describe('sdops CLI bulk work stopped with Ctrl-C or SIGTERM', function () {
     }
     // Before: exit 130 and not a word.
     const line =
-      /^sdops: delete customers aborted at once by a second SIGINT: the batch in flight rolls back; (\d+) customers rows were handled in \d+ batch(?:es)? committed before it, and they stay; running the same command again does the rest$/m.exec(
+      /^sdops: delete customers aborted at once by a second SIGINT: the batch in flight rolls back; (\d+) customers rows \(with (\d+) orders, (\d+) order_items rows by cascade\) were handled in \d+ batch(?:es)? committed before it, and they stay; running the same command again does the rest$/m.exec(
         deleting.output(),
       );
     expect(line, deleting.output().slice(-2000)).to.not.equal(null);
     const deleted = await n(`SELECT count(*) AS n FROM customers WHERE delete_reason = '${reason}'`);
     // A batch whose COMMIT was already on its way may land too.
     expect(deleted).to.be.within(Number(line?.[1]), Number(line?.[1]) + 5);
+    // Before, the line named the customers only: the orders and items the cascade took stay too.
+    const orders = await n(
+      `SELECT count(*) AS n FROM orders WHERE delete_op_id IN (SELECT delete_op_id FROM customers WHERE delete_reason = '${reason}')`,
+    );
+    expect(Number(line?.[2])).to.be.above(0);
+    expect(orders).to.be.at.least(Number(line?.[2]));
   });
 });
 
