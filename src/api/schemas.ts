@@ -79,6 +79,11 @@ export const operationResultSchema = {
       description:
         'delete: the delete_op_id stamped on every row the call deleted; absent when it deleted none',
     },
+    runId: {
+      type: 'string',
+      description:
+        "bulk, purge and archive: the call's own run id (UUIDv7), the run_id on its spans and log lines",
+    },
     job: jobRefSchema,
     notFoundIds: {
       type: 'array',

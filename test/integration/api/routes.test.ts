@@ -396,6 +396,10 @@ describe('HTTP API routes', () => {
       });
       expect(del.statusCode, del.body).to.equal(200);
       expect(del.json()).to.deep.include({ counts: { success: 3, noop: 0, failure: 0 } });
+      // The run_id of its spans and log lines, as the CLI's --json shows it (the schema dropped it).
+      expect(del.json().runId).to.match(
+        /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+      );
       const restore = await inject(f.app, {
         method: 'POST',
         url: '/v1/order_items/bulk-restore',
