@@ -260,6 +260,10 @@ export class MigrationRunner {
       mode,
       opts.onProgress,
     );
-    return { runId: run.runId, run, done: session.execute(), stop: () => session.requestStop() };
+    const done = session.execute();
+    // The session's span starts before its first await: the run as the session records it at once,
+    // so a caller (the API's 202) gets this session's trace, not the previous one's or none.
+    const current = session.traceIds ? { ...run, ...session.traceIds } : run;
+    return { runId: run.runId, run: current, done, stop: () => session.requestStop() };
   }
 }

@@ -28,6 +28,8 @@ const STOPPED: End = { state: 'stopped', error: null };
  */
 export class Session {
   private stopRequested = false;
+  /** This session's migration.run span, once it started (undefined with telemetry off). */
+  traceIds: { readonly traceId: string; readonly spanId: string } | undefined;
   private readonly entities: readonly string[];
   private readonly lease: Lease;
   private readonly pacer: Pacer;
@@ -97,7 +99,6 @@ export class Session {
         previousSpanId: run.spanId,
       },
       async (span) => {
-        // With telemetry off the span context is all zeros: keep the previous ids rather than store those.
         this.telemetry.started(this.mode, run.cursorEntity ?? this.entities[0]);
         this.lease.startHeartbeat();
         let end: End;
@@ -105,6 +106,7 @@ export class Session {
         try {
           // With telemetry off the span context is all zeros: keep the previous ids rather than store those.
           if (!/^0+$/.test(span.traceId)) {
+            this.traceIds = { traceId: span.traceId, spanId: span.spanId };
             await this.outage.run(() => store.setRunTrace(this.db, run.runId, span.traceId, span.spanId));
           }
           end = this.mode === 'retry-failed' ? await this.retryLoop() : await this.scanLoop();

@@ -4,6 +4,7 @@ import {
   getLogger,
   type Logger,
   migrationMetrics,
+  outsideTrace,
   type SpanAttributes,
   type SpanHandle,
   withSpan,
@@ -39,20 +40,28 @@ export interface RunSpanInput {
   readonly previousSpanId: string | null;
 }
 
-/** Root span `migration.run`: each session is its own trace, linked to the previous session's. */
+/**
+ * Root span `migration.run`: each session is its own trace, linked to the previous session's and to
+ * the span that started it, if any (the API request's: who started or resumed this run).
+ */
 export function withRunSpan<T>(input: RunSpanInput, fn: (span: SpanHandle) => Promise<T>): Promise<T> {
-  const link = previousSpan(input.previousTraceId, input.previousSpanId);
-  return withSpan(
-    'migration.run',
-    {
-      run_id: input.runId,
-      migration: input.migration,
-      dry_run: input.dryRun,
-      'migration.session': input.session,
-      'migration.mode': input.mode,
-    },
-    fn,
-    { root: true, links: link ? [link] : [] },
+  const previous = previousSpan(input.previousTraceId, input.previousSpanId);
+  const caller = trace.getActiveSpan()?.spanContext();
+  // Nothing of the caller's context either: a session that outlives an API request must not add
+  // its operations' fields to the request's access line, nor carry the request's run id.
+  return outsideTrace(() =>
+    withSpan(
+      'migration.run',
+      {
+        run_id: input.runId,
+        migration: input.migration,
+        dry_run: input.dryRun,
+        'migration.session': input.session,
+        'migration.mode': input.mode,
+      },
+      fn,
+      { root: true, links: [previous, caller] },
+    ),
   );
 }
 

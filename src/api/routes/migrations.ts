@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { getLogger } from '../../observability/index.ts';
+import { addToCanonicalLine, getLogger } from '../../observability/index.ts';
 import { MIGRATIONS, RUN_STATES, type RunState, runStatus } from '../../migration/index.ts';
 import { entityNames } from '../../soft-delete/index.ts';
 import type { ApiMigrations } from '../ports.ts';
@@ -57,6 +57,8 @@ interface RunIdParams {
 export function registerMigrationRoutes(app: FastifyInstance, runner: ApiMigrations): void {
   const running = new Map<string, { stop(): void; done: Promise<unknown> }>();
   const track = (handle: Awaited<ReturnType<ApiMigrations['start']>>) => {
+    // The access line names the run it started, resumed or retried: from a 202 to the run's trace.
+    addToCanonicalLine({ run_id: handle.runId });
     running.set(handle.runId, handle);
     handle.done.then(
       () => running.delete(handle.runId),

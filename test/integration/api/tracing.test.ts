@@ -172,6 +172,34 @@ describe('HTTP API telemetry', () => {
     expect(otlp.map((r) => r.body)).to.deep.equal(['request']);
   });
 
+  it("links a migration session started over the API to its request, names the run on the access line and answers with the session's trace", async function () {
+    this.timeout(30_000);
+    const traceId = '7ef92f3577b34da6a3ce929d0e0e4739';
+    const res = await inject(f.app, {
+      method: 'POST',
+      url: '/v1/migrations/backfill-deleted-at/start',
+      headers: { ...AS_ADMIN, traceparent: `00-${traceId}-${CALLER_SPAN}-01` },
+      payload: { dryRun: true, batchSize: 10 },
+    });
+    expect(res.statusCode, res.body).to.equal(202);
+    const run = (res.json() as { run: { runId: string; traceId: string | null } }).run;
+    const session = await waitUntil('the session span', async () =>
+      (await t.spans()).find((s) => s.name === 'migration.run' && s.attributes.run_id === run.runId),
+    );
+    const server = (await t.spans()).find(
+      (s) => s.name === 'POST /v1/migrations/:name/start' && s.spanContext().traceId === traceId,
+    );
+    // Before: traceId null in the 202, and no way from the request to the run or back.
+    expect(run.traceId).to.equal(session?.spanContext().traceId);
+    expect(session?.spanContext().traceId).to.not.equal(traceId);
+    expect(session?.links.map((l) => l.context.spanId)).to.deep.equal([server?.spanContext().spanId]);
+    const access = (await t.consoleRecords()).filter((r) => r.trace_id === traceId);
+    expect(access.map((r) => [r.message, r.run_id])).to.deep.equal([['request', run.runId]]);
+    // The session's own lines stay its own: none joined the request's line or trace.
+    const own = (await t.consoleRecords()).filter((r) => r.run_id === run.runId && r.trace_id !== traceId);
+    expect(own.map((r) => r.message)).to.include('migration ended');
+  });
+
   it('writes one line for a request that fails with a 5xx: the access line, a warning with the error', async () => {
     // The database answers but refuses everything: the list fails inside the handler.
     const refused = Object.assign(new Error('permission denied for table orders'), { code: '42501' });
