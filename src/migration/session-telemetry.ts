@@ -34,7 +34,8 @@ export class SessionTelemetry {
   started(mode: string, entity: string | undefined): void {
     this.runLog.info(`migration ${mode}`, {
       entity,
-      count: this.run.totalEstimate ?? 0,
+      // Not `count` (rows affected): what the run expects to do in all, repeated by every session.
+      rows_estimate: this.run.totalEstimate ?? 0,
       state: 'running',
       dry_run: this.run.dryRun,
       session: this.run.sessions,
@@ -50,8 +51,12 @@ export class SessionTelemetry {
     leaseLost: boolean,
     state: RunState,
     fields: {
-      entity: string;
+      /** The run's entities: a list, since `entity` names one. */
+      entities: readonly string[];
+      /** Rows this session did (`count` is rows affected: summed over sessions it is the run's). */
       count: number;
+      /** The run's rows so far, over all its sessions. */
+      rows_processed: number;
       rows_failed: number;
       batches_failed: number;
       duration: number;

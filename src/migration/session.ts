@@ -138,8 +138,9 @@ export class Session {
           count: tally.processed - run.rowsProcessed,
         });
         this.telemetry.ended(leaseLost, state, {
-          entity: this.entities.join(','),
-          count: final?.rowsProcessed ?? tally.processed,
+          entities: this.entities,
+          count: tally.processed - run.rowsProcessed,
+          rows_processed: final?.rowsProcessed ?? tally.processed,
           rows_failed: final?.rowsFailed ?? tally.failed,
           batches_failed: final?.batchesFailed ?? tally.batchesFailed,
           duration: durationMs / 1000,

@@ -121,6 +121,21 @@ describe('MigrationRunner in process (real PostgreSQL, in-memory telemetry)', fu
     const ends = logs.filter((r) => r.body === 'migration ended');
     expect(ends.map((r) => attr(r, 'status'))).to.deep.equal(['failure', 'success']);
     expect(ends.map((r) => attr(r, 'state'))).to.deep.equal(['partially_failed', 'succeeded']);
+    // count is rows affected by each session, so the sessions' lines add up to the run (they said the
+    // run's total each: 7,000 + 8,000); the run's entities are a list, not an "entity" of commas.
+    expect(ends.map((r) => [attr(r, 'count'), attr(r, 'rows_processed')])).to.deep.equal([
+      [7_000, 7_000],
+      [1_000, 8_000],
+    ]);
+    expect(ends.map((r) => [attr(r, 'entity'), attr(r, 'entities')])).to.deep.equal([
+      [undefined, ['documents']],
+      [undefined, ['documents']],
+    ]);
+    const starts = logs.filter((r) => /^migration (start|retry-failed)$/.test(String(r.body)));
+    expect(starts.map((r) => [attr(r, 'count'), attr(r, 'rows_estimate')])).to.deep.equal([
+      [undefined, 8_000],
+      [undefined, 8_000],
+    ]);
     // The spans say the same: a failing attempt's range, and the partially_failed run as an error.
     const spans = (await tel.spans()).filter((s) => s.attributes.run_id === handle.runId);
     const failedAttempts = spans.filter(
