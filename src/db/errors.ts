@@ -8,11 +8,14 @@ import { sqlState, violatedConstraint } from './database.ts';
  */
 class DatabaseUnavailableError extends SdopsError {
   constructor(cause: unknown) {
-    super('database_unavailable', `the database is unavailable (${describe(cause)})`, 'unavailable', {
-      cause,
-    });
+    const said = describe(cause);
+    // pg-boss re-emits ours as a plain object with its queue appended: said once is enough.
+    const message = said.startsWith(UNAVAILABLE_PREFIX) ? said : `${UNAVAILABLE_PREFIX}${said})`;
+    super('database_unavailable', message, 'unavailable', { cause });
   }
 }
+
+const UNAVAILABLE_PREFIX = 'the database is unavailable (';
 
 /** Socket-level failures of the driver (Node's errno codes). */
 const SOCKET_CODES = new Set([
