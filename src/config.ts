@@ -303,8 +303,10 @@ function telemetryConfig(env: Env): TelemetrySettings {
   const positive = (name: string) =>
     checked(
       name,
-      (raw) => (isWholeNumberText(raw) && Number(raw) > 0 ? Number(raw) : undefined),
-      'is not a positive integer',
+      // Past a Node timer's limit the timer fires at once: a metric export every millisecond.
+      (raw) =>
+        isWholeNumberText(raw) && Number(raw) > 0 && Number(raw) <= MAX_TIMER_MS ? Number(raw) : undefined,
+      `is not a whole number of milliseconds from 1 to ${MAX_TIMER_MS}`,
     );
   return {
     // The OpenTelemetry spec's boolean: true or false, either case; sdops has also taken 1.
@@ -315,7 +317,11 @@ function telemetryConfig(env: Env): TelemetrySettings {
         'is not true or false',
       ) ?? false,
     endpoint: (
-      checked('OTEL_EXPORTER_OTLP_ENDPOINT', httpUrl, 'is not an http:// or https:// URL') ??
+      checked(
+        'OTEL_EXPORTER_OTLP_ENDPOINT',
+        httpUrl,
+        'is not a valid http:// or https:// URL without a query or fragment (e.g. http://localhost:4318)',
+      ) ??
       // The documented default (read() of an empty environment).
       (read({}, 'OTEL_EXPORTER_OTLP_ENDPOINT') as string)
     ).replace(/\/+$/, ''),
@@ -342,7 +348,9 @@ function sdkLogLevel(level: SdkLogLevel | undefined, raw: string | undefined) {
 function httpUrl(raw: string): string | undefined {
   try {
     const url = new URL(raw);
-    return url.protocol === 'http:' || url.protocol === 'https:' ? raw : undefined;
+    // The signal paths (/v1/traces ...) are appended to it: a query or fragment would swallow them.
+    const plain = url.search === '' && url.hash === '' && !raw.includes('?') && !raw.includes('#');
+    return (url.protocol === 'http:' || url.protocol === 'https:') && plain ? raw : undefined;
   } catch {
     return undefined;
   }

@@ -234,7 +234,9 @@ export function warnConsoleOnly(message: string, fields: LogFields): void {
   try {
     const { consoleSink, consoleLevel } = current();
     if (!consoleSink || SEVERITY[consoleLevel] < SEVERITY.warn) return;
-    consoleSink.writeLine(formatLine({ level: 'warn', message, component: 'telemetry', ...fields }));
+    // Redacted like every other line: an endpoint or a refused value may hold user:password@.
+    const safe = Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, redactValue(k, v)]));
+    consoleSink.writeLine(formatLine({ level: 'warn', message, component: 'telemetry', ...safe }));
   } catch {
     // see ComponentLogger.write
   }

@@ -325,6 +325,23 @@ describe('sdops bad input and closed pipes (PostgreSQL)', function () {
     ).to.deep.equal([]);
   });
 
+  it('never prints the password of an OTLP endpoint, whether it is refused or unreachable', async () => {
+    for (const [id, endpoint] of [
+      ['8', 'http://user:s3cretpw@127.0.0.1:1'],
+      ['9', 'http://user:s3cretpw@127.0.0.1:99999'],
+    ] as const) {
+      const r = await runCli(['delete', 'documents', id], {
+        DATABASE_URL: db.url,
+        OTEL_SDK_DISABLED: 'false',
+        OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
+      });
+      expect(r.code, r.stderr).to.equal(0);
+      // Before: "endpoint":"http://user:s3cretpw@127.0.0.1:1" in the export warning, and the refused value.
+      expect(r.stderr, endpoint).to.match(/telemetry export failed|OTEL_EXPORTER_OTLP_ENDPOINT is not/);
+      expect(r.stderr, endpoint).to.not.include('s3cretpw');
+    }
+  });
+
   it('gives OTEL_LOG_LEVEL the SDK diagnostics it asks for on stderr, without a stack trace', async () => {
     for (const [level, expected] of [
       ['warn', /^$/],

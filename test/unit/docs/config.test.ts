@@ -174,6 +174,21 @@ describe('configuration (src/config.ts ENV_VARS and the README table)', () => {
     expect(
       loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'https://otel.example:4318/' }).telemetry.endpoint,
     ).to.equal('https://otel.example:4318');
+    // Past a Node timer's limit the metric export ran every millisecond; a query swallowed /v1/traces.
+    const odd = loadConfig({
+      OTEL_METRIC_EXPORT_INTERVAL: '99999999999',
+      OTEL_EXPORTER_OTLP_TIMEOUT: '2147483648',
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318?x=1',
+    }).telemetry;
+    expect(odd).to.deep.include({ metricExportIntervalMs: 10_000, exportTimeoutMs: undefined });
+    expect(odd.rejected?.map((r) => r.name)).to.deep.equal([
+      'OTEL_EXPORTER_OTLP_ENDPOINT',
+      'OTEL_METRIC_EXPORT_INTERVAL',
+      'OTEL_EXPORTER_OTLP_TIMEOUT',
+    ]);
+    expect(
+      loadConfig({ OTEL_METRIC_EXPORT_INTERVAL: '2147483647' }).telemetry.metricExportIntervalMs,
+    ).to.equal(2_147_483_647);
   });
 
   it('documents the API tokens compose.yaml really sets, and the server accepts them', () => {
