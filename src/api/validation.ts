@@ -36,10 +36,16 @@ function build(coerceTypes: boolean): Ajv {
 /** A compiled validator; fastify reads `errors` when it returns false. */
 type Validate = ReturnType<FastifySchemaCompiler<unknown>>;
 
-/** The integer properties of a query-string or path schema. */
-function integerProperties(schema: object): string[] {
-  const properties = (schema as { properties?: Record<string, { type?: unknown }> }).properties ?? {};
-  return Object.keys(properties).filter((name) => properties[name]?.type === 'integer');
+/** The integer properties of a query-string or path schema, with their maximum. */
+function integerProperties(schema: object): { name: string; maximum: number }[] {
+  const properties =
+    (schema as { properties?: Record<string, { type?: unknown; maximum?: unknown }> }).properties ?? {};
+  return Object.entries(properties)
+    .filter(([, p]) => p.type === 'integer')
+    .map(([name, p]) => ({
+      name,
+      maximum: typeof p.maximum === 'number' ? p.maximum : Number.MAX_SAFE_INTEGER,
+    }));
 }
 
 /**
@@ -47,10 +53,27 @@ function integerProperties(schema: object): string[] {
  * numbers (isWholeNumberText), not as Number() does. A refusal is an ajv-shaped `pattern` error on
  * the parameter, so it maps to the parameter's code (invalid_limit) like a value out of range.
  */
-function wholeNumbersFirst(names: readonly string[], validate: Validate): Validate {
+function wholeNumbersFirst(
+  integers: readonly { name: string; maximum: number }[],
+  validate: Validate,
+): Validate {
   const check = ((data: Record<string, unknown> | null | undefined) => {
-    for (const name of names) {
+    for (const { name, maximum } of integers) {
       const value = data?.[name];
+      // Past 2^53 Number() rounds, and past ~309 digits it is Infinity, which ajv takes as an
+      // integer: a limit of 310 ones reached the SQL as "Infinity" (a 500).
+      if (isWholeNumberText(value) && !Number.isSafeInteger(Number(value))) {
+        check.errors = [
+          {
+            instancePath: `/${name}`,
+            schemaPath: `#/properties/${name}/maximum`,
+            keyword: 'maximum',
+            params: { comparison: '<=', limit: maximum },
+            message: `must be <= ${maximum}`,
+          },
+        ];
+        return false;
+      }
       // A repeated parameter is a list: ajv refuses it as not an integer.
       if (typeof value === 'string' && !isWholeNumberText(value)) {
         check.errors = [
