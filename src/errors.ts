@@ -55,6 +55,7 @@ export type ErrorCode =
   | 'run_locked'
   | 'run_overlap'
   | 'run_state_conflict'
+  | 'run_other_release'
   | 'stop_timeout'
   // `sdops migrate` ended without success: run_<state it ended in>
   | 'run_failed'
@@ -140,6 +141,8 @@ export const ERROR_CODE_MEANINGS: Readonly<Record<ErrorCode, string>> = {
   run_locked: 'another live runner holds the migration run',
   run_overlap: 'another run of the same migration works on the same entities',
   run_state_conflict: "the run's state does not allow the operation",
+  run_other_release:
+    'the run was started by a release with another version of its migration (or one this release does not have)',
   stop_timeout: 'the run was still stopping when `stop --wait` gave up',
   run_failed: 'the migration run ended failed',
   run_partially_failed: 'the migration run ended with failed batches (retry them with retry-failed)',

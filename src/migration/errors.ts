@@ -49,6 +49,17 @@ export class RunStateError extends ConflictError {
   }
 }
 
+/**
+ * The run was started by another release: its migration has another version here, or none, or its
+ * stored params do not parse. Resuming it with this release's logic would migrate its rest
+ * differently from its start (a rolling upgrade has two releases side by side).
+ */
+export class RunOtherReleaseError extends ConflictError {
+  constructor(runId: string, why: string) {
+    super('run_other_release', `run ${runId} ${why}: resume it with the release that started it`);
+  }
+}
+
 /** The runner's lease was taken over (its heartbeat went stale); its batch in flight was rolled back. */
 export class LeaseLostError extends SdopsError {
   constructor(runId: string) {

@@ -3,11 +3,17 @@ import { hostname } from 'node:os';
 import { v7 as uuidv7 } from 'uuid';
 import type { Database } from '../db/index.ts';
 import { InvalidInputError } from '../errors.ts';
-import { RunLockedError, RunNotFoundError, RunStateError, StopTimeoutError } from './errors.ts';
+import {
+  RunLockedError,
+  RunNotFoundError,
+  RunOtherReleaseError,
+  RunStateError,
+  StopTimeoutError,
+} from './errors.ts';
 import { isUuid, MAX_BATCH_SIZE, MAX_FAILED_BATCHES } from '../validation/index.ts';
 import { DEFAULT_RUNNER_OPTIONS, type RunnerOptions, validateRunnerOptions } from './options.ts';
 import { assertNoOverlap, lockRunsTable } from './overlap.ts';
-import { getMigration, migrationNames } from './registry.ts';
+import { getMigration, MIGRATIONS, migrationNames } from './registry.ts';
 import { Session, type SessionMode } from './session.ts';
 import * as leases from './lease-store.ts';
 import * as store from './store.ts';
@@ -54,6 +60,32 @@ export interface StopWaitOptions {
 
 const RESUMABLE: readonly RunState[] = ['running', 'stopping', 'stopped', 'failed'];
 const RETRYABLE: readonly RunState[] = ['running', 'stopping', 'stopped', 'failed', 'partially_failed'];
+
+/** A run this release can go on with: its migration, at the version and with params it started with. */
+function assertThisRelease(run: RunRecord): void {
+  const migration = MIGRATIONS.find((m) => m.name === run.migration);
+  if (!migration) {
+    throw new RunOtherReleaseError(
+      run.runId,
+      `is of migration ${run.migration}, which this release does not have`,
+    );
+  }
+  if (migration.version !== run.migrationVersion) {
+    throw new RunOtherReleaseError(
+      run.runId,
+      `was started with version ${run.migrationVersion} of ${run.migration}; this release has version ${migration.version}`,
+    );
+  }
+  try {
+    migration.parseParams(run.params);
+  } catch (error) {
+    const why = error instanceof Error ? error.message : String(error);
+    throw new RunOtherReleaseError(
+      run.runId,
+      `has params this release's ${run.migration} does not take (${why})`,
+    );
+  }
+}
 
 function validRate(rate: number | null): number | null {
   if (rate !== null && !(Number.isFinite(rate) && rate > 0)) {
@@ -130,6 +162,7 @@ export class MigrationRunner {
   async resume(runId: string, session: ResumeOptions = {}): Promise<RunHandle> {
     if (session.maxRowsPerSecond !== undefined) validRate(session.maxRowsPerSecond);
     if (session.batchSize !== undefined) validBatchSize(session.batchSize);
+    assertThisRelease(await this.get(runId));
     const run = await this.lease(runId, RESUMABLE, 'resume', {
       maxRowsPerSecond: session.maxRowsPerSecond,
       batchSize: session.batchSize,
@@ -140,6 +173,7 @@ export class MigrationRunner {
   /** Reprocesses only the batches recorded as failed. */
   async retryFailed(runId: string, session: SessionOptions = {}): Promise<RunHandle> {
     const before = await this.get(runId);
+    assertThisRelease(before);
     if (before.batchesFailed === 0) {
       throw new RunStateError(runId, before.state, 'retry-failed', 'it has no failed batches');
     }

@@ -208,6 +208,56 @@ describe('MigrationRunner in process (real PostgreSQL, in-memory telemetry)', fu
     }
   });
 
+  it('refuses to resume or retry a run another release started, and leaves it as it was', async () => {
+    const runs = [
+      [
+        '11111111-1111-4111-8111-000000000001',
+        'backfill-deleted-at',
+        99,
+        '{}',
+        /version 99 of backfill-deleted-at; this release has version 1/,
+      ],
+      [
+        '11111111-1111-4111-8111-000000000002',
+        'future-migration',
+        1,
+        '{}',
+        /migration future-migration, which this release does not have/,
+      ],
+      [
+        '11111111-1111-4111-8111-000000000003',
+        'backfill-deleted-at',
+        1,
+        '{"entities":"nope"}',
+        /params this release's backfill-deleted-at does not take/,
+      ],
+    ] as const;
+    for (const [runId, migration, version, params] of runs) {
+      await t.db.query(
+        `INSERT INTO sdops_migration_runs (run_id, migration, migration_version, state, batch_size, max_failed_batches, params, batches_failed)
+         VALUES ($1, $2, $3, 'stopped', 100, 10, $4::jsonb, 1)`,
+        [runId, migration, version, params],
+      );
+    }
+    const runRows = () =>
+      scalar(t.db, `SELECT md5(string_agg(r::text, ',' ORDER BY run_id)) AS v FROM sdops_migration_runs r`);
+    const before = await runRows();
+    const documents = await tableChecksum(t.db, 'documents');
+    const runner = new MigrationRunner(t.db, FAST);
+    for (const [runId, , , , said] of runs) {
+      // Before: a resume ran this release's logic on the run (exit 0, rows changed), or refused an
+      // unknown migration as bad input (exit 2 / 400) after taking the lease.
+      for (const attempt of [() => runner.resume(runId), () => runner.retryFailed(runId)]) {
+        const error = (await rejection(attempt())) as { code?: string; kind?: string; message?: string };
+        expect(error, runId).to.include({ code: 'run_other_release', kind: 'conflict' });
+        expect(error.message).to.match(said);
+      }
+    }
+    expect(await runRows()).to.equal(before);
+    expect(await tableChecksum(t.db, 'documents')).to.equal(documents);
+    await t.db.query('DELETE FROM sdops_migration_runs WHERE run_id::text LIKE $1', ['11111111-%']);
+  });
+
   it('a run past --max-failed-batches ends failed, and stop on a finished run is refused', async () => {
     const runner = new MigrationRunner(t.db, {
       ...FAST,
