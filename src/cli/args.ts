@@ -1,4 +1,6 @@
 import { assertJobId, assertJobType, BUILTIN_JOB_TYPES } from '../cleanup/index.ts';
+import type { CleanupSettings } from '../cleanup/index.ts';
+import { checkWorkerCrons } from '../config.ts';
 import { type ErrorCode, InvalidInputError } from '../errors.ts';
 import { getEntity } from '../soft-delete/index.ts';
 import { commaList, isBlank, isWholeNumberText } from '../validation/index.ts';
@@ -128,4 +130,17 @@ export function jobIdArgument(raw: string): string {
 export function jobTypeArgument(raw: string): string {
   assertJobType(raw, BUILTIN_JOB_TYPES);
   return raw;
+}
+
+/**
+ * The settings of a process that runs the cleanup worker, checked before it opens anything: an
+ * unknown job type or a cron pg-boss cannot run is refused (exit 2) with no data directory created,
+ * no schema applied and no database waited for.
+ */
+export async function refuseBadWorkerSettings(
+  settings: CleanupSettings,
+  jobTypes: readonly string[] | undefined = undefined,
+): Promise<void> {
+  for (const type of jobTypes ?? settings.jobTypes ?? []) jobTypeArgument(type);
+  await checkWorkerCrons(settings);
 }

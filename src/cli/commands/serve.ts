@@ -1,12 +1,12 @@
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import { checkWorkerCrons, loadConfig } from '../../config.ts';
+import { loadConfig } from '../../config.ts';
 import type { Command } from 'commander';
 import { type CleanupRuntime, CleanupQueue, startCleanupRuntime } from '../../cleanup/index.ts';
 import { InvalidInputError } from '../../errors.ts';
 import { MigrationRunner } from '../../migration/index.ts';
 import { getLogger, packageVersion } from '../../observability/index.ts';
-import { nonBlank, wholeNumber } from '../args.ts';
+import { nonBlank, refuseBadWorkerSettings, wholeNumber } from '../args.ts';
 import { type CliContext, type GlobalOptions, withContext } from '../context.ts';
 import { startLongRunningTelemetry } from '../long-running.ts';
 
@@ -36,7 +36,6 @@ async function openQueue(ctx: CliContext): Promise<{ queue: CleanupQueue; worker
   if (ctx.db.kind !== 'pglite') {
     return { queue: await CleanupQueue.open(ctx.db, { role: 'client', policy: ctx.config.worker.policy }) };
   }
-  await checkWorkerCrons(ctx.config.worker);
   const worker = await startCleanupRuntime(ctx.db, { settings: ctx.config.worker });
   getLogger('api').info('embedded database: this process runs the cleanup worker too', {
     concurrency: ctx.config.worker.concurrency,
@@ -83,10 +82,13 @@ export function registerServe(program: Command): void {
     .action(async (opts: ServeOptions, cmd: Command) => {
       // fastify and the routes load only for this command: every other command starts faster.
       const { assertSafeBinding, parseApiTokens, startApiServer } = await import('../../api/index.ts');
-      const tokens = parseApiTokens(loadConfig().apiTokens);
-      // Before opening anything: an unsafe binding is refused with nothing started.
-      assertSafeBinding(opts.host, tokens);
+      const config = loadConfig();
+      const tokens = parseApiTokens(config.apiTokens);
+      // Before opening anything: a host that is no address, an unsafe binding, and the settings of
+      // the worker an embedded database runs in this process are refused with nothing started.
       await assertHostResolves(opts.host);
+      assertSafeBinding(opts.host, tokens);
+      await refuseBadWorkerSettings(config.worker);
       const log = getLogger('api');
       await withContext(
         cmd.optsWithGlobals<GlobalOptions>(),

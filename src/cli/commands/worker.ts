@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import { startCleanupRuntime, untilSignal } from '../../cleanup/index.ts';
-import { checkWorkerCrons, loadConfig } from '../../config.ts';
+import { loadConfig } from '../../config.ts';
 import { getLogger } from '../../observability/index.ts';
 import { MAX_WORKER_CONCURRENCY } from '../../validation/index.ts';
-import { jobTypeArgument, listOption, positiveInt } from '../args.ts';
+import { listOption, positiveInt, refuseBadWorkerSettings } from '../args.ts';
 import { type GlobalOptions, withContext } from '../context.ts';
 import { startLongRunningTelemetry } from '../long-running.ts';
 
@@ -29,9 +29,10 @@ export function registerWorker(program: Command): void {
     .option('--job-types <list>', 'comma-separated job types to take (default: all)', jobTypeList)
     .option('--no-schedule', 'do not save the purge/archive cron schedules or run cron in this process')
     .action(async (opts: WorkerCliOptions, cmd: Command) => {
-      // Before opening anything: an unknown type neither creates a data directory nor waits for a
-      // database it never needed.
-      for (const type of opts.jobTypes ?? loadConfig().worker.jobTypes ?? []) jobTypeArgument(type);
+      // Before opening anything: an unknown type or a bad cron neither creates a data directory nor
+      // waits for a database it never needed (with --no-schedule too: a setting is bad or good
+      // whichever process reads it).
+      await refuseBadWorkerSettings(loadConfig().worker, opts.jobTypes);
       await withContext(
         cmd.optsWithGlobals<GlobalOptions>(),
         async (ctx) => {
@@ -46,9 +47,6 @@ export function registerWorker(program: Command): void {
               { concurrency, pool_size: ctx.config.dbPoolSize },
             );
           }
-          // A cron pg-boss cannot run is refused before the queue opens (nothing saved, nothing moved),
-          // with --no-schedule too: a setting is bad or good whichever process reads it.
-          await checkWorkerCrons(ctx.config.worker);
           const runtime = await startCleanupRuntime(ctx.db, {
             settings: ctx.config.worker,
             schedule: opts.schedule,

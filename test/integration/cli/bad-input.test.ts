@@ -195,6 +195,23 @@ describe('sdops bad input and closed pipes (PostgreSQL)', function () {
       expect(r.code, `${args.join(' ')}: ${r.stderr}`).to.equal(2);
       expect(existsSync(dir), `${args.join(' ')} opened the embedded database`).to.equal(false);
     }
+    // Worker settings from the environment: refused only once the database was made and its schema applied.
+    for (const [args, setting] of [
+      [['worker'], { SDOPS_PURGE_CRON: '61 * * * *' }],
+      [['worker', '--no-schedule'], { SDOPS_ARCHIVE_CRON: '30 25 * * *' }],
+      [['serve', '--port', '0'], { SDOPS_WORKER_JOB_TYPES: 'bogus' }],
+      [['serve', '--port', '0'], { SDOPS_PURGE_CRON: '61 * * * *' }],
+    ] as const) {
+      const r = await runCli(['--data-dir', dir, ...args], {
+        DATABASE_URL: '',
+        OTEL_SDK_DISABLED: 'true',
+        ...setting,
+      });
+      expect(r.code, `${args.join(' ')} ${JSON.stringify(setting)}: ${r.stderr}`).to.equal(2);
+      expect(existsSync(dir), `${args.join(' ')} ${JSON.stringify(setting)} opened the database`).to.equal(
+        false,
+      );
+    }
   });
 
   it('refuses an embedded database directory that cannot be made (a file in the way, /proc), as bad input', async () => {
