@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { access, mkdir, readFile, stat } from 'node:fs/promises';
+import { access, mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { InvalidInputError, SdopsError } from '../errors.ts';
@@ -84,6 +84,26 @@ async function makeDataDir(dataDir: string): Promise<void> {
   }
 }
 
+/** What a PostgreSQL data directory holds from its first moments (initdb writes these first). */
+const DATA_DIR_ENTRIES = new Set(['PG_VERSION', 'base', 'global', 'pg_wal', 'pg_xact', 'postgresql.conf']);
+
+/**
+ * `--data-dir .` or `~` once wrote a database among the user's own files: a directory that is not
+ * empty and has nothing of a data directory is refused, as initdb refuses it.
+ */
+async function refuseForeignFiles(dataDir: string): Promise<void> {
+  const entries = (await readdir(dataDir)).sort();
+  if (entries.length === 0 || entries.some((name) => DATA_DIR_ENTRIES.has(name))) return;
+  const shown = entries
+    .slice(0, 3)
+    .map((name) => JSON.stringify(name))
+    .join(', ');
+  throw new InvalidInputError(
+    'invalid_argument',
+    `the embedded database directory ${dataDir} is not empty and holds no database (${shown}${entries.length > 3 ? ', ...' : ''}): choose a new or empty directory`,
+  );
+}
+
 /** PostgreSQL's own record of which major version wrote a data directory. */
 async function dataVersion(dataDir: string): Promise<string | undefined> {
   return (await readFile(`${dataDir}/PG_VERSION`, 'utf8').catch(() => undefined))?.trim();
@@ -112,6 +132,11 @@ export async function openPglite(dataDir: string | undefined): Promise<Database>
   if (dataDir) {
     await makeDataDir(dataDir);
     lock = await lockDataDir(dataDir);
+    // Under the lock: another process's first run, writing its files, is not taken for foreign ones.
+    await refuseForeignFiles(dataDir).catch(async (error: unknown) => {
+      await lock?.release();
+      throw error;
+    });
   }
   let db: PGlite;
   try {

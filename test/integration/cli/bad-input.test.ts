@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -260,6 +260,16 @@ describe('sdops bad input and closed pipes (PostgreSQL)', function () {
     expect(old.stderr).to.match(
       /could not be opened .*; it holds data of PostgreSQL 16: is it from another sdops version/,
     );
+    // `--data-dir .` in a project wrote a database among its files: refused, the files left alone.
+    const project = join(base, 'project');
+    mkdirSync(join(project, 'src'), { recursive: true });
+    writeFileSync(join(project, 'package.json'), '{}');
+    const mixed = await runCli(['--data-dir', project, 'list', 'documents'], opts);
+    expect(mixed.code, mixed.stderr).to.equal(2);
+    expect(mixed.stderr).to.equal(
+      `sdops: the embedded database directory ${project} is not empty and holds no database ("package.json", "src"): choose a new or empty directory\n`,
+    );
+    expect(readdirSync(project).sort()).to.deep.equal(['package.json', 'src']);
   });
 
   it('refuses a worker whose cron pg-boss cannot run, naming the variable, before the queue opens', async () => {
