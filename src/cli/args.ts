@@ -64,8 +64,20 @@ export function nonNegativeNumber(
  * A comma list option, repeatable (`--x a,b --x c`): items trimmed, repeats dropped; an empty item
  * (a stray comma, an unset shell variable) is refused rather than quietly dropped.
  */
+const REPEATABLE = Symbol('sdops.repeatable');
+
+/** Marks an option parser that folds repeated uses together (a list, filters): see isRepeatable. */
+export function repeatable<F extends (raw: string, previous?: never) => unknown>(parse: F): F {
+  return Object.assign(parse, { [REPEATABLE]: true });
+}
+
+/** Whether an option may be given more than once; any other option given twice is refused. */
+export function isRepeatable(parse: unknown): boolean {
+  return typeof parse === 'function' && (parse as { [REPEATABLE]?: boolean })[REPEATABLE] === true;
+}
+
 export function listOption(name: string): (raw: string, previous?: string[]) => string[] {
-  return (raw, previous = []) => {
+  return repeatable((raw: string, previous: string[] = []) => {
     const items = commaList(raw);
     if (items.includes('')) {
       throw new InvalidInputError(
@@ -74,7 +86,7 @@ export function listOption(name: string): (raw: string, previous?: string[]) => 
       );
     }
     return [...new Set([...previous, ...items])];
-  };
+  });
 }
 
 export function oneOf<T extends string>(
@@ -91,7 +103,10 @@ export function oneOf<T extends string>(
 }
 
 /** `--filter column=value`, repeatable; the core checks the column against the entity registry. */
-export function collectFilter(raw: string, previous: Record<string, string> = {}): Record<string, string> {
+export const collectFilter = repeatable(function collectFilter(
+  raw: string,
+  previous: Record<string, string> = {},
+): Record<string, string> {
   const eq = raw.indexOf('=');
   if (eq <= 0) {
     throw new InvalidInputError('invalid_filter', `--filter must look like column=value, got "${raw}"`);
@@ -106,7 +121,7 @@ export function collectFilter(raw: string, previous: Record<string, string> = {}
     );
   }
   return { ...previous, [column]: raw.slice(eq + 1) };
-}
+});
 
 /*
  * Argument checks that need no database: run before a command opens one, so a typo neither creates

@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { InvalidInputError } from '../errors.ts';
-import { nonBlank } from './args.ts';
+import { isRepeatable, nonBlank } from './args.ts';
 import { registerDb } from './commands/db.ts';
 import { registerDemo } from './commands/demo.ts';
 import { registerEntityOps } from './commands/entity-ops.ts';
@@ -50,9 +50,32 @@ export function buildProgram(version: string, options: { json?: boolean } = {}):
   registerWorker(program);
   registerQueue(program);
   for (const cmd of program.commands) cmd.exitOverride();
+  refuseRepeatedOptions(program);
   for (const group of [program, ...program.commands.filter((c) => c.commands.length > 0)])
     needsCommand(group);
   return program;
+}
+
+/**
+ * An option that takes one value, given twice (`--type noop --type purge_expired`), is refused: the
+ * last one used to win without a word, and a command that cancels or deletes then acted on a set
+ * nobody meant. Lists and filters (marked repeatable) fold their uses together instead.
+ */
+function refuseRepeatedOptions(cmd: Command): void {
+  const given = new Set<string>();
+  for (const option of cmd.options) {
+    if (!(option.required || option.optional) || option.variadic || isRepeatable(option.parseArg)) continue;
+    cmd.on(`option:${option.name()}`, () => {
+      if (given.has(option.name())) {
+        throw new InvalidInputError(
+          'invalid_argument',
+          `${option.long ?? option.flags} given twice: give it once`,
+        );
+      }
+      given.add(option.name());
+    });
+  }
+  for (const sub of cmd.commands) refuseRepeatedOptions(sub);
 }
 
 /**

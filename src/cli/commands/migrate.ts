@@ -19,7 +19,15 @@ import {
   type RunSummary,
   runStatus,
 } from '../../migration/index.ts';
-import { listOption, nonNegativeNumber, oneOf, positiveInt, runIdArgument, wholeNumber } from '../args.ts';
+import {
+  listOption,
+  nonNegativeNumber,
+  oneOf,
+  positiveInt,
+  repeatable,
+  runIdArgument,
+  wholeNumber,
+} from '../args.ts';
 import { type CliContext, type GlobalOptions, withContext } from '../context.ts';
 import { type Cell, formatTable, type Progress, printable, printJson, startProgress } from '../output.ts';
 import { onStopSignals } from '../stop-signals.ts';
@@ -183,9 +191,9 @@ function withMigrateContext<T>(cmd: Command, fn: (ctx: CliContext) => Promise<T>
 const stateNames = listOption('--state');
 const oneState = oneOf('--state', RUN_STATES);
 
-function stateList(raw: string, previous?: RunState[]): RunState[] {
-  return stateNames(raw, previous).map(oneState);
-}
+const stateList = repeatable((raw: string, previous?: RunState[]): RunState[] =>
+  stateNames(raw, previous).map(oneState),
+);
 
 export function registerMigrate(program: Command): void {
   const migrate = program

@@ -78,6 +78,11 @@ describe('sdops bad input and closed pipes (PostgreSQL)', function () {
     ['--memory', 'delete', 'documents', '5'],
     ['--data-dir', 'scratch', 'delete', 'documents', '5'],
     ['delete', 'customers', '--filter', 'country=ZZ', '--filter', 'country=SE', '--no-cascade'],
+    // An option of one value given twice: the last one won without a word (the noop job stayed).
+    ['queue', 'cancel', '--type', 'noop', '--type', 'purge_expired', '--state', 'waiting'],
+    ['migrate', 'start', 'archive-soft-deleted', '--older-than-days', '3000', '--older-than-days', '0'],
+    ['queue', 'enqueue', 'noop', '--payload', '{}', '--payload', '{"sleepMs":1}'],
+    ['delete', 'documents', '1', '--reason', 'a', '--reason', 'b'],
     // A group without its command printed the whole help on stderr.
     ['migrate'],
     ['queue', 'bogus'],
