@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type Database, ident, sqlState, type TransactionClient, violatedConstraint } from '../db/index.ts';
+import type { BatchReceipts } from './batch-receipts.ts';
 import { RestoreConflictError, RowNotFoundError } from './errors.ts';
 import { type CascadeNode, cascadeTree } from './registry.ts';
 import {
@@ -33,6 +34,8 @@ export interface MutationPlan {
   readonly guard?: ParentGuard;
   /** A single row's delete: runs in its transaction once the row changed (SoftDeleteOptions). */
   readonly inTransaction?: ((tx: TransactionClient, opId: string) => Promise<void>) | undefined;
+  /** For a call that runs batches again after an outage: what each committed batch did. */
+  readonly receipts?: BatchReceipts | undefined;
 }
 
 export interface ParentGuard {
@@ -143,7 +146,7 @@ class Mutation {
   ): Promise<boolean> {
     const { db, entity } = this.plan;
     try {
-      const batch = await runBatch(db, this.op, { size: ids.length }, async (tx) => {
+      const attempt = async (tx: TransactionClient) => {
         if (!(await this.parentHolds(tx))) return undefined;
         const changed = await this.apply(tx, ids);
         if (changed[0]! > 0 && this.plan.inTransaction) await this.plan.inTransaction(tx, this.opId);
@@ -154,7 +157,13 @@ class Mutation {
             : [];
         if (missingIs === 'throw' && missing.length > 0) throw new RowNotFoundError(entity.name, ids[0]!);
         return { changed, missing };
-      });
+      };
+      const batch = await runBatch(
+        db,
+        this.op,
+        { size: ids.length },
+        this.plan.receipts?.wrap(attempt) ?? attempt,
+      );
       if (batch === undefined) {
         this.tally.parentChanged = true;
         return false;

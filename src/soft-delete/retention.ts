@@ -1,7 +1,9 @@
-import type { Database, Queryable } from '../db/index.ts';
+import type { Database, Queryable, TransactionClient } from '../db/index.ts';
+import type { BatchReceipts } from './batch-receipts.ts';
 import { archiveColumns } from './archive.ts';
 import { cascadeTree } from './registry.ts';
 import {
+  type ClaimedRows,
   type OperationContext,
   type OperationOutcome,
   reportProgress,
@@ -29,6 +31,8 @@ export interface RetentionPlan {
   readonly signal: AbortSignal | undefined;
   /** PurgeOptions.inBatch. */
   readonly inBatch: ((tx: Queryable, candidates: number) => Promise<void>) | undefined;
+  /** For a call that runs batches again after an outage: what each committed batch did. */
+  readonly receipts: BatchReceipts | undefined;
 }
 
 /**
@@ -83,7 +87,7 @@ export async function executeRetention(plan: RetentionPlan, op: OperationContext
   let cursor: { deletedAt: string; id: string } | undefined;
   while (candidatesSeen < total) {
     const limit = Math.min(batchSize, total - candidatesSeen);
-    const { page, out } = await runBatch(db, op, { size: limit }, async (tx, claimed) => {
+    const batch = async (tx: TransactionClient, claimed: ClaimedRows) => {
       const page = (
         await tx.query<{ id: string; deleted_at: string }>(
           claimCandidatesSql(nodes, cursor !== undefined),
@@ -93,20 +97,22 @@ export async function executeRetention(plan: RetentionPlan, op: OperationContext
       claimed(page.length);
       const ids = page.map((r) => r.id);
       const out = nodes.map(() => 0);
-      if (ids.length === 0) return { page, out };
+      // What the loop needs of the page (the receipt keeps it): its size and where it ended.
+      const claim = { taken: page.length, last: page.at(-1) ?? null, out };
+      if (ids.length === 0) return claim;
       for (let i = nodes.length - 1; i >= 0; i--) {
         out[i] = (await tx.query(statements[i]!, [ids, cutoff])).rowCount;
       }
       await plan.inBatch?.(tx, page.length);
-      return { page, out };
-    });
+      return claim;
+    };
+    const { taken, last, out } = await runBatch(db, op, { size: limit }, plan.receipts?.wrap(batch) ?? batch);
     out.forEach((n, i) => {
       removed[i] = (removed[i] ?? 0) + n;
     });
-    candidatesSeen += page.length;
+    candidatesSeen += taken;
     reportProgress(onProgress, op, candidatesSeen, total);
-    if (page.length < limit) break;
-    const last = page.at(-1)!;
+    if (taken < limit || last === null) break;
     cursor = { deletedAt: last.deleted_at, id: last.id };
     if (candidatesSeen < total && plan.signal?.aborted === true) {
       interrupted = true;

@@ -6,6 +6,7 @@ import { executeMutation, type Mode, type MutationPlan, type ParentGuard } from 
 import { countRows, getRow, listRows } from './read.ts';
 import { entityNames, getEntity } from './registry.ts';
 import { outageTolerant } from './outage.ts';
+import { BatchReceipts } from './batch-receipts.ts';
 import { executeRetention, type RetentionPlan } from './retention.ts';
 import { runOperation, type TargetKind } from './operation-telemetry.ts';
 import type {
@@ -93,6 +94,15 @@ function singleRowHook(
   return raw;
 }
 
+/** Runs the call, then removes its batch receipts, however it ended. */
+async function releasing<T>(receipts: BatchReceipts | undefined, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } finally {
+    await receipts?.forget();
+  }
+}
+
 function listener(raw: OperationProgressListener | undefined): OperationProgressListener | undefined {
   return typeof raw === 'function' ? raw : undefined;
 }
@@ -138,14 +148,16 @@ export class SoftDeleteService {
     );
     const inTransaction = singleRowHook(plan.target, opts.inTransaction);
     return runOperation(def.name, 'delete', targetKind(target), (op) =>
-      executeMutation(inTransaction ? { ...plan, inTransaction } : plan, op),
+      releasing(plan.receipts, () => executeMutation(inTransaction ? { ...plan, inTransaction } : plan, op)),
     );
   }
 
   async restore(entity: string, target: Target, opts: RestoreOptions = {}): Promise<OperationResult> {
     const def = getEntity(entity);
     const plan = this.mutation(def, 'restore', target, opts, null, null);
-    return runOperation(def.name, 'restore', targetKind(target), (op) => executeMutation(plan, op));
+    return runOperation(def.name, 'restore', targetKind(target), (op) =>
+      releasing(plan.receipts, () => executeMutation(plan, op)),
+    );
   }
 
   async purge(entity: string, opts: PurgeOptions = {}): Promise<OperationResult> {
@@ -156,7 +168,9 @@ export class SoftDeleteService {
       parseOlderThanDays(opts.olderThanDays, def.retentionDays),
       opts,
     );
-    return runOperation(def.name, 'purge', 'retention', (op) => executeRetention(plan, op));
+    return runOperation(def.name, 'purge', 'retention', (op) =>
+      releasing(plan.receipts, () => executeRetention(plan, op)),
+    );
   }
 
   async archive(entity: string, opts: ArchiveOptions): Promise<OperationResult> {
@@ -167,7 +181,9 @@ export class SoftDeleteService {
       parseOlderThanDays(opts?.olderThanDays, undefined),
       opts ?? {},
     );
-    return runOperation(def.name, 'archive', 'retention', (op) => executeRetention(plan, op));
+    return runOperation(def.name, 'archive', 'retention', (op) =>
+      releasing(plan.receipts, () => executeRetention(plan, op)),
+    );
   }
 
   /** Validates a target without touching any row: callers that queue the work refuse bad input first. */
@@ -193,6 +209,11 @@ export class SoftDeleteService {
     return countRows(this.db, def, parseScope(opts.scope));
   }
 
+  /** Only a call that runs batches again after an outage needs to know which of them landed. */
+  private receipts(): BatchReceipts | undefined {
+    return this.outageBudgetMs > 0 ? new BatchReceipts(this.db) : undefined;
+  }
+
   private mutation(
     def: EntityDefinition,
     mode: Mode,
@@ -206,6 +227,7 @@ export class SoftDeleteService {
     const fallback = parsed.kind === 'filter' ? this.defaultBatchSize : this.defaultIdBatchSize;
     return {
       db: outageTolerant(this.db, this.outageBudgetMs, def.name, mode),
+      receipts: this.receipts(),
       entity: def,
       mode,
       target: parsed,
@@ -228,6 +250,7 @@ export class SoftDeleteService {
   ): RetentionPlan {
     return {
       db: outageTolerant(this.db, this.outageBudgetMs, def.name, mode),
+      receipts: this.receipts(),
       entity: def,
       mode,
       olderThanDays,
