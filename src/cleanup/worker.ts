@@ -59,6 +59,9 @@ export function workerJobTypes(
  * or fail. Failed attempts are retried by pg-boss with exponential backoff; after the retry limit the
  * job is dead (dead-letter queue).
  */
+/** How long a stop waits, past its timeout, for handed-back jobs to be recorded failed. */
+const HANDBACK_RECORD_MS = 2000;
+
 export class CleanupWorker {
   private readonly log = getLogger('cleanup.worker');
   private readonly types: readonly string[];
@@ -144,10 +147,28 @@ export class CleanupWorker {
     clearTimeout(timer);
     const handedBack = drained ? 0 : this.inFlight.size;
     let cancelled = 0;
+    let unrecorded = 0;
     if (!drained) {
       // Each handed-back attempt settles at once (failed with worker_shutdown, so it is retried)...
       for (const abort of this.inFlight.values()) abort.abort(new WorkerShutdownError());
-      await all;
+      // ...and is recorded failed, which waits for an unreachable database up to the job's lease
+      // (15 minutes by default): a stop must not. What is not recorded by then runs again once its
+      // lease ends, as after a crash.
+      let grace: NodeJS.Timeout | undefined;
+      const recorded = await Promise.race([
+        all,
+        new Promise<false>((resolve) => {
+          grace = setTimeout(() => resolve(false), HANDBACK_RECORD_MS);
+        }),
+      ]);
+      clearTimeout(grace);
+      if (!recorded) {
+        unrecorded = this.running.size;
+        this.log.warn(
+          'the database did not take the outcome of every handed-back job in time; those run again when their lease ends',
+          { jobs: unrecorded },
+        );
+      }
       // ...but a statement of its handler may still be running: an abort cannot reach a statement
       // waiting on a lock. Cancelling it rolls its transaction back now, so the job's locks and
       // half-done work do not outlive the shutdown timeout, and the pool can close.
@@ -159,6 +180,7 @@ export class CleanupWorker {
     this.log.info('worker stopped', {
       drained,
       handed_back: handedBack,
+      unrecorded,
       cancelled_statements: cancelled,
       processed: this.counters.processed,
     });

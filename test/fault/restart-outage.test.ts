@@ -349,6 +349,42 @@ describe('fault suite: PostgreSQL restarted and stopped for 20 s under load (ded
     }
   });
 
+  it('stops a worker within its shutdown timeout while the database is down; the job runs again later', async () => {
+    const url = await createDatabase(cluster, 'fault_stop');
+    const stopEnv = {
+      ...env,
+      DATABASE_URL: url,
+      OTEL_SDK_DISABLED: 'true',
+      SDOPS_WORKER_SHUTDOWN_TIMEOUT_MS: '2000',
+    };
+    const enqueued = await runCli(['queue', 'enqueue', 'noop', '--payload', '{"sleepMs":60000}'], stopEnv);
+    expect(enqueued.code, enqueued.stderr).to.equal(0);
+    const pool = new pg.Pool({ connectionString: url, max: 1 });
+    pool.on('error', () => undefined);
+    const active = async () =>
+      Number(
+        (await pool.query<{ n: string }>(`SELECT count(*) AS n FROM pgboss.job WHERE state = 'active'`))
+          .rows[0]?.n,
+      );
+    const worker = spawnSdops(['worker', '--job-types', 'noop', '--no-schedule'], stopEnv);
+    procs.push(worker);
+    try {
+      await waitUntil('the job to run', async () => (await active()) === 1);
+      await cluster.stopServer();
+      const t0 = performance.now();
+      const code = await worker.stop('SIGTERM');
+      const ms = performance.now() - t0;
+      measured(`worker exit after SIGTERM with the database down: ${Math.round(ms)} ms (timeout 2000 ms)`);
+      // Before: alive 40 s later, retrying to record the handed-back job until its lease ran out.
+      expect(code, worker.output().slice(-2000)).to.equal(0);
+      expect(ms).to.be.below(2000 + 2000 + 8000);
+      expect(worker.output()).to.match(/those run again when their lease ends/);
+    } finally {
+      await cluster.startServer();
+      await pool.end();
+    }
+  });
+
   it('starts serve, a worker and a CLI command while the server is down, and each comes up once it is back', async () => {
     const url = await createDatabase(cluster, 'fault_start');
     const startEnv = { ...env, DATABASE_URL: url, OTEL_SDK_DISABLED: 'true' };
