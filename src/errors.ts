@@ -77,6 +77,7 @@ export type ErrorCode =
   | 'worker_shutdown'
   // Internal: a bug, a damaged installation or a test fault
   | 'checkpoint_mismatch'
+  | 'checkpoint_moved'
   | 'demo_seed_empty'
   | 'failed'
   | 'injected_fault'
@@ -162,6 +163,8 @@ export const ERROR_CODE_MEANINGS: Readonly<Record<ErrorCode, string>> = {
   unavailable: 'the service is temporarily unavailable; retry shortly',
   worker_shutdown: 'the worker shut down before the job finished; it is retried',
   checkpoint_mismatch: "a run's checkpoint names an entity that is not part of the run",
+  checkpoint_moved:
+    "a run's stored checkpoint is not where the session's batch started (the database lost a confirmed commit); resume the run",
   demo_seed_empty: 'the demo seed produced no data to act on',
   failed: 'the command failed with an unexpected error',
   injected_fault: 'a test-only injected failure (SDOPS_MIGRATION_FAIL_BATCH)',

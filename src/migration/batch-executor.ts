@@ -1,6 +1,6 @@
 import { type Database, isDatabaseUnavailable } from '../db/index.ts';
 import * as checkpoints from './checkpoint-store.ts';
-import { InjectedBatchFault, LeaseLostError } from './errors.ts';
+import { CheckpointMovedError, InjectedBatchFault, LeaseLostError } from './errors.ts';
 import type { Lease } from './lease.ts';
 import { backoffMs, type RunnerOptions } from './options.ts';
 import type { OutageGuard } from '../db/index.ts';
@@ -110,7 +110,7 @@ export class BatchExecutor {
         this.c.outage.recovered();
         return result;
       } catch (error) {
-        if (error instanceof LeaseLostError) throw error;
+        if (error instanceof LeaseLostError || error instanceof CheckpointMovedError) throw error;
         if (isDatabaseUnavailable(error)) {
           const landed = await this.afterOutage(error, ref.batchNo);
           if (landed) return this.landed(landed, ref, attempt, a0);
@@ -205,7 +205,7 @@ export class BatchExecutor {
         this.c.outage.recovered();
         return;
       } catch (error) {
-        if (error instanceof LeaseLostError) throw error;
+        if (error instanceof LeaseLostError || error instanceof CheckpointMovedError) throw error;
         if (isDatabaseUnavailable(error)) {
           const now = await this.afterOutage(error, batch.batchNo);
           if (now?.status === 'succeeded') {
@@ -253,7 +253,11 @@ export class BatchExecutor {
     try {
       return await fn();
     } catch (error) {
-      if (!(error instanceof LeaseLostError) && !isDatabaseUnavailable(error)) {
+      if (
+        !(error instanceof LeaseLostError) &&
+        !(error instanceof CheckpointMovedError) &&
+        !isDatabaseUnavailable(error)
+      ) {
         this.c.telemetry.attemptFailed(ref, lastKey(), attempt, a0, error);
       }
       throw error;

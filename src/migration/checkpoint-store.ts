@@ -1,4 +1,5 @@
 import type { Queryable } from '../db/index.ts';
+import { CheckpointMovedError } from './errors.ts';
 import type { BatchRecord, BatchStatus } from './types.ts';
 
 /** Per-batch writes: each runs inside the batch's own transaction, after the lease was proven. */
@@ -6,8 +7,24 @@ import type { BatchRecord, BatchStatus } from './types.ts';
 /** A batch as the runner records it; the store stamps run id and timestamps. */
 export type BatchOutcome = Omit<BatchRecord, 'runId' | 'createdAt' | 'updatedAt'>;
 
-/** Records a batch and moves the checkpoint past it, in the caller's (the batch's) transaction. */
+/**
+ * Records a batch and moves the checkpoint past it, in the caller's (the batch's) transaction. The
+ * checkpoint must be where the batch started: with synchronous_commit off, a crash can lose a commit
+ * the session was told of, and the session, past it in memory, would skip its range and reuse its
+ * batch number (CheckpointMovedError ends the session; a resume starts from the stored checkpoint).
+ */
 export async function checkpointBatch(q: Queryable, runId: string, b: BatchOutcome): Promise<void> {
+  const ok = b.status === 'succeeded';
+  const moved = await q.query(
+    `UPDATE sdops_migration_runs
+        SET cursor_entity = $2, cursor_key = $3,
+            rows_processed = rows_processed + $4, rows_failed = rows_failed + $5,
+            batches_done = batches_done + $6, batches_failed = batches_failed + $7,
+            last_error = COALESCE($8, last_error), updated_at = now()
+      WHERE run_id = $1 AND cursor_entity = $2 AND cursor_key IS NOT DISTINCT FROM $9`,
+    [runId, b.entity, b.keyTo, ok ? b.rows : 0, ok ? 0 : b.rows, ok ? 1 : 0, ok ? 0 : 1, b.error, b.keyFrom],
+  );
+  if (moved.rowCount === 0) throw new CheckpointMovedError(runId, b.entity, b.keyFrom);
   await q.query(
     `INSERT INTO sdops_migration_batches (run_id, batch_no, entity, key_from, key_to, status, rows, attempts,
        duration_ms, error, session)
@@ -25,16 +42,6 @@ export async function checkpointBatch(q: Queryable, runId: string, b: BatchOutco
       b.error,
       b.session,
     ],
-  );
-  const ok = b.status === 'succeeded';
-  await q.query(
-    `UPDATE sdops_migration_runs
-        SET cursor_entity = $2, cursor_key = $3,
-            rows_processed = rows_processed + $4, rows_failed = rows_failed + $5,
-            batches_done = batches_done + $6, batches_failed = batches_failed + $7,
-            last_error = COALESCE($8, last_error), updated_at = now()
-      WHERE run_id = $1`,
-    [runId, b.entity, b.keyTo, ok ? b.rows : 0, ok ? 0 : b.rows, ok ? 1 : 0, ok ? 0 : 1, b.error],
   );
 }
 

@@ -67,6 +67,20 @@ export class LeaseLostError extends SdopsError {
   }
 }
 
+/**
+ * The run's stored checkpoint is not where this session's batch started: the database lost a commit
+ * the session was told of (synchronous_commit off, then a crash). Ends the session failed; a resume
+ * goes on from the stored checkpoint, so no range is skipped.
+ */
+export class CheckpointMovedError extends SdopsError {
+  constructor(runId: string, entity: string, keyFrom: string | null) {
+    super(
+      'checkpoint_moved',
+      `run ${runId}: its stored checkpoint is not where this session's batch started (${entity} after ${keyFrom ?? 'the start'}); the database lost a commit it had confirmed (a crash with synchronous_commit off?): resume the run to go on from the stored checkpoint`,
+    );
+  }
+}
+
 /** The run's checkpoint names an entity outside the run: its stored state is damaged, not retryable. */
 export class CheckpointMismatchError extends SdopsError {
   constructor(runId: string, entity: string) {
