@@ -13,6 +13,7 @@ import {
 import { isUuid, MAX_BATCH_SIZE, MAX_FAILED_BATCHES } from '../validation/index.ts';
 import { DEFAULT_RUNNER_OPTIONS, type RunnerOptions, validateRunnerOptions } from './options.ts';
 import { assertNoOverlap, lockRunsTable } from './overlap.ts';
+import { migrationOutageGuard } from './outage.ts';
 import { getMigration, MIGRATIONS, migrationNames } from './registry.ts';
 import { Session, type SessionMode } from './session.ts';
 import * as leases from './lease-store.ts';
@@ -31,6 +32,11 @@ export interface StartRequest {
 
 export interface SessionOptions {
   readonly onProgress?: (e: RunProgress) => void;
+  /**
+   * start: creating the run rides out an outage too, up to the outage budget (a CLI command, which
+   * nobody else retries); without it an unreachable database fails the start at once (the API: 503).
+   */
+  readonly waitOutOutage?: boolean;
 }
 
 export interface ResumeOptions extends SessionOptions {
@@ -138,23 +144,33 @@ export class MigrationRunner {
     const entities = migration.entities(params);
     let total = 0;
     for (const entity of entities) total += await migration.count(this.db, entity, params);
-    const run = await this.db.transaction(async (tx) => {
-      if (!settings.dryRun) {
-        await lockRunsTable(tx);
-        await assertNoOverlap(tx, { migration: migration.name, entities });
-      }
-      return store.insertRun(tx, {
-        runId: uuidv7(),
-        migration: migration.name,
-        migrationVersion: migration.version,
-        params: params as Record<string, unknown>,
-        settings,
-        firstEntity: entities[0] ?? null,
-        totalEstimate: total,
-        owner: this.options.owner,
-        leaseTimeoutMs: this.options.leaseTimeoutMs,
+    // Chosen before the insert, and the insert rides out an outage: when its COMMIT landed but the
+    // answer was lost, the next attempt finds the run instead of leaving it orphaned, `running`,
+    // blocking new starts until its lease ran out, while the command said the start failed.
+    const runId = uuidv7();
+    const insert = () =>
+      this.db.transaction(async (tx) => {
+        const landed = await store.getRun(tx, runId);
+        if (landed) return landed;
+        if (!settings.dryRun) {
+          await lockRunsTable(tx);
+          await assertNoOverlap(tx, { migration: migration.name, entities });
+        }
+        return store.insertRun(tx, {
+          runId,
+          migration: migration.name,
+          migrationVersion: migration.version,
+          params: params as Record<string, unknown>,
+          settings,
+          firstEntity: entities[0] ?? null,
+          totalEstimate: total,
+          owner: this.options.owner,
+          leaseTimeoutMs: this.options.leaseTimeoutMs,
+        });
       });
-    });
+    const run = session.waitOutOutage
+      ? await migrationOutageGuard(this.options.outageBudgetMs, runId).run(insert)
+      : await insert();
     return this.launch(run, 'start', session);
   }
 

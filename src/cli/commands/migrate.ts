@@ -242,7 +242,7 @@ export function registerMigrate(program: Command): void {
               dryRun: opts.dryRun === true,
               maxFailedBatches: opts.maxFailedBatches,
             },
-            { onProgress },
+            { onProgress, waitOutOutage: true },
           ),
         ),
       );

@@ -258,6 +258,35 @@ describe('MigrationRunner in process (real PostgreSQL, in-memory telemetry)', fu
     await t.db.query('DELETE FROM sdops_migration_runs WHERE run_id::text LIKE $1', ['11111111-%']);
   });
 
+  it('a CLI start whose run was created but whose answer was lost goes on with that run, not an orphan', async () => {
+    let lost = false;
+    const losing = {
+      ...t.db,
+      async transaction<T>(fn: Parameters<typeof t.db.transaction<T>>[0]): Promise<T> {
+        const result = await t.db.transaction(fn);
+        if (!lost) {
+          lost = true; // the run's insert: committed, then the connection dropped
+          throw Object.assign(new Error('Connection terminated unexpectedly'), { code: 'ECONNRESET' });
+        }
+        return result;
+      },
+    };
+    const before = Number(await scalar(t.db, 'SELECT count(*) AS v FROM sdops_migration_runs'));
+    const handle = await new MigrationRunner(losing, FAST).start(
+      'backfill-deleted-at',
+      { dryRun: true, params: { entities: 'documents' } },
+      { waitOutOutage: true },
+    );
+    const summary = await handle.done;
+    expect(lost).to.equal(true);
+    expect(summary.state).to.equal('succeeded');
+    // Before: the start failed with "the database is unavailable" and left its run `running`.
+    expect(Number(await scalar(t.db, 'SELECT count(*) AS v FROM sdops_migration_runs'))).to.equal(before + 1);
+    expect(
+      await scalar(t.db, 'SELECT state AS v FROM sdops_migration_runs WHERE run_id = $1', [handle.runId]),
+    ).to.equal('succeeded');
+  });
+
   it('a run past --max-failed-batches ends failed, and stop on a finished run is refused', async () => {
     const runner = new MigrationRunner(t.db, {
       ...FAST,
