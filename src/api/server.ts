@@ -31,6 +31,13 @@ const DEFAULT_BODY_LIMIT = 1024 * 1024;
 
 const DEFAULT_BULK_LIMITS: BulkLimits = { maxIds: 10_000, syncIds: 1_000 };
 
+/** How often a header occurs in the raw request (rawHeaders alternates names and values). */
+function headerCount(rawHeaders: readonly string[], name: string): number {
+  let n = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]?.toLowerCase() === name) n++;
+  return n;
+}
+
 export interface ApiServerOptions {
   readonly db: Database;
   /** Bearer tokens (parseApiTokens(SDOPS_API_TOKENS)); empty = unauthenticated, loopback only. */
@@ -202,6 +209,10 @@ export async function buildServer(options: ApiServerOptions): Promise<FastifyIns
       return;
     }
     try {
+      // Node keeps the first of two Authorization headers: a proxy that checks the other one would
+      // see another caller than this server does.
+      if (headerCount(request.raw.rawHeaders, 'authorization') > 1)
+        throw new ApiError(400, 'malformed_request', 'send one Authorization header, not several');
       verifier.authorize(request.headers.authorization, access);
       done();
     } catch (error) {

@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import type { FastifyInstance } from 'fastify';
 import { buildServer } from '../../../src/api/index.ts';
 import { type Database, openDatabase } from '../../../src/db/index.ts';
-import { TOKENS } from './support.ts';
+import { AS_ADMIN, AS_READ, TOKENS } from './support.ts';
 
 /** Sends raw bytes and resolves with everything the server wrote back before closing. */
 function raw(port: number, request: string): Promise<string> {
@@ -46,6 +46,13 @@ describe('HTTP API below the routes: what the HTTP parser refuses', () => {
       'headers_too_large',
     ],
     ['a broken request line', 'NOT HTTP AT ALL\r\n\r\n', 400, 'malformed_request'],
+    [
+      // Node kept the first: admin-then-read passed, read-then-admin was refused (403).
+      'two Authorization headers',
+      `GET /v1/customers HTTP/1.1\r\nHost: x\r\nAuthorization: ${AS_ADMIN.authorization}\r\nAuthorization: ${AS_READ.authorization}\r\nConnection: close\r\n\r\n`,
+      400,
+      'malformed_request',
+    ],
     [
       'a non-numeric Content-Length',
       'POST /v1/documents/bulk-delete HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n{}',
