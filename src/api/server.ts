@@ -9,6 +9,7 @@ import type { Database } from '../db/index.ts';
 import { getLogger } from '../observability/index.ts';
 import { SoftDeleteService } from '../soft-delete/index.ts';
 import { type Access, type ApiToken, TokenVerifier } from './auth.ts';
+import { keyProblem } from './json-keys.ts';
 import { ApiError, answerExpectation, mapError, writeClientError } from './errors.ts';
 import {
   isUnrouted,
@@ -158,8 +159,16 @@ export async function buildServer(options: ApiServerOptions): Promise<FastifyIns
   const json = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    if (body === '') done(null, undefined);
-    else json(request, body as string, done);
+    if (body === '') {
+      done(null, undefined);
+      return;
+    }
+    json(request, body as string, (error, value) => {
+      const problem = keyProblem(body as string);
+      if (problem) done(new ApiError(400, 'invalid_body', problem), undefined);
+      else if (error) done(error, undefined);
+      else done(null, value);
+    });
   });
   // Strict JSON types in bodies, text conversion only in query strings and paths; unknown properties
   // fail instead of being dropped (a typo in "reason" must not turn into a delete without a reason).

@@ -35,6 +35,36 @@ describe('API reason and throttle rules', () => {
     expect(spaced.statusCode, spaced.body).to.equal(REACHED_DATABASE);
   });
 
+  it('refuses a key given twice in one object and __proto__ keys, naming them, before anything runs', async () => {
+    for (const [payload, said] of [
+      // Before: the last one won, and a real (not dry) run started.
+      ['{"dryRun":true,"batchSize":10,"dryRun":false}', 'body has the key "dryRun" twice in one object'],
+      [
+        '{"params":{"entities":["orders"],"entities":["documents"]}}',
+        'body has the key "entities" twice in one object',
+      ],
+      ['{"dryRun":true,"dry\\u0052un":false}', 'body has the key "dryRun" twice in one object'],
+      // Before: "Body is not valid JSON".
+      ['{"__proto__":{"dryRun":false}}', 'body must not have a "__proto__" key'],
+    ] as const) {
+      const res = await inject(api().app, {
+        method: 'POST',
+        url: '/v1/migrations/backfill-deleted-at/start',
+        headers: { 'content-type': 'application/json' },
+        payload,
+      });
+      expect(expectError(res, 400, 'invalid_body'), payload).to.equal(said);
+    }
+    // The same key in different objects, and in arrays of objects, is fine.
+    const fine = await inject(api().app, {
+      method: 'POST',
+      url: '/v1/documents/bulk-delete',
+      headers: { 'content-type': 'application/json' },
+      payload: '{"ids":["1"],"reason":"a \\"reason\\": twice"}',
+    });
+    expect(fine.statusCode, fine.body).to.equal(REACHED_DATABASE);
+  });
+
   it('refuses a reason given both in the query string and in the body instead of letting the body win', async () => {
     const res = await inject(api().app, {
       method: 'DELETE',
