@@ -99,6 +99,12 @@ function fastifyMessage(error: FastifyError): string {
   if (first?.keyword === 'pattern' && first.params?.pattern === NOT_BLANK_PATTERN) {
     return `${error.validationContext ?? 'body'}${first.instancePath} must not be empty or blank`;
   }
+  // ajv's "must be equal to one of the allowed values" leaves out which ones (a migration name, a state).
+  const allowed = first?.keyword === 'enum' ? first.params?.allowedValues : undefined;
+  if (Array.isArray(allowed)) {
+    const listed = allowed.map((v) => JSON.stringify(v)).join(', ');
+    return `${error.validationContext ?? 'body'}${first?.instancePath ?? ''} must be one of ${listed.length > 300 ? `${listed.slice(0, 300)}...` : listed}`;
+  }
   // ajv names the property it refused only in its params: "body must NOT have additional properties".
   const extra = first?.keyword === 'additionalProperties' ? first.params?.additionalProperty : undefined;
   const message = typeof extra === 'string' ? `${error.message} ("${extra.slice(0, 100)}")` : error.message;

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { MIGRATIONS } from '../../../src/migration/index.ts';
 import { expect } from 'chai';
 import { SoftDeleteService } from '../../../src/soft-delete/index.ts';
 import { AS_ADMIN, AS_READ, type ApiFixture, expectErrorShape, inject, startFixture } from './support.ts';
@@ -519,6 +520,15 @@ describe('HTTP API routes', () => {
         expect(res.statusCode, `${method} ${url}: ${res.body}`).to.equal(status);
         expectErrorShape(res, code);
       }
+      // Before: "params/name must be equal to one of the allowed values", naming none of them.
+      const unknown = await inject(f.app, {
+        method: 'POST',
+        url: '/v1/migrations/no-such-migration/start',
+        headers: AS_ADMIN,
+      });
+      expect(unknown.json().error.message).to.equal(
+        `params/name must be one of ${MIGRATIONS.map((m) => JSON.stringify(m.name)).join(', ')}`,
+      );
     });
 
     it('shows queue status per job type and answers 404 when retrying an unknown job', async () => {
