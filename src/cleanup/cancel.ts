@@ -1,6 +1,6 @@
 import type { Database } from '../db/index.ts';
 import { BOSS_SCHEMA } from './boss.ts';
-import { assertJobId, JobNotCancellableError, JobNotFoundError } from './errors.ts';
+import { assertJobId, JobNotCancellableError, JobNotFoundError, stateName } from './errors.ts';
 import { assertJobType } from './job-types.ts';
 import { DEAD_LETTER_QUEUE, deadCopyTypeSql, QUEUE_PREFIX, queueName } from './queue-names.ts';
 
@@ -104,7 +104,7 @@ export async function cancelJobs(
       jobId: r.id,
       jobType: r.name === DEAD_LETTER_QUEUE ? (r.dead_type ?? '?') : r.name.slice(QUEUE_PREFIX.length),
       // A dry run shows what would be cancelled (a dead-letter copy as dead); a cancel, the outcome.
-      state: request.dryRun && r.name === DEAD_LETTER_QUEUE ? 'dead' : r.state,
+      state: request.dryRun && r.name === DEAD_LETTER_QUEUE ? 'dead' : stateName(r.state),
       createdOn: r.created_on,
       payload: r.data?.payload ?? null,
     }))

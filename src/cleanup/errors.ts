@@ -30,9 +30,17 @@ export class JobNotFoundError extends NotFoundError {
   }
 }
 
+/**
+ * A pg-boss job state as `sdops queue status`, `--state` and the docs name it: `created` is waiting,
+ * `retry` is retrying (waiting for its next attempt); the others keep pg-boss's names.
+ */
+export function stateName(state: string): string {
+  return state === 'created' ? 'waiting' : state === 'retry' ? 'retrying' : state;
+}
+
 export class JobNotRetryableError extends ConflictError {
   constructor(id: string, state: string) {
-    super('job_not_retryable', `job ${id} is ${state}; only failed or dead jobs can be retried`);
+    super('job_not_retryable', `job ${id} is ${stateName(state)}; only failed or dead jobs can be retried`);
   }
 }
 
@@ -68,7 +76,7 @@ export class JobNotCancellableError extends ConflictError {
       'job_not_cancellable',
       state === 'active'
         ? `job ${id} is running; a running job cannot be cancelled (let it finish, or stop its worker)`
-        : `job ${id} is ${state}; only waiting jobs and dead-letter copies can be cancelled`,
+        : `job ${id} is ${stateName(state)}; only waiting jobs and dead-letter copies can be cancelled`,
     );
   }
 }

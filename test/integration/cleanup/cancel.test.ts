@@ -62,6 +62,8 @@ describe('sdops queue cancel (PostgreSQL)', function () {
     expect(dry.code, dry.stderr).to.equal(0);
     expect(dry.stdout).to.match(/^dry run: would cancel 5 job\(s\); nothing was changed\n/);
     for (const id of noops) expect(dry.stdout).to.include(id);
+    // As `queue status` and --state name it (it said pg-boss's "created").
+    for (const id of noops) expect(dry.stdout).to.match(new RegExp(`${id}\\s+noop\\s+waiting\\b`));
     expect(await status('noop')).to.include({ waiting: 5 });
 
     const done = await cli('--json', 'queue', 'cancel', '--type', 'noop', '--state', 'waiting');
