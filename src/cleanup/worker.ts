@@ -180,8 +180,8 @@ export class CleanupWorker {
     this.log.info('worker stopped', {
       drained,
       handed_back: handedBack,
-      unrecorded,
       cancelled_statements: cancelled,
+      unrecorded,
       processed: this.counters.processed,
     });
     return { drained, handedBack };
