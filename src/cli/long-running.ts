@@ -1,4 +1,5 @@
 import { BUILTIN_JOB_TYPES, readQueueTruth } from '../cleanup/index.ts';
+import { databaseIdentity } from '../db/index.ts';
 import { migrationNames, staleRunAges } from '../migration/index.ts';
 import { type DatabaseObservation, defineAttributeValues, zeroCounters } from '../observability/index.ts';
 import type { CliContext } from './context.ts';
@@ -9,11 +10,14 @@ import type { CliContext } from './context.ts';
  * (queue length and oldest wait per job type, stale migration runs), read from the tables at every
  * export, so they are measured whether or not any worker runs. Stop it before the database closes.
  */
-export function startLongRunningTelemetry(ctx: CliContext): DatabaseObservation {
+export async function startLongRunningTelemetry(ctx: CliContext): Promise<DatabaseObservation> {
   defineAttributeValues({ job_type: BUILTIN_JOB_TYPES, migration: migrationNames() });
   zeroCounters();
+  // PostgreSQL: the same identity by whichever URL (localhost, an address, a pooler) this process
+  // came; the embedded database: its directory (one process at a time).
+  const identity = ctx.db.kind === 'postgres' ? await databaseIdentity(ctx.db) : undefined;
   return ctx.telemetry.observeDatabase({
-    database: ctx.databaseName,
+    database: identity ?? ctx.databaseName,
     intervalMs: ctx.config.worker.queueSampleIntervalMs,
     read: async () => ({
       queue: await readQueueTruth(ctx.db, BUILTIN_JOB_TYPES),

@@ -2,6 +2,7 @@ export { CancelScope, withCancelScope } from './cancel-scope.ts';
 export type { Database, Queryable, TransactionClient } from './database.ts';
 export { ident, sqlState, violatedConstraint } from './database.ts';
 export { databaseError, isDatabaseUnavailable, refusedByDataRule, refusedConnection } from './errors.ts';
+export { databaseIdentity } from './identity.ts';
 export { guardedDatabase, OutageGuard } from './outage-guard.ts';
 export { describeStatement, openDatabase, traceDatabase } from './traced.ts';
 export { migrateSchema, SCHEMA_TABLE, SchemaChecksumError, schemaFiles, schemaStatus } from './schema.ts';

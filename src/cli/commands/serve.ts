@@ -101,7 +101,7 @@ export function registerServe(program: Command): void {
           // configured batch size, failure budget, lease and retries (SDOPS_MIGRATION_*).
           const { queue, worker } = await openQueue(ctx);
           const migrations = new MigrationRunner(ctx.db, ctx.config.migration);
-          const database = startLongRunningTelemetry(ctx);
+          const database = await startLongRunningTelemetry(ctx);
           try {
             const api = await startApiServer({
               // Not ctx.softDelete, which waits out a database outage: a request answers 503 at once.

@@ -53,7 +53,7 @@ export function registerWorker(program: Command): void {
             concurrency,
             ...(opts.jobTypes ? { jobTypes: opts.jobTypes } : {}),
           });
-          const database = startLongRunningTelemetry(ctx);
+          const database = await startLongRunningTelemetry(ctx);
           let signal: NodeJS.Signals;
           let result: Awaited<ReturnType<typeof runtime.stop>>;
           try {
