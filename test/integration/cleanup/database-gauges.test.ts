@@ -7,7 +7,7 @@ import {
   DEAD_LETTER_QUEUE,
   readQueueTruth,
 } from '../../../src/cleanup/index.ts';
-import type { Database } from '../../../src/db/index.ts';
+import { type Database, databaseIdentity } from '../../../src/db/index.ts';
 import { staleRunAges } from '../../../src/migration/index.ts';
 import { REPO_ROOT, SDOPS_BIN } from '../../support/cli.ts';
 import type { TestDatabase } from '../../support/postgres.ts';
@@ -102,12 +102,12 @@ describe('the database gauges (queue length, oldest wait and dead jobs, stale mi
     const otlp = new OtlpListener();
     await otlp.start();
     const serves: ChildProcess[] = [];
-    const serve = async (): Promise<ChildProcess> => {
+    const serve = async (url = tdb.url): Promise<ChildProcess> => {
       const child = spawn(process.execPath, [SDOPS_BIN, 'serve', '--port', '0'], {
         cwd: REPO_ROOT,
         env: {
           ...process.env,
-          DATABASE_URL: tdb.url,
+          DATABASE_URL: url,
           OTEL_SDK_DISABLED: 'false',
           OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
           OTEL_METRIC_EXPORT_INTERVAL: '200',
@@ -135,9 +135,13 @@ describe('the database gauges (queue length, oldest wait and dead jobs, stale mi
       const [a] = await queue.enqueueMany('noop', [{}, {}]);
       await db.query("UPDATE pgboss.job SET start_after = now() - interval '60 seconds' WHERE id = $1", [a]);
       const first = await serve();
-      await serve();
-      const url = new URL(tdb.url);
-      const identity = `${url.hostname}:${url.port}${url.pathname}`;
+      // The same database by another host name: once a second series, whose stale reading kept a
+      // drained queue full after that process stopped.
+      const other = new URL(tdb.url);
+      other.hostname = other.hostname === 'localhost' ? '127.0.0.1' : 'localhost';
+      await serve(other.href);
+      const identity = await databaseIdentity(db);
+      expect(identity).to.match(/^sdops_t_\w+@[0-9a-f-]{36}$/);
       const latest = (metric: string, jobType: string) =>
         otlp.points
           .filter((p) => p.metric === metric && p.attributes.job_type === jobType)
