@@ -94,7 +94,8 @@ export type ErrorCode =
 export const ERROR_CODE_MEANINGS: Readonly<Record<ErrorCode, string>> = {
   invalid_argument: 'an option or argument has a value outside its allowed range or form',
   invalid_batch_size: 'batch size is not an integer from 1 to the maximum',
-  invalid_body: 'the request body is not valid JSON of the documented shape',
+  invalid_body:
+    'the request body is not valid JSON of the documented shape (a key given twice in one object included)',
   invalid_config:
     'an environment setting or a token file is malformed, or the database refused what `DATABASE_URL` names (no such database or role, a wrong or missing password, a role without the privileges sdops needs)',
   invalid_filter: 'a filter names an unknown column or has a value of the wrong type',
@@ -125,7 +126,8 @@ export const ERROR_CODE_MEANINGS: Readonly<Record<ErrorCode, string>> = {
   unsupported_media_type: 'the request body is not application/json',
   uri_too_long: 'a path parameter is too long',
   headers_too_large: 'the request line or headers are larger than the server accepts (about 16 KB)',
-  malformed_request: 'the request is not valid HTTP/1.1 (request line, headers or framing)',
+  malformed_request:
+    'the request is not valid HTTP/1.1 (request line, headers or framing), or has two Authorization headers',
   request_timeout: 'the request was not received in full within the server timeout',
   expectation_failed:
     'the request has an Expect header other than 100-continue, which the server cannot meet',

@@ -3,9 +3,11 @@
  * (the last one wins: `{"dryRun":true, ... "dryRun":false}` started a real run), and `__proto__` /
  * `constructor` keys, which the parser refuses as prototype poisoning with a message that said the
  * body was not JSON. One pass over the text, keys compared as JSON.parse reads them ("\u0061" is
- * "a"); safe on any text, valid JSON or not. Undefined when there is nothing to say.
+ * "a"); safe on any text, valid JSON or not. `parsed`: whether the parser took the text; a key given
+ * twice is said only of a body that parsed, a forbidden key only of one the parser refused (it
+ * refuses `constructor` only with a `prototype` inside). Undefined when there is nothing to say.
  */
-export function keyProblem(text: string): string | undefined {
+export function keyProblem(text: string, parsed: boolean): string | undefined {
   const objects: (Set<string> | null)[] = [];
   let expectKey = false;
   for (let i = 0; i < text.length; i++) {
@@ -17,8 +19,9 @@ export function keyProblem(text: string): string | undefined {
       if (expectKey && keys) {
         const key = readString(text.slice(i, end + 1));
         if (key === undefined) return undefined;
-        if (key === '__proto__' || key === 'constructor') return `body must not have a "${key}" key`;
-        if (keys.has(key)) return `body has the key "${key}" twice in one object`;
+        if (!parsed && (key === '__proto__' || key === 'constructor'))
+          return `body must not have a "${key}" key`;
+        if (parsed && keys.has(key)) return `body has the key "${key}" twice in one object`;
         keys.add(key);
       }
       expectKey = false;

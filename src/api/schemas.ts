@@ -111,8 +111,6 @@ export function textSchema(maxLength: number) {
   return { type: 'string', format: 'text', maxLength } as const;
 }
 
-/** At least one character that is not white space (what String.prototype.trim() leaves). */
-
 /**
  * A reason must say something: empty and white space only are refused alike, here at the edge, as
  * a malformed body field (invalid_body) or query parameter (invalid_query), like a NUL in it.

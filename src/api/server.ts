@@ -164,7 +164,7 @@ export async function buildServer(options: ApiServerOptions): Promise<FastifyIns
       return;
     }
     json(request, body as string, (error, value) => {
-      const problem = keyProblem(body as string);
+      const problem = keyProblem(body as string, !error);
       if (problem) done(new ApiError(400, 'invalid_body', problem), undefined);
       else if (error) done(error, undefined);
       else done(null, value);

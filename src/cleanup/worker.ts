@@ -49,6 +49,9 @@ export function workerJobTypes(
   return asked ?? handled;
 }
 
+/** How long a stop waits, past its timeout, for handed-back jobs to be recorded failed. */
+const HANDBACK_RECORD_MS = 2000;
+
 /**
  * The cleanup worker: one fetch loop shares its free slots (up to `concurrency`) among the job types
  * with work waiting, user-triggered types first and every type its fair share (claim-plan.ts), and
@@ -59,9 +62,6 @@ export function workerJobTypes(
  * or fail. Failed attempts are retried by pg-boss with exponential backoff; after the retry limit the
  * job is dead (dead-letter queue).
  */
-/** How long a stop waits, past its timeout, for handed-back jobs to be recorded failed. */
-const HANDBACK_RECORD_MS = 2000;
-
 export class CleanupWorker {
   private readonly log = getLogger('cleanup.worker');
   private readonly types: readonly string[];
@@ -162,8 +162,8 @@ export class CleanupWorker {
         }),
       ]);
       clearTimeout(grace);
-      if (!recorded) {
-        unrecorded = this.running.size;
+      if (!recorded) unrecorded = this.running.size;
+      if (unrecorded > 0) {
         this.log.warn(
           'the database did not take the outcome of every handed-back job in time; those run again when their lease ends',
           { jobs: unrecorded },
@@ -171,11 +171,15 @@ export class CleanupWorker {
       }
       // ...but a statement of its handler may still be running: an abort cannot reach a statement
       // waiting on a lock. Cancelling it rolls its transaction back now, so the job's locks and
-      // half-done work do not outlive the shutdown timeout, and the pool can close.
-      cancelled = await this.queue.db.cancelRunning().catch((error: unknown) => {
-        this.log.warn('could not cancel the statements of handed-back jobs', {}, error);
-        return 0;
-      });
+      // half-done work do not outlive the shutdown timeout, and the pool can close. Not while
+      // outcomes are still being written: the cancel would reach those writes too (and a database
+      // that did not take them in 2 s has nothing running to cancel).
+      if (unrecorded === 0) {
+        cancelled = await this.queue.db.cancelRunning().catch((error: unknown) => {
+          this.log.warn('could not cancel the statements of handed-back jobs', {}, error);
+          return 0;
+        });
+      }
     }
     this.log.info('worker stopped', {
       drained,

@@ -150,12 +150,12 @@ export class MigrationRunner {
     const runId = uuidv7();
     const insert = () =>
       this.db.transaction(async (tx) => {
+        // Under the lock (dry runs too): an earlier attempt whose transaction is still open on the
+        // server is waited for, so its run is found here instead of refused as an overlap.
+        await lockRunsTable(tx);
         const landed = await store.getRun(tx, runId);
         if (landed) return landed;
-        if (!settings.dryRun) {
-          await lockRunsTable(tx);
-          await assertNoOverlap(tx, { migration: migration.name, entities });
-        }
+        if (!settings.dryRun) await assertNoOverlap(tx, { migration: migration.name, entities });
         return store.insertRun(tx, {
           runId,
           migration: migration.name,

@@ -88,7 +88,8 @@ export function registerServe(program: Command): void {
       // the worker an embedded database runs in this process are refused with nothing started.
       await assertHostResolves(opts.host);
       assertSafeBinding(opts.host, tokens);
-      await refuseBadWorkerSettings(config.worker);
+      // On PostgreSQL serve only enqueues: the worker settings are the workers' business.
+      if (!config.databaseUrl) await refuseBadWorkerSettings(config.worker);
       const log = getLogger('api');
       await withContext(
         cmd.optsWithGlobals<GlobalOptions>(),

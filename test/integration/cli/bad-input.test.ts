@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { runCli, runCommand, SDOPS_BIN } from '../../support/cli.ts';
+import { spawnSdops } from '../../support/sdops-process.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/postgres.ts';
 import { OtlpListener } from '../cleanup/otlp-listener.ts';
 
@@ -275,6 +276,21 @@ describe('sdops bad input and closed pipes (PostgreSQL)', function () {
       `sdops: the embedded database directory ${project} is not empty and holds no database ("package.json", "src"): choose a new or empty directory\n`,
     );
     expect(readdirSync(project).sort()).to.deep.equal(['package.json', 'src']);
+  });
+
+  it('starts serve on PostgreSQL whatever the worker settings say: there it runs no worker', async () => {
+    // A rolling upgrade's shared environment may name a job type only the newer release knows.
+    const serve = spawnSdops(['serve', '--port', '0'], {
+      ...env(),
+      SDOPS_WORKER_JOB_TYPES: 'from_a_newer_release',
+      SDOPS_PURGE_CRON: '61 * * * *',
+      SDOPS_API_TOKENS: 'admin:bad-input-test-token-0001',
+    });
+    try {
+      await serve.waitFor(/sdops api listening on/);
+    } finally {
+      expect(await serve.stop(), serve.output().slice(-2000)).to.equal(0);
+    }
   });
 
   it('refuses a worker whose cron pg-boss cannot run, naming the variable, before the queue opens', async () => {

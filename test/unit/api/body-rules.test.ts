@@ -46,6 +46,8 @@ describe('API reason and throttle rules', () => {
       ['{"dryRun":true,"dry\\u0052un":false}', 'body has the key "dryRun" twice in one object'],
       // Before: "Body is not valid JSON".
       ['{"__proto__":{"dryRun":false}}', 'body must not have a "__proto__" key'],
+      // Not JSON at all: said so, though a key repeats before the text breaks off.
+      ['{"dryRun":true,"dryRun":', /^Body is not valid JSON/],
     ] as const) {
       const res = await inject(api().app, {
         method: 'POST',
@@ -53,7 +55,9 @@ describe('API reason and throttle rules', () => {
         headers: { 'content-type': 'application/json' },
         payload,
       });
-      expect(expectError(res, 400, 'invalid_body'), payload).to.equal(said);
+      const message = expectError(res, 400, 'invalid_body');
+      if (typeof said === 'string') expect(message, payload).to.equal(said);
+      else expect(message, payload).to.match(said);
     }
     // The same key in different objects, and in arrays of objects, is fine.
     const fine = await inject(api().app, {
