@@ -32,7 +32,13 @@ export async function assertNoOverlap(
   );
   const migration = getMigration(run.migration);
   for (const other of rows.map(toRun)) {
-    const theirs = migration.entities(migration.parseParams(other.params));
+    // A run another release started may have params this one does not read: it may touch anything.
+    let theirs: readonly string[];
+    try {
+      theirs = migration.entities(migration.parseParams(other.params));
+    } catch {
+      theirs = run.entities;
+    }
     const shared = run.entities.filter((e) => theirs.includes(e));
     if (shared.length > 0) throw new RunOverlapError(other, shared);
   }

@@ -62,6 +62,25 @@ describe('migration runs that would overlap (PostgreSQL)', function () {
     expect((await first.done).state).to.equal('stopped');
   });
 
+  it('takes a running run whose params this release cannot read (another release) as overlapping, not as bad input', async () => {
+    const runId = '33333333-3333-4333-8333-000000000001';
+    await t.db.query(
+      `INSERT INTO sdops_migration_runs (run_id, migration, migration_version, state, batch_size, max_failed_batches, params, owner, heartbeat_at)
+       VALUES ($1, 'backfill-deleted-at', 1, 'running', 100, 10, '{"entities":"documents","fromTheFuture":1}', 'elsewhere:1:abc', now())`,
+      [runId],
+    );
+    try {
+      // Before: exit 2 / 400, invalid_migration_param, about a run the caller never named.
+      const error = await rejection(
+        new MigrationRunner(t.db, FAST).start('backfill-deleted-at', { params: { entities: 'orders' } }),
+      );
+      expect(error).to.be.instanceOf(RunOverlapError);
+      expect((error as RunOverlapError).message).to.include(runId);
+    } finally {
+      await t.db.query('DELETE FROM sdops_migration_runs WHERE run_id = $1', [runId]);
+    }
+  });
+
   it('refuses to resume a run while another run of its migration works on its entities', async () => {
     const runner = new MigrationRunner(t.db, FAST);
     const parked = await slowStart(runner, { entities: 'documents' });
