@@ -15,8 +15,13 @@ export function migrationNames(): string[] {
   return MIGRATIONS.map((m) => m.name);
 }
 
+/** The migration of that name, or undefined (a run another release started may name one we lack). */
+export function findMigration(name: string): Migration | undefined {
+  return MIGRATIONS.find((m) => m.name === name);
+}
+
 export function getMigration(name: string): Migration {
-  const found = MIGRATIONS.find((m) => m.name === name);
+  const found = findMigration(name);
   if (!found) throw new UnknownMigrationError(name, migrationNames());
   return found;
 }

@@ -14,7 +14,7 @@ import { isUuid, MAX_BATCH_SIZE, MAX_FAILED_BATCHES } from '../validation/index.
 import { DEFAULT_RUNNER_OPTIONS, type RunnerOptions, validateRunnerOptions } from './options.ts';
 import { assertNoOverlap, lockRunsTable } from './overlap.ts';
 import { migrationOutageGuard } from './outage.ts';
-import { getMigration, MIGRATIONS, migrationNames } from './registry.ts';
+import { findMigration, getMigration, migrationNames } from './registry.ts';
 import { Session, type SessionMode } from './session.ts';
 import * as leases from './lease-store.ts';
 import * as store from './store.ts';
@@ -69,7 +69,7 @@ const RETRYABLE: readonly RunState[] = ['running', 'stopping', 'stopped', 'faile
 
 /** A run this release can go on with: its migration, at the version and with params it started with. */
 function assertThisRelease(run: RunRecord): void {
-  const migration = MIGRATIONS.find((m) => m.name === run.migration);
+  const migration = findMigration(run.migration);
   if (!migration) {
     throw new RunOtherReleaseError(
       run.runId,
