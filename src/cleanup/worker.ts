@@ -52,6 +52,19 @@ export function workerJobTypes(
 /** How long a stop waits, past its timeout, for handed-back jobs to be recorded failed. */
 const HANDBACK_RECORD_MS = 2000;
 
+/** Whether `work` finished within `ms` (it goes on either way); the timer does not outlive it. */
+async function doneWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([work.then(() => true), expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /**
  * The cleanup worker: one fetch loop shares its free slots (up to `concurrency`) among the job types
  * with work waiting, user-triggered types first and every type its fair share (claim-plan.ts), and
@@ -139,12 +152,7 @@ export class CleanupWorker {
       while (this.running.size > 0) await Promise.all([...this.running]);
       return true;
     })();
-    let timer: NodeJS.Timeout | undefined;
-    const expired = new Promise<false>((resolve) => {
-      timer = setTimeout(() => resolve(false), timeoutMs);
-    });
-    const drained = await Promise.race([all, expired]);
-    clearTimeout(timer);
+    const drained = await doneWithin(all, timeoutMs);
     const handedBack = drained ? 0 : this.inFlight.size;
     let cancelled = 0;
     let unrecorded = 0;
@@ -154,15 +162,7 @@ export class CleanupWorker {
       // ...and is recorded failed, which waits for an unreachable database up to the job's lease
       // (15 minutes by default): a stop must not. What is not recorded by then runs again once its
       // lease ends, as after a crash.
-      let grace: NodeJS.Timeout | undefined;
-      const recorded = await Promise.race([
-        all,
-        new Promise<false>((resolve) => {
-          grace = setTimeout(() => resolve(false), HANDBACK_RECORD_MS);
-        }),
-      ]);
-      clearTimeout(grace);
-      if (!recorded) unrecorded = this.running.size;
+      if (!(await doneWithin(all, HANDBACK_RECORD_MS))) unrecorded = this.running.size;
       if (unrecorded > 0) {
         this.log.warn(
           'the database did not take the outcome of every handed-back job in time; those run again when their lease ends',
