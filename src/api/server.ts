@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { context } from '@opentelemetry/api';
 import fastify, {
   type FastifyError,
@@ -134,9 +135,10 @@ const REQUEST_TIMEOUT_MS = 120_000;
 export async function buildServer(options: ApiServerOptions): Promise<FastifyInstance> {
   const verifier = new TokenVerifier(options.tokens);
   const openapi = new OpenApiCollector();
+  const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
   const app = fastify({
     logger: false,
-    bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
+    bodyLimit,
     // HEAD answers for every GET route (load balancers probe /healthz and /readyz with it).
     exposeHeadRoutes: true,
     // While closing, a request on a kept-alive connection gets our 503 below (fastify's own had no
@@ -152,6 +154,12 @@ export async function buildServer(options: ApiServerOptions): Promise<FastifyIns
   });
   // Expect: anything but 100-continue gets 417 expectation_failed, not Node's bare 417.
   app.server.on('checkExpectation', answerExpectation);
+  // A client that asks before sending its body learns of a body over the limit at once: no 100, and
+  // the request goes on to fastify's 413 without its body ever being sent.
+  app.server.on('checkContinue', (request: IncomingMessage, response: ServerResponse) => {
+    if (!(Number(request.headers['content-length']) > bodyLimit)) response.writeContinue();
+    app.server.emit('request', request, response);
+  });
   // Only JSON bodies: text/plain would reach the schema as a string and blur "wrong media type".
   app.removeContentTypeParser('text/plain');
   // An empty JSON body is no body (many clients send the header anyway): a route whose body may be

@@ -1,7 +1,7 @@
 import { connect } from 'node:net';
 import { expect } from 'chai';
 import { ERROR_CODES } from '../../../src/errors.ts';
-import { type OfflineApi, offlineApi } from './offline.ts';
+import { AS_ADMIN, type OfflineApi, offlineApi } from './offline.ts';
 
 /**
  * Sends raw bytes and resolves with what the server wrote back until `until` matched, the server
@@ -61,5 +61,46 @@ describe('API Expect header', () => {
     );
     expect(answer).to.match(/^HTTP\/1\.1 417 /);
     expect(answer).to.match(/HTTP\/1\.1 200 OK[\s\S]*\{"status":"ok"\}$/);
+  });
+
+  it('answers 413 payload_too_large instead of 100 Continue when the announced body is over the limit', async () => {
+    // The client waits for 100 before sending; a 100 would have it upload 1 GB only to be refused.
+    const answer = await raw(
+      port,
+      'POST /v1/documents/bulk-delete HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n' +
+        `Authorization: ${AS_ADMIN.authorization}\r\nContent-Type: application/json\r\n` +
+        'Content-Length: 1073741824\r\n\r\n',
+      /\}\}$/,
+    );
+    expect(answer).to.not.match(/100 Continue/);
+    expect(answer).to.match(/^HTTP\/1\.1 413 /);
+    expect(answer).to.match(/"code":"payload_too_large"/);
+  });
+
+  it('still answers 100 Continue to a body within the limit, then serves the request', async () => {
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1', () =>
+        socket.write(
+          'POST /v1/documents/bulk-delete HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n' +
+            'Content-Type: application/json\r\nContent-Length: 2\r\n\r\n',
+        ),
+      );
+      socket.setTimeout(2000, () => socket.end());
+      let text = '';
+      let sent = false;
+      socket.on('data', (d: Buffer) => {
+        text += d.toString('utf8');
+        if (!sent && text.includes('100 Continue')) {
+          sent = true;
+          socket.write('{}');
+        }
+        if (/\}\}$/.test(text)) socket.end();
+      });
+      socket.on('error', reject);
+      socket.on('close', () => resolve(text));
+    });
+    expect(answer).to.match(/^HTTP\/1\.1 100 Continue/);
+    // No token: the body was read and the request reached the routes' checks.
+    expect(answer).to.match(/HTTP\/1\.1 401 /);
   });
 });
