@@ -67,6 +67,8 @@ const FIELD_CODES: Readonly<Record<string, { status: number; code: ErrorCode }>>
   'body/jobId': { status: 400, code: 'invalid_job_id' },
   'body/batchSize': { status: 400, code: 'invalid_batch_size' },
   'body/params/olderThanDays': { status: 400, code: 'invalid_older_than_days' },
+  'body/params/entities': { status: 400, code: 'invalid_migration_param' },
+  'body/params/entities/*': { status: 400, code: 'invalid_migration_param' },
   'querystring/limit': { status: 400, code: 'invalid_limit' },
   'querystring/scope': { status: 400, code: 'invalid_scope' },
   'querystring/after': { status: 400, code: 'invalid_id' },

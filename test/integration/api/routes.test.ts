@@ -520,6 +520,18 @@ describe('HTTP API routes', () => {
         expect(res.statusCode, `${method} ${url}: ${res.body}`).to.equal(status);
         expectErrorShape(res, code);
       }
+      // A migration parameter the CLI refuses as invalid_migration_param: the same code here (was
+      // invalid_body for an unknown entity; a value of the wrong JSON type stays invalid_body).
+      for (const entities of [['no_such_entity'], []]) {
+        const res = await inject(f.app, {
+          method: 'POST',
+          url: '/v1/migrations/backfill-deleted-at/start',
+          headers: AS_ADMIN,
+          payload: { params: { entities } },
+        });
+        expect(res.statusCode, res.body).to.equal(400);
+        expectErrorShape(res, 'invalid_migration_param');
+      }
       // Before: "params/name must be equal to one of the allowed values", naming none of them.
       const unknown = await inject(f.app, {
         method: 'POST',
