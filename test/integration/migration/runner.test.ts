@@ -15,6 +15,7 @@ import {
   seedDocuments,
   tableChecksum,
 } from './support.ts';
+import { losingCommitReplies } from '../../support/lost-commit.ts';
 import { waitUntil } from '../../support/wait.ts';
 
 const FAST = {
@@ -259,18 +260,8 @@ describe('MigrationRunner in process (real PostgreSQL, in-memory telemetry)', fu
   });
 
   it('a CLI start whose run was created but whose answer was lost goes on with that run, not an orphan', async () => {
-    let lost = false;
-    const losing = {
-      ...t.db,
-      async transaction<T>(fn: Parameters<typeof t.db.transaction<T>>[0]): Promise<T> {
-        const result = await t.db.transaction(fn);
-        if (!lost) {
-          lost = true; // the run's insert: committed, then the connection dropped
-          throw Object.assign(new Error('Connection terminated unexpectedly'), { code: 'ECONNRESET' });
-        }
-        return result;
-      },
-    };
+    // The first transaction is the run's insert: committed, then the connection dropped.
+    const losing = losingCommitReplies(t.db, (n) => n === 1);
     const before = Number(await scalar(t.db, 'SELECT count(*) AS v FROM sdops_migration_runs'));
     const handle = await new MigrationRunner(losing, FAST).start(
       'backfill-deleted-at',
@@ -278,7 +269,7 @@ describe('MigrationRunner in process (real PostgreSQL, in-memory telemetry)', fu
       { waitOutOutage: true },
     );
     const summary = await handle.done;
-    expect(lost).to.equal(true);
+    expect(losing.lost()).to.equal(1);
     expect(summary.state).to.equal('succeeded');
     // Before: the start failed with "the database is unavailable" and left its run `running`.
     expect(Number(await scalar(t.db, 'SELECT count(*) AS v FROM sdops_migration_runs'))).to.equal(before + 1);

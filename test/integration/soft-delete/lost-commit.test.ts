@@ -1,29 +1,8 @@
 import { expect } from 'chai';
 import type { Database } from '../../../src/db/index.ts';
+import { losingCommitReplies } from '../../support/lost-commit.ts';
 import { SoftDeleteService } from '../../../src/soft-delete/index.ts';
 import { backdate, type Backend, makeDocuments, makeFamily, openTestDb, type TestDb } from './support.ts';
-
-/**
- * A database whose every `every`-th transaction commits and then fails as a dropped connection does:
- * the COMMIT landed, its answer was lost (a restart at that moment). The caller cannot tell it from a
- * transaction that never committed.
- */
-function losingCommitReplies(db: Database, every: number): Database & { lost: () => number } {
-  let transactions = 0;
-  let lost = 0;
-  return {
-    ...db,
-    async transaction(fn) {
-      const result = await db.transaction(fn);
-      if (++transactions % every === 0) {
-        lost++;
-        throw Object.assign(new Error('Connection terminated unexpectedly'), { code: 'ECONNRESET' });
-      }
-      return result;
-    },
-    lost: () => lost,
-  };
-}
 
 const count = async (db: Database, sql: string, params: unknown[] = []) =>
   Number((await db.query<{ n: string }>(sql, params)).rows[0]?.n);
@@ -41,7 +20,7 @@ for (const backend of ['postgres', 'pglite'] as Backend[]) {
       const ids = await makeDocuments(t.db, 60);
       await new SoftDeleteService(t.db).softDelete('documents', { ids });
       await backdate(t.db, 'documents', ids, 200);
-      const db = losingCommitReplies(t.db, 3);
+      const db = losingCommitReplies(t.db, (n) => n % 3 === 0);
       const sd = new SoftDeleteService(db, { outageBudgetMs: 5_000 });
       const res = await sd.purge('documents', { maxRows: 25, batchSize: 5 });
       expect(db.lost()).to.be.greaterThan(0);
@@ -58,7 +37,7 @@ for (const backend of ['postgres', 'pglite'] as Backend[]) {
         Array.from({ length: 6 }, () => makeFamily(t.db, { orders: 1, items: 2 })),
       );
       const customers = families.map((f) => f.customer);
-      const db = losingCommitReplies(t.db, 2);
+      const db = losingCommitReplies(t.db, (n) => n % 2 === 0);
       const sd = new SoftDeleteService(db, { outageBudgetMs: 5_000 });
       const res = await sd.softDelete(
         'customers',
