@@ -25,7 +25,8 @@ export interface OpenApiInfo {
 
 const STATUS_TEXT: Readonly<Record<string, string>> = {
   '200': 'OK',
-  '202': 'Accepted: the work was queued as a job',
+  '202':
+    'Accepted: the work goes on in the background (a queued job, or a migration session in this server); follow it with the job or run returned',
   '400': 'Bad request',
   '401': 'Missing or invalid bearer token',
   '403': 'The token lacks the needed role',

@@ -203,6 +203,8 @@ export class MigrationRunner {
     const updated = await leases.requestStop(this.db, runId);
     if (updated) return updated;
     const run = await this.get(runId);
+    // Already parked: what the caller asked for is so (a second operator, a script run twice).
+    if (run.state === 'stopped') return run;
     throw new RunStateError(runId, run.state, 'stop', 'only running runs can be stopped');
   }
 

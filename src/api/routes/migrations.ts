@@ -38,6 +38,21 @@ const noFields = {
   properties: {},
   description: 'No fields (the body may be left out)',
 } as const;
+const batchSizeField = { type: 'integer', minimum: 1, maximum: MAX_BATCH_SIZE } as const;
+const rateField = { type: 'integer', minimum: 1, maximum: MAX_ROWS_PER_SECOND } as const;
+/** What the CLI's `migrate resume` takes: left out, the run keeps its own. */
+const resumeFields = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    batchSize: { ...batchSizeField, description: "Rows per batch from now on (left out: the run's)" },
+    maxRowsPerSecond: {
+      anyOf: [rateField, { type: 'null' }],
+      description: "Throttle from now on, in rows per second; null lifts it (left out: the run's)",
+    },
+  },
+  description: 'Optional changes for the rest of the run (the body may be left out)',
+} as const;
 const runIdParams = {
   type: 'object',
   required: ['runId'],
@@ -167,9 +182,9 @@ export function registerMigrationRoutes(app: FastifyInstance, runner: ApiMigrati
                 olderThanDays: { type: 'number', minimum: 0, maximum: MAX_OLDER_THAN_DAYS },
               },
             },
-            batchSize: { type: 'integer', minimum: 1, maximum: MAX_BATCH_SIZE },
+            batchSize: batchSizeField,
             maxRowsPerSecond: {
-              anyOf: [{ type: 'integer', minimum: 1, maximum: MAX_ROWS_PER_SECOND }, { type: 'null' }],
+              anyOf: [rateField, { type: 'null' }],
               description: 'Throttle, in rows per second; null (or left out) runs unthrottled',
             },
             dryRun: { type: 'boolean' },
@@ -237,7 +252,10 @@ export function registerMigrationRoutes(app: FastifyInstance, runner: ApiMigrati
   );
 
   for (const action of ['resume', 'retry-failed'] as const) {
-    app.post<{ Params: RunIdParams }>(
+    app.post<{
+      Params: RunIdParams;
+      Body: { batchSize?: number; maxRowsPerSecond?: number | null } | undefined;
+    }>(
       `/v1/migrations/runs/:runId/${action}`,
       {
         config: { access: 'admin' },
@@ -248,14 +266,17 @@ export function registerMigrationRoutes(app: FastifyInstance, runner: ApiMigrati
               : 'Reprocess only the batches of a run recorded as failed',
           tags: TAGS,
           params: runIdParams,
-          body: noFields,
+          body: action === 'resume' ? resumeFields : noFields,
           bodyOptional: true,
           response: { 202: runBody, ...errorResponses(404, 409, 413, 414, 415, 503) },
         },
       },
       async (request, reply) => {
         const { runId } = request.params;
-        const handle = action === 'resume' ? await runner.resume(runId) : await runner.retryFailed(runId);
+        const handle =
+          action === 'resume'
+            ? await runner.resume(runId, request.body ?? {})
+            : await runner.retryFailed(runId);
         return reply.code(202).send(track(handle));
       },
     );

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { MIGRATIONS } from '../../../src/migration/index.ts';
+import { MIGRATIONS, MigrationRunner } from '../../../src/migration/index.ts';
 import { expect } from 'chai';
 import { SoftDeleteService } from '../../../src/soft-delete/index.ts';
 import { AS_ADMIN, AS_READ, type ApiFixture, expectErrorShape, inject, startFixture } from './support.ts';
@@ -500,12 +500,13 @@ describe('HTTP API routes', () => {
         });
         expect(res.statusCode, `${action}: ${res.body}`).to.equal(409);
         expectErrorShape(res, 'run_state_conflict');
-        // They take no fields: one sent is refused, not ignored (the CLI's --batch-size is not here).
+        // A field an action does not take is refused, not ignored (resume takes the CLI's
+        // --batch-size and --max-rows-per-second, nothing else).
         const withFields = await inject(f.app, {
           method: 'POST',
           url: `/v1/migrations/runs/${runId}/${action}`,
           headers: AS_ADMIN,
-          payload: { batchSize: 10 },
+          payload: action === 'resume' ? { dryRun: false } : { batchSize: 10 },
         });
         expect(withFields.statusCode, `${action}: ${withFields.body}`).to.equal(400);
         expectErrorShape(withFields, 'invalid_body');
@@ -541,6 +542,50 @@ describe('HTTP API routes', () => {
       expect(unknown.json().error.message).to.equal(
         `params/name must be one of ${MIGRATIONS.map((m) => JSON.stringify(m.name)).join(', ')}`,
       );
+    });
+
+    it('resumes a stopped run with a new batch size and no throttle, as `migrate resume` does', async () => {
+      const runner = new MigrationRunner(f.db);
+      const handle = await runner.start('backfill-deleted-at', {
+        dryRun: true,
+        batchSize: 1,
+        maxRowsPerSecond: 5,
+      });
+      const stop = await inject(f.app, {
+        method: 'POST',
+        url: `/v1/migrations/runs/${handle.runId}/stop`,
+        headers: AS_ADMIN,
+      });
+      expect(stop.statusCode, stop.body).to.equal(200);
+      await handle.done;
+      // A second stop finds the run stopped: its goal is met (was 409 run_state_conflict).
+      const again = await inject(f.app, {
+        method: 'POST',
+        url: `/v1/migrations/runs/${handle.runId}/stop`,
+        headers: AS_ADMIN,
+      });
+      expect(again.statusCode, again.body).to.equal(200);
+      expect(again.json().run.state).to.equal('stopped');
+      const resume = await inject(f.app, {
+        method: 'POST',
+        url: `/v1/migrations/runs/${handle.runId}/resume`,
+        headers: AS_ADMIN,
+        payload: { batchSize: 500, maxRowsPerSecond: null },
+      });
+      expect(resume.statusCode, resume.body).to.equal(202);
+      const run = await waitUntil(`run ${handle.runId} to succeed`, async () => {
+        const r = await runner.get(handle.runId);
+        return r.state === 'succeeded' ? r : undefined;
+      });
+      expect(run).to.include({ batchSize: 500, maxRowsPerSecond: null });
+      const bad = await inject(f.app, {
+        method: 'POST',
+        url: `/v1/migrations/runs/${handle.runId}/resume`,
+        headers: AS_ADMIN,
+        payload: { batchSize: 0 },
+      });
+      expect(bad.statusCode, bad.body).to.equal(400);
+      expectErrorShape(bad, 'invalid_batch_size');
     });
 
     it('shows queue status per job type and answers 404 when retrying an unknown job', async () => {

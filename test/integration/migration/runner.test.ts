@@ -401,5 +401,11 @@ describe('MigrationRunner in process (real PostgreSQL, in-memory telemetry)', fu
     expect(run.rowsProcessed).to.equal(
       Number(await scalar(t.db, "SELECT count(*) AS v FROM documents WHERE delete_reason = 'legacy'")),
     );
+    // A second operator's stop (or `stop --wait`) finds its goal met: the run as it is, not a
+    // conflict (was run_state_conflict, exit 1).
+    const again = await new MigrationRunner(t.db, FAST).stop(handle.runId);
+    expect(again).to.include({ state: 'stopped', rowsProcessed: run.rowsProcessed });
+    const waited = await new MigrationRunner(t.db, FAST).stopAndWait(handle.runId, { timeoutMs: 1_000 });
+    expect(waited.state).to.equal('stopped');
   });
 });
