@@ -6,6 +6,9 @@
 #   bash scripts/test-postgres.sh restart DIR        (pg_ctl restart -m fast)
 #   bash scripts/test-postgres.sh server-stop DIR    (pg_ctl stop -m fast; the data stays)
 #   bash scripts/test-postgres.sh server-start DIR   (the same server again, same port)
+#   bash scripts/test-postgres.sh crash-restart DIR  (pg_ctl stop -m immediate, then start: a crash)
+# The cluster runs without fsync for speed, so a crash may lose commits it confirmed; for a check of
+# what survives a crash, start it with SDOPS_TEST_PG_DURABLE=1 (the choice is kept with the cluster).
 # Works as root (the server runs as the `postgres` user) and as an ordinary user. Installs Debian's
 # postgresql package when no server binaries are found and we are root; otherwise says what is missing.
 set -euo pipefail
@@ -51,8 +54,10 @@ launch() {
   bindir=$(find_bindir)
   port=$(cat "$dir/port")
   # Durability is pointless for a throwaway cluster; turning it off makes the suite much faster.
+  local durability="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+  [ -e "$dir/durable" ] && durability=""
   as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-    -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \
+    -o "-p $port -k $dir -c listen_addresses=127.0.0.1 $durability -c max_connections=300" \
     start >/dev/null || { cat "$dir/server.log" >&2; echo "test-postgres: server did not start" >&2; exit 1; }
 }
 
@@ -66,6 +71,7 @@ start() {
     cat "$dir/initdb.log" >&2; echo "test-postgres: initdb failed" >&2; exit 1; }
   port=$(free_port)
   echo "$port" >"$dir/port"
+  [ "${SDOPS_TEST_PG_DURABLE:-}" = 1 ] && touch "$dir/durable"
   launch "$dir"
   echo "export SDOPS_TEST_PG_URL=postgres://postgres@127.0.0.1:$port/postgres"
   echo "export SDOPS_TEST_PG_DIR=$dir"
@@ -96,5 +102,9 @@ case "${1:-}" in
   server-start)
     cluster_dir "${2:-}" server-start
     launch "$2" ;;
-  *) echo "usage: $0 start | stop [dir] | restart DIR | server-stop DIR | server-start DIR" >&2; exit 2 ;;
+  crash-restart)
+    cluster_dir "${2:-}" crash-restart
+    as_owner "$(find_bindir)/pg_ctl" -D "$2/data" -m immediate -w -t 60 stop >/dev/null
+    launch "$2" ;;
+  *) echo "usage: $0 start | stop [dir] | restart DIR | server-stop DIR | server-start DIR | crash-restart DIR" >&2; exit 2 ;;
 esac
