@@ -134,13 +134,14 @@ export async function staleRunAges(q: Queryable): Promise<Record<string, number>
 /**
  * Ends the leases of runs whose owner is known to be gone: on the embedded database the directory
  * lock proves no other process runs, so a run still `running` there was left by a process that was
- * killed. Its lease is made to have expired just now, so `resume` (and the demo) take it over at
- * once instead of after the lease timeout; the stale gauge then reads it as stale too.
+ * killed. Its lease timeout becomes 0, so the lease ended with the last heartbeat: `resume` (and the
+ * demo) take the run over at once instead of after the lease timeout, and status and the stale gauge
+ * still show when the owner really last worked on it (the heartbeat is not rewritten).
  */
 export async function expireLeasesOfGoneOwners(q: Queryable): Promise<number> {
   const { rowCount } = await q.query(
     `UPDATE sdops_migration_runs
-        SET heartbeat_at = now() - lease_timeout_ms * interval '1 millisecond' - interval '1 second'
+        SET lease_timeout_ms = 0
       WHERE state IN ('running', 'stopping') AND owner IS NOT NULL
         AND heartbeat_at >= now() - lease_timeout_ms * interval '1 millisecond'`,
   );

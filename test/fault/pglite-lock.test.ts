@@ -148,13 +148,24 @@ describe('fault suite: two processes on one PGlite data directory', function () 
     const runId = (await migrate.waitFor(/run ([0-9a-f-]{36}):/))[1] as string;
     await migrate.waitFor(/migration batch committed/);
     expect(await migrate.stop('SIGKILL')).to.equal(null);
+    // The next process shows the owner gone, with the heartbeat it really last had (was rewritten
+    // to lease + 1 s ago: "heartbeat 601s ago" two seconds after the kill).
+    const before = await runCli(['--data-dir', runDir, '--json', 'migrate', 'status', runId], slow);
+    const gone = JSON.parse(before.stdout) as {
+      ownerAlive: boolean;
+      heartbeatAgeSeconds: number;
+      owner: string;
+    };
+    expect(before.stderr).to.include('the embedded database was left by a process that ended mid-work');
+    expect(gone.ownerAlive).to.equal(false);
+    expect(gone.owner).to.be.a('string');
+    expect(gone.heartbeatAgeSeconds).to.be.below(60);
     // Before: refused for the whole lease ("its lease expires in 599s"), and `sdops demo` with it.
     const resumed = await runCli(
       ['--data-dir', runDir, 'migrate', 'resume', runId, '--max-rows-per-second', '0', '--batch-size', '500'],
       slow,
     );
     expect(resumed.code, resumed.stderr).to.equal(0);
-    expect(resumed.stderr).to.include('the embedded database was left by a process that ended mid-work');
     const status = await runCli(['--data-dir', runDir, '--json', 'migrate', 'status', runId], slow);
     expect((JSON.parse(status.stdout) as { state: string }).state).to.equal('succeeded');
   });
