@@ -171,7 +171,14 @@ export async function openPglite(dataDir: string | undefined): Promise<Database>
       return scriptRows(await db.exec(sql));
     },
     async transaction(fn) {
-      const result = await db.transaction((tx) =>
+      // PGlite answers from this thread, so a loop of batches resolves promise after promise and
+      // never lets the event loop reach its I/O: signals, timers, telemetry exports and the data
+      // directory's lock (whose holder then never answered who it is) waited for the whole command.
+      // The turn comes before BEGIN, not after COMMIT: a signal is then handled between batches,
+      // when the caller has taken in every committed one (a second Ctrl-C's line, which counts the
+      // committed batches, was one batch short when the signal came between COMMIT and the caller).
+      await new Promise((resolve) => setImmediate(resolve));
+      return db.transaction((tx) =>
         fn({
           query: (sql, params) => queryOn(tx, sql, params),
           exec: async (sql) => {
@@ -179,11 +186,6 @@ export async function openPglite(dataDir: string | undefined): Promise<Database>
           },
         }),
       );
-      // PGlite answers from this thread, so a loop of batches resolves promise after promise and
-      // never lets the event loop reach its I/O: signals, timers, telemetry exports and the data
-      // directory's lock (whose holder then never answered who it is) waited for the whole command.
-      await new Promise((resolve) => setImmediate(resolve));
-      return result;
     },
     withLock(_key, fn) {
       const run = locked.then(fn, fn);
