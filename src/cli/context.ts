@@ -13,6 +13,7 @@ import { InvalidInputError } from '../errors.ts';
 import { getLogger } from '../observability/index.ts';
 import { SoftDeleteService } from '../soft-delete/index.ts';
 import { reachingDatabase } from './startup-wait.ts';
+import { closingWith } from './stop-signals.ts';
 
 /** Options every command accepts (declared on the root program). */
 export interface GlobalOptions {
@@ -117,15 +118,23 @@ export async function withContext<T>(
     try {
       await reachingDatabase(config.startupOutageBudgetMs, () => migrateSchema(db));
       if (db.kind === 'pglite') await handBackWorkOfGoneProcesses(db);
-      return await fn({
-        config,
-        db,
-        databaseName: databaseName(config, globals),
-        // A command has nobody to retry it: it waits out a database restart instead of failing.
-        softDelete: new SoftDeleteService(db, { outageBudgetMs: config.cliOutageBudgetMs }),
-        telemetry,
-        json: globals.json === true,
-      });
+      let outcome: unknown;
+      try {
+        return await fn({
+          config,
+          db,
+          databaseName: databaseName(config, globals),
+          // A command has nobody to retry it: it waits out a database restart instead of failing.
+          softDelete: new SoftDeleteService(db, { outageBudgetMs: config.cliOutageBudgetMs }),
+          telemetry,
+          json: globals.json === true,
+        });
+      } catch (error) {
+        outcome = error;
+        throw error;
+      } finally {
+        closingWith(outcome);
+      }
     } finally {
       await db.close();
     }

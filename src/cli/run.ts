@@ -4,6 +4,7 @@ import { EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, exitCodeForKind, SdopsError } fr
 import { packageVersion } from '../observability/index.ts';
 import { errorLine } from './output.ts';
 import { buildProgram } from './program.ts';
+import { installStopSignals } from './stop-signals.ts';
 
 /**
  * `--json` anywhere before a `--`: Commander takes the global option after the command too
@@ -44,6 +45,10 @@ export function tolerateClosedStdout(): void {
 
 export async function run(argv: readonly string[]): Promise<number> {
   const json = wantsJson(argv);
+  installStopSignals({
+    json,
+    report: (outcome) => (outcome === undefined ? EXIT_OK : exitCodeFor(outcome, json)),
+  });
   try {
     await buildProgram(packageVersion(), { json }).parseAsync([...argv], { from: 'user' });
     return EXIT_OK;

@@ -1,0 +1,90 @@
+import { createServer, type Server, type Socket } from 'node:net';
+import { expect } from 'chai';
+import { runCli } from '../../support/cli.ts';
+import { createTestDatabase, type TestDatabase } from '../../support/postgres.ts';
+import { spawnSdops } from '../../support/sdops-process.ts';
+
+/** A port nothing listens on (taken from the kernel, then given back). */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** An OTLP endpoint that takes connections and never answers: a command's final flush waits. */
+async function silentCollector(): Promise<{ url: string; close: () => Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((socket) => {
+    sockets.add(socket);
+    socket.resume();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+/**
+ * Ctrl-C where a command has no graceful stop of its own, and after its result is decided: Node's
+ * default was to die with 130 and not a word, also after a command had done all its work.
+ */
+describe('sdops and a signal outside a graceful stop', function () {
+  this.timeout(120_000);
+  let db: TestDatabase;
+  let collector: Awaited<ReturnType<typeof silentCollector>>;
+
+  before(async () => {
+    db = await createTestDatabase();
+    collector = await silentCollector();
+    const seeded = await runCli(['seed', '--rows', '50', '--json'], { DATABASE_URL: db.url });
+    expect(seeded.code, seeded.stderr).to.equal(0);
+  });
+  after(async () => {
+    await collector?.close();
+    await db?.drop();
+  });
+
+  it('says in one line that a command waiting for the database at start was interrupted, and exits 130', async () => {
+    const waiting = spawnSdops(['queue', 'status'], {
+      DATABASE_URL: `postgres://postgres@127.0.0.1:${await closedPort()}/postgres`,
+    });
+    try {
+      await waiting.waitFor(/waiting for it/);
+      waiting.child.kill('SIGINT');
+      expect(await waiting.exited).to.equal(130);
+    } finally {
+      await waiting.stop('SIGKILL');
+    }
+    expect(waiting.output()).to.match(/^sdops: interrupted by SIGINT: /m);
+  });
+
+  for (const [what, ids, code, line] of [
+    ['a command that succeeded', ['1'], 0, undefined],
+    ['a command that failed', ['2', '999999999'], 1, /"message":"1 of 2 documents rows failed/],
+  ] as const) {
+    it(`leaves at once with the code and line of ${what} when Ctrl-C comes during its final flush`, async () => {
+      const deleting = spawnSdops(['--json', 'delete', 'documents', ...ids], {
+        DATABASE_URL: db.url,
+        OTEL_SDK_DISABLED: 'false',
+        OTEL_EXPORTER_OTLP_ENDPOINT: collector.url,
+      });
+      try {
+        // The result is printed before the flush begins, which the silent collector holds up.
+        await deleting.waitFor(/"counts"/);
+        deleting.child.kill('SIGINT');
+        expect(await deleting.exited, deleting.output().slice(-2000)).to.equal(code);
+      } finally {
+        await deleting.stop('SIGKILL');
+      }
+      expect(deleting.output()).to.not.match(/interrupted by SIGINT/);
+      if (line) expect(deleting.output()).to.match(line);
+    });
+  }
+});
