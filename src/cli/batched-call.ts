@@ -1,7 +1,7 @@
 import { refusedByDataRule } from '../db/index.ts';
 import { SdopsError } from '../errors.ts';
 import type { OperationProgress, OperationResult } from '../soft-delete/index.ts';
-import { errorLine, startProgress } from './output.ts';
+import { errorLine, progressWanted, startProgress } from './output.ts';
 import { printResult } from './report.ts';
 import { onStopSignals } from './stop-signals.ts';
 
@@ -63,7 +63,7 @@ export async function runBatchedCall(
   json: boolean,
   call: (hooks: BatchedCallHooks) => Promise<OperationResult>,
 ): Promise<void> {
-  const bar = startProgress(label, undefined);
+  const bar = startProgress(label, undefined, progressWanted(json));
   const stop = new AbortController();
   let last: OperationProgress | undefined;
   const removeSignals = onStopSignals(

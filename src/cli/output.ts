@@ -86,8 +86,13 @@ export function progressLine(
   return `${head} [${'#'.repeat(filled)}${'-'.repeat(BAR_WIDTH - filled)}] ${percent}% | ${processed}/${total} rows | ${rate} rows/s | eta ${eta}`;
 }
 
+/** A bar only for a person: stderr is a terminal and the output is not --json (stderr: JSON lines only). */
+export function progressWanted(json: boolean): boolean {
+  return !json && process.stderr.isTTY === true;
+}
+
 /**
- * A progress bar on stderr when it is a terminal; silent otherwise so pipes and CI logs stay clean.
+ * A progress bar on stderr when `enabled` (progressWanted); silent otherwise so pipes and CI logs stay clean.
  * It starts at 0% (or, while the total is unknown, as a row count), never passes 100%, and owns the
  * last line of the terminal: anything else written to stderr meanwhile (a status line, a log line)
  * is printed above it, and the bar is drawn again below.
@@ -95,7 +100,7 @@ export function progressLine(
 export function startProgress(
   label: string,
   total: number | undefined,
-  enabled = process.stderr.isTTY,
+  enabled: boolean,
   doneBefore = 0,
 ): Progress {
   if (!enabled) return { update() {}, stop() {} };

@@ -4,7 +4,7 @@ import { migrateSchema, schemaStatus } from '../../db/index.ts';
 import { seedDemo } from '../../demo/index.ts';
 import { nonNegativeNumber, positiveInt } from '../args.ts';
 import { type GlobalOptions, openDatabaseFor, withContext } from '../context.ts';
-import { formatTable, printJson, startProgress } from '../output.ts';
+import { formatTable, printJson, progressWanted, startProgress } from '../output.ts';
 
 export function registerDb(program: Command): void {
   const db = program.command('db').description('schema management');
@@ -61,7 +61,7 @@ export function registerDb(program: Command): void {
     )
     .action(async (opts: { rows: number; legacyFraction?: number }, cmd: Command) => {
       await withContext(cmd.optsWithGlobals<GlobalOptions>(), async (ctx) => {
-        const bar = startProgress('seed', undefined);
+        const bar = startProgress('seed', undefined, progressWanted(ctx.json));
         const counts = await seedDemo(ctx.db, {
           rows: opts.rows,
           legacyDeletedFraction: opts.legacyFraction,

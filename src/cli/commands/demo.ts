@@ -16,7 +16,7 @@ import {
 import { MAX_TIMER_MS } from '../../validation/index.ts';
 import { positiveInt } from '../args.ts';
 import { type CliContext, type GlobalOptions, withContext } from '../context.ts';
-import { formatTable, printJson, startProgress } from '../output.ts';
+import { formatTable, printJson, progressWanted, startProgress } from '../output.ts';
 import { resultRow } from '../report.ts';
 import { onStopSignals } from '../stop-signals.ts';
 
@@ -73,7 +73,7 @@ async function prepareData(
     }
     return { seeded: undefined, existing };
   }
-  const bar = startProgress('seed', undefined);
+  const bar = startProgress('seed', undefined, progressWanted(ctx.json));
   const seeded = await seedDemo(ctx.db, {
     rows: opts.rows,
     legacyDeletedFraction: 0.05,
@@ -84,7 +84,7 @@ async function prepareData(
 
 async function runDemoOnce(ctx: CliContext, opts: DemoOptions): Promise<DemoReport> {
   const { seeded, existing } = await prepareData(ctx, opts);
-  const bar = (label: string) => startProgress(label, undefined);
+  const bar = (label: string) => startProgress(label, undefined, progressWanted(ctx.json));
   const steps = await runSoftDeleteAct(ctx.db, ctx.softDelete, bar);
   const acts = [
     ...(await runMigrationAct(ctx.db, ctx.config.migration, bar)),

@@ -29,7 +29,15 @@ import {
   wholeNumber,
 } from '../args.ts';
 import { type CliContext, type GlobalOptions, withContext } from '../context.ts';
-import { type Cell, formatTable, type Progress, printable, printJson, startProgress } from '../output.ts';
+import {
+  type Cell,
+  formatTable,
+  type Progress,
+  printable,
+  printJson,
+  progressWanted,
+  startProgress,
+} from '../output.ts';
 import { onStopSignals } from '../stop-signals.ts';
 
 interface StartOptions {
@@ -125,7 +133,7 @@ async function runSession(
       : [e.processed + e.failed, e.total ?? run.totalEstimate ?? undefined];
   const atStart = early ?? { processed: run.rowsProcessed, failed: run.rowsFailed };
   const [doneBefore, total] = of(atStart);
-  bar = { progress: startProgress(label, total, undefined, doneBefore), of };
+  bar = { progress: startProgress(label, total, progressWanted(ctx.json), doneBefore), of };
   bar.progress.update(...of(atStart));
   const removeSignals = onStopSignals((signal) => {
     process.stderr.write(

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { progressLine, startProgress } from '../../../src/cli/output.ts';
+import { progressLine, progressWanted, startProgress } from '../../../src/cli/output.ts';
 import { openDatabase, migrateSchema } from '../../../src/db/index.ts';
 import { seedDemo, type SeedProgress } from '../../../src/demo/seed.ts';
 
@@ -83,6 +83,20 @@ describe('CLI progress bars', () => {
       expect(events.at(-1)?.done).to.equal(events[0]?.total);
     } finally {
       await db.close();
+    }
+  });
+
+  it('is wanted on a terminal, but not with --json, whose stderr carries JSON lines only', () => {
+    const was = process.stderr.isTTY;
+    process.stderr.isTTY = true;
+    try {
+      expect(progressWanted(false)).to.equal(true);
+      // Before: the bar was drawn among the JSON lines of `--json` on a terminal.
+      expect(progressWanted(true)).to.equal(false);
+      process.stderr.isTTY = false;
+      expect(progressWanted(false)).to.equal(false);
+    } finally {
+      process.stderr.isTTY = was;
     }
   });
 });
