@@ -30,7 +30,11 @@ export async function runMigrationAct(
     },
     {
       act: 'migration resumed',
-      detail: `new trace linked to the first (${summary.traceIds.length} traces)`,
+      // With telemetry off there are no traces to link (the line said "(0 traces)").
+      detail:
+        summary.traceIds.length > 0
+          ? `new trace linked to the first (${summary.traceIds.length} traces)`
+          : 'from its checkpoint (telemetry off: no traces)',
       state: summary.finalState,
       rows: summary.rowsProcessed,
     },

@@ -1,5 +1,5 @@
 /**
- * `sdops demo` and `sdops db seed`: demo data and the demo's acts. Everything here takes its settings
+ * `sdops demo` and `sdops seed`: demo data and the demo's acts. Everything here takes its settings
  * as arguments (the CLI passes `loadConfig()`'s); nothing reads the environment.
  */
 export { type ActRow, runMigrationAct, runWorkerAct } from './background-acts.ts';
