@@ -43,3 +43,18 @@ export function migrationOutageGuard(budgetMs: number, runId: string): OutageGua
     interrupted: (error) => new StoppedDuringOutageError(error),
   });
 }
+
+/**
+ * How `stop --wait` rides out a database restart while it waits for a run to be parked: its reads
+ * are run again until the database answers, within the wait's own timeout; past it, the database's
+ * error. One log line when the outage starts, one when it ends.
+ */
+export function stopWaitGuard(runId: string, timeoutMs: number): OutageGuard {
+  return new OutageGuard(timeoutMs, {
+    unreachable: (error) => log.warn('database unreachable; the stop waits for it', { run_id: runId }, error),
+    reachable: (seconds) =>
+      log.warn('database reachable again; the stop goes on waiting', { run_id: runId, duration: seconds }),
+    exhausted: (_budget, error) => (error instanceof Error ? error : new Error(String(error))),
+    interrupted: (error) => (error instanceof Error ? error : new Error(String(error))),
+  });
+}

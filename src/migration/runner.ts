@@ -13,7 +13,7 @@ import {
 import { isUuid, MAX_BATCH_SIZE, MAX_FAILED_BATCHES } from '../validation/index.ts';
 import { DEFAULT_RUNNER_OPTIONS, type RunnerOptions, validateRunnerOptions } from './options.ts';
 import { assertNoOverlap, lockRunsTable } from './overlap.ts';
-import { migrationOutageGuard } from './outage.ts';
+import { migrationOutageGuard, stopWaitGuard } from './outage.ts';
 import { findMigration, getMigration, migrationNames } from './registry.ts';
 import { Session, type SessionMode } from './session.ts';
 import * as leases from './lease-store.ts';
@@ -215,12 +215,18 @@ export class MigrationRunner {
    */
   async stopAndWait(runId: string, opts: StopWaitOptions): Promise<RunRecord> {
     const deadline = Date.now() + opts.timeoutMs;
-    let run = await this.stop(runId);
+    // A database restart while it waits is waited out, up to the timeout: the stop is recorded, and a
+    // command that gave up on a sub-second restart left the run `stopping` for a script to trip on.
+    const reading = <T>(fn: () => Promise<T>) =>
+      stopWaitGuard(runId, Math.max(1, deadline - Date.now())).run(fn);
+    let run = await reading(() => this.stop(runId));
     let told = false;
     while (run.state === 'stopping') {
       if (!run.ownerAlive) {
         // The lease expired with the run still `stopping`: nobody else will park it.
-        run = (await leases.requestStop(this.db, runId)) ?? (await this.get(runId));
+        run = await reading(
+          async () => (await leases.requestStop(this.db, runId)) ?? (await this.get(runId)),
+        );
         continue;
       }
       if (!told) {
@@ -231,7 +237,7 @@ export class MigrationRunner {
       const left = deadline - Date.now();
       if (left <= 0) throw new StopTimeoutError(runId, run.owner, Math.round(opts.timeoutMs / 1000));
       await new Promise((resolve) => setTimeout(resolve, Math.min(opts.pollMs ?? 200, left)));
-      run = await this.get(runId);
+      run = await reading(() => this.get(runId));
     }
     return run;
   }

@@ -408,4 +408,36 @@ describe('MigrationRunner in process (real PostgreSQL, in-memory telemetry)', fu
     const waited = await new MigrationRunner(t.db, FAST).stopAndWait(handle.runId, { timeoutMs: 1_000 });
     expect(waited.state).to.equal('stopped');
   });
+
+  it('stop --wait rides out a database restart while it waits for the run to be parked', async () => {
+    await t.db.query(
+      "UPDATE documents SET deleted_at = NULL, delete_reason = NULL WHERE delete_reason = 'legacy'",
+    );
+    const handle = await new MigrationRunner(t.db, FAST).start('backfill-deleted-at', {
+      batchSize: 50,
+      maxRowsPerSecond: 500,
+    });
+    // The waiting command's reads fail for a while as during a restart (connection refused).
+    let reads = 0;
+    const restarting = {
+      ...t.db,
+      query: ((sql: string, params?: readonly unknown[]) => {
+        reads++;
+        if (reads >= 2 && reads <= 4) {
+          return Promise.reject(
+            Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }),
+          );
+        }
+        return t.db.query(sql, params);
+      }) as typeof t.db.query,
+    };
+    const waited = await new MigrationRunner(restarting, FAST).stopAndWait(handle.runId, {
+      timeoutMs: 20_000,
+      pollMs: 20,
+    });
+    expect(reads).to.be.greaterThan(4);
+    // Before: the first refused read ended the wait with "the database is unavailable".
+    expect(waited.state).to.equal('stopped');
+    expect((await handle.done).state).to.equal('stopped');
+  });
 });
