@@ -66,7 +66,7 @@ export type ErrorCode =
   | 'run_succeeded'
   // A CLI delete, restore, purge or archive stopped by Ctrl-C/SIGTERM
   | 'operation_stopped'
-  // A CLI command ended at once by Ctrl-C/SIGTERM where it has no graceful stop (exit 130/143)
+  // A CLI command ended by Ctrl-C/SIGTERM while it waited for the database at start (exit 130/143)
   | 'interrupted'
   // Not now: retry later
   | 'database_unavailable'
@@ -159,7 +159,7 @@ export const ERROR_CODE_MEANINGS: Readonly<Record<ErrorCode, string>> = {
   operation_stopped:
     'a delete, restore, purge or archive was stopped by a signal after its batch in flight; the batches committed stay: run it again to finish',
   interrupted:
-    'a CLI command was ended at once by Ctrl-C/SIGTERM (while starting, or a command without a graceful stop): the write in flight rolled back, what was committed stays',
+    'a CLI command was ended by Ctrl-C/SIGTERM while it waited for the database at start: it did nothing',
   database_unavailable: 'the database cannot be reached right now',
   database_outage: 'the database stayed unreachable longer than the outage budget',
   job_timeout: 'the job did not finish within its lease',

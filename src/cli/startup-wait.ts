@@ -1,5 +1,6 @@
 import { databaseError, OutageGuard } from '../db/index.ts';
 import { getLogger } from '../observability/index.ts';
+import { waitingForDatabase } from './stop-signals.ts';
 
 const log = getLogger('db');
 
@@ -13,16 +14,26 @@ const log = getLogger('db');
 export async function reachingDatabase<T>(budgetMs: number, fn: () => Promise<T>): Promise<T> {
   if (budgetMs <= 0) return fn();
   const guard = new OutageGuard(budgetMs, {
-    unreachable: (error) =>
+    unreachable: (error) => {
+      // Nothing runs while it waits: a Ctrl-C gets a line saying so (stop-signals.ts).
+      waitingForDatabase(true);
       log.warn(
         'database unreachable at start; waiting for it',
         { budget_seconds: budgetMs / 1000 },
         databaseError(error),
-      ),
+      );
+    },
     // At the wait's level: a one-shot console (warnings only) shows both ends of it.
-    reachable: (seconds) => log.warn('database reachable again; starting', { duration: seconds }),
+    reachable: (seconds) => {
+      waitingForDatabase(false);
+      log.warn('database reachable again; starting', { duration: seconds });
+    },
     exhausted: (_budget, error) => databaseError(error) as Error,
     interrupted: (error) => error as Error,
   });
-  return guard.run(fn);
+  try {
+    return await guard.run(fn);
+  } finally {
+    waitingForDatabase(false);
+  }
 }

@@ -1,12 +1,12 @@
 import { errorLine } from './output.ts';
 
 /**
- * Ctrl-C and SIGTERM over a CLI process's whole life. A command that can stop gracefully takes them
- * with onStopSignals; serve and worker wait for them with their own listeners. At every other moment
- * (start-up, commands without a graceful stop, a second signal after a graceful one was taken, the
- * closing after a command's result) the fallback installed by installStopSignals answers: Node's
- * default there was to die silently with 130, leaving the operator without a line, and a command
- * whose result was already decided lost the line that says it.
+ * Ctrl-C and SIGTERM where a command has no graceful stop of its own. Most of the time that is
+ * Node's default, which ends the process at once, even in the middle of a long PGlite statement
+ * that gives the event loop no turn (a JavaScript listener would only run after it). Two moments
+ * are idle and want a word instead of a silent 130: a command waiting for the database at start
+ * (one line, `interrupted`, 130/143), and a command whose result is decided while it closes and
+ * flushes its telemetry (it leaves at once with that result's code and line).
  */
 
 const exitCodeOf = (signal: NodeJS.Signals): number => (signal === 'SIGINT' ? 130 : 143);
@@ -20,38 +20,46 @@ interface Fallback {
 let fallback: Fallback | undefined;
 /** Set once the command's result is decided and it is closing (database, telemetry flush). */
 let decided: { outcome: unknown } | undefined;
+let listening = false;
 
-function onFallback(signal: NodeJS.Signals): void {
+function onIdleSignal(signal: NodeJS.Signals): void {
   // Prepended, so it runs before the listeners of a graceful stop, which then own the signal.
   if (!fallback || process.listenerCount(signal) > 1) return;
-  if (decided) {
-    // The work is over and its result printed: leave now with the code that result has, instead of
-    // waiting for the telemetry flush, and with the line that says why when it failed.
-    process.exit(fallback.report(decided.outcome));
-  }
+  if (decided) process.exit(fallback.report(decided.outcome));
   process.stderr.write(
     errorLine(
       'interrupted',
       'internal',
-      `interrupted by ${signal}: the write in flight, if any, rolled back; what was committed before stays`,
+      `interrupted by ${signal} while waiting for the database at start: the command did nothing`,
       fallback.json,
     ),
   );
   process.exit(exitCodeOf(signal));
 }
 
-/** Once per process, before any command runs. */
+function listen(on: boolean): void {
+  if (on === listening) return;
+  listening = on;
+  if (on) process.prependListener('SIGINT', onIdleSignal).prependListener('SIGTERM', onIdleSignal);
+  else process.off('SIGINT', onIdleSignal).off('SIGTERM', onIdleSignal);
+}
+
+/** Once per process, before any command runs: how a decided outcome is reported. */
 export function installStopSignals(options: Fallback): void {
-  if (fallback === undefined) {
-    process.prependListener('SIGINT', onFallback).prependListener('SIGTERM', onFallback);
-  }
   fallback = options;
   decided = undefined;
+  listen(false);
+}
+
+/** The command waits for the database at start (true) or stopped waiting (false). */
+export function waitingForDatabase(waiting: boolean): void {
+  if (!decided) listen(waiting);
 }
 
 /** The command's result is decided (`outcome` is what it threw, or undefined): it only closes now. */
 export function closingWith(outcome: unknown): void {
   decided = { outcome };
+  listen(true);
 }
 
 /**

@@ -1,8 +1,13 @@
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { expect } from 'chai';
+import { openDatabase } from '../../../src/db/index.ts';
 import { runCli } from '../../support/cli.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/postgres.ts';
 import { spawnSdops } from '../../support/sdops-process.ts';
+import { waitUntil } from '../../support/wait.ts';
 
 /** A port nothing listens on (taken from the kernel, then given back). */
 async function closedPort(): Promise<number> {
@@ -62,7 +67,42 @@ describe('sdops and a signal outside a graceful stop', function () {
     } finally {
       await waiting.stop('SIGKILL');
     }
-    expect(waiting.output()).to.match(/^sdops: interrupted by SIGINT: /m);
+    expect(waiting.output()).to.match(
+      /^sdops: interrupted by SIGINT while waiting for the database at start: the command did nothing$/m,
+    );
+  });
+
+  it('still ends a long embedded seed at once on Ctrl-C, in the middle of its one transaction', async () => {
+    // A JavaScript listener would run only after PGlite's statements gave the event loop a turn:
+    // the seed would finish first. Node's own default ends it at once, with nothing committed.
+    const dir = mkdtempSync(join(tmpdir(), 'sdops-seed-signal-'));
+    const data = join(dir, 'data');
+    try {
+      const seeding = spawnSdops(['--data-dir', data, 'seed', '--rows', '200000'], { DATABASE_URL: '' });
+      try {
+        await waitUntil('the data directory to exist', async () => existsSync(join(data, 'PG_VERSION')));
+        seeding.child.kill('SIGINT');
+        await seeding.exited;
+      } finally {
+        await seeding.stop('SIGKILL');
+      }
+      expect(seeding.child.signalCode, seeding.output().slice(-2000)).to.equal('SIGINT');
+      const db = await openDatabase({ dataDir: data });
+      try {
+        const tables = await db.query<{ n: string }>(
+          "SELECT count(*) AS n FROM pg_tables WHERE tablename = 'customers'",
+        );
+        const rows =
+          Number(tables.rows[0]?.n) === 0
+            ? 0
+            : Number((await db.query<{ n: string }>('SELECT count(*) AS n FROM customers')).rows[0]?.n);
+        expect(rows).to.equal(0);
+      } finally {
+        await db.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   for (const [what, ids, code, line] of [
