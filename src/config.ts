@@ -61,7 +61,7 @@ export const ENV_VARS: readonly EnvVarSpec[] = [
   v('SDOPS_WORKER_CONCURRENCY', '4', `Jobs one worker process runs at a time, at most ${MAX_WORKER_CONCURRENCY} (\`sdops worker --concurrency\` overrides).`),
   v('SDOPS_WORKER_JOB_TYPES', undefined, 'Comma-separated job types a worker takes (unset: all).'),
   v('SDOPS_QUEUE_POLL_INTERVAL_MS', '1000', 'How long an idle worker slot waits before asking the queue again.'),
-  v('SDOPS_QUEUE_SAMPLE_INTERVAL_MS', '5000', 'How often sdops serve and sdops worker read the queue and migration tables for the database gauges (cleanup.queue.length, cleanup.queue.oldest_wait, cleanup.queue.dead, migration.runs.stale_seconds).'),
+  v('SDOPS_QUEUE_SAMPLE_INTERVAL_MS', '5000', 'How often sdops serve and sdops worker read the queue and migration tables for the database gauges (cleanup.queue.length, cleanup.queue.oldest_wait, cleanup.queue.dead, migration.runs.stale_seconds); "off": this process reports none (processes of a second collector tier beside the first, whose collectors Prometheus scrapes in one job, would expose the same series twice).'),
   v('SDOPS_JOB_RETRY_LIMIT', '3', `Retries after a failed attempt before a job is dead (moved to the dead-letter queue); at most ${MAX_JOB_RETRIES}.`),
   v('SDOPS_JOB_RETRY_DELAY_SECONDS', '5', `Base of the exponential retry backoff: retry n waits a random time from delay * 2^(n-1) to twice that; at most ${DAY_SECONDS}.`),
   v('SDOPS_JOB_EXPIRE_SECONDS', '900', `A job's lease: an attempt running longer fails, and a crashed worker's job runs again after it. A starting worker applies it to the jobs already waiting. At most ${DAY_SECONDS} (pg-boss: 24 hours).`),
@@ -237,7 +237,10 @@ function workerConfig(env: Env): CleanupSettings {
     concurrency: readInt(env, 'SDOPS_WORKER_CONCURRENCY', 1, MAX_WORKER_CONCURRENCY),
     jobTypes: readJobTypes(env),
     pollIntervalMs: readInt(env, 'SDOPS_QUEUE_POLL_INTERVAL_MS', 10, MAX_TIMER_MS),
-    queueSampleIntervalMs: readInt(env, 'SDOPS_QUEUE_SAMPLE_INTERVAL_MS', 100, MAX_TIMER_MS),
+    queueSampleIntervalMs:
+      read(env, 'SDOPS_QUEUE_SAMPLE_INTERVAL_MS') === 'off'
+        ? undefined
+        : readInt(env, 'SDOPS_QUEUE_SAMPLE_INTERVAL_MS', 100, MAX_TIMER_MS),
     policy: {
       retryLimit: readInt(env, 'SDOPS_JOB_RETRY_LIMIT', 0, MAX_JOB_RETRIES),
       retryDelaySeconds: readInt(env, 'SDOPS_JOB_RETRY_DELAY_SECONDS', 1, DAY_SECONDS),

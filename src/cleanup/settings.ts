@@ -14,7 +14,8 @@ export interface CleanupSettings {
   /** undefined: every known job type. */
   readonly jobTypes: readonly string[] | undefined;
   readonly pollIntervalMs: number;
-  readonly queueSampleIntervalMs: number;
+  /** undefined ("off"): this process reports no database gauges. */
+  readonly queueSampleIntervalMs: number | undefined;
   readonly policy: QueuePolicy;
   readonly maintenanceIntervalSeconds: number;
   readonly shutdownTimeoutMs: number;

@@ -13,12 +13,14 @@ import type { CliContext } from './context.ts';
 export async function startLongRunningTelemetry(ctx: CliContext): Promise<DatabaseObservation> {
   defineAttributeValues({ job_type: BUILTIN_JOB_TYPES, migration: migrationNames() });
   zeroCounters();
+  const intervalMs = ctx.config.worker.queueSampleIntervalMs;
+  if (intervalMs === undefined) return { stop: async () => {} };
   // PostgreSQL: the same identity by whichever URL (localhost, an address, a pooler) this process
   // came; the embedded database: its directory (one process at a time).
   const identity = ctx.db.kind === 'postgres' ? await databaseIdentity(ctx.db) : undefined;
   return ctx.telemetry.observeDatabase({
     database: identity ?? ctx.databaseName,
-    intervalMs: ctx.config.worker.queueSampleIntervalMs,
+    intervalMs,
     read: async () => ({
       queue: await readQueueTruth(ctx.db, BUILTIN_JOB_TYPES),
       staleRuns: await staleRunAges(ctx.db),

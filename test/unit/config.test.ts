@@ -34,6 +34,13 @@ describe('loadConfig: worker settings', () => {
     expect(s.jobTypes).to.deep.equal(['noop', 'purge_expired']);
   });
 
+  it('turns the database gauges of a process off with SDOPS_QUEUE_SAMPLE_INTERVAL_MS=off', () => {
+    expect(loadConfig({ SDOPS_QUEUE_SAMPLE_INTERVAL_MS: 'off' }).worker.queueSampleIntervalMs).to.equal(
+      undefined,
+    );
+    expect(loadConfig({}).worker.queueSampleIntervalMs).to.equal(5000);
+  });
+
   it('refuses a bad number, cron or job-type list as invalid input naming the variable', () => {
     for (const [name, value] of [
       ['SDOPS_WORKER_CONCURRENCY', '0'],
