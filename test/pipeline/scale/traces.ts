@@ -26,7 +26,7 @@ export const SERVICE_NAMES: Record<Role, string> = {
 export const ROLE_WEIGHT: Record<Role, number> = { api: 1, worker: 0.1, migrate: 0.05, cli: 0.05 };
 
 /** ok = ok and fast (the only class the gateway samples); every other class must always be kept. */
-export type TraceClass = 'ok' | 'error' | 'slow' | 'job' | 'migration' | 'cli';
+export type TraceClass = 'ok' | 'error' | 'slow' | 'enqueue' | 'job' | 'migration' | 'cli';
 
 export interface LedgerSpan {
   readonly spanId: string;
@@ -52,6 +52,8 @@ export function traceClass(role: Role, i: number): TraceClass {
   if (role === 'cli') return 'cli';
   if (i % 20 === 0) return 'error';
   if (i % 20 === 10) return 'slow';
+  // A delete whose cascade is a job: the job's trace links back to it.
+  if (i % 20 === 5) return 'enqueue';
   return 'ok';
 }
 
@@ -93,6 +95,39 @@ function shape(cls: TraceClass): SpanSpec {
         ],
       };
     }
+    case 'enqueue':
+      return {
+        name: 'DELETE /v1/:entity/:id',
+        kind: SpanKind.SERVER,
+        ms: 12,
+        attributes: {
+          'http.request.method': 'DELETE',
+          'http.route': '/v1/:entity/:id',
+          'http.response.status_code': 200,
+        },
+        children: [
+          {
+            name: 'soft_delete.delete',
+            kind: SpanKind.INTERNAL,
+            ms: 5,
+            attributes: { entity: 'customers', operation: 'delete', status: 'success', count: 1 },
+            children: [
+              {
+                // What src/db/traced.ts names pg-boss's insert of the cascade job.
+                name: 'INSERT pgboss.job_common',
+                kind: SpanKind.CLIENT,
+                ms: 1,
+                attributes: {
+                  'db.system.name': 'postgresql',
+                  'db.namespace': 'postgres',
+                  'db.operation.name': 'INSERT',
+                  'db.collection.name': 'pgboss.job_common',
+                },
+              },
+            ],
+          },
+        ],
+      };
     case 'job': {
       const batch = { name: 'soft_delete.batch', kind: SpanKind.INTERNAL, ms: 3, attributes: { ...ENTITY } };
       return {
