@@ -145,7 +145,7 @@ export function operationPanels(y: number): cog.Builder<Panel>[] {
     timeseries(
       PANEL_IDS.spanLatency,
       'Span latency p95 with exemplars',
-      'p95 duration of the product spans (soft_delete.*, migration.*, cleanup.*) from the collector span-metrics connector, by span name. The dots are exemplars: click one to open that exact trace in Tempo. Orange from 1 s, red from 5 s.',
+      'p95 duration of the product spans (soft_delete.*, migration.*, cleanup.*) from the collector span-metrics connector, by span name, read inside its bucket (up to 60 s finely; then 5, 15, 30 and 60 min, so a 20-minute migration.run session reads between 15 and 30 min; past 1 h it reads 1 h). The dots are exemplars: click one to open that exact trace in Tempo. Orange from 1 s, red from 5 s.',
       's',
       at(0, y + 16, 24, 8),
     )

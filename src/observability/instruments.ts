@@ -31,10 +31,13 @@ export interface InstrumentDefinition {
  * Bucket boundaries in seconds from 1 ms to 1 h. Roughly x2.5 steps keep the bucket count small
  * (cardinality is buckets x attribute combinations) while separating "one row" from "big batch".
  * The top reaches past the job expiry (900 s) and covers a stalled queue's waits: a p95 above the
- * top bucket reads as the top bucket, so with 300 s a 15-minute wait showed as "5 min".
+ * top bucket reads as the top bucket, so with 300 s a 15-minute wait showed as "5 min". A quantile
+ * is read by interpolating inside its bucket: with nothing between 10 and 30 minutes, waits of 11
+ * minutes after a worker outage read as 29; the steps from 5 minutes on are x1.5 at most.
  */
 export const DURATION_BUCKETS_SECONDS: readonly number[] = [
-  0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600,
+  0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 450, 600, 900,
+  1200, 1800, 2700, 3600,
 ];
 
 export const INSTRUMENTS = {
