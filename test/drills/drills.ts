@@ -169,20 +169,30 @@ export const DRILLS: Readonly<Record<string, Drill>> = {
         'count(group by (instance) (cleanup_worker_jobs_processed_total{job="sdops-worker"}))',
       );
       expect(workers[0]?.value).to.equal(1);
+      op.vars.JOB_TYPE = 'noop'; // export JOB_TYPE=<the alert's job_type>, as the mitigation says first
       // Branch 3, too slow: more slots.
       op.skip('shell', 'sdops worker', 'branch 1 (no worker takes the type): one does, slowly');
+      op.skip(
+        'shell',
+        'sdops worker --job-types "$JOB_TYPE" --no-schedule',
+        'branch 1 (the running workers leave the type out): the running one takes it',
+      );
       await op.start('SDOPS_DB_POOL_SIZE=20 sdops worker --concurrency 16', 'worker started');
       op.skip(
         'shell',
-        'sdops worker --concurrency 8 --job-types purge_expired --no-schedule',
+        'sdops worker --concurrency 8 --job-types "$JOB_TYPE" --no-schedule',
         'the same branch, a dedicated worker instead: one of the two is enough',
       );
       op.skip(
         'shell',
-        'sdops queue cancel --type noop --state waiting --dry-run',
+        'sdops queue cancel --type "$JOB_TYPE" --state waiting --dry-run',
         'branch 4: these jobs are wanted',
       );
-      op.skip('shell', 'sdops queue cancel --type noop --state waiting', 'branch 4: these jobs are wanted');
+      op.skip(
+        'shell',
+        'sdops queue cancel --type "$JOB_TYPE" --state waiting',
+        'branch 4: these jobs are wanted',
+      );
       await watch(op, 'sdops queue status', 'the noop queue to drain', (out) => {
         const row = queueRow(out, 'noop');
         return row.waiting === 0 && row.completed === 150;
@@ -221,13 +231,10 @@ export const DRILLS: Readonly<Record<string, Drill>> = {
       expect(await op.sql("state = 'active'\n ORDER BY started_on"), 'no worker holds any job').to.deep.equal(
         [],
       );
+      op.vars.JOB_TYPE = 'cascade_soft_delete'; // export JOB_TYPE=<the alert's job_type>
       // Step 1: no worker running.
       await op.start('sdops worker', 'worker started');
-      op.skip(
-        'shell',
-        'sdops worker --job-types cascade_soft_delete --no-schedule',
-        'step 2: no worker ran at all',
-      );
+      op.skip('shell', 'sdops worker --job-types "$JOB_TYPE" --no-schedule', 'step 2: no worker ran at all');
       await watch(op, 'sdops queue status', 'the cascades to run', (out) => {
         const row = queueRow(out, 'cascade_soft_delete');
         return row.waiting === 0 && row.completed === 3;
