@@ -1,4 +1,4 @@
-import { OutageGuard } from '../db/index.ts';
+import { databaseError, OutageGuard } from '../db/index.ts';
 import { SdopsError } from '../errors.ts';
 import { log } from './telemetry.ts';
 
@@ -54,7 +54,8 @@ export function stopWaitGuard(runId: string, timeoutMs: number): OutageGuard {
     unreachable: (error) => log.warn('database unreachable; the stop waits for it', { run_id: runId }, error),
     reachable: (seconds) =>
       log.warn('database reachable again; the stop goes on waiting', { run_id: runId, duration: seconds }),
-    exhausted: (_budget, error) => (error instanceof Error ? error : new Error(String(error))),
-    interrupted: (error) => (error instanceof Error ? error : new Error(String(error))),
+    // As the start-up wait says it (src/cli/startup-wait.ts): the database's own error.
+    exhausted: (_budget, error) => databaseError(error) as Error,
+    interrupted: (error) => error as Error,
   });
 }
