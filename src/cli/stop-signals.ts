@@ -20,12 +20,14 @@ interface Fallback {
 let fallback: Fallback | undefined;
 /** Set once the command's result is decided and it is closing (database, telemetry flush). */
 let decided: { outcome: unknown } | undefined;
+let waiting = false;
 let listening = false;
 
 function onIdleSignal(signal: NodeJS.Signals): void {
   // Prepended, so it runs before the listeners of a graceful stop, which then own the signal.
   if (!fallback || process.listenerCount(signal) > 1) return;
   if (decided) process.exit(fallback.report(decided.outcome));
+  if (!waiting) process.exit(exitCodeOf(signal));
   process.stderr.write(
     errorLine(
       'interrupted',
@@ -48,12 +50,14 @@ function listen(on: boolean): void {
 export function installStopSignals(options: Fallback): void {
   fallback = options;
   decided = undefined;
+  waiting = false;
   listen(false);
 }
 
 /** The command waits for the database at start (true) or stopped waiting (false). */
-export function waitingForDatabase(waiting: boolean): void {
-  if (!decided) listen(waiting);
+export function waitingForDatabase(now: boolean): void {
+  waiting = now;
+  if (!decided) listen(now);
 }
 
 /** The command's result is decided (`outcome` is what it threw, or undefined): it only closes now. */
@@ -84,5 +88,9 @@ export function onStopSignals(
   process.on('SIGINT', handler).on('SIGTERM', handler);
   return () => {
     process.off('SIGINT', handler).off('SIGTERM', handler);
+    // Handed straight to the closing (closingWith): with no listener between the two, Node's default
+    // ended a command whose result was already printed with a silent 130. A signal's listener runs
+    // only after the synchronous result and the promise steps that reach closingWith.
+    if (fallback) listen(true);
   };
 }
