@@ -416,7 +416,8 @@ describe('fault suite: PostgreSQL restarted and stopped for 20 s under load (ded
       await started[1]?.waitFor(/worker started/, 30_000);
       const deleting = started[2] as SdopsProcess;
       expect(await deleting.exited, deleting.output().slice(-2000)).to.equal(0);
-      for (const p of started) expect(p.output()).to.include('database reachable again; starting');
+      // serve says "listening" on stderr at once; its log lines reach stdout in batches, a moment later.
+      for (const p of started) await p.waitFor(/database reachable again; starting/, 10_000);
       const check = new pg.Pool({ connectionString: url, max: 1 });
       try {
         const { rows } = await check.query('SELECT delete_reason FROM documents WHERE id = $1', [doc?.id]);
