@@ -1,5 +1,5 @@
 import type { CleanupSettings } from './cleanup/index.ts';
-import { ConfigError } from './errors.ts';
+import { ConfigError, errorMessage } from './errors.ts';
 import { assertLeaseOutlivesHeartbeats, type BatchFault, type RunnerOptions } from './migration/index.ts';
 import {
   type LogLevel,
@@ -203,8 +203,9 @@ export async function checkWorkerCrons(worker: CleanupSettings): Promise<void> {
     try {
       CronExpressionParser.parse(text, { tz: 'UTC', strict: false });
     } catch (error) {
-      const why = error instanceof Error ? error.message : String(error);
-      throw new ConfigError(`${name} must be a 5-field cron expression or "off", got "${text}" (${why})`);
+      throw new ConfigError(
+        `${name} must be a 5-field cron expression or "off", got "${text}" (${errorMessage(error)})`,
+      );
     }
   }
 }

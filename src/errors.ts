@@ -254,3 +254,13 @@ export class ConfigError extends SdopsError {
     super('invalid_config', message, 'invalid_input');
   }
 }
+
+/** What was thrown, as an Error: code may throw anything, and spans and job outputs want an Error. */
+export function toError(thrown: unknown): Error {
+  return thrown instanceof Error ? thrown : new Error(String(thrown));
+}
+
+/** The message of whatever was thrown, for a line that says why. */
+export function errorMessage(thrown: unknown): string {
+  return toError(thrown).message;
+}

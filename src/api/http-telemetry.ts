@@ -9,6 +9,7 @@ import {
   trace,
 } from '@opentelemetry/api';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { toError } from '../errors.ts';
 import {
   CanonicalLine,
   currentTracer,
@@ -107,7 +108,7 @@ export function requestContext(request: FastifyRequest): Context {
 export function recordInternalError(request: FastifyRequest, error: unknown): boolean {
   const t = state.get(request);
   if (!t) return false;
-  t.span.recordException(error instanceof Error ? error : new Error(String(error)));
+  t.span.recordException(toError(error));
   t.line.add({}, error);
   return true;
 }

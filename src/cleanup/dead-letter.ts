@@ -1,5 +1,6 @@
 import type { PgBoss } from 'pg-boss';
 import { type Database, isDatabaseUnavailable } from '../db/index.ts';
+import { errorMessage } from '../errors.ts';
 import { BOSS_SCHEMA } from './boss.ts';
 import { assertJobId, DeadCopyNotRetryableError, JobNotFoundError, JobNotRetryableError } from './errors.ts';
 import { parseEnvelope } from './job-envelope.ts';
@@ -149,7 +150,7 @@ export async function retryDeadJobs(q: QueueHandle): Promise<RetryDeadOutcome> {
       if (outcome.action !== 'already_waiting') retried += 1;
     } catch (error) {
       if (isDatabaseUnavailable(error)) throw error;
-      skipped.push({ jobId: copy.id, reason: error instanceof Error ? error.message : String(error) });
+      skipped.push({ jobId: copy.id, reason: errorMessage(error) });
     }
   }
   return { retried, skipped };

@@ -1,6 +1,7 @@
 import type { JobWithMetadata } from 'pg-boss';
 import { CancelScope, isDatabaseUnavailable, withCancelScope } from '../db/index.ts';
 import { type Logger, workerMetrics, withSpan } from '../observability/index.ts';
+import { toError } from '../errors.ts';
 import { entityNames } from '../soft-delete/index.ts';
 import { InvalidPayloadError, JobTimeoutError } from './errors.ts';
 import type { HandlerRegistry, JobContext, JobResult } from './handlers-types.ts';
@@ -64,7 +65,7 @@ function settle(timer: NodeJS.Timeout, abort: JobAbort): void {
 }
 
 function errorOutput(error: unknown): Record<string, string> {
-  const err = error instanceof Error ? error : new Error(String(error));
+  const err = toError(error);
   const code = (error as { code?: unknown } | null)?.code;
   return { message: err.message, name: err.name, ...(typeof code === 'string' ? { code } : {}) };
 }

@@ -1,5 +1,5 @@
 import { refusedByDataRule } from '../db/index.ts';
-import { SdopsError } from '../errors.ts';
+import { errorMessage, SdopsError } from '../errors.ts';
 import type { OperationProgress, OperationResult } from '../soft-delete/index.ts';
 import { errorLine, progressWanted, startProgress } from './output.ts';
 import { printResult } from './report.ts';
@@ -32,8 +32,7 @@ function withCommittedWork(thrown: unknown, last: OperationProgress | undefined)
     if (error.kind === 'invalid_input') return error;
     return new SdopsError(error.code, `${error.message}; ${done}`, error.kind, { cause: error });
   }
-  const message = error instanceof Error ? error.message : String(error);
-  return new SdopsError('failed', `failed: ${message}; ${done}`, 'internal', { cause: error });
+  return new SdopsError('failed', `failed: ${errorMessage(error)}; ${done}`, 'internal', { cause: error });
 }
 
 /** Rows of an id list the call could not change: the command did not do all it was asked. */

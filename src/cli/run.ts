@@ -1,6 +1,13 @@
 import { CommanderError } from 'commander';
 import { refusedByDataRule, refusedConnection } from '../db/index.ts';
-import { EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, exitCodeForKind, SdopsError } from '../errors.ts';
+import {
+  EXIT_BAD_INPUT,
+  EXIT_FAILURE,
+  EXIT_OK,
+  errorMessage,
+  exitCodeForKind,
+  SdopsError,
+} from '../errors.ts';
 import { packageVersion } from '../observability/index.ts';
 import { errorLine } from './output.ts';
 import { buildProgram } from './program.ts';
@@ -27,7 +34,7 @@ function exitCodeFor(thrown: unknown, json = false): number {
     process.stderr.write(errorLine(error.code, error.kind, error.message, json));
     return exitCodeForKind(error.kind);
   }
-  const message = error instanceof Error ? error.message : String(error);
+  const message = errorMessage(error);
   process.stderr.write(errorLine('failed', 'internal', json ? message : `failed: ${message}`, json));
   return EXIT_FAILURE;
 }

@@ -1,4 +1,4 @@
-import { ConfigError, SdopsError } from '../errors.ts';
+import { ConfigError, errorMessage, SdopsError } from '../errors.ts';
 import { sqlState, violatedConstraint } from './database.ts';
 
 /**
@@ -41,7 +41,7 @@ const DRIVER_MESSAGES =
   /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|not queryable|Client was closed/i;
 
 function describe(cause: unknown): string {
-  const message = cause instanceof Error ? cause.message : String(cause);
+  const message = errorMessage(cause);
   // AggregateError (every address of a host refused) has an empty message but a code.
   const code = (cause as { code?: unknown } | null)?.code;
   return message || (typeof code === 'string' ? code : 'connection failed');

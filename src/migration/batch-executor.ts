@@ -1,4 +1,5 @@
 import { type Database, isDatabaseUnavailable } from '../db/index.ts';
+import { errorMessage } from '../errors.ts';
 import * as checkpoints from './checkpoint-store.ts';
 import { CheckpointMovedError, InjectedBatchFault, LeaseLostError } from './errors.ts';
 import type { Lease } from './lease.ts';
@@ -29,8 +30,6 @@ export interface BatchContext {
   readonly telemetry: SessionTelemetry;
   readonly outage: OutageGuard;
 }
-
-export const errorMessage = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
 /**
  * One batch with retries and backoff. Every attempt is one transaction that (1) re-proves the lease

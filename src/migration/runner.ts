@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { v7 as uuidv7 } from 'uuid';
 import type { Database } from '../db/index.ts';
-import { InvalidInputError } from '../errors.ts';
+import { errorMessage, InvalidInputError } from '../errors.ts';
 import {
   RunLockedError,
   RunNotFoundError,
@@ -85,10 +85,9 @@ function assertThisRelease(run: RunRecord): void {
   try {
     migration.parseParams(run.params);
   } catch (error) {
-    const why = error instanceof Error ? error.message : String(error);
     throw new RunOtherReleaseError(
       run.runId,
-      `has params this release's ${run.migration} does not take (${why})`,
+      `has params this release's ${run.migration} does not take (${errorMessage(error)})`,
     );
   }
 }

@@ -1,5 +1,6 @@
 import { type Database, isDatabaseUnavailable, type OutageGuard } from '../db/index.ts';
-import { BatchExecutor, errorMessage } from './batch-executor.ts';
+import { errorMessage } from '../errors.ts';
+import { BatchExecutor } from './batch-executor.ts';
 import { CheckpointMismatchError, LeaseLostError } from './errors.ts';
 import { Lease } from './lease.ts';
 import * as leases from './lease-store.ts';

@@ -1,6 +1,6 @@
 import type { Meter } from '@opentelemetry/api';
 import { allowedValues, normalizeRegistered, OTHER } from './attributes.ts';
-import { warnOnce } from './diagnostics.ts';
+import { reasonOf, warnOnce } from './diagnostics.ts';
 import { DATABASE_GAUGES } from './instruments.ts';
 
 /**
@@ -78,7 +78,7 @@ export function registerDatabaseGauges(meter: Meter, read: DatabaseGaugeOptions[
         reading = await read();
       } catch (error) {
         warnOnce('database-gauges', 'reading the queue and migration tables failed; this sample is skipped', {
-          reason: error instanceof Error ? error.message : String(error),
+          reason: reasonOf(error),
         });
       }
       if (!reading) return;

@@ -21,6 +21,11 @@ export function warnOnce(key: string, message: string, fields: Record<string, st
   warnConsoleOnly(message, fields);
 }
 
+/** A warning's `reason` field: the message of what was thrown. */
+export function reasonOf(thrown: unknown): string {
+  return thrown instanceof Error ? thrown.message : String(thrown);
+}
+
 /** Tests only: forget which warnings were given. */
 export function resetWarnings(): void {
   warned.clear();

@@ -11,7 +11,7 @@ import {
   allowedValues,
 } from './attributes.ts';
 import { defer } from './deferred.ts';
-import { warnOnce } from './diagnostics.ts';
+import { reasonOf, warnOnce } from './diagnostics.ts';
 import {
   DURATION_BUCKETS_SECONDS,
   type InstrumentDefinition,
@@ -69,7 +69,7 @@ function guard(what: string, fn: () => void): void {
     fn();
   } catch (error) {
     warnOnce(`metric-error:${what}`, `recording ${what} failed; measurement dropped`, {
-      reason: error instanceof Error ? error.message : String(error),
+      reason: reasonOf(error),
     });
   }
 }

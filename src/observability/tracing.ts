@@ -123,6 +123,15 @@ class Handle implements SpanHandle {
   }
 }
 
+/** The exception event and `error.type` (the error's stable code, else its class) of a failed span. */
+function recordFailure(span: Span, error: unknown, endTime: number): Error {
+  const err = error instanceof Error ? error : new Error(String(error));
+  span.recordException(err, endTime);
+  const code = (error as { code?: unknown } | null)?.code;
+  span.setAttribute('error.type', typeof code === 'string' ? code : err.name);
+  return err;
+}
+
 /**
  * Ending a span is handed over off the caller's path (deferred.ts) with the time it really ended:
  * the span processor's work, and the export a full batch starts, then run while the caller waits
@@ -132,10 +141,7 @@ function fail(handle: Handle, error: unknown): void {
   const endTime = performance.now();
   const { span, statusSet } = handle;
   defer(() => {
-    const err = error instanceof Error ? error : new Error(String(error));
-    span.recordException(err, endTime);
-    const code = (error as { code?: unknown } | null)?.code;
-    span.setAttribute('error.type', typeof code === 'string' ? code : err.name);
+    const err = recordFailure(span, error, endTime);
     if (!statusSet) span.setAttribute('status', 'failure');
     span.setStatus({ code: SpanStatusCode.ERROR, message: err.message });
     span.end(endTime);
@@ -271,10 +277,8 @@ export function withDbSpan<T>(info: DbSpanInfo, run: () => Promise<T>): Promise<
     (error: unknown) => {
       const endTime = performance.now();
       defer(() => {
-        const err = error instanceof Error ? error : new Error(String(error));
-        span.recordException(err, endTime);
+        const err = recordFailure(span, error, endTime);
         const code = (error as { code?: unknown } | null)?.code;
-        span.setAttribute('error.type', typeof code === 'string' ? code : err.name);
         // The SQL conventions want the database's own response code on a failed statement.
         if (typeof code === 'string' && SQLSTATE.test(code))
           span.setAttribute('db.response.status_code', code);
