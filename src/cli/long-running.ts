@@ -1,7 +1,12 @@
 import { BUILTIN_JOB_TYPES, readQueueTruth } from '../cleanup/index.ts';
 import { databaseIdentity } from '../db/index.ts';
 import { migrationNames, staleRunAges } from '../migration/index.ts';
-import { type DatabaseObservation, defineAttributeValues, zeroCounters } from '../observability/index.ts';
+import {
+  type DatabaseObservation,
+  defineAttributeValues,
+  NOT_OBSERVING,
+  zeroCounters,
+} from '../observability/index.ts';
 import type { CliContext } from './context.ts';
 
 /**
@@ -14,7 +19,7 @@ export async function startLongRunningTelemetry(ctx: CliContext): Promise<Databa
   defineAttributeValues({ job_type: BUILTIN_JOB_TYPES, migration: migrationNames() });
   zeroCounters();
   const intervalMs = ctx.config.worker.queueSampleIntervalMs;
-  if (intervalMs === undefined) return { stop: async () => {} };
+  if (intervalMs === undefined) return NOT_OBSERVING;
   // PostgreSQL: the same identity by whichever URL (localhost, an address, a pooler) this process
   // came; the embedded database: its directory (one process at a time).
   const identity = ctx.db.kind === 'postgres' ? await databaseIdentity(ctx.db) : undefined;

@@ -16,7 +16,7 @@ export {
 } from './logger.ts';
 export { httpMetrics, migrationMetrics, softDeleteMetrics, workerMetrics, zeroCounters } from './metrics.ts';
 export { SPAN_DEFINITIONS, type SpanAttributes, type SpanName } from './span-names.ts';
-export { type DatabaseObservation, startTelemetry, type Telemetry } from './telemetry.ts';
+export { type DatabaseObservation, NOT_OBSERVING, startTelemetry, type Telemetry } from './telemetry.ts';
 export { packageVersion } from './sdk-wiring.ts';
 export {
   DEFAULT_TELEMETRY_SETTINGS,

@@ -53,7 +53,8 @@ export interface DatabaseObservation {
   stop(): Promise<void>;
 }
 
-const NOT_OBSERVING: DatabaseObservation = { stop: async () => {} };
+/** An observation that observes nothing: telemetry off, or a process that reads no database gauges. */
+export const NOT_OBSERVING: DatabaseObservation = { stop: async () => {} };
 
 let active: Telemetry | undefined;
 
