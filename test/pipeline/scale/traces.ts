@@ -26,7 +26,7 @@ export const SERVICE_NAMES: Record<Role, string> = {
 export const ROLE_WEIGHT: Record<Role, number> = { api: 1, worker: 0.1, migrate: 0.05, cli: 0.05 };
 
 /** ok = ok and fast (the only class the gateway samples); every other class must always be kept. */
-export type TraceClass = 'ok' | 'error' | 'slow' | 'enqueue' | 'job' | 'migration' | 'cli';
+export type TraceClass = 'ok' | 'error' | 'slow' | 'enqueue' | 'start-run' | 'job' | 'migration' | 'cli';
 
 export interface LedgerSpan {
   readonly spanId: string;
@@ -54,6 +54,8 @@ export function traceClass(role: Role, i: number): TraceClass {
   if (i % 20 === 10) return 'slow';
   // A delete whose cascade is a job: the job's trace links back to it.
   if (i % 20 === 5) return 'enqueue';
+  // A migration run started over the API: the run's trace links back to it.
+  if (i % 20 === 15) return 'start-run';
   return 'ok';
 }
 
@@ -125,6 +127,31 @@ function shape(cls: TraceClass): SpanSpec {
                 },
               },
             ],
+          },
+        ],
+      };
+    case 'start-run':
+      return {
+        name: 'POST /v1/migrations/:name/start',
+        kind: SpanKind.SERVER,
+        ms: 15,
+        attributes: {
+          'http.request.method': 'POST',
+          'http.route': '/v1/migrations/:name/start',
+          'http.response.status_code': 202,
+        },
+        children: [
+          {
+            // What src/db/traced.ts names the runner's insert of the run row (src/migration/store.ts).
+            name: 'INSERT sdops_migration_runs',
+            kind: SpanKind.CLIENT,
+            ms: 2,
+            attributes: {
+              'db.system.name': 'postgresql',
+              'db.namespace': 'postgres',
+              'db.operation.name': 'INSERT',
+              'db.collection.name': 'sdops_migration_runs',
+            },
           },
         ],
       };
