@@ -6,7 +6,8 @@
 #
 # The binary is cached under ${SDOPS_CACHE_DIR:-<repo>/.cache}/otelcol/<key>/
 # where <key> hashes the manifest and `go version`: editing the manifest or
-# upgrading Go rebuilds, anything else reuses the cached binary.
+# upgrading Go rebuilds, anything else reuses the cached binary. SDOPS_OTELCOL_BIN short-circuits
+# everything (a prebuilt otelcol-sdops of the same manifest).
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -18,6 +19,12 @@ fail() {
   echo "collector-build: $*" >&2
   exit 1
 }
+
+if [[ -n "${SDOPS_OTELCOL_BIN:-}" ]]; then
+  [[ -x "$SDOPS_OTELCOL_BIN" ]] || fail "SDOPS_OTELCOL_BIN=$SDOPS_OTELCOL_BIN is not an executable file"
+  echo "$SDOPS_OTELCOL_BIN"
+  exit 0
+fi
 
 command -v go >/dev/null 2>&1 ||
   fail "Go is required to build the collector but 'go' is not on PATH. Install Go >= 1.26 (https://go.dev/dl/) or set SDOPS_OTELCOL_BIN to a prebuilt otelcol-sdops binary."

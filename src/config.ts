@@ -87,7 +87,7 @@ export const ENV_VARS: readonly EnvVarSpec[] = [
   v('OTEL_EXPORTER_OTLP_ENDPOINT', 'http://localhost:4318', 'OTLP/HTTP endpoint of the collector for traces, metrics and logs.', 'otel-sdk'),
   v('OTEL_LOG_LEVEL', undefined, "The OpenTelemetry SDK's own diagnostics on stderr at this level (none, error, warn, info, debug, verbose, all). Unset: only its warnings about failing exports, once per outage.", 'otel-sdk'),
   v('OTEL_EXPORTER_OTLP_TIMEOUT', '3000', 'Milliseconds per OTLP export, retries included. Unset: sdops uses 3000 (the SDK alone would use 10000).', 'otel-sdk'),
-  v('OTEL_SERVICE_NAME', undefined, 'Overrides service.name (default: sdops-api, sdops-worker, sdops-migrate or sdops-cli by role).', 'otel-sdk'),
+  v('OTEL_SERVICE_NAME', undefined, 'Overrides service.name (default: sdops-api, sdops-worker, sdops-migrate or sdops-cli by role). Keep the sdops prefix: the log panels, the runbook queries and the trace-to-logs links select service_name=~"sdops.*".', 'otel-sdk'),
   v('OTEL_RESOURCE_ATTRIBUTES', undefined, 'Extra resource attributes, k=v,k=v.', 'otel-sdk'),
   v('OTEL_METRIC_EXPORT_INTERVAL', '10000', 'Milliseconds between metric exports.', 'otel-sdk'),
   // OpenTelemetry Collector (otel-collector/config.yaml, `${env:NAME:-default}`).
@@ -111,7 +111,7 @@ export const ENV_VARS: readonly EnvVarSpec[] = [
   v('OTELCOL_SAMPLING_DECISION_WAIT', '10s', "Gateway: how long tail sampling waits after a trace's first span before deciding.", 'collector'),
   v('OTELCOL_SAMPLING_MAX_TRACES', '50000', 'Gateway: traces tail sampling holds while they wait (at least traces/s x the decision wait).', 'collector'),
   // Grafana provisioning and compose.
-  v('SDOPS_ALERT_WEBHOOK_URL', undefined, 'Webhook the Grafana contact point "sdops-webhook" posts alerts to (grafana/provisioning/alerting).', 'grafana'),
+  v('SDOPS_ALERT_WEBHOOK_URL', undefined, 'Webhook the Grafana contact point "sdops-webhook" posts alerts to (grafana/provisioning/alerting). compose.yaml defaults it to a discard address (http://127.0.0.1:9/sdops-alerts): unset, alerts fire in Grafana but reach nobody.', 'grafana'),
   v('SDOPS_GRAFANA_URL', 'http://localhost:3000', "Grafana's external URL, its root_url in compose (GF_SERVER_ROOT_URL): the base of every alert's runbook_url and dashboard_url.", 'grafana'),
   v('GRAFANA_ADMIN_PASSWORD', 'admin', "Password of Grafana's admin user in compose.yaml.", 'compose'),
 ];

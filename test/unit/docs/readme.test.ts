@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import type { Command } from 'commander';
 import { parse } from 'yaml';
+import { ALERT_RULES } from '../../../grafana/src/alerts.ts';
 import { buildProgram } from '../../../src/cli/program.ts';
 import { codeBlocks, readDoc, ROOT, sdopsCommands } from './support/markdown.ts';
 
@@ -26,6 +27,17 @@ describe('README.md', () => {
     const lines = first?.text.split('\n').map((l) => l.replace(/\s+#.*$/, '').trim());
     expect(lines).to.deep.equal(['npm ci && npm run demo', 'npm test']);
     expect(readme.indexOf('```')).to.be.lessThan(readme.indexOf('\n## '));
+  });
+
+  it('names every shipped alert rule, and no other, in its table of what lives where', () => {
+    const row = readme.split('\n').find((line) => line.startsWith('| Alert rules: '));
+    expect(row, 'the "| Alert rules: ..." row').to.not.equal(undefined);
+    const named = (row ?? '')
+      .split('|')[1]
+      ?.replace('Alert rules:', '')
+      .split(',')
+      .map((n) => n.trim());
+    expect(named).to.have.members(ALERT_RULES.map((rule) => rule.name));
   });
 
   it('lists every command and every option of the real CLI in its CLI block', () => {
