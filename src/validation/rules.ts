@@ -115,12 +115,14 @@ export function isPlainText(value: string): boolean {
 }
 
 /**
- * A character that shows: not white space (as String.prototype.trim knows it) and not one of the
- * invisible format characters (soft hyphen, zero-width space and joiners, direction marks, word
- * joiner, byte order mark). A reason of only "\u200B" looked like an empty cell in every list.
+ * A character that shows: not white space (Unicode's White_Space, which also has U+0085 that \s
+ * lacks), not a format character (Cf: zero-width space and joiners, direction marks and isolates,
+ * byte order mark, tags) and not one Unicode says to draw as nothing (Default_Ignorable_Code_Point:
+ * Hangul fillers, variation selectors, the combining grapheme joiner), nor the blank braille cell.
+ * A reason of only "\u200B" or "\u3164" looked like an empty cell in every list.
  * The source is also the API schema's pattern (ajv compiles it with the u flag).
  */
-const VISIBLE_CHARACTER = /[^\s\u00AD\u180E\u200B-\u200F\u2060-\u2064\uFEFF]/u;
+const VISIBLE_CHARACTER = /[^\s\p{White_Space}\p{Cf}\p{Default_Ignorable_Code_Point}\u2800]/u;
 export const NOT_BLANK_PATTERN = VISIBLE_CHARACTER.source;
 
 /** Empty, or nothing but white space and invisible format characters. */

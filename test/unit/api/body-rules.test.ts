@@ -10,7 +10,16 @@ describe('API reason and throttle rules', () => {
       ['/v1/documents/1', {}],
       ['/v1/documents/bulk-delete', { ids: ['1'] }],
     ] as const) {
-      for (const reason of ['', ' ', ' \t\n', '\u00a0\u2003', '\u200b', ' \u200d\u2060\u00ad']) {
+      for (const reason of [
+        '',
+        ' ',
+        ' \t\n',
+        '\u00a0\u2003',
+        '\u200b',
+        ' \u200d\u2060\u00ad',
+        '\u0085',
+        '\u3164\u2800',
+      ]) {
         const res = await inject(api().app, {
           method: url.endsWith('bulk-delete') ? 'POST' : 'DELETE',
           url,
