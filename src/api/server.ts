@@ -8,9 +8,9 @@ import fastify, {
 } from 'fastify';
 import type { Database } from '../db/index.ts';
 import { getLogger } from '../observability/index.ts';
+import { keyProblem } from '../validation/index.ts';
 import { SoftDeleteService } from '../soft-delete/index.ts';
 import { type Access, type ApiToken, TokenVerifier } from './auth.ts';
-import { keyProblem } from './json-keys.ts';
 import { ApiError, answerExpectation, mapError, writeClientError } from './errors.ts';
 import {
   isUnrouted,

@@ -156,6 +156,17 @@ export async function refuseBadWorkerSettings(
   settings: CleanupSettings,
   jobTypes: readonly string[] | undefined = undefined,
 ): Promise<void> {
-  for (const type of jobTypes ?? settings.jobTypes ?? []) jobTypeArgument(type);
+  if (jobTypes) for (const type of jobTypes) jobTypeArgument(type);
+  else for (const type of settings.jobTypes ?? []) envJobType(type);
   await checkWorkerCrons(settings);
+}
+
+/** A job type from SDOPS_WORKER_JOB_TYPES: its error names the variable, as every setting's does. */
+function envJobType(type: string): void {
+  try {
+    jobTypeArgument(type);
+  } catch (error) {
+    if (!(error instanceof InvalidInputError)) throw error;
+    throw new InvalidInputError(error.code, `SDOPS_WORKER_JOB_TYPES has an ${error.message}`);
+  }
 }

@@ -1,3 +1,4 @@
+export { keyProblem } from './json-keys.ts';
 export type { Scope } from './rules.ts';
 export {
   CURSOR_PATTERN,

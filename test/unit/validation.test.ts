@@ -67,7 +67,18 @@ describe('validation rules (src/validation)', () => {
     const blank = ['', ' ', '\t\n', '\u00a0\u3000', '\u200b', '\ufeff', ' \u200c\u200d\u2060\u00ad\u200e'];
     // Found by a fuzzing probe: NEL, Hangul fillers, the blank braille cell, bidi overrides and
     // isolates, the Arabic letter mark, the combining grapheme joiner, a variation selector, a tag.
-    blank.push('\u0085', '\u3164', '\u115f', '\u2800', '\u202e', '\u2066', '\u061c', '\u034f', '\ufe0f', '\u{e0001}');
+    blank.push(
+      '\u0085',
+      '\u3164',
+      '\u115f',
+      '\u2800',
+      '\u202e',
+      '\u2066',
+      '\u061c',
+      '\u034f',
+      '\ufe0f',
+      '\u{e0001}',
+    );
     const shown = ['a', ' a ', '\u200bx', '😀', '\u0301', '-'];
     for (const s of blank)
       expect([isBlank(s), asSchema.test(s)], JSON.stringify(s)).to.deep.equal([true, false]);

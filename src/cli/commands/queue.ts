@@ -10,7 +10,7 @@ import { InvalidInputError } from '../../errors.ts';
 import { type CliContext, type GlobalOptions, withContext } from '../context.ts';
 import { jobIdArgument, jobTypeArgument, oneOf } from '../args.ts';
 import { formatTable, printable, printJson } from '../output.ts';
-import { quoted } from '../../validation/index.ts';
+import { keyProblem, quoted } from '../../validation/index.ts';
 
 /** Jobs a human-readable `queue cancel` lists; --json lists every one. */
 const CANCEL_LIST_LIMIT = 50;
@@ -30,11 +30,16 @@ async function withQueue<T>(
 }
 
 function parseJson(raw: string): unknown {
+  let value: unknown;
   try {
-    return JSON.parse(raw);
+    value = JSON.parse(raw);
   } catch {
     throw new InvalidInputError('invalid_payload', `--payload must be JSON, got ${quoted(raw)}`);
   }
+  // The API refuses a key given twice; here the last one would silently pick the job's target.
+  const problem = keyProblem(raw, true, '--payload');
+  if (problem) throw new InvalidInputError('invalid_payload', problem);
+  return value;
 }
 
 export function registerQueue(program: Command): void {

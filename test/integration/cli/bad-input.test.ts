@@ -83,6 +83,8 @@ describe('sdops bad input and closed pipes (PostgreSQL)', function () {
     ['queue', 'cancel', '--type', 'noop', '--type', 'purge_expired', '--state', 'waiting'],
     ['migrate', 'start', 'archive-soft-deleted', '--older-than-days', '3000', '--older-than-days', '0'],
     ['queue', 'enqueue', 'noop', '--payload', '{}', '--payload', '{"sleepMs":1}'],
+    // A key given twice: the last one picked the purge's target (the API refuses it).
+    ['queue', 'enqueue', 'purge_expired', '--payload', '{"entity":"customers","entity":"orders"}'],
     ['delete', 'documents', '1', '--reason', 'a', '--reason', 'b'],
     // A group without its command printed the whole help on stderr.
     ['migrate'],
@@ -214,6 +216,8 @@ describe('sdops bad input and closed pipes (PostgreSQL)', function () {
         ...setting,
       });
       expect(r.code, `${args.join(' ')} ${JSON.stringify(setting)}: ${r.stderr}`).to.equal(2);
+      // The line names the variable, so the operator knows the flag is not the one at fault.
+      expect(r.stderr, 'names the setting').to.include(Object.keys(setting)[0]);
       expect(existsSync(dir), `${args.join(' ')} ${JSON.stringify(setting)} opened the database`).to.equal(
         false,
       );

@@ -1,5 +1,5 @@
 /**
- * What JSON.parse lets pass in a body and a client would not mean: a key given twice in one object
+ * What JSON.parse lets pass in a body (or the CLI's --payload) and a client would not mean: a key given twice in one object
  * (the last one wins: `{"dryRun":true, ... "dryRun":false}` started a real run), and `__proto__` /
  * `constructor` keys, which the parser refuses as prototype poisoning with a message that said the
  * body was not JSON. One pass over the text, keys compared as JSON.parse reads them ("\u0061" is
@@ -7,7 +7,7 @@
  * twice is said only of a body that parsed, a forbidden key only of one the parser refused (it
  * refuses `constructor` only with a `prototype` inside). Undefined when there is nothing to say.
  */
-export function keyProblem(text: string, parsed: boolean): string | undefined {
+export function keyProblem(text: string, parsed: boolean, subject = 'body'): string | undefined {
   const objects: (Set<string> | null)[] = [];
   let expectKey = false;
   for (let i = 0; i < text.length; i++) {
@@ -20,8 +20,8 @@ export function keyProblem(text: string, parsed: boolean): string | undefined {
         const key = readString(text.slice(i, end + 1));
         if (key === undefined) return undefined;
         if (!parsed && (key === '__proto__' || key === 'constructor'))
-          return `body must not have a "${key}" key`;
-        if (parsed && keys.has(key)) return `body has the key "${key}" twice in one object`;
+          return `${subject} must not have a "${key}" key`;
+        if (parsed && keys.has(key)) return `${subject} has the key "${key}" twice in one object`;
         keys.add(key);
       }
       expectKey = false;
