@@ -192,6 +192,7 @@ function restoreCascadeHandler(sd: SoftDeleteService): JobHandler {
  * bulk_soft_delete / bulk_restore: a bulk API request too large to run in the request. Idempotent:
  * rows already in the requested state are noop, so a re-run changes nothing; a delete re-run stamps
  * the same opId the payload carries, so a partly done first attempt and its retry are one operation.
+ * A job enqueued without one (`sdops queue enqueue`) uses its own job id, which every attempt shares.
  */
 function bulkHandler(jobType: 'bulk_soft_delete' | 'bulk_restore', sd: SoftDeleteService): JobHandler {
   return typed(jobType, async (p: BulkPayload, ctx): Promise<JobResult> => {
@@ -203,7 +204,7 @@ function bulkHandler(jobType: 'bulk_soft_delete' | 'bulk_restore', sd: SoftDelet
         ? await sd.softDelete(p.entity, target, {
             cascade,
             onProgress,
-            ...(p.opId ? { opId: p.opId } : {}),
+            opId: p.opId ?? ctx.jobId,
             ...(p.deletedBy ? { deletedBy: p.deletedBy } : {}),
             ...(p.reason ? { reason: p.reason } : {}),
           })
