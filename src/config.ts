@@ -1,4 +1,5 @@
 import type { CleanupSettings } from './cleanup/index.ts';
+import { checkDatabaseUrl } from './db/index.ts';
 import { ConfigError, errorMessage } from './errors.ts';
 import { assertLeaseOutlivesHeartbeats, type BatchFault, type RunnerOptions } from './migration/index.ts';
 import {
@@ -363,23 +364,7 @@ function httpUrl(raw: string): string | undefined {
 /** Reads and validates the environment once at start; throws ConfigError naming the bad variable. */
 export function loadConfig(env: Env = process.env): Config {
   const databaseUrl = read(env, 'DATABASE_URL');
-  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
-    throw new ConfigError('DATABASE_URL must start with postgres:// or postgresql://');
-  }
-  // The driver parses it with the same URL parser, later, as an internal failure. The value is not
-  // echoed: it may hold a password.
-  if (databaseUrl !== undefined && !URL.canParse(databaseUrl)) {
-    throw new ConfigError(
-      'DATABASE_URL is not a valid URL (check the host, the port and that special characters in the password are percent-encoded)',
-    );
-  }
-  // Without a host the driver quietly tried 127.0.0.1:5432 and the start waited out its budget.
-  if (databaseUrl !== undefined) {
-    const url = new URL(databaseUrl);
-    if (url.hostname === '' && !url.searchParams.has('host')) {
-      throw new ConfigError('DATABASE_URL names no host: postgres://<user>@<host>:<port>/<database>');
-    }
-  }
+  if (databaseUrl !== undefined) checkDatabaseUrl(databaseUrl);
   return {
     databaseUrl,
     dataDir: read(env, 'SDOPS_DATA_DIR') as string,

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { type Config, loadConfig } from '../config.ts';
-import { type Database, migrateSchema, openDatabase } from '../db/index.ts';
+import { type Database, databaseAddress, migrateSchema, openDatabase } from '../db/index.ts';
 import {
   configureLogging,
   type ProcessRole,
@@ -59,8 +59,8 @@ export async function openDatabaseFor(config: Config, globals: GlobalOptions): P
 /** The database's identity without credentials (the database gauges report under it). */
 function databaseName(config: Config, globals: GlobalOptions): string {
   if (config.databaseUrl) {
-    const url = new URL(config.databaseUrl);
-    return `${url.hostname}:${url.port || '5432'}${url.pathname}`;
+    const { host, port, database } = databaseAddress(config.databaseUrl);
+    return `${host}:${port}/${database}`;
   }
   return globals.memory ? 'pglite:memory' : `pglite:${resolve(globals.dataDir ?? config.dataDir)}`;
 }

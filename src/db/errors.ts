@@ -96,6 +96,14 @@ export function refusedByDataRule(
 const REFUSED_CONNECTION = new Set(['3D000', '28000', '28P01', '42501']);
 /** The driver's own refusal when the server asks for a password DATABASE_URL does not give. */
 const NO_PASSWORD = /client password must be a string/;
+/** The driver's when DATABASE_URL asks for SSL (sslmode, ssl) and the server offers none. */
+const NO_SSL = /server does not support SSL connections/;
+/**
+ * A setting DATABASE_URL passes at connect (`options=-c name=value`) the server refused: invalid
+ * value (22023) or no such parameter (42704). Only at connect: the message names the parameter.
+ */
+const REFUSED_SETTING = new Set(['22023', '42704']);
+const SETTING_MESSAGE = /parameter "/;
 
 /**
  * The server refused the connection DATABASE_URL describes (no such database, role or password):
@@ -107,7 +115,15 @@ export function refusedConnection(error: unknown): SdopsError | undefined {
   if (NO_PASSWORD.test(error.message)) {
     return new ConfigError('the database asks for a password that DATABASE_URL does not give');
   }
+  if (NO_SSL.test(error.message)) {
+    return new ConfigError(
+      'the database does not support SSL connections, which DATABASE_URL asks for (sslmode, ssl)',
+    );
+  }
   const state = sqlState(error);
+  if (state && REFUSED_SETTING.has(state) && SETTING_MESSAGE.test(error.message)) {
+    return new ConfigError(`the database refused a setting DATABASE_URL passes (options): ${error.message}`);
+  }
   if (!state || !REFUSED_CONNECTION.has(state)) return undefined;
   return new ConfigError(`the database refused DATABASE_URL: ${error.message}`);
 }

@@ -1,5 +1,6 @@
 export { CancelScope, withCancelScope } from './cancel-scope.ts';
 export type { Database, Queryable, TransactionClient } from './database.ts';
+export { checkDatabaseUrl, databaseAddress } from './database-url.ts';
 export { ident, sqlState, violatedConstraint } from './database.ts';
 export { databaseError, isDatabaseUnavailable, refusedByDataRule, refusedConnection } from './errors.ts';
 export { databaseIdentity } from './identity.ts';

@@ -10,6 +10,7 @@ import {
 } from '@opentelemetry/semantic-conventions';
 import { type DbSpanInfo, dbSpanInfo, type SpanAttributes, withDbSpan } from '../observability/index.ts';
 import type { Database, QueryResult, TransactionClient } from './database.ts';
+import { databaseAddress } from './database-url.ts';
 import { type OpenDatabaseOptions, openDriver } from './driver.ts';
 
 /**
@@ -34,10 +35,8 @@ export interface DbTarget {
 
 /** Server, port and database of a postgres:// URL (the database defaults to the user, as libpq). */
 export function targetOfUrl(url: string): DbTarget {
-  const u = new URL(url);
-  const user = decodeURIComponent(u.username) || 'postgres';
-  const namespace = decodeURIComponent(u.pathname.replace(/^\//, '')) || user;
-  return { namespace, address: u.hostname || 'localhost', port: u.port ? Number(u.port) : 5432 };
+  const { host, port, database } = databaseAddress(url);
+  return { namespace: database, address: host, port };
 }
 
 /** PGlite runs in process, on its one database `postgres`: no server address. */

@@ -314,6 +314,11 @@ describe('sdops bad input and closed pipes (PostgreSQL)', function () {
 
   it('names a DATABASE_URL the server refuses, or one without a host, as configuration, at once', async () => {
     const url = new URL(db.url);
+    const withParam = (name: string, value: string) => {
+      const u = new URL(db.url);
+      u.searchParams.set(name, value);
+      return u.href;
+    };
     const noSuchDatabase = new URL(db.url);
     noSuchDatabase.pathname = '/no_such_database';
     const noSuchRole = new URL(db.url);
@@ -327,11 +332,42 @@ describe('sdops bad input and closed pipes (PostgreSQL)', function () {
       [noSuchRole.href, /^sdops: the database refused DATABASE_URL: role "no_such_role" does not exist$/],
       // Before: 60 s of waiting for 127.0.0.1:5432.
       ['postgres://', /^sdops: DATABASE_URL names no host/],
+      // Before: exit 1, "failed" of kind internal; a typo in sslmode was taken as "use SSL".
+      [withParam('sslmode', 'require'), /^sdops: the database does not support SSL connections/],
+      [withParam('sslmode', 'requre'), /^sdops: DATABASE_URL's sslmode must be one of disable, /],
+      [withParam('ssl', 'yes'), /^sdops: DATABASE_URL's ssl must be one of true, false, 1, 0$/],
+      [withParam('sslcert', '/no/such/cert.pem'), /^sdops: DATABASE_URL's sslcert names a file .*\(ENOENT\)/],
+      [
+        withParam('options', '-c statement_timeout=abc'),
+        /^sdops: the database refused a setting DATABASE_URL passes \(options\): invalid value for parameter "statement_timeout"/,
+      ],
     ] as const) {
       const r = await runCli(['list', 'customers', '--limit', '1'], { ...env(), DATABASE_URL: databaseUrl });
       expect(r.code, r.stderr).to.equal(2);
-      expect(r.stderr.trim(), url.host).to.match(said);
+      const lines = r.stderr.trim().split('\n');
+      // Anything else on stderr is a JSON log line (the driver's warning about sslmode=require).
+      expect(
+        lines.filter((l) => !l.startsWith('{')),
+        url.host,
+      ).to.have.length(1);
+      expect(
+        lines.find((l) => l.startsWith('sdops:')),
+        url.host,
+      ).to.match(said);
     }
+  });
+
+  it("takes libpq's socket form of DATABASE_URL, with a user before the empty host", async () => {
+    const socketDir = process.env.SDOPS_TEST_PG_DIR;
+    if (!socketDir) throw new Error('SDOPS_TEST_PG_DIR (the test cluster, its socket directory) is not set');
+    const url = new URL(db.url);
+    const socketUrl = `postgres://${url.username}@${url.pathname}?host=${socketDir}&port=${url.port}`;
+    // Before: exit 2, "DATABASE_URL is not a valid URL".
+    const r = await runCli(['--json', 'list', 'customers', '--limit', '1'], {
+      ...env(),
+      DATABASE_URL: socketUrl,
+    });
+    expect(r.code, r.stderr).to.equal(0);
   });
 
   it('refuses serve --host with an address this machine does not have as bad input, in one line', async () => {

@@ -76,6 +76,18 @@ describe('database client spans (src/db/traced.ts)', () => {
       address: 'db.internal',
       port: 5432,
     });
+    // libpq's socket form, with and without a user before the empty host (the second was refused as
+    // "not a valid URL"): the server is the socket directory.
+    for (const url of [
+      'postgres://app:pw@/orders?host=/run/pg&port=5433',
+      'postgres:///orders?host=/run/pg&port=5433&user=app',
+    ])
+      expect(targetOfUrl(url), url).to.deep.equal({ namespace: 'orders', address: '/run/pg', port: 5433 });
+    expect(targetOfUrl('postgres://app@/?host=/run/pg')).to.deep.equal({
+      namespace: 'app',
+      address: '/run/pg',
+      port: 5432,
+    });
   });
 
   it('reads operation and table from the statement text, once per distinct text', async () => {

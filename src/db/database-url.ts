@@ -1,0 +1,88 @@
+import { accessSync, constants } from 'node:fs';
+import { ConfigError } from '../errors.ts';
+
+/**
+ * What the driver (pg, through pg-connection-string) would later refuse in DATABASE_URL, or take
+ * silently in a way nobody meant, checked when the configuration is read: a refusal then is one
+ * line and exit code 2, not an internal failure of the first query. The value is never echoed: it
+ * may hold a password.
+ */
+export function checkDatabaseUrl(raw: string): void {
+  if (!/^postgres(ql)?:\/\//.test(raw)) {
+    throw new ConfigError('DATABASE_URL must start with postgres:// or postgresql://');
+  }
+  const { url } = parseUrl(raw);
+  // Without a host the driver quietly tried 127.0.0.1:5432 and the start waited out its budget.
+  if (url.hostname === '' && !url.searchParams.has('host')) {
+    throw new ConfigError('DATABASE_URL names no host: postgres://<user>@<host>:<port>/<database>');
+  }
+  checkSsl(url.searchParams);
+}
+
+/**
+ * libpq's socket form names the host in ?host= and leaves the authority's host empty, also after a
+ * user (postgres://app@/db?host=/var/run/postgresql). The driver reads it; the URL parser refuses a
+ * user before an empty host, so that form is checked without its user.
+ */
+function parseUrl(raw: string): { url: URL; user: string } {
+  const userBeforeNoHost = /^(postgres(?:ql)?:\/\/)([^/?#@:]*)(?::[^/?#@]*)?@(?=[/?#]|$)/.exec(raw);
+  const text = userBeforeNoHost ? `${userBeforeNoHost[1]}${raw.slice(userBeforeNoHost[0].length)}` : raw;
+  if (!URL.canParse(text)) {
+    throw new ConfigError(
+      'DATABASE_URL is not a valid URL (check the host, the port and that special characters in the password are percent-encoded)',
+    );
+  }
+  const url = new URL(text);
+  return { url, user: decodeURIComponent(userBeforeNoHost?.[2] ?? url.username) };
+}
+
+/** Where a DATABASE_URL leads, without its credentials: span attributes and the database's name. */
+export interface DatabaseAddress {
+  /** A host name or address, or the socket directory of the socket form. */
+  readonly host: string;
+  readonly port: number;
+  readonly database: string;
+}
+
+/** Of a URL checkDatabaseUrl accepted. Defaults as libpq's: localhost, 5432, the user's database. */
+export function databaseAddress(raw: string): DatabaseAddress {
+  const { url, user } = parseUrl(raw);
+  const param = (name: string) => url.searchParams.get(name) || undefined;
+  const login = user || param('user') || 'postgres';
+  return {
+    host: url.hostname || param('host') || 'localhost',
+    port: Number(url.port || param('port') || 5432),
+    database: decodeURIComponent(url.pathname.replace(/^\//, '')) || param('dbname') || login,
+  };
+}
+
+/** libpq's sslmode values, and pg's own no-verify. */
+const SSL_MODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full', 'no-verify'];
+/** pg reads these as true or false; anything else it would pass on as it is. */
+const SSL_FLAGS = ['true', 'false', '1', '0'];
+/** Files the driver reads when it parses the URL (an unreadable one failed as "failed: ENOENT"). */
+const SSL_FILES = ['sslcert', 'sslkey', 'sslrootcert'];
+
+function checkSsl(params: URLSearchParams): void {
+  const mode = params.get('sslmode');
+  // The driver took any other value (a typo included) as "use SSL".
+  if (mode !== null && !SSL_MODES.includes(mode)) {
+    throw new ConfigError(`DATABASE_URL's sslmode must be one of ${SSL_MODES.join(', ')}`);
+  }
+  const flag = params.get('ssl');
+  if (flag !== null && !SSL_FLAGS.includes(flag)) {
+    throw new ConfigError(`DATABASE_URL's ssl must be one of ${SSL_FLAGS.join(', ')}`);
+  }
+  for (const name of SSL_FILES) {
+    const path = params.get(name);
+    if (path === null) continue;
+    try {
+      accessSync(path, constants.R_OK);
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      throw new ConfigError(
+        `DATABASE_URL's ${name} names a file this process cannot read (${typeof code === 'string' ? code : 'unreadable'}): ${path}`,
+      );
+    }
+  }
+}
