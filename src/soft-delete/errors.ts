@@ -1,5 +1,5 @@
 import { ConflictError, type ErrorCode, InvalidInputError, NotFoundError } from '../errors.ts';
-import { quoted } from '../validation/index.ts';
+import { idRule, quoted } from '../validation/index.ts';
 
 export class UnknownEntityError extends InvalidInputError {
   constructor(name: string, known: readonly string[]) {
@@ -9,7 +9,7 @@ export class UnknownEntityError extends InvalidInputError {
 
 export class InvalidIdError extends InvalidInputError {
   constructor(raw: unknown) {
-    super('invalid_id', `malformed id ${quoted(raw)}: expected a positive integer`);
+    super('invalid_id', `malformed id ${quoted(raw)}: ${idRule(raw)}`);
   }
 }
 

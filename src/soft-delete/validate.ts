@@ -2,6 +2,7 @@ import { InvalidArgumentError, InvalidBatchSizeError, InvalidFilterError, Invali
 import {
   DEFAULT_LIST_LIMIT,
   DEFAULT_SCOPE,
+  idRule,
   isBlank,
   isIdText,
   isScope,
@@ -172,7 +173,7 @@ function filterValue(entity: EntityDefinition, column: string, raw: unknown): un
       try {
         return parseId(raw as string); // numbers are accepted too
       } catch {
-        throw bad('expected a positive integer id');
+        throw bad(idRule(raw));
       }
     case 'boolean':
       if (raw === true || raw === 'true') return true;

@@ -6,6 +6,7 @@ export {
   DEFAULT_LIST_LIMIT,
   DEFAULT_SCOPE,
   ID_PATTERN,
+  idRule,
   isBlank,
   isIdText,
   isPlainText,

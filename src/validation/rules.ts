@@ -27,6 +27,17 @@ const ID = new RegExp(ID_PATTERN);
 const INT8_MAX = 9223372036854775807n;
 
 /**
+ * What is wrong with a text that is not an id (isIdText false), as the end of a message: a positive
+ * number past PostgreSQL's bigint is too large, not "not a positive integer".
+ */
+export function idRule(value: unknown): string {
+  const text = typeof value === 'number' && Number.isInteger(value) ? String(value) : value;
+  return typeof text === 'string' && /^[1-9][0-9]*$/.test(text) && BigInt(text) > INT8_MAX
+    ? `ids go up to ${INT8_MAX}`
+    : 'expected a positive integer';
+}
+
+/**
  * True for a positive int8 in canonical decimal (a JSON schema's pattern checks only the form, so
  * the surfaces that take a schema re-check through here). BigInt only for 19-digit values: bulk
  * lists of 100k ids are checked on the hot path.

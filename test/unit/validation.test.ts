@@ -5,6 +5,7 @@ import {
   CURSOR_PATTERN,
   ID_PATTERN,
   isBlank,
+  idRule,
   isIdText,
   isScope,
   isUuid,
@@ -84,6 +85,13 @@ describe('validation rules (src/validation)', () => {
       expect([isBlank(s), asSchema.test(s)], JSON.stringify(s)).to.deep.equal([true, false]);
     for (const s of shown)
       expect([isBlank(s), asSchema.test(s)], JSON.stringify(s)).to.deep.equal([false, true]);
+  });
+
+  it('says of an id past bigint that it is too large, not that it is no positive integer', () => {
+    expect(idRule('9223372036854775808')).to.equal('ids go up to 9223372036854775807');
+    expect(idRule('99999999999999999999')).to.equal('ids go up to 9223372036854775807');
+    for (const bad of ['0', '-1', '1.5', '012', 'abc', '', 1.5, null])
+      expect(idRule(bad), String(bad)).to.equal('expected a positive integer');
   });
 
   it('knows the three scopes', () => {
