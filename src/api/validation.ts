@@ -95,6 +95,32 @@ function wholeNumbersFirst(
   return check;
 }
 
+/**
+ * A query parameter given twice arrives as a list, which ajv refused as "must be integer" (or
+ * string): said as what it is. A `type` error, so it maps to invalid_query, as docs/errors.md says.
+ */
+function givenOnce(validate: Validate): Validate {
+  const check = ((data: Record<string, unknown> | null | undefined) => {
+    const repeated = Object.keys(data ?? {}).find((name) => Array.isArray(data?.[name]));
+    if (repeated !== undefined) {
+      check.errors = [
+        {
+          instancePath: `/${repeated}`,
+          schemaPath: `#/properties/${repeated}/type`,
+          keyword: 'type',
+          params: { type: 'once' },
+          message: 'must be given once, not repeated',
+        },
+      ];
+      return false;
+    }
+    const valid = validate(data);
+    check.errors = validate.errors;
+    return valid;
+  }) as Validate;
+  return check;
+}
+
 export function validatorCompiler(): FastifySchemaCompiler<unknown> {
   const strict = build(false);
   const textual = build(true);
@@ -102,6 +128,7 @@ export function validatorCompiler(): FastifySchemaCompiler<unknown> {
     if (httpPart === 'body') return strict.compile(schema as object) as Validate;
     const validate = textual.compile(schema as object) as Validate;
     const integers = integerProperties(schema as object);
-    return integers.length === 0 ? validate : wholeNumbersFirst(integers, validate);
+    const checked = integers.length === 0 ? validate : wholeNumbersFirst(integers, validate);
+    return httpPart === 'querystring' ? givenOnce(checked) : checked;
   };
 }

@@ -41,6 +41,19 @@ describe('API integer query parameters', () => {
     }
   });
 
+  it('says a repeated query parameter is repeated: 400 invalid_query, whatever its type', async () => {
+    // Was "querystring/limit must be integer" for limit=1&limit=2, which sent a client to the types.
+    for (const url of [
+      '/v1/customers?limit=1&limit=2',
+      '/v1/customers?scope=live&scope=all',
+      '/v1/customers?after=1&after=1',
+    ]) {
+      const message = expectError(await inject(api().app, { method: 'GET', url }), 400, 'invalid_query');
+      const name = url.split('?')[1]?.split('=')[0];
+      expect(message, url).to.equal(`querystring/${name} must be given once, not repeated`);
+    }
+  });
+
   it('still takes plain digits, leading zeros included, and checks their range', async () => {
     for (const value of ['1', '16', '007', String(MAX_LIST_LIMIT)]) {
       for (const url of ['/v1/customers', '/v1/migrations']) {
