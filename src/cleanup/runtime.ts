@@ -20,6 +20,11 @@ export interface RuntimeOptions {
    * either way, so schedules saved earlier still fire (once per tick across all processes).
    */
   readonly schedule?: boolean;
+  /**
+   * Take jobs at once. Default true. `serve` on the embedded database passes false and starts the
+   * worker (`worker.start()`) once the API listens: a serve that cannot listen took no job.
+   */
+  readonly start?: boolean;
 }
 
 export interface CleanupRuntime {
@@ -29,7 +34,7 @@ export interface CleanupRuntime {
   stop(): Promise<StopResult>;
 }
 
-/** Opens the queue in the worker role, saves the cron schedules and starts a worker. */
+/** Opens the queue in the worker role, saves the cron schedules and starts a worker (RuntimeOptions.start). */
 export async function startCleanupRuntime(db: Database, options: RuntimeOptions): Promise<CleanupRuntime> {
   const { settings } = options;
   const handlers: HandlerRegistry = {
@@ -57,7 +62,7 @@ export async function startCleanupRuntime(db: Database, options: RuntimeOptions)
       pollIntervalMs: settings.pollIntervalMs,
       shutdownTimeoutMs: settings.shutdownTimeoutMs,
     });
-    worker.start();
+    if (options.start !== false) worker.start();
     let stopped: Promise<StopResult> | undefined;
     return {
       queue,

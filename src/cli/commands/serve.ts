@@ -36,7 +36,7 @@ async function openQueue(ctx: CliContext): Promise<{ queue: CleanupQueue; worker
   if (ctx.db.kind !== 'pglite') {
     return { queue: await CleanupQueue.open(ctx.db, { role: 'client', policy: ctx.config.worker.policy }) };
   }
-  const worker = await startCleanupRuntime(ctx.db, { settings: ctx.config.worker });
+  const worker = await startCleanupRuntime(ctx.db, { settings: ctx.config.worker, start: false });
   getLogger('api').info('embedded database: this process runs the cleanup worker too', {
     concurrency: ctx.config.worker.concurrency,
   });
@@ -49,13 +49,28 @@ async function assertHostResolves(host: string): Promise<void> {
   try {
     await lookup(host);
   } catch (error) {
-    throw notAnAddressHere(error, host) ?? error;
+    throw listenRefusal(error, host) ?? error;
   }
 }
 
-/** Listening failed because the host is not an address of this machine, or names none. */
-function notAnAddressHere(error: unknown, host: string): InvalidInputError | undefined {
+/**
+ * Listening failed because the host is not an address of this machine or names none, or the port is
+ * taken or needs privileges: bad input (exit 2), said in one line.
+ */
+function listenRefusal(error: unknown, host: string, port?: number): InvalidInputError | undefined {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'EADDRINUSE') {
+    return new InvalidInputError(
+      'invalid_usage',
+      `--port ${port} is in use on ${host}: another process listens there`,
+    );
+  }
+  if (code === 'EACCES') {
+    return new InvalidInputError(
+      'invalid_usage',
+      `--port ${port} on ${host} needs privileges this process does not have`,
+    );
+  }
   if (code === 'EADDRNOTAVAIL') {
     return new InvalidInputError('invalid_usage', `--host ${host} is not an address of this machine`);
   }
@@ -114,7 +129,7 @@ export function registerServe(program: Command): void {
               port: opts.port,
               version: packageVersion(),
             }).catch((error: unknown) => {
-              throw notAnAddressHere(error, opts.host) ?? error;
+              throw listenRefusal(error, opts.host, opts.port) ?? error;
             });
             if (tokens.length === 0) {
               log.warn(
@@ -124,6 +139,7 @@ export function registerServe(program: Command): void {
             }
             log.info('api listening', { url: api.url });
             process.stderr.write(`sdops api listening on ${api.url}\n`);
+            worker?.worker.start();
             const signal = await stopped;
             log.info('api shutting down', { signal });
             await api.close();

@@ -1,4 +1,6 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -368,6 +370,27 @@ describe('sdops bad input and closed pipes (PostgreSQL)', function () {
       DATABASE_URL: socketUrl,
     });
     expect(r.code, r.stderr).to.equal(0);
+  });
+
+  it('refuses serve on a port another process holds as bad input, before its embedded worker takes a job', async () => {
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const { port } = holder.address() as AddressInfo;
+    try {
+      const dir = join(mkdtempSync(join(tmpdir(), 'sdops-port-')), 'data');
+      const r = await runCli(['--data-dir', dir, 'serve', '--port', String(port)], {
+        DATABASE_URL: '',
+        OTEL_SDK_DISABLED: 'true',
+      });
+      // Before: exit 1, "sdops: failed: listen EADDRINUSE ...", after its worker had started.
+      expect(r.code, r.stderr).to.equal(2);
+      expect(r.stderr.trim().split('\n')).to.deep.equal([
+        `sdops: --port ${port} is in use on 127.0.0.1: another process listens there`,
+      ]);
+      expect(r.stdout, 'the in-process worker never started').to.not.include('worker started');
+    } finally {
+      holder.close();
+    }
   });
 
   it('refuses serve --host with an address this machine does not have as bad input, in one line', async () => {
