@@ -193,6 +193,15 @@ describe('HTTP API telemetry', () => {
     expect(run.traceId).to.equal(session?.spanContext().traceId);
     expect(session?.spanContext().traceId).to.not.equal(traceId);
     expect(session?.links.map((l) => l.context.spanId)).to.deep.equal([server?.spanContext().spanId]);
+    // The gateway's started-a-migration-run rule keeps the request by this span of its own trace.
+    const insert = (await t.spans()).find(
+      (s) => s.spanContext().traceId === traceId && s.name === 'INSERT sdops_migration_runs',
+    );
+    expect(insert?.kind).to.equal(2); // SpanKind.CLIENT
+    expect(insert?.attributes).to.include({
+      'db.operation.name': 'INSERT',
+      'db.collection.name': 'sdops_migration_runs',
+    });
     const access = (await t.consoleRecords()).filter((r) => r.trace_id === traceId);
     expect(access.map((r) => [r.message, r.run_id])).to.deep.equal([['request', run.runId]]);
     // The session's own lines stay its own: none joined the request's line or trace.
