@@ -48,70 +48,17 @@ function integerProperties(schema: object): { name: string; maximum: number }[] 
     }));
 }
 
-/**
- * The text of each integer parameter is checked before ajv converts it: as the CLI reads its
- * numbers (isWholeNumberText), not as Number() does. A refusal is an ajv-shaped `pattern` error on
- * the parameter, so it maps to the parameter's code (invalid_limit) like a value out of range.
- */
-function wholeNumbersFirst(
-  integers: readonly { name: string; maximum: number }[],
+type ValidationError = NonNullable<Validate['errors']>[number];
+
+/** Runs `problem` before the validator: the first problem it finds is the one error answered. */
+function checkedFirst(
+  problem: (data: Record<string, unknown> | null | undefined) => ValidationError | undefined,
   validate: Validate,
 ): Validate {
   const check = ((data: Record<string, unknown> | null | undefined) => {
-    for (const { name, maximum } of integers) {
-      const value = data?.[name];
-      // Past 2^53 Number() rounds, and past ~309 digits it is Infinity, which ajv takes as an
-      // integer: a limit of 310 ones reached the SQL as "Infinity" (a 500).
-      if (isWholeNumberText(value) && !Number.isSafeInteger(Number(value))) {
-        check.errors = [
-          {
-            instancePath: `/${name}`,
-            schemaPath: `#/properties/${name}/maximum`,
-            keyword: 'maximum',
-            params: { comparison: '<=', limit: maximum },
-            message: `must be <= ${maximum}`,
-          },
-        ];
-        return false;
-      }
-      // A repeated parameter is a list: ajv refuses it as not an integer.
-      if (typeof value === 'string' && !isWholeNumberText(value)) {
-        check.errors = [
-          {
-            instancePath: `/${name}`,
-            schemaPath: `#/properties/${name}`,
-            keyword: 'pattern',
-            params: { pattern: WHOLE_NUMBER_PATTERN },
-            message: 'must be a whole number written in decimal digits (0-9) only',
-          },
-        ];
-        return false;
-      }
-    }
-    const valid = validate(data);
-    check.errors = validate.errors;
-    return valid;
-  }) as Validate;
-  return check;
-}
-
-/**
- * A query parameter given twice arrives as a list, which ajv refused as "must be integer" (or
- * string): said as what it is. A `type` error, so it maps to invalid_query, as docs/errors.md says.
- */
-function givenOnce(validate: Validate): Validate {
-  const check = ((data: Record<string, unknown> | null | undefined) => {
-    const repeated = Object.keys(data ?? {}).find((name) => Array.isArray(data?.[name]));
-    if (repeated !== undefined) {
-      check.errors = [
-        {
-          instancePath: `/${repeated}`,
-          schemaPath: `#/properties/${repeated}/type`,
-          keyword: 'type',
-          params: { type: 'once' },
-          message: 'must be given once, not repeated',
-        },
-      ];
+    const found = problem(data);
+    if (found) {
+      check.errors = [found];
       return false;
     }
     const valid = validate(data);
@@ -121,6 +68,56 @@ function givenOnce(validate: Validate): Validate {
   return check;
 }
 
+/**
+ * The text of each integer parameter is checked before ajv converts it: as the CLI reads its
+ * numbers (isWholeNumberText), not as Number() does. A refusal is an ajv-shaped `pattern` error on
+ * the parameter, so it maps to the parameter's code (invalid_limit) like a value out of range.
+ */
+function wholeNumberProblem(integers: readonly { name: string; maximum: number }[]) {
+  return (data: Record<string, unknown> | null | undefined): ValidationError | undefined => {
+    for (const { name, maximum } of integers) {
+      const value = data?.[name];
+      // Past 2^53 Number() rounds, and past ~309 digits it is Infinity, which ajv takes as an
+      // integer: a limit of 310 ones reached the SQL as "Infinity" (a 500).
+      if (isWholeNumberText(value) && !Number.isSafeInteger(Number(value))) {
+        return {
+          instancePath: `/${name}`,
+          schemaPath: `#/properties/${name}/maximum`,
+          keyword: 'maximum',
+          params: { comparison: '<=', limit: maximum },
+          message: `must be <= ${maximum}`,
+        };
+      }
+      if (typeof value === 'string' && !isWholeNumberText(value)) {
+        return {
+          instancePath: `/${name}`,
+          schemaPath: `#/properties/${name}`,
+          keyword: 'pattern',
+          params: { pattern: WHOLE_NUMBER_PATTERN },
+          message: 'must be a whole number written in decimal digits (0-9) only',
+        };
+      }
+    }
+    return undefined;
+  };
+}
+
+/**
+ * A query parameter given twice arrives as a list, which ajv refused as "must be integer" (or
+ * string): said as what it is. A `type` error, so it maps to invalid_query, as docs/errors.md says.
+ */
+function repeatedProblem(data: Record<string, unknown> | null | undefined): ValidationError | undefined {
+  const repeated = Object.keys(data ?? {}).find((name) => Array.isArray(data?.[name]));
+  if (repeated === undefined) return undefined;
+  return {
+    instancePath: `/${repeated}`,
+    schemaPath: `#/properties/${repeated}/type`,
+    keyword: 'type',
+    params: { type: 'once' },
+    message: 'must be given once, not repeated',
+  };
+}
+
 export function validatorCompiler(): FastifySchemaCompiler<unknown> {
   const strict = build(false);
   const textual = build(true);
@@ -128,7 +125,7 @@ export function validatorCompiler(): FastifySchemaCompiler<unknown> {
     if (httpPart === 'body') return strict.compile(schema as object) as Validate;
     const validate = textual.compile(schema as object) as Validate;
     const integers = integerProperties(schema as object);
-    const checked = integers.length === 0 ? validate : wholeNumbersFirst(integers, validate);
-    return httpPart === 'querystring' ? givenOnce(checked) : checked;
+    const checked = integers.length === 0 ? validate : checkedFirst(wholeNumberProblem(integers), validate);
+    return httpPart === 'querystring' ? checkedFirst(repeatedProblem, checked) : checked;
   };
 }

@@ -4,14 +4,14 @@ import { builtinHandlers, type CleanupQueue } from '../../../src/cleanup/index.t
 import type { JobContext } from '../../../src/cleanup/handlers-types.ts';
 import { configureLogging, getLogger } from '../../../src/observability/index.ts';
 import { SoftDeleteService } from '../../../src/soft-delete/index.ts';
-import { backdate, makeDocuments, openTestDb, type TestDb } from '../soft-delete/support.ts';
+import { backdate, makeDocuments, makeFamily, openTestDb, type TestDb } from '../soft-delete/support.ts';
 
 /**
  * A purge job's row budget holds across its attempts: an attempt that fails after committing
  * batches leaves its progress behind (in the batches' own transactions), and the retry takes only
  * the rest. Before, a retry started over with the whole budget (maxRows 20,000 removed 24,500).
  */
-describe('a purge job keeps to its row budget across attempts, and enqueues nothing twice (PostgreSQL)', function () {
+describe('a cleanup job across its attempts: a purge keeps to its row budget and enqueues nothing twice, a bulk delete is one operation (PostgreSQL)', function () {
   this.timeout(60_000);
   let t: TestDb;
 
@@ -37,9 +37,9 @@ describe('a purge job keeps to its row budget across attempts, and enqueues noth
         return options?.ids ?? payloads.map(() => randomUUID());
       },
     }) as unknown as CleanupQueue;
-  const contextOf = (jobId: string, attempt: number): JobContext => ({
+  const contextOf = (jobId: string, attempt: number, jobType = 'purge_expired'): JobContext => ({
     jobId,
-    jobType: 'purge_expired',
+    jobType,
     attempt,
     signal: new AbortController().signal,
     queue: queue(),
@@ -115,5 +115,44 @@ describe('a purge job keeps to its row budget across attempts, and enqueues noth
     const [first, second] = fannedOut;
     expect(first).to.have.length(4);
     expect(second).to.deep.equal(first);
+  });
+
+  // A bulk_soft_delete job enqueued by hand carries no opId. Each attempt made up its own, so a first
+  // attempt that died half-way and its retry left two operations on the rows of one job (a probe:
+  // 26,600 and 33,400 rows of one filter under two delete_op_ids), and restoring "everything one
+  // delete took" by op id restored part of it.
+  it('stamps the rows of a bulk delete job without an opId with its job id, on the failed attempt and on the retry', async () => {
+    const { customer } = await makeFamily(t.db);
+    const ids = await makeDocuments(t.db, 2500, customer);
+    // A filter runs in batches of 1,000 (the service's default); the first attempt fails in its third,
+    // after the first two committed.
+    await t.db.exec(`
+      CREATE FUNCTION fail_once() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN RAISE EXCEPTION 'injected failure'; END $$;
+      CREATE TRIGGER fail_once BEFORE UPDATE ON documents FOR EACH ROW
+        WHEN (OLD.id = ${Number(ids[2200])}) EXECUTE FUNCTION fail_once();`);
+    const handlers = handlersWith(50_000);
+    const jobId = randomUUID();
+    const payload = { entity: 'documents', filter: { owner_customer_id: customer }, reason: 'by hand' };
+
+    const failed = await handlers.bulk_soft_delete!(payload, contextOf(jobId, 1, 'bulk_soft_delete')).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(String(failed)).to.include('injected failure');
+    const deleted = await t.db.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM documents WHERE id = ANY($1::bigint[]) AND deleted_at IS NOT NULL',
+      [ids],
+    );
+    expect(deleted.rows[0]?.n, 'rows the failed attempt committed').to.equal(2000);
+    await t.db.exec('DROP TRIGGER fail_once ON documents; DROP FUNCTION fail_once();');
+    await handlers.bulk_soft_delete!(payload, contextOf(jobId, 2, 'bulk_soft_delete'));
+
+    const { rows } = await t.db.query<{ op: string | null; n: number }>(
+      `SELECT delete_op_id::text AS op, count(*)::int AS n FROM documents
+        WHERE id = ANY($1::bigint[]) GROUP BY 1`,
+      [ids],
+    );
+    expect(rows).to.deep.equal([{ op: jobId, n: 2500 }]);
   });
 });
