@@ -26,7 +26,7 @@ export interface LogFields {
 
 export interface Logger {
   debug(message: string, fields?: LogFields): void;
-  info(message: string, fields?: LogFields): void;
+  info(message: string, fields?: LogFields, error?: unknown): void;
   warn(message: string, fields?: LogFields, error?: unknown): void;
   error(message: string, fields?: LogFields, error?: unknown): void;
   /** A logger that adds `fields` to every record (e.g. run_id for one run). */
@@ -208,8 +208,8 @@ class ComponentLogger implements Logger {
   debug(message: string, fields?: LogFields): void {
     this.write('debug', message, fields);
   }
-  info(message: string, fields?: LogFields): void {
-    this.write('info', message, fields);
+  info(message: string, fields?: LogFields, error?: unknown): void {
+    this.write('info', message, fields, error);
   }
   warn(message: string, fields?: LogFields, error?: unknown): void {
     this.write('warn', message, fields, error);

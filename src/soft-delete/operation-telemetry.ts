@@ -1,5 +1,6 @@
 import { v7 as uuidv7 } from 'uuid';
 import { type Database, isDatabaseUnavailable, sqlState, type TransactionClient } from '../db/index.ts';
+import { SdopsError } from '../errors.ts';
 import {
   activeRunId,
   addToCanonicalLine,
@@ -101,6 +102,10 @@ function telemetryRunIdFor(targetKind: TargetKind): string | undefined {
  * was attempted. What fails in here was attempted and is recorded as a failed call (a single id that
  * that failed counts as one failed row, unless the database could not be reached).
  */
+function isCallerOutcome(error: unknown): boolean {
+  return error instanceof SdopsError && (error.kind === 'not_found' || error.kind === 'conflict');
+}
+
 export async function runOperation(
   entity: string,
   operation: OperationName,
@@ -133,7 +138,12 @@ export async function runOperation(
         duration: seconds,
         status: 'failure',
       };
-      if (!addToCanonicalLine(fields, error)) log.warn('soft_delete operation failed', fields, error);
+      if (!addToCanonicalLine(fields, error)) {
+        // A row that does not exist or is in the way is the caller's answer (the CLI's one error
+        // line says it); a warning beside it said the same twice. Anything else is worth a warning.
+        if (isCallerOutcome(error)) log.info('soft_delete operation failed', fields, error);
+        else log.warn('soft_delete operation failed', fields, error);
+      }
       throw error;
     }
     const seconds = (performance.now() - started) / 1000;

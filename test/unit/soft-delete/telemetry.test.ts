@@ -170,6 +170,13 @@ describe('soft-delete core telemetry', function () {
     expect((error as { code?: string }).code).to.equal('not_found');
     const after = counter(await t.metrics(), { entity: 'documents', operation: 'delete', status: 'failure' });
     expect(after - before).to.equal(1);
+    // The caller's answer: an info line with the error, so a CLI's console (warn and up) shows only
+    // its one error line (it printed a warning beside it that said the same).
+    const line = (await t.consoleRecords())
+      .filter((r) => r.message === 'soft_delete operation failed')
+      .at(-1);
+    expect(line).to.include({ level: 'info', status: 'failure' });
+    expect(line?.error).to.include({ code: 'not_found' });
   });
 
   it('counts no failed row for a single-row call that could not reach the database, only the failed call', async () => {
@@ -191,6 +198,10 @@ describe('soft-delete core telemetry', function () {
       .softDelete('documents', { id: '1' })
       .catch((e: unknown) => e);
     expect((error as { code?: string }).code).to.equal('database_unavailable');
+    const line = (await t.consoleRecords())
+      .filter((r) => r.message === 'soft_delete operation failed')
+      .at(-1);
+    expect(line, 'a database that is down stays a warning').to.include({ level: 'warn' });
     // Before: one failed row per 503, so an outage looked like rows the data refused.
     expect((await rows()) - rowsBefore).to.equal(0);
     expect((await calls()) - callsBefore).to.equal(1);
