@@ -138,7 +138,7 @@ export const ERROR_CODE_MEANINGS: Readonly<Record<ErrorCode, string>> = {
   run_not_found: 'the migration run does not exist',
   conflict: 'restoring the row would break a unique constraint held by a live row',
   constraint_violation:
-    "a data rule of the database (a check, trigger or foreign key) refused the change; the message names its constraint, or its SQLSTATE (the CLI also quotes a trigger's message)",
+    "a data rule of the database refused the change (SQLSTATE class 23: a check, a foreign key, or a trigger raising with such an ERRCODE, e.g. `check_violation`); the message names its constraint, or its SQLSTATE (the CLI also quotes a trigger's message). A trigger's plain `RAISE EXCEPTION` (P0001) is no data rule to sdops: the API answers 500 (runbook: ApiServerErrorRatioHigh)",
   data_dir_locked: 'another process holds the embedded database directory',
   job_not_cancellable: 'the job is running or finished and cannot be cancelled',
   job_not_retryable: 'only failed or dead jobs can be retried',
