@@ -113,10 +113,10 @@ describe('the two-tier collector layout (2 agents, 2 gateways, real otelcol-sdop
     expect(keptOk / ok.length, 'share of ok-and-fast API traces kept').to.be.lessThan(0.2);
   });
 
-  it('every error, slow, job-enqueuing, run-starting, migration-run, cleanup-job and CLI trace of the steady workload is kept, whole', () => {
+  it('every error, slow, job-enqueuing, run-starting, run-resuming, migration-run, cleanup-job and CLI trace of the steady workload is kept, whole', () => {
     const must = run.steady.filter(mustKeep);
     expect(new Set(must.map((t) => t.cls))).to.deep.equal(
-      new Set(['error', 'slow', 'enqueue', 'start-run', 'job', 'migration', 'cli']),
+      new Set(['error', 'slow', 'enqueue', 'start-run', 'resume-run', 'job', 'migration', 'cli']),
     );
     expect(problemsOf(must).slice(0, 20)).to.deep.equal([]);
   });

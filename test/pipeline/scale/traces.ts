@@ -26,7 +26,16 @@ export const SERVICE_NAMES: Record<Role, string> = {
 export const ROLE_WEIGHT: Record<Role, number> = { api: 1, worker: 0.1, migrate: 0.05, cli: 0.05 };
 
 /** ok = ok and fast (the only class the gateway samples); every other class must always be kept. */
-export type TraceClass = 'ok' | 'error' | 'slow' | 'enqueue' | 'start-run' | 'job' | 'migration' | 'cli';
+export type TraceClass =
+  | 'ok'
+  | 'error'
+  | 'slow'
+  | 'enqueue'
+  | 'start-run'
+  | 'resume-run'
+  | 'job'
+  | 'migration'
+  | 'cli';
 
 export interface LedgerSpan {
   readonly spanId: string;
@@ -54,8 +63,9 @@ export function traceClass(role: Role, i: number): TraceClass {
   if (i % 20 === 10) return 'slow';
   // A delete whose cascade is a job: the job's trace links back to it.
   if (i % 20 === 5) return 'enqueue';
-  // A migration run started over the API: the run's trace links back to it.
-  if (i % 20 === 15) return 'start-run';
+  // A migration run started or resumed over the API: the session's trace links back to it.
+  if (i % 40 === 15) return 'start-run';
+  if (i % 40 === 35) return 'resume-run';
   return 'ok';
 }
 
@@ -150,6 +160,31 @@ function shape(cls: TraceClass): SpanSpec {
               'db.system.name': 'postgresql',
               'db.namespace': 'postgres',
               'db.operation.name': 'INSERT',
+              'db.collection.name': 'sdops_migration_runs',
+            },
+          },
+        ],
+      };
+    case 'resume-run':
+      return {
+        name: 'POST /v1/migrations/runs/:runId/resume',
+        kind: SpanKind.SERVER,
+        ms: 15,
+        attributes: {
+          'http.request.method': 'POST',
+          'http.route': '/v1/migrations/runs/:runId/resume',
+          'http.response.status_code': 202,
+        },
+        children: [
+          {
+            // A resume writes the run's row, it inserts none (src/migration/lease-store.ts).
+            name: 'UPDATE sdops_migration_runs',
+            kind: SpanKind.CLIENT,
+            ms: 2,
+            attributes: {
+              'db.system.name': 'postgresql',
+              'db.namespace': 'postgres',
+              'db.operation.name': 'UPDATE',
               'db.collection.name': 'sdops_migration_runs',
             },
           },
