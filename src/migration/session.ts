@@ -18,6 +18,8 @@ export type SessionMode = 'start' | 'resume' | 'retry-failed';
 interface End {
   state: RunState;
   error: string | null;
+  /** RunSummary.scanLeft. */
+  scanLeft?: boolean;
 }
 
 const STOPPED: End = { state: 'stopped', error: null };
@@ -161,6 +163,7 @@ export class Session {
           leaseLost,
           recorded,
           error: end.error,
+          scanLeft: state === 'stopped' && end.scanLeft === true,
         };
       },
     );
@@ -238,7 +241,7 @@ export class Session {
     if (run.batchesFailed > run.maxFailedBatches) {
       return { state: 'failed', error: `${run.batchesFailed} batches still failed after retry-failed` };
     }
-    if (!run.scanComplete) return STOPPED;
+    if (!run.scanComplete) return { ...STOPPED, scanLeft: true };
     return { state: run.batchesFailed > 0 ? 'partially_failed' : 'succeeded', error: null };
   }
 }

@@ -150,4 +150,10 @@ export interface RunSummary {
   readonly recorded: boolean;
   /** Why the session ended failed (or null). */
   readonly error: string | null;
+  /**
+   * retry-failed only: it went through every failed batch, and the run is `stopped` because its
+   * scan was not complete (it had failed before the end): `resume` continues the scan. Not a stop
+   * anyone asked for.
+   */
+  readonly scanLeft: boolean;
 }

@@ -58,6 +58,12 @@ function endedBadly(summary: RunSummary): string {
       `not record it, so the run shows running until its lease expires: then \`sdops migrate resume ${id}\``
     );
   }
+  if (summary.scanLeft) {
+    return (
+      `run ${id}: ${summary.batchesFailed} batches still failed after retry-failed (${summary.rowsFailed} rows), and ` +
+      `its scan is not complete: see \`sdops migrate status ${id}\`, retry-failed once the cause is fixed, then \`sdops migrate resume ${id}\``
+    );
+  }
   if (summary.state === 'stopped') {
     return `run ${id} stopped before it finished (${summary.rowsProcessed} rows done); continue it with \`sdops migrate resume ${id}\``;
   }
@@ -173,6 +179,16 @@ async function runSession(
     );
     if (summary.dryRun)
       process.stdout.write(`dry run: ${summary.rowsProcessed} rows would change; nothing was written\n`);
+  }
+  // retry-failed repaired every failed batch of a run that had failed before its scan was complete:
+  // what it was asked to do is done, and the run waits for `resume` (runbook, partial failures).
+  if (summary.scanLeft && summary.batchesFailed === 0 && summary.recorded && !summary.leaseLost) {
+    if (!ctx.json) {
+      process.stderr.write(
+        `run ${summary.runId}: every failed batch is repaired; the run had failed before its scan was complete: continue it with \`sdops migrate resume ${summary.runId}\`\n`,
+      );
+    }
+    return;
   }
   // A run that stopped (a signal here, or `sdops migrate stop` elsewhere) did not finish: a script
   // must be able to tell it from one that did.

@@ -93,6 +93,13 @@ describe('migration run reports (PostgreSQL, child processes)', function () {
     expect(after.state, retried.stderr).to.equal('stopped');
     // Before: "2 failed batches exceed --max-failed-batches 0" stayed, with no failed batch left.
     expect(after.lastError).to.equal(null);
+    // What it was asked to do is done: exit 0 (was 1 with run_stopped of kind internal, "stopped
+    // before it finished", though nothing had stopped it), and the summary says the scan is left.
+    expect(retried.code, retried.stderr).to.equal(0);
+    expect(JSON.parse(retried.stdout)).to.include({ state: 'stopped', scanLeft: true, batchesFailed: 0 });
+    const resumed = await runCli(url, ['migrate', 'resume', run.runId]);
+    expect(resumed.code, resumed.stderr).to.equal(0);
+    expect((await status(run.runId)).state).to.equal('succeeded');
   });
 
   it('shows no rate and no ETA for a running run whose process is dead', async () => {
