@@ -166,7 +166,7 @@ export function alertRules(p: AlertParams = ALERT_PARAMS): AlertRuleDefinition[]
       summary: 'A run of migration {{ $labels.migration }} failed',
       description:
         `{{VALUE}} run(s) of migration {{ $labels.migration }} failed in the last ${p.migrationFailureWindow}. ` +
-        'Find the run id with `sdops migrate list --state failed` / `--state partially_failed` (a run a database outage ended may show `--state running`, owner stale), then follow the runbook.',
+        'Find the run id with `sdops migrate list --state failed` / `--state partially_failed` (a run a database outage ended may show `--state running`, owner stale; a run already retried or resumed since shows its new state: the alert holds for its whole window), then follow the runbook.',
       valueFormat: 'number',
       runbookAnchor: 'alert-migrationrunfailed',
       panelId: PANEL_IDS.migrationRuns,

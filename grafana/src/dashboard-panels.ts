@@ -88,7 +88,7 @@ export function operationPanels(y: number): cog.Builder<Panel>[] {
     timeseries(
       PANEL_IDS.throughput,
       'Operation throughput by entity and status',
-      'Rows affected per second by soft-delete operations (delete, restore, purge, archive), split by entity and outcome (success, noop, failure). Source: soft_delete_operations_total.',
+      'Rows per second that soft-delete calls (delete, restore, purge, archive: API requests, CLI commands, cleanup jobs) dealt with, per entity and outcome: success = rows changed, noop = rows already in the requested state, failure = rows not found or refused. All operations of an entity add up on one line per outcome (split them in Explore by `operation`). Migrations are not here: their rows are on the migration panels. Short of what a command that ended while the collector was down counted (its one export at exit was lost), and of the last 10 s of a process killed with SIGKILL. Source: soft_delete_operations_total.',
       'suffix: rows/s',
       at(0, y, 12, 8),
     )
@@ -102,7 +102,7 @@ export function operationPanels(y: number): cog.Builder<Panel>[] {
     timeseries(
       PANEL_IDS.errorRate,
       'Operation error rate by entity',
-      'Share of soft-delete operation calls whose overall outcome was failure, per entity (failed calls / all calls, from the duration histogram counts). Entities with no failures, or no calls, show 0%. Orange from 1%, red from 5%.',
+      'Share of soft-delete operation calls whose overall outcome was failure, per entity (failed calls / all calls, from the duration histogram counts). A failure is also a caller asking for a row that does not exist or is in the way (an API 404 not_found or 409): no fault of the service, and with few calls one such request is a high share. Read it beside API requests by status class (5xx) and the error alerts. Entities with no failures, or no calls, show 0%. Orange from 1%, red from 5%.',
       'percentunit',
       at(12, y, 12, 8),
     )
