@@ -32,7 +32,7 @@ export function workerPanels(y: number): cog.Builder<Panel>[] {
     timeseries(
       PANEL_IDS.queueLength,
       'Pending queue length by job type',
-      `Cleanup jobs waiting in the queue (created or retrying), read from the database by the running sdops serve and worker processes, so it is measured with every worker down. Red above ${QUEUE_LENGTH_THRESHOLD}: the CleanupQueueBacklog alert fires when that lasts ${QUEUE_BACKLOG_FOR}.`,
+      `Cleanup jobs waiting in the queue (created or retrying), read from the database by the running sdops serve and worker processes, so it is measured with every worker down. A job a worker holds is not waiting: one whose worker was killed is held, and shows on no panel, until its lease runs out (SDOPS_JOB_EXPIRE_SECONDS, 15 min by default) and it comes back here as retrying; sdops queue status lists it as active meanwhile. Red above ${QUEUE_LENGTH_THRESHOLD}: the CleanupQueueBacklog alert fires when that lasts ${QUEUE_BACKLOG_FOR}.`,
       'suffix: jobs',
       at(0, y, 8, 8),
     )
@@ -48,7 +48,7 @@ export function workerPanels(y: number): cog.Builder<Panel>[] {
     timeseries(
       PANEL_IDS.jobsProcessed,
       'Jobs processed by job type',
-      'Cleanup job attempts finished per second (any outcome), and failed attempts per second, by job type.',
+      'Cleanup job attempts finished per second (any outcome), and failed attempts per second, by job type. The attempt of a worker that was killed is in neither: it expires with its lease and the job is retried.',
       'suffix: jobs/s',
       at(8, y, 8, 8),
     )

@@ -60,14 +60,16 @@ export const INSTRUMENTS = {
     name: 'cleanup.worker.jobs_processed',
     kind: 'counter',
     unit: '{job}',
-    description: 'Cleanup job attempts the worker finished, whatever the outcome.',
+    description:
+      'Cleanup job attempts the worker finished, whatever the outcome. An attempt whose worker was killed finishes nowhere: pg-boss expires it when its lease runs out (SDOPS_JOB_EXPIRE_SECONDS) and retries the job, and no counter sees it.',
     attributes: ['job_type'],
   },
   workerJobFailures: {
     name: 'cleanup.worker.job_failures',
     kind: 'counter',
     unit: '{job}',
-    description: 'Finished cleanup job attempts that failed (failure ratio = job_failures / jobs_processed).',
+    description:
+      'Finished cleanup job attempts that failed (failure ratio = job_failures / jobs_processed); not the attempts of killed workers (see jobs_processed).',
     attributes: ['job_type'],
   },
   workerJobDuration: {
