@@ -22,6 +22,8 @@ export const METRICS = {
   queueLength: 'cleanup_queue_length',
   queueOldestWait: 'cleanup_queue_oldest_wait_seconds',
   queueDead: 'cleanup_queue_dead',
+  queueActive: 'cleanup_queue_active',
+  queueOldestActive: 'cleanup_queue_oldest_active_seconds',
   staleRuns: 'migration_runs_stale_seconds',
   /** Span-metrics latency histogram (seconds): SPAN_METRICS.latency, see below. */
   spanDuration: 'traces_spanmetrics_latency',

@@ -32,7 +32,7 @@ export function workerPanels(y: number): cog.Builder<Panel>[] {
     timeseries(
       PANEL_IDS.queueLength,
       'Pending queue length by job type',
-      `Cleanup jobs waiting in the queue (created or retrying), read from the database by the running sdops serve and worker processes, so it is measured with every worker down. A job a worker holds is not waiting: one whose worker was killed is held, and shows on no panel, until its lease runs out (SDOPS_JOB_EXPIRE_SECONDS, 15 min by default) and it comes back here as retrying; sdops queue status lists it as active meanwhile. Red above ${QUEUE_LENGTH_THRESHOLD}: the CleanupQueueBacklog alert fires when that lasts ${QUEUE_BACKLOG_FOR}.`,
+      `Cleanup jobs waiting in the queue (created or retrying), and the jobs workers hold (running), read from the database by the running sdops serve and worker processes, so it is measured with every worker down. A job whose worker was killed stays running here until its lease runs out (SDOPS_JOB_EXPIRE_SECONDS, 15 min by default), then waits as retrying. Red above ${QUEUE_LENGTH_THRESHOLD}: the CleanupQueueBacklog alert fires when as many wait for ${QUEUE_BACKLOG_FOR}.`,
       'suffix: jobs',
       at(0, y, 8, 8),
     )
@@ -43,6 +43,12 @@ export function workerPanels(y: number): cog.Builder<Panel>[] {
         promTarget('A', {
           expr: `max by (job_type) (${METRICS.queueLength}{${JOB_TYPE}})`,
           legend: '{{job_type}}',
+        }),
+      )
+      .withTarget(
+        promTarget('B', {
+          expr: `max by (job_type) (${METRICS.queueActive}{${JOB_TYPE}})`,
+          legend: '{{job_type}} running',
         }),
       ),
     timeseries(
@@ -79,7 +85,7 @@ export function workerPanels(y: number): cog.Builder<Panel>[] {
     timeseries(
       PANEL_IDS.queueOldestWait,
       'Oldest waiting job by job type',
-      `How long the longest-waiting job whose start time has come has waited for a worker, read from the database (0 when none waits). Red from ${QUEUE_STALLED_SECONDS / 60} min: the CleanupQueueStalled alert fires when, besides, no worker started a job of that type in that time.`,
+      `How long the longest-waiting job whose start time has come has waited for a worker, and how long the longest-running job has run, read from the database (0 when none). Red from ${QUEUE_STALLED_SECONDS / 60} min: the CleanupQueueStalled alert fires when, besides, no worker started a job of that type in that time. A job running far longer than its type takes (see the p95 beside), or near its lease (SDOPS_JOB_EXPIRE_SECONDS), is stuck or its worker is gone: sdops queue status, runbook CleanupQueueStalled.`,
       's',
       at(0, y + 8, 8, 8),
     )
@@ -90,6 +96,12 @@ export function workerPanels(y: number): cog.Builder<Panel>[] {
         promTarget('A', {
           expr: `max by (job_type) (${METRICS.queueOldestWait}{${JOB_TYPE}})`,
           legend: '{{job_type}}',
+        }),
+      )
+      .withTarget(
+        promTarget('B', {
+          expr: `max by (job_type) (${METRICS.queueOldestActive}{${JOB_TYPE}})`,
+          legend: '{{job_type}} running',
         }),
       ),
     timeseries(

@@ -4,8 +4,8 @@ import { reasonOf, warnOnce } from './diagnostics.ts';
 import { DATABASE_GAUGES } from './instruments.ts';
 
 /**
- * The database's own gauges (instruments.ts DATABASE_GAUGES): queue length and oldest wait per job
- * type, and stale migration runs, read from the tables at every collection of a meter that reports
+ * The database's own gauges (instruments.ts DATABASE_GAUGES): queue length, oldest wait, jobs held
+ * and the oldest held, and dead jobs per job type, and stale migration runs, read from the tables at every collection of a meter that reports
  * under the database's identity. Every process observing the same database writes the same series;
  * the collector's prometheus exporter keeps the newest data point of a series, so the freshest
  * reading wins, and a process that stops reading leaves nothing behind that outlives the others.
@@ -16,6 +16,10 @@ export interface QueueTruth {
   readonly waiting: number;
   /** Seconds the longest-waiting job whose start time has come has waited (0 when none). */
   readonly oldestWaitSeconds: number;
+  /** Jobs a worker holds (state active): also a killed worker's, until its lease runs out. */
+  readonly active: number;
+  /** Seconds since the longest-held active job's attempt started (0 when none). */
+  readonly oldestActiveSeconds: number;
   /** Dead-letter copies waiting for a retry: jobs whose retries ran out. */
   readonly dead: number;
 }
@@ -66,6 +70,8 @@ export function registerDatabaseGauges(meter: Meter, read: DatabaseGaugeOptions[
   const length = gauge(DATABASE_GAUGES.queueLength);
   const oldest = gauge(DATABASE_GAUGES.queueOldestWait);
   const dead = gauge(DATABASE_GAUGES.queueDead);
+  const active = gauge(DATABASE_GAUGES.queueActive);
+  const oldestActive = gauge(DATABASE_GAUGES.queueOldestActive);
   const stale = gauge(DATABASE_GAUGES.staleRuns);
   // `other` is left out until something falls in it; from then on it is reported, at 0 when it
   // empties: a series no longer observed keeps its last value in the SDK's cumulative export, so a
@@ -85,22 +91,26 @@ export function registerDatabaseGauges(meter: Meter, read: DatabaseGaugeOptions[
       const queue = byRegistered(
         'job_type',
         reading.queue,
-        () => ({ waiting: 0, oldestWaitSeconds: 0, dead: 0 }),
+        () => ({ waiting: 0, oldestWaitSeconds: 0, active: 0, oldestActiveSeconds: 0, dead: 0 }),
         (a, b) => ({
           waiting: a.waiting + finite(b.waiting),
           oldestWaitSeconds: Math.max(a.oldestWaitSeconds, finite(b.oldestWaitSeconds)),
+          active: a.active + finite(b.active),
+          oldestActiveSeconds: Math.max(a.oldestActiveSeconds, finite(b.oldestActiveSeconds)),
           dead: a.dead + finite(b.dead),
         }),
         otherSeen.queue,
       );
       for (const [jobType, q] of queue) {
         if (jobType === OTHER) {
-          otherSeen.queue ||= q.waiting > 0 || q.dead > 0;
+          otherSeen.queue ||= q.waiting > 0 || q.active > 0 || q.dead > 0;
           if (!otherSeen.queue) continue;
         }
         result.observe(length, q.waiting, { job_type: jobType });
         result.observe(oldest, q.oldestWaitSeconds, { job_type: jobType });
         result.observe(dead, q.dead, { job_type: jobType });
+        result.observe(active, q.active, { job_type: jobType });
+        result.observe(oldestActive, q.oldestActiveSeconds, { job_type: jobType });
       }
       const runs = byRegistered(
         'migration',
@@ -117,6 +127,6 @@ export function registerDatabaseGauges(meter: Meter, read: DatabaseGaugeOptions[
         result.observe(stale, seconds, { migration });
       }
     },
-    [length, oldest, dead, stale],
+    [length, oldest, dead, active, oldestActive, stale],
   );
 }

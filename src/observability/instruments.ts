@@ -159,6 +159,22 @@ export const DATABASE_GAUGES = {
       'Dead cleanup jobs: their retries ran out, and their copies wait in the dead-letter queue until sdops queue retry --dead runs them again, per job type.',
     attributes: ['job_type'],
   },
+  queueActive: {
+    name: 'cleanup.queue.active',
+    kind: 'gauge',
+    unit: '{job}',
+    description:
+      'Cleanup jobs a worker holds now (running), per job type: also the job of a worker that was killed, until its lease runs out (SDOPS_JOB_EXPIRE_SECONDS) and it is retried.',
+    attributes: ['job_type'],
+  },
+  queueOldestActive: {
+    name: 'cleanup.queue.oldest_active',
+    kind: 'gauge',
+    unit: 's',
+    description:
+      'How long the longest-held job has been running (0 when none), per job type: a job past the usual for its type, or near its lease, is stuck or its worker is gone.',
+    attributes: ['job_type'],
+  },
   staleRuns: {
     name: 'migration.runs.stale_seconds',
     kind: 'gauge',

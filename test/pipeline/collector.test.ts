@@ -55,6 +55,13 @@ const TRANSLATIONS = [
   },
   { otel: 'cleanup.queue.length', kind: 'gauge', unit: '{job}', prom: 'cleanup_queue_length' },
   { otel: 'cleanup.queue.dead', kind: 'gauge', unit: '{job}', prom: 'cleanup_queue_dead' },
+  { otel: 'cleanup.queue.active', kind: 'gauge', unit: '{job}', prom: 'cleanup_queue_active' },
+  {
+    otel: 'cleanup.queue.oldest_active',
+    kind: 'gauge',
+    unit: 's',
+    prom: 'cleanup_queue_oldest_active_seconds',
+  },
   {
     otel: 'cleanup.queue.oldest_wait',
     kind: 'gauge',

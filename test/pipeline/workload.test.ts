@@ -27,7 +27,7 @@ import {
 } from './workload/scenario.ts';
 import { firing, scrapedAfter, spanMetricsCaughtUp } from './workload/query.ts';
 import { writeScaledRules } from './workload/rules.ts';
-import { noWorkerStretch, staleRunStretch } from './workload/stretches.ts';
+import { heldJobStretch, noWorkerStretch, staleRunStretch } from './workload/stretches.ts';
 import { registerMetricTests } from './workload/metric-tests.ts';
 import { registerSignalTests } from './workload/signal-tests.ts';
 import { registerGrafanaTests } from './workload/grafana-tests.ts';
@@ -132,6 +132,9 @@ describe('the pipeline under the real workload (CLI, API, worker, migrations -> 
     world.moments.noWorker = noWorker.during;
     world.moments.afterServeRestart = noWorker.afterServeRestart;
     world.moments.drained = noWorker.drained;
+    const held = await heldJobStretch(ctx);
+    world.moments.held = held.during;
+    world.moments.heldAfter = held.after;
 
     await backdate(world.sql);
     await retentionPhase(ctx);

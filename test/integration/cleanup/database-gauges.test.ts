@@ -40,7 +40,7 @@ describe('the database gauges (queue length, oldest wait and dead jobs, stale mi
     await db.query('DELETE FROM sdops_migration_runs');
   });
 
-  it('counts created and retrying jobs per type, and the oldest wait only of jobs whose start time has come', async () => {
+  it('counts created and retrying jobs per type, and the oldest wait only of jobs whose start time has come; held jobs apart', async () => {
     const [a, b, c, d] = await queue.enqueueMany('noop', [{}, {}, {}, {}]);
     await queue.enqueue('purge_expired', { entity: 'orders' });
     // a waited 120 s; b is a retry whose backoff ended 30 s ago; c may start only in an hour;
@@ -51,14 +51,27 @@ describe('the database gauges (queue length, oldest wait and dead jobs, stale mi
       [b],
     );
     await db.query("UPDATE pgboss.job SET start_after = now() + interval '1 hour' WHERE id = $1", [c]);
-    await db.query("UPDATE pgboss.job SET state = 'active', started_on = now() WHERE id = $1", [d]);
+    await db.query(
+      "UPDATE pgboss.job SET state = 'active', started_on = now() - interval '40 seconds' WHERE id = $1",
+      [d],
+    );
     const truth = await readQueueTruth(db, BUILTIN_JOB_TYPES);
     expect(Object.keys(truth).sort()).to.deep.equal([...BUILTIN_JOB_TYPES].sort());
     expect(truth.noop?.waiting).to.equal(3);
     expect(truth.noop?.oldestWaitSeconds).to.be.within(120, 125);
     expect(truth.purge_expired?.waiting).to.equal(1);
     expect(truth.purge_expired?.oldestWaitSeconds).to.be.within(0, 5);
-    expect(truth.cascade_soft_delete).to.deep.equal({ waiting: 0, oldestWaitSeconds: 0, dead: 0 });
+    // Held by a worker (or by one that was killed, until its lease runs out): not waiting, but seen.
+    expect(truth.noop?.active).to.equal(1);
+    expect(truth.noop?.oldestActiveSeconds).to.be.within(40, 45);
+    expect(truth.purge_expired).to.include({ active: 0, oldestActiveSeconds: 0 });
+    expect(truth.cascade_soft_delete).to.deep.equal({
+      waiting: 0,
+      oldestWaitSeconds: 0,
+      active: 0,
+      oldestActiveSeconds: 0,
+      dead: 0,
+    });
   });
 
   it('counts dead-letter copies waiting for a retry by the job type their data names, not cancelled ones', async () => {
@@ -75,8 +88,20 @@ describe('the database gauges (queue length, oldest wait and dead jobs, stale mi
     await queue.enqueue('purge_expired', { entity: 'orders' });
     const truth = await readQueueTruth(db, BUILTIN_JOB_TYPES);
     expect(truth.purge_expired).to.include({ waiting: 1, dead: 2 });
-    expect(truth.archive_entity).to.deep.equal({ waiting: 0, oldestWaitSeconds: 0, dead: 1 });
-    expect(truth.cascade_soft_delete).to.deep.equal({ waiting: 0, oldestWaitSeconds: 0, dead: 0 });
+    expect(truth.archive_entity).to.deep.equal({
+      waiting: 0,
+      oldestWaitSeconds: 0,
+      active: 0,
+      oldestActiveSeconds: 0,
+      dead: 1,
+    });
+    expect(truth.cascade_soft_delete).to.deep.equal({
+      waiting: 0,
+      oldestWaitSeconds: 0,
+      active: 0,
+      oldestActiveSeconds: 0,
+      dead: 0,
+    });
   });
 
   it('finds running and stopping runs whose lease expired, by migration, with the age of the oldest expiry', async () => {

@@ -109,6 +109,8 @@ describe('cleanup worker processes on PostgreSQL', function () {
     expect((await readQueueTruth(db, ['test_effect'])).test_effect).to.deep.equal({
       waiting: 0,
       oldestWaitSeconds: 0,
+      active: 0,
+      oldestActiveSeconds: 0,
       dead: 0,
     });
   });

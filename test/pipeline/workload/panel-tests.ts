@@ -555,6 +555,18 @@ export function registerPanelTests(world: World): void {
       statByMigration(PANEL_IDS.migrationProgress, 'A', byStatus((await truth.migration()).rows, 'success')),
     [`${PANEL_IDS.queueOldestWait}/A`]: async () =>
       ageAgainstTable(['noWorker', 'drained'], 'oldestWait', 'oldestWait', 'oldest wait with no worker'),
+    [`${PANEL_IDS.queueOldestWait}/B`]: async () =>
+      ageAgainstTable(['held', 'heldAfter'], 'runningFor', 'oldestActive', 'longest-running job'),
+    [`${PANEL_IDS.queueLength}/B`]: async () => {
+      const m = moment('held');
+      expect(nonZero(m.seen.running as Expected), 'jobs held, as the table says').to.deep.equal(
+        m.truth.active,
+      );
+      expect(m.truth.active).to.deep.include({ noop: 1 });
+      const ended = moment('heldAfter');
+      expect(nonZero(ended.seen.running as Expected), 'none held afterwards').to.deep.equal({});
+      expect(ended.truth.active, 'the table agrees').to.deep.equal({});
+    },
     [`${PANEL_IDS.staleRuns}/A`]: async () =>
       ageAgainstTable(['stale', 'staleAfter'], 'panel', 'stale', 'stale runs while the process is frozen'),
     'variable/entity': async () => {

@@ -193,3 +193,41 @@ export async function noWorkerStretch(
   const drained = await capture(ctx, queries, truth);
   return { during, afterServeRestart, drained };
 }
+
+/**
+ * A job held by a worker that is gone: what a SIGKILLed worker leaves until the job's lease runs out
+ * (before the held-jobs series it showed on no panel for all that time). Played in the table, with a
+ * lease of an hour, since the suite's 2 s lease would expire a real one at once: the panels' held
+ * jobs and how long the longest has run must equal the table; after it is gone, 0 in both.
+ */
+export async function heldJobStretch(ctx: Ctx): Promise<{ during: Moment; after: Moment }> {
+  await waitForQueueDrained(ctx.sql);
+  const [row] = await sqlRows<{ id: string }>(
+    ctx.sql,
+    `INSERT INTO pgboss.job (name, data, state, started_on, expire_seconds)
+     VALUES ('cleanup.noop', '{}', 'active', now() - interval '30 seconds', 3600) RETURNING id::text AS id`,
+  );
+  const queries = {
+    running: { expr: panelQuery(PANEL_IDS.queueLength, 'B'), by: ['job_type'] },
+    runningFor: { expr: panelQuery(PANEL_IDS.queueOldestWait, 'B'), by: ['job_type'] },
+  };
+  const truth = async () => {
+    const q = await queueTruth(ctx.sql);
+    return { active: q.active, oldestActive: q.oldestActive };
+  };
+  const panelSays = async (noop: number) => {
+    const running = keyed(await instantAt(ctx.prom, queries.running.expr), ['job_type']);
+    return running.noop === noop && Object.values(running).every((v) => v === 0 || v === noop)
+      ? true
+      : undefined;
+  };
+  await waitUntil('the held job in the panels', () => panelSays(1), { timeoutMs: 30_000, intervalMs: 250 });
+  const during = await capture(ctx, queries, truth);
+  await ctx.sql.query('DELETE FROM pgboss.job WHERE id = $1', [row?.id]);
+  await waitUntil('the held-jobs series back at 0', () => panelSays(0), {
+    timeoutMs: 30_000,
+    intervalMs: 250,
+  });
+  const after = await capture(ctx, queries, truth);
+  return { during, after };
+}

@@ -22,6 +22,10 @@ export interface QueueTruth {
   readonly oldestWait: Expected;
   /** Seconds since a worker last started a job of the type, by job type. */
   readonly sinceLastStart: Expected;
+  /** Jobs a worker holds (active), by job type. */
+  readonly active: Expected;
+  /** Seconds the longest-held active job has run, by job type. */
+  readonly oldestActive: Expected;
 }
 
 export async function queueTruth(sql: pg.Pool): Promise<QueueTruth> {
@@ -30,25 +34,33 @@ export async function queueTruth(sql: pg.Pool): Promise<QueueTruth> {
     waiting: string;
     oldest: number | null;
     since: number | null;
+    active: string;
+    oldest_active: number | null;
   }>(
     sql,
     `SELECT substr(name, length('cleanup.') + 1) AS job_type,
             count(*) FILTER (WHERE state IN ('created', 'retry'))::text AS waiting,
             extract(epoch FROM now() - min(start_after)
               FILTER (WHERE state IN ('created', 'retry') AND start_after <= now()))::float8 AS oldest,
-            extract(epoch FROM now() - max(started_on))::float8 AS since
+            extract(epoch FROM now() - max(started_on))::float8 AS since,
+            count(*) FILTER (WHERE state = 'active')::text AS active,
+            extract(epoch FROM now() - min(started_on) FILTER (WHERE state = 'active'))::float8 AS oldest_active
        FROM pgboss.job WHERE name LIKE 'cleanup.%' AND name <> 'cleanup.dead_letter'
       GROUP BY name`,
   );
   const waiting: Expected = {};
   const oldestWait: Expected = {};
   const sinceLastStart: Expected = {};
+  const active: Expected = {};
+  const oldestActive: Expected = {};
   for (const r of rows) {
     if (Number(r.waiting) > 0) waiting[r.job_type] = Number(r.waiting);
     if (r.oldest !== null && r.oldest > 0) oldestWait[r.job_type] = r.oldest;
     if (r.since !== null) sinceLastStart[r.job_type] = r.since;
+    if (Number(r.active) > 0) active[r.job_type] = Number(r.active);
+    if (r.oldest_active !== null && r.oldest_active > 0) oldestActive[r.job_type] = r.oldest_active;
   }
-  return { waiting, oldestWait, sinceLastStart };
+  return { waiting, oldestWait, sinceLastStart, active, oldestActive };
 }
 
 /** Seconds since the lease of the longest-stale running/stopping run expired, by migration. */

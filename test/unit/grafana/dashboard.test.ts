@@ -112,8 +112,11 @@ describe('the Soft Delete Operations dashboard', () => {
   it("reads the queue, dead jobs and stale runs from the database's gauges, not from the workers", () => {
     expect(exprs(PANEL_IDS.queueLength)).to.deep.equal([
       'max by (job_type) (cleanup_queue_length{job_type=~"$job_type"})',
+      // Held jobs, a killed worker's too: before, such a job showed on no panel for its whole lease.
+      'max by (job_type) (cleanup_queue_active{job_type=~"$job_type"})',
     ]);
     expect(exprs(PANEL_IDS.queueOldestWait)[0]).to.include('cleanup_queue_oldest_wait_seconds');
+    expect(exprs(PANEL_IDS.queueOldestWait)[1]).to.include('cleanup_queue_oldest_active_seconds');
     expect(exprs(PANEL_IDS.staleRuns)).to.deep.equal(['max by (migration) (migration_runs_stale_seconds)']);
     expect(exprs(PANEL_IDS.deadJobs)).to.deep.equal([
       'max by (job_type) (cleanup_queue_dead{job_type=~"$job_type"})',

@@ -70,9 +70,9 @@ describe('observability with in-memory exporters', () => {
         reads += 1;
         return {
           queue: {
-            purge: { waiting: 3, oldestWaitSeconds: 12.5, dead: 2 },
-            mystery: { waiting: 1, oldestWaitSeconds: 2, dead: 0 },
-            unknown: { waiting: 0, oldestWaitSeconds: 0, dead: 1 },
+            purge: { waiting: 3, oldestWaitSeconds: 12.5, active: 2, oldestActiveSeconds: 40, dead: 2 },
+            mystery: { waiting: 1, oldestWaitSeconds: 2, active: 1, oldestActiveSeconds: 7, dead: 0 },
+            unknown: { waiting: 0, oldestWaitSeconds: 0, active: 0, oldestActiveSeconds: 0, dead: 1 },
           },
           staleRuns: { '0001_init': 90 },
         };
@@ -101,6 +101,17 @@ describe('observability with in-memory exporters', () => {
       { attributes: { job_type: 'archive' }, value: 0 },
       { attributes: { job_type: 'other' }, value: 1 },
     ]);
+    expect(points(metrics.get('cleanup.queue.active'))).to.deep.equal([
+      { attributes: { job_type: 'purge' }, value: 2 },
+      { attributes: { job_type: 'archive' }, value: 0 },
+      { attributes: { job_type: 'other' }, value: 1 },
+    ]);
+    expect(metrics.get('cleanup.queue.oldest_active')?.descriptor.unit).to.equal('s');
+    expect(points(metrics.get('cleanup.queue.oldest_active'))).to.deep.equal([
+      { attributes: { job_type: 'purge' }, value: 40 },
+      { attributes: { job_type: 'archive' }, value: 0 },
+      { attributes: { job_type: 'other' }, value: 7 },
+    ]);
     expect(points(metrics.get('migration.runs.stale_seconds'))).to.deep.equal([
       { attributes: { migration: '0001_init' }, value: 90 },
     ]);
@@ -120,7 +131,15 @@ describe('observability with in-memory exporters', () => {
         gone
           ? { queue: {}, staleRuns: {} }
           : {
-              queue: { legacy_reindex: { waiting: 0, oldestWaitSeconds: 0, dead: unknownDead } },
+              queue: {
+                legacy_reindex: {
+                  waiting: 0,
+                  oldestWaitSeconds: 0,
+                  active: 0,
+                  oldestActiveSeconds: 0,
+                  dead: unknownDead,
+                },
+              },
               staleRuns: { 'retired-migration': unknownDead * 400 },
             },
     });
@@ -155,7 +174,10 @@ describe('observability with in-memory exporters', () => {
       intervalMs: 3_600_000,
       read: async () => {
         if (fail) throw new Error('connection refused');
-        return { queue: { purge: { waiting: 1, oldestWaitSeconds: 1, dead: 0 } }, staleRuns: {} };
+        return {
+          queue: { purge: { waiting: 1, oldestWaitSeconds: 1, active: 0, oldestActiveSeconds: 0, dead: 0 } },
+          staleRuns: {},
+        };
       },
     });
     expect((await t.databaseMetrics()).metrics.get('cleanup.queue.length')).to.equal(undefined);
