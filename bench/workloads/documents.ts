@@ -5,7 +5,7 @@ export const WARMUP_IDS = 1000;
 
 /** Puts soft-deleted documents back to live; callers add the WHERE clause. */
 export const UNDELETE_DOCUMENTS =
-  'UPDATE documents SET deleted_at = NULL, deleted_by = NULL, delete_reason = NULL, delete_op_id = NULL';
+  'UPDATE documents SET deleted_at = NULL, deleted_by = NULL, delete_reason = NULL, delete_op_id = NULL, is_deleted = false';
 
 async function withClient<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: url });
@@ -33,7 +33,7 @@ export function documentIds(url: string): Promise<string[]> {
  */
 export function resetDocuments(url: string): Promise<string[]> {
   return withClient(url, async (client) => {
-    await client.query(`${UNDELETE_DOCUMENTS} WHERE deleted_at IS NOT NULL`);
+    await client.query(`${UNDELETE_DOCUMENTS} WHERE deleted_at IS NOT NULL OR is_deleted`);
     await client.query('VACUUM ANALYZE documents');
     return idsInOrder(client);
   });

@@ -10,7 +10,7 @@ import {
   reportProgress,
   runBatch,
 } from './operation-telemetry.ts';
-import { lockRootsSql, missingIdsSql, parentGuardSql, restoreSql, softDeleteSql } from './sql.ts';
+import { DELETABLE, lockRootsSql, missingIdsSql, parentGuardSql, restoreSql, softDeleteSql } from './sql.ts';
 import type { EntityDefinition, OperationProgressListener } from './types.ts';
 import { compileFilter, type ParsedTarget, Params } from './validate.ts';
 
@@ -215,17 +215,19 @@ class Mutation {
     const cursorAt = params.add('0');
     const limitAt = params.add(batchSize);
     // ORDER BY t.id, not the text alias: the cursor is compared as a number.
-    const pageSql = `SELECT t.id::text AS id, (t.deleted_at IS NULL) AS live FROM ${table} AS t
+    // What this call would change: for a delete, DELETABLE rows; for a restore, deleted ones.
+    const todoSql = mode === 'delete' ? DELETABLE : 'deleted_at IS NOT NULL';
+    const pageSql = `SELECT t.id::text AS id, (${todoSql}) AS todo FROM ${table} AS t
       WHERE ${where} AND t.id > ${cursorAt}::bigint ORDER BY t.id LIMIT ${limitAt}`;
     const values = params.values;
     const cursorIndex = values.length - 2;
     let processed = 0;
     for (;;) {
-      const page = (await db.query<{ id: string; live: boolean }>(pageSql, values)).rows;
+      const page = (await db.query<{ id: string; todo: boolean }>(pageSql, values)).rows;
       if (page.length === 0) break;
       // Asked to stop, with rows left to do (this page proves it): the work done so far stays.
       if (this.interruptedAfterBatch()) break;
-      const todo = page.filter((r) => (mode === 'delete' ? r.live : !r.live)).map((r) => r.id);
+      const todo = page.filter((r) => r.todo).map((r) => r.id);
       this.tally.noop += page.length - todo.length;
       if (todo.length > 0 && !(await this.idBatch(todo, 'failure'))) break;
       processed += page.length;

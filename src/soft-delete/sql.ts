@@ -7,6 +7,14 @@ import type { EntityDefinition } from './types.ts';
  * EntityDefinition. Bulk statements are set based (one statement per batch, however many rows).
  */
 
+/**
+ * A row a soft delete changes: live, and not deleted by the legacy flag either. A row with only
+ * is_deleted set (its deleted_at not yet backfilled) is already deleted: stamping it with the
+ * delete's op id made an undo of that delete (restore by op id, or the cascade of a restored parent)
+ * bring it back to life. Such rows are noop, and stay for backfill-deleted-at.
+ */
+export const DELETABLE = 'deleted_at IS NULL AND NOT is_deleted';
+
 const DELETE_SET = `deleted_at = now(), deleted_by = $2, delete_reason = $3, delete_op_id = $4::uuid,
     is_deleted = true, updated_at = now()`;
 const RESTORE_SET = `deleted_at = NULL, deleted_by = NULL, delete_reason = NULL, delete_op_id = NULL,
@@ -24,7 +32,8 @@ function countsSelect(nodes: readonly CascadeNode[]): string {
  */
 
 /**
- * Soft-deletes live rows with ids $1 (bigint[]) and, in the same statement, their live descendants,
+ * Soft-deletes live rows with ids $1 (bigint[]) and, in the same statement, their live descendants
+ * (DELETABLE),
  * all stamped with op id $4. Params: $1 ids, $2 deleted_by, $3 delete_reason, $4 op id.
  * Returns one row: c0 = roots changed, cN = rows changed in nodes[N].
  */
@@ -45,7 +54,7 @@ export function softDeleteSql(nodes: readonly CascadeNode[]): string {
         ? `id = ANY($1::bigint[])`
         : `${ident(node.foreignKey!)} = ANY(ARRAY(SELECT id FROM n${node.parent}))`;
     return `n${i} AS (UPDATE ${t} SET ${DELETE_SET}
-    WHERE ${where} AND deleted_at IS NULL RETURNING id)`;
+    WHERE ${where} AND ${DELETABLE} RETURNING id)`;
   });
   return `WITH ${ctes.join(',\n')}\n${countsSelect(nodes)}`;
 }

@@ -183,7 +183,10 @@ describe('HTTP API routes', () => {
 
   describe('with an admin token', () => {
     it('soft-deletes a customer, answers with the result and enqueues a cascade_soft_delete job for its orders', async () => {
-      const id = await liveId('customers', 'id IN (SELECT customer_id FROM orders WHERE deleted_at IS NULL)');
+      const id = await liveId(
+        'customers',
+        'id IN (SELECT customer_id FROM orders WHERE deleted_at IS NULL AND NOT is_deleted)',
+      );
       const res = await inject(f.app, {
         method: 'DELETE',
         url: `/v1/customers/${id}?reason=gdpr`,
@@ -222,7 +225,10 @@ describe('HTTP API routes', () => {
     });
 
     it('deletes nothing when the cascade job cannot be enqueued: the row and its job commit together', async () => {
-      const id = await liveId('customers', 'id IN (SELECT customer_id FROM orders WHERE deleted_at IS NULL)');
+      const id = await liveId(
+        'customers',
+        'id IN (SELECT customer_id FROM orders WHERE deleted_at IS NULL AND NOT is_deleted)',
+      );
       await f.db.exec(`CREATE FUNCTION refuse_cascade_probe() RETURNS trigger LANGUAGE plpgsql AS
         $$ BEGIN RAISE EXCEPTION 'queue refused'; END $$;
         CREATE TRIGGER refuse_cascade BEFORE INSERT ON pgboss.job FOR EACH ROW
@@ -242,7 +248,10 @@ describe('HTTP API routes', () => {
     });
 
     it('enqueues nothing when a DELETE is repeated, even once its job is gone: restored children stay restored', async () => {
-      const id = await liveId('customers', 'id IN (SELECT customer_id FROM orders WHERE deleted_at IS NULL)');
+      const id = await liveId(
+        'customers',
+        'id IN (SELECT customer_id FROM orders WHERE deleted_at IS NULL AND NOT is_deleted)',
+      );
       const first = await inject(f.app, { method: 'DELETE', url: `/v1/customers/${id}`, headers: AS_ADMIN });
       // The cascade ran and the queue forgot it; someone restored the orders since.
       await f.db.query('DELETE FROM pgboss.job WHERE id = $1', [first.json().job.id]);
@@ -252,7 +261,10 @@ describe('HTTP API routes', () => {
     });
 
     it('does not cascade a repeated DELETE of a row a bulk delete took without its children', async () => {
-      const id = await liveId('customers', 'id IN (SELECT customer_id FROM orders WHERE deleted_at IS NULL)');
+      const id = await liveId(
+        'customers',
+        'id IN (SELECT customer_id FROM orders WHERE deleted_at IS NULL AND NOT is_deleted)',
+      );
       const bulk = await inject(f.app, {
         method: 'POST',
         url: '/v1/customers/bulk-delete',
@@ -273,7 +285,7 @@ describe('HTTP API routes', () => {
     it('leaves a child restored on purpose alone when a row a bulk delete cascaded in the request is deleted again', async () => {
       const id = await liveId(
         'customers',
-        '(SELECT count(*) FROM orders WHERE customer_id = customers.id AND deleted_at IS NULL) >= 2',
+        '(SELECT count(*) FROM orders WHERE customer_id = customers.id AND deleted_at IS NULL AND NOT is_deleted) >= 2',
       );
       const bulk = await inject(f.app, {
         method: 'POST',
@@ -338,7 +350,10 @@ describe('HTTP API routes', () => {
     });
 
     it('leaves the children of a parent someone else deleted alone when a DELETE repeats it', async () => {
-      const id = await liveId('customers', 'id IN (SELECT customer_id FROM orders WHERE deleted_at IS NULL)');
+      const id = await liveId(
+        'customers',
+        'id IN (SELECT customer_id FROM orders WHERE deleted_at IS NULL AND NOT is_deleted)',
+      );
       // Deleted by an operator with its children, then one child restored on purpose.
       const sd = new SoftDeleteService(f.db);
       await sd.softDelete('customers', { id }, { deletedBy: 'alice', reason: 'gdpr-request' });

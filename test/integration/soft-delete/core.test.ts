@@ -102,6 +102,30 @@ for (const backend of ['postgres', 'pglite'] as Backend[]) {
       expect(restored).to.include({ deleted_by: null, delete_reason: null, delete_op_id: null });
     });
 
+    it('leaves a child the legacy flag already deleted out of a cascade, so undoing the delete keeps it deleted', async () => {
+      const f = await makeFamily(t.db, { orders: 1, items: 2 });
+      const [legacy, live] = f.items;
+      // Deleted by the old flag only, its deleted_at not yet backfilled (backfill-deleted-at's input).
+      await t.db.query('UPDATE order_items SET is_deleted = true WHERE id = $1', [legacy]);
+      const del = await sd.softDelete('customers', { id: f.customer });
+      // Before: the cascade stamped it with the delete's op id, and the restore below made it live.
+      expect(del.cascaded).to.deep.equal({ orders: 1, order_items: 1 });
+      await sd.restore('customers', { id: f.customer });
+      const rows = await t.db.query<{ id: string; is_deleted: boolean; deleted_at: Date | null }>(
+        'SELECT id::text AS id, is_deleted, deleted_at FROM order_items WHERE id = ANY($1::bigint[]) ORDER BY id',
+        [[legacy, live]],
+      );
+      expect(rows.rows).to.deep.equal([
+        { id: legacy, is_deleted: true, deleted_at: null },
+        { id: live, is_deleted: false, deleted_at: null },
+      ]);
+      // A legacy-deleted row asked for by id, or met by a filter, is already deleted: noop.
+      const again = await sd.softDelete('order_items', { id: legacy! });
+      expect(again.counts).to.deep.equal({ success: 0, noop: 1, failure: 0 });
+      const byFilter = await sd.softDelete('order_items', { filter: { order_id: f.orders[0]! } });
+      expect(byFilter.counts).to.deep.equal({ success: 1, noop: 1, failure: 0 });
+    });
+
     it('reports restoring a live row as noop', async () => {
       const f = await makeFamily(t.db);
       const res = await sd.restore('customers', { id: f.customer });
