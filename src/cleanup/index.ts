@@ -10,6 +10,6 @@ export { parsePayload } from './payload-parsers.ts';
 export { DEAD_LETTER_QUEUE, queueName } from './queue-names.ts';
 export { CleanupQueue, type QueueStatusRow } from './queue.ts';
 export { readQueueTruth } from './queue-truth.ts';
-export { type CleanupRuntime, startCleanupRuntime, untilSignal } from './runtime.ts';
+export { type CleanupRuntime, startCleanupRuntime } from './runtime.ts';
 export type { CleanupSettings, QueuePolicy } from './settings.ts';
 export { CleanupWorker, type WorkerStats } from './worker.ts';

@@ -1,5 +1,4 @@
 import type { Database } from '../db/index.ts';
-import { getLogger } from '../observability/index.ts';
 import { SoftDeleteService } from '../soft-delete/index.ts';
 import type { HandlerRegistry } from './handlers-types.ts';
 import { builtinHandlers } from './handlers.ts';
@@ -76,18 +75,4 @@ export async function startCleanupRuntime(db: Database, options: RuntimeOptions)
     await queue.close();
     throw error;
   }
-}
-
-/** Resolves with the first of the signals received; the default handlers (exit) are replaced. */
-export function untilSignal(
-  signals: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT'],
-): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    const on = (signal: NodeJS.Signals) => {
-      for (const s of signals) process.off(s, on);
-      getLogger('cleanup.worker').info('shutdown requested', { signal });
-      resolve(signal);
-    };
-    for (const s of signals) process.on(s, on);
-  });
 }

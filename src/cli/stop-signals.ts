@@ -9,7 +9,15 @@ import { errorLine } from './output.ts';
  * flushes its telemetry (it leaves at once with that result's code and line).
  */
 
-const exitCodeOf = (signal: NodeJS.Signals): number => (signal === 'SIGINT' ? 130 : 143);
+/**
+ * The signals that stop a command gracefully: Ctrl-C, SIGTERM, and the hang-up of the terminal or
+ * ssh session it runs in (a migration left running in a session that dropped died at once, like a
+ * SIGKILL, and `nohup` did not help: Node resets the ignored SIGHUP).
+ */
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+const EXIT_CODES: Record<string, number> = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 };
+const exitCodeOf = (signal: NodeJS.Signals): number => EXIT_CODES[signal] ?? 143;
 
 interface Fallback {
   readonly json: boolean;
@@ -42,8 +50,21 @@ function onIdleSignal(signal: NodeJS.Signals): void {
 function listen(on: boolean): void {
   if (on === listening) return;
   listening = on;
-  if (on) process.prependListener('SIGINT', onIdleSignal).prependListener('SIGTERM', onIdleSignal);
-  else process.off('SIGINT', onIdleSignal).off('SIGTERM', onIdleSignal);
+  for (const signal of STOP_SIGNALS) {
+    if (on) process.prependListener(signal, onIdleSignal);
+    else process.off(signal, onIdleSignal);
+  }
+}
+
+/** Resolves with the first stop signal a long-running command (serve, worker) receives. */
+export function untilStopSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const on = (signal: NodeJS.Signals) => {
+      for (const s of STOP_SIGNALS) process.off(s, on);
+      resolve(signal);
+    };
+    for (const s of STOP_SIGNALS) process.on(s, on);
+  });
 }
 
 /** Once per process, before any command runs: how a decided outcome is reported. */
@@ -85,9 +106,9 @@ export function onStopSignals(
     received = true;
     onFirst(signal);
   };
-  process.on('SIGINT', handler).on('SIGTERM', handler);
+  for (const signal of STOP_SIGNALS) process.on(signal, handler);
   return () => {
-    process.off('SIGINT', handler).off('SIGTERM', handler);
+    for (const signal of STOP_SIGNALS) process.off(signal, handler);
     // Handed straight to the closing (closingWith): with no listener between the two, Node's default
     // ended a command whose result was already printed with a silent 130. A signal's listener runs
     // only after the synchronous result and the promise steps that reach closingWith.

@@ -9,22 +9,11 @@ import { getLogger, packageVersion } from '../../observability/index.ts';
 import { nonBlank, refuseBadWorkerSettings, wholeNumber } from '../args.ts';
 import { type CliContext, type GlobalOptions, withContext } from '../context.ts';
 import { startLongRunningTelemetry } from '../long-running.ts';
+import { untilStopSignal } from '../stop-signals.ts';
 
 interface ServeOptions {
   host: string;
   port: number;
-}
-
-function untilSignal(): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    const on = (signal: NodeJS.Signals) => {
-      process.off('SIGINT', on);
-      process.off('SIGTERM', on);
-      resolve(signal);
-    };
-    process.on('SIGINT', on);
-    process.on('SIGTERM', on);
-  });
 }
 
 /**
@@ -111,7 +100,7 @@ export function registerServe(program: Command): void {
         async (ctx) => {
           // Listening for SIGTERM before anything says "listening": a signal that arrives in between
           // would otherwise end the process without closing anything.
-          const stopped = untilSignal();
+          const stopped = untilStopSignal();
           // The same queue policy as `sdops queue` (queues the API creates first carry SDOPS_JOB_*)
           // and the same runner options as `sdops migrate`: runs started through the API use the
           // configured batch size, failure budget, lease and retries (SDOPS_MIGRATION_*).

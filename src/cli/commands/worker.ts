@@ -1,11 +1,12 @@
 import type { Command } from 'commander';
-import { startCleanupRuntime, untilSignal } from '../../cleanup/index.ts';
+import { startCleanupRuntime } from '../../cleanup/index.ts';
 import { loadConfig } from '../../config.ts';
 import { getLogger } from '../../observability/index.ts';
 import { MAX_WORKER_CONCURRENCY } from '../../validation/index.ts';
 import { listOption, positiveInt, refuseBadWorkerSettings } from '../args.ts';
 import { type GlobalOptions, withContext } from '../context.ts';
 import { startLongRunningTelemetry } from '../long-running.ts';
+import { untilStopSignal } from '../stop-signals.ts';
 
 const log = getLogger('cleanup.worker');
 
@@ -38,7 +39,7 @@ export function registerWorker(program: Command): void {
         async (ctx) => {
           // Registered before the worker starts (and logs "worker started"), so a SIGTERM at any point
           // of the start-up is a graceful stop, not the default exit.
-          const stopped = untilSignal();
+          const stopped = untilStopSignal();
           const concurrency = opts.concurrency ?? ctx.config.worker.concurrency;
           // Each running job holds a pooled connection for its transaction, and the queue needs some too.
           if (ctx.config.databaseUrl && concurrency >= ctx.config.dbPoolSize) {
@@ -58,6 +59,7 @@ export function registerWorker(program: Command): void {
           let result: Awaited<ReturnType<typeof runtime.stop>>;
           try {
             signal = await stopped;
+            log.info('shutdown requested', { signal });
             result = await runtime.stop();
           } finally {
             // After the stop: its last reading shows the jobs handed back as waiting again.

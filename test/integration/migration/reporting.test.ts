@@ -135,6 +135,33 @@ describe('migration run reports (PostgreSQL, child processes)', function () {
     expect(resumed.code, resumed.stderr).to.equal(0);
   });
 
+  it('parks a run stopped when its terminal hangs up (SIGHUP), as on Ctrl-C, instead of dying mid-batch', async () => {
+    await t.db.query(
+      `UPDATE documents SET deleted_at = NULL, delete_reason = NULL WHERE delete_reason = 'legacy'`,
+    );
+    const child = spawnCli(
+      url,
+      '--json migrate start backfill-deleted-at --entity documents --batch-size 100 --max-rows-per-second 500'.split(
+        ' ',
+      ),
+    );
+    const runId = await waitUntil('the run to make progress', async () => {
+      const { rows } = await t.db.query<{ id: string }>(
+        `SELECT run_id::text AS id FROM sdops_migration_runs WHERE state = 'running' AND rows_processed >= 300`,
+      );
+      return rows[0]?.id;
+    });
+    // Before: the process died at once (a dropped ssh session), the run stayed running, locked for
+    // its lease, and MigrationRunStale paged.
+    child.kill('SIGHUP');
+    const ended = await child.result;
+    expect(ended.code, ended.stderr).to.equal(1);
+    expect(JSON.parse(ended.stdout).state).to.equal('stopped');
+    expect(await status(runId)).to.include({ state: 'stopped' });
+    const resumed = await runCli(url, ['migrate', 'resume', runId, '--max-rows-per-second', '0']);
+    expect(resumed.code, resumed.stderr).to.equal(0);
+  });
+
   it('archive-soft-deleted: the dry run counts what the run then moves, so progress ends at exactly 100%', async () => {
     const sd = new SoftDeleteService(t.db);
     for (let i = 0; i < 12; i++) {
