@@ -557,8 +557,8 @@ export const DRILLS: Readonly<Record<string, Drill>> = {
       ).to.deep.equal([['sdops-api', '/v1/:entity/:id', 'DELETE', '401']]);
       op.vars.API_URL = rotated.url; // API_URL set to the API's base URL
       op.vars.TOKEN = OLD_TOKEN; // the token the clients were given
-      const read = `curl -s -o /dev/null -w '%{http_code}\\n' -H "Authorization: Bearer $TOKEN" "$API_URL/v1/documents?limit=1"`;
-      const admin = `curl -s -o /dev/null -w '%{http_code}\\n' -X POST -H "Authorization: Bearer $TOKEN" "$API_URL/v1/queue/retry"`;
+      const read = `curl -s -o /dev/null -w '%{http_code}\\n' -H "Authorization: Bearer \${TOKEN:?set TOKEN first}" "$API_URL/v1/documents?limit=1"`;
+      const admin = `curl -s -o /dev/null -w '%{http_code}\\n' -X POST -H "Authorization: Bearer \${TOKEN:?set TOKEN first}" "$API_URL/v1/queue/retry"`;
       expect((await op.run(read)).stdout, 'the API does not know the clients token').to.equal('401\n');
       // The deploy the mitigation asks for: both tokens listed.
       await rotated.stop();
