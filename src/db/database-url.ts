@@ -33,7 +33,20 @@ function parseUrl(raw: string): { url: URL; user: string } {
     );
   }
   const url = new URL(text);
-  return { url, user: decodeURIComponent(userBeforeNoHost?.[2] ?? url.username) };
+  // The password is checked by the driver's own decoding and never named here.
+  decoded(url.pathname, 'database name');
+  return { url, user: decoded(userBeforeNoHost?.[2] ?? url.username, 'user') };
+}
+
+/** A URL part percent-decoded; a malformed escape (`%zz`) failed as "failed: URI malformed". */
+function decoded(part: string, what: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    throw new ConfigError(
+      `DATABASE_URL's ${what} has a malformed percent-escape (a % not followed by two hex digits)`,
+    );
+  }
 }
 
 /** Where a DATABASE_URL leads, without its credentials: span attributes and the database's name. */
@@ -52,7 +65,7 @@ export function databaseAddress(raw: string): DatabaseAddress {
   return {
     host: url.hostname || param('host') || 'localhost',
     port: Number(url.port || param('port') || 5432),
-    database: decodeURIComponent(url.pathname.replace(/^\//, '')) || param('dbname') || login,
+    database: decoded(url.pathname.replace(/^\//, ''), 'database name') || param('dbname') || login,
   };
 }
 

@@ -340,6 +340,8 @@ describe('sdops bad input and closed pipes (PostgreSQL)', function () {
       [withParam('sslmode', 'require'), /^sdops: the database does not support SSL connections/],
       [withParam('sslmode', 'requre'), /^sdops: DATABASE_URL's sslmode must be one of disable, /],
       [withParam('ssl', 'yes'), /^sdops: DATABASE_URL's ssl must be one of true, false, 1, 0$/],
+      // Before: exit 1, "failed: URI malformed".
+      ['postgres://app%zz@127.0.0.1:1/db', /^sdops: DATABASE_URL's user has a malformed percent-escape/],
       [withParam('sslcert', '/no/such/cert.pem'), /^sdops: DATABASE_URL's sslcert names a file .*\(ENOENT\)/],
       [
         withParam('options', '-c statement_timeout=abc'),
