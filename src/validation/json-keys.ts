@@ -1,11 +1,12 @@
 /**
- * What JSON.parse lets pass in a body (or the CLI's --payload) and a client would not mean: a key given twice in one object
- * (the last one wins: `{"dryRun":true, ... "dryRun":false}` started a real run), and `__proto__` /
- * `constructor` keys, which the parser refuses as prototype poisoning with a message that said the
- * body was not JSON. One pass over the text, keys compared as JSON.parse reads them ("\u0061" is
- * "a"); safe on any text, valid JSON or not. `parsed`: whether the parser took the text; a key given
- * twice is said only of a body that parsed, a forbidden key only of one the parser refused (it
- * refuses `constructor` only with a `prototype` inside). Undefined when there is nothing to say.
+ * What JSON.parse lets pass in a body (or the CLI's --payload, `subject`) and a client would not
+ * mean: a key given twice in one object (the last one wins: `{"dryRun":true, ... "dryRun":false}`
+ * started a real run), and `__proto__` / `constructor` keys, which the parser refuses as prototype
+ * poisoning with a message that said the body was not JSON. One pass over the text, keys compared
+ * as JSON.parse reads them ("\u0061" is "a"); safe on any text, valid JSON or not. `parsed`:
+ * whether the parser took the text; a key given twice is said only of a body that parsed, a
+ * forbidden key only of one the parser refused (it refuses `constructor` only with a `prototype`
+ * inside). Undefined when there is nothing to say.
  */
 export function keyProblem(text: string, parsed: boolean, subject = 'body'): string | undefined {
   const objects: (Set<string> | null)[] = [];
