@@ -21,6 +21,10 @@ import { waitUntil } from '../../support/wait.ts';
  * `sdops serve` processes reporting them under the database's identity (not their own), so several
  * processes, or one that restarts, write one series.
  */
+
+/** A job type with nothing in the queue. */
+const NOTHING = { waiting: 0, oldestWaitSeconds: 0, active: 0, oldestActiveSeconds: 0, dead: 0 };
+
 describe('the database gauges (queue length, oldest wait and dead jobs, stale migration runs)', function () {
   this.timeout(90_000);
   let t: QueueTestDb;
@@ -65,13 +69,7 @@ describe('the database gauges (queue length, oldest wait and dead jobs, stale mi
     expect(truth.noop?.active).to.equal(1);
     expect(truth.noop?.oldestActiveSeconds).to.be.within(40, 45);
     expect(truth.purge_expired).to.include({ active: 0, oldestActiveSeconds: 0 });
-    expect(truth.cascade_soft_delete).to.deep.equal({
-      waiting: 0,
-      oldestWaitSeconds: 0,
-      active: 0,
-      oldestActiveSeconds: 0,
-      dead: 0,
-    });
+    expect(truth.cascade_soft_delete).to.deep.equal(NOTHING);
   });
 
   it('counts dead-letter copies waiting for a retry by the job type their data names, not cancelled ones', async () => {
@@ -88,20 +86,8 @@ describe('the database gauges (queue length, oldest wait and dead jobs, stale mi
     await queue.enqueue('purge_expired', { entity: 'orders' });
     const truth = await readQueueTruth(db, BUILTIN_JOB_TYPES);
     expect(truth.purge_expired).to.include({ waiting: 1, dead: 2 });
-    expect(truth.archive_entity).to.deep.equal({
-      waiting: 0,
-      oldestWaitSeconds: 0,
-      active: 0,
-      oldestActiveSeconds: 0,
-      dead: 1,
-    });
-    expect(truth.cascade_soft_delete).to.deep.equal({
-      waiting: 0,
-      oldestWaitSeconds: 0,
-      active: 0,
-      oldestActiveSeconds: 0,
-      dead: 0,
-    });
+    expect(truth.archive_entity).to.deep.equal({ ...NOTHING, dead: 1 });
+    expect(truth.cascade_soft_delete).to.deep.equal(NOTHING);
   });
 
   it('finds running and stopping runs whose lease expired, by migration, with the age of the oldest expiry', async () => {

@@ -36,6 +36,24 @@ describe('migration run reports (PostgreSQL, child processes)', function () {
     return JSON.parse(r.stdout) as Status;
   };
 
+  /** A backfill run in a child process, throttled to 500 rows/s, once it has made progress. */
+  const startThrottledRun = async (globals: string[] = []) => {
+    // The backfill's input again: legacy rows flagged only by is_deleted.
+    await t.db.query(
+      `UPDATE documents SET deleted_at = NULL, delete_reason = NULL WHERE delete_reason = 'legacy'`,
+    );
+    const args =
+      'migrate start backfill-deleted-at --entity documents --batch-size 100 --max-rows-per-second 500';
+    const child = spawnCli(url, [...globals, ...args.split(' ')]);
+    const runId = await waitUntil('the run to make progress', async () => {
+      const { rows } = await t.db.query<{ id: string }>(
+        `SELECT run_id::text AS id FROM sdops_migration_runs WHERE state = 'running' AND rows_processed >= 300`,
+      );
+      return rows[0]?.id;
+    });
+    return { child, runId };
+  };
+
   before(async () => {
     configureLogging({ level: 'error', console: 'stderr' });
     t = await openMigrationTestDb();
@@ -103,22 +121,7 @@ describe('migration run reports (PostgreSQL, child processes)', function () {
   });
 
   it('shows no rate and no ETA for a running run whose process is dead', async () => {
-    // The backfill's input again: legacy rows flagged only by is_deleted.
-    await t.db.query(
-      `UPDATE documents SET deleted_at = NULL, delete_reason = NULL WHERE delete_reason = 'legacy'`,
-    );
-    const child = spawnCli(
-      url,
-      'migrate start backfill-deleted-at --entity documents --batch-size 100 --max-rows-per-second 500'.split(
-        ' ',
-      ),
-    );
-    const runId = await waitUntil('the run to make progress', async () => {
-      const { rows } = await t.db.query<{ id: string }>(
-        `SELECT run_id::text AS id FROM sdops_migration_runs WHERE state = 'running' AND rows_processed >= 300`,
-      );
-      return rows[0]?.id;
-    });
+    const { child, runId } = await startThrottledRun();
     const alive = await status(runId);
     expect(alive.rowsPerSecond).to.be.greaterThan(0);
     expect(alive.etaSeconds).to.be.a('number');
@@ -136,21 +139,7 @@ describe('migration run reports (PostgreSQL, child processes)', function () {
   });
 
   it('parks a run stopped when its terminal hangs up (SIGHUP), as on Ctrl-C, instead of dying mid-batch', async () => {
-    await t.db.query(
-      `UPDATE documents SET deleted_at = NULL, delete_reason = NULL WHERE delete_reason = 'legacy'`,
-    );
-    const child = spawnCli(
-      url,
-      '--json migrate start backfill-deleted-at --entity documents --batch-size 100 --max-rows-per-second 500'.split(
-        ' ',
-      ),
-    );
-    const runId = await waitUntil('the run to make progress', async () => {
-      const { rows } = await t.db.query<{ id: string }>(
-        `SELECT run_id::text AS id FROM sdops_migration_runs WHERE state = 'running' AND rows_processed >= 300`,
-      );
-      return rows[0]?.id;
-    });
+    const { child, runId } = await startThrottledRun(['--json']);
     // Before: the process died at once (a dropped ssh session), the run stayed running, locked for
     // its lease, and MigrationRunStale paged.
     child.kill('SIGHUP');
