@@ -201,12 +201,6 @@ export async function noWorkerStretch(
  * jobs and how long the longest has run must equal the table; after it is gone, 0 in both.
  */
 export async function heldJobStretch(ctx: Ctx): Promise<{ during: Moment; after: Moment }> {
-  await waitForQueueDrained(ctx.sql);
-  const [row] = await sqlRows<{ id: string }>(
-    ctx.sql,
-    `INSERT INTO pgboss.job (name, data, state, started_on, expire_seconds)
-     VALUES ('cleanup.noop', '{}', 'active', now() - interval '30 seconds', 3600) RETURNING id::text AS id`,
-  );
   const queries = {
     running: { expr: panelQuery(PANEL_IDS.queueLength, 'B'), by: ['job_type'] },
     runningFor: { expr: panelQuery(PANEL_IDS.queueOldestWait, 'B'), by: ['job_type'] },
@@ -221,13 +215,20 @@ export async function heldJobStretch(ctx: Ctx): Promise<{ during: Moment; after:
       ? true
       : undefined;
   };
-  await waitUntil('the held job in the panels', () => panelSays(1), { timeoutMs: 30_000, intervalMs: 250 });
+  const timing = { timeoutMs: 30_000, intervalMs: 250 };
+  // Drained in the table, and in the panels too: a reading from before (a real noop job running a
+  // moment before) would otherwise pass for the held job below, with its own age (a CI run: 0.18 s).
+  await waitForQueueDrained(ctx.sql);
+  await waitUntil('no held job in the panels', () => panelSays(0), timing);
+  const [row] = await sqlRows<{ id: string }>(
+    ctx.sql,
+    `INSERT INTO pgboss.job (name, data, state, started_on, expire_seconds)
+     VALUES ('cleanup.noop', '{}', 'active', now() - interval '30 seconds', 3600) RETURNING id::text AS id`,
+  );
+  await waitUntil('the held job in the panels', () => panelSays(1), timing);
   const during = await capture(ctx, queries, truth);
   await ctx.sql.query('DELETE FROM pgboss.job WHERE id = $1', [row?.id]);
-  await waitUntil('the held-jobs series back at 0', () => panelSays(0), {
-    timeoutMs: 30_000,
-    intervalMs: 250,
-  });
+  await waitUntil('the held-jobs series back at 0', () => panelSays(0), timing);
   const after = await capture(ctx, queries, truth);
   return { during, after };
 }
