@@ -136,7 +136,9 @@ describe('cleanup worker claims at concurrency 16 (PostgreSQL)', function () {
 
   it('keeps every type moving: 400 fast noop jobs finish while 64 slow purges wait, and cascades and restores enqueued behind a full worker start at once', async () => {
     durations = {
-      purge_expired: 1500,
+      // Long enough that half the purges begin well after the noop jobs could drain: at 1.5 s a CI
+      // run under load finished its last noop 4 ms after the 32nd purge began.
+      purge_expired: 2000,
       archive_entity: 1000,
       noop: 5,
       cascade_soft_delete: 200,
