@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { InvalidInputError, SdopsError } from '../../errors.ts';
+import { InvalidInputError } from '../../errors.ts';
 import {
   MAX_BATCH_SIZE,
   MAX_FAILED_BATCHES,
@@ -9,14 +9,10 @@ import {
 } from '../../validation/index.ts';
 import {
   checkStart,
-  formatDuration,
   MigrationRunner,
   migrationNames,
   RUN_STATES,
-  type RunHandle,
-  type RunRecord,
   type RunState,
-  type RunSummary,
   runStatus,
 } from '../../migration/index.ts';
 import {
@@ -29,16 +25,8 @@ import {
   wholeNumber,
 } from '../args.ts';
 import { type CliContext, type GlobalOptions, withContext } from '../context.ts';
-import {
-  type Cell,
-  formatTable,
-  type Progress,
-  printable,
-  printJson,
-  progressWanted,
-  startProgress,
-} from '../output.ts';
-import { onStopSignals } from '../stop-signals.ts';
+import { formatTable, printable, printJson } from '../output.ts';
+import { runSession, statusRow } from './migrate-session.ts';
 
 interface StartOptions {
   batchSize?: number;
@@ -47,160 +35,6 @@ interface StartOptions {
   maxFailedBatches?: number;
   olderThanDays?: number;
   entity?: string[];
-}
-
-function endedBadly(summary: RunSummary): string {
-  const id = summary.runId;
-  if (summary.leaseLost) return `run ${id}: another runner took the run over; this one stopped`;
-  if (!summary.recorded) {
-    return (
-      `run ${id} ended ${summary.state}: ${summary.error ?? 'the database is unreachable'}; the database could ` +
-      `not record it, so the run shows running until its lease expires: then \`sdops migrate resume ${id}\``
-    );
-  }
-  if (summary.scanLeft) {
-    return (
-      `run ${id}: ${summary.batchesFailed} batches still failed after retry-failed (${summary.rowsFailed} rows), and ` +
-      `its scan is not complete: see \`sdops migrate status ${id}\`, retry-failed once the cause is fixed, then \`sdops migrate resume ${id}\``
-    );
-  }
-  if (summary.state === 'stopped') {
-    return `run ${id} stopped before it finished (${summary.rowsProcessed} rows done); continue it with \`sdops migrate resume ${id}\``;
-  }
-  if (summary.error && summary.batchesFailed === 0) {
-    return `run ${id} ended ${summary.state}: ${summary.error}; continue it with \`sdops migrate resume ${id}\``;
-  }
-  return (
-    `run ${id} ended ${summary.state} (${summary.batchesFailed} failed batches, ${summary.rowsFailed} rows); ` +
-    `see \`sdops migrate status ${id}\` and \`sdops migrate retry-failed ${id}\``
-  );
-}
-
-class RunEndedBadly extends SdopsError {
-  constructor(summary: RunSummary) {
-    super(summary.leaseLost ? 'lease_lost' : `run_${summary.state}`, endedBadly(summary));
-  }
-}
-
-/** What the session in front of us has to do, as the first line says it. */
-function workAhead(label: string, run: RunRecord): string {
-  const total = run.totalEstimate;
-  if (label === 'retry-failed') return `${run.batchesFailed} failed batches, ${run.rowsFailed} rows to retry`;
-  if (label === 'resume') {
-    const left = total === null ? '?' : Math.max(0, total - run.rowsProcessed - run.rowsFailed);
-    return `${left} of ${total ?? '?'} rows left`;
-  }
-  return `${total ?? '?'} rows to do`;
-}
-
-function statusRow(run: RunRecord): Record<string, Cell> {
-  const s = runStatus(run);
-  return {
-    run_id: s.runId,
-    migration: s.migration,
-    state: s.dryRun ? `${s.state} (dry-run)` : s.state,
-    // Rows dealt with, failed ones included (they have their own column), as the percentage counts.
-    progress: `${s.rowsProcessed + s.rowsFailed}/${s.totalEstimate ?? '?'}${s.percent === null ? '' : ` (${s.percent}%)`}`,
-    'rows/s': s.rowsPerSecond ?? '-',
-    eta: formatDuration(s.etaSeconds),
-    'failed batches': s.batchesFailed,
-    'failed rows': s.rowsFailed,
-    owner: s.owner ? `${s.owner}${s.ownerAlive ? '' : ' (stale)'}` : '-',
-  };
-}
-
-/**
- * Runs one runner session in this process: progress bar on a TTY, SIGINT/SIGTERM = `stop` (finish the
- * batch in flight, park `stopped`), telemetry flushed before the command returns.
- */
-async function runSession(
-  ctx: CliContext,
-  label: string,
-  begin: (
-    r: MigrationRunner,
-    onProgress: (p: { processed: number; failed: number; total?: number }) => void,
-  ) => Promise<RunHandle>,
-): Promise<void> {
-  const runner = new MigrationRunner(ctx.db, ctx.config.migration);
-  // The session starts inside begin, so an event may come before the bar exists: the latest waits.
-  type Event = { processed: number; failed: number; total?: number };
-  let bar: { progress: Progress; of: (e: Event) => [number, number | undefined] } | undefined;
-  let early: Event | undefined;
-  const handle = await begin(runner, (e) => {
-    if (bar) bar.progress.update(...bar.of(e));
-    else early = e;
-  });
-  const run = handle.run;
-  if (!ctx.json) process.stderr.write(`run ${handle.runId}: ${label} (${workAhead(label, run)})\n`);
-  // retry-failed moves rows from failed to processed: its progress is the failed rows repaired.
-  const of = (e: Event): [number, number | undefined] =>
-    label === 'retry-failed'
-      ? [run.rowsFailed - e.failed, run.rowsFailed]
-      : [e.processed + e.failed, e.total ?? run.totalEstimate ?? undefined];
-  const atStart = early ?? { processed: run.rowsProcessed, failed: run.rowsFailed };
-  const [doneBefore, total] = of(atStart);
-  bar = { progress: startProgress(label, total, progressWanted(ctx.json), doneBefore), of };
-  bar.progress.update(...of(atStart));
-  const removeSignals = onStopSignals((signal) => {
-    process.stderr.write(
-      `\n${signal}: stopping run ${handle.runId} after the batch in flight (again to abort)\n`,
-    );
-    handle.stop();
-  });
-  let summary: RunSummary;
-  try {
-    summary = await handle.done;
-  } finally {
-    removeSignals();
-    bar.progress.stop();
-  }
-  if (ctx.json) printJson(summary);
-  else {
-    process.stdout.write(
-      `${formatTable([
-        {
-          run_id: summary.runId,
-          migration: summary.migration,
-          // A session that lost its lease does not know how the run ended: another runner owns it.
-          state: summary.leaseLost
-            ? 'lease_lost'
-            : summary.dryRun
-              ? `${summary.state} (dry-run)`
-              : summary.state,
-          // retry-failed and resume sessions: what this command did, beside the run's total.
-          'session rows': summary.sessionRows,
-          'run rows': summary.rowsProcessed,
-          'failed rows': summary.rowsFailed,
-          'failed batches': summary.batchesFailed,
-          'time (s)': Math.round(summary.durationMs) / 1000,
-          trace_id: summary.traceId ?? '-',
-        },
-      ])}\n`,
-    );
-    if (summary.dryRun)
-      process.stdout.write(`dry run: ${summary.rowsProcessed} rows would change; nothing was written\n`);
-  }
-  // retry-failed repaired every failed batch of a run that had failed before its scan was complete:
-  // what it was asked to do is done, and the run waits for `resume` (runbook, partial failures).
-  if (summary.scanLeft && summary.batchesFailed === 0 && summary.recorded && !summary.leaseLost) {
-    if (!ctx.json) {
-      process.stderr.write(
-        `run ${summary.runId}: every failed batch is repaired; the run had failed before its scan was complete: continue it with \`sdops migrate resume ${summary.runId}\`\n`,
-      );
-    }
-    return;
-  }
-  // A run that stopped (a signal here, or `sdops migrate stop` elsewhere) did not finish: a script
-  // must be able to tell it from one that did.
-  if (
-    summary.leaseLost ||
-    !summary.recorded ||
-    summary.state === 'failed' ||
-    summary.state === 'partially_failed' ||
-    summary.state === 'stopped'
-  ) {
-    throw new RunEndedBadly(summary);
-  }
 }
 
 function globals(cmd: Command): GlobalOptions {
