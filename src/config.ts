@@ -57,7 +57,7 @@ export const ENV_VARS: readonly EnvVarSpec[] = [
   v('SDOPS_CLI_OUTAGE_BUDGET_MS', '60000', 'How long a CLI delete, restore, purge or archive waits for an unreachable database (restart, outage) mid-operation before it fails; the batches it committed stay. 0: fail at once.'),
   v('LOG_LEVEL', 'info', 'Log level: error, warn, info, debug.'),
   v('SDOPS_ENVIRONMENT', 'development', 'Value of the deployment.environment.name resource attribute.'),
-  v('SDOPS_API_TOKENS', undefined, 'API bearer tokens, `admin:<token>,read:<token>` (each at least 16 characters of visible ASCII, no token twice). Unset: no authentication and `sdops serve` binds to loopback only.'),
+  v('SDOPS_API_TOKENS', undefined, 'API bearer tokens, `admin:<token>,read:<token>` (each at least 16 characters of visible ASCII, no token twice). Unset: no authentication, and `sdops serve` binds to loopback only and answers only loopback callers (not a web page of another origin).'),
   // Worker and queue (src/cleanup).
   v('SDOPS_WORKER_CONCURRENCY', '4', `Jobs one worker process runs at a time, at most ${MAX_WORKER_CONCURRENCY} (\`sdops worker --concurrency\` overrides).`),
   v('SDOPS_WORKER_JOB_TYPES', undefined, 'Comma-separated job types a worker takes (unset: all).'),

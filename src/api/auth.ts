@@ -65,7 +65,7 @@ export class TokenVerifier {
     this.entries = tokens.map((t) => ({ role: t.role, hash: digest(t.token) }));
   }
 
-  /** No token configured: the server only listens on loopback and lets every local caller in. */
+  /** No token configured: the server only listens on loopback and lets every local caller in (see refusedByOpenServer). */
   get open(): boolean {
     return this.entries.length === 0;
   }
@@ -102,6 +102,40 @@ export function isLoopbackHost(host: string): boolean {
   if (isIP(h) === 4) return h.startsWith('127.');
   if (isIP(h) === 6) return h === '::1' || /^::ffff:127\./.test(h);
   return false;
+}
+
+function hostnameOf(url: string): string | undefined {
+  try {
+    return new URL(url).hostname;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Without tokens every caller is admin, and binding to loopback keeps out other machines but not
+ * this machine's browser: a web page can POST to 127.0.0.1 without a CORS preflight (a request
+ * with no body is a "simple request"), and DNS rebinding sends a foreign name's requests there. So
+ * an open server answers only requests addressed to a loopback name (Host) and not sent by a page of
+ * a foreign origin (Origin; a browser sends it with every POST and DELETE). Returns why a request
+ * is refused, or undefined.
+ */
+export function refusedByOpenServer(
+  host: string | undefined,
+  origin: string | undefined,
+): string | undefined {
+  const setTokens = 'set SDOPS_API_TOKENS to serve other callers';
+  if (host !== undefined) {
+    const name = hostnameOf(`http://${host}`);
+    if (name === undefined || !isLoopbackHost(name))
+      return `this server has no tokens and answers only requests addressed to a loopback name, not to Host ${JSON.stringify(host.slice(0, 100))}: ${setTokens}`;
+  }
+  if (origin !== undefined) {
+    const name = hostnameOf(origin);
+    if (name === undefined || !isLoopbackHost(name))
+      return `this server has no tokens and refuses requests from web pages of origin ${JSON.stringify(origin.slice(0, 100))}: ${setTokens}`;
+  }
+  return undefined;
 }
 
 /** Refuses an unauthenticated server on anything but loopback, with a message that says what to do. */

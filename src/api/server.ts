@@ -10,8 +10,8 @@ import type { Database } from '../db/index.ts';
 import { getLogger } from '../observability/index.ts';
 import { keyProblem } from '../validation/index.ts';
 import { SoftDeleteService } from '../soft-delete/index.ts';
-import { type Access, type ApiToken, TokenVerifier } from './auth.ts';
-import { ApiError, answerExpectation, mapError, writeClientError } from './errors.ts';
+import { type Access, type ApiToken, refusedByOpenServer, TokenVerifier } from './auth.ts';
+import { ApiError, answerExpectation, forbidden, mapError, writeClientError } from './errors.ts';
 import {
   isUnrouted,
   markUnrouted,
@@ -230,6 +230,10 @@ export async function buildServer(options: ApiServerOptions): Promise<FastifyIns
       // see another caller than this server does.
       if (headerCount(request.raw.rawHeaders, 'authorization') > 1)
         throw new ApiError(400, 'malformed_request', 'send one Authorization header, not several');
+      if (verifier.open) {
+        const refused = refusedByOpenServer(request.headers.host, request.headers.origin);
+        if (refused) throw forbidden(refused);
+      }
       verifier.authorize(request.headers.authorization, access);
       done();
     } catch (error) {

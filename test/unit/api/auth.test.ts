@@ -6,6 +6,7 @@ import {
   parseApiTokens,
   TokenVerifier,
 } from '../../../src/api/index.ts';
+import { refusedByOpenServer } from '../../../src/api/auth.ts';
 import { SdopsError } from '../../../src/errors.ts';
 
 const ADMIN = 'a'.repeat(24);
@@ -60,6 +61,26 @@ describe('API auth and error mapping', () => {
     expect(() => assertSafeBinding('0.0.0.0', [])).to.throw(/refusing to listen on 0.0.0.0/);
     expect(() => assertSafeBinding('0.0.0.0', [{ role: 'admin', token: ADMIN }])).to.not.throw();
     expect(() => assertSafeBinding('127.0.0.1', [])).to.not.throw();
+  });
+
+  it('lets a server without tokens answer loopback names and loopback pages only', () => {
+    for (const [host, origin] of [
+      ['127.0.0.1:8080', undefined],
+      ['localhost', 'http://localhost:3000'],
+      ['[::1]:8080', 'http://[::1]:8080'],
+      [undefined, undefined],
+    ] as const)
+      expect(refusedByOpenServer(host, origin), `${host} ${origin}`).to.equal(undefined);
+    for (const [host, origin] of [
+      ['evil.example', undefined],
+      ['127.0.0.1.evil.example:8080', undefined],
+      ['127.0.0.1:8080@evil.example', undefined],
+      ['', undefined],
+      ['127.0.0.1:8080', 'http://evil.example'],
+      ['127.0.0.1:8080', 'null'],
+      ['127.0.0.1:8080', 'not a url'],
+    ] as const)
+      expect(refusedByOpenServer(host, origin), `${host} ${origin}`).to.match(/SDOPS_API_TOKENS/);
   });
 
   it('maps error kinds to statuses and hides internal messages', () => {
