@@ -122,7 +122,8 @@ export const ERROR_CODE_MEANINGS: Readonly<Record<ErrorCode, string>> = {
   unknown_job_type: 'no cleanup job type of that name exists',
   unknown_migration: 'no migration of that name exists',
   unauthorized: 'the bearer token is missing or unknown',
-  forbidden: "the token's role may not call this route; without tokens, the request did not come from loopback",
+  forbidden:
+    "the token's role may not call this route; without tokens, the request did not come from loopback",
   route_not_found: 'no route has that method and path',
   payload_too_large: 'the request body is larger than the limit',
   unsupported_media_type: 'the request body is not application/json',

@@ -29,7 +29,8 @@ const STATUS_TEXT: Readonly<Record<string, string>> = {
     'Accepted: the work goes on in the background (a queued job, or a migration session in this server); follow it with the job or run returned',
   '400': 'Bad request',
   '401': 'Missing or invalid bearer token',
-  '403': 'The token lacks the needed role or, on a server without tokens, the request is addressed to a name that is not loopback (Host) or sent by a web page of another origin (Origin)',
+  '403':
+    'The token lacks the needed role or, on a server without tokens, the request is addressed to a name that is not loopback (Host) or sent by a web page of another origin (Origin)',
   '404': 'Not found',
   '409': 'Conflict',
   '413': 'Body too large',
