@@ -7,6 +7,37 @@ import type { RouteContext } from '../ports.ts';
 const PUBLIC = { access: 'public' } as const;
 
 /**
+ * How long the readiness check may take. A database that stops answering without closing its
+ * connections (a frozen or partitioned server) held a probe on a pooled connection for as long as
+ * the freeze lasted, 50 s in a test, while a load balancer needs its answer in seconds.
+ */
+export const READINESS_DEADLINE_MS = 3000;
+
+async function withinDeadline<T>(work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new ApiError(
+            503,
+            'unavailable',
+            `the database did not answer within ${READINESS_DEADLINE_MS / 1000} s`,
+          ),
+        ),
+      READINESS_DEADLINE_MS,
+    );
+  });
+  // The check may still fail after the deadline answered for it: nobody waits for it then.
+  work.catch(() => undefined);
+  try {
+    return await Promise.race([work, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
  * The database answers and says which schema versions it has. An unreachable database is the
  * expected way to be unready (503 `unavailable`, nothing logged: the probe says it all); any other
  * failure (permissions, a damaged schema table) is a fault to look into: 503 `not_ready` whose
@@ -14,9 +45,14 @@ const PUBLIC = { access: 'public' } as const;
  */
 async function readiness(ctx: RouteContext): Promise<Awaited<ReturnType<typeof schemaStatus>>> {
   try {
-    await ctx.db.query('SELECT 1');
-    return await schemaStatus(ctx.db);
+    return await withinDeadline(
+      (async () => {
+        await ctx.db.query('SELECT 1');
+        return schemaStatus(ctx.db);
+      })(),
+    );
   } catch (error) {
+    if (error instanceof ApiError) throw error;
     if (isDatabaseUnavailable(error)) throw new ApiError(503, 'unavailable', 'the database is not reachable');
     const sqlstate = sqlState(error);
     const which = sqlstate ? ` (SQLSTATE ${sqlstate})` : '';

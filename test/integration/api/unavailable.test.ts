@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import type { FastifyInstance } from 'fastify';
 import { buildServer } from '../../../src/api/index.ts';
+import { READINESS_DEADLINE_MS } from '../../../src/api/routes/health.ts';
 import { type Database, openDatabase } from '../../../src/db/index.ts';
 import { AS_ADMIN, AS_READ, expectErrorShape, inject, refusingDatabase, TOKENS } from './support.ts';
 
@@ -67,5 +68,28 @@ describe('HTTP API when the readiness check fails for another reason', () => {
     expect(message).to.include('readiness check failed').and.include('42501');
     expect(message).to.not.include('not reachable');
     expect(ready.body, 'no internals in the answer').to.not.include('permission denied');
+  });
+});
+
+describe('HTTP API when the database stops answering without closing its connections', () => {
+  let app: FastifyInstance;
+
+  before(async () => {
+    // A frozen or partitioned server: the statement is sent and no answer ever comes.
+    const frozen = { kind: 'postgres', query: () => new Promise(() => {}), close: async () => undefined };
+    app = await buildServer({ db: frozen as unknown as Database, tokens: TOKENS });
+  });
+  after(async () => {
+    await app?.close();
+  });
+
+  it('answers /readyz with 503 unavailable within its deadline, not after the freeze', async () => {
+    const started = performance.now();
+    const ready = await inject(app, { method: 'GET', url: '/readyz' });
+    const seconds = (performance.now() - started) / 1000;
+    expect(ready.statusCode, ready.body).to.equal(503);
+    expectErrorShape(ready, 'unavailable');
+    expect(ready.headers['retry-after']).to.equal('5');
+    expect(seconds).to.be.within(READINESS_DEADLINE_MS / 1000 - 0.1, READINESS_DEADLINE_MS / 1000 + 2);
   });
 });
