@@ -10,7 +10,15 @@ import {
   reportProgress,
   runBatch,
 } from './operation-telemetry.ts';
-import { DELETABLE, lockRootsSql, missingIdsSql, parentGuardSql, restoreSql, softDeleteSql } from './sql.ts';
+import {
+  DELETABLE,
+  lockRootsSql,
+  RESTORABLE,
+  missingIdsSql,
+  parentGuardSql,
+  restoreSql,
+  softDeleteSql,
+} from './sql.ts';
 import type { EntityDefinition, OperationProgressListener } from './types.ts';
 import { compileFilter, type ParsedTarget, Params } from './validate.ts';
 
@@ -215,8 +223,8 @@ class Mutation {
     const cursorAt = params.add('0');
     const limitAt = params.add(batchSize);
     // ORDER BY t.id, not the text alias: the cursor is compared as a number.
-    // What this call would change: for a delete, DELETABLE rows; for a restore, deleted ones.
-    const todoSql = mode === 'delete' ? DELETABLE : 'deleted_at IS NOT NULL';
+    // What this call would change: for a delete, DELETABLE rows; for a restore, RESTORABLE ones.
+    const todoSql = mode === 'delete' ? DELETABLE : RESTORABLE;
     const pageSql = `SELECT t.id::text AS id, (${todoSql}) AS todo FROM ${table} AS t
       WHERE ${where} AND t.id > ${cursorAt}::bigint ORDER BY t.id LIMIT ${limitAt}`;
     const values = params.values;

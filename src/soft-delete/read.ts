@@ -1,9 +1,15 @@
 import { type Database, ident } from '../db/index.ts';
+import { DELETABLE, RESTORABLE } from './sql.ts';
 import type { EntityDefinition, EntityRow, Scope } from './types.ts';
 
+/**
+ * A row only the legacy flag deletes (is_deleted, no deleted_at until backfill-deleted-at) is
+ * deleted here as it is to a delete (noop) and a restore: it was read as live while a delete called
+ * it deleted already, and `scope=deleted` answered 404 for it.
+ */
 const SCOPE_SQL: Readonly<Record<Scope, string>> = {
-  live: 'deleted_at IS NULL',
-  deleted: 'deleted_at IS NOT NULL',
+  live: DELETABLE,
+  deleted: RESTORABLE,
   all: 'TRUE',
 };
 

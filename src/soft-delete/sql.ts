@@ -15,6 +15,13 @@ import type { EntityDefinition } from './types.ts';
  */
 export const DELETABLE = 'deleted_at IS NULL AND NOT is_deleted';
 
+/**
+ * A row a restore changes, and a read counts as deleted: the other side of DELETABLE. A restore by
+ * op id or `deleted_by` still passes rows the legacy flag deleted (they carry neither); one that
+ * names such a row, by id or by a filter, gets it back, as it would a row with a deleted_at.
+ */
+export const RESTORABLE = '(deleted_at IS NOT NULL OR is_deleted)';
+
 const DELETE_SET = `deleted_at = now(), deleted_by = $2, delete_reason = $3, delete_op_id = $4::uuid,
     is_deleted = true, updated_at = now()`;
 const RESTORE_SET = `deleted_at = NULL, deleted_by = NULL, delete_reason = NULL, delete_op_id = NULL,
@@ -73,7 +80,7 @@ export function restoreSql(nodes: readonly CascadeNode[]): string {
     if (i === 0) {
       return `n0 AS (UPDATE ${t} AS t SET ${RESTORE_SET}
     FROM ${t} AS before
-    WHERE before.id = t.id AND t.id = ANY($1::bigint[]) AND t.deleted_at IS NOT NULL
+    WHERE before.id = t.id AND t.id = ANY($1::bigint[]) AND (t.deleted_at IS NOT NULL OR t.is_deleted)
     RETURNING t.id, before.delete_op_id AS op)`;
     }
     return `n${i} AS (UPDATE ${t} SET ${RESTORE_SET}

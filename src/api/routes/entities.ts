@@ -292,9 +292,13 @@ function bulkTarget(body: BulkBody): Target {
   throw new InvalidInputError('invalid_target', 'give ids or filter');
 }
 
+/** What else a miss under a scope may mean: a row of the other state is there but out of scope. */
+const SCOPE_MISS: Readonly<Record<Scope, string>> = {
+  live: ' or is deleted',
+  deleted: ' or is not deleted',
+  all: '',
+};
+
 function notFound(entity: string, id: string, scope: Scope): NotFoundError {
-  return new NotFoundError(
-    'not_found',
-    `${entity} ${id} does not exist${scope === 'live' ? ' or is deleted' : ''}`,
-  );
+  return new NotFoundError('not_found', `${entity} ${id} does not exist${SCOPE_MISS[scope]}`);
 }

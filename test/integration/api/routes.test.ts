@@ -472,12 +472,42 @@ describe('HTTP API routes', () => {
         url: '/v1/orders?scope=deleted',
         headers: AS_READ,
       });
-      for (const r of (deleted.json() as { rows: { deleted_at: unknown }[] }).rows) {
-        expect(r.deleted_at).to.not.equal(null);
-      }
+      // A row only the legacy flag deletes (the fixture seeds some) is deleted to reads, as it is to
+      // a delete and a restore.
+      const deletedRows = (deleted.json() as { rows: { deleted_at: unknown; is_deleted: boolean }[] }).rows;
+      for (const r of deletedRows)
+        expect(r.deleted_at !== null || r.is_deleted, JSON.stringify(r)).to.equal(true);
+      expect(deletedRows.some((r) => r.deleted_at === null)).to.equal(true);
+      const live = await inject(f.app, {
+        method: 'GET',
+        url: '/v1/orders?scope=live&limit=1000',
+        headers: AS_READ,
+      });
+      for (const r of (live.json() as { rows: { deleted_at: unknown; is_deleted: boolean }[] }).rows)
+        expect(r.deleted_at === null && !r.is_deleted, JSON.stringify(r)).to.equal(true);
       const badScope = await inject(f.app, { method: 'GET', url: '/v1/orders?scope=gone', headers: AS_READ });
       expect(badScope.statusCode).to.equal(400);
       expectErrorShape(badScope, 'invalid_scope');
+    });
+
+    it('answers for a row only the legacy flag deletes as deleted, on reads, deletes and restores alike', async () => {
+      const { rows } = await f.db.query<{ id: string }>(
+        'SELECT id::text FROM documents WHERE is_deleted AND deleted_at IS NULL ORDER BY id LIMIT 1',
+      );
+      const id = rows[0]?.id as string;
+      const get = (scope: string) =>
+        inject(f.app, { method: 'GET', url: `/v1/documents/${id}?scope=${scope}`, headers: AS_READ });
+      expect((await get('live')).statusCode).to.equal(404);
+      expect((await get('deleted')).statusCode).to.equal(200);
+      const del = await inject(f.app, { method: 'DELETE', url: `/v1/documents/${id}`, headers: AS_ADMIN });
+      expect(del.json().counts, del.body).to.deep.include({ success: 0, noop: 1 });
+      const restore = await inject(f.app, {
+        method: 'POST',
+        url: `/v1/documents/${id}/restore`,
+        headers: AS_ADMIN,
+      });
+      expect(restore.json().counts, restore.body).to.deep.include({ success: 1 });
+      expect((await get('live')).json()).to.deep.include({ is_deleted: false, deleted_at: null });
     });
 
     it('starts a migration run, reports its status and refuses actions its state does not allow', async () => {
