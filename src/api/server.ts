@@ -141,8 +141,10 @@ export async function buildServer(options: ApiServerOptions): Promise<FastifyIns
     bodyLimit,
     // HEAD answers for every GET route (load balancers probe /healthz and /readyz with it).
     exposeHeadRoutes: true,
-    // While closing, a request on a kept-alive connection gets our 503 below (fastify's own had no
-    // code and no Retry-After).
+    // While closing, a request that reaches the server on a kept-alive connection gets our 503 below
+    // (fastify's own had no code and no Retry-After). Connections idle when the close starts are
+    // closed by Node at once: a request sent on one at that instant sees the connection close with
+    // no answer, and was never read (README, API).
     return503OnClosing: false,
     // The whole request, body included, must arrive within this (fastify's default is no limit): a
     // client that stalls mid-body gets 408 request_timeout and its connection closed, instead of
