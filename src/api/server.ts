@@ -203,8 +203,11 @@ export async function buildServer(options: ApiServerOptions): Promise<FastifyIns
   });
   // Before the telemetry starts, so the span and the access line name no route for such a request.
   app.addHook('onRequest', (request, _reply, done) => {
-    const entity = (request.params as { entity?: unknown } | undefined)?.entity;
-    if (typeof entity === 'string' && fixedSegments.has(entity)) markUnrouted(request);
+    const params = (request.params ?? {}) as Record<string, unknown>;
+    const entity = params.entity;
+    // An empty path parameter is a trailing slash (GET /v1/documents/): no route, not a bad id.
+    const empty = Object.values(params).some((value) => value === '');
+    if (empty || (typeof entity === 'string' && fixedSegments.has(entity))) markUnrouted(request);
     done();
   });
   app.addHook('onRequest', (request, _reply, done) => {
@@ -244,8 +247,10 @@ export async function buildServer(options: ApiServerOptions): Promise<FastifyIns
   });
   app.addHook('preParsing', (request, _reply, payload, done) => {
     // The body parser does not decompress: a gzip body would be read as JSON text, or fail as one.
+    // A route that takes no body (every GET) ignores one, however it is encoded.
     const encoding = request.headers['content-encoding'];
-    if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
+    const readsBody = request.routeOptions.schema?.body !== undefined;
+    if (readsBody && encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
       done(new ApiError(415, 'unsupported_media_type', 'send the body uncompressed (no Content-Encoding)'));
       return;
     }

@@ -129,6 +129,24 @@ describe('HTTP API routes', () => {
       expectErrorShape(res, 'route_not_found');
     });
 
+    for (const url of ['/v1/documents/', '/v1/migrations/runs/']) {
+      it(`answers GET ${url} (a trailing slash) as route_not_found, not as a malformed id`, async () => {
+        const res = await inject(f.app, { method: 'GET', url, headers: AS_ADMIN });
+        expect(res.statusCode, res.body).to.equal(404);
+        expectErrorShape(res, 'route_not_found');
+      });
+    }
+
+    it('ignores the body of a GET however it is encoded, as it ignores any other', async () => {
+      const res = await inject(f.app, {
+        method: 'GET',
+        url: '/v1/documents?limit=1',
+        headers: { ...AS_READ, 'content-type': 'application/json', 'content-encoding': 'gzip' },
+        payload: 'not gzip at all',
+      });
+      expect(res.statusCode, res.body).to.equal(200);
+    });
+
     for (const c of [
       { method: 'GET', url: '/v1/migrations/runs' },
       { method: 'GET', url: '/v1/queue/retry' },
