@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readFile, realpath, unlink, writeFile } from 'node:fs/promises';
+import { readFile, realpath, stat, unlink, writeFile } from 'node:fs/promises';
 import { connect, createServer, type Server } from 'node:net';
 import { ConflictError } from '../errors.ts';
 
@@ -32,11 +32,16 @@ export interface DirLock {
 
 const ASK_TIMEOUT_MS = 2000;
 
-/** Where the lock of a data directory listens (exported for the tests that watch it). */
+/**
+ * Where the lock of a data directory listens (exported for the tests that watch it). On Linux it is
+ * named after the directory itself (device and inode), not a path to it: a bind mount reaches the
+ * same directory under another real path, and a second process came in through one.
+ */
 export async function socketPath(dataDir: string): Promise<{ path: string; file: boolean }> {
   const real = await realpath(dataDir);
   if (process.platform === 'linux') {
-    const hash = createHash('sha256').update(real).digest('hex').slice(0, 32);
+    const { dev, ino } = await stat(real, { bigint: true });
+    const hash = createHash('sha256').update(`${dev}:${ino}`).digest('hex').slice(0, 32);
     return { path: `\0sdops-pglite-${hash}`, file: false };
   }
   return { path: `${real}.lock`, file: true };
@@ -63,15 +68,17 @@ function listen(path: string, holder: Holder): Promise<Server> {
 /**
  * Who holds the lock, written beside the directory when it is taken: a holder busy in one long
  * statement of the embedded database (its event loop blocked) cannot answer on the socket in time,
- * but the socket accepted the connection, so the lock is held and this file names by whom.
+ * but the socket accepted the connection, so the lock is held and this file names by whom. Beside
+ * the directory's real path: `--data-dir .` put it inside the directory (`..holder.json`), which the
+ * check for foreign files then refused, and a symlink's own path named no holder.
  */
-function holderFile(dataDir: string): string {
-  return `${dataDir.replace(/\/+$/, '')}.holder.json`;
+async function holderFile(dataDir: string): Promise<string> {
+  return `${await realpath(dataDir)}.holder.json`;
 }
 
 async function writtenHolder(dataDir: string): Promise<Holder> {
   try {
-    const holder = JSON.parse(await readFile(holderFile(dataDir), 'utf8')) as Holder;
+    const holder = JSON.parse(await readFile(await holderFile(dataDir), 'utf8')) as Holder;
     if (typeof holder.pid === 'number' && typeof holder.since === 'string') return holder;
   } catch {
     // no file (an older process holds it) or a partial one: nothing to add
@@ -111,10 +118,11 @@ export async function lockDataDir(dataDir: string): Promise<DirLock> {
   for (let attempt = 0; ; attempt++) {
     try {
       const server = await listen(path, holder);
-      await writeFile(holderFile(dataDir), `${JSON.stringify(holder)}\n`).catch(() => undefined);
+      const holderPath = await holderFile(dataDir);
+      await writeFile(holderPath, `${JSON.stringify(holder)}\n`).catch(() => undefined);
       return {
         release: async () => {
-          await unlink(holderFile(dataDir)).catch(() => undefined);
+          await unlink(holderPath).catch(() => undefined);
           await new Promise<void>((resolve) => {
             server.close(() => resolve());
           });

@@ -1,6 +1,6 @@
 import { constants } from 'node:fs';
 import { access, mkdir, readdir, readFile, stat } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { InvalidInputError, SdopsError } from '../errors.ts';
 import type { Database, QueryResult, ScriptRow } from './database.ts';
@@ -93,6 +93,15 @@ const DATA_DIR_ENTRIES = new Set(['PG_VERSION', 'base', 'global', 'pg_wal', 'pg_
  */
 async function refuseForeignFiles(dataDir: string): Promise<void> {
   const entries = (await readdir(dataDir)).sort();
+  if (entries.includes('PG_VERSION')) return;
+  // A directory with a control file once held a database (initdb writes it after PG_VERSION): without
+  // PG_VERSION, PGlite ran initdb over it and answered from an empty database, exit 0.
+  if (await exists(join(dataDir, 'global', 'pg_control'))) {
+    throw new InvalidInputError(
+      'invalid_argument',
+      `the embedded database directory ${dataDir} holds a database without its PG_VERSION file (damaged, or copied in part): restore the whole directory, or choose another --data-dir`,
+    );
+  }
   if (entries.length === 0 || entries.some((name) => DATA_DIR_ENTRIES.has(name))) return;
   const shown = entries
     .slice(0, 3)
@@ -103,6 +112,12 @@ async function refuseForeignFiles(dataDir: string): Promise<void> {
     `the embedded database directory ${dataDir} is not empty and holds no database (${shown}${entries.length > 3 ? ', ...' : ''}): choose a new or empty directory`,
   );
 }
+
+const exists = (path: string): Promise<boolean> =>
+  access(path).then(
+    () => true,
+    () => false,
+  );
 
 /** PostgreSQL's own record of which major version wrote a data directory. */
 async function dataVersion(dataDir: string): Promise<string | undefined> {

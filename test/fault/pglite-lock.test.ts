@@ -1,10 +1,10 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { socketPath } from '../../src/db/dir-lock.ts';
 import { openDatabase } from '../../src/db/index.ts';
-import { runCli } from '../support/cli.ts';
+import { runCli, runCommand } from '../support/cli.ts';
 import { spawnSdops } from '../support/sdops-process.ts';
 import { waitUntil } from '../support/wait.ts';
 
@@ -47,6 +47,33 @@ describe('fault suite: two processes on one PGlite data directory', function () 
     }
     const after = await runCli(['--data-dir', data(), 'list', 'documents', '--limit', '1'], env);
     expect(after.code, after.stderr).to.equal(0);
+  });
+
+  it('refuses a second process that reaches the directory through a bind mount or a symlink, naming the holder', async () => {
+    const bound = join(dir, 'bound');
+    const linked = join(dir, 'linked');
+    await mkdir(bound);
+    await mkdir(data(), { recursive: true });
+    await symlink(data(), linked);
+    // The lock was named after the directory's real path: a bind mount gave it another one, and a
+    // delete through it reported success while the holder's PostgreSQL later overwrote it.
+    const mount = await runCommand('mount', ['--bind', data(), bound]);
+    if (mount.code !== 0)
+      throw new Error(`this test bind-mounts a directory and needs root: ${mount.stderr}`);
+    const serve = spawnSdops(['--data-dir', data(), 'serve', '--port', '0'], env);
+    try {
+      await serve.waitFor(/listening on http/);
+      for (const path of [bound, linked]) {
+        const second = await runCli(['--data-dir', path, 'delete', 'documents', '2'], env);
+        expect(second.code, second.stderr).to.equal(1);
+        expect(second.stderr).to.match(
+          new RegExp(`^sdops: the embedded database in \\S+ is in use by process ${serve.pid} `),
+        );
+      }
+    } finally {
+      expect(await serve.stop()).to.equal(0);
+      await runCommand('umount', [bound]);
+    }
   });
 
   it('runs the cleanup jobs in serve itself, since no worker can open the directory beside it', async () => {

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -284,6 +284,24 @@ describe('sdops bad input and closed pipes (PostgreSQL)', function () {
       `sdops: the embedded database directory ${project} is not empty and holds no database ("package.json", "src"): choose a new or empty directory\n`,
     );
     expect(readdirSync(project).sort()).to.deep.equal(['package.json', 'src']);
+    // A database that lost its PG_VERSION (a partial copy) was initialised again over its files:
+    // "no live rows", exit 0, every row gone from view.
+    const partial = join(base, 'partial');
+    expect((await runCli(['--data-dir', partial, 'seed', '--rows', '5'], opts)).code).to.equal(0);
+    rmSync(join(partial, 'PG_VERSION'));
+    const lost = await runCli(['--data-dir', partial, 'list', 'documents'], opts);
+    expect(lost.code, lost.stderr).to.equal(2);
+    expect(lost.stderr).to.equal(
+      `sdops: the embedded database directory ${partial} holds a database without its PG_VERSION file (damaged, or copied in part): restore the whole directory, or choose another --data-dir\n`,
+    );
+    expect(readdirSync(partial)).to.not.include('PG_VERSION');
+    // `--data-dir <dir>/.` (or `.` inside it) on an empty directory: the lock's holder file went
+    // inside it (`..holder.json`), and the check above then refused the directory for it.
+    const empty = join(base, 'empty');
+    mkdirSync(empty);
+    const dot = await runCli(['--data-dir', `${empty}/.`, 'list', 'documents'], opts);
+    expect(dot.code, dot.stderr).to.equal(0);
+    expect(readdirSync(empty)).to.include('PG_VERSION');
   });
 
   it('starts serve on PostgreSQL whatever the worker settings say: there it runs no worker', async () => {
