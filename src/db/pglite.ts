@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { access, mkdir, readdir, readFile, stat } from 'node:fs/promises';
+import { access, mkdir, readdir, readFile, stat, statfs } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { InvalidInputError, SdopsError } from '../errors.ts';
@@ -124,14 +124,32 @@ async function dataVersion(dataDir: string): Promise<string | undefined> {
   return (await readFile(`${dataDir}/PG_VERSION`, 'utf8').catch(() => undefined))?.trim();
 }
 
+/** Below this, PostgreSQL may not start at all (it writes WAL and temporary files from the first moment). */
+const LOW_SPACE_BYTES = 64 * 2 ** 20;
+
+async function freeBytes(dataDir: string): Promise<number | undefined> {
+  try {
+    const { bavail, bsize } = await statfs(dataDir);
+    return bavail * bsize;
+  } catch {
+    return undefined;
+  }
+}
+
 /** PGlite's start-up failures say little ("PGlite failed to initialize properly", or a bare object). */
-async function openFailure(dataDir: string | undefined, error: unknown): Promise<SdopsError> {
+export async function openFailure(dataDir: string | undefined, error: unknown): Promise<SdopsError> {
   const detail = error instanceof Error ? error.message : `file system error ${JSON.stringify(error)}`;
   const version = dataDir ? await dataVersion(dataDir) : undefined;
+  const free = dataDir ? await freeBytes(dataDir) : undefined;
   const where = dataDir ? `the embedded database in ${dataDir}` : 'the in-memory embedded database';
-  const hint = version
-    ? `; it holds data of PostgreSQL ${version}: is it from another sdops version, damaged, or read-only inside?`
-    : '';
+  // Short of space, a sound directory failed the same way, and the hint sent the operator after
+  // its data instead of the disk.
+  const hint =
+    free !== undefined && free < LOW_SPACE_BYTES
+      ? `; only ${Math.floor(free / 2 ** 20)} MB are free on its file system: free some space and run it again`
+      : version
+        ? `; it holds data of PostgreSQL ${version}: is it from another sdops version, damaged, or read-only inside?`
+        : '';
   return new SdopsError('failed', `${where} could not be opened (${detail})${hint}`, 'internal', {
     cause: error,
   });
