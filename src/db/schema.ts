@@ -26,7 +26,7 @@ export class SchemaChecksumError extends SdopsError {
   constructor(version: string) {
     super(
       'schema_checksum_mismatch',
-      `schema version ${version} was changed after it was applied; add a new numbered file instead`,
+      `schema version ${version} in the database is not the one this sdops has (its file was changed after it was applied): run the sdops release that applied it; a schema change goes in a new numbered file`,
       'internal',
     );
   }
@@ -66,11 +66,16 @@ async function appliedVersions(q: Pick<TransactionClient, 'query'>): Promise<Map
   return new Map(res.rows.map((r) => [r.version, r.checksum]));
 }
 
+/** Applied versions whose file in this code is not the one that was applied. */
+function changedVersions(files: readonly SchemaFile[], applied: ReadonlyMap<string, string>): string[] {
+  return files
+    .filter((f) => applied.has(f.version) && applied.get(f.version) !== f.checksum)
+    .map((f) => f.version);
+}
+
 function verify(files: readonly SchemaFile[], applied: Map<string, string>): void {
-  for (const f of files) {
-    const sum = applied.get(f.version);
-    if (sum !== undefined && sum !== f.checksum) throw new SchemaChecksumError(f.version);
-  }
+  const [changed] = changedVersions(files, applied);
+  if (changed !== undefined) throw new SchemaChecksumError(changed);
 }
 
 function latest(versions: Iterable<string>): string | undefined {
@@ -127,15 +132,16 @@ function unknownVersions(
   return [...applied.keys()].filter((v) => !known.has(v)).sort();
 }
 
-/** Applied version (the highest) and the versions this code knows that the database lacks. */
+/** Applied version (the highest), the versions this code knows that the database lacks, those it does not know, and those applied from another form of their file. */
 export async function schemaStatus(
   db: Database,
-): Promise<{ current: string | undefined; pending: string[]; unknown: string[] }> {
+): Promise<{ current: string | undefined; pending: string[]; unknown: string[]; changed: string[] }> {
   const files = await schemaFiles();
   const applied = await appliedVersions(db);
   return {
     current: latest(applied.keys()),
     pending: files.filter((f) => !applied.has(f.version)).map((f) => f.version),
     unknown: unknownVersions(files, applied),
+    changed: changedVersions(files, applied),
   };
 }

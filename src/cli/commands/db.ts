@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config.ts';
-import { migrateSchema, schemaStatus } from '../../db/index.ts';
+import { migrateSchema, SchemaChecksumError, schemaStatus } from '../../db/index.ts';
 import { seedDemo } from '../../demo/index.ts';
 import { nonNegativeNumber, positiveInt } from '../args.ts';
 import { type GlobalOptions, openDatabaseFor, withContext } from '../context.ts';
@@ -38,8 +38,11 @@ export function registerDb(program: Command): void {
               status.unknown.length > 0
                 ? `; unknown to this sdops (applied by a newer one): ${status.unknown.join(', ')}`
                 : ''
-            }\n`,
+            }${status.changed.length > 0 ? `; changed after they were applied: ${status.changed.join(', ')}` : ''}\n`,
           );
+        // Every other command refuses such a database: the status must not read as healthy.
+        const [changed] = status.changed;
+        if (changed !== undefined) throw new SchemaChecksumError(changed);
       } finally {
         await database.close();
       }

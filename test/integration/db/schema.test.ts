@@ -37,7 +37,12 @@ describe('schema versions on PostgreSQL', () => {
   it('reports every version pending on an empty database', async () => {
     const versions = (await schemaFiles()).map((f) => f.version);
     expect(versions[0]).to.equal('001_demo_domain');
-    expect(await schemaStatus(a)).to.deep.equal({ current: undefined, pending: versions, unknown: [] });
+    expect(await schemaStatus(a)).to.deep.equal({
+      current: undefined,
+      pending: versions,
+      unknown: [],
+      changed: [],
+    });
   });
 
   it('applies each version exactly once when two processes migrate at the same time', async () => {
@@ -66,11 +71,13 @@ describe('schema versions on PostgreSQL', () => {
     }
   });
 
-  it('refuses to run when an applied schema file was edited afterwards', async () => {
+  it('refuses to run when an applied schema file was edited afterwards, and its status says so', async () => {
     await a.query(`UPDATE ${SCHEMA_TABLE} SET checksum = 'edited' WHERE version = '001_demo_domain'`);
     try {
       const err = await migrateSchema(a).catch((e: unknown) => e);
       expect(err).to.be.instanceOf(SchemaChecksumError).with.property('code', 'schema_checksum_mismatch');
+      // `sdops db status` read "pending: none" for it while every other command refused to run.
+      expect((await schemaStatus(a)).changed).to.deep.equal(['001_demo_domain']);
     } finally {
       const file = (await schemaFiles())[0]!;
       await a.query(`UPDATE ${SCHEMA_TABLE} SET checksum = $1 WHERE version = $2`, [
