@@ -181,13 +181,15 @@ export class CleanupWorker {
         });
       }
     }
-    this.log.info('worker stopped', {
-      drained,
-      handed_back: handedBack,
-      cancelled_statements: cancelled,
-      unrecorded,
-      processed: this.counters.processed,
-    });
+    // A worker that never started (serve whose listen failed) has nothing to report.
+    if (this.loop)
+      this.log.info('worker stopped', {
+        drained,
+        handed_back: handedBack,
+        cancelled_statements: cancelled,
+        unrecorded,
+        processed: this.counters.processed,
+      });
     return { drained, handedBack };
   }
 

@@ -26,9 +26,6 @@ async function openQueue(ctx: CliContext): Promise<{ queue: CleanupQueue; worker
     return { queue: await CleanupQueue.open(ctx.db, { role: 'client', policy: ctx.config.worker.policy }) };
   }
   const worker = await startCleanupRuntime(ctx.db, { settings: ctx.config.worker, start: false });
-  getLogger('api').info('embedded database: this process runs the cleanup worker too', {
-    concurrency: ctx.config.worker.concurrency,
-  });
   return { queue: worker.queue, worker };
 }
 
@@ -128,7 +125,12 @@ export function registerServe(program: Command): void {
             }
             log.info('api listening', { url: api.url });
             process.stderr.write(`sdops api listening on ${api.url}\n`);
-            worker?.worker.start();
+            if (worker) {
+              log.info('embedded database: this process runs the cleanup worker too', {
+                concurrency: ctx.config.worker.concurrency,
+              });
+              worker.worker.start();
+            }
             const signal = await stopped;
             log.info('api shutting down', { signal });
             await api.close();
