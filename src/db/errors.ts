@@ -32,9 +32,12 @@ const SOCKET_CODES = new Set([
 
 /**
  * SQLSTATEs that mean "not now" rather than "not this": class 08 (connection exception), 57P01-03
- * (the server is shutting down, crashed or still starting), 53300 (too many connections).
+ * (the server is shutting down, crashed or still starting), 53000-53300 (insufficient resources:
+ * a full disk, out of memory, too many connections). A full disk made a migration start over the API
+ * a 500 internal_error with the cause in the server log only; it is a 503 with the cause, and the
+ * long jobs wait it out as they wait out an outage.
  */
-const UNAVAILABLE_SQLSTATE = /^(08...|57P0[123]|53300)$/;
+const UNAVAILABLE_SQLSTATE = /^(08...|57P0[123]|53[0-3]00)$/;
 
 /** pg's own messages for a connection that died or never came (they carry no code). */
 const DRIVER_MESSAGES =
