@@ -1,7 +1,8 @@
 import { refusedByDataRule } from '../db/index.ts';
 import { errorMessage, SdopsError } from '../errors.ts';
 import type { OperationProgress, OperationResult } from '../soft-delete/index.ts';
-import { errorLine, progressWanted, startProgress } from './output.ts';
+import { errorLine } from './output.ts';
+import { progressWanted, startProgress } from './progress.ts';
 import { printResult } from './report.ts';
 import { onStopSignals } from './stop-signals.ts';
 

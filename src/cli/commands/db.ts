@@ -4,7 +4,8 @@ import { migrateSchema, SchemaChecksumError, schemaStatus } from '../../db/index
 import { seedDemo } from '../../demo/index.ts';
 import { nonNegativeNumber, positiveInt } from '../args.ts';
 import { type GlobalOptions, openDatabaseFor, withContext } from '../context.ts';
-import { formatTable, printJson, progressWanted, startProgress } from '../output.ts';
+import { formatTable, printJson } from '../output.ts';
+import { progressWanted, startProgress } from '../progress.ts';
 
 export function registerDb(program: Command): void {
   const db = program.command('db').description('schema management');

@@ -16,7 +16,8 @@ import {
 import { MAX_TIMER_MS } from '../../validation/index.ts';
 import { positiveInt } from '../args.ts';
 import { type CliContext, type GlobalOptions, withContext } from '../context.ts';
-import { formatTable, printJson, progressWanted, startProgress } from '../output.ts';
+import { formatTable, printJson } from '../output.ts';
+import { progressWanted, startProgress } from '../progress.ts';
 import { resultRow } from '../report.ts';
 import { onStopSignals } from '../stop-signals.ts';
 

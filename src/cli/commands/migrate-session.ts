@@ -8,14 +8,8 @@ import {
   type RunSummary,
 } from '../../migration/index.ts';
 import type { CliContext } from '../context.ts';
-import {
-  type Cell,
-  formatTable,
-  type Progress,
-  printJson,
-  progressWanted,
-  startProgress,
-} from '../output.ts';
+import { type Cell, formatTable, printJson } from '../output.ts';
+import { type Progress, progressWanted, startProgress } from '../progress.ts';
 import { onStopSignals } from '../stop-signals.ts';
 
 /**

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { progressLine, progressWanted, startProgress } from '../../../src/cli/output.ts';
+import { progressLine, progressLines, progressWanted, startProgress } from '../../../src/cli/progress.ts';
+import { waitUntil } from '../../support/wait.ts';
 import { openDatabase, migrateSchema } from '../../../src/db/index.ts';
 import { seedDemo, type SeedProgress } from '../../../src/demo/seed.ts';
 
@@ -26,7 +27,7 @@ describe('CLI progress bars', () => {
     expect(progressLine('seed', 0, 1000, 0)).to.match(/\] 0% \| 0\/1000 rows/);
     expect(progressLine('delete customers', 0, undefined, 0)).to.match(/ 0 rows \| 0 rows\/s$/);
     expect(progressLine('purge orders', 0, 0, 0)).to.match(/nothing to do$/);
-    const { raw } = await onScreen(() => startProgress('seed', undefined, true).stop());
+    const { raw } = await onScreen(() => startProgress('seed', undefined, 'bar').stop());
     expect(raw).to.not.include('100%');
   });
 
@@ -37,7 +38,7 @@ describe('CLI progress bars', () => {
 
   it('never passes 100%: a total that was too small grows to what was done', async () => {
     const { lines } = await onScreen(() => {
-      const bar = startProgress('archive', 100, true);
+      const bar = startProgress('archive', 100, 'bar');
       bar.update(50);
       bar.update(143);
       bar.stop();
@@ -49,7 +50,7 @@ describe('CLI progress bars', () => {
 
   it('keeps a status or log line written meanwhile on its own line above the bar', async () => {
     const { lines } = await onScreen(() => {
-      const bar = startProgress('migrate backfill-deleted-at', 1000, true);
+      const bar = startProgress('migrate backfill-deleted-at', 1000, 'bar');
       bar.update(10);
       process.stderr.write('run 0193: migrate backfill-deleted-at (1000 rows to do)\n');
       process.stderr.write('{"level":"warn","message":"migration batch attempt failed"}\n');
@@ -63,13 +64,36 @@ describe('CLI progress bars', () => {
     expect(shown).to.have.length(3);
   });
 
-  it('is silent when stderr is not a terminal', async () => {
+  it('is silent when off (--json: stderr carries JSON lines only)', async () => {
     const { raw } = await onScreen(() => {
-      const bar = startProgress('seed', 10, false);
+      const bar = startProgress('seed', 10, 'off');
       bar.update(5);
       bar.stop();
     });
     expect(raw).to.equal('');
+  });
+
+  it('prints a plain line now and then when stderr is not a terminal, and nothing more once stopped', async () => {
+    const write = process.stderr.write;
+    let raw = '';
+    process.stderr.write = ((chunk: string) => {
+      raw += chunk;
+      return true;
+    }) as typeof process.stderr.write;
+    const progress = progressLines('migrate backfill-deleted-at', 1000, 0, 20);
+    try {
+      progress.update(400);
+      await waitUntil('a progress line', () => raw.includes('\n'), { timeoutMs: 5000, intervalMs: 5 });
+    } finally {
+      progress.stop();
+      process.stderr.write = write;
+    }
+    const [first] = raw.split('\n');
+    expect(first).to.match(/^migrate backfill-deleted-at\s+\[#+-+\] 40% \| 400\/1000 rows \| \d+ rows\/s/);
+    expect(raw, 'no terminal control codes').to.not.include('\x1b');
+    const stopped = raw;
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(raw, 'nothing after stop').to.equal(stopped);
   });
 
   it('a seed reports its total before the first chunk is written', async () => {
@@ -90,11 +114,13 @@ describe('CLI progress bars', () => {
     const was = process.stderr.isTTY;
     process.stderr.isTTY = true;
     try {
-      expect(progressWanted(false)).to.equal(true);
+      expect(progressWanted(false)).to.equal('bar');
       // Before: the bar was drawn among the JSON lines of `--json` on a terminal.
-      expect(progressWanted(true)).to.equal(false);
+      expect(progressWanted(true)).to.equal('off');
       process.stderr.isTTY = false;
-      expect(progressWanted(false)).to.equal(false);
+      // Before: nothing at all, and a long migration on the embedded database could not be watched.
+      expect(progressWanted(false)).to.equal('lines');
+      expect(progressWanted(true)).to.equal('off');
     } finally {
       process.stderr.isTTY = was;
     }

@@ -1,0 +1,126 @@
+/** Progress of a long command on stderr. */
+
+export interface Progress {
+  /** Rows handled so far, and the total when known (it may be learnt, or grow, on the way). */
+  update(processed: number, total?: number): void;
+  stop(): void;
+}
+
+const BAR_WIDTH = 30;
+
+/** `label [#####-----] 40% | 400/1000 rows | 120 rows/s | eta 5s`, or without a total `label 400 rows | ...`. */
+export function progressLine(
+  label: string,
+  processed: number,
+  total: number | undefined,
+  seconds: number,
+  doneBefore = 0,
+): string {
+  // The rate is this session's: rows an earlier session did (a resumed run) took none of its time.
+  const rate = seconds > 0 ? Math.round(Math.max(0, processed - doneBefore) / seconds) : 0;
+  const head = label.padEnd(28);
+  if (total === undefined) return `${head} ${processed} rows | ${rate} rows/s`;
+  if (total === 0) return `${head} nothing to do`;
+  // Never past 100%: a total that turns out too small grows to what was done (update()).
+  const percent = Math.min(100, Math.floor((processed / total) * 100));
+  const filled = Math.round((BAR_WIDTH * percent) / 100);
+  const left = rate > 0 ? Math.round((total - processed) / rate) : undefined;
+  const eta = left === undefined ? '-' : left < 60 ? `${left}s` : `${Math.floor(left / 60)}m${left % 60}s`;
+  return `${head} [${'#'.repeat(filled)}${'-'.repeat(BAR_WIDTH - filled)}] ${percent}% | ${processed}/${total} rows | ${rate} rows/s | eta ${eta}`;
+}
+
+/**
+ * How a command shows its progress on stderr: a bar for a person at a terminal, a plain line now and
+ * then when stderr is a file or a pipe (nohup, CI: a long migration on the embedded database could
+ * not be watched any other way, since no second process may open it), nothing with --json, whose
+ * stderr carries JSON lines only.
+ */
+export type ProgressMode = 'bar' | 'lines' | 'off';
+
+export function progressWanted(json: boolean): ProgressMode {
+  if (json) return 'off';
+  return process.stderr.isTTY === true ? 'bar' : 'lines';
+}
+
+/** Without a terminal, one progress line this often: none for a command done sooner. */
+const PROGRESS_LINE_EVERY_MS = 30_000;
+
+/**
+ * Progress on stderr in the given mode (progressWanted). The bar starts at 0% (or, while the total is
+ * unknown, as a row count), never passes 100%, and owns the last line of the terminal: anything else
+ * written to stderr meanwhile (a status line, a log line) is printed above it, and the bar is drawn
+ * again below.
+ */
+export function startProgress(
+  label: string,
+  total: number | undefined,
+  mode: ProgressMode,
+  doneBefore = 0,
+): Progress {
+  if (mode === 'off') return { update() {}, stop() {} };
+  if (mode === 'lines') return progressLines(label, total, doneBefore, PROGRESS_LINE_EVERY_MS);
+  const err = process.stderr;
+  const originalWrite = err.write;
+  const write = (text: string) => originalWrite.call(err, text);
+  let processed = 0;
+  let known = total;
+  const started = performance.now();
+  const draw = () =>
+    write(
+      `\r\x1b[2K${progressLine(label, processed, known, (performance.now() - started) / 1000, doneBefore)}`,
+    );
+  // Redrawn on every update at most every 100 ms (and at the end), so a fast loop costs nothing.
+  let last = 0;
+  err.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+    write('\r\x1b[2K');
+    const ok = (originalWrite as (...args: unknown[]) => boolean).call(err, chunk, ...rest);
+    draw();
+    return ok;
+  }) as typeof err.write;
+  draw();
+  return {
+    update(p, newTotal) {
+      processed = p;
+      if (newTotal !== undefined) known = newTotal;
+      if (known !== undefined && processed > known) known = processed;
+      const now = performance.now();
+      if (now - last >= 100) {
+        last = now;
+        draw();
+      }
+    },
+    stop() {
+      if (err.write === originalWrite) return;
+      err.write = originalWrite;
+      draw();
+      write('\n');
+    },
+  };
+}
+
+/** The line mode: the bar's text as a line of its own every `everyMs`, and none at the end. */
+export function progressLines(
+  label: string,
+  total: number | undefined,
+  doneBefore: number,
+  everyMs: number,
+): Progress {
+  let processed = 0;
+  let known = total;
+  const started = performance.now();
+  const timer = setInterval(() => {
+    const seconds = (performance.now() - started) / 1000;
+    process.stderr.write(`${progressLine(label, processed, known, seconds, doneBefore)}\n`);
+  }, everyMs);
+  timer.unref();
+  return {
+    update(p, newTotal) {
+      processed = p;
+      if (newTotal !== undefined) known = newTotal;
+      if (known !== undefined && processed > known) known = processed;
+    },
+    stop() {
+      clearInterval(timer);
+    },
+  };
+}
