@@ -63,6 +63,8 @@ const PIPELINE_METRICS = new Map<string, string>([
   // without a _total suffix (seen on its /metrics endpoint).
   ['otelcol_exporter_queue_size', 'collector: batches in an exporter sending queue'],
   ['otelcol_exporter_queue_capacity', 'collector: sending queue capacity'],
+  ['otelcol_exporter_sent_spans', 'collector: spans an exporter delivered'],
+  ['otelcol_exporter_sent_log_records', 'collector: log records an exporter delivered'],
   ['otelcol_exporter_send_failed_spans', 'collector: spans dropped after retries'],
   ['otelcol_exporter_send_failed_log_records', 'collector: log records dropped after retries'],
   ['otelcol_exporter_enqueue_failed_spans', 'collector: spans dropped, sending queue full'],
