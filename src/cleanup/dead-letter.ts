@@ -2,8 +2,16 @@ import type { PgBoss } from 'pg-boss';
 import { type Database, isDatabaseUnavailable } from '../db/index.ts';
 import { errorMessage } from '../errors.ts';
 import { BOSS_SCHEMA } from './boss.ts';
-import { assertJobId, DeadCopyNotRetryableError, JobNotFoundError, JobNotRetryableError } from './errors.ts';
+import {
+  assertJobId,
+  DeadCopyNotRetryableError,
+  InvalidPayloadError,
+  JobNotFoundError,
+  JobNotRetryableError,
+} from './errors.ts';
 import { parseEnvelope } from './job-envelope.ts';
+import { isBuiltinJobType } from './job-types.ts';
+import { parsePayload } from './payload-parsers.ts';
 import { DEAD_LETTER_QUEUE, QUEUE_PREFIX, queueName } from './queue-names.ts';
 
 /**
@@ -79,6 +87,17 @@ async function reviveOriginal(q: QueueHandle, name: string, id: string): Promise
   await dropDeadCopies(q.db, copies);
 }
 
+function payloadProblem(jobType: string, payload: unknown): string | undefined {
+  if (!isBuiltinJobType(jobType)) return undefined;
+  try {
+    parsePayload(jobType, payload);
+    return undefined;
+  } catch (error) {
+    if (error instanceof InvalidPayloadError) return error.message;
+    throw error;
+  }
+}
+
 /** Handles one dead-letter copy: revive its original, or enqueue its data again. */
 async function retryDeadCopy(q: QueueHandle, copy: JobRow): Promise<RetryOutcome> {
   const envelope = parseEnvelope(copy.data);
@@ -86,6 +105,10 @@ async function retryDeadCopy(q: QueueHandle, copy: JobRow): Promise<RetryOutcome
   if (!envelope || !name || !(await q.boss.getQueue(name))) {
     throw new DeadCopyNotRetryableError(copy.id, envelope?.jobType);
   }
+  // A payload its handler refuses (invalid_payload) died of that and would again: retried, it only
+  // added a dead copy and a failure to the alert's ratio.
+  const problem = payloadProblem(envelope.jobType, envelope.payload);
+  if (problem !== undefined) throw new DeadCopyNotRetryableError(copy.id, envelope.jobType, problem);
   const originalId = envelope.meta.jobId;
   const original = originalId ? await findJob(q.db, originalId, name) : undefined;
   if (original?.state === 'failed') {

@@ -46,12 +46,15 @@ export class JobNotRetryableError extends ConflictError {
 
 /** A dead job that cannot run again: no sdops envelope (written to pgboss.job directly), or no queue for its type. */
 export class DeadCopyNotRetryableError extends ConflictError {
-  constructor(id: string, jobType: string | undefined) {
+  /** `payloadProblem`: why its payload is refused, for a job that would only fail the same way again. */
+  constructor(id: string, jobType: string | undefined, payloadProblem?: string) {
     super(
       'job_not_retryable',
       jobType === undefined
         ? `dead job ${id} carries no sdops job envelope (it was written to pgboss.job directly), so it cannot run again; cancel it (sdops queue cancel ${id})`
-        : `dead job ${id} is of job type "${jobType}", which no queue serves any more; cancel it (sdops queue cancel ${id})`,
+        : payloadProblem !== undefined
+          ? `dead job ${id} would fail again at once (${payloadProblem}); cancel it (sdops queue cancel ${id})`
+          : `dead job ${id} is of job type "${jobType}", which no queue serves any more; cancel it (sdops queue cancel ${id})`,
     );
   }
 }
@@ -76,7 +79,10 @@ export class JobNotCancellableError extends ConflictError {
       'job_not_cancellable',
       state === 'active'
         ? `job ${id} is running; a running job cannot be cancelled (let it finish, or stop its worker)`
-        : `job ${id} is ${stateName(state)}; only waiting jobs and dead-letter copies can be cancelled`,
+        : state === 'failed'
+          ? // Its copies find their original by meta.jobId, which a job not enqueued by sdops lacks.
+            `job ${id} is failed and no dead-letter copy of it is waiting: they were cancelled or retried already, or, for a job not enqueued by sdops, they do not name it; cancel such a copy by its own id (the runbook's dead jobs query lists them)`
+          : `job ${id} is ${stateName(state)}; only waiting jobs and dead-letter copies can be cancelled`,
     );
   }
 }

@@ -101,6 +101,17 @@ describe('sdops queue cancel (PostgreSQL)', function () {
     expect(await status('noop')).to.include({ dead: 0 });
     const retried = await cli('--json', 'queue', 'retry', '--dead');
     expect(JSON.parse(retried.stdout)).to.include({ retried: 0 });
+    // A failed job whose copies are gone (or name no original): the line says where its copies went.
+    const failed = '3f2c0c2e-0000-4000-8000-000000000003';
+    await queue.boss.insert(queueName('noop'), [
+      { id: failed, data: { jobType: 'noop', payload: {}, meta: {} } },
+    ]);
+    await queue.db.query(`UPDATE pgboss.job SET state = 'failed' WHERE id = $1::uuid`, [failed]);
+    const refused = await cli('queue', 'cancel', failed);
+    expect(refused.code, refused.stderr).to.equal(1);
+    expect(refused.stderr).to.match(
+      /is failed and no dead-letter copy of it is waiting: .* cancel such a copy by its own id/,
+    );
   });
 
   it('names the type of a dead job written to pgboss.job directly (no envelope) by its queue, and says to cancel it', async () => {
