@@ -103,7 +103,14 @@ export const acceptedSchema = {
   type: 'object',
   required: ['job'],
   description: 'The work was queued; follow it with GET /v1/queue',
-  properties: { job: jobRefSchema },
+  properties: {
+    job: jobRefSchema,
+    opId: {
+      type: 'string',
+      description:
+        'A queued bulk delete: the delete_op_id its rows are stamped with, on every attempt; restore by it to undo the delete',
+    },
+  },
 } as const;
 
 /** Free text: no NUL character, no unpaired surrogate, no U+FFFD (format `text`, see validation.ts). */

@@ -239,17 +239,17 @@ export function registerEntityRoutes(app: FastifyInstance, ctx: RouteContext): v
           // Bad filters answer 400 now, not as a failed job later.
           await ctx.softDelete.checkTarget(entity, target);
           const type = operation === 'delete' ? 'bulk_soft_delete' : 'bulk_restore';
+          // One op id for every attempt of the job, so a retried delete is still one operation; the
+          // answer gives it, so the caller can undo the delete by it.
+          const opId = operation === 'delete' ? randomUUID() : undefined;
           const payload = {
             entity,
             ...target,
             cascade,
-            // One op id for every attempt of the job, so a retried delete is still one operation.
-            ...(operation === 'delete'
-              ? { opId: randomUUID(), deletedBy: ctx.actor, ...(body.reason ? { reason: body.reason } : {}) }
-              : {}),
+            ...(opId ? { opId, deletedBy: ctx.actor, ...(body.reason ? { reason: body.reason } : {}) } : {}),
           };
           const id = await ctx.queue.enqueue(type, payload);
-          return reply.code(202).send({ job: { id, type } });
+          return reply.code(202).send({ job: { id, type }, ...(opId ? { opId } : {}) });
         }
         if (operation === 'delete') {
           return ctx.softDelete.softDelete(entity, target, {

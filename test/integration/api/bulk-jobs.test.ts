@@ -72,8 +72,9 @@ describe('HTTP API bulk jobs and cascade op ids', () => {
       payload: { ids, reason: 'big cleanup' },
     });
     expect(res.statusCode, res.body).to.equal(202);
-    const body = res.json() as { job: { id: string; type: string } };
-    expect(Object.keys(body)).to.deep.equal(['job']);
+    const body = res.json() as { job: { id: string; type: string }; opId: string };
+    // The op id the rows will carry, to undo the delete by (runbook, Undo a wrong delete).
+    expect(Object.keys(body)).to.deep.equal(['job', 'opId']);
     expect(body.job.type).to.equal('bulk_soft_delete');
     expect(body.job.id).to.be.a('string').that.is.not.empty;
 
@@ -83,7 +84,7 @@ describe('HTTP API bulk jobs and cascade op ids', () => {
     expect(after.map((r) => r.id)).to.deep.equal(ids);
     for (const r of after) expect(r.deleted_at, `order_item ${r.id}`).to.not.equal(null);
     // Batches of 7 ids, yet one operation: every row carries the op id the API put in the job payload.
-    expect(new Set(after.map((r) => r.delete_op_id)).size).to.equal(1);
+    expect([...new Set(after.map((r) => r.delete_op_id))]).to.deep.equal([body.opId]);
     const { rows: reasons } = await f.db.query<{ delete_reason: string; deleted_by: string }>(
       'SELECT DISTINCT delete_reason, deleted_by FROM order_items WHERE id = ANY($1::bigint[])',
       [ids],
