@@ -1,4 +1,4 @@
-import { type Database, isDatabaseUnavailable } from '../db/index.ts';
+import { type Database, isDatabaseUnavailable, sqlState } from '../db/index.ts';
 import { errorMessage } from '../errors.ts';
 import * as checkpoints from './checkpoint-store.ts';
 import { CheckpointMovedError, InjectedBatchFault, LeaseLostError } from './errors.ts';
@@ -29,6 +29,16 @@ export interface BatchContext {
   readonly tally: SessionTally;
   readonly telemetry: SessionTelemetry;
   readonly outage: OutageGuard;
+}
+
+/**
+ * What a failed batch records: the message, and the SQLSTATE when the database raised it (a trigger's
+ * P0001, a lock timeout's 55P03), which decides who to escalate to and was readable only in Loki.
+ */
+function batchError(error: unknown): string {
+  const state = sqlState(error);
+  const message = errorMessage(error);
+  return state === undefined ? message : `${message} (SQLSTATE ${state})`;
 }
 
 /**
@@ -146,7 +156,7 @@ export class BatchExecutor {
             rows: range.rows,
             attempts,
             durationMs: performance.now() - t0,
-            error: errorMessage(lastError),
+            error: batchError(lastError),
             session: run.sessions,
           });
         });
@@ -230,7 +240,7 @@ export class BatchExecutor {
           rows: batch.rows,
           attempts,
           durationMs: performance.now() - t0,
-          error: errorMessage(lastError),
+          error: batchError(lastError),
         });
       }),
     );

@@ -347,6 +347,8 @@ export const DRILLS: Readonly<Record<string, Drill>> = {
       );
       const status = await op.run('sdops migrate status "$RUN_ID"');
       expect(status.stdout).to.include('partially_failed').and.include('last error').and.include('poison');
+      // The batch's error names the SQLSTATE (escalation goes by it); it was only in Loki.
+      expect(status.stdout).to.include('(SQLSTATE 23514)');
       const json = JSON.parse((await op.run('sdops --json migrate status "$RUN_ID"')).stdout) as {
         failedBatches: { entity: string }[];
       };
