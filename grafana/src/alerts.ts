@@ -87,6 +87,9 @@ export function alertRules(p: AlertParams = ALERT_PARAMS): AlertRuleDefinition[]
     'job',
   );
   const refused = `(${rise(`${httpRequests}{http_response_status_code=~"401|403"}`, p.apiErrorRatioWindow, 'job')} or (${tokenRequests} * 0))`;
+  // Answers of that kind within the last stretch (thresholds.ts, API_RECENT_WINDOW): still happening.
+  const recent = (statuses: string) =>
+    `(${rise(`${httpRequests}{http_response_status_code=~"${statuses}"}`, p.apiRecentWindow, 'job')} > 0)`;
   return [
     {
       name: 'CleanupJobFailureRatioHigh',
@@ -98,9 +101,10 @@ export function alertRules(p: AlertParams = ALERT_PARAMS): AlertRuleDefinition[]
       severity: 'warning',
       summary: 'Cleanup jobs of type {{ $labels.job_type }} fail too often',
       description:
-        `{{VALUE}} of the {{ $labels.job_type }} cleanup jobs finished in the last ${p.failureRatioWindow} failed ` +
-        `(threshold ${p.failureRatioThreshold * 100}%). Only evaluated when at least ${p.minJobsPerWindow} jobs of ` +
-        `that type finished in that window, so a handful of jobs never pages anyone.`,
+        `{{VALUE}} of the {{ $labels.job_type }} cleanup job attempts finished in the last ${p.failureRatioWindow} failed ` +
+        `(threshold ${p.failureRatioThreshold * 100}%; a job retried until it succeeds counts each failed attempt). ` +
+        `Only evaluated when at least ${p.minJobsPerWindow} attempts of that type finished in that window, so a ` +
+        `handful of jobs never pages anyone.`,
       valueFormat: 'percentage',
       runbookAnchor: 'alert-cleanupjobfailureratiohigh',
       panelId: PANEL_IDS.jobFailureRatio,
@@ -190,7 +194,7 @@ export function alertRules(p: AlertParams = ALERT_PARAMS): AlertRuleDefinition[]
     {
       name: 'ApiServerErrorRatioHigh',
       uid: 'sdops-api-server-error-ratio',
-      valueExpr: `(${serverErrors} / ${requests}) and on (job) (${requests} >= ${p.minApiRequestsPerWindow})`,
+      valueExpr: `(${serverErrors} / ${requests}) and on (job) (${requests} >= ${p.minApiRequestsPerWindow}) and on (job) ${recent('5..')}`,
       probeExpr: `${serverErrors} / ${requests}`,
       threshold: p.apiErrorRatioThreshold,
       for: p.apiErrorRatioFor,
@@ -200,8 +204,8 @@ export function alertRules(p: AlertParams = ALERT_PARAMS): AlertRuleDefinition[]
       summary: 'The API {{ $labels.job }} answers too many requests with a server error (5xx)',
       description:
         `{{VALUE}} of the requests {{ $labels.job }} answered in the last ${p.apiErrorRatioWindow} were 5xx ` +
-        `(threshold ${p.apiErrorRatioThreshold * 100}%). Only evaluated when at least ${p.minApiRequestsPerWindow} ` +
-        'requests came in that window. 503 unavailable: the database is unreachable; 500 internal_error: ' +
+        `(threshold ${p.apiErrorRatioThreshold * 100}%), and 5xx answers go on (one in the last ${p.apiRecentWindow}). ` +
+        `Only evaluated when at least ${p.minApiRequestsPerWindow} requests came in that window. 503 unavailable: the database is unreachable; 500 internal_error: ` +
         'the warn access line of each request names the error.',
       valueFormat: 'percentage',
       runbookAnchor: 'alert-apiservererrorratiohigh',
@@ -210,7 +214,7 @@ export function alertRules(p: AlertParams = ALERT_PARAMS): AlertRuleDefinition[]
     {
       name: 'ApiAuthRefusalRatioHigh',
       uid: 'sdops-api-auth-refusal-ratio',
-      valueExpr: `(${refused} / ${tokenRequests}) and on (job) (${tokenRequests} >= ${p.minApiRequestsPerWindow})`,
+      valueExpr: `(${refused} / ${tokenRequests}) and on (job) (${tokenRequests} >= ${p.minApiRequestsPerWindow}) and on (job) ${recent('401|403')}`,
       probeExpr: `${refused} / ${tokenRequests}`,
       threshold: p.apiAuthRefusalRatioThreshold,
       for: p.apiAuthRefusalFor,
@@ -220,7 +224,8 @@ export function alertRules(p: AlertParams = ALERT_PARAMS): AlertRuleDefinition[]
       summary: 'The API {{ $labels.job }} refuses most requests for their token (401/403)',
       description:
         `{{VALUE}} of the requests to token routes {{ $labels.job }} answered in the last ${p.apiErrorRatioWindow} ` +
-        `were 401 or 403 (threshold ${p.apiAuthRefusalRatioThreshold * 100}%). Only evaluated when at least ` +
+        `were 401 or 403 (threshold ${p.apiAuthRefusalRatioThreshold * 100}%), and refusals go on (one in the last ` +
+        `${p.apiRecentWindow}). Only evaluated when at least ` +
         `${p.minApiRequestsPerWindow} such requests came in that window. 401: a missing, unknown or rotated ` +
         'token; 403: a read token on a route that needs admin.',
       valueFormat: 'percentage',

@@ -8,6 +8,7 @@ import {
   API_ERROR_RATIO_FOR,
   API_ERROR_RATIO_THRESHOLD,
   API_ERROR_RATIO_WINDOW,
+  API_RECENT_WINDOW,
   MIN_API_REQUESTS_PER_WINDOW,
 } from './thresholds.ts';
 import {
@@ -61,7 +62,7 @@ export function apiPanels(y: number): cog.Builder<Panel>[] {
     timeseries(
       PANEL_IDS.apiRequests,
       'API requests by status class',
-      `Requests per second the API answered, by status class (2xx, 3xx, 4xx, 5xx), and its 4xx and 5xx answers by status code and route (route empty: no route matched). Source: ${HTTP_REQUESTS} (labels http_response_status_code, http_route); a request the client abandoned before the answer has no status code and is left out. The ApiServerErrorRatioHigh alert fires when 5xx answers are more than ${API_ERROR_RATIO_THRESHOLD * 100}% of the requests over ${API_ERROR_RATIO_WINDOW} (evaluated only with at least ${MIN_API_REQUESTS_PER_WINDOW} requests in that window) for ${API_ERROR_RATIO_FOR}: 503 is the database unreachable, 500 an error the log line of the request names. A wall of 401 or 403 is a token the clients send that the API does not accept: ApiAuthRefusalRatioHigh fires when they are more than ${API_AUTH_REFUSAL_RATIO_THRESHOLD * 100}% of the requests to token routes (probes left out) for ${API_AUTH_REFUSAL_FOR}.`,
+      `Requests per second the API answered, by status class (2xx, 3xx, 4xx, 5xx), and its 4xx and 5xx answers by status code and route (route empty: no route matched). Source: ${HTTP_REQUESTS} (labels http_response_status_code, http_route); a request the client abandoned before the answer has no status code and is left out. The ApiServerErrorRatioHigh alert fires when 5xx answers are more than ${API_ERROR_RATIO_THRESHOLD * 100}% of the requests over ${API_ERROR_RATIO_WINDOW} (evaluated only with at least ${MIN_API_REQUESTS_PER_WINDOW} requests in that window) for ${API_ERROR_RATIO_FOR}, while 5xx answers go on (one in the last ${API_RECENT_WINDOW}: a burst that is over does not page): 503 is the database unreachable, 500 an error the log line of the request names. A wall of 401 or 403 is a token the clients send that the API does not accept: ApiAuthRefusalRatioHigh fires when they are more than ${API_AUTH_REFUSAL_RATIO_THRESHOLD * 100}% of the requests to token routes (probes left out) for ${API_AUTH_REFUSAL_FOR}, while refusals go on.`,
       'reqps',
       at(0, y, 24, 8),
     )

@@ -23,6 +23,16 @@ export const API_ERROR_RATIO_FOR = '3m';
 export const MIN_API_REQUESTS_PER_WINDOW = 20;
 
 /**
+ * Both API ratio alerts also need an answer of their kind (5xx; 401/403) within this last stretch,
+ * shorter than their `for`: the ten-minute ratio stays over its threshold for up to ten minutes after
+ * a burst, so one burst of 500s in one second paged, critical, three minutes after the API was well
+ * again; and a refusal burst under the threshold crossed it minutes later, with no request at all,
+ * as older good traffic left the window. An alert now needs the errors to go on, and resolves within
+ * this once they stop.
+ */
+export const API_RECENT_WINDOW = '2m';
+
+/**
  * ApiAuthRefusalRatioHigh: API requests answered 401 or 403 / requests to routes that need a token,
  * over API_ERROR_RATIO_WINDOW, per service, for API_AUTH_REFUSAL_FOR. Half: one client with a bad
  * token among working ones stays under it; a rotated or expired token that every client still sends
@@ -56,6 +66,7 @@ export interface AlertParams {
   readonly minApiRequestsPerWindow: number;
   readonly apiAuthRefusalRatioThreshold: number;
   readonly apiAuthRefusalFor: string;
+  readonly apiRecentWindow: string;
   readonly queueLengthThreshold: number;
   readonly queueBacklogFor: string;
   readonly queueStalledSeconds: number;
@@ -75,6 +86,7 @@ export const ALERT_PARAMS: AlertParams = {
   minApiRequestsPerWindow: MIN_API_REQUESTS_PER_WINDOW,
   apiAuthRefusalRatioThreshold: API_AUTH_REFUSAL_RATIO_THRESHOLD,
   apiAuthRefusalFor: API_AUTH_REFUSAL_FOR,
+  apiRecentWindow: API_RECENT_WINDOW,
   queueLengthThreshold: QUEUE_LENGTH_THRESHOLD,
   queueBacklogFor: QUEUE_BACKLOG_FOR,
   queueStalledSeconds: QUEUE_STALLED_SECONDS,

@@ -92,9 +92,9 @@ describe('alert rule policy (the same policy .pint.hcl enforces)', () => {
     });
   }
 
-  it('says in the failure-ratio description how many jobs an hour it needs before it alerts', () => {
+  it('says in the failure-ratio description how many attempts an hour it needs before it alerts', () => {
     const ratio = rules.find((r) => r.alert === 'CleanupJobFailureRatioHigh');
-    expect(ratio?.annotations.description).to.include('at least 20 jobs');
+    expect(ratio?.annotations.description).to.include('at least 20 attempts');
   });
 
   it('pins one pint version in the install script and the code', async () => {

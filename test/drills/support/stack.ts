@@ -41,6 +41,7 @@ export const DRILL_PARAMS: AlertParams = {
   apiErrorRatioWindow: '30s',
   apiErrorRatioFor: '0s',
   apiAuthRefusalFor: '0s',
+  apiRecentWindow: '30s',
   minApiRequestsPerWindow: 5,
   queueBacklogFor: '2s',
   queueStalledSeconds: 5,
