@@ -1,8 +1,11 @@
 import { Socket } from 'node:net';
 import { expect } from 'chai';
+import pg from 'pg';
+import { QUEUE_SETUP_LOCK_KEY } from '../../src/cleanup/boss.ts';
 import { createTestDatabase } from '../support/postgres.ts';
 import { type SdopsProcess, spawnSdops } from '../support/sdops-process.ts';
 import { measured } from '../support/measured.ts';
+import { waitUntil } from '../support/wait.ts';
 
 /**
  * Compose starts the API, the worker and the traffic generator together on an empty database. Each
@@ -50,6 +53,50 @@ describe('fault suite: three processes starting at once on a fresh database', fu
       }
     }
     measured(`all three up after ${startTimes.map((ms) => `${ms} ms`).join(', ')}`);
+  });
+
+  it('rides out a connection the database ends during the queue setup, after the schema check, and comes up', async () => {
+    // A restart in the second or so between the schema check and the queue setup ended serve and
+    // the workers (exit 1): only the schema check waited. Here the setup's lock session is ended by
+    // the server, as a restart ends it, while another session holds the setup lock.
+    const db = await createTestDatabase();
+    const holder = new pg.Client({ connectionString: db.url });
+    await holder.connect();
+    const env = {
+      DATABASE_URL: db.url,
+      LOG_LEVEL: 'info',
+      SDOPS_PURGE_CRON: 'off',
+      SDOPS_ARCHIVE_CRON: 'off',
+    };
+    await holder.query('SELECT pg_advisory_lock($1::bigint)', [QUEUE_SETUP_LOCK_KEY]);
+    const procs = [spawnSdops(['serve', '--port', '0'], env), spawnSdops(['worker'], env)];
+    try {
+      const waiting = async () =>
+        (
+          await holder.query<{ pid: number }>(
+            `SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+          )
+        ).rows.map((r) => r.pid);
+      const pids = await waitUntil('both processes to wait for the queue setup lock', async () => {
+        const now = await waiting();
+        return now.length === 2 ? now : undefined;
+      });
+      await holder.query('SELECT pg_terminate_backend(pid) FROM unnest($1::int[]) AS pid', [pids]);
+      await waitUntil('both to say they wait for the database', () =>
+        procs.every((p) => p.output().includes('database unreachable at start; waiting for it')),
+      );
+      await holder.query('SELECT pg_advisory_unlock($1::bigint)', [QUEUE_SETUP_LOCK_KEY]);
+      await Promise.all([
+        procs[0]!.waitFor(/listening on http/, 60_000),
+        procs[1]!.waitFor(/worker started/, 60_000),
+      ]);
+      for (const p of procs) expect(p.alive(), p.output().slice(-1500)).to.equal(true);
+      expect(await Promise.all(procs.map((p) => p.stop()))).to.deep.equal([0, 0]);
+    } finally {
+      await Promise.all(procs.map((p) => p.stop('SIGKILL')));
+      await holder.end();
+      await db.drop();
+    }
   });
 
   it('ends a serve or worker whose database stays unreachable past SDOPS_STARTUP_OUTAGE_BUDGET_MS, non-zero, with one line saying why', async () => {

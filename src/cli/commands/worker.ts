@@ -6,6 +6,7 @@ import { MAX_WORKER_CONCURRENCY } from '../../validation/index.ts';
 import { listOption, positiveInt, refuseBadWorkerSettings } from '../args.ts';
 import { type GlobalOptions, withContext } from '../context.ts';
 import { startLongRunningTelemetry } from '../long-running.ts';
+import { reachingDatabase } from '../startup-wait.ts';
 import { untilStopSignal } from '../stop-signals.ts';
 
 const log = getLogger('cleanup.worker');
@@ -48,13 +49,17 @@ export function registerWorker(program: Command): void {
               { concurrency, pool_size: ctx.config.dbPoolSize },
             );
           }
-          const runtime = await startCleanupRuntime(ctx.db, {
-            settings: ctx.config.worker,
-            schedule: opts.schedule,
-            concurrency,
-            ...(opts.jobTypes ? { jobTypes: opts.jobTypes } : {}),
-          });
-          const database = await startLongRunningTelemetry(ctx);
+          // The queue setup after the schema check rides out a restart too (it ended the process).
+          const startup = <T>(fn: () => Promise<T>) => reachingDatabase(ctx.config.startupOutageBudgetMs, fn);
+          const runtime = await startup(() =>
+            startCleanupRuntime(ctx.db, {
+              settings: ctx.config.worker,
+              schedule: opts.schedule,
+              concurrency,
+              ...(opts.jobTypes ? { jobTypes: opts.jobTypes } : {}),
+            }),
+          );
+          const database = await startup(() => startLongRunningTelemetry(ctx));
           let signal: NodeJS.Signals;
           let result: Awaited<ReturnType<typeof runtime.stop>>;
           try {
