@@ -121,7 +121,7 @@ export class BatchExecutor {
       } catch (error) {
         if (error instanceof LeaseLostError || error instanceof CheckpointMovedError) throw error;
         if (isDatabaseUnavailable(error)) {
-          const landed = await this.afterOutage(error, ref.batchNo);
+          const landed = await this.afterOutage(error, ref.batchNo, 'scan');
           if (landed) return this.landed(landed, ref, attempt, a0);
           attempt--; // the same attempt again: the batch itself did not fail
           continue;
@@ -216,7 +216,7 @@ export class BatchExecutor {
       } catch (error) {
         if (error instanceof LeaseLostError || error instanceof CheckpointMovedError) throw error;
         if (isDatabaseUnavailable(error)) {
-          const now = await this.afterOutage(error, batch.batchNo);
+          const now = await this.afterOutage(error, batch.batchNo, 'retry');
           if (now?.status === 'succeeded') {
             tally.recovered(batch.rows);
             telemetry.batchCommitted(ref, now.keyTo, now.rows, attempt, a0);
@@ -273,9 +273,25 @@ export class BatchExecutor {
     }
   }
 
-  private async afterOutage(error: unknown, batchNo: number): Promise<BatchRecord | undefined> {
-    await this.c.outage.wait(error);
-    return this.c.outage.run(() => getBatch(this.c.db, this.c.run.runId, batchNo));
+  /**
+   * After an outage: the batch's record, if its commit landed before the connection was lost. A
+   * record another session wrote means another runner took the run over meanwhile (the lease ran out
+   * during the outage) and did this batch itself: its rows are that runner's, and this session has
+   * lost the run. They were counted here too (a run reported 5,500 rows for 5,000 it changed). A
+   * retried batch keeps the session that failed it: there the lease itself says who owns the run.
+   */
+  private async afterOutage(
+    error: unknown,
+    batchNo: number,
+    kind: 'scan' | 'retry',
+  ): Promise<BatchRecord | undefined> {
+    const { db, run, lease, outage } = this.c;
+    await outage.wait(error);
+    if (kind === 'retry') await outage.run(() => db.transaction((tx) => lease.claim(tx)));
+    const record = await outage.run(() => getBatch(db, run.runId, batchNo));
+    if (kind === 'scan' && record !== undefined && record.session !== run.sessions)
+      throw new LeaseLostError(run.runId);
+    return record;
   }
 
   /** A scan batch whose commit landed although its connection was lost: carry on after it. */
