@@ -155,7 +155,7 @@ export const ERROR_CODE_MEANINGS: Readonly<Record<ErrorCode, string>> = {
   run_running:
     'the migration run stopped working but could not record its end (the database was unreachable)',
   run_stopped:
-    'the migration run stopped before it finished (a signal, or `sdops migrate stop`; or a `retry-failed` that left failed batches in a run whose scan was not complete): resume it (after retry-failed once the cause is fixed, in the latter case)',
+    'the migration run stopped before it finished (a signal, a second one aborting it at once, or `sdops migrate stop`; or a `retry-failed` that left failed batches in a run whose scan was not complete): resume it (after retry-failed once the cause is fixed, in the latter case)',
   run_stopping: 'the migration run was stopping and its end could not be recorded',
   run_succeeded: 'the migration run finished but its end could not be recorded',
   operation_stopped:

@@ -8,7 +8,7 @@ import {
   type RunSummary,
 } from '../../migration/index.ts';
 import type { CliContext } from '../context.ts';
-import { type Cell, formatTable, printJson } from '../output.ts';
+import { type Cell, errorLine, formatTable, printJson } from '../output.ts';
 import { type Progress, progressWanted, startProgress } from '../progress.ts';
 import { onStopSignals } from '../stop-signals.ts';
 
@@ -110,12 +110,27 @@ export async function runSession(
   const [doneBefore, total] = of(atStart);
   bar = { progress: startProgress(label, total, progressWanted(ctx.json), doneBefore), of };
   bar.progress.update(...of(atStart));
-  const removeSignals = onStopSignals((signal) => {
-    process.stderr.write(
-      `\n${signal}: stopping run ${handle.runId} after the batch in flight (again to abort)\n`,
-    );
-    handle.stop();
-  });
+  const removeSignals = onStopSignals(
+    (signal) => {
+      process.stderr.write(
+        `\n${signal}: stopping run ${handle.runId} after the batch in flight (again to abort)\n`,
+      );
+      handle.stop();
+    },
+    (signal) => {
+      bar?.progress.stop();
+      // An abort said nothing: the run is left `running` under this (now gone) process.
+      process.stderr.write(
+        errorLine(
+          'run_stopped',
+          'internal',
+          `run ${handle.runId} aborted at once by a second ${signal}: the batch in flight rolls back, the committed ones stay; ` +
+            `continue it with \`sdops migrate resume ${handle.runId}\` (on PostgreSQL once its lease has run out)`,
+          ctx.json,
+        ),
+      );
+    },
+  );
   let summary: RunSummary;
   try {
     summary = await handle.done;

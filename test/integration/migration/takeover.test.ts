@@ -127,3 +127,33 @@ describe('a migration session that loses its run to another runner during an out
     }
   });
 });
+
+describe('a migration session aborted by a second signal', function () {
+  this.timeout(60_000);
+
+  it('says in one line what stays and how to go on, and exits 130', async () => {
+    const t = await openMigrationTestDb();
+    try {
+      await seedDocuments(t.db, { legacy: 2000, deleted: 0, live: 0 });
+      const env = { OTEL_SDK_DISABLED: 'true', DATABASE_URL: t.test.url };
+      const args = ['migrate', 'start', 'backfill-deleted-at', '--entity', 'documents', '--batch-size', '20'];
+      const migrate = spawnSdops([...args, '--max-rows-per-second', '100'], env);
+      try {
+        const runId = (await migrate.waitFor(/run ([0-9a-f-]{36}):/))[1] as string;
+        await migrate.waitFor(/migration batch committed/);
+        migrate.child.kill('SIGINT');
+        await migrate.waitFor(/again to abort/);
+        migrate.child.kill('SIGINT');
+        expect(await migrate.exited, migrate.output().slice(-2000)).to.equal(130);
+        // Before: the "stopping" line, then nothing; the run left running under a gone process.
+        expect(migrate.output()).to.include(
+          `sdops: run ${runId} aborted at once by a second SIGINT: the batch in flight rolls back, the committed ones stay; continue it with \`sdops migrate resume ${runId}\``,
+        );
+      } finally {
+        await migrate.stop('SIGKILL');
+      }
+    } finally {
+      await t.close();
+    }
+  });
+});
