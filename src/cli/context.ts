@@ -30,6 +30,11 @@ export interface CliContext {
   readonly softDelete: SoftDeleteService;
   readonly telemetry: Telemetry;
   readonly json: boolean;
+  /**
+   * Runs more start-up work (serve's and the worker's queue setup) riding out a database restart,
+   * as the schema check before it does (SDOPS_STARTUP_OUTAGE_BUDGET_MS).
+   */
+  starting<T>(fn: () => Promise<T>): Promise<T>;
 }
 
 export interface ContextOptions {
@@ -128,6 +133,7 @@ export async function withContext<T>(
           softDelete: new SoftDeleteService(db, { outageBudgetMs: config.cliOutageBudgetMs }),
           telemetry,
           json: globals.json === true,
+          starting: (work) => reachingDatabase(config.startupOutageBudgetMs, work),
         });
       } catch (error) {
         outcome = error;

@@ -9,7 +9,6 @@ import { getLogger, packageVersion } from '../../observability/index.ts';
 import { nonBlank, refuseBadWorkerSettings, wholeNumber } from '../args.ts';
 import { type CliContext, type GlobalOptions, withContext } from '../context.ts';
 import { startLongRunningTelemetry } from '../long-running.ts';
-import { reachingDatabase } from '../startup-wait.ts';
 import { untilStopSignal } from '../stop-signals.ts';
 
 interface ServeOptions {
@@ -103,10 +102,9 @@ export function registerServe(program: Command): void {
           // and the same runner options as `sdops migrate`: runs started through the API use the
           // configured batch size, failure budget, lease and retries (SDOPS_MIGRATION_*).
           // The queue setup after the schema check rides out a restart too (it ended the process).
-          const startup = <T>(fn: () => Promise<T>) => reachingDatabase(ctx.config.startupOutageBudgetMs, fn);
-          const { queue, worker } = await startup(() => openQueue(ctx));
+          const { queue, worker } = await ctx.starting(() => openQueue(ctx));
           const migrations = new MigrationRunner(ctx.db, ctx.config.migration);
-          const database = await startup(() => startLongRunningTelemetry(ctx));
+          const database = await ctx.starting(() => startLongRunningTelemetry(ctx));
           try {
             const api = await startApiServer({
               // Not ctx.softDelete, which waits out a database outage: a request answers 503 at once.

@@ -6,7 +6,6 @@ import { MAX_WORKER_CONCURRENCY } from '../../validation/index.ts';
 import { listOption, positiveInt, refuseBadWorkerSettings } from '../args.ts';
 import { type GlobalOptions, withContext } from '../context.ts';
 import { startLongRunningTelemetry } from '../long-running.ts';
-import { reachingDatabase } from '../startup-wait.ts';
 import { untilStopSignal } from '../stop-signals.ts';
 
 const log = getLogger('cleanup.worker');
@@ -50,8 +49,7 @@ export function registerWorker(program: Command): void {
             );
           }
           // The queue setup after the schema check rides out a restart too (it ended the process).
-          const startup = <T>(fn: () => Promise<T>) => reachingDatabase(ctx.config.startupOutageBudgetMs, fn);
-          const runtime = await startup(() =>
+          const runtime = await ctx.starting(() =>
             startCleanupRuntime(ctx.db, {
               settings: ctx.config.worker,
               schedule: opts.schedule,
@@ -59,7 +57,7 @@ export function registerWorker(program: Command): void {
               ...(opts.jobTypes ? { jobTypes: opts.jobTypes } : {}),
             }),
           );
-          const database = await startup(() => startLongRunningTelemetry(ctx));
+          const database = await ctx.starting(() => startLongRunningTelemetry(ctx));
           let signal: NodeJS.Signals;
           let result: Awaited<ReturnType<typeof runtime.stop>>;
           try {
