@@ -42,6 +42,16 @@ export function progressWanted(json: boolean): ProgressMode {
   return process.stderr.isTTY === true ? 'bar' : 'lines';
 }
 
+/** The total as an update leaves it: a new one if given, and never below what was done. */
+function totalAfter(
+  known: number | undefined,
+  processed: number,
+  given: number | undefined,
+): number | undefined {
+  const total = given ?? known;
+  return total !== undefined && processed > total ? processed : total;
+}
+
 /** Without a terminal, one progress line this often: none for a command done sooner. */
 const PROGRESS_LINE_EVERY_MS = 30_000;
 
@@ -81,8 +91,7 @@ export function startProgress(
   return {
     update(p, newTotal) {
       processed = p;
-      if (newTotal !== undefined) known = newTotal;
-      if (known !== undefined && processed > known) known = processed;
+      known = totalAfter(known, p, newTotal);
       const now = performance.now();
       if (now - last >= 100) {
         last = now;
@@ -116,8 +125,7 @@ export function progressLines(
   return {
     update(p, newTotal) {
       processed = p;
-      if (newTotal !== undefined) known = newTotal;
-      if (known !== undefined && processed > known) known = processed;
+      known = totalAfter(known, p, newTotal);
     },
     stop() {
       clearInterval(timer);
