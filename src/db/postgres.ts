@@ -3,13 +3,16 @@ import type { Database, QueryResult, ScriptRow, TransactionClient } from './data
 import { getLogger } from '../observability/index.ts';
 import { type CancelScope, currentCancelScope } from './cancel-scope.ts';
 import { databaseError } from './errors.ts';
+import { StallWatch } from './stall-watch.ts';
 
 /**
  * PostgreSQL through a pg pool. Built to ride out a server restart or outage: no connection error
  * can crash the process (idle, checked-out and lock connections all have an 'error' listener),
  * connection failures reach callers as DatabaseUnavailableError (HTTP 503, retried by the worker and
  * the migration runner), a connection attempt gives up after CONNECT_TIMEOUT_MS instead of waiting
- * on a dead host, and the pool opens fresh connections as soon as the server is back.
+ * on a dead host, a server that stops answering without closing its connections (frozen, cut off)
+ * has them closed by the stall watch (stall-watch.ts), and the pool opens fresh connections as soon
+ * as the server is back.
  */
 const CONNECT_TIMEOUT_MS = 5000;
 /** How long a process waits for another one's session lock (withLock) before giving up. */
@@ -53,54 +56,65 @@ export function openPostgres(url: string, poolSize: number): Database {
   // query gets a fresh connection or a real error. Logged, so a server restart or a dropped
   // network shows up in the log where it happened.
   pool.on('error', logIdleError);
+  const stalls = new StallWatch(settings, {
+    stalled: (closed, waiting) =>
+      log.warn(
+        `the database stopped answering (frozen or cut off): closed ${closed} connection(s), ` +
+          `${waiting} with a statement waiting; new ones are opened when it answers again`,
+      ),
+  });
+  pool.on('connect', (client) => stalls.adopt(client));
   // Connections checked out right now (pool.query checks one out too): what cancelRunning cancels.
   const busy = new Set<pg.PoolClient>();
   pool.on('acquire', (client) => busy.add(client));
   pool.on('release', (_err, client) => busy.delete(client));
 
   const queryOn = <R extends Record<string, unknown>>(
-    runner: pg.Pool | pg.PoolClient,
+    client: pg.ClientBase,
     sql: string,
     params?: readonly unknown[],
   ): Promise<QueryResult<R>> =>
     mapped(async () => {
-      const res = await runner.query<R>(sql, params ? [...params] : undefined);
+      const res = await stalls.watch(client, () => client.query<R>(sql, params ? [...params] : undefined));
       return toResult(res.rows, res.rowCount);
     });
 
-  /** A statement outside a transaction, on a connection of the caller's cancel scope if it has one. */
-  const queryInScope = async <R extends Record<string, unknown>>(
-    sql: string,
-    params?: readonly unknown[],
-  ): Promise<QueryResult<R>> => {
+  /**
+   * fn on a connection of its own, registered in the caller's cancel scope if it has one. As
+   * pool.query does, a connection whose statement failed is not reused; nor is one a cancel may be
+   * on its way to.
+   */
+  const onConnection = async <T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> => {
     const scope = currentCancelScope();
-    if (!scope) return queryOn<R>(pool, sql, params);
     const client = await mapped(() => pool.connect());
-    scope.clients.add(client);
+    scope?.clients.add(client);
     let failed: Error | undefined;
     try {
-      return await queryOn<R>(client, sql, params);
+      return await fn(client);
     } catch (error) {
       failed = error as Error;
       throw error;
     } finally {
-      scope.clients.delete(client);
-      // As pool.query does: a connection whose statement failed is not reused; nor is one a cancel
-      // may be on its way to.
+      scope?.clients.delete(client);
       client.release(failed ?? closedForCancel(scope));
     }
   };
 
   return {
     kind: 'postgres',
-    query: (sql, params) => queryInScope(sql, params),
+    query: (sql, params) => onConnection((client) => queryOn(client, sql, params)),
     exec: (sql) =>
-      mapped(async () => {
-        // A multi-statement script answers with one result per statement. On failure pool.query
-        // destroys the connection, so an aborted BEGIN in the script never returns to the pool.
-        const res: pg.QueryResult<ScriptRow> | pg.QueryResult<ScriptRow>[] = await pool.query(sql);
-        return Array.isArray(res) ? res.flatMap((r) => r.rows ?? []) : (res.rows ?? []);
-      }),
+      onConnection((client) =>
+        mapped(async () => {
+          // A multi-statement script answers with one result per statement. On failure its
+          // connection is closed, so an aborted BEGIN in the script never returns to the pool.
+          const res: pg.QueryResult<ScriptRow> | pg.QueryResult<ScriptRow>[] = await stalls.watch(
+            client,
+            () => client.query(sql),
+          );
+          return Array.isArray(res) ? res.flatMap((r) => r.rows ?? []) : (res.rows ?? []);
+        }),
+      ),
     async transaction(fn) {
       const client = await mapped(() => pool.connect());
       const scope = currentCancelScope();
@@ -118,7 +132,7 @@ export function openPostgres(url: string, poolSize: number): Database {
         const tx: TransactionClient = {
           query: (sql, params) => queryOn(client, sql, params),
           exec: async (sql) => {
-            await mapped(() => client.query(sql));
+            await mapped(() => stalls.watch(client, () => client.query(sql)));
           },
         };
         const result = await fn(tx);
@@ -148,13 +162,14 @@ export function openPostgres(url: string, poolSize: number): Database {
         log.warn('the connection holding an advisory lock failed; the lock is released', {}, error),
       );
       await mapped(() => client.connect());
+      stalls.adopt(client);
       try {
-        await mapped(() => client.query(`SET lock_timeout = '${LOCK_TIMEOUT}'`));
-        await mapped(() => client.query('SELECT pg_advisory_lock($1::bigint)', [key]));
+        await queryOn(client, `SET lock_timeout = '${LOCK_TIMEOUT}'`);
+        await queryOn(client, 'SELECT pg_advisory_lock($1::bigint)', [key]);
         try {
           return await fn();
         } finally {
-          await client.query('SELECT pg_advisory_unlock($1::bigint)', [key]).catch(ignore);
+          await queryOn(client, 'SELECT pg_advisory_unlock($1::bigint)', [key]).catch(ignore);
         }
       } finally {
         await client.end().catch(ignore);
@@ -170,12 +185,12 @@ export function openPostgres(url: string, poolSize: number): Database {
       const admin = new pg.Client(settings);
       admin.on('error', ignore);
       await mapped(() => admin.connect());
+      stalls.adopt(admin);
       try {
-        const { rows } = await mapped(() =>
-          admin.query<{ n: number }>(
-            'SELECT count(*) FILTER (WHERE pg_cancel_backend(pid))::int AS n FROM unnest($1::int[]) AS pid',
-            [pids],
-          ),
+        const { rows } = await queryOn<{ n: number }>(
+          admin,
+          'SELECT count(*) FILTER (WHERE pg_cancel_backend(pid))::int AS n FROM unnest($1::int[]) AS pid',
+          [pids],
         );
         return Number(rows[0]?.n ?? 0);
       } finally {
@@ -183,6 +198,7 @@ export function openPostgres(url: string, poolSize: number): Database {
       }
     },
     async close() {
+      stalls.stop();
       await pool.end();
     },
   };

@@ -1,53 +1,10 @@
-import { createServer, type Server, Socket } from 'node:net';
 import { expect } from 'chai';
 import pg from 'pg';
 import { runCli } from '../../support/cli.ts';
 import { spawnSdops } from '../../support/sdops-process.ts';
+import { breakableProxy } from '../../support/tcp-proxy.ts';
 import { waitUntil } from '../../support/wait.ts';
 import { type MigrationTestDb, openMigrationTestDb, seedDocuments } from './support.ts';
-
-/**
- * A TCP proxy in front of PostgreSQL that the test can cut and restore: an outage of one process
- * only, while another (the runner that takes the run over) reaches the database directly.
- */
-async function cuttableProxy(
-  url: string,
-): Promise<{ url: string; cut(): void; restore(): void; close(): void }> {
-  const target = new URL(url);
-  const sockets = new Set<Socket>();
-  let cut = false;
-  const server: Server = createServer((client) => {
-    if (cut) {
-      client.destroy();
-      return;
-    }
-    const upstream = new Socket();
-    upstream.connect(Number(target.port), target.hostname);
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on('error', () => undefined);
-      s.on('close', () => sockets.delete(s));
-    }
-    client.pipe(upstream).pipe(client);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const proxied = new URL(url);
-  proxied.port = String((server.address() as { port: number }).port);
-  return {
-    url: proxied.toString(),
-    cut() {
-      cut = true;
-      for (const s of sockets) s.destroy();
-    },
-    restore() {
-      cut = false;
-    },
-    close() {
-      for (const s of sockets) s.destroy();
-      server.close();
-    },
-  };
-}
 
 describe('a migration session that loses its run to another runner during an outage', function () {
   this.timeout(120_000);
@@ -62,7 +19,7 @@ describe('a migration session that loses its run to another runner during an out
   });
 
   it('counts only the batches it committed, not the one the new owner did under the same number', async () => {
-    const proxy = await cuttableProxy(t.test.url);
+    const proxy = await breakableProxy(t.test.url);
     const holder = new pg.Client({ connectionString: t.test.url });
     await holder.connect();
     const env = {

@@ -1,0 +1,73 @@
+import { expect } from 'chai';
+import { type Database, openDatabase } from '../../../src/db/index.ts';
+import { STALL_AFTER_MS } from '../../../src/db/stall-watch.ts';
+import { SdopsError } from '../../../src/errors.ts';
+import { createTestDatabase, type TestDatabase } from '../../support/postgres.ts';
+import { type BreakableProxy, breakableProxy } from '../../support/tcp-proxy.ts';
+
+/**
+ * A server that stops answering without closing its connections (SIGSTOP, a partition that drops
+ * packets) held every statement already sent on a pooled connection until TCP gave up, about 15
+ * minutes: an API request, a job's batch, a migration batch. The stall watch closes them once the
+ * server answers neither them nor a new connection.
+ */
+describe('the PostgreSQL pool when the server stops answering', function () {
+  this.timeout(90_000);
+  /** STALL_AFTER_MS, then a check every 2.5 s, then the 5 s probe, with room for a busy machine. */
+  const GIVE_UP_WITHIN_MS = STALL_AFTER_MS + 15_000;
+  let test: TestDatabase;
+  let proxy: BreakableProxy;
+  let db: Database;
+
+  before(async () => {
+    test = await createTestDatabase();
+    proxy = await breakableProxy(test.url);
+    db = await openDatabase({ url: proxy.url, poolSize: 3 });
+    await db.query('CREATE TABLE stall_probe (id int PRIMARY KEY, n int NOT NULL)');
+    await db.query('INSERT INTO stall_probe VALUES (1, 0)');
+  });
+  after(async () => {
+    proxy?.restore();
+    await db?.close();
+    proxy?.close();
+    await test?.drop();
+  });
+
+  it('lets a statement run past the stall time while the server still answers', async () => {
+    const started = performance.now();
+    const { rows } = await db.query<{ done: boolean }>(
+      `SELECT true AS done FROM pg_sleep(${(STALL_AFTER_MS + 3_000) / 1000})`,
+    );
+    expect(rows[0]?.done).to.equal(true);
+    expect(performance.now() - started).to.be.at.least(STALL_AFTER_MS);
+  });
+
+  it('fails the statements in flight as unavailable instead of holding them', async () => {
+    // Two connections open and idle in the pool: both statements below go out on one of them.
+    await Promise.all([db.query('SELECT pg_sleep(0.1)'), db.query('SELECT pg_sleep(0.1)')]);
+    proxy.freeze();
+    const started = performance.now();
+    const outcomes = await Promise.allSettled([
+      db.query('SELECT n FROM stall_probe'),
+      db.transaction(async (tx) => {
+        await tx.query('UPDATE stall_probe SET n = n + 1 WHERE id = 1');
+      }),
+    ]);
+    const elapsed = performance.now() - started;
+    for (const outcome of outcomes) {
+      expect(outcome.status).to.equal('rejected');
+      const reason = (outcome as PromiseRejectedResult).reason as SdopsError;
+      expect(reason).to.be.instanceOf(SdopsError);
+      expect(reason.kind).to.equal('unavailable');
+      expect(reason.message).to.include('no answer from the database');
+    }
+    expect(elapsed).to.be.at.least(STALL_AFTER_MS).and.below(GIVE_UP_WITHIN_MS);
+  });
+
+  it('works again on new connections once the server answers', async () => {
+    proxy.restore();
+    const { rows } = await db.query<{ n: number }>('SELECT n FROM stall_probe WHERE id = 1');
+    // The transaction's UPDATE never reached the server: the connection closed while it was held.
+    expect(rows[0]?.n).to.equal(0);
+  });
+});
