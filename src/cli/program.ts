@@ -51,6 +51,7 @@ export function buildProgram(version: string, options: { json?: boolean } = {}):
   registerQueue(program);
   for (const cmd of program.commands) cmd.exitOverride();
   refuseRepeatedOptions(program);
+  refuseOptionsAsValues(program, knownFlags(program));
   for (const group of [program, ...program.commands.filter((c) => c.commands.length > 0)])
     needsCommand(group);
   return program;
@@ -76,6 +77,37 @@ function refuseRepeatedOptions(cmd: Command): void {
     });
   }
   for (const sub of cmd.commands) refuseRepeatedOptions(sub);
+}
+
+/** Every flag any command knows (`--reason`, `--no-cascade`, `-V`), help and version included. */
+function knownFlags(cmd: Command, flags = new Set<string>(['--help', '-h'])): Set<string> {
+  for (const option of cmd.options) {
+    if (option.long) flags.add(option.long);
+    if (option.short) flags.add(option.short);
+  }
+  for (const sub of cmd.commands) knownFlags(sub, flags);
+  return flags;
+}
+
+/**
+ * An option missing its value takes the next word as its value, even an option: `--reason
+ * --no-cascade` deleted with a cascade and the reason "--no-cascade". A value that is one of our
+ * flags is refused instead; no reason, name or list is meant to be one.
+ */
+function refuseOptionsAsValues(cmd: Command, flags: Set<string>): void {
+  for (const option of cmd.options) {
+    if (!(option.required || option.optional)) continue;
+    cmd.on(`option:${option.name()}`, (value: unknown) => {
+      const word = typeof value === 'string' ? value.split('=')[0] : undefined;
+      if (word !== undefined && flags.has(word)) {
+        throw new InvalidInputError(
+          'invalid_usage',
+          `${option.long ?? option.flags} needs a value, got the option ${word}`,
+        );
+      }
+    });
+  }
+  for (const sub of cmd.commands) refuseOptionsAsValues(sub, flags);
 }
 
 /**

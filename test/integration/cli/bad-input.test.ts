@@ -88,6 +88,9 @@ describe('sdops bad input and closed pipes (PostgreSQL)', function () {
     // A key given twice: the last one picked the purge's target (the API refuses it).
     ['queue', 'enqueue', 'purge_expired', '--payload', '{"entity":"customers","entity":"orders"}'],
     ['delete', 'documents', '1', '--reason', 'a', '--reason', 'b'],
+    // An option missing its value took the next flag as it: the cascade ran, reason "--no-cascade".
+    ['delete', 'customers', '1', '--reason', '--no-cascade'],
+    ['migrate', 'start', 'backfill-deleted-at', '--entity', '--json'],
     // A group without its command printed the whole help on stderr.
     ['migrate'],
     ['queue', 'bogus'],
