@@ -150,6 +150,18 @@ function read(env: Env, name: string): string | undefined {
   return ENV_VARS.find((s) => s.name === name)?.default;
 }
 
+/**
+ * A list that narrows what runs, or the tokens that guard it, set to nothing: an unset shell variable
+ * in `SDOPS_WORKER_JOB_TYPES=$TYPES` or compose's `${TOKENS}`. Read as unset, it would mean every
+ * job type (purges included) or no authentication, the opposite of what was set out to say.
+ */
+function readNotBlank(env: Env, name: string, unsetMeans: string): string | undefined {
+  const value = env[name];
+  if (value !== undefined && value.trim() === '')
+    throw new ConfigError(`${name} is set but empty: give it a value, or unset it for ${unsetMeans}`);
+  return read(env, name);
+}
+
 function readPositiveInt(env: Env, name: string): number {
   return readInt(env, name, 1);
 }
@@ -223,7 +235,7 @@ function readFaults(env: Env): MigrationConfig['faults'] {
 }
 
 function readJobTypes(env: Env): string[] | undefined {
-  const raw = read(env, 'SDOPS_WORKER_JOB_TYPES');
+  const raw = readNotBlank(env, 'SDOPS_WORKER_JOB_TYPES', 'all job types');
   if (raw === undefined) return undefined;
   const types = commaList(raw);
   // Like --job-types: a list with nothing in it must not quietly mean every type, purges included.
@@ -374,7 +386,7 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel: readEnum(env, 'LOG_LEVEL', ['error', 'warn', 'info', 'debug'] as const),
     logLevelSet: env.LOG_LEVEL !== undefined && env.LOG_LEVEL.trim() !== '',
     environment: read(env, 'SDOPS_ENVIRONMENT') as string,
-    apiTokens: read(env, 'SDOPS_API_TOKENS'),
+    apiTokens: readNotBlank(env, 'SDOPS_API_TOKENS', 'no authentication (loopback only)'),
     worker: workerConfig(env),
     migration: migrationConfig(env),
     telemetry: telemetryConfig(env),

@@ -51,6 +51,9 @@ describe('loadConfig: worker settings', () => {
       ['SDOPS_WORKER_JOB_TYPES', ' , '],
       // A stray comma is a typo: it was dropped, so the list looked fine.
       ['SDOPS_WORKER_JOB_TYPES', 'noop,'],
+      // Set to nothing (`SDOPS_WORKER_JOB_TYPES=$TYPES`, TYPES unset): read as unset, it meant every type.
+      ['SDOPS_WORKER_JOB_TYPES', ''],
+      ['SDOPS_API_TOKENS', ' '],
       ['SDOPS_MIGRATION_MAX_FAILED_BATCHES', '2147483648'],
       // Past a Node timer's range: the timer fired at once (a shutdown handed its jobs back at once).
       ['SDOPS_WORKER_SHUTDOWN_TIMEOUT_MS', '2147483648'],

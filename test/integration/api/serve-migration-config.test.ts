@@ -29,7 +29,7 @@ describe('sdops serve: migration runs started through the API use the configured
   it('uses SDOPS_MIGRATION_BATCH_SIZE and SDOPS_MIGRATION_MAX_FAILED_BATCHES when the request names neither', async () => {
     serve = spawnSdops(['serve', '--port', '0'], {
       DATABASE_URL: t.test.url,
-      SDOPS_API_TOKENS: '',
+      SDOPS_API_TOKENS: undefined,
       SDOPS_MIGRATION_BATCH_SIZE: '7',
       SDOPS_MIGRATION_MAX_FAILED_BATCHES: '1',
       // Two batches always fail: one more than the configured budget, far below the default of 10.
@@ -68,7 +68,7 @@ describe('sdops serve: migration runs started through the API use the configured
     const fresh = await openMigrationTestDb();
     const server = spawnSdops(['serve', '--port', '0'], {
       DATABASE_URL: fresh.test.url,
-      SDOPS_API_TOKENS: '',
+      SDOPS_API_TOKENS: undefined,
       SDOPS_JOB_RETRY_LIMIT: '1',
       SDOPS_JOB_RETRY_DELAY_SECONDS: '2',
       SDOPS_JOB_EXPIRE_SECONDS: '77',

@@ -16,7 +16,7 @@ function startServer(): Promise<{ child: ChildProcess; url: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [SDOPS_BIN, '--memory', 'serve', '--port', '0'], {
       cwd: REPO_ROOT,
-      env: { ...process.env, OTEL_SDK_DISABLED: 'true', LOG_LEVEL: 'warn', SDOPS_API_TOKENS: '' },
+      env: { ...process.env, OTEL_SDK_DISABLED: 'true', LOG_LEVEL: 'warn', SDOPS_API_TOKENS: undefined },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let stderr = '';
