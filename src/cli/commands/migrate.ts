@@ -85,7 +85,11 @@ export function registerMigrate(program: Command): void {
       'archive-soft-deleted / purge-archived: age cutoff',
       nonNegativeNumber('--older-than-days', MAX_OLDER_THAN_DAYS, 'invalid_older_than_days'),
     )
-    .option('--entity <name>', 'limit to these entities (repeatable or comma list)', listOption('--entity'))
+    .option(
+      '--entity <name>',
+      'limit to these entities (repeatable or comma list); archive-soft-deleted moves a parent only once nothing references it',
+      listOption('--entity'),
+    )
     .action(async (name: string, opts: StartOptions, cmd: Command) => {
       const params = { olderThanDays: opts.olderThanDays, entities: opts.entity };
       checkStart(name, params);

@@ -16,8 +16,9 @@ export type ArchiveParams = ArchiveRun;
 /**
  * Archiving is the soft-delete core's (archiveByKeyRange): this migration only parses its parameters
  * and hands the runner's key ranges over. Rows move when soft-deleted before each batch's now() -
- * olderThanDays and no longer referenced by any child row; entities are walked children first, so a
- * cascade-deleted family is archived in one run.
+ * olderThanDays and no longer referenced by any child row; the entities named (all by default) are
+ * walked children first, so a cascade-deleted family is archived in one run when all of it is named,
+ * and a parent whose children are not named stays where it is while they reference it.
  */
 export const archiveSoftDeleted: Migration<ArchiveParams> = {
   name: 'archive-soft-deleted',

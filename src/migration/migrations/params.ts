@@ -50,13 +50,21 @@ export function daysParam(name: string, raw: unknown): number | undefined {
   return value;
 }
 
-/** Children before parents, so a parent is handled after the rows that reference it. */
+/**
+ * The named entities, children before parents, so a parent is handled after the rows that reference
+ * it. Only the named ones: `--entity orders` archived order_items too, rows the operator never asked
+ * to move out of reach of a restore.
+ */
 export function childrenFirst(names: readonly string[]): string[] {
+  const named = new Set(names);
+  const seen = new Set<string>();
   const out: string[] = [];
   const visit = (name: string) => {
-    if (out.includes(name)) return;
+    if (seen.has(name)) return;
+    seen.add(name);
+    // Through unnamed children too: a grandparent still comes after its named grandchildren.
     for (const child of getEntity(name).children) visit(child.entity);
-    out.push(name);
+    if (named.has(name)) out.push(name);
   };
   for (const name of names) visit(name);
   return out;

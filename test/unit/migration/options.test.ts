@@ -38,6 +38,16 @@ describe('migration runner backoff and parameters', () => {
       entities: ['order_items', 'orders', 'customers'],
       olderThanDays: 30,
     });
+    // Only the named ones: `--entity orders` archived order_items too, out of reach of a restore.
+    expect(
+      getMigration('archive-soft-deleted').parseParams({
+        olderThanDays: '0',
+        entities: 'customers,order_items',
+      }),
+    ).to.deep.equal({ entities: ['order_items', 'customers'], olderThanDays: 0 });
+    expect(
+      getMigration('archive-soft-deleted').parseParams({ olderThanDays: '0', entities: 'orders' }).entities,
+    ).to.deep.equal(['orders']);
   });
 
   it('derives progress, rate and ETA of a running run from its record', () => {
