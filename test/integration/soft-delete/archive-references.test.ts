@@ -31,7 +31,8 @@ const PATHS = {
   'the archive-soft-deleted migration': async (db: Database) => {
     const runner = new MigrationRunner(db, { retry: { attempts: 1, baseDelayMs: 1, maxDelayMs: 1 } });
     const handle = await runner.start('archive-soft-deleted', {
-      params: { entities: 'customers', olderThanDays: 30 },
+      // The family named whole: the migration moves only the entities it is given.
+      params: { entities: 'customers,orders,order_items', olderThanDays: 30 },
     });
     expect((await handle.done).state).to.equal('succeeded');
     const { rows } = await db.query<{ n: string }>('SELECT count(*) AS n FROM customers_archive');
