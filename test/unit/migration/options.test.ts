@@ -46,8 +46,8 @@ describe('migration runner backoff and parameters', () => {
       }),
     ).to.deep.equal({ entities: ['order_items', 'customers'], olderThanDays: 0 });
     expect(
-      getMigration('archive-soft-deleted').parseParams({ olderThanDays: '0', entities: 'orders' }).entities,
-    ).to.deep.equal(['orders']);
+      getMigration('archive-soft-deleted').parseParams({ olderThanDays: '0', entities: 'orders' }),
+    ).to.deep.equal({ entities: ['orders'], olderThanDays: 0 });
   });
 
   it('derives progress, rate and ETA of a running run from its record', () => {
