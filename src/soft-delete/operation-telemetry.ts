@@ -106,6 +106,33 @@ function isCallerOutcome(error: unknown): boolean {
   return error instanceof SdopsError && (error.kind === 'not_found' || error.kind === 'conflict');
 }
 
+function spanOutcome(op: OperationContext, status: OperationStatus, counts: OperationCounts) {
+  return {
+    status,
+    count: counts.success,
+    ...(op.batchSize === undefined ? {} : { 'batch.size': op.batchSize }),
+  };
+}
+
+/**
+ * The operation's log fields. A single-row call's status already says whether its row was changed;
+ * the row breakdown and batch count only add information (and cost, on the hottest path) for
+ * batched calls.
+ */
+function lineFields(op: OperationContext, status: OperationStatus, counts: OperationCounts, seconds: number) {
+  const fields = {
+    run_id: op.telemetryRunId,
+    entity: op.entity,
+    operation: op.operation,
+    count: counts.success,
+    duration: seconds,
+    status,
+  };
+  return op.targetKind === 'id'
+    ? fields
+    : { ...fields, noop: counts.noop, failure: counts.failure, batches: op.batches };
+}
+
 export async function runOperation(
   entity: string,
   operation: OperationName,
@@ -129,15 +156,9 @@ export async function runOperation(
       const rowFailed = targetKind === 'id' && !isDatabaseUnavailable(error);
       const failed = { ...(done?.counts ?? emptyCounts()), failure: rowFailed ? 1 : 0 };
       record(op, failed, done?.cascaded ?? {}, 'failure', seconds);
-      span.setAttributes({ status: 'failure', count: failed.success });
-      const fields = {
-        run_id: telemetryRunId,
-        entity,
-        operation,
-        count: failed.success,
-        duration: seconds,
-        status: 'failure',
-      };
+      span.setAttributes(spanOutcome(op, 'failure', failed));
+      // The batches it committed stay: how many is the first thing to read off a failed batched call.
+      const fields = lineFields(op, 'failure', failed, seconds);
       if (!addToCanonicalLine(fields, error)) {
         // A row that does not exist or is in the way is the caller's answer (the CLI's one error
         // line says it); a warning beside it said the same twice. Anything else is worth a warning.
@@ -149,25 +170,8 @@ export async function runOperation(
     const seconds = (performance.now() - started) / 1000;
     const status = callStatus(outcome.counts);
     record(op, outcome.counts, outcome.cascaded, status, seconds);
-    span.setAttributes({
-      status,
-      count: outcome.counts.success,
-      ...(op.batchSize === undefined ? {} : { 'batch.size': op.batchSize }),
-    });
-    // A single-row call's status already says whether its row was changed; the row breakdown and
-    // batch count only add information (and cost, on the hottest path) for batched calls.
-    const fields = {
-      run_id: telemetryRunId,
-      entity,
-      operation,
-      count: outcome.counts.success,
-      duration: seconds,
-      status,
-    };
-    const line =
-      targetKind === 'id'
-        ? fields
-        : { ...fields, noop: outcome.counts.noop, failure: outcome.counts.failure, batches: op.batches };
+    span.setAttributes(spanOutcome(op, status, outcome.counts));
+    const line = lineFields(op, status, outcome.counts, seconds);
     // Inside an API request the access line carries these fields: one line per request.
     if (!addToCanonicalLine(line)) log.info('soft_delete operation', line);
     return {

@@ -235,6 +235,14 @@ describe('soft-delete core telemetry', function () {
       // Before, a failed call counted no row at all, whatever its committed batches had changed.
       expect(delta('success')).to.equal(20);
       expect(delta('failure')).to.equal(0);
+      // What the batches committed, on the line and the span as for a call that succeeds: the
+      // failure path left out the batch count and batch.size, where they are read first.
+      const line = (await t.consoleRecords())
+        .filter((r) => r.message === 'soft_delete operation failed')
+        .at(-1);
+      expect(line).to.include({ status: 'failure', count: 20, noop: 0, failure: 0, batches: 2 });
+      const span = (await t.spans()).filter((s) => s.name === 'soft_delete.bulk').at(-1);
+      expect(span?.attributes).to.include({ status: 'failure', count: 20, 'batch.size': 10 });
     } finally {
       await db.exec('DROP TRIGGER refuse_one ON documents; DROP FUNCTION refuse_one();');
     }
