@@ -117,7 +117,7 @@ function hostnameOf(url: string): string | undefined {
  * this machine's browser: a web page can POST to 127.0.0.1 without a CORS preflight (a request
  * with no body is a "simple request"), and DNS rebinding sends a foreign name's requests there. So
  * an open server answers only requests addressed to a loopback name (Host) and not sent by a page of
- * a foreign origin (Origin; a browser sends it with every POST and DELETE). Returns why a request
+ * another origin than its own (Origin; a browser sends it with every POST and DELETE). Returns why a request
  * is refused, or undefined.
  */
 export function refusedByOpenServer(
@@ -130,12 +130,24 @@ export function refusedByOpenServer(
     if (name === undefined || !isLoopbackHost(name))
       return `this server has no tokens and answers only requests addressed to a loopback name, not to Host ${JSON.stringify(host.slice(0, 100))}: ${setTokens}`;
   }
-  if (origin !== undefined) {
-    const name = hostnameOf(origin);
-    if (name === undefined || !isLoopbackHost(name))
-      return `this server has no tokens and refuses requests from web pages of origin ${JSON.stringify(origin.slice(0, 100))}: ${setTokens}`;
-  }
+  // Only the server's own origin: a page on another loopback port (a dev server, Grafana on :3000)
+  // is another origin, and may be anyone's page.
+  if (origin !== undefined && !isOwnOrigin(origin, host))
+    return `this server has no tokens and refuses requests from web pages of another origin (${JSON.stringify(origin.slice(0, 100))}): ${setTokens}`;
   return undefined;
+}
+
+/** `origin` is http://<the Host the request was sent to>, default port or not. */
+function isOwnOrigin(origin: string, host: string | undefined): boolean {
+  if (host === undefined) return false;
+  try {
+    const page = new URL(origin);
+    return (
+      page.protocol === 'http:' && page.origin === origin && page.host === new URL(`http://${host}`).host
+    );
+  } catch {
+    return false;
+  }
 }
 
 /** Refuses an unauthenticated server on anything but loopback, with a message that says what to do. */

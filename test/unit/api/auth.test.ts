@@ -63,10 +63,11 @@ describe('API auth and error mapping', () => {
     expect(() => assertSafeBinding('127.0.0.1', [])).to.not.throw();
   });
 
-  it('lets a server without tokens answer loopback names and loopback pages only', () => {
+  it('lets a server without tokens answer loopback names and pages of its own origin only', () => {
     for (const [host, origin] of [
       ['127.0.0.1:8080', undefined],
-      ['localhost', 'http://localhost:3000'],
+      ['localhost:8080', 'http://localhost:8080'],
+      ['localhost:80', 'http://localhost'],
       ['[::1]:8080', 'http://[::1]:8080'],
       [undefined, undefined],
     ] as const)
@@ -79,6 +80,11 @@ describe('API auth and error mapping', () => {
       ['127.0.0.1:8080', 'http://evil.example'],
       ['127.0.0.1:8080', 'null'],
       ['127.0.0.1:8080', 'not a url'],
+      // Another loopback page (a dev server, Grafana) is another origin: it could drive the API.
+      ['localhost:8080', 'http://localhost:3000'],
+      ['127.0.0.1:8080', 'http://localhost:8080'],
+      ['127.0.0.1:8080', 'https://127.0.0.1:8080'],
+      [undefined, 'http://127.0.0.1:8080'],
     ] as const)
       expect(refusedByOpenServer(host, origin), `${host} ${origin}`).to.match(/SDOPS_API_TOKENS/);
   });
