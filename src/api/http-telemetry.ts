@@ -136,9 +136,10 @@ function finish(request: FastifyRequest, status: number, aborted: boolean): void
   const fields = {
     ...operation.fields,
     method: request.method,
-    route: route ?? null,
+    // Left out when there is none (no route matched, no answer sent), on the console as over OTLP.
+    ...(route === undefined ? {} : { route }),
     path: pathOf(request),
-    status_code: aborted ? null : status,
+    ...(aborted ? {} : { status_code: status }),
     duration: Math.round(seconds * 1e6) / 1e6,
   };
   const message = aborted ? 'request aborted' : 'request';

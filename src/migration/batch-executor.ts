@@ -179,13 +179,15 @@ export class BatchExecutor {
     let lastError: unknown;
     for (let attempt = 1; attempt <= attempts; attempt++) {
       const a0 = performance.now();
+      // The batch's attempts so far, counted across sessions: its span and its lines say the same.
+      const tried = batch.attempts + attempt;
       try {
-        await withBatchSpan(this.spanInput(ref, batch.attempts + attempt), async (span) => {
+        await withBatchSpan(this.spanInput(ref, tried), async (span) => {
           span.setAttributes({ 'cursor.to': batch.keyTo });
           const n = await this.loggingFailure(
             ref,
             () => batch.keyTo,
-            attempt,
+            tried,
             a0,
             () =>
               db.transaction(async (tx) => {
@@ -208,7 +210,7 @@ export class BatchExecutor {
           span.setAttributes({ status: 'success', 'migration.batch.result': 'committed', count: n });
           // Inside the batch span: its log line carries that span's id, as a scan batch's does.
           tally.recovered(batch.rows);
-          telemetry.batchCommitted(ref, batch.keyTo, n, attempt, a0);
+          telemetry.batchCommitted(ref, batch.keyTo, n, tried, a0);
           tally.committed(n, false);
         });
         this.c.outage.recovered();
@@ -219,7 +221,7 @@ export class BatchExecutor {
           const now = await this.afterOutage(error, batch.batchNo, 'retry');
           if (now?.status === 'succeeded') {
             tally.recovered(batch.rows);
-            telemetry.batchCommitted(ref, now.keyTo, now.rows, attempt, a0);
+            telemetry.batchCommitted(ref, now.keyTo, now.rows, tried, a0);
             tally.committed(now.rows, false);
             return;
           }
