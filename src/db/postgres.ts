@@ -64,6 +64,24 @@ export function openPostgres(url: string, poolSize: number): Database {
       ),
   });
   pool.on('connect', (client) => stalls.adopt(client));
+  /**
+   * pg-pool says "timeout exceeded when trying to connect" also when no new connection was tried:
+   * every one it may open was busy. One open transaction holding a row lock can fill a pool with
+   * statements waiting on it; the answer should say so, not send the on-call to a database that
+   * answers fine.
+   */
+  const saturated = (): Error | undefined =>
+    pool.totalCount >= poolSize && pool.idleCount === 0
+      ? Object.assign(
+          new Error(
+            `all ${poolSize} connections of this process stayed busy for ${CONNECT_TIMEOUT_MS / 1000} s: ` +
+              'its statements wait on row locks or run long (SDOPS_DB_POOL_SIZE)',
+          ),
+          { code: 'ETIMEDOUT' },
+        )
+      : undefined;
+  const checkOut = (): Promise<pg.PoolClient> =>
+    mapped(() => pool.connect().catch((error: unknown) => Promise.reject(saturated() ?? error)));
   // Connections checked out right now (pool.query checks one out too): what cancelRunning cancels.
   const busy = new Set<pg.PoolClient>();
   pool.on('acquire', (client) => busy.add(client));
@@ -86,7 +104,9 @@ export function openPostgres(url: string, poolSize: number): Database {
    */
   const onConnection = async <T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> => {
     const scope = currentCancelScope();
-    const client = await mapped(() => pool.connect());
+    const client = await mapped(() =>
+      pool.connect().catch((error: unknown) => Promise.reject(saturated() ?? error)),
+    );
     scope?.clients.add(client);
     let failed: Error | undefined;
     try {
@@ -116,7 +136,7 @@ export function openPostgres(url: string, poolSize: number): Database {
         }),
       ),
     async transaction(fn) {
-      const client = await mapped(() => pool.connect());
+      const client = await checkOut();
       const scope = currentCancelScope();
       scope?.clients.add(client);
       // The pool stops listening on a client it hands out: without this, the server closing the

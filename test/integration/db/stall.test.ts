@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import pg from 'pg';
 import { type Database, openDatabase } from '../../../src/db/index.ts';
 import { STALL_AFTER_MS } from '../../../src/db/stall-watch.ts';
 import { SdopsError } from '../../../src/errors.ts';
@@ -69,5 +70,43 @@ describe('the PostgreSQL pool when the server stops answering', function () {
     const { rows } = await db.query<{ n: number }>('SELECT n FROM stall_probe WHERE id = 1');
     // The transaction's UPDATE never reached the server: the connection closed while it was held.
     expect(rows[0]?.n).to.equal(0);
+  });
+});
+
+/**
+ * One open transaction holding a row lock filled the pool with statements waiting on it; every
+ * other request then waited 5 s for a connection and was told "the database is unavailable
+ * (timeout exceeded when trying to connect)", while the database answered fine.
+ */
+describe('the PostgreSQL pool when every connection waits on a row lock', function () {
+  this.timeout(60_000);
+  let test: TestDatabase;
+  let db: Database;
+  let holder: pg.Client;
+
+  before(async () => {
+    test = await createTestDatabase();
+    db = await openDatabase({ url: test.url, poolSize: 2 });
+    await db.query('CREATE TABLE locked_row (id int PRIMARY KEY, n int NOT NULL)');
+    await db.query('INSERT INTO locked_row VALUES (1, 0)');
+    holder = new pg.Client({ connectionString: test.url });
+    await holder.connect();
+  });
+  after(async () => {
+    await holder?.end();
+    await db?.close();
+    await test?.drop();
+  });
+
+  it('says the connections are busy, not that the database is unreachable', async () => {
+    await holder.query('BEGIN');
+    await holder.query('SELECT id FROM locked_row WHERE id = 1 FOR UPDATE');
+    const waiting = [1, 2].map(() => db.query('UPDATE locked_row SET n = n + 1 WHERE id = 1'));
+    const error = (await db.query('SELECT 1').catch((e: unknown) => e)) as SdopsError;
+    await holder.query('ROLLBACK');
+    await Promise.all(waiting);
+    expect(error).to.be.instanceOf(SdopsError);
+    expect(error.kind).to.equal('unavailable');
+    expect(error.message).to.match(/all 2 connections of this process stayed busy for 5 s/);
   });
 });
