@@ -56,14 +56,23 @@ function listen(on: boolean): void {
   }
 }
 
-/** Resolves with the first stop signal a long-running command (serve, worker) receives. */
-export function untilStopSignal(): Promise<NodeJS.Signals> {
+/**
+ * Resolves with the first stop signal a long-running command (serve, worker) receives; a second one
+ * prints `whatStays` in one line and exits at once with 128 + the signal number. Without it a second
+ * SIGTERM during the graceful stop ended serve with exit 0 and no word, its requests cut off.
+ */
+export function untilStopSignal(whatStays: string): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
-    const on = (signal: NodeJS.Signals) => {
-      for (const s of STOP_SIGNALS) process.off(s, on);
-      resolve(signal);
-    };
-    for (const s of STOP_SIGNALS) process.on(s, on);
+    onStopSignals(resolve, (signal) =>
+      process.stderr.write(
+        errorLine(
+          'interrupted',
+          'internal',
+          `stopped at once by a second ${signal}: ${whatStays}`,
+          fallback?.json ?? false,
+        ),
+      ),
+    );
   });
 }
 

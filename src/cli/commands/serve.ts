@@ -97,7 +97,9 @@ export function registerServe(program: Command): void {
         async (ctx) => {
           // Listening for SIGTERM before anything says "listening": a signal that arrives in between
           // would otherwise end the process without closing anything.
-          const stopped = untilStopSignal();
+          const stopped = untilStopSignal(
+            'requests still running got no answer and their transactions roll back (a delete or restore may be sent again); queued jobs stay queued',
+          );
           // The same queue policy as `sdops queue` (queues the API creates first carry SDOPS_JOB_*)
           // and the same runner options as `sdops migrate`: runs started through the API use the
           // configured batch size, failure budget, lease and retries (SDOPS_MIGRATION_*).

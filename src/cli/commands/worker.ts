@@ -39,7 +39,9 @@ export function registerWorker(program: Command): void {
         async (ctx) => {
           // Registered before the worker starts (and logs "worker started"), so a SIGTERM at any point
           // of the start-up is a graceful stop, not the default exit.
-          const stopped = untilStopSignal();
+          const stopped = untilStopSignal(
+            'jobs still running roll back their batch in flight and are retried once their lease expires (SDOPS_JOB_EXPIRE_SECONDS)',
+          );
           const concurrency = opts.concurrency ?? ctx.config.worker.concurrency;
           // Each running job holds a pooled connection for its transaction, and the queue needs some too.
           if (ctx.config.databaseUrl && concurrency >= ctx.config.dbPoolSize) {
