@@ -45,10 +45,12 @@ export function checkTarget(
   entity: string,
   target: Target,
   texts: { deletedBy?: string; reason?: string } = {},
+  // What the caller calls them: the CLI's `--by` is the API's `deletedBy`.
+  names: { deletedBy: string; reason: string } = { deletedBy: 'deletedBy', reason: 'reason' },
 ): void {
   parseTarget(getEntity(entity), target);
-  parseText('deletedBy', texts.deletedBy);
-  parseText('reason', texts.reason);
+  parseText(names.deletedBy, texts.deletedBy);
+  parseText(names.reason, texts.reason);
 }
 
 const DEFAULT_BATCH_SIZE = 1000;

@@ -55,7 +55,12 @@ export function registerEntityOps(program: Command): void {
         const g = globals(cmd);
         // Bad input is refused before anything is opened: one line, exit 2, no telemetry.
         const target = targetFrom(ids, opts);
-        checkTarget(entity, target, { deletedBy: opts.by, reason: opts.reason });
+        checkTarget(
+          entity,
+          target,
+          { deletedBy: opts.by, reason: opts.reason },
+          { deletedBy: '--by', reason: '--reason' },
+        );
         await withContext(g, async (ctx) => {
           await runBatchedCall(`delete ${entity}`, ctx.json, (hooks) =>
             ctx.softDelete.softDelete(entity, target, {

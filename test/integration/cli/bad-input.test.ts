@@ -142,6 +142,13 @@ describe('sdops bad input and closed pipes (PostgreSQL)', function () {
     });
   });
 
+  it('names the flag that was typed, not the field behind it', async () => {
+    // It said "deletedBy must be text of 1 to 1000 characters" for --by.
+    const r = await runCli(['delete', 'documents', '1', '--by', 'x'.repeat(1001)], env());
+    expect(r.code, r.stderr).to.equal(2);
+    expect(r.stderr).to.match(/^sdops: --by must be text of 1 to 1000 characters/);
+  });
+
   it('gives a flag the code the core gives the same mistake, so scripts branch on one code', async () => {
     // Each was invalid_argument, which docs/errors.md does not name for these.
     for (const [args, code] of [
