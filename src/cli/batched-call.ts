@@ -40,11 +40,14 @@ function withCommittedWork(thrown: unknown, last: OperationProgress | undefined)
 function failedRows(result: OperationResult): SdopsError | undefined {
   const { failure, success, noop } = result.counts;
   if (failure === 0) return undefined;
+  // The result names up to 100 ids of each kind: say how many more there are, or 100 looks like all.
+  const unlisted = failure - (result.notFoundIds?.length ?? 0) - (result.conflictIds?.length ?? 0);
   const why = [
     ...(result.notFoundIds?.length ? [`not found: ${result.notFoundIds.join(' ')}`] : []),
     ...(result.conflictIds?.length
       ? [`a live row holds the same unique value: ${result.conflictIds.join(' ')}`]
       : []),
+    ...(unlisted > 0 ? [`${unlisted} more not listed`] : []),
   ].join('; ');
   const rest = success + noop === 0 ? 'none was changed' : 'the others were done';
   const message = `${failure} of ${failure + success + noop} ${result.entity} rows failed (${why}); ${rest}`;

@@ -158,6 +158,14 @@ describe('sdops CLI on PostgreSQL', function () {
     expect(await scalar('SELECT deleted_at IS NOT NULL FROM documents WHERE id = $1', [id])).to.equal('true');
   });
 
+  it('says how many missing ids it did not list past the first 100', async () => {
+    const missing = Array.from({ length: 130 }, (_, i) => String(999_000_000 + i));
+    const r = await runCli(['delete', 'documents', ...missing], env);
+    expect(r.code, r.stderr).to.equal(1);
+    // It ended at the hundredth id, as if those were all.
+    expect(r.stderr).to.include('999000099; 30 more not listed); none was changed');
+  });
+
   it("quotes a trigger's refusal (it has no constraint name to give), as constraint_violation", async () => {
     const id = await scalar(
       'SELECT id FROM documents WHERE deleted_at IS NULL ORDER BY id DESC OFFSET 3 LIMIT 1',
