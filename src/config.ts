@@ -50,7 +50,11 @@ const v = (name: string, def: string | undefined, description: string, readBy?: 
 
 // biome-ignore format: one variable per line keeps this readable as a table
 export const ENV_VARS: readonly EnvVarSpec[] = [
-  v('DATABASE_URL', undefined, 'PostgreSQL connection string. Unset: the embedded PGlite database in SDOPS_DATA_DIR.'),
+  v(
+    'DATABASE_URL',
+    undefined,
+    'PostgreSQL connection string. Unset: the embedded PGlite database in SDOPS_DATA_DIR. Read by node-postgres, not libpq: `sslmode` `allow`, `prefer`, `require` and `verify-ca` all mean `verify-full` (SSL with the certificate checked; it warns for the last three) and none falls back to a plain connection, so for a server without SSL leave `sslmode` out (or give `disable`); `no-verify` encrypts without checking the certificate.',
+  ),
   v('SDOPS_DATA_DIR', './.sdops/data', 'Where the embedded PGlite database keeps its files (ignored when DATABASE_URL is set).'),
   v('SDOPS_DB_POOL_SIZE', '10', 'Maximum connections in the PostgreSQL pool.'),
   v('SDOPS_STARTUP_OUTAGE_BUDGET_MS', '60000', 'How long any sdops command or process waits at its start for an unreachable database (not up yet, restarting) before it exits 1 with "the database is unavailable". 0: exit at once.'),

@@ -120,7 +120,8 @@ export function refusedConnection(error: unknown): SdopsError | undefined {
   }
   if (NO_SSL.test(error.message)) {
     return new ConfigError(
-      'the database does not support SSL connections, which DATABASE_URL asks for (sslmode, ssl)',
+      'the database does not support SSL connections, which DATABASE_URL asks for (sslmode, ssl): ' +
+        'leave sslmode out or give sslmode=disable (node-postgres never falls back to a plain connection, not even for prefer)',
     );
   }
   const state = sqlState(error);
