@@ -56,7 +56,7 @@ export const ENV_VARS: readonly EnvVarSpec[] = [
     'PostgreSQL connection string. Unset: the embedded PGlite database in SDOPS_DATA_DIR. Read by node-postgres, not libpq: `sslmode` `allow`, `prefer`, `require` and `verify-ca` all mean `verify-full` (SSL with the certificate checked; it warns for the last three) and none falls back to a plain connection, so for a server without SSL leave `sslmode` out (or give `disable`); `no-verify` encrypts without checking the certificate.',
   ),
   v('SDOPS_DATA_DIR', './.sdops/data', 'Where the embedded PGlite database keeps its files (ignored when DATABASE_URL is set).'),
-  v('SDOPS_DB_POOL_SIZE', '10', 'Maximum connections in the PostgreSQL pool.'),
+  v('SDOPS_DB_POOL_SIZE', '10', 'Maximum connections in the PostgreSQL pool (1 to 1000).'),
   v('SDOPS_STARTUP_OUTAGE_BUDGET_MS', '60000', 'How long any sdops command or process waits at its start for an unreachable database (not up yet, restarting) before it exits 1 with "the database is unavailable". 0: exit at once.'),
   v('SDOPS_CLI_OUTAGE_BUDGET_MS', '60000', 'How long a CLI delete, restore, purge or archive waits for an unreachable database (restart, outage) mid-operation before it fails; the batches it committed stay. 0: fail at once.'),
   v('LOG_LEVEL', 'info', 'Log level: error, warn, info, debug.'),
@@ -65,8 +65,8 @@ export const ENV_VARS: readonly EnvVarSpec[] = [
   // Worker and queue (src/cleanup).
   v('SDOPS_WORKER_CONCURRENCY', '4', `Jobs one worker process runs at a time, at most ${MAX_WORKER_CONCURRENCY} (\`sdops worker --concurrency\` overrides).`),
   v('SDOPS_WORKER_JOB_TYPES', undefined, 'Comma-separated job types a worker takes (unset: all).'),
-  v('SDOPS_QUEUE_POLL_INTERVAL_MS', '1000', 'How long an idle worker slot waits before asking the queue again.'),
-  v('SDOPS_QUEUE_SAMPLE_INTERVAL_MS', '5000', 'How often sdops serve and sdops worker read the queue and migration tables for the database gauges (cleanup.queue.length, cleanup.queue.oldest_wait, cleanup.queue.active, cleanup.queue.oldest_active, cleanup.queue.dead, migration.runs.stale_seconds); "off": this process reports none (processes of a second collector tier beside the first, whose collectors Prometheus scrapes in one job, would expose the same series twice).'),
+  v('SDOPS_QUEUE_POLL_INTERVAL_MS', '1000', 'How long an idle worker slot waits before asking the queue again (at least 10).'),
+  v('SDOPS_QUEUE_SAMPLE_INTERVAL_MS', '5000', 'How often sdops serve and sdops worker read the queue and migration tables for the database gauges (cleanup.queue.length, cleanup.queue.oldest_wait, cleanup.queue.active, cleanup.queue.oldest_active, cleanup.queue.dead, migration.runs.stale_seconds), at least 100; "off" (any case): this process reports none (processes of a second collector tier beside the first, whose collectors Prometheus scrapes in one job, would expose the same series twice).'),
   v('SDOPS_JOB_RETRY_LIMIT', '3', `Retries after a failed attempt before a job is dead (moved to the dead-letter queue); at most ${MAX_JOB_RETRIES}.`),
   v('SDOPS_JOB_RETRY_DELAY_SECONDS', '5', `Base of the exponential retry backoff: retry n waits a random time from delay * 2^(n-1) to twice that; at most ${DAY_SECONDS}.`),
   v('SDOPS_JOB_EXPIRE_SECONDS', '900', `A job's lease: an attempt running longer fails, and a crashed worker's job runs again after it. A starting worker applies it to the jobs already waiting. At most ${DAY_SECONDS} (pg-boss: 24 hours).`),
@@ -80,8 +80,8 @@ export const ENV_VARS: readonly EnvVarSpec[] = [
   // Migration runner (src/migration).
   v('SDOPS_MIGRATION_BATCH_SIZE', '5000', `Default rows per migration batch (at most ${MAX_BATCH_SIZE}).`),
   v('SDOPS_MIGRATION_MAX_FAILED_BATCHES', '10', `Default failed batches a migration run tolerates before it ends failed (at most ${MAX_FAILED_BATCHES}).`),
-  v('SDOPS_MIGRATION_HEARTBEAT_MS', '5000', 'How often a migration runner refreshes the heartbeat of its run lease.'),
-  v('SDOPS_MIGRATION_LEASE_TIMEOUT_MS', '30000', 'Heartbeat age after which a run counts as abandoned and may be resumed elsewhere (at least 2x the heartbeat).'),
+  v('SDOPS_MIGRATION_HEARTBEAT_MS', '5000', 'How often a migration runner refreshes the heartbeat of its run lease (at least 10).'),
+  v('SDOPS_MIGRATION_LEASE_TIMEOUT_MS', '30000', 'Heartbeat age after which a run counts as abandoned and may be resumed elsewhere (at least 20, and 2x the heartbeat).'),
   v('SDOPS_MIGRATION_RETRY_ATTEMPTS', '3', `Attempts per migration batch, the first included; at most ${MAX_JOB_RETRIES}.`),
   v('SDOPS_MIGRATION_RETRY_BASE_MS', '200', 'First backoff delay between batch attempts (doubles per attempt); at most SDOPS_MIGRATION_RETRY_MAX_MS.'),
   v('SDOPS_MIGRATION_RETRY_MAX_MS', '5000', 'Largest backoff delay between batch attempts.'),
@@ -164,10 +164,6 @@ function readNotBlank(env: Env, name: string, unsetMeans: string): string | unde
   if (value !== undefined && value.trim() === '')
     throw new ConfigError(`${name} is set but empty: give it a value, or unset it for ${unsetMeans}`);
   return read(env, name);
-}
-
-function readPositiveInt(env: Env, name: string): number {
-  return readInt(env, name, 1);
 }
 
 function readInt(env: Env, name: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
@@ -256,7 +252,7 @@ function workerConfig(env: Env): CleanupSettings {
     jobTypes: readJobTypes(env),
     pollIntervalMs: readInt(env, 'SDOPS_QUEUE_POLL_INTERVAL_MS', 10, MAX_TIMER_MS),
     queueSampleIntervalMs:
-      read(env, 'SDOPS_QUEUE_SAMPLE_INTERVAL_MS') === 'off'
+      read(env, 'SDOPS_QUEUE_SAMPLE_INTERVAL_MS')?.toLowerCase() === 'off'
         ? undefined
         : readInt(env, 'SDOPS_QUEUE_SAMPLE_INTERVAL_MS', 100, MAX_TIMER_MS),
     policy: {
@@ -384,7 +380,8 @@ export function loadConfig(env: Env = process.env): Config {
   return {
     databaseUrl,
     dataDir: read(env, 'SDOPS_DATA_DIR') as string,
-    dbPoolSize: readPositiveInt(env, 'SDOPS_DB_POOL_SIZE'),
+    // PostgreSQL's own ceiling on connections is 262143; past a thousand per process is a typo.
+    dbPoolSize: readInt(env, 'SDOPS_DB_POOL_SIZE', 1, 1000),
     startupOutageBudgetMs: readInt(env, 'SDOPS_STARTUP_OUTAGE_BUDGET_MS', 0, MAX_TIMER_MS),
     cliOutageBudgetMs: readInt(env, 'SDOPS_CLI_OUTAGE_BUDGET_MS', 0, MAX_TIMER_MS),
     logLevel: readEnum(env, 'LOG_LEVEL', ['error', 'warn', 'info', 'debug'] as const),

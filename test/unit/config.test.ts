@@ -39,6 +39,10 @@ describe('loadConfig: worker settings', () => {
       undefined,
     );
     expect(loadConfig({}).worker.queueSampleIntervalMs).to.equal(5000);
+    // As the cron variables take OFF.
+    expect(loadConfig({ SDOPS_QUEUE_SAMPLE_INTERVAL_MS: 'OFF' }).worker.queueSampleIntervalMs).to.equal(
+      undefined,
+    );
   });
 
   it('refuses a bad number, cron or job-type list as invalid input naming the variable', () => {
@@ -54,6 +58,7 @@ describe('loadConfig: worker settings', () => {
       // Set to nothing (`SDOPS_WORKER_JOB_TYPES=$TYPES`, TYPES unset): read as unset, it meant every type.
       ['SDOPS_WORKER_JOB_TYPES', ''],
       ['SDOPS_API_TOKENS', ' '],
+      ['SDOPS_DB_POOL_SIZE', '99999999999999'],
       ['SDOPS_MIGRATION_MAX_FAILED_BATCHES', '2147483648'],
       // Past a Node timer's range: the timer fired at once (a shutdown handed its jobs back at once).
       ['SDOPS_WORKER_SHUTDOWN_TIMEOUT_MS', '2147483648'],
