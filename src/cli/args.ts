@@ -3,7 +3,7 @@ import type { CleanupSettings } from '../cleanup/index.ts';
 import { checkWorkerCrons } from '../config.ts';
 import { type ErrorCode, InvalidInputError } from '../errors.ts';
 import { getEntity } from '../soft-delete/index.ts';
-import { commaList, isBlank, isWholeNumberText } from '../validation/index.ts';
+import { commaList, isBlank, isWholeNumberText, quoted } from '../validation/index.ts';
 import { assertRunId } from '../migration/index.ts';
 
 /**
@@ -20,7 +20,10 @@ export function wholeNumber(
   return (raw) => {
     const value = Number(raw);
     if (!isWholeNumberText(raw) || !Number.isSafeInteger(value) || value < min || value > max) {
-      throw new InvalidInputError(code, `${name} must be a whole number from ${min} to ${max}, got "${raw}"`);
+      throw new InvalidInputError(
+        code,
+        `${name} must be a whole number from ${min} to ${max}, got ${quoted(raw)}`,
+      );
     }
     return value;
   };
@@ -54,7 +57,7 @@ export function nonNegativeNumber(
     const value = Number(raw);
     if (!DECIMAL.test(raw) || value > max) {
       const range = Number.isFinite(max) ? `from 0 to ${max}` : '>= 0';
-      throw new InvalidInputError(code, `${name} must be a number ${range}, got "${raw}"`);
+      throw new InvalidInputError(code, `${name} must be a number ${range}, got ${quoted(raw)}`);
     }
     return value;
   };
@@ -82,7 +85,7 @@ export function listOption(name: string): (raw: string, previous?: string[]) => 
     if (items.includes('')) {
       throw new InvalidInputError(
         'invalid_argument',
-        `${name} must be names separated by single commas, got "${raw}"`,
+        `${name} must be names separated by single commas, got ${quoted(raw)}`,
       );
     }
     return [...new Set([...previous, ...items])];
@@ -96,7 +99,7 @@ export function oneOf<T extends string>(
 ): (raw: string) => T {
   return (raw) => {
     if (!allowed.includes(raw as T)) {
-      throw new InvalidInputError(code, `${name} must be one of ${allowed.join(', ')}, got "${raw}"`);
+      throw new InvalidInputError(code, `${name} must be one of ${allowed.join(', ')}, got ${quoted(raw)}`);
     }
     return raw as T;
   };
@@ -109,7 +112,7 @@ export const collectFilter = repeatable(function collectFilter(
 ): Record<string, string> {
   const eq = raw.indexOf('=');
   if (eq <= 0) {
-    throw new InvalidInputError('invalid_filter', `--filter must look like column=value, got "${raw}"`);
+    throw new InvalidInputError('invalid_filter', `--filter must look like column=value, got ${quoted(raw)}`);
   }
   const column = raw.slice(0, eq).trim();
   // The later value used to replace the earlier one without a word: a destructive command then

@@ -10,7 +10,7 @@ import {
   RunStateError,
   StopTimeoutError,
 } from './errors.ts';
-import { isUuid, MAX_BATCH_SIZE, MAX_FAILED_BATCHES } from '../validation/index.ts';
+import { isUuid, MAX_BATCH_SIZE, MAX_FAILED_BATCHES, quoted } from '../validation/index.ts';
 import { DEFAULT_RUNNER_OPTIONS, type RunnerOptions, validateRunnerOptions } from './options.ts';
 import { assertNoOverlap, lockRunsTable } from './overlap.ts';
 import { migrationOutageGuard, stopWaitGuard } from './outage.ts';
@@ -115,7 +115,8 @@ function defaultOwner(): string {
 
 /** A run id is a UUID: checked before it reaches SQL, where a malformed one is a database error. */
 export function assertRunId(runId: string): void {
-  if (!isUuid(runId)) throw new InvalidInputError('invalid_run_id', `run_id must be a UUID, got "${runId}"`);
+  if (!isUuid(runId))
+    throw new InvalidInputError('invalid_run_id', `run_id must be a UUID, got ${quoted(runId)}`);
 }
 
 /**

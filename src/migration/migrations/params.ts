@@ -1,5 +1,5 @@
 import { getEntity } from '../../soft-delete/index.ts';
-import { MAX_OLDER_THAN_DAYS } from '../../validation/index.ts';
+import { MAX_OLDER_THAN_DAYS, quoted } from '../../validation/index.ts';
 import { InvalidMigrationParamError } from '../errors.ts';
 
 /**
@@ -44,7 +44,7 @@ export function daysParam(name: string, raw: unknown): number | undefined {
     typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : Number.NaN;
   if (!Number.isFinite(value) || value < 0 || value > MAX_OLDER_THAN_DAYS) {
     throw new InvalidMigrationParamError(
-      `${name} must be a number of days from 0 to ${MAX_OLDER_THAN_DAYS}, got "${String(raw)}"`,
+      `${name} must be a number of days from 0 to ${MAX_OLDER_THAN_DAYS}, got ${quoted(String(raw))}`,
     );
   }
   return value;
