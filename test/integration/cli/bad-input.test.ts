@@ -90,7 +90,7 @@ describe('sdops bad input and closed pipes (PostgreSQL)', function () {
     ['delete', 'documents', '1', '--reason', 'a', '--reason', 'b'],
     // An option missing its value took the next flag as it: the cascade ran, reason "--no-cascade".
     ['delete', 'customers', '1', '--reason', '--no-cascade'],
-    ['migrate', 'start', 'backfill-deleted-at', '--entity', '--json'],
+    ['migrate', 'start', 'backfill-deleted-at', '--entity', '--dry-run'],
     // A group without its command printed the whole help on stderr.
     ['migrate'],
     ['queue', 'bogus'],
