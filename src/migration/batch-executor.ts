@@ -79,7 +79,7 @@ export class BatchExecutor {
                 if (state === 'stopping') return { kind: 'stop' };
                 const plan = await migration.plan(tx, entity, after, run.batchSize, params);
                 if (!plan) {
-                  await checkpoints.advanceEntity(tx, run.runId, nextEntity);
+                  await checkpoints.advanceEntity(tx, run.runId, lease.owner, nextEntity);
                   return { kind: 'exhausted' };
                 }
                 planned = plan;
@@ -89,7 +89,7 @@ export class BatchExecutor {
                 const rows = run.dryRun
                   ? plan.rows
                   : await migration.apply(tx, entity, { from: after, to: plan.lastKey }, params);
-                await checkpoints.checkpointBatch(tx, run.runId, {
+                await checkpoints.checkpointBatch(tx, run.runId, lease.owner, {
                   batchNo: ref.batchNo,
                   entity,
                   keyFrom: after,
@@ -147,7 +147,7 @@ export class BatchExecutor {
         if (await getBatch(db, run.runId, ref.batchNo)) return; // recorded before the connection was lost
         await db.transaction(async (tx) => {
           await lease.claim(tx);
-          await checkpoints.checkpointBatch(tx, run.runId, {
+          await checkpoints.checkpointBatch(tx, run.runId, lease.owner, {
             batchNo: ref.batchNo,
             entity,
             keyFrom: after,
@@ -196,7 +196,7 @@ export class BatchExecutor {
                   ? ((await migration.plan(tx, batch.entity, batch.keyFrom, run.batchSize, params))?.rows ??
                     0)
                   : await migration.apply(tx, batch.entity, { from: batch.keyFrom, to: batch.keyTo }, params);
-                await checkpoints.markBatchRetried(tx, run.runId, batch, {
+                await checkpoints.markBatchRetried(tx, run.runId, lease.owner, batch, {
                   status: 'succeeded',
                   rows: changed,
                   attempts: attempt,
@@ -237,7 +237,7 @@ export class BatchExecutor {
     await this.c.outage.run(() =>
       db.transaction(async (tx) => {
         await lease.claim(tx);
-        await checkpoints.markBatchRetried(tx, run.runId, batch, {
+        await checkpoints.markBatchRetried(tx, run.runId, lease.owner, batch, {
           status: 'failed',
           rows: batch.rows,
           attempts,

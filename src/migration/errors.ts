@@ -63,7 +63,11 @@ export class RunOtherReleaseError extends ConflictError {
 /** The runner's lease was taken over (its heartbeat went stale); its batch in flight was rolled back. */
 export class LeaseLostError extends SdopsError {
   constructor(runId: string) {
-    super('lease_lost', `lost the lease on run ${runId} to another runner`, 'conflict');
+    super(
+      'lease_lost',
+      `lost the lease on run ${runId} (another runner took it over, or a stop parked it)`,
+      'conflict',
+    );
   }
 }
 

@@ -51,22 +51,30 @@ export async function acquireLease(
 }
 
 /**
- * First statement of every batch transaction: proves we still own the lease, refreshes the heartbeat
- * and locks the run row, so a takeover waits for the batch in flight instead of racing it.
- * Returns the state (to see `stopping`), or undefined when the lease is gone.
+ * First statement of every batch transaction: proves we still own the lease and reads the state (to
+ * see `stopping`). A KEY SHARE lock keeps the row from going away and blocks neither the heartbeat
+ * nor a takeover or a stop: the batch's own run-row writes carry `AND owner = $me`, so a batch that
+ * outlived its lease fails there and rolls back. An UPDATE here held the row until COMMIT: the
+ * heartbeat of a batch slower than the lease timeout queued behind it (and its now() was the
+ * batch's start), so a live runner read as stale and `resume` took the run from it; and a frozen
+ * runner's open batch made `resume` and `stop` hang on the row.
  */
 export async function claimBatch(q: Queryable, runId: string, owner: string): Promise<RunState | undefined> {
+  const { rows } = await q.query<{ state: RunState }>(
+    `SELECT state FROM sdops_migration_runs WHERE run_id = $1 AND owner = $2 FOR KEY SHARE`,
+    [runId, owner],
+  );
+  return rows[0]?.state;
+}
+
+/** The heartbeat, on its own connection and outside any batch: refreshes the lease, returns the state. */
+export async function heartbeat(q: Queryable, runId: string, owner: string): Promise<RunState | undefined> {
   const { rows } = await q.query<{ state: RunState }>(
     `UPDATE sdops_migration_runs SET heartbeat_at = now()
       WHERE run_id = $1 AND owner = $2 RETURNING state`,
     [runId, owner],
   );
   return rows[0]?.state;
-}
-
-/** The heartbeat between batches: claimBatch's statement, on its own outside a batch's transaction. */
-export function heartbeat(q: Queryable, runId: string, owner: string): Promise<RunState | undefined> {
-  return claimBatch(q, runId, owner);
 }
 
 /**

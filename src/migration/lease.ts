@@ -17,7 +17,7 @@ export class Lease {
 
   private readonly db: Database;
   private readonly runId: string;
-  private readonly owner: string;
+  readonly owner: string;
   private readonly intervalMs: number;
   private readonly onStop: () => void;
 
@@ -36,7 +36,7 @@ export class Lease {
     this.onStop = onStop;
   }
 
-  /** Re-proves the lease and locks the run row; returns the run state (to see `stopping`). */
+  /** Re-proves the lease at a batch's start; returns the run state (to see `stopping`). */
   async claim(tx: Queryable): Promise<RunState> {
     const state = await leases.claimBatch(tx, this.runId, this.owner);
     if (state === undefined) {

@@ -129,7 +129,9 @@ export class Session {
         const final = recorded ? released : undefined;
         if (recorded && !final) this.lease.lost = true;
         const leaseLost = this.lease.lost;
-        const state = final?.state ?? end.state;
+        // Whose the run is now: another runner's, or parked by a stop that did not hear from us.
+        const current = leaseLost ? await store.getRun(this.db, run.runId).catch(() => undefined) : undefined;
+        const state = final?.state ?? current?.state ?? end.state;
         // The alert needs the metric also when the database could not be told (MigrationRunFailed).
         // A dry run migrated nothing: it is not a run of the panels and alerts.
         if (!run.dryRun && (final || !recorded)) recordRunEnd(run.migration, state);

@@ -141,7 +141,10 @@ export interface RunSummary {
   /** This session only. */
   readonly durationMs: number;
   readonly traceId: string | null;
-  /** True when another runner took the run over mid-session; the state above is then theirs. */
+  /**
+   * True when the session lost its run mid-way (another runner took it over, or a stop parked it);
+   * the state above is then the run's as stored now (running: taken over; stopped: parked).
+   */
   readonly leaseLost: boolean;
   /**
    * False when the database stayed unreachable at the end, so the run record could not be updated:

@@ -20,7 +20,12 @@ import { onStopSignals } from '../stop-signals.ts';
 
 function endedBadly(summary: RunSummary): string {
   const id = summary.runId;
-  if (summary.leaseLost) return `run ${id}: another runner took the run over; this one stopped`;
+  if (summary.leaseLost) {
+    // A stop parks a run whose owner it does not hear from: nobody else runs it then.
+    return summary.state === 'stopped'
+      ? `run ${id}: \`sdops migrate stop\` parked the run while this runner was not heard from; this one stopped: \`sdops migrate resume ${id}\` goes on`
+      : `run ${id}: another runner took the run over; this one stopped`;
+  }
   if (!summary.recorded) {
     return (
       `run ${id} ended ${summary.state}: ${summary.error ?? 'the database is unreachable'}; the database could ` +

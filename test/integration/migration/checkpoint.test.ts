@@ -3,6 +3,7 @@ import { checkpointBatch } from '../../../src/migration/checkpoint-store.ts';
 import { type MigrationTestDb, openMigrationTestDb, scalar } from './support.ts';
 
 const RUN = '22222222-2222-4222-8222-000000000001';
+const OWNER = 'test-host:1:owner';
 
 describe('a migration batch checkpoint (real PostgreSQL)', () => {
   let t: MigrationTestDb;
@@ -10,9 +11,9 @@ describe('a migration batch checkpoint (real PostgreSQL)', () => {
   before(async () => {
     t = await openMigrationTestDb();
     await t.db.query(
-      `INSERT INTO sdops_migration_runs (run_id, migration, migration_version, state, batch_size, max_failed_batches, params, cursor_entity, cursor_key, batches_done)
-       VALUES ($1, 'backfill-deleted-at', 1, 'running', 100, 10, '{}', 'orders', '7198', 43)`,
-      [RUN],
+      `INSERT INTO sdops_migration_runs (run_id, migration, migration_version, state, batch_size, max_failed_batches, params, cursor_entity, cursor_key, batches_done, owner, heartbeat_at)
+       VALUES ($1, 'backfill-deleted-at', 1, 'running', 100, 10, '{}', 'orders', '7198', 43, $2, now())`,
+      [RUN, OWNER],
     );
   });
   after(async () => t?.close());
@@ -35,7 +36,7 @@ describe('a migration batch checkpoint (real PostgreSQL)', () => {
     // (synchronous_commit off). Before: batch 45 was recorded past the gap, 200 rows never migrated,
     // and a later batch collided with a reused batch number.
     const error = await t.db
-      .transaction((tx) => checkpointBatch(tx, RUN, batch('7632', 45)))
+      .transaction((tx) => checkpointBatch(tx, RUN, OWNER, batch('7632', 45)))
       .then(
         () => undefined,
         (e: unknown) => e,
@@ -50,8 +51,22 @@ describe('a migration batch checkpoint (real PostgreSQL)', () => {
     ).to.equal('0');
   });
 
+  it('refuses a batch of a session that no longer owns the run, and writes nothing', async () => {
+    // A batch that outlived its lease: another runner owns the run now, so its work rolls back.
+    const error = await t.db
+      .transaction((tx) => checkpointBatch(tx, RUN, 'another-host:2:owner', batch('7198', 44)))
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    expect(error).to.include({ code: 'lease_lost' });
+    expect(
+      await scalar(t.db, 'SELECT cursor_key AS v FROM sdops_migration_runs WHERE run_id = $1', [RUN]),
+    ).to.equal('7198');
+  });
+
   it('records a batch that starts at the stored checkpoint and moves it on', async () => {
-    await t.db.transaction((tx) => checkpointBatch(tx, RUN, batch('7198', 44)));
+    await t.db.transaction((tx) => checkpointBatch(tx, RUN, OWNER, batch('7198', 44)));
     expect(
       await scalar(t.db, 'SELECT cursor_key AS v FROM sdops_migration_runs WHERE run_id = $1', [RUN]),
     ).to.equal('8000');
