@@ -73,7 +73,7 @@ export async function runBatchedCall(
     (signal) => {
       // With --json, stderr holds only JSON lines: the error line at the end says it stopped.
       if (!json)
-        process.stderr.write(`\n${signal}: stopping ${label} after the batch in flight (again to abort)\n`);
+        process.stderr.write(`${signal}: stopping ${label} after the batch in flight (again to abort)\n`);
       stop.abort();
     },
     (signal) => {

@@ -117,9 +117,11 @@ export async function runSession(
   bar.progress.update(...of(atStart));
   const removeSignals = onStopSignals(
     (signal) => {
-      process.stderr.write(
-        `\n${signal}: stopping run ${handle.runId} after the batch in flight (again to abort)\n`,
-      );
+      // The bar clears its line before any other write; with --json stderr holds JSON lines only.
+      if (!ctx.json)
+        process.stderr.write(
+          `${signal}: stopping run ${handle.runId} after the batch in flight (again to abort)\n`,
+        );
       handle.stop();
     },
     (signal) => {
