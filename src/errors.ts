@@ -169,7 +169,7 @@ export const ERROR_CODE_MEANINGS: Readonly<Record<ErrorCode, string>> = {
   pint_unavailable: 'the pint rule checker could not be installed or run (tooling)',
   stopped_during_outage: 'the runner was stopped while waiting out a database outage',
   unavailable: 'the service is temporarily unavailable; retry shortly',
-  worker_shutdown: 'the worker shut down before the job finished; it is retried',
+  worker_shutdown: 'the worker shut down before the job finished; it goes back to the queue without spending a retry',
   checkpoint_mismatch: "a run's checkpoint names an entity that is not part of the run",
   checkpoint_moved:
     "a run's stored checkpoint is not where the session's batch started (the database lost a confirmed commit); resume the run",

@@ -3,7 +3,8 @@ import { CancelScope, isDatabaseUnavailable, withCancelScope } from '../db/index
 import { type Logger, workerMetrics, withSpan } from '../observability/index.ts';
 import { toError } from '../errors.ts';
 import { entityNames } from '../soft-delete/index.ts';
-import { InvalidPayloadError, JobTimeoutError } from './errors.ts';
+import { InvalidPayloadError, JobTimeoutError, WorkerShutdownError } from './errors.ts';
+import { handBack } from './hand-back.ts';
 import type { HandlerRegistry, JobContext, JobResult } from './handlers-types.ts';
 import type { Completions } from './completions.ts';
 import type { JobAbort } from './job-abort.ts';
@@ -200,12 +201,14 @@ export async function runAttempt(
           });
         } catch (error) {
           const output = errorOutput(error);
-          await recordOutcome(() => deps.queue.boss.fail(name, attemptOf(job), output), job, started).catch(
-            (failError: unknown) => {
-              log.warn('could not mark the job failed; its lease will expire instead', {}, failError);
-            },
-          );
-          const last = attempt > job.retryLimit;
+          const handedBack = error instanceof WorkerShutdownError;
+          const record = handedBack
+            ? () => handBack(deps.queue.db, name, attemptOf(job), output)
+            : () => deps.queue.boss.fail(name, attemptOf(job), output);
+          await recordOutcome(record, job, started).catch((failError: unknown) => {
+            log.warn('could not mark the job failed; its lease will expire instead', {}, failError);
+          });
+          const last = !handedBack && attempt > job.retryLimit;
           // The failed attempt's span carries what the table lists too: nothing counted, and the
           // entity the payload named (none for a fan-out job), if registered: `entity` is a
           // span-metrics dimension, and a bad payload may name anything.
@@ -213,7 +216,11 @@ export async function runAttempt(
           const entity = typeof named === 'string' && entityNames().includes(named) ? named : undefined;
           span.setAttributes({ count: 0, ...(entity ? { entity } : {}) });
           log.warn(
-            last ? 'cleanup job failed, retries exhausted: dead' : 'cleanup job failed, will be retried',
+            handedBack
+              ? 'cleanup job handed back at shutdown, runs again without spending a retry'
+              : last
+                ? 'cleanup job failed, retries exhausted: dead'
+                : 'cleanup job failed, will be retried',
             { count: 0, duration: secondsSince(started), status: 'failure', dead: last },
             error,
           );
