@@ -28,7 +28,10 @@ export function registerWorker(program: Command): void {
       positiveInt('--concurrency', MAX_WORKER_CONCURRENCY),
     )
     .option('--job-types <list>', 'comma-separated job types to take (default: all)', jobTypeList)
-    .option('--no-schedule', 'do not save the purge/archive cron schedules or run cron in this process')
+    .option(
+      '--no-schedule',
+      'do not save the purge/archive cron schedules (saved ones go on firing: turn one off with SDOPS_PURGE_CRON=off / SDOPS_ARCHIVE_CRON=off on a worker without this flag)',
+    )
     .action(async (opts: WorkerCliOptions, cmd: Command) => {
       // Before opening anything: an unknown type or a bad cron neither creates a data directory nor
       // waits for a database it never needed (with --no-schedule too: a setting is bad or good
