@@ -75,7 +75,8 @@ async function dropDeadCopies(db: Database, copyIds: readonly string[]): Promise
  * pg-boss makes it claimable, a running worker may take it at once (it must not get the old lease)
  * and it may die again (its new copy must stay).
  */
-async function reviveOriginal(q: QueueHandle, name: string, id: string): Promise<void> {
+/** False when the job was no longer failed: a concurrent retry revived it first. */
+async function reviveOriginal(q: QueueHandle, name: string, id: string): Promise<boolean> {
   const copies = await deadCopies(q.db, id);
   await q.db.query(
     `UPDATE ${BOSS_SCHEMA}.job j SET expire_seconds = qu.expire_seconds
@@ -83,8 +84,10 @@ async function reviveOriginal(q: QueueHandle, name: string, id: string): Promise
       WHERE j.name = $1 AND j.id = $2::uuid AND qu.name = j.name AND j.state = 'failed'`,
     [name, id],
   );
-  await q.boss.retry(name, id);
+  // pg-boss's CommandResponse type declares nothing; its value carries the rows changed.
+  const { affected } = (await q.boss.retry(name, id)) as { affected?: number };
   await dropDeadCopies(q.db, copies);
+  return affected !== 0;
 }
 
 function payloadProblem(jobType: string, payload: unknown): string | undefined {
@@ -112,8 +115,9 @@ async function retryDeadCopy(q: QueueHandle, copy: JobRow): Promise<RetryOutcome
   const originalId = envelope.meta.jobId;
   const original = originalId ? await findJob(q.db, originalId, name) : undefined;
   if (original?.state === 'failed') {
-    await reviveOriginal(q, name, original.id);
-    return { jobId: original.id, jobType: envelope.jobType, action: 'revived' };
+    // Two `retry --dead` at once both find it failed; only the one that revives it counts it.
+    const revived = await reviveOriginal(q, name, original.id);
+    return { jobId: original.id, jobType: envelope.jobType, action: revived ? 'revived' : 'already_waiting' };
   }
   if (original) {
     // Already revived by an earlier retry (or a concurrent operator): only the stale copy remains.
