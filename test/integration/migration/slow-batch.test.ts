@@ -28,7 +28,8 @@ describe('a migration batch slower than the lease timeout', function () {
     await t?.close();
   });
 
-  it('keeps its owner alive while it waits, and a resume is refused at once instead of taking the run', async () => {
+  /** A run whose first batch waits on a row lock the holder takes and keeps until it commits. */
+  const startHeldRun = async () => {
     await holder.query('BEGIN');
     await holder.query('SELECT id FROM documents WHERE id = 5 FOR UPDATE');
     const handle = await new MigrationRunner(t.db, LEASE).start('backfill-deleted-at', {
@@ -42,6 +43,11 @@ describe('a migration batch slower than the lease timeout', function () {
         ? undefined
         : true,
     );
+    return handle;
+  };
+
+  it('keeps its owner alive while it waits, and a resume is refused at once instead of taking the run', async () => {
+    const handle = await startHeldRun();
     // Three lease timeouts into the wait, the heartbeat still lands (it queued behind the batch).
     const waitingSince = await scalar(t.db, 'SELECT now()::text AS v');
     await waitUntil('a heartbeat three lease timeouts into the wait', async () =>
@@ -69,19 +75,7 @@ describe('a migration batch slower than the lease timeout', function () {
 
   it('rolls a batch back that outlived its lease, and says the run was parked, not taken over', async () => {
     await t.db.query(`UPDATE documents SET deleted_at = NULL, is_deleted = true`);
-    await holder.query('BEGIN');
-    await holder.query('SELECT id FROM documents WHERE id = 5 FOR UPDATE');
-    const handle = await new MigrationRunner(t.db, LEASE).start('backfill-deleted-at', {
-      params: { entities: 'documents' },
-    });
-    await waitUntil('the batch to wait on the row lock', async () =>
-      (await scalar(
-        t.db,
-        `SELECT count(*) AS v FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
-      )) === '0'
-        ? undefined
-        : true,
-    );
+    const handle = await startHeldRun();
     // What `sdops migrate stop` does to a run whose owner it no longer hears from (a frozen process).
     await t.db.query(`UPDATE sdops_migration_runs SET state = 'stopped', owner = NULL WHERE run_id = $1`, [
       handle.runId,
