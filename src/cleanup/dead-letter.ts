@@ -73,9 +73,9 @@ async function dropDeadCopies(db: Database, copyIds: readonly string[]): Promise
  * a job that died of job_timeout must not die of it again after the workers' lease was raised. The
  * lease is set, and the dead-letter copies to drop are noted, while the job is still failed: once
  * pg-boss makes it claimable, a running worker may take it at once (it must not get the old lease)
- * and it may die again (its new copy must stay).
+ * and it may die again (its new copy must stay). False when the job was no longer failed: a
+ * concurrent retry revived it first.
  */
-/** False when the job was no longer failed: a concurrent retry revived it first. */
 async function reviveOriginal(q: QueueHandle, name: string, id: string): Promise<boolean> {
   const copies = await deadCopies(q.db, id);
   await q.db.query(

@@ -206,7 +206,13 @@ export async function runAttempt(
             ? () => handBack(deps.queue.db, name, attemptOf(job), output)
             : () => deps.queue.boss.fail(name, attemptOf(job), output);
           await recordOutcome(record, job, started).catch((failError: unknown) => {
-            log.warn('could not mark the job failed; its lease will expire instead', {}, failError);
+            log.warn(
+              handedBack
+                ? 'could not hand the job back; its lease will expire instead'
+                : 'could not mark the job failed; its lease will expire instead',
+              {},
+              failError,
+            );
           });
           const last = !handedBack && attempt > job.retryLimit;
           // The failed attempt's span carries what the table lists too: nothing counted, and the

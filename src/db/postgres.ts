@@ -104,9 +104,7 @@ export function openPostgres(url: string, poolSize: number): Database {
    */
   const onConnection = async <T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> => {
     const scope = currentCancelScope();
-    const client = await mapped(() =>
-      pool.connect().catch((error: unknown) => Promise.reject(saturated() ?? error)),
-    );
+    const client = await checkOut();
     scope?.clients.add(client);
     let failed: Error | undefined;
     try {
