@@ -56,7 +56,7 @@ export const ENV_VARS: readonly EnvVarSpec[] = [
     'PostgreSQL connection string. Unset: the embedded PGlite database in SDOPS_DATA_DIR. Read by node-postgres, not libpq: `sslmode` `allow`, `prefer`, `require` and `verify-ca` all mean `verify-full` (SSL with the certificate checked; it warns for the last three) and none falls back to a plain connection, so for a server without SSL leave `sslmode` out (or give `disable`); `no-verify` encrypts without checking the certificate.',
   ),
   v('SDOPS_DATA_DIR', './.sdops/data', 'Where the embedded PGlite database keeps its files (ignored when DATABASE_URL is set).'),
-  v('SDOPS_DB_POOL_SIZE', '10', 'Maximum connections in the PostgreSQL pool (1 to 1000).'),
+  v('SDOPS_DB_POOL_SIZE', '10', 'Maximum connections in the PostgreSQL pool (2 to 1000: a migration runner heartbeats on a second connection while a batch holds one).'),
   v('SDOPS_STARTUP_OUTAGE_BUDGET_MS', '60000', 'How long any sdops command or process waits at its start for an unreachable database (not up yet, restarting) before it exits 1 with "the database is unavailable". 0: exit at once.'),
   v('SDOPS_CLI_OUTAGE_BUDGET_MS', '60000', 'How long a CLI delete, restore, purge or archive waits for an unreachable database (restart, outage) mid-operation before it fails; the batches it committed stay. 0: fail at once.'),
   v('LOG_LEVEL', 'info', 'Log level: error, warn, info, debug.'),
@@ -380,8 +380,9 @@ export function loadConfig(env: Env = process.env): Config {
   return {
     databaseUrl,
     dataDir: read(env, 'SDOPS_DATA_DIR') as string,
-    // PostgreSQL's own ceiling on connections is 262143; past a thousand per process is a typo.
-    dbPoolSize: readInt(env, 'SDOPS_DB_POOL_SIZE', 1, 1000),
+    // One connection: a migration's heartbeat waited behind its own batch, and a live runner read
+    // as stale. PostgreSQL's own ceiling is 262143; past a thousand per process is a typo.
+    dbPoolSize: readInt(env, 'SDOPS_DB_POOL_SIZE', 2, 1000),
     startupOutageBudgetMs: readInt(env, 'SDOPS_STARTUP_OUTAGE_BUDGET_MS', 0, MAX_TIMER_MS),
     cliOutageBudgetMs: readInt(env, 'SDOPS_CLI_OUTAGE_BUDGET_MS', 0, MAX_TIMER_MS),
     logLevel: readEnum(env, 'LOG_LEVEL', ['error', 'warn', 'info', 'debug'] as const),

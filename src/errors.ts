@@ -53,6 +53,7 @@ export type ErrorCode =
   | 'job_not_retryable'
   | 'lease_lost'
   | 'run_locked'
+  | 'run_row_held'
   | 'run_overlap'
   | 'run_state_conflict'
   | 'run_other_release'
@@ -145,6 +146,8 @@ export const ERROR_CODE_MEANINGS: Readonly<Record<ErrorCode, string>> = {
   job_not_retryable: 'only failed or dead jobs can be retried',
   lease_lost: "another runner took over the migration run's lease",
   run_locked: 'another live runner holds the migration run',
+  run_row_held:
+    "another session's open transaction holds the migration run (or the lock that starts one) past the 5 s lock timeout; try again",
   run_overlap: 'another run of the same migration works on the same entities',
   run_state_conflict: "the run's state does not allow the operation",
   run_other_release:
@@ -169,7 +172,8 @@ export const ERROR_CODE_MEANINGS: Readonly<Record<ErrorCode, string>> = {
   pint_unavailable: 'the pint rule checker could not be installed or run (tooling)',
   stopped_during_outage: 'the runner was stopped while waiting out a database outage',
   unavailable: 'the service is temporarily unavailable; retry shortly',
-  worker_shutdown: 'the worker shut down before the job finished; it goes back to the queue without spending a retry',
+  worker_shutdown:
+    'the worker shut down before the job finished; it goes back to the queue without spending a retry',
   checkpoint_mismatch: "a run's checkpoint names an entity that is not part of the run",
   checkpoint_moved:
     "a run's stored checkpoint is not where the session's batch started (the database lost a confirmed commit); resume the run",

@@ -15,6 +15,8 @@ import { StallWatch } from './stall-watch.ts';
  * as the server is back.
  */
 const CONNECT_TIMEOUT_MS = 5000;
+/** How long the server lets one of our transactions sit idle between statements before ending it. */
+const IDLE_IN_TRANSACTION_TIMEOUT = '60s';
 /** How long a process waits for another one's session lock (withLock) before giving up. */
 const LOCK_TIMEOUT = '60s';
 
@@ -63,7 +65,14 @@ export function openPostgres(url: string, poolSize: number): Database {
           `${waiting} with a statement waiting; new ones are opened when it answers again`,
       ),
   });
-  pool.on('connect', (client) => stalls.adopt(client));
+  pool.on('connect', (client) => {
+    stalls.adopt(client);
+    // None of our transactions waits on anything but the database between its statements. One left
+    // open (its process stopped or frozen between a statement and COMMIT) held its locks for as
+    // long as its connection lived: the rows it wrote, a migration run's row, every session queued
+    // behind them. The server ends it after a minute instead.
+    client.query(`SET idle_in_transaction_session_timeout = '${IDLE_IN_TRANSACTION_TIMEOUT}'`).catch(ignore);
+  });
   /**
    * pg-pool says "timeout exceeded when trying to connect" also when no new connection was tried:
    * every one it may open was busy. One open transaction holding a row lock can fill a pool with

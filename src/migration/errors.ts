@@ -61,6 +61,23 @@ export class RunOtherReleaseError extends ConflictError {
 }
 
 /** The runner's lease was taken over (its heartbeat went stale); its batch in flight was rolled back. */
+/**
+ * Starting, resuming or stopping a run waited 5 s (MIGRATION_LOCK_TIMEOUT) for a lock another
+ * session's transaction holds: most likely a runner stopped (SIGSTOP, a paused VM) between a batch's
+ * last write and its COMMIT. Waiting on it without a limit hung the command, and every healthy
+ * runner's heartbeat queued behind the wait, so their runs read as stale and could be taken over.
+ */
+export class RunRowHeldError extends ConflictError {
+  constructor(runId: string | undefined) {
+    super(
+      'run_row_held',
+      `${runId ? `run ${runId}` : 'the migration runs table'} is held by another session's open transaction ` +
+        '(a runner stopped before its commit?); the database ends such a transaction after 60 s idle: ' +
+        'try again then (pg_stat_activity names the session, state "idle in transaction")',
+    );
+  }
+}
+
 export class LeaseLostError extends SdopsError {
   constructor(runId: string) {
     super(

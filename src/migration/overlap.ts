@@ -1,5 +1,5 @@
-import type { Queryable } from '../db/index.ts';
-import { RunOverlapError } from './errors.ts';
+import { type Queryable, sqlState } from '../db/index.ts';
+import { RunOverlapError, RunRowHeldError } from './errors.ts';
 import { getMigration } from './registry.ts';
 import { RUN_COLUMNS, toRun } from './store-rows.ts';
 
@@ -13,10 +13,27 @@ import { RUN_COLUMNS, toRun } from './store-rows.ts';
  * Callers run this inside the transaction that then inserts or leases the run, after
  * `lockRunsTable`, so two starts at the same moment cannot both pass the check.
  */
+/** The advisory lock a session takes to check for overlap and then insert or lease its run. */
+const RUNS_LOCK_KEY = '8314893340796812277';
+
+/**
+ * Serialises the sessions that start work on a run (start, resume, retry-failed) and nothing else.
+ * It was `LOCK TABLE ... SHARE ROW EXCLUSIVE`, which also waits for every row write: a runner
+ * stopped between a batch's checkpoint and its COMMIT held the table's row lock, the LOCK TABLE
+ * queued behind it, and every other run's heartbeat and checkpoint queued behind the LOCK TABLE.
+ */
 export async function lockRunsTable(tx: Queryable): Promise<void> {
-  // SHARE ROW EXCLUSIVE conflicts with itself and with row writes: heartbeats wait the few
-  // milliseconds the check takes, reads never do.
-  await tx.query('LOCK TABLE sdops_migration_runs IN SHARE ROW EXCLUSIVE MODE');
+  await tx.query('SELECT pg_advisory_xact_lock($1::bigint)', [RUNS_LOCK_KEY]);
+}
+
+/** First statement of a transaction that starts, leases or stops a run: no lock wait past 5 s. */
+export async function limitLockWait(tx: Queryable): Promise<void> {
+  await tx.query(`SET LOCAL lock_timeout = '5s'`);
+}
+
+/** A lock wait limitLockWait cut short, as the operator should read it. */
+export function lockWaitError(error: unknown, runId: string | undefined): unknown {
+  return sqlState(error) === '55P03' ? new RunRowHeldError(runId) : error;
 }
 
 export async function assertNoOverlap(

@@ -1,18 +1,19 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { v7 as uuidv7 } from 'uuid';
-import type { Database } from '../db/index.ts';
+import type { Database, TransactionClient } from '../db/index.ts';
 import { errorMessage, InvalidInputError } from '../errors.ts';
 import {
   RunLockedError,
   RunNotFoundError,
   RunOtherReleaseError,
+  RunRowHeldError,
   RunStateError,
   StopTimeoutError,
 } from './errors.ts';
 import { isUuid, MAX_BATCH_SIZE, MAX_FAILED_BATCHES, quoted } from '../validation/index.ts';
 import { DEFAULT_RUNNER_OPTIONS, type RunnerOptions, validateRunnerOptions } from './options.ts';
-import { assertNoOverlap, lockRunsTable } from './overlap.ts';
+import { assertNoOverlap, limitLockWait, lockRunsTable, lockWaitError } from './overlap.ts';
 import { migrationOutageGuard, stopWaitGuard } from './outage.ts';
 import { findMigration, getMigration, migrationNames } from './registry.ts';
 import { Session, type SessionMode } from './session.ts';
@@ -149,7 +150,7 @@ export class MigrationRunner {
     // blocking new starts until its lease ran out, while the command said the start failed.
     const runId = uuidv7();
     const insert = () =>
-      this.db.transaction(async (tx) => {
+      this.inLockWait(undefined, async (tx) => {
         // Under the lock (dry runs too): an earlier attempt whose transaction is still open on the
         // server is waited for, so its run is found here instead of refused as an overlap.
         await lockRunsTable(tx);
@@ -200,7 +201,7 @@ export class MigrationRunner {
   /** Sets `stopping` (the live runner parks the run `stopped` after its batch in flight). */
   async stop(runId: string): Promise<RunRecord> {
     assertRunId(runId);
-    const updated = await leases.requestStop(this.db, runId);
+    const updated = await this.inLockWait(runId, (tx) => leases.requestStop(tx, runId));
     if (updated) return updated;
     const run = await this.get(runId);
     // Already parked: what the caller asked for is so (a second operator, a script run twice).
@@ -219,13 +220,28 @@ export class MigrationRunner {
     // command that gave up on a sub-second restart left the run `stopping` for a script to trip on.
     const reading = <T>(fn: () => Promise<T>) =>
       stopWaitGuard(runId, Math.max(1, deadline - Date.now())).run(fn);
-    let run = await reading(() => this.stop(runId));
+    // A run row another session's transaction holds (RunRowHeldError) is tried again until the
+    // timeout, which the command's --timeout promises.
+    const untilHeld = async (fn: () => Promise<RunRecord>): Promise<RunRecord> => {
+      for (;;) {
+        try {
+          return await reading(fn);
+        } catch (error) {
+          const left = deadline - Date.now();
+          if (!(error instanceof RunRowHeldError)) throw error;
+          if (left <= 0) throw error;
+          await new Promise((resolve) => setTimeout(resolve, Math.min(opts.pollMs ?? 200, left)));
+        }
+      }
+    };
+    let run = await untilHeld(() => this.stop(runId));
     let told = false;
     while (run.state === 'stopping') {
       if (!run.ownerAlive) {
         // The lease expired with the run still `stopping`: nobody else will park it.
-        run = await reading(
-          async () => (await leases.requestStop(this.db, runId)) ?? (await this.get(runId)),
+        run = await untilHeld(
+          async () =>
+            (await this.inLockWait(runId, (tx) => leases.requestStop(tx, runId))) ?? (await this.get(runId)),
         );
         continue;
       }
@@ -240,6 +256,16 @@ export class MigrationRunner {
       run = await reading(() => this.get(runId));
     }
     return run;
+  }
+
+  /** fn in a transaction whose lock waits end after 5 s, as RunRowHeldError. */
+  private inLockWait<T>(runId: string | undefined, fn: (tx: TransactionClient) => Promise<T>): Promise<T> {
+    return this.db
+      .transaction(async (tx) => {
+        await limitLockWait(tx);
+        return fn(tx);
+      })
+      .catch((error: unknown) => Promise.reject(lockWaitError(error, runId)));
   }
 
   async get(runId: string): Promise<RunRecord> {
@@ -286,7 +312,7 @@ export class MigrationRunner {
   ): Promise<RunRecord> {
     const before = await this.get(runId);
     const migration = getMigration(before.migration);
-    const leased = await this.db.transaction(async (tx) => {
+    const leased = await this.inLockWait(runId, async (tx) => {
       if (!before.dryRun) {
         await lockRunsTable(tx);
         const entities = migration.entities(migration.parseParams(before.params));

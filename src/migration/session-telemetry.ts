@@ -68,7 +68,11 @@ export class SessionTelemetry {
       status: sessionStatus(leaseLost, state),
       state: leaseLost ? 'lease_lost' : state,
     };
-    if (leaseLost) this.runLog.warn('migration lease lost (another runner took the run over, or a stop parked it); session ended', all);
+    if (leaseLost)
+      this.runLog.warn(
+        'migration lease lost (another runner took the run over, or a stop parked it); session ended',
+        all,
+      );
     else if (state === 'failed' || state === 'partially_failed') this.runLog.warn('migration ended', all);
     else this.runLog.info(state === 'stopped' ? 'migration stopped' : 'migration ended', all);
   }

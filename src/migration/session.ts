@@ -126,12 +126,14 @@ export class Session {
         }
         const released = this.lease.lost ? undefined : await this.release(end, outageEnded);
         const recorded = released !== 'unrecorded';
+        // Lost: the counts are the run's as stored now, not this session's tally.
         const final = recorded ? released : undefined;
         if (recorded && !final) this.lease.lost = true;
         const leaseLost = this.lease.lost;
         // Whose the run is now: another runner's, or parked by a stop that did not hear from us.
         const current = leaseLost ? await store.getRun(this.db, run.runId).catch(() => undefined) : undefined;
-        const state = final?.state ?? current?.state ?? end.state;
+        const stored = final ?? current;
+        const state = stored?.state ?? end.state;
         // The alert needs the metric also when the database could not be told (MigrationRunFailed).
         // A dry run migrated nothing: it is not a run of the panels and alerts.
         if (!run.dryRun && (final || !recorded)) recordRunEnd(run.migration, state);
@@ -145,9 +147,9 @@ export class Session {
         this.telemetry.ended(leaseLost, state, {
           entities: this.entities,
           count: tally.processed - run.rowsProcessed,
-          rows_processed: final?.rowsProcessed ?? tally.processed,
-          rows_failed: final?.rowsFailed ?? tally.failed,
-          batches_failed: final?.batchesFailed ?? tally.batchesFailed,
+          rows_processed: stored?.rowsProcessed ?? tally.processed,
+          rows_failed: stored?.rowsFailed ?? tally.failed,
+          batches_failed: stored?.batchesFailed ?? tally.batchesFailed,
           duration: durationMs / 1000,
         });
         return {
@@ -155,14 +157,19 @@ export class Session {
           migration: run.migration,
           state,
           dryRun: run.dryRun,
-          rowsProcessed: final?.rowsProcessed ?? tally.processed,
-          rowsFailed: final?.rowsFailed ?? tally.failed,
+          rowsProcessed: stored?.rowsProcessed ?? tally.processed,
+          rowsFailed: stored?.rowsFailed ?? tally.failed,
           sessionRows: tally.sessionRows,
-          batchesDone: final?.batchesDone ?? 0,
-          batchesFailed: final?.batchesFailed ?? tally.batchesFailed,
+          batchesDone: stored?.batchesDone ?? 0,
+          batchesFailed: stored?.batchesFailed ?? tally.batchesFailed,
           durationMs,
           traceId: /^0+$/.test(span.traceId) ? null : span.traceId,
           leaseLost,
+          // A retry-failed that took the run over parks it too: only a session count unchanged
+          // since ours began says nobody else ran it.
+          ...(current
+            ? { parkedByStop: current.state === 'stopped' && current.sessions === run.sessions }
+            : {}),
           recorded,
           error: end.error,
           scanLeft: state === 'stopped' && end.scanLeft === true,

@@ -142,10 +142,12 @@ export interface RunSummary {
   readonly durationMs: number;
   readonly traceId: string | null;
   /**
-   * True when the session lost its run mid-way (another runner took it over, or a stop parked it);
-   * the state above is then the run's as stored now (running: taken over; stopped: parked).
+   * True when the session lost its run mid-way; the state and counts above are then the run's as
+   * stored now.
    */
   readonly leaseLost: boolean;
+  /** With leaseLost: a stop parked the run (no other session began since this one), or undefined. */
+  readonly parkedByStop?: boolean;
   /**
    * False when the database stayed unreachable at the end, so the run record could not be updated:
    * it still says `running` and is taken over by `resume` once its lease expired.

@@ -59,6 +59,8 @@ describe('loadConfig: worker settings', () => {
       ['SDOPS_WORKER_JOB_TYPES', ''],
       ['SDOPS_API_TOKENS', ' '],
       ['SDOPS_DB_POOL_SIZE', '99999999999999'],
+      // One: a migration's heartbeat waited behind its own batch; the live runner was taken over.
+      ['SDOPS_DB_POOL_SIZE', '1'],
       ['SDOPS_MIGRATION_MAX_FAILED_BATCHES', '2147483648'],
       // Past a Node timer's range: the timer fired at once (a shutdown handed its jobs back at once).
       ['SDOPS_WORKER_SHUTDOWN_TIMEOUT_MS', '2147483648'],

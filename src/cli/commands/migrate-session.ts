@@ -22,7 +22,7 @@ function endedBadly(summary: RunSummary): string {
   const id = summary.runId;
   if (summary.leaseLost) {
     // A stop parks a run whose owner it does not hear from: nobody else runs it then.
-    return summary.state === 'stopped'
+    return summary.parkedByStop === true
       ? `run ${id}: \`sdops migrate stop\` parked the run while this runner was not heard from; this one stopped: \`sdops migrate resume ${id}\` goes on`
       : `run ${id}: another runner took the run over; this one stopped`;
   }

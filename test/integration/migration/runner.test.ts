@@ -419,17 +419,21 @@ describe('MigrationRunner in process (real PostgreSQL, in-memory telemetry)', fu
     });
     // The waiting command's reads fail for a while as during a restart (connection refused).
     let reads = 0;
+    const refused = () =>
+      Promise.reject(
+        Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }),
+      );
     const restarting = {
       ...t.db,
       query: ((sql: string, params?: readonly unknown[]) => {
         reads++;
-        if (reads >= 2 && reads <= 4) {
-          return Promise.reject(
-            Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }),
-          );
-        }
-        return t.db.query(sql, params);
+        return reads >= 2 && reads <= 4 ? refused() : t.db.query(sql, params);
       }) as typeof t.db.query,
+      // The stop itself is a transaction (its lock wait is limited).
+      transaction: ((fn) => {
+        reads++;
+        return reads >= 2 && reads <= 4 ? refused() : t.db.transaction(fn);
+      }) as typeof t.db.transaction,
     };
     const waited = await new MigrationRunner(restarting, FAST).stopAndWait(handle.runId, {
       timeoutMs: 20_000,

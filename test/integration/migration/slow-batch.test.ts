@@ -82,7 +82,7 @@ describe('a migration batch slower than the lease timeout', function () {
     ]);
     await holder.query('COMMIT');
     const ended = await handle.done;
-    expect(ended).to.include({ leaseLost: true, state: 'stopped' });
+    expect(ended).to.include({ leaseLost: true, state: 'stopped', parkedByStop: true });
     // Its batch rolled back: nothing it changed stays, and nothing is counted.
     expect(await scalar(t.db, 'SELECT count(*) AS v FROM documents WHERE deleted_at IS NOT NULL')).to.equal(
       '0',
