@@ -1,5 +1,5 @@
 import { type Db, PgBoss } from 'pg-boss';
-import type { Database, Queryable } from '../db/index.ts';
+import { type Database, holdThroughStall, type Queryable } from '../db/index.ts';
 
 /**
  * pg-boss wiring. pg-boss owns its own schema (`pgboss`) and migrates it on start under an advisory
@@ -32,12 +32,25 @@ export interface BossTuning {
  * returns them on both drivers.
  */
 export function bossDbAdapter(db: Database): Db {
-  return {
-    async executeSql(text: string, values?: unknown[]) {
-      if (values !== undefined && values.length > 0) return { rows: (await db.query(text, values)).rows };
-      return { rows: await db.exec(text) };
-    },
+  const run = async (text: string, values?: unknown[]) => {
+    if (values !== undefined && values.length > 0) return { rows: (await db.query(text, values)).rows };
+    return { rows: await db.exec(text) };
   };
+  return {
+    executeSql: (text: string, values?: unknown[]) =>
+      isClaim(text) ? holdThroughStall(() => run(text, values)) : run(text, values),
+  };
+}
+
+/**
+ * pg-boss's claim (fetchNextJob: `UPDATE ... SET state = 'active', started_on = ...`). Held through
+ * a frozen database: closed mid-claim, it committed when the server woke up, and the jobs it took
+ * sat `active` with no worker for their whole lease.
+ */
+const CLAIM = /\bSET\s+state\s*=\s*'active',\s*started_on\s*=/;
+
+export function isClaim(text: string): boolean {
+  return CLAIM.test(text);
 }
 
 /**

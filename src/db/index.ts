@@ -7,3 +7,4 @@ export { databaseIdentity } from './identity.ts';
 export { guardedDatabase, OutageGuard } from './outage-guard.ts';
 export { describeStatement, openDatabase, traceDatabase } from './traced.ts';
 export { migrateSchema, SCHEMA_TABLE, SchemaChecksumError, schemaFiles, schemaStatus } from './schema.ts';
+export { holdThroughStall } from './stall-watch.ts';

@@ -52,7 +52,14 @@ function closedForCancel(scope: CancelScope | undefined): Error | undefined {
 }
 
 export function openPostgres(url: string, poolSize: number): Database {
-  const settings = { connectionString: url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, keepAlive: true };
+  // application_name: an operator looking at pg_stat_activity tells our sessions apart (a URL's
+  // own application_name wins).
+  const settings = {
+    connectionString: url,
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    keepAlive: true,
+    application_name: 'sdops',
+  };
   const pool = new pg.Pool({ ...settings, max: poolSize });
   // An idle client losing its connection (server restart) must not crash the process; the next
   // query gets a fresh connection or a real error. Logged, so a server restart or a dropped
@@ -79,12 +86,14 @@ export function openPostgres(url: string, poolSize: number): Database {
    * statements waiting on it; the answer should say so, not send the on-call to a database that
    * answers fine.
    */
+  // Only statements really out count: after the watch closed the pool, its slots are connection
+  // attempts to a dead server, which pg-pool's own message describes.
   const saturated = (): Error | undefined =>
-    pool.totalCount >= poolSize && pool.idleCount === 0
+    stalls.waiting >= poolSize
       ? Object.assign(
           new Error(
             `all ${poolSize} connections of this process stayed busy for ${CONNECT_TIMEOUT_MS / 1000} s: ` +
-              'its statements wait on row locks or run long (SDOPS_DB_POOL_SIZE)',
+              'their statements wait on row locks, run long, or the database stopped answering (SDOPS_DB_POOL_SIZE)',
           ),
           { code: 'ETIMEDOUT' },
         )

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import pg from 'pg';
 
 /**
@@ -51,6 +52,18 @@ async function serverAnswers(settings: pg.ClientConfig): Promise<boolean> {
   }
 }
 
+const holding = new AsyncLocalStorage<true>();
+
+/**
+ * Statements sent inside fn are never closed by the watch: they wait for the server however long
+ * it is frozen. For a statement whose answer must not be lost: a job claim commits on the server
+ * when it wakes up, and with its connection closed nobody received the jobs, which then sat
+ * `active` for their whole lease and were charged a retry.
+ */
+export function holdThroughStall<T>(fn: () => Promise<T>): Promise<T> {
+  return holding.run(true, fn);
+}
+
 export interface StallWatchEvents {
   /** The server did not answer: `closed` connections were closed, `waiting` of them had a statement out. */
   stalled(closed: number, waiting: number): void;
@@ -59,6 +72,8 @@ export interface StallWatchEvents {
 export class StallWatch {
   /** When each connection's statement in flight was sent. */
   readonly #sentAt = new Map<pg.ClientBase, number>();
+  /** Connections whose statement in flight is held through a stall (holdThroughStall). */
+  readonly #held = new Set<pg.ClientBase>();
   /** Every open connection, idle ones too: after a failed probe none of them is worth a try. */
   readonly #open = new Set<pg.ClientBase>();
   readonly #settings: pg.ClientConfig;
@@ -86,12 +101,25 @@ export class StallWatch {
 
   /** `statement` as sent on `client`, watched until it settles. */
   async watch<T>(client: pg.ClientBase, statement: () => Promise<T>): Promise<T> {
+    if (holding.getStore() === true) {
+      this.#held.add(client);
+      try {
+        return await statement();
+      } finally {
+        this.#held.delete(client);
+      }
+    }
     this.#sentAt.set(client, performance.now());
     try {
       return await statement();
     } finally {
       this.#sentAt.delete(client);
     }
+  }
+
+  /** Connections with a statement in flight right now (held ones included). */
+  get waiting(): number {
+    return this.#sentAt.size + this.#held.size;
   }
 
   stop(): void {
@@ -104,7 +132,7 @@ export class StallWatch {
     try {
       if (await serverAnswers(this.#settings)) return;
       const waiting = this.#sentAt.size;
-      const open = [...this.#open];
+      const open = [...this.#open].filter((client) => !this.#held.has(client));
       for (const client of open) closeConnection(client);
       this.#events.stalled(open.length, waiting);
     } finally {

@@ -98,7 +98,7 @@ export function registerServe(program: Command): void {
           // Listening for SIGTERM before anything says "listening": a signal that arrives in between
           // would otherwise end the process without closing anything.
           const stopped = untilStopSignal(
-            'requests still running got no answer and their transactions roll back (a delete or restore may be sent again); queued jobs stay queued',
+            'requests still running got no answer and their transactions roll back (one waiting on a row lock once it gets the lock; a delete or restore may be sent again); queued jobs stay queued',
           );
           // The same queue policy as `sdops queue` (queues the API creates first carry SDOPS_JOB_*)
           // and the same runner options as `sdops migrate`: runs started through the API use the

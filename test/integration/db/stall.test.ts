@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import pg from 'pg';
-import { type Database, openDatabase } from '../../../src/db/index.ts';
+import { type Database, holdThroughStall, openDatabase } from '../../../src/db/index.ts';
 import { STALL_AFTER_MS } from '../../../src/db/stall-watch.ts';
 import { SdopsError } from '../../../src/errors.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/postgres.ts';
@@ -65,11 +65,27 @@ describe('the PostgreSQL pool when the server stops answering', function () {
     expect(elapsed).to.be.at.least(STALL_AFTER_MS).and.below(GIVE_UP_WITHIN_MS);
   });
 
+  it('keeps a statement held through the stall open, and it gets its answer once the server does', async () => {
+    proxy.restore();
+    await Promise.all([db.query('SELECT pg_sleep(0.1)'), db.query('SELECT pg_sleep(0.1)')]);
+    proxy.freeze();
+    // A job claim: its connection closed, it committed when the server woke up, and nobody got the jobs.
+    const held = holdThroughStall(() =>
+      db.query<{ n: number }>('UPDATE stall_probe SET n = n + 10 WHERE id = 1 RETURNING n'),
+    );
+    const cut = await db.query('SELECT 1').catch((e: unknown) => e as SdopsError);
+    expect(cut).to.be.instanceOf(SdopsError);
+    proxy.restore();
+    const { rows } = await held;
+    expect(rows[0]?.n).to.equal(10);
+  });
+
   it('works again on new connections once the server answers', async () => {
     proxy.restore();
     const { rows } = await db.query<{ n: number }>('SELECT n FROM stall_probe WHERE id = 1');
-    // The transaction's UPDATE never reached the server: the connection closed while it was held.
-    expect(rows[0]?.n).to.equal(0);
+    // The transaction's UPDATE never reached the server (its connection was closed while frozen);
+    // the held statement's did, once.
+    expect(rows[0]?.n).to.equal(10);
   });
 });
 

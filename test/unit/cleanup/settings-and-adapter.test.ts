@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { bossDbAdapter } from '../../../src/cleanup/index.ts';
+import { isClaim } from '../../../src/cleanup/boss.ts';
 import type { Database } from '../../../src/db/index.ts';
 
 function fakeDb() {
@@ -36,5 +37,37 @@ describe('pg-boss executeSql adapter', () => {
       'exec: SELECT version()',
       'query(1): SELECT $1',
     ]);
+  });
+});
+
+describe("pg-boss's job claim, held through a frozen database", () => {
+  it('recognises the claim pg-boss sends, and no other of its statements', async () => {
+    // pg-boss's own statement builders: the claim, and a complete and a fail beside it.
+    const plans = (await import('pg-boss/dist/plans.js')) as unknown as Record<
+      string,
+      (...args: unknown[]) => unknown
+    >;
+    const claim = plans.fetchNextJob!({
+      schema: 'pgboss',
+      table: 'job',
+      name: 'cleanup.noop',
+      policy: 'standard',
+      limit: 4,
+      includeMetadata: true,
+    }) as { text: string };
+    expect(isClaim(claim.text)).to.equal(true);
+    const others: [string, unknown][] = [
+      ['completeJobs', plans.completeJobs!('pgboss', 'job', false, true)],
+      ['failJobsById', plans.failJobsById!('pgboss', 'job', true)],
+      ['cancelJobs', plans.cancelJobs!('pgboss', 'job', true)],
+      ['resumeJobs', plans.resumeJobs!('pgboss', 'job')],
+      ['restoreJobs', plans.restoreJobs!('pgboss', 'job')],
+      ['insertJobs', plans.insertJobs!('pgboss', { table: 'job', name: 'cleanup.noop' })],
+    ];
+    for (const [name, built] of others) {
+      const text = typeof built === 'string' ? built : (built as { text: string }).text;
+      expect(text, name).to.be.a('string');
+      expect(isClaim(text), name).to.equal(false);
+    }
   });
 });
