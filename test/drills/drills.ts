@@ -428,6 +428,7 @@ export const DRILLS: Readonly<Record<string, Drill>> = {
       const resumed = await op.run('sdops migrate resume "$RUN_ID"');
       expect(resumed.code, resumed.stderr).to.equal(0);
       op.skip('shell', 'sdops migrate stop "$RUN_ID"', 'the alternative to resuming now: park it for later');
+      op.skip('sql', "state = 'idle in transaction'", 'resume was not refused with run_row_held');
       const after = parseTable((await op.run('sdops migrate status "$RUN_ID"')).stdout)[0];
       expect(after).to.include({ state: 'succeeded' });
       const legacy = await stack.sql.query(
@@ -495,6 +496,11 @@ export const DRILLS: Readonly<Record<string, Drill>> = {
         'sum by (service_name) (increase(traces_spanmetrics_calls_total{span_kind="SPAN_KIND_SERVER", status_code="STATUS_CODE_ERROR"}[10m] anchored)) /',
       );
       expect(share.find((x) => x.metric.service_name === 'sdops-api')?.value).to.be.greaterThan(0.9);
+      op.skip(
+        'sql',
+        'The sessions that block others',
+        'not the branch of a full pool: the API answered 500, not 503',
+      );
       const triggers = await op.sql('FROM information_schema.triggers');
       const hold = triggers.find((t) => t.trigger_name === 'documents_legal_hold');
       expect(hold, 'the trigger the exception_message points at').to.include({ table_name: 'documents' });

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { type CleanupQueue, DEAD_LETTER_QUEUE } from '../../../src/cleanup/index.ts';
+import { retryDeadJobs } from '../../../src/cleanup/dead-letter.ts';
 import { queueName } from '../../../src/cleanup/queue-names.ts';
 import { readQueueTruth } from '../../../src/cleanup/queue-truth.ts';
 import type { Database } from '../../../src/db/index.ts';
@@ -112,6 +113,19 @@ describe('sdops queue cancel (PostgreSQL)', function () {
     expect(refused.stderr).to.match(
       /is failed and no dead-letter copy of it is waiting: .* cancel such a copy by its own id/,
     );
+  });
+
+  it('counts a dead job two retries revive at once once (the two counts added up to more jobs than died)', async () => {
+    const original = '3f2c0c2e-0000-4000-8000-000000000009';
+    await queue.boss.insert(queueName('noop'), [
+      { id: original, data: { jobType: 'noop', payload: {}, meta: { jobId: original } } },
+    ]);
+    await queue.db.query(`UPDATE pgboss.job SET state = 'failed' WHERE id = $1::uuid`, [original]);
+    await queue.boss.send(DEAD_LETTER_QUEUE, { jobType: 'noop', payload: {}, meta: { jobId: original } });
+    const both = await Promise.all([retryDeadJobs(queue), retryDeadJobs(queue)]);
+    expect(both.reduce((n, o) => n + o.retried, 0)).to.equal(1);
+    expect(await states([original])).to.deep.equal(['retry']);
+    await queue.db.query('DELETE FROM pgboss.job WHERE id = $1::uuid', [original]);
   });
 
   it('names the type of a dead job written to pgboss.job directly (no envelope) by its queue, and says to cancel it', async () => {

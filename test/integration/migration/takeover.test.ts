@@ -90,14 +90,24 @@ describe('a migration session aborted by a second signal', function () {
 
   it('says in one line what stays and how to go on, and exits 130', async () => {
     const t = await openMigrationTestDb();
+    const holder = new pg.Client({ connectionString: t.test.url });
     try {
       await seedDocuments(t.db, { legacy: 2000, deleted: 0, live: 0 });
+      // The third batch (documents 41..60) waits on this lock: both signals reach it in flight.
+      await holder.connect();
+      await holder.query('BEGIN');
+      await holder.query('SELECT id FROM documents WHERE id = 41 FOR UPDATE');
       const env = { OTEL_SDK_DISABLED: 'true', DATABASE_URL: t.test.url };
       const args = ['migrate', 'start', 'backfill-deleted-at', '--entity', 'documents', '--batch-size', '20'];
-      const migrate = spawnSdops([...args, '--max-rows-per-second', '100'], env);
+      const migrate = spawnSdops(args, env);
       try {
         const runId = (await migrate.waitFor(/run ([0-9a-f-]{36}):/))[1] as string;
-        await migrate.waitFor(/migration batch committed/);
+        await waitUntil('the third batch to wait on the lock', async () => {
+          const { rows } = await holder.query(
+            `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+          );
+          return rows.length > 0 ? true : undefined;
+        });
         migrate.child.kill('SIGINT');
         await migrate.waitFor(/again to abort/);
         migrate.child.kill('SIGINT');
@@ -110,6 +120,7 @@ describe('a migration session aborted by a second signal', function () {
         await migrate.stop('SIGKILL');
       }
     } finally {
+      await holder.end().catch(() => undefined);
       await t.close();
     }
   });
