@@ -3,16 +3,6 @@ import { RunOverlapError, RunRowHeldError } from './errors.ts';
 import { getMigration } from './registry.ts';
 import { RUN_COLUMNS, toRun } from './store-rows.ts';
 
-/**
- * One run of a migration per entity at a time. Two runs of the same migration over the same table
- * would race for the same rows (and their progress totals would count each other's work), so a
- * session may start (start, resume, retry-failed) only while no other run of that migration that
- * covers one of its entities is `running` or `stopping`: alive, or abandoned by a dead owner (that one
- * must be resumed or stopped first). Dry runs write nothing and are never in the way, nor stopped.
- *
- * Callers run this inside the transaction that then inserts or leases the run, after
- * `lockRunsTable`, so two starts at the same moment cannot both pass the check.
- */
 /** The advisory lock a session takes to check for overlap and then insert or lease its run. */
 const RUNS_LOCK_KEY = '8314893340796812277';
 
@@ -36,6 +26,16 @@ export function lockWaitError(error: unknown, runId: string | undefined): unknow
   return sqlState(error) === '55P03' ? new RunRowHeldError(runId) : error;
 }
 
+/**
+ * One run of a migration per entity at a time. Two runs of the same migration over the same table
+ * would race for the same rows (and their progress totals would count each other's work), so a
+ * session may start (start, resume, retry-failed) only while no other run of that migration that
+ * covers one of its entities is `running` or `stopping`: alive, or abandoned by a dead owner (that one
+ * must be resumed or stopped first). Dry runs write nothing and are never in the way, nor stopped.
+ *
+ * Callers run this inside the transaction that then inserts or leases the run, after
+ * `lockRunsTable`, so two starts at the same moment cannot both pass the check.
+ */
 export async function assertNoOverlap(
   tx: Queryable,
   run: { readonly runId?: string; readonly migration: string; readonly entities: readonly string[] },

@@ -228,8 +228,7 @@ export class MigrationRunner {
           return await reading(fn);
         } catch (error) {
           const left = deadline - Date.now();
-          if (!(error instanceof RunRowHeldError)) throw error;
-          if (left <= 0) throw error;
+          if (!(error instanceof RunRowHeldError) || left <= 0) throw error;
           await new Promise((resolve) => setTimeout(resolve, Math.min(opts.pollMs ?? 200, left)));
         }
       }

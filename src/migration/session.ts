@@ -126,12 +126,12 @@ export class Session {
         }
         const released = this.lease.lost ? undefined : await this.release(end, outageEnded);
         const recorded = released !== 'unrecorded';
-        // Lost: the counts are the run's as stored now, not this session's tally.
         const final = recorded ? released : undefined;
         if (recorded && !final) this.lease.lost = true;
         const leaseLost = this.lease.lost;
         // Whose the run is now: another runner's, or parked by a stop that did not hear from us.
         const current = leaseLost ? await store.getRun(this.db, run.runId).catch(() => undefined) : undefined;
+        // Lost: the counts are the run's as stored now, not this session's tally.
         const stored = final ?? current;
         const state = stored?.state ?? end.state;
         // The alert needs the metric also when the database could not be told (MigrationRunFailed).
