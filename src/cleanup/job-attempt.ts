@@ -205,7 +205,11 @@ export async function runAttempt(
           const record = handedBack
             ? () => handBack(deps.queue.db, name, attemptOf(job), output)
             : () => deps.queue.boss.fail(name, attemptOf(job), output);
+          // Not handed back (the database did not take it, or the attempt's lease had run out):
+          // the job runs again once its lease ends, as after a crash.
+          let handBackLost = false;
           await recordOutcome(record, job, started).catch((failError: unknown) => {
+            handBackLost = handedBack;
             log.warn(
               handedBack
                 ? 'could not hand the job back; its lease will expire instead'
@@ -223,7 +227,9 @@ export async function runAttempt(
           span.setAttributes({ count: 0, ...(entity ? { entity } : {}) });
           log.warn(
             handedBack
-              ? 'cleanup job handed back at shutdown, runs again without spending a retry'
+              ? handBackLost
+                ? 'cleanup job stopped at shutdown and not handed back: it runs again when its lease ends'
+                : 'cleanup job handed back at shutdown, runs again without spending a retry'
               : last
                 ? 'cleanup job failed, retries exhausted: dead'
                 : 'cleanup job failed, will be retried',

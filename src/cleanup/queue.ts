@@ -20,6 +20,8 @@ import { DEAD_LETTER_QUEUE, deadCopyTypeSql, queueName } from './queue-names.ts'
 import type { QueuePolicy } from './settings.ts';
 
 const OUTAGE_WARNING_EVERY_MS = 60_000;
+/** How long closing the queue waits for pg-boss to stop (CleanupQueue.close). */
+const CLOSE_WAIT_MS = 5000;
 
 export interface CleanupQueueOptions {
   /** worker: runs pg-boss maintenance (lease expiry) and cron, and applies `policy` to the queues. */
@@ -346,7 +348,17 @@ export class CleanupQueue {
     await this.boss.schedule(name, cron, { ...data, meta } as unknown as object, { tz: 'UTC' });
   }
 
+  /**
+   * Stops pg-boss, waiting at most CLOSE_WAIT_MS: its stop waits for a job claim in flight, and a
+   * claim is held through a frozen database (bossDbAdapter), so a worker stopped during a freeze
+   * never exited. Past the wait the pool's close ends the claim's connection.
+   */
   async close(): Promise<void> {
-    await this.boss.stop({ graceful: false, close: false });
+    let timer: NodeJS.Timeout | undefined;
+    const waited = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, CLOSE_WAIT_MS);
+    });
+    await Promise.race([this.boss.stop({ graceful: false, close: false }), waited]);
+    clearTimeout(timer);
   }
 }

@@ -15,6 +15,8 @@ import { StallWatch } from './stall-watch.ts';
  * as the server is back.
  */
 const CONNECT_TIMEOUT_MS = 5000;
+/** How long closing the pool waits for connections still busy before it closes them. */
+const CLOSE_GRACE_MS = 5000;
 /** How long the server lets one of our transactions sit idle between statements before ending it. */
 const IDLE_IN_TRANSACTION_TIMEOUT = '60s';
 /** How long a process waits for another one's session lock (withLock) before giving up. */
@@ -235,7 +237,19 @@ export function openPostgres(url: string, poolSize: number): Database {
     },
     async close() {
       stalls.stop();
-      await pool.end();
+      const ended = pool.end();
+      // A connection still waiting on a server that stopped answering (a held job claim) kept the
+      // pool, and the process, open for as long as the freeze lasted: a stopped worker never exited.
+      let timer: NodeJS.Timeout | undefined;
+      const grace = new Promise<'late'>((resolve) => {
+        timer = setTimeout(() => resolve('late'), CLOSE_GRACE_MS);
+      });
+      if ((await Promise.race([ended, grace])) === 'late') {
+        const closed = stalls.closeAll();
+        log.warn(`the database did not answer while the pool closed: closed ${closed} connection(s)`);
+      }
+      clearTimeout(timer);
+      await ended;
     },
   };
 }

@@ -126,6 +126,13 @@ export class StallWatch {
     clearInterval(this.#timer);
   }
 
+  /** Closes every open connection, held ones included: the process is closing the pool. */
+  closeAll(): number {
+    const open = [...this.#open];
+    for (const client of open) closeConnection(client);
+    return open.length;
+  }
+
   async #check(): Promise<void> {
     if (this.#probing || !this.#anyStalled()) return;
     this.#probing = true;

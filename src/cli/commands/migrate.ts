@@ -167,21 +167,26 @@ export function registerMigrate(program: Command): void {
       }
       await withMigrateContext(cmd, async (ctx) => {
         const runner = new MigrationRunner(ctx.db, ctx.config.migration);
-        let run = await runner.stop(runId);
-        if (opts.wait && run.state === 'stopping') {
-          const timeoutMs = opts.timeout ? opts.timeout * 1000 : run.leaseTimeoutMs + 60_000;
-          run = await runner.stopAndWait(runId, {
-            timeoutMs,
-            onWaiting: (r, leaseLeftMs) => {
-              if (ctx.json) return;
-              process.stderr.write(
-                `run ${runId}: stopping; waiting for its runner ${r.owner} to park it after its batch in flight. ` +
-                  `If that runner is gone, its lease expires in ${Math.ceil(leaseLeftMs / 1000)} s and the run is parked then ` +
-                  `(giving up after ${Math.round(timeoutMs / 1000)} s)\n`,
-              );
-            },
-          });
-        }
+        // With --wait the stop itself is inside the wait: a run row another session holds is tried
+        // again until --timeout (it gave up after 5 s, at the first refusal).
+        const timeoutMs = !opts.wait
+          ? 0
+          : opts.timeout
+            ? opts.timeout * 1000
+            : (await runner.get(runId)).leaseTimeoutMs + 60_000;
+        const run = !opts.wait
+          ? await runner.stop(runId)
+          : await runner.stopAndWait(runId, {
+              timeoutMs,
+              onWaiting: (r, leaseLeftMs) => {
+                if (ctx.json) return;
+                process.stderr.write(
+                  `run ${runId}: stopping; waiting for its runner ${r.owner} to park it after its batch in flight. ` +
+                    `If that runner is gone, its lease expires in ${Math.ceil(leaseLeftMs / 1000)} s and the run is parked then ` +
+                    `(giving up after ${Math.round(timeoutMs / 1000)} s)\n`,
+                );
+              },
+            });
         if (ctx.json) printJson(runStatus(run));
         else process.stdout.write(`run ${runId}: ${run.state}\n`);
       });

@@ -8,6 +8,7 @@ import { SoftDeleteService } from '../../../src/soft-delete/index.ts';
 import { type SdopsProcess, spawnSdops } from '../../support/sdops-process.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/postgres.ts';
 import { makeFamily } from '../soft-delete/support.ts';
+import { breakableProxy } from '../../support/tcp-proxy.ts';
 import { waitUntil } from '../../support/wait.ts';
 import { measured } from '../../support/measured.ts';
 
@@ -162,5 +163,56 @@ describe('worker shutdown with a job stuck on a lock (PostgreSQL)', function () 
     );
     expect(live[0]?.n, 'the expired attempt changed nothing').to.equal(2);
     expect(await w.stop('SIGTERM')).to.equal(0);
+  });
+});
+
+/**
+ * A worker told to stop while the database is frozen: its job claim is held through the freeze (so
+ * the jobs it takes are not stranded), and pg-boss's stop waited for that claim. The worker logged
+ * "worker stopped" and never exited until the database answered.
+ */
+describe('worker shutdown while the database is frozen (PostgreSQL)', function () {
+  this.timeout(90_000);
+  let tdb: TestDatabase;
+
+  before(async () => {
+    tdb = await createTestDatabase();
+    const db = await openDatabase({ url: tdb.url });
+    await migrateSchema(db);
+    await db.close();
+  });
+  after(async () => {
+    await tdb?.drop();
+  });
+
+  it('exits within its shutdown timeout and the closing waits, not when the database answers', async () => {
+    const proxy = await breakableProxy(tdb.url);
+    const w = spawnSdops(['worker', '--no-schedule', '--job-types', 'noop'], {
+      DATABASE_URL: proxy.url,
+      SDOPS_QUEUE_POLL_INTERVAL_MS: '100',
+      SDOPS_WORKER_SHUTDOWN_TIMEOUT_MS: '2000',
+    });
+    try {
+      await w.waitFor(/worker started/);
+      proxy.freeze();
+      // By the time the watch gives up on the gauges' read, the next claim is out and held.
+      await w.waitFor(/the database stopped answering/, 40_000);
+      const t0 = performance.now();
+      w.child.kill('SIGTERM');
+      // 2 s shutdown timeout, 5 s for pg-boss's stop, 5 s for the pool's close, and room for a slow
+      // host; before, it waited for the freeze to end, here never.
+      const code = await Promise.race([
+        w.exited,
+        new Promise<'alive'>((resolve) => setTimeout(() => resolve('alive'), 45_000)),
+      ]);
+      expect(code, w.output().slice(-1500)).to.equal(0);
+      measured(
+        `worker exit after SIGTERM with the database frozen: ${Math.round(performance.now() - t0)} ms`,
+      );
+    } finally {
+      proxy.restore();
+      await w.stop('SIGKILL');
+      proxy.close();
+    }
   });
 });
