@@ -358,7 +358,10 @@ export class CleanupQueue {
     const waited = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, CLOSE_WAIT_MS);
     });
-    await Promise.race([this.boss.stop({ graceful: false, close: false }), waited]);
+    const stopping = this.boss.stop({ graceful: false, close: false });
+    // Past the wait nobody awaits it: its late failure must not surface as an unhandled rejection.
+    stopping.catch(() => undefined);
+    await Promise.race([stopping, waited]);
     clearTimeout(timer);
   }
 }
