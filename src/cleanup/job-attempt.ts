@@ -202,12 +202,14 @@ export async function runAttempt(
         } catch (error) {
           const output = errorOutput(error);
           const handedBack = error instanceof WorkerShutdownError;
-          const record = handedBack
-            ? () => handBack(deps.queue.db, name, attemptOf(job), output)
-            : () => deps.queue.boss.fail(name, attemptOf(job), output);
-          // Not handed back (the database did not take it, or the attempt's lease had run out):
-          // the job runs again once its lease ends, as after a crash.
+          // Not handed back (the database did not take it, or the attempt's lease had run out and
+          // the fence left the job alone): the job runs again once its lease ends, as after a crash.
           let handBackLost = false;
+          const record = handedBack
+            ? async () => {
+                handBackLost = !(await handBack(deps.queue.db, name, attemptOf(job), output));
+              }
+            : () => deps.queue.boss.fail(name, attemptOf(job), output);
           await recordOutcome(record, job, started).catch((failError: unknown) => {
             handBackLost = handedBack;
             log.warn(

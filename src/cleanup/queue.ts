@@ -18,6 +18,7 @@ import { assertJobType, BUILTIN_JOB_TYPES, isBuiltinJobType } from './job-types.
 import { parsePayload } from './payload-parsers.ts';
 import { DEAD_LETTER_QUEUE, deadCopyTypeSql, queueName } from './queue-names.ts';
 import type { QueuePolicy } from './settings.ts';
+import { doneWithin } from '../timing.ts';
 
 const OUTAGE_WARNING_EVERY_MS = 60_000;
 /** How long closing the queue waits for pg-boss to stop (CleanupQueue.close). */
@@ -354,14 +355,6 @@ export class CleanupQueue {
    * never exited. Past the wait the pool's close ends the claim's connection.
    */
   async close(): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const waited = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, CLOSE_WAIT_MS);
-    });
-    const stopping = this.boss.stop({ graceful: false, close: false });
-    // Past the wait nobody awaits it: its late failure must not surface as an unhandled rejection.
-    stopping.catch(() => undefined);
-    await Promise.race([stopping, waited]);
-    clearTimeout(timer);
+    await doneWithin(this.boss.stop({ graceful: false, close: false }), CLOSE_WAIT_MS);
   }
 }

@@ -9,6 +9,7 @@ import { assertJobType, claimClassOf } from './job-types.ts';
 import { queueName } from './queue-names.ts';
 import { ClaimPlanner } from './claim-plan.ts';
 import type { CleanupQueue } from './queue.ts';
+import { doneWithin } from '../timing.ts';
 
 const ignore = (): void => undefined;
 
@@ -51,19 +52,6 @@ export function workerJobTypes(
 
 /** How long a stop waits, past its timeout, for handed-back jobs to be recorded failed. */
 const HANDBACK_RECORD_MS = 2000;
-
-/** Whether `work` finished within `ms` (it goes on either way); the timer does not outlive it. */
-async function doneWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  try {
-    return await Promise.race([work.then(() => true), expired]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /**
  * The cleanup worker: one fetch loop shares its free slots (up to `concurrency`) among the job types

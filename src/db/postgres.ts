@@ -4,6 +4,7 @@ import { getLogger } from '../observability/index.ts';
 import { type CancelScope, currentCancelScope } from './cancel-scope.ts';
 import { databaseError } from './errors.ts';
 import { StallWatch } from './stall-watch.ts';
+import { doneWithin } from '../timing.ts';
 
 /**
  * PostgreSQL through a pg pool. Built to ride out a server restart or outage: no connection error
@@ -240,15 +241,10 @@ export function openPostgres(url: string, poolSize: number): Database {
       const ended = pool.end();
       // A connection still waiting on a server that stopped answering (a held job claim) kept the
       // pool, and the process, open for as long as the freeze lasted: a stopped worker never exited.
-      let timer: NodeJS.Timeout | undefined;
-      const grace = new Promise<'late'>((resolve) => {
-        timer = setTimeout(() => resolve('late'), CLOSE_GRACE_MS);
-      });
-      if ((await Promise.race([ended, grace])) === 'late') {
+      if (!(await doneWithin(ended, CLOSE_GRACE_MS))) {
         const closed = stalls.closeAll();
         log.warn(`the database did not answer while the pool closed: closed ${closed} connection(s)`);
       }
-      clearTimeout(timer);
       await ended;
     },
   };

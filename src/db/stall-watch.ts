@@ -101,19 +101,14 @@ export class StallWatch {
 
   /** `statement` as sent on `client`, watched until it settles. */
   async watch<T>(client: pg.ClientBase, statement: () => Promise<T>): Promise<T> {
-    if (holding.getStore() === true) {
-      this.#held.add(client);
-      try {
-        return await statement();
-      } finally {
-        this.#held.delete(client);
-      }
-    }
-    this.#sentAt.set(client, performance.now());
+    const held = holding.getStore() === true;
+    if (held) this.#held.add(client);
+    else this.#sentAt.set(client, performance.now());
     try {
       return await statement();
     } finally {
-      this.#sentAt.delete(client);
+      if (held) this.#held.delete(client);
+      else this.#sentAt.delete(client);
     }
   }
 

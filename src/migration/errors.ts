@@ -72,8 +72,8 @@ export class RunRowHeldError extends ConflictError {
     super(
       'run_row_held',
       `${runId ? `run ${runId}` : 'the migration runs table'} is held by another session's open transaction ` +
-        '(a runner stopped before its commit?); the database ends one of sdops after 60 s idle: try again ' +
-        'then, or end the session holding it (pg_stat_activity: state "idle in transaction")',
+        '(a runner stopped before its commit?); the database ends an idle transaction of sdops after 60 s: ' +
+        'try again then, or end the session holding it (pg_stat_activity: state "idle in transaction")',
     );
   }
 }

@@ -169,24 +169,23 @@ export function registerMigrate(program: Command): void {
         const runner = new MigrationRunner(ctx.db, ctx.config.migration);
         // With --wait the stop itself is inside the wait: a run row another session holds is tried
         // again until --timeout (it gave up after 5 s, at the first refusal).
-        const timeoutMs = !opts.wait
-          ? 0
-          : opts.timeout
+        const stopWaiting = async () => {
+          const timeoutMs = opts.timeout
             ? opts.timeout * 1000
             : (await runner.get(runId)).leaseTimeoutMs + 60_000;
-        const run = !opts.wait
-          ? await runner.stop(runId)
-          : await runner.stopAndWait(runId, {
-              timeoutMs,
-              onWaiting: (r, leaseLeftMs) => {
-                if (ctx.json) return;
-                process.stderr.write(
-                  `run ${runId}: stopping; waiting for its runner ${r.owner} to park it after its batch in flight. ` +
-                    `If that runner is gone, its lease expires in ${Math.ceil(leaseLeftMs / 1000)} s and the run is parked then ` +
-                    `(giving up after ${Math.round(timeoutMs / 1000)} s)\n`,
-                );
-              },
-            });
+          return runner.stopAndWait(runId, {
+            timeoutMs,
+            onWaiting: (r, leaseLeftMs) => {
+              if (ctx.json) return;
+              process.stderr.write(
+                `run ${runId}: stopping; waiting for its runner ${r.owner} to park it after its batch in flight. ` +
+                  `If that runner is gone, its lease expires in ${Math.ceil(leaseLeftMs / 1000)} s and the run is parked then ` +
+                  `(giving up after ${Math.round(timeoutMs / 1000)} s)\n`,
+              );
+            },
+          });
+        };
+        const run = opts.wait ? await stopWaiting() : await runner.stop(runId);
         if (ctx.json) printJson(runStatus(run));
         else process.stdout.write(`run ${runId}: ${run.state}\n`);
       });
