@@ -2,8 +2,24 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
-/** A port the OS just handed out; good enough for one test process at a time. */
+/** Ports freePort gave out in this process: the OS hands a just-closed port out again. */
+const handedOut = new Set<number>();
+
+/**
+ * A port the OS just handed out, never one this process was given before: a collector's health
+ * check and its OTLP receiver were once given the same port, and the collector would not start.
+ */
 export async function freePort(): Promise<number> {
+  for (;;) {
+    const port = await osPort();
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+}
+
+function osPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();
