@@ -48,6 +48,7 @@ export type ErrorCode =
   // State conflicts
   | 'conflict'
   | 'constraint_violation'
+  | 'row_locked'
   | 'data_dir_locked'
   | 'job_not_cancellable'
   | 'job_not_retryable'
@@ -141,6 +142,8 @@ export const ERROR_CODE_MEANINGS: Readonly<Record<ErrorCode, string>> = {
   conflict: 'restoring the row would break a unique constraint held by a live row',
   constraint_violation:
     "a data rule of the database refused the change (SQLSTATE class 23: a check, a foreign key, or a trigger raising with such an ERRCODE, e.g. `check_violation`); the message names its constraint, or its SQLSTATE (the CLI also quotes a trigger's message). A trigger's plain `RAISE EXCEPTION` (P0001) is no data rule to sdops: the API answers 500 (runbook: ApiServerErrorRatioHigh)",
+  row_locked:
+    'another database session held a lock the change needs (on a row it writes, or on its table) past the lock timeout (5 s for an API request), and the change was rolled back; try again, or find the session holding it (runbook: ApiServerErrorRatioHigh, the head-blocker query)',
   data_dir_locked: 'another process holds the embedded database directory',
   job_not_cancellable: 'the job is running or finished and cannot be cancelled',
   job_not_retryable: 'only failed or dead jobs can be retried',

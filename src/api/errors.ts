@@ -2,7 +2,7 @@ import { type IncomingMessage, STATUS_CODES, type ServerResponse } from 'node:ht
 import type { Duplex } from 'node:stream';
 import type { FastifyError } from 'fastify';
 import { type ErrorCode, type ErrorKind, httpStatusFor, SdopsError } from '../errors.ts';
-import { refusedByDataRule } from '../db/index.ts';
+import { refusedByDatabase } from '../db/index.ts';
 import { NOT_BLANK_PATTERN, PLAIN_TEXT_RULE } from '../validation/index.ts';
 import { TEXT_FORMAT } from './validation.ts';
 
@@ -136,7 +136,7 @@ export function mapError(error: unknown): MappedError {
     }
     return { status, body: body(error.code, error.message) };
   }
-  const refused = refusedByDataRule(error);
+  const refused = refusedByDatabase(error);
   if (refused) return { status: httpStatusFor(refused), body: body(refused.code, refused.message) };
   const fe = error as Partial<FastifyError> | null;
   if (fe && typeof fe === 'object') {

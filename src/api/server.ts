@@ -6,7 +6,7 @@ import fastify, {
   type FastifyReply,
   type FastifyRequest,
 } from 'fastify';
-import type { Database } from '../db/index.ts';
+import { type Database, withLockWaitLimit } from '../db/index.ts';
 import { getLogger } from '../observability/index.ts';
 import { keyProblem } from '../validation/index.ts';
 import { SoftDeleteService } from '../soft-delete/index.ts';
@@ -28,6 +28,9 @@ import { registerHealthRoutes } from './routes/health.ts';
 import { registerMigrationRoutes } from './routes/migrations.ts';
 import { registerQueueRoutes } from './routes/queue.ts';
 import { validatorCompiler } from './validation.ts';
+
+/** How long a request's statement waits for a lock another session holds: then 409 `row_locked`. */
+const API_LOCK_WAIT_SECONDS = 5;
 
 const DEFAULT_BODY_LIMIT = 1024 * 1024;
 
@@ -196,9 +199,13 @@ export async function buildServer(options: ApiServerOptions): Promise<FastifyIns
     openapi.add(route, access);
     const handler = route.handler;
     // Run the handler inside the request's server span, whatever context fastify's body parsing
-    // left active, so the core's spans and enqueued jobs join the request's trace.
+    // left active, so the core's spans and enqueued jobs join the request's trace. Its statements
+    // wait at most API_LOCK_WAIT_SECONDS for another session's lock: one open transaction holding a
+    // row must not fill the pool every other request needs.
     route.handler = function traced(this: FastifyInstance, request: FastifyRequest, reply: FastifyReply) {
-      return context.with(requestContext(request), () => handler.call(this, request, reply));
+      return withLockWaitLimit(API_LOCK_WAIT_SECONDS, () =>
+        context.with(requestContext(request), () => handler.call(this, request, reply)),
+      );
     };
   });
   // Before the telemetry starts, so the span and the access line name no route for such a request.

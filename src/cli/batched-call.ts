@@ -1,4 +1,4 @@
-import { refusedByDataRule } from '../db/index.ts';
+import { refusedByDatabase } from '../db/index.ts';
 import { errorMessage, SdopsError } from '../errors.ts';
 import type { OperationProgress, OperationResult } from '../soft-delete/index.ts';
 import { errorLine } from './output.ts';
@@ -26,7 +26,7 @@ function committedSoFar(last: OperationProgress): string {
  * batches so far: its one line says how much was done, so the operator knows the failure was partial.
  */
 function withCommittedWork(thrown: unknown, last: OperationProgress | undefined): unknown {
-  const error = refusedByDataRule(thrown, { withMessage: true }) ?? thrown;
+  const error = refusedByDatabase(thrown, { withMessage: true }) ?? thrown;
   if (last === undefined || last.batch === 0) return error;
   const done = `${committedSoFar(last)}; running the same command again does the rest`;
   if (error instanceof SdopsError) {

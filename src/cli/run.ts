@@ -1,5 +1,5 @@
 import { CommanderError } from 'commander';
-import { refusedByDataRule, refusedConnection } from '../db/index.ts';
+import { refusedByDatabase, refusedConnection } from '../db/index.ts';
 import {
   EXIT_BAD_INPUT,
   EXIT_FAILURE,
@@ -25,7 +25,7 @@ function wantsJson(argv: readonly string[]): boolean {
 /** Maps every way a command can end to the documented exit codes: 0 ok, 1 failure, 2 bad input. */
 function exitCodeFor(thrown: unknown, json = false): number {
   // Named as the API names it: the same refusal is the same code on every surface.
-  const error = refusedByDataRule(thrown, { withMessage: true }) ?? refusedConnection(thrown) ?? thrown;
+  const error = refusedByDatabase(thrown, { withMessage: true }) ?? refusedConnection(thrown) ?? thrown;
   if (error instanceof CommanderError) {
     // Commander already printed its one line (unknown option, missing argument ...; program.ts).
     return error.exitCode === 0 ? EXIT_OK : EXIT_BAD_INPUT;

@@ -73,10 +73,7 @@ export function databaseError(error: unknown): unknown {
  * team's) refused the change: the row's state, not a fault of the program. Named, not quoted: the
  * driver's detail can hold row values. Undefined for any other error.
  */
-export function refusedByDataRule(
-  error: unknown,
-  options: { withMessage?: boolean } = {},
-): SdopsError | undefined {
+function refusedByDataRule(error: unknown, options: { withMessage?: boolean } = {}): SdopsError | undefined {
   if (error instanceof SdopsError) return undefined;
   const state = sqlState(error);
   if (!state?.startsWith('23')) return undefined;
@@ -90,6 +87,33 @@ export function refusedByDataRule(
     'conflict',
     { cause: error },
   );
+}
+
+/**
+ * A statement gave up waiting for a lock another session held (SQLSTATE 55P03, lock_timeout: an API
+ * request's, or one a DBA set): the row's holder, not a fault of the program. Its transaction rolled
+ * back. Undefined for any other error.
+ */
+function refusedByLockWait(error: unknown): SdopsError | undefined {
+  if (error instanceof SdopsError || sqlState(error) !== '55P03') return undefined;
+  return new SdopsError(
+    'row_locked',
+    'another database session held a lock this change needs (on a row it writes, or on its table) ' +
+      'past the lock timeout, and the change was rolled back; try again',
+    'conflict',
+    { cause: error },
+  );
+}
+
+/**
+ * The database refused the change for the state of its rows (a data rule, or a lock another session
+ * held too long), named with the code every surface gives it; undefined for any other error.
+ */
+export function refusedByDatabase(
+  error: unknown,
+  options: { withMessage?: boolean } = {},
+): SdopsError | undefined {
+  return refusedByDataRule(error, options) ?? refusedByLockWait(error);
 }
 
 /**

@@ -2,7 +2,13 @@ export { CancelScope, withCancelScope } from './cancel-scope.ts';
 export type { Database, Queryable, TransactionClient } from './database.ts';
 export { checkDatabaseUrl, databaseAddress } from './database-url.ts';
 export { ident, sqlState, violatedConstraint } from './database.ts';
-export { databaseError, isDatabaseUnavailable, refusedByDataRule, refusedConnection } from './errors.ts';
+export {
+  databaseError,
+  isDatabaseUnavailable,
+  refusedByDatabase,
+  refusedConnection,
+} from './errors.ts';
+export { withLockWaitLimit, withoutLockWaitLimit } from './lock-wait.ts';
 export { databaseIdentity } from './identity.ts';
 export { guardedDatabase, OutageGuard } from './outage-guard.ts';
 export { describeStatement, openDatabase, traceDatabase } from './traced.ts';

@@ -2,6 +2,7 @@ import pg from 'pg';
 import type { Database, QueryResult, ScriptRow, TransactionClient } from './database.ts';
 import { getLogger } from '../observability/index.ts';
 import { type CancelScope, currentCancelScope } from './cancel-scope.ts';
+import { lockWaitLimit } from './lock-wait.ts';
 import { databaseError } from './errors.ts';
 import { StallWatch } from './stall-watch.ts';
 import { doneWithin } from '../timing.ts';
@@ -119,6 +120,24 @@ export function openPostgres(url: string, poolSize: number): Database {
     });
 
   /**
+   * The lock_timeout a connection's session has, when the work that used it last set one
+   * (withLockWaitLimit); absent, it has the server's. Set or reset only when work of the other kind
+   * gets it: one statement more per switch, none per request.
+   */
+  const lockWaits = new WeakMap<pg.ClientBase, number>();
+  const matchLockWait = async (client: pg.ClientBase): Promise<void> => {
+    const wanted = lockWaitLimit();
+    if (lockWaits.get(client) === wanted) return;
+    if (wanted === undefined) {
+      await queryOn(client, 'RESET lock_timeout');
+      lockWaits.delete(client);
+    } else {
+      await queryOn(client, `SET lock_timeout = ${Math.round(wanted * 1000)}`);
+      lockWaits.set(client, wanted);
+    }
+  };
+
+  /**
    * fn on a connection of its own, registered in the caller's cancel scope if it has one. As
    * pool.query does, a connection whose statement failed is not reused; nor is one a cancel may be
    * on its way to.
@@ -129,6 +148,7 @@ export function openPostgres(url: string, poolSize: number): Database {
     scope?.clients.add(client);
     let failed: Error | undefined;
     try {
+      await matchLockWait(client);
       return await fn(client);
     } catch (error) {
       failed = error as Error;
@@ -167,6 +187,7 @@ export function openPostgres(url: string, poolSize: number): Database {
       client.on('error', onError);
       let broken: Error | undefined;
       try {
+        await matchLockWait(client);
         await queryOn(client, 'BEGIN');
         const tx: TransactionClient = {
           query: (sql, params) => queryOn(client, sql, params),

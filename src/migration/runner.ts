@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { v7 as uuidv7 } from 'uuid';
-import type { Database, TransactionClient } from '../db/index.ts';
+import { type Database, type TransactionClient, withoutLockWaitLimit } from '../db/index.ts';
 import { errorMessage, InvalidInputError } from '../errors.ts';
 import {
   RunLockedError,
@@ -343,7 +343,9 @@ export class MigrationRunner {
       mode,
       opts.onProgress,
     );
-    const done = session.execute();
+    // In the background, so with no lock-wait limit of the caller's (an API request's): a batch
+    // waits for a row another session holds as long as it is held, and nobody waits on the batch.
+    const done = withoutLockWaitLimit(() => session.execute());
     // The session's span starts before its first await: the run as the session records it at once,
     // so a caller (the API's 202) gets this session's trace, not the previous one's or none.
     const current = session.traceIds ? { ...run, ...session.traceIds } : run;

@@ -21,6 +21,8 @@ export interface ApiFixture {
   readonly app: FastifyInstance;
   readonly db: Database;
   readonly queue: CleanupQueue;
+  /** The test database's URL, for a session of the test's own. */
+  readonly url: string;
   close(): Promise<void>;
 }
 
@@ -42,6 +44,7 @@ export async function startFixture(rows = 40): Promise<ApiFixture> {
     app,
     db,
     queue,
+    url: testDb.url,
     async close() {
       await app.close();
       await queue.close();
