@@ -3,6 +3,7 @@ import { expect } from 'chai';
 import pg from 'pg';
 import { QUEUE_SETUP_LOCK_KEY } from '../../src/cleanup/boss.ts';
 import { createTestDatabase } from '../support/postgres.ts';
+import { breakableProxy } from '../support/tcp-proxy.ts';
 import { type SdopsProcess, spawnSdops } from '../support/sdops-process.ts';
 import { measured } from '../support/measured.ts';
 import { waitUntil } from '../support/wait.ts';
@@ -117,6 +118,28 @@ describe('fault suite: three processes starting at once on a fresh database', fu
       expect(said).to.deep.equal(['sdops: the database is unavailable (connect ECONNREFUSED 127.0.0.1:1)']);
       expect(p.output()).to.include('database unreachable at start; waiting for it');
       expect(tookMs, `sdops ${args[0]} waits its budget, then exits`).to.be.within(2_000, 15_000);
+    }
+  });
+
+  it('has `sdops db migrate` (the one-shot schema service of compose) wait for a database that comes up, then apply the schema', async () => {
+    // It opened the database without the start-up wait every other command has: a deploy running it
+    // while the database restarted failed at once.
+    const db = await createTestDatabase();
+    const proxy = await breakableProxy(db.url);
+    try {
+      proxy.cut();
+      const p = spawnSdops(['db', 'migrate'], {
+        DATABASE_URL: proxy.url,
+        SDOPS_STARTUP_OUTAGE_BUDGET_MS: '60000',
+      });
+      await p.waitFor(/database unreachable at start; waiting for it/, 30_000);
+      proxy.restore();
+      const code = await p.exited;
+      expect(code, p.output()).to.equal(0);
+      expect(p.output()).to.match(/applied .*; schema is now /);
+    } finally {
+      proxy.close();
+      await db.drop();
     }
   });
 
