@@ -31,7 +31,10 @@ export interface WorkerStats {
 export interface StopResult {
   /** True when every running job finished within the shutdown timeout. */
   readonly drained: boolean;
-  /** Jobs handed back (failed with worker_shutdown, so another attempt follows). */
+  /**
+   * Jobs still running at the timeout, handed back to the queue (state `created`, no retry spent;
+   * hand-back.ts). One whose lease had already run out is left to the worker that claimed it again.
+   */
   readonly handedBack: number;
 }
 
@@ -127,8 +130,9 @@ export class CleanupWorker {
   }
 
   /**
-   * Stops taking jobs, waits up to timeoutMs for running ones, hands back the rest (they fail with
-   * worker_shutdown and are retried by another worker; their running statements are cancelled).
+   * Stops taking jobs, waits up to timeoutMs for running ones, hands back the rest (they go back to
+   * the queue without spending a retry, for another worker to take; their running statements are
+   * cancelled).
    * Returns within about timeoutMs plus one round trip.
    */
   async stop(timeoutMs = this.options.shutdownTimeoutMs): Promise<StopResult> {
@@ -145,9 +149,9 @@ export class CleanupWorker {
     let cancelled = 0;
     let unrecorded = 0;
     if (!drained) {
-      // Each handed-back attempt settles at once (failed with worker_shutdown, so it is retried)...
+      // Each handed-back attempt settles at once (back to the queue, no retry spent)...
       for (const abort of this.inFlight.values()) abort.abort(new WorkerShutdownError());
-      // ...and is recorded failed, which waits for an unreachable database up to the job's lease
+      // ...and is recorded handed back, which waits for an unreachable database up to the job's lease
       // (15 minutes by default): a stop must not. What is not recorded by then runs again once its
       // lease ends, as after a crash.
       if (!(await doneWithin(all, HANDBACK_RECORD_MS))) unrecorded = this.running.size;

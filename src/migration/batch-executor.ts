@@ -249,7 +249,6 @@ export class BatchExecutor {
     telemetry.retryFailedAgain(ref, batch.rows, lastError);
   }
 
-  /** Waits the outage out, then reads the batch's record: present means its commit landed. */
   /**
    * Runs an attempt's transaction inside its batch span and, when the batch itself failed (not a
    * lost lease or database), writes the attempt's failure line there, so it carries that span's id.
@@ -276,7 +275,8 @@ export class BatchExecutor {
   }
 
   /**
-   * After an outage: the batch's record, if its commit landed before the connection was lost. A
+   * Waits the outage out, then reads the batch's record: present means its commit landed before the
+   * connection was lost. A
    * record another session wrote means another runner took the run over meanwhile (the lease ran out
    * during the outage) and did this batch itself: its rows are that runner's, and this session has
    * lost the run. They were counted here too (a run reported 5,500 rows for 5,000 it changed). A

@@ -12,7 +12,7 @@ const RUNS_LOCK_KEY = '8314893340796812277';
  * stopped between a batch's checkpoint and its COMMIT held the table's row lock, the LOCK TABLE
  * queued behind it, and every other run's heartbeat and checkpoint queued behind the LOCK TABLE.
  */
-export async function lockRunsTable(tx: Queryable): Promise<void> {
+export async function serializeRunStarts(tx: Queryable): Promise<void> {
   await tx.query('SELECT pg_advisory_xact_lock($1::bigint)', [RUNS_LOCK_KEY]);
 }
 
@@ -34,7 +34,7 @@ export function lockWaitError(error: unknown, runId: string | undefined): unknow
  * must be resumed or stopped first). Dry runs write nothing and are never in the way, nor stopped.
  *
  * Callers run this inside the transaction that then inserts or leases the run, after
- * `lockRunsTable`, so two starts at the same moment cannot both pass the check.
+ * `serializeRunStarts`, so two starts at the same moment cannot both pass the check.
  */
 export async function assertNoOverlap(
   tx: Queryable,

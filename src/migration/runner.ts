@@ -13,7 +13,7 @@ import {
 } from './errors.ts';
 import { isUuid, MAX_BATCH_SIZE, MAX_FAILED_BATCHES, quoted } from '../validation/index.ts';
 import { DEFAULT_RUNNER_OPTIONS, type RunnerOptions, validateRunnerOptions } from './options.ts';
-import { assertNoOverlap, limitLockWait, lockRunsTable, lockWaitError } from './overlap.ts';
+import { assertNoOverlap, limitLockWait, serializeRunStarts, lockWaitError } from './overlap.ts';
 import { migrationOutageGuard, stopWaitGuard } from './outage.ts';
 import { findMigration, getMigration, migrationNames } from './registry.ts';
 import { Session, type SessionMode } from './session.ts';
@@ -153,7 +153,7 @@ export class MigrationRunner {
       this.inLockWait(undefined, async (tx) => {
         // Under the lock (dry runs too): an earlier attempt whose transaction is still open on the
         // server is waited for, so its run is found here instead of refused as an overlap.
-        await lockRunsTable(tx);
+        await serializeRunStarts(tx);
         const landed = await store.getRun(tx, runId);
         if (landed) return landed;
         if (!settings.dryRun) await assertNoOverlap(tx, { migration: migration.name, entities });
@@ -313,7 +313,7 @@ export class MigrationRunner {
     const migration = getMigration(before.migration);
     const leased = await this.inLockWait(runId, async (tx) => {
       if (!before.dryRun) {
-        await lockRunsTable(tx);
+        await serializeRunStarts(tx);
         const entities = migration.entities(migration.parseParams(before.params));
         await assertNoOverlap(tx, { runId, migration: before.migration, entities });
       }
