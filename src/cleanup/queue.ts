@@ -16,7 +16,8 @@ import type { JobEnvelope } from './job-envelope.ts';
 import type { JobPayloads } from './job-payloads.ts';
 import { assertJobType, BUILTIN_JOB_TYPES, isBuiltinJobType } from './job-types.ts';
 import { parsePayload } from './payload-parsers.ts';
-import { DEAD_LETTER_QUEUE, deadCopyTypeSql, queueName } from './queue-names.ts';
+import { DEAD_LETTER_QUEUE, queueName } from './queue-names.ts';
+import { readQueueCounts } from './queue-truth.ts';
 import type { QueuePolicy } from './settings.ts';
 import { doneWithin } from '../timing.ts';
 
@@ -271,50 +272,17 @@ export class CleanupQueue {
   }
 
   async status(): Promise<QueueStatusRow[]> {
-    const { rows } = await this.db.query<{
-      job_type: string;
-      state: string;
-      n: number;
-      oldest: number | null;
-    }>(
-      `SELECT substr(name, $3::int) AS job_type, state::text AS state, count(*)::int AS n,
-              extract(epoch FROM now() - min(start_after) FILTER (WHERE start_after <= now()))::float8 AS oldest
-         FROM ${BOSS_SCHEMA}.job WHERE name = ANY($1::text[]) GROUP BY name, state
-       UNION ALL
-       SELECT ${deadCopyTypeSql('d')}, 'dead', count(*)::int, NULL
-         FROM ${BOSS_SCHEMA}.job d WHERE d.name = $2 AND d.state < 'active' GROUP BY 1`,
-      [this.jobTypes.map(queueName), DEAD_LETTER_QUEUE, queueName('').length + 1],
-    );
-    const blank = {
-      waiting: 0,
-      retrying: 0,
-      active: 0,
-      completed: 0,
-      failed: 0,
-      dead: 0,
-      oldestWaitingSeconds: 0,
-    };
-    const byType = new Map<string, { -readonly [K in keyof QueueStatusRow]: QueueStatusRow[K] }>(
-      this.jobTypes.map((t) => [t, { jobType: t, ...blank }]),
-    );
-    for (const r of rows) {
-      const row = byType.get(r.job_type) ?? { jobType: r.job_type, ...blank };
-      byType.set(r.job_type, row);
-      const n = Number(r.n);
-      if (r.state === 'created' || r.state === 'retry') {
-        row.waiting += n;
-        if (r.state === 'retry') row.retrying += n;
-        row.oldestWaitingSeconds = Math.max(row.oldestWaitingSeconds, Math.round(Number(r.oldest ?? 0)));
-      } else if (
-        r.state === 'active' ||
-        r.state === 'completed' ||
-        r.state === 'failed' ||
-        r.state === 'dead'
-      ) {
-        row[r.state] += n;
-      }
-    }
-    return [...byType.values()];
+    const counts = await readQueueCounts(this.db, this.jobTypes, { finished: true });
+    return [...counts].map(([jobType, c]) => ({
+      jobType,
+      waiting: c.waiting,
+      retrying: c.retrying,
+      active: c.active,
+      completed: c.completed,
+      failed: c.failed,
+      dead: c.dead,
+      oldestWaitingSeconds: Math.round(c.oldestWaitSeconds),
+    }));
   }
 
   /** Brings a failed job (by its id, or its dead-letter copy's id) back for one more attempt. */
