@@ -5,6 +5,7 @@ import { toError } from '../errors.ts';
 import { entityNames } from '../soft-delete/index.ts';
 import { InvalidPayloadError, JobTimeoutError, WorkerShutdownError } from './errors.ts';
 import { handBack } from './hand-back.ts';
+import { doneWithin } from '../timing.ts';
 import type { HandlerRegistry, JobContext, JobResult } from './handlers-types.ts';
 import type { Completions } from './completions.ts';
 import type { JobAbort } from './job-abort.ts';
@@ -105,15 +106,7 @@ function withDeadline(
         return;
       }
       cancelled = cancelStatements().catch(() => 0);
-      let grace: NodeJS.Timeout | undefined;
-      void cancelled
-        .then(() =>
-          Promise.race([stopped, new Promise<void>((done) => (grace = setTimeout(done, EXPIRED_SETTLE_MS)))]),
-        )
-        .then(() => {
-          clearTimeout(grace);
-          reject(reason);
-        });
+      void cancelled.then(() => doneWithin(stopped, EXPIRED_SETTLE_MS)).then(() => reject(reason));
     });
     work.then(
       (result) => {

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { isDatabaseUnavailable, schemaStatus, sqlState } from '../../db/index.ts';
 import { ApiError } from '../errors.ts';
+import { doneWithin } from '../../timing.ts';
 import { errorSchema } from '../schemas.ts';
 import type { RouteContext } from '../ports.ts';
 
@@ -14,27 +15,16 @@ const PUBLIC = { access: 'public' } as const;
 export const READINESS_DEADLINE_MS = 3000;
 
 async function withinDeadline<T>(work: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(
-      () =>
-        reject(
-          new ApiError(
-            503,
-            'unavailable',
-            `the database did not answer within ${READINESS_DEADLINE_MS / 1000} s`,
-          ),
-        ),
-      READINESS_DEADLINE_MS,
-    );
-  });
   // The check may still fail after the deadline answered for it: nobody waits for it then.
   work.catch(() => undefined);
-  try {
-    return await Promise.race([work, deadline]);
-  } finally {
-    clearTimeout(timer);
+  if (!(await doneWithin(work, READINESS_DEADLINE_MS))) {
+    throw new ApiError(
+      503,
+      'unavailable',
+      `the database did not answer within ${READINESS_DEADLINE_MS / 1000} s`,
+    );
   }
+  return work;
 }
 
 /**
