@@ -3,5 +3,5 @@
  * as arguments (the CLI passes `loadConfig()`'s); nothing reads the environment.
  */
 export { type ActRow, runMigrationAct, runWorkerAct } from './background-acts.ts';
-export { type SeedCounts, demoDomainRows, resetDemoDomain, seedDemo } from './seed.ts';
+export { type SeedCounts, demoDomainRows, enoughToActOn, resetDemoDomain, seedDemo } from './seed.ts';
 export { runSoftDeleteAct, type Step } from './soft-delete-act.ts';

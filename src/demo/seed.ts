@@ -1,5 +1,6 @@
 import { InvalidInputError } from '../errors.ts';
-import type { Database, TransactionClient } from '../db/index.ts';
+import type { Database, Queryable, TransactionClient } from '../db/index.ts';
+import { liveRowSql } from '../soft-delete/index.ts';
 
 /**
  * Scale of `seedDemo({ rows: N })`:
@@ -180,4 +181,17 @@ export async function demoDomainRows(db: Database): Promise<number> {
 export async function resetDemoDomain(db: Database): Promise<void> {
   const tables = DOMAIN_TABLES.flatMap((t) => [t, `${t}_archive`]);
   await db.exec(`TRUNCATE ${tables.join(', ')} RESTART IDENTITY`);
+}
+
+/** Below this many live documents (or without a customer with live orders) the acts need fresh rows. */
+const MIN_LIVE_DOCUMENTS = 10;
+
+/** Whether the demo data an earlier run left still has enough live rows for the acts to act on. */
+export async function enoughToActOn(db: Queryable): Promise<boolean> {
+  const { rows } = await db.query<{ docs: string; families: boolean }>(
+    `SELECT (SELECT count(*) FROM documents d WHERE ${liveRowSql('d')}) AS docs,
+            EXISTS (SELECT 1 FROM customers c JOIN orders o ON o.customer_id = c.id
+                     WHERE ${liveRowSql('c')} AND ${liveRowSql('o')}) AS families`,
+  );
+  return Number(rows[0]?.docs ?? 0) >= MIN_LIVE_DOCUMENTS && rows[0]?.families === true;
 }

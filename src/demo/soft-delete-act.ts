@@ -1,6 +1,6 @@
 import type { Database } from '../db/index.ts';
 import { SdopsError } from '../errors.ts';
-import type { OperationResult, SoftDeleteService } from '../soft-delete/index.ts';
+import { liveRowSql, type OperationResult, type SoftDeleteService } from '../soft-delete/index.ts';
 import type { StartProgress } from './progress.ts';
 
 export interface Step {
@@ -36,8 +36,8 @@ export async function runSoftDeleteAct(
 
   const [customer] = await idsOf(
     db,
-    `SELECT c.id FROM customers c WHERE c.deleted_at IS NULL
-       AND EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = c.id AND o.deleted_at IS NULL)
+    `SELECT c.id FROM customers c WHERE ${liveRowSql('c')}
+       AND EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = c.id AND ${liveRowSql('o')})
      ORDER BY c.id DESC LIMIT 1`,
   );
   if (customer === undefined)
@@ -45,7 +45,7 @@ export async function runSoftDeleteAct(
   const [ownItem] = await idsOf(
     db,
     `SELECT i.id FROM order_items i JOIN orders o ON o.id = i.order_id
-      WHERE o.customer_id = $1 AND i.deleted_at IS NULL ORDER BY i.id LIMIT 1`,
+      WHERE o.customer_id = $1 AND ${liveRowSql('i')} ORDER BY i.id LIMIT 1`,
     [customer],
   );
   if (ownItem !== undefined) {
@@ -62,8 +62,8 @@ export async function runSoftDeleteAct(
   // Half of the live documents: a later run on the same data still finds documents to work on.
   const bulk = await idsOf(
     db,
-    `SELECT id FROM documents WHERE deleted_at IS NULL ORDER BY id
-      LIMIT (SELECT greatest(10, count(*) / 2) FROM documents WHERE deleted_at IS NULL)`,
+    `SELECT d.id FROM documents d WHERE ${liveRowSql('d')} ORDER BY d.id
+      LIMIT (SELECT greatest(10, count(*) / 2) FROM documents l WHERE ${liveRowSql('l')})`,
   );
   await step('bulk delete documents', (onProgress) =>
     sd.softDelete('documents', { ids: bulk }, { reason: 'bulk cleanup', batchSize: 1000, onProgress }),

@@ -15,6 +15,11 @@ import type { EntityDefinition } from './types.ts';
  */
 export const DELETABLE = 'deleted_at IS NULL AND NOT is_deleted';
 
+/** DELETABLE for the row of a table aliased `alias` in a query of several tables. */
+export function liveRowSql(alias: string): string {
+  return `${alias}.deleted_at IS NULL AND NOT ${alias}.is_deleted`;
+}
+
 /**
  * A row a restore changes, and a read counts as deleted: the other side of DELETABLE. A restore by
  * op id or `deleted_by` still passes rows the legacy flag deleted (they carry neither); one that

@@ -1,10 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
-import type { Database } from '../../db/index.ts';
 import { InvalidInputError } from '../../errors.ts';
 import {
   type ActRow,
   demoDomainRows,
+  enoughToActOn,
   resetDemoDomain,
   runMigrationAct,
   runSoftDeleteAct,
@@ -35,18 +35,6 @@ interface DemoReport {
   reusedRows: number;
   steps: Step[];
   acts: ActRow[];
-}
-
-/** Below this many live documents (or without a customer with live orders) the acts need fresh rows. */
-const MIN_LIVE_DOCUMENTS = 10;
-
-async function enoughToActOn(db: Database): Promise<boolean> {
-  const { rows } = await db.query<{ docs: string; families: boolean }>(
-    `SELECT (SELECT count(*) FROM documents WHERE deleted_at IS NULL) AS docs,
-            EXISTS (SELECT 1 FROM customers c JOIN orders o ON o.customer_id = c.id
-                     WHERE c.deleted_at IS NULL AND o.deleted_at IS NULL) AS families`,
-  );
-  return Number(rows[0]?.docs ?? 0) >= MIN_LIVE_DOCUMENTS && rows[0]?.families === true;
 }
 
 /**
