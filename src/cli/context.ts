@@ -42,6 +42,8 @@ export interface ContextOptions {
   role?: ProcessRole;
   /** Long-running roles log to stdout at LOG_LEVEL; one-shot commands keep stdout for their output. */
   logToStdout?: boolean;
+  /** The configuration a command already read to check its settings before opening anything. */
+  config?: Config;
 }
 
 export async function openDatabaseFor(config: Config, globals: GlobalOptions): Promise<Database> {
@@ -116,7 +118,7 @@ export async function withContext<T>(
   fn: (ctx: CliContext) => Promise<T>,
   options: ContextOptions = {},
 ): Promise<T> {
-  const config = loadConfig();
+  const config = options.config ?? loadConfig();
   const telemetry = await startCommandTelemetry(config, options);
   try {
     const db = await openDatabaseFor(config, globals);

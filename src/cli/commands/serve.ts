@@ -143,7 +143,7 @@ export function registerServe(program: Command): void {
             else await queue.close();
           }
         },
-        { role: 'api', logToStdout: true },
+        { role: 'api', logToStdout: true, config },
       );
     });
 }

@@ -36,7 +36,8 @@ export function registerWorker(program: Command): void {
       // Before opening anything: an unknown type or a bad cron neither creates a data directory nor
       // waits for a database it never needed (with --no-schedule too: a setting is bad or good
       // whichever process reads it).
-      await refuseBadWorkerSettings(loadConfig().worker, opts.jobTypes);
+      const config = loadConfig();
+      await refuseBadWorkerSettings(config.worker, opts.jobTypes);
       await withContext(
         cmd.optsWithGlobals<GlobalOptions>(),
         async (ctx) => {
@@ -79,7 +80,7 @@ export function registerWorker(program: Command): void {
             handed_back: result.handedBack,
           });
         },
-        { role: 'worker', logToStdout: true },
+        { role: 'worker', logToStdout: true, config },
       );
     });
 }
