@@ -11,7 +11,8 @@ import {
   RunStateError,
   StopTimeoutError,
 } from './errors.ts';
-import { isUuid, MAX_BATCH_SIZE, MAX_FAILED_BATCHES, quoted } from '../validation/index.ts';
+import { parseBatchSize } from '../soft-delete/index.ts';
+import { isUuid, MAX_FAILED_BATCHES, quoted } from '../validation/index.ts';
 import { DEFAULT_RUNNER_OPTIONS, type RunnerOptions, validateRunnerOptions } from './options.ts';
 import { assertNoOverlap, limitLockWait, serializeRunStarts, lockWaitError } from './overlap.ts';
 import { migrationOutageGuard, stopWaitGuard } from './outage.ts';
@@ -101,13 +102,7 @@ function validRate(rate: number | null): number | null {
 }
 
 function validBatchSize(batchSize: number): number {
-  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > MAX_BATCH_SIZE) {
-    throw new InvalidInputError(
-      'invalid_batch_size',
-      `batch size must be 1..${MAX_BATCH_SIZE}, got ${batchSize}`,
-    );
-  }
-  return batchSize;
+  return parseBatchSize(batchSize, batchSize);
 }
 
 function defaultOwner(): string {

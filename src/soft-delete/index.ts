@@ -11,4 +11,4 @@ export type {
   OperationProgressListener,
   Target,
 } from './types.ts';
-export { assertFilter, isCalendarTimestamp, parseId } from './validate.ts';
+export { assertFilter, isCalendarTimestamp, parseBatchSize, parseId } from './validate.ts';
