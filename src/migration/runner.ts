@@ -2,25 +2,24 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { v7 as uuidv7 } from 'uuid';
 import { type Database, type TransactionClient, withoutLockWaitLimit } from '../db/index.ts';
-import { errorMessage, InvalidInputError } from '../errors.ts';
+import { InvalidInputError } from '../errors.ts';
 import {
   RunLockedError,
   RunNotFoundError,
-  RunOtherReleaseError,
   RunRowHeldError,
   RunStateError,
   StopTimeoutError,
 } from './errors.ts';
-import { parseBatchSize } from '../soft-delete/index.ts';
-import { isUuid, MAX_FAILED_BATCHES, quoted } from '../validation/index.ts';
+import { MAX_FAILED_BATCHES } from '../validation/index.ts';
 import { DEFAULT_RUNNER_OPTIONS, type RunnerOptions, validateRunnerOptions } from './options.ts';
 import { assertNoOverlap, limitLockWait, serializeRunStarts, lockWaitError } from './overlap.ts';
 import { migrationOutageGuard, stopWaitGuard } from './outage.ts';
-import { findMigration, getMigration, migrationNames } from './registry.ts';
+import { getMigration, migrationNames } from './registry.ts';
 import { Session, type SessionMode } from './session.ts';
 import * as leases from './lease-store.ts';
 import * as store from './store.ts';
 import { registerMigrationAttributes } from './telemetry.ts';
+import { assertRunId, assertThisRelease, validBatchSize, validRate } from './validate.ts';
 import type { BatchRecord, RunProgress, RunRecord, RunSettings, RunState, RunSummary } from './types.ts';
 
 export interface StartRequest {
@@ -69,50 +68,8 @@ export interface StopWaitOptions {
 const RESUMABLE: readonly RunState[] = ['running', 'stopping', 'stopped', 'failed'];
 const RETRYABLE: readonly RunState[] = ['running', 'stopping', 'stopped', 'failed', 'partially_failed'];
 
-/** A run this release can go on with: its migration, at the version and with params it started with. */
-function assertThisRelease(run: RunRecord): void {
-  const migration = findMigration(run.migration);
-  if (!migration) {
-    throw new RunOtherReleaseError(
-      run.runId,
-      `is of migration ${run.migration}, which this release does not have`,
-    );
-  }
-  if (migration.version !== run.migrationVersion) {
-    throw new RunOtherReleaseError(
-      run.runId,
-      `was started with version ${run.migrationVersion} of ${run.migration}; this release has version ${migration.version}`,
-    );
-  }
-  try {
-    migration.parseParams(run.params);
-  } catch (error) {
-    throw new RunOtherReleaseError(
-      run.runId,
-      `has params this release's ${run.migration} does not take (${errorMessage(error)})`,
-    );
-  }
-}
-
-function validRate(rate: number | null): number | null {
-  if (rate !== null && !(Number.isFinite(rate) && rate > 0)) {
-    throw new InvalidInputError('invalid_argument', `max rows per second must be > 0, got ${rate}`);
-  }
-  return rate;
-}
-
-function validBatchSize(batchSize: number): number {
-  return parseBatchSize(batchSize, batchSize);
-}
-
 function defaultOwner(): string {
   return `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
-}
-
-/** A run id is a UUID: checked before it reaches SQL, where a malformed one is a database error. */
-export function assertRunId(runId: string): void {
-  if (!isUuid(runId))
-    throw new InvalidInputError('invalid_run_id', `run_id must be a UUID, got ${quoted(runId)}`);
 }
 
 /**
