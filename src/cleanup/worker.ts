@@ -1,4 +1,3 @@
-import { isDatabaseUnavailable } from '../db/index.ts';
 import { defineAttributeValues, getLogger } from '../observability/index.ts';
 import { WorkerShutdownError } from './errors.ts';
 import type { HandlerRegistry } from './handlers-types.ts';
@@ -9,6 +8,7 @@ import { assertJobType, claimClassOf } from './job-types.ts';
 import { queueName } from './queue-names.ts';
 import { ClaimPlanner } from './claim-plan.ts';
 import type { CleanupQueue } from './queue.ts';
+import { FetchOutage, WaitingTypes } from './waiting-types.ts';
 import { doneWithin } from '../timing.ts';
 
 const ignore = (): void => undefined;
@@ -76,15 +76,12 @@ export class CleanupWorker {
   private nextFinished: { promise: Promise<void>; resolve: () => void } | undefined;
   private loop: Promise<void> | undefined;
   private readonly running = new Set<Promise<void>>();
-  /** When the current database outage began (as the fetch loop saw it). */
-  private outageSince: number | undefined;
   private stopping = false;
   private readonly counters: WorkerStats = { processed: 0, failed: 0, byType: {} };
   private readonly attemptDeps: AttemptDeps;
   private readonly planner: ClaimPlanner;
-  /** The last answer of typesWaiting() and when it was asked (performance.now()). */
-  private presumedWaiting = new Set<string>();
-  private waitingAskedAt = Number.NEGATIVE_INFINITY;
+  private readonly outage: FetchOutage;
+  private readonly waiting: WaitingTypes;
 
   private readonly queue: CleanupQueue;
   private readonly options: WorkerOptions;
@@ -95,6 +92,8 @@ export class CleanupWorker {
     const wanted = workerJobTypes(options.jobTypes, queue.jobTypes, handlers);
     this.types = wanted;
     this.planner = new ClaimPlanner(wanted, claimClassOf);
+    this.outage = new FetchOutage(this.log);
+    this.waiting = new WaitingTypes(queue, wanted, options.pollIntervalMs, this.outage);
     this.attemptDeps = {
       queue,
       completions: new Completions(queue.boss),
@@ -228,7 +227,7 @@ export class CleanupWorker {
    * worker took them) drops out, and its offer goes to the others in the next round.
    */
   private async claim(free: number): Promise<number> {
-    const waiting = await this.typesWaiting();
+    const waiting = await this.waiting.get();
     let claimed = 0;
     while (claimed < free && waiting.size > 0 && !this.stopping) {
       for (const [type, offered] of this.planner.plan(free - claimed, waiting)) {
@@ -237,17 +236,17 @@ export class CleanupWorker {
           .fetch<unknown>(queueName(type), { includeMetadata: true, batchSize: offered })
           .then(
             (fetched) => {
-              this.fetchRecovered();
+              this.outage.recovered();
               return fetched;
             },
             (error: unknown) => {
-              this.fetchFailed(type, error);
+              this.outage.failed(type, error);
               return [];
             },
           );
         if (jobs.length < offered) {
           waiting.delete(type);
-          this.presumedWaiting.delete(type);
+          this.waiting.drained(type);
         }
         this.planner.claimed(type, jobs.length);
         claimed += jobs.length;
@@ -263,51 +262,6 @@ export class CleanupWorker {
       }
     }
     return claimed;
-  }
-
-  /**
-   * The types with jobs waiting, asked of the database at most once per poll interval. In between,
-   * a type whose last fetch filled its offer is presumed to still have work (a fetch that comes back
-   * short drops it), so a worker draining fast jobs does not pay one more query per batch; jobs of
-   * another type are seen within a poll interval, the same bound as an idle worker's.
-   */
-  private async typesWaiting(): Promise<Set<string>> {
-    const fresh = performance.now() - this.waitingAskedAt < this.options.pollIntervalMs;
-    if (fresh && this.presumedWaiting.size > 0) return new Set(this.presumedWaiting);
-    this.waitingAskedAt = performance.now();
-    try {
-      this.presumedWaiting = await this.queue.typesWaiting(this.types);
-      this.fetchRecovered();
-    } catch (error) {
-      this.fetchFailed(undefined, error);
-      this.presumedWaiting = new Set<string>();
-    }
-    return new Set(this.presumedWaiting);
-  }
-
-  /**
-   * A failed fetch is retried after the poll interval. While the database is unreachable every poll
-   * fails: the first failure of an outage is logged, and its end, not each poll in between.
-   */
-  private fetchFailed(type: string | undefined, error: unknown): void {
-    if (!isDatabaseUnavailable(error)) {
-      this.log.warn(
-        'fetching jobs failed; retrying after the poll interval',
-        type === undefined ? {} : { job_type: type },
-        error,
-      );
-      return;
-    }
-    if (this.outageSince !== undefined) return;
-    this.outageSince = Date.now();
-    this.log.warn('database unavailable; the worker keeps polling until it is back', {}, error);
-  }
-
-  private fetchRecovered(): void {
-    if (this.outageSince === undefined) return;
-    const seconds = (Date.now() - this.outageSince) / 1000;
-    this.outageSince = undefined;
-    this.log.info('database reachable again; the worker takes jobs', { duration: seconds });
   }
 
   /**

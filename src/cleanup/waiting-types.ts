@@ -1,0 +1,83 @@
+import { isDatabaseUnavailable } from '../db/index.ts';
+import type { Logger } from '../observability/index.ts';
+import type { CleanupQueue } from './queue.ts';
+
+/**
+ * The fetch loop's view of the database while it is unreachable: every poll fails, so the first
+ * failure of an outage is logged, and its end, not each poll in between. Another failure is logged
+ * each time (it is retried after the poll interval).
+ */
+export class FetchOutage {
+  /** When the current outage began (as the fetch loop saw it). */
+  private since: number | undefined;
+
+  private readonly log: Logger;
+
+  constructor(log: Logger) {
+    this.log = log;
+  }
+
+  failed(type: string | undefined, error: unknown): void {
+    if (!isDatabaseUnavailable(error)) {
+      this.log.warn(
+        'fetching jobs failed; retrying after the poll interval',
+        type === undefined ? {} : { job_type: type },
+        error,
+      );
+      return;
+    }
+    if (this.since !== undefined) return;
+    this.since = Date.now();
+    this.log.warn('database unavailable; the worker keeps polling until it is back', {}, error);
+  }
+
+  recovered(): void {
+    if (this.since === undefined) return;
+    const seconds = (Date.now() - this.since) / 1000;
+    this.since = undefined;
+    this.log.info('database reachable again; the worker takes jobs', { duration: seconds });
+  }
+}
+
+/**
+ * The types with jobs waiting, asked of the database at most once per poll interval. In between,
+ * a type whose last fetch filled its offer is presumed to still have work (a fetch that comes back
+ * short drops it), so a worker draining fast jobs does not pay one more query per batch; jobs of
+ * another type are seen within a poll interval, the same bound as an idle worker's.
+ */
+export class WaitingTypes {
+  /** The last answer and when it was asked (performance.now()). */
+  private presumed = new Set<string>();
+  private askedAt = Number.NEGATIVE_INFINITY;
+
+  private readonly queue: CleanupQueue;
+  private readonly types: readonly string[];
+  private readonly pollIntervalMs: number;
+  private readonly outage: FetchOutage;
+
+  constructor(queue: CleanupQueue, types: readonly string[], pollIntervalMs: number, outage: FetchOutage) {
+    this.queue = queue;
+    this.types = types;
+    this.pollIntervalMs = pollIntervalMs;
+    this.outage = outage;
+  }
+
+  async get(): Promise<Set<string>> {
+    const fresh = performance.now() - this.askedAt < this.pollIntervalMs;
+    if (fresh && this.presumed.size > 0) return new Set(this.presumed);
+    this.askedAt = performance.now();
+    try {
+      this.presumed = await this.queue.typesWaiting(this.types);
+      this.outage.recovered();
+    } catch (error) {
+      this.outage.failed(undefined, error);
+      this.presumed = new Set<string>();
+    }
+    return new Set(this.presumed);
+  }
+
+  /** A fetch of `type` came back short: another worker took the rest, or there is none left. */
+  drained(type: string): void {
+    this.presumed.delete(type);
+  }
+}
