@@ -1,14 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import type { PgBoss, Queue } from 'pg-boss';
+import type { PgBoss } from 'pg-boss';
 import { type Database, databaseError, isDatabaseUnavailable, type Queryable } from '../db/index.ts';
 import { captureTraceContext, getLogger } from '../observability/index.ts';
-import {
-  BOSS_SCHEMA,
-  bossTransactionAdapter,
-  createBoss,
-  DEAD_LETTER_RETENTION_SECONDS,
-  QUEUE_SETUP_LOCK_KEY,
-} from './boss.ts';
+import { BOSS_SCHEMA, bossTransactionAdapter, createBoss, QUEUE_SETUP_LOCK_KEY } from './boss.ts';
 import { carryOverLegacyJobs, setAsideLegacySchema } from './boss-upgrade.ts';
 import { type CancelOutcome, type CancelRequest, cancelJobs } from './cancel.ts';
 import { type RetryDeadOutcome, retryDeadJobs, retryJob, type RetryOutcome } from './dead-letter.ts';
@@ -17,6 +11,7 @@ import type { JobPayloads } from './job-payloads.ts';
 import { assertJobType, BUILTIN_JOB_TYPES, isBuiltinJobType } from './job-types.ts';
 import { parsePayload } from './payload-parsers.ts';
 import { DEAD_LETTER_QUEUE, queueName } from './queue-names.ts';
+import { ensureQueues } from './queue-setup.ts';
 import { readQueueCounts } from './queue-truth.ts';
 import type { QueuePolicy } from './settings.ts';
 import { doneWithin } from '../timing.ts';
@@ -113,7 +108,7 @@ export class CleanupQueue {
       await db.withLock(QUEUE_SETUP_LOCK_KEY, async () => {
         await setAsideLegacySchema(db, queue.log);
         await boss.start();
-        await queue.ensureQueues(worker);
+        await ensureQueues(boss, db, jobTypes, policy, worker ? queue.log : undefined);
         await carryOverLegacyJobs(db, boss, [DEAD_LETTER_QUEUE, ...jobTypes.map(queueName)], queue.log);
       });
     } catch (error) {
@@ -144,59 +139,6 @@ export class CleanupQueue {
         ? error
         : Object.assign(new Error(String((error as { message?: unknown } | null)?.message ?? error)), error);
     this.log.warn('queue background task failed', {}, databaseError(reported));
-  }
-
-  private queueOptions(): Omit<Queue, 'name'> {
-    return {
-      retryLimit: this.policy.retryLimit,
-      retryDelay: this.policy.retryDelaySeconds,
-      retryBackoff: true,
-      expireInSeconds: this.policy.expireSeconds,
-      deadLetter: DEAD_LETTER_QUEUE,
-    };
-  }
-
-  /**
-   * Creates missing queues; a worker also applies its policy to existing ones (it owns the policy)
-   * and to the jobs already waiting in them.
-   */
-  private async ensureQueues(applyPolicy: boolean): Promise<void> {
-    // A dead-letter copy waits in state `created` for `sdops queue retry`; pg-boss deletes a created
-    // job after its queue's retention (14 days by default), so the copies get pg-boss's longest.
-    const deadLetter = { retentionSeconds: DEAD_LETTER_RETENTION_SECONDS };
-    await this.boss.createQueue(DEAD_LETTER_QUEUE, deadLetter);
-    if (applyPolicy) await this.boss.updateQueue(DEAD_LETTER_QUEUE, deadLetter);
-    for (const type of this.jobTypes) {
-      const name = queueName(type);
-      await this.boss.createQueue(name, this.queueOptions());
-      if (applyPolicy) await this.boss.updateQueue(name, this.queueOptions());
-    }
-    if (applyPolicy) await this.applyPolicyToWaitingJobs();
-  }
-
-  /**
-   * pg-boss copies the queue's lease and retry settings into each job when it is enqueued, so a
-   * policy change (the runbook's "raise SDOPS_JOB_EXPIRE_SECONDS and restart the workers") would
-   * reach only jobs enqueued after it. A starting worker moves the jobs still waiting (created, or
-   * backing off before a retry) to its policy; a job that is running keeps the lease it was claimed
-   * with, which its worker enforces.
-   */
-  private async applyPolicyToWaitingJobs(): Promise<void> {
-    const { retryLimit, retryDelaySeconds, expireSeconds } = this.policy;
-    const { rowCount } = await this.db.query(
-      `UPDATE ${BOSS_SCHEMA}.job SET expire_seconds = $2, retry_limit = $3, retry_delay = $4, retry_backoff = true
-        WHERE name = ANY($1::text[]) AND state < 'active'
-          AND (expire_seconds, retry_limit, retry_delay, retry_backoff) IS DISTINCT FROM ($2, $3, $4, true)`,
-      [this.jobTypes.map(queueName), expireSeconds, retryLimit, retryDelaySeconds],
-    );
-    if (rowCount > 0) {
-      this.log.info("waiting jobs moved to this worker's queue policy", {
-        count: rowCount,
-        expire_seconds: expireSeconds,
-        retry_limit: retryLimit,
-        retry_delay_seconds: retryDelaySeconds,
-      });
-    }
   }
 
   private envelope(jobType: string, payload: unknown, jobId: string | undefined): JobEnvelope {
