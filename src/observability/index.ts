@@ -28,14 +28,16 @@ export {
 export {
   activeRunId,
   captureTraceContext,
+  spanContextFromCarrier,
+  type TraceCarrier,
+  withRunId,
+} from './trace-context.ts';
+export {
   currentTracer,
   dbSpanInfo,
   type DbSpanInfo,
   outsideTrace,
   type SpanHandle,
-  spanContextFromCarrier,
-  type TraceCarrier,
   withDbSpan,
-  withRunId,
   withSpan,
 } from './tracing.ts';
