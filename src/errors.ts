@@ -50,6 +50,7 @@ export type ErrorCode =
   | 'constraint_violation'
   | 'row_locked'
   | 'data_dir_locked'
+  | 'delete_in_progress'
   | 'job_not_cancellable'
   | 'job_not_retryable'
   | 'lease_lost'
@@ -145,6 +146,8 @@ export const ERROR_CODE_MEANINGS: Readonly<Record<ErrorCode, string>> = {
   row_locked:
     'another database session held a lock the change needs (on a row it writes, or on its table) past the lock timeout (5 s for an API request), and the change was rolled back; try again, or find the session holding it (runbook: ApiServerErrorRatioHigh, the head-blocker query)',
   data_dir_locked: 'another process holds the embedded database directory',
+  delete_in_progress:
+    'the delete a restore by `delete_op_id` would undo has not finished: its `bulk_soft_delete` job still waits or runs; restore once it has ended (a restore now would leave the rows the job deletes after it deleted)',
   job_not_cancellable: 'the job is running or finished and cannot be cancelled',
   job_not_retryable: 'only failed or dead jobs can be retried',
   lease_lost: "another runner took over the migration run's lease",

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
+import { assertDeleteFinished, undoneOpId } from '../../cleanup/index.ts';
 import { InvalidInputError, NotFoundError } from '../../errors.ts';
 import {
   entityNames,
@@ -234,6 +235,8 @@ export function registerEntityRoutes(app: FastifyInstance, ctx: RouteContext): v
         const body = request.body;
         const target = bulkTarget(body);
         const cascade = body.cascade ?? true;
+        const undone = operation === 'restore' ? undoneOpId(target) : undefined;
+        if (undone) await assertDeleteFinished(ctx.db, undone);
         const large = 'filter' in target || ('ids' in target && target.ids.length > ctx.bulk.syncIds);
         if (large && ctx.queue) {
           // Bad filters answer 400 now, not as a failed job later.

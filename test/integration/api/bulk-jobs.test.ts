@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import { builtinHandlers, CleanupWorker } from '../../../src/cleanup/index.ts';
 import { SoftDeleteService } from '../../../src/soft-delete/index.ts';
-import { AS_ADMIN, type ApiFixture, inject, startFixture } from './support.ts';
+import { AS_ADMIN, type ApiFixture, expectErrorShape, inject, startFixture } from './support.ts';
+import { runCli } from '../../support/cli.ts';
 import { waitUntil } from '../../support/wait.ts';
 
 type JobRow = {
@@ -125,6 +126,38 @@ describe('HTTP API bulk jobs and cascade op ids', () => {
       rows.map((r) => r.id),
     );
     for (const r of restored) expect(r.deleted_at, `order_item ${r.id}`).to.equal(null);
+  });
+
+  it('refuses to undo a delete by its op id while its bulk_soft_delete job has not ended (API 409, CLI exit 1), and undoes it once it has', async function () {
+    this.timeout(60_000);
+    // A restore by the op id ran beside the waiting delete job: it restored nothing, then the job
+    // deleted everything, and both had answered 202.
+    const { rows } = await f.db.query<{ id: string }>(
+      'SELECT id::text AS id FROM documents WHERE deleted_at IS NULL AND NOT is_deleted ORDER BY id LIMIT 3',
+    );
+    const opId = '0193a3f4-0000-7000-8000-00000000d0e1';
+    const jobId = await f.queue.enqueue(
+      'bulk_soft_delete',
+      { entity: 'documents', ids: rows.map((r) => r.id), cascade: true, opId, deletedBy: 'test' },
+      { startAfterSeconds: 3600 },
+    );
+    const undo = { method: 'POST' as const, url: '/v1/documents/bulk-restore', headers: AS_ADMIN };
+    const refused = await inject(f.app, { ...undo, payload: { filter: { delete_op_id: opId } } });
+    expect(refused.statusCode, refused.body).to.equal(409);
+    expectErrorShape(refused, 'delete_in_progress');
+    expect(refused.body).to.include(jobId);
+    const cli = await runCli(['restore', 'documents', '--filter', `delete_op_id=${opId}`], {
+      DATABASE_URL: f.url,
+    });
+    expect(cli.code, cli.stderr).to.equal(1);
+    expect(cli.stderr.trim().split('\n')).to.have.length(1);
+    expect(cli.stderr).to.include(`its bulk_soft_delete job ${jobId} still waits or runs`);
+
+    await f.db.query(`UPDATE pgboss.job SET state = 'completed', completed_on = now() WHERE id = $1`, [
+      jobId,
+    ]);
+    const accepted = await inject(f.app, { ...undo, payload: { filter: { delete_op_id: opId } } });
+    expect(accepted.statusCode, accepted.body).to.equal(202);
   });
 
   it('runs a bulk-delete of at most syncIds ids in the request and answers 200 with the result', async () => {
