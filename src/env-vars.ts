@@ -55,7 +55,7 @@ export const ENV_VARS: readonly EnvVarSpec[] = [
   v('SDOPS_JOB_EXPIRE_SECONDS', '900', `A job's lease: an attempt running longer fails, and a crashed worker's job runs again after it. A starting worker applies it to the jobs already waiting. At most ${DAY_SECONDS} (pg-boss: 24 hours).`),
   v('SDOPS_QUEUE_MAINTENANCE_INTERVAL_SECONDS', '30', `How often workers fail jobs whose lease expired (they are retried) and delete finished jobs past their 7-day retention; at most ${DAY_SECONDS}.`),
   v('SDOPS_WORKER_SHUTDOWN_TIMEOUT_MS', '30000', 'On SIGTERM/SIGINT, how long a worker waits for running jobs before handing them back (their statements still running are cancelled).'),
-  v('SDOPS_PURGE_CRON', '0 * * * *', 'Cron (UTC) on which purge_expired runs for every entity, saved in the database by a worker started without --no-schedule; "off" removes the saved schedule when such a worker starts.'),
+  v('SDOPS_PURGE_CRON', '0 * * * *', 'Cron (UTC) on which purge_expired runs for every entity, saved in the database by a worker started without --no-schedule (the last such worker to start sets it for all; one that replaces another setting logs a warning); "off" removes the saved schedule when such a worker starts.'),
   v('SDOPS_ARCHIVE_CRON', '30 2 * * *', 'Cron (UTC) on which archive_entity runs for every entity, saved like SDOPS_PURGE_CRON; "off" removes the saved schedule.'),
   v('SDOPS_ARCHIVE_AFTER_DAYS', '30', `Scheduled archive_entity moves rows soft-deleted more than this many days ago (at most ${MAX_OLDER_THAN_DAYS}).`),
   v('SDOPS_CLEANUP_BATCH_SIZE', '1000', `Rows per batch in purge_expired and archive_entity jobs (at most ${MAX_BATCH_SIZE}).`),

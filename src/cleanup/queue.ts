@@ -249,6 +249,16 @@ export class CleanupQueue {
     payload: Record<string, unknown> = {},
   ): Promise<void> {
     const name = queueName(jobType);
+    // The last worker to start wins: one started with another setting (a rolling deploy, a worker
+    // with an old environment) changed every worker's schedule with nothing said.
+    const saved = (await this.boss.getSchedules(name)).map((s) => s.cron).find((c) => c !== undefined);
+    if (saved !== undefined && saved !== cron) {
+      this.log.warn("this worker's setting replaces the saved cron schedule of every worker", {
+        job_type: jobType,
+        saved_cron: saved,
+        cron: cron ?? 'off',
+      });
+    }
     if (cron === undefined) {
       await this.boss.unschedule(name);
       return;
