@@ -65,6 +65,7 @@ const FIELD_CODES: Readonly<Record<string, { status: number; code: ErrorCode }>>
   'params/name': { status: 404, code: 'unknown_migration' },
   'params/runId': { status: 400, code: 'invalid_run_id' },
   'body/jobId': { status: 400, code: 'invalid_job_id' },
+  'params/jobId': { status: 400, code: 'invalid_job_id' },
   'body/batchSize': { status: 400, code: 'invalid_batch_size' },
   'body/params/olderThanDays': { status: 400, code: 'invalid_older_than_days' },
   'body/params/entities': { status: 400, code: 'invalid_migration_param' },

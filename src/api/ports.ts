@@ -1,7 +1,7 @@
 import type { Database, Queryable } from '../db/index.ts';
 import type { MigrationRunner } from '../migration/index.ts';
 import type { SoftDeleteService } from '../soft-delete/index.ts';
-import type { QueueStatusRow, RetryDeadOutcome, RetryOutcome } from '../cleanup/index.ts';
+import type { JobView, QueueStatusRow, RetryDeadOutcome, RetryOutcome } from '../cleanup/index.ts';
 
 /**
  * What the API needs from the cleanup queue: CleanupQueue satisfies it; tests may pass a stub.
@@ -17,6 +17,7 @@ export interface ApiQueue {
     options?: { readonly transaction?: Queryable },
   ): Promise<string>;
   status(): Promise<readonly QueueStatusRow[]>;
+  job(jobId: string): Promise<JobView>;
   retry(jobId: string): Promise<RetryOutcome>;
   retryDead(): Promise<RetryDeadOutcome>;
 }

@@ -7,6 +7,7 @@ export { assertDeleteFinished, undoneOpId } from './pending-deletes.ts';
 export { builtinHandlers } from './handlers.ts';
 export type { HandlerRegistry, JobHandler } from './handlers-types.ts';
 export { assertJobType, BUILTIN_JOB_TYPES, type BuiltinJobType } from './job-types.ts';
+export { type JobView, readJob } from './job-view.ts';
 export { parsePayload } from './payload-parsers.ts';
 export { DEAD_LETTER_QUEUE, queueName } from './queue-names.ts';
 export { CleanupQueue, type QueueStatusRow } from './queue.ts';

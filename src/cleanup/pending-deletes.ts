@@ -14,7 +14,7 @@ class DeleteInProgressError extends ConflictError {
     super(
       'delete_in_progress',
       `the delete with op id ${opId} has not finished: its bulk_soft_delete job ${jobId} still waits or runs, ` +
-        'and a restore now would leave the rows it deletes after it deleted; restore once the job has ended',
+        'and a restore now would leave the rows it deletes after it deleted; restore once the job has ended (sdops queue show, GET /v1/queue/jobs/{id})',
     );
   }
 }

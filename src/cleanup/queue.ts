@@ -8,6 +8,7 @@ import { type CancelOutcome, type CancelRequest, cancelJobs } from './cancel.ts'
 import { type RetryDeadOutcome, retryDeadJobs, retryJob, type RetryOutcome } from './dead-letter.ts';
 import type { JobEnvelope } from './job-envelope.ts';
 import type { JobPayloads } from './job-payloads.ts';
+import { type JobView, readJob } from './job-view.ts';
 import { assertJobType, BUILTIN_JOB_TYPES, isBuiltinJobType } from './job-types.ts';
 import { parsePayload } from './payload-parsers.ts';
 import { DEAD_LETTER_QUEUE, queueName } from './queue-names.ts';
@@ -225,6 +226,11 @@ export class CleanupQueue {
       dead: c.dead,
       oldestWaitingSeconds: Math.round(c.oldestWaitSeconds),
     }));
+  }
+
+  /** One job by its id, as its caller follows it (JobNotFoundError when there is none). */
+  job(jobId: string): Promise<JobView> {
+    return readJob(this.db, jobId);
   }
 
   /** Brings a failed job (by its id, or its dead-letter copy's id) back for one more attempt. */

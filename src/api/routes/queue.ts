@@ -28,6 +28,45 @@ const statusRowSchema = {
   },
 } as const;
 
+/**
+ * A job as an API client sees it: its error's code only (the message may quote SQL or row values; the
+ * worker's log and `sdops queue show` have it).
+ */
+const jobSchema = {
+  type: 'object',
+  required: ['job'],
+  properties: {
+    job: {
+      type: 'object',
+      required: [
+        'jobId',
+        'jobType',
+        'state',
+        'retryCount',
+        'retryLimit',
+        'createdAt',
+        'startedAt',
+        'endedAt',
+      ],
+      properties: {
+        jobId: { type: 'string' },
+        jobType: { type: 'string' },
+        state: {
+          type: 'string',
+          enum: ['waiting', 'retrying', 'active', 'completed', 'failed', 'cancelled'],
+        },
+        retryCount: { type: 'integer' },
+        retryLimit: { type: 'integer' },
+        createdAt: { type: 'string' },
+        startedAt: { type: ['string', 'null'] },
+        endedAt: { type: ['string', 'null'] },
+        result: { type: 'object', additionalProperties: true },
+        error: { type: 'object', properties: { code: { type: 'string' } } },
+      },
+    },
+  },
+} as const;
+
 /** The cleanup queue, as `sdops queue status` and `sdops queue retry` show and do it. */
 export function registerQueueRoutes(app: FastifyInstance, queue: ApiQueue): void {
   app.get(
@@ -48,6 +87,25 @@ export function registerQueueRoutes(app: FastifyInstance, queue: ApiQueue): void
       },
     },
     async () => ({ jobTypes: await queue.status() }),
+  );
+
+  app.get<{ Params: { jobId: string } }>(
+    '/v1/queue/jobs/:jobId',
+    {
+      config: { access: 'read' },
+      schema: {
+        summary: 'One job by the id a 202 gave: its state, and its result or the code of its last error',
+        tags: TAGS,
+        params: {
+          type: 'object',
+          required: ['jobId'],
+          additionalProperties: false,
+          properties: { jobId: uuidSchema },
+        },
+        response: { 200: jobSchema, ...errorResponses(400, 404, 414, 503) },
+      },
+    },
+    async (request) => ({ job: await queue.job(request.params.jobId) }),
   );
 
   app.post<{ Body: { jobId?: string; dead?: boolean } }>(

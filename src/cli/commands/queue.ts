@@ -5,6 +5,7 @@ import {
   type CancelState,
   CleanupQueue,
   parsePayload,
+  readJob,
 } from '../../cleanup/index.ts';
 import { InvalidInputError } from '../../errors.ts';
 import { type CliContext, type GlobalOptions, withContext } from '../context.ts';
@@ -66,6 +67,27 @@ export function registerQueue(program: Command): void {
           'oldest waiting (s)': r.oldestWaitingSeconds,
         }));
         process.stdout.write(`${formatTable(table)}\n`);
+      });
+    });
+
+  queue
+    .command('show <job_id>')
+    .description('one job by id: its state, retries, times, and its result or last error')
+    .action(async (jobId: string, _opts: unknown, cmd: Command) => {
+      jobIdArgument(jobId);
+      await withContext(cmd.optsWithGlobals<GlobalOptions>(), async (ctx) => {
+        const job = await readJob(ctx.db, jobId);
+        if (ctx.json) {
+          printJson(job);
+          return;
+        }
+        const lines = [
+          `job ${job.jobId} (${job.jobType}): ${job.state}, ${job.retryCount} of ${job.retryLimit} retries used`,
+          `created ${job.createdAt}; started ${job.startedAt ?? '-'}; ended ${job.endedAt ?? '-'}`,
+          ...(job.result ? [`result: ${printable(JSON.stringify(job.result))}`] : []),
+          ...(job.error ? [`last error: ${printable(JSON.stringify(job.error))}`] : []),
+        ];
+        process.stdout.write(`${lines.join('\n')}\n`);
       });
     });
 

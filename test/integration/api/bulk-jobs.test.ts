@@ -81,6 +81,22 @@ describe('HTTP API bulk jobs and cascade op ids', () => {
 
     const first = await completed(f, body.job.id);
     expect(first.output).to.deep.include({ count: 30 });
+    // The caller follows its job by the id the 202 gave.
+    const followed = await inject(f.app, {
+      method: 'GET',
+      url: `/v1/queue/jobs/${body.job.id}`,
+      headers: AS_ADMIN,
+    });
+    expect(followed.statusCode, followed.body).to.equal(200);
+    const view = (followed.json() as { job: Record<string, unknown> }).job;
+    expect(view).to.deep.include({
+      jobId: body.job.id,
+      jobType: 'bulk_soft_delete',
+      state: 'completed',
+      retryCount: 0,
+    });
+    expect(view.result).to.deep.include({ count: 30 });
+    expect(view.endedAt).to.be.a('string');
     const after = await deletedState(f, 'order_items', ids);
     expect(after.map((r) => r.id)).to.deep.equal(ids);
     for (const r of after) expect(r.deleted_at, `order_item ${r.id}`).to.not.equal(null);
@@ -153,6 +169,28 @@ describe('HTTP API bulk jobs and cascade op ids', () => {
     expect(cli.stderr.trim().split('\n')).to.have.length(1);
     expect(cli.stderr).to.include(`its bulk_soft_delete job ${jobId} still waits or runs`);
 
+    const waiting = await inject(f.app, { method: 'GET', url: `/v1/queue/jobs/${jobId}`, headers: AS_ADMIN });
+    expect((waiting.json() as { job: { state: string; endedAt: unknown } }).job).to.deep.include({
+      state: 'waiting',
+      endedAt: null,
+    });
+    const shown = await runCli(['queue', 'show', jobId], { DATABASE_URL: f.url });
+    expect(shown.code, shown.stderr).to.equal(0);
+    expect(shown.stdout).to.include(`job ${jobId} (bulk_soft_delete): waiting, 0 of`);
+    const missing = await inject(f.app, {
+      method: 'GET',
+      url: '/v1/queue/jobs/0193a3f4-0000-7000-8000-0000000000ff',
+      headers: AS_ADMIN,
+    });
+    expect(missing.statusCode, missing.body).to.equal(404);
+    expectErrorShape(missing, 'job_not_found');
+    const malformed = await inject(f.app, {
+      method: 'GET',
+      url: '/v1/queue/jobs/not-a-job',
+      headers: AS_ADMIN,
+    });
+    expect(malformed.statusCode, malformed.body).to.equal(400);
+    expectErrorShape(malformed, 'invalid_job_id');
     await f.db.query(`UPDATE pgboss.job SET state = 'completed', completed_on = now() WHERE id = $1`, [
       jobId,
     ]);

@@ -32,6 +32,7 @@ export async function offlineApi(): Promise<OfflineApi> {
     jobTypes: [],
     enqueue: ask,
     status: ask,
+    job: ask,
     retry: ask,
     retryDead: ask,
   };
@@ -103,6 +104,7 @@ export function concretePath(path: string, override?: { name: string; value: str
     id: '1',
     name: 'backfill-deleted-at',
     runId: '00000000-0000-4000-8000-000000000000',
+    jobId: '00000000-0000-4000-8000-000000000000',
   };
   return path.replace(/\{([A-Za-z]+)\}/g, (_m, name: string) => {
     if (override?.name === name) return override.value;
