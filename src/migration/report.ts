@@ -1,3 +1,4 @@
+import { ownerProcessGone } from './owner-process.ts';
 import type { RunRecord } from './types.ts';
 
 /** Derived figures for `status`/`list` and the API: what an operator asks of a run at a glance. */
@@ -22,7 +23,13 @@ export interface RunStatus {
   readonly batchesFailed: number;
   readonly cursor: string | null;
   readonly owner: string | null;
+  /** Its owner's lease has not run out (judged by the database clock): another session is refused. */
   readonly ownerAlive: boolean;
+  /**
+   * Its owner was a process of this host that no longer exists: nothing moves although the lease
+   * has not run out yet (`stop --wait` waits for it, then `resume`).
+   */
+  readonly ownerProcessGone: boolean;
   readonly heartbeatAgeSeconds: number | null;
   readonly lastError: string | null;
   readonly traceId: string | null;
@@ -30,16 +37,22 @@ export interface RunStatus {
   readonly finishedAt: string | null;
 }
 
-export function runStatus(run: RunRecord, now = new Date()): RunStatus {
+export function runStatus(
+  run: RunRecord,
+  now = new Date(),
+  processGone: (owner: string | null) => boolean = ownerProcessGone,
+): RunStatus {
   const done = run.rowsProcessed + run.rowsFailed;
   const total = run.totalEstimate;
   const percent =
     total === null ? null : total === 0 ? 100 : Math.min(100, Math.round((done / total) * 1000) / 10);
-  const end = run.finishedAt ?? (run.ownerAlive ? now : run.updatedAt);
-  const seconds = Math.max(0.001, (end.getTime() - run.sessionStartedAt.getTime()) / 1000);
   const unfinished = run.state === 'running' || run.state === 'stopping';
+  const gone = unfinished && run.ownerAlive && processGone(run.owner);
+  const moving = run.ownerAlive && !gone;
+  const end = run.finishedAt ?? (moving ? now : run.updatedAt);
+  const seconds = Math.max(0.001, (end.getTime() - run.sessionStartedAt.getTime()) / 1000);
   // A run that says running while its owner is gone is not moving: no rate, no ETA.
-  const live = unfinished && run.ownerAlive;
+  const live = unfinished && moving;
   const rate = unfinished && !live ? null : Math.round((run.rowsProcessed - run.sessionStartRows) / seconds);
   const left = total === null ? null : Math.max(0, total - done);
   return {
@@ -62,6 +75,7 @@ export function runStatus(run: RunRecord, now = new Date()): RunStatus {
         : null,
     owner: run.owner,
     ownerAlive: run.ownerAlive,
+    ownerProcessGone: gone,
     heartbeatAgeSeconds: run.heartbeatAt
       ? Math.round((now.getTime() - run.heartbeatAt.getTime()) / 100) / 10
       : null,

@@ -1,5 +1,3 @@
-import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
 import { v7 as uuidv7 } from 'uuid';
 import { type Database, type TransactionClient, withoutLockWaitLimit } from '../db/index.ts';
 import { InvalidInputError } from '../errors.ts';
@@ -12,6 +10,7 @@ import {
 } from './errors.ts';
 import { MAX_FAILED_BATCHES } from '../validation/index.ts';
 import { DEFAULT_RUNNER_OPTIONS, type RunnerOptions, validateRunnerOptions } from './options.ts';
+import { ownerId } from './owner-process.ts';
 import { assertNoOverlap, limitLockWait, serializeRunStarts, lockWaitError } from './overlap.ts';
 import { migrationOutageGuard, stopWaitGuard } from './outage.ts';
 import { getMigration, migrationNames } from './registry.ts';
@@ -68,10 +67,6 @@ export interface StopWaitOptions {
 const RESUMABLE: readonly RunState[] = ['running', 'stopping', 'stopped', 'failed'];
 const RETRYABLE: readonly RunState[] = ['running', 'stopping', 'stopped', 'failed', 'partially_failed'];
 
-function defaultOwner(): string {
-  return `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
-}
-
 /**
  * The programmatic API behind `sdops migrate` (and the HTTP API): start, resume, retry-failed run a
  * session in the background and hand back a RunHandle; stop/status/list are plain queries.
@@ -85,7 +80,7 @@ export class MigrationRunner {
     this.db = db;
     this.options = {
       ...validateRunnerOptions({ ...DEFAULT_RUNNER_OPTIONS, ...options }),
-      owner: options.owner ?? defaultOwner(),
+      owner: options.owner ?? ownerId(),
     };
     registerMigrationAttributes(migrationNames());
   }

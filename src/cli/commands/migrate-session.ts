@@ -79,7 +79,9 @@ export function statusRow(run: RunRecord): Record<string, Cell> {
     eta: formatDuration(s.etaSeconds),
     'failed batches': s.batchesFailed,
     'failed rows': s.rowsFailed,
-    owner: s.owner ? `${s.owner}${s.ownerAlive ? '' : ' (stale)'}` : '-',
+    owner: s.owner
+      ? `${s.owner}${s.ownerProcessGone ? ' (process gone)' : s.ownerAlive ? '' : ' (stale)'}`
+      : '-',
   };
 }
 

@@ -1,4 +1,7 @@
+import { spawn } from 'node:child_process';
+import { hostname } from 'node:os';
 import { expect } from 'chai';
+import { ownerId, ownerProcessGone } from '../../../src/migration/owner-process.ts';
 import {
   backoffMs,
   getMigration,
@@ -71,13 +74,34 @@ describe('migration runner backoff and parameters', () => {
       cursorEntity: 'documents',
       cursorKey: '42',
     } as unknown as RunRecord;
-    const s = runStatus(run, now);
+    const s = runStatus(run, now, () => false);
     expect(s).to.include({
       percent: 20,
       rowsPerSecond: 10,
       etaSeconds: 800,
       cursor: 'documents:42',
       heartbeatAgeSeconds: 1,
+      ownerProcessGone: false,
     });
+    // Its process killed on this host: the lease still runs, but a rate and an ETA would say it moves.
+    const gone = runStatus(run, now, () => true);
+    expect(gone).to.include({
+      ownerAlive: true,
+      ownerProcessGone: true,
+      rowsPerSecond: null,
+      etaSeconds: null,
+    });
+  });
+
+  it("tells a run owner's process that ended on this host from one that lives, or runs elsewhere", async () => {
+    const child = spawn(process.execPath, ['-e', '0']);
+    await new Promise((resolve) => child.on('exit', resolve));
+    const host = hostname();
+    expect(ownerProcessGone(`${host}:${child.pid}:a1b2c3`)).to.equal(true);
+    expect(ownerProcessGone(`${host}:${process.pid}:a1b2c3`)).to.equal(false);
+    expect(ownerProcessGone(`${host}:${process.ppid}:a1b2c3`)).to.equal(false);
+    expect(ownerProcessGone(`elsewhere-${host}:${child.pid}:a1b2c3`)).to.equal(false);
+    expect(ownerProcessGone(null)).to.equal(false);
+    expect(ownerProcessGone(ownerId())).to.equal(false);
   });
 });
