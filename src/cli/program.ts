@@ -117,13 +117,21 @@ function refuseOptionsAsValues(cmd: Command, flags: Set<string>): void {
 function needsCommand(group: Command): void {
   const sub = group.parent ? `${group.name()} ` : '';
   const names = group.commands.map((c) => c.name()).join(', ');
-  group.allowExcessArguments(true).action(function (this: Command) {
-    const [given] = this.args;
-    throw new InvalidInputError(
-      'invalid_usage',
-      given === undefined
-        ? `${sub ? `${sub}needs a command` : 'no command given'}: ${names} (see sdops ${sub}--help)`
-        : `unknown ${sub}command '${given}' (known: ${names})`,
-    );
-  });
+  // Unknown options reach the action too: `sdops migratex stop X --wait` was refused for '--wait',
+  // an option of the command meant, not for the mistyped command.
+  group
+    .allowExcessArguments(true)
+    .allowUnknownOption(true)
+    .action(function (this: Command) {
+      const [given] = this.args;
+      if (given?.startsWith('-')) {
+        throw new InvalidInputError('invalid_usage', `unknown option '${given.split('=')[0]}'`);
+      }
+      throw new InvalidInputError(
+        'invalid_usage',
+        given === undefined
+          ? `${sub ? `${sub}needs a command` : 'no command given'}: ${names} (see sdops ${sub}--help)`
+          : `unknown ${sub}command '${given}' (known: ${names})`,
+      );
+    });
 }

@@ -94,7 +94,20 @@ describe('sdops bad input and closed pipes (PostgreSQL)', function () {
     // A group without its command printed the whole help on stderr.
     ['migrate'],
     ['queue', 'bogus'],
+    ['migratex', 'stop', 'X', '--wait'],
   ];
+
+  it('names a mistyped command, not an option of the command meant', async () => {
+    for (const [args, said] of [
+      [['migratex', 'stop', 'X', '--wait'], /^sdops: unknown command 'migratex' \(known: /],
+      [['migrate', 'stopx', 'X', '--wait'], /^sdops: unknown migrate command 'stopx' \(known: /],
+      [['--bogus'], /^sdops: unknown option '--bogus'$/],
+    ] as const) {
+      const r = await runCli([...args], env());
+      expect(r.code, r.stderr).to.equal(2);
+      expect(r.stderr.trim(), args.join(' ')).to.match(said);
+    }
+  });
 
   it('prints exactly one line on stderr, nothing on stdout, and exits 2', async () => {
     for (const args of BAD) {
