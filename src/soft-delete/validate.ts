@@ -165,7 +165,8 @@ function filterValue(entity: EntityDefinition, column: string, raw: unknown): un
   if (raw === null) return null;
   switch (type) {
     case 'text':
-      if (typeof raw !== 'string' || !isPlainText(raw)) throw bad(`expected text ${PLAIN_TEXT_RULE}`);
+      if (typeof raw !== 'string') throw bad('expected text');
+      if (!isPlainText(raw)) throw bad(`expected text ${PLAIN_TEXT_RULE}`);
       if (textLength(raw) > MAX_TEXT_LENGTH)
         throw bad(`expected text of at most ${MAX_TEXT_LENGTH} characters`);
       return raw;

@@ -28,7 +28,9 @@ export function registerRead(program: Command): void {
         const rows = page.rows.map((r) =>
           Object.fromEntries(Object.entries(r).map(([k, v]) => [k, cell(v)])),
         );
-        process.stdout.write(rows.length ? `${formatTable(rows)}\n` : `no ${opts.scope} rows\n`);
+        process.stdout.write(
+          rows.length ? `${formatTable(rows)}\n` : `no ${opts.scope === 'all' ? '' : `${opts.scope} `}rows\n`,
+        );
         if (page.nextCursor) process.stdout.write(`next page: --after ${page.nextCursor}\n`);
       });
     });
