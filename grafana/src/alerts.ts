@@ -7,15 +7,15 @@ import { ALERT_PARAMS, type AlertParams } from './thresholds.ts';
  * (`valueExpr > threshold`) and into a Grafana-managed rule (query A = valueExpr, threshold
  * expression C on A), so both fire on the same series at the same value.
  *
- * Counts in a window are the counter's rise between its first and last sample in the window
- * (`max_over_time - min_over_time`, per series, then summed): no extrapolation, so a run counted by
- * a CLI process that exported once and exited (its series starts with the 0 Prometheus writes at
- * the counter's start timestamp) is an exact 1 in every window that holds its step, through a
- * collector restart, and the quoted value is an integer. Each process's series only grows (a
- * restart is a new service.instance.id, so a new series), which is what makes max - min its rise.
- * The dashboard's `increase(... anchored)` also counts a step between the last sample before the
- * window and its first one; rules avoid `anchored` because promtool 3.13 cannot evaluate it in rule
- * unit tests (its test engine ignores --enable-feature), and a rule no test can run is a guess.
+ * Counts in a window are each series' rise over it (`rise` below), summed: no extrapolation, so a
+ * run counted by a CLI process that exported once and exited (its series starts with the 0
+ * Prometheus writes at the counter's start timestamp) is an exact 1 in every window that holds its
+ * step, through a collector restart, and the quoted value is an integer. Each process's series only
+ * grows (a restart is a new service.instance.id, so a new series). A rise between the last sample
+ * before the window and the first in it counts, as the dashboard's `increase(... anchored)` counts
+ * it: with only the samples inside the window (max - min), a 2 m window held the steps of only the
+ * last 1m45s, and a 90 s database outage never paged. Rules do not use `anchored` itself because
+ * promtool 3.13 cannot evaluate it in rule unit tests, and a rule no test can run is a guess.
  */
 
 export type Severity = 'warning' | 'critical';
@@ -54,9 +54,15 @@ function durationText(seconds: number): string {
 /** Routes that answer without a token (src/api/routes/health.ts). */
 const PUBLIC_ROUTES = ['/healthz', '/readyz', '/openapi.json'];
 
-/** How much a counter rose within the window, summed over the series (processes) by `by`. */
+/**
+ * How much a counter rose within the window, summed over the series (processes) by `by`: for a
+ * series older than the window, its value now less its value at the window's start (`offset`, so
+ * a rise between the last sample before the window and the first in it counts, as `anchored` counts
+ * it on the dashboard); for one born inside the window (or already stale), its rise between its
+ * first and last sample in it.
+ */
 const rise = (metric: string, window: string, by: string) =>
-  `sum by (${by}) (max_over_time(${metric}[${window}]) - min_over_time(${metric}[${window}]))`;
+  `sum by (${by}) ((${metric} - ${metric} offset ${window}) or (max_over_time(${metric}[${window}]) - min_over_time(${metric}[${window}])))`;
 
 /**
  * A gauge's last sample up to this old. A collector restart (or a missed scrape) leaves a gap in
