@@ -177,20 +177,14 @@ describe('HTTP API bulk jobs and cascade op ids', () => {
     const shown = await runCli(['queue', 'show', jobId], { DATABASE_URL: f.url });
     expect(shown.code, shown.stderr).to.equal(0);
     expect(shown.stdout).to.include(`job ${jobId} (bulk_soft_delete): waiting, 0 of`);
-    const missing = await inject(f.app, {
-      method: 'GET',
-      url: '/v1/queue/jobs/0193a3f4-0000-7000-8000-0000000000ff',
-      headers: AS_ADMIN,
-    });
-    expect(missing.statusCode, missing.body).to.equal(404);
-    expectErrorShape(missing, 'job_not_found');
-    const malformed = await inject(f.app, {
-      method: 'GET',
-      url: '/v1/queue/jobs/not-a-job',
-      headers: AS_ADMIN,
-    });
-    expect(malformed.statusCode, malformed.body).to.equal(400);
-    expectErrorShape(malformed, 'invalid_job_id');
+    for (const [id, status, code] of [
+      ['0193a3f4-0000-7000-8000-0000000000ff', 404, 'job_not_found'],
+      ['not-a-job', 400, 'invalid_job_id'],
+    ] as const) {
+      const res = await inject(f.app, { method: 'GET', url: `/v1/queue/jobs/${id}`, headers: AS_ADMIN });
+      expect(res.statusCode, res.body).to.equal(status);
+      expectErrorShape(res, code);
+    }
     await f.db.query(`UPDATE pgboss.job SET state = 'completed', completed_on = now() WHERE id = $1`, [
       jobId,
     ]);
