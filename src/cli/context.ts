@@ -44,6 +44,8 @@ export interface ContextOptions {
   logToStdout?: boolean;
   /** The configuration a command already read to check its settings before opening anything. */
   config?: Config;
+  /** `sdops db migrate` applies the schema itself, to report what it applied. */
+  appliesSchema?: boolean;
 }
 
 export async function openDatabaseFor(config: Config, globals: GlobalOptions): Promise<Database> {
@@ -123,8 +125,10 @@ export async function withContext<T>(
   try {
     const db = await openDatabaseFor(config, globals);
     try {
-      await reachingDatabase(config.startupOutageBudgetMs, () => migrateSchema(db));
-      if (db.kind === 'pglite') await handBackWorkOfGoneProcesses(db);
+      if (!options.appliesSchema) {
+        await reachingDatabase(config.startupOutageBudgetMs, () => migrateSchema(db));
+        if (db.kind === 'pglite') await handBackWorkOfGoneProcesses(db);
+      }
       let outcome: unknown;
       try {
         return await fn({

@@ -1,7 +1,9 @@
+import { spawn } from 'node:child_process';
 import { Socket } from 'node:net';
 import { expect } from 'chai';
 import pg from 'pg';
 import { QUEUE_SETUP_LOCK_KEY } from '../../src/cleanup/boss.ts';
+import { SDOPS_BIN } from '../support/cli.ts';
 import { createTestDatabase } from '../support/postgres.ts';
 import { breakableProxy } from '../support/tcp-proxy.ts';
 import { type SdopsProcess, spawnSdops } from '../support/sdops-process.ts';
@@ -121,22 +123,33 @@ describe('fault suite: three processes starting at once on a fresh database', fu
     }
   });
 
-  it('has `sdops db migrate` (the one-shot schema service of compose) wait for a database that comes up, then apply the schema', async () => {
+  it('has `sdops db migrate` (the one-shot schema service of compose) wait for a database that comes up, then apply the schema, its --json result alone on stdout', async () => {
     // It opened the database without the start-up wait every other command has: a deploy running it
-    // while the database restarted failed at once.
+    // while the database restarted failed at once. Then its wait lines went to stdout, into the JSON.
     const db = await createTestDatabase();
     const proxy = await breakableProxy(db.url);
     try {
       proxy.cut();
-      const p = spawnSdops(['db', 'migrate'], {
-        DATABASE_URL: proxy.url,
-        SDOPS_STARTUP_OUTAGE_BUDGET_MS: '60000',
+      const child = spawn(process.execPath, [SDOPS_BIN, '--json', 'db', 'migrate'], {
+        env: { ...process.env, DATABASE_URL: proxy.url, SDOPS_STARTUP_OUTAGE_BUDGET_MS: '60000' },
       });
-      await p.waitFor(/database unreachable at start; waiting for it/, 30_000);
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString();
+      });
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+      });
+      const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+      await waitUntil('the wait line on stderr', () =>
+        stderr.includes('database unreachable at start; waiting for it'),
+      );
       proxy.restore();
-      const code = await p.exited;
-      expect(code, p.output()).to.equal(0);
-      expect(p.output()).to.match(/applied .*; schema is now /);
+      expect(await exited, stderr).to.equal(0);
+      const result = JSON.parse(stdout) as { applied: string[]; current: string };
+      expect(result.applied, stdout).to.include(result.current);
+      expect(stderr).to.include('database reachable again');
     } finally {
       proxy.close();
       await db.drop();

@@ -6,7 +6,6 @@ import { nonNegativeNumber, positiveInt } from '../args.ts';
 import { type GlobalOptions, openDatabaseFor, withContext } from '../context.ts';
 import { formatTable, printJson } from '../output.ts';
 import { progressWanted, startProgress } from '../progress.ts';
-import { reachingDatabase } from '../startup-wait.ts';
 
 export function registerDb(program: Command): void {
   const db = program.command('db').description('schema management');
@@ -14,19 +13,20 @@ export function registerDb(program: Command): void {
   db.command('migrate')
     .description('apply pending schema versions (every command also does this on start)')
     .action(async (_opts: unknown, cmd: Command) => {
-      const globals = cmd.optsWithGlobals<GlobalOptions>();
-      const config = loadConfig();
-      const database = await openDatabaseFor(config, globals);
-      try {
-        // As every other command's start: compose's one-shot schema service runs this while the
-        // database may still be starting or restarting.
-        const result = await reachingDatabase(config.startupOutageBudgetMs, () => migrateSchema(database));
-        if (globals.json) printJson(result);
-        else if (result.applied.length === 0) process.stdout.write(`schema is current (${result.current})\n`);
-        else process.stdout.write(`applied ${result.applied.join(', ')}; schema is now ${result.current}\n`);
-      } finally {
-        await database.close();
-      }
+      await withContext(
+        cmd.optsWithGlobals<GlobalOptions>(),
+        async (ctx) => {
+          // As every other command's start: compose's one-shot schema service runs this while the
+          // database may still be starting or restarting.
+          const result = await ctx.starting(() => migrateSchema(ctx.db));
+          if (ctx.json) printJson(result);
+          else if (result.applied.length === 0)
+            process.stdout.write(`schema is current (${result.current})\n`);
+          else
+            process.stdout.write(`applied ${result.applied.join(', ')}; schema is now ${result.current}\n`);
+        },
+        { appliesSchema: true },
+      );
     });
 
   // Answers at once, also with the database down: it is how an operator checks whether it is up.
