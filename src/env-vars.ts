@@ -36,7 +36,7 @@ export const ENV_VARS: readonly EnvVarSpec[] = [
   v(
     'DATABASE_URL',
     undefined,
-    'PostgreSQL connection string. Unset: the embedded PGlite database in SDOPS_DATA_DIR. Read by node-postgres, not libpq: `sslmode` `allow`, `prefer`, `require` and `verify-ca` all mean `verify-full` (SSL with the certificate checked; the warning node-postgres gives for the last three is not logged: this row says it) and none falls back to a plain connection, so for a server without SSL leave `sslmode` out (or give `disable`); `no-verify` encrypts without checking the certificate.',
+    'PostgreSQL connection string. Unset: the embedded PGlite database in SDOPS_DATA_DIR. Read by node-postgres, not libpq: `sslmode` `allow`, `prefer`, `require` and `verify-ca` all mean `verify-full` (SSL with the certificate checked; the warning node-postgres gives for the last three is not logged: this row says it; a refused certificate is a configuration error naming `sslrootcert`, `sslmode=no-verify` and `uselibpqcompat=true`, which gives sslmode the meaning libpq gives it) and none falls back to a plain connection, so for a server without SSL leave `sslmode` out (or give `disable`); `no-verify` encrypts without checking the certificate.',
   ),
   v('SDOPS_DATA_DIR', './.sdops/data', 'Where the embedded PGlite database keeps its files (ignored when DATABASE_URL is set).'),
   v('SDOPS_DB_POOL_SIZE', '10', 'Maximum connections in the PostgreSQL pool (2 to 1000: a migration runner heartbeats on a second connection while a batch holds one).'),

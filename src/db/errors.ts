@@ -125,6 +125,19 @@ const REFUSED_CONNECTION = new Set(['3D000', '28000', '28P01', '42501']);
 const NO_PASSWORD = /client password must be a string/;
 /** The driver's when DATABASE_URL asks for SSL (sslmode, ssl) and the server offers none. */
 const NO_SSL = /server does not support SSL connections/;
+/** Node's TLS refusals of the server's certificate (untrusted, self-signed, expired, wrong name). */
+const CERTIFICATE_REFUSED = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_UNTRUSTED',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_SIGNATURE_FAILURE',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
 /**
  * A setting DATABASE_URL passes at connect (`options=-c name=value`) the server refused: invalid
  * value (22023) or no such parameter (42704). Only at connect: the message names the parameter.
@@ -146,6 +159,16 @@ export function refusedConnection(error: unknown): SdopsError | undefined {
     return new ConfigError(
       'the database does not support SSL connections, which DATABASE_URL asks for (sslmode, ssl): ' +
         'leave sslmode out or give sslmode=disable (node-postgres never falls back to a plain connection, not even for prefer)',
+    );
+  }
+  // libpq's sslmode=require encrypts without checking the certificate; node-postgres checks it (as
+  // verify-full), and a server with a self-signed one failed as an internal error naming no setting.
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && CERTIFICATE_REFUSED.has(code)) {
+    return new ConfigError(
+      `the database's certificate was refused (${error.message}): node-postgres checks it for sslmode ` +
+        'require, prefer and verify-ca as for verify-full; give its CA with sslrootcert=<file>, or ' +
+        "sslmode=no-verify to encrypt without checking it (uselibpqcompat=true keeps libpq's meaning of sslmode)",
     );
   }
   const state = sqlState(error);

@@ -20,6 +20,18 @@ describe('a database refusing what DATABASE_URL names', () => {
     }
   });
 
+  it("is invalid_config when the server's certificate is refused, naming the sslmode ways out", () => {
+    // node-postgres checks the certificate for sslmode=require (libpq does not): a self-signed one
+    // was exit 1, "failed", naming no setting.
+    for (const code of ['DEPTH_ZERO_SELF_SIGNED_CERT', 'ERR_TLS_CERT_ALTNAME_INVALID', 'CERT_HAS_EXPIRED']) {
+      const refused = refusedConnection(pgError(code, 'self-signed certificate'));
+      expect(refused, code).to.be.instanceOf(ConfigError);
+      expect(refused?.message).to.match(
+        /certificate was refused .*sslrootcert=.*sslmode=no-verify.*uselibpqcompat=true/,
+      );
+    }
+  });
+
   it('leaves every other error alone', () => {
     expect(refusedConnection(pgError('23505', 'duplicate key'))).to.equal(undefined);
     expect(refusedConnection(new Error('connect ECONNREFUSED'))).to.equal(undefined);
