@@ -138,7 +138,7 @@ export const ERROR_CODE_MEANINGS: Readonly<Record<ErrorCode, string>> = {
   expectation_failed:
     'the request has an Expect header other than 100-continue, which the server cannot meet',
   not_found: 'the row does not exist (or is not in the requested scope)',
-  job_not_found: 'the job does not exist (it may have been archived)',
+  job_not_found: 'the job does not exist (pg-boss deletes a job 7 days after it ended)',
   run_not_found: 'the migration run does not exist',
   conflict: 'restoring the row would break a unique constraint held by a live row',
   constraint_violation:

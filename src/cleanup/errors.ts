@@ -26,7 +26,7 @@ export function assertJobId(raw: string): void {
 
 export class JobNotFoundError extends NotFoundError {
   constructor(id: string) {
-    super('job_not_found', `job ${id} does not exist (it may have been archived)`);
+    super('job_not_found', `job ${id} does not exist (pg-boss deletes a job 7 days after it ended)`);
   }
 }
 

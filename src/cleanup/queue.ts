@@ -264,6 +264,9 @@ export class CleanupQueue {
         saved_cron: saved,
         cron: cron ?? 'off',
       });
+    } else if (saved === undefined && cron !== undefined) {
+      // None saved: a first start, or one after a worker set it off (which leaves no trace to warn by).
+      this.log.info('this worker saves the cron schedule of every worker', { job_type: jobType, cron });
     }
     if (cron === undefined) {
       await this.boss.unschedule(name);

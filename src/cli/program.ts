@@ -125,7 +125,7 @@ function needsCommand(group: Command): void {
     .action(function (this: Command) {
       const [given] = this.args;
       if (given?.startsWith('-')) {
-        throw new InvalidInputError('invalid_usage', `unknown option '${given.split('=')[0]}'`);
+        throw new InvalidInputError('invalid_usage', `unknown option '${given}'`);
       }
       throw new InvalidInputError(
         'invalid_usage',

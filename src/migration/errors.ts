@@ -25,15 +25,19 @@ export class RunLockedError extends ConflictError {
   readonly owner: string;
   readonly leaseExpiresInMs: number;
 
-  constructor(runId: string, owner: string, leaseExpiresInMs: number, stopping = false) {
+  constructor(runId: string, owner: string, leaseExpiresInMs: number, stopping = false, ownerGone = false) {
     const expires = `${Math.max(0, Math.ceil(leaseExpiresInMs / 1000))}s`;
     super(
       'run_locked',
-      stopping
-        ? // Telling the operator to stop a run already stopping sent them round in a circle.
-          `run ${runId} is stopping: ${owner} parks it as stopped after its batch in flight (its lease expires in ${expires}); ` +
+      ownerGone
+        ? // "Being processed" sent the operator to stop a runner that a kill -9 had already ended.
+          `run ${runId} belonged to ${owner}, a process of this host that is gone; its lease expires in ${expires}: ` +
+            '`sdops migrate stop --wait` waits for that and parks the run, then resume it'
+        : stopping
+          ? // Telling the operator to stop a run already stopping sent them round in a circle.
+            `run ${runId} is stopping: ${owner} parks it as stopped after its batch in flight (its lease expires in ${expires}); ` +
             'resume it once `sdops migrate status` shows stopped'
-        : `run ${runId} is being processed by ${owner}; its lease expires in ${expires} ` +
+          : `run ${runId} is being processed by ${owner}; its lease expires in ${expires} ` +
             'unless that runner keeps its heartbeat (stop it with `sdops migrate stop`)',
     );
     this.runId = runId;

@@ -26,8 +26,8 @@ export interface RunStatus {
   /** Its owner's lease has not run out (judged by the database clock): another session is refused. */
   readonly ownerAlive: boolean;
   /**
-   * Its owner was a process of this host that no longer exists: nothing moves although the lease
-   * has not run out yet (`stop --wait` waits for it, then `resume`).
+   * Its owner was a process of this host that no longer exists: nothing moves, also while its lease
+   * has not run out yet (`stop --wait` waits for that, then `resume`).
    */
   readonly ownerProcessGone: boolean;
   readonly heartbeatAgeSeconds: number | null;
@@ -47,7 +47,7 @@ export function runStatus(
   const percent =
     total === null ? null : total === 0 ? 100 : Math.min(100, Math.round((done / total) * 1000) / 10);
   const unfinished = run.state === 'running' || run.state === 'stopping';
-  const gone = unfinished && run.ownerAlive && processGone(run.owner);
+  const gone = unfinished && processGone(run.owner);
   const moving = run.ownerAlive && !gone;
   const end = run.finishedAt ?? (moving ? now : run.updatedAt);
   const seconds = Math.max(0.001, (end.getTime() - run.sessionStartedAt.getTime()) / 1000);

@@ -10,7 +10,7 @@ import {
 } from './errors.ts';
 import { MAX_FAILED_BATCHES } from '../validation/index.ts';
 import { DEFAULT_RUNNER_OPTIONS, type RunnerOptions, validateRunnerOptions } from './options.ts';
-import { ownerId } from './owner-process.ts';
+import { ownerId, ownerProcessGone } from './owner-process.ts';
 import { assertNoOverlap, limitLockWait, serializeRunStarts, lockWaitError } from './overlap.ts';
 import { migrationOutageGuard, stopWaitGuard } from './outage.ts';
 import { getMigration, migrationNames } from './registry.ts';
@@ -270,7 +270,13 @@ export class MigrationRunner {
     const now = await this.get(runId);
     if (now.ownerAlive && now.owner) {
       const expires = (now.heartbeatAt?.getTime() ?? Date.now()) + now.leaseTimeoutMs - Date.now();
-      throw new RunLockedError(runId, now.owner, expires, now.state === 'stopping');
+      throw new RunLockedError(
+        runId,
+        now.owner,
+        expires,
+        now.state === 'stopping',
+        ownerProcessGone(now.owner),
+      );
     }
     const hint =
       now.state === 'succeeded'

@@ -43,6 +43,13 @@ describe('a worker saving the cron schedules (PostgreSQL)', function () {
 
   it('says so when it replaces a saved schedule with another, and nothing when it saves the same one', async () => {
     await queue.schedule('purge_expired', '* * * * *');
+    // None saved before: said at info, so a schedule turned back on after `off` shows in the log.
+    expect(
+      lines
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .filter((r) => r.message === 'this worker saves the cron schedule of every worker')
+        .map((r) => [r.level, r.job_type, r.cron]),
+    ).to.deep.equal([['info', 'purge_expired', '* * * * *']]);
     await queue.schedule('purge_expired', '* * * * *');
     expect(replaced(), 'the same schedule again is no change').to.deep.equal([]);
     await queue.schedule('purge_expired', '0 * * * *');

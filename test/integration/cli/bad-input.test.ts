@@ -102,6 +102,7 @@ describe('sdops bad input and closed pipes (PostgreSQL)', function () {
       [['migratex', 'stop', 'X', '--wait'], /^sdops: unknown command 'migratex' \(known: /],
       [['migrate', 'stopx', 'X', '--wait'], /^sdops: unknown migrate command 'stopx' \(known: /],
       [['--bogus'], /^sdops: unknown option '--bogus'$/],
+      [['--json=1', 'list', 'customers'], /^sdops: unknown option '--json=1'$/],
     ] as const) {
       const r = await runCli([...args], env());
       expect(r.code, r.stderr).to.equal(2);

@@ -91,6 +91,9 @@ describe('migration runner backoff and parameters', () => {
       rowsPerSecond: null,
       etaSeconds: null,
     });
+    // ...and still gone once its lease has run out too.
+    const stale = runStatus({ ...run, ownerAlive: false } as RunRecord, now, () => true);
+    expect(stale).to.include({ ownerAlive: false, ownerProcessGone: true });
   });
 
   it("tells a run owner's process that ended on this host from one that lives, or runs elsewhere", async () => {
