@@ -80,7 +80,7 @@ export function statusRow(run: RunRecord): Record<string, Cell> {
     'failed batches': s.batchesFailed,
     'failed rows': s.rowsFailed,
     owner: s.owner
-      ? `${s.owner}${s.ownerProcessGone ? ' (process gone)' : s.ownerAlive ? '' : ' (stale)'}`
+      ? `${s.owner}${s.ownerAlive ? (s.ownerProcessGone ? ' (process gone)' : '') : ' (stale)'}`
       : '-',
   };
 }
