@@ -144,7 +144,7 @@ export const ERROR_CODE_MEANINGS: Readonly<Record<ErrorCode, string>> = {
   constraint_violation:
     "a data rule of the database refused the change (SQLSTATE class 23: a check, a foreign key, or a trigger raising with such an ERRCODE, e.g. `check_violation`); the message names its constraint, or its SQLSTATE (the CLI also quotes a trigger's message). A trigger's plain `RAISE EXCEPTION` (P0001) is no data rule to sdops: the API answers 500 (runbook: ApiServerErrorRatioHigh)",
   row_locked:
-    'another database session held a lock the change needs (on a row it writes, or on its table) past the lock timeout (5 s for an API request), and the change was rolled back; try again, or find the session holding it (runbook: ApiServerErrorRatioHigh, the head-blocker query)',
+    'another database session held a lock the request needs (on a row it writes, or on its table, also for a read) past the lock timeout (5 s for an API request), and its transaction was rolled back; try again, or find the session holding it (runbook: ApiServerErrorRatioHigh, the head-blocker query)',
   data_dir_locked: 'another process holds the embedded database directory',
   delete_in_progress:
     'the delete a restore by `delete_op_id` would undo has not finished: its `bulk_soft_delete` job still waits or runs; restore once it has ended (a restore now would leave the rows the job deletes after it deleted)',

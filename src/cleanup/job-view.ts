@@ -1,4 +1,4 @@
-import type { Queryable } from '../db/index.ts';
+import { type Queryable, sqlState } from '../db/index.ts';
 import { BOSS_SCHEMA } from './boss.ts';
 import { JobNotFoundError, stateName } from './errors.ts';
 import { DEAD_LETTER_QUEUE, QUEUE_PREFIX } from './queue-names.ts';
@@ -13,13 +13,18 @@ export interface JobView {
   readonly jobType: string;
   /** waiting, retrying, active, completed, failed (retries exhausted: also in the dead-letter queue) or cancelled. */
   readonly state: string;
-  /** Attempts that failed so far (a retry is the attempt after one). */
+  /** Retries used so far: attempts that failed, less the one a failed job ended with. */
   readonly retryCount: number;
   readonly retryLimit: number;
   readonly createdAt: string;
   readonly startedAt: string | null;
   /** When it ended: completed, failed or cancelled. */
   readonly endedAt: string | null;
+  /**
+   * An active job's lease end: a job whose worker was killed stays active until then, and until a
+   * worker's maintenance pass fails it (SDOPS_JOB_EXPIRE_SECONDS, SDOPS_QUEUE_MAINTENANCE_INTERVAL_SECONDS).
+   */
+  readonly leaseEndsAt?: string;
   /** A completed job's outcome (`count` and what its type adds). */
   readonly result?: Readonly<Record<string, unknown>>;
   /** The last failed attempt's error: its code (a stable code or SQLSTATE), class and message. */
@@ -34,21 +39,48 @@ type Row = {
   created_on: Date;
   started_on: Date | null;
   completed_on: Date | null;
+  expire_seconds: number;
   output: Record<string, unknown> | null;
 };
 
+/**
+ * Our attempts write `{ code, name, message }`; pg-boss writes the expiry of a killed worker's lease
+ * as `{ value: { message: 'job timed out' } }`, which is our `job_timeout` (as the runbook's job SQL
+ * reads it).
+ */
+function lastError(output: Record<string, unknown>): JobView['error'] | undefined {
+  const inner = output.value;
+  const said = inner !== null && typeof inner === 'object' ? (inner as Record<string, unknown>) : output;
+  if (typeof said.message !== 'string') return undefined;
+  const code =
+    typeof said.code === 'string' ? said.code : said.message === 'job timed out' ? 'job_timeout' : undefined;
+  return { ...(said as JobView['error']), ...(code ? { code } : {}) };
+}
+
 /** The job with this id in a cleanup queue (not a dead-letter copy); JobNotFoundError when there is none. */
 export async function readJob(db: Queryable, jobId: string): Promise<JobView> {
-  const { rows } = await db.query<Row>(
-    `SELECT name, state::text AS state, retry_count, retry_limit, created_on, started_on, completed_on, output
-       FROM ${BOSS_SCHEMA}.job WHERE id = $1::uuid AND name LIKE $2 AND name <> $3`,
-    [jobId, `${QUEUE_PREFIX}%`, DEAD_LETTER_QUEUE],
-  );
+  let rows: Row[];
+  try {
+    ({ rows } = await db.query<Row>(
+      `SELECT name, state::text AS state, retry_count, retry_limit, created_on, started_on, completed_on,
+              expire_seconds, output
+         FROM ${BOSS_SCHEMA}.job WHERE id = $1::uuid AND name LIKE $2 AND name <> $3`,
+      [jobId, `${QUEUE_PREFIX}%`, DEAD_LETTER_QUEUE],
+    ));
+  } catch (error) {
+    // A database where no queue was ever set up (the wrong DATABASE_URL, a fresh --memory) has no job.
+    if (sqlState(error) === '42P01' || sqlState(error) === '3F000') throw new JobNotFoundError(jobId);
+    throw error;
+  }
   const row = rows[0];
   if (!row) throw new JobNotFoundError(jobId);
   const ended = ['completed', 'failed', 'cancelled'].includes(row.state);
   const output = row.output ?? undefined;
-  const failedOutput = output && typeof output.message === 'string' && row.state !== 'completed';
+  const error = output && row.state !== 'completed' ? lastError(output) : undefined;
+  const leaseEnd =
+    row.state === 'active' && row.started_on
+      ? new Date(row.started_on.getTime() + row.expire_seconds * 1000).toISOString()
+      : undefined;
   return {
     jobId,
     jobType: row.name.slice(QUEUE_PREFIX.length),
@@ -58,7 +90,8 @@ export async function readJob(db: Queryable, jobId: string): Promise<JobView> {
     createdAt: row.created_on.toISOString(),
     startedAt: row.started_on?.toISOString() ?? null,
     endedAt: ended ? (row.completed_on?.toISOString() ?? null) : null,
+    ...(leaseEnd ? { leaseEndsAt: leaseEnd } : {}),
     ...(row.state === 'completed' && output ? { result: output } : {}),
-    ...(failedOutput ? { error: output as JobView['error'] } : {}),
+    ...(error ? { error } : {}),
   };
 }

@@ -34,8 +34,11 @@ export async function assertDeleteFinished(db: Queryable, opId: string): Promise
   let rows: { id: string }[];
   try {
     ({ rows } = await db.query<{ id: string }>(
+      // A job enqueued by hand has no opId: it stamps its own id. Compared as text in either case
+      // (a UUID is one in any case), since a malformed one is for the filter's own check to refuse.
       `SELECT id::text AS id FROM ${BOSS_SCHEMA}.job
-        WHERE name = $1 AND state < 'completed' AND data->'payload'->>'opId' = $2
+        WHERE name = $1 AND state < 'completed'
+          AND lower(coalesce(data->'payload'->>'opId', id::text)) = lower($2)
         ORDER BY created_on LIMIT 1`,
       [queueName('bulk_soft_delete'), opId],
     ));

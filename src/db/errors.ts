@@ -98,8 +98,8 @@ function refusedByLockWait(error: unknown): SdopsError | undefined {
   if (error instanceof SdopsError || sqlState(error) !== '55P03') return undefined;
   return new SdopsError(
     'row_locked',
-    'another database session held a lock this change needs (on a row it writes, or on its table) ' +
-      'past the lock timeout, and the change was rolled back; try again',
+    'another database session held a lock this request needs (on a row it writes, or on its table) ' +
+      'past the lock timeout, and its transaction was rolled back; try again',
     'conflict',
     { cause: error },
   );

@@ -98,7 +98,7 @@ export function registerEntityRoutes(app: FastifyInstance, ctx: RouteContext): v
             required: ['rows'],
             properties: { rows: { type: 'array', items: rowSchema }, nextCursor: { type: 'string' } },
           },
-          ...errorResponses(404, 414, 503),
+          ...errorResponses(404, 409, 414, 503),
         },
       },
     },
@@ -117,7 +117,7 @@ export function registerEntityRoutes(app: FastifyInstance, ctx: RouteContext): v
         tags: TAGS,
         params: rowParams,
         querystring: { type: 'object', additionalProperties: false, properties: { scope: scopeQuery } },
-        response: { 200: rowSchema, ...errorResponses(404, 414, 503) },
+        response: { 200: rowSchema, ...errorResponses(404, 409, 414, 503) },
       },
     },
     async (request) => {

@@ -60,6 +60,7 @@ const jobSchema = {
         createdAt: { type: 'string' },
         startedAt: { type: ['string', 'null'] },
         endedAt: { type: ['string', 'null'] },
+        leaseEndsAt: { type: 'string' },
         result: { type: 'object', additionalProperties: true },
         error: { type: 'object', properties: { code: { type: 'string' } } },
       },

@@ -83,7 +83,10 @@ export function registerQueue(program: Command): void {
         }
         const lines = [
           `job ${job.jobId} (${job.jobType}): ${job.state}, ${job.retryCount} of ${job.retryLimit} retries used`,
-          `created ${job.createdAt}; started ${job.startedAt ?? '-'}; ended ${job.endedAt ?? '-'}`,
+          `created ${job.createdAt}; started ${job.startedAt ?? '-'}; ended ${job.endedAt ?? '-'}` +
+            (job.leaseEndsAt
+              ? `; lease ends ${job.leaseEndsAt} (a killed worker's job stays active until then, and until a worker fails it)`
+              : ''),
           ...(job.result ? [`result: ${printable(JSON.stringify(job.result))}`] : []),
           ...(job.error ? [`last error: ${printable(JSON.stringify(job.error))}`] : []),
         ];

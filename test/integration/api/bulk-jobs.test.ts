@@ -185,11 +185,64 @@ describe('HTTP API bulk jobs and cascade op ids', () => {
       expect(res.statusCode, res.body).to.equal(status);
       expectErrorShape(res, code);
     }
+    // The same op id in capitals names the same delete.
+    const shouted = await inject(f.app, {
+      ...undo,
+      payload: { filter: { delete_op_id: opId.toUpperCase() } },
+    });
+    expect(shouted.statusCode, shouted.body).to.equal(409);
+    // An undo enqueued by hand waits for the delete too.
+    const handMade = await f.queue
+      .enqueue('bulk_restore', { entity: 'documents', filter: { delete_op_id: opId } })
+      .then(
+        () => 'enqueued',
+        (e: { code?: string }) => e.code,
+      );
+    expect(handMade).to.equal('delete_in_progress');
+    // A job whose worker was killed: active until its lease ends, which the view gives; pg-boss's
+    // expiry of it reads as job_timeout.
+    await f.db.query(`UPDATE pgboss.job SET state = 'active', started_on = now() WHERE id = $1`, [jobId]);
+    const active = (
+      (await inject(f.app, { method: 'GET', url: `/v1/queue/jobs/${jobId}`, headers: AS_ADMIN })).json() as {
+        job: { state: string; leaseEndsAt?: string };
+      }
+    ).job;
+    expect(active.state).to.equal('active');
+    expect(Date.parse(active.leaseEndsAt ?? '')).to.be.above(Date.now());
+    await f.db.query(
+      `UPDATE pgboss.job SET state = 'retry', output = '{"value":{"message":"job timed out"}}' WHERE id = $1`,
+      [jobId],
+    );
+    const expired = (
+      (await inject(f.app, { method: 'GET', url: `/v1/queue/jobs/${jobId}`, headers: AS_ADMIN })).json() as {
+        job: { error?: unknown };
+      }
+    ).job;
+    expect(expired.error).to.deep.equal({ code: 'job_timeout' });
     await f.db.query(`UPDATE pgboss.job SET state = 'completed', completed_on = now() WHERE id = $1`, [
       jobId,
     ]);
     const accepted = await inject(f.app, { ...undo, payload: { filter: { delete_op_id: opId } } });
     expect(accepted.statusCode, accepted.body).to.equal(202);
+  });
+
+  it('refuses to undo a bulk_soft_delete enqueued by hand (it stamps its own job id) while it has not ended', async () => {
+    const jobId = await f.queue.enqueue(
+      'bulk_soft_delete',
+      { entity: 'documents', filter: { title: 'no such title' } },
+      { startAfterSeconds: 3600 },
+    );
+    const refused = await inject(f.app, {
+      method: 'POST',
+      url: '/v1/documents/bulk-restore',
+      headers: AS_ADMIN,
+      payload: { filter: { delete_op_id: jobId } },
+    });
+    expect(refused.statusCode, refused.body).to.equal(409);
+    expectErrorShape(refused, 'delete_in_progress');
+    await f.db.query(`UPDATE pgboss.job SET state = 'cancelled', completed_on = now() WHERE id = $1`, [
+      jobId,
+    ]);
   });
 
   it('runs a bulk-delete of at most syncIds ids in the request and answers 200 with the result', async () => {
