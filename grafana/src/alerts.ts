@@ -14,7 +14,9 @@ import { ALERT_PARAMS, type AlertParams } from './thresholds.ts';
  * grows (a restart is a new service.instance.id, so a new series). A rise between the last sample
  * before the window and the first in it counts, as the dashboard's `increase(... anchored)` counts
  * it: with only the samples inside the window (max - min), a 2 m window held the steps of only the
- * last 1m45s, and a 90 s database outage never paged. Rules do not use `anchored` itself because
+ * last 1m45s. (That alone does not make a short outage page: ApiServerErrorRatioHigh needs about
+ * 30 s of failures to pass 5% of 10 minutes, then 3 minutes of pending while 5xx go on; the runbook
+ * says which outages page.) Rules do not use `anchored` itself because
  * promtool 3.13 cannot evaluate it in rule unit tests, and a rule no test can run is a guess.
  */
 
@@ -59,10 +61,12 @@ const PUBLIC_ROUTES = ['/healthz', '/readyz', '/openapi.json'];
  * series older than the window, its value now less its value at the window's start (`offset`, so
  * a rise between the last sample before the window and the first in it counts, as `anchored` counts
  * it on the dashboard); for one born inside the window (or already stale), its rise between its
- * first and last sample in it.
+ * first and last sample in it. A series whose counter went back within the window (a process that
+ * restarted under a pinned service.instance.id) would read negative: it counts from its reset, its
+ * value now.
  */
 const rise = (metric: string, window: string, by: string) =>
-  `sum by (${by}) ((${metric} - ${metric} offset ${window}) or (max_over_time(${metric}[${window}]) - min_over_time(${metric}[${window}])))`;
+  `sum by (${by}) (((${metric} - ${metric} offset ${window}) >= 0) or (${metric} < ${metric} offset ${window}) or (max_over_time(${metric}[${window}]) - min_over_time(${metric}[${window}])))`;
 
 /**
  * A gauge's last sample up to this old. A collector restart (or a missed scrape) leaves a gap in
