@@ -235,8 +235,6 @@ export function registerEntityRoutes(app: FastifyInstance, ctx: RouteContext): v
         const body = request.body;
         const target = bulkTarget(body);
         const cascade = body.cascade ?? true;
-        const undone = operation === 'restore' ? undoneOpId(target) : undefined;
-        if (undone) await assertDeleteFinished(ctx.db, undone);
         const large = 'filter' in target || ('ids' in target && target.ids.length > ctx.bulk.syncIds);
         if (large && ctx.queue) {
           // Bad filters answer 400 now, not as a failed job later.
@@ -261,6 +259,9 @@ export function registerEntityRoutes(app: FastifyInstance, ctx: RouteContext): v
             cascade,
           });
         }
+        // Enqueued, a bulk_restore checks this itself (CleanupQueue.enqueue).
+        const undone = undoneOpId(target);
+        if (undone) await assertDeleteFinished(ctx.db, undone);
         return ctx.softDelete.restore(entity, target, { cascade });
       },
     );
