@@ -269,8 +269,10 @@ export class CleanupQueue {
         cron: cron ?? 'off',
       });
     } else if (saved === undefined && cron !== undefined) {
-      // None saved: a first start, or one after a worker set it off (which leaves no trace to warn by).
-      this.log.info('this worker saves the cron schedule of every worker', { job_type: jobType, cron });
+      // None saved: a first start, or one after a worker set it off (which leaves no trace to warn
+      // by). At debug: serve on the embedded database saves them before it knows it can listen, and
+      // a refused start writes one line only.
+      this.log.debug('this worker saves the cron schedule of every worker', { job_type: jobType, cron });
     }
     if (cron === undefined) {
       await this.boss.unschedule(name);
