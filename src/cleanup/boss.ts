@@ -1,5 +1,5 @@
 import { type Db, PgBoss } from 'pg-boss';
-import { type Database, holdThroughStall, type Queryable } from '../db/index.ts';
+import { type Database, holdThroughStall, type Queryable, sqlState } from '../db/index.ts';
 
 /**
  * pg-boss wiring. pg-boss owns its own schema (`pgboss`) and migrates it on start under an advisory
@@ -7,6 +7,12 @@ import { type Database, holdThroughStall, type Queryable } from '../db/index.ts'
  * one code path for PostgreSQL (our pg pool) and the embedded PGlite, and one pool per process.
  */
 export const BOSS_SCHEMA = 'pgboss';
+
+/** A read of pg-boss's tables on a database where no queue was ever set up (no schema, no table). */
+export function noQueueYet(error: unknown): boolean {
+  const state = sqlState(error);
+  return state === '42P01' || state === '3F000';
+}
 
 /** Session advisory lock around a process's queue setup: the ASCII bytes of "sdopsque" as an int8. */
 export const QUEUE_SETUP_LOCK_KEY = '8314893340796613989';

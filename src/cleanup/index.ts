@@ -3,7 +3,7 @@ export { CANCEL_STATES, type CancelState } from './cancel.ts';
 export type { RetryDeadOutcome, RetryOutcome } from './dead-letter.ts';
 export { assertJobId, InvalidPayloadError } from './errors.ts';
 export { expireJobsOfGoneWorkers } from './gone-workers.ts';
-export { assertDeleteFinished, undoneOpId } from './pending-deletes.ts';
+export { assertUndoAllowed } from './pending-deletes.ts';
 export { builtinHandlers } from './handlers.ts';
 export type { HandlerRegistry, JobHandler } from './handlers-types.ts';
 export { assertJobType, BUILTIN_JOB_TYPES, type BuiltinJobType } from './job-types.ts';

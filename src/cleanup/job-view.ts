@@ -1,5 +1,5 @@
-import { type Queryable, sqlState } from '../db/index.ts';
-import { BOSS_SCHEMA } from './boss.ts';
+import type { Queryable } from '../db/index.ts';
+import { BOSS_SCHEMA, noQueueYet } from './boss.ts';
 import { JobNotFoundError, stateName } from './errors.ts';
 import { DEAD_LETTER_QUEUE, QUEUE_PREFIX } from './queue-names.ts';
 
@@ -69,7 +69,7 @@ export async function readJob(db: Queryable, jobId: string): Promise<JobView> {
     ));
   } catch (error) {
     // A database where no queue was ever set up (the wrong DATABASE_URL, a fresh --memory) has no job.
-    if (sqlState(error) === '42P01' || sqlState(error) === '3F000') throw new JobNotFoundError(jobId);
+    if (noQueueYet(error)) throw new JobNotFoundError(jobId);
     throw error;
   }
   const row = rows[0];

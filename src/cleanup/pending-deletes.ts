@@ -1,6 +1,6 @@
-import { type Queryable, sqlState } from '../db/index.ts';
+import type { Queryable } from '../db/index.ts';
 import { ConflictError } from '../errors.ts';
-import { BOSS_SCHEMA } from './boss.ts';
+import { BOSS_SCHEMA, noQueueYet } from './boss.ts';
 import { queueName } from './queue-names.ts';
 
 /**
@@ -20,17 +20,20 @@ class DeleteInProgressError extends ConflictError {
 }
 
 /** The op id a restore target undoes: its filter's delete_op_id, when it names one. */
-export function undoneOpId(target: object): string | undefined {
+function undoneOpId(target: object): string | undefined {
   const filter = 'filter' in target ? (target.filter as Readonly<Record<string, unknown>>) : undefined;
   const opId = filter?.delete_op_id;
   return typeof opId === 'string' ? opId : undefined;
 }
 
 /**
- * Refuses (DeleteInProgressError) a restore of a delete whose bulk_soft_delete job has not ended:
- * waiting, retrying or running. A database where no queue was ever set up has no such job.
+ * Refuses (DeleteInProgressError) a restore target that undoes a delete by its op id while that
+ * delete's bulk_soft_delete job has not ended: waiting, retrying or running. Any other target, and a
+ * database where no queue was ever set up, passes.
  */
-export async function assertDeleteFinished(db: Queryable, opId: string): Promise<void> {
+export async function assertUndoAllowed(db: Queryable, target: object): Promise<void> {
+  const opId = undoneOpId(target);
+  if (opId === undefined) return;
   let rows: { id: string }[];
   try {
     ({ rows } = await db.query<{ id: string }>(
@@ -43,7 +46,7 @@ export async function assertDeleteFinished(db: Queryable, opId: string): Promise
       [queueName('bulk_soft_delete'), opId],
     ));
   } catch (error) {
-    if (sqlState(error) === '42P01' || sqlState(error) === '3F000') return;
+    if (noQueueYet(error)) return;
     throw error;
   }
   const [pending] = rows;

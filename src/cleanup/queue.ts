@@ -12,7 +12,7 @@ import { type JobView, readJob } from './job-view.ts';
 import { assertJobType, BUILTIN_JOB_TYPES, isBuiltinJobType } from './job-types.ts';
 import { parsePayload } from './payload-parsers.ts';
 import { DEAD_LETTER_QUEUE, queueName } from './queue-names.ts';
-import { assertDeleteFinished, undoneOpId } from './pending-deletes.ts';
+import { assertUndoAllowed } from './pending-deletes.ts';
 import { ensureQueues } from './queue-setup.ts';
 import { readQueueCounts } from './queue-truth.ts';
 import type { QueuePolicy } from './settings.ts';
@@ -170,8 +170,7 @@ export class CleanupQueue {
     const id = options.id ?? randomUUID();
     const data = this.envelope(jobType, payload, id);
     // However it is enqueued (the API, `sdops queue enqueue`): an undo waits for the delete it undoes.
-    const undone = jobType === 'bulk_restore' ? undoneOpId(data.payload) : undefined;
-    if (undone) await assertDeleteFinished(options.transaction ?? this.db, undone);
+    if (jobType === 'bulk_restore') await assertUndoAllowed(options.transaction ?? this.db, data.payload);
     await this.boss.send(queueName(jobType), data as unknown as object, {
       id,
       ...(options.startAfterSeconds ? { startAfter: options.startAfterSeconds } : {}),

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { assertDeleteFinished, undoneOpId } from '../../cleanup/index.ts';
+import { assertUndoAllowed } from '../../cleanup/index.ts';
 import { InvalidInputError, NotFoundError } from '../../errors.ts';
 import {
   entityNames,
@@ -260,8 +260,7 @@ export function registerEntityRoutes(app: FastifyInstance, ctx: RouteContext): v
           });
         }
         // Enqueued, a bulk_restore checks this itself (CleanupQueue.enqueue).
-        const undone = undoneOpId(target);
-        if (undone) await assertDeleteFinished(ctx.db, undone);
+        await assertUndoAllowed(ctx.db, target);
         return ctx.softDelete.restore(entity, target, { cascade });
       },
     );

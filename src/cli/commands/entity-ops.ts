@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { assertDeleteFinished, undoneOpId } from '../../cleanup/index.ts';
+import { assertUndoAllowed } from '../../cleanup/index.ts';
 import { InvalidInputError } from '../../errors.ts';
 import { checkTarget, getEntity, type Target } from '../../soft-delete/index.ts';
 import { MAX_BATCH_SIZE, MAX_OLDER_THAN_DAYS } from '../../validation/index.ts';
@@ -97,8 +97,7 @@ export function registerEntityOps(program: Command): void {
         const target = targetFrom(ids, opts);
         checkTarget(entity, target);
         await withContext(globals(cmd), async (ctx) => {
-          const undone = undoneOpId(target);
-          if (undone) await assertDeleteFinished(ctx.db, undone);
+          await assertUndoAllowed(ctx.db, target);
           await runBatchedCall(`restore ${entity}`, ctx.json, (hooks) =>
             ctx.softDelete.restore(entity, target, {
               batchSize: opts.batchSize,
