@@ -1,7 +1,9 @@
-import { type Database, isDatabaseUnavailable, sqlState } from '../db/index.ts';
+import { type Database, sqlState } from '../db/index.ts';
 import { errorMessage } from '../errors.ts';
 import * as checkpoints from './checkpoint-store.ts';
-import { CheckpointMovedError, InjectedBatchFault, LeaseLostError } from './errors.ts';
+import type { SpanHandle } from '../observability/index.ts';
+import { isBatchFailure, runAttempts } from './attempts.ts';
+import { InjectedBatchFault, LeaseLostError } from './errors.ts';
 import type { Lease } from './lease.ts';
 import { backoffMs, type RunnerOptions } from './options.ts';
 import type { OutageGuard } from '../db/index.ts';
@@ -61,86 +63,75 @@ export class BatchExecutor {
     const ref: BatchRef = { entity, batchNo: tally.nextBatchNo, cursorFrom: after };
     const t0 = performance.now();
     let planned: { lastKey: string; rows: number } | undefined;
-    let lastError: unknown;
-    let lastAttemptSeconds = 0;
     const { attempts } = this.c.options.retry;
-    for (let attempt = 1; attempt <= attempts; attempt++) {
-      const a0 = performance.now();
-      try {
-        const result = await withBatchSpan(this.spanInput(ref, attempt), async (span) => {
-          const r = await this.loggingFailure(
-            ref,
-            () => planned?.lastKey,
-            attempt,
-            a0,
-            () =>
-              db.transaction(async (tx): Promise<BatchResult> => {
-                const state = await lease.claim(tx);
-                if (state === 'stopping') return { kind: 'stop' };
-                const plan = await migration.plan(tx, entity, after, run.batchSize, params);
-                if (!plan) {
-                  await checkpoints.advanceEntity(tx, run.runId, lease.owner, nextEntity);
-                  return { kind: 'exhausted' };
-                }
-                planned = plan;
-                // Known now: a failing attempt's span carries its range too.
-                span.setAttributes({ 'cursor.to': plan.lastKey });
-                this.injectFault(ref.batchNo);
-                const rows = run.dryRun
-                  ? plan.rows
-                  : await migration.apply(tx, entity, { from: after, to: plan.lastKey }, params);
-                await checkpoints.checkpointBatch(tx, run.runId, lease.owner, {
-                  batchNo: ref.batchNo,
-                  entity,
-                  keyFrom: after,
-                  keyTo: plan.lastKey,
-                  status: 'succeeded',
-                  rows,
-                  attempts: attempt,
-                  durationMs: performance.now() - t0,
-                  error: null,
-                  session: run.sessions,
-                });
-                return { kind: 'done', lastKey: plan.lastKey, rows };
-              }),
-          );
-          if (r.kind === 'done') {
-            setBatchRange(r.lastKey, r.rows);
-            span.setAttributes({ status: 'success', 'migration.batch.result': 'committed', count: r.rows });
-            telemetry.batchCommitted(ref, r.lastKey, r.rows, attempt, a0);
-            tally.committed(r.rows, true);
-          } else {
-            // Nothing to do (entity done) or a stop was asked for: not a failure, nothing changed.
-            const result = r.kind === 'stop' ? 'stopped' : 'exhausted';
-            span.setAttributes({ status: 'noop', 'migration.batch.result': result, count: 0 });
-          }
-          return r;
-        });
-        this.c.outage.recovered();
-        return result;
-      } catch (error) {
-        if (error instanceof LeaseLostError || error instanceof CheckpointMovedError) throw error;
-        if (isDatabaseUnavailable(error)) {
-          const landed = await this.afterOutage(error, ref.batchNo, 'scan');
-          if (landed) return this.landed(landed, ref, attempt, a0);
-          attempt--; // the same attempt again: the batch itself did not fail
-          continue;
-        }
-        lastError = error;
-        lastAttemptSeconds = (performance.now() - a0) / 1000;
-        if (attempt < attempts) {
-          telemetry.failedAttemptMetric(0, lastAttemptSeconds);
-          await this.c.pacer.backoff(backoffMs(this.c.options.retry, attempt));
-        }
-      }
-    }
+    const outcome = await runAttempts<BatchResult>({
+      ...this.pacing(),
+      attempt: (attempt, a0) =>
+        this.inSpan(
+          ref,
+          attempt,
+          a0,
+          () => planned?.lastKey,
+          async (span) => {
+            const r = await db.transaction(async (tx): Promise<BatchResult> => {
+              const state = await lease.claim(tx);
+              if (state === 'stopping') return { kind: 'stop' };
+              const plan = await migration.plan(tx, entity, after, run.batchSize, params);
+              if (!plan) {
+                await checkpoints.advanceEntity(tx, run.runId, lease.owner, nextEntity);
+                return { kind: 'exhausted' };
+              }
+              planned = plan;
+              // Known now: a failing attempt's span carries its range too.
+              span.setAttributes({ 'cursor.to': plan.lastKey });
+              this.injectFault(ref.batchNo);
+              const rows = run.dryRun
+                ? plan.rows
+                : await migration.apply(tx, entity, { from: after, to: plan.lastKey }, params);
+              await checkpoints.checkpointBatch(tx, run.runId, lease.owner, {
+                batchNo: ref.batchNo,
+                entity,
+                keyFrom: after,
+                keyTo: plan.lastKey,
+                status: 'succeeded',
+                rows,
+                attempts: attempt,
+                durationMs: performance.now() - t0,
+                error: null,
+                session: run.sessions,
+              });
+              return { kind: 'done', lastKey: plan.lastKey, rows };
+            });
+            if (r.kind === 'done') {
+              setBatchRange(r.lastKey, r.rows);
+              span.setAttributes({ status: 'success', 'migration.batch.result': 'committed', count: r.rows });
+              telemetry.batchCommitted(ref, r.lastKey, r.rows, attempt, a0);
+              tally.committed(r.rows, true);
+            } else {
+              // Nothing to do (entity done) or a stop was asked for: not a failure, nothing changed.
+              const result = r.kind === 'stop' ? 'stopped' : 'exhausted';
+              span.setAttributes({ status: 'noop', 'migration.batch.result': result, count: 0 });
+            }
+            return r;
+          },
+        ),
+      afterOutage: async (error, attempt, a0) => {
+        const landed = await this.afterOutage(error, ref.batchNo, 'scan');
+        return landed && this.landed(landed, ref, attempt, a0);
+      },
+      // The last attempt's metric waits for the failed batch to be recorded, so its rows count once.
+      failed: (attempt, seconds) => {
+        if (attempt < attempts) telemetry.failedAttemptMetric(0, seconds);
+      },
+    });
+    if (outcome.ok) return outcome.value;
+    const { error: lastError, lastAttemptSeconds } = outcome;
     // Without a planned range there is nothing to record and skip: the run cannot go on safely.
     if (!planned) {
       telemetry.failedAttemptMetric(0, lastAttemptSeconds);
       throw lastError;
     }
     const range = planned;
-    // The last attempt's metric waits for the failed batch to be recorded, so its rows count once.
     let failedRows = 0;
     try {
       await this.c.outage.run(async () => {
@@ -175,103 +166,98 @@ export class BatchExecutor {
     const { db, migration, run, params, lease, tally, telemetry } = this.c;
     const ref: BatchRef = { entity: batch.entity, batchNo: batch.batchNo, cursorFrom: batch.keyFrom };
     const t0 = performance.now();
-    const { attempts } = this.c.options.retry;
-    let lastError: unknown;
-    for (let attempt = 1; attempt <= attempts; attempt++) {
-      const a0 = performance.now();
-      // The batch's attempts so far, counted across sessions: its span and its lines say the same.
-      const tried = batch.attempts + attempt;
-      try {
-        await withBatchSpan(this.spanInput(ref, tried), async (span) => {
-          span.setAttributes({ 'cursor.to': batch.keyTo });
-          const n = await this.loggingFailure(
-            ref,
-            () => batch.keyTo,
-            tried,
-            a0,
-            () =>
-              db.transaction(async (tx) => {
-                await lease.claim(tx);
-                const changed = run.dryRun
-                  ? ((await migration.plan(tx, batch.entity, batch.keyFrom, run.batchSize, params))?.rows ??
-                    0)
-                  : await migration.apply(tx, batch.entity, { from: batch.keyFrom, to: batch.keyTo }, params);
-                await checkpoints.markBatchRetried(tx, run.runId, lease.owner, batch, {
-                  status: 'succeeded',
-                  rows: changed,
-                  attempts: attempt,
-                  durationMs: performance.now() - t0,
-                  error: null,
-                });
-                return changed;
-              }),
-          );
-          setBatchRange(batch.keyTo, n);
-          span.setAttributes({ status: 'success', 'migration.batch.result': 'committed', count: n });
-          // Inside the batch span: its log line carries that span's id, as a scan batch's does.
-          tally.recovered(batch.rows);
-          telemetry.batchCommitted(ref, batch.keyTo, n, tried, a0);
-          tally.committed(n, false);
-        });
-        this.c.outage.recovered();
-        return;
-      } catch (error) {
-        if (error instanceof LeaseLostError || error instanceof CheckpointMovedError) throw error;
-        if (isDatabaseUnavailable(error)) {
-          const now = await this.afterOutage(error, batch.batchNo, 'retry');
-          if (now?.status === 'succeeded') {
+    // The batch's attempts so far, counted across sessions: its span and its lines say the same.
+    const tried = (attempt: number) => batch.attempts + attempt;
+    const outcome = await runAttempts<true>({
+      ...this.pacing(),
+      attempt: (attempt, a0) =>
+        this.inSpan(
+          ref,
+          tried(attempt),
+          a0,
+          () => batch.keyTo,
+          async (span) => {
+            span.setAttributes({ 'cursor.to': batch.keyTo });
+            const n = await db.transaction(async (tx) => {
+              await lease.claim(tx);
+              const changed = run.dryRun
+                ? ((await migration.plan(tx, batch.entity, batch.keyFrom, run.batchSize, params))?.rows ?? 0)
+                : await migration.apply(tx, batch.entity, { from: batch.keyFrom, to: batch.keyTo }, params);
+              await checkpoints.markBatchRetried(tx, run.runId, lease.owner, batch, {
+                status: 'succeeded',
+                rows: changed,
+                attempts: attempt,
+                durationMs: performance.now() - t0,
+                error: null,
+              });
+              return changed;
+            });
+            setBatchRange(batch.keyTo, n);
+            span.setAttributes({ status: 'success', 'migration.batch.result': 'committed', count: n });
+            // Inside the batch span: its log line carries that span's id, as a scan batch's does.
             tally.recovered(batch.rows);
-            telemetry.batchCommitted(ref, now.keyTo, now.rows, tried, a0);
-            tally.committed(now.rows, false);
-            return;
-          }
-          attempt--;
-          continue;
-        }
-        lastError = error;
-        // Its rows were counted as failed when the batch first failed; failing again adds none.
-        telemetry.failedAttemptMetric(0, (performance.now() - a0) / 1000);
-        if (attempt < attempts) await this.c.pacer.backoff(backoffMs(this.c.options.retry, attempt));
-      }
-    }
+            telemetry.batchCommitted(ref, batch.keyTo, n, tried(attempt), a0);
+            tally.committed(n, false);
+            return true as const;
+          },
+        ),
+      afterOutage: async (error, attempt, a0) => {
+        const now = await this.afterOutage(error, batch.batchNo, 'retry');
+        if (now?.status !== 'succeeded') return undefined;
+        tally.recovered(batch.rows);
+        telemetry.batchCommitted(ref, now.keyTo, now.rows, tried(attempt), a0);
+        tally.committed(now.rows, false);
+        return true;
+      },
+      // Its rows were counted as failed when the batch first failed; failing again adds none.
+      failed: (_attempt, seconds) => telemetry.failedAttemptMetric(0, seconds),
+    });
+    if (outcome.ok) return;
     await this.c.outage.run(() =>
       db.transaction(async (tx) => {
         await lease.claim(tx);
         await checkpoints.markBatchRetried(tx, run.runId, lease.owner, batch, {
           status: 'failed',
           rows: batch.rows,
-          attempts,
+          attempts: this.c.options.retry.attempts,
           durationMs: performance.now() - t0,
-          error: batchError(lastError),
+          error: batchError(outcome.error),
         });
       }),
     );
-    telemetry.retryFailedAgain(ref, batch.rows, lastError);
+    telemetry.retryFailedAgain(ref, batch.rows, outcome.error);
+  }
+
+  private pacing() {
+    const { retry } = this.c.options;
+    return {
+      attempts: retry.attempts,
+      backoff: (attempt: number) => this.c.pacer.backoff(backoffMs(retry, attempt)),
+    };
   }
 
   /**
-   * Runs an attempt's transaction inside its batch span and, when the batch itself failed (not a
-   * lost lease or database), writes the attempt's failure line there, so it carries that span's id.
+   * One attempt inside its batch span. When the batch itself failed (not a lost lease or database),
+   * the attempt's failure line is written there, so it carries that span's id; a committed attempt
+   * ends an outage the session was riding out.
    */
-  private async loggingFailure<T>(
+  private async inSpan<T>(
     ref: BatchRef,
-    lastKey: () => string | undefined,
     attempt: number,
     a0: number,
-    fn: () => Promise<T>,
+    lastKey: () => string | undefined,
+    fn: (span: SpanHandle) => Promise<T>,
   ): Promise<T> {
-    try {
-      return await fn();
-    } catch (error) {
-      if (
-        !(error instanceof LeaseLostError) &&
-        !(error instanceof CheckpointMovedError) &&
-        !isDatabaseUnavailable(error)
-      ) {
-        this.c.telemetry.attemptFailed(ref, lastKey(), attempt, a0, error);
+    const value = await withBatchSpan(this.spanInput(ref, attempt), async (span) => {
+      try {
+        return await fn(span);
+      } catch (error) {
+        if (isBatchFailure(error)) this.c.telemetry.attemptFailed(ref, lastKey(), attempt, a0, error);
+        throw error;
       }
-      throw error;
-    }
+    });
+    this.c.outage.recovered();
+    return value;
   }
 
   /**
