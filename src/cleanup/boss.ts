@@ -14,9 +14,6 @@ export function noQueueYet(error: unknown): boolean {
   return state === '42P01' || state === '3F000';
 }
 
-/** Session advisory lock around a process's queue setup: the ASCII bytes of "sdopsque" as an int8. */
-export const QUEUE_SETUP_LOCK_KEY = '8314893340796613989';
-
 /** How long a dead-letter copy waits for a retry before pg-boss deletes it: 365 days, its maximum. */
 export const DEAD_LETTER_RETENTION_SECONDS = 365 * 24 * 3600;
 

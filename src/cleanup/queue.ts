@@ -1,8 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { PgBoss } from 'pg-boss';
-import { type Database, databaseError, isDatabaseUnavailable, type Queryable } from '../db/index.ts';
+import {
+  ADVISORY_LOCK_KEYS,
+  type Database,
+  databaseError,
+  isDatabaseUnavailable,
+  type Queryable,
+} from '../db/index.ts';
 import { captureTraceContext, getLogger } from '../observability/index.ts';
-import { BOSS_SCHEMA, bossTransactionAdapter, createBoss, QUEUE_SETUP_LOCK_KEY } from './boss.ts';
+import { BOSS_SCHEMA, bossTransactionAdapter, createBoss } from './boss.ts';
 import { carryOverLegacyJobs, setAsideLegacySchema } from './boss-upgrade.ts';
 import { type CancelOutcome, type CancelRequest, cancelJobs } from './cancel.ts';
 import { type RetryDeadOutcome, retryDeadJobs, retryJob, type RetryOutcome } from './dead-letter.ts';
@@ -107,7 +113,7 @@ export class CleanupQueue {
       // Processes that start together on a fresh database (compose starts the API, the worker and
       // the traffic generator at once) would race to create pg-boss's schema and our queues
       // (deadlocks, duplicate keys in pg_namespace): the whole setup runs under one session lock.
-      await db.withLock(QUEUE_SETUP_LOCK_KEY, async () => {
+      await db.withLock(ADVISORY_LOCK_KEYS.queueSetup, async () => {
         await setAsideLegacySchema(db, queue.log);
         await boss.start();
         await ensureQueues(boss, db, jobTypes, policy, worker ? queue.log : undefined);

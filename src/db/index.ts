@@ -1,3 +1,4 @@
+export { ADVISORY_LOCK_KEYS } from './advisory-locks.ts';
 export { CancelScope, withCancelScope } from './cancel-scope.ts';
 export type { Database, Queryable, TransactionClient } from './database.ts';
 export { checkDatabaseUrl, databaseAddress } from './database-url.ts';

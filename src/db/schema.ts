@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { SdopsError } from '../errors.ts';
 import { getLogger } from '../observability/index.ts';
+import { ADVISORY_LOCK_KEYS } from './advisory-locks.ts';
 import type { Database, TransactionClient } from './database.ts';
 
 /**
@@ -10,9 +11,6 @@ import type { Database, TransactionClient } from './database.ts';
  * silently diverging from databases that applied the old text.
  */
 export const SCHEMA_TABLE = 'sdops_schema_migrations';
-
-/** Fixed pg_advisory_xact_lock key shared by every process: the ASCII bytes of "sdopssch" as an int8. */
-const SCHEMA_LOCK_KEY = '8314893340796740456';
 
 const SCHEMA_DIR = new URL('./schema/', import.meta.url);
 
@@ -93,7 +91,7 @@ export async function migrateSchema(db: Database): Promise<{ applied: string[]; 
   verify(files, await appliedVersions(db));
   for (const file of files) {
     const didApply = await db.transaction(async (tx) => {
-      await tx.query(`SELECT pg_advisory_xact_lock(${SCHEMA_LOCK_KEY})`);
+      await tx.query('SELECT pg_advisory_xact_lock($1::bigint)', [ADVISORY_LOCK_KEYS.schema]);
       await tx.exec(CREATE_TABLE_SQL);
       const now = await appliedVersions(tx);
       verify(files, now);

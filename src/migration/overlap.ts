@@ -1,10 +1,7 @@
-import { type Queryable, sqlState } from '../db/index.ts';
+import { ADVISORY_LOCK_KEYS, type Queryable, sqlState } from '../db/index.ts';
 import { RunOverlapError, RunRowHeldError } from './errors.ts';
 import { getMigration } from './registry.ts';
 import { RUN_COLUMNS, toRun } from './store-rows.ts';
-
-/** The advisory lock a session takes to check for overlap and then insert or lease its run. */
-const RUNS_LOCK_KEY = '8314893340796812277';
 
 /**
  * Serialises the sessions that start work on a run (start, resume, retry-failed) and nothing else.
@@ -13,7 +10,7 @@ const RUNS_LOCK_KEY = '8314893340796812277';
  * queued behind it, and every other run's heartbeat and checkpoint queued behind the LOCK TABLE.
  */
 export async function serializeRunStarts(tx: Queryable): Promise<void> {
-  await tx.query('SELECT pg_advisory_xact_lock($1::bigint)', [RUNS_LOCK_KEY]);
+  await tx.query('SELECT pg_advisory_xact_lock($1::bigint)', [ADVISORY_LOCK_KEYS.runStarts]);
 }
 
 /** First statement of a transaction that starts, leases or stops a run: no lock wait past 5 s. */

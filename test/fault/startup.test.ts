@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { Socket } from 'node:net';
 import { expect } from 'chai';
 import pg from 'pg';
-import { QUEUE_SETUP_LOCK_KEY } from '../../src/cleanup/boss.ts';
+import { ADVISORY_LOCK_KEYS } from '../../src/db/index.ts';
 import { SDOPS_BIN } from '../support/cli.ts';
 import { createTestDatabase } from '../support/postgres.ts';
 import { breakableProxy } from '../support/tcp-proxy.ts';
@@ -71,7 +71,7 @@ describe('fault suite: three processes starting at once on a fresh database', fu
       SDOPS_PURGE_CRON: 'off',
       SDOPS_ARCHIVE_CRON: 'off',
     };
-    await holder.query('SELECT pg_advisory_lock($1::bigint)', [QUEUE_SETUP_LOCK_KEY]);
+    await holder.query('SELECT pg_advisory_lock($1::bigint)', [ADVISORY_LOCK_KEYS.queueSetup]);
     const procs = [spawnSdops(['serve', '--port', '0'], env), spawnSdops(['worker'], env)];
     try {
       const waiting = async () =>
@@ -88,7 +88,7 @@ describe('fault suite: three processes starting at once on a fresh database', fu
       await waitUntil('both to say they wait for the database', () =>
         procs.every((p) => p.output().includes('database unreachable at start; waiting for it')),
       );
-      await holder.query('SELECT pg_advisory_unlock($1::bigint)', [QUEUE_SETUP_LOCK_KEY]);
+      await holder.query('SELECT pg_advisory_unlock($1::bigint)', [ADVISORY_LOCK_KEYS.queueSetup]);
       await Promise.all([
         procs[0]!.waitFor(/listening on http/, 60_000),
         procs[1]!.waitFor(/worker started/, 60_000),
