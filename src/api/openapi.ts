@@ -48,6 +48,17 @@ const RETRY_AFTER = {
   },
 } as const;
 
+/** The shared error shape (schemas.ts) with its closed set of codes, as the document's one component. */
+function errorComponent(): JsonSchema {
+  const { error } = errorSchema.properties;
+  const code = {
+    ...error.properties.code,
+    enum: [...ERROR_CODES],
+    description: 'Stable code, shared with the CLI; docs/errors.md says what each means',
+  };
+  return { ...errorSchema, properties: { error: { ...error, properties: { ...error.properties, code } } } };
+}
+
 /** The shared error shape is one component, with its codes; a route's error responses point to it. */
 function contentSchema(schema: JsonSchema): JsonSchema {
   return schema === errorSchema ? { $ref: '#/components/schemas/Error' } : schema;
@@ -138,24 +149,7 @@ export class OpenApiCollector {
       components: {
         securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } },
         schemas: {
-          Error: {
-            type: 'object',
-            required: ['error'],
-            properties: {
-              error: {
-                type: 'object',
-                required: ['code', 'message'],
-                properties: {
-                  code: {
-                    type: 'string',
-                    enum: [...ERROR_CODES],
-                    description: 'Stable code, shared with the CLI; docs/errors.md says what each means',
-                  },
-                  message: { type: 'string' },
-                },
-              },
-            },
-          },
+          Error: errorComponent(),
         },
       },
     };
