@@ -61,9 +61,10 @@ function retentionHandler(
     }
     const batchSize = payload.batchSize ?? settings.batchSize;
     const budget = payload.maxRows ?? settings.maxRowsPerJob;
-    // A retry takes only what its failed attempts left of the budget: they committed batches.
+    // A retry takes only what its failed attempts left of the budget: they committed batches. Read on
+    // every attempt: a job handed back at shutdown runs again as the same attempt.
     const db = ctx.queue.db;
-    const earlier = ctx.attempt > 1 ? await rowsDoneEarlier(db, ctx.jobId) : 0;
+    const earlier = await rowsDoneEarlier(db, ctx.jobId);
     const maxRows = Math.max(0, budget - earlier);
     const followUp = () => ctx.queue.enqueue(jobType, payload, { id: derivedJobId(ctx.jobId, 'follow-up') });
     if (maxRows === 0) {
@@ -197,18 +198,25 @@ function restoreCascadeHandler(sd: SoftDeleteService): JobHandler {
 function bulkHandler(jobType: 'bulk_soft_delete' | 'bulk_restore', sd: SoftDeleteService): JobHandler {
   return typed(jobType, async (p: BulkPayload, ctx): Promise<JobResult> => {
     const target: Target = p.ids ? { ids: p.ids } : { filter: p.filter ?? {} };
-    const onProgress = stopOnAbort(ctx.signal);
-    const cascade = p.cascade ?? true;
+    // Rows an earlier attempt changed are not this attempt's to find again (a restore by op id no
+    // longer matches them): the job's output names them, or the job looks as if it did less.
+    const db = ctx.queue.db;
+    const earlier = await rowsDoneEarlier(db, ctx.jobId);
+    const common = {
+      cascade: p.cascade ?? true,
+      onProgress: stopOnAbort(ctx.signal),
+      inBatch: (tx: Queryable, rows: number) => addRowsDone(tx, ctx.jobId, rows),
+    };
     const result =
       jobType === 'bulk_soft_delete'
         ? await sd.softDelete(p.entity, target, {
-            cascade,
-            onProgress,
+            ...common,
             opId: p.opId ?? ctx.jobId,
             ...(p.deletedBy ? { deletedBy: p.deletedBy } : {}),
             ...(p.reason ? { reason: p.reason } : {}),
           })
-        : await sd.restore(p.entity, target, { cascade, onProgress });
+        : await sd.restore(p.entity, target, common);
+    await forgetStaleProgress(db);
     return {
       count: changed(result),
       entity: p.entity,
@@ -217,6 +225,7 @@ function bulkHandler(jobType: 'bulk_soft_delete' | 'bulk_restore', sd: SoftDelet
         noop: result.counts.noop,
         failure: result.counts.failure,
         batches: result.batches,
+        ...(earlier > 0 ? { earlier_attempts: earlier } : {}),
       },
     };
   });

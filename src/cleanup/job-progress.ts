@@ -2,9 +2,10 @@ import { v5 as uuidv5 } from 'uuid';
 import type { Queryable } from '../db/index.ts';
 
 /**
- * What a purge/archive job's attempts have committed (sdops_job_progress, schema 030): each batch
- * adds its candidate rows in its own transaction, so a retry takes only the rest of the job's budget.
- * One statement per operation.
+ * What a job's attempts have committed (sdops_job_progress, schema 030), each batch adding to it in
+ * its own transaction: a purge/archive job's candidate rows, so a retry takes only the rest of its
+ * budget; a bulk delete/restore job's changed rows, so a retry can say what the attempts before it
+ * did. One statement per operation.
  */
 
 /** Rows the job's earlier attempts committed; 0 for a first attempt. */

@@ -44,6 +44,8 @@ export interface MutationPlan {
   readonly inTransaction?: ((tx: TransactionClient, opId: string) => Promise<void>) | undefined;
   /** For a call that runs batches again after an outage: what each committed batch did. */
   readonly receipts?: BatchReceipts | undefined;
+  /** In each batch's transaction that changed rows, with how many (MutationOptions.inBatch). */
+  readonly inBatch?: ((tx: TransactionClient, changed: number) => Promise<void>) | undefined;
 }
 
 export interface ParentGuard {
@@ -158,6 +160,8 @@ class Mutation {
         if (!(await this.parentHolds(tx))) return undefined;
         const changed = await this.apply(tx, ids);
         if (changed[0]! > 0 && this.plan.inTransaction) await this.plan.inTransaction(tx, this.opId);
+        const rows = changed.reduce((a, b) => a + b, 0);
+        if (rows > 0 && this.plan.inBatch) await this.plan.inBatch(tx, rows);
         // Only an incomplete batch pays for the existence check, so the common path stays one statement.
         const missing =
           changed[0]! < ids.length

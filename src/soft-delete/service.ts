@@ -220,7 +220,7 @@ export class SoftDeleteService {
     def: EntityDefinition,
     mode: Mode,
     target: Target,
-    opts: BatchedCallOptions & { cascade?: boolean; whileParent?: ParentCondition },
+    opts: RestoreOptions,
     deletedBy: string | null,
     reason: string | null,
     opId?: string,
@@ -240,6 +240,7 @@ export class SoftDeleteService {
       opId,
       onProgress: listener(opts.onProgress),
       signal: stopSignal(opts.signal),
+      inBatch: typeof opts.inBatch === 'function' ? opts.inBatch : undefined,
       ...(opts.whileParent === undefined ? {} : { guard: parentGuard(opts.whileParent) }),
     };
   }

@@ -124,7 +124,17 @@ export interface BatchedCallOptions {
   signal?: AbortSignal;
 }
 
-export interface SoftDeleteOptions extends BatchedCallOptions {
+/** delete / restore, besides the batch options. */
+interface MutationOptions extends BatchedCallOptions {
+  /**
+   * Runs in each batch's transaction once it changed rows, with how many (cascaded children
+   * included). Whatever it writes commits with the batch. A bulk job records its progress here, so a
+   * retry can say what its earlier attempts changed.
+   */
+  inBatch?: (tx: Queryable, changed: number) => Promise<void>;
+}
+
+export interface SoftDeleteOptions extends MutationOptions {
   /** Go on only while this parent is still deleted by this op (ParentCondition). */
   whileParent?: ParentCondition;
   deletedBy?: string;
@@ -146,7 +156,7 @@ export interface SoftDeleteOptions extends BatchedCallOptions {
   inTransaction?: (tx: Queryable, opId: string) => Promise<void>;
 }
 
-export interface RestoreOptions extends BatchedCallOptions {
+export interface RestoreOptions extends MutationOptions {
   /** Go on only while this parent is live (ParentCondition without deletedByOp). */
   whileParent?: ParentCondition;
   /** Default true: restore the children deleted by the same operation. */

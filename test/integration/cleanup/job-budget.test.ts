@@ -146,7 +146,10 @@ describe('a cleanup job across its attempts: a purge keeps to its row budget and
     );
     expect(deleted.rows[0]?.n, 'rows the failed attempt committed').to.equal(2000);
     await t.db.exec('DROP TRIGGER fail_once ON documents; DROP FUNCTION fail_once();');
-    await handlers.bulk_soft_delete!(payload, contextOf(jobId, 2, 'bulk_soft_delete'));
+    const second = await handlers.bulk_soft_delete!(payload, contextOf(jobId, 2, 'bulk_soft_delete'));
+    // Before, the output said 500 of the job's 2,500 rows, with nothing about the 2,000 before.
+    expect(second.count).to.equal(500);
+    expect(second.detail).to.include({ earlier_attempts: 2000 });
 
     const { rows } = await t.db.query<{ op: string | null; n: number }>(
       `SELECT delete_op_id::text AS op, count(*)::int AS n FROM documents
@@ -154,5 +157,47 @@ describe('a cleanup job across its attempts: a purge keeps to its row budget and
       [ids],
     );
     expect(rows).to.deep.equal([{ op: jobId, n: 2500 }]);
+  });
+
+  /** A worker's shutdown asking the attempt to stop at its `calls`-th look between batches. */
+  const handedBackAfter = (calls: number): AbortSignal => {
+    let looks = 0;
+    const throwIfAborted = () => {
+      if (++looks >= calls) throw new Error('handed back');
+    };
+    return { aborted: false, throwIfAborted, addEventListener: () => undefined } as unknown as AbortSignal;
+  };
+
+  // A worker shutting down hands its job back without spending a retry, so the job runs again as the
+  // same attempt. The purge's retry then took its whole budget again, and a restore by op id, which
+  // no longer finds the rows it already restored, said it restored only the rest.
+  it('counts what a handed-back attempt did: a purge keeps to its budget and a bulk restore names its earlier rows', async () => {
+    const ids = await makeDocuments(t.db, 500);
+    await t.db.query('UPDATE documents SET deleted_at = now() WHERE id = ANY($1::bigint[])', [ids]);
+    await backdate(t.db, 'documents', ids, 400);
+    const handlers = handlersWith(50_000);
+    const purgeJob = randomUUID();
+    const payload = { entity: 'documents', olderThanDays: 0, maxRows: 300, batchSize: 100 };
+    await handlers.purge_expired!(payload, { ...contextOf(purgeJob, 1), signal: handedBackAfter(2) }).catch(
+      () => undefined,
+    );
+    const again = await handlers.purge_expired!(payload, contextOf(purgeJob, 1));
+    expect(again.detail).to.include({ earlier_attempts: 100 });
+    expect(again.count, 'the rest of the budget of 300').to.equal(200);
+    await t.db.exec('DELETE FROM documents');
+
+    const { customer } = await makeFamily(t.db);
+    const docs = await makeDocuments(t.db, 2500, customer);
+    const deleted = await new SoftDeleteService(t.db).softDelete('documents', { ids: docs });
+    const restoreJob = randomUUID();
+    const restore = { entity: 'documents', filter: { delete_op_id: deleted.opId } };
+    await handlers.bulk_restore!(restore, {
+      ...contextOf(restoreJob, 1, 'bulk_restore'),
+      signal: handedBackAfter(1),
+    }).catch(() => undefined);
+    const rest = await handlers.bulk_restore!(restore, contextOf(restoreJob, 1, 'bulk_restore'));
+    expect(rest.count).to.equal(1500);
+    expect(rest.detail).to.include({ earlier_attempts: 1000 });
+    await t.db.exec('DELETE FROM documents');
   });
 });
