@@ -45,6 +45,7 @@ export type ErrorCode =
   | 'not_found'
   | 'job_not_found'
   | 'run_not_found'
+  | 'data_dir_not_found'
   // State conflicts
   | 'conflict'
   | 'constraint_violation'
@@ -140,6 +141,7 @@ export const ERROR_CODE_MEANINGS: Readonly<Record<ErrorCode, string>> = {
   not_found: 'the row does not exist (or is not in the requested scope)',
   job_not_found: 'the job does not exist (pg-boss deletes a job 7 days after it ended)',
   run_not_found: 'the migration run does not exist',
+  data_dir_not_found: 'no embedded database directory is at that path (db status creates none)',
   conflict: 'restoring the row would break a unique constraint held by a live row',
   constraint_violation:
     "a data rule of the database refused the change (SQLSTATE class 23: a check, a foreign key, or a trigger raising with such an ERRCODE, e.g. `check_violation`); the message names its constraint, or its SQLSTATE (the CLI also quotes a trigger's message). A trigger's plain `RAISE EXCEPTION` (P0001) is no data rule to sdops: the API answers 500 (runbook: ApiServerErrorRatioHigh)",

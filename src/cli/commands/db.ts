@@ -1,11 +1,33 @@
 import type { Command } from 'commander';
-import { loadConfig } from '../../config.ts';
+import { stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { type Config, loadConfig } from '../../config.ts';
+import { NotFoundError } from '../../errors.ts';
 import { migrateSchema, SchemaChecksumError, schemaStatus } from '../../db/index.ts';
 import { seedDemo } from '../../demo/index.ts';
 import { nonNegativeNumber, positiveInt } from '../args.ts';
 import { type GlobalOptions, openDatabaseFor, withContext } from '../context.ts';
 import { formatTable, printJson } from '../output.ts';
 import { progressWanted, startProgress } from '../progress.ts';
+
+/**
+ * Opening the embedded database creates its directory: a status of a mistyped --data-dir made one,
+ * and showed every schema version pending where an operator looked for their database.
+ */
+async function refuseMissingDataDir(config: Config, globals: GlobalOptions): Promise<void> {
+  if (config.databaseUrl || globals.memory) return;
+  const dir = resolve(globals.dataDir ?? config.dataDir);
+  const found = await stat(dir).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
+  if (!found) {
+    throw new NotFoundError(
+      'data_dir_not_found',
+      `no embedded database at ${dir}: nothing was created there (check --data-dir; any other command creates it)`,
+    );
+  }
+}
 
 export function registerDb(program: Command): void {
   const db = program.command('db').description('schema management');
@@ -34,7 +56,9 @@ export function registerDb(program: Command): void {
     .description('show the current schema version and pending ones, without applying them')
     .action(async (_opts: unknown, cmd: Command) => {
       const globals = cmd.optsWithGlobals<GlobalOptions>();
-      const database = await openDatabaseFor(loadConfig(), globals);
+      const config = loadConfig();
+      await refuseMissingDataDir(config, globals);
+      const database = await openDatabaseFor(config, globals);
       try {
         const status = await schemaStatus(database);
         if (globals.json) printJson(status);

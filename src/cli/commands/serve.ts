@@ -1,5 +1,5 @@
 import { lookup } from 'node:dns/promises';
-import { isIP } from 'node:net';
+import { createServer, isIP } from 'node:net';
 import { loadConfig } from '../../config.ts';
 import type { Command } from 'commander';
 import { type CleanupRuntime, CleanupQueue, startCleanupRuntime } from '../../cleanup/index.ts';
@@ -36,6 +36,27 @@ async function assertHostResolves(host: string): Promise<void> {
     await lookup(host);
   } catch (error) {
     throw listenRefusal(error, host) ?? error;
+  }
+}
+
+/**
+ * A port another process holds is bad input, found before anything opens: found only when the API
+ * listened, the refusal came after the embedded database had set its queue up and saved the cron
+ * schedules, on an exit that says nothing was changed. The port is bound for a moment and let go;
+ * one taken in between is still refused, later, by the listen itself.
+ */
+async function assertPortFree(host: string, port: number): Promise<void> {
+  if (port === 0) return;
+  const probe = createServer();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      probe.once('error', reject);
+      probe.listen({ host, port, exclusive: true }, resolve);
+    });
+  } catch (error) {
+    throw listenRefusal(error, host, port) ?? error;
+  } finally {
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
   }
 }
 
@@ -89,6 +110,7 @@ export function registerServe(program: Command): void {
       // the worker an embedded database runs in this process are refused with nothing started.
       await assertHostResolves(opts.host);
       assertSafeBinding(opts.host, tokens);
+      await assertPortFree(opts.host, opts.port);
       // On PostgreSQL serve only enqueues: the worker settings are the workers' business.
       if (!config.databaseUrl) await refuseBadWorkerSettings(config.worker);
       const log = getLogger('api');

@@ -278,6 +278,20 @@ describe('sdops bad input and closed pipes (PostgreSQL)', function () {
     );
   });
 
+  it('says there is no embedded database at a data directory that does not exist, and creates none, on db status', async () => {
+    const missing = join(mkdtempSync(join(tmpdir(), 'sdops-typo-')), 'dat', 'a');
+    const r = await runCli(['--data-dir', missing, 'db', 'status'], {
+      DATABASE_URL: '',
+      OTEL_SDK_DISABLED: 'true',
+    });
+    // Before: exit 0, "current: none; pending: 001_demo_domain, ...", and the directory made.
+    expect(r.code, r.stderr).to.equal(1);
+    expect(r.stderr).to.equal(
+      `sdops: no embedded database at ${missing}: nothing was created there (check --data-dir; any other command creates it)\n`,
+    );
+    expect(existsSync(missing)).to.equal(false);
+  });
+
   it('refuses a read-only embedded database directory as bad input, and names a foreign data directory', async () => {
     const base = mkdtempSync(join(tmpdir(), 'sdops-ro-'));
     const readOnly = join(base, 'ro');
@@ -290,6 +304,7 @@ describe('sdops bad input and closed pipes (PostgreSQL)', function () {
       `sdops: the embedded database directory ${readOnly} is not writable: give its owner write permission, or choose another --data-dir\n`,
     );
     const foreign = join(base, 'foreign');
+    mkdirSync(foreign);
     expect((await runCli(['--data-dir', foreign, 'db', 'status'], opts)).code).to.equal(0);
     writeFileSync(join(foreign, 'PG_VERSION'), '16\n');
     const old = await runCli(['--data-dir', foreign, 'db', 'status'], opts);
@@ -429,6 +444,8 @@ describe('sdops bad input and closed pipes (PostgreSQL)', function () {
       ]);
       // Nothing else: its worker's lines ("runs the cleanup worker too", "worker stopped") came first.
       expect(r.stdout, 'the in-process worker never started').to.equal('');
+      // Before: the queue was set up and the cron schedules saved in it, on an exit that says nothing changed.
+      expect(existsSync(dir), 'the embedded database was never opened').to.equal(false);
     } finally {
       holder.close();
     }
