@@ -56,3 +56,8 @@ export function errorLine(code: ErrorCode, kind: ErrorKind, message: string, jso
 export function printJson(value: unknown): void {
   process.stdout.write(`${printableJson(value, 2)}\n`);
 }
+
+/** One JSON value on one line: output that goes on (demo --loop) is JSON Lines, one per result. */
+export function printJsonLine(value: unknown): void {
+  process.stdout.write(`${printableJson(value)}\n`);
+}

@@ -16,7 +16,7 @@ import {
 import { MAX_TIMER_MS } from '../../validation/index.ts';
 import { positiveInt } from '../args.ts';
 import { type CliContext, type GlobalOptions, withContext } from '../context.ts';
-import { formatTable, printJson } from '../output.ts';
+import { formatTable, printJson, printJsonLine } from '../output.ts';
 import { progressWanted, startProgress } from '../progress.ts';
 import { resultRow } from '../report.ts';
 import { onStopSignals } from '../stop-signals.ts';
@@ -26,6 +26,14 @@ interface DemoOptions {
   loop?: boolean;
   pauseMs: number;
   reset?: boolean;
+}
+
+/** One run's choices: a loop resets only before its first run and reuses its own data after it. */
+interface RunOptions {
+  readonly rows: number;
+  readonly reset: boolean;
+  /** Say why demo data is reused: not on a loop's later runs, which reuse the data the loop seeded. */
+  readonly explainReuse: boolean;
 }
 
 interface DemoReport {
@@ -45,7 +53,7 @@ interface DemoReport {
  */
 async function prepareData(
   ctx: CliContext,
-  opts: DemoOptions,
+  opts: RunOptions,
 ): Promise<{ seeded: SeedCounts | undefined; existing: number }> {
   let existing = await demoDomainRows(ctx.db);
   if (opts.reset && existing > 0) {
@@ -54,7 +62,7 @@ async function prepareData(
     existing = 0;
   }
   if (existing > 0 && (await enoughToActOn(ctx.db))) {
-    if (!ctx.json) {
+    if (!ctx.json && opts.explainReuse) {
       process.stderr.write(
         `demo: this database already holds demo data (${existing} rows); this run reuses it instead of ` +
           'seeding more. `sdops demo --reset` (npm run demo -- --reset) empties the demo tables and seeds afresh\n',
@@ -71,7 +79,7 @@ async function prepareData(
   return { seeded, existing };
 }
 
-async function runDemoOnce(ctx: CliContext, opts: DemoOptions): Promise<DemoReport> {
+async function runDemoOnce(ctx: CliContext, opts: RunOptions): Promise<DemoReport> {
   const { seeded, existing } = await prepareData(ctx, opts);
   const bar = (label: string) => startProgress(label, undefined, progressWanted(ctx.json));
   const steps = await runSoftDeleteAct(ctx.db, ctx.softDelete, bar);
@@ -129,10 +137,15 @@ export function registerDemo(program: Command): void {
         let first = true;
         do {
           // --reset applies to the first iteration of a loop, not to every one.
-          const report = await runDemoOnce(ctx, { ...opts, reset: first && opts.reset === true });
+          const report = await runDemoOnce(ctx, {
+            rows: opts.rows,
+            reset: first && opts.reset === true,
+            explainReuse: first,
+          });
           first = false;
-          if (ctx.json) printJson(report);
-          else printReport(report);
+          if (!ctx.json) printReport(report);
+          else if (opts.loop) printJsonLine(report);
+          else printJson(report);
           if (opts.loop && !stopping) {
             await sleep(opts.pauseMs, undefined, { signal: pauseEnds.signal }).catch(() => undefined);
           }

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { assertUndoAllowed } from '../../cleanup/index.ts';
 import { InvalidInputError } from '../../errors.ts';
-import { checkTarget, getEntity, type Target } from '../../soft-delete/index.ts';
+import { checkTarget, entityNames, getEntity, type Target } from '../../soft-delete/index.ts';
 import { MAX_BATCH_SIZE, MAX_OLDER_THAN_DAYS } from '../../validation/index.ts';
 import { collectFilter, nonBlank, nonNegativeNumber, positiveInt } from '../args.ts';
 import { type GlobalOptions, withContext } from '../context.ts';
@@ -144,7 +144,12 @@ function registerRetention(
       'only rows deleted at least this long ago (required)',
       age,
     );
-  else cmd.option('--older-than-days <days>', 'override the retention (days)', age);
+  else {
+    const retention = entityNames()
+      .map((name) => `${name} ${getEntity(name).retentionDays}`)
+      .join(', ');
+    cmd.option('--older-than-days <days>', `instead of the entity's retention in days (${retention})`, age);
+  }
   cmd
     .option(
       '--batch-size <n>',

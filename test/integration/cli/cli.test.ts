@@ -336,6 +336,43 @@ describe('sdops demo on the embedded database', function () {
     expect(r.stdout).to.match(/delete it again \(noop\)\s+customers\s+delete\s+0\s+1\s+0/);
   });
 
+  it('gives a --loop one JSON line per run with --json, and says once why it reuses its data', async () => {
+    const loop = (json: boolean) =>
+      spawnSdops(
+        [...(json ? ['--json'] : []), '--memory', 'demo', '--rows', '1000', '--loop', '--pause-ms', '50'],
+        {
+          DATABASE_URL: '',
+        },
+      );
+    const json = loop(true);
+    let stdout = '';
+    json.child.stdout?.on('data', (d: Buffer) => {
+      stdout += d.toString('utf8');
+    });
+    try {
+      await json.waitFor(/"acts"[\s\S]*"acts"[\s\S]*"acts"/);
+      json.child.kill('SIGINT');
+      expect(await json.exited, json.output().slice(-2000)).to.equal(0);
+    } finally {
+      await json.stop('SIGKILL');
+    }
+    // Before: pretty-printed documents back to back, which no JSON or JSON Lines reader takes.
+    const lines = stdout.trim().split('\n');
+    expect(lines.length).to.be.at.least(3);
+    for (const line of lines) expect(JSON.parse(line)).to.have.property('acts');
+
+    const text = loop(false);
+    try {
+      await text.waitFor(/(Soft-delete demo summary[\s\S]*){3}/);
+      text.child.kill('SIGINT');
+      expect(await text.exited, text.output().slice(-2000)).to.equal(0);
+    } finally {
+      await text.stop('SIGKILL');
+    }
+    // Before: "already holds demo data ... --reset" on every run after the first, the loop's own data.
+    expect(text.output()).not.to.include('already holds demo data');
+  });
+
   it('says what Ctrl-C does, and a --loop stops in its pause at once', async () => {
     const demo = spawnSdops(['--memory', 'demo', '--rows', '2000', '--loop', '--pause-ms', '120000'], {
       DATABASE_URL: '',

@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { parse } from 'yaml';
 import { ALERT_RULES } from '../../../grafana/src/alerts.ts';
 import { buildProgram } from '../../../src/cli/program.ts';
+import { entityNames, getEntity } from '../../../src/soft-delete/index.ts';
 import { codeBlocks, readDoc, ROOT, sdopsCommands } from './support/markdown.ts';
 
 const readme = readDoc('README.md');
@@ -38,6 +39,22 @@ describe('README.md', () => {
       .split(',')
       .map((n) => n.trim());
     expect(named).to.have.members(ALERT_RULES.map((rule) => rule.name));
+  });
+
+  it("states each entity's purge retention as the registry has it", () => {
+    const said =
+      /without `--older-than-days` removes the rows deleted\s+longer ago than their entity's retention: ([^.]+)\./.exec(
+        readme,
+      );
+    expect(said, "README's sentence on purge's default retention").to.not.equal(null);
+    // "30 days for customers, orders and order_items, 90 for documents"
+    const stated = new Map<string, number>();
+    for (const [, days, names] of (said?.[1] ?? '').matchAll(/(\d+)(?: days)? for ([a-z_, ]+?)(?=, \d|$)/g)) {
+      for (const name of (names ?? '').split(/, | and /)) stated.set(name.trim(), Number(days));
+    }
+    expect(Object.fromEntries(stated)).to.deep.equal(
+      Object.fromEntries(entityNames().map((name) => [name, getEntity(name).retentionDays])),
+    );
   });
 
   it('lists every command and every option of the real CLI in its CLI block', () => {
