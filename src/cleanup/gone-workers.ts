@@ -6,7 +6,9 @@ import { BOSS_SCHEMA } from './boss.ts';
  * proves no other process runs, so a job still `active` there was being run by a process that was
  * killed. Its lease is made to have run out and its queue due for a check, so the first maintenance
  * pass of the next worker retries it (after the retry delay) as it would after SDOPS_JOB_EXPIRE_SECONDS,
- * instead of leaving it active for that long (15 minutes by default).
+ * instead of leaving it active for that long (15 minutes by default). A job whose lease has run out
+ * already is left alone: every command opens the database, and each one handed the same job back
+ * again (pushing its start further back, and saying so), until a worker ran.
  */
 export async function expireJobsOfGoneWorkers(q: Queryable): Promise<number> {
   const { rows } = await q.query<{ present: boolean }>(
@@ -15,7 +17,7 @@ export async function expireJobsOfGoneWorkers(q: Queryable): Promise<number> {
   if (rows[0]?.present !== true) return 0; // the queue was never opened here
   const { rows: expired } = await q.query<{ name: string }>(
     `UPDATE ${BOSS_SCHEMA}.job SET started_on = now() - (expire_seconds + 1) * interval '1 second'
-      WHERE state = 'active' RETURNING name`,
+      WHERE state = 'active' AND started_on > now() - expire_seconds * interval '1 second' RETURNING name`,
   );
   if (expired.length === 0) return 0;
   // pg-boss checks a queue for expired jobs at most once per maintenance interval, counted from the

@@ -17,6 +17,10 @@ export interface JobView {
   readonly retryCount: number;
   readonly retryLimit: number;
   readonly createdAt: string;
+  /**
+   * On the embedded database, a job whose process was killed reads as started a lease earlier than
+   * it was: the next command ends its lease that way (gone-workers.ts).
+   */
   readonly startedAt: string | null;
   /** When it ended: completed, failed or cancelled. */
   readonly endedAt: string | null;

@@ -211,12 +211,19 @@ describe('fault suite: two processes on one PGlite data directory', function () 
     } finally {
       await db.close();
     }
+    // The first command to open the directory hands the job back and says so; the next one finds
+    // nothing to hand back (before, every command did it again, each moving the job's start back).
+    const show = () => runCli(['--data-dir', jobDir, '--json', 'queue', 'show', jobId], env);
+    const first = await show();
+    expect(first.stderr).to.match(/the embedded database was left by a process that ended mid-work/);
+    const second = await show();
+    expect(second.stderr).not.to.match(/ended mid-work/);
+    expect(JSON.parse(second.stdout)).to.deep.include({ startedAt: JSON.parse(first.stdout).startedAt });
     const worker = spawnSdops(['--data-dir', jobDir, 'worker'], {
       ...env,
       SDOPS_JOB_RETRY_DELAY_SECONDS: '1',
     });
     try {
-      await worker.waitFor(/the embedded database was left by a process that ended mid-work/);
       // Before: active until its lease ran out (900 s), then up to a maintenance interval more.
       await worker.waitFor(new RegExp(`"cleanup job finished".*"job_id":"${jobId}"`), 20_000);
     } finally {
