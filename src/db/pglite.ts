@@ -70,13 +70,19 @@ async function makeDataDir(dataDir: string): Promise<void> {
   }
   // PGlite's file system checks the mode bits itself (root too), and then fails with an object
   // that says nothing ("[object Object]").
-  const writable =
-    ((await stat(dataDir)).mode & 0o200) !== 0 &&
-    (await access(dataDir, constants.W_OK).then(
-      () => true,
-      () => false,
-    ));
-  if (!writable) {
+  const modeAllows = ((await stat(dataDir)).mode & 0o200) !== 0;
+  const refused = await access(dataDir, constants.W_OK).then(
+    () => undefined,
+    (error: NodeJS.ErrnoException) => error.code ?? 'EACCES',
+  );
+  // A read-only mount is no matter of permissions: saying so sent the operator to chmod.
+  if (refused === 'EROFS') {
+    throw new InvalidInputError(
+      'invalid_argument',
+      `the embedded database directory ${dataDir} is on a read-only file system (EROFS): choose another --data-dir`,
+    );
+  }
+  if (!modeAllows || refused !== undefined) {
     throw new InvalidInputError(
       'invalid_argument',
       `the embedded database directory ${dataDir} is not writable: give its owner write permission, or choose another --data-dir`,
