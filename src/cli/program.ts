@@ -123,7 +123,13 @@ function needsCommand(group: Command): void {
     .allowExcessArguments(true)
     .allowUnknownOption(true)
     .action(function (this: Command) {
-      const [given] = this.args;
+      const [given, named] = this.args;
+      // `sdops help delete`: commander's own help command goes once a group has an action.
+      if (given === 'help') {
+        const target = named === undefined ? this : this.commands.find((c) => c.name() === named);
+        if (target) target.help();
+        throw new InvalidInputError('invalid_usage', `unknown ${sub}command '${named}' (known: ${names})`);
+      }
       if (given?.startsWith('-')) {
         throw new InvalidInputError('invalid_usage', `unknown option '${given}'`);
       }

@@ -110,6 +110,22 @@ describe('sdops bad input and closed pipes (PostgreSQL)', function () {
     }
   });
 
+  it("answers `sdops help <command>` with that command's help, as `<command> --help` does", async () => {
+    // Before: "unknown command 'help'", exit 2: commander drops its help command once a group has an action.
+    for (const args of [
+      ['help', 'delete'],
+      ['migrate', 'help', 'start'],
+    ]) {
+      const r = await runCli(args, env());
+      expect(r.code, r.stderr).to.equal(0);
+      const path = args.filter((a) => a !== 'help').join(' ');
+      expect(r.stdout).to.match(new RegExp(`^Usage: sdops ${path} \\[options\\]`));
+    }
+    const unknown = await runCli(['help', 'nosuch'], env());
+    expect(unknown.code).to.equal(2);
+    expect(unknown.stderr).to.match(/^sdops: unknown command 'nosuch' \(known: [^\n]*\n$/);
+  });
+
   it('prints exactly one line on stderr, nothing on stdout, and exits 2', async () => {
     for (const args of BAD) {
       const r = await runCli(args, env());
