@@ -1,4 +1,4 @@
-import { getEntity, isCalendarTimestamp } from '../soft-delete/index.ts';
+import { entityNames, isCalendarTimestamp } from '../soft-delete/index.ts';
 import {
   isBlank,
   isIdText,
@@ -47,9 +47,13 @@ export class PayloadFields {
     return v;
   }
 
+  /**
+   * A payload's entity the registry does not have is the payload's fault (invalid_payload): a job that
+   * failed of unknown_entity matched no branch of the runbook, and a retry could not tell it apart.
+   */
   entity(key: string, required: boolean): string | undefined {
     const v = required ? this.string(key) : this.optString(key, 100);
-    if (v !== undefined) getEntity(v);
+    if (v !== undefined && !entityNames().includes(v)) this.fail(key, `one of ${entityNames().join(', ')}`);
     return v;
   }
 

@@ -153,17 +153,24 @@ describe('cleanup queue on the embedded PGlite database', function () {
           ).rows[0]?.n,
         );
       await waitUntil('the job to be dead', async () => (await deadCopies()) === 1);
-      const [notEnvelope, unknownType, badPayload] = [randomUUID(), randomUUID(), randomUUID()];
+      const [notEnvelope, unknownType, badPayload, badEntity] = [
+        randomUUID(),
+        randomUUID(),
+        randomUUID(),
+        randomUUID(),
+      ];
       await runtime.queue.boss.insert(DEAD_LETTER_QUEUE, [
         { id: notEnvelope, data: { not: 'an envelope' } },
         { id: unknownType, data: { jobType: 'retired_type', payload: {}, meta: {} } },
         // Died of invalid_payload: retried, it only died again and added a failure to the alert.
         { id: badPayload, data: { jobType: 'cascade_soft_delete', payload: { entity: 'orders' }, meta: {} } },
+        // Died of unknown_entity before, which no branch of the runbook named.
+        { id: badEntity, data: { jobType: 'purge_expired', payload: { entity: 'nope' }, meta: {} } },
       ]);
       const outcome = await runtime.queue.retryDead();
       expect(outcome.retried).to.equal(1);
       expect(outcome.skipped.map((s) => s.jobId).sort()).to.deep.equal(
-        [notEnvelope, unknownType, badPayload].sort(),
+        [notEnvelope, unknownType, badPayload, badEntity].sort(),
       );
       const reasons = Object.fromEntries(outcome.skipped.map((s) => [s.jobId, s.reason]));
       expect(reasons[notEnvelope]).to.match(/carries no sdops job envelope/);
@@ -171,12 +178,15 @@ describe('cleanup queue on the embedded PGlite database', function () {
       expect(reasons[badPayload]).to.match(
         /would fail again at once \(invalid cascade_soft_delete payload: .*\); cancel it/,
       );
+      expect(reasons[badEntity]).to.match(
+        /would fail again at once \(invalid purge_expired payload: entity must be one of customers, .*\); cancel it/,
+      );
       const state = async () =>
         (await db.query<{ state: string }>(`SELECT state::text AS state FROM pgboss.job WHERE id = $1`, [id]))
           .rows[0]?.state;
       await waitUntil('the revived job to complete', async () => (await state()) === 'completed');
       expect(runs).to.equal(2);
-      expect(await deadCopies(), 'the skipped entries stay in the dead-letter queue').to.equal(3);
+      expect(await deadCopies(), 'the skipped entries stay in the dead-letter queue').to.equal(4);
     } finally {
       await runtime.stop();
       await db.close();
