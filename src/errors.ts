@@ -52,6 +52,7 @@ export type ErrorCode =
   | 'row_locked'
   | 'data_dir_locked'
   | 'delete_in_progress'
+  | 'delete_undone'
   | 'job_not_cancellable'
   | 'job_not_retryable'
   | 'lease_lost'
@@ -141,7 +142,8 @@ export const ERROR_CODE_MEANINGS: Readonly<Record<ErrorCode, string>> = {
   not_found: 'the row does not exist (or is not in the requested scope)',
   job_not_found: 'the job does not exist (pg-boss deletes a job 7 days after it ended)',
   run_not_found: 'the migration run does not exist',
-  data_dir_not_found: 'no embedded database directory is at that path (db status creates none)',
+  data_dir_not_found:
+    '`sdops db status` was pointed at an embedded database directory that does not exist; a status creates none (every other command creates it)',
   conflict: 'restoring the row would break a unique constraint held by a live row',
   constraint_violation:
     "a data rule of the database refused the change (SQLSTATE class 23: a check, a foreign key, or a trigger raising with such an ERRCODE, e.g. `check_violation`); the message names its constraint, or its SQLSTATE (the CLI also quotes a trigger's message). A trigger's plain `RAISE EXCEPTION` (P0001) is no data rule to sdops: the API answers 500 (runbook: ApiServerErrorRatioHigh)",
@@ -150,6 +152,8 @@ export const ERROR_CODE_MEANINGS: Readonly<Record<ErrorCode, string>> = {
   data_dir_locked: 'another process holds the embedded database directory',
   delete_in_progress:
     'the delete a restore by `delete_op_id` would undo has not finished: its `bulk_soft_delete` job still waits or runs; restore once it has ended (a restore now would leave the rows the job deletes after it deleted)',
+  delete_undone:
+    'a failed `bulk_soft_delete` job is not run again: it deleted rows before it failed, and no row carries its op id any more (its delete was undone by a restore, or its rows purged); cancel it, or enqueue a new delete',
   job_not_cancellable: 'the job is running or finished and cannot be cancelled',
   job_not_retryable: 'only failed or dead jobs can be retried',
   lease_lost: "another runner took over the migration run's lease",

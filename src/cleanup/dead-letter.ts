@@ -13,6 +13,7 @@ import { parseEnvelope } from './job-envelope.ts';
 import { isBuiltinJobType } from './job-types.ts';
 import { parsePayload } from './payload-parsers.ts';
 import { DEAD_LETTER_QUEUE, QUEUE_PREFIX, queueName } from './queue-names.ts';
+import { assertRedoAllowed } from './undone-deletes.ts';
 
 /**
  * Retrying dead jobs. pg-boss copies a job whose retries are exhausted into the dead-letter queue
@@ -113,6 +114,7 @@ async function retryDeadCopy(q: QueueHandle, copy: JobRow): Promise<RetryOutcome
   const problem = payloadProblem(envelope.jobType, envelope.payload);
   if (problem !== undefined) throw new DeadCopyNotRetryableError(copy.id, envelope.jobType, problem);
   const originalId = envelope.meta.jobId;
+  await assertRedoAllowed(q.db, envelope.jobType, originalId ?? copy.id, envelope.payload);
   const original = originalId ? await findJob(q.db, originalId, name) : undefined;
   if (original?.state === 'failed') {
     // Two `retry --dead` at once both find it failed; only the one that revives it counts it.
@@ -142,6 +144,8 @@ export async function retryJob(q: QueueHandle, jobId: string): Promise<RetryOutc
   if (!job) throw new JobNotFoundError(jobId);
   if (job.name === DEAD_LETTER_QUEUE) return retryDeadCopy(q, job);
   if (job.state !== 'failed') throw new JobNotRetryableError(jobId, job.state);
+  const envelope = parseEnvelope(job.data);
+  if (envelope) await assertRedoAllowed(q.db, envelope.jobType, job.id, envelope.payload);
   await reviveOriginal(q, job.name, job.id);
   return { jobId: job.id, jobType: job.name.slice(queueName('').length), action: 'revived' };
 }
