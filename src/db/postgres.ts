@@ -1,6 +1,6 @@
 import pg from 'pg';
 import type { Database, QueryResult, ScriptRow, TransactionClient } from './database.ts';
-import { getLogger } from '../observability/index.ts';
+import { getLogger, outsideTrace } from '../observability/index.ts';
 import { type CancelScope, currentCancelScope } from './cancel-scope.ts';
 import { lockWaitLimit } from './lock-wait.ts';
 import { databaseError } from './errors.ts';
@@ -27,13 +27,19 @@ const LOCK_TIMEOUT = '60s';
 const ignore = (): void => undefined;
 const log = getLogger('db');
 
-/** The logger's error serialiser redacts credentials from the message; the URL is never logged. */
+/**
+ * The logger's error serialiser redacts credentials from the message; the URL is never logged. Outside
+ * any trace: the socket's events run in the context of whatever opened the connection, so the line
+ * carried the trace of a request or job that had ended a minute before, as a second line of its own.
+ */
 function logIdleError(error: unknown): void {
   // As an unavailable-database error when it is one: an expected condition, logged without the socket stack.
-  log.warn(
-    'an idle database connection failed; the pool opens a new one when needed',
-    {},
-    databaseError(error),
+  outsideTrace(() =>
+    log.warn(
+      'an idle database connection failed; the pool opens a new one when needed',
+      {},
+      databaseError(error),
+    ),
   );
 }
 
