@@ -36,6 +36,8 @@ const STATUS_TEXT: Readonly<Record<string, string>> = {
   '413': 'Body too large',
   '414': 'A path parameter is too long (uri_too_long)',
   '415': 'Unsupported media type',
+  '500':
+    'internal_error: the server failed (a database error that is no data rule, such as a trigger raising P0001, or a bug); the change was not made (a bulk request: its committed batches stay)',
   '503':
     'The database is unreachable or the server is shutting down (unavailable; while it shuts down every route, /healthz too, answers so) or, on /readyz, the schema is not ready: retry after Retry-After',
 };
@@ -111,6 +113,11 @@ export class OpenApiCollector {
           content: { 'application/json': { schema: contentSchema(schema) } },
         };
       }
+      // Any route may fail: a client generated from the document must expect it.
+      responses['500'] ??= {
+        description: STATUS_TEXT['500'],
+        content: { 'application/json': { schema: contentSchema(errorSchema) } },
+      };
       const op: JsonSchema = {
         operationId: `${r.method}${path.replace(/[{}]/g, '').replace(/[^A-Za-z0-9]+(.)?/g, (_m, c?: string) => (c ? c.toUpperCase() : ''))}`,
         ...(s.summary ? { summary: s.summary } : {}),
