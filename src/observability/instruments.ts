@@ -112,7 +112,8 @@ export const INSTRUMENTS = {
     name: 'migration.batch.duration_seconds',
     kind: 'histogram',
     unit: 's',
-    description: 'Duration of one attempt at a migration batch (each failed attempt of a retried batch is one failure point).',
+    description:
+      'Duration of one attempt at a migration batch (each failed attempt of a retried batch is one failure point).',
     attributes: ['migration', 'status'],
   },
   httpServerDuration: {
