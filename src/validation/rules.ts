@@ -31,6 +31,10 @@ const INT8_MAX = 9223372036854775807n;
  * number past PostgreSQL's bigint is too large, not "not a positive integer".
  */
 export function idRule(value: unknown): string {
+  // JSON numbers past 2^53 reach us rounded: quoting the rounded value named a number never sent.
+  if (typeof value === 'number' && value > Number.MAX_SAFE_INTEGER) {
+    return `a JSON number past ${Number.MAX_SAFE_INTEGER} loses digits on the way: send the id as a string`;
+  }
   const text = typeof value === 'number' && Number.isInteger(value) ? String(value) : value;
   return typeof text === 'string' && /^[1-9][0-9]*$/.test(text) && BigInt(text) > INT8_MAX
     ? `ids go up to ${INT8_MAX}`

@@ -94,6 +94,15 @@ describe('validation rules (src/validation)', () => {
       expect(idRule(bad), String(bad)).to.equal('expected a positive integer');
   });
 
+  it('says of a JSON number past 2^53 to send the id as a string, not which rounded number it got', () => {
+    // Before: "ids go up to 9223372036854775807, got 9223372036854776000", a number never sent.
+    for (const n of [JSON.parse('9223372036854775807'), JSON.parse('9007199254740993')] as number[])
+      expect(idRule(n)).to.equal(
+        'a JSON number past 9007199254740991 loses digits on the way: send the id as a string',
+      );
+    expect(idRule(9007199254740991)).to.equal('expected a positive integer');
+  });
+
   it('knows the three scopes', () => {
     expect([...SCOPES]).to.deep.equal(['live', 'deleted', 'all']);
     expect(SCOPES.every(isScope)).to.equal(true);
