@@ -153,7 +153,7 @@ export const ERROR_CODE_MEANINGS: Readonly<Record<ErrorCode, string>> = {
   delete_in_progress:
     'the delete a restore by `delete_op_id` would undo has not finished: its `bulk_soft_delete` job still waits or runs; restore once it has ended (a restore now would leave the rows the job deletes after it deleted)',
   delete_undone:
-    'a failed `bulk_soft_delete` job is not run again: it deleted rows before it failed, and no row carries its op id any more (its delete was undone by a restore, or its rows purged); cancel it, or enqueue a new delete',
+    'a failed `bulk_soft_delete` job is not run again: rows it deleted before it failed carry its op id no more (restored by an undo, in whole or in part, or purged or archived since), and a retry would delete the restored ones again; cancel it, or enqueue a new delete',
   job_not_cancellable: 'the job is running or finished and cannot be cancelled',
   job_not_retryable: 'only failed or dead jobs can be retried',
   lease_lost: "another runner took over the migration run's lease",

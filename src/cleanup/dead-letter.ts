@@ -40,12 +40,14 @@ interface JobRow extends Record<string, unknown> {
   id: string;
   state: string;
   data: unknown;
+  /** A dead-letter copy's original, as pg-boss records it when it moves the job. */
+  source_id: string | null;
 }
 
 /** A job of any cleanup queue (extension job types included), or undefined. */
 async function findJob(db: Database, id: string, name?: string): Promise<JobRow | undefined> {
   const { rows } = await db.query<JobRow>(
-    `SELECT name, id::text AS id, state::text AS state, data FROM ${BOSS_SCHEMA}.job
+    `SELECT name, id::text AS id, state::text AS state, data, source_id::text AS source_id FROM ${BOSS_SCHEMA}.job
       WHERE id = $1::uuid AND name LIKE $2`,
     [id, name ?? `${QUEUE_PREFIX}%`],
   );
@@ -113,7 +115,9 @@ async function retryDeadCopy(q: QueueHandle, copy: JobRow): Promise<RetryOutcome
   // added a dead copy and a failure to the alert's ratio.
   const problem = payloadProblem(envelope.jobType, envelope.payload);
   if (problem !== undefined) throw new DeadCopyNotRetryableError(copy.id, envelope.jobType, problem);
-  const originalId = envelope.meta.jobId;
+  // A job sent without our envelope's id (by SQL, by another producer) is found by pg-boss's record:
+  // requeued under the copy's id, it was a new job with a new op id, past the undo check too.
+  const originalId = envelope.meta.jobId ?? copy.source_id ?? undefined;
   await assertRedoAllowed(q.db, envelope.jobType, originalId ?? copy.id, envelope.payload);
   const original = originalId ? await findJob(q.db, originalId, name) : undefined;
   if (original?.state === 'failed') {
@@ -145,7 +149,12 @@ export async function retryJob(q: QueueHandle, jobId: string): Promise<RetryOutc
   if (job.name === DEAD_LETTER_QUEUE) return retryDeadCopy(q, job);
   if (job.state !== 'failed') throw new JobNotRetryableError(jobId, job.state);
   const envelope = parseEnvelope(job.data);
-  if (envelope) await assertRedoAllowed(q.db, envelope.jobType, job.id, envelope.payload);
+  if (envelope) {
+    // As for its dead copy: a payload its handler refuses only fails again.
+    const problem = payloadProblem(envelope.jobType, envelope.payload);
+    if (problem !== undefined) throw new DeadCopyNotRetryableError(job.id, envelope.jobType, problem);
+    await assertRedoAllowed(q.db, envelope.jobType, job.id, envelope.payload);
+  }
   await reviveOriginal(q, job.name, job.id);
   return { jobId: job.id, jobType: job.name.slice(queueName('').length), action: 'revived' };
 }
@@ -169,7 +178,7 @@ export interface RetryDeadOutcome {
  */
 export async function retryDeadJobs(q: QueueHandle): Promise<RetryDeadOutcome> {
   const { rows } = await q.db.query<JobRow>(
-    `SELECT name, id::text AS id, state::text AS state, data FROM ${BOSS_SCHEMA}.job
+    `SELECT name, id::text AS id, state::text AS state, data, source_id::text AS source_id FROM ${BOSS_SCHEMA}.job
       WHERE name = $1 AND state < 'active' ORDER BY created_on`,
     [DEAD_LETTER_QUEUE],
   );

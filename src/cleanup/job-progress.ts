@@ -27,12 +27,14 @@ export async function addRowsDone(tx: Queryable, jobId: string, candidates: numb
 }
 
 /**
- * Forgets jobs whose progress has not moved for 14 days (no job is retried that late). A job's own
+ * Forgets jobs whose progress has not moved for 400 days: longer than pg-boss keeps a dead job's copy
+ * (365 days), which `queue retry` may bring back until then; at 14 days a retry took a purge's whole
+ * budget again, and a delete undone since was no longer known as one (undone-deletes.ts). A job's own
  * row stays when it succeeds: deleted before its completion was recorded, a crash in between gave
  * the retry the whole budget again.
  */
 export async function forgetStaleProgress(db: Queryable): Promise<void> {
-  await db.query(`DELETE FROM sdops_job_progress WHERE updated_at < now() - interval '14 days'`);
+  await db.query(`DELETE FROM sdops_job_progress WHERE updated_at < now() - interval '400 days'`);
 }
 
 /**

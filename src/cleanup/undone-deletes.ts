@@ -1,29 +1,31 @@
-import { ident, type Queryable } from '../db/index.ts';
+import type { Queryable } from '../db/index.ts';
 import { ConflictError } from '../errors.ts';
-import { getEntity } from '../soft-delete/index.ts';
+import { rowsOfOpSql } from '../soft-delete/index.ts';
 import { rowsDoneEarlier } from './job-progress.ts';
 import { parsePayload } from './payload-parsers.ts';
 
 /**
- * A failed bulk_soft_delete whose delete was undone since: the rows it deleted were restored by its
- * op id, as the runbook's undo says to. Retried, it deleted them again: a probe following the
- * CleanupJobFailureRatioHigh steps saw 3,602 restored order items go.
+ * A failed bulk_soft_delete some of whose deleted rows are deleted no more: restored by its op id or
+ * by id, as the runbook's undo says to, or purged or archived since. Retried, it deleted the restored
+ * ones again: a probe following the CleanupJobFailureRatioHigh steps saw 3,602 restored order items go.
  */
 class DeleteUndoneError extends ConflictError {
-  constructor(jobId: string, opId: string, rows: number) {
+  constructor(jobId: string, opId: string, done: number, carried: number) {
     super(
       'delete_undone',
-      `job ${jobId} deleted ${rows} rows under op id ${opId} before it failed, and no row carries that op id any more ` +
-        '(restored by it, or purged): a retry would delete them again. Cancel it (sdops queue cancel <id>); to delete ' +
-        'them after all, enqueue a new bulk_soft_delete',
+      `job ${jobId} deleted ${done} rows (its cascade included) under op id ${opId} before it failed, and ` +
+        `${carried === 0 ? 'none' : `only ${carried}`} of them carry that op id now: the others were restored (an undo), ` +
+        'or purged or archived since, and a retry would delete the restored ones again. Cancel it (sdops queue cancel <id>); ' +
+        'to delete what is still to delete, enqueue a new bulk_soft_delete',
     );
   }
 }
 
 /**
- * Refuses (DeleteUndoneError) to run a failed bulk_soft_delete again once its delete was undone: its
- * attempts changed rows (job-progress.ts) and none of its entity's rows still carries its op id.
- * Every other job passes, as does a delete whose attempts changed nothing.
+ * Refuses (DeleteUndoneError) to run a failed bulk_soft_delete again once rows it deleted are deleted
+ * no more: its attempts counted the rows they changed (job-progress.ts; each row once, since a row
+ * already deleted is no change), and fewer rows carry its op id now. Every other job passes, as
+ * does a delete whose attempts changed nothing.
  */
 export async function assertRedoAllowed(
   db: Queryable,
@@ -35,10 +37,7 @@ export async function assertRedoAllowed(
   const done = await rowsDoneEarlier(db, jobId);
   if (done === 0) return;
   const { entity, opId = jobId } = parsePayload('bulk_soft_delete', payload);
-  const table = ident(getEntity(entity).table);
-  const { rows } = await db.query<{ carried: boolean }>(
-    `SELECT EXISTS (SELECT 1 FROM ${table} WHERE delete_op_id = $1::uuid) AS carried`,
-    [opId],
-  );
-  if (rows[0]?.carried !== true) throw new DeleteUndoneError(jobId, opId, done);
+  const { rows } = await db.query<{ n: string }>(rowsOfOpSql(entity), [opId]);
+  const carried = Number(rows[0]?.n ?? 0);
+  if (carried < done) throw new DeleteUndoneError(jobId, opId, done, carried);
 }

@@ -110,6 +110,22 @@ function refuseOptionsAsValues(cmd: Command, flags: Set<string>): void {
   for (const sub of cmd.commands) refuseOptionsAsValues(sub, flags);
 }
 
+/** The help of the command `path` names under `group` (its own for `help` or none); exits. */
+function helpFor(group: Command, path: readonly string[]): never {
+  let target = group;
+  for (const name of path) {
+    if (name === 'help') break;
+    const next = target.commands.find((c) => c.name() === name);
+    if (!next) {
+      const where = target.parent ? `${target.name()} ` : '';
+      const known = target.commands.map((c) => c.name()).join(', ');
+      throw new InvalidInputError('invalid_usage', `unknown ${where}command '${name}' (known: ${known})`);
+    }
+    target = next;
+  }
+  return target.help();
+}
+
 /**
  * A group run without one of its commands (`sdops migrate`, `sdops`) is bad input like any other:
  * one line naming the commands, exit 2, instead of the whole help on stderr.
@@ -123,13 +139,9 @@ function needsCommand(group: Command): void {
     .allowExcessArguments(true)
     .allowUnknownOption(true)
     .action(function (this: Command) {
-      const [given, named] = this.args;
-      // `sdops help delete`: commander's own help command goes once a group has an action.
-      if (given === 'help') {
-        const target = named === undefined ? this : this.commands.find((c) => c.name() === named);
-        if (target) target.help();
-        throw new InvalidInputError('invalid_usage', `unknown ${sub}command '${named}' (known: ${names})`);
-      }
+      const [given, ...path] = this.args;
+      // `sdops help queue retry`: commander's own help command goes once a group has an action.
+      if (given === 'help') helpFor(this, path);
       if (given?.startsWith('-')) {
         throw new InvalidInputError('invalid_usage', `unknown option '${given}'`);
       }

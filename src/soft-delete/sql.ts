@@ -1,5 +1,5 @@
 import { ident } from '../db/index.ts';
-import { type CascadeNode, getEntity } from './registry.ts';
+import { type CascadeNode, cascadeTree, getEntity } from './registry.ts';
 import type { EntityDefinition } from './types.ts';
 
 /**
@@ -97,6 +97,17 @@ export function restoreSql(nodes: readonly CascadeNode[]): string {
 }
 
 /** Locks the rows with ids $1 (bigint[]) for the cascade statement that follows in the transaction. */
+/**
+ * How many rows of the entity and its cascade carry the op id $1: a delete stamps it on every row it
+ * deletes, and a restore clears it. One statement, each table counted once.
+ */
+export function rowsOfOpSql(entity: string): string {
+  const counts = cascadeTree(getEntity(entity)).map(
+    (n) => `(SELECT count(*) FROM ${ident(n.entity.table)} WHERE delete_op_id = $1::uuid)`,
+  );
+  return `SELECT (${counts.join(' + ')})::bigint::text AS n`;
+}
+
 export function lockRootsSql(table: string): string {
   return `SELECT id FROM ${ident(table)} WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE`;
 }

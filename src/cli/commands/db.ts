@@ -17,11 +17,12 @@ import { progressWanted, startProgress } from '../progress.ts';
 async function refuseMissingDataDir(config: Config, globals: GlobalOptions): Promise<void> {
   if (config.databaseUrl || globals.memory) return;
   const dir = resolve(globals.dataDir ?? config.dataDir);
-  const found = await stat(dir).then(
-    (s) => s.isDirectory(),
+  // Only a path with nothing there: a file in the way is refused by the open, as for any command.
+  const missing = await stat(dir).then(
     () => false,
+    (error: NodeJS.ErrnoException) => error.code === 'ENOENT',
   );
-  if (!found) {
+  if (missing) {
     throw new NotFoundError(
       'data_dir_not_found',
       `no embedded database at ${dir}: nothing was created there (check --data-dir; any other command creates it)`,

@@ -242,56 +242,90 @@ describe('cleanup queue on the embedded PGlite database', function () {
 
   // The runbook's undo of a failed bulk delete, then its job-failure steps: fix the cause and bring
   // the dead jobs back. A probe did both in turn, and the retry deleted the 3,602 rows just restored.
-  it('refuses to run a failed bulk delete whose delete was undone again, by id and by --dead, and runs one that was not', async () => {
+  it('refuses to run a failed bulk delete again once rows it deleted were restored, however it is retried, and runs one nobody undid', async () => {
     await db.exec('DELETE FROM documents');
     const ids = await makeDocuments(db, 2500);
-    // The first attempt fails in its third batch of 1,000, after two committed.
-    await db.exec(`
-      CREATE FUNCTION fail_doc() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN RAISE EXCEPTION 'injected failure'; END $$;
-      CREATE TRIGGER fail_doc BEFORE UPDATE ON documents FOR EACH ROW
-        WHEN (OLD.id = ${Number(ids[2200])}) EXECUTE FUNCTION fail_doc();`);
+    const sd = new SoftDeleteService(db);
     const runtime = await startCleanupRuntime(db, {
       settings: fastSettings({ retryLimit: 0, retryDelaySeconds: 1, expireSeconds: 60 }),
       schedule: false,
     });
-    try {
-      const filter = { is_deleted: false };
-      const undone = await runtime.queue.enqueue('bulk_soft_delete', { entity: 'documents', filter });
-      const dead = (n: number) => async () =>
-        (await runtime.queue.status()).find((r) => r.jobType === 'bulk_soft_delete')?.dead === n;
-      await waitUntil('the bulk delete to be dead', dead(1));
-      expect(await live()).to.equal(500);
-      // The runbook's undo: the job failed, so a restore by its op id (its own id) is allowed.
-      const restored = await new SoftDeleteService(db).restore('documents', {
-        filter: { delete_op_id: undone },
-      });
-      expect(restored.counts.success).to.equal(2000);
-      await db.exec('DROP TRIGGER fail_doc ON documents; DROP FUNCTION fail_doc();');
-
-      const refused = await runtime.queue.retry(undone).then(
-        () => undefined,
-        (e: unknown) => e,
-      );
-      expect(refused).to.have.property('code', 'delete_undone');
-      // Other tests' dead entries share this database: only this job's copy is looked for.
-      const all = await runtime.queue.retryDead();
-      expect(all.skipped.map((s) => s.reason)).to.satisfy((reasons: string[]) =>
-        reasons.some((r) =>
-          /^job .* deleted 2000 rows under op id .* a retry would delete them again/.test(r),
-        ),
-      );
-      expect(await live(), 'the restored rows stay').to.equal(2500);
-
-      // A failed delete nobody undid is the job to finish: its retry runs.
+    const dead = async () =>
+      (await runtime.queue.status()).find((r) => r.jobType === 'bulk_soft_delete')?.dead;
+    // A delete of every live document that fails in its third batch of 1,000, after two committed.
+    const failedDelete = async (send: () => Promise<string>): Promise<string> => {
       await db.exec(`
         CREATE FUNCTION fail_doc() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN RAISE EXCEPTION 'injected failure'; END $$;
         CREATE TRIGGER fail_doc BEFORE UPDATE ON documents FOR EACH ROW
           WHEN (OLD.id = ${Number(ids[2200])}) EXECUTE FUNCTION fail_doc();`);
-      const kept = await runtime.queue.enqueue('bulk_soft_delete', { entity: 'documents', filter });
-      await waitUntil('the second bulk delete to be dead', dead(2));
+      const before = (await dead()) ?? 0;
+      const jobId = await send();
+      await waitUntil('the bulk delete to be dead', async () => (await dead()) === before + 1);
       await db.exec('DROP TRIGGER fail_doc ON documents; DROP FUNCTION fail_doc();');
+      expect(await live()).to.equal(500);
+      return jobId;
+    };
+    const enqueued = () =>
+      runtime.queue.enqueue('bulk_soft_delete', { entity: 'documents', filter: { is_deleted: false } });
+    const refusal = (retry: Promise<unknown>) =>
+      retry.then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    const copyOf = async (jobId: string) =>
+      (
+        await db.query<{ id: string }>(
+          `SELECT id::text AS id FROM pgboss.job WHERE name = $1 AND source_id = $2::uuid AND state < 'active'`,
+          [DEAD_LETTER_QUEUE, jobId],
+        )
+      ).rows[0]?.id ?? '';
+    try {
+      // Undone whole: the job failed, so a restore by its op id (its own id) is allowed.
+      const whole = await failedDelete(enqueued);
+      expect((await sd.restore('documents', { filter: { delete_op_id: whole } })).counts.success).to.equal(
+        2000,
+      );
+      expect(await refusal(runtime.queue.retry(whole))).to.have.property('code', 'delete_undone');
+      // Other tests' dead entries share this database: only this job's copy is looked for.
+      const all = await runtime.queue.retryDead();
+      expect(all.skipped.map((s) => s.reason).join('\n')).to.match(
+        /job .* deleted 2000 rows \(its cascade included\) under op id .* and none of them carry that op id now/,
+      );
+      expect(await live(), 'the restored rows stay').to.equal(2500);
+      await runtime.queue.cancel({ jobId: whole, dryRun: false });
+
+      // Undone in part, by id (the runbook's undo of one row or a few).
+      const part = await failedDelete(enqueued);
+      await sd.restore('documents', { ids: ids.slice(0, 10) });
+      expect(await refusal(runtime.queue.retry(part))).to.have.property('code', 'delete_undone');
+      await runtime.queue.cancel({ jobId: part, dryRun: false });
+      await sd.restore('documents', { filter: { delete_op_id: part } });
+
+      // Sent by SQL, without our envelope's id: its copy's retry requeued it as a new job, new op id.
+      const bySql = await failedDelete(async () => {
+        const { rows } = await db.query<{ id: string }>(
+          `INSERT INTO pgboss.job (name, data, retry_limit, dead_letter)
+           VALUES ('cleanup.bulk_soft_delete', $1::jsonb, 0, $2) RETURNING id::text AS id`,
+          [
+            JSON.stringify({
+              jobType: 'bulk_soft_delete',
+              payload: { entity: 'documents', filter: { is_deleted: false } },
+            }),
+            DEAD_LETTER_QUEUE,
+          ],
+        );
+        return rows[0]?.id ?? '';
+      });
+      await sd.restore('documents', { filter: { delete_op_id: bySql } });
+      const copy = await copyOf(bySql);
+      expect(copy).to.match(/^[0-9a-f-]{36}$/);
+      expect(await refusal(runtime.queue.retry(copy))).to.have.property('code', 'delete_undone');
+      expect(await live()).to.equal(2500);
+      await runtime.queue.cancel({ jobId: copy, dryRun: false });
+
+      // A failed delete nobody undid is the job to finish: its retry runs.
+      const kept = await failedDelete(enqueued);
       expect(await runtime.queue.retry(kept)).to.include({ action: 'revived' });
       await waitUntil('the retried delete to finish', async () => (await live()) === 0);
     } finally {

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync 
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { expect } from 'chai';
 import { runCli, runCommand, SDOPS_BIN } from '../../support/cli.ts';
 import { spawnSdops } from '../../support/sdops-process.ts';
@@ -112,18 +112,27 @@ describe('sdops bad input and closed pipes (PostgreSQL)', function () {
 
   it("answers `sdops help <command>` with that command's help, as `<command> --help` does", async () => {
     // Before: "unknown command 'help'", exit 2: commander drops its help command once a group has an action.
-    for (const args of [
-      ['help', 'delete'],
-      ['migrate', 'help', 'start'],
-    ]) {
-      const r = await runCli(args, env());
+    for (const [args, path] of [
+      [['help', 'delete'], 'delete '],
+      [['migrate', 'help', 'start'], 'migrate start '],
+      [['help', 'queue', 'retry'], 'queue retry '],
+      [['help', 'help'], ''],
+    ] as const) {
+      const r = await runCli([...args], env());
       expect(r.code, r.stderr).to.equal(0);
-      const path = args.filter((a) => a !== 'help').join(' ');
-      expect(r.stdout).to.match(new RegExp(`^Usage: sdops ${path} \\[options\\]`));
+      expect(r.stdout, args.join(' ')).to.match(new RegExp(`^Usage: sdops ${path}\\[options\\]`));
     }
-    const unknown = await runCli(['help', 'nosuch'], env());
-    expect(unknown.code).to.equal(2);
-    expect(unknown.stderr).to.match(/^sdops: unknown command 'nosuch' \(known: [^\n]*\n$/);
+    for (const [args, said] of [
+      [['help', 'nosuch'], /^sdops: unknown command 'nosuch' \(known: delete, [^\n]*\n$/],
+      [
+        ['help', 'queue', 'nosuch'],
+        /^sdops: unknown queue command 'nosuch' \(known: status, show, [^\n]*\n$/,
+      ],
+    ] as const) {
+      const r = await runCli([...args], env());
+      expect(r.code).to.equal(2);
+      expect(r.stderr).to.match(said);
+    }
   });
 
   it('prints exactly one line on stderr, nothing on stdout, and exits 2', async () => {
@@ -306,6 +315,15 @@ describe('sdops bad input and closed pipes (PostgreSQL)', function () {
       `sdops: no embedded database at ${missing}: nothing was created there (check --data-dir; any other command creates it)\n`,
     );
     expect(existsSync(missing)).to.equal(false);
+    // A file in the way is no missing database: refused as for any command (exit 2), not as one.
+    const file = join(dirname(dirname(missing)), 'afile');
+    writeFileSync(file, 'not a directory');
+    const onFile = await runCli(['--data-dir', file, 'db', 'status'], {
+      DATABASE_URL: '',
+      OTEL_SDK_DISABLED: 'true',
+    });
+    expect(onFile.code, onFile.stderr).to.equal(2);
+    expect(onFile.stderr).to.match(/cannot be created: a file is in the way/);
   });
 
   it('refuses a read-only embedded database directory as bad input, and names a foreign data directory', async () => {
