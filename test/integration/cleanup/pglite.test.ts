@@ -332,4 +332,39 @@ describe('cleanup queue on the embedded PGlite database', function () {
       await runtime.stop();
     }
   });
+
+  it('refuses to retry a failed job by its own id whose payload fails at once, as it refuses its dead copy', async () => {
+    const runtime = await startCleanupRuntime(db, {
+      settings: fastSettings({ retryLimit: 0, retryDelaySeconds: 1, expireSeconds: 60 }),
+      schedule: false,
+    });
+    try {
+      // Sent by SQL with no id: the handler refuses it (invalid_payload), so it died at once.
+      const { rows } = await db.query<{ id: string }>(
+        `INSERT INTO pgboss.job (name, data, retry_limit, dead_letter)
+         VALUES ('cleanup.cascade_soft_delete', $1::jsonb, 0, $2) RETURNING id::text AS id`,
+        [
+          JSON.stringify({ jobType: 'cascade_soft_delete', payload: { entity: 'orders' } }),
+          DEAD_LETTER_QUEUE,
+        ],
+      );
+      const id = rows[0]?.id ?? '';
+      const state = async () =>
+        (await db.query<{ state: string }>(`SELECT state::text AS state FROM pgboss.job WHERE id = $1`, [id]))
+          .rows[0]?.state;
+      await waitUntil('the job to fail', async () => (await state()) === 'failed');
+      // Before: revived, and it died again at once, one more failure for the alert.
+      const refused = await runtime.queue.retry(id).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(refused).to.have.property('code', 'job_not_retryable');
+      expect(String((refused as Error).message)).to.match(
+        /would fail again at once \(invalid cascade_soft_delete payload/,
+      );
+      expect(await state()).to.equal('failed');
+    } finally {
+      await runtime.stop();
+    }
+  });
 });
