@@ -359,7 +359,8 @@ export const DRILLS: Readonly<Record<string, Drill>> = {
       const batches = await op.sql("WHERE run_id = :'run_id' AND status = 'failed'\n    ORDER BY batch_no");
       expect(batches).to.have.length(1);
       const rows = await op.sql('JOIN documents d ON d.id > coalesce(b.key_from::bigint, 0)');
-      const bad = rows.filter((r) => r.title === 'poison');
+      // The whole row, as for any entity (the block once named documents' own columns).
+      const bad = rows.filter((r) => (r.row as { title?: unknown }).title === 'poison');
       expect(bad, 'the failed range shows the offending row').to.have.length(1);
       // Step 3, fix the cause: the owning team corrects the row (not a runbook command: data).
       await stack.sql.query(`UPDATE documents SET title = 'corrected' WHERE id = $1`, [bad[0]?.id]);
