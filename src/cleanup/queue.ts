@@ -176,7 +176,10 @@ export class CleanupQueue {
     const id = options.id ?? randomUUID();
     const data = this.envelope(jobType, payload, id);
     // However it is enqueued (the API, `sdops queue enqueue`): an undo waits for the delete it undoes.
-    if (jobType === 'bulk_restore') await assertUndoAllowed(options.transaction ?? this.db, data.payload);
+    if (jobType === 'bulk_restore') {
+      const { entity } = data.payload as { entity: string };
+      await assertUndoAllowed(options.transaction ?? this.db, entity, data.payload);
+    }
     await this.boss.send(queueName(jobType), data as unknown as object, {
       id,
       ...(options.startAfterSeconds ? { startAfter: options.startAfterSeconds } : {}),

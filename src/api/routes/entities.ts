@@ -204,7 +204,10 @@ export function registerEntityRoutes(app: FastifyInstance, ctx: RouteContext): v
     },
     async (request) => {
       const { entity, id } = request.params;
-      return ctx.softDelete.restore(entity, { id: parseId(id) }, { cascade: request.body?.cascade ?? true });
+      const target = { id: parseId(id) };
+      // A row a bulk delete's job took, restored while the job has not ended, was deleted again by it.
+      await assertUndoAllowed(ctx.db, entity, target);
+      return ctx.softDelete.restore(entity, target, { cascade: request.body?.cascade ?? true });
     },
   );
 
@@ -260,7 +263,7 @@ export function registerEntityRoutes(app: FastifyInstance, ctx: RouteContext): v
           });
         }
         // Enqueued, a bulk_restore checks this itself (CleanupQueue.enqueue).
-        await assertUndoAllowed(ctx.db, target);
+        await assertUndoAllowed(ctx.db, entity, target);
         return ctx.softDelete.restore(entity, target, { cascade });
       },
     );

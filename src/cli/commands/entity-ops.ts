@@ -97,7 +97,7 @@ export function registerEntityOps(program: Command): void {
         const target = targetFrom(ids, opts);
         checkTarget(entity, target);
         await withContext(globals(cmd), async (ctx) => {
-          await assertUndoAllowed(ctx.db, target);
+          await assertUndoAllowed(ctx.db, entity, target);
           await runBatchedCall(`restore ${entity}`, ctx.json, (hooks) =>
             ctx.softDelete.restore(entity, target, {
               batchSize: opts.batchSize,

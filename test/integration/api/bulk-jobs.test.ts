@@ -185,6 +185,31 @@ describe('HTTP API bulk jobs and cascade op ids', () => {
       expect(res.statusCode, res.body).to.equal(status);
       expectErrorShape(res, code);
     }
+    // Rows the job already deleted (an earlier attempt), restored by id: its next attempt deleted
+    // them again, and nothing refused the restore.
+    await f.db.query(
+      `UPDATE documents SET deleted_at = now(), delete_op_id = $2 WHERE id = ANY($1::bigint[])`,
+      [rows.slice(0, 2).map((r) => r.id), opId],
+    );
+    const one = await inject(f.app, {
+      method: 'POST',
+      url: `/v1/documents/${rows[0]?.id}/restore`,
+      headers: AS_ADMIN,
+    });
+    expect(one.statusCode, one.body).to.equal(409);
+    expectErrorShape(one, 'delete_in_progress');
+    const byIds = await inject(f.app, { ...undo, payload: { ids: rows.slice(0, 2).map((r) => r.id) } });
+    expect(byIds.statusCode, byIds.body).to.equal(409);
+    const cliById = await runCli(['restore', 'documents', String(rows[1]?.id)], { DATABASE_URL: f.url });
+    expect(cliById.code, cliById.stderr).to.equal(1);
+    expect(cliById.stderr).to.include(`its bulk_soft_delete job ${jobId} still waits or runs`);
+    // A row no pending delete took is restored as ever.
+    const other = await inject(f.app, {
+      method: 'POST',
+      url: `/v1/documents/${rows[2]?.id}/restore`,
+      headers: AS_ADMIN,
+    });
+    expect(other.statusCode, other.body).to.equal(200);
     // The same op id in capitals names the same delete.
     const shouted = await inject(f.app, {
       ...undo,
