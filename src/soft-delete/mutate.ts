@@ -160,8 +160,10 @@ class Mutation {
         if (!(await this.parentHolds(tx))) return undefined;
         const changed = await this.apply(tx, ids);
         if (changed[0]! > 0 && this.plan.inTransaction) await this.plan.inTransaction(tx, this.opId);
-        const rows = changed.reduce((a, b) => a + b, 0);
-        if (rows > 0 && this.plan.inBatch) await this.plan.inBatch(tx, rows);
+        if (this.plan.inBatch) {
+          const rows = changed.reduce((a, b) => a + b, 0);
+          if (rows > 0) await this.plan.inBatch(tx, rows);
+        }
         // Only an incomplete batch pays for the existence check, so the common path stays one statement.
         const missing =
           changed[0]! < ids.length
