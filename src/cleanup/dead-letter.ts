@@ -104,6 +104,22 @@ function payloadProblem(jobType: string, payload: unknown): string | undefined {
   }
 }
 
+/**
+ * Refuses a job that could only do harm or nothing again: a payload its handler refuses (invalid_payload
+ * died of that and would again; retried, it only added a failure to the alert's ratio), or a delete
+ * undone since it failed. `shownId` is the id the caller named; `jobId` the job whose attempts count.
+ */
+async function refuseHopelessRetry(
+  q: QueueHandle,
+  shownId: string,
+  jobId: string,
+  envelope: { jobType: string; payload: unknown },
+): Promise<void> {
+  const problem = payloadProblem(envelope.jobType, envelope.payload);
+  if (problem !== undefined) throw new DeadCopyNotRetryableError(shownId, envelope.jobType, problem);
+  await assertRedoAllowed(q.db, envelope.jobType, jobId, envelope.payload);
+}
+
 /** Handles one dead-letter copy: revive its original, or enqueue its data again. */
 async function retryDeadCopy(q: QueueHandle, copy: JobRow): Promise<RetryOutcome> {
   const envelope = parseEnvelope(copy.data);
@@ -111,14 +127,10 @@ async function retryDeadCopy(q: QueueHandle, copy: JobRow): Promise<RetryOutcome
   if (!envelope || !name || !(await q.boss.getQueue(name))) {
     throw new DeadCopyNotRetryableError(copy.id, envelope?.jobType);
   }
-  // A payload its handler refuses (invalid_payload) died of that and would again: retried, it only
-  // added a dead copy and a failure to the alert's ratio.
-  const problem = payloadProblem(envelope.jobType, envelope.payload);
-  if (problem !== undefined) throw new DeadCopyNotRetryableError(copy.id, envelope.jobType, problem);
   // A job sent without our envelope's id (by SQL, by another producer) is found by pg-boss's record:
   // requeued under the copy's id, it was a new job with a new op id, past the undo check too.
   const originalId = envelope.meta.jobId ?? copy.source_id ?? undefined;
-  await assertRedoAllowed(q.db, envelope.jobType, originalId ?? copy.id, envelope.payload);
+  await refuseHopelessRetry(q, copy.id, originalId ?? copy.id, envelope);
   const original = originalId ? await findJob(q.db, originalId, name) : undefined;
   if (original?.state === 'failed') {
     // Two `retry --dead` at once both find it failed; only the one that revives it counts it.
@@ -149,12 +161,7 @@ export async function retryJob(q: QueueHandle, jobId: string): Promise<RetryOutc
   if (job.name === DEAD_LETTER_QUEUE) return retryDeadCopy(q, job);
   if (job.state !== 'failed') throw new JobNotRetryableError(jobId, job.state);
   const envelope = parseEnvelope(job.data);
-  if (envelope) {
-    // As for its dead copy: a payload its handler refuses only fails again.
-    const problem = payloadProblem(envelope.jobType, envelope.payload);
-    if (problem !== undefined) throw new DeadCopyNotRetryableError(job.id, envelope.jobType, problem);
-    await assertRedoAllowed(q.db, envelope.jobType, job.id, envelope.payload);
-  }
+  if (envelope) await refuseHopelessRetry(q, job.id, job.id, envelope);
   await reviveOriginal(q, job.name, job.id);
   return { jobId: job.id, jobType: job.name.slice(queueName('').length), action: 'revived' };
 }

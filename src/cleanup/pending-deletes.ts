@@ -1,6 +1,6 @@
-import { ident, type Queryable } from '../db/index.ts';
+import type { Queryable } from '../db/index.ts';
 import { ConflictError } from '../errors.ts';
-import { getEntity } from '../soft-delete/index.ts';
+import { getEntity, opIdsOfRowsSql } from '../soft-delete/index.ts';
 import { BOSS_SCHEMA, noQueueYet } from './boss.ts';
 import { queueName } from './queue-names.ts';
 
@@ -30,11 +30,7 @@ async function undoneOpIds(db: Queryable, entity: string, target: object): Promi
   const ids =
     'ids' in target ? (target.ids as readonly string[]) : 'id' in target ? [target.id as string] : [];
   if (ids.length === 0) return [];
-  const { rows } = await db.query<{ op: string }>(
-    `SELECT DISTINCT delete_op_id::text AS op FROM ${ident(getEntity(entity).table)}
-      WHERE id = ANY($1::bigint[]) AND delete_op_id IS NOT NULL`,
-    [ids],
-  );
+  const { rows } = await db.query<{ op: string }>(opIdsOfRowsSql(getEntity(entity).table), [ids]);
   return rows.map((r) => r.op);
 }
 

@@ -2,7 +2,7 @@ export type { ArchiveRun } from './archive.ts';
 export { archiveByKeyRange } from './archive.ts';
 export { InvalidBatchSizeError, InvalidFilterError, InvalidIdError, UnknownEntityError } from './errors.ts';
 export { ENTITIES, entityNames, getEntity } from './registry.ts';
-export { daysAgoSql, liveRowSql, rowsOfOpSql } from './sql.ts';
+export { daysAgoSql, liveRowSql, opIdsOfRowsSql, rowsOfOpSql } from './sql.ts';
 export { checkTarget, SoftDeleteService } from './service.ts';
 export type {
   Filter,

@@ -108,6 +108,12 @@ export function rowsOfOpSql(entity: string): string {
   return `SELECT (${counts.join(' + ')})::bigint::text AS n`;
 }
 
+/** The op ids the rows $1 (ids) of an entity's table carry, each once. */
+export function opIdsOfRowsSql(table: string): string {
+  return `SELECT DISTINCT delete_op_id::text AS op FROM ${ident(table)}
+    WHERE id = ANY($1::bigint[]) AND delete_op_id IS NOT NULL`;
+}
+
 export function lockRootsSql(table: string): string {
   return `SELECT id FROM ${ident(table)} WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE`;
 }
