@@ -8,9 +8,10 @@ import {
 } from '../soft-delete/index.ts';
 import type { HandlerRegistry, JobContext, JobHandler, JobResult } from './handlers-types.ts';
 import type { BulkPayload, JobPayloads, RetentionPayload } from './job-payloads.ts';
-import type { Queryable } from '../db/index.ts';
+import { guardedDatabase, type Queryable } from '../db/index.ts';
 import type { BuiltinJobType } from './job-types.ts';
 import { addRowsDone, derivedJobId, forgetStaleProgress, rowsDoneEarlier } from './job-progress.ts';
+import { jobOutageGuard } from './job-outage.ts';
 import { parsePayload } from './payload-parsers.ts';
 
 export interface HandlerSettings {
@@ -50,12 +51,16 @@ function retentionHandler(
   settings: HandlerSettings,
 ): JobHandler {
   return typed(jobType, async (payload: RetentionPayload, ctx): Promise<JobResult> => {
+    const outage = jobOutageGuard(ctx);
     if (payload.entity === undefined) {
       const entities = entityNames();
-      const ids = await ctx.queue.enqueueMany(
-        jobType,
-        entities.map((entity) => ({ ...payload, entity })),
-        { ids: entities.map((entity) => derivedJobId(ctx.jobId, `fan-out:${entity}`)) },
+      // The children's ids are derived from this job's: enqueued again after an outage, none twice.
+      const ids = await outage.run(() =>
+        ctx.queue.enqueueMany(
+          jobType,
+          entities.map((entity) => ({ ...payload, entity })),
+          { ids: entities.map((entity) => derivedJobId(ctx.jobId, `fan-out:${entity}`)) },
+        ),
       );
       return { count: ids.length, detail: { fanned_out: ids.length } };
     }
@@ -63,10 +68,11 @@ function retentionHandler(
     const budget = payload.maxRows ?? settings.maxRowsPerJob;
     // A retry takes only what its failed attempts left of the budget: they committed batches. Read on
     // every attempt: a job handed back at shutdown runs again as the same attempt.
-    const db = ctx.queue.db;
+    const db = guardedDatabase(ctx.queue.db, outage);
     const earlier = await rowsDoneEarlier(db, ctx.jobId);
     const maxRows = Math.max(0, budget - earlier);
-    const followUp = () => ctx.queue.enqueue(jobType, payload, { id: derivedJobId(ctx.jobId, 'follow-up') });
+    const followUp = () =>
+      outage.run(() => ctx.queue.enqueue(jobType, payload, { id: derivedJobId(ctx.jobId, 'follow-up') }));
     if (maxRows === 0) {
       // The failed attempts used the whole budget, and may have died before their follow-up.
       const chained = payload.maxRows === undefined;
@@ -78,6 +84,7 @@ function retentionHandler(
       maxRows,
       ...(maxRows > batchSize ? { onProgress: stopOnAbort(ctx.signal) } : {}),
       inBatch: (tx: Queryable, candidates: number) => addRowsDone(tx, ctx.jobId, candidates),
+      outageGuard: outage,
     };
     const result =
       jobType === 'purge_expired'
@@ -127,7 +134,8 @@ function retentionHandler(
  */
 function cascadeHandler(sd: SoftDeleteService): JobHandler {
   return typed('cascade_soft_delete', async (p, ctx) => {
-    const parent = await sd.get(p.entity, p.id, { scope: 'all' });
+    const outage = jobOutageGuard(ctx);
+    const parent = await outage.run(() => sd.get(p.entity, p.id, { scope: 'all' }));
     const skip = (reason: string): JobResult => ({ count: 0, entity: p.entity, detail: { skipped: reason } });
     if (!parent) return skip('parent_missing');
     if (parent.deleted_at === null || parent.deleted_at === undefined) return skip('parent_live');
@@ -145,6 +153,7 @@ function cascadeHandler(sd: SoftDeleteService): JobHandler {
         { filter: { [child.foreignKey]: p.id } },
         {
           cascade: true,
+          outageGuard: outage,
           // Checked again in every batch, under a lock: the parent may be restored while the job runs.
           ...(opId ? { opId, whileParent: { entity: p.entity, id: p.id, deletedByOp: opId } } : {}),
           ...(deletedBy ? { deletedBy } : {}),
@@ -166,7 +175,8 @@ function cascadeHandler(sd: SoftDeleteService): JobHandler {
  */
 function restoreCascadeHandler(sd: SoftDeleteService): JobHandler {
   return typed('restore_cascade', async (p, ctx) => {
-    const parent = await sd.get(p.entity, p.id, { scope: 'all' });
+    const outage = jobOutageGuard(ctx);
+    const parent = await outage.run(() => sd.get(p.entity, p.id, { scope: 'all' }));
     if (!parent) return { count: 0, entity: p.entity, detail: { skipped: 'parent_missing' } };
     if (parent.deleted_at !== null && parent.deleted_at !== undefined) {
       return { count: 0, entity: p.entity, detail: { skipped: 'parent_deleted' } };
@@ -179,7 +189,7 @@ function restoreCascadeHandler(sd: SoftDeleteService): JobHandler {
       const result = await sd.restore(
         child.entity,
         { filter },
-        { cascade: true, whileParent: { entity: p.entity, id: p.id } },
+        { cascade: true, whileParent: { entity: p.entity, id: p.id }, outageGuard: outage },
       );
       count += changed(result);
       if (result.stopped === 'parent_changed')
@@ -200,10 +210,12 @@ function bulkHandler(jobType: 'bulk_soft_delete' | 'bulk_restore', sd: SoftDelet
     const target: Target = p.ids ? { ids: p.ids } : { filter: p.filter ?? {} };
     // Rows an earlier attempt changed are not this attempt's to find again (a restore by op id no
     // longer matches them): the job's output names them, or the job looks as if it did less.
-    const db = ctx.queue.db;
+    const outage = jobOutageGuard(ctx);
+    const db = guardedDatabase(ctx.queue.db, outage);
     const earlier = await rowsDoneEarlier(db, ctx.jobId);
     const common = {
       cascade: p.cascade ?? true,
+      outageGuard: outage,
       onProgress: stopOnAbort(ctx.signal),
       inBatch: (tx: Queryable, rows: number) => addRowsDone(tx, ctx.jobId, rows),
     };

@@ -1,4 +1,4 @@
-import type { Database } from '../db/index.ts';
+import { type Database, guardedDatabase, OutageGuard } from '../db/index.ts';
 import { defineAttributeValues } from '../observability/index.ts';
 import { InvalidArgumentError } from './errors.ts';
 import { isUuid, quoted } from '../validation/index.ts';
@@ -113,6 +113,10 @@ function stopSignal(raw: AbortSignal | undefined): AbortSignal | undefined {
   return raw instanceof AbortSignal ? raw : undefined;
 }
 
+function outageGuardOf(raw: OutageGuard | undefined): OutageGuard | undefined {
+  return raw instanceof OutageGuard ? raw : undefined;
+}
+
 /**
  * The soft-delete core. Every public method validates all of its input before the first write;
  * bad input raises an InvalidInputError subclass and changes nothing.
@@ -211,9 +215,24 @@ export class SoftDeleteService {
     return countRows(this.db, def, parseScope(opts.scope));
   }
 
-  /** Only a call that runs batches again after an outage needs to know which of them landed. */
-  private receipts(): BatchReceipts | undefined {
-    return this.outageBudgetMs > 0 ? new BatchReceipts(this.db) : undefined;
+  /**
+   * The database a call's batches run on: waiting out an outage through the caller's guard, or for
+   * the service's budget. Only a call that runs batches again after an outage needs receipts to know
+   * which of them landed.
+   */
+  private outageWaits(
+    def: EntityDefinition,
+    mode: Mode | 'purge' | 'archive',
+    opts: BatchedCallOptions,
+  ): { readonly db: Database; readonly receipts: BatchReceipts | undefined } {
+    const guard = outageGuardOf(opts.outageGuard);
+    const waits = guard !== undefined || this.outageBudgetMs > 0;
+    return {
+      db: guard
+        ? guardedDatabase(this.db, guard)
+        : outageTolerant(this.db, this.outageBudgetMs, def.name, mode),
+      receipts: waits ? new BatchReceipts(this.db) : undefined,
+    };
   }
 
   private mutation(
@@ -228,8 +247,7 @@ export class SoftDeleteService {
     const parsed = parseTarget(def, target);
     const fallback = parsed.kind === 'filter' ? this.defaultBatchSize : this.defaultIdBatchSize;
     return {
-      db: outageTolerant(this.db, this.outageBudgetMs, def.name, mode),
-      receipts: this.receipts(),
+      ...this.outageWaits(def, mode, opts),
       entity: def,
       mode,
       target: parsed,
@@ -252,8 +270,7 @@ export class SoftDeleteService {
     opts: BatchedCallOptions & Pick<PurgeOptions, 'maxRows' | 'inBatch'>,
   ): RetentionPlan {
     return {
-      db: outageTolerant(this.db, this.outageBudgetMs, def.name, mode),
-      receipts: this.receipts(),
+      ...this.outageWaits(def, mode, opts),
       entity: def,
       mode,
       olderThanDays,

@@ -1,4 +1,4 @@
-import type { Queryable } from '../db/index.ts';
+import type { OutageGuard, Queryable } from '../db/index.ts';
 
 type ColumnType = 'text' | 'bigint' | 'boolean' | 'uuid';
 
@@ -122,6 +122,12 @@ export interface BatchedCallOptions {
    * `stopped: interrupted`): the batches committed stay, and are counted. The CLI's Ctrl-C/SIGTERM.
    */
   signal?: AbortSignal;
+  /**
+   * Waits out an unreachable database through this guard (its budget, its interruption), instead of
+   * the service's `outageBudgetMs`: every statement and batch of the call runs again once the
+   * database is back. A cleanup job passes one that its lease and the worker's shutdown end.
+   */
+  outageGuard?: OutageGuard;
 }
 
 /** delete / restore, besides the batch options. */

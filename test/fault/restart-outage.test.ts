@@ -349,6 +349,70 @@ describe('fault suite: PostgreSQL restarted and stopped for 20 s under load (ded
     }
   });
 
+  it("lets a worker's bulk delete job wait out a restart mid-job and finish in the same attempt, every row once", async () => {
+    const url = await createDatabase(cluster, 'fault_job');
+    const jobEnv = { ...env, DATABASE_URL: url, OTEL_SDK_DISABLED: 'true', SDOPS_CLEANUP_BATCH_SIZE: '10' };
+    expect((await runCli(['seed', '--rows', '400'], jobEnv)).code).to.equal(0);
+    const pool = new pg.Pool({ connectionString: url, max: 1 });
+    pool.on('error', () => undefined);
+    try {
+      const n = async (sql: string) => Number((await pool.query<{ n: string }>(sql)).rows[0]?.n);
+      const live = await n(`SELECT count(*) AS n FROM customers WHERE plan = 'pro' AND deleted_at IS NULL`);
+      // 5 ms per customer, 10 per batch: the job is still at work when the server restarts.
+      await pool.query(`CREATE FUNCTION slow_row() RETURNS trigger LANGUAGE plpgsql AS
+        $$ BEGIN PERFORM pg_sleep(0.005); RETURN NEW; END $$;
+        CREATE TRIGGER slow BEFORE UPDATE ON customers FOR EACH ROW EXECUTE FUNCTION slow_row()`);
+      const payload = { entity: 'customers', filter: { plan: 'pro' }, reason: 'fault-job' };
+      const enqueued = await runCli(
+        ['queue', 'enqueue', 'bulk_soft_delete', '--payload', JSON.stringify(payload)],
+        jobEnv,
+      );
+      expect(enqueued.code, enqueued.stderr).to.equal(0);
+      const worker = spawnSdops(['worker', '--job-types', 'bulk_soft_delete', '--no-schedule'], jobEnv);
+      procs.push(worker);
+      await waitUntil('the first batch to commit', async () => {
+        return (await n(`SELECT count(*) AS n FROM customers WHERE delete_reason = 'fault-job'`)) > 0;
+      });
+      await cluster.restart();
+      const job = async () =>
+        (
+          await pool
+            .query<{ state: string; retry_count: number; output: { count?: number } | null }>(
+              `SELECT state, retry_count, output FROM pgboss.job WHERE name = 'cleanup.bulk_soft_delete'`,
+            )
+            .catch(() => ({ rows: [] }))
+        ).rows[0];
+      await waitUntil('the job to complete', async () => (await job())?.state === 'completed', {
+        timeoutMs: 120_000,
+      }).catch((error: Error) => {
+        throw new Error(`${error.message}; worker output:\n${worker.output().slice(-3000)}`);
+      });
+      const done = await job();
+      // Before, the restart failed the attempt: a retry spent (4 restarts left the job dead, half done).
+      expect(done?.retry_count, 'no retry spent').to.equal(0);
+      expect(worker.output()).to.include('database unreachable; the job waits for it until its lease ends');
+      expect(worker.output()).to.include('database reachable again; the job continues');
+      expect(
+        await n(`SELECT count(*) AS n FROM customers WHERE plan = 'pro' AND deleted_at IS NULL`),
+      ).to.equal(0);
+      const changed = await n(
+        `SELECT (SELECT count(*) FROM customers WHERE delete_reason = 'fault-job')
+              + (SELECT count(*) FROM orders WHERE delete_reason = 'fault-job')
+              + (SELECT count(*) FROM order_items WHERE delete_reason = 'fault-job') AS n`,
+      );
+      expect(await n(`SELECT count(*) AS n FROM customers WHERE delete_reason = 'fault-job'`)).to.equal(live);
+      // Its output counts every row once: a batch cut off at its COMMIT and run again was not counted twice.
+      expect(done?.output?.count, JSON.stringify(done?.output)).to.equal(changed);
+      expect(
+        await n(`SELECT count(DISTINCT delete_op_id) AS n FROM customers WHERE delete_reason = 'fault-job'`),
+        'one operation',
+      ).to.equal(1);
+      await worker.stop('SIGTERM');
+    } finally {
+      await pool.end();
+    }
+  });
+
   it('stops a worker within its shutdown timeout while the database is down; the job runs again later', async () => {
     const url = await createDatabase(cluster, 'fault_stop');
     const stopEnv = {
