@@ -1,6 +1,6 @@
 import type { PgBoss } from 'pg-boss';
 import { type Database, isDatabaseUnavailable } from '../db/index.ts';
-import { errorMessage } from '../errors.ts';
+import { type ErrorCode, errorMessage, SdopsError } from '../errors.ts';
 import { BOSS_SCHEMA } from './boss.ts';
 import {
   assertJobId,
@@ -169,6 +169,8 @@ export async function retryJob(q: QueueHandle, jobId: string): Promise<RetryOutc
 /** A dead-letter entry `retry --dead` could not retry, and why. */
 interface SkippedDeadJob {
   readonly jobId: string;
+  /** The stable code of why (docs/errors.md), as `queue retry <id>` of the entry would fail with. */
+  readonly code: ErrorCode;
   readonly reason: string;
 }
 
@@ -197,7 +199,8 @@ export async function retryDeadJobs(q: QueueHandle): Promise<RetryDeadOutcome> {
       if (outcome.action !== 'already_waiting') retried += 1;
     } catch (error) {
       if (isDatabaseUnavailable(error)) throw error;
-      skipped.push({ jobId: copy.id, reason: errorMessage(error) });
+      const code = error instanceof SdopsError ? error.code : 'internal_error';
+      skipped.push({ jobId: copy.id, code, reason: errorMessage(error) });
     }
   }
   return { retried, skipped };

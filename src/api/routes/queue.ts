@@ -135,11 +135,16 @@ export function registerQueueRoutes(app: FastifyInstance, queue: ApiQueue): void
               retried: { type: 'integer' },
               skipped: {
                 type: 'array',
-                description: 'Dead-letter entries that cannot be retried (left in place), with the reason',
+                description:
+                  'Dead-letter entries that cannot be retried (left in place), with the error code and reason',
                 items: {
                   type: 'object',
-                  required: ['jobId', 'reason'],
-                  properties: { jobId: { type: 'string' }, reason: { type: 'string' } },
+                  required: ['jobId', 'code', 'reason'],
+                  properties: {
+                    jobId: { type: 'string' },
+                    code: { type: 'string', description: 'Stable error code (docs/errors.md)' },
+                    reason: { type: 'string' },
+                  },
                 },
               },
             },

@@ -109,7 +109,7 @@ export function registerQueue(program: Command): void {
         else if ('retried' in result) {
           process.stdout.write(`retried ${result.retried} dead job(s)\n`);
           for (const s of result.skipped) {
-            process.stdout.write(`skipped dead-letter entry ${s.jobId}: ${printable(s.reason)}\n`);
+            process.stdout.write(`skipped dead-letter entry ${s.jobId}: ${s.code}: ${printable(s.reason)}\n`);
           }
         } else process.stdout.write(`${result.action} ${result.jobType} job ${result.jobId}\n`);
       });
