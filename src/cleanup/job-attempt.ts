@@ -31,6 +31,12 @@ export interface AttemptOutcome {
   readonly ok: boolean;
   /** Rows (or jobs, for a fan-out) the attempt changed. */
   readonly rows: number;
+  /**
+   * Settles once the handler itself has stopped. An attempt handed back at shutdown settles at once,
+   * while its handler may still be in a batch it cannot leave (on the embedded database no statement
+   * can be cancelled): the worker waits for this before the database closes under it.
+   */
+  readonly handlerSettled: Promise<void>;
 }
 
 const attemptOf = (job: Job) => ({ id: job.id, retryCount: job.retryCount });
@@ -150,6 +156,7 @@ export async function runAttempt(
   const started = performance.now();
   let ok = false;
   let rows = 0;
+  let handlerSettled: Promise<void> = Promise.resolve();
   try {
     await withSpan(
       'cleanup.job',
@@ -170,12 +177,12 @@ export async function runAttempt(
             queue: deps.queue,
             log,
           };
-          const result = await withDeadline(
-            withCancelScope(scope, () => deps.handlers[type]!(envelope.payload, ctx)),
-            job,
-            abort,
-            () => deps.cancelStatements(scope),
+          const work = withCancelScope(scope, () => deps.handlers[type]!(envelope.payload, ctx));
+          handlerSettled = work.then(
+            () => undefined,
+            () => undefined,
           );
+          const result = await withDeadline(work, job, abort, () => deps.cancelStatements(scope));
           rows = result.count;
           span.setAttributes({
             status: 'success',
@@ -245,5 +252,5 @@ export async function runAttempt(
       durationSeconds: secondsSince(started),
     });
   }
-  return { ok, rows };
+  return { ok, rows, handlerSettled };
 }

@@ -55,6 +55,11 @@ export function workerJobTypes(
 
 /** How long a stop waits, past its timeout, for handed-back jobs to be recorded failed. */
 const HANDBACK_RECORD_MS = 2000;
+/**
+ * How long a stop waits, after the hand-back, for the handlers of handed-back jobs to leave their
+ * batch in flight (they stop at the next batch boundary, or when their statement is cancelled).
+ */
+const HANDED_BACK_SETTLE_MS = 5000;
 
 /**
  * The cleanup worker: one fetch loop shares its free slots (up to `concurrency`) among the job types
@@ -70,6 +75,8 @@ export class CleanupWorker {
   private readonly log = getLogger('cleanup.worker');
   private readonly types: readonly string[];
   private readonly inFlight = new Map<string, JobAbort>();
+  /** Handlers of jobs handed back at shutdown that have not stopped yet. */
+  private readonly lingering = new Set<Promise<void>>();
   /** Sleepers of the fetch loop that stop() wakes. */
   private readonly wakers = new Set<() => void>();
   /** Settles when the next running job finishes; the fetch loop waits on it for a free slot. */
@@ -169,6 +176,14 @@ export class CleanupWorker {
         cancelled = await this.queue.db.cancelRunning().catch((error: unknown) => {
           this.log.warn('could not cancel the statements of handed-back jobs', {}, error);
           return 0;
+        });
+      }
+      // ...and the queue then closes the database: on the embedded one, under a handler still in its
+      // batch ("PGlite is closed", a failed operation logged after the worker said it had stopped).
+      // The batch rolls back either way; waiting lets it end as a stop between batches does.
+      if (!(await doneWithin(Promise.all([...this.lingering]), HANDED_BACK_SETTLE_MS))) {
+        this.log.warn('a handed-back job did not leave its batch in flight in time; the batch rolls back', {
+          jobs: this.lingering.size,
         });
       }
     }
@@ -307,8 +322,12 @@ export class CleanupWorker {
     const abort = new JobAbort();
     this.inFlight.set(job.id, abort);
     try {
-      const { ok, rows } = await runAttempt(this.attemptDeps, type, job, abort);
+      const { ok, rows, handlerSettled } = await runAttempt(this.attemptDeps, type, job, abort);
       this.count(type, ok, rows);
+      if (this.stopping) {
+        this.lingering.add(handlerSettled);
+        void handlerSettled.then(() => this.lingering.delete(handlerSettled));
+      }
     } finally {
       this.inFlight.delete(job.id);
     }

@@ -174,6 +174,8 @@ describe('cleanup queue on the embedded PGlite database', function () {
       expect(outcome.skipped.map((s) => s.jobId).sort()).to.deep.equal(
         [notEnvelope, unknownType, badPayload, badEntity].sort(),
       );
+      // The code `queue retry <id>` of each entry fails with: a script can tell skipped from failed.
+      expect(new Set(outcome.skipped.map((s) => s.code))).to.deep.equal(new Set(['job_not_retryable']));
       const reasons = Object.fromEntries(outcome.skipped.map((s) => [s.jobId, s.reason]));
       expect(reasons[notEnvelope]).to.match(/carries no sdops job envelope/);
       expect(reasons[unknownType]).to.match(/is of job type "retired_type", which no queue serves any more/);
@@ -228,6 +230,40 @@ describe('cleanup queue on the embedded PGlite database', function () {
       // Back in the queue as it was, no retry spent (hand-back.ts), with why in its output.
       expect(job.rows[0]).to.include({ state: 'created', retries: 0 });
       expect(job.rows[0]?.output.code).to.equal('worker_shutdown');
+    } finally {
+      if (!stopped) await runtime.worker.stop(100);
+      await runtime.stop();
+    }
+  });
+
+  it('returns from a stop only once a handed-back handler has left the batch it could not be stopped in', async () => {
+    const settings = fastSettings({ retryLimit: 2, retryDelaySeconds: 60, expireSeconds: 60 });
+    let started = false;
+    let leftBatch = false;
+    const runtime = await startCleanupRuntime(db, {
+      settings,
+      schedule: false,
+      extraHandlers: {
+        // A batch in flight on the embedded database: no statement there can be cancelled.
+        busy_batch: async (_payload, ctx) => {
+          started = true;
+          await new Promise((resolve) => setTimeout(resolve, 600));
+          await ctx.queue.db.query('SELECT 1');
+          leftBatch = true;
+          ctx.signal.throwIfAborted();
+          return { count: 0 };
+        },
+      },
+    });
+    let stopped = false;
+    try {
+      await runtime.queue.enqueue('busy_batch', {});
+      await waitUntil('the handler to start', async () => started);
+      expect(await runtime.worker.stop(100)).to.deep.equal({ drained: false, handedBack: 1 });
+      stopped = true;
+      // Before, the stop returned at once and the queue closed the database under the batch: the
+      // operation failed with "PGlite is closed", logged after the worker had said it stopped.
+      expect(leftBatch, 'the handler left its batch before the stop returned').to.equal(true);
     } finally {
       if (!stopped) await runtime.worker.stop(100);
       await runtime.stop();
@@ -289,6 +325,7 @@ describe('cleanup queue on the embedded PGlite database', function () {
       expect(await refusal(runtime.queue.retry(whole))).to.have.property('code', 'delete_undone');
       // Other tests' dead entries share this database: only this job's copy is looked for.
       const all = await runtime.queue.retryDead();
+      expect(all.skipped.map((s) => s.code)).to.include('delete_undone');
       expect(all.skipped.map((s) => s.reason).join('\n')).to.match(
         /job .* deleted 2000 rows \(its cascade included\) under op id .* and none of them carry that op id now/,
       );
