@@ -219,6 +219,11 @@ describe('fault suite: two processes on one PGlite data directory', function () 
     const second = await show();
     expect(second.stderr).not.to.match(/ended mid-work/);
     expect(JSON.parse(second.stdout)).to.deep.include({ startedAt: JSON.parse(first.stdout).startedAt });
+    // Before: "lease ends <a time already past> (a killed worker's job stays active until then ...)",
+    // beside the warning that the job was handed back.
+    const text = await runCli(['--data-dir', jobDir, 'queue', 'show', jobId], env);
+    expect(text.stdout).to.match(/lease ended \S+: its worker is gone and the next worker retries it/);
+    expect(text.stdout).not.to.match(/stays active until then/);
     const worker = spawnSdops(['--data-dir', jobDir, 'worker'], {
       ...env,
       SDOPS_JOB_RETRY_DELAY_SECONDS: '1',

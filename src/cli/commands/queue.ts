@@ -43,6 +43,19 @@ function parseJson(raw: string): unknown {
   return value;
 }
 
+/**
+ * An active job's lease, as `queue show` says it. One that ended already is a job whose process is
+ * gone: the next worker's maintenance pass retries it. On the embedded database the next command
+ * ends the lease of a killed process's job at once, by moving its start back a lease (gone-workers.ts).
+ */
+function leaseNote(leaseEndsAt: string | undefined): string {
+  if (!leaseEndsAt) return '';
+  if (Date.parse(leaseEndsAt) > Date.now()) {
+    return `; lease ends ${leaseEndsAt} (a killed worker's job stays active until then, and until a worker fails it)`;
+  }
+  return `; lease ended ${leaseEndsAt}: its worker is gone and the next worker retries it (a job a killed process left on the embedded database reads as started a lease early)`;
+}
+
 export function registerQueue(program: Command): void {
   const queue = program.command('queue').description('inspect and operate the cleanup job queue');
 
@@ -84,9 +97,7 @@ export function registerQueue(program: Command): void {
         const lines = [
           `job ${job.jobId} (${job.jobType}): ${job.state}, ${job.retryCount} of ${job.retryLimit} retries used`,
           `created ${job.createdAt}; started ${job.startedAt ?? '-'}; ended ${job.endedAt ?? '-'}` +
-            (job.leaseEndsAt
-              ? `; lease ends ${job.leaseEndsAt} (a killed worker's job stays active until then, and until a worker fails it)`
-              : ''),
+            leaseNote(job.leaseEndsAt),
           ...(job.result ? [`result: ${printable(JSON.stringify(job.result))}`] : []),
           ...(job.error ? [`last error: ${printable(JSON.stringify(job.error))}`] : []),
         ];
