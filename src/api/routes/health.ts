@@ -112,9 +112,23 @@ export function registerHealthRoutes(
   );
 
   let document: Record<string, unknown> | undefined;
-  app.get('/openapi.json', { config: PUBLIC, schema: { hide: true } }, async () => {
-    // Built on first request: every route is registered by then.
-    document ??= openapi();
-    return document;
-  });
+  app.get(
+    '/openapi.json',
+    {
+      config: PUBLIC,
+      schema: {
+        summary: 'This document: every route with its parameters, bodies and answers (OpenAPI 3.1)',
+        tags: ['health'],
+        response: {
+          200: { type: 'object', additionalProperties: true },
+          500: errorSchema,
+        },
+      },
+    },
+    async () => {
+      // Built on first request: every route is registered by then.
+      document ??= openapi();
+      return document;
+    },
+  );
 }
