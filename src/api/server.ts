@@ -43,6 +43,12 @@ function headerCount(rawHeaders: readonly string[], name: string): number {
   return n;
 }
 
+/** The charset parameter of a Content-Type header, lower-cased; undefined when none is given. */
+function declaredCharset(header: string | undefined): string | undefined {
+  const match = /;\s*charset\s*=\s*"?([^";\s]+)"?/i.exec(header ?? '');
+  return match?.[1]?.toLowerCase();
+}
+
 export interface ApiServerOptions {
   readonly db: Database;
   /** Bearer tokens (parseApiTokens(SDOPS_API_TOKENS)); empty = unauthenticated, loopback only. */
@@ -172,6 +178,16 @@ export async function buildServer(options: ApiServerOptions): Promise<FastifyIns
   const json = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    // JSON is UTF-8 (RFC 8259); the body is read as such whatever the header says, so a body declared
+    // in another charset is refused as sent, not parsed into other characters than the client meant.
+    const charset = declaredCharset(request.headers['content-type']);
+    if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
+      done(
+        new ApiError(415, 'unsupported_media_type', `send the body as UTF-8 JSON, not charset=${charset}`),
+        undefined,
+      );
+      return;
+    }
     if (body === '') {
       done(null, undefined);
       return;
