@@ -32,6 +32,23 @@ describe('fault suite: PostgreSQL restarted and stopped for 20 s under load (ded
   const count = async (sql: string, params: unknown[] = []) =>
     Number((await db.query<{ n: string }>(sql, params)).rows[0]?.n);
 
+  /**
+   * A database of its own, seeded, where each customer update takes 5 ms: a bulk delete of the `pro`
+   * customers in batches of 10 is still at work when the server restarts. `live` is how many there are.
+   */
+  async function slowCustomers(name: string, dbEnv: Record<string, string>) {
+    const url = await createDatabase(cluster, name);
+    expect((await runCli(['seed', '--rows', '400'], { ...dbEnv, DATABASE_URL: url })).code).to.equal(0);
+    const pool = new pg.Pool({ connectionString: url, max: 1 });
+    pool.on('error', () => undefined);
+    const n = async (sql: string) => Number((await pool.query<{ n: string }>(sql)).rows[0]?.n);
+    const live = await n(`SELECT count(*) AS n FROM customers WHERE plan = 'pro' AND deleted_at IS NULL`);
+    await pool.query(`CREATE FUNCTION slow_row() RETURNS trigger LANGUAGE plpgsql AS
+      $$ BEGIN PERFORM pg_sleep(0.005); RETURN NEW; END $$;
+      CREATE TRIGGER slow BEFORE UPDATE ON customers FOR EACH ROW EXECUTE FUNCTION slow_row()`);
+    return { url, pool, n, live };
+  }
+
   before(async () => {
     cluster = await startCluster();
     const url = await createDatabase(cluster, 'fault_drill');
@@ -303,18 +320,9 @@ describe('fault suite: PostgreSQL restarted and stopped for 20 s under load (ded
   });
 
   it('lets a CLI bulk delete wait out a restart mid-operation and finish every row, with nothing changed twice', async () => {
-    const url = await createDatabase(cluster, 'fault_cli');
+    const { url, pool, n, live } = await slowCustomers('fault_cli', { ...env, OTEL_SDK_DISABLED: 'true' });
     const cliEnv = { ...env, DATABASE_URL: url, OTEL_SDK_DISABLED: 'true' };
-    expect((await runCli(['seed', '--rows', '400'], cliEnv)).code).to.equal(0);
-    const pool = new pg.Pool({ connectionString: url, max: 1 });
-    pool.on('error', () => undefined);
     try {
-      const n = async (sql: string) => Number((await pool.query<{ n: string }>(sql)).rows[0]?.n);
-      const live = await n(`SELECT count(*) AS n FROM customers WHERE plan = 'pro' AND deleted_at IS NULL`);
-      // 5 ms per customer, 10 per batch: the command is still at work when the server restarts.
-      await pool.query(`CREATE FUNCTION slow_row() RETURNS trigger LANGUAGE plpgsql AS
-        $$ BEGIN PERFORM pg_sleep(0.005); RETURN NEW; END $$;
-        CREATE TRIGGER slow BEFORE UPDATE ON customers FOR EACH ROW EXECUTE FUNCTION slow_row()`);
       const deleting = spawnSdops(
         ['delete', 'customers', '--filter', 'plan=pro', '--batch-size', '10', '--reason', 'fault-cli'],
         // LOG_LEVEL unset, as at a terminal: a one-shot command's console shows warnings only.
@@ -350,18 +358,9 @@ describe('fault suite: PostgreSQL restarted and stopped for 20 s under load (ded
   });
 
   it("lets a worker's bulk delete job wait out a restart mid-job and finish in the same attempt, every row once", async () => {
-    const url = await createDatabase(cluster, 'fault_job');
+    const { url, pool, n, live } = await slowCustomers('fault_job', { ...env, OTEL_SDK_DISABLED: 'true' });
     const jobEnv = { ...env, DATABASE_URL: url, OTEL_SDK_DISABLED: 'true', SDOPS_CLEANUP_BATCH_SIZE: '10' };
-    expect((await runCli(['seed', '--rows', '400'], jobEnv)).code).to.equal(0);
-    const pool = new pg.Pool({ connectionString: url, max: 1 });
-    pool.on('error', () => undefined);
     try {
-      const n = async (sql: string) => Number((await pool.query<{ n: string }>(sql)).rows[0]?.n);
-      const live = await n(`SELECT count(*) AS n FROM customers WHERE plan = 'pro' AND deleted_at IS NULL`);
-      // 5 ms per customer, 10 per batch: the job is still at work when the server restarts.
-      await pool.query(`CREATE FUNCTION slow_row() RETURNS trigger LANGUAGE plpgsql AS
-        $$ BEGIN PERFORM pg_sleep(0.005); RETURN NEW; END $$;
-        CREATE TRIGGER slow BEFORE UPDATE ON customers FOR EACH ROW EXECUTE FUNCTION slow_row()`);
       const payload = { entity: 'customers', filter: { plan: 'pro' }, reason: 'fault-job' };
       const enqueued = await runCli(
         ['queue', 'enqueue', 'bulk_soft_delete', '--payload', JSON.stringify(payload)],

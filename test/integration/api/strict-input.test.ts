@@ -262,25 +262,20 @@ describe('HTTP API refuses ill-typed, broken-text and impossible-date input: 400
     expectErrorShape(gzipped, 'unsupported_media_type');
     // A body declared in another charset is refused as sent: it was read as UTF-8 (a 400 for é in
     // Latin-1, and ASCII went through as if the header were not there).
-    for (const charset of ['latin1', 'ISO-8859-1', '"utf-16"']) {
-      const declared = await inject(f.app, {
-        method: 'POST',
-        url: '/v1/documents/bulk-delete',
-        headers: { ...AS_ADMIN, 'content-type': `application/json; charset=${charset}` },
-        payload: JSON.stringify({ ids: ['1'] }),
-      });
-      expect(declared.statusCode, `${charset} ${declared.body}`).to.equal(415);
-      expectErrorShape(declared, 'unsupported_media_type');
-    }
-    for (const charset of ['utf-8', 'UTF-8', '"utf-8"', 'utf8']) {
-      // An id that does not exist: taken and answered, and nothing changes (this suite checks).
-      const utf8 = await inject(f.app, {
+    const charsets = [
+      ...['latin1', 'ISO-8859-1', '"utf-16"'].map((charset) => ({ charset, status: 415 })),
+      ...['utf-8', 'UTF-8', '"utf-8"', 'utf8'].map((charset) => ({ charset, status: 200 })),
+    ];
+    for (const { charset, status } of charsets) {
+      // An id that does not exist: a 200 changes nothing either (this suite checks).
+      const res = await inject(f.app, {
         method: 'POST',
         url: '/v1/documents/bulk-delete',
         headers: { ...AS_ADMIN, 'content-type': `application/json; charset=${charset}` },
         payload: JSON.stringify({ ids: ['987654321'] }),
       });
-      expect(utf8.statusCode, `${charset} ${utf8.body}`).to.equal(200);
+      expect(res.statusCode, `${charset} ${res.body}`).to.equal(status);
+      if (status === 415) expectErrorShape(res, 'unsupported_media_type');
     }
     for (const reason of ['a%00b', '%ff%fe', '%ED%A0%80', '%']) {
       const res = await inject(f.app, {
