@@ -1,5 +1,6 @@
 import { context, trace } from '@opentelemetry/api';
-import { SPAN_METRICS } from '../../grafana/src/index.ts';
+import { listQueries, PANEL_IDS, SPAN_METRICS } from '../../grafana/src/index.ts';
+import { rangeOf } from './workload/query.ts';
 import { SeverityNumber } from '@opentelemetry/api';
 import { expect } from 'chai';
 import { promtool } from '../support/prometheus-bin.ts';
@@ -376,5 +377,63 @@ describe('the collector pipeline (real otelcol-sdops, the Prometheus of compose.
       throw new Error(`${error.message}; last value ${await singleValue(expr)}`);
     });
     expect(seen).to.equal(total);
+  });
+
+  it("the throughput panel reads a collector restart's gap as the gap's average rate: no dip, no surge", async () => {
+    const service = uniqueService();
+    const telemetry = telemetryFor(service);
+    const counter = telemetry.meterProvider
+      .getMeter('pipeline-test')
+      .createCounter('soft_delete.operations.total');
+    const perSecond = 20;
+    let produced = 0;
+    const produce = setInterval(() => {
+      counter.add(1, { entity: 'orders', operation: 'delete', status: 'success' });
+      produced += 1;
+    }, 1000 / perSecond);
+    // The panel's own query with a 4 s rate interval, narrowed to this test's process.
+    const panel = (rateInterval: string) => {
+      const found = listQueries({
+        entity: 'orders',
+        jobType: 'purge',
+        runId: 'r',
+        rateInterval,
+        range: '1h',
+      }).find((q) => q.origin.startsWith(`${PANEL_IDS.throughput} `));
+      return (found?.query ?? '').replace('{entity=~"orders"}', `{entity=~"orders",job="sdops/${service}"}`);
+    };
+    const expr = `soft_delete_operations_total{job="sdops/${service}"}`;
+    const producedFor = async (what: string, more: number) => {
+      const from = produced;
+      await waitUntil(what, () => produced >= from + more || undefined, { timeoutMs: 60_000 });
+    };
+    let from = 0;
+    try {
+      await waitUntil(
+        'the first increments in Prometheus',
+        async () => ((await singleValue(expr)) ?? 0) > 0 || undefined,
+      );
+      from = Date.now();
+      await producedFor('5 s of counting before the gap', 5 * perSecond);
+      await collector.stop();
+      await producedFor('8 s of counting while the collector is down', 8 * perSecond);
+      await collector.start();
+      await producedFor('6 s of counting after the gap', 6 * perSecond);
+    } finally {
+      clearInterval(produce);
+    }
+    const to = Date.now() - 2000;
+    const rates = async (query: string) =>
+      ((await rangeOf(prometheus.url, query, from + 5000, to, 1))[0]?.values ?? []).map(([, v]) => Number(v));
+    const smoothed = await rates(panel('4s'));
+    expect(smoothed.length, panel('4s')).to.be.greaterThan(10);
+    // Before, with `anchored` rates, the windows ending in the gap ramped down towards 0 and the first
+    // one after it counted the whole gap's increase: (8 + 4) / 4 = 3 times the real rate.
+    expect(Math.max(...smoothed), JSON.stringify(smoothed)).to.be.below(perSecond * 1.6);
+    expect(Math.min(...smoothed), JSON.stringify(smoothed)).to.be.above(perSecond * 0.5);
+    const anchored = await rates(panel('4s').replace('smoothed', 'anchored'));
+    expect(Math.max(...anchored), 'the check can fail: anchored rates surge after the gap').to.be.above(
+      perSecond * 2,
+    );
   });
 });
