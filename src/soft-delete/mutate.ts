@@ -242,8 +242,11 @@ class Mutation {
       // Asked to stop, with rows left to do (this page proves it): the work done so far stays.
       if (this.interruptedAfterBatch()) break;
       const todo = page.filter((r) => r.todo).map((r) => r.id);
-      this.tally.noop += page.length - todo.length;
+      // The page's rows already in the requested state count once its batch committed: a batch that
+      // fails (and each retry of it) counted them as noop, though docs/telemetry.md counts none of a
+      // failed batch's rows.
       if (todo.length > 0 && !(await this.idBatch(todo, 'failure'))) break;
+      this.tally.noop += page.length - todo.length;
       processed += page.length;
       reportProgress(onProgress, this.op, processed, total);
       if (page.length < batchSize) break;

@@ -248,6 +248,37 @@ describe('soft-delete core telemetry', function () {
     }
   });
 
+  it("counts none of a failed filter batch's rows, not even those already deleted (noop)", async () => {
+    // Ten rows one filter selects (no owner: the live-title key does not apply); 4 deleted already.
+    const { rows: fresh } = await db.query<{ id: string }>(
+      `INSERT INTO documents (title, body) SELECT 'noop-page', 'b' FROM generate_series(1, 10) RETURNING id::text AS id`,
+    );
+    const ids = fresh.map((r) => r.id);
+    await sd.softDelete('documents', { ids: ids.slice(0, 4) });
+    // A rule refuses one of the other 6: the page's batch fails.
+    await db.exec(`CREATE FUNCTION refuse_one() RETURNS trigger LANGUAGE plpgsql AS
+      $$ BEGIN IF NEW.id = ${Number(ids[7])} AND NEW.deleted_at IS NOT NULL THEN RAISE EXCEPTION 'refused'; END IF; RETURN NEW; END $$;
+      CREATE TRIGGER refuse_one BEFORE UPDATE ON documents FOR EACH ROW EXECUTE FUNCTION refuse_one();`);
+    try {
+      const before = await t.metrics();
+      const failed = await sd
+        .softDelete('documents', { filter: { title: 'noop-page' } }, { batchSize: 10 })
+        .then(
+          () => undefined,
+          (error: unknown) => error,
+        );
+      expect(failed, 'the call fails').to.be.instanceOf(Error);
+      const after = await t.metrics();
+      const delta = (status: string) =>
+        counter(after, { entity: 'documents', operation: 'delete', status }) -
+        counter(before, { entity: 'documents', operation: 'delete', status });
+      // Before: the failed page's 4 rows already deleted were counted noop, once per attempt.
+      expect([delta('success'), delta('noop'), delta('failure')]).to.deep.equal([0, 0, 0]);
+    } finally {
+      await db.exec('DROP TRIGGER refuse_one ON documents; DROP FUNCTION refuse_one();');
+    }
+  });
+
   it('counts rows a cascade changed under their own entity, so the counter matches the tables', async () => {
     const { rows } = await db.query<{ id: string }>(
       `WITH c AS (INSERT INTO customers (email, name) VALUES ('cascade@example.com', 'C') RETURNING id),
