@@ -164,7 +164,7 @@ export const DRILLS: Readonly<Record<string, Drill>> = {
       expect(length.find((s) => s.metric.job_type === 'noop')?.value).to.be.greaterThan(100);
       await op.promql('max by (job_type) (cleanup_queue_oldest_wait_seconds)');
       await op.promql('sum by (job_type) (rate(cleanup_worker_jobs_processed_total[5m] smoothed))');
-      await op.promql('cleanup_worker_queue_wait_seconds_bucket[15m] anchored');
+      await op.promql('cleanup_worker_queue_wait_seconds_bucket[15m] smoothed');
       const workers = await op.promql(
         'count(group by (instance) (cleanup_worker_jobs_processed_total{job="sdops-worker"}))',
       );
