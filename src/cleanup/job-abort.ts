@@ -10,6 +10,11 @@ export class JobAbort {
   private reasonValue: unknown;
   private abortedFlag = false;
   private listener: ((reason: unknown) => void) | undefined;
+  /**
+   * Settles once the job's handler itself has stopped (runAttempt sets it). An attempt handed back at
+   * shutdown settles at once, while its handler may still be in a batch it cannot leave.
+   */
+  handlerSettled: Promise<void> = Promise.resolve();
 
   /** The one listener (the worker's deadline race): called on abort, at once if already aborted. */
   onAbort(listener: ((reason: unknown) => void) | undefined): void {

@@ -24,6 +24,11 @@ export interface AttemptDeps {
   readonly log: Logger;
   /** Cancels the statements this attempt has running (its lease ran out). */
   readonly cancelStatements: (scope: CancelScope) => Promise<number>;
+  /**
+   * Aborted when the worker stops waiting for outcomes to be recorded (a stop whose database did not
+   * take them in time): an attempt then gives up at once, and its job runs again when its lease ends.
+   */
+  readonly recording: AbortSignal;
 }
 
 export interface AttemptOutcome {
@@ -31,12 +36,6 @@ export interface AttemptOutcome {
   readonly ok: boolean;
   /** Rows (or jobs, for a fan-out) the attempt changed. */
   readonly rows: number;
-  /**
-   * Settles once the handler itself has stopped. An attempt handed back at shutdown settles at once,
-   * while its handler may still be in a batch it cannot leave (on the embedded database no statement
-   * can be cancelled): the worker waits for this before the database closes under it.
-   */
-  readonly handlerSettled: Promise<void>;
 }
 
 const attemptOf = (job: Job) => ({ id: job.id, retryCount: job.retryCount });
@@ -49,15 +48,31 @@ const SETTLE_RETRY_MAX_MS = 2000;
  * recorded as soon as the database is back instead of waiting out its lease to run again. Fenced to
  * the attempt, so a late call after the lease ran out changes nothing.
  */
-async function recordOutcome(outcome: () => Promise<unknown>, job: Job, started: number): Promise<void> {
+async function recordOutcome(
+  outcome: () => Promise<unknown>,
+  job: Job,
+  started: number,
+  recording: AbortSignal,
+): Promise<void> {
   const deadline = started + job.expireInSeconds * 1000;
   for (let wait = 100; ; wait = Math.min(SETTLE_RETRY_MAX_MS, wait * 2)) {
     try {
       await outcome();
       return;
     } catch (error) {
-      if (!isDatabaseUnavailable(error) || performance.now() + wait > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, wait));
+      if (!isDatabaseUnavailable(error) || performance.now() + wait > deadline || recording.aborted)
+        throw error;
+      await new Promise<void>((resolve) => {
+        const wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+        const timer = setTimeout(() => {
+          recording.removeEventListener('abort', wake);
+          resolve();
+        }, wait);
+        recording.addEventListener('abort', wake, { once: true });
+      });
     }
   }
 }
@@ -156,7 +171,6 @@ export async function runAttempt(
   const started = performance.now();
   let ok = false;
   let rows = 0;
-  let handlerSettled: Promise<void> = Promise.resolve();
   try {
     await withSpan(
       'cleanup.job',
@@ -178,7 +192,7 @@ export async function runAttempt(
             log,
           };
           const work = withCancelScope(scope, () => deps.handlers[type]!(envelope.payload, ctx));
-          handlerSettled = work.then(
+          abort.handlerSettled = work.then(
             () => undefined,
             () => undefined,
           );
@@ -192,7 +206,12 @@ export async function runAttempt(
           // The attempt ({ id, retryCount }), not the id: if this attempt's lease ran out and the job
           // was claimed again, the late outcome leaves the newer attempt alone.
           const output = { count: result.count, ...result.detail };
-          await recordOutcome(() => deps.completions.complete(name, attemptOf(job), output), job, started);
+          await recordOutcome(
+            () => deps.completions.complete(name, attemptOf(job), output),
+            job,
+            started,
+            deps.recording,
+          );
           ok = true;
           log.info('cleanup job finished', {
             count: result.count,
@@ -210,7 +229,7 @@ export async function runAttempt(
                 handBackLost = !(await handBack(deps.queue.db, name, attemptOf(job), output));
               }
             : () => deps.queue.boss.fail(name, attemptOf(job), output);
-          await recordOutcome(record, job, started).catch((failError: unknown) => {
+          await recordOutcome(record, job, started, deps.recording).catch((failError: unknown) => {
             handBackLost = handedBack;
             log.warn(
               handedBack
@@ -252,5 +271,5 @@ export async function runAttempt(
       durationSeconds: secondsSince(started),
     });
   }
-  return { ok, rows, handlerSettled };
+  return { ok, rows };
 }

@@ -25,8 +25,12 @@ import type { QueuePolicy } from './settings.ts';
 import { doneWithin } from '../timing.ts';
 
 const OUTAGE_WARNING_EVERY_MS = 60_000;
-/** How long closing the queue waits for pg-boss to stop (CleanupQueue.close). */
-const CLOSE_WAIT_MS = 5000;
+/**
+ * How long closing the queue waits for pg-boss to stop (CleanupQueue.close): its last statements take
+ * milliseconds on a database that answers; on a frozen one, every second here is one a stopping
+ * worker may not have before its orchestrator's SIGKILL (runbook, "Stopping a worker").
+ */
+const CLOSE_WAIT_MS = 2000;
 
 export interface CleanupQueueOptions {
   /** worker: runs pg-boss maintenance (lease expiry) and cron, and applies `policy` to the queues. */

@@ -57,9 +57,15 @@ export function workerJobTypes(
 const HANDBACK_RECORD_MS = 2000;
 /**
  * How long a stop waits, after the hand-back, for the handlers of handed-back jobs to leave their
- * batch in flight (they stop at the next batch boundary, or when their statement is cancelled).
+ * batch in flight (they stop at the next batch boundary, or when their statement is cancelled)...
  */
 const HANDED_BACK_SETTLE_MS = 5000;
+/**
+ * ...and after giving up on recording the hand-backs: the attempts then log that their jobs run again
+ * when their lease ends, before the worker says it stopped. A handler stuck on a database that stopped
+ * answering is not waited for: its statement ends when the pool closes.
+ */
+const GIVEN_UP_SETTLE_MS = 1000;
 
 /**
  * The cleanup worker: one fetch loop shares its free slots (up to `concurrency`) among the job types
@@ -75,8 +81,8 @@ export class CleanupWorker {
   private readonly log = getLogger('cleanup.worker');
   private readonly types: readonly string[];
   private readonly inFlight = new Map<string, JobAbort>();
-  /** Handlers of jobs handed back at shutdown that have not stopped yet. */
-  private readonly lingering = new Set<Promise<void>>();
+  /** Aborted once a stop no longer waits for outcomes to be recorded (AttemptDeps.recording). */
+  private readonly recording = new AbortController();
   /** Sleepers of the fetch loop that stop() wakes. */
   private readonly wakers = new Set<() => void>();
   /** Settles when the next running job finishes; the fetch loop waits on it for a free slot. */
@@ -107,6 +113,7 @@ export class CleanupWorker {
       handlers,
       log: this.log,
       cancelStatements: (scope) => queue.db.cancelRunning(scope),
+      recording: this.recording.signal,
     };
     defineAttributeValues({ job_type: queue.jobTypes });
   }
@@ -156,16 +163,21 @@ export class CleanupWorker {
     let unrecorded = 0;
     if (!drained) {
       // Each handed-back attempt settles at once (back to the queue, no retry spent)...
-      for (const abort of this.inFlight.values()) abort.abort(new WorkerShutdownError());
+      const handed = [...this.inFlight.values()];
+      for (const abort of handed) abort.abort(new WorkerShutdownError());
+      const handlers = Promise.all(handed.map((abort) => abort.handlerSettled));
       // ...and is recorded handed back, which waits for an unreachable database up to the job's lease
       // (15 minutes by default): a stop must not. What is not recorded by then runs again once its
       // lease ends, as after a crash.
-      if (!(await doneWithin(all, HANDBACK_RECORD_MS))) unrecorded = this.running.size;
-      if (unrecorded > 0) {
+      if (!(await doneWithin(all, HANDBACK_RECORD_MS))) {
+        unrecorded = this.running.size;
         this.log.warn(
           'the database did not take the outcome of every handed-back job in time; those run again when their lease ends',
           { jobs: unrecorded },
         );
+        // The attempts stop retrying and say so, before this stop says it is done.
+        this.recording.abort();
+        await doneWithin(Promise.all([all, handlers]), GIVEN_UP_SETTLE_MS);
       }
       // ...but a statement of its handler may still be running: an abort cannot reach a statement
       // waiting on a lock. Cancelling it rolls its transaction back now, so the job's locks and
@@ -181,9 +193,9 @@ export class CleanupWorker {
       // ...and the queue then closes the database: on the embedded one, under a handler still in its
       // batch ("PGlite is closed", a failed operation logged after the worker said it had stopped).
       // The batch rolls back either way; waiting lets it end as a stop between batches does.
-      if (!(await doneWithin(Promise.all([...this.lingering]), HANDED_BACK_SETTLE_MS))) {
+      if (unrecorded === 0 && !(await doneWithin(handlers, HANDED_BACK_SETTLE_MS))) {
         this.log.warn('a handed-back job did not leave its batch in flight in time; the batch rolls back', {
-          jobs: this.lingering.size,
+          jobs: handed.length,
         });
       }
     }
@@ -322,12 +334,8 @@ export class CleanupWorker {
     const abort = new JobAbort();
     this.inFlight.set(job.id, abort);
     try {
-      const { ok, rows, handlerSettled } = await runAttempt(this.attemptDeps, type, job, abort);
+      const { ok, rows } = await runAttempt(this.attemptDeps, type, job, abort);
       this.count(type, ok, rows);
-      if (this.stopping) {
-        this.lingering.add(handlerSettled);
-        void handlerSettled.then(() => this.lingering.delete(handlerSettled));
-      }
     } finally {
       this.inFlight.delete(job.id);
     }

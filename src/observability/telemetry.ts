@@ -58,6 +58,13 @@ export const NOT_OBSERVING: DatabaseObservation = { stop: async () => {} };
 
 let active: Telemetry | undefined;
 
+/**
+ * How long the database gauges' last reading and export may take at stop. A database that answers
+ * takes milliseconds; one that stopped answering (a frozen host) held a worker's exit 5 s more, past
+ * compose's grace period with the default shutdown timeout.
+ */
+const DATABASE_STOP_TIMEOUT_MS = 2_000;
+
 /** Settings that were set but unusable fell back to their default in src/config.ts: say so once. */
 function warnAboutRejected(settings: TelemetrySettings): void {
   for (const { name, value, expected } of settings.rejected ?? []) {
@@ -185,7 +192,7 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
       let done: Promise<void> | undefined;
       database = {
         stop: () => {
-          done ??= boundedWait(provider.shutdown(), DEFAULT_SHUTDOWN_TIMEOUT_MS).finally(() => {
+          done ??= boundedWait(provider.shutdown(), DATABASE_STOP_TIMEOUT_MS).finally(() => {
             reading = false;
           });
           return done;
