@@ -168,7 +168,8 @@ function cascadeHandler(sd: SoftDeleteService): JobHandler {
 }
 
 /**
- * restore_cascade: the API restored a parent; this job restores the children its deletion took
+ * restore_cascade (enqueued by hand, `sdops queue enqueue restore_cascade`: the API's restore brings
+ * a parent's children back in its own request): restores the children the parent's deletion took
  * with it: those deleted at or after `deletedAt` (the parent's former deleted_at), each with its own
  * cascade. Without deletedAt every deleted child is restored. Idempotent: restored rows are noop;
  * nothing happens if the parent is deleted again meanwhile.
