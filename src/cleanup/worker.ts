@@ -81,6 +81,8 @@ export class CleanupWorker {
   private readonly log = getLogger('cleanup.worker');
   private readonly types: readonly string[];
   private readonly inFlight = new Map<string, JobAbort>();
+  /** The jobs the last claim started that are still running. */
+  private readonly lastClaimed = new Set<Promise<void>>();
   /** Aborted once a stop no longer waits for outcomes to be recorded (AttemptDeps.recording). */
   private readonly recording = new AbortController();
   /** Sleepers of the fetch loop that stop() wakes. */
@@ -229,14 +231,17 @@ export class CleanupWorker {
     while (!this.stopping) {
       const free = this.options.concurrency - this.running.size;
       // Claim for all slots at once: claiming one job per finished job would run pg-boss's claim
-      // query (its cost grows with the backlog) once per job instead of once per batch. A slow job
-      // delays the refill of the other slots by at most one poll interval.
+      // query (its cost grows with the backlog) once per job instead of once per batch. So while
+      // jobs of the last claim still run, the freed slots wait for them, up to one poll interval.
+      // Jobs of earlier claims do not hold the refill: one that runs for minutes (a large purge)
+      // capped the worker at its other slots per poll interval for as long as it ran, 2 jobs a
+      // second at concurrency 3, while user jobs piled up behind mostly idle slots.
       if (free === 0) {
         await this.nextFinish();
         continue;
       }
       const waited = Date.now() - lastClaim;
-      if (this.running.size > 0 && waited < this.options.pollIntervalMs) {
+      if (this.lastClaimed.size > 0 && waited < this.options.pollIntervalMs) {
         await Promise.race([this.nextFinish(), refillDue]);
         continue;
       }
@@ -254,6 +259,7 @@ export class CleanupWorker {
    * worker took them) drops out, and its offer goes to the others in the next round.
    */
   private async claim(free: number): Promise<number> {
+    this.lastClaimed.clear();
     const waiting = await this.waiting.get();
     let claimed = 0;
     while (claimed < free && waiting.size > 0 && !this.stopping) {
@@ -285,6 +291,7 @@ export class CleanupWorker {
             () => this.release(run, type),
           );
           this.running.add(run);
+          this.lastClaimed.add(run);
         }
       }
     }
@@ -308,6 +315,7 @@ export class CleanupWorker {
 
   private release(run: Promise<void>, type: string): void {
     this.running.delete(run);
+    this.lastClaimed.delete(run);
     this.planner.finished(type);
     this.notifyFinish();
   }

@@ -184,6 +184,32 @@ describe('cleanup worker claims at concurrency 16 (PostgreSQL)', function () {
     expect(Math.max(...waits)).to.be.below(Math.min(2000, purgeDrain / 2));
   });
 
+  it('refills the slots a long job leaves free as soon as they free up, at the default poll interval', async () => {
+    durations = { purge_expired: 8_000, bulk_restore: 5 };
+    worker = new CleanupWorker(queue, handlers(), {
+      concurrency: 4,
+      pollIntervalMs: 1_000,
+      shutdownTimeoutMs: 5_000,
+    });
+    await enqueue('purge_expired', { entity: 'documents' }, 1);
+    const t0 = performance.now();
+    worker.start();
+    await waitUntil('the long job to start', () => started('purge_expired').length === 1 || undefined);
+    await enqueue('bulk_restore', { entity: 'documents', ids: ['1'] }, 60);
+    await waitUntil(
+      'the 60 quick jobs to finish',
+      () => finished('bulk_restore').length === 60 || undefined,
+      {
+        timeoutMs: 20_000,
+      },
+    );
+    const ms = performance.now() - t0;
+    measured(`60 quick jobs beside one 8 s job at concurrency 4, poll 1 s: ${Math.round(ms)} ms`);
+    // Before: one refill of the 3 free slots per poll interval while the long job ran, 60 / 3 = 20 s.
+    expect(ms).to.be.below(6_000);
+    expect(finished('purge_expired'), 'the long job was still running throughout').to.have.length(0);
+  });
+
   it('keeps a quarter of the slots for maintenance while user-triggered jobs flood the worker, and never more than three quarters for them', async () => {
     durations = { purge_expired: 2000, cascade_soft_delete: 100 };
     await enqueue('purge_expired', { entity: 'orders' }, 30);
