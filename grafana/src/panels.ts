@@ -134,16 +134,16 @@ export function lokiExploreLink(title: string, logql: string): DashboardLinkBuil
 export const ENTITY = 'entity=~"$entity"';
 export const JOB_TYPE = 'job_type=~"$job_type"';
 /**
- * Rates read counters `smoothed` (Prometheus --enable-feature=promql-extended-range-selectors): the
- * counter's value at each window edge is interpolated between the samples around it, with no
- * extrapolation, so consecutive windows add up exactly to the counted total, a series born inside a
- * window (a CLI process) counts from its 0, and a gap in the samples (a collector restart) shows as
- * the gap's average rate. `anchored` rates read the edge from the last sample before it: a window
- * ending in a gap counted less than its length (a dip), and the first one after it the whole gap's
- * increase (a surge of up to (gap + window) / window times the real rate).
+ * `anchored` (Prometheus --enable-feature=promql-extended-range-selectors): from the sample at the
+ * window's start to the last one in it, no extrapolation, so windows that tile a range add up exactly
+ * to the counted total, and a series born inside a window (a CLI process) counts from its 0. Both
+ * ends are read from samples, so at the right edge ("now") they are equally old and a steady rate
+ * reads steady. `smoothed` was tried for rates and reverted: it interpolates the window's start but
+ * not an end with no sample after it yet, so the newest point of every rate panel read up to a scrape
+ * interval's share low, on every refresh. Its gain, a collector restart's gap read as its average
+ * rate instead of a dip and then a surge (runbook, "What is lost, what is not"), is the rarer case.
  */
-export const RATE = '[$__rate_interval] smoothed';
-/** Counts (increase over a panel's range or a fixed window): exact integers from the samples. */
+export const RATE = '[$__rate_interval] anchored';
 export const anchoredWindow = (window: string) => `[${window}] anchored`;
 export const at = (x: number, y: number, w: number, h: number): GridPos => ({ x, y, w, h });
 

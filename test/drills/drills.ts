@@ -120,7 +120,7 @@ export const DRILLS: Readonly<Record<string, Drill>> = {
       expect(withoutLegacy.map((r) => Number(r.live_children))).to.deep.equal([0, 0]);
       const ratio = await op.promql('increase(cleanup_worker_job_failures_total[1h] anchored)');
       expect(ratio.find((s) => s.metric.job_type === 'noop')?.value).to.be.greaterThan(0.05);
-      await op.promql('rate(cleanup_worker_job_failures_total[5m] smoothed)');
+      await op.promql('rate(cleanup_worker_job_failures_total[5m] anchored)');
       await op.promql('cleanup_worker_job_duration_seconds_bucket{status="failure"}');
       // code = job_timeout: the branch of the mitigation keyed by it. The workers are restarted with a
       // longer lease: the misconfigured one goes (compose would replace it), the new one starts.
@@ -163,8 +163,8 @@ export const DRILLS: Readonly<Record<string, Drill>> = {
       const length = await op.promql('max by (job_type) (cleanup_queue_length)');
       expect(length.find((s) => s.metric.job_type === 'noop')?.value).to.be.greaterThan(100);
       await op.promql('max by (job_type) (cleanup_queue_oldest_wait_seconds)');
-      await op.promql('sum by (job_type) (rate(cleanup_worker_jobs_processed_total[5m] smoothed))');
-      await op.promql('cleanup_worker_queue_wait_seconds_bucket[15m] smoothed');
+      await op.promql('sum by (job_type) (rate(cleanup_worker_jobs_processed_total[5m] anchored))');
+      await op.promql('cleanup_worker_queue_wait_seconds_bucket[15m] anchored');
       const workers = await op.promql(
         'count(group by (instance) (cleanup_worker_jobs_processed_total{job="sdops-worker"}))',
       );
@@ -354,7 +354,7 @@ export const DRILLS: Readonly<Record<string, Drill>> = {
       };
       expect(json.failedBatches.map((b) => b.entity)).to.deep.equal(['documents']);
       await op.promql('increase(migration_run_failure_total[1h] anchored)');
-      await op.promql('rate(migration_rows_processed_total[5m] smoothed)');
+      await op.promql('rate(migration_rows_processed_total[5m] anchored)');
       await op.promql('migration_batch_duration_seconds_count{status="failure"}');
       const batches = await op.sql("WHERE run_id = :'run_id' AND status = 'failed'\n    ORDER BY batch_no");
       expect(batches).to.have.length(1);
@@ -420,7 +420,7 @@ export const DRILLS: Readonly<Record<string, Drill>> = {
       const silent = await op.sql('now() - heartbeat_at AS silent_for');
       expect(silent).to.have.length(1);
       await op.promql('max by (migration) (migration_runs_stale_seconds)');
-      await op.promql('sum by (migration, status) (rate(migration_rows_processed_total[5m] smoothed))');
+      await op.promql('sum by (migration, status) (rate(migration_rows_processed_total[5m] anchored))');
       // Step 1: the owner is host:pid; on this host, is the pid still there?
       op.vars.OWNER_PID = String(running[0]?.owner).split(':')[1] as string;
       const ps = await op.run('ps -o pid,stat,etime,args -p "$OWNER_PID"');

@@ -14,7 +14,7 @@ describe('listing every query for the pipeline test', () => {
     for (const q of queries) expect(q.query, q.origin).to.not.include('$');
     const throughput = queries.find((q) => q.origin.startsWith(`${PANEL_IDS.throughput} `));
     expect(throughput?.query).to.equal(
-      'sum by (entity, status) (rate(soft_delete_operations_total{entity=~"orders"}[2m] smoothed))',
+      'sum by (entity, status) (rate(soft_delete_operations_total{entity=~"orders"}[2m] anchored))',
     );
   });
 
