@@ -55,6 +55,7 @@ export type ErrorCode =
   | 'delete_undone'
   | 'job_not_cancellable'
   | 'job_not_retryable'
+  | 'job_without_envelope'
   | 'lease_lost'
   | 'run_locked'
   | 'run_row_held'
@@ -157,6 +158,8 @@ export const ERROR_CODE_MEANINGS: Readonly<Record<ErrorCode, string>> = {
     'a failed `bulk_soft_delete` job is not run again: rows it deleted before it failed carry its op id no more (restored by an undo, in whole or in part, or purged or archived since), and a retry would delete the restored ones again; cancel it, or enqueue a new delete',
   job_not_cancellable: 'the job is running or finished and cannot be cancelled',
   job_not_retryable: 'only failed or dead jobs can be retried',
+  job_without_envelope:
+    'a dead job carries no sdops job envelope (it was written to pgboss.job directly), so it cannot run again; cancel it',
   lease_lost: "another runner took over the migration run's lease",
   run_locked: 'another live runner holds the migration run',
   run_row_held:

@@ -49,7 +49,12 @@ export class DeadCopyNotRetryableError extends ConflictError {
   /** `payloadProblem`: why its payload is refused, for a job that would only fail the same way again. */
   constructor(id: string, jobType: string | undefined, payloadProblem?: string) {
     super(
-      'job_not_retryable',
+      // One code per cause, so `retry --dead`'s skipped entries can be told apart without their text.
+      jobType === undefined
+        ? 'job_without_envelope'
+        : payloadProblem !== undefined
+          ? 'invalid_payload'
+          : 'unknown_job_type',
       jobType === undefined
         ? `dead job ${id} carries no sdops job envelope (it was written to pgboss.job directly), so it cannot run again; cancel it (sdops queue cancel ${id})`
         : payloadProblem !== undefined
