@@ -171,6 +171,7 @@ export async function runAttempt(
   const started = performance.now();
   let ok = false;
   let rows = 0;
+  let handedBackAttempt = false;
   try {
     await withSpan(
       'cleanup.job',
@@ -221,6 +222,7 @@ export async function runAttempt(
         } catch (error) {
           const output = errorOutput(error);
           const handedBack = error instanceof WorkerShutdownError;
+          handedBackAttempt = handedBack;
           // Not handed back (the database did not take it, or the attempt's lease had run out and
           // the fence left the job alone): the job runs again once its lease ends, as after a crash.
           let handBackLost = false;
@@ -265,11 +267,15 @@ export async function runAttempt(
   } catch {
     // Recorded on the span, in the log and as a failed attempt; the queue owns the retry.
   } finally {
-    workerMetrics.jobFinished({
-      jobType: type,
-      status: ok ? 'success' : 'failure',
-      durationSeconds: secondsSince(started),
-    });
+    // A handed-back attempt did not end: its job runs again without spending a retry, and that attempt
+    // is the one counted. Counted as failed, every deploy fed CleanupJobFailureRatioHigh.
+    if (!handedBackAttempt) {
+      workerMetrics.jobFinished({
+        jobType: type,
+        status: ok ? 'success' : 'failure',
+        durationSeconds: secondsSince(started),
+      });
+    }
   }
   return { ok, rows };
 }

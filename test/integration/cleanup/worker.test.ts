@@ -194,6 +194,34 @@ describe('cleanup worker processes on PostgreSQL', function () {
     expect(await stopWorker(b)).to.equal(0);
   });
 
+  it('counts a job handed back at shutdown neither as processed nor as failed: it did not end, its next attempt does', async () => {
+    const w = spawnWorker({ ...env(), SDOPS_WORKER_SHUTDOWN_TIMEOUT_MS: '300' });
+    children.push(w);
+    await within(30_000, `worker ${w.pid} to start:\n${w.output()}`, w.ready);
+    const [id] = await queue.enqueueMany('noop', [{ sleepMs: 60_000 }]);
+    await waitUntil('the job to start', async () => {
+      const { rows } = await db.query<{ state: string }>(
+        'SELECT state::text AS state FROM pgboss.job WHERE id = $1',
+        [id],
+      );
+      return rows[0]?.state === 'active' || undefined;
+    });
+    expect(await stopWorker(w)).to.equal(0);
+    expect(w.output()).to.include('cleanup job handed back at shutdown');
+    // Exported at exit: the attempt's start is there...
+    await waitUntil(
+      'the queue wait of the handed-back attempt',
+      () =>
+        otlp.latestSum('cleanup.worker.queue_wait_seconds#count', { job_type: 'noop' }) === 1 || undefined,
+    );
+    // ...and no end. Before: a failed attempt, on every deploy, for CleanupJobFailureRatioHigh.
+    expect(otlp.latestSum('cleanup.worker.job_failures', { job_type: 'noop' }) ?? 0).to.equal(0);
+    expect(otlp.latestSum('cleanup.worker.jobs_processed', { job_type: 'noop' }) ?? 0).to.equal(0);
+    expect(otlp.latestSum('cleanup.worker.job.duration_seconds#count', { job_type: 'noop' }) ?? 0).to.equal(
+      0,
+    );
+  });
+
   it('`sdops worker` runs jobs enqueued with `sdops queue enqueue` and exits 0 on SIGTERM; a bad --job-types exits 2', async () => {
     const cliEnv = { ...env(), OTEL_SDK_DISABLED: 'true' };
     const bad = await runCli(['worker', '--job-types', 'noop,bogus'], cliEnv);
