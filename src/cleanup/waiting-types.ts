@@ -12,12 +12,19 @@ export class FetchOutage {
   private since: number | undefined;
 
   private readonly log: Logger;
+  /** Once the worker stops, a claim still in flight that fails says nothing: nothing polls any more. */
+  private stopped = false;
 
   constructor(log: Logger) {
     this.log = log;
   }
 
+  stop(): void {
+    this.stopped = true;
+  }
+
   failed(type: string | undefined, error: unknown): void {
+    if (this.stopped) return;
     if (!isDatabaseUnavailable(error)) {
       this.log.warn(
         'fetching jobs failed; retrying after the poll interval',

@@ -152,6 +152,9 @@ export class CleanupWorker {
    */
   async stop(timeoutMs = this.options.shutdownTimeoutMs): Promise<StopResult> {
     this.stopping = true;
+    // A claim held on a frozen database fails only once the pool closes: "the worker keeps polling"
+    // was logged after "worker exiting".
+    this.outage.stop();
     for (const wake of this.wakers) wake();
     this.notifyFinish();
     const all = (async () => {
