@@ -43,6 +43,9 @@ function headerCount(rawHeaders: readonly string[], name: string): number {
   return n;
 }
 
+/** Charsets a UTF-8 body may be declared in: US-ASCII text is UTF-8 as it stands. */
+const UTF8_CHARSETS: ReadonlySet<string> = new Set(['utf-8', 'utf8', 'us-ascii', 'ascii']);
+
 /** The charset parameter of a Content-Type header, lower-cased; undefined when none is given. */
 function declaredCharset(header: string | undefined): string | undefined {
   const match = /;\s*charset\s*=\s*"?([^";\s]+)"?/i.exec(header ?? '');
@@ -181,7 +184,7 @@ export async function buildServer(options: ApiServerOptions): Promise<FastifyIns
     // JSON is UTF-8 (RFC 8259); the body is read as such whatever the header says, so a body declared
     // in another charset is refused as sent, not parsed into other characters than the client meant.
     const charset = declaredCharset(request.headers['content-type']);
-    if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
+    if (charset !== undefined && !UTF8_CHARSETS.has(charset)) {
       done(
         new ApiError(415, 'unsupported_media_type', `send the body as UTF-8 JSON, not charset=${charset}`),
         undefined,
