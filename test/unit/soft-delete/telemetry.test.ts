@@ -25,6 +25,23 @@ function histogramCount(
     .reduce((n, p) => n + (p.value as Histogram).count, 0);
 }
 
+/** Runs a delete that must fail; returns its row-counter change per status (documents, delete). */
+async function failedDelete(
+  t: InMemoryTelemetry,
+  call: () => Promise<unknown>,
+): Promise<(status: string) => number> {
+  const before = await t.metrics();
+  const failed = await call().then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+  expect(failed, 'the call fails').to.be.instanceOf(Error);
+  const after = await t.metrics();
+  return (status) =>
+    counter(after, { entity: 'documents', operation: 'delete', status }) -
+    counter(before, { entity: 'documents', operation: 'delete', status });
+}
+
 describe('soft-delete core telemetry', function () {
   this.timeout(60_000);
   let db: Database;
@@ -217,16 +234,7 @@ describe('soft-delete core telemetry', function () {
       $$ BEGIN IF NEW.id = ${Number(ids[24])} AND NEW.deleted_at IS NOT NULL THEN RAISE EXCEPTION 'refused'; END IF; RETURN NEW; END $$;
       CREATE TRIGGER refuse_one BEFORE UPDATE ON documents FOR EACH ROW EXECUTE FUNCTION refuse_one();`);
     try {
-      const before = await t.metrics();
-      const failed = await sd.softDelete('documents', { ids }, { batchSize: 10 }).then(
-        () => undefined,
-        (error: unknown) => error,
-      );
-      expect(failed, 'the call fails').to.be.instanceOf(Error);
-      const after = await t.metrics();
-      const delta = (status: string) =>
-        counter(after, { entity: 'documents', operation: 'delete', status }) -
-        counter(before, { entity: 'documents', operation: 'delete', status });
+      const delta = await failedDelete(t, () => sd.softDelete('documents', { ids }, { batchSize: 10 }));
       const { rows } = await db.query<{ n: number }>(
         'SELECT count(*)::int AS n FROM documents WHERE id = ANY($1::bigint[]) AND deleted_at IS NOT NULL',
         [ids],
@@ -260,18 +268,9 @@ describe('soft-delete core telemetry', function () {
       $$ BEGIN IF NEW.id = ${Number(ids[7])} AND NEW.deleted_at IS NOT NULL THEN RAISE EXCEPTION 'refused'; END IF; RETURN NEW; END $$;
       CREATE TRIGGER refuse_one BEFORE UPDATE ON documents FOR EACH ROW EXECUTE FUNCTION refuse_one();`);
     try {
-      const before = await t.metrics();
-      const failed = await sd
-        .softDelete('documents', { filter: { title: 'noop-page' } }, { batchSize: 10 })
-        .then(
-          () => undefined,
-          (error: unknown) => error,
-        );
-      expect(failed, 'the call fails').to.be.instanceOf(Error);
-      const after = await t.metrics();
-      const delta = (status: string) =>
-        counter(after, { entity: 'documents', operation: 'delete', status }) -
-        counter(before, { entity: 'documents', operation: 'delete', status });
+      const delta = await failedDelete(t, () =>
+        sd.softDelete('documents', { filter: { title: 'noop-page' } }, { batchSize: 10 }),
+      );
       // Before: the failed page's 4 rows already deleted were counted noop, once per attempt.
       expect([delta('success'), delta('noop'), delta('failure')]).to.deep.equal([0, 0, 0]);
     } finally {
