@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { JobWithMetadata } from 'pg-boss';
 import { CancelScope, isDatabaseUnavailable, withCancelScope } from '../db/index.ts';
 import { type Logger, workerMetrics, withSpan } from '../observability/index.ts';
@@ -62,17 +63,8 @@ async function recordOutcome(
     } catch (error) {
       if (!isDatabaseUnavailable(error) || performance.now() + wait > deadline || recording.aborted)
         throw error;
-      await new Promise<void>((resolve) => {
-        const wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-        const timer = setTimeout(() => {
-          recording.removeEventListener('abort', wake);
-          resolve();
-        }, wait);
-        recording.addEventListener('abort', wake, { once: true });
-      });
+      // The worker giving up ends the wait at once (an AbortError, which only wakes the loop).
+      await sleep(wait, undefined, { signal: recording }).catch(() => undefined);
     }
   }
 }
