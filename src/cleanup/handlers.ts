@@ -2,7 +2,6 @@ import {
   entityNames,
   getEntity,
   type OperationResult,
-  type OperationProgressListener,
   type SoftDeleteService,
   type Target,
 } from '../soft-delete/index.ts';
@@ -26,9 +25,14 @@ function changed(result: OperationResult): number {
   return result.counts.success + Object.values(result.cascaded).reduce((a, b) => a + b, 0);
 }
 
-/** Lets a long purge/archive stop between batches when the lease ends or the worker hands it back. */
-function stopOnAbort(signal: AbortSignal): OperationProgressListener {
-  return () => signal.throwIfAborted();
+/**
+ * A call the job's signal stopped between batches (its lease ran out, or the worker hands it back at
+ * shutdown) ends the attempt with the signal's reason, as a batch it cut short does: the core records
+ * such a call as stopped, not failed (the attempt's own outcome says why).
+ */
+function unlessStopped(result: OperationResult, signal: AbortSignal): OperationResult {
+  if (result.stopped === 'interrupted') throw signal.reason;
+  return result;
 }
 
 function typed<K extends BuiltinJobType>(
@@ -82,11 +86,11 @@ function retentionHandler(
     const opts = {
       batchSize,
       maxRows,
-      ...(maxRows > batchSize ? { onProgress: stopOnAbort(ctx.signal) } : {}),
+      signal: ctx.signal,
       inBatch: (tx: Queryable, candidates: number) => addRowsDone(tx, ctx.jobId, candidates),
       outageGuard: outage,
     };
-    const result =
+    const called =
       jobType === 'purge_expired'
         ? await sd.purge(payload.entity, {
             ...opts,
@@ -96,6 +100,7 @@ function retentionHandler(
             ...opts,
             olderThanDays: payload.olderThanDays ?? settings.archiveAfterDays,
           });
+    const result = unlessStopped(called, ctx.signal);
     const seen = result.counts.success + result.counts.noop + result.counts.failure;
     const skipped = result.skipped?.has_children ?? 0;
     // Only a job that used its whole budget may have left rows behind, and only one that changed rows
@@ -148,18 +153,20 @@ function cascadeHandler(sd: SoftDeleteService): JobHandler {
     let count = 0;
     for (const child of getEntity(p.entity).children) {
       ctx.signal.throwIfAborted();
-      const result = await sd.softDelete(
+      const called = await sd.softDelete(
         child.entity,
         { filter: { [child.foreignKey]: p.id } },
         {
           cascade: true,
           outageGuard: outage,
+          signal: ctx.signal,
           // Checked again in every batch, under a lock: the parent may be restored while the job runs.
           ...(opId ? { opId, whileParent: { entity: p.entity, id: p.id, deletedByOp: opId } } : {}),
           ...(deletedBy ? { deletedBy } : {}),
           ...(reason ? { reason } : {}),
         },
       );
+      const result = unlessStopped(called, ctx.signal);
       count += changed(result);
       if (result.stopped === 'parent_changed') return { ...skip('parent_live'), count };
     }
@@ -187,10 +194,18 @@ function restoreCascadeHandler(sd: SoftDeleteService): JobHandler {
       ctx.signal.throwIfAborted();
       const filter = { [child.foreignKey]: p.id, ...(p.deletedAt ? { deletedAfter: p.deletedAt } : {}) };
       // Checked again in every batch, under a lock: the parent may be deleted again while the job runs.
-      const result = await sd.restore(
-        child.entity,
-        { filter },
-        { cascade: true, whileParent: { entity: p.entity, id: p.id }, outageGuard: outage },
+      const result = unlessStopped(
+        await sd.restore(
+          child.entity,
+          { filter },
+          {
+            cascade: true,
+            whileParent: { entity: p.entity, id: p.id },
+            outageGuard: outage,
+            signal: ctx.signal,
+          },
+        ),
+        ctx.signal,
       );
       count += changed(result);
       if (result.stopped === 'parent_changed')
@@ -217,10 +232,10 @@ function bulkHandler(jobType: 'bulk_soft_delete' | 'bulk_restore', sd: SoftDelet
     const common = {
       cascade: p.cascade ?? true,
       outageGuard: outage,
-      onProgress: stopOnAbort(ctx.signal),
+      signal: ctx.signal,
       inBatch: (tx: Queryable, rows: number) => addRowsDone(tx, ctx.jobId, rows),
     };
-    const result =
+    const called =
       jobType === 'bulk_soft_delete'
         ? await sd.softDelete(p.entity, target, {
             ...common,
@@ -229,6 +244,7 @@ function bulkHandler(jobType: 'bulk_soft_delete' | 'bulk_restore', sd: SoftDelet
             ...(p.reason ? { reason: p.reason } : {}),
           })
         : await sd.restore(p.entity, target, common);
+    const result = unlessStopped(called, ctx.signal);
     await forgetStaleProgress(db);
     return {
       count: changed(result),

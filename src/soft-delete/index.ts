@@ -8,7 +8,6 @@ export type {
   Filter,
   OperationResult,
   OperationProgress,
-  OperationProgressListener,
   Target,
 } from './types.ts';
 export { assertFilter, isCalendarTimestamp, parseBatchSize, parseId } from './validate.ts';

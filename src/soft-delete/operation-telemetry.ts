@@ -96,12 +96,7 @@ function telemetryRunIdFor(targetKind: TargetKind): string | undefined {
   return activeRunId() ?? (targetKind === 'id' ? undefined : uuidv7());
 }
 
-/**
- * Runs one public operation. Its input is validated before (SoftDeleteService checks everything
- * first): a refused input never gets here, so it is neither a span, a metric nor a log line; nothing
- * was attempted. What fails in here was attempted and is recorded as a failed call (a single id that
- * that failed counts as one failed row, unless the database could not be reached).
- */
+/** The row does not exist or is in the way: the caller's answer, not a fault. */
 function isCallerOutcome(error: unknown): boolean {
   return error instanceof SdopsError && (error.kind === 'not_found' || error.kind === 'conflict');
 }
@@ -133,57 +128,119 @@ function lineFields(op: OperationContext, status: OperationStatus, counts: Opera
     : { ...fields, noop: counts.noop, failure: counts.failure, batches: op.batches };
 }
 
+/** A statement cancelled by pg_cancel_backend: how a job's stop ends the batch it is in. */
+const QUERY_CANCELED = '57014';
+
+/**
+ * The caller's signal ended the call inside a batch (a job's lease ran out, or its worker handed it
+ * back at shutdown): the batch's statement was cancelled, or a wait for the database was cut short
+ * with the signal's reason. The batch rolled back; nothing in the call failed.
+ */
+function stoppedByCaller(stop: AbortSignal | undefined, error: unknown): boolean {
+  return stop?.aborted === true && (error === stop.reason || sqlState(error) === QUERY_CANCELED);
+}
+
+/** The core's lines: a call its caller stopped (between batches or inside one) is not a failed call. */
+const LINE = 'soft_delete operation';
+const INTERRUPTED_LINE = 'soft_delete operation interrupted';
+
+type Settled = { readonly result: OperationResult } | { readonly stoppedBy: unknown };
+
+/**
+ * A call that failed: the rows its committed batches changed are counted, and the call is a failed
+ * one, unless its caller stopped it (stoppedByCaller), which records it as a call that stopped after
+ * its committed batches, as one the signal stops between batches is. Returns the error to rethrow.
+ */
+function recordThrown(
+  op: OperationContext,
+  span: SpanHandle,
+  error: unknown,
+  seconds: number,
+  stop?: AbortSignal,
+) {
+  const done = op.committed?.();
+  if (stoppedByCaller(stop, error)) {
+    const counts = done?.counts ?? emptyCounts();
+    const status = callStatus(counts);
+    record(op, counts, done?.cascaded ?? {}, status, seconds);
+    span.setAttributes(spanOutcome(op, status, counts));
+    const fields = lineFields(op, status, counts, seconds);
+    if (!addToCanonicalLine(fields, error)) log.info(INTERRUPTED_LINE, fields, error);
+    return { stoppedBy: error };
+  }
+  // A single row that could not be changed counts as a failed row; one the call could not even
+  // reach (the database unreachable: a 503 to the API) is no row outcome, only a failed call.
+  const rowFailed = op.targetKind === 'id' && !isDatabaseUnavailable(error);
+  const failed = { ...(done?.counts ?? emptyCounts()), failure: rowFailed ? 1 : 0 };
+  record(op, failed, done?.cascaded ?? {}, 'failure', seconds);
+  span.setAttributes(spanOutcome(op, 'failure', failed));
+  // The batches it committed stay: how many is the first thing to read off a failed batched call.
+  const fields = lineFields(op, 'failure', failed, seconds);
+  if (!addToCanonicalLine(fields, error)) {
+    // A row that does not exist or is in the way is the caller's answer (the CLI's one error
+    // line says it); a warning beside it said the same twice. Anything else is worth a warning.
+    if (isCallerOutcome(error)) log.info('soft_delete operation failed', fields, error);
+    else log.warn('soft_delete operation failed', fields, error);
+  }
+  return undefined;
+}
+
+/**
+ * Runs one public operation under its span, metrics and line. Its input is validated before
+ * (SoftDeleteService checks everything first): a refused input never gets here, so it is neither a
+ * span, a metric nor a log line; nothing was attempted. What fails in here was attempted and is
+ * recorded as a failed call (a single id that failed counts as one failed row, unless the database
+ * could not be reached), except a failure the call's own stop signal caused (`stop`,
+ * BatchedCallOptions.signal; recordThrown).
+ */
 export async function runOperation(
   entity: string,
   operation: OperationName,
   targetKind: TargetKind,
   fn: (op: OperationContext) => Promise<OperationOutcome>,
+  stop?: AbortSignal,
 ): Promise<OperationResult> {
   const telemetryRunId = telemetryRunIdFor(targetKind);
   const op: OperationContext = { entity, operation, targetKind, batches: 0, telemetryRunId };
   const attributes =
     telemetryRunId === undefined ? { entity, operation } : { entity, operation, run_id: telemetryRunId };
-  return withSpan(spanNameFor(operation, targetKind), attributes, async (span: SpanHandle) => {
-    const started = performance.now();
-    let outcome: OperationOutcome;
-    try {
-      outcome = await fn(op);
-    } catch (error) {
-      const seconds = (performance.now() - started) / 1000;
-      const done = op.committed?.();
-      // A single row that could not be changed counts as a failed row; one the call could not even
-      // reach (the database unreachable: a 503 to the API) is no row outcome, only a failed call.
-      const rowFailed = targetKind === 'id' && !isDatabaseUnavailable(error);
-      const failed = { ...(done?.counts ?? emptyCounts()), failure: rowFailed ? 1 : 0 };
-      record(op, failed, done?.cascaded ?? {}, 'failure', seconds);
-      span.setAttributes(spanOutcome(op, 'failure', failed));
-      // The batches it committed stay: how many is the first thing to read off a failed batched call.
-      const fields = lineFields(op, 'failure', failed, seconds);
-      if (!addToCanonicalLine(fields, error)) {
-        // A row that does not exist or is in the way is the caller's answer (the CLI's one error
-        // line says it); a warning beside it said the same twice. Anything else is worth a warning.
-        if (isCallerOutcome(error)) log.info('soft_delete operation failed', fields, error);
-        else log.warn('soft_delete operation failed', fields, error);
+  const settled = await withSpan(
+    spanNameFor(operation, targetKind),
+    attributes,
+    async (span): Promise<Settled> => {
+      const started = performance.now();
+      let outcome: OperationOutcome;
+      try {
+        outcome = await fn(op);
+      } catch (error) {
+        // A stopped call's span ends as the call did (its status attribute), not as an error.
+        const stopped = recordThrown(op, span, error, (performance.now() - started) / 1000, stop);
+        if (stopped) return stopped;
+        throw error;
       }
-      throw error;
-    }
-    const seconds = (performance.now() - started) / 1000;
-    const status = callStatus(outcome.counts);
-    record(op, outcome.counts, outcome.cascaded, status, seconds);
-    span.setAttributes(spanOutcome(op, status, outcome.counts));
-    const line = lineFields(op, status, outcome.counts, seconds);
-    // Inside an API request the access line carries these fields: one line per request.
-    if (!addToCanonicalLine(line)) log.info('soft_delete operation', line);
-    return {
-      entity,
-      operation,
-      // The result's runId (CLI and API output) is the same id under its published name.
-      ...(telemetryRunId === undefined ? {} : { runId: telemetryRunId }),
-      ...outcome,
-      batches: op.batches,
-      durationMs: Math.round(seconds * 1e6) / 1000,
-    };
-  });
+      const seconds = (performance.now() - started) / 1000;
+      const status = callStatus(outcome.counts);
+      record(op, outcome.counts, outcome.cascaded, status, seconds);
+      span.setAttributes(spanOutcome(op, status, outcome.counts));
+      const line = lineFields(op, status, outcome.counts, seconds);
+      // Inside an API request the access line carries these fields: one line per request.
+      if (!addToCanonicalLine(line))
+        log.info(outcome.stopped === 'interrupted' ? INTERRUPTED_LINE : LINE, line);
+      return {
+        result: {
+          entity,
+          operation,
+          // The result's runId (CLI and API output) is the same id under its published name.
+          ...(telemetryRunId === undefined ? {} : { runId: telemetryRunId }),
+          ...outcome,
+          batches: op.batches,
+          durationMs: Math.round(seconds * 1e6) / 1000,
+        },
+      };
+    },
+  );
+  if ('stoppedBy' in settled) throw settled.stoppedBy;
+  return settled.result;
 }
 
 export interface BatchInfo {

@@ -153,16 +153,27 @@ export class SoftDeleteService {
       parseOpId(opts.opId),
     );
     const inTransaction = singleRowHook(plan.target, opts.inTransaction);
-    return runOperation(def.name, 'delete', targetKind(target), (op) =>
-      releasing(plan.receipts, () => executeMutation(inTransaction ? { ...plan, inTransaction } : plan, op)),
+    return runOperation(
+      def.name,
+      'delete',
+      targetKind(target),
+      (op) =>
+        releasing(plan.receipts, () =>
+          executeMutation(inTransaction ? { ...plan, inTransaction } : plan, op),
+        ),
+      plan.signal,
     );
   }
 
   async restore(entity: string, target: Target, opts: RestoreOptions = {}): Promise<OperationResult> {
     const def = getEntity(entity);
     const plan = this.mutation(def, 'restore', target, opts, null, null);
-    return runOperation(def.name, 'restore', targetKind(target), (op) =>
-      releasing(plan.receipts, () => executeMutation(plan, op)),
+    return runOperation(
+      def.name,
+      'restore',
+      targetKind(target),
+      (op) => releasing(plan.receipts, () => executeMutation(plan, op)),
+      plan.signal,
     );
   }
 
@@ -174,8 +185,12 @@ export class SoftDeleteService {
       parseOlderThanDays(opts.olderThanDays, def.retentionDays),
       opts,
     );
-    return runOperation(def.name, 'purge', 'retention', (op) =>
-      releasing(plan.receipts, () => executeRetention(plan, op)),
+    return runOperation(
+      def.name,
+      'purge',
+      'retention',
+      (op) => releasing(plan.receipts, () => executeRetention(plan, op)),
+      plan.signal,
     );
   }
 
@@ -187,8 +202,12 @@ export class SoftDeleteService {
       parseOlderThanDays(opts?.olderThanDays, undefined),
       opts ?? {},
     );
-    return runOperation(def.name, 'archive', 'retention', (op) =>
-      releasing(plan.receipts, () => executeRetention(plan, op)),
+    return runOperation(
+      def.name,
+      'archive',
+      'retention',
+      (op) => releasing(plan.receipts, () => executeRetention(plan, op)),
+      plan.signal,
     );
   }
 

@@ -159,13 +159,34 @@ describe('a cleanup job across its attempts: a purge keeps to its row budget and
     expect(rows).to.deep.equal([{ op: jobId, n: 2500 }]);
   });
 
-  /** A worker's shutdown asking the attempt to stop at its `calls`-th look between batches. */
-  const handedBackAfter = (calls: number): AbortSignal => {
-    let looks = 0;
-    const throwIfAborted = () => {
-      if (++looks >= calls) throw new Error('handed back');
-    };
-    return { aborted: false, throwIfAborted, addEventListener: () => undefined } as unknown as AbortSignal;
+  /**
+   * Handlers whose worker shuts down once the attempt's first batch committed: the job's signal is
+   * aborted as the worker aborts it, between that batch and the next.
+   */
+  const handedBackAfterFirstBatch = (): {
+    handlers: ReturnType<typeof handlersWith>;
+    signal: AbortSignal;
+  } => {
+    const shutdown = new AbortController();
+    const db = new Proxy(t.db, {
+      get(target, prop) {
+        if (prop === 'transaction') {
+          return async (fn: never) => {
+            const result = await target.transaction(fn);
+            shutdown.abort(new Error('handed back'));
+            return result;
+          };
+        }
+        const value = Reflect.get(target, prop, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const handlers = builtinHandlers(new SoftDeleteService(db), {
+      archiveAfterDays: 30,
+      batchSize: 100,
+      maxRowsPerJob: 50_000,
+    });
+    return { handlers, signal: shutdown.signal };
   };
 
   // A worker shutting down hands its job back without spending a retry, so the job runs again as the
@@ -178,9 +199,12 @@ describe('a cleanup job across its attempts: a purge keeps to its row budget and
     const handlers = handlersWith(50_000);
     const purgeJob = randomUUID();
     const payload = { entity: 'documents', olderThanDays: 0, maxRows: 300, batchSize: 100 };
-    await handlers.purge_expired!(payload, { ...contextOf(purgeJob, 1), signal: handedBackAfter(2) }).catch(
-      () => undefined,
-    );
+    const stopping = handedBackAfterFirstBatch();
+    const stopped = await stopping.handlers.purge_expired!(payload, {
+      ...contextOf(purgeJob, 1),
+      signal: stopping.signal,
+    }).catch((e: unknown) => e);
+    expect(String(stopped)).to.include('handed back');
     const again = await handlers.purge_expired!(payload, contextOf(purgeJob, 1));
     expect(again.detail).to.include({ earlier_attempts: 100 });
     expect(again.count, 'the rest of the budget of 300').to.equal(200);
@@ -191,10 +215,12 @@ describe('a cleanup job across its attempts: a purge keeps to its row budget and
     const deleted = await new SoftDeleteService(t.db).softDelete('documents', { ids: docs });
     const restoreJob = randomUUID();
     const restore = { entity: 'documents', filter: { delete_op_id: deleted.opId } };
-    await handlers.bulk_restore!(restore, {
+    const stoppingRestore = handedBackAfterFirstBatch();
+    const stoppedRestore = await stoppingRestore.handlers.bulk_restore!(restore, {
       ...contextOf(restoreJob, 1, 'bulk_restore'),
-      signal: handedBackAfter(1),
-    }).catch(() => undefined);
+      signal: stoppingRestore.signal,
+    }).catch((e: unknown) => e);
+    expect(String(stoppedRestore)).to.include('handed back');
     const rest = await handlers.bulk_restore!(restore, contextOf(restoreJob, 1, 'bulk_restore'));
     expect(rest.count).to.equal(1500);
     expect(rest.detail).to.include({ earlier_attempts: 1000 });

@@ -278,6 +278,77 @@ describe('soft-delete core telemetry', function () {
     }
   });
 
+  it("records a call its caller's signal cut short inside a batch as stopped after its committed batches, not as a failed call", async () => {
+    const { rows: fresh } = await db.query<{ id: string }>(
+      `INSERT INTO documents (title, body) SELECT 'stopped ' || g, 'b' FROM generate_series(1, 30) g RETURNING id::text AS id`,
+    );
+    const ids = fresh.map((r) => r.id);
+    // A worker's shutdown in the second batch: its wait for the database ends with the signal's reason.
+    const stop = new AbortController();
+    const shutdown = Object.assign(new Error('the worker shut down before the job finished'), {
+      code: 'worker_shutdown',
+    });
+    let batches = 0;
+    const before = await t.metrics();
+    const delta = await failedDelete(t, () =>
+      sd.softDelete(
+        'documents',
+        { ids },
+        {
+          batchSize: 10,
+          signal: stop.signal,
+          inBatch: async () => {
+            batches += 1;
+            if (batches < 2) return;
+            stop.abort(shutdown);
+            throw shutdown;
+          },
+        },
+      ),
+    );
+    const after = await t.metrics();
+    expect([delta('success'), delta('failure')]).to.deep.equal([10, 0]);
+    const calls = (status: string) =>
+      histogramCount(after, 'soft_delete.operations.duration_seconds', { entity: 'documents', status }) -
+      histogramCount(before, 'soft_delete.operations.duration_seconds', { entity: 'documents', status });
+    // Before, every deploy with a bulk job in flight added a failed call to the error-rate panel.
+    expect([calls('success'), calls('failure')]).to.deep.equal([1, 0]);
+    const records = await t.consoleRecords();
+    const line = records.filter((r) => r.message === 'soft_delete operation interrupted').at(-1);
+    expect(line).to.include({ level: 'info', status: 'success', count: 10, batches: 1 });
+    expect(records.filter((r) => r.run_id === line?.run_id).map((r) => r.message)).to.deep.equal([
+      'soft_delete operation interrupted',
+    ]);
+    const span = (await t.spans()).find(
+      (s) => s.name === 'soft_delete.bulk' && s.attributes.run_id === line?.run_id,
+    );
+    expect(span?.attributes).to.include({ status: 'success', count: 10 });
+    expect(span?.status.code, 'the span ends as the call did, not as an error').to.not.equal(2);
+  });
+
+  it('still records a failed call when a batch fails for its own reason after the signal was aborted', async () => {
+    const { rows: fresh } = await db.query<{ id: string }>(
+      `INSERT INTO documents (title, body) SELECT 'stopped-too-late ' || g, 'b' FROM generate_series(1, 5) g RETURNING id::text AS id`,
+    );
+    const stop = new AbortController();
+    stop.abort(new Error('stop'));
+    const delta = await failedDelete(t, () =>
+      sd.softDelete(
+        'documents',
+        { ids: fresh.map((r) => r.id) },
+        {
+          signal: stop.signal,
+          inBatch: async () => {
+            throw new Error('a trigger refused the batch');
+          },
+        },
+      ),
+    );
+    expect(delta('failure')).to.equal(0);
+    const line = (await t.consoleRecords()).at(-1);
+    expect(line).to.include({ message: 'soft_delete operation failed', level: 'warn', status: 'failure' });
+  });
+
   it('counts rows a cascade changed under their own entity, so the counter matches the tables', async () => {
     const { rows } = await db.query<{ id: string }>(
       `WITH c AS (INSERT INTO customers (email, name) VALUES ('cascade@example.com', 'C') RETURNING id),
