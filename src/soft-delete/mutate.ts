@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { type Database, ident, sqlState, type TransactionClient, violatedConstraint } from '../db/index.ts';
-import type { BatchReceipts } from './batch-receipts.ts';
+import { ident, sqlState, type TransactionClient, violatedConstraint } from '../db/index.ts';
 import { RestoreConflictError, RowNotFoundError } from './errors.ts';
-import { type CascadeNode, cascadeTree } from './registry.ts';
+import { type MutationPlan, statementFor } from './mutation-plan.ts';
 import {
   emptyCounts,
   type OperationContext,
@@ -10,50 +9,16 @@ import {
   reportProgress,
   runBatch,
 } from './operation-telemetry.ts';
+import type { CascadeNode } from './registry.ts';
 import {
   DELETABLE,
   lockRootsSql,
   RESTORABLE,
   missingIdsSql,
+  rowsOfOpAmongSql,
   parentGuardSql,
-  restoreSql,
-  softDeleteSql,
 } from './sql.ts';
-import type { EntityDefinition, OperationProgressListener } from './types.ts';
-import { compileFilter, type ParsedTarget, Params } from './validate.ts';
-
-export type Mode = 'delete' | 'restore';
-
-export interface MutationPlan {
-  readonly db: Database;
-  readonly entity: EntityDefinition;
-  readonly mode: Mode;
-  readonly target: ParsedTarget;
-  readonly batchSize: number;
-  readonly cascade: boolean;
-  readonly deletedBy: string | null;
-  readonly reason: string | null;
-  /** delete: the delete_op_id to stamp; undefined = a new one. */
-  readonly opId?: string | undefined;
-  readonly onProgress: OperationProgressListener | undefined;
-  /** Aborted: stop after the batch in flight (BatchedCallOptions.signal). */
-  readonly signal: AbortSignal | undefined;
-  /** The parent the call acts for (types.ts ParentCondition), resolved to its table. */
-  readonly guard?: ParentGuard;
-  /** A single row's delete: runs in its transaction once the row changed (SoftDeleteOptions). */
-  readonly inTransaction?: ((tx: TransactionClient, opId: string) => Promise<void>) | undefined;
-  /** For a call that runs batches again after an outage: what each committed batch did. */
-  readonly receipts?: BatchReceipts | undefined;
-  /** In each batch's transaction that changed rows, with how many (MutationOptions.inBatch). */
-  readonly inBatch?: ((tx: TransactionClient, changed: number) => Promise<void>) | undefined;
-}
-
-export interface ParentGuard {
-  readonly table: string;
-  readonly id: string;
-  /** The parent must be deleted by this op; absent: it must be live. */
-  readonly deletedByOp?: string | undefined;
-}
+import { compileFilter, Params } from './validate.ts';
 
 const SAMPLE = 100;
 
@@ -73,28 +38,12 @@ interface MutationTally {
   conflicts: string[];
 }
 
-/**
- * The cascade and its one statement depend only on the entity, the mode and whether to cascade, so
- * each is built once per process: the string is the same object every call, which also keeps the
- * database layer's per-statement lookup (traced.ts) from hashing a fresh copy of the SQL each time.
- */
-const statements = new Map<string, { readonly nodes: CascadeNode[]; readonly sql: string }>();
-
-function statementFor(plan: MutationPlan): { readonly nodes: CascadeNode[]; readonly sql: string } {
-  const key = `${plan.mode} ${plan.entity.name} ${plan.cascade}`;
-  let statement = statements.get(key);
-  if (statement === undefined) {
-    const nodes = plan.cascade ? cascadeTree(plan.entity) : cascadeTree(plan.entity).slice(0, 1);
-    statement = { nodes, sql: plan.mode === 'delete' ? softDeleteSql(nodes) : restoreSql(nodes) };
-    statements.set(key, statement);
-  }
-  return statement;
-}
-
 class Mutation {
   readonly nodes: CascadeNode[];
   readonly sql: string;
   readonly opId: string;
+  /** A delete under an op id the caller gave: rows may carry it from the caller's earlier attempts. */
+  readonly resumesOp: boolean;
   readonly tally: MutationTally;
 
   readonly plan: MutationPlan;
@@ -105,6 +54,7 @@ class Mutation {
     this.op = op;
     ({ nodes: this.nodes, sql: this.sql } = statementFor(plan));
     this.opId = plan.opId ?? randomUUID();
+    this.resumesOp = plan.mode === 'delete' && plan.opId !== undefined;
     this.tally = {
       ...emptyCounts(),
       parentChanged: false,
@@ -134,6 +84,24 @@ class Mutation {
     const params = mode === 'delete' ? [ids, deletedBy, reason, this.opId] : [ids];
     const row = (await tx.query<Record<string, number>>(this.sql, params)).rows[0] ?? {};
     return this.nodes.map((_, i) => Number(row[`c${i}`] ?? 0));
+  }
+
+  /**
+   * Rows of `ids` this operation deleted before this batch: a resumed job's earlier attempts (a job
+   * passes its op id on every attempt). They are neither success nor noop of this call: the attempt
+   * that deleted them counted them, and every resume counted them again as noop.
+   */
+  private async earlierOfOp(
+    tx: TransactionClient,
+    ids: readonly string[],
+    changedNow: number,
+  ): Promise<number> {
+    if (!this.resumesOp) return 0;
+    const { rows } = await tx.query<{ n: number }>(rowsOfOpAmongSql(this.plan.entity.table), [
+      ids,
+      this.opId,
+    ]);
+    return Number(rows[0]?.n ?? 0) - changedNow;
   }
 
   private add(changed: number[]): void {
@@ -170,7 +138,9 @@ class Mutation {
             ? (await tx.query<{ id: string }>(missingIdsSql(entity.table), [ids])).rows.map((r) => r.id)
             : [];
         if (missingIs === 'throw' && missing.length > 0) throw new RowNotFoundError(entity.name, ids[0]!);
-        return { changed, missing };
+        const earlier =
+          changed[0]! + missing.length < ids.length ? await this.earlierOfOp(tx, ids, changed[0]!) : 0;
+        return { changed, missing, earlier };
       };
       const batch = await runBatch(
         db,
@@ -182,9 +152,9 @@ class Mutation {
         this.tally.parentChanged = true;
         return false;
       }
-      const { changed, missing } = batch;
+      const { changed, missing, earlier } = batch;
       this.add(changed);
-      this.tally.noop += ids.length - changed[0]! - missing.length;
+      this.tally.noop += ids.length - changed[0]! - missing.length - earlier;
       this.tally.failure += missing.length;
       this.tally.notFound.push(...missing.slice(0, Math.max(0, SAMPLE - this.tally.notFound.length)));
       return true;
@@ -226,18 +196,20 @@ class Mutation {
           ).rows[0]?.n ?? 0,
         )
       : undefined;
+    const earlierSql = this.resumesOp ? `t.delete_op_id = ${params.add(this.opId)}::uuid` : 'false';
     const cursorAt = params.add('0');
     const limitAt = params.add(batchSize);
     // ORDER BY t.id, not the text alias: the cursor is compared as a number.
     // What this call would change: for a delete, DELETABLE rows; for a restore, RESTORABLE ones.
     const todoSql = mode === 'delete' ? DELETABLE : RESTORABLE;
-    const pageSql = `SELECT t.id::text AS id, (${todoSql}) AS todo FROM ${table} AS t
+    const pageSql = `SELECT t.id::text AS id, (${todoSql}) AS todo, (${earlierSql}) AS earlier FROM ${table} AS t
       WHERE ${where} AND t.id > ${cursorAt}::bigint ORDER BY t.id LIMIT ${limitAt}`;
     const values = params.values;
     const cursorIndex = values.length - 2;
     let processed = 0;
     for (;;) {
-      const page = (await db.query<{ id: string; todo: boolean }>(pageSql, values)).rows;
+      const page = (await db.query<{ id: string; todo: boolean; earlier: boolean | null }>(pageSql, values))
+        .rows;
       if (page.length === 0) break;
       // Asked to stop, with rows left to do (this page proves it): the work done so far stays.
       if (this.interruptedAfterBatch()) break;
@@ -246,7 +218,8 @@ class Mutation {
       // fails (and each retry of it) counted them as noop, though docs/telemetry.md counts none of a
       // failed batch's rows.
       if (todo.length > 0 && !(await this.idBatch(todo, 'failure'))) break;
-      this.tally.noop += page.length - todo.length;
+      // Rows this operation deleted in an earlier attempt are not noop (earlierOfOp).
+      this.tally.noop += page.filter((r) => !r.todo && r.earlier !== true).length;
       processed += page.length;
       reportProgress(onProgress, this.op, processed, total);
       if (page.length < batchSize) break;

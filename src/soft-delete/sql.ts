@@ -96,7 +96,6 @@ export function restoreSql(nodes: readonly CascadeNode[]): string {
   return `WITH ${ctes.join(',\n')}\n${countsSelect(nodes)}`;
 }
 
-/** Locks the rows with ids $1 (bigint[]) for the cascade statement that follows in the transaction. */
 /**
  * How many rows of the entity and its cascade carry the op id $1: a delete stamps it on every row it
  * deletes, and a restore clears it. One statement, each table counted once.
@@ -114,6 +113,12 @@ export function opIdsOfRowsSql(table: string): string {
     WHERE id = ANY($1::bigint[]) AND delete_op_id IS NOT NULL`;
 }
 
+/** How many of the rows $1 (ids) carry the op id $2. */
+export function rowsOfOpAmongSql(table: string): string {
+  return `SELECT count(*)::int AS n FROM ${ident(table)} WHERE id = ANY($1::bigint[]) AND delete_op_id = $2::uuid`;
+}
+
+/** Locks the rows with ids $1 (bigint[]) for the cascade statement that follows in the transaction. */
 export function lockRootsSql(table: string): string {
   return `SELECT id FROM ${ident(table)} WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE`;
 }

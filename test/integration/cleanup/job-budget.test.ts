@@ -149,7 +149,9 @@ describe('a cleanup job across its attempts: a purge keeps to its row budget and
     const second = await handlers.bulk_soft_delete!(payload, contextOf(jobId, 2, 'bulk_soft_delete'));
     // Before, the output said 500 of the job's 2,500 rows, with nothing about the 2,000 before.
     expect(second.count).to.equal(500);
-    expect(second.detail).to.include({ earlier_attempts: 2000 });
+    // Before, the 2,000 rows of the first attempt were noop again (the throughput panel's noop line
+    // grew with every retry of a large job).
+    expect(second.detail).to.include({ earlier_attempts: 2000, noop: 0 });
 
     const { rows } = await t.db.query<{ op: string | null; n: number }>(
       `SELECT delete_op_id::text AS op, count(*)::int AS n FROM documents
@@ -181,13 +183,33 @@ describe('a cleanup job across its attempts: a purge keeps to its row budget and
         return typeof value === 'function' ? value.bind(target) : value;
       },
     });
-    const handlers = builtinHandlers(new SoftDeleteService(db), {
+    const handlers = builtinHandlers(new SoftDeleteService(db, { defaultIdBatchSize: 1000 }), {
       archiveAfterDays: 30,
       batchSize: 100,
       maxRowsPerJob: 50_000,
     });
     return { handlers, signal: shutdown.signal };
   };
+
+  it('counts none of the rows its handed-back attempt deleted as noop when a bulk delete by ids runs again', async () => {
+    const ids = await makeDocuments(t.db, 2500);
+    // Deleted by someone else before: the job's only real noop.
+    await new SoftDeleteService(t.db).softDelete('documents', { ids: ids.slice(0, 5) });
+    const jobId = randomUUID();
+    const payload = { entity: 'documents', ids };
+    const stopping = handedBackAfterFirstBatch();
+    const stopped = await stopping.handlers.bulk_soft_delete!(payload, {
+      ...contextOf(jobId, 1, 'bulk_soft_delete'),
+      signal: stopping.signal,
+    }).catch((e: unknown) => e);
+    expect(String(stopped)).to.include('handed back');
+    const again = await handlersWith(50_000).bulk_soft_delete!(
+      payload,
+      contextOf(jobId, 1, 'bulk_soft_delete'),
+    );
+    expect(again.detail).to.include({ earlier_attempts: 995, success: 1500, noop: 5 });
+    await t.db.exec('DELETE FROM documents');
+  });
 
   // A worker shutting down hands its job back without spending a retry, so the job runs again as the
   // same attempt. The purge's retry then took its whole budget again, and a restore by op id, which

@@ -89,7 +89,7 @@ for (const backend of ['postgres', 'pglite'] as Backend[]) {
       const racing = Object.create(t.db) as typeof t.db;
       racing.query = (async (sql: string, params?: readonly unknown[]) => {
         const result = await t.db.query(sql, params);
-        if (gone === undefined && sql.includes('AS todo FROM')) {
+        if (gone === undefined && sql.includes('AS todo')) {
           gone = String((result.rows[0] as { id: string }).id);
           await t.db.query('DELETE FROM documents WHERE id = $1::bigint', [gone]);
         }
