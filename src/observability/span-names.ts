@@ -117,8 +117,9 @@ const SPANS = {
   batch: {
     name: 'soft_delete.batch',
     kind: 'internal',
-    attributes: ['entity', 'operation', 'batch.size', 'run_id'],
-    description: 'One batch (one transaction) of a bulk, purge or archive call; child of that call.',
+    attributes: ['entity', 'operation', 'status', 'batch.size', 'run_id'],
+    description:
+      'One batch (one transaction) of a bulk, purge or archive call; child of that call. `status` is `success` once it committed, `failure` when it rolled back.',
   },
   migrationRun: {
     name: 'migration.run',

@@ -306,7 +306,12 @@ export async function runBatch<T>(
       'batch.size': info.size,
       ...(op.telemetryRunId === undefined ? {} : { run_id: op.telemetryRunId }),
     },
-    (span) => commit((size) => span.setAttributes({ 'batch.size': size })),
+    async (span) => {
+      const result = await commit((size) => span.setAttributes({ 'batch.size': size }));
+      // Committed; a batch that throws ends as `failure` (withSpan), its transaction rolled back.
+      span.setAttributes({ status: 'success' });
+      return result;
+    },
   );
 }
 

@@ -142,6 +142,12 @@ describe('soft-delete core telemetry', function () {
     );
     expect(batches).to.have.length(result.batches).and.to.have.length(4);
     expect(batches[0]!.attributes['batch.size']).to.equal(500);
+    expect(batches.map((b) => b.attributes.status)).to.deep.equal([
+      'success',
+      'success',
+      'success',
+      'success',
+    ]);
   });
 
   it('names single-row calls soft_delete.<operation> and retention calls purge/archive', async () => {
@@ -249,8 +255,11 @@ describe('soft-delete core telemetry', function () {
         .filter((r) => r.message === 'soft_delete operation failed')
         .at(-1);
       expect(line).to.include({ status: 'failure', count: 20, noop: 0, failure: 0, batches: 2 });
-      const span = (await t.spans()).filter((s) => s.name === 'soft_delete.bulk').at(-1);
+      const spans = await t.spans();
+      const span = spans.filter((s) => s.name === 'soft_delete.bulk').at(-1);
       expect(span?.attributes).to.include({ status: 'failure', count: 20, 'batch.size': 10 });
+      const batches = spans.filter((s) => s.parentSpanContext?.spanId === span?.spanContext().spanId);
+      expect(batches.map((b) => b.attributes.status)).to.deep.equal(['success', 'success', 'failure']);
     } finally {
       await db.exec('DROP TRIGGER refuse_one ON documents; DROP FUNCTION refuse_one();');
     }
