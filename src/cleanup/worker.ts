@@ -345,8 +345,9 @@ export class CleanupWorker {
     const abort = new JobAbort();
     this.inFlight.set(job.id, abort);
     try {
-      const { ok, rows } = await runAttempt(this.attemptDeps, type, job, abort);
-      this.count(type, ok, rows);
+      const { ok, rows, handedBack } = await runAttempt(this.attemptDeps, type, job, abort);
+      // As in the metrics: a handed-back attempt did not end (its job's next attempt counts).
+      if (!handedBack) this.count(type, ok, rows);
     } finally {
       this.inFlight.delete(job.id);
     }

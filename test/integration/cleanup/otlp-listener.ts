@@ -37,6 +37,9 @@ export interface ExportedSpan {
   readonly attributes: Record<string, string | number | boolean>;
   readonly links: { traceId: string; spanId: string }[];
   readonly instance: string;
+  /** 0 unset, 1 ok, 2 error. */
+  readonly status?: { readonly code?: number };
+  readonly events?: readonly { readonly name: string }[];
 }
 
 interface Point {

@@ -207,7 +207,9 @@ describe('cleanup worker processes on PostgreSQL', function () {
       return rows[0]?.state === 'active' || undefined;
     });
     expect(await stopWorker(w)).to.equal(0);
-    expect(w.output()).to.include('cleanup job handed back at shutdown');
+    // Routine on every deploy: an info line, not a warning with status failure.
+    expect(w.output()).to.match(/"level":"info","message":"cleanup job handed back at shutdown/);
+    expect(w.output()).to.match(/"message":"worker stopped".*"processed":0/);
     // Exported at exit: the attempt's start is there...
     await waitUntil(
       'the queue wait of the handed-back attempt',
@@ -220,6 +222,14 @@ describe('cleanup worker processes on PostgreSQL', function () {
     expect(otlp.latestSum('cleanup.worker.job.duration_seconds#count', { job_type: 'noop' }) ?? 0).to.equal(
       0,
     );
+    // Its span is no failed job either (a row of them per deploy in the traces and span metrics).
+    const [span] = await waitUntil('the attempt span', () => {
+      const spans = otlp.jobSpans(id!);
+      return spans.length > 0 ? spans : undefined;
+    });
+    expect(span?.status?.code ?? 0, 'not STATUS_CODE_ERROR').to.not.equal(2);
+    expect(span?.attributes.status).to.equal(undefined);
+    expect(span?.events ?? []).to.deep.equal([]);
   });
 
   it('`sdops worker` runs jobs enqueued with `sdops queue enqueue` and exits 0 on SIGTERM; a bad --job-types exits 2', async () => {
