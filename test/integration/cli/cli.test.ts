@@ -273,7 +273,7 @@ describe('sdops CLI bulk work stopped with Ctrl-C or SIGTERM', function () {
       expect(result.stopped).to.equal('interrupted');
       expect(result.counts.success).to.equal(deleted);
       expect(out, 'its operation line, whose fields the metrics count too').to.match(
-        new RegExp(`"message":"soft_delete operation".*"operation":"delete".*"count":${deleted}`),
+        new RegExp(`"message":"soft_delete operation interrupted".*"operation":"delete".*"count":${deleted}`),
       );
       const errors = out.split('\n').filter((l) => l.startsWith('{"error"'));
       expect(errors, out.slice(-2000)).to.have.length(1);
