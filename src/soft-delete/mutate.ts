@@ -3,6 +3,7 @@ import { ident, sqlState, type TransactionClient, violatedConstraint } from '../
 import { RestoreConflictError, RowNotFoundError } from './errors.ts';
 import { type MutationPlan, statementFor } from './mutation-plan.ts';
 import {
+  countRows,
   emptyCounts,
   type OperationContext,
   type OperationOutcome,
@@ -104,11 +105,18 @@ class Mutation {
     return Number(rows[0]?.n ?? 0) - changedNow;
   }
 
-  private add(changed: number[]): void {
-    this.tally.success += changed[0] ?? 0;
+  /** What a committed batch did (changed: roots, then each cascade level), counted at once (countRows). */
+  private add(changed: readonly number[], noop: number, failure: number): void {
+    const t = this.tally;
+    t.success += changed[0] ?? 0;
+    t.noop += noop;
+    t.failure += failure;
     changed.forEach((n, i) => {
-      if (i > 0) this.tally.cascaded[i] = (this.tally.cascaded[i] ?? 0) + n;
+      if (i > 0) t.cascaded[i] = (t.cascaded[i] ?? 0) + n;
     });
+    if (this.op.targetKind === 'id') return;
+    const cascaded = this.nodes.slice(1).map((node, i) => [node.entity.name, changed[i + 1] ?? 0] as const);
+    countRows(this.op, { success: changed[0] ?? 0, noop, failure }, cascaded);
   }
 
   /**
@@ -153,9 +161,7 @@ class Mutation {
         return false;
       }
       const { changed, missing, earlier } = batch;
-      this.add(changed);
-      this.tally.noop += ids.length - changed[0]! - missing.length - earlier;
-      this.tally.failure += missing.length;
+      this.add(changed, ids.length - changed[0]! - missing.length - earlier, missing.length);
       this.tally.notFound.push(...missing.slice(0, Math.max(0, SAMPLE - this.tally.notFound.length)));
       return true;
     } catch (err) {
@@ -174,7 +180,7 @@ class Mutation {
       return await this.idBatch([id], missingIs, false);
     } catch (err) {
       if (sqlState(err) !== UNIQUE_VIOLATION) throw err;
-      this.tally.failure += 1;
+      this.add([0], 0, 1);
       if (this.tally.conflicts.length < SAMPLE) this.tally.conflicts.push(id);
       return true;
     }
@@ -219,7 +225,7 @@ class Mutation {
       // failed batch's rows.
       if (todo.length > 0 && !(await this.idBatch(todo, 'failure'))) break;
       // Rows this operation deleted in an earlier attempt are not noop (earlierOfOp).
-      this.tally.noop += page.filter((r) => !r.todo && r.earlier !== true).length;
+      this.add([0], page.filter((r) => !r.todo && r.earlier !== true).length, 0);
       processed += page.length;
       reportProgress(onProgress, this.op, processed, total);
       if (page.length < batchSize) break;

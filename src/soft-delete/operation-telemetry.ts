@@ -70,10 +70,29 @@ function callStatus(counts: OperationCounts): OperationStatus {
 }
 
 /**
- * The row counter counts every row a call changed under that row's own entity: descendants a
- * cascade deleted, restored, purged or archived count as success of their entity, so the counter
- * agrees with what the tables show. The duration is one per call, under the called entity.
+ * Counts rows under the row counter: every row a call changed under that row's own entity, so
+ * descendants a cascade deleted, restored, purged or archived count as success of their entity and
+ * the counter agrees with what the tables show. A batched call counts each batch once it committed
+ * (mutate.ts, retention.ts): a cleanup job's call runs for up to its lease, and counted only at its
+ * end, a process killed in it took every row of the call off the counter, not only those since its
+ * last metric export. A single-row call counts its row at its end (record).
  */
+export function countRows(
+  op: OperationContext,
+  counts: OperationCounts,
+  cascaded: readonly (readonly [string, number])[],
+): void {
+  const { entity, operation } = op;
+  for (const rowStatus of ['success', 'noop', 'failure'] as const) {
+    if (counts[rowStatus] > 0)
+      softDeleteMetrics.recordRows({ entity, operation, status: rowStatus, rows: counts[rowStatus] });
+  }
+  for (const [child, rows] of cascaded) {
+    if (rows > 0) softDeleteMetrics.recordRows({ entity: child, operation, status: 'success', rows });
+  }
+}
+
+/** The call's duration under the called entity, and a single-row call's row (countRows). */
 function record(
   op: OperationContext,
   counts: OperationCounts,
@@ -81,15 +100,13 @@ function record(
   status: OperationStatus,
   seconds: number,
 ): void {
-  const { entity, operation } = op;
-  for (const rowStatus of ['success', 'noop', 'failure'] as const) {
-    if (counts[rowStatus] > 0)
-      softDeleteMetrics.recordRows({ entity, operation, status: rowStatus, rows: counts[rowStatus] });
-  }
-  for (const [child, rows] of Object.entries(cascaded)) {
-    if (rows > 0) softDeleteMetrics.recordRows({ entity: child, operation, status: 'success', rows });
-  }
-  softDeleteMetrics.recordCall({ entity, operation, status, durationSeconds: seconds });
+  if (op.targetKind === 'id') countRows(op, counts, Object.entries(cascaded));
+  softDeleteMetrics.recordCall({
+    entity: op.entity,
+    operation: op.operation,
+    status,
+    durationSeconds: seconds,
+  });
 }
 
 function telemetryRunIdFor(targetKind: TargetKind): string | undefined {
@@ -171,7 +188,8 @@ function recordThrown(
   // A single row that could not be changed counts as a failed row; one the call could not even
   // reach (the database unreachable: a 503 to the API) is no row outcome, only a failed call.
   const rowFailed = op.targetKind === 'id' && !isDatabaseUnavailable(error);
-  const failed = { ...(done?.counts ?? emptyCounts()), failure: rowFailed ? 1 : 0 };
+  const committed = done?.counts ?? emptyCounts();
+  const failed = { ...committed, failure: committed.failure + (rowFailed ? 1 : 0) };
   record(op, failed, done?.cascaded ?? {}, 'failure', seconds);
   span.setAttributes(spanOutcome(op, 'failure', failed));
   // The batches it committed stay: how many is the first thing to read off a failed batched call.

@@ -4,6 +4,7 @@ import { archiveColumns } from './archive.ts';
 import { cascadeTree } from './registry.ts';
 import {
   type ClaimedRows,
+  countRows,
   type OperationContext,
   type OperationOutcome,
   reportProgress,
@@ -110,6 +111,8 @@ export async function executeRetention(plan: RetentionPlan, op: OperationContext
     out.forEach((n, i) => {
       removed[i] = (removed[i] ?? 0) + n;
     });
+    const cascaded = nodes.slice(1).map((n, i) => [n.entity.name, out[i + 1] ?? 0] as const);
+    countRows(op, { success: out[0] ?? 0, noop: taken - (out[0] ?? 0), failure: 0 }, cascaded);
     candidatesSeen += taken;
     reportProgress(onProgress, op, candidatesSeen, total);
     if (taken < limit || last === null) break;

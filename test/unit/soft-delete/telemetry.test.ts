@@ -358,6 +358,30 @@ describe('soft-delete core telemetry', function () {
     expect(line).to.include({ message: 'soft_delete operation failed', level: 'warn', status: 'failure' });
   });
 
+  it("counts a batched call's rows as each batch commits, so a process killed in a long call loses only its last export's", async () => {
+    const { rows: fresh } = await db.query<{ id: string }>(
+      `INSERT INTO documents (title, body) SELECT 'per-batch ' || g, 'b' FROM generate_series(1, 30) g RETURNING id::text AS id`,
+    );
+    const success = async () =>
+      counter(await t.metrics(), { entity: 'documents', operation: 'delete', status: 'success' });
+    const before = await success();
+    const seen: number[] = [];
+    await sd.softDelete(
+      'documents',
+      { ids: fresh.map((r) => r.id) },
+      {
+        batchSize: 10,
+        // In each batch's transaction: what the counter holds before this batch commits.
+        inBatch: async () => {
+          seen.push((await success()) - before);
+        },
+      },
+    );
+    // Before, nothing until the call's end: [0, 0, 0].
+    expect(seen).to.deep.equal([0, 10, 20]);
+    expect((await success()) - before).to.equal(30);
+  });
+
   it('counts rows a cascade changed under their own entity, so the counter matches the tables', async () => {
     const { rows } = await db.query<{ id: string }>(
       `WITH c AS (INSERT INTO customers (email, name) VALUES ('cascade@example.com', 'C') RETURNING id),
