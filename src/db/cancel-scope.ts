@@ -23,6 +23,14 @@ export function withCancelScope<T>(scope: CancelScope, fn: () => Promise<T>): Pr
   return scopes.run(scope, fn);
 }
 
+/**
+ * Runs fn outside any cancel scope: clean-up that must run even when the scope's statements are
+ * being cancelled (a job handed back at shutdown still removes its call's receipts).
+ */
+export function outsideCancelScope<T>(fn: () => Promise<T>): Promise<T> {
+  return scopes.exit(fn);
+}
+
 export function currentCancelScope(): CancelScope | undefined {
   return scopes.getStore();
 }

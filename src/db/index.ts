@@ -1,5 +1,5 @@
 export { ADVISORY_LOCK_KEYS } from './advisory-locks.ts';
-export { CancelScope, withCancelScope } from './cancel-scope.ts';
+export { CancelScope, outsideCancelScope, withCancelScope } from './cancel-scope.ts';
 export type { Database, Queryable, TransactionClient } from './database.ts';
 export { checkDatabaseUrl, databaseAddress } from './database-url.ts';
 export { ident, sqlState, violatedConstraint } from './database.ts';

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Database, TransactionClient } from '../db/index.ts';
+import { type Database, outsideCancelScope, type TransactionClient } from '../db/index.ts';
 
 const FIND = 'SELECT outcome FROM sdops_batch_receipts WHERE call_id = $1 AND batch = $2';
 const KEEP = 'INSERT INTO sdops_batch_receipts (call_id, batch, outcome) VALUES ($1, $2, $3::jsonb)';
@@ -43,6 +43,7 @@ export class BatchReceipts {
   /** Best effort: a call that cannot remove them leaves them to the next call, a day on. */
   async forget(): Promise<void> {
     if (this.batches === 0) return;
-    await this.db.query(FORGET, [this.callId]).catch(() => undefined);
+    // Not cancelled with the job's statements at a hand-back: the receipts would stay a day.
+    await outsideCancelScope(() => this.db.query(FORGET, [this.callId])).catch(() => undefined);
   }
 }

@@ -3,6 +3,7 @@ import {
   CancelScope,
   type Database,
   openDatabase,
+  outsideCancelScope,
   sqlState,
   withCancelScope,
 } from '../../../src/db/index.ts';
@@ -72,5 +73,25 @@ describe('cancelling the statements of one cancel scope (PostgreSQL)', function 
       'the connection given back during the cancel to be closed',
       async () => !(await backendAlive(again)),
     );
+  });
+  it("leaves a statement run outside the scope from inside it alone when the scope's statements are cancelled", async () => {
+    const scope = new CancelScope();
+    const cleanUp = withCancelScope(scope, () =>
+      outsideCancelScope(() => db.query('SELECT pg_sleep(1.5)')),
+    ).then(
+      () => 'finished',
+      (error: unknown) => sqlState(error) ?? String(error),
+    );
+    await waitUntil(
+      'the statement to run',
+      async () =>
+        (
+          await db.query(
+            `SELECT 1 FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(1.5)' AND state = 'active'`,
+          )
+        ).rows.length > 0,
+    );
+    await db.cancelRunning(scope);
+    expect(await cleanUp).to.equal('finished');
   });
 });
