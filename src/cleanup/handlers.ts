@@ -9,7 +9,13 @@ import type { HandlerRegistry, JobContext, JobHandler, JobResult } from './handl
 import type { BulkPayload, JobPayloads, RetentionPayload } from './job-payloads.ts';
 import { guardedDatabase, type Queryable } from '../db/index.ts';
 import type { BuiltinJobType } from './job-types.ts';
-import { addRowsDone, derivedJobId, forgetStaleProgress, rowsDoneEarlier } from './job-progress.ts';
+import {
+  addRowsDone,
+  derivedJobId,
+  forgetStaleProgress,
+  progressEarlier,
+  rowsDoneEarlier,
+} from './job-progress.ts';
 import { jobOutageGuard } from './job-outage.ts';
 import { parsePayload } from './payload-parsers.ts';
 
@@ -228,12 +234,14 @@ function bulkHandler(jobType: 'bulk_soft_delete' | 'bulk_restore', sd: SoftDelet
     // longer matches them): the job's output names them, or the job looks as if it did less.
     const outage = jobOutageGuard(ctx);
     const db = guardedDatabase(ctx.queue.db, outage);
-    const earlier = await rowsDoneEarlier(db, ctx.jobId);
+    const { rows: earlier, position } = await progressEarlier(db, ctx.jobId);
     const common = {
       cascade: p.cascade ?? true,
       outageGuard: outage,
       signal: ctx.signal,
-      inBatch: (tx: Queryable, rows: number) => addRowsDone(tx, ctx.jobId, rows),
+      // Where the earlier attempts got to: this one goes on from there, not from the first row.
+      ...(position === undefined ? {} : { resumeAfter: position }),
+      inBatch: (tx: Queryable, rows: number, at: string | undefined) => addRowsDone(tx, ctx.jobId, rows, at),
     };
     const called =
       jobType === 'bulk_soft_delete'

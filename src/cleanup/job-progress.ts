@@ -8,21 +8,42 @@ import type { Queryable } from '../db/index.ts';
  * did. One statement per operation.
  */
 
-/** Rows the job's earlier attempts committed; 0 for a first attempt. */
-export async function rowsDoneEarlier(db: Queryable, jobId: string): Promise<number> {
-  const { rows } = await db.query<{ done: string }>(
-    'SELECT rows::text AS done FROM sdops_job_progress WHERE job_id = $1',
-    [jobId],
-  );
-  return Number(rows[0]?.done ?? 0);
+export interface EarlierProgress {
+  /** Rows the job's earlier attempts committed; 0 for a first attempt. */
+  readonly rows: number;
+  /** Where they got to (the core's position, schema 033); absent when none gave one. */
+  readonly position: string | undefined;
 }
 
-/** In a batch's transaction: the batch took `candidates` rows of the job's budget. */
-export async function addRowsDone(tx: Queryable, jobId: string, candidates: number): Promise<void> {
+export async function progressEarlier(db: Queryable, jobId: string): Promise<EarlierProgress> {
+  const { rows } = await db.query<{ done: string; position: string | null }>(
+    'SELECT rows::text AS done, position FROM sdops_job_progress WHERE job_id = $1',
+    [jobId],
+  );
+  return { rows: Number(rows[0]?.done ?? 0), position: rows[0]?.position ?? undefined };
+}
+
+/** Rows the job's earlier attempts committed; 0 for a first attempt. */
+export async function rowsDoneEarlier(db: Queryable, jobId: string): Promise<number> {
+  return (await progressEarlier(db, jobId)).rows;
+}
+
+/**
+ * In a batch's transaction: the batch took `rows` rows of the job's budget (purge/archive candidates)
+ * or changed them (bulk), and, given one, the job got to `position` (a bulk job's next attempt goes
+ * on from there).
+ */
+export async function addRowsDone(
+  tx: Queryable,
+  jobId: string,
+  rows: number,
+  position?: string,
+): Promise<void> {
   await tx.query(
-    `INSERT INTO sdops_job_progress (job_id, rows) VALUES ($1, $2)
-     ON CONFLICT (job_id) DO UPDATE SET rows = sdops_job_progress.rows + EXCLUDED.rows, updated_at = now()`,
-    [jobId, candidates],
+    `INSERT INTO sdops_job_progress (job_id, rows, position) VALUES ($1, $2, $3)
+     ON CONFLICT (job_id) DO UPDATE SET rows = sdops_job_progress.rows + EXCLUDED.rows,
+       position = coalesce(EXCLUDED.position, sdops_job_progress.position), updated_at = now()`,
+    [jobId, rows, position ?? null],
   );
 }
 

@@ -129,6 +129,7 @@ class Mutation {
     ids: readonly string[],
     missingIs: MissingPolicy,
     rowByRowOnConflict = true,
+    position?: string,
   ): Promise<boolean> {
     const { db, entity } = this.plan;
     try {
@@ -138,7 +139,9 @@ class Mutation {
         if (changed[0]! > 0 && this.plan.inTransaction) await this.plan.inTransaction(tx, this.opId);
         if (this.plan.inBatch) {
           const rows = changed.reduce((a, b) => a + b, 0);
-          if (rows > 0) await this.plan.inBatch(tx, rows);
+          // A row of a row-by-row retry (a restore's unique conflict) has no position of its own: a
+          // resume redoes its batch, whose rows are then noop.
+          if (rows > 0 || position !== undefined) await this.plan.inBatch(tx, rows, position);
         }
         // Only an incomplete batch pays for the existence check, so the common path stays one statement.
         const missing =
@@ -203,7 +206,7 @@ class Mutation {
         )
       : undefined;
     const earlierSql = this.resumesOp ? `t.delete_op_id = ${params.add(this.opId)}::uuid` : 'false';
-    const cursorAt = params.add('0');
+    const cursorAt = params.add(this.plan.resumeAfter ?? '0');
     const limitAt = params.add(batchSize);
     // ORDER BY t.id, not the text alias: the cursor is compared as a number.
     // What this call would change: for a delete, DELETABLE rows; for a restore, RESTORABLE ones.
@@ -223,7 +226,7 @@ class Mutation {
       // The page's rows already in the requested state count once its batch committed: a batch that
       // fails (and each retry of it) counted them as noop, though docs/telemetry.md counts none of a
       // failed batch's rows.
-      if (todo.length > 0 && !(await this.idBatch(todo, 'failure'))) break;
+      if (todo.length > 0 && !(await this.idBatch(todo, 'failure', true, page.at(-1)!.id))) break;
       // Rows this operation deleted in an earlier attempt are not noop (earlierOfOp).
       this.add([0], page.filter((r) => !r.todo && r.earlier !== true).length, 0);
       processed += page.length;
@@ -269,10 +272,14 @@ export async function executeMutation(plan: MutationPlan, op: OperationContext):
     await m.filterBatches(target.filter);
   } else {
     const missingIs: MissingPolicy = target.kind === 'id' ? 'throw' : 'failure';
-    let processed = 0;
-    for (let i = 0; i < target.ids.length; i += batchSize) {
+    const start = plan.resumeAfter === undefined ? 0 : Number(plan.resumeAfter);
+    let processed = start;
+    for (let i = start; i < target.ids.length; i += batchSize) {
       const ids = target.ids.slice(i, i + batchSize);
-      if (!(await m.idBatch(ids, missingIs))) break;
+      if (
+        !(await m.idBatch(ids, missingIs, true, target.kind === 'ids' ? String(i + ids.length) : undefined))
+      )
+        break;
       processed += ids.length;
       reportProgress(onProgress, op, processed, target.ids.length);
       if (processed < target.ids.length && m.interruptedAfterBatch()) break;

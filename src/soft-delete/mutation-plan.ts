@@ -28,8 +28,12 @@ export interface MutationPlan {
   readonly inTransaction?: ((tx: TransactionClient, opId: string) => Promise<void>) | undefined;
   /** For a call that runs batches again after an outage: what each committed batch did. */
   readonly receipts?: BatchReceipts | undefined;
-  /** In each batch's transaction that changed rows, with how many (MutationOptions.inBatch). */
-  readonly inBatch?: ((tx: TransactionClient, changed: number) => Promise<void>) | undefined;
+  /** In each batch's transaction, with the rows it changed and where it got to (MutationOptions.inBatch). */
+  readonly inBatch?:
+    | ((tx: TransactionClient, changed: number, position: string | undefined) => Promise<void>)
+    | undefined;
+  /** Go on after this position (MutationOptions.resumeAfter): ids done, or a filter's last id. */
+  readonly resumeAfter?: string | undefined;
 }
 
 export interface ParentGuard {

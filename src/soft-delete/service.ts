@@ -74,6 +74,18 @@ function parseOpId(raw: string | undefined): string | undefined {
   return raw.toLowerCase();
 }
 
+/** A position a call gave its inBatch: a count of ids or a row id, digits either way. */
+function parseResumeAfter(raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  if (typeof raw !== 'string' || !/^[0-9]{1,19}$/.test(raw)) {
+    throw new InvalidArgumentError(
+      'invalid_argument',
+      `resumeAfter must be a position a call gave, got ${quoted(String(raw))}`,
+    );
+  }
+  return raw;
+}
+
 function parentGuard(condition: ParentCondition): ParentGuard {
   return {
     table: getEntity(condition.entity).table,
@@ -279,6 +291,7 @@ export class SoftDeleteService {
       onProgress: listener(opts.onProgress),
       signal: stopSignal(opts.signal),
       inBatch: typeof opts.inBatch === 'function' ? opts.inBatch : undefined,
+      resumeAfter: parseResumeAfter(opts.resumeAfter),
       ...(opts.whileParent === undefined ? {} : { guard: parentGuard(opts.whileParent) }),
     };
   }

@@ -133,11 +133,20 @@ export interface BatchedCallOptions {
 /** delete / restore, besides the batch options. */
 interface MutationOptions extends BatchedCallOptions {
   /**
-   * Runs in each batch's transaction once it changed rows, with how many (cascaded children
-   * included). Whatever it writes commits with the batch. A bulk job records its progress here, so a
-   * retry can say what its earlier attempts changed.
+   * Runs in each batch's transaction of an id list or filter (and any other batch that changed
+   * rows), with the rows it changed (cascaded children included) and where the call got to once it
+   * commits (`position`, for resumeAfter; undefined for a row-by-row retry's single rows). Whatever
+   * it writes commits with the batch. A bulk job records its progress here, so a retry can say what
+   * its earlier attempts changed and go on where they stopped.
    */
-  inBatch?: (tx: Queryable, changed: number) => Promise<void>;
+  inBatch?: (tx: Queryable, changed: number, position: string | undefined) => Promise<void>;
+  /**
+   * Where an earlier call on the same target got to: the `position` its last committed batch gave
+   * inBatch. The call goes on after it (a cleanup job's next attempt), so the rows before it are
+   * neither handled nor counted again (an opaque value of the core's: how many ids of the list were
+   * done, or the last id of a filter's last page).
+   */
+  resumeAfter?: string;
 }
 
 export interface SoftDeleteOptions extends MutationOptions {

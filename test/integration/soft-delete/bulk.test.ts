@@ -102,6 +102,51 @@ for (const backend of ['postgres', 'pglite'] as Backend[]) {
       expect(back.notFoundIds).to.deep.equal([gone]);
     });
 
+    it('goes on after the position its last batch gave inBatch (resumeAfter), by ids and by filter, and refuses a malformed one', async () => {
+      const docs = await makeDocuments(t.db, 10);
+      const live = async () =>
+        (
+          await t.db.query<{ id: string }>(
+            'SELECT id::text AS id FROM documents WHERE id = ANY($1::bigint[]) AND deleted_at IS NULL ORDER BY id',
+            [docs],
+          )
+        ).rows.map((r) => r.id);
+      const positions: (string | undefined)[] = [];
+      const first = await sd.softDelete(
+        'documents',
+        { ids: docs },
+        { batchSize: 4, inBatch: async (_tx, _rows, at) => void positions.push(at) },
+      );
+      expect(first.counts.success).to.equal(10);
+      expect(positions).to.deep.equal(['4', '8', '10']);
+      await sd.restore('documents', { ids: docs });
+      const byIds = await sd.softDelete('documents', { ids: docs }, { batchSize: 4, resumeAfter: '4' });
+      expect(byIds.counts).to.deep.equal({ success: 6, noop: 0, failure: 0 });
+      expect(await live()).to.deep.equal(docs.slice(0, 4));
+
+      await sd.restore('documents', { ids: docs });
+      const sorted = [...docs].sort((a, b) => Number(a) - Number(b));
+      const filter = { filter: { title: 'doc' } };
+      const filterPositions: (string | undefined)[] = [];
+      await t.db.query("UPDATE documents SET title = 'doc' WHERE id = ANY($1::bigint[])", [docs]);
+      await sd.softDelete('documents', filter, {
+        batchSize: 4,
+        inBatch: async (_tx, _rows, at) => void filterPositions.push(at),
+      });
+      expect(filterPositions).to.deep.equal([sorted[3], sorted[7], sorted[9]]);
+      await sd.restore('documents', { ids: docs });
+      const byFilter = await sd.softDelete('documents', filter, { batchSize: 4, resumeAfter: sorted[3] });
+      expect(byFilter.counts).to.deep.equal({ success: 6, noop: 0, failure: 0 });
+      expect(await live()).to.deep.equal(sorted.slice(0, 4));
+
+      await sd.restore('documents', { ids: docs });
+      const refused = await sd
+        .softDelete('documents', { ids: docs }, { resumeAfter: "1' OR 1=1" })
+        .catch((e) => e);
+      expect(refused).to.be.instanceOf(InvalidInputError).and.to.have.property('code', 'invalid_argument');
+      expect(await live()).to.have.length(10);
+    });
+
     it('stops a filter call between batches when its signal is aborted, but not after its last batch', async () => {
       const f = await makeFamily(t.db, { orders: 20, items: 1 });
       await t.db.query(`UPDATE orders SET status = 'halted' WHERE customer_id = $1::bigint`, [f.customer]);
