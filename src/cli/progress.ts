@@ -31,7 +31,7 @@ export function progressLine(
 
 /**
  * How a command shows its progress on stderr: a bar for a person at a terminal, a plain line now and
- * then when stderr is a file or a pipe (nohup, CI: a long migration on the embedded database could
+ * then when stderr is a file or a pipe (a log file, CI: a long migration on the embedded database could
  * not be watched any other way, since no second process may open it), nothing with --json, whose
  * stderr carries JSON lines only.
  */

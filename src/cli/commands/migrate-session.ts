@@ -115,7 +115,9 @@ export async function runSession(
       : [e.processed + e.failed, e.total ?? run.totalEstimate ?? undefined];
   const atStart = early ?? { processed: run.rowsProcessed, failed: run.rowsFailed };
   const [doneBefore, total] = of(atStart);
-  bar = { progress: startProgress(label, total, progressWanted(ctx.json), doneBefore), of };
+  // `migrate <name>` names its migration; a resume or retry of a run says which one it is too.
+  const barLabel = label.startsWith('migrate ') ? label : `${label} ${run.migration}`;
+  bar = { progress: startProgress(barLabel, total, progressWanted(ctx.json), doneBefore), of };
   bar.progress.update(...of(atStart));
   const removeSignals = onStopSignals(
     (signal) => {
