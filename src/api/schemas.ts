@@ -102,7 +102,7 @@ export const operationResultSchema = {
 export const acceptedSchema = {
   type: 'object',
   required: ['job'],
-  description: 'The work was queued; follow it with GET /v1/queue',
+  description: 'The work was queued; follow it with GET /v1/queue/jobs/{jobId} (the job id answered here)',
   properties: {
     job: jobRefSchema,
     opId: {

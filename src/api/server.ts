@@ -166,6 +166,11 @@ export async function buildServer(options: ApiServerOptions): Promise<FastifyIns
       sendError(request, reply, error),
     clientErrorHandler: writeClientError,
   });
+  // A client that closes its sending side after the request (HTTP/1.0 clients, `nc -N`, scripts)
+  // still gets its answer: by default Node aborted the request at the client's FIN and sent nothing,
+  // while the handler went on and its write landed. Node's own switch (a Server property since its
+  // first releases, not in its typings); test/integration/api pins it.
+  (app.server as { httpAllowHalfOpen?: boolean }).httpAllowHalfOpen = true;
   // Expect: anything but 100-continue gets 417 expectation_failed, not Node's bare 417.
   app.server.on('checkExpectation', answerExpectation);
   // A client that asks before sending its body learns of a body over the limit at once: no 100, and

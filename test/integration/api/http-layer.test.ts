@@ -71,4 +71,16 @@ describe('HTTP API below the routes: what the HTTP parser refuses', () => {
       expect(parsed.error.message).to.be.a('string').and.not.equal('');
     });
   }
+
+  // HTTP/1.0 clients, `nc -N` and many scripts close their sending side once the request is out.
+  // Node aborted such a request at once and sent nothing, while its handler went on (a DELETE landed
+  // with no answer): here the database is unreachable, an answer that takes a moment.
+  it('answers a request whose client closed its sending side after it, once the answer is ready', async () => {
+    const answer = await raw(
+      port,
+      `GET /v1/customers HTTP/1.1\r\nHost: x\r\nAuthorization: ${AS_READ.authorization}\r\n\r\n`,
+    );
+    expect(answer).to.match(/^HTTP\/1.1 503 /);
+    expect(answer).to.include('"code":"unavailable"');
+  });
 });
