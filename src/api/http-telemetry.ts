@@ -9,6 +9,7 @@ import {
   trace,
 } from '@opentelemetry/api';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { isDatabaseUnavailable } from '../db/index.ts';
 import { toError } from '../errors.ts';
 import {
   CanonicalLine,
@@ -145,10 +146,35 @@ function finish(request: FastifyRequest, status: number, aborted: boolean): void
   const message = aborted ? 'request aborted' : 'request';
   context.with(t.context, () => {
     // The error behind a 5xx (an operation's, or the request's own) is worth a warning; a 4xx is the caller's.
-    if (operation.error !== undefined && (aborted || status >= 500))
+    if (
+      operation.error !== undefined &&
+      (aborted || status >= 500) &&
+      warnsOf(request, operation.error, status)
+    )
       log.warn(message, fields, operation.error);
+    else if (operation.error !== undefined && status >= 500) log.info(message, fields, operation.error);
     else log.info(message, fields);
   });
+}
+
+/** At most one warning line this often for requests answered 503 because the database is unreachable. */
+const UNAVAILABLE_WARN_EVERY_MS = 10_000;
+/** When each server (its Node HTTP server) last warned of one. */
+const lastUnavailableWarning = new WeakMap<object, number>();
+
+/**
+ * Whether a failed request's line is a warning. A database outage answers every request 503 (one
+ * warning line each: 1,593 in a 15 s restart under load, burying everything else): the first of
+ * them in a while warns, the rest are `info` with the same error.
+ */
+function warnsOf(request: FastifyRequest, error: unknown, status: number): boolean {
+  if (status !== 503 || !isDatabaseUnavailable(error)) return true;
+  const server = request.server.server;
+  const now = performance.now();
+  if (now - (lastUnavailableWarning.get(server) ?? Number.NEGATIVE_INFINITY) < UNAVAILABLE_WARN_EVERY_MS)
+    return false;
+  lastUnavailableWarning.set(server, now);
+  return true;
 }
 
 export function onResponseTelemetry(request: FastifyRequest, reply: FastifyReply): void {

@@ -7,7 +7,16 @@ import {
   uncataloguedAttributes,
 } from '../../unit/observability/harness.ts';
 import { buildServer } from '../../../src/api/index.ts';
-import { AS_ADMIN, type ApiFixture, inject, refusingDatabase, startFixture, TOKENS } from './support.ts';
+import { openDatabase } from '../../../src/db/index.ts';
+import {
+  AS_ADMIN,
+  AS_READ,
+  type ApiFixture,
+  inject,
+  refusingDatabase,
+  startFixture,
+  TOKENS,
+} from './support.ts';
 import { waitUntil } from '../../support/wait.ts';
 
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
@@ -229,6 +238,34 @@ describe('HTTP API telemetry', () => {
       expect(records[0]?.error).to.include({ message: 'permission denied for table orders', code: '42501' });
     } finally {
       await app.close();
+    }
+  });
+
+  it('warns once for a run of requests answered 503 because the database is unreachable, the others are info lines with the error', async () => {
+    const db = await openDatabase({ url: 'postgres://postgres@127.0.0.1:1/gone', poolSize: 1 });
+    const app = await buildServer({ db, tokens: TOKENS });
+    try {
+      const traceIds = [
+        '6df92f3577b34da6a3ce929d0e0e4731',
+        '6df92f3577b34da6a3ce929d0e0e4732',
+        '6df92f3577b34da6a3ce929d0e0e4733',
+      ];
+      for (const traceId of traceIds) {
+        const res = await inject(app, {
+          method: 'GET',
+          url: '/v1/orders',
+          headers: { ...AS_READ, traceparent: `00-${traceId}-${CALLER_SPAN}-01` },
+        });
+        expect(res.statusCode, res.body).to.equal(503);
+      }
+      await t.telemetry.forceFlush();
+      const records = (await t.consoleRecords()).filter((r) => traceIds.includes(String(r.trace_id)));
+      // Before: a warning per request (1,593 in a 15 s database restart under load).
+      expect(records.map((r) => r.level)).to.deep.equal(['warn', 'info', 'info']);
+      for (const r of records) expect(r.error).to.include({ code: 'database_unavailable' });
+    } finally {
+      await app.close();
+      await db.close();
     }
   });
 
