@@ -24,6 +24,12 @@ import { compileFilter, Params } from './validate.ts';
 const SAMPLE = 100;
 
 type MissingPolicy = 'throw' | 'failure';
+
+/**
+ * Where the call has got to once the first `rowsDone` ids of a batch are done: the position a resumed
+ * call goes on after (MutationOptions.resumeAfter), a count of ids or a filter row's id.
+ */
+type PositionAfter = (rowsDone: number) => string;
 const UNIQUE_VIOLATION = '23505';
 
 interface MutationTally {
@@ -128,8 +134,8 @@ class Mutation {
   async idBatch(
     ids: readonly string[],
     missingIs: MissingPolicy,
+    at?: PositionAfter,
     rowByRowOnConflict = true,
-    position?: string,
   ): Promise<boolean> {
     const { db, entity } = this.plan;
     try {
@@ -139,8 +145,7 @@ class Mutation {
         if (changed[0]! > 0 && this.plan.inTransaction) await this.plan.inTransaction(tx, this.opId);
         if (this.plan.inBatch) {
           const rows = changed.reduce((a, b) => a + b, 0);
-          // A row of a row-by-row retry (a restore's unique conflict) has no position of its own: a
-          // resume redoes its batch, whose rows are then noop.
+          const position = at?.(ids.length);
           if (rows > 0 || position !== undefined) await this.plan.inBatch(tx, rows, position);
         }
         // Only an incomplete batch pays for the existence check, so the common path stays one statement.
@@ -172,15 +177,20 @@ class Mutation {
         throw err;
       if (missingIs === 'throw')
         throw new RestoreConflictError(entity.name, ids[0]!, violatedConstraint(err));
-      // One conflicting row must not block the rest: redo this batch row by row.
-      for (const id of ids) if (!(await this.conflictTolerant(id, missingIs))) return false;
+      // One conflicting row must not block the rest: redo this batch row by row, each row its own
+      // transaction with its own position. The call's stop (a job's lease, a hand-back) ends it
+      // between rows as between batches: cancelling the statement in flight stopped only one row.
+      for (const [k, id] of ids.entries()) {
+        if (this.interruptedAfterBatch()) return false;
+        if (!(await this.conflictTolerant(id, missingIs, at && (() => at(k + 1))))) return false;
+      }
     }
     return true;
   }
 
-  private async conflictTolerant(id: string, missingIs: MissingPolicy): Promise<boolean> {
+  private async conflictTolerant(id: string, missingIs: MissingPolicy, at?: PositionAfter): Promise<boolean> {
     try {
-      return await this.idBatch([id], missingIs, false);
+      return await this.idBatch([id], missingIs, at, false);
     } catch (err) {
       if (sqlState(err) !== UNIQUE_VIOLATION) throw err;
       this.add([0], 0, 1);
@@ -216,24 +226,33 @@ class Mutation {
     const values = params.values;
     const cursorIndex = values.length - 2;
     let processed = 0;
+    // Noop of pages with nothing to do since the last position recorded: a resume walks them again,
+    // so they count once a later batch records a position past them, or the call ends.
+    let pendingNoop = 0;
     for (;;) {
       const page = (await db.query<{ id: string; todo: boolean; earlier: boolean | null }>(pageSql, values))
         .rows;
       if (page.length === 0) break;
       // Asked to stop, with rows left to do (this page proves it): the work done so far stays.
-      if (this.interruptedAfterBatch()) break;
+      if (this.interruptedAfterBatch()) return;
       const todo = page.filter((r) => r.todo).map((r) => r.id);
+      // Rows this operation deleted in an earlier attempt are not noop (earlierOfOp).
+      const noop = page.filter((r) => !r.todo && r.earlier !== true).length;
       // The page's rows already in the requested state count once its batch committed: a batch that
       // fails (and each retry of it) counted them as noop, though docs/telemetry.md counts none of a
       // failed batch's rows.
-      if (todo.length > 0 && !(await this.idBatch(todo, 'failure', true, page.at(-1)!.id))) break;
-      // Rows this operation deleted in an earlier attempt are not noop (earlierOfOp).
-      this.add([0], page.filter((r) => !r.todo && r.earlier !== true).length, 0);
+      const at: PositionAfter = (n) => (n === todo.length ? page.at(-1)!.id : todo[n - 1]!);
+      if (todo.length > 0 && !(await this.idBatch(todo, 'failure', at))) return;
+      if (todo.length > 0 || !this.plan.inBatch) {
+        this.add([0], pendingNoop + noop, 0);
+        pendingNoop = 0;
+      } else pendingNoop += noop;
       processed += page.length;
       reportProgress(onProgress, this.op, processed, total);
       if (page.length < batchSize) break;
       values[cursorIndex] = page.at(-1)!.id;
     }
+    if (pendingNoop > 0) this.add([0], pendingNoop, 0);
   }
 
   /** Whether the plan's signal asks to stop (between batches); noted in the result. */
@@ -276,10 +295,8 @@ export async function executeMutation(plan: MutationPlan, op: OperationContext):
     let processed = start;
     for (let i = start; i < target.ids.length; i += batchSize) {
       const ids = target.ids.slice(i, i + batchSize);
-      if (
-        !(await m.idBatch(ids, missingIs, true, target.kind === 'ids' ? String(i + ids.length) : undefined))
-      )
-        break;
+      const at: PositionAfter | undefined = target.kind === 'ids' ? (n) => String(i + n) : undefined;
+      if (!(await m.idBatch(ids, missingIs, at))) break;
       processed += ids.length;
       reportProgress(onProgress, op, processed, target.ids.length);
       if (processed < target.ids.length && m.interruptedAfterBatch()) break;

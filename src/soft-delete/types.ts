@@ -135,7 +135,7 @@ interface MutationOptions extends BatchedCallOptions {
   /**
    * Runs in each batch's transaction of an id list or filter (and any other batch that changed
    * rows), with the rows it changed (cascaded children included) and where the call got to once it
-   * commits (`position`, for resumeAfter; undefined for a row-by-row retry's single rows). Whatever
+   * commits (`position`, for resumeAfter; each row of a batch redone row by row has its own). Whatever
    * it writes commits with the batch. A bulk job records its progress here, so a retry can say what
    * its earlier attempts changed and go on where they stopped.
    */

@@ -205,6 +205,35 @@ for (const backend of ['postgres', 'pglite'] as Backend[]) {
       expect(await liveCount(t.db, 'customers', ids)).to.equal(3);
     });
 
+    it("stops a bulk restore redoing a batch row by row at its signal, between rows, with each row's position", async () => {
+      const emails = [0, 1, 2, 3, 4].map((i) => `row-by-row-stop-${i}-${backend}@example.com`);
+      const ids: string[] = [];
+      for (const email of emails) ids.push((await makeFamily(t.db, { email, orders: 0 })).customer);
+      await sd.softDelete('customers', { ids });
+      await makeFamily(t.db, { email: emails[1]!, orders: 0 });
+      // A job's lease runs out while the batch is being redone row by row: only the statement in
+      // flight was cancelled, and the loop went on beside the job's next attempt.
+      const stop = new AbortController();
+      const positions: (string | undefined)[] = [];
+      const res = await sd.restore(
+        'customers',
+        { ids },
+        {
+          batchSize: 10,
+          signal: stop.signal,
+          inBatch: async (_tx, _rows, at) => {
+            positions.push(at);
+            if (positions.length === 2) stop.abort(new Error('lease ran out'));
+          },
+        },
+      );
+      expect(res.stopped).to.equal('interrupted');
+      // Row 1 restored, row 2 the conflict, row 3 restored (its position 3), then the stop.
+      expect(res.counts).to.deep.equal({ success: 2, noop: 0, failure: 1 });
+      expect(positions).to.deep.equal(['1', '3']);
+      expect(await liveCount(t.db, 'customers', ids)).to.equal(2);
+    });
+
     describe('bad input', () => {
       const cases: [string, () => Promise<unknown>, string][] = [
         ['an unknown entity', () => sd.softDelete('users', { id: '1' }), 'unknown_entity'],

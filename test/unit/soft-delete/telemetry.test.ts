@@ -382,6 +382,48 @@ describe('soft-delete core telemetry', function () {
     expect((await success()) - before).to.equal(30);
   });
 
+  it('counts a page with nothing to do once when a filter call stopped after it is resumed from its last position', async () => {
+    // Pages of 4: the first to delete, the second deleted before (noop), the third to delete.
+    const { rows: fresh } = await db.query<{ id: string }>(
+      `INSERT INTO documents (title, body) SELECT 'resume-noop', 'b' FROM generate_series(1, 12) RETURNING id::text AS id`,
+    );
+    const ids = fresh.map((r) => r.id);
+    await sd.softDelete('documents', { ids: ids.slice(4, 8) });
+    const noop = async () =>
+      counter(await t.metrics(), { entity: 'documents', operation: 'delete', status: 'noop' });
+    const before = await noop();
+    const positions: (string | undefined)[] = [];
+    const stop = new AbortController();
+    const handedBack = new Error('handed back');
+    // A hand-back cuts the third page's batch short: the resume goes on after the first page.
+    await sd
+      .softDelete(
+        'documents',
+        { filter: { title: 'resume-noop' } },
+        {
+          batchSize: 4,
+          signal: stop.signal,
+          inBatch: async (_tx, _rows, at) => {
+            positions.push(at);
+            if (positions.length === 2) {
+              stop.abort(handedBack);
+              throw handedBack;
+            }
+          },
+        },
+      )
+      .catch((e: unknown) => expect(e).to.equal(handedBack));
+    expect(positions[0]).to.equal(ids[3]);
+    const resumed = await sd.softDelete(
+      'documents',
+      { filter: { title: 'resume-noop' } },
+      { batchSize: 4, resumeAfter: ids[3]!, inBatch: async () => {} },
+    );
+    expect(resumed.counts).to.deep.equal({ success: 4, noop: 4, failure: 0 });
+    // Before: the second page counted by the stopped call and again by its resume (8).
+    expect((await noop()) - before).to.equal(4);
+  });
+
   it('counts rows a cascade changed under their own entity, so the counter matches the tables', async () => {
     const { rows } = await db.query<{ id: string }>(
       `WITH c AS (INSERT INTO customers (email, name) VALUES ('cascade@example.com', 'C') RETURNING id),
