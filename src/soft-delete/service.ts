@@ -130,6 +130,16 @@ function outageGuardOf(raw: OutageGuard | undefined): OutageGuard | undefined {
   return raw instanceof OutageGuard ? raw : undefined;
 }
 
+function runRetention(def: EntityDefinition, mode: 'purge' | 'archive', plan: RetentionPlan) {
+  return runOperation(
+    def.name,
+    mode,
+    'retention',
+    (op) => releasing(plan.receipts, () => executeRetention(plan, op)),
+    plan.signal,
+  );
+}
+
 /**
  * The soft-delete core. Every public method validates all of its input before the first write;
  * bad input raises an InvalidInputError subclass and changes nothing.
@@ -198,13 +208,7 @@ export class SoftDeleteService {
       parseOlderThanDays(opts.olderThanDays, def.retentionDays),
       opts,
     );
-    return runOperation(
-      def.name,
-      'purge',
-      'retention',
-      (op) => releasing(plan.receipts, () => executeRetention(plan, op)),
-      plan.signal,
-    );
+    return runRetention(def, 'purge', plan);
   }
 
   async archive(entity: string, opts: ArchiveOptions): Promise<OperationResult> {
@@ -215,13 +219,7 @@ export class SoftDeleteService {
       parseOlderThanDays(opts?.olderThanDays, undefined),
       opts ?? {},
     );
-    return runOperation(
-      def.name,
-      'archive',
-      'retention',
-      (op) => releasing(plan.receipts, () => executeRetention(plan, op)),
-      plan.signal,
-    );
+    return runRetention(def, 'archive', plan);
   }
 
   /** Validates a target without touching any row: callers that queue the work refuse bad input first. */

@@ -165,10 +165,16 @@ describe('a cleanup job across its attempts: a purge keeps to its row budget and
    * Handlers whose worker shuts down once the attempt's first batch committed: the job's signal is
    * aborted as the worker aborts it, between that batch and the next.
    */
-  const handedBackAfterFirstBatch = (): {
-    handlers: ReturnType<typeof handlersWith>;
-    signal: AbortSignal;
-  } => {
+  /**
+   * Runs one attempt of a job whose worker shuts down once the attempt's first batch committed (its
+   * signal aborted as the worker aborts it, between that batch and the next); the attempt must end
+   * handed back.
+   */
+  const handedBackAfterFirstBatch = async (
+    jobType: 'purge_expired' | 'bulk_soft_delete' | 'bulk_restore',
+    payload: Record<string, unknown>,
+    jobId: string,
+  ): Promise<void> => {
     const shutdown = new AbortController();
     const db = new Proxy(t.db, {
       get(target, prop) {
@@ -188,7 +194,11 @@ describe('a cleanup job across its attempts: a purge keeps to its row budget and
       batchSize: 100,
       maxRowsPerJob: 50_000,
     });
-    return { handlers, signal: shutdown.signal };
+    const stopped = await handlers[jobType]!(payload, {
+      ...contextOf(jobId, 1, jobType),
+      signal: shutdown.signal,
+    }).catch((e: unknown) => e);
+    expect(String(stopped)).to.include('handed back');
   };
 
   it('goes on where its handed-back attempt got to when a bulk delete by ids runs again: no row handled or counted twice', async () => {
@@ -199,12 +209,7 @@ describe('a cleanup job across its attempts: a purge keeps to its row budget and
     });
     const jobId = randomUUID();
     const payload = { entity: 'documents', ids };
-    const stopping = handedBackAfterFirstBatch();
-    const stopped = await stopping.handlers.bulk_soft_delete!(payload, {
-      ...contextOf(jobId, 1, 'bulk_soft_delete'),
-      signal: stopping.signal,
-    }).catch((e: unknown) => e);
-    expect(String(stopped)).to.include('handed back');
+    await handedBackAfterFirstBatch('bulk_soft_delete', payload, jobId);
     const again = await handlersWith(50_000).bulk_soft_delete!(
       payload,
       contextOf(jobId, 1, 'bulk_soft_delete'),
@@ -225,12 +230,7 @@ describe('a cleanup job across its attempts: a purge keeps to its row budget and
     const handlers = handlersWith(50_000);
     const purgeJob = randomUUID();
     const payload = { entity: 'documents', olderThanDays: 0, maxRows: 300, batchSize: 100 };
-    const stopping = handedBackAfterFirstBatch();
-    const stopped = await stopping.handlers.purge_expired!(payload, {
-      ...contextOf(purgeJob, 1),
-      signal: stopping.signal,
-    }).catch((e: unknown) => e);
-    expect(String(stopped)).to.include('handed back');
+    await handedBackAfterFirstBatch('purge_expired', payload, purgeJob);
     const again = await handlers.purge_expired!(payload, contextOf(purgeJob, 1));
     expect(again.detail).to.include({ earlier_attempts: 100 });
     expect(again.count, 'the rest of the budget of 300').to.equal(200);
@@ -241,12 +241,7 @@ describe('a cleanup job across its attempts: a purge keeps to its row budget and
     const deleted = await new SoftDeleteService(t.db).softDelete('documents', { ids: docs });
     const restoreJob = randomUUID();
     const restore = { entity: 'documents', filter: { delete_op_id: deleted.opId } };
-    const stoppingRestore = handedBackAfterFirstBatch();
-    const stoppedRestore = await stoppingRestore.handlers.bulk_restore!(restore, {
-      ...contextOf(restoreJob, 1, 'bulk_restore'),
-      signal: stoppingRestore.signal,
-    }).catch((e: unknown) => e);
-    expect(String(stoppedRestore)).to.include('handed back');
+    await handedBackAfterFirstBatch('bulk_restore', restore, restoreJob);
     const rest = await handlers.bulk_restore!(restore, contextOf(restoreJob, 1, 'bulk_restore'));
     expect(rest.count).to.equal(1500);
     expect(rest.detail).to.include({ earlier_attempts: 1000 });
