@@ -166,7 +166,8 @@ type Settled = { readonly result: OperationResult } | { readonly stoppedBy: unkn
 /**
  * A call that failed: the rows its committed batches changed are counted, and the call is a failed
  * one, unless its caller stopped it (stoppedByCaller), which records it as a call that stopped after
- * its committed batches, as one the signal stops between batches is. Returns the error to rethrow.
+ * its committed batches, as one the signal stops between batches is: then it returns what to settle
+ * the call with (its error thrown after the span ended as the call did); undefined otherwise.
  */
 function recordThrown(
   op: OperationContext,
