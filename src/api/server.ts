@@ -124,6 +124,12 @@ function wellEncodedQuery(url: string): boolean {
   }
 }
 
+function withoutFragment(request: { url?: string }): string {
+  const url = request.url ?? '/';
+  const hash = url.indexOf('#');
+  return hash === -1 ? url : url.slice(0, hash);
+}
+
 function routeNotFound(request: FastifyRequest): ApiError {
   return new ApiError(404, 'route_not_found', `no route ${request.method} ${request.url.split('?')[0]}`);
 }
@@ -162,6 +168,9 @@ export async function buildServer(options: ApiServerOptions): Promise<FastifyIns
     // client that stalls mid-body gets 408 request_timeout and its connection closed, instead of
     // holding it open for ever. Node checks every 30 s, so it ends between 2 and 2.5 minutes.
     requestTimeout: REQUEST_TIMEOUT_MS,
+    // A fragment is the client's own (RFC 9110: not part of the request target); one sent anyway was
+    // read as the query (`/v1/orders#limit=0`) or into a query value (`?scope=all#x`).
+    rewriteUrl: withoutFragment,
     frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) =>
       sendError(request, reply, error),
     clientErrorHandler: writeClientError,

@@ -72,6 +72,18 @@ describe('HTTP API below the routes: what the HTTP parser refuses', () => {
     });
   }
 
+  // A fragment never belongs to the request; one sent anyway was read as the query, or into a value.
+  for (const target of ['/v1/customers#limit=0', '/v1/customers?scope=all#limit=0']) {
+    it(`ignores the fragment of ${target}, as a client would have`, async () => {
+      const answer = await raw(
+        port,
+        `GET ${target} HTTP/1.1\r\nHost: x\r\nAuthorization: ${AS_READ.authorization}\r\nConnection: close\r\n\r\n`,
+      );
+      // The query is valid once the fragment is gone: the answer is the unreachable database's.
+      expect(answer).to.match(/^HTTP\/1.1 503 /);
+    });
+  }
+
   // HTTP/1.0 clients, `nc -N` and many scripts close their sending side once the request is out.
   // Node aborted such a request at once and sent nothing, while its handler went on (a DELETE landed
   // with no answer): here the database is unreachable, an answer that takes a moment.
