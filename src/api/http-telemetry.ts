@@ -146,14 +146,10 @@ function finish(request: FastifyRequest, status: number, aborted: boolean): void
   const message = aborted ? 'request aborted' : 'request';
   context.with(t.context, () => {
     // The error behind a 5xx (an operation's, or the request's own) is worth a warning; a 4xx is the caller's.
-    if (
-      operation.error !== undefined &&
-      (aborted || status >= 500) &&
-      warnsOf(request, operation.error, status)
-    )
-      log.warn(message, fields, operation.error);
-    else if (operation.error !== undefined && status >= 500) log.info(message, fields, operation.error);
-    else log.info(message, fields);
+    const failed = operation.error !== undefined && (aborted || status >= 500);
+    if (!failed) log.info(message, fields);
+    else if (warnsOf(request, operation.error, status)) log.warn(message, fields, operation.error);
+    else log.info(message, fields, operation.error);
   });
 }
 

@@ -1,7 +1,7 @@
 import { type Database, guardedDatabase, OutageGuard } from '../db/index.ts';
 import { defineAttributeValues } from '../observability/index.ts';
 import { InvalidArgumentError } from './errors.ts';
-import { isUuid, quoted } from '../validation/index.ts';
+import { isIdText, isUuid, quoted } from '../validation/index.ts';
 import { executeMutation } from './mutate.ts';
 import type { Mode, MutationPlan, ParentGuard } from './mutation-plan.ts';
 import { countRows, getRow, listRows } from './read.ts';
@@ -74,10 +74,10 @@ function parseOpId(raw: string | undefined): string | undefined {
   return raw.toLowerCase();
 }
 
-/** A position a call gave its inBatch: a count of ids or a row id, digits either way. */
+/** A position a call gave its inBatch: a count of ids done or a row id, a positive int8 either way. */
 function parseResumeAfter(raw: string | undefined): string | undefined {
   if (raw === undefined) return undefined;
-  if (typeof raw !== 'string' || !/^[0-9]{1,19}$/.test(raw)) {
+  if (!isIdText(raw)) {
     throw new InvalidArgumentError(
       'invalid_argument',
       `resumeAfter must be a position a call gave, got ${quoted(String(raw))}`,
