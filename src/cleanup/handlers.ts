@@ -1,14 +1,7 @@
-import {
-  entityNames,
-  getEntity,
-  type OperationResult,
-  type SoftDeleteService,
-  type Target,
-} from '../soft-delete/index.ts';
-import type { HandlerRegistry, JobContext, JobHandler, JobResult } from './handlers-types.ts';
-import type { BulkPayload, JobPayloads, RetentionPayload } from './job-payloads.ts';
+import { entityNames, type SoftDeleteService, type Target } from '../soft-delete/index.ts';
+import type { HandlerRegistry, JobHandler, JobResult } from './handlers-types.ts';
+import type { BulkPayload, RetentionPayload } from './job-payloads.ts';
 import { guardedDatabase, type Queryable } from '../db/index.ts';
-import type { BuiltinJobType } from './job-types.ts';
 import {
   addRowsDone,
   derivedJobId,
@@ -17,7 +10,8 @@ import {
   rowsDoneEarlier,
 } from './job-progress.ts';
 import { jobOutageGuard } from './job-outage.ts';
-import { parsePayload } from './payload-parsers.ts';
+import { cascadeHandler, restoreCascadeHandler } from './cascade-handlers.ts';
+import { changed, typed, unlessStopped } from './handler-support.ts';
 
 export interface HandlerSettings {
   /** archive_entity without olderThanDays. */
@@ -25,27 +19,6 @@ export interface HandlerSettings {
   readonly batchSize: number;
   /** Rows one purge/archive job handles before it hands the rest to a follow-up job. */
   readonly maxRowsPerJob: number;
-}
-
-function changed(result: OperationResult): number {
-  return result.counts.success + Object.values(result.cascaded).reduce((a, b) => a + b, 0);
-}
-
-/**
- * A call the job's signal stopped between batches (its lease ran out, or the worker hands it back at
- * shutdown) ends the attempt with the signal's reason, as a batch it cut short does: the core records
- * such a call as stopped, not failed (the attempt's own outcome says why).
- */
-function unlessStopped(result: OperationResult, signal: AbortSignal): OperationResult {
-  if (result.stopped === 'interrupted') throw signal.reason;
-  return result;
-}
-
-function typed<K extends BuiltinJobType>(
-  jobType: K,
-  run: (payload: JobPayloads[K], ctx: JobContext) => Promise<JobResult>,
-): JobHandler {
-  return (raw, ctx) => run(parsePayload(jobType, raw), ctx);
 }
 
 /**
@@ -135,89 +108,6 @@ function retentionHandler(
         ...(earlier > 0 ? { earlier_attempts: earlier } : {}),
       },
     };
-  });
-}
-
-/**
- * cascade_soft_delete: the API soft-deleted a parent without its children and left them to this
- * job. Idempotent and order-safe: children are deleted only while the parent is still deleted (by
- * the same operation when opId is given); already deleted children are untouched (noop).
- */
-function cascadeHandler(sd: SoftDeleteService): JobHandler {
-  return typed('cascade_soft_delete', async (p, ctx) => {
-    const outage = jobOutageGuard(ctx);
-    const parent = await outage.run(() => sd.get(p.entity, p.id, { scope: 'all' }));
-    const skip = (reason: string): JobResult => ({ count: 0, entity: p.entity, detail: { skipped: reason } });
-    if (!parent) return skip('parent_missing');
-    if (parent.deleted_at === null || parent.deleted_at === undefined) return skip('parent_live');
-    if (p.opId !== undefined && parent.delete_op_id !== p.opId) return skip('parent_deleted_again');
-    // The children belong to the delete that took the parent: its actor and reason, as its op id.
-    const deletedBy = typeof parent.deleted_by === 'string' ? parent.deleted_by : p.deletedBy;
-    const reason = typeof parent.delete_reason === 'string' ? parent.delete_reason : p.reason;
-    // The parent's op id on the children: restoring the parent then restores exactly these.
-    const opId = typeof parent.delete_op_id === 'string' ? parent.delete_op_id : p.opId;
-    let count = 0;
-    for (const child of getEntity(p.entity).children) {
-      ctx.signal.throwIfAborted();
-      const called = await sd.softDelete(
-        child.entity,
-        { filter: { [child.foreignKey]: p.id } },
-        {
-          cascade: true,
-          outageGuard: outage,
-          signal: ctx.signal,
-          // Checked again in every batch, under a lock: the parent may be restored while the job runs.
-          ...(opId ? { opId, whileParent: { entity: p.entity, id: p.id, deletedByOp: opId } } : {}),
-          ...(deletedBy ? { deletedBy } : {}),
-          ...(reason ? { reason } : {}),
-        },
-      );
-      const result = unlessStopped(called, ctx.signal);
-      count += changed(result);
-      if (result.stopped === 'parent_changed') return { ...skip('parent_live'), count };
-    }
-    return { count, entity: p.entity };
-  });
-}
-
-/**
- * restore_cascade (enqueued by hand, `sdops queue enqueue restore_cascade`: the API's restore brings
- * a parent's children back in its own request): restores the children the parent's deletion took
- * with it: those deleted at or after `deletedAt` (the parent's former deleted_at), each with its own
- * cascade. Without deletedAt every deleted child is restored. Idempotent: restored rows are noop;
- * nothing happens if the parent is deleted again meanwhile.
- */
-function restoreCascadeHandler(sd: SoftDeleteService): JobHandler {
-  return typed('restore_cascade', async (p, ctx) => {
-    const outage = jobOutageGuard(ctx);
-    const parent = await outage.run(() => sd.get(p.entity, p.id, { scope: 'all' }));
-    if (!parent) return { count: 0, entity: p.entity, detail: { skipped: 'parent_missing' } };
-    if (parent.deleted_at !== null && parent.deleted_at !== undefined) {
-      return { count: 0, entity: p.entity, detail: { skipped: 'parent_deleted' } };
-    }
-    let count = 0;
-    for (const child of getEntity(p.entity).children) {
-      ctx.signal.throwIfAborted();
-      const filter = { [child.foreignKey]: p.id, ...(p.deletedAt ? { deletedAfter: p.deletedAt } : {}) };
-      // Checked again in every batch, under a lock: the parent may be deleted again while the job runs.
-      const result = unlessStopped(
-        await sd.restore(
-          child.entity,
-          { filter },
-          {
-            cascade: true,
-            whileParent: { entity: p.entity, id: p.id },
-            outageGuard: outage,
-            signal: ctx.signal,
-          },
-        ),
-        ctx.signal,
-      );
-      count += changed(result);
-      if (result.stopped === 'parent_changed')
-        return { count, entity: p.entity, detail: { skipped: 'parent_deleted' } };
-    }
-    return { count, entity: p.entity };
   });
 }
 

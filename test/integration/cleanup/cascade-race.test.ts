@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import { builtinHandlers, type CleanupQueue } from '../../../src/cleanup/index.ts';
 import { getLogger } from '../../../src/observability/index.ts';
@@ -59,11 +60,11 @@ describe('a cascade job racing a restore of its parent (PostgreSQL)', function (
     const job = cascade(
       { entity: 'customers', id: family.customer, opId: deleted.opId },
       {
-        jobId: 'race',
+        jobId: randomUUID(),
         jobType: 'cascade_soft_delete',
         attempt: 1,
         signal: new AbortController().signal,
-        queue: undefined as unknown as CleanupQueue,
+        queue: { db: t.db } as unknown as CleanupQueue,
         log: getLogger('cleanup.worker'),
       },
     );

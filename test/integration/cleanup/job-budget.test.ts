@@ -171,7 +171,7 @@ describe('a cleanup job across its attempts: a purge keeps to its row budget and
    * handed back.
    */
   const handedBackAfterFirstBatch = async (
-    jobType: 'purge_expired' | 'bulk_soft_delete' | 'bulk_restore',
+    jobType: 'purge_expired' | 'bulk_soft_delete' | 'bulk_restore' | 'cascade_soft_delete',
     payload: Record<string, unknown>,
     jobId: string,
   ): Promise<void> => {
@@ -218,6 +218,50 @@ describe('a cleanup job across its attempts: a purge keeps to its row budget and
     // its own earlier rows), once per hand-back.
     expect(again.detail).to.include({ earlier_attempts: 995, success: 1495, noop: 5, batches: 1 });
     await t.db.exec('DELETE FROM documents');
+  });
+
+  it('goes on with the child rows its handed-back attempt had not reached when a cascade job runs again', async () => {
+    const { customer, orders } = await makeFamily(t.db, { orders: 2500, items: 1 });
+    // Deleted by someone else before: 5 in the first attempt's batch, 5 after it.
+    await new SoftDeleteService(t.db).softDelete('orders', {
+      ids: [...orders.slice(0, 5), ...orders.slice(2000, 2005)],
+    });
+    const parent = await new SoftDeleteService(t.db).softDelete(
+      'customers',
+      { id: customer },
+      { cascade: false },
+    );
+    const jobId = randomUUID();
+    const payload = { entity: 'customers', id: customer, opId: parent.opId };
+    await handedBackAfterFirstBatch('cascade_soft_delete', payload, jobId);
+    const pages: string[] = [];
+    const db = new Proxy(t.db, {
+      get(target, prop) {
+        const value = Reflect.get(target, prop, target);
+        if (prop !== 'query') return typeof value === 'function' ? value.bind(target) : value;
+        return (sql: string, params?: unknown[]) => {
+          if (sql.includes('FROM "orders" AS t')) pages.push(String(params?.at(-2)));
+          return target.query(sql, params as never);
+        };
+      },
+    });
+    const handlers = builtinHandlers(new SoftDeleteService(db), {
+      archiveAfterDays: 30,
+      batchSize: 100,
+      maxRowsPerJob: 50_000,
+    });
+    const again = await handlers.cascade_soft_delete!(payload, contextOf(jobId, 1, 'cascade_soft_delete'));
+    // Before: it read the orders from the first again (a first page after id 0) and counted the 5
+    // deleted before the job as noop once more.
+    expect(pages[0], 'the first page starts after the first batch').to.equal(orders[999]);
+    expect(again.count, 'the other 1,495 orders and their items').to.equal(2990);
+    expect(again.detail).to.include({ earlier_attempts: 1990 });
+    const { rows } = await t.db.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM orders WHERE customer_id = $1 AND delete_op_id = $2',
+      [customer, parent.opId],
+    );
+    expect(rows[0]?.n, 'every order not deleted before, under the parent op').to.equal(2490);
+    await t.db.exec('DELETE FROM order_items; DELETE FROM orders; DELETE FROM customers');
   });
 
   // A worker shutting down hands its job back without spending a retry, so the job runs again as the
