@@ -3,8 +3,10 @@ import { access, mkdir, readdir, readFile, stat, statfs } from 'node:fs/promises
 import { dirname, join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { InvalidInputError, SdopsError } from '../errors.ts';
+import { getLogger } from '../observability/index.ts';
 import type { Database, QueryResult, ScriptRow } from './database.ts';
 import { lockDataDir } from './dir-lock.ts';
+import { clearUnfinishedCreation, isCreationMark, markCreation } from './pglite-creation.ts';
 
 const INT8_OID = 20;
 const NUMERIC_OID = 1700;
@@ -98,14 +100,14 @@ const DATA_DIR_ENTRIES = new Set(['PG_VERSION', 'base', 'global', 'pg_wal', 'pg_
  * empty and has nothing of a data directory is refused, as initdb refuses it.
  */
 async function refuseForeignFiles(dataDir: string): Promise<void> {
-  const entries = (await readdir(dataDir)).sort();
+  const entries = (await readdir(dataDir)).filter((name) => !isCreationMark(name)).sort();
   if (entries.includes('PG_VERSION')) return;
   // A directory with a control file once held a database (initdb writes it after PG_VERSION): without
   // PG_VERSION, PGlite ran initdb over it and answered from an empty database, exit 0.
   if (await exists(join(dataDir, 'global', 'pg_control'))) {
     throw new InvalidInputError(
       'invalid_argument',
-      `the embedded database directory ${dataDir} holds a database without its PG_VERSION file (damaged, or copied in part): restore the whole directory, or choose another --data-dir`,
+      `the embedded database directory ${dataDir} holds a database without its PG_VERSION file (damaged, copied in part, or left by an older sdops whose first start was stopped while it created the database): restore the whole directory, delete it if it never held data, or choose another --data-dir`,
     );
   }
   if (entries.length === 0 || entries.some((name) => DATA_DIR_ENTRIES.has(name))) return;
@@ -161,6 +163,15 @@ export async function openFailure(dataDir: string | undefined, error: unknown): 
   });
 }
 
+/** A creation a killed first start left unfinished is done again (pglite-creation.ts), and said so. */
+async function startingOver(dataDir: string): Promise<void> {
+  if (await clearUnfinishedCreation(dataDir)) {
+    getLogger('db').warn(
+      `the embedded database in ${dataDir} was left half-created by a first start that was stopped; creating it again`,
+    );
+  }
+}
+
 /**
  * The embedded PGlite: one PostgreSQL session in this process. A data directory is locked for as
  * long as it is open (dir-lock.ts): a second process is refused instead of running a second
@@ -172,14 +183,18 @@ export async function openPglite(dataDir: string | undefined): Promise<Database>
     await makeDataDir(dataDir);
     lock = await lockDataDir(dataDir);
     // Under the lock: another process's first run, writing its files, is not taken for foreign ones.
-    await refuseForeignFiles(dataDir).catch(async (error: unknown) => {
-      await lock?.release();
-      throw error;
-    });
+    await startingOver(dataDir)
+      .then(() => refuseForeignFiles(dataDir))
+      .catch(async (error: unknown) => {
+        await lock?.release();
+        throw error;
+      });
   }
   let db: PGlite;
   try {
+    const created = dataDir ? await markCreation(dataDir) : undefined;
     db = await PGlite.create({ ...(dataDir ? { dataDir } : {}), parsers: PGLITE_PARSERS });
+    await created?.();
   } catch (error) {
     await lock?.release();
     throw await openFailure(dataDir, error);

@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
-import { stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { type Config, loadConfig } from '../../config.ts';
 import { NotFoundError } from '../../errors.ts';
-import { migrateSchema, SchemaChecksumError, schemaStatus } from '../../db/index.ts';
+import { isCreationMark, migrateSchema, SchemaChecksumError, schemaStatus } from '../../db/index.ts';
 import { seedDemo } from '../../demo/index.ts';
 import { nonNegativeNumber, positiveInt } from '../args.ts';
 import { type GlobalOptions, openDatabaseFor, withContext } from '../context.ts';
@@ -22,10 +22,17 @@ async function refuseMissingDataDir(config: Config, globals: GlobalOptions): Pro
     () => false,
     (error: NodeJS.ErrnoException) => error.code === 'ENOENT',
   );
-  if (missing) {
+  // An empty directory (or a mkdir'd volume) holds no database either: the status built one in it.
+  const empty =
+    !missing &&
+    (await readdir(dir).then(
+      (names) => names.every(isCreationMark),
+      () => false,
+    ));
+  if (missing || empty) {
     throw new NotFoundError(
       'data_dir_not_found',
-      `no embedded database at ${dir}: nothing was created there (check --data-dir; any other command creates it)`,
+      `no embedded database at ${dir}: ${missing ? 'nothing was created there' : 'the directory is empty'} (check --data-dir; any other command creates it)`,
     );
   }
 }

@@ -324,6 +324,18 @@ describe('sdops bad input and closed pipes (PostgreSQL)', function () {
     });
     expect(onFile.code, onFile.stderr).to.equal(2);
     expect(onFile.stderr).to.match(/cannot be created: a file is in the way/);
+    // An empty directory (a volume mounted for it) holds none either. Before: 22 files made there.
+    const empty = join(dirname(dirname(missing)), 'empty');
+    mkdirSync(empty);
+    const onEmpty = await runCli(['--data-dir', empty, 'db', 'status'], {
+      DATABASE_URL: '',
+      OTEL_SDK_DISABLED: 'true',
+    });
+    expect(onEmpty.code, onEmpty.stderr).to.equal(1);
+    expect(onEmpty.stderr).to.equal(
+      `sdops: no embedded database at ${empty}: the directory is empty (check --data-dir; any other command creates it)\n`,
+    );
+    expect(readdirSync(empty)).to.deep.equal([]);
   });
 
   it('refuses a read-only embedded database directory as bad input, and names a foreign data directory', async () => {
@@ -365,7 +377,7 @@ describe('sdops bad input and closed pipes (PostgreSQL)', function () {
     const lost = await runCli(['--data-dir', partial, 'list', 'documents'], opts);
     expect(lost.code, lost.stderr).to.equal(2);
     expect(lost.stderr).to.equal(
-      `sdops: the embedded database directory ${partial} holds a database without its PG_VERSION file (damaged, or copied in part): restore the whole directory, or choose another --data-dir\n`,
+      `sdops: the embedded database directory ${partial} holds a database without its PG_VERSION file (damaged, copied in part, or left by an older sdops whose first start was stopped while it created the database): restore the whole directory, delete it if it never held data, or choose another --data-dir\n`,
     );
     expect(readdirSync(partial)).to.not.include('PG_VERSION');
     // `--data-dir <dir>/.` (or `.` inside it) on an empty directory: the lock's holder file went

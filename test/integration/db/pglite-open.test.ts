@@ -1,9 +1,9 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { openFailure } from '../../../src/db/pglite.ts';
-import { runCommand } from '../../support/cli.ts';
+import { runCli, runCommand } from '../../support/cli.ts';
 
 /**
  * PGlite says only "PGlite failed to initialize properly" when it cannot start. Short of disk space,
@@ -46,5 +46,34 @@ describe('the embedded database that cannot be opened', () => {
     expect(error.message).to.match(
       /it holds data of PostgreSQL 16: is it from another sdops version, damaged/,
     );
+  });
+
+  it('creates the database again when a first start was killed while creating it, and leaves no mark after a whole one', async () => {
+    const env = { DATABASE_URL: '', OTEL_SDK_DISABLED: 'true' };
+    const whole = join(base, 'whole');
+    const first = await runCli(['--data-dir', whole, 'list', 'documents'], env);
+    expect(first.code, first.stderr).to.equal(0);
+    const files = await readdir(whole);
+    expect(files).to.include('PG_VERSION');
+    expect(files, 'the mark of a creation in progress').to.not.include('.sdops-creating');
+    // What a first start killed half-way leaves: the mark, and PGlite's files without PG_VERSION
+    // (it writes that late). Before, every later start refused the directory as damaged, exit 2.
+    const killed = join(base, 'killed');
+    await cp(whole, killed, { recursive: true });
+    await rm(join(killed, 'PG_VERSION'));
+    await writeFile(join(killed, '.sdops-creating'), '12345\n');
+    const again = await runCli(['--data-dir', killed, 'list', 'documents'], env);
+    expect(again.code, again.stderr).to.equal(0);
+    expect(again.stderr).to.include(
+      `the embedded database in ${killed} was left half-created by a first start that was stopped; creating it again`,
+    );
+    const after = await readdir(killed);
+    expect(after).to.include('PG_VERSION');
+    expect(after).to.not.include('.sdops-creating');
+    // Without the mark such files are a database's, not a creation's: still refused, left alone.
+    await rm(join(killed, 'PG_VERSION'));
+    const damaged = await runCli(['--data-dir', killed, 'list', 'documents'], env);
+    expect(damaged.code, damaged.stderr).to.equal(2);
+    expect(await readdir(killed)).to.not.include('PG_VERSION');
   });
 });
