@@ -13,6 +13,15 @@ const MIN = [22, 18];
 const [major, minor] = process.versions.node.split('.').map(Number);
 if (major > MIN[0] || (major === MIN[0] && minor >= MIN[1])) {
   if (process.env.SDOPS_SHIM_PARENT_FD === '3') await stopWithShimParent();
+  // The version alone needs none of the program: loading it took 0.3 s and more on a busy host.
+  // The same line as the program's own -V (src/cli/program.ts), which answers every other form.
+  const args = process.argv.slice(2);
+  if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
+    const { readFileSync } = await import('node:fs');
+    const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+    process.stdout.write(`sdops ${version} (Node.js ${process.version})\n`);
+    process.exit(0);
+  }
   // Every invocation compiles the same sources again; Node's on-disk compile cache (in the OS temp
   // folder unless NODE_COMPILE_CACHE says otherwise) skips that after the first run.
   module.enableCompileCache?.();

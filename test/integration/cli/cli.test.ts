@@ -62,6 +62,11 @@ describe('sdops CLI on PostgreSQL', function () {
     const json = await runCli(['--json', '--version'], env);
     expect(json.code).to.equal(0);
     expect(JSON.parse(json.stdout)).to.have.keys('version', 'node');
+    // `--version` alone is answered before the program loads (bin/sdops.js); the program's own -V
+    // (here after a global option) must say the same.
+    const program = await runCli(['--memory', '-V'], env);
+    expect(program.stdout).to.equal(text.stdout);
+    expect(JSON.parse(json.stdout).version).to.equal(text.stdout.split(' ')[1]);
   });
 
   it('reports that the schema is current when db migrate runs twice', async () => {
