@@ -1,4 +1,4 @@
-import { entityNames, isCalendarTimestamp } from '../soft-delete/index.ts';
+import { entityNames, getEntity, isCalendarTimestamp } from '../soft-delete/index.ts';
 import {
   isBlank,
   isIdText,
@@ -54,6 +54,14 @@ export class PayloadFields {
   entity(key: string, required: boolean): string | undefined {
     const v = required ? this.string(key) : this.optString(key, 100);
     if (v !== undefined && !entityNames().includes(v)) this.fail(key, `one of ${entityNames().join(', ')}`);
+    return v;
+  }
+
+  /** A cascade job's parent: an entity with children, or the job could only ever do nothing. */
+  parentEntity(key: string): string {
+    const parents = entityNames().filter((name) => getEntity(name).children.length > 0);
+    const v = this.string(key);
+    if (!parents.includes(v)) this.fail(key, `an entity with children (${parents.join(', ')})`);
     return v;
   }
 

@@ -65,7 +65,7 @@ const PARSERS: Parsers = {
   archive_entity: (raw) => retention('archive_entity', raw),
   cascade_soft_delete(raw) {
     const f = new PayloadFields('cascade_soft_delete', raw, ['entity', 'id', 'opId', 'deletedBy', 'reason']);
-    const out: CascadePayload = { entity: f.entity('entity', true) as string, id: f.id('id') };
+    const out: CascadePayload = { entity: f.parentEntity('entity'), id: f.id('id') };
     const opId = f.optUuid('opId');
     const deletedBy = f.optString('deletedBy');
     const reason = f.optString('reason');
@@ -78,7 +78,7 @@ const PARSERS: Parsers = {
   },
   restore_cascade(raw) {
     const f = new PayloadFields('restore_cascade', raw, ['entity', 'id', 'deletedAt']);
-    const entity = f.entity('entity', true) as string;
+    const entity = f.parentEntity('entity');
     const id = f.id('id');
     const deletedAt = f.optTimestamp('deletedAt');
     return deletedAt ? { entity, id, deletedAt } : { entity, id };

@@ -46,6 +46,20 @@ describe('cleanup job payloads', () => {
     );
   });
 
+  it('refuses a cascade job of an entity without children: it could only ever do nothing', () => {
+    // Before: `queue enqueue restore_cascade {"entity":"documents",...}` was accepted, exit 0.
+    for (const jobType of ['cascade_soft_delete', 'restore_cascade'] as const) {
+      expect(() => parsePayload(jobType, { entity: 'documents', id: '1' })).to.throw(
+        InvalidPayloadError,
+        `invalid ${jobType} payload: entity must be an entity with children (customers, orders), got "documents"`,
+      );
+    }
+    expect(parsePayload('restore_cascade', { entity: 'orders', id: '1' })).to.deep.equal({
+      entity: 'orders',
+      id: '1',
+    });
+  });
+
   it('takes a reason as the API does: up to 1000 characters counted as code points, not blank', () => {
     const cascade = { entity: 'customers', id: '1' };
     // Was 500 UTF-16 units: an API delete that became a job refused a reason the API had accepted.
