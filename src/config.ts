@@ -49,6 +49,8 @@ export interface Config {
   readonly apiTokens: string | undefined;
   readonly worker: CleanupSettings;
   readonly migration: MigrationConfig;
+  /** How long a migration command tries its last metric export again (SDOPS_MIGRATION_EXPORT_RETRY_MS). */
+  readonly migrationExportRetryMs: number;
   readonly telemetry: TelemetrySettings;
 }
 
@@ -297,6 +299,7 @@ export function loadConfig(env: Env = process.env): Config {
     apiTokens: readNotBlank(env, 'SDOPS_API_TOKENS', 'no authentication (loopback only)'),
     worker: workerConfig(env),
     migration: migrationConfig(env),
+    migrationExportRetryMs: readInt(env, 'SDOPS_MIGRATION_EXPORT_RETRY_MS', 0, MAX_TIMER_MS),
     telemetry: telemetryConfig(env),
   };
 }

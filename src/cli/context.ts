@@ -46,6 +46,11 @@ export interface ContextOptions {
   config?: Config;
   /** `sdops db migrate` applies the schema itself, to report what it applied. */
   appliesSchema?: boolean;
+  /**
+   * A migration run's metrics are the dashboard's record of it: its last export is tried again for
+   * SDOPS_MIGRATION_EXPORT_RETRY_MS when the collector does not take it.
+   */
+  retriesFinalMetrics?: boolean;
 }
 
 export async function openDatabaseFor(config: Config, globals: GlobalOptions): Promise<Database> {
@@ -151,6 +156,8 @@ export async function withContext<T>(
       await db.close();
     }
   } finally {
-    await telemetry.shutdown();
+    await telemetry.shutdown(undefined, {
+      retryMetricsMs: options.retriesFinalMetrics ? config.migrationExportRetryMs : 0,
+    });
   }
 }

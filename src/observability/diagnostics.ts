@@ -39,6 +39,8 @@ interface ExportErrorState {
   warnedAt: number;
   /** The last export failed (or its connection was refused) and none has succeeded since. */
   failing: boolean;
+  /** An export has succeeded in this session: a collector was there. */
+  reached: boolean;
   /** Called once on the next sign of trouble (a failed export, or an unreachable collector). */
   listeners: Set<() => void>;
 }
@@ -92,6 +94,7 @@ export function noteExportSuccess(): void {
   const s = exportState;
   if (!s) return;
   s.failing = false;
+  s.reached = true;
   if (!s.warned || Date.now() - s.warnedAt < REARM_AFTER_MS) return;
   warnConsoleOnly('telemetry export works again', { endpoint: s.endpoint, suppressed: s.suppressed });
   s.warned = false;
@@ -235,6 +238,7 @@ export function installExportErrorHandler(endpoint: string): void {
     warned: false,
     warnedAt: 0,
     failing: false,
+    reached: false,
     listeners: new Set(),
   };
   diag.setLogger(diagLogger, { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true });
@@ -247,6 +251,11 @@ export function installExportErrorHandler(endpoint: string): void {
  */
 export function exportFailing(): boolean {
   return exportState?.failing === true;
+}
+
+/** True once an export has succeeded in this telemetry session: a collector was there to take it. */
+export function collectorReached(): boolean {
+  return exportState?.reached === true;
 }
 
 /** Calls `listener` once when exportFailing() becomes true; returns an unsubscribe function. */

@@ -2,6 +2,7 @@ import { context, logs, metrics, propagation, trace } from '@opentelemetry/api';
 import { letFinalFlushThrough } from './circuit.ts';
 import type { DatabaseGaugeOptions } from './database-gauges.ts';
 import { drainDeferred } from './deferred.ts';
+import { retryFinalMetrics } from './final-metrics.ts';
 import {
   exportFailing,
   installExportErrorHandler,
@@ -38,8 +39,12 @@ export interface Telemetry {
   readonly serviceName: string;
   /** Exports everything buffered so far (all three signals). Never rejects. */
   forceFlush(): Promise<void>;
-  /** Flushes and stops all three signals within timeoutMs; idempotent; never rejects. */
-  shutdown(timeoutMs?: number): Promise<void>;
+  /**
+   * Flushes and stops all three signals within timeoutMs; idempotent; never rejects. With
+   * `retryMetricsMs`, a last metric export the collector does not take is tried again for that long
+   * first (final-metrics.ts).
+   */
+  shutdown(timeoutMs?: number, options?: { readonly retryMetricsMs?: number }): Promise<void>;
   /**
    * Reports the database's gauges (queue length and oldest wait, stale migration runs) under the
    * database's identity, reading them with `read` at every export (database-gauges.ts). Once per
@@ -163,12 +168,14 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
         logProcessor.forceFlush(),
       ]);
     },
-    shutdown: (timeoutMs = DEFAULT_SHUTDOWN_TIMEOUT_MS) => {
+    shutdown: (timeoutMs = DEFAULT_SHUTDOWN_TIMEOUT_MS, options = {}) => {
       stopped ??= (async () => {
         drainDeferred();
         // Detach first so log lines written during shutdown go to the console only.
         setOtlpLogging(false);
         letFinalFlushThrough();
+        const retryMs = options.retryMetricsMs ?? 0;
+        if (retryMs > 0) await retryFinalMetrics(metricReader, retryMs, endpoint);
         await Promise.all([database?.stop(), boundedWait(sdk.shutdown(), timeoutMs)]);
         // Unregister so later calls are no-ops and a new startTelemetry (tests) can register again.
         trace.disable();

@@ -46,6 +46,11 @@ function withMigrateContext<T>(cmd: Command, fn: (ctx: CliContext) => Promise<T>
   return withContext(globals(cmd), fn, { role: 'migrate' });
 }
 
+/** A command that runs a migration's batches: its end counts on the dashboard (retriesFinalMetrics). */
+function withRunContext<T>(cmd: Command, fn: (ctx: CliContext) => Promise<T>): Promise<T> {
+  return withContext(globals(cmd), fn, { role: 'migrate', retriesFinalMetrics: true });
+}
+
 const stateNames = listOption('--state');
 const oneState = oneOf('--state', RUN_STATES);
 
@@ -93,7 +98,7 @@ export function registerMigrate(program: Command): void {
     .action(async (name: string, opts: StartOptions, cmd: Command) => {
       const params = { olderThanDays: opts.olderThanDays, entities: opts.entity };
       checkStart(name, params);
-      await withMigrateContext(cmd, (ctx) =>
+      await withRunContext(cmd, (ctx) =>
         runSession(ctx, `migrate ${name}`, (runner, onProgress) =>
           runner.start(
             name,
@@ -125,7 +130,7 @@ export function registerMigrate(program: Command): void {
       wholeNumber('--max-rows-per-second', 0, MAX_ROWS_PER_SECOND),
     )
     .action(async (runId: string, opts: { batchSize?: number; maxRowsPerSecond?: number }, cmd: Command) => {
-      await withMigrateContext(cmd, (ctx) =>
+      await withRunContext(cmd, (ctx) =>
         runSession(ctx, 'resume', (runner, onProgress) =>
           runner.resume(runId, {
             onProgress,
@@ -143,7 +148,7 @@ export function registerMigrate(program: Command): void {
     .description('reprocess only the batches a run recorded as failed')
     .argument('<run_id>', 'run id (a UUID)', runIdArgument)
     .action(async (runId: string, _opts: unknown, cmd: Command) => {
-      await withMigrateContext(cmd, (ctx) =>
+      await withRunContext(cmd, (ctx) =>
         runSession(ctx, 'retry-failed', (runner, onProgress) => runner.retryFailed(runId, { onProgress })),
       );
     });

@@ -11,7 +11,7 @@ import { type Database, databaseIdentity } from '../../../src/db/index.ts';
 import { staleRunAges } from '../../../src/migration/index.ts';
 import { REPO_ROOT, SDOPS_BIN } from '../../support/cli.ts';
 import type { TestDatabase } from '../../support/postgres.ts';
-import { OtlpListener } from './otlp-listener.ts';
+import { OtlpListener } from '../../support/otlp-listener.ts';
 import { within } from './processes.ts';
 import { openQueueTestDb, type QueueTestDb } from './support.ts';
 import { waitUntil } from '../../support/wait.ts';

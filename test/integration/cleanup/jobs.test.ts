@@ -7,7 +7,7 @@ import { type Database, migrateSchema, openDatabase } from '../../../src/db/inde
 import { startTelemetry, type Telemetry, withSpan } from '../../../src/observability/index.ts';
 import { SoftDeleteService } from '../../../src/soft-delete/index.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/postgres.ts';
-import { OtlpListener } from './otlp-listener.ts';
+import { OtlpListener } from '../../support/otlp-listener.ts';
 import { spawnWorker, type WorkerChild, within } from './processes.ts';
 import { waitUntil } from '../../support/wait.ts';
 

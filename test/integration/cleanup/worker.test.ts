@@ -9,7 +9,7 @@ import {
 import { type Database, migrateSchema, openDatabase } from '../../../src/db/index.ts';
 import { REPO_ROOT, runCli, SDOPS_BIN } from '../../support/cli.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/postgres.ts';
-import { OtlpListener } from './otlp-listener.ts';
+import { OtlpListener } from '../../support/otlp-listener.ts';
 import { spawnWorker, type WorkerChild, within } from './processes.ts';
 import { waitUntil } from '../../support/wait.ts';
 

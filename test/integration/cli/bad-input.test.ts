@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import { runCli, runCommand, SDOPS_BIN } from '../../support/cli.ts';
 import { spawnSdops } from '../../support/sdops-process.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/postgres.ts';
-import { OtlpListener } from '../cleanup/otlp-listener.ts';
+import { OtlpListener } from '../../support/otlp-listener.ts';
 
 /**
  * The CLI at 3 a.m.: bad input is one line on stderr and exit code 2 (JSON with --json), it is not

@@ -73,6 +73,8 @@ export interface CliResult {
 export interface CliProcess {
   readonly pid: number;
   readonly result: Promise<CliResult>;
+  /** What it has written to stderr so far. */
+  stderr(): string;
   kill(signal: NodeJS.Signals): void;
 }
 
@@ -102,7 +104,7 @@ export function spawnCli(url: string, args: readonly string[], env: Record<strin
   const result = new Promise<CliResult>((resolve) => {
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
   });
-  return { pid: child.pid ?? -1, result, kill: (s) => child.kill(s) };
+  return { pid: child.pid ?? -1, result, stderr: () => stderr, kill: (s) => child.kill(s) };
 }
 
 export function runCli(

@@ -67,7 +67,8 @@ export class OtlpListener {
   private server: Server | undefined;
   url = '';
 
-  async start(): Promise<void> {
+  /** Listens on `port` (0: any free one); start it again on the same port after stop() to come back. */
+  async start(port = 0): Promise<void> {
     this.server = createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
@@ -82,12 +83,13 @@ export class OtlpListener {
         res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
       });
     });
-    await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
-    const port = (this.server.address() as AddressInfo).port;
-    this.url = `http://127.0.0.1:${port}`;
+    await new Promise<void>((resolve) => this.server?.listen(port, '127.0.0.1', resolve));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
   }
 
   async stop(): Promise<void> {
+    // Kept-alive connections too: a stopped listener is a collector that is gone.
+    this.server?.closeAllConnections();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }
 
