@@ -343,7 +343,7 @@ describe('sdops bad input and closed pipes (PostgreSQL)', function () {
     const readOnly = join(base, 'ro');
     mkdirSync(readOnly, { mode: 0o555 });
     const opts = { DATABASE_URL: '', OTEL_SDK_DISABLED: 'true' };
-    const r = await runCli(['--data-dir', readOnly, 'db', 'status'], opts);
+    const r = await runCli(['--data-dir', readOnly, 'list', 'documents'], opts);
     // Before: exit 1, "sdops: failed: [object Object]" (PGlite checks the mode bits itself, root too).
     expect(r.code, r.stderr).to.equal(2);
     expect(r.stderr).to.equal(
@@ -351,7 +351,7 @@ describe('sdops bad input and closed pipes (PostgreSQL)', function () {
     );
     const foreign = join(base, 'foreign');
     mkdirSync(foreign);
-    expect((await runCli(['--data-dir', foreign, 'db', 'status'], opts)).code).to.equal(0);
+    expect((await runCli(['--data-dir', foreign, 'list', 'documents'], opts)).code).to.equal(0);
     writeFileSync(join(foreign, 'PG_VERSION'), '16\n');
     const old = await runCli(['--data-dir', foreign, 'db', 'status'], opts);
     // Before: "sdops: failed: PGlite failed to initialize properly".
