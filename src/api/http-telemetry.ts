@@ -151,6 +151,37 @@ function finish(request: FastifyRequest, status: number, aborted: boolean): void
     else if (warnsOf(request, operation.error, status)) log.warn(message, fields, operation.error);
     else log.info(message, fields, operation.error);
   });
+  if (!aborted) noteDatabaseState(request, operation.error, status, route);
+}
+
+/** Since when each server (its Node HTTP server) answers 503 for an unreachable database. */
+const unavailableSince = new WeakMap<object, number>();
+
+/** Routes whose 2xx answer proves the database answered: the readiness check and the entity routes. */
+const reachesDatabase = (route: string | undefined): boolean =>
+  route === '/readyz' || route?.startsWith('/v1/:entity') === true;
+
+/**
+ * The end of an outage, as the worker and a migration run say it: the first answer after 503s of an
+ * unreachable database that proves the database answered again, one line with the outage's
+ * duration (before, only the access lines turning back to 200 showed when it ended).
+ */
+function noteDatabaseState(
+  request: FastifyRequest,
+  error: unknown,
+  status: number,
+  route: string | undefined,
+): void {
+  const server = request.server.server;
+  if (status === 503 && isDatabaseUnavailable(error)) {
+    if (!unavailableSince.has(server)) unavailableSince.set(server, performance.now());
+    return;
+  }
+  const since = unavailableSince.get(server);
+  if (since === undefined || status < 200 || status >= 300 || !reachesDatabase(route)) return;
+  unavailableSince.delete(server);
+  const duration = Math.round(performance.now() - since) / 1000;
+  log.info('database reachable again; the API answers', { duration });
 }
 
 /** At most one warning line this often for requests answered 503 because the database is unreachable. */

@@ -7,7 +7,7 @@ import {
   uncataloguedAttributes,
 } from '../../unit/observability/harness.ts';
 import { buildServer } from '../../../src/api/index.ts';
-import { openDatabase } from '../../../src/db/index.ts';
+import { databaseError, openDatabase } from '../../../src/db/index.ts';
 import {
   AS_ADMIN,
   AS_READ,
@@ -266,6 +266,45 @@ describe('HTTP API telemetry', () => {
     } finally {
       await app.close();
       await db.close();
+    }
+  });
+
+  it('says once when the database answers again after 503s of an outage, with how long they went on', async () => {
+    let down = true;
+    const refused = () =>
+      databaseError(
+        Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }),
+      );
+    const db = new Proxy(f.db, {
+      get(target, prop) {
+        const value = Reflect.get(target, prop, target);
+        if (typeof value !== 'function') return value;
+        if (prop !== 'query' && prop !== 'transaction') return value.bind(target);
+        return (...args: unknown[]) => (down ? Promise.reject(refused()) : value.apply(target, args));
+      },
+    });
+    const app = await buildServer({ db, tokens: TOKENS });
+    try {
+      const get = () => inject(app, { method: 'GET', url: '/v1/orders?limit=1', headers: AS_READ });
+      expect((await get()).statusCode).to.equal(503);
+      expect((await get()).statusCode).to.equal(503);
+      expect((await inject(app, { method: 'GET', url: '/healthz' })).statusCode).to.equal(200);
+      down = false;
+      expect((await get()).statusCode).to.equal(200);
+      expect((await get()).statusCode).to.equal(200);
+      await t.telemetry.forceFlush();
+      const lines = (await t.consoleRecords()).filter(
+        (r) => r.message === 'database reachable again; the API answers',
+      );
+      // Before: no line; only the access lines turning back to 200 showed when the outage ended.
+      expect(
+        lines,
+        'one line, after the first answer from the database, not after /healthz',
+      ).to.have.lengthOf(1);
+      expect(lines[0]?.level).to.equal('info');
+      expect(lines[0]?.duration).to.be.a('number').and.to.be.greaterThan(0);
+    } finally {
+      await app.close();
     }
   });
 
