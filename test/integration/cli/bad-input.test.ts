@@ -305,10 +305,9 @@ describe('sdops bad input and closed pipes (PostgreSQL)', function () {
 
   it('says there is no embedded database at a data directory that does not exist, and creates none, on db status', async () => {
     const missing = join(mkdtempSync(join(tmpdir(), 'sdops-typo-')), 'dat', 'a');
-    const r = await runCli(['--data-dir', missing, 'db', 'status'], {
-      DATABASE_URL: '',
-      OTEL_SDK_DISABLED: 'true',
-    });
+    const status = (dir: string) =>
+      runCli(['--data-dir', dir, 'db', 'status'], { DATABASE_URL: '', OTEL_SDK_DISABLED: 'true' });
+    const r = await status(missing);
     // Before: exit 0, "current: none; pending: 001_demo_domain, ...", and the directory made.
     expect(r.code, r.stderr).to.equal(1);
     expect(r.stderr).to.equal(
@@ -318,19 +317,13 @@ describe('sdops bad input and closed pipes (PostgreSQL)', function () {
     // A file in the way is no missing database: refused as for any command (exit 2), not as one.
     const file = join(dirname(dirname(missing)), 'afile');
     writeFileSync(file, 'not a directory');
-    const onFile = await runCli(['--data-dir', file, 'db', 'status'], {
-      DATABASE_URL: '',
-      OTEL_SDK_DISABLED: 'true',
-    });
+    const onFile = await status(file);
     expect(onFile.code, onFile.stderr).to.equal(2);
     expect(onFile.stderr).to.match(/cannot be created: a file is in the way/);
     // An empty directory (a volume mounted for it) holds none either. Before: 22 files made there.
     const empty = join(dirname(dirname(missing)), 'empty');
     mkdirSync(empty);
-    const onEmpty = await runCli(['--data-dir', empty, 'db', 'status'], {
-      DATABASE_URL: '',
-      OTEL_SDK_DISABLED: 'true',
-    });
+    const onEmpty = await status(empty);
     expect(onEmpty.code, onEmpty.stderr).to.equal(1);
     expect(onEmpty.stderr).to.equal(
       `sdops: no embedded database at ${empty}: the directory is empty (check --data-dir; any other command creates it)\n`,
