@@ -145,7 +145,7 @@ export const ERROR_CODE_MEANINGS: Readonly<Record<ErrorCode, string>> = {
   job_not_found: 'the job does not exist (pg-boss deletes a job 7 days after it ended)',
   run_not_found: 'the migration run does not exist',
   data_dir_not_found:
-    '`sdops db status` was pointed at an embedded database directory that does not exist or is empty; a status creates none (every other command creates it)',
+    '`sdops db status` was pointed at an embedded database directory that does not exist or holds no database yet; a status creates none (every other command creates it)',
   conflict: 'restoring the row would break a unique constraint held by a live row',
   constraint_violation:
     "a data rule of the database refused the change (SQLSTATE class 23: a check, a foreign key, or a trigger raising with such an ERRCODE, e.g. `check_violation`); the message names its constraint, or its SQLSTATE (the CLI also quotes a trigger's message). A trigger's plain `RAISE EXCEPTION` (P0001) is no data rule to sdops: the API answers 500 (runbook: ApiServerErrorRatioHigh)",

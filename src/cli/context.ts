@@ -13,7 +13,7 @@ import { InvalidInputError } from '../errors.ts';
 import { getLogger } from '../observability/index.ts';
 import { SoftDeleteService } from '../soft-delete/index.ts';
 import { reachingDatabase } from './startup-wait.ts';
-import { closingWith } from './stop-signals.ts';
+import { closingWith, reportOutcomeNow } from './stop-signals.ts';
 
 /** Options every command accepts (declared on the root program). */
 export interface GlobalOptions {
@@ -156,8 +156,9 @@ export async function withContext<T>(
       await db.close();
     }
   } finally {
-    await telemetry.shutdown(undefined, {
-      retryMetricsMs: options.retriesFinalMetrics ? config.migrationExportRetryMs : 0,
-    });
+    const retryMetricsMs = options.retriesFinalMetrics ? config.migrationExportRetryMs : 0;
+    // How the run ended first: a wait for the collector must not hold that line.
+    if (retryMetricsMs > 0) reportOutcomeNow();
+    await telemetry.shutdown(undefined, { retryMetricsMs });
   }
 }

@@ -11,7 +11,7 @@ import {
 import { packageVersion } from '../observability/index.ts';
 import { errorLine } from './output.ts';
 import { buildProgram } from './program.ts';
-import { installStopSignals } from './stop-signals.ts';
+import { installStopSignals, reportedExitCode } from './stop-signals.ts';
 
 /**
  * `--json` anywhere before a `--`: Commander takes the global option after the command too
@@ -60,6 +60,6 @@ export async function run(argv: readonly string[]): Promise<number> {
     await buildProgram(packageVersion(), { json }).parseAsync([...argv], { from: 'user' });
     return EXIT_OK;
   } catch (error) {
-    return exitCodeFor(error, json);
+    return reportedExitCode(error) ?? exitCodeFor(error, json);
   }
 }

@@ -34,7 +34,7 @@ let listening = false;
 function onIdleSignal(signal: NodeJS.Signals): void {
   // Prepended, so it runs before the listeners of a graceful stop, which then own the signal.
   if (!fallback || process.listenerCount(signal) > 1) return;
-  if (decided) process.exit(fallback.report(decided.outcome));
+  if (decided) process.exit(reportedExitCode(decided.outcome) ?? fallback.report(decided.outcome));
   if (!waiting) process.exit(exitCodeOf(signal));
   process.stderr.write(
     errorLine(
@@ -80,6 +80,7 @@ export function untilStopSignal(whatStays: string): Promise<NodeJS.Signals> {
 export function installStopSignals(options: Fallback): void {
   fallback = options;
   decided = undefined;
+  reported = undefined;
   waiting = false;
   listen(false);
 }
@@ -94,6 +95,23 @@ export function waitingForDatabase(now: boolean): void {
 export function closingWith(outcome: unknown): void {
   decided = { outcome };
   listen(true);
+}
+
+/** A decided outcome whose line was printed before the command finished closing, and its exit code. */
+let reported: { outcome: unknown; code: number } | undefined;
+
+/**
+ * Prints the decided outcome's line now, before a closing step that may take a while (a migration
+ * run waiting for its collector): the line saying how the run ended came 30 s late, after it.
+ */
+export function reportOutcomeNow(): void {
+  if (!fallback || !decided || decided.outcome === undefined || reported) return;
+  reported = { outcome: decided.outcome, code: fallback.report(decided.outcome) };
+}
+
+/** The exit code of an outcome reportOutcomeNow already printed; undefined for any other. */
+export function reportedExitCode(outcome: unknown): number | undefined {
+  return reported !== undefined && reported.outcome === outcome ? reported.code : undefined;
 }
 
 /**

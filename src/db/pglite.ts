@@ -6,7 +6,7 @@ import { InvalidInputError, SdopsError } from '../errors.ts';
 import { getLogger } from '../observability/index.ts';
 import type { Database, QueryResult, ScriptRow } from './database.ts';
 import { lockDataDir } from './dir-lock.ts';
-import { clearUnfinishedCreation, isCreationMark, markCreation } from './pglite-creation.ts';
+import { isCreationEntry, markCreation, setAsideUnfinishedCreation } from './pglite-creation.ts';
 
 const INT8_OID = 20;
 const NUMERIC_OID = 1700;
@@ -100,7 +100,7 @@ const DATA_DIR_ENTRIES = new Set(['PG_VERSION', 'base', 'global', 'pg_wal', 'pg_
  * empty and has nothing of a data directory is refused, as initdb refuses it.
  */
 async function refuseForeignFiles(dataDir: string): Promise<void> {
-  const entries = (await readdir(dataDir)).filter((name) => !isCreationMark(name)).sort();
+  const entries = (await readdir(dataDir)).filter((name) => !isCreationEntry(name)).sort();
   if (entries.includes('PG_VERSION')) return;
   // A directory with a control file once held a database (initdb writes it after PG_VERSION): without
   // PG_VERSION, PGlite ran initdb over it and answered from an empty database, exit 0.
@@ -165,11 +165,11 @@ export async function openFailure(dataDir: string | undefined, error: unknown): 
 
 /** A creation a killed first start left unfinished is done again (pglite-creation.ts), and said so. */
 async function startingOver(dataDir: string): Promise<void> {
-  if (await clearUnfinishedCreation(dataDir)) {
-    getLogger('db').warn(
-      `the embedded database in ${dataDir} was left half-created by a first start that was stopped; creating it again`,
-    );
-  }
+  const aside = await setAsideUnfinishedCreation(dataDir);
+  if (aside === undefined) return;
+  getLogger('db').warn(
+    `the embedded database in ${dataDir} was left half-created by a first start that was stopped; its files were moved to ${aside} and the database is created again (delete that folder once you are sure it holds nothing you need)`,
+  );
 }
 
 /**

@@ -26,7 +26,14 @@ export async function retryFinalMetrics(
   for (;;) {
     const left = deadline - performance.now();
     if (await exported(reader, Math.max(left, RETRY_INTERVAL_MS))) return;
-    if (deadline - performance.now() <= 0) return;
+    if (deadline - performance.now() <= 0) {
+      // The panels will miss this run's last counts: say where they are instead.
+      warnConsoleOnly(
+        "the collector did not take this command's metrics in time: the dashboard misses its last counts (sdops migrate status and list have the run)",
+        { endpoint: redactString(endpoint) },
+      );
+      return;
+    }
     if (!warned) {
       warned = true;
       warnConsoleOnly(

@@ -3,7 +3,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { type Config, loadConfig } from '../../config.ts';
 import { NotFoundError } from '../../errors.ts';
-import { isCreationMark, migrateSchema, SchemaChecksumError, schemaStatus } from '../../db/index.ts';
+import { isCreationEntry, migrateSchema, SchemaChecksumError, schemaStatus } from '../../db/index.ts';
 import { seedDemo } from '../../demo/index.ts';
 import { nonNegativeNumber, positiveInt } from '../args.ts';
 import { type GlobalOptions, openDatabaseFor, withContext } from '../context.ts';
@@ -22,17 +22,18 @@ async function refuseMissingDataDir(config: Config, globals: GlobalOptions): Pro
     () => false,
     (error: NodeJS.ErrnoException) => error.code === 'ENOENT',
   );
-  // An empty directory (or a mkdir'd volume) holds no database either: the status built one in it.
+  // An empty directory (a mounted volume), or one with only a killed creation's mark or leftovers,
+  // holds no database either: the status built one in it.
   const empty =
     !missing &&
     (await readdir(dir).then(
-      (names) => names.every(isCreationMark),
+      (names) => names.every(isCreationEntry),
       () => false,
     ));
   if (missing || empty) {
     throw new NotFoundError(
       'data_dir_not_found',
-      `no embedded database at ${dir}: ${missing ? 'nothing was created there' : 'the directory is empty'} (check --data-dir; any other command creates it)`,
+      `no embedded database at ${dir}: ${missing ? 'nothing was created there' : 'the directory holds none yet'} (check --data-dir; any other command creates it)`,
     );
   }
 }

@@ -326,9 +326,13 @@ describe('sdops bad input and closed pipes (PostgreSQL)', function () {
     const onEmpty = await status(empty);
     expect(onEmpty.code, onEmpty.stderr).to.equal(1);
     expect(onEmpty.stderr).to.equal(
-      `sdops: no embedded database at ${empty}: the directory is empty (check --data-dir; any other command creates it)\n`,
+      `sdops: no embedded database at ${empty}: the directory holds none yet (check --data-dir; any other command creates it)\n`,
     );
     expect(readdirSync(empty)).to.deep.equal([]);
+    // Nor one holding only the mark of a creation a killed first start began.
+    writeFileSync(join(empty, '.sdops-creating'), '1\n');
+    expect((await status(empty)).code).to.equal(1);
+    expect(readdirSync(empty)).to.deep.equal(['.sdops-creating']);
   });
 
   it('refuses a read-only embedded database directory as bad input, and names a foreign data directory', async () => {

@@ -48,10 +48,10 @@ describe('the embedded database that cannot be opened', () => {
     );
   });
 
-  it('creates the database again when a first start was killed while creating it, and leaves no mark after a whole one', async () => {
+  it('creates the database again when a first start was killed while creating it, and keeps the files it finds aside, never deletes them', async () => {
     const env = { DATABASE_URL: '', OTEL_SDK_DISABLED: 'true' };
     const whole = join(base, 'whole');
-    const first = await runCli(['--data-dir', whole, 'list', 'documents'], env);
+    const first = await runCli(['--data-dir', whole, 'seed', '--rows', '10'], env);
     expect(first.code, first.stderr).to.equal(0);
     const files = await readdir(whole);
     expect(files).to.include('PG_VERSION');
@@ -64,12 +64,22 @@ describe('the embedded database that cannot be opened', () => {
     await writeFile(join(killed, '.sdops-creating'), '12345\n');
     const again = await runCli(['--data-dir', killed, 'list', 'documents'], env);
     expect(again.code, again.stderr).to.equal(0);
+    const aside = (await readdir(killed)).filter((name) => name.startsWith('.sdops-unfinished-'));
+    expect(aside).to.have.lengthOf(1);
     expect(again.stderr).to.include(
-      `the embedded database in ${killed} was left half-created by a first start that was stopped; creating it again`,
+      `the embedded database in ${killed} was left half-created by a first start that was stopped; its files were moved to ${join(killed, aside[0] as string)}`,
     );
     const after = await readdir(killed);
     expect(after).to.include('PG_VERSION');
     expect(after).to.not.include('.sdops-creating');
+    // The mark beside a database that got data (an older sdops wrote to half-created files, a copy by
+    // hand): its files are set aside whole, not deleted (the first version of this removed them).
+    const marked = join(base, 'marked');
+    await cp(whole, marked, { recursive: true });
+    await writeFile(join(marked, '.sdops-creating'), '12345\n');
+    expect((await runCli(['--data-dir', marked, 'list', 'documents'], env)).code).to.equal(0);
+    const [kept] = (await readdir(marked)).filter((name) => name.startsWith('.sdops-unfinished-'));
+    expect((await readdir(join(marked, kept as string))).sort()).to.deep.equal(files.sort());
     // Without the mark such files are a database's, not a creation's: still refused, left alone.
     await rm(join(killed, 'PG_VERSION'));
     const damaged = await runCli(['--data-dir', killed, 'list', 'documents'], env);

@@ -85,4 +85,35 @@ describe('a migration run ending while its collector restarts (PostgreSQL, child
     expect(result.stderr).to.include('telemetry export failed');
     expect(result.stderr).to.not.include('trying again');
   });
+
+  it('says how a run stopped with Ctrl-C ended before it waits for its collector, not after', async () => {
+    await t.db.query(`UPDATE documents SET deleted_at = NULL WHERE is_deleted`);
+    const collector = new OtlpListener();
+    await collector.start();
+    const args =
+      'migrate start backfill-deleted-at --entity documents --batch-size 100 --max-rows-per-second 300';
+    const child = spawnCli(t.test.url, args.split(' '), {
+      OTEL_SDK_DISABLED: 'false',
+      OTEL_EXPORTER_OTLP_ENDPOINT: collector.url,
+      OTEL_METRIC_EXPORT_INTERVAL: '200',
+      SDOPS_MIGRATION_EXPORT_RETRY_MS: '3000',
+      LOG_LEVEL: 'warn',
+    });
+    await waitUntil('the run to export its first rows', async () =>
+      collector.points.some((p) => p.metric === 'migration.rows_processed'),
+    );
+    await collector.stop();
+    child.kill('SIGINT');
+    const result = await child.result;
+    expect(result.code, result.stderr).to.equal(1);
+    const stopped = result.stderr.indexOf('stopped before it finished');
+    const waiting = result.stderr.indexOf('trying again');
+    expect(stopped, result.stderr).to.be.greaterThan(-1);
+    expect(waiting, result.stderr).to.be.greaterThan(-1);
+    // Before: the line saying how the run ended came after the whole wait (30 s by default).
+    expect(stopped, "the run's line first").to.be.lessThan(waiting);
+    expect(result.stderr.split('stopped before it finished'), 'said once').to.have.lengthOf(2);
+    // The collector never came back: the operator learns the panels miss the run's last counts.
+    expect(result.stderr).to.include("the collector did not take this command's metrics in time");
+  });
 });
