@@ -1,5 +1,6 @@
 import { mkdir, readdir, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { lockDataDir } from './dir-lock.ts';
 
 /**
  * PGlite creates a new database over about a second and writes PG_VERSION late: a first start
@@ -44,4 +45,17 @@ export async function markCreation(dataDir: string): Promise<(() => Promise<void
   if (entries.some((name) => !isCreationEntry(name))) return undefined;
   await writeFile(join(dataDir, CREATION_MARK), `${process.pid}\n`);
   return () => unlink(join(dataDir, CREATION_MARK));
+}
+
+/**
+ * Whether an existing directory holds no database yet: nothing, or only a killed creation's entries,
+ * and no process holds it (one that does may be creating its database right now: the lock refuses
+ * the caller with the error that names that process, data_dir_locked).
+ */
+export async function holdsNoDatabase(dataDir: string): Promise<boolean> {
+  const names = await readdir(dataDir).catch(() => undefined);
+  if (names === undefined || !names.every(isCreationEntry)) return false;
+  const lock = await lockDataDir(dataDir);
+  await lock.release();
+  return true;
 }

@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
-import { readdir, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { type Config, loadConfig } from '../../config.ts';
 import { NotFoundError } from '../../errors.ts';
-import { isCreationEntry, migrateSchema, SchemaChecksumError, schemaStatus } from '../../db/index.ts';
+import { holdsNoDatabase, migrateSchema, SchemaChecksumError, schemaStatus } from '../../db/index.ts';
 import { seedDemo } from '../../demo/index.ts';
 import { nonNegativeNumber, positiveInt } from '../args.ts';
 import { type GlobalOptions, openDatabaseFor, withContext } from '../context.ts';
@@ -24,12 +24,7 @@ async function refuseMissingDataDir(config: Config, globals: GlobalOptions): Pro
   );
   // An empty directory (a mounted volume), or one with only a killed creation's mark or leftovers,
   // holds no database either: the status built one in it.
-  const empty =
-    !missing &&
-    (await readdir(dir).then(
-      (names) => names.every(isCreationEntry),
-      () => false,
-    ));
+  const empty = !missing && (await holdsNoDatabase(dir));
   if (missing || empty) {
     throw new NotFoundError(
       'data_dir_not_found',

@@ -8,6 +8,7 @@ import { runCli, runCommand, SDOPS_BIN } from '../../support/cli.ts';
 import { spawnSdops } from '../../support/sdops-process.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/postgres.ts';
 import { OtlpListener } from '../../support/otlp-listener.ts';
+import { lockDataDir } from '../../../src/db/dir-lock.ts';
 
 /**
  * The CLI at 3 a.m.: bad input is one line on stderr and exit code 2 (JSON with --json), it is not
@@ -333,6 +334,15 @@ describe('sdops bad input and closed pipes (PostgreSQL)', function () {
     writeFileSync(join(empty, '.sdops-creating'), '1\n');
     expect((await status(empty)).code).to.equal(1);
     expect(readdirSync(empty)).to.deep.equal(['.sdops-creating']);
+    // Unless a process holds it: that one may be creating its database right now (a seed starting).
+    const held = await lockDataDir(empty);
+    try {
+      const busy = await status(empty);
+      expect(busy.code, busy.stderr).to.equal(1);
+      expect(busy.stderr).to.include(`is in use by process ${process.pid} `);
+    } finally {
+      await held.release();
+    }
   });
 
   it('refuses a read-only embedded database directory as bad input, and names a foreign data directory', async () => {
