@@ -10,7 +10,7 @@ export {
   refusedConnection,
 } from './errors.ts';
 export { withLockWaitLimit, withoutLockWaitLimit } from './lock-wait.ts';
-export { holdsNoDatabase } from './pglite-creation.ts';
+export { noDatabaseYet } from './pglite-creation.ts';
 export { databaseIdentity } from './identity.ts';
 export { guardedDatabase, OutageGuard } from './outage-guard.ts';
 export { describeStatement, openDatabase, traceDatabase } from './traced.ts';

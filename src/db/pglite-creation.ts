@@ -1,5 +1,6 @@
-import { mkdir, readdir, rename, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { InvalidInputError } from '../errors.ts';
 import { lockDataDir } from './dir-lock.ts';
 
 /**
@@ -14,10 +15,35 @@ import { lockDataDir } from './dir-lock.ts';
  */
 const CREATION_MARK = '.sdops-creating';
 const SET_ASIDE_PREFIX = '.sdops-unfinished-';
+/** Inside a set-aside folder while files are moved into it: a move a kill cut short goes on there. */
+const MOVING = '.moving';
 
 /** Names a data directory may hold beside a database, or before one: a creation's mark or leftovers. */
 export function isCreationEntry(name: string): boolean {
   return name === CREATION_MARK || name.startsWith(SET_ASIDE_PREFIX);
+}
+
+/** The folders earlier starts set a killed creation's files aside in. */
+export async function setAsideFolders(dataDir: string): Promise<string[]> {
+  const names = await readdir(dataDir).catch(() => [] as string[]);
+  return names.filter((name) => name.startsWith(SET_ASIDE_PREFIX)).sort();
+}
+
+const exists = (path: string): Promise<boolean> =>
+  stat(path).then(
+    () => true,
+    () => false,
+  );
+
+/** The set-aside folder a killed start was moving files into, or a new one. */
+async function asideFolder(dataDir: string, entries: readonly string[]): Promise<string> {
+  for (const name of entries.filter((n) => n.startsWith(SET_ASIDE_PREFIX))) {
+    if (await exists(join(dataDir, name, MOVING))) return join(dataDir, name);
+  }
+  const aside = join(dataDir, `${SET_ASIDE_PREFIX}${new Date().toISOString().replaceAll(':', '-')}`);
+  await mkdir(aside);
+  await writeFile(join(aside, MOVING), '');
+  return aside;
 }
 
 /**
@@ -30,10 +56,18 @@ export async function setAsideUnfinishedCreation(dataDir: string): Promise<strin
   if (!entries.includes(CREATION_MARK)) return undefined;
   const left = entries.filter((name) => !isCreationEntry(name));
   if (left.length === 0) return undefined;
-  const aside = join(dataDir, `${SET_ASIDE_PREFIX}${new Date().toISOString().replaceAll(':', '-')}`);
-  await mkdir(aside);
-  for (const name of left) await rename(join(dataDir, name), join(aside, name));
-  return aside;
+  try {
+    const aside = await asideFolder(dataDir, entries);
+    for (const name of left) await rename(join(dataDir, name), join(aside, name));
+    await unlink(join(aside, MOVING));
+    return aside;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'error';
+    throw new InvalidInputError(
+      'invalid_argument',
+      `the embedded database directory ${dataDir} holds the files of a first start that was stopped while it created the database, and they could not be moved aside (${code}): free some space, or choose another --data-dir`,
+    );
+  }
 }
 
 /**
@@ -48,14 +82,18 @@ export async function markCreation(dataDir: string): Promise<(() => Promise<void
 }
 
 /**
- * Whether an existing directory holds no database yet: nothing, or only a killed creation's entries,
- * and no process holds it (one that does may be creating its database right now: the lock refuses
- * the caller with the error that names that process, data_dir_locked).
+ * Whether an existing directory holds no usable database yet: `empty` (nothing, or only leftovers
+ * set aside), `unfinished` (a creation a killed first start left, which only a start that creates
+ * the database sets aside), undefined when it holds one. A directory another process holds may be
+ * being created right now: the lock then refuses the caller with the error that names that process
+ * (data_dir_locked).
  */
-export async function holdsNoDatabase(dataDir: string): Promise<boolean> {
+export async function noDatabaseYet(dataDir: string): Promise<'empty' | 'unfinished' | undefined> {
   const names = await readdir(dataDir).catch(() => undefined);
-  if (names === undefined || !names.every(isCreationEntry)) return false;
+  if (names === undefined) return undefined;
+  const unfinished = names.includes(CREATION_MARK);
+  if (!unfinished && !names.every(isCreationEntry)) return undefined;
   const lock = await lockDataDir(dataDir);
   await lock.release();
-  return true;
+  return unfinished ? 'unfinished' : 'empty';
 }

@@ -1,12 +1,17 @@
 import { constants } from 'node:fs';
-import { access, mkdir, readdir, readFile, stat, statfs } from 'node:fs/promises';
+import { access, mkdir, readdir, readFile, realpath, stat, statfs } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { InvalidInputError, SdopsError } from '../errors.ts';
 import { getLogger } from '../observability/index.ts';
 import type { Database, QueryResult, ScriptRow } from './database.ts';
 import { lockDataDir } from './dir-lock.ts';
-import { isCreationEntry, markCreation, setAsideUnfinishedCreation } from './pglite-creation.ts';
+import {
+  isCreationEntry,
+  markCreation,
+  setAsideFolders,
+  setAsideUnfinishedCreation,
+} from './pglite-creation.ts';
 
 const INT8_OID = 20;
 const NUMERIC_OID = 1700;
@@ -152,9 +157,10 @@ export async function openFailure(dataDir: string | undefined, error: unknown): 
   const where = dataDir ? `the embedded database in ${dataDir}` : 'the in-memory embedded database';
   // Short of space, a sound directory failed the same way, and the hint sent the operator after
   // its data instead of the disk.
+  const setAside = dataDir ? await setAsideFolders(dataDir) : [];
   const hint =
     free !== undefined && free < LOW_SPACE_BYTES
-      ? `; only ${Math.floor(free / 2 ** 20)} MB are free on its file system: free some space and run it again`
+      ? `; only ${Math.floor(free / 2 ** 20)} MB are free on its file system: free some space and run it again${setAside.length > 0 ? ` (${setAside.join(', ')} in it hold the files of first starts that were stopped: delete them if they hold nothing you need)` : ''}`
       : version
         ? `; it holds data of PostgreSQL ${version}: is it from another sdops version, damaged, or read-only inside?`
         : '';
@@ -193,7 +199,9 @@ export async function openPglite(dataDir: string | undefined): Promise<Database>
   let db: PGlite;
   try {
     const created = dataDir ? await markCreation(dataDir) : undefined;
-    db = await PGlite.create({ ...(dataDir ? { dataDir } : {}), parsers: PGLITE_PARSERS });
+    // PGlite's file system cannot mount a path whose last part is a symlink (errno 44, every start).
+    const real = dataDir ? await realpath(dataDir) : undefined;
+    db = await PGlite.create({ ...(real ? { dataDir: real } : {}), parsers: PGLITE_PARSERS });
     await created?.();
   } catch (error) {
     await lock?.release();

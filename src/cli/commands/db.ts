@@ -3,7 +3,7 @@ import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { type Config, loadConfig } from '../../config.ts';
 import { NotFoundError } from '../../errors.ts';
-import { holdsNoDatabase, migrateSchema, SchemaChecksumError, schemaStatus } from '../../db/index.ts';
+import { noDatabaseYet, migrateSchema, SchemaChecksumError, schemaStatus } from '../../db/index.ts';
 import { seedDemo } from '../../demo/index.ts';
 import { nonNegativeNumber, positiveInt } from '../args.ts';
 import { type GlobalOptions, openDatabaseFor, withContext } from '../context.ts';
@@ -22,15 +22,17 @@ async function refuseMissingDataDir(config: Config, globals: GlobalOptions): Pro
     () => false,
     (error: NodeJS.ErrnoException) => error.code === 'ENOENT',
   );
-  // An empty directory (a mounted volume), or one with only a killed creation's mark or leftovers,
-  // holds no database either: the status built one in it.
-  const empty = !missing && (await holdsNoDatabase(dir));
-  if (missing || empty) {
-    throw new NotFoundError(
-      'data_dir_not_found',
-      `no embedded database at ${dir}: ${missing ? 'nothing was created there' : 'the directory holds none yet'} (check --data-dir; any other command creates it)`,
-    );
-  }
+  // An empty directory (a mounted volume), or one a killed first start left half-created, holds no
+  // database either: the status built one in it (and set the half-created files aside).
+  const state = missing ? 'missing' : await noDatabaseYet(dir);
+  if (state === undefined) return;
+  const why = {
+    missing: 'nothing was created there (check --data-dir; any other command creates it)',
+    empty: 'the directory holds none yet (check --data-dir; any other command creates it)',
+    unfinished:
+      'the first start that created it was stopped before it finished (.sdops-creating is there); any other command sets its files aside and creates it again',
+  }[state];
+  throw new NotFoundError('data_dir_not_found', `no embedded database at ${dir}: ${why}`);
 }
 
 export function registerDb(program: Command): void {

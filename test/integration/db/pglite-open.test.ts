@@ -1,4 +1,4 @@
-import { cp, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -80,10 +80,47 @@ describe('the embedded database that cannot be opened', () => {
     expect((await runCli(['--data-dir', marked, 'list', 'documents'], env)).code).to.equal(0);
     const [kept] = (await readdir(marked)).filter((name) => name.startsWith('.sdops-unfinished-'));
     expect((await readdir(join(marked, kept as string))).sort()).to.deep.equal(files.sort());
+    // db status reports such a directory and changes nothing (it set the files aside and showed an
+    // empty schema).
+    const statusOf = join(base, 'status-of-marked');
+    await cp(whole, statusOf, { recursive: true });
+    await writeFile(join(statusOf, '.sdops-creating'), '12345\n');
+    const status = await runCli(['--data-dir', statusOf, 'db', 'status'], env);
+    expect(status.code, status.stderr).to.equal(1);
+    expect(status.stderr).to.include('the first start that created it was stopped before it finished');
+    expect((await readdir(statusOf)).sort()).to.deep.equal([...files, '.sdops-creating'].sort());
+    // A start killed while it moved files aside: the next one moves the rest into the same folder.
+    const split = join(base, 'split');
+    await cp(whole, split, { recursive: true });
+    await writeFile(join(split, '.sdops-creating'), '12345\n');
+    const half = join(split, '.sdops-unfinished-2026-01-01T00-00-00.000Z');
+    await mkdir(half);
+    await writeFile(join(half, '.moving'), '');
+    for (const name of ['PG_VERSION', 'base']) await rename(join(split, name), join(half, name));
+    expect((await runCli(['--data-dir', split, 'list', 'documents'], env)).code).to.equal(0);
+    expect((await readdir(split)).filter((name) => name.startsWith('.sdops-unfinished-'))).to.deep.equal([
+      '.sdops-unfinished-2026-01-01T00-00-00.000Z',
+    ]);
+    expect((await readdir(half)).sort()).to.deep.equal(files.sort());
     // Without the mark such files are a database's, not a creation's: still refused, left alone.
     await rm(join(killed, 'PG_VERSION'));
     const damaged = await runCli(['--data-dir', killed, 'list', 'documents'], env);
     expect(damaged.code, damaged.stderr).to.equal(2);
     expect(await readdir(killed)).to.not.include('PG_VERSION');
+  });
+
+  it('opens a data directory given as a symlink to it', async () => {
+    const target = join(base, 'target');
+    await mkdir(target);
+    const link = join(base, 'link');
+    await symlink(target, link);
+    const env = { DATABASE_URL: '', OTEL_SDK_DISABLED: 'true' };
+    // Before: "could not be opened (file system error {errno: 44})" on every start, the target left
+    // with only the mark.
+    const seeded = await runCli(['--data-dir', link, 'seed', '--rows', '10'], env);
+    expect(seeded.code, seeded.stderr).to.equal(0);
+    const listed = await runCli(['--data-dir', `${link}/`, 'list', 'documents', '--limit', '1'], env);
+    expect(listed.code, listed.stderr).to.equal(0);
+    expect(await readdir(target)).to.include('PG_VERSION');
   });
 });
