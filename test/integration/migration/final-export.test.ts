@@ -22,18 +22,27 @@ describe('a migration run ending while its collector restarts (PostgreSQL, child
     await t?.close();
   });
 
+  /** The backfill in a child process exporting to `endpoint` every 200 ms, `rowsPerSecond` at most. */
+  const throttledRun = (endpoint: string, rowsPerSecond: number, env: Record<string, string> = {}) =>
+    spawnCli(
+      t.test.url,
+      `migrate start backfill-deleted-at --entity documents --batch-size 100 --max-rows-per-second ${rowsPerSecond}`.split(
+        ' ',
+      ),
+      {
+        OTEL_SDK_DISABLED: 'false',
+        OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
+        OTEL_METRIC_EXPORT_INTERVAL: '200',
+        LOG_LEVEL: 'warn',
+        ...env,
+      },
+    );
+
   it('hands its final counts to the collector once it is back, and says it is waiting for it', async () => {
     const collector = new OtlpListener();
     await collector.start();
     const port = Number(new URL(collector.url).port);
-    const args =
-      'migrate start backfill-deleted-at --entity documents --batch-size 100 --max-rows-per-second 1000';
-    const child = spawnCli(t.test.url, args.split(' '), {
-      OTEL_SDK_DISABLED: 'false',
-      OTEL_EXPORTER_OTLP_ENDPOINT: collector.url,
-      OTEL_METRIC_EXPORT_INTERVAL: '200',
-      LOG_LEVEL: 'warn',
-    });
+    const child = throttledRun(collector.url, 1000);
     const rows = () =>
       collector.points
         .filter((p) => p.metric === 'migration.rows_processed' && p.attributes.status === 'success')
@@ -90,15 +99,7 @@ describe('a migration run ending while its collector restarts (PostgreSQL, child
     await t.db.query(`UPDATE documents SET deleted_at = NULL WHERE is_deleted`);
     const collector = new OtlpListener();
     await collector.start();
-    const args =
-      'migrate start backfill-deleted-at --entity documents --batch-size 100 --max-rows-per-second 300';
-    const child = spawnCli(t.test.url, args.split(' '), {
-      OTEL_SDK_DISABLED: 'false',
-      OTEL_EXPORTER_OTLP_ENDPOINT: collector.url,
-      OTEL_METRIC_EXPORT_INTERVAL: '200',
-      SDOPS_MIGRATION_EXPORT_RETRY_MS: '3000',
-      LOG_LEVEL: 'warn',
-    });
+    const child = throttledRun(collector.url, 300, { SDOPS_MIGRATION_EXPORT_RETRY_MS: '3000' });
     await waitUntil('the run to export its first rows', async () =>
       collector.points.some((p) => p.metric === 'migration.rows_processed'),
     );
