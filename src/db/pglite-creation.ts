@@ -1,4 +1,4 @@
-import { mkdir, readdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { access, mkdir, readdir, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InvalidInputError } from '../errors.ts';
 import { lockDataDir } from './dir-lock.ts';
@@ -29,8 +29,9 @@ export async function setAsideFolders(dataDir: string): Promise<string[]> {
   return names.filter((name) => name.startsWith(SET_ASIDE_PREFIX)).sort();
 }
 
-const exists = (path: string): Promise<boolean> =>
-  stat(path).then(
+/** Whether anything is at `path`. */
+export const exists = (path: string): Promise<boolean> =>
+  access(path).then(
     () => true,
     () => false,
   );

@@ -7,6 +7,7 @@ import { getLogger } from '../observability/index.ts';
 import type { Database, QueryResult, ScriptRow } from './database.ts';
 import { lockDataDir } from './dir-lock.ts';
 import {
+  exists,
   isCreationEntry,
   markCreation,
   setAsideFolders,
@@ -125,12 +126,6 @@ async function refuseForeignFiles(dataDir: string): Promise<void> {
     `the embedded database directory ${dataDir} is not empty and holds no database (${shown}${entries.length > 3 ? ', ...' : ''}): choose a new or empty directory`,
   );
 }
-
-const exists = (path: string): Promise<boolean> =>
-  access(path).then(
-    () => true,
-    () => false,
-  );
 
 /** PostgreSQL's own record of which major version wrote a data directory. */
 async function dataVersion(dataDir: string): Promise<string | undefined> {
