@@ -144,18 +144,36 @@ function finish(request: FastifyRequest, status: number, aborted: boolean): void
     duration: Math.round(seconds * 1e6) / 1e6,
   };
   const message = aborted ? 'request aborted' : 'request';
+  const outage = outageOf(request);
+  const unavailable = status === 503 && isDatabaseUnavailable(operation.error);
   context.with(t.context, () => {
     // The error behind a 5xx (an operation's, or the request's own) is worth a warning; a 4xx is the caller's.
     const failed = operation.error !== undefined && (aborted || status >= 500);
     if (!failed) log.info(message, fields);
-    else if (warnsOf(request, operation.error, status)) log.warn(message, fields, operation.error);
+    else if (!unavailable || warnsNow(outage)) log.warn(message, fields, operation.error);
     else log.info(message, fields, operation.error);
   });
-  if (!aborted) noteDatabaseState(request, operation.error, status, route);
+  if (!aborted) noteDatabaseState(outage, unavailable, status, route);
 }
 
-/** Since when each server (its Node HTTP server) answers 503 for an unreachable database. */
-const unavailableSince = new WeakMap<object, number>();
+/** What each server (its Node HTTP server) knows of an outage of the database. */
+interface Outage {
+  /** Since when it answers 503 for an unreachable database; undefined while the database answers. */
+  since: number | undefined;
+  /** When it last warned of such a 503. */
+  warnedAt: number;
+}
+
+const outages = new WeakMap<object, Outage>();
+
+function outageOf(request: FastifyRequest): Outage {
+  const server = request.server.server;
+  const known = outages.get(server);
+  if (known) return known;
+  const outage: Outage = { since: undefined, warnedAt: Number.NEGATIVE_INFINITY };
+  outages.set(server, outage);
+  return outage;
+}
 
 /** Routes whose 2xx answer proves the database answered: the readiness check and the entity routes. */
 const reachesDatabase = (route: string | undefined): boolean =>
@@ -167,40 +185,34 @@ const reachesDatabase = (route: string | undefined): boolean =>
  * duration (before, only the access lines turning back to 200 showed when it ended).
  */
 function noteDatabaseState(
-  request: FastifyRequest,
-  error: unknown,
+  outage: Outage,
+  unavailable: boolean,
   status: number,
   route: string | undefined,
 ): void {
-  const server = request.server.server;
-  if (status === 503 && isDatabaseUnavailable(error)) {
-    if (!unavailableSince.has(server)) unavailableSince.set(server, performance.now());
+  if (unavailable) {
+    outage.since ??= performance.now();
     return;
   }
-  const since = unavailableSince.get(server);
+  const { since } = outage;
   if (since === undefined || status < 200 || status >= 300 || !reachesDatabase(route)) return;
-  unavailableSince.delete(server);
+  outage.since = undefined;
   const duration = Math.round(performance.now() - since) / 1000;
   log.info('database reachable again; the API answers', { duration });
 }
 
 /** At most one warning line this often for requests answered 503 because the database is unreachable. */
 const UNAVAILABLE_WARN_EVERY_MS = 10_000;
-/** When each server (its Node HTTP server) last warned of one. */
-const lastUnavailableWarning = new WeakMap<object, number>();
 
 /**
- * Whether a failed request's line is a warning. A database outage answers every request 503 (one
- * warning line each: 1,593 in a 15 s restart under load, burying everything else): the first of
- * them in a while warns, the rest are `info` with the same error.
+ * Whether a 503 for an unreachable database is a warning line. An outage answers every request 503
+ * (one warning line each: 1,593 in a 15 s restart under load, burying everything else): the first
+ * of them in a while warns, the rest are `info` with the same error.
  */
-function warnsOf(request: FastifyRequest, error: unknown, status: number): boolean {
-  if (status !== 503 || !isDatabaseUnavailable(error)) return true;
-  const server = request.server.server;
+function warnsNow(outage: Outage): boolean {
   const now = performance.now();
-  if (now - (lastUnavailableWarning.get(server) ?? Number.NEGATIVE_INFINITY) < UNAVAILABLE_WARN_EVERY_MS)
-    return false;
-  lastUnavailableWarning.set(server, now);
+  if (now - outage.warnedAt < UNAVAILABLE_WARN_EVERY_MS) return false;
+  outage.warnedAt = now;
   return true;
 }
 

@@ -1,5 +1,10 @@
 import { guardedDatabase, type Queryable } from '../db/index.ts';
-import { getEntity, type OperationResult, type SoftDeleteService } from '../soft-delete/index.ts';
+import {
+  type EntityDefinition,
+  getEntity,
+  type OperationResult,
+  type SoftDeleteService,
+} from '../soft-delete/index.ts';
 import { changed, typed, unlessStopped } from './handler-support.ts';
 import type { JobContext, JobHandler, JobResult } from './handlers-types.ts';
 import { jobOutageGuard } from './job-outage.ts';
@@ -13,11 +18,8 @@ interface ChildResume {
   readonly inBatch: (tx: Queryable, rows: number, at: string | undefined) => Promise<void>;
 }
 
-/** A child entity of the job's parent, by its foreign key to the parent. */
-interface ChildRelation {
-  readonly entity: string;
-  readonly foreignKey: string;
-}
+/** A child entity of the job's parent, by its foreign key to the parent (the registry's own). */
+type ChildRelation = EntityDefinition['children'][number];
 
 /**
  * A cascade job walks the parent's child entities one after another; its position (schema 033) is

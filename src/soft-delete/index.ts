@@ -5,6 +5,7 @@ export { ENTITIES, entityNames, getEntity } from './registry.ts';
 export { daysAgoSql, liveRowSql, opIdsOfRowsSql, rowsOfOpSql } from './sql.ts';
 export { checkTarget, SoftDeleteService } from './service.ts';
 export type {
+  EntityDefinition,
   Filter,
   OperationResult,
   OperationProgress,
