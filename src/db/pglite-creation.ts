@@ -18,15 +18,17 @@ const SET_ASIDE_PREFIX = '.sdops-unfinished-';
 /** Inside a set-aside folder while files are moved into it: a move a kill cut short goes on there. */
 const MOVING = '.moving';
 
+const isSetAside = (name: string): boolean => name.startsWith(SET_ASIDE_PREFIX);
+
 /** Names a data directory may hold beside a database, or before one: a creation's mark or leftovers. */
 export function isCreationEntry(name: string): boolean {
-  return name === CREATION_MARK || name.startsWith(SET_ASIDE_PREFIX);
+  return name === CREATION_MARK || isSetAside(name);
 }
 
 /** The folders earlier starts set a killed creation's files aside in. */
 export async function setAsideFolders(dataDir: string): Promise<string[]> {
   const names = await readdir(dataDir).catch(() => [] as string[]);
-  return names.filter((name) => name.startsWith(SET_ASIDE_PREFIX)).sort();
+  return names.filter(isSetAside).sort();
 }
 
 /** Whether anything is at `path`. */
@@ -38,7 +40,7 @@ export const exists = (path: string): Promise<boolean> =>
 
 /** The set-aside folder a killed start was moving files into, or a new one. */
 async function asideFolder(dataDir: string, entries: readonly string[]): Promise<string> {
-  for (const name of entries.filter((n) => n.startsWith(SET_ASIDE_PREFIX))) {
+  for (const name of entries.filter(isSetAside)) {
     if (await exists(join(dataDir, name, MOVING))) return join(dataDir, name);
   }
   const aside = join(dataDir, `${SET_ASIDE_PREFIX}${new Date().toISOString().replaceAll(':', '-')}`);
