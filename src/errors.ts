@@ -229,8 +229,11 @@ const KIND_STATUS: Readonly<Record<ErrorKind, number>> = {
   internal: 500,
 };
 
-/** Codes whose natural HTTP status differs from their kind's. */
-const CODE_STATUS: Readonly<Partial<Record<ErrorCode, number>>> = { unknown_entity: 404 };
+/** Codes whose natural HTTP status differs from their kind's: a name in the path that names nothing. */
+const CODE_STATUS: Readonly<Partial<Record<ErrorCode, number>>> = {
+  unknown_entity: 404,
+  unknown_migration: 404,
+};
 
 export function httpStatusFor(error: { readonly code: ErrorCode; readonly kind: ErrorKind }): number {
   return CODE_STATUS[error.code] ?? KIND_STATUS[error.kind];

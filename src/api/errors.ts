@@ -58,24 +58,25 @@ function body(code: ErrorCode, message: string): ErrorBody {
  * mistake), by where it is and its path: clients branch on one code whichever check saw it first.
  * Only for a malformed value: a value of the wrong JSON type stays invalid_body.
  */
-const FIELD_CODES: Readonly<Record<string, { status: number; code: ErrorCode }>> = {
-  'params/entity': { status: 404, code: 'unknown_entity' },
-  'params/id': { status: 400, code: 'invalid_id' },
-  'body/ids/*': { status: 400, code: 'invalid_id' },
-  'params/name': { status: 404, code: 'unknown_migration' },
-  'params/runId': { status: 400, code: 'invalid_run_id' },
-  'body/jobId': { status: 400, code: 'invalid_job_id' },
-  'params/jobId': { status: 400, code: 'invalid_job_id' },
-  'body/batchSize': { status: 400, code: 'invalid_batch_size' },
-  'body/params/olderThanDays': { status: 400, code: 'invalid_older_than_days' },
-  'body/params/entities': { status: 400, code: 'invalid_migration_param' },
-  'body/params/entities/*': { status: 400, code: 'invalid_migration_param' },
-  'querystring/limit': { status: 400, code: 'invalid_limit' },
-  'querystring/scope': { status: 400, code: 'invalid_scope' },
-  'querystring/after': { status: 400, code: 'invalid_id' },
+const FIELD_CODES: Readonly<Record<string, ErrorCode>> = {
+  'params/entity': 'unknown_entity',
+  'params/id': 'invalid_id',
+  'body/ids/*': 'invalid_id',
+  'params/name': 'unknown_migration',
+  'params/runId': 'invalid_run_id',
+  'body/jobId': 'invalid_job_id',
+  'params/jobId': 'invalid_job_id',
+  'body/batchSize': 'invalid_batch_size',
+  'body/params/olderThanDays': 'invalid_older_than_days',
+  'body/params/entities': 'invalid_migration_param',
+  'body/params/entities/*': 'invalid_migration_param',
+  'querystring/limit': 'invalid_limit',
+  'querystring/scope': 'invalid_scope',
+  'querystring/after': 'invalid_id',
 };
 
-function validationCode(error: FastifyError): { status: number; code: ErrorCode } {
+/** The code of a refused field: its own (FIELD_CODES), else the part of the request it is in. */
+function validationCode(error: FastifyError): ErrorCode {
   const where = error.validationContext ?? 'body';
   const first = error.validation?.[0];
   // A value of the wrong JSON type is an ill-typed body, whatever the field.
@@ -87,9 +88,9 @@ function validationCode(error: FastifyError): { status: number; code: ErrorCode 
     first?.keyword === 'type' && !(first.params?.type === 'integer' && typeof refused === 'number');
   const field = wrongType ? undefined : FIELD_CODES[`${where}${path}`];
   if (field) return field;
-  if (where === 'params') return { status: 400, code: 'invalid_params' };
-  if (where === 'querystring') return { status: 400, code: 'invalid_query' };
-  return { status: 400, code: 'invalid_body' };
+  if (where === 'params') return 'invalid_params';
+  if (where === 'querystring') return 'invalid_query';
+  return 'invalid_body';
 }
 
 function fastifyMessage(error: FastifyError): string {
@@ -142,7 +143,8 @@ export function mapError(error: unknown): MappedError {
   const fe = error as Partial<FastifyError> | null;
   if (fe && typeof fe === 'object') {
     if (fe.validation) {
-      const { status, code } = validationCode(fe as FastifyError);
+      const code = validationCode(fe as FastifyError);
+      const status = httpStatusFor({ code, kind: 'invalid_input' });
       return { status, body: body(code, fastifyMessage(fe as FastifyError)) };
     }
     switch (fe.code) {

@@ -64,7 +64,12 @@ describe('error codes: one list for the code, the OpenAPI document and docs/erro
       expect(Number(exitCell), kind).to.equal(exitCodeForKind(kind));
       // `not_ready` stands in for any code of the kind without a status of its own.
       expect(Number.parseInt(statusCell!, 10), kind).to.equal(httpStatusFor({ code: 'not_ready', kind }));
+      // The codes with a status of their own: "400 (`unknown_entity`, `unknown_migration`: 404, ...)".
+      const own = /\(([^)]*?): (\d{3})/.exec(statusCell!);
+      for (const code of own?.[1]?.match(/[a-z_]+/g) ?? []) {
+        expect(httpStatusFor({ code: code as ErrorCode, kind }), code).to.equal(Number(own?.[2]));
+      }
     }
-    expect(httpStatusFor({ code: 'unknown_entity', kind: 'invalid_input' })).to.equal(404);
+    expect(httpStatusFor({ code: 'unknown_migration', kind: 'invalid_input' })).to.equal(404);
   });
 });
