@@ -26,11 +26,9 @@ export {
   type TelemetrySettings,
 } from './telemetry-settings.ts';
 export {
-  activeRunId,
   captureTraceContext,
   spanContextFromCarrier,
   type TraceCarrier,
-  withRunId,
 } from './trace-context.ts';
 export {
   currentTracer,

@@ -78,7 +78,7 @@ export interface SpanDefinition {
   readonly description: string;
 }
 
-const OP_ATTRS = ['entity', 'operation', 'status', 'count', 'run_id'] as const;
+const OP_ATTRS = ['entity', 'operation', 'status', 'count'] as const;
 const BATCHED_OP_ATTRS = ['entity', 'operation', 'status', 'count', 'batch.size', 'run_id'] as const;
 
 const SPANS = {

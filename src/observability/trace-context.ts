@@ -1,11 +1,4 @@
-import {
-  context,
-  createContextKey,
-  isSpanContextValid,
-  ROOT_CONTEXT,
-  type SpanContext,
-  trace,
-} from '@opentelemetry/api';
+import { context, isSpanContextValid, ROOT_CONTEXT, type SpanContext, trace } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 
 /** W3C trace context as a plain object, so a job row or a run record can carry it as JSON. */
@@ -44,20 +37,4 @@ export function spanContextFromCarrier(carrier: TraceCarrier | undefined): SpanC
   if (typeof carrier.tracestate === 'string') plain.tracestate = carrier.tracestate;
   const spanContext = trace.getSpanContext(propagator.extract(ROOT_CONTEXT, plain, carrierGetter));
   return spanContext && isSpanContextValid(spanContext) ? spanContext : undefined;
-}
-
-const RUN_ID = createContextKey('soft-delete-ops.run_id');
-
-/**
- * Runs fn with `runId` as the current run: spans and log lines of the soft-delete core made inside
- * (a migration batch calling the core, say) carry it as run_id. Needs the context manager that
- * startTelemetry installs; with telemetry disabled it only runs fn.
- */
-export function withRunId<T>(runId: string, fn: () => T): T {
-  return context.with(context.active().setValue(RUN_ID, runId), fn);
-}
-
-export function activeRunId(): string | undefined {
-  const value = context.active().getValue(RUN_ID);
-  return typeof value === 'string' ? value : undefined;
 }

@@ -2,7 +2,6 @@ import { v7 as uuidv7 } from 'uuid';
 import { type Database, isDatabaseUnavailable, sqlState, type TransactionClient } from '../db/index.ts';
 import { SdopsError } from '../errors.ts';
 import {
-  activeRunId,
   addToCanonicalLine,
   getLogger,
   type OperationStatus,
@@ -32,8 +31,8 @@ export interface OperationContext {
   /** Rows per batch of a bulk, purge or archive call (set by the call before its first batch). */
   batchSize?: number;
   /**
-   * What the call's spans and log lines carry as run_id: the surrounding migration run's id, or an
-   * id of the call's own when it is batched (not a migration run: nothing is stored under it).
+   * What the call's spans and log lines carry as run_id: an id of the call's own when it is batched
+   * (not a migration run: nothing is stored under it).
    */
   readonly telemetryRunId: string | undefined;
   /**
@@ -109,8 +108,9 @@ function record(
   });
 }
 
+/** A batched call's own id, so its batches and lines can be followed together; none for one row. */
 function telemetryRunIdFor(targetKind: TargetKind): string | undefined {
-  return activeRunId() ?? (targetKind === 'id' ? undefined : uuidv7());
+  return targetKind === 'id' ? undefined : uuidv7();
 }
 
 /** The row does not exist or is in the way: the caller's answer, not a fault. */

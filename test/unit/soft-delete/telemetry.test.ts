@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import type { DataPoint, Histogram, MetricData } from '@opentelemetry/sdk-metrics';
 import { type Database, databaseError, migrateSchema, openDatabase } from '../../../src/db/index.ts';
-import { defineAttributeValues, withRunId } from '../../../src/observability/index.ts';
+import { defineAttributeValues } from '../../../src/observability/index.ts';
 import { entityNames, SoftDeleteService } from '../../../src/soft-delete/index.ts';
 import { type InMemoryTelemetry, startInMemoryTelemetry } from '../observability/harness.ts';
 
@@ -453,11 +453,10 @@ describe('soft-delete core telemetry', function () {
     expect(line).to.include({ entity: 'documents', count: 3 });
   });
 
-  it('carries the surrounding run_id when called inside withRunId, also for a single row', async () => {
-    const runId = '01890a5d-ac96-774b-bcce-b302099a8057';
-    const result = await withRunId(runId, () => sd.softDelete('documents', { id: '2400' }));
-    expect(result.runId).to.equal(runId);
+  it('gives a single-row call no run_id: nothing of it needs following across batches', async () => {
+    const result = await sd.softDelete('documents', { id: '2400' });
+    expect(result).not.to.have.property('runId');
     const span = (await t.spans()).filter((s) => s.name === 'soft_delete.delete').at(-1)!;
-    expect(span.attributes.run_id).to.equal(runId);
+    expect(span.attributes).not.to.have.property('run_id');
   });
 });
