@@ -12,14 +12,19 @@ export {
   LOG_FIELDS,
   type Logger,
   type LoggingOptions,
+  LOG_LEVELS,
   type LogLevel,
 } from './logger.ts';
 export { httpMetrics, migrationMetrics, softDeleteMetrics, workerMetrics, zeroCounters } from './metrics.ts';
 export { SPAN_DEFINITIONS, type SpanAttributes, type SpanName } from './span-names.ts';
 export { type DatabaseObservation, NOT_OBSERVING, startTelemetry, type Telemetry } from './telemetry.ts';
-export { packageVersion } from './sdk-wiring.ts';
+export { packageVersion } from './package-version.ts';
 export {
+  DEFAULT_ENDPOINT,
+  DEFAULT_ENVIRONMENT,
+  DEFAULT_METRIC_EXPORT_INTERVAL_MS,
   DEFAULT_TELEMETRY_SETTINGS,
+  EXPORT_TIMEOUT_MS,
   type ProcessRole,
   SDK_LOG_LEVELS,
   type SdkLogLevel,

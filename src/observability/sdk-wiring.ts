@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import type { Duplex } from 'node:stream';
@@ -18,7 +17,8 @@ import { BatchSpanProcessor, SimpleSpanProcessor, type SpanProcessor } from '@op
 import { withCircuitBreaker } from './circuit.ts';
 import { type DatabaseGaugeOptions, registerDatabaseGauges } from './database-gauges.ts';
 import { reportConnectionError } from './diagnostics.ts';
-import { METER_NAME } from './metrics.ts';
+import { packageVersion } from './package-version.ts';
+import { SCOPE_NAME } from './scope.ts';
 import {
   EXPORT_TIMEOUT_MS,
   MAX_QUEUE_SIZE,
@@ -48,17 +48,6 @@ export interface StartedSdk {
   readonly spanProcessor: SpanProcessor;
   readonly logProcessor: LogRecordProcessor;
   readonly metricReader: IMetricReader;
-}
-
-/** This release's version (package.json): service.version, `sdops --version`, the OpenAPI document. */
-export function packageVersion(): string {
-  try {
-    const raw = readFileSync(new URL('../../package.json', import.meta.url), 'utf8');
-    const version = (JSON.parse(raw) as { version?: unknown }).version;
-    return typeof version === 'string' ? version : '0.0.0';
-  } catch {
-    return '0.0.0';
-  }
 }
 
 /**
@@ -134,7 +123,7 @@ export function startDatabaseMeter(settings: SdkSettings, options: DatabaseGauge
     }),
     readers: [settings.testExporters?.databaseMetricReader ?? metricReader(settings, options.intervalMs)],
   });
-  registerDatabaseGauges(provider.getMeter(METER_NAME), options.read);
+  registerDatabaseGauges(provider.getMeter(SCOPE_NAME), options.read);
   return provider;
 }
 

@@ -1,5 +1,7 @@
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
 import semver from 'semver';
@@ -74,6 +76,37 @@ describe('the pinned runtime', () => {
       env,
     });
     expect(runtimeOf(viaNpx.stdout)).to.equal(`v${pinned}`);
+  });
+
+  it('answers a refused argument and --help without loading the OpenTelemetry SDK', async () => {
+    // A hook records every module the CLI resolves; the SDK is most of a command's start-up time
+    // and only a command that starts telemetry needs it.
+    const dir = mkdtempSync(join(tmpdir(), 'sdops-imports-'));
+    const hook = join(dir, 'hook.mjs');
+    const seen = join(dir, 'seen.txt');
+    writeFileSync(
+      hook,
+      `import { registerHooks } from 'node:module';
+import { appendFileSync } from 'node:fs';
+registerHooks({ resolve(specifier, context, next) {
+  appendFileSync(${JSON.stringify(seen)}, specifier + '\\n');
+  return next(specifier, context);
+} });
+`,
+    );
+    try {
+      for (const args of [['delete', 'documents', 'not-an-id'], ['--help']]) {
+        writeFileSync(seen, '');
+        await execFileAsync(process.execPath, ['--import', hook, SDOPS_BIN, ...args], {
+          env: { ...process.env, OTEL_SDK_DISABLED: 'false' },
+        }).catch((error: { code?: number }) => expect(error.code, args.join(' ')).to.equal(2));
+        const resolved = readFileSync(seen, 'utf8').split('\n');
+        expect(resolved, 'the CLI ran under the hook').to.include('../src/cli/main.ts');
+        expect(resolved.filter((s) => s.startsWith('@opentelemetry/sdk-')), args.join(' ')).to.deep.equal([]);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('re-runs bin/sdops.js on the pinned Node when the system Node starts it', async () => {
