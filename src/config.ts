@@ -4,6 +4,8 @@ import { DAY_SECONDS, ENV_VARS, MAX_JOB_RETRIES } from './env-vars.ts';
 import { ConfigError, errorMessage } from './errors.ts';
 import { assertLeaseOutlivesHeartbeats, type BatchFault, type RunnerOptions } from './migration/index.ts';
 import {
+  DEFAULT_METRIC_EXPORT_INTERVAL_MS,
+  LOG_LEVELS,
   type LogLevel,
   SDK_LOG_LEVELS,
   type SdkLogLevel,
@@ -251,7 +253,7 @@ function telemetryConfig(env: Env): TelemetrySettings {
       (read({}, 'OTEL_EXPORTER_OTLP_ENDPOINT') as string)
     ).replace(/\/+$/, ''),
     serviceName: read(env, 'OTEL_SERVICE_NAME'),
-    metricExportIntervalMs: positive('OTEL_METRIC_EXPORT_INTERVAL') ?? 10_000,
+    metricExportIntervalMs: positive('OTEL_METRIC_EXPORT_INTERVAL') ?? DEFAULT_METRIC_EXPORT_INTERVAL_MS,
     exportTimeoutMs: positive('OTEL_EXPORTER_OTLP_TIMEOUT'),
     ...sdkLogLevel(
       checked(
@@ -293,7 +295,7 @@ export function loadConfig(env: Env = process.env): Config {
     dbPoolSize: readInt(env, 'SDOPS_DB_POOL_SIZE', 2, 1000),
     startupOutageBudgetMs: readInt(env, 'SDOPS_STARTUP_OUTAGE_BUDGET_MS', 0, MAX_TIMER_MS),
     cliOutageBudgetMs: readInt(env, 'SDOPS_CLI_OUTAGE_BUDGET_MS', 0, MAX_TIMER_MS),
-    logLevel: readEnum(env, 'LOG_LEVEL', ['error', 'warn', 'info', 'debug'] as const),
+    logLevel: readEnum(env, 'LOG_LEVEL', LOG_LEVELS),
     logLevelSet: env.LOG_LEVEL !== undefined && env.LOG_LEVEL.trim() !== '',
     environment: read(env, 'SDOPS_ENVIRONMENT') as string,
     apiTokens: readNotBlank(env, 'SDOPS_API_TOKENS', 'no authentication (loopback only)'),

@@ -1,4 +1,11 @@
 import {
+  DEFAULT_ENDPOINT,
+  DEFAULT_ENVIRONMENT,
+  DEFAULT_METRIC_EXPORT_INTERVAL_MS,
+  EXPORT_TIMEOUT_MS,
+  LOG_LEVELS,
+} from './observability/index.ts';
+import {
   MAX_BATCH_SIZE,
   MAX_FAILED_BATCHES,
   MAX_OLDER_THAN_DAYS,
@@ -42,8 +49,8 @@ export const ENV_VARS: readonly EnvVarSpec[] = [
   v('SDOPS_DB_POOL_SIZE', '10', 'Maximum connections in the PostgreSQL pool (2 to 1000: a migration runner heartbeats on a second connection while a batch holds one).'),
   v('SDOPS_STARTUP_OUTAGE_BUDGET_MS', '60000', 'How long any sdops command or process but `db status` (which answers at once) waits at its start for an unreachable database (not up yet, restarting) before it exits 1 with "the database is unavailable". 0: exit at once.'),
   v('SDOPS_CLI_OUTAGE_BUDGET_MS', '60000', 'How long a CLI delete, restore, purge or archive waits for an unreachable database (restart, outage) mid-operation before it fails; the batches it committed stay. 0: fail at once.'),
-  v('LOG_LEVEL', 'info', 'Log level: error, warn, info, debug.'),
-  v('SDOPS_ENVIRONMENT', 'development', 'Value of the deployment.environment.name resource attribute.'),
+  v('LOG_LEVEL', 'info', `Log level: ${LOG_LEVELS.join(', ')}.`),
+  v('SDOPS_ENVIRONMENT', DEFAULT_ENVIRONMENT, 'Value of the deployment.environment.name resource attribute.'),
   v('SDOPS_API_TOKENS', undefined, 'API bearer tokens, `admin:<token>,read:<token>` (each at least 16 characters of visible ASCII, no token twice). Unset: no authentication, and `sdops serve` binds to loopback only and answers only loopback callers (not a web page of another origin).'),
   // Worker and queue (src/cleanup).
   v('SDOPS_WORKER_CONCURRENCY', '4', `Jobs one worker process runs at a time, at most ${MAX_WORKER_CONCURRENCY} (\`sdops worker --concurrency\` overrides).`),
@@ -73,12 +80,12 @@ export const ENV_VARS: readonly EnvVarSpec[] = [
   v('SDOPS_MIGRATION_FAIL_BATCH', undefined, 'TEST ONLY fault injection: `migration:batchNo[,...]` batches always fail (until retry-failed). Never set in production.'),
   // OpenTelemetry SDK (src/observability passes some of them on, the SDK reads the rest itself).
   v('OTEL_SDK_DISABLED', 'false', 'true turns all telemetry into no-ops (console logs stay).', 'otel-sdk'),
-  v('OTEL_EXPORTER_OTLP_ENDPOINT', 'http://localhost:4318', 'OTLP/HTTP endpoint of the collector for traces, metrics and logs.', 'otel-sdk'),
+  v('OTEL_EXPORTER_OTLP_ENDPOINT', DEFAULT_ENDPOINT, 'OTLP/HTTP endpoint of the collector for traces, metrics and logs.', 'otel-sdk'),
   v('OTEL_LOG_LEVEL', undefined, "The OpenTelemetry SDK's own diagnostics on stderr at this level (none, error, warn, info, debug, verbose, all). Unset: only its warnings about failing exports, once per outage.", 'otel-sdk'),
-  v('OTEL_EXPORTER_OTLP_TIMEOUT', '3000', 'Milliseconds per OTLP export, retries included. Unset: sdops uses 3000 (the SDK alone would use 10000).', 'otel-sdk'),
+  v('OTEL_EXPORTER_OTLP_TIMEOUT', String(EXPORT_TIMEOUT_MS), `Milliseconds per OTLP export, retries included. Unset: sdops uses ${EXPORT_TIMEOUT_MS} (the SDK alone would use 10000).`, 'otel-sdk'),
   v('OTEL_SERVICE_NAME', undefined, 'Overrides service.name (default: sdops-api, sdops-worker, sdops-migrate or sdops-cli by role). Keep the sdops prefix: the log panels, the runbook queries and the trace-to-logs links select service_name=~"sdops.*".', 'otel-sdk'),
   v('OTEL_RESOURCE_ATTRIBUTES', undefined, 'Extra resource attributes, k=v,k=v.', 'otel-sdk'),
-  v('OTEL_METRIC_EXPORT_INTERVAL', '10000', 'Milliseconds between metric exports.', 'otel-sdk'),
+  v('OTEL_METRIC_EXPORT_INTERVAL', String(DEFAULT_METRIC_EXPORT_INTERVAL_MS), 'Milliseconds between metric exports.', 'otel-sdk'),
   // OpenTelemetry Collector (otel-collector/config.yaml, `${env:NAME:-default}`).
   v('OTELCOL_OTLP_GRPC_ENDPOINT', '0.0.0.0:4317', 'Collector OTLP/gRPC receiver address.', 'collector'),
   v('OTELCOL_OTLP_HTTP_ENDPOINT', '0.0.0.0:4318', 'Collector OTLP/HTTP receiver address.', 'collector'),

@@ -1,14 +1,5 @@
 import { entityNames, getEntity, isCalendarTimestamp } from '../soft-delete/index.ts';
-import {
-  isBlank,
-  isIdText,
-  isPlainText,
-  isUuid,
-  MAX_TEXT_LENGTH,
-  PLAIN_TEXT_RULE,
-  quoted,
-  textLength,
-} from '../validation/index.ts';
+import { freeTextRule, isFreeText, isIdText, isUuid, MAX_TEXT_LENGTH, quoted } from '../validation/index.ts';
 import { InvalidPayloadError } from './errors.ts';
 
 /** A JSON object (not null, not an array). */
@@ -41,9 +32,7 @@ export class PayloadFields {
   optString(key: string, maxLength = MAX_TEXT_LENGTH): string | undefined {
     const v = this.raw[key];
     if (v === undefined) return undefined;
-    if (typeof v !== 'string' || isBlank(v) || textLength(v) > maxLength || !isPlainText(v)) {
-      this.fail(key, `text of 1 to ${maxLength} characters, not blank, ${PLAIN_TEXT_RULE}`);
-    }
+    if (!isFreeText(v, maxLength)) this.fail(key, freeTextRule(maxLength));
     return v;
   }
 

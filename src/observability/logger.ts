@@ -7,7 +7,8 @@ import { batchedStdio, type LineSink, streamSink } from './line-sink.ts';
 import { EMIT_CONTEXT, OtlpLogTransport } from './otlp-log-transport.ts';
 import { redactValue, serializeError } from './redact.ts';
 
-export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
+export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
 const SEVERITY: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3 };
 
 /** Only scalars and scalar lists: the type itself keeps row objects out of logs. */

@@ -19,6 +19,7 @@ import {
   type InstrumentId,
   type InstrumentKind,
 } from './instruments.ts';
+import { SCOPE_NAME } from './scope.ts';
 
 /**
  * Typed metric facades. Call sites never see instrument names or raw attributes, and nothing here
@@ -27,8 +28,6 @@ import {
  * Input is checked on the caller's path (so a warning names the call that caused it); the points
  * themselves are recorded later, off that path (deferred.ts), and always before a flush reads them.
  */
-
-export const METER_NAME = 'soft-delete-ops';
 
 type InstrumentFor<K extends InstrumentKind> = K extends 'counter'
   ? Counter
@@ -40,7 +39,7 @@ type Instruments = { [I in InstrumentId]: InstrumentFor<(typeof INSTRUMENTS)[I][
 let cache: { provider: MeterProvider; instruments: Instruments } | undefined;
 
 function create(provider: MeterProvider): Instruments {
-  const meter = provider.getMeter(METER_NAME);
+  const meter = provider.getMeter(SCOPE_NAME);
   const out: Partial<Record<InstrumentId, Counter | Histogram | Gauge>> = {};
   for (const id of Object.keys(INSTRUMENTS) as InstrumentId[]) {
     const def: InstrumentDefinition = INSTRUMENTS[id];

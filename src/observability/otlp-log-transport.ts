@@ -1,5 +1,6 @@
 import { type AnyValue, type Context, type Logger, logs, SeverityNumber } from '@opentelemetry/api';
 import TransportStream from 'winston-transport';
+import { SCOPE_NAME } from './scope.ts';
 
 /** The context a record was made in; winston hands records to transports later (deferred.ts). */
 export const EMIT_CONTEXT = Symbol('sdops.log.context');
@@ -7,7 +8,6 @@ export const EMIT_CONTEXT = Symbol('sdops.log.context');
 type Info = Record<string | symbol, unknown>;
 
 /** Instrumentation scope of every log record; the tracer and the meter use the same name. */
-const LOGGER_SCOPE = 'soft-delete-ops';
 
 const SEVERITY: Readonly<Record<string, SeverityNumber>> = {
   error: SeverityNumber.ERROR,
@@ -35,7 +35,7 @@ export class OtlpLogTransport extends TransportStream {
 
   constructor(options: { readonly level: string }) {
     super(options);
-    this.logger = logs.getLogger(LOGGER_SCOPE);
+    this.logger = logs.getLogger(SCOPE_NAME);
   }
 
   override log(info: Info, callback: () => void): void {

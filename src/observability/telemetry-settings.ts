@@ -53,8 +53,11 @@ export interface TestExporters {
   readonly databaseMetricReader?: IMetricReader;
 }
 
-const DEFAULT_ENDPOINT = 'http://localhost:4318';
-const DEFAULT_METRIC_EXPORT_INTERVAL_MS = 10_000;
+/** The defaults of the telemetry settings; src/env-vars.ts documents them from here. */
+export const DEFAULT_ENDPOINT = 'http://localhost:4318';
+export const DEFAULT_METRIC_EXPORT_INTERVAL_MS = 10_000;
+/** deployment.environment.name when SDOPS_ENVIRONMENT is unset. */
+export const DEFAULT_ENVIRONMENT = 'development';
 export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 5_000;
 /** Bounded queues: with the collector down, at most this many spans/log records wait in memory. */
 export const MAX_QUEUE_SIZE = 2048;

@@ -14,6 +14,7 @@ import {
 import { setOtlpLogging } from './logger.ts';
 import {
   DEFAULT_SHUTDOWN_TIMEOUT_MS,
+  DEFAULT_ENVIRONMENT,
   EXPORT_TIMEOUT_MS,
   FAILING_SHUTDOWN_TIMEOUT_MS,
   type ProcessRole,
@@ -27,7 +28,7 @@ export interface TelemetryOptions {
   readonly settings: TelemetrySettings;
   /** Default: version from package.json. */
   readonly serviceVersion?: string;
-  /** deployment.environment.name (SDOPS_ENVIRONMENT). Default 'development'. */
+  /** deployment.environment.name (SDOPS_ENVIRONMENT). Default DEFAULT_ENVIRONMENT. */
   readonly environment?: string;
   /** Replaces the OTLP exporters (unit tests). */
   readonly testExporters?: TestExporters;
@@ -138,7 +139,7 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
     endpoint,
     metricExportIntervalMs: given.metricExportIntervalMs,
     exportTimeoutMs: given.exportTimeoutMs ?? EXPORT_TIMEOUT_MS,
-    environment: options.environment ?? 'development',
+    environment: options.environment ?? DEFAULT_ENVIRONMENT,
     ...(options.serviceVersion === undefined ? {} : { serviceVersion: options.serviceVersion }),
     ...(options.testExporters === undefined ? {} : { testExporters: options.testExporters }),
   };

@@ -15,8 +15,7 @@ import {
 import { defer } from './deferred.ts';
 import type { SpanAttributes, SpanName } from './span-names.ts';
 import { spanContextFromCarrier, type TraceCarrier } from './trace-context.ts';
-
-const TRACER_NAME = 'soft-delete-ops';
+import { SCOPE_NAME } from './scope.ts';
 
 type SpanKindName = 'internal' | 'server' | 'client' | 'producer' | 'consumer';
 
@@ -137,7 +136,7 @@ let cached: { delegate: TracerProvider; tracer: Tracer } | undefined;
 export function currentTracer(): Tracer {
   const global = trace.getTracerProvider();
   const delegate = global instanceof ProxyTracerProvider ? global.getDelegate() : global;
-  if (cached?.delegate !== delegate) cached = { delegate, tracer: delegate.getTracer(TRACER_NAME) };
+  if (cached?.delegate !== delegate) cached = { delegate, tracer: delegate.getTracer(SCOPE_NAME) };
   return cached.tracer;
 }
 

@@ -2,8 +2,9 @@ import { InvalidArgumentError, InvalidBatchSizeError, InvalidFilterError, Invali
 import {
   DEFAULT_LIST_LIMIT,
   DEFAULT_SCOPE,
+  freeTextRule,
   idRule,
-  isBlank,
+  isFreeText,
   isIdText,
   isScope,
   isUuid,
@@ -93,12 +94,8 @@ export function parseCursor(raw: string | undefined): string {
 
 export function parseText(name: string, raw: string | undefined): string | null {
   if (raw === undefined) return null;
-  if (typeof raw !== 'string' || isBlank(raw) || textLength(raw) > MAX_TEXT_LENGTH || !isPlainText(raw)) {
-    throw new InvalidArgumentError(
-      'invalid_argument',
-      `${name} must be text of 1 to ${MAX_TEXT_LENGTH} characters, not blank, ${PLAIN_TEXT_RULE}`,
-    );
-  }
+  if (!isFreeText(raw))
+    throw new InvalidArgumentError('invalid_argument', `${name} must be ${freeTextRule()}`);
   return raw;
 }
 

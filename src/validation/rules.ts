@@ -145,6 +145,18 @@ export function isBlank(value: string): boolean {
   return !VISIBLE_CHARACTER.test(value);
 }
 
+/**
+ * Free text as every surface takes it (a reason, an actor): 1 to maxLength characters (textLength),
+ * not blank, plain (isPlainText). FREE_TEXT_RULE says it in the refusal's words.
+ */
+export function isFreeText(value: unknown, maxLength = MAX_TEXT_LENGTH): value is string {
+  return typeof value === 'string' && !isBlank(value) && textLength(value) <= maxLength && isPlainText(value);
+}
+
+export function freeTextRule(maxLength = MAX_TEXT_LENGTH): string {
+  return `text of 1 to ${maxLength} characters, not blank, ${PLAIN_TEXT_RULE}`;
+}
+
 /** Retention and archive ages: up to 100 years. */
 export const MAX_OLDER_THAN_DAYS = 36_500;
 

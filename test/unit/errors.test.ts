@@ -4,6 +4,7 @@ import { OpenApiCollector } from '../../src/api/openapi.ts';
 import {
   ERROR_CODE_MEANINGS,
   ERROR_CODES,
+  type ErrorCode,
   type ErrorKind,
   exitCodeForKind,
   httpStatusFor,
