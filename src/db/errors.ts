@@ -17,6 +17,21 @@ class DatabaseUnavailableError extends SdopsError {
 
 const UNAVAILABLE_PREFIX = 'the database is unavailable (';
 
+/**
+ * The database stayed unreachable for longer than the waiting work's outage budget (OutageGuard's
+ * `exhausted`); `consequence` tells what became of the work, after the one shared sentence.
+ */
+export class DatabaseOutageError extends SdopsError {
+  constructor(budgetMs: number, cause: unknown, consequence = '') {
+    super(
+      'database_outage',
+      `the database was unreachable for more than ${Math.round(budgetMs / 1000)} s${consequence}`,
+      'unavailable',
+      { cause },
+    );
+  }
+}
+
 /** Socket-level failures of the driver (Node's errno codes). */
 const SOCKET_CODES = new Set([
   'ECONNREFUSED',

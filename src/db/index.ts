@@ -4,11 +4,13 @@ export type { Database, Queryable, TransactionClient } from './database.ts';
 export { checkDatabaseUrl, databaseAddress } from './database-url.ts';
 export { ident, sqlState, violatedConstraint } from './database.ts';
 export {
+  DatabaseOutageError,
   databaseError,
   isDatabaseUnavailable,
   refusedByDatabase,
   refusedConnection,
 } from './errors.ts';
+export { type KeysetBatch, nextKeysetBatch } from './keyset.ts';
 export { withLockWaitLimit, withoutLockWaitLimit } from './lock-wait.ts';
 export { noDatabaseYet } from './pglite-creation.ts';
 export { databaseIdentity } from './identity.ts';

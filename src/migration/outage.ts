@@ -1,18 +1,6 @@
-import { databaseError, OutageGuard } from '../db/index.ts';
+import { DatabaseOutageError, databaseError, OutageGuard } from '../db/index.ts';
 import { SdopsError } from '../errors.ts';
 import { log } from './telemetry.ts';
-
-/** The database stayed unreachable for longer than the run's outage budget. */
-export class DatabaseOutageError extends SdopsError {
-  constructor(budgetMs: number, cause: unknown) {
-    super(
-      'database_outage',
-      `the database was unreachable for more than ${Math.round(budgetMs / 1000)} s; the run stopped here and resumes from its checkpoint`,
-      'unavailable',
-      { cause },
-    );
-  }
-}
 
 /** A stop was requested while the session waited for the database. */
 export class StoppedDuringOutageError extends SdopsError {
@@ -39,7 +27,8 @@ export function migrationOutageGuard(budgetMs: number, runId: string): OutageGua
     // At the outage's level: a console that showed the one (a CLI's shows warnings only) shows the other.
     reachable: (seconds) =>
       log.warn('database reachable again; the migration run continues', { run_id: runId, duration: seconds }),
-    exhausted: (budget, error) => new DatabaseOutageError(budget, error),
+    exhausted: (budget, error) =>
+      new DatabaseOutageError(budget, error, '; the run stopped here and resumes from its checkpoint'),
     interrupted: (error) => new StoppedDuringOutageError(error),
   });
 }

@@ -1,21 +1,8 @@
-import { type Database, guardedDatabase, OutageGuard } from '../db/index.ts';
-import { SdopsError } from '../errors.ts';
+import { type Database, DatabaseOutageError, guardedDatabase, OutageGuard } from '../db/index.ts';
 import { getLogger } from '../observability/index.ts';
 import type { OperationName } from './types.ts';
 
 const log = getLogger('soft-delete');
-
-/** The database stayed unreachable for longer than the operation's outage budget. */
-class OperationOutageError extends SdopsError {
-  constructor(budgetMs: number, cause: unknown) {
-    super(
-      'database_outage',
-      `the database was unreachable for more than ${Math.round(budgetMs / 1000)} s`,
-      'unavailable',
-      { cause },
-    );
-  }
-}
 
 /**
  * The database an operation runs on when it may wait out an outage (a CLI command: nobody else
@@ -42,7 +29,7 @@ export function outageTolerant(
       // At the outage's level: a console that showed the one (a CLI's shows warnings only) shows the other.
       reachable: (seconds) =>
         log.warn('database reachable again; the operation continues', { ...fields, duration: seconds }),
-      exhausted: (budget, error) => new OperationOutageError(budget, error),
+      exhausted: (budget, error) => new DatabaseOutageError(budget, error),
       // Nothing interrupts an operation's guard: a CLI command ends with its process.
       interrupted: (error) => error as Error,
     }),
