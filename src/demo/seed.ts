@@ -1,6 +1,6 @@
 import { InvalidInputError } from '../errors.ts';
-import type { Database, Queryable, TransactionClient } from '../db/index.ts';
-import { liveRowSql } from '../soft-delete/index.ts';
+import { type Database, ident, type Queryable, type TransactionClient } from '../db/index.ts';
+import { entityNames, getEntity, liveRowSql } from '../soft-delete/index.ts';
 
 /**
  * Scale of `seedDemo({ rows: N })`:
@@ -161,15 +161,17 @@ export async function seedDemo(db: Database, opts: SeedOptions): Promise<SeedCou
   return counts;
 }
 
-/** The demo domain's tables: what `resetDemoDomain` empties. */
-const DOMAIN_TABLES = ['customers', 'orders', 'order_items', 'documents'] as const;
+/** Every registered entity's table and archive table: what the demo counts and `resetDemoDomain` empties. */
+function domainTables(): string[] {
+  return entityNames().flatMap((name) => {
+    const def = getEntity(name);
+    return [ident(def.table), ident(def.archiveTable)];
+  });
+}
 
 /** Rows in the demo domain, live and deleted, archives included (0 on a fresh database). */
 export async function demoDomainRows(db: Database): Promise<number> {
-  const parts = DOMAIN_TABLES.flatMap((t) => [
-    `(SELECT count(*) FROM ${t})`,
-    `(SELECT count(*) FROM ${t}_archive)`,
-  ]);
+  const parts = domainTables().map((t) => `(SELECT count(*) FROM ${t})`);
   const res = await db.query<{ n: string }>(`SELECT ${parts.join(' + ')} AS n`);
   return Number(res.rows[0]?.n ?? 0);
 }
@@ -179,8 +181,7 @@ export async function demoDomainRows(db: Database): Promise<number> {
  * --reset` does before it seeds afresh. Every row of those tables goes, not only seeded ones.
  */
 export async function resetDemoDomain(db: Database): Promise<void> {
-  const tables = DOMAIN_TABLES.flatMap((t) => [t, `${t}_archive`]);
-  await db.exec(`TRUNCATE ${tables.join(', ')} RESTART IDENTITY`);
+  await db.exec(`TRUNCATE ${domainTables().join(', ')} RESTART IDENTITY`);
 }
 
 /** Below this many live documents (or without a customer with live orders) the acts need fresh rows. */

@@ -1,5 +1,5 @@
 import type { Queryable } from '../db/index.ts';
-import { ident } from '../db/index.ts';
+import { ident, nextKeysetBatch } from '../db/index.ts';
 import { SdopsError } from '../errors.ts';
 import { getEntity } from './registry.ts';
 import { daysAgoSql, moveToArchiveSql } from './sql.ts';
@@ -118,16 +118,10 @@ export const archiveByKeyRange = {
   ): Promise<{ lastKey: string; rows: number } | undefined> {
     const def = getEntity(entity);
     const t = ident(def.table);
-    const pk = ident(def.primaryKey);
-    const { rows } = await q.query<{ n: string; last: string | null }>(
-      `SELECT count(*) AS n, max(k)::text AS last FROM (
-         SELECT ${pk} AS k FROM ${t}
-          WHERE ${pk} > $1::bigint AND ${willMove(entity, t, run.entities, '$3')}
-          ORDER BY ${pk} LIMIT $2) s`,
-      [after, limit, run.olderThanDays],
-    );
-    const last = rows[0]?.last;
-    return last == null ? undefined : { lastKey: last, rows: Number(rows[0]?.n ?? 0) };
+    const where = willMove(entity, t, run.entities, '$3');
+    return nextKeysetBatch(q, { table: t, key: ident(def.primaryKey), where }, after, limit, [
+      run.olderThanDays,
+    ]);
   },
 
   /** Moves the archivable rows with keys in (after, through]; returns how many moved. */

@@ -1,5 +1,5 @@
 import type { Queryable } from '../../db/index.ts';
-import { ident } from '../../db/index.ts';
+import { ident, nextKeysetBatch } from '../../db/index.ts';
 import { entityNames, getEntity } from '../../soft-delete/index.ts';
 import type { BatchPlan, KeyRange, Migration } from '../types.ts';
 import { entitiesParam, type RawParams, rejectUnknown, keyAfter } from './params.ts';
@@ -43,14 +43,7 @@ export const backfillDeletedAt: Migration<BackfillParams> = {
     limit: number,
   ): Promise<BatchPlan | undefined> {
     const { t, pk } = table(entity);
-    const { rows } = await q.query<{ n: string; last: string | null }>(
-      `SELECT count(*) AS n, max(k)::text AS last FROM (
-         SELECT ${pk} AS k FROM ${t} WHERE ${pk} > $1::bigint AND ${NEEDS}
-          ORDER BY ${pk} LIMIT $2) s`,
-      [keyAfter(after), limit],
-    );
-    const last = rows[0]?.last;
-    return last == null ? undefined : { lastKey: last, rows: Number(rows[0]?.n ?? 0) };
+    return nextKeysetBatch(q, { table: t, key: pk, where: NEEDS }, keyAfter(after), limit);
   },
   async apply(tx: Queryable, entity: string, range: KeyRange): Promise<number> {
     const { t, pk } = table(entity);

@@ -1,4 +1,4 @@
-import { ident } from '../../db/index.ts';
+import { ident, nextKeysetBatch } from '../../db/index.ts';
 import { daysAgoSql, entityNames, getEntity } from '../../soft-delete/index.ts';
 import type { BatchPlan, KeyRange, Migration } from '../types.ts';
 import { daysParam, entitiesParam, type RawParams, rejectUnknown, keyAfter } from './params.ts';
@@ -40,14 +40,8 @@ export const purgeArchived: Migration<PurgeArchivedParams> = {
   },
   async plan(q, entity, after, limit, params): Promise<BatchPlan | undefined> {
     const { t, days } = target(entity, params);
-    const { rows } = await q.query<{ n: string; last: string | null }>(
-      `SELECT count(*) AS n, max(id)::text AS last FROM (
-         SELECT id FROM ${t} WHERE id > $1::bigint AND ${WHERE.replace('$D', () => '$3')}
-          ORDER BY id LIMIT $2) s`,
-      [keyAfter(after), limit, days],
-    );
-    const last = rows[0]?.last;
-    return last == null ? undefined : { lastKey: last, rows: Number(rows[0]?.n ?? 0) };
+    const where = WHERE.replace('$D', () => '$3');
+    return nextKeysetBatch(q, { table: t, key: 'id', where }, keyAfter(after), limit, [days]);
   },
   async apply(tx, entity, range: KeyRange, params): Promise<number> {
     const { t, days } = target(entity, params);
