@@ -1,6 +1,7 @@
 import type { Queryable } from '../db/index.ts';
 import { ConflictError } from '../errors.ts';
 import { getEntity, opIdsOfRowsSql } from '../soft-delete/index.ts';
+import { isIdText } from '../validation/index.ts';
 import { BOSS_SCHEMA, noQueueYet } from './boss.ts';
 import { queueName } from './queue-names.ts';
 
@@ -27,8 +28,10 @@ class DeleteInProgressError extends ConflictError {
 async function undoneOpIds(db: Queryable, entity: string, target: object): Promise<string[]> {
   const filter = 'filter' in target ? (target.filter as Readonly<Record<string, unknown>>) : undefined;
   if (filter) return typeof filter.delete_op_id === 'string' ? [filter.delete_op_id] : [];
-  const ids =
-    'ids' in target ? (target.ids as readonly string[]) : 'id' in target ? [target.id as string] : [];
+  const given: readonly unknown[] =
+    'ids' in target ? (target.ids as unknown[]) : 'id' in target ? [target.id] : [];
+  // An id that is none (past int8, say) is for the restore's own check to refuse, not for SQL to fail on.
+  const ids = given.filter(isIdText);
   if (ids.length === 0) return [];
   const { rows } = await db.query<{ op: string }>(opIdsOfRowsSql(getEntity(entity).table), [ids]);
   return rows.map((r) => r.op);

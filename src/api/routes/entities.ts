@@ -262,7 +262,9 @@ export function registerEntityRoutes(app: FastifyInstance, ctx: RouteContext): v
             cascade,
           });
         }
-        // Enqueued, a bulk_restore checks this itself (CleanupQueue.enqueue).
+        // Enqueued, a bulk_restore checks this itself (CleanupQueue.enqueue). Its ids are checked
+        // first: the undo check sends them to the database, which refused one past int8 with a 500.
+        await ctx.softDelete.checkTarget(entity, target);
         await assertUndoAllowed(ctx.db, entity, target);
         return ctx.softDelete.restore(entity, target, { cascade });
       },

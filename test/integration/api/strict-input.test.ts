@@ -230,6 +230,18 @@ describe('HTTP API refuses ill-typed, broken-text and impossible-date input: 400
     expect(res.json().error.message).to.include('"bogusField"');
   });
 
+  it('answers an id past int8 in either bulk route with 400 invalid_id, as it does a single id', async () => {
+    for (const op of ['bulk-delete', 'bulk-restore']) {
+      for (const ids of [['9223372036854775808'], ['5', '99999999999999999999'.slice(0, 19)]]) {
+        const res = await send('POST', `/v1/documents/${op}`, { ids });
+        // bulk-restore answered 500: its undo check sent the ids to SQL before they were checked.
+        expect(res.statusCode, `${op} ${res.body}`).to.equal(400);
+        expectErrorShape(res, 'invalid_id');
+        expect(res.json().error.message).to.include('ids go up to 9223372036854775807');
+      }
+    }
+  });
+
   it('answers a NUL or an unpaired surrogate anywhere in a reason or a text filter with 400', async function () {
     this.timeout(120_000);
     const places = fc.constantFrom(
