@@ -9,7 +9,7 @@ import {
   trace,
 } from '@opentelemetry/api';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { isDatabaseUnavailable } from '../db/index.ts';
+import { allConnectionsBusy, isDatabaseUnavailable } from '../db/index.ts';
 import { toError } from '../errors.ts';
 import {
   CanonicalLine,
@@ -146,6 +146,8 @@ function finish(request: FastifyRequest, status: number, aborted: boolean): void
   const message = aborted ? 'request aborted' : 'request';
   const outage = outageOf(request);
   const unavailable = status === 503 && isDatabaseUnavailable(operation.error);
+  // Its own connections all busy (row locks, long statements): the database answers, no outage.
+  const unreachable = unavailable && !allConnectionsBusy(operation.error);
   context.with(t.context, () => {
     // The error behind a 5xx (an operation's, or the request's own) is worth a warning; a 4xx is the caller's.
     const failed = operation.error !== undefined && (aborted || status >= 500);
@@ -153,7 +155,7 @@ function finish(request: FastifyRequest, status: number, aborted: boolean): void
     else if (!unavailable || warnsNow(outage)) log.warn(message, fields, operation.error);
     else log.info(message, fields, operation.error);
   });
-  if (!aborted) noteDatabaseState(outage, unavailable, status, route);
+  if (!aborted) noteDatabaseState(outage, unreachable, status, route);
 }
 
 /** What each server (its Node HTTP server) knows of an outage of the database. */
@@ -186,11 +188,11 @@ const reachesDatabase = (route: string | undefined): boolean =>
  */
 function noteDatabaseState(
   outage: Outage,
-  unavailable: boolean,
+  unreachable: boolean,
   status: number,
   route: string | undefined,
 ): void {
-  if (unavailable) {
+  if (unreachable) {
     outage.since ??= performance.now();
     return;
   }

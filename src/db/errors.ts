@@ -65,6 +65,18 @@ function describe(cause: unknown): string {
   return message || (typeof code === 'string' ? code : 'connection failed');
 }
 
+/** Marks the pool's "all N connections stayed busy" error (postgres.ts) among unavailable ones. */
+export const ALL_CONNECTIONS_BUSY = Symbol('all connections busy');
+
+/**
+ * True when an unavailable-database error was this process's own connections all being busy: the
+ * database answers (another request, or the same one later, gets through), so it is no outage.
+ */
+export function allConnectionsBusy(error: unknown): boolean {
+  const cause = error instanceof DatabaseUnavailableError ? error.cause : error;
+  return typeof cause === 'object' && cause !== null && ALL_CONNECTIONS_BUSY in cause;
+}
+
 /** True for an error that says the database is unreachable (ours, or the driver's own). */
 export function isDatabaseUnavailable(error: unknown): boolean {
   if (error instanceof DatabaseUnavailableError) return true;

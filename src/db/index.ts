@@ -4,6 +4,7 @@ export type { Database, Queryable, TransactionClient } from './database.ts';
 export { checkDatabaseUrl, databaseAddress } from './database-url.ts';
 export { ident, sqlState, violatedConstraint } from './database.ts';
 export {
+  allConnectionsBusy,
   DatabaseOutageError,
   databaseError,
   isDatabaseUnavailable,

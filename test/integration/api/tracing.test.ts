@@ -8,6 +8,7 @@ import {
 } from '../../unit/observability/harness.ts';
 import { buildServer } from '../../../src/api/index.ts';
 import { databaseError, openDatabase } from '../../../src/db/index.ts';
+import { ALL_CONNECTIONS_BUSY } from '../../../src/db/errors.ts';
 import {
   AS_ADMIN,
   AS_READ,
@@ -266,6 +267,42 @@ describe('HTTP API telemetry', () => {
     } finally {
       await app.close();
       await db.close();
+    }
+  });
+
+  it('writes no "reachable again" line after 503s of its own busy connections: the database answered', async () => {
+    let busy = true;
+    // What postgres.ts rejects a checkout with when every connection stayed busy (row locks).
+    const saturated = () =>
+      databaseError(
+        Object.assign(new Error('all 4 connections of this process stayed busy for 5 s'), {
+          code: 'ETIMEDOUT',
+          [ALL_CONNECTIONS_BUSY]: true,
+        }),
+      );
+    const db = new Proxy(f.db, {
+      get(target, prop) {
+        const value = Reflect.get(target, prop, target);
+        if (typeof value !== 'function') return value;
+        if (prop !== 'query' && prop !== 'transaction') return value.bind(target);
+        return (...args: unknown[]) => (busy ? Promise.reject(saturated()) : value.apply(target, args));
+      },
+    });
+    const app = await buildServer({ db, tokens: TOKENS });
+    try {
+      const get = () => inject(app, { method: 'GET', url: '/v1/orders?limit=1', headers: AS_READ });
+      expect((await get()).statusCode).to.equal(503);
+      busy = false;
+      expect((await get()).statusCode).to.equal(200);
+      await t.telemetry.forceFlush();
+      const lines = (await t.consoleRecords()).filter(
+        (r) => r.message === 'database reachable again; the API answers',
+      );
+      // Before: "database reachable again" with the time since the first busy 503, though the
+      // database never went away (an API probe: durations of 42 and 5 s after a locked row).
+      expect(lines).to.have.lengthOf(0);
+    } finally {
+      await app.close();
     }
   });
 
