@@ -44,6 +44,7 @@ export const PANEL_IDS = {
   staleRuns: 17,
   deadJobs: 18,
   apiRequests: 19,
+  apiLatency: 20,
 } as const;
 
 /** Requests the API answered, as the HTTP server histogram counts them (one observation each). */
@@ -64,7 +65,7 @@ export function apiPanels(y: number): cog.Builder<Panel>[] {
       'API requests by status class',
       `Requests per second the API answered, by status class (2xx, 3xx, 4xx, 5xx), and its 4xx and 5xx answers by status code and route (route empty: no route matched). Source: ${HTTP_REQUESTS} (labels http_response_status_code, http_route); a request the client abandoned before the answer has no status code and is left out. The ApiServerErrorRatioHigh alert fires when 5xx answers are more than ${API_ERROR_RATIO_THRESHOLD * 100}% of the requests over ${API_ERROR_RATIO_WINDOW} (evaluated only with at least ${MIN_API_REQUESTS_PER_WINDOW} requests in that window) for ${API_ERROR_RATIO_FOR}, while 5xx answers go on (one in the last ${API_RECENT_WINDOW}: a burst that is over does not page): 503 is the database unreachable, 500 an error the log line of the request names. A wall of 401 or 403 is a token the clients send that the API does not accept: ApiAuthRefusalRatioHigh fires when they are more than ${API_AUTH_REFUSAL_RATIO_THRESHOLD * 100}% of the requests to token routes (probes left out) for ${API_AUTH_REFUSAL_FOR}, while refusals go on.`,
       'reqps',
-      at(0, y, 24, 8),
+      at(0, y, 12, 8),
     )
       .thresholds(thresholds('green'))
       .min(0)
@@ -73,6 +74,26 @@ export function apiPanels(y: number): cog.Builder<Panel>[] {
         promTarget('B', {
           expr: `sum by (http_response_status_code, http_route) (rate(${errors}${RATE}))`,
           legend: '{{http_response_status_code}} {{http_route}}',
+        }),
+      ),
+    timeseries(
+      PANEL_IDS.apiLatency,
+      'API request latency p95 with exemplars',
+      `p95 duration of the API's requests by route (the HTTP server spans, named "{method} {route}", from the collector span-metrics connector), read inside its bucket. The dots are exemplars: click one to open that request's trace in Tempo (its server span, the operation under it and its statements), and from there its access line in Loki. Orange from 1 s, red from 5 s.`,
+      's',
+      at(12, y, 12, 8),
+    )
+      .thresholds(thresholds('green', [1, 'orange'], [5, 'red']))
+      .thresholdsStyle(THRESHOLD_LINES)
+      .withTarget(
+        promTarget('A', {
+          expr: quantile(
+            0.95,
+            `${METRICS.spanDuration}_bucket{span_kind="SPAN_KIND_SERVER", service_name=~"sdops.*"}`,
+            'le, span_name',
+          ),
+          legend: '{{span_name}}',
+          exemplar: true,
         }),
       ),
   ];

@@ -459,6 +459,18 @@ export function registerPanelTests(world: World): void {
         spanMetricsBuckets(),
       );
     },
+    [`${PANEL_IDS.apiLatency}/A`]: () =>
+      quantiles(
+        PANEL_IDS.apiLatency,
+        'A',
+        0.95,
+        ['span_name'],
+        // The API's server spans ("{method} {route}"), every request the servers answered.
+        spanDurations(spans(), (s) =>
+          s.kind === 2 && String(s.resource['service.name']).startsWith('sdops') ? s.name : undefined,
+        ),
+        spanMetricsBuckets(),
+      ),
     [`${PANEL_IDS.queueLength}/A`]: async () => {
       for (const name of ['noWorker', 'afterServeRestart']) {
         const m = moment(name);
