@@ -60,9 +60,21 @@ function digest(value: string): Buffer {
  */
 export class TokenVerifier {
   private readonly entries: readonly { role: Role; hash: Buffer }[];
+  private readonly secrets: readonly string[];
 
   constructor(tokens: readonly ApiToken[]) {
     this.entries = tokens.map((t) => ({ role: t.role, hash: digest(t.token) }));
+    this.secrets = tokens.map((t) => t.token);
+  }
+
+  /**
+   * The text with every configured token in it replaced: a client that put its token in the URL
+   * (`/v1/<token>`) had it written to the access line and the span's url.path.
+   */
+  withoutTokens(text: string): string {
+    let out = text;
+    for (const secret of this.secrets) if (out.includes(secret)) out = out.replaceAll(secret, '[REDACTED]');
+    return out;
   }
 
   /** No token configured: the server only listens on loopback and lets every local caller in (see refusedByOpenServer). */

@@ -57,9 +57,22 @@ function routeOf(request: FastifyRequest): string | undefined {
   return unrouted.has(request) ? undefined : request.routeOptions?.url;
 }
 
-function pathOf(request: FastifyRequest): string {
+/** Paths as the telemetry names them when they differ from the request's (a token taken out). */
+const loggedPaths = new WeakMap<FastifyRequest, string>();
+
+/** The request's path without its query, which the telemetry never records. */
+export function requestPath(request: FastifyRequest): string {
   const q = request.url.indexOf('?');
   return q === -1 ? request.url : request.url.slice(0, q);
+}
+
+/** The path the span and the access line give instead of the request's own (server.ts). */
+export function logPathAs(request: FastifyRequest, path: string): void {
+  loggedPaths.set(request, path);
+}
+
+function pathOf(request: FastifyRequest): string {
+  return loggedPaths.get(request) ?? requestPath(request);
 }
 
 function spanName(method: string, route: string | undefined): string {

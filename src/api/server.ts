@@ -14,10 +14,12 @@ import { type Access, type ApiToken, refusedByOpenServer, TokenVerifier } from '
 import { ApiError, answerExpectation, forbidden, mapError, writeClientError } from './errors.ts';
 import {
   isUnrouted,
+  logPathAs,
   markUnrouted,
   onAbortTelemetry,
   onRequestTelemetry,
   onResponseTelemetry,
+  requestPath,
   recordInternalError,
   requestContext,
 } from './http-telemetry.ts';
@@ -251,6 +253,9 @@ export async function buildServer(options: ApiServerOptions): Promise<FastifyIns
     done();
   });
   app.addHook('onRequest', (request, _reply, done) => {
+    const path = requestPath(request);
+    const logged = verifier.withoutTokens(path);
+    if (logged !== path) logPathAs(request, logged);
     onRequestTelemetry(request);
     done();
   });

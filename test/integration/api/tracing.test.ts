@@ -10,6 +10,7 @@ import { buildServer } from '../../../src/api/index.ts';
 import { databaseError, openDatabase } from '../../../src/db/index.ts';
 import { ALL_CONNECTIONS_BUSY } from '../../../src/db/errors.ts';
 import {
+  ADMIN_TOKEN,
   AS_ADMIN,
   AS_READ,
   type ApiFixture,
@@ -38,6 +39,20 @@ describe('HTTP API telemetry', () => {
     await f?.close();
     await t?.telemetry.shutdown();
     if (savedLevel !== undefined) process.env.LOG_LEVEL = savedLevel;
+  });
+
+  it('keeps a token the client put in the URL out of the access line and the span', async () => {
+    const res = await inject(f.app, { method: 'GET', url: `/v1/${ADMIN_TOKEN}/1?x=1` });
+    expect(res.statusCode, res.body).to.be.within(400, 499);
+    await t.telemetry.forceFlush();
+    const spans = (await t.spans()).filter((s) => String(s.attributes['url.path']).startsWith('/v1/'));
+    const paths = [
+      ...spans.map((s) => String(s.attributes['url.path'])),
+      ...(await t.consoleRecords()).filter((r) => r.message === 'request').map((r) => String(r.path)),
+    ];
+    // Before: "/v1/admin-token-0123456789abcdef/1" on both (an API probe found it in Loki and Tempo).
+    expect(paths).to.include('/v1/[REDACTED]/1');
+    expect(paths.join(' ')).to.not.include(ADMIN_TOKEN);
   });
 
   it('continues the caller trace: a server span named by route template, core spans beneath, and a cascade job that links back', async function () {
