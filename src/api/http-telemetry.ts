@@ -16,6 +16,7 @@ import {
   currentTracer,
   getLogger,
   httpMetrics,
+  type SpanAttributes,
   withCanonicalLine,
 } from '../observability/index.ts';
 
@@ -96,7 +97,7 @@ export function onRequestTelemetry(request: FastifyRequest): void {
         ...(typeof request.headers['user-agent'] === 'string'
           ? { 'user_agent.original': request.headers['user-agent'] }
           : {}),
-      },
+      } satisfies SpanAttributes,
     },
     parent,
   );
@@ -134,9 +135,9 @@ function finish(request: FastifyRequest, status: number, aborted: boolean): void
   const seconds = Number(process.hrtime.bigint() - t.started) / 1e9;
   const route = routeOf(request);
   const errorType = aborted ? 'aborted' : status >= 500 ? String(status) : undefined;
-  if (!aborted) t.span.setAttribute('http.response.status_code', status);
+  if (!aborted) t.span.setAttributes({ 'http.response.status_code': status } satisfies SpanAttributes);
   if (errorType) {
-    t.span.setAttribute('error.type', errorType);
+    t.span.setAttributes({ 'error.type': errorType } satisfies SpanAttributes);
     t.span.setStatus({ code: SpanStatusCode.ERROR });
   }
   t.span.end();

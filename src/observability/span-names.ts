@@ -12,6 +12,7 @@ const DB_ATTRS = [
   'db.query.text',
   'server.address',
   'server.port',
+  'db.response.status_code',
 ] as const;
 
 /** HTTP server span attributes (semantic conventions), in the catalog's order. */

@@ -241,7 +241,7 @@ export function withDbSpan<T>(info: DbSpanInfo, run: () => Promise<T>): Promise<
         const code = (error as { code?: unknown } | null)?.code;
         // The SQL conventions want the database's own response code on a failed statement.
         if (typeof code === 'string' && SQLSTATE.test(code))
-          span.setAttribute('db.response.status_code', code);
+          span.setAttributes({ 'db.response.status_code': code } satisfies SpanAttributes);
         span.setStatus({ code: SpanStatusCode.ERROR, message: err.message });
         span.end(endTime);
       });
