@@ -7,9 +7,8 @@ import {
   emptyCounts,
   type OperationContext,
   type OperationOutcome,
-  reportProgress,
-  runBatch,
 } from './operation-telemetry.ts';
+import { reportProgress, runBatch } from './batches.ts';
 import type { CascadeNode } from './registry.ts';
 import {
   DELETABLE,

@@ -1,5 +1,5 @@
 import { v7 as uuidv7 } from 'uuid';
-import { type Database, isDatabaseUnavailable, sqlState, type TransactionClient } from '../db/index.ts';
+import { isDatabaseUnavailable, sqlState } from '../db/index.ts';
 import { SdopsError } from '../errors.ts';
 import {
   addToCanonicalLine,
@@ -10,11 +10,11 @@ import {
   softDeleteMetrics,
   withSpan,
 } from '../observability/index.ts';
-import type { OperationCounts, OperationName, OperationResult, OperationProgressListener } from './types.ts';
+import type { OperationCounts, OperationName, OperationResult } from './types.ts';
 
 /**
- * The two choke points every mutation goes through, so telemetry lives in one place: a span per
- * call (soft_delete.<operation> for one row, soft_delete.bulk for id lists and filters,
+ * The choke point every mutation goes through (with runBatch, batches.ts, for its batches), so
+ * telemetry lives in one place: a span per call (soft_delete.<operation> for one row, soft_delete.bulk for id lists and filters,
  * soft_delete.purge / soft_delete.archive for retention work) with one soft_delete.batch child per
  * batch, the per-operation row counter and duration histogram, and one log line per call (inside an
  * API request, the call's fields go on the request's access line instead).
@@ -260,94 +260,4 @@ export async function runOperation(
   );
   if ('stoppedBy' in settled) throw settled.stoppedBy;
   return settled.result;
-}
-
-export interface BatchInfo {
-  /** Target rows in this batch (ids), or the most it may claim (purge/archive candidates). */
-  readonly size: number;
-}
-
-/** Tells the batch span how many rows a batch that claims its own rows really got. */
-export type ClaimedRows = (size: number) => void;
-
-/** PostgreSQL chose this batch's transaction as a deadlock victim and rolled it back (40P01). */
-const DEADLOCK_DETECTED = '40P01';
-const DEADLOCK_ATTEMPTS = 5;
-
-/**
- * Runs fn's transaction, again when PostgreSQL ends it as a deadlock victim: writers of one cascade
- * from different ends (a bulk delete of orders, which takes their items, beside one of order_items)
- * lock the same rows in different orders, and no one order serves both. The victim's transaction
- * was rolled back whole, so running the batch again changes nothing twice; the other one goes on.
- */
-async function transactionRidingOutDeadlocks<T>(
-  db: Database,
-  op: OperationContext,
-  fn: (tx: TransactionClient) => Promise<T>,
-): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await db.transaction(fn);
-    } catch (error) {
-      if (sqlState(error) !== DEADLOCK_DETECTED || attempt >= DEADLOCK_ATTEMPTS) throw error;
-      log.info('batch ended by a deadlock with another writer; running it again', {
-        entity: op.entity,
-        operation: op.operation,
-        attempt,
-      });
-      // A random pause, so the two writers do not meet at the same rows again at once.
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * 50 * attempt));
-    }
-  }
-}
-
-/**
- * Runs one batch in its own transaction; counted in op.batches once committed. A single-row call
- * has no batch span of its own: its operation span already is the one unit of work.
- */
-export async function runBatch<T>(
-  db: Database,
-  op: OperationContext,
-  info: BatchInfo,
-  fn: (tx: TransactionClient, claimed: ClaimedRows) => Promise<T>,
-): Promise<T> {
-  const commit = async (claimed: ClaimedRows) => {
-    const result = await transactionRidingOutDeadlocks(db, op, (tx) => fn(tx, claimed));
-    op.batches += 1;
-    return result;
-  };
-  if (op.targetKind === 'id') return commit(() => {});
-  return withSpan(
-    'soft_delete.batch',
-    {
-      entity: op.entity,
-      operation: op.operation,
-      'batch.size': info.size,
-      ...(op.telemetryRunId === undefined ? {} : { run_id: op.telemetryRunId }),
-    },
-    async (span) => {
-      const result = await commit((size) => span.setAttributes({ 'batch.size': size }));
-      // Committed; a batch that throws ends as `failure` (withSpan), its transaction rolled back.
-      span.setAttributes({ status: 'success' });
-      return result;
-    },
-  );
-}
-
-export function reportProgress(
-  listener: OperationProgressListener | undefined,
-  op: OperationContext,
-  processed: number,
-  total: number | undefined,
-): void {
-  if (!listener) return;
-  const cascaded = op.committed?.().cascaded;
-  listener({
-    entity: op.entity,
-    operation: op.operation,
-    processed,
-    ...(total === undefined ? {} : { total }),
-    batch: op.batches,
-    ...(cascaded === undefined || Object.keys(cascaded).length === 0 ? {} : { cascaded }),
-  });
 }

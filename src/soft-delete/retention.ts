@@ -2,14 +2,8 @@ import type { Database, Queryable, TransactionClient } from '../db/index.ts';
 import type { BatchReceipts } from './batch-receipts.ts';
 import { archiveColumns } from './archive.ts';
 import { cascadeTree } from './registry.ts';
-import {
-  type ClaimedRows,
-  countRows,
-  type OperationContext,
-  type OperationOutcome,
-  reportProgress,
-  runBatch,
-} from './operation-telemetry.ts';
+import { countRows, type OperationContext, type OperationOutcome } from './operation-telemetry.ts';
+import { type ClaimedRows, reportProgress, runBatch } from './batches.ts';
 import {
   archiveSql,
   claimCandidatesSql,
