@@ -210,7 +210,8 @@ export function isErrorCode(value: unknown): value is ErrorCode {
 }
 
 /** How an error is handled: the CLI exit code and the HTTP status follow from it (below). */
-export type ErrorKind = 'invalid_input' | 'not_found' | 'conflict' | 'unavailable' | 'internal';
+export const ERROR_KINDS = ['invalid_input', 'not_found', 'conflict', 'unavailable', 'internal'] as const;
+export type ErrorKind = (typeof ERROR_KINDS)[number];
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;

@@ -1,9 +1,11 @@
 import { readFileSync } from 'node:fs';
+import { EXPECTED_KINDS } from '../../src/observability/redact.ts';
 import { expect } from 'chai';
 import { OpenApiCollector } from '../../src/api/openapi.ts';
 import {
   ERROR_CODE_MEANINGS,
   ERROR_CODES,
+  ERROR_KINDS,
   type ErrorCode,
   type ErrorKind,
   exitCodeForKind,
@@ -58,8 +60,7 @@ describe('error codes: one list for the code, the OpenAPI document and docs/erro
 
   it('docs/errors.md states the exit code and HTTP status of each kind as the code maps them', () => {
     const rows = tableRows('Kinds: exit codes and HTTP statuses');
-    const kinds: ErrorKind[] = ['invalid_input', 'not_found', 'conflict', 'unavailable', 'internal'];
-    expect(rows.map((r) => r[0]!.replace(/`/g, ''))).to.deep.equal(kinds);
+    expect(rows.map((r) => r[0]!.replace(/`/g, ''))).to.deep.equal([...ERROR_KINDS]);
     for (const [kindCell, exitCell, statusCell] of rows) {
       const kind = kindCell!.replace(/`/g, '') as ErrorKind;
       expect(Number(exitCell), kind).to.equal(exitCodeForKind(kind));
@@ -72,5 +73,9 @@ describe('error codes: one list for the code, the OpenAPI document and docs/erro
       }
     }
     expect(httpStatusFor({ code: 'unknown_migration', kind: 'invalid_input' })).to.equal(404);
+  });
+
+  it('logs a stack for internal errors only: the log redactor knows every other kind as expected', () => {
+    expect([...EXPECTED_KINDS].sort()).to.deep.equal(ERROR_KINDS.filter((k) => k !== 'internal').sort());
   });
 });
