@@ -7,23 +7,29 @@ export function ownerId(): string {
 }
 
 /**
- * True when a run's owner was a process of this host that no longer exists (killed, crashed): its
- * lease still runs for up to its timeout (30 s), but nothing moves. False when it may be alive, or
- * runs elsewhere (only its lease can tell), or is this process. A PID reused by another process
- * reads as alive: the lease still ends it. Only what status shows depends on it, never a takeover:
- * containers that share a host name but not PIDs (host networking) would read each other gone;
- * compose and Kubernetes give each container a host name of its own.
+ * What this host can tell of a run owner's process: `gone` when it was a process of this host that
+ * no longer exists (killed, crashed), `alive` when that process exists (a stale lease is then a
+ * runner waiting out a database outage, or frozen), `unknown` when it runs elsewhere (only its lease
+ * can tell) or the owner is this process. A PID reused by another process reads as alive: the lease
+ * still ends it. Only what status shows depends on it, never a takeover: containers that share a
+ * host name but not PIDs (host networking) would read each other gone; compose and Kubernetes give
+ * each container a host name of its own.
  */
-export function ownerProcessGone(owner: string | null): boolean {
+export function ownerProcessState(owner: string | null): 'gone' | 'alive' | 'unknown' {
   const match = owner === null ? null : /^(.*):(\d+):[0-9a-f]+$/.exec(owner);
-  if (!match || match[1] !== hostname()) return false;
+  if (!match || match[1] !== hostname()) return 'unknown';
   const pid = Number(match[2]);
-  if (pid === process.pid) return false;
+  if (pid === process.pid) return 'unknown';
   try {
     process.kill(pid, 0);
-    return false;
+    return 'alive';
   } catch (error) {
     // EPERM: it exists, as another user's process.
-    return (error as NodeJS.ErrnoException).code === 'ESRCH';
+    return (error as NodeJS.ErrnoException).code === 'ESRCH' ? 'gone' : 'alive';
   }
+}
+
+/** The owner was a process of this host that no longer exists (ownerProcessState). */
+export function ownerProcessGone(owner: string | null): boolean {
+  return ownerProcessState(owner) === 'gone';
 }

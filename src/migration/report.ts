@@ -1,4 +1,4 @@
-import { ownerProcessGone } from './owner-process.ts';
+import { ownerProcessState } from './owner-process.ts';
 import type { RunRecord } from './types.ts';
 
 /** Derived figures for `status`/`list` and the API: what an operator asks of a run at a glance. */
@@ -30,6 +30,12 @@ export interface RunStatus {
    * has not run out yet (`stop --wait` waits for that, then `resume`).
    */
   readonly ownerProcessGone: boolean;
+  /**
+   * Its owner is a process of this host that exists: with its lease run out (ownerAlive false) it is
+   * waiting out a database outage (its next heartbeat comes within seconds of the database answering)
+   * or frozen; `resume` would take the run from it.
+   */
+  readonly ownerProcessAlive: boolean;
   readonly heartbeatAgeSeconds: number | null;
   readonly lastError: string | null;
   readonly traceId: string | null;
@@ -40,14 +46,15 @@ export interface RunStatus {
 export function runStatus(
   run: RunRecord,
   now = new Date(),
-  processGone: (owner: string | null) => boolean = ownerProcessGone,
+  processState: (owner: string | null) => 'gone' | 'alive' | 'unknown' = ownerProcessState,
 ): RunStatus {
   const done = run.rowsProcessed + run.rowsFailed;
   const total = run.totalEstimate;
   const percent =
     total === null ? null : total === 0 ? 100 : Math.min(100, Math.round((done / total) * 1000) / 10);
   const unfinished = run.state === 'running' || run.state === 'stopping';
-  const gone = unfinished && processGone(run.owner);
+  const ownerProcess = unfinished ? processState(run.owner) : 'unknown';
+  const gone = ownerProcess === 'gone';
   const moving = run.ownerAlive && !gone;
   const end = run.finishedAt ?? (moving ? now : run.updatedAt);
   const seconds = Math.max(0.001, (end.getTime() - run.sessionStartedAt.getTime()) / 1000);
@@ -76,6 +83,7 @@ export function runStatus(
     owner: run.owner,
     ownerAlive: run.ownerAlive,
     ownerProcessGone: gone,
+    ownerProcessAlive: ownerProcess === 'alive',
     heartbeatAgeSeconds: run.heartbeatAt
       ? Math.round((now.getTime() - run.heartbeatAt.getTime()) / 100) / 10
       : null,

@@ -5,6 +5,7 @@ import {
   runStatus,
   type RunHandle,
   type RunRecord,
+  type RunStatus,
   type RunSummary,
 } from '../../migration/index.ts';
 import type { CliContext } from '../context.ts';
@@ -79,10 +80,14 @@ export function statusRow(run: RunRecord): Record<string, Cell> {
     eta: formatDuration(s.etaSeconds),
     'failed batches': s.batchesFailed,
     'failed rows': s.rowsFailed,
-    owner: s.owner
-      ? `${s.owner}${s.ownerAlive ? (s.ownerProcessGone ? ' (process gone)' : '') : ' (stale)'}`
-      : '-',
+    owner: s.owner ? `${s.owner}${ownerNote(s)}` : '-',
   };
+}
+
+/** What the owner column adds: whether the lease runs, and what this host knows of the process. */
+function ownerNote(s: RunStatus): string {
+  if (s.ownerAlive) return s.ownerProcessGone ? ' (process gone)' : '';
+  return s.ownerProcessAlive ? ' (stale, process alive)' : ' (stale)';
 }
 
 /**

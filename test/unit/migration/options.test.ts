@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { hostname } from 'node:os';
 import { expect } from 'chai';
-import { ownerId, ownerProcessGone } from '../../../src/migration/owner-process.ts';
+import { ownerId, ownerProcessGone, ownerProcessState } from '../../../src/migration/owner-process.ts';
 import {
   backoffMs,
   getMigration,
@@ -74,7 +74,7 @@ describe('migration runner backoff and parameters', () => {
       cursorEntity: 'documents',
       cursorKey: '42',
     } as unknown as RunRecord;
-    const s = runStatus(run, now, () => false);
+    const s = runStatus(run, now, () => 'unknown');
     expect(s).to.include({
       percent: 20,
       rowsPerSecond: 10,
@@ -84,7 +84,7 @@ describe('migration runner backoff and parameters', () => {
       ownerProcessGone: false,
     });
     // Its process killed on this host: the lease still runs, but a rate and an ETA would say it moves.
-    const gone = runStatus(run, now, () => true);
+    const gone = runStatus(run, now, () => 'gone');
     expect(gone).to.include({
       ownerAlive: true,
       ownerProcessGone: true,
@@ -92,8 +92,11 @@ describe('migration runner backoff and parameters', () => {
       etaSeconds: null,
     });
     // ...and still gone once its lease has run out too.
-    const stale = runStatus({ ...run, ownerAlive: false } as RunRecord, now, () => true);
-    expect(stale).to.include({ ownerAlive: false, ownerProcessGone: true });
+    const stale = runStatus({ ...run, ownerAlive: false } as RunRecord, now, () => 'gone');
+    expect(stale).to.include({ ownerAlive: false, ownerProcessGone: true, ownerProcessAlive: false });
+    // A lease run out while its process lives: a runner waiting out a database outage, or frozen.
+    const waiting = runStatus({ ...run, ownerAlive: false } as RunRecord, now, () => 'alive');
+    expect(waiting).to.include({ ownerAlive: false, ownerProcessGone: false, ownerProcessAlive: true });
   });
 
   it("tells a run owner's process that ended on this host from one that lives, or runs elsewhere", async () => {
@@ -106,5 +109,8 @@ describe('migration runner backoff and parameters', () => {
     expect(ownerProcessGone(`elsewhere-${host}:${child.pid}:a1b2c3`)).to.equal(false);
     expect(ownerProcessGone(null)).to.equal(false);
     expect(ownerProcessGone(ownerId())).to.equal(false);
+    expect(ownerProcessState(`${host}:${process.ppid}:a1b2c3`)).to.equal('alive');
+    expect(ownerProcessState(`${host}:${child.pid}:a1b2c3`)).to.equal('gone');
+    expect(ownerProcessState(`elsewhere-${host}:${child.pid}:a1b2c3`)).to.equal('unknown');
   });
 });
