@@ -166,7 +166,10 @@ export async function runSession(
             ? 'lease_lost'
             : summary.dryRun
               ? `${summary.state} (dry-run)`
-              : summary.state,
+              : // The database still says running: the line below says until when.
+                summary.recorded
+                ? summary.state
+                : `${summary.state} (not recorded: shows running)`,
           // retry-failed and resume sessions: what this command did, beside the run's total.
           'session rows': summary.sessionRows,
           'run rows': summary.rowsProcessed,
