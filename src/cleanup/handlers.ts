@@ -3,11 +3,11 @@ import type { HandlerRegistry, JobHandler, JobResult } from './handlers-types.ts
 import type { BulkPayload, RetentionPayload } from './job-payloads.ts';
 import { guardedDatabase, type Queryable } from '../db/index.ts';
 import {
+  addRetentionBatch,
   addRowsDone,
   derivedJobId,
   forgetStaleProgress,
   progressEarlier,
-  rowsDoneEarlier,
 } from './job-progress.ts';
 import { jobOutageGuard } from './job-outage.ts';
 import { cascadeHandler, restoreCascadeHandler } from './cascade-handlers.ts';
@@ -52,8 +52,10 @@ function retentionHandler(
     // A retry takes only what its failed attempts left of the budget: they committed batches. Read on
     // every attempt: a job handed back at shutdown runs again as the same attempt.
     const db = guardedDatabase(ctx.queue.db, outage);
-    const earlier = await rowsDoneEarlier(db, ctx.jobId);
-    const maxRows = Math.max(0, budget - earlier);
+    const progress = await progressEarlier(db, ctx.jobId);
+    const maxRows = Math.max(0, budget - progress.rows);
+    // What the output reports: every row the earlier attempts changed, children included.
+    const earlier = progress.changed ?? progress.rows;
     const followUp = () =>
       outage.run(() => ctx.queue.enqueue(jobType, payload, { id: derivedJobId(ctx.jobId, 'follow-up') }));
     if (maxRows === 0) {
@@ -66,7 +68,8 @@ function retentionHandler(
       batchSize,
       maxRows,
       signal: ctx.signal,
-      inBatch: (tx: Queryable, candidates: number) => addRowsDone(tx, ctx.jobId, candidates),
+      inBatch: (tx: Queryable, candidates: number, rows: number) =>
+        addRetentionBatch(tx, ctx.jobId, candidates, rows),
       outageGuard: outage,
     };
     const called =

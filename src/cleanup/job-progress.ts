@@ -13,14 +13,24 @@ export interface EarlierProgress {
   readonly rows: number;
   /** Where they got to (the core's position, schema 033); absent when none gave one. */
   readonly position: string | undefined;
+  /**
+   * A purge/archive job's rows changed, children included (schema 034); `rows` counts its own
+   * entity's candidates (its budget). Absent when no batch recorded it.
+   */
+  readonly changed: number | undefined;
 }
 
 export async function progressEarlier(db: Queryable, jobId: string): Promise<EarlierProgress> {
-  const { rows } = await db.query<{ done: string; position: string | null }>(
-    'SELECT rows::text AS done, position FROM sdops_job_progress WHERE job_id = $1',
+  const { rows } = await db.query<{ done: string; position: string | null; changed: string | null }>(
+    'SELECT rows::text AS done, position, changed::text AS changed FROM sdops_job_progress WHERE job_id = $1',
     [jobId],
   );
-  return { rows: Number(rows[0]?.done ?? 0), position: rows[0]?.position ?? undefined };
+  const changed = rows[0]?.changed;
+  return {
+    rows: Number(rows[0]?.done ?? 0),
+    position: rows[0]?.position ?? undefined,
+    changed: changed == null ? undefined : Number(changed),
+  };
 }
 
 /** Rows the job's earlier attempts committed; 0 for a first attempt. */
@@ -44,6 +54,21 @@ export async function addRowsDone(
      ON CONFLICT (job_id) DO UPDATE SET rows = sdops_job_progress.rows + EXCLUDED.rows,
        position = coalesce(EXCLUDED.position, sdops_job_progress.position), updated_at = now()`,
     [jobId, rows, position ?? null],
+  );
+}
+
+/** In a purge/archive batch's transaction: its candidates (the budget) and every row it changed. */
+export async function addRetentionBatch(
+  tx: Queryable,
+  jobId: string,
+  candidates: number,
+  changed: number,
+): Promise<void> {
+  await tx.query(
+    `INSERT INTO sdops_job_progress (job_id, rows, changed) VALUES ($1, $2, $3)
+     ON CONFLICT (job_id) DO UPDATE SET rows = sdops_job_progress.rows + EXCLUDED.rows,
+       changed = coalesce(sdops_job_progress.changed, 0) + EXCLUDED.changed, updated_at = now()`,
+    [jobId, candidates, changed],
   );
 }
 

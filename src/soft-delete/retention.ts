@@ -25,7 +25,7 @@ export interface RetentionPlan {
   /** Aborted: stop after the batch in flight (BatchedCallOptions.signal). */
   readonly signal: AbortSignal | undefined;
   /** PurgeOptions.inBatch. */
-  readonly inBatch: ((tx: Queryable, candidates: number) => Promise<void>) | undefined;
+  readonly inBatch: ((tx: Queryable, candidates: number, changed: number) => Promise<void>) | undefined;
   /** For a call that runs batches again after an outage: what each committed batch did. */
   readonly receipts: BatchReceipts | undefined;
 }
@@ -98,7 +98,11 @@ export async function executeRetention(plan: RetentionPlan, op: OperationContext
       for (let i = nodes.length - 1; i >= 0; i--) {
         out[i] = (await tx.query(statements[i]!, [ids, cutoff])).rowCount;
       }
-      await plan.inBatch?.(tx, page.length);
+      await plan.inBatch?.(
+        tx,
+        page.length,
+        out.reduce((a, b) => a + b, 0),
+      );
       return claim;
     };
     const { taken, last, out } = await runBatch(db, op, { size: limit }, plan.receipts?.wrap(batch) ?? batch);

@@ -183,10 +183,11 @@ interface RetentionOptions extends BatchedCallOptions {
   maxRows?: number;
   /**
    * Runs in each batch's transaction, after its rows are removed, with the number of candidate rows
-   * the batch took (what maxRows counts). Whatever it writes commits with the batch. A cleanup job
-   * records its progress here, so a retry knows what its failed attempts removed.
+   * the batch took (what maxRows counts) and the rows it removed or moved, its children included.
+   * Whatever it writes commits with the batch. A cleanup job records its progress here, so a retry
+   * knows what its failed attempts removed.
    */
-  inBatch?: (tx: Queryable, candidates: number) => Promise<void>;
+  inBatch?: (tx: Queryable, candidates: number, changed: number) => Promise<void>;
 }
 
 export interface PurgeOptions extends RetentionOptions {

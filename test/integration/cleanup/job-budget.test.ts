@@ -171,7 +171,7 @@ describe('a cleanup job across its attempts: a purge keeps to its row budget and
    * handed back.
    */
   const handedBackAfterFirstBatch = async (
-    jobType: 'purge_expired' | 'bulk_soft_delete' | 'bulk_restore' | 'cascade_soft_delete',
+    jobType: 'purge_expired' | 'archive_entity' | 'bulk_soft_delete' | 'bulk_restore' | 'cascade_soft_delete',
     payload: Record<string, unknown>,
     jobId: string,
   ): Promise<void> => {
@@ -290,5 +290,26 @@ describe('a cleanup job across its attempts: a purge keeps to its row budget and
     expect(rest.count).to.equal(1500);
     expect(rest.detail).to.include({ earlier_attempts: 1000 });
     await t.db.exec('DELETE FROM documents');
+  });
+
+  it('names every row the earlier attempts of an archive job moved, the children that went with them included', async () => {
+    const { customer, orders, items } = await makeFamily(t.db, { orders: 300, items: 2 });
+    for (const [table, ids] of [
+      ['orders', orders],
+      ['order_items', items],
+    ] as const) {
+      await t.db.query(`UPDATE ${table} SET deleted_at = now() WHERE id = ANY($1::bigint[])`, [ids]);
+      await backdate(t.db, table, ids, 400);
+    }
+    const jobId = randomUUID();
+    const payload = { entity: 'orders', olderThanDays: 0, batchSize: 100 };
+    await handedBackAfterFirstBatch('archive_entity', payload, jobId);
+    const again = await handlersWith(50_000).archive_entity!(payload, contextOf(jobId, 1, 'archive_entity'));
+    expect(again.count, 'the other 200 orders and their 400 items').to.equal(600);
+    // Before: 100, the first batch's orders without the 200 items that went with them (a probe's
+    // killed archive job said 9,950 where it had moved 18,848 rows).
+    expect(again.detail).to.include({ earlier_attempts: 300 });
+    await t.db.query('DELETE FROM customers WHERE id = $1', [customer]);
+    await t.db.exec('DELETE FROM order_items_archive; DELETE FROM orders_archive');
   });
 });
