@@ -106,6 +106,16 @@ export class PayloadFields {
     return v;
   }
 
+  /** A JSON number from min to max, fractions allowed (an age in days: 1.5 is 36 hours). */
+  optNumber(key: string, min: number, max: number): number | undefined {
+    const v = this.raw[key];
+    if (v === undefined) return undefined;
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) {
+      this.fail(key, `a number from ${min} to ${max}`);
+    }
+    return v;
+  }
+
   optInt(key: string, min: number, max: number): number | undefined {
     const v = this.raw[key];
     if (v === undefined) return undefined;

@@ -1,5 +1,5 @@
 import { assertFilter, getEntity } from '../soft-delete/index.ts';
-import { MAX_BATCH_SIZE, MAX_OLDER_THAN_DAYS } from '../validation/index.ts';
+import { MAX_BATCH_SIZE, MAX_OLDER_THAN_DAYS, MAX_ROWS_PER_CALL } from '../validation/index.ts';
 import { InvalidPayloadError } from './errors.ts';
 import {
   type BulkPayload,
@@ -15,9 +15,10 @@ function retention(jobType: string, raw: Record<string, unknown>): RetentionPayl
   const f = new PayloadFields(jobType, raw, ['entity', 'olderThanDays', 'batchSize', 'maxRows']);
   const out: { -readonly [K in keyof RetentionPayload]: RetentionPayload[K] } = {};
   const entity = f.entity('entity', false);
-  const olderThanDays = f.optInt('olderThanDays', 0, MAX_OLDER_THAN_DAYS);
+  // As `sdops purge|archive --older-than-days` and a migration's olderThanDays take it.
+  const olderThanDays = f.optNumber('olderThanDays', 0, MAX_OLDER_THAN_DAYS);
   const batchSize = f.optInt('batchSize', 1, MAX_BATCH_SIZE);
-  const maxRows = f.optInt('maxRows', 1, 100_000_000);
+  const maxRows = f.optInt('maxRows', 1, MAX_ROWS_PER_CALL);
   if (entity !== undefined) out.entity = entity;
   if (olderThanDays !== undefined) out.olderThanDays = olderThanDays;
   if (batchSize !== undefined) out.batchSize = batchSize;

@@ -157,8 +157,11 @@ export function freeTextRule(maxLength = MAX_TEXT_LENGTH): string {
   return `text of 1 to ${maxLength} characters, not blank, ${PLAIN_TEXT_RULE}`;
 }
 
-/** Retention and archive ages: up to 100 years. */
+/** Retention and archive ages: up to 100 years, in days, fractions allowed (1.5 is 36 hours). */
 export const MAX_OLDER_THAN_DAYS = 36_500;
+
+/** The most rows one purge or archive call may be given to take (`--max-rows`, a job's `maxRows`). */
+export const MAX_ROWS_PER_CALL = 100_000_000;
 
 /**
  * The items of a comma-separated list, trimmed, repeats dropped ("a, b,a" is a and b). An empty item

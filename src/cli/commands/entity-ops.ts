@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { assertUndoAllowed } from '../../cleanup/index.ts';
 import { InvalidInputError } from '../../errors.ts';
 import { checkTarget, entityNames, getEntity, type Target } from '../../soft-delete/index.ts';
-import { MAX_BATCH_SIZE, MAX_OLDER_THAN_DAYS } from '../../validation/index.ts';
+import { MAX_BATCH_SIZE, MAX_OLDER_THAN_DAYS, MAX_ROWS_PER_CALL } from '../../validation/index.ts';
 import { collectFilter, nonBlank, nonNegativeNumber, positiveInt } from '../args.ts';
 import { type GlobalOptions, withContext } from '../context.ts';
 import { runBatchedCall } from '../batched-call.ts';
@@ -159,7 +159,7 @@ function registerRetention(
     .option(
       '--max-rows <n>',
       'stop after this many rows',
-      positiveInt('--max-rows', undefined, 'invalid_max_rows'),
+      positiveInt('--max-rows', MAX_ROWS_PER_CALL, 'invalid_max_rows'),
     )
     .action(async (entity: string, opts: RetentionOptions, command: Command) => {
       getEntity(entity);

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { InvalidPayloadError, parsePayload } from '../../../src/cleanup/index.ts';
+import { MAX_OLDER_THAN_DAYS, MAX_ROWS_PER_CALL } from '../../../src/validation/index.ts';
 import { parseEnvelope } from '../../../src/cleanup/job-envelope.ts';
 
 describe('cleanup job payloads', () => {
@@ -26,6 +27,26 @@ describe('cleanup job payloads', () => {
     );
     expect(() => parsePayload('purge_expired', { batchSize: 0 })).to.throw(InvalidPayloadError, /batchSize/);
     expect(() => parsePayload('noop', [])).to.throw(InvalidPayloadError, /JSON object/);
+  });
+
+  it('takes a retention age and row budget within the bounds `sdops purge|archive` take them', () => {
+    // Before: 1.5 days was refused here while the CLI accepted it, and the CLI took any --max-rows.
+    expect(parsePayload('archive_entity', { entity: 'orders', olderThanDays: 1.5 })).to.include({
+      olderThanDays: 1.5,
+    });
+    expect(parsePayload('purge_expired', { maxRows: MAX_ROWS_PER_CALL })).to.include({
+      maxRows: MAX_ROWS_PER_CALL,
+    });
+    expect(() => parsePayload('purge_expired', { maxRows: MAX_ROWS_PER_CALL + 1 })).to.throw(
+      InvalidPayloadError,
+      /maxRows/,
+    );
+    for (const olderThanDays of [-0.5, MAX_OLDER_THAN_DAYS + 1, '2', Number.NaN]) {
+      expect(() => parsePayload('purge_expired', { olderThanDays }), String(olderThanDays)).to.throw(
+        InvalidPayloadError,
+        /olderThanDays/,
+      );
+    }
   });
 
   it('normalises cascade ids to strings and requires entity and id', () => {
