@@ -19,6 +19,7 @@ import {
   ENTITY,
   RATE,
   at,
+  type GridPos,
   quantile,
   timeseries,
 } from './panels.ts';
@@ -76,26 +77,13 @@ export function apiPanels(y: number): cog.Builder<Panel>[] {
           legend: '{{http_response_status_code}} {{http_route}}',
         }),
       ),
-    timeseries(
+    spanLatencyPanel(
       PANEL_IDS.apiLatency,
       'API request latency p95 with exemplars',
       `p95 duration of the API's requests by route (the HTTP server spans, named "{method} {route}", from the collector span-metrics connector), read inside its bucket. The dots are exemplars: click one to open that request's trace in Tempo (its server span, the operation under it and its statements), and from there its access line in Loki. Orange from 1 s, red from 5 s.`,
-      's',
       at(12, y, 12, 8),
-    )
-      .thresholds(thresholds('green', [1, 'orange'], [5, 'red']))
-      .thresholdsStyle(THRESHOLD_LINES)
-      .withTarget(
-        promTarget('A', {
-          expr: quantile(
-            0.95,
-            `${METRICS.spanDuration}_bucket{span_kind="SPAN_KIND_SERVER", service_name=~"sdops.*"}`,
-            'le, span_name',
-          ),
-          legend: '{{span_name}}',
-          exemplar: true,
-        }),
-      ),
+      'span_kind="SPAN_KIND_SERVER", service_name=~"sdops.*"',
+    ),
   ];
 }
 
@@ -164,25 +152,26 @@ export function operationPanels(y: number): cog.Builder<Panel>[] {
       .withTarget(promTarget('A', { expr: quantile(0.5, buckets, 'le'), legend: 'p50' }))
       .withTarget(promTarget('B', { expr: quantile(0.95, buckets, 'le'), legend: 'p95' }))
       .withTarget(promTarget('C', { expr: quantile(0.99, buckets, 'le'), legend: 'p99' })),
-    timeseries(
+    spanLatencyPanel(
       PANEL_IDS.spanLatency,
       'Span latency p95 with exemplars',
       'p95 duration of the product spans (soft_delete.*, migration.*, cleanup.*) from the collector span-metrics connector, by span name, read inside its bucket (up to 60 s finely; then 5, 15, 30 and 60 min, so a 20-minute migration.run session reads between 15 and 30 min; past 1 h it reads 1 h). The dots are exemplars: click one to open that exact trace in Tempo. Orange from 1 s, red from 5 s.',
-      's',
       at(0, y + 16, 24, 8),
-    )
-      .thresholds(thresholds('green', [1, 'orange'], [5, 'red']))
-      .thresholdsStyle(THRESHOLD_LINES)
-      .withTarget(
-        promTarget('A', {
-          expr: quantile(
-            0.95,
-            `${METRICS.spanDuration}_bucket{span_name=~"${PRODUCT_SPAN_REGEX}"}`,
-            'le, span_name',
-          ),
-          legend: '{{span_name}}',
-          exemplar: true,
-        }),
-      ),
+      `span_name=~"${PRODUCT_SPAN_REGEX}"`,
+    ),
   ];
+}
+
+/** p95 of the spans `selector` picks, by span name, with their exemplars (each a trace to open). */
+function spanLatencyPanel(id: number, title: string, description: string, pos: GridPos, selector: string) {
+  return timeseries(id, title, description, 's', pos)
+    .thresholds(thresholds('green', [1, 'orange'], [5, 'red']))
+    .thresholdsStyle(THRESHOLD_LINES)
+    .withTarget(
+      promTarget('A', {
+        expr: quantile(0.95, `${METRICS.spanDuration}_bucket{${selector}}`, 'le, span_name'),
+        legend: '{{span_name}}',
+        exemplar: true,
+      }),
+    );
 }

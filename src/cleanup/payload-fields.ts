@@ -108,19 +108,19 @@ export class PayloadFields {
 
   /** A JSON number from min to max, fractions allowed (an age in days: 1.5 is 36 hours). */
   optNumber(key: string, min: number, max: number): number | undefined {
-    const v = this.raw[key];
-    if (v === undefined) return undefined;
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) {
-      this.fail(key, `a number from ${min} to ${max}`);
-    }
-    return v;
+    return this.optInRange(key, min, max, false);
   }
 
   optInt(key: string, min: number, max: number): number | undefined {
+    return this.optInRange(key, min, max, true);
+  }
+
+  private optInRange(key: string, min: number, max: number, integer: boolean): number | undefined {
     const v = this.raw[key];
     if (v === undefined) return undefined;
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-      this.fail(key, `an integer from ${min} to ${max}`);
+    const whole = !integer || Number.isInteger(v);
+    if (typeof v !== 'number' || !Number.isFinite(v) || !whole || v < min || v > max) {
+      this.fail(key, `${integer ? 'an integer' : 'a number'} from ${min} to ${max}`);
     }
     return v;
   }

@@ -285,6 +285,20 @@ describe('HTTP API telemetry', () => {
     }
   });
 
+  /** The fixture's database, its statements failing with what `failure` gives while it gives one. */
+  const failingWhile = (failure: () => unknown) =>
+    new Proxy(f.db, {
+      get(target, prop) {
+        const value = Reflect.get(target, prop, target);
+        if (typeof value !== 'function') return value;
+        if (prop !== 'query' && prop !== 'transaction') return value.bind(target);
+        return (...args: unknown[]) => {
+          const error = failure();
+          return error === undefined ? value.apply(target, args) : Promise.reject(error);
+        };
+      },
+    });
+
   it('writes no "reachable again" line after 503s of its own busy connections: the database answered', async () => {
     let busy = true;
     // What postgres.ts rejects a checkout with when every connection stayed busy (row locks).
@@ -295,14 +309,7 @@ describe('HTTP API telemetry', () => {
           [ALL_CONNECTIONS_BUSY]: true,
         }),
       );
-    const db = new Proxy(f.db, {
-      get(target, prop) {
-        const value = Reflect.get(target, prop, target);
-        if (typeof value !== 'function') return value;
-        if (prop !== 'query' && prop !== 'transaction') return value.bind(target);
-        return (...args: unknown[]) => (busy ? Promise.reject(saturated()) : value.apply(target, args));
-      },
-    });
+    const db = failingWhile(() => (busy ? saturated() : undefined));
     const app = await buildServer({ db, tokens: TOKENS });
     try {
       const get = () => inject(app, { method: 'GET', url: '/v1/orders?limit=1', headers: AS_READ });
@@ -327,14 +334,7 @@ describe('HTTP API telemetry', () => {
       databaseError(
         Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }),
       );
-    const db = new Proxy(f.db, {
-      get(target, prop) {
-        const value = Reflect.get(target, prop, target);
-        if (typeof value !== 'function') return value;
-        if (prop !== 'query' && prop !== 'transaction') return value.bind(target);
-        return (...args: unknown[]) => (down ? Promise.reject(refused()) : value.apply(target, args));
-      },
-    });
+    const db = failingWhile(() => (down ? refused() : undefined));
     const app = await buildServer({ db, tokens: TOKENS });
     try {
       const get = () => inject(app, { method: 'GET', url: '/v1/orders?limit=1', headers: AS_READ });
