@@ -283,6 +283,13 @@ function httpUrl(raw: string): string | undefined {
   }
 }
 
+/** How a command's help names an option's default that a variable sets: `$NAME or <its default>`. */
+export function defaultFromEnv(name: string): string {
+  const spec = ENV_VARS.find((v) => v.name === name);
+  if (spec?.default === undefined) throw new Error(`${name} is not a variable with a default`);
+  return `$${name} or ${spec.default}`;
+}
+
 /** Reads and validates the environment once at start; throws ConfigError naming the bad variable. */
 export function loadConfig(env: Env = process.env): Config {
   const databaseUrl = read(env, 'DATABASE_URL');

@@ -68,8 +68,9 @@ function refuseRepeatedOptions(cmd: Command): void {
     if (!(option.required || option.optional) || option.variadic || isRepeatable(option.parseArg)) continue;
     cmd.on(`option:${option.name()}`, () => {
       if (given.has(option.name())) {
+        // A malformed command line, as an unknown option is (docs/errors.md).
         throw new InvalidInputError(
-          'invalid_argument',
+          'invalid_usage',
           `${option.long ?? option.flags} given twice: give it once`,
         );
       }

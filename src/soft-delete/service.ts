@@ -54,8 +54,9 @@ export function checkTarget(
   parseText(names.reason, texts.reason);
 }
 
-const DEFAULT_BATCH_SIZE = 1000;
-const DEFAULT_ID_BATCH_SIZE = 5000;
+/** Rows per transaction of a batched call by filter or retention, and of one by a list of ids. */
+export const DEFAULT_BATCH_SIZE = 1000;
+export const DEFAULT_ID_BATCH_SIZE = 5000;
 
 function targetKind(target: Target): TargetKind {
   if (typeof target === 'object' && target !== null) {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { assertUndoAllowed } from '../../cleanup/index.ts';
 import { InvalidInputError, NotFoundError } from '../../errors.ts';
+import { addToCanonicalLine } from '../../observability/index.ts';
 import {
   entityNames,
   type Filter,
@@ -182,6 +183,8 @@ export function registerEntityRoutes(app: FastifyInstance, ctx: RouteContext): v
       // A transaction retried after a deadlock may find the row deleted by then: its first attempt's
       // job was rolled back with it, so only a delete that changed the row names its job.
       const committed = result.counts.success > 0 ? job : undefined;
+      // The access line names the job, so a request found in the logs leads to it.
+      if (committed !== undefined) addToCanonicalLine({ job_id: committed, job_type: 'cascade_soft_delete' });
       return toBody(
         result,
         committed === undefined ? undefined : { id: committed, type: 'cascade_soft_delete' },
@@ -253,6 +256,7 @@ export function registerEntityRoutes(app: FastifyInstance, ctx: RouteContext): v
             ...(opId ? { opId, deletedBy: ctx.actor, ...(body.reason ? { reason: body.reason } : {}) } : {}),
           };
           const id = await ctx.queue.enqueue(type, payload);
+          addToCanonicalLine({ job_id: id, job_type: type, ...(opId ? { op_id: opId } : {}) });
           return reply.code(202).send({ job: { id, type }, ...(opId ? { opId } : {}) });
         }
         if (operation === 'delete') {

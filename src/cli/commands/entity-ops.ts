@@ -1,11 +1,20 @@
 import type { Command } from 'commander';
 import { assertUndoAllowed } from '../../cleanup/index.ts';
 import { InvalidInputError } from '../../errors.ts';
-import { checkTarget, entityNames, getEntity, type Target } from '../../soft-delete/index.ts';
+import {
+  checkTarget,
+  DEFAULT_BATCH_SIZE,
+  DEFAULT_ID_BATCH_SIZE,
+  entityNames,
+  getEntity,
+  type Target,
+} from '../../soft-delete/index.ts';
 import { MAX_BATCH_SIZE, MAX_OLDER_THAN_DAYS, MAX_ROWS_PER_CALL } from '../../validation/index.ts';
 import { collectFilter, nonBlank, nonNegativeNumber, positiveInt } from '../args.ts';
 import { type GlobalOptions, withContext } from '../context.ts';
 import { runBatchedCall } from '../batched-call.ts';
+
+const BULK_BATCH_HELP = `rows per transaction for bulk work (default: ${DEFAULT_BATCH_SIZE} for a filter, ${DEFAULT_ID_BATCH_SIZE} for a list of ids)`;
 
 interface TargetOptions {
   filter?: Record<string, string>;
@@ -42,7 +51,7 @@ export function registerEntityOps(program: Command): void {
     .option('--by <actor>', 'who deletes (stored in deleted_by)', nonBlank('--by'), 'sdops-cli')
     .option(
       '--batch-size <n>',
-      'rows per transaction for bulk work',
+      BULK_BATCH_HELP,
       positiveInt('--batch-size', MAX_BATCH_SIZE, 'invalid_batch_size'),
     )
     .option('--no-cascade', 'do not soft-delete children')
@@ -88,7 +97,7 @@ export function registerEntityOps(program: Command): void {
     )
     .option(
       '--batch-size <n>',
-      'rows per transaction for bulk work',
+      BULK_BATCH_HELP,
       positiveInt('--batch-size', MAX_BATCH_SIZE, 'invalid_batch_size'),
     )
     .option('--no-cascade', 'do not restore children deleted by the same cascade')
@@ -153,7 +162,7 @@ function registerRetention(
   cmd
     .option(
       '--batch-size <n>',
-      'rows per transaction',
+      `rows per transaction (default: ${DEFAULT_BATCH_SIZE})`,
       positiveInt('--batch-size', MAX_BATCH_SIZE, 'invalid_batch_size'),
     )
     .option(

@@ -27,6 +27,7 @@ import {
 import { type CliContext, type GlobalOptions, withContext } from '../context.ts';
 import { formatTable, printable, printJson } from '../output.ts';
 import { runSession, statusRow } from './migrate-session.ts';
+import { defaultFromEnv } from '../../config.ts';
 
 interface StartOptions {
   batchSize?: number;
@@ -71,7 +72,7 @@ export function registerMigrate(program: Command): void {
     .argument('<migration>', migrationNames().join(' | '))
     .option(
       '--batch-size <n>',
-      'rows per batch (one transaction each)',
+      `rows per batch, one transaction each (default: ${defaultFromEnv('SDOPS_MIGRATION_BATCH_SIZE')})`,
       positiveInt('--batch-size', MAX_BATCH_SIZE, 'invalid_batch_size'),
     )
     .option(
@@ -82,7 +83,7 @@ export function registerMigrate(program: Command): void {
     .option('--dry-run', 'count what would change; write nothing')
     .option(
       '--max-failed-batches <n>',
-      'more failed batches than this and the run ends failed',
+      `more failed batches than this and the run ends failed (default: ${defaultFromEnv('SDOPS_MIGRATION_MAX_FAILED_BATCHES')})`,
       wholeNumber('--max-failed-batches', 0, MAX_FAILED_BATCHES),
     )
     .option(

@@ -7,6 +7,7 @@ import { listOption, positiveInt, refuseBadWorkerSettings } from '../args.ts';
 import { type GlobalOptions, withContext } from '../context.ts';
 import { startLongRunningTelemetry } from '../long-running.ts';
 import { untilStopSignal } from '../stop-signals.ts';
+import { defaultFromEnv } from '../../config.ts';
 
 const log = getLogger('cleanup.worker');
 
@@ -24,7 +25,7 @@ export function registerWorker(program: Command): void {
     .description('run the cleanup worker until SIGTERM/SIGINT (then finish running jobs and exit)')
     .option(
       '--concurrency <n>',
-      'jobs run at a time (default: $SDOPS_WORKER_CONCURRENCY or 4)',
+      `jobs run at a time (default: ${defaultFromEnv('SDOPS_WORKER_CONCURRENCY')})`,
       positiveInt('--concurrency', MAX_WORKER_CONCURRENCY),
     )
     .option('--job-types <list>', 'comma-separated job types to take (default: all)', jobTypeList)

@@ -98,6 +98,11 @@ describe('HTTP API telemetry', () => {
       ids.add(s.spanContext().spanId);
     }
 
+    // The access line names the job it enqueued (before: only method, route, path and the operation).
+    await t.telemetry.forceFlush();
+    const access = (await t.consoleRecords()).find((r) => r.trace_id === TRACE_ID && r.message === 'request');
+    expect(access).to.include({ job_id: jobId, job_type: 'cascade_soft_delete' });
+
     const job = await f.db.query<{ data: { meta: { trace?: { traceparent: string } } } }>(
       'SELECT data FROM pgboss.job WHERE id = $1',
       [jobId],

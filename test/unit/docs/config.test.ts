@@ -17,8 +17,8 @@ function files(dir: string, pattern: RegExp): string[] {
 }
 
 /** `| `NAME` | `default` or (unset) | read by | meaning |` */
-function readmeTable(): Map<string, { default: string | undefined; readBy: string }> {
-  const out = new Map<string, { default: string | undefined; readBy: string }>();
+function readmeTable(): Map<string, { default: string | undefined; readBy: string; meaning: string }> {
+  const out = new Map<string, { default: string | undefined; readBy: string; meaning: string }>();
   for (const row of tableRows(readme, 'Variable')) {
     const name = codeSpans(row[0] ?? '')[0];
     expect(name, `README configuration row ${row.join(' | ')}`).to.be.a('string');
@@ -26,6 +26,7 @@ function readmeTable(): Map<string, { default: string | undefined; readBy: strin
     out.set(name as string, {
       default: cell === '(unset)' ? undefined : codeSpans(cell)[0],
       readBy: row[2] ?? '',
+      meaning: row[3] ?? '',
     });
   }
   return out;
@@ -39,12 +40,14 @@ function expectConfigError(env: Record<string, string>, variable: string): void 
 }
 
 describe('configuration (src/config.ts ENV_VARS and the README table)', () => {
-  it('documents in README exactly the variables of ENV_VARS, with the same defaults and readers', () => {
+  it('documents in README exactly the variables of ENV_VARS, with the same defaults, readers and meanings', () => {
     const table = readmeTable();
     expect([...table.keys()].sort()).to.deep.equal(ENV_VARS.map((v) => v.name).sort());
     for (const v of ENV_VARS) {
       expect(table.get(v.name)?.default, `${v.name} default`).to.equal(v.default);
       expect(table.get(v.name)?.readBy, `${v.name} read by`).to.equal(v.readBy ?? 'sdops');
+      // Before, only names, defaults and readers: one meaning had drifted (a docs probe).
+      expect(table.get(v.name)?.meaning, `${v.name} meaning`).to.equal(v.description);
     }
   });
 
