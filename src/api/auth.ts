@@ -53,6 +53,15 @@ function digest(value: string): Buffer {
   return createHash('sha256').update(value, 'utf8').digest();
 }
 
+/** %XX escapes of visible ASCII decoded (what a token is made of); anything else left as sent. */
+function decodePrintable(text: string): string {
+  if (!text.includes('%')) return text;
+  return text.replace(/%([2-7][0-9A-Fa-f])/g, (sequence, hex: string) => {
+    const code = Number.parseInt(hex, 16);
+    return code > 0x20 && code < 0x7f ? String.fromCharCode(code) : sequence;
+  });
+}
+
 /**
  * Checks bearer tokens in constant time: the presented token and every configured one are hashed to
  * equal-length digests and all are compared (no early exit), so timing reveals neither which entry
@@ -72,8 +81,13 @@ export class TokenVerifier {
    * (`/v1/<token>`) had it written to the access line and the span's url.path.
    */
   withoutTokens(text: string): string {
-    let out = text;
-    for (const secret of this.secrets) if (out.includes(secret)) out = out.replaceAll(secret, '[REDACTED]');
+    // A URL carries a token percent-encoded as often as not (`encodeURIComponent` encodes `@ [ ] ~`
+    // ..., a token may hold any visible ASCII), and any character may be sent encoded: compared
+    // decoded, and then also written decoded, with the token taken out.
+    const decoded = decodePrintable(text);
+    if (!this.secrets.some((secret) => decoded.includes(secret))) return text;
+    let out = decoded;
+    for (const secret of this.secrets) out = out.replaceAll(secret, '[REDACTED]');
     return out;
   }
 

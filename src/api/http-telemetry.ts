@@ -160,8 +160,6 @@ function finish(request: FastifyRequest, status: number, aborted: boolean): void
   const message = aborted ? 'request aborted' : 'request';
   const outage = outageOf(request);
   const unavailable = status === 503 && isDatabaseUnavailable(operation.error);
-  // Its own connections all busy (row locks, long statements): the database answers, no outage.
-  const unreachable = unavailable && !allConnectionsBusy(operation.error);
   context.with(t.context, () => {
     // The error behind a 5xx (an operation's, or the request's own) is worth a warning; a 4xx is the caller's.
     const failed = operation.error !== undefined && (aborted || status >= 500);
@@ -169,13 +167,20 @@ function finish(request: FastifyRequest, status: number, aborted: boolean): void
     else if (!unavailable || warnsNow(outage)) log.warn(message, fields, operation.error);
     else log.info(message, fields, operation.error);
   });
-  if (!aborted) noteDatabaseState(outage, unreachable, status, route);
+  if (!aborted) noteDatabaseState(outage, unavailable ? operation.error : undefined, status, route);
 }
 
 /** What each server (its Node HTTP server) knows of an outage of the database. */
 interface Outage {
-  /** Since when it answers 503 for an unreachable database; undefined while the database answers. */
+  /** Since when it answers 503 for the database; undefined while the database answers. */
   since: number | undefined;
+  /**
+   * One of those 503s said the database was unreachable, not only that this process's connections
+   * were all busy: a frozen database starts as "busy" (statements out, none answered) until the
+   * stall watch closes its connections, so the outage counts from the first 503 either way; one
+   * whose 503s all said busy (row locks) is no outage and ends without a line.
+   */
+  unreachable: boolean;
   /** When it last warned of such a 503. */
   warnedAt: number;
 }
@@ -186,7 +191,7 @@ function outageOf(request: FastifyRequest): Outage {
   const server = request.server.server;
   const known = outages.get(server);
   if (known) return known;
-  const outage: Outage = { since: undefined, warnedAt: Number.NEGATIVE_INFINITY };
+  const outage: Outage = { since: undefined, unreachable: false, warnedAt: Number.NEGATIVE_INFINITY };
   outages.set(server, outage);
   return outage;
 }
@@ -202,17 +207,20 @@ const reachesDatabase = (route: string | undefined): boolean =>
  */
 function noteDatabaseState(
   outage: Outage,
-  unreachable: boolean,
+  unavailable: unknown,
   status: number,
   route: string | undefined,
 ): void {
-  if (unreachable) {
+  if (unavailable !== undefined) {
     outage.since ??= performance.now();
+    if (!allConnectionsBusy(unavailable)) outage.unreachable = true;
     return;
   }
-  const { since } = outage;
+  const { since, unreachable } = outage;
   if (since === undefined || status < 200 || status >= 300 || !reachesDatabase(route)) return;
   outage.since = undefined;
+  outage.unreachable = false;
+  if (!unreachable) return;
   const duration = Math.round(performance.now() - since) / 1000;
   log.info('database reachable again; the API answers', { duration });
 }

@@ -64,6 +64,28 @@ function byRegistered<T>(
   return out;
 }
 
+/**
+ * How long one sample may wait for the database: less than the metric reader's export timeout (3 s,
+ * sdk-wiring.ts). A read waiting for a connection of a busy pool (every one on a row lock) outlasted
+ * it, and the reader's "Operation timed out" was reported as a failing collector export (an API probe:
+ * 4 of 4 busy-pool episodes, the collector healthy), which also hid a real export failure after it.
+ */
+export const DATABASE_READ_DEADLINE_MS = 2000;
+
+function withinReadDeadline<T>(reading: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`no answer within ${DATABASE_READ_DEADLINE_MS / 1000} s`)),
+      DATABASE_READ_DEADLINE_MS,
+    );
+    timer.unref();
+  });
+  // A read that ends after the deadline is nobody's: its failure must not go unhandled.
+  reading.catch(() => undefined);
+  return Promise.race([reading, late]).finally(() => clearTimeout(timer));
+}
+
 export function registerDatabaseGauges(meter: Meter, read: DatabaseGaugeOptions['read']): void {
   const gauge = (def: (typeof DATABASE_GAUGES)[keyof typeof DATABASE_GAUGES]) =>
     meter.createObservableGauge(def.name, { unit: def.unit, description: def.description });
@@ -81,7 +103,7 @@ export function registerDatabaseGauges(meter: Meter, read: DatabaseGaugeOptions[
     async (result) => {
       let reading: DatabaseReading | undefined;
       try {
-        reading = await read();
+        reading = await withinReadDeadline(read());
       } catch (error) {
         warnOnce('database-gauges', 'reading the queue and migration tables failed; this sample is skipped', {
           reason: reasonOf(error),

@@ -42,8 +42,18 @@ describe('HTTP API telemetry', () => {
   });
 
   it('keeps a token the client put in the URL out of the access line and the span', async () => {
-    const res = await inject(f.app, { method: 'GET', url: `/v1/${ADMIN_TOKEN}/1?x=1` });
-    expect(res.statusCode, res.body).to.be.within(400, 499);
+    const encoded = [...ADMIN_TOKEN].map((c) => `%${c.charCodeAt(0).toString(16)}`).join('');
+    for (const url of [
+      `/v1/${ADMIN_TOKEN}/1?x=1`,
+      // Any of its characters percent-encoded, as clients encode such characters (a re-check probe).
+      `/v1/${encoded}/1`,
+      `/v1/${ADMIN_TOKEN.slice(0, -1)}%${ADMIN_TOKEN.charCodeAt(ADMIN_TOKEN.length - 1)
+        .toString(16)
+        .toUpperCase()}/1`,
+    ]) {
+      const res = await inject(f.app, { method: 'GET', url });
+      expect(res.statusCode, res.body).to.be.within(400, 499);
+    }
     await t.telemetry.forceFlush();
     const spans = (await t.spans()).filter((s) => String(s.attributes['url.path']).startsWith('/v1/'));
     const paths = [
@@ -51,8 +61,10 @@ describe('HTTP API telemetry', () => {
       ...(await t.consoleRecords()).filter((r) => r.message === 'request').map((r) => String(r.path)),
     ];
     // Before: "/v1/admin-token-0123456789abcdef/1" on both (an API probe found it in Loki and Tempo).
-    expect(paths).to.include('/v1/[REDACTED]/1');
+    expect(paths.filter((p) => p === '/v1/[REDACTED]/1')).to.have.lengthOf(6);
     expect(paths.join(' ')).to.not.include(ADMIN_TOKEN);
+    expect(paths.join(' ')).to.not.include(encoded);
+    expect(paths.join(' ').toLowerCase()).to.not.include(ADMIN_TOKEN.slice(0, -1).toLowerCase());
   });
 
   it('continues the caller trace: a server span named by route template, core spans beneath, and a cascade job that links back', async function () {
@@ -360,6 +372,45 @@ describe('HTTP API telemetry', () => {
       ).to.have.lengthOf(1);
       expect(lines[0]?.level).to.equal('info');
       expect(lines[0]?.duration).to.be.a('number').and.to.be.greaterThan(0);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('counts an outage that began as busy connections (a frozen database) from its first 503', async () => {
+    const busy = () =>
+      databaseError(
+        Object.assign(new Error('all 4 connections of this process stayed busy for 5 s'), {
+          code: 'ETIMEDOUT',
+          [ALL_CONNECTIONS_BUSY]: true,
+        }),
+      );
+    const refused = () =>
+      databaseError(
+        Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }),
+      );
+    const reachable = async () =>
+      (await t.consoleRecords()).filter((r) => r.message === 'database reachable again; the API answers');
+    const before = (await reachable()).length;
+    let failure: (() => unknown) | undefined = busy;
+    const app = await buildServer({ db: failingWhile(() => failure?.()), tokens: TOKENS });
+    try {
+      const get = () => inject(app, { method: 'GET', url: '/v1/orders?limit=1', headers: AS_READ });
+      const first = performance.now();
+      expect((await get()).statusCode).to.equal(503);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      // The stall watch closed the frozen connections: now the database reads unreachable.
+      failure = refused;
+      expect((await get()).statusCode).to.equal(503);
+      failure = undefined;
+      expect((await get()).statusCode).to.equal(200);
+      const elapsed = (performance.now() - first) / 1000;
+      await t.telemetry.forceFlush();
+      const lines = (await reachable()).slice(before);
+      expect(lines).to.have.lengthOf(1);
+      // Counted from the first (busy) 503, not from the first unreachable one (a probe: 8.7 s for a
+      // 25 s freeze, and no line at all after its "busy" first part was left out).
+      expect(lines[0]?.duration).to.be.at.least(0.3).and.at.most(elapsed);
     } finally {
       await app.close();
     }

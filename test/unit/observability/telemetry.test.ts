@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { DATABASE_READ_DEADLINE_MS } from '../../../src/observability/database-gauges.ts';
 import type { HistogramMetricData, MetricData } from '@opentelemetry/sdk-metrics';
 import {
   captureTraceContext,
@@ -189,6 +190,24 @@ describe('observability with in-memory exporters', () => {
     const warnings = (await t.consoleRecords()).filter((r) => r.level === 'warn');
     expect(warnings.map((w) => w.message)).to.deep.equal([
       'reading the queue and migration tables failed; this sample is skipped',
+    ]);
+  });
+
+  it('skips a database reading that does not answer before the export deadline, instead of failing the export', async function () {
+    this.timeout(10_000);
+    t.telemetry.observeDatabase({
+      database: 'db.example:5432/sdops',
+      intervalMs: 3_600_000,
+      // A pool whose connections are all busy: the reading waits for one for up to 5 s, or longer.
+      read: () => new Promise(() => {}),
+    });
+    const started = performance.now();
+    expect((await t.databaseMetrics()).metrics.get('cleanup.queue.length')).to.equal(undefined);
+    // Before: the collection waited past the reader's 3 s timeout, reported as a failed export.
+    expect(performance.now() - started).to.be.below(DATABASE_READ_DEADLINE_MS + 700);
+    const warnings = (await t.consoleRecords()).filter((r) => r.level === 'warn');
+    expect(warnings.map((w) => [w.message, w.reason])).to.deep.equal([
+      ['reading the queue and migration tables failed; this sample is skipped', 'no answer within 2 s'],
     ]);
   });
 
