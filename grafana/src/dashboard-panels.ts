@@ -80,7 +80,7 @@ export function apiPanels(y: number): cog.Builder<Panel>[] {
     spanLatencyPanel(
       PANEL_IDS.apiLatency,
       'API request latency p95 with exemplars',
-      `p95 duration of the API's requests by route (the HTTP server spans, named "{method} {route}", from the collector span-metrics connector), read inside its bucket. The dots are exemplars: click one to open that request's trace in Tempo (its server span, the operation under it and its statements), and from there its access line in Loki. Orange from 1 s, red from 5 s.`,
+      `p95 duration of the API's requests by route (the HTTP server spans, named "{method} {route}", from the collector span-metrics connector), read inside its bucket. The dots are exemplars: click one to open that request's trace in Tempo (its server span, the operation under it and its statements), and from there its access line in Loki. A route's first 1,000 requests of each 15 s carry one; under heavier traffic a slow request may have none: Tempo finds it with TraceQL { span.http.route = "/v1/:entity/:id" && duration > 1s }. Orange from 1 s, red from 5 s.`,
       at(12, y, 12, 8),
       'span_kind="SPAN_KIND_SERVER", service_name=~"sdops.*"',
     ),
@@ -155,7 +155,7 @@ export function operationPanels(y: number): cog.Builder<Panel>[] {
     spanLatencyPanel(
       PANEL_IDS.spanLatency,
       'Span latency p95 with exemplars',
-      'p95 duration of the product spans (soft_delete.*, migration.*, cleanup.*) from the collector span-metrics connector, by span name, read inside its bucket (up to 60 s finely; then 5, 15, 30 and 60 min, so a 20-minute migration.run session reads between 15 and 30 min; past 1 h it reads 1 h). The dots are exemplars: click one to open that exact trace in Tempo. Orange from 1 s, red from 5 s.',
+      "p95 duration of the product spans (soft_delete.*, migration.*, cleanup.*) from the collector span-metrics connector, by span name, read inside its bucket (up to 60 s finely; then 5, 15, 30 and 60 min, so a 20-minute migration.run session reads between 15 and 30 min; past 1 h it reads 1 h). The dots are exemplars: click one to open that exact trace in Tempo (a span name's first 1,000 spans of each 15 s carry one). Orange from 1 s, red from 5 s.",
       at(0, y + 16, 24, 8),
       `span_name=~"${PRODUCT_SPAN_REGEX}"`,
     ),

@@ -18,6 +18,7 @@ import {
   type TestCollector,
   type TestPrometheus,
   type TestTelemetry,
+  type TestTelemetryOptions,
   validateCollectorConfig,
 } from './support/index.ts';
 import { waitUntil } from '../support/wait.ts';
@@ -131,12 +132,16 @@ describe('the collector pipeline (real otelcol-sdops, the Prometheus of compose.
     await collector?.close();
   });
 
-  function telemetryFor(service: string): TestTelemetry {
-    const telemetry = createTestTelemetry(collector.otlpHttpEndpoint, {
-      'service.name': service,
-      'service.namespace': 'sdops',
-      'service.instance.id': `${service}-instance`,
-    });
+  function telemetryFor(service: string, options: TestTelemetryOptions = {}): TestTelemetry {
+    const telemetry = createTestTelemetry(
+      collector.otlpHttpEndpoint,
+      {
+        'service.name': service,
+        'service.namespace': 'sdops',
+        'service.instance.id': `${service}-instance`,
+      },
+      options,
+    );
     telemetries.push(telemetry);
     return telemetry;
   }
@@ -261,6 +266,30 @@ describe('the collector pipeline (real otelcol-sdops, the Prometheus of compose.
     expect(missing).to.deep.equal([]);
     expect(scrape).to.match(new RegExp(`# HELP ${SPAN_METRICS.latency} \\S`));
     expect(scrape).to.match(new RegExp(`# HELP ${SPAN_METRICS.calls} \\S`));
+  });
+
+  it('gives a slow span that ends after many fast ones of its series an exemplar in its bucket', async () => {
+    const service = uniqueService();
+    // One export of all 21 spans, in the order they ended, as the app's batch processor sends them.
+    const telemetry = telemetryFor(service, { batch: true });
+    const tracer = telemetry.tracerProvider.getTracer('pipeline-test');
+    const attributes = { entity: 'invoice', operation: 'delete', status: 'success' };
+    const began = Date.now() - 3000;
+    for (let i = 0; i < 20; i++) tracer.startSpan('soft_delete.bulk', { attributes }).end();
+    // Ends last, as a slow request does: the connector kept only the first 5 spans of each flush,
+    // so the one worth clicking had no dot (a probe: 2 of 14 requests of 2.4 s and more had one).
+    const slow = tracer.startSpan('soft_delete.bulk', { attributes, startTime: began });
+    slow.end();
+    await telemetry.flush();
+    const selector = `{service_name="${service}",span_name="soft_delete.bulk"}`;
+    const slowExemplars = await waitUntil('an exemplar of the slow span', async () => {
+      const result = await promExemplars(prometheus.url, `${SPAN_METRICS.latency}_bucket${selector}`);
+      const found = result
+        .flatMap((series) => series.exemplars)
+        .filter((e) => e.labels.trace_id === slow.spanContext().traceId);
+      return found.length > 0 ? found : undefined;
+    });
+    expect(Number(slowExemplars[0]?.value)).to.be.within(2.9, 3.1);
   });
 
   it('span-metrics histograms reach Prometheus with exemplars whose trace ids are in the exported traces', async () => {
