@@ -108,7 +108,11 @@ export function textLength(value: string): number {
  * made a 100 KB line). Every "got ..." of a refusal that may echo a caller's text goes through it.
  */
 export function quoted(value: unknown): string {
-  const text = JSON.stringify(value) ?? String(value);
+  // JSON has no Infinity or NaN (`1e400` parses to Infinity): "got null" named a value never sent.
+  const text =
+    typeof value === 'number' && !Number.isFinite(value)
+      ? String(value)
+      : (JSON.stringify(value) ?? String(value));
   return text.length > 80 ? `${text.slice(0, 80)}... (${text.length} characters)` : text;
 }
 

@@ -10,6 +10,7 @@ import {
   isScope,
   isUuid,
   MAX_BATCH_SIZE,
+  quoted,
   NOT_BLANK_PATTERN,
   SCOPES,
   UUID_PATTERN,
@@ -101,6 +102,13 @@ describe('validation rules (src/validation)', () => {
         'a JSON number past 9007199254740991 loses digits on the way: send the id as a string',
       );
     expect(idRule(9007199254740991)).to.equal('expected a positive integer');
+  });
+
+  it('quotes a refused value as sent, also a number JSON cannot write (1e400 parses to Infinity)', () => {
+    expect(quoted(Number.POSITIVE_INFINITY)).to.equal('Infinity');
+    expect(quoted(Number.NaN)).to.equal('NaN');
+    expect(quoted('x')).to.equal('"x"');
+    expect(quoted(5)).to.equal('5');
   });
 
   it('knows the three scopes', () => {
