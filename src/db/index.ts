@@ -11,7 +11,7 @@ export {
   refusedByDatabase,
   refusedConnection,
 } from './errors.ts';
-export { type KeysetBatch, nextKeysetBatch } from './keyset.ts';
+export { nextKeysetBatch } from './keyset.ts';
 export { withLockWaitLimit, withoutLockWaitLimit } from './lock-wait.ts';
 export { noDatabaseYet } from './pglite-creation.ts';
 export { databaseIdentity } from './identity.ts';

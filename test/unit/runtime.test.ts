@@ -102,7 +102,10 @@ registerHooks({ resolve(specifier, context, next) {
         }).catch((error: { code?: number }) => expect(error.code, args.join(' ')).to.equal(2));
         const resolved = readFileSync(seen, 'utf8').split('\n');
         expect(resolved, 'the CLI ran under the hook').to.include('../src/cli/main.ts');
-        expect(resolved.filter((s) => s.startsWith('@opentelemetry/sdk-')), args.join(' ')).to.deep.equal([]);
+        expect(
+          resolved.filter((s) => s.startsWith('@opentelemetry/sdk-')),
+          args.join(' '),
+        ).to.deep.equal([]);
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -198,7 +198,10 @@ describe('sdops bad input and closed pipes (PostgreSQL)', function () {
       // Past what a purge job's payload takes (before: any number up to 2^53).
       [['purge', 'documents', '--max-rows', '100000001'], 'invalid_max_rows'],
       // A malformed command line (before: invalid_argument, which docs/errors.md does not name for it).
-      [['queue', 'cancel', '--type', 'noop', '--type', 'purge_expired', '--state', 'waiting'], 'invalid_usage'],
+      [
+        ['queue', 'cancel', '--type', 'noop', '--type', 'purge_expired', '--state', 'waiting'],
+        'invalid_usage',
+      ],
       [['purge', 'documents', '--older-than-days', '-1'], 'invalid_older_than_days'],
       [['delete', 'customers', '1', '--batch-size', '0'], 'invalid_batch_size'],
       [['seed', '--rows', '-1'], 'invalid_rows'],
