@@ -207,13 +207,13 @@ const reachesDatabase = (route: string | undefined): boolean =>
  */
 function noteDatabaseState(
   outage: Outage,
-  unavailable: unknown,
+  unavailableError: unknown,
   status: number,
   route: string | undefined,
 ): void {
-  if (unavailable !== undefined) {
+  if (unavailableError !== undefined) {
     outage.since ??= performance.now();
-    if (!allConnectionsBusy(unavailable)) outage.unreachable = true;
+    if (!allConnectionsBusy(unavailableError)) outage.unreachable = true;
     return;
   }
   const { since, unreachable } = outage;
