@@ -4,8 +4,9 @@ import type { Queryable } from '../db/index.ts';
 /**
  * What a job's attempts have committed (sdops_job_progress, schema 030), each batch adding to it in
  * its own transaction: a purge/archive job's candidate rows, so a retry takes only the rest of its
- * budget; a bulk delete/restore job's changed rows, so a retry can say what the attempts before it
- * did. One statement per operation.
+ * budget, and every row they changed (schema 034); a bulk delete/restore or cascade job's changed
+ * rows and position, so a retry goes on from there and can say what the attempts before it did. One
+ * statement per operation.
  */
 
 export interface EarlierProgress {
@@ -39,9 +40,8 @@ export async function rowsDoneEarlier(db: Queryable, jobId: string): Promise<num
 }
 
 /**
- * In a batch's transaction: the batch took `rows` rows of the job's budget (purge/archive candidates)
- * or changed them (bulk), and, given one, the job got to `position` (a bulk job's next attempt goes
- * on from there).
+ * In a bulk or cascade job's batch's transaction: the batch changed `rows` rows and, given one, the
+ * job got to `position` (its next attempt goes on from there). Purge/archive: addRetentionBatch.
  */
 export async function addRowsDone(
   tx: Queryable,
