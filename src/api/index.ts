@@ -1,5 +1,2 @@
-export type { ApiToken } from './auth.ts';
-export { assertSafeBinding, isLoopbackHost, parseApiTokens, TokenVerifier } from './auth.ts';
-export { mapError } from './errors.ts';
-export { buildServer } from './server.ts';
+export { assertSafeBinding, parseApiTokens } from './auth.ts';
 export { startApiServer } from './start.ts';

@@ -16,6 +16,6 @@ export { withLockWaitLimit, withoutLockWaitLimit } from './lock-wait.ts';
 export { noDatabaseYet } from './pglite-creation.ts';
 export { databaseIdentity } from './identity.ts';
 export { guardedDatabase, OutageGuard } from './outage-guard.ts';
-export { describeStatement, openDatabase, traceDatabase } from './traced.ts';
-export { migrateSchema, SCHEMA_TABLE, SchemaChecksumError, schemaFiles, schemaStatus } from './schema.ts';
+export { openDatabase } from './traced.ts';
+export { migrateSchema, SchemaChecksumError, schemaStatus } from './schema.ts';
 export { holdThroughStall } from './stall-watch.ts';

@@ -1,7 +1,6 @@
 export type { ArchiveRun } from './archive.ts';
 export { archiveByKeyRange } from './archive.ts';
-export { InvalidBatchSizeError, InvalidFilterError, InvalidIdError, UnknownEntityError } from './errors.ts';
-export { ENTITIES, entityNames, getEntity } from './registry.ts';
+export { entityNames, getEntity } from './registry.ts';
 export { daysAgoSql, liveRowSql, opIdsOfRowsSql, rowsOfOpSql } from './sql.ts';
 export { checkTarget, DEFAULT_BATCH_SIZE, DEFAULT_ID_BATCH_SIZE, SoftDeleteService } from './service.ts';
 export type {

@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import type { CleanupSettings } from '../../src/cleanup/index.ts';
 import { loadConfig } from '../../src/config.ts';
 import { ConfigError } from '../../src/errors.ts';
-import { DEFAULT_RUNNER_OPTIONS, type RunnerOptions } from '../../src/migration/index.ts';
+import type { RunnerOptions } from '../../src/migration/index.ts';
+import { DEFAULT_RUNNER_OPTIONS } from '../../src/migration/options.ts';
 
 function configError(env: Record<string, string>): ConfigError {
   try {

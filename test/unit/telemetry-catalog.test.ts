@@ -6,9 +6,9 @@ import {
   DURATION_BUCKETS_SECONDS,
   INSTRUMENT_DEFINITIONS,
   type InstrumentDefinition,
-  LOG_FIELDS,
-  SPAN_DEFINITIONS,
-} from '../../src/observability/index.ts';
+} from '../../src/observability/instruments.ts';
+import { LOG_FIELDS } from '../../src/observability/logger.ts';
+import { SPAN_DEFINITIONS } from '../../src/observability/span-names.ts';
 import { codeSpans, readDoc, tableRows } from './docs/support/markdown.ts';
 
 const catalog = readDoc('docs/telemetry.md');

@@ -1,7 +1,7 @@
 import { connect } from 'node:net';
 import { expect } from 'chai';
 import type { FastifyInstance } from 'fastify';
-import { buildServer } from '../../../src/api/index.ts';
+import { buildServer } from '../../../src/api/server.ts';
 import { type Database, openDatabase } from '../../../src/db/index.ts';
 import { AS_ADMIN, AS_READ, TOKENS } from './support.ts';
 

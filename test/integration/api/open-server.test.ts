@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import type { FastifyInstance } from 'fastify';
-import { buildServer } from '../../../src/api/index.ts';
+import { buildServer } from '../../../src/api/server.ts';
 import { type Database, migrateSchema, openDatabase } from '../../../src/db/index.ts';
 import { seedDemo } from '../../../src/demo/index.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/postgres.ts';

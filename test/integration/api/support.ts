@@ -1,7 +1,8 @@
 import { loadConfig } from '../../../src/config.ts';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { expect } from 'chai';
-import { type ApiToken, buildServer } from '../../../src/api/index.ts';
+import type { ApiToken } from '../../../src/api/auth.ts';
+import { buildServer } from '../../../src/api/server.ts';
 import { CleanupQueue } from '../../../src/cleanup/index.ts';
 import { type Database, migrateSchema, openDatabase } from '../../../src/db/index.ts';
 import { seedDemo } from '../../../src/demo/index.ts';

@@ -6,7 +6,7 @@ import {
   startInMemoryTelemetry,
   uncataloguedAttributes,
 } from '../../unit/observability/harness.ts';
-import { buildServer } from '../../../src/api/index.ts';
+import { buildServer } from '../../../src/api/server.ts';
 import { databaseError, openDatabase } from '../../../src/db/index.ts';
 import { ALL_CONNECTIONS_BUSY } from '../../../src/db/errors.ts';
 import {

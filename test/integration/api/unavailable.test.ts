@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import type { FastifyInstance } from 'fastify';
-import { buildServer } from '../../../src/api/index.ts';
+import { buildServer } from '../../../src/api/server.ts';
 import { READINESS_DEADLINE_MS } from '../../../src/api/routes/health.ts';
 import { type Database, openDatabase } from '../../../src/db/index.ts';
 import { AS_ADMIN, AS_READ, expectErrorShape, inject, refusingDatabase, TOKENS } from './support.ts';

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { type CleanupQueue, DEAD_LETTER_QUEUE } from '../../../src/cleanup/index.ts';
+import type { CleanupQueue } from '../../../src/cleanup/index.ts';
+import { DEAD_LETTER_QUEUE } from '../../../src/cleanup/queue-names.ts';
 import { retryDeadJobs } from '../../../src/cleanup/dead-letter.ts';
 import { queueName } from '../../../src/cleanup/queue-names.ts';
 import { readQueueTruth } from '../../../src/cleanup/queue-truth.ts';

@@ -1,12 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
-import {
-  BUILTIN_JOB_TYPES,
-  type CleanupQueue,
-  DEAD_LETTER_QUEUE,
-  readQueueTruth,
-} from '../../../src/cleanup/index.ts';
+import { BUILTIN_JOB_TYPES, type CleanupQueue, readQueueTruth } from '../../../src/cleanup/index.ts';
+import { DEAD_LETTER_QUEUE } from '../../../src/cleanup/queue-names.ts';
 import { type Database, databaseIdentity } from '../../../src/db/index.ts';
 import { staleRunAges } from '../../../src/migration/index.ts';
 import { REPO_ROOT, SDOPS_BIN } from '../../support/cli.ts';

@@ -1,10 +1,6 @@
 import { expect } from 'chai';
-import {
-  BUILTIN_JOB_TYPES,
-  CleanupQueue,
-  CleanupWorker,
-  type HandlerRegistry,
-} from '../../../src/cleanup/index.ts';
+import { BUILTIN_JOB_TYPES, CleanupQueue, CleanupWorker } from '../../../src/cleanup/index.ts';
+import type { HandlerRegistry } from '../../../src/cleanup/handlers-types.ts';
 import { claimClassOf } from '../../../src/cleanup/job-types.ts';
 import { type Database, migrateSchema, openDatabase } from '../../../src/db/index.ts';
 import { configureLogging } from '../../../src/observability/index.ts';

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { CleanupQueue, DEAD_LETTER_QUEUE, queueName } from '../../../src/cleanup/index.ts';
+import { CleanupQueue, queueName } from '../../../src/cleanup/index.ts';
+import { DEAD_LETTER_QUEUE } from '../../../src/cleanup/queue-names.ts';
 import { type Database, migrateSchema, openDatabase } from '../../../src/db/index.ts';
 import { configureLogging } from '../../../src/observability/index.ts';
 import { runCli } from '../../support/cli.ts';

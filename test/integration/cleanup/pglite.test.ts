@@ -1,11 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
-import {
-  CleanupQueue,
-  DEAD_LETTER_QUEUE,
-  type JobHandler,
-  startCleanupRuntime,
-} from '../../../src/cleanup/index.ts';
+import { CleanupQueue, startCleanupRuntime } from '../../../src/cleanup/index.ts';
+import { DEAD_LETTER_QUEUE } from '../../../src/cleanup/queue-names.ts';
+import type { JobHandler } from '../../../src/cleanup/handlers-types.ts';
 import { loadConfig } from '../../../src/config.ts';
 import { type Database, migrateSchema, openDatabase } from '../../../src/db/index.ts';
 import { runDemoWorker } from '../../../src/demo/worker.ts';

@@ -1,11 +1,7 @@
 import { spawn } from 'node:child_process';
 import { expect } from 'chai';
-import {
-  BUILTIN_JOB_TYPES,
-  CleanupQueue,
-  type QueuePolicy,
-  readQueueTruth,
-} from '../../../src/cleanup/index.ts';
+import { BUILTIN_JOB_TYPES, CleanupQueue, readQueueTruth } from '../../../src/cleanup/index.ts';
+import type { QueuePolicy } from '../../../src/cleanup/settings.ts';
 import { type Database, migrateSchema, openDatabase } from '../../../src/db/index.ts';
 import { REPO_ROOT, runCli, SDOPS_BIN } from '../../support/cli.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/postgres.ts';

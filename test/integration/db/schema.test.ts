@@ -6,11 +6,10 @@ import {
   type Database,
   migrateSchema,
   openDatabase,
-  SCHEMA_TABLE,
   SchemaChecksumError,
-  schemaFiles,
   schemaStatus,
 } from '../../../src/db/index.ts';
+import { SCHEMA_TABLE, schemaFiles } from '../../../src/db/schema.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/postgres.ts';
 
 async function appliedRows(db: Database): Promise<string[]> {

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { MigrationRunner, RunLockedError } from '../../../src/migration/index.ts';
+import { MigrationRunner } from '../../../src/migration/index.ts';
+import { RunLockedError } from '../../../src/migration/errors.ts';
 import {
   type MigrationTestDb,
   openMigrationTestDb,

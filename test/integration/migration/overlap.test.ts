@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { MigrationRunner, RunOverlapError, type RunHandle } from '../../../src/migration/index.ts';
+import { MigrationRunner, type RunHandle } from '../../../src/migration/index.ts';
+import { RunOverlapError } from '../../../src/migration/errors.ts';
 import { configureLogging } from '../../../src/observability/index.ts';
 import { type MigrationTestDb, openMigrationTestDb, runCli, seedDocuments } from './support.ts';
 

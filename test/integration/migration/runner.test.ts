@@ -1,7 +1,8 @@
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import type { MetricData } from '@opentelemetry/sdk-metrics';
 import { expect } from 'chai';
-import { MigrationRunner, RunStateError } from '../../../src/migration/index.ts';
+import { MigrationRunner } from '../../../src/migration/index.ts';
+import { RunStateError } from '../../../src/migration/errors.ts';
 import {
   type InMemoryTelemetry,
   startInMemoryTelemetry,

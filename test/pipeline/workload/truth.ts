@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type pg from 'pg';
 import { parse } from 'yaml';
-import { DURATION_BUCKETS_SECONDS } from '../../../src/observability/index.ts';
+import { DURATION_BUCKETS_SECONDS } from '../../../src/observability/instruments.ts';
 import { REPO_ROOT } from '../support/paths.ts';
 import type { ExportedSpan } from '../support/otlp-sink.ts';
 import { sqlRows } from './app.ts';

@@ -1,11 +1,7 @@
 import { expect } from 'chai';
-import {
-  assertSafeBinding,
-  isLoopbackHost,
-  mapError,
-  parseApiTokens,
-  TokenVerifier,
-} from '../../../src/api/index.ts';
+import { assertSafeBinding, parseApiTokens } from '../../../src/api/index.ts';
+import { isLoopbackHost, TokenVerifier } from '../../../src/api/auth.ts';
+import { mapError } from '../../../src/api/errors.ts';
 import { refusedByOpenServer } from '../../../src/api/auth.ts';
 import { SdopsError } from '../../../src/errors.ts';
 

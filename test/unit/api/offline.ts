@@ -1,6 +1,7 @@
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { expect } from 'chai';
-import { type ApiToken, buildServer } from '../../../src/api/index.ts';
+import type { ApiToken } from '../../../src/api/auth.ts';
+import { buildServer } from '../../../src/api/server.ts';
 import type { ApiQueue } from '../../../src/api/ports.ts';
 import { type Database, openDatabase } from '../../../src/db/index.ts';
 import { MigrationRunner } from '../../../src/migration/index.ts';

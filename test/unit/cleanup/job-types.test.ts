@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { InvalidPayloadError, parsePayload } from '../../../src/cleanup/index.ts';
+import { parsePayload } from '../../../src/cleanup/index.ts';
+import { InvalidPayloadError } from '../../../src/cleanup/errors.ts';
 import { MAX_OLDER_THAN_DAYS, MAX_ROWS_PER_CALL } from '../../../src/validation/index.ts';
 import { parseEnvelope } from '../../../src/cleanup/job-envelope.ts';
 

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { bossDbAdapter } from '../../../src/cleanup/index.ts';
+import { bossDbAdapter } from '../../../src/cleanup/boss.ts';
 import { isClaim } from '../../../src/cleanup/boss.ts';
 import type { Database } from '../../../src/db/index.ts';
 

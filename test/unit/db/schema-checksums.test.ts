@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { expect } from 'chai';
-import { schemaFiles } from '../../../src/db/index.ts';
+import { schemaFiles } from '../../../src/db/schema.ts';
 
 /**
  * Schema files are immutable once on main: a database that applied one refuses to start with an

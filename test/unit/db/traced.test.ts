@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { SpanKind } from '@opentelemetry/api';
-import { type Database, describeStatement, openDatabase, traceDatabase } from '../../../src/db/index.ts';
+import { type Database, openDatabase } from '../../../src/db/index.ts';
+import { describeStatement, traceDatabase } from '../../../src/db/traced.ts';
 import { targetOfUrl } from '../../../src/db/traced.ts';
 import { withSpan } from '../../../src/observability/index.ts';
 import { resetWarnings } from '../../../src/observability/diagnostics.ts';

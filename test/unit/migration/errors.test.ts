@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { RunLockedError } from '../../../src/migration/index.ts';
+import { RunLockedError } from '../../../src/migration/errors.ts';
 
 describe('migration errors an operator reads', () => {
   const RUN = '01a24200-0000-7000-8000-000000000000';

@@ -2,14 +2,10 @@ import { spawn } from 'node:child_process';
 import { hostname } from 'node:os';
 import { expect } from 'chai';
 import { ownerId, ownerProcessGone, ownerProcessState } from '../../../src/migration/owner-process.ts';
-import {
-  backoffMs,
-  getMigration,
-  InvalidMigrationParamError,
-  type RunRecord,
-  runStatus,
-  UnknownMigrationError,
-} from '../../../src/migration/index.ts';
+import { type RunRecord, runStatus } from '../../../src/migration/index.ts';
+import { backoffMs } from '../../../src/migration/options.ts';
+import { getMigration } from '../../../src/migration/registry.ts';
+import { InvalidMigrationParamError, UnknownMigrationError } from '../../../src/migration/errors.ts';
 
 describe('migration runner backoff and parameters', () => {
   it('backs off exponentially within +-20% and never beyond the cap', () => {

@@ -8,14 +8,10 @@ import {
   type ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace';
-import {
-  configureLogging,
-  DEFAULT_TELEMETRY_SETTINGS,
-  type LoggingOptions,
-  SPAN_DEFINITIONS,
-  startTelemetry,
-  type Telemetry,
-} from '../../../src/observability/index.ts';
+import { configureLogging, startTelemetry, type Telemetry } from '../../../src/observability/index.ts';
+import { DEFAULT_TELEMETRY_SETTINGS } from '../../../src/observability/telemetry-settings.ts';
+import type { LoggingOptions } from '../../../src/observability/logger.ts';
+import { SPAN_DEFINITIONS } from '../../../src/observability/span-names.ts';
 
 /** Collects the JSON lines the console transport writes. */
 export class LineSink extends Writable {

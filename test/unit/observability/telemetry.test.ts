@@ -8,12 +8,12 @@ import {
   getLogger,
   migrationMetrics,
   softDeleteMetrics,
-  spanContextFromCarrier,
   withDbSpan,
   withSpan,
   workerMetrics,
   zeroCounters,
 } from '../../../src/observability/index.ts';
+import { spanContextFromCarrier } from '../../../src/observability/trace-context.ts';
 import { resetAttributeValues } from '../../../src/observability/attributes.ts';
 import type { DatabaseGaugeOptions } from '../../../src/observability/database-gauges.ts';
 import { resetWarnings } from '../../../src/observability/diagnostics.ts';

@@ -1,16 +1,14 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { InvalidInputError } from '../../../src/errors.ts';
+import { entityNames, getEntity, parseId } from '../../../src/soft-delete/index.ts';
+import { ENTITIES } from '../../../src/soft-delete/registry.ts';
 import {
-  ENTITIES,
-  entityNames,
-  getEntity,
   InvalidBatchSizeError,
   InvalidFilterError,
   InvalidIdError,
-  parseId,
   UnknownEntityError,
-} from '../../../src/soft-delete/index.ts';
+} from '../../../src/soft-delete/errors.ts';
 import { cascadeTree } from '../../../src/soft-delete/registry.ts';
 import { restoreSql, softDeleteSql } from '../../../src/soft-delete/sql.ts';
 import {
