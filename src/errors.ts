@@ -56,6 +56,7 @@ export type ErrorCode =
   | 'job_not_cancellable'
   | 'job_not_retryable'
   | 'job_without_envelope'
+  | 'legacy_queue_in_use'
   | 'lease_lost'
   | 'run_locked'
   | 'run_row_held'
@@ -160,6 +161,8 @@ export const ERROR_CODE_MEANINGS: Readonly<Record<ErrorCode, string>> = {
   job_not_retryable: 'only failed or dead jobs can be retried',
   job_without_envelope:
     'a dead job carries no sdops job envelope (it was written to pgboss.job directly), so it cannot run again; cancel it',
+  legacy_queue_in_use:
+    'the pg-boss 10 queue of an earlier release was used within the last minute: processes of that release still run on this database; stop every one of them (serve, worker, migrate, scheduled commands), then start again (runbook: Upgrading from pg-boss 10)',
   lease_lost: "another runner took over the migration run's lease",
   run_locked: 'another live runner holds the migration run',
   run_row_held:

@@ -20,6 +20,14 @@ const LEGACY_BOSS_SCHEMA = `${BOSS_SCHEMA}_v10`;
 /** pg-boss 11's first schema version; anything older is pg-boss 10's. */
 const FIRST_SUPPORTED_VERSION = 25;
 const CARRIED_MARK = 'sdops: pending jobs carried over to pgboss';
+/**
+ * A pg-boss 10 queue used more recently than this still has processes of the old release on it: its
+ * workers stamp `cron_on` every 10 s and `maintained_on` every 30 s, and every enqueue, fetch and
+ * completion stamps a job. Renaming the schema under them breaks them without a word: an old API
+ * answers 500 after committing a delete whose cascade it could no longer enqueue (the cascade is
+ * lost), an old worker stops fetching and logs nothing.
+ */
+export const LEGACY_QUIET_SECONDS = 60;
 const CHUNK = 1000;
 
 async function legacyVersion(db: Database): Promise<number | undefined> {
@@ -31,6 +39,32 @@ async function legacyVersion(db: Database): Promise<number | undefined> {
     `SELECT max(version) AS version FROM ${BOSS_SCHEMA}.version`,
   );
   return Number(version.rows[0]?.version ?? 0);
+}
+
+/** Seconds since the pg-boss 10 queue was last used (stamped by a process), or null if never. */
+async function legacyQueueIdleSeconds(db: Database): Promise<number | null> {
+  const { rows } = await db.query<{ idle: number | null }>(
+    `SELECT extract(epoch FROM now() - greatest(
+              (SELECT max(greatest(maintained_on, cron_on, monitored_on)) FROM ${BOSS_SCHEMA}.version),
+              (SELECT max(greatest(created_on, started_on, completed_on)) FROM ${BOSS_SCHEMA}.job)
+            ))::float8 AS idle`,
+  );
+  const idle = rows[0]?.idle;
+  return idle === null || idle === undefined ? null : Number(idle);
+}
+
+async function refuseWhileLegacyQueueInUse(db: Database): Promise<void> {
+  const idle = await legacyQueueIdleSeconds(db);
+  if (idle === null || idle >= LEGACY_QUIET_SECONDS) return;
+  throw new SdopsError(
+    'legacy_queue_in_use',
+    `the pg-boss 10 queue (schema ${BOSS_SCHEMA}) was used ${Math.max(0, Math.round(idle))} s ago: ` +
+      'processes of the earlier release still run on this database, and moving their queue aside would ' +
+      'break them (an old API would lose the cascades of the deletes it answers). Stop every one of them ' +
+      '(serve, worker, migrate, scheduled commands), wait a minute, then start again ' +
+      '(see the runbook, "Upgrading from pg-boss 10")',
+    'conflict',
+  );
 }
 
 /** Before pg-boss starts: moves a pg-boss 10 schema out of the way. Returns true when it did. */
@@ -49,6 +83,7 @@ export async function setAsideLegacySchema(db: Database, log: Logger): Promise<b
       'internal',
     );
   }
+  await refuseWhileLegacyQueueInUse(db);
   await db.exec(`ALTER SCHEMA ${BOSS_SCHEMA} RENAME TO ${LEGACY_BOSS_SCHEMA}`);
   log.warn('pg-boss 10 queue schema set aside; pg-boss installs a new one', {
     schema: LEGACY_BOSS_SCHEMA,

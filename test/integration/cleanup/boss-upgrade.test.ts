@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { expect } from 'chai';
+import { LEGACY_QUIET_SECONDS } from '../../../src/cleanup/boss-upgrade.ts';
 import { CleanupQueue, startCleanupRuntime } from '../../../src/cleanup/index.ts';
 import { loadConfig } from '../../../src/config.ts';
 import { type Database, migrateSchema, openDatabase } from '../../../src/db/index.ts';
+import type { SdopsError } from '../../../src/errors.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/postgres.ts';
 import { waitUntil } from '../../support/wait.ts';
 
@@ -50,6 +52,34 @@ describe('carrying a database over from pg-boss 10 (schema 24) to pg-boss 12 (Po
     await tdb?.drop();
   });
 
+  it('refuses while the old release used its queue in the last minute (an enqueue, a worker stamp), and changes nothing', async () => {
+    const refusal = async () => {
+      try {
+        await CleanupQueue.open(db, { role: 'client', policy: loadConfig().worker.policy });
+      } catch (error) {
+        return error as SdopsError;
+      }
+      throw new Error('the carry-over went ahead');
+    };
+    // The jobs above were enqueued just now.
+    const fresh = await refusal();
+    expect(fresh).to.include({ code: 'legacy_queue_in_use', kind: 'conflict' });
+    expect(fresh.message).to.match(/used \d+ s ago: processes of the earlier release still run/);
+    // An old worker stamps the version row even with no job moving.
+    await db.query(`UPDATE pgboss.job SET created_on = now() - interval '2 minutes'`);
+    await db.query(`UPDATE pgboss.version SET cron_on = now() - interval '5 seconds'`);
+    expect(await refusal()).to.include({ code: 'legacy_queue_in_use' });
+    const { rows } = await db.query<{ v10: number; version: number }>(
+      `SELECT (SELECT count(*)::int FROM pg_namespace WHERE nspname = 'pgboss_v10') AS v10,
+              (SELECT max(version)::int FROM pgboss.version) AS version`,
+    );
+    expect(rows[0]).to.deep.equal({ v10: 0, version: 24 });
+    // The old processes are gone: quiet for longer than a minute.
+    await db.query(
+      `UPDATE pgboss.version SET cron_on = now() - interval '${LEGACY_QUIET_SECONDS + 1} seconds'`,
+    );
+  });
+
   it('sets the old schema aside, installs pg-boss 12 and copies the waiting, active and dead-letter jobs with their ids', async () => {
     const queue = await CleanupQueue.open(db, { role: 'client', policy: loadConfig().worker.policy });
     await queue.close();
@@ -80,7 +110,7 @@ describe('carrying a database over from pg-boss 10 (schema 24) to pg-boss 12 (Po
     expect(rows[0]?.n).to.equal(3);
   });
 
-  it('runs the carried-over jobs and retries the carried-over dead job from its copy', async () => {
+  it('runs the carried-over jobs and retries the carried-over dead job by its original id (the original stayed in pgboss_v10)', async () => {
     const settings = { ...loadConfig({}).worker, pollIntervalMs: 50, queueSampleIntervalMs: 0 };
     const runtime = await startCleanupRuntime(db, { settings, schedule: false });
     try {
@@ -90,8 +120,13 @@ describe('carrying a database over from pg-boss 10 (schema 24) to pg-boss 12 (Po
       await waitUntil('both noop jobs to complete', async () =>
         (await Promise.all([state(waiting), state(wasActive)])).every((s) => s === 'completed'),
       );
-      // The original of the dead copy stayed behind in pgboss_v10, so the retry enqueues its data again.
-      expect(await runtime.queue.retryDead()).to.deep.equal({ retried: 1, skipped: [] });
+      // The original of the dead copy stayed behind in pgboss_v10, so the retry enqueues its data again,
+      // found by the id the old worker's "retries exhausted: dead" line named.
+      expect(await runtime.queue.retry(deadOriginal)).to.deep.equal({
+        jobId: deadOriginal,
+        jobType: 'purge_expired',
+        action: 'requeued',
+      });
       await waitUntil(
         'the requeued purge to complete',
         async () => (await state(deadOriginal)) === 'completed',
