@@ -154,9 +154,24 @@ async function retryDeadCopy(q: QueueHandle, copy: JobRow): Promise<RetryOutcome
   return { jobId: id, jobType: envelope.jobType, action: 'requeued' };
 }
 
+/**
+ * The dead-letter copy of a job that is itself gone: pg-boss deleted the failed original 7 days after
+ * it ended while the copy waited, or it stayed behind in pgboss_v10 (a carry-over copies dead-letter
+ * copies, not failed originals). The runbook retries a dead job by either id.
+ */
+async function copyOfGoneJob(db: Database, originalId: string): Promise<JobRow | undefined> {
+  const { rows } = await db.query<JobRow>(
+    `SELECT name, id::text AS id, state::text AS state, data, source_id::text AS source_id FROM ${BOSS_SCHEMA}.job
+      WHERE name = $1 AND state < 'active' AND data->'meta'->>'jobId' = $2
+      ORDER BY created_on LIMIT 1`,
+    [DEAD_LETTER_QUEUE, originalId],
+  );
+  return rows[0];
+}
+
 export async function retryJob(q: QueueHandle, jobId: string): Promise<RetryOutcome> {
   assertJobId(jobId);
-  const job = await findJob(q.db, jobId);
+  const job = (await findJob(q.db, jobId)) ?? (await copyOfGoneJob(q.db, jobId));
   if (!job) throw new JobNotFoundError(jobId);
   if (job.name === DEAD_LETTER_QUEUE) return retryDeadCopy(q, job);
   if (job.state !== 'failed') throw new JobNotRetryableError(jobId, job.state);
