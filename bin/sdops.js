@@ -2,17 +2,23 @@
 // The CLI ships as TypeScript that Node runs natively (type stripping, Node >= 22.18), so
 // `npm ci` is the only install step and the SQL schema files are read from src/ as they are.
 // The project pins its runtime: `npm run`/`npx` put node_modules/.bin (the `node` dev dependency,
-// Node 24) first on PATH. Started by an older Node some other way, this re-runs itself with that
-// pinned Node, or says in one line what is missing.
+// Node 24) first on PATH. Started by any other Node while that pinned Node is installed (a system
+// Node 20, or a 22 or 24 of another minor), this re-runs itself with the pinned one; with none
+// installed (a production install, the Docker image) it runs on Node >= 22.18 or says in one line
+// what is missing.
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import module from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 const MIN = [22, 18];
 const [major, minor] = process.versions.node.split('.').map(Number);
-if (major > MIN[0] || (major === MIN[0] && minor >= MIN[1])) {
+const pinned = fileURLToPath(new URL('../node_modules/node/bin/node', import.meta.url));
+const onPinned = !existsSync(pinned) || realpathSync(pinned) === realpathSync(process.execPath);
+if (onPinned && (major > MIN[0] || (major === MIN[0] && minor >= MIN[1]))) {
   if (process.env.SDOPS_SHIM_PARENT_FD === '3') await stopWithShimParent();
+  // Started by npm (npx, an npm script): see stopWhenLauncherGoes.
+  else if (process.env.npm_command) (await import('../src/cli/stop-signals.ts')).stopWhenLauncherGoes();
   // The version alone needs none of the program: loading it took 0.3 s and more on a busy host.
   // The same line as the program's own -V (src/cli/program.ts), which answers every other form.
   const args = process.argv.slice(2);
@@ -27,10 +33,9 @@ if (major > MIN[0] || (major === MIN[0] && minor >= MIN[1])) {
   module.enableCompileCache?.();
   await import('../src/cli/main.ts');
 } else {
-  const pinned = fileURLToPath(new URL('../node_modules/node/bin/node', import.meta.url));
   if (!existsSync(pinned)) {
     process.stderr.write(
-      `sdops: needs Node.js >= ${MIN.join('.')} (this is ${process.version}); run \`npm ci\` in ${fileURLToPath(new URL('..', import.meta.url))} to install the project's Node 24\n`,
+      `sdops: needs Node.js >= ${MIN.join('.')} (this is ${process.version}) and the project's Node 24 is not installed: run \`npm ci\` in ${fileURLToPath(new URL('..', import.meta.url))} with install scripts on (not --ignore-scripts), or \`npm rebuild node\` there\n`,
     );
     process.exit(2);
   }

@@ -30,8 +30,11 @@ let fallback: Fallback | undefined;
 let decided: { outcome: unknown } | undefined;
 let waiting = false;
 let listening = false;
+/** A stop signal reached this process (its handlers had it, or Node's default ended it). */
+let signalled = false;
 
 function onIdleSignal(signal: NodeJS.Signals): void {
+  signalled = true;
   // Prepended, so it runs before the listeners of a graceful stop, which then own the signal.
   if (!fallback || process.listenerCount(signal) > 1) return;
   if (decided) process.exit(reportedExitCode(decided.outcome) ?? fallback.report(decided.outcome));
@@ -126,6 +129,7 @@ export function onStopSignals(
 ): () => void {
   let received = false;
   const handler = (signal: NodeJS.Signals) => {
+    signalled = true;
     if (received) {
       onSecond(signal);
       process.exit(exitCodeOf(signal));
@@ -141,4 +145,23 @@ export function onStopSignals(
     // only after the synchronous result and the promise steps that reach closingWith.
     if (fallback) listen(true);
   };
+}
+
+/**
+ * A command started by npm (`npx sdops`, an npm script) runs under `sh -c`: a SIGTERM sent to npm
+ * alone (`timeout`, a supervisor, `kill <pid>`) ends npm and that shell but never reaches the
+ * command, which ran on without a parent, holding the embedded database's lock. Once its launcher
+ * is gone (the process was handed to init or a subreaper) and no stop signal came, it stops as on
+ * SIGTERM. Ctrl-C reaches the whole process group, the shell's end too: the second look a second
+ * later leaves the command's own handler time to note that signal, which must not become a second.
+ */
+export function stopWhenLauncherGoes(intervalMs = 1000): void {
+  const launcher = process.ppid;
+  let orphanedLooks = 0;
+  const watch = setInterval(() => {
+    if (process.ppid === launcher || ++orphanedLooks < 2) return;
+    clearInterval(watch);
+    if (!signalled) process.kill(process.pid, 'SIGTERM');
+  }, intervalMs);
+  watch.unref();
 }

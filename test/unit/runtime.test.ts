@@ -1,5 +1,14 @@
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  linkSync,
+  mkdtempSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -118,6 +127,43 @@ registerHooks({ resolve(specifier, context, next) {
       env: { ...process.env, OTEL_SDK_DISABLED: 'true' },
     });
     expect(runtimeOf(stdout)).to.equal(`v${pinned}`);
+  });
+
+  it('re-runs bin/sdops.js on the pinned Node when another Node of a supported version starts it', async function () {
+    this.timeout(60_000);
+    // Another binary of a supported version: the pinned one under another path (a system Node 24).
+    const dir = mkdtempSync(join(tmpdir(), 'other-node-'));
+    const other = join(dir, 'node');
+    const pinnedBinary = realpathSync(`${REPO_ROOT}/node_modules/node/bin/node`);
+    try {
+      linkSync(pinnedBinary, other);
+    } catch {
+      copyFileSync(pinnedBinary, other); // another file system: a copy (126 MB) instead
+    }
+    const wrapper = spawn(other, [SDOPS_BIN, '--memory', 'worker', '--no-schedule'], {
+      env: { ...process.env, OTEL_SDK_DISABLED: 'true', LOG_LEVEL: 'info', DATABASE_URL: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let exited = false;
+    wrapper.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    wrapper.on('close', () => {
+      exited = true;
+    });
+    try {
+      await waitUntil('the worker to start', () => out.includes('worker started'));
+      // Before, it ran in the other binary's process: the project ran on a Node it does not pin.
+      const { stdout } = await execFileAsync('pgrep', ['-P', String(wrapper.pid)]);
+      const child = Number(stdout.trim().split('\n')[0]);
+      expect(realpathSync(`/proc/${child}/exe`)).to.equal(pinnedBinary);
+      wrapper.kill('SIGTERM');
+      await waitUntil('the worker to exit', () => exited, { timeoutMs: 30_000 });
+    } finally {
+      wrapper.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   /**
