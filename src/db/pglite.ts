@@ -144,6 +144,9 @@ async function freeBytes(dataDir: string): Promise<number | undefined> {
   }
 }
 
+/** The PostgreSQL major PGlite 0.5 runs: a data directory of any other major cannot be opened. */
+export const EMBEDDED_POSTGRES_MAJOR = 18;
+
 /** PGlite's start-up failures say little ("PGlite failed to initialize properly", or a bare object). */
 export async function openFailure(dataDir: string | undefined, error: unknown): Promise<SdopsError> {
   const detail = error instanceof Error ? error.message : `file system error ${JSON.stringify(error)}`;
@@ -156,9 +159,11 @@ export async function openFailure(dataDir: string | undefined, error: unknown): 
   const hint =
     free !== undefined && free < LOW_SPACE_BYTES
       ? `; only ${Math.floor(free / 2 ** 20)} MB are free on its file system: free some space and run it again${setAside.length > 0 ? ` (${setAside.join(', ')} in it hold the files of first starts that were stopped: delete them if they hold nothing you need)` : ''}`
-      : version
-        ? `; it holds data of PostgreSQL ${version}: is it from another sdops version, damaged, or read-only inside?`
-        : '';
+      : version && version !== String(EMBEDDED_POSTGRES_MAJOR)
+        ? `; it holds data of PostgreSQL ${version} and this sdops embeds PostgreSQL ${EMBEDDED_POSTGRES_MAJOR} (PGlite 0.5), which cannot open another major's files: open it with the sdops release that wrote it`
+        : version
+          ? `; it holds data of PostgreSQL ${version}: is it damaged, or read-only inside?`
+          : '';
   return new SdopsError('failed', `${where} could not be opened (${detail})${hint}`, 'internal', {
     cause: error,
   });

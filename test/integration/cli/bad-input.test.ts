@@ -371,7 +371,7 @@ describe('sdops bad input and closed pipes (PostgreSQL)', function () {
     // Before: "sdops: failed: PGlite failed to initialize properly".
     expect(old.code).to.equal(1);
     expect(old.stderr).to.match(
-      /could not be opened .*; it holds data of PostgreSQL 16: is it from another sdops version/,
+      /could not be opened .*; it holds data of PostgreSQL 16 and this sdops embeds PostgreSQL 18/,
     );
     // `--data-dir .` in a project wrote a database among its files: refused, the files left alone.
     const project = join(base, 'project');

@@ -2,7 +2,8 @@ import { cp, mkdir, mkdtemp, readdir, rename, rm, symlink, writeFile } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { openFailure } from '../../../src/db/pglite.ts';
+import { PGlite } from '@electric-sql/pglite';
+import { EMBEDDED_POSTGRES_MAJOR, openFailure } from '../../../src/db/pglite.ts';
 import { runCli, runCommand } from '../../support/cli.ts';
 
 /**
@@ -38,14 +39,27 @@ describe('the embedded database that cannot be opened', () => {
     }
   });
 
-  it('asks whether a directory with room to spare is damaged or from another version', async () => {
+  it("names another major's data directory and the major it embeds, or asks whether its own major's is damaged", async () => {
     const dir = join(base, 'roomy');
     await mkdir(dir);
-    await writeFile(join(dir, 'PG_VERSION'), '16\n');
-    const error = await openFailure(dir, new Error('PGlite failed to initialize properly'));
-    expect(error.message).to.match(
-      /it holds data of PostgreSQL 16: is it from another sdops version, damaged/,
+    await writeFile(join(dir, 'PG_VERSION'), '19\n');
+    const other = await openFailure(dir, new Error('PGlite failed to initialize properly'));
+    expect(other.message).to.match(
+      /it holds data of PostgreSQL 19 and this sdops embeds PostgreSQL 18 \(PGlite 0\.5\), which cannot open another major's files: open it with the sdops release that wrote it$/,
     );
+    await writeFile(join(dir, 'PG_VERSION'), `${EMBEDDED_POSTGRES_MAJOR}\n`);
+    const own = await openFailure(dir, new Error('PGlite failed to initialize properly'));
+    expect(own.message).to.match(/it holds data of PostgreSQL 18: is it damaged, or read-only inside\?$/);
+  });
+
+  it('embeds the PostgreSQL major the messages name', async () => {
+    const db = await PGlite.create();
+    try {
+      const { rows } = await db.query<{ v: string }>("SELECT current_setting('server_version_num') AS v");
+      expect(Math.floor(Number(rows[0]?.v) / 10_000)).to.equal(EMBEDDED_POSTGRES_MAJOR);
+    } finally {
+      await db.close();
+    }
   });
 
   it('creates the database again when a first start was killed while creating it, and keeps the files it finds aside, never deletes them', async () => {
