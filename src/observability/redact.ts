@@ -14,6 +14,8 @@ const ROW_KEY = /^(row|rows|record|records|before|after|payload|body|data|values
 
 /** user:password@ inside any URL-looking string (postgres://u:p@h/db, https://u:p@h). */
 const URL_CREDENTIALS = /([a-z][a-z0-9+.-]*:\/\/)([^:/@\s]+):([^@/\s]+)@/gi;
+/** The same without a scheme (`u:p@collector:4318`, a URL given without one), as a whole word. */
+const BARE_CREDENTIALS = /(^|[\s"'=(<,])([^:/@\s"'=(<,]+):([^@/\s"']+)@(?=[^\s@])/g;
 const BEARER = /\b(bearer|basic)\s+[a-z0-9._~+/=-]+/gi;
 
 const MAX_DEPTH = 4;
@@ -23,7 +25,10 @@ const MAY_HOLD_CREDENTIALS = /[@\s]/;
 
 export function redactString(value: string): string {
   if (!MAY_HOLD_CREDENTIALS.test(value)) return value;
-  return value.replace(URL_CREDENTIALS, `$1$2:${REDACTED}@`).replace(BEARER, `$1 ${REDACTED}`);
+  return value
+    .replace(URL_CREDENTIALS, `$1$2:${REDACTED}@`)
+    .replace(BARE_CREDENTIALS, `$1$2:${REDACTED}@`)
+    .replace(BEARER, `$1 ${REDACTED}`);
 }
 
 function isSecretKey(key: string): boolean {

@@ -435,6 +435,9 @@ describe('observability with in-memory exporters', () => {
       DATABASE_URL: 'postgres://u:hunter2@db/x',
       target: 'postgres://app:hunter2@db:5432/app',
       authorization: 'Bearer abc',
+      // An endpoint given without its scheme (refused by config, which logs the value it refused).
+      value: 'u:hunter2@collector:4318',
+      said: 'endpoint u:hunter2@collector:4318 refused',
     });
     const otlp = JSON.stringify((await t.logs()).map((r) => r.attributes));
     const text = t.console.lines.join('\n') + otlp;
@@ -442,6 +445,8 @@ describe('observability with in-memory exporters', () => {
     expect(text).to.not.include('abc');
     expect(t.console.records().find((r) => r.message === 'connecting')).to.include({
       target: 'postgres://app:[REDACTED]@db:5432/app',
+      value: 'u:[REDACTED]@collector:4318',
+      said: 'endpoint u:[REDACTED]@collector:4318 refused',
     });
   });
 
