@@ -109,11 +109,18 @@ export function textLength(value: string): number {
  */
 export function quoted(value: unknown): string {
   // JSON has no Infinity or NaN (`1e400` parses to Infinity): "got null" named a value never sent.
-  const text =
-    typeof value === 'number' && !Number.isFinite(value)
-      ? String(value)
-      : (JSON.stringify(value) ?? String(value));
+  const text = typeof value === 'number' && !Number.isFinite(value) ? String(value) : json(value);
   return text.length > 80 ? `${text.slice(0, 80)}... (${text.length} characters)` : text;
+}
+
+/** A value nested thousands deep (JSON.parse takes it) overflowed the stack: an exit 1, an API 500. */
+function json(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch (error) {
+    if (error instanceof RangeError) return '(a value nested too deeply to show)';
+    throw error;
+  }
 }
 
 /** A lone UTF-16 surrogate: half of a pair without its other half. */

@@ -111,6 +111,11 @@ describe('validation rules (src/validation)', () => {
     expect(quoted(5)).to.equal('5');
   });
 
+  it('quotes a value nested too deeply for JSON.stringify without overflowing the stack', () => {
+    const deep = JSON.parse(`${'{"a":'.repeat(20_000)}1${'}'.repeat(20_000)}`) as unknown;
+    expect(quoted(deep)).to.equal('(a value nested too deeply to show)');
+  });
+
   it('knows the three scopes', () => {
     expect([...SCOPES]).to.deep.equal(['live', 'deleted', 'all']);
     expect(SCOPES.every(isScope)).to.equal(true);
