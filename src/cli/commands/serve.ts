@@ -81,7 +81,8 @@ function listenRefusal(error: unknown, host: string, port?: number): InvalidInpu
   if (code === 'EADDRNOTAVAIL') {
     return new InvalidInputError('invalid_usage', `--host ${host} is not an address of this machine`);
   }
-  if (code === 'ENOTFOUND' || code === 'EAI_NONAME' || code === 'EAI_AGAIN') {
+  // EINVAL: getaddrinfo refuses a name no DNS name can be (longer than 255 characters).
+  if (code === 'ENOTFOUND' || code === 'EAI_NONAME' || code === 'EAI_AGAIN' || code === 'EINVAL') {
     return new InvalidInputError(
       'invalid_usage',
       `--host ${host} could not be resolved to an address (${code})`,

@@ -524,6 +524,14 @@ describe('sdops bad input and closed pipes (PostgreSQL)', function () {
         .split('\n')
         .filter((l) => l.startsWith('sdops:')),
     ).to.deep.equal(['sdops: --host 192.0.2.1 is not an address of this machine']);
+    // A name longer than any DNS name: getaddrinfo's EINVAL was "failed", exit 1.
+    const long = 'a'.repeat(256);
+    const named = await runCli(['serve', '--host', long, '--port', '0'], {
+      ...env(),
+      SDOPS_API_TOKENS: 'admin:bad-input-test-token-0001',
+    });
+    expect(named.code, named.stderr).to.equal(2);
+    expect(named.stderr).to.include(`sdops: --host ${long} could not be resolved to an address (EINVAL)`);
   });
 
   it('runs the command when a telemetry variable is unusable, with one warning naming each', async () => {
