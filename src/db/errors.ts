@@ -23,12 +23,13 @@ const UNAVAILABLE_PREFIX = 'the database is unavailable (';
  */
 export class DatabaseOutageError extends SdopsError {
   constructor(budgetMs: number, cause: unknown, consequence = '') {
-    super(
-      'database_outage',
-      `the database was unreachable for more than ${Math.round(budgetMs / 1000)} s${consequence}`,
-      'unavailable',
-      { cause },
-    );
+    // A full disk is no unreachable database: the line sent the operator after the network.
+    const what = isResourceShortage(cause)
+      ? `the database could not do the work for more than ${Math.round(budgetMs / 1000)} s (${describe(
+          cause instanceof DatabaseUnavailableError ? cause.cause : cause,
+        )})`
+      : `the database was unreachable for more than ${Math.round(budgetMs / 1000)} s`;
+    super('database_outage', `${what}${consequence}`, 'unavailable', { cause });
   }
 }
 
@@ -53,6 +54,15 @@ const SOCKET_CODES = new Set([
  * long jobs wait it out as they wait out an outage.
  */
 const UNAVAILABLE_SQLSTATE = /^(08...|57P0[123]|53[0-3]00)$/;
+
+/**
+ * A full disk, memory or connection slots short (SQLSTATE class 53), also inside our unavailable
+ * error: the database answers, and statements that need none of what is short still succeed.
+ */
+export function isResourceShortage(error: unknown): boolean {
+  const cause = error instanceof DatabaseUnavailableError ? error.cause : error;
+  return sqlState(cause)?.startsWith('53') === true;
+}
 
 /** pg's own messages for a connection that died or never came (they carry no code). */
 const DRIVER_MESSAGES =

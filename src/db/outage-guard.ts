@@ -1,5 +1,5 @@
 import type { Database } from './database.ts';
-import { isDatabaseUnavailable } from './errors.ts';
+import { isDatabaseUnavailable, isResourceShortage } from './errors.ts';
 
 /** What a guard's owner says and throws; the guard itself only waits and counts. */
 export interface OutageEvents {
@@ -25,6 +25,8 @@ const MAX_WAIT_MS = 5000;
  */
 export class OutageGuard {
   private since: number | undefined;
+  /** The outage is a full disk or a memory shortage, not a database gone (isResourceShortage). */
+  private shortage = false;
   private delay = 0;
   private wake: (() => void) | undefined;
   private stopped = false;
@@ -39,13 +41,15 @@ export class OutageGuard {
 
   /** Runs fn, waiting out outages in between; any other failure is rethrown at once. */
   async run<T>(fn: () => Promise<T>): Promise<T> {
+    let retried = false;
     for (;;) {
       try {
         const result = await fn();
-        this.recovered();
+        this.recovered(retried);
         return result;
       } catch (error) {
         await this.wait(error);
+        retried = true;
       }
     }
   }
@@ -62,6 +66,7 @@ export class OutageGuard {
       this.since = now;
       this.events.unreachable(error);
     }
+    this.shortage = isResourceShortage(error);
     const left = this.budgetMs - (now - this.since);
     if (left <= 0) throw this.events.exhausted(this.budgetMs, error);
     this.delay = Math.min(MAX_WAIT_MS, this.delay === 0 ? FIRST_WAIT_MS : this.delay * 2);
@@ -77,11 +82,17 @@ export class OutageGuard {
     if (this.stopped) throw this.events.interrupted(error);
   }
 
-  /** A statement succeeded: the outage, if there was one, is over. */
-  recovered(): void {
-    if (this.since === undefined) return;
+  /**
+   * A statement succeeded: the outage, if there was one, is over. Not while the disk is full (or
+   * memory short) and the statement was not one that had failed (`retried` false): reads and small
+   * updates get through then, and each of them ended the outage, so a migration on a full disk
+   * logged "unreachable" and "reachable again" four times a second and its budget never ran out.
+   */
+  recovered(retried = true): void {
+    if (this.since === undefined || (this.shortage && !retried)) return;
     const seconds = (performance.now() - this.since) / 1000;
     this.since = undefined;
+    this.shortage = false;
     this.delay = 0;
     this.events.reachable(seconds);
   }
