@@ -202,7 +202,14 @@ export async function openPglite(dataDir: string | undefined): Promise<Database>
     // PGlite's file system cannot mount a path whose last part is a symlink (errno 44, every start).
     const real = dataDir ? await realpath(dataDir) : undefined;
     db = await PGlite.create({ ...(real ? { dataDir: real } : {}), parsers: PGLITE_PARSERS });
-    await created?.();
+    if (created) {
+      await created();
+      // Said once, at creation: run from another folder, the default ./.sdops/data is a new, empty
+      // database there, and a command answered "no live rows" with no word of it.
+      getLogger('db').warn(
+        `created a new embedded database in ${real} (SDOPS_DATA_DIR or --data-dir chooses where)`,
+      );
+    }
   } catch (error) {
     await lock?.release();
     throw await openFailure(dataDir, error);
