@@ -1,9 +1,9 @@
 import { ConflictError, InvalidInputError, NotFoundError, SdopsError } from '../errors.ts';
-import { isUuid } from '../validation/index.ts';
+import { isUuid, quoted } from '../validation/index.ts';
 
 export class UnknownJobTypeError extends InvalidInputError {
   constructor(name: string, known: readonly string[]) {
-    super('unknown_job_type', `unknown job type "${name}" (known: ${known.join(', ')})`);
+    super('unknown_job_type', `unknown job type ${quoted(name)} (known: ${known.join(', ')})`);
   }
 }
 

@@ -1,9 +1,10 @@
 import { ConflictError, InvalidInputError, NotFoundError, SdopsError } from '../errors.ts';
+import { quoted } from '../validation/index.ts';
 import type { RunRecord } from './types.ts';
 
 export class UnknownMigrationError extends InvalidInputError {
   constructor(name: string, known: readonly string[]) {
-    super('unknown_migration', `unknown migration "${name}"; known: ${known.join(', ')}`);
+    super('unknown_migration', `unknown migration ${quoted(name)}; known: ${known.join(', ')}`);
   }
 }
 

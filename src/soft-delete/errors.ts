@@ -3,7 +3,7 @@ import { idRule, quoted } from '../validation/index.ts';
 
 export class UnknownEntityError extends InvalidInputError {
   constructor(name: string, known: readonly string[]) {
-    super('unknown_entity', `unknown entity "${name}" (known: ${known.join(', ')})`);
+    super('unknown_entity', `unknown entity ${quoted(name)} (known: ${known.join(', ')})`);
   }
 }
 

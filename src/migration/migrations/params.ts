@@ -30,7 +30,7 @@ export function entitiesParam(raw: unknown, fallback: readonly string[]): string
     try {
       getEntity(name);
     } catch {
-      throw new InvalidMigrationParamError(`unknown entity "${name}"; known: ${fallback.join(', ')}`);
+      throw new InvalidMigrationParamError(`unknown entity ${quoted(name)}; known: ${fallback.join(', ')}`);
     }
   }
   if (names.length === 0) throw new InvalidMigrationParamError('entities must name at least one entity');
