@@ -73,7 +73,7 @@ async function makeDataDir(dataDir: string): Promise<void> {
     if (why === undefined) throw error;
     throw new InvalidInputError(
       'invalid_argument',
-      `the embedded database directory ${dataDir} cannot be created: ${why} (${code})`,
+      `the embedded database directory ${dataDir} cannot be created: ${why} (${code}); --data-dir or SDOPS_DATA_DIR chooses another`,
     );
   }
   // PGlite's file system checks the mode bits itself (root too), and then fails with an object
@@ -93,7 +93,7 @@ async function makeDataDir(dataDir: string): Promise<void> {
   if (!modeAllows || refused !== undefined) {
     throw new InvalidInputError(
       'invalid_argument',
-      `the embedded database directory ${dataDir} is not writable: give its owner write permission, or choose another --data-dir`,
+      `the embedded database directory ${dataDir} is not writable: give its owner write permission, or choose another with --data-dir or SDOPS_DATA_DIR`,
     );
   }
 }

@@ -27,8 +27,8 @@ async function refuseMissingDataDir(config: Config, globals: GlobalOptions): Pro
   const state = missing ? 'missing' : await noDatabaseYet(dir);
   if (state === undefined) return;
   const why = {
-    missing: 'nothing was created there (check --data-dir; any other command creates it)',
-    empty: 'the directory holds none yet (check --data-dir; any other command creates it)',
+    missing: 'nothing was created there (check --data-dir or SDOPS_DATA_DIR; any other command creates it)',
+    empty: 'the directory holds none yet (check --data-dir or SDOPS_DATA_DIR; any other command creates it)',
     unfinished:
       'the first start that created it was stopped before it finished (.sdops-creating is there); any other command sets its files aside and creates it again',
   }[state];

@@ -319,7 +319,7 @@ describe('sdops bad input and closed pipes (PostgreSQL)', function () {
     // Before: exit 0, "current: none; pending: 001_demo_domain, ...", and the directory made.
     expect(r.code, r.stderr).to.equal(1);
     expect(r.stderr).to.equal(
-      `sdops: no embedded database at ${missing}: nothing was created there (check --data-dir; any other command creates it)\n`,
+      `sdops: no embedded database at ${missing}: nothing was created there (check --data-dir or SDOPS_DATA_DIR; any other command creates it)\n`,
     );
     expect(existsSync(missing)).to.equal(false);
     // A file in the way is no missing database: refused as for any command (exit 2), not as one.
@@ -334,7 +334,7 @@ describe('sdops bad input and closed pipes (PostgreSQL)', function () {
     const onEmpty = await status(empty);
     expect(onEmpty.code, onEmpty.stderr).to.equal(1);
     expect(onEmpty.stderr).to.equal(
-      `sdops: no embedded database at ${empty}: the directory holds none yet (check --data-dir; any other command creates it)\n`,
+      `sdops: no embedded database at ${empty}: the directory holds none yet (check --data-dir or SDOPS_DATA_DIR; any other command creates it)\n`,
     );
     expect(readdirSync(empty)).to.deep.equal([]);
     // Nor one holding only the mark of a creation a killed first start began.
@@ -361,7 +361,7 @@ describe('sdops bad input and closed pipes (PostgreSQL)', function () {
     // Before: exit 1, "sdops: failed: [object Object]" (PGlite checks the mode bits itself, root too).
     expect(r.code, r.stderr).to.equal(2);
     expect(r.stderr).to.equal(
-      `sdops: the embedded database directory ${readOnly} is not writable: give its owner write permission, or choose another --data-dir\n`,
+      `sdops: the embedded database directory ${readOnly} is not writable: give its owner write permission, or choose another with --data-dir or SDOPS_DATA_DIR\n`,
     );
     const foreign = join(base, 'foreign');
     mkdirSync(foreign);
