@@ -15,6 +15,12 @@ COPY bin ./bin
 COPY src ./src
 COPY tsconfig.json ./
 
+# The embedded database (no DATABASE_URL) lives in /data, the one folder the unprivileged user may
+# write (under /app, owned by root, it failed with EACCES); mount a volume there to keep it.
+ENV SDOPS_DATA_DIR=/data
+RUN mkdir /data && chown node:node /data
+VOLUME /data
+
 # Run as the image's unprivileged user; nothing is written under /app at runtime.
 USER node
 ENTRYPOINT ["node", "bin/sdops.js"]
