@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { expect } from 'chai';
 import { REPO_ROOT } from '../../support/cli.ts';
 import { waitUntil } from '../../support/wait.ts';
@@ -8,33 +8,36 @@ import { waitUntil } from '../../support/wait.ts';
  * (`timeout`, a supervisor, `kill <pid>`) ends npm and the shell, and the shell never passes it on.
  * Each launch here has a process group of its own, so a failed test's cleanup reaches the command.
  */
-function npx(args: string[]) {
-  const launcher = spawn('npx', ['--no-install', 'sdops', '--memory', ...args], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, OTEL_SDK_DISABLED: 'true', LOG_LEVEL: 'info', DATABASE_URL: '' },
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+/**
+ * Starts a launcher in a process group of its own and gathers what it and its children print;
+ * `closed` once every holder of the output pipes is gone (the command too, after its launcher).
+ */
+function launch(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) {
+  const launcher = spawn(command, args, { ...options, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   const run = { out: '', closed: false };
   for (const stream of [launcher.stdout, launcher.stderr]) {
     stream.on('data', (d: Buffer) => {
       run.out += d.toString();
     });
   }
-  // 'close' waits for every holder of the output pipes: the command too, once npm is gone.
   launcher.on('close', () => {
     run.closed = true;
   });
-  return { launcher, run, cleanUp: () => killGroup(launcher) };
+  const cleanUp = () => {
+    try {
+      process.kill(-(launcher.pid as number), 'SIGKILL');
+    } catch {
+      // gone already
+    }
+  };
+  return { launcher, run, cleanUp };
 }
 
-function killGroup(launcher: ChildProcess): void {
-  try {
-    process.kill(-(launcher.pid as number), 'SIGKILL');
-  } catch {
-    // gone already
-  }
-}
+const npx = (args: string[]) =>
+  launch('npx', ['--no-install', 'sdops', '--memory', ...args], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, OTEL_SDK_DISABLED: 'true', LOG_LEVEL: 'info', DATABASE_URL: '' },
+  });
 
 describe('a command started by npm (npx, npm scripts)', () => {
   it('stops gracefully when only npx gets a SIGTERM', async function () {
@@ -54,20 +57,12 @@ describe('a command started by npm (npx, npm scripts)', () => {
   /** The fixture command under `sh -c`, as npm runs it; the shell waits for it (no exec). */
   function underShell() {
     const fixture = new URL('./fixtures/launched-command.ts', import.meta.url).pathname;
-    const shell = spawn('sh', ['-c', `"${process.execPath}" "${fixture}"; true`], {
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const run = { out: '', closed: false };
-    for (const stream of [shell.stdout, shell.stderr]) {
-      stream.on('data', (d: Buffer) => {
-        run.out += d.toString();
-      });
-    }
-    shell.on('close', () => {
-      run.closed = true;
-    });
-    return { shell, run, cleanUp: () => killGroup(shell) };
+    const {
+      launcher: shell,
+      run,
+      cleanUp,
+    } = launch('sh', ['-c', `"${process.execPath}" "${fixture}"; true`]);
+    return { shell, run, cleanUp };
   }
 
   it('stops once its launching shell is gone without passing a signal on', async function () {
