@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { errorLine } from './output.ts';
 
 /**
@@ -147,21 +148,48 @@ export function onStopSignals(
   };
 }
 
+/** The parent of a process, from /proc (Linux); undefined where it cannot be read. */
+function parentOf(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so read after the last ')'.
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    return Number.isInteger(ppid) ? ppid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
- * A command started by npm (`npx sdops`, an npm script) runs under `sh -c`: a SIGTERM sent to npm
- * alone (`timeout`, a supervisor, `kill <pid>`) ends npm and that shell but never reaches the
- * command, which ran on without a parent, holding the embedded database's lock. Once its launcher
- * is gone (the process was handed to init or a subreaper) and no stop signal came, it stops as on
- * SIGTERM. Ctrl-C reaches the whole process group, the shell's end too: the second look a second
- * later leaves the command's own handler time to note that signal, which must not become a second.
+ * A command started by npm (`npx sdops`, an npm script) runs under npm, through a `sh -c` of npm's
+ * for npx. A SIGTERM sent to npm alone (`timeout`, a supervisor, `kill <pid>`) ends npm and that
+ * shell but never reaches the command, and a SIGKILL of npm leaves the shell waiting for it: either
+ * way the command ran on without its launcher, holding the embedded database's lock. So it watches
+ * its parent and, under npx's shell, the shell's parent (npm); once either is gone (handed to init
+ * or a subreaper) and no stop signal came, it stops as on SIGTERM. npm itself handed to init (its
+ * own terminal closed, `setsid npx ... &`) is no reason to stop. Ctrl-C reaches the whole process
+ * group, the shell too: the second look a second later leaves the command's own handler time to
+ * note that signal, which must not become a second one.
  */
 export function stopWhenLauncherGoes(intervalMs = 1000): void {
   const launcher = process.ppid;
+  // Under npx's shell: the shell's parent, npm, whose end leaves the shell waiting.
+  const npm = isShell(launcher) ? parentOf(launcher) : undefined;
+  const gone = () => process.ppid !== launcher || (npm !== undefined && parentOf(launcher) !== npm);
   let orphanedLooks = 0;
   const watch = setInterval(() => {
-    if (process.ppid === launcher || ++orphanedLooks < 2) return;
+    if (!gone() || ++orphanedLooks < 2) return;
     clearInterval(watch);
     if (!signalled) process.kill(process.pid, 'SIGTERM');
   }, intervalMs);
   watch.unref();
+}
+
+/** The process is a shell (npx runs its command through `sh -c`). */
+function isShell(pid: number): boolean {
+  try {
+    return /^(sh|dash|bash|ash|zsh)$/.test(readFileSync(`/proc/${pid}/comm`, 'utf8').trim());
+  } catch {
+    return false;
+  }
 }

@@ -40,19 +40,24 @@ const npx = (args: string[]) =>
   });
 
 describe('a command started by npm (npx, npm scripts)', () => {
-  it('stops gracefully when only npx gets a SIGTERM', async function () {
-    this.timeout(90_000);
-    const { launcher, run, cleanUp } = npx(['worker', '--no-schedule']);
-    try {
-      await waitUntil('the worker to start', () => run.out.includes('worker started'), { timeoutMs: 60_000 });
-      launcher.kill('SIGTERM');
-      // Before, npm and its shell ended and the worker ran on without a parent, holding its database.
-      await waitUntil('the worker to exit', () => run.closed, { timeoutMs: 20_000 });
-      expect(run.out).to.include('worker exiting');
-    } finally {
-      cleanUp();
-    }
-  });
+  for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
+    it(`stops gracefully when only npx gets a ${signal}`, async function () {
+      this.timeout(90_000);
+      const { launcher, run, cleanUp } = npx(['worker', '--no-schedule']);
+      try {
+        await waitUntil('the worker to start', () => run.out.includes('worker started'), {
+          timeoutMs: 60_000,
+        });
+        // SIGKILL: npm's shell lives on, waiting for the command, which kept its parent.
+        launcher.kill(signal);
+        // Before, npm and its shell ended and the worker ran on without a parent, holding its database.
+        await waitUntil('the worker to exit', () => run.closed, { timeoutMs: 20_000 });
+        expect(run.out).to.include('worker exiting');
+      } finally {
+        cleanUp();
+      }
+    });
+  }
 
   /** The fixture command under `sh -c`, as npm runs it; the shell waits for it (no exec). */
   function underShell() {
