@@ -105,6 +105,15 @@ export function databaseError(error: unknown): unknown {
   return new DatabaseUnavailableError(error);
 }
 
+/** Runs a driver call and rethrows its failure as the caller should see it (databaseError). */
+export async function withDatabaseErrors<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (error) {
+    throw databaseError(error);
+  }
+}
+
 /**
  * A data rule of the database (SQLSTATE class 23: a check, a trigger, a foreign key, usually another
  * team's) refused the change: the row's state, not a fault of the program. Named, not quoted: the

@@ -3,6 +3,7 @@ import { access, mkdir, readdir, readFile, realpath, stat, statfs } from 'node:f
 import { dirname, join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { InvalidInputError, SdopsError } from '../errors.ts';
+import { withDatabaseErrors } from './errors.ts';
 import { getLogger } from '../observability/index.ts';
 import type { Database, QueryResult, ScriptRow } from './database.ts';
 import { lockDataDir } from './dir-lock.ts';
@@ -220,7 +221,8 @@ export async function openPglite(dataDir: string | undefined): Promise<Database>
     sql: string,
     params?: readonly unknown[],
   ): Promise<QueryResult<R>> => {
-    const res = await runner.query<R>(sql, params ? [...params] : undefined);
+    // A full disk (53100) is the caller's "not now", as on PostgreSQL: the API answered it 500.
+    const res = await withDatabaseErrors(() => runner.query<R>(sql, params ? [...params] : undefined));
     // rowCount is per statement; affectedRows would add up the parts of a data-modifying CTE.
     return { rows: res.rows, rowCount: res.rowCount ?? res.affectedRows ?? res.rows.length };
   };
@@ -236,8 +238,10 @@ export async function openPglite(dataDir: string | undefined): Promise<Database>
       // session in an aborted transaction for every later statement. Inside db.transaction the
       // ROLLBACK runs under PGlite's lock, before anything else can reach the session (the script's
       // BEGIN and COMMIT only warn about the transaction already open / already ended).
-      if (/^\s*BEGIN\b/i.test(sql)) return db.transaction(async (tx) => scriptRows(await tx.exec(sql)));
-      return scriptRows(await db.exec(sql));
+      if (/^\s*BEGIN\b/i.test(sql)) {
+        return withDatabaseErrors(() => db.transaction(async (tx) => scriptRows(await tx.exec(sql))));
+      }
+      return scriptRows(await withDatabaseErrors(() => db.exec(sql)));
     },
     async transaction(fn) {
       // PGlite answers from this thread, so a loop of batches resolves promise after promise and
@@ -247,13 +251,15 @@ export async function openPglite(dataDir: string | undefined): Promise<Database>
       // when the caller has taken in every committed one (a second Ctrl-C's line, which counts the
       // committed batches, was one batch short when the signal came between COMMIT and the caller).
       await new Promise((resolve) => setImmediate(resolve));
-      return db.transaction((tx) =>
-        fn({
-          query: (sql, params) => queryOn(tx, sql, params),
-          exec: async (sql) => {
-            await tx.exec(sql);
-          },
-        }),
+      return withDatabaseErrors(() =>
+        db.transaction((tx) =>
+          fn({
+            query: (sql, params) => queryOn(tx, sql, params),
+            exec: async (sql) => {
+              await withDatabaseErrors(() => tx.exec(sql));
+            },
+          }),
+        ),
       );
     },
     withLock(_key, fn) {

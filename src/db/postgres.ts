@@ -3,7 +3,7 @@ import type { Database, QueryResult, ScriptRow, TransactionClient } from './data
 import { getLogger, outsideTrace } from '../observability/index.ts';
 import { type CancelScope, currentCancelScope } from './cancel-scope.ts';
 import { lockWaitLimit } from './lock-wait.ts';
-import { ALL_CONNECTIONS_BUSY, databaseError } from './errors.ts';
+import { ALL_CONNECTIONS_BUSY, databaseError, withDatabaseErrors } from './errors.ts';
 import { StallWatch } from './stall-watch.ts';
 import { doneWithin } from '../timing.ts';
 
@@ -45,15 +45,6 @@ function logIdleError(error: unknown): void {
 
 function toResult<R>(rows: R[], rowCount: number | null | undefined): QueryResult<R> {
   return { rows, rowCount: rowCount ?? rows.length };
-}
-
-/** Runs fn and rethrows its failure as the caller should see it (databaseError). */
-async function mapped<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (error) {
-    throw databaseError(error);
-  }
 }
 
 /** What a connection of a cancelled scope is released with: the pool then closes it. */
@@ -116,13 +107,13 @@ export function openPostgres(url: string, poolSize: number): Database {
         )
       : undefined;
   const checkOut = (): Promise<pg.PoolClient> =>
-    mapped(() => pool.connect().catch((error: unknown) => Promise.reject(saturated() ?? error)));
+    withDatabaseErrors(() => pool.connect().catch((error: unknown) => Promise.reject(saturated() ?? error)));
   const queryOn = <R extends Record<string, unknown>>(
     client: pg.ClientBase,
     sql: string,
     params?: readonly unknown[],
   ): Promise<QueryResult<R>> =>
-    mapped(async () => {
+    withDatabaseErrors(async () => {
       const res = await stalls.watch(client, () => client.query<R>(sql, params ? [...params] : undefined));
       return toResult(res.rows, res.rowCount);
     });
@@ -172,7 +163,7 @@ export function openPostgres(url: string, poolSize: number): Database {
     query: (sql, params) => onConnection((client) => queryOn(client, sql, params)),
     exec: (sql) =>
       onConnection((client) =>
-        mapped(async () => {
+        withDatabaseErrors(async () => {
           // A multi-statement script answers with one result per statement. On failure its
           // connection is closed, so an aborted BEGIN in the script never returns to the pool.
           const res: pg.QueryResult<ScriptRow> | pg.QueryResult<ScriptRow>[] = await stalls.watch(
@@ -200,7 +191,7 @@ export function openPostgres(url: string, poolSize: number): Database {
         const tx: TransactionClient = {
           query: (sql, params) => queryOn(client, sql, params),
           exec: async (sql) => {
-            await mapped(() => stalls.watch(client, () => client.query(sql)));
+            await withDatabaseErrors(() => stalls.watch(client, () => client.query(sql)));
           },
         };
         const result = await fn(tx);
@@ -229,7 +220,7 @@ export function openPostgres(url: string, poolSize: number): Database {
       client.on('error', (error: Error) =>
         log.warn('the connection holding an advisory lock failed; the lock is released', {}, error),
       );
-      await mapped(() => client.connect());
+      await withDatabaseErrors(() => client.connect());
       stalls.adopt(client);
       try {
         await queryOn(client, `SET lock_timeout = '${LOCK_TIMEOUT}'`);
@@ -252,7 +243,7 @@ export function openPostgres(url: string, poolSize: number): Database {
       // A connection of its own: the pool's may all be the busy ones.
       const admin = new pg.Client(settings);
       admin.on('error', ignore);
-      await mapped(() => admin.connect());
+      await withDatabaseErrors(() => admin.connect());
       stalls.adopt(admin);
       try {
         const { rows } = await queryOn<{ n: number }>(
