@@ -23,12 +23,11 @@ const UNAVAILABLE_PREFIX = 'the database is unavailable (';
  */
 export class DatabaseOutageError extends SdopsError {
   constructor(budgetMs: number, cause: unknown, consequence = '') {
+    const seconds = Math.round(budgetMs / 1000);
     // A full disk is no unreachable database: the line sent the operator after the network.
     const what = isResourceShortage(cause)
-      ? `the database could not do the work for more than ${Math.round(budgetMs / 1000)} s (${describe(
-          cause instanceof DatabaseUnavailableError ? cause.cause : cause,
-        )})`
-      : `the database was unreachable for more than ${Math.round(budgetMs / 1000)} s`;
+      ? `the database could not do the work for more than ${seconds} s (${describe(driverError(cause))})`
+      : `the database was unreachable for more than ${seconds} s`;
     super('database_outage', `${what}${consequence}`, 'unavailable', { cause });
   }
 }
@@ -60,8 +59,12 @@ const UNAVAILABLE_SQLSTATE = /^(08...|57P0[123]|53[0-3]00)$/;
  * error: the database answers, and statements that need none of what is short still succeed.
  */
 export function isResourceShortage(error: unknown): boolean {
-  const cause = error instanceof DatabaseUnavailableError ? error.cause : error;
-  return sqlState(cause)?.startsWith('53') === true;
+  return sqlState(driverError(error))?.startsWith('53') === true;
+}
+
+/** The driver's own error inside ours (DatabaseUnavailableError keeps it as its cause), or error itself. */
+function driverError(error: unknown): unknown {
+  return error instanceof DatabaseUnavailableError ? error.cause : error;
 }
 
 /** pg's own messages for a connection that died or never came (they carry no code). */
@@ -83,7 +86,7 @@ export const ALL_CONNECTIONS_BUSY = Symbol('all connections busy');
  * database answers (another request, or the same one later, gets through), so it is no outage.
  */
 export function allConnectionsBusy(error: unknown): boolean {
-  const cause = error instanceof DatabaseUnavailableError ? error.cause : error;
+  const cause = driverError(error);
   return typeof cause === 'object' && cause !== null && ALL_CONNECTIONS_BUSY in cause;
 }
 
