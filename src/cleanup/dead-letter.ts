@@ -44,10 +44,13 @@ interface JobRow extends Record<string, unknown> {
   source_id: string | null;
 }
 
+/** The columns of a JobRow, from pg-boss's job table. */
+const JOB_ROWS = `SELECT name, id::text AS id, state::text AS state, data, source_id::text AS source_id FROM ${BOSS_SCHEMA}.job`;
+
 /** A job of any cleanup queue (extension job types included), or undefined. */
 async function findJob(db: Database, id: string, name?: string): Promise<JobRow | undefined> {
   const { rows } = await db.query<JobRow>(
-    `SELECT name, id::text AS id, state::text AS state, data, source_id::text AS source_id FROM ${BOSS_SCHEMA}.job
+    `${JOB_ROWS}
       WHERE id = $1::uuid AND name LIKE $2`,
     [id, name ?? `${QUEUE_PREFIX}%`],
   );
@@ -161,7 +164,7 @@ async function retryDeadCopy(q: QueueHandle, copy: JobRow): Promise<RetryOutcome
  */
 async function copyOfGoneJob(db: Database, originalId: string): Promise<JobRow | undefined> {
   const { rows } = await db.query<JobRow>(
-    `SELECT name, id::text AS id, state::text AS state, data, source_id::text AS source_id FROM ${BOSS_SCHEMA}.job
+    `${JOB_ROWS}
       WHERE name = $1 AND state < 'active' AND data->'meta'->>'jobId' = $2
       ORDER BY created_on LIMIT 1`,
     [DEAD_LETTER_QUEUE, originalId],
@@ -202,7 +205,7 @@ export interface RetryDeadOutcome {
  */
 export async function retryDeadJobs(q: QueueHandle): Promise<RetryDeadOutcome> {
   const { rows } = await q.db.query<JobRow>(
-    `SELECT name, id::text AS id, state::text AS state, data, source_id::text AS source_id FROM ${BOSS_SCHEMA}.job
+    `${JOB_ROWS}
       WHERE name = $1 AND state < 'active' ORDER BY created_on`,
     [DEAD_LETTER_QUEUE],
   );
