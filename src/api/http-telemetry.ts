@@ -117,14 +117,16 @@ export function requestContext(request: FastifyRequest): Context {
 }
 
 /**
- * Records the error behind a 5xx on the server span and on the request's access line (its one log
- * line); the caller only sees a generic body. False when the request has no telemetry state.
+ * Records an error answer on the request's access line: its `error_code` (the body's code, so an
+ * operator can tell `invalid_body` from `invalid_id` without the client's response) and, for a 5xx,
+ * the error behind it, also on the server span; the caller only sees a generic body then. False
+ * when the request has no telemetry state.
  */
-export function recordInternalError(request: FastifyRequest, error: unknown): boolean {
+export function recordErrorAnswer(request: FastifyRequest, code: string, internal?: unknown): boolean {
   const t = state.get(request);
   if (!t) return false;
-  t.span.recordException(toError(error));
-  t.line.add({}, error);
+  if (internal !== undefined) t.span.recordException(toError(internal));
+  t.line.add({ error_code: code }, internal);
   return true;
 }
 

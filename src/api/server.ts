@@ -20,7 +20,7 @@ import {
   onRequestTelemetry,
   onResponseTelemetry,
   requestPath,
-  recordInternalError,
+  recordErrorAnswer,
   requestContext,
 } from './http-telemetry.ts';
 import { OpenApiCollector } from './openapi.ts';
@@ -95,7 +95,8 @@ const RETRY_AFTER_SECONDS = 5;
 function sendError(request: FastifyRequest, reply: FastifyReply, error: unknown): void {
   const mapped = mapError(error);
   // The access line carries the error; a request without telemetry state gets a line of its own.
-  if (mapped.internal !== undefined && !recordInternalError(request, mapped.internal)) {
+  const answered = recordErrorAnswer(request, mapped.body.error.code, mapped.internal);
+  if (mapped.internal !== undefined && !answered) {
     context.with(requestContext(request), () =>
       log.error(
         'request failed',

@@ -251,6 +251,34 @@ describe('HTTP API telemetry', () => {
     expect(own.map((r) => r.message)).to.include('migration ended');
   });
 
+  it("names the answer's error code on the access line of a refused request, as an info line without an error", async () => {
+    const cases = [
+      { method: 'DELETE', url: '/v1/documents/abc', headers: AS_ADMIN, code: 'invalid_id' },
+      { method: 'DELETE', url: '/v1/documents/1', headers: {}, code: 'unauthorized' },
+      { method: 'DELETE', url: '/v1/documents/1', headers: AS_READ, code: 'forbidden' },
+      { method: 'DELETE', url: '/v1/nothing/1', headers: AS_ADMIN, code: 'unknown_entity' },
+      { method: 'DELETE', url: '/v1/documents/999999999', headers: AS_ADMIN, code: 'not_found' },
+    ] as const;
+    for (const [i, c] of cases.entries()) {
+      const traceId = `8af92f3577b34da6a3ce929d0e0e47${String(40 + i)}`;
+      const res = await inject(f.app, {
+        method: c.method,
+        url: c.url,
+        headers: { ...c.headers, traceparent: `00-${traceId}-${CALLER_SPAN}-01` },
+      });
+      expect((res.json() as { error: { code: string } }).error.code, res.body).to.equal(c.code);
+      await t.telemetry.forceFlush();
+      const records = (await t.consoleRecords()).filter((r) => r.trace_id === traceId);
+      // Before: the line said status_code 400 for every refusal, whichever code the client got.
+      expect(records.map((r) => [r.message, r.level, r.error_code])).to.deep.equal([
+        ['request', 'info', c.code],
+      ]);
+      expect(records[0]).to.not.have.property('error');
+      const otlp = (await t.logs()).filter((r) => r.spanContext?.traceId === traceId);
+      expect(otlp.map((r) => r.attributes.error_code)).to.deep.equal([c.code]);
+    }
+  });
+
   it('writes one line for a request that fails with a 5xx: the access line, a warning with the error', async () => {
     // The database answers but refuses everything: the list fails inside the handler.
     const refused = Object.assign(new Error('permission denied for table orders'), { code: '42501' });
@@ -267,7 +295,11 @@ describe('HTTP API telemetry', () => {
       // Before: the access line and a second line, "request failed" at error level.
       const records = (await t.consoleRecords()).filter((r) => r.trace_id === traceId);
       expect(records.map((r) => [r.message, r.level])).to.deep.equal([['request', 'warn']]);
-      expect(records[0]).to.include({ route: '/v1/:entity', status_code: res.statusCode });
+      expect(records[0]).to.include({
+        route: '/v1/:entity',
+        status_code: res.statusCode,
+        error_code: 'internal_error',
+      });
       expect(records[0]?.error).to.include({ message: 'permission denied for table orders', code: '42501' });
     } finally {
       await app.close();
