@@ -37,6 +37,8 @@ interface RequestTelemetry {
   readonly context: Context;
   readonly started: bigint;
   readonly line: CanonicalLine;
+  /** The path as the span and the access line give it (without its query, tokens taken out). */
+  readonly path: string;
   ended: boolean;
 }
 
@@ -58,31 +60,25 @@ function routeOf(request: FastifyRequest): string | undefined {
   return unrouted.has(request) ? undefined : request.routeOptions?.url;
 }
 
-/** Paths as the telemetry names them when they differ from the request's (a token taken out). */
-const loggedPaths = new WeakMap<FastifyRequest, string>();
-
 /** The request's path without its query, which the telemetry never records. */
-export function requestPath(request: FastifyRequest): string {
+function requestPath(request: FastifyRequest): string {
   const q = request.url.indexOf('?');
   return q === -1 ? request.url : request.url.slice(0, q);
-}
-
-/** The path the span and the access line give instead of the request's own (server.ts). */
-export function logPathAs(request: FastifyRequest, path: string): void {
-  loggedPaths.set(request, path);
-}
-
-function pathOf(request: FastifyRequest): string {
-  return loggedPaths.get(request) ?? requestPath(request);
 }
 
 function spanName(method: string, route: string | undefined): string {
   return route ? `${method} ${route}` : method;
 }
 
-export function onRequestTelemetry(request: FastifyRequest): void {
+/**
+ * Starts the request's span. `hideSecrets` takes API tokens out of what the client wrote (the path,
+ * the user agent): a client that put one there must not have it stored in Tempo and Loki.
+ */
+export function onRequestTelemetry(request: FastifyRequest, hideSecrets: (text: string) => string): void {
   const parent = propagation.extract(ROOT_CONTEXT, request.headers);
   const route = routeOf(request);
+  const path = hideSecrets(requestPath(request));
+  const userAgent = request.headers['user-agent'];
   const span = currentTracer().startSpan(
     spanName(request.method, route),
     {
@@ -90,13 +86,11 @@ export function onRequestTelemetry(request: FastifyRequest): void {
       attributes: {
         'http.request.method': request.method,
         ...(route ? { 'http.route': route } : {}),
-        'url.path': pathOf(request),
+        'url.path': path,
         'url.scheme': request.protocol,
         'network.protocol.version': request.raw.httpVersion,
         ...(request.ip ? { 'client.address': request.ip } : {}),
-        ...(typeof request.headers['user-agent'] === 'string'
-          ? { 'user_agent.original': request.headers['user-agent'] }
-          : {}),
+        ...(typeof userAgent === 'string' ? { 'user_agent.original': hideSecrets(userAgent) } : {}),
       } satisfies SpanAttributes,
     },
     parent,
@@ -107,6 +101,7 @@ export function onRequestTelemetry(request: FastifyRequest): void {
     context: withCanonicalLine(trace.setSpan(parent, span), line),
     started: process.hrtime.bigint(),
     line,
+    path,
     ended: false,
   });
 }
@@ -155,7 +150,7 @@ function finish(request: FastifyRequest, status: number, aborted: boolean): void
     method: request.method,
     // Left out when there is none (no route matched, no answer sent), on the console as over OTLP.
     ...(route === undefined ? {} : { route }),
-    path: pathOf(request),
+    path: t.path,
     ...(aborted ? {} : { status_code: status }),
     duration: Math.round(seconds * 1e6) / 1e6,
   };

@@ -14,12 +14,10 @@ import { type Access, type ApiToken, refusedByOpenServer, TokenVerifier } from '
 import { ApiError, answerExpectation, forbidden, mapError, writeClientError } from './errors.ts';
 import {
   isUnrouted,
-  logPathAs,
   markUnrouted,
   onAbortTelemetry,
   onRequestTelemetry,
   onResponseTelemetry,
-  requestPath,
   recordErrorAnswer,
   requestContext,
 } from './http-telemetry.ts';
@@ -254,10 +252,7 @@ export async function buildServer(options: ApiServerOptions): Promise<FastifyIns
     done();
   });
   app.addHook('onRequest', (request, _reply, done) => {
-    const path = requestPath(request);
-    const logged = verifier.withoutTokens(path);
-    if (logged !== path) logPathAs(request, logged);
-    onRequestTelemetry(request);
+    onRequestTelemetry(request, (text) => verifier.withoutTokens(text));
     done();
   });
   let closing = false;

@@ -476,4 +476,18 @@ describe('HTTP API telemetry', () => {
     expect(points.map((p) => p.attributes['http.route'])).to.include('/v1/:entity/:id');
     for (const p of points) expect(String(p.attributes['http.route'] ?? '')).to.not.match(/\/\d+/);
   });
+
+  it('keeps a token the client put in its user agent out of the span', async () => {
+    const traceId = '9af92f3577b34da6a3ce929d0e0e4731';
+    const res = await inject(f.app, {
+      method: 'DELETE',
+      url: '/v1/documents/1',
+      headers: { 'user-agent': `curl ${ADMIN_TOKEN}`, traceparent: `00-${traceId}-${CALLER_SPAN}-01` },
+    });
+    expect(res.statusCode).to.equal(401);
+    await t.telemetry.forceFlush();
+    const span = (await t.spans()).find((s) => s.spanContext().traceId === traceId && s.kind === 1);
+    // Before: "curl admin-token-..." in Tempo (an API probe sent its token as curl's -A).
+    expect(span?.attributes['user_agent.original']).to.equal('curl [REDACTED]');
+  });
 });
