@@ -144,6 +144,11 @@ function fixedSegmentOf(url: string): string | undefined {
   return /^\/v1\/([^/:]+)/.exec(url)?.[1];
 }
 
+/** `bulk-delete` of `/v1/:entity/bulk-delete`: another method on it is no request for a row of that id. */
+function entityActionOf(url: string): string | undefined {
+  return /^\/v1\/:entity\/([^/:]+)$/.exec(url)?.[1];
+}
+
 /** At least Node's headersTimeout (60 s), which it must not exceed; long enough for a 10 MB body on a slow link. */
 const REQUEST_TIMEOUT_MS = 120_000;
 
@@ -222,9 +227,12 @@ export async function buildServer(options: ApiServerOptions): Promise<FastifyIns
   app.setValidatorCompiler(validatorCompiler());
 
   const fixedSegments = new Set<string>();
+  const entityActions = new Set<string>();
   app.addHook('onRoute', (route) => {
     const fixed = fixedSegmentOf(route.url);
     if (fixed !== undefined) fixedSegments.add(fixed);
+    const action = entityActionOf(route.url);
+    if (action !== undefined) entityActions.add(action);
     const access = route.config?.access ?? 'admin';
     // Unknown query parameters are refused, not ignored, on routes that take none.
     if (route.schema && route.schema.querystring === undefined) {
@@ -245,10 +253,13 @@ export async function buildServer(options: ApiServerOptions): Promise<FastifyIns
   // Before the telemetry starts, so the span and the access line name no route for such a request.
   app.addHook('onRequest', (request, _reply, done) => {
     const params = (request.params ?? {}) as Record<string, unknown>;
-    const entity = params.entity;
+    const { entity, id } = params;
     // An empty path parameter is a trailing slash (GET /v1/documents/): no route, not a bad id.
     const empty = Object.values(params).some((value) => value === '');
-    if (empty || (typeof entity === 'string' && fixedSegments.has(entity))) markUnrouted(request);
+    const fixedWord =
+      (typeof entity === 'string' && fixedSegments.has(entity)) ||
+      (typeof id === 'string' && entityActions.has(id));
+    if (empty || fixedWord) markUnrouted(request);
     done();
   });
   app.addHook('onRequest', (request, _reply, done) => {

@@ -167,6 +167,18 @@ describe('HTTP API routes', () => {
         expect(res.json().error.message).to.equal(`no route ${c.method} ${c.url}`);
       });
     }
+
+    for (const c of [
+      { method: 'GET', url: '/v1/documents/bulk-delete' },
+      { method: 'DELETE', url: '/v1/documents/bulk-restore' },
+    ] as const) {
+      it(`answers ${c.method} ${c.url} (another method on a bulk route) as route_not_found, not invalid_id`, async () => {
+        const res = await inject(f.app, { ...c, headers: AS_ADMIN });
+        // Before: 400 invalid_id, as if "bulk-delete" were a malformed row id.
+        expect(res.statusCode, res.body).to.equal(404);
+        expectErrorShape(res, 'route_not_found');
+      });
+    }
   });
 
   describe('without a valid token', () => {
