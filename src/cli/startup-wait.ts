@@ -14,19 +14,15 @@ const log = getLogger('db');
 export async function reachingDatabase<T>(budgetMs: number, fn: () => Promise<T>): Promise<T> {
   if (budgetMs <= 0) return fn();
   const guard = new OutageGuard(budgetMs, {
-    unreachable: (error) => {
+    unreachable: (error, said) => {
       // Nothing runs while it waits: a Ctrl-C gets a line saying so (stop-signals.ts).
       waitingForDatabase(true);
-      log.warn(
-        'database unreachable at start; waiting for it',
-        { budget_seconds: budgetMs / 1000 },
-        databaseError(error),
-      );
+      log.warn(`${said} at start; waiting for it`, { budget_seconds: budgetMs / 1000 }, databaseError(error));
     },
     // At the wait's level: a one-shot console (warnings only) shows both ends of it.
-    reachable: (seconds) => {
+    reachable: (seconds, said) => {
       waitingForDatabase(false);
-      log.warn('database reachable again; starting', { duration: seconds });
+      log.warn(`${said}; starting`, { duration: seconds });
     },
     exhausted: (_budget, error) => databaseError(error) as Error,
     interrupted: (error) => error as Error,

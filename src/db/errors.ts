@@ -62,6 +62,24 @@ export function isResourceShortage(error: unknown): boolean {
   return sqlState(driverError(error))?.startsWith('53') === true;
 }
 
+/**
+ * How an outage's lines name it, by its first error: a full disk is no unreachable database, and
+ * "database unreachable" on one sent the operator after the network (the embedded probe).
+ */
+export function outageWords(error: unknown): { readonly began: string; readonly ended: string } {
+  if (!isResourceShortage(error)) return { began: 'database unreachable', ended: 'database reachable again' };
+  const state = sqlState(driverError(error));
+  const began =
+    state === '53100'
+      ? 'database disk full'
+      : state === '53200'
+        ? 'database out of memory'
+        : state === '53300'
+          ? 'database out of connection slots'
+          : 'database out of resources';
+  return { began, ended: 'database works again' };
+}
+
 /** The driver's own error inside ours (DatabaseUnavailableError keeps it as its cause), or error itself. */
 function driverError(error: unknown): unknown {
   return error instanceof DatabaseUnavailableError ? error.cause : error;

@@ -1,12 +1,18 @@
 import type { Database } from './database.ts';
-import { isDatabaseUnavailable, isResourceShortage } from './errors.ts';
+import { isDatabaseUnavailable, isResourceShortage, outageWords } from './errors.ts';
 
 /** What a guard's owner says and throws; the guard itself only waits and counts. */
 export interface OutageEvents {
-  /** The first failed statement of an outage (one log line per outage). */
-  unreachable(error: unknown): void;
-  /** The first statement that succeeded after it, `seconds` after the outage began. */
-  reachable(seconds: number): void;
+  /**
+   * The first failed statement of an outage (one log line per outage); `said` names it for that
+   * line: "database unreachable", or what the database is short of ("database disk full").
+   */
+  unreachable(error: unknown, said: string): void;
+  /**
+   * The first statement that succeeded after it, `seconds` after the outage began; `said` is
+   * "database reachable again" ("database works again" after a shortage).
+   */
+  reachable(seconds: number, said: string): void;
   /** What to throw once the outage outlasted the budget. */
   exhausted(budgetMs: number, error: unknown): Error;
   /** What to throw when interrupt() ends a wait. */
@@ -27,6 +33,8 @@ export class OutageGuard {
   private since: number | undefined;
   /** The outage is a full disk or a memory shortage, not a database gone (isResourceShortage). */
   private shortage = false;
+  /** What the outage's end line says, chosen by its first error. */
+  private endWords = '';
   private delay = 0;
   private wake: (() => void) | undefined;
   private stopped = false;
@@ -64,7 +72,9 @@ export class OutageGuard {
     const now = performance.now();
     if (this.since === undefined) {
       this.since = now;
-      this.events.unreachable(error);
+      const words = outageWords(error);
+      this.endWords = words.ended;
+      this.events.unreachable(error, words.began);
     }
     this.shortage = isResourceShortage(error);
     const left = this.budgetMs - (now - this.since);
@@ -94,7 +104,7 @@ export class OutageGuard {
     this.since = undefined;
     this.shortage = false;
     this.delay = 0;
-    this.events.reachable(seconds);
+    this.events.reachable(seconds, this.endWords);
   }
 
   /** A stop request ends the wait for the database now. */

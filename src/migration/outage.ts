@@ -18,15 +18,15 @@ export class StoppedDuringOutageError extends SdopsError {
  */
 export function migrationOutageGuard(budgetMs: number, runId: string): OutageGuard {
   return new OutageGuard(budgetMs, {
-    unreachable: (error) =>
+    unreachable: (error, said) =>
       log.warn(
-        'database unreachable; the migration run waits for it',
+        `${said}; the migration run waits for it`,
         { run_id: runId, budget_seconds: budgetMs / 1000 },
         error,
       ),
     // At the outage's level: a console that showed the one (a CLI's shows warnings only) shows the other.
-    reachable: (seconds) =>
-      log.warn('database reachable again; the migration run continues', { run_id: runId, duration: seconds }),
+    reachable: (seconds, said) =>
+      log.warn(`${said}; the migration run continues`, { run_id: runId, duration: seconds }),
     exhausted: (budget, error) =>
       new DatabaseOutageError(budget, error, '; the run stopped here and resumes from its checkpoint'),
     interrupted: (error) => new StoppedDuringOutageError(error),
@@ -40,9 +40,9 @@ export function migrationOutageGuard(budgetMs: number, runId: string): OutageGua
  */
 export function stopWaitGuard(runId: string, timeoutMs: number): OutageGuard {
   return new OutageGuard(timeoutMs, {
-    unreachable: (error) => log.warn('database unreachable; the stop waits for it', { run_id: runId }, error),
-    reachable: (seconds) =>
-      log.warn('database reachable again; the stop goes on waiting', { run_id: runId, duration: seconds }),
+    unreachable: (error, said) => log.warn(`${said}; the stop waits for it`, { run_id: runId }, error),
+    reachable: (seconds, said) =>
+      log.warn(`${said}; the stop goes on waiting`, { run_id: runId, duration: seconds }),
     // As the start-up wait says it (src/cli/startup-wait.ts): the database's own error.
     exhausted: (_budget, error) => databaseError(error) as Error,
     interrupted: (error) => error as Error,

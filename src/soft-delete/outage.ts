@@ -20,15 +20,15 @@ export function outageTolerant(
   return guardedDatabase(
     db,
     new OutageGuard(budgetMs, {
-      unreachable: (error) =>
+      unreachable: (error, said) =>
         log.warn(
-          'database unreachable; the operation waits for it',
+          `${said}; the operation waits for it`,
           { ...fields, budget_seconds: budgetMs / 1000 },
           error,
         ),
       // At the outage's level: a console that showed the one (a CLI's shows warnings only) shows the other.
-      reachable: (seconds) =>
-        log.warn('database reachable again; the operation continues', { ...fields, duration: seconds }),
+      reachable: (seconds, said) =>
+        log.warn(`${said}; the operation continues`, { ...fields, duration: seconds }),
       exhausted: (budget, error) => new DatabaseOutageError(budget, error),
       // Nothing interrupts an operation's guard: a CLI command ends with its process.
       interrupted: (error) => error as Error,

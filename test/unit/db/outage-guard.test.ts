@@ -13,8 +13,8 @@ const refused = () =>
 function guard(budgetMs: number) {
   const said: string[] = [];
   const outage = new OutageGuard(budgetMs, {
-    unreachable: () => said.push('unreachable'),
-    reachable: () => said.push('reachable'),
+    unreachable: (_error, words) => said.push(words),
+    reachable: (_seconds, words) => said.push(words),
     exhausted: (budget, error) => new DatabaseOutageError(budget, error),
     interrupted: (error) => error as Error,
   });
@@ -32,7 +32,7 @@ describe('OutageGuard', () => {
     });
     // Another statement (a heartbeat) succeeds while the first waits: the database is back.
     await outage.run(async () => 'heartbeat');
-    expect(said).to.deep.equal(['unreachable', 'reachable']);
+    expect(said).to.deep.equal(['database unreachable', 'database reachable again']);
     expect(await failing).to.equal('done');
   });
 
@@ -52,7 +52,8 @@ describe('OutageGuard', () => {
     expect(error.message).to.equal(
       'the database could not do the work for more than 1 s (could not extend file "base/5/16384": No space left on device)',
     );
-    expect(said).to.deep.equal(['unreachable']);
+    // Before: "database unreachable", which sent the operator after the network.
+    expect(said).to.deep.equal(['database disk full']);
   });
 
   it('ends a full disk outage when the statement that failed gets through', async () => {
@@ -64,6 +65,6 @@ describe('OutageGuard', () => {
       return 'committed';
     });
     expect(result).to.equal('committed');
-    expect(said).to.deep.equal(['unreachable', 'reachable']);
+    expect(said).to.deep.equal(['database disk full', 'database works again']);
   });
 });
