@@ -1,6 +1,7 @@
 import { refusedByDatabase } from '../db/index.ts';
 import { errorMessage, SdopsError } from '../errors.ts';
 import type { OperationProgress, OperationResult } from '../soft-delete/index.ts';
+import { consoleCaughtUp } from '../observability/index.ts';
 import { errorLine } from './output.ts';
 import { progressWanted, startProgress } from './progress.ts';
 import { printResult } from './report.ts';
@@ -109,6 +110,7 @@ export async function runBatchedCall(
     removeSignals();
     bar.stop();
   }
+  await consoleCaughtUp();
   printResult(result, json);
   if (result.stopped === 'interrupted') {
     const what =

@@ -8,7 +8,7 @@ import {
   exitCodeForKind,
   SdopsError,
 } from '../errors.ts';
-import { packageVersion } from '../observability/index.ts';
+import { consoleCaughtUp, packageVersion } from '../observability/index.ts';
 import { errorLine } from './output.ts';
 import { buildProgram } from './program.ts';
 import { installStopSignals, reportedExitCode } from './stop-signals.ts';
@@ -60,6 +60,8 @@ export async function run(argv: readonly string[]): Promise<number> {
     await buildProgram(packageVersion(), { json }).parseAsync([...argv], { from: 'user' });
     return EXIT_OK;
   } catch (error) {
+    // The warnings that led here come before the error line, not after it.
+    await consoleCaughtUp();
     return reportedExitCode(error) ?? exitCodeFor(error, json);
   }
 }

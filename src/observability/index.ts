@@ -1,7 +1,14 @@
 export { defineAttributeValues, type OperationStatus } from './attributes.ts';
 export { addToCanonicalLine, CanonicalLine, withCanonicalLine } from './canonical-line.ts';
 export type { QueueTruth } from './database-gauges.ts';
-export { configureLogging, getLogger, type Logger, LOG_LEVELS, type LogLevel } from './logger.ts';
+export {
+  configureLogging,
+  consoleCaughtUp,
+  getLogger,
+  type Logger,
+  LOG_LEVELS,
+  type LogLevel,
+} from './logger.ts';
 export { httpMetrics, migrationMetrics, softDeleteMetrics, workerMetrics, zeroCounters } from './metrics.ts';
 export type { SpanAttributes, SpanName } from './span-names.ts';
 export { type DatabaseObservation, NOT_OBSERVING, startTelemetry, type Telemetry } from './telemetry.ts';

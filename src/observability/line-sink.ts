@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { writeSync } from 'node:fs';
 
 /** Longest a line waits in the buffer. */
@@ -104,6 +105,19 @@ class BatchedStdio implements LineSink {
     if (this.unwritten) this.schedule(FULL_PIPE_RETRY_MS);
   }
 
+  /** Every line now, after what the stream itself still holds (consoleCaughtUp, logger.ts). */
+  async writeNow(): Promise<void> {
+    if (this.stream.writableLength > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      const waited = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, EXIT_WAIT_MS);
+      });
+      await Promise.race([once(this.stream, 'drain').catch(() => undefined), waited]);
+      clearTimeout(timer);
+    }
+    this.flushAtExit();
+  }
+
   private flushAtExit(): void {
     clearTimeout(this.timer);
     const deadline = performance.now() + EXIT_WAIT_MS;
@@ -126,6 +140,11 @@ export function batchedStdio(fd: 1 | 2): LineSink {
     sinks.set(fd, sink);
   }
   return sink;
+}
+
+/** Writes every batched console line now, in order (the CLI, before its own output). */
+export async function writeBatchedLinesNow(): Promise<void> {
+  for (const sink of sinks.values()) await sink.writeNow();
 }
 
 /** Lines written straight to a stream the caller owns (tests, embedding applications). */

@@ -3,7 +3,7 @@ import winston from 'winston';
 import type Transport from 'winston-transport';
 import { defer, drainDeferred } from './deferred.ts';
 import { formatLine, JsonLinesTransport, MADE_AT } from './json-lines-transport.ts';
-import { batchedStdio, type LineSink, streamSink } from './line-sink.ts';
+import { batchedStdio, type LineSink, streamSink, writeBatchedLinesNow } from './line-sink.ts';
 import { EMIT_CONTEXT, OtlpLogTransport } from './otlp-log-transport.ts';
 import { redactValue, serializeError } from './redact.ts';
 
@@ -113,6 +113,19 @@ function build(options: LoggingOptions, keepOtlp: boolean): State {
 function current(): State {
   state ??= build({}, false);
   return state;
+}
+
+/**
+ * Writes out the console lines of every record made so far. A record reaches the console a few
+ * event-loop turns after the call (deferred.ts, winston's stream) and its batch up to 20 ms later,
+ * so a CLI command's own last lines (a failed migration's summary, the error line) came before the
+ * warnings that led to them; the CLI calls this before writing them.
+ */
+export async function consoleCaughtUp(): Promise<void> {
+  drainDeferred();
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  drainDeferred();
+  await writeBatchedLinesNow();
 }
 
 /** Reconfigures every logger (existing getLogger() handles included). Call once at process start. */

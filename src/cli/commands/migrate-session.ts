@@ -1,4 +1,5 @@
 import { SdopsError } from '../../errors.ts';
+import { consoleCaughtUp } from '../../observability/index.ts';
 import {
   formatDuration,
   MigrationRunner,
@@ -154,6 +155,8 @@ export async function runSession(
     removeSignals();
     bar.progress.stop();
   }
+  // The run's last lines (its failed batches, "migration ended") come before its summary.
+  await consoleCaughtUp();
   if (ctx.json) printJson(summary);
   else {
     process.stdout.write(

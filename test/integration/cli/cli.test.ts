@@ -194,6 +194,31 @@ describe('sdops CLI on PostgreSQL', function () {
     }
   });
 
+  it("writes a failed migration run's warnings before its summary and error line, not after them", async () => {
+    await query(`UPDATE documents SET is_deleted = true, deleted_at = NULL
+      WHERE id IN (SELECT id FROM documents WHERE deleted_at IS NULL ORDER BY id DESC LIMIT 20)`);
+    await query(`CREATE FUNCTION refuse_backfill() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN RAISE EXCEPTION 'kept' USING ERRCODE = 'check_violation'; END $$;
+      CREATE TRIGGER refuse_backfill BEFORE UPDATE ON documents FOR EACH ROW
+        WHEN (NEW.is_deleted AND NEW.deleted_at IS NOT NULL) EXECUTE FUNCTION refuse_backfill()`);
+    try {
+      const r = await runCli(
+        ['migrate', 'start', 'backfill-deleted-at', '--entity', 'documents', '--batch-size', '10'],
+        env,
+      );
+      expect(r.code, r.stderr).to.equal(1);
+      const lines = r.stderr.trim().split('\n');
+      const ended = lines.findIndex((l) => l.includes('"message":"migration ended"'));
+      const error = lines.findIndex((l) => l.startsWith('sdops: run '));
+      // Before: the error line, then "migration ended" and the last batch's warnings after it.
+      expect(ended, r.stderr).to.be.at.least(0);
+      expect(error, r.stderr).to.equal(lines.length - 1);
+    } finally {
+      await query('DROP TRIGGER refuse_backfill ON documents; DROP FUNCTION refuse_backfill()');
+      await query('UPDATE documents SET is_deleted = false WHERE is_deleted AND deleted_at IS NULL');
+    }
+  });
+
   it('says how many rows its committed batches handled when a bulk delete fails midway', async () => {
     const ids = (
       await scalar(
