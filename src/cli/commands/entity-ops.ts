@@ -147,12 +147,10 @@ function registerRetention(
 ): void {
   const cmd = program.command(operation).description(description).argument('<entity>', 'entity name');
   const age = nonNegativeNumber('--older-than-days', MAX_OLDER_THAN_DAYS, 'invalid_older_than_days');
+  // Checked in the action, not as Commander's required option: Commander names a missing required
+  // option before a missing argument, so a bare `sdops archive` asked for the age, not the entity.
   if (ageRequired)
-    cmd.requiredOption(
-      '--older-than-days <days>',
-      'only rows deleted at least this long ago (required)',
-      age,
-    );
+    cmd.option('--older-than-days <days>', 'only rows deleted at least this long ago (required)', age);
   else {
     const retention = entityNames()
       .map((name) => `${name} ${getEntity(name).retentionDays}`)
@@ -172,6 +170,12 @@ function registerRetention(
     )
     .action(async (entity: string, opts: RetentionOptions, command: Command) => {
       getEntity(entity);
+      if (ageRequired && opts.olderThanDays === undefined) {
+        command.error("required option '--older-than-days <days>' not specified", {
+          exitCode: 2,
+          code: 'commander.missingMandatoryOptionValue',
+        });
+      }
       await withContext(globals(command), async (ctx) => {
         await runBatchedCall(`${operation} ${entity}`, ctx.json, (hooks) =>
           operation === 'purge'

@@ -182,6 +182,22 @@ describe('sdops bad input and closed pipes (PostgreSQL)', function () {
     });
   });
 
+  it('names the missing entity of a bare archive first, and the missing age once the entity is there', async () => {
+    const bare = await runCli(['archive'], env());
+    expect(bare.code, bare.stderr).to.equal(2);
+    // Before: "required option '--older-than-days <days>' not specified", with no entity given at all.
+    expect(bare.stderr).to.equal("sdops: missing required argument 'entity'\n");
+    const noAge = await runCli(['--json', 'archive', 'documents'], env());
+    expect(noAge.code, noAge.stderr).to.equal(2);
+    expect(JSON.parse(noAge.stderr)).to.deep.equal({
+      error: {
+        code: 'invalid_usage',
+        kind: 'invalid_input',
+        message: "required option '--older-than-days <days>' not specified",
+      },
+    });
+  });
+
   it('names the flag that was typed, not the field behind it', async () => {
     // It said "deletedBy must be text of 1 to 1000 characters" for --by.
     const r = await runCli(['delete', 'documents', '1', '--by', 'x'.repeat(1001)], env());
