@@ -49,10 +49,19 @@ export function runStatus(
   processState: (owner: string | null) => 'gone' | 'alive' | 'unknown' = ownerProcessState,
 ): RunStatus {
   const done = run.rowsProcessed + run.rowsFailed;
-  const total = run.totalEstimate;
-  const percent =
-    total === null ? null : total === 0 ? 100 : Math.min(100, Math.round((done / total) * 1000) / 10);
   const unfinished = run.state === 'running' || run.state === 'stopping';
+  // The estimate is a count taken at start; rows that became eligible since (rows deleted while an
+  // archive runs) are done too. It grows to what was done, as the progress bar's does: "22550/19961
+  // (100%)" read as a broken count. A run still going past it has no percentage: its end is unknown.
+  const estimate = run.totalEstimate;
+  const total = estimate === null ? null : Math.max(estimate, done);
+  const pastEstimate = estimate !== null && done > estimate;
+  const percent =
+    total === null || (unfinished && pastEstimate)
+      ? null
+      : total === 0
+        ? 100
+        : Math.min(100, Math.round((done / total) * 1000) / 10);
   const ownerProcess = unfinished ? processState(run.owner) : 'unknown';
   const gone = ownerProcess === 'gone';
   const moving = run.ownerAlive && !gone;
@@ -72,7 +81,8 @@ export function runStatus(
     totalEstimate: total,
     percent,
     rowsPerSecond: rate,
-    etaSeconds: live && rate !== null && rate > 0 && left !== null ? Math.round(left / rate) : null,
+    etaSeconds:
+      live && !pastEstimate && rate !== null && rate > 0 && left !== null ? Math.round(left / rate) : null,
     batchesDone: run.batchesDone,
     batchesFailed: run.batchesFailed,
     cursor: run.scanComplete

@@ -63,8 +63,9 @@ function workAhead(label: string, run: RunRecord): string {
   const total = run.totalEstimate;
   if (label === 'retry-failed') return `${run.batchesFailed} failed batches, ${run.rowsFailed} rows to retry`;
   if (label === 'resume') {
-    const left = total === null ? '?' : Math.max(0, total - run.rowsProcessed - run.rowsFailed);
-    return `${left} of ${total ?? '?'} rows left`;
+    const done = run.rowsProcessed + run.rowsFailed;
+    if (total !== null && done >= total) return `${done} rows done, past the ${total} estimated at its start`;
+    return `${total === null ? '?' : total - done} of ${total ?? '?'} rows left`;
   }
   return `${total ?? '?'} rows to do`;
 }

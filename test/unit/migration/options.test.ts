@@ -93,6 +93,16 @@ describe('migration runner backoff and parameters', () => {
     // A lease run out while its process lives: a runner waiting out a database outage, or frozen.
     const waiting = runStatus({ ...run, ownerAlive: false } as RunRecord, now, () => 'alive');
     expect(waiting).to.include({ ownerAlive: false, ownerProcessGone: false, ownerProcessAlive: true });
+    // Rows that became eligible during the run (deleted while an archive ran) are done too: past its
+    // estimate, a run's total is what it did. Before: "22550/19961 (100%)" (two probes).
+    const past = { ...run, rowsProcessed: 22_550, rowsFailed: 0 } as RunRecord;
+    expect(runStatus(past, now, () => 'unknown')).to.include({
+      totalEstimate: 22_550,
+      percent: null,
+      etaSeconds: null,
+    });
+    const ended = { ...past, state: 'succeeded', finishedAt: now } as unknown as RunRecord;
+    expect(runStatus(ended, now, () => 'unknown')).to.include({ totalEstimate: 22_550, percent: 100 });
   });
 
   it("tells a run owner's process that ended on this host from one that lives, or runs elsewhere", async () => {
