@@ -164,7 +164,24 @@ function finish(request: FastifyRequest, status: number, aborted: boolean): void
     else if (!unavailable || warnsNow(outage)) log.warn(message, fields, operation.error);
     else log.info(message, fields, operation.error);
   });
-  if (!aborted) noteDatabaseState(outage, unavailable ? operation.error : undefined, status, route);
+  if (!aborted) noteDatabaseState(outage, databaseState(operation, status, route), status, route);
+}
+
+/**
+ * What an answer says of the database: a 503 for it unreachable (an operation's, or the readiness
+ * check's, which carries no error: a probe's answer says it all), or for this process's connections
+ * all busy; undefined when it says nothing. A server with only probes and no traffic in an outage
+ * wrote no "reachable again" line, and one whose first client 503 came late counted from there.
+ */
+function databaseState(
+  operation: { readonly fields: Record<string, unknown>; readonly error: unknown },
+  status: number,
+  route: string | undefined,
+): 'unreachable' | 'busy' | undefined {
+  if (status !== 503) return undefined;
+  if (isDatabaseUnavailable(operation.error))
+    return allConnectionsBusy(operation.error) ? 'busy' : 'unreachable';
+  return route === '/readyz' && operation.fields.error_code === 'unavailable' ? 'unreachable' : undefined;
 }
 
 /** What each server (its Node HTTP server) knows of an outage of the database. */
@@ -204,13 +221,13 @@ const reachesDatabase = (route: string | undefined): boolean =>
  */
 function noteDatabaseState(
   outage: Outage,
-  unavailableError: unknown,
+  database: 'unreachable' | 'busy' | undefined,
   status: number,
   route: string | undefined,
 ): void {
-  if (unavailableError !== undefined) {
+  if (database !== undefined) {
     outage.since ??= performance.now();
-    if (!allConnectionsBusy(unavailableError)) outage.unreachable = true;
+    if (database === 'unreachable') outage.unreachable = true;
     return;
   }
   const { since, unreachable } = outage;

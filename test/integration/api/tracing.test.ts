@@ -409,6 +409,41 @@ describe('HTTP API telemetry', () => {
     }
   });
 
+  it('opens and ends an outage that only readiness probes saw, counted from the first probe answered 503', async () => {
+    let down = true;
+    const refused = () =>
+      databaseError(
+        Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }),
+      );
+    const db = failingWhile(() => (down ? refused() : undefined));
+    const app = await buildServer({ db, tokens: TOKENS });
+    await t.telemetry.forceFlush();
+    const before = t.console.lines.length;
+    try {
+      const probe = () => inject(app, { method: 'GET', url: '/readyz' });
+      expect((await probe()).statusCode).to.equal(503);
+      const firstProbe = performance.now();
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect((await probe()).statusCode).to.equal(503);
+      down = false;
+      expect((await probe()).statusCode).to.equal(200);
+      const since = (performance.now() - firstProbe) / 1000;
+      await t.telemetry.forceFlush();
+      const lines = t.console.lines
+        .slice(before)
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .filter((r) => r.message === 'database reachable again; the API answers');
+      // Before: no line at all (a runbook probe: compose's probe every 10 s, no client traffic).
+      expect(lines).to.have.lengthOf(1);
+      expect(lines[0]?.duration)
+        .to.be.a('number')
+        .and.to.be.at.least(0.2)
+        .and.at.most(since + 0.1);
+    } finally {
+      await app.close();
+    }
+  });
+
   it('counts an outage that began as busy connections (a frozen database) from its first 503', async () => {
     const busy = () =>
       databaseError(
