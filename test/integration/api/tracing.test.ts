@@ -335,6 +335,9 @@ describe('HTTP API telemetry', () => {
   });
 
   /** The fixture's database, its statements failing with what `failure` gives while it gives one. */
+  /** A database refusing connections, as the driver's error says it. */
+  const refused = () =>
+    databaseError(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }));
   const failingWhile = (failure: () => unknown) =>
     new Proxy(f.db, {
       get(target, prop) {
@@ -379,10 +382,6 @@ describe('HTTP API telemetry', () => {
 
   it('says once when the database answers again after 503s of an outage, with how long they went on', async () => {
     let down = true;
-    const refused = () =>
-      databaseError(
-        Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }),
-      );
     const db = failingWhile(() => (down ? refused() : undefined));
     const app = await buildServer({ db, tokens: TOKENS });
     try {
@@ -411,10 +410,6 @@ describe('HTTP API telemetry', () => {
 
   it('opens and ends an outage that only readiness probes saw, counted from the first probe answered 503', async () => {
     let down = true;
-    const refused = () =>
-      databaseError(
-        Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }),
-      );
     const db = failingWhile(() => (down ? refused() : undefined));
     const app = await buildServer({ db, tokens: TOKENS });
     await t.telemetry.forceFlush();
@@ -451,10 +446,6 @@ describe('HTTP API telemetry', () => {
           code: 'ETIMEDOUT',
           [ALL_CONNECTIONS_BUSY]: true,
         }),
-      );
-    const refused = () =>
-      databaseError(
-        Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }),
       );
     const reachable = async () =>
       (await t.consoleRecords()).filter((r) => r.message === 'database reachable again; the API answers');
