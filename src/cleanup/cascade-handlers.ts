@@ -2,6 +2,7 @@ import { guardedDatabase, type Queryable } from '../db/index.ts';
 import {
   type EntityDefinition,
   getEntity,
+  isDeletedRow,
   type OperationResult,
   type SoftDeleteService,
 } from '../soft-delete/index.ts';
@@ -130,9 +131,8 @@ export function restoreCascadeHandler(sd: SoftDeleteService): JobHandler {
     const outage = jobOutageGuard(ctx);
     const parent = await outage.run(() => sd.get(p.entity, p.id, { scope: 'all' }));
     if (!parent) return { count: 0, entity: p.entity, detail: { skipped: 'parent_missing' } };
-    if (parent.deleted_at !== null && parent.deleted_at !== undefined) {
-      return { count: 0, entity: p.entity, detail: { skipped: 'parent_deleted' } };
-    }
+    // Also a parent only the legacy flag deletes: before, its children came back under it.
+    if (isDeletedRow(parent)) return { count: 0, entity: p.entity, detail: { skipped: 'parent_deleted' } };
     const done = await eachChild(p.entity, ctx, outage, (child, resume) =>
       sd.restore(
         child.entity,

@@ -1,5 +1,6 @@
 export type { ArchiveRun } from './archive.ts';
 export { archiveByKeyRange } from './archive.ts';
+export { isDeletedRow } from './read.ts';
 export { entityNames, getEntity } from './registry.ts';
 export { daysAgoSql, liveRowSql, opIdsOfRowsSql, rowsOfOpSql } from './sql.ts';
 export { checkTarget, DEFAULT_BATCH_SIZE, DEFAULT_ID_BATCH_SIZE, SoftDeleteService } from './service.ts';

@@ -13,6 +13,11 @@ const SCOPE_SQL: Readonly<Record<Scope, string>> = {
   all: 'TRUE',
 };
 
+/** RESTORABLE for a row already read: deleted by its deleted_at, or by the legacy flag alone. */
+export function isDeletedRow(row: EntityRow): boolean {
+  return (row.deleted_at !== null && row.deleted_at !== undefined) || row.is_deleted === true;
+}
+
 function toRow(raw: Record<string, unknown>): EntityRow {
   return { ...raw, id: String(raw.id) };
 }

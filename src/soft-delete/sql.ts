@@ -129,7 +129,9 @@ export function lockRootsSql(table: string): string {
  * that writer left it.
  */
 export function parentGuardSql(table: string, deleted: boolean): string {
-  const state = deleted ? 'deleted_at IS NOT NULL AND delete_op_id = $2::uuid' : 'deleted_at IS NULL';
+  // Live as a delete sees it: a parent the legacy flag deletes is deleted, and no child comes back
+  // under it (a hand-enqueued restore_cascade brought back the items of such an order).
+  const state = deleted ? 'deleted_at IS NOT NULL AND delete_op_id = $2::uuid' : DELETABLE;
   return `SELECT 1 FROM ${ident(table)} WHERE id = $1::bigint AND ${state} FOR SHARE`;
 }
 

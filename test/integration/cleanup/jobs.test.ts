@@ -162,6 +162,25 @@ describe('cleanup jobs over the soft-delete core, traced end to end (PostgreSQL)
     expect(await liveItems()).to.equal(4);
   });
 
+  it('brings no child back under a parent only the legacy flag deletes (a hand-enqueued restore_cascade)', async () => {
+    const { rows } = await db.query<{ id: string }>(
+      `WITH o AS (INSERT INTO orders (customer_id, is_deleted) VALUES ($1, true) RETURNING id),
+            i AS (INSERT INTO order_items (order_id, sku, is_deleted) SELECT o.id, 'legacy-' || g, true
+                    FROM o, generate_series(1, 3) AS g)
+       SELECT id::text FROM o`,
+      [customerId],
+    );
+    const orderId = rows[0]!.id;
+    const id = await queue.enqueue('restore_cascade', { entity: 'orders', id: orderId });
+    await waitUntil('the restore job to complete', async () => (await jobState(id)) === 'completed');
+    const { rows: back } = await db.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM order_items WHERE order_id = $1 AND NOT is_deleted',
+      [orderId],
+    );
+    // Before: 3 items live again under their still-deleted order, the job a success with count 3.
+    expect(back[0]?.n).to.equal(0);
+  });
+
   it('enqueues a job under a given id once: the same id again adds nothing (a retried parent job)', async () => {
     const id = randomUUID();
     await queue.enqueue('noop', {}, { id });
