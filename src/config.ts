@@ -252,7 +252,6 @@ function telemetryConfig(env: Env): TelemetrySettings {
       // The documented default (read() of an empty environment).
       (read({}, 'OTEL_EXPORTER_OTLP_ENDPOINT') as string)
     ).replace(/\/+$/, ''),
-    serviceName: read(env, 'OTEL_SERVICE_NAME'),
     metricExportIntervalMs: positive('OTEL_METRIC_EXPORT_INTERVAL') ?? DEFAULT_METRIC_EXPORT_INTERVAL_MS,
     exportTimeoutMs: positive('OTEL_EXPORTER_OTLP_TIMEOUT'),
     ...sdkLogLevel(

@@ -197,7 +197,7 @@ export class Session {
       if (!outage) throw error;
       log.error(
         'could not record the end of the migration run: the database is unreachable; the run stays running until its lease expires, then `sdops migrate resume` takes it over',
-        { run_id: this.run.runId, status: end.state },
+        { run_id: this.run.runId, state: end.state },
         error,
       );
       return 'unrecorded';

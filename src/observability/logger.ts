@@ -47,6 +47,11 @@ export const LOG_FIELDS = [
   'count',
   'duration',
   'status',
+  'migration',
+  'job_type',
+  'job_id',
+  'attempt',
+  'error_code',
   'error',
 ] as const;
 

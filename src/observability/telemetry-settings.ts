@@ -21,8 +21,6 @@ export interface TelemetrySettings {
   readonly disabled: boolean;
   /** OTLP/HTTP base URL without a trailing slash. */
   readonly endpoint: string;
-  /** OTEL_SERVICE_NAME; undefined: service.name by process role. */
-  readonly serviceName: string | undefined;
   readonly metricExportIntervalMs: number;
   /** OTEL_EXPORTER_OTLP_TIMEOUT; undefined: sdops's own EXPORT_TIMEOUT_MS (the SDK alone would use 10 s). */
   readonly exportTimeoutMs: number | undefined;
@@ -73,7 +71,6 @@ export const EXPORT_TIMEOUT_MS = 3_000;
 export const DEFAULT_TELEMETRY_SETTINGS: TelemetrySettings = {
   disabled: false,
   endpoint: DEFAULT_ENDPOINT,
-  serviceName: undefined,
   metricExportIntervalMs: DEFAULT_METRIC_EXPORT_INTERVAL_MS,
   exportTimeoutMs: undefined,
 };

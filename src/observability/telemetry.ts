@@ -37,7 +37,6 @@ export interface TelemetryOptions {
 export interface Telemetry {
   /** False when OTEL_SDK_DISABLED=true: every call below is then a no-op. */
   readonly enabled: boolean;
-  readonly serviceName: string;
   /** Exports everything buffered so far (all three signals). Never rejects. */
   forceFlush(): Promise<void>;
   /**
@@ -104,10 +103,9 @@ function boundedWait(work: Promise<unknown>, timeoutMs: number): Promise<void> {
   });
 }
 
-function noopTelemetry(serviceName: string): Telemetry {
+function noopTelemetry(): Telemetry {
   return {
     enabled: false,
-    serviceName,
     forceFlush: async () => {},
     shutdown: async () => {},
     observeDatabase: () => NOT_OBSERVING,
@@ -122,9 +120,8 @@ function noopTelemetry(serviceName: string): Telemetry {
  */
 export async function startTelemetry(options: TelemetryOptions): Promise<Telemetry> {
   const { settings: given } = options;
-  const serviceName = given.serviceName ?? `sdops-${options.role}`;
   if (active) return active;
-  if (given.disabled) return noopTelemetry(serviceName);
+  if (given.disabled) return noopTelemetry();
 
   const endpoint = given.endpoint.replace(/\/+$/, '');
   // The SDK is loaded here, not at import: it is most of a CLI command's start-up time, and a
@@ -159,7 +156,6 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
   let database: DatabaseObservation | undefined;
   const handle: Telemetry = {
     enabled: true,
-    serviceName,
     forceFlush: async () => {
       if (stopped) return;
       drainDeferred();

@@ -103,15 +103,7 @@ const PIPELINE_LABELS = new Map<string, string>([
  * Log attributes the runbook filters on that docs/telemetry.md does not list as fields: logged by
  * the code (checked below), or put there by the OTLP -> Loki mapping.
  */
-const LOG_FIELDS_FROM_CODE = [
-  'job_type',
-  'job_id',
-  'attempt',
-  'migration',
-  'batch',
-  'cursor_from',
-  'cursor_to',
-];
+const LOG_FIELDS_FROM_CODE = ['batch', 'cursor_from', 'cursor_to'];
 const LOKI_OTLP_FIELDS = new Map<string, string>([
   ['severity_text', 'LogRecord.SeverityText (the winston level)'],
   ['exception_message', 'exception.message, set by sdk-logs from the logged error'],
