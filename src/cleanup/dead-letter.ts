@@ -142,18 +142,14 @@ async function retryDeadCopy(q: QueueHandle, copy: JobRow): Promise<RetryOutcome
   }
   if (original) {
     // Already revived by an earlier retry (or a concurrent operator): only the stale copy remains.
-    await q.db.query(`DELETE FROM ${BOSS_SCHEMA}.job WHERE name = $1 AND id = $2::uuid`, [
-      DEAD_LETTER_QUEUE,
-      copy.id,
-    ]);
+    await dropDeadCopies(q.db, [copy.id]);
     return { jobId: original.id, jobType: envelope.jobType, action: 'already_waiting' };
   }
   const id = originalId ?? copy.id;
   await q.boss.insert(name, [{ id, data: copy.data as object }]);
-  await q.db.query(`DELETE FROM ${BOSS_SCHEMA}.job WHERE name = $1 AND id = $2::uuid`, [
-    DEAD_LETTER_QUEUE,
-    copy.id,
-  ]);
+  // After the insert: killed between the two, the next retry finds the job waiting and only
+  // deletes this copy (above).
+  await dropDeadCopies(q.db, [copy.id]);
   return { jobId: id, jobType: envelope.jobType, action: 'requeued' };
 }
 

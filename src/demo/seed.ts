@@ -97,9 +97,11 @@ function plans(n: number): Plan[] {
 }
 
 /** Highest id ever used: archived rows keep their ids, so a reused id would collide on archive. */
-async function maxId(tx: TransactionClient, table: string): Promise<number> {
+async function maxId(tx: TransactionClient, entity: string): Promise<number> {
+  const { table, archiveTable } = getEntity(entity);
   const res = await tx.query<{ m: string }>(
-    `SELECT greatest((SELECT coalesce(max(id), 0) FROM ${table}), (SELECT coalesce(max(id), 0) FROM ${table}_archive))::text AS m`,
+    `SELECT greatest((SELECT coalesce(max(id), 0) FROM ${ident(table)}),
+                     (SELECT coalesce(max(id), 0) FROM ${ident(archiveTable)}))::text AS m`,
   );
   return Number(res.rows[0]?.m ?? 0);
 }

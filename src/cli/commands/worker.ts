@@ -1,13 +1,12 @@
 import type { Command } from 'commander';
 import { startCleanupRuntime } from '../../cleanup/index.ts';
-import { loadConfig } from '../../config.ts';
+import { defaultFromEnv, loadConfig } from '../../config.ts';
 import { getLogger } from '../../observability/index.ts';
 import { MAX_WORKER_CONCURRENCY } from '../../validation/index.ts';
 import { listOption, positiveInt, refuseBadWorkerSettings } from '../args.ts';
 import { type GlobalOptions, withContext } from '../context.ts';
 import { startLongRunningTelemetry } from '../long-running.ts';
 import { untilStopSignal } from '../stop-signals.ts';
-import { defaultFromEnv } from '../../config.ts';
 
 const log = getLogger('cleanup.worker');
 
