@@ -92,6 +92,16 @@ function readInt(env: Env, name: string, min: number, max = Number.MAX_SAFE_INTE
   return value;
 }
 
+/** 0 turns heartbeats off; below 10 s a busy worker's own heartbeat could come too late. */
+function readHeartbeatSeconds(env: Env): number {
+  const seconds = readInt(env, 'SDOPS_JOB_HEARTBEAT_SECONDS', 0, DAY_SECONDS);
+  if (seconds > 0 && seconds < 10)
+    throw new ConfigError(
+      `SDOPS_JOB_HEARTBEAT_SECONDS must be 0 (off) or from 10 to ${DAY_SECONDS}, got "${seconds}"`,
+    );
+  return seconds;
+}
+
 function readEnum<T extends string>(env: Env, name: string, allowed: readonly T[]): T {
   const raw = read(env, name);
   if (!allowed.includes(raw as T)) {
@@ -169,6 +179,7 @@ function workerConfig(env: Env): CleanupSettings {
       retryLimit: readInt(env, 'SDOPS_JOB_RETRY_LIMIT', 0, MAX_JOB_RETRIES),
       retryDelaySeconds: readInt(env, 'SDOPS_JOB_RETRY_DELAY_SECONDS', 1, DAY_SECONDS),
       expireSeconds: readInt(env, 'SDOPS_JOB_EXPIRE_SECONDS', 1, DAY_SECONDS),
+      heartbeatSeconds: readHeartbeatSeconds(env),
     },
     maintenanceIntervalSeconds: readInt(env, 'SDOPS_QUEUE_MAINTENANCE_INTERVAL_SECONDS', 1, DAY_SECONDS),
     shutdownTimeoutMs: readInt(env, 'SDOPS_WORKER_SHUTDOWN_TIMEOUT_MS', 0, MAX_TIMER_MS),

@@ -79,6 +79,7 @@ export type ErrorCode =
   | 'database_unavailable'
   | 'database_outage'
   | 'job_timeout'
+  | 'job_claim_lost'
   | 'not_ready'
   | 'pint_unavailable'
   | 'stopped_during_outage'
@@ -187,6 +188,8 @@ export const ERROR_CODE_MEANINGS: Readonly<Record<ErrorCode, string>> = {
   database_unavailable: 'the database cannot be reached right now',
   database_outage: 'the database stayed unreachable longer than the outage budget',
   job_timeout: 'the job did not finish within its lease',
+  job_claim_lost:
+    "the job's heartbeat was not seen in time (its worker was cut off from the database), so it was failed and runs again; this attempt stopped",
   not_ready: 'the service is up but not ready (schema pending, or the readiness check failed)',
   pint_unavailable: 'the pint rule checker could not be installed or run (tooling)',
   stopped_during_outage: 'the runner was stopped while waiting out a database outage',

@@ -71,6 +71,20 @@ export class JobTimeoutError extends SdopsError {
   }
 }
 
+/**
+ * The job's heartbeat was not seen for its heartbeat time, so a worker's maintenance failed it and it
+ * runs again: this attempt stops (statements cancelled) and records nothing; the retry is the job now.
+ */
+export class JobClaimLostError extends SdopsError {
+  constructor(heartbeatSeconds: number) {
+    super(
+      'job_claim_lost',
+      `the job's heartbeat was not seen for ${heartbeatSeconds}s, so it was failed and runs again; this attempt stopped`,
+      'unavailable',
+    );
+  }
+}
+
 /** The worker stopped before the job finished; the job is handed back for another attempt. */
 export class WorkerShutdownError extends SdopsError {
   constructor() {

@@ -4,7 +4,7 @@ import { CancelScope, isDatabaseUnavailable, withCancelScope } from '../db/index
 import { type Logger, workerMetrics, withSpan } from '../observability/index.ts';
 import { toError } from '../errors.ts';
 import { entityNames } from '../soft-delete/index.ts';
-import { InvalidPayloadError, JobTimeoutError, WorkerShutdownError } from './errors.ts';
+import { InvalidPayloadError, JobClaimLostError, JobTimeoutError, WorkerShutdownError } from './errors.ts';
 import { handBack } from './hand-back.ts';
 import { doneWithin } from '../timing.ts';
 import type { HandlerRegistry, JobContext, JobResult } from './handlers-types.ts';
@@ -95,7 +95,8 @@ const EXPIRED_SETTLE_MS = 5000;
  * A lease that runs out cancels the attempt's running statements (`cancelStatements`) and settles
  * once the handler has stopped (or after EXPIRED_SETTLE_MS): recorded failed at once, the attempt
  * went on writing beside its own retry, a statement waiting on a lock committing a batch a minute
- * later. A hand-back settles at once; the worker cancels the statements after (worker.ts stop).
+ * later. A lost claim (heartbeats.ts: the job was failed and runs again) is stopped the same way. A
+ * hand-back settles at once; the worker cancels the statements after (worker.ts stop).
  */
 function withDeadline(
   work: Promise<JobResult>,
@@ -104,7 +105,7 @@ function withDeadline(
   cancelStatements: () => Promise<unknown>,
 ): Promise<JobResult> {
   return new Promise<JobResult>((resolve, reject) => {
-    let expired: JobTimeoutError | undefined;
+    let expired: JobTimeoutError | JobClaimLostError | undefined;
     // Settles once the expired attempt's statements were cancelled: only then is it recorded failed.
     let cancelled: Promise<unknown> = Promise.resolve();
     const stopped = work.then(
@@ -116,6 +117,7 @@ function withDeadline(
       abort.abort(expired);
     }, job.expireInSeconds * 1000);
     abort.onAbort((reason) => {
+      if (reason instanceof JobClaimLostError) expired = reason;
       if (reason !== expired) {
         reject(reason);
         return;
@@ -225,7 +227,13 @@ export async function runAttempt(
                 handBackLost = !(await handBack(deps.queue.db, name, attemptOf(job), output));
               }
             : () => deps.queue.boss.fail(name, attemptOf(job), output);
-          await recordOutcome(record, job, started, deps.recording).catch((failError: unknown) => {
+          // A lost claim was recorded failed already, by the maintenance that took it: recording it
+          // again would spend a second retry of the attempt that replaces it.
+          const claimLost = error instanceof JobClaimLostError;
+          const recorded = claimLost
+            ? Promise.resolve()
+            : recordOutcome(record, job, started, deps.recording);
+          await recorded.catch((failError: unknown) => {
             handBackLost = handedBack;
             log.warn(
               handedBack
@@ -256,7 +264,9 @@ export async function runAttempt(
               ? 'cleanup job stopped at shutdown and not handed back: it runs again when its lease ends'
               : last
                 ? 'cleanup job failed, retries exhausted: dead'
-                : 'cleanup job failed, will be retried',
+                : claimLost
+                  ? 'cleanup job failed: its heartbeat was not seen in time, and it runs again; this attempt stopped'
+                  : 'cleanup job failed, will be retried',
             { count: 0, duration: secondsSince(started), status: 'failure', dead: last },
             error,
           );

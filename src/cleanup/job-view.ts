@@ -1,4 +1,5 @@
 import type { Queryable } from '../db/index.ts';
+import type { ErrorCode } from '../errors.ts';
 import { BOSS_SCHEMA, noQueueYet } from './boss.ts';
 import { JobNotFoundError, stateName } from './errors.ts';
 import { DEAD_LETTER_QUEUE, QUEUE_PREFIX } from './queue-names.ts';
@@ -49,15 +50,19 @@ type Row = {
 
 /**
  * Our attempts write `{ code, name, message }`; pg-boss writes the expiry of a killed worker's lease
- * as `{ value: { message: 'job timed out' } }`, which is our `job_timeout` (as the runbook's job SQL
- * reads it).
+ * as `{ value: { message: 'job timed out' } }`, which is our `job_timeout`, and the failure of its
+ * stale heartbeat as 'job heartbeat timeout', our `job_claim_lost` (as the runbook's job SQL reads them).
  */
+const PG_BOSS_FAILURES: Readonly<Record<string, ErrorCode>> = {
+  'job timed out': 'job_timeout',
+  'job heartbeat timeout': 'job_claim_lost',
+};
+
 function lastError(output: Record<string, unknown>): JobView['error'] | undefined {
   const inner = output.value;
   const said = inner !== null && typeof inner === 'object' ? (inner as Record<string, unknown>) : output;
   if (typeof said.message !== 'string') return undefined;
-  const code =
-    typeof said.code === 'string' ? said.code : said.message === 'job timed out' ? 'job_timeout' : undefined;
+  const code = typeof said.code === 'string' ? said.code : PG_BOSS_FAILURES[said.message];
   return { ...(said as JobView['error']), ...(code ? { code } : {}) };
 }
 

@@ -7,6 +7,11 @@ export interface QueuePolicy {
   readonly retryLimit: number;
   readonly retryDelaySeconds: number;
   readonly expireSeconds: number;
+  /**
+   * How long a running job's heartbeat may go unseen before a worker's maintenance fails it (it runs
+   * again): a killed worker's job comes back after this instead of its whole lease. 0 or unset: off.
+   */
+  readonly heartbeatSeconds?: number;
 }
 
 export interface CleanupSettings {

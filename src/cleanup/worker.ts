@@ -1,6 +1,7 @@
 import { defineAttributeValues, getLogger } from '../observability/index.ts';
 import { WorkerShutdownError } from './errors.ts';
 import type { HandlerRegistry } from './handlers-types.ts';
+import { Heartbeats } from './heartbeats.ts';
 import { JobAbort } from './job-abort.ts';
 import { type AttemptDeps, type Job, runAttempt } from './job-attempt.ts';
 import { Completions } from './completions.ts';
@@ -97,6 +98,8 @@ export class CleanupWorker {
   private readonly planner: ClaimPlanner;
   private readonly outage: FetchOutage;
   private readonly waiting: WaitingTypes;
+  /** Stamps the running jobs' heartbeats (PostgreSQL); undefined when off. */
+  private readonly heartbeats: Heartbeats | undefined;
 
   private readonly queue: CleanupQueue;
   private readonly options: WorkerOptions;
@@ -109,6 +112,7 @@ export class CleanupWorker {
     this.planner = new ClaimPlanner(wanted, claimClassOf);
     this.outage = new FetchOutage(this.log);
     this.waiting = new WaitingTypes(queue, wanted, options.pollIntervalMs, this.outage);
+    this.heartbeats = Heartbeats.for(queue.db, queue.policy.heartbeatSeconds, this.log);
     this.attemptDeps = {
       queue,
       completions: new Completions(queue.boss),
@@ -204,6 +208,7 @@ export class CleanupWorker {
         });
       }
     }
+    this.heartbeats?.stop();
     // A worker that never started (serve whose listen failed) has nothing to report.
     if (this.loop)
       this.log.info('worker stopped', {
@@ -344,11 +349,13 @@ export class CleanupWorker {
   private async runJob(type: string, job: Job): Promise<void> {
     const abort = new JobAbort();
     this.inFlight.set(job.id, abort);
+    this.heartbeats?.add(type, job, abort);
     try {
       const { ok, rows, handedBack } = await runAttempt(this.attemptDeps, type, job, abort);
       // As in the metrics: a handed-back attempt did not end (its job's next attempt counts).
       if (!handedBack) this.count(type, ok, rows);
     } finally {
+      this.heartbeats?.remove(job);
       this.inFlight.delete(job.id);
     }
   }

@@ -26,7 +26,12 @@ describe('loadConfig: worker settings', () => {
       archiveCron: '30 2 * * *',
       jobTypes: undefined,
     });
-    expect(s.policy).to.deep.equal({ retryLimit: 3, retryDelaySeconds: 5, expireSeconds: 900 });
+    expect(s.policy).to.deep.equal({
+      retryLimit: 3,
+      retryDelaySeconds: 5,
+      expireSeconds: 900,
+      heartbeatSeconds: 60,
+    });
   });
 
   it('turns a cron off with "off" and splits job types, trimming spaces', () => {
@@ -73,6 +78,9 @@ describe('loadConfig: worker settings', () => {
       ['SDOPS_ARCHIVE_AFTER_DAYS', '36501'],
       ['SDOPS_JOB_EXPIRE_SECONDS', '86401'],
       ['SDOPS_QUEUE_MAINTENANCE_INTERVAL_SECONDS', '86401'],
+      // Below pg-boss's own minimum: a busy worker's stamp could come too late.
+      ['SDOPS_JOB_HEARTBEAT_SECONDS', '5'],
+      ['SDOPS_JOB_HEARTBEAT_SECONDS', '86401'],
       ['SDOPS_JOB_RETRY_LIMIT', '99999999999'],
       ['SDOPS_JOB_RETRY_DELAY_SECONDS', '99999999999'],
       ['SDOPS_WORKER_CONCURRENCY', '257'],

@@ -35,8 +35,8 @@ describe('cleanup worker processes on PostgreSQL', function () {
     SDOPS_WORKER_SHUTDOWN_TIMEOUT_MS: '10000',
   });
 
-  const startWorker = async (): Promise<WorkerChild> => {
-    const w = spawnWorker(env());
+  const startWorker = async (more: Record<string, string> = {}): Promise<WorkerChild> => {
+    const w = spawnWorker({ ...env(), ...more });
     children.push(w);
     await within(30_000, `worker ${w.pid} to start:\n${w.output()}`, w.ready);
     return w;
@@ -188,6 +188,55 @@ describe('cleanup worker processes on PostgreSQL', function () {
       return s[0]?.state === 'completed';
     });
     expect(await stopWorker(b)).to.equal(0);
+  });
+
+  /** A lease far longer than any wait below: only a heartbeat can bring the job back in time. */
+  const LONG_LEASE_WITH_HEARTBEAT = { SDOPS_JOB_EXPIRE_SECONDS: '600', SDOPS_JOB_HEARTBEAT_SECONDS: '10' };
+
+  const heartbeatStamped = (id: string) =>
+    waitUntil('the job to carry its heartbeat', async () => {
+      const { rows } = await db.query<{ s: number | null }>(
+        'SELECT heartbeat_seconds AS s FROM pgboss.job WHERE id = $1',
+        [id],
+      );
+      return rows[0]?.s === 10 || undefined;
+    });
+
+  it("runs a SIGKILLed worker's job again after its heartbeat time, not after its whole lease", async () => {
+    const a = await startWorker(LONG_LEASE_WITH_HEARTBEAT);
+    const id = await queue.enqueue('test_block', {});
+    await heartbeatStamped(id);
+    a.child.kill('SIGKILL');
+    expect(await within(10_000, 'worker A to die', a.exited)).to.equal(null);
+    const killed = Date.now();
+    const b = await startWorker(LONG_LEASE_WITH_HEARTBEAT);
+    // Before: the job stayed active under the dead worker for its lease, here 10 minutes.
+    await waitUntil('the job to complete on worker B', async () => (await effects([id])).length > 0, {
+      timeoutMs: 45_000,
+    });
+    expect(Date.now() - killed).to.be.below(45_000);
+    expect(await effects([id])).to.deep.equal([{ job_id: id, pid: b.pid, attempt: 2 }]);
+    expect(await stopWorker(b)).to.equal(0);
+  });
+
+  it('stops an attempt whose job was failed under it (its heartbeat came too late), and runs the job once more', async () => {
+    const a = await startWorker(LONG_LEASE_WITH_HEARTBEAT);
+    const id = await queue.enqueue('test_block', {});
+    await heartbeatStamped(id);
+    // What maintenance does to a job whose heartbeat it did not see in time (a worker cut off from
+    // the database): fails it, and it runs again.
+    await queue.boss.fail('cleanup.test_block', id, { message: 'job heartbeat timeout' });
+    await waitUntil('the job to run again and complete', async () => (await effects([id])).length > 0, {
+      timeoutMs: 30_000,
+    });
+    // Before: the first attempt went on beside the second until its lease ran out.
+    await waitUntil('the first attempt to stop', () =>
+      a.output().includes('its heartbeat was not seen in time, and it runs again; this attempt stopped')
+        ? true
+        : undefined,
+    );
+    expect(await effects([id])).to.deep.equal([{ job_id: id, pid: a.pid, attempt: 2 }]);
+    expect(await stopWorker(a)).to.equal(0);
   });
 
   it('counts a job handed back at shutdown neither as processed nor as failed: it did not end, its next attempt does', async () => {

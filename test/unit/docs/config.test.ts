@@ -98,7 +98,7 @@ describe('configuration (src/config.ts ENV_VARS and the README table)', () => {
     const names = ENV_VARS.map((v) => v.name).filter((n) =>
       /^SDOPS_(WORKER|QUEUE|JOB|PURGE|ARCHIVE|CLEANUP|MIGRATION)_/.test(n),
     );
-    expect(names).to.have.lengthOf(24);
+    expect(names).to.have.lengthOf(25);
     const base = loadConfig({});
     // A valid value other than the default, for each variable whose default is not a number.
     const other: Record<string, string> = {

@@ -1,0 +1,132 @@
+import type { Database } from '../db/index.ts';
+import { isDatabaseUnavailable } from '../db/index.ts';
+import type { Logger } from '../observability/index.ts';
+import { BOSS_SCHEMA } from './boss.ts';
+import { JobClaimLostError } from './errors.ts';
+import type { JobAbort } from './job-abort.ts';
+import { queueName } from './queue-names.ts';
+
+/** A job whose attempt ends this soon was never stamped: the common short job costs no statement. */
+const FIRST_BEAT_MS = 2000;
+const TICK_MS = 1000;
+
+/** One attempt: a job failed under its attempt may run again in this same worker meanwhile. */
+const attemptKey = (job: { id: string; retryCount: number }): string => `${job.id}/${job.retryCount}`;
+
+interface Held {
+  readonly key: string;
+  readonly queue: string;
+  readonly id: string;
+  readonly retryCount: number;
+  readonly abort: JobAbort;
+  due: number;
+}
+
+/**
+ * Stamps pg-boss's `heartbeat_on` (and the job's `heartbeat_seconds`) on the jobs this worker runs,
+ * on PostgreSQL. pg-boss's maintenance, which every worker runs, fails an active job whose stamp is
+ * older than its heartbeat time, and the job runs again: a worker killed mid-job (kill -9, OOM, a
+ * lost host) gave its job back only when the job's lease ran out, 15 minutes by default, while its
+ * cascade's children stayed live. The stamp is set by this worker, never by the queue, so a job an
+ * older release's worker runs (it stamps nothing) is not failed under it during a rolling upgrade.
+ *
+ * An attempt whose job is no longer active under it when stamped (its stamp was seen too late: the
+ * worker was cut off from the database for longer than the heartbeat time, and the job runs again)
+ * is aborted with JobClaimLostError, so it does not write beside its retry. A stamp that fails
+ * (the database unreachable) is tried again every second.
+ */
+export class Heartbeats {
+  private readonly held = new Map<string, Held>();
+  private timer: NodeJS.Timeout | undefined;
+  private busy = false;
+  private readonly db: Database;
+  private readonly seconds: number;
+  private readonly log: Logger;
+
+  constructor(db: Database, seconds: number, log: Logger) {
+    this.db = db;
+    this.seconds = seconds;
+    this.log = log;
+  }
+
+  /** Heartbeats on this database (off on the embedded one: one process, gone-workers.ts). */
+  static for(db: Database, seconds: number | undefined, log: Logger): Heartbeats | undefined {
+    return db.kind === 'postgres' && seconds !== undefined && seconds > 0
+      ? new Heartbeats(db, seconds, log)
+      : undefined;
+  }
+
+  add(type: string, job: { id: string; retryCount: number }, abort: JobAbort): void {
+    const key = attemptKey(job);
+    this.held.set(key, {
+      key,
+      queue: queueName(type),
+      id: job.id,
+      retryCount: job.retryCount,
+      abort,
+      due: Date.now() + FIRST_BEAT_MS,
+    });
+    // Armed once and kept (unref'd, idle ticks cost nothing): arming it per job was a timer made and
+    // cleared for every short job.
+    if (!this.timer) {
+      this.timer = setInterval(() => void this.beat(), TICK_MS);
+      this.timer.unref();
+    }
+  }
+
+  /** The worker stopped: no more stamps. */
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  remove(job: { id: string; retryCount: number }): void {
+    this.held.delete(attemptKey(job));
+  }
+
+  private async beat(): Promise<void> {
+    if (this.busy) return;
+    const now = Date.now();
+    const due = [...this.held.values()].filter((h) => h.due <= now);
+    if (due.length === 0) return;
+    this.busy = true;
+    try {
+      for (const queue of new Set(due.map((h) => h.queue))) {
+        await this.stamp(
+          queue,
+          due.filter((h) => h.queue === queue),
+        );
+      }
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private async stamp(queue: string, jobs: readonly Held[]): Promise<void> {
+    let stamped: Set<string>;
+    try {
+      const { rows } = await this.db.query<{ id: string }>(
+        `UPDATE ${BOSS_SCHEMA}.job SET heartbeat_on = ${BOSS_SCHEMA}.job_now(), heartbeat_seconds = $4
+          WHERE name = $1 AND state = 'active'
+            AND (id, retry_count) IN (SELECT * FROM unnest($2::uuid[], $3::int[]))
+          RETURNING id::text AS id`,
+        [queue, jobs.map((j) => j.id), jobs.map((j) => j.retryCount), this.seconds],
+      );
+      stamped = new Set(rows.map((r) => r.id));
+    } catch (error) {
+      // Tried again at the next tick: the stamp must land as soon as the database is back.
+      if (!isDatabaseUnavailable(error))
+        this.log.warn('could not stamp the heartbeat of running jobs', {}, error);
+      return;
+    }
+    const next = Date.now() + (this.seconds * 1000) / 4;
+    for (const job of jobs) {
+      if (stamped.has(job.id)) job.due = next;
+      // Still held: its attempt did not end meanwhile (an attempt that completed is no longer active).
+      else if (this.held.get(job.key) === job) {
+        this.remove(job);
+        job.abort.abort(new JobClaimLostError(this.seconds));
+      }
+    }
+  }
+}
