@@ -54,6 +54,9 @@ function digest(value: string): Buffer {
 }
 
 /** %XX escapes of visible ASCII decoded (what a token is made of); anything else left as sent. */
+/** Encoded once by the client and once more by a proxy: deeper is no URL a client sends. */
+const MAX_DECODINGS = 2;
+
 function decodePrintable(text: string): string {
   if (!text.includes('%')) return text;
   return text.replace(/%([2-7][0-9A-Fa-f])/g, (sequence, hex: string) => {
@@ -82,13 +85,22 @@ export class TokenVerifier {
    */
   withoutTokens(text: string): string {
     // A URL carries a token percent-encoded as often as not (`encodeURIComponent` encodes `@ [ ] ~`
-    // ..., a token may hold any visible ASCII), and any character may be sent encoded: compared
-    // decoded, and then also written decoded, with the token taken out.
-    const decoded = decodePrintable(text);
-    if (!this.secrets.some((secret) => decoded.includes(secret))) return text;
-    let out = decoded;
-    for (const secret of this.secrets) out = out.replaceAll(secret, '[REDACTED]');
-    return out;
+    // ..., a token may hold any visible ASCII), any character may be sent encoded, and a proxy may
+    // encode it once more: compared as sent, then decoded once and twice, and written in the first
+    // form that shows a token, with the token taken out. As sent first: a token may hold `%` itself
+    // (`Adm%41n`), which decoding turns into another text (a user agent is not encoded at all).
+    let form = text;
+    for (let decodings = 0; decodings <= MAX_DECODINGS; decodings++) {
+      if (this.secrets.some((secret) => form.includes(secret))) {
+        let out = form;
+        for (const secret of this.secrets) out = out.replaceAll(secret, '[REDACTED]');
+        return out;
+      }
+      const next = decodePrintable(form);
+      if (next === form) return text;
+      form = next;
+    }
+    return text;
   }
 
   /** No token configured: the server only listens on loopback and lets every local caller in (see refusedByOpenServer). */

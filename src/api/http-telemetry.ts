@@ -51,6 +51,13 @@ export function markUnrouted(request: FastifyRequest): void {
   unrouted.add(request);
 }
 
+/** Readiness checks that found the database unreachable (health.ts): their 503 carries no error. */
+const unreachableProbes = new WeakSet<FastifyRequest>();
+
+export function markDatabaseUnreachable(request: FastifyRequest): void {
+  unreachableProbes.add(request);
+}
+
 export function isUnrouted(request: FastifyRequest): boolean {
   return unrouted.has(request);
 }
@@ -164,7 +171,7 @@ function finish(request: FastifyRequest, status: number, aborted: boolean): void
     else if (!unavailable || warnsNow(outage)) log.warn(message, fields, operation.error);
     else log.info(message, fields, operation.error);
   });
-  if (!aborted) noteDatabaseState(outage, databaseState(operation, status, route), status, route);
+  if (!aborted) noteDatabaseState(outage, databaseState(request, operation.error, status), status, route);
 }
 
 /**
@@ -174,14 +181,16 @@ function finish(request: FastifyRequest, status: number, aborted: boolean): void
  * wrote no "reachable again" line, and one whose first client 503 came late counted from there.
  */
 function databaseState(
-  operation: { readonly fields: Record<string, unknown>; readonly error: unknown },
+  request: FastifyRequest,
+  error: unknown,
   status: number,
-  route: string | undefined,
 ): 'unreachable' | 'busy' | undefined {
   if (status !== 503) return undefined;
-  if (isDatabaseUnavailable(operation.error))
-    return allConnectionsBusy(operation.error) ? 'busy' : 'unreachable';
-  return route === '/readyz' && operation.fields.error_code === 'unavailable' ? 'unreachable' : undefined;
+  if (isDatabaseUnavailable(error)) return allConnectionsBusy(error) ? 'busy' : 'unreachable';
+  // A check that timed out is no proof of an outage (this process's connections may all be busy on
+  // row locks: a re-check probe got "reachable again" with no outage); a frozen database soon fails
+  // the checks outright (db/stall-watch.ts).
+  return unreachableProbes.has(request) ? 'unreachable' : undefined;
 }
 
 /** What each server (its Node HTTP server) knows of an outage of the database. */

@@ -1,5 +1,6 @@
-import type { FastifyInstance } from 'fastify';
-import { isDatabaseUnavailable, schemaStatus, sqlState } from '../../db/index.ts';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { allConnectionsBusy, isDatabaseUnavailable, schemaStatus, sqlState } from '../../db/index.ts';
+import { markDatabaseUnreachable } from '../http-telemetry.ts';
 import { ApiError } from '../errors.ts';
 import { doneWithin } from '../../timing.ts';
 import { errorSchema } from '../schemas.ts';
@@ -33,7 +34,10 @@ async function withinDeadline<T>(work: Promise<T>): Promise<T> {
  * failure (permissions, a damaged schema table) is a fault to look into: 503 `not_ready` whose
  * message says so, with the error itself logged and recorded on the request's span.
  */
-async function readiness(ctx: RouteContext): Promise<Awaited<ReturnType<typeof schemaStatus>>> {
+async function readiness(
+  ctx: RouteContext,
+  request: FastifyRequest,
+): Promise<Awaited<ReturnType<typeof schemaStatus>>> {
   try {
     return await withinDeadline(
       (async () => {
@@ -43,7 +47,12 @@ async function readiness(ctx: RouteContext): Promise<Awaited<ReturnType<typeof s
     );
   } catch (error) {
     if (error instanceof ApiError) throw error;
-    if (isDatabaseUnavailable(error)) throw new ApiError(503, 'unavailable', 'the database is not reachable');
+    if (isDatabaseUnavailable(error)) {
+      // The access line counts it as an outage of the database (http-telemetry.ts); its own busy
+      // connections are none.
+      if (!allConnectionsBusy(error)) markDatabaseUnreachable(request);
+      throw new ApiError(503, 'unavailable', 'the database is not reachable');
+    }
     const sqlstate = sqlState(error);
     const which = sqlstate ? ` (SQLSTATE ${sqlstate})` : '';
     throw new ApiError(
@@ -102,8 +111,8 @@ export function registerHealthRoutes(
         },
       },
     },
-    async () => {
-      const status = await readiness(ctx);
+    async (request) => {
+      const status = await readiness(ctx, request);
       if (status.pending.length > 0 || status.current === undefined) {
         throw new ApiError(503, 'not_ready', `schema versions pending: ${status.pending.join(', ')}`);
       }

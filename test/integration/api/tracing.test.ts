@@ -335,6 +335,14 @@ describe('HTTP API telemetry', () => {
   });
 
   /** The fixture's database, its statements failing with what `failure` gives while it gives one. */
+  /** This process's connections all busy (row locks): the database itself answers. */
+  const allBusy = () =>
+    databaseError(
+      Object.assign(new Error('all 4 connections of this process stayed busy for 5 s'), {
+        code: 'ETIMEDOUT',
+        [ALL_CONNECTIONS_BUSY]: true,
+      }),
+    );
   /** A database refusing connections, as the driver's error says it. */
   const refused = () =>
     databaseError(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }));
@@ -354,19 +362,16 @@ describe('HTTP API telemetry', () => {
   it('writes no "reachable again" line after 503s of its own busy connections: the database answered', async () => {
     let busy = true;
     // What postgres.ts rejects a checkout with when every connection stayed busy (row locks).
-    const saturated = () =>
-      databaseError(
-        Object.assign(new Error('all 4 connections of this process stayed busy for 5 s'), {
-          code: 'ETIMEDOUT',
-          [ALL_CONNECTIONS_BUSY]: true,
-        }),
-      );
-    const db = failingWhile(() => (busy ? saturated() : undefined));
+    const db = failingWhile(() => (busy ? allBusy() : undefined));
     const app = await buildServer({ db, tokens: TOKENS });
     try {
       const get = () => inject(app, { method: 'GET', url: '/v1/orders?limit=1', headers: AS_READ });
       expect((await get()).statusCode).to.equal(503);
+      // Nor the readiness probes' 503s of the same busy connections (a re-check probe: a line
+      // "reachable again" after row locks, with /readyz probed every second).
+      expect((await inject(app, { method: 'GET', url: '/readyz' })).statusCode).to.equal(503);
       busy = false;
+      expect((await inject(app, { method: 'GET', url: '/readyz' })).statusCode).to.equal(200);
       expect((await get()).statusCode).to.equal(200);
       await t.telemetry.forceFlush();
       const lines = (await t.consoleRecords()).filter(
@@ -440,17 +445,10 @@ describe('HTTP API telemetry', () => {
   });
 
   it('counts an outage that began as busy connections (a frozen database) from its first 503', async () => {
-    const busy = () =>
-      databaseError(
-        Object.assign(new Error('all 4 connections of this process stayed busy for 5 s'), {
-          code: 'ETIMEDOUT',
-          [ALL_CONNECTIONS_BUSY]: true,
-        }),
-      );
     const reachable = async () =>
       (await t.consoleRecords()).filter((r) => r.message === 'database reachable again; the API answers');
     const before = (await reachable()).length;
-    let failure: (() => unknown) | undefined = busy;
+    let failure: (() => unknown) | undefined = allBusy;
     const app = await buildServer({ db: failingWhile(() => failure?.()), tokens: TOKENS });
     try {
       const get = () => inject(app, { method: 'GET', url: '/v1/orders?limit=1', headers: AS_READ });

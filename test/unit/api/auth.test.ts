@@ -49,6 +49,20 @@ describe('API auth and error mapping', () => {
     expect(status(() => v.authorize(`Bearer ${READ}`, 'admin'))).to.equal(403);
   });
 
+  it('takes a token out of what a client wrote, as sent, encoded once, and encoded twice (a proxy)', () => {
+    const percent = 'Adm%41n~Tok@[x]+secret!';
+    const v = new TokenVerifier([
+      { role: 'admin', token: percent },
+      { role: 'read', token: READ },
+    ]);
+    // Before: decoded first, %41 became A and the token in the user agent stayed (a re-check probe).
+    expect(v.withoutTokens(`client/1.0 ${percent}`)).to.equal('client/1.0 [REDACTED]');
+    expect(v.withoutTokens(`/v1/${encodeURIComponent(percent)}/1`)).to.equal('/v1/[REDACTED]/1');
+    const twice = [...READ].map((c) => `%25${c.charCodeAt(0).toString(16)}`).join('');
+    expect(v.withoutTokens(`/v1/${twice}/1`)).to.equal('/v1/[REDACTED]/1');
+    expect(v.withoutTokens('/v1/orders/%2541')).to.equal('/v1/orders/%2541');
+  });
+
   it('refuses to bind beyond loopback without tokens', () => {
     for (const h of ['127.0.0.1', '::1', 'localhost', '[::1]', '127.1.2.3'])
       expect(isLoopbackHost(h), h).to.equal(true);
