@@ -15,12 +15,17 @@ export function progressLine(
   total: number | undefined,
   seconds: number,
   doneBefore = 0,
+  pastEstimate = false,
 ): string {
   // The rate is this session's: rows an earlier session did (a resumed run) took none of its time.
   const rate = seconds > 0 ? Math.round(Math.max(0, processed - doneBefore) / seconds) : 0;
   const head = label.padEnd(28);
   if (total === undefined) return `${head} ${processed} rows | ${rate} rows/s`;
   if (total === 0) return `${head} nothing to do`;
+  // More rows than counted at the start (rows that became eligible meanwhile) and still going: its
+  // end is unknown. "100% | 1200/1200 rows | eta 0s" read as nearly done while it went on to 3001.
+  if (pastEstimate)
+    return `${head} [${'#'.repeat(BAR_WIDTH)}] ${processed} rows, more than the ${total} counted at the start | ${rate} rows/s | eta -`;
   // Never past 100%: a total that turns out too small grows to what was done (update()).
   const percent = Math.min(100, Math.floor((processed / total) * 100));
   const filled = Math.round((BAR_WIDTH * percent) / 100);
@@ -74,11 +79,18 @@ export function startProgress(
   const write = (text: string) => originalWrite.call(err, text);
   let processed = 0;
   let known = total;
+  let estimate = total;
+  let stopped = false;
   const started = performance.now();
-  const draw = () =>
-    write(
-      `\r\x1b[2K${progressLine(label, processed, known, (performance.now() - started) / 1000, doneBefore)}`,
-    );
+  const seconds = () => (performance.now() - started) / 1000;
+  const draw = () => {
+    // The last drawing, of a finished operation, shows it whole: 100% of what it did.
+    const past = !stopped && estimate !== undefined && processed > estimate;
+    const line = past
+      ? progressLine(label, processed, estimate, seconds(), doneBefore, true)
+      : progressLine(label, processed, known, seconds(), doneBefore);
+    write(`\r\x1b[2K${line}`);
+  };
   // Redrawn on every update at most every 100 ms (and at the end), so a fast loop costs nothing.
   let last = 0;
   err.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
@@ -91,6 +103,7 @@ export function startProgress(
   return {
     update(p, newTotal) {
       processed = p;
+      if (newTotal !== undefined) estimate = newTotal;
       known = totalAfter(known, p, newTotal);
       const now = performance.now();
       if (now - last >= 100) {
@@ -101,6 +114,7 @@ export function startProgress(
     stop() {
       if (err.write === originalWrite) return;
       err.write = originalWrite;
+      stopped = true;
       draw();
       write('\n');
     },
@@ -115,17 +129,18 @@ export function progressLines(
   everyMs: number,
 ): Progress {
   let processed = 0;
-  let known = total;
+  let estimate = total;
   const started = performance.now();
   const timer = setInterval(() => {
     const seconds = (performance.now() - started) / 1000;
-    process.stderr.write(`${progressLine(label, processed, known, seconds, doneBefore)}\n`);
+    const past = estimate !== undefined && processed > estimate;
+    process.stderr.write(`${progressLine(label, processed, estimate, seconds, doneBefore, past)}\n`);
   }, everyMs);
   timer.unref();
   return {
     update(p, newTotal) {
       processed = p;
-      known = totalAfter(known, p, newTotal);
+      if (newTotal !== undefined) estimate = newTotal;
     },
     stop() {
       clearInterval(timer);
