@@ -94,10 +94,13 @@ function readInt(env: Env, name: string, min: number, max = Number.MAX_SAFE_INTE
 
 /** 0 turns heartbeats off; below 10 s a busy worker's own heartbeat could come too late. */
 function readHeartbeatSeconds(env: Env): number {
-  const seconds = readInt(env, 'SDOPS_JOB_HEARTBEAT_SECONDS', 0, DAY_SECONDS);
-  if (seconds > 0 && seconds < 10)
+  const name = 'SDOPS_JOB_HEARTBEAT_SECONDS';
+  const raw = read(env, name);
+  const seconds = raw !== undefined && isWholeNumberText(raw) ? Number(raw) : Number.NaN;
+  // One message for every refusal: "a whole number from 0 to 86400" read as if 5 were fine.
+  if (!(seconds === 0 || (seconds >= 10 && seconds <= DAY_SECONDS)))
     throw new ConfigError(
-      `SDOPS_JOB_HEARTBEAT_SECONDS must be 0 (off) or from 10 to ${DAY_SECONDS}, got "${seconds}"`,
+      `${name} must be 0 (off) or a whole number from 10 to ${DAY_SECONDS}, got "${raw}"`,
     );
   return seconds;
 }

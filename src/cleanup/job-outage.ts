@@ -16,7 +16,8 @@ import type { JobContext } from './handlers-types.ts';
 export function jobOutageGuard(ctx: Pick<JobContext, 'signal' | 'log'>): OutageGuard {
   const { signal, log } = ctx;
   const guard = new OutageGuard(Number.POSITIVE_INFINITY, {
-    unreachable: (error, said) => log.warn(`${said}; the job waits for it until its lease ends`, {}, error),
+    unreachable: (error, said) =>
+      log.warn(`${said}; the job waits for it, unless its heartbeat or lease runs out first`, {}, error),
     // At the outage's level, so a console that showed the one shows the other.
     reachable: (seconds, said) => log.warn(`${said}; the job continues`, { duration: seconds }),
     exhausted: (_budget, error) => error as Error,

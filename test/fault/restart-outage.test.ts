@@ -389,7 +389,9 @@ describe('fault suite: PostgreSQL restarted and stopped for 20 s under load (ded
       const done = await job();
       // Before, the restart failed the attempt: a retry spent (4 restarts left the job dead, half done).
       expect(done?.retry_count, 'no retry spent').to.equal(0);
-      expect(worker.output()).to.include('database unreachable; the job waits for it until its lease ends');
+      expect(worker.output()).to.include(
+        'database unreachable; the job waits for it, unless its heartbeat or lease runs out first',
+      );
       expect(worker.output()).to.include('database reachable again; the job continues');
       expect(
         await n(`SELECT count(*) AS n FROM customers WHERE plan = 'pro' AND deleted_at IS NULL`),

@@ -81,6 +81,7 @@ describe('loadConfig: worker settings', () => {
       // Below pg-boss's own minimum: a busy worker's stamp could come too late.
       ['SDOPS_JOB_HEARTBEAT_SECONDS', '5'],
       ['SDOPS_JOB_HEARTBEAT_SECONDS', '86401'],
+      ['SDOPS_JOB_HEARTBEAT_SECONDS', '-1'],
       ['SDOPS_JOB_RETRY_LIMIT', '99999999999'],
       ['SDOPS_JOB_RETRY_DELAY_SECONDS', '99999999999'],
       ['SDOPS_WORKER_CONCURRENCY', '257'],
