@@ -53,10 +53,10 @@ function digest(value: string): Buffer {
   return createHash('sha256').update(value, 'utf8').digest();
 }
 
-/** %XX escapes of visible ASCII decoded (what a token is made of); anything else left as sent. */
 /** Encoded once by the client and once more by a proxy: deeper is no URL a client sends. */
 const MAX_DECODINGS = 2;
 
+/** %XX escapes of visible ASCII decoded (what a token is made of); anything else left as sent. */
 function decodePrintable(text: string): string {
   if (!text.includes('%')) return text;
   return text.replace(/%([2-7][0-9A-Fa-f])/g, (sequence, hex: string) => {

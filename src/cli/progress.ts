@@ -47,16 +47,6 @@ export function progressWanted(json: boolean): ProgressMode {
   return process.stderr.isTTY === true ? 'bar' : 'lines';
 }
 
-/** The total as an update leaves it: a new one if given, and never below what was done. */
-function totalAfter(
-  known: number | undefined,
-  processed: number,
-  given: number | undefined,
-): number | undefined {
-  const total = given ?? known;
-  return total !== undefined && processed > total ? processed : total;
-}
-
 /** Without a terminal, one progress line this often: none for a command done sooner. */
 const PROGRESS_LINE_EVERY_MS = 30_000;
 
@@ -78,17 +68,17 @@ export function startProgress(
   const originalWrite = err.write;
   const write = (text: string) => originalWrite.call(err, text);
   let processed = 0;
-  let known = total;
   let estimate = total;
   let stopped = false;
   const started = performance.now();
   const seconds = () => (performance.now() - started) / 1000;
   const draw = () => {
+    const past = estimate !== undefined && processed > estimate;
     // The last drawing, of a finished operation, shows it whole: 100% of what it did.
-    const past = !stopped && estimate !== undefined && processed > estimate;
-    const line = past
-      ? progressLine(label, processed, estimate, seconds(), doneBefore, true)
-      : progressLine(label, processed, known, seconds(), doneBefore);
+    const line =
+      past && stopped
+        ? progressLine(label, processed, processed, seconds(), doneBefore)
+        : progressLine(label, processed, estimate, seconds(), doneBefore, past);
     write(`\r\x1b[2K${line}`);
   };
   // Redrawn on every update at most every 100 ms (and at the end), so a fast loop costs nothing.
@@ -104,7 +94,6 @@ export function startProgress(
     update(p, newTotal) {
       processed = p;
       if (newTotal !== undefined) estimate = newTotal;
-      known = totalAfter(known, p, newTotal);
       const now = performance.now();
       if (now - last >= 100) {
         last = now;
