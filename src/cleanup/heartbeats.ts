@@ -39,6 +39,8 @@ export class Heartbeats {
   private readonly held = new Map<string, Held>();
   private timer: NodeJS.Timeout | undefined;
   private busy = false;
+  /** A stamp failed for a reason other than an outage, and was said: said once per streak, not every second. */
+  private failing = false;
   private readonly db: Database;
   private readonly seconds: number;
   private readonly log: Logger;
@@ -115,9 +117,15 @@ export class Heartbeats {
       stamped = new Set(rows.map((r) => r.id));
     } catch (error) {
       // Tried again at the next tick: the stamp must land as soon as the database is back.
-      if (!isDatabaseUnavailable(error))
-        this.log.warn('could not stamp the heartbeat of running jobs', {}, error);
+      if (!isDatabaseUnavailable(error) && !this.failing) {
+        this.failing = true;
+        this.log.warn('could not stamp the heartbeat of running jobs; trying again every second', {}, error);
+      }
       return;
+    }
+    if (this.failing) {
+      this.failing = false;
+      this.log.info('the heartbeat of running jobs is stamped again');
     }
     const next = Date.now() + (this.seconds * 1000) / 4;
     for (const job of jobs) {

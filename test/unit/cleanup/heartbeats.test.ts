@@ -1,0 +1,55 @@
+import { expect } from 'chai';
+import { Heartbeats } from '../../../src/cleanup/heartbeats.ts';
+import { JobAbort } from '../../../src/cleanup/job-abort.ts';
+import type { Database } from '../../../src/db/index.ts';
+import type { Logger } from '../../../src/observability/index.ts';
+import { waitUntil } from '../../support/wait.ts';
+
+/** A logger that keeps its warn and info messages. */
+function keptLog(): { log: Logger; said: string[] } {
+  const said: string[] = [];
+  const log: Logger = {
+    debug: () => {},
+    info: (message) => said.push(`info: ${message}`),
+    warn: (message) => said.push(`warn: ${message}`),
+    error: (message) => said.push(`error: ${message}`),
+    child: () => log,
+  };
+  return { log, said };
+}
+
+describe('job heartbeats', function () {
+  this.timeout(20_000);
+
+  it('says a stamp that keeps failing (not an outage) once, not every second, and says when stamps land again', async () => {
+    let calls = 0;
+    let refuse = true;
+    const db = {
+      kind: 'postgres',
+      query: async () => {
+        calls++;
+        if (refuse) throw Object.assign(new Error('permission denied for table job'), { code: '42501' });
+        return { rows: [{ id: '00000000-0000-4000-8000-000000000001' }] };
+      },
+    } as unknown as Database;
+    const { log, said } = keptLog();
+    const beats = Heartbeats.for(db, 60, log);
+    if (!beats) throw new Error('heartbeats are on for PostgreSQL');
+    try {
+      beats.add(
+        'purge_expired',
+        { id: '00000000-0000-4000-8000-000000000001', retryCount: 0 },
+        new JobAbort(),
+      );
+      await waitUntil('three failed stamps', () => calls >= 3, { timeoutMs: 10_000 });
+      expect(said).to.deep.equal([
+        'warn: could not stamp the heartbeat of running jobs; trying again every second',
+      ]);
+      refuse = false;
+      await waitUntil('a stamp that lands', () => said.length === 2, { timeoutMs: 10_000 });
+      expect(said[1]).to.equal('info: the heartbeat of running jobs is stamped again');
+    } finally {
+      beats.stop();
+    }
+  });
+});
