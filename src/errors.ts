@@ -236,10 +236,21 @@ const KIND_STATUS: Readonly<Record<ErrorKind, number>> = {
   internal: 500,
 };
 
-/** Codes whose natural HTTP status differs from their kind's: a name in the path that names nothing. */
+/**
+ * Codes whose HTTP status differs from their kind's: a name in the path that names nothing, and the
+ * refusals of the HTTP layer itself (docs/errors.md), all of them bad input for their kind.
+ */
 const CODE_STATUS: Readonly<Partial<Record<ErrorCode, number>>> = {
   unknown_entity: 404,
   unknown_migration: 404,
+  unauthorized: 401,
+  forbidden: 403,
+  request_timeout: 408,
+  payload_too_large: 413,
+  uri_too_long: 414,
+  unsupported_media_type: 415,
+  expectation_failed: 417,
+  headers_too_large: 431,
 };
 
 export function httpStatusFor(error: { readonly code: ErrorCode; readonly kind: ErrorKind }): number {

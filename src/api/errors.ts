@@ -14,32 +14,31 @@ interface ErrorBody {
   readonly error: { readonly code: ErrorCode; readonly message: string };
 }
 
-/** The kind an HTTP-layer error would have had (httpStatusFor run backwards); its status is its own. */
-function kindOfStatus(status: number): ErrorKind {
-  if (status === 503) return 'unavailable';
-  if (status === 404) return 'not_found';
-  return status >= 500 ? 'internal' : 'invalid_input';
-}
-
 /**
- * An error raised by the API layer itself (auth, routing, readiness) with its HTTP status. A `cause`
- * on a 5xx is logged and recorded on the span, never sent to the caller.
+ * An error raised by the API layer itself (auth, routing, readiness, the edge's own checks). Its
+ * status follows from its code and kind like every other error's (httpStatusFor); a `cause` on a 5xx
+ * is logged and recorded on the span, never sent to the caller.
  */
 export class ApiError extends SdopsError {
   readonly status: number;
 
-  constructor(status: number, code: ErrorCode, message: string, options?: { cause?: unknown }) {
-    super(code, message, kindOfStatus(status), options);
-    this.status = status;
+  constructor(
+    code: ErrorCode,
+    message: string,
+    kind: ErrorKind = 'invalid_input',
+    options?: { cause?: unknown },
+  ) {
+    super(code, message, kind, options);
+    this.status = httpStatusFor(this);
   }
 }
 
 export function unauthorized(message: string): ApiError {
-  return new ApiError(401, 'unauthorized', message);
+  return new ApiError('unauthorized', message);
 }
 
 export function forbidden(message: string): ApiError {
-  return new ApiError(403, 'forbidden', message);
+  return new ApiError('forbidden', message);
 }
 
 export interface MappedError {
@@ -51,6 +50,11 @@ export interface MappedError {
 
 function body(code: ErrorCode, message: string): ErrorBody {
   return { error: { code, message } };
+}
+
+/** A refusal of bad input by its code, with the status the code maps to. */
+function refusal(code: ErrorCode, message: string): MappedError {
+  return { status: httpStatusFor({ code, kind: 'invalid_input' }), body: body(code, message) };
 }
 
 /**
@@ -115,6 +119,9 @@ function fastifyMessage(error: FastifyError): string {
   return message.length > 300 ? `${message.slice(0, 300)}...` : message;
 }
 
+const TOO_LARGE = 'request body is larger than the limit';
+const NOT_JSON = 'send the body as application/json';
+
 /**
  * Maps anything a handler or fastify itself throws to a status and the error body. Unknown errors
  * become a generic 500: their messages can carry SQL or internals and are not for callers.
@@ -143,31 +150,25 @@ export function mapError(error: unknown): MappedError {
   const fe = error as Partial<FastifyError> | null;
   if (fe && typeof fe === 'object') {
     if (fe.validation) {
-      const code = validationCode(fe as FastifyError);
-      const status = httpStatusFor({ code, kind: 'invalid_input' });
-      return { status, body: body(code, fastifyMessage(fe as FastifyError)) };
+      return refusal(validationCode(fe as FastifyError), fastifyMessage(fe as FastifyError));
     }
     switch (fe.code) {
       case 'FST_ERR_CTP_BODY_TOO_LARGE':
-        return { status: 413, body: body('payload_too_large', 'request body is larger than the limit') };
+        return refusal('payload_too_large', TOO_LARGE);
       case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-        return { status: 415, body: body('unsupported_media_type', 'send the body as application/json') };
+        return refusal('unsupported_media_type', NOT_JSON);
       case 'FST_ERR_MAX_PARAM_LENGTH':
-        return { status: 414, body: body('uri_too_long', 'a path parameter is too long') };
+        return refusal('uri_too_long', 'a path parameter is too long');
       case 'FST_ERR_BAD_URL':
-        return { status: 400, body: body('invalid_params', 'the URL is not valid') };
+        return refusal('invalid_params', 'the URL is not valid');
       default:
         break;
     }
     const status = typeof fe.statusCode === 'number' ? fe.statusCode : 500;
-    if (status === 413)
-      return { status, body: body('payload_too_large', 'request body is larger than the limit') };
-    if (status === 415)
-      return { status, body: body('unsupported_media_type', 'send the body as application/json') };
-    if (status >= 400 && status < 500) {
-      // Malformed JSON, empty JSON body, bad content-length: all are a bad body.
-      return { status: 400, body: body('invalid_body', fastifyMessage(fe as FastifyError)) };
-    }
+    if (status === 413) return refusal('payload_too_large', TOO_LARGE);
+    if (status === 415) return refusal('unsupported_media_type', NOT_JSON);
+    // Malformed JSON, empty JSON body, bad content-length: all are a bad body.
+    if (status >= 400 && status < 500) return refusal('invalid_body', fastifyMessage(fe as FastifyError));
   }
   return { status: 500, body: body('internal_error', 'internal error'), internal: error };
 }
@@ -179,13 +180,13 @@ export function mapError(error: unknown): MappedError {
  */
 export function writeClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
-  const [status, code, message]: [number, ErrorCode, string] =
+  const { status, body: answer } =
     error.code === 'HPE_HEADER_OVERFLOW'
-      ? [431, 'headers_too_large', 'the request line or headers are too large']
+      ? refusal('headers_too_large', 'the request line or headers are too large')
       : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-        ? [408, 'request_timeout', 'the request did not arrive in time']
-        : [400, 'malformed_request', 'the request is not valid HTTP'];
-  const json = JSON.stringify(body(code, message));
+        ? refusal('request_timeout', 'the request did not arrive in time')
+        : refusal('malformed_request', 'the request is not valid HTTP');
+  const json = JSON.stringify(answer);
   if (socket.writable) {
     socket.write(
       `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(json)}\r\n` +
@@ -202,10 +203,12 @@ export function writeClientError(error: NodeJS.ErrnoException, socket: Duplex): 
  * Node drains its body and keeps the connection.
  */
 export function answerExpectation(_request: IncomingMessage, response: ServerResponse): void {
-  const json = JSON.stringify(
-    body('expectation_failed', 'the only expectation the server meets is 100-continue: leave out Expect'),
+  const { status, body: answer } = refusal(
+    'expectation_failed',
+    'the only expectation the server meets is 100-continue: leave out Expect',
   );
-  response.writeHead(417, {
+  const json = JSON.stringify(answer);
+  response.writeHead(status, {
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(json),
   });

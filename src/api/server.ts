@@ -132,7 +132,11 @@ function withoutFragment(request: { url?: string }): string {
 }
 
 function routeNotFound(request: FastifyRequest): ApiError {
-  return new ApiError(404, 'route_not_found', `no route ${request.method} ${request.url.split('?')[0]}`);
+  return new ApiError(
+    'route_not_found',
+    `no route ${request.method} ${request.url.split('?')[0]}`,
+    'not_found',
+  );
 }
 
 /**
@@ -206,7 +210,7 @@ export async function buildServer(options: ApiServerOptions): Promise<FastifyIns
     const charset = declaredCharset(request.headers['content-type']);
     if (charset !== undefined && !UTF8_CHARSETS.has(charset)) {
       done(
-        new ApiError(415, 'unsupported_media_type', `send the body as UTF-8 JSON, not charset=${charset}`),
+        new ApiError('unsupported_media_type', `send the body as UTF-8 JSON, not charset=${charset}`),
         undefined,
       );
       return;
@@ -217,7 +221,7 @@ export async function buildServer(options: ApiServerOptions): Promise<FastifyIns
     }
     json(request, body as string, (error, value) => {
       const problem = keyProblem(body as string, !error);
-      if (problem) done(new ApiError(400, 'invalid_body', problem), undefined);
+      if (problem) done(new ApiError('invalid_body', problem), undefined);
       else if (error) done(error, undefined);
       else done(null, value);
     });
@@ -273,7 +277,13 @@ export async function buildServer(options: ApiServerOptions): Promise<FastifyIns
   });
   app.addHook('onRequest', (_request, _reply, done) => {
     if (closing)
-      done(new ApiError(503, 'unavailable', 'the server is shutting down; retry, another instance answers'));
+      done(
+        new ApiError(
+          'unavailable',
+          'the server is shutting down; retry, another instance answers',
+          'unavailable',
+        ),
+      );
     else done();
   });
   app.addHook('onRequest', (request, _reply, done) => {
@@ -286,7 +296,7 @@ export async function buildServer(options: ApiServerOptions): Promise<FastifyIns
       // Node keeps the first of two Authorization headers: a proxy that checks the other one would
       // see another caller than this server does.
       if (headerCount(request.raw.rawHeaders, 'authorization') > 1)
-        throw new ApiError(400, 'malformed_request', 'send one Authorization header, not several');
+        throw new ApiError('malformed_request', 'send one Authorization header, not several');
       if (verifier.open) {
         const refused = refusedByOpenServer(request.headers.host, request.headers.origin);
         if (refused) throw forbidden(refused);
@@ -303,14 +313,14 @@ export async function buildServer(options: ApiServerOptions): Promise<FastifyIns
     const encoding = request.headers['content-encoding'];
     const readsBody = request.routeOptions.schema?.body !== undefined;
     if (readsBody && encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
-      done(new ApiError(415, 'unsupported_media_type', 'send the body uncompressed (no Content-Encoding)'));
+      done(new ApiError('unsupported_media_type', 'send the body uncompressed (no Content-Encoding)'));
       return;
     }
     done(null, payload);
   });
   app.addHook('preValidation', (request, _reply, done) => {
     if (!wellEncodedQuery(request.url)) {
-      done(new ApiError(400, 'invalid_query', 'the query string is not valid percent-encoded UTF-8'));
+      done(new ApiError('invalid_query', 'the query string is not valid percent-encoded UTF-8'));
       return;
     }
     if (isUnrouted(request)) {

@@ -154,7 +154,6 @@ export function registerEntityRoutes(app: FastifyInstance, ctx: RouteContext): v
       if (request.body?.reason !== undefined && request.query.reason !== undefined) {
         // Neither may quietly win: the two could say different things.
         throw new ApiError(
-          400,
           'invalid_query',
           'reason is given both in the query string and in the body: give it once',
         );

@@ -20,9 +20,9 @@ async function withinDeadline<T>(work: Promise<T>): Promise<T> {
   work.catch(() => undefined);
   if (!(await doneWithin(work, READINESS_DEADLINE_MS))) {
     throw new ApiError(
-      503,
       'unavailable',
       `the database did not answer within ${READINESS_DEADLINE_MS / 1000} s`,
+      'unavailable',
     );
   }
   return work;
@@ -51,14 +51,14 @@ async function readiness(
       // The access line counts it as an outage of the database (http-telemetry.ts); its own busy
       // connections are none.
       if (!allConnectionsBusy(error)) markDatabaseUnreachable(request);
-      throw new ApiError(503, 'unavailable', 'the database is not reachable');
+      throw new ApiError('unavailable', 'the database is not reachable', 'unavailable');
     }
     const sqlstate = sqlState(error);
     const which = sqlstate ? ` (SQLSTATE ${sqlstate})` : '';
     throw new ApiError(
-      503,
       'not_ready',
       `the database is reachable but the readiness check failed${which}; see the server log`,
+      'unavailable',
       { cause: error },
     );
   }
@@ -114,7 +114,11 @@ export function registerHealthRoutes(
     async (request) => {
       const status = await readiness(ctx, request);
       if (status.pending.length > 0 || status.current === undefined) {
-        throw new ApiError(503, 'not_ready', `schema versions pending: ${status.pending.join(', ')}`);
+        throw new ApiError(
+          'not_ready',
+          `schema versions pending: ${status.pending.join(', ')}`,
+          'unavailable',
+        );
       }
       return { status: 'ready' as const, schema: status.current };
     },
