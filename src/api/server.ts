@@ -8,7 +8,6 @@ import fastify, {
 } from 'fastify';
 import { type Database, withLockWaitLimit } from '../db/index.ts';
 import { getLogger } from '../observability/index.ts';
-import { keyProblem } from '../validation/index.ts';
 import { SoftDeleteService } from '../soft-delete/index.ts';
 import { type Access, type ApiToken, refusedByOpenServer, TokenVerifier } from './auth.ts';
 import { ApiError, answerExpectation, forbidden, mapError, writeClientError } from './errors.ts';
@@ -28,6 +27,8 @@ import { registerHealthRoutes } from './routes/health.ts';
 import { registerMigrationRoutes } from './routes/migrations.ts';
 import { registerQueueRoutes } from './routes/queue.ts';
 import { validatorCompiler } from './validation.ts';
+import { readJsonBodies } from './body-parsing.ts';
+import { entityActionOf, fixedSegmentOf, wellEncodedQuery, withoutFragment } from './request-target.ts';
 
 /** How long a request's statement waits for a lock another session holds: then 409 `row_locked`. */
 const API_LOCK_WAIT_SECONDS = 5;
@@ -41,15 +42,6 @@ function headerCount(rawHeaders: readonly string[], name: string): number {
   let n = 0;
   for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]?.toLowerCase() === name) n++;
   return n;
-}
-
-/** Charsets a UTF-8 body may be declared in: US-ASCII text is UTF-8 as it stands. */
-const UTF8_CHARSETS: ReadonlySet<string> = new Set(['utf-8', 'utf8', 'us-ascii', 'ascii']);
-
-/** The charset parameter of a Content-Type header, lower-cased; undefined when none is given. */
-function declaredCharset(header: string | undefined): string | undefined {
-  const match = /;\s*charset\s*=\s*"?([^";\s]+)"?/i.exec(header ?? '');
-  return match?.[1]?.toLowerCase();
 }
 
 export interface ApiServerOptions {
@@ -110,47 +102,12 @@ function sendError(request: FastifyRequest, reply: FastifyReply, error: unknown)
   void reply.code(mapped.status).type('application/json').send(mapped.body);
 }
 
-/**
- * The query parser keeps a malformed %-sequence as literal text (`?reason=%ff` would be stored as
- * "%ff"), while a malformed path is refused (FST_ERR_BAD_URL): the query is held to the same rule.
- */
-function wellEncodedQuery(url: string): boolean {
-  const q = url.indexOf('?');
-  if (q === -1 || !url.includes('%', q)) return true;
-  try {
-    decodeURIComponent(url.slice(q + 1));
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function withoutFragment(request: { url?: string }): string {
-  const url = request.url ?? '/';
-  const hash = url.indexOf('#');
-  return hash === -1 ? url : url.slice(0, hash);
-}
-
 function routeNotFound(request: FastifyRequest): ApiError {
   return new ApiError(
     'route_not_found',
     `no route ${request.method} ${request.url.split('?')[0]}`,
     'not_found',
   );
-}
-
-/**
- * The first path segments under /v1/ that are fixed words of a route (`migrations`, `queue`): a
- * path under one that no route serves, like GET /v1/migrations/runs, falls through to
- * `/v1/:entity/:id`, and is a missing route, not an unknown entity.
- */
-function fixedSegmentOf(url: string): string | undefined {
-  return /^\/v1\/([^/:]+)/.exec(url)?.[1];
-}
-
-/** `bulk-delete` of `/v1/:entity/bulk-delete`: another method on it is no request for a row of that id. */
-function entityActionOf(url: string): string | undefined {
-  return /^\/v1\/:entity\/([^/:]+)$/.exec(url)?.[1];
 }
 
 /** At least Node's headersTimeout (60 s), which it must not exceed; long enough for a 10 MB body on a slow link. */
@@ -198,34 +155,7 @@ export async function buildServer(options: ApiServerOptions): Promise<FastifyIns
     if (!(Number(request.headers['content-length']) > bodyLimit)) response.writeContinue();
     app.server.emit('request', request, response);
   });
-  // Only JSON bodies: text/plain would reach the schema as a string and blur "wrong media type".
-  app.removeContentTypeParser('text/plain');
-  // An empty JSON body is no body (many clients send the header anyway): a route whose body may be
-  // left out takes it, one that needs a body refuses it as missing. Anything else: fastify's parser.
-  const json = app.getDefaultJsonParser('error', 'error');
-  app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    // JSON is UTF-8 (RFC 8259); the body is read as such whatever the header says, so a body declared
-    // in another charset is refused as sent, not parsed into other characters than the client meant.
-    const charset = declaredCharset(request.headers['content-type']);
-    if (charset !== undefined && !UTF8_CHARSETS.has(charset)) {
-      done(
-        new ApiError('unsupported_media_type', `send the body as UTF-8 JSON, not charset=${charset}`),
-        undefined,
-      );
-      return;
-    }
-    if (body === '') {
-      done(null, undefined);
-      return;
-    }
-    json(request, body as string, (error, value) => {
-      const problem = keyProblem(body as string, !error);
-      if (problem) done(new ApiError('invalid_body', problem), undefined);
-      else if (error) done(error, undefined);
-      else done(null, value);
-    });
-  });
+  readJsonBodies(app);
   // Strict JSON types in bodies, text conversion only in query strings and paths; unknown properties
   // fail instead of being dropped (a typo in "reason" must not turn into a delete without a reason).
   app.setValidatorCompiler(validatorCompiler());
@@ -306,17 +236,6 @@ export async function buildServer(options: ApiServerOptions): Promise<FastifyIns
     } catch (error) {
       done(error as FastifyError);
     }
-  });
-  app.addHook('preParsing', (request, _reply, payload, done) => {
-    // The body parser does not decompress: a gzip body would be read as JSON text, or fail as one.
-    // A route that takes no body (every GET) ignores one, however it is encoded.
-    const encoding = request.headers['content-encoding'];
-    const readsBody = request.routeOptions.schema?.body !== undefined;
-    if (readsBody && encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
-      done(new ApiError('unsupported_media_type', 'send the body uncompressed (no Content-Encoding)'));
-      return;
-    }
-    done(null, payload);
   });
   app.addHook('preValidation', (request, _reply, done) => {
     if (!wellEncodedQuery(request.url)) {
