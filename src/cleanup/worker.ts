@@ -1,5 +1,4 @@
 import { defineAttributeValues, getLogger } from '../observability/index.ts';
-import { WorkerShutdownError } from './errors.ts';
 import type { HandlerRegistry } from './handlers-types.ts';
 import { Heartbeats } from './heartbeats.ts';
 import { JobAbort } from './job-abort.ts';
@@ -10,6 +9,7 @@ import { queueName } from './queue-names.ts';
 import { ClaimPlanner } from './claim-plan.ts';
 import type { CleanupQueue } from './queue.ts';
 import { FetchOutage, WaitingTypes } from './waiting-types.ts';
+import { handBackRunning } from './worker-stop.ts';
 import { doneWithin } from '../timing.ts';
 
 const ignore = (): void => undefined;
@@ -53,20 +53,6 @@ export function workerJobTypes(
   for (const t of asked ?? []) assertJobType(t, handled);
   return asked ?? handled;
 }
-
-/** How long a stop waits, past its timeout, for handed-back jobs to be recorded failed. */
-const HANDBACK_RECORD_MS = 2000;
-/**
- * How long a stop waits, after the hand-back, for the handlers of handed-back jobs to leave their
- * batch in flight (they stop at the next batch boundary, or when their statement is cancelled)...
- */
-const HANDED_BACK_SETTLE_MS = 5000;
-/**
- * ...and after giving up on recording the hand-backs: the attempts then log that their jobs run again
- * when their lease ends, before the worker says it stopped. A handler stuck on a database that stopped
- * answering is not waited for: its statement ends when the pool closes.
- */
-const GIVEN_UP_SETTLE_MS = 1000;
 
 /**
  * The cleanup worker: one fetch loop shares its free slots (up to `concurrency`) among the job types
@@ -168,46 +154,16 @@ export class CleanupWorker {
     })();
     const drained = await doneWithin(all, timeoutMs);
     const handedBack = drained ? 0 : this.inFlight.size;
-    let cancelled = 0;
-    let unrecorded = 0;
-    if (!drained) {
-      // Each handed-back attempt settles at once (back to the queue, no retry spent)...
-      const handed = [...this.inFlight.values()];
-      for (const abort of handed) abort.abort(new WorkerShutdownError());
-      const handlers = Promise.all(handed.map((abort) => abort.handlerSettled));
-      // ...and is recorded handed back, which waits for an unreachable database up to the job's lease
-      // (15 minutes by default): a stop must not. What is not recorded by then runs again once its
-      // lease ends, as after a crash.
-      if (!(await doneWithin(all, HANDBACK_RECORD_MS))) {
-        unrecorded = this.running.size;
-        this.log.warn(
-          'the database did not take the outcome of every handed-back job in time; those run again when their lease ends',
-          { jobs: unrecorded },
-        );
-        // The attempts stop retrying and say so, before this stop says it is done.
-        this.recording.abort();
-        await doneWithin(Promise.all([all, handlers]), GIVEN_UP_SETTLE_MS);
-      }
-      // ...but a statement of its handler may still be running: an abort cannot reach a statement
-      // waiting on a lock. Cancelling it rolls its transaction back now, so the job's locks and
-      // half-done work do not outlive the shutdown timeout, and the pool can close. Not while
-      // outcomes are still being written: the cancel would reach those writes too (and a database
-      // that did not take them in 2 s has nothing running to cancel).
-      if (unrecorded === 0) {
-        cancelled = await this.queue.db.cancelRunning().catch((error: unknown) => {
-          this.log.warn('could not cancel the statements of handed-back jobs', {}, error);
-          return 0;
+    const { cancelled, unrecorded } = drained
+      ? { cancelled: 0, unrecorded: 0 }
+      : await handBackRunning({
+          handed: [...this.inFlight.values()],
+          all,
+          running: () => this.running.size,
+          recording: this.recording,
+          db: this.queue.db,
+          log: this.log,
         });
-      }
-      // ...and the queue then closes the database: on the embedded one, under a handler still in its
-      // batch ("PGlite is closed", a failed operation logged after the worker said it had stopped).
-      // The batch rolls back either way; waiting lets it end as a stop between batches does.
-      if (unrecorded === 0 && !(await doneWithin(handlers, HANDED_BACK_SETTLE_MS))) {
-        this.log.warn('a handed-back job did not leave its batch in flight in time; the batch rolls back', {
-          jobs: handed.length,
-        });
-      }
-    }
     this.heartbeats?.stop();
     // A worker that never started (serve whose listen failed) has nothing to report.
     if (this.loop)
