@@ -113,6 +113,24 @@ export function onRequestTelemetry(request: FastifyRequest, hideSecrets: (text: 
   });
 }
 
+/**
+ * Telemetry for a request fastify refused before routing (a path that is not valid percent-encoding,
+ * a path parameter over its length limit), for which no hook runs: its span starts here, with no
+ * route, and it ends, with its metric point and access line, when the answer has been sent.
+ */
+export function onRefusedBeforeRouting(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  hideSecrets: (text: string) => string,
+): void {
+  if (state.has(request)) return;
+  markUnrouted(request);
+  onRequestTelemetry(request, hideSecrets);
+  reply.raw.once('finish', () => finish(request, reply.statusCode, false));
+  // After a finish this is a no-op (finish ends once); before one, the client went away.
+  reply.raw.once('close', () => finish(request, 0, true));
+}
+
 /** The context handlers run in: the request's server span (ROOT_CONTEXT if none was started). */
 export function requestContext(request: FastifyRequest): Context {
   return state.get(request)?.context ?? context.active();

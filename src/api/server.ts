@@ -15,6 +15,7 @@ import {
   isUnrouted,
   markUnrouted,
   onAbortTelemetry,
+  onRefusedBeforeRouting,
   onRequestTelemetry,
   onResponseTelemetry,
   recordErrorAnswer,
@@ -138,8 +139,10 @@ export async function buildServer(options: ApiServerOptions): Promise<FastifyIns
     // A fragment is the client's own (RFC 9110: not part of the request target); one sent anyway was
     // read as the query (`/v1/orders#limit=0`) or into a query value (`?scope=all#x`).
     rewriteUrl: withoutFragment,
-    frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) =>
-      sendError(request, reply, error),
+    frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+      onRefusedBeforeRouting(request, reply, (text) => verifier.withoutTokens(text));
+      sendError(request, reply, error);
+    },
     clientErrorHandler: writeClientError,
   });
   // A client that closes its sending side after the request (HTTP/1.0 clients, `nc -N`, scripts)

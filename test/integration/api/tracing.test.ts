@@ -491,6 +491,44 @@ describe('HTTP API telemetry', () => {
     expect(span?.attributes).to.not.have.property('http.route');
   });
 
+  it('writes the access line, span and metric point of a request refused before routing (a malformed path, a parameter over its limit)', async () => {
+    const cases = [
+      { url: '/v1/documents/%zz', status: 400, code: 'invalid_params' },
+      { url: `/v1/documents/${'9'.repeat(120)}`, status: 414, code: 'uri_too_long' },
+    ] as const;
+    for (const [i, c] of cases.entries()) {
+      const traceId = `6cf92f3577b34da6a3ce929d0e0e47${String(50 + i)}`;
+      const res = await inject(f.app, {
+        method: 'DELETE',
+        url: c.url,
+        headers: { ...AS_ADMIN, traceparent: `00-${traceId}-${CALLER_SPAN}-01` },
+      });
+      expect([res.statusCode, (res.json() as { error: { code: string } }).error.code]).to.deep.equal([
+        c.status,
+        c.code,
+      ]);
+      await t.telemetry.forceFlush();
+      // Before: no line, span or point at all; a fuzzer's requests left no trace an operator could see.
+      const lines = (await t.consoleRecords()).filter((r) => r.trace_id === traceId);
+      expect(lines.map((r) => [r.message, r.status_code, r.error_code, r.path])).to.deep.equal([
+        ['request', c.status, c.code, c.url],
+      ]);
+      expect(lines[0]).to.not.have.property('route');
+      const span = (await t.spans()).find((x) => x.spanContext().traceId === traceId && x.kind === 1);
+      expect(span?.name).to.equal('DELETE');
+      expect(span?.attributes['http.response.status_code']).to.equal(c.status);
+    }
+    const points = ((await t.metrics()).get('http.server.request.duration')?.dataPoints ?? []) as {
+      attributes: Record<string, unknown>;
+    }[];
+    const refused = points.filter(
+      (p) => p.attributes['http.request.method'] === 'DELETE' && p.attributes['http.route'] === undefined,
+    );
+    expect(refused.map((p) => p.attributes['http.response.status_code']).sort()).to.include.members([
+      400, 414,
+    ]);
+  });
+
   it('records http.server.request.duration by route template and status', async () => {
     await inject(f.app, { method: 'GET', url: '/v1/orders/1', headers: AS_ADMIN });
     const metrics = await t.metrics();
