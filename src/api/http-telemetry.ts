@@ -78,11 +78,22 @@ function spanName(method: string, route: string | undefined): string {
 }
 
 /**
+ * The caller's trace context, its `tracestate` left out when it holds a token: the state is carried
+ * on every span of the trace, and so stored in Tempo.
+ */
+function withoutSecretTraceState(parent: Context, hideSecrets: (text: string) => string): Context {
+  const caller = trace.getSpanContext(parent);
+  const state = caller?.traceState?.serialize();
+  if (caller === undefined || state === undefined || hideSecrets(state) === state) return parent;
+  return trace.setSpanContext(parent, { ...caller, traceState: undefined });
+}
+
+/**
  * Starts the request's span. `hideSecrets` takes API tokens out of what the client wrote (the path,
  * the user agent): a client that put one there must not have it stored in Tempo and Loki.
  */
 export function onRequestTelemetry(request: FastifyRequest, hideSecrets: (text: string) => string): void {
-  const parent = propagation.extract(ROOT_CONTEXT, request.headers);
+  const parent = withoutSecretTraceState(propagation.extract(ROOT_CONTEXT, request.headers), hideSecrets);
   const route = routeOf(request);
   const path = hideSecrets(requestPath(request));
   const userAgent = request.headers['user-agent'];

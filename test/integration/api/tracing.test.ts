@@ -552,4 +552,30 @@ describe('HTTP API telemetry', () => {
     // Before: "curl admin-token-..." in Tempo (an API probe sent its token as curl's -A).
     expect(span?.attributes['user_agent.original']).to.equal('curl [REDACTED]');
   });
+
+  it("leaves out a caller's tracestate that holds a token, and keeps one that does not", async () => {
+    const cases = [
+      {
+        traceId: '9af92f3577b34da6a3ce929d0e0e4732',
+        tracestate: `vendor=abc,leak=${ADMIN_TOKEN}`,
+        kept: undefined,
+      },
+      { traceId: '9af92f3577b34da6a3ce929d0e0e4733', tracestate: 'vendor=abc', kept: 'vendor=abc' },
+    ];
+    for (const c of cases) {
+      await inject(f.app, {
+        method: 'GET',
+        url: '/v1/documents/1',
+        headers: { ...AS_ADMIN, traceparent: `00-${c.traceId}-${CALLER_SPAN}-01`, tracestate: c.tracestate },
+      });
+    }
+    await t.telemetry.forceFlush();
+    for (const c of cases) {
+      const spans = (await t.spans()).filter((s) => s.spanContext().traceId === c.traceId);
+      expect(spans.length, c.tracestate).to.be.greaterThan(0);
+      // Before: the token rode on every span of the request's trace, into Tempo.
+      for (const span of spans)
+        expect(span.spanContext().traceState?.serialize(), span.name).to.equal(c.kept);
+    }
+  });
 });
