@@ -16,6 +16,15 @@ export function checkDatabaseUrl(raw: string): void {
   if (url.hostname === '' && !url.searchParams.has('host')) {
     throw new ConfigError('DATABASE_URL names no host: postgres://<user>@<host>:<port>/<database>');
   }
+  // The URL parser takes port 0; the driver then waited out the start-up budget as for an outage.
+  if (url.port === '0') throw new ConfigError("DATABASE_URL's port must be from 1 to 65535");
+  // Without one the driver connected to the user's default database (often `postgres`, the
+  // maintenance database), created sdops's tables there and found none of the rows asked for.
+  if (url.pathname.replace(/^\//, '') === '') {
+    throw new ConfigError(
+      'DATABASE_URL names no database: postgres://<user>@<host>:<port>/<database> (the database sdops keeps its tables in)',
+    );
+  }
   checkSsl(url.searchParams);
 }
 
@@ -25,7 +34,7 @@ export function checkDatabaseUrl(raw: string): void {
  * user before an empty host, so that form is checked without its user.
  */
 function parseUrl(raw: string): { url: URL; user: string } {
-  const userBeforeNoHost = /^(postgres(?:ql)?:\/\/)([^/?#@:]*)(?::[^/?#@]*)?@(?=[/?#]|$)/.exec(raw);
+  const userBeforeNoHost = /^(postgres(?:ql)?:\/\/)([^/?#@:]*)(?::([^/?#@]*))?@(?=[/?#]|$)/.exec(raw);
   const text = userBeforeNoHost ? `${userBeforeNoHost[1]}${raw.slice(userBeforeNoHost[0].length)}` : raw;
   if (!URL.canParse(text)) {
     throw new ConfigError(
@@ -33,18 +42,20 @@ function parseUrl(raw: string): { url: URL; user: string } {
     );
   }
   const url = new URL(text);
-  // The password is checked by the driver's own decoding and never named here.
   decoded(url.pathname, 'database name');
+  // Only whether it decodes: the password itself is never named. A stray % was sent as it stands,
+  // and the refusal read as a wrong password.
+  decoded(userBeforeNoHost?.[3] ?? url.password, 'password', '; write a % in it as %25');
   return { url, user: decoded(userBeforeNoHost?.[2] ?? url.username, 'user') };
 }
 
 /** A URL part percent-decoded; a malformed escape (`%zz`) failed as "failed: URI malformed". */
-function decoded(part: string, what: string): string {
+function decoded(part: string, what: string, hint = ''): string {
   try {
     return decodeURIComponent(part);
   } catch {
     throw new ConfigError(
-      `DATABASE_URL's ${what} has a malformed percent-escape (a % not followed by two hex digits)`,
+      `DATABASE_URL's ${what} has a malformed percent-escape (a % not followed by two hex digits)${hint}`,
     );
   }
 }
@@ -57,15 +68,14 @@ export interface DatabaseAddress {
   readonly database: string;
 }
 
-/** Of a URL checkDatabaseUrl accepted. Defaults as libpq's: localhost, 5432, the user's database. */
+/** Of a URL checkDatabaseUrl accepted (it names its database). Defaults as libpq's: localhost, 5432. */
 export function databaseAddress(raw: string): DatabaseAddress {
-  const { url, user } = parseUrl(raw);
+  const { url } = parseUrl(raw);
   const param = (name: string) => url.searchParams.get(name) || undefined;
-  const login = user || param('user') || 'postgres';
   return {
     host: url.hostname || param('host') || 'localhost',
     port: Number(url.port || param('port') || 5432),
-    database: decoded(url.pathname.replace(/^\//, ''), 'database name') || param('dbname') || login,
+    database: decoded(url.pathname.replace(/^\//, ''), 'database name'),
   };
 }
 

@@ -118,6 +118,13 @@ describe('loadConfig: migration runner options', () => {
     );
   });
 
+  it('names the upper bound of a variable with no range of its own when a value passes it', () => {
+    // Before: "must be a whole number >= 1, got "9007199254740992"" (a docs probe): no rule it broke.
+    expect(configError({ SDOPS_CLEANUP_MAX_ROWS_PER_JOB: '9007199254740992' }).message).to.equal(
+      'SDOPS_CLEANUP_MAX_ROWS_PER_JOB must be a whole number >= 1 (at most 9007199254740991), got "9007199254740992"',
+    );
+  });
+
   it('refuses a non-number and a lease shorter than two heartbeats, naming the variables', () => {
     expect(configError({ SDOPS_MIGRATION_RETRY_ATTEMPTS: 'x' }).message).to.match(/RETRY_ATTEMPTS/);
     expect(configError({ SDOPS_MIGRATION_RETRY_ATTEMPTS: '0' }).message).to.match(/RETRY_ATTEMPTS/);

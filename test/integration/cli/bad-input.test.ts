@@ -449,7 +449,7 @@ describe('sdops bad input and closed pipes (PostgreSQL)', function () {
     }
   });
 
-  it('names a DATABASE_URL the server refuses, or one without a host, as configuration, at once', async () => {
+  it('names a DATABASE_URL the server refuses, or one without a host, a database or a valid port or password escape, as configuration, at once', async () => {
     const withParam = (name: string, value: string) => {
       const u = new URL(db.url);
       u.searchParams.set(name, value);
@@ -474,6 +474,15 @@ describe('sdops bad input and closed pipes (PostgreSQL)', function () {
       [withParam('ssl', 'yes'), /^sdops: DATABASE_URL's ssl must be one of true, false, 1, 0$/],
       // Before: exit 1, "failed: URI malformed".
       ['postgres://app%zz@127.0.0.1:1/db', /^sdops: DATABASE_URL's user has a malformed percent-escape/],
+      // Before: the password sent as it stood, refused as "password authentication failed" (a docs probe).
+      [
+        'postgres://app:se%zzt@127.0.0.1:1/db',
+        /^sdops: DATABASE_URL's password has a malformed percent-escape.*%25$/,
+      ],
+      // Before: the user's default database (postgres) got sdops's tables, and every row asked for was missing.
+      [`${db.url.replace(/\/[^/]*$/, '')}`, /^sdops: DATABASE_URL names no database: /],
+      // Before: a minute of waiting, as for an outage.
+      ['postgres://app@127.0.0.1:0/db', /^sdops: DATABASE_URL's port must be from 1 to 65535$/],
       [withParam('sslcert', '/no/such/cert.pem'), /^sdops: DATABASE_URL's sslcert names a file .*\(ENOENT\)/],
       [
         withParam('options', '-c statement_timeout=abc'),
