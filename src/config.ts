@@ -87,8 +87,7 @@ function readInt(env: Env, name: string, min: number, max = Number.MAX_SAFE_INTE
     value > max
   ) {
     // "at most" too: "must be >= 1, got 9007199254740992" named no rule the value broke.
-    const range =
-      max === Number.MAX_SAFE_INTEGER ? `>= ${min} (at most ${max})` : `from ${min} to ${max}`;
+    const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min} (at most ${max})` : `from ${min} to ${max}`;
     throw new ConfigError(`${name} must be a whole number ${range}, got "${raw}"`);
   }
   return value;
