@@ -116,7 +116,8 @@ export const ERROR_CODE_MEANINGS: Readonly<Record<ErrorCode, string>> = {
   invalid_max_rows: 'maxRows is not a positive integer',
   invalid_migration_param: 'a migration parameter is missing or malformed',
   invalid_older_than_days: 'olderThanDays is not a non-negative number',
-  invalid_op_id: 'an operation id is not a UUID',
+  invalid_op_id:
+    "an operation id given to the soft-delete core's API is not a UUID (the CLI, the HTTP API and job payloads refuse one before, as invalid_filter or invalid_payload)",
   invalid_params: 'a path parameter or the URL is malformed',
   invalid_payload: 'a job payload does not match its job type',
   invalid_query:

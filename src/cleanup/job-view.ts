@@ -85,7 +85,9 @@ export async function readJob(db: Queryable, jobId: string): Promise<JobView> {
   if (!row) throw new JobNotFoundError(jobId);
   const ended = ['completed', 'failed', 'cancelled'].includes(row.state);
   const output = row.output ?? undefined;
-  const error = output && row.state !== 'completed' ? lastError(output) : undefined;
+  // A cancelled job's output says it was cancelled (cancel.ts): no error (docs/errors.md).
+  const error =
+    output && row.state !== 'completed' && row.state !== 'cancelled' ? lastError(output) : undefined;
   const leaseEnd =
     row.state === 'active' && row.started_on
       ? new Date(row.started_on.getTime() + row.expire_seconds * 1000).toISOString()

@@ -84,10 +84,10 @@ export function registerQueue(program: Command): void {
     });
 
   queue
-    .command('show <job_id>')
+    .command('show')
     .description('one job by id: its state, retries, times, and its result or last error')
+    .argument('<job_id>', 'job id (a UUID)', jobIdArgument)
     .action(async (jobId: string, _opts: unknown, cmd: Command) => {
-      jobIdArgument(jobId);
       await withContext(cmd.optsWithGlobals<GlobalOptions>(), async (ctx) => {
         const job = await readJob(ctx.db, jobId);
         if (ctx.json) {
@@ -106,14 +106,14 @@ export function registerQueue(program: Command): void {
     });
 
   queue
-    .command('retry [job_id]')
+    .command('retry')
     .description('run a failed or dead job again (by id), or every dead job with --dead')
+    .argument('[job_id]', 'id of a failed or dead job (a UUID)', jobIdArgument)
     .option('--dead', 'retry every job in the dead-letter queue')
     .action(async (jobId: string | undefined, opts: { dead?: boolean }, cmd: Command) => {
       if ((jobId === undefined) === (opts.dead !== true)) {
         throw new InvalidInputError('invalid_argument', 'give either a job id or --dead');
       }
-      if (jobId !== undefined) jobIdArgument(jobId);
       await withQueue(cmd, async (q, ctx) => {
         const result = jobId === undefined ? await q.retryDead() : await q.retry(jobId);
         if (ctx.json) printJson(result);
@@ -127,10 +127,11 @@ export function registerQueue(program: Command): void {
     });
 
   queue
-    .command('cancel [job_id]')
+    .command('cancel')
     .description(
       'cancel waiting jobs or dead-letter copies nobody should run: one by id, or every job of a type in a state',
     )
+    .argument('[job_id]', 'id of a waiting job or of a dead job (a UUID)')
     .option('--type <job_type>', 'cancel the jobs of this type (with --state)', jobTypeArgument)
     .option(
       '--state <state>',

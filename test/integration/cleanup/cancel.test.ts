@@ -82,6 +82,12 @@ describe('sdops queue cancel (PostgreSQL)', function () {
     expect(one.stdout).to.match(/^cancelled 1 job\(s\)/);
     expect(await states([purges[0]!])).to.deep.equal(['cancelled']);
     expect(await states([purges[1]!])).to.deep.equal(['created']);
+    // Before: "error": {"code": "cancelled"} in `queue show` and GET /v1/queue/jobs/{id} (a docs probe).
+    const shown = await cli('--json', 'queue', 'show', purges[0]!);
+    expect(shown.code, shown.stderr).to.equal(0);
+    const view = JSON.parse(shown.stdout) as Record<string, unknown>;
+    expect(view).to.include({ state: 'cancelled' });
+    expect(view).to.not.have.property('error');
   });
 
   it('cancels dead-letter copies of a type, by type or through the failed job id, so nothing retries them', async () => {
