@@ -1,3 +1,4 @@
+import { holdLine } from '../observability/index.ts';
 /** Progress of a long command on stderr. */
 
 export interface Progress {
@@ -83,12 +84,15 @@ export function startProgress(
   };
   // Redrawn on every update at most every 100 ms (and at the end), so a fast loop costs nothing.
   let last = 0;
+  const clear = () => write('\r\x1b[2K');
   err.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
-    write('\r\x1b[2K');
+    clear();
     const ok = (originalWrite as (...args: unknown[]) => boolean).call(err, chunk, ...rest);
     draw();
     return ok;
   }) as typeof err.write;
+  // Log lines reach the terminal without process.stderr (line-sink.ts): they clear the bar too.
+  holdLine({ clear, redraw: draw });
   draw();
   return {
     update(p, newTotal) {
@@ -103,6 +107,7 @@ export function startProgress(
     stop() {
       if (err.write === originalWrite) return;
       err.write = originalWrite;
+      holdLine(undefined);
       stopped = true;
       draw();
       write('\n');

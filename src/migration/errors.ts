@@ -33,13 +33,13 @@ export class RunLockedError extends ConflictError {
       ownerGone
         ? // "Being processed" sent the operator to stop a runner that a kill -9 had already ended.
           `run ${runId} belonged to ${owner}, a process of this host that is gone; its lease expires in ${expires}: ` +
-            '`sdops migrate stop --wait` waits for that and parks the run, then resume it'
+            `\`sdops migrate stop ${runId} --wait\` waits for that and parks the run, then \`sdops migrate resume ${runId}\``
         : stopping
           ? // Telling the operator to stop a run already stopping sent them round in a circle.
             `run ${runId} is stopping: ${owner} parks it as stopped after its batch in flight (its lease expires in ${expires}); ` +
-            'resume it once `sdops migrate status` shows stopped'
+            `resume it once \`sdops migrate status ${runId}\` shows stopped`
           : `run ${runId} is being processed by ${owner}; its lease expires in ${expires} ` +
-            'unless that runner keeps its heartbeat (stop it with `sdops migrate stop`)',
+            `unless that runner keeps its heartbeat (stop it with \`sdops migrate stop ${runId}\`)`,
     );
     this.runId = runId;
     this.owner = owner;

@@ -13,8 +13,10 @@ export interface RunStatus {
   /** 0..100, null when the total is unknown. */
   readonly percent: number | null;
   /**
-   * Rows per second over the current (or last) session; null while nobody works on the run although
-   * it says running or stopping (its process is gone: the owner's heartbeat is stale, or there is none).
+   * Rows per second: while the run moves, over the last minute of its session (an outage or a wait
+   * earlier in the session no longer drags it down); once it ended, its last session's average (its
+   * rows over its time). Null while nobody works on the run although it says running or stopping
+   * (its process is gone: the owner's heartbeat is stale, or there is none).
    */
   readonly rowsPerSecond: number | null;
   /** Seconds left at the current rate; null when nobody is working on the run or the rate is 0. */
@@ -69,7 +71,8 @@ export function runStatus(
   const seconds = Math.max(0.001, (end.getTime() - run.sessionStartedAt.getTime()) / 1000);
   // A run that says running while its owner is gone is not moving: no rate, no ETA.
   const live = unfinished && moving;
-  const rate = unfinished && !live ? null : Math.round((run.rowsProcessed - run.sessionStartRows) / seconds);
+  const sessionRate = (run.rowsProcessed - run.sessionStartRows) / seconds;
+  const rate = unfinished && !live ? null : Math.round(live ? (recentRate(run) ?? sessionRate) : sessionRate);
   const left = total === null ? null : Math.max(0, total - done);
   return {
     runId: run.runId,
@@ -102,6 +105,14 @@ export function runStatus(
     createdAt: run.createdAt.toISOString(),
     finishedAt: run.finishedAt?.toISOString() ?? null,
   };
+}
+
+/** The rate over the last minute of a moving run's session, when the run was read with it. */
+function recentRate(run: RunRecord): number | undefined {
+  const recent = run.recent;
+  if (recent === undefined) return undefined;
+  // A session of under a second has no rate to speak of yet: its first batch may not even be done.
+  return recent.seconds < 1 ? undefined : recent.rows / recent.seconds;
 }
 
 export function formatDuration(seconds: number | null): string {

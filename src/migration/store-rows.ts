@@ -44,6 +44,9 @@ export function toRun(r: StoredRow): RunRecord {
     sessions: num(r.sessions),
     sessionStartedAt: date(r.session_started_at) as Date,
     sessionStartRows: num(r.session_start_rows),
+    ...(r.recent_rows === undefined
+      ? {}
+      : { recent: { rows: num(r.recent_rows), seconds: num(r.recent_seconds) } }),
     traceId: str(r.trace_id),
     spanId: str(r.span_id),
     lastError: str(r.last_error),

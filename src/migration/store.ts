@@ -47,16 +47,31 @@ export async function insertRun(q: Queryable, run: NewRun): Promise<RunRecord> {
   return toRun(rows[0] as StoredRow);
 }
 
+/**
+ * What a report adds to a run read for it: the rows of the batches its current session ended (a
+ * retried batch included) in the last RATE_WINDOW_SECONDS, and how much of that window the session covers (both by
+ * the database clock), so its rate is that of the last minute, not of a session an outage or a
+ * wait stretched.
+ */
+/** The window a running run's rate is taken over. */
+const RATE_WINDOW_SECONDS = 60;
+
+const RECENT_ROWS = `(SELECT COALESCE(sum(b.rows), 0) FROM sdops_migration_batches b
+     WHERE b.run_id = r.run_id AND b.updated_at >= r.session_started_at
+       AND b.updated_at > now() - interval '${RATE_WINDOW_SECONDS} seconds') AS recent_rows,
+  LEAST(${RATE_WINDOW_SECONDS}, EXTRACT(epoch FROM now() - r.session_started_at)) AS recent_seconds`;
+
 export async function getRun(q: Queryable, runId: string): Promise<RunRecord | undefined> {
-  const { rows } = await q.query(`SELECT ${RUN_COLUMNS} FROM sdops_migration_runs WHERE run_id = $1`, [
-    runId,
-  ]);
+  const { rows } = await q.query(
+    `SELECT ${RUN_COLUMNS}, ${RECENT_ROWS} FROM sdops_migration_runs r WHERE run_id = $1`,
+    [runId],
+  );
   return rows[0] ? toRun(rows[0]) : undefined;
 }
 
 export async function listRuns(q: Queryable, opts: { limit?: number; states?: readonly RunState[] } = {}) {
   const { rows } = await q.query(
-    `SELECT ${RUN_COLUMNS} FROM sdops_migration_runs
+    `SELECT ${RUN_COLUMNS}, ${RECENT_ROWS} FROM sdops_migration_runs r
       WHERE $1::text[] IS NULL OR state = ANY($1::text[])
       ORDER BY run_id DESC LIMIT $2`,
     [opts.states ? [...opts.states] : null, opts.limit ?? 50],

@@ -90,6 +90,11 @@ export interface RunRecord {
   readonly sessions: number;
   readonly sessionStartedAt: Date;
   readonly sessionStartRows: number;
+  /**
+   * Read for a report only (store.ts, getRun and listRuns): the rows the current session's batches
+   * ended in the last minute, and the seconds of that minute the session covers.
+   */
+  readonly recent?: { readonly rows: number; readonly seconds: number };
   readonly traceId: string | null;
   readonly spanId: string | null;
   readonly lastError: string | null;

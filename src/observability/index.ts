@@ -9,6 +9,7 @@ export {
   LOG_LEVELS,
   type LogLevel,
 } from './logger.ts';
+export { holdLine } from './line-sink.ts';
 export { httpMetrics, migrationMetrics, softDeleteMetrics, workerMetrics, zeroCounters } from './metrics.ts';
 export type { SpanAttributes, SpanName } from './span-names.ts';
 export { type DatabaseObservation, NOT_OBSERVING, startTelemetry, type Telemetry } from './telemetry.ts';

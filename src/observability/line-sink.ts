@@ -17,6 +17,37 @@ export interface LineSink {
 
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
 
+/** Something drawn on the terminal's last line without a newline: a progress bar. */
+export interface HeldLine {
+  /** Clears the line, so what is written next starts at its beginning. */
+  clear(): void;
+  /** Draws it again, below what was written. */
+  redraw(): void;
+}
+
+let held: HeldLine | undefined;
+
+/**
+ * Console lines written while `line` is drawn clear it first and draw it again after them: written
+ * to the descriptor, they bypass process.stderr, whose writes the bar watches, and a warning was
+ * glued to the end of the bar ("... eta 41s{"level":"warn",...").
+ */
+export function holdLine(line: HeldLine | undefined): void {
+  held = line;
+}
+
+/** writeWhatFits around the held line. */
+function writeAroundHeldLine(fd: number, data: Buffer): Buffer | undefined {
+  const line = held;
+  if (line === undefined) return writeWhatFits(fd, data);
+  line.clear();
+  try {
+    return writeWhatFits(fd, data);
+  } finally {
+    line.redraw();
+  }
+}
+
 /**
  * Writes what the descriptor takes now; returns the rest (the pipe is full), or undefined when all
  * of it went out or the reader is gone (EPIPE: nothing left to tell). stdio descriptors are
@@ -101,7 +132,7 @@ class BatchedStdio implements LineSink {
       return;
     }
     const data = this.take();
-    if (data) this.unwritten = writeWhatFits(this.fd, data);
+    if (data) this.unwritten = writeAroundHeldLine(this.fd, data);
     if (this.unwritten) this.schedule(FULL_PIPE_RETRY_MS);
   }
 
@@ -123,7 +154,7 @@ class BatchedStdio implements LineSink {
     const deadline = performance.now() + EXIT_WAIT_MS;
     let rest = this.take();
     while (rest) {
-      rest = writeWhatFits(this.fd, rest);
+      rest = writeAroundHeldLine(this.fd, rest);
       if (rest && performance.now() > deadline) return;
       if (rest) Atomics.wait(sleeper, 0, 0, 1);
     }

@@ -91,7 +91,7 @@ describe('sdops migrate over 200k legacy rows (child processes)', function () {
     expect(error).to.be.instanceOf(RunLockedError);
     // Its owner was a process of this host: the refusal says it is gone, not "being processed".
     expect((error as Error).message).to.match(
-      /belonged to .*, a process of this host that is gone; .*stop --wait/,
+      /belonged to .*, a process of this host that is gone; .*stop [0-9a-f-]{36} --wait/,
     );
     expect((await run()).rows_processed).to.equal(atKill.rows_processed);
   });

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { progressLine, progressLines, progressWanted, startProgress } from '../../../src/cli/progress.ts';
 import { waitUntil } from '../../support/wait.ts';
+import { batchedStdio, writeBatchedLinesNow } from '../../../src/observability/line-sink.ts';
 import { openDatabase, migrateSchema } from '../../../src/db/index.ts';
 import { seedDemo, type SeedProgress } from '../../../src/demo/seed.ts';
 
@@ -66,6 +67,34 @@ describe('CLI progress bars', () => {
     expect(shown[1]).to.equal('{"level":"warn","message":"migration batch attempt failed"}');
     expect(shown[2]).to.match(/^migrate backfill-deleted-at\s+\[#+\] 100% \| 1000\/1000 rows/);
     expect(shown).to.have.length(3);
+  });
+
+  it('clears itself before console lines written to the descriptor, and draws itself again after them', async () => {
+    const write = process.stderr.write;
+    let raw = '';
+    process.stderr.write = ((chunk: string | Uint8Array) => {
+      raw += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString();
+      return true;
+    }) as typeof process.stderr.write;
+    let between = '';
+    try {
+      const bar = startProgress('migrate backfill-deleted-at', 1000, 'bar');
+      bar.update(10);
+      const drawn = raw.length;
+      // The logger's console lines go to fd 2 with writeSync, past process.stderr.write (line-sink.ts).
+      batchedStdio(2).writeLine('');
+      await writeBatchedLinesNow();
+      between = raw.slice(drawn);
+      bar.stop();
+    } finally {
+      process.stderr.write = write;
+    }
+    // Before: nothing between the drawings, and a warning was glued to the bar's end (a probe).
+    const clearLine = '\r\x1b[2K';
+    expect(
+      between.startsWith(`${clearLine}${clearLine}migrate backfill-deleted-at `),
+      JSON.stringify(between),
+    ).to.equal(true);
   });
 
   it('is silent when off (--json: stderr carries JSON lines only)', async () => {

@@ -105,6 +105,33 @@ describe('migration runner backoff and parameters', () => {
     expect(runStatus(ended, now, () => 'unknown')).to.include({ totalEstimate: 22_550, percent: 100 });
   });
 
+  it("takes a moving run's rate over the last minute of its session, so an outage earlier in it does not stretch the ETA", () => {
+    const now = new Date('2026-01-01T00:01:40Z');
+    // 100 s into the session, the first 40 s of it a database outage: 6,000 rows, all in the last minute.
+    const run = {
+      state: 'running',
+      rowsProcessed: 6_000,
+      rowsFailed: 0,
+      totalEstimate: 12_000,
+      sessionStartedAt: new Date('2026-01-01T00:00:00Z'),
+      sessionStartRows: 0,
+      ownerAlive: true,
+      heartbeatAt: now,
+      updatedAt: now,
+      finishedAt: null,
+      createdAt: new Date('2026-01-01T00:00:00Z'),
+      recent: { rows: 6_000, seconds: 60 },
+    } as unknown as RunRecord;
+    // Before: 60 rows/s over the whole session, and 100 s left for a run 60 s from its end (a probe).
+    expect(runStatus(run, now, () => 'unknown')).to.include({ rowsPerSecond: 100, etaSeconds: 60 });
+    // Nothing done in the last minute (an outage now): no rate, no ETA, whatever came before.
+    const stalled = { ...run, recent: { rows: 0, seconds: 60 } } as RunRecord;
+    expect(runStatus(stalled, now, () => 'unknown')).to.include({ rowsPerSecond: 0, etaSeconds: null });
+    // Once it ended: its last session's average, rows over time.
+    const ended = { ...run, state: 'succeeded', finishedAt: now } as unknown as RunRecord;
+    expect(runStatus(ended, now, () => 'unknown')).to.include({ rowsPerSecond: 60, etaSeconds: null });
+  });
+
   it("tells a run owner's process that ended on this host from one that lives, or runs elsewhere", async () => {
     const child = spawn(process.execPath, ['-e', '0']);
     await new Promise((resolve) => child.on('exit', resolve));
