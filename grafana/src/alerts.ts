@@ -1,4 +1,11 @@
-import { DASHBOARD_UID, GRAFANA_URL_DEFAULT, METRICS, RUNBOOK_URL_PATH } from './catalog.ts';
+import {
+  COLLECTOR_UP,
+  COLLECTORS_DOWN,
+  DASHBOARD_UID,
+  GRAFANA_URL_DEFAULT,
+  METRICS,
+  RUNBOOK_URL_PATH,
+} from './catalog.ts';
 import { PANEL_IDS } from './dashboard-panels.ts';
 import { ALERT_PARAMS, type AlertParams } from './thresholds.ts';
 
@@ -241,6 +248,27 @@ export function alertRules(p: AlertParams = ALERT_PARAMS): AlertRuleDefinition[]
       valueFormat: 'percentage',
       runbookAnchor: 'alert-apiauthrefusalratiohigh',
       panelId: PANEL_IDS.apiRequests,
+    },
+    {
+      name: 'TelemetryCollectorDown',
+      uid: 'sdops-telemetry-collector-down',
+      valueExpr: COLLECTORS_DOWN,
+      probeExpr: `count by (job) (${COLLECTOR_UP})`,
+      threshold: 0,
+      for: p.collectorDownFor,
+      // Critical: while it is down the services' telemetry is dropped and every other alert is blind.
+      severity: 'critical',
+      summary:
+        'The OpenTelemetry Collector does not answer: telemetry is lost and the other alerts are blind',
+      description:
+        `{{VALUE}} target(s) of {{ $labels.job }} (the collector, or an agent or gateway of the two-tier layout) ` +
+        `answered no scrape for more than ${p.collectorDownFor}. Meanwhile the services drop their metrics, traces and logs ` +
+        '(they keep working: deletes, jobs and migrations never wait for telemetry), the dashboard shows ' +
+        'no data, and the other alerts cannot fire. The database still tells the truth: `sdops queue status`, ' +
+        '`sdops migrate list`.',
+      valueFormat: 'number',
+      runbookAnchor: 'alert-telemetrycollectordown',
+      panelId: PANEL_IDS.collectorsDown,
     },
   ];
 }

@@ -91,3 +91,12 @@ export const LOKI_SERVICE_SELECTOR = '{service_name=~"sdops.*"}';
 export const PRODUCT_SPAN_REGEX = 'soft_delete[.].*|migration[.].*|cleanup[.].*';
 
 export const RUNBOOK_PATH = 'docs/operational/soft-delete-runbook.md';
+
+/**
+ * The collectors' own scrape targets (prometheus/prometheus.yml, job `otel-collector`: their :8888
+ * telemetry), whose `up` Prometheus writes itself, so it is there when the collector is not.
+ */
+export const COLLECTOR_UP = 'up{job="otel-collector"}';
+
+/** How many collectors answer no scrape (no series while they all answer). */
+export const COLLECTORS_DOWN = `count by (job) (${COLLECTOR_UP} == 0)`;

@@ -1,7 +1,7 @@
 import type * as cog from '@grafana/grafana-foundation-sdk/cog';
 import type { Panel } from '@grafana/grafana-foundation-sdk/dashboard';
 import { PanelBuilder as HeatmapPanel } from '@grafana/grafana-foundation-sdk/heatmap';
-import { METRICS, PRODUCT_SPAN_REGEX } from './catalog.ts';
+import { COLLECTOR_UP, COLLECTORS_DOWN, METRICS, PRODUCT_SPAN_REGEX } from './catalog.ts';
 import {
   API_AUTH_REFUSAL_FOR,
   API_AUTH_REFUSAL_RATIO_THRESHOLD,
@@ -9,6 +9,7 @@ import {
   API_ERROR_RATIO_THRESHOLD,
   API_ERROR_RATIO_WINDOW,
   API_RECENT_WINDOW,
+  COLLECTOR_DOWN_FOR,
   MIN_API_REQUESTS_PER_WINDOW,
 } from './thresholds.ts';
 import {
@@ -46,6 +47,7 @@ export const PANEL_IDS = {
   deadJobs: 18,
   apiRequests: 19,
   apiLatency: 20,
+  collectorsDown: 21,
 } as const;
 
 /** Requests the API answered, as the HTTP server histogram counts them (one observation each). */
@@ -66,7 +68,7 @@ export function apiPanels(y: number): cog.Builder<Panel>[] {
       'API requests by status class',
       `Requests per second the API answered, by status class (2xx, 3xx, 4xx, 5xx), and its 4xx and 5xx answers by status code and route (route empty: no route matched). Source: ${HTTP_REQUESTS} (labels http_response_status_code, http_route); a request the client abandoned before the answer has no status code and is left out. The ApiServerErrorRatioHigh alert fires when 5xx answers are more than ${API_ERROR_RATIO_THRESHOLD * 100}% of the requests over ${API_ERROR_RATIO_WINDOW} (evaluated only with at least ${MIN_API_REQUESTS_PER_WINDOW} requests in that window) for ${API_ERROR_RATIO_FOR}, while 5xx answers go on (one in the last ${API_RECENT_WINDOW}: a burst that is over does not page): 503 is the database unreachable, 500 an error the log line of the request names. A wall of 401 or 403 is a token the clients send that the API does not accept: ApiAuthRefusalRatioHigh fires when they are more than ${API_AUTH_REFUSAL_RATIO_THRESHOLD * 100}% of the requests to token routes (probes left out) for ${API_AUTH_REFUSAL_FOR}, while refusals go on.`,
       'reqps',
-      at(0, y, 12, 8),
+      at(0, y, 10, 8),
     )
       .thresholds(thresholds('green'))
       .min(0)
@@ -81,9 +83,25 @@ export function apiPanels(y: number): cog.Builder<Panel>[] {
       PANEL_IDS.apiLatency,
       'API request latency p95 with exemplars',
       `p95 duration of the API's requests by route (the HTTP server spans, named "{method} {route}", from the collector span-metrics connector), read inside its bucket. The dots are exemplars: click one to open that request's trace in Tempo (its server span, the operation under it and its statements), and from there its access line in Loki. A route's first 1,000 requests of each 15 s carry one; under heavier traffic a slow request may have none: Tempo finds it with TraceQL { span.http.route = "/v1/:entity/:id" && duration > 1s }. Orange from 1 s, red from 5 s.`,
-      at(12, y, 12, 8),
+      at(10, y, 10, 8),
       'span_kind="SPAN_KIND_SERVER", service_name=~"sdops.*"',
     ),
+    timeseries(
+      PANEL_IDS.collectorsDown,
+      'Telemetry collectors not answering',
+      `Collectors (the one collector, or the agents and gateways of the two-tier layout) that answered no Prometheus scrape, 0 while all answer. Above 0 the services' telemetry is being dropped, every other panel shows a gap and the other alerts are blind; the TelemetryCollectorDown alert fires once it lasts ${COLLECTOR_DOWN_FOR}. The product keeps working meanwhile, and the database tells its state (sdops queue status, sdops migrate list). Source: up{job="otel-collector"}, written by Prometheus itself. Red from 1.`,
+      'short',
+      at(20, y, 4, 8),
+    )
+      .thresholds(thresholds('green', [1, 'red']))
+      .thresholdsStyle(THRESHOLD_LINES)
+      .min(0)
+      .withTarget(
+        promTarget('A', {
+          expr: `${COLLECTORS_DOWN} or (count by (job) (${COLLECTOR_UP}) * 0)`,
+          legend: 'not answering',
+        }),
+      ),
   ];
 }
 

@@ -55,6 +55,13 @@ export const MIGRATION_FAILURE_WINDOW = '15m';
 /** MigrationRunStale: a running/stopping run whose lease expired this long ago. */
 export const MIGRATION_STALE_SECONDS = 300;
 
+/**
+ * How long a collector (the one of compose, or an agent or gateway of the two-tier layout) may
+ * answer no scrape before it pages: a restart or a deploy takes seconds, and while it is down every
+ * other alert reads stale series.
+ */
+export const COLLECTOR_DOWN_FOR = '2m';
+
 export interface AlertParams {
   readonly failureRatioThreshold: number;
   readonly failureRatioWindow: string;
@@ -73,6 +80,7 @@ export interface AlertParams {
   readonly queueStalledWindow: string;
   readonly migrationFailureWindow: string;
   readonly migrationStaleSeconds: number;
+  readonly collectorDownFor: string;
 }
 
 export const ALERT_PARAMS: AlertParams = {
@@ -93,4 +101,5 @@ export const ALERT_PARAMS: AlertParams = {
   queueStalledWindow: QUEUE_STALLED_WINDOW,
   migrationFailureWindow: MIGRATION_FAILURE_WINDOW,
   migrationStaleSeconds: MIGRATION_STALE_SECONDS,
+  collectorDownFor: COLLECTOR_DOWN_FOR,
 };

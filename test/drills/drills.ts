@@ -527,6 +527,50 @@ export const DRILLS: Readonly<Record<string, Drill>> = {
    * 401s by route and that the API does not know the clients' token; the API is restarted with both
    * tokens listed (not a runbook command: a deploy), and the clients' repeated DELETEs succeed.
    */
+  /**
+   * The collector stops. The section's database commands tell the product's state meanwhile; the
+   * mitigation starts the collector again, and its target answers.
+   */
+  TelemetryCollectorDown: {
+    productionFires: false, // a 2-minute `for`: promtool's case proves it (test/alerts)
+    productionResolves: true,
+    async cause(stack) {
+      await stack.collector.stop();
+    },
+    async follow(op, stack) {
+      const down = await op.promql('up{job=~"otel-collector.*"} == 0');
+      expect(down.map((x) => x.metric.job).sort(), 'the collector answers no scrape').to.include(
+        'otel-collector',
+      );
+      for (const line of [
+        'sdops queue status',
+        'sdops migrate list --state running --limit 10',
+        'sdops migrate list --state failed --limit 10',
+      ]) {
+        const r = await op.run(line);
+        expect(r.code, `${line}: the database answers while the collector is down\n${r.stderr}`).to.equal(0);
+      }
+      op.skip(
+        'shell',
+        "curl -s -o /dev/null -w '%{http_code}\\n' http://localhost:13133/",
+        'the drill collector listens on a free port',
+      );
+      for (const line of [
+        'docker compose ps otel-collector',
+        'docker compose logs --tail 100 otel-collector',
+        'docker compose up -d otel-collector',
+      ]) {
+        op.skip('shell', line, 'no Docker here: the drill collector is a process, started again below');
+      }
+      // The restart the mitigation asks for.
+      await stack.collector.start();
+      await waitUntil(
+        'the collector to answer its scrape again',
+        async () => ((await op.promql('up{job=~"otel-collector.*"} == 0')).length === 0 ? true : undefined),
+        { timeoutMs: 30_000, intervalMs: 500 },
+      );
+    },
+  },
   ApiAuthRefusalRatioHigh: {
     productionFires: true,
     productionResolves: false, // a 10-minute window: the drill-scaled rule (30 s) shows it resolving

@@ -115,7 +115,15 @@ describe('the pipeline under the real workload (CLI, API, worker, migrations -> 
     await scrapedAfter(prom, world.ledger.lastCliExit);
     await spanMetricsCaughtUp(prom, () => world.collector.readSpans());
     const live = () => ['worker', serveName].map((n) => running.get(n)?.logText() ?? '');
-    await outagePhase(ctx, base, world.collector, live);
+    world.collectorStoppedAt = Date.now();
+    // Down long enough for Prometheus to see it and the scaled TelemetryCollectorDown (1 s) to fire.
+    const seenDown = () =>
+      waitUntil(
+        'the scaled TelemetryCollectorDown alert to fire while the collector is stopped',
+        async () => (await firing(prom, 'TelemetryCollectorDown', true, 'job')).length > 0 || undefined,
+        { timeoutMs: 30_000, intervalMs: 250 },
+      ).then(() => undefined);
+    await outagePhase(ctx, base, world.collector, live, seenDown);
     world.collectorRestartedAt = Date.now();
 
     const noWorker = await noWorkerStretch(ctx, {

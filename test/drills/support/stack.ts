@@ -48,6 +48,7 @@ export const DRILL_PARAMS: AlertParams = {
   queueStalledWindow: '5s',
   migrationFailureWindow: '20s',
   migrationStaleSeconds: 2,
+  collectorDownFor: '2s',
 };
 
 export const DRILL_RULES = alertRules(DRILL_PARAMS);

@@ -340,6 +340,34 @@ export function registerPanelTests(world: World): void {
       expect(await firing(prom(), 'ApiAuthRefusalRatioHigh', true, 'job', world.endedAt)).to.deep.equal([]);
       expect(await firing(prom(), 'ApiAuthRefusalRatioHigh', false, 'job', world.endedAt)).to.deep.equal([]);
     },
+    async TelemetryCollectorDown(kind) {
+      // At the end the one collector answers: no value; its probe counts the targets.
+      close(
+        await alertAt(rule('TelemetryCollectorDown'), kind, world.endedAt, 'job'),
+        kind === 'probe' ? { 'otel-collector': 1 } : {},
+        0,
+        `TelemetryCollectorDown ${kind}`,
+      );
+      // While it was stopped for the outage it counted one down, and the scaled rule (1 s) fired.
+      const down = await rangeOf(
+        prom(),
+        rule('TelemetryCollectorDown').valueExpr,
+        world.collectorStoppedAt,
+        world.collectorRestartedAt,
+        1,
+      );
+      expect(down.flatMap((x) => x.values.map(([, v]) => Number(v)))).to.include(1);
+      const fired = await rangeOf(
+        prom(),
+        'ALERTS{alertname="TelemetryCollectorDown",alertstate="firing",scaled="true"}',
+        world.collectorStoppedAt,
+        world.collectorRestartedAt + 5_000,
+        1,
+      );
+      expect(fired, 'the scaled rule fired during the collector outage').to.have.length(1);
+      expect(await firing(prom(), 'TelemetryCollectorDown', true, 'job', world.endedAt)).to.deep.equal([]);
+      expect(await firing(prom(), 'TelemetryCollectorDown', false, 'job', world.endedAt)).to.deep.equal([]);
+    },
     async MigrationRunFailed(kind) {
       const { runs } = await truth.migration();
       const want: Expected = { [MIGRATION]: runs[`${MIGRATION}|failure`] ?? 0 };
@@ -458,6 +486,20 @@ export function registerPanelTests(world: World): void {
         spanDurations(spans(), (s) => (re.test(s.name) ? s.name : undefined)),
         spanMetricsBuckets(),
       );
+    },
+    [`${PANEL_IDS.collectorsDown}/A`]: async () => {
+      const query = panelQuery(PANEL_IDS.collectorsDown, 'A');
+      expect(await atEnd(query, ['job'])).to.deep.equal({ 'otel-collector': 0 });
+      // The collector stopped for the outage: 1 while it answered no scrape, 0 before and after.
+      const series = await rangeOf(
+        prom(),
+        query,
+        world.collectorStoppedAt - 5_000,
+        world.collectorRestartedAt + 5_000,
+        1,
+      );
+      const values = series.flatMap((x) => x.values.map(([, v]) => Number(v)));
+      expect([...new Set(values)].sort()).to.deep.equal([0, 1]);
     },
     [`${PANEL_IDS.apiLatency}/A`]: () =>
       quantiles(

@@ -17,6 +17,7 @@ export const SCALED_PARAMS: AlertParams = {
   queueStalledSeconds: 5,
   queueStalledWindow: '5s',
   migrationStaleSeconds: 2,
+  collectorDownFor: '1s',
 };
 
 export const SCALED_RULES = alertRules(SCALED_PARAMS);

@@ -111,6 +111,8 @@ export async function outagePhase(
   base: string,
   collector: TestCollector,
   logs: () => string[],
+  /** Waited for before the collector starts again: what must see it down (an alert, a scrape). */
+  whileDown: () => Promise<void>,
 ): Promise<void> {
   await collector.stop();
   const roots = await cleanCascadeRoots(ctx.sql, 2);
@@ -128,6 +130,7 @@ export async function outagePhase(
       logs().every((text) => /telemetry export failed/.test(exportWarnings(text))) ? true : undefined,
     { timeoutMs: 30_000, intervalMs: 250 },
   );
+  await whileDown();
   await collector.start();
 }
 

@@ -31,7 +31,8 @@ export interface World {
   endedAt: number;
   /** Epoch ms when MigrationRunFailed (production rule) was first seen firing. */
   failedAlertFiringAt: number;
-  /** Epoch ms of the collector's restart. */
+  /** Epoch ms when the collector was stopped for the outage, and of its restart. */
+  collectorStoppedAt: number;
   collectorRestartedAt: number;
   readonly moments: Record<string, Moment>;
 }
