@@ -72,8 +72,9 @@ describe('database client spans (src/db/traced.ts)', () => {
       address: 'postgres',
       port: 5433,
     });
-    expect(targetOfUrl('postgres://me@db.internal/')).to.deep.equal({
-      namespace: 'me',
+    // No port: libpq's 5432. (A URL without a database is refused when the configuration is read.)
+    expect(targetOfUrl('postgres://me@db.internal/app')).to.deep.equal({
+      namespace: 'app',
       address: 'db.internal',
       port: 5432,
     });
@@ -84,8 +85,8 @@ describe('database client spans (src/db/traced.ts)', () => {
       'postgres:///orders?host=/run/pg&port=5433&user=app',
     ])
       expect(targetOfUrl(url), url).to.deep.equal({ namespace: 'orders', address: '/run/pg', port: 5433 });
-    expect(targetOfUrl('postgres://app@/?host=/run/pg')).to.deep.equal({
-      namespace: 'app',
+    expect(targetOfUrl('postgres://app@/orders?host=/run/pg')).to.deep.equal({
+      namespace: 'orders',
       address: '/run/pg',
       port: 5432,
     });
