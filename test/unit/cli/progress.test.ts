@@ -5,8 +5,13 @@ import { batchedStdio, writeBatchedLinesNow } from '../../../src/observability/l
 import { openDatabase, migrateSchema } from '../../../src/db/index.ts';
 import { seedDemo, type SeedProgress } from '../../../src/demo/seed.ts';
 
-/** Captures what reaches the terminal (stderr) while fn runs, as the screen would show it. */
-async function onScreen(fn: () => Promise<void> | void): Promise<{ raw: string; lines: string[] }> {
+/**
+ * Captures what reaches the terminal (stderr) while fn runs, as the screen would show it; fn may
+ * read what was captured so far.
+ */
+async function onScreen(
+  fn: (captured: () => string) => Promise<void> | void,
+): Promise<{ raw: string; lines: string[] }> {
   const write = process.stderr.write;
   let raw = '';
   process.stderr.write = ((chunk: string | Uint8Array) => {
@@ -14,7 +19,7 @@ async function onScreen(fn: () => Promise<void> | void): Promise<{ raw: string; 
     return true;
   }) as typeof process.stderr.write;
   try {
-    await fn();
+    await fn(() => raw);
   } finally {
     process.stderr.write = write;
   }
@@ -70,25 +75,17 @@ describe('CLI progress bars', () => {
   });
 
   it('clears itself before console lines written to the descriptor, and draws itself again after them', async () => {
-    const write = process.stderr.write;
-    let raw = '';
-    process.stderr.write = ((chunk: string | Uint8Array) => {
-      raw += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString();
-      return true;
-    }) as typeof process.stderr.write;
     let between = '';
-    try {
+    await onScreen(async (captured) => {
       const bar = startProgress('migrate backfill-deleted-at', 1000, 'bar');
       bar.update(10);
-      const drawn = raw.length;
+      const drawn = captured().length;
       // The logger's console lines go to fd 2 with writeSync, past process.stderr.write (line-sink.ts).
       batchedStdio(2).writeLine('');
       await writeBatchedLinesNow();
-      between = raw.slice(drawn);
+      between = captured().slice(drawn);
       bar.stop();
-    } finally {
-      process.stderr.write = write;
-    }
+    });
     // Before: nothing between the drawings, and a warning was glued to the bar's end (a probe).
     const clearLine = '\r\x1b[2K';
     expect(
