@@ -123,7 +123,8 @@ export class Heartbeats {
       }
       return;
     }
-    if (this.failing) {
+    // A stamp that matched no job (its jobs were failed under it meanwhile) is no sign they work again.
+    if (this.failing && stamped.size > 0) {
       this.failing = false;
       this.log.info('the heartbeat of running jobs is stamped again');
     }

@@ -483,6 +483,7 @@ describe('sdops bad input and closed pipes (PostgreSQL)', function () {
       [`${db.url.replace(/\/[^/]*$/, '')}`, /^sdops: DATABASE_URL names no database: /],
       // Before: a minute of waiting, as for an outage.
       ['postgres://app@127.0.0.1:0/db', /^sdops: DATABASE_URL's port must be from 1 to 65535$/],
+      ['postgres://app@127.0.0.1/db?port=0', /^sdops: DATABASE_URL's port must be from 1 to 65535$/],
       [withParam('sslcert', '/no/such/cert.pem'), /^sdops: DATABASE_URL's sslcert names a file .*\(ENOENT\)/],
       [
         withParam('options', '-c statement_timeout=abc'),

@@ -52,4 +52,30 @@ describe('job heartbeats', function () {
       beats.stop();
     }
   });
+
+  it('does not say stamps land again when the stamp matched no job (its job was failed under it meanwhile)', async () => {
+    let calls = 0;
+    const db = {
+      kind: 'postgres',
+      query: async () => {
+        calls++;
+        if (calls <= 2) throw Object.assign(new Error('permission denied for table job'), { code: '42501' });
+        return { rows: [] };
+      },
+    } as unknown as Database;
+    const { log, said } = keptLog();
+    const beats = Heartbeats.for(db, 60, log);
+    if (!beats) throw new Error('heartbeats are on for PostgreSQL');
+    const abort = new JobAbort();
+    try {
+      beats.add('purge_expired', { id: '00000000-0000-4000-8000-000000000002', retryCount: 0 }, abort);
+      await waitUntil('the attempt to be stopped', () => abort.signal.aborted, { timeoutMs: 10_000 });
+      // Before: "is stamped again" right before the attempt was stopped for a stamp seen too late (a probe).
+      expect(said).to.deep.equal([
+        'warn: could not stamp the heartbeat of running jobs; trying again every second',
+      ]);
+    } finally {
+      beats.stop();
+    }
+  });
 });
