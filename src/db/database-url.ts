@@ -19,12 +19,8 @@ export function checkDatabaseUrl(raw: string): void {
   // The URL parser takes port 0, and a ?port= is the driver's alone: it then waited out the start-up
   // budget as for an outage.
   const queryPort = url.searchParams.get('port');
-  if (
-    url.port === '0' ||
-    (queryPort !== null && !/^([1-9]\d{0,4})$/.test(queryPort)) ||
-    Number(queryPort) > 65535
-  )
-    throw new ConfigError("DATABASE_URL's port must be from 1 to 65535");
+  const badQueryPort = queryPort !== null && !(/^[1-9]\d*$/.test(queryPort) && Number(queryPort) <= 65535);
+  if (url.port === '0' || badQueryPort) throw new ConfigError("DATABASE_URL's port must be from 1 to 65535");
   // Without one the driver connected to the user's default database (often `postgres`, the
   // maintenance database), created sdops's tables there and found none of the rows asked for.
   if (url.pathname.replace(/^\//, '') === '') {

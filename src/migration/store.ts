@@ -47,15 +47,15 @@ export async function insertRun(q: Queryable, run: NewRun): Promise<RunRecord> {
   return toRun(rows[0] as StoredRow);
 }
 
-/**
- * What a report adds to a run read for it: the rows of the batches its current session ended (a
- * retried batch included) in the last RATE_WINDOW_SECONDS, and how much of that window the session covers (both by
- * the database clock), so its rate is that of the last minute, not of a session an outage or a
- * wait stretched.
- */
 /** The window a running run's rate is taken over. */
 const RATE_WINDOW_SECONDS = 60;
 
+/**
+ * What a report adds to a run read for it: the rows of the batches its current session ended (a
+ * retried batch included) in the last RATE_WINDOW_SECONDS, and how much of that window the session
+ * covers (both by the database clock), so its rate is that of the last minute, not of a session an
+ * outage or a wait stretched.
+ */
 const RECENT_ROWS = `(SELECT COALESCE(sum(b.rows), 0) FROM sdops_migration_batches b
      WHERE b.run_id = r.run_id AND b.updated_at >= r.session_started_at
        AND b.updated_at > now() - interval '${RATE_WINDOW_SECONDS} seconds') AS recent_rows,
