@@ -123,10 +123,10 @@ export class Heartbeats {
       }
       return;
     }
-    // A stamp that matched no job (its jobs were failed under it meanwhile) is no sign they work again.
-    if (this.failing && stamped.size > 0) {
+    if (this.failing) {
       this.failing = false;
-      this.log.info('the heartbeat of running jobs is stamped again');
+      // A stamp that matched no job (its jobs were failed under it meanwhile) stamped nothing to tell.
+      if (stamped.size > 0) this.log.info('the heartbeat of running jobs is stamped again');
     }
     const next = Date.now() + (this.seconds * 1000) / 4;
     for (const job of jobs) {
