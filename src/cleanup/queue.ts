@@ -1,13 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { PgBoss } from 'pg-boss';
-import {
-  ADVISORY_LOCK_KEYS,
-  type Database,
-  databaseError,
-  isDatabaseUnavailable,
-  type Queryable,
-} from '../db/index.ts';
+import { ADVISORY_LOCK_KEYS, type Database, databaseError, type Queryable } from '../db/index.ts';
 import { captureTraceContext, getLogger } from '../observability/index.ts';
+import { BackgroundFailures } from './background-failures.ts';
 import { BOSS_SCHEMA, bossTransactionAdapter, createBoss } from './boss.ts';
 import { carryOverLegacyJobs, setAsideLegacySchema } from './boss-upgrade.ts';
 import { type CancelOutcome, type CancelRequest, cancelJobs } from './cancel.ts';
@@ -24,7 +19,6 @@ import { readQueueCounts } from './queue-truth.ts';
 import type { QueuePolicy } from './settings.ts';
 import { doneWithin } from '../timing.ts';
 
-const OUTAGE_WARNING_EVERY_MS = 60_000;
 /**
  * How long closing the queue waits for pg-boss to stop (CleanupQueue.close): its last statements take
  * milliseconds on a database that answers; on a frozen one, every second here is one a stopping
@@ -88,7 +82,7 @@ type Payload<T extends string> = T extends keyof JobPayloads ? JobPayloads[T] : 
  */
 export class CleanupQueue {
   private readonly log = getLogger('cleanup.queue');
-  private lastOutageWarning = 0;
+  private readonly backgroundFailures = new BackgroundFailures();
 
   readonly boss: PgBoss;
   readonly db: Database;
@@ -135,16 +129,9 @@ export class CleanupQueue {
     return queue;
   }
 
-  /**
-   * pg-boss's background work (lease expiry, cron) failed. While the database is unreachable that
-   * happens every few seconds; one warning per outage minute says it, the rest are noise.
-   */
+  /** pg-boss's background work (lease expiry, cron) failed: said once a minute per kind (BackgroundFailures). */
   private backgroundFailed(error: unknown): void {
-    const now = Date.now();
-    if (isDatabaseUnavailable(error)) {
-      if (now - this.lastOutageWarning < OUTAGE_WARNING_EVERY_MS) return;
-      this.lastOutageWarning = now;
-    }
+    if (!this.backgroundFailures.shouldSay(error, Date.now())) return;
     // pg-boss re-emits some failures as plain objects ({ ...error, message, stack }).
     const reported =
       error instanceof Error
