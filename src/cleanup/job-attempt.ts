@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { JobWithMetadata } from 'pg-boss';
 import { CancelScope, isDatabaseUnavailable, withCancelScope } from '../db/index.ts';
-import { type Logger, workerMetrics, withSpan } from '../observability/index.ts';
+import { type Logger, withLogFields, workerMetrics, withSpan } from '../observability/index.ts';
 import { toError } from '../errors.ts';
 import { entityNames } from '../soft-delete/index.ts';
 import { InvalidPayloadError, JobClaimLostError, JobTimeoutError, WorkerShutdownError } from './errors.ts';
@@ -169,111 +169,115 @@ export async function runAttempt(
   let rows = 0;
   let handedBackAttempt = false;
   try {
-    await withSpan(
-      'cleanup.job',
-      { job_type: type, 'job.id': job.id, attempt },
-      async (span) => {
-        const log = deps.log.child({ job_type: type, job_id: job.id, attempt });
-        try {
-          if (!envelope || envelope.jobType !== type) {
-            throw new InvalidPayloadError(type, 'job data is not a cleanup job envelope');
-          }
-          const ctx: JobContext = {
-            jobId: job.id,
-            jobType: type,
-            attempt,
-            get signal() {
-              return abort.signal;
-            },
-            queue: deps.queue,
-            log,
-          };
-          const work = withCancelScope(scope, () => deps.handlers[type]!(envelope.payload, ctx));
-          abort.handlerSettled = work.then(
-            () => undefined,
-            () => undefined,
-          );
-          const result = await withDeadline(work, job, abort, () => deps.cancelStatements(scope));
-          rows = result.count;
-          span.setAttributes({
-            status: 'success',
-            count: result.count,
-            ...(result.entity ? { entity: result.entity } : {}),
-          });
-          // The attempt ({ id, retryCount }), not the id: if this attempt's lease ran out and the job
-          // was claimed again, the late outcome leaves the newer attempt alone.
-          const output = { count: result.count, ...result.detail };
-          await recordOutcome(
-            () => deps.completions.complete(name, attemptOf(job), output),
-            job,
-            started,
-            deps.recording,
-          );
-          ok = true;
-          log.info('cleanup job finished', {
-            count: result.count,
-            duration: secondsSince(started),
-            status: 'success',
-          });
-        } catch (error) {
-          const output = errorOutput(error);
-          const handedBack = error instanceof WorkerShutdownError;
-          handedBackAttempt = handedBack;
-          // Not handed back (the database did not take it, or the attempt's lease had run out and
-          // the fence left the job alone): the job runs again once its lease ends, as after a crash.
-          let handBackLost = false;
-          const record = handedBack
-            ? async () => {
-                handBackLost = !(await handBack(deps.queue.db, name, attemptOf(job), output));
-              }
-            : () => deps.queue.boss.fail(name, attemptOf(job), output);
-          // A lost claim was recorded failed already, by the maintenance that took it: recording it
-          // again would spend a second retry of the attempt that replaces it.
-          const claimLost = error instanceof JobClaimLostError;
-          const recorded = claimLost
-            ? Promise.resolve()
-            : recordOutcome(record, job, started, deps.recording);
-          await recorded.catch((failError: unknown) => {
-            handBackLost = handedBack;
+    // Every record of the attempt carries the job, also the lines its handler's calls write through
+    // their own loggers (the soft-delete core's "soft_delete operation"): found by job_id in Loki.
+    await withLogFields({ job_type: type, job_id: job.id, attempt }, () =>
+      withSpan(
+        'cleanup.job',
+        { job_type: type, 'job.id': job.id, attempt },
+        async (span) => {
+          const log = deps.log;
+          try {
+            if (!envelope || envelope.jobType !== type) {
+              throw new InvalidPayloadError(type, 'job data is not a cleanup job envelope');
+            }
+            const ctx: JobContext = {
+              jobId: job.id,
+              jobType: type,
+              attempt,
+              get signal() {
+                return abort.signal;
+              },
+              queue: deps.queue,
+              log,
+            };
+            const work = withCancelScope(scope, () => deps.handlers[type]!(envelope.payload, ctx));
+            abort.handlerSettled = work.then(
+              () => undefined,
+              () => undefined,
+            );
+            const result = await withDeadline(work, job, abort, () => deps.cancelStatements(scope));
+            rows = result.count;
+            span.setAttributes({
+              status: 'success',
+              count: result.count,
+              ...(result.entity ? { entity: result.entity } : {}),
+            });
+            // The attempt ({ id, retryCount }), not the id: if this attempt's lease ran out and the job
+            // was claimed again, the late outcome leaves the newer attempt alone.
+            const output = { count: result.count, ...result.detail };
+            await recordOutcome(
+              () => deps.completions.complete(name, attemptOf(job), output),
+              job,
+              started,
+              deps.recording,
+            );
+            ok = true;
+            log.info('cleanup job finished', {
+              count: result.count,
+              duration: secondsSince(started),
+              status: 'success',
+            });
+          } catch (error) {
+            const output = errorOutput(error);
+            const handedBack = error instanceof WorkerShutdownError;
+            handedBackAttempt = handedBack;
+            // Not handed back (the database did not take it, or the attempt's lease had run out and
+            // the fence left the job alone): the job runs again once its lease ends, as after a crash.
+            let handBackLost = false;
+            const record = handedBack
+              ? async () => {
+                  handBackLost = !(await handBack(deps.queue.db, name, attemptOf(job), output));
+                }
+              : () => deps.queue.boss.fail(name, attemptOf(job), output);
+            // A lost claim was recorded failed already, by the maintenance that took it: recording it
+            // again would spend a second retry of the attempt that replaces it.
+            const claimLost = error instanceof JobClaimLostError;
+            const recorded = claimLost
+              ? Promise.resolve()
+              : recordOutcome(record, job, started, deps.recording);
+            await recorded.catch((failError: unknown) => {
+              handBackLost = handedBack;
+              log.warn(
+                handedBack
+                  ? 'could not hand the job back; its lease will expire instead'
+                  : 'could not mark the job failed; its lease will expire instead',
+                {},
+                failError,
+              );
+            });
+            const last = !handedBack && attempt > job.retryLimit;
+            // The failed attempt's span carries what the table lists too: nothing counted, and the
+            // entity the payload named (none for a fan-out job), if registered: `entity` is a
+            // span-metrics dimension, and a bad payload may name anything.
+            const named = (envelope?.payload as { entity?: unknown } | undefined)?.entity;
+            const entity = typeof named === 'string' && entityNames().includes(named) ? named : undefined;
+            span.setAttributes({ count: 0, ...(entity ? { entity } : {}) });
+            if (handedBack && !handBackLost) {
+              // Routine on every deploy: neither a failure nor a warning. The span ends without an
+              // error (a row of failed job spans per deploy in the traces and span metrics) and
+              // without a status: the attempt did not end, its job's next one does.
+              log.info('cleanup job handed back at shutdown, runs again without spending a retry', {
+                duration: secondsSince(started),
+              });
+              return;
+            }
             log.warn(
               handedBack
-                ? 'could not hand the job back; its lease will expire instead'
-                : 'could not mark the job failed; its lease will expire instead',
-              {},
-              failError,
+                ? 'cleanup job stopped at shutdown and not handed back: it runs again when its lease ends'
+                : last
+                  ? 'cleanup job failed, retries exhausted: dead'
+                  : claimLost
+                    ? 'cleanup job failed: its heartbeat was not seen in time, and it runs again; this attempt stopped'
+                    : 'cleanup job failed, will be retried',
+              { count: 0, duration: secondsSince(started), status: 'failure', dead: last },
+              error,
             );
-          });
-          const last = !handedBack && attempt > job.retryLimit;
-          // The failed attempt's span carries what the table lists too: nothing counted, and the
-          // entity the payload named (none for a fan-out job), if registered: `entity` is a
-          // span-metrics dimension, and a bad payload may name anything.
-          const named = (envelope?.payload as { entity?: unknown } | undefined)?.entity;
-          const entity = typeof named === 'string' && entityNames().includes(named) ? named : undefined;
-          span.setAttributes({ count: 0, ...(entity ? { entity } : {}) });
-          if (handedBack && !handBackLost) {
-            // Routine on every deploy: neither a failure nor a warning. The span ends without an
-            // error (a row of failed job spans per deploy in the traces and span metrics) and
-            // without a status: the attempt did not end, its job's next one does.
-            log.info('cleanup job handed back at shutdown, runs again without spending a retry', {
-              duration: secondsSince(started),
-            });
-            return;
+            throw error;
           }
-          log.warn(
-            handedBack
-              ? 'cleanup job stopped at shutdown and not handed back: it runs again when its lease ends'
-              : last
-                ? 'cleanup job failed, retries exhausted: dead'
-                : claimLost
-                  ? 'cleanup job failed: its heartbeat was not seen in time, and it runs again; this attempt stopped'
-                  : 'cleanup job failed, will be retried',
-            { count: 0, duration: secondsSince(started), status: 'failure', dead: last },
-            error,
-          );
-          throw error;
-        }
-      },
-      { kind: 'consumer', root: true, links: [envelope?.meta.trace] },
+        },
+        { kind: 'consumer', root: true, links: [envelope?.meta.trace] },
+      ),
     );
   } catch {
     // Recorded on the span, in the log and as a failed attempt; the queue owns the retry.

@@ -10,6 +10,7 @@ export {
   type LogLevel,
 } from './logger.ts';
 export { holdLine } from './line-sink.ts';
+export { withLogFields } from './log-context.ts';
 export { httpMetrics, migrationMetrics, softDeleteMetrics, workerMetrics, zeroCounters } from './metrics.ts';
 export type { SpanAttributes, SpanName } from './span-names.ts';
 export { type DatabaseObservation, NOT_OBSERVING, startTelemetry, type Telemetry } from './telemetry.ts';

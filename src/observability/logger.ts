@@ -3,6 +3,7 @@ import winston from 'winston';
 import type Transport from 'winston-transport';
 import { defer, drainDeferred } from './deferred.ts';
 import { formatLine, JsonLinesTransport, MADE_AT } from './json-lines-transport.ts';
+import { scopedLogFields } from './log-context.ts';
 import { batchedStdio, type LineSink, streamSink, writeBatchedLinesNow } from './line-sink.ts';
 import { EMIT_CONTEXT, OtlpLogTransport } from './otlp-log-transport.ts';
 import { redactValue, serializeError } from './redact.ts';
@@ -180,7 +181,7 @@ function record(
     out.trace_id = spanContext.traceId;
     out.span_id = spanContext.spanId;
   }
-  for (const source of [base, fields]) {
+  for (const source of [scopedLogFields(), base, fields]) {
     if (!source) continue;
     for (const key of Object.keys(source)) {
       if (key === 'level' || key === 'message') continue;

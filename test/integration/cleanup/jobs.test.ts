@@ -11,6 +11,17 @@ import { OtlpListener } from '../../support/otlp-listener.ts';
 import { spawnWorker, type WorkerChild, within } from './processes.ts';
 import { waitUntil } from '../../support/wait.ts';
 
+/** The JSON log lines among a process's output (a chunk may end mid-line: such a line is skipped). */
+function consoleRecords(output: string): Record<string, unknown>[] {
+  return output.split('\n').flatMap((line) => {
+    try {
+      return line.startsWith('{') ? [JSON.parse(line) as Record<string, unknown>] : [];
+    } catch {
+      return [];
+    }
+  });
+}
+
 describe('cleanup jobs over the soft-delete core, traced end to end (PostgreSQL)', function () {
   this.timeout(90_000);
   let tdb: TestDatabase;
@@ -125,6 +136,18 @@ describe('cleanup jobs over the soft-delete core, traced end to end (PostgreSQL)
     await waitUntil('soft_delete spans under the job span', () =>
       otlp.spans.some((s) => s.name.startsWith('soft_delete.') && s.parentSpanId === jobSpan.spanId),
     );
+    // The core's own lines inside the job name it, as the worker's do: found by job_id in Loki.
+    const coreLines = await waitUntil("the core's lines of the job", () => {
+      const lines = consoleRecords(worker.output()).filter(
+        (r) => r.message === 'soft_delete operation' && r.job_id === jobId,
+      );
+      return lines.length > 0 ? lines : undefined;
+    });
+    expect(coreLines[0]).to.include({
+      component: 'soft-delete',
+      job_type: 'cascade_soft_delete',
+      attempt: 1,
+    });
     const opIds = await db.query('SELECT DISTINCT delete_op_id FROM orders WHERE customer_id = $1', [
       customerId,
     ]);
