@@ -229,6 +229,7 @@ export function registerMigrationRoutes(app: FastifyInstance, runner: ApiMigrati
       },
     },
     async (request) => {
+      addToCanonicalLine({ run_id: request.params.runId });
       const run = await runner.get(request.params.runId);
       const failedBatches = await runner.batches(run.runId, { status: 'failed', limit: 100 });
       return { run, progress: runStatus(run), failedBatches };
@@ -248,7 +249,10 @@ export function registerMigrationRoutes(app: FastifyInstance, runner: ApiMigrati
         response: { 200: runBody, ...errorResponses(404, 409, 413, 414, 415, 503) },
       },
     },
-    async (request) => ({ run: await runner.stop(request.params.runId) }),
+    async (request) => {
+      addToCanonicalLine({ run_id: request.params.runId });
+      return { run: await runner.stop(request.params.runId) };
+    },
   );
 
   for (const action of ['resume', 'retry-failed'] as const) {

@@ -251,6 +251,38 @@ describe('HTTP API telemetry', () => {
     expect(own.map((r) => r.message)).to.include('migration ended');
   });
 
+  it('names the run on the access line of a request that reads or stops it, answered or refused', async function () {
+    this.timeout(30_000);
+    const started = await inject(f.app, {
+      method: 'POST',
+      url: '/v1/migrations/backfill-deleted-at/start',
+      headers: AS_ADMIN,
+      payload: { dryRun: true, batchSize: 10 },
+    });
+    const { runId } = (started.json() as { run: { runId: string } }).run;
+    const asked = [
+      { method: 'GET', url: `/v1/migrations/runs/${runId}`, traceId: '7ef92f3577b34da6a3ce929d0e0e4741' },
+      {
+        method: 'POST',
+        url: `/v1/migrations/runs/${runId}/stop`,
+        traceId: '7ef92f3577b34da6a3ce929d0e0e4742',
+      },
+    ] as const;
+    for (const { method, url, traceId } of asked) {
+      const res = await inject(f.app, {
+        method,
+        url,
+        headers: { ...AS_ADMIN, traceparent: `00-${traceId}-${CALLER_SPAN}-01` },
+      });
+      // A stop may find the dry run ended already (409): the line names the run either way.
+      expect(res.statusCode, res.body).to.be.oneOf([200, 409]);
+      const access = await waitUntil(`the access line of ${method} ${url}`, async () =>
+        (await t.consoleRecords()).find((r) => r.trace_id === traceId && r.message === 'request'),
+      );
+      expect(access.run_id, `${method} ${url}`).to.equal(runId);
+    }
+  });
+
   it("names the answer's error code on the access line of a refused request, as an info line without an error", async () => {
     const cases = [
       { method: 'DELETE', url: '/v1/documents/abc', headers: AS_ADMIN, code: 'invalid_id' },
