@@ -96,6 +96,28 @@ describe('sdops CLI on PostgreSQL', function () {
     ).to.equal('0');
   });
 
+  it('prints under the table of a delete the command that undoes it, and that command does', async () => {
+    const ids = (
+      await scalar(
+        `SELECT string_agg(id::text, ',') FROM (SELECT id FROM documents WHERE deleted_at IS NULL ORDER BY id DESC LIMIT 3) d`,
+      )
+    ).split(',');
+    const del = await runCli(['delete', 'documents', ...ids], env);
+    expect(del.code, del.stderr).to.equal(0);
+    const undo = /^undo: sdops (restore documents --filter delete_op_id=[0-9a-f-]{36})$/m.exec(
+      del.stdout,
+    )?.[1];
+    expect(undo, del.stdout).to.be.a('string');
+    const restored = await runCli([...(undo ?? '').split(' '), '--json'], env);
+    expect(restored.code, restored.stderr).to.equal(0);
+    expect(JSON.parse(restored.stdout).counts.success).to.equal(3);
+    expect(
+      await scalar('SELECT count(*) FROM documents WHERE id = ANY($1::bigint[]) AND deleted_at IS NULL', [
+        ids,
+      ]),
+    ).to.equal('3');
+  });
+
   it('lists deleted rows only when asked with --scope deleted', async () => {
     const id = await scalar('SELECT id FROM documents WHERE deleted_at IS NULL ORDER BY id LIMIT 1');
     expect((await runCli(['delete', 'documents', id], env)).code).to.equal(0);
