@@ -44,7 +44,7 @@ export function registerWorker(program: Command): void {
           // Registered before the worker starts (and logs "worker started"), so a SIGTERM at any point
           // of the start-up is a graceful stop, not the default exit.
           const stopped = untilStopSignal(
-            'jobs still running roll back their batch in flight and are retried once their lease expires (SDOPS_JOB_EXPIRE_SECONDS)',
+            `jobs still running roll back their batch in flight and run again ${rerunAfterKill(ctx.db.kind, ctx.config.worker.policy.heartbeatSeconds)}`,
           );
           const concurrency = opts.concurrency ?? ctx.config.worker.concurrency;
           // Each running job holds a pooled connection for its transaction, and the queue needs some too.
@@ -83,4 +83,13 @@ export function registerWorker(program: Command): void {
         { role: 'worker', logToStdout: true, config },
       );
     });
+}
+
+/** When a job a worker stopped at once runs again: what the second signal's line tells the operator. */
+function rerunAfterKill(kind: 'pglite' | 'postgres', heartbeatSeconds: number | undefined): string {
+  if (kind === 'pglite') return 'when a process next opens this data directory';
+  const lease = 'their lease expires (SDOPS_JOB_EXPIRE_SECONDS)';
+  return (heartbeatSeconds ?? 0) > 0
+    ? `once their heartbeat goes stale (SDOPS_JOB_HEARTBEAT_SECONDS) or ${lease}`
+    : `once ${lease}`;
 }
