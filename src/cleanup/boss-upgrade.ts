@@ -54,6 +54,8 @@ async function legacyQueueIdleSeconds(db: Database): Promise<number | null> {
 }
 
 async function refuseWhileLegacyQueueInUse(db: Database): Promise<void> {
+  // The embedded database's directory lock proves no process of the old release runs on it.
+  if (db.kind === 'pglite') return;
   const idle = await legacyQueueIdleSeconds(db);
   if (idle === null || idle >= LEGACY_QUIET_SECONDS) return;
   throw new SdopsError(

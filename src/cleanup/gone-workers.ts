@@ -11,10 +11,14 @@ import { BOSS_SCHEMA } from './boss.ts';
  * again (pushing its start further back, and saying so), until a worker ran.
  */
 export async function expireJobsOfGoneWorkers(q: Queryable): Promise<number> {
+  // A pg-boss 10 job table (no expire_seconds) is carried over when the queue opens, its active jobs
+  // with the rest: nothing to hand back here, and the UPDATE below failed on it, so every command on a
+  // directory from that release stopped before the carry-over could run.
   const { rows } = await q.query<{ present: boolean }>(
-    `SELECT to_regclass('${BOSS_SCHEMA}.job') IS NOT NULL AS present`,
+    `SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('${BOSS_SCHEMA}.job')
+                      AND attname = 'expire_seconds' AND NOT attisdropped) AS present`,
   );
-  if (rows[0]?.present !== true) return 0; // the queue was never opened here
+  if (rows[0]?.present !== true) return 0; // the queue was never opened here, or not by this release
   const { rows: expired } = await q.query<{ name: string }>(
     `UPDATE ${BOSS_SCHEMA}.job SET started_on = now() - (expire_seconds + 1) * interval '1 second'
       WHERE state = 'active' AND started_on > now() - expire_seconds * interval '1 second' RETURNING name`,

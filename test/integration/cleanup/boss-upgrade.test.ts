@@ -1,11 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { expect } from 'chai';
 import { LEGACY_QUIET_SECONDS } from '../../../src/cleanup/boss-upgrade.ts';
 import { CleanupQueue, startCleanupRuntime } from '../../../src/cleanup/index.ts';
 import { loadConfig } from '../../../src/config.ts';
 import { type Database, migrateSchema, openDatabase } from '../../../src/db/index.ts';
 import type { SdopsError } from '../../../src/errors.ts';
+import { runCli } from '../../support/cli.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/postgres.ts';
 import { waitUntil } from '../../support/wait.ts';
 
@@ -135,5 +138,49 @@ describe('carrying a database over from pg-boss 10 (schema 24) to pg-boss 12 (Po
     } finally {
       await runtime.stop();
     }
+  });
+});
+
+describe('carrying an embedded database directory over from pg-boss 10 (the first command of the new release)', function () {
+  this.timeout(120_000);
+  let dir: string;
+  const active = randomUUID();
+  const waiting = randomUUID();
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'sdops-v10-'));
+    // The directory as the pg-boss 10 release left it: a job still active (its process was killed)
+    // and one enqueued a moment ago, so the old queue looks just used.
+    const db = await openDatabase({ dataDir: dir });
+    try {
+      await migrateSchema(db);
+      await db.exec(await readFile(V10_SCHEMA, 'utf8'));
+      await db.query(`SELECT pgboss.create_queue('cleanup.noop', '{"policy":"standard"}'::json)`);
+      for (const [id, state] of [
+        [active, 'active'],
+        [waiting, 'created'],
+      ] as const) {
+        await db.query(
+          `INSERT INTO pgboss.job (id, name, state, data, started_on) VALUES ($1, 'cleanup.noop', $2::pgboss.job_state, $3, now())`,
+          [id, state, envelope('noop', id)],
+        );
+      }
+    } finally {
+      await db.close();
+    }
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('opens it and carries its jobs over at once: its lock proves the old release is gone', async () => {
+    // Before: every command failed with `column "expire_seconds" does not exist` (the gone workers'
+    // hand-back read the old job table), and the carry-over waited for a minute of quiet.
+    const status = await runCli(['--json', 'queue', 'status'], { SDOPS_DATA_DIR: dir });
+    expect(status.code, status.stderr).to.equal(0);
+    const rows = JSON.parse(status.stdout) as { jobType: string; waiting: number }[];
+    const noop = rows.find((t) => t.jobType === 'noop');
+    // The active job runs again from the start, as any job of the old release's worker does.
+    expect(noop?.waiting).to.equal(2);
   });
 });
