@@ -75,6 +75,8 @@ export type ErrorCode =
   | 'operation_stopped'
   // A CLI command ended by Ctrl-C/SIGTERM while it waited for the database at start (exit 130/143)
   | 'interrupted'
+  // A CLI command whose stdout failed (a full disk, /dev/full): exit 1, what it did stays
+  | 'output_not_written'
   // Not now: retry later
   | 'database_unavailable'
   | 'database_outage'
@@ -186,6 +188,8 @@ export const ERROR_CODE_MEANINGS: Readonly<Record<ErrorCode, string>> = {
     'a delete, restore, purge or archive was stopped by a signal after its batch in flight; the batches committed stay: run it again to finish',
   interrupted:
     'a CLI command was ended by Ctrl-C/SIGTERM while it waited for the database at start: it did nothing',
+  output_not_written:
+    "a CLI command's output could not be written (a full disk behind stdout): what the command changed stays done",
   database_unavailable: 'the database cannot be reached right now',
   database_outage: 'the database stayed unreachable longer than the outage budget',
   job_timeout: 'the job did not finish within its lease',

@@ -7,9 +7,10 @@
  * keep a finished command alive: once stdout and stderr have handed their output to the OS, the
  * process exits with the command's code.
  */
-export async function exitWhenDrained(code: number): Promise<never> {
+export async function exitWhenDrained(code: () => number): Promise<never> {
   await Promise.all([drained(process.stdout), drained(process.stderr)]);
-  process.exit(code);
+  // Read once the output is out: a write that failed on the way changes it (run.ts).
+  process.exit(code());
 }
 
 function drained(stream: NodeJS.WriteStream): Promise<void> {

@@ -1,7 +1,9 @@
 import { exitWhenDrained } from './exit.ts';
 import { processWarningsAsLogLines } from './process-warnings.ts';
-import { run, tolerateClosedStdout } from './run.ts';
+import { exitCodeAfterOutput, run, tolerateClosedStdout, wantsJson } from './run.ts';
 
-tolerateClosedStdout();
+const argv = process.argv.slice(2);
+tolerateClosedStdout(wantsJson(argv));
 processWarningsAsLogLines();
-await exitWhenDrained(await run(process.argv.slice(2)));
+const code = await run(argv);
+await exitWhenDrained(() => exitCodeAfterOutput(code));

@@ -17,7 +17,7 @@ import { installStopSignals, reportedExitCode } from './stop-signals.ts';
  * `--json` anywhere before a `--`: Commander takes the global option after the command too
  * (`sdops list customers --json`), and its output was JSON there while its errors were not.
  */
-function wantsJson(argv: readonly string[]): boolean {
+export function wantsJson(argv: readonly string[]): boolean {
   const end = argv.indexOf('--');
   return (end === -1 ? argv : argv.slice(0, end)).includes('--json');
 }
@@ -39,15 +39,33 @@ function exitCodeFor(thrown: unknown, json = false): number {
   return EXIT_FAILURE;
 }
 
+/** Why stdout failed, other than a reader that stopped early: the command then exits 1. */
+let outputFailure: NodeJS.ErrnoException | undefined;
+
 /**
  * A reader that stops early (`sdops list customers | head`) closes the pipe: further output is
- * dropped instead of ending the command with an EPIPE stack trace. The command still finishes and
- * closes its database properly.
+ * dropped instead of ending the command with an EPIPE stack trace. Any other failure to write (a
+ * full disk behind `> file`, /dev/full) is one line on stderr, not a stack trace after a delete that
+ * committed. Either way the command still finishes and closes its database properly.
  */
-export function tolerateClosedStdout(): void {
+export function tolerateClosedStdout(json: boolean): void {
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code !== 'EPIPE') throw error;
+    if (error.code === 'EPIPE' || outputFailure) return;
+    outputFailure = error;
+    process.stderr.write(
+      errorLine(
+        'output_not_written',
+        'internal',
+        `the output could not be written (${errorMessage(error)}); what the command changed stays done`,
+        json,
+      ),
+    );
   });
+}
+
+/** The command's exit code, 1 if its output was lost. */
+export function exitCodeAfterOutput(code: number): number {
+  return code === EXIT_OK && outputFailure ? EXIT_FAILURE : code;
 }
 
 export async function run(argv: readonly string[]): Promise<number> {

@@ -1,7 +1,9 @@
+import { spawnSync } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
 import { expect } from 'chai';
 import pg from 'pg';
 import { tableChecksums } from '../../support/checksum.ts';
-import { runCli } from '../../support/cli.ts';
+import { REPO_ROOT, runCli, SDOPS_BIN } from '../../support/cli.ts';
 import { spawnSdops } from '../../support/sdops-process.ts';
 import { waitUntil } from '../../support/wait.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/postgres.ts';
@@ -116,6 +118,27 @@ describe('sdops CLI on PostgreSQL', function () {
         ids,
       ]),
     ).to.equal('3');
+  });
+
+  it('says in one line that its output was lost when stdout fails (a full disk), exits 1, and keeps the delete', async () => {
+    const id = await scalar('SELECT id FROM documents WHERE deleted_at IS NULL ORDER BY id LIMIT 1');
+    const full = openSync('/dev/full', 'w');
+    try {
+      const child = spawnSync(process.execPath, [SDOPS_BIN, 'delete', 'documents', id], {
+        cwd: REPO_ROOT,
+        env: { ...process.env, OTEL_SDK_DISABLED: 'true', LOG_LEVEL: 'warn', ...env },
+        stdio: ['ignore', full, 'pipe'],
+        timeout: 60_000,
+      });
+      // Before: exit 1 with an uncaught ENOSPC stack trace, after the delete had committed.
+      expect(child.status).to.equal(1);
+      expect(child.stderr.toString()).to.match(
+        /^sdops: the output could not be written \(ENOSPC[^\n]*\); what the command changed stays done\n$/,
+      );
+    } finally {
+      closeSync(full);
+    }
+    expect(await scalar('SELECT deleted_at IS NOT NULL FROM documents WHERE id = $1', [id])).to.equal('true');
   });
 
   it('lists deleted rows only when asked with --scope deleted', async () => {
