@@ -485,6 +485,15 @@ describe('sdops bad input and closed pipes (PostgreSQL)', function () {
       ['postgres://app@127.0.0.1:0/db', /^sdops: DATABASE_URL's port must be from 1 to 65535$/],
       ['postgres://app@127.0.0.1/db?port=0', /^sdops: DATABASE_URL's port must be from 1 to 65535$/],
       [withParam('sslcert', '/no/such/cert.pem'), /^sdops: DATABASE_URL's sslcert names a file .*\(ENOENT\)/],
+      // Before: a minute of waiting, as for an outage (SQLSTATE 08P01 is in the connection class).
+      [
+        `${db.url.replace(/\/[^/]*$/, '')}/x%002`,
+        /^sdops: the database refused the connection DATABASE_URL describes \(invalid startup packet layout/,
+      ],
+      [
+        withParam('replication', 'database'),
+        /^sdops: the database refused the connection DATABASE_URL describes \(extended query protocol/,
+      ],
       [
         withParam('options', '-c statement_timeout=abc'),
         /^sdops: the database refused a setting DATABASE_URL passes \(options\): invalid value for parameter "statement_timeout"/,
