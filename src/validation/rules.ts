@@ -36,9 +36,12 @@ export function idRule(value: unknown): string {
     return `a JSON number past ${Number.MAX_SAFE_INTEGER} loses digits on the way: send the id as a string`;
   }
   const text = typeof value === 'number' && Number.isInteger(value) ? String(value) : value;
-  return typeof text === 'string' && /^[1-9][0-9]*$/.test(text) && BigInt(text) > INT8_MAX
-    ? `ids go up to ${INT8_MAX}`
-    : 'expected a positive integer';
+  if (typeof text === 'string' && /^[1-9][0-9]*$/.test(text) && BigInt(text) > INT8_MAX)
+    return `ids go up to ${INT8_MAX}`;
+  // "007" is a positive integer to its reader: say what is wrong with it.
+  if (typeof text === 'string' && /^0+[1-9][0-9]*$/.test(text))
+    return 'expected a positive integer without leading zeros';
+  return 'expected a positive integer';
 }
 
 /**

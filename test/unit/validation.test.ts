@@ -91,8 +91,13 @@ describe('validation rules (src/validation)', () => {
   it('says of an id past bigint that it is too large, not that it is no positive integer', () => {
     expect(idRule('9223372036854775808')).to.equal('ids go up to 9223372036854775807');
     expect(idRule('99999999999999999999')).to.equal('ids go up to 9223372036854775807');
-    for (const bad of ['0', '-1', '1.5', '012', 'abc', '', 1.5, null])
+    for (const bad of ['0', '-1', '1.5', '00', 'abc', '', 1.5, null])
       expect(idRule(bad), String(bad)).to.equal('expected a positive integer');
+  });
+
+  it('says of an id with leading zeros that they are what is wrong, not that it is no positive integer', () => {
+    for (const bad of ['012', '007', '0009223372036854775807'])
+      expect(idRule(bad), bad).to.equal('expected a positive integer without leading zeros');
   });
 
   it('says of a JSON number past 2^53 to send the id as a string, not which rounded number it got', () => {
