@@ -30,6 +30,13 @@ export interface JobView {
    * worker's maintenance pass fails it (SDOPS_JOB_EXPIRE_SECONDS, SDOPS_QUEUE_MAINTENANCE_INTERVAL_SECONDS).
    */
   readonly leaseEndsAt?: string;
+  /**
+   * An active job's last heartbeat (PostgreSQL, SDOPS_JOB_HEARTBEAT_SECONDS): a job not stamped
+   * again within heartbeatSeconds is failed by a worker's maintenance and runs again, long before its
+   * lease ends. None before the first stamp (2 s into the attempt) or with heartbeats off.
+   */
+  readonly heartbeatAt?: string;
+  readonly heartbeatSeconds?: number;
   /** A completed job's outcome (`count` and what its type adds). */
   readonly result?: Readonly<Record<string, unknown>>;
   /** The last failed attempt's error: its code (a stable code or SQLSTATE), class and message. */
@@ -45,6 +52,8 @@ type Row = {
   started_on: Date | null;
   completed_on: Date | null;
   expire_seconds: number;
+  heartbeat_on: Date | null;
+  heartbeat_seconds: number | null;
   output: Record<string, unknown> | null;
 };
 
@@ -72,7 +81,7 @@ export async function readJob(db: Queryable, jobId: string): Promise<JobView> {
   try {
     ({ rows } = await db.query<Row>(
       `SELECT name, state::text AS state, retry_count, retry_limit, created_on, started_on, completed_on,
-              expire_seconds, output
+              expire_seconds, heartbeat_on, heartbeat_seconds, output
          FROM ${BOSS_SCHEMA}.job WHERE id = $1::uuid AND name LIKE $2 AND name <> $3`,
       [jobId, `${QUEUE_PREFIX}%`, DEAD_LETTER_QUEUE],
     ));
@@ -102,6 +111,9 @@ export async function readJob(db: Queryable, jobId: string): Promise<JobView> {
     startedAt: row.started_on?.toISOString() ?? null,
     endedAt: ended ? (row.completed_on?.toISOString() ?? null) : null,
     ...(leaseEnd ? { leaseEndsAt: leaseEnd } : {}),
+    ...(row.state === 'active' && row.heartbeat_on && row.heartbeat_seconds
+      ? { heartbeatAt: row.heartbeat_on.toISOString(), heartbeatSeconds: row.heartbeat_seconds }
+      : {}),
     ...(row.state === 'completed' && output ? { result: output } : {}),
     ...(error ? { error } : {}),
   };

@@ -61,6 +61,8 @@ const jobSchema = {
         startedAt: { type: ['string', 'null'] },
         endedAt: { type: ['string', 'null'] },
         leaseEndsAt: { type: 'string' },
+        heartbeatAt: { type: 'string' },
+        heartbeatSeconds: { type: 'integer' },
         result: { type: 'object', additionalProperties: true },
         error: { type: 'object', properties: { code: { type: 'string' } } },
       },

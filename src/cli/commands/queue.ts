@@ -4,6 +4,7 @@ import {
   CANCEL_STATES,
   type CancelState,
   CleanupQueue,
+  type JobView,
   parsePayload,
   readJob,
 } from '../../cleanup/index.ts';
@@ -47,10 +48,19 @@ function parseJson(raw: string): unknown {
  * An active job's lease, as `queue show` says it. One that ended already is a job whose process is
  * gone: the next worker's maintenance pass retries it. On the embedded database the next command
  * ends the lease of a killed process's job at once, by moving its start back a lease (gone-workers.ts).
+ * On PostgreSQL a job with a heartbeat runs again once none is seen for its heartbeat's seconds: the
+ * lease alone sent the operator to wait 15 minutes for a job that came back after one.
  */
-function leaseNote(leaseEndsAt: string | undefined): string {
+function leaseNote(job: JobView, now = Date.now()): string {
+  const { leaseEndsAt, heartbeatAt, heartbeatSeconds } = job;
   if (!leaseEndsAt) return '';
-  if (Date.parse(leaseEndsAt) > Date.now()) {
+  if (heartbeatAt && heartbeatSeconds && Date.parse(leaseEndsAt) > now) {
+    const due = new Date(Date.parse(heartbeatAt) + heartbeatSeconds * 1000).toISOString();
+    return Date.parse(due) > now
+      ? `; heartbeat ${heartbeatAt}: if its worker is gone, the job runs again once none is seen for ${heartbeatSeconds}s (after ${due}), at the latest when its lease ends ${leaseEndsAt}`
+      : `; no heartbeat since ${heartbeatAt} (${heartbeatSeconds}s allowed): its worker is gone or cut off, and the next worker's maintenance fails it and it runs again`;
+  }
+  if (Date.parse(leaseEndsAt) > now) {
     return `; lease ends ${leaseEndsAt} (a killed worker's job stays active until then, and until a worker fails it)`;
   }
   return `; lease ended ${leaseEndsAt}: its worker is gone and the next worker retries it (a job a killed process left on the embedded database reads as started a lease early)`;
@@ -97,7 +107,7 @@ export function registerQueue(program: Command): void {
         const lines = [
           `job ${job.jobId} (${job.jobType}): ${job.state}, ${job.retryCount} of ${job.retryLimit} retries used`,
           `created ${job.createdAt}; started ${job.startedAt ?? '-'}; ended ${job.endedAt ?? '-'}` +
-            leaseNote(job.leaseEndsAt),
+            leaseNote(job),
           ...(job.result ? [`result: ${printable(JSON.stringify(job.result))}`] : []),
           ...(job.error ? [`last error: ${printable(JSON.stringify(job.error))}`] : []),
         ];

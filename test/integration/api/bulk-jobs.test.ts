@@ -234,6 +234,30 @@ describe('HTTP API bulk jobs and cascade op ids', () => {
     ).job;
     expect(active.state).to.equal('active');
     expect(Date.parse(active.leaseEndsAt ?? '')).to.be.above(Date.now());
+    // With a heartbeat, it runs again once none is seen for its seconds: the lease alone sent the
+    // operator to wait 15 minutes for a job that came back after one (a runbook probe).
+    await f.db.query(
+      `UPDATE pgboss.job SET heartbeat_on = now() - interval '10 seconds', heartbeat_seconds = 60 WHERE id = $1`,
+      [jobId],
+    );
+    const stamped = (
+      (await inject(f.app, { method: 'GET', url: `/v1/queue/jobs/${jobId}`, headers: AS_ADMIN })).json() as {
+        job: { heartbeatAt?: string; heartbeatSeconds?: number };
+      }
+    ).job;
+    expect(stamped.heartbeatSeconds).to.equal(60);
+    expect(Date.now() - Date.parse(stamped.heartbeatAt ?? '')).to.be.within(9_000, 30_000);
+    const shownActive = await runCli(['queue', 'show', jobId], { DATABASE_URL: f.url });
+    expect(shownActive.stdout).to.match(
+      /; heartbeat \S+: if its worker is gone, the job runs again once none is seen for 60s \(after \S+\), at the latest when its lease ends /,
+    );
+    await f.db.query(`UPDATE pgboss.job SET heartbeat_on = now() - interval '2 minutes' WHERE id = $1`, [
+      jobId,
+    ]);
+    const shownStale = await runCli(['queue', 'show', jobId], { DATABASE_URL: f.url });
+    expect(shownStale.stdout).to.match(
+      /; no heartbeat since \S+ \(60s allowed\): its worker is gone or cut off/,
+    );
     await f.db.query(
       `UPDATE pgboss.job SET state = 'retry', output = '{"value":{"message":"job timed out"}}' WHERE id = $1`,
       [jobId],
