@@ -46,15 +46,26 @@ const SOCKET_CODES = new Set([
 ]);
 
 /**
- * SQLSTATEs that mean "not now" rather than "not this": class 08 (connection exception) but for
- * 08P01 (the server refused what the client sent: a NUL in DATABASE_URL's database name,
- * `replication=database`; waiting never changes it: refusedConnection), 57P01-03
+ * SQLSTATEs that mean "not now" rather than "not this": class 08 (connection exception; but see
+ * refusedStartup), 57P01-03
  * (the server is shutting down, crashed or still starting), 53000-53300 (insufficient resources:
  * a full disk, out of memory, too many connections). A full disk made a migration start over the API
  * a 500 internal_error with the cause in the server log only; it is a 503 with the cause, and the
  * long jobs wait it out as they wait out an outage.
  */
-const UNAVAILABLE_SQLSTATE = /^(08(?!P01)...|57P0[123]|53[0-3]00)$/;
+const UNAVAILABLE_SQLSTATE = /^(08...|57P0[123]|53[0-3]00)$/;
+
+/**
+ * PostgreSQL's own refusals of the start-up packet DATABASE_URL makes (SQLSTATE 08P01: a NUL in the
+ * database name, `replication=database`): waiting never changes them. Only these messages: PgBouncer
+ * says a server is down or its pool is full with 08P01 too, and those are outages.
+ */
+const STARTUP_REFUSED = /invalid startup packet|not supported in a replication connection/;
+
+function refusedStartup(error: unknown): boolean {
+  const message = (error as { message?: unknown } | null)?.message;
+  return sqlState(error) === '08P01' && typeof message === 'string' && STARTUP_REFUSED.test(message);
+}
 
 /**
  * A full disk, memory or connection slots short (SQLSTATE class 53), also inside our unavailable
@@ -117,6 +128,7 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   const code = (error as { code?: unknown }).code;
   // Also ours copied into a plain object (pg-boss re-emits some errors as `{ ...error, message }`).
   if (code === 'database_unavailable') return true;
+  if (refusedStartup(error)) return false;
   if (typeof code === 'string' && (SOCKET_CODES.has(code) || UNAVAILABLE_SQLSTATE.test(code))) return true;
   const message = (error as { message?: unknown }).message;
   return typeof message === 'string' && DRIVER_MESSAGES.test(message);
@@ -212,8 +224,6 @@ const CERTIFICATE_REFUSED = new Set([
  * value (22023) or no such parameter (42704). Only at connect: the message names the parameter.
  */
 const REFUSED_SETTING = new Set(['22023', '42704']);
-/** The server's refusal of the start-up packet DATABASE_URL made (SQLSTATE 08P01). */
-const PROTOCOL_VIOLATION = '08P01';
 const SETTING_MESSAGE = /parameter "/;
 
 /**
@@ -246,7 +256,7 @@ export function refusedConnection(error: unknown): SdopsError | undefined {
   if (state && REFUSED_SETTING.has(state) && SETTING_MESSAGE.test(error.message)) {
     return new ConfigError(`the database refused a setting DATABASE_URL passes (options): ${error.message}`);
   }
-  if (state === PROTOCOL_VIOLATION) {
+  if (refusedStartup(error)) {
     return new ConfigError(
       `the database refused the connection DATABASE_URL describes (${error.message}): ` +
         'a value in it the server cannot take (a control character in a name, replication=...)',

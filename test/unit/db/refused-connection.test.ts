@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { refusedConnection } from '../../../src/db/index.ts';
+import { isDatabaseUnavailable, refusedConnection } from '../../../src/db/index.ts';
 import { ConfigError } from '../../../src/errors.ts';
 
 describe('a database refusing what DATABASE_URL names', () => {
@@ -36,5 +36,32 @@ describe('a database refusing what DATABASE_URL names', () => {
     expect(refusedConnection(pgError('23505', 'duplicate key'))).to.equal(undefined);
     expect(refusedConnection(new Error('connect ECONNREFUSED'))).to.equal(undefined);
     expect(refusedConnection('text')).to.equal(undefined);
+  });
+});
+
+describe("a server's 08P01 (protocol violation) at connect", () => {
+  const pgError = (code: string, message: string) => Object.assign(new Error(message), { code });
+
+  it("is invalid_config when PostgreSQL refused DATABASE_URL's start-up packet: waiting never changes it", () => {
+    for (const message of [
+      'invalid startup packet layout: expected terminator as last byte',
+      'extended query protocol not supported in a replication connection',
+    ]) {
+      const error = pgError('08P01', message);
+      expect(isDatabaseUnavailable(error), message).to.equal(false);
+      expect(refusedConnection(error), message).to.be.instanceOf(ConfigError);
+    }
+  });
+
+  it('is an outage when PgBouncer says its server is down or its pool is full (it uses 08P01 too)', () => {
+    for (const message of [
+      'client_login_timeout (server down)',
+      'no more connections allowed (max_client_conn)',
+      'pgbouncer cannot connect to server',
+    ]) {
+      const error = pgError('08P01', message);
+      expect(isDatabaseUnavailable(error), message).to.equal(true);
+      expect(refusedConnection(error), message).to.equal(undefined);
+    }
   });
 });
