@@ -1,15 +1,20 @@
 import { isDatabaseUnavailable } from '../db/index.ts';
 import type { Logger } from '../observability/index.ts';
+import { BackgroundFailures } from './background-failures.ts';
 import type { CleanupQueue } from './queue.ts';
 
 /**
  * The fetch loop's view of the database while it is unreachable: every poll fails, so the first
- * failure of an outage is logged, and its end, not each poll in between. Another failure is logged
- * each time (it is retried after the poll interval).
+ * failure of an outage is logged, and its end, not each poll in between. Another failure (a right
+ * revoked on the job table) is retried after the poll interval and said once a minute per kind
+ * while it repeats (it was every second), and its end too.
  */
 export class FetchOutage {
   /** When the current outage began (as the fetch loop saw it). */
   private since: number | undefined;
+  /** When fetching began to fail for another reason. */
+  private failingSince: number | undefined;
+  private readonly failures = new BackgroundFailures();
 
   private readonly log: Logger;
   /** Once the worker stops, a claim still in flight that fails says nothing: nothing polls any more. */
@@ -26,8 +31,10 @@ export class FetchOutage {
   failed(type: string | undefined, error: unknown): void {
     if (this.stopped) return;
     if (!isDatabaseUnavailable(error)) {
+      this.failingSince ??= Date.now();
+      if (!this.failures.shouldSay(error, Date.now())) return;
       this.log.warn(
-        'fetching jobs failed; retrying after the poll interval',
+        'fetching jobs failed; retrying after the poll interval (said once a minute while it lasts)',
         type === undefined ? {} : { job_type: type },
         error,
       );
@@ -39,6 +46,11 @@ export class FetchOutage {
   }
 
   recovered(): void {
+    if (this.failingSince !== undefined) {
+      const seconds = (Date.now() - this.failingSince) / 1000;
+      this.failingSince = undefined;
+      this.log.info('fetching jobs works again', { duration: seconds });
+    }
     if (this.since === undefined) return;
     const seconds = (Date.now() - this.since) / 1000;
     this.since = undefined;
