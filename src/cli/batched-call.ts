@@ -4,6 +4,7 @@ import type { OperationProgress, OperationResult } from '../soft-delete/index.ts
 import { consoleCaughtUp } from '../observability/index.ts';
 import { errorLine } from './output.ts';
 import { progressWanted, startProgress } from './progress.ts';
+import type { CliContext } from './context.ts';
 import { printResult } from './report.ts';
 import { onStopSignals } from './stop-signals.ts';
 
@@ -64,9 +65,10 @@ function failedRows(result: OperationResult): SdopsError | undefined {
  */
 export async function runBatchedCall(
   label: string,
-  json: boolean,
+  ctx: Pick<CliContext, 'json' | 'sdopsHere'>,
   call: (hooks: BatchedCallHooks) => Promise<OperationResult>,
 ): Promise<void> {
+  const { json } = ctx;
   const bar = startProgress(label, undefined, progressWanted(json));
   const stop = new AbortController();
   let last: OperationProgress | undefined;
@@ -111,7 +113,7 @@ export async function runBatchedCall(
     bar.stop();
   }
   await consoleCaughtUp();
-  printResult(result, json);
+  printResult(result, json, ctx.sdopsHere);
   if (result.stopped === 'interrupted') {
     const what =
       last === undefined || last.batch === 0

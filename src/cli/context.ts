@@ -31,6 +31,12 @@ export interface CliContext {
   readonly telemetry: Telemetry;
   readonly json: boolean;
   /**
+   * How to run `sdops` again on this database, as a printed command starts (the undo line of a
+   * delete): `sdops`, with `--data-dir <dir>` when the command was given one; undefined for
+   * `--memory`, whose database ends with the process.
+   */
+  readonly sdopsHere: string | undefined;
+  /**
    * Runs more start-up work (serve's and the worker's queue setup) riding out a database restart,
    * as the schema check before it does (SDOPS_STARTUP_OUTAGE_BUDGET_MS).
    */
@@ -71,6 +77,17 @@ export async function openDatabaseFor(config: Config, globals: GlobalOptions): P
 }
 
 /** The database's identity without credentials (the database gauges report under it). */
+function sdopsHere(globals: GlobalOptions): string | undefined {
+  if (globals.memory) return undefined;
+  // DATABASE_URL and --data-dir exclude each other (openDatabaseFor).
+  return globals.dataDir === undefined ? 'sdops' : `sdops --data-dir ${shellWord(resolve(globals.dataDir))}`;
+}
+
+/** A path as one word of a shell command: quoted when it holds anything but plain characters. */
+function shellWord(text: string): string {
+  return /^[\w./@%+=:,-]+$/.test(text) ? text : `'${text.replaceAll("'", `'\\''`)}'`;
+}
+
 function databaseName(config: Config, globals: GlobalOptions): string {
   if (config.databaseUrl) {
     const { host, port, database } = databaseAddress(config.databaseUrl);
@@ -144,6 +161,7 @@ export async function withContext<T>(
           softDelete: new SoftDeleteService(db, { outageBudgetMs: config.cliOutageBudgetMs }),
           telemetry,
           json: globals.json === true,
+          sdopsHere: sdopsHere(globals),
           starting: (work) => reachingDatabase(config.startupOutageBudgetMs, work),
         });
       } catch (error) {

@@ -30,18 +30,19 @@ export function resultRow(result: OperationResult, step?: string): Record<string
  * A delete that changed rows says how to undo it: its op id was only in `--json` output and the
  * table, so an operator who deleted the wrong rows had to find the id in SQL.
  */
-export function undoHint(result: OperationResult): string | undefined {
-  if (result.operation !== 'delete' || !result.opId) return undefined;
+export function undoHint(result: OperationResult, sdops: string | undefined): string | undefined {
+  if (sdops === undefined || result.operation !== 'delete' || !result.opId) return undefined;
   const changed = result.counts.success + Object.values(result.cascaded).reduce((a, n) => a + n, 0);
   if (changed === 0) return undefined;
-  return `undo: sdops restore ${result.entity} --filter delete_op_id=${result.opId}`;
+  return `undo: ${sdops} restore ${result.entity} --filter delete_op_id=${result.opId}`;
 }
 
-export function printResult(result: OperationResult, json: boolean): void {
+/** `sdops`: how the undo line runs sdops on this database (CliContext.sdopsHere; none for --memory). */
+export function printResult(result: OperationResult, json: boolean, sdops: string | undefined): void {
   if (json) {
     printJson(result);
     return;
   }
-  const undo = undoHint(result);
+  const undo = undoHint(result, sdops);
   process.stdout.write(`${formatTable([resultRow(result)])}\n${undo ? `${undo}\n` : ''}`);
 }

@@ -72,7 +72,7 @@ export function registerEntityOps(program: Command): void {
           { deletedBy: '--by', reason: '--reason' },
         );
         await withContext(g, async (ctx) => {
-          await runBatchedCall(`delete ${entity}`, ctx.json, (hooks) =>
+          await runBatchedCall(`delete ${entity}`, ctx, (hooks) =>
             ctx.softDelete.softDelete(entity, target, {
               deletedBy: opts.by,
               reason: opts.reason,
@@ -107,7 +107,7 @@ export function registerEntityOps(program: Command): void {
         checkTarget(entity, target);
         await withContext(globals(cmd), async (ctx) => {
           await assertUndoAllowed(ctx.db, entity, target);
-          await runBatchedCall(`restore ${entity}`, ctx.json, (hooks) =>
+          await runBatchedCall(`restore ${entity}`, ctx, (hooks) =>
             ctx.softDelete.restore(entity, target, {
               batchSize: opts.batchSize,
               cascade: opts.cascade,
@@ -177,7 +177,7 @@ function registerRetention(
         });
       }
       await withContext(globals(command), async (ctx) => {
-        await runBatchedCall(`${operation} ${entity}`, ctx.json, (hooks) =>
+        await runBatchedCall(`${operation} ${entity}`, ctx, (hooks) =>
           operation === 'purge'
             ? ctx.softDelete.purge(entity, { ...opts, ...hooks })
             : ctx.softDelete.archive(entity, { ...opts, olderThanDays: opts.olderThanDays!, ...hooks }),
