@@ -277,6 +277,8 @@ export function registerMigrationRoutes(app: FastifyInstance, runner: ApiMigrati
       },
       async (request, reply) => {
         const { runId } = request.params;
+        // Named also when the run refuses (409): who asked what of the run is on its line either way.
+        addToCanonicalLine({ run_id: runId });
         const handle =
           action === 'resume'
             ? await runner.resume(runId, request.body ?? {})

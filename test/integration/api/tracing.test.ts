@@ -267,6 +267,12 @@ describe('HTTP API telemetry', () => {
         url: `/v1/migrations/runs/${runId}/stop`,
         traceId: '7ef92f3577b34da6a3ce929d0e0e4742',
       },
+      // A dry run that ended has no failed batches to retry: refused, and named all the same.
+      {
+        method: 'POST',
+        url: `/v1/migrations/runs/${runId}/retry-failed`,
+        traceId: '7ef92f3577b34da6a3ce929d0e0e4743',
+      },
     ] as const;
     for (const { method, url, traceId } of asked) {
       const res = await inject(f.app, {
