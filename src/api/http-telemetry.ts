@@ -116,7 +116,7 @@ export function onRequestTelemetry(request: FastifyRequest, hideSecrets: (text: 
   const line = new CanonicalLine();
   state.set(request, {
     span,
-    context: withCanonicalLine(trace.setSpan(parent, span), line),
+    context: trace.setSpan(parent, span),
     started: process.hrtime.bigint(),
     line,
     path,
@@ -145,6 +145,13 @@ export function onRefusedBeforeRouting(
 /** The context handlers run in: the request's server span (ROOT_CONTEXT if none was started). */
 export function requestContext(request: FastifyRequest): Context {
   return state.get(request)?.context ?? context.active();
+}
+
+/** Runs a route's handler in its request's server span, with the request's access line open to its operations. */
+export function inRequest<T>(request: FastifyRequest, fn: () => T): T {
+  const t = state.get(request);
+  if (!t) return fn();
+  return context.with(t.context, () => withCanonicalLine(t.line, fn));
 }
 
 /**

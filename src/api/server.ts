@@ -19,6 +19,7 @@ import {
   onRequestTelemetry,
   onResponseTelemetry,
   recordErrorAnswer,
+  inRequest,
   requestContext,
 } from './http-telemetry.ts';
 import { OpenApiCollector } from './openapi.ts';
@@ -183,7 +184,7 @@ export async function buildServer(options: ApiServerOptions): Promise<FastifyIns
     // row must not fill the pool every other request needs.
     route.handler = function traced(this: FastifyInstance, request: FastifyRequest, reply: FastifyReply) {
       return withLockWaitLimit(API_LOCK_WAIT_SECONDS, () =>
-        context.with(requestContext(request), () => handler.call(this, request, reply)),
+        inRequest(request, () => handler.call(this, request, reply)),
       );
     };
   });

@@ -1,7 +1,5 @@
-import { type Context, context, createContextKey } from '@opentelemetry/api';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { LogFields } from './logger.ts';
-
-const KEY = createContextKey('sdops.canonical-log-line');
 
 /**
  * The one log line of a unit of work that has its own line (an API request: the access line).
@@ -31,8 +29,14 @@ export class CanonicalLine {
   }
 }
 
-export function withCanonicalLine(parent: Context, line: CanonicalLine): Context {
-  return parent.setValue(KEY, line);
+// A store of its own rather than the OpenTelemetry context: with telemetry disabled there is no
+// context manager, and a request's operations wrote lines of their own beside its access line, which
+// lost their fields (the run a migration request named, the job a delete enqueued).
+const lines = new AsyncLocalStorage<CanonicalLine>();
+
+/** Runs `fn` (a request's handler) with `line` as the line its operations add their fields to. */
+export function withCanonicalLine<T>(line: CanonicalLine, fn: () => T): T {
+  return lines.run(line, fn);
 }
 
 /**
@@ -40,6 +44,5 @@ export function withCanonicalLine(parent: Context, line: CanonicalLine): Context
  * migration session, or a request that already ended): the caller then writes its own line.
  */
 export function addToCanonicalLine(fields: LogFields, error?: unknown): boolean {
-  const line = context.active().getValue(KEY) as CanonicalLine | undefined;
-  return line?.add(fields, error) ?? false;
+  return lines.getStore()?.add(fields, error) ?? false;
 }
