@@ -17,6 +17,10 @@ function drained(stream: NodeJS.WriteStream): Promise<void> {
   return new Promise((resolve) => {
     // The callback runs once everything written before it is flushed (or the stream failed).
     if (stream.destroyed || !stream.writable) resolve();
+    // Nothing buffered: nothing to flush, only a failed write's error event to let through first. An
+    // empty write here failed on a full disk (/dev/full) and said a command's output was lost when it
+    // had written none.
+    else if (stream.writableLength === 0) setImmediate(resolve);
     else stream.write('', () => resolve());
   });
 }
