@@ -76,7 +76,6 @@ export async function openDatabaseFor(config: Config, globals: GlobalOptions): P
   return openDatabase({ dataDir: globals.dataDir ?? config.dataDir });
 }
 
-/** The database's identity without credentials (the database gauges report under it). */
 function sdopsHere(globals: GlobalOptions): string | undefined {
   if (globals.memory) return undefined;
   // DATABASE_URL and --data-dir exclude each other (openDatabaseFor).
@@ -88,6 +87,7 @@ function shellWord(text: string): string {
   return /^[\w./@%+=:,-]+$/.test(text) ? text : `'${text.replaceAll("'", `'\\''`)}'`;
 }
 
+/** The database's identity without credentials (the database gauges report under it). */
 function databaseName(config: Config, globals: GlobalOptions): string {
   if (config.databaseUrl) {
     const { host, port, database } = databaseAddress(config.databaseUrl);

@@ -39,8 +39,8 @@ function exitCodeFor(thrown: unknown, json = false): number {
   return EXIT_FAILURE;
 }
 
-/** Why stdout failed, other than a reader that stopped early: the command then exits 1. */
-let outputFailure: NodeJS.ErrnoException | undefined;
+/** Stdout failed, other than by a reader that stopped early: the command then exits 1. */
+let outputLost = false;
 
 /**
  * A reader that stops early (`sdops list customers | head`) closes the pipe: further output is
@@ -50,8 +50,8 @@ let outputFailure: NodeJS.ErrnoException | undefined;
  */
 export function tolerateClosedStdout(json: boolean): void {
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code === 'EPIPE' || outputFailure) return;
-    outputFailure = error;
+    if (error.code === 'EPIPE' || outputLost) return;
+    outputLost = true;
     process.stderr.write(
       errorLine(
         'output_not_written',
@@ -65,7 +65,7 @@ export function tolerateClosedStdout(json: boolean): void {
 
 /** The command's exit code, 1 if its output was lost. */
 export function exitCodeAfterOutput(code: number): number {
-  return code === EXIT_OK && outputFailure ? EXIT_FAILURE : code;
+  return code === EXIT_OK && outputLost ? EXIT_FAILURE : code;
 }
 
 export async function run(argv: readonly string[]): Promise<number> {
