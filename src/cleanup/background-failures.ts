@@ -1,6 +1,6 @@
 import { isDatabaseUnavailable, sqlState } from '../db/index.ts';
 
-/** How often one kind of failure of pg-boss's background work is said while it repeats. */
+/** How often one kind of failure of work that repeats by itself is said while it repeats. */
 export const BACKGROUND_WARNING_EVERY_MS = 60_000;
 /** Distinct kinds remembered; past it the memory starts over (a kind then may be said again early). */
 const MAX_KINDS = 100;
@@ -17,9 +17,9 @@ export function failureKind(error: unknown): string {
 }
 
 /**
- * pg-boss's maintenance and cron fail every few seconds for as long as their cause lasts (an
- * outage, a role whose rights were revoked): one warning per kind per minute says it is still so,
- * the others are noise that buries the rest of the log.
+ * Work that repeats by itself (pg-boss's maintenance and cron, the worker's fetch loop) fails every
+ * pass for as long as its cause lasts (an outage, a role whose rights were revoked): one warning per
+ * kind per minute says it is still so, the others are noise that buries the rest of the log.
  */
 export class BackgroundFailures {
   readonly #saidAt = new Map<string, number>();
