@@ -32,8 +32,8 @@ export interface CliContext {
   readonly json: boolean;
   /**
    * How to run `sdops` again on this database, as a printed command starts (the undo line of a
-   * delete): `sdops`, with `--data-dir <dir>` when the command was given one; undefined for
-   * `--memory`, whose database ends with the process.
+   * delete): `sdops` on PostgreSQL, `sdops --data-dir <its directory>` on the embedded database;
+   * undefined for `--memory`, whose database ends with the process.
    */
   readonly sdopsHere: string | undefined;
   /**
@@ -76,10 +76,12 @@ export async function openDatabaseFor(config: Config, globals: GlobalOptions): P
   return openDatabase({ dataDir: globals.dataDir ?? config.dataDir });
 }
 
-function sdopsHere(globals: GlobalOptions): string | undefined {
+function sdopsHere(config: Config, globals: GlobalOptions): string | undefined {
+  if (config.databaseUrl) return 'sdops';
   if (globals.memory) return undefined;
-  // DATABASE_URL and --data-dir exclude each other (openDatabaseFor).
-  return globals.dataDir === undefined ? 'sdops' : `sdops --data-dir ${shellWord(resolve(globals.dataDir))}`;
+  // The directory in full, however it was chosen (--data-dir, SDOPS_DATA_DIR, the default under the
+  // current folder): pasted in another shell or folder, a command without it opened a new, empty one.
+  return `sdops --data-dir ${shellWord(resolve(globals.dataDir ?? config.dataDir))}`;
 }
 
 /** A path as one word of a shell command: quoted when it holds anything but plain characters. */
@@ -161,7 +163,7 @@ export async function withContext<T>(
           softDelete: new SoftDeleteService(db, { outageBudgetMs: config.cliOutageBudgetMs }),
           telemetry,
           json: globals.json === true,
-          sdopsHere: sdopsHere(globals),
+          sdopsHere: sdopsHere(config, globals),
           starting: (work) => reachingDatabase(config.startupOutageBudgetMs, work),
         });
       } catch (error) {
