@@ -57,7 +57,7 @@ function leaseNote(job: JobView, now = Date.now()): string {
   if (heartbeatAt && heartbeatSeconds && Date.parse(leaseEndsAt) > now) {
     const due = new Date(Date.parse(heartbeatAt) + heartbeatSeconds * 1000).toISOString();
     return Date.parse(due) > now
-      ? `; heartbeat ${heartbeatAt}: if its worker is gone, the job runs again once none is seen for ${heartbeatSeconds}s (after ${due}), at the latest when its lease ends ${leaseEndsAt}`
+      ? `; heartbeat ${heartbeatAt}: if its worker is gone, the job runs again once none is seen for ${heartbeatSeconds}s (not before ${due}; then a worker's next maintenance pass and the retry delay), at the latest when its lease ends ${leaseEndsAt}`
       : `; no heartbeat since ${heartbeatAt} (${heartbeatSeconds}s allowed): its worker is gone or cut off, and the next worker's maintenance fails it and it runs again`;
   }
   if (Date.parse(leaseEndsAt) > now) {

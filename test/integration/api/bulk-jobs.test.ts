@@ -249,7 +249,7 @@ describe('HTTP API bulk jobs and cascade op ids', () => {
     expect(Date.now() - Date.parse(stamped.heartbeatAt ?? '')).to.be.within(9_000, 30_000);
     const shownActive = await runCli(['queue', 'show', jobId], { DATABASE_URL: f.url });
     expect(shownActive.stdout).to.match(
-      /; heartbeat \S+: if its worker is gone, the job runs again once none is seen for 60s \(after \S+\), at the latest when its lease ends /,
+      /; heartbeat \S+: if its worker is gone, the job runs again once none is seen for 60s \(not before \S+; then a worker's next maintenance pass and the retry delay\), at the latest when its lease ends /,
     );
     await f.db.query(`UPDATE pgboss.job SET heartbeat_on = now() - interval '2 minutes' WHERE id = $1`, [
       jobId,
