@@ -75,3 +75,14 @@ export function spawnSdops(args: readonly string[], env: Record<string, string |
     },
   };
 }
+
+/** The JSON log lines among a process's output (a line a chunk boundary cut is skipped). */
+export function jsonRecords(output: string): Record<string, unknown>[] {
+  return output.split('\n').flatMap((line) => {
+    try {
+      return line.startsWith('{') ? [JSON.parse(line) as Record<string, unknown>] : [];
+    } catch {
+      return [];
+    }
+  });
+}

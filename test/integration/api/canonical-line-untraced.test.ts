@@ -1,18 +1,7 @@
 import { expect } from 'chai';
-import { type SdopsProcess, spawnSdops } from '../../support/sdops-process.ts';
+import { jsonRecords, type SdopsProcess, spawnSdops } from '../../support/sdops-process.ts';
 import { waitUntil } from '../../support/wait.ts';
 import { type MigrationTestDb, openMigrationTestDb, seedDocuments } from '../migration/support.ts';
-
-/** The JSON lines of a process's output (a line cut by a chunk boundary is skipped). */
-function records(output: string): Record<string, unknown>[] {
-  return output.split('\n').flatMap((line) => {
-    try {
-      return line.startsWith('{') ? [JSON.parse(line) as Record<string, unknown>] : [];
-    } catch {
-      return [];
-    }
-  });
-}
 
 /**
  * With OTEL_SDK_DISABLED=true there is no OpenTelemetry context manager, and the request's line rode
@@ -51,7 +40,7 @@ describe('the access line of sdops serve with telemetry disabled', function () {
     expect(started.status).to.equal(202);
     const { run } = (await started.json()) as { run: { runId: string } };
     const lines = await waitUntil('both access lines', () => {
-      const access = records(serve!.output()).filter((r) => r.message === 'request');
+      const access = jsonRecords(serve!.output()).filter((r) => r.message === 'request');
       return access.length >= 2 ? access : undefined;
     });
     expect(lines[0]).to.include({
@@ -61,6 +50,8 @@ describe('the access line of sdops serve with telemetry disabled', function () {
       count: 1,
     });
     expect(lines[1]).to.include({ route: '/v1/migrations/:name/start', run_id: run.runId });
-    expect(records(serve.output()).filter((r) => r.message === 'soft_delete operation')).to.deep.equal([]);
+    expect(jsonRecords(serve.output()).filter((r) => r.message === 'soft_delete operation')).to.deep.equal(
+      [],
+    );
   });
 });

@@ -9,18 +9,8 @@ import { SoftDeleteService } from '../../../src/soft-delete/index.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/postgres.ts';
 import { OtlpListener } from '../../support/otlp-listener.ts';
 import { spawnWorker, type WorkerChild, within } from './processes.ts';
+import { jsonRecords } from '../../support/sdops-process.ts';
 import { waitUntil } from '../../support/wait.ts';
-
-/** The JSON log lines among a process's output (a chunk may end mid-line: such a line is skipped). */
-function consoleRecords(output: string): Record<string, unknown>[] {
-  return output.split('\n').flatMap((line) => {
-    try {
-      return line.startsWith('{') ? [JSON.parse(line) as Record<string, unknown>] : [];
-    } catch {
-      return [];
-    }
-  });
-}
 
 describe('cleanup jobs over the soft-delete core, traced end to end (PostgreSQL)', function () {
   this.timeout(90_000);
@@ -138,7 +128,7 @@ describe('cleanup jobs over the soft-delete core, traced end to end (PostgreSQL)
     );
     // The core's own lines inside the job name it, as the worker's do: found by job_id in Loki.
     const coreLines = await waitUntil("the core's lines of the job", () => {
-      const lines = consoleRecords(worker.output()).filter(
+      const lines = jsonRecords(worker.output()).filter(
         (r) => r.message === 'soft_delete operation' && r.job_id === jobId,
       );
       return lines.length > 0 ? lines : undefined;
