@@ -54,13 +54,14 @@ function parseJson(raw: string): unknown {
 function leaseNote(job: JobView, now = Date.now()): string {
   const { leaseEndsAt, heartbeatAt, heartbeatSeconds } = job;
   if (!leaseEndsAt) return '';
-  if (heartbeatAt && heartbeatSeconds && Date.parse(leaseEndsAt) > now) {
+  const leaseRunning = Date.parse(leaseEndsAt) > now;
+  if (heartbeatAt && heartbeatSeconds && leaseRunning) {
     const due = new Date(Date.parse(heartbeatAt) + heartbeatSeconds * 1000).toISOString();
     return Date.parse(due) > now
       ? `; heartbeat ${heartbeatAt}: if its worker is gone, the job runs again once none is seen for ${heartbeatSeconds}s (not before ${due}; then a worker's next maintenance pass and the retry delay), at the latest when its lease ends ${leaseEndsAt}`
       : `; no heartbeat since ${heartbeatAt} (${heartbeatSeconds}s allowed): its worker is gone or cut off, and the next worker's maintenance fails it and it runs again`;
   }
-  if (Date.parse(leaseEndsAt) > now) {
+  if (leaseRunning) {
     return `; lease ends ${leaseEndsAt} (a killed worker's job stays active until then, and until a worker fails it)`;
   }
   return `; lease ended ${leaseEndsAt}: its worker is gone and the next worker retries it (a job a killed process left on the embedded database reads as started a lease early)`;
