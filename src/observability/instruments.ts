@@ -186,7 +186,24 @@ export const DATABASE_GAUGES = {
   },
 } as const satisfies Record<string, InstrumentDefinition>;
 
+/**
+ * A long-running process's own sign of life (sdops serve and sdops worker, process-gauges.ts): read
+ * at each of its metric exports, so it stops moving when the process dies or hangs, and the
+ * ServiceDown alert sees that before the series leave the scrape.
+ */
+export const PROCESS_GAUGES = {
+  processUptime: {
+    name: 'process.uptime',
+    kind: 'gauge',
+    unit: 's',
+    description:
+      'Seconds since the process started (semantic conventions), reported by every running sdops serve and sdops worker at each metric export: a value that stopped moving is a process that died or hangs.',
+    attributes: [],
+  },
+} as const satisfies Record<string, InstrumentDefinition>;
+
 export const INSTRUMENT_DEFINITIONS: readonly InstrumentDefinition[] = [
   ...Object.values(INSTRUMENTS),
   ...Object.values(DATABASE_GAUGES),
+  ...Object.values(PROCESS_GAUGES),
 ];

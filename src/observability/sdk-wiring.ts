@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import type { Duplex } from 'node:stream';
+import { metrics } from '@opentelemetry/api';
 import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-http';
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
@@ -18,6 +19,7 @@ import { withCircuitBreaker } from './circuit.ts';
 import { type DatabaseGaugeOptions, registerDatabaseGauges } from './database-gauges.ts';
 import { reportConnectionError } from './diagnostics.ts';
 import { packageVersion } from './package-version.ts';
+import { registerProcessGauges } from './process-gauges.ts';
 import { SCOPE_NAME } from './scope.ts';
 import {
   EXPORT_TIMEOUT_MS,
@@ -150,5 +152,6 @@ export function startSdk(settings: SdkSettings): StartedSdk {
     instrumentations: [],
   });
   sdk.start();
+  registerProcessGauges(metrics.getMeter(SCOPE_NAME), settings.role);
   return { sdk, spanProcessor, logProcessor, metricReader };
 }

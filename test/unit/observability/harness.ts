@@ -9,7 +9,10 @@ import {
 } from '@opentelemetry/sdk-metrics';
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace';
 import { configureLogging, startTelemetry, type Telemetry } from '../../../src/observability/index.ts';
-import { DEFAULT_TELEMETRY_SETTINGS } from '../../../src/observability/telemetry-settings.ts';
+import {
+  DEFAULT_TELEMETRY_SETTINGS,
+  type ProcessRole,
+} from '../../../src/observability/telemetry-settings.ts';
 import type { LoggingOptions } from '../../../src/observability/logger.ts';
 import { SPAN_DEFINITIONS } from '../../../src/observability/span-names.ts';
 
@@ -47,7 +50,10 @@ function byName(last: ResourceMetrics | undefined): Map<string, MetricData> {
   return out;
 }
 
-export async function startInMemoryTelemetry(logging: LoggingOptions = {}): Promise<InMemoryTelemetry> {
+export async function startInMemoryTelemetry(
+  logging: LoggingOptions = {},
+  role: ProcessRole = 'cli',
+): Promise<InMemoryTelemetry> {
   const spanExporter = new InMemorySpanExporter();
   const logExporter = new InMemoryLogRecordExporter();
   const metricExporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
@@ -64,7 +70,7 @@ export async function startInMemoryTelemetry(logging: LoggingOptions = {}): Prom
   const console = new LineSink();
   configureLogging({ level: 'debug', ...logging, console });
   const telemetry = await startTelemetry({
-    role: 'cli',
+    role,
     settings: DEFAULT_TELEMETRY_SETTINGS,
     testExporters: { spanExporter, metricReader, logExporter, databaseMetricReader },
   });

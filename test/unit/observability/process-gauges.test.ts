@@ -1,0 +1,45 @@
+import { expect } from 'chai';
+import type { MetricData } from '@opentelemetry/sdk-metrics';
+import { PROCESS_GAUGES } from '../../../src/observability/instruments.ts';
+import type { ProcessRole } from '../../../src/observability/telemetry-settings.ts';
+import { startInMemoryTelemetry } from './harness.ts';
+
+const UPTIME = PROCESS_GAUGES.processUptime.name;
+
+function uptime(metric: MetricData | undefined): number {
+  expect(metric, `${UPTIME} was exported`).to.not.equal(undefined);
+  const [point, ...more] = (metric as MetricData).dataPoints;
+  expect(more, 'one point, without attributes').to.deep.equal([]);
+  expect(point?.attributes).to.deep.equal({});
+  return point?.value as number;
+}
+
+describe("a long-running process's sign of life (process.uptime)", () => {
+  for (const role of ['api', 'worker'] as const) {
+    it(`is exported by sdops ${role === 'api' ? 'serve' : 'worker'} in seconds since the start, and moves from one export to the next`, async () => {
+      const t = await startInMemoryTelemetry({}, role);
+      try {
+        const first = uptime((await t.metrics()).get(UPTIME));
+        expect(first).to.be.closeTo(process.uptime(), 1);
+        const deadline = Date.now() + 1000;
+        let second = first;
+        while (second === first && Date.now() < deadline) second = uptime((await t.metrics()).get(UPTIME));
+        expect(second, 'a later export reads a later uptime').to.be.greaterThan(first);
+        expect((await t.metrics()).get(UPTIME)?.descriptor.unit).to.equal('s');
+      } finally {
+        await t.telemetry.shutdown();
+      }
+    });
+  }
+
+  for (const role of ['cli', 'migrate'] as ProcessRole[]) {
+    it(`is not exported by a ${role} process, which ends by design`, async () => {
+      const t = await startInMemoryTelemetry({}, role);
+      try {
+        expect([...(await t.metrics()).keys()]).to.not.include(UPTIME);
+      } finally {
+        await t.telemetry.shutdown();
+      }
+    });
+  }
+});
