@@ -2,6 +2,8 @@ import {
   COLLECTOR_UP,
   COLLECTORS_DOWN,
   DASHBOARD_UID,
+  liveProcesses,
+  seenProcesses,
   GRAFANA_URL_DEFAULT,
   METRICS,
   RUNBOOK_URL_PATH,
@@ -248,6 +250,28 @@ export function alertRules(p: AlertParams = ALERT_PARAMS): AlertRuleDefinition[]
       valueFormat: 'percentage',
       runbookAnchor: 'alert-apiauthrefusalratiohigh',
       panelId: PANEL_IDS.apiRequests,
+    },
+    {
+      name: 'ServiceDown',
+      uid: 'sdops-service-down',
+      // A collector that answers no scrape starves every series: that is TelemetryCollectorDown's
+      // page, not one per service.
+      valueExpr: `(${seenProcesses(p.serviceSeenWindow)} unless on (job) ${liveProcesses(p.serviceLiveWindow)}) unless on () (${COLLECTOR_UP} == 0)`,
+      probeExpr: seenProcesses(p.serviceSeenWindow),
+      threshold: 0,
+      for: p.serviceDownFor,
+      // Critical: with no sdops-api every client request fails; with no sdops-worker nothing cleans
+      // up, and with neither, nothing reads the queue gauges, so the queue alerts go quiet too.
+      severity: 'critical',
+      summary: 'No {{ $labels.job }} process is running',
+      description:
+        `{{VALUE}} {{ $labels.job }} process(es) reported in the last ${p.serviceSeenWindow}, and none has shown a sign of life ` +
+        `(process_uptime_seconds moving) for ${p.serviceLiveWindow}: killed, crashed, hung, or stopped and not started again. ` +
+        'sdops-api down: every client request fails. sdops-worker down: cleanup jobs wait. Both down: nothing reads the ' +
+        `queue gauges either, so the queue alerts go quiet. Stopped on purpose: silence it; it resolves ${p.serviceSeenWindow} after the last report.`,
+      valueFormat: 'number',
+      runbookAnchor: 'alert-servicedown',
+      panelId: PANEL_IDS.liveProcesses,
     },
     {
       name: 'TelemetryCollectorDown',

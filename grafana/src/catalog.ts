@@ -25,6 +25,8 @@ export const METRICS = {
   queueActive: 'cleanup_queue_active',
   queueOldestActive: 'cleanup_queue_oldest_active_seconds',
   staleRuns: 'migration_runs_stale_seconds',
+  /** PROCESS_GAUGES: each running sdops serve and worker, under its own job and instance. */
+  processUptime: 'process_uptime_seconds',
   /** Span-metrics latency histogram (seconds): SPAN_METRICS.latency, see below. */
   spanDuration: 'traces_spanmetrics_latency',
   /** Span-metrics call counter: SPAN_METRICS.calls. */
@@ -100,3 +102,15 @@ export const COLLECTOR_UP = 'up{job="otel-collector"}';
 
 /** How many collectors answer no scrape (no series while they all answer). */
 export const COLLECTORS_DOWN = `count by (job) (${COLLECTOR_UP} == 0)`;
+
+/**
+ * Processes of each long-running service (Prometheus `job`) whose sign of life moved within `window`:
+ * a process that died or hangs leaves its last process_uptime_seconds in the scrape, unchanged, for
+ * the exporter's metric_expiration (5 minutes), so "present" would be minutes late and "moved" is not.
+ */
+export const liveProcesses = (window: string): string =>
+  `count by (job) (changes(${METRICS.processUptime}[${window}]) > 0)`;
+
+/** Processes of each long-running service that reported at all within `window`. */
+export const seenProcesses = (window: string): string =>
+  `count by (job) (max_over_time(${METRICS.processUptime}[${window}]))`;

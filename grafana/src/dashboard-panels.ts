@@ -1,7 +1,14 @@
 import type * as cog from '@grafana/grafana-foundation-sdk/cog';
 import type { Panel } from '@grafana/grafana-foundation-sdk/dashboard';
 import { PanelBuilder as HeatmapPanel } from '@grafana/grafana-foundation-sdk/heatmap';
-import { COLLECTOR_UP, COLLECTORS_DOWN, METRICS, PRODUCT_SPAN_REGEX } from './catalog.ts';
+import {
+  COLLECTOR_UP,
+  COLLECTORS_DOWN,
+  liveProcesses,
+  METRICS,
+  PRODUCT_SPAN_REGEX,
+  seenProcesses,
+} from './catalog.ts';
 import {
   API_AUTH_REFUSAL_FOR,
   API_AUTH_REFUSAL_RATIO_THRESHOLD,
@@ -11,6 +18,9 @@ import {
   API_RECENT_WINDOW,
   COLLECTOR_DOWN_FOR,
   MIN_API_REQUESTS_PER_WINDOW,
+  SERVICE_DOWN_FOR,
+  SERVICE_LIVE_WINDOW,
+  SERVICE_SEEN_WINDOW,
 } from './thresholds.ts';
 import {
   PROMETHEUS,
@@ -48,6 +58,7 @@ export const PANEL_IDS = {
   apiRequests: 19,
   apiLatency: 20,
   collectorsDown: 21,
+  liveProcesses: 22,
 } as const;
 
 /** Requests the API answered, as the HTTP server histogram counts them (one observation each). */
@@ -91,7 +102,7 @@ export function apiPanels(y: number): cog.Builder<Panel>[] {
       'Telemetry collectors not answering',
       `Collectors (the one collector, or the agents and gateways of the two-tier layout) that answered no Prometheus scrape, 0 while all answer. Above 0 the services' telemetry is being dropped, every other panel shows a gap and the other alerts are blind; the TelemetryCollectorDown alert fires once it lasts ${COLLECTOR_DOWN_FOR}. The product keeps working meanwhile, and the database tells its state (sdops queue status, sdops migrate list). Source: up{job="otel-collector"}, written by Prometheus itself. Red from 1.`,
       'short',
-      at(20, y, 4, 8),
+      at(20, y, 4, 4),
     )
       .thresholds(thresholds('green', [1, 'red']))
       .thresholdsStyle(THRESHOLD_LINES)
@@ -100,6 +111,22 @@ export function apiPanels(y: number): cog.Builder<Panel>[] {
         promTarget('A', {
           expr: `${COLLECTORS_DOWN} or (count by (job) (${COLLECTOR_UP}) * 0)`,
           legend: 'not answering',
+        }),
+      ),
+    timeseries(
+      PANEL_IDS.liveProcesses,
+      'Live sdops processes by service',
+      `Running sdops serve (sdops-api) and sdops worker (sdops-worker) processes, per service: those whose process_uptime_seconds moved in the last ${SERVICE_LIVE_WINDOW} (a killed, crashed or hung process leaves its last value in the scrape, unchanged, for 5 minutes). 0 is a service that reported in the last ${SERVICE_SEEN_WINDOW} and has no live process now: the ServiceDown alert fires once that lasts ${SERVICE_DOWN_FOR}. A service never deployed has no line. Red at 0.`,
+      'short',
+      at(20, y + 4, 4, 4),
+    )
+      .thresholds(thresholds('red', [1, 'green']))
+      .thresholdsStyle(THRESHOLD_LINES)
+      .min(0)
+      .withTarget(
+        promTarget('A', {
+          expr: `${liveProcesses(SERVICE_LIVE_WINDOW)} or (${seenProcesses(SERVICE_SEEN_WINDOW)} * 0)`,
+          legend: '{{job}}',
         }),
       ),
   ];

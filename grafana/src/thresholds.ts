@@ -62,6 +62,17 @@ export const MIGRATION_STALE_SECONDS = 300;
  */
 export const COLLECTOR_DOWN_FOR = '2m';
 
+/**
+ * ServiceDown: a long-running service (the `job` of process_uptime_seconds: sdops serve, sdops
+ * worker) that reported within SERVICE_SEEN_WINDOW has had no process whose uptime moved within
+ * SERVICE_LIVE_WINDOW, for SERVICE_DOWN_FOR. The live window spans several exports (10 s) and
+ * scrapes (15 s), and is far shorter than the 5 minutes a dead process's frozen series stays in the
+ * scrape; the seen window is how long a service stopped on purpose keeps the alert (silence it).
+ */
+export const SERVICE_LIVE_WINDOW = '2m';
+export const SERVICE_SEEN_WINDOW = '1h';
+export const SERVICE_DOWN_FOR = '1m';
+
 export interface AlertParams {
   readonly failureRatioThreshold: number;
   readonly failureRatioWindow: string;
@@ -81,6 +92,9 @@ export interface AlertParams {
   readonly migrationFailureWindow: string;
   readonly migrationStaleSeconds: number;
   readonly collectorDownFor: string;
+  readonly serviceLiveWindow: string;
+  readonly serviceSeenWindow: string;
+  readonly serviceDownFor: string;
 }
 
 export const ALERT_PARAMS: AlertParams = {
@@ -102,4 +116,7 @@ export const ALERT_PARAMS: AlertParams = {
   migrationFailureWindow: MIGRATION_FAILURE_WINDOW,
   migrationStaleSeconds: MIGRATION_STALE_SECONDS,
   collectorDownFor: COLLECTOR_DOWN_FOR,
+  serviceLiveWindow: SERVICE_LIVE_WINDOW,
+  serviceSeenWindow: SERVICE_SEEN_WINDOW,
+  serviceDownFor: SERVICE_DOWN_FOR,
 };

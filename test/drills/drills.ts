@@ -531,6 +531,58 @@ export const DRILLS: Readonly<Record<string, Drill>> = {
    * The collector stops. The section's database commands tell the product's state meanwhile; the
    * mitigation starts the collector again, and its target answers.
    */
+  /**
+   * The stack's API is killed with SIGKILL (an out-of-memory kill: no last export), so its uptime
+   * freezes in the collector's scrape. The engineer finds which service is gone and starts it again.
+   */
+  ServiceDown: {
+    productionFires: false, // 2 minutes without a move, then a 1-minute `for`: promtool's cases prove it
+    productionResolves: true,
+    async cause(stack) {
+      // A process that has just started is no dead one: the API shows a moving uptime first.
+      await waitUntil(
+        'the API to show a sign of life',
+        async () =>
+          (await stack.query('changes(process_uptime_seconds{job="sdops-api"}[5s]) > 0')).length > 0
+            ? true
+            : undefined,
+        { timeoutMs: 30_000, intervalMs: 500 },
+      );
+      await stack.killApi();
+    },
+    async follow(op, stack) {
+      // Within 2 minutes of the kill the production window still holds the API's last moves: this
+      // query shows it until then, so only the hour's processes are checked.
+      await op.promql('count by (job) (changes(process_uptime_seconds[2m]) > 0)');
+      const seen = await op.promql('max by (job, instance) (max_over_time(process_uptime_seconds[1h]))');
+      expect(
+        seen.filter((x) => x.metric.job === 'sdops-api'),
+        'the killed API process, with the uptime it reached',
+      ).to.have.length(1);
+      op.skip(
+        'shell',
+        'docker compose ps sdops-api sdops-worker',
+        'no compose in the drill: the killed process is gone',
+      );
+      op.skip(
+        'shell',
+        'docker compose logs --tail 100 sdops-api',
+        'no compose: killed, it wrote no last line',
+      );
+      const status = await op.run('sdops queue status');
+      expect(status.code, `the database answers without the API\n${status.stderr}`).to.equal(0);
+      op.skip(
+        'shell',
+        'docker compose up -d sdops-api',
+        'no Docker: the stack starts its sdops serve again below',
+      );
+      await stack.restartApi();
+      op.vars.API_URL = stack.apiUrl;
+      const ready = await op.run(`curl -s -w ' %{http_code}\\n' "$API_URL/readyz"`);
+      expect(ready.stdout.trim(), 'the new API answers its readiness probe').to.match(/ 200$/);
+    },
+  },
+
   TelemetryCollectorDown: {
     productionFires: false, // a 2-minute `for`: promtool's case proves it (test/alerts)
     productionResolves: true,

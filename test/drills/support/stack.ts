@@ -49,6 +49,9 @@ export const DRILL_PARAMS: AlertParams = {
   migrationFailureWindow: '20s',
   migrationStaleSeconds: 2,
   collectorDownFor: '2s',
+  serviceLiveWindow: '5s',
+  serviceSeenWindow: '10m',
+  serviceDownFor: '0s',
 };
 
 export const DRILL_RULES = alertRules(DRILL_PARAMS);
@@ -69,6 +72,10 @@ export interface DrillStack {
    * settings such as SDOPS_API_TOKENS; the stack stops it with the rest.
    */
   startApi(env: Record<string, string>): Promise<{ readonly url: string; stop(): Promise<void> }>;
+  /** Kills the stack's own `sdops serve` with SIGKILL (a crash: nothing more is exported). */
+  killApi(): Promise<void>;
+  /** Starts the stack's own `sdops serve` again on its port, as compose's `up -d sdops-api` would. */
+  restartApi(): Promise<void>;
   /** A worker of the stack itself (as deployed, not started by the operator), with extra settings. */
   startWorker(args: readonly string[], env?: Record<string, string>): Promise<SdopsProcess>;
   /** Stops the stack's own workers (a redeploy replaces them). */
@@ -126,13 +133,17 @@ export async function startDrillStack(name: string): Promise<DrillStack> {
   await sql.connect();
   // The stack's API process: it samples the database gauges, as compose's sdops-api does.
   const port = await freePort();
-  const serve: SdopsProcess = spawnSdops(['serve', '--port', String(port)], env);
+  const startServe = async (): Promise<SdopsProcess> => {
+    const started = spawnSdops(['serve', '--port', String(port)], env);
+    await started.waitFor(/sdops api listening on/, 30_000).catch(async (error: unknown) => {
+      await started.stop('SIGKILL');
+      throw error;
+    });
+    return started;
+  };
+  let serve = await startServe();
   const workers: SdopsProcess[] = [];
   const apis: SdopsProcess[] = [];
-  await serve.waitFor(/sdops api listening on/, 30_000).catch(async (error: unknown) => {
-    await serve.stop('SIGKILL');
-    throw error;
-  });
   const query = (expr: string) => promQuery(prometheus.url, expr);
   // The gauges reach Prometheus: the stack is ready for the drill.
   await waitUntil(
@@ -161,6 +172,12 @@ export async function startDrillStack(name: string): Promise<DrillStack> {
           await api.stop('SIGTERM');
         },
       };
+    },
+    async killApi() {
+      await serve.stop('SIGKILL');
+    },
+    async restartApi() {
+      serve = await startServe();
     },
     async startWorker(args, extra = {}) {
       const w = spawnSdops(['worker', '--no-schedule', ...args], { ...env, ...extra });

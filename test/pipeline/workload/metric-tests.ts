@@ -41,8 +41,13 @@ export function registerMetricTests(world: World): void {
       const names = await promMetricNames(world.prometheus.url);
       const undocumented: string[] = [];
       for (const name of names) {
-        // Span metrics are the collector's (job = the span's service), not instruments of the app.
-        if (documented.has(name) || name === 'target_info' || name.startsWith('traces_spanmetrics_'))
+        // Span metrics are the collector's (job = the span's service), not instruments of the app;
+        // ALERTS are Prometheus's own, labelled with the job of an alert such as ServiceDown.
+        if (
+          documented.has(name) ||
+          ['target_info', 'ALERTS', 'ALERTS_FOR_STATE'].includes(name) ||
+          name.startsWith('traces_spanmetrics_')
+        )
           continue;
         if ((await promSeries(world.prometheus.url, `${name}{${APP}}`)).length > 0) undocumented.push(name);
       }

@@ -340,6 +340,18 @@ export function registerPanelTests(world: World): void {
       expect(await firing(prom(), 'ApiAuthRefusalRatioHigh', true, 'job', world.endedAt)).to.deep.equal([]);
       expect(await firing(prom(), 'ApiAuthRefusalRatioHigh', false, 'job', world.endedAt)).to.deep.equal([]);
     },
+    async ServiceDown(kind) {
+      // Two serve and two worker processes ran (each restarted once in the workload), and the last of
+      // each stopped moments before the end: seen within the hour, and none down for 2 minutes yet.
+      close(
+        await alertAt(rule('ServiceDown'), kind, world.endedAt, 'job'),
+        kind === 'probe' ? { 'sdops-api': 2, 'sdops-worker': 2 } : {},
+        0,
+        `ServiceDown ${kind}`,
+      );
+      expect(await firing(prom(), 'ServiceDown', true, 'job', world.endedAt)).to.deep.equal([]);
+      expect(await firing(prom(), 'ServiceDown', false, 'job', world.endedAt)).to.deep.equal([]);
+    },
     async TelemetryCollectorDown(kind) {
       // At the end the one collector answers: no value; its probe counts the targets.
       close(
@@ -500,6 +512,13 @@ export function registerPanelTests(world: World): void {
       );
       const values = series.flatMap((x) => x.values.map(([, v]) => Number(v)));
       expect([...new Set(values)].sort()).to.deep.equal([0, 1]);
+    },
+    [`${PANEL_IDS.liveProcesses}/A`]: async () => {
+      // Only the long-running services have a line (no CLI or migrate process), each with the one or
+      // two of its processes that moved in the 2 minutes before the end: the last stopped just now.
+      const seen = await atEnd(panelQuery(PANEL_IDS.liveProcesses, 'A'), ['job']);
+      expect(Object.keys(seen).sort()).to.deep.equal(['sdops-api', 'sdops-worker']);
+      for (const [job, live] of Object.entries(seen)) expect(live, job).to.be.within(1, 2);
     },
     [`${PANEL_IDS.apiLatency}/A`]: () =>
       quantiles(

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { expect } from 'chai';
 import { METRICS, REPO_ROOT, SPAN_METRICS } from '../../../grafana/src/index.ts';
-import { DATABASE_GAUGES, INSTRUMENTS } from '../../../src/observability/instruments.ts';
+import { DATABASE_GAUGES, INSTRUMENTS, PROCESS_GAUGES } from '../../../src/observability/instruments.ts';
 
 /**
  * The collector's prometheus exporter (translation_strategy UnderscoreEscapingWithSuffixes) turns
@@ -18,7 +18,7 @@ function prometheusName(def: { name: string; kind: string; unit: string }): stri
 }
 
 describe('metric names used by the dashboard and alerts', () => {
-  const instruments = { ...INSTRUMENTS, ...DATABASE_GAUGES };
+  const instruments = { ...INSTRUMENTS, ...DATABASE_GAUGES, ...PROCESS_GAUGES };
   for (const [id, def] of Object.entries(instruments)) {
     it(`${def.name} is queried as the name the collector's Prometheus exporter gives it`, () => {
       expect(METRICS[id as keyof typeof instruments]).to.equal(prometheusName(def));
