@@ -189,7 +189,7 @@ export const ERROR_CODE_MEANINGS: Readonly<Record<ErrorCode, string>> = {
   interrupted:
     'a CLI command was ended by Ctrl-C/SIGTERM while it waited for the database at start: it did nothing',
   output_not_written:
-    "a CLI command's output could not be written (a full disk behind stdout): what the command changed stays done",
+    "a CLI command's output could not be written (a full disk behind stdout): whatever the command changed stays done",
   database_unavailable: 'the database cannot be reached right now',
   database_outage: 'the database stayed unreachable longer than the outage budget',
   job_timeout: 'the job did not finish within its lease',

@@ -56,7 +56,7 @@ export function tolerateClosedStdout(json: boolean): void {
       errorLine(
         'output_not_written',
         'internal',
-        `the output could not be written (${errorMessage(error)}); what the command changed stays done`,
+        `the output could not be written (${errorMessage(error)}); whatever the command changed stays done`,
         json,
       ),
     );

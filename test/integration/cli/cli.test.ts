@@ -133,7 +133,7 @@ describe('sdops CLI on PostgreSQL', function () {
       // Before: exit 1 with an uncaught ENOSPC stack trace, after the delete had committed.
       expect(child.status).to.equal(1);
       expect(child.stderr.toString()).to.match(
-        /^sdops: the output could not be written \(ENOSPC[^\n]*\); what the command changed stays done\n$/,
+        /^sdops: the output could not be written \(ENOSPC[^\n]*\); whatever the command changed stays done\n$/,
       );
     } finally {
       closeSync(full);
