@@ -1,6 +1,6 @@
 import type { Queryable } from '../db/index.ts';
-import { ConflictError } from '../errors.ts';
-import { getEntity, opIdsOfRowsSql } from '../soft-delete/index.ts';
+import { ConflictError, SdopsError } from '../errors.ts';
+import { type Filter, getEntity, opIdsOfRowsSql, type Target, targetsMeet } from '../soft-delete/index.ts';
 import { isIdText } from '../validation/index.ts';
 import { BOSS_SCHEMA, noQueueYet } from './boss.ts';
 import { queueName } from './queue-names.ts';
@@ -38,28 +38,95 @@ async function undoneOpIds(db: Queryable, entity: string, target: object): Promi
 }
 
 /**
- * Refuses (DeleteInProgressError) a restore that takes back rows of a delete (by its op id, or rows
- * it deleted, by id) while that delete's bulk_soft_delete job has not ended: waiting, retrying or
- * running. Any other target, and a database where no queue was ever set up, passes.
+ * A bulk delete that has not run (or finished) yet selects rows the restore brings back: the restore
+ * ran first, and the delete then took them back. Asked to delete and then to restore the same
+ * filter, a caller got 202 twice and the rows ended deleted.
+ */
+class DeleteWouldUndoError extends ConflictError {
+  constructor(entity: string, jobId: string, opId: string) {
+    super(
+      'delete_in_progress',
+      `a bulk delete of ${entity} that has not finished (its bulk_soft_delete job ${jobId}, op id ${opId}) selects rows ` +
+        'this restore brings back, and would delete them again when it runs on; restore once the job has ended ' +
+        `(sdops queue show ${jobId}), or cancel it first if it is not wanted (sdops queue cancel ${jobId})`,
+    );
+  }
+}
+
+type PendingJob = {
+  readonly id: string;
+  readonly op: string;
+  readonly payload?: { readonly ids?: unknown; readonly filter?: unknown };
+};
+
+/** The unended bulk_soft_delete jobs matching `where` ($1 is the queue name), oldest first; none without a queue. */
+async function pendingDeletes(db: Queryable, where: string, params: unknown[]): Promise<PendingJob[]> {
+  try {
+    const { rows } = await db.query<PendingJob>(
+      // A job enqueued by hand has no opId: it stamps its own id.
+      `SELECT id::text AS id, coalesce(data->'payload'->>'opId', id::text) AS op, data->'payload' AS payload
+         FROM ${BOSS_SCHEMA}.job WHERE name = $1 AND state < 'completed' AND ${where}
+        ORDER BY created_on LIMIT 100`,
+      [queueName('bulk_soft_delete'), ...params],
+    );
+    return rows;
+  } catch (error) {
+    if (noQueueYet(error)) return [];
+    throw error;
+  }
+}
+
+/**
+ * The rows a restore's target or a delete job's payload selects, as a target alone (a job's payload
+ * carries its entity and options beside it); none when it names none.
+ */
+function selection(of: {
+  readonly id?: unknown;
+  readonly ids?: unknown;
+  readonly filter?: unknown;
+}): Target | undefined {
+  const { id, ids, filter } = of;
+  if (Array.isArray(ids)) return { ids: ids as string[] };
+  if (typeof filter === 'object' && filter !== null) return { filter: filter as Filter };
+  if (typeof id === 'string') return { id };
+  return undefined;
+}
+
+/** Whether the targets meet; a target that is no valid one meets nothing here (its own check refuses it). */
+async function meets(db: Queryable, entity: string, a: Target, b: Target): Promise<boolean> {
+  try {
+    return await targetsMeet(db, entity, a, b);
+  } catch (error) {
+    if (error instanceof SdopsError && error.kind === 'invalid_input') return false;
+    throw error;
+  }
+}
+
+/**
+ * Refuses (409 delete_in_progress) a restore that a bulk delete which has not ended would undo or be
+ * undone by: one taking back rows of that delete (by its op id, or rows it deleted, by id), and one
+ * whose rows (by ids or filter, whatever their deleted state now) that delete selects. Any other
+ * target, and a database where no queue was ever set up, passes. A delete's cascade into other
+ * tables is looked into only through op ids.
  */
 export async function assertUndoAllowed(db: Queryable, entity: string, target: object): Promise<void> {
   const opIds = await undoneOpIds(db, entity, target);
-  if (opIds.length === 0) return;
-  let rows: { id: string; op: string }[];
-  try {
-    ({ rows } = await db.query<{ id: string; op: string }>(
-      // A job enqueued by hand has no opId: it stamps its own id. Compared as text in either case
-      // (a UUID is one in any case), since a malformed one is for the filter's own check to refuse.
-      `SELECT id::text AS id, coalesce(data->'payload'->>'opId', id::text) AS op FROM ${BOSS_SCHEMA}.job
-        WHERE name = $1 AND state < 'completed'
-          AND lower(coalesce(data->'payload'->>'opId', id::text)) = ANY($2::text[])
-        ORDER BY created_on LIMIT 1`,
-      [queueName('bulk_soft_delete'), opIds.map((op) => op.toLowerCase())],
-    ));
-  } catch (error) {
-    if (noQueueYet(error)) return;
-    throw error;
+  if (opIds.length > 0) {
+    // Compared as text in either case (a UUID is one in any case), since a malformed one is for the
+    // filter's own check to refuse.
+    const [undone] = await pendingDeletes(
+      db,
+      `lower(coalesce(data->'payload'->>'opId', id::text)) = ANY($2::text[])`,
+      [opIds.map((op) => op.toLowerCase())],
+    );
+    if (undone) throw new DeleteInProgressError(undone.op, undone.id);
   }
-  const [pending] = rows;
-  if (pending) throw new DeleteInProgressError(pending.op, pending.id);
+  const restored = selection(target);
+  if (!restored) return;
+  for (const job of await pendingDeletes(db, `data->'payload'->>'entity' = $2`, [entity])) {
+    const selected = selection(job.payload ?? {});
+    if (selected && (await meets(db, entity, restored, selected))) {
+      throw new DeleteWouldUndoError(entity, job.id, job.op);
+    }
+  }
 }

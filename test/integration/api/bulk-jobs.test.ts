@@ -149,12 +149,12 @@ describe('HTTP API bulk jobs and cascade op ids', () => {
     // A restore by the op id ran beside the waiting delete job: it restored nothing, then the job
     // deleted everything, and both had answered 202.
     const { rows } = await f.db.query<{ id: string }>(
-      'SELECT id::text AS id FROM documents WHERE deleted_at IS NULL AND NOT is_deleted ORDER BY id LIMIT 3',
+      'SELECT id::text AS id FROM documents WHERE deleted_at IS NULL AND NOT is_deleted ORDER BY id LIMIT 4',
     );
     const opId = '0193a3f4-0000-7000-8000-00000000d0e1';
     const jobId = await f.queue.enqueue(
       'bulk_soft_delete',
-      { entity: 'documents', ids: rows.map((r) => r.id), cascade: true, opId, deletedBy: 'test' },
+      { entity: 'documents', ids: rows.slice(0, 3).map((r) => r.id), cascade: true, opId, deletedBy: 'test' },
       { startAfterSeconds: 3600 },
     );
     const undo = { method: 'POST' as const, url: '/v1/documents/bulk-restore', headers: AS_ADMIN };
@@ -203,10 +203,18 @@ describe('HTTP API bulk jobs and cascade op ids', () => {
     const cliById = await runCli(['restore', 'documents', String(rows[1]?.id)], { DATABASE_URL: f.url });
     expect(cliById.code, cliById.stderr).to.equal(1);
     expect(cliById.stderr).to.include(`its bulk_soft_delete job ${jobId} still waits or runs`);
-    // A row no pending delete took is restored as ever.
-    const other = await inject(f.app, {
+    // A row the job has not taken yet but will: restored now, it would be deleted all the same.
+    const ahead = await inject(f.app, {
       method: 'POST',
       url: `/v1/documents/${rows[2]?.id}/restore`,
+      headers: AS_ADMIN,
+    });
+    expect(ahead.statusCode, ahead.body).to.equal(409);
+    expectErrorShape(ahead, 'delete_in_progress');
+    // A row no pending delete selects is restored as ever.
+    const other = await inject(f.app, {
+      method: 'POST',
+      url: `/v1/documents/${rows[3]?.id}/restore`,
       headers: AS_ADMIN,
     });
     expect(other.statusCode, other.body).to.equal(200);
@@ -292,6 +300,68 @@ describe('HTTP API bulk jobs and cascade op ids', () => {
     await f.db.query(`UPDATE pgboss.job SET state = 'cancelled', completed_on = now() WHERE id = $1`, [
       jobId,
     ]);
+  });
+
+  it('refuses a restore whose rows a bulk delete that has not ended selects (by filter or by id), and takes one that meets none of them', async () => {
+    // Asked to delete an owner's documents and then to restore them, the restore ran before the
+    // waiting delete job (nothing deleted yet), the job then deleted them all, and both answered 202.
+    const { rows } = await f.db.query<{ id: string; owner: string }>(
+      `SELECT DISTINCT ON (owner_customer_id) id::text AS id, owner_customer_id::text AS owner FROM documents
+        WHERE deleted_at IS NULL AND NOT is_deleted AND owner_customer_id IS NOT NULL ORDER BY owner_customer_id, id LIMIT 2`,
+    );
+    const [mine, other] = rows;
+    if (!mine || !other) throw new Error('the fixture has documents of two owners');
+    const filter = { owner_customer_id: Number(mine.owner) };
+    const jobId = await f.queue.enqueue(
+      'bulk_soft_delete',
+      {
+        entity: 'documents',
+        filter,
+        cascade: true,
+        opId: '0193a3f4-0000-7000-8000-00000000d0e2',
+        deletedBy: 'test',
+      },
+      { startAfterSeconds: 3600 },
+    );
+    const restore = { method: 'POST' as const, url: '/v1/documents/bulk-restore', headers: AS_ADMIN };
+    const byFilter = await inject(f.app, { ...restore, payload: { filter } });
+    expect(byFilter.statusCode, byFilter.body).to.equal(409);
+    expectErrorShape(byFilter, 'delete_in_progress');
+    expect(byFilter.body).to.include(`its bulk_soft_delete job ${jobId}`);
+    // One of its rows, deleted earlier by someone else: restored now, the job would delete it again.
+    await f.db.query('UPDATE documents SET deleted_at = now() WHERE id = $1', [mine.id]);
+    const byId = await inject(f.app, {
+      method: 'POST',
+      url: `/v1/documents/${mine.id}/restore`,
+      headers: AS_ADMIN,
+    });
+    expect(byId.statusCode, byId.body).to.equal(409);
+    expectErrorShape(byId, 'delete_in_progress');
+    const cli = await runCli(['restore', 'documents', '--filter', `owner_customer_id=${mine.owner}`], {
+      DATABASE_URL: f.url,
+    });
+    expect(cli.code, cli.stderr).to.equal(1);
+    expect(cli.stderr.trim().split('\n')).to.have.length(1);
+    expect(cli.stderr).to.include(`sdops queue cancel ${jobId}`);
+    // Another owner's documents meet none of the job's rows.
+    const elsewhere = await inject(f.app, {
+      ...restore,
+      payload: { filter: { owner_customer_id: Number(other.owner) } },
+    });
+    expect(elsewhere.statusCode, elsewhere.body).to.equal(202);
+    expect(
+      (await deletedState(f, 'documents', [mine.id]))[0]?.deleted_at,
+      'the refused restores changed nothing',
+    ).to.not.equal(null);
+    await f.db.query(`UPDATE pgboss.job SET state = 'cancelled', completed_on = now() WHERE id = $1`, [
+      jobId,
+    ]);
+    const afterCancel = await inject(f.app, {
+      method: 'POST',
+      url: `/v1/documents/${mine.id}/restore`,
+      headers: AS_ADMIN,
+    });
+    expect(afterCancel.statusCode, afterCancel.body).to.equal(200);
   });
 
   it('runs a bulk-delete of at most syncIds ids in the request and answers 200 with the result', async () => {
