@@ -22,16 +22,32 @@ class DeleteInProgressError extends ConflictError {
 }
 
 /**
- * The op ids a restore target takes back: its filter's delete_op_id when it names one; for ids, the
- * op ids the rows carry (one statement). Other filters are not looked into.
+ * The rows a restore's target or a delete job's payload selects, as a target alone (a job's payload
+ * carries its entity and options beside it); none when it names none.
  */
-async function undoneOpIds(db: Queryable, entity: string, target: object): Promise<string[]> {
-  const filter = 'filter' in target ? (target.filter as Readonly<Record<string, unknown>>) : undefined;
-  if (filter) return typeof filter.delete_op_id === 'string' ? [filter.delete_op_id] : [];
-  const given: readonly unknown[] =
-    'ids' in target ? (target.ids as unknown[]) : 'id' in target ? [target.id] : [];
+function selection(of: {
+  readonly id?: unknown;
+  readonly ids?: unknown;
+  readonly filter?: unknown;
+}): Target | undefined {
+  const { id, ids, filter } = of;
+  if (typeof filter === 'object' && filter !== null) return { filter: filter as Filter };
+  if (Array.isArray(ids)) return { ids: ids as string[] };
+  if (typeof id === 'string') return { id };
+  return undefined;
+}
+
+/**
+ * The op ids a restore takes back: its filter's delete_op_id when it names one; for ids, the op ids
+ * the rows carry (one statement). Other filters are not looked into.
+ */
+async function undoneOpIds(db: Queryable, entity: string, restored: Target): Promise<string[]> {
+  if ('filter' in restored) {
+    const op = (restored.filter as Readonly<Record<string, unknown>>).delete_op_id;
+    return typeof op === 'string' ? [op] : [];
+  }
   // An id that is none (past int8, say) is for the restore's own check to refuse, not for SQL to fail on.
-  const ids = given.filter(isIdText);
+  const ids = ('ids' in restored ? restored.ids : [restored.id]).filter(isIdText);
   if (ids.length === 0) return [];
   const { rows } = await db.query<{ op: string }>(opIdsOfRowsSql(getEntity(entity).table), [ids]);
   return rows.map((r) => r.op);
@@ -56,40 +72,37 @@ class DeleteWouldUndoError extends ConflictError {
 type PendingJob = {
   readonly id: string;
   readonly op: string;
+  /** The job deletes rows of an op id the restore takes back. */
+  readonly undone: boolean;
   readonly payload?: { readonly ids?: unknown; readonly filter?: unknown };
 };
 
-/** The unended bulk_soft_delete jobs matching `where` ($1 is the queue name), oldest first; none without a queue. */
-async function pendingDeletes(db: Queryable, where: string, params: unknown[]): Promise<PendingJob[]> {
+/**
+ * The unended bulk_soft_delete jobs that delete rows of the op ids $2 (any entity: a cascade stamps
+ * its children with its op id) or rows of the entity $3, those of the op ids first, then oldest
+ * first: one statement; none without a queue.
+ */
+async function pendingDeletes(
+  db: Queryable,
+  opIds: readonly string[],
+  entity: string,
+): Promise<PendingJob[]> {
+  // A job enqueued by hand has no opId: it stamps its own id. Compared as text in either case (a UUID
+  // is one in any case), since a malformed one is for the filter's own check to refuse.
+  const op = `coalesce(data->'payload'->>'opId', id::text)`;
   try {
     const { rows } = await db.query<PendingJob>(
-      // A job enqueued by hand has no opId: it stamps its own id.
-      `SELECT id::text AS id, coalesce(data->'payload'->>'opId', id::text) AS op, data->'payload' AS payload
-         FROM ${BOSS_SCHEMA}.job WHERE name = $1 AND state < 'completed' AND ${where}
-        ORDER BY created_on LIMIT 100`,
-      [queueName('bulk_soft_delete'), ...params],
+      `SELECT id::text AS id, ${op} AS op, lower(${op}) = ANY($2::text[]) AS undone, data->'payload' AS payload
+         FROM ${BOSS_SCHEMA}.job
+        WHERE name = $1 AND state < 'completed' AND (lower(${op}) = ANY($2::text[]) OR data->'payload'->>'entity' = $3)
+        ORDER BY undone DESC, created_on LIMIT 100`,
+      [queueName('bulk_soft_delete'), opIds.map((id) => id.toLowerCase()), entity],
     );
     return rows;
   } catch (error) {
     if (noQueueYet(error)) return [];
     throw error;
   }
-}
-
-/**
- * The rows a restore's target or a delete job's payload selects, as a target alone (a job's payload
- * carries its entity and options beside it); none when it names none.
- */
-function selection(of: {
-  readonly id?: unknown;
-  readonly ids?: unknown;
-  readonly filter?: unknown;
-}): Target | undefined {
-  const { id, ids, filter } = of;
-  if (Array.isArray(ids)) return { ids: ids as string[] };
-  if (typeof filter === 'object' && filter !== null) return { filter: filter as Filter };
-  if (typeof id === 'string') return { id };
-  return undefined;
 }
 
 /** Whether the targets meet; a target that is no valid one meets nothing here (its own check refuses it). */
@@ -110,20 +123,12 @@ async function meets(db: Queryable, entity: string, a: Target, b: Target): Promi
  * tables is looked into only through op ids.
  */
 export async function assertUndoAllowed(db: Queryable, entity: string, target: object): Promise<void> {
-  const opIds = await undoneOpIds(db, entity, target);
-  if (opIds.length > 0) {
-    // Compared as text in either case (a UUID is one in any case), since a malformed one is for the
-    // filter's own check to refuse.
-    const [undone] = await pendingDeletes(
-      db,
-      `lower(coalesce(data->'payload'->>'opId', id::text)) = ANY($2::text[])`,
-      [opIds.map((op) => op.toLowerCase())],
-    );
-    if (undone) throw new DeleteInProgressError(undone.op, undone.id);
-  }
   const restored = selection(target);
   if (!restored) return;
-  for (const job of await pendingDeletes(db, `data->'payload'->>'entity' = $2`, [entity])) {
+  const pending = await pendingDeletes(db, await undoneOpIds(db, entity, restored), entity);
+  const [first] = pending;
+  if (first?.undone) throw new DeleteInProgressError(first.op, first.id);
+  for (const job of pending) {
     const selected = selection(job.payload ?? {});
     if (selected && (await meets(db, entity, restored, selected))) {
       throw new DeleteWouldUndoError(entity, job.id, job.op);
