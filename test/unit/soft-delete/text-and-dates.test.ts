@@ -6,18 +6,21 @@ import { isPlainText } from '../../../src/validation/index.ts';
 const pad = (n: number, width = 2) => String(n).padStart(width, '0');
 
 describe('text and calendar dates the core accepts', () => {
-  it('accepts every well-formed string without NUL, emoji and other astral characters included', () => {
+  it('accepts every well-formed string without NUL or U+FFFD, emoji and other astral characters included', () => {
     fc.assert(
+      // U+FFFD is refused by rule (what bytes that are not UTF-8 became): the generator makes it now
+      // and then, and this property failed about once in fifty runs of the suite.
       fc.property(fc.string({ unit: 'grapheme' }), (s) => {
-        expect(isPlainText(s.replaceAll('\0', ''))).to.equal(true);
+        expect(isPlainText(s.replaceAll('\0', '').replaceAll('\uFFFD', ''))).to.equal(true);
       }),
     );
     expect(isPlainText('Grüße 👋🏽 𝒳')).to.equal(true);
   });
 
-  it('refuses a NUL character or an unpaired surrogate anywhere in a string', () => {
+  it('refuses a NUL character, U+FFFD or an unpaired surrogate anywhere in a string', () => {
     const bad = fc.oneof(
       fc.constant('\0'),
+      fc.constant('\uFFFD'),
       fc.integer({ min: 0xd800, max: 0xdfff }).map((c) => String.fromCharCode(c)),
     );
     fc.assert(
