@@ -104,6 +104,19 @@ describe('sdops bad input and closed pipes (PostgreSQL)', function () {
       [['migrate', 'stopx', 'X', '--wait'], /^sdops: unknown migrate command 'stopx' \(known: /],
       [['--bogus'], /^sdops: unknown option '--bogus'$/],
       [['--json=1', 'list', 'customers'], /^sdops: unknown option '--json=1'$/],
+      // An option of another command: commander guessed by spelling ("Did you mean one of --json, --version?").
+      [
+        ['restore', 'documents', '1', '--reason', 'x'],
+        /^sdops: restore has no option '--reason' \(it is an option of: delete\)$/,
+      ],
+      [
+        ['queue', 'status', '--batch-size=5'],
+        /^sdops: queue status has no option '--batch-size' \(it is an option of: delete, restore, /,
+      ],
+      [
+        ['delete', 'documents', '1', '--reasn', 'x'],
+        /^sdops: unknown option '--reasn' \(Did you mean --reason\?\)$/,
+      ],
     ] as const) {
       const r = await runCli([...args], env());
       expect(r.code, r.stderr).to.equal(2);
