@@ -37,15 +37,24 @@ export function holdLine(line: HeldLine | undefined): void {
 }
 
 /** writeWhatFits around the held line. */
-function writeAroundHeldLine(fd: number, data: Buffer): Buffer | undefined {
+function writeAroundHeldLine(fd: number, data: Buffer, onLoss: LossHandler): Buffer | undefined {
   const line = held;
-  if (line === undefined) return writeWhatFits(fd, data);
+  if (line === undefined) return writeWhatFits(fd, data, onLoss);
   line.clear();
   try {
-    return writeWhatFits(fd, data);
+    return writeWhatFits(fd, data, onLoss);
   } finally {
     line.redraw();
   }
+}
+
+/** Told what a write lost: the error, and the lines of the data it did not write. */
+type LossHandler = (error: NodeJS.ErrnoException, lines: number) => void;
+
+function linesIn(data: Buffer): number {
+  let lines = 0;
+  for (let at = data.indexOf(10); at !== -1; at = data.indexOf(10, at + 1)) lines++;
+  return lines;
 }
 
 /**
@@ -53,17 +62,35 @@ function writeAroundHeldLine(fd: number, data: Buffer): Buffer | undefined {
  * of it went out or the reader is gone (EPIPE: nothing left to tell). stdio descriptors are
  * non-blocking once process.stdout/stderr exist, so a full pipe answers EAGAIN or a short write.
  */
-function writeWhatFits(fd: number, data: Buffer): Buffer | undefined {
+function writeWhatFits(fd: number, data: Buffer, onLoss: LossHandler): Buffer | undefined {
   let offset = 0;
   while (offset < data.length) {
     try {
       offset += writeSync(fd, data, offset);
     } catch (error) {
-      if ((error as { code?: unknown }).code === 'EAGAIN') return data.subarray(offset);
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EAGAIN') return data.subarray(offset);
+      if (code !== 'EPIPE') onLoss(error as NodeJS.ErrnoException, linesIn(data.subarray(offset)));
       return undefined;
     }
   }
   return undefined;
+}
+
+/**
+ * What a console destination that fails (a full disk under `> worker.log`, an I/O error) and
+ * recovers reports, once each way. Its lines were lost without a word: a worker writing to a full
+ * disk went on for hours with none of its lines anywhere but OTLP, and nothing said so.
+ */
+export interface ConsoleLossListener {
+  failing(destination: 'stdout' | 'stderr', error: NodeJS.ErrnoException): void;
+  recovered(destination: 'stdout' | 'stderr', lostLines: number): void;
+}
+
+let lossListener: ConsoleLossListener | undefined;
+
+export function onConsoleLoss(listener: ConsoleLossListener | undefined): void {
+  lossListener = listener;
 }
 
 /**
@@ -90,6 +117,16 @@ class BatchedStdio implements LineSink {
   private timer: NodeJS.Timeout | undefined;
   private readonly fd: 1 | 2;
   private readonly stream: NodeJS.WriteStream;
+  /** Lines lost since writes began to fail; undefined while they work. */
+  private lostLines: number | undefined;
+  /** Failed writes so far: a flush that adds none while lines are lost is the recovery. */
+  private failures = 0;
+  private readonly onLoss: LossHandler = (error, lines) => {
+    this.failures++;
+    const first = this.lostLines === undefined;
+    this.lostLines = (this.lostLines ?? 0) + lines;
+    if (first) lossListener?.failing(this.destination(), error);
+  };
 
   constructor(fd: 1 | 2) {
     this.fd = fd;
@@ -132,8 +169,18 @@ class BatchedStdio implements LineSink {
       return;
     }
     const data = this.take();
-    if (data) this.unwritten = writeAroundHeldLine(this.fd, data);
+    const failures = this.failures;
+    if (data) this.unwritten = writeAroundHeldLine(this.fd, data, this.onLoss);
     if (this.unwritten) this.schedule(FULL_PIPE_RETRY_MS);
+    if (data && this.lostLines !== undefined && this.failures === failures) {
+      const lost = this.lostLines;
+      this.lostLines = undefined;
+      lossListener?.recovered(this.destination(), lost);
+    }
+  }
+
+  private destination(): 'stdout' | 'stderr' {
+    return this.fd === 1 ? 'stdout' : 'stderr';
   }
 
   /** Every line now, after what the stream itself still holds (consoleCaughtUp, logger.ts). */
@@ -154,7 +201,7 @@ class BatchedStdio implements LineSink {
     const deadline = performance.now() + EXIT_WAIT_MS;
     let rest = this.take();
     while (rest) {
-      rest = writeAroundHeldLine(this.fd, rest);
+      rest = writeAroundHeldLine(this.fd, rest, this.onLoss);
       if (rest && performance.now() > deadline) return;
       if (rest) Atomics.wait(sleeper, 0, 0, 1);
     }

@@ -4,7 +4,8 @@ import type Transport from 'winston-transport';
 import { defer, drainDeferred } from './deferred.ts';
 import { formatLine, JsonLinesTransport, MADE_AT } from './json-lines-transport.ts';
 import { scopedLogFields } from './log-context.ts';
-import { batchedStdio, type LineSink, streamSink, writeBatchedLinesNow } from './line-sink.ts';
+import { consoleLossReporter } from './console-loss.ts';
+import { batchedStdio, type LineSink, onConsoleLoss, streamSink, writeBatchedLinesNow } from './line-sink.ts';
 import { EMIT_CONTEXT, OtlpLogTransport } from './otlp-log-transport.ts';
 import { redactValue, serializeError } from './redact.ts';
 
@@ -245,6 +246,8 @@ class ComponentLogger implements Logger {
 export function getLogger(component: string): Logger {
   return new ComponentLogger(component, {});
 }
+
+onConsoleLoss(consoleLossReporter(getLogger('telemetry'), () => state?.otlp !== undefined));
 
 /**
  * Internal: a warning about telemetry itself. Goes to the console only, never over OTLP: when the

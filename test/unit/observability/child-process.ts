@@ -10,30 +10,32 @@ export interface ChildResult {
 
 /**
  * Runs a fixture with extra env; fails (rejects) when it outlives timeoutMs. With readAfterMs, its
- * stdout is not read for that long at first (a stalled reader: the pipe fills up).
+ * stdout is not read for that long at first (a stalled reader: the pipe fills up); with stdoutTo,
+ * its stdout is that descriptor instead of a pipe.
  */
 export function runFixture(
   name: string,
   env: Record<string, string>,
   timeoutMs = 60_000,
   readAfterMs = 0,
+  stdoutTo: 'pipe' | number = 'pipe',
 ): Promise<ChildResult> {
   const file = fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--expose-gc', file], {
       env: { ...process.env, LOG_LEVEL: '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['ignore', stdoutTo, 'pipe'],
     });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
+    child.stdout?.on('data', (d: Buffer) => {
       stdout += d.toString('utf8');
     });
     if (readAfterMs > 0) {
-      child.stdout.pause();
-      setTimeout(() => child.stdout.resume(), readAfterMs);
+      child.stdout?.pause();
+      setTimeout(() => child.stdout?.resume(), readAfterMs);
     }
-    child.stderr.on('data', (d: Buffer) => {
+    child.stderr?.on('data', (d: Buffer) => {
       stderr += d.toString('utf8');
     });
     const timer = setTimeout(() => {

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { closeSync, openSync } from 'node:fs';
 import { runFixture } from './child-process.ts';
 
 /** The `count` field of each JSON line, in the order the lines arrived. */
@@ -33,4 +34,24 @@ describe('console log lines on stdout', () => {
       );
     });
   }
+
+  it('says once, on stderr, that its lines are lost when stdout cannot be written (a full disk), and carries on', async () => {
+    // Before: every line vanished (ENOSPC) and nothing said so; the process ran on as if logging.
+    const full = openSync('/dev/full', 'w');
+    try {
+      const result = await runFixture('console-lines.ts', { LINES: '5000', EXIT: 'return' }, 60_000, 0, full);
+      assert.equal(result.code, 0, result.stderr);
+      const lines = result.stderr.trim().split('\n');
+      assert.equal(lines.length, 1, result.stderr);
+      const warning = JSON.parse(lines[0] ?? '') as Record<string, unknown>;
+      assert.equal(warning.level, 'warn');
+      assert.equal(warning.destination, 'stdout');
+      assert.match(
+        String(warning.message),
+        /^console log lines cannot be written to stdout \(ENOSPC\); they are lost/,
+      );
+    } finally {
+      closeSync(full);
+    }
+  });
 });
