@@ -158,7 +158,7 @@ export const ERROR_CODE_MEANINGS: Readonly<Record<ErrorCode, string>> = {
     'another database session held a lock the request needs (on a row it writes, or on its table, also for a read) past the lock timeout (5 s for an API request), and its transaction was rolled back; try again, or find the session holding it (runbook: ApiServerErrorRatioHigh, the head-blocker query)',
   data_dir_locked: 'another process holds the embedded database directory',
   delete_in_progress:
-    'the delete a restore would take back (by its `delete_op_id`, or rows it deleted, by id), or a bulk delete that selects rows the restore brings back (by ids or by filter, as the rows stand now), has not finished: its `bulk_soft_delete` job still waits or runs; restore once it has ended, or cancel it first (the job would delete again, or go on deleting, what a restore brings back now)',
+    'the delete a restore would take back (by its `delete_op_id`, or rows it deleted, by id), or a bulk delete that selects rows the restore brings back (by ids or by filter, as the rows stand now, or their parents when it cascades), has not finished: its `bulk_soft_delete` job still waits or runs; restore once it has ended, or cancel it first (the job would delete again, or go on deleting, what a restore brings back now)',
   delete_undone:
     'a failed `bulk_soft_delete` job is not run again: rows it deleted before it failed carry its op id no more (restored by an undo, in whole or in part, or purged or archived since), and a retry would delete the restored ones again; cancel it, or enqueue a new delete',
   job_not_cancellable: 'the job is running or finished and cannot be cancelled',

@@ -1,6 +1,14 @@
 import type { Queryable } from '../db/index.ts';
 import { ConflictError, SdopsError } from '../errors.ts';
-import { type Filter, getEntity, opIdsOfRowsSql, type Target, targetsMeet } from '../soft-delete/index.ts';
+import {
+  cascadeAncestors,
+  type Filter,
+  getEntity,
+  opIdsOfRowsSql,
+  type Target,
+  targetsMeet,
+  targetUnderCascade,
+} from '../soft-delete/index.ts';
 import { isIdText } from '../validation/index.ts';
 import { BOSS_SCHEMA, noQueueYet } from './boss.ts';
 import { queueName } from './queue-names.ts';
@@ -59,12 +67,17 @@ async function undoneOpIds(db: Queryable, entity: string, restored: Target): Pro
  * filter, a caller got 202 twice and the rows ended deleted.
  */
 class DeleteWouldUndoError extends ConflictError {
-  constructor(entity: string, jobId: string, opId: string) {
+  constructor(entity: string, job: PendingJob) {
+    const deleted = job.payload?.entity ?? entity;
+    const how =
+      deleted === entity
+        ? 'selects rows this restore brings back, and would delete them again'
+        : `selects rows whose cascade reaches rows of ${entity} this restore brings back, and would delete those again`;
     super(
       'delete_in_progress',
-      `a bulk delete of ${entity} that has not finished (its bulk_soft_delete job ${jobId}, op id ${opId}) selects rows ` +
-        'this restore brings back, and would delete them again when it runs on; restore once the job has ended ' +
-        `(sdops queue show ${jobId}), or cancel it first if it is not wanted (sdops queue cancel ${jobId})`,
+      `a bulk delete of ${deleted} that has not finished (its bulk_soft_delete job ${job.id}, op id ${job.op}) ${how} ` +
+        'when it runs on; restore once the job has ended ' +
+        `(sdops queue show ${job.id}), or cancel it first if it is not wanted (sdops queue cancel ${job.id})`,
     );
   }
 }
@@ -74,18 +87,23 @@ type PendingJob = {
   readonly op: string;
   /** The job deletes rows of an op id the restore takes back. */
   readonly undone: boolean;
-  readonly payload?: { readonly ids?: unknown; readonly filter?: unknown };
+  readonly payload?: {
+    readonly entity?: string;
+    readonly ids?: unknown;
+    readonly filter?: unknown;
+    readonly cascade?: unknown;
+  };
 };
 
 /**
  * The unended bulk_soft_delete jobs that delete rows of the op ids $2 (any entity: a cascade stamps
- * its children with its op id) or rows of the entity $3, those of the op ids first, then oldest
- * first: one statement; none without a queue.
+ * its children with its op id) or rows of the entities $3 (the restore's and those whose cascade
+ * reaches it), those of the op ids first, then oldest first: one statement; none without a queue.
  */
 async function pendingDeletes(
   db: Queryable,
   opIds: readonly string[],
-  entity: string,
+  entities: readonly string[],
 ): Promise<PendingJob[]> {
   // A job enqueued by hand has no opId: it stamps its own id. Compared as text in either case (a UUID
   // is one in any case), since a malformed one is for the filter's own check to refuse.
@@ -94,9 +112,10 @@ async function pendingDeletes(
     const { rows } = await db.query<PendingJob>(
       `SELECT id::text AS id, ${op} AS op, lower(${op}) = ANY($2::text[]) AS undone, data->'payload' AS payload
          FROM ${BOSS_SCHEMA}.job
-        WHERE name = $1 AND state < 'completed' AND (lower(${op}) = ANY($2::text[]) OR data->'payload'->>'entity' = $3)
+        WHERE name = $1 AND state < 'completed'
+          AND (lower(${op}) = ANY($2::text[]) OR data->'payload'->>'entity' = ANY($3::text[]))
         ORDER BY undone DESC, created_on LIMIT 100`,
-      [queueName('bulk_soft_delete'), opIds.map((id) => id.toLowerCase()), entity],
+      [queueName('bulk_soft_delete'), opIds.map((id) => id.toLowerCase()), entities],
     );
     return rows;
   } catch (error) {
@@ -105,10 +124,24 @@ async function pendingDeletes(
   }
 }
 
-/** Whether the targets meet; a target that is no valid one meets nothing here (its own check refuses it). */
-async function meets(db: Queryable, entity: string, a: Target, b: Target): Promise<boolean> {
+/**
+ * Whether the job would delete again rows the restore brings back: rows of its own entity that both
+ * select, or rows its cascade reaches. A target that is no valid one meets nothing here (its own
+ * check refuses it).
+ */
+async function wouldDeleteAgain(
+  db: Queryable,
+  entity: string,
+  restored: Target,
+  job: PendingJob,
+): Promise<boolean> {
+  const selected = selection(job.payload ?? {});
+  const deleted = job.payload?.entity;
+  if (!selected || deleted === undefined) return false;
   try {
-    return await targetsMeet(db, entity, a, b);
+    if (deleted === entity) return await targetsMeet(db, entity, restored, selected);
+    if (job.payload?.cascade === false) return false;
+    return await targetUnderCascade(db, entity, restored, deleted, selected);
   } catch (error) {
     if (error instanceof SdopsError && error.kind === 'invalid_input') return false;
     throw error;
@@ -117,21 +150,19 @@ async function meets(db: Queryable, entity: string, a: Target, b: Target): Promi
 
 /**
  * Refuses (409 delete_in_progress) a restore that a bulk delete which has not ended would undo or be
- * undone by: one taking back rows of that delete (by its op id, or rows it deleted, by id), and one
- * whose rows (by ids or filter, whatever their deleted state now) that delete selects. Any other
- * target, and a database where no queue was ever set up, passes. A delete's cascade into other
- * tables is looked into only through op ids.
+ * undone by: one taking back rows of that delete (by its op id, or rows it deleted, by id), one
+ * whose rows (by ids or filter, whatever their deleted state now) that delete selects, and one whose
+ * rows lie under rows a delete of a parent entity selects, which its cascade would reach. Any other
+ * target, and a database where no queue was ever set up, passes.
  */
 export async function assertUndoAllowed(db: Queryable, entity: string, target: object): Promise<void> {
   const restored = selection(target);
   if (!restored) return;
-  const pending = await pendingDeletes(db, await undoneOpIds(db, entity, restored), entity);
+  const entities = [entity, ...cascadeAncestors(entity)];
+  const pending = await pendingDeletes(db, await undoneOpIds(db, entity, restored), entities);
   const [first] = pending;
   if (first?.undone) throw new DeleteInProgressError(first.op, first.id);
   for (const job of pending) {
-    const selected = selection(job.payload ?? {});
-    if (selected && (await meets(db, entity, restored, selected))) {
-      throw new DeleteWouldUndoError(entity, job.id, job.op);
-    }
+    if (await wouldDeleteAgain(db, entity, restored, job)) throw new DeleteWouldUndoError(entity, job);
   }
 }

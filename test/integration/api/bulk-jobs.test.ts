@@ -364,6 +364,65 @@ describe('HTTP API bulk jobs and cascade op ids', () => {
     expect(afterCancel.statusCode, afterCancel.body).to.equal(200);
   });
 
+  it('refuses a restore of rows a waiting bulk delete of a parent entity would reach by its cascade, and takes it when that delete does not cascade', async () => {
+    // A bulk delete of a customer waited in the queue; an order of that customer, deleted earlier by
+    // someone else, was restored (200), and the job's cascade then deleted it again.
+    const { rows } = await f.db.query<{ customer: string; order: string; item: string; other: string }>(
+      `SELECT o.customer_id::text AS customer, o.id::text AS order, i.id::text AS item,
+              (SELECT id::text FROM orders WHERE customer_id <> o.customer_id AND deleted_at IS NULL ORDER BY id LIMIT 1) AS other
+         FROM orders o JOIN order_items i ON i.order_id = o.id JOIN customers c ON c.id = o.customer_id
+        WHERE o.deleted_at IS NULL AND i.deleted_at IS NULL AND c.deleted_at IS NULL ORDER BY o.id LIMIT 1`,
+    );
+    const [row] = rows;
+    if (!row?.other) throw new Error('the fixture has live orders with items of two customers');
+    const payload = {
+      entity: 'customers',
+      ids: [row.customer],
+      opId: '0193a3f4-0000-7000-8000-00000000d0e3',
+      deletedBy: 'test',
+    };
+    const jobId = await f.queue.enqueue('bulk_soft_delete', payload, { startAfterSeconds: 3600 });
+    await f.db.query('UPDATE orders SET deleted_at = now() WHERE id = $1', [row.order]);
+    await f.db.query('UPDATE order_items SET deleted_at = now() WHERE id = $1', [row.item]);
+    await f.db.query('UPDATE orders SET deleted_at = now() WHERE id = $1', [row.other]);
+    const restore = (entity: string, id: string) =>
+      inject(f.app, { method: 'POST', url: `/v1/${entity}/${id}/restore`, headers: AS_ADMIN });
+    for (const [entity, id] of [
+      ['orders', row.order],
+      ['order_items', row.item],
+    ] as const) {
+      const refused = await restore(entity, id);
+      expect(refused.statusCode, `${entity} ${refused.body}`).to.equal(409);
+      expectErrorShape(refused, 'delete_in_progress');
+      expect(refused.body).to.include(
+        `a bulk delete of customers that has not finished (its bulk_soft_delete job ${jobId}`,
+      );
+      expect(refused.body).to.include(`cascade reaches rows of ${entity}`);
+    }
+    const cli = await runCli(['restore', 'order_items', '--filter', `order_id=${row.order}`], {
+      DATABASE_URL: f.url,
+    });
+    expect(cli.code, cli.stderr).to.equal(1);
+    expect(cli.stderr).to.include(`sdops queue cancel ${jobId}`);
+    expect((await deletedState(f, 'orders', [row.order]))[0]?.deleted_at, 'refused: unchanged').to.not.equal(
+      null,
+    );
+    // Another customer's order is out of the cascade's reach.
+    expect((await restore('orders', row.other)).statusCode).to.equal(200);
+    await f.db.query(`UPDATE pgboss.job SET state = 'cancelled', completed_on = now() WHERE id = $1`, [
+      jobId,
+    ]);
+    // The same delete without its cascade reaches no order.
+    const flat = await f.queue.enqueue(
+      'bulk_soft_delete',
+      { ...payload, cascade: false, opId: '0193a3f4-0000-7000-8000-00000000d0e4' },
+      { startAfterSeconds: 3600 },
+    );
+    expect((await restore('orders', row.order)).statusCode).to.equal(200);
+    await f.db.query(`UPDATE pgboss.job SET state = 'cancelled', completed_on = now() WHERE id = $1`, [flat]);
+    expect((await restore('order_items', row.item)).statusCode).to.equal(200);
+  });
+
   it('runs a bulk-delete of at most syncIds ids in the request and answers 200 with the result', async () => {
     const { rows } = await f.db.query<{ id: string }>(
       'SELECT id::text AS id FROM order_items WHERE deleted_at IS NULL AND NOT is_deleted ORDER BY id DESC LIMIT 20',
