@@ -1,4 +1,4 @@
-import { entityNames, getEntity, isCalendarTimestamp } from '../soft-delete/index.ts';
+import { entityNames, getEntity, isCalendarTimestamp, utcTimestamp } from '../soft-delete/index.ts';
 import { freeTextRule, isFreeText, isIdText, isUuid, MAX_TEXT_LENGTH, quoted } from '../validation/index.ts';
 import { InvalidPayloadError } from './errors.ts';
 
@@ -103,7 +103,8 @@ export class PayloadFields {
   optTimestamp(key: string): string | undefined {
     const v = this.optString(key, 40);
     if (v !== undefined && !isCalendarTimestamp(v)) this.fail(key, 'an ISO 8601 timestamp that exists');
-    return v;
+    // Read as UTC without an offset, as a filter's dates are (utcTimestamp).
+    return v === undefined ? undefined : utcTimestamp(v);
   }
 
   /** A JSON number from min to max, fractions allowed (an age in days: 1.5 is 36 hours). */

@@ -12,4 +12,4 @@ export type {
   OperationProgress,
   Target,
 } from './types.ts';
-export { assertFilter, isCalendarTimestamp, parseBatchSize, parseId } from './validate.ts';
+export { assertFilter, isCalendarTimestamp, parseBatchSize, parseId, utcTimestamp } from './validate.ts';

@@ -156,6 +156,17 @@ export function isCalendarTimestamp(raw: string): boolean {
   );
 }
 
+/**
+ * A calendar timestamp as the instant it names in UTC: one without an offset (`2026-09-01`,
+ * `2026-09-01T10:00`) gets `Z`. PostgreSQL would read it in the session's time zone, which the
+ * database or role may set to anything: the same filter then selected another day's rows on
+ * another server, and the API's check and the worker's job could disagree.
+ */
+export function utcTimestamp(raw: string): string {
+  if (/(?:Z|[+-]\d{2}:?\d{2})$/.test(raw) && raw.includes('T')) return raw;
+  return raw.includes('T') ? `${raw}Z` : `${raw}T00:00:00Z`;
+}
+
 function filterValue(entity: EntityDefinition, column: string, raw: unknown): unknown {
   const type = entity.columnTypes[column];
   const bad = (why: string) => new InvalidFilterError(`filter ${column}: ${why}, got ${quoted(raw)}`);
@@ -206,7 +217,7 @@ export function compileFilter(entity: EntityDefinition, filter: Filter, params: 
           `filter ${key}: expected an ISO 8601 date or timestamp that exists, got ${quoted(raw)}`,
         );
       }
-      clauses.push(`${special.column} ${special.op} ${params.add(raw)}::timestamptz`);
+      clauses.push(`${special.column} ${special.op} ${params.add(utcTimestamp(raw))}::timestamptz`);
       continue;
     }
     const column = entity.filterColumns.find((c) => c === key);

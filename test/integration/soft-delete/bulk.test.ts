@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { migrateSchema, openDatabase } from '../../../src/db/index.ts';
 import { InvalidInputError } from '../../../src/errors.ts';
 import { type OperationProgress, SoftDeleteService } from '../../../src/soft-delete/index.ts';
 import {
@@ -10,6 +11,7 @@ import {
   openTestDb,
   type TestDb,
 } from './support.ts';
+import { createTestDatabase } from '../../support/postgres.ts';
 
 for (const backend of ['postgres', 'pglite'] as Backend[]) {
   describe(`soft-delete bulk operations on ${backend}`, () => {
@@ -313,3 +315,39 @@ for (const backend of ['postgres', 'pglite'] as Backend[]) {
     });
   });
 }
+
+describe('soft-delete filter dates on a database whose time zone is not UTC', () => {
+  it('reads a date or a time without an offset as UTC, as it does elsewhere', async () => {
+    // A database set to +14:00 read `createdBefore=2026-09-01` as 10:00 UTC the day before, and the
+    // same filter selected another day's rows than on a UTC server.
+    const pg = await createTestDatabase();
+    try {
+      const setup = await openDatabase({ url: pg.url, poolSize: 1 });
+      await migrateSchema(setup);
+      await setup.exec(`ALTER DATABASE ${pg.name} SET timezone TO 'Pacific/Kiritimati'`);
+      await setup.close();
+      const db = await openDatabase({ url: pg.url, poolSize: 2 });
+      try {
+        const zone = await db.query<{ timezone: string }>("SELECT current_setting('TimeZone') AS timezone");
+        expect(zone.rows[0]?.timezone, 'the session reads times at +14:00').to.equal('Pacific/Kiritimati');
+        const { rows } = await db.query<{ id: string }>(
+          `INSERT INTO documents (title, created_at)
+           VALUES ('before', '2026-08-31T23:00:00Z'), ('after', '2026-09-01T00:45:00Z') RETURNING id::text AS id`,
+        );
+        const [before, after] = rows.map((r) => r.id);
+        const sd = new SoftDeleteService(db);
+        const byDate = await sd.softDelete('documents', { filter: { createdBefore: '2026-09-01' } });
+        expect(byDate.counts.success, 'rows created before midnight UTC').to.equal(1);
+        expect(await liveCount(db, 'documents', [before!, after!])).to.equal(1);
+        const byTime = await sd.softDelete('documents', { filter: { createdBefore: '2026-09-01T01:00' } });
+        expect(byTime.counts.success, 'rows created before 01:00 UTC').to.equal(1);
+        const offset = await sd.restore('documents', { filter: { createdAfter: '2026-09-01T02:30+02:00' } });
+        expect(offset.counts.success, 'an explicit offset is kept').to.equal(1);
+      } finally {
+        await db.close();
+      }
+    } finally {
+      await pg.drop();
+    }
+  });
+});
