@@ -2,6 +2,7 @@ import {
   COLLECTOR_UP,
   COLLECTORS_DOWN,
   DASHBOARD_UID,
+  endedYoungProcesses,
   liveProcesses,
   seenProcesses,
   GRAFANA_URL_DEFAULT,
@@ -271,6 +272,24 @@ export function alertRules(p: AlertParams = ALERT_PARAMS): AlertRuleDefinition[]
         `queue gauges either, so the queue alerts go quiet. Stopped on purpose: silence it; it resolves ${p.serviceSeenWindow} after the last report.`,
       valueFormat: 'number',
       runbookAnchor: 'alert-servicedown',
+      panelId: PANEL_IDS.liveProcesses,
+    },
+    {
+      name: 'ServiceCrashLooping',
+      uid: 'sdops-service-crash-looping',
+      valueExpr: `(${endedYoungProcesses(p.serviceCrashWindow, p.serviceLiveWindow, p.serviceShortLifeSeconds)}) unless on () (${COLLECTOR_UP} == 0)`,
+      probeExpr: seenProcesses(p.serviceSeenWindow),
+      threshold: p.serviceCrashes,
+      for: p.serviceCrashLoopFor,
+      // Warning: a process of the service is up most of the time; ServiceDown pages once none is.
+      severity: 'warning',
+      summary: '{{ $labels.job }} processes keep ending soon after they start',
+      description:
+        `{{VALUE}} {{ $labels.job }} processes ended in the last ${p.serviceCrashWindow}, each less than ${durationText(p.serviceShortLifeSeconds)} after it started: ` +
+        'a crash loop (a supervisor starting again a process that exits or is killed again). Requests fail or hang while ' +
+        'each one starts, and cleanup jobs are cut off and retried. Their last console lines say why they end.',
+      valueFormat: 'number',
+      runbookAnchor: 'alert-servicecrashlooping',
       panelId: PANEL_IDS.liveProcesses,
     },
     {

@@ -111,6 +111,17 @@ export const COLLECTORS_DOWN = `count by (job) (${COLLECTOR_UP} == 0)`;
 export const liveProcesses = (window: string): string =>
   `count by (job) (changes(${METRICS.processUptime}[${window}]) > 0)`;
 
+/**
+ * Processes of each long-running service that moved within `window` and have not since `live`,
+ * having run less than `lifeSeconds`: ended soon after they started. A dead process's last value
+ * stays in the scrape, unchanged, for the collector's metric_expiration; only moves count, so it
+ * leaves the window `window` after its end.
+ */
+export const endedYoungProcesses = (window: string, live: string, lifeSeconds: number): string =>
+  `count by (job) (((changes(${METRICS.processUptime}[${window}]) > 0) and on (job, instance) ` +
+  `(max_over_time(${METRICS.processUptime}[${window}]) < ${lifeSeconds})) ` +
+  `unless on (job, instance) (changes(${METRICS.processUptime}[${live}]) > 0))`;
+
 /** Processes of each long-running service that reported at all within `window`. */
 export const seenProcesses = (window: string): string =>
   `count by (job) (max_over_time(${METRICS.processUptime}[${window}]))`;

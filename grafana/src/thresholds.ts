@@ -73,6 +73,18 @@ export const SERVICE_LIVE_WINDOW = '2m';
 export const SERVICE_SEEN_WINDOW = '1h';
 export const SERVICE_DOWN_FOR = '1m';
 
+/**
+ * ServiceCrashLooping: more than SERVICE_CRASHES processes of one service showed a sign of life
+ * within SERVICE_CRASH_WINDOW, ended (none within SERVICE_LIVE_WINDOW), and ran less than
+ * SERVICE_SHORT_LIFE_SECONDS each, for SERVICE_CRASH_LOOP_FOR. A supervisor that restarts a process
+ * which exits again keeps one live often enough that ServiceDown never fires. A rolling deploy
+ * ends long-lived processes only, and one restart or two do not reach the count.
+ */
+export const SERVICE_CRASH_WINDOW = '15m';
+export const SERVICE_SHORT_LIFE_SECONDS = 300;
+export const SERVICE_CRASHES = 2;
+export const SERVICE_CRASH_LOOP_FOR = '1m';
+
 export interface AlertParams {
   readonly failureRatioThreshold: number;
   readonly failureRatioWindow: string;
@@ -95,6 +107,10 @@ export interface AlertParams {
   readonly serviceLiveWindow: string;
   readonly serviceSeenWindow: string;
   readonly serviceDownFor: string;
+  readonly serviceCrashWindow: string;
+  readonly serviceShortLifeSeconds: number;
+  readonly serviceCrashes: number;
+  readonly serviceCrashLoopFor: string;
 }
 
 export const ALERT_PARAMS: AlertParams = {
@@ -119,4 +135,8 @@ export const ALERT_PARAMS: AlertParams = {
   serviceLiveWindow: SERVICE_LIVE_WINDOW,
   serviceSeenWindow: SERVICE_SEEN_WINDOW,
   serviceDownFor: SERVICE_DOWN_FOR,
+  serviceCrashWindow: SERVICE_CRASH_WINDOW,
+  serviceShortLifeSeconds: SERVICE_SHORT_LIFE_SECONDS,
+  serviceCrashes: SERVICE_CRASHES,
+  serviceCrashLoopFor: SERVICE_CRASH_LOOP_FOR,
 };

@@ -583,6 +583,53 @@ export const DRILLS: Readonly<Record<string, Drill>> = {
     },
   },
 
+  /**
+   * The stack's API is killed three times, each soon after it started, and started again each time
+   * (as a supervisor does): a process is up most of the time, so ServiceDown stays quiet. The engineer
+   * sees the short lives, finds the kills, and the process left running stays up.
+   */
+  ServiceCrashLooping: {
+    productionFires: false, // 2 minutes before an end counts, then a 1-minute `for`: promtool's cases prove it
+    productionResolves: false, // a 15-minute window: the drill-sized rule (1 minute) shows it resolving
+    async cause(stack) {
+      for (let started = 1; started <= 3; started++) {
+        // Each process shows a sign of life (a move) before it is killed, or it is no process at all.
+        await waitUntil(
+          `API process ${started} to show a sign of life`,
+          async () =>
+            (
+              await stack.query(
+                `count(changes(process_uptime_seconds{job="sdops-api"}[1m]) > 0) >= ${started}`,
+              )
+            ).length > 0
+              ? true
+              : undefined,
+          { timeoutMs: 30_000, intervalMs: 250 },
+        );
+        await stack.killApi();
+        await stack.restartApi();
+      }
+    },
+    async follow(op, stack) {
+      const lives = await op.promql('max by (job, instance) (max_over_time(process_uptime_seconds[15m]))');
+      const api = lives.filter((x) => x.metric.job === 'sdops-api');
+      expect(api, 'the killed API processes and the one running now').to.have.length.of.at.least(4);
+      expect(
+        api.filter((x) => x.value < 300),
+        'every one of them ran less than 5 minutes',
+      ).to.have.length(api.length);
+      op.skip('shell', 'docker compose ps sdops-api sdops-worker', 'no compose in the drill');
+      op.skip(
+        'shell',
+        'docker compose logs --tail 100 sdops-api',
+        'no compose: the processes were killed from outside and wrote no last line, so the cause is the killer, which stops now',
+      );
+      op.vars.API_URL = stack.apiUrl;
+      const ready = await op.run(`curl -s -w ' %{http_code}\\n' "$API_URL/readyz"`);
+      expect(ready.stdout.trim(), 'the process running now answers its readiness probe').to.match(/ 200$/);
+    },
+  },
+
   TelemetryCollectorDown: {
     productionFires: false, // a 2-minute `for`: promtool's case proves it (test/alerts)
     productionResolves: true,

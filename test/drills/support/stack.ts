@@ -52,6 +52,10 @@ export const DRILL_PARAMS: AlertParams = {
   serviceLiveWindow: '5s',
   serviceSeenWindow: '10m',
   serviceDownFor: '0s',
+  serviceCrashWindow: '1m',
+  serviceShortLifeSeconds: 300,
+  serviceCrashes: 2,
+  serviceCrashLoopFor: '0s',
 };
 
 export const DRILL_RULES = alertRules(DRILL_PARAMS);

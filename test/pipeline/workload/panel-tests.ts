@@ -352,6 +352,19 @@ export function registerPanelTests(world: World): void {
       expect(await firing(prom(), 'ServiceDown', true, 'job', world.endedAt)).to.deep.equal([]);
       expect(await firing(prom(), 'ServiceDown', false, 'job', world.endedAt)).to.deep.equal([]);
     },
+    async ServiceCrashLooping(kind) {
+      // Each service was restarted once in the workload: at most one process of each has ended (the
+      // last ones stopped moments before the end, not 2 minutes ago), never the threshold's three.
+      const seen = await alertAt(rule('ServiceCrashLooping'), kind, world.endedAt, 'job');
+      if (kind === 'probe')
+        close(seen, { 'sdops-api': 2, 'sdops-worker': 2 }, 0, 'ServiceCrashLooping probe');
+      else if (kind === 'prometheus') expect(seen, 'ServiceCrashLooping').to.deep.equal({});
+      else
+        for (const [job, ended] of Object.entries(seen))
+          expect(ended, `${job} processes ended`).to.be.at.most(1);
+      expect(await firing(prom(), 'ServiceCrashLooping', true, 'job', world.endedAt)).to.deep.equal([]);
+      expect(await firing(prom(), 'ServiceCrashLooping', false, 'job', world.endedAt)).to.deep.equal([]);
+    },
     async TelemetryCollectorDown(kind) {
       // At the end the one collector answers: no value; its probe counts the targets.
       close(

@@ -181,7 +181,7 @@ describe('alert rules generated for Grafana and for Prometheus', () => {
   const gRules = grafana.groups[0]?.rules ?? [];
   const pRules = prometheusRules().groups[0]?.rules ?? [];
 
-  it('define the ten rules once, under the same names, in both files', () => {
+  it('define the eleven rules once, under the same names, in both files', () => {
     const names = ALERT_RULES.map((r) => r.name);
     expect(names).to.deep.equal([
       'CleanupJobFailureRatioHigh',
@@ -193,6 +193,7 @@ describe('alert rules generated for Grafana and for Prometheus', () => {
       'ApiServerErrorRatioHigh',
       'ApiAuthRefusalRatioHigh',
       'ServiceDown',
+      'ServiceCrashLooping',
       'TelemetryCollectorDown',
     ]);
     expect(gRules.map((r) => r.title)).to.deep.equal(names);
