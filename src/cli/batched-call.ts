@@ -14,23 +14,35 @@ export interface BatchedCallHooks {
   readonly signal: AbortSignal;
 }
 
-function committedSoFar(last: OperationProgress): string {
+function committedSoFar(last: OperationProgress, sdops: string | undefined): string {
   const batches = last.batch === 1 ? '1 batch' : `${last.batch} batches`;
   const children = Object.entries(last.cascaded ?? {})
     .filter(([, n]) => n > 0)
     .map(([entity, n]) => `${n} ${entity}`);
+  // Rows already in the asked state count as handled: "5450 handled" was read as 5450 deleted.
+  const changed =
+    last.changed !== undefined && last.changed !== last.processed ? ` (${last.changed} of them changed)` : '';
   const cascade = children.length > 0 ? ` (with ${children.join(', ')} rows by cascade)` : '';
-  return `${last.processed} ${last.entity} rows${cascade} were handled in ${batches} committed before it, and they stay`;
+  // The op id was printed only with a result: a delete cut off by an outage left no way to undo it but SQL.
+  const undo =
+    last.opId !== undefined && sdops !== undefined
+      ? ` (undo them: ${sdops} restore ${last.entity} --filter delete_op_id=${last.opId})`
+      : '';
+  return `${last.processed} ${last.entity} rows${cascade} were handled${changed} in ${batches} committed before it, and they stay${undo}`;
 }
 
 /**
  * A call that fails midway (an outage past its budget, a rule of the database) has committed its
  * batches so far: its one line says how much was done, so the operator knows the failure was partial.
  */
-function withCommittedWork(thrown: unknown, last: OperationProgress | undefined): unknown {
+function withCommittedWork(
+  thrown: unknown,
+  last: OperationProgress | undefined,
+  sdops: string | undefined,
+): unknown {
   const error = refusedByDatabase(thrown, { withMessage: true }) ?? thrown;
   if (last === undefined || last.batch === 0) return error;
-  const done = `${committedSoFar(last)}; running the same command again does the rest`;
+  const done = `${committedSoFar(last, sdops)}; running the same command again does the rest`;
   if (error instanceof SdopsError) {
     if (error.kind === 'invalid_input') return error;
     return new SdopsError(error.code, `${error.message}; ${done}`, error.kind, { cause: error });
@@ -86,7 +98,7 @@ export async function runBatchedCall(
       const what =
         last === undefined || last.batch === 0
           ? 'nothing was changed'
-          : `the batch in flight rolls back; ${committedSoFar(last)}`;
+          : `the batch in flight rolls back; ${committedSoFar(last, ctx.sdopsHere)}`;
       process.stderr.write(
         errorLine(
           'operation_stopped',
@@ -107,7 +119,7 @@ export async function runBatchedCall(
       },
     });
   } catch (error) {
-    throw withCommittedWork(error, last);
+    throw withCommittedWork(error, last, ctx.sdopsHere);
   } finally {
     removeSignals();
     bar.stop();
@@ -118,7 +130,7 @@ export async function runBatchedCall(
     const what =
       last === undefined || last.batch === 0
         ? 'stopped before its first batch: nothing was changed'
-        : `stopped: ${committedSoFar(last)}`;
+        : `stopped: ${committedSoFar(last, undefined)}`;
     throw new SdopsError(
       'operation_stopped',
       `${label} ${what}; running the same command again does the rest`,

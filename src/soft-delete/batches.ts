@@ -90,13 +90,16 @@ export function reportProgress(
   total: number | undefined,
 ): void {
   if (!listener) return;
-  const cascaded = op.committed?.().cascaded;
+  const done = op.committed?.();
+  const cascaded = done?.cascaded;
   listener({
     entity: op.entity,
     operation: op.operation,
     processed,
     ...(total === undefined ? {} : { total }),
     batch: op.batches,
+    ...(done === undefined ? {} : { changed: done.counts.success }),
     ...(cascaded === undefined || Object.keys(cascaded).length === 0 ? {} : { cascaded }),
+    ...(done?.opId === undefined ? {} : { opId: done.opId }),
   });
 }

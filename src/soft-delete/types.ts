@@ -94,8 +94,12 @@ export interface OperationProgress {
   processed: number;
   total?: number;
   batch: number;
+  /** Of `processed`, the rows the committed batches changed (the others were already so, or failed). */
+  changed?: number;
   /** Children changed by cascade in the batches committed so far, by entity (cascading entities only). */
   cascaded?: Readonly<Record<string, number>>;
+  /** A delete's op id once a committed batch stamped a row with it: what undoes the call so far. */
+  opId?: string;
 }
 
 export type OperationProgressListener = (e: OperationProgress) => void;

@@ -271,6 +271,8 @@ describe('sdops CLI on PostgreSQL', function () {
            (SELECT id FROM documents WHERE deleted_at IS NULL ORDER BY id LIMIT 30) d`,
       )
     ).split(' ');
+    // Three of them were deleted before: handled, not changed ("20 handled" read as 20 deleted).
+    await query(`UPDATE documents SET deleted_at = now() WHERE id IN (${ids.slice(0, 3).join(',')})`);
     // Another team's rule refuses the 25th row: batches 1 and 2 (10 rows each) are committed by then.
     await query(
       `ALTER TABLE documents ADD CONSTRAINT kept_for_cli_test CHECK (id <> ${Number(ids[24])} OR deleted_at IS NULL)`,
@@ -288,8 +290,17 @@ describe('sdops CLI on PostgreSQL', function () {
       expect(lines, r.stderr).to.have.length(1);
       // Named as the API names it (409 constraint_violation), not "failed".
       expect(lines[0]).to.match(/^sdops: the database refused the change: constraint "kept_for_cli_test"/);
-      expect(lines[0]).to.include('20 documents rows were handled in 2 batches committed before it');
-      expect(await scalar(`SELECT count(*) FROM documents WHERE delete_reason = 'midway'`)).to.equal('20');
+      expect(lines[0]).to.include(
+        '20 documents rows were handled (17 of them changed) in 2 batches committed before it',
+      );
+      expect(await scalar(`SELECT count(*) FROM documents WHERE delete_reason = 'midway'`)).to.equal('17');
+      // Before, the op id of those 20 was printed nowhere: undoing them took SQL.
+      const op = await scalar(
+        `SELECT DISTINCT delete_op_id::text FROM documents WHERE delete_reason = 'midway'`,
+      );
+      expect(lines[0]).to.include(
+        `and they stay (undo them: sdops restore documents --filter delete_op_id=${op});`,
+      );
     } finally {
       await query('ALTER TABLE documents DROP CONSTRAINT kept_for_cli_test');
     }
@@ -384,7 +395,7 @@ describe('sdops CLI bulk work stopped with Ctrl-C or SIGTERM', function () {
     }
     // Before: exit 130 and not a word.
     const line =
-      /^sdops: delete customers aborted at once by a second SIGINT: the batch in flight rolls back; (\d+) customers rows \(with (\d+) orders, (\d+) order_items rows by cascade\) were handled in \d+ batch(?:es)? committed before it, and they stay; running the same command again does the rest$/m.exec(
+      /^sdops: delete customers aborted at once by a second SIGINT: the batch in flight rolls back; (\d+) customers rows \(with (\d+) orders, (\d+) order_items rows by cascade\) were handled in \d+ batch(?:es)? committed before it, and they stay \(undo them: sdops restore customers --filter delete_op_id=([0-9a-f-]{36})\); running the same command again does the rest$/m.exec(
         deleting.output(),
       );
     expect(line, deleting.output().slice(-2000)).to.not.equal(null);
@@ -397,6 +408,10 @@ describe('sdops CLI bulk work stopped with Ctrl-C or SIGTERM', function () {
     );
     expect(Number(line?.[2])).to.be.above(0);
     expect(orders).to.be.at.least(Number(line?.[2]));
+    expect(
+      await n(`SELECT count(*) AS n FROM customers WHERE delete_op_id = '${line?.[4]}'`),
+      'the undo line names the op id of the rows it deleted',
+    ).to.equal(deleted);
   });
 });
 
