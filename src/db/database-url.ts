@@ -28,7 +28,53 @@ export function checkDatabaseUrl(raw: string): void {
       'DATABASE_URL names no database: postgres://<user>@<host>:<port>/<database> (the database sdops keeps its tables in)',
     );
   }
+  checkParameterNames(url.searchParams);
   checkSsl(url.searchParams);
+}
+
+/**
+ * The query parameters node-postgres reads from a URL (pg-connection-string and pg's connection
+ * parameters). It ignores any other without a word: `?ssl_mode=require` or `?sslMode=require`
+ * connected unencrypted, and libpq's own `target_session_attrs` or `connect_timeout` had no effect.
+ */
+const DRIVER_PARAMETERS = [
+  'host',
+  'port',
+  'user',
+  'password',
+  'db',
+  'encoding',
+  'client_encoding',
+  'sslmode',
+  'ssl',
+  'sslcert',
+  'sslkey',
+  'sslrootcert',
+  'sslnegotiation',
+  'uselibpqcompat',
+  'application_name',
+  'fallback_application_name',
+  'options',
+  'statement_timeout',
+  'lock_timeout',
+  'idle_in_transaction_session_timeout',
+  'query_timeout',
+  'replication',
+  'binary',
+];
+
+const fold = (name: string) => name.toLowerCase().replace(/[_-]/g, '');
+
+function checkParameterNames(params: URLSearchParams): void {
+  for (const name of new Set(params.keys())) {
+    if (DRIVER_PARAMETERS.includes(name)) continue;
+    const meant = DRIVER_PARAMETERS.find((known) => fold(known) === fold(name));
+    const shown = name.length > 40 ? `${name.slice(0, 40)}...` : name;
+    throw new ConfigError(
+      `DATABASE_URL's parameter '${shown}' is not one the driver (node-postgres) reads, so it would have no effect` +
+        (meant ? `: did you mean ${meant}?` : `; it reads ${DRIVER_PARAMETERS.join(', ')}`),
+    );
+  }
 }
 
 /**

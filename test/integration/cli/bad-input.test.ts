@@ -485,6 +485,15 @@ describe('sdops bad input and closed pipes (PostgreSQL)', function () {
       [withParam('sslmode', 'require'), /^sdops: the database does not support SSL connections/],
       [withParam('sslmode', 'requre'), /^sdops: DATABASE_URL's sslmode must be one of disable, /],
       [withParam('ssl', 'yes'), /^sdops: DATABASE_URL's ssl must be one of true, false, 1, 0$/],
+      // Before: exit 0 over an unencrypted connection; node-postgres ignores a parameter it does not read.
+      [
+        withParam('ssl_mode', 'require'),
+        /^sdops: DATABASE_URL's parameter 'ssl_mode' is not one the driver \(node-postgres\) reads, so it would have no effect: did you mean sslmode\?$/,
+      ],
+      [
+        withParam('target_session_attrs', 'read-write'),
+        /^sdops: DATABASE_URL's parameter 'target_session_attrs' is not one/,
+      ],
       // Before: exit 1, "failed: URI malformed".
       ['postgres://app%zz@127.0.0.1:1/db', /^sdops: DATABASE_URL's user has a malformed percent-escape/],
       // Before: the password sent as it stood, refused as "password authentication failed" (a docs probe).
