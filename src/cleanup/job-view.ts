@@ -37,6 +37,12 @@ export interface JobView {
    */
   readonly heartbeatAt?: string;
   readonly heartbeatSeconds?: number;
+  /**
+   * Rows the job's attempts changed in batches committed so far (sdops_job_progress), while it has
+   * not completed: a long bulk delete's progress, or what a failed or retrying one did and keeps.
+   * Absent before its first committed batch and once it completed (its result counts them).
+   */
+  readonly rowsCommitted?: number;
   /** A completed job's outcome (`count` and what its type adds). */
   readonly result?: Readonly<Record<string, unknown>>;
   /** The last failed attempt's error: its code (a stable code or SQLSTATE), class and message. */
@@ -55,6 +61,7 @@ type Row = {
   heartbeat_on: Date | null;
   heartbeat_seconds: number | null;
   output: Record<string, unknown> | null;
+  committed: string | null;
 };
 
 /**
@@ -81,8 +88,9 @@ export async function readJob(db: Queryable, jobId: string): Promise<JobView> {
   try {
     ({ rows } = await db.query<Row>(
       `SELECT name, state::text AS state, retry_count, retry_limit, created_on, started_on, completed_on,
-              expire_seconds, heartbeat_on, heartbeat_seconds, output
-         FROM ${BOSS_SCHEMA}.job WHERE id = $1::uuid AND name LIKE $2 AND name <> $3`,
+              expire_seconds, heartbeat_on, heartbeat_seconds, output,
+              (SELECT coalesce(p.changed, p.rows)::text FROM sdops_job_progress p WHERE p.job_id = j.id) AS committed
+         FROM ${BOSS_SCHEMA}.job j WHERE id = $1::uuid AND name LIKE $2 AND name <> $3`,
       [jobId, `${QUEUE_PREFIX}%`, DEAD_LETTER_QUEUE],
     ));
   } catch (error) {
@@ -113,6 +121,9 @@ export async function readJob(db: Queryable, jobId: string): Promise<JobView> {
     ...(leaseEnd ? { leaseEndsAt: leaseEnd } : {}),
     ...(row.state === 'active' && row.heartbeat_on && row.heartbeat_seconds
       ? { heartbeatAt: row.heartbeat_on.toISOString(), heartbeatSeconds: row.heartbeat_seconds }
+      : {}),
+    ...(row.state !== 'completed' && Number(row.committed ?? 0) > 0
+      ? { rowsCommitted: Number(row.committed) }
       : {}),
     ...(row.state === 'completed' && output ? { result: output } : {}),
     ...(error ? { error } : {}),

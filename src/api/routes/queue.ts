@@ -63,6 +63,7 @@ const jobSchema = {
         leaseEndsAt: { type: 'string' },
         heartbeatAt: { type: 'string' },
         heartbeatSeconds: { type: 'integer' },
+        rowsCommitted: { type: 'integer' },
         result: { type: 'object', additionalProperties: true },
         error: { type: 'object', properties: { code: { type: 'string' } } },
       },

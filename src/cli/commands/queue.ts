@@ -109,6 +109,11 @@ export function registerQueue(program: Command): void {
           `job ${job.jobId} (${job.jobType}): ${job.state}, ${job.retryCount} of ${job.retryLimit} retries used`,
           `created ${job.createdAt}; started ${job.startedAt ?? '-'}; ended ${job.endedAt ?? '-'}` +
             leaseNote(job),
+          ...(job.rowsCommitted === undefined
+            ? []
+            : [
+                `rows changed so far: ${job.rowsCommitted}, in committed batches that stay${job.state === 'cancelled' ? '' : ' (a retry goes on after them)'}`,
+              ]),
           ...(job.result ? [`result: ${printable(JSON.stringify(job.result))}`] : []),
           ...(job.error ? [`last error: ${printable(JSON.stringify(job.error))}`] : []),
         ];

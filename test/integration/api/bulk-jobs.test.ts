@@ -266,6 +266,19 @@ describe('HTTP API bulk jobs and cascade op ids', () => {
     expect(shownStale.stdout).to.match(
       /; no heartbeat since \S+ \(60s allowed\): its worker is gone or cut off/,
     );
+    expect(shownStale.stdout, 'no batch committed yet').to.not.include('rows changed so far');
+    // A long job's committed batches: before, only its state and lease showed while it ran.
+    await f.db.query('INSERT INTO sdops_job_progress (job_id, rows) VALUES ($1, 31248)', [jobId]);
+    const running = (
+      (await inject(f.app, { method: 'GET', url: `/v1/queue/jobs/${jobId}`, headers: AS_ADMIN })).json() as {
+        job: { rowsCommitted?: number };
+      }
+    ).job;
+    expect(running.rowsCommitted).to.equal(31_248);
+    const shownRunning = await runCli(['queue', 'show', jobId], { DATABASE_URL: f.url });
+    expect(shownRunning.stdout).to.include(
+      'rows changed so far: 31248, in committed batches that stay (a retry goes on after them)',
+    );
     await f.db.query(
       `UPDATE pgboss.job SET state = 'retry', output = '{"value":{"message":"job timed out"}}' WHERE id = $1`,
       [jobId],
@@ -279,6 +292,12 @@ describe('HTTP API bulk jobs and cascade op ids', () => {
     await f.db.query(`UPDATE pgboss.job SET state = 'completed', completed_on = now() WHERE id = $1`, [
       jobId,
     ]);
+    const done = (
+      (await inject(f.app, { method: 'GET', url: `/v1/queue/jobs/${jobId}`, headers: AS_ADMIN })).json() as {
+        job: { rowsCommitted?: number };
+      }
+    ).job;
+    expect(done.rowsCommitted, 'a completed job has its result instead').to.equal(undefined);
     const accepted = await inject(f.app, { ...undo, payload: { filter: { delete_op_id: opId } } });
     expect(accepted.statusCode, accepted.body).to.equal(202);
   });
