@@ -1,7 +1,6 @@
 import { writeSync } from 'node:fs';
 import { formatLine } from './json-lines-transport.ts';
 import type { ConsoleLossListener } from './line-sink.ts';
-import type { Logger } from './logger.ts';
 
 /**
  * What is said when console lines cannot be written (line-sink.ts): a warning through the logger,
@@ -9,7 +8,13 @@ import type { Logger } from './logger.ts';
  * same line on stderr (a container's or supervisor's log shows it beside the silence). Once it
  * works again, one line says so with the number of lines lost.
  */
-export function consoleLossReporter(log: Logger, otlpOn: () => boolean): ConsoleLossListener {
+/** What the reporter says through: the logger (logger.ts hands it getLogger('telemetry')). */
+export interface LossLog {
+  warn(message: string, fields: { readonly destination: string }, error: unknown): void;
+  info(message: string, fields: { readonly destination: string; readonly lost_lines: number }): void;
+}
+
+export function consoleLossReporter(log: LossLog, otlpOn: () => boolean): ConsoleLossListener {
   return {
     failing(destination, error) {
       const reason = error.code ?? error.message;
