@@ -194,7 +194,7 @@ export const ERROR_CODE_MEANINGS: Readonly<Record<ErrorCode, string>> = {
   database_outage: 'the database stayed unreachable longer than the outage budget',
   job_timeout: 'the job did not finish within its lease',
   job_claim_lost:
-    "the job's heartbeat was not seen in time (its worker was cut off from the database), so it was failed and runs again; this attempt stopped",
+    "the job's heartbeat was not seen in time (its worker was killed, or cut off from the database), so it was failed and runs again, spending a retry; this attempt stopped",
   not_ready: 'the service is up but not ready (schema pending, or the readiness check failed)',
   pint_unavailable: 'the pint rule checker could not be installed or run (tooling)',
   stopped_during_outage: 'the runner was stopped while waiting out a database outage',

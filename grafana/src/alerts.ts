@@ -86,6 +86,8 @@ const rise = (metric: string, window: string, by: string) =>
  * sample carries the series through any gap shorter than this; a drained queue still reads 0 at once.
  */
 const GAUGE_GAP_WINDOW = '5m';
+/** A collector answered no scrape at some point within `window` (now included). */
+const collectorDownWithin = (window: string) => `(min_over_time(${COLLECTOR_UP}[${window}]) == 0)`;
 const lastReading = (metric: string) => `last_over_time(${metric}[${GAUGE_GAP_WINDOW}])`;
 
 /** The rules for a set of thresholds and windows: ALERT_PARAMS in production. */
@@ -256,8 +258,9 @@ export function alertRules(p: AlertParams = ALERT_PARAMS): AlertRuleDefinition[]
       name: 'ServiceDown',
       uid: 'sdops-service-down',
       // A collector that answers no scrape starves every series: that is TelemetryCollectorDown's
-      // page, not one per service.
-      valueExpr: `(${seenProcesses(p.serviceSeenWindow)} unless on (job) ${liveProcesses(p.serviceLiveWindow)}) unless on () (${COLLECTOR_UP} == 0)`,
+      // page, not one per service. Held back for the live window after it answers again too: the
+      // first scrape then has one sample of each process, no move yet, and the alert blinked pending.
+      valueExpr: `(${seenProcesses(p.serviceSeenWindow)} unless on (job) ${liveProcesses(p.serviceLiveWindow)}) unless on () ${collectorDownWithin(p.serviceLiveWindow)}`,
       probeExpr: seenProcesses(p.serviceSeenWindow),
       threshold: 0,
       for: p.serviceDownFor,
@@ -269,7 +272,7 @@ export function alertRules(p: AlertParams = ALERT_PARAMS): AlertRuleDefinition[]
         `{{VALUE}} {{ $labels.job }} process(es) reported in the last ${p.serviceSeenWindow}, and none has shown a sign of life ` +
         `(process_uptime_seconds moving) for ${p.serviceLiveWindow}: killed, crashed, hung, or stopped and not started again. ` +
         'sdops-api down: every client request fails. sdops-worker down: cleanup jobs wait. Both down: nothing reads the ' +
-        `queue gauges either, so the queue alerts go quiet. Stopped on purpose: silence it; it resolves ${p.serviceSeenWindow} after the last report.`,
+        `queue gauges either, so the queue alerts go quiet. Stopped on purpose: silence it; it resolves ${p.serviceSeenWindow} after the last report, plus the 5 minutes the collector repeats it.`,
       valueFormat: 'number',
       runbookAnchor: 'alert-servicedown',
       panelId: PANEL_IDS.liveProcesses,
@@ -277,7 +280,7 @@ export function alertRules(p: AlertParams = ALERT_PARAMS): AlertRuleDefinition[]
     {
       name: 'ServiceCrashLooping',
       uid: 'sdops-service-crash-looping',
-      valueExpr: `(${endedYoungProcesses(p.serviceCrashWindow, p.serviceLiveWindow, p.serviceShortLifeSeconds)}) unless on () (${COLLECTOR_UP} == 0)`,
+      valueExpr: `(${endedYoungProcesses(p.serviceCrashWindow, p.serviceLiveWindow, p.serviceShortLifeSeconds)}) unless on () ${collectorDownWithin(p.serviceLiveWindow)}`,
       probeExpr: seenProcesses(p.serviceSeenWindow),
       threshold: p.serviceCrashes,
       for: p.serviceCrashLoopFor,

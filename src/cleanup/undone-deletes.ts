@@ -14,8 +14,8 @@ class DeleteUndoneError extends ConflictError {
     super(
       'delete_undone',
       `job ${jobId} deleted ${done} rows (its cascade included) under op id ${opId} before it failed, and ` +
-        `${carried === 0 ? 'none' : `only ${carried}`} of them carry that op id now: the others were restored (an undo), ` +
-        'or purged or archived since, and a retry would delete the restored ones again. Cancel it (sdops queue cancel <id>); ' +
+        `${carried === 0 ? 'none' : `only ${carried}`} of them carry that op id now: ${carried === 0 ? 'they were' : 'the others were'} restored (an undo), ` +
+        'or purged or archived since, and a retry would delete the restored ones again. Cancel its dead copy (sdops queue cancel <id>, while it waits in the dead-letter queue); ' +
         'to delete what is still to delete, enqueue a new bulk_soft_delete',
     );
   }

@@ -162,6 +162,8 @@ describe('HTTP API bulk jobs and cascade op ids', () => {
     expect(refused.statusCode, refused.body).to.equal(409);
     expectErrorShape(refused, 'delete_in_progress');
     expect(refused.body).to.include(jobId);
+    // Before, it named neither the job's commands nor cancelling, which undoes a waiting delete whole.
+    expect(refused.body).to.include(`cancel it and the delete never happens (sdops queue cancel ${jobId})`);
     const cli = await runCli(['restore', 'documents', '--filter', `delete_op_id=${opId}`], {
       DATABASE_URL: f.url,
     });
