@@ -162,7 +162,8 @@ export const ERROR_CODE_MEANINGS: Readonly<Record<ErrorCode, string>> = {
   delete_undone:
     'a failed `bulk_soft_delete` job is not run again: rows it deleted before it failed carry its op id no more (restored by an undo, in whole or in part, or purged or archived since), and a retry would delete the restored ones again; cancel it, or enqueue a new delete',
   job_not_cancellable: 'the job is running or finished and cannot be cancelled',
-  job_not_retryable: 'only failed or dead jobs can be retried',
+  job_not_retryable:
+    'only failed or dead jobs can be retried; `sdops queue retry --dead` says it too (exit 1) when some dead jobs cannot run again and stay dead, each skipped with its reason',
   job_without_envelope:
     'a dead job carries no sdops job envelope (it was written to pgboss.job directly), so it cannot run again; cancel it',
   legacy_queue_in_use:

@@ -8,7 +8,7 @@ import {
   parsePayload,
   readJob,
 } from '../../cleanup/index.ts';
-import { InvalidInputError } from '../../errors.ts';
+import { ConflictError, InvalidInputError } from '../../errors.ts';
 import { type CliContext, type GlobalOptions, withContext } from '../context.ts';
 import { jobIdArgument, jobTypeArgument, oneOf } from '../args.ts';
 import { formatTable, printable, printJson } from '../output.ts';
@@ -139,6 +139,14 @@ export function registerQueue(program: Command): void {
             process.stdout.write(`skipped dead-letter entry ${s.jobId}: ${s.code}: ${printable(s.reason)}\n`);
           }
         } else process.stdout.write(`${result.action} ${result.jobType} job ${result.jobId}\n`);
+        // Exit 0 read as done while the skipped stayed dead and CleanupJobsDead kept firing.
+        if ('retried' in result && result.skipped.length > 0) {
+          throw new ConflictError(
+            'job_not_retryable',
+            `${result.skipped.length} dead job(s) were skipped and stay dead (each one's reason is in the output); ` +
+              `${result.retried} retried`,
+          );
+        }
       });
     });
 

@@ -145,6 +145,10 @@ describe('sdops queue cancel (PostgreSQL)', function () {
     // Before: a row with an empty job type in queue status, and `--type purge_expired` found nothing.
     expect(await status('purge_expired')).to.include({ dead: 1 });
     const retried = await cli('--json', 'queue', 'retry', '--dead');
+    // Before: exit 0, read as done while the entry stayed dead and CleanupJobsDead kept firing.
+    expect(retried.code, retried.stderr).to.equal(1);
+    expect(retried.stderr).to.include('"code":"job_not_retryable"');
+    expect(retried.stderr).to.include('1 dead job(s) were skipped and stay dead');
     const skipped = (JSON.parse(retried.stdout) as { skipped: { reason: string }[] }).skipped;
     // Before: "... is a dead-letter entry of an unknown job type; only failed or dead jobs can be retried".
     expect(skipped.map((x) => x.reason)).to.have.length(1);
