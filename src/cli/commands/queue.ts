@@ -106,7 +106,10 @@ export function registerQueue(program: Command): void {
           return;
         }
         const lines = [
-          `job ${job.jobId} (${job.jobType}): ${job.state}, ${job.retryCount} of ${job.retryLimit} retries used`,
+          // A retry is counted when it starts: "retrying, 0 of 3 retries used" read as none pending.
+          job.state === 'retrying'
+            ? `job ${job.jobId} (${job.jobType}): retrying, retry ${job.retryCount + 1} of ${job.retryLimit} comes next`
+            : `job ${job.jobId} (${job.jobType}): ${job.state}, ${job.retryCount} of ${job.retryLimit} retries used`,
           `created ${job.createdAt}; started ${job.startedAt ?? '-'}; ended ${job.endedAt ?? '-'}` +
             leaseNote(job),
           ...(job.rowsCommitted === undefined

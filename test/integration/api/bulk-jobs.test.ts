@@ -291,6 +291,9 @@ describe('HTTP API bulk jobs and cascade op ids', () => {
       }
     ).job;
     expect(expired.error).to.deep.equal({ code: 'job_timeout' });
+    // Before: "retrying, 0 of N retries used", read as no retry pending (one is counted when it starts).
+    const shownRetrying = await runCli(['queue', 'show', jobId], { DATABASE_URL: f.url });
+    expect(shownRetrying.stdout).to.match(/: retrying, retry 1 of \d+ comes next\n/);
     await f.db.query(`UPDATE pgboss.job SET state = 'completed', completed_on = now() WHERE id = $1`, [
       jobId,
     ]);
