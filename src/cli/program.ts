@@ -91,7 +91,7 @@ function knownFlags(cmd: Command, flags = new Set<string>(['--help', '-h'])): Se
   return flags;
 }
 
-/** Each command's own long flags, by flag: `--reason` -> ['delete', 'bulk ...']. */
+/** Each command's own long flags, by flag: `--reason` -> ['delete']. */
 function flagOwners(cmd: Command, owners = new Map<string, string[]>()): Map<string, string[]> {
   for (const sub of cmd.commands) {
     for (const option of sub.options) {
