@@ -1,5 +1,5 @@
 import { ident, type Queryable } from '../db/index.ts';
-import { cascadeTree, ENTITIES, getEntity } from './registry.ts';
+import { type CascadeNode, cascadeTree, ENTITIES, getEntity } from './registry.ts';
 import type { EntityDefinition, Target } from './types.ts';
 import { compileFilter, Params, parseTarget } from './validate.ts';
 
@@ -39,10 +39,21 @@ export function cascadeAncestors(entity: string): string[] {
 }
 
 /**
+ * The ids of node `at` of a cascade tree that lie under the root rows `deleted` selects, through
+ * the foreign keys down to it: nested `IN` subqueries, so each condition reads its own table.
+ */
+function idsUnder(nodes: readonly CascadeNode[], at: number, deleted: Target, params: Params): string {
+  const { entity, parent, foreignKey } = nodes[at] as CascadeNode;
+  if (parent < 0)
+    return `SELECT id FROM ${ident(entity.table)} WHERE ${targetCondition(entity, deleted, params)}`;
+  return `SELECT id FROM ${ident(entity.table)} WHERE ${ident(foreignKey as string)} IN (${idsUnder(nodes, parent, deleted, params)})`;
+}
+
+/**
  * Whether some row of `entity` that `target` selects lies under a row of `ancestor` that `deleted`
  * selects, through the foreign keys of ancestor's cascade, as the rows stand now: a bulk delete of
- * the ancestor would then delete it again by its cascade. One statement (nested `IN` subqueries, so
- * each condition reads its own table's columns); false when the cascade does not reach the entity.
+ * the ancestor would then delete it again by its cascade. One statement; false when the cascade
+ * does not reach the entity.
  */
 export async function targetUnderCascade(
   db: Queryable,
@@ -54,16 +65,8 @@ export async function targetUnderCascade(
   const nodes = cascadeTree(getEntity(ancestor));
   const at = nodes.findIndex((node) => node.entity.name === entity);
   if (at <= 0) return false;
-  const path: number[] = [];
-  for (let i = at; i >= 0; i = nodes[i]?.parent ?? -1) path.unshift(i);
+  const { entity: leaf, parent, foreignKey } = nodes[at] as CascadeNode;
   const params = new Params();
-  const root = nodes[0] as (typeof nodes)[number];
-  let parents = `SELECT id FROM ${ident(root.entity.table)} WHERE ${targetCondition(root.entity, deleted, params)}`;
-  for (const i of path.slice(1, -1)) {
-    const node = nodes[i] as (typeof nodes)[number];
-    parents = `SELECT id FROM ${ident(node.entity.table)} WHERE ${ident(node.foreignKey as string)} IN (${parents})`;
-  }
-  const leaf = nodes[at] as (typeof nodes)[number];
-  const condition = `(${targetCondition(leaf.entity, target, params)}) AND ${ident(leaf.foreignKey as string)} IN (${parents})`;
-  return exists(db, leaf.entity.table, condition, params);
+  const condition = `(${targetCondition(leaf, target, params)}) AND ${ident(foreignKey as string)} IN (${idsUnder(nodes, parent, deleted, params)})`;
+  return exists(db, leaf.table, condition, params);
 }
