@@ -92,6 +92,7 @@ export const ENV_VARS: readonly EnvVarSpec[] = [
   v('OTELCOL_OTLP_HTTP_ENDPOINT', '0.0.0.0:4318', 'Collector OTLP/HTTP receiver address.', 'collector'),
   v('OTELCOL_HEALTH_ENDPOINT', '0.0.0.0:13133', 'Collector health_check extension address (GET / answers 200).', 'collector'),
   v('OTELCOL_PROMETHEUS_ENDPOINT', '0.0.0.0:8889', 'Where the collector exposes application and span metrics for Prometheus to scrape.', 'collector'),
+  v('OTELCOL_SPAN_METRICS_ENDPOINT', '0.0.0.0:8890', 'Where a gateway of the two-tier layout exposes span metrics for Prometheus to scrape (the single collector serves them with the application metrics).', 'collector'),
   v('OTELCOL_TELEMETRY_HOST', '0.0.0.0', "Host of the collector's own metrics endpoint.", 'collector'),
   v('OTELCOL_TELEMETRY_PORT', '8888', "Port of the collector's own metrics (otelcol_*).", 'collector'),
   v('OTELCOL_LOG_LEVEL', 'info', "The collector's own log level.", 'collector'),

@@ -180,7 +180,20 @@ describe('the two-tier collector layout (2 agents, 2 gateways, real otelcol-sdop
     for (const instance of steadyInstances) {
       const on = run.exposedInstances.filter((set) => set.has(instance)).length;
       expect(on, `gateways exposing ${instance}'s counter`).to.equal(1);
+      // Span metrics (every gateway that got one of its traces) are served apart, so its target_info
+      // comes from one target only: two targets writing one series collide in Prometheus.
+      const withInfo = run.targetInfoInstances.filter((set) => set.has(instance)).length;
+      expect(withInfo, `gateways exposing ${instance}'s target_info with the processes' metrics`).to.equal(1);
     }
+    const stored = await promQuery(
+      tiers.prometheus.url,
+      'count by (instance) (last_over_time(target_info[30m]))',
+    );
+    const withTargetInfo = new Set(stored.map((s) => s.metric.instance));
+    expect(
+      [...steadyInstances].filter((i) => !withTargetInfo.has(i)),
+      'instances without target_info',
+    ).to.deep.equal([]);
     const expected: Totals = {};
     for (const t of run.traces)
       expected[`${t.instance}|${t.cls}`] = (expected[`${t.instance}|${t.cls}`] ?? 0) + 1;

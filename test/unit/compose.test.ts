@@ -185,6 +185,7 @@ describe('compose.yaml', () => {
     const tier = services.filter(([, s]) => s.profiles?.includes('scale') && s.image?.includes('collector'));
     expect(names('otel-collector', 8888)).to.deep.equal(tier.map(([name]) => name).sort());
     expect(names('otel-collector-exporter', 8889)).to.deep.equal(['otel-gateway-1', 'otel-gateway-2']);
+    expect(names('otel-collector-span-metrics', 8890)).to.deep.equal(['otel-gateway-1', 'otel-gateway-2']);
   });
 });
 

@@ -40,6 +40,8 @@ export interface Run {
   usageAtStart: ProcessUsage[];
   /** Instances whose application counter each gateway's prometheus exporter showed after the steady burst. */
   exposedInstances: Set<string>[];
+  /** Instances whose target_info each gateway's prometheus exporter (not its span-metrics one) showed then. */
+  targetInfoInstances: Set<string>[];
   /** Spans gateway-2 had accepted just before it was stopped. */
   stoppedGatewayAccepted: number;
   /** When gateway-2 was sent SIGTERM (epoch ms). */
@@ -106,9 +108,10 @@ export async function keptTracesArrived(
   ).catch(() => false);
 }
 
-async function exposedAppInstances(gateway: TestCollector): Promise<Set<string>> {
+/** The instances with a series of `metric` on a gateway's prometheus exporter (not its span-metrics one). */
+async function exposedInstances(gateway: TestCollector, metric: string): Promise<Set<string>> {
   const text = await exposition(gateway.ports.metrics);
-  const lines = text.split('\n').filter((l) => l.startsWith('sdops_test_traces_total{'));
+  const lines = text.split('\n').filter((l) => l.startsWith(`${metric}{`));
   return new Set(lines.map((l) => /instance="([^"]+)"/.exec(l)?.[1] ?? ''));
 }
 
@@ -118,11 +121,12 @@ async function gatewayAccepted(gateway: TestCollector): Promise<number> {
 
 export async function runWorkload(tiers: Tiers): Promise<{ run: Run; workload: Workload }> {
   const workload = await startWorkload(roleSpecs(tiers.agents));
-  const run = { exposedInstances: [] } as unknown as Run;
+  const run = { exposedInstances: [], targetInfoInstances: [] } as unknown as Run;
   try {
     await waitUntil('Prometheus to scrape every collector', async () => {
+      // Each agent's own telemetry; each gateway's, its exporter's and its span-metrics exporter's.
       const up = await promQuery(tiers.prometheus.url, 'up{job=~"otel-collector.*"} == 1');
-      return up.length === 6 || undefined;
+      return up.length === 8 || undefined;
     });
     run.usageAtStart = usage(tiers);
     // Idle cost (scrapes, timers) over a fixed window, subtracted from the steady burst's cost.
@@ -137,7 +141,12 @@ export async function runWorkload(tiers: Tiers): Promise<{ run: Run; workload: W
     });
     run.steadySpans = run.steady.reduce((n, t) => n + t.spans.length, 0);
     run.usageAfterSteady = usage(tiers);
-    run.exposedInstances = await Promise.all(tiers.gateways.map(exposedAppInstances));
+    run.exposedInstances = await Promise.all(
+      tiers.gateways.map((g) => exposedInstances(g, 'sdops_test_traces_total')),
+    );
+    run.targetInfoInstances = await Promise.all(
+      tiers.gateways.map((g) => exposedInstances(g, 'target_info')),
+    );
 
     const stopped = tiers.gateways[1] as TestCollector;
     const acceptedBefore = await gatewayAccepted(stopped);

@@ -48,6 +48,7 @@ export async function startTiers(): Promise<Tiers> {
     }
     prometheus = await startPrometheus((port) => ({
       'otel-collector-exporter': gateways.map((g) => `127.0.0.1:${g.ports.metrics}`),
+      'otel-collector-span-metrics': gateways.map((g) => `127.0.0.1:${g.ports.spanMetrics}`),
       'otel-collector': started.map((c) => `127.0.0.1:${c.ports.telemetry}`),
       prometheus: [`127.0.0.1:${port}`],
     }));

@@ -44,8 +44,10 @@ export function collectorBinary(): Promise<string> {
 export interface CollectorPorts {
   readonly otlpGrpc: number;
   readonly otlpHttp: number;
-  /** The `prometheus` exporter (application + span metrics). */
+  /** The `prometheus` exporter (application metrics, and span metrics on the single collector). */
   readonly metrics: number;
+  /** The `prometheus/span_metrics` exporter (a gateway's span metrics). */
+  readonly spanMetrics: number;
   /** The collector's own telemetry (service.telemetry.metrics). */
   readonly telemetry: number;
   readonly health: number;
@@ -98,6 +100,7 @@ export function collectorRunSpec(
       OTELCOL_OTLP_GRPC_ENDPOINT: `127.0.0.1:${ports.otlpGrpc}`,
       OTELCOL_OTLP_HTTP_ENDPOINT: `127.0.0.1:${ports.otlpHttp}`,
       OTELCOL_PROMETHEUS_ENDPOINT: `127.0.0.1:${ports.metrics}`,
+      OTELCOL_SPAN_METRICS_ENDPOINT: `127.0.0.1:${ports.spanMetrics}`,
       OTELCOL_TELEMETRY_HOST: '127.0.0.1',
       OTELCOL_TELEMETRY_PORT: String(ports.telemetry),
       OTELCOL_HEALTH_ENDPOINT: `127.0.0.1:${ports.health}`,
@@ -120,6 +123,7 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Te
     otlpGrpc: await freePort(),
     otlpHttp: await freePort(),
     metrics: await freePort(),
+    spanMetrics: await freePort(),
     telemetry: await freePort(),
     health: await freePort(),
   };

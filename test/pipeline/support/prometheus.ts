@@ -28,6 +28,8 @@ export type TargetOverrides = Readonly<Record<string, readonly string[]>>;
 export function collectorTargets(ports: CollectorPorts, prometheusPort: number): TargetOverrides {
   return {
     'otel-collector-exporter': [`127.0.0.1:${ports.metrics}`],
+    // The single collector serves span metrics with the rest; only gateways use this job.
+    'otel-collector-span-metrics': [],
     'otel-collector': [`127.0.0.1:${ports.telemetry}`],
     prometheus: [`127.0.0.1:${prometheusPort}`],
   };
