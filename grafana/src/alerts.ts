@@ -8,6 +8,8 @@ import {
   GRAFANA_URL_DEFAULT,
   METRICS,
   RUNBOOK_URL_PATH,
+  stuckExporters,
+  TRACE_AND_LOG_EXPORTERS,
 } from './catalog.ts';
 import { PANEL_IDS } from './dashboard-panels.ts';
 import { ALERT_PARAMS, type AlertParams } from './thresholds.ts';
@@ -314,6 +316,28 @@ export function alertRules(p: AlertParams = ALERT_PARAMS): AlertRuleDefinition[]
         '`sdops migrate list`.',
       valueFormat: 'number',
       runbookAnchor: 'alert-telemetrycollectordown',
+      panelId: PANEL_IDS.collectorsDown,
+    },
+    {
+      name: 'TelemetryBackendDown',
+      uid: 'sdops-telemetry-backend-down',
+      valueExpr: stuckExporters(p.backendStuckWindow),
+      probeExpr: TRACE_AND_LOG_EXPORTERS,
+      threshold: 0,
+      for: p.backendDownFor,
+      // Warning: the product and the metrics (dashboard, alerts) are untouched; traces and logs are
+      // held for 10 minutes per batch, then dropped.
+      severity: 'warning',
+      summary:
+        'The collector cannot deliver {{ $labels.data_type }} through {{ $labels.exporter }} (Tempo or Loki down)',
+      description:
+        `{{VALUE}} collector(s) have been retrying {{ $labels.data_type }} through {{ $labels.exporter }}, delivering none, ` +
+        `for ${p.backendStuckWindow} and then ${p.backendDownFor} more: ` +
+        'its backend (Tempo for traces, Loki for logs) is down or refuses them. The collector holds each batch for 10 minutes, ' +
+        'then drops it: the trace and log links of the dashboard lead nowhere for that time. Metrics, the dashboard and the ' +
+        'other alerts are not affected, nor is the product.',
+      valueFormat: 'number',
+      runbookAnchor: 'alert-telemetrybackenddown',
       panelId: PANEL_IDS.collectorsDown,
     },
   ];

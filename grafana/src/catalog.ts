@@ -103,6 +103,32 @@ export const COLLECTOR_UP = 'up{job="otel-collector"}';
 /** How many collectors answer no scrape (no series while they all answer). */
 export const COLLECTORS_DOWN = `count by (job) (${COLLECTOR_UP} == 0)`;
 
+/** The collectors' exporters of traces and logs (to Tempo and Loki), from their own telemetry. */
+const EXPORTER_IN_FLIGHT = 'otelcol_exporter_in_flight_requests';
+const TRACE_AND_LOG_EXPORTS = {
+  traces: 'otelcol_exporter_sent_spans',
+  logs: 'otelcol_exporter_sent_log_records',
+};
+
+/** Collectors per exporter of traces or logs: what the stuck count below is out of. */
+export const TRACE_AND_LOG_EXPORTERS = `count by (exporter, data_type) (${EXPORTER_IN_FLIGHT}{data_type=~"traces|logs"})`;
+
+/**
+ * Collectors per exporter of traces or logs whose backend (Tempo, Loki) takes nothing: a request of
+ * theirs in flight at every scrape of `window` (a batch being retried holds its request through the
+ * backoff) and nothing of that kind delivered in it (its sent count did not move). A healthy
+ * exporter's request lasts milliseconds, so a busy one is seldom in flight at a scrape, and its sent
+ * count moves anyway.
+ */
+export const stuckExporters = (window: string): string =>
+  `count by (exporter, data_type) (${Object.entries(TRACE_AND_LOG_EXPORTS)
+    .map(
+      ([dataType, sent]) =>
+        `(min_over_time(${EXPORTER_IN_FLIGHT}{data_type="${dataType}"}[${window}]) > 0 ` +
+        `unless on (instance, exporter) (changes(${sent}[${window}]) > 0))`,
+    )
+    .join(' or ')})`;
+
 /**
  * Processes of each long-running service (Prometheus `job`) whose sign of life moved within `window`:
  * a process that died or hangs leaves its last process_uptime_seconds in the scrape, unchanged, for

@@ -63,6 +63,16 @@ export const MIGRATION_STALE_SECONDS = 300;
 export const COLLECTOR_DOWN_FOR = '2m';
 
 /**
+ * TelemetryBackendDown: a collector's exporter of traces or logs has had a request in flight at every
+ * scrape of BACKEND_STUCK_WINDOW and delivered nothing in it, for BACKEND_DOWN_FOR: Tempo or Loki
+ * takes nothing. The collector retries each batch for 10 minutes (retry_on_failure.max_elapsed_time
+ * in otel-collector/config.yaml) before it drops it, so this pages about 5 minutes before the first
+ * loss; a restart of the backend, seconds to a minute, does not.
+ */
+export const BACKEND_STUCK_WINDOW = '2m';
+export const BACKEND_DOWN_FOR = '3m';
+
+/**
  * ServiceDown: a long-running service (the `job` of process_uptime_seconds: sdops serve, sdops
  * worker) that reported within SERVICE_SEEN_WINDOW has had no process whose uptime moved within
  * SERVICE_LIVE_WINDOW, for SERVICE_DOWN_FOR. The live window spans several exports (10 s) and
@@ -104,6 +114,8 @@ export interface AlertParams {
   readonly migrationFailureWindow: string;
   readonly migrationStaleSeconds: number;
   readonly collectorDownFor: string;
+  readonly backendStuckWindow: string;
+  readonly backendDownFor: string;
   readonly serviceLiveWindow: string;
   readonly serviceSeenWindow: string;
   readonly serviceDownFor: string;
@@ -132,6 +144,8 @@ export const ALERT_PARAMS: AlertParams = {
   migrationFailureWindow: MIGRATION_FAILURE_WINDOW,
   migrationStaleSeconds: MIGRATION_STALE_SECONDS,
   collectorDownFor: COLLECTOR_DOWN_FOR,
+  backendStuckWindow: BACKEND_STUCK_WINDOW,
+  backendDownFor: BACKEND_DOWN_FOR,
   serviceLiveWindow: SERVICE_LIVE_WINDOW,
   serviceSeenWindow: SERVICE_SEEN_WINDOW,
   serviceDownFor: SERVICE_DOWN_FOR,

@@ -670,6 +670,76 @@ export const DRILLS: Readonly<Record<string, Drill>> = {
       );
     },
   },
+  /**
+   * The stack's trace and log backend (the collector's sink, standing in for Tempo and Loki) answers
+   * 503 to everything while API requests go on: the collector holds a batch it retries. The engineer
+   * finds the exporter and the error in the collector's log, starts the backend again, and sees that
+   * nothing was dropped.
+   */
+  TelemetryBackendDown: {
+    productionFires: false, // 5 minutes of it: promtool's case proves it (test/alerts)
+    productionResolves: true,
+    async cause(stack) {
+      stack.collector.sink.refuse(true);
+      // Spans and access lines for the collector to export; each request is a 404 of its own trace.
+      for (let i = 0; i < 5; i++) {
+        const r = await fetch(`${stack.apiUrl}/v1/documents/${999_999_990 + i}`);
+        expect(r.status, 'a document that does not exist').to.equal(404);
+      }
+    },
+    async follow(op, stack) {
+      const inFlight = await op.promql('otelcol_exporter_in_flight_requests');
+      expect(
+        inFlight.filter((x) => x.value > 0).map((x) => x.metric.exporter),
+        'the exporter holding a batch',
+      ).to.include('otlp_http/test_sink');
+      const fill = await op.promql('otelcol_exporter_queue_size / otelcol_exporter_queue_capacity');
+      expect(
+        fill.every((x) => x.value < 1),
+        'no queue full: nothing dropped at once',
+      ).to.equal(true);
+      for (const line of [
+        'docker compose ps tempo loki',
+        'curl -s http://localhost:3200/ready',
+        'curl -s http://localhost:3100/ready',
+      ])
+        op.skip(
+          'shell',
+          line,
+          'no Tempo or Loki here: the drill collector exports to a local sink, which refuses',
+        );
+      op.skip(
+        'shell',
+        'docker compose logs --tail 100 otel-collector',
+        'no Docker: the collector log file is read below',
+      );
+      expect(stack.collector.logTail(200), 'the exporter says why it retries').to.match(
+        /Exporting failed\. Will retry the request after interval\.[^\n]*503/,
+      );
+      // The mitigation: the backend is started again (the collector is left alone, as the section says).
+      op.skip('shell', 'docker compose up -d tempo loki', 'no Docker: the sink takes exports again below');
+      stack.collector.sink.refuse(false);
+      await waitUntil(
+        'the held batch to be delivered: nothing in flight',
+        async () =>
+          (await op.promql('otelcol_exporter_in_flight_requests')).every((x) => x.value === 0)
+            ? true
+            : undefined,
+        { timeoutMs: 30_000, intervalMs: 500 },
+      );
+      const sent = await op.promql('rate(otelcol_exporter_sent_spans');
+      expect(
+        sent.map((x) => x.metric.exporter),
+        'spans delivered again',
+      ).to.include('otlp_http/test_sink');
+      const dropped = await op.promql('otelcol_exporter_send_failed_spans');
+      expect(
+        dropped,
+        'nothing dropped: the collector held the batch until the backend took it',
+      ).to.deep.equal([]);
+    },
+  },
+
   ApiAuthRefusalRatioHigh: {
     productionFires: true,
     productionResolves: false, // a 10-minute window: the drill-scaled rule (30 s) shows it resolving

@@ -56,6 +56,8 @@ export const DRILL_PARAMS: AlertParams = {
   serviceShortLifeSeconds: 300,
   serviceCrashes: 2,
   serviceCrashLoopFor: '0s',
+  backendStuckWindow: '5s',
+  backendDownFor: '0s',
 };
 
 export const DRILL_RULES = alertRules(DRILL_PARAMS);

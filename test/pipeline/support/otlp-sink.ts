@@ -45,6 +45,8 @@ export interface OtlpSink {
   readonly logsFile: string;
   readSpans(): ExportedSpan[];
   readLogs(): ExportedLogRecord[];
+  /** While on, every export is answered 503 (a backend that is down or overloaded: the collector retries). */
+  refuse(on: boolean): void;
   close(): Promise<void>;
 }
 
@@ -168,10 +170,15 @@ export async function startOtlpSink(dir: string): Promise<OtlpSink> {
   const logsFile = join(dir, 'logs.jsonl');
   writeFileSync(tracesFile, '');
   writeFileSync(logsFile, '');
+  let refusing = false;
   const server: Server = createServer((request, response) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
+      if (refusing) {
+        response.writeHead(503).end();
+        return;
+      }
       const target = request.url === '/v1/traces' ? tracesFile : request.url === '/v1/logs' ? logsFile : null;
       if (request.method !== 'POST' || target === null) {
         response.writeHead(404).end();
@@ -196,6 +203,9 @@ export async function startOtlpSink(dir: string): Promise<OtlpSink> {
     logsFile,
     readSpans: () => parseSpans(tracesFile),
     readLogs: () => parseLogs(logsFile),
+    refuse: (on) => {
+      refusing = on;
+    },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

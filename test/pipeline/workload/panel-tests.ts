@@ -393,6 +393,28 @@ export function registerPanelTests(world: World): void {
       expect(await firing(prom(), 'TelemetryCollectorDown', true, 'job', world.endedAt)).to.deep.equal([]);
       expect(await firing(prom(), 'TelemetryCollectorDown', false, 'job', world.endedAt)).to.deep.equal([]);
     },
+    async TelemetryBackendDown(kind) {
+      // The sink took every export: nothing stuck; the probe counts the one collector's exporter of
+      // each kind (the test overlay sends traces and logs through one, otlp_http/test_sink).
+      close(
+        await alertAt(rule('TelemetryBackendDown'), kind, world.endedAt, 'data_type'),
+        kind === 'probe' ? { traces: 1, logs: 1 } : {},
+        0,
+        `TelemetryBackendDown ${kind}`,
+      );
+      // Nor at any moment of the workload, even with a 5-second window and no `for`.
+      const fired = await rangeOf(
+        prom(),
+        'ALERTS{alertname="TelemetryBackendDown",scaled="true"}',
+        world.startedAt,
+        world.endedAt,
+        1,
+      );
+      expect(fired, 'the scaled TelemetryBackendDown (5 s window) during the workload').to.deep.equal([]);
+      expect(await firing(prom(), 'TelemetryBackendDown', true, 'data_type', world.endedAt)).to.deep.equal(
+        [],
+      );
+    },
     async MigrationRunFailed(kind) {
       const { runs } = await truth.migration();
       const want: Expected = { [MIGRATION]: runs[`${MIGRATION}|failure`] ?? 0 };
@@ -525,6 +547,13 @@ export function registerPanelTests(world: World): void {
       );
       const values = series.flatMap((x) => x.values.map(([, v]) => Number(v)));
       expect([...new Set(values)].sort()).to.deep.equal([0, 1]);
+    },
+    [`${PANEL_IDS.collectorsDown}/B`]: async () => {
+      const query = panelQuery(PANEL_IDS.collectorsDown, 'B');
+      expect(await atEnd(query, ['exporter', 'data_type'])).to.deep.equal({
+        'otlp_http/test_sink|logs': 0,
+        'otlp_http/test_sink|traces': 0,
+      });
     },
     [`${PANEL_IDS.liveProcesses}/A`]: async () => {
       // Only the long-running services have a line (no CLI or migrate process), each with the one or

@@ -18,6 +18,9 @@ export const SCALED_PARAMS: AlertParams = {
   queueStalledWindow: '5s',
   migrationStaleSeconds: 2,
   collectorDownFor: '1s',
+  // Far more sensitive than production: a busy, healthy exporter must still never read as stuck.
+  backendStuckWindow: '5s',
+  backendDownFor: '0s',
 };
 
 export const SCALED_RULES = alertRules(SCALED_PARAMS);

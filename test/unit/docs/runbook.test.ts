@@ -62,6 +62,10 @@ const PIPELINE_METRICS = new Map<string, string>([
   // The collector's own metrics (service.telemetry, :8888). Collector 0.165 exposes counters
   // without a _total suffix (seen on its /metrics endpoint).
   ['otelcol_exporter_queue_size', 'collector: batches in an exporter sending queue'],
+  [
+    'otelcol_exporter_in_flight_requests',
+    'collector: requests an exporter has out (a retried batch holds one)',
+  ],
   ['otelcol_exporter_queue_capacity', 'collector: sending queue capacity'],
   ['otelcol_exporter_sent_spans', 'collector: spans an exporter delivered'],
   ['otelcol_exporter_sent_log_records', 'collector: log records an exporter delivered'],

@@ -181,7 +181,7 @@ describe('alert rules generated for Grafana and for Prometheus', () => {
   const gRules = grafana.groups[0]?.rules ?? [];
   const pRules = prometheusRules().groups[0]?.rules ?? [];
 
-  it('define the eleven rules once, under the same names, in both files', () => {
+  it('define the twelve rules once, under the same names, in both files', () => {
     const names = ALERT_RULES.map((r) => r.name);
     expect(names).to.deep.equal([
       'CleanupJobFailureRatioHigh',
@@ -195,6 +195,7 @@ describe('alert rules generated for Grafana and for Prometheus', () => {
       'ServiceDown',
       'ServiceCrashLooping',
       'TelemetryCollectorDown',
+      'TelemetryBackendDown',
     ]);
     expect(gRules.map((r) => r.title)).to.deep.equal(names);
     expect(pRules.map((r) => r.alert)).to.deep.equal(names);
@@ -239,7 +240,9 @@ describe('alert rules generated for Grafana and for Prometheus', () => {
         `https://grafana.example.com/d/${DASHBOARD_UID}/soft-delete-operations?viewPanel=${rule.panelId}`,
       );
       expect(ga.description).to.include('{{ $values.A.Value');
-      expect(`${ga.summary} ${ga.description}`).to.match(/\{\{ \$labels\.(job_type|migration|job) \}\}/);
+      expect(`${ga.summary} ${ga.description}`).to.match(
+        /\{\{ \$labels\.(job_type|migration|job|exporter) \}\}/,
+      );
       // Prometheus cannot read the environment: its copies carry the compose default base.
       expect(p?.annotations.runbook_url).to.equal(runbookUrl(rule, GRAFANA_URL_DEFAULT));
       expect(p?.annotations.dashboard_url).to.equal(panelUrl(rule, GRAFANA_URL_DEFAULT));
