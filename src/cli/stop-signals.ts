@@ -119,6 +119,14 @@ export function reportedExitCode(outcome: unknown): number | undefined {
 }
 
 /**
+ * The same signal again within this long is the first one relayed, not a second: under `npm run`
+ * a terminal's Ctrl-C reaches the command from the terminal and again from npm, which passes it on,
+ * milliseconds apart, and one Ctrl-C aborted the batch in flight. A person pressing again after
+ * reading "(again to abort)" takes longer.
+ */
+export const RELAYED_SIGNAL_MS = 300;
+
+/**
  * How a command that can stop gracefully takes Ctrl-C and SIGTERM: the first one calls `onFirst`
  * (finish the batch or run in flight), a second one calls `onSecond` (one line saying what stays)
  * and exits at once with 128 + the signal number (130, 143). Returns the function that removes
@@ -128,14 +136,15 @@ export function onStopSignals(
   onFirst: (signal: NodeJS.Signals) => void,
   onSecond: (signal: NodeJS.Signals) => void = () => {},
 ): () => void {
-  let received = false;
+  let first: { signal: NodeJS.Signals; at: number } | undefined;
   const handler = (signal: NodeJS.Signals) => {
     signalled = true;
-    if (received) {
+    if (first) {
+      if (signal === first.signal && performance.now() - first.at < RELAYED_SIGNAL_MS) return;
       onSecond(signal);
       process.exit(exitCodeOf(signal));
     }
-    received = true;
+    first = { signal, at: performance.now() };
     onFirst(signal);
   };
   for (const signal of STOP_SIGNALS) process.on(signal, handler);

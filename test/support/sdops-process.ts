@@ -1,5 +1,16 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { setTimeout as delay } from 'node:timers/promises';
+import { RELAYED_SIGNAL_MS } from '../../src/cli/stop-signals.ts';
 import { REPO_ROOT, SDOPS_BIN } from './cli.ts';
+
+/**
+ * A person's second Ctrl-C (or a second SIGTERM): sent once the first one's relay window has passed,
+ * since the same signal sooner is taken for the first one relayed by npm.
+ */
+export async function signalAgain(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+  await delay(RELAYED_SIGNAL_MS + 50);
+  child.kill(signal);
+}
 
 /** A long-running `sdops` child (serve, worker, migrate start ...) whose output the test can watch. */
 export interface SdopsProcess {

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import pg from 'pg';
-import { type SdopsProcess, spawnSdops } from '../../support/sdops-process.ts';
+import { type SdopsProcess, signalAgain, spawnSdops } from '../../support/sdops-process.ts';
 import { waitUntil } from '../../support/wait.ts';
 import { type MigrationTestDb, openMigrationTestDb, seedDocuments } from '../migration/support.ts';
 
@@ -46,7 +46,7 @@ describe('sdops serve stopped by a second signal', function () {
     serve.child.kill('SIGTERM');
     await serve.waitFor(/api shutting down/);
     expect(serve.alive(), 'the first signal waits for the request').to.equal(true);
-    serve.child.kill('SIGTERM');
+    await signalAgain(serve.child, 'SIGTERM');
     expect(await serve.exited).to.equal(143);
     expect(serve.output()).to.match(
       /stopped at once by a second SIGTERM: requests still running got no answer/,

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import pg from 'pg';
 import { runCli } from '../../support/cli.ts';
-import { spawnSdops } from '../../support/sdops-process.ts';
+import { signalAgain, spawnSdops } from '../../support/sdops-process.ts';
 import { breakableProxy } from '../../support/tcp-proxy.ts';
 import { waitUntil } from '../../support/wait.ts';
 import { type MigrationTestDb, openMigrationTestDb, seedDocuments } from './support.ts';
@@ -110,7 +110,7 @@ describe('a migration session aborted by a second signal', function () {
         });
         migrate.child.kill('SIGINT');
         await migrate.waitFor(/again to abort/);
-        migrate.child.kill('SIGINT');
+        await signalAgain(migrate.child, 'SIGINT');
         expect(await migrate.exited, migrate.output().slice(-2000)).to.equal(130);
         // Before: the "stopping" line, then nothing; the run left running under a gone process.
         expect(migrate.output()).to.include(
