@@ -24,7 +24,8 @@ interface CancelledJob {
   readonly jobType: string;
   /** The state it had: created, retry, or dead (a dead-letter copy). */
   readonly state: string;
-  readonly createdOn: string;
+  /** ISO 8601 in UTC, as everywhere else (not the database session's time zone). */
+  readonly createdAt: string;
   readonly payload: unknown;
 }
 
@@ -40,7 +41,7 @@ interface Row extends Record<string, unknown> {
   name: string;
   state: string;
   data: { jobType?: string; payload?: unknown } | null;
-  created_on: string;
+  created_on: Date;
   dead_type: string | null;
 }
 
@@ -88,7 +89,7 @@ export async function cancelJobs(
 ): Promise<CancelOutcome> {
   if ('jobId' in request) assertJobId(request.jobId);
   const { where, params } = selection(request, jobTypes);
-  const columns = `j.id::text AS id, j.name, j.state::text AS state, j.data, j.created_on::text AS created_on,
+  const columns = `j.id::text AS id, j.name, j.state::text AS state, j.data, j.created_on,
     ${deadCopyTypeSql('j')} AS dead_type`;
   const n = params.length;
   // One statement either way: the UPDATE re-checks `state < 'active'` on each row it locks, so a job a
@@ -105,9 +106,9 @@ export async function cancelJobs(
       jobType: r.name === DEAD_LETTER_QUEUE ? (r.dead_type ?? '?') : r.name.slice(QUEUE_PREFIX.length),
       // A dry run shows what would be cancelled (a dead-letter copy as dead); a cancel, the outcome.
       state: request.dryRun && r.name === DEAD_LETTER_QUEUE ? 'dead' : stateName(r.state),
-      createdOn: r.created_on,
+      createdAt: r.created_on.toISOString(),
       payload: r.data?.payload ?? null,
     }))
-    .sort((a, b) => a.createdOn.localeCompare(b.createdOn));
+    .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
   return { dryRun: request.dryRun, count: jobs.length, jobs };
 }

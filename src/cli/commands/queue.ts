@@ -207,7 +207,7 @@ export function registerQueue(program: Command): void {
             job_id: j.jobId,
             job_type: j.jobType,
             state: j.state,
-            created: j.createdOn,
+            created: j.createdAt,
             payload: JSON.stringify(j.payload).slice(0, 80),
           }));
           process.stdout.write(`${formatTable(shown)}\n`);

@@ -90,6 +90,24 @@ describe('sdops queue cancel (PostgreSQL)', function () {
     expect(view).to.not.have.property('error');
   });
 
+  it('gives the creation time of each job in UTC, as queue show does, whatever time zone the database sessions have', async () => {
+    const [id] = await queue.enqueueMany('noop', [{}]);
+    const db_ = (await db.query<{ name: string }>('SELECT current_database() AS name')).rows[0]!.name;
+    await db.query(`ALTER DATABASE "${db_}" SET timezone = 'Asia/Tokyo'`);
+    try {
+      const dry = await cli('--json', 'queue', 'cancel', id!, '--dry-run');
+      expect(dry.code, dry.stderr).to.equal(0);
+      const { jobs } = JSON.parse(dry.stdout) as { jobs: { jobId: string; createdAt: string }[] };
+      const shown = JSON.parse((await cli('--json', 'queue', 'show', id!)).stdout) as { createdAt: string };
+      // Before: "createdOn": "2026-12-07 07:53:24.458722+09", the session's time zone, as text.
+      expect(jobs[0]?.createdAt).to.match(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+      expect(jobs[0]?.createdAt).to.equal(shown.createdAt);
+    } finally {
+      await db.query(`ALTER DATABASE "${db_}" RESET timezone`);
+      await db.query('DELETE FROM pgboss.job WHERE id = $1', [id]);
+    }
+  });
+
   it('cancels dead-letter copies of a type, by type or through the failed job id, so nothing retries them', async () => {
     const dead = async (originalId: string) => {
       const data = { jobType: 'noop', payload: {}, meta: { jobId: originalId } };
