@@ -77,8 +77,8 @@ export function registerMigrate(program: Command): void {
     )
     .option(
       '--max-rows-per-second <n>',
-      'throttle: an average over batches (each batch runs at full speed, then the run waits)',
-      positiveInt('--max-rows-per-second', MAX_ROWS_PER_SECOND),
+      'throttle: an average over batches (each batch runs at full speed, then the run waits); 0 or left out: none',
+      wholeNumber('--max-rows-per-second', 0, MAX_ROWS_PER_SECOND),
     )
     .option('--dry-run', 'count what would change; write nothing')
     .option(
@@ -106,7 +106,7 @@ export function registerMigrate(program: Command): void {
             {
               params,
               batchSize: opts.batchSize,
-              maxRowsPerSecond: opts.maxRowsPerSecond ?? null,
+              maxRowsPerSecond: opts.maxRowsPerSecond || null,
               dryRun: opts.dryRun === true,
               maxFailedBatches: opts.maxFailedBatches,
             },

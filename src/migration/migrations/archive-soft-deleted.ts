@@ -29,7 +29,9 @@ export const archiveSoftDeleted: Migration<ArchiveParams> = {
     rejectUnknown(this.name, raw, this.paramNames);
     const olderThanDays = daysParam('olderThanDays', raw.olderThanDays);
     if (olderThanDays === undefined) {
-      throw new InvalidMigrationParamError('archive-soft-deleted needs olderThanDays (--older-than-days)');
+      throw new InvalidMigrationParamError(
+        'archive-soft-deleted needs olderThanDays (CLI: --older-than-days; API: {"params": {"olderThanDays": <days>}})',
+      );
     }
     return { entities: childrenFirst(entitiesParam(raw.entities, entityNames())), olderThanDays };
   },

@@ -151,6 +151,28 @@ describe('migration run reports (PostgreSQL, child processes)', function () {
     expect(resumed.code, resumed.stderr).to.equal(0);
   });
 
+  it('takes --max-rows-per-second 0 on start as no throttle, as resume does', async () => {
+    // Before: refused on start ("a whole number from 1"), while resume took 0 to lift the throttle.
+    const started = await runCli(url, [
+      '--json',
+      'migrate',
+      'start',
+      'backfill-deleted-at',
+      '--entity',
+      'documents',
+      '--dry-run',
+      '--max-rows-per-second',
+      '0',
+    ]);
+    expect(started.code, started.stderr).to.equal(0);
+    const { runId } = JSON.parse(started.stdout) as { runId: string };
+    const { rows } = await t.db.query<{ max_rows_per_second: number | null }>(
+      'SELECT max_rows_per_second FROM sdops_migration_runs WHERE run_id = $1',
+      [runId],
+    );
+    expect(rows[0]?.max_rows_per_second).to.equal(null);
+  });
+
   it('archive-soft-deleted: the dry run counts what the run then moves, so progress ends at exactly 100%', async () => {
     const sd = new SoftDeleteService(t.db);
     for (let i = 0; i < 12; i++) {
