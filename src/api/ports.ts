@@ -1,7 +1,14 @@
 import type { Database, Queryable } from '../db/index.ts';
 import type { MigrationRunner } from '../migration/index.ts';
 import type { SoftDeleteService } from '../soft-delete/index.ts';
-import type { JobView, QueueStatusRow, RetryDeadOutcome, RetryOutcome } from '../cleanup/index.ts';
+import type {
+  CancelOutcome,
+  CancelRequest,
+  JobView,
+  QueueStatusRow,
+  RetryDeadOutcome,
+  RetryOutcome,
+} from '../cleanup/index.ts';
 
 /**
  * What the API needs from the cleanup queue: CleanupQueue satisfies it; tests may pass a stub.
@@ -20,6 +27,7 @@ export interface ApiQueue {
   job(jobId: string): Promise<JobView>;
   retry(jobId: string): Promise<RetryOutcome>;
   retryDead(): Promise<RetryDeadOutcome>;
+  cancel(request: CancelRequest): Promise<CancelOutcome>;
 }
 
 /** What the API needs from the migration runner: MigrationRunner satisfies it. */

@@ -112,6 +112,57 @@ export function registerQueueRoutes(app: FastifyInstance, queue: ApiQueue): void
     async (request) => ({ job: await queue.job(request.params.jobId) }),
   );
 
+  app.post<{ Params: { jobId: string } }>(
+    '/v1/queue/jobs/:jobId/cancel',
+    {
+      config: { access: 'admin' },
+      schema: {
+        summary:
+          'Cancel a waiting job (it never runs; a bulk delete cancelled so changes nothing), or the dead-letter copies of a failed one',
+        tags: TAGS,
+        params: {
+          type: 'object',
+          required: ['jobId'],
+          additionalProperties: false,
+          properties: { jobId: uuidSchema },
+        },
+        response: {
+          200: {
+            type: 'object',
+            required: ['count', 'jobs'],
+            properties: {
+              count: {
+                type: 'integer',
+                description: 'Jobs cancelled (a failed job: its dead-letter copies)',
+              },
+              jobs: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  required: ['jobId', 'jobType', 'state', 'createdAt'],
+                  properties: {
+                    jobId: { type: 'string' },
+                    jobType: { type: 'string' },
+                    state: { type: 'string', description: 'cancelled' },
+                    createdAt: { type: 'string' },
+                  },
+                },
+              },
+            },
+          },
+          ...errorResponses(400, 404, 409, 414, 503),
+        },
+      },
+    },
+    async (request) => {
+      const { count, jobs } = await queue.cancel({ jobId: request.params.jobId, dryRun: false });
+      return {
+        count,
+        jobs: jobs.map(({ jobId, jobType, state, createdAt }) => ({ jobId, jobType, state, createdAt })),
+      };
+    },
+  );
+
   app.post<{ Body: { jobId?: string; dead?: boolean } }>(
     '/v1/queue/retry',
     {

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { builtinHandlers, CleanupWorker } from '../../../src/cleanup/index.ts';
 import { SoftDeleteService } from '../../../src/soft-delete/index.ts';
-import { AS_ADMIN, type ApiFixture, expectErrorShape, inject, startFixture } from './support.ts';
+import { AS_ADMIN, AS_READ, type ApiFixture, expectErrorShape, inject, startFixture } from './support.ts';
 import { runCli } from '../../support/cli.ts';
 import { waitUntil } from '../../support/wait.ts';
 
@@ -163,7 +163,9 @@ describe('HTTP API bulk jobs and cascade op ids', () => {
     expectErrorShape(refused, 'delete_in_progress');
     expect(refused.body).to.include(jobId);
     // Before, it named neither the job's commands nor cancelling, which undoes a waiting delete whole.
-    expect(refused.body).to.include(`cancel it and the delete never happens (sdops queue cancel ${jobId})`);
+    expect(refused.body).to.include(
+      `cancel it and the delete never happens (sdops queue cancel ${jobId}, POST /v1/queue/jobs/${jobId}/cancel)`,
+    );
     const cli = await runCli(['restore', 'documents', '--filter', `delete_op_id=${opId}`], {
       DATABASE_URL: f.url,
     });
@@ -305,6 +307,50 @@ describe('HTTP API bulk jobs and cascade op ids', () => {
     expect(done.rowsCommitted, 'a completed job has its result instead').to.equal(undefined);
     const accepted = await inject(f.app, { ...undo, payload: { filter: { delete_op_id: opId } } });
     expect(accepted.statusCode, accepted.body).to.equal(202);
+  });
+
+  it('cancels a waiting bulk delete over the API, as the 409 of its undo says, so it never deletes, and then takes the undo', async () => {
+    const { rows } = await f.db.query<{ id: string }>(
+      'SELECT id::text AS id FROM documents WHERE deleted_at IS NULL AND NOT is_deleted ORDER BY id DESC LIMIT 2',
+    );
+    const opId = '0193a3f4-0000-7000-8000-00000000c4c1';
+    const ids = rows.map((r) => r.id);
+    const jobId = await f.queue.enqueue(
+      'bulk_soft_delete',
+      { entity: 'documents', ids, cascade: true, opId, deletedBy: 'test' },
+      { startAfterSeconds: 3600 },
+    );
+    const cancel = (headers: Record<string, string>, id = jobId) =>
+      inject(f.app, { method: 'POST', url: `/v1/queue/jobs/${id}/cancel`, headers });
+    const read = await cancel(AS_READ);
+    expect(read.statusCode, read.body).to.equal(403);
+    // Before: 404 route_not_found; only the CLI could cancel.
+    const done = await cancel(AS_ADMIN);
+    expect(done.statusCode, done.body).to.equal(200);
+    expect(done.json()).to.deep.include({ count: 1 });
+    expect((done.json() as { jobs: { jobId: string; state: string }[] }).jobs[0]).to.include({
+      jobId,
+      state: 'cancelled',
+    });
+    const again = await cancel(AS_ADMIN);
+    expect(again.statusCode, again.body).to.equal(409);
+    expectErrorShape(again, 'job_not_cancellable');
+    const unknown = await cancel(AS_ADMIN, '0193a3f4-0000-7000-8000-0000000000fe');
+    expect(unknown.statusCode, unknown.body).to.equal(404);
+    expectErrorShape(unknown, 'job_not_found');
+    const undo = await inject(f.app, {
+      method: 'POST',
+      url: '/v1/documents/bulk-restore',
+      headers: AS_ADMIN,
+      payload: { filter: { delete_op_id: opId } },
+    });
+    // Taken (a restore by filter is a job), where it answered 409 delete_in_progress before the cancel.
+    expect(undo.statusCode, undo.body).to.equal(202);
+    const live = await f.db.query(
+      'SELECT 1 FROM documents WHERE id = ANY($1::bigint[]) AND deleted_at IS NULL',
+      [ids],
+    );
+    expect(live.rowCount, 'the cancelled delete took nothing').to.equal(2);
   });
 
   it('refuses to undo a bulk_soft_delete enqueued by hand (it stamps its own job id) while it has not ended', async () => {

@@ -58,6 +58,7 @@ const ENTITY_TEMPLATES = [
   { method: 'POST', path: '/v1/migrations/runs/{id}/retry-failed', body: true, admin: true },
   { method: 'GET', path: '/v1/queue', body: false, admin: false },
   { method: 'POST', path: '/v1/queue/retry', body: true, admin: true },
+  { method: 'POST', path: '/v1/queue/jobs/{id}/cancel', body: true, admin: true },
 ] as const;
 
 type Defect =

@@ -30,6 +30,7 @@ const MUTATIONS: RouteCase[] = [
   { method: 'POST', url: `/v1/migrations/runs/${RUN}/resume` },
   { method: 'POST', url: `/v1/migrations/runs/${RUN}/retry-failed` },
   { method: 'POST', url: '/v1/queue/retry', body: { jobId: RUN } },
+  { method: 'POST', url: `/v1/queue/jobs/${RUN}/cancel` },
 ];
 
 function call(f: ApiFixture, c: RouteCase, headers: Record<string, string> = {}) {
@@ -109,6 +110,7 @@ describe('HTTP API routes', () => {
         '/v1/migrations/runs/{runId}/resume',
         '/v1/migrations/runs/{runId}/retry-failed',
         '/v1/queue',
+        '/v1/queue/jobs/{jobId}/cancel',
         '/v1/queue/retry',
         // Before: the document left itself out.
         '/openapi.json',

@@ -36,6 +36,7 @@ export async function offlineApi(): Promise<OfflineApi> {
     job: ask,
     retry: ask,
     retryDead: ask,
+    cancel: ask,
   };
   const app = await buildServer({ db, tokens: TOKENS, queue, migrations: new MigrationRunner(db) });
   return {
