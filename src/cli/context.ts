@@ -146,6 +146,8 @@ export async function withContext<T>(
 ): Promise<T> {
   const config = options.config ?? loadConfig();
   const telemetry = await startCommandTelemetry(config, options);
+  /** The command ran: before that, a refusal (bad directory, a held lock, no database) is its one line. */
+  let started = false;
   try {
     const db = await openDatabaseFor(config, globals);
     try {
@@ -155,6 +157,7 @@ export async function withContext<T>(
       }
       let outcome: unknown;
       try {
+        started = true;
         return await fn({
           config,
           db,
@@ -179,6 +182,6 @@ export async function withContext<T>(
     const retryMetricsMs = options.retriesFinalMetrics ? config.migrationExportRetryMs : 0;
     // How the run ended first: a wait for the collector must not hold that line.
     if (retryMetricsMs > 0) reportOutcomeNow();
-    await telemetry.shutdown(undefined, { retryMetricsMs });
+    await telemetry.shutdown(undefined, { retryMetricsMs, quiet: !started });
   }
 }

@@ -79,6 +79,11 @@ export function reportExportError(error: unknown): void {
   });
 }
 
+/** No warning for export failures from now on in this session (a refused command's one line stays one). */
+export function silenceExportWarning(): void {
+  if (exportState) exportState.warned = true;
+}
+
 /** The error of a batch a circuit breaker dropped without trying (circuit.ts). */
 export const DROPPED_BATCH = 'collector unreachable; batch dropped';
 

@@ -7,6 +7,7 @@ import {
   exportFailing,
   installExportErrorHandler,
   onExportTrouble,
+  silenceExportWarning,
   uninstallExportErrorHandler,
   warnOnce,
   whileConfiguring,
@@ -44,7 +45,10 @@ export interface Telemetry {
    * `retryMetricsMs`, a last metric export the collector does not take is tried again for that long
    * first (final-metrics.ts).
    */
-  shutdown(timeoutMs?: number, options?: { readonly retryMetricsMs?: number }): Promise<void>;
+  shutdown(
+    timeoutMs?: number,
+    options?: { readonly retryMetricsMs?: number; readonly quiet?: boolean },
+  ): Promise<void>;
   /**
    * Reports the database's gauges (queue length and oldest wait, stale migration runs) under the
    * database's identity, reading them with `read` at every export (database-gauges.ts). Once per
@@ -170,6 +174,8 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
         drainDeferred();
         // Detach first so log lines written during shutdown go to the console only.
         setOtlpLogging(false);
+        // A refused command: its last export still goes, but a failing one is not warned about.
+        if (options.quiet) silenceExportWarning();
         letFinalFlushThrough();
         const retryMs = options.retryMetricsMs ?? 0;
         if (retryMs > 0) await retryFinalMetrics(metricReader, retryMs, endpoint);

@@ -667,3 +667,43 @@ describe('sdops bad input and closed pipes (PostgreSQL)', function () {
     expect(result.code).to.equal(0);
   });
 });
+
+describe('sdops serve and worker refused at start, with telemetry on and no collector', function () {
+  this.timeout(60_000);
+  const env = {
+    DATABASE_URL: '',
+    OTEL_SDK_DISABLED: 'false',
+    OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:1',
+  };
+
+  it('print the refusal alone, one line, without a telemetry warning ahead of it', async () => {
+    const base = mkdtempSync(join(tmpdir(), 'sdops-refused-'));
+    try {
+      const foreign = join(base, 'foreign');
+      mkdirSync(foreign);
+      writeFileSync(join(foreign, 'notes.txt'), 'x');
+      const held = join(base, 'held');
+      mkdirSync(held);
+      const lock = await lockDataDir(held);
+      try {
+        for (const [dir, command, code, text] of [
+          [foreign, 'serve', 2, 'is not empty and holds no database'],
+          [foreign, 'worker', 2, 'is not empty and holds no database'],
+          [held, 'worker', 1, `is in use by process ${process.pid} `],
+        ] as const) {
+          const args = ['--data-dir', dir, command, ...(command === 'serve' ? ['--port', '0'] : [])];
+          const r = await runCli(args, env);
+          expect(r.code, r.stderr).to.equal(code);
+          // Before: a "telemetry export failed" warning came first, from the exit's last export.
+          expect(r.stderr.trim().split('\n'), r.stderr).to.have.length(1);
+          expect(r.stdout, 'serve and worker log to stdout').to.equal('');
+          expect(r.stderr).to.include(text);
+        }
+      } finally {
+        await lock.release();
+      }
+    } finally {
+      rmSync(base, { recursive: true, force: true });
+    }
+  });
+});
