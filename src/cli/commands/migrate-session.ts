@@ -184,8 +184,13 @@ export async function runSession(
         },
       ])}\n`,
     );
-    if (summary.dryRun)
-      process.stdout.write(`dry run: ${summary.rowsProcessed} rows would change; nothing was written\n`);
+    if (summary.dryRun) {
+      // A dry run stopped before the end has counted only the rows it scanned so far.
+      const sofar = summary.state === 'succeeded' ? '' : ' in the part it scanned before it ended';
+      process.stdout.write(
+        `dry run: ${summary.rowsProcessed} rows would change${sofar}; nothing was written\n`,
+      );
+    }
   }
   // retry-failed repaired every failed batch of a run that had failed before its scan was complete:
   // what it was asked to do is done, and the run waits for `resume` (runbook, partial failures).

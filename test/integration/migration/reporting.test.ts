@@ -37,14 +37,14 @@ describe('migration run reports (PostgreSQL, child processes)', function () {
   };
 
   /** A backfill run in a child process, throttled to 500 rows/s, once it has made progress. */
-  const startThrottledRun = async (globals: string[] = []) => {
+  const startThrottledRun = async (globals: string[] = [], extra: string[] = []) => {
     // The backfill's input again: legacy rows flagged only by is_deleted.
     await t.db.query(
       `UPDATE documents SET deleted_at = NULL, delete_reason = NULL WHERE delete_reason = 'legacy'`,
     );
     const args =
       'migrate start backfill-deleted-at --entity documents --batch-size 100 --max-rows-per-second 500';
-    const child = spawnCli(url, [...globals, ...args.split(' ')]);
+    const child = spawnCli(url, [...globals, ...args.split(' '), ...extra]);
     const runId = await waitUntil('the run to make progress', async () => {
       const { rows } = await t.db.query<{ id: string }>(
         `SELECT run_id::text AS id FROM sdops_migration_runs WHERE state = 'running' AND rows_processed >= 300`,
@@ -149,6 +149,19 @@ describe('migration run reports (PostgreSQL, child processes)', function () {
     expect(await status(runId)).to.include({ state: 'stopped' });
     const resumed = await runCli(url, ['migrate', 'resume', runId, '--max-rows-per-second', '0']);
     expect(resumed.code, resumed.stderr).to.equal(0);
+  });
+
+  it('says that a dry run stopped before the end counted only the part it scanned', async () => {
+    const { child, runId } = await startThrottledRun([], ['--dry-run']);
+    child.kill('SIGINT');
+    const ended = await child.result;
+    expect(ended.code, ended.stderr).to.equal(1);
+    // Before: "dry run: 300 rows would change; nothing was written", read as the run's whole count.
+    expect(ended.stdout).to.match(
+      /^dry run: \d+ rows would change in the part it scanned before it ended; nothing was written$/m,
+    );
+    // Out of the way of the runs the next cases start (a stopped run is one to resume).
+    await t.db.query(`UPDATE sdops_migration_runs SET state = 'failed' WHERE run_id = $1`, [runId]);
   });
 
   it('takes --max-rows-per-second 0 on start as no throttle, as resume does', async () => {
