@@ -78,7 +78,7 @@ export const ENV_VARS: readonly EnvVarSpec[] = [
   v('SDOPS_MIGRATION_RETRY_MAX_MS', '5000', 'Largest backoff delay between batch attempts.'),
   v('SDOPS_MIGRATION_OUTAGE_BUDGET_MS', '300000', 'How long a migration run waits for an unreachable database (restart, outage) before it ends failed, resumable from its checkpoint (alerted as MigrationRunFailed).'),
   v('SDOPS_MIGRATION_EXPORT_RETRY_MS', '30000', 'How long migrate start, resume and retry-failed try again, at their end, to hand their metrics to a collector that does not take them (a collector restart), so the dashboard counts the run; 0: not at all. Ctrl-C stops the wait.'),
-  v('SDOPS_MIGRATION_FAIL_BATCH', undefined, 'TEST ONLY fault injection: `migration:batchNo[,...]` batches always fail (until retry-failed). Never set in production.'),
+  v('SDOPS_MIGRATION_FAIL_BATCH', undefined, 'TEST ONLY fault injection: `migration:batchNo[,migration:batchNo...]` batches always fail (until retry-failed), e.g. `backfill-deleted-at:50,backfill-deleted-at:51`. Never set in production.'),
   // OpenTelemetry SDK (src/observability passes some of them on, the SDK reads the rest itself).
   v('OTEL_SDK_DISABLED', 'false', 'true turns all telemetry into no-ops (console logs stay).', 'otel-sdk'),
   v('OTEL_EXPORTER_OTLP_ENDPOINT', DEFAULT_ENDPOINT, 'OTLP/HTTP endpoint of the collector for traces, metrics and logs.', 'otel-sdk'),
