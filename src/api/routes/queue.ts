@@ -71,6 +71,13 @@ const jobSchema = {
   },
 } as const;
 
+const jobIdParams = {
+  type: 'object',
+  required: ['jobId'],
+  additionalProperties: false,
+  properties: { jobId: uuidSchema },
+} as const;
+
 /** The cleanup queue, as `sdops queue status` and `sdops queue retry` show and do it. */
 export function registerQueueRoutes(app: FastifyInstance, queue: ApiQueue): void {
   app.get(
@@ -100,12 +107,7 @@ export function registerQueueRoutes(app: FastifyInstance, queue: ApiQueue): void
       schema: {
         summary: 'One job by the id a 202 gave: its state, and its result or the code of its last error',
         tags: TAGS,
-        params: {
-          type: 'object',
-          required: ['jobId'],
-          additionalProperties: false,
-          properties: { jobId: uuidSchema },
-        },
+        params: jobIdParams,
         response: { 200: jobSchema, ...errorResponses(400, 404, 414, 503) },
       },
     },
@@ -120,12 +122,7 @@ export function registerQueueRoutes(app: FastifyInstance, queue: ApiQueue): void
         summary:
           'Cancel a waiting job (it never runs; a bulk delete cancelled so changes nothing), or the dead-letter copies of a failed one',
         tags: TAGS,
-        params: {
-          type: 'object',
-          required: ['jobId'],
-          additionalProperties: false,
-          properties: { jobId: uuidSchema },
-        },
+        params: jobIdParams,
         response: {
           200: {
             type: 'object',
