@@ -45,6 +45,14 @@ export const idSchema = {
 /** Job and run ids, and opIds. */
 export const uuidSchema = { type: 'string', pattern: UUID_PATTERN, maxLength: UUID_LENGTH } as const;
 
+/** The body of an action that takes none: left out or `{}` (with `bodyOptional`); a field is a 400. */
+export const noFields = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {},
+  description: 'No fields (the body may be left out)',
+} as const;
+
 export function entityParam(names: readonly string[]) {
   return { type: 'string', enum: [...names], description: 'Entity name' } as const;
 }

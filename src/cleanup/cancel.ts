@@ -45,7 +45,10 @@ interface Row extends Record<string, unknown> {
   dead_type: string | null;
 }
 
-const OUTPUT = JSON.stringify({ code: 'cancelled', message: 'cancelled with sdops queue cancel' });
+const OUTPUT = JSON.stringify({
+  code: 'cancelled',
+  message: 'cancelled with sdops queue cancel or POST /v1/queue/jobs/{jobId}/cancel',
+});
 
 /**
  * The jobs a request selects, as one WHERE clause over pgboss.job (alias j) and its parameters. A

@@ -10,7 +10,7 @@ import {
   MAX_OLDER_THAN_DAYS,
   MAX_ROWS_PER_SECOND,
 } from '../../validation/index.ts';
-import { errorResponses, uuidSchema } from '../schemas.ts';
+import { errorResponses, noFields, uuidSchema } from '../schemas.ts';
 
 const TAGS = ['migrations'];
 const log = getLogger('api');
@@ -32,12 +32,6 @@ const runSchema = {
 
 const runBody = { type: 'object', required: ['run'], properties: { run: runSchema } } as const;
 /** The run actions take no fields: a body, if sent, must be empty, not quietly ignored. */
-const noFields = {
-  type: 'object',
-  additionalProperties: false,
-  properties: {},
-  description: 'No fields (the body may be left out)',
-} as const;
 const batchSizeField = { type: 'integer', minimum: 1, maximum: MAX_BATCH_SIZE } as const;
 const rateField = { type: 'integer', minimum: 1, maximum: MAX_ROWS_PER_SECOND } as const;
 /** What the CLI's `migrate resume` takes: left out, the run keeps its own. */

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { ApiQueue } from '../ports.ts';
-import { errorResponses, uuidSchema } from '../schemas.ts';
+import { errorResponses, noFields, uuidSchema } from '../schemas.ts';
 
 const TAGS = ['queue'];
 
@@ -123,6 +123,9 @@ export function registerQueueRoutes(app: FastifyInstance, queue: ApiQueue): void
           'Cancel a waiting job (it never runs; a bulk delete cancelled so changes nothing), or the dead-letter copies of a failed one',
         tags: TAGS,
         params: jobIdParams,
+        // `{"dryRun": true}` was taken, ignored, and the job cancelled: `sdops queue cancel --dry-run` has no API form.
+        body: noFields,
+        bodyOptional: true,
         response: {
           200: {
             type: 'object',
@@ -147,7 +150,7 @@ export function registerQueueRoutes(app: FastifyInstance, queue: ApiQueue): void
               },
             },
           },
-          ...errorResponses(400, 404, 409, 414, 503),
+          ...errorResponses(400, 404, 409, 413, 414, 415, 503),
         },
       },
     },

@@ -322,6 +322,15 @@ describe('HTTP API bulk jobs and cascade op ids', () => {
     );
     const cancel = (headers: Record<string, string>, id = jobId) =>
       inject(f.app, { method: 'POST', url: `/v1/queue/jobs/${id}/cancel`, headers });
+    const withField = await inject(f.app, {
+      method: 'POST',
+      url: `/v1/queue/jobs/${jobId}/cancel`,
+      headers: AS_ADMIN,
+      payload: { dryRun: true },
+    });
+    // Before: 200, the field ignored and the job cancelled.
+    expect(withField.statusCode, withField.body).to.equal(400);
+    expectErrorShape(withField, 'invalid_body');
     const read = await cancel(AS_READ);
     expect(read.statusCode, read.body).to.equal(403);
     // Before: 404 route_not_found; only the CLI could cancel.
