@@ -53,7 +53,9 @@ describe('Grafana-managed alert annotations (Go text/template, as Grafana expand
       const rule = ALERT_RULES[i];
       if (!rule) throw new Error(`no rule ${i}`);
       expect(out, rule.name).to.not.have.property('error');
-      expect(`${out.summary} ${out.description}`, rule.name).to.match(/noop|backfill-deleted-at|sdops-api/);
+      expect(`${out.summary} ${out.description}`, rule.name).to.match(
+        /noop|backfill-deleted-at|sdops-api|otlp_grpc\/tempo/,
+      );
       expect(out.description, rule.name).to.not.include('{{');
       expect(out.runbook_url).to.equal(`${ROOT_URL}${RUNBOOK_URL_PATH.slice(1)}#${rule.runbookAnchor}`);
       expect(out.dashboard_url).to.equal(

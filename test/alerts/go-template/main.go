@@ -27,7 +27,10 @@ func main() {
 		"humanizePercentage": func(v float64) string { return fmt.Sprintf("%g%%", v*100) },
 		"humanizeDuration":   func(v float64) string { return fmt.Sprintf("%gs", v) },
 	}
-	labels := map[string]string{"job_type": "noop", "migration": "backfill-deleted-at", "job": "sdops-api"}
+	labels := map[string]string{
+		"job_type": "noop", "migration": "backfill-deleted-at", "job": "sdops-api",
+		"exporter": "otlp_grpc/tempo", "data_type": "traces",
+	}
 	data := map[string]any{"Labels": labels, "Values": map[string]value{"A": {labels, 0.25}}, "Value": "0.25"}
 	out := []map[string]string{}
 	for _, rule := range rules {
