@@ -333,9 +333,9 @@ export function alertRules(p: AlertParams = ALERT_PARAMS): AlertRuleDefinition[]
       description:
         `{{VALUE}} collector(s) have been retrying {{ $labels.data_type }} through {{ $labels.exporter }}, delivering none, ` +
         `for ${p.backendStuckWindow} and then ${p.backendDownFor} more: ` +
-        'its backend (Tempo for traces, Loki for logs) is down or refuses them. The collector holds each batch for 10 minutes, ' +
-        'then drops it: the trace and log links of the dashboard lead nowhere for that time. Metrics, the dashboard and the ' +
-        'other alerts are not affected, nor is the product.',
+        'its backend (Tempo for traces, Loki for logs) is down or refuses them. The collector retries each batch for 10 minutes ' +
+        'in a bounded queue, and drops batches past that or once the queue is full: the trace and log links of the dashboard ' +
+        'lead nowhere for that time. Metrics, the dashboard and the other alerts are not affected, nor is the product.',
       valueFormat: 'number',
       runbookAnchor: 'alert-telemetrybackenddown',
       panelId: PANEL_IDS.collectorsDown,
