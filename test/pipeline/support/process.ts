@@ -65,6 +65,8 @@ export function startProcess(
   child.stdout?.pipe(log, { end: false });
   child.stderr?.pipe(log, { end: false });
   let exitedFlag = false;
+  // 'close' comes after the child's output is drained; 'exit' can come before it.
+  const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
   const exitPromise = new Promise<void>((resolve) => {
     child.once('exit', () => {
       exitedFlag = true;
@@ -100,6 +102,12 @@ export function startProcess(
           await exitPromise;
         }
       }
+      // Output that arrived after 'exit' was piped into an ended log: ERR_STREAM_WRITE_AFTER_END
+      // ended the test run (a gateway printing as it stopped). A grandchild holding the pipes open
+      // must not hold the test, hence the bound.
+      await Promise.race([closed, new Promise<void>((resolve) => setTimeout(resolve, 2_000).unref())]);
+      child.stdout?.unpipe(log);
+      child.stderr?.unpipe(log);
       log.end();
     },
   };
