@@ -6,8 +6,6 @@ import { JobClaimLostError } from './errors.ts';
 import type { JobAbort } from './job-abort.ts';
 import { queueName } from './queue-names.ts';
 
-/** A job whose attempt ends this soon was never stamped: the common short job costs no statement. */
-const FIRST_BEAT_MS = 2000;
 const TICK_MS = 1000;
 
 /** One attempt: a job failed under its attempt may run again in this same worker meanwhile. */
@@ -34,11 +32,20 @@ interface Held {
  * worker was cut off from the database for longer than the heartbeat time, and the job runs again)
  * is aborted with JobClaimLostError, so it does not write beside its retry. A stamp that fails
  * (the database unreachable) is tried again every second.
+ *
+ * The first stamp goes out as soon as the jobs are claimed, one statement per queue for all the
+ * jobs one fetch brought: pg-boss's claim sets heartbeat_on but not heartbeat_seconds, and a job
+ * without heartbeat_seconds is expired only by its lease. A first stamp 2 s into the job left the
+ * jobs a worker was killed in the middle of (most jobs are that short) waiting out their whole lease.
  */
 export class Heartbeats {
   private readonly held = new Map<string, Held>();
   private timer: NodeJS.Timeout | undefined;
+  /** The first stamp of jobs just claimed, once the claim's callbacks have run. */
+  private soon: NodeJS.Immediate | undefined;
   private busy = false;
+  /** Jobs were claimed while a stamp was out: stamp them as soon as it is back. */
+  private again = false;
   /** A stamp failed for a reason other than an outage, and was said: said once per streak, not every second. */
   private failing = false;
   private readonly db: Database;
@@ -66,8 +73,12 @@ export class Heartbeats {
       id: job.id,
       retryCount: job.retryCount,
       abort,
-      due: Date.now() + FIRST_BEAT_MS,
+      due: 0,
     });
+    this.soon ??= setImmediate(() => {
+      this.soon = undefined;
+      void this.beat();
+    }).unref();
     // Armed once and kept (unref'd, idle ticks cost nothing): arming it per job was a timer made and
     // cleared for every short job.
     if (!this.timer) {
@@ -80,6 +91,8 @@ export class Heartbeats {
   stop(): void {
     clearInterval(this.timer);
     this.timer = undefined;
+    clearImmediate(this.soon);
+    this.soon = undefined;
   }
 
   remove(job: { id: string; retryCount: number }): void {
@@ -87,7 +100,10 @@ export class Heartbeats {
   }
 
   private async beat(): Promise<void> {
-    if (this.busy) return;
+    if (this.busy) {
+      this.again = true;
+      return;
+    }
     const now = Date.now();
     const due = [...this.held.values()].filter((h) => h.due <= now);
     if (due.length === 0) return;
@@ -101,6 +117,10 @@ export class Heartbeats {
       }
     } finally {
       this.busy = false;
+    }
+    if (this.again && this.timer) {
+      this.again = false;
+      void this.beat();
     }
   }
 

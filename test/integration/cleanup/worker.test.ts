@@ -219,6 +219,35 @@ describe('cleanup worker processes on PostgreSQL', function () {
     expect(await stopWorker(b)).to.equal(0);
   });
 
+  it('runs a job again after its heartbeat time when its worker is SIGKILLed the moment the job starts', async () => {
+    const a = await startWorker(LONG_LEASE_WITH_HEARTBEAT);
+    const id = await queue.enqueue('test_block', {});
+    await waitUntil('worker A to start the job', async () => {
+      const { rows } = await db.query<{ pid: number }>(
+        'SELECT pid FROM cleanup_test_started WHERE job_id = $1',
+        [id],
+      );
+      return rows[0]?.pid === a.pid;
+    });
+    a.child.kill('SIGKILL');
+    expect(await within(10_000, 'worker A to die', a.exited)).to.equal(null);
+    const killed = Date.now();
+    const { rows: stamp } = await db.query<{ s: number | null }>(
+      'SELECT heartbeat_seconds AS s FROM pgboss.job WHERE id = $1',
+      [id],
+    );
+    // Before: the first stamp came 2 s into the job, so a job killed sooner (most jobs are shorter
+    // than that) had none and waited out its lease, here 10 minutes.
+    expect(stamp[0]?.s, 'the heartbeat stamped as the job was claimed').to.equal(10);
+    const b = await startWorker(LONG_LEASE_WITH_HEARTBEAT);
+    await waitUntil('the job to complete on worker B', async () => (await effects([id])).length > 0, {
+      timeoutMs: 45_000,
+    });
+    expect(Date.now() - killed).to.be.below(45_000);
+    expect(await effects([id])).to.deep.equal([{ job_id: id, pid: b.pid, attempt: 2 }]);
+    expect(await stopWorker(b)).to.equal(0);
+  });
+
   it('stops an attempt whose job was failed under it (its heartbeat came too late), and runs the job once more', async () => {
     const a = await startWorker(LONG_LEASE_WITH_HEARTBEAT);
     const id = await queue.enqueue('test_block', {});
