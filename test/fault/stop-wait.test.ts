@@ -79,4 +79,28 @@ describe('fault suite: migrate stop --wait on a SIGKILLed runner', function () {
     expect(resumed.code, resumed.stderr).to.equal(0);
     expect(resumed.stdout).to.include('succeeded');
   });
+
+  it('says, on a plain stop of a run whose runner is gone, that nothing parks it before its lease expires, and how to wait for that', async () => {
+    const longLease = { ...env(), SDOPS_MIGRATION_LEASE_TIMEOUT_MS: '10000' };
+    await client.query('UPDATE documents SET deleted_at = NULL, delete_reason = NULL WHERE is_deleted');
+    const runner = spawnSdops(
+      ['migrate', 'start', 'backfill-deleted-at', '--batch-size', '50', '--max-rows-per-second', '100'],
+      longLease,
+    );
+    const runId = (await runner.waitFor(/run ([0-9a-f-]{36}):/))[1] as string;
+    expect(await runner.stop('SIGKILL')).to.equal(null);
+
+    const stop = await runCli(['migrate', 'stop', runId], longLease);
+    expect(stop.code, stop.stderr).to.equal(0);
+    expect(stop.stdout).to.equal(`run ${runId}: stopping\n`);
+    // Before: nothing more, and the run sat in stopping until MigrationRunStale paged.
+    expect(stop.stderr.trim()).to.match(
+      new RegExp(
+        `^sdops: its runner \\S+ was a process of this host that is gone, so nothing parks the run: its lease expires in \\d+s; \`sdops migrate stop ${runId} --wait\` waits for that and parks it$`,
+      ),
+    );
+    const parked = await runCli(['migrate', 'stop', runId, '--wait'], longLease);
+    expect(parked.code, parked.stderr).to.equal(0);
+    expect(parked.stdout).to.equal(`run ${runId}: stopped\n`);
+  });
 });

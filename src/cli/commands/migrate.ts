@@ -13,6 +13,7 @@ import {
   migrationNames,
   RUN_STATES,
   type RunState,
+  type RunStatus,
   runStatus,
 } from '../../migration/index.ts';
 import {
@@ -192,8 +193,13 @@ export function registerMigrate(program: Command): void {
           });
         };
         const run = opts.wait ? await stopWaiting() : await runner.stop(runId);
-        if (ctx.json) printJson(runStatus(run));
-        else process.stdout.write(`run ${runId}: ${run.state}\n`);
+        const status = runStatus(run);
+        if (ctx.json) printJson(status);
+        else {
+          process.stdout.write(`run ${runId}: ${run.state}\n`);
+          if (run.state === 'stopping' && status.ownerProcessGone)
+            process.stderr.write(`${goneOwnerNote(runId, run.leaseTimeoutMs, status)}\n`);
+        }
       });
     });
 
@@ -259,4 +265,16 @@ export function registerMigrate(program: Command): void {
           process.stdout.write(runs.length ? `${formatTable(runs.map(statusRow))}\n` : 'no migration runs\n');
       });
     });
+}
+
+/**
+ * A stop asks the run's runner to park it; a runner that is gone never does, and the run stays
+ * `stopping` until its lease runs out and someone stops it again (MigrationRunStale pages for it).
+ */
+function goneOwnerNote(runId: string, leaseTimeoutMs: number, status: RunStatus): string {
+  const left = Math.max(0, Math.ceil(leaseTimeoutMs / 1000 - (status.heartbeatAgeSeconds ?? 0)));
+  return (
+    `sdops: its runner ${status.owner} was a process of this host that is gone, so nothing parks the run: ` +
+    `its lease expires in ${left}s; \`sdops migrate stop ${runId} --wait\` waits for that and parks it`
+  );
 }
