@@ -8,6 +8,7 @@ import { createTestDatabase, type TestDatabase } from '../../support/postgres.ts
 import { OtlpListener } from '../../support/otlp-listener.ts';
 import { spawnWorker, type WorkerChild, within } from './processes.ts';
 import { waitUntil } from '../../support/wait.ts';
+import { measured } from '../../support/measured.ts';
 
 const TEST_TYPES = ['test_effect', 'test_fail', 'test_block'] as const;
 const POLICY: QueuePolicy = { retryLimit: 2, retryDelaySeconds: 1, expireSeconds: 3 };
@@ -193,14 +194,18 @@ describe('cleanup worker processes on PostgreSQL', function () {
   /** A lease far longer than any wait below: only a heartbeat can bring the job back in time. */
   const LONG_LEASE_WITH_HEARTBEAT = { SDOPS_JOB_EXPIRE_SECONDS: '600', SDOPS_JOB_HEARTBEAT_SECONDS: '10' };
 
-  const heartbeatStamped = (id: string) =>
-    waitUntil('the job to carry its heartbeat', async () => {
-      const { rows } = await db.query<{ s: number | null }>(
-        'SELECT heartbeat_seconds AS s FROM pgboss.job WHERE id = $1',
-        [id],
-      );
-      return rows[0]?.s === 10 || undefined;
-    });
+  const heartbeatStamped = (id: string, timeoutMs?: number) =>
+    waitUntil(
+      'the job to carry its heartbeat',
+      async () => {
+        const { rows } = await db.query<{ s: number | null }>(
+          'SELECT heartbeat_seconds AS s FROM pgboss.job WHERE id = $1',
+          [id],
+        );
+        return rows[0]?.s === 10 || undefined;
+      },
+      timeoutMs === undefined ? {} : { timeoutMs, intervalMs: 20 },
+    );
 
   it("runs a SIGKILLed worker's job again after its heartbeat time, not after its whole lease", async () => {
     const a = await startWorker(LONG_LEASE_WITH_HEARTBEAT);
@@ -229,16 +234,14 @@ describe('cleanup worker processes on PostgreSQL', function () {
       );
       return rows[0]?.pid === a.pid;
     });
+    // Before: the first stamp came 2 s (up to 3 s) into the job, so a job killed sooner (most jobs
+    // are shorter than that) had none and waited out its lease, here 10 minutes.
+    const started = Date.now();
+    await heartbeatStamped(id, 1500);
+    measured(`first heartbeat seen ${Date.now() - started} ms after the job was seen started`);
     a.child.kill('SIGKILL');
     expect(await within(10_000, 'worker A to die', a.exited)).to.equal(null);
     const killed = Date.now();
-    const { rows: stamp } = await db.query<{ s: number | null }>(
-      'SELECT heartbeat_seconds AS s FROM pgboss.job WHERE id = $1',
-      [id],
-    );
-    // Before: the first stamp came 2 s into the job, so a job killed sooner (most jobs are shorter
-    // than that) had none and waited out its lease, here 10 minutes.
-    expect(stamp[0]?.s, 'the heartbeat stamped as the job was claimed').to.equal(10);
     const b = await startWorker(LONG_LEASE_WITH_HEARTBEAT);
     await waitUntil('the job to complete on worker B', async () => (await effects([id])).length > 0, {
       timeoutMs: 45_000,
