@@ -2,11 +2,13 @@ import {
   COLLECTOR_UP,
   COLLECTORS_DOWN,
   DASHBOARD_UID,
+  droppedItems,
   endedYoungProcesses,
   liveProcesses,
   seenProcesses,
   GRAFANA_URL_DEFAULT,
   METRICS,
+  QUEUED_EXPORTERS,
   RUNBOOK_URL_PATH,
   stuckExporters,
   TRACE_AND_LOG_EXPORTERS,
@@ -338,6 +340,27 @@ export function alertRules(p: AlertParams = ALERT_PARAMS): AlertRuleDefinition[]
         'lead nowhere for that time. Metrics, the dashboard and the other alerts are not affected, nor is the product.',
       valueFormat: 'number',
       runbookAnchor: 'alert-telemetrybackenddown',
+      panelId: PANEL_IDS.collectorsDown,
+    },
+    {
+      name: 'TelemetryDataDropped',
+      uid: 'sdops-telemetry-data-dropped',
+      valueExpr: droppedItems(p.droppedWindow),
+      probeExpr: QUEUED_EXPORTERS,
+      threshold: 0,
+      for: p.droppedFor,
+      // Warning: what is lost is telemetry (traces, logs, or metric points on their way to a
+      // gateway), never the product's data; and it is lost already.
+      severity: 'warning',
+      summary: 'The collector dropped {{ $labels.data_type }} at its exporter {{ $labels.exporter }}',
+      description:
+        `{{VALUE}} item(s) of {{ $labels.data_type }} (spans, log records or metric points) dropped by the collector's ` +
+        `{{ $labels.exporter }} exporter in the last ${p.droppedWindow}: its backend refused them (an HTTP 4xx: a limit of ` +
+        "Loki's or Tempo's, a malformed batch), they ran out of their 10 minutes of retries, or the exporter's sending queue " +
+        'was full. They are gone: the traces or log lines of that time are missing (or, between collectors, metric points). ' +
+        'The product and its data are not affected.',
+      valueFormat: 'number',
+      runbookAnchor: 'alert-telemetrydatadropped',
       panelId: PANEL_IDS.collectorsDown,
     },
   ];

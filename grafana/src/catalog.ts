@@ -130,6 +130,47 @@ export const stuckExporters = (window: string): string =>
     .join(' or ')})`;
 
 /**
+ * The collectors' exporters that queue what they send (Tempo, Loki, the agents' load balancing), by
+ * data type: their queue capacity is there from the collector's start, before anything was sent.
+ */
+export const QUEUED_EXPORTERS = 'count by (exporter, data_type) (otelcol_exporter_queue_capacity)';
+
+/**
+ * What an exporter drops, per data type: refused by its backend or out of retries (send_failed), or
+ * turned away by its full sending queue (enqueue_failed). The counters are born at the first drop.
+ */
+const DROP_COUNTERS: Readonly<Record<string, readonly string[]>> = {
+  traces: ['otelcol_exporter_send_failed_spans', 'otelcol_exporter_enqueue_failed_spans'],
+  logs: ['otelcol_exporter_send_failed_log_records', 'otelcol_exporter_enqueue_failed_log_records'],
+  metrics: ['otelcol_exporter_send_failed_metric_points', 'otelcol_exporter_enqueue_failed_metric_points'],
+};
+
+/**
+ * How much a drop counter rose within `window`: for a series older than it, its value now less its
+ * value then (a collector restarted since counts from its restart); for one born inside it (its
+ * first drop), its whole value, which a rise between samples would miss.
+ */
+const droppedIn = (counter: string, window: string): string =>
+  `((${counter} - ${counter} offset ${window}) > 0) or (${counter} < ${counter} offset ${window}) ` +
+  `or ((${counter} + 0) unless (${counter} offset ${window}))`;
+
+/**
+ * Items each collector exporter dropped within `window`, per exporter and data type (`traces`, `logs`,
+ * `metrics`). Each counter's rises carry a label of their own until the sum, so that `or` keeps the
+ * send and the queue drops of one exporter apart.
+ */
+export const droppedItems = (window: string): string =>
+  `sum by (exporter, data_type) (${Object.entries(DROP_COUNTERS)
+    .flatMap(([dataType, counters]) =>
+      counters.map(
+        (counter) =>
+          `label_replace(label_replace(${droppedIn(counter, window)}, "data_type", "${dataType}", "", ""), ` +
+          `"dropped_by", "${counter}", "", "")`,
+      ),
+    )
+    .join(' or ')})`;
+
+/**
  * Processes of each long-running service (Prometheus `job`) whose sign of life moved within `window`:
  * a process that died or hangs leaves its last process_uptime_seconds in the scrape, unchanged, for
  * the exporter's metric_expiration (5 minutes), so "present" would be minutes late and "moved" is not.

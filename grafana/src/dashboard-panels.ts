@@ -8,6 +8,8 @@ import {
   METRICS,
   PRODUCT_SPAN_REGEX,
   seenProcesses,
+  droppedItems,
+  QUEUED_EXPORTERS,
   stuckExporters,
   TRACE_AND_LOG_EXPORTERS,
 } from './catalog.ts';
@@ -19,6 +21,7 @@ import {
   API_ERROR_RATIO_WINDOW,
   API_RECENT_WINDOW,
   BACKEND_DOWN_FOR,
+  DROPPED_WINDOW,
   BACKEND_STUCK_WINDOW,
   COLLECTOR_DOWN_FOR,
   MIN_API_REQUESTS_PER_WINDOW,
@@ -103,8 +106,8 @@ export function apiPanels(y: number): cog.Builder<Panel>[] {
     ),
     timeseries(
       PANEL_IDS.collectorsDown,
-      'Telemetry collectors down, exports stuck',
-      `"not answering": collectors (the one collector, or the agents and gateways of the two-tier layout) that answered no Prometheus scrape, 0 while all answer. Above 0 the services' telemetry is being dropped, every other panel shows a gap and the other alerts are blind; the TelemetryCollectorDown alert fires once it lasts ${COLLECTOR_DOWN_FOR}. The product keeps working meanwhile, and the database tells its state (sdops queue status, sdops migrate list). Source: up{job="otel-collector"}, written by Prometheus itself. "stuck", per exporter of traces (to Tempo) or logs (to Loki): collectors that have been retrying a batch through it at every scrape of the last ${BACKEND_STUCK_WINDOW} and delivered nothing, 0 while they deliver: that backend is down or refuses the data, and the trace and log links lead nowhere for that time. The collector drops each batch after 10 minutes of retries; the TelemetryBackendDown alert fires once it lasts ${BACKEND_DOWN_FOR} more. Source: otelcol_exporter_in_flight_requests and otelcol_exporter_sent_spans / otelcol_exporter_sent_log_records, the collectors' own metrics. Red from 1.`,
+      'Telemetry collectors down, exports stuck or dropped',
+      `"not answering": collectors (the one collector, or the agents and gateways of the two-tier layout) that answered no Prometheus scrape, 0 while all answer. Above 0 the services' telemetry is being dropped, every other panel shows a gap and the other alerts are blind; the TelemetryCollectorDown alert fires once it lasts ${COLLECTOR_DOWN_FOR}. The product keeps working meanwhile, and the database tells its state (sdops queue status, sdops migrate list). Source: up{job="otel-collector"}, written by Prometheus itself. "stuck", per exporter of traces (to Tempo) or logs (to Loki): collectors that have been retrying a batch through it at every scrape of the last ${BACKEND_STUCK_WINDOW} and delivered nothing, 0 while they deliver: that backend is down or refuses the data, and the trace and log links lead nowhere for that time. The collector drops each batch after 10 minutes of retries; the TelemetryBackendDown alert fires once it lasts ${BACKEND_DOWN_FOR} more. Source: otelcol_exporter_in_flight_requests and otelcol_exporter_sent_spans / otelcol_exporter_sent_log_records, the collectors' own metrics. "dropped", per exporter and data type: spans, log records or metric points the collectors dropped in the last ${DROPPED_WINDOW} (refused by the backend, out of retries, or a full sending queue), 0 while nothing is lost; the TelemetryDataDropped alert fires for any. Source: otelcol_exporter_send_failed_* and otelcol_exporter_enqueue_failed_*. Red from 1.`,
       'short',
       at(20, y, 4, 4),
     )
@@ -121,6 +124,12 @@ export function apiPanels(y: number): cog.Builder<Panel>[] {
         promTarget('B', {
           expr: `${stuckExporters(BACKEND_STUCK_WINDOW)} or (${TRACE_AND_LOG_EXPORTERS} * 0)`,
           legend: '{{exporter}} {{data_type}} stuck',
+        }),
+      )
+      .withTarget(
+        promTarget('C', {
+          expr: `${droppedItems(DROPPED_WINDOW)} or (${QUEUED_EXPORTERS} * 0)`,
+          legend: '{{exporter}} {{data_type}} dropped',
         }),
       ),
     timeseries(

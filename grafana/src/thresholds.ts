@@ -73,6 +73,15 @@ export const BACKEND_STUCK_WINDOW = '2m';
 export const BACKEND_DOWN_FOR = '3m';
 
 /**
+ * TelemetryDataDropped: a collector's exporter dropped spans, log records or metric points within
+ * DROPPED_WINDOW (its backend refused them, their 10 minutes of retries ran out, or its sending
+ * queue was full), for DROPPED_FOR. A drop is a loss already made: the window keeps the alert for
+ * that long after the last one, so an operator who looks later still finds it.
+ */
+export const DROPPED_WINDOW = '10m';
+export const DROPPED_FOR = '1m';
+
+/**
  * ServiceDown: a long-running service (the `job` of process_uptime_seconds: sdops serve, sdops
  * worker) that reported within SERVICE_SEEN_WINDOW has had no process whose uptime moved within
  * SERVICE_LIVE_WINDOW, for SERVICE_DOWN_FOR. The live window spans several exports (10 s) and
@@ -116,6 +125,8 @@ export interface AlertParams {
   readonly collectorDownFor: string;
   readonly backendStuckWindow: string;
   readonly backendDownFor: string;
+  readonly droppedWindow: string;
+  readonly droppedFor: string;
   readonly serviceLiveWindow: string;
   readonly serviceSeenWindow: string;
   readonly serviceDownFor: string;
@@ -146,6 +157,8 @@ export const ALERT_PARAMS: AlertParams = {
   collectorDownFor: COLLECTOR_DOWN_FOR,
   backendStuckWindow: BACKEND_STUCK_WINDOW,
   backendDownFor: BACKEND_DOWN_FOR,
+  droppedWindow: DROPPED_WINDOW,
+  droppedFor: DROPPED_FOR,
   serviceLiveWindow: SERVICE_LIVE_WINDOW,
   serviceSeenWindow: SERVICE_SEEN_WINDOW,
   serviceDownFor: SERVICE_DOWN_FOR,

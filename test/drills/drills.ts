@@ -739,6 +739,56 @@ export const DRILLS: Readonly<Record<string, Drill>> = {
       ).to.deep.equal([]);
     },
   },
+  /**
+   * The stack's trace and log backend refuses every export as malformed (HTTP 400) while API requests
+   * go on: the collector does not retry such a batch, it drops it at once and counts it. The engineer
+   * finds the exporter and the backend's answer, the backend takes data again, and no drop follows.
+   */
+  TelemetryDataDropped: {
+    productionFires: true,
+    productionResolves: false, // a 10-minute window: the drill-sized rule (20 s) shows it resolving
+    async cause(stack) {
+      stack.collector.sink.refuse(true, 400);
+      for (let i = 0; i < 5; i++) {
+        const r = await fetch(`${stack.apiUrl}/v1/documents/${999_999_990 + i}`);
+        expect(r.status, 'a document that does not exist').to.equal(404);
+      }
+    },
+    async follow(op, stack) {
+      const refused = await op.promql('otelcol_exporter_send_failed_spans');
+      expect(
+        refused.filter((x) => x.value > 0).map((x) => x.metric.exporter),
+        'the exporter that dropped spans',
+      ).to.include('otlp_http/test_sink');
+      expect(
+        await op.promql('otelcol_exporter_enqueue_failed_spans'),
+        'no queue full: the backend refused them',
+      ).to.deep.equal([]);
+      op.skip(
+        'shell',
+        "docker compose logs --since 15m otel-collector | grep 'Dropping data'",
+        'no Docker: the collector log file is read below',
+      );
+      expect(stack.collector.logTail(200), "the backend's answer").to.match(
+        /Exporting failed\. Dropping data\.[^\n]*Permanent error[^\n]*400/,
+      );
+      // The mitigation: the backend takes the data again (its limit raised, its sender fixed).
+      stack.collector.sink.refuse(false);
+      const r = await fetch(`${stack.apiUrl}/v1/documents/999999999`);
+      expect(r.status).to.equal(404);
+      await waitUntil(
+        'spans delivered again',
+        async () =>
+          (await op.promql('rate(otelcol_exporter_sent_spans')).some(
+            (x) => x.metric.exporter === 'otlp_http/test_sink' && x.value > 0,
+          )
+            ? true
+            : undefined,
+        { timeoutMs: 30_000, intervalMs: 500 },
+      );
+      // No drop since: the drill-sized rule (a 20 s window) resolves only 20 s after the last one.
+    },
+  },
 
   ApiAuthRefusalRatioHigh: {
     productionFires: true,

@@ -58,6 +58,8 @@ export const DRILL_PARAMS: AlertParams = {
   serviceCrashLoopFor: '0s',
   backendStuckWindow: '5s',
   backendDownFor: '0s',
+  droppedWindow: '20s',
+  droppedFor: '0s',
 };
 
 export const DRILL_RULES = alertRules(DRILL_PARAMS);

@@ -45,8 +45,11 @@ export interface OtlpSink {
   readonly logsFile: string;
   readSpans(): ExportedSpan[];
   readLogs(): ExportedLogRecord[];
-  /** While on, every export is answered 503 (a backend that is down or overloaded: the collector retries). */
-  refuse(on: boolean): void;
+  /**
+   * While on, every export is answered 503 (a backend that is down or overloaded: the collector
+   * retries), or with `status` 400 (a backend that refuses the data itself: the collector drops it).
+   */
+  refuse(on: boolean, status?: 400 | 503): void;
   close(): Promise<void>;
 }
 
@@ -170,13 +173,13 @@ export async function startOtlpSink(dir: string): Promise<OtlpSink> {
   const logsFile = join(dir, 'logs.jsonl');
   writeFileSync(tracesFile, '');
   writeFileSync(logsFile, '');
-  let refusing = false;
+  let refusing: number | undefined;
   const server: Server = createServer((request, response) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
-      if (refusing) {
-        response.writeHead(503).end();
+      if (refusing !== undefined) {
+        response.writeHead(refusing).end();
         return;
       }
       const target = request.url === '/v1/traces' ? tracesFile : request.url === '/v1/logs' ? logsFile : null;
@@ -203,8 +206,8 @@ export async function startOtlpSink(dir: string): Promise<OtlpSink> {
     logsFile,
     readSpans: () => parseSpans(tracesFile),
     readLogs: () => parseLogs(logsFile),
-    refuse: (on) => {
-      refusing = on;
+    refuse: (on, status = 503) => {
+      refusing = on ? status : undefined;
     },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };

@@ -415,6 +415,29 @@ export function registerPanelTests(world: World): void {
         [],
       );
     },
+    async TelemetryDataDropped(kind) {
+      // The sink took every export, and the collector outage stopped the collector, not its exports:
+      // nothing dropped (its drop counters were never born). The probe counts the one collector's
+      // queued exporter of each kind.
+      expect(
+        await instantAt(prom(), '{__name__=~"otelcol_exporter_(send|enqueue)_failed_.+"}', world.endedAt),
+        'drop counters of the collector',
+      ).to.deep.equal([]);
+      close(
+        await alertAt(rule('TelemetryDataDropped'), kind, world.endedAt, 'data_type'),
+        kind === 'probe' ? { traces: 1, logs: 1 } : {},
+        0,
+        `TelemetryDataDropped ${kind}`,
+      );
+      const fired = await rangeOf(
+        prom(),
+        'ALERTS{alertname="TelemetryDataDropped",scaled="true"}',
+        world.startedAt,
+        world.endedAt,
+        1,
+      );
+      expect(fired, 'the scaled TelemetryDataDropped during the workload').to.deep.equal([]);
+    },
     async MigrationRunFailed(kind) {
       const { runs } = await truth.migration();
       const want: Expected = { [MIGRATION]: runs[`${MIGRATION}|failure`] ?? 0 };
@@ -554,6 +577,18 @@ export function registerPanelTests(world: World): void {
         'otlp_http/test_sink|logs': 0,
         'otlp_http/test_sink|traces': 0,
       });
+    },
+    [`${PANEL_IDS.collectorsDown}/C`]: async () => {
+      // Nothing dropped (the sink took every export): 0 for each queued exporter, at no moment above.
+      const query = panelQuery(PANEL_IDS.collectorsDown, 'C');
+      expect(await atEnd(query, ['exporter', 'data_type'])).to.deep.equal({
+        'otlp_http/test_sink|logs': 0,
+        'otlp_http/test_sink|traces': 0,
+      });
+      const series = await rangeOf(prom(), query, world.startedAt, world.endedAt, 1);
+      expect(series.flatMap((x) => x.values.map(([, v]) => Number(v))).filter((v) => v !== 0)).to.deep.equal(
+        [],
+      );
     },
     [`${PANEL_IDS.liveProcesses}/A`]: async () => {
       // Only the long-running services have a line (no CLI or migrate process), each with the one or

@@ -21,6 +21,8 @@ export const SCALED_PARAMS: AlertParams = {
   // Far more sensitive than production: a busy, healthy exporter must still never read as stuck.
   backendStuckWindow: '5s',
   backendDownFor: '0s',
+  droppedWindow: '30s',
+  droppedFor: '0s',
 };
 
 export const SCALED_RULES = alertRules(SCALED_PARAMS);

@@ -73,6 +73,8 @@ const PIPELINE_METRICS = new Map<string, string>([
   ['otelcol_exporter_send_failed_log_records', 'collector: log records dropped after retries'],
   ['otelcol_exporter_enqueue_failed_spans', 'collector: spans dropped, sending queue full'],
   ['otelcol_exporter_enqueue_failed_log_records', 'collector: log records dropped, sending queue full'],
+  ['otelcol_exporter_send_failed_metric_points', 'collector: metric points refused or dropped after retries'],
+  ['otelcol_exporter_enqueue_failed_metric_points', 'collector: metric points dropped, sending queue full'],
   ['otelcol_receiver_refused_spans', 'collector: spans refused (memory limiter)'],
   ['otelcol_receiver_refused_log_records', 'collector: log records refused (memory limiter)'],
   [

@@ -196,6 +196,7 @@ describe('alert rules generated for Grafana and for Prometheus', () => {
       'ServiceCrashLooping',
       'TelemetryCollectorDown',
       'TelemetryBackendDown',
+      'TelemetryDataDropped',
     ]);
     expect(gRules.map((r) => r.title)).to.deep.equal(names);
     expect(pRules.map((r) => r.alert)).to.deep.equal(names);

@@ -20,7 +20,7 @@ describe('listing every query for the pipeline test', () => {
 
   it('covers every dashboard target, both variables and every alert rule', () => {
     const by = (s: string) => queries.filter((q) => q.source === s).length;
-    expect(by('dashboard')).to.equal(31);
+    expect(by('dashboard')).to.equal(32);
     expect(by('variable')).to.equal(2);
     expect(by('alert-prometheus')).to.equal(ALERT_RULES.length);
     expect(by('alert-probe')).to.equal(ALERT_RULES.length);
