@@ -32,6 +32,13 @@ function targetFrom(ids: string[], opts: TargetOptions): Target {
   throw new InvalidInputError('invalid_target', 'give at least one id or a --filter column=value');
 }
 
+/** A list naming a row more than once does it once: said, so that the counts (one per row) add up. */
+function noteRepeatedIds(ids: readonly string[]): void {
+  const repeated = ids.length - new Set(ids).size;
+  if (repeated > 0)
+    process.stderr.write(`sdops: ${repeated} repeated id(s) left out: each row counts once\n`);
+}
+
 function globals(cmd: Command): GlobalOptions {
   return cmd.optsWithGlobals<GlobalOptions>();
 }
@@ -71,6 +78,7 @@ export function registerEntityOps(program: Command): void {
           { deletedBy: opts.by, reason: opts.reason },
           { deletedBy: '--by', reason: '--reason' },
         );
+        noteRepeatedIds(ids);
         await withContext(g, async (ctx) => {
           await runBatchedCall(`delete ${entity}`, ctx, (hooks) =>
             ctx.softDelete.softDelete(entity, target, {
@@ -105,6 +113,7 @@ export function registerEntityOps(program: Command): void {
       async (entity: string, ids: string[], opts: TargetOptions & { cascade: boolean }, cmd: Command) => {
         const target = targetFrom(ids, opts);
         checkTarget(entity, target);
+        noteRepeatedIds(ids);
         await withContext(globals(cmd), async (ctx) => {
           await assertUndoAllowed(ctx.db, entity, target);
           await runBatchedCall(`restore ${entity}`, ctx, (hooks) =>

@@ -141,6 +141,15 @@ describe('sdops CLI on PostgreSQL', function () {
     expect(await scalar('SELECT deleted_at IS NOT NULL FROM documents WHERE id = $1', [id])).to.equal('true');
   });
 
+  it('says that an id given twice counts once, so the counts add up to the rows', async () => {
+    const id = await scalar('SELECT id FROM documents WHERE deleted_at IS NULL ORDER BY id LIMIT 1');
+    const r = await runCli(['--json', 'delete', 'documents', id, id], env);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(JSON.parse(r.stdout).counts).to.deep.equal({ success: 1, noop: 0, failure: 0 });
+    // Before: nothing said why two ids made one success.
+    expect(r.stderr).to.include('sdops: 1 repeated id(s) left out: each row counts once');
+  });
+
   it('lists deleted rows only when asked with --scope deleted', async () => {
     const id = await scalar('SELECT id FROM documents WHERE deleted_at IS NULL ORDER BY id LIMIT 1');
     expect((await runCli(['delete', 'documents', id], env)).code).to.equal(0);
