@@ -3,7 +3,13 @@ import type { Duplex } from 'node:stream';
 import type { FastifyError } from 'fastify';
 import { type ErrorCode, type ErrorKind, httpStatusFor, SdopsError } from '../errors.ts';
 import { refusedByDatabase } from '../db/index.ts';
-import { NOT_BLANK_PATTERN, PLAIN_TEXT_RULE } from '../validation/index.ts';
+import {
+  CURSOR_PATTERN,
+  ID_PATTERN,
+  idRule,
+  NOT_BLANK_PATTERN,
+  PLAIN_TEXT_RULE,
+} from '../validation/index.ts';
 import { TEXT_FORMAT } from './validation.ts';
 
 /**
@@ -106,6 +112,10 @@ function fastifyMessage(error: FastifyError): string {
   }
   if (first?.keyword === 'pattern' && first.params?.pattern === NOT_BLANK_PATTERN) {
     return `${error.validationContext ?? 'body'}${first.instancePath} must not be empty or blank`;
+  }
+  // The id pattern spells out the bigint range digit by digit: its text says nothing to a reader.
+  if (first?.keyword === 'pattern' && [ID_PATTERN, CURSOR_PATTERN].includes(String(first.params?.pattern))) {
+    return `${error.validationContext ?? 'body'}${first.instancePath}: ${idRule((first as { data?: unknown }).data)}`;
   }
   // ajv's "must be equal to one of the allowed values" leaves out which ones (a migration name, a state).
   const allowed = first?.keyword === 'enum' ? first.params?.allowedValues : undefined;

@@ -32,7 +32,8 @@ const STATUS_TEXT: Readonly<Record<string, string>> = {
   '403':
     'The token lacks the needed role or, on a server without tokens, the request is addressed to a name that is not loopback (Host) or sent by a web page of another origin (Origin)',
   '404': 'Not found',
-  '409': 'Conflict',
+  '409':
+    'Conflict: the data or the state of a run or job refuses the request (the code says which), or another database session held a lock the request needs for 5 s (row_locked, reads too: retry)',
   '413': 'Body too large',
   '414': 'A path parameter is too long (uri_too_long)',
   '415': 'Unsupported media type',
@@ -47,6 +48,14 @@ const RETRY_AFTER = {
   'Retry-After': {
     description: 'Seconds to wait before retrying',
     schema: { type: 'integer', minimum: 1 },
+  },
+} as const;
+
+/** Every 401 carries it (server.ts sendError), as RFC 6750 asks. */
+const WWW_AUTHENTICATE = {
+  'WWW-Authenticate': {
+    description: 'The bearer scheme the API expects: Bearer realm="sdops"',
+    schema: { type: 'string' },
   },
 } as const;
 
@@ -109,7 +118,11 @@ export class OpenApiCollector {
       for (const [status, schema] of Object.entries((s.response ?? {}) as Record<string, JsonSchema>)) {
         responses[status] = {
           description: (schema.description as string | undefined) ?? STATUS_TEXT[status] ?? 'Response',
-          ...(status === '503' ? { headers: RETRY_AFTER } : {}),
+          ...(status === '503'
+            ? { headers: RETRY_AFTER }
+            : status === '401'
+              ? { headers: WWW_AUTHENTICATE }
+              : {}),
           content: { 'application/json': { schema: contentSchema(schema) } },
         };
       }
@@ -150,7 +163,9 @@ export class OpenApiCollector {
           '{"error":{"code","message"}} with one of the codes in components.schemas.Error. ' +
           'Integer query parameters are plain decimal digits (no sign, exponent, hex or spaces). ' +
           'Any request may also get 417 expectation_failed (an Expect header other than 100-continue), ' +
-          '431 headers_too_large, 408 request_timeout or 400 malformed_request from below the routes.',
+          '431 headers_too_large, 408 request_timeout or 400 malformed_request from below the routes. ' +
+          'A string of `format: text` is free text: no NUL character, no unpaired surrogate, no U+FFFD ' +
+          '(JSON Schema leaves an unknown format to the validator; with Ajv, `ajv.addFormat("text", true)`).',
       },
       paths,
       components: {

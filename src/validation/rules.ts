@@ -16,8 +16,27 @@ export function isUuid(value: unknown): value is string {
   return typeof value === 'string' && UUID.test(value);
 }
 
-/** A row id: a positive int8 in decimal, no leading zeros (the core re-checks the int8 range). */
-const ID_DIGITS = '[1-9][0-9]{0,18}';
+/**
+ * Decimal texts from 1 to `max`, without leading zeros, as a regular expression: JSON Schema has no
+ * bound for a number written as a string, so a published pattern of 19 digits let clients send ids
+ * past PostgreSQL's bigint that the server then refused.
+ */
+function decimalUpTo(max: string): string {
+  const n = max.length;
+  const alternatives = [`[1-9][0-9]{0,${n - 2}}`];
+  for (let i = 0; i < n; i++) {
+    const digit = Number(max[i]);
+    const lowest = i === 0 ? 1 : 0;
+    const rest = n - 1 - i;
+    if (digit > lowest)
+      alternatives.push(`${max.slice(0, i)}[${lowest}-${digit - 1}]${rest > 0 ? `[0-9]{${rest}}` : ''}`);
+  }
+  alternatives.push(max);
+  return `(?:${alternatives.join('|')})`;
+}
+
+/** A row id: a positive int8 in decimal, no leading zeros. */
+const ID_DIGITS = decimalUpTo('9223372036854775807');
 export const ID_PATTERN = `^${ID_DIGITS}$`;
 /** A list cursor: the last id seen, or "0" for the beginning. */
 export const CURSOR_PATTERN = `^(0|${ID_DIGITS})$`;

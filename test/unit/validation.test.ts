@@ -61,6 +61,13 @@ describe('validation rules (src/validation)', () => {
     }
     expect(new RegExp(ID_PATTERN, 'u').test('0')).to.equal(false);
     expect(new RegExp(CURSOR_PATTERN, 'u').test('0')).to.equal(true);
+    // The published pattern is exact: a client validating with it sends no id the server refuses
+    // (before: any 19 digits, past PostgreSQL's bigint too).
+    const asSchema = new RegExp(ID_PATTERN, 'u');
+    const max = 9223372036854775807n;
+    for (const near of [max - 1000n, max - 10n, max, max + 1n, max + 10n, 9999999999999999999n, 10n ** 18n]) {
+      expect(asSchema.test(String(near)), String(near)).to.equal(near <= max);
+    }
     expect(new RegExp(CURSOR_PATTERN, 'u').test('00')).to.equal(false);
   });
 

@@ -85,6 +85,22 @@ describe('API error responses in the OpenAPI document', () => {
     expect(checked).to.be.greaterThan(10);
   });
 
+  it('lists 409 on every route that reads or writes the tables, where a lock held for 5 s answers row_locked', () => {
+    const probes = ['/healthz', '/readyz', '/openapi.json'];
+    const missing = operations
+      .filter(({ path, op }) => !probes.includes(path) && op.responses['409'] === undefined)
+      .map(({ method, path }) => `${method} ${path}`);
+    // Before: the four GET routes of runs and jobs answered 409 row_locked without listing it.
+    expect(missing).to.deep.equal([]);
+  });
+
+  it('declares the WWW-Authenticate header of every 401', () => {
+    const with401 = operations.filter(({ op }) => op.responses['401'] !== undefined);
+    expect(with401.length).to.be.greaterThan(10);
+    for (const { method, path, op } of with401)
+      expect(op.responses['401']?.headers, `${method} ${path}`).to.have.property('WWW-Authenticate');
+  });
+
   it('points every error response at the shared Error schema with its codes', () => {
     for (const { method, path, op } of operations) {
       for (const [status, response] of Object.entries(op.responses)) {
