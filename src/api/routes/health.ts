@@ -38,14 +38,25 @@ async function readiness(
   ctx: RouteContext,
   request: FastifyRequest,
 ): Promise<Awaited<ReturnType<typeof schemaStatus>>> {
+  let answered = false;
   try {
     return await withinDeadline(
       (async () => {
         await ctx.db.query('SELECT 1');
+        answered = true;
         return schemaStatus(ctx.db);
       })(),
     );
   } catch (error) {
+    // The database answered, then the schema read waited: a lock on the schema table (an upgrade
+    // applying schema versions, or a session holding it), not an outage the runbook would chase.
+    if (error instanceof ApiError && answered)
+      throw new ApiError(
+        'not_ready',
+        `the database answers, but reading its schema versions took over ${READINESS_DEADLINE_MS / 1000} s: ` +
+          'a lock on sdops_schema_migrations (schema versions being applied, or a session holding it)',
+        'unavailable',
+      );
     if (error instanceof ApiError) throw error;
     if (isDatabaseUnavailable(error)) {
       // The access line counts it as an outage of the database (http-telemetry.ts); its own busy

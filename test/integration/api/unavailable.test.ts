@@ -71,6 +71,34 @@ describe('HTTP API when the readiness check fails for another reason', () => {
   });
 });
 
+describe('HTTP API when the schema table is locked while the database answers', () => {
+  let app: FastifyInstance;
+
+  before(async () => {
+    // SELECT 1 answers; the schema read waits on a lock (another process applying schema versions).
+    const locked = {
+      kind: 'postgres',
+      query: (sql: string) =>
+        sql === 'SELECT 1' ? Promise.resolve({ rows: [], rowCount: 1 }) : new Promise(() => {}),
+      close: async () => undefined,
+    };
+    app = await buildServer({ db: locked as unknown as Database, tokens: TOKENS });
+  });
+  after(async () => {
+    await app?.close();
+  });
+
+  it('answers /readyz with 503 not_ready naming the lock, not "did not answer"', async () => {
+    const ready = await inject(app, { method: 'GET', url: '/readyz' });
+    expect(ready.statusCode, ready.body).to.equal(503);
+    // Before: unavailable, "the database did not answer within 3 s", which the runbook reads as down.
+    expectErrorShape(ready, 'not_ready');
+    expect((ready.json() as { error: { message: string } }).error.message).to.include(
+      'the database answers, but reading its schema versions took over 3 s',
+    );
+  });
+});
+
 describe('HTTP API when the database stops answering without closing its connections', () => {
   let app: FastifyInstance;
 
