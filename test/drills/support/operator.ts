@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import type pg from 'pg';
 import { REPO_ROOT, runCommand } from '../../support/cli.ts';
 import type { InstantSample } from '../../pipeline/support/index.ts';
 import type { RunbookSection } from './runbook.ts';
@@ -125,12 +126,24 @@ export class Operator {
     return bg;
   }
 
-  /** Runs the runbook's SQL block that contains `text`, with psql's :'run_id' set from RUN_ID. */
-  async sql(text: string): Promise<Record<string, unknown>[]> {
+  /**
+   * Runs the runbook's SQL block that contains `text`, with psql's :'run_id' set from RUN_ID: the rows
+   * of its last statement, and what it RAISEd as NOTICE (psql prints them) into `notices`.
+   */
+  async sql(text: string, notices?: string[]): Promise<Record<string, unknown>[]> {
     const block = this.find('sql', text);
     this.done.set(`sql:${block}`, 'run');
     const runId = this.vars.RUN_ID ?? '00000000-0000-0000-0000-000000000000';
-    const { rows } = await this.stack.sql.query(block.replaceAll(":'run_id'", `'${runId}'`));
+    const heard = (notice: { message?: string }) => notices?.push(notice.message ?? '');
+    this.stack.sql.on('notice', heard);
+    let result: pg.QueryResult | pg.QueryResult[];
+    try {
+      result = await this.stack.sql.query(block.replaceAll(":'run_id'", `'${runId}'`));
+    } finally {
+      this.stack.sql.off('notice', heard);
+    }
+    // A block of several statements (BEGIN; ...; ROLLBACK) answers one result per statement.
+    const rows = (Array.isArray(result) ? result.at(-1) : result)?.rows ?? [];
     this.transcript.push(`psql> ${block.split('\n')[0]} ...  -> ${rows.length} rows`);
     return rows as Record<string, unknown>[];
   }
