@@ -131,16 +131,27 @@ export class Heartbeats {
   }
 
   private async stamp(queue: string, jobs: readonly Held[]): Promise<void> {
-    let stamped: Set<string>;
+    let active: { id: string; stamped: boolean }[];
     try {
-      const { rows } = await this.db.query<{ id: string }>(
-        `UPDATE ${BOSS_SCHEMA}.job SET heartbeat_on = ${BOSS_SCHEMA}.job_now(), heartbeat_seconds = $4
-          WHERE name = $1 AND state = 'active'
-            AND (id, retry_count) IN (SELECT * FROM unnest($2::uuid[], $3::int[]))
-          RETURNING id::text AS id`,
+      // Rows another statement has locked are skipped, not waited for: the worker's own batched
+      // completion locks several of these jobs in its own order, and waiting on each other the two
+      // deadlocked (40P01: a job that had done its work counted as failed and ran again). A skipped
+      // job that is still active is stamped at the next tick.
+      ({ rows: active } = await this.db.query<{ id: string; stamped: boolean }>(
+        `WITH wanted AS (
+           SELECT id FROM ${BOSS_SCHEMA}.job
+            WHERE name = $1 AND state = 'active'
+              AND (id, retry_count) IN (SELECT * FROM unnest($2::uuid[], $3::int[]))
+         ), stamped AS (
+           UPDATE ${BOSS_SCHEMA}.job j SET heartbeat_on = ${BOSS_SCHEMA}.job_now(), heartbeat_seconds = $4
+             FROM (SELECT id FROM ${BOSS_SCHEMA}.job WHERE name = $1 AND id IN (SELECT id FROM wanted)
+                   FOR UPDATE SKIP LOCKED) free
+            WHERE j.name = $1 AND j.id = free.id AND j.state = 'active'
+            RETURNING j.id
+         )
+         SELECT w.id::text AS id, s.id IS NOT NULL AS stamped FROM wanted w LEFT JOIN stamped s ON s.id = w.id`,
         [queue, jobs.map((j) => j.id), jobs.map((j) => j.retryCount), this.seconds],
-      );
-      stamped = new Set(rows.map((r) => r.id));
+      ));
     } catch (error) {
       // Tried again at the next tick: the stamp must land as soon as the database is back.
       if (!isDatabaseUnavailable(error) && !this.failing) {
@@ -149,6 +160,8 @@ export class Heartbeats {
       }
       return;
     }
+    const stamped = new Set(active.filter((r) => r.stamped).map((r) => r.id));
+    const locked = new Set(active.filter((r) => !r.stamped).map((r) => r.id));
     if (this.failing) {
       this.failing = false;
       // A stamp that matched no job (its jobs were failed under it meanwhile) stamped nothing to tell.
@@ -157,6 +170,7 @@ export class Heartbeats {
     const next = Date.now() + (this.seconds * 1000) / 4;
     for (const job of jobs) {
       if (stamped.has(job.id)) job.due = next;
+      else if (locked.has(job.id)) continue;
       // Still held: its attempt did not end meanwhile (an attempt that completed is no longer active).
       else if (this.held.get(job.key) === job) {
         this.remove(job);

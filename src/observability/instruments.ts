@@ -61,7 +61,7 @@ export const INSTRUMENTS = {
     kind: 'counter',
     unit: '{job}',
     description:
-      'Cleanup job attempts the worker finished, whatever the outcome. An attempt whose worker was killed finishes nowhere: pg-boss expires it when its lease runs out (SDOPS_JOB_EXPIRE_SECONDS) and retries the job, and no counter sees it.',
+      'Cleanup job attempts the worker finished, whatever the outcome. An attempt whose worker was killed finishes nowhere: pg-boss fails it once its heartbeat is stale (SDOPS_JOB_HEARTBEAT_SECONDS, PostgreSQL) or its lease runs out (SDOPS_JOB_EXPIRE_SECONDS) and retries the job, and no counter sees it.',
     attributes: ['job_type'],
   },
   workerJobFailures: {
@@ -165,7 +165,7 @@ export const DATABASE_GAUGES = {
     kind: 'gauge',
     unit: '{job}',
     description:
-      'Cleanup jobs a worker holds now (running), per job type: also the job of a worker that was killed, until its lease runs out (SDOPS_JOB_EXPIRE_SECONDS) and it is retried.',
+      'Cleanup jobs a worker holds now (running), per job type: also the job of a worker that was killed, until its heartbeat is stale (SDOPS_JOB_HEARTBEAT_SECONDS, PostgreSQL) or its lease runs out (SDOPS_JOB_EXPIRE_SECONDS) and it is retried.',
     attributes: ['job_type'],
   },
   queueOldestActive: {

@@ -251,6 +251,44 @@ describe('cleanup worker processes on PostgreSQL', function () {
     expect(await stopWorker(b)).to.equal(0);
   });
 
+  it('stamps around a job row another session holds, neither waiting on it nor stopping the job', async () => {
+    const a = await startWorker(LONG_LEASE_WITH_HEARTBEAT);
+    const id = await queue.enqueue('test_block', {});
+    await heartbeatStamped(id);
+    const stampOf = async () =>
+      (await db.query<{ at: Date }>('SELECT heartbeat_on AS at FROM pgboss.job WHERE id = $1', [id])).rows[0]
+        ?.at;
+    const holder = await openDatabase({ url: tdb.url });
+    let heldStamp: Date | undefined;
+    try {
+      await holder.transaction(async (tx) => {
+        // What the worker's batched completion of other jobs does to their rows, in its own order:
+        // waiting on each other, a stamp and a completion deadlocked (40P01, a probe).
+        await tx.query('SELECT id FROM pgboss.job WHERE id = $1 FOR UPDATE', [id]);
+        heldStamp = await stampOf();
+        const heldAt = Date.now();
+        // A stamp is due every 2.5 s (a quarter of 10 s): one pass at least meets the held row.
+        while (Date.now() - heldAt < 3500) {
+          const { rows } = await db.query<{ n: string }>(
+            `SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%heartbeat_seconds%'`,
+          );
+          // Before: the stamp waited on the row, as it did on the completion's rows.
+          expect(Number(rows[0]?.n), 'a stamp waiting on the held row').to.equal(0);
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+      });
+    } finally {
+      await holder.close();
+    }
+    await waitUntil('the stamp after the row is free again', async () =>
+      ((await stampOf())?.getTime() ?? 0) > (heldStamp?.getTime() ?? 0) ? true : undefined,
+    );
+    expect(a.output(), 'no stamp error, no stopped attempt').to.not.match(
+      /could not stamp|heartbeat was not seen/,
+    );
+    expect(await stopWorker(a)).to.equal(0);
+  });
+
   it('stops an attempt whose job was failed under it (its heartbeat came too late), and runs the job once more', async () => {
     const a = await startWorker(LONG_LEASE_WITH_HEARTBEAT);
     const id = await queue.enqueue('test_block', {});

@@ -29,7 +29,7 @@ describe('job heartbeats', function () {
       query: async () => {
         calls++;
         if (refuse) throw Object.assign(new Error('permission denied for table job'), { code: '42501' });
-        return { rows: [{ id: '00000000-0000-4000-8000-000000000001' }] };
+        return { rows: [{ id: '00000000-0000-4000-8000-000000000001', stamped: true }] };
       },
     } as unknown as Database;
     const { log, said } = keptLog();
@@ -74,6 +74,31 @@ describe('job heartbeats', function () {
       expect(said).to.deep.equal([
         'warn: could not stamp the heartbeat of running jobs; trying again every second',
       ]);
+    } finally {
+      beats.stop();
+    }
+  });
+
+  it('stops no attempt whose job row another statement holds: it is stamped at a later tick instead', async () => {
+    const id = '00000000-0000-4000-8000-000000000003';
+    let calls = 0;
+    const db = {
+      kind: 'postgres',
+      // Active, but locked (the worker's own completion of it, say) twice, then stamped.
+      query: async () => {
+        calls++;
+        return { rows: [{ id, stamped: calls > 2 }] };
+      },
+    } as unknown as Database;
+    const { log, said } = keptLog();
+    const beats = Heartbeats.for(db, 60, log);
+    if (!beats) throw new Error('heartbeats are on for PostgreSQL');
+    const abort = new JobAbort();
+    try {
+      beats.add('purge_expired', { id, retryCount: 0 }, abort);
+      await waitUntil('the stamp that lands', () => calls >= 3, { timeoutMs: 10_000 });
+      expect(abort.signal.aborted, 'a held row is not a lost claim').to.equal(false);
+      expect(said).to.deep.equal([]);
     } finally {
       beats.stop();
     }
