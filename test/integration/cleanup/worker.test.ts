@@ -162,16 +162,20 @@ describe('cleanup worker processes on PostgreSQL', function () {
     expect(await stopWorker(w)).to.equal(0);
   });
 
-  it('runs a job again on another worker after its worker is SIGKILLed mid-job, with the effect applied once', async () => {
-    const a = await startWorker();
-    const id = await queue.enqueue('test_block', {});
-    await waitUntil('worker A to start the job', async () => {
+  /** Waits until worker `a` has started job `id` (the test handler records its pid). */
+  const startedOn = (a: WorkerChild, id: string) =>
+    waitUntil('worker A to start the job', async () => {
       const { rows } = await db.query<{ pid: number }>(
         'SELECT pid FROM cleanup_test_started WHERE job_id = $1',
         [id],
       );
       return rows[0]?.pid === a.pid;
     });
+
+  it('runs a job again on another worker after its worker is SIGKILLed mid-job, with the effect applied once', async () => {
+    const a = await startWorker();
+    const id = await queue.enqueue('test_block', {});
+    await startedOn(a, id);
     a.child.kill('SIGKILL');
     expect(await within(10_000, 'worker A to die', a.exited)).to.equal(null);
     const b = await startWorker();
@@ -207,48 +211,38 @@ describe('cleanup worker processes on PostgreSQL', function () {
       timeoutMs === undefined ? {} : { timeoutMs, intervalMs: 20 },
     );
 
-  it("runs a SIGKILLed worker's job again after its heartbeat time, not after its whole lease", async () => {
-    const a = await startWorker(LONG_LEASE_WITH_HEARTBEAT);
-    const id = await queue.enqueue('test_block', {});
-    await heartbeatStamped(id);
+  /** SIGKILLs worker A mid-job and starts B: the job runs again on B within 45 s, its effect once. */
+  const killedJobRunsAgainOnB = async (a: WorkerChild, id: string) => {
     a.child.kill('SIGKILL');
     expect(await within(10_000, 'worker A to die', a.exited)).to.equal(null);
     const killed = Date.now();
     const b = await startWorker(LONG_LEASE_WITH_HEARTBEAT);
-    // Before: the job stayed active under the dead worker for its lease, here 10 minutes.
     await waitUntil('the job to complete on worker B', async () => (await effects([id])).length > 0, {
       timeoutMs: 45_000,
     });
     expect(Date.now() - killed).to.be.below(45_000);
     expect(await effects([id])).to.deep.equal([{ job_id: id, pid: b.pid, attempt: 2 }]);
     expect(await stopWorker(b)).to.equal(0);
+  };
+
+  it("runs a SIGKILLed worker's job again after its heartbeat time, not after its whole lease", async () => {
+    const a = await startWorker(LONG_LEASE_WITH_HEARTBEAT);
+    const id = await queue.enqueue('test_block', {});
+    await heartbeatStamped(id);
+    // Before: the job stayed active under the dead worker for its lease, here 10 minutes.
+    await killedJobRunsAgainOnB(a, id);
   });
 
   it('runs a job again after its heartbeat time when its worker is SIGKILLed the moment the job starts', async () => {
     const a = await startWorker(LONG_LEASE_WITH_HEARTBEAT);
     const id = await queue.enqueue('test_block', {});
-    await waitUntil('worker A to start the job', async () => {
-      const { rows } = await db.query<{ pid: number }>(
-        'SELECT pid FROM cleanup_test_started WHERE job_id = $1',
-        [id],
-      );
-      return rows[0]?.pid === a.pid;
-    });
+    await startedOn(a, id);
     // Before: the first stamp came 2 s (up to 3 s) into the job, so a job killed sooner (most jobs
     // are shorter than that) had none and waited out its lease, here 10 minutes.
     const started = Date.now();
     await heartbeatStamped(id, 1500);
     measured(`first heartbeat seen ${Date.now() - started} ms after the job was seen started`);
-    a.child.kill('SIGKILL');
-    expect(await within(10_000, 'worker A to die', a.exited)).to.equal(null);
-    const killed = Date.now();
-    const b = await startWorker(LONG_LEASE_WITH_HEARTBEAT);
-    await waitUntil('the job to complete on worker B', async () => (await effects([id])).length > 0, {
-      timeoutMs: 45_000,
-    });
-    expect(Date.now() - killed).to.be.below(45_000);
-    expect(await effects([id])).to.deep.equal([{ job_id: id, pid: b.pid, attempt: 2 }]);
-    expect(await stopWorker(b)).to.equal(0);
+    await killedJobRunsAgainOnB(a, id);
   });
 
   it('stamps around a job row another session holds, neither waiting on it nor stopping the job', async () => {

@@ -18,6 +18,12 @@ function keptLog(): { log: Logger; said: string[] } {
   return { log, said };
 }
 
+function heartbeatsOn(db: Database, log: Logger): Heartbeats {
+  const beats = Heartbeats.for(db, 60, log);
+  if (!beats) throw new Error('heartbeats are on for PostgreSQL');
+  return beats;
+}
+
 describe('job heartbeats', function () {
   this.timeout(20_000);
 
@@ -33,8 +39,7 @@ describe('job heartbeats', function () {
       },
     } as unknown as Database;
     const { log, said } = keptLog();
-    const beats = Heartbeats.for(db, 60, log);
-    if (!beats) throw new Error('heartbeats are on for PostgreSQL');
+    const beats = heartbeatsOn(db, log);
     try {
       beats.add(
         'purge_expired',
@@ -64,8 +69,7 @@ describe('job heartbeats', function () {
       },
     } as unknown as Database;
     const { log, said } = keptLog();
-    const beats = Heartbeats.for(db, 60, log);
-    if (!beats) throw new Error('heartbeats are on for PostgreSQL');
+    const beats = heartbeatsOn(db, log);
     const abort = new JobAbort();
     try {
       beats.add('purge_expired', { id: '00000000-0000-4000-8000-000000000002', retryCount: 0 }, abort);
@@ -91,8 +95,7 @@ describe('job heartbeats', function () {
       },
     } as unknown as Database;
     const { log, said } = keptLog();
-    const beats = Heartbeats.for(db, 60, log);
-    if (!beats) throw new Error('heartbeats are on for PostgreSQL');
+    const beats = heartbeatsOn(db, log);
     const abort = new JobAbort();
     try {
       beats.add('purge_expired', { id, retryCount: 0 }, abort);
