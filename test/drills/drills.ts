@@ -27,6 +27,14 @@ export interface Drill {
   follow(op: Operator, stack: DrillStack): Promise<void>;
 }
 
+/** Spans and access lines for the collector to export: five API requests, each a 404 of its own trace. */
+async function requestsToExport(stack: DrillStack): Promise<void> {
+  for (let i = 0; i < 5; i++) {
+    const r = await fetch(`${stack.apiUrl}/v1/documents/${999_999_990 + i}`);
+    expect(r.status, 'a document that does not exist').to.equal(404);
+  }
+}
+
 /** A row of `sdops queue status` for one type, numbers as numbers. */
 function queueRow(output: string, jobType: string): Record<string, number> {
   const row = parseTable(output).find((r) => r.job_type === jobType);
@@ -693,11 +701,7 @@ export const DRILLS: Readonly<Record<string, Drill>> = {
     productionResolves: true,
     async cause(stack) {
       stack.collector.sink.refuse(true);
-      // Spans and access lines for the collector to export; each request is a 404 of its own trace.
-      for (let i = 0; i < 5; i++) {
-        const r = await fetch(`${stack.apiUrl}/v1/documents/${999_999_990 + i}`);
-        expect(r.status, 'a document that does not exist').to.equal(404);
-      }
+      await requestsToExport(stack);
     },
     async follow(op, stack) {
       const inFlight = await op.promql('otelcol_exporter_in_flight_requests');
@@ -761,10 +765,7 @@ export const DRILLS: Readonly<Record<string, Drill>> = {
     productionResolves: false, // a 10-minute window: the drill-sized rule (20 s) shows it resolving
     async cause(stack) {
       stack.collector.sink.refuse(true, 400);
-      for (let i = 0; i < 5; i++) {
-        const r = await fetch(`${stack.apiUrl}/v1/documents/${999_999_990 + i}`);
-        expect(r.status, 'a document that does not exist').to.equal(404);
-      }
+      await requestsToExport(stack);
     },
     async follow(op, stack) {
       const refused = await op.promql('otelcol_exporter_send_failed_spans');

@@ -203,6 +203,29 @@ export function registerPanelTests(world: World): void {
   }
   const rule = (name: string) => ALERT_RULES.find((r) => r.name === name) as AlertRuleDefinition;
 
+  /**
+   * An alert on the collector's exporters, with a backend that took everything: no value, and never
+   * fired, scaled or not; its probe counts the one collector's exporter of each kind (the test overlay
+   * sends traces and logs through one, otlp_http/test_sink).
+   */
+  async function quietForHealthyExporters(name: string, kind: 'value' | 'probe' | 'prometheus') {
+    close(
+      await alertAt(rule(name), kind, world.endedAt, 'data_type'),
+      kind === 'probe' ? { traces: 1, logs: 1 } : {},
+      0,
+      `${name} ${kind}`,
+    );
+    const fired = await rangeOf(
+      prom(),
+      `ALERTS{alertname="${name}",scaled="true"}`,
+      world.startedAt,
+      world.endedAt,
+      1,
+    );
+    expect(fired, `the scaled ${name} during the workload`).to.deep.equal([]);
+    expect(await firing(prom(), name, true, 'data_type', world.endedAt)).to.deep.equal([]);
+  }
+
   /** Per alert: what its value, probe and thresholded expression must be (by its label). */
   const alertTruth: Record<string, (kind: 'value' | 'probe' | 'prometheus') => Promise<void>> = {
     async CleanupJobFailureRatioHigh(kind) {
@@ -394,49 +417,18 @@ export function registerPanelTests(world: World): void {
       expect(await firing(prom(), 'TelemetryCollectorDown', false, 'job', world.endedAt)).to.deep.equal([]);
     },
     async TelemetryBackendDown(kind) {
-      // The sink took every export: nothing stuck; the probe counts the one collector's exporter of
-      // each kind (the test overlay sends traces and logs through one, otlp_http/test_sink).
-      close(
-        await alertAt(rule('TelemetryBackendDown'), kind, world.endedAt, 'data_type'),
-        kind === 'probe' ? { traces: 1, logs: 1 } : {},
-        0,
-        `TelemetryBackendDown ${kind}`,
-      );
-      // Nor at any moment of the workload, even with a 5-second window and no `for`.
-      const fired = await rangeOf(
-        prom(),
-        'ALERTS{alertname="TelemetryBackendDown",scaled="true"}',
-        world.startedAt,
-        world.endedAt,
-        1,
-      );
-      expect(fired, 'the scaled TelemetryBackendDown (5 s window) during the workload').to.deep.equal([]);
-      expect(await firing(prom(), 'TelemetryBackendDown', true, 'data_type', world.endedAt)).to.deep.equal(
-        [],
-      );
+      // The sink took every export: nothing stuck, at no moment of the workload either, even with a
+      // 5-second window and no `for`.
+      await quietForHealthyExporters('TelemetryBackendDown', kind);
     },
     async TelemetryDataDropped(kind) {
       // The sink took every export, and the collector outage stopped the collector, not its exports:
-      // nothing dropped (its drop counters were never born). The probe counts the one collector's
-      // queued exporter of each kind.
+      // nothing dropped (its drop counters were never born).
       expect(
         await instantAt(prom(), '{__name__=~"otelcol_exporter_(send|enqueue)_failed_.+"}', world.endedAt),
         'drop counters of the collector',
       ).to.deep.equal([]);
-      close(
-        await alertAt(rule('TelemetryDataDropped'), kind, world.endedAt, 'data_type'),
-        kind === 'probe' ? { traces: 1, logs: 1 } : {},
-        0,
-        `TelemetryDataDropped ${kind}`,
-      );
-      const fired = await rangeOf(
-        prom(),
-        'ALERTS{alertname="TelemetryDataDropped",scaled="true"}',
-        world.startedAt,
-        world.endedAt,
-        1,
-      );
-      expect(fired, 'the scaled TelemetryDataDropped during the workload').to.deep.equal([]);
+      await quietForHealthyExporters('TelemetryDataDropped', kind);
     },
     async MigrationRunFailed(kind) {
       const { runs } = await truth.migration();
