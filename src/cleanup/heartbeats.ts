@@ -10,9 +10,19 @@ const TICK_MS = 1000;
 /**
  * The first stamp waits this long after a claim, so that one statement stamps every job claimed
  * meanwhile that still runs: stamping each fetch at once cost a statement per job to a busy worker
- * of short jobs (no-op jobs: 15% fewer per second), most of them done before the stamp.
+ * of short jobs (no-op jobs: 15% fewer per second), most of them done before the stamp. A job that
+ * came with its queue's heartbeat time is covered from its claim anyway (queue-setup.ts); the first
+ * stamp covers one that did not (enqueued while the queue carried another worker's setting).
  */
 const FIRST_BEAT_MS = 20;
+
+/**
+ * The heartbeat time a worker with this setting runs its jobs under on this kind of database, or null
+ * when it stamps none: on the embedded database a killed worker is the whole process (gone-workers.ts).
+ */
+export function heartbeatSecondsOn(kind: Database['kind'], seconds: number | undefined): number | null {
+  return kind === 'postgres' && seconds !== undefined && seconds > 0 ? seconds : null;
+}
 
 /** One attempt: a job failed under its attempt may run again in this same worker meanwhile. */
 const attemptKey = (job: { id: string; retryCount: number }): string => `${job.id}/${job.retryCount}`;
@@ -31,18 +41,20 @@ interface Held {
  * on PostgreSQL. pg-boss's maintenance, which every worker runs, fails an active job whose stamp is
  * older than its heartbeat time, and the job runs again: a worker killed mid-job (kill -9, OOM, a
  * lost host) gave its job back only when the job's lease ran out, 15 minutes by default, while its
- * cascade's children stayed live. The stamp is set by this worker, never by the queue, so a job an
- * older release's worker runs (it stamps nothing) is not failed under it during a rolling upgrade.
+ * cascade's children stayed live. A worker of a release older than heartbeats stamps nothing, so
+ * the upgrade procedure starts the new workers with heartbeats off until the old ones are gone (the
+ * queue's heartbeat time would fail the old workers' longer jobs under them).
  *
  * An attempt whose job is no longer active under it when stamped (its stamp was seen too late: the
  * worker was cut off from the database for longer than the heartbeat time, and the job runs again)
  * is aborted with JobClaimLostError, so it does not write beside its retry. A stamp that fails
  * (the database unreachable) is tried again every second.
  *
- * The first stamp goes out FIRST_BEAT_MS after a claim: pg-boss's claim sets heartbeat_on but not
- * heartbeat_seconds, and a job without heartbeat_seconds is expired only by its lease. A first stamp
- * 2 s into the job left the jobs a worker was killed in the middle of (most jobs are that short)
- * waiting out their whole lease.
+ * pg-boss's claim sets heartbeat_on, and a job carries heartbeat_seconds from its queue, which a
+ * starting worker sets to its own heartbeat time (queue-setup.ts): so a worker killed right after a
+ * claim leaves a job that runs again after the heartbeat time. The first stamp still goes out
+ * FIRST_BEAT_MS after a claim, for a job enqueued without it: a job without heartbeat_seconds is
+ * expired only by its lease.
  */
 export class Heartbeats {
   private readonly held = new Map<string, Held>();
@@ -66,9 +78,8 @@ export class Heartbeats {
 
   /** Heartbeats on this database (off on the embedded one: one process, gone-workers.ts). */
   static for(db: Database, seconds: number | undefined, log: Logger): Heartbeats | undefined {
-    return db.kind === 'postgres' && seconds !== undefined && seconds > 0
-      ? new Heartbeats(db, seconds, log)
-      : undefined;
+    const on = heartbeatSecondsOn(db.kind, seconds);
+    return on === null ? undefined : new Heartbeats(db, on, log);
   }
 
   add(type: string, job: { id: string; retryCount: number }, abort: JobAbort): void {

@@ -33,7 +33,7 @@ export interface JobView {
   /**
    * An active job's last heartbeat (PostgreSQL, SDOPS_JOB_HEARTBEAT_SECONDS): a job not stamped
    * again within heartbeatSeconds is failed by a worker's maintenance and runs again, long before its
-   * lease ends. None with heartbeats off, or in the moment (about 20 ms) before the first stamp.
+   * lease ends (pg-boss's claim is the first stamp). None with heartbeats off.
    */
   readonly heartbeatAt?: string;
   readonly heartbeatSeconds?: number;

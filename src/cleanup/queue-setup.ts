@@ -1,7 +1,8 @@
 import type { PgBoss, Queue } from 'pg-boss';
-import type { Queryable } from '../db/index.ts';
+import type { Database, Queryable } from '../db/index.ts';
 import type { Logger } from '../observability/index.ts';
 import { BOSS_SCHEMA, DEAD_LETTER_RETENTION_SECONDS } from './boss.ts';
+import { heartbeatSecondsOn } from './heartbeats.ts';
 import { DEAD_LETTER_QUEUE, queueName } from './queue-names.ts';
 import type { QueuePolicy } from './settings.ts';
 
@@ -18,14 +19,22 @@ function queueOptions(policy: QueuePolicy): Omit<Queue, 'name'> {
 /**
  * Creates missing queues; a worker (given its log: it owns the policy) also applies its policy to
  * existing ones and to the jobs already waiting in them.
+ *
+ * The policy includes the worker's heartbeat time. pg-boss's claim stamps `heartbeat_on`, so a job
+ * that carries `heartbeat_seconds` from its queue is covered from the moment it is claimed: stamped
+ * only by its worker (heartbeats.ts), a job was not covered until the first stamp, tens of ms into
+ * it, and a worker killed in that window left it for its whole lease. null clears it (updateQueue):
+ * a worker that stamps none (heartbeats off, or the embedded database) must not have its jobs failed
+ * under it.
  */
 export async function ensureQueues(
   boss: PgBoss,
-  db: Queryable,
+  db: Database,
   jobTypes: readonly string[],
   policy: QueuePolicy,
   worker: Logger | undefined,
 ): Promise<void> {
+  const heartbeatSeconds = heartbeatSecondsOn(db.kind, policy.heartbeatSeconds);
   // A dead-letter copy waits in state `created` for `sdops queue retry`; pg-boss deletes a created
   // job after its queue's retention (14 days by default), so the copies get pg-boss's longest.
   const deadLetter = { retentionSeconds: DEAD_LETTER_RETENTION_SECONDS };
@@ -33,15 +42,16 @@ export async function ensureQueues(
   if (worker) await boss.updateQueue(DEAD_LETTER_QUEUE, deadLetter);
   for (const type of jobTypes) {
     const name = queueName(type);
-    await boss.createQueue(name, queueOptions(policy));
-    if (worker) await boss.updateQueue(name, queueOptions(policy));
+    const options = queueOptions(policy);
+    await boss.createQueue(name, heartbeatSeconds === null ? options : { ...options, heartbeatSeconds });
+    if (worker) await boss.updateQueue(name, { ...options, heartbeatSeconds });
   }
-  if (worker) await applyPolicyToWaitingJobs(db, jobTypes, policy, worker);
+  if (worker) await applyPolicyToWaitingJobs(db, jobTypes, policy, heartbeatSeconds, worker);
 }
 
 /**
- * pg-boss copies the queue's lease and retry settings into each job when it is enqueued, so a
- * policy change (the runbook's "raise SDOPS_JOB_EXPIRE_SECONDS and restart the workers") would
+ * pg-boss copies the queue's lease, retry and heartbeat settings into each job when it is enqueued,
+ * so a policy change (the runbook's "raise SDOPS_JOB_EXPIRE_SECONDS and restart the workers") would
  * reach only jobs enqueued after it. A starting worker moves the jobs still waiting (created, or
  * backing off before a retry) to its policy; a job that is running keeps the lease it was claimed
  * with, which its worker enforces.
@@ -50,14 +60,17 @@ async function applyPolicyToWaitingJobs(
   db: Queryable,
   jobTypes: readonly string[],
   policy: QueuePolicy,
+  heartbeatSeconds: number | null,
   log: Logger,
 ): Promise<void> {
   const { retryLimit, retryDelaySeconds, expireSeconds } = policy;
   const { rowCount } = await db.query(
-    `UPDATE ${BOSS_SCHEMA}.job SET expire_seconds = $2, retry_limit = $3, retry_delay = $4, retry_backoff = true
+    `UPDATE ${BOSS_SCHEMA}.job
+        SET expire_seconds = $2, retry_limit = $3, retry_delay = $4, retry_backoff = true, heartbeat_seconds = $5
       WHERE name = ANY($1::text[]) AND state < 'active'
-        AND (expire_seconds, retry_limit, retry_delay, retry_backoff) IS DISTINCT FROM ($2, $3, $4, true)`,
-    [jobTypes.map(queueName), expireSeconds, retryLimit, retryDelaySeconds],
+        AND (expire_seconds, retry_limit, retry_delay, retry_backoff, heartbeat_seconds)
+            IS DISTINCT FROM ($2, $3, $4, true, $5::int)`,
+    [jobTypes.map(queueName), expireSeconds, retryLimit, retryDelaySeconds, heartbeatSeconds],
   );
   if (rowCount > 0) {
     log.info("waiting jobs moved to this worker's queue policy", {
@@ -65,6 +78,7 @@ async function applyPolicyToWaitingJobs(
       expire_seconds: expireSeconds,
       retry_limit: retryLimit,
       retry_delay_seconds: retryDelaySeconds,
+      heartbeat_seconds: heartbeatSeconds ?? 0,
     });
   }
 }

@@ -198,15 +198,16 @@ describe('cleanup worker processes on PostgreSQL', function () {
   /** A lease far longer than any wait below: only a heartbeat can bring the job back in time. */
   const LONG_LEASE_WITH_HEARTBEAT = { SDOPS_JOB_EXPIRE_SECONDS: '600', SDOPS_JOB_HEARTBEAT_SECONDS: '10' };
 
+  /** The job is running under its heartbeat (it carries it from its queue; the claim stamps it). */
   const heartbeatStamped = (id: string, timeoutMs?: number) =>
     waitUntil(
-      'the job to carry its heartbeat',
+      'the job to run under its heartbeat',
       async () => {
-        const { rows } = await db.query<{ s: number | null }>(
-          'SELECT heartbeat_seconds AS s FROM pgboss.job WHERE id = $1',
+        const { rows } = await db.query<{ s: number | null; state: string }>(
+          'SELECT heartbeat_seconds AS s, state::text AS state FROM pgboss.job WHERE id = $1',
           [id],
         );
-        return rows[0]?.s === 10 || undefined;
+        return (rows[0]?.s === 10 && rows[0].state === 'active') || undefined;
       },
       timeoutMs === undefined ? {} : { timeoutMs, intervalMs: 20 },
     );
@@ -238,11 +239,39 @@ describe('cleanup worker processes on PostgreSQL', function () {
     const id = await queue.enqueue('test_block', {});
     await startedOn(a, id);
     // Before: the first stamp came 2 s (up to 3 s) into the job, so a job killed sooner (most jobs
-    // are shorter than that) had none and waited out its lease, here 10 minutes.
+    // are shorter than that) had none and waited out its lease, here 10 minutes. Now the claim
+    // stamps it, and the job carries its heartbeat time from its queue.
     const started = Date.now();
     await heartbeatStamped(id, 1500);
-    measured(`first heartbeat seen ${Date.now() - started} ms after the job was seen started`);
+    measured(`heartbeat seen ${Date.now() - started} ms after the job was seen started`);
     await killedJobRunsAgainOnB(a, id);
+  });
+
+  it('runs a job again after its heartbeat time when its worker is killed between the claim and the first stamp', async () => {
+    // A worker puts its heartbeat time on the queues when it starts; every job enqueued afterwards carries it.
+    const a = await startWorker(LONG_LEASE_WITH_HEARTBEAT);
+    expect(await stopWorker(a)).to.equal(0);
+    const id = await queue.enqueue('test_block', {});
+    const row = async () =>
+      (
+        await db.query<{ state: string; s: number | null; started: Date | null }>(
+          'SELECT state::text AS state, heartbeat_seconds AS s, started_on AS started FROM pgboss.job WHERE id = $1',
+          [id],
+        )
+      ).rows[0];
+    expect(await row()).to.deep.include({ state: 'created', s: 10 });
+    // pg-boss's claim, as a worker makes it, and no stamp after it: a worker killed in between.
+    // Before: the job had no heartbeat_seconds until its first stamp and waited out its 10-minute lease.
+    const [claimed] = await queue.boss.fetch('cleanup.test_block');
+    expect(claimed?.id).to.equal(id);
+    const claimedAt = (await row())!.started!.getTime();
+    const b = await startWorker(LONG_LEASE_WITH_HEARTBEAT);
+    await waitUntil('the job to complete on worker B', async () => (await effects([id])).length > 0, {
+      timeoutMs: 45_000,
+    });
+    measured(`claimed job without a stamp ran again ${Date.now() - claimedAt} ms after its claim`);
+    expect(await effects([id])).to.deep.equal([{ job_id: id, pid: b.pid, attempt: 2 }]);
+    expect(await stopWorker(b)).to.equal(0);
   });
 
   it('stamps around a job row another session holds, neither waiting on it nor stopping the job', async () => {
