@@ -10,6 +10,7 @@ import {
   NOT_BLANK_PATTERN,
   PLAIN_TEXT_RULE,
 } from '../validation/index.ts';
+import { answeredOnSocket } from './socket-answers.ts';
 import { TEXT_FORMAT } from './validation.ts';
 
 /**
@@ -198,6 +199,7 @@ export function writeClientError(error: NodeJS.ErrnoException, socket: Duplex): 
         : refusal('malformed_request', 'the request is not valid HTTP');
   const json = JSON.stringify(answer);
   if (socket.writable) {
+    answeredOnSocket(socket, { status, code: answer.error.code });
     socket.write(
       `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(json)}\r\n` +
         `Content-Type: application/json; charset=utf-8\r\nConnection: close\r\n\r\n${json}`,

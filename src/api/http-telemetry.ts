@@ -19,6 +19,7 @@ import {
   type SpanAttributes,
   withCanonicalLine,
 } from '../observability/index.ts';
+import { socketAnswerOf } from './socket-answers.ts';
 
 /**
  * HTTP server telemetry done by hand in fastify hooks rather than by require-hook instrumentation,
@@ -168,10 +169,16 @@ export function recordErrorAnswer(request: FastifyRequest, code: string, interna
   return true;
 }
 
-function finish(request: FastifyRequest, status: number, aborted: boolean): void {
+function finish(request: FastifyRequest, replyStatus: number, replyAborted: boolean): void {
   const t = state.get(request);
   if (!t || t.ended) return;
   t.ended = true;
+  // A request the route never answered may have had its answer from below (a 408 for a body that
+  // stalled): that answer is what the client got.
+  const below = replyAborted ? socketAnswerOf(request.raw.socket) : undefined;
+  if (below) t.line.add({ error_code: below.code });
+  const aborted = replyAborted && below === undefined;
+  const status = below?.status ?? replyStatus;
   const seconds = Number(process.hrtime.bigint() - t.started) / 1e9;
   const route = routeOf(request);
   const errorType = aborted ? 'aborted' : status >= 500 ? String(status) : undefined;

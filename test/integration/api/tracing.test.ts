@@ -1,3 +1,5 @@
+import { connect } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { expect } from 'chai';
 import { CleanupWorker, builtinHandlers } from '../../../src/cleanup/index.ts';
 import { SoftDeleteService } from '../../../src/soft-delete/index.ts';
@@ -565,6 +567,59 @@ describe('HTTP API telemetry', () => {
     expect(refused.map((p) => p.attributes['http.response.status_code']).sort()).to.include.members([
       400, 414,
     ]);
+  });
+
+  it("writes a body that did not arrive in time as the 408 request_timeout the client got, not as its route's invalid_body", async () => {
+    const traceId = '6cf92f3577b34da6a3ce929d0e0e4790';
+    await f.app.listen({ host: '127.0.0.1', port: 0 });
+    const { port } = f.app.server.address() as { port: number };
+    const serverSocket = new Promise<Duplex>((resolve) =>
+      f.app.server.once('request', (r) => resolve(r.socket)),
+    );
+    const client = connect(port, '127.0.0.1');
+    let answer = '';
+    client.on('data', (d: Buffer) => {
+      answer += d.toString('utf8');
+    });
+    const closed = new Promise<void>((resolve) => client.on('close', () => resolve()));
+    client.on('error', () => undefined);
+    client.write(
+      `POST /v1/documents/bulk-delete HTTP/1.1\r\nHost: x\r\nAuthorization: ${AS_ADMIN.authorization}\r\n` +
+        `traceparent: 00-${traceId}-${CALLER_SPAN}-01\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"`,
+    );
+    // What Node's request timeout does to a request whose body stalls (every 30 s it checks, after
+    // 2 minutes it fires): a clientError with ERR_HTTP_REQUEST_TIMEOUT on the connection's socket.
+    const socket = await serverSocket;
+    f.app.server.emit(
+      'clientError',
+      Object.assign(new Error('Request timeout'), { code: 'ERR_HTTP_REQUEST_TIMEOUT' }),
+      socket,
+    );
+    await closed;
+    expect(answer).to.match(/^HTTP\/1\.1 408 /);
+    expect(answer).to.include('"request_timeout"');
+    await t.telemetry.forceFlush();
+    const lines = await waitUntil('the access line', async () => {
+      const found = (await t.consoleRecords()).filter((r) => r.trace_id === traceId);
+      return found.length > 0 ? found : undefined;
+    });
+    // Before: "request aborted", error_code invalid_body (the route's body parse), no status.
+    expect(lines.map((r) => [r.message, r.status_code, r.error_code])).to.deep.equal([
+      ['request', 408, 'request_timeout'],
+    ]);
+    const span = (await t.spans()).find((x) => x.spanContext().traceId === traceId && x.kind === 1);
+    expect(span?.attributes).to.include({ 'http.response.status_code': 408 });
+    expect(span?.attributes).to.not.have.property('error.type');
+    const points = ((await t.metrics()).get('http.server.request.duration')?.dataPoints ?? []) as {
+      attributes: Record<string, unknown>;
+    }[];
+    expect(
+      points.filter(
+        (p) =>
+          p.attributes['http.route'] === '/v1/:entity/bulk-delete' &&
+          p.attributes['http.response.status_code'] === 408,
+      ),
+    ).to.have.lengthOf(1);
   });
 
   it('records http.server.request.duration by route template and status', async () => {
