@@ -8,7 +8,8 @@ import { DEAD_LETTER_QUEUE, deadCopyTypeSql, QUEUE_PREFIX, queueName } from './q
  * Cancelling jobs nobody should run: redundant follow-ups, a flood of identical jobs, dead jobs that
  * will never succeed. Only jobs that are not running can be cancelled: waiting ones (created, or
  * backing off before a retry) and dead-letter copies. A cancelled job stays in pg-boss's table in state
- * `cancelled` (with output code `cancelled`) until its retention deletes it, 7 days later.
+ * `cancelled` (with output code `cancelled`, and a retrying job's last error as `lastError`) until its
+ * retention deletes it, 7 days later.
  */
 
 /** What `--state` selects: waiting = created or retrying; dead = copies in the dead-letter queue. */
@@ -99,7 +100,11 @@ export async function cancelJobs(
   // worker claims at the same moment is left to that worker rather than cancelled under it.
   const sql = request.dryRun
     ? `SELECT ${columns} FROM ${BOSS_SCHEMA}.job j WHERE ${where} ORDER BY j.created_on`
-    : `UPDATE ${BOSS_SCHEMA}.job j SET state = 'cancelled', completed_on = now(), output = $${n + 1}::jsonb
+    : // A job backing off before a retry keeps its last failed attempt's error under lastError, so
+      // `queue show` still says why it had failed (it was replaced by the cancellation's own output).
+      `UPDATE ${BOSS_SCHEMA}.job j SET state = 'cancelled', completed_on = now(),
+              output = $${n + 1}::jsonb || CASE WHEN j.state = 'retry' AND j.output IS NOT NULL
+                                                THEN jsonb_build_object('lastError', j.output) ELSE '{}' END
         WHERE ${where} RETURNING ${columns}`;
   const { rows } = await db.query<Row>(sql, request.dryRun ? params : [...params, OUTPUT]);
   if (rows.length === 0 && 'jobId' in request) await explainRefusal(db, request.jobId);

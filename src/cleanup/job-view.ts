@@ -82,6 +82,13 @@ function lastError(output: Record<string, unknown>): JobView['error'] | undefine
   return { ...(said as JobView['error']), ...(code ? { code } : {}) };
 }
 
+/** Where a job's output holds its last error: a cancelled job's own output is no error. */
+function errorOutput(state: string, output: Record<string, unknown>): Record<string, unknown> {
+  if (state !== 'cancelled') return output;
+  const last = output.lastError;
+  return last !== null && typeof last === 'object' ? (last as Record<string, unknown>) : {};
+}
+
 /** The job with this id in a cleanup queue (not a dead-letter copy); JobNotFoundError when there is none. */
 export async function readJob(db: Queryable, jobId: string): Promise<JobView> {
   let rows: Row[];
@@ -102,9 +109,9 @@ export async function readJob(db: Queryable, jobId: string): Promise<JobView> {
   if (!row) throw new JobNotFoundError(jobId);
   const ended = ['completed', 'failed', 'cancelled'].includes(row.state);
   const output = row.output ?? undefined;
-  // A cancelled job's output says it was cancelled (cancel.ts): no error (docs/errors.md).
-  const error =
-    output && row.state !== 'completed' && row.state !== 'cancelled' ? lastError(output) : undefined;
+  // A cancelled job's output says it was cancelled (cancel.ts), with the last error of a job that
+  // was retrying when cancelled under lastError: that, or no error (docs/errors.md).
+  const error = !output || row.state === 'completed' ? undefined : lastError(errorOutput(row.state, output));
   const leaseEnd =
     row.state === 'active' && row.started_on
       ? new Date(row.started_on.getTime() + row.expire_seconds * 1000).toISOString()

@@ -90,6 +90,29 @@ describe('sdops queue cancel (PostgreSQL)', function () {
     expect(view).to.not.have.property('error');
   });
 
+  it('keeps the last error of a job cancelled while it waited for a retry, and `queue show` gives it', async () => {
+    const [id] = await queue.enqueueMany('noop', [{}]);
+    const failure = { code: '23514', name: 'DatabaseError', message: 'new row violates check constraint' };
+    // What a failed attempt leaves on a job backing off before its retry (pg-boss keeps the output).
+    await db.query(
+      `UPDATE pgboss.job SET state = 'retry', retry_count = 1, output = $2::jsonb WHERE id = $1`,
+      [id, JSON.stringify(failure)],
+    );
+    const done = await cli('queue', 'cancel', id!);
+    expect(done.code, done.stderr).to.equal(0);
+    const shown = await cli('--json', 'queue', 'show', id!);
+    expect(shown.code, shown.stderr).to.equal(0);
+    const view = JSON.parse(shown.stdout) as Record<string, unknown>;
+    expect(view).to.include({ state: 'cancelled' });
+    // Before: no error; the cancellation's own output had replaced the attempt's.
+    expect(view.error).to.deep.equal(failure);
+    const { rows } = await db.query<{ code: string }>(
+      `SELECT output->>'code' AS code FROM pgboss.job WHERE id = $1`,
+      [id],
+    );
+    expect(rows[0]?.code, 'the runbook SQL still reads it as cancelled').to.equal('cancelled');
+  });
+
   it('gives the creation time of each job in UTC, as queue show does, whatever time zone the database sessions have', async () => {
     const [id] = await queue.enqueueMany('noop', [{}]);
     const db_ = (await db.query<{ name: string }>('SELECT current_database() AS name')).rows[0]!.name;
