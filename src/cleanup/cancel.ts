@@ -28,6 +28,8 @@ interface CancelledJob {
   /** ISO 8601 in UTC, as everywhere else (not the database session's time zone). */
   readonly createdAt: string;
   readonly payload: unknown;
+  /** A dead-letter copy: the id of the failed job it copies (the id a caller knows). */
+  readonly copyOf?: string;
 }
 
 export interface CancelOutcome {
@@ -44,6 +46,7 @@ interface Row extends Record<string, unknown> {
   data: { jobType?: string; payload?: unknown } | null;
   created_on: Date;
   dead_type: string | null;
+  copy_of: string | null;
 }
 
 const OUTPUT = JSON.stringify({
@@ -94,7 +97,8 @@ export async function cancelJobs(
   if ('jobId' in request) assertJobId(request.jobId);
   const { where, params } = selection(request, jobTypes);
   const columns = `j.id::text AS id, j.name, j.state::text AS state, j.data, j.created_on,
-    ${deadCopyTypeSql('j')} AS dead_type`;
+    ${deadCopyTypeSql('j')} AS dead_type,
+    CASE WHEN j.name = '${DEAD_LETTER_QUEUE}' THEN j.data->'meta'->>'jobId' END AS copy_of`;
   const n = params.length;
   // One statement either way: the UPDATE re-checks `state < 'active'` on each row it locks, so a job a
   // worker claims at the same moment is left to that worker rather than cancelled under it.
@@ -116,6 +120,7 @@ export async function cancelJobs(
       state: request.dryRun && r.name === DEAD_LETTER_QUEUE ? 'dead' : stateName(r.state),
       createdAt: r.created_on.toISOString(),
       payload: r.data?.payload ?? null,
+      ...(r.copy_of ? { copyOf: r.copy_of } : {}),
     }))
     .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
   return { dryRun: request.dryRun, count: jobs.length, jobs };

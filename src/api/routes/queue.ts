@@ -145,6 +145,11 @@ export function registerQueueRoutes(app: FastifyInstance, queue: ApiQueue): void
                     jobType: { type: 'string' },
                     state: { type: 'string', description: 'cancelled' },
                     createdAt: { type: 'string' },
+                    copyOf: {
+                      type: 'string',
+                      description:
+                        'A dead-letter copy (jobId is its own id): the id of the failed job it copies',
+                    },
                   },
                 },
               },
@@ -158,7 +163,13 @@ export function registerQueueRoutes(app: FastifyInstance, queue: ApiQueue): void
       const { count, jobs } = await queue.cancel({ jobId: request.params.jobId, dryRun: false });
       return {
         count,
-        jobs: jobs.map(({ jobId, jobType, state, createdAt }) => ({ jobId, jobType, state, createdAt })),
+        jobs: jobs.map(({ jobId, jobType, state, createdAt, copyOf }) => ({
+          jobId,
+          jobType,
+          state,
+          createdAt,
+          ...(copyOf ? { copyOf } : {}),
+        })),
       };
     },
   );

@@ -203,10 +203,13 @@ export function registerQueue(program: Command): void {
             `${dryRun ? 'dry run: would cancel' : 'cancelled'} ${result.count} job(s)${dryRun ? '; nothing was changed' : ''}\n`,
           );
           if (result.count === 0) return;
+          const copies = result.jobs.some((j) => j.copyOf !== undefined);
           const shown = result.jobs.slice(0, CANCEL_LIST_LIMIT).map((j) => ({
             job_id: j.jobId,
             job_type: j.jobType,
             state: j.state,
+            // A dead-letter copy's id is not the one the operator knows: name the failed job too.
+            ...(copies ? { copy_of: j.copyOf ?? '' } : {}),
             created: j.createdAt,
             payload: JSON.stringify(j.payload).slice(0, 80),
           }));

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { builtinHandlers, CleanupWorker } from '../../../src/cleanup/index.ts';
+import { DEAD_LETTER_QUEUE } from '../../../src/cleanup/queue-names.ts';
 import { SoftDeleteService } from '../../../src/soft-delete/index.ts';
 import { AS_ADMIN, AS_READ, type ApiFixture, expectErrorShape, inject, startFixture } from './support.ts';
 import { runCli } from '../../support/cli.ts';
@@ -344,6 +345,15 @@ describe('HTTP API bulk jobs and cascade op ids', () => {
     const again = await cancel(AS_ADMIN);
     expect(again.statusCode, again.body).to.equal(409);
     expectErrorShape(again, 'job_not_cancellable');
+    // A failed job's dead-letter copy, cancelled through the failed job's id: the answer names it.
+    const failed = '0193a3f4-0000-7000-8000-0000000000fd';
+    await f.queue.boss.send(DEAD_LETTER_QUEUE, { jobType: 'noop', payload: {}, meta: { jobId: failed } });
+    const copy = await cancel(AS_ADMIN, failed);
+    expect(copy.statusCode, copy.body).to.equal(200);
+    // Before: only the copy's own id, with nothing linking it to the id the caller gave.
+    expect((copy.json() as { jobs: { copyOf?: string }[] }).jobs.map((j) => j.copyOf)).to.deep.equal([
+      failed,
+    ]);
     const unknown = await cancel(AS_ADMIN, '0193a3f4-0000-7000-8000-0000000000fe');
     expect(unknown.statusCode, unknown.body).to.equal(404);
     expectErrorShape(unknown, 'job_not_found');

@@ -141,7 +141,13 @@ describe('sdops queue cancel (PostgreSQL)', function () {
     expect(await status('noop')).to.include({ dead: 2 });
     const byId = await cli('queue', 'cancel', ids[0]!);
     expect(byId.code, byId.stderr).to.equal(0);
+    // Before: only the copy's own id, which the operator never saw, with nothing linking it to theirs.
+    expect(byId.stdout).to.match(new RegExp(`noop\\s+cancelled\\s+${ids[0]}\\s`));
     expect(await status('noop')).to.include({ dead: 1 });
+    const dry = await cli('--json', 'queue', 'cancel', '--type', 'noop', '--state', 'dead', '--dry-run');
+    const listed = JSON.parse(dry.stdout) as { jobs: { jobId: string; copyOf?: string }[] };
+    expect(listed.jobs.map((j) => j.copyOf)).to.deep.equal([ids[1]]);
+    expect(listed.jobs[0]?.jobId).to.not.equal(ids[1]);
     const byType = await cli('queue', 'cancel', '--type', 'noop', '--state', 'dead');
     expect(byType.code, byType.stderr).to.equal(0);
     expect(byType.stdout).to.match(/^cancelled 1 job\(s\)/);
