@@ -51,7 +51,7 @@ function parseJson(raw: string): unknown {
  * On PostgreSQL a job with a heartbeat runs again once none is seen for its heartbeat's seconds: the
  * lease alone sent the operator to wait 15 minutes for a job that came back after one.
  */
-function leaseNote(job: JobView, now = Date.now()): string {
+function leaseNote(job: JobView, embedded: boolean, now = Date.now()): string {
   const { leaseEndsAt, heartbeatAt, heartbeatSeconds } = job;
   if (!leaseEndsAt) return '';
   const leaseRunning = Date.parse(leaseEndsAt) > now;
@@ -64,7 +64,7 @@ function leaseNote(job: JobView, now = Date.now()): string {
   if (leaseRunning) {
     return `; lease ends ${leaseEndsAt} (a killed worker's job stays active until then, and until a worker fails it)`;
   }
-  return `; lease ended ${leaseEndsAt}: its worker is gone and the next worker retries it (a job a killed process left on the embedded database reads as started a lease early)`;
+  return `; lease ended ${leaseEndsAt}: its worker is gone and the next worker retries it${embedded ? ' (a job a killed process left on the embedded database reads as started a lease early)' : ''}`;
 }
 
 export function registerQueue(program: Command): void {
@@ -111,7 +111,7 @@ export function registerQueue(program: Command): void {
             ? `job ${job.jobId} (${job.jobType}): retrying, retry ${job.retryCount + 1} of ${job.retryLimit} comes next`
             : `job ${job.jobId} (${job.jobType}): ${job.state}, ${job.retryCount} of ${job.retryLimit} retries used`,
           `created ${job.createdAt}; started ${job.startedAt ?? '-'}; ended ${job.endedAt ?? '-'}` +
-            leaseNote(job),
+            leaseNote(job, ctx.db.kind === 'pglite'),
           ...(job.rowsCommitted === undefined
             ? []
             : [

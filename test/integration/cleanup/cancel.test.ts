@@ -113,6 +113,21 @@ describe('sdops queue cancel (PostgreSQL)', function () {
     expect(rows[0]?.code, 'the runbook SQL still reads it as cancelled').to.equal('cancelled');
   });
 
+  it('says of a PostgreSQL job whose lease ended only what holds there (nothing of the embedded database)', async () => {
+    const [id] = await queue.enqueueMany('noop', [{}]);
+    await db.query(
+      `UPDATE pgboss.job SET state = 'active', started_on = now() - interval '1 hour', expire_seconds = 60,
+              heartbeat_on = NULL, heartbeat_seconds = NULL WHERE id = $1`,
+      [id],
+    );
+    const shown = await cli('queue', 'show', id!);
+    expect(shown.code, shown.stderr).to.equal(0);
+    expect(shown.stdout).to.include('its worker is gone and the next worker retries it');
+    // Before: "(a job a killed process left on the embedded database reads as started a lease early)".
+    expect(shown.stdout).to.not.include('embedded');
+    await db.query('DELETE FROM pgboss.job WHERE id = $1', [id]);
+  });
+
   it('gives the creation time of each job in UTC, as queue show does, whatever time zone the database sessions have', async () => {
     const [id] = await queue.enqueueMany('noop', [{}]);
     const db_ = (await db.query<{ name: string }>('SELECT current_database() AS name')).rows[0]!.name;
