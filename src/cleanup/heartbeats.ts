@@ -18,7 +18,8 @@ const FIRST_BEAT_MS = 20;
 
 /**
  * The heartbeat time a worker with this setting runs its jobs under on this kind of database, or null
- * when it stamps none: on the embedded database a killed worker is the whole process (gone-workers.ts).
+ * when it stamps none (heartbeats off; the embedded database, where a killed worker is the whole
+ * process: gone-workers.ts).
  */
 export function heartbeatSecondsOn(kind: Database['kind'], seconds: number | undefined): number | null {
   return kind === 'postgres' && seconds !== undefined && seconds > 0 ? seconds : null;
@@ -51,10 +52,16 @@ interface Held {
  * (the database unreachable) is tried again every second.
  *
  * pg-boss's claim sets heartbeat_on, and a job carries heartbeat_seconds from its queue, which a
- * starting worker sets to its own heartbeat time (queue-setup.ts): so a worker killed right after a
- * claim leaves a job that runs again after the heartbeat time. The first stamp still goes out
- * FIRST_BEAT_MS after a claim, for a job enqueued without it: a job without heartbeat_seconds is
- * expired only by its lease.
+ * worker with heartbeats on sets to its own heartbeat time when it starts (queue-setup.ts): so a
+ * worker killed right after a claim leaves a job that runs again after the heartbeat time. The first
+ * stamp still goes out FIRST_BEAT_MS after a claim, for a job enqueued without it: a job without
+ * heartbeat_seconds is expired only by its lease.
+ *
+ * A worker with heartbeats off (on PostgreSQL) stamps none, so it takes the queue's heartbeat time
+ * off each job it claims (`seconds` null: one statement FIRST_BEAT_MS after the claim, then nothing):
+ * with a worker of another setting beside it (a rolling restart, the upgrade procedure), the queue's
+ * time failed its longer jobs under it and ran them again beside it (a probe: every attempt of a 30 s
+ * job, four times, then dead).
  */
 export class Heartbeats {
   private readonly held = new Map<string, Held>();
@@ -67,19 +74,19 @@ export class Heartbeats {
   /** A stamp failed for a reason other than an outage, and was said: said once per streak, not every second. */
   private failing = false;
   private readonly db: Database;
-  private readonly seconds: number;
+  /** null: heartbeats off; each claimed job's heartbeat time is cleared once, and nothing stamped. */
+  private readonly seconds: number | null;
   private readonly log: Logger;
 
-  constructor(db: Database, seconds: number, log: Logger) {
+  constructor(db: Database, seconds: number | null, log: Logger) {
     this.db = db;
     this.seconds = seconds;
     this.log = log;
   }
 
-  /** Heartbeats on this database (off on the embedded one: one process, gone-workers.ts). */
+  /** Heartbeats on PostgreSQL, on or off (none on the embedded database: one process, gone-workers.ts). */
   static for(db: Database, seconds: number | undefined, log: Logger): Heartbeats | undefined {
-    const on = heartbeatSecondsOn(db.kind, seconds);
-    return on === null ? undefined : new Heartbeats(db, on, log);
+    return db.kind === 'postgres' ? new Heartbeats(db, heartbeatSecondsOn(db.kind, seconds), log) : undefined;
   }
 
   add(type: string, job: { id: string; retryCount: number }, abort: JobAbort): void {
@@ -167,7 +174,13 @@ export class Heartbeats {
       // Tried again at the next tick: the stamp must land as soon as the database is back.
       if (!isDatabaseUnavailable(error) && !this.failing) {
         this.failing = true;
-        this.log.warn('could not stamp the heartbeat of running jobs; trying again every second', {}, error);
+        this.log.warn(
+          this.seconds === null
+            ? "could not take the queue's heartbeat time off running jobs (heartbeats are off); trying again every second"
+            : 'could not stamp the heartbeat of running jobs; trying again every second',
+          {},
+          error,
+        );
       }
       return;
     }
@@ -176,16 +189,23 @@ export class Heartbeats {
     if (this.failing) {
       this.failing = false;
       // A stamp that matched no job (its jobs were failed under it meanwhile) stamped nothing to tell.
-      if (stamped.size > 0) this.log.info('the heartbeat of running jobs is stamped again');
+      if (stamped.size > 0 && this.seconds !== null)
+        this.log.info('the heartbeat of running jobs is stamped again');
     }
-    const next = Date.now() + (this.seconds * 1000) / 4;
+    const seconds = this.seconds;
+    if (seconds === null) {
+      // Cleared: nothing more to stamp. A row another statement held is cleared at the next tick.
+      for (const job of jobs) if (!locked.has(job.id)) this.remove(job);
+      return;
+    }
+    const next = Date.now() + (seconds * 1000) / 4;
     for (const job of jobs) {
       if (stamped.has(job.id)) job.due = next;
       else if (locked.has(job.id)) continue;
       // Still held: its attempt did not end meanwhile (an attempt that completed is no longer active).
       else if (this.held.get(job.key) === job) {
         this.remove(job);
-        job.abort.abort(new JobClaimLostError(this.seconds));
+        job.abort.abort(new JobClaimLostError(seconds));
       }
     }
   }

@@ -20,12 +20,12 @@ function queueOptions(policy: QueuePolicy): Omit<Queue, 'name'> {
  * Creates missing queues; a worker (given its log: it owns the policy) also applies its policy to
  * existing ones and to the jobs already waiting in them.
  *
- * The policy includes the worker's heartbeat time. pg-boss's claim stamps `heartbeat_on`, so a job
- * that carries `heartbeat_seconds` from its queue is covered from the moment it is claimed: stamped
- * only by its worker (heartbeats.ts), a job was not covered until the first stamp, tens of ms into
- * it, and a worker killed in that window left it for its whole lease. null clears it (updateQueue):
- * a worker that stamps none (heartbeats off, or the embedded database) must not have its jobs failed
- * under it.
+ * With heartbeats on (PostgreSQL), the policy includes the worker's heartbeat time. pg-boss's claim
+ * stamps `heartbeat_on`, so a job that carries `heartbeat_seconds` from its queue is covered from the
+ * moment it is claimed: stamped only by its worker (heartbeats.ts), a job was not covered until the
+ * first stamp, tens of ms into it, and a worker killed in that window left it for its whole lease.
+ * A worker with heartbeats off leaves the queues' time as it is (clearing it uncovered the jobs of
+ * the workers that stamp) and takes it off the jobs it claims instead (heartbeats.ts).
  */
 export async function ensureQueues(
   boss: PgBoss,
@@ -42,9 +42,10 @@ export async function ensureQueues(
   if (worker) await boss.updateQueue(DEAD_LETTER_QUEUE, deadLetter);
   for (const type of jobTypes) {
     const name = queueName(type);
-    const options = queueOptions(policy);
-    await boss.createQueue(name, heartbeatSeconds === null ? options : { ...options, heartbeatSeconds });
-    if (worker) await boss.updateQueue(name, { ...options, heartbeatSeconds });
+    const options =
+      heartbeatSeconds === null ? queueOptions(policy) : { ...queueOptions(policy), heartbeatSeconds };
+    await boss.createQueue(name, options);
+    if (worker) await boss.updateQueue(name, options);
   }
   if (worker) await applyPolicyToWaitingJobs(db, jobTypes, policy, heartbeatSeconds, worker);
 }
@@ -66,10 +67,11 @@ async function applyPolicyToWaitingJobs(
   const { retryLimit, retryDelaySeconds, expireSeconds } = policy;
   const { rowCount } = await db.query(
     `UPDATE ${BOSS_SCHEMA}.job
-        SET expire_seconds = $2, retry_limit = $3, retry_delay = $4, retry_backoff = true, heartbeat_seconds = $5
+        SET expire_seconds = $2, retry_limit = $3, retry_delay = $4, retry_backoff = true,
+            heartbeat_seconds = coalesce($5::int, heartbeat_seconds)
       WHERE name = ANY($1::text[]) AND state < 'active'
         AND (expire_seconds, retry_limit, retry_delay, retry_backoff, heartbeat_seconds)
-            IS DISTINCT FROM ($2, $3, $4, true, $5::int)`,
+            IS DISTINCT FROM ($2, $3, $4, true, coalesce($5::int, heartbeat_seconds))`,
     [jobTypes.map(queueName), expireSeconds, retryLimit, retryDelaySeconds, heartbeatSeconds],
   );
   if (rowCount > 0) {
@@ -78,7 +80,7 @@ async function applyPolicyToWaitingJobs(
       expire_seconds: expireSeconds,
       retry_limit: retryLimit,
       retry_delay_seconds: retryDelaySeconds,
-      heartbeat_seconds: heartbeatSeconds ?? 0,
+      ...(heartbeatSeconds === null ? {} : { heartbeat_seconds: heartbeatSeconds }),
     });
   }
 }

@@ -84,7 +84,7 @@ export class CleanupWorker {
   private readonly planner: ClaimPlanner;
   private readonly outage: FetchOutage;
   private readonly waiting: WaitingTypes;
-  /** Stamps the running jobs' heartbeats (PostgreSQL); undefined when off. */
+  /** Stamps the running jobs' heartbeats, or with heartbeats off clears theirs (PostgreSQL); undefined on the embedded database. */
   private readonly heartbeats: Heartbeats | undefined;
 
   private readonly queue: CleanupQueue;

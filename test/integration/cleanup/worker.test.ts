@@ -274,6 +274,36 @@ describe('cleanup worker processes on PostgreSQL', function () {
     expect(await stopWorker(b)).to.equal(0);
   });
 
+  it("leaves the queues' heartbeat time to the workers that stamp, and a worker with heartbeats off takes it off the jobs it claims", async () => {
+    const queueSeconds = async () =>
+      (
+        await db.query<{ s: number | null }>(
+          `SELECT heartbeat_seconds AS s FROM pgboss.queue WHERE name = 'cleanup.test_block'`,
+        )
+      ).rows[0]?.s;
+    const a = await startWorker(LONG_LEASE_WITH_HEARTBEAT);
+    expect(await stopWorker(a)).to.equal(0);
+    const off = await startWorker({ ...LONG_LEASE_WITH_HEARTBEAT, SDOPS_JOB_HEARTBEAT_SECONDS: '0' });
+    // Before: 0 cleared it, so a worker that stamps, killed right after a claim, left its job for its lease.
+    expect(await queueSeconds()).to.equal(10);
+    const id = await queue.enqueue('test_block', {});
+    await startedOn(off, id);
+    // Before: the job kept the queue's 10 s under a worker that never stamps, was failed under it
+    // after 10 s and ran again beside it (a probe: four attempts of a 30 s job, then dead).
+    await waitUntil(
+      'the running job to carry no heartbeat time',
+      async () => {
+        const { rows } = await db.query<{ s: number | null; state: string }>(
+          'SELECT heartbeat_seconds AS s, state::text AS state FROM pgboss.job WHERE id = $1',
+          [id],
+        );
+        return rows[0]?.state === 'active' && rows[0].s === null;
+      },
+      { timeoutMs: 3000, intervalMs: 20 },
+    );
+    expect(await stopWorker(off)).to.equal(0);
+  });
+
   it('stamps around a job row another session holds, neither waiting on it nor stopping the job', async () => {
     const a = await startWorker(LONG_LEASE_WITH_HEARTBEAT);
     const id = await queue.enqueue('test_block', {});

@@ -106,4 +106,34 @@ describe('job heartbeats', function () {
       beats.stop();
     }
   });
+
+  it('with heartbeats off, takes the heartbeat time off a claimed job once (a held row at a later tick), and stamps nothing more', async () => {
+    const id = '00000000-0000-4000-8000-000000000004';
+    const params: unknown[][] = [];
+    const db = {
+      kind: 'postgres',
+      // Held by another statement at the first try, cleared at the second.
+      query: async (_sql: string, values: unknown[]) => {
+        params.push(values);
+        return { rows: [{ id, stamped: params.length > 1 }] };
+      },
+    } as unknown as Database;
+    const { log, said } = keptLog();
+    const beats = Heartbeats.for(db, 0, log);
+    const abort = new JobAbort();
+    try {
+      // Before: no Heartbeats at all with heartbeats off, so the job kept its queue's heartbeat time.
+      expect(beats).to.not.equal(undefined);
+      beats?.add('purge_expired', { id, retryCount: 0 }, abort);
+      await waitUntil('the clearing that lands', () => params.length >= 2, { timeoutMs: 10_000 });
+      expect(params.map((p) => p[3])).to.deep.equal([null, null]);
+      // Two more ticks: nothing left to stamp.
+      await new Promise((resolve) => setTimeout(resolve, 2200));
+      expect(params).to.have.lengthOf(2);
+      expect(abort.signal.aborted).to.equal(false);
+      expect(said).to.deep.equal([]);
+    } finally {
+      beats?.stop();
+    }
+  });
 });
