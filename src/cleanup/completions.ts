@@ -2,7 +2,8 @@ import type { JobAttempt, PgBoss } from 'pg-boss';
 import { outsideTrace } from '../observability/index.ts';
 
 interface Waiter {
-  readonly resolve: () => void;
+  /** true: the attempt was completed; false: the job was no longer this attempt's (see complete()). */
+  readonly resolve: (settled: boolean) => void;
   readonly reject: (error: unknown) => void;
 }
 
@@ -23,7 +24,8 @@ interface Group {
  * processes"), most of it in these per-job statements.
  *
  * Each attempt is fenced to its retryCount as before, so a late outcome leaves a newer attempt
- * alone; a group that fails rejects every caller, and each retries on its own (job-attempt.ts).
+ * alone, and its caller learns that its completion changed nothing (false); a group that fails
+ * rejects every caller, and each retries on its own (job-attempt.ts).
  * The statement is queue plumbing shared by several jobs, so it runs outside their traces (like the
  * fetch), not as a child span of one of them.
  */
@@ -36,8 +38,12 @@ export class Completions {
     this.boss = boss;
   }
 
-  complete(queue: string, attempt: JobAttempt, output: object): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
+  /**
+   * Resolves true once the attempt is marked complete, false when the job was no longer this
+   * attempt's (failed under it after a lost heartbeat and claimed again): its outcome was not recorded.
+   */
+  complete(queue: string, attempt: JobAttempt, output: object): Promise<boolean> {
+    return new Promise<boolean>((resolve, reject) => {
       const key = `${queue}\n${JSON.stringify(output)}`;
       let group = this.pending.get(key);
       if (!group) {
@@ -59,8 +65,13 @@ export class Completions {
     this.scheduled = false;
     for (const group of groups) {
       outsideTrace(() => this.boss.complete(group.queue, group.attempts, group.output)).then(
-        () => {
-          for (const waiter of group.waiters) waiter.resolve();
+        (response) => {
+          // The ids the statement completed; a backend that does not list them is taken at its word.
+          const ids = (response as { settled?: unknown } | undefined)?.settled;
+          const settled = Array.isArray(ids) ? new Set(ids.map(String)) : undefined;
+          group.waiters.forEach((waiter, i) => {
+            waiter.resolve(settled === undefined || settled.has(group.attempts[i]!.id));
+          });
         },
         (error: unknown) => {
           for (const waiter of group.waiters) waiter.reject(error);

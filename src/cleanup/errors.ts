@@ -76,10 +76,13 @@ export class JobTimeoutError extends SdopsError {
  * runs again: this attempt stops (statements cancelled) and records nothing; the retry is the job now.
  */
 export class JobClaimLostError extends SdopsError {
-  constructor(heartbeatSeconds: number) {
+  /** Without `heartbeatSeconds`: the attempt finished, and found its job taken when it completed it. */
+  constructor(heartbeatSeconds?: number) {
     super(
       'job_claim_lost',
-      `the job's heartbeat was not seen for ${heartbeatSeconds}s, so it was failed and runs again; this attempt stopped`,
+      heartbeatSeconds === undefined
+        ? 'the job was failed under this attempt (its heartbeat or lease ran out) and runs again: its completion was not recorded'
+        : `the job's heartbeat was not seen for ${heartbeatSeconds}s, so it was failed and runs again; this attempt stopped`,
       'unavailable',
     );
   }

@@ -51,17 +51,16 @@ const SETTLE_RETRY_MAX_MS = 2000;
  * recorded as soon as the database is back instead of waiting out its lease to run again. Fenced to
  * the attempt, so a late call after the lease ran out changes nothing.
  */
-async function recordOutcome(
-  outcome: () => Promise<unknown>,
+async function recordOutcome<T>(
+  outcome: () => Promise<T>,
   job: Job,
   started: number,
   recording: AbortSignal,
-): Promise<void> {
+): Promise<T> {
   const deadline = started + job.expireInSeconds * 1000;
   for (let wait = 100; ; wait = Math.min(SETTLE_RETRY_MAX_MS, wait * 2)) {
     try {
-      await outcome();
-      return;
+      return await outcome();
     } catch (error) {
       if (!isDatabaseUnavailable(error) || performance.now() + wait > deadline || recording.aborted)
         throw error;
@@ -197,21 +196,24 @@ export async function runAttempt(
               () => undefined,
             );
             const result = await withDeadline(work, job, abort, () => deps.cancelStatements(scope));
+            // The attempt ({ id, retryCount }), not the id: if this attempt's lease ran out and the job
+            // was claimed again, the late outcome leaves the newer attempt alone.
+            const output = { count: result.count, ...result.detail };
+            const completed = await recordOutcome(
+              () => deps.completions.complete(name, attemptOf(job), output),
+              job,
+              started,
+              deps.recording,
+            );
+            // Failed under it meanwhile (a worker frozen past its heartbeat time, say) and running
+            // again: logged and counted as a success, its completion had changed nothing.
+            if (!completed) throw new JobClaimLostError();
             rows = result.count;
             span.setAttributes({
               status: 'success',
               count: result.count,
               ...(result.entity ? { entity: result.entity } : {}),
             });
-            // The attempt ({ id, retryCount }), not the id: if this attempt's lease ran out and the job
-            // was claimed again, the late outcome leaves the newer attempt alone.
-            const output = { count: result.count, ...result.detail };
-            await recordOutcome(
-              () => deps.completions.complete(name, attemptOf(job), output),
-              job,
-              started,
-              deps.recording,
-            );
             ok = true;
             log.info('cleanup job finished', {
               count: result.count,
@@ -235,7 +237,7 @@ export async function runAttempt(
             const claimLost = error instanceof JobClaimLostError;
             const recorded = claimLost
               ? Promise.resolve()
-              : recordOutcome(record, job, started, deps.recording);
+              : recordOutcome<unknown>(record, job, started, deps.recording);
             await recorded.catch((failError: unknown) => {
               handBackLost = handedBack;
               log.warn(

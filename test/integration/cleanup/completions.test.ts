@@ -56,13 +56,21 @@ for (const backend of ['postgres', 'pglite'] as const) {
         },
       } as unknown as PgBoss;
       const completions = new Completions(boss);
-      await Promise.all(
+      const completed = await Promise.all(
         fetched.map((job) =>
           completions.complete(name, { id: job.id, retryCount: job.retryCount }, { count: 7 }),
         ),
       );
 
       expect(statements).to.equal(1);
+      // Before: every caller heard success, and the lapsed attempt was logged and counted as one.
+      expect(new Map(fetched.map((job, i) => [job.id, completed[i]]))).to.deep.equal(
+        new Map([
+          [ids[0], true],
+          [ids[1], true],
+          [lapsed, false],
+        ]),
+      );
       expect(await rows(ids)).to.deep.equal([
         { id: ids[0], state: 'completed', retry_count: 0, count: 7 },
         { id: ids[1], state: 'completed', retry_count: 0, count: 7 },

@@ -1,0 +1,59 @@
+import { expect } from 'chai';
+import type { Completions } from '../../../src/cleanup/completions.ts';
+import { JobAbort } from '../../../src/cleanup/job-abort.ts';
+import { type Job, runAttempt } from '../../../src/cleanup/job-attempt.ts';
+import type { CleanupQueue } from '../../../src/cleanup/queue.ts';
+import type { Logger } from '../../../src/observability/index.ts';
+
+/** A logger that keeps what it was told, level and message. */
+function keptLog(): { log: Logger; said: string[] } {
+  const said: string[] = [];
+  const log: Logger = {
+    debug: () => {},
+    info: (message) => said.push(`info: ${message}`),
+    warn: (message) => said.push(`warn: ${message}`),
+    error: (message) => said.push(`error: ${message}`),
+    child: () => log,
+  };
+  return { log, said };
+}
+
+describe('a job attempt', () => {
+  it('does not call itself a success when its completion found the job taken (failed under it and running again)', async () => {
+    const { log, said } = keptLog();
+    let failCalls = 0;
+    const now = new Date();
+    const job = {
+      id: '00000000-0000-4000-8000-0000000000a1',
+      name: 'cleanup.noop',
+      data: { jobType: 'noop', payload: {}, meta: {} },
+      retryCount: 0,
+      retryLimit: 3,
+      createdOn: now,
+      startAfter: now,
+      startedOn: now,
+      expireInSeconds: 60,
+    } as unknown as Job;
+    const outcome = await runAttempt(
+      {
+        queue: { boss: { fail: async () => void failCalls++ } } as unknown as CleanupQueue,
+        // What Completions says of an attempt whose job was no longer its own.
+        completions: { complete: async () => false } as unknown as Completions,
+        handlers: { noop: async () => ({ count: 5 }) },
+        log,
+        cancelStatements: async () => 0,
+        recording: new AbortController().signal,
+      },
+      'noop',
+      job,
+      new JobAbort(),
+    );
+    // Before: ok, "cleanup job finished" with status success, counted as one.
+    expect(outcome).to.deep.include({ ok: false, rows: 0 });
+    expect(said).to.deep.equal([
+      'warn: cleanup job failed: its heartbeat was not seen in time, and it runs again; this attempt stopped',
+    ]);
+    // The maintenance that took the job recorded its failure: not a second time (a second retry spent).
+    expect(failCalls).to.equal(0);
+  });
+});
