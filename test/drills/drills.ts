@@ -173,9 +173,7 @@ export const DRILLS: Readonly<Record<string, Drill>> = {
       await op.promql('max by (job_type) (cleanup_queue_oldest_wait_seconds)');
       await op.promql('sum by (job_type) (rate(cleanup_worker_jobs_processed_total[5m] anchored))');
       await op.promql('cleanup_worker_queue_wait_seconds_bucket[15m] anchored');
-      const workers = await op.promql(
-        'count(group by (instance) (cleanup_worker_jobs_processed_total{job="sdops-worker"}))',
-      );
+      const workers = await op.promql('count(changes(process_uptime_seconds{job="sdops-worker"}[2m]) > 0)');
       expect(workers[0]?.value).to.equal(1);
       op.vars.JOB_TYPE = 'noop'; // export JOB_TYPE=<the alert's job_type>, as the mitigation says first
       // Branch 3, too slow: more slots.
@@ -228,7 +226,7 @@ export const DRILLS: Readonly<Record<string, Drill>> = {
       const oldest = await op.promql('max by (job_type) (cleanup_queue_oldest_wait_seconds)');
       expect(oldest.find((s) => s.metric.job_type === 'cascade_soft_delete')?.value).to.be.greaterThan(5);
       await op.promql('increase(cleanup_worker_queue_wait_seconds_count[10m] anchored)');
-      await op.promql('count(group by (instance) (cleanup_worker_jobs_processed_total{job="sdops-worker"}))');
+      await op.promql('count(changes(process_uptime_seconds{job="sdops-worker"}[2m]) > 0)');
       op.skip(
         'shell',
         'docker compose ps sdops-worker',
@@ -243,6 +241,7 @@ export const DRILLS: Readonly<Record<string, Drill>> = {
       // Step 1: no worker running.
       await op.start('sdops worker', 'worker started');
       op.skip('shell', 'sdops worker --job-types "$JOB_TYPE" --no-schedule', 'step 2: no worker ran at all');
+      op.skip('sql', 'pg_blocking_pids', 'step 3: no worker is stuck, none ran');
       await watch(op, 'sdops queue status', 'the cascades to run', (out) => {
         const row = queueRow(out, 'cascade_soft_delete');
         return row.waiting === 0 && row.completed === 3;
