@@ -3,20 +3,8 @@ import { Heartbeats } from '../../../src/cleanup/heartbeats.ts';
 import { JobAbort } from '../../../src/cleanup/job-abort.ts';
 import type { Database } from '../../../src/db/index.ts';
 import type { Logger } from '../../../src/observability/index.ts';
+import { keptLog } from '../../support/kept-log.ts';
 import { waitUntil } from '../../support/wait.ts';
-
-/** A logger that keeps its warn and info messages. */
-function keptLog(): { log: Logger; said: string[] } {
-  const said: string[] = [];
-  const log: Logger = {
-    debug: () => {},
-    info: (message) => said.push(`info: ${message}`),
-    warn: (message) => said.push(`warn: ${message}`),
-    error: (message) => said.push(`error: ${message}`),
-    child: () => log,
-  };
-  return { log, said };
-}
 
 function heartbeatsOn(db: Database, log: Logger): Heartbeats {
   const beats = Heartbeats.for(db, 60, log);

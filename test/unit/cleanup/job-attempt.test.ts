@@ -3,20 +3,7 @@ import type { Completions } from '../../../src/cleanup/completions.ts';
 import { JobAbort } from '../../../src/cleanup/job-abort.ts';
 import { type Job, runAttempt } from '../../../src/cleanup/job-attempt.ts';
 import type { CleanupQueue } from '../../../src/cleanup/queue.ts';
-import type { Logger } from '../../../src/observability/index.ts';
-
-/** A logger that keeps what it was told, level and message. */
-function keptLog(): { log: Logger; said: string[] } {
-  const said: string[] = [];
-  const log: Logger = {
-    debug: () => {},
-    info: (message) => said.push(`info: ${message}`),
-    warn: (message) => said.push(`warn: ${message}`),
-    error: (message) => said.push(`error: ${message}`),
-    child: () => log,
-  };
-  return { log, said };
-}
+import { keptLog } from '../../support/kept-log.ts';
 
 describe('a job attempt', () => {
   it('does not call itself a success when its completion found the job taken (failed under it and running again)', async () => {
