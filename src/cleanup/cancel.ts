@@ -2,7 +2,7 @@ import type { Database } from '../db/index.ts';
 import { BOSS_SCHEMA } from './boss.ts';
 import { assertJobId, JobNotCancellableError, JobNotFoundError, stateName } from './errors.ts';
 import { assertJobType } from './job-types.ts';
-import { DEAD_LETTER_QUEUE, deadCopyTypeSql, QUEUE_PREFIX, queueName } from './queue-names.ts';
+import { DEAD_LETTER_QUEUE, deadCopyOfSql, deadCopyTypeSql, QUEUE_PREFIX, queueName } from './queue-names.ts';
 
 /**
  * Cancelling jobs nobody should run: redundant follow-ups, a flood of identical jobs, dead jobs that
@@ -68,7 +68,7 @@ function selection(
   if ('jobId' in request) {
     return {
       where: `((j.id = $1::uuid AND ((${waiting}) OR (${dead})))
-           OR (${dead} AND j.data->'meta'->>'jobId' = $1::text))`,
+           OR (${dead} AND ${deadCopyOfSql('j')} = $1::text))`,
       params: [request.jobId],
     };
   }
@@ -98,7 +98,7 @@ export async function cancelJobs(
   const { where, params } = selection(request, jobTypes);
   const columns = `j.id::text AS id, j.name, j.state::text AS state, j.data, j.created_on,
     ${deadCopyTypeSql('j')} AS dead_type,
-    CASE WHEN j.name = '${DEAD_LETTER_QUEUE}' THEN j.data->'meta'->>'jobId' END AS copy_of`;
+    CASE WHEN j.name = '${DEAD_LETTER_QUEUE}' THEN ${deadCopyOfSql('j')} END AS copy_of`;
   const n = params.length;
   // One statement either way: the UPDATE re-checks `state < 'active'` on each row it locks, so a job a
   // worker claims at the same moment is left to that worker rather than cancelled under it.

@@ -12,7 +12,7 @@ import {
 import { parseEnvelope } from './job-envelope.ts';
 import { isBuiltinJobType } from './job-types.ts';
 import { parsePayload } from './payload-parsers.ts';
-import { DEAD_LETTER_QUEUE, QUEUE_PREFIX, queueName } from './queue-names.ts';
+import { DEAD_LETTER_QUEUE, deadCopyOfSql, QUEUE_PREFIX, queueName } from './queue-names.ts';
 import { assertRedoAllowed } from './undone-deletes.ts';
 
 /**
@@ -61,7 +61,7 @@ async function findJob(db: Database, id: string, name?: string): Promise<JobRow 
 async function deadCopies(db: Database, originalId: string): Promise<string[]> {
   const { rows } = await db.query<{ id: string }>(
     `SELECT id::text AS id FROM ${BOSS_SCHEMA}.job
-      WHERE name = $1 AND state < 'active' AND data->'meta'->>'jobId' = $2`,
+      WHERE name = $1 AND state < 'active' AND ${deadCopyOfSql('job')} = $2`,
     [DEAD_LETTER_QUEUE, originalId],
   );
   return rows.map((r) => r.id);
@@ -161,7 +161,7 @@ async function retryDeadCopy(q: QueueHandle, copy: JobRow): Promise<RetryOutcome
 async function copyOfGoneJob(db: Database, originalId: string): Promise<JobRow | undefined> {
   const { rows } = await db.query<JobRow>(
     `${JOB_ROWS}
-      WHERE name = $1 AND state < 'active' AND data->'meta'->>'jobId' = $2
+      WHERE name = $1 AND state < 'active' AND ${deadCopyOfSql('job')} = $2
       ORDER BY created_on LIMIT 1`,
     [DEAD_LETTER_QUEUE, originalId],
   );

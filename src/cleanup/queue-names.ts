@@ -10,6 +10,11 @@ export function deadCopyTypeSql(alias: string): string {
   return `coalesce(${alias}.data->>'jobType', substr(${alias}.source_name, ${QUEUE_PREFIX.length + 1}))`;
 }
 
+/** The id of the job a dead-letter copy copies (`alias` = its pgboss.job row), from its sdops envelope. */
+export function deadCopyOfSql(alias: string): string {
+  return `${alias}.data->'meta'->>'jobId'`;
+}
+
 export function queueName(jobType: string): string {
   return `${QUEUE_PREFIX}${jobType}`;
 }
