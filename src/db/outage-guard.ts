@@ -4,7 +4,7 @@ import { isDatabaseUnavailable, isResourceShortage, outageWords } from './errors
 /** What a guard's owner says and throws; the guard itself only waits and counts. */
 export interface OutageEvents {
   /**
-   * The first failed statement of an outage (one log line per outage); `said` names it for that
+   * An outage that outlasted its first wait (one log line per outage); `said` names it for that
    * line: "database unreachable", or what the database is short of ("database disk full").
    */
   unreachable(error: unknown, said: string): void;
@@ -28,9 +28,16 @@ const MAX_WAIT_MS = 5000;
  * outage budget allows, counted from the first failure of the outage; past it, `exhausted` says what
  * to throw. Any other failure is rethrown at once. Only for work that is safe to run again: a batch
  * in its own transaction, a read.
+ *
+ * The outage is announced once its first wait is over, not at the first failure: a wait that a stop
+ * request ends (a job whose claim was lost while its process was frozen, and whose connection the
+ * database closed meanwhile) or that another statement's success ends was no outage to report, and
+ * "database unreachable" then sent the operator after a database that was up.
  */
 export class OutageGuard {
   private since: number | undefined;
+  /** The outage's line was written (its first wait ended with the database still failing). */
+  private announced = false;
   /** The outage is a full disk or a memory shortage, not a database gone (isResourceShortage). */
   private shortage = false;
   /** What the outage's end line says, chosen by its first error. */
@@ -72,9 +79,7 @@ export class OutageGuard {
     const now = performance.now();
     if (this.since === undefined) {
       this.since = now;
-      const words = outageWords(error);
-      this.endWords = words.ended;
-      this.events.unreachable(error, words.began);
+      this.announced = false;
     }
     this.shortage = isResourceShortage(error);
     const left = this.budgetMs - (now - this.since);
@@ -90,6 +95,16 @@ export class OutageGuard {
     });
     this.wake = undefined;
     if (this.stopped) throw this.events.interrupted(error);
+    this.announce(error);
+  }
+
+  /** The outage's one line, once a wait ended with the outage still on (nothing got through). */
+  private announce(error: unknown): void {
+    if (this.since === undefined || this.announced) return;
+    this.announced = true;
+    const words = outageWords(error);
+    this.endWords = words.ended;
+    this.events.unreachable(error, words.began);
   }
 
   /**
@@ -101,10 +116,12 @@ export class OutageGuard {
   recovered(retried = true): void {
     if (this.since === undefined || (this.shortage && !retried)) return;
     const seconds = (performance.now() - this.since) / 1000;
+    const announced = this.announced;
     this.since = undefined;
+    this.announced = false;
     this.shortage = false;
     this.delay = 0;
-    this.events.reachable(seconds, this.endWords);
+    if (announced) this.events.reachable(seconds, this.endWords);
   }
 
   /** A stop request ends the wait for the database now. */

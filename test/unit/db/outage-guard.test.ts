@@ -21,19 +21,50 @@ function guard(budgetMs: number) {
   return { outage, said };
 }
 
+/** Polls `done` every 10 ms for up to 2 s (the guard's first wait is 250 ms). */
+async function waitFor(done: () => boolean): Promise<void> {
+  const deadline = performance.now() + 2000;
+  while (!done()) {
+    if (performance.now() > deadline) throw new Error('the guard did not say it within 2 s');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
 describe('OutageGuard', () => {
   it('ends an outage of an unreachable database at the first statement that gets through', async () => {
     const { outage, said } = guard(60_000);
     let calls = 0;
     const failing = outage.run(async () => {
       calls += 1;
-      if (calls === 1) throw databaseError(refused());
+      if (calls <= 2) throw databaseError(refused());
       return 'done';
     });
+    await waitFor(() => said.length === 1);
     // Another statement (a heartbeat) succeeds while the first waits: the database is back.
     await outage.run(async () => 'heartbeat');
     expect(said).to.deep.equal(['database unreachable', 'database reachable again']);
     expect(await failing).to.equal('done');
+  });
+
+  it('says nothing when a stop request ends the first wait, and nothing when another statement ends it', async () => {
+    const stopped = guard(60_000);
+    const waiting = stopped.outage.run(async () => {
+      throw databaseError(refused());
+    });
+    stopped.outage.interrupt();
+    expect(await waiting.catch((error: unknown) => error)).to.be.instanceOf(Error);
+    expect(stopped.said).to.deep.equal([]);
+
+    const passed = guard(60_000);
+    let calls = 0;
+    const failing = passed.outage.run(async () => {
+      calls += 1;
+      if (calls === 1) throw databaseError(refused());
+      return 'done';
+    });
+    await passed.outage.run(async () => 'heartbeat');
+    expect(await failing).to.equal('done');
+    expect(passed.said).to.deep.equal([]);
   });
 
   it('keeps a full disk an outage while other statements get through, until its budget ends it', async () => {
