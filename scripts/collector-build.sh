@@ -26,8 +26,9 @@ if [[ -n "${SDOPS_OTELCOL_BIN:-}" ]]; then
   exit 0
 fi
 
-command -v go >/dev/null 2>&1 ||
-  fail "Go is required to build the collector but 'go' is not on PATH. Install Go >= 1.26 (https://go.dev/dl/) or set SDOPS_OTELCOL_BIN to a prebuilt otelcol-sdops binary."
+# shellcheck source=scripts/require-go.sh
+source "$repo_root/scripts/require-go.sh"
+require_go "the collector" "SDOPS_OTELCOL_BIN to a prebuilt otelcol-sdops binary"
 command -v sha256sum >/dev/null 2>&1 || fail "sha256sum (coreutils) is required to key the build cache."
 [[ -f "$manifest" ]] || fail "manifest not found: $manifest"
 

@@ -28,8 +28,9 @@ if [[ -x "$binary" ]]; then
   exit 0
 fi
 
-command -v go >/dev/null 2>&1 ||
-  fail "Go is required to install pint but 'go' is not on PATH (or set SDOPS_PINT_BIN to a pint $PINT_VERSION binary)."
+# shellcheck source=scripts/require-go.sh
+source "$repo_root/scripts/require-go.sh"
+require_go "pint" "SDOPS_PINT_BIN to a pint $PINT_VERSION binary"
 mkdir -p "$dir"
 echo "ensure-pint: go install github.com/cloudflare/pint/cmd/pint@$PINT_VERSION into $dir" >&2
 GOBIN="$dir" go install "github.com/cloudflare/pint/cmd/pint@$PINT_VERSION" >&2 ||

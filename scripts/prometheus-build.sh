@@ -24,8 +24,9 @@ if [[ -n "${SDOPS_PROMETHEUS_BIN_DIR:-}" ]]; then
   exit 0
 fi
 
-command -v go >/dev/null 2>&1 ||
-  fail "Go is required to build Prometheus but 'go' is not on PATH. Install Go >= 1.26 (https://go.dev/dl/) or set SDOPS_PROMETHEUS_BIN_DIR to a folder with prometheus and promtool."
+# shellcheck source=scripts/require-go.sh
+source "$repo_root/scripts/require-go.sh"
+require_go "Prometheus" "SDOPS_PROMETHEUS_BIN_DIR to a folder with prometheus and promtool"
 command -v sha256sum >/dev/null 2>&1 || fail "sha256sum (coreutils) is required to key the build cache."
 
 module_version="$(sed -n 's/^require github.com\/prometheus\/prometheus \(v[0-9.]*\).*/\1/p' "$module_dir/go.mod")"
