@@ -103,7 +103,9 @@ export class Session {
         previousSpanId: run.spanId,
       },
       async (span) => {
-        this.telemetry.started(this.mode, run.cursorEntity ?? this.entities[0]);
+        // A retry-failed session says its line once it knows where its first failed batch is.
+        if (this.mode !== 'retry-failed')
+          this.telemetry.started(this.mode, run.cursorEntity ?? this.entities[0]);
         this.lease.startHeartbeat();
         let end: End;
         let outageEnded = false;
@@ -243,6 +245,8 @@ export class Session {
     const failedBatches = await this.outage.run(() =>
       store.listBatches(this.db, this.run.runId, { status: 'failed' }),
     );
+    // Not the scan cursor's entity: the scan may have ended on another entity than its failures.
+    this.telemetry.started(this.mode, failedBatches[0]?.entity);
     for (const batch of failedBatches) {
       if (this.stopRequested) return STOPPED;
       await this.batches.retryBatch(batch);

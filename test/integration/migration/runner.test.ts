@@ -155,6 +155,38 @@ describe('MigrationRunner in process (real PostgreSQL, in-memory telemetry)', fu
     ]);
   });
 
+  it("a retry-failed session's line names the entity of its first failed batch, not the one the scan ended on", async () => {
+    await t.db.query(
+      `INSERT INTO customers (email, name, is_deleted) SELECT 'retry-entity-' || g || '@example.com', 'T', true
+         FROM generate_series(1, 250) g`,
+    );
+    await t.db.query(
+      "UPDATE documents SET deleted_at = NULL, delete_reason = NULL WHERE delete_reason = 'legacy'",
+    );
+    const failing = new MigrationRunner(t.db, {
+      ...FAST,
+      faults: [{ migration: 'backfill-deleted-at', batchNo: 1 }],
+    });
+    const handle = await failing.start('backfill-deleted-at', {
+      batchSize: 100,
+      params: { entities: 'customers,documents' },
+    });
+    expect(await handle.done).to.include({ state: 'partially_failed', batchesFailed: 1 });
+    expect((await failing.batches(handle.runId, { status: 'failed' }))[0]).to.include({
+      entity: 'customers',
+    });
+    const second = await (await new MigrationRunner(t.db, FAST).retryFailed(handle.runId)).done;
+    expect(second.state).to.equal('succeeded');
+    const starts = (await tel.logs()).filter(
+      (r) => attr(r, 'run_id') === handle.runId && /^migration (start|retry-failed)$/.test(String(r.body)),
+    );
+    // Before: the retry-failed line said documents, where the scan had ended; its one failed batch is a customers one.
+    expect(starts.map((r) => [r.body, attr(r, 'entity')])).to.deep.equal([
+      ['migration start', 'customers'],
+      ['migration retry-failed', 'customers'],
+    ]);
+  });
+
   it('spans, metrics and logs of a run share its run_id; a resumed session is a new trace linked to the previous one', async () => {
     await t.db.query(
       "UPDATE documents SET deleted_at = NULL, delete_reason = NULL WHERE delete_reason = 'legacy'",
