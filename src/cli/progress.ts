@@ -14,12 +14,9 @@ export function progressLine(
   label: string,
   processed: number,
   total: number | undefined,
-  seconds: number,
-  doneBefore = 0,
+  rate: number,
   pastEstimate = false,
 ): string {
-  // The rate is this session's: rows an earlier session did (a resumed run) took none of its time.
-  const rate = seconds > 0 ? Math.round(Math.max(0, processed - doneBefore) / seconds) : 0;
   const head = label.padEnd(28);
   if (total === undefined) return `${head} ${processed} rows | ${rate} rows/s`;
   if (total === 0) return `${head} nothing to do`;
@@ -33,6 +30,34 @@ export function progressLine(
   const left = rate > 0 ? Math.round((total - processed) / rate) : undefined;
   const eta = left === undefined ? '-' : left < 60 ? `${left}s` : `${Math.floor(left / 60)}m${left % 60}s`;
   return `${head} [${'#'.repeat(filled)}${'-'.repeat(BAR_WIDTH - filled)}] ${percent}% | ${processed}/${total} rows | ${rate} rows/s | eta ${eta}`;
+}
+
+/** The span a progress rate is measured over, as `sdops migrate status` measures its own. */
+const RATE_WINDOW_MS = 60_000;
+
+/**
+ * Rows per second over about the last minute (since the start, in the first one), so that work that
+ * stalls (a database outage, a lock) reads 0 rows/s and no eta within a minute and a half. The whole
+ * session's average went on showing thousands of rows/s and a shrinking eta through an 82 s outage.
+ * The rate is this session's: rows an earlier session did (a resumed run) took none of its time.
+ */
+export class RecentRate {
+  /** One sample a second at most, the oldest at or before the window's start. */
+  private readonly samples: { at: number; rows: number }[];
+
+  constructor(startedAt: number, rowsBefore: number) {
+    this.samples = [{ at: startedAt, rows: rowsBefore }];
+  }
+
+  /** The rate at `at`, when `rows` are done. */
+  perSecond(at: number, rows: number): number {
+    const samples = this.samples;
+    if (at - (samples.at(-1)?.at ?? at) >= 1000) samples.push({ at, rows });
+    while (samples.length > 1 && (samples[1]?.at ?? at) <= at - RATE_WINDOW_MS) samples.shift();
+    const base = samples[0] ?? { at, rows };
+    const seconds = (at - base.at) / 1000;
+    return seconds > 0 ? Math.round(Math.max(0, rows - base.rows) / seconds) : 0;
+  }
 }
 
 /**
@@ -71,15 +96,15 @@ export function startProgress(
   let processed = 0;
   let estimate = total;
   let stopped = false;
-  const started = performance.now();
-  const seconds = () => (performance.now() - started) / 1000;
+  const rate = new RecentRate(performance.now(), doneBefore);
   const draw = () => {
     const past = estimate !== undefined && processed > estimate;
+    const perSecond = rate.perSecond(performance.now(), processed);
     // The last drawing, of a finished operation, shows it whole: 100% of what it did.
     const line =
       past && stopped
-        ? progressLine(label, processed, processed, seconds(), doneBefore)
-        : progressLine(label, processed, estimate, seconds(), doneBefore, past);
+        ? progressLine(label, processed, processed, perSecond)
+        : progressLine(label, processed, estimate, perSecond, past);
     write(`\r\x1b[2K${line}`);
   };
   // Redrawn on every update at most every 100 ms (and at the end), so a fast loop costs nothing.
@@ -124,11 +149,11 @@ export function progressLines(
 ): Progress {
   let processed = 0;
   let estimate = total;
-  const started = performance.now();
+  const rate = new RecentRate(performance.now(), doneBefore);
   const timer = setInterval(() => {
-    const seconds = (performance.now() - started) / 1000;
     const past = estimate !== undefined && processed > estimate;
-    process.stderr.write(`${progressLine(label, processed, estimate, seconds, doneBefore, past)}\n`);
+    const perSecond = rate.perSecond(performance.now(), processed);
+    process.stderr.write(`${progressLine(label, processed, estimate, perSecond, past)}\n`);
   }, everyMs);
   timer.unref();
   return {

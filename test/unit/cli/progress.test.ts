@@ -1,5 +1,11 @@
 import { expect } from 'chai';
-import { progressLine, progressLines, progressWanted, startProgress } from '../../../src/cli/progress.ts';
+import {
+  progressLine,
+  progressLines,
+  progressWanted,
+  RecentRate,
+  startProgress,
+} from '../../../src/cli/progress.ts';
 import { waitUntil } from '../../support/wait.ts';
 import { batchedStdio, writeBatchedLinesNow } from '../../../src/observability/line-sink.ts';
 import { openDatabase, migrateSchema } from '../../../src/db/index.ts';
@@ -39,7 +45,23 @@ describe('CLI progress bars', () => {
 
   it("gives a resumed run's rate and eta from this session's rows, not the earlier sessions' too", () => {
     // 26,933 rows done before, 1,000 in 2 s now: 500 rows/s and 52 s left (was 13,966 rows/s, eta 1s).
-    expect(progressLine('resume', 27_933, 53_946, 2, 26_933)).to.match(/\| 500 rows\/s \| eta 52s$/);
+    const rate = new RecentRate(0, 26_933).perSecond(2000, 27_933);
+    expect(progressLine('resume', 27_933, 53_946, rate)).to.match(/\| 500 rows\/s \| eta 52s$/);
+  });
+
+  it('reads 0 rows/s and no eta within a minute and a half of a stall, and the recent rate once work goes on', () => {
+    const rate = new RecentRate(0, 0);
+    // 2,000 rows/s for 100 s, sampled as the 30 s progress lines do.
+    for (let s = 30; s <= 90; s += 30) rate.perSecond(s * 1000, s * 2000);
+    expect(rate.perSecond(100_000, 200_000)).to.equal(2000);
+    // The database goes away at 100 s: before, the whole run's average (2,000, then 1,000 ...) and an eta.
+    expect(rate.perSecond(130_000, 200_000)).to.be.below(2000);
+    expect(rate.perSecond(160_000, 200_000)).to.be.below(1000);
+    const stalled = rate.perSecond(190_000, 200_000);
+    expect(stalled).to.equal(0);
+    expect(progressLine('migrate', 200_000, 600_000, stalled)).to.match(/\| 0 rows\/s \| eta -$/);
+    // Back at 190 s, 500 rows/s: the rate follows within the minute.
+    expect(rate.perSecond(250_000, 230_000)).to.equal(500);
   });
 
   it('never passes 100%: past a total that was too small it shows no percentage or eta, and ends at what was done', async () => {
