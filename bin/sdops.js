@@ -23,9 +23,17 @@ if (onPinned && (major > MIN[0] || (major === MIN[0] && minor >= MIN[1]))) {
   // The same line as the program's own -V (src/cli/program.ts), which answers every other form.
   const args = process.argv.slice(2);
   if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
-    const { readFileSync } = await import('node:fs');
+    const { readFileSync, writeSync } = await import('node:fs');
     const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
-    process.stdout.write(`sdops ${version} (Node.js ${process.version})\n`);
+    try {
+      writeSync(1, `sdops ${version} (Node.js ${process.version})\n`);
+    } catch (error) {
+      // As the program says it (src/cli/stdout-closed.ts): a reader gone is no failure, a full disk is.
+      if (error.code !== 'EPIPE') {
+        process.stderr.write(`sdops: the output could not be written (${error.message})\n`);
+        process.exit(1);
+      }
+    }
     process.exit(0);
   }
   // Every invocation compiles the same sources again; Node's on-disk compile cache (in the OS temp
