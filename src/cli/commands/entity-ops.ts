@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { assertUndoAllowed } from '../../cleanup/index.ts';
 import { InvalidInputError } from '../../errors.ts';
+import { getLogger } from '../../observability/index.ts';
 import {
   checkTarget,
   DEFAULT_BATCH_SIZE,
@@ -32,11 +33,17 @@ function targetFrom(ids: string[], opts: TargetOptions): Target {
   throw new InvalidInputError('invalid_target', 'give at least one id or a --filter column=value');
 }
 
-/** A list naming a row more than once does it once: said, so that the counts (one per row) add up. */
-function noteRepeatedIds(ids: readonly string[]): void {
+/**
+ * A list naming a row more than once does it once: said, so that the counts (one per row) add up. A
+ * warning like any other (a JSON log line), not a second `sdops:` line beside the one of an error.
+ */
+function noteRepeatedIds(ids: readonly string[], entity: string, operation: 'delete' | 'restore'): void {
   const repeated = ids.length - new Set(ids).size;
   if (repeated > 0)
-    process.stderr.write(`sdops: ${repeated} repeated id(s) left out: each row counts once\n`);
+    getLogger('soft-delete').warn(`${repeated} repeated id(s) left out: each row counts once`, {
+      entity,
+      operation,
+    });
 }
 
 function globals(cmd: Command): GlobalOptions {
@@ -78,8 +85,8 @@ export function registerEntityOps(program: Command): void {
           { deletedBy: opts.by, reason: opts.reason },
           { deletedBy: '--by', reason: '--reason' },
         );
-        noteRepeatedIds(ids);
         await withContext(g, async (ctx) => {
+          noteRepeatedIds(ids, entity, 'delete');
           await runBatchedCall(`delete ${entity}`, ctx, (hooks) =>
             ctx.softDelete.softDelete(entity, target, {
               deletedBy: opts.by,
@@ -113,8 +120,8 @@ export function registerEntityOps(program: Command): void {
       async (entity: string, ids: string[], opts: TargetOptions & { cascade: boolean }, cmd: Command) => {
         const target = targetFrom(ids, opts);
         checkTarget(entity, target);
-        noteRepeatedIds(ids);
         await withContext(globals(cmd), async (ctx) => {
+          noteRepeatedIds(ids, entity, 'restore');
           await assertUndoAllowed(ctx.db, entity, target);
           await runBatchedCall(`restore ${entity}`, ctx, (hooks) =>
             ctx.softDelete.restore(entity, target, {

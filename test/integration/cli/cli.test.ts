@@ -141,13 +141,41 @@ describe('sdops CLI on PostgreSQL', function () {
     expect(await scalar('SELECT deleted_at IS NOT NULL FROM documents WHERE id = $1', [id])).to.equal('true');
   });
 
+  it('says so for `--version` too, which answers without the program, exit 1', () => {
+    const full = openSync('/dev/full', 'w');
+    try {
+      const child = spawnSync(process.execPath, [SDOPS_BIN, '--version'], {
+        cwd: REPO_ROOT,
+        stdio: ['ignore', full, 'pipe'],
+        timeout: 60_000,
+      });
+      // Before: exit 0 and not a word.
+      expect(child.status).to.equal(1);
+      expect(child.stderr.toString()).to.match(/^sdops: the output could not be written \(ENOSPC[^\n]*\)\n$/);
+    } finally {
+      closeSync(full);
+    }
+  });
+
   it('says that an id given twice counts once, so the counts add up to the rows', async () => {
     const id = await scalar('SELECT id FROM documents WHERE deleted_at IS NULL ORDER BY id LIMIT 1');
     const r = await runCli(['--json', 'delete', 'documents', id, id], env);
     expect(r.code, r.stderr).to.equal(0);
     expect(JSON.parse(r.stdout).counts).to.deep.equal({ success: 1, noop: 0, failure: 0 });
-    // Before: nothing said why two ids made one success.
-    expect(r.stderr).to.include('sdops: 1 repeated id(s) left out: each row counts once');
+    // Before: nothing said why two ids made one success; then a second `sdops:` line, plain text under --json.
+    const warned = r.stderr
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((l) => l.message === '1 repeated id(s) left out: each row counts once');
+    expect(warned, r.stderr).to.have.length(1);
+    expect(warned[0]).to.include({
+      level: 'warn',
+      component: 'soft-delete',
+      entity: 'documents',
+      operation: 'delete',
+    });
+    expect(r.stderr).to.not.include('sdops:');
   });
 
   it('lists deleted rows only when asked with --scope deleted', async () => {
