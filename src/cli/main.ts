@@ -1,6 +1,7 @@
 import { exitWhenDrained } from './exit.ts';
 import { processWarningsAsLogLines } from './process-warnings.ts';
-import { exitCodeAfterOutput, run, tolerateClosedStdout, wantsJson } from './run.ts';
+import { run, wantsJson } from './run.ts';
+import { exitCodeAfterOutput, tolerateClosedStdout } from './stdout-closed.ts';
 
 const argv = process.argv.slice(2);
 tolerateClosedStdout(wantsJson(argv));

@@ -112,6 +112,11 @@ async function maxId(tx: TransactionClient, entity: string): Promise<number> {
  * without a lookup; the tables are locked against other writers for the duration and the identity
  * sequences are moved past the new ids at the end. One transaction: all or nothing.
  */
+/** The rows a seed of scale `rows` inserts, all tables together. */
+export function seedRowCount(rows: number): number {
+  return plans(rows).reduce((s, p) => s + p.count, 0);
+}
+
 export async function seedDemo(db: Database, opts: SeedOptions): Promise<SeedCounts> {
   const n = opts.rows;
   if (!Number.isInteger(n) || n <= 0 || n > MAX_SEED_ROWS) {
@@ -129,7 +134,7 @@ export async function seedDemo(db: Database, opts: SeedOptions): Promise<SeedCou
   }
   const permille = Math.round(fraction * 1000);
   const steps = plans(n);
-  const total = steps.reduce((s, p) => s + p.count, 0);
+  const total = seedRowCount(n);
   const counts: SeedCounts = { customers: 0, orders: 0, order_items: 0, documents: 0 };
   // The total is known before the first chunk (which takes a while on a large seed): say so at once.
   opts.onProgress?.({ table: steps[0]?.table ?? 'customers', done: 0, total });

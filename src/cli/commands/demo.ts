@@ -3,22 +3,20 @@ import type { Command } from 'commander';
 import { InvalidInputError } from '../../errors.ts';
 import {
   type ActRow,
-  demoDomainRows,
-  enoughToActOn,
-  resetDemoDomain,
+  type DemoData,
+  prepareDemoData,
   runMigrationAct,
   runSoftDeleteAct,
   runWorkerAct,
-  type SeedCounts,
   type Step,
-  seedDemo,
 } from '../../demo/index.ts';
 import { MAX_TIMER_MS } from '../../validation/index.ts';
 import { positiveInt } from '../args.ts';
 import { type CliContext, type GlobalOptions, withContext } from '../context.ts';
 import { formatTable, printJson, printJsonLine } from '../output.ts';
-import { progressWanted, startProgress } from '../progress.ts';
+import { type Progress, progressWanted, startProgress } from '../progress.ts';
 import { resultRow } from '../report.ts';
+import { outputReaderGone } from '../stdout-closed.ts';
 import { onStopSignals } from '../stop-signals.ts';
 
 interface DemoOptions {
@@ -32,6 +30,8 @@ interface DemoOptions {
 interface RunOptions {
   readonly rows: number;
   readonly reset: boolean;
+  /** A loop: its tables stay under a bound (prepareDemoData). */
+  readonly loop: boolean;
   /** Say why demo data is reused: not on a loop's later runs, which reuse the data the loop seeded. */
   readonly explainReuse: boolean;
 }
@@ -45,38 +45,35 @@ interface DemoReport {
   acts: ActRow[];
 }
 
-/**
- * The data the acts run on. A demo run does not pile another seed on top of the last one (three runs
- * used to leave 270,000 rows and 190 MB): it seeds a fresh database, reuses what an earlier run left
- * (topping it up only when too little is left to act on), and with --reset empties the demo tables
- * first.
- */
-async function prepareData(
-  ctx: CliContext,
-  opts: RunOptions,
-): Promise<{ seeded: SeedCounts | undefined; existing: number }> {
-  let existing = await demoDomainRows(ctx.db);
-  if (opts.reset && existing > 0) {
-    await resetDemoDomain(ctx.db);
-    if (!ctx.json) process.stderr.write(`demo: --reset emptied the demo tables (${existing} rows)\n`);
-    existing = 0;
-  }
-  if (existing > 0 && (await enoughToActOn(ctx.db))) {
-    if (!ctx.json && opts.explainReuse) {
-      process.stderr.write(
-        `demo: this database already holds demo data (${existing} rows); this run reuses it instead of ` +
-          'seeding more. `sdops demo --reset` (npm run demo -- --reset) empties the demo tables and seeds afresh\n',
-      );
-    }
-    return { seeded: undefined, existing };
-  }
-  const bar = startProgress('seed', undefined, progressWanted(ctx.json));
-  const seeded = await seedDemo(ctx.db, {
+/** The data the acts run on (prepareDemoData), with a line on stderr for what a person should know. */
+async function prepareData(ctx: CliContext, opts: RunOptions): Promise<DemoData> {
+  // Drawn once a seed starts: a run that reuses the data shows no bar.
+  let bar: Progress | undefined;
+  const data = await prepareDemoData(ctx.db, {
     rows: opts.rows,
-    legacyDeletedFraction: 0.05,
-    onProgress: (p) => bar.update(p.done, p.total),
-  }).finally(() => bar.stop());
-  return { seeded, existing };
+    reset: opts.reset,
+    bounded: opts.loop,
+    onProgress: (p) => {
+      bar ??= startProgress('seed', undefined, progressWanted(ctx.json));
+      bar.update(p.done, p.total);
+    },
+  }).finally(() => bar?.stop());
+  if (ctx.json) return data;
+  const { emptied } = data;
+  if (emptied?.by === 'reset')
+    process.stderr.write(`demo: --reset emptied the demo tables (${emptied.rows} rows)\n`);
+  else if (emptied?.by === 'bound') {
+    process.stderr.write(
+      `demo: the demo tables held ${emptied.rows} rows (over ${emptied.bound}, three seeds at --rows ${opts.rows}) with too few ` +
+        'live rows left to act on; the loop emptied them and seeds afresh, so that it does not grow without end\n',
+    );
+  } else if (data.seeded === undefined && opts.explainReuse) {
+    process.stderr.write(
+      `demo: this database already holds demo data (${data.existing} rows); this run reuses it instead of ` +
+        'seeding more. `sdops demo --reset` (npm run demo -- --reset) empties the demo tables and seeds afresh\n',
+    );
+  }
+  return data;
 }
 
 async function runDemoOnce(ctx: CliContext, opts: RunOptions): Promise<DemoReport> {
@@ -140,6 +137,7 @@ export function registerDemo(program: Command): void {
           const report = await runDemoOnce(ctx, {
             rows: opts.rows,
             reset: first && opts.reset === true,
+            loop: opts.loop === true,
             explainReuse: first,
           });
           first = false;
@@ -149,7 +147,8 @@ export function registerDemo(program: Command): void {
           if (opts.loop && !stopping) {
             await sleep(opts.pauseMs, undefined, { signal: pauseEnds.signal }).catch(() => undefined);
           }
-        } while (opts.loop && !stopping);
+          // Its reader gone (`| head`), a loop's runs would go on for nobody, holding the database.
+        } while (opts.loop && !stopping && !outputReaderGone());
       });
     });
 }

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { type Database, migrateSchema, openDatabase } from '../../../src/db/index.ts';
-import { enoughToActOn, seedDemo } from '../../../src/demo/index.ts';
+import { enoughToActOn, seedDemo } from '../../../src/demo/seed.ts';
 
 /**
  * A demo run reuses what an earlier one left only while it has live rows to act on. Rows deleted by
