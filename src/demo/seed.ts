@@ -15,6 +15,8 @@ export interface SeedOptions {
   /** Fraction (0..1) of rows written the legacy way: is_deleted = true, deleted_at NULL. Default 0. */
   legacyDeletedFraction?: number;
   onProgress?: (e: SeedProgress) => void;
+  /** Aborted: the seed stops before its next chunk and rolls back, throwing the signal's reason. */
+  signal?: AbortSignal;
 }
 
 export interface SeedProgress {
@@ -150,6 +152,12 @@ export async function seedDemo(db: Database, opts: SeedOptions): Promise<SeedCou
     let done = 0;
     for (const step of steps) {
       for (let from = 1; from <= step.count; from += CHUNK) {
+        if (opts.signal) {
+          // The embedded database answers without an I/O turn of the event loop: without one, a
+          // signal's listener never ran between chunks, and a Ctrl-C let the whole seed commit.
+          await new Promise((resolve) => setImmediate(resolve));
+          opts.signal.throwIfAborted();
+        }
         const to = Math.min(step.count, from + CHUNK - 1);
         const params = [from, to, bases[step.table], permille];
         if (step.parent) params.push(n, bases[step.parent]);

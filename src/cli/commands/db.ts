@@ -2,13 +2,14 @@ import type { Command } from 'commander';
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { type Config, loadConfig } from '../../config.ts';
-import { NotFoundError } from '../../errors.ts';
+import { NotFoundError, SdopsError } from '../../errors.ts';
 import { noDatabaseYet, migrateSchema, SchemaChecksumError, schemaStatus } from '../../db/index.ts';
 import { seedDemo } from '../../demo/index.ts';
 import { nonNegativeNumber, positiveInt } from '../args.ts';
 import { type GlobalOptions, openDatabaseFor, withContext } from '../context.ts';
-import { formatTable, printJson } from '../output.ts';
+import { errorLine, formatTable, printJson } from '../output.ts';
 import { progressWanted, startProgress } from '../progress.ts';
+import { onStopSignals } from '../stop-signals.ts';
 
 /**
  * Opening the embedded database creates its directory: a status of a mistyped --data-dir made one,
@@ -101,11 +102,38 @@ export function registerDb(program: Command): void {
     .action(async (opts: { rows: number; legacyFraction?: number }, cmd: Command) => {
       await withContext(cmd.optsWithGlobals<GlobalOptions>(), async (ctx) => {
         const bar = startProgress('seed', undefined, progressWanted(ctx.json));
+        // One transaction: a stop rolls it back at the next chunk. Before, Ctrl-C ended it with a
+        // silent 130, its bar left at the rows it had inserted, none of which stayed.
+        const stop = new AbortController();
+        const removeSignals = onStopSignals(
+          (signal) =>
+            stop.abort(
+              new SdopsError(
+                'operation_stopped',
+                `seed stopped by ${signal} before it committed: nothing was added (the seed is one transaction)`,
+              ),
+            ),
+          (signal) => {
+            bar.stop();
+            process.stderr.write(
+              errorLine(
+                'operation_stopped',
+                'internal',
+                `seed aborted at once by a second ${signal}: nothing was added (the seed is one transaction)`,
+                ctx.json,
+              ),
+            );
+          },
+        );
         const counts = await seedDemo(ctx.db, {
           rows: opts.rows,
           legacyDeletedFraction: opts.legacyFraction,
+          signal: stop.signal,
           onProgress: (p) => bar.update(p.done, p.total),
-        }).finally(() => bar.stop());
+        }).finally(() => {
+          removeSignals();
+          bar.stop();
+        });
         if (ctx.json) printJson(counts);
         else
           process.stdout.write(
