@@ -222,13 +222,21 @@ export function registerMigrate(program: Command): void {
         const run = await runner.get(runId);
         const failed = await runner.batches(runId, { status: 'failed', limit: 100 });
         if (ctx.json) {
-          printJson({ ...runStatus(run), params: run.params, failedBatches: failed });
+          // What the human line shows, and what a resume keeps unless given new ones (the API's run has them too).
+          printJson({
+            ...runStatus(run),
+            params: run.params,
+            batchSize: run.batchSize,
+            maxRowsPerSecond: run.maxRowsPerSecond,
+            failedBatches: failed,
+          });
           return;
         }
         const s = runStatus(run);
         process.stdout.write(`${formatTable([statusRow(run)])}\n`);
         process.stdout.write(
-          `params: ${JSON.stringify(run.params)}  batch size: ${run.batchSize}  cursor: ${s.cursor ?? '-'}  ` +
+          `params: ${JSON.stringify(run.params)}  batch size: ${run.batchSize}  ` +
+            `throttle: ${run.maxRowsPerSecond === null ? 'none' : `${run.maxRowsPerSecond} rows/s`}  cursor: ${s.cursor ?? '-'}  ` +
             `heartbeat: ${s.heartbeatAgeSeconds === null ? '-' : `${s.heartbeatAgeSeconds}s ago`}  ` +
             `sessions: ${run.sessions}  trace: ${s.traceId ?? '-'}\n`,
         );

@@ -14,6 +14,8 @@ import { waitUntil } from '../../support/wait.ts';
 
 interface Status {
   state: string;
+  batchSize: number;
+  maxRowsPerSecond: number | null;
   rowsProcessed: number;
   rowsFailed: number;
   totalEstimate: number;
@@ -123,6 +125,10 @@ describe('migration run reports (PostgreSQL, child processes)', function () {
   it('shows no rate and no ETA for a running run whose process is dead', async () => {
     const { child, runId } = await startThrottledRun();
     const alive = await status(runId);
+    // Before: only the human line had the batch size, and neither had the throttle a resume keeps.
+    expect(alive).to.include({ batchSize: 100, maxRowsPerSecond: 500 });
+    const shown = await runCli(url, ['migrate', 'status', runId]);
+    expect(shown.stdout).to.include('batch size: 100  throttle: 500 rows/s');
     expect(alive.rowsPerSecond).to.be.greaterThan(0);
     expect(alive.etaSeconds).to.be.a('number');
     child.kill('SIGKILL');
