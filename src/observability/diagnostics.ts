@@ -37,6 +37,8 @@ interface ExportErrorState {
   warned: boolean;
   /** When the warning was given (ms), so a recovery re-arms it at most once a minute. */
   warnedAt: number;
+  /** A refused command's session: no warning either way (silenceExportWarning). */
+  silenced: boolean;
   /** The last export failed (or its connection was refused) and none has succeeded since. */
   failing: boolean;
   /** An export has succeeded in this session: a collector was there. */
@@ -67,7 +69,7 @@ export function reportExportError(error: unknown): void {
   notifyTrouble(s);
   // A breaker still cooling down after the outage drops its batch once more although another
   // signal's export already works again: part of the outage that was warned about, not a new one.
-  if (s.warned || describe(error).includes(DROPPED_BATCH)) {
+  if (s.warned || s.silenced || describe(error).includes(DROPPED_BATCH)) {
     s.suppressed += 1;
     return;
   }
@@ -79,9 +81,13 @@ export function reportExportError(error: unknown): void {
   });
 }
 
-/** No warning for export failures from now on in this session (a refused command's one line stays one). */
+/**
+ * No warning for export failures from now on in this session (a refused command's one line stays
+ * one), and none for a recovery either: marking the session warned made its last export, a success,
+ * say "telemetry export works again" before the command's error line, no export having failed.
+ */
 export function silenceExportWarning(): void {
-  if (exportState) exportState.warned = true;
+  if (exportState) exportState.silenced = true;
 }
 
 /** The error of a batch a circuit breaker dropped without trying (circuit.ts). */
@@ -242,6 +248,7 @@ export function installExportErrorHandler(endpoint: string): void {
     suppressed: 0,
     warned: false,
     warnedAt: 0,
+    silenced: false,
     failing: false,
     reached: false,
     listeners: new Set(),

@@ -7,6 +7,7 @@ import {
   exportFailing,
   installExportErrorHandler,
   reportExportError,
+  silenceExportWarning,
   uninstallExportErrorHandler,
 } from '../../../src/observability/diagnostics.ts';
 
@@ -91,6 +92,17 @@ describe('the export circuit breaker', () => {
       'telemetry export failed; the program continues, further export errors are suppressed',
     ]);
     expect(sink.records()[1]).to.include({ suppressed: 1 });
+  });
+
+  it('says nothing of a silenced session: neither its failed exports nor its last one that succeeds', async () => {
+    const breaker = withCircuitBreaker(scripted([ExportResultCode.SUCCESS]), () => clock);
+    // A command refused at start (a crash-looping service) flushes what it counted on its way out.
+    silenceExportWarning();
+    reportExportError(new Error('connect ECONNREFUSED 127.0.0.1:4318'));
+    clock += 120_000;
+    expect(await exportOnce(breaker, 1)).to.equal(ExportResultCode.SUCCESS);
+    // Before: "telemetry export works again" before the command's error line, no export having failed.
+    expect(sink.records().map((r) => r.message)).to.deep.equal([]);
   });
 
   it("does not take another signal's breaker dropping a batch after the recovery for a new outage", async () => {
