@@ -306,7 +306,7 @@ export const DRILLS: Readonly<Record<string, Drill>> = {
       op.skip('shell', 'sdops queue cancel --type "$JOB_TYPE" --state dead', 'step 3: this job is wanted');
       op.skip(
         'promql',
-        'rate(cleanup_worker_job_failures_total[5m])',
+        'rate(cleanup_worker_job_failures_total[5m] anchored)',
         'for the follow-on CleanupJobFailureRatioHigh, which needs 20 attempts: this drill has 4',
       );
       await watch(op, 'sdops queue status', 'the cascade to complete, nothing dead', (out) => {
@@ -646,6 +646,8 @@ export const DRILLS: Readonly<Record<string, Drill>> = {
       op.vars.API_URL = stack.apiUrl;
       const ready = await op.run(`curl -s -w ' %{http_code}\\n' "$API_URL/readyz"`);
       expect(ready.stdout.trim(), 'the process running now answers its readiness probe').to.match(/ 200$/);
+      const queue = await op.run('sdops queue status');
+      expect(queue.code, `the worker's check reads the queue\n${queue.stderr}`).to.equal(0);
     },
   },
 
