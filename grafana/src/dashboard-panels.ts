@@ -84,7 +84,7 @@ export function apiPanels(y: number): cog.Builder<Panel>[] {
     timeseries(
       PANEL_IDS.apiRequests,
       'API requests by status class',
-      `Requests per second the API answered, by status class (2xx, 3xx, 4xx, 5xx), and its 4xx and 5xx answers by status code and route (route empty: no route matched). Source: ${HTTP_REQUESTS} (labels http_response_status_code, http_route); a request the client abandoned before the answer has no status code and is left out. The ApiServerErrorRatioHigh alert fires when 5xx answers are more than ${API_ERROR_RATIO_THRESHOLD * 100}% of the requests over ${API_ERROR_RATIO_WINDOW} (evaluated only with at least ${MIN_API_REQUESTS_PER_WINDOW} requests in that window) for ${API_ERROR_RATIO_FOR}, while 5xx answers go on (one in the last ${API_RECENT_WINDOW}: a burst that is over does not page): 503 is the database unreachable, 500 an error the log line of the request names. A wall of 401 or 403 is a token the clients send that the API does not accept: ApiAuthRefusalRatioHigh fires when they are more than ${API_AUTH_REFUSAL_RATIO_THRESHOLD * 100}% of the requests to token routes (probes left out) for ${API_AUTH_REFUSAL_FOR}, while refusals go on.`,
+      `Requests per second the API answered, by status class (2xx, 3xx, 4xx, 5xx), and its 4xx and 5xx answers by status code and route (route empty: no route matched). Source: ${HTTP_REQUESTS} (labels http_response_status_code, http_route); a request the client abandoned before the answer has no status code and is left out, and so are the answers of the last 10 s of a process killed with SIGKILL (its last export never went). The ApiServerErrorRatioHigh alert fires when 5xx answers are more than ${API_ERROR_RATIO_THRESHOLD * 100}% of the requests over ${API_ERROR_RATIO_WINDOW} (evaluated only with at least ${MIN_API_REQUESTS_PER_WINDOW} requests in that window) for ${API_ERROR_RATIO_FOR}, while 5xx answers go on (one in the last ${API_RECENT_WINDOW}: a burst that is over does not page): 503 is the database unreachable, 500 an error the log line of the request names. A wall of 401 or 403 is a token the clients send that the API does not accept: ApiAuthRefusalRatioHigh fires when they are more than ${API_AUTH_REFUSAL_RATIO_THRESHOLD * 100}% of the requests to token routes (probes left out) for ${API_AUTH_REFUSAL_FOR}, while refusals go on.`,
       'reqps',
       at(0, y, 10, 8),
     )
@@ -100,7 +100,7 @@ export function apiPanels(y: number): cog.Builder<Panel>[] {
     spanLatencyPanel(
       PANEL_IDS.apiLatency,
       'API request latency p95 with exemplars',
-      `p95 duration of the API's requests by route (the HTTP server spans, named "{method} {route}", from the collector span-metrics connector), read inside its bucket. The dots are exemplars: click one to open that request's trace in Tempo (its server span, the operation under it and its statements), and from there its access line in Loki. A route's first 1,000 requests of each 15 s carry one; under heavier traffic a slow request may have none: Tempo finds it with TraceQL { span.http.route = "/v1/:entity/:id" && duration > 1s }. Orange from 1 s, red from 5 s.`,
+      `p95 duration of the API's requests by route (the HTTP server spans, named "{method} {route}", from the collector span-metrics connector), read inside its bucket. The dots are exemplars: click one to open that request's trace in Tempo (its server span, the operation under it and its statements), and from there its access line in Loki. Each latency bucket of a route shows at most one dot per 15 s (Prometheus keeps one exemplar per bucket per scrape), so a slow request, in a bucket of its own, usually has one, and of many fast ones only one does; a slow request sharing its bucket may have none: Tempo finds it with TraceQL { span.http.route = "/v1/:entity/:id" && duration > 1s }. Orange from 1 s, red from 5 s.`,
       at(10, y, 10, 8),
       'span_kind="SPAN_KIND_SERVER", service_name=~"sdops.*"',
     ),
@@ -135,7 +135,7 @@ export function apiPanels(y: number): cog.Builder<Panel>[] {
     timeseries(
       PANEL_IDS.liveProcesses,
       'Live sdops processes by service',
-      `Running sdops serve (sdops-api) and sdops worker (sdops-worker) processes, per service: those whose process_uptime_seconds moved in the last ${SERVICE_LIVE_WINDOW} (a killed, crashed or hung process leaves its last value in the scrape, unchanged, for 5 minutes). 0 is a service that reported in the last ${SERVICE_SEEN_WINDOW} and has no live process now: the ServiceDown alert fires once that lasts ${SERVICE_DOWN_FOR}. A line above the service's process count time and again is a crash loop (an ended process counts for ${SERVICE_LIVE_WINDOW} beside its replacement; ServiceCrashLooping). A service never deployed has no line. Red at 0.`,
+      `Running sdops serve (sdops-api) and sdops worker (sdops-worker) processes, per service: those whose process_uptime_seconds moved in the last ${SERVICE_LIVE_WINDOW} (a killed, crashed or hung process leaves its last value in the scrape, unchanged, for 5 minutes). 0 is a service that reported in the last ${SERVICE_SEEN_WINDOW} and has no live process now (also, for about half a minute, a process that has just started: it counts once it has reported twice): the ServiceDown alert fires once that lasts ${SERVICE_DOWN_FOR}. A line above the service's process count time and again is a crash loop (an ended process counts for ${SERVICE_LIVE_WINDOW} beside its replacement; ServiceCrashLooping). A service never deployed has no line. Red at 0.`,
       'short',
       at(20, y + 4, 4, 4),
     )
@@ -162,7 +162,7 @@ export function operationPanels(y: number): cog.Builder<Panel>[] {
     timeseries(
       PANEL_IDS.throughput,
       'Operation throughput by entity and status',
-      'Rows per second that soft-delete calls (delete, restore, purge, archive: API requests, CLI commands, cleanup jobs) dealt with, per entity and outcome: success = rows changed, noop = rows already in the requested state, failure = rows not found or refused. All operations of an entity add up on one line per outcome (split them in Explore by `operation`). Migrations are not here: their rows are on the migration panels. Short of what a command that ended while the collector was down counted (its one export at exit was lost), and of the last 10 s of a process killed with SIGKILL. Source: soft_delete_operations_total.',
+      'Rows per second that soft-delete calls (delete, restore, purge, archive: API requests, CLI commands, cleanup jobs) dealt with, per entity and outcome: success = rows changed, noop = rows already in the requested state, failure = rows not found, or refused one by one (a single-row call; a batch a database rule refuses rolls back whole and counts none of its rows: the error-rate panel shows it as a failed call). All operations of an entity add up on one line per outcome (split them in Explore by `operation`). Migrations are not here: their rows are on the migration panels. Short of what a command that ended while the collector was down, or within the 15 s before the collector stopped (Prometheus had not read it yet), counted (its one export at exit was lost), and of the last 10 s of a process killed with SIGKILL. Source: soft_delete_operations_total.',
       'suffix: rows/s',
       at(0, y, 12, 8),
     )
@@ -219,7 +219,7 @@ export function operationPanels(y: number): cog.Builder<Panel>[] {
     spanLatencyPanel(
       PANEL_IDS.spanLatency,
       'Span latency p95 with exemplars',
-      "p95 duration of the product spans (soft_delete.*, migration.*, cleanup.*) from the collector span-metrics connector, by span name, read inside its bucket (up to 60 s finely; then 5, 15, 30 and 60 min, so a 20-minute migration.run session reads between 15 and 30 min; past 1 h it reads 1 h). The dots are exemplars: click one to open that exact trace in Tempo (a span name's first 1,000 spans of each 15 s carry one). Orange from 1 s, red from 5 s.",
+      'p95 duration of the product spans (soft_delete.*, migration.*, cleanup.*) from the collector span-metrics connector, by span name, read inside its bucket (up to 60 s finely; then 5, 15, 30 and 60 min, so a 20-minute migration.run session reads between 15 and 30 min; past 1 h it reads 1 h). The dots are exemplars: click one to open that exact trace in Tempo (at most one per latency bucket of a span name per 15 s: Prometheus keeps one exemplar per bucket per scrape). Orange from 1 s, red from 5 s.',
       at(0, y + 16, 24, 8),
       `span_name=~"${PRODUCT_SPAN_REGEX}"`,
     ),

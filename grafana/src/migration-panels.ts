@@ -43,7 +43,7 @@ export function migrationPanels(y: number): cog.Builder<Panel>[] {
       .id(PANEL_IDS.migrationRuns)
       .title('Migration runs in range')
       .description(
-        'Migration run sessions that ended successfully and in failure during the selected time range ($__range window), per migration, whichever process ran them. A session, not a run: a run that failed and then succeeded after retry-failed or resume shows 1 failed and 1 succeeded for as long as both lie in the range (sdops migrate list says how the runs stand now). An exact count, short only of what a process killed with SIGKILL, or aborted by a second Ctrl-C, counted in its last 10 s, and of what a command that ended while the collector was down or restarting counted: its one export at exit was lost; a run failing then does not fire MigrationRunFailed. Any failure is red; the MigrationRunFailed alert fires on it.',
+        'Migration run sessions that ended successfully and in failure during the selected time range ($__range window), per migration, whichever process ran them. A session, not a run: a run that failed and then succeeded after retry-failed or resume shows 1 failed and 1 succeeded for as long as both lie in the range (sdops migrate list says how the runs stand now). An exact count, short only of what a process killed with SIGKILL, or aborted by a second Ctrl-C, counted in its last 10 s, and of what a command that ended while the collector was down, or within the 15 s before the collector stopped (Prometheus had not read it yet), counted: its one export at exit was lost; a run failing then does not fire MigrationRunFailed (after a collector restart, `sdops migrate list --state partially_failed` and `--state failed` say whether one did). Any failure is red; the MigrationRunFailed alert fires on it.',
       )
       .unit('suffix: runs')
       .datasource(PROMETHEUS)
@@ -111,7 +111,7 @@ export function migrationPanels(y: number): cog.Builder<Panel>[] {
       .id(PANEL_IDS.migrationProgress)
       .title('Migration progress: rows migrated in range')
       .description(
-        'Rows successfully migrated per migration during the selected time range ($__range window), an exact count (short only of what a process killed with SIGKILL, or aborted by a second Ctrl-C, counted in its last 10 s, and of what a command that ended while the collector was down or restarting counted; `sdops migrate status` shows the run record). While a run is in progress this number grows with every completed batch; the rows-per-second panel shows its speed.',
+        'Rows successfully migrated per migration during the selected time range ($__range window), an exact count (short only of what a process killed with SIGKILL, or aborted by a second Ctrl-C, counted in its last 10 s, and of what a command that ended while the collector was down, or within the 15 s before the collector stopped (Prometheus had not read it yet), counted; `sdops migrate status` shows the run record). While a run is in progress this number grows with every completed batch; the rows-per-second panel shows its speed.',
       )
       .unit('suffix: rows')
       .datasource(PROMETHEUS)

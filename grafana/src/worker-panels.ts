@@ -32,7 +32,7 @@ export function workerPanels(y: number): cog.Builder<Panel>[] {
     timeseries(
       PANEL_IDS.queueLength,
       'Pending queue length by job type',
-      `Cleanup jobs waiting in the queue (created or retrying), and the jobs workers hold (running), read from the database by the running sdops serve and worker processes, so it is measured with every worker down. A job whose worker was killed stays running here until its lease runs out (SDOPS_JOB_EXPIRE_SECONDS, 15 min by default), then waits as retrying. Red above ${QUEUE_LENGTH_THRESHOLD}: the CleanupQueueBacklog alert fires when as many wait for ${QUEUE_BACKLOG_FOR}.`,
+      `Cleanup jobs waiting in the queue (created or retrying), and the jobs workers hold (running), read from the database by the running sdops serve and worker processes, so it is measured with every worker down. A job whose worker was killed stays running here until its heartbeat time passes (SDOPS_JOB_HEARTBEAT_SECONDS, 60 s by default, and the next maintenance pass; on the embedded database or with heartbeats off, its lease: SDOPS_JOB_EXPIRE_SECONDS, 15 min by default), then waits as retrying. Red above ${QUEUE_LENGTH_THRESHOLD}: the CleanupQueueBacklog alert fires when as many wait for ${QUEUE_BACKLOG_FOR}.`,
       'suffix: jobs',
       at(0, y, 8, 8),
     )
@@ -54,7 +54,7 @@ export function workerPanels(y: number): cog.Builder<Panel>[] {
     timeseries(
       PANEL_IDS.jobsProcessed,
       'Jobs processed by job type',
-      'Cleanup job attempts finished per second (any outcome), and failed attempts per second, by job type. The attempt of a worker that was killed is in neither: it expires with its lease and the job is retried.',
+      'Cleanup job attempts finished per second (any outcome), and failed attempts per second, by job type. The attempt of a worker that was killed is in neither: it expires with its heartbeat time (or its lease) and the job is retried.',
       'suffix: jobs/s',
       at(8, y, 8, 8),
     )
