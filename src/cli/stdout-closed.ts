@@ -19,8 +19,11 @@ export function outputReaderGone(): boolean {
  */
 export function tolerateClosedStdout(json: boolean): void {
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code === 'EPIPE') readerGone = true;
-    if (error.code === 'EPIPE' || outputLost) return;
+    if (error.code === 'EPIPE') {
+      readerGone = true;
+      return;
+    }
+    if (outputLost) return;
     outputLost = true;
     process.stderr.write(
       errorLine(
