@@ -8,6 +8,22 @@ import { signalAgain, spawnSdops } from '../../support/sdops-process.ts';
 import { waitUntil } from '../../support/wait.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/postgres.ts';
 
+/** Runs `sdops` with its stdout on /dev/full, a disk that is always full; stderr as text. */
+function onFullDisk(args: readonly string[], env: Record<string, string>) {
+  const full = openSync('/dev/full', 'w');
+  try {
+    return spawnSync(process.execPath, [SDOPS_BIN, ...args], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, OTEL_SDK_DISABLED: 'true', LOG_LEVEL: 'warn', ...env },
+      stdio: ['ignore', full, 'pipe'],
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+  } finally {
+    closeSync(full);
+  }
+}
+
 describe('sdops CLI on PostgreSQL', function () {
   this.timeout(120_000);
   let db: TestDatabase;
@@ -122,39 +138,20 @@ describe('sdops CLI on PostgreSQL', function () {
 
   it('says in one line that its output was lost when stdout fails (a full disk), exits 1, and keeps the delete', async () => {
     const id = await scalar('SELECT id FROM documents WHERE deleted_at IS NULL ORDER BY id LIMIT 1');
-    const full = openSync('/dev/full', 'w');
-    try {
-      const child = spawnSync(process.execPath, [SDOPS_BIN, 'delete', 'documents', id], {
-        cwd: REPO_ROOT,
-        env: { ...process.env, OTEL_SDK_DISABLED: 'true', LOG_LEVEL: 'warn', ...env },
-        stdio: ['ignore', full, 'pipe'],
-        timeout: 60_000,
-      });
-      // Before: exit 1 with an uncaught ENOSPC stack trace, after the delete had committed.
-      expect(child.status).to.equal(1);
-      expect(child.stderr.toString()).to.match(
-        /^sdops: the output could not be written \(ENOSPC[^\n]*\); whatever the command changed stays done\n$/,
-      );
-    } finally {
-      closeSync(full);
-    }
+    const child = onFullDisk(['delete', 'documents', id], env);
+    // Before: exit 1 with an uncaught ENOSPC stack trace, after the delete had committed.
+    expect(child.status).to.equal(1);
+    expect(child.stderr).to.match(
+      /^sdops: the output could not be written \(ENOSPC[^\n]*\); whatever the command changed stays done\n$/,
+    );
     expect(await scalar('SELECT deleted_at IS NOT NULL FROM documents WHERE id = $1', [id])).to.equal('true');
   });
 
   it('says so for `--version` too, which answers without the program, exit 1', () => {
-    const full = openSync('/dev/full', 'w');
-    try {
-      const child = spawnSync(process.execPath, [SDOPS_BIN, '--version'], {
-        cwd: REPO_ROOT,
-        stdio: ['ignore', full, 'pipe'],
-        timeout: 60_000,
-      });
-      // Before: exit 0 and not a word.
-      expect(child.status).to.equal(1);
-      expect(child.stderr.toString()).to.match(/^sdops: the output could not be written \(ENOSPC[^\n]*\)\n$/);
-    } finally {
-      closeSync(full);
-    }
+    const child = onFullDisk(['--version'], {});
+    // Before: exit 0 and not a word.
+    expect(child.status).to.equal(1);
+    expect(child.stderr).to.match(/^sdops: the output could not be written \(ENOSPC[^\n]*\)\n$/);
   });
 
   it('says that an id given twice counts once, so the counts add up to the rows', async () => {

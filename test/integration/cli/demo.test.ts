@@ -1,8 +1,8 @@
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
+import { setTimeout as delay } from 'node:timers/promises';
 import { expect } from 'chai';
 import pg from 'pg';
-import { REPO_ROOT, runCli, SDOPS_BIN } from '../../support/cli.ts';
+import { runCli } from '../../support/cli.ts';
+import { spawnSdops } from '../../support/sdops-process.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/postgres.ts';
 
 /** `npm run demo` run again and again: it reuses its data instead of piling seed on seed. */
@@ -55,27 +55,21 @@ describe('sdops demo run repeatedly (PostgreSQL)', function () {
   });
 
   it('stops a --loop whose reader went away (`| head -1`) after the run in progress, exit 0', async () => {
-    const child = spawn(
-      process.execPath,
-      [SDOPS_BIN, '--json', 'demo', '--loop', '--rows', '400', '--pause-ms', '200'],
-      {
-        cwd: REPO_ROOT,
-        env: { ...process.env, DATABASE_URL: db.url, OTEL_SDK_DISABLED: 'true', LOG_LEVEL: 'warn' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let stderr = '';
-    child.stderr.on('data', (d) => {
-      stderr += d;
+    const looping = spawnSdops(['--json', 'demo', '--loop', '--rows', '400', '--pause-ms', '200'], {
+      DATABASE_URL: db.url,
+      LOG_LEVEL: 'warn',
     });
-    const ended = once(child, 'close');
-    // The reader takes the first run's line and goes, as `head -1` does.
-    await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
-    child.stdout.destroy();
-    const deadline = setTimeout(() => child.kill('SIGKILL'), 90_000);
-    const [code, signal] = (await ended) as [number | null, NodeJS.Signals | null];
-    clearTimeout(deadline);
+    let exit: number | null | 'still running';
+    try {
+      // The reader takes the first run's line and goes, as `head -1` does.
+      await looping.waitFor(/"steps"/, 90_000);
+      looping.child.stdout?.destroy();
+      const late = delay(90_000, 'still running' as const, { ref: false });
+      exit = await Promise.race([looping.exited, late]);
+    } finally {
+      await looping.stop('SIGKILL');
+    }
     // Before: it ran on for nobody, 10 minutes in a probe, holding its database, until a SIGINT.
-    expect({ code, signal }, stderr).to.deep.equal({ code: 0, signal: null });
+    expect(exit, looping.output().slice(-2000)).to.equal(0);
   });
 });

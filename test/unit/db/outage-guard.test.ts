@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { DatabaseOutageError, databaseError } from '../../../src/db/errors.ts';
 import { OutageGuard } from '../../../src/db/outage-guard.ts';
+import { waitUntil } from '../../support/wait.ts';
 
 const diskFull = () =>
   Object.assign(new Error('could not extend file "base/5/16384": No space left on device'), {
@@ -21,15 +22,6 @@ function guard(budgetMs: number) {
   return { outage, said };
 }
 
-/** Polls `done` every 10 ms for up to 2 s (the guard's first wait is 250 ms). */
-async function waitFor(done: () => boolean): Promise<void> {
-  const deadline = performance.now() + 2000;
-  while (!done()) {
-    if (performance.now() > deadline) throw new Error('the guard did not say it within 2 s');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
 describe('OutageGuard', () => {
   it('ends an outage of an unreachable database at the first statement that gets through', async () => {
     const { outage, said } = guard(60_000);
@@ -39,7 +31,7 @@ describe('OutageGuard', () => {
       if (calls <= 2) throw databaseError(refused());
       return 'done';
     });
-    await waitFor(() => said.length === 1);
+    await waitUntil('the outage to be said', () => said.length === 1, { timeoutMs: 2000, intervalMs: 10 });
     // Another statement (a heartbeat) succeeds while the first waits: the database is back.
     await outage.run(async () => 'heartbeat');
     expect(said).to.deep.equal(['database unreachable', 'database reachable again']);
