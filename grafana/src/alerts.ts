@@ -67,6 +67,13 @@ function durationText(seconds: number): string {
   return seconds % 60 === 0 ? `${seconds / 60}m` : `${seconds}s`;
 }
 
+/** "15m" -> 900: a window where PromQL needs it as a number of seconds. */
+function windowSeconds(window: string): number {
+  const match = /^(\d+)(s|m|h)$/.exec(window);
+  if (!match) throw new Error(`window ${window}: expected a whole number of s, m or h`);
+  return Number(match[1]) * { s: 1, m: 60, h: 3600 }[match[2] as 's' | 'm' | 'h'];
+}
+
 /** Routes that answer without a token (src/api/routes/health.ts). */
 const PUBLIC_ROUTES = ['/healthz', '/readyz', '/openapi.json'];
 
@@ -101,6 +108,11 @@ export function alertRules(p: AlertParams = ALERT_PARAMS): AlertRuleDefinition[]
   const started = rise(`${METRICS.workerQueueWait}_count`, p.queueStalledWindow, 'job_type');
   const oldestWait = `max by (job_type) (${lastReading(METRICS.queueOldestWait)})`;
   const staleMinutes = durationText(p.migrationStaleSeconds);
+  // The counter's one export, at the exit of the process that ran the session, is lost if the
+  // collector restarts before Prometheus scrapes it; the runs table, read at every export of every
+  // serve and worker, still shows a run now failed that ended within the window: it counts 1 then.
+  const failedRuns = rise(METRICS.migrationRunFailure, p.migrationFailureWindow, 'migration');
+  const failedInTable = `((time() - (max by (migration) (${lastReading(METRICS.lastFailedRun)}) > 0)) < ${windowSeconds(p.migrationFailureWindow)}) * 0 + 1`;
   const httpRequests = `${METRICS.httpServerDuration}_count`;
   const requests = rise(httpRequests, p.apiErrorRatioWindow, 'job');
   // No 5xx series in the window (the usual case): 0 errors, so the value is 0%, not absent.
@@ -189,13 +201,15 @@ export function alertRules(p: AlertParams = ALERT_PARAMS): AlertRuleDefinition[]
     {
       name: 'MigrationRunFailed',
       uid: 'sdops-migration-run-failed',
-      valueExpr: rise(METRICS.migrationRunFailure, p.migrationFailureWindow, 'migration'),
+      valueExpr: `(${failedRuns} > 0) or (${failedInTable})`,
+      probeExpr: failedRuns,
       threshold: 0,
       for: '0m',
       severity: 'critical',
       summary: 'A run of migration {{ $labels.migration }} failed',
       description:
-        `{{VALUE}} run(s) of migration {{ $labels.migration }} failed in the last ${p.migrationFailureWindow}. ` +
+        `{{VALUE}} run(s) of migration {{ $labels.migration }} failed in the last ${p.migrationFailureWindow} ` +
+        '(1 when only the runs table shows it: a collector restart lost the count). ' +
         'Find the run id with `sdops migrate list --state failed` / `--state partially_failed` (a run a database outage ended may show `--state running`, owner stale; a run already retried or resumed since shows its new state: the alert holds for its whole window), then follow the runbook.',
       valueFormat: 'number',
       runbookAnchor: 'alert-migrationrunfailed',

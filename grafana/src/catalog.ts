@@ -25,6 +25,7 @@ export const METRICS = {
   queueActive: 'cleanup_queue_active',
   queueOldestActive: 'cleanup_queue_oldest_active_seconds',
   staleRuns: 'migration_runs_stale_seconds',
+  lastFailedRun: 'migration_runs_last_failure_timestamp_seconds',
   /** PROCESS_GAUGES: each running sdops serve and worker, under its own job and instance. */
   processUptime: 'process_uptime_seconds',
   /** Span-metrics latency histogram (seconds): SPAN_METRICS.latency, see below. */

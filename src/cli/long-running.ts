@@ -1,6 +1,6 @@
 import { BUILTIN_JOB_TYPES, readQueueTruth } from '../cleanup/index.ts';
 import { databaseIdentity } from '../db/index.ts';
-import { migrationNames, staleRunAges } from '../migration/index.ts';
+import { lastFailedRunEnds, migrationNames, staleRunAges } from '../migration/index.ts';
 import {
   type DatabaseObservation,
   defineAttributeValues,
@@ -12,8 +12,9 @@ import type { CliContext } from './context.ts';
 /**
  * What every long-running process (serve, worker) adds to its telemetry: its counters at 0 for
  * every entity, job type and migration (idle reads 0, not "no data"), and the database's own gauges
- * (queue length and oldest wait per job type, stale migration runs), read from the tables at every
- * export, so they are measured whether or not any worker runs. Stop it before the database closes.
+ * (queue length and oldest wait per job type, stale and failed migration runs), read from the
+ * tables at every export, so they are measured whether or not any worker runs. Stop it before the
+ * database closes.
  */
 export async function startLongRunningTelemetry(ctx: CliContext): Promise<DatabaseObservation> {
   defineAttributeValues({ job_type: BUILTIN_JOB_TYPES, migration: migrationNames() });
@@ -29,6 +30,7 @@ export async function startLongRunningTelemetry(ctx: CliContext): Promise<Databa
     read: async () => ({
       queue: await readQueueTruth(ctx.db, BUILTIN_JOB_TYPES),
       staleRuns: await staleRunAges(ctx.db),
+      lastFailedRuns: await lastFailedRunEnds(ctx.db),
     }),
   });
 }

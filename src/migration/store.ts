@@ -79,6 +79,25 @@ export async function listRuns(q: Queryable, opts: { limit?: number; states?: re
   return rows.map(toRun);
 }
 
+/**
+ * By migration, when (Unix seconds, database clock) its latest run now failed or partially_failed
+ * ended: the migration.runs.last_failure_timestamp gauge. The run counter that MigrationRunFailed
+ * counts is exported once, by the process that ran the session, as it exits: a collector that
+ * restarts before Prometheus scrapes it, or is down then, loses it, and a failed run paged nobody
+ * (a probe: a partially_failed run ended 0.1 s before a collector restart). This reading is taken
+ * again at every export of every running serve and worker, so it outlives any such gap. A dry run
+ * migrated nothing: it is not a run of the panels and alerts, as the counter does not count it.
+ */
+export async function lastFailedRunEnds(q: Queryable): Promise<Record<string, number>> {
+  const { rows } = await q.query<{ migration: string; ended: number }>(
+    `SELECT migration, extract(epoch FROM max(finished_at))::float8 AS ended
+       FROM sdops_migration_runs
+      WHERE state IN ('failed', 'partially_failed') AND finished_at IS NOT NULL AND NOT dry_run
+      GROUP BY migration`,
+  );
+  return Object.fromEntries(rows.map((r) => [r.migration, Number(r.ended)]));
+}
+
 const BATCH_COLUMNS = `run_id::text AS run_id, batch_no, entity, key_from, key_to, status, rows, attempts,
   duration_ms, error, session, created_at, updated_at`;
 

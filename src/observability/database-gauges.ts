@@ -5,7 +5,7 @@ import { DATABASE_GAUGES } from './instruments.ts';
 
 /**
  * The database's own gauges (instruments.ts DATABASE_GAUGES): queue length, oldest wait, jobs held
- * and the oldest held, and dead jobs per job type, and stale migration runs, read from the tables
+ * and the oldest held, and dead jobs per job type, and stale and failed migration runs, read from the tables
  * at every collection of a meter that reports under the database's identity. Every process observing the same database writes the same series;
  * the collector's prometheus exporter keeps the newest data point of a series, so the freshest
  * reading wins, and a process that stops reading leaves nothing behind that outlives the others.
@@ -29,6 +29,8 @@ interface DatabaseReading {
   readonly queue: Readonly<Record<string, QueueTruth>>;
   /** Seconds since the lease of the longest-stale run expired, by migration; missing reads 0. */
   readonly staleRuns: Readonly<Record<string, number>>;
+  /** Unix seconds the latest run now failed or partially_failed ended, by migration; missing reads 0. */
+  readonly lastFailedRuns: Readonly<Record<string, number>>;
 }
 
 export interface DatabaseGaugeOptions {
@@ -95,10 +97,11 @@ export function registerDatabaseGauges(meter: Meter, read: DatabaseGaugeOptions[
   const active = gauge(DATABASE_GAUGES.queueActive);
   const oldestActive = gauge(DATABASE_GAUGES.queueOldestActive);
   const stale = gauge(DATABASE_GAUGES.staleRuns);
+  const lastFailed = gauge(DATABASE_GAUGES.lastFailedRun);
   // `other` is left out until something falls in it; from then on it is reported, at 0 when it
   // empties: a series no longer observed keeps its last value in the SDK's cumulative export, so a
   // cancelled dead job of an unknown type read 1 (and CleanupJobsDead fired) until a restart.
-  const otherSeen = { queue: false, runs: false };
+  const otherSeen = { queue: false, staleRuns: false, lastFailedRuns: false };
   meter.addBatchObservableCallback(
     async (result) => {
       let reading: DatabaseReading | undefined;
@@ -134,21 +137,26 @@ export function registerDatabaseGauges(meter: Meter, read: DatabaseGaugeOptions[
         result.observe(active, q.active, { job_type: jobType });
         result.observe(oldestActive, q.oldestActiveSeconds, { job_type: jobType });
       }
-      const runs = byRegistered(
-        'migration',
-        reading.staleRuns,
-        () => 0,
-        (a, b) => Math.max(a, finite(b)),
-        otherSeen.runs,
-      );
-      for (const [migration, seconds] of runs) {
-        if (migration === OTHER) {
-          otherSeen.runs ||= seconds > 0;
-          if (!otherSeen.runs) continue;
+      for (const [key, instrument] of [
+        ['staleRuns', stale],
+        ['lastFailedRuns', lastFailed],
+      ] as const) {
+        const runs = byRegistered(
+          'migration',
+          reading[key],
+          () => 0,
+          (a, b) => Math.max(a, finite(b)),
+          otherSeen[key],
+        );
+        for (const [migration, value] of runs) {
+          if (migration === OTHER) {
+            otherSeen[key] ||= value > 0;
+            if (!otherSeen[key]) continue;
+          }
+          result.observe(instrument, value, { migration });
         }
-        result.observe(stale, seconds, { migration });
       }
     },
-    [length, oldest, dead, active, oldestActive, stale],
+    [length, oldest, dead, active, oldestActive, stale, lastFailed],
   );
 }

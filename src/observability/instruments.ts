@@ -184,6 +184,14 @@ export const DATABASE_GAUGES = {
       'How long ago the lease of the longest-stale migration run expired: a run in state running or stopping whose owner stopped heartbeating (0 when none), per migration.',
     attributes: ['migration'],
   },
+  lastFailedRun: {
+    name: 'migration.runs.last_failure_timestamp',
+    kind: 'gauge',
+    unit: 's',
+    description:
+      'When (Unix time, database clock) the latest run now in state failed or partially_failed ended (0 when none), per migration: MigrationRunFailed reads it beside migration.run.failure, whose count a collector restart or outage can lose.',
+    attributes: ['migration'],
+  },
 } as const satisfies Record<string, InstrumentDefinition>;
 
 /**

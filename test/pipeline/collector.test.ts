@@ -76,6 +76,12 @@ const TRANSLATIONS = [
     prom: 'migration_runs_stale_seconds',
   },
   {
+    otel: 'migration.runs.last_failure_timestamp',
+    kind: 'gauge',
+    unit: 's',
+    prom: 'migration_runs_last_failure_timestamp_seconds',
+  },
+  {
     otel: 'cleanup.worker.job.duration_seconds',
     kind: 'histogram',
     unit: 's',

@@ -4,7 +4,7 @@ import { expect } from 'chai';
 import { BUILTIN_JOB_TYPES, type CleanupQueue, readQueueTruth } from '../../../src/cleanup/index.ts';
 import { DEAD_LETTER_QUEUE } from '../../../src/cleanup/queue-names.ts';
 import { type Database, databaseIdentity } from '../../../src/db/index.ts';
-import { staleRunAges } from '../../../src/migration/index.ts';
+import { lastFailedRunEnds, staleRunAges } from '../../../src/migration/index.ts';
 import { REPO_ROOT, SDOPS_BIN } from '../../support/cli.ts';
 import type { TestDatabase } from '../../support/postgres.ts';
 import { OtlpListener } from '../../support/otlp-listener.ts';
@@ -103,6 +103,27 @@ describe('the database gauges (queue length, oldest wait and dead jobs, stale mi
     expect(Object.keys(ages).sort()).to.deep.equal(['backfill-deleted-at', 'purge-archived']);
     expect(ages['backfill-deleted-at']).to.be.within(70, 75);
     expect(ages['purge-archived']).to.be.within(3, 8);
+  });
+
+  it('finds when the latest run now failed or partially_failed ended, by migration, leaving out dry runs and runs that ended otherwise', async () => {
+    const run = (migration: string, state: string, endedAgoSeconds: number | null, dryRun = false) =>
+      db.query(
+        `INSERT INTO sdops_migration_runs (run_id, migration, migration_version, state, dry_run, batch_size,
+                                           max_failed_batches, finished_at)
+         VALUES ($1, $2, 1, $3, $4, 100, 10, now() - $5::int * interval '1 second')`,
+        [randomUUID(), migration, state, dryRun, endedAgoSeconds],
+      );
+    await run('backfill-deleted-at', 'failed', 600);
+    await run('backfill-deleted-at', 'partially_failed', 30); // the latest failure
+    await run('backfill-deleted-at', 'succeeded', 5);
+    await run('archive-soft-deleted', 'failed', 10, true); // a dry run migrated nothing
+    await run('archive-soft-deleted', 'stopped', 20);
+    await run('purge-archived', 'running', null); // resumed: its finished_at went back to NULL
+    const [{ now }] = (await db.query<{ now: number }>('SELECT extract(epoch FROM now())::float8 AS now'))
+      .rows as [{ now: number }];
+    const ends = await lastFailedRunEnds(db);
+    expect(Object.keys(ends)).to.deep.equal(['backfill-deleted-at']);
+    expect(now - (ends['backfill-deleted-at'] ?? 0)).to.be.within(29.9, 35);
   });
 
   it('sdops serve processes report them under the database identity, equal to the tables, and their own counters at 0', async () => {

@@ -76,6 +76,7 @@ describe('observability with in-memory exporters', () => {
             unknown: { waiting: 0, oldestWaitSeconds: 0, active: 0, oldestActiveSeconds: 0, dead: 1 },
           },
           staleRuns: { '0001_init': 90 },
+          lastFailedRuns: { '0001_init': 1_796_000_000.5 },
         };
       },
     });
@@ -116,6 +117,10 @@ describe('observability with in-memory exporters', () => {
     expect(points(metrics.get('migration.runs.stale_seconds'))).to.deep.equal([
       { attributes: { migration: '0001_init' }, value: 90 },
     ]);
+    expect(metrics.get('migration.runs.last_failure_timestamp')?.descriptor.unit).to.equal('s');
+    expect(points(metrics.get('migration.runs.last_failure_timestamp'))).to.deep.equal([
+      { attributes: { migration: '0001_init' }, value: 1_796_000_000.5 },
+    ]);
     await observation.stop();
     const before = reads;
     await t.databaseMetrics();
@@ -130,7 +135,7 @@ describe('observability with in-memory exporters', () => {
       intervalMs: 3_600_000,
       read: async (): ReturnType<DatabaseGaugeOptions['read']> =>
         gone
-          ? { queue: {}, staleRuns: {} }
+          ? { queue: {}, staleRuns: {}, lastFailedRuns: {} }
           : {
               queue: {
                 legacy_reindex: {
@@ -142,6 +147,7 @@ describe('observability with in-memory exporters', () => {
                 },
               },
               staleRuns: { 'retired-migration': unknownDead * 400 },
+              lastFailedRuns: { 'retired-migration': unknownDead * 1_796_000_000 },
             },
     });
     const other = (m: Map<string, MetricData>, name: string) =>
@@ -157,6 +163,9 @@ describe('observability with in-memory exporters', () => {
       { attributes: { job_type: 'other' }, value: 0 },
     ]);
     expect(other(then, 'migration.runs.stale_seconds')).to.deep.equal([
+      { attributes: { migration: 'other' }, value: 0 },
+    ]);
+    expect(other(then, 'migration.runs.last_failure_timestamp')).to.deep.equal([
       { attributes: { migration: 'other' }, value: 0 },
     ]);
     gone = false;
@@ -178,6 +187,7 @@ describe('observability with in-memory exporters', () => {
         return {
           queue: { purge: { waiting: 1, oldestWaitSeconds: 1, active: 0, oldestActiveSeconds: 0, dead: 0 } },
           staleRuns: {},
+          lastFailedRuns: {},
         };
       },
     });
