@@ -256,7 +256,7 @@ function telemetryConfig(env: Env): TelemetrySettings {
       checked(
         'OTEL_SDK_DISABLED',
         (raw) => (/^(true|1)$/i.test(raw) ? true : /^(false|0)$/i.test(raw) ? false : undefined),
-        'is not true or false',
+        'is not true, false, 1 or 0',
       ) ?? false,
     endpoint: (
       checked(

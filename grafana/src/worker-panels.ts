@@ -107,7 +107,7 @@ export function workerPanels(y: number): cog.Builder<Panel>[] {
     timeseries(
       PANEL_IDS.jobDurations,
       'Job duration and queue wait p95 by job type',
-      'p95 of how long one cleanup job attempt ran and of how long jobs waited in the queue before a worker started them (read inside a histogram bucket: from 5 min on, within a step of x1.5 at most, e.g. 600-900 s; a p95 past 1 h reads 1 h, the top bucket; jobs still waiting: Oldest waiting job). Orange from 30 s, red from 5 min.',
+      'p95 of how long one cleanup job attempt ran and of how long jobs waited in the queue before a worker started them, from when they could start (a retry backoff is not counted) (read inside a histogram bucket: from 5 min on, within a step of x1.5 at most, e.g. 600-900 s; a p95 past 1 h reads 1 h, the top bucket; jobs still waiting: Oldest waiting job). Orange from 30 s, red from 5 min.',
       's',
       at(8, y + 8, 8, 8),
     )

@@ -23,12 +23,9 @@ export class SessionTelemetry {
 
   constructor(run: RunRecord) {
     this.run = run;
-    // Every line of a dry run says so: its batches are "committed" (their checkpoints are), not its rows.
-    this.runLog = log.child({
-      run_id: run.runId,
-      migration: run.migration,
-      ...(run.dryRun ? { dry_run: true } : {}),
-    });
+    // Every line says whether the run writes, as its spans do: a dry run's batches are "committed"
+    // (their checkpoints are), not its rows.
+    this.runLog = log.child({ run_id: run.runId, migration: run.migration, dry_run: run.dryRun });
   }
 
   started(mode: string, entity: string | undefined): void {
@@ -37,7 +34,6 @@ export class SessionTelemetry {
       // Not `count` (rows affected): what the run expects to do in all, repeated by every session.
       rows_estimate: this.run.totalEstimate ?? 0,
       state: 'running',
-      dry_run: this.run.dryRun,
       session: this.run.sessions,
       batch_size: this.run.batchSize,
     });

@@ -83,7 +83,8 @@ export const INSTRUMENTS = {
     name: 'cleanup.worker.queue_wait_seconds',
     kind: 'histogram',
     unit: 's',
-    description: 'Time a cleanup job waited between being enqueued and being started.',
+    description:
+      'Time a cleanup job waited for a worker: from when it could start (its enqueue, or the end of its retry backoff, or the start time it was given) until its attempt started. A retry backoff is no wait for a worker, so it is not in it.',
     attributes: ['job_type'],
   },
   migrationRunSuccess: {

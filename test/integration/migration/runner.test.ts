@@ -240,6 +240,10 @@ describe('MigrationRunner in process (real PostgreSQL, in-memory telemetry)', fu
       expect(span, 'every batch log is emitted inside its batch span').to.not.equal(undefined);
       expect(log.spanContext?.traceId).to.equal(span?.spanContext().traceId);
     }
+    // Every line of a run that writes says so, as its spans do: was only its start lines.
+    const runLines = (await tel.logs()).filter((r) => attr(r, 'run_id') === handle.runId);
+    expect(new Set(runLines.map((r) => r.body))).to.include.keys('migration start', 'migration ended');
+    expect(runLines.filter((r) => r.attributes.dry_run !== false).map((r) => r.body)).to.deep.equal([]);
   });
 
   it('refuses to resume or retry a run another release started, and leaves it as it was', async () => {
