@@ -106,7 +106,8 @@ export async function releaseRun(
 
 /**
  * Asks a run to stop. A live runner sees `stopping` at its next batch and parks the run `stopped`;
- * a run whose owner is dead is parked right here, since nobody else would.
+ * a run whose owner is dead is parked right here, since nobody else would, and loses its heartbeat
+ * with its owner, as a run its runner parked does (status showed a stopped run's heartbeat ageing).
  */
 export async function requestStop(q: Queryable, runId: string): Promise<RunRecord | undefined> {
   const { rows } = await q.query(
@@ -114,6 +115,7 @@ export async function requestStop(q: Queryable, runId: string): Promise<RunRecor
         SET state = CASE WHEN owner IS NOT NULL AND heartbeat_at >= now() - lease_timeout_ms * interval '1 millisecond'
                          THEN 'stopping' ELSE 'stopped' END,
             owner = CASE WHEN heartbeat_at >= now() - lease_timeout_ms * interval '1 millisecond' THEN owner END,
+            heartbeat_at = CASE WHEN heartbeat_at >= now() - lease_timeout_ms * interval '1 millisecond' THEN heartbeat_at END,
             updated_at = now()
       WHERE run_id = $1 AND state IN ('running', 'stopping')
       RETURNING ${RUN_COLUMNS}`,

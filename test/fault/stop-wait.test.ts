@@ -60,7 +60,10 @@ describe('fault suite: migrate stop --wait on a SIGKILLed runner', function () {
     expect(impatient.code, impatient.stderr).to.equal(1);
     const lines = impatient.stderr.trim().split('\n');
     expect(lines.at(-1)).to.match(/^sdops: run \S+ is still stopping after 1 s/);
-    expect(impatient.stderr, 'it says how long the lease has left').to.match(/its lease expires in \d+ s/);
+    // As a plain stop and resume say it: the runner was of this host and is gone (was "If that runner is gone").
+    expect(impatient.stderr, 'it says the runner is gone and how long the lease has left').to.match(
+      /its runner \S+ was a process of this host that is gone, so nothing parks it before its lease expires in \d+ s: waiting for that/,
+    );
 
     const patient = await runCli(['migrate', 'stop', runId, '--wait'], env());
     const tookMs = Date.now() - killed;
@@ -68,11 +71,12 @@ describe('fault suite: migrate stop --wait on a SIGKILLed runner', function () {
     expect(patient.code, patient.stderr).to.equal(0);
     expect(patient.stdout).to.equal(`run ${runId}: stopped\n`);
     expect(tookMs).to.be.below(LEASE_MS + MARGIN_MS);
-    const row = await client.query<{ state: string; owner: string | null }>(
-      'SELECT state, owner FROM sdops_migration_runs WHERE run_id = $1',
+    const row = await client.query<{ state: string; owner: string | null; heartbeat_at: Date | null }>(
+      'SELECT state, owner, heartbeat_at FROM sdops_migration_runs WHERE run_id = $1',
       [runId],
     );
-    expect(row.rows[0]).to.deep.equal({ state: 'stopped', owner: null });
+    // No heartbeat either, as a run its runner parked: status showed this one's ageing.
+    expect(row.rows[0]).to.deep.equal({ state: 'stopped', owner: null, heartbeat_at: null });
 
     // Parked, not lost: resume finishes it from its checkpoint.
     const resumed = await runCli(['migrate', 'resume', runId], env());

@@ -184,10 +184,14 @@ export function registerMigrate(program: Command): void {
             timeoutMs,
             onWaiting: (r, leaseLeftMs) => {
               if (ctx.json) return;
+              const expires = `its lease expires in ${Math.ceil(leaseLeftMs / 1000)} s`;
+              const giveUp = `(giving up after ${Math.round(timeoutMs / 1000)} s)`;
+              // What a plain stop and resume say of a runner this host knows is gone, not "if".
               process.stderr.write(
-                `run ${runId}: stopping; waiting for its runner ${r.owner} to park it after its batch in flight. ` +
-                  `If that runner is gone, its lease expires in ${Math.ceil(leaseLeftMs / 1000)} s and the run is parked then ` +
-                  `(giving up after ${Math.round(timeoutMs / 1000)} s)\n`,
+                runStatus(r).ownerProcessGone
+                  ? `run ${runId}: stopping; its runner ${r.owner} was a process of this host that is gone, so nothing parks it before ${expires}: waiting for that, then parking it ${giveUp}\n`
+                  : `run ${runId}: stopping; waiting for its runner ${r.owner} to park it after its batch in flight. ` +
+                      `If that runner is gone, ${expires} and the run is parked then ${giveUp}\n`,
               );
             },
           });
