@@ -23,14 +23,21 @@ export function runCli(
   });
 }
 
-/** Runs any command to its end in the repository root and collects its output; SIGKILL after timeoutMs. */
+/**
+ * Runs any command to its end (in the repository root unless `cwd` says otherwise) and collects its
+ * output; SIGKILL after timeoutMs.
+ */
 export function runCommand(
   command: string,
   args: readonly string[],
-  { env = process.env, timeoutMs = 120_000 }: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+  {
+    env = process.env,
+    timeoutMs = 120_000,
+    cwd = REPO_ROOT,
+  }: { env?: NodeJS.ProcessEnv; timeoutMs?: number; cwd?: string } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, [...args], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, [...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => {
