@@ -1,4 +1,5 @@
 import {
+  APP_METRICS_UP,
   COLLECTOR_UP,
   COLLECTORS_DOWN,
   DASHBOARD_UID,
@@ -97,8 +98,14 @@ const rise = (metric: string, window: string, by: string) =>
  * sample carries the series through any gap shorter than this; a drained queue still reads 0 at once.
  */
 const GAUGE_GAP_WINDOW = '5m';
-/** A collector answered no scrape at some point within `window` (now included). */
-const collectorDownWithin = (window: string) => `(min_over_time(${COLLECTOR_UP}[${window}]) == 0)`;
+/**
+ * Every target the apps' series come from answered no scrape at one moment within `window` (now
+ * included): no process's series could move then, so the service alerts hold back (the collector's
+ * own alert pages). One collector down of several (a gateway, an agent of the two-tier layout)
+ * does not hold them back: that held ServiceDown back fleet-wide, and a probe saw a firing one
+ * resolve during a gateway outage while every worker was down.
+ */
+const appSeriesBlindWithin = (window: string) => `(min_over_time(max(${APP_METRICS_UP})[${window}:]) == 0)`;
 const lastReading = (metric: string) => `last_over_time(${metric}[${GAUGE_GAP_WINDOW}])`;
 
 /** The rules for a set of thresholds and windows: ALERT_PARAMS in production. */
@@ -278,7 +285,7 @@ export function alertRules(p: AlertParams = ALERT_PARAMS): AlertRuleDefinition[]
       // A collector that answers no scrape starves every series: that is TelemetryCollectorDown's
       // page, not one per service. Held back for the live window after it answers again too: the
       // first scrape then has one sample of each process, no move yet, and the alert blinked pending.
-      valueExpr: `(${seenProcesses(p.serviceSeenWindow)} unless on (job) ${liveProcesses(p.serviceLiveWindow)}) unless on () ${collectorDownWithin(p.serviceLiveWindow)}`,
+      valueExpr: `(${seenProcesses(p.serviceSeenWindow)} unless on (job) ${liveProcesses(p.serviceLiveWindow)}) unless on () ${appSeriesBlindWithin(p.serviceLiveWindow)}`,
       probeExpr: seenProcesses(p.serviceSeenWindow),
       threshold: 0,
       for: p.serviceDownFor,
@@ -298,7 +305,7 @@ export function alertRules(p: AlertParams = ALERT_PARAMS): AlertRuleDefinition[]
     {
       name: 'ServiceCrashLooping',
       uid: 'sdops-service-crash-looping',
-      valueExpr: `(${endedYoungProcesses(p.serviceCrashWindow, p.serviceLiveWindow, p.serviceShortLifeSeconds)}) unless on () ${collectorDownWithin(p.serviceLiveWindow)}`,
+      valueExpr: `(${endedYoungProcesses(p.serviceCrashWindow, p.serviceLiveWindow, p.serviceShortLifeSeconds)}) unless on () ${appSeriesBlindWithin(p.serviceLiveWindow)}`,
       probeExpr: seenProcesses(p.serviceSeenWindow),
       threshold: p.serviceCrashes,
       for: p.serviceCrashLoopFor,

@@ -101,6 +101,12 @@ export const RUNBOOK_PATH = 'docs/operational/soft-delete-runbook.md';
  */
 export const COLLECTOR_UP = 'up{job="otel-collector"}';
 
+/**
+ * The targets Prometheus reads the apps' series from (job `otel-collector-exporter`): the one
+ * collector of the default layout, every gateway of the two-tier one.
+ */
+export const APP_METRICS_UP = 'up{job="otel-collector-exporter"}';
+
 /** How many collectors answer no scrape (no series while they all answer). */
 export const COLLECTORS_DOWN = `count by (job) (${COLLECTOR_UP} == 0)`;
 
