@@ -3,11 +3,10 @@ import { readFileSync } from 'node:fs';
 import { expect } from 'chai';
 import { parse } from 'yaml';
 import { waitUntil } from '../support/wait.ts';
-import { startCollector, type TestCollector } from './support/collector.ts';
+import type { TestCollector } from './support/collector.ts';
 import { AGENT_CONFIG } from './support/paths.ts';
 import { promQuery } from './support/prom-api.ts';
-import { startPrometheus, type TestPrometheus } from './support/prometheus.ts';
-import { GATEWAY_TEST_CONFIGS } from './scale/tiers.ts';
+import { startTiers, type Tiers } from './scale/tiers.ts';
 
 /**
  * What an agent of the two-tier layout loses while a gateway is down must page. Its per-gateway
@@ -43,13 +42,9 @@ function spansBody(count: number): string {
 
 describe('the two-tier agent with a gateway down', function () {
   this.timeout(180_000);
-  const started: TestCollector[] = [];
-  let prometheus: TestPrometheus | undefined;
+  let tiers: Tiers | undefined;
 
-  after(async () => {
-    await prometheus?.stop();
-    await Promise.all(started.map((c) => c.close()));
-  });
+  after(async () => tiers?.close());
 
   it('retries what it routed to the gateway without giving up, so a loss is only a full queue', () => {
     const agent = parse(readFileSync(AGENT_CONFIG, 'utf8')) as {
@@ -61,26 +56,10 @@ describe('the two-tier agent with a gateway down', function () {
   });
 
   it('counts every span a full queue refuses where TelemetryDataDropped reads it, and the live gateway gets its share', async () => {
-    const gateways: TestCollector[] = [];
-    for (const n of [1, 2]) {
-      const gateway = await startCollector({ name: `gateway-${n}`, configs: GATEWAY_TEST_CONFIGS });
-      started.push(gateway);
-      gateways.push(gateway);
-    }
-    const list = `[${gateways.map((g) => `127.0.0.1:${g.ports.otlpGrpc}`).join(', ')}]`;
-    const agent = await startCollector({
-      name: 'agent',
-      configs: [AGENT_CONFIG],
-      env: { OTELCOL_GATEWAYS: list, OTELCOL_GATEWAY_QUEUE_SIZE: String(QUEUE) },
-    });
-    started.push(agent);
-    prometheus = await startPrometheus((port) => ({
-      'otel-collector-exporter': gateways.map((g) => `127.0.0.1:${g.ports.metrics}`),
-      'otel-collector-span-metrics': gateways.map((g) => `127.0.0.1:${g.ports.spanMetrics}`),
-      'otel-collector': [agent, ...gateways].map((c) => `127.0.0.1:${c.ports.telemetry}`),
-      prometheus: [`127.0.0.1:${port}`],
-    }));
-    await (gateways[1] as TestCollector).stop();
+    tiers = await startTiers({ OTELCOL_GATEWAY_QUEUE_SIZE: String(QUEUE) });
+    const [agent] = tiers.agents as [TestCollector];
+    const [live, stopped] = tiers.gateways as [TestCollector, TestCollector];
+    await stopped.stop();
 
     // Random trace ids: about half of each batch is routed to the stopped gateway, whose queue holds
     // QUEUE spans; the rest of its share is refused.
@@ -92,13 +71,13 @@ describe('the two-tier agent with a gateway down', function () {
       });
       expect(response.status).to.equal(200);
     }
-    const prom = prometheus.url;
+    const prom = tiers.prometheus.url;
     const dropped = await waitUntil(
       "the agent's load_balancing exporter to count refused spans in Prometheus",
       async () => {
         const [sample] = await promQuery(
           prom,
-          'sum(otelcol_exporter_send_failed_spans{exporter="load_balancing/traces"})',
+          `sum(otelcol_exporter_send_failed_spans{exporter="load_balancing/traces",instance="127.0.0.1:${agent.ports.telemetry}"})`,
         );
         return sample && sample.value > 0 ? sample.value : undefined;
       },
@@ -118,11 +97,13 @@ describe('the two-tier agent with a gateway down', function () {
         ).length > 0 || undefined,
       { timeoutMs: 60_000, intervalMs: 250 },
     );
-    const live = `127.0.0.1:${(gateways[0] as TestCollector).ports.telemetry}`;
     await waitUntil(
       'the live gateway to receive its share',
       async () => {
-        const [sample] = await promQuery(prom, `sum(otelcol_receiver_accepted_spans{instance="${live}"})`);
+        const [sample] = await promQuery(
+          prom,
+          `sum(otelcol_receiver_accepted_spans{instance="127.0.0.1:${live.ports.telemetry}"})`,
+        );
         return sample && sample.value > 0 ? true : undefined;
       },
       { timeoutMs: 30_000, intervalMs: 250 },

@@ -13,7 +13,10 @@ import { startPrometheus, type TestPrometheus } from '../support/prometheus.ts';
 /** The gateway as the tests run it: production files first, then the test overlays. */
 export const GATEWAY_TEST_CONFIGS = [COLLECTOR_CONFIG, GATEWAY_CONFIG, COLLECTOR_OVERLAY, GATEWAY_OVERLAY];
 
-/** Two agents and two gateways on loopback ports, the gateways' outputs in one sink each, Prometheus. */
+/**
+ * Two agents and two gateways on loopback ports, the gateways' outputs in one sink each, Prometheus.
+ * `agentEnv` goes to both agents (e.g. a small OTELCOL_GATEWAY_QUEUE_SIZE).
+ */
 export interface Tiers {
   readonly agents: readonly TestCollector[];
   readonly gateways: readonly TestCollector[];
@@ -24,7 +27,7 @@ export interface Tiers {
   close(): Promise<void>;
 }
 
-export async function startTiers(): Promise<Tiers> {
+export async function startTiers(agentEnv: Record<string, string> = {}): Promise<Tiers> {
   const started: TestCollector[] = [];
   let prometheus: TestPrometheus | undefined;
   try {
@@ -41,7 +44,7 @@ export async function startTiers(): Promise<Tiers> {
       const agent = await startCollector({
         name: `agent-${n}`,
         configs: [AGENT_CONFIG],
-        env: { OTELCOL_GATEWAYS: list },
+        env: { OTELCOL_GATEWAYS: list, ...agentEnv },
       });
       started.push(agent);
       agents.push(agent);
