@@ -217,7 +217,7 @@ export function alertRules(p: AlertParams = ALERT_PARAMS): AlertRuleDefinition[]
       description:
         `{{VALUE}} run(s) of migration {{ $labels.migration }} failed in the last ${p.migrationFailureWindow} ` +
         '(1 when only the runs table shows it: a collector restart lost the count). ' +
-        'Find the run id with `sdops migrate list --state failed` / `--state partially_failed` (a run a database outage ended may show `--state running`, owner stale; a run already retried or resumed since shows its new state: the alert holds for its whole window), then follow the runbook.',
+        'Find the run id with `sdops migrate list --state failed` / `--state partially_failed` (a run a database outage ended may show `--state running`, owner stale; a run already retried or resumed since shows its new state: the alert holds for its whole window, unless only the runs table showed it), then follow the runbook.',
       valueFormat: 'number',
       runbookAnchor: 'alert-migrationrunfailed',
       panelId: PANEL_IDS.migrationRuns,

@@ -78,7 +78,39 @@ describe("the runbook's restore of an embedded database whose files a start set 
     expect((await sh('sdops seed --rows 10')).code).to.equal(0);
     const before = (await readdir(join(work, 'app', '.sdops', 'data'))).sort();
     const run = await sh(restoreBlock().replace(PLACEHOLDER, '.sdops/data/.sdops-unfinished-never'));
-    expect(run.stdout).to.include('no folder .sdops-unfinished-never in ./.sdops/data: nothing was changed');
+    expect(run.stdout).to.include(
+      './.sdops/data/.sdops-unfinished-never is not the newest set-aside folder holding a database: nothing was changed',
+    );
     expect((await readdir(join(work, 'app', '.sdops', 'data'))).sort()).to.deep.equal(before);
+  });
+
+  it('changes nothing when given an older set-aside folder, and leaves it there after the right one is restored', async () => {
+    const sh = await operatorShell();
+    const seeded = await sh('sdops --json seed --rows 20');
+    expect(seeded.code, seeded.stderr).to.equal(0);
+    const data = join(work, 'app', '.sdops', 'data');
+    // A leftover of an earlier incident, never deleted for you (a probe pasted its path and lost the data).
+    const older = '.sdops-unfinished-2020-01-01T00-00-00.000Z';
+    await mkdir(join(data, older));
+    await writeFile(join(data, older, 'PG_VERSION'), '17\n');
+    await writeFile(join(data, '.sdops-creating'), '12345\n');
+    const moved = await sh('sdops list customers');
+    const printed = /its files were moved to (\S+)/.exec(moved.stderr)?.[1] as string;
+    const wrong = await sh(restoreBlock().replace(PLACEHOLDER, join('.sdops', 'data', older)));
+    expect(wrong.stdout).to.include(
+      'is not the newest set-aside folder holding a database: nothing was changed',
+    );
+    expect(await readdir(data)).to.include.members([older, printed.split('/').at(-1) as string]);
+
+    const right = await sh(restoreBlock().replace(PLACEHOLDER, printed));
+    expect(right.code, `${right.stdout}\n${right.stderr}`).to.equal(0);
+    const listed = await sh('sdops --json list customers --scope all --limit 1');
+    expect(listed.code, listed.stderr).to.equal(0);
+    expect(
+      (JSON.parse(listed.stdout) as { rows: unknown[] }).rows,
+      'the seeded rows are back',
+    ).to.have.length(1);
+    expect(await readdir(data), 'the older folder stays; the restored one is gone').to.include(older);
+    expect((await readdir(data)).filter((n) => n.startsWith('.sdops-unfinished-'))).to.deep.equal([older]);
   });
 });
