@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 
 /** A runner's owner id: `<host>:<pid>:<random>`, so a run's owner can be found, and told apart. */
@@ -22,10 +23,28 @@ export function ownerProcessState(owner: string | null): 'gone' | 'alive' | 'unk
   if (pid === process.pid) return 'unknown';
   try {
     process.kill(pid, 0);
-    return 'alive';
   } catch (error) {
     // EPERM: it exists, as another user's process.
     return (error as NodeJS.ErrnoException).code === 'ESRCH' ? 'gone' : 'alive';
+  }
+  return zombie(pid) ? 'gone' : 'alive';
+}
+
+/**
+ * A process that has exited but whose parent has not reaped it yet still answers kill(pid, 0): a
+ * runner killed after its launching shell had gone was reported alive for 1-3 s (a probe). Linux
+ * says so in /proc (state Z); elsewhere, or if it cannot be read, it is not known to be one.
+ */
+function zombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // "pid (comm) S ...": the command may hold spaces and parentheses, the state follows the last ')'.
+    return stat
+      .slice(stat.lastIndexOf(')') + 1)
+      .trim()
+      .startsWith('Z');
+  } catch {
+    return false;
   }
 }
 

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { expect } from 'chai';
 import { ownerId, ownerProcessGone, ownerProcessState } from '../../../src/migration/owner-process.ts';
@@ -6,6 +7,7 @@ import { type RunRecord, runStatus } from '../../../src/migration/index.ts';
 import { backoffMs } from '../../../src/migration/options.ts';
 import { getMigration } from '../../../src/migration/registry.ts';
 import { InvalidMigrationParamError, UnknownMigrationError } from '../../../src/migration/errors.ts';
+import { waitUntil } from '../../support/wait.ts';
 
 describe('migration runner backoff and parameters', () => {
   it('backs off exponentially within +-20% and never beyond the cap', () => {
@@ -145,5 +147,26 @@ describe('migration runner backoff and parameters', () => {
     expect(ownerProcessState(`${host}:${process.ppid}:a1b2c3`)).to.equal('alive');
     expect(ownerProcessState(`${host}:${child.pid}:a1b2c3`)).to.equal('gone');
     expect(ownerProcessState(`elsewhere-${host}:${child.pid}:a1b2c3`)).to.equal('unknown');
+  });
+
+  it('reads an owner that exited but was not reaped yet (a zombie) as gone', async () => {
+    // The shell's background child exits at once; the shell becomes `sleep`, which never reaps it.
+    const parent = spawn('sh', ['-c', 'true & echo $!; exec sleep 5'], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    try {
+      const pid = Number(
+        await new Promise<string>((resolve) => parent.stdout.once('data', (d) => resolve(String(d)))),
+      );
+      const owner = `${hostname()}:${pid}:a1b2c3`;
+      await waitUntil(
+        'the child to be a zombie',
+        async () => readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.startsWith('Z') || undefined,
+      );
+      // Was 'alive': kill(pid, 0) succeeds on a zombie.
+      expect(ownerProcessState(owner)).to.equal('gone');
+    } finally {
+      parent.kill('SIGKILL');
+    }
   });
 });
