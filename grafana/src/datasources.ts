@@ -129,7 +129,14 @@ export function datasources(): Record<string, unknown> {
           search: { hide: false },
           // Search and TraceQL metrics over Tempo's streaming endpoint (stream_over_http_enabled).
           streamingEnabled: { search: true, metrics: true },
-          traceQuery: { timeShiftEnabled: true, spanStartTimeShift: '-1h', spanEndTimeShift: '1h' },
+          // A trace opened by id (an exemplar, a log line) is looked for in the range +-24 h: a
+          // migration session's trace lasts as long as the session, and with +-1 h one opened from a
+          // short range came back without its early spans.
+          traceQuery: {
+            timeShiftEnabled: true,
+            spanStartTimeShift: TRACE_TO_LOGS_SHIFT.start,
+            spanEndTimeShift: TRACE_TO_LOGS_SHIFT.end,
+          },
           spanBar: { type: 'Tag', tag: 'run_id' },
         },
       },
@@ -148,7 +155,8 @@ export function datasources(): Record<string, unknown> {
             {
               name: 'trace_id',
               matcherType: 'label',
-              matcherRegex: 'trace_id',
+              // Anchored: Grafana takes the first label whose name the regex finds anywhere in.
+              matcherRegex: esc('^trace_id$'),
               datasourceUid: DATASOURCE_UIDS.tempo,
               url: esc('${__value.raw}'),
               urlDisplayLabel: 'Open trace',
@@ -158,7 +166,7 @@ export function datasources(): Record<string, unknown> {
               // Explore link (not an internal one, which only targets tracing data sources).
               name: 'run_id',
               matcherType: 'label',
-              matcherRegex: 'run_id',
+              matcherRegex: esc('^run_id$'),
               url: esc(lokiExploreUrl(RUN_LOGS_FROM_RECORD_LOGQL, RUN_LOGS_RANGE)),
               urlDisplayLabel: 'Logs of this run',
               targetBlank: false,

@@ -160,6 +160,9 @@ export function migrationPanels(y: number): cog.Builder<Panel>[] {
       )
       .unit('ms')
       .thresholds(thresholds('green', [5000, 'orange'], [30000, 'red']))
+      // A table colours nothing by its thresholds unless a cell type says so: the duration (the
+      // search result's one number field) only.
+      .overrideByFieldType('number', [{ id: 'custom.cellOptions', value: { type: 'color-text' } }])
       .datasource(TEMPO)
       .gridPos(at(0, y + 26, 24, 8))
       .links([tempoExploreLink(`Traces of run ${gvar('run_id')} in Tempo`, RUN_TRACES_TRACEQL)])
