@@ -103,7 +103,7 @@ export const ENV_VARS: readonly EnvVarSpec[] = [
   v('LOKI_OTLP_ENDPOINT', 'http://loki:3100/otlp', "Where the collector sends logs (Loki's native OTLP endpoint).", 'collector'),
   // The opt-in two-tier layout: agents (otel-collector/agent.yaml) and gateways (gateway.yaml).
   v('OTELCOL_GATEWAYS', '[otel-gateway-1:4317, otel-gateway-2:4317]', "Agent: the gateways' OTLP/gRPC addresses, a YAML list (load_balancing static resolver).", 'collector'),
-  v('OTELCOL_GATEWAY_QUEUE_SIZE', '50000', 'Agent: spans (log records, metric points) queued per gateway while it is unreachable; beyond that they are dropped.', 'collector'),
+  v('OTELCOL_GATEWAY_QUEUE_SIZE', '50000', 'Agent: spans (log records, metric points) queued per gateway while it is unreachable, however long (retried until it answers); beyond that they are refused, counted and paged (TelemetryDataDropped).', 'collector'),
   v('OTELCOL_SAMPLING_API_PERCENT', '10', 'Gateway: percent of ok, fast API traces that tail sampling keeps (failed, slow, job, migration and non-API traces are always kept).', 'collector'),
   v('OTELCOL_SAMPLING_SLOW_MS', '1000', 'Gateway: a trace with a span longer than this many milliseconds is always kept.', 'collector'),
   v('OTELCOL_SAMPLING_DECISION_WAIT', '10s', "Gateway: how long tail sampling waits after a trace's first span before deciding.", 'collector'),
