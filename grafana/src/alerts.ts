@@ -282,8 +282,9 @@ export function alertRules(p: AlertParams = ALERT_PARAMS): AlertRuleDefinition[]
     {
       name: 'ServiceDown',
       uid: 'sdops-service-down',
-      // A collector that answers no scrape starves every series: that is TelemetryCollectorDown's
-      // page, not one per service. Held back for the live window after it answers again too: the
+      // With every collector of the apps' series down, every series starves: that is
+      // TelemetryCollectorDown's page, not one per service (appSeriesBlindWithin; one gateway of
+      // several down holds nothing back). Held back for the live window after it answers again: the
       // first scrape then has one sample of each process, no move yet, and the alert blinked pending.
       valueExpr: `(${seenProcesses(p.serviceSeenWindow)} unless on (job) ${liveProcesses(p.serviceLiveWindow)}) unless on () ${appSeriesBlindWithin(p.serviceLiveWindow)}`,
       probeExpr: seenProcesses(p.serviceSeenWindow),

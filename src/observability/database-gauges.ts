@@ -5,10 +5,11 @@ import { DATABASE_GAUGES } from './instruments.ts';
 
 /**
  * The database's own gauges (instruments.ts DATABASE_GAUGES): queue length, oldest wait, jobs held
- * and the oldest held, and dead jobs per job type, and stale and failed migration runs, read from the tables
- * at every collection of a meter that reports under the database's identity. Every process observing the same database writes the same series;
- * the collector's prometheus exporter keeps the newest data point of a series, so the freshest
- * reading wins, and a process that stops reading leaves nothing behind that outlives the others.
+ * and the oldest held, and dead jobs per job type, and stale and failed migration runs, read from
+ * the tables at every collection of a meter that reports under the database's identity. Every
+ * process observing the same database writes the same series; the collector's prometheus exporter
+ * keeps the newest data point of a series, so the freshest reading wins, and a process that stops
+ * reading leaves nothing behind that outlives the others.
  */
 
 export interface QueueTruth {
