@@ -458,10 +458,12 @@ describe('the collector pipeline (real otelcol-sdops, the Prometheus of compose.
     } finally {
       clearInterval(produce);
     }
-    // Both ends of an anchored window are samples of the same age: the steady 20/s reads 20.
-    expect(Math.min(...readings), JSON.stringify(readings)).to.be.above(perSecond * 0.85);
-    expect(Math.max(...readings), JSON.stringify(readings)).to.be.below(perSecond * 1.15);
-    // The check can fail: smoothed, tried for the panels, read the newest point low.
-    expect(Math.min(...smoothedReadings), JSON.stringify(smoothedReadings)).to.be.below(perSecond * 0.85);
+    // Both ends of an anchored window are samples of the same age: the steady 20/s reads 20. One
+    // export that comes a second late on a loaded machine (this process also produces) reads 15 once.
+    const off = (values: number[]) => values.filter((v) => v <= perSecond * 0.85 || v >= perSecond * 1.15);
+    expect(off(readings), JSON.stringify(readings)).to.have.length.at.most(2);
+    // The check can fail: smoothed, tried for the panels, read the newest point low in a sawtooth
+    // (19.8 down to 15 every scrape, a quarter of its readings or more below 17 on a quiet machine).
+    expect(off(smoothedReadings), JSON.stringify(smoothedReadings)).to.have.length.at.least(4);
   });
 });

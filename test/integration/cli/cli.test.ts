@@ -433,8 +433,15 @@ describe('sdops CLI bulk work stopped with Ctrl-C or SIGTERM', function () {
 
   it('says in one line what stays when a second Ctrl-C aborts it at once, and exits 130', async () => {
     const reason = 'aborted-twice';
+    // The second batch's first row stays locked, so that batch is in flight whenever the second
+    // Ctrl-C comes: a batch that merely takes long can still end first on a loaded machine.
+    const holder = new pg.Client({ connectionString: db.url });
+    await holder.connect();
+    await holder.query('BEGIN');
+    const locked = await holder.query(`SELECT id FROM customers WHERE id = (SELECT id FROM customers
+      WHERE plan = 'enterprise' AND deleted_at IS NULL ORDER BY id OFFSET 50 LIMIT 1) FOR UPDATE`);
+    expect(locked.rowCount, 'a second batch of enterprise customers to hold').to.equal(1);
     const deleting = spawnSdops(
-      // 50 rows of 20 ms: a batch in flight outlasts the pause before a person's second Ctrl-C.
       ['delete', 'customers', '--filter', 'plan=enterprise', '--batch-size', '50', '--reason', reason],
       { DATABASE_URL: db.url },
     );
@@ -448,6 +455,8 @@ describe('sdops CLI bulk work stopped with Ctrl-C or SIGTERM', function () {
       expect(await deleting.exited, deleting.output().slice(-2000)).to.equal(130);
     } finally {
       await deleting.stop('SIGKILL');
+      await holder.query('ROLLBACK');
+      await holder.end();
     }
     // Before: exit 130 and not a word.
     const line =
