@@ -20,7 +20,7 @@ export type CancelRequest =
   | { readonly jobId: string; readonly dryRun: boolean }
   | { readonly jobType: string; readonly state: CancelState; readonly dryRun: boolean };
 
-interface CancelledJob {
+export interface CancelledJob {
   readonly jobId: string;
   readonly jobType: string;
   /** The state it had: created, retry, or dead (a dead-letter copy). */
@@ -30,6 +30,11 @@ interface CancelledJob {
   readonly payload: unknown;
   /** A dead-letter copy: the id of the failed job it copies (the id a caller knows). */
   readonly copyOf?: string;
+  /**
+   * Rows its attempts had already changed in committed batches (a retrying job, or one handed back
+   * at a worker's shutdown): cancelling stops the rest, and these stay. Absent when none.
+   */
+  readonly rowsCommitted?: number;
 }
 
 export interface CancelOutcome {
@@ -47,6 +52,7 @@ interface Row extends Record<string, unknown> {
   created_on: Date;
   dead_type: string | null;
   copy_of: string | null;
+  committed: string | null;
 }
 
 const OUTPUT = JSON.stringify({
@@ -98,7 +104,10 @@ export async function cancelJobs(
   const { where, params } = selection(request, jobTypes);
   const columns = `j.id::text AS id, j.name, j.state::text AS state, j.data, j.created_on,
     ${deadCopyTypeSql('j')} AS dead_type,
-    CASE WHEN j.name = '${DEAD_LETTER_QUEUE}' THEN ${deadCopyOfSql('j')} END AS copy_of`;
+    CASE WHEN j.name = '${DEAD_LETTER_QUEUE}' THEN ${deadCopyOfSql('j')} END AS copy_of,
+    (SELECT coalesce(p.changed, p.rows)::text FROM sdops_job_progress p
+      WHERE p.job_id = (CASE WHEN j.name = '${DEAD_LETTER_QUEUE}' THEN ${deadCopyOfSql('j')} ELSE j.id::text END)::uuid)
+      AS committed`;
   const n = params.length;
   // One statement either way: the UPDATE re-checks `state < 'active'` on each row it locks, so a job a
   // worker claims at the same moment is left to that worker rather than cancelled under it.
@@ -121,6 +130,7 @@ export async function cancelJobs(
       createdAt: r.created_on.toISOString(),
       payload: r.data?.payload ?? null,
       ...(r.copy_of ? { copyOf: r.copy_of } : {}),
+      ...(Number(r.committed ?? 0) > 0 ? { rowsCommitted: Number(r.committed) } : {}),
     }))
     .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
   return { dryRun: request.dryRun, count: jobs.length, jobs };

@@ -1,4 +1,10 @@
-export { CANCEL_STATES, type CancelOutcome, type CancelRequest, type CancelState } from './cancel.ts';
+export {
+  CANCEL_STATES,
+  type CancelledJob,
+  type CancelOutcome,
+  type CancelRequest,
+  type CancelState,
+} from './cancel.ts';
 export type { RetryDeadOutcome, RetryOutcome } from './dead-letter.ts';
 export { assertJobId } from './errors.ts';
 export { expireJobsOfGoneWorkers } from './gone-workers.ts';

@@ -25,7 +25,7 @@ class DeleteInProgressError extends ConflictError {
       'delete_in_progress',
       `the delete with op id ${opId} has not finished: its bulk_soft_delete job ${jobId} still waits or runs, ` +
         'and would delete again, or go on deleting, what a restore brings back now; restore once the job has ended ' +
-        `(sdops queue show ${jobId}), or, while it waits, cancel it and the delete never happens (sdops queue cancel ${jobId}, POST /v1/queue/jobs/${jobId}/cancel)`,
+        `(sdops queue show ${jobId}), or, while it waits, cancel it so it deletes no more (sdops queue cancel ${jobId}, POST /v1/queue/jobs/${jobId}/cancel) and then restore by this op id what an earlier attempt of it had deleted, if anything`,
     );
   }
 }

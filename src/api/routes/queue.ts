@@ -120,7 +120,7 @@ export function registerQueueRoutes(app: FastifyInstance, queue: ApiQueue): void
       config: { access: 'admin' },
       schema: {
         summary:
-          'Cancel a waiting job (it never runs; a bulk delete cancelled so changes nothing), or the dead-letter copies of a failed one',
+          'Cancel a waiting job (it runs no more: a bulk delete cancelled before its first attempt changes nothing; rowsCommitted says what an earlier attempt changed, which stays), or the dead-letter copies of a failed one',
         tags: TAGS,
         params: jobIdParams,
         // `{"dryRun": true}` was taken, ignored, and the job cancelled: `sdops queue cancel --dry-run` has no API form.
@@ -150,6 +150,11 @@ export function registerQueueRoutes(app: FastifyInstance, queue: ApiQueue): void
                       description:
                         'A dead-letter copy (jobId is its own id): the id of the failed job it copies',
                     },
+                    rowsCommitted: {
+                      type: 'integer',
+                      description:
+                        "Rows its attempts had already changed in committed batches (a retrying job, or one handed back at a worker's shutdown): they stay; a bulk_soft_delete's are restored by its op id",
+                    },
                   },
                 },
               },
@@ -163,12 +168,13 @@ export function registerQueueRoutes(app: FastifyInstance, queue: ApiQueue): void
       const { count, jobs } = await queue.cancel({ jobId: request.params.jobId, dryRun: false });
       return {
         count,
-        jobs: jobs.map(({ jobId, jobType, state, createdAt, copyOf }) => ({
+        jobs: jobs.map(({ jobId, jobType, state, createdAt, copyOf, rowsCommitted }) => ({
           jobId,
           jobType,
           state,
           createdAt,
           ...(copyOf ? { copyOf } : {}),
+          ...(rowsCommitted !== undefined ? { rowsCommitted } : {}),
         })),
       };
     },

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import {
   type BuiltinJobType,
   CANCEL_STATES,
+  type CancelledJob,
   type CancelState,
   CleanupQueue,
   type JobView,
@@ -13,6 +14,24 @@ import { type CliContext, type GlobalOptions, withContext } from '../context.ts'
 import { jobIdArgument, jobTypeArgument, oneOf } from '../args.ts';
 import { formatTable, printable, printJson } from '../output.ts';
 import { keyProblem, quoted } from '../../validation/index.ts';
+
+/**
+ * What a cancelled job had already done stays: a retrying job, or one a worker handed back at its
+ * shutdown, has committed batches. Said, since "cancel it and nothing happens" is what an operator
+ * undoing a wrong bulk delete expects; a bulk delete's rows are restored by its op id.
+ */
+function keptRowsNote(job: CancelledJob, dryRun: boolean): string | undefined {
+  if (job.rowsCommitted === undefined) return undefined;
+  const payload = (job.payload ?? {}) as { entity?: unknown; opId?: unknown };
+  const undo =
+    job.jobType === 'bulk_soft_delete' &&
+    typeof payload.entity === 'string' &&
+    typeof payload.opId === 'string'
+      ? ` (undo them: sdops restore ${payload.entity} --filter delete_op_id=${payload.opId})`
+      : '';
+  const id = job.copyOf ?? job.jobId;
+  return `note: ${job.jobType} job ${id} had already changed ${job.rowsCommitted} rows in committed batches; they ${dryRun ? 'would ' : ''}stay${undo}`;
+}
 
 /** Jobs a human-readable `queue cancel` lists; --json lists every one. */
 const CANCEL_LIST_LIMIT = 50;
@@ -216,6 +235,10 @@ export function registerQueue(program: Command): void {
           process.stdout.write(`${formatTable(shown)}\n`);
           if (result.count > shown.length) {
             process.stdout.write(`... and ${result.count - shown.length} more (--json lists all)\n`);
+          }
+          for (const job of result.jobs) {
+            const kept = keptRowsNote(job, dryRun);
+            if (kept) process.stdout.write(`${kept}\n`);
           }
         });
       },

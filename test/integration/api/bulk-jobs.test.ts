@@ -165,7 +165,7 @@ describe('HTTP API bulk jobs and cascade op ids', () => {
     expect(refused.body).to.include(jobId);
     // Before, it named neither the job's commands nor cancelling, which undoes a waiting delete whole.
     expect(refused.body).to.include(
-      `cancel it and the delete never happens (sdops queue cancel ${jobId}, POST /v1/queue/jobs/${jobId}/cancel)`,
+      `cancel it so it deletes no more (sdops queue cancel ${jobId}, POST /v1/queue/jobs/${jobId}/cancel) and then restore by this op id what an earlier attempt of it had deleted, if anything`,
     );
     const cli = await runCli(['restore', 'documents', '--filter', `delete_op_id=${opId}`], {
       DATABASE_URL: f.url,
@@ -370,6 +370,46 @@ describe('HTTP API bulk jobs and cascade op ids', () => {
       [ids],
     );
     expect(live.rowCount, 'the cancelled delete took nothing').to.equal(2);
+  });
+
+  it('says what a cancelled bulk delete had already deleted (an attempt a worker handed back), and how to restore it', async () => {
+    const { rows } = await f.db.query<{ id: string }>(
+      'SELECT id::text AS id FROM documents WHERE deleted_at IS NULL AND NOT is_deleted ORDER BY id DESC LIMIT 5',
+    );
+    const opId = '0193a3f4-0000-7000-8000-00000000c4c2';
+    const ids = rows.map((r) => r.id);
+    const jobId = await f.queue.enqueue(
+      'bulk_soft_delete',
+      { entity: 'documents', ids, cascade: true, opId, deletedBy: 'test' },
+      { startAfterSeconds: 3600 },
+    );
+    // What an attempt handed back at a worker's shutdown leaves: the job waits again, its committed
+    // batches' rows stay deleted under its op id, and its progress counts them.
+    await f.db.query(
+      `UPDATE documents SET deleted_at = now(), delete_op_id = $2, deleted_by = 'test' WHERE id = ANY($1::bigint[])`,
+      [ids.slice(0, 3), opId],
+    );
+    await f.db.query('INSERT INTO sdops_job_progress (job_id, rows) VALUES ($1, 3)', [jobId]);
+    const dry = await runCli(['queue', 'cancel', '--dry-run', jobId], { DATABASE_URL: f.url });
+    expect(dry.code, dry.stderr).to.equal(0);
+    // Before: "cancel it and the delete never happens", and the cancel said nothing of the 3 rows.
+    expect(dry.stdout).to.include(
+      `note: bulk_soft_delete job ${jobId} had already changed 3 rows in committed batches; they would stay (undo them: sdops restore documents --filter delete_op_id=${opId})`,
+    );
+    const done = await inject(f.app, {
+      method: 'POST',
+      url: `/v1/queue/jobs/${jobId}/cancel`,
+      headers: AS_ADMIN,
+    });
+    expect(done.statusCode, done.body).to.equal(200);
+    expect((done.json() as { jobs: { rowsCommitted?: number }[] }).jobs[0]?.rowsCommitted).to.equal(3);
+    const undo = await inject(f.app, {
+      method: 'POST',
+      url: '/v1/documents/bulk-restore',
+      headers: AS_ADMIN,
+      payload: { filter: { delete_op_id: opId } },
+    });
+    expect(undo.statusCode, undo.body).to.equal(202);
   });
 
   it('refuses to undo a bulk_soft_delete enqueued by hand (it stamps its own job id) while it has not ended', async () => {
