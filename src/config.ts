@@ -65,9 +65,10 @@ function read(env: Env, name: string): string | undefined {
 }
 
 /**
- * A list that narrows what runs, or the tokens that guard it, set to nothing: an unset shell variable
- * in `SDOPS_WORKER_JOB_TYPES=$TYPES` or compose's `${TOKENS}`. Read as unset, it would mean every
- * job type (purges included) or no authentication, the opposite of what was set out to say.
+ * A list that narrows what runs, the tokens that guard it, or where the data is, set to nothing: an
+ * unset shell variable in `SDOPS_WORKER_JOB_TYPES=$TYPES` or compose's `${TOKENS}`. Read as unset, it
+ * would mean every job type (purges included), no authentication or another database, the opposite
+ * of what was set out to say.
  */
 function readNotBlank(env: Env, name: string, unsetMeans: string): string | undefined {
   const value = env[name];
@@ -306,11 +307,17 @@ export function defaultFromEnv(name: string): string {
 
 /** Reads and validates the environment once at start; throws ConfigError naming the bad variable. */
 export function loadConfig(env: Env = process.env): Config {
-  const databaseUrl = read(env, 'DATABASE_URL');
+  // Set but empty (an unset variable in `DATABASE_URL=$PG_URL`, a compose `${PG_URL}`): read as unset,
+  // a deployment meant for PostgreSQL ran on a new, private embedded database, one warning its only sign.
+  const databaseUrl = readNotBlank(env, 'DATABASE_URL', 'the embedded database');
   if (databaseUrl !== undefined) checkDatabaseUrl(databaseUrl);
   return {
     databaseUrl,
-    dataDir: read(env, 'SDOPS_DATA_DIR') as string,
+    dataDir: readNotBlank(
+      env,
+      'SDOPS_DATA_DIR',
+      `the default, ${ENV_VARS.find((v) => v.name === 'SDOPS_DATA_DIR')?.default}`,
+    ) as string,
     // One connection: a migration's heartbeat waited behind its own batch, and a live runner read
     // as stale. PostgreSQL's own ceiling is 262143; past a thousand per process is a typo.
     dbPoolSize: readInt(env, 'SDOPS_DB_POOL_SIZE', 2, 1000),

@@ -141,7 +141,7 @@ registerHooks({ resolve(specifier, context, next) {
       copyFileSync(pinnedBinary, other); // another file system: a copy (126 MB) instead
     }
     const wrapper = spawn(other, [SDOPS_BIN, '--memory', 'worker', '--no-schedule'], {
-      env: { ...process.env, OTEL_SDK_DISABLED: 'true', LOG_LEVEL: 'info', DATABASE_URL: '' },
+      env: { ...process.env, OTEL_SDK_DISABLED: 'true', LOG_LEVEL: 'info', DATABASE_URL: undefined },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -173,7 +173,7 @@ registerHooks({ resolve(specifier, context, next) {
   function workerUnderSystemNode() {
     const system = ['/usr/bin/node', '/usr/local/bin/node'].find((p) => existsSync(p)) ?? process.execPath;
     const wrapper = spawn(system, [SDOPS_BIN, '--memory', 'worker', '--no-schedule'], {
-      env: { ...process.env, OTEL_SDK_DISABLED: 'true', LOG_LEVEL: 'info', DATABASE_URL: '' },
+      env: { ...process.env, OTEL_SDK_DISABLED: 'true', LOG_LEVEL: 'info', DATABASE_URL: undefined },
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -293,7 +293,7 @@ registerHooks({ resolve(specifier, context, next) {
     // dash, which dies of a terminal's Ctrl-C even when the program it waits for handles it, so the
     // `echo EXIT` never ran there; bash waits for the program and goes on (as a login shell would).
     const term = spawn('script', ['-qefc', command, '/dev/null'], {
-      env: { ...process.env, SHELL: '/bin/bash', OTEL_SDK_DISABLED: 'true', DATABASE_URL: '' },
+      env: { ...process.env, SHELL: '/bin/bash', OTEL_SDK_DISABLED: 'true', DATABASE_URL: undefined },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let out = '';

@@ -289,7 +289,10 @@ describe('sdops bad input and closed pipes (PostgreSQL)', function () {
       // Was refused only after the directory was made, or waited 60 s for an unreachable database.
       ['worker', '--job-types', 'bogus'],
     ]) {
-      const r = await runCli(['--data-dir', dir, ...args], { DATABASE_URL: '', OTEL_SDK_DISABLED: 'true' });
+      const r = await runCli(['--data-dir', dir, ...args], {
+        DATABASE_URL: undefined,
+        OTEL_SDK_DISABLED: 'true',
+      });
       expect(r.code, `${args.join(' ')}: ${r.stderr}`).to.equal(2);
       expect(existsSync(dir), `${args.join(' ')} opened the embedded database`).to.equal(false);
     }
@@ -301,7 +304,7 @@ describe('sdops bad input and closed pipes (PostgreSQL)', function () {
       [['serve', '--port', '0'], { SDOPS_PURGE_CRON: '61 * * * *' }],
     ] as const) {
       const r = await runCli(['--data-dir', dir, ...args], {
-        DATABASE_URL: '',
+        DATABASE_URL: undefined,
         OTEL_SDK_DISABLED: 'true',
         ...setting,
       });
@@ -314,12 +317,32 @@ describe('sdops bad input and closed pipes (PostgreSQL)', function () {
     }
   });
 
+  it('refuses DATABASE_URL or SDOPS_DATA_DIR set but empty (an unset shell variable) in one line, exit 2, and opens no database', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'sdops-blank-'));
+    for (const [name, env] of [
+      ['DATABASE_URL', { DATABASE_URL: '' }],
+      ['DATABASE_URL', { DATABASE_URL: '  ' }],
+      ['SDOPS_DATA_DIR', { DATABASE_URL: undefined, SDOPS_DATA_DIR: '' }],
+    ] as const) {
+      const r = await runCommand(process.execPath, [SDOPS_BIN, 'list', 'documents'], {
+        cwd,
+        env: { ...process.env, OTEL_SDK_DISABLED: 'true', LOG_LEVEL: 'warn', ...env },
+      });
+      // Before: exit 0 on a new embedded database in ./.sdops/data, a warning its only sign.
+      expect(r.code, `${JSON.stringify(env)}: ${r.stderr}`).to.equal(2);
+      expect(r.stderr.trim().split('\n'), r.stderr).to.deep.equal([
+        `sdops: ${name} is set but empty: give it a value, or unset it for ${name === 'DATABASE_URL' ? 'the embedded database' : 'the default, ./.sdops/data'}`,
+      ]);
+      expect(existsSync(join(cwd, '.sdops')), 'no embedded database was made').to.equal(false);
+    }
+  });
+
   it('refuses an embedded database directory that cannot be made (a file in the way, /proc), as bad input', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'sdops-file-')), 'afile');
     writeFileSync(file, 'not a directory');
     for (const dir of [file, join(file, 'sub')]) {
       const r = await runCli(['--data-dir', dir, 'list', 'customers'], {
-        DATABASE_URL: '',
+        DATABASE_URL: undefined,
         OTEL_SDK_DISABLED: 'true',
       });
       // Before: exit 1, "sdops: failed: EEXIST: file already exists, mkdir ...".
@@ -331,7 +354,7 @@ describe('sdops bad input and closed pipes (PostgreSQL)', function () {
     }
     // Node's own recursive mkdir never returned here: the command hung.
     const r = await runCli(['--data-dir', '/proc/sdops/data', 'list', 'customers'], {
-      DATABASE_URL: '',
+      DATABASE_URL: undefined,
       OTEL_SDK_DISABLED: 'true',
     });
     expect(r.code, r.stderr).to.equal(2);
@@ -343,7 +366,7 @@ describe('sdops bad input and closed pipes (PostgreSQL)', function () {
   it('says there is no embedded database at a data directory that does not exist, and creates none, on db status', async () => {
     const missing = join(mkdtempSync(join(tmpdir(), 'sdops-typo-')), 'dat', 'a');
     const status = (dir: string) =>
-      runCli(['--data-dir', dir, 'db', 'status'], { DATABASE_URL: '', OTEL_SDK_DISABLED: 'true' });
+      runCli(['--data-dir', dir, 'db', 'status'], { DATABASE_URL: undefined, OTEL_SDK_DISABLED: 'true' });
     const r = await status(missing);
     // Before: exit 0, "current: none; pending: 001_demo_domain, ...", and the directory made.
     expect(r.code, r.stderr).to.equal(1);
@@ -385,7 +408,7 @@ describe('sdops bad input and closed pipes (PostgreSQL)', function () {
     const base = mkdtempSync(join(tmpdir(), 'sdops-ro-'));
     const readOnly = join(base, 'ro');
     mkdirSync(readOnly, { mode: 0o555 });
-    const opts = { DATABASE_URL: '', OTEL_SDK_DISABLED: 'true' };
+    const opts = { DATABASE_URL: undefined, OTEL_SDK_DISABLED: 'true' };
     const r = await runCli(['--data-dir', readOnly, 'list', 'documents'], opts);
     // Before: exit 1, "sdops: failed: [object Object]" (PGlite checks the mode bits itself, root too).
     expect(r.code, r.stderr).to.equal(2);
@@ -550,7 +573,7 @@ describe('sdops bad input and closed pipes (PostgreSQL)', function () {
     try {
       const dir = join(mkdtempSync(join(tmpdir(), 'sdops-port-')), 'data');
       const r = await runCli(['--data-dir', dir, 'serve', '--port', String(port)], {
-        DATABASE_URL: '',
+        DATABASE_URL: undefined,
         OTEL_SDK_DISABLED: 'true',
         LOG_LEVEL: 'info',
       });
@@ -671,7 +694,7 @@ describe('sdops bad input and closed pipes (PostgreSQL)', function () {
 describe('sdops serve and worker refused at start, with telemetry on and no collector', function () {
   this.timeout(60_000);
   const env = {
-    DATABASE_URL: '',
+    DATABASE_URL: undefined,
     OTEL_SDK_DISABLED: 'false',
     OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:1',
   };

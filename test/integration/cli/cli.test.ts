@@ -484,7 +484,7 @@ describe('sdops demo on the embedded database', function () {
   this.timeout(180_000);
 
   it('runs the whole sequence in memory and prints the summary table', async () => {
-    const r = await runCli(['--memory', 'demo', '--rows', '2000'], { DATABASE_URL: '' });
+    const r = await runCli(['--memory', 'demo', '--rows', '2000'], { DATABASE_URL: undefined });
     expect(r.code, r.stderr).to.equal(0);
     expect(r.stdout).to.match(/Soft-delete demo summary/);
     for (const op of ['delete', 'restore', 'archive', 'purge']) expect(r.stdout).to.include(op);
@@ -496,7 +496,7 @@ describe('sdops demo on the embedded database', function () {
       spawnSdops(
         [...(json ? ['--json'] : []), '--memory', 'demo', '--rows', '1000', '--loop', '--pause-ms', '50'],
         {
-          DATABASE_URL: '',
+          DATABASE_URL: undefined,
         },
       );
     const json = loop(true);
@@ -530,7 +530,7 @@ describe('sdops demo on the embedded database', function () {
 
   it('says what Ctrl-C does, and a --loop stops in its pause at once', async () => {
     const demo = spawnSdops(['--memory', 'demo', '--rows', '2000', '--loop', '--pause-ms', '120000'], {
-      DATABASE_URL: '',
+      DATABASE_URL: undefined,
     });
     try {
       await demo.waitFor(/Soft-delete demo summary/); // the first run is done: the loop pauses

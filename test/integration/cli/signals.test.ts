@@ -91,7 +91,9 @@ describe('sdops and a signal outside a graceful stop', function () {
     const dir = mkdtempSync(join(tmpdir(), 'sdops-seed-signal-'));
     const data = join(dir, 'data');
     try {
-      const seeding = spawnSdops(['--data-dir', data, 'seed', '--rows', '300000'], { DATABASE_URL: '' });
+      const seeding = spawnSdops(['--data-dir', data, 'seed', '--rows', '300000'], {
+        DATABASE_URL: undefined,
+      });
       try {
         // A fresh directory with the schema is about 100 MB; this seed takes it to about 650 MB.
         await waitUntil('the seed to be well into its transaction', async () => megabytes(data) > 200, {

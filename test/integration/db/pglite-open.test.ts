@@ -63,7 +63,7 @@ describe('the embedded database that cannot be opened', () => {
   });
 
   it('creates the database again when a first start was killed while creating it, and keeps the files it finds aside, never deletes them', async () => {
-    const env = { DATABASE_URL: '', OTEL_SDK_DISABLED: 'true' };
+    const env = { DATABASE_URL: undefined, OTEL_SDK_DISABLED: 'true' };
     const whole = join(base, 'whole');
     const first = await runCli(['--data-dir', whole, 'seed', '--rows', '10'], env);
     expect(first.code, first.stderr).to.equal(0);
@@ -128,7 +128,7 @@ describe('the embedded database that cannot be opened', () => {
     await mkdir(target);
     const link = join(base, 'link');
     await symlink(target, link);
-    const env = { DATABASE_URL: '', OTEL_SDK_DISABLED: 'true' };
+    const env = { DATABASE_URL: undefined, OTEL_SDK_DISABLED: 'true' };
     // Before: "could not be opened (file system error {errno: 44})" on every start, the target left
     // with only the mark.
     const seeded = await runCli(['--data-dir', link, 'seed', '--rows', '10'], env);

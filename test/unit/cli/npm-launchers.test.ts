@@ -36,7 +36,7 @@ function launch(command: string, args: string[], options: { cwd?: string; env?: 
 const npx = (args: string[]) =>
   launch('npx', ['--no-install', 'sdops', '--memory', ...args], {
     cwd: REPO_ROOT,
-    env: { ...process.env, OTEL_SDK_DISABLED: 'true', LOG_LEVEL: 'info', DATABASE_URL: '' },
+    env: { ...process.env, OTEL_SDK_DISABLED: 'true', LOG_LEVEL: 'info', DATABASE_URL: undefined },
   });
 
 describe('a command started by npm (npx, npm scripts)', () => {
