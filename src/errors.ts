@@ -138,7 +138,7 @@ export const ERROR_CODE_MEANINGS: Readonly<Record<ErrorCode, string>> = {
   route_not_found: 'no route has that method and path',
   payload_too_large: 'the request body is larger than the limit',
   unsupported_media_type:
-    'the request body is not application/json in UTF-8 (another charset, or compressed)',
+    'the request body is not application/json in UTF-8 (another charset, or compressed: a `Content-Encoding`, or a `Transfer-Encoding` other than `chunked`)',
   uri_too_long: 'a path parameter is too long',
   headers_too_large: 'the request line or headers are larger than the server accepts (about 16 KB)',
   malformed_request:

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { keyProblem } from '../validation/index.ts';
+import { keyProblem, quoted } from '../validation/index.ts';
 import { ApiError } from './errors.ts';
 
 /**
@@ -55,6 +55,27 @@ export function readJsonBodies(app: FastifyInstance): void {
       done(new ApiError('unsupported_media_type', 'send the body uncompressed (no Content-Encoding)'));
       return;
     }
+    // Node's parser undoes `chunked` and passes any other transfer coding's bytes on as they are: a
+    // gzip one failed as JSON, and a mislabelled plain one ran.
+    const coding = otherTransferCoding(request.headers['transfer-encoding']);
+    if (readsBody && coding !== undefined) {
+      done(
+        new ApiError(
+          'unsupported_media_type',
+          `send the body with no transfer coding but chunked, not ${quoted(coding)}`,
+        ),
+      );
+      return;
+    }
     done(null, payload);
   });
+}
+
+/** The first transfer coding of a Transfer-Encoding header other than chunked (or identity). */
+function otherTransferCoding(header: string | undefined): string | undefined {
+  if (header === undefined) return undefined;
+  return header
+    .split(',')
+    .map((c) => c.trim().toLowerCase())
+    .find((c) => c !== '' && c !== 'chunked' && c !== 'identity');
 }
