@@ -1,6 +1,6 @@
 import type { Database } from '../db/index.ts';
 import { BOSS_SCHEMA } from './boss.ts';
-import { assertJobId, JobNotCancellableError, JobNotFoundError, stateName } from './errors.ts';
+import { canonicalJobId, JobNotCancellableError, JobNotFoundError, stateName } from './errors.ts';
 import { assertJobType } from './job-types.ts';
 import { DEAD_LETTER_QUEUE, deadCopyOfSql, deadCopyTypeSql, QUEUE_PREFIX, queueName } from './queue-names.ts';
 
@@ -98,9 +98,9 @@ async function explainRefusal(db: Database, jobId: string): Promise<never> {
 export async function cancelJobs(
   db: Database,
   jobTypes: readonly string[],
-  request: CancelRequest,
+  given: CancelRequest,
 ): Promise<CancelOutcome> {
-  if ('jobId' in request) assertJobId(request.jobId);
+  const request = 'jobId' in given ? { ...given, jobId: canonicalJobId(given.jobId) } : given;
   const { where, params } = selection(request, jobTypes);
   const columns = `j.id::text AS id, j.name, j.state::text AS state, j.data, j.created_on,
     ${deadCopyTypeSql('j')} AS dead_type,

@@ -3,7 +3,7 @@ import { type Database, isDatabaseUnavailable } from '../db/index.ts';
 import { type ErrorCode, errorMessage, SdopsError } from '../errors.ts';
 import { BOSS_SCHEMA } from './boss.ts';
 import {
-  assertJobId,
+  canonicalJobId,
   DeadCopyNotRetryableError,
   InvalidPayloadError,
   JobNotFoundError,
@@ -168,8 +168,8 @@ async function copyOfGoneJob(db: Database, originalId: string): Promise<JobRow |
   return rows[0];
 }
 
-export async function retryJob(q: QueueHandle, jobId: string): Promise<RetryOutcome> {
-  assertJobId(jobId);
+export async function retryJob(q: QueueHandle, given: string): Promise<RetryOutcome> {
+  const jobId = canonicalJobId(given);
   const job = (await findJob(q.db, jobId)) ?? (await copyOfGoneJob(q.db, jobId));
   if (!job) throw new JobNotFoundError(jobId);
   if (job.name === DEAD_LETTER_QUEUE) return retryDeadCopy(q, job);

@@ -20,8 +20,13 @@ class InvalidJobIdError extends InvalidInputError {
 }
 
 /** A job id must be a UUID (pg-boss's ids): refused before any database is opened. */
-export function assertJobId(raw: string): void {
+/**
+ * The job id as pg-boss writes it, lowercase: a dead-letter copy names its failed job as text, so an
+ * id typed in capitals found no copy, and answers echoed the caller's spelling.
+ */
+export function canonicalJobId(raw: string): string {
   if (!isUuid(raw)) throw new InvalidJobIdError(raw);
+  return raw.toLowerCase();
 }
 
 export class JobNotFoundError extends NotFoundError {

@@ -6,7 +6,7 @@ export {
   type CancelState,
 } from './cancel.ts';
 export type { RetryDeadOutcome, RetryOutcome } from './dead-letter.ts';
-export { assertJobId } from './errors.ts';
+export { canonicalJobId } from './errors.ts';
 export { expireJobsOfGoneWorkers } from './gone-workers.ts';
 export { assertUndoAllowed } from './pending-deletes.ts';
 export { builtinHandlers } from './handlers.ts';

@@ -1,7 +1,7 @@
 import type { Queryable } from '../db/index.ts';
 import type { ErrorCode } from '../errors.ts';
 import { BOSS_SCHEMA, noQueueYet } from './boss.ts';
-import { JobNotFoundError, stateName } from './errors.ts';
+import { canonicalJobId, JobNotFoundError, stateName } from './errors.ts';
 import { DEAD_LETTER_QUEUE, QUEUE_PREFIX } from './queue-names.ts';
 
 /**
@@ -90,7 +90,8 @@ function errorOutput(state: string, output: Record<string, unknown>): Record<str
 }
 
 /** The job with this id in a cleanup queue (not a dead-letter copy); JobNotFoundError when there is none. */
-export async function readJob(db: Queryable, jobId: string): Promise<JobView> {
+export async function readJob(db: Queryable, given: string): Promise<JobView> {
+  const jobId = canonicalJobId(given);
   let rows: Row[];
   try {
     ({ rows } = await db.query<Row>(

@@ -1,4 +1,4 @@
-import { assertJobId, assertJobType, BUILTIN_JOB_TYPES } from '../cleanup/index.ts';
+import { assertJobType, canonicalJobId, BUILTIN_JOB_TYPES } from '../cleanup/index.ts';
 import type { CleanupSettings } from '../cleanup/index.ts';
 import { checkWorkerCrons } from '../config.ts';
 import { type ErrorCode, InvalidInputError } from '../errors.ts';
@@ -141,8 +141,7 @@ export function runIdArgument(raw: string): string {
 }
 
 export function jobIdArgument(raw: string): string {
-  assertJobId(raw);
-  return raw;
+  return canonicalJobId(raw);
 }
 
 export function jobTypeArgument(raw: string): string {

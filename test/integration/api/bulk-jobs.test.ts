@@ -390,6 +390,13 @@ describe('HTTP API bulk jobs and cascade op ids', () => {
       [ids.slice(0, 3), opId],
     );
     await f.db.query('INSERT INTO sdops_job_progress (job_id, rows) VALUES ($1, 3)', [jobId]);
+    // An id pasted in capitals is the same job, answered as the queue writes it (it was echoed as sent).
+    const shown = await inject(f.app, {
+      method: 'GET',
+      url: `/v1/queue/jobs/${jobId.toUpperCase()}`,
+      headers: AS_ADMIN,
+    });
+    expect((shown.json() as { job: { jobId: string } }).job.jobId).to.equal(jobId);
     const dry = await runCli(['queue', 'cancel', '--dry-run', jobId], { DATABASE_URL: f.url });
     expect(dry.code, dry.stderr).to.equal(0);
     // Before: "cancel it and the delete never happens", and the cancel said nothing of the 3 rows.

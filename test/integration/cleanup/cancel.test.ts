@@ -154,7 +154,8 @@ describe('sdops queue cancel (PostgreSQL)', function () {
     const ids = ['3f2c0c2e-0000-4000-8000-000000000001', '3f2c0c2e-0000-4000-8000-000000000002'];
     for (const id of ids) await dead(id);
     expect(await status('noop')).to.include({ dead: 2 });
-    const byId = await cli('queue', 'cancel', ids[0]!);
+    // In capitals, as a UUID may be pasted: the copy names its failed job in lowercase text.
+    const byId = await cli('queue', 'cancel', ids[0]!.toUpperCase());
     expect(byId.code, byId.stderr).to.equal(0);
     // Before: only the copy's own id, which the operator never saw, with nothing linking it to theirs.
     expect(byId.stdout).to.match(new RegExp(`noop\\s+cancelled\\s+${ids[0]}\\s`));
