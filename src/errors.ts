@@ -109,7 +109,7 @@ export const ERROR_CODE_MEANINGS: Readonly<Record<ErrorCode, string>> = {
   invalid_body:
     'the request body is not valid JSON of the documented shape (a key given twice in one object included)',
   invalid_config:
-    'an environment setting is malformed (in `DATABASE_URL` also an unknown `sslmode` or `ssl`, or an SSL file it names that cannot be read), or the database refused what `DATABASE_URL` names (no such database or role, a wrong or missing password, a role without the privileges sdops needs, SSL asked of a server without it, a setting passed in `options`, a value the server cannot take at all: SQLSTATE 08P01, e.g. a control character in the database name or `replication=database`)',
+    'an environment setting is malformed (in `DATABASE_URL` also an unknown `sslmode` or `ssl`, or an SSL file it names that cannot be read), or the database refused what `DATABASE_URL` names (no such database or role, a wrong or missing password, a role without the privileges sdops needs, SSL asked of a server without it, a setting passed in `options`, a value the server cannot take at all: SQLSTATE 08P01, e.g. a control character in the database name or `replication=database`), or the session it opens cannot hold the changes sdops makes (read-only: a standby, or `default_transaction_read_only`; a `search_path` naming no schema that exists)',
   invalid_filter: 'a filter names an unknown column or has a value of the wrong type',
   invalid_fraction: 'the seed legacy-deleted fraction is not between 0 and 1',
   invalid_id: 'a row id is not a positive 64-bit integer',

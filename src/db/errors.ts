@@ -202,6 +202,18 @@ export function refusedByDatabase(
  * role or password; a role without the privileges sdops needs).
  */
 const REFUSED_CONNECTION = new Set(['3D000', '28000', '28P01', '42501']);
+/**
+ * A session DATABASE_URL opens that cannot hold sdops's tables or changes: a setting in its options
+ * (or the role's or database's own) or a standby server. It failed as an internal error ("failed:").
+ */
+const SESSION_CANNOT_WRITE: Readonly<Record<string, string>> = {
+  '25006':
+    'the database session DATABASE_URL opens is read-only (a standby server, or default_transaction_read_only ' +
+    "in its options or the role's or database's settings), and sdops writes",
+  '3F000':
+    "the database session DATABASE_URL opens has no schema to create sdops's tables in (search_path, in its " +
+    "options or the role's or database's settings, names none that exists)",
+};
 /** The driver's own refusal when the server asks for a password DATABASE_URL does not give. */
 const NO_PASSWORD = /client password must be a string/;
 /** The driver's when DATABASE_URL asks for SSL (sslmode, ssl) and the server offers none. */
@@ -262,6 +274,8 @@ export function refusedConnection(error: unknown): SdopsError | undefined {
         'a value in it the server cannot take (a control character in a name, replication=...)',
     );
   }
+  const session = state ? SESSION_CANNOT_WRITE[state] : undefined;
+  if (session) return new ConfigError(`${session} (${error.message})`);
   if (!state || !REFUSED_CONNECTION.has(state)) return undefined;
   return new ConfigError(`the database refused DATABASE_URL: ${error.message}`);
 }

@@ -539,6 +539,15 @@ describe('sdops bad input and closed pipes (PostgreSQL)', function () {
         withParam('replication', 'database'),
         /^sdops: the database refused the connection DATABASE_URL describes \(extended query protocol/,
       ],
+      // Before: exit 1, "failed: cannot execute CREATE TABLE in a read-only transaction" (probe X).
+      [
+        withParam('options', '-c default_transaction_read_only=on'),
+        /^sdops: the database session DATABASE_URL opens is read-only \(a standby server, or default_transaction_read_only .*\(cannot execute CREATE TABLE in a read-only transaction\)$/,
+      ],
+      [
+        withParam('options', '-c search_path=no_such_schema'),
+        /^sdops: the database session DATABASE_URL opens has no schema to create sdops's tables in/,
+      ],
       [
         withParam('options', '-c statement_timeout=abc'),
         /^sdops: the database refused a setting DATABASE_URL passes \(options\): invalid value for parameter "statement_timeout"/,
