@@ -58,7 +58,11 @@ const jobSchema = {
         retryCount: { type: 'integer' },
         retryLimit: { type: 'integer' },
         createdAt: { type: 'string' },
-        startedAt: { type: ['string', 'null'] },
+        startedAt: {
+          type: ['string', 'null'],
+          description:
+            "When its attempt started; null while it waits (a job handed back at a worker's shutdown too: rowsCommitted says what it did). On the embedded database, a job whose process was killed reads as started a lease earlier than it was, possibly before createdAt: the next command ends its lease that way",
+        },
         endedAt: { type: ['string', 'null'] },
         leaseEndsAt: { type: 'string' },
         heartbeatAt: { type: 'string' },
