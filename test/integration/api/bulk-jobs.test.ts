@@ -310,17 +310,23 @@ describe('HTTP API bulk jobs and cascade op ids', () => {
     expect(accepted.statusCode, accepted.body).to.equal(202);
   });
 
-  it('cancels a waiting bulk delete over the API, as the 409 of its undo says, so it never deletes, and then takes the undo', async () => {
+  /** A bulk delete of the newest `n` live documents, waiting an hour before it may run. */
+  const waitingBulkDelete = async (n: number, opId: string) => {
     const { rows } = await f.db.query<{ id: string }>(
-      'SELECT id::text AS id FROM documents WHERE deleted_at IS NULL AND NOT is_deleted ORDER BY id DESC LIMIT 2',
+      'SELECT id::text AS id FROM documents WHERE deleted_at IS NULL AND NOT is_deleted ORDER BY id DESC LIMIT $1',
+      [n],
     );
-    const opId = '0193a3f4-0000-7000-8000-00000000c4c1';
     const ids = rows.map((r) => r.id);
     const jobId = await f.queue.enqueue(
       'bulk_soft_delete',
       { entity: 'documents', ids, cascade: true, opId, deletedBy: 'test' },
       { startAfterSeconds: 3600 },
     );
+    return { opId, ids, jobId };
+  };
+
+  it('cancels a waiting bulk delete over the API, as the 409 of its undo says, so it never deletes, and then takes the undo', async () => {
+    const { opId, ids, jobId } = await waitingBulkDelete(2, '0193a3f4-0000-7000-8000-00000000c4c1');
     const cancel = (headers: Record<string, string>, id = jobId) =>
       inject(f.app, { method: 'POST', url: `/v1/queue/jobs/${id}/cancel`, headers });
     const withField = await inject(f.app, {
@@ -373,16 +379,7 @@ describe('HTTP API bulk jobs and cascade op ids', () => {
   });
 
   it('says what a cancelled bulk delete had already deleted (an attempt a worker handed back), and how to restore it', async () => {
-    const { rows } = await f.db.query<{ id: string }>(
-      'SELECT id::text AS id FROM documents WHERE deleted_at IS NULL AND NOT is_deleted ORDER BY id DESC LIMIT 5',
-    );
-    const opId = '0193a3f4-0000-7000-8000-00000000c4c2';
-    const ids = rows.map((r) => r.id);
-    const jobId = await f.queue.enqueue(
-      'bulk_soft_delete',
-      { entity: 'documents', ids, cascade: true, opId, deletedBy: 'test' },
-      { startAfterSeconds: 3600 },
-    );
+    const { opId, ids, jobId } = await waitingBulkDelete(5, '0193a3f4-0000-7000-8000-00000000c4c2');
     // What an attempt handed back at a worker's shutdown leaves: the job waits again, its committed
     // batches' rows stay deleted under its op id, and its progress counts them.
     await f.db.query(
@@ -410,13 +407,16 @@ describe('HTTP API bulk jobs and cascade op ids', () => {
     });
     expect(done.statusCode, done.body).to.equal(200);
     expect((done.json() as { jobs: { rowsCommitted?: number }[] }).jobs[0]?.rowsCommitted).to.equal(3);
-    const undo = await inject(f.app, {
-      method: 'POST',
-      url: '/v1/documents/bulk-restore',
-      headers: AS_ADMIN,
-      payload: { filter: { delete_op_id: opId } },
+    // The note's command, as printed, brings the three back.
+    const undo = await runCli(['restore', 'documents', '--filter', `delete_op_id=${opId}`], {
+      DATABASE_URL: f.url,
     });
-    expect(undo.statusCode, undo.body).to.equal(202);
+    expect(undo.code, undo.stderr).to.equal(0);
+    const live = await f.db.query(
+      'SELECT 1 FROM documents WHERE id = ANY($1::bigint[]) AND deleted_at IS NULL',
+      [ids],
+    );
+    expect(live.rowCount).to.equal(5);
   });
 
   it('refuses to undo a bulk_soft_delete enqueued by hand (it stamps its own job id) while it has not ended', async () => {
