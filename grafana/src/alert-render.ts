@@ -57,6 +57,7 @@ export interface PrometheusRule {
   alert: string;
   expr: string;
   for: string;
+  keep_firing_for?: string;
   labels: { severity: string; [label: string]: string };
   annotations: Record<string, string>;
 }
@@ -77,6 +78,7 @@ export function prometheusRules(
           alert: rule.name,
           expr: prometheusExpr(rule),
           for: rule.for,
+          ...(rule.keepFiringFor ? { keep_firing_for: rule.keepFiringFor } : {}),
           labels: { severity: rule.severity, ...labels },
           annotations: annotations(rule, '$value'),
         })),
@@ -120,6 +122,7 @@ function grafanaRule(rule: AlertRuleDefinition): Record<string, unknown> {
     noDataState: 'OK',
     execErrState: 'Error',
     for: rule.for,
+    ...(rule.keepFiringFor ? { keepFiringFor: rule.keepFiringFor } : {}),
     annotations: grafanaAnnotations(rule),
     labels: { severity: rule.severity },
     isPaused: false,

@@ -52,6 +52,8 @@ export interface AlertRuleDefinition {
   /** The rule fires while valueExpr > threshold (for `for`). */
   readonly threshold: number;
   readonly for: string;
+  /** How long it keeps firing once valueExpr no longer crosses (Prometheus keep_firing_for). */
+  readonly keepFiringFor?: string;
   readonly severity: Severity;
   /** Go templates; `{{ $labels.x }}` works in both Prometheus and Grafana. */
   readonly summary: string;
@@ -290,15 +292,16 @@ export function alertRules(p: AlertParams = ALERT_PARAMS): AlertRuleDefinition[]
       probeExpr: seenProcesses(p.serviceSeenWindow),
       threshold: 0,
       for: p.serviceDownFor,
+      keepFiringFor: p.serviceDownKeepFiringFor,
       // Critical: with no sdops-api every client request fails; with no sdops-worker nothing cleans
       // up, and with neither, nothing reads the queue gauges, so the queue alerts go quiet too.
       severity: 'critical',
       summary: 'No {{ $labels.job }} process is running',
       description:
         `{{VALUE}} {{ $labels.job }} process(es) reported in the last ${p.serviceSeenWindow}, and none has shown a sign of life ` +
-        `(process_uptime_seconds moving) for ${p.serviceLiveWindow}: killed, crashed, hung, or stopped and not started again. ` +
+        `(process_uptime_seconds moving, or a new process reporting) for ${p.serviceLiveWindow}: killed, crashed, hung, or stopped and not started again. ` +
         'sdops-api down: every client request fails. sdops-worker down: cleanup jobs wait. Both down: nothing reads the ' +
-        `queue gauges either, so the queue alerts go quiet. Stopped on purpose: silence it; it resolves ${p.serviceSeenWindow} after the last report, plus the 5 minutes the collector repeats it.`,
+        `queue gauges either, so the queue alerts go quiet. Stopped on purpose: silence it; it resolves ${p.serviceSeenWindow} after the last report, plus the 5 minutes the collector repeats it. Started again: it resolves ${p.serviceDownKeepFiringFor} after the first report (a collector restart meanwhile does not resolve it).`,
       valueFormat: 'number',
       runbookAnchor: 'alert-servicedown',
       panelId: PANEL_IDS.liveProcesses,

@@ -178,23 +178,28 @@ export const droppedItems = (window: string): string =>
     .join(' or ')})`;
 
 /**
- * Processes of each long-running service (Prometheus `job`) whose sign of life moved within `window`:
- * a process that died or hangs leaves its last process_uptime_seconds in the scrape, unchanged, for
- * the exporter's metric_expiration (5 minutes), so "present" would be minutes late and "moved" is not.
+ * The processes (job, instance) that showed a sign of life within `window`: their
+ * process_uptime_seconds moved, or they reported for the first time. A dead or hung process leaves
+ * its last value in the scrape, unchanged, for the exporter's metric_expiration (5 minutes), so
+ * "present" would be minutes late, and "moved" alone missed a process that reported once and died
+ * (a crash loop of processes killed within their second export).
  */
-export const liveProcesses = (window: string): string =>
-  `count by (job) (changes(${METRICS.processUptime}[${window}]) > 0)`;
+const signOfLife = (window: string): string =>
+  `(changes(${METRICS.processUptime}[${window}]) > 0) or ` +
+  `(present_over_time(${METRICS.processUptime}[${window}]) unless on (job, instance) (${METRICS.processUptime} offset ${window}))`;
+
+/** Processes of each long-running service (Prometheus `job`) that showed a sign of life within `window`. */
+export const liveProcesses = (window: string): string => `count by (job) (${signOfLife(window)})`;
 
 /**
- * Processes of each long-running service that moved within `window` and have not since `live`,
- * having run less than `lifeSeconds`: ended soon after they started. A dead process's last value
- * stays in the scrape, unchanged, for the collector's metric_expiration; only moves count, so it
- * leaves the window `window` after its end.
+ * Processes of each long-running service that showed a sign of life within `window` and have not
+ * since `live`, having run less than `lifeSeconds`: ended soon after they started. Each leaves the
+ * count `window` after its last sign of life.
  */
 export const endedYoungProcesses = (window: string, live: string, lifeSeconds: number): string =>
-  `count by (job) (((changes(${METRICS.processUptime}[${window}]) > 0) and on (job, instance) ` +
+  `count by (job) (((${signOfLife(window)}) and on (job, instance) ` +
   `(max_over_time(${METRICS.processUptime}[${window}]) < ${lifeSeconds})) ` +
-  `unless on (job, instance) (changes(${METRICS.processUptime}[${live}]) > 0))`;
+  `unless on (job, instance) (${signOfLife(live)}))`;
 
 /** Processes of each long-running service that reported at all within `window`. */
 export const seenProcesses = (window: string): string =>

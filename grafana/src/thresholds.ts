@@ -83,7 +83,7 @@ export const DROPPED_FOR = '1m';
 
 /**
  * ServiceDown: a long-running service (the `job` of process_uptime_seconds: sdops serve, sdops
- * worker) that reported within SERVICE_SEEN_WINDOW has had no process whose uptime moved within
+ * worker) that reported within SERVICE_SEEN_WINDOW has had no process whose uptime moved (or that first reported) within
  * SERVICE_LIVE_WINDOW, for SERVICE_DOWN_FOR. The live window spans several exports (10 s) and
  * scrapes (15 s), and is far shorter than the 5 minutes a dead process's frozen series stays in the
  * scrape; the seen window is how long a service stopped on purpose keeps the alert (silence it).
@@ -91,6 +91,14 @@ export const DROPPED_FOR = '1m';
 export const SERVICE_LIVE_WINDOW = '2m';
 export const SERVICE_SEEN_WINDOW = '1h';
 export const SERVICE_DOWN_FOR = '1m';
+/**
+ * How long a firing ServiceDown keeps firing once its expression is empty. Its hold-back (every
+ * collector of the apps' series down within SERVICE_LIVE_WINDOW) empties it for an outage plus that
+ * window: a collector restart of a minute resolved a firing page and sent it again minutes later
+ * (probe Y). 4m covers an outage of 2m, past which TelemetryCollectorDown pages; the price is a
+ * resolve that comes 4m after the service's first sign of life again.
+ */
+export const SERVICE_DOWN_KEEP_FIRING_FOR = '4m';
 
 /**
  * ServiceCrashLooping: more than SERVICE_CRASHES processes of one service showed a sign of life
@@ -130,6 +138,7 @@ export interface AlertParams {
   readonly serviceLiveWindow: string;
   readonly serviceSeenWindow: string;
   readonly serviceDownFor: string;
+  readonly serviceDownKeepFiringFor: string;
   readonly serviceCrashWindow: string;
   readonly serviceShortLifeSeconds: number;
   readonly serviceCrashes: number;
@@ -162,6 +171,7 @@ export const ALERT_PARAMS: AlertParams = {
   serviceLiveWindow: SERVICE_LIVE_WINDOW,
   serviceSeenWindow: SERVICE_SEEN_WINDOW,
   serviceDownFor: SERVICE_DOWN_FOR,
+  serviceDownKeepFiringFor: SERVICE_DOWN_KEEP_FIRING_FOR,
   serviceCrashWindow: SERVICE_CRASH_WINDOW,
   serviceShortLifeSeconds: SERVICE_SHORT_LIFE_SECONDS,
   serviceCrashes: SERVICE_CRASHES,
