@@ -337,6 +337,24 @@ describe('sdops bad input and closed pipes (PostgreSQL)', function () {
     }
   });
 
+  it('says how to leave DATABASE_URL out for --data-dir or --memory in a form that works', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'sdops-hint-')), 'data');
+    const env = { ...process.env, OTEL_SDK_DISABLED: 'true', LOG_LEVEL: 'warn', DATABASE_URL: db.url };
+    const refused = await runCommand(process.execPath, [SDOPS_BIN, '--data-dir', dir, 'list', 'customers'], {
+      env,
+    });
+    expect(refused.code, refused.stderr).to.equal(2);
+    const hint = /unset DATABASE_URL \((.+) sdops \.\.\.\)/.exec(refused.stderr)?.[1];
+    // Before: "DATABASE_URL= sdops ...", which is refused as DATABASE_URL set but empty.
+    expect(hint, refused.stderr).to.equal('env -u DATABASE_URL');
+    const followed = await runCommand(
+      'env',
+      ['-u', 'DATABASE_URL', process.execPath, SDOPS_BIN, '--data-dir', dir, 'list', 'customers'],
+      { env },
+    );
+    expect(followed.code, followed.stderr).to.equal(0);
+  });
+
   it('refuses an embedded database directory that cannot be made (a file in the way, /proc), as bad input', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'sdops-file-')), 'afile');
     writeFileSync(file, 'not a directory');
