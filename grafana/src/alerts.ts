@@ -130,10 +130,10 @@ export function alertRules(p: AlertParams = ALERT_PARAMS): AlertRuleDefinition[]
   // and requests no route matched (no http_route: a scanner's 404s) would make up the volume.
   const tokenRequests = rise(
     `${httpRequests}{http_route!="", http_route!~"${PUBLIC_ROUTES.join('|')}"}`,
-    p.apiErrorRatioWindow,
+    p.apiAuthRefusalWindow,
     'job',
   );
-  const refused = `(${rise(`${httpRequests}{http_response_status_code=~"401|403"}`, p.apiErrorRatioWindow, 'job')} or (${tokenRequests} * 0))`;
+  const refused = `(${rise(`${httpRequests}{http_response_status_code=~"401|403"}`, p.apiAuthRefusalWindow, 'job')} or (${tokenRequests} * 0))`;
   // Answers of that kind within the last stretch (thresholds.ts, API_RECENT_WINDOW): still happening.
   const recent = (statuses: string) =>
     `(${rise(`${httpRequests}{http_response_status_code=~"${statuses}"}`, p.apiRecentWindow, 'job')} > 0)`;
@@ -272,7 +272,7 @@ export function alertRules(p: AlertParams = ALERT_PARAMS): AlertRuleDefinition[]
       severity: 'warning',
       summary: 'The API {{ $labels.job }} refuses most requests for their token (401/403)',
       description:
-        `{{VALUE}} of the requests to token routes {{ $labels.job }} answered in the last ${p.apiErrorRatioWindow} ` +
+        `{{VALUE}} of the requests to token routes {{ $labels.job }} answered in the last ${p.apiAuthRefusalWindow} ` +
         `were 401 or 403 (threshold ${p.apiAuthRefusalRatioThreshold * 100}%), and refusals go on (one in the last ` +
         `${p.apiRecentWindow}). Only evaluated when at least ` +
         `${p.minApiRequestsPerWindow} such requests came in that window. 401: a missing, unknown or rotated ` +

@@ -16,6 +16,7 @@ import {
 import {
   API_AUTH_REFUSAL_FOR,
   API_AUTH_REFUSAL_RATIO_THRESHOLD,
+  API_AUTH_REFUSAL_WINDOW,
   API_ERROR_RATIO_FOR,
   API_ERROR_RATIO_THRESHOLD,
   API_ERROR_RATIO_WINDOW,
@@ -84,7 +85,7 @@ export function apiPanels(y: number): cog.Builder<Panel>[] {
     timeseries(
       PANEL_IDS.apiRequests,
       'API requests by status class',
-      `Requests per second the API answered, by status class (2xx, 3xx, 4xx, 5xx), and its 4xx and 5xx answers by status code and route (route empty: no route matched). Source: ${HTTP_REQUESTS} (labels http_response_status_code, http_route); a request the client abandoned before the answer has no status code and is left out, and so are the answers of the last 10 s of a process killed with SIGKILL (its last export never went). The ApiServerErrorRatioHigh alert fires when 5xx answers are more than ${API_ERROR_RATIO_THRESHOLD * 100}% of the requests over ${API_ERROR_RATIO_WINDOW} (evaluated only with at least ${MIN_API_REQUESTS_PER_WINDOW} requests in that window) for ${API_ERROR_RATIO_FOR}, while 5xx answers go on (one in the last ${API_RECENT_WINDOW}: a burst that is over does not page): 503 is the database unreachable, 500 an error the log line of the request names. A wall of 401 or 403 is a token the clients send that the API does not accept: ApiAuthRefusalRatioHigh fires when they are more than ${API_AUTH_REFUSAL_RATIO_THRESHOLD * 100}% of the requests to token routes (probes left out) over ${API_ERROR_RATIO_WINDOW} for ${API_AUTH_REFUSAL_FOR}, while refusals go on: a wall that starts now crosses the ratio only once it fills half that window's requests (after about 5 minutes when every request is refused, later with good traffic beside it), so it pages 10 minutes or more after it starts, and a shorter wall does not page.`,
+      `Requests per second the API answered, by status class (2xx, 3xx, 4xx, 5xx), and its 4xx and 5xx answers by status code and route (route empty: no route matched). Source: ${HTTP_REQUESTS} (labels http_response_status_code, http_route); a request the client abandoned before the answer has no status code and is left out, and so are the answers of the last 10 s of a process killed with SIGKILL (its last export never went). The ApiServerErrorRatioHigh alert fires when 5xx answers are more than ${API_ERROR_RATIO_THRESHOLD * 100}% of the requests over ${API_ERROR_RATIO_WINDOW} (evaluated only with at least ${MIN_API_REQUESTS_PER_WINDOW} requests in that window) for ${API_ERROR_RATIO_FOR}, while 5xx answers go on (one in the last ${API_RECENT_WINDOW}: a burst that is over does not page): 503 is the database unreachable, 500 an error the log line of the request names. A wall of 401 or 403 is a token the clients send that the API does not accept: ApiAuthRefusalRatioHigh fires when they are more than ${API_AUTH_REFUSAL_RATIO_THRESHOLD * 100}% of the requests to token routes (probes left out) over ${API_AUTH_REFUSAL_WINDOW} for ${API_AUTH_REFUSAL_FOR}, while refusals go on: a wall that starts now crosses the ratio once it makes half that window's requests (after about 2.5 minutes when every request is refused, later with good traffic beside it), so it pages about 5.5 minutes or more after it starts.`,
       'reqps',
       at(0, y, 10, 8),
     )

@@ -34,12 +34,17 @@ export const API_RECENT_WINDOW = '2m';
 
 /**
  * ApiAuthRefusalRatioHigh: API requests answered 401 or 403 / requests to routes that need a token,
- * over API_ERROR_RATIO_WINDOW, per service, for API_AUTH_REFUSAL_FOR. Half: one client with a bad
+ * over API_AUTH_REFUSAL_WINDOW, per service, for API_AUTH_REFUSAL_FOR. Half: one client with a bad
  * token among working ones stays under it; a rotated or expired token that every client still sends
- * is near 100%. The probes' public routes are left out, so they do not dilute it.
+ * is near 100%. The probes' public routes are left out, so they do not dilute it. Over ten minutes and
+ * for five, a wall of refusals crossed half only once it filled half the window, and paged 10 minutes
+ * or more after it began: a 7-minute wall of 72% refusals never paged (probe Y). Over five minutes
+ * and for three (longer than API_RECENT_WINDOW, so a single burst does not page), a wall of every
+ * request refused pages after about 5.5 minutes.
  */
 export const API_AUTH_REFUSAL_RATIO_THRESHOLD = 0.5;
-export const API_AUTH_REFUSAL_FOR = '5m';
+export const API_AUTH_REFUSAL_WINDOW = '5m';
+export const API_AUTH_REFUSAL_FOR = '3m';
 
 /** CleanupQueueBacklog: pending jobs per job type, sustained for QUEUE_BACKLOG_FOR. */
 export const QUEUE_LENGTH_THRESHOLD = 100;
@@ -122,6 +127,7 @@ export interface AlertParams {
   readonly apiErrorRatioFor: string;
   readonly minApiRequestsPerWindow: number;
   readonly apiAuthRefusalRatioThreshold: number;
+  readonly apiAuthRefusalWindow: string;
   readonly apiAuthRefusalFor: string;
   readonly apiRecentWindow: string;
   readonly queueLengthThreshold: number;
@@ -155,6 +161,7 @@ export const ALERT_PARAMS: AlertParams = {
   apiErrorRatioFor: API_ERROR_RATIO_FOR,
   minApiRequestsPerWindow: MIN_API_REQUESTS_PER_WINDOW,
   apiAuthRefusalRatioThreshold: API_AUTH_REFUSAL_RATIO_THRESHOLD,
+  apiAuthRefusalWindow: API_AUTH_REFUSAL_WINDOW,
   apiAuthRefusalFor: API_AUTH_REFUSAL_FOR,
   apiRecentWindow: API_RECENT_WINDOW,
   queueLengthThreshold: QUEUE_LENGTH_THRESHOLD,

@@ -40,6 +40,7 @@ export const DRILL_PARAMS: AlertParams = {
   minJobsPerWindow: 3,
   apiErrorRatioWindow: '30s',
   apiErrorRatioFor: '0s',
+  apiAuthRefusalWindow: '30s',
   apiAuthRefusalFor: '0s',
   apiRecentWindow: '30s',
   minApiRequestsPerWindow: 5,
