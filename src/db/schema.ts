@@ -88,8 +88,12 @@ function latest(versions: Iterable<string>): string | undefined {
 export async function migrateSchema(db: Database): Promise<{ applied: string[]; current: string }> {
   const files = await schemaFiles();
   const applied: string[] = [];
-  verify(files, await appliedVersions(db));
-  for (const file of files) {
+  const before = await appliedVersions(db);
+  verify(files, before);
+  // Up to date: nothing to write, so a read-only session (a standby, default_transaction_read_only)
+  // still serves the commands that only read; the CREATE TABLE below refused them all.
+  const pending = before.size === 0 ? files : files.filter((f) => !before.has(f.version));
+  for (const file of pending) {
     const didApply = await db.transaction(async (tx) => {
       await tx.query('SELECT pg_advisory_xact_lock($1::bigint)', [ADVISORY_LOCK_KEYS.schema]);
       await tx.exec(CREATE_TABLE_SQL);

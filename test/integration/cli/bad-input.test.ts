@@ -557,11 +557,6 @@ describe('sdops bad input and closed pipes (PostgreSQL)', function () {
         withParam('replication', 'database'),
         /^sdops: the database refused the connection DATABASE_URL describes \(extended query protocol/,
       ],
-      // Before: exit 1, "failed: cannot execute CREATE TABLE in a read-only transaction" (probe X).
-      [
-        withParam('options', '-c default_transaction_read_only=on'),
-        /^sdops: the database session DATABASE_URL opens is read-only \(a standby server, or default_transaction_read_only .*\(cannot execute CREATE TABLE in a read-only transaction\)$/,
-      ],
       [
         withParam('options', '-c search_path=no_such_schema'),
         /^sdops: the database session DATABASE_URL opens has no schema to create sdops's tables in/,
@@ -578,6 +573,20 @@ describe('sdops bad input and closed pipes (PostgreSQL)', function () {
       expect(lines, databaseUrl).to.have.length(1);
       expect(lines[0], databaseUrl).to.match(said);
     }
+  });
+
+  it('reads through a read-only session on an up-to-date schema, and refuses a write there as configuration', async () => {
+    const u = new URL(db.url);
+    u.searchParams.set('options', '-c default_transaction_read_only=on');
+    // Before: every command exited 1, "failed: cannot execute CREATE TABLE in a read-only transaction".
+    const read = await runCli(['list', 'customers', '--limit', '1'], { ...env(), DATABASE_URL: u.href });
+    expect(read.code, read.stderr).to.equal(0);
+    const write = await runCli(['delete', 'customers', '1'], { ...env(), DATABASE_URL: u.href });
+    // An attempted operation: its own failure line, then the one line that says what to fix.
+    expect(write.code, write.stderr).to.equal(2);
+    expect(write.stderr.trim().split('\n').at(-1), write.stderr).to.match(
+      /^sdops: the database session DATABASE_URL opens is read-only \(a standby server, or default_transaction_read_only .*\(cannot execute [A-Z ]+ in a read-only transaction\)$/,
+    );
   });
 
   it("takes libpq's socket form of DATABASE_URL, with a user before the empty host", async () => {
