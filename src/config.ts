@@ -313,11 +313,14 @@ export function loadConfig(env: Env = process.env): Config {
   if (databaseUrl !== undefined) checkDatabaseUrl(databaseUrl);
   return {
     databaseUrl,
-    dataDir: readNotBlank(
-      env,
-      'SDOPS_DATA_DIR',
-      `the default, ${ENV_VARS.find((v) => v.name === 'SDOPS_DATA_DIR')?.default}`,
-    ) as string,
+    // Ignored beside DATABASE_URL, so not refused there either.
+    dataDir: (databaseUrl === undefined
+      ? readNotBlank(
+          env,
+          'SDOPS_DATA_DIR',
+          `the default, ${ENV_VARS.find((v) => v.name === 'SDOPS_DATA_DIR')?.default}`,
+        )
+      : read(env, 'SDOPS_DATA_DIR')) as string,
     // One connection: a migration's heartbeat waited behind its own batch, and a live runner read
     // as stale. PostgreSQL's own ceiling is 262143; past a thousand per process is a typo.
     dbPoolSize: readInt(env, 'SDOPS_DB_POOL_SIZE', 2, 1000),

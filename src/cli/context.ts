@@ -67,7 +67,7 @@ export async function openDatabaseFor(config: Config, globals: GlobalOptions): P
     if (embedded) {
       throw new InvalidInputError(
         'invalid_usage',
-        `${embedded} selects the embedded database, but DATABASE_URL is set: unset DATABASE_URL (env -u DATABASE_URL sdops ...) or drop ${embedded}`,
+        `${embedded} selects the embedded database, but DATABASE_URL is set: unset it (run unset DATABASE_URL, then the command again) or drop ${embedded}`,
       );
     }
     return openDatabase({ url: config.databaseUrl, poolSize: config.dbPoolSize });

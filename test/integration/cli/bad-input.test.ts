@@ -335,6 +335,12 @@ describe('sdops bad input and closed pipes (PostgreSQL)', function () {
       ]);
       expect(existsSync(join(cwd, '.sdops')), 'no embedded database was made').to.equal(false);
     }
+    // Beside DATABASE_URL the directory is ignored, and so is its being empty (probe V).
+    const beside = await runCli(['list', 'customers', '--limit', '1'], {
+      DATABASE_URL: db.url,
+      SDOPS_DATA_DIR: '',
+    });
+    expect(beside.code, beside.stderr).to.equal(0);
   });
 
   it('says how to leave DATABASE_URL out for --data-dir or --memory in a form that works', async () => {
@@ -344,12 +350,19 @@ describe('sdops bad input and closed pipes (PostgreSQL)', function () {
       env,
     });
     expect(refused.code, refused.stderr).to.equal(2);
-    const hint = /unset DATABASE_URL \((.+) sdops \.\.\.\)/.exec(refused.stderr)?.[1];
-    // Before: "DATABASE_URL= sdops ...", which is refused as DATABASE_URL set but empty.
-    expect(hint, refused.stderr).to.equal('env -u DATABASE_URL');
+    const hint = /unset it \(run (.+), then the command again\)/.exec(refused.stderr)?.[1];
+    // Before: "DATABASE_URL= sdops ...", which is refused as DATABASE_URL set but empty; then
+    // "env -u DATABASE_URL sdops ...", which fails where sdops is an alias or npx (probe V).
+    expect(hint, refused.stderr).to.equal('unset DATABASE_URL');
+    // Followed in a shell where sdops is an alias, as the README sets one up.
     const followed = await runCommand(
-      'env',
-      ['-u', 'DATABASE_URL', process.execPath, SDOPS_BIN, '--data-dir', dir, 'list', 'customers'],
+      'bash',
+      [
+        '-O',
+        'expand_aliases',
+        '-c',
+        `alias sdops='${process.execPath} ${SDOPS_BIN}'\n${hint}\nsdops --data-dir '${dir}' list customers`,
+      ],
       { env },
     );
     expect(followed.code, followed.stderr).to.equal(0);
