@@ -292,7 +292,7 @@ export function alertRules(p: AlertParams = ALERT_PARAMS): AlertRuleDefinition[]
       probeExpr: seenProcesses(p.serviceSeenWindow),
       threshold: 0,
       for: p.serviceDownFor,
-      keepFiringFor: p.serviceDownKeepFiringFor,
+      keepFiringFor: p.serviceKeepFiringFor,
       // Critical: with no sdops-api every client request fails; with no sdops-worker nothing cleans
       // up, and with neither, nothing reads the queue gauges, so the queue alerts go quiet too.
       severity: 'critical',
@@ -301,7 +301,7 @@ export function alertRules(p: AlertParams = ALERT_PARAMS): AlertRuleDefinition[]
         `{{VALUE}} {{ $labels.job }} process(es) reported in the last ${p.serviceSeenWindow}, and none has shown a sign of life ` +
         `(process_uptime_seconds moving, or a new process reporting) for ${p.serviceLiveWindow}: killed, crashed, hung, or stopped and not started again. ` +
         'sdops-api down: every client request fails. sdops-worker down: cleanup jobs wait. Both down: nothing reads the ' +
-        `queue gauges either, so the queue alerts go quiet. Stopped on purpose: silence it; it resolves ${p.serviceSeenWindow} after the last report, plus the 5 minutes the collector repeats it. Started again: it resolves ${p.serviceDownKeepFiringFor} after the first report (a collector restart meanwhile does not resolve it).`,
+        `queue gauges either, so the queue alerts go quiet. Stopped on purpose: silence it; it resolves ${p.serviceSeenWindow} after the last report, plus the 5 minutes the collector repeats it. Started again: it resolves ${p.serviceKeepFiringFor} after the first report (a collector restart meanwhile does not resolve it).`,
       valueFormat: 'number',
       runbookAnchor: 'alert-servicedown',
       panelId: PANEL_IDS.liveProcesses,
@@ -313,6 +313,7 @@ export function alertRules(p: AlertParams = ALERT_PARAMS): AlertRuleDefinition[]
       probeExpr: seenProcesses(p.serviceSeenWindow),
       threshold: p.serviceCrashes,
       for: p.serviceCrashLoopFor,
+      keepFiringFor: p.serviceKeepFiringFor,
       // Warning: a process of the service is up most of the time; ServiceDown pages once none is.
       severity: 'warning',
       summary: '{{ $labels.job }} processes keep ending soon after they start',

@@ -97,13 +97,13 @@ export const SERVICE_LIVE_WINDOW = '2m';
 export const SERVICE_SEEN_WINDOW = '1h';
 export const SERVICE_DOWN_FOR = '1m';
 /**
- * How long a firing ServiceDown keeps firing once its expression is empty. Its hold-back (every
- * collector of the apps' series down within SERVICE_LIVE_WINDOW) empties it for an outage plus that
- * window: a collector restart of a minute resolved a firing page and sent it again minutes later
- * (probe Y). 4m covers an outage of 2m, past which TelemetryCollectorDown pages; the price is a
- * resolve that comes 4m after the service's first sign of life again.
+ * How long a firing ServiceDown or ServiceCrashLooping keeps firing once its expression is empty.
+ * Their hold-back (every collector of the apps' series down within SERVICE_LIVE_WINDOW) empties it
+ * for an outage plus that window: a collector restart of a minute resolved a firing page and sent it
+ * again minutes later (probes Y and V). 4m covers an outage of 2m, past which
+ * TelemetryCollectorDown pages; the price is a resolve that comes 4m later.
  */
-export const SERVICE_DOWN_KEEP_FIRING_FOR = '4m';
+export const SERVICE_KEEP_FIRING_FOR = '4m';
 
 /**
  * ServiceCrashLooping: more than SERVICE_CRASHES processes of one service showed a sign of life
@@ -144,7 +144,7 @@ export interface AlertParams {
   readonly serviceLiveWindow: string;
   readonly serviceSeenWindow: string;
   readonly serviceDownFor: string;
-  readonly serviceDownKeepFiringFor: string;
+  readonly serviceKeepFiringFor: string;
   readonly serviceCrashWindow: string;
   readonly serviceShortLifeSeconds: number;
   readonly serviceCrashes: number;
@@ -178,7 +178,7 @@ export const ALERT_PARAMS: AlertParams = {
   serviceLiveWindow: SERVICE_LIVE_WINDOW,
   serviceSeenWindow: SERVICE_SEEN_WINDOW,
   serviceDownFor: SERVICE_DOWN_FOR,
-  serviceDownKeepFiringFor: SERVICE_DOWN_KEEP_FIRING_FOR,
+  serviceKeepFiringFor: SERVICE_KEEP_FIRING_FOR,
   serviceCrashWindow: SERVICE_CRASH_WINDOW,
   serviceShortLifeSeconds: SERVICE_SHORT_LIFE_SECONDS,
   serviceCrashes: SERVICE_CRASHES,

@@ -53,7 +53,7 @@ export const DRILL_PARAMS: AlertParams = {
   serviceLiveWindow: '5s',
   serviceSeenWindow: '10m',
   serviceDownFor: '0s',
-  serviceDownKeepFiringFor: '0s',
+  serviceKeepFiringFor: '0s',
   serviceCrashWindow: '1m',
   serviceShortLifeSeconds: 300,
   serviceCrashes: 2,
