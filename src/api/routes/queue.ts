@@ -159,6 +159,11 @@ export function registerQueueRoutes(app: FastifyInstance, queue: ApiQueue): void
                       description:
                         "Rows its attempts had already changed in committed batches (a retrying job, or one handed back at a worker's shutdown): they stay; a bulk_soft_delete's are restored by its op id",
                     },
+                    opId: {
+                      type: 'string',
+                      description:
+                        'With rowsCommitted, of a bulk_soft_delete: the delete_op_id its rows carry (POST /v1/{entity}/bulk-restore with {"filter": {"delete_op_id": opId}} restores them)',
+                    },
                   },
                 },
               },
@@ -172,14 +177,20 @@ export function registerQueueRoutes(app: FastifyInstance, queue: ApiQueue): void
       const { count, jobs } = await queue.cancel({ jobId: request.params.jobId, dryRun: false });
       return {
         count,
-        jobs: jobs.map(({ jobId, jobType, state, createdAt, copyOf, rowsCommitted }) => ({
-          jobId,
-          jobType,
-          state,
-          createdAt,
-          ...(copyOf ? { copyOf } : {}),
-          ...(rowsCommitted !== undefined ? { rowsCommitted } : {}),
-        })),
+        jobs: jobs.map(({ jobId, jobType, state, createdAt, copyOf, rowsCommitted, payload }) => {
+          const opId = (payload as { opId?: unknown } | null)?.opId;
+          return {
+            jobId,
+            jobType,
+            state,
+            createdAt,
+            ...(copyOf ? { copyOf } : {}),
+            ...(rowsCommitted !== undefined ? { rowsCommitted } : {}),
+            ...(rowsCommitted !== undefined && jobType === 'bulk_soft_delete' && typeof opId === 'string'
+              ? { opId }
+              : {}),
+          };
+        }),
       };
     },
   );
