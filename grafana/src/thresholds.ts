@@ -88,8 +88,8 @@ export const DROPPED_FOR = '1m';
 
 /**
  * ServiceDown: a long-running service (the `job` of process_uptime_seconds: sdops serve, sdops
- * worker) that reported within SERVICE_SEEN_WINDOW has had no process whose uptime moved (or that first reported) within
- * SERVICE_LIVE_WINDOW, for SERVICE_DOWN_FOR. The live window spans several exports (10 s) and
+ * worker) that reported within SERVICE_SEEN_WINDOW has had no process whose uptime moved (or that
+ * first reported) within SERVICE_LIVE_WINDOW, for SERVICE_DOWN_FOR. The live window spans several exports (10 s) and
  * scrapes (15 s), and is far shorter than the 5 minutes a dead process's frozen series stays in the
  * scrape; the seen window is how long a service stopped on purpose keeps the alert (silence it).
  */

@@ -35,6 +35,19 @@ export interface CancelledJob {
    * at a worker's shutdown): cancelling stops the rest, and these stay. Absent when none.
    */
   readonly rowsCommitted?: number;
+  /** With rowsCommitted, of a bulk_soft_delete: the delete_op_id those rows carry, to restore them by. */
+  readonly opId?: string;
+}
+
+/** What a cancelled job had already done, and for a bulk delete the op id that undoes it. */
+function keptWork(jobType: string, payload: unknown, committed: string | null): Partial<CancelledJob> {
+  const rows = Number(committed ?? 0);
+  if (rows <= 0) return {};
+  const opId = (payload as { opId?: unknown } | null)?.opId;
+  return {
+    rowsCommitted: rows,
+    ...(jobType === 'bulk_soft_delete' && typeof opId === 'string' ? { opId } : {}),
+  };
 }
 
 export interface CancelOutcome {
@@ -122,16 +135,20 @@ export async function cancelJobs(
   const { rows } = await db.query<Row>(sql, request.dryRun ? params : [...params, OUTPUT]);
   if (rows.length === 0 && 'jobId' in request) await explainRefusal(db, request.jobId);
   const jobs = rows
-    .map((r) => ({
-      jobId: r.id,
-      jobType: r.name === DEAD_LETTER_QUEUE ? (r.dead_type ?? '?') : r.name.slice(QUEUE_PREFIX.length),
-      // A dry run shows what would be cancelled (a dead-letter copy as dead); a cancel, the outcome.
-      state: request.dryRun && r.name === DEAD_LETTER_QUEUE ? 'dead' : stateName(r.state),
-      createdAt: r.created_on.toISOString(),
-      payload: r.data?.payload ?? null,
-      ...(r.copy_of ? { copyOf: r.copy_of } : {}),
-      ...(Number(r.committed ?? 0) > 0 ? { rowsCommitted: Number(r.committed) } : {}),
-    }))
+    .map((r) => {
+      const jobType = r.name === DEAD_LETTER_QUEUE ? (r.dead_type ?? '?') : r.name.slice(QUEUE_PREFIX.length);
+      const payload = r.data?.payload ?? null;
+      return {
+        jobId: r.id,
+        jobType,
+        // A dry run shows what would be cancelled (a dead-letter copy as dead); a cancel, the outcome.
+        state: request.dryRun && r.name === DEAD_LETTER_QUEUE ? 'dead' : stateName(r.state),
+        createdAt: r.created_on.toISOString(),
+        payload,
+        ...(r.copy_of ? { copyOf: r.copy_of } : {}),
+        ...keptWork(jobType, payload, r.committed),
+      };
+    })
     .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
   return { dryRun: request.dryRun, count: jobs.length, jobs };
 }

@@ -92,7 +92,7 @@ export async function migrateSchema(db: Database): Promise<{ applied: string[]; 
   verify(files, before);
   // Up to date: nothing to write, so a read-only session (a standby, default_transaction_read_only)
   // still serves the commands that only read; the CREATE TABLE below refused them all.
-  const pending = before.size === 0 ? files : files.filter((f) => !before.has(f.version));
+  const pending = files.filter((f) => !before.has(f.version));
   for (const file of pending) {
     const didApply = await db.transaction(async (tx) => {
       await tx.query('SELECT pg_advisory_xact_lock($1::bigint)', [ADVISORY_LOCK_KEYS.schema]);

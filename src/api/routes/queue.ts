@@ -177,20 +177,15 @@ export function registerQueueRoutes(app: FastifyInstance, queue: ApiQueue): void
       const { count, jobs } = await queue.cancel({ jobId: request.params.jobId, dryRun: false });
       return {
         count,
-        jobs: jobs.map(({ jobId, jobType, state, createdAt, copyOf, rowsCommitted, payload }) => {
-          const opId = (payload as { opId?: unknown } | null)?.opId;
-          return {
-            jobId,
-            jobType,
-            state,
-            createdAt,
-            ...(copyOf ? { copyOf } : {}),
-            ...(rowsCommitted !== undefined ? { rowsCommitted } : {}),
-            ...(rowsCommitted !== undefined && jobType === 'bulk_soft_delete' && typeof opId === 'string'
-              ? { opId }
-              : {}),
-          };
-        }),
+        jobs: jobs.map(({ jobId, jobType, state, createdAt, copyOf, rowsCommitted, opId }) => ({
+          jobId,
+          jobType,
+          state,
+          createdAt,
+          ...(copyOf ? { copyOf } : {}),
+          ...(rowsCommitted !== undefined ? { rowsCommitted } : {}),
+          ...(opId ? { opId } : {}),
+        })),
       };
     },
   );

@@ -22,12 +22,10 @@ import { keyProblem, quoted } from '../../validation/index.ts';
  */
 function keptRowsNote(job: CancelledJob, dryRun: boolean): string | undefined {
   if (job.rowsCommitted === undefined) return undefined;
-  const payload = (job.payload ?? {}) as { entity?: unknown; opId?: unknown };
+  const entity = (job.payload as { entity?: unknown } | null)?.entity;
   const undo =
-    job.jobType === 'bulk_soft_delete' &&
-    typeof payload.entity === 'string' &&
-    typeof payload.opId === 'string'
-      ? ` (undo them: sdops restore ${payload.entity} --filter delete_op_id=${payload.opId})`
+    job.opId !== undefined && typeof entity === 'string'
+      ? ` (undo them: sdops restore ${entity} --filter delete_op_id=${job.opId})`
       : '';
   const id = job.copyOf ?? job.jobId;
   return `note: ${job.jobType} job ${id} had already changed ${job.rowsCommitted} rows in committed batches; they ${dryRun ? 'would ' : ''}stay${undo}`;
