@@ -19,10 +19,9 @@ class InvalidJobIdError extends InvalidInputError {
   }
 }
 
-/** A job id must be a UUID (pg-boss's ids): refused before any database is opened. */
 /**
- * The job id as pg-boss writes it, lowercase: a dead-letter copy names its failed job as text, so an
- * id typed in capitals found no copy, and answers echoed the caller's spelling.
+ * A job id must be a UUID (pg-boss's ids): refused before any database is opened. Returned as
+ * pg-boss writes it, lowercase, so answers do not echo the caller's spelling.
  */
 export function canonicalJobId(raw: string): string {
   if (!isUuid(raw)) throw new InvalidJobIdError(raw);
