@@ -34,18 +34,23 @@ export async function runSoftDeleteAct(
     }
   };
 
+  // A customer with a live item first, so that a run on data an earlier run left still shows the
+  // single-row delete before the cascade.
   const [customer] = await idsOf(
     db,
     `SELECT c.id FROM customers c WHERE ${liveRowSql('c')}
        AND EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = c.id AND ${liveRowSql('o')})
-     ORDER BY c.id DESC LIMIT 1`,
+     ORDER BY EXISTS (SELECT 1 FROM order_items i JOIN orders o ON o.id = i.order_id
+                       WHERE o.customer_id = c.id AND ${liveRowSql('o')} AND ${liveRowSql('i')}) DESC,
+              c.id DESC
+     LIMIT 1`,
   );
   if (customer === undefined)
     throw new SdopsError('demo_seed_empty', 'demo: the seed produced no customer with orders');
   const [ownItem] = await idsOf(
     db,
     `SELECT i.id FROM order_items i JOIN orders o ON o.id = i.order_id
-      WHERE o.customer_id = $1 AND ${liveRowSql('i')} ORDER BY i.id LIMIT 1`,
+      WHERE o.customer_id = $1 AND ${liveRowSql('o')} AND ${liveRowSql('i')} ORDER BY i.id LIMIT 1`,
     [customer],
   );
   if (ownItem !== undefined) {

@@ -27,6 +27,8 @@ describe('sdops demo run repeatedly (PostgreSQL)', function () {
     const r = await runCli(['demo', '--rows', '400', ...extra], { DATABASE_URL: db.url });
     expect(r.code, r.stderr).to.equal(0);
     expect(r.stdout).to.match(/Soft-delete demo summary/);
+    // Every run shows every step, however many runs came before it.
+    expect(r.stdout).to.include('delete one item on its own');
     return r;
   };
 
@@ -41,7 +43,7 @@ describe('sdops demo run repeatedly (PostgreSQL)', function () {
     const first = await demo();
     expect(first.stdout).to.match(/\nseeded customers=400 /);
     const afterFirst = await domainRows();
-    for (let i = 0; i < 2; i++) {
+    for (let i = 0; i < 3; i++) {
       const again = await demo();
       expect(again.stdout, again.stderr).to.match(/reused \d+ rows of earlier demo runs/);
       expect(again.stderr).to.include('sdops demo --reset');
