@@ -211,9 +211,14 @@ const SESSION_CANNOT_WRITE: Readonly<Record<string, string>> = {
     'the database session DATABASE_URL opens is read-only (a standby server, or default_transaction_read_only ' +
     "in its options or the role's or database's settings), and sdops writes",
   '3F000':
-    "the database session DATABASE_URL opens has no schema to create sdops's tables in (search_path, in its " +
+    "the database session DATABASE_URL opens has no schema to keep sdops's tables in (search_path, in its " +
     "options or the role's or database's settings, names none that exists)",
 };
+
+/** The session's search_path names no schema that exists: sdops's tables can be neither found nor made. */
+export function noSchemaInSearchPath(): ConfigError {
+  return new ConfigError(SESSION_CANNOT_WRITE['3F000'] as string);
+}
 /** The driver's own refusal when the server asks for a password DATABASE_URL does not give. */
 const NO_PASSWORD = /client password must be a string/;
 /** The driver's when DATABASE_URL asks for SSL (sslmode, ssl) and the server offers none. */

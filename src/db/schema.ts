@@ -4,6 +4,7 @@ import { SdopsError } from '../errors.ts';
 import { getLogger } from '../observability/index.ts';
 import { ADVISORY_LOCK_KEYS } from './advisory-locks.ts';
 import type { Database, TransactionClient } from './database.ts';
+import { noSchemaInSearchPath } from './errors.ts';
 
 /**
  * Versioned schema. Each file src/db/schema/NNN_name.sql is immutable once released: its version is
@@ -56,7 +57,12 @@ const CREATE_TABLE_SQL = `CREATE TABLE IF NOT EXISTS ${SCHEMA_TABLE} (
 )`;
 
 async function appliedVersions(q: Pick<TransactionClient, 'query'>): Promise<Map<string, string>> {
-  const exists = await q.query<{ t: string | null }>(`SELECT to_regclass($1)::text AS t`, [SCHEMA_TABLE]);
+  const exists = await q.query<{ t: string | null; s: string | null }>(
+    `SELECT to_regclass($1)::text AS t, current_schema() AS s`,
+    [SCHEMA_TABLE],
+  );
+  // Without a schema the table is not missing but out of sight: "current: none" would be a lie.
+  if (!exists.rows[0]?.s) throw noSchemaInSearchPath();
   if (!exists.rows[0]?.t) return new Map();
   const res = await q.query<{ version: string; checksum: string }>(
     `SELECT version, checksum FROM ${SCHEMA_TABLE} ORDER BY version`,

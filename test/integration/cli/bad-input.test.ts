@@ -572,7 +572,7 @@ describe('sdops bad input and closed pipes (PostgreSQL)', function () {
       ],
       [
         withParam('options', '-c search_path=no_such_schema'),
-        /^sdops: the database session DATABASE_URL opens has no schema to create sdops's tables in/,
+        /^sdops: the database session DATABASE_URL opens has no schema to keep sdops's tables in/,
       ],
       [
         withParam('options', '-c statement_timeout=abc'),
@@ -586,6 +586,18 @@ describe('sdops bad input and closed pipes (PostgreSQL)', function () {
       expect(lines, databaseUrl).to.have.length(1);
       expect(lines[0], databaseUrl).to.match(said);
     }
+  });
+
+  it('refuses `db status` through a search_path naming no schema, instead of reporting no version applied', async () => {
+    const u = new URL(db.url);
+    u.searchParams.set('options', '-c search_path=no_such_schema');
+    // Before: "current: none; pending: 001_demo_domain, ..." and exit 0, on an up-to-date database.
+    const r = await runCli(['db', 'status'], { ...env(), DATABASE_URL: u.href });
+    expect(r.code, r.stderr).to.equal(2);
+    expect(r.stdout).to.equal('');
+    expect(r.stderr.trim()).to.match(
+      /^sdops: the database session DATABASE_URL opens has no schema to keep sdops's tables in/,
+    );
   });
 
   it('reads through a read-only session on an up-to-date schema, and refuses a write there as configuration', async () => {
