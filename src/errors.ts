@@ -138,11 +138,11 @@ export const ERROR_CODE_MEANINGS: Readonly<Record<ErrorCode, string>> = {
   route_not_found: 'no route has that method and path',
   payload_too_large: 'the request body is larger than the limit',
   unsupported_media_type:
-    'the request body is not application/json in UTF-8 (another charset, or compressed: a `Content-Encoding`, or a `Transfer-Encoding` other than `chunked`)',
+    'the request body is not application/json in UTF-8 (another charset, or compressed: a `Content-Encoding`, or a transfer coding before `chunked` in `Transfer-Encoding`)',
   uri_too_long: 'a path parameter is too long',
   headers_too_large: 'the request line or headers are larger than the server accepts (about 16 KB)',
   malformed_request:
-    'the request is not valid HTTP/1.1 (request line, headers or framing), or has two Authorization headers',
+    'the request is not valid HTTP/1.1 (request line, headers or framing: a `Transfer-Encoding` that does not end in `chunked` is answered so and the connection closed), or has two Authorization headers',
   request_timeout: 'the request was not received in full within the server timeout',
   expectation_failed:
     'the request has an Expect header other than 100-continue, which the server cannot meet',

@@ -1,6 +1,7 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { keyProblem, quoted } from '../validation/index.ts';
 import { ApiError } from './errors.ts';
+import { lastAnswerOnSocket } from './socket-answers.ts';
 
 /**
  * How the API reads request bodies: JSON only, as UTF-8, uncompressed, with an empty body taken as
@@ -69,6 +70,29 @@ export function readJsonBodies(app: FastifyInstance): void {
     }
     done(null, payload);
   });
+}
+
+/**
+ * A request whose Transfer-Encoding does not end in chunked has no length a server can trust (RFC 9112
+ * 6.3: answer 400 and close the connection). Node's parser handed such a request to the routes and
+ * only then failed on its body: the client got the route's answer and then the parser's, and a
+ * delete could run. The refusal is the connection's last answer.
+ */
+export function refuseUnframedBody(request: FastifyRequest, reply: FastifyReply): ApiError | undefined {
+  const header = request.headers['transfer-encoding'];
+  if (header === undefined) return undefined;
+  const last = header
+    .split(',')
+    .map((c) => c.trim().toLowerCase())
+    .filter((c) => c !== '')
+    .at(-1);
+  if (last === 'chunked') return undefined;
+  lastAnswerOnSocket(request.raw.socket);
+  reply.header('connection', 'close');
+  return new ApiError(
+    'malformed_request',
+    `a request body's Transfer-Encoding must end in chunked, not ${quoted(header)}`,
+  );
 }
 
 /** The first transfer coding of a Transfer-Encoding header other than chunked (or identity). */

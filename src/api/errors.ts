@@ -10,7 +10,7 @@ import {
   NOT_BLANK_PATTERN,
   PLAIN_TEXT_RULE,
 } from '../validation/index.ts';
-import { answeredOnSocket } from './socket-answers.ts';
+import { answeredOnSocket, isLastAnswerGiven } from './socket-answers.ts';
 import { TEXT_FORMAT } from './validation.ts';
 
 /**
@@ -190,7 +190,7 @@ export function mapError(error: unknown): MappedError {
  * socket as fastify's default handler does; then the connection is closed.
  */
 export function writeClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
-  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  if (error.code === 'ECONNRESET' || socket.destroyed || isLastAnswerGiven(socket)) return;
   const { status, body: answer } =
     error.code === 'HPE_HEADER_OVERFLOW'
       ? refusal('headers_too_large', 'the request line or headers are too large')

@@ -29,7 +29,7 @@ import { registerHealthRoutes } from './routes/health.ts';
 import { registerMigrationRoutes } from './routes/migrations.ts';
 import { registerQueueRoutes } from './routes/queue.ts';
 import { validatorCompiler } from './validation.ts';
-import { readJsonBodies } from './body-parsing.ts';
+import { readJsonBodies, refuseUnframedBody } from './body-parsing.ts';
 import { entityActionOf, fixedSegmentOf, wellEncodedQuery, withoutFragment } from './request-target.ts';
 
 /** How long a request's statement waits for a lock another session holds: then 409 `row_locked`. */
@@ -204,6 +204,8 @@ export async function buildServer(options: ApiServerOptions): Promise<FastifyIns
     onRequestTelemetry(request, (text) => verifier.withoutTokens(text));
     done();
   });
+  // Before the token check and any route (body-parsing.ts: refuseUnframedBody).
+  app.addHook('onRequest', (request, reply, done) => done(refuseUnframedBody(request, reply)));
   let closing = false;
   app.addHook('preClose', (done) => {
     closing = true;

@@ -22,3 +22,15 @@ export function answeredOnSocket(socket: Duplex, answer: SocketAnswer): void {
 export function socketAnswerOf(socket: Duplex | null | undefined): SocketAnswer | undefined {
   return socket ? answers.get(socket) : undefined;
 }
+
+/** Sockets whose request was refused for its framing: the route's answer is the last on them. */
+const answeredLast = new WeakSet<Duplex>();
+
+/** Marks the socket's current answer as its last (the parser's later refusal of its body writes nothing). */
+export function lastAnswerOnSocket(socket: Duplex): void {
+  answeredLast.add(socket);
+}
+
+export function isLastAnswerGiven(socket: Duplex): boolean {
+  return answeredLast.has(socket);
+}

@@ -79,6 +79,27 @@ describe('HTTP API below the routes: what the HTTP parser refuses', () => {
     });
   }
 
+  // RFC 9112 6.3: no trustworthy length, so 400 and close. The route answered (here 415, or 503 from
+  // the unreachable database) and then Node's parser wrote a second answer, 400, on the same connection.
+  for (const coding of ['gzip', 'identity']) {
+    it(`answers a body whose Transfer-Encoding ends in ${coding}, not chunked, once (400 malformed_request) and closes`, async () => {
+      const answer = await raw(
+        port,
+        `POST /v1/documents/bulk-delete HTTP/1.1\r\nHost: x\r\nAuthorization: ${AS_ADMIN.authorization}\r\nContent-Type: application/json\r\nTransfer-Encoding: ${coding}\r\n\r\n{"ids":["1"]}`,
+      );
+      expect(answer.match(/HTTP\/1.1 /g), answer).to.have.length(1);
+      const [head, body] = answer.split('\r\n\r\n');
+      expect(head).to.match(/^HTTP\/1.1 400 /);
+      expect(head).to.match(/^connection: close$/im);
+      expect(JSON.parse(body ?? '')).to.deep.equal({
+        error: {
+          code: 'malformed_request',
+          message: `a request body's Transfer-Encoding must end in chunked, not "${coding}"`,
+        },
+      });
+    });
+  }
+
   // A fragment never belongs to the request; one sent anyway was read as the query, or into a value.
   for (const target of ['/v1/customers#limit=0', '/v1/customers?scope=all#limit=0']) {
     it(`ignores the fragment of ${target}, as a client would have`, async () => {
