@@ -53,6 +53,7 @@ const CATALOG = {
  */
 const PIPELINE_METRICS = new Map<string, string>([
   ['up', 'Prometheus scrape health of each scrape job'],
+  ['target_info', "collector prometheus exporter: a process's resource attributes as labels"],
   ['traces_spanmetrics_latency_bucket', 'span_metrics connector + rename (otel-collector/config.yaml)'],
   ['traces_spanmetrics_latency_count', 'span_metrics connector'],
   ['traces_spanmetrics_latency_sum', 'span_metrics connector'],
@@ -89,6 +90,8 @@ const PIPELINE_METRICS = new Map<string, string>([
 
 const PIPELINE_LABELS = new Map<string, string>([
   ['le', 'histogram bucket bound'],
+  ['host_name', 'resource attribute host.name, on target_info (telemetry.md: host detector)'],
+  ['process_pid', 'resource attribute process.pid, on target_info'],
   ['job', 'service.name (collector prometheus exporter, honor_labels) or the scrape job'],
   ['instance', 'service.instance.id (collector prometheus exporter) or the scrape target'],
   ['service_name', 'span_metrics connector dimension'],
