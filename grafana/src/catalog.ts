@@ -188,6 +188,21 @@ const signOfLife = (window: string): string =>
   `(changes(${METRICS.processUptime}[${window}]) > 0) or ` +
   `(present_over_time(${METRICS.processUptime}[${window}]) unless on (job, instance) (${METRICS.processUptime} offset ${window}))`;
 
+/**
+ * Every collector scrape target on the apps' path: the collectors' own telemetry (job
+ * `otel-collector`: the one collector, or each agent and gateway) and the apps' series (job
+ * `otel-collector-exporter`).
+ */
+const COLLECTORS_ON_APP_PATH_UP = 'up{job=~"otel-collector|otel-collector-exporter"}';
+
+/**
+ * The processes (job, instance) that showed a sign of life within `live` at some moment of the last
+ * `window` when a collector on the apps' path answered no scrape: their series may have stopped with
+ * that collector, not with them, and the service alerts spare them for `window`.
+ */
+export const liveWhileACollectorWasDown = (live: string, window: string): string =>
+  `max_over_time(((${signOfLife(live)}) and on () (min(${COLLECTORS_ON_APP_PATH_UP}) == 0))[${window}:])`;
+
 /** Processes of each long-running service (Prometheus `job`) that showed a sign of life within `window`. */
 export const liveProcesses = (window: string): string => `count by (job) (${signOfLife(window)})`;
 
@@ -196,10 +211,15 @@ export const liveProcesses = (window: string): string => `count by (job) (${sign
  * since `live`, having run less than `lifeSeconds`: ended soon after they started. Each leaves the
  * count `window` after its last sign of life.
  */
-export const endedYoungProcesses = (window: string, live: string, lifeSeconds: number): string =>
+export const endedYoungProcesses = (
+  window: string,
+  live: string,
+  lifeSeconds: number,
+  spared?: string,
+): string =>
   `count by (job) (((${signOfLife(window)}) and on (job, instance) ` +
   `(max_over_time(${METRICS.processUptime}[${window}]) < ${lifeSeconds})) ` +
-  `unless on (job, instance) (${signOfLife(live)}))`;
+  `unless on (job, instance) (${signOfLife(live)})${spared === undefined ? '' : ` unless on (job, instance) ${spared}`})`;
 
 /** Processes of each long-running service that reported at all within `window`. */
 export const seenProcesses = (window: string): string =>

@@ -106,6 +106,18 @@ export const SERVICE_DOWN_FOR = '1m';
 export const SERVICE_KEEP_FIRING_FOR = '4m';
 
 /**
+ * How long a process that was live when a collector on the apps' path (an agent or gateway of the
+ * two-tier layout) stopped answering is not counted as down or ended. Its series stop with that
+ * collector whether or not it lives, and which collector a process's series pass is in none of
+ * their labels: a healthy API routed through a stopped gateway paged ServiceDown (critical) and kept
+ * it about 6 minutes past the gateway's return, the agents' gRPC reconnect (up to 2m) plus
+ * SERVICE_KEEP_FIRING_FOR (probe B). A process already down before the collector stopped keeps
+ * paging. A gateway outage up to about this long pages TelemetryCollectorDown alone; a service that
+ * dies meanwhile pages up to this much later.
+ */
+export const SERVICE_COLLECTOR_OUTAGE_HOLD = '15m';
+
+/**
  * ServiceCrashLooping: more than SERVICE_CRASHES processes of one service showed a sign of life
  * within SERVICE_CRASH_WINDOW, ended (none within SERVICE_LIVE_WINDOW), and ran less than
  * SERVICE_SHORT_LIFE_SECONDS each, for SERVICE_CRASH_LOOP_FOR. A supervisor that restarts a process
@@ -145,6 +157,7 @@ export interface AlertParams {
   readonly serviceSeenWindow: string;
   readonly serviceDownFor: string;
   readonly serviceKeepFiringFor: string;
+  readonly serviceCollectorOutageHold: string;
   readonly serviceCrashWindow: string;
   readonly serviceShortLifeSeconds: number;
   readonly serviceCrashes: number;
@@ -179,6 +192,7 @@ export const ALERT_PARAMS: AlertParams = {
   serviceSeenWindow: SERVICE_SEEN_WINDOW,
   serviceDownFor: SERVICE_DOWN_FOR,
   serviceKeepFiringFor: SERVICE_KEEP_FIRING_FOR,
+  serviceCollectorOutageHold: SERVICE_COLLECTOR_OUTAGE_HOLD,
   serviceCrashWindow: SERVICE_CRASH_WINDOW,
   serviceShortLifeSeconds: SERVICE_SHORT_LIFE_SECONDS,
   serviceCrashes: SERVICE_CRASHES,

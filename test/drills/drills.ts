@@ -578,6 +578,16 @@ export const DRILLS: Readonly<Record<string, Drill>> = {
         seen.filter((x) => x.metric.job === 'sdops-api'),
         'the killed API process, with the uptime it reached',
       ).to.have.length(1);
+      const hosts = await op.promql(
+        'max by (job, instance, host_name, process_pid) (last_over_time(target_info{job=~"sdops-api|sdops-worker"}[1h]))',
+      );
+      const killed = hosts.find(
+        (x) => x.metric.instance === seen.find((y) => y.metric.job === 'sdops-api')?.metric.instance,
+      );
+      expect(killed?.metric.host_name, 'the killed API process named with its host')
+        .to.be.a('string')
+        .and.not.equal('');
+      expect(Number(killed?.metric.process_pid), 'and its process id').to.be.greaterThan(0);
       op.skip(
         'shell',
         'docker compose ps sdops-api sdops-worker',

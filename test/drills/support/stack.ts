@@ -54,6 +54,7 @@ export const DRILL_PARAMS: AlertParams = {
   serviceSeenWindow: '10m',
   serviceDownFor: '0s',
   serviceKeepFiringFor: '0s',
+  serviceCollectorOutageHold: '1m',
   serviceCrashWindow: '1m',
   serviceShortLifeSeconds: 300,
   serviceCrashes: 2,
