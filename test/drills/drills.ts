@@ -183,7 +183,12 @@ export const DRILLS: Readonly<Record<string, Drill>> = {
         'sdops worker --job-types "$JOB_TYPE" --no-schedule',
         'branch 1 (the running workers leave the type out): the running one takes it',
       );
-      await op.start('SDOPS_DB_POOL_SIZE=20 sdops worker --concurrency 16', 'worker started');
+      const policy = await op.sql('SELECT name, expire_seconds, retry_limit, retry_delay FROM pgboss.queue');
+      expect(
+        policy.find((q) => q.name === 'cleanup.noop'),
+        'the lease and retries in force, for the extra worker to match',
+      ).to.include({ expire_seconds: 900, retry_limit: 3 });
+      await op.start('SDOPS_DB_POOL_SIZE=20 sdops worker --concurrency 16 --no-schedule', 'worker started');
       op.skip(
         'shell',
         'sdops worker --concurrency 8 --job-types "$JOB_TYPE" --no-schedule',
