@@ -147,7 +147,8 @@ export const ERROR_CODE_MEANINGS: Readonly<Record<ErrorCode, string>> = {
   expectation_failed:
     'the request has an Expect header other than 100-continue, which the server cannot meet',
   not_found: 'the row does not exist (or is not in the requested scope)',
-  job_not_found: 'the job does not exist (pg-boss deletes a job 7 days after it ended)',
+  job_not_found:
+    'the job does not exist (pg-boss deletes a job 7 days after it ended, and a dead-letter copy once it is retried)',
   run_not_found: 'the migration run does not exist',
   data_dir_not_found:
     '`sdops db status` was pointed at an embedded database directory that does not exist or holds no database yet; a status creates none (every other command creates it)',

@@ -30,7 +30,10 @@ export function canonicalJobId(raw: string): string {
 
 export class JobNotFoundError extends NotFoundError {
   constructor(id: string) {
-    super('job_not_found', `job ${id} does not exist (pg-boss deletes a job 7 days after it ended)`);
+    super(
+      'job_not_found',
+      `job ${id} does not exist (pg-boss deletes a job 7 days after it ended, and a dead-letter copy once it is retried: retry the job by its own id)`,
+    );
   }
 }
 
