@@ -6,7 +6,7 @@ import {
   droppedItems,
   endedYoungProcesses,
   liveProcesses,
-  liveWhileACollectorWasDown,
+  lastLiveWhileACollectorWasDown,
   seenProcesses,
   GRAFANA_URL_DEFAULT,
   METRICS,
@@ -106,8 +106,8 @@ const GAUGE_GAP_WINDOW = '5m';
  * included): no process's series could move then, so the service alerts hold back (the collector's
  * own alert pages). One collector down of several (a gateway, an agent of the two-tier layout)
  * does not hold them back fleet-wide: a probe saw a firing one resolve during a gateway outage while
- * every worker was down. It spares only the processes live when it stopped
- * (liveWhileACollectorWasDown).
+ * every worker was down. It spares only the processes last seen live while it answered none
+ * (lastLiveWhileACollectorWasDown).
  */
 const appSeriesBlindWithin = (window: string) => `(min_over_time(max(${APP_METRICS_UP})[${window}:]) == 0)`;
 const lastReading = (metric: string) => `last_over_time(${metric}[${GAUGE_GAP_WINDOW}])`;
@@ -289,12 +289,12 @@ export function alertRules(p: AlertParams = ALERT_PARAMS): AlertRuleDefinition[]
       // With every collector of the apps' series down, every series starves: that is
       // TelemetryCollectorDown's page, not one per service (appSeriesBlindWithin). Held back for the live window after it answers again: the
       // first scrape then has one sample of each process, no move yet, and the alert blinked pending.
-      // A process live when a collector on its path stopped may be routed through that one: the
-      // service is not counted down for it (liveWhileACollectorWasDown), one already down still is.
+      // A process last seen live while a collector on its path answered no scrape may be routed
+      // through that one: its service is not counted down for it (lastLiveWhileACollectorWasDown).
       valueExpr:
         `(${seenProcesses(p.serviceSeenWindow)} unless on (job) ${liveProcesses(p.serviceLiveWindow)}) ` +
         `unless on () ${appSeriesBlindWithin(p.serviceLiveWindow)} ` +
-        `unless on (job) ${liveWhileACollectorWasDown(p.serviceLiveWindow, p.serviceCollectorOutageHold)}`,
+        `unless on (job) ${lastLiveWhileACollectorWasDown(p.serviceLiveWindow, p.serviceCollectorOutageHold)}`,
       probeExpr: seenProcesses(p.serviceSeenWindow),
       threshold: 0,
       for: p.serviceDownFor,
@@ -315,7 +315,7 @@ export function alertRules(p: AlertParams = ALERT_PARAMS): AlertRuleDefinition[]
     {
       name: 'ServiceCrashLooping',
       uid: 'sdops-service-crash-looping',
-      valueExpr: `(${endedYoungProcesses(p.serviceCrashWindow, p.serviceLiveWindow, p.serviceShortLifeSeconds, liveWhileACollectorWasDown(p.serviceLiveWindow, p.serviceCollectorOutageHold))}) unless on () ${appSeriesBlindWithin(p.serviceLiveWindow)}`,
+      valueExpr: `(${endedYoungProcesses(p.serviceCrashWindow, p.serviceLiveWindow, p.serviceShortLifeSeconds, lastLiveWhileACollectorWasDown(p.serviceLiveWindow, p.serviceCollectorOutageHold))}) unless on () ${appSeriesBlindWithin(p.serviceLiveWindow)}`,
       probeExpr: seenProcesses(p.serviceSeenWindow),
       threshold: p.serviceCrashes,
       for: p.serviceCrashLoopFor,

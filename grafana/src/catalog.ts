@@ -195,13 +195,21 @@ const signOfLife = (window: string): string =>
  */
 const COLLECTORS_ON_APP_PATH_UP = 'up{job=~"otel-collector|otel-collector-exporter"}';
 
+/** The last moment within `window` (one sample per evaluation) at which a process was live while `collectors` held. */
+const lastLiveWhile = (live: string, collectors: string, window: string): string =>
+  `max_over_time((((${signOfLife(live)}) and on () (${collectors})) * 0 + time())[${window}:])`;
+
 /**
- * The processes (job, instance) that showed a sign of life within `live` at some moment of the last
- * `window` when a collector on the apps' path answered no scrape: their series may have stopped with
- * that collector, not with them, and the service alerts spare them for `window`.
+ * The processes (job, instance) whose last sign of life within `live`, in the last `window`, came
+ * while a collector on the apps' path answered no scrape: their series may have stopped with that
+ * collector, not with them, and the service alerts spare them. A process seen live again since
+ * every collector answered (it died after the outage) is not spared, nor one already down before.
  */
-export const liveWhileACollectorWasDown = (live: string, window: string): string =>
-  `max_over_time(((${signOfLife(live)}) and on () (min(${COLLECTORS_ON_APP_PATH_UP}) == 0))[${window}:])`;
+export const lastLiveWhileACollectorWasDown = (live: string, window: string): string => {
+  const whileDown = lastLiveWhile(live, `min(${COLLECTORS_ON_APP_PATH_UP}) == 0`, window);
+  const whileUp = lastLiveWhile(live, `min(${COLLECTORS_ON_APP_PATH_UP}) > 0`, window);
+  return `((${whileDown} > on (job, instance) ${whileUp}) or (${whileDown} unless on (job, instance) ${whileUp}))`;
+};
 
 /** Processes of each long-running service (Prometheus `job`) that showed a sign of life within `window`. */
 export const liveProcesses = (window: string): string => `count by (job) (${signOfLife(window)})`;

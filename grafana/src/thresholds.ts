@@ -106,13 +106,13 @@ export const SERVICE_DOWN_FOR = '1m';
 export const SERVICE_KEEP_FIRING_FOR = '4m';
 
 /**
- * How long a process that was live when a collector on the apps' path (an agent or gateway of the
- * two-tier layout) stopped answering is not counted as down or ended. Its series stop with that
+ * How long a process last seen live while a collector on the apps' path (an agent or gateway of the
+ * two-tier layout) answered no scrape is not counted as down or ended. Its series stop with that
  * collector whether or not it lives, and which collector a process's series pass is in none of
  * their labels: a healthy API routed through a stopped gateway paged ServiceDown (critical) and kept
  * it about 6 minutes past the gateway's return, the agents' gRPC reconnect (up to 2m) plus
  * SERVICE_KEEP_FIRING_FOR (probe B). A process already down before the collector stopped keeps
- * paging. A gateway outage up to about this long pages TelemetryCollectorDown alone; a service that
+ * paging, and one seen live again after it (a restart of the single collector) is not spared. A gateway outage up to about this long pages TelemetryCollectorDown alone; a service that
  * dies meanwhile pages up to this much later.
  */
 export const SERVICE_COLLECTOR_OUTAGE_HOLD = '15m';
