@@ -287,8 +287,9 @@ export function alertRules(p: AlertParams = ALERT_PARAMS): AlertRuleDefinition[]
       name: 'ServiceDown',
       uid: 'sdops-service-down',
       // With every collector of the apps' series down, every series starves: that is
-      // TelemetryCollectorDown's page, not one per service (appSeriesBlindWithin). Held back for the live window after it answers again: the
-      // first scrape then has one sample of each process, no move yet, and the alert blinked pending.
+      // TelemetryCollectorDown's page, not one per service (appSeriesBlindWithin). Held back for the
+      // live window after it answers again: the first scrape then has one sample of each process, no
+      // move yet, and the alert blinked pending.
       // A process last seen live while a collector on its path answered no scrape may be routed
       // through that one: its service is not counted down for it (lastLiveWhileACollectorWasDown).
       valueExpr:

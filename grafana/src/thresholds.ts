@@ -112,8 +112,9 @@ export const SERVICE_KEEP_FIRING_FOR = '4m';
  * their labels: a healthy API routed through a stopped gateway paged ServiceDown (critical) and kept
  * it about 6 minutes past the gateway's return, the agents' gRPC reconnect (up to 2m) plus
  * SERVICE_KEEP_FIRING_FOR (probe B). A process already down before the collector stopped keeps
- * paging, and one seen live again after it (a restart of the single collector) is not spared. A gateway outage up to about this long pages TelemetryCollectorDown alone; a service that
- * dies meanwhile pages up to this much later.
+ * paging, and one seen live again after it (a restart of the single collector) is not spared. A
+ * gateway outage up to about this long pages TelemetryCollectorDown alone; a service that dies
+ * meanwhile pages up to this much later.
  */
 export const SERVICE_COLLECTOR_OUTAGE_HOLD = '15m';
 

@@ -80,13 +80,7 @@ export function readJsonBodies(app: FastifyInstance): void {
  */
 export function refuseUnframedBody(request: FastifyRequest, reply: FastifyReply): ApiError | undefined {
   const header = request.headers['transfer-encoding'];
-  if (header === undefined) return undefined;
-  const last = header
-    .split(',')
-    .map((c) => c.trim().toLowerCase())
-    .filter((c) => c !== '')
-    .at(-1);
-  if (last === 'chunked') return undefined;
+  if (header === undefined || transferCodings(header).at(-1) === 'chunked') return undefined;
   lastAnswerOnSocket(request.raw.socket);
   reply.header('connection', 'close');
   return new ApiError(
@@ -95,11 +89,16 @@ export function refuseUnframedBody(request: FastifyRequest, reply: FastifyReply)
   );
 }
 
-/** The first transfer coding of a Transfer-Encoding header other than chunked (or identity). */
-function otherTransferCoding(header: string | undefined): string | undefined {
-  if (header === undefined) return undefined;
+/** The transfer codings a Transfer-Encoding header lists, in order, lower-cased. */
+function transferCodings(header: string): string[] {
   return header
     .split(',')
     .map((c) => c.trim().toLowerCase())
-    .find((c) => c !== '' && c !== 'chunked' && c !== 'identity');
+    .filter((c) => c !== '');
+}
+
+/** The first transfer coding of a Transfer-Encoding header other than chunked (or identity). */
+function otherTransferCoding(header: string | undefined): string | undefined {
+  if (header === undefined) return undefined;
+  return transferCodings(header).find((c) => c !== 'chunked' && c !== 'identity');
 }

@@ -31,6 +31,7 @@ export function lastAnswerOnSocket(socket: Duplex): void {
   answeredLast.add(socket);
 }
 
+/** Whether the socket's last answer is written or on its way (writeClientError then writes none). */
 export function isLastAnswerGiven(socket: Duplex): boolean {
   return answeredLast.has(socket);
 }
