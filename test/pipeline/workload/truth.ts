@@ -4,7 +4,7 @@ import type pg from 'pg';
 import { parse } from 'yaml';
 import { DURATION_BUCKETS_SECONDS } from '../../../src/observability/instruments.ts';
 import { REPO_ROOT } from '../support/paths.ts';
-import type { ExportedSpan } from '../support/otlp-sink.ts';
+import type { ExportedLogRecord, ExportedSpan } from '../support/otlp-sink.ts';
 import { sqlRows } from './app.ts';
 import type { Expected } from './expected.ts';
 import type { Ledger, ResultJson } from './ledger.ts';
@@ -12,7 +12,7 @@ import type { Ledger, ResultJson } from './ledger.ts';
 /**
  * Truth the pipeline's answers are held against, beyond the totals of expected.ts: the queue and
  * the migration runs as the tables say right now, failed calls as the calls reported them, and
- * durations as the exported spans and the job rows measured them (for the quantile panels).
+ * durations as the exported spans, log lines and job rows measured them (for the quantile panels).
  */
 
 export interface QueueTruth {
@@ -100,6 +100,24 @@ export function spanDurations(
     if (key === undefined) continue;
     const seconds = Number(BigInt(s.endTimeUnixNano) - BigInt(s.startTimeUnixNano)) / 1e9;
     out[key] = [...(out[key] ?? []), seconds];
+  }
+  return out;
+}
+
+/**
+ * Durations the log lines carry in their `duration` field (seconds), grouped by `keep`: where a
+ * metric records exactly the duration its line states (a migration batch attempt), rather than a
+ * span's extent.
+ */
+export function logDurations(
+  records: readonly ExportedLogRecord[],
+  keep: (r: ExportedLogRecord) => string | undefined,
+): Record<string, number[]> {
+  const out: Record<string, number[]> = {};
+  for (const r of records) {
+    const key = keep(r);
+    if (key === undefined) continue;
+    out[key] = [...(out[key] ?? []), Number(r.attributes.duration)];
   }
   return out;
 }
