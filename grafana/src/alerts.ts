@@ -7,6 +7,7 @@ import {
   endedYoungProcesses,
   liveProcesses,
   lastLiveWhileACollectorWasDown,
+  lostProcesses,
   seenProcesses,
   GRAFANA_URL_DEFAULT,
   METRICS,
@@ -330,6 +331,34 @@ export function alertRules(p: AlertParams = ALERT_PARAMS): AlertRuleDefinition[]
         'each one starts, and cleanup jobs are cut off and retried. Their last console lines say why they end.',
       valueFormat: 'number',
       runbookAnchor: 'alert-servicecrashlooping',
+      panelId: PANEL_IDS.liveProcesses,
+    },
+    {
+      name: 'ServiceProcessLost',
+      uid: 'sdops-service-process-lost',
+      // One process of several gone (killed, crashed, its host lost) while others run: requests
+      // still get answers, so no ServiceDown, yet capacity is down and clients of that host saw
+      // refused connections (probe B). A process asked to stop says so first (sdops.process.stopping),
+      // so deploys and scale-downs stay quiet; a replacement started after the loss resolves it.
+      valueExpr:
+        `(count by (job) (${lostProcesses(p.serviceSeenWindow, p.serviceLiveWindow, p.serviceReplacementSlackSeconds)} ` +
+        `unless on (job, instance) ${lastLiveWhileACollectorWasDown(p.serviceLiveWindow, p.serviceCollectorOutageHold)}) ` +
+        `and on (job) ${liveProcesses(p.serviceLiveWindow)}) ` +
+        `unless on () ${appSeriesBlindWithin(p.serviceLiveWindow)}`,
+      probeExpr: seenProcesses(p.serviceSeenWindow),
+      threshold: 0,
+      for: p.serviceDownFor,
+      keepFiringFor: p.serviceKeepFiringFor,
+      // Warning: the service still answers; ServiceDown pages once none is left.
+      severity: 'warning',
+      summary: 'A {{ $labels.job }} process was lost, not stopped, and nothing replaced it',
+      description:
+        `{{VALUE}} {{ $labels.job }} process(es) stopped showing a sign of life ${p.serviceLiveWindow} ago or more without having been asked to stop: ` +
+        'killed (SIGKILL, the out-of-memory killer), crashed, or their host is gone. Other processes of the service still run, so it answers, ' +
+        'but with less capacity, and clients sent to the lost one (its host, its load-balancer target) were refused. ' +
+        `It resolves once a process of the service started after the loss runs, or ${p.serviceSeenWindow} after the loss.`,
+      valueFormat: 'number',
+      runbookAnchor: 'alert-serviceprocesslost',
       panelId: PANEL_IDS.liveProcesses,
     },
     {

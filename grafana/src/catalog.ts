@@ -28,6 +28,8 @@ export const METRICS = {
   lastFailedRun: 'migration_runs_last_failure_timestamp_seconds',
   /** PROCESS_GAUGES: each running sdops serve and worker, under its own job and instance. */
   processUptime: 'process_uptime_seconds',
+  /** PROCESS_GAUGES: 1 from a serve's or worker's stop request until it exits; no series before. */
+  processStopping: 'sdops_process_stopping',
   /** Span-metrics latency histogram (seconds): SPAN_METRICS.latency, see below. */
   spanDuration: 'traces_spanmetrics_latency',
   /** Span-metrics call counter: SPAN_METRICS.calls. */
@@ -210,6 +212,31 @@ export const lastLiveWhileACollectorWasDown = (live: string, window: string): st
   const whileUp = lastLiveWhile(live, `min(${COLLECTORS_ON_APP_PATH_UP}) > 0`, window);
   return `((${whileDown} > on (job, instance) ${whileUp}) or (${whileDown} unless on (job, instance) ${whileUp}))`;
 };
+
+/**
+ * When each process (job, instance) seen within `window` ended, estimated from its uptime: its
+ * earliest start (the evaluation time less the uptime it reported, lowest while it reported
+ * promptly) plus the highest uptime it reported.
+ */
+const endedAt = (window: string): string =>
+  `max by (job, instance) (max_over_time(${METRICS.processUptime}[${window}])) + on (job, instance) ` +
+  `min by (job, instance) (min_over_time((time() - ${METRICS.processUptime})[${window}:]))`;
+
+/** When the newest process of each service that is live now (a sign of life within `live`) started. */
+const newestLiveStart = (live: string): string =>
+  `max by (job) ((time() - ${METRICS.processUptime}) and on (job, instance) (${signOfLife(live)}))`;
+
+/**
+ * Processes (job, instance) that showed a sign of life within `window`, none within `live`, and
+ * never said they were asked to stop (sdops_process_stopping): lost, killed or crashed or their host
+ * gone, not stopped. One is no longer counted once a process of its service that started after it
+ * ended (less `slackSeconds`, the estimates' error and a surge deploy's overlap) is live: replaced.
+ */
+export const lostProcesses = (window: string, live: string, slackSeconds: number): string =>
+  `max by (job, instance) (${signOfLife(window)}) ` +
+  `unless on (job, instance) (${signOfLife(live)}) ` +
+  `unless on (job, instance) max_over_time(${METRICS.processStopping}[${window}]) ` +
+  `unless on (job, instance) ((${endedAt(window)}) - ${slackSeconds} < on (job) group_left () ${newestLiveStart(live)})`;
 
 /** Processes of each long-running service (Prometheus `job`) that showed a sign of life within `window`. */
 export const liveProcesses = (window: string): string => `count by (job) (${signOfLife(window)})`;

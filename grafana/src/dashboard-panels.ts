@@ -136,7 +136,7 @@ export function apiPanels(y: number): cog.Builder<Panel>[] {
     timeseries(
       PANEL_IDS.liveProcesses,
       'Live sdops processes by service',
-      `Running sdops serve (sdops-api) and sdops worker (sdops-worker) processes, per service: those whose process_uptime_seconds moved, or that reported for the first time, in the last ${SERVICE_LIVE_WINDOW} (a killed, crashed or hung process leaves its last value in the scrape, unchanged, for 5 minutes). 0 is a service that reported in the last ${SERVICE_SEEN_WINDOW} and has no live process now: the ServiceDown alert fires once that lasts ${SERVICE_DOWN_FOR}. A line above the service's process count time and again is a crash loop (an ended process counts for ${SERVICE_LIVE_WINDOW} beside its replacement; ServiceCrashLooping). A service never deployed has no line. Red at 0.`,
+      `Running sdops serve (sdops-api) and sdops worker (sdops-worker) processes, per service: those whose process_uptime_seconds moved, or that reported for the first time, in the last ${SERVICE_LIVE_WINDOW} (a killed, crashed or hung process leaves its last value in the scrape, unchanged, for 5 minutes). 0 is a service that reported in the last ${SERVICE_SEEN_WINDOW} and has no live process now: the ServiceDown alert fires once that lasts ${SERVICE_DOWN_FOR}. A line above the service's process count time and again is a crash loop (an ended process counts for ${SERVICE_LIVE_WINDOW} beside its replacement; ServiceCrashLooping). A count that dropped while the service still runs is a process stopped, or lost if it ended without being asked to stop (ServiceProcessLost). A service never deployed has no line. Red at 0.`,
       'short',
       at(20, y + 4, 4, 4),
     )

@@ -130,6 +130,15 @@ export const SERVICE_SHORT_LIFE_SECONDS = 300;
 export const SERVICE_CRASHES = 2;
 export const SERVICE_CRASH_LOOP_FOR = '1m';
 
+/**
+ * ServiceProcessLost: a process of a long-running service stopped showing a sign of life without
+ * having said it was asked to stop, while others of its service still run. It is replaced once a
+ * process of the service that started after it ended is live; a process that started up to this
+ * many seconds before the loss counts too (the start and end estimates are a scrape and an export
+ * apart, and a surge deploy starts the new process before the old one is killed).
+ */
+export const SERVICE_REPLACEMENT_SLACK_SECONDS = 60;
+
 export interface AlertParams {
   readonly failureRatioThreshold: number;
   readonly failureRatioWindow: string;
@@ -163,6 +172,7 @@ export interface AlertParams {
   readonly serviceShortLifeSeconds: number;
   readonly serviceCrashes: number;
   readonly serviceCrashLoopFor: string;
+  readonly serviceReplacementSlackSeconds: number;
 }
 
 export const ALERT_PARAMS: AlertParams = {
@@ -198,4 +208,5 @@ export const ALERT_PARAMS: AlertParams = {
   serviceShortLifeSeconds: SERVICE_SHORT_LIFE_SECONDS,
   serviceCrashes: SERVICE_CRASHES,
   serviceCrashLoopFor: SERVICE_CRASH_LOOP_FOR,
+  serviceReplacementSlackSeconds: SERVICE_REPLACEMENT_SLACK_SECONDS,
 };

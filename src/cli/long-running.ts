@@ -8,6 +8,7 @@ import {
   zeroCounters,
 } from '../observability/index.ts';
 import type { CliContext } from './context.ts';
+import { untilStopSignal } from './stop-signals.ts';
 
 /**
  * What every long-running process (serve, worker) adds to its telemetry: its counters at 0 for
@@ -32,5 +33,17 @@ export async function startLongRunningTelemetry(ctx: CliContext): Promise<Databa
       staleRuns: await staleRunAges(ctx.db),
       lastFailedRuns: await lastFailedRunEnds(ctx.db),
     }),
+  });
+}
+
+/**
+ * Resolves with the first stop signal a long-running process receives (stop-signals.ts), having
+ * told its telemetry first: its exports from then on, the last one included, carry
+ * sdops.process.stopping, so its end reads as a stop and not as a lost process.
+ */
+export function untilAskedToStop(ctx: CliContext, whatStays: string): Promise<NodeJS.Signals> {
+  return untilStopSignal(whatStays).then((signal) => {
+    ctx.telemetry.stopRequested();
+    return signal;
   });
 }

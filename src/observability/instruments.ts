@@ -198,7 +198,8 @@ export const DATABASE_GAUGES = {
 /**
  * A long-running process's own sign of life (sdops serve and sdops worker, process-gauges.ts): read
  * at each of its metric exports, so it stops moving when the process dies or hangs, and the
- * ServiceDown alert sees that before the series leave the scrape.
+ * ServiceDown alert sees that before the series leave the scrape; and its word that it was asked to
+ * stop, so ServiceProcessLost tells a stop from a loss.
  */
 export const PROCESS_GAUGES = {
   processUptime: {
@@ -207,6 +208,14 @@ export const PROCESS_GAUGES = {
     unit: 's',
     description:
       'Seconds since the process started (semantic conventions), reported by every running sdops serve and sdops worker at each metric export: a value that stopped moving is a process that died or hangs.',
+    attributes: [],
+  },
+  processStopping: {
+    name: 'sdops.process.stopping',
+    kind: 'gauge',
+    unit: '{process}',
+    description:
+      '1 from the moment a running sdops serve or sdops worker was asked to stop (SIGTERM, SIGINT, SIGHUP) until it exits, its last export included; no series before. A process whose uptime stopped moving without it was lost (killed, crashed, its host gone), not stopped.',
     attributes: [],
   },
 } as const satisfies Record<string, InstrumentDefinition>;

@@ -8,14 +8,37 @@ import type { ProcessRole } from './telemetry-settings.ts';
  */
 const LONG_RUNNING: readonly ProcessRole[] = ['api', 'worker'];
 
+export interface ProcessGauges {
+  /** The process was asked to stop: every export from now on, its last one included, says so. */
+  stopRequested(): void;
+}
+
+const NOT_REPORTING: ProcessGauges = { stopRequested: () => {} };
+
 /**
  * Registers process.uptime for a long-running role: observed at each metric export, so its value
  * moves while the process lives and exports, and freezes in the collector's scrape when it does not.
+ * Beside it sdops.process.stopping, observed only once a stop was asked for: a process that ends
+ * without it (SIGKILL, a crash, its host gone) is lost, not stopped.
  */
-export function registerProcessGauges(meter: Meter, role: ProcessRole): void {
-  if (!LONG_RUNNING.includes(role)) return;
-  const { name, unit, description } = PROCESS_GAUGES.processUptime;
-  meter.createObservableGauge(name, { unit, description }).addCallback((result) => {
-    result.observe(process.uptime());
-  });
+export function registerProcessGauges(meter: Meter, role: ProcessRole): ProcessGauges {
+  if (!LONG_RUNNING.includes(role)) return NOT_REPORTING;
+  const uptime = PROCESS_GAUGES.processUptime;
+  meter
+    .createObservableGauge(uptime.name, { unit: uptime.unit, description: uptime.description })
+    .addCallback((result) => {
+      result.observe(process.uptime());
+    });
+  let stopping = false;
+  const stop = PROCESS_GAUGES.processStopping;
+  meter
+    .createObservableGauge(stop.name, { unit: stop.unit, description: stop.description })
+    .addCallback((result) => {
+      if (stopping) result.observe(1);
+    });
+  return {
+    stopRequested: () => {
+      stopping = true;
+    },
+  };
 }

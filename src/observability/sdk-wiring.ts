@@ -19,7 +19,7 @@ import { withCircuitBreaker } from './circuit.ts';
 import { type DatabaseGaugeOptions, registerDatabaseGauges } from './database-gauges.ts';
 import { reportConnectionError } from './diagnostics.ts';
 import { packageVersion } from './package-version.ts';
-import { registerProcessGauges } from './process-gauges.ts';
+import { type ProcessGauges, registerProcessGauges } from './process-gauges.ts';
 import { SCOPE_NAME } from './scope.ts';
 import {
   EXPORT_TIMEOUT_MS,
@@ -50,6 +50,7 @@ export interface StartedSdk {
   readonly spanProcessor: SpanProcessor;
   readonly logProcessor: LogRecordProcessor;
   readonly metricReader: IMetricReader;
+  readonly processGauges: ProcessGauges;
 }
 
 /**
@@ -152,6 +153,6 @@ export function startSdk(settings: SdkSettings): StartedSdk {
     instrumentations: [],
   });
   sdk.start();
-  registerProcessGauges(metrics.getMeter(SCOPE_NAME), settings.role);
-  return { sdk, spanProcessor, logProcessor, metricReader };
+  const processGauges = registerProcessGauges(metrics.getMeter(SCOPE_NAME), settings.role);
+  return { sdk, spanProcessor, logProcessor, metricReader, processGauges };
 }

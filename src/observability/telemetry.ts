@@ -55,6 +55,11 @@ export interface Telemetry {
    * process; stop() exports a last reading and must run before the database closes.
    */
   observeDatabase(options: DatabaseGaugeOptions): DatabaseObservation;
+  /**
+   * A long-running process (serve, worker) was asked to stop: its exports from now on carry
+   * sdops.process.stopping, so its end reads as a stop, not as a lost process (ServiceProcessLost).
+   */
+  stopRequested(): void;
 }
 
 export interface DatabaseObservation {
@@ -113,6 +118,7 @@ function noopTelemetry(): Telemetry {
     forceFlush: async () => {},
     shutdown: async () => {},
     observeDatabase: () => NOT_OBSERVING,
+    stopRequested: () => {},
   };
 }
 
@@ -144,7 +150,7 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
     ...(options.serviceVersion === undefined ? {} : { serviceVersion: options.serviceVersion }),
     ...(options.testExporters === undefined ? {} : { testExporters: options.testExporters }),
   };
-  const { sdk, spanProcessor, logProcessor, metricReader } = whileConfiguring(
+  const { sdk, spanProcessor, logProcessor, metricReader, processGauges } = whileConfiguring(
     () => startSdk(settings),
     // The SDK names the variable, or (for an endpoint) quotes the value. OTEL_SDK_DISABLED was
     // checked in config.ts, which also takes 1 and 0: the SDK's complaint about those is noise.
@@ -210,6 +216,7 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
       };
       return database;
     },
+    stopRequested: () => processGauges.stopRequested(),
   };
   active = handle;
   return handle;

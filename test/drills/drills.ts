@@ -27,6 +27,9 @@ export interface Drill {
   follow(op: Operator, stack: DrillStack): Promise<void>;
 }
 
+/** The process id of the worker ServiceProcessLost's drill killed, for its follow to find. */
+let lostWorkerPid: number | undefined;
+
 /** Spans and access lines for the collector to export: five API requests, each a 404 of its own trace. */
 async function requestsToExport(stack: DrillStack): Promise<void> {
   for (let i = 0; i < 5; i++) {
@@ -663,6 +666,60 @@ export const DRILLS: Readonly<Record<string, Drill>> = {
       expect(ready.stdout.trim(), 'the process running now answers its readiness probe').to.match(/ 200$/);
       const queue = await op.run('sdops queue status');
       expect(queue.code, `the worker's check reads the queue\n${queue.stderr}`).to.equal(0);
+    },
+  },
+
+  /**
+   * Three workers of the stack run; one is stopped with SIGTERM (a scale-down: it says so) and one
+   * killed with SIGKILL (an out-of-memory kill: no word), while the third goes on. Only the killed
+   * one is lost. The engineer finds it and its host, and starts a worker in its place.
+   */
+  ServiceProcessLost: {
+    productionFires: false, // 2 minutes without a move, then a 1-minute `for`: promtool's cases prove it
+    productionResolves: true,
+    async cause(stack) {
+      const workers = [];
+      for (let i = 0; i < 3; i++) workers.push(await stack.startWorker(['--job-types', 'noop']));
+      await waitUntil(
+        'the three workers to show a sign of life',
+        async () =>
+          (await stack.query('count(changes(process_uptime_seconds{job="sdops-worker"}[1m]) > 0) >= 3'))
+            .length > 0
+            ? true
+            : undefined,
+        { timeoutMs: 30_000, intervalMs: 250 },
+      );
+      const [stopped, killed] = workers;
+      expect(await stopped?.stop('SIGTERM'), 'the stopped worker exits 0').to.equal(0);
+      await killed?.stop('SIGKILL');
+      lostWorkerPid = killed?.pid;
+    },
+    async follow(op, stack) {
+      // The section's list waits for the lost process's last move to leave its 1-minute window.
+      const lostQuery =
+        'max by (job, instance) (max_over_time(process_uptime_seconds[1h])) unless on (job, instance) (changes(process_uptime_seconds[1m]) > 0) unless on (job, instance) max_over_time(sdops_process_stopping[1h])';
+      const lost = await waitUntil(
+        "the lost worker in the section's list",
+        async () => {
+          const found = (await op.promql(lostQuery)).filter((x) => x.metric.job === 'sdops-worker');
+          return found.length > 0 ? found : undefined;
+        },
+        { timeoutMs: 90_000, intervalMs: 2_000 },
+      );
+      expect(lost, 'the killed worker alone: the one stopped with SIGTERM said so').to.have.length(1);
+      const hosts = await op.promql(
+        'max by (job, instance, host_name, process_pid) (last_over_time(target_info{job=~"sdops-api|sdops-worker"}[1h]))',
+      );
+      const host = hosts.find((x) => x.metric.instance === lost[0]?.metric.instance);
+      expect(Number(host?.metric.process_pid), 'its process id, the one killed').to.equal(lostWorkerPid);
+      expect(host?.metric.host_name).to.be.a('string').and.not.equal('');
+      op.skip('shell', 'docker compose up -d sdops-api', 'no Docker: the stack starts a worker in its place');
+      await stack.startWorker(['--job-types', 'noop']);
+      op.vars.API_URL = stack.apiUrl;
+      const ready = await op.run(`curl -s -w ' %{http_code}\\n' "$API_URL/readyz"`);
+      expect(ready.stdout.trim(), 'the API, which lost nothing, answers its probe').to.match(/ 200$/);
+      const first = queueRow((await op.run('sdops queue status')).stdout, 'noop');
+      expect(first, 'the queue answers with the workers running').to.be.an('object');
     },
   },
 

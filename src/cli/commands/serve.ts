@@ -8,8 +8,7 @@ import { MigrationRunner } from '../../migration/index.ts';
 import { getLogger, packageVersion } from '../../observability/index.ts';
 import { nonBlank, refuseBadWorkerSettings, wholeNumber } from '../args.ts';
 import { type CliContext, type GlobalOptions, withContext } from '../context.ts';
-import { startLongRunningTelemetry } from '../long-running.ts';
-import { untilStopSignal } from '../stop-signals.ts';
+import { startLongRunningTelemetry, untilAskedToStop } from '../long-running.ts';
 
 interface ServeOptions {
   host: string;
@@ -120,7 +119,8 @@ export function registerServe(program: Command): void {
         async (ctx) => {
           // Listening for SIGTERM before anything says "listening": a signal that arrives in between
           // would otherwise end the process without closing anything.
-          const stopped = untilStopSignal(
+          const stopped = untilAskedToStop(
+            ctx,
             'requests still running got no answer and their transactions roll back (one waiting on a row lock once it gets the lock; a delete or restore may be sent again); queued jobs stay queued',
           );
           // The same queue policy as `sdops queue` (queues the API creates first carry SDOPS_JOB_*)

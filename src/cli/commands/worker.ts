@@ -5,8 +5,7 @@ import { getLogger } from '../../observability/index.ts';
 import { MAX_WORKER_CONCURRENCY } from '../../validation/index.ts';
 import { listOption, positiveInt, refuseBadWorkerSettings } from '../args.ts';
 import { type GlobalOptions, withContext } from '../context.ts';
-import { startLongRunningTelemetry } from '../long-running.ts';
-import { untilStopSignal } from '../stop-signals.ts';
+import { startLongRunningTelemetry, untilAskedToStop } from '../long-running.ts';
 
 const log = getLogger('cleanup.worker');
 
@@ -43,7 +42,8 @@ export function registerWorker(program: Command): void {
         async (ctx) => {
           // Registered before the worker starts (and logs "worker started"), so a SIGTERM at any point
           // of the start-up is a graceful stop, not the default exit.
-          const stopped = untilStopSignal(
+          const stopped = untilAskedToStop(
+            ctx,
             `jobs still running roll back their batch in flight and run again ${rerunAfterKill(ctx.db.kind, ctx.config.worker.policy.heartbeatSeconds)}`,
           );
           const concurrency = opts.concurrency ?? ctx.config.worker.concurrency;

@@ -59,6 +59,9 @@ export const DRILL_PARAMS: AlertParams = {
   serviceShortLifeSeconds: 300,
   serviceCrashes: 2,
   serviceCrashLoopFor: '0s',
+  // The drill's workers start seconds apart and live less than a minute: no slack, so the one
+  // still running is no replacement of the one killed.
+  serviceReplacementSlackSeconds: 0,
   backendStuckWindow: '5s',
   backendDownFor: '0s',
   droppedWindow: '20s',

@@ -389,6 +389,27 @@ export function registerPanelTests(world: World): void {
       expect(await firing(prom(), 'ServiceCrashLooping', true, 'job', world.endedAt)).to.deep.equal([]);
       expect(await firing(prom(), 'ServiceCrashLooping', false, 'job', world.endedAt)).to.deep.equal([]);
     },
+    async ServiceProcessLost(kind) {
+      // Each service's processes were stopped with SIGTERM (restarts, the end): each said so, none
+      // is lost, and the last ones stopped moments before the end, not 2 minutes ago.
+      close(
+        await alertAt(rule('ServiceProcessLost'), kind, world.endedAt, 'job'),
+        kind === 'probe' ? { 'sdops-api': 2, 'sdops-worker': 2 } : {},
+        0,
+        `ServiceProcessLost ${kind}`,
+      );
+      const stopped = await instantAt(
+        prom(),
+        'count by (job) (max_over_time(sdops_process_stopping[1h]))',
+        world.endedAt,
+      );
+      expect(keyed(stopped, ['job']), 'every stopped process said so').to.deep.equal({
+        'sdops-api': 2,
+        'sdops-worker': 2,
+      });
+      expect(await firing(prom(), 'ServiceProcessLost', true, 'job', world.endedAt)).to.deep.equal([]);
+      expect(await firing(prom(), 'ServiceProcessLost', false, 'job', world.endedAt)).to.deep.equal([]);
+    },
     async TelemetryCollectorDown(kind) {
       // At the end the one collector answers: no value; its probe counts the targets.
       close(

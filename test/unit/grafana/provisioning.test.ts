@@ -181,7 +181,7 @@ describe('alert rules generated for Grafana and for Prometheus', () => {
   const gRules = grafana.groups[0]?.rules ?? [];
   const pRules = prometheusRules().groups[0]?.rules ?? [];
 
-  it('define the twelve rules once, under the same names, in both files', () => {
+  it('define the fourteen rules once, under the same names, in both files', () => {
     const names = ALERT_RULES.map((r) => r.name);
     expect(names).to.deep.equal([
       'CleanupJobFailureRatioHigh',
@@ -194,6 +194,7 @@ describe('alert rules generated for Grafana and for Prometheus', () => {
       'ApiAuthRefusalRatioHigh',
       'ServiceDown',
       'ServiceCrashLooping',
+      'ServiceProcessLost',
       'TelemetryCollectorDown',
       'TelemetryBackendDown',
       'TelemetryDataDropped',

@@ -5,6 +5,7 @@ import type { ProcessRole } from '../../../src/observability/telemetry-settings.
 import { startInMemoryTelemetry } from './harness.ts';
 
 const UPTIME = PROCESS_GAUGES.processUptime.name;
+const STOPPING = PROCESS_GAUGES.processStopping.name;
 
 function uptime(metric: MetricData | undefined): number {
   expect(metric, `${UPTIME} was exported`).to.not.equal(undefined);
@@ -36,7 +37,31 @@ describe("a long-running process's sign of life (process.uptime)", () => {
     it(`is not exported by a ${role} process, which ends by design`, async () => {
       const t = await startInMemoryTelemetry({}, role);
       try {
-        expect([...(await t.metrics()).keys()]).to.not.include(UPTIME);
+        t.telemetry.stopRequested();
+        const names = [...(await t.metrics()).keys()];
+        expect(names).to.not.include(UPTIME);
+        expect(names).to.not.include(STOPPING);
+      } finally {
+        await t.telemetry.shutdown();
+      }
+    });
+  }
+});
+
+describe("a long-running process's word that it was asked to stop (sdops.process.stopping)", () => {
+  for (const role of ['api', 'worker'] as const) {
+    it(`is not exported by a running sdops ${role === 'api' ? 'serve' : 'worker'}, and is 1 at every export once a stop was asked for`, async () => {
+      const t = await startInMemoryTelemetry({}, role);
+      try {
+        expect((await t.metrics()).get(STOPPING)?.dataPoints ?? [], 'no point while it runs').to.deep.equal(
+          [],
+        );
+        t.telemetry.stopRequested();
+        for (let i = 0; i < 2; i++) {
+          const metric = (await t.metrics()).get(STOPPING);
+          expect(metric?.dataPoints.map((p) => [p.value, p.attributes])).to.deep.equal([[1, {}]]);
+        }
+        expect(uptime((await t.metrics()).get(UPTIME)), 'its uptime still moves').to.be.greaterThan(0);
       } finally {
         await t.telemetry.shutdown();
       }
