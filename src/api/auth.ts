@@ -142,9 +142,14 @@ export function isLoopbackHost(host: string): boolean {
   return false;
 }
 
-function hostnameOf(url: string): string | undefined {
+/**
+ * The name of a Host header, which is `name[:port]` and nothing more: URL parsing would read
+ * `127.0.0.1/.evil.example` or `127.0.0.1\evil.example` as 127.0.0.1 with a path (probe S).
+ */
+function hostnameOf(host: string): string | undefined {
+  if (/[/\\?#@\s]/.test(host)) return undefined;
   try {
-    return new URL(url).hostname;
+    return new URL(`http://${host}`).hostname;
   } catch {
     return undefined;
   }
@@ -164,7 +169,7 @@ export function refusedByOpenServer(
 ): string | undefined {
   const setTokens = 'set SDOPS_API_TOKENS to serve other callers';
   if (host !== undefined) {
-    const name = hostnameOf(`http://${host}`);
+    const name = hostnameOf(host);
     if (name === undefined || !isLoopbackHost(name))
       return `this server has no tokens and answers only requests addressed to a loopback name, not to Host ${JSON.stringify(host.slice(0, 100))}: ${setTokens}`;
   }
