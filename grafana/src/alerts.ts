@@ -15,6 +15,7 @@ import {
   RUNBOOK_URL_PATH,
   stuckExporters,
   TRACE_AND_LOG_EXPORTERS,
+  VANISHED_COLLECTOR_WINDOW,
 } from './catalog.ts';
 import { PANEL_IDS } from './dashboard-panels.ts';
 import { ALERT_PARAMS, type AlertParams } from './thresholds.ts';
@@ -374,7 +375,7 @@ export function alertRules(p: AlertParams = ALERT_PARAMS): AlertRuleDefinition[]
         'The OpenTelemetry Collector does not answer: telemetry is lost and the other alerts are blind',
       description:
         `{{VALUE}} target(s) of {{ $labels.job }} (the collector, or an agent or gateway of the two-tier layout) ` +
-        `answered no scrape for more than ${p.collectorDownFor}. Meanwhile the services drop their metrics, traces and logs ` +
+        `answered no scrape for more than ${p.collectorDownFor}, or left DNS discovery within ${VANISHED_COLLECTOR_WINDOW} (a stopped agent or gateway of compose). Meanwhile the services drop their metrics, traces and logs ` +
         '(they keep working: deletes, jobs and migrations never wait for telemetry), the dashboard shows ' +
         'no data, and the other alerts cannot fire. The database still tells the truth: `sdops queue status`, ' +
         '`sdops migrate list`.',

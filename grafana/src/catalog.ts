@@ -109,8 +109,22 @@ export const COLLECTOR_UP = 'up{job="otel-collector"}';
  */
 export const APP_METRICS_UP = 'up{job="otel-collector-exporter"}';
 
-/** How many collectors answer no scrape (no series while they all answer). */
-export const COLLECTORS_DOWN = `count by (job) (${COLLECTOR_UP} == 0)`;
+/**
+ * How long a collector target that left discovery still counts as down. The agents and gateways of
+ * the two-tier layout are found by DNS (prometheus.yml): a stopped container's name stops resolving,
+ * DNS discovery then drops its target, and its `up` goes stale instead of reading 0.
+ */
+export const VANISHED_COLLECTOR_WINDOW = '1h';
+
+/**
+ * Collector targets that are down: answering no scrape (`up` 0), or gone from discovery within
+ * VANISHED_COLLECTOR_WINDOW and not back (named by their DNS name, so one started again is the
+ * same series).
+ */
+const COLLECTOR_TARGETS_DOWN = `(${COLLECTOR_UP} == 0) or (last_over_time(${COLLECTOR_UP}[${VANISHED_COLLECTOR_WINDOW}]) unless ${COLLECTOR_UP})`;
+
+/** How many collectors are down (no series while they all answer). */
+export const COLLECTORS_DOWN = `count by (job) (${COLLECTOR_TARGETS_DOWN})`;
 
 /** The collectors' exporters of traces and logs (to Tempo and Loki), from their own telemetry. */
 const EXPORTER_IN_FLIGHT = 'otelcol_exporter_in_flight_requests';
@@ -208,8 +222,13 @@ const lastLiveWhile = (live: string, collectors: string, window: string): string
  * every collector answered (it died after the outage) is not spared, nor one already down before.
  */
 export const lastLiveWhileACollectorWasDown = (live: string, window: string): string => {
-  const whileDown = lastLiveWhile(live, `min(${COLLECTORS_ON_APP_PATH_UP}) == 0`, window);
-  const whileUp = lastLiveWhile(live, `min(${COLLECTORS_ON_APP_PATH_UP}) > 0`, window);
+  const down = `(${COLLECTORS_ON_APP_PATH_UP} == 0) or (${COLLECTOR_TARGETS_DOWN})`;
+  const whileDown = lastLiveWhile(live, `count(${down})`, window);
+  const whileUp = lastLiveWhile(
+    live,
+    `(min(${COLLECTORS_ON_APP_PATH_UP}) > 0) unless on () (${down})`,
+    window,
+  );
   return `((${whileDown} > on (job, instance) ${whileUp}) or (${whileDown} unless on (job, instance) ${whileUp}))`;
 };
 

@@ -734,6 +734,11 @@ export const DRILLS: Readonly<Record<string, Drill>> = {
       expect(down.map((x) => x.metric.job).sort(), 'the collector answers no scrape').to.include(
         'otel-collector',
       );
+      // The drill's collector is a static target: it reads 0, it never leaves discovery.
+      expect(
+        await op.promql('last_over_time(up{job="otel-collector"}[1h]) unless up{job="otel-collector"}'),
+        'no collector gone from discovery',
+      ).to.deep.equal([]);
       for (const line of [
         'sdops queue status',
         'sdops migrate list --state running --limit 10',
