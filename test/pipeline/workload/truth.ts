@@ -89,19 +89,26 @@ export function failedCallsByEntity(ledger: Ledger): Expected {
   return out;
 }
 
+/** Each item's seconds, grouped by a key of the item; items without a key are left out. */
+function secondsBy<T>(
+  items: readonly T[],
+  keep: (item: T) => string | undefined,
+  seconds: (item: T) => number,
+): Record<string, number[]> {
+  const out: Record<string, number[]> = {};
+  for (const item of items) {
+    const key = keep(item);
+    if (key !== undefined) out[key] = [...(out[key] ?? []), seconds(item)];
+  }
+  return out;
+}
+
 /** Span durations in seconds, by a key of the span (e.g. its name or an attribute). */
 export function spanDurations(
   spans: readonly ExportedSpan[],
   keep: (s: ExportedSpan) => string | undefined,
 ): Record<string, number[]> {
-  const out: Record<string, number[]> = {};
-  for (const s of spans) {
-    const key = keep(s);
-    if (key === undefined) continue;
-    const seconds = Number(BigInt(s.endTimeUnixNano) - BigInt(s.startTimeUnixNano)) / 1e9;
-    out[key] = [...(out[key] ?? []), seconds];
-  }
-  return out;
+  return secondsBy(spans, keep, (s) => Number(BigInt(s.endTimeUnixNano) - BigInt(s.startTimeUnixNano)) / 1e9);
 }
 
 /**
@@ -113,13 +120,7 @@ export function logDurations(
   records: readonly ExportedLogRecord[],
   keep: (r: ExportedLogRecord) => string | undefined,
 ): Record<string, number[]> {
-  const out: Record<string, number[]> = {};
-  for (const r of records) {
-    const key = keep(r);
-    if (key === undefined) continue;
-    out[key] = [...(out[key] ?? []), Number(r.attributes.duration)];
-  }
-  return out;
+  return secondsBy(records, keep, (r) => Number(r.attributes.duration));
 }
 
 /** Queue waits of the last attempt of every started job, as pg-boss's row times say, by job type. */
