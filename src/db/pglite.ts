@@ -145,6 +145,19 @@ async function freeBytes(dataDir: string): Promise<number | undefined> {
   }
 }
 
+/**
+ * Short of space, a command that writes fails (No space left on device) or, inside PGlite, can spin
+ * without end (probe C: a seed at 25 MB free, past its commit, ignoring Ctrl-C): say so before it
+ * starts, so a stuck command has its explanation on the screen.
+ */
+async function warnIfShortOfSpace(dataDir: string): Promise<void> {
+  const free = await freeBytes(dataDir);
+  if (free === undefined || free >= LOW_SPACE_BYTES) return;
+  getLogger('db').warn(
+    `only ${Math.floor(free / 2 ** 20)} MB are free on the file system of the embedded database in ${dataDir}: a command that writes may fail (no space left on device) or hang; free some space`,
+  );
+}
+
 /** The PostgreSQL major PGlite 0.5 runs: a data directory of any other major cannot be opened. */
 export const EMBEDDED_POSTGRES_MAJOR = 18;
 
@@ -215,6 +228,7 @@ export async function openPglite(dataDir: string | undefined): Promise<Database>
     await lock?.release();
     throw await openFailure(dataDir, error);
   }
+  if (dataDir) await warnIfShortOfSpace(dataDir);
 
   const queryOn = async <R extends Record<string, unknown>>(
     runner: PgliteRunner,

@@ -1,9 +1,9 @@
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, statfs, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { isDatabaseUnavailable, openDatabase } from '../../../src/db/index.ts';
-import { runCommand } from '../../support/cli.ts';
+import { runCli, runCommand } from '../../support/cli.ts';
 
 /**
  * The embedded database on a full disk: PGlite fails the write with PostgreSQL's own 53100, which
@@ -44,6 +44,32 @@ describe('the embedded database on a full disk', function () {
       expect(inTransaction.code).to.equal('database_unavailable');
     } finally {
       await db.close();
+    }
+  });
+
+  it('warns at the start of a command that little space is left, before it writes anything', async () => {
+    // Its own file system: the test above leaves its database's disk full.
+    const disk = join(base, 'warn');
+    await mkdir(disk);
+    const mount = await runCommand('mount', ['-t', 'tmpfs', '-o', 'size=160m', 'tmpfs', disk]);
+    if (mount.code !== 0) throw new Error(`this test mounts a small tmpfs and needs root: ${mount.stderr}`);
+    try {
+      const dataDir = join(disk, 'data');
+      const created = await runCli(['--data-dir', dataDir, 'db', 'migrate']);
+      expect(created.code, created.stderr).to.equal(0);
+      expect(created.stdout + created.stderr, 'plenty of space at creation: no warning').to.not.match(
+        /MB are free/,
+      );
+      const { bavail, bsize } = await statfs(disk);
+      await writeFile(join(disk, 'filler'), Buffer.alloc(bavail * bsize - 20 * 2 ** 20));
+      const status = await runCli(['--data-dir', dataDir, 'db', 'status']);
+      expect(status.code, status.stderr).to.equal(0);
+      // db commands log to stdout, as serve and worker do.
+      expect(status.stdout + status.stderr).to.match(
+        /only 1?\d MB are free on the file system of the embedded database in .*: a command that writes may fail \(no space left on device\) or hang; free some space/,
+      );
+    } finally {
+      await runCommand('umount', [disk]);
     }
   });
 });
