@@ -32,6 +32,17 @@ function committedSoFar(last: OperationProgress, sdops: string | undefined): str
 }
 
 /**
+ * How to finish: the same command again. After committed batches it runs under a new op id, so an
+ * undo of the whole then takes both restores (probe C: an operator undid the second part only).
+ */
+function rerunHint(last: OperationProgress | undefined): string {
+  const again = 'running the same command again does the rest';
+  return last === undefined || last.batch === 0 || last.opId === undefined
+    ? again
+    : `${again}, under an op id of its own (undoing all of it then takes both restores)`;
+}
+
+/**
  * A call that fails midway (an outage past its budget, a rule of the database) has committed its
  * batches so far: its one line says how much was done, so the operator knows the failure was partial.
  */
@@ -42,7 +53,7 @@ function withCommittedWork(
 ): unknown {
   const error = refusedByDatabase(thrown, { withMessage: true }) ?? thrown;
   if (last === undefined || last.batch === 0) return error;
-  const done = `${committedSoFar(last, sdops)}; running the same command again does the rest`;
+  const done = `${committedSoFar(last, sdops)}; ${rerunHint(last)}`;
   if (error instanceof SdopsError) {
     if (error.kind === 'invalid_input') return error;
     return new SdopsError(error.code, `${error.message}; ${done}`, error.kind, { cause: error });
@@ -103,7 +114,7 @@ export async function runBatchedCall(
         errorLine(
           'operation_stopped',
           'internal',
-          `${label} aborted at once by a second ${signal}: ${what}; running the same command again does the rest`,
+          `${label} aborted at once by a second ${signal}: ${what}; ${rerunHint(last)}`,
           json,
         ),
       );
@@ -131,10 +142,7 @@ export async function runBatchedCall(
       last === undefined || last.batch === 0
         ? 'stopped before its first batch: nothing was changed'
         : `stopped: ${committedSoFar(last, undefined)}`;
-    throw new SdopsError(
-      'operation_stopped',
-      `${label} ${what}; running the same command again does the rest`,
-    );
+    throw new SdopsError('operation_stopped', `${label} ${what}; ${rerunHint(last)}`);
   }
   const failed = failedRows(result);
   if (failed) throw failed;

@@ -460,7 +460,7 @@ describe('sdops CLI bulk work stopped with Ctrl-C or SIGTERM', function () {
     }
     // Before: exit 130 and not a word.
     const line =
-      /^sdops: delete customers aborted at once by a second SIGINT: the batch in flight rolls back; (\d+) customers rows \(with (\d+) orders, (\d+) order_items rows by cascade\) were handled in \d+ batch(?:es)? committed before it, and they stay \(undo them: sdops restore customers --filter delete_op_id=([0-9a-f-]{36})\); running the same command again does the rest$/m.exec(
+      /^sdops: delete customers aborted at once by a second SIGINT: the batch in flight rolls back; (\d+) customers rows \(with (\d+) orders, (\d+) order_items rows by cascade\) were handled in \d+ batch(?:es)? committed before it, and they stay \(undo them: sdops restore customers --filter delete_op_id=([0-9a-f-]{36})\); running the same command again does the rest, under an op id of its own \(undoing all of it then takes both restores\)$/m.exec(
         deleting.output(),
       );
     expect(line, deleting.output().slice(-2000)).to.not.equal(null);
