@@ -68,7 +68,8 @@ export function registerDb(program: Command): void {
       const database = await openDatabaseFor(config, globals);
       try {
         const status = await schemaStatus(database);
-        if (globals.json) printJson(status);
+        // current is null on a database with no version yet: every field is always there.
+        if (globals.json) printJson({ ...status, current: status.current ?? null });
         else
           process.stdout.write(
             `current: ${status.current ?? 'none'}; pending: ${status.pending.join(', ') || 'none'}${

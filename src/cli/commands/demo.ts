@@ -110,7 +110,7 @@ export function registerDemo(program: Command): void {
     .option('--loop', 'repeat until interrupted (traffic for the full stack)')
     .option(
       '--pause-ms <ms>',
-      'pause between loop iterations',
+      'pause between loop iterations (1 or more)',
       positiveInt('--pause-ms', MAX_TIMER_MS),
       5_000,
     )

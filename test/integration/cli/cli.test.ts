@@ -87,6 +87,15 @@ describe('sdops CLI on PostgreSQL', function () {
     expect(JSON.parse(json.stdout).version).to.equal(text.stdout.split(' ')[1]);
   });
 
+  it('gives db status --json the same fields on a database with no version yet, current null', async () => {
+    const r = await runCli(['--json', '--memory', 'db', 'status'], { DATABASE_URL: undefined });
+    expect(r.code, r.stderr).to.equal(0);
+    const status = JSON.parse(r.stdout);
+    expect(status).to.have.keys('current', 'pending', 'unknown', 'changed');
+    expect(status.current).to.equal(null);
+    expect(status.pending).to.include('001_demo_domain');
+  });
+
   it('reports that the schema is current when db migrate runs twice', async () => {
     const r = await runCli(['db', 'migrate'], env);
     expect(r.code, r.stderr).to.equal(0);
