@@ -57,7 +57,8 @@ export interface Telemetry {
   observeDatabase(options: DatabaseGaugeOptions): DatabaseObservation;
   /**
    * A long-running process (serve, worker) was asked to stop: its exports from now on carry
-   * sdops.process.stopping, so its end reads as a stop, not as a lost process (ServiceProcessLost).
+   * sdops.process.stopping, the first one at once, so its end reads as a stop, not as a lost
+   * process (ServiceProcessLost).
    */
   stopRequested(): void;
 }
@@ -216,7 +217,12 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
       };
       return database;
     },
-    stopRequested: () => processGauges.stopRequested(),
+    stopRequested: () => {
+      processGauges.stopRequested();
+      // Exported at once, not at the next interval: a supervisor's SIGKILL after its grace period
+      // (compose: 10 s) may come before the stop's own last export, and the process read as lost.
+      if (!stopped) void metricReader.forceFlush().catch(() => undefined);
+    },
   };
   active = handle;
   return handle;

@@ -38,6 +38,8 @@ export interface InMemoryTelemetry {
   consoleRecords(): Promise<Record<string, unknown>[]>;
   /** Flushes and returns every metric data point set of the last collection, by instrument name. */
   metrics(): Promise<Map<string, MetricData>>;
+  /** What the last metric export the process made by itself held (no flush here), by instrument name. */
+  exportedMetrics(): Map<string, MetricData>;
   /** One collection of the database's own meter (observeDatabase), with its resource. */
   databaseMetrics(): Promise<{ resource: Record<string, unknown>; metrics: Map<string, MetricData> }>;
 }
@@ -94,6 +96,7 @@ export async function startInMemoryTelemetry(
       await telemetry.forceFlush();
       return byName(metricExporter.getMetrics().at(-1));
     },
+    exportedMetrics: () => byName(metricExporter.getMetrics().at(-1)),
     databaseMetrics: async () => {
       databaseExporter.reset();
       await databaseMetricReader.forceFlush();

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import type { MetricData } from '@opentelemetry/sdk-metrics';
 import { PROCESS_GAUGES } from '../../../src/observability/instruments.ts';
 import type { ProcessRole } from '../../../src/observability/telemetry-settings.ts';
+import { waitUntil } from '../../support/wait.ts';
 import { startInMemoryTelemetry } from './harness.ts';
 
 const UPTIME = PROCESS_GAUGES.processUptime.name;
@@ -62,6 +63,22 @@ describe("a long-running process's word that it was asked to stop (sdops.process
           expect(metric?.dataPoints.map((p) => [p.value, p.attributes])).to.deep.equal([[1, {}]]);
         }
         expect(uptime((await t.metrics()).get(UPTIME)), 'its uptime still moves').to.be.greaterThan(0);
+      } finally {
+        await t.telemetry.shutdown();
+      }
+    });
+
+    it(`exports the word at once from sdops ${role === 'api' ? 'serve' : 'worker'}, not at its next interval (an hour here)`, async () => {
+      const t = await startInMemoryTelemetry({}, role);
+      try {
+        expect(t.exportedMetrics().get(STOPPING), 'nothing exported before').to.equal(undefined);
+        t.telemetry.stopRequested();
+        const exported = await waitUntil(
+          'an export with sdops.process.stopping',
+          () => t.exportedMetrics().get(STOPPING),
+          { timeoutMs: 2_000 },
+        );
+        expect(exported.dataPoints.map((p) => p.value)).to.deep.equal([1]);
       } finally {
         await t.telemetry.shutdown();
       }
