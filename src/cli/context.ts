@@ -13,7 +13,7 @@ import { InvalidInputError } from '../errors.ts';
 import { getLogger } from '../observability/index.ts';
 import { SoftDeleteService } from '../soft-delete/index.ts';
 import { reachingDatabase } from './startup-wait.ts';
-import { closingWith, reportOutcomeNow } from './stop-signals.ts';
+import { closingWith, reportOutcomeNow, sayBeforeExitingAtOnce } from './stop-signals.ts';
 
 /** Options every command accepts (declared on the root program). */
 export interface GlobalOptions {
@@ -146,6 +146,10 @@ export async function withContext<T>(
 ): Promise<T> {
   const config = options.config ?? loadConfig();
   const telemetry = await startCommandTelemetry(config, options);
+  // A serve or worker ended by a signal before its graceful stop is listening (while it waits for
+  // the database at start) still says it was asked to stop: a planned stop, not a lost process.
+  if (options.role === 'api' || options.role === 'worker')
+    sayBeforeExitingAtOnce(() => telemetry.stopRequested());
   /** The command ran: before that, a refusal (bad directory, a held lock, no database) is its one line. */
   let started = false;
   try {

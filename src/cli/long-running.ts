@@ -43,7 +43,7 @@ export async function startLongRunningTelemetry(ctx: CliContext): Promise<Databa
  */
 export function untilAskedToStop(ctx: CliContext, whatStays: string): Promise<NodeJS.Signals> {
   return untilStopSignal(whatStays).then((signal) => {
-    ctx.telemetry.stopRequested();
+    void ctx.telemetry.stopRequested();
     return signal;
   });
 }

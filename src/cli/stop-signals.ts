@@ -34,12 +34,47 @@ let listening = false;
 /** A stop signal reached this process (its handlers had it, or Node's default ended it). */
 let signalled = false;
 
+/**
+ * What a long-running process says before a signal ends it at once while it has no work in flight
+ * (waiting for the database at start, or closing): that it was asked to stop, to its telemetry.
+ * Without it such a planned stop read as a lost process (probe L). Bounded: the exit waits at most
+ * LAST_WORD_MS.
+ */
+let lastWord: (() => Promise<void>) | undefined;
+const LAST_WORD_MS = 1_000;
+
+/** Sets what the process says before a signal ends it at once (see lastWord). */
+export function sayBeforeExitingAtOnce(word: () => Promise<void>): void {
+  lastWord = word;
+}
+
+/** Exits with `code`, after the last word when there is one (at most LAST_WORD_MS). */
+function exitAtOnce(code: number): void {
+  const word = lastWord;
+  if (word === undefined) process.exit(code);
+  lastWord = undefined;
+  // Not unref'd: the timer is what ends the process if the word never ends.
+  const timer = setTimeout(() => process.exit(code), LAST_WORD_MS);
+  void word()
+    .catch(() => undefined)
+    .finally(() => {
+      clearTimeout(timer);
+      process.exit(code);
+    });
+}
+
 function onIdleSignal(signal: NodeJS.Signals): void {
   signalled = true;
   // Prepended, so it runs before the listeners of a graceful stop, which then own the signal.
   if (!fallback || process.listenerCount(signal) > 1) return;
-  if (decided) process.exit(reportedExitCode(decided.outcome) ?? fallback.report(decided.outcome));
-  if (!waiting) process.exit(exitCodeOf(signal));
+  if (decided) {
+    exitAtOnce(reportedExitCode(decided.outcome) ?? fallback.report(decided.outcome));
+    return;
+  }
+  if (!waiting) {
+    exitAtOnce(exitCodeOf(signal));
+    return;
+  }
   process.stderr.write(
     errorLine(
       'interrupted',
@@ -48,7 +83,7 @@ function onIdleSignal(signal: NodeJS.Signals): void {
       fallback.json,
     ),
   );
-  process.exit(exitCodeOf(signal));
+  exitAtOnce(exitCodeOf(signal));
 }
 
 function listen(on: boolean): void {
@@ -84,6 +119,7 @@ export function untilStopSignal(whatStays: string): Promise<NodeJS.Signals> {
 export function installStopSignals(options: Fallback): void {
   fallback = options;
   decided = undefined;
+  lastWord = undefined;
   reported = undefined;
   waiting = false;
   listen(false);
@@ -142,6 +178,8 @@ export function onStopSignals(
     if (first) {
       if (signal === first.signal && performance.now() - first.at < RELAYED_SIGNAL_MS) return;
       onSecond(signal);
+      // At once, no last word: the first signal's stop request exported it already, and waiting
+      // here could let a batch in flight commit that the line just said rolls back.
       process.exit(exitCodeOf(signal));
     }
     first = { signal, at: performance.now() };

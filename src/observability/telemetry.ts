@@ -58,9 +58,9 @@ export interface Telemetry {
   /**
    * A long-running process (serve, worker) was asked to stop: its exports from now on carry
    * sdops.process.stopping, the first one at once, so its end reads as a stop, not as a lost
-   * process (ServiceProcessLost).
+   * process (ServiceProcessLost). Resolves when that first export has ended (or failed).
    */
-  stopRequested(): void;
+  stopRequested(): Promise<void>;
 }
 
 export interface DatabaseObservation {
@@ -119,7 +119,7 @@ function noopTelemetry(): Telemetry {
     forceFlush: async () => {},
     shutdown: async () => {},
     observeDatabase: () => NOT_OBSERVING,
-    stopRequested: () => {},
+    stopRequested: async () => {},
   };
 }
 
@@ -165,6 +165,8 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
 
   let stopped: Promise<void> | undefined;
   let database: DatabaseObservation | undefined;
+  /** The export that says a stop was asked for (stopRequested), once. */
+  let stopWord: Promise<void> | undefined;
   const handle: Telemetry = {
     enabled: true,
     forceFlush: async () => {
@@ -221,7 +223,8 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
       processGauges.stopRequested();
       // Exported at once, not at the next interval: a supervisor's SIGKILL after its grace period
       // (compose: 10 s) may come before the stop's own last export, and the process read as lost.
-      if (!stopped) void metricReader.forceFlush().catch(() => undefined);
+      stopWord ??= stopped ? Promise.resolve() : metricReader.forceFlush().catch(() => undefined);
+      return stopWord;
     },
   };
   active = handle;

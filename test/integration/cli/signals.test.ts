@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { openDatabase } from '../../../src/db/index.ts';
 import { runCli } from '../../support/cli.ts';
+import { OtlpListener } from '../../support/otlp-listener.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/postgres.ts';
 import { spawnSdops } from '../../support/sdops-process.ts';
 import { waitUntil } from '../../support/wait.ts';
@@ -85,6 +86,30 @@ describe('sdops and a signal outside a graceful stop', function () {
     expect(waiting.output()).to.match(
       /^sdops: interrupted by SIGINT while waiting for the database at start: the command did nothing$/m,
     );
+  });
+
+  it('has a worker stopped while it waits for the database at start say it was asked to stop, so it is no lost process', async () => {
+    const otlp = new OtlpListener();
+    await otlp.start();
+    const waiting = spawnSdops(['worker'], {
+      DATABASE_URL: `postgres://postgres@127.0.0.1:${await closedPort()}/postgres`,
+      OTEL_SDK_DISABLED: 'false',
+      OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
+      // No periodic export meets the stop: only the stop's own word can carry it.
+      OTEL_METRIC_EXPORT_INTERVAL: '60000',
+    });
+    try {
+      await waiting.waitFor(/waiting for it/);
+      waiting.child.kill('SIGTERM');
+      expect(await waiting.exited).to.equal(143);
+    } finally {
+      await waiting.stop('SIGKILL');
+      await otlp.stop();
+    }
+    expect(
+      otlp.points.filter((p) => p.metric === 'sdops.process.stopping').map((p) => p.value),
+      'the stop exported before the exit',
+    ).to.deep.equal([1]);
   });
 
   it('stops a long embedded seed on Ctrl-C in the middle of its one transaction, in one line, nothing added', async () => {

@@ -38,7 +38,7 @@ describe("a long-running process's sign of life (process.uptime)", () => {
     it(`is not exported by a ${role} process, which ends by design`, async () => {
       const t = await startInMemoryTelemetry({}, role);
       try {
-        t.telemetry.stopRequested();
+        void t.telemetry.stopRequested();
         const names = [...(await t.metrics()).keys()];
         expect(names).to.not.include(UPTIME);
         expect(names).to.not.include(STOPPING);
@@ -57,7 +57,7 @@ describe("a long-running process's word that it was asked to stop (sdops.process
         expect((await t.metrics()).get(STOPPING)?.dataPoints ?? [], 'no point while it runs').to.deep.equal(
           [],
         );
-        t.telemetry.stopRequested();
+        void t.telemetry.stopRequested();
         for (let i = 0; i < 2; i++) {
           const metric = (await t.metrics()).get(STOPPING);
           expect(metric?.dataPoints.map((p) => [p.value, p.attributes])).to.deep.equal([[1, {}]]);
@@ -72,7 +72,7 @@ describe("a long-running process's word that it was asked to stop (sdops.process
       const t = await startInMemoryTelemetry({}, role);
       try {
         expect(t.exportedMetrics().get(STOPPING), 'nothing exported before').to.equal(undefined);
-        t.telemetry.stopRequested();
+        void t.telemetry.stopRequested();
         const exported = await waitUntil(
           'an export with sdops.process.stopping',
           () => t.exportedMetrics().get(STOPPING),
