@@ -241,9 +241,14 @@ const endedAt = (window: string): string =>
   `max by (job, instance) (max_over_time(${METRICS.processUptime}[${window}])) + on (job, instance) ` +
   `min by (job, instance) (min_over_time((time() - ${METRICS.processUptime})[${window}:]))`;
 
-/** When the newest process of each service that is live now (a sign of life within `live`) started. */
+/**
+ * When the newest process of each service that is live now (a sign of life within `live`) started,
+ * from its last uptime within `live`: an instant read missed every process for a scrape after a
+ * collector restart (its series stale until the process exported again), and each loss they had
+ * replaced counted as lost again (probe L).
+ */
 const newestLiveStart = (live: string): string =>
-  `max by (job) ((time() - ${METRICS.processUptime}) and on (job, instance) (${signOfLife(live)}))`;
+  `max by (job) ((time() - last_over_time(${METRICS.processUptime}[${live}])) and on (job, instance) (${signOfLife(live)}))`;
 
 /**
  * Processes (job, instance) that showed a sign of life within `window`, none within `live`, and

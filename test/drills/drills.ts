@@ -697,7 +697,7 @@ export const DRILLS: Readonly<Record<string, Drill>> = {
     async follow(op, stack) {
       // The section's list waits for the lost process's last move to leave its 1-minute window.
       const lostQuery =
-        'max by (job, instance) (max_over_time(process_uptime_seconds[1h])) unless on (job, instance) (changes(process_uptime_seconds[1m]) > 0) unless on (job, instance) max_over_time(sdops_process_stopping[1h])';
+        'max by (job, instance) (max_over_time(process_uptime_seconds[1h])) unless on (job, instance) (changes(process_uptime_seconds[1m]) > 0) unless on (job, instance) (process_uptime_seconds unless on (job, instance) (process_uptime_seconds offset 1m)) unless on (job, instance) max_over_time(sdops_process_stopping[1h])';
       const lost = await waitUntil(
         "the lost worker in the section's list",
         async () => {
