@@ -52,6 +52,25 @@ async function silentCollector(): Promise<{ url: string; close: () => Promise<vo
   };
 }
 
+/** Runs `args` against a database that is not there, and sends `signal` while it waits for it at start. */
+async function signalledWhileWaiting(
+  args: readonly string[],
+  signal: NodeJS.Signals,
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; output: string }> {
+  const waiting = spawnSdops(args, {
+    DATABASE_URL: `postgres://postgres@127.0.0.1:${await closedPort()}/postgres`,
+    ...env,
+  });
+  try {
+    await waiting.waitFor(/waiting for it/);
+    waiting.child.kill(signal);
+    return { code: await waiting.exited, output: waiting.output() };
+  } finally {
+    await waiting.stop('SIGKILL');
+  }
+}
+
 /**
  * Ctrl-C where a command has no graceful stop of its own, and after its result is decided: Node's
  * default was to die with 130 and not a word, also after a command had done all its work.
@@ -73,17 +92,9 @@ describe('sdops and a signal outside a graceful stop', function () {
   });
 
   it('says in one line that a command waiting for the database at start was interrupted, and exits 130', async () => {
-    const waiting = spawnSdops(['queue', 'status'], {
-      DATABASE_URL: `postgres://postgres@127.0.0.1:${await closedPort()}/postgres`,
-    });
-    try {
-      await waiting.waitFor(/waiting for it/);
-      waiting.child.kill('SIGINT');
-      expect(await waiting.exited).to.equal(130);
-    } finally {
-      await waiting.stop('SIGKILL');
-    }
-    expect(waiting.output()).to.match(
+    const { code, output } = await signalledWhileWaiting(['queue', 'status'], 'SIGINT');
+    expect(code).to.equal(130);
+    expect(output).to.match(
       /^sdops: interrupted by SIGINT while waiting for the database at start: the command did nothing$/m,
     );
   });
@@ -91,19 +102,15 @@ describe('sdops and a signal outside a graceful stop', function () {
   it('has a worker stopped while it waits for the database at start say it was asked to stop, so it is no lost process', async () => {
     const otlp = new OtlpListener();
     await otlp.start();
-    const waiting = spawnSdops(['worker'], {
-      DATABASE_URL: `postgres://postgres@127.0.0.1:${await closedPort()}/postgres`,
-      OTEL_SDK_DISABLED: 'false',
-      OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
-      // No periodic export meets the stop: only the stop's own word can carry it.
-      OTEL_METRIC_EXPORT_INTERVAL: '60000',
-    });
     try {
-      await waiting.waitFor(/waiting for it/);
-      waiting.child.kill('SIGTERM');
-      expect(await waiting.exited).to.equal(143);
+      const { code } = await signalledWhileWaiting(['worker'], 'SIGTERM', {
+        OTEL_SDK_DISABLED: 'false',
+        OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
+        // No periodic export meets the stop: only the stop's own word can carry it.
+        OTEL_METRIC_EXPORT_INTERVAL: '60000',
+      });
+      expect(code).to.equal(143);
     } finally {
-      await waiting.stop('SIGKILL');
       await otlp.stop();
     }
     expect(

@@ -1,9 +1,10 @@
-import { mkdir, mkdtemp, rm, statfs, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, statfs, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { isDatabaseUnavailable, openDatabase } from '../../../src/db/index.ts';
-import { runCli, runCommand } from '../../support/cli.ts';
+import { runCli } from '../../support/cli.ts';
+import { mountTmpfs } from '../../support/tmpfs.ts';
 
 /**
  * The embedded database on a full disk: PGlite fails the write with PostgreSQL's own 53100, which
@@ -14,15 +15,14 @@ describe('the embedded database on a full disk', function () {
   this.timeout(120_000);
   let base: string;
   let small: string;
+  let unmountSmall: (() => Promise<void>) | undefined;
   before(async () => {
     base = await mkdtemp(join(tmpdir(), 'sdops-full-'));
     small = join(base, 'small');
-    await mkdir(small);
-    const mount = await runCommand('mount', ['-t', 'tmpfs', '-o', 'size=80m', 'tmpfs', small]);
-    if (mount.code !== 0) throw new Error(`this test mounts a small tmpfs and needs root: ${mount.stderr}`);
+    unmountSmall = await mountTmpfs(small, '80m');
   });
   after(async () => {
-    await runCommand('umount', [small]);
+    await unmountSmall?.();
     await rm(base, { recursive: true, force: true });
   });
 
@@ -50,9 +50,7 @@ describe('the embedded database on a full disk', function () {
   it('warns at the start of a command that little space is left, before it writes anything', async () => {
     // Its own file system: the test above leaves its database's disk full.
     const disk = join(base, 'warn');
-    await mkdir(disk);
-    const mount = await runCommand('mount', ['-t', 'tmpfs', '-o', 'size=160m', 'tmpfs', disk]);
-    if (mount.code !== 0) throw new Error(`this test mounts a small tmpfs and needs root: ${mount.stderr}`);
+    const unmount = await mountTmpfs(disk, '160m');
     try {
       const dataDir = join(disk, 'data');
       const created = await runCli(['--data-dir', dataDir, 'db', 'migrate']);
@@ -69,7 +67,7 @@ describe('the embedded database on a full disk', function () {
         /only 1?\d MB are free on the file system of the embedded database in .*: a command that writes may fail \(no space left on device\) or hang; free some space/,
       );
     } finally {
-      await runCommand('umount', [disk]);
+      await unmount();
     }
   });
 });

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { PGlite } from '@electric-sql/pglite';
 import { EMBEDDED_POSTGRES_MAJOR, openFailure } from '../../../src/db/pglite.ts';
-import { runCli, runCommand } from '../../support/cli.ts';
+import { runCli } from '../../support/cli.ts';
+import { mountTmpfs } from '../../support/tmpfs.ts';
 
 /**
  * PGlite says only "PGlite failed to initialize properly" when it cannot start. Short of disk space,
@@ -22,9 +23,7 @@ describe('the embedded database that cannot be opened', () => {
 
   it('names the free space when its file system is nearly full, not damage', async () => {
     const small = join(base, 'small');
-    await mkdir(small);
-    const mount = await runCommand('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', small]);
-    if (mount.code !== 0) throw new Error(`this test mounts a small tmpfs and needs root: ${mount.stderr}`);
+    const unmount = await mountTmpfs(small, '2m');
     try {
       const dir = join(small, 'data');
       await mkdir(dir);
@@ -35,7 +34,7 @@ describe('the embedded database that cannot be opened', () => {
       );
       expect(error.message).to.not.include('damaged');
     } finally {
-      await runCommand('umount', [small]);
+      await unmount();
     }
   });
 
