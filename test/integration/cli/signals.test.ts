@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { openDatabase } from '../../../src/db/index.ts';
-import { runCli } from '../../support/cli.ts';
+import { runCli, runCommand, SDOPS_BIN } from '../../support/cli.ts';
 import { OtlpListener } from '../../support/otlp-listener.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/postgres.ts';
 import { spawnSdops } from '../../support/sdops-process.ts';
@@ -179,4 +179,36 @@ describe('sdops and a signal outside a graceful stop', function () {
       if (line) expect(deleting.output()).to.match(line);
     });
   }
+});
+
+/** A defect: an error nothing caught ends a long-running process as every other failure does. */
+describe('sdops and an error nothing caught', function () {
+  this.timeout(120_000);
+  let db: TestDatabase;
+  before(async () => {
+    db = await createTestDatabase();
+  });
+  after(async () => {
+    await db?.drop();
+  });
+
+  for (const [how, defect] of [
+    ['a throw in a callback', 'setTimeout(() => { throw new Error("injected defect") }, 1500)'],
+    [
+      'a rejection nobody awaited',
+      'setTimeout(() => { Promise.reject(new Error("injected defect")) }, 1500)',
+    ],
+  ] as const)
+    it(`ends a worker on an error nothing caught (${how}) with one internal_error line and exit 1, not a bare stack`, async () => {
+      const r = await runCommand(
+        process.execPath,
+        ['--import', `data:text/javascript,${encodeURIComponent(defect)}`, SDOPS_BIN, 'worker'],
+        { env: { ...process.env, DATABASE_URL: db.url, OTEL_SDK_DISABLED: 'true' }, timeoutMs: 60_000 },
+      );
+      expect(r.code, r.stderr).to.equal(1);
+      expect(r.stderr.trimEnd().split('\n').at(-1)).to.equal('sdops: crashed: injected defect');
+      expect(r.stdout, 'the log record with the stack').to.match(
+        /"message":"the process ended on an error nothing caught \(a defect\)".*"stack":"Error: injected defect/,
+      );
+    });
 });
