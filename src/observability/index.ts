@@ -13,7 +13,13 @@ export { holdLine } from './line-sink.ts';
 export { withLogFields } from './log-context.ts';
 export { httpMetrics, migrationMetrics, softDeleteMetrics, workerMetrics, zeroCounters } from './metrics.ts';
 export type { SpanAttributes, SpanName } from './span-names.ts';
-export { type DatabaseObservation, NOT_OBSERVING, startTelemetry, type Telemetry } from './telemetry.ts';
+export {
+  type DatabaseObservation,
+  NOT_OBSERVING,
+  shutdownActiveTelemetry,
+  startTelemetry,
+  type Telemetry,
+} from './telemetry.ts';
 export { packageVersion } from './package-version.ts';
 export {
   DEFAULT_ENDPOINT,

@@ -74,6 +74,14 @@ export const NOT_OBSERVING: DatabaseObservation = { stop: async () => {} };
 let active: Telemetry | undefined;
 
 /**
+ * Shuts the running telemetry down, if any, for a process that ends where no handle is in reach (an
+ * error nothing caught): its last log record reaches the collector, not only the console.
+ */
+export function shutdownActiveTelemetry(timeoutMs: number): Promise<void> {
+  return active?.shutdown(timeoutMs) ?? Promise.resolve();
+}
+
+/**
  * How long the database gauges' last reading and export may take at stop. A database that answers
  * takes milliseconds; one that stopped answering (a frozen host) held a worker's exit 5 s more, past
  * compose's grace period with the default shutdown timeout.

@@ -64,6 +64,8 @@ function attrs(list: KeyValue[] | undefined): Record<string, string | number | b
 export class OtlpListener {
   readonly points: Point[] = [];
   readonly spans: ExportedSpan[] = [];
+  /** The bodies of the log records received, in order. */
+  readonly logBodies: string[] = [];
   private server: Server | undefined;
   url = '';
 
@@ -77,6 +79,7 @@ export class OtlpListener {
           const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
           if (req.url === '/v1/metrics') this.onMetrics(body);
           if (req.url === '/v1/traces') this.onTraces(body);
+          if (req.url === '/v1/logs') this.onLogs(body);
         } catch {
           // Not JSON (or not ours): ignored; the assertions will show what is missing.
         }
@@ -144,6 +147,13 @@ export class OtlpListener {
         }
       }
     }
+  }
+
+  private onLogs(body: Record<string, unknown>): void {
+    const rls = (body.resourceLogs ?? []) as { scopeLogs?: { logRecords?: { body?: AnyValue }[] }[] }[];
+    for (const rl of rls)
+      for (const sl of rl.scopeLogs ?? [])
+        for (const r of sl.logRecords ?? []) this.logBodies.push(String(scalar(r.body ?? {})));
   }
 
   /** Latest value of a metric series per process, summed over processes (counters are cumulative). */

@@ -211,4 +211,28 @@ describe('sdops and an error nothing caught', function () {
         /"message":"the process ended on an error nothing caught \(a defect\)".*"stack":"Error: injected defect/,
       );
     });
+
+  it('exports the crash record to the collector before exiting, so a crash nobody watched is in Loki', async () => {
+    const otlp = new OtlpListener();
+    await otlp.start();
+    try {
+      const r = await runCommand(
+        process.execPath,
+        [
+          '--import',
+          `data:text/javascript,${encodeURIComponent('setTimeout(() => { throw new Error("injected defect") }, 1500)')}`,
+          SDOPS_BIN,
+          'worker',
+        ],
+        {
+          env: { ...process.env, DATABASE_URL: db.url, OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url },
+          timeoutMs: 60_000,
+        },
+      );
+      expect(r.code, r.stderr).to.equal(1);
+      expect(otlp.logBodies).to.include('the process ended on an error nothing caught (a defect)');
+    } finally {
+      await otlp.stop();
+    }
+  });
 });
