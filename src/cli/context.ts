@@ -148,8 +148,8 @@ export async function withContext<T>(
   const telemetry = await startCommandTelemetry(config, options);
   // A serve or worker ended by a signal before its graceful stop is listening (while it waits for
   // the database at start) still says it was asked to stop: a planned stop, not a lost process.
-  if (options.role === 'api' || options.role === 'worker')
-    sayBeforeExitingAtOnce(() => telemetry.stopRequested());
+  // Other roles have nothing to say, and exit at once.
+  sayBeforeExitingAtOnce(() => telemetry.stopRequested());
   /** The command ran: before that, a refusal (bad directory, a held lock, no database) is its one line. */
   let started = false;
   try {

@@ -9,11 +9,13 @@ import type { ProcessRole } from './telemetry-settings.ts';
 const LONG_RUNNING: readonly ProcessRole[] = ['api', 'worker'];
 
 export interface ProcessGauges {
+  /** Whether this role reports its stop at all (a CLI command has nothing to say). */
+  readonly reportsStop: boolean;
   /** The process was asked to stop: every export from now on, its last one included, says so. */
   stopRequested(): void;
 }
 
-const NOT_REPORTING: ProcessGauges = { stopRequested: () => {} };
+const NOT_REPORTING: ProcessGauges = { reportsStop: false, stopRequested: () => {} };
 
 /**
  * Registers process.uptime for a long-running role: observed at each metric export, so its value
@@ -37,6 +39,7 @@ export function registerProcessGauges(meter: Meter, role: ProcessRole): ProcessG
       if (stopping) result.observe(1);
     });
   return {
+    reportsStop: true,
     stopRequested: () => {
       stopping = true;
     },

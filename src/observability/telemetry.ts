@@ -58,7 +58,8 @@ export interface Telemetry {
   /**
    * A long-running process (serve, worker) was asked to stop: its exports from now on carry
    * sdops.process.stopping, the first one at once, so its end reads as a stop, not as a lost
-   * process (ServiceProcessLost). Resolves when that first export has ended (or failed).
+   * process (ServiceProcessLost). Resolves when that first export has ended (or failed); at once
+   * for the roles that end by design (CLI, migrate), which export nothing for it.
    */
   stopRequested(): Promise<void>;
 }
@@ -228,6 +229,7 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
       return database;
     },
     stopRequested: () => {
+      if (!processGauges.reportsStop) return Promise.resolve();
       processGauges.stopRequested();
       // Exported at once, not at the next interval: a supervisor's SIGKILL after its grace period
       // (compose: 10 s) may come before the stop's own last export, and the process read as lost.
