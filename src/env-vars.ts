@@ -48,7 +48,7 @@ export const ENV_VARS: readonly EnvVarSpec[] = [
   v('SDOPS_DATA_DIR', './.sdops/data', 'Where the embedded PGlite database keeps its files (ignored when DATABASE_URL is set); set but empty is refused (without DATABASE_URL), as `--data-dir \'\'` is.'),
   v('SDOPS_DB_POOL_SIZE', '10', 'Maximum connections in the PostgreSQL pool (2 to 1000: a migration runner heartbeats on a second connection while a batch holds one).'),
   v('SDOPS_STARTUP_OUTAGE_BUDGET_MS', '60000', 'How long any sdops command or process but `db status` (which answers at once) waits at its start for an unreachable database (not up yet, restarting) before it exits 1 with "the database is unavailable". 0: exit at once.'),
-  v('SDOPS_CLI_OUTAGE_BUDGET_MS', '60000', 'How long a CLI delete, restore, purge or archive waits for an unreachable database (restart, outage) mid-operation before it fails; the batches it committed stay. 0: fail at once.'),
+  v('SDOPS_CLI_OUTAGE_BUDGET_MS', '60000', 'How long a CLI delete, restore, purge, archive or seed waits for an unreachable database (restart, outage) mid-operation before it fails; the batches it committed stay (a seed, one transaction, runs again whole). 0: fail at once.'),
   v('LOG_LEVEL', 'info', `Log level: ${LOG_LEVELS.join(', ')}.`),
   v('SDOPS_ENVIRONMENT', DEFAULT_ENVIRONMENT, 'Value of the deployment.environment.name resource attribute.'),
   v('SDOPS_API_TOKENS', undefined, 'API bearer tokens, `admin:<token>,read:<token>` (each at least 16 characters of visible ASCII, no token twice). Unset: no authentication, and `sdops serve` binds to loopback only and answers only loopback callers (not a web page of another origin).'),

@@ -1,5 +1,13 @@
 import { InvalidInputError } from '../errors.ts';
-import { type Database, ident, type Queryable, type TransactionClient } from '../db/index.ts';
+import {
+  type Database,
+  DatabaseOutageError,
+  ident,
+  OutageGuard,
+  type Queryable,
+  type TransactionClient,
+} from '../db/index.ts';
+import { getLogger } from '../observability/index.ts';
 import { entityNames, getEntity, liveRowSql } from '../soft-delete/index.ts';
 
 /**
@@ -17,6 +25,11 @@ export interface SeedOptions {
   onProgress?: (e: SeedProgress) => void;
   /** Aborted: the seed stops before its next chunk and rolls back, throwing the signal's reason. */
   signal?: AbortSignal;
+  /**
+   * How long the seed waits out an unreachable database (a restart) before it fails; it then runs
+   * again whole, as it was rolled back. 0 (the default): it fails at once.
+   */
+  outageBudgetMs?: number;
 }
 
 export interface SeedProgress {
@@ -137,43 +150,98 @@ export async function seedDemo(db: Database, opts: SeedOptions): Promise<SeedCou
   const permille = Math.round(fraction * 1000);
   const steps = plans(n);
   const total = seedRowCount(n);
-  const counts: SeedCounts = { customers: 0, orders: 0, order_items: 0, documents: 0 };
   // The total is known before the first chunk (which takes a while on a large seed): say so at once.
   opts.onProgress?.({ table: steps[0]?.table ?? 'customers', done: 0, total });
 
-  await db.transaction(async (tx) => {
-    await tx.exec('LOCK TABLE customers, orders, order_items, documents IN SHARE ROW EXCLUSIVE MODE');
-    const bases = {
-      customers: await maxId(tx, 'customers'),
-      orders: await maxId(tx, 'orders'),
-      order_items: await maxId(tx, 'order_items'),
-      documents: await maxId(tx, 'documents'),
-    };
-    let done = 0;
-    for (const step of steps) {
-      for (let from = 1; from <= step.count; from += CHUNK) {
-        if (opts.signal) {
-          // The embedded database answers without an I/O turn of the event loop: without one, a
-          // signal's listener never ran between chunks, and a Ctrl-C let the whole seed commit.
-          await new Promise((resolve) => setImmediate(resolve));
-          opts.signal.throwIfAborted();
+  /** The last attempt's inserts, once all were made: its COMMIT may have landed though its answer was lost. */
+  let pending: { readonly last: LastRow; readonly counts: SeedCounts } | undefined;
+  const guarded = seedOutageGuard(opts.outageBudgetMs ?? 0);
+  const counts = await guarded.run(async () => {
+    if (pending && (await rowExists(db, pending.last))) return pending.counts;
+    pending = undefined;
+    const counts: SeedCounts = { customers: 0, orders: 0, order_items: 0, documents: 0 };
+    await db.transaction(async (tx) => {
+      await tx.exec('LOCK TABLE customers, orders, order_items, documents IN SHARE ROW EXCLUSIVE MODE');
+      guarded.reached();
+      const bases = {
+        customers: await maxId(tx, 'customers'),
+        orders: await maxId(tx, 'orders'),
+        order_items: await maxId(tx, 'order_items'),
+        documents: await maxId(tx, 'documents'),
+      };
+      let done = 0;
+      for (const step of steps) {
+        for (let from = 1; from <= step.count; from += CHUNK) {
+          if (opts.signal) {
+            // The embedded database answers without an I/O turn of the event loop: without one, a
+            // signal's listener never ran between chunks, and a Ctrl-C let the whole seed commit.
+            await new Promise((resolve) => setImmediate(resolve));
+            opts.signal.throwIfAborted();
+          }
+          const to = Math.min(step.count, from + CHUNK - 1);
+          const params = [from, to, bases[step.table], permille];
+          if (step.parent) params.push(n, bases[step.parent]);
+          const res = await tx.query(step.sql, params);
+          counts[step.table] += res.rowCount;
+          done += res.rowCount;
+          opts.onProgress?.({ table: step.table, done, total });
         }
-        const to = Math.min(step.count, from + CHUNK - 1);
-        const params = [from, to, bases[step.table], permille];
-        if (step.parent) params.push(n, bases[step.parent]);
-        const res = await tx.query(step.sql, params);
-        counts[step.table] += res.rowCount;
-        done += res.rowCount;
-        opts.onProgress?.({ table: step.table, done, total });
+        await tx.query(
+          `SELECT setval(pg_get_serial_sequence('${step.table}', 'id'), (SELECT max(id) FROM ${step.table}))`,
+        );
       }
-      await tx.query(
-        `SELECT setval(pg_get_serial_sequence('${step.table}', 'id'), (SELECT max(id) FROM ${step.table}))`,
-      );
-    }
+      const last = steps.at(-1);
+      if (last) pending = { last: { table: last.table, id: bases[last.table] + last.count }, counts };
+    });
+    return counts;
   });
   // Fresh statistics so the planner picks index scans for the batches that follow right away.
-  await db.exec('ANALYZE customers, orders, order_items, documents');
+  await guarded.run(() => db.exec('ANALYZE customers, orders, order_items, documents'));
   return counts;
+}
+
+interface LastRow {
+  readonly table: keyof SeedCounts;
+  readonly id: number;
+}
+
+/**
+ * Whether the last row an attempt inserted is there: its COMMIT landed. Ids continue after the
+ * highest one under a table lock, and nothing else inserts demo rows at explicit ids.
+ */
+async function rowExists(db: Database, row: LastRow): Promise<boolean> {
+  const res = await db.query(`SELECT 1 FROM ${ident(row.table)} WHERE id = $1`, [row.id]);
+  return res.rows.length > 0;
+}
+
+const log = getLogger('demo');
+
+interface SeedGuard {
+  run<T>(step: () => Promise<T>): Promise<T>;
+  /** The database answered: an outage, if there was one, is over. */
+  reached(): void;
+}
+
+/**
+ * Runs the seed's steps again whole after a database restart, for up to `budgetMs` (the seed is one
+ * transaction, rolled back by the restart); an attempt whose COMMIT landed though its answer was
+ * lost is not run twice (rowExists).
+ */
+function seedOutageGuard(budgetMs: number): SeedGuard {
+  if (budgetMs <= 0) return { run: (step) => step(), reached: () => {} };
+  const guard = new OutageGuard(budgetMs, {
+    unreachable: (error, said) =>
+      log.warn(
+        `${said}; the seed was rolled back and waits to run again`,
+        { budget_seconds: budgetMs / 1000 },
+        error,
+      ),
+    reachable: (seconds, said) => log.warn(`${said}; the seed runs again`, { duration: seconds }),
+    exhausted: (budget, error) => new DatabaseOutageError(budget, error),
+    interrupted: (error) => error as Error,
+  });
+  // The outage ends when the new attempt's first statement gets through, not when the attempt ends.
+  return { run: (step) => guard.run(step), reached: () => guard.recovered() };
 }
 
 /** Every registered entity's table and archive table: what the demo counts and `resetDemoDomain` empties. */

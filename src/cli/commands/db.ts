@@ -130,6 +130,7 @@ export function registerDb(program: Command): void {
           rows: opts.rows,
           legacyDeletedFraction: opts.legacyFraction,
           signal: stop.signal,
+          outageBudgetMs: ctx.config.cliOutageBudgetMs,
           onProgress: (p) => bar.update(p.done, p.total),
         }).finally(() => {
           removeSignals();

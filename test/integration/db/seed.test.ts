@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { type Database, migrateSchema, openDatabase } from '../../../src/db/index.ts';
+import { type Database, isDatabaseUnavailable, migrateSchema, openDatabase } from '../../../src/db/index.ts';
 import { seedDemo } from '../../../src/demo/index.ts';
 import { InvalidInputError } from '../../../src/errors.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/postgres.ts';
@@ -13,6 +13,40 @@ async function integrity(db: Database): Promise<Record<string, number>> {
     (SELECT count(*)::int FROM customers WHERE is_deleted) AS legacy_deleted,
     (SELECT count(*)::int FROM customers WHERE deleted_at IS NOT NULL) AS soft_deleted`);
   return res.rows[0]!;
+}
+
+/** What a restart does to a transaction: the driver's error for a connection the server ended. */
+function restarted(): Error {
+  return Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' });
+}
+
+/** The database, with its first transaction ending on a restart `when` its work was done. */
+function restartingOnce(db: Database, when: 'before commit' | 'after commit'): Database {
+  let first = true;
+  return {
+    ...db,
+    transaction: async (fn) => {
+      if (!first) return db.transaction(fn);
+      first = false;
+      if (when === 'after commit') {
+        await db.transaction(fn);
+        throw restarted();
+      }
+      return db.transaction(async (tx) => {
+        await fn(tx);
+        throw restarted();
+      });
+    },
+  };
+}
+
+async function tableCounts(db: Database): Promise<number[]> {
+  const res = await db.query<{ c: number; o: number; i: number; d: number }>(
+    `SELECT (SELECT count(*)::int FROM customers) AS c, (SELECT count(*)::int FROM orders) AS o,
+            (SELECT count(*)::int FROM order_items) AS i, (SELECT count(*)::int FROM documents) AS d`,
+  );
+  const r = res.rows[0]!;
+  return [r.c, r.o, r.i, r.d];
 }
 
 for (const backend of ['postgres', 'pglite'] as const) {
@@ -74,6 +108,40 @@ for (const backend of ['postgres', 'pglite'] as const) {
         `INSERT INTO customers (email, name) VALUES ('after-seed@example.com', 'x') RETURNING id::text AS id`,
       );
       expect(res.rows[0]!.id).to.equal('100011');
+    });
+
+    it('runs again whole after a database restart rolled it back, adding every row once', async () => {
+      const before = await tableCounts(db);
+      const counts = await seedDemo(restartingOnce(db, 'before commit'), {
+        rows: 20,
+        outageBudgetMs: 10_000,
+      });
+      expect(counts).to.deep.equal({ customers: 20, orders: 20, order_items: 40, documents: 10 });
+      expect(await tableCounts(db)).to.deep.equal([
+        before[0]! + 20,
+        before[1]! + 20,
+        before[2]! + 40,
+        before[3]! + 10,
+      ]);
+    });
+
+    it('does not seed twice when its COMMIT landed but the answer was lost to a restart', async () => {
+      const before = await tableCounts(db);
+      const counts = await seedDemo(restartingOnce(db, 'after commit'), { rows: 20, outageBudgetMs: 10_000 });
+      expect(counts).to.deep.equal({ customers: 20, orders: 20, order_items: 40, documents: 10 });
+      expect(await tableCounts(db)).to.deep.equal([
+        before[0]! + 20,
+        before[1]! + 20,
+        before[2]! + 40,
+        before[3]! + 10,
+      ]);
+    });
+
+    it('fails at once on a restart without an outage budget, and what it inserted is rolled back', async () => {
+      const before = await tableCounts(db);
+      const err = await seedDemo(restartingOnce(db, 'before commit'), { rows: 20 }).catch((e: unknown) => e);
+      expect(isDatabaseUnavailable(err), String(err)).to.equal(true);
+      expect(await tableCounts(db)).to.deep.equal(before);
     });
 
     it('rejects a row count that is not a positive integer and inserts nothing', async () => {
