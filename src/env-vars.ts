@@ -99,7 +99,7 @@ export const ENV_VARS: readonly EnvVarSpec[] = [
   v('OTELCOL_SPANMETRICS_FLUSH_INTERVAL', '15s', 'How often the span_metrics connector emits (keep it at the Prometheus scrape interval).', 'collector'),
   v('OTELCOL_MEMORY_LIMIT_MIB', '410', "memory_limiter hard limit: 80% of the collector container's memory limit (compose: 512 MiB).", 'collector'),
   v('OTELCOL_MEMORY_SPIKE_LIMIT_MIB', '100', 'memory_limiter spike headroom: it refuses data from limit minus spike (about 20% of the container limit).', 'collector'),
-  v('TEMPO_OTLP_GRPC_ENDPOINT', 'tempo:4317', 'Where the collector sends traces (Tempo OTLP/gRPC).', 'collector'),
+  v('TEMPO_OTLP_ENDPOINT', 'http://tempo:4318', 'Where the collector sends traces (Tempo OTLP/HTTP; /v1/traces is appended).', 'collector'),
   v('LOKI_OTLP_ENDPOINT', 'http://loki:3100/otlp', "Where the collector sends logs (Loki's native OTLP endpoint).", 'collector'),
   // The opt-in two-tier layout: agents (otel-collector/agent.yaml) and gateways (gateway.yaml).
   v('OTELCOL_GATEWAYS', '[otel-gateway-1:4317, otel-gateway-2:4317]', "Agent: the gateways' OTLP/gRPC addresses, a YAML list (load_balancing static resolver).", 'collector'),

@@ -54,7 +54,7 @@ describe('Grafana-managed alert annotations (Go text/template, as Grafana expand
       if (!rule) throw new Error(`no rule ${i}`);
       expect(out, rule.name).to.not.have.property('error');
       expect(`${out.summary} ${out.description}`, rule.name).to.match(
-        /noop|backfill-deleted-at|sdops-api|otlp_grpc\/tempo/,
+        /noop|backfill-deleted-at|sdops-api|otlp_http\/tempo/,
       );
       expect(out.description, rule.name).to.not.include('{{');
       expect(out.runbook_url).to.equal(`${ROOT_URL}${RUNBOOK_URL_PATH.slice(1)}#${rule.runbookAnchor}`);

@@ -198,7 +198,6 @@ const COMPONENT_MODULES: Record<string, string> = {
   transform: 'github.com/open-telemetry/opentelemetry-collector-contrib/processor/transformprocessor',
   span_metrics: 'github.com/open-telemetry/opentelemetry-collector-contrib/connector/spanmetricsconnector',
   prometheus: 'github.com/open-telemetry/opentelemetry-collector-contrib/exporter/prometheusexporter',
-  otlp_grpc: 'go.opentelemetry.io/collector/exporter/otlpexporter',
   otlp_http: 'go.opentelemetry.io/collector/exporter/otlphttpexporter',
   load_balancing: 'github.com/open-telemetry/opentelemetry-collector-contrib/exporter/loadbalancingexporter',
   health_check: 'github.com/open-telemetry/opentelemetry-collector-contrib/extension/healthcheckextension',

@@ -29,7 +29,7 @@ func main() {
 	}
 	labels := map[string]string{
 		"job_type": "noop", "migration": "backfill-deleted-at", "job": "sdops-api",
-		"exporter": "otlp_grpc/tempo", "data_type": "traces",
+		"exporter": "otlp_http/tempo", "data_type": "traces",
 	}
 	data := map[string]any{"Labels": labels, "Values": map[string]value{"A": {labels, 0.25}}, "Value": "0.25"}
 	out := []map[string]string{}
