@@ -211,6 +211,12 @@ const signOfLife = (window: string): string =>
  */
 const COLLECTORS_ON_APP_PATH_UP = 'up{job=~"otel-collector|otel-collector-exporter"}';
 
+/**
+ * A collector on the apps' path is down (no scrape answered, or gone from discovery): the series of
+ * the processes behind it stopped with it, whether or not the processes did.
+ */
+export const COLLECTOR_ON_APP_PATH_DOWN = `(${COLLECTORS_ON_APP_PATH_UP} == 0) or (${COLLECTOR_TARGETS_DOWN})`;
+
 /** The last moment within `window` (one sample per evaluation) at which a process was live while `collectors` held. */
 const lastLiveWhile = (live: string, collectors: string, window: string): string =>
   `max_over_time((((${signOfLife(live)}) and on () (${collectors})) * 0 + time())[${window}:])`;
@@ -222,7 +228,7 @@ const lastLiveWhile = (live: string, collectors: string, window: string): string
  * every collector answered (it died after the outage) is not spared, nor one already down before.
  */
 export const lastLiveWhileACollectorWasDown = (live: string, window: string): string => {
-  const down = `(${COLLECTORS_ON_APP_PATH_UP} == 0) or (${COLLECTOR_TARGETS_DOWN})`;
+  const down = COLLECTOR_ON_APP_PATH_DOWN;
   const whileDown = lastLiveWhile(live, `count(${down})`, window);
   const whileUp = lastLiveWhile(
     live,
@@ -242,13 +248,17 @@ const endedAt = (window: string): string =>
   `min by (job, instance) (min_over_time((time() - ${METRICS.processUptime})[${window}:]))`;
 
 /**
- * When the newest process of each service that is live now (a sign of life within `live`) started,
- * from its last uptime within `live`: an instant read missed every process for a scrape after a
- * collector restart (its series stale until the process exported again), and each loss they had
- * replaced counted as lost again (probe L).
+ * When the newest process of each service that is live now (a sign of life within `live`) started:
+ * its earliest estimate within `live` (evaluation time less uptime, one per evaluation), as
+ * endedAt's. An instant read missed every process for a scrape after a collector restart (its series
+ * stale until the process exported again), and each loss they had replaced counted as lost again
+ * (probe L); the evaluation time less the last uptime moved later as that sample aged, so during a
+ * collector outage a process started before a loss read as started after it, and the loss as
+ * replaced (probe D).
  */
 const newestLiveStart = (live: string): string =>
-  `max by (job) ((time() - last_over_time(${METRICS.processUptime}[${live}])) and on (job, instance) (${signOfLife(live)}))`;
+  `max by (job) (min by (job, instance) (min_over_time((time() - ${METRICS.processUptime})[${live}:])) ` +
+  `and on (job, instance) (${signOfLife(live)}))`;
 
 /**
  * Processes (job, instance) that showed a sign of life within `window`, none within `live`, and

@@ -2,6 +2,7 @@ import type * as cog from '@grafana/grafana-foundation-sdk/cog';
 import type { Panel } from '@grafana/grafana-foundation-sdk/dashboard';
 import { PanelBuilder as HeatmapPanel } from '@grafana/grafana-foundation-sdk/heatmap';
 import {
+  COLLECTOR_ON_APP_PATH_DOWN,
   COLLECTOR_UP,
   COLLECTORS_DOWN,
   liveProcesses,
@@ -136,7 +137,7 @@ export function apiPanels(y: number): cog.Builder<Panel>[] {
     timeseries(
       PANEL_IDS.liveProcesses,
       'Live sdops processes by service',
-      `Running sdops serve (sdops-api) and sdops worker (sdops-worker) processes, per service: those whose process_uptime_seconds moved, or that reported for the first time, in the last ${SERVICE_LIVE_WINDOW} (a killed, crashed or hung process leaves its last value in the scrape, unchanged, for 5 minutes). 0 is a service that reported in the last ${SERVICE_SEEN_WINDOW} and has no live process now: the ServiceDown alert fires once that lasts ${SERVICE_DOWN_FOR}. A line above the service's process count time and again is a crash loop (an ended process counts for ${SERVICE_LIVE_WINDOW} beside its replacement; ServiceCrashLooping). A count that dropped while the service still runs is a process stopped, or lost if it ended without being asked to stop (ServiceProcessLost). A service never deployed has no line. Red at 0.`,
+      `Running sdops serve (sdops-api) and sdops worker (sdops-worker) processes, per service: those whose process_uptime_seconds moved, or that reported for the first time, in the last ${SERVICE_LIVE_WINDOW} (a killed, crashed or hung process leaves its last value in the scrape, unchanged, for 5 minutes). 0 is a service that reported in the last ${SERVICE_SEEN_WINDOW} and has no live process now: the ServiceDown alert fires once that lasts ${SERVICE_DOWN_FOR}. A line above the service's process count time and again is a crash loop (an ended process counts for ${SERVICE_LIVE_WINDOW} beside its replacement; ServiceCrashLooping). A count that dropped while the service still runs is a process stopped, or lost if it ended without being asked to stop (ServiceProcessLost). A service never deployed has no line, and a service with no live process has a gap instead of 0 while a collector is down (its processes' series stopped with the collector: ServiceDown holds back, TelemetryCollectorDown pages). Red at 0.`,
       'short',
       at(20, y + 4, 4, 4),
     )
@@ -145,7 +146,8 @@ export function apiPanels(y: number): cog.Builder<Panel>[] {
       .min(0)
       .withTarget(
         promTarget('A', {
-          expr: `${liveProcesses(SERVICE_LIVE_WINDOW)} or (${seenProcesses(SERVICE_SEEN_WINDOW)} * 0)`,
+          // No 0 while a collector is down: the processes' series stopped with it, not they.
+          expr: `${liveProcesses(SERVICE_LIVE_WINDOW)} or ((${seenProcesses(SERVICE_SEEN_WINDOW)} * 0) unless on () (${COLLECTOR_ON_APP_PATH_DOWN}))`,
           legend: '{{job}}',
         }),
       ),

@@ -134,10 +134,11 @@ export const SERVICE_CRASH_LOOP_FOR = '1m';
  * ServiceProcessLost: a process of a long-running service stopped showing a sign of life without
  * having said it was asked to stop, while others of its service still run. It is replaced once a
  * process of the service that started after it ended is live; a process that started up to this
- * many seconds before the loss counts too (the start and end estimates are a scrape and an export
- * apart, and a surge deploy starts the new process before the old one is killed).
+ * many seconds before the loss counts too, as the start and end estimates differ by up to an export
+ * interval (10 s) and a scrape. No more: a sibling started a minute before a kill hid the kill
+ * (probe D), and a surge deploy's old process says it was asked to stop, so it is no loss anyway.
  */
-export const SERVICE_REPLACEMENT_SLACK_SECONDS = 60;
+export const SERVICE_REPLACEMENT_SLACK_SECONDS = 20;
 
 export interface AlertParams {
   readonly failureRatioThreshold: number;
