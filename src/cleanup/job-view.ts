@@ -3,6 +3,7 @@ import type { ErrorCode } from '../errors.ts';
 import { BOSS_SCHEMA, noQueueYet } from './boss.ts';
 import { canonicalJobId, JobNotFoundError, stateName } from './errors.ts';
 import { DEAD_LETTER_QUEUE, QUEUE_PREFIX } from './queue-names.ts';
+import { REAL_START_KEY } from './gone-workers.ts';
 
 /**
  * One job as a caller that got its id (a 202 of the API, `sdops queue enqueue`) follows it: waiting,
@@ -18,10 +19,7 @@ export interface JobView {
   readonly retryCount: number;
   readonly retryLimit: number;
   readonly createdAt: string;
-  /**
-   * On the embedded database, a job whose process was killed reads as started a lease earlier than
-   * it was: the next command ends its lease that way (gone-workers.ts).
-   */
+  /** When its attempt started (also of a job whose process was killed: gone-workers.ts). */
   readonly startedAt: string | null;
   /** When it ended: completed, failed or cancelled. */
   readonly endedAt: string | null;
@@ -74,6 +72,16 @@ const PG_BOSS_FAILURES: Readonly<Record<string, ErrorCode>> = {
   'job heartbeat timeout': 'job_claim_lost',
 };
 
+/**
+ * The start of the job's attempt: on the embedded database a killed process's job has its start
+ * moved back a lease to end the lease at once, and its output keeps the real one (gone-workers.ts).
+ */
+function attemptStart(row: Row): string | null {
+  const kept = row.state === 'active' ? row.output?.[REAL_START_KEY] : undefined;
+  if (typeof kept === 'string' && !Number.isNaN(Date.parse(kept))) return new Date(kept).toISOString();
+  return row.started_on?.toISOString() ?? null;
+}
+
 function lastError(output: Record<string, unknown>): JobView['error'] | undefined {
   const inner = output.value;
   const said = inner !== null && typeof inner === 'object' ? (inner as Record<string, unknown>) : output;
@@ -124,7 +132,7 @@ export async function readJob(db: Queryable, given: string): Promise<JobView> {
     retryCount: row.retry_count,
     retryLimit: row.retry_limit,
     createdAt: row.created_on.toISOString(),
-    startedAt: row.started_on?.toISOString() ?? null,
+    startedAt: attemptStart(row),
     endedAt: ended ? (row.completed_on?.toISOString() ?? null) : null,
     ...(leaseEnd ? { leaseEndsAt: leaseEnd } : {}),
     ...(row.state === 'active' && row.heartbeat_on && row.heartbeat_seconds

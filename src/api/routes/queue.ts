@@ -61,7 +61,7 @@ const jobSchema = {
         startedAt: {
           type: ['string', 'null'],
           description:
-            "When its attempt started; null while it waits (a job handed back at a worker's shutdown too: rowsCommitted says what it did). On the embedded database, a job whose process was killed reads as started a lease earlier than it was, possibly before createdAt: the next command ends its lease that way",
+            "When its attempt started; null while it waits (a job handed back at a worker's shutdown too: rowsCommitted says what it did)",
         },
         endedAt: { type: ['string', 'null'] },
         leaseEndsAt: { type: 'string' },
