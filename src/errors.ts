@@ -51,6 +51,7 @@ export type ErrorCode =
   | 'constraint_violation'
   | 'row_locked'
   | 'data_dir_locked'
+  | 'port_in_use'
   | 'delete_in_progress'
   | 'delete_undone'
   | 'job_not_cancellable'
@@ -158,6 +159,8 @@ export const ERROR_CODE_MEANINGS: Readonly<Record<ErrorCode, string>> = {
   row_locked:
     'another database session held a lock the request needs (on a row it writes, or on its table, also for a read) past the lock timeout (5 s for an API request), and its transaction was rolled back; try again, or find the session holding it (runbook: ApiServerErrorRatioHigh, the head-blocker query)',
   data_dir_locked: 'another process holds the embedded database directory',
+  port_in_use:
+    '`sdops serve`: another process listens on the port (exit 1, not bad input: it may be a process still stopping; a supervisor retries)',
   delete_in_progress:
     'the delete a restore would take back (by its `delete_op_id`, or rows it deleted, by id), or a bulk delete that selects rows the restore brings back (by ids or by filter, as the rows stand now, or their parents when it cascades), has not finished: its `bulk_soft_delete` job still waits or runs; restore once it has ended, or cancel it first (the job would delete again, or go on deleting, what a restore brings back now)',
   delete_undone:

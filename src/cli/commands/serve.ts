@@ -3,7 +3,7 @@ import { createServer, isIP } from 'node:net';
 import { loadConfig } from '../../config.ts';
 import type { Command } from 'commander';
 import { type CleanupRuntime, CleanupQueue, startCleanupRuntime } from '../../cleanup/index.ts';
-import { InvalidInputError } from '../../errors.ts';
+import { ConflictError, InvalidInputError, type SdopsError } from '../../errors.ts';
 import { MigrationRunner } from '../../migration/index.ts';
 import { getLogger, packageVersion } from '../../observability/index.ts';
 import { nonBlank, refuseBadWorkerSettings, wholeNumber } from '../args.ts';
@@ -60,14 +60,15 @@ async function assertPortFree(host: string, port: number): Promise<void> {
 }
 
 /**
- * Listening failed because the host is not an address of this machine or names none, or the port is
- * taken or needs privileges: bad input (exit 2), said in one line.
+ * Listening failed because the host is not an address of this machine or names none, or the port
+ * needs privileges: bad input (exit 2), said in one line. A port another process listens on is a
+ * conflict (exit 1): that process may be one stopping, and a supervisor that retries gets the port.
  */
-function listenRefusal(error: unknown, host: string, port?: number): InvalidInputError | undefined {
+function listenRefusal(error: unknown, host: string, port?: number): SdopsError | undefined {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   if (code === 'EADDRINUSE') {
-    return new InvalidInputError(
-      'invalid_usage',
+    return new ConflictError(
+      'port_in_use',
       `--port ${port} is in use on ${host}: another process listens there`,
     );
   }
