@@ -172,6 +172,9 @@ export async function buildServer(options: ApiServerOptions): Promise<FastifyIns
     const action = entityActionOf(route.url);
     if (action !== undefined) entityActions.add(action);
     const access = route.config?.access ?? 'admin';
+    // Written back, so the auth hook checks what OpenAPI documents: a route that forgot its access
+    // level was documented admin-only and let anyone through (probe K).
+    route.config = { ...route.config, access };
     // Unknown query parameters are refused, not ignored, on routes that take none.
     if (route.schema && route.schema.querystring === undefined) {
       route.schema = { ...route.schema, querystring: { type: 'object', additionalProperties: false } };
@@ -223,6 +226,7 @@ export async function buildServer(options: ApiServerOptions): Promise<FastifyIns
     else done();
   });
   app.addHook('onRequest', (request, _reply, done) => {
+    // Every route has its access (onRoute); none here is a request no route matched (its 404).
     const access = request.routeOptions.config?.access;
     if (access === undefined || access === 'public') {
       done();

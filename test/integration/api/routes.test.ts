@@ -1,8 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { MIGRATIONS, MigrationRunner } from '../../../src/migration/index.ts';
+import { buildServer } from '../../../src/api/server.ts';
 import { expect } from 'chai';
 import { SoftDeleteService } from '../../../src/soft-delete/index.ts';
-import { AS_ADMIN, AS_READ, type ApiFixture, expectErrorShape, inject, startFixture } from './support.ts';
+import {
+  AS_ADMIN,
+  AS_READ,
+  type ApiFixture,
+  expectErrorShape,
+  inject,
+  startFixture,
+  TOKENS,
+} from './support.ts';
 import { waitUntil } from '../../support/wait.ts';
 
 type Method = 'GET' | 'POST' | 'DELETE';
@@ -184,6 +193,21 @@ describe('HTTP API routes', () => {
   });
 
   describe('without a valid token', () => {
+    it('refuses a route registered without an access level, as its OpenAPI entry says (admin-only)', async () => {
+      const app = await buildServer({ db: f.db, tokens: TOKENS });
+      try {
+        app.get('/v1/unmarked', async () => ({ ok: true }));
+        const none = await inject(app, { method: 'GET', url: '/v1/unmarked' });
+        expect(none.statusCode, none.body).to.equal(401);
+        const read = await inject(app, { method: 'GET', url: '/v1/unmarked', headers: AS_READ });
+        expect(read.statusCode, read.body).to.equal(403);
+        const admin = await inject(app, { method: 'GET', url: '/v1/unmarked', headers: AS_ADMIN });
+        expect(admin.statusCode, admin.body).to.equal(200);
+      } finally {
+        await app.close();
+      }
+    });
+
     for (const c of [...READS, ...MUTATIONS]) {
       it(`refuses ${c.method} ${c.url} with 401 unauthorized`, async () => {
         const none = await call(f, c);
