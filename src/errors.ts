@@ -162,7 +162,7 @@ export const ERROR_CODE_MEANINGS: Readonly<Record<ErrorCode, string>> = {
   port_in_use:
     '`sdops serve`: another process listens on the port (exit 1, not bad input: it may be a process still stopping; a supervisor retries)',
   delete_in_progress:
-    'the delete a restore would take back (by its `delete_op_id`, or rows it deleted, by id), or a bulk delete that selects rows the restore brings back (by ids or by filter, as the rows stand now, or their parents when it cascades), has not finished: its `bulk_soft_delete` job still waits or runs; restore once it has ended, or cancel it first (the job would delete again, or go on deleting, what a restore brings back now)',
+    'the delete a restore would take back (by its `delete_op_id`, or rows it deleted, by id), or a bulk delete that selects rows the restore brings back (by ids or by filter, as the rows stand now, or their parents when it cascades), has not finished: its `bulk_soft_delete` job still waits or runs; restore once it has ended, or cancel it first (the job would delete again, or go on deleting, what a restore brings back now); also when more than 100 such jobs reach the entity, too many to check',
   delete_undone:
     'a failed `bulk_soft_delete` job is not run again: rows it deleted before it failed carry its op id no more (restored by an undo, in whole or in part, or purged or archived since), and a retry would delete the restored ones again; cancel it, or enqueue a new delete',
   job_not_cancellable: 'the job is running or finished and cannot be cancelled',

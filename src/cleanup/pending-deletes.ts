@@ -83,6 +83,24 @@ class DeleteWouldUndoError extends ConflictError {
   }
 }
 
+/** How many unended bulk deletes a restore is checked against; past it the restore is refused. */
+const PENDING_DELETES_CHECKED = 100;
+
+/**
+ * More unended bulk deletes reach the restore's rows than it is checked against: one past the limit
+ * went unchecked, and a restore it would undo got 202 (probe K).
+ */
+class TooManyPendingDeletesError extends ConflictError {
+  constructor(entity: string) {
+    super(
+      'delete_in_progress',
+      `more than ${PENDING_DELETES_CHECKED} bulk deletes that reach ${entity} have not finished (bulk_soft_delete jobs ` +
+        'waiting or running), too many to check whether one would delete again what this restore brings back; ' +
+        'restore once fewer wait (sdops queue status), or cancel those not wanted',
+    );
+  }
+}
+
 type PendingJob = {
   readonly id: string;
   readonly op: string;
@@ -99,7 +117,8 @@ type PendingJob = {
 /**
  * The unended bulk_soft_delete jobs that delete rows of the op ids $2 (any entity: a cascade stamps
  * its children with its op id) or rows of the entities $3 (the restore's and those whose cascade
- * reaches it), those of the op ids first, then oldest first: one statement; none without a queue.
+ * reaches it), those of the op ids first, then oldest first, one more than are checked: one
+ * statement; none without a queue.
  */
 async function pendingDeletes(
   db: Queryable,
@@ -115,7 +134,7 @@ async function pendingDeletes(
          FROM ${BOSS_SCHEMA}.job
         WHERE name = $1 AND state < 'completed'
           AND (lower(${op}) = ANY($2::text[]) OR data->'payload'->>'entity' = ANY($3::text[]))
-        ORDER BY undone DESC, created_on LIMIT 100`,
+        ORDER BY undone DESC, created_on LIMIT ${PENDING_DELETES_CHECKED + 1}`,
       [queueName('bulk_soft_delete'), opIds.map((id) => id.toLowerCase()), entities],
     );
     return rows;
@@ -163,6 +182,7 @@ export async function assertUndoAllowed(db: Queryable, entity: string, target: o
   const pending = await pendingDeletes(db, await undoneOpIds(db, entity, restored), entities);
   const [first] = pending;
   if (first?.undone) throw new DeleteInProgressError(first.op, first.id);
+  if (pending.length > PENDING_DELETES_CHECKED) throw new TooManyPendingDeletesError(entity);
   for (const job of pending) {
     if (await wouldDeleteAgain(db, entity, restored, job)) throw new DeleteWouldUndoError(entity, job);
   }

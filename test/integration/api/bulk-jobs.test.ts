@@ -145,6 +145,44 @@ describe('HTTP API bulk jobs and cascade op ids', () => {
     for (const r of restored) expect(r.deleted_at, `order_item ${r.id}`).to.equal(null);
   });
 
+  it('refuses a restore while more bulk deletes of its entity wait than it can be checked against', async function () {
+    this.timeout(60_000);
+    const [row] = (
+      await f.db.query<{ id: string }>(
+        `UPDATE documents SET deleted_at = now() WHERE id = (SELECT min(id) FROM documents WHERE deleted_at IS NULL)
+         RETURNING id::text AS id`,
+      )
+    ).rows;
+    const jobs: string[] = [];
+    // 101 deletes of a row that does not exist: none would undo the restore, but the 101st went unchecked.
+    for (let i = 0; i < 101; i++)
+      jobs.push(
+        await f.queue.enqueue(
+          'bulk_soft_delete',
+          { entity: 'documents', ids: ['999999999'], cascade: true, deletedBy: 'test' },
+          { startAfterSeconds: 3600 },
+        ),
+      );
+    try {
+      const res = await inject(f.app, {
+        method: 'POST',
+        url: `/v1/documents/${row?.id}/restore`,
+        headers: AS_ADMIN,
+      });
+      expect(res.statusCode, res.body).to.equal(409);
+      expectErrorShape(res, 'delete_in_progress');
+      expect(res.body).to.include('more than 100 bulk deletes that reach documents have not finished');
+    } finally {
+      await f.db.query('DELETE FROM pgboss.job WHERE id = ANY($1::uuid[])', [jobs]);
+    }
+    const after = await inject(f.app, {
+      method: 'POST',
+      url: `/v1/documents/${row?.id}/restore`,
+      headers: AS_ADMIN,
+    });
+    expect(after.statusCode, after.body).to.equal(200);
+  });
+
   it('refuses to undo a delete by its op id while its bulk_soft_delete job has not ended (API 409, CLI exit 1), and undoes it once it has', async function () {
     this.timeout(60_000);
     // A restore by the op id ran beside the waiting delete job: it restored nothing, then the job
