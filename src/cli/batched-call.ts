@@ -1,5 +1,5 @@
 import { refusedByDatabase } from '../db/index.ts';
-import { errorMessage, SdopsError } from '../errors.ts';
+import { ConflictError, errorMessage, NotFoundError, SdopsError } from '../errors.ts';
 import type { OperationProgress, OperationResult } from '../soft-delete/index.ts';
 import { consoleCaughtUp } from '../observability/index.ts';
 import { errorLine } from './output.ts';
@@ -76,8 +76,9 @@ function failedRows(result: OperationResult): SdopsError | undefined {
   ].join('; ');
   const rest = success + noop === 0 ? 'none was changed' : 'the others were done';
   const message = `${failure} of ${failure + success + noop} ${result.entity} rows failed (${why}); ${rest}`;
-  const code = result.conflictIds?.length ? 'conflict' : 'not_found';
-  return new SdopsError(code, message, code);
+  return result.conflictIds?.length
+    ? new ConflictError('conflict', message)
+    : new NotFoundError('not_found', message);
 }
 
 /**
