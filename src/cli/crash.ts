@@ -3,6 +3,9 @@ import { consoleCaughtUp, getLogger, shutdownActiveTelemetry } from '../observab
 import { exitWhenDrained } from './exit.ts';
 import { errorLine } from './output.ts';
 
+/** How long a crashing process waits for its last exports; a collector that is down costs 250 ms. */
+const CRASH_EXPORT_TIMEOUT_MS = 3_000;
+
 /**
  * An error nothing caught (a throw in an event handler, a promise nobody awaited) ends the process
  * as every other failure does: a log record with the stack, then one line naming `internal_error`,
@@ -10,9 +13,6 @@ import { errorLine } from './output.ts';
  * engineer that a process's last line names its code. The record is exported too (bounded): the
  * crash of a process nobody watches is read in Loki.
  */
-/** How long a crashing process waits for its last exports; a collector that is down costs 250 ms. */
-const CRASH_EXPORT_TIMEOUT_MS = 3_000;
-
 export function crashesAsOneLine(json: boolean): void {
   let crashed = false;
   const crash = (error: unknown): void => {

@@ -121,17 +121,17 @@ async function maxId(tx: TransactionClient, entity: string): Promise<number> {
   return Number(res.rows[0]?.m ?? 0);
 }
 
+/** The rows a seed of scale `rows` inserts, all tables together. */
+export function seedRowCount(rows: number): number {
+  return plans(rows).reduce((s, p) => s + p.count, 0);
+}
+
 /**
  * Fills the demo domain with set-based INSERT ... SELECT generate_series, in chunks so a progress bar
  * moves. Ids are explicit (continuing after the current maximum) so children can reference parents
  * without a lookup; the tables are locked against other writers for the duration and the identity
  * sequences are moved past the new ids at the end. One transaction: all or nothing.
  */
-/** The rows a seed of scale `rows` inserts, all tables together. */
-export function seedRowCount(rows: number): number {
-  return plans(rows).reduce((s, p) => s + p.count, 0);
-}
-
 export async function seedDemo(db: Database, opts: SeedOptions): Promise<SeedCounts> {
   const n = opts.rows;
   if (!Number.isInteger(n) || n <= 0 || n > MAX_SEED_ROWS) {
@@ -187,7 +187,8 @@ export async function seedDemo(db: Database, opts: SeedOptions): Promise<SeedCou
           opts.onProgress?.({ table: step.table, done, total });
         }
         await tx.query(
-          `SELECT setval(pg_get_serial_sequence('${step.table}', 'id'), (SELECT max(id) FROM ${step.table}))`,
+          `SELECT setval(pg_get_serial_sequence($1, 'id'), (SELECT max(id) FROM ${ident(step.table)}))`,
+          [step.table],
         );
       }
       const last = steps.at(-1);

@@ -65,9 +65,8 @@ export class RunOtherReleaseError extends ConflictError {
   }
 }
 
-/** The runner's lease was taken over (its heartbeat went stale); its batch in flight was rolled back. */
 /**
- * Starting, resuming or stopping a run waited 5 s (MIGRATION_LOCK_TIMEOUT) for a lock another
+ * Starting, resuming or stopping a run waited 5 s (the lock timeout in overlap.ts) for a lock another
  * session's transaction holds: most likely a runner stopped (SIGSTOP, a paused VM) between a batch's
  * last write and its COMMIT. Waiting on it without a limit hung the command, and every healthy
  * runner's heartbeat queued behind the wait, so their runs read as stale and could be taken over.
@@ -83,6 +82,7 @@ export class RunRowHeldError extends ConflictError {
   }
 }
 
+/** The runner's lease was taken over (its heartbeat went stale); its batch in flight was rolled back. */
 export class LeaseLostError extends SdopsError {
   constructor(runId: string) {
     super(

@@ -2,18 +2,18 @@ import { writeSync } from 'node:fs';
 import { formatLine } from './json-lines-transport.ts';
 import type { ConsoleLossListener } from './line-sink.ts';
 
-/**
- * What is said when console lines cannot be written (line-sink.ts): a warning through the logger,
- * which reaches Loki over OTLP while the console is failing, and, when stdout is the one failing, the
- * same line on stderr (a container's or supervisor's log shows it beside the silence). Once it
- * works again, one line says so with the number of lines lost.
- */
 /** What the reporter says through: the logger (logger.ts hands it getLogger('telemetry')). */
 export interface LossLog {
   warn(message: string, fields: { readonly destination: string }, error: unknown): void;
   info(message: string, fields: { readonly destination: string; readonly lost_lines: number }): void;
 }
 
+/**
+ * What is said when console lines cannot be written (line-sink.ts): a warning through the logger,
+ * which reaches Loki over OTLP while the console is failing, and, when stdout is the one failing, the
+ * same line on stderr (a container's or supervisor's log shows it beside the silence). Once it
+ * works again, one line says so with the number of lines lost.
+ */
 export function consoleLossReporter(log: LossLog, otlpOn: () => boolean): ConsoleLossListener {
   return {
     failing(destination, error) {

@@ -6,16 +6,16 @@ import type { SpanExporter } from '@opentelemetry/sdk-trace';
 
 export type ProcessRole = 'api' | 'worker' | 'migrate' | 'cli';
 
+/** The OpenTelemetry spec's OTEL_LOG_LEVEL values. */
+export const SDK_LOG_LEVELS = ['none', 'error', 'warn', 'info', 'debug', 'verbose', 'all'] as const;
+export type SdkLogLevel = (typeof SDK_LOG_LEVELS)[number];
+
 /**
  * The OTEL_* variables sdops itself acts on. src/config.ts reads them (`loadConfig().telemetry`) and
  * the caller of startTelemetry passes them in: observability never reads the environment itself.
  * The SDK still reads its other standard variables (OTEL_RESOURCE_ATTRIBUTES, OTEL_SERVICE_NAME for
  * the resource) on its own.
  */
-/** The OpenTelemetry spec's OTEL_LOG_LEVEL values. */
-export const SDK_LOG_LEVELS = ['none', 'error', 'warn', 'info', 'debug', 'verbose', 'all'] as const;
-export type SdkLogLevel = (typeof SDK_LOG_LEVELS)[number];
-
 export interface TelemetrySettings {
   /** OTEL_SDK_DISABLED=true: every telemetry call is a no-op (console logs stay). */
   readonly disabled: boolean;

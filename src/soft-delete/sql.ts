@@ -44,12 +44,6 @@ function countsSelect(nodes: readonly CascadeNode[]): string {
  */
 
 /**
- * Soft-deletes live rows with ids $1 (bigint[]) and, in the same statement, their live descendants
- * (DELETABLE),
- * all stamped with op id $4. Params: $1 ids, $2 deleted_by, $3 delete_reason, $4 op id.
- * Returns one row: c0 = roots changed, cN = rows changed in nodes[N].
- */
-/**
  * `now()` minus a number of days given as a parameter: any day count the checks allow (fractions,
  * up to 100 years), typed as double precision so neither `0.5` nor `36500` (as seconds, past int4)
  * is refused by the database. The one cutoff of purge, archive and their migrations.
@@ -58,6 +52,11 @@ export function daysAgoSql(param: string): string {
   return `now() - ${param}::double precision * interval '1 day'`;
 }
 
+/**
+ * Soft-deletes live rows with ids $1 (bigint[]) and, in the same statement, their live descendants
+ * (DELETABLE), all stamped with op id $4. Params: $1 ids, $2 deleted_by, $3 delete_reason, $4 op id.
+ * Returns one row: c0 = roots changed, cN = rows changed in nodes[N].
+ */
 export function softDeleteSql(nodes: readonly CascadeNode[]): string {
   const ctes = nodes.map((node, i) => {
     const t = ident(node.entity.table);
