@@ -17,6 +17,7 @@ import {
   MAX_BATCH_SIZE,
   MAX_FAILED_BATCHES,
   MAX_OLDER_THAN_DAYS,
+  MAX_ROWS_PER_CALL,
   MAX_TIMER_MS,
   MAX_WORKER_CONCURRENCY,
 } from './validation/index.ts';
@@ -77,7 +78,8 @@ function readNotBlank(env: Env, name: string, unsetMeans: string): string | unde
   return read(env, name);
 }
 
-function readInt(env: Env, name: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
+/** Every integer setting has a range: one without an upper bound took values no call could honour. */
+function readInt(env: Env, name: string, min: number, max: number): number {
   const raw = read(env, name);
   const value = Number(raw);
   if (
@@ -87,9 +89,7 @@ function readInt(env: Env, name: string, min: number, max = Number.MAX_SAFE_INTE
     value < min ||
     value > max
   ) {
-    // "at most" too: "must be >= 1, got 9007199254740992" named no rule the value broke.
-    const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min} (at most ${max})` : `from ${min} to ${max}`;
-    throw new ConfigError(`${name} must be a whole number ${range}, got "${raw}"`);
+    throw new ConfigError(`${name} must be a whole number from ${min} to ${max}, got "${raw}"`);
   }
   return value;
 }
@@ -192,7 +192,7 @@ function workerConfig(env: Env): CleanupSettings {
     archiveCron: readCron(env, 'SDOPS_ARCHIVE_CRON'),
     archiveAfterDays: readInt(env, 'SDOPS_ARCHIVE_AFTER_DAYS', 0, MAX_OLDER_THAN_DAYS),
     batchSize: readInt(env, 'SDOPS_CLEANUP_BATCH_SIZE', 1, MAX_BATCH_SIZE),
-    maxRowsPerJob: readInt(env, 'SDOPS_CLEANUP_MAX_ROWS_PER_JOB', 1),
+    maxRowsPerJob: readInt(env, 'SDOPS_CLEANUP_MAX_ROWS_PER_JOB', 1, MAX_ROWS_PER_CALL),
   };
 }
 

@@ -67,7 +67,7 @@ export const ENV_VARS: readonly EnvVarSpec[] = [
   v('SDOPS_ARCHIVE_CRON', '30 2 * * *', 'Cron (UTC) on which archive_entity runs for every entity, saved like SDOPS_PURGE_CRON; "off" removes the saved schedule.'),
   v('SDOPS_ARCHIVE_AFTER_DAYS', '30', `Scheduled archive_entity moves rows soft-deleted more than this many days ago (at most ${MAX_OLDER_THAN_DAYS}).`),
   v('SDOPS_CLEANUP_BATCH_SIZE', '1000', `Rows per batch in purge_expired and archive_entity jobs (at most ${MAX_BATCH_SIZE}).`),
-  v('SDOPS_CLEANUP_MAX_ROWS_PER_JOB', '50000', 'Rows one purge/archive job removes at most (rows that must stay are skipped, not counted); a job that used it and changed rows enqueues a follow-up job.'),
+  v('SDOPS_CLEANUP_MAX_ROWS_PER_JOB', '50000', 'Rows one purge/archive job removes at most, 1 to 100000000 (rows that must stay are skipped, not counted); a job that used it and changed rows enqueues a follow-up job.'),
   // Migration runner (src/migration).
   v('SDOPS_MIGRATION_BATCH_SIZE', '5000', `Default rows per migration batch (at most ${MAX_BATCH_SIZE}).`),
   v('SDOPS_MIGRATION_MAX_FAILED_BATCHES', '10', `Default failed batches a migration run tolerates before it ends failed (at most ${MAX_FAILED_BATCHES}).`),

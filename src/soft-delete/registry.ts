@@ -13,7 +13,6 @@ const DEFINITIONS: EntityDefinition[] = [
     retentionDays: 30,
     archiveTable: 'customers_archive',
     children: [{ entity: 'orders', foreignKey: 'customer_id' }],
-    filterColumns: ['email', 'plan', 'country', 'is_deleted', 'deleted_by', 'delete_op_id'],
     columnTypes: {
       email: 'text',
       plan: 'text',
@@ -30,7 +29,6 @@ const DEFINITIONS: EntityDefinition[] = [
     retentionDays: 30,
     archiveTable: 'orders_archive',
     children: [{ entity: 'order_items', foreignKey: 'order_id' }],
-    filterColumns: ['customer_id', 'status', 'currency', 'is_deleted', 'deleted_by', 'delete_op_id'],
     columnTypes: {
       customer_id: 'bigint',
       status: 'text',
@@ -47,7 +45,6 @@ const DEFINITIONS: EntityDefinition[] = [
     retentionDays: 30,
     archiveTable: 'order_items_archive',
     children: [],
-    filterColumns: ['order_id', 'sku', 'is_deleted', 'deleted_by', 'delete_op_id'],
     columnTypes: {
       order_id: 'bigint',
       sku: 'text',
@@ -63,7 +60,6 @@ const DEFINITIONS: EntityDefinition[] = [
     retentionDays: 90,
     archiveTable: 'documents_archive',
     children: [],
-    filterColumns: ['owner_customer_id', 'title', 'content_type', 'is_deleted', 'deleted_by', 'delete_op_id'],
     columnTypes: {
       owner_customer_id: 'bigint',
       title: 'text',

@@ -11,9 +11,10 @@ export interface EntityDefinition {
   archiveTable: string;
   /** Child entities soft-deleted (and restored) with this one, by their foreign key to it. */
   children: readonly { entity: string; foreignKey: string }[];
-  /** Columns a Filter may name (besides the special keys in FILTER_KEYS). */
-  filterColumns: readonly string[];
-  /** SQL type of each filter column, so filter values are checked before any SQL runs. */
+  /**
+   * The columns a Filter may name (besides the special keys in FILTER_KEYS), each with its SQL type,
+   * so filter values are checked before any SQL runs.
+   */
   columnTypes: Readonly<Record<string, ColumnType>>;
 }
 

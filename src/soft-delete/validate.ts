@@ -220,10 +220,11 @@ export function compileFilter(entity: EntityDefinition, filter: Filter, params: 
       clauses.push(`${special.column} ${special.op} ${params.add(utcTimestamp(raw))}::timestamptz`);
       continue;
     }
-    const column = entity.filterColumns.find((c) => c === key);
+    const columns = Object.keys(entity.columnTypes);
+    const column = columns.find((c) => c === key);
     if (!column) {
       throw new InvalidFilterError(
-        `cannot filter ${entity.name} by ${JSON.stringify(key)}; allowed: ${[...entity.filterColumns, ...Object.keys(FILTER_KEYS)].join(', ')}`,
+        `cannot filter ${entity.name} by ${JSON.stringify(key)}; allowed: ${[...columns, ...Object.keys(FILTER_KEYS)].join(', ')}`,
       );
     }
     const value = filterValue(entity, column, raw);

@@ -118,10 +118,10 @@ describe('loadConfig: migration runner options', () => {
     );
   });
 
-  it('names the upper bound of a variable with no range of its own when a value passes it', () => {
-    // Before: "must be a whole number >= 1, got "9007199254740992"" (a docs probe): no rule it broke.
-    expect(configError({ SDOPS_CLEANUP_MAX_ROWS_PER_JOB: '9007199254740992' }).message).to.equal(
-      'SDOPS_CLEANUP_MAX_ROWS_PER_JOB must be a whole number >= 1 (at most 9007199254740991), got "9007199254740992"',
+  it('refuses a purge/archive job size past the most rows one call may change, as --max-rows does', () => {
+    // Before: any safe integer passed (probe K), a cap a job's own maxRows and --max-rows refuse.
+    expect(configError({ SDOPS_CLEANUP_MAX_ROWS_PER_JOB: '100000001' }).message).to.equal(
+      'SDOPS_CLEANUP_MAX_ROWS_PER_JOB must be a whole number from 1 to 100000000, got "100000001"',
     );
   });
 
