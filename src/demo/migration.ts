@@ -1,5 +1,7 @@
 import type { Database } from '../db/index.ts';
+import { entityNames } from '../soft-delete/index.ts';
 import {
+  getMigration,
   MigrationRunner,
   type RunnerOptions,
   type RunState,
@@ -53,10 +55,13 @@ export async function runDemoMigration(
     await (await runner.resume(left.runId, { maxRowsPerSecond: null, onProgress: opts.onProgress })).done;
   }
   let created = 0;
-  const pending = await db.query<{ n: string }>(
-    'SELECT count(*) AS n FROM documents WHERE is_deleted AND deleted_at IS NULL',
-  );
-  if (Number(pending.rows[0]?.n ?? 0) === 0) {
+  // The rows the migration would change, by its own rule.
+  const needing = async (entities: readonly string[]) => {
+    let n = 0;
+    for (const entity of entities) n += await getMigration(migration).count(db, entity, { entities });
+    return n;
+  };
+  if ((await needing(['documents'])) === 0) {
     // At most a tenth of the live documents: a demo run again and again on the same data (it reuses
     // it) must not use up its documents in a few runs.
     const res = await db.query(
@@ -68,16 +73,7 @@ export async function runDemoMigration(
     );
     created = res.rowCount;
   }
-  const total = Number(
-    (
-      await db.query<{ n: string }>(
-        `SELECT (SELECT count(*) FROM customers WHERE is_deleted AND deleted_at IS NULL)
-              + (SELECT count(*) FROM orders WHERE is_deleted AND deleted_at IS NULL)
-              + (SELECT count(*) FROM order_items WHERE is_deleted AND deleted_at IS NULL)
-              + (SELECT count(*) FROM documents WHERE is_deleted AND deleted_at IS NULL) AS n`,
-      )
-    ).rows[0]?.n ?? 0,
-  );
+  const total = await needing(entityNames());
   const batchSize = Math.max(1, Math.ceil(total / (opts.batches ?? 10)));
   const first = await runner.start(
     migration,
