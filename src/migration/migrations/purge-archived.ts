@@ -14,7 +14,8 @@ function target(entity: string, params: PurgeArchivedParams) {
   return { t: ident(def.archiveTable), days: params.olderThanDays ?? def.retentionDays };
 }
 
-const WHERE = `archived_at < ${daysAgoSql('$D')}`;
+/** The rows past their retention, the day count in parameter `param`. */
+const archivedBefore = (param: string): string => `archived_at < ${daysAgoSql(param)}`;
 
 /** Archived rows are kept for the entity's retention, then hard-deleted for good. */
 export const purgeArchived: Migration<PurgeArchivedParams> = {
@@ -33,21 +34,21 @@ export const purgeArchived: Migration<PurgeArchivedParams> = {
   async count(q, entity, params) {
     const { t, days } = target(entity, params);
     const { rows } = await q.query<{ n: string }>(
-      `SELECT count(*) AS n FROM ${t} WHERE ${WHERE.replace('$D', () => '$1')}`,
+      `SELECT count(*) AS n FROM ${t} WHERE ${archivedBefore('$1')}`,
       [days],
     );
     return Number(rows[0]?.n ?? 0);
   },
   async plan(q, entity, after, limit, params): Promise<BatchPlan | undefined> {
     const { t, days } = target(entity, params);
-    const where = WHERE.replace('$D', () => '$3');
+    const where = archivedBefore('$3');
     return nextKeysetBatch(q, { table: t, key: 'id', where }, keyAfter(after), limit, [days]);
   },
   async apply(tx, entity, range: KeyRange, params): Promise<number> {
     const { t, days } = target(entity, params);
     const res = await tx.query(
       `DELETE FROM ${t} WHERE id > $1::bigint AND id <= $2::bigint
-          AND ${WHERE.replace('$D', () => '$3')}`,
+          AND ${archivedBefore('$3')}`,
       [keyAfter(range.from), range.to, days],
     );
     return res.rowCount;
