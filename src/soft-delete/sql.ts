@@ -13,11 +13,12 @@ import type { EntityDefinition } from './types.ts';
  * delete's op id made an undo of that delete (restore by op id, or the cascade of a restored parent)
  * bring it back to life. Such rows are noop, and stay for backfill-deleted-at.
  */
-export const DELETABLE = 'deleted_at IS NULL AND NOT is_deleted';
+export const DELETABLE = liveRowSql();
 
-/** DELETABLE for the row of a table aliased `alias` in a query of several tables. */
-export function liveRowSql(alias: string): string {
-  return `${alias}.deleted_at IS NULL AND NOT ${alias}.is_deleted`;
+/** DELETABLE, for the row of a table aliased `alias` in a query of several tables. */
+export function liveRowSql(alias?: string): string {
+  const c = alias === undefined ? '' : `${alias}.`;
+  return `${c}deleted_at IS NULL AND NOT ${c}is_deleted`;
 }
 
 /**
@@ -25,7 +26,13 @@ export function liveRowSql(alias: string): string {
  * op id or `deleted_by` still passes rows the legacy flag deleted (they carry neither); one that
  * names such a row, by id or by a filter, gets it back, as it would a row with a deleted_at.
  */
-export const RESTORABLE = '(deleted_at IS NOT NULL OR is_deleted)';
+export const RESTORABLE = deletedRowSql();
+
+/** RESTORABLE, for the row of a table aliased `alias`. */
+function deletedRowSql(alias?: string): string {
+  const c = alias === undefined ? '' : `${alias}.`;
+  return `(${c}deleted_at IS NOT NULL OR ${c}is_deleted)`;
+}
 
 const DELETE_SET = `deleted_at = now(), deleted_by = $2, delete_reason = $3, delete_op_id = $4::uuid,
     is_deleted = true, updated_at = now()`;
@@ -84,7 +91,7 @@ export function restoreSql(nodes: readonly CascadeNode[]): string {
     if (i === 0) {
       return `n0 AS (UPDATE ${t} AS t SET ${RESTORE_SET}
     FROM ${t} AS before
-    WHERE before.id = t.id AND t.id = ANY($1::bigint[]) AND (t.deleted_at IS NOT NULL OR t.is_deleted)
+    WHERE before.id = t.id AND t.id = ANY($1::bigint[]) AND ${deletedRowSql('t')}
     RETURNING t.id, before.delete_op_id AS op)`;
     }
     return `n${i} AS (UPDATE ${t} SET ${RESTORE_SET}
