@@ -1,4 +1,5 @@
 import type { Queryable } from '../db/index.ts';
+import { DEFAULT_RUN_LIST_LIMIT } from '../validation/index.ts';
 import { RUN_COLUMNS, type StoredRow, toBatch, toRun } from './store-rows.ts';
 import type { BatchRecord, BatchStatus, RunRecord, RunSettings, RunState } from './types.ts';
 
@@ -74,7 +75,7 @@ export async function listRuns(q: Queryable, opts: { limit?: number; states?: re
     `SELECT ${RUN_COLUMNS}, ${RECENT_ROWS} FROM sdops_migration_runs r
       WHERE $1::text[] IS NULL OR state = ANY($1::text[])
       ORDER BY run_id DESC LIMIT $2`,
-    [opts.states ? [...opts.states] : null, opts.limit ?? 50],
+    [opts.states ? [...opts.states] : null, opts.limit ?? DEFAULT_RUN_LIST_LIMIT],
   );
   return rows.map(toRun);
 }

@@ -4,6 +4,7 @@ export {
   CURSOR_PATTERN,
   commaList,
   DEFAULT_LIST_LIMIT,
+  DEFAULT_RUN_LIST_LIMIT,
   DEFAULT_SCOPE,
   freeTextRule,
   ID_PATTERN,

@@ -111,6 +111,8 @@ export const MAX_ROWS_PER_SECOND = Number.MAX_SAFE_INTEGER;
 /** Rows one list call returns. */
 export const MAX_LIST_LIMIT = 1000;
 export const DEFAULT_LIST_LIMIT = 100;
+/** Migration runs one list call returns when it names no limit (API, CLI and the store alike). */
+export const DEFAULT_RUN_LIST_LIMIT = 50;
 
 /** Free text (a reason, an actor, a text filter value): at most this many characters. */
 export const MAX_TEXT_LENGTH = 1000;

@@ -6,6 +6,7 @@ import type { ApiMigrations } from '../ports.ts';
 import {
   MAX_BATCH_SIZE,
   MAX_FAILED_BATCHES,
+  DEFAULT_RUN_LIST_LIMIT,
   MAX_LIST_LIMIT,
   MAX_OLDER_THAN_DAYS,
   MAX_ROWS_PER_SECOND,
@@ -94,7 +95,7 @@ export function registerMigrationRoutes(app: FastifyInstance, runner: ApiMigrati
           type: 'object',
           additionalProperties: false,
           properties: {
-            limit: { type: 'integer', minimum: 1, maximum: MAX_LIST_LIMIT, default: 50 },
+            limit: { type: 'integer', minimum: 1, maximum: MAX_LIST_LIMIT, default: DEFAULT_RUN_LIST_LIMIT },
             state: { type: 'string', enum: [...RUN_STATES] },
           },
         },

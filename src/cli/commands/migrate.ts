@@ -3,6 +3,7 @@ import { InvalidInputError } from '../../errors.ts';
 import {
   MAX_BATCH_SIZE,
   MAX_FAILED_BATCHES,
+  DEFAULT_RUN_LIST_LIMIT,
   MAX_LIST_LIMIT,
   MAX_OLDER_THAN_DAYS,
   MAX_ROWS_PER_SECOND,
@@ -265,7 +266,12 @@ export function registerMigrate(program: Command): void {
   migrate
     .command('list')
     .description('migration runs, newest first')
-    .option('--limit <n>', 'how many', positiveInt('--limit', MAX_LIST_LIMIT, 'invalid_limit'), 50)
+    .option(
+      '--limit <n>',
+      'how many',
+      positiveInt('--limit', MAX_LIST_LIMIT, 'invalid_limit'),
+      DEFAULT_RUN_LIST_LIMIT,
+    )
     // A list: a second --state used to replace the first without a word.
     .option('--state <states>', 'only runs in these states (repeatable or comma list)', stateList)
     .action(async (opts: { limit: number; state?: RunState[] }, cmd: Command) => {
