@@ -81,7 +81,7 @@ function willMove(entity: string, row: string, inRun: readonly string[], older: 
       ? `AND NOT (${willMove(c.entity, k, inRun, older, depth + 1)})`
       : '';
     return `AND NOT EXISTS (SELECT 1 FROM ${ident(child.table)} ${k}
-      WHERE ${k}.${ident(c.foreignKey)} = ${row}.${ident(def.primaryKey)} ${stays})`;
+      WHERE ${k}.${ident(c.foreignKey)} = ${row}.id ${stays})`;
   });
   return `${row}.deleted_at IS NOT NULL AND ${row}.deleted_at < ${daysAgoSql(older)} ${blockers.join(' ')}`;
 }
@@ -119,18 +119,15 @@ export const archiveByKeyRange = {
     const def = getEntity(entity);
     const t = ident(def.table);
     const where = willMove(entity, t, run.entities, '$3');
-    return nextKeysetBatch(q, { table: t, key: ident(def.primaryKey), where }, after, limit, [
-      run.olderThanDays,
-    ]);
+    return nextKeysetBatch(q, { table: t, key: 'id', where }, after, limit, [run.olderThanDays]);
   },
 
   /** Moves the archivable rows with keys in (after, through]; returns how many moved. */
   async move(q: Queryable, entity: string, after: string, through: string, run: ArchiveRun): Promise<number> {
     const def = getEntity(entity);
-    const pk = ident(def.primaryKey);
     const sql = moveToArchiveSql(
       def,
-      `${pk} > $1::bigint AND ${pk} <= $2::bigint`,
+      'id > $1::bigint AND id <= $2::bigint',
       daysAgoSql('$3'),
       await archiveColumns(q, def),
     );

@@ -9,7 +9,6 @@ const DEFINITIONS: EntityDefinition[] = [
   {
     name: 'customers',
     table: 'customers',
-    primaryKey: 'id',
     retentionDays: 30,
     archiveTable: 'customers_archive',
     children: [{ entity: 'orders', foreignKey: 'customer_id' }],
@@ -25,7 +24,6 @@ const DEFINITIONS: EntityDefinition[] = [
   {
     name: 'orders',
     table: 'orders',
-    primaryKey: 'id',
     retentionDays: 30,
     archiveTable: 'orders_archive',
     children: [{ entity: 'order_items', foreignKey: 'order_id' }],
@@ -41,7 +39,6 @@ const DEFINITIONS: EntityDefinition[] = [
   {
     name: 'order_items',
     table: 'order_items',
-    primaryKey: 'id',
     retentionDays: 30,
     archiveTable: 'order_items_archive',
     children: [],
@@ -56,7 +53,6 @@ const DEFINITIONS: EntityDefinition[] = [
   {
     name: 'documents',
     table: 'documents',
-    primaryKey: 'id',
     retentionDays: 90,
     archiveTable: 'documents_archive',
     children: [],

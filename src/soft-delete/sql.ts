@@ -187,7 +187,7 @@ function removeSql(entity: EntityDefinition, scope: string, cutoff: string): str
   const t = ident(entity.table);
   const keep = entity.children.map(
     (child) =>
-      `NOT EXISTS (SELECT 1 FROM ${ident(getEntity(child.entity).table)} c WHERE c.${ident(child.foreignKey)} = ${t}.${ident(entity.primaryKey)})`,
+      `NOT EXISTS (SELECT 1 FROM ${ident(getEntity(child.entity).table)} c WHERE c.${ident(child.foreignKey)} = ${t}.id)`,
   );
   return `DELETE FROM ${t} WHERE ${[scope, `deleted_at < ${cutoff}`, ...keep].join(' AND ')}`;
 }

@@ -2,10 +2,10 @@ import type { OutageGuard, Queryable } from '../db/index.ts';
 
 type ColumnType = 'text' | 'bigint' | 'boolean' | 'uuid';
 
+/** A soft-deletable entity. Every table is keyed by a bigint `id`, which the SQL names as such. */
 export interface EntityDefinition {
   name: string;
   table: string;
-  primaryKey: string;
   /** Days a soft-deleted row is kept before purge may hard-delete it. */
   retentionDays: number;
   archiveTable: string;

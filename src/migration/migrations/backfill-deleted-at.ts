@@ -13,7 +13,7 @@ const NEEDS = 'is_deleted AND deleted_at IS NULL';
 
 function table(entity: string): { t: string; pk: string } {
   const def = getEntity(entity);
-  return { t: ident(def.table), pk: ident(def.primaryKey) };
+  return { t: ident(def.table), pk: 'id' };
 }
 
 /**
