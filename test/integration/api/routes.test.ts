@@ -135,6 +135,19 @@ describe('HTTP API routes', () => {
       expect(doc.paths['/healthz']?.get?.security).to.deep.equal([]);
     });
 
+    it('takes in a start body exactly the parameters the migrations take (the schema restates them)', async () => {
+      const doc = (await inject(f.app, { method: 'GET', url: '/openapi.json' })).json() as {
+        paths: Record<
+          string,
+          Record<string, { requestBody?: { content: Record<string, { schema: unknown }> } }>
+        >;
+      };
+      const body = doc.paths['/v1/migrations/{name}/start']?.post?.requestBody?.content['application/json']
+        ?.schema as { properties: { params: { properties: Record<string, unknown> } } };
+      const taken = new Set(MIGRATIONS.flatMap((m) => m.paramNames));
+      expect(Object.keys(body.properties.params.properties).sort()).to.deep.equal([...taken].sort());
+    });
+
     it('limits how long a whole request may take to arrive (fastify has no limit by default)', () => {
       // Measured by hand: a body stalled after 2 of 100 bytes got 408 request_timeout at 146.7 s and
       // was closed; before, it was still open after 420 s. Node checks every 30 s: no test waits that.
