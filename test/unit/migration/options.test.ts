@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { expect } from 'chai';
 import { ownerId, ownerProcessGone, ownerProcessState } from '../../../src/migration/owner-process.ts';
@@ -7,7 +7,7 @@ import { type RunRecord, runStatus } from '../../../src/migration/index.ts';
 import { backoffMs } from '../../../src/migration/options.ts';
 import { getMigration } from '../../../src/migration/registry.ts';
 import { InvalidMigrationParamError, UnknownMigrationError } from '../../../src/migration/errors.ts';
-import { waitUntil } from '../../support/wait.ts';
+import { giveUp, waitUntil } from '../../support/wait.ts';
 
 describe('migration runner backoff and parameters', () => {
   it('backs off exponentially within +-20% and never beyond the cap', () => {
@@ -151,7 +151,9 @@ describe('migration runner backoff and parameters', () => {
 
   it('reads an owner that exited but was not reaped yet (a zombie) as gone', async () => {
     // The shell's background child exits at once; the shell becomes `sleep`, which never reaps it.
-    const parent = spawn('sh', ['-c', 'true & echo $!; exec sleep 5'], {
+    // Long enough to outlast a loaded machine (5 s once ran out before the first look, and the
+    // zombie, reparented and reaped, was gone); the parent is killed at the end anyway.
+    const parent = spawn('sh', ['-c', 'true & echo $!; exec sleep 120'], {
       stdio: ['ignore', 'pipe', 'ignore'],
     });
     try {
@@ -159,10 +161,10 @@ describe('migration runner backoff and parameters', () => {
         await new Promise<string>((resolve) => parent.stdout.once('data', (d) => resolve(String(d)))),
       );
       const owner = `${hostname()}:${pid}:a1b2c3`;
-      await waitUntil(
-        'the child to be a zombie',
-        async () => readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.startsWith('Z') || undefined,
-      );
+      await waitUntil('the child to be a zombie', async () => {
+        if (!existsSync(`/proc/${pid}`)) giveUp(`process ${pid} is gone: something reaped it`);
+        return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.startsWith('Z') || undefined;
+      });
       // Was 'alive': kill(pid, 0) succeeds on a zombie.
       expect(ownerProcessState(owner)).to.equal('gone');
     } finally {
