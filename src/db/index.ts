@@ -15,7 +15,7 @@ export { nextKeysetBatch } from './keyset.ts';
 export { withLockWaitLimit, withoutLockWaitLimit } from './lock-wait.ts';
 export { noDatabaseYet } from './pglite-creation.ts';
 export { databaseIdentity } from './identity.ts';
-export { guardedDatabase, OutageGuard } from './outage-guard.ts';
+export { commandOutageGuard, guardedDatabase, OutageGuard } from './outage-guard.ts';
 export { openDatabase } from './traced.ts';
 export { migrateSchema, SchemaChecksumError, schemaStatus } from './schema.ts';
 export { holdThroughStall } from './stall-watch.ts';

@@ -1,5 +1,6 @@
+import type { Logger, LogFields } from '../observability/index.ts';
 import type { Database } from './database.ts';
-import { isDatabaseUnavailable, isResourceShortage, outageWords } from './errors.ts';
+import { DatabaseOutageError, isDatabaseUnavailable, isResourceShortage, outageWords } from './errors.ts';
 
 /** What a guard's owner says and throws; the guard itself only waits and counts. */
 export interface OutageEvents {
@@ -145,4 +146,34 @@ export function guardedDatabase(db: Database, guard: OutageGuard): Database {
     cancelRunning: (scope) => db.cancelRunning(scope),
     close: () => db.close(),
   };
+}
+
+/** What a command's outage warnings say, and the fields they carry. */
+export interface CommandOutageWords {
+  /** Ends the warning when the outage starts: "the operation waits for it". */
+  readonly waits: string;
+  /** Ends the warning when it is over: "the operation continues". */
+  readonly continues: string;
+  readonly fields?: LogFields;
+}
+
+/**
+ * A guard for one command's work, which nothing else retries: one warning when the outage starts
+ * and one when it ends (both at warning level, so a one-shot console that shows the one shows the
+ * other), `DatabaseOutageError` past the budget. Nothing interrupts it: the command ends with its
+ * process.
+ */
+export function commandOutageGuard(
+  budgetMs: number,
+  log: Pick<Logger, 'warn'>,
+  words: CommandOutageWords,
+): OutageGuard {
+  return new OutageGuard(budgetMs, {
+    unreachable: (error, said) =>
+      log.warn(`${said}; ${words.waits}`, { ...words.fields, budget_seconds: budgetMs / 1000 }, error),
+    reachable: (seconds, said) =>
+      log.warn(`${said}; ${words.continues}`, { ...words.fields, duration: seconds }),
+    exhausted: (budget, error) => new DatabaseOutageError(budget, error),
+    interrupted: (error) => error as Error,
+  });
 }

@@ -1,9 +1,8 @@
 import { InvalidInputError } from '../errors.ts';
 import {
   type Database,
-  DatabaseOutageError,
+  commandOutageGuard,
   ident,
-  OutageGuard,
   type Queryable,
   type TransactionClient,
 } from '../db/index.ts';
@@ -230,16 +229,9 @@ interface SeedGuard {
  */
 function seedOutageGuard(budgetMs: number): SeedGuard {
   if (budgetMs <= 0) return { run: (step) => step(), reached: () => {} };
-  const guard = new OutageGuard(budgetMs, {
-    unreachable: (error, said) =>
-      log.warn(
-        `${said}; the seed was rolled back and waits to run again`,
-        { budget_seconds: budgetMs / 1000 },
-        error,
-      ),
-    reachable: (seconds, said) => log.warn(`${said}; the seed runs again`, { duration: seconds }),
-    exhausted: (budget, error) => new DatabaseOutageError(budget, error),
-    interrupted: (error) => error as Error,
+  const guard = commandOutageGuard(budgetMs, log, {
+    waits: 'the seed was rolled back and waits to run again',
+    continues: 'the seed runs again',
   });
   // The outage ends when the new attempt's first statement gets through, not when the attempt ends.
   return { run: (step) => guard.run(step), reached: () => guard.recovered() };

@@ -5,6 +5,7 @@ export {
   configureLogging,
   consoleCaughtUp,
   getLogger,
+  type LogFields,
   type Logger,
   LOG_LEVELS,
   type LogLevel,

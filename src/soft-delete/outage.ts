@@ -1,4 +1,4 @@
-import { type Database, DatabaseOutageError, guardedDatabase, OutageGuard } from '../db/index.ts';
+import { commandOutageGuard, type Database, guardedDatabase } from '../db/index.ts';
 import { getLogger } from '../observability/index.ts';
 import type { OperationName } from './types.ts';
 
@@ -16,22 +16,12 @@ export function outageTolerant(
   operation: OperationName,
 ): Database {
   if (budgetMs <= 0) return db;
-  const fields = { entity, operation };
   return guardedDatabase(
     db,
-    new OutageGuard(budgetMs, {
-      unreachable: (error, said) =>
-        log.warn(
-          `${said}; the operation waits for it`,
-          { ...fields, budget_seconds: budgetMs / 1000 },
-          error,
-        ),
-      // At the outage's level: a console that showed the one (a CLI's shows warnings only) shows the other.
-      reachable: (seconds, said) =>
-        log.warn(`${said}; the operation continues`, { ...fields, duration: seconds }),
-      exhausted: (budget, error) => new DatabaseOutageError(budget, error),
-      // Nothing interrupts an operation's guard: a CLI command ends with its process.
-      interrupted: (error) => error as Error,
+    commandOutageGuard(budgetMs, log, {
+      waits: 'the operation waits for it',
+      continues: 'the operation continues',
+      fields: { entity, operation },
     }),
   );
 }
