@@ -22,7 +22,6 @@ import { packageVersion } from './package-version.ts';
 import { type ProcessGauges, registerProcessGauges } from './process-gauges.ts';
 import { SCOPE_NAME } from './scope.ts';
 import {
-  EXPORT_TIMEOUT_MS,
   MAX_QUEUE_SIZE,
   type ProcessRole,
   type TestExporters,
@@ -88,7 +87,8 @@ function metricReader(settings: SdkSettings, intervalMs: number): IMetricReader 
   return new PeriodicExportingMetricReader({
     exporter: withCircuitBreaker(exporter),
     exportIntervalMillis: intervalMs,
-    exportTimeoutMillis: Math.min(intervalMs, EXPORT_TIMEOUT_MS),
+    // The SDK refuses a timeout longer than the interval.
+    exportTimeoutMillis: Math.min(intervalMs, settings.exportTimeoutMs),
   });
 }
 

@@ -1,16 +1,40 @@
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
 import { expect } from 'chai';
 import { closedPort, runFixture } from './child-process.ts';
 import { measured } from '../../support/measured.ts';
 
 /** From the start of telemetry shutdown to the exit of a CLI-shaped child process. */
-async function exitWait(endpoint: string): Promise<{ ms: number; stderr: string }> {
-  const child = await runFixture('cli-exit.ts', { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint });
+async function exitWait(
+  endpoint: string,
+  env: Record<string, string> = {},
+): Promise<{ ms: number; stderr: string }> {
+  const child = await runFixture('cli-exit.ts', { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, ...env });
   const closed = Date.now();
   expect(child.code, child.stderr).to.equal(0);
   const started = Number(child.stdout.trim().split('\n').at(-1));
   expect(Number.isFinite(started), child.stdout).to.equal(true);
   return { ms: closed - started, stderr: child.stderr };
+}
+
+/** A collector that answers every OTLP request with 200 after `delayMs`, noting the paths it answered. */
+function slowCollector(delayMs: number): Promise<{ server: HttpServer; port: number; answered: string[] }> {
+  const answered: string[] = [];
+  const server = createHttpServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      setTimeout(() => {
+        answered.push(req.url ?? '');
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      }, delayMs);
+    });
+  });
+  return new Promise((resolve) => {
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      resolve({ server, answered, port: typeof address === 'object' && address ? address.port : 0 });
+    });
+  });
 }
 
 /** A collector that accepts connections and never answers. */
@@ -49,6 +73,26 @@ describe('a CLI process whose first export fails', () => {
       measured(`exit ${ms} ms after shutdown began (collector hanging)`);
     } finally {
       for (const s of sockets) s.destroy();
+      server.close();
+    }
+  });
+
+  it("gives every export, metrics included, the OTEL_EXPORTER_OTLP_TIMEOUT it sets, so a slow collector that answers gets the command's data", async function () {
+    this.timeout(60_000);
+    const { server, port, answered } = await slowCollector(4000);
+    try {
+      const { ms, stderr } = await exitWait(`http://127.0.0.1:${port}`, {
+        OTEL_EXPORTER_OTLP_TIMEOUT: '8000',
+      });
+      expect(stderr, 'no export timed out').not.to.match(/telemetry export failed/);
+      expect(answered.sort(), 'each signal answered').to.deep.equal([
+        '/v1/logs',
+        '/v1/metrics',
+        '/v1/traces',
+      ]);
+      expect(ms, stderr).to.be.below(8000 + 1500);
+      measured(`exit ${ms} ms after shutdown began (collector answering after 4 s, timeout 8 s)`);
+    } finally {
       server.close();
     }
   });
