@@ -37,7 +37,8 @@ export async function retryFinalMetrics(
     if (!warned) {
       warned = true;
       warnConsoleOnly(
-        `the collector does not take this command's metrics; trying again for up to ${Math.round(forMs / 1000)} s so the dashboard counts its work (Ctrl-C stops waiting)`,
+        // What is left of the window: the first attempt may have waited out an export timeout.
+        `the collector does not take this command's metrics; trying again for up to ${Math.max(1, Math.round((deadline - performance.now()) / 1000))} s so the dashboard counts its work (Ctrl-C stops waiting)`,
         { endpoint: redactString(endpoint) },
       );
     }

@@ -21,11 +21,7 @@ import { reportConnectionError } from './diagnostics.ts';
 import { packageVersion } from './package-version.ts';
 import { type ProcessGauges, registerProcessGauges } from './process-gauges.ts';
 import { SCOPE_NAME } from './scope.ts';
-import {
-  MAX_QUEUE_SIZE,
-  type ProcessRole,
-  type TestExporters,
-} from './telemetry-settings.ts';
+import { MAX_QUEUE_SIZE, type ProcessRole, type TestExporters } from './telemetry-settings.ts';
 
 /**
  * The OpenTelemetry SDK wiring, in its own module so telemetry.ts can load it only when a process
