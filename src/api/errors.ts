@@ -93,6 +93,8 @@ function validationCode(error: FastifyError): ErrorCode {
   // A value of the wrong JSON type is an ill-typed body, whatever the field.
   // An item of a list is one field whatever its index: body/ids/7 is body/ids/*.
   const path = (first?.instancePath ?? '').replace(/\/\d+(?=\/|$)/g, '/*');
+  // The core refuses any filter value of a column's wrong kind as invalid_filter (1.5 for an id column).
+  if (where === 'body' && outOfRangeFilterValue(first)) return 'invalid_filter';
   // 1.5 for an integer is the right JSON type with a malformed value, as "abc" for an id is.
   const refused = (first as { data?: unknown } | undefined)?.data;
   const wrongType =
@@ -104,10 +106,29 @@ function validationCode(error: FastifyError): ErrorCode {
   return 'invalid_body';
 }
 
+/** One error of a refused request's validation (fastify's list of ajv errors). */
+type ValidationIssue = NonNullable<FastifyError['validation']>[number] | undefined;
+
+/**
+ * A filter value such as 1e400, which JSON.parse reads as Infinity: ajv's `number` refuses it as a
+ * type, but it is a number, malformed, as 1.5 is for an id column.
+ */
+function outOfRangeFilterValue(first: ValidationIssue): boolean {
+  const refused = (first as { data?: unknown } | undefined)?.data;
+  return (
+    typeof refused === 'number' &&
+    !Number.isFinite(refused) &&
+    /^\/filter\/[^/]+$/.test(first?.instancePath ?? '')
+  );
+}
+
 function fastifyMessage(error: FastifyError): string {
   // Validation messages name the field ("body/ids must NOT have more than 1000 items"); they never
   // echo the value, so they are safe to return.
   const first = error.validation?.[0];
+  if (outOfRangeFilterValue(first)) {
+    return `${error.validationContext ?? 'body'}${first?.instancePath}: a number past JSON's range (it reads as ${String((first as { data?: unknown }).data)})`;
+  }
   if (first?.keyword === 'format' && first.params?.format === TEXT_FORMAT) {
     return `${error.validationContext ?? 'body'}${first.instancePath} must be text ${PLAIN_TEXT_RULE}`;
   }
