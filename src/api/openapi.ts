@@ -51,6 +51,14 @@ const RETRY_AFTER = {
   },
 } as const;
 
+/** Every 202 carries it: where the job or run it started is followed (RFC 9110's status monitor). */
+const LOCATION = {
+  Location: {
+    description: 'The job (/v1/queue/jobs/{jobId}) or run (/v1/migrations/runs/{runId}) to follow',
+    schema: { type: 'string' },
+  },
+} as const;
+
 /** Every 401 carries it (server.ts sendError), as RFC 6750 asks. */
 const WWW_AUTHENTICATE = {
   'WWW-Authenticate': {
@@ -58,6 +66,12 @@ const WWW_AUTHENTICATE = {
     schema: { type: 'string' },
   },
 } as const;
+
+const STATUS_HEADERS: Readonly<Record<string, JsonSchema>> = {
+  '202': LOCATION,
+  '401': WWW_AUTHENTICATE,
+  '503': RETRY_AFTER,
+};
 
 /** The shared error shape (schemas.ts) with its closed set of codes, as the document's one component. */
 function errorComponent(): JsonSchema {
@@ -118,11 +132,7 @@ export class OpenApiCollector {
       for (const [status, schema] of Object.entries((s.response ?? {}) as Record<string, JsonSchema>)) {
         responses[status] = {
           description: (schema.description as string | undefined) ?? STATUS_TEXT[status] ?? 'Response',
-          ...(status === '503'
-            ? { headers: RETRY_AFTER }
-            : status === '401'
-              ? { headers: WWW_AUTHENTICATE }
-              : {}),
+          ...(STATUS_HEADERS[status] ? { headers: STATUS_HEADERS[status] } : {}),
           content: { 'application/json': { schema: contentSchema(schema) } },
         };
       }

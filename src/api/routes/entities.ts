@@ -256,7 +256,10 @@ export function registerEntityRoutes(app: FastifyInstance, ctx: RouteContext): v
           };
           const id = await ctx.queue.enqueue(type, payload);
           addToCanonicalLine({ job_id: id, job_type: type, ...(opId ? { op_id: opId } : {}) });
-          return reply.code(202).send({ job: { id, type }, ...(opId ? { opId } : {}) });
+          return reply
+            .code(202)
+            .header('location', `/v1/queue/jobs/${id}`)
+            .send({ job: { id, type }, ...(opId ? { opId } : {}) });
         }
         if (operation === 'delete') {
           return ctx.softDelete.softDelete(entity, target, {

@@ -193,7 +193,7 @@ export function registerMigrationRoutes(app: FastifyInstance, runner: ApiMigrati
     async (request, reply) => {
       const body = request.body ?? {};
       const handle = await runner.start(request.params.name, body);
-      return reply.code(202).send(track(handle));
+      return reply.code(202).header('location', `/v1/migrations/runs/${handle.runId}`).send(track(handle));
     },
   );
 
@@ -278,7 +278,7 @@ export function registerMigrationRoutes(app: FastifyInstance, runner: ApiMigrati
           action === 'resume'
             ? await runner.resume(runId, request.body ?? {})
             : await runner.retryFailed(runId);
-        return reply.code(202).send(track(handle));
+        return reply.code(202).header('location', `/v1/migrations/runs/${handle.runId}`).send(track(handle));
       },
     );
   }

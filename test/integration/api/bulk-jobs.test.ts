@@ -82,10 +82,11 @@ describe('HTTP API bulk jobs and cascade op ids', () => {
 
     const first = await completed(f, body.job.id);
     expect(first.output).to.deep.include({ count: 30 });
-    // The caller follows its job by the id the 202 gave.
+    // The caller follows its job by the id the 202 gave, or by its Location.
+    expect(res.headers.location).to.equal(`/v1/queue/jobs/${body.job.id}`);
     const followed = await inject(f.app, {
       method: 'GET',
-      url: `/v1/queue/jobs/${body.job.id}`,
+      url: res.headers.location as string,
       headers: AS_ADMIN,
     });
     expect(followed.statusCode, followed.body).to.equal(200);

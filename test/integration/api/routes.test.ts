@@ -132,6 +132,15 @@ describe('HTTP API routes', () => {
           expect(op.responses, `${method} ${path}`).to.have.property('500');
       }
       expect(del?.security).to.deep.equal([{ bearerAuth: [] }]);
+      // Every 202 names where its job or run is followed.
+      const accepted = Object.entries(doc.paths).flatMap(([path, ops]) =>
+        Object.entries(ops)
+          .filter(([, op]) => '202' in op.responses)
+          .map(([method, op]) => [`${method} ${path}`, op.responses['202']] as const),
+      );
+      expect(accepted.map(([where]) => where)).to.have.length(5);
+      for (const [where, response] of accepted)
+        expect(response, where).to.have.nested.property('headers.Location.schema.type', 'string');
       expect(doc.paths['/healthz']?.get?.security).to.deep.equal([]);
     });
 
@@ -611,6 +620,7 @@ describe('HTTP API routes', () => {
       });
       expect(start.statusCode, start.body).to.equal(202);
       const runId = (start.json() as { run: { runId: string } }).run.runId;
+      expect(start.headers.location, 'where the run is followed').to.equal(`/v1/migrations/runs/${runId}`);
       let state = '';
       await waitUntil(
         `run ${runId} to succeed`,
