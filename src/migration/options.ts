@@ -20,8 +20,6 @@ export interface BatchFault {
 }
 
 export interface RunnerOptions {
-  /** Lease holder name; default host:pid:random. */
-  readonly owner?: string;
   readonly heartbeatIntervalMs: number;
   /** A heartbeat older than this and another runner may take the run over. */
   readonly leaseTimeoutMs: number;

@@ -72,16 +72,13 @@ const RETRYABLE: readonly RunState[] = ['running', 'stopping', 'stopped', 'faile
  * session in the background and hand back a RunHandle; stop/status/list are plain queries.
  */
 export class MigrationRunner {
-  readonly options: RunnerOptions & { owner: string };
+  readonly options: RunnerOptions;
 
   private readonly db: Database;
 
   constructor(db: Database, options: Partial<RunnerOptions> = {}) {
     this.db = db;
-    this.options = {
-      ...validateRunnerOptions({ ...DEFAULT_RUNNER_OPTIONS, ...options }),
-      owner: options.owner ?? ownerId(),
-    };
+    this.options = validateRunnerOptions({ ...DEFAULT_RUNNER_OPTIONS, ...options });
     registerMigrationAttributes(migrationNames());
   }
 
@@ -96,6 +93,7 @@ export class MigrationRunner {
     // answer was lost, the next attempt finds the run instead of leaving it orphaned, `running`,
     // blocking new starts until its lease ran out, while the command said the start failed.
     const runId = uuidv7();
+    const owner = ownerId();
     const insert = () =>
       this.inLockWait(undefined, async (tx) => {
         // Under the lock (dry runs too): an earlier attempt whose transaction is still open on the
@@ -112,14 +110,14 @@ export class MigrationRunner {
           settings,
           firstEntity: entities[0] ?? null,
           totalEstimate: total,
-          owner: this.options.owner,
+          owner,
           leaseTimeoutMs: this.options.leaseTimeoutMs,
         });
       });
     const run = session.waitOutOutage
       ? await migrationOutageGuard(this.options.outageBudgetMs, runId).run(insert)
       : await insert();
-    return this.launch(run, 'start', session);
+    return this.launch(run, owner, 'start', session);
   }
 
   /** Continues from the checkpoint; also takes over a run whose owner's heartbeat went stale. */
@@ -127,11 +125,11 @@ export class MigrationRunner {
     if (session.maxRowsPerSecond !== undefined) validRate(session.maxRowsPerSecond);
     if (session.batchSize !== undefined) validBatchSize(session.batchSize);
     assertThisRelease(await this.get(runId));
-    const run = await this.lease(runId, RESUMABLE, 'resume', {
+    const { run, owner } = await this.lease(runId, RESUMABLE, 'resume', {
       maxRowsPerSecond: session.maxRowsPerSecond,
       batchSize: session.batchSize,
     });
-    return this.launch(run, 'resume', session);
+    return this.launch(run, owner, 'resume', session);
   }
 
   /** Reprocesses only the batches recorded as failed. */
@@ -141,8 +139,8 @@ export class MigrationRunner {
     if (before.batchesFailed === 0) {
       throw new RunStateError(runId, before.state, 'retry-failed', 'it has no failed batches');
     }
-    const run = await this.lease(runId, RETRYABLE, 'retry-failed');
-    return this.launch(run, 'retry-failed', session);
+    const { run, owner } = await this.lease(runId, RETRYABLE, 'retry-failed');
+    return this.launch(run, owner, 'retry-failed', session);
   }
 
   /** Sets `stopping` (the live runner parks the run `stopped` after its batch in flight). */
@@ -255,8 +253,11 @@ export class MigrationRunner {
     from: readonly RunState[],
     operation: string,
     changes: leases.SessionChanges = {},
-  ): Promise<RunRecord> {
+  ): Promise<{ run: RunRecord; owner: string }> {
     const before = await this.get(runId);
+    // A session's own: two sessions of one process (an API server resuming a run whose session
+    // still waits out an outage) must not pass each other's owner fences.
+    const owner = ownerId();
     const migration = getMigration(before.migration);
     const leased = await this.inLockWait(runId, async (tx) => {
       if (!before.dryRun) {
@@ -264,9 +265,9 @@ export class MigrationRunner {
         const entities = migration.entities(migration.parseParams(before.params));
         await assertNoOverlap(tx, { runId, migration: before.migration, entities });
       }
-      return leases.acquireLease(tx, runId, this.options.owner, this.options.leaseTimeoutMs, from, changes);
+      return leases.acquireLease(tx, runId, owner, this.options.leaseTimeoutMs, from, changes);
     });
-    if (leased) return leased;
+    if (leased) return { run: leased, owner };
     const now = await this.get(runId);
     if (now.ownerAlive && now.owner) {
       const expires = (now.heartbeatAt?.getTime() ?? Date.now()) + now.leaseTimeoutMs - Date.now();
@@ -287,12 +288,12 @@ export class MigrationRunner {
     throw new RunStateError(runId, now.state, operation, hint);
   }
 
-  private launch(run: RunRecord, mode: SessionMode, opts: SessionOptions): RunHandle {
+  private launch(run: RunRecord, owner: string, mode: SessionMode, opts: SessionOptions): RunHandle {
     const session = new Session(
       this.db,
       getMigration(run.migration),
       run,
-      this.options,
+      { ...this.options, owner },
       mode,
       opts.onProgress,
     );

@@ -187,7 +187,20 @@ export class Session {
    * owner, whose heartbeat stops, so after the lease timeout `resume` (or `stop`) may take the run over.
    */
   private async release(end: End, outageEnded: boolean): Promise<RunRecord | undefined | 'unrecorded'> {
-    const write = () => leases.releaseRun(this.db, this.run.runId, this.options.owner, end.state, end.error);
+    let calls = 0;
+    const write = async () => {
+      const retried = ++calls > 1;
+      const released = await leases.releaseRun(
+        this.db,
+        this.run.runId,
+        this.options.owner,
+        end.state,
+        end.error,
+      );
+      if (released || !retried) return released;
+      // Tried again after a lost answer: the first UPDATE may have landed (so our owner is gone).
+      return this.releaseLanded(end);
+    };
     try {
       // After the budget ran out there is one more try, not another budget.
       return await (outageEnded ? write() : this.outage.run(write));
@@ -204,6 +217,16 @@ export class Session {
       );
       return 'unrecorded';
     }
+  }
+
+  /**
+   * The run as our release left it, when it did: no owner, the state we ended it in, and no session
+   * begun since ours (a takeover would have counted one). Otherwise the lease was lost after all.
+   */
+  private async releaseLanded(end: End): Promise<RunRecord | undefined> {
+    const now = await store.getRun(this.db, this.run.runId);
+    const ours = now && now.owner === null && now.state === end.state && now.sessions === this.run.sessions;
+    return ours ? now : undefined;
   }
 
   private async scanLoop(): Promise<End> {

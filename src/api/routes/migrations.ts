@@ -65,23 +65,25 @@ interface RunIdParams {
  * Sessions still running when the server closes are stopped (parked `stopped`, resumable).
  */
 export function registerMigrationRoutes(app: FastifyInstance, runner: ApiMigrations): void {
-  const running = new Map<string, { stop(): void; done: Promise<unknown> }>();
+  // A set, not a map by run id: a resume may start a run's new session while its old one still
+  // winds down (it ends on its lost lease), and the server's close stops and awaits both.
+  const running = new Set<{ stop(): void; done: Promise<unknown> }>();
   const track = (handle: Awaited<ReturnType<ApiMigrations['start']>>) => {
     // The access line names the run it started, resumed or retried: from a 202 to the run's trace.
     addToCanonicalLine({ run_id: handle.runId });
-    running.set(handle.runId, handle);
+    running.add(handle);
     handle.done.then(
-      () => running.delete(handle.runId),
+      () => running.delete(handle),
       (error: unknown) => {
-        running.delete(handle.runId);
+        running.delete(handle);
         log.error('migration session failed', { run_id: handle.runId }, error);
       },
     );
     return { run: handle.run };
   };
   app.addHook('onClose', async () => {
-    for (const handle of running.values()) handle.stop();
-    await Promise.allSettled([...running.values()].map((h) => h.done));
+    for (const handle of running) handle.stop();
+    await Promise.allSettled([...running].map((h) => h.done));
   });
 
   app.get<{ Querystring: { limit: number; state?: RunState } }>(

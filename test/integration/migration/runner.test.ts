@@ -1,6 +1,7 @@
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import type { MetricData } from '@opentelemetry/sdk-metrics';
 import { expect } from 'chai';
+import type { Database } from '../../../src/db/index.ts';
 import { MigrationRunner } from '../../../src/migration/index.ts';
 import { RunStateError } from '../../../src/migration/errors.ts';
 import {
@@ -313,6 +314,30 @@ describe('MigrationRunner in process (real PostgreSQL, in-memory telemetry)', fu
     expect(
       await scalar(t.db, 'SELECT state AS v FROM sdops_migration_runs WHERE run_id = $1', [handle.runId]),
     ).to.equal('succeeded');
+  });
+
+  it('a run whose end was recorded but whose answer was lost ends as recorded, not as lease lost', async () => {
+    // The UPDATE that ends the run lands, then the connection drops (a restart at that moment).
+    let lost = 0;
+    const losing: Database = {
+      ...t.db,
+      query: (async (sql: string, params?: unknown[]) => {
+        const result = await t.db.query(sql, params);
+        if (lost === 0 && sql.includes('owner = NULL, heartbeat_at = NULL')) {
+          lost++;
+          throw Object.assign(new Error('Connection terminated unexpectedly'), { code: 'ECONNRESET' });
+        }
+        return result;
+      }) as Database['query'],
+    };
+    const handle = await new MigrationRunner(losing, FAST).start('backfill-deleted-at', {
+      dryRun: true,
+      params: { entities: 'documents' },
+    });
+    const summary = await handle.done;
+    expect(lost).to.equal(1);
+    // Before: leaseLost true, and the CLI said another runner took the run over (exit 1).
+    expect(summary).to.include({ state: 'succeeded', leaseLost: false, recorded: true });
   });
 
   it('a run past --max-failed-batches ends failed, and stop on a finished run is refused', async () => {
