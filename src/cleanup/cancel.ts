@@ -39,15 +39,22 @@ export interface CancelledJob {
   readonly opId?: string;
 }
 
-/** What a cancelled job had already done, and for a bulk delete the op id that undoes it. */
-function keptWork(jobType: string, payload: unknown, committed: string | null): Partial<CancelledJob> {
+/**
+ * What a cancelled job had already done, and for a bulk delete the op id that undoes it: the
+ * payload's, else the id of the job that ran (the handler stamps that one; for a dead-letter copy,
+ * the failed job it copies).
+ */
+function keptWork(
+  jobType: string,
+  payload: unknown,
+  committed: string | null,
+  ranAs: string,
+): Partial<CancelledJob> {
   const rows = Number(committed ?? 0);
   if (rows <= 0) return {};
-  const opId = (payload as { opId?: unknown } | null)?.opId;
-  return {
-    rowsCommitted: rows,
-    ...(jobType === 'bulk_soft_delete' && typeof opId === 'string' ? { opId } : {}),
-  };
+  const given = (payload as { opId?: unknown } | null)?.opId;
+  const opId = typeof given === 'string' ? given.toLowerCase() : ranAs;
+  return { rowsCommitted: rows, ...(jobType === 'bulk_soft_delete' ? { opId } : {}) };
 }
 
 export interface CancelOutcome {
@@ -146,7 +153,7 @@ export async function cancelJobs(
         createdAt: r.created_on.toISOString(),
         payload,
         ...(r.copy_of ? { copyOf: r.copy_of } : {}),
-        ...keptWork(jobType, payload, r.committed),
+        ...keptWork(jobType, payload, r.committed, r.copy_of ?? r.id),
       };
     })
     .sort((a, b) => a.createdAt.localeCompare(b.createdAt));

@@ -6,6 +6,7 @@ import { toError } from '../errors.ts';
 import { entityNames } from '../soft-delete/index.ts';
 import { InvalidPayloadError, JobClaimLostError, JobTimeoutError, WorkerShutdownError } from './errors.ts';
 import { handBack } from './hand-back.ts';
+import { jobLeftAs, readBackOnRetry } from './settle-readback.ts';
 import { doneWithin } from '../timing.ts';
 import type { HandlerRegistry, JobContext, JobResult } from './handlers-types.ts';
 import type { Completions } from './completions.ts';
@@ -200,7 +201,10 @@ export async function runAttempt(
             // was claimed again, the late outcome leaves the newer attempt alone.
             const output = { count: result.count, ...result.detail };
             const completed = await recordOutcome(
-              () => deps.completions.complete(name, attemptOf(job), output),
+              readBackOnRetry(
+                () => deps.completions.complete(name, attemptOf(job), output),
+                () => jobLeftAs(deps.queue.boss, name, attemptOf(job), 'completed'),
+              ),
               job,
               started,
               deps.recording,
@@ -227,9 +231,13 @@ export async function runAttempt(
             // Not handed back (the database did not take it, or the attempt's lease had run out and
             // the fence left the job alone): the job runs again once its lease ends, as after a crash.
             let handBackLost = false;
+            const handingBack = readBackOnRetry(
+              () => handBack(deps.queue.db, name, attemptOf(job), output),
+              () => jobLeftAs(deps.queue.boss, name, attemptOf(job), 'created'),
+            );
             const record = handedBack
               ? async () => {
-                  handBackLost = !(await handBack(deps.queue.db, name, attemptOf(job), output));
+                  handBackLost = !(await handingBack());
                 }
               : () => deps.queue.boss.fail(name, attemptOf(job), output);
             // A lost claim was recorded failed already, by the maintenance that took it: recording it

@@ -67,10 +67,11 @@ export class PayloadFields {
     return s;
   }
 
+  /** Lower-case, as PostgreSQL writes a uuid: compared as text with a column's value, it must match. */
   optUuid(key: string): string | undefined {
     const v = this.optString(key, 36);
     if (v !== undefined && !isUuid(v)) this.fail(key, 'a UUID');
-    return v;
+    return v?.toLowerCase();
   }
 
   optBoolean(key: string): boolean | undefined {

@@ -462,6 +462,27 @@ describe('HTTP API bulk jobs and cascade op ids', () => {
     expect(live.rowCount).to.equal(5);
   });
 
+  it('names the job id as the op id to undo by when a cancelled bulk delete was enqueued by hand without one', async () => {
+    const jobId = await f.queue.enqueue(
+      'bulk_soft_delete',
+      { entity: 'documents', filter: { title: 'no such title' } },
+      { startAfterSeconds: 3600 },
+    );
+    // A handed-back attempt's committed batch: its rows carry the job's own id (the handler's stamp).
+    await f.db.query('INSERT INTO sdops_job_progress (job_id, rows) VALUES ($1, 2)', [jobId]);
+    const done = await inject(f.app, {
+      method: 'POST',
+      url: `/v1/queue/jobs/${jobId}/cancel`,
+      headers: AS_ADMIN,
+    });
+    expect(done.statusCode, done.body).to.equal(200);
+    // Before: rowsCommitted without the op id, and the CLI printed no undo line.
+    expect((done.json() as { jobs: { rowsCommitted?: number; opId?: string }[] }).jobs[0]).to.include({
+      rowsCommitted: 2,
+      opId: jobId,
+    });
+  });
+
   it('refuses to undo a bulk_soft_delete enqueued by hand (it stamps its own job id) while it has not ended', async () => {
     const jobId = await f.queue.enqueue(
       'bulk_soft_delete',

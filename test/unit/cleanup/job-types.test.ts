@@ -66,6 +66,17 @@ describe('cleanup job payloads', () => {
       InvalidPayloadError,
       /opId/,
     );
+    // As PostgreSQL writes a uuid: the cascade compares it with the parent's delete_op_id as text, and
+    // an op id pasted in capitals skipped the cascade as "parent deleted again" (probe M).
+    const opId = '0193A3F4-0000-7000-8000-00000000C4C2';
+    for (const type of ['cascade_soft_delete', 'bulk_soft_delete'] as const) {
+      const payload = {
+        entity: 'customers',
+        ...(type === 'bulk_soft_delete' ? { ids: ['1'] } : { id: 1 }),
+        opId,
+      };
+      expect(parsePayload(type, payload), type).to.include({ opId: opId.toLowerCase() });
+    }
   });
 
   it('refuses a cascade job of an entity without children: it could only ever do nothing', () => {
