@@ -18,6 +18,10 @@ export function outputReaderGone(): boolean {
  * committed. Either way the command still finishes and closes its database properly.
  */
 export function tolerateClosedStdout(json: boolean): void {
+  // Stderr's reader gone too (`2>&1 | less` quit, or the pipe's reader died with the Ctrl-C that
+  // reached the whole group): an unheard EPIPE was an uncaught error, "a defect", in place of the
+  // command's own ending and exit code. Nothing is left to say it on.
+  process.stderr.on('error', () => undefined);
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {
     if (error.code === 'EPIPE') {
       readerGone = true;

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
@@ -750,6 +751,22 @@ describe('sdops bad input and closed pipes (PostgreSQL)', function () {
     expect(result.stdout.split('\n').filter((l) => l !== '')).to.have.length(3);
     expect(result.stderr).to.not.match(/EPIPE|Error|at /);
     expect(result.code).to.equal(0);
+  });
+
+  it('ends with its own exit code when the reader of stderr is gone (2>&1 | less quit)', async () => {
+    const child = spawn(process.execPath, [SDOPS_BIN, 'delete', 'no_such_entity', '1'], {
+      env: { ...process.env, DATABASE_URL: db.url, OTEL_SDK_DISABLED: 'true' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stderr.destroy();
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    // Before: the error line's EPIPE was uncaught, "a defect".
+    expect(stdout).to.not.match(/nothing caught|EPIPE/);
+    expect(code).to.equal(2);
   });
 });
 
