@@ -9,6 +9,18 @@ const LINE_FLUSH_BYTES = 64 * 1024;
 const FULL_PIPE_RETRY_MS = 5;
 /** How long the exit handler waits for a full pipe to take the last lines. */
 const EXIT_WAIT_MS = 2000;
+/**
+ * The most a stalled reader is owed before newer lines are dropped (and counted as lost): a log
+ * reader that stopped for hours (a logging driver whose backend is down) grew the process without
+ * bound.
+ */
+const MAX_HELD_BYTES = 8 * 1024 * 1024;
+
+/** What a line dropped because the reader stopped taking them says (console-loss.ts). */
+const READER_STALLED: NodeJS.ErrnoException = Object.assign(
+  new Error(`its reader stopped taking them, ${MAX_HELD_BYTES / 1024 / 1024} MiB wait`),
+  { code: undefined },
+);
 
 /** Where finished console lines go (each ends in a newline). */
 export interface LineSink {
@@ -135,6 +147,10 @@ class BatchedStdio implements LineSink {
   }
 
   writeLine(line: string): void {
+    if (this.unwritten !== undefined && this.unwritten.length + this.bytes >= MAX_HELD_BYTES) {
+      this.onLoss(READER_STALLED, 1);
+      return;
+    }
     this.pending.push(line);
     this.bytes += line.length;
     if (this.bytes >= LINE_FLUSH_BYTES && this.unwritten === undefined) this.flush();
@@ -148,15 +164,21 @@ class BatchedStdio implements LineSink {
     this.timer.unref();
   }
 
-  /** The unwritten rest and every pending line, in order. */
+  /**
+   * What goes out next: the unwritten rest alone while there is one, else every pending line. Never
+   * the two joined: a full pipe retried every few milliseconds copied its whole backlog each time.
+   */
   private take(): Buffer | undefined {
-    const fresh = this.pending.length > 0 ? Buffer.from(this.pending.join('')) : undefined;
+    const rest = this.unwritten;
+    if (rest) {
+      this.unwritten = undefined;
+      return rest;
+    }
+    if (this.pending.length === 0) return undefined;
+    const fresh = Buffer.from(this.pending.join(''));
     this.pending = [];
     this.bytes = 0;
-    const rest = this.unwritten;
-    this.unwritten = undefined;
-    if (rest && fresh) return Buffer.concat([rest, fresh]);
-    return rest ?? fresh;
+    return fresh;
   }
 
   private flush(): void {
@@ -168,11 +190,16 @@ class BatchedStdio implements LineSink {
       this.schedule(FULL_PIPE_RETRY_MS);
       return;
     }
-    const data = this.take();
     const failures = this.failures;
-    if (data) this.unwritten = writeAroundHeldLine(this.fd, data, this.onLoss);
+    let wrote = false;
+    // The rest, then (once it is out) the lines that waited behind it.
+    for (let data = this.take(); data; data = this.unwritten ? undefined : this.take()) {
+      this.unwritten = writeAroundHeldLine(this.fd, data, this.onLoss);
+      wrote = true;
+    }
     if (this.unwritten) this.schedule(FULL_PIPE_RETRY_MS);
-    if (data && this.lostLines !== undefined && this.failures === failures) {
+    // Recovered: everything went out, and nothing was lost meanwhile.
+    if (wrote && !this.unwritten && this.lostLines !== undefined && this.failures === failures) {
       const lost = this.lostLines;
       this.lostLines = undefined;
       lossListener?.recovered(this.destination(), lost);
@@ -202,8 +229,12 @@ class BatchedStdio implements LineSink {
     let rest = this.take();
     while (rest) {
       rest = writeAroundHeldLine(this.fd, rest, this.onLoss);
-      if (rest && performance.now() > deadline) return;
-      if (rest) Atomics.wait(sleeper, 0, 0, 1);
+      if (!rest) {
+        rest = this.take();
+        continue;
+      }
+      if (performance.now() > deadline) return;
+      Atomics.wait(sleeper, 0, 0, 1);
     }
   }
 }
