@@ -1,5 +1,5 @@
 import type { PgBoss } from 'pg-boss';
-import type { Database } from '../db/index.ts';
+import { type Database, utcTextSql } from '../db/index.ts';
 import { SdopsError } from '../errors.ts';
 import type { Logger } from '../observability/index.ts';
 import { BOSS_SCHEMA } from './boss.ts';
@@ -117,7 +117,7 @@ export async function carryOverLegacyJobs(
   );
   if (marks.length === 0 || marks[0]?.mark === CARRIED_MARK) return 0;
   const { rows } = await db.query<LegacyJob>(
-    `SELECT id::text AS id, name, data, to_char(start_after AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS start_after
+    `SELECT id::text AS id, name, data, ${utcTextSql('start_after')} AS start_after
        FROM ${LEGACY_BOSS_SCHEMA}.job WHERE state < 'completed' ORDER BY created_on`,
   );
   const byQueue = new Map<string, LegacyJob[]>();

@@ -66,6 +66,15 @@ export function violatedConstraint(err: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * A timestamptz as UTC ISO 8601 text to the microsecond, whatever the session's DateStyle and
+ * TimeZone: `::text` follows them, and read back it can name another instant (DateStyle SQL writes
+ * a zone abbreviation, "IST", which PostgreSQL reads as Israel's, not India's).
+ */
+export function utcTextSql(expression: string): string {
+  return `to_char((${expression}) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+}
+
 /** Double-quotes an identifier. Identifiers come only from the entity registry, never from input. */
 export function ident(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;

@@ -2,7 +2,7 @@ export { ADVISORY_LOCK_KEYS } from './advisory-locks.ts';
 export { CancelScope, outsideCancelScope, withCancelScope } from './cancel-scope.ts';
 export type { Database, Queryable, TransactionClient } from './database.ts';
 export { checkDatabaseUrl, databaseAddress } from './database-url.ts';
-export { ident, sqlState, violatedConstraint } from './database.ts';
+export { ident, sqlState, utcTextSql, violatedConstraint } from './database.ts';
 export {
   allConnectionsBusy,
   DatabaseOutageError,

@@ -1,4 +1,4 @@
-import type { Database, Queryable, TransactionClient } from '../db/index.ts';
+import { type Database, type Queryable, type TransactionClient, utcTextSql } from '../db/index.ts';
 import type { BatchReceipts } from './batch-receipts.ts';
 import { archiveColumns } from './archive.ts';
 import { cascadeTree } from './registry.ts';
@@ -51,12 +51,11 @@ export async function executeRetention(plan: RetentionPlan, op: OperationContext
       mode === 'purge' ? purgeSql(nodes, i) : archiveSql(nodes, i, await archiveColumns(db, node.entity));
   }
   // Computed once by the database clock, so every batch uses the same instant.
-  const { cutoff, iso } = (
-    await db.query<{ cutoff: string; iso: string }>(
-      `SELECT c::text AS cutoff, to_char(c AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS iso
-         FROM (SELECT ${daysAgoSql('$1')} AS c) AS x`,
-      [plan.olderThanDays],
-    )
+  // UTC text, exact to the microsecond: read back the same instant under any DateStyle.
+  const { cutoff } = (
+    await db.query<{ cutoff: string }>(`SELECT ${utcTextSql(daysAgoSql('$1'))} AS cutoff`, [
+      plan.olderThanDays,
+    ])
   ).rows[0]!;
 
   // What the call can take, up to its budget: the progress total (LIMIT NULL: no budget).
@@ -74,7 +73,7 @@ export async function executeRetention(plan: RetentionPlan, op: OperationContext
   const outcome = (kept: number): OperationOutcome => ({
     counts: { success: removed[0] ?? 0, noop: candidatesSeen - (removed[0] ?? 0), failure: 0 },
     cascaded: Object.fromEntries(nodes.slice(1).map((n, i) => [n.entity.name, removed[i + 1] ?? 0])),
-    cutoff: iso,
+    cutoff,
     skipped: { has_children: kept },
     ...(interrupted ? { stopped: 'interrupted' as const } : {}),
   });

@@ -1,4 +1,4 @@
-import { ident } from '../db/index.ts';
+import { ident, utcTextSql } from '../db/index.ts';
 import { type CascadeNode, cascadeTree, getEntity } from './registry.ts';
 import type { EntityDefinition } from './types.ts';
 
@@ -246,7 +246,7 @@ function mustKeepSql(nodes: readonly CascadeNode[], i: number, row: string, cuto
  */
 export function claimCandidatesSql(nodes: readonly CascadeNode[], withCursor: boolean): string {
   const after = withCursor ? `AND (t.deleted_at, t.id) > ($3::timestamptz, $4::bigint)` : '';
-  return `SELECT t.id::text AS id, t.deleted_at::text AS deleted_at FROM ${ident(nodes[0]!.entity.table)} AS t
+  return `SELECT t.id::text AS id, ${utcTextSql('t.deleted_at')} AS deleted_at FROM ${ident(nodes[0]!.entity.table)} AS t
     WHERE t.deleted_at < $1::timestamptz ${after} AND NOT ${mustKeepSql(nodes, 0, 't', '$1::timestamptz')}
     ORDER BY t.deleted_at, t.id LIMIT $2 FOR UPDATE OF t SKIP LOCKED`;
 }

@@ -1,4 +1,7 @@
 import { expect } from 'chai';
+import pgDriver from 'pg';
+import { type Database, migrateSchema, openDatabase } from '../../../src/db/index.ts';
+import { createTestDatabase, type TestDatabase } from '../../support/postgres.ts';
 import { SoftDeleteService } from '../../../src/soft-delete/index.ts';
 import {
   backdate,
@@ -275,4 +278,45 @@ describe('concurrent purges and archives on postgres', () => {
       if (mode === 'archive') expect(await exists(t, 'documents_archive', docs)).to.equal(120);
     });
   }
+});
+
+describe('soft-delete purge under a session DateStyle that writes zone abbreviations (PostgreSQL)', () => {
+  let pg: TestDatabase;
+  let db: Database;
+
+  before(async () => {
+    pg = await createTestDatabase();
+    // India's time written as "IST", which PostgreSQL reads back as Israel's (+02).
+    const admin = new pgDriver.Client({ connectionString: pg.url });
+    await admin.connect();
+    await admin.query(`ALTER DATABASE "${pg.name}" SET DateStyle = 'SQL, DMY'`);
+    await admin.query(`ALTER DATABASE "${pg.name}" SET TimeZone = 'Asia/Kolkata'`);
+    await admin.end();
+    db = await openDatabase({ url: pg.url, poolSize: 2 });
+    await migrateSchema(db);
+  });
+  after(async () => {
+    await db?.close();
+    await pg?.drop();
+  });
+
+  it('takes the rows past the cutoff, and not the ones deleted two hours after it, one batch at a time', async () => {
+    const sd = new SoftDeleteService(db, { defaultBatchSize: 1 });
+    const ids = await makeDocuments(db, 4);
+    await sd.softDelete('documents', { ids });
+    // Documents keep deleted rows 90 days: three past the cutoff, one two hours short of it.
+    await db.query(
+      `UPDATE documents SET deleted_at = now() - interval '90 days' + CASE WHEN id = $2 THEN interval '2 hours' ELSE -(id % 7 + 1) * interval '1 hour' END
+        WHERE id = ANY($1::bigint[])`,
+      [ids, ids[3]],
+    );
+    const res = await sd.purge('documents');
+    // Before: the cutoff and the batches' cursor went through "... IST" text, 3.5 hours off.
+    expect(res.counts).to.deep.include({ success: 3 });
+    const { rows } = await db.query<{ id: string }>(
+      'SELECT id::text AS id FROM documents WHERE id = ANY($1::bigint[])',
+      [ids],
+    );
+    expect(rows.map((r) => r.id)).to.deep.equal([ids[3]]);
+  });
 });
