@@ -11,6 +11,7 @@ import { Pacer } from './pacer.ts';
 import { SessionTelemetry } from './session-telemetry.ts';
 import * as store from './store.ts';
 import { SessionTally } from './session-tally.ts';
+import { doneWithin } from '../timing.ts';
 import { log, recordRunEnd, sessionStatus, withRunSpan } from './telemetry.ts';
 import type { Migration, RunProgress, RunRecord, RunState, RunSummary } from './types.ts';
 
@@ -24,6 +25,9 @@ interface End {
 }
 
 const STOPPED: End = { state: 'stopped', error: null };
+
+/** The one try at recording a session's end after a stop ended its wait for the database. */
+const FINAL_TRY_MS = 2000;
 
 /**
  * One runner session over a leased run, from taking the lease to giving it up: the batch loop (or
@@ -210,6 +214,18 @@ export class Session {
         error instanceof DatabaseOutageError ||
         error instanceof StoppedDuringOutageError;
       if (!outage) throw error;
+      if (error instanceof StoppedDuringOutageError) {
+        // A stop ended the wait, maybe at the first failure: one dropped connection, whose UPDATE
+        // may have landed. One more try at once (a retry reads back), bounded so the stop is not held.
+        let last: RunRecord | undefined | 'none' = 'none';
+        const tried = write().then(
+          (released) => {
+            last = released;
+          },
+          () => undefined,
+        );
+        if ((await doneWithin(tried, FINAL_TRY_MS)) && last !== 'none') return last;
+      }
       log.error(
         'could not record the end of the migration run: the database is unreachable; the run stays running until its lease expires, then `sdops migrate resume` takes it over',
         { run_id: this.run.runId, state: end.state },
