@@ -13,6 +13,7 @@ export type ErrorCode =
   | 'invalid_filter'
   | 'invalid_fraction'
   | 'invalid_id'
+  | 'invalid_idempotency_key'
   | 'invalid_job_id'
   | 'invalid_limit'
   | 'invalid_max_rows'
@@ -50,6 +51,7 @@ export type ErrorCode =
   | 'conflict'
   | 'constraint_violation'
   | 'row_locked'
+  | 'idempotency_key_reused'
   | 'data_dir_locked'
   | 'port_in_use'
   | 'delete_in_progress'
@@ -114,6 +116,8 @@ export const ERROR_CODE_MEANINGS: Readonly<Record<ErrorCode, string>> = {
   invalid_filter: 'a filter names an unknown column or has a value of the wrong type',
   invalid_fraction: 'the seed legacy-deleted fraction is not between 0 and 1',
   invalid_id: 'a row id is not a positive 64-bit integer',
+  invalid_idempotency_key:
+    'an Idempotency-Key header is empty, longer than 255 characters, or not visible ASCII',
   invalid_job_id: 'a job id is not a UUID',
   invalid_limit: 'a list limit is out of range',
   invalid_max_rows: 'maxRows is not a positive integer',
@@ -158,6 +162,8 @@ export const ERROR_CODE_MEANINGS: Readonly<Record<ErrorCode, string>> = {
     "a data rule of the database refused the change (SQLSTATE class 23: a check, a foreign key, or a trigger raising with such an ERRCODE, e.g. `check_violation`); the message names its constraint, or its SQLSTATE (the CLI also quotes a trigger's message). A trigger's plain `RAISE EXCEPTION` (P0001) is no data rule to sdops: the API answers 500 (runbook: ApiServerErrorRatioHigh)",
   row_locked:
     'another database session held a lock the request needs (on a row it writes, or on its table, also for a read) past the lock timeout (5 s for an API request), and its transaction was rolled back; try again, or find the session holding it (runbook: ApiServerErrorRatioHigh, the head-blocker query)',
+  idempotency_key_reused:
+    'a bulk request repeats an Idempotency-Key that an earlier request of the same route and entity used with another body: the key names that request and its job',
   data_dir_locked: 'another process holds the embedded database directory',
   port_in_use:
     '`sdops serve`: another process listens on the port (exit 1, not bad input: it may be a process still stopping; a supervisor retries)',

@@ -84,6 +84,7 @@ const FIELD_CODES: Readonly<Record<string, ErrorCode>> = {
   'querystring/limit': 'invalid_limit',
   'querystring/scope': 'invalid_scope',
   'querystring/after': 'invalid_id',
+  'headers/idempotency-key': 'invalid_idempotency_key',
 };
 
 /** The code of a refused field: its own (FIELD_CODES), else the part of the request it is in. */

@@ -93,7 +93,7 @@ function toOpenApiPath(url: string): string {
   return url.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
 }
 
-function parameters(schema: JsonSchema | undefined, where: 'path' | 'query'): JsonSchema[] {
+function parameters(schema: JsonSchema | undefined, where: 'path' | 'query' | 'header'): JsonSchema[] {
   const props = (schema?.properties ?? {}) as Record<string, JsonSchema>;
   const required = new Set((schema?.required ?? []) as string[]);
   return Object.entries(props).map(([name, s]) => {
@@ -149,6 +149,7 @@ export class OpenApiCollector {
         parameters: [
           ...parameters(s.params as JsonSchema | undefined, 'path'),
           ...parameters(s.querystring as JsonSchema | undefined, 'query'),
+          ...parameters(s.headers as JsonSchema | undefined, 'header'),
         ],
         ...(s.body
           ? {

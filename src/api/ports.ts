@@ -17,12 +17,19 @@ import type {
  */
 export interface ApiQueue {
   readonly jobTypes: readonly string[];
-  /** With `transaction`, the job is inserted in the caller's transaction (it commits with it). */
+  /**
+   * With `transaction`, the job is inserted in the caller's transaction (it commits with it); with
+   * `id`, a job of that id that exists already is left as it is (a keyed request's retry).
+   */
   enqueue(
     jobType: string,
     payload: Record<string, unknown>,
-    options?: { readonly transaction?: Queryable },
+    options?: { readonly transaction?: Queryable; readonly id?: string },
   ): Promise<string>;
+  /** The stored payload of a job, or undefined when it is gone. */
+  queuedPayload(jobType: string, id: string): Promise<unknown>;
+  /** A payload as enqueue stores it (validated, normalised). */
+  normalisedPayload(jobType: string, payload: unknown): unknown;
   status(): Promise<readonly QueueStatusRow[]>;
   job(jobId: string): Promise<JobView>;
   retry(jobId: string): Promise<RetryOutcome>;

@@ -181,6 +181,20 @@ export class CleanupQueue {
   }
 
   /**
+   * The payload a job of this type was enqueued with, as stored (validated and normalised), or
+   * undefined when there is no such job (it completed and was deleted since).
+   */
+  async queuedPayload(jobType: string, id: string): Promise<unknown> {
+    const job = await this.boss.getJobById<JobEnvelope>(queueName(jobType), id);
+    return job?.data.payload;
+  }
+
+  /** What enqueue would store as a payload of this type: validated and normalised. */
+  normalisedPayload(jobType: string, payload: unknown): unknown {
+    return this.envelope(jobType, payload, undefined).payload;
+  }
+
+  /**
    * Bulk enqueue in chunks of one INSERT each (benchmarks, fan-out). Returns the job ids; `ids`
    * (one per payload) as EnqueueOptions.id: an id that exists adds nothing.
    */

@@ -31,6 +31,7 @@ import {
   rowSchema,
   textSchema,
 } from '../schemas.ts';
+import { assertSameRequest, IDEMPOTENCY_HEADER, idempotencyHeaders, keyedUuid } from '../idempotency.ts';
 import { ApiError } from '../errors.ts';
 import type { RouteContext } from '../ports.ts';
 
@@ -227,6 +228,7 @@ export function registerEntityRoutes(app: FastifyInstance, ctx: RouteContext): v
             'job (202 with the job); otherwise the work runs in the request (200).',
           tags: TAGS,
           params: entityParams,
+          headers: idempotencyHeaders,
           body: bulkBodySchema(ctx.bulk.maxIds, operation === 'delete'),
           response: {
             200: operationResultSchema,
@@ -245,16 +247,25 @@ export function registerEntityRoutes(app: FastifyInstance, ctx: RouteContext): v
           // Bad filters answer 400 now, not as a failed job later.
           await ctx.softDelete.checkTarget(entity, target);
           const type = operation === 'delete' ? 'bulk_soft_delete' : 'bulk_restore';
+          // A keyed request names its job and op id by its key: a retry finds what the first queued.
+          const key = request.headers[IDEMPOTENCY_HEADER] as string | undefined;
+          const keyed = key === undefined ? undefined : keyedUuid(`bulk-${operation}`, entity, key);
           // One op id for every attempt of the job, so a retried delete is still one operation; the
           // answer gives it, so the caller can undo the delete by it.
-          const opId = operation === 'delete' ? randomUUID() : undefined;
+          const opId = operation === 'delete' ? (keyed ? keyedUuid('op', keyed) : randomUUID()) : undefined;
           const payload = {
             entity,
             ...target,
             cascade,
             ...(opId ? { opId, deletedBy: ctx.actor, ...(body.reason ? { reason: body.reason } : {}) } : {}),
           };
-          const id = await ctx.queue.enqueue(type, payload);
+          const id = await ctx.queue.enqueue(type, payload, keyed ? { id: keyed } : {});
+          if (key !== undefined) {
+            const queued = await ctx.queue.queuedPayload(type, id);
+            // Gone (completed and deleted since the enqueue found it): nothing left to compare.
+            if (queued !== undefined)
+              assertSameRequest(key, queued, ctx.queue.normalisedPayload(type, payload));
+          }
           addToCanonicalLine({ job_id: id, job_type: type, ...(opId ? { op_id: opId } : {}) });
           return reply
             .code(202)

@@ -652,10 +652,60 @@ describe('HTTP API bulk jobs and cascade op ids', () => {
   it('documents the 202 job answer of both bulk routes in /openapi.json', async () => {
     const res = await inject(f.app, { method: 'GET', url: '/openapi.json' });
     const doc = res.json() as {
-      paths: Record<string, { post?: { responses: Record<string, unknown> } }>;
+      paths: Record<
+        string,
+        { post?: { responses: Record<string, unknown>; parameters: { name: string; in: string }[] } }
+      >;
     };
     for (const path of ['/v1/{entity}/bulk-delete', '/v1/{entity}/bulk-restore']) {
       expect(doc.paths[path]?.post?.responses, path).to.include.keys('200', '202');
+      const header = doc.paths[path]?.post?.parameters.find((p) => p.name === 'idempotency-key');
+      expect(header, path).to.include({ in: 'header', required: false });
+    }
+  });
+
+  it('answers a retried keyed bulk request with the same job and op id, and refuses the key with another body', async () => {
+    // A lost 202 (a failover, the client's own timeout): the client sends the request again, key and all.
+    const send = (key: string, title: string) =>
+      inject(f.app, {
+        method: 'POST',
+        url: '/v1/documents/bulk-delete',
+        headers: { ...AS_ADMIN, 'idempotency-key': key },
+        payload: { filter: { title }, reason: 'keyed' },
+      });
+    const key = `retry-${Date.now()}`;
+    const first = await send(key, 'no such title, keyed');
+    const again = await send(key, 'no such title, keyed');
+    expect(first.statusCode, first.body).to.equal(202);
+    expect(again.statusCode, again.body).to.equal(202);
+    // Before: a second job with an op id of its own, and the first job's op id lost with its answer.
+    expect(again.json()).to.deep.equal(first.json());
+    expect(again.headers.location).to.equal(first.headers.location);
+    const jobs = await f.db.query(
+      `SELECT 1 FROM pgboss.job WHERE name = 'cleanup.bulk_soft_delete' AND data->'payload'->>'reason' = 'keyed'`,
+    );
+    expect(jobs.rowCount, 'one job').to.equal(1);
+    const other = await send(key, 'another title');
+    expect(other.statusCode, other.body).to.equal(409);
+    expectErrorShape(other, 'idempotency_key_reused');
+    // The same key on the other route or entity is another request.
+    const restore = await inject(f.app, {
+      method: 'POST',
+      url: '/v1/documents/bulk-restore',
+      headers: { ...AS_ADMIN, 'idempotency-key': key },
+      payload: { filter: { title: 'no such title, keyed' } },
+    });
+    expect(restore.statusCode, restore.body).to.equal(202);
+    expect(restore.json().job.id).to.not.equal(first.json().job.id);
+    for (const bad of ['', 'x'.repeat(256), 'caf\u00e9', 'two words']) {
+      const refused = await inject(f.app, {
+        method: 'POST',
+        url: '/v1/documents/bulk-delete',
+        headers: { ...AS_ADMIN, 'idempotency-key': bad },
+        payload: { filter: { title: 'no such title, refused' } },
+      });
+      expect(refused.statusCode, `${JSON.stringify(bad)}: ${refused.body}`).to.equal(400);
+      expectErrorShape(refused, 'invalid_idempotency_key');
     }
   });
 

@@ -37,6 +37,8 @@ export async function offlineApi(): Promise<OfflineApi> {
     retry: ask,
     retryDead: ask,
     cancel: ask,
+    queuedPayload: ask,
+    normalisedPayload: (_type, payload) => payload,
   };
   const app = await buildServer({ db, tokens: TOKENS, queue, migrations: new MigrationRunner(db) });
   return {
