@@ -60,6 +60,17 @@ describe('HTTP API bulk jobs and cascade op ids', () => {
     await f?.close();
   });
 
+  /** Cancels a job over the API; its one entry of the answer. */
+  async function cancelOverApi(jobId: string): Promise<{ rowsCommitted?: number; opId?: string }> {
+    const done = await inject(f.app, {
+      method: 'POST',
+      url: `/v1/queue/jobs/${jobId}/cancel`,
+      headers: AS_ADMIN,
+    });
+    expect(done.statusCode, done.body).to.equal(200);
+    return (done.json() as { jobs: { rowsCommitted?: number; opId?: string }[] }).jobs[0] ?? {};
+  }
+
   it('answers a bulk-delete of more than syncIds ids with 202 and a job that deletes the rows under one op id, and re-running it changes nothing', async function () {
     this.timeout(30_000);
     const { rows } = await f.db.query<{ id: string }>(
@@ -439,17 +450,8 @@ describe('HTTP API bulk jobs and cascade op ids', () => {
     expect(dry.stdout).to.include(
       `note: bulk_soft_delete job ${jobId} had already changed 3 rows in committed batches; they would stay (undo them: sdops restore documents --filter delete_op_id=${opId})`,
     );
-    const done = await inject(f.app, {
-      method: 'POST',
-      url: `/v1/queue/jobs/${jobId}/cancel`,
-      headers: AS_ADMIN,
-    });
-    expect(done.statusCode, done.body).to.equal(200);
     // Before: the count only, so a client that had not kept the 202's opId had no way to the restore.
-    expect((done.json() as { jobs: { rowsCommitted?: number; opId?: string }[] }).jobs[0]).to.include({
-      rowsCommitted: 3,
-      opId,
-    });
+    expect(await cancelOverApi(jobId)).to.include({ rowsCommitted: 3, opId });
     // The note's command, as printed, brings the three back.
     const undo = await runCli(['restore', 'documents', '--filter', `delete_op_id=${opId}`], {
       DATABASE_URL: f.url,
@@ -470,17 +472,8 @@ describe('HTTP API bulk jobs and cascade op ids', () => {
     );
     // A handed-back attempt's committed batch: its rows carry the job's own id (the handler's stamp).
     await f.db.query('INSERT INTO sdops_job_progress (job_id, rows) VALUES ($1, 2)', [jobId]);
-    const done = await inject(f.app, {
-      method: 'POST',
-      url: `/v1/queue/jobs/${jobId}/cancel`,
-      headers: AS_ADMIN,
-    });
-    expect(done.statusCode, done.body).to.equal(200);
     // Before: rowsCommitted without the op id, and the CLI printed no undo line.
-    expect((done.json() as { jobs: { rowsCommitted?: number; opId?: string }[] }).jobs[0]).to.include({
-      rowsCommitted: 2,
-      opId: jobId,
-    });
+    expect(await cancelOverApi(jobId)).to.include({ rowsCommitted: 2, opId: jobId });
   });
 
   it('refuses to undo a bulk_soft_delete enqueued by hand (it stamps its own job id) while it has not ended', async () => {

@@ -316,57 +316,35 @@ describe('MigrationRunner in process (real PostgreSQL, in-memory telemetry)', fu
     ).to.equal('succeeded');
   });
 
-  it('a run whose end was recorded but whose answer was lost ends as recorded, not as lease lost', async () => {
-    // The UPDATE that ends the run lands, then the connection drops (a restart at that moment).
-    let lost = 0;
-    const losing: Database = {
-      ...t.db,
-      query: (async (sql: string, params?: unknown[]) => {
-        const result = await t.db.query(sql, params);
-        if (lost === 0 && sql.includes('owner = NULL, heartbeat_at = NULL')) {
-          lost++;
-          throw Object.assign(new Error('Connection terminated unexpectedly'), { code: 'ECONNRESET' });
-        }
-        return result;
-      }) as Database['query'],
-    };
-    const handle = await new MigrationRunner(losing, FAST).start('backfill-deleted-at', {
-      dryRun: true,
-      params: { entities: 'documents' },
+  // The UPDATE that ends the run lands, then its connection drops (a restart at that moment). Before:
+  // leaseLost, "another runner took the run over" (exit 1); with a stop (SIGTERM) arriving then, whose
+  // guard does not wait: recorded false, "the run shows running until its lease expires" (probe F2).
+  for (const withStop of [false, true]) {
+    it(`a run whose end was recorded but whose answer was lost${withStop ? ' as a stop arrived' : ''} ends as recorded`, async () => {
+      let lost = 0;
+      let stop = () => {};
+      const losing: Database = {
+        ...t.db,
+        query: (async (sql: string, params?: unknown[]) => {
+          const result = await t.db.query(sql, params);
+          if (lost === 0 && sql.includes('owner = NULL, heartbeat_at = NULL')) {
+            lost++;
+            if (withStop) stop();
+            throw Object.assign(new Error('Connection terminated unexpectedly'), { code: 'ECONNRESET' });
+          }
+          return result;
+        }) as Database['query'],
+      };
+      const handle = await new MigrationRunner(losing, FAST).start('backfill-deleted-at', {
+        dryRun: true,
+        params: { entities: 'documents' },
+      });
+      stop = handle.stop;
+      const summary = await handle.done;
+      expect(lost).to.equal(1);
+      expect(summary).to.include({ state: 'succeeded', leaseLost: false, recorded: true });
     });
-    const summary = await handle.done;
-    expect(lost).to.equal(1);
-    // Before: leaseLost true, and the CLI said another runner took the run over (exit 1).
-    expect(summary).to.include({ state: 'succeeded', leaseLost: false, recorded: true });
-  });
-
-  it('a run stopped just as its end was recorded and its answer lost ends as recorded, not unrecorded', async () => {
-    // The UPDATE lands and its connection drops while a stop (SIGTERM) arrives: the guard does not
-    // wait, so the end is tried once more at once, and read back (probe F2).
-    let lost = 0;
-    let stop = () => {};
-    const losing: Database = {
-      ...t.db,
-      query: (async (sql: string, params?: unknown[]) => {
-        const result = await t.db.query(sql, params);
-        if (lost === 0 && sql.includes('owner = NULL, heartbeat_at = NULL')) {
-          lost++;
-          stop();
-          throw Object.assign(new Error('Connection terminated unexpectedly'), { code: 'ECONNRESET' });
-        }
-        return result;
-      }) as Database['query'],
-    };
-    const handle = await new MigrationRunner(losing, FAST).start('backfill-deleted-at', {
-      dryRun: true,
-      params: { entities: 'documents' },
-    });
-    stop = handle.stop;
-    const summary = await handle.done;
-    expect(lost).to.equal(1);
-    // Before: recorded false, "the run shows running until its lease expires" (it did not).
-    expect(summary).to.include({ state: 'succeeded', leaseLost: false, recorded: true });
-  });
+  }
 
   it('a run past --max-failed-batches ends failed, and stop on a finished run is refused', async () => {
     const runner = new MigrationRunner(t.db, {

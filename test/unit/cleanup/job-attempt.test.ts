@@ -3,6 +3,7 @@ import type { Completions } from '../../../src/cleanup/completions.ts';
 import { JobAbort } from '../../../src/cleanup/job-abort.ts';
 import { type Job, runAttempt } from '../../../src/cleanup/job-attempt.ts';
 import type { CleanupQueue } from '../../../src/cleanup/queue.ts';
+import type { Logger } from '../../../src/observability/index.ts';
 import { keptLog } from '../../support/kept-log.ts';
 
 const lostAnswer = () =>
@@ -23,36 +24,44 @@ function aJob(): Job {
   } as unknown as Job;
 }
 
+/** One attempt of a no-op job that changes 5 rows, against a queue and completions of the test's. */
+function attemptWith(queue: object, completions: Pick<Completions, 'complete'>, log: Logger) {
+  return runAttempt(
+    {
+      queue: queue as unknown as CleanupQueue,
+      completions: completions as unknown as Completions,
+      handlers: { noop: async () => ({ count: 5 }) },
+      log,
+      cancelStatements: async () => 0,
+      recording: new AbortController().signal,
+    },
+    'noop',
+    aJob(),
+    new JobAbort(),
+  );
+}
+
 describe('a job attempt', () => {
   it('is a success when its completion landed but the answer was lost, and the retry found the job completed', async () => {
     const { log, said } = keptLog();
     let failCalls = 0;
     let completeCalls = 0;
-    const job = aJob();
-    const outcome = await runAttempt(
+    const outcome = await attemptWith(
       {
-        queue: {
-          boss: {
-            fail: async () => void failCalls++,
-            // What the first complete left: this attempt's job, completed.
-            getJobById: async () => ({ id: job.id, state: 'completed', retryCount: 0 }),
-          },
-        } as unknown as CleanupQueue,
-        // The first complete commits, then its connection drops; the retry finds nothing active.
-        completions: {
-          complete: async () => {
-            if (++completeCalls === 1) throw lostAnswer();
-            return false;
-          },
-        } as unknown as Completions,
-        handlers: { noop: async () => ({ count: 5 }) },
-        log,
-        cancelStatements: async () => 0,
-        recording: new AbortController().signal,
+        boss: {
+          fail: async () => void failCalls++,
+          // What the first complete left: this attempt's job, completed.
+          getJobById: async () => ({ state: 'completed', retryCount: 0 }),
+        },
       },
-      'noop',
-      job,
-      new JobAbort(),
+      // The first complete commits, then its connection drops; the retry finds nothing active.
+      {
+        complete: async () => {
+          if (++completeCalls === 1) throw lostAnswer();
+          return false;
+        },
+      },
+      log,
     );
     // Before: a failed attempt, "its heartbeat was not seen in time, and it runs again" (it did not).
     expect(outcome).to.deep.include({ ok: true, rows: 5 });
@@ -64,20 +73,11 @@ describe('a job attempt', () => {
   it('does not call itself a success when its completion found the job taken (failed under it and running again)', async () => {
     const { log, said } = keptLog();
     let failCalls = 0;
-    const job = aJob();
-    const outcome = await runAttempt(
-      {
-        queue: { boss: { fail: async () => void failCalls++ } } as unknown as CleanupQueue,
-        // What Completions says of an attempt whose job was no longer its own.
-        completions: { complete: async () => false } as unknown as Completions,
-        handlers: { noop: async () => ({ count: 5 }) },
-        log,
-        cancelStatements: async () => 0,
-        recording: new AbortController().signal,
-      },
-      'noop',
-      job,
-      new JobAbort(),
+    const outcome = await attemptWith(
+      { boss: { fail: async () => void failCalls++ } },
+      // What Completions says of an attempt whose job was no longer its own.
+      { complete: async () => false },
+      log,
     );
     // Before: ok, "cleanup job finished" with status success, counted as one.
     expect(outcome).to.deep.include({ ok: false, rows: 0 });
