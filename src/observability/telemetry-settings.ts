@@ -57,6 +57,8 @@ export const DEFAULT_METRIC_EXPORT_INTERVAL_MS = 10_000;
 /** deployment.environment.name when SDOPS_ENVIRONMENT is unset. */
 export const DEFAULT_ENVIRONMENT = 'development';
 export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 5_000;
+/** How much longer than one export's timeout a shutdown waits, so the export's own timeout ends it. */
+export const SHUTDOWN_MARGIN_MS = 1_000;
 /** Bounded queues: with the collector down, at most this many spans/log records wait in memory. */
 export const MAX_QUEUE_SIZE = 2048;
 /**

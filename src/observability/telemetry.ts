@@ -18,6 +18,7 @@ import {
   DEFAULT_ENVIRONMENT,
   EXPORT_TIMEOUT_MS,
   FAILING_SHUTDOWN_TIMEOUT_MS,
+  SHUTDOWN_MARGIN_MS,
   type ProcessRole,
   type TelemetrySettings,
   type TestExporters,
@@ -187,7 +188,12 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
         logProcessor.forceFlush(),
       ]);
     },
-    shutdown: (timeoutMs = DEFAULT_SHUTDOWN_TIMEOUT_MS, options = {}) => {
+    // At least the exports' own timeout and a margin: cut off first, a slow collector's exports
+    // were dropped without the warning their timeout gives (OTEL_EXPORTER_OTLP_TIMEOUT above 5 s).
+    shutdown: (
+      timeoutMs = Math.max(DEFAULT_SHUTDOWN_TIMEOUT_MS, settings.exportTimeoutMs + SHUTDOWN_MARGIN_MS),
+      options = {},
+    ) => {
       stopped ??= (async () => {
         drainDeferred();
         // Detach first so log lines written during shutdown go to the console only.

@@ -96,4 +96,20 @@ describe('a CLI process whose first export fails', () => {
       server.close();
     }
   });
+
+  it('waits an OTEL_EXPORTER_OTLP_TIMEOUT longer than its 5 s stop bound, and warns when a slow collector still does not answer', async function () {
+    this.timeout(60_000);
+    const { server, port } = await slowCollector(9000);
+    try {
+      const { ms, stderr } = await exitWait(`http://127.0.0.1:${port}`, {
+        OTEL_EXPORTER_OTLP_TIMEOUT: '6000',
+      });
+      // Before: cut off at 5 s, the exports dropped without a word.
+      expect(stderr, 'the export timed out, and said so').to.match(/telemetry export failed/);
+      expect(ms, stderr).to.be.within(6000, 6000 + 1500 + 1000);
+      measured(`exit ${ms} ms after shutdown began (collector answering after 9 s, timeout 6 s)`);
+    } finally {
+      server.close();
+    }
+  });
 });
