@@ -259,12 +259,18 @@ export function registerEntityRoutes(app: FastifyInstance, ctx: RouteContext): v
             cascade,
             ...(opId ? { opId, deletedBy: ctx.actor, ...(body.reason ? { reason: body.reason } : {}) } : {}),
           };
-          const id = await ctx.queue.enqueue(type, payload, keyed ? { id: keyed } : {});
-          if (key !== undefined) {
-            const queued = await ctx.queue.queuedPayload(type, id);
+          // A repeat is answered from its job before anything is checked again: the checks of the
+          // first request passed (an undo guard asked now could refuse a restore already queued).
+          let id: string;
+          if (key === undefined || keyed === undefined) id = await ctx.queue.enqueue(type, payload);
+          else {
+            const queued = await ctx.queue.queuedPayload(type, keyed);
+            id = queued === undefined ? await ctx.queue.enqueue(type, payload, { id: keyed }) : keyed;
+            // Read again after an enqueue: two first requests at once both found nothing, one queued.
+            const stored = queued ?? (await ctx.queue.queuedPayload(type, id));
             // Gone (completed and deleted since the enqueue found it): nothing left to compare.
-            if (queued !== undefined)
-              assertSameRequest(key, queued, ctx.queue.normalisedPayload(type, payload));
+            if (stored !== undefined)
+              assertSameRequest(key, stored, ctx.queue.normalisedPayload(type, payload));
           }
           addToCanonicalLine({ job_id: id, job_type: type, ...(opId ? { op_id: opId } : {}) });
           return reply

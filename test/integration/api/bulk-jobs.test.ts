@@ -690,6 +690,29 @@ describe('HTTP API bulk jobs and cascade op ids', () => {
     });
     expect(restore.statusCode, restore.body).to.equal(202);
     expect(restore.json().job.id).to.not.equal(first.json().job.id);
+    // A repeat is answered from its job, not checked again: a delete queued since would refuse a new
+    // restore of those rows (delete_in_progress), but this one was queued before it (probe V2).
+    const restoreOnce = () =>
+      inject(f.app, {
+        method: 'POST',
+        url: '/v1/documents/bulk-restore',
+        headers: { ...AS_ADMIN, 'idempotency-key': `${key}-restore` },
+        payload: { filter: { title: 'keyed restore target' } },
+      });
+    const queuedRestore = await restoreOnce();
+    expect(queuedRestore.statusCode, queuedRestore.body).to.equal(202);
+    await f.db.query(
+      `UPDATE documents SET title = 'keyed restore target' WHERE id = (SELECT min(id) FROM documents WHERE deleted_at IS NULL AND NOT is_deleted)`,
+    );
+    const waiting = await f.queue.enqueue(
+      'bulk_soft_delete',
+      { entity: 'documents', filter: { title: 'keyed restore target' } },
+      { startAfterSeconds: 3600 },
+    );
+    const repeated = await restoreOnce();
+    expect(repeated.statusCode, repeated.body).to.equal(202);
+    expect(repeated.json().job.id).to.equal(queuedRestore.json().job.id);
+    await cancelOverApi(waiting);
     for (const bad of ['', 'x'.repeat(256), 'caf\u00e9', 'two words']) {
       const refused = await inject(f.app, {
         method: 'POST',
