@@ -141,12 +141,11 @@ export class CleanupQueue {
   }
 
   private envelope(jobType: string, payload: unknown, jobId: string | undefined): JobEnvelope {
-    assertJobType(jobType, this.jobTypes);
-    const checked = isBuiltinJobType(jobType) ? parsePayload(jobType, payload) : payload;
+    const checked = this.normalisedPayload(jobType, payload);
     const trace = captureTraceContext();
     return {
       jobType,
-      payload: { ...(checked as Record<string, unknown>) },
+      payload: checked,
       meta: {
         ...(jobId ? { jobId } : {}),
         enqueuedAt: new Date().toISOString(),
@@ -189,9 +188,11 @@ export class CleanupQueue {
     return job?.data.payload;
   }
 
-  /** What enqueue would store as a payload of this type: validated and normalised. */
-  normalisedPayload(jobType: string, payload: unknown): unknown {
-    return this.envelope(jobType, payload, undefined).payload;
+  /** What enqueue stores as a payload of this type: validated and normalised. */
+  normalisedPayload(jobType: string, payload: unknown): Record<string, unknown> {
+    assertJobType(jobType, this.jobTypes);
+    const checked = isBuiltinJobType(jobType) ? parsePayload(jobType, payload) : payload;
+    return { ...(checked as Record<string, unknown>) };
   }
 
   /**
