@@ -82,8 +82,17 @@ describe('MigrationRunFailed for a run whose count the collector lost', function
           : undefined,
       { timeoutMs: 90_000, intervalMs: 250 },
     );
-    // The premise: no counter series of any process rose, so only the table can have fired it.
-    const counted = await promQuery(prom, `max(migration_run_failure_total{migration="${MIGRATION}"})`);
+    // The premise: no counter series of any process rose, so only the table can have fired it. The
+    // worker's series comes back after the collector's restart at its exporter's next probe (its
+    // circuit breaker waits up to 15 s), which can be after the table's gauge fired the alert.
+    const counted = await waitUntil(
+      "the worker's run counter back in Prometheus",
+      async () => {
+        const found = await promQuery(prom, `max(migration_run_failure_total{migration="${MIGRATION}"})`);
+        return found.length > 0 ? found : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 250 },
+    );
     expect(
       counted.map((s) => s.value),
       'the lost count (the worker reports its counter at 0)',
