@@ -1,12 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { JobWithMetadata } from 'pg-boss';
-import { CancelScope, isDatabaseUnavailable, withCancelScope } from '../db/index.ts';
+import { CancelScope, isDatabaseUnavailable, readBackOnRetry, withCancelScope } from '../db/index.ts';
 import { type Logger, withLogFields, workerMetrics, withSpan } from '../observability/index.ts';
 import { toError } from '../errors.ts';
 import { entityNames } from '../soft-delete/index.ts';
 import { InvalidPayloadError, JobClaimLostError, JobTimeoutError, WorkerShutdownError } from './errors.ts';
 import { handBack } from './hand-back.ts';
-import { jobLeftAs, readBackOnRetry } from './settle-readback.ts';
+import { jobLeftAs } from './settle-readback.ts';
 import { doneWithin } from '../timing.ts';
 import type { HandlerRegistry, JobContext, JobResult } from './handlers-types.ts';
 import type { Completions } from './completions.ts';

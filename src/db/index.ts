@@ -12,6 +12,7 @@ export {
   refusedConnection,
 } from './errors.ts';
 export { nextKeysetBatch } from './keyset.ts';
+export { readBackOnRetry } from './lost-answer.ts';
 export { withLockWaitLimit, withoutLockWaitLimit } from './lock-wait.ts';
 export { noDatabaseYet } from './pglite-creation.ts';
 export { databaseIdentity } from './identity.ts';

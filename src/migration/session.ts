@@ -1,4 +1,4 @@
-import { type Database, isDatabaseUnavailable, type OutageGuard } from '../db/index.ts';
+import { type Database, isDatabaseUnavailable, type OutageGuard, readBackOnRetry } from '../db/index.ts';
 import { errorMessage } from '../errors.ts';
 import { BatchExecutor } from './batch-executor.ts';
 import { CheckpointMismatchError, LeaseLostError } from './errors.ts';
@@ -191,20 +191,11 @@ export class Session {
    * owner, whose heartbeat stops, so after the lease timeout `resume` (or `stop`) may take the run over.
    */
   private async release(end: End, outageEnded: boolean): Promise<RunRecord | undefined | 'unrecorded'> {
-    let calls = 0;
-    const write = async () => {
-      const retried = ++calls > 1;
-      const released = await leases.releaseRun(
-        this.db,
-        this.run.runId,
-        this.options.owner,
-        end.state,
-        end.error,
-      );
-      if (released || !retried) return released;
-      // Tried again after a lost answer: the first UPDATE may have landed (so our owner is gone).
-      return this.releaseLanded(end);
-    };
+    // Tried again after a lost answer, the first UPDATE may have landed (so our owner is gone).
+    const write = readBackOnRetry(
+      () => leases.releaseRun(this.db, this.run.runId, this.options.owner, end.state, end.error),
+      () => this.releaseLanded(end),
+    );
     try {
       // After the budget ran out there is one more try, not another budget.
       return await (outageEnded ? write() : this.outage.run(write));
